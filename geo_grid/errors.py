@@ -1,0 +1,32 @@
+"""Domain exceptions: they know nothing of HTTP or the CLI.
+
+``api/errors.py`` maps each class to a status code and the CLI maps :class:`BadInput` to exit code 2.
+Every message names the offending field, file or value so the user can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+
+class GeoGridError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BadInput(GeoGridError):
+    """The caller gave something unusable (file, field, value); nothing was stored."""
+
+
+class NotFound(GeoGridError):
+    """A named thing (layer, generation, grid, case, plan) does not exist."""
+
+
+class Conflict(GeoGridError):
+    """The request is well formed but clashes with the current state (e.g. a concurrent publish)."""
+
+
+class DatabaseUnavailable(GeoGridError):
+    """No database could be reached or started."""

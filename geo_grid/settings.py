@@ -1,0 +1,47 @@
+"""One settings object for the library, the CLI and the API (env prefix ``GEO_GRID_``).
+
+Read through :func:`get_settings`, which is cached so every caller sees the same values; tests
+override by clearing the cache (``get_settings.cache_clear()``) after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration.
+
+    ``database_url`` unset means "use the private local cluster under ``home``" (see
+    :mod:`geo_grid.db.cluster`); set it to point at an existing PostGIS server instead.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEO_GRID_", extra="ignore")
+
+    database_url: str | None = None
+    home: Path = Path(".geo-grid")
+    storage_srid: int = 4490
+    local_crs: str = "EPSG:4549"
+    district_code: str = "320113"
+    tiles_url: str | None = None
+    tiles_attribution: str = ""
+    tiles_crs: str = "wgs84"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    open311_demo_key: str = "demo"
+    household_band_min: int = 300
+    household_band_max: int = 500
+
+    @property
+    def cluster_dir(self) -> Path:
+        """Where the private PostgreSQL cluster lives (data, socket, log)."""
+        return (self.home / "pg").resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the cached settings; call ``get_settings.cache_clear()`` after changing the env."""
+    return Settings()
