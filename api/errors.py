@@ -1,0 +1,49 @@
+"""Domain errors → HTTP: one table, registered in a loop. Only 5xx are logged."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from geo_grid.errors import BadInput, Conflict, DatabaseUnavailable, GeoGridError, NotFound
+
+log = logging.getLogger("geo_grid.api")
+
+STATUS: dict[type[GeoGridError], int] = {
+    BadInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    DatabaseUnavailable: 503,
+}
+
+
+def _body(message: str, field: str | None, **extra) -> dict:
+    return {"error": {"message": message, "field": field, **extra}}
+
+
+def register(app: FastAPI) -> None:
+    """Attach the handlers: domain errors by class, request validation with the field named."""
+
+    def make_handler(status: int):
+        async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
+            if status >= 500:
+                log.error("%s %s: %s", request.method, request.url.path, exc.message)
+            extra = getattr(exc, "extra", None) or {}
+            return JSONResponse(_body(exc.message, exc.field, **extra), status_code=status)
+
+        return handler
+
+    for cls, status in STATUS.items():
+        app.add_exception_handler(cls, make_handler(status))
+
+    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        return JSONResponse(_body(message, field, details=exc.errors()), status_code=422)
+
+    app.add_exception_handler(RequestValidationError, validation)

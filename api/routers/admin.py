@@ -1,0 +1,23 @@
+"""Admin areas (district 区, street 街道, community 社区) as GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from geojson_pydantic import FeatureCollection
+
+from api.geojson import feature_collection
+from geo_grid.services import layers
+
+router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"])
+
+
+@router.get("", response_model=FeatureCollection)
+def admin_areas(
+    level: Annotated[Literal["district", "street", "community"] | None, Query()] = None,
+    parent: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
+) -> Any:
+    areas = layers.admin_areas(level, parent)
+    return JSONResponse(feature_collection(areas, precision=6), media_type="application/geo+json")

@@ -1,0 +1,52 @@
+"""One grid by code, with its community, street and roster (phones masked)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.geojson import geometry
+from geo_grid.services import layers
+
+router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
+
+
+class RosterOut(BaseModel):
+    person_id: str
+    name: str
+    role: str
+    phone: str | None
+    department: str | None = None
+    linked_households: int | None = None
+
+
+class GridOut(BaseModel):
+    code: str
+    name: str | None
+    layer: str
+    generation: int
+    generation_status: str
+    community_code: str | None
+    community: str | None
+    street_code: str | None
+    street: str | None
+    households: int | None
+    area_m2: float
+    duplicates: int
+    roster: list[RosterOut]
+    geometry: dict[str, Any]
+
+
+@router.get("/{code}", response_model=GridOut)
+def get_grid(
+    code: str,
+    layer: Annotated[
+        str | None, Query(description="Layer key when the code is a department's")
+    ] = None,
+    generation: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    grid = layers.get_grid(code, layer=layer, generation=generation)
+    grid["geometry"] = geometry(grid["geometry"])
+    return grid

@@ -1,0 +1,113 @@
+"""Database use cases: start the store, migrate it, report its health, dump and restore it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from geo_grid.db import migrate
+from geo_grid.db.cluster import find_pg_bindir
+from geo_grid.db.repo import counts_by_layer
+from geo_grid.db.session import database_url, get_engine, local_cluster, session_scope
+from geo_grid.errors import BadInput, DatabaseUnavailable
+from geo_grid.settings import Settings, get_settings
+
+__all__ = ["dump", "health", "restore", "start", "status", "stop"]
+
+
+def start(settings: Settings | None = None) -> str:
+    """Start the local cluster (unless a URL is configured), migrate to head, return the URL."""
+    settings = settings or get_settings()
+    url = settings.database_url and database_url(settings)
+    if not url:
+        url = local_cluster(settings).start()
+    migrate.upgrade(get_engine(url))
+    return url
+
+
+def stop(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    if settings.database_url:
+        raise BadInput(
+            "GEO_GRID_DATABASE_URL is set: geo-grid does not stop servers it did not start"
+        )
+    local_cluster(settings).stop()
+
+
+def status(settings: Settings | None = None) -> dict[str, Any]:
+    settings = settings or get_settings()
+    if settings.database_url:
+        return {"mode": "external", "url": database_url(settings)}
+    cluster = local_cluster(settings)
+    info: dict[str, Any] = {
+        "mode": "local",
+        "path": str(cluster.root),
+        "running": cluster.running(),
+    }
+    if info["running"]:
+        info["url"] = cluster.url
+        info["port"] = cluster.port
+    return info
+
+
+def health() -> dict[str, Any]:
+    """Database reachable, PostGIS version, schema revision and grid counts per published layer."""
+    engine = get_engine()
+    with session_scope(engine) as session:
+        postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
+        counts = counts_by_layer(session)
+    return {
+        "status": "ok",
+        "database": "reachable",
+        "postgis": postgis,
+        "schema": migrate.current(engine),
+        "grids": counts,
+    }
+
+
+def _pg_tool(name: str) -> str:
+    try:
+        return str(find_pg_bindir() / name)
+    except DatabaseUnavailable:
+        return name  # a client-only install has pg_dump on the PATH
+
+
+def _libpq_url() -> str:
+    return database_url().replace("postgresql+psycopg2://", "postgresql://")
+
+
+def dump(path: Path) -> Path:
+    """``pg_dump -Fc`` of the whole store (schema, grids, history) to ``path``."""
+    proc = subprocess.run(
+        [_pg_tool("pg_dump"), "-Fc", "-f", str(path), "-d", _libpq_url()],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise DatabaseUnavailable(f"pg_dump failed: {proc.stderr.strip()[-300:]}")
+    return path
+
+
+def restore(path: Path) -> None:
+    """Restore a dump made by :func:`dump`, replacing what is stored (one transaction)."""
+    if not Path(path).is_file():
+        raise BadInput(f"{path}: no such dump file", field="path")
+    proc = subprocess.run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "-d",
+            _libpq_url(),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise BadInput(f"{path}: pg_restore failed: {proc.stderr.strip()[-300:]}", field="path")

@@ -1,0 +1,127 @@
+"""Load the seeded Qixia demo district into the store, once (a second call is a no-op)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+
+from geo_grid.db import repo
+from geo_grid.db.session import get_engine, session_scope
+from geo_grid.layers import BUILTIN_LAYERS
+from geo_grid.measure import area_m2
+from geo_grid.settings import get_settings
+
+__all__ = ["DEMO_META_KEY", "demo_loaded", "load_demo"]
+
+DEMO_META_KEY = "demo_seed"
+
+
+def demo_loaded() -> str | None:
+    """The seed of the loaded demo, or None."""
+    with session_scope() as session:
+        return repo.get_meta(session, DEMO_META_KEY)
+
+
+def load_demo(seed: int | None = None, *, force: bool = False, progress=None) -> dict[str, Any]:
+    """Generate the demo district and store it in ONE transaction; skip if already loaded.
+
+    ``force`` reloads into an empty store only: it refuses to wipe a store holding other data.
+    """
+    from geo_grid.demo import generate_demo
+
+    settings = get_settings()
+    seed = seed if seed is not None else 20261125
+    loaded = demo_loaded()
+    if loaded and not force:
+        return {"loaded": False, "seed": int(loaded), "reason": "already loaded"}
+
+    t0 = time.perf_counter()
+    demo = generate_demo(seed)
+    t_gen = time.perf_counter() - t0
+    say = progress or (lambda msg: None)
+    say(f"generated the demo district in {t_gen:.1f} s")
+
+    with session_scope(get_engine()) as session:
+        if loaded:
+            for table in (
+                "roster",
+                "person",
+                "address",
+                "building",
+                "grid",
+                "generation",
+                "admin_area",
+            ):
+                session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (fixed names)
+        for info in BUILTIN_LAYERS:
+            repo.ensure_layer(session, info.key, info.name_zh, info.department)
+        admin = pd.concat([demo.district, demo.streets, demo.communities], ignore_index=True)
+        admin = admin.set_geometry("geometry")
+        admin["area_m2"] = area_m2(admin, settings.local_crs)
+        repo.insert_admin_areas(session, admin)
+        say(f"stored {len(admin)} admin areas")
+        for layer, grids in demo.grids.items():
+            grids = grids.copy()
+            grids["area_m2"] = area_m2(grids, settings.local_crs)
+            gid = repo.create_generation(
+                session,
+                layer=layer,
+                author="demo",
+                note=f"demo seed {seed}",
+                source="geo-grid demo",
+            )
+            repo.insert_grids(session, gid, layer, grids)
+            repo.publish_generation(session, gid)
+            say(f"stored {len(grids)} grids of {layer}")
+        b = demo.buildings
+        repo.copy_frame(
+            session,
+            "building",
+            pd.DataFrame(
+                {
+                    "code": b["code"],
+                    "name": b["name"],
+                    "community_code": b["community_code"],
+                    "xiaoqu": b["xiaoqu"],
+                    "households": b["households"].astype(int),
+                    "floors": b["floors"].astype("Int64"),
+                    "kind": b["kind"],
+                    "geom": b.geometry.to_numpy(),
+                }
+            ),
+            ("code", "name", "community_code", "xiaoqu", "households", "floors", "kind", "geom"),
+        )
+        a = demo.addresses
+        cols = (
+            "id", "full_text", "local_text", "street_code", "community_code", "road", "door_no",
+            "xiaoqu", "building", "unit", "room", "village", "group_no", "building_code", "geom",
+        )  # fmt: skip
+        frame = pd.DataFrame({c: a[c].to_numpy() for c in cols[1:-1]})
+        frame.insert(0, "id", a["address_id"].astype("int64").to_numpy())
+        frame["geom"] = a.geometry.to_numpy()
+        repo.copy_frame(session, "address", frame, cols)
+        say(f"stored {len(b)} buildings and {len(a)} addresses")
+        r = demo.roster
+        people = r.drop_duplicates("person_id")[["person_id", "name", "phone"]]
+        repo.copy_frame(
+            session, "person", people.rename(columns={"person_id": "id"}), ("id", "name", "phone")
+        )
+        roster = r.rename(columns={"layer": "layer_key"})[
+            ["person_id", "role", "layer_key", "grid_code", "department", "linked_households"]
+        ].copy()
+        roster["linked_households"] = roster["linked_households"].astype("Int64")
+        repo.copy_frame(session, "roster", roster, tuple(roster.columns))
+        repo.set_meta(session, DEMO_META_KEY, str(seed))
+        say(f"stored {len(people)} people in {len(roster)} roster roles")
+    return {
+        "loaded": True,
+        "seed": seed,
+        "generate_s": round(t_gen, 1),
+        "total_s": round(time.perf_counter() - t0, 1),
+        "grids": {k: len(v) for k, v in demo.grids.items()},
+        "addresses": len(demo.addresses),
+        "buildings": len(demo.buildings),
+    }

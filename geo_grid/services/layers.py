@@ -1,0 +1,218 @@
+"""Layer use cases: list, read, import, export and publish grid layers. One transaction each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+from sqlalchemy import text
+
+from geo_grid.db import repo
+from geo_grid.db.session import session_scope
+from geo_grid.errors import BadInput, NotFound
+from geo_grid.measure import area_m2
+from geo_grid.settings import get_settings
+
+__all__ = [
+    "admin_areas",
+    "export_layer",
+    "get_grid",
+    "import_layer",
+    "layer_grids",
+    "list_layers",
+    "mask_phone",
+    "publish",
+    "roster_for",
+]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Personal data: show only the first 3 and last 4 digits (139****1234).
+
+    >>> mask_phone("13912345678")
+    '139****5678'
+    """
+    if not phone:
+        return phone
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def list_layers() -> list[dict[str, Any]]:
+    with session_scope() as session:
+        return repo.list_layers(session)
+
+
+def layer_grids(
+    layer: str,
+    *,
+    generation: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    """A layer's grids (published generation by default) and the generation they belong to."""
+    with session_scope() as session:
+        gen = repo.resolve_generation(session, layer, generation)
+        grids = repo.read_grids(session, generation_id=gen["id"], bbox=bbox)
+    return gen, grids
+
+
+def roster_for(session, layer: str, codes: list[str]) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            """SELECT r.grid_code, r.role, r.department, r.linked_households, p.id AS person_id,
+                      p.name, p.phone
+               FROM roster r JOIN person p ON p.id = r.person_id
+               WHERE r.layer_key = :layer AND r.grid_code = ANY(:codes) AND r.active
+               ORDER BY r.grid_code, r.role, p.id"""
+        ),
+        {"layer": layer, "codes": codes},
+    ).mappings()
+    return [{**dict(r), "phone": mask_phone(r["phone"])} for r in rows]
+
+
+def get_grid(
+    code: str, *, layer: str | None = None, generation: int | None = None
+) -> dict[str, Any]:
+    """One grid by code in the published generation (or ``generation`` of ``layer``).
+
+    Unified codes are unique; department codes are unique within their layer, so when the same
+    code exists in several department layers the caller must name the layer.
+    """
+    with session_scope() as session:
+        if layer is not None:
+            gens = [repo.resolve_generation(session, layer, generation)]
+        else:
+            gens = [
+                dict(r)
+                for r in session.execute(
+                    text("SELECT * FROM generation WHERE status = 'published'")
+                ).mappings()
+            ]
+        found = []
+        for gen in gens:
+            grids = repo.read_grids(session, generation_id=gen["id"], codes=[code])
+            found += [(gen, row) for _, row in grids.iterrows()]
+        if not found:
+            raise NotFound(f"code: no grid {code!r} in the published layers", field="code")
+        if len({g["layer_key"] for g, _ in found}) > 1:
+            layers = sorted({g["layer_key"] for g, _ in found})
+            raise BadInput(
+                f"layer: grid code {code!r} exists in several layers ({', '.join(layers)}); name one",
+                field="layer",
+            )
+        gen, row = found[0]
+        names = dict(
+            session.execute(
+                text("SELECT code, name FROM admin_area WHERE code = ANY(:c)"),
+                {"c": [c for c in (row["community_code"], row["street_code"]) if c]},
+            ).all()
+        )
+        roster = roster_for(session, gen["layer_key"], [code])
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "layer": gen["layer_key"],
+        "generation": gen["number"],
+        "generation_status": gen["status"],
+        "community_code": row["community_code"],
+        "community": names.get(row["community_code"]),
+        "street_code": row["street_code"],
+        "street": names.get(row["street_code"]),
+        "households": None if row["households"] is None else int(row["households"]),
+        "area_m2": round(float(row["area_m2"]), 1),
+        "duplicates": len(found) - 1,
+        "roster": roster,
+        "geometry": row.geometry,
+    }
+
+
+def admin_areas(level: str | None = None, parent: str | None = None) -> gpd.GeoDataFrame:
+    if level is not None and level not in ("district", "street", "community"):
+        raise BadInput(
+            f"level: must be district, street or community, not {level!r}", field="level"
+        )
+    with session_scope() as session:
+        return repo.read_admin_areas(session, level=level, parent=parent)
+
+
+def import_layer(
+    path: Path | str,
+    *,
+    layer: str,
+    crs: str | None = None,
+    encoding: str | None = None,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    households_field: str | None = None,
+    author: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Read a file and store it as a new DRAFT generation of ``layer``, in one transaction.
+
+    The file is fully read and validated before the transaction starts, so bad input stores nothing.
+    """
+    from geo_grid.io import read_layer
+
+    grids = read_layer(
+        path,
+        crs=crs,
+        encoding=encoding,
+        code_field=code_field,
+        name_field=name_field,
+        households_field=households_field,
+    )
+    if layer == "unified":
+        bad = grids.loc[~grids.geometry.is_valid, "code"].tolist()
+        if bad:
+            raise BadInput(
+                f"{path}: unified grids must be valid geometries; invalid: {', '.join(map(str, bad[:5]))}"
+                " (run `geo-grid fix` first)",
+                field="geometry",
+            )
+        badcode = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
+        if badcode:
+            raise BadInput(
+                f"{path}: unified grid codes are 15 digits (community code + 3-digit sequence); "
+                f"bad: {', '.join(map(str, badcode[:5]))}",
+                field="code",
+            )
+    grids["area_m2"] = area_m2(grids, get_settings().local_crs)
+    keep = {"code", "name", "households", "community_code", "street_code", "geometry", "area_m2"}
+    extra = [c for c in grids.columns if c not in keep]
+    grids["properties"] = (
+        grids[extra].astype(object).where(grids[extra].notna(), None).to_dict("records")
+        if extra
+        else [{}] * len(grids)
+    )
+    with session_scope() as session:
+        gid = repo.create_generation(
+            session, layer=layer, author=author, note=note, source=Path(path).name
+        )
+        n = repo.insert_grids(session, gid, layer, grids)
+        gen = repo.generation_row(session, gid)
+    return {
+        "layer": layer,
+        "generation": gen["number"],
+        "generation_id": gid,
+        "status": "draft",
+        "grids": n,
+    }
+
+
+def export_layer(
+    out: Path | str, *, layer: str, generation: int | None = None, fmt: str | None = None
+) -> dict[str, Any]:
+    from geo_grid.io import write_layer
+
+    gen, grids = layer_grids(layer, generation=generation)
+    grids = grids.drop(columns=["id", "properties"], errors="ignore")
+    path = write_layer(grids, out, fmt=fmt, layer_name=f"{layer}_g{gen['number']}")
+    return {"layer": layer, "generation": gen["number"], "grids": len(grids), "path": str(path)}
+
+
+def publish(layer: str, generation: int) -> dict[str, Any]:
+    """Publish a draft generation; the previous published one is retired, in one transaction."""
+    with session_scope() as session:
+        gen = repo.resolve_generation(session, layer, generation)
+        retired = repo.publish_generation(session, gen["id"])
+    return {"layer": layer, "published": generation, "retired_generation_id": retired}
