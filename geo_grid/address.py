@@ -134,15 +134,12 @@ def _numerals_to_arabic(text: str) -> str:
 def _cut_description(text: str) -> str:
     """Drop the complaint text that follows the address.
 
-    Two rules: cut at the first description word, then drop a tail after the last numbered
-    element unless the tail names a place (尧佳路12号尧林仙居 keeps 尧林仙居).
+    The description words were cut already (before 号楼 → 栋 could swallow 楼道); here a tail
+    after the last numbered element is dropped unless it names a place (尧佳路12号尧林仙居 keeps
+    尧林仙居).
     """
-    match = _DESCRIPTION.search(text)
-    if match and match.start() > 0:
-        text = text[: match.start()]
-    last = None
-    for last in _LAST_NUMBERED.finditer(text):
-        pass
+    matches = list(_LAST_NUMBERED.finditer(text))
+    last = matches[-1] if matches else None
     if last is not None and last.end() < len(text):
         tail = text[last.end() :]
         ends_room = last.group(0)[-1] in "室层" or last.group(0).endswith("单元")
@@ -189,6 +186,9 @@ def normalize(text: str) -> str:
     text = _PHONE.sub(" ", text)
     text = _PUNCT.sub("", text)
     text = _NOISE.sub("", text)
+    match = _DESCRIPTION.search(text)
+    if match and match.start() > 0:
+        text = text[: match.start()]
     text = normalize_name(text)
     return _cut_description(text)
 

@@ -1,0 +1,158 @@
+"""A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
+
+Six unified grids in a row (0.01° cells), two streets, three communities, the three address forms
+(道路+门牌, 小区+栋+单元+室, 村+组+号), a road and a 小区 that each straddle two grids (so the coarse
+fallbacks have something to be unsure about), and department layers with other cell sizes.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import box
+
+__all__ = ["sample_layers", "sample_library"]
+
+_X0, _Y0, _D = 118.90, 32.10, 0.01
+_STREETS = [("320113001", "尧化街道"), ("320113010", "仙林街道")]
+_COMMUNITIES = [
+    ("320113001007", "尧新社区居委会", "尧新社区", "320113001"),
+    ("320113001019", "尧林仙居社区居委会", "尧林仙居社区", "320113001"),
+    ("320113010020", "石埠桥村村民委员会", "石埠桥村", "320113010"),
+]
+
+
+def _grid(cell: int) -> str:
+    community = _COMMUNITIES[cell // 2][0]
+    return f"{community}-{cell % 2 + 1:02d}"
+
+
+def _cell_point(cell: int, fx: float, fy: float) -> tuple[float, float]:
+    return _X0 + (cell + 0.05 + 0.9 * fx) * _D, _Y0 + (0.05 + 0.9 * fy) * _D
+
+
+def sample_library() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return ``(library, streets, communities)`` DataFrames (about 400 addresses)."""
+    rows = []
+
+    def add(cell, fx, fy, local, **parts):
+        community = _COMMUNITIES[cell // 2]
+        street = dict(_STREETS)[community[3]]
+        lon, lat = _cell_point(cell, fx, fy)
+        rows.append(
+            dict(
+                address_id=len(rows) + 1,
+                full_text=f"江苏省南京市栖霞区{street}{community[2]}{local}",
+                local_text=local,
+                street_code=community[3],
+                community_code=community[0],
+                grid_code=_grid(cell),
+                lon=lon,
+                lat=lat,
+                **parts,
+            )
+        )
+
+    for door in range(1, 41):  # 尧佳路 1-40: 1-20 in cell 0, 21-40 in cell 1
+        cell = 0 if door <= 20 else 1
+        add(
+            cell,
+            (door - 1) % 20 / 20,
+            0.1 + 0.05 * (door % 2),
+            f"尧佳路{door}号",
+            road="尧佳路",
+            door_no=str(door),
+        )
+    for door in range(2, 31, 2):
+        add(1, door / 31, 0.8, f"尧新大道{door}号", road="尧新大道", door_no=str(door))
+    for b in range(1, 7):  # 尧林仙居: buildings 1-3 in cell 2, 4-6 in cell 3
+        cell = 2 if b <= 3 else 3
+        for u in (1, 2):
+            for floor in range(1, 7):
+                for r in (1, 2):
+                    room = f"{floor}0{r}"
+                    add(
+                        cell,
+                        ((b - 1) % 3 + u / 3) / 3.2,
+                        floor / 7,
+                        f"尧林仙居{b}栋{u}单元{room}室",
+                        xiaoqu="尧林仙居",
+                        building=str(b),
+                        unit=str(u),
+                        room=room,
+                        road="尧林路",
+                        door_no="8",
+                    )
+    for b in range(1, 5):
+        for r in ("101", "201", "301"):
+            add(
+                3,
+                0.2 * b,
+                0.9,
+                f"燕语华庭{b}栋1单元{r}室",
+                xiaoqu="燕语华庭",
+                building=str(b),
+                unit="1",
+                room=r,
+            )
+    for g, gname in ((1, "一"), (2, "二"), (3, "三")):
+        for door in range(1, 21):
+            cell = 4 if g <= 2 else 5
+            add(
+                cell,
+                door / 21,
+                g / 4,
+                f"石埠桥村{gname}组{door}号",
+                village="石埠桥村",
+                group_no=gname,
+                door_no=str(door),
+            )
+    for door in range(1, 16):
+        add(5, door / 16, 0.9, f"文苑路{door}号", road="文苑路", door_no=str(door))
+    cols = ["road", "door_no", "xiaoqu", "building", "unit", "room", "village", "group_no"]
+    library = pd.DataFrame(rows)
+    for c in cols:
+        library[c] = library[c].astype(object).where(library[c].notna(), None)
+    library["building_code"] = None
+    streets = pd.DataFrame(_STREETS, columns=["code", "name"])
+    communities = pd.DataFrame(_COMMUNITIES, columns=["code", "name", "short_name", "parent_code"])
+    return library, streets, communities
+
+
+def sample_layers() -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return ``({layer: grids}, communities, streets)`` GeoDataFrames matching the library."""
+
+    def cells(width: int, prefix: str) -> gpd.GeoDataFrame:
+        n = 6 // width
+        geoms = [
+            box(_X0 + i * width * _D, _Y0, _X0 + (i + 1) * width * _D, _Y0 + _D) for i in range(n)
+        ]
+        codes = [f"{prefix}{i + 1:02d}" for i in range(n)]
+        return gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs=4490)
+
+    unified = gpd.GeoDataFrame(
+        {"code": [_grid(c) for c in range(6)]},
+        geometry=[box(_X0 + c * _D, _Y0, _X0 + (c + 1) * _D, _Y0 + _D) for c in range(6)],
+        crs=4490,
+    )
+    layers = {
+        "unified": unified,
+        "politics_law": cells(2, "ZF"),
+        "urban_mgmt": cells(3, "CG"),
+        "emergency": cells(6, "YJ"),
+        "ecology": cells(1, "ST"),
+    }
+    communities = gpd.GeoDataFrame(
+        {"code": [c[0] for c in _COMMUNITIES], "name": [c[1] for c in _COMMUNITIES]},
+        geometry=[box(_X0 + 2 * i * _D, _Y0, _X0 + 2 * (i + 1) * _D, _Y0 + _D) for i in range(3)],
+        crs=4490,
+    )
+    streets = gpd.GeoDataFrame(
+        {"code": [s[0] for s in _STREETS], "name": [s[1] for s in _STREETS]},
+        geometry=[
+            box(_X0, _Y0, _X0 + 4 * _D, _Y0 + _D),
+            box(_X0 + 4 * _D, _Y0, _X0 + 6 * _D, _Y0 + _D),
+        ],
+        crs=4490,
+    )
+    return layers, communities, streets

@@ -1,0 +1,648 @@
+"""Geocode Chinese addresses against the standard address library 标准地址库, knowing when unsure.
+
+A wrong grid sent with confidence costs a dispatch; an honest "ambiguous" costs a phone call. So the
+:class:`Geocoder` answers ``matched`` only when its confidence reaches the threshold (default 0.6),
+and otherwise ``ambiguous`` (with the competing candidates and their grids) or ``unmatched`` (with
+the reason and the best coarse hint it has).
+
+Matching, in order (every string goes through :func:`geo_grid.address.normalize` first):
+
+1. the admin prefix (province/city/district/street/community, full or partial) is peeled off and
+   remembered as a *claim*;
+2. exact key: the rest equals a library ``local_text`` (or the whole equals a ``full_text``);
+3. component-wise: a known road + door, 小区 + building + unit + room, or village + group + door;
+4. fuzzy: rapidfuzz over road/小区/village names (within the claimed community or street first),
+   then component-wise within each candidate name;
+5. fallback to the road segment (door numbers interpolated), building, 小区, road, community or
+   street, whose confidence is scaled by how much of it lies in one unified grid.
+
+An admin claim that contradicts the matched address (the street says 尧化 but the road is in 仙林)
+lowers confidence; a fuzzy name never scores above ~0.9, so only exact evidence reaches the
+"confident" band.
+
+Examples
+--------
+>>> from geo_grid._address_sample import sample_library
+>>> lib, streets, communities = sample_library()
+>>> g = Geocoder(lib, streets, communities)
+>>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
+>>> r.status, r.level, r.grid_code, r.confidence >= 0.9
+('matched', '门牌', '320113001007-01', True)
+>>> g.geocode("尧家路12号").status   # a homophone typo: matched, but not with high confidence
+'matched'
+>>> g.geocode("月球路1号").status
+'unmatched'
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from geo_grid._address_numerals import CHINESE_DIGITS, chinese_to_arabic
+from geo_grid.address import normalize, normalize_name
+from geo_grid.crs import points_to_storage, to_local
+from geo_grid.errors import BadInput
+from geo_grid.layers import UNIFIED
+
+__all__ = ["Candidate", "GeocodeResult", "Geocoder", "ReverseResult", "LEVELS"]
+
+#: Match levels, finest first.
+LEVELS: tuple[str, ...] = ("门牌", "楼栋", "小区", "道路", "社区", "街道")
+
+_REQUIRED = ("address_id", "full_text", "local_text", "grid_code", "lon", "lat")
+_BASE = {
+    "exact": 0.99,
+    "门牌": 0.97,
+    "楼栋": 0.92,
+    "小区": 0.88,
+    "道路": 0.8,
+    "社区": 0.6,
+    "街道": 0.4,
+}
+_STREET_CONFLICT = 0.7
+_COMMUNITY_CONFLICT = 0.85
+_NUMBERS = {
+    "door": re.compile(r"(\d+)号"),
+    "building": re.compile(r"(\d+)栋"),
+    "unit": re.compile(r"(\d+)单元"),
+    "room": re.compile(r"(\d+)室"),
+    "group": re.compile(r"(\d+)组"),
+}
+_HEAD = re.compile(r"^[^\d]+")
+_ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
+_PREFIXES = ("江苏省", "江苏", "南京市", "南京", "栖霞区", "栖霞")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible answer: an address (or an area's part in one grid) with its confidence."""
+
+    confidence: float
+    grid_code: str | None
+    lon: float
+    lat: float
+    address_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """A geocoder answer; ``lon``/``lat`` in EPSG:4490; ``grids`` maps every layer to a code."""
+
+    query: str
+    status: str  # 'matched' | 'ambiguous' | 'unmatched'
+    level: str | None = None
+    confidence: float = 0.0
+    lon: float | None = None
+    lat: float | None = None
+    address_id: int | None = None
+    matched_text: str | None = None
+    grid_code: str | None = None
+    grids: dict[str, str | None] = field(default_factory=dict)
+    community_code: str | None = None
+    street_code: str | None = None
+    alternatives: tuple[Candidate, ...] = ()
+    reason: str | None = None
+    normalized: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict for JSON answers."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReverseResult:
+    """The nearest library address to a point, and the grids of the point itself."""
+
+    lon: float
+    lat: float
+    address_id: int | None
+    full_text: str | None
+    distance_m: float | None
+    grid_code: str | None
+    grids: dict[str, str | None]
+
+
+@dataclass
+class _Hit:
+    rows: list[int]
+    level: str
+    base: float
+    reason: str = ""
+
+
+class Geocoder:
+    """Indexes over one address library, and the matching cascade over them.
+
+    Parameters
+    ----------
+    library
+        The standard address library (columns ``address_id, full_text, local_text, street_code,
+        community_code, road, door_no, xiaoqu, building, unit, room, village, group_no,
+        grid_code, lon, lat``; lon/lat EPSG:4490).
+    streets, communities
+        Admin lists: ``code, name`` (and for communities ``short_name, parent_code``).
+    locate
+        Optional: a :class:`geo_grid.locate.LocateIndex` (grids of every library point are then
+        computed once, vectorized) or a callable ``(lon, lat) -> {layer: code}`` in storage CRS.
+    grids_by_layer
+        Optional ``{layer: GeoDataFrame(code, geometry)}``; a LocateIndex is built from it.
+    threshold
+        Confidence below which an answer is never ``matched``.
+    """
+
+    def __init__(
+        self,
+        library: pd.DataFrame,
+        streets: pd.DataFrame,
+        communities: pd.DataFrame,
+        *,
+        locate: Any = None,
+        grids_by_layer: Mapping[str, Any] | None = None,
+        threshold: float = 0.6,
+        max_alternatives: int = 5,
+    ) -> None:
+        missing = [c for c in _REQUIRED if c not in library.columns]
+        if missing:
+            raise BadInput(f"address library: missing columns {missing}", field="library")
+        if not 0 < threshold <= 1:
+            raise BadInput(f"threshold: {threshold!r} is not in (0, 1]", field="threshold")
+        if locate is None and grids_by_layer:
+            from geo_grid.locate import LocateIndex
+
+            locate = LocateIndex(grids_by_layer)
+        self.threshold = threshold
+        self.max_alternatives = max_alternatives
+        lib = library.reset_index(drop=True)
+        self._lib = lib
+        self._ids = lib["address_id"].to_numpy()
+        self._full = lib["full_text"].astype(str).to_numpy()
+        self._grid = lib["grid_code"].astype(str).to_numpy()
+        self._lon = lib["lon"].to_numpy(float)
+        self._lat = lib["lat"].to_numpy(float)
+        self._street = _col(lib, "street_code")
+        self._community = _col(lib, "community_code")
+        self._locate_one, self._row_grids = self._setup_locate(locate)
+        self._build_keys(lib)
+        self._build_admin(streets, communities)
+        self._local_xy = None
+
+    # ------------------------------------------------------------------ building
+    def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
+        if locate is None:
+            return None, None
+        if hasattr(locate, "locate_many"):
+            frame = locate.locate_many(self._lon, self._lat, "cgcs2000")
+            layers = list(locate.layers)
+            rows = frame[layers].to_dict("records")
+            return locate.grids_at, rows
+        if callable(locate):
+            return locate, None
+        raise BadInput("locate: expected a LocateIndex or a callable", field="locate")
+
+    def _build_keys(self, lib: pd.DataFrame) -> None:
+        self._by_local: dict[str, list[int]] = defaultdict(list)
+        self._by_full: dict[str, list[int]] = defaultdict(list)
+        for i, (local, full) in enumerate(zip(lib["local_text"], lib["full_text"], strict=True)):
+            self._by_local[normalize_name(str(local))].append(i)
+            self._by_full[normalize_name(str(full))].append(i)
+        comp = {k: [_norm(v) for v in _col(lib, k)] for k in _COMPONENT_COLUMNS}
+        self._comp = comp
+        self._index: dict[tuple, list[int]] = defaultdict(list)
+        self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i in range(len(lib)):
+            road, door = comp["road"][i], comp["door_no"][i]
+            xq, b, u, r = comp["xiaoqu"][i], comp["building"][i], comp["unit"][i], comp["room"][i]
+            v, g = comp["village"][i], comp["group_no"][i]
+            if road:
+                self._index[("road", road)].append(i)
+                if door:
+                    self._index[("road", road, door)].append(i)
+                    if door.isdigit():
+                        self._doors[road].append((int(door), i))
+            if xq:
+                self._index[("xq", xq)].append(i)
+                if b:
+                    self._index[("xq", xq, b)].append(i)
+                    if u:
+                        self._index[("xq", xq, b, u)].append(i)
+                        if r:
+                            self._index[("xq", xq, b, u, r)].append(i)
+            if v:
+                self._index[("v", v)].append(i)
+                if g:
+                    self._index[("v", v, g)].append(i)
+                    if door:
+                        self._index[("v", v, g, door)].append(i)
+        self._names: dict[str, list[str]] = {}
+        self._name_pattern: dict[str, re.Pattern | None] = {}
+        self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
+            names = sorted({n for n in comp[col] if n}, key=lambda s: (-len(s), s))
+            self._names[kind] = names
+            self._name_pattern[kind] = (
+                re.compile("|".join(re.escape(n) for n in names)) if names else None
+            )
+            for i, n in enumerate(comp[col]):
+                if n:
+                    self._name_admin[(kind, n)].update(
+                        x for x in (self._street[i], self._community[i]) if x
+                    )
+
+    def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
+        self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
+        self._community_parent: dict[str, str] = {}
+        for rec in streets.itertuples(index=False):
+            self._admin_names.append((normalize_name(str(rec.name)), "street", str(rec.code)))
+        for rec in communities.itertuples(index=False):
+            code = str(rec.code)
+            names = {normalize_name(str(rec.name))}
+            short = getattr(rec, "short_name", None)
+            if isinstance(short, str) and short:
+                names.add(normalize_name(short))
+            for name in names:
+                self._admin_names.append((name, "community", code))
+            parent = getattr(rec, "parent_code", None)
+            if isinstance(parent, str) and parent:
+                self._community_parent[code] = parent
+        self._admin_names.sort(key=lambda t: -len(t[0]))
+        self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
+        for i in range(len(self._ids)):
+            for code in (self._street[i], self._community[i]):
+                if code:
+                    self._rows_by_admin[code].append(i)
+
+    # ------------------------------------------------------------------ public API
+    def geocode(self, text: str) -> GeocodeResult:
+        """Geocode one free-text address (see the module docstring for the cascade)."""
+        if not isinstance(text, str):
+            raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
+        norm = normalize(text)
+        if not norm:
+            return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
+        claim, local = self._strip_admin(norm)
+        hits = self._exact(norm, local)
+        if not hits:
+            hits = self._components(local, 1.0)
+        if not hits:
+            hits = self._fuzzy(local, claim)
+        if not hits:
+            hits = self._admin_fallback(claim)
+        if not hits:
+            return GeocodeResult(
+                text,
+                "unmatched",
+                reason="no road, 小区, village or admin area of the library found in the text",
+                normalized=norm,
+            )
+        return self._decide(text, norm, claim, hits)
+
+    def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
+        """Geocode many addresses; repeated strings are computed once."""
+        memo: dict[str, GeocodeResult] = {}
+        out = []
+        for text in texts:
+            key = text if isinstance(text, str) else ""
+            res = memo.get(key)
+            if res is None:
+                res = self.geocode(key)
+                memo[key] = res
+            out.append(res)
+        return out
+
+    def reverse(
+        self, lon: float, lat: float, crs: str = "wgs84", max_distance_m: float = 200.0
+    ) -> ReverseResult:
+        """The nearest library address within ``max_distance_m`` and the grids at the point."""
+        import geopandas as gpd
+        import shapely
+
+        xs, ys = points_to_storage(np.array([lon], float), np.array([lat], float), crs)
+        if self._local_xy is None:
+            pts = gpd.GeoSeries(shapely.points(self._lon, self._lat), crs=4490)
+            local = to_local(pts)
+            self._local_xy = np.column_stack([local.x.to_numpy(), local.y.to_numpy()])
+        q = to_local(gpd.GeoSeries(shapely.points(xs, ys), crs=4490))
+        d2 = (self._local_xy[:, 0] - q.x.iloc[0]) ** 2 + (self._local_xy[:, 1] - q.y.iloc[0]) ** 2
+        i = int(np.argmin(d2)) if len(d2) else -1
+        grids = self._locate_one(float(xs[0]), float(ys[0])) if self._locate_one else {}
+        grids = dict(grids)
+        if i < 0 or d2[i] > max_distance_m**2:
+            return ReverseResult(
+                float(xs[0]), float(ys[0]), None, None, None, grids.get(UNIFIED), grids
+            )
+        return ReverseResult(
+            float(xs[0]),
+            float(ys[0]),
+            int(self._ids[i]),
+            str(self._full[i]),
+            float(np.sqrt(d2[i])),
+            grids.get(UNIFIED, self._grid[i]),
+            grids,
+        )
+
+    # ------------------------------------------------------------------ cascade steps
+    def _strip_admin(self, norm: str) -> tuple[dict[str, str], str]:
+        claim: dict[str, str] = {}
+        text = norm
+        changed = True
+        while changed and text:
+            changed = False
+            for prefix in _PREFIXES:
+                if text.startswith(prefix):
+                    text = text[len(prefix) :]
+                    changed = True
+                    break
+            if changed:
+                continue
+            for name, kind, code in self._admin_names:
+                if kind not in claim and text.startswith(name) and len(text) > len(name):
+                    claim[kind] = code
+                    text = text[len(name) :]
+                    changed = True
+                    break
+        if "community" in claim and "street" not in claim:
+            parent = self._community_parent.get(claim["community"])
+            if parent:
+                claim["street_implied"] = parent
+        return claim, text
+
+    def _exact(self, norm: str, local: str) -> list[_Hit]:
+        rows = self._by_local.get(local) or self._by_full.get(norm)
+        return [_Hit(list(rows), "门牌", _BASE["exact"])] if rows else []
+
+    def _numbers(self, text: str) -> dict[str, str]:
+        out = {}
+        for key, pattern in _NUMBERS.items():
+            m = pattern.search(text)
+            if m:
+                out[key] = m.group(1).lstrip("0") or "0"
+        return out
+
+    def _components(self, local: str, sim: float, forced: dict | None = None) -> list[_Hit]:
+        """Hits for the known names in ``local`` (or the ``forced`` fuzzy names)."""
+        found = dict(forced or {})
+        if not forced:
+            for kind in ("road", "xq", "v"):
+                pattern = self._name_pattern[kind]
+                m = pattern.search(local) if pattern else None
+                if m:
+                    found[kind] = m.group(0)
+                    local = local[: m.start()] + "|" + local[m.end() :]
+        if not found:
+            return []
+        nums = self._numbers(local)
+        hits: list[_Hit] = []
+        if "xq" in found:
+            hits += self._xiaoqu_hits(found["xq"], nums)
+        if "v" in found:
+            hits += self._village_hits(found["v"], nums)
+        if "road" in found:
+            hits += self._road_hits(found["road"], nums)
+        for h in hits:
+            h.base *= 0.4 + 0.6 * sim
+        return hits
+
+    def _xiaoqu_hits(self, xq: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        b, u, r = n.get("building"), n.get("unit"), n.get("room")
+        if b and u and r and ("xq", xq, b, u, r) in idx:
+            return [_Hit(idx[("xq", xq, b, u, r)], "门牌", _BASE["门牌"])]
+        if b and ("xq", xq, b) in idx:
+            if r and not u:  # unit left out: the room may still pick one address
+                rows = [i for i in idx[("xq", xq, b)] if self._comp["room"][i] == r]
+                if len(rows) == 1:
+                    return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
+            if u and ("xq", xq, b, u) in idx:
+                return [_Hit(idx[("xq", xq, b, u)], "楼栋", _BASE["楼栋"], "room not in library")]
+            return [_Hit(idx[("xq", xq, b)], "楼栋", _BASE["楼栋"], "unit/room not in library")]
+        reason = "building not in library" if b else "no building given"
+        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason)]
+
+    def _village_hits(self, v: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        g, d = n.get("group"), n.get("door")
+        if g and d and ("v", v, g, d) in idx:
+            return [_Hit(idx[("v", v, g, d)], "门牌", _BASE["门牌"])]
+        if g and ("v", v, g) in idx:
+            return [_Hit(idx[("v", v, g)], "小区", _BASE["小区"], "door not in library")]
+        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given")]
+
+    def _road_hits(self, road: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        d = n.get("door")
+        if d and ("road", road, d) in idx:
+            rows = idx[("road", road, d)]
+            if len(rows) > 1:
+                plain = [i for i in rows if not self._comp["building"][i]]
+                narrowed = [
+                    i
+                    for i in rows
+                    if all(
+                        self._comp[c][i] == n.get(k)
+                        for c, k in (("building", "building"), ("unit", "unit"), ("room", "room"))
+                        if n.get(k)
+                    )
+                ]
+                rows = narrowed if len(narrowed) == 1 else (plain or rows)
+            return [_Hit(rows, "门牌", _BASE["门牌"])]
+        if d and d.isdigit() and self._doors.get(road):
+            return [self._segment(road, int(d))]
+        return [_Hit(idx[("road", road)], "道路", _BASE["道路"] - 0.2, "no door number given")]
+
+    def _segment(self, road: str, door: int) -> _Hit:
+        """A door number missing from the library: the neighbours on the same side of the road."""
+        doors = self._doors[road]
+        same = [t for t in doors if t[0] % 2 == door % 2] or doors
+        below = max((t for t in same if t[0] < door), default=None)
+        above = min((t for t in same if t[0] > door), default=None)
+        rows = [t[1] for t in (below, above) if t is not None]
+        gap = min(abs(t[0] - door) for t in (below, above) if t is not None)
+        base = _BASE["道路"] if gap <= 10 else _BASE["道路"] - 0.2
+        return _Hit(rows, "道路", base, f"door {door} not in library: road segment")
+
+    def _fuzzy(self, local: str, claim: dict[str, str]) -> list[_Hit]:
+        head_match = _HEAD.match(local)
+        if not head_match:
+            return []
+        head = head_match.group(0)
+        kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
+        admin = {claim.get("community"), claim.get("street"), claim.get("street_implied")} - {None}
+        scored: list[tuple[float, str, str]] = []
+        for kind in kinds:
+            pool = self._names[kind]
+            if admin:
+                near = [n for n in pool if self._name_admin[(kind, n)] & admin]
+                pool = near or pool
+            for name, score, _ in process.extract(
+                head, pool, scorer=fuzz.ratio, limit=3, score_cutoff=55
+            ):
+                scored.append((score / 100.0, kind, name))
+        scored.sort(key=lambda t: -t[0])
+        hits: list[_Hit] = []
+        for sim, kind, name in scored[:4]:
+            for h in self._components(local[len(head) :], sim, {kind: name}):
+                h.reason = (h.reason + "; " if h.reason else "") + f"fuzzy name {name} ({sim:.2f})"
+                hits.append(h)
+        return hits
+
+    def _admin_fallback(self, claim: dict[str, str]) -> list[_Hit]:
+        if "community" in claim:
+            rows = self._rows_by_admin.get(claim["community"])
+            if rows:
+                return [_Hit(rows, "社区", _BASE["社区"], "only the community was recognised")]
+        street = claim.get("street") or claim.get("street_implied")
+        if street and self._rows_by_admin.get(street):
+            rows = self._rows_by_admin[street]
+            return [_Hit(rows, "街道", _BASE["街道"], "only the street was recognised")]
+        return []
+
+    # ------------------------------------------------------------------ scoring
+    def _candidates(self, hit: _Hit, claim: dict[str, str]) -> list[Candidate]:
+        """One candidate per address for exact-level hits, per grid for area-level hits."""
+        rows = hit.rows
+        if hit.level == "门牌" and len(rows) > 1:
+            claimed = [i for i in rows if self._consistent(i, claim) == 1.0]
+            rows = claimed or rows
+        if hit.level == "门牌":
+            share = 1.0 / len(rows)
+            return [
+                Candidate(
+                    round(hit.base * self._consistent(i, claim) * (share if share < 1 else 1), 4),
+                    self._grid[i],
+                    float(self._lon[i]),
+                    float(self._lat[i]),
+                    int(self._ids[i]),
+                    str(self._full[i]),
+                )
+                for i in rows
+            ]
+        by_grid: dict[str, list[int]] = defaultdict(list)
+        for i in rows:
+            by_grid[self._grid[i]].append(i)
+        out = []
+        for grid, members in by_grid.items():
+            share = len(members) / len(rows)
+            conf = hit.base * share * self._consistent(members[0], claim)
+            rep = members[0] if len(members) == 1 else None
+            out.append(
+                Candidate(
+                    round(conf, 4),
+                    grid,
+                    float(np.mean(self._lon[members])),
+                    float(np.mean(self._lat[members])),
+                    int(self._ids[rep]) if rep is not None else None,
+                    str(self._full[rep]) if rep is not None else None,
+                )
+            )
+        return out
+
+    def _consistent(self, i: int, claim: dict[str, str]) -> float:
+        factor = 1.0
+        street = claim.get("street") or claim.get("street_implied")
+        if street and self._street[i] and self._street[i] != street:
+            factor *= _STREET_CONFLICT
+        if (
+            claim.get("community")
+            and self._community[i]
+            and self._community[i] != claim["community"]
+        ):
+            factor *= _COMMUNITY_CONFLICT
+        return factor
+
+    def _decide(self, text: str, norm: str, claim: dict, hits: list[_Hit]) -> GeocodeResult:
+        scored: list[tuple[Candidate, _Hit]] = []
+        for hit in hits:
+            scored += [(c, hit) for c in self._candidates(hit, claim)]
+        scored.sort(key=lambda t: (-t[0].confidence, t[0].grid_code or ""))
+        best, hit = scored[0]
+        conf = best.confidence
+        # a competitor in another grid that is nearly as good makes the answer ambiguous
+        rival = next((c for c, _ in scored[1:] if c.grid_code != best.grid_code), None)
+        if rival is not None and rival.confidence >= conf - 0.1:
+            conf = min(conf, max(0.0, conf - (rival.confidence - (conf - 0.1))))
+            conf = min(conf, self.threshold - 0.01)
+        alternatives = tuple(c for c, _ in scored[: self.max_alternatives])
+        status = "matched" if conf >= self.threshold else "ambiguous"
+        if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
+            status = "unmatched"
+        grids = self._grids_for(best)
+        i = self._row_of(best.address_id)
+        return GeocodeResult(
+            query=text,
+            status=status,
+            level=hit.level,
+            confidence=round(float(conf), 4),
+            lon=best.lon,
+            lat=best.lat,
+            address_id=best.address_id,
+            matched_text=best.text,
+            grid_code=best.grid_code if status == "matched" else None,
+            grids=grids if status == "matched" else {},
+            community_code=self._community[i] if i is not None else claim.get("community"),
+            street_code=self._street[i] if i is not None else claim.get("street"),
+            alternatives=alternatives if status != "matched" else (),
+            reason=hit.reason or None if status == "matched" else (hit.reason or "low confidence"),
+            normalized=norm,
+        )
+
+    def _row_of(self, address_id: int | None) -> int | None:
+        if address_id is None:
+            return None
+        if not hasattr(self, "_row_by_id"):
+            self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
+        return self._row_by_id.get(int(address_id))
+
+    def _grids_for(self, best: Candidate) -> dict[str, str | None]:
+        i = self._row_of(best.address_id)
+        if self._row_grids is not None and i is not None:
+            grids = dict(self._row_grids[i])
+        elif self._locate_one is not None:
+            grids = dict(self._locate_one(best.lon, best.lat))
+        else:
+            grids = {}
+        grids[UNIFIED] = best.grid_code  # the library's assignment is authoritative
+        return grids
+
+
+_COMPONENT_COLUMNS = (
+    "road",
+    "door_no",
+    "xiaoqu",
+    "building",
+    "unit",
+    "room",
+    "village",
+    "group_no",
+)
+
+
+def _col(frame: pd.DataFrame, name: str) -> list:
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in frame[name]
+    ]
+
+
+def _norm(value: str | None) -> str | None:
+    """Normalize a component value so library and query agree (三组 → 3, 0301 → 301)."""
+    if value is None or value == "":
+        return None
+    text = normalize_name(value)
+    if all(ch in CHINESE_DIGITS or ch in "十百千" for ch in text):
+        text = chinese_to_arabic(text)
+    if text.isdigit():
+        return text.lstrip("0") or "0"
+    m = re.fullmatch(r"(\d+)(?:号|栋|单元|室|组)", text)
+    if m:
+        return m.group(1).lstrip("0") or "0"
+    return text
