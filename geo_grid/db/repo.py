@@ -15,8 +15,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg2
 import shapely
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo_grid.errors import Conflict, NotFound
@@ -66,9 +68,12 @@ def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Seque
     out.to_csv(buf, index=False, header=False, na_rep="\\N")
     buf.seek(0)
     raw = session.connection().connection.dbapi_connection
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
     with raw.cursor() as cur:
-        cols = ", ".join(columns)
-        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+        try:
+            cur.copy_expert(statement, buf)
+        except psycopg2.Error as exc:  # surface as SQLAlchemy's classes, like any other statement
+            raise DBAPIError.instance(statement, None, exc, psycopg2.Error) from exc
     return len(out)
 
 

@@ -25,10 +25,12 @@ def demo_loaded() -> str | None:
         return repo.get_meta(session, DEMO_META_KEY)
 
 
-def load_demo(seed: int | None = None, *, force: bool = False, progress=None) -> dict[str, Any]:
+def load_demo(
+    seed: int | None = None, *, force: bool = False, progress=None, demo=None
+) -> dict[str, Any]:
     """Generate the demo district and store it in ONE transaction; skip if already loaded.
 
-    ``force`` reloads into an empty store only: it refuses to wipe a store holding other data.
+    ``force`` replaces a loaded demo. ``demo`` passes an already generated district (tests reuse one).
     """
     from geo_grid.demo import generate_demo
 
@@ -39,7 +41,8 @@ def load_demo(seed: int | None = None, *, force: bool = False, progress=None) ->
         return {"loaded": False, "seed": int(loaded), "reason": "already loaded"}
 
     t0 = time.perf_counter()
-    demo = generate_demo(seed)
+    demo = demo if demo is not None else generate_demo(seed)
+    seed = demo.seed
     t_gen = time.perf_counter() - t0
     say = progress or (lambda msg: None)
     say(f"generated the demo district in {t_gen:.1f} s")

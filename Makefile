@@ -1,0 +1,48 @@
+# The two commands of the contract: `make demo` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup system system-test assets db lint bench clean
+
+demo: system setup db
+	$(BIN)/geo-grid demo load
+	$(BIN)/geo-grid serve --port $(PORT)
+
+test: system-test setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed assets
+
+system:
+	@PYTHON=$(PYTHON) scripts/ensure-system.sh
+
+system-test:
+	@PYTHON=$(PYTHON) scripts/ensure-system.sh chromium
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+assets: $(VENV)/.installed
+	@$(BIN)/python -m geo_grid.assets
+
+db: setup
+	$(BIN)/geo-grid db start
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup db
+	$(BIN)/python bench/coverage.py
+	$(BIN)/python bench/geocode.py
+	$(BIN)/python bench/locate.py
+
+clean:
+	-$(BIN)/geo-grid db stop
+	rm -rf $(VENV) .geo-grid
