@@ -1,0 +1,314 @@
+"""Where the bytes of a layer file are and how their text is encoded (private to :mod:`geo_grid.io`).
+
+Shapefiles from Chinese GIS desktops are the hard case: the attribute table (``.dbf``) is usually GBK
+and often comes without the ``.cpg`` that says so, GDAL then reads it as Latin-1 and every name turns
+to mojibake. So before GDAL sees a shapefile we check its sidecars, settle the encoding (argument,
+then ``.cpg``, then a look at the bytes) and hand it to pyogrio explicitly.
+
+Zipped shapefiles are extracted to a temporary folder under fixed ASCII names rather than read
+through ``/vsizip/``: Windows zip tools store Chinese member names in GBK without the UTF-8 flag, and
+how GDAL decodes those names is configuration-dependent; the extracted copy has no such question.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from geo_grid.errors import BadInput
+
+__all__ = [
+    "EXTENSIONS",
+    "Source",
+    "codec_from_cpg",
+    "detect_encoding",
+    "dbf_text",
+    "normalize_encoding",
+    "open_source",
+]
+
+#: File extension (lower case) → format key.
+EXTENSIONS: dict[str, str] = {
+    ".gpkg": "gpkg",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".shp": "shp",
+    ".zip": "shp",
+    ".csv": "csv",
+}
+
+#: Upper bound on what a zipped shapefile may unpack to (guards against zip bombs).
+MAX_UNZIPPED_BYTES = 2 * 1024**3
+
+# Everything GBK-like is read as GB18030: a strict superset, so GBK/GB2312 text decodes unchanged and
+# the rare characters only GB18030 has do not fail.
+_GB_FAMILY = {"gbk", "gb2312", "cp936", "936", "gb18030", "ms936", "euc-cn", "euc_cn"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """A layer file ready for a reader.
+
+    ``label`` is the path as the user gave it (every message names it); ``path`` is what GDAL or
+    pandas opens, possibly a temporary extracted copy. ``encoding`` is a Python codec name for the
+    shapefile ``.dbf`` or the CSV text (None for GeoPackage/GeoJSON, which are UTF-8 by definition)
+    and ``encoding_origin`` says where it came from: ``argument``, ``.cpg`` or ``detected``.
+    ``prj`` is a CSV's sidecar ``.prj`` if there is one.
+    """
+
+    label: str
+    fmt: str
+    path: Path
+    encoding: str | None = None
+    encoding_origin: str | None = None
+    prj: Path | None = None
+
+
+def normalize_encoding(name: str, *, label: str, field: str = "encoding") -> str:
+    """Return the Python codec name for a user- or file-supplied encoding name.
+
+    >>> normalize_encoding("GBK", label="x.shp"), normalize_encoding("UTF8", label="x.shp")
+    ('gb18030', 'utf-8')
+    """
+    text = name.strip().lower()
+    if text in _GB_FAMILY:
+        return "gb18030"
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        raise BadInput(
+            f"{label}: unknown text encoding {name!r} (try 'utf-8' or 'gbk')", field=field
+        ) from None
+
+
+def codec_from_cpg(text: str) -> str | None:
+    """Python codec for the contents of a ``.cpg`` file, or None when it names nothing usable.
+
+    ArcGIS and QGIS write names (``UTF-8``, ``GBK``), Windows code page numbers (``936``,
+    ``65001``) or ``ANSI 936``; ``System``/``OEM`` mean "whatever the writing PC used", which we
+    cannot know, so those fall back to detection.
+
+    >>> codec_from_cpg("UTF-8"), codec_from_cpg("ANSI 936"), codec_from_cpg("65001")
+    ('utf-8', 'gb18030', 'utf-8')
+    >>> codec_from_cpg("System") is None
+    True
+    """
+    value = text.strip().strip("\x00").strip()
+    if not value:
+        return None
+    digits = re.fullmatch(r"(?:ansi|cp|oem)?[\s_-]*(\d+)", value, flags=re.IGNORECASE)
+    if digits:
+        number = digits.group(1)
+        if number == "65001":
+            return "utf-8"
+        value = "936" if number == "936" else f"cp{number}"
+    try:
+        return normalize_encoding(value, label="")
+    except BadInput:
+        return None
+
+
+def detect_encoding(data: bytes) -> str | None:
+    """``utf-8`` if the bytes are valid UTF-8, else ``gb18030`` if they are valid GBK/GB18030.
+
+    ASCII is valid UTF-8, so plain-ASCII tables are read as UTF-8, which changes nothing.
+
+    >>> detect_encoding("网格".encode("utf-8")), detect_encoding("网格".encode("gbk"))
+    ('utf-8', 'gb18030')
+    >>> detect_encoding(b"\\xff\\xfe\\xff") is None
+    True
+    """
+    for codec in ("utf-8", "gb18030"):
+        try:
+            data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return codec
+    return None
+
+
+def dbf_text(data: bytes, *, label: str) -> bytes:
+    """The bytes of a ``.dbf`` that can hold text: field names and character fields.
+
+    Numbers and dates in a dBASE table are ASCII; scanning only the text keeps detection fast and
+    stops a stray byte in the header from deciding the encoding.
+    """
+    n_records, header_len, record_len = (
+        struct.unpack("<IHH", data[4:12]) if len(data) >= 32 else (0, 0, 0)
+    )
+    if header_len < 33 or header_len > len(data) or record_len < 1:
+        raise BadInput(f"{label}: the .dbf is not a dBASE table (corrupt file?)", field="path")
+    names: list[bytes] = []
+    slices: list[tuple[int, int]] = []
+    offset = 1  # each record starts with a deletion flag byte
+    for start in range(32, min(header_len, len(data)) - 31, 32):
+        desc = data[start : start + 32]
+        if desc[0] == 0x0D:
+            break
+        names.append(desc[:11].split(b"\x00", 1)[0])
+        width = desc[16]
+        if desc[11:12] in (b"C", b"M"):
+            slices.append((offset, width))
+        offset += width
+    chunks = [b"\n".join(names)]
+    body = data[header_len : header_len + n_records * record_len]
+    for row in range(0, len(body) - record_len + 1, record_len):
+        record = body[row : row + record_len]
+        chunks.extend(record[o : o + w].rstrip(b" \x00") for o, w in slices)
+    return b"\n".join(chunks)
+
+
+def _fmt_for(path: Path, label: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise BadInput(
+            f"{label}: unsupported file type {path.suffix or '(no extension)'!r} "
+            "(use .gpkg, .geojson/.json, .shp, a .zip holding one shapefile, or .csv with WKT)",
+            field="path",
+        )
+    return EXTENSIONS[suffix]
+
+
+def _sibling(path: Path, ext: str) -> Path | None:
+    """The sidecar GDAL would open: same stem, extension in lower or upper case."""
+    for candidate in (path.with_suffix(ext.lower()), path.with_suffix(ext.upper())):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _shapefile_encoding(
+    encoding: str | None, cpg: bytes | None, dbf: bytes, label: str
+) -> tuple[str, str]:
+    """Settle the ``.dbf`` encoding: argument, then ``.cpg``, then the bytes."""
+    if encoding is not None:
+        return normalize_encoding(encoding, label=label), "argument"
+    if cpg is not None:
+        codec = codec_from_cpg(cpg.decode("ascii", errors="ignore"))
+        if codec is not None:
+            return codec, ".cpg"
+    codec = detect_encoding(dbf_text(dbf, label=label))
+    if codec is None:
+        raise BadInput(
+            f"{label}: cannot tell the text encoding of the .dbf (neither UTF-8 nor GBK); "
+            "pass encoding=",
+            field="encoding",
+        )
+    return codec, "detected"
+
+
+def _shapefile_source(path: Path, label: str, encoding: str | None) -> Source:
+    missing = [ext for ext in (".shx", ".dbf") if _sibling(path, ext) is None]
+    if missing:
+        raise BadInput(
+            f"{label}: shapefile is incomplete: {' and '.join(missing)} missing next to the .shp "
+            "(copy all of .shp, .shx, .dbf, .prj, .cpg)",
+            field="path",
+        )
+    dbf = _sibling(path, ".dbf")
+    cpg = _sibling(path, ".cpg")
+    codec, origin = _shapefile_encoding(
+        encoding, cpg.read_bytes() if cpg else None, dbf.read_bytes(), label
+    )
+    return Source(label, "shp", path, codec, origin)
+
+
+def _zip_members(archive: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
+    """The one shapefile in a zip: lower-case extension → member, checked for completeness."""
+    infos = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and not PurePosixPath(info.filename).name.startswith("._")
+    ]
+    shps = [info for info in infos if info.filename.lower().endswith(".shp")]
+    if not shps:
+        names = ", ".join(info.filename for info in infos[:10]) or "nothing"
+        raise BadInput(f"{label}: no shapefile (.shp) in the zip (it holds {names})", field="path")
+    if len(shps) > 1:
+        names = ", ".join(info.filename for info in shps)
+        raise BadInput(
+            f"{label}: the zip holds {len(shps)} shapefiles ({names}); zip one layer per file",
+            field="path",
+        )
+    stem = shps[0].filename[:-4]
+    members = {".shp": shps[0]}
+    for info in infos:
+        name = info.filename
+        if name[: len(stem)] == stem and name[len(stem) :].lower() in (
+            ".shx",
+            ".dbf",
+            ".prj",
+            ".cpg",
+        ):
+            members[name[len(stem) :].lower()] = info
+    missing = [ext for ext in (".shx", ".dbf") if ext not in members]
+    if missing:
+        raise BadInput(
+            f"{label}: shapefile {shps[0].filename} in the zip is incomplete: "
+            f"{' and '.join(missing)} missing",
+            field="path",
+        )
+    if sum(info.file_size for info in members.values()) > MAX_UNZIPPED_BYTES:
+        raise BadInput(f"{label}: the zipped shapefile is larger than 2 GiB unpacked", field="path")
+    return members
+
+
+def _zip_source(path: Path, label: str, encoding: str | None, workdir: Path) -> Source:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _zip_members(archive, label)
+            contents = {ext: archive.read(info) for ext, info in members.items()}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise BadInput(f"{label}: not a readable zip file ({exc})", field="path") from exc
+    for ext, data in contents.items():
+        (workdir / f"layer{ext}").write_bytes(data)
+    codec, origin = _shapefile_encoding(encoding, contents.get(".cpg"), contents[".dbf"], label)
+    return Source(label, "shp", workdir / "layer.shp", codec, origin)
+
+
+def _csv_source(path: Path, label: str, encoding: str | None) -> Source:
+    if encoding is not None:
+        codec, origin = normalize_encoding(encoding, label=label), "argument"
+    else:
+        detected = detect_encoding(path.read_bytes())
+        if detected is None:
+            raise BadInput(
+                f"{label}: cannot tell the text encoding (neither UTF-8 nor GBK); pass encoding=",
+                field="encoding",
+            )
+        # utf-8-sig drops the byte-order mark Excel writes, and reads BOM-less UTF-8 unchanged.
+        codec, origin = ("utf-8-sig" if detected == "utf-8" else detected), "detected"
+    return Source(label, "csv", path, codec, origin, _sibling(path, ".prj"))
+
+
+@contextmanager
+def open_source(path: str | Path, *, encoding: str | None = None) -> Iterator[Source]:
+    """Check a layer file exists and is complete, and yield a :class:`Source` for its reader.
+
+    Temporary copies (from zips) live only as long as the ``with`` block.
+    """
+    label = str(path)
+    file = Path(path)
+    fmt = _fmt_for(file, label)
+    if not file.is_file():
+        what = "is a folder, not a file" if file.is_dir() else "does not exist"
+        raise BadInput(f"{label}: {what}", field="path")
+    if fmt == "shp" and file.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="geo_grid_io_") as tmp:
+            yield _zip_source(file, label, encoding, Path(tmp))
+        return
+    if fmt == "shp":
+        yield _shapefile_source(file, label, encoding)
+    elif fmt == "csv":
+        yield _csv_source(file, label, encoding)
+    else:
+        yield Source(label, fmt, file)
