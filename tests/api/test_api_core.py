@@ -1,0 +1,101 @@
+"""The API skeleton over the demo district: health, layers, grids, admin areas, errors, map."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import shape
+
+
+@pytest.fixture(scope="module")
+def client(demo_db):
+    from api.main import app
+
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_reports_postgis_and_counts(client):
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["database"] == "reachable"
+    assert body["postgis"].startswith("3.")
+    assert body["grids"]["unified"] == 1063
+
+
+def test_layers_lists_the_five_layers_with_counts(client):
+    body = client.get("/api/v1/layers").json()
+    keys = [row["key"] for row in body["data"]]
+    assert keys[0] == "unified"
+    assert {"unified", "politics_law", "urban_mgmt", "emergency", "ecology"} <= set(keys)
+    unified = body["data"][0]
+    assert unified["grids"] == 1063 and unified["name_zh"] == "全科网格"
+    assert unified["generation"] == 1
+    assert all(row["grids"] > 0 for row in body["data"] if row["key"] in keys[:5])
+
+
+def test_layer_grids_geojson_with_bbox(client, demo):
+    whole = client.get("/api/v1/layers/unified/grids").json()
+    assert whole["type"] == "FeatureCollection" and len(whole["features"]) == 1063
+    assert whole["generation"] == 1
+    minx, miny, maxx, maxy = demo.district.total_bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    part = client.get(f"/api/v1/layers/unified/grids?bbox={cx},{cy},{cx + 0.02},{cy + 0.02}").json()
+    assert 0 < len(part["features"]) < 1063
+    feat = part["features"][0]
+    assert shape(feat["geometry"]).geom_type == "MultiPolygon"
+    assert {"code", "name", "households", "community_code"} <= set(feat["properties"])
+
+
+def test_grid_by_code_has_roster_with_masked_phones(client, demo):
+    code = demo.grids["unified"]["code"].iloc[0]
+    body = client.get(f"/api/v1/grids/{code}").json()
+    assert body["code"] == code and body["layer"] == "unified"
+    assert body["community"] and body["street"]
+    roles = {p["role"] for p in body["roster"]}
+    assert {"grid_leader", "grid_worker"} <= roles
+    assert all("****" in (p["phone"] or "****") for p in body["roster"])
+    assert shape(body["geometry"]).is_valid
+
+
+def test_admin_areas(client):
+    streets = client.get("/api/v1/admin-areas?level=street").json()
+    assert len(streets["features"]) == 9
+    names = {f["properties"]["name"] for f in streets["features"]}
+    assert "尧化街道" in names and "八卦洲街道" in names
+    communities = client.get("/api/v1/admin-areas?level=community").json()
+    assert len(communities["features"]) == 129
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/api/v1/grids/999999999999999", 404, "code"),
+        ("/api/v1/layers/nope/grids", 404, "layer"),
+        ("/api/v1/layers/unified/grids?bbox=1,2,3", 422, "bbox"),
+        ("/api/v1/layers/unified/grids?bbox=a,b,c,d", 422, "bbox"),
+        ("/api/v1/layers/unified/grids?generation=0", 422, "generation"),
+        ("/api/v1/layers/unified/grids?generation=99", 404, "generation"),
+        ("/api/v1/admin-areas?level=planet", 422, "level"),
+    ],
+)
+def test_errors_are_json_naming_the_field(client, url, status, field):
+    r = client.get(url)
+    assert r.status_code == status
+    err = r.json()["error"]
+    assert err["field"] == field and field in err["message"]
+
+
+def test_openapi_docs(client):
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/layers/{layer}/grids" in paths
+
+
+def test_map_is_served_offline_capable(client):
+    r = client.get("/map")
+    assert r.status_code == 200
+    html = r.text
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs.", "code.jquery", "bootstrapcdn"):
+        assert cdn not in html
+    assert "/static/vendor/leaflet" in html
+    assert "全科网格" in html

@@ -1,0 +1,91 @@
+"""The demo district as stored in PostGIS: the numbers and the nesting, checked by PostGIS itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from geo_grid.db.session import session_scope
+from geo_grid.services.demo import load_demo
+
+
+def _scalar(sql: str):
+    with session_scope() as s:
+        return s.execute(text(sql)).scalar()
+
+
+def test_counts(demo_db):
+    assert _scalar("SELECT count(*) FROM admin_area WHERE level = 'street'") == 9
+    assert _scalar("SELECT count(*) FROM admin_area WHERE level = 'community'") == 129
+    assert (
+        _scalar(
+            "SELECT count(*) FROM grid g JOIN generation n ON n.id = g.generation_id "
+            "WHERE n.status = 'published' AND g.layer_key = 'unified'"
+        )
+        == 1063
+    )
+    assert 90_000 <= _scalar("SELECT count(*) FROM address") <= 110_000
+    assert (
+        _scalar(
+            "SELECT count(DISTINCT grid_code) FROM roster WHERE layer_key = 'unified' AND role = 'grid_leader'"
+        )
+        == 1063
+    )
+
+
+def test_unified_grids_nest_in_their_communities(demo_db):
+    outside = _scalar(
+        """SELECT count(*) FROM grid g
+           JOIN generation n ON n.id = g.generation_id AND n.status = 'published'
+           JOIN admin_area c ON c.code = g.community_code
+           WHERE g.layer_key = 'unified' AND NOT ST_CoveredBy(g.geom, c.geom)"""
+    )
+    assert outside == 0
+
+
+def test_communities_nest_in_streets_and_streets_in_the_district(demo_db):
+    assert (
+        _scalar(
+            """SELECT count(*) FROM admin_area c JOIN admin_area s ON s.code = c.parent_code
+           WHERE c.level = 'community' AND NOT ST_CoveredBy(c.geom, s.geom)"""
+        )
+        == 0
+    )
+    assert (
+        _scalar(
+            """SELECT count(*) FROM admin_area s JOIN admin_area d ON d.code = s.parent_code
+           WHERE s.level = 'street' AND NOT ST_CoveredBy(s.geom, d.geom)"""
+        )
+        == 0
+    )
+
+
+def test_unified_layer_has_no_overlaps_and_covers_the_district(demo_db):
+    overlap = _scalar(
+        """WITH u AS (SELECT g.id, g.geom FROM grid g JOIN generation n ON n.id = g.generation_id
+                      AND n.status = 'published' WHERE g.layer_key = 'unified')
+           SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
+           FROM u a JOIN u b ON a.id < b.id AND ST_Intersects(a.geom, b.geom)"""
+    )
+    assert overlap < 1.0  # m²: shared edges only
+    ratio = _scalar(
+        """SELECT ST_Area(ST_Union(g.geom)::geography) / (SELECT ST_Area(geom::geography)
+                  FROM admin_area WHERE level = 'district')
+           FROM grid g JOIN generation n ON n.id = g.generation_id AND n.status = 'published'
+           WHERE g.layer_key = 'unified'"""
+    )
+    assert abs(ratio - 1) < 1e-4
+
+
+def test_household_totals_agree_with_buildings(demo_db):
+    grid_total = _scalar(
+        "SELECT sum(households) FROM grid g JOIN generation n ON n.id = g.generation_id "
+        "AND n.status = 'published' WHERE g.layer_key = 'unified'"
+    )
+    assert grid_total == _scalar("SELECT sum(households) FROM building")
+
+
+def test_second_load_is_a_no_op(demo_db):
+    before = _scalar("SELECT count(*) FROM generation")
+    result = load_demo()
+    assert result["loaded"] is False
+    assert _scalar("SELECT count(*) FROM generation") == before
