@@ -1,0 +1,165 @@
+"""Folium elements for geo-grid maps: the offline page shell and our compact layers.
+
+Folium's defaults point at CDNs (jsDelivr, cdnjs, code.jquery.com) and pull jQuery, Bootstrap and
+Font Awesome for markers we do not use. Government intranets have no internet, so every page here
+loads Leaflet from ``{asset_base}/vendor`` (see :mod:`geo_grid.assets`) and our own small script
+from ``{asset_base}/js``; nothing else. The elements below only emit calls into
+``geo_grid/static/js/geo_grid_map.js``, which holds the drawing logic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from geo_grid.assets import vendor_url
+
+__all__ = ["DataLayer", "Legend", "OwnAssets", "SearchBox", "ZoomLabels", "base_map", "js_literal"]
+
+OWN_JS = "js/geo_grid_map.js"
+_JINJA_OPEN = re.compile(r"\{(?=[{%#])")
+OWN_CSS = "css/geo_grid_map.css"
+
+
+def js_literal(value: Any) -> str:
+    """JSON for inlining in a ``<script>``: compact, UTF-8 kept, ``</`` escaped.
+
+    branca parses each rendered script again as a Jinja template, so ``{{``, ``{%`` and ``{#``
+    inside strings (packed coordinates can produce them) are written as ``\\u007b``; compact
+    JSON never has them outside strings (an object opens with ``{"`` or ``{}``).
+
+    >>> js_literal({"name": "</script>{{网格}}"})
+    '{"name":"<\\\\/script>\\\\u007b{网格}}"}'
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JINJA_OPEN.sub(r"\\u007b", text.replace("</", "<\\/"))
+
+
+class OwnAssets(JSCSSMixin):
+    """Links our script and stylesheet (after Leaflet, since the map renders its links first)."""
+
+    def __init__(self, asset_base: str) -> None:
+        super().__init__()
+        self._name = "GeoGridAssets"
+        base = asset_base.rstrip("/")
+        self.default_js = [("geo_grid_map_js", f"{base}/{OWN_JS}")]
+        self.default_css = [("geo_grid_map_css", f"{base}/{OWN_CSS}")]
+
+
+class DataLayer(Layer):
+    """One compact layer (see :mod:`geo_grid._maps_encode`) as a toggle in the layer control."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = geoGrid.dataLayer({{ this.data_js }}, {{ this.options_js }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(
+        self, encoded: dict, options: dict, name: str, *, show: bool = True, control: bool = True
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=control, show=show)
+        self._name = "GeoGridLayer"
+        self.data_js = js_literal(encoded)
+        self.options_js = js_literal(options)
+
+
+class ZoomLabels(folium.MacroElement):
+    """Labels of ``layer`` features (``field``) drawn only at ``min_zoom`` or closer."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+geoGrid.zoomLabels({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
+    {{ this.field_js }}, {{ this.min_zoom }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, layer: DataLayer, field: str, min_zoom: int = 15) -> None:
+        super().__init__()
+        self._name = "GeoGridLabels"
+        self.layer = layer
+        self.field_js = js_literal(field)
+        self.min_zoom = int(min_zoom)
+
+
+class SearchBox(folium.MacroElement):
+    """An address box calling ``url?q=`` and outlining the matched grid of ``layer``."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+geoGrid.searchControl({{ this._parent.get_name() }}, Object.assign({{ this.options_js }},
+    {group: {{ this.layer.get_name() }}}));
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, layer: DataLayer, url: str, layer_key: str, crs: str | None) -> None:
+        super().__init__()
+        self._name = "GeoGridSearch"
+        self.layer = layer
+        options = {"url": url, "layerKey": layer_key, "codeField": "code"}
+        if crs:
+            options["crs"] = crs
+        self.options_js = js_literal(options)
+
+
+class Legend(folium.MacroElement):
+    """A legend box: ``items`` are ``(label, style)`` with Leaflet path style keys."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+geoGrid.legend({{ this._parent.get_name() }}, {{ this.title_js }}, {{ this.items_js }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, title: str, items: Sequence[tuple[str, dict]]) -> None:
+        super().__init__()
+        self._name = "GeoGridLegend"
+        self.title_js = js_literal(title)
+        self.items_js = js_literal([[label, style] for label, style in items])
+
+
+def base_map(
+    *,
+    title: str,
+    asset_base: str,
+    tiles_url: str | None,
+    tiles_attribution: str,
+) -> folium.Map:
+    """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
+
+    The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
+    shared class list, so we assign new lists instead).
+    """
+    m = folium.Map(
+        location=[32.1, 118.9], zoom_start=12, tiles=None, prefer_canvas=True, control_scale=True
+    )
+    m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
+    m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
+    m.get_root().title = title
+    if tiles_url:
+        folium.TileLayer(
+            tiles=tiles_url,
+            attr=tiles_attribution or "底图",
+            name="底图",
+            overlay=False,
+            control=False,
+            max_zoom=19,
+        ).add_to(m)
+    m.add_child(OwnAssets(asset_base))
+    m.geo_grid_asset_base = asset_base
+    return m

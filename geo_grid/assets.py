@@ -1,0 +1,265 @@
+"""Leaflet and its plugins, fetched once at setup time and served by the project itself.
+
+Government intranets have no internet, so a map page may not name a CDN. We do not commit other
+projects' code either: :func:`ensure_assets` downloads pinned npm tarballs over plain HTTPS with the
+standard library (fresh machines have Python and make, not npm), checks each tarball against the
+``dist.integrity`` (sha512) the npm registry published for that exact version, and extracts only the
+files the maps load into ``geo_grid/static/vendor/<package>/``.
+
+A per-package ``.manifest.json`` records the sha256 of every extracted file, so a second run verifies
+what is on disk without the network and does nothing; a missing or altered file triggers a fresh
+download. Offline with files missing, it fails with one line saying what to do.
+
+Run ``python -m geo_grid.assets [DEST]`` at setup time (``make demo`` does).
+
+Examples
+--------
+>>> sorted(PACKAGES)
+['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster']
+>>> asset_path().name
+'vendor'
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import shutil
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "PACKAGES",
+    "AssetError",
+    "NpmPackage",
+    "asset_path",
+    "ensure_assets",
+    "static_path",
+    "vendor_url",
+]
+
+REGISTRY = "https://registry.npmjs.org"
+MANIFEST = ".manifest.json"
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """One pinned npm tarball and the files we keep from it.
+
+    ``files`` are paths inside the tarball's ``package/dist/`` folder; a name ending in ``/`` keeps
+    the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from the
+    package root (licence texts, ``package.json`` with the licence field).
+    """
+
+    name: str
+    version: str
+    integrity: str
+    files: tuple[str, ...]
+    extra: tuple[str, ...] = ("package.json",)
+
+    @property
+    def url(self) -> str:
+        """The registry tarball URL (``<registry>/<name>/-/<basename>-<version>.tgz``)."""
+        basename = self.name.rsplit("/", 1)[-1]
+        return f"{REGISTRY}/{self.name}/-/{basename}-{self.version}.tgz"
+
+
+# Integrity values copied from https://registry.npmjs.org/<name>/<version> (field dist.integrity).
+PACKAGES: dict[str, NpmPackage] = {
+    p.name: p
+    for p in (
+        NpmPackage(
+            "leaflet",
+            "1.9.4",
+            "sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA==",
+            ("leaflet.js", "leaflet.css", "images/"),
+            ("package.json", "LICENSE"),
+        ),
+        NpmPackage(
+            "leaflet.markercluster",
+            "1.5.3",
+            "sha512-vPTw/Bndq7eQHjLBVlWpnGeLa3t+3zGiuM7fJwCkiMFq+nmRuG3RI3f7f4N4TDX7T4NpbAXpR2+NTRSEGfCSeA==",
+            ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"),
+            ("package.json", "MIT-LICENCE.txt"),
+        ),
+        NpmPackage(
+            "leaflet.heat",
+            "0.2.0",
+            "sha512-Cd5PbAA/rX3X3XKxfDoUGi9qp78FyhWYurFg3nsfhntcM/MCNK08pRkf4iEenO1KNqwVPKCmkyktjW3UD+h9bQ==",
+            ("leaflet-heat.js",),
+            ("package.json", "LICENSE"),
+        ),
+        NpmPackage(
+            "leaflet-draw",
+            "1.0.4",
+            "sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
+            ("leaflet.draw.js", "leaflet.draw.css", "images/"),
+        ),
+    )
+}
+
+
+class AssetError(RuntimeError):
+    """The vendor files are missing and cannot be fetched or verified (offline, bad tarball)."""
+
+
+def static_path() -> Path:
+    """The project's own static folder (``geo_grid/static``), served by the API at ``/static``."""
+    return Path(__file__).resolve().parent / "static"
+
+
+def asset_path() -> Path:
+    """Where the vendor files live by default: ``geo_grid/static/vendor``."""
+    return static_path() / "vendor"
+
+
+def vendor_url(asset_base: str, package: str, file: str) -> str:
+    """URL of one vendor file under ``asset_base`` (``/static`` or a relative ``static``).
+
+    >>> vendor_url("/static", "leaflet", "leaflet.js")
+    '/static/vendor/leaflet/leaflet.js'
+    """
+    if package not in PACKAGES:
+        raise KeyError(f"unknown vendor package {package!r}")
+    return f"{asset_base.rstrip('/')}/vendor/{package}/{file}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _is_current(pkg: NpmPackage, folder: Path) -> bool:
+    """True when ``folder`` holds this exact version with every file unaltered."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if manifest.get("version") != pkg.version or manifest.get("integrity") != pkg.integrity:
+        return False
+    files = manifest.get("files") or {}
+    return bool(files) and all(
+        (folder / rel).is_file() and _sha256(folder / rel) == digest for rel, digest in files.items()
+    )
+
+
+def _check_integrity(pkg: NpmPackage, data: bytes) -> None:
+    algo, _, expected = pkg.integrity.partition("-")
+    actual = base64.b64encode(hashlib.new(algo, data).digest()).decode("ascii")
+    if actual != expected:
+        raise AssetError(
+            f"{pkg.name}@{pkg.version}: tarball {algo} does not match the pinned integrity "
+            f"(got {algo}-{actual}); refusing to install it"
+        )
+
+
+def _download(pkg: NpmPackage, timeout: float) -> bytes:
+    try:
+        with urllib.request.urlopen(pkg.url, timeout=timeout) as response:  # noqa: S310 (https)
+            return response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise AssetError(
+            f"cannot download {pkg.url} ({reason}); map assets are missing: run "
+            f"`python -m geo_grid.assets` once with internet access, or copy geo_grid/static/vendor "
+            f"from a machine that has it"
+        ) from exc
+
+
+def _wanted(pkg: NpmPackage, member: str) -> str | None:
+    """The path under the package folder to extract ``member`` to, or None to skip it."""
+    if not member.startswith("package/"):
+        return None
+    rel = member.removeprefix("package/")
+    if rel in pkg.extra:
+        return rel
+    if not rel.startswith("dist/"):
+        return None
+    inner = rel.removeprefix("dist/")
+    for want in pkg.files:
+        if inner == want or (want.endswith("/") and inner.startswith(want)):
+            return inner
+    return None
+
+
+def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
+    """Extract the wanted files into a fresh temporary folder, then swap it in."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    digests: dict[str, str] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            rel = _wanted(pkg, member.name)
+            if rel is None or not member.isfile() or ".." in Path(rel).parts:
+                continue
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            assert source is not None  # a regular file always has content
+            content = source.read()
+            target.write_bytes(content)
+            digests[rel] = hashlib.sha256(content).hexdigest()
+    missing = [f for f in pkg.files if not any(d == f or d.startswith(f) for d in digests)]
+    if missing:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise AssetError(f"{pkg.name}@{pkg.version}: tarball lacks dist/{', dist/'.join(missing)}")
+    manifest = {"version": pkg.version, "integrity": pkg.integrity, "files": digests}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def ensure_assets(dest: Path | None = None, *, timeout: float = 60.0) -> Path:
+    """Make sure every pinned vendor package is extracted and verified under ``dest``.
+
+    Parameters
+    ----------
+    dest
+        The vendor folder; default :func:`asset_path` (``geo_grid/static/vendor``).
+    timeout
+        Seconds to wait for each download.
+
+    Returns
+    -------
+    Path
+        ``dest``, holding ``<package>/<file>`` for every package in :data:`PACKAGES`.
+
+    Raises
+    ------
+    AssetError
+        A package is missing or altered and cannot be downloaded, or its tarball fails the
+        sha512 integrity check.
+    """
+    dest = Path(dest) if dest is not None else asset_path()
+    dest.mkdir(parents=True, exist_ok=True)
+    for pkg in PACKAGES.values():
+        folder = dest / pkg.name
+        if _is_current(pkg, folder):
+            continue
+        data = _download(pkg, timeout)
+        _check_integrity(pkg, data)
+        _extract(pkg, data, folder)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m geo_grid.assets [DEST]``: fetch or verify; one line out, exit 1 on failure."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        where = ensure_assets(Path(args[0]) if args else None)
+    except AssetError as exc:
+        print(f"geo_grid.assets: {exc}", file=sys.stderr)
+        return 1
+    versions = ", ".join(f"{p.name} {p.version}" for p in PACKAGES.values())
+    print(f"map assets ready in {where} ({versions})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,561 @@
+"""Folium maps of grids that work offline and stay light: coverage, defects, one grid.
+
+Leaders and dispatchers would rather look than read. These builders take GeoDataFrames in storage
+coordinates (EPSG:4490) and return a :class:`folium.Map`; the API serves ``map_html(m)`` and the
+CLI writes a self-contained folder with :func:`write_map`.
+
+Offline: no URL in a page points outside the project. Leaflet comes from ``{asset_base}/vendor``
+(fetched at setup by :mod:`geo_grid.assets`), our helpers from ``{asset_base}/js`` and ``/css``;
+the only external URL possible is the optional base-map tile template the operator configured.
+Pass ``asset_base="/static"`` when the API mounts ``geo_grid/static`` at ``/static``.
+
+Light: coverages are simplified in metres with their topology kept and packed as integer deltas
+(:mod:`geo_grid._maps_encode`), so the 1,063-grid × 5-layer coverage page stays under 3 MB.
+
+Base maps that use GCJ-02 (AMap, Tencent) need overlays shifted the same way: ``tiles_crs="gcj02"``
+moves every overlay vertex through :func:`geo_grid.crs.wgs84_to_gcj02`.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> grids = gpd.GeoDataFrame(
+...     {"code": ["320113001001001"], "name": ["一网格"], "households": [420]},
+...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
+>>> street = gpd.GeoDataFrame({"name": ["尧化街道"]}, geometry=[box(118.89, 32.09, 118.92, 32.12)],
+...     crs=4490)
+>>> html = map_html(coverage_map(street, street.iloc[:0], {"unified": grids}))
+>>> "全科网格" in html and "cdn" not in html
+True
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_grid._maps_elements import DataLayer, Legend, SearchBox, ZoomLabels, base_map
+from geo_grid._maps_encode import encode_layer, simplify_coverage
+from geo_grid.assets import ensure_assets, static_path
+from geo_grid.crs import STORAGE_EPSG, normalize_crs, transform_geometry, wgs84_to_bd09
+from geo_grid.crs import wgs84_to_gcj02
+from geo_grid.errors import BadInput
+from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
+
+__all__ = [
+    "DEFECT_STYLES",
+    "LAYER_STYLES",
+    "checks_map",
+    "coverage_map",
+    "defect_style",
+    "grid_map",
+    "map_html",
+    "write_map",
+]
+
+#: Outline colours of the built-in layers (department layers are drawn unfilled-ish on top).
+LAYER_STYLES: dict[str, dict[str, Any]] = {
+    UNIFIED: {"color": "#2b6cb0", "weight": 0.8, "fillColor": "#63a4e0", "fillOpacity": 0.15},
+    "politics_law": {"color": "#c2185b", "weight": 1.6, "fillOpacity": 0.04},
+    "urban_mgmt": {"color": "#2e7d32", "weight": 1.6, "fillOpacity": 0.04},
+    "emergency": {"color": "#ef6c00", "weight": 1.6, "fillOpacity": 0.04},
+    "ecology": {"color": "#00838f", "weight": 1.6, "fillOpacity": 0.04},
+}
+_OTHER_LAYER = {"color": "#6a1b9a", "weight": 1.6, "fillOpacity": 0.04}
+_STREET = {"color": "#1f1f1f", "weight": 2.6, "fill": False}
+_COMMUNITY = {"color": "#555555", "weight": 1.3, "dashArray": "5 4", "fill": False}
+_HOVER = {"weight": 3, "fillOpacity": 0.3}
+
+#: Defect kinds (``check_coverage`` output) → label and style, matched by keyword in this order.
+DEFECT_STYLES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("sliver", "狭缝", {"color": "#c2185b", "fillColor": "#ffeb3b", "fillOpacity": 0.8}),
+    ("overlap", "重叠", {"color": "#d50000", "fillColor": "#ff1744", "fillOpacity": 0.6}),
+    ("gap", "缝隙", {"color": "#e65100", "fillColor": "#ff9800", "fillOpacity": 0.6}),
+    ("duplicate", "重复", {"color": "#7f0000", "fillColor": "#b71c1c", "fillOpacity": 0.5}),
+    ("invalid", "无效几何", {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5}),
+    ("empty", "空几何", {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5}),
+    ("not_covered", "上级未覆盖", {"color": "#4a148c", "fillColor": "#ce93d8", "fillOpacity": 0.5}),
+    ("outside", "超出上级", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
+    ("cross", "跨越上级边界", {"color": "#6a1b9a", "fillColor": "#ba68c8", "fillOpacity": 0.5}),
+    ("parent", "嵌套错误", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
+    ("nest", "嵌套错误", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
+)
+_OTHER_DEFECT = ("其他", {"color": "#424242", "fillColor": "#9e9e9e", "fillOpacity": 0.5})
+
+
+def defect_style(kind: str) -> tuple[str, dict[str, Any]]:
+    """Chinese label and style of a defect kind, matched by keyword (unknown kinds are grey).
+
+    >>> defect_style("sliver gap")[0], defect_style("overlap")[1]["color"]
+    ('狭缝', '#d50000')
+    >>> defect_style("crosses_parent")[0]
+    '跨越上级边界'
+    """
+    key = str(kind).lower().replace(" ", "_").replace("-", "_")
+    for word, label, style in DEFECT_STYLES:
+        if word in key:
+            return label, {"weight": 2, **style}
+    return _OTHER_DEFECT[0], {"weight": 2, **_OTHER_DEFECT[1]}
+
+
+# ---------------------------------------------------------------- validate and prepare inputs
+
+
+def _check_frame(gdf: Any, arg: str, columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """A GeoDataFrame in EPSG:4490 (converted if in another CRS), or BadInput naming ``arg``."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise BadInput(f"{arg}: expected a GeoDataFrame, got {type(gdf).__name__}", field=arg)
+    if gdf.crs is None:
+        raise BadInput(f"{arg}: GeoDataFrame has no CRS (expected EPSG:{STORAGE_EPSG})", field=arg)
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise BadInput(f"{arg}: missing column(s) {', '.join(missing)}", field=arg)
+    if gdf.crs.to_epsg() != STORAGE_EPSG:
+        gdf = gdf.to_crs(STORAGE_EPSG)
+    return gdf
+
+
+def _display_transform(tiles_crs: str):
+    """The function moving storage lon/lat to the tiles' CRS, or None when they agree."""
+    key = normalize_crs(tiles_crs)
+    if key in ("wgs84", "cgcs2000"):
+        return None
+    if key == "gcj02":
+        return wgs84_to_gcj02
+    if key == "bd09":
+        return wgs84_to_bd09
+    raise BadInput(f"tiles_crs: unsupported {tiles_crs!r} (use wgs84, gcj02 or bd09)", "tiles_crs")
+
+
+def _geoms(gdf: gpd.GeoDataFrame, simplify_m: float, shift, coverage: bool = True) -> np.ndarray:
+    """Geometries ready to draw: simplified (topology kept), then shifted to the tiles' CRS."""
+    series = gdf.geometry
+    if simplify_m > 0:
+        if coverage:
+            series = simplify_coverage(series, simplify_m)
+        else:
+            local = series.to_crs("EPSG:4549").simplify(simplify_m, preserve_topology=True)
+            series = local.to_crs(series.crs)
+    values = np.asarray(series.values, dtype=object)
+    if shift is not None:
+        present = ~shapely.is_missing(values)
+        values = values.copy()
+        values[present] = transform_geometry(values[present], shift)
+    return values
+
+
+def _value(v: Any) -> Any:
+    """A JSON-friendly cell: NaN/None → None, numpy scalars → Python, floats to 1 decimal."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_value(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        return int(v) if v.is_integer() else round(v, 1)
+    return v if isinstance(v, (int, str, bool)) else str(v)
+
+
+def _column(gdf: gpd.GeoDataFrame, name: str) -> list[Any]:
+    if name not in gdf.columns:
+        return [None] * len(gdf)
+    return [_value(v) for v in gdf[name].tolist()]
+
+
+def _label_points(geoms: np.ndarray) -> list[list[float] | None]:
+    pts = shapely.point_on_surface(geoms)
+    out: list[list[float] | None] = []
+    for p in pts:
+        if p is None or p.is_empty:
+            out.append(None)
+        else:
+            out.append([round(p.x, 5), round(p.y, 5)])
+    return out
+
+
+def _roster_index(roster: pd.DataFrame | None) -> dict[tuple[str | None, str], dict[str, str]]:
+    """(layer, grid code) → {'leader': names, 'worker': names}; phone numbers never leave here."""
+    if roster is None or len(roster) == 0:
+        return {}
+    for col in ("name", "role", "grid_code"):
+        if col not in roster.columns:
+            raise BadInput(f"roster: missing column {col}", field="roster")
+    layer_col = next((c for c in ("layer", "layer_key") if c in roster.columns), None)
+    roles = {"grid_leader": "leader", "grid_worker": "worker"}
+    index: dict[tuple[str | None, str], dict[str, list[str]]] = {}
+    for row in roster.itertuples(index=False):
+        slot = roles.get(str(row.role))
+        if slot is None:
+            continue
+        layer = getattr(row, layer_col) if layer_col else None
+        entry = index.setdefault((layer, str(row.grid_code)), {"leader": [], "worker": []})
+        entry[slot].append(str(row.name))
+    return {k: {s: "、".join(v) for s, v in e.items()} for k, e in index.items()}
+
+
+def _case_counts(open_cases: Any) -> dict[str, int]:
+    """Open cases per grid code from a mapping, a Series (index = code) or rows with grid_code."""
+    if open_cases is None:
+        return {}
+    if isinstance(open_cases, pd.DataFrame):
+        if "grid_code" not in open_cases.columns:
+            raise BadInput("open_cases: missing column grid_code", field="open_cases")
+        return {str(k): int(v) for k, v in open_cases["grid_code"].value_counts().items()}
+    if isinstance(open_cases, (pd.Series, Mapping)):
+        return {str(k): int(v) for k, v in dict(open_cases).items()}
+    raise BadInput("open_cases: expected a mapping, Series or DataFrame", field="open_cases")
+
+
+def _fit(m: folium.Map, arrays: list[np.ndarray]) -> None:
+    geoms = [g for a in arrays for g in a if g is not None and not g.is_empty]
+    if not geoms:
+        return
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+
+def _layer_name(key: str) -> str:
+    return LAYER_NAMES_ZH.get(key, key)
+
+
+# ---------------------------------------------------------------- builders
+
+
+def coverage_map(
+    streets: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    grids_by_layer: dict[str, gpd.GeoDataFrame],
+    *,
+    roster: pd.DataFrame | None = None,
+    open_cases: Any = None,
+    asset_base: str = "/static",
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    tiles_crs: str = "wgs84",
+    search_url: str | None = "/api/v1/geocode",
+    simplify_m: float = 4.0,
+    label_zoom: int = 15,
+) -> folium.Map:
+    """The coverage page: unified grids over street and community outlines, department toggles.
+
+    Parameters
+    ----------
+    streets, communities
+        Admin outlines (EPSG:4490) with a ``name`` column (``code`` optional).
+    grids_by_layer
+        Layer key → grids (EPSG:4490) with ``code`` and optionally ``name`` and ``households``.
+        The ``unified`` layer is shown at opening; every other layer is a toggle left off.
+    roster
+        Rows ``person_id, name, phone, role, layer, grid_code``; ``grid_leader`` and
+        ``grid_worker`` names appear in tooltips. Phone numbers are never put on the map.
+    open_cases
+        Open case count per grid code: a mapping, a Series indexed by code, or case rows with a
+        ``grid_code`` column.
+    asset_base
+        URL prefix of ``geo_grid/static`` (``/static`` under the API; :func:`write_map` rewrites).
+    tiles_url, tiles_attribution, tiles_crs
+        Optional base-map template (none: a plain background) and the CRS its tiles use;
+        ``gcj02`` shifts overlays onto AMap/Tencent tiles.
+    search_url
+        Address search endpoint called as ``search_url?q=`` (``&crs=`` added when shifted);
+        ``None`` leaves the search box out.
+    simplify_m
+        Coverage simplification tolerance in metres (topology kept).
+    label_zoom
+        Grid names appear from this zoom level on.
+    """
+    streets = _check_frame(streets, "streets")
+    communities = _check_frame(communities, "communities")
+    if UNIFIED not in grids_by_layer:
+        raise BadInput("grids_by_layer: the 'unified' layer is required", field="grids_by_layer")
+    layers = {
+        key: _check_frame(gdf, f"grids_by_layer[{key!r}]", ("code",))
+        for key, gdf in grids_by_layer.items()
+    }
+    shift = _display_transform(tiles_crs)
+    people = _roster_index(roster)
+    cases = _case_counts(open_cases)
+
+    m = base_map(
+        title="网格覆盖图",
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
+    )
+    drawn: list[np.ndarray] = []
+    order = [UNIFIED] + [k for k in layers if k != UNIFIED]
+    grid_layers: dict[str, DataLayer] = {}
+    tooltip = [
+        ["code", "编码"],
+        ["households", "户数"],
+        ["leader", "网格长"],
+        ["worker", "网格员"],
+        ["cases", "未结案件"],
+    ]
+    for key in order:
+        gdf = layers[key]
+        geoms = _geoms(gdf, simplify_m, shift)
+        drawn.append(geoms)
+        codes = [str(c) for c in gdf["code"].tolist()]
+        staff = [people.get((key, c)) or people.get((None, c)) or {} for c in codes]
+        fields = ["code", "name", "households", "leader", "worker", "cases"]
+        columns = [
+            codes,
+            _column(gdf, "name"),
+            _column(gdf, "households"),
+            [s.get("leader") for s in staff],
+            [s.get("worker") for s in staff],
+            [cases.get(c) for c in codes],
+        ]
+        if key == UNIFIED:
+            fields.append("_lp")
+            columns.append(_label_points(geoms))
+        encoded = encode_layer(geoms, fields, [list(r) for r in zip(*columns, strict=True)])
+        style = LAYER_STYLES.get(key, _OTHER_LAYER)
+        options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
+        grid_layers[key] = DataLayer(encoded, options, _layer_name(key), show=key == UNIFIED)
+        m.add_child(grid_layers[key])
+
+    for gdf, name, style, width in (
+        (communities, "社区", _COMMUNITY, 2.0),
+        (streets, "街道", _STREET, 4.0),
+    ):
+        geoms = _geoms(gdf, min(simplify_m, width) if simplify_m > 0 else 0, shift)
+        drawn.append(geoms)
+        encoded = encode_layer(geoms, ["name"], [[n] for n in _column(gdf, "name")])
+        m.add_child(DataLayer(encoded, {"style": style, "interactive": False}, name))
+
+    m.add_child(ZoomLabels(grid_layers[UNIFIED], "name", label_zoom))
+    if search_url:
+        crs_param = None if shift is None else normalize_crs(tiles_crs)
+        m.add_child(SearchBox(grid_layers[UNIFIED], search_url, UNIFIED, crs_param))
+    legend = [("街道", _STREET), ("社区", _COMMUNITY)]
+    legend += [(_layer_name(k), LAYER_STYLES.get(k, _OTHER_LAYER)) for k in order]
+    m.add_child(Legend("图例", legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    _fit(m, drawn)
+    return m
+
+
+def checks_map(
+    grids: gpd.GeoDataFrame,
+    defects: gpd.GeoDataFrame,
+    *,
+    layer: str | None = None,
+    asset_base: str = "/static",
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    tiles_crs: str = "wgs84",
+    simplify_m: float = 0.5,
+) -> folium.Map:
+    """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
+
+    ``defects`` has columns ``kind, ids, area_m2, width_m, parent`` and a geometry (polygons, or
+    lines/points for invalid edges). Overlaps are red, gaps orange, slivers yellow with a magenta
+    edge, nesting errors purple, invalid geometry blue; each has a popup with its kind, area, width,
+    ids and parent, and a dot at its centre so metre-wide slivers are visible from afar.
+    """
+    grids = _check_frame(grids, "grids", ("code",))
+    defects = _check_frame(defects, "defects", ("kind",))
+    shift = _display_transform(tiles_crs)
+    title = f"{_layer_name(layer)} 覆盖检查" if layer else "覆盖检查"
+    m = base_map(
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+    )
+
+    grid_geoms = _geoms(grids, simplify_m, shift)
+    encoded = encode_layer(
+        grid_geoms,
+        ["code", "name"],
+        [list(r) for r in zip(_column(grids, "code"), _column(grids, "name"), strict=True)],
+    )
+    grid_style = {"color": "#37474f", "weight": 0.8, "fillColor": "#cfd8dc", "fillOpacity": 0.25}
+    grid_layer = DataLayer(
+        encoded,
+        {"style": grid_style, "title": "name", "tooltip": [["code", "编码"]]},
+        f"{_layer_name(layer)}网格" if layer else "网格",
+    )
+    m.add_child(grid_layer)
+    m.add_child(ZoomLabels(grid_layer, "code", 16))
+
+    defect_geoms = _geoms(defects, 0, shift, coverage=False)
+    kinds = [str(k) for k in defects["kind"].tolist()]
+    popup = [
+        ["kind", "类型"],
+        ["area_m2", "面积 (m²)"],
+        ["width_m", "宽度 (m)"],
+        ["ids", "涉及网格"],
+        ["parent", "上级"],
+    ]
+    legend: list[tuple[str, dict]] = [("网格", grid_style)]
+    by_label: dict[str, list[int]] = {}
+    for i, kind in enumerate(kinds):
+        by_label.setdefault(defect_style(kind)[0], []).append(i)
+    columns = {c: _column(defects, c) for c in ("area_m2", "width_m", "ids", "parent")}
+    for label, rows in by_label.items():
+        style = defect_style(kinds[rows[0]])[1]
+        encoded = encode_layer(
+            defect_geoms[rows],
+            ["kind", "area_m2", "width_m", "ids", "parent"],
+            [
+                [kinds[i], *(columns[c][i] for c in ("area_m2", "width_m", "ids", "parent"))]
+                for i in rows
+            ],
+        )
+        options = {"style": style, "point": {"radius": 6}, "title": "kind", "popup": popup}
+        options["pins"] = True
+        m.add_child(DataLayer(encoded, options, f"{label} ({len(rows)})"))
+        legend.append((f"{label} {len(rows)}", style))
+    m.add_child(Legend(f"{title}：{len(kinds)} 处问题" if kinds else f"{title}：无问题", legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    _fit(m, [grid_geoms, defect_geoms])
+    return m
+
+
+def _one_grid(grid_row: Any) -> gpd.GeoDataFrame:
+    if isinstance(grid_row, gpd.GeoDataFrame):
+        frame = grid_row
+    elif isinstance(grid_row, pd.Series) and isinstance(grid_row.get("geometry"), shapely.Geometry):
+        frame = gpd.GeoDataFrame([grid_row], geometry="geometry", crs=STORAGE_EPSG)
+    else:
+        raise BadInput("grid_row: expected a GeoDataFrame row with a geometry", field="grid_row")
+    if len(frame) != 1:
+        raise BadInput(f"grid_row: expected one grid, got {len(frame)}", field="grid_row")
+    return _check_frame(frame, "grid_row")
+
+
+def grid_map(
+    grid_row: Any,
+    buildings: gpd.GeoDataFrame,
+    addresses: gpd.GeoDataFrame,
+    neighbours: gpd.GeoDataFrame | None = None,
+    *,
+    asset_base: str = "/static",
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    tiles_crs: str = "wgs84",
+) -> folium.Map:
+    """One grid with its buildings (households in tooltips) and address points, neighbours grey.
+
+    ``grid_row`` is a one-row GeoDataFrame or a row (Series, assumed EPSG:4490) with ``code``,
+    ``name`` and ``households``; ``buildings`` may carry ``code, name, xiaoqu, households,
+    floors``; ``addresses`` carry ``full_text``.
+    """
+    grid = _one_grid(grid_row)
+    buildings = _check_frame(buildings, "buildings")
+    addresses = _check_frame(addresses, "addresses")
+    shift = _display_transform(tiles_crs)
+    code = _column(grid, "code")[0]
+    name = _column(grid, "name")[0]
+    m = base_map(
+        title=f"网格 {code or ''} {name or ''}".strip(),
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
+    )
+    drawn: list[np.ndarray] = []
+    legend: list[tuple[str, dict]] = []
+    if neighbours is not None and len(neighbours):
+        neighbours = _check_frame(neighbours, "neighbours")
+        geoms = _geoms(neighbours, 0, shift)
+        style = {"color": "#757575", "weight": 1, "fillColor": "#bdbdbd", "fillOpacity": 0.2}
+        rows = zip(_column(neighbours, "code"), _column(neighbours, "name"), strict=True)
+        layer = DataLayer(
+            encode_layer(geoms, ["code", "name"], [list(r) for r in rows]),
+            {"style": style, "title": "name", "tooltip": [["code", "编码"]]},
+            "相邻网格",
+        )
+        m.add_child(layer)
+        m.add_child(ZoomLabels(layer, "name", 0))
+        legend.append(("相邻网格", style))
+
+    geoms = _geoms(grid, 0, shift)
+    drawn.append(geoms)
+    style = {"color": "#0d47a1", "weight": 3, "fillColor": "#64b5f6", "fillOpacity": 0.12}
+    fields = ["code", "name", "households"]
+    grid_rows = [[code, name, _column(grid, "households")[0]]]
+    m.add_child(
+        DataLayer(
+            encode_layer(geoms, fields, grid_rows),
+            {"style": style, "title": "name", "tooltip": [["code", "编码"], ["households", "户数"]]},
+            "网格",
+        )
+    )
+    legend.append(("网格", style))
+
+    geoms = _geoms(buildings, 0, shift, coverage=False)
+    drawn.append(geoms)
+    style = {"color": "#5d4037", "weight": 1, "fillColor": "#bcaaa4", "fillOpacity": 0.7}
+    fields = ["code", "name", "xiaoqu", "households", "floors"]
+    rows = zip(*(_column(buildings, f) for f in fields), strict=True)
+    tip = [["xiaoqu", "小区"], ["households", "户数"], ["floors", "层数"], ["code", "编码"]]
+    m.add_child(
+        DataLayer(
+            encode_layer(geoms, fields, [list(r) for r in rows]),
+            {"style": style, "hover": {"weight": 2.5}, "title": "name", "tooltip": tip},
+            f"楼栋 ({len(buildings)})",
+        )
+    )
+    legend.append(("楼栋", style))
+
+    geoms = _geoms(addresses, 0, shift, coverage=False)
+    drawn.append(geoms)
+    text_col = next((c for c in ("full_text", "address", "text") if c in addresses.columns), None)
+    texts = _column(addresses, text_col) if text_col else [None] * len(addresses)
+    style = {"color": "#b71c1c", "weight": 1, "fillColor": "#ef5350", "fillOpacity": 0.9}
+    m.add_child(
+        DataLayer(
+            encode_layer(geoms, ["text"], [[t] for t in texts]),
+            {"style": style, "point": {"radius": 3}, "title": "text", "tooltip": []},
+            f"地址 ({len(addresses)})",
+        )
+    )
+    legend.append(("地址", style))
+    m.add_child(Legend(f"{code or ''} {name or ''}".strip(), legend))
+    folium.LayerControl(collapsed=False).add_to(m)
+    _fit(m, drawn)
+    return m
+
+
+# ---------------------------------------------------------------- output
+
+
+def map_html(m: folium.Map) -> str:
+    """The complete HTML page of a map (what the API returns)."""
+    return m.get_root().render()
+
+
+def write_map(m: folium.Map, out_path: str | Path) -> Path:
+    """Write ``m`` as an HTML file that works offline from disk, with its assets beside it.
+
+    Leaflet and our script are copied to ``<out_dir>/static/`` and the page refers to them
+    relatively, so the folder can be zipped, mailed or opened from a USB stick on a machine with
+    no network.
+    """
+    out_path = Path(out_path)
+    out_dir = out_path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = getattr(m, "geo_grid_asset_base", "/static").rstrip("/")
+    html = map_html(m)
+    for attr in ("src", "href"):
+        html = html.replace(f'{attr}="{base}/', f'{attr}="static/')
+    target = out_dir / "static"
+    vendor = ensure_assets()
+    ignore = shutil.ignore_patterns("*.tmp", ".manifest.json")
+    shutil.copytree(vendor, target / "vendor", dirs_exist_ok=True, ignore=ignore)
+    for sub in ("js", "css"):
+        shutil.copytree(static_path() / sub, target / sub, dirs_exist_ok=True)
+    out_path.write_text(html, encoding="utf-8")
+    return out_path
