@@ -121,7 +121,7 @@ _ADMIN_SYN = (
 )
 _NOISE = re.compile("|".join(re.escape(w) for w in NOISE_WORDS))
 _DESCRIPTION = re.compile("|".join(re.escape(w) for w in DESCRIPTION_WORDS))
-_LAST_NUMBERED = re.compile(r"\d+(?:室|单元|栋|层|号|组)")
+_LAST_NUMBERED = re.compile(r"\d+(?:室|单元|栋|层|楼|号|组)")
 _PLACE_SUFFIX = re.compile(
     r"(?:小区|花园|苑|园|城|居|庄|公寓|大厦|广场|新村|家园|山庄|府|湾|郡|里|坊|轩|阁|邸|村)$"
 )
@@ -142,7 +142,7 @@ def _cut_description(text: str) -> str:
     last = matches[-1] if matches else None
     if last is not None and last.end() < len(text):
         tail = text[last.end() :]
-        ends_room = last.group(0)[-1] in "室层" or last.group(0).endswith("单元")
+        ends_room = last.group(0)[-1] in "室层楼" or last.group(0).endswith("单元")
         if ends_room or not _PLACE_SUFFIX.search(tail):
             text = text[: last.end()]
     return text

@@ -366,6 +366,8 @@ class Geocoder:
             for name, kind, code in self._admin_names:
                 if kind not in claim and text.startswith(name) and len(text) > len(name):
                     claim[kind] = code
+                    if text[len(name)].isdigit():  # 石埠桥村3组: the village itself, keep it
+                        break
                     text = text[len(name) :]
                     changed = True
                     break

@@ -1,0 +1,101 @@
+"""The geocoder cascade, its honesty below the threshold, and accuracy floors on noisy queries."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from geo_grid._address_sample import sample_layers, sample_library
+from geo_grid.geocode import Geocoder
+from geo_grid.locate import LocateIndex
+
+_BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
+
+
+@pytest.fixture(scope="module")
+def world():
+    lib, streets, communities = sample_library()
+    layers, comm_gdf, street_gdf = sample_layers()
+    locator = LocateIndex(layers, comm_gdf, street_gdf)
+    return lib, streets, communities, locator, Geocoder(lib, streets, communities, locate=locator)
+
+
+def _id(lib, local):
+    return int(lib.loc[lib["local_text"] == local, "address_id"].iloc[0])
+
+
+def test_exact_and_component_matches(world):
+    lib, *_, g = world
+    r = g.geocode("江苏省南京市栖霞区尧化街道尧林仙居社区尧林仙居3栋2单元301室")
+    assert (r.status, r.level, r.address_id) == (
+        "matched",
+        "门牌",
+        _id(lib, "尧林仙居3栋2单元301室"),
+    )
+    assert r.confidence >= 0.95 and set(r.grids) >= {"unified", "urban_mgmt", "ecology"}
+    r = g.geocode("尧林仙居三幢二单元三零一房 门口 垃圾满溢")
+    assert r.address_id == _id(lib, "尧林仙居3栋2单元301室")
+    r = g.geocode("石埠桥村村民委员会 三组十五号")
+    assert (r.status, r.address_id) == ("matched", _id(lib, "石埠桥村三组15号"))
+
+
+def test_fuzzy_name_is_matched_but_never_highly_confident(world):
+    lib, *_, g = world
+    r = g.geocode("姚佳路7号")
+    assert r.status == "matched" and r.address_id == _id(lib, "尧佳路7号")
+    assert r.confidence < 0.9
+
+
+def test_coarse_levels(world):
+    *_, g = world
+    building = g.geocode("尧林仙居2栋")
+    assert (building.status, building.level) == ("matched", "楼栋")
+    # the 小区 straddles two grids half and half: not a match, two alternatives
+    xq = g.geocode("尧林仙居")
+    assert xq.status == "ambiguous" and xq.grid_code is None
+    assert {a.grid_code for a in xq.alternatives} == {"320113001019-01", "320113001019-02"}
+    # a door missing from the library between two doors of the same grid: road segment
+    seg = g.geocode("尧新大道9号")
+    assert seg.level == "道路"
+
+
+def test_unmatched_says_why(world):
+    *_, g = world
+    for text in ("", "月球路1号", "随便说点什么"):
+        r = g.geocode(text)
+        assert r.status == "unmatched" and r.reason and r.grid_code is None
+
+
+def test_admin_conflict_lowers_confidence(world):
+    *_, g = world
+    right = g.geocode("尧化街道尧佳路12号")
+    wrong = g.geocode("仙林街道尧佳路12号")
+    assert right.address_id == wrong.address_id
+    assert wrong.confidence < right.confidence
+
+
+def test_geocode_many_equals_geocode(world):
+    *_, g = world
+    texts = ["尧佳路3号", "尧佳路3号", "燕语华庭2栋1单元201室", "月球路1号"]
+    assert g.geocode_many(texts) == [g.geocode(t) for t in texts]
+
+
+def test_reverse(world):
+    lib, *_, g = world
+    row = lib.iloc[10]
+    r = g.reverse(float(row["lon"]), float(row["lat"]), crs="cgcs2000")
+    assert r.address_id == int(row["address_id"]) and r.distance_m < 1
+    assert r.grid_code == row["grid_code"]
+    assert g.reverse(120.0, 30.0).address_id is None
+
+
+def test_noisy_query_accuracy_floors(world):
+    lib, streets, communities, locator, g = world
+    spec = importlib.util.spec_from_file_location("noisy_queries", _BENCH)
+    nq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nq)
+    queries = nq.make_queries(lib, streets, communities, n=1000, seed=11)
+    evaluated = nq.evaluate(g, locator, queries)
+    assert evaluated["grid_correct"].mean() >= 0.98
+    assert evaluated["wrong_confident"].mean() < 0.005
+    assert set(evaluated["kind"]) == set(nq.KINDS)

@@ -1,0 +1,87 @@
+"""The in-memory point → grids index."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry import Polygon, box
+
+from geo_grid._address_sample import sample_layers
+from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02
+from geo_grid.locate import LocateIndex
+
+
+def _index(**kw):
+    layers, communities, streets = sample_layers()
+    roster = pd.DataFrame(
+        [
+            (1, "张三", "13900000001", "网格员", "unified", "320113001007-01"),
+            (2, "李四", "13900000002", "网格长", "unified", "320113001007-01"),
+            (3, "王五", None, "包保民警", "unified", "320113001007-01"),
+            (4, "赵六", None, "网格员", "urban_mgmt", "CG01"),
+        ],
+        columns=["person_id", "name", "phone", "role", "layer", "grid_code"],
+    )
+    return LocateIndex(layers, communities, streets, roster=roster, **kw)
+
+
+def test_every_layer_community_street_and_roster():
+    r = _index(generation={"unified": 3}).locate(118.905, 32.105, crs="cgcs2000")
+    assert r.grids == {
+        "unified": "320113001007-01",
+        "politics_law": "ZF01",
+        "urban_mgmt": "CG01",
+        "emergency": "YJ01",
+        "ecology": "ST01",
+    }
+    assert (r.community_code, r.street_name, r.inside_district) == (
+        "320113001007",
+        "尧化街道",
+        True,
+    )
+    assert [e.role for e in r.roster] == ["网格长", "网格员", "包保民警"]
+
+
+def test_gcj02_and_bd09_points_land_in_the_same_grid():
+    index = _index()
+    x, y = 118.9049, 32.1051
+    expected = index.locate(x, y, "wgs84").grids
+    assert index.locate(*map(float, wgs84_to_gcj02(x, y)), crs="gcj02").grids == expected
+    assert index.locate(*map(float, wgs84_to_bd09(x, y)), crs="bd09").grids == expected
+
+
+def test_shared_boundary_is_deterministic_smallest_code():
+    index = _index()
+    on_edge = index.locate(118.91, 32.105, "cgcs2000")  # between cells 0 and 1
+    assert on_edge.grids["unified"] == "320113001007-01"
+    reversed_layers = {k: v.iloc[::-1] for k, v in sample_layers()[0].items()}
+    assert LocateIndex(reversed_layers).locate(118.91, 32.105, "cgcs2000").grids == on_edge.grids
+
+
+def test_outside_the_district():
+    r = _index().locate(120.0, 30.0, "wgs84")
+    assert not r.inside_district
+    assert all(v is None for v in r.grids.values()) and r.roster == ()
+
+
+def test_locate_many_matches_locate():
+    index = _index()
+    rng = np.random.default_rng(1)
+    xs, ys = rng.uniform(118.89, 118.97, 300), rng.uniform(32.095, 32.115, 300)
+    frame = index.locate_many(xs, ys, "cgcs2000")
+    for i in range(0, 300, 7):
+        one = index.locate(xs[i], ys[i], "cgcs2000")
+        assert frame.loc[i, "unified"] == one.grids["unified"]
+        assert frame.loc[i, "inside_district"] == one.inside_district
+
+
+def test_invalid_geometry_is_repaired():
+    bowtie = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    layer = gpd.GeoDataFrame({"code": ["B"]}, geometry=[bowtie], crs=4490)
+    assert LocateIndex({"unified": layer}).locate(1.5, 1.0, "cgcs2000").grids["unified"] == "B"
+
+
+def test_generation_key():
+    index = _index(generation={"urban_mgmt": 5, "unified": 3})
+    assert index.key == LocateIndex.key_for({"unified": 3, "urban_mgmt": 5})
+    assert index.key != LocateIndex.key_for({"unified": 4, "urban_mgmt": 5})
+    assert LocateIndex({"unified": gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(0, 0, 1, 1)])})
