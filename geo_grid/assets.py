@@ -144,7 +144,8 @@ def _is_current(pkg: NpmPackage, folder: Path) -> bool:
         return False
     files = manifest.get("files") or {}
     return bool(files) and all(
-        (folder / rel).is_file() and _sha256(folder / rel) == digest for rel, digest in files.items()
+        (folder / rel).is_file() and _sha256(folder / rel) == digest
+        for rel, digest in files.items()
     )
 
 

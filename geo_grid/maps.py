@@ -46,8 +46,13 @@ import shapely
 from geo_grid._maps_elements import DataLayer, Legend, SearchBox, ZoomLabels, base_map
 from geo_grid._maps_encode import encode_layer, simplify_coverage
 from geo_grid.assets import ensure_assets, static_path
-from geo_grid.crs import STORAGE_EPSG, normalize_crs, transform_geometry, wgs84_to_bd09
-from geo_grid.crs import wgs84_to_gcj02
+from geo_grid.crs import (
+    STORAGE_EPSG,
+    normalize_crs,
+    transform_geometry,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from geo_grid.errors import BadInput
 from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 
@@ -489,7 +494,11 @@ def grid_map(
     m.add_child(
         DataLayer(
             encode_layer(geoms, fields, grid_rows),
-            {"style": style, "title": "name", "tooltip": [["code", "编码"], ["households", "户数"]]},
+            {
+                "style": style,
+                "title": "name",
+                "tooltip": [["code", "编码"], ["households", "户数"]],
+            },
             "网格",
         )
     )
