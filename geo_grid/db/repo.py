@@ -356,3 +356,25 @@ def read_roster(session: Session, *, layer: str | None = None) -> pd.DataFrame:
              ORDER BY r.layer_key, r.grid_code, r.role, p.id"""
     result = session.execute(text(sql), {"layer": layer})
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# ---------------------------------------------------------------------------------- addresses
+ADDRESS_FIELDS = (
+    "full_text", "local_text", "street_code", "community_code", "road", "door_no", "xiaoqu",
+    "building", "unit", "room", "village", "group_no", "building_code",
+)  # fmt: skip
+
+
+def read_address_library(session: Session) -> pd.DataFrame:
+    """The standard address library with lon/lat (EPSG:4490), ordered by id."""
+    cols = ", ".join(ADDRESS_FIELDS)
+    sql = f"""SELECT id AS address_id, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat
+              FROM address ORDER BY id"""  # noqa: S608 (fixed column list)
+    result = session.execute(text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def published_generations(session: Session) -> dict[str, int]:
+    """``{layer_key: generation id}`` of every published generation: the identity of the index."""
+    rows = session.execute(text("SELECT layer_key, id FROM generation WHERE status = 'published'"))
+    return {k: int(v) for k, v in rows}
