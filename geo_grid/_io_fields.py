@@ -36,13 +36,23 @@ CODE_FIELDS: tuple[str, ...] = (
     "网格编码",
     "网格代码",
     "网格编号",
+    "网格编",  # 网格编码 cut to 10 UTF-8 bytes by a shapefile writer
     "编码",
     "代码",
     "bm",
     "id",
 )
 #: Field names tried for the grid name when no ``name_field`` is given.
-NAME_FIELDS: tuple[str, ...] = ("name", "grid_name", "gridname", "wgmc", "网格名称", "名称", "mc")
+NAME_FIELDS: tuple[str, ...] = (
+    "name",
+    "grid_name",
+    "gridname",
+    "wgmc",
+    "网格名称",
+    "网格名",  # 网格名称 cut to 10 UTF-8 bytes
+    "名称",
+    "mc",
+)
 #: Field names tried for the household count when no ``households_field`` is given.
 HOUSEHOLDS_FIELDS: tuple[str, ...] = ("households", "hh", "户数", "总户数", "hs")
 

@@ -17,8 +17,8 @@ import re
 import struct
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -29,9 +29,10 @@ __all__ = [
     "Source",
     "codec_from_cpg",
     "detect_encoding",
-    "dbf_text",
+    "detect_dbf_encoding",
     "normalize_encoding",
     "open_source",
+    "repair_dbf_names",
 ]
 
 #: File extension (lower case) → format key.
@@ -134,35 +135,86 @@ def detect_encoding(data: bytes) -> str | None:
     return None
 
 
-def dbf_text(data: bytes, *, label: str) -> bytes:
-    """The bytes of a ``.dbf`` that can hold text: field names and character fields.
+def _dbf_layout(data: bytes, label: str) -> tuple[list[tuple[int, bytes]], list[bytes]]:
+    """Field names (with their byte offsets) and character-field values of a ``.dbf``.
 
-    Numbers and dates in a dBASE table are ASCII; scanning only the text keeps detection fast and
-    stops a stray byte in the header from deciding the encoding.
+    Numbers and dates in a dBASE table are ASCII; looking only at text keeps detection fast and
+    stops a stray header byte from deciding the encoding.
     """
     n_records, header_len, record_len = (
         struct.unpack("<IHH", data[4:12]) if len(data) >= 32 else (0, 0, 0)
     )
     if header_len < 33 or header_len > len(data) or record_len < 1:
         raise BadInput(f"{label}: the .dbf is not a dBASE table (corrupt file?)", field="path")
-    names: list[bytes] = []
+    names: list[tuple[int, bytes]] = []
     slices: list[tuple[int, int]] = []
     offset = 1  # each record starts with a deletion flag byte
-    for start in range(32, min(header_len, len(data)) - 31, 32):
-        desc = data[start : start + 32]
-        if desc[0] == 0x0D:
+    for start in range(32, header_len - 31, 32):
+        if data[start] == 0x0D:
             break
-        names.append(desc[:11].split(b"\x00", 1)[0])
-        width = desc[16]
-        if desc[11:12] in (b"C", b"M"):
+        names.append((start, data[start : start + 11].split(b"\x00", 1)[0]))
+        width = data[start + 16]
+        if data[start + 11 : start + 12] in (b"C", b"M"):
             slices.append((offset, width))
         offset += width
-    chunks = [b"\n".join(names)]
+    values: list[bytes] = []
     body = data[header_len : header_len + n_records * record_len]
     for row in range(0, len(body) - record_len + 1, record_len):
         record = body[row : row + record_len]
-        chunks.extend(record[o : o + w].rstrip(b" \x00") for o, w in slices)
-    return b"\n".join(chunks)
+        values.extend(record[o : o + w].rstrip(b" \x00") for o, w in slices)
+    return names, values
+
+
+def _decodes(chunk: bytes, codec: str) -> bool:
+    """True if ``chunk`` is text in ``codec``, allowing a last character cut by a byte limit."""
+    for cut in range(4):
+        try:
+            chunk[: len(chunk) - cut].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def detect_dbf_encoding(data: bytes, *, label: str) -> str | None:
+    """``utf-8`` or ``gb18030`` for a ``.dbf`` without ``.cpg``, or None if neither fits.
+
+    Writers cut field names at 10 bytes and values at the field width, sometimes in the middle of
+    a character; such a cut tail does not count against an encoding.
+    """
+    names, values = _dbf_layout(data, label)
+    chunks = [name for _, name in names] + values
+    blob = b"\n".join(chunks)
+    for codec in ("utf-8", "gb18030"):
+        if _decodes(blob, codec) or all(_decodes(chunk, codec) for chunk in chunks):
+            return codec
+    return None
+
+
+def repair_dbf_names(data: bytes, codec: str, *, label: str) -> bytes | None:
+    """A copy of the ``.dbf`` whose field names cut mid-character are trimmed to whole ones.
+
+    GDAL and other writers truncate a long UTF-8 name such as 网格名称 (12 bytes) to 10 bytes,
+    leaving half a character that makes pyogrio refuse the whole file. Returns None when every
+    name already decodes.
+    """
+    patched = bytearray(data)
+    changed = False
+    for offset, name in _dbf_layout(data, label)[0]:
+        try:
+            name.decode(codec)
+            continue
+        except UnicodeDecodeError:
+            pass
+        for cut in range(1, 4):
+            try:
+                name[:-cut].decode(codec)
+            except UnicodeDecodeError:
+                continue
+            patched[offset : offset + 11] = name[:-cut].ljust(11, b"\x00")
+            changed = True
+            break
+    return bytes(patched) if changed else None
 
 
 def _fmt_for(path: Path, label: str) -> str:
@@ -194,7 +246,7 @@ def _shapefile_encoding(
         codec = codec_from_cpg(cpg.decode("ascii", errors="ignore"))
         if codec is not None:
             return codec, ".cpg"
-    codec = detect_encoding(dbf_text(dbf, label=label))
+    codec = detect_dbf_encoding(dbf, label=label)
     if codec is None:
         raise BadInput(
             f"{label}: cannot tell the text encoding of the .dbf (neither UTF-8 nor GBK); "
@@ -204,7 +256,16 @@ def _shapefile_encoding(
     return codec, "detected"
 
 
-def _shapefile_source(path: Path, label: str, encoding: str | None) -> Source:
+def _staged(parts: dict[str, bytes], encoding: str | None, label: str, workdir: Path) -> Source:
+    """Write a shapefile's parts to ``workdir`` as ``layer.*`` (names repaired) and describe it."""
+    codec, origin = _shapefile_encoding(encoding, parts.get(".cpg"), parts[".dbf"], label)
+    repaired = repair_dbf_names(parts[".dbf"], codec, label=label)
+    for ext, data in parts.items():
+        (workdir / f"layer{ext}").write_bytes(repaired if ext == ".dbf" and repaired else data)
+    return Source(label, "shp", workdir / "layer.shp", codec, origin)
+
+
+def _shapefile_source(path: Path, label: str, encoding: str | None, workdir: Callable) -> Source:
     missing = [ext for ext in (".shx", ".dbf") if _sibling(path, ext) is None]
     if missing:
         raise BadInput(
@@ -212,12 +273,18 @@ def _shapefile_source(path: Path, label: str, encoding: str | None) -> Source:
             "(copy all of .shp, .shx, .dbf, .prj, .cpg)",
             field="path",
         )
-    dbf = _sibling(path, ".dbf")
+    dbf = _sibling(path, ".dbf").read_bytes()
     cpg = _sibling(path, ".cpg")
-    codec, origin = _shapefile_encoding(
-        encoding, cpg.read_bytes() if cpg else None, dbf.read_bytes(), label
-    )
-    return Source(label, "shp", path, codec, origin)
+    codec, origin = _shapefile_encoding(encoding, cpg.read_bytes() if cpg else None, dbf, label)
+    if repair_dbf_names(dbf, codec, label=label) is None:
+        return Source(label, "shp", path, codec, origin)
+    # A field name was cut mid-character: read a copy with the name repaired, never the original.
+    parts = {".shp": path.read_bytes(), ".dbf": dbf}
+    for ext in (".shx", ".prj", ".cpg"):
+        sibling = _sibling(path, ext)
+        if sibling is not None:
+            parts[ext] = sibling.read_bytes()
+    return _staged(parts, encoding, label, workdir())
 
 
 def _zip_members(archive: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
@@ -266,13 +333,16 @@ def _zip_source(path: Path, label: str, encoding: str | None, workdir: Path) -> 
     try:
         with zipfile.ZipFile(path) as archive:
             members = _zip_members(archive, label)
-            contents = {ext: archive.read(info) for ext, info in members.items()}
+            parts = {ext: archive.read(info) for ext, info in members.items()}
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BadInput(f"{label}: not a readable zip file ({exc})", field="path") from exc
-    for ext, data in contents.items():
-        (workdir / f"layer{ext}").write_bytes(data)
-    codec, origin = _shapefile_encoding(encoding, contents.get(".cpg"), contents[".dbf"], label)
-    return Source(label, "shp", workdir / "layer.shp", codec, origin)
+        raise BadInput(
+            f"{label}: not a readable zip file ({_one_line(exc)})", field="path"
+        ) from exc
+    return _staged(parts, encoding, label, workdir)
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 def _csv_source(path: Path, label: str, encoding: str | None) -> Source:
@@ -294,7 +364,8 @@ def _csv_source(path: Path, label: str, encoding: str | None) -> Source:
 def open_source(path: str | Path, *, encoding: str | None = None) -> Iterator[Source]:
     """Check a layer file exists and is complete, and yield a :class:`Source` for its reader.
 
-    Temporary copies (from zips) live only as long as the ``with`` block.
+    Temporary copies (unzipped shapefiles, repaired ``.dbf`` headers) live only as long as the
+    ``with`` block, whether it ends normally or by an exception.
     """
     label = str(path)
     file = Path(path)
@@ -302,13 +373,16 @@ def open_source(path: str | Path, *, encoding: str | None = None) -> Iterator[So
     if not file.is_file():
         what = "is a folder, not a file" if file.is_dir() else "does not exist"
         raise BadInput(f"{label}: {what}", field="path")
-    if fmt == "shp" and file.suffix.lower() == ".zip":
-        with tempfile.TemporaryDirectory(prefix="geo_grid_io_") as tmp:
-            yield _zip_source(file, label, encoding, Path(tmp))
-        return
-    if fmt == "shp":
-        yield _shapefile_source(file, label, encoding)
-    elif fmt == "csv":
-        yield _csv_source(file, label, encoding)
-    else:
-        yield Source(label, fmt, file)
+    with ExitStack() as stack:
+
+        def workdir() -> Path:
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="geo_grid_io_")))
+
+        if fmt == "shp" and file.suffix.lower() == ".zip":
+            yield _zip_source(file, label, encoding, workdir())
+        elif fmt == "shp":
+            yield _shapefile_source(file, label, encoding, workdir)
+        elif fmt == "csv":
+            yield _csv_source(file, label, encoding)
+        else:
+            yield Source(label, fmt, file)

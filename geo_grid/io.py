@@ -177,11 +177,17 @@ def _csv_separator(text: str) -> str:
     return ","
 
 
+#: CSV columns named like this stay text even when every cell is digits: they are codes.
+_CODE_NAME_HINTS: tuple[str, ...] = ("code", "编码", "代码", "编号", "bm")
+
+
 def _csv_typed(column: pd.Series) -> pd.Series:
-    """Blank cells → None; a column of plain numbers (no leading zeros) → numbers."""
+    """Blank cells → None; a column of plain numbers (no leading zeros) → numbers, unless its
+    name says it holds codes (``community_code``, ``社区编码``), which stay text."""
     text = column.str.strip()
     filled = text[text != ""]
-    if not filled.empty:
+    name = str(column.name).casefold()
+    if not filled.empty and not any(hint in name for hint in _CODE_NAME_HINTS):
         if filled.str.fullmatch(r"[+-]?(?:0|[1-9][0-9]*)").all():
             try:
                 return pd.to_numeric(text.where(text != "", None)).astype("Int64")
@@ -563,7 +569,8 @@ def _prepared(gdf: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
 
 
 def _scratch(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    """A hidden sibling with the same extension (GDAL picks options by it)."""
+    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
 
 
 def _replace(write, target: Path) -> Path:
