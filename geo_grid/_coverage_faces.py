@@ -111,13 +111,13 @@ def shared_lengths(
     return shapely.length(shapely.intersection(bnd[pairs_a], bnd[pairs_b]))
 
 
-def dissolve(faces: NDArray, labels: NDArray, n: int) -> list[BaseGeometry | None]:
+def dissolve(faces: NDArray, labels: NDArray, n: int) -> NDArray:
     """Union the faces of each label ``0..n-1`` (None where a label has no face).
 
     Faces from :func:`node_faces` form a valid coverage, so the fast ``coverage_union_all`` is
     exact here; a label whose faces fail it falls back to the overlay union.
     """
-    out: list[BaseGeometry | None] = [None] * n
+    out = np.full(n, None, dtype=object)
     order = np.argsort(labels, kind="stable")
     sorted_labels = labels[order]
     starts = np.searchsorted(sorted_labels, np.arange(n), side="left")

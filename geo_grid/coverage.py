@@ -219,6 +219,11 @@ def _defect(kind: str, ids: list, area: float, width: float, geom, parent=None) 
 # --------------------------------------------------------------------------------------------
 
 
+def _tol(noise_width: float) -> float:
+    """Inscribed-circle tolerance fine enough to tell noise from a real piece."""
+    return min(0.005, max(noise_width / 4.0, 1e-6))
+
+
 def _keep(areas: NDArray, wids: NDArray, noise_area: float, noise_width: float) -> NDArray:
     return (areas >= noise_area) & (wids >= noise_width)
 
@@ -417,7 +422,7 @@ def check_coverage(
         ia = shapely.area(inter)
         big = ia >= noise_area_m2
         iw = np.zeros(len(inter))
-        iw[big] = widths(inter[big])
+        iw[big] = widths(inter[big], _tol(noise_width_m))
         keep = _keep(ia, iw, noise_area_m2, noise_width_m)
         for (i, j), g, area, width, ok in zip(pairs, inter, ia, iw, keep, strict=True):
             if not ok:
@@ -459,7 +464,7 @@ def check_coverage(
         ga = shapely.area(gaps)
         gw = np.zeros(len(gaps))
         big = ga >= noise_area_m2
-        gw[big] = widths(gaps[big])
+        gw[big] = widths(gaps[big], _tol(noise_width_m))
         keep = _keep(ga, gw, noise_area_m2, noise_width_m)
         gaps, ga, gw, gap_parent = gaps[keep], ga[keep], gw[keep], gap_parent[keep]
         neighbours = _bordering(gaps, tree, pgeoms, max(noise_width_m, 1e-3)) if tree else []
@@ -564,7 +569,7 @@ def _nesting_defects(
         ga = shapely.area(geoms[suspects])
         ow = np.zeros(len(outside))
         big = oa >= noise_area
-        ow[big] = widths(outside[big])
+        ow[big] = widths(outside[big], _tol(noise_width))
         for i, g, a, whole, w in zip(suspects, outside, oa, ga, ow, strict=True):
             pcode = parent_codes[pidx[i]]
             if whole - a < noise_area:
@@ -591,7 +596,7 @@ def _nesting_defects(
                 continue
             ca = shapely.area(cover)
             cw = np.zeros(len(cover))
-            cw[ca >= noise_area] = widths(cover[ca >= noise_area])
+            cw[ca >= noise_area] = widths(cover[ca >= noise_area], _tol(noise_width))
             for c, a, w in zip(cover, ca, cw, strict=True):
                 if a < noise_area or w < noise_width:
                     continue

@@ -1,0 +1,575 @@
+"""多网合一: relate department grids to the unified grid, judge their fit, propose one grid.
+
+Four departments (政法综治, 城管, 应急, 生态环境) each drew their own grids. The reform keeps one
+unified grid (全科网格) with a known relation to each department's grids:
+
+(a) a **crosswalk**: every unified grid against every department grid it touches, with the share of
+    area both ways (an STRtree join, so cost follows neighbours);
+(b) a **conformance** report: department grids that split a unified grid (no department grid holds
+    ``share_threshold`` of it), department boundaries further than ``deviation_m`` from every unified
+    line, unified grids a department layer leaves uncovered, department grids over no unified grid;
+(c) a **proposed** unified layer. Algorithm, in the local metric CRS:
+
+    1. community boundaries are always kept (a grid never crosses its community);
+    2. a department line is *agreed* where another department's line runs within ``agree_m`` of it;
+       of near-coincident agreed lines only the first layer's copy is kept (no sliver between two
+       copies), agreed lines along community boundaries are dropped (the community line wins), and
+       the ends of agreed lines are extended by ``2·agree_m`` so they reach the line they stopped
+       short of (the overshoot is a dangle that polygonize drops);
+    3. community lines and agreed lines are noded into faces; each face takes the community it
+       lies in and a household estimate spread by area from the base layer's grids;
+    4. faces under ``min_grid_m2`` join the neighbour in the same community with the longest shared
+       border, smallest first, until none is left;
+    5. pieces over ``max_households`` are cut by straight lines across their longer side into
+       ``ceil(households / max_households)`` parts of equal area (households are assumed spread
+       evenly inside a piece);
+    6. everything is noded again and grids are unions of faces, so the result is a valid coverage;
+       it is checked with :func:`geo_grid.coverage.check_coverage` against the communities (and
+       repaired with ``fix_coverage`` if a numeric sliver slipped through).
+
+Examples
+--------
+>>> import geopandas as gpd, shapely
+>>> x, y = 380_000, 3_550_000
+>>> base = gpd.GeoDataFrame({"code": ["U1", "U2"], "households": [100, 100],
+...     "community_code": ["C", "C"]}, geometry=[shapely.box(x, y, x + 100, y + 100),
+...     shapely.box(x + 100, y, x + 200, y + 100)], crs="EPSG:4549")
+>>> dept = gpd.GeoDataFrame({"code": ["D1"]}, geometry=[shapely.box(x, y, x + 200, y + 100)],
+...     crs="EPSG:4549")
+>>> result = merge_layers(base, {"urban_mgmt": dept}, min_grid_m2=100)
+>>> result.crosswalk[["unified_code", "dept_code", "share_of_unified", "share_of_dept"]].values.tolist()
+[['U1', 'D1', 1.0, 0.5], ['U2', 'D1', 1.0, 0.5]]
+>>> len(result.conformance), result.check.valid
+(0, True)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid._coverage_faces import as_multipolygon, dissolve, node_faces, polygonal
+from geo_grid._coverage_fix import face_adjacency
+from geo_grid.coverage import CoverageReport, _local, _validate_layer, check_coverage, fix_coverage
+from geo_grid.crs import STORAGE_EPSG
+from geo_grid.errors import BadInput
+
+__all__ = ["CONFORMANCE_KINDS", "MergeResult", "merge_layers"]
+
+CONFORMANCE_KINDS: tuple[str, ...] = (
+    "splits_unified",
+    "line_deviation",
+    "orphan_unified",
+    "orphan_dept",
+)
+
+CROSSWALK_COLUMNS = [
+    "unified_code",
+    "layer",
+    "dept_code",
+    "overlap_m2",
+    "share_of_unified",
+    "share_of_dept",
+]
+CONFORMANCE_COLUMNS = ["kind", "layer", "codes", "value", "detail"]
+
+
+@dataclass
+class MergeResult:
+    """The three products of a merge (see the module docstring) and the proposed layer's check."""
+
+    crosswalk: pd.DataFrame
+    conformance: pd.DataFrame
+    proposed: gpd.GeoDataFrame
+    check: CoverageReport | None = None
+    params: dict = field(default_factory=dict)
+
+
+def merge_layers(
+    base: gpd.GeoDataFrame,
+    department_layers: dict[str, gpd.GeoDataFrame],
+    *,
+    communities: gpd.GeoDataFrame | None = None,
+    share_threshold: float = 0.9,
+    deviation_m: float = 10.0,
+    agree_m: float | None = None,
+    min_grid_m2: float = 20_000.0,
+    max_households: int | None = 600,
+    snap_tolerance_m: float = 0.001,
+    local_crs: str = "EPSG:4549",
+) -> MergeResult:
+    """Crosswalk, conformance and a proposed unified layer for ``department_layers``.
+
+    Parameters
+    ----------
+    base : GeoDataFrame
+        The unified (or administrative) grid: ``code``, optional ``households``, ``community_code``.
+    department_layers : dict
+        Layer key (``politics_law``, ``urban_mgmt``, ...) to that department's grids (``code``).
+    communities : GeoDataFrame, optional
+        Community polygons (``code``, optional ``name``); default: ``base`` dissolved by
+        ``community_code`` (or the whole district as one unit when that column is empty).
+    share_threshold : float
+        A unified grid is split by a layer when no grid of it holds this share of its area.
+    deviation_m : float
+        Department boundaries further than this from every unified line are reported.
+    agree_m : float, optional
+        Tolerance for two departments' lines to agree (default ``deviation_m``).
+    min_grid_m2, max_households : float, int
+        Size rules for the proposed layer (``max_households=None``: never split).
+
+    Returns
+    -------
+    MergeResult
+        ``crosswalk`` columns: unified_code, layer, dept_code, overlap_m2, share_of_unified,
+        share_of_dept. ``conformance`` columns: kind (see :data:`CONFORMANCE_KINDS`), layer, codes
+        (list), value (a share or metres), detail. ``proposed``: code, name, households,
+        community_code, geometry (EPSG:4490).
+    """
+    _validate_layer(base, "base")
+    if not department_layers:
+        raise BadInput("department_layers: no layer given", field="department_layers")
+    for key, layer in department_layers.items():
+        _validate_layer(layer, f"department layer {key}")
+    if communities is not None:
+        _validate_layer(communities, "communities")
+    agree = deviation_m if agree_m is None else agree_m
+
+    ucodes = base["code"].astype(str).to_numpy()
+    ugeoms = np.asarray([polygonal(g) for g in _local(base, local_crs)], dtype=object)
+    layers = {
+        key: (
+            layer["code"].astype(str).to_numpy(),
+            np.asarray([polygonal(g) for g in _local(layer, local_crs)], dtype=object),
+        )
+        for key, layer in department_layers.items()
+    }
+
+    crosswalk = _crosswalk(ucodes, ugeoms, layers)
+    conformance = _conformance(ucodes, ugeoms, layers, crosswalk, share_threshold, deviation_m)
+    proposed, report = _propose(
+        base,
+        ugeoms,
+        layers,
+        communities,
+        agree,
+        min_grid_m2,
+        max_households,
+        snap_tolerance_m,
+        local_crs,
+    )
+    return MergeResult(
+        crosswalk=crosswalk,
+        conformance=conformance,
+        proposed=proposed,
+        check=report,
+        params={
+            "share_threshold": share_threshold,
+            "deviation_m": deviation_m,
+            "agree_m": agree,
+            "min_grid_m2": min_grid_m2,
+            "max_households": max_households,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# (a) crosswalk
+# --------------------------------------------------------------------------------------------
+
+
+def _crosswalk(ucodes: NDArray, ugeoms: NDArray, layers: dict) -> pd.DataFrame:
+    rows = []
+    uarea = shapely.area(ugeoms)
+    for key, (dcodes, dgeoms) in layers.items():
+        if len(dgeoms) == 0 or len(ugeoms) == 0:
+            continue
+        ui, dj = shapely.STRtree(dgeoms).query(ugeoms, predicate="intersects")
+        if len(ui) == 0:
+            continue
+        inter = shapely.area(shapely.intersection(ugeoms[ui], dgeoms[dj]))
+        darea = shapely.area(dgeoms)
+        keep = inter > 0.01
+        for u, d, a in zip(ui[keep], dj[keep], inter[keep], strict=True):
+            rows.append(
+                (
+                    ucodes[u],
+                    key,
+                    dcodes[d],
+                    round(float(a), 3),
+                    round(float(a / uarea[u]), 6) if uarea[u] else 0.0,
+                    round(float(a / darea[d]), 6) if darea[d] else 0.0,
+                )
+            )
+    frame = pd.DataFrame(rows, columns=CROSSWALK_COLUMNS)
+    return frame.sort_values(
+        ["unified_code", "layer", "overlap_m2"], ascending=[True, True, False], ignore_index=True
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# (b) conformance
+# --------------------------------------------------------------------------------------------
+
+
+def _conformance(
+    ucodes: NDArray,
+    ugeoms: NDArray,
+    layers: dict,
+    crosswalk: pd.DataFrame,
+    threshold: float,
+    deviation_m: float,
+) -> pd.DataFrame:
+    rows: list[tuple] = []
+    by = crosswalk.groupby(["unified_code", "layer"], sort=False)
+    covered = by["share_of_unified"].sum()
+    best = by["share_of_unified"].max()
+    for key, (dcodes, dgeoms) in layers.items():
+        for u in ucodes:
+            total = float(covered.get((u, key), 0.0))
+            top = float(best.get((u, key), 0.0))
+            if total < 1.0 - threshold:
+                rows.append(
+                    (
+                        "orphan_unified",
+                        key,
+                        [u],
+                        round(total, 6),
+                        f"{key} covers {total:.0%} of unified grid {u}",
+                    )
+                )
+            elif top < threshold:
+                part = crosswalk[(crosswalk.unified_code == u) & (crosswalk.layer == key)]
+                who = part.dept_code.tolist()
+                rows.append(
+                    (
+                        "splits_unified",
+                        key,
+                        [u, *who],
+                        round(top, 6),
+                        f"unified grid {u} split among {', '.join(who)}; largest share {top:.0%}",
+                    )
+                )
+        in_walk = set(crosswalk.loc[crosswalk.layer == key, "dept_code"])
+        for d in dcodes:
+            if d not in in_walk:
+                rows.append(
+                    ("orphan_dept", key, [d], 0.0, f"{key} grid {d} overlaps no unified grid")
+                )
+        rows.extend(_deviations(key, dcodes, dgeoms, ugeoms, deviation_m))
+    frame = pd.DataFrame(rows, columns=CONFORMANCE_COLUMNS)
+    order = {k: i for i, k in enumerate(CONFORMANCE_KINDS)}
+    frame["_o"] = frame["kind"].map(order)
+    return (
+        frame.sort_values(["_o", "layer"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    )
+
+
+def _deviations(
+    key: str, dcodes: NDArray, dgeoms: NDArray, ugeoms: NDArray, deviation_m: float
+) -> list[tuple]:
+    """Department grids whose boundary runs more than ``deviation_m`` from every unified line.
+
+    A buffer test: the part of the department boundary outside the unified lines' buffer is the
+    deviating part; its length and the largest vertex offset are reported. Cost is local: each
+    department grid is compared with the unified grids near it only.
+    """
+    rows: list[tuple] = []
+    if len(ugeoms) == 0:
+        return rows
+    ubound = shapely.boundary(ugeoms)
+    tree = shapely.STRtree(ubound)
+    for code, geom in zip(dcodes, dgeoms, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        line = shapely.boundary(geom)
+        near = tree.query(shapely.buffer(line, deviation_m), predicate="intersects")
+        if len(near) == 0:
+            rows.append(("line_deviation", key, [code], math.inf, "no unified line nearby"))
+            continue
+        ulines = shapely.union_all(ubound[near])
+        off = shapely.difference(line, shapely.buffer(ulines, deviation_m))
+        length = shapely.length(off)
+        if length <= deviation_m:
+            continue
+        pts = shapely.points(shapely.get_coordinates(off))
+        worst = float(shapely.distance(pts, ulines).max()) if len(pts) else deviation_m
+        rows.append(
+            (
+                "line_deviation",
+                key,
+                [code],
+                round(worst, 3),
+                f"{length:.0f} m of boundary more than {deviation_m:g} m from any unified "
+                f"line (up to {worst:.1f} m)",
+            )
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# (c) proposed unified layer
+# --------------------------------------------------------------------------------------------
+
+
+def _communities(base, ugeoms, communities, local_crs):
+    """Community codes, names and metric geometries."""
+    if communities is not None:
+        codes = communities["code"].astype(str).to_numpy()
+        names = (
+            communities["name"].astype(str).to_numpy() if "name" in communities.columns else codes
+        )
+        geoms = np.asarray([polygonal(g) for g in _local(communities, local_crs)], dtype=object)
+        return codes, names, geoms, communities
+    labels = (
+        base["community_code"]
+        if "community_code" in base.columns
+        else pd.Series([None] * len(base))
+    )
+    labels = labels.where(labels.notna(), "district").astype(str).to_numpy()
+    codes = np.unique(labels)
+    geoms = []
+    for c in codes:
+        part = ugeoms[labels == c]
+        union = shapely.coverage_union_all(part)
+        if not union.is_valid:
+            union = shapely.union_all(part)
+        geoms.append(as_multipolygon(union))
+    geoms = np.asarray(geoms, dtype=object)
+    frame = gpd.GeoDataFrame({"code": codes}, geometry=list(geoms), crs=local_crs)
+    return codes, codes, geoms, frame
+
+
+def _extend(line, dist: float):
+    """Lengthen both ends of a line string along its end segments."""
+    coords = np.asarray(line.coords)
+    if len(coords) < 2:
+        return line
+    for end, nxt in ((0, 1), (-1, -2)):
+        vec = coords[end] - coords[nxt]
+        norm = float(np.hypot(*vec))
+        if norm > 0:
+            coords[end] = coords[end] + vec / norm * dist
+    return shapely.LineString(coords)
+
+
+def _agreed_lines(layers: dict, ccodes_lines, agree: float) -> list:
+    """Department lines confirmed by another department, one copy each, off community lines."""
+    keys = list(layers)
+    lines = {k: shapely.union_all(shapely.boundary(layers[k][1])) for k in keys}
+    accepted = []
+    avoid = shapely.buffer(ccodes_lines, agree)
+    for k in keys:
+        others = [lines[m] for m in keys if m != k]
+        if not others:
+            continue
+        near = shapely.intersection(lines[k], shapely.buffer(shapely.union_all(others), agree))
+        near = shapely.difference(near, avoid)
+        if accepted:
+            near = shapely.difference(near, shapely.buffer(shapely.union_all(accepted), agree))
+        parts = [p for p in shapely.get_parts(shapely.line_merge(near)) if p.length > 2 * agree]
+        accepted.extend(parts)
+    return [_extend(p, 2 * agree) for p in accepted]
+
+
+def _propose(
+    base, ugeoms, layers, communities, agree, min_grid_m2, max_households, snap, local_crs
+):
+    ccodes, cnames, cgeoms, cframe = _communities(base, ugeoms, communities, local_crs)
+    cbound = shapely.union_all(shapely.boundary(cgeoms))
+    agreed = _agreed_lines(layers, cbound, agree)
+    lines = [cbound, *agreed]
+    faces, comm = _faces_in(lines, cgeoms, snap)
+    hh_base = (
+        pd.to_numeric(base["households"], errors="coerce").fillna(0).to_numpy(float)
+        if "households" in base.columns
+        else np.zeros(len(base))
+    )
+    labels = _merge_small(faces, comm, min_grid_m2)
+    pieces = dissolve(faces, labels, int(labels.max()) + 1 if len(labels) else 0)
+    piece_hh = _spread(pieces, ugeoms, hh_base)
+    cuts: list = []
+    cut_at: dict[int, tuple[bool, list[float]]] = {}
+    if max_households:
+        for k, (geom, hh) in enumerate(zip(pieces, piece_hh, strict=True)):
+            if geom is not None and hh > max_households:
+                new, vertical, where = _cut_lines(geom, math.ceil(hh / max_households))
+                cuts.extend(new)
+                cut_at[k] = (vertical, where)
+    if cuts:
+        faces, comm = _faces_in([*lines, *cuts], cgeoms, snap)
+        rp = shapely.point_on_surface(faces)
+        alive = np.flatnonzero([g is not None for g in pieces])
+        fi, pj = shapely.STRtree(pieces[alive]).query(rp, predicate="within")
+        owner = np.full(len(faces), -1, dtype=int)
+        owner[fi] = alive[pj]
+        # faces of a cut piece take the slot between cuts they lie in; then connected parts
+        slot = np.zeros(len(faces), dtype=int)
+        for f in np.flatnonzero(np.isin(owner, list(cut_at))):
+            vertical, where = cut_at[int(owner[f])]
+            coord = rp[f].x if vertical else rp[f].y
+            slot[f] = int(np.searchsorted(where, coord))
+        labels = _components(faces, owner * 1000 + slot)
+    grids = dissolve(faces, labels, int(labels.max()) + 1 if len(labels) else 0)
+    keep = [k for k, g in enumerate(grids) if g is not None]
+    grids = np.asarray([grids[k] for k in keep], dtype=object)
+    gcomm = np.asarray([comm[np.flatnonzero(labels == k)[0]] for k in keep], dtype=int)
+    hh = _spread(grids, ugeoms, hh_base)
+    # codes: community code + running number, ordered north-west to south-east
+    cent = shapely.centroid(grids)
+    order = np.lexsort((shapely.get_x(cent), -shapely.get_y(cent), gcomm))
+    rows, geoms = [], []
+    counter: dict[int, int] = {}
+    for k in order:
+        c = int(gcomm[k])
+        counter[c] = counter.get(c, 0) + 1
+        rows.append(
+            {
+                "code": f"{ccodes[c]}-{counter[c]:03d}",
+                "name": f"{cnames[c]}第{counter[c]}网格",
+                "households": int(round(hh[k])),
+                "community_code": ccodes[c],
+            }
+        )
+        geoms.append(grids[k])
+    proposed = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["code", "name", "households", "community_code"]),
+        geometry=gpd.GeoSeries(geoms, crs=local_crs).to_crs(STORAGE_EPSG).values,
+        crs=STORAGE_EPSG,
+    )
+    parent = cframe.to_crs(STORAGE_EPSG)[["code", cframe.geometry.name]]
+    report = check_coverage(proposed, parent, local_crs=local_crs)
+    if not report.valid:
+        proposed, _ = fix_coverage(proposed, parent, local_crs=local_crs)
+        report = check_coverage(proposed, parent, local_crs=local_crs)
+    return proposed, report
+
+
+def _faces_in(lines, cgeoms, snap) -> tuple[NDArray, NDArray]:
+    """Faces of the noded lines that lie in a community, with that community's index."""
+    faces = node_faces(lines, snap)
+    rp = shapely.point_on_surface(faces)
+    fi, cj = shapely.STRtree(cgeoms).query(rp, predicate="within")
+    comm = np.full(len(faces), -1, dtype=int)
+    comm[fi] = cj
+    inside = comm >= 0
+    return faces[inside], comm[inside]
+
+
+def _merge_small(faces: NDArray, comm: NDArray, min_area: float) -> NDArray:
+    """Piece label per face after merging pieces under ``min_area`` into their neighbour in the
+    same community with the longest shared border (smallest first)."""
+    n = len(faces)
+    labels = np.arange(n)
+    if n == 0:
+        return labels
+    area = dict(enumerate(shapely.area(faces).tolist()))
+    adj = face_adjacency(faces, np.arange(n))
+    border: dict[int, dict[int, float]] = {k: {} for k in range(n)}
+    for f, nbs in adj.items():
+        for g, length in nbs:
+            if comm[f] == comm[g]:
+                border[f][g] = border[f].get(g, 0.0) + length
+    members = {k: [k] for k in range(n)}
+    while True:
+        small = [k for k in area if area[k] < min_area and border[k]]
+        if not small:
+            break
+        k = min(small, key=lambda p: (area[p], p))
+        to = max(border[k], key=lambda p: (round(border[k][p], 6), area[p], -p))
+        for f in members[k]:
+            labels[f] = to
+        members[to].extend(members.pop(k))
+        area[to] += area.pop(k)
+        for p, length in border.pop(k).items():
+            if p == to:
+                continue
+            border[to][p] = border[to].get(p, 0.0) + length
+            border[p][to] = border[p].get(to, 0.0) + length
+        for p in list(border):
+            border[p].pop(k, None)
+        border[to].pop(to, None)
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels
+
+
+def _spread(geoms: NDArray, ugeoms: NDArray, households: NDArray) -> NDArray:
+    """Households per geometry, each base grid's households spread over it by area."""
+    out = np.zeros(len(geoms))
+    alive = np.flatnonzero([g is not None for g in geoms])
+    if len(alive) == 0 or len(ugeoms) == 0:
+        return out
+    gi, uj = shapely.STRtree(ugeoms).query(geoms[alive], predicate="intersects")
+    inter = shapely.area(shapely.intersection(geoms[alive][gi], ugeoms[uj]))
+    uarea = shapely.area(ugeoms)
+    share = np.divide(inter, uarea[uj], out=np.zeros_like(inter), where=uarea[uj] > 0)
+    np.add.at(out, alive[gi], share * households[uj])
+    return out
+
+
+def _cut_lines(geom, parts: int) -> tuple[list, bool, list[float]]:
+    """Straight cuts across the longer side of ``geom`` into ``parts`` pieces of equal area:
+    the cut segments, whether they are vertical, and their positions along the cut axis."""
+    minx, miny, maxx, maxy = geom.bounds
+    vertical = (maxx - minx) >= (maxy - miny)
+    total = geom.area
+    lines: list = []
+    where: list[float] = []
+    lo_edge, hi_edge = (minx, maxx) if vertical else (miny, maxy)
+    for i in range(1, parts):
+        target = total * i / parts
+        lo, hi = lo_edge, hi_edge
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            half = (
+                shapely.box(minx - 1, miny - 1, mid, maxy + 1)
+                if vertical
+                else shapely.box(minx - 1, miny - 1, maxx + 1, mid)
+            )
+            if shapely.intersection(geom, half).area < target:
+                lo = mid
+            else:
+                hi = mid
+        c = (lo + hi) / 2
+        where.append(c)
+        cut = (
+            shapely.LineString([(c, miny - 1), (c, maxy + 1)])
+            if vertical
+            else shapely.LineString([(minx - 1, c), (maxx + 1, c)])
+        )
+        inside = shapely.intersection(cut, geom)
+        lines.extend(
+            _extend(p, 1.0)
+            for p in shapely.get_parts(shapely.line_merge(inside))
+            if p.geom_type == "LineString"
+        )
+    return lines, vertical, where
+
+
+def _components(faces: NDArray, owner: NDArray) -> NDArray:
+    """Label faces by connected component among faces with the same key in ``owner``."""
+    n = len(faces)
+    parent = np.arange(n)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    adj = face_adjacency(faces, np.arange(n))
+    for f, nbs in adj.items():
+        for g, _ in nbs:
+            if owner[f] == owner[g] and owner[f] >= 0:
+                ra, rb = find(f), find(g)
+                if ra != rb:
+                    parent[rb] = ra
+    roots = np.array([find(i) for i in range(n)])
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels
