@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 import geo_grid
 from api import errors
-from api.routers import admin, grids, health, layers, maps
+from api.routers import admin, geocoding, grids, health, layers, maps
 
 STATIC = Path(geo_grid.__file__).parent / "static"
 
@@ -22,7 +22,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     errors.register(app)
-    for module in (health, layers, grids, admin, maps):
+    for module in (health, layers, grids, admin, maps, geocoding):
         app.include_router(module.router)
     STATIC.mkdir(parents=True, exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

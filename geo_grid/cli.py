@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.errors import DatabaseUnavailable, GeoGridError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ db_app = typer.Typer(
 demo_app = typer.Typer(help="The seeded Qixia 栖霞区 demo district.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+register_geocode(app)
 
 console = Console(stderr=True)
 out = Console()

@@ -1,0 +1,207 @@
+"""Addresses and points to grids: geocode (one or a batch), locate, reverse.
+
+The batch route takes either a JSON list of addresses or a CSV upload (multipart, ``file`` and
+``column``); :func:`batch_input` turns both into one typed :class:`BatchInput` before the route runs.
+Phones in rosters are masked here, as on every other route that shows people.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from geo_grid.errors import BadInput
+from geo_grid.services import geocoding
+from geo_grid.services.layers import mask_phone
+
+router = APIRouter(prefix="/api/v1", tags=["geocoding"])
+
+Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[118.9])]
+Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[32.1])]
+Crs = Annotated[
+    str, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (or EPSG:n)", examples=["gcj02"])
+]
+
+
+class CandidateOut(BaseModel):
+    confidence: float
+    grid_code: str | None
+    lon: float
+    lat: float
+    address_id: int | None
+    text: str | None
+
+
+class GeocodeOut(BaseModel):
+    query: str
+    status: str = Field(description="matched | ambiguous | unmatched")
+    level: str | None = Field(description="门牌 | 楼栋 | 小区 | 道路 | 社区 | 街道")
+    confidence: float
+    lon: float | None
+    lat: float | None
+    address_id: int | None
+    matched_text: str | None
+    grid_code: str | None
+    grids: dict[str, str | None]
+    community_code: str | None
+    street_code: str | None
+    alternatives: list[CandidateOut]
+    reason: str | None
+    normalized: str
+
+
+class BatchRow(BaseModel):
+    row: int
+    query: str | None
+    status: str
+    grid_code: str | None
+    grids: dict[str, str | None]
+    match_level: str | None
+    confidence: float
+    lon: float | None
+    lat: float | None
+    address_id: int | None
+    matched_text: str | None
+    reason: str | None
+
+
+class BatchOut(BaseModel):
+    data: list[BatchRow]
+    count: int
+    matched: int
+    ambiguous: int
+    unmatched: int
+
+
+class PersonOut(BaseModel):
+    person_id: str
+    name: str
+    phone: str | None
+    role: str
+
+
+class LocateOut(BaseModel):
+    lon: float = Field(description="CGCS2000 (EPSG:4490)")
+    lat: float = Field(description="CGCS2000 (EPSG:4490)")
+    inside_district: bool
+    grid_code: str | None
+    grids: dict[str, str | None]
+    community_code: str | None
+    community_name: str | None
+    street_code: str | None
+    street_name: str | None
+    roster: list[PersonOut]
+    generation: dict[str, int] | None
+
+
+class ReverseOut(BaseModel):
+    lon: float = Field(description="CGCS2000 (EPSG:4490)")
+    lat: float = Field(description="CGCS2000 (EPSG:4490)")
+    address_id: int | None
+    full_text: str | None
+    distance_m: float | None
+    grid_code: str | None
+    grids: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """The addresses of a batch request, whichever way they came."""
+
+    addresses: list[Any]
+    field: str
+
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+                "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "column"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "column": {"type": "string", "description": "the address column"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+async def batch_input(request: Request) -> BatchInput:
+    """Parse a JSON list (or ``{"addresses": [...]}``) or a multipart CSV upload."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload, column = form.get("file"), form.get("column")
+        if upload is None or isinstance(upload, str):
+            raise BadInput("file: upload the CSV as the multipart field 'file'", field="file")
+        if not isinstance(column, str) or not column:
+            raise BadInput("column: name the CSV column that holds the address", field="column")
+        frame = geocoding.read_address_csv(await upload.read(), column)
+        return BatchInput(frame[column].tolist(), "file")
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise BadInput(f"addresses: the body is not JSON ({exc})", field="addresses") from exc
+    if isinstance(body, dict):
+        body = body.get("addresses")
+    if not isinstance(body, list) or not all(isinstance(a, str | None) for a in body):
+        raise BadInput("addresses: expected a JSON list of address strings", field="addresses")
+    return BatchInput(body, "addresses")
+
+
+@router.get("/geocode", response_model=GeocodeOut)
+def geocode(
+    q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
+) -> Any:
+    return geocoding.geocode(q).to_dict()
+
+
+@router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
+def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
+    rows = geocoding.geocode_batch(batch.addresses, field=batch.field)
+    data = []
+    for i, row in enumerate(rows):
+        layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
+        grids = {k.removeprefix("grid_"): row.pop(k) for k in layers}
+        data.append(BatchRow(row=i, grids=grids, **row))
+    counts = {s: sum(r.status == s for r in data) for s in ("matched", "ambiguous", "unmatched")}
+    return BatchOut(data=data, count=len(data), **counts)
+
+
+@router.get("/locate", response_model=LocateOut)
+def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
+    r = geocoding.locate(lon, lat, crs)
+    body = r.to_dict()
+    body["roster"] = [
+        {
+            "person_id": str(p.person_id),
+            "name": p.name,
+            "phone": mask_phone(p.phone),
+            "role": p.role,
+        }
+        for p in r.roster
+    ]
+    return body
+
+
+@router.get("/reverse", response_model=ReverseOut)
+def reverse(
+    lon: Lon,
+    lat: Lat,
+    crs: Crs = "wgs84",
+    max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 200.0,
+) -> Any:
+    return asdict(geocoding.reverse(lon, lat, crs, max_distance_m))
