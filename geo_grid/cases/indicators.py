@@ -1,0 +1,212 @@
+"""红绿指标: how grids, communities, streets and departments are doing over a period.
+
+Definitions (a case is *due* in the period when its closure deadline falls inside ``[start, end)``):
+
+=============  ==================================================================================
+received       cases received in the period
+closure_rate   结案率: due cases closed (by ``end``) ÷ due cases
+ontime_rate    按期结案率: due cases closed by their deadline ÷ due cases
+rework_rate    返工率: closed due cases that were reopened after verification ÷ closed due cases
+extension_rate 延期率: due cases that were suspended/extended ÷ due cases
+overdue        due cases not closed by their deadline (still open or closed late)
+mean_hours     mean hours from receipt to closure of the closed due cases
+response_rate  响应率: received cases whose reporter was contacted within the limit ÷ received
+solve_rate     解决率: rated cases marked resolved ÷ rated cases
+satisfaction   满意率: rated cases marked satisfied ÷ rated cases
+=============  ==================================================================================
+
+Colours come from :class:`Thresholds` (configuration, not code): a rate is green at or above its
+green bound, yellow at or above its yellow bound, red below; for "lower is better" rates the bounds
+are maxima. A unit's colour is its worst colour; a rate without data (no due case) has no colour.
+
+>>> import pandas as pd
+>>> t = pd.Timestamp("2026-01-10", tz="UTC")
+>>> cases = pd.DataFrame({"grid_code": ["G1", "G1"], "received_at": [t, t],
+...     "due_at": [t + pd.Timedelta(hours=48)] * 2,
+...     "closed_at": [t + pd.Timedelta(hours=10), pd.NaT]})
+>>> row = indicators(cases, "grid", pd.Timestamp("2026-01-01", tz="UTC"),
+...                  pd.Timestamp("2026-02-01", tz="UTC")).iloc[0]
+>>> int(row["received"]), float(row["closure_rate"]), int(row["overdue"]), row["colour"]
+(2, 0.5, 1, 'red')
+>>> row["response_rate"] is None   # no responded_at column: no rate, not a zero
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_grid.errors import BadInput
+
+__all__ = ["LEVEL_COLUMNS", "RATES", "Thresholds", "colour_of", "indicators"]
+
+#: Aggregation level → the case column that names the unit.
+LEVEL_COLUMNS: dict[str, str] = {
+    "grid": "grid_code",
+    "community": "community_code",
+    "street": "street_code",
+    "department": "department",
+}
+#: The rates, with True when higher is better.
+RATES: dict[str, bool] = {
+    "closure_rate": True,
+    "ontime_rate": True,
+    "rework_rate": False,
+    "extension_rate": False,
+    "response_rate": True,
+    "solve_rate": True,
+    "satisfaction": True,
+}
+_RANK = {"green": 0, "yellow": 1, "red": 2}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """``{rate: (green_bound, yellow_bound)}``; bounds are minima, or maxima for lower-is-better."""
+
+    bounds: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: {
+            "closure_rate": (0.95, 0.85),
+            "ontime_rate": (0.90, 0.80),
+            "rework_rate": (0.05, 0.10),
+            "extension_rate": (0.05, 0.10),
+            "response_rate": (0.95, 0.85),
+            "solve_rate": (0.90, 0.80),
+            "satisfaction": (0.90, 0.80),
+        }
+    )
+    response_hours: float = 2.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> Thresholds:
+        """Defaults overridden by ``config`` (e.g. parsed from settings JSON), validated."""
+        base = cls()
+        if not config:
+            return base
+        bounds = dict(base.bounds)
+        for rate, pair in dict(config.get("bounds", config)).items():
+            if rate == "response_hours":
+                continue
+            if rate not in RATES:
+                raise BadInput(f"thresholds: unknown rate {rate!r}", field="thresholds")
+            green, yellow = (float(v) for v in pair)
+            if (green < yellow) if RATES[rate] else (green > yellow):
+                raise BadInput(
+                    f"thresholds.{rate}: green bound must be stricter than yellow", field=rate
+                )
+            bounds[rate] = (green, yellow)
+        hours = float(config.get("response_hours", base.response_hours))
+        return cls(bounds=bounds, response_hours=hours)
+
+
+def colour_of(rate: str, value: float | None, thresholds: Thresholds) -> str | None:
+    """green/yellow/red for one rate value (None when there is no value or no bound).
+
+    >>> colour_of("ontime_rate", 0.85, Thresholds()), colour_of("rework_rate", 0.2, Thresholds())
+    ('yellow', 'red')
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if rate not in thresholds.bounds:
+        return None
+    green, yellow = thresholds.bounds[rate]
+    if RATES[rate]:
+        return "green" if value >= green else "yellow" if value >= yellow else "red"
+    return "green" if value <= green else "yellow" if value <= yellow else "red"
+
+
+def _col(frame: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    return frame[name] if name in frame.columns else pd.Series(default, index=frame.index)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    out = num.astype(float) / den.astype(float).where(den > 0)
+    return out.round(4)
+
+
+def indicators(
+    cases: pd.DataFrame,
+    level: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    thresholds: Thresholds | None = None,
+) -> pd.DataFrame:
+    """One row per unit of ``level`` with the counts, rates and colours over ``[start, end)``.
+
+    ``cases`` needs ``received_at, due_at, closed_at`` and the level's column; optional columns
+    ``reopened`` (int), ``extended`` (bool), ``responded_at``, ``rated_at``, ``resolved``,
+    ``satisfied`` (bool) feed the other rates.
+    """
+    if level not in LEVEL_COLUMNS:
+        raise BadInput(f"level: must be one of {', '.join(LEVEL_COLUMNS)}", field="level")
+    if not start < end:
+        raise BadInput("from: must be before to", field="from")
+    thresholds = thresholds or Thresholds()
+    key = LEVEL_COLUMNS[level]
+    if key not in cases.columns:
+        raise BadInput(f"cases: no column {key!r} for level {level}", field="level")
+    f = cases[cases[key].notna()]
+    received_at = pd.to_datetime(f["received_at"], utc=True)
+    due_at = pd.to_datetime(f["due_at"], utc=True)
+    closed_at = pd.to_datetime(_col(f, "closed_at", pd.NaT), utc=True)
+    responded_at = pd.to_datetime(_col(f, "responded_at", pd.NaT), utc=True)
+    rated = pd.to_datetime(_col(f, "rated_at", pd.NaT), utc=True)
+    in_period = (received_at >= start) & (received_at < end)
+    due = (due_at >= start) & (due_at < end)
+    closed = due & closed_at.notna() & (closed_at < end)
+    ontime = closed & (closed_at <= due_at)
+    reopened = closed & (_col(f, "reopened", 0).fillna(0).astype(int) > 0)
+    extended = due & _col(f, "extended", False).fillna(False).astype(bool)
+    limit = received_at + pd.Timedelta(hours=thresholds.response_hours)
+    responded = in_period & responded_at.notna() & (responded_at <= limit)
+    rated_in = rated.notna() & (rated >= start) & (rated < end)
+    resolved = rated_in & (_col(f, "resolved", False).fillna(False).astype(bool))
+    satisfied = rated_in & (_col(f, "satisfied", False).fillna(False).astype(bool))
+    hours = ((closed_at - received_at).dt.total_seconds() / 3600).where(closed)
+    parts = pd.DataFrame(
+        {
+            "unit": f[key].astype(str),
+            "received": in_period,
+            "due": due,
+            "closed": closed,
+            "closed_on_time": ontime,
+            "reopened": reopened,
+            "extended": extended,
+            "overdue": due & ~ontime,
+            "responded": responded,
+            "rated": rated_in,
+            "resolved": resolved,
+            "satisfied": satisfied,
+            "hours": hours,
+        }
+    )
+    g = parts.groupby("unit", sort=True)
+    out = g[[c for c in parts.columns if c not in ("unit", "hours")]].sum().astype(int)
+    out["mean_hours"] = g["hours"].mean().round(2)
+    out["closure_rate"] = _ratio(out["closed"], out["due"])
+    out["ontime_rate"] = _ratio(out["closed_on_time"], out["due"])
+    out["rework_rate"] = _ratio(out["reopened"], out["closed"])
+    out["extension_rate"] = _ratio(out["extended"], out["due"])
+    out["response_rate"] = _ratio(out["responded"], out["received"])
+    out["solve_rate"] = _ratio(out["resolved"], out["rated"])
+    out["satisfaction"] = _ratio(out["satisfied"], out["rated"])
+    if "responded_at" not in f.columns:
+        out["response_rate"] = np.nan
+    if "rated_at" not in f.columns:
+        out[["solve_rate", "satisfaction"]] = np.nan
+    out[list(RATES)] = out[list(RATES)].astype(object).where(out[list(RATES)].notna(), None)
+    colours = {r: [colour_of(r, v, thresholds) for v in out[r]] for r in RATES}
+    for rate, values in colours.items():
+        out[f"{rate}_colour"] = values
+    out["colour"] = [
+        max((c for c in row if c), key=_RANK.__getitem__, default=None)
+        for row in zip(*colours.values(), strict=True)
+    ]
+    out = out.reset_index().rename(columns={"unit": "code"})
+    out.insert(0, "level", level)
+    return out

@@ -1,0 +1,118 @@
+"""The closed loop as a state machine: 受理 → 研判 → 派遣 → 处置 → 办结 → 核查 → 结案 → 评价.
+
+A case moves only by named **actions**; each action is legal from a fixed set of states, so a handler
+cannot close a case nobody verified and a dispatcher cannot rate it. An illegal action raises
+:class:`geo_grid.errors.Conflict` carrying ``extra = {"allowed": [...], "status": ...}``, which the
+API turns into a 409 listing the actions that *are* possible now.
+
+Side roads: ``return`` (退回: not ours, back to the dispatcher), ``reassign`` (改派), ``suspend`` /
+``resume`` (挂起, e.g. waiting for a court or the weather), ``reopen`` (核查不通过: back to handling,
+counted by the 返工率), ``reject`` (不予受理: out of scope or a duplicate). ``manual`` is the queue of
+cases the router could not place; a person dispatches them by pointing at the map.
+
+>>> apply("received", "assess")
+'assessed'
+>>> allowed_actions("handled")
+['reopen', 'verify']
+>>> apply("received", "close")
+Traceback (most recent call last):
+...
+geo_grid.errors.Conflict: action: cannot close a case that is received (allowed: assess, dispatch, reject, to_manual)
+"""
+
+from __future__ import annotations
+
+from geo_grid.errors import BadInput, Conflict
+
+__all__ = [
+    "ACTIONS",
+    "CLOSED_STATES",
+    "OPEN_STATES",
+    "STATES",
+    "STAGE_OF",
+    "allowed_actions",
+    "apply",
+    "is_open",
+]
+
+#: Every state with its Chinese label.
+STATES: dict[str, str] = {
+    "received": "受理",
+    "manual": "待人工派遣",
+    "assessed": "研判",
+    "dispatched": "派遣",
+    "handling": "处置",
+    "handled": "办结",
+    "verified": "核查",
+    "closed": "结案",
+    "rated": "评价",
+    "returned": "退回",
+    "suspended": "挂起",
+    "rejected": "不予受理",
+}
+
+#: action -> (states it is legal from, resulting state, Chinese label)
+ACTIONS: dict[str, tuple[frozenset[str], str, str]] = {
+    "assess": (frozenset({"received"}), "assessed", "研判"),
+    "to_manual": (frozenset({"received", "assessed"}), "manual", "转人工"),
+    "dispatch": (frozenset({"received", "assessed", "manual", "returned"}), "dispatched", "派遣"),
+    "accept": (frozenset({"dispatched"}), "handling", "签收处置"),
+    "return": (frozenset({"dispatched", "handling"}), "returned", "退回"),
+    "reassign": (frozenset({"dispatched", "handling", "returned"}), "dispatched", "改派"),
+    "suspend": (frozenset({"dispatched", "handling"}), "suspended", "挂起"),
+    "resume": (frozenset({"suspended"}), "handling", "恢复"),
+    "handle": (frozenset({"handling"}), "handled", "办结"),
+    "reopen": (frozenset({"handled", "verified"}), "handling", "核查不通过"),
+    "verify": (frozenset({"handled"}), "verified", "核查通过"),
+    "close": (frozenset({"verified"}), "closed", "结案"),
+    "rate": (frozenset({"closed"}), "rated", "评价"),
+    "reject": (frozenset({"received", "assessed", "manual", "returned"}), "rejected", "不予受理"),
+}
+
+#: Terminal-ish states: the case no longer counts as open (rated cases are closed and rated).
+CLOSED_STATES: frozenset[str] = frozenset({"closed", "rated", "rejected"})
+OPEN_STATES: frozenset[str] = frozenset(STATES) - CLOSED_STATES
+
+#: The SLA stage a state belongs to (the rules give hours per stage).
+STAGE_OF: dict[str, str] = {
+    "received": "assess",
+    "manual": "dispatch",
+    "assessed": "dispatch",
+    "returned": "dispatch",
+    "dispatched": "handle",
+    "handling": "handle",
+    "suspended": "handle",
+    "handled": "verify",
+    "verified": "close",
+}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """Actions legal from ``status``, sorted (what the 409 answer lists)."""
+    if status not in STATES:
+        raise BadInput(f"status: unknown case status {status!r}", field="status")
+    return sorted(a for a, (sources, _, _) in ACTIONS.items() if status in sources)
+
+
+def apply(status: str, action: str) -> str:
+    """The state after ``action`` from ``status``, or :class:`Conflict` listing the legal ones."""
+    if action not in ACTIONS:
+        raise BadInput(
+            f"action: unknown action {action!r} (known: {', '.join(sorted(ACTIONS))})",
+            field="action",
+        )
+    sources, target, _ = ACTIONS[action]
+    if status not in sources:
+        allowed = allowed_actions(status)
+        err = Conflict(
+            f"action: cannot {action} a case that is {status} (allowed: {', '.join(allowed)})",
+            field="action",
+        )
+        err.extra = {"allowed": allowed, "status": status}
+        raise err
+    return target
+
+
+def is_open(status: str) -> bool:
+    """True while the case still needs someone to act."""
+    return status in OPEN_STATES
