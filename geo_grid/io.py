@@ -299,12 +299,15 @@ def _codes(values: pd.Series, field: str, source: Source) -> list[str]:
 
 def _polygons(geoms: np.ndarray, codes: list[str], source: Source) -> np.ndarray:
     """2-D MultiPolygons, or BadInput naming the first feature that is not a polygon."""
-    for test, what in ((shapely.is_missing, "has no geometry"), (shapely.is_empty, "is empty")):
+    for test, what in (
+        (shapely.is_missing, "no geometry"),
+        (shapely.is_empty, "an empty geometry"),
+    ):
         hit = np.flatnonzero(test(geoms))
         if hit.size:
             i = int(hit[0])
             raise BadInput(
-                f"{source.label}: {_where(i, codes[i], source)}: geometry {what}",
+                f"{source.label}: {_where(i, codes[i], source)}: has {what}",
                 field="geometry",
             )
     types = shapely.get_type_id(geoms)
@@ -356,7 +359,9 @@ def _check_lonlat(geoms: np.ndarray, src: str | CRS, codes: list[str], source: S
         & (bounds[:, 3] <= 90)
     )
     bad = np.flatnonzero(~ok)
-    if bad.size:
+    if not bad.size:
+        _check_area_of_use(bounds, src, codes, source)
+    else:
         i = int(bad[0])
         x, y = bounds[i, 2], bounds[i, 3]
         name = src if isinstance(src, str) else _crs_label(src)
@@ -364,6 +369,34 @@ def _check_lonlat(geoms: np.ndarray, src: str | CRS, codes: list[str], source: S
             f"{source.label}: {_where(i, codes[i], source)}: coordinates up to ({x:.6g}, {y:.6g}) "
             f"are not longitude/latitude degrees when read as {name}; pass the file's real crs= "
             "(e.g. 'EPSG:4549' for Nanjing metres)",
+            field="crs",
+        )
+
+
+def _check_area_of_use(bounds: np.ndarray, src: str | CRS, codes: list, source: Source) -> None:
+    """Projected coordinates must land where their CRS is defined (with a 1° margin).
+
+    Degrees read as metres (``crs='EPSG:4549'`` on a lon/lat file) still give plausible lon/lat
+    numbers, only hundreds of kilometres off; the CRS's area of use catches that. (A wrong
+    Gauss-Krüger zone lands inside the wrong zone's area, so that mistake stays invisible here.)
+    """
+    crs = CRS.from_user_input(src) if isinstance(src, str) and src.startswith("EPSG:") else src
+    if not isinstance(crs, CRS) or not crs.is_projected or crs.area_of_use is None:
+        return
+    west, south, east, north = crs.area_of_use.bounds
+    outside = (
+        (bounds[:, 0] < west - 1)
+        | (bounds[:, 2] > east + 1)
+        | (bounds[:, 1] < south - 1)
+        | (bounds[:, 3] > north + 1)
+    )
+    hit = np.flatnonzero(outside)
+    if hit.size:
+        i = int(hit[0])
+        raise BadInput(
+            f"{source.label}: {_where(i, codes[i], source)}: read as {_crs_label(crs)} it lands at "
+            f"({bounds[i, 0]:.4f}, {bounds[i, 1]:.4f}), outside where that CRS is used "
+            f"({west:g}..{east:g}°E, {south:g}..{north:g}°N); pass the file's real crs=",
             field="crs",
         )
 

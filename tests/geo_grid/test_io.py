@@ -25,6 +25,9 @@ from geo_grid.io import SUPPORTED_FORMATS, describe_layer, read_layer, write_lay
 pytestmark = [
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
     pytest.mark.filterwarnings("ignore:Column names longer than 10:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:Could not decode error message:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:.*(GPKG|gpkg).*:RuntimeWarning"),
 ]
 
 X0, Y0 = 118.9012345678901, 32.1098765432109  # Qixia, with digits that expose rounding
@@ -343,6 +346,10 @@ def test_projected_file_crs_is_converted(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as excinfo:
         read_layer(tmp_path / "metres.shp", crs=4490)
     _bad(excinfo, "metres.shp", "feature 0", "not longitude/latitude", "EPSG:4549", field="crs")
+    write_layer(grids, tmp_path / "degrees.gpkg")
+    with pytest.raises(BadInput) as excinfo:
+        read_layer(tmp_path / "degrees.gpkg", crs="EPSG:4549")  # degrees taken for metres
+    _bad(excinfo, "degrees.gpkg", "feature 0", "outside where that CRS is used", field="crs")
 
 
 def test_unknown_crs_argument(tmp_path: Path) -> None:
@@ -648,3 +655,14 @@ def test_describe_layer(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as excinfo:
         describe_layer(tmp_path / "none.shp")
     _bad(excinfo, "none.shp", "does not exist", field="path")
+
+
+def test_write_takes_a_store_shaped_frame(tmp_path: Path) -> None:
+    """What a repository hands out: geometry column ``geom``, a dict column, a custom index."""
+    grids = _grids().rename_geometry("geom")
+    grids["properties"] = [{"来源": "街道"}, {}, {"n": 1}]
+    grids.index = [10, 20, 30]
+    back = read_layer(write_layer(grids, tmp_path / "g.gpkg"))
+    assert back["properties"].tolist() == ['{"来源": "街道"}', "{}", '{"n": 1}']
+    assert back["code"].tolist() == grids["code"].tolist()
+    assert _same_geometry(back.geometry, grids.geometry, tolerance=0.0)
