@@ -490,7 +490,7 @@ def describe_layer(
 ) -> dict:
     """What a layer file holds, for error messages and previews; checks nothing about grids.
 
-    Returns a dict with ``path``, ``format``, ``layer`` (GeoPackage) , ``feature_count``,
+    Returns a dict with ``path``, ``format``, ``layer`` (GeoPackage), ``feature_count``,
     ``fields`` (names in file order), ``field_types`` (name → pandas dtype), ``crs``
     (``EPSG:n``, a CRS name, or None), ``geometry_types`` (type name → count, ``None`` for
     features without geometry), ``bounds`` (in the file's CRS, or None), ``encoding`` and
