@@ -50,7 +50,6 @@ from geo_grid.crs import (
     STORAGE_EPSG,
     normalize_crs,
     transform_geometry,
-    wgs84_to_bd09,
     wgs84_to_gcj02,
 )
 from geo_grid.errors import BadInput
@@ -136,9 +135,10 @@ def _display_transform(tiles_crs: str):
         return None
     if key == "gcj02":
         return wgs84_to_gcj02
-    if key == "bd09":
-        return wgs84_to_bd09
-    raise BadInput(f"tiles_crs: unsupported {tiles_crs!r} (use wgs84, gcj02 or bd09)", "tiles_crs")
+    # Baidu (BD-09) tiles also use their own Mercator tiling, so shifting overlays is not enough.
+    raise BadInput(
+        f"tiles_crs: unsupported {tiles_crs!r} (use wgs84, cgcs2000 or gcj02)", field="tiles_crs"
+    )
 
 
 def _geoms(gdf: gpd.GeoDataFrame, simplify_m: float, shift, coverage: bool = True) -> np.ndarray:
@@ -390,7 +390,7 @@ def checks_map(
     grid_layer = DataLayer(
         encoded,
         {"style": grid_style, "title": "name", "tooltip": [["code", "编码"]]},
-        f"{_layer_name(layer)}网格" if layer else "网格",
+        _layer_name(layer) if layer else "网格",
     )
     m.add_child(grid_layer)
     m.add_child(ZoomLabels(grid_layer, "code", 16))

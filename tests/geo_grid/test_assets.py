@@ -1,0 +1,118 @@
+"""Vendor assets: pinned tarballs verified by sha512, extracted once, clear failure offline.
+
+A fake package is served from 127.0.0.1 so the tests need no internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from geo_grid import assets
+from geo_grid.assets import AssetError, NpmPackage, ensure_assets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from browser import serve_directory  # noqa: E402
+
+CLOSED = "http://127.0.0.1:9"  # discard port: nothing listens, connection refused at once
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+@pytest.fixture
+def fake_registry(tmp_path, monkeypatch):
+    """A one-package registry on 127.0.0.1 holding ``fakeleaf-1.0.0.tgz``; yields (pkg, hits)."""
+    data = _tarball(
+        {
+            "dist/fake.js": b"window.fake = 1;",
+            "dist/images/a.png": b"\x89PNG",
+            "dist/fake.js.map": b"{}",
+            "src/ignored.js": b"",
+            "package.json": b'{"name": "fakeleaf", "license": "MIT"}',
+        }
+    )
+    root = tmp_path / "registry"
+    (root / "fakeleaf" / "-").mkdir(parents=True)
+    (root / "fakeleaf" / "-" / "fakeleaf-1.0.0.tgz").write_bytes(data)
+    pkg = NpmPackage("fakeleaf", "1.0.0", _integrity(data), ("fake.js", "images/"))
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": pkg})
+    with serve_directory(root) as base:
+        monkeypatch.setattr(assets, "REGISTRY", base.rstrip("/"))
+        yield pkg
+
+
+def test_downloads_verifies_and_extracts_only_wanted_files(fake_registry, tmp_path):
+    dest = ensure_assets(tmp_path / "vendor")
+    folder = dest / "fakeleaf"
+    got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert got == [".manifest.json", "fake.js", "images/a.png", "package.json"]
+    manifest = json.loads((folder / ".manifest.json").read_text())
+    assert manifest["integrity"] == fake_registry.integrity
+    assert manifest["files"]["fake.js"] == hashlib.sha256(b"window.fake = 1;").hexdigest()
+
+
+def test_second_run_needs_no_network_and_tampering_is_repaired(
+    fake_registry, tmp_path, monkeypatch
+):
+    dest = ensure_assets(tmp_path / "vendor")
+    monkeypatch.setattr(assets, "REGISTRY", CLOSED)
+    assert ensure_assets(dest) == dest  # verified from the manifest, nothing fetched
+    (dest / "fakeleaf" / "fake.js").write_text("alert('changed')")
+    with pytest.raises(AssetError, match="cannot download"):
+        ensure_assets(dest)  # altered file → fetch again → offline here
+
+
+def test_tarball_not_matching_pinned_integrity_is_refused(fake_registry, tmp_path, monkeypatch):
+    wrong = NpmPackage("fakeleaf", "1.0.0", _integrity(b"something else"), ("fake.js",))
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": wrong})
+    with pytest.raises(AssetError, match="integrity"):
+        ensure_assets(tmp_path / "vendor")
+    assert not (tmp_path / "vendor" / "fakeleaf").exists()
+
+
+def test_offline_and_missing_fails_with_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(assets, "REGISTRY", CLOSED)
+    assert assets.main([str(tmp_path / "vendor")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "leaflet" in err and "python -m geo_grid.assets" in err
+
+
+def test_pinned_packages_are_the_expected_versions():
+    assert assets.PACKAGES["leaflet"].version == "1.9.4"
+    for pkg in assets.PACKAGES.values():
+        assert pkg.integrity.startswith("sha512-") and len(pkg.integrity) == 95
+        assert pkg.url.startswith("https://registry.npmjs.org/")
+
+
+def test_installed_vendor_tree_verifies_offline(monkeypatch):
+    """The real vendor folder, once set up, is complete and checks out without the network."""
+    folder = assets.asset_path()
+    if not (folder / "leaflet" / ".manifest.json").exists():
+        pytest.skip("vendor assets not installed (run python -m geo_grid.assets)")
+    monkeypatch.setattr(assets, "REGISTRY", CLOSED)
+    ensure_assets()
+    assert (folder / "leaflet" / "leaflet.js").stat().st_size > 100_000
+    assert (folder / "leaflet" / "images" / "layers.png").exists()
+    assert (folder / "leaflet.markercluster" / "MarkerCluster.Default.css").exists()
+    assert (folder / "leaflet.heat" / "leaflet-heat.js").exists()
+    assert (folder / "leaflet-draw" / "leaflet.draw.js").exists()
