@@ -277,7 +277,7 @@ def _source_crs(frame: gpd.GeoDataFrame, crs: str | int | None, label: str) -> s
     return frame.crs
 
 
-def _codes(values: pd.Series, field: str, source: Source) -> list[str]:
+def _codes(values: pd.Series, field: str, source: Source, *, unique: bool = True) -> list[str]:
     codes = [code_text(value) for value in values]
     first: dict[str, int] = {}
     for i, code in enumerate(codes):
@@ -287,7 +287,7 @@ def _codes(values: pd.Series, field: str, source: Source) -> list[str]:
                 "(every grid needs one)",
                 field=field,
             )
-        if code in first:
+        if code in first and unique:
             raise BadInput(
                 f"{source.label}: field {field!r}: duplicate grid code {code!r} at features "
                 f"{first[code]} and {i}",
@@ -418,6 +418,7 @@ def read_layer(
     name_field: str | None = None,
     households_field: str | None = None,
     layer: str | None = None,
+    unique_codes: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read a grid layer file into EPSG:4490 MultiPolygons with ``code``/``name``/``households``.
 
@@ -439,6 +440,9 @@ def read_layer(
         present (ignoring case). A code field is required; name and households may be absent.
     layer
         GeoPackage layer; default the only spatial layer, else one called ``grids``.
+    unique_codes
+        Refuse duplicate codes (the default, for imports). The coverage checker reads with False
+        so that a duplicated code is reported as a defect instead of stopping the read.
 
     Raises
     ------
@@ -467,7 +471,7 @@ def read_layer(
     )
     src = _source_crs(frame, crs, label)
 
-    codes = _codes(frame[code_col], code_col, source)
+    codes = _codes(frame[code_col], code_col, source, unique=unique_codes)
     geoms = _polygons(np.asarray(frame.geometry.values, dtype=object), codes, source)
     names = [name_text(v) for v in frame[name_col]] if name_col else [None] * len(codes)
     households = (
