@@ -32,18 +32,26 @@ def _points_in_rects(rects, rng: np.random.Generator, n_per: np.ndarray) -> np.n
 
 
 class _DoorBook:
-    """Door numbers per (road, side): n = distance along the road / 10 m, odd left, even right."""
+    """Door numbers per (road, side), strictly increasing with the distance along the road.
+
+    Plates are collected first and numbered at the end: number step n ≈ distance / 10 m, bumped
+    past the previous plate on the same side, odd on the left (2n+1), even on the right (2n+2).
+    """
 
     def __init__(self):
-        self.used: dict[tuple[int, int], set[int]] = {}
+        self.plates: list[tuple[int, int, float, int]] = []  # road, side, s, row
 
-    def take(self, road: int, side: int, s: float) -> int:
-        used = self.used.setdefault((road, side), set())
-        n = int(round(s / DOOR_STEP_M))
-        while n in used:
-            n += 1
-        used.add(n)
-        return 2 * n + 1 if side == 0 else 2 * n + 2
+    def take(self, road: int, side: int, s: float, row: int) -> None:
+        self.plates.append((road, side, s, row))
+
+    def numbers(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        last: dict[tuple[int, int], int] = {}
+        for road, side, s, row in sorted(self.plates):
+            n = max(int(round(s / DOOR_STEP_M)), last.get((road, side), -1) + 1)
+            last[(road, side)] = n
+            out[row] = 2 * n + 1 if side == 0 else 2 * n + 2
+        return out
 
 
 def _road_frame(lines, idx: np.ndarray, xy: np.ndarray):
@@ -128,12 +136,10 @@ def build_addresses(
         near = tree.nearest(shapely.points(cxy))
         s, side = _road_frame(road_geoms, near, cxy)
         for i, r, si, sd, (x, y) in zip(com, near, s, side, cxy, strict=True):
-            no = book.take(int(r), int(sd), float(si))
+            book.take(int(r), int(sd), float(si), len(rows["x"]))
             add(
                 1,
-                local_text=f"{road_names[r]}{no}号",
                 road=road_names[r],
-                door_no=str(no),
                 building_code=codes[i],
                 grid_code=b.grid_code[i],
                 x=x,
@@ -158,7 +164,7 @@ def build_addresses(
         normal = np.column_stack([-t[:, 1], t[:, 0]])
         for sd, sign in ((0, 1.0), (1, -1.0)):
             fr_road.append(np.full(len(s), r))
-            fr_s.append(s + (0 if sd == 0 else spacing / 4))
+            fr_s.append(s)
             fr_side.append(np.full(len(s), sd))
             fr_xy.append(p + sign * 12.0 * normal)
     fr_road = np.concatenate(fr_road)
@@ -177,16 +183,18 @@ def build_addresses(
     keep &= np.where(grid_of >= 0, urban_grid[grid_of], False) | (rng.random(len(fpts)) < 0.25)
     for k in np.flatnonzero(keep):
         r = int(fr_road[k])
-        no = book.take(r, int(fr_side[k]), float(fr_s[k]))
+        book.take(r, int(fr_side[k]), float(fr_s[k]), len(rows["x"]))
         add(
             1,
-            local_text=f"{road_names[r]}{no}号",
             road=road_names[r],
-            door_no=str(no),
             grid_code=grid_codes[grid_of[k]],
             x=fr_xy[k, 0],
             y=fr_xy[k, 1],
         )
+
+    for row, no in book.numbers().items():
+        rows["door_no"][row] = str(no)
+        rows["local_text"][row] = f"{rows['road'][row]}{no}号"
 
     # flats: a seeded sample of every residential building's rooms
     res = np.flatnonzero(kind == "residential")

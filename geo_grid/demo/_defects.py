@@ -55,7 +55,7 @@ def bow_tie(poly: shapely.Polygon) -> tuple[shapely.Polygon, np.ndarray]:
 
     >>> bad, at = bow_tie(shapely.box(0, 0, 100, 100))
     >>> bool(bad.is_valid), [float(v) for v in at]
-    (False, [50.0, 7.5])
+    (False, [92.5, 50.0])
     """
     ring = np.asarray(poly.exterior.coords)
     seg = np.diff(ring, axis=0)
