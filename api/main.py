@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-import geo_grid
 from api import errors
 from api.routers import admin, geocoding, grids, health, layers, maps
-
-STATIC = Path(geo_grid.__file__).parent / "static"
+from geo_grid.assets import static_path
 
 
 def create_app() -> FastAPI:
@@ -24,8 +20,8 @@ def create_app() -> FastAPI:
     errors.register(app)
     for module in (health, layers, grids, admin, maps, geocoding):
         app.include_router(module.router)
-    STATIC.mkdir(parents=True, exist_ok=True)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN
+    app.mount("/static", StaticFiles(directory=static_path()), name="static")
 
     @app.get("/", include_in_schema=False)
     def index() -> RedirectResponse:

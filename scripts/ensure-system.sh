@@ -11,7 +11,10 @@ have_postgis && have_server || need+=(postgresql-15-postgis-3 postgresql-15)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 for want in "$@"; do
   case "$want" in
-    chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+    chromium)
+      command -v chromium >/dev/null 2>&1 || need+=(chromium)
+      # a CJK font, or Chinese labels render as empty boxes in the screenshots
+      ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || need+=(fonts-noto-cjk) ;;
   esac
 done
 py=${PYTHON:-python3}

@@ -47,7 +47,7 @@ def _load_coverage_inputs(session) -> dict[str, Any]:
 
 def coverage_page(asset_base: str = "/static") -> str:
     """The coverage map's HTML, rebuilt only when a layer's published generation changed."""
-    from geo_grid.maps import coverage_map
+    from geo_grid.maps import coverage_map, map_html
 
     settings = get_settings()
     with session_scope() as session:
@@ -63,9 +63,10 @@ def coverage_page(asset_base: str = "/static") -> str:
         roster=inputs["roster"],
         asset_base=asset_base,
         tiles_url=settings.tiles_url,
+        tiles_attribution=settings.tiles_attribution,
         tiles_crs=settings.tiles_crs,
     )
-    html = m.get_root().render()
+    html = map_html(m)
     with _lock:
         _cache.clear()
         _cache[key] = html
