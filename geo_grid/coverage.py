@@ -64,6 +64,7 @@ __all__ = [
     "CoverageReport",
     "check_coverage",
     "fix_coverage",
+    "repair_polygon",
 ]
 
 DEFECT_KINDS: tuple[str, ...] = (
@@ -198,9 +199,43 @@ def _clean_geometries(geoms: NDArray, codes: NDArray) -> tuple[NDArray, list[dic
     for i in np.flatnonzero(polygonal_type & ~valid):
         where = _reason_point(shapely.is_valid_reason(geoms[i]), geoms[i])
         defects.append(_defect("invalid_geometry", [codes[i]], 0.0, np.nan, where))
-        repaired = polygonal(shapely.make_valid(geoms[i], method="structure", keep_collapsed=False))
-        work[i] = repaired if repaired is not None and not repaired.is_empty else None
+        repaired = repair_polygon(geoms[i])
+        work[i] = repaired if not repaired.is_empty else None
     return work, defects
+
+
+def _fill_ring(ring) -> shapely.Geometry:
+    """The area a ring encloses whatever its winding: union of the faces of its noded line."""
+    noded = shapely.union_all([shapely.LineString(ring.coords)])
+    return shapely.union_all(shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))))
+
+
+def repair_polygon(geom) -> shapely.Geometry:
+    """Repair an invalid (multi)polygon as its drawer meant it: each exterior ring filled (a
+    bow-tie or a figure-8 keeps both loops) minus each interior ring filled.
+
+    ``make_valid`` reads a self-crossing ring even-odd, which turns a small digitizing loop into
+    a hole that the gap check would then report as a sliver; filling rings avoids that. Falls back
+    to the polygonal part of ``make_valid`` if the fill is empty.
+
+    >>> import shapely
+    >>> bow = shapely.Polygon([(0, 0), (10, 0), (10, 10), (4, 10), (6, 6), (6, 9), (4, 6), (0, 10)])
+    >>> bool(bow.is_valid), round(repair_polygon(bow).area, 1)
+    (False, 89.7)
+    """
+    parts = []
+    for poly in shapely.get_parts(polygonal(geom) if geom.geom_type != "Polygon" else geom):
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        area = _fill_ring(poly.exterior)
+        holes = [_fill_ring(r) for r in poly.interiors]
+        if holes:
+            area = shapely.difference(area, shapely.union_all(holes))
+        parts.append(area)
+    out = polygonal(shapely.union_all(parts)) if parts else shapely.MultiPolygon()
+    if out.is_empty or not out.is_valid:
+        out = polygonal(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    return out
 
 
 def _defect(kind: str, ids: list, area: float, width: float, geom, parent=None) -> dict:
@@ -292,24 +327,39 @@ def _bordering(
     return out
 
 
+#: ``_parent_index`` value of a grid that names no parent (not nesting-checked).
+FREE = -2
+
+
 def _parent_index(
     work: NDArray,
     stated: NDArray,
     parent_codes: NDArray,
     parent_geoms: NDArray,
     parent_tree: shapely.STRtree,
+    *,
+    infer_unknown: bool = False,
 ) -> NDArray:
-    """Index of each grid's parent: its stated code when known, else the parent it overlaps most
-    (-1 when it overlaps none or has no geometry)."""
+    """Index of each grid's parent from its stated code.
+
+    A grid with no stated parent (None) is :data:`FREE`: coarse department layers (城管, 应急,
+    生态) are drawn per street or across communities and are only checked for gaps and overlaps.
+    A stated code that is not among the parents gives -1 (reported ``outside_parent``), or, with
+    ``infer_unknown`` (the fixer), the parent the grid overlaps most.
+    """
     lookup = {c: i for i, c in enumerate(parent_codes)}
-    out = np.full(len(work), -1, dtype=int)
+    out = np.full(len(work), FREE, dtype=int)
     unknown = []
     for i, code in enumerate(stated):
-        if code is not None and not pd.isna(code) and str(code) in lookup:
+        if code is None or pd.isna(code):
+            continue
+        if str(code) in lookup:
             out[i] = lookup[str(code)]
-        elif work[i] is not None:
-            unknown.append(i)
-    if unknown:
+        else:
+            out[i] = -1
+            if work[i] is not None:
+                unknown.append(i)
+    if unknown and infer_unknown:
         idx = np.asarray(unknown)
         gi, pj = parent_tree.query(work[idx], predicate="intersects")
         if len(gi):
@@ -422,7 +472,7 @@ def check_coverage(
         ia = shapely.area(inter)
         big = ia >= noise_area_m2
         iw = np.zeros(len(inter))
-        iw[big] = widths(inter[big], _tol(noise_width_m))
+        iw[big] = widths(inter[big], _tol(noise_width_m), noise_width_m)
         keep = _keep(ia, iw, noise_area_m2, noise_width_m)
         for (i, j), g, area, width, ok in zip(pairs, inter, ia, iw, keep, strict=True):
             if not ok:
@@ -455,7 +505,7 @@ def check_coverage(
             [uncovered, gaps[~shapely.within(gaps, district)] if len(gaps) else gaps]
         )
         gaps = _pieces(shapely.union_all(gaps)) if len(gaps) else gaps
-        gaps, gap_parent = _split_by_parent(gaps, parent_geoms, parent_tree)
+        gap_parent = _gap_parents(gaps, parent_geoms, parent_tree)
     else:
         gap_parent = np.full(len(gaps), -1, dtype=int)
     step("gaps")
@@ -464,7 +514,7 @@ def check_coverage(
         ga = shapely.area(gaps)
         gw = np.zeros(len(gaps))
         big = ga >= noise_area_m2
-        gw[big] = widths(gaps[big], _tol(noise_width_m))
+        gw[big] = widths(gaps[big], _tol(noise_width_m), noise_width_m)
         keep = _keep(ga, gw, noise_area_m2, noise_width_m)
         gaps, ga, gw, gap_parent = gaps[keep], ga[keep], gw[keep], gap_parent[keep]
         neighbours = _bordering(gaps, tree, pgeoms, max(noise_width_m, 1e-3)) if tree else []
@@ -505,37 +555,20 @@ def check_coverage(
     )
 
 
-def _split_by_parent(
-    gaps: NDArray, parent_geoms: NDArray, parent_tree: shapely.STRtree
-) -> tuple[NDArray, NDArray]:
-    """Cut gap polygons along parent boundaries so each piece has one parent (-1: none)."""
+def _gap_parents(gaps: NDArray, parent_geoms: NDArray, parent_tree: shapely.STRtree) -> NDArray:
+    """The parent holding most of each gap (-1: none). A gap is not cut at parent lines: a strip
+    lost between two grids of neighbouring communities is one defect, as a planner sees it."""
+    owner = np.full(len(gaps), -1, dtype=int)
     if len(gaps) == 0:
-        return gaps, np.zeros(0, dtype=int)
+        return owner
     gi, pj = parent_tree.query(gaps, predicate="intersects")
-    out, owner = [], []
-    inside = np.zeros(len(gaps), dtype=bool)
-    covered_by_one = shapely.covers(parent_geoms[pj], gaps[gi]) if len(gi) else np.zeros(0, bool)
-    for g, p, whole in zip(gi, pj, covered_by_one, strict=True):
-        if whole:
-            out.append(gaps[g])
-            owner.append(p)
-            inside[g] = True
-    rest = np.flatnonzero(~inside)
-    for g in rest:
-        hits = pj[gi == g]
-        for p in hits:
-            for piece in _pieces(shapely.intersection(gaps[g], parent_geoms[p])):
-                out.append(piece)
-                owner.append(p)
-        outside = (
-            shapely.difference(gaps[g], shapely.union_all(parent_geoms[hits]))
-            if len(hits)
-            else gaps[g]
-        )
-        for piece in _pieces(outside):
-            out.append(piece)
-            owner.append(-1)
-    return np.asarray(out, dtype=object), np.asarray(owner, dtype=int)
+    if len(gi):
+        areas = shapely.area(shapely.intersection(gaps[gi], parent_geoms[pj]))
+        best = np.zeros(len(gaps))
+        for g, p, a in zip(gi, pj, areas, strict=True):
+            if a > best[g]:
+                best[g], owner[g] = a, p
+    return owner
 
 
 def _nesting_defects(
@@ -553,7 +586,7 @@ def _nesting_defects(
     """outside_parent, crosses_parent and parent_not_covered defects."""
     defects: list[dict] = []
     has = pidx >= 0
-    for i in np.flatnonzero(~has):
+    for i in np.flatnonzero(pidx == -1):
         label = None if stated[i] is None or pd.isna(stated[i]) else str(stated[i])
         defects.append(
             _defect("outside_parent", [codes[i]], shapely.area(geoms[i]), np.nan, geoms[i], label)
@@ -569,7 +602,7 @@ def _nesting_defects(
         ga = shapely.area(geoms[suspects])
         ow = np.zeros(len(outside))
         big = oa >= noise_area
-        ow[big] = widths(outside[big], _tol(noise_width))
+        ow[big] = widths(outside[big], _tol(noise_width), noise_width)
         for i, g, a, whole, w in zip(suspects, outside, oa, ga, ow, strict=True):
             pcode = parent_codes[pidx[i]]
             if whole - a < noise_area:
@@ -579,8 +612,8 @@ def _nesting_defects(
             elif a >= noise_area and w >= noise_width:
                 defects.append(_defect("crosses_parent", [codes[i]], a, w, g, pcode))
     # parent_not_covered: parts of a parent its own children leave to grids of other parents
-    # (parts nobody covers are already gaps).
-    for p in range(len(parent_geoms)):
+    # (parts nobody covers are already gaps). Only for layers whose grids name their parents.
+    for p in range(len(parent_geoms) if has.any() else 0):
         kids = np.flatnonzero(pidx == p)
         own = _union(geoms[kids], clean[kids]) if len(kids) else shapely.MultiPolygon()
         missing = shapely.difference(parent_geoms[p], own)
@@ -588,7 +621,7 @@ def _nesting_defects(
             if piece.area < noise_area:
                 continue
             others = tree.query(piece, predicate="intersects")
-            others = others[pidx[others] != p]
+            others = others[(pidx[others] != p) & (pidx[others] >= 0)]
             if len(others) == 0:
                 continue
             cover = _pieces(shapely.intersection(piece, shapely.union_all(geoms[others])))
@@ -596,7 +629,7 @@ def _nesting_defects(
                 continue
             ca = shapely.area(cover)
             cw = np.zeros(len(cover))
-            cw[ca >= noise_area] = widths(cover[ca >= noise_area], _tol(noise_width))
+            cw[ca >= noise_area] = widths(cover[ca >= noise_area], _tol(noise_width), noise_width)
             for c, a, w in zip(cover, ca, cw, strict=True):
                 if a < noise_area or w < noise_width:
                     continue
@@ -738,8 +771,8 @@ def fix_coverage(
             log.append((code, "drop_empty", 0.0, "empty or not a polygon"))
             continue
         if not g.is_valid:
-            fixed = polygonal(shapely.make_valid(g, method="structure", keep_collapsed=False))
-            if fixed is None or fixed.is_empty:
+            fixed = repair_polygon(g)
+            if fixed.is_empty:
                 keep[i] = False
                 log.append(
                     (
@@ -808,7 +841,9 @@ def fix_coverage(
             if parent_field in frame.columns
             else np.full(len(frame), None, dtype=object)
         )
-        pidx = _parent_index(work, stated, parent_codes, parent_geoms, parent_tree)
+        pidx = _parent_index(
+            work, stated, parent_codes, parent_geoms, parent_tree, infer_unknown=True
+        )
         if parent_field not in frame.columns:
             frame[parent_field] = None
         for i, p in enumerate(pidx):
@@ -838,6 +873,7 @@ def fix_coverage(
     kids: dict[int, set[int]] = {}
     for p in range(len(parent_codes) if parent_codes is not None else 0):
         kids[p] = set(np.flatnonzero(pidx == p).tolist())
+    free = set(np.flatnonzero(pidx == FREE).tolist())
     dropped = np.zeros(len(faces), dtype=bool)
     for f in range(len(faces)):
         if parent_geoms is None:
@@ -850,8 +886,8 @@ def fix_coverage(
             candidates.append([])
             allowed.append(set())
             continue
-        candidates.append(sorted(g for g in inside[f] if pidx[g] == p))
-        allowed.append(kids[p])
+        candidates.append(sorted(g for g in inside[f] if pidx[g] in (p, FREE)))
+        allowed.append(kids[p] | free)
     grid_area = shapely.area(work)
     labels, adj = label_faces(faces, candidates, allowed, grid_area, overlap_rule)
     labels[dropped] = -1
@@ -1023,7 +1059,7 @@ def _log_moves(
     gap_width: dict[int, float] = {}
     if len(gap_faces):
         pieces = _pieces(shapely.coverage_union_all(faces[gap_faces]))
-        pw = widths(pieces)
+        pw = widths(pieces, 0.005, 0.01)
         rp = shapely.point_on_surface(faces[gap_faces])
         fi, pj = shapely.STRtree(pieces).query(rp, predicate="within")
         for f, p in zip(fi, pj, strict=True):
