@@ -50,7 +50,7 @@ def main() -> None:
     if isinstance(layers, tuple):
         grids, communities, streets = layers
     else:
-        grids, communities, streets = layers.grids_by_layer, layers.communities, layers.streets
+        grids, communities, streets = layers.grids, layers.communities, layers.streets
     index = LocateIndex(grids, communities, streets)
     minx, miny, maxx, maxy = grids["unified"].total_bounds
     rng = np.random.default_rng(0)

@@ -308,7 +308,7 @@ def main() -> None:
     if isinstance(layers, tuple):
         grids, comm_gdf, street_gdf = layers
     else:  # the demo object
-        grids, comm_gdf, street_gdf = layers.grids_by_layer, layers.communities, layers.streets
+        grids, comm_gdf, street_gdf = layers.grids, layers.communities, layers.streets
     locator = LocateIndex(grids, comm_gdf, street_gdf)
     geocoder = Geocoder(library, streets, communities, locate=locator)
     queries = make_queries(library, streets, communities, args.n, args.seed)
