@@ -7,17 +7,18 @@ API turns into a 409 listing the actions that *are* possible now.
 
 Side roads: ``return`` (退回: not ours, back to the dispatcher), ``reassign`` (改派), ``suspend`` /
 ``resume`` (挂起, e.g. waiting for a court or the weather), ``reopen`` (核查不通过: back to handling,
-counted by the 返工率), ``reject`` (不予受理: out of scope or a duplicate). ``manual`` is the queue of
+counted by the 返工率), ``reject`` (不予受理: out of scope or a duplicate). Note actions
+(``contact`` the reporter — the 响应率 —, ``comment``, ``escalate``) are logged without a move. ``manual`` is the queue of
 cases the router could not place; a person dispatches them by pointing at the map.
 
 >>> apply("received", "assess")
 'assessed'
 >>> allowed_actions("handled")
-['reopen', 'verify']
+['comment', 'contact', 'reopen', 'verify']
 >>> apply("received", "close")
 Traceback (most recent call last):
 ...
-geo_grid.errors.Conflict: action: cannot close a case that is received (allowed: assess, dispatch, reject, to_manual)
+geo_grid.errors.Conflict: action: cannot close a case that is received (allowed: assess, comment, contact, dispatch, reject, to_manual)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from geo_grid.errors import BadInput, Conflict
 
 __all__ = [
     "ACTIONS",
+    "NOTE_ACTIONS",
     "CLOSED_STATES",
     "OPEN_STATES",
     "STATES",
@@ -69,6 +71,9 @@ ACTIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "reject": (frozenset({"received", "assessed", "manual", "returned"}), "rejected", "不予受理"),
 }
 
+#: Actions that record something without moving the case (legal in every open state).
+NOTE_ACTIONS: dict[str, str] = {"contact": "联系反映人", "comment": "备注", "escalate": "升级"}
+
 #: Terminal-ish states: the case no longer counts as open (rated cases are closed and rated).
 CLOSED_STATES: frozenset[str] = frozenset({"closed", "rated", "rejected"})
 OPEN_STATES: frozenset[str] = frozenset(STATES) - CLOSED_STATES
@@ -91,17 +96,22 @@ def allowed_actions(status: str) -> list[str]:
     """Actions legal from ``status``, sorted (what the 409 answer lists)."""
     if status not in STATES:
         raise BadInput(f"status: unknown case status {status!r}", field="status")
-    return sorted(a for a, (sources, _, _) in ACTIONS.items() if status in sources)
+    moves = [a for a, (sources, _, _) in ACTIONS.items() if status in sources]
+    notes = [a for a in NOTE_ACTIONS if status in OPEN_STATES and a != "escalate"]
+    return sorted(moves + notes)
 
 
 def apply(status: str, action: str) -> str:
     """The state after ``action`` from ``status``, or :class:`Conflict` listing the legal ones."""
-    if action not in ACTIONS:
+    if action in NOTE_ACTIONS and status in OPEN_STATES:
+        return status
+    if action not in ACTIONS and action not in NOTE_ACTIONS:
         raise BadInput(
-            f"action: unknown action {action!r} (known: {', '.join(sorted(ACTIONS))})",
+            f"action: unknown action {action!r} "
+            f"(known: {', '.join(sorted([*ACTIONS, *NOTE_ACTIONS]))})",
             field="action",
         )
-    sources, target, _ = ACTIONS[action]
+    sources, target, _ = ACTIONS.get(action, (frozenset(), status, ""))
     if status not in sources:
         allowed = allowed_actions(status)
         err = Conflict(

@@ -251,7 +251,9 @@ def route(
             "manual", rule.strategy, "grid", None, None, None, None, None, None, None,
             tuple(trace), manual_reason=reason,
         )  # fmt: skip
-    trace.append(f"全科网格 {unified} (社区 {placement.community_code}, 街道 {placement.street_code})")
+    trace.append(
+        f"全科网格 {unified} (社区 {placement.community_code}, 街道 {placement.street_code})"
+    )
     owner_grid = placement.grids.get(rule.layer) if rule.layer else None
     strategy = rule.strategy
     if strategy != "territorial_fallback" and (rule.layer is None or rule.department is None):

@@ -1,0 +1,503 @@
+"""SQL of the closed loop: cases, their event log, rules, idempotency keys, escalations, report-ins.
+
+Like :mod:`geo_grid.db.repo`, every function takes ``session`` keyword-less first and never commits:
+the service owns the transaction, so an intake (case + events + idempotency key) or a transition
+(versioned UPDATE + event) is all or nothing. ``case`` is an SQL keyword, hence the quotes.
+Column names that appear in f-strings come from fixed tuples in this module, never from callers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_grid.db.repo import copy_frame
+from geo_grid.errors import BadInput, Conflict, NotFound
+
+__all__ = [
+    "CASE_COLUMNS",
+    "EVENT_COLUMNS",
+    "UPDATABLE",
+    "api_key_client",
+    "case_events",
+    "copy_cases",
+    "copy_events",
+    "due_for_escalation",
+    "escalations",
+    "find_idempotency",
+    "get_case",
+    "indicator_frame",
+    "insert_case",
+    "insert_escalation",
+    "insert_events",
+    "insert_idempotency",
+    "insert_report_ins",
+    "list_cases",
+    "lock_idempotency",
+    "manual_queue",
+    "next_case_id",
+    "read_rules",
+    "record_report_in",
+    "recent_cases_near",
+    "report_ins",
+    "reset_cases",
+    "upsert_rule",
+    "delete_rule",
+    "update_case",
+]
+
+#: Columns written at intake (besides ``geom``, built from lon/lat).
+CASE_COLUMNS: tuple[str, ...] = (
+    "id", "number", "channel", "reporter_name", "reporter_phone", "address_text", "input_crs",
+    "category_code", "category_kind", "description", "photos", "severity", "status", "version",
+    "level", "grid_code", "grids", "community_code", "street_code", "responsible_layer",
+    "responsible_grid", "department", "assignee_person_id", "assignee_name", "strategy", "routing",
+    "manual_reason", "received_at", "due_at", "stage_due_at", "level_due_at", "dispatched_at",
+    "handled_at", "closed_at", "rated_at", "responded_at", "reopened", "extended", "rating",
+    "resolved", "satisfied", "duplicate_of", "source_client", "updated_at",
+)  # fmt: skip
+#: Columns a transition may change.
+UPDATABLE: frozenset[str] = frozenset(CASE_COLUMNS) - {
+    "id", "number", "channel", "received_at", "version", "category_kind", "source_client",
+}  # fmt: skip
+_JSON = {"photos", "grids", "routing"}
+EVENT_COLUMNS: tuple[str, ...] = (
+    "case_id", "action", "from_status", "to_status", "actor", "role", "at", "note", "attachment",
+    "data",
+)  # fmt: skip
+_SELECT = """SELECT c.*, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat FROM "case" c"""
+
+
+def _params(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: (json.dumps(v, ensure_ascii=False, default=str) if k in _JSON and v is not None else v)
+        for k, v in row.items()
+    }
+
+
+def _clean(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("geom", None)
+    return out
+
+
+# ---------------------------------------------------------------------------------- cases
+def next_case_id(session: Session) -> int:
+    """Reserve the next case id (its number is derived from it)."""
+    return int(session.execute(text("SELECT nextval('case_id_seq')")).scalar_one())
+
+
+def insert_case(session: Session, row: Mapping[str, Any]) -> None:
+    """Insert one case; ``row`` holds :data:`CASE_COLUMNS` (missing ones NULL) and ``lon, lat``."""
+    cols = [c for c in CASE_COLUMNS if c in row]
+    values = ", ".join(f":{c}" for c in cols)
+    params = _params({c: row[c] for c in cols})
+    params["lon"], params["lat"] = row.get("lon"), row.get("lat")
+    sql = (
+        f'INSERT INTO "case" ({", ".join(cols)}, geom) VALUES ({values}, '  # noqa: S608 (fixed)
+        "CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL "
+        "ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4490) END)"
+    )
+    session.execute(text(sql), params)
+
+
+def get_case(
+    session: Session, *, case_id: int | None = None, number: str | None = None
+) -> dict[str, Any]:
+    """One case by id or number, with ``lon, lat``; :class:`NotFound` names what was asked."""
+    if case_id is not None:
+        row = session.execute(text(f"{_SELECT} WHERE c.id = :v"), {"v": case_id}).mappings().first()
+    elif number is not None:
+        row = (
+            session.execute(text(f"{_SELECT} WHERE c.number = :v"), {"v": number})
+            .mappings()
+            .first()
+        )
+    else:
+        raise BadInput("case: give an id or a number", field="case")
+    if row is None:
+        raise NotFound(
+            f"case: no case {case_id if case_id is not None else number!r}", field="case"
+        )
+    return _clean(row)
+
+
+def update_case(
+    session: Session, case_id: int, expected_version: int, changes: Mapping[str, Any]
+) -> int:
+    """Apply ``changes`` if the case is still at ``expected_version``; return the new version.
+
+    Optimistic locking: a concurrent writer that got there first bumped the version, so this
+    UPDATE matches no row and the caller gets :class:`Conflict` (HTTP 409) with the current version.
+    """
+    bad = set(changes) - UPDATABLE - {"lon", "lat"}
+    if bad:
+        raise BadInput(f"case: cannot change {sorted(bad)}", field=sorted(bad)[0])
+    cols = [c for c in changes if c in UPDATABLE]
+    sets = [f"{c} = :{c}" for c in cols] + ["version = version + 1"]
+    params = _params({c: changes[c] for c in cols})
+    if "lon" in changes:
+        sets.append("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)")
+        params["lon"], params["lat"] = changes["lon"], changes["lat"]
+    params.update(id=case_id, v=expected_version)
+    sql = f'UPDATE "case" SET {", ".join(sets)} WHERE id = :id AND version = :v RETURNING version'  # noqa: S608
+    new = session.execute(text(sql), params).scalar()
+    if new is None:
+        current = session.execute(
+            text('SELECT version FROM "case" WHERE id = :id'), {"id": case_id}
+        ).scalar()
+        if current is None:
+            raise NotFound(f"case: no case {case_id}", field="case")
+        err = Conflict(
+            f"version: the case changed meanwhile (you sent version {expected_version}, "
+            f"it is now {current}); reload and retry",
+            field="version",
+        )
+        err.extra = {"current_version": int(current)}
+        raise err
+    return int(new)
+
+
+_FILTERS = {
+    "status": "c.status = ANY(:status)",
+    "category_code": "c.category_code = ANY(:category_code)",
+    "grid_code": "c.grid_code = :grid_code",
+    "community_code": "c.community_code = :community_code",
+    "street_code": "c.street_code = :street_code",
+    "department": "c.department = :department",
+    "level": "c.level = :level",
+    "channel": "c.channel = :channel",
+    "received_from": "c.received_at >= :received_from",
+    "received_to": "c.received_at < :received_to",
+    "updated_from": "c.updated_at >= :updated_from",
+    "numbers": "c.number = ANY(:numbers)",
+    "overdue_at": "c.due_at < :overdue_at AND c.status NOT IN ('closed', 'rated', 'rejected')",
+    "bbox": "c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)",
+}
+
+
+def list_cases(
+    session: Session,
+    filters: Mapping[str, Any],
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    order: str = "received_desc",
+) -> tuple[list[dict[str, Any]], int]:
+    """Cases matching ``filters`` (keys of ``_FILTERS``; None values ignored) and the total count."""
+    where, params = ["true"], {}
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key not in _FILTERS:
+            raise BadInput(f"filter: unknown filter {key!r}", field=key)
+        where.append(_FILTERS[key])
+        if key == "bbox":
+            params.update(dict(zip(("minx", "miny", "maxx", "maxy"), value, strict=True)))
+        else:
+            params[key] = list(value) if isinstance(value, list | tuple | set) else value
+    order_sql = {"received_desc": "c.received_at DESC, c.id DESC", "id": "c.id"}[order]
+    cond = " AND ".join(where)
+    total = session.execute(text(f'SELECT count(*) FROM "case" c WHERE {cond}'), params).scalar()  # noqa: S608
+    rows = session.execute(
+        text(f"{_SELECT} WHERE {cond} ORDER BY {order_sql} LIMIT :limit OFFSET :offset"),  # noqa: S608
+        {**params, "limit": limit, "offset": offset},
+    ).mappings()
+    return [_clean(r) for r in rows], int(total)
+
+
+def manual_queue(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
+    """Cases waiting for a person to place them (the ``case_manual_queue`` view)."""
+    rows = session.execute(text("SELECT * FROM case_manual_queue LIMIT :n"), {"n": limit})
+    return [dict(r) for r in rows.mappings()]
+
+
+def recent_cases_near(
+    session: Session, category_code: str, bbox: Sequence[float], since: datetime, exclude: int
+) -> pd.DataFrame:
+    """Same-category cases in a lon/lat box since a time (the duplicate pre-filter)."""
+    result = session.execute(
+        text(
+            """SELECT id AS case_id, number, category_code, ST_X(geom) AS lon, ST_Y(geom) AS lat,
+                      received_at, status
+               FROM "case"
+               WHERE category_code = :cat AND received_at >= :since AND id <> :exclude
+                 AND geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)"""
+        ),
+        {
+            "cat": category_code,
+            "since": since,
+            "exclude": exclude,
+            **dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True)),
+        },
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# ---------------------------------------------------------------------------------- events
+def insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append events (one multi-row statement)."""
+    if not events:
+        return
+    session.execute(
+        text(
+            f"INSERT INTO case_event ({', '.join(EVENT_COLUMNS)}) VALUES "  # noqa: S608
+            f"({', '.join(':' + c for c in EVENT_COLUMNS)})"
+        ),
+        [
+            {
+                **{c: e.get(c) for c in EVENT_COLUMNS},
+                "data": json.dumps(e.get("data") or {}, ensure_ascii=False, default=str),
+            }
+            for e in events
+        ],
+    )
+
+
+def case_events(session: Session, case_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            f"SELECT id, {', '.join(EVENT_COLUMNS)}, recorded_at FROM case_event "  # noqa: S608
+            "WHERE case_id = :id ORDER BY at, id"
+        ),
+        {"id": case_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+# ---------------------------------------------------------------------------------- idempotency
+def lock_idempotency(session: Session, client: str, key: str) -> None:
+    """Serialize requests carrying the same key (a transaction-scoped advisory lock)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 311))"), {"k": f"{client}\x1f{key}"}
+    )
+
+
+def find_idempotency(session: Session, client: str, key: str) -> tuple[str, int] | None:
+    row = session.execute(
+        text("SELECT request_hash, case_id FROM idempotency_key WHERE client = :c AND key = :k"),
+        {"c": client, "k": key},
+    ).first()
+    return (row[0], int(row[1])) if row else None
+
+
+def insert_idempotency(
+    session: Session, client: str, key: str, request_hash: str, case_id: int
+) -> None:
+    session.execute(
+        text(
+            "INSERT INTO idempotency_key (client, key, request_hash, case_id) "
+            "VALUES (:c, :k, :h, :id)"
+        ),
+        {"c": client, "k": key, "h": request_hash, "id": case_id},
+    )
+
+
+# ---------------------------------------------------------------------------------- rules
+_RULE_COLS = (
+    "category_code", "layer", "department", "strategy", "severity", "sla_hours",
+    "report_in_hours", "whistle_departments", "updated_by", "updated_at",
+)  # fmt: skip
+
+
+def read_rules(session: Session) -> list[dict[str, Any]]:
+    """Stored rule overrides (the defaults live in :mod:`geo_grid.cases.rules`)."""
+    rows = session.execute(
+        text(f"SELECT {', '.join(_RULE_COLS)} FROM routing_rule ORDER BY category_code")  # noqa: S608
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def upsert_rule(session: Session, rule: Mapping[str, Any], actor: str) -> None:
+    params = {c: rule.get(c) for c in _RULE_COLS[:-2]}
+    params["sla_hours"] = json.dumps(dict(params["sla_hours"]))
+    params["whistle_departments"] = json.dumps(list(params["whistle_departments"] or []))
+    params["updated_by"] = actor
+    session.execute(
+        text(
+            """INSERT INTO routing_rule (category_code, layer, department, strategy, severity,
+                   sla_hours, report_in_hours, whistle_departments, updated_by)
+               VALUES (:category_code, :layer, :department, :strategy, :severity,
+                   CAST(:sla_hours AS jsonb), :report_in_hours,
+                   CAST(:whistle_departments AS jsonb), :updated_by)
+               ON CONFLICT (category_code) DO UPDATE SET layer = excluded.layer,
+                   department = excluded.department, strategy = excluded.strategy,
+                   severity = excluded.severity, sla_hours = excluded.sla_hours,
+                   report_in_hours = excluded.report_in_hours,
+                   whistle_departments = excluded.whistle_departments,
+                   updated_by = excluded.updated_by, updated_at = now()"""
+        ),
+        params,
+    )
+
+
+def delete_rule(session: Session, category_code: str) -> bool:
+    """Drop an override (the default applies again); True when one existed."""
+    result = session.execute(
+        text("DELETE FROM routing_rule WHERE category_code = :c"), {"c": category_code}
+    )
+    return bool(result.rowcount)
+
+
+def rules_fingerprint(session: Session) -> tuple:
+    """Changes whenever an override is written or removed (the rules cache key)."""
+    return tuple(session.execute(text("SELECT count(*), max(updated_at) FROM routing_rule")).one())
+
+
+# ---------------------------------------------------------------------------------- escalation
+def due_for_escalation(session: Session, now: datetime, *, limit: int | None = None) -> list[dict]:
+    """Open cases whose level deadline has passed, locked (SKIP LOCKED: parallel sweeps share)."""
+    rows = session.execute(
+        text(
+            """SELECT id, version, status, level, level_due_at, department, category_code
+               FROM "case"
+               WHERE status NOT IN ('closed', 'rated', 'rejected', 'suspended', 'manual')
+                 AND level <> 'district' AND level_due_at < :now
+               ORDER BY level_due_at, id
+               LIMIT :limit
+               FOR UPDATE SKIP LOCKED"""
+        ),
+        {"now": now, "limit": limit},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def insert_escalation(session: Session, case_id: int, step: Any, actor: str, note: str | None):
+    """Record a step; None when the case already reached that level (idempotent sweep)."""
+    return session.execute(
+        text(
+            """INSERT INTO escalation (case_id, from_level, to_level, reason, at, overdue_since,
+                                      level_due_at, actor, note)
+               VALUES (:case_id, :f, :t, :r, :at, :since, :due, :actor, :note)
+               ON CONFLICT ON CONSTRAINT escalation_once_per_level DO NOTHING
+               RETURNING id"""
+        ),
+        {
+            "case_id": case_id,
+            "f": step.from_level,
+            "t": step.to_level,
+            "r": step.reason,
+            "at": step.at,
+            "since": step.overdue_since,
+            "due": step.level_due_at,
+            "actor": actor,
+            "note": note,
+        },
+    ).scalar()
+
+
+def insert_report_ins(
+    session: Session, escalation_id: int, case_id: int, departments: Iterable[str], due_at: datetime
+) -> int:
+    rows = [
+        {"e": escalation_id, "c": case_id, "d": d, "due": due_at}
+        for d in dict.fromkeys(departments)
+    ]
+    if not rows:
+        return 0
+    session.execute(
+        text(
+            "INSERT INTO report_in (escalation_id, case_id, department, due_at) "
+            "VALUES (:e, :c, :d, :due) ON CONFLICT DO NOTHING"
+        ),
+        rows,
+    )
+    return len(rows)
+
+
+def record_report_in(
+    session: Session, case_id: int, department: str, at: datetime, actor: str, note: str | None
+) -> dict[str, Any]:
+    """Mark the oldest pending report-in of ``department`` for the case as done."""
+    row = (
+        session.execute(
+            text(
+                """UPDATE report_in SET reported_at = :at, actor = :actor, note = :note
+                   WHERE id = (SELECT id FROM report_in
+                               WHERE case_id = :c AND department = :d AND reported_at IS NULL
+                               ORDER BY due_at, id LIMIT 1 FOR UPDATE)
+                   RETURNING id, escalation_id, department, due_at, reported_at"""
+            ),
+            {"c": case_id, "d": department, "at": at, "actor": actor, "note": note},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(
+            f"department: {department!r} has no pending report-in for case {case_id}",
+            field="department",
+        )
+    return dict(row)
+
+
+def escalations(session: Session, case_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text("SELECT * FROM escalation WHERE case_id = :c ORDER BY at, id"), {"c": case_id}
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def report_ins(session: Session, case_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text("SELECT * FROM report_in WHERE case_id = :c ORDER BY due_at, id"), {"c": case_id}
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+# ---------------------------------------------------------------------------------- indicators
+def indicator_frame(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
+    """Cases that can count in ``[start, end)``: received, due or rated inside it."""
+    result = session.execute(
+        text(
+            """SELECT id, grid_code, community_code, street_code, department, status,
+                      received_at, due_at, closed_at, responded_at, rated_at, reopened,
+                      extended, resolved, satisfied
+               FROM "case"
+               WHERE (received_at >= :s AND received_at < :e)
+                  OR (due_at >= :s AND due_at < :e)
+                  OR (rated_at >= :s AND rated_at < :e)"""
+        ),
+        {"s": start, "e": end},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+# ---------------------------------------------------------------------------------- open311 keys
+def api_key_client(session: Session, key: str) -> str | None:
+    return session.execute(
+        text("SELECT client_name FROM open311_key WHERE key = :k AND active"), {"k": key}
+    ).scalar()
+
+
+# ---------------------------------------------------------------------------------- bulk (demo)
+def copy_cases(session: Session, frame: pd.DataFrame) -> int:
+    """COPY a frame of cases (:data:`CASE_COLUMNS` present in it, plus ``geom``)."""
+    cols = [c for c in CASE_COLUMNS if c in frame.columns] + ["geom"]
+    out = frame.copy()
+    for c in _JSON & set(out.columns):
+        out[c] = [json.dumps(v, ensure_ascii=False, default=str) for v in out[c]]
+    n = copy_frame(session, '"case"', out, cols)
+    session.execute(
+        text("SELECT setval('case_id_seq', (SELECT coalesce(max(id), 1) FROM \"case\"))")
+    )
+    return n
+
+
+def copy_events(session: Session, frame: pd.DataFrame) -> int:
+    out = frame.copy()
+    out["data"] = [json.dumps(v or {}, ensure_ascii=False, default=str) for v in out["data"]]
+    return copy_frame(session, "case_event", out, EVENT_COLUMNS)
+
+
+def reset_cases(session: Session) -> None:
+    """Empty every case table (TRUNCATE: the audit log's trigger guards rows, not a reset)."""
+    session.execute(
+        text('TRUNCATE report_in, escalation, idempotency_key, case_event, "case" RESTART IDENTITY')
+    )

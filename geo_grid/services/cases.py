@@ -1,0 +1,853 @@
+"""Case use cases: intake → routing → assignment, transitions, 吹哨报到, indicators, Open311.
+
+One function per user action, one transaction each. The pure rules live in :mod:`geo_grid.cases`;
+this module loads what they need (the locate index and geocoder from
+:mod:`geo_grid.services.index`, the effective routing rules, the roster), calls them, and stores the
+outcome with its audit events.
+
+Caches, and what invalidates them: the effective rules are re-read when the ``routing_rule`` table's
+fingerprint changes (checked at most every :data:`RULES_TTL_S` seconds, and at once after an edit
+in this process); the roster map follows the locate index's key (a publish rebuilds both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from geo_grid.cases import escalation as esc
+from geo_grid.cases import lifecycle
+from geo_grid.cases.catalogue import Category, categories, category
+from geo_grid.cases.duplicates import duplicate_candidates, search_window
+from geo_grid.cases.indicators import Thresholds
+from geo_grid.cases.indicators import indicators as compute_indicators
+from geo_grid.cases.rules import (
+    Placement,
+    RoutingRule,
+    default_rules,
+    route,
+    rule_from_dict,
+    stage_deadline,
+    total_sla_hours,
+)
+from geo_grid.db import cases_repo, repo
+from geo_grid.db.session import session_scope
+from geo_grid.errors import BadInput, Conflict, NotFound
+from geo_grid.layers import UNIFIED
+from geo_grid.settings import get_settings
+
+__all__ = [
+    "CHANNELS",
+    "RULES_TTL_S",
+    "case_view",
+    "effective_rules",
+    "get_case",
+    "history",
+    "indicators",
+    "intake",
+    "list_cases",
+    "load_demo_cases",
+    "manual_queue",
+    "open311_client",
+    "place",
+    "report_in",
+    "reset_rule",
+    "route_to_point",
+    "start_ticker",
+    "tick",
+    "transition",
+    "update_rule",
+    "whistle",
+]
+
+#: Intake channels with their Chinese labels.
+CHANNELS: dict[str, str] = {
+    "hotline": "12345热线",
+    "app": "APP",
+    "wechat": "微信群",
+    "patrol": "网格巡查",
+    "open311": "Open311",
+}
+RULES_TTL_S = 2.0
+
+_lock = threading.Lock()
+_rules: dict[str, Any] = {"checked": 0.0, "key": None, "rules": None}
+_roster: dict[str, Any] = {"key": None, "map": None}
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise BadInput("now: a timezone-aware datetime is required", field="now")
+    return now
+
+
+# ---------------------------------------------------------------------------------- rules
+def _load_rules(session) -> dict[str, RoutingRule]:
+    rules = default_rules()
+    for row in cases_repo.read_rules(session):
+        base = rules.get(row["category_code"])
+        if base is None:
+            continue
+        data = {k: row[k] for k in ("layer", "department", "strategy", "severity", "sla_hours",
+                                    "report_in_hours", "whistle_departments")}  # fmt: skip
+        rules[base.category_code] = rule_from_dict(base, {**data, "source": "custom"})
+    return rules
+
+
+def _rules_for(session) -> dict[str, RoutingRule]:
+    clock = time.monotonic()
+    with _lock:
+        fresh = _rules["rules"] is not None and clock - _rules["checked"] < RULES_TTL_S
+        if fresh:
+            return _rules["rules"]
+    key = cases_repo.rules_fingerprint(session)
+    with _lock:
+        if _rules["rules"] is not None and _rules["key"] == key:
+            _rules["checked"] = clock
+            return _rules["rules"]
+    rules = _load_rules(session)
+    with _lock:
+        _rules.update(checked=clock, key=key, rules=rules)
+    return rules
+
+
+def _forget_rules() -> None:
+    with _lock:
+        _rules.update(checked=0.0, key=None, rules=None)
+
+
+def effective_rules() -> list[dict[str, Any]]:
+    """Every category with its effective rule (``source``: default or custom)."""
+    with session_scope() as session:
+        rules = _rules_for(session)
+    return [
+        {
+            **rules[c.code].to_dict(),
+            "category": c.to_dict(),
+            "total_hours": total_sla_hours(rules[c.code]),
+        }
+        for c in categories()
+    ]
+
+
+def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+    """Override one category's rule (validated against the catalogue's default)."""
+    cat = category(category_code)
+    if "layer" in data and data["layer"] is not None:
+        with session_scope() as session:
+            known = {r["key"] for r in repo.list_layers(session)}
+        if data["layer"] not in known:
+            raise BadInput(f"layer: unknown layer {data['layer']!r}", field="layer")
+    with session_scope() as session:
+        base = _rules_for(session).get(cat.code) or default_rules()[cat.code]
+        rule = rule_from_dict(base, data)
+        cases_repo.upsert_rule(session, rule.to_dict(), actor)
+    _forget_rules()
+    return {**rule.to_dict(), "source": "custom"}
+
+
+def reset_rule(category_code: str) -> dict[str, Any]:
+    """Drop a category's override: the catalogue default applies again."""
+    cat = category(category_code)
+    with session_scope() as session:
+        existed = cases_repo.delete_rule(session, cat.code)
+    _forget_rules()
+    if not existed:
+        raise NotFound(f"rule: category {cat.code} has no custom rule", field="category")
+    return default_rules()[cat.code].to_dict()
+
+
+# ---------------------------------------------------------------------------------- placement
+def _index():
+    from geo_grid.services import index
+
+    return index
+
+
+def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """``{(layer, grid_code): [person...]}`` for every layer, rebuilt with the locate index."""
+    with _lock:
+        if _roster["map"] is not None and _roster["key"] == locator.key:
+            return _roster["map"]
+    with session_scope() as session:
+        roster = repo.read_roster(session)
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rec in roster.itertuples(index=False):
+        if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
+            continue
+        out.setdefault((rec.layer, rec.grid_code), []).append(
+            {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
+        )
+    with _lock:
+        _roster.update(key=locator.key, map=out)
+    return out
+
+
+def place(
+    *, lon: float | None = None, lat: float | None = None, crs: str = "wgs84",
+    address: str | None = None,
+) -> Placement:  # fmt: skip
+    """Where a report is: its point when given (any CRS), else its geocoded address.
+
+    An ambiguous or unmatched address is *not* placed: the geocoder's reason (and its candidates)
+    go with it to the manual queue.
+    """
+    if lon is not None and lat is not None:
+        located = _index().get_locator().locate(lon, lat, crs)
+        if not located.inside_district and located.grids.get(UNIFIED) is None:
+            return Placement.unplaced(
+                f"the point ({lon}, {lat}, {crs}) lies outside the district",
+                lon=located.lon, lat=located.lat, source="point",
+            )  # fmt: skip
+        return Placement(
+            True, dict(located.grids), located.community_code, located.street_code,
+            located.lon, located.lat, "point",
+        )  # fmt: skip
+    if address:
+        result = _index().get_geocoder().geocode(address)
+        if result.status != "matched":
+            alts = ", ".join(
+                f"{a.text or a.grid_code}({a.confidence:.2f})" for a in result.alternatives[:3]
+            )
+            reason = f"geocoder {result.status}: {result.reason or 'low confidence'}"
+            return Placement.unplaced(
+                reason + (f"; candidates: {alts}" if alts else ""),
+                lon=result.lon, lat=result.lat, source="address",
+                confidence=result.confidence, community_code=result.community_code,
+                street_code=result.street_code,
+            )  # fmt: skip
+        grids = dict(result.grids) or {UNIFIED: result.grid_code}
+        return Placement(
+            True, grids, result.community_code, result.street_code, result.lon, result.lat,
+            "address", f"{result.level}: {result.matched_text}", result.confidence,
+        )  # fmt: skip
+    return Placement.unplaced("the report has neither a point nor an address")
+
+
+# ---------------------------------------------------------------------------------- views
+def _mask(phone: str | None) -> str | None:
+    from geo_grid.services.layers import mask_phone
+
+    return mask_phone(phone)
+
+
+def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """A stored case as the API shows it (phone masked, labels and allowed actions added)."""
+    now = _now(now)
+    try:
+        cat: Category | None = category(row["category_code"])
+    except NotFound:
+        cat = None
+    status = row["status"]
+    due = row.get("due_at")
+    out = {k: row.get(k) for k in cases_repo.CASE_COLUMNS if k != "reporter_phone"}
+    out.update(
+        lon=row.get("lon"),
+        lat=row.get("lat"),
+        reporter_phone=_mask(row.get("reporter_phone")),
+        status_zh=lifecycle.STATES.get(status, status),
+        level_zh=esc.LEVELS.get(row.get("level") or "grid"),
+        channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
+        category_name=cat.name_zh if cat else None,
+        category_major=cat.major_zh if cat else None,
+        allowed_actions=lifecycle.allowed_actions(status),
+        overdue=bool(
+            due is not None and (row.get("closed_at") or now) > due and status != "rejected"
+        ),
+    )
+    return out
+
+
+def _find(session, ref: int | str) -> dict[str, Any]:
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and len(ref) < 12):
+        return cases_repo.get_case(session, case_id=int(ref))
+    return cases_repo.get_case(session, number=str(ref))
+
+
+def get_case(ref: int | str, *, events: bool = True) -> dict[str, Any]:
+    """One case by id or number, with its event log, escalations and report-ins."""
+    with session_scope() as session:
+        row = _find(session, ref)
+        view = case_view(row)
+        if events:
+            view["events"] = cases_repo.case_events(session, row["id"])
+            view["escalations"] = cases_repo.escalations(session, row["id"])
+            view["report_ins"] = cases_repo.report_ins(session, row["id"])
+    return view
+
+
+def history(ref: int | str) -> list[dict[str, Any]]:
+    """The append-only event log of one case."""
+    with session_scope() as session:
+        row = _find(session, ref)
+        return cases_repo.case_events(session, row["id"])
+
+
+def list_cases(
+    filters: Mapping[str, Any] | None = None, *, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Cases matching the filters (see :data:`geo_grid.db.cases_repo._FILTERS`), newest first."""
+    if not 1 <= limit <= 1000:
+        raise BadInput("limit: must be between 1 and 1000", field="limit")
+    with session_scope() as session:
+        rows, total = cases_repo.list_cases(session, filters or {}, limit=limit, offset=offset)
+    now = _now(None)
+    return [case_view(r, now=now) for r in rows], total
+
+
+def manual_queue(limit: int = 200) -> list[dict[str, Any]]:
+    """Cases the router could not place, oldest first, for the dispatch map."""
+    with session_scope() as session:
+        return cases_repo.manual_queue(session, limit=limit)
+
+
+# ---------------------------------------------------------------------------------- intake
+def _request_hash(payload: Mapping[str, Any]) -> str:
+    canon = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def _event(case_id, action, frm, to, actor, role, at, note=None, attachment=None, data=None):
+    return {
+        "case_id": case_id, "action": action, "from_status": frm, "to_status": to,
+        "actor": actor, "role": role, "at": at, "note": note, "attachment": attachment,
+        "data": data or {},
+    }  # fmt: skip
+
+
+def _validate_intake(payload: Mapping[str, Any]) -> tuple[Category, str]:
+    cat = category(str(payload.get("category_code") or ""))
+    channel = payload.get("channel") or "app"
+    if channel not in CHANNELS:
+        raise BadInput(
+            f"channel: must be one of {', '.join(CHANNELS)}, not {channel!r}", field="channel"
+        )
+    lon, lat = payload.get("lon"), payload.get("lat")
+    if (lon is None) != (lat is None):
+        raise BadInput("lon/lat: give both or neither", field="lat")
+    if lon is None and not (payload.get("address_text") or "").strip():
+        raise BadInput(
+            "address_text: an address or a point (lon, lat) is required", field="address_text"
+        )
+    severity = payload.get("severity")
+    if severity is not None and severity not in ("low", "normal", "high", "urgent"):
+        raise BadInput(f"severity: unknown severity {severity!r}", field="severity")
+    return cat, channel
+
+
+def intake(
+    payload: Mapping[str, Any],
+    *,
+    actor: str = "intake",
+    role: str = "operator",
+    client: str = "api",
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Receive a report, place it, route it and store it with its first events, atomically.
+
+    ``payload``: ``category_code, channel, description, address_text, lon, lat, crs,
+    reporter_name, reporter_phone, photos, severity``. With ``idempotency_key`` a repeated request
+    (same client, same key, same body) returns the case the first one created, flagged
+    ``replayed``; the same key with a different body is a :class:`Conflict`.
+    """
+    now = _now(now)
+    cat, channel = _validate_intake(payload)
+    placement = place(
+        lon=payload.get("lon"), lat=payload.get("lat"), crs=payload.get("crs") or "wgs84",
+        address=(payload.get("address_text") or "").strip() or None,
+    )  # fmt: skip
+    locator = _index().get_locator() if placement.placed else None
+    roster = _roster_map(locator) if locator is not None else {}
+    request_hash = _request_hash(payload) if idempotency_key else None
+    with session_scope() as session:
+        if idempotency_key:
+            cases_repo.lock_idempotency(session, client, idempotency_key)
+            seen = cases_repo.find_idempotency(session, client, idempotency_key)
+            if seen is not None:
+                if seen[0] != request_hash:
+                    raise Conflict(
+                        "Idempotency-Key: this key was already used with a different request",
+                        field="Idempotency-Key",
+                    )
+                view = case_view(cases_repo.get_case(session, case_id=seen[1]), now=now)
+                return {**view, "replayed": True}
+        rules = _rules_for(session)
+        rule = rules[cat.code]
+        case_id = cases_repo.next_case_id(session)
+        decision = route(cat, rule, placement, roster, turn=case_id)
+        row, events = _new_case(case_id, payload, cat, channel, rule, placement, decision,
+                                actor, role, client, now)  # fmt: skip
+        if placement.lon is not None and placement.lat is not None:
+            box, since = search_window(placement.lon, placement.lat, now)
+            recent = cases_repo.recent_cases_near(session, cat.code, box, since, case_id)
+            dups = duplicate_candidates(cat.code, placement.lon, placement.lat, now, recent)
+            if len(dups):
+                row["routing"]["duplicates"] = [
+                    {
+                        "case_id": int(r.case_id),
+                        "number": r.number,
+                        "distance_m": float(r.distance_m),
+                    }
+                    for r in dups.head(5).itertuples()
+                ]
+        cases_repo.insert_case(session, row)
+        cases_repo.insert_events(session, events)
+        if idempotency_key:
+            cases_repo.insert_idempotency(session, client, idempotency_key, request_hash, case_id)
+        stored = cases_repo.get_case(session, case_id=case_id)
+    return {**case_view(stored, now=now), "replayed": False}
+
+
+def _new_case(case_id, payload, cat, channel, rule, placement, decision, actor, role, client, now):
+    severity = payload.get("severity") or rule.severity
+    due = now + timedelta(hours=total_sla_hours(rule))
+    status = "received"
+    events = [_event(case_id, "receive", None, "received", actor, role, now,
+                     payload.get("description"), None, {"channel": channel})]  # fmt: skip
+    if decision.status == "manual":
+        status = lifecycle.apply(status, "to_manual")
+        events.append(_event(case_id, "to_manual", "received", status, "system:router", "system",
+                             now, decision.manual_reason, None, {"trace": list(decision.trace)}))  # fmt: skip
+    else:
+        status = lifecycle.apply(status, "assess")
+        events.append(_event(case_id, "assess", "received", status, "system:router", "system", now,
+                             f"{cat.code} {cat.name_zh}, {severity}"))  # fmt: skip
+        nxt = lifecycle.apply(status, "dispatch")
+        events.append(_event(case_id, "dispatch", status, nxt, "system:router", "system", now,
+                             decision.trace[-1], None, decision.to_dict()))  # fmt: skip
+        status = nxt
+    row = {
+        "id": case_id,
+        "number": f"{now:%Y%m%d}{case_id:08d}",
+        "channel": channel,
+        "reporter_name": payload.get("reporter_name"),
+        "reporter_phone": payload.get("reporter_phone"),
+        "address_text": payload.get("address_text"),
+        "input_crs": payload.get("crs") or ("wgs84" if payload.get("lon") is not None else None),
+        "category_code": cat.code,
+        "category_kind": cat.kind,
+        "description": payload.get("description"),
+        "photos": list(payload.get("photos") or []),
+        "severity": severity,
+        "status": status,
+        "version": 1,
+        "level": "grid" if decision.level == "grid" else decision.level,
+        "grid_code": decision.grid_code,
+        "grids": dict(placement.grids),
+        "community_code": placement.community_code,
+        "street_code": placement.street_code,
+        "responsible_layer": decision.responsible_layer,
+        "responsible_grid": decision.responsible_grid,
+        "department": decision.department,
+        "assignee_person_id": decision.assignee_person_id,
+        "assignee_name": decision.assignee_name,
+        "strategy": decision.strategy,
+        "routing": {
+            "trace": list(decision.trace),
+            "placement": {
+                "source": placement.source,
+                "confidence": placement.confidence,
+                "detail": placement.reason,
+            },
+        },  # fmt: skip
+        "manual_reason": decision.manual_reason,
+        "received_at": now,
+        "due_at": due,
+        "stage_due_at": stage_deadline(rule, lifecycle.STAGE_OF.get(status), now),
+        "level_due_at": due,
+        "dispatched_at": now if status == "dispatched" else None,
+        "source_client": client,
+        "updated_at": now,
+        "lon": placement.lon,
+        "lat": placement.lat,
+    }
+    return row, events
+
+
+# ---------------------------------------------------------------------------------- transitions
+def _changes_for(action: str, case: Mapping[str, Any], data: Mapping[str, Any], now: datetime):
+    changes: dict[str, Any] = {}
+    if action in ("dispatch", "reassign"):
+        for key in ("department", "assignee_person_id", "assignee_name", "responsible_layer",
+                    "responsible_grid"):  # fmt: skip
+            if data.get(key) is not None:
+                changes[key] = data[key]
+        if action == "reassign" and not (data.get("department") or data.get("assignee_person_id")):
+            raise BadInput("reassign: name the new department or assignee_person_id", field="data")
+        changes["dispatched_at"] = now
+        changes["manual_reason"] = None
+    elif action == "to_manual":
+        changes["manual_reason"] = data.get("reason") or "sent back to the manual queue"
+    elif action == "contact":
+        if case.get("responded_at") is None:
+            changes["responded_at"] = now
+    elif action == "suspend":
+        changes["extended"] = True
+    elif action == "handle":
+        changes["handled_at"] = now
+    elif action == "reopen":
+        changes["reopened"] = int(case.get("reopened") or 0) + 1
+        changes["handled_at"] = None
+    elif action == "close":
+        changes["closed_at"] = now
+    elif action == "rate":
+        rating = data.get("rating")
+        if not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise BadInput("rating: an integer from 1 to 5 is required", field="rating")
+        changes.update(
+            rating=rating,
+            resolved=bool(data.get("resolved", rating >= 3)),
+            satisfied=bool(data.get("satisfied", rating >= 4)),
+            rated_at=now,
+        )
+    elif action == "reject":
+        reason = data.get("reason")
+        if reason not in ("out_of_scope", "duplicate"):
+            raise BadInput("reason: reject needs reason out_of_scope or duplicate", field="reason")
+        if reason == "duplicate":
+            if data.get("duplicate_of") is None:
+                raise BadInput(
+                    "duplicate_of: the id of the case this one repeats", field="duplicate_of"
+                )
+            changes["duplicate_of"] = int(data["duplicate_of"])
+    return changes
+
+
+def transition(
+    ref: int | str,
+    action: str,
+    *,
+    version: int,
+    actor: str,
+    role: str | None = None,
+    note: str | None = None,
+    attachment: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Move a case by ``action`` if it is still at ``version`` (else 409); log who, when and why.
+
+    An illegal action raises :class:`Conflict` whose ``extra["allowed"]`` lists the legal ones.
+    """
+    now = _now(now)
+    data = dict(data or {})
+    if not actor:
+        raise BadInput("actor: who is acting is required", field="actor")
+    with session_scope() as session:
+        case = _find(session, ref)
+        if case["version"] != version:
+            err = Conflict(
+                f"version: the case is at version {case['version']}, you sent {version}; "
+                "reload and retry",
+                field="version",
+            )
+            err.extra = {"current_version": case["version"],
+                         "allowed": lifecycle.allowed_actions(case["status"])}  # fmt: skip
+            raise err
+        new_status = lifecycle.apply(case["status"], action)
+        changes = _changes_for(action, case, data, now)
+        if action == "reject" and changes.get("duplicate_of") is not None:
+            _find(session, changes["duplicate_of"])
+        rule = _rules_for(session)[case["category_code"]]
+        changes["status"] = new_status
+        if new_status != case["status"]:
+            changes["stage_due_at"] = stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now)
+        changes["updated_at"] = now
+        new_version = cases_repo.update_case(session, case["id"], version, changes)
+        cases_repo.insert_events(
+            session,
+            [
+                _event(
+                    case["id"],
+                    action,
+                    case["status"],
+                    new_status,
+                    actor,
+                    role,
+                    now,
+                    note,
+                    attachment,
+                    data,
+                )
+            ],  # fmt: skip
+        )
+        stored = cases_repo.get_case(session, case_id=case["id"])
+    assert stored["version"] == new_version
+    return case_view(stored, now=now)
+
+
+def route_to_point(
+    ref: int | str, lon: float, lat: float, crs: str = "wgs84", *, actor: str,
+    version: int | None = None, now: datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Dispatch a manual-queue case by pointing at the map: locate the point, route, dispatch."""
+    now = _now(now)
+    placement = place(lon=lon, lat=lat, crs=crs)
+    if not placement.placed:
+        raise BadInput(f"point: {placement.reason}", field="lon")
+    locator = _index().get_locator()
+    roster = _roster_map(locator)
+    with session_scope() as session:
+        case = _find(session, ref)
+        rule = _rules_for(session)[case["category_code"]]
+    decision = route(category(case["category_code"]), rule, placement, roster, turn=case["id"])
+    data = {
+        "department": decision.department,
+        "assignee_person_id": decision.assignee_person_id,
+        "assignee_name": decision.assignee_name,
+        "responsible_layer": decision.responsible_layer,
+        "responsible_grid": decision.responsible_grid,
+        "trace": list(decision.trace),
+        "point": {"lon": placement.lon, "lat": placement.lat, "crs": crs},
+    }
+    with session_scope() as session:
+        case = _find(session, ref)
+        expected = case["version"] if version is None else version
+        if case["version"] != expected:
+            raise Conflict(f"version: the case is at version {case['version']}", field="version")
+        new_status = lifecycle.apply(case["status"], "dispatch")
+        trace = (
+            list((case.get("routing") or {}).get("trace", []))
+            + ["人工落点派遣:"]
+            + list(decision.trace)
+        )
+        changes = {
+            "status": new_status, "grid_code": decision.grid_code, "grids": dict(placement.grids),
+            "community_code": placement.community_code, "street_code": placement.street_code,
+            "responsible_layer": decision.responsible_layer,
+            "responsible_grid": decision.responsible_grid, "department": decision.department,
+            "assignee_person_id": decision.assignee_person_id,
+            "assignee_name": decision.assignee_name, "strategy": decision.strategy,
+            "routing": {**(case.get("routing") or {}), "trace": trace},
+            "manual_reason": None, "dispatched_at": now, "updated_at": now,
+            "stage_due_at": stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now),
+            "lon": placement.lon, "lat": placement.lat,
+        }  # fmt: skip
+        cases_repo.update_case(session, case["id"], expected, changes)
+        cases_repo.insert_events(
+            session,
+            [
+                _event(
+                    case["id"],
+                    "dispatch",
+                    case["status"],
+                    new_status,
+                    actor,
+                    "dispatcher",
+                    now,
+                    decision.trace[-1],
+                    None,
+                    data,
+                )
+            ],  # fmt: skip
+        )
+        stored = cases_repo.get_case(session, case_id=case["id"])
+    return case_view(stored, now=now)
+
+
+# ---------------------------------------------------------------------------------- 吹哨报到
+def _clock(case: Mapping[str, Any], rule: RoutingRule) -> esc.CaseClock:
+    return esc.CaseClock(
+        level=case["level"],
+        level_due_at=case["level_due_at"],
+        status=case["status"],
+        department=case.get("department") or rule.department,
+        whistle_departments=tuple(rule.whistle_departments),
+        report_in_hours=rule.report_in_hours,
+    )
+
+
+def _store_steps(session, case, steps, actor, role, note, now) -> int:
+    stored = 0
+    for step in steps:
+        eid = cases_repo.insert_escalation(session, case["id"], step, actor, note)
+        if eid is None:
+            continue
+        stored += 1
+        cases_repo.insert_report_ins(
+            session, eid, case["id"], step.report_departments, step.report_due_at
+        )
+    if steps:
+        last = steps[-1]
+        cases_repo.update_case(
+            session, case["id"], case["version"],
+            {"level": last.to_level, "level_due_at": last.level_due_at, "updated_at": now},
+        )  # fmt: skip
+        cases_repo.insert_events(
+            session,
+            [
+                _event(case["id"], "escalate", case["status"], case["status"], actor, role, now,
+                       note or f"{esc.LEVELS[s.from_level]} → {esc.LEVELS[s.to_level]} ({s.reason})",
+                       None, {"from": s.from_level, "to": s.to_level, "reason": s.reason,
+                              "report_in": list(s.report_departments)})
+                for s in steps
+            ],
+        )  # fmt: skip
+    return stored
+
+
+def whistle(
+    ref: int | str, *, actor: str, role: str = "handler", note: str | None = None,
+    version: int | None = None, now: datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """吹哨: escalate one level now; the named departments must report in within N hours."""
+    now = _now(now)
+    with session_scope() as session:
+        case = _find(session, ref)
+        if version is not None and version != case["version"]:
+            raise Conflict(f"version: the case is at version {case['version']}", field="version")
+        rule = _rules_for(session)[case["category_code"]]
+        step = esc.whistle(_clock(case, rule), now)
+        _store_steps(session, case, [step], actor, role, note or "吹哨", now)
+        stored = cases_repo.get_case(session, case_id=case["id"])
+        view = case_view(stored, now=now)
+        view["report_ins"] = cases_repo.report_ins(session, case["id"])
+    return view
+
+
+def report_in(
+    ref: int | str, department: str, *, actor: str, note: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """报到: a department says it has arrived; on time when before its due time."""
+    now = _now(now)
+    with session_scope() as session:
+        case = _find(session, ref)
+        row = cases_repo.record_report_in(session, case["id"], department, now, actor, note)
+        cases_repo.insert_events(
+            session,
+            [
+                _event(
+                    case["id"],
+                    "comment",
+                    case["status"],
+                    case["status"],
+                    actor,
+                    "department",
+                    now,
+                    f"{department} 报到",
+                    None,
+                    {"report_in": row["id"]},
+                )
+            ],  # fmt: skip
+        )
+    return {**row, "on_time": row["reported_at"] <= row["due_at"]}
+
+
+def tick(now: datetime | None = None, *, limit: int | None = None) -> dict[str, Any]:
+    """The escalation sweep: move every overdue open case up as far as the clock says. Idempotent.
+
+    Also safe to run in parallel: rows are claimed with SKIP LOCKED and a case reaches each level
+    once (a unique key), so two sweeps never double-escalate.
+    """
+    now = _now(now)
+    moved = steps_total = report_total = 0
+    with session_scope() as session:
+        rules = _rules_for(session)
+        for case in cases_repo.due_for_escalation(session, now, limit=limit):
+            rule = rules[case["category_code"]]
+            steps = esc.sweep_case(_clock(case, rule), now)
+            if not steps:
+                continue
+            steps_total += _store_steps(session, case, steps, "system:tick", "system", None, now)
+            report_total += sum(len(s.report_departments) for s in steps)
+            moved += 1
+    return {"at": now.isoformat(), "cases": moved, "escalations": steps_total,
+            "report_ins": report_total}  # fmt: skip
+
+
+def start_ticker(interval_s: float) -> Callable[[], None]:
+    """Run :func:`tick` every ``interval_s`` seconds in a daemon thread; returns a stop function."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                tick()
+            except Exception:  # noqa: BLE001 (a failed sweep must not kill the timer)
+                import logging
+
+                logging.getLogger("geo_grid.cases").exception("escalation sweep failed")
+
+    thread = threading.Thread(target=loop, name="geo-grid-cases-tick", daemon=True)
+    thread.start()
+    return stop.set
+
+
+# ---------------------------------------------------------------------------------- indicators
+def _thresholds() -> Thresholds:
+    raw = getattr(get_settings(), "case_indicator_thresholds", None)
+    if not raw:
+        return Thresholds()
+    try:
+        config = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            f"GEO_GRID_CASE_INDICATOR_THRESHOLDS: not JSON ({exc})", field="thresholds"
+        ) from exc
+    return Thresholds.from_config(config)
+
+
+def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise BadInput("from/to: timezone-aware datetimes are required", field="from")
+    thresholds = _thresholds()
+    with session_scope() as session:
+        frame = cases_repo.indicator_frame(session, start, end)
+    if frame.empty:
+        return []
+    table = compute_indicators(frame, level, pd.Timestamp(start), pd.Timestamp(end), thresholds)
+    table = table.astype(object).where(table.notna(), None)
+    return table.to_dict("records")
+
+
+# ---------------------------------------------------------------------------------- open311
+def open311_client(api_key: str) -> str:
+    """The client a key belongs to; :class:`BadInput` on field ``api_key`` when unknown."""
+    with session_scope() as session:
+        client = cases_repo.api_key_client(session, api_key)
+    if client is None:
+        raise BadInput("api_key: invalid or inactive api_key", field="api_key")
+    return client
+
+
+# ---------------------------------------------------------------------------------- demo
+def load_demo_cases(seed: int = 20261125, *, demo=None, end: datetime | None = None,
+                    n: int = 20_000, progress=None) -> dict[str, Any]:  # fmt: skip
+    """Replace the stored cases with ~``n`` seeded historical cases over six months (one transaction).
+
+    ``demo`` is the generated district (the demo loader passes it; else it is generated here).
+    """
+    from geo_grid.demo.cases import generate_cases
+
+    if demo is None:
+        from geo_grid.demo import generate_demo
+
+        demo = generate_demo(seed)
+    say = progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    with session_scope() as session:
+        rules = _load_rules(session)
+    cases, events, escalations = generate_cases(demo, seed, n=n, end=end, rules=rules)
+    with session_scope() as session:
+        cases_repo.reset_cases(session)
+        cases_repo.copy_cases(session, cases)
+        cases_repo.copy_events(session, events)
+        for row in escalations.itertuples(index=False):
+            step = esc.Escalation(row.from_level, row.to_level, row.reason, row.at,
+                                  row.overdue_since, row.level_due_at, (), row.at)  # fmt: skip
+            cases_repo.insert_escalation(session, int(row.case_id), step, "system:tick", None)
+    say(f"stored {len(cases)} demo cases, {len(events)} events, {len(escalations)} escalations")
+    return {"cases": len(cases), "events": len(events), "escalations": len(escalations),
+            "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
