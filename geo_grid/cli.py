@@ -49,7 +49,7 @@ def db_start() -> None:
     from geo_grid.services import database
 
     url = database.start()
-    out.print(f"database ready: {url}")
+    sys.stdout.write(f"database ready: {url}\n")
 
 
 @db_app.command("stop")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo_grid.errors import Conflict, NotFound
+from geo_grid.layers import BUILTIN_LAYERS
 
 SRID = 4490
 
@@ -115,9 +116,11 @@ def list_layers(session: Session) -> list[dict[str, Any]]:
                (SELECT count(*) FROM generation d WHERE d.layer_key = l.key AND d.status = 'draft') AS drafts
         FROM layer l
         LEFT JOIN generation g ON g.layer_key = l.key AND g.status = 'published'
-        ORDER BY CASE l.key WHEN 'unified' THEN 0 ELSE 1 END, l.created_at, l.key
+        ORDER BY coalesce(array_position(CAST(:order AS text[]), CAST(l.key AS text)), 1000),
+                 l.created_at, l.key
     """
-    return [dict(r) for r in session.execute(text(sql)).mappings()]
+    order = [info.key for info in BUILTIN_LAYERS]
+    return [dict(r) for r in session.execute(text(sql), {"order": order}).mappings()]
 
 
 def lock_layer(session: Session, layer: str) -> None:
