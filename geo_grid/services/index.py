@@ -4,37 +4,55 @@ Both are caches of what PostgreSQL holds. Their identity is the set of published
 (``repo.published_generations``): every call checks that key with one cheap query and rebuilds when
 a generation was published (by this process or another one). Address-library changes do not change
 the key, so the demo loader and importers call :func:`invalidate` after writing addresses.
+
+The key check runs on an engine kept with the cache (reused while :func:`get_settings` returns the
+same object): resolving the database URL for the local cluster asks ``pg_ctl`` whether the server
+runs, ~15 ms, which would otherwise be paid by every locate request.
 """
 
 from __future__ import annotations
 
 import threading
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
 from geo_grid.db import repo
-from geo_grid.db.session import session_scope
+from geo_grid.db.session import get_engine
 from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
+from geo_grid.settings import Settings, get_settings
 
 __all__ = ["get_geocoder", "get_locator", "invalidate"]
 
 _lock = threading.Lock()
+_build_lock = threading.Lock()
 _locator: LocateIndex | None = None
 _geocoder: Geocoder | None = None
 _geocoder_key: tuple | None = None
+_engine: tuple[Settings, Engine] | None = None
 
 
 def invalidate() -> None:
-    """Forget both caches (after writing addresses, or in tests)."""
-    global _locator, _geocoder, _geocoder_key
+    """Forget both caches and the engine (after writing addresses, or in tests)."""
+    global _locator, _geocoder, _geocoder_key, _engine
     with _lock:
-        _locator = _geocoder = _geocoder_key = None
+        _locator = _geocoder = _geocoder_key = _engine = None
 
 
-def _current_key(session) -> tuple:
-    return LocateIndex.key_for(repo.published_generations(session))
+def _store() -> Engine:
+    """The store's engine, resolved once per settings object."""
+    global _engine
+    settings = get_settings()
+    held = _engine
+    if held is not None and held[0] is settings:
+        return held[1]
+    engine = get_engine()
+    _engine = (settings, engine)
+    return engine
 
 
-def _build_locator(session, published: dict[str, int]) -> LocateIndex:
+def _build_locator(session: Session, published: dict[str, int]) -> LocateIndex:
     layers = {
         layer: repo.read_grids(session, generation_id=gid)[["code", "geometry"]]
         for layer, gid in sorted(published.items())
@@ -51,33 +69,42 @@ def _build_locator(session, published: dict[str, int]) -> LocateIndex:
 def get_locator() -> LocateIndex:
     """The current index over every published layer (rebuilt when a publish changed the key)."""
     global _locator
-    with session_scope() as session:
+    engine = _store()
+    with Session(engine) as session:
         published = repo.published_generations(session)
         key = LocateIndex.key_for(published)
-        with _lock:
-            if _locator is not None and _locator.key == key:
-                return _locator
-            _locator = _build_locator(session, published)
-            return _locator
+        current = _locator
+        if current is not None and current.key == key:
+            return current
+        with _build_lock:  # one build at a time; the others wait for it and reuse it
+            current = _locator
+            if current is not None and current.key == key:
+                return current
+            built = _build_locator(session, published)
+            with _lock:
+                _locator = built
+            return built
 
 
 def get_geocoder() -> Geocoder:
     """The geocoder over the address library, attached to the current locate index."""
     global _geocoder, _geocoder_key
     locator = get_locator()
-    with _lock:
+    if _geocoder is not None and _geocoder_key == locator.key:
+        return _geocoder
+    with _build_lock:
         if _geocoder is not None and _geocoder_key == locator.key:
             return _geocoder
-    with session_scope() as session:
-        library = repo.read_address_library(session)
-        streets = repo.read_admin_areas(session, level="street")
-        communities = repo.read_admin_areas(session, level="community")
-    # the library's grid_code is the unified grid of its point under the current generation
-    grids = locator.locate_many(
-        library["lon"].to_numpy(), library["lat"].to_numpy(), crs="cgcs2000"
-    )
-    library["grid_code"] = grids["unified"].to_numpy() if "unified" in grids else None
-    geocoder = Geocoder(library, streets, communities, locate=locator)
-    with _lock:
-        _geocoder, _geocoder_key = geocoder, locator.key
-    return geocoder
+        with Session(_store()) as session:
+            library = repo.read_address_library(session)
+            streets = repo.read_admin_areas(session, level="street")
+            communities = repo.read_admin_areas(session, level="community")
+        # the library's grid_code is the unified grid of its point under the current generation
+        grids = locator.locate_many(
+            library["lon"].to_numpy(), library["lat"].to_numpy(), crs="cgcs2000"
+        )
+        library["grid_code"] = grids["unified"].to_numpy() if "unified" in grids else None
+        geocoder = Geocoder(library, streets, communities, locate=locator)
+        with _lock:
+            _geocoder, _geocoder_key = geocoder, locator.key
+        return geocoder
