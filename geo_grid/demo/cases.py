@@ -1,0 +1,301 @@
+"""Six months of seeded historical cases for the demo district, so indicators and maps show a picture.
+
+Cases are not spread evenly: each unified grid gets a heavy-tailed weight (a few hotspots — a market,
+an old 小区, a construction site — draw most reports) and a category bias (market grids report 占道
+经营, riverside grids 河湖, construction grids 施工). Each grid also gets a performance factor, so
+some grids close on time and some do not, which is what makes the 红绿指标 differ. Every case goes
+through the real router (:func:`geo_grid.cases.rules.route`) and the real state machine, so its
+events are legal transitions; cases still open and overdue at the end are escalated by the real
+sweep (:func:`geo_grid.cases.escalation.sweep_case`).
+
+Same demo + same seed + same ``end`` → the same cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_grid.cases import escalation as esc
+from geo_grid.cases import lifecycle
+from geo_grid.cases.catalogue import categories
+from geo_grid.cases.rules import Placement, RoutingRule, default_rules, route, total_sla_hours
+from geo_grid.locate import LocateIndex
+
+__all__ = ["generate_cases"]
+
+_CHANNELS = (("hotline", 0.35), ("patrol", 0.30), ("app", 0.15), ("wechat", 0.15),
+             ("open311", 0.05))  # fmt: skip
+_BIASES = {  # a hotspot's kind → category code prefixes it over-reports
+    "market": ("E05", "E01"),
+    "old_estate": ("E01", "Z01", "Y02", "E06"),
+    "construction": ("E03", "S01"),
+    "riverside": ("S02", "S01"),
+    "road": ("F01", "F02", "E04"),
+}
+_DESCRIPTIONS = ("群众反映", "巡查发现", "现场", "多次反映", "附近居民投诉")
+
+
+def _roster_map(roster: pd.DataFrame) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    keep = roster[roster["role"].isin(["grid_worker", "grid_leader", "dept_member"])]
+    for rec in keep.itertuples(index=False):
+        out.setdefault((rec.layer, rec.grid_code), []).append(
+            {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
+        )
+    return out
+
+
+def generate_cases(
+    demo: Any,
+    seed: int,
+    *,
+    n: int = 20_000,
+    end: datetime | None = None,
+    months: int = 6,
+    rules: Mapping[str, RoutingRule] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return ``(cases, events, escalations)`` DataFrames ready for the store.
+
+    ``demo`` needs ``addresses`` (address_id, full_text, lon, lat), ``grids`` (per layer, code +
+    geometry), ``communities``, ``streets`` and ``roster``. ``end`` defaults to today 00:00 UTC.
+    """
+    rng = np.random.default_rng([seed, 5])
+    rules = dict(rules or default_rules())
+    end = end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=30 * months)
+    cats = categories()
+    codes = np.array([c.code for c in cats])
+
+    # --- where: heavy-tailed grid weights, hotspot kinds and per-grid performance
+    addr = demo.addresses.reset_index(drop=True)
+    grid_of = addr["grid_code"].astype(str).to_numpy()
+    grids = np.unique(grid_of)
+    weight = rng.pareto(1.6, len(grids)) + 0.2
+    kinds = rng.choice(list(_BIASES) + ["plain"] * 3, size=len(grids))
+    perf = np.clip(rng.normal(1.0, 0.35, len(grids)), 0.45, 2.2)  # >1: slower than the SLA
+    g_index = {g: i for i, g in enumerate(grids)}
+    per_addr = weight[np.searchsorted(grids, grid_of)]
+    pick = rng.choice(len(addr), size=n, p=per_addr / per_addr.sum())
+    gi = np.array([g_index[g] for g in grid_of[pick]])
+    # 12 m of jitter around the door: reports are made from the pavement
+    lon = addr["lon"].to_numpy()[pick] + rng.normal(0, 0.00012, n)
+    lat = addr["lat"].to_numpy()[pick] + rng.normal(0, 0.0001, n)
+
+    # --- what: base mix plus the grid's bias
+    base = np.array([3.0 if c.kind == "event" else 1.5 for c in cats])
+    cat_idx = np.empty(n, dtype=int)
+    for kind, prefixes in list(_BIASES.items()) + [("plain", ())]:
+        rows = np.flatnonzero(kinds[gi] == kind)
+        if not len(rows):
+            continue
+        w = base.copy()
+        for p in prefixes:
+            w[np.char.startswith(codes, p)] *= 6
+        cat_idx[rows] = rng.choice(len(cats), size=len(rows), p=w / w.sum())
+
+    # --- when: uniform days, daytime hours; newest last
+    day = rng.integers(0, (end - start).days, n)
+    hour = rng.choice(24, size=n, p=_hour_weights())
+    received = [start + timedelta(days=int(d), hours=int(h), minutes=int(m))
+                for d, h, m in zip(day, hour, rng.integers(0, 60, n), strict=True)]  # fmt: skip
+    order = np.argsort(np.array([r.timestamp() for r in received]), kind="stable")
+
+    index = LocateIndex(
+        {k: v[["code", "geometry"]] for k, v in demo.grids.items()},
+        communities=demo.communities,
+        streets=demo.streets,
+    )
+    located = index.locate_many(lon, lat, "cgcs2000")
+    layers = list(demo.grids)
+    roster = _roster_map(demo.roster)
+    channels = rng.choice([c for c, _ in _CHANNELS], size=n, p=[p for _, p in _CHANNELS])
+
+    case_rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    escalations: list[dict[str, Any]] = []
+    for case_id, i in enumerate(order, start=1):
+        cat = cats[cat_idx[i]]
+        rule = rules[cat.code]
+        at = received[i]
+        loc = located.iloc[i]
+        placement = Placement(
+            True, {k: loc[k] for k in layers}, loc["community_code"], loc["street_code"],
+            float(loc["lon"]), float(loc["lat"]), "point",
+        )  # fmt: skip
+        unplaced = rng.random() < 0.015
+        if unplaced:
+            placement = Placement.unplaced("geocoder unmatched: 地址不详 (demo)", source="address")
+        decision = route(cat, rule, placement, roster, turn=case_id)
+        row, evs, escs = _simulate(case_id, cat, rule, decision, placement, at, end,
+                                   float(perf[gi[i]]), str(channels[i]), rng)  # fmt: skip
+        row["address_text"] = str(addr["full_text"].iat[pick[i]])
+        if unplaced:
+            row["lon"], row["lat"] = None, None
+        case_rows.append(row)
+        events += evs
+        escalations += escs
+    cases = pd.DataFrame(case_rows)
+    cases["geom"] = [
+        None if x is None else shapely.Point(x, y)
+        for x, y in zip(cases["lon"], cases["lat"], strict=True)
+    ]
+    return cases, pd.DataFrame(events), pd.DataFrame(escalations)
+
+
+def _hour_weights() -> np.ndarray:
+    w = np.array([1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 10, 10, 12, 12, 11, 10, 9, 8, 6, 4, 2, 1],
+                 dtype=float)  # fmt: skip
+    return w / w.sum()
+
+
+def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, rng):
+    """One case's path through the loop, as far as ``end`` lets it go."""
+    evs: list[dict[str, Any]] = []
+    status = "received"
+    actor = {"hotline": "12345坐席", "patrol": decision.assignee_name or "网格员"}.get(
+        channel, channel
+    )
+
+    def ev(action, t, who, role, note=None, data=None):
+        nonlocal status
+        new = lifecycle.apply(status, action)
+        evs.append({"case_id": case_id, "action": action, "from_status": status,
+                    "to_status": new, "actor": who, "role": role, "at": t, "note": note,
+                    "attachment": None, "data": data or {}})  # fmt: skip
+        status = new
+
+    evs.append({"case_id": case_id, "action": "receive", "from_status": None,
+                "to_status": "received", "actor": actor, "role": "operator", "at": at,
+                "note": f"{rng.choice(_DESCRIPTIONS)}: {cat.name_zh}", "attachment": None,
+                "data": {"channel": channel}})  # fmt: skip
+    sla = total_sla_hours(rule)
+    due = at + timedelta(hours=sla)
+    row: dict[str, Any] = {
+        "id": case_id, "number": f"{at:%Y%m%d}{case_id:08d}", "channel": channel,
+        "reporter_name": None if channel == "patrol" else "市民", "reporter_phone": None,
+        "input_crs": "wgs84", "category_code": cat.code, "category_kind": cat.kind,
+        "description": f"{cat.name_zh}", "photos": [], "severity": rule.severity,
+        "version": 1, "level": decision.level, "grid_code": decision.grid_code,
+        "grids": {k: v for k, v in placement.grids.items()},
+        "community_code": placement.community_code, "street_code": placement.street_code,
+        "responsible_layer": decision.responsible_layer,
+        "responsible_grid": decision.responsible_grid, "department": decision.department,
+        "assignee_person_id": decision.assignee_person_id,
+        "assignee_name": decision.assignee_name, "strategy": decision.strategy,
+        "routing": {"trace": list(decision.trace), "placement": {"source": placement.source}},
+        "manual_reason": decision.manual_reason, "received_at": at, "due_at": due,
+        "level_due_at": due, "reopened": 0, "extended": False, "source_client": "demo",
+        "lon": placement.lon, "lat": placement.lat,
+    }  # fmt: skip
+    handler = decision.assignee_name or (decision.department or "社区")
+    t = at
+    if decision.status == "manual":
+        ev("to_manual", t, "system:router", "system", decision.manual_reason)
+        t += timedelta(hours=float(rng.uniform(1, 20)))
+        if t > end:
+            return _finish(row, status, end, rng), evs, []
+        ev("dispatch", t, "调度员", "dispatcher", "人工落点派遣")
+    elif rng.random() < 0.03:
+        t += timedelta(minutes=float(rng.uniform(10, 90)))
+        if t <= end:
+            reason = "duplicate" if rng.random() < 0.6 else "out_of_scope"
+            ev("reject", t, "研判员", "assessor", reason)
+            row["updated_at"] = t
+            row["status"] = status
+            return row, evs, []
+    else:
+        ev("assess", t, "system:router", "system", cat.code)
+        ev("dispatch", t, "system:router", "system", decision.trace[-1])
+    row["dispatched_at"] = t
+    t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.6 * perf)))
+    t += timedelta(hours=float(rng.uniform(0.2, 3)))
+    if t > end:
+        return _finish(row, status, end, rng), evs, []
+    ev("accept", t, handler, "handler")
+    if t_contact <= end:
+        row["responded_at"] = t_contact
+        evs.append({"case_id": case_id, "action": "contact", "from_status": status,
+                    "to_status": status, "actor": handler, "role": "handler", "at": t_contact,
+                    "note": "已联系反映人", "attachment": None, "data": {}})  # fmt: skip
+    work = rule.sla_hours["handle"] * float(rng.lognormal(np.log(0.55 * perf), 0.55))
+    if rng.random() < 0.04 * perf:
+        s_at = t + timedelta(hours=work / 3)
+        if s_at <= end:
+            ev("suspend", s_at, handler, "handler", "等待条件")
+            row["extended"] = True
+            t = s_at + timedelta(hours=float(rng.uniform(12, 96)))
+            if t > end:
+                return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+            ev("resume", t, handler, "handler")
+    t += timedelta(hours=work)
+    if t > end:
+        return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+    ev("handle", t, handler, "handler", "已处置")
+    row["handled_at"] = t
+    t += timedelta(hours=float(rng.uniform(1, rule.sla_hours["verify"] * perf)))
+    if t > end:
+        return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+    if rng.random() < 0.05 * perf:
+        ev("reopen", t, "核查员", "verifier", "核查不通过")
+        row["reopened"] = 1
+        t += timedelta(hours=float(rng.uniform(4, 24)))
+        if t > end:
+            return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+        ev("handle", t, handler, "handler", "返工完成")
+        row["handled_at"] = t
+        t += timedelta(hours=float(rng.uniform(1, 8)))
+        if t > end:
+            return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+    ev("verify", t, "核查员", "verifier", "核查通过")
+    t += timedelta(hours=float(rng.uniform(0.5, 6)))
+    if t > end:
+        return _finish(row, status, end, rng), evs, _escalate(row, status, end)
+    ev("close", t, "网格化中心", "center")
+    row["closed_at"] = t
+    escs = _escalate(row, "handling", t) if t > due else []
+    if rng.random() < 0.7:
+        t += timedelta(hours=float(rng.uniform(1, 48)))
+        if t <= end:
+            rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.25, 0.1, 0.06, 0.04]))
+            if perf > 1.4 and rating > 2:
+                rating -= 1
+            ev("rate", t, "市民", "reporter", None, {"rating": rating})
+            row.update(rating=rating, resolved=rating >= 3, satisfied=rating >= 4, rated_at=t)
+    row["status"] = status
+    row["updated_at"] = min(t, end)
+    return row, evs, escs
+
+
+def _finish(row, status, end, rng):
+    row["status"] = status
+    row["updated_at"] = end - timedelta(minutes=float(rng.uniform(1, 600)))
+    row["updated_at"] = max(row["updated_at"], row["received_at"])
+    return row
+
+
+def _escalate(row, status, now):
+    """Escalate an overdue case with the real sweep; updates ``row`` and returns the records."""
+    clock = esc.CaseClock(row["level"], row["level_due_at"], status, row.get("department"))
+    steps = esc.sweep_case(clock, now)
+    if not steps:
+        return []
+    row["level"] = steps[-1].to_level
+    row["level_due_at"] = steps[-1].level_due_at
+    return [
+        {
+            "case_id": row["id"],
+            "from_level": s.from_level,
+            "to_level": s.to_level,
+            "reason": s.reason,
+            "at": s.overdue_since,
+            "overdue_since": s.overdue_since,
+            "level_due_at": s.level_due_at,
+        }  # fmt: skip
+        for s in steps
+    ]
