@@ -45,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -56,7 +57,14 @@ from numpy.typing import NDArray
 
 from geo_grid._coverage_faces import as_multipolygon, dissolve, node_faces, polygonal
 from geo_grid._coverage_fix import face_adjacency
-from geo_grid.coverage import CoverageReport, _local, _validate_layer, check_coverage, fix_coverage
+from geo_grid.coverage import (
+    CoverageReport,
+    _local,
+    _validate_layer,
+    check_coverage,
+    fix_coverage,
+    repair_polygon,
+)
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
 
@@ -142,12 +150,9 @@ def merge_layers(
     agree = deviation_m if agree_m is None else agree_m
 
     ucodes = base["code"].astype(str).to_numpy()
-    ugeoms = np.asarray([polygonal(g) for g in _local(base, local_crs)], dtype=object)
+    ugeoms = _polygons(base, local_crs)
     layers = {
-        key: (
-            layer["code"].astype(str).to_numpy(),
-            np.asarray([polygonal(g) for g in _local(layer, local_crs)], dtype=object),
-        )
+        key: (layer["code"].astype(str).to_numpy(), _polygons(layer, local_crs))
         for key, layer in department_layers.items()
     }
 
@@ -177,6 +182,20 @@ def merge_layers(
             "max_households": max_households,
         },
     )
+
+
+def _polygons(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
+    """Metric polygons of a layer; invalid ones repaired, empty ones as empty MultiPolygons, so a
+    defective department layer can still be related to the unified grid."""
+    out = []
+    for g in _local(frame, local_crs):
+        if g is None or g.is_empty:
+            out.append(shapely.MultiPolygon())
+        elif not g.is_valid:
+            out.append(repair_polygon(g))
+        else:
+            out.append(polygonal(g))
+    return np.asarray(out, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,14 +310,24 @@ def _deviations(
         line = shapely.boundary(geom)
         near = tree.query(shapely.buffer(line, deviation_m), predicate="intersects")
         if len(near) == 0:
-            rows.append(("line_deviation", key, [code], math.inf, "no unified line nearby"))
+            gap = float(shapely.distance(line, ubound[tree.nearest(line)]))
+            rows.append(
+                (
+                    "line_deviation",
+                    key,
+                    [code],
+                    round(gap, 3),
+                    f"whole boundary; nearest unified line {gap:.0f} m away",
+                )
+            )
             continue
         ulines = shapely.union_all(ubound[near])
         off = shapely.difference(line, shapely.buffer(ulines, deviation_m))
         length = shapely.length(off)
         if length <= deviation_m:
             continue
-        pts = shapely.points(shapely.get_coordinates(off))
+        dense = shapely.segmentize(off, max(deviation_m / 4.0, 0.5))
+        pts = shapely.points(shapely.get_coordinates(dense))
         worst = float(shapely.distance(pts, ulines).max()) if len(pts) else deviation_m
         rows.append(
             (
@@ -477,24 +506,28 @@ def _merge_small(faces: NDArray, comm: NDArray, min_area: float) -> NDArray:
             if comm[f] == comm[g]:
                 border[f][g] = border[f].get(g, 0.0) + length
     members = {k: [k] for k in range(n)}
+    heap = [(a, k) for k, a in area.items()]
+    heapq.heapify(heap)
     while True:
-        small = [k for k in area if area[k] < min_area and border[k]]
-        if not small:
+        while heap and (heap[0][1] not in area or area[heap[0][1]] != heap[0][0]):
+            heapq.heappop(heap)
+        if not heap or heap[0][0] >= min_area:
             break
-        k = min(small, key=lambda p: (area[p], p))
+        _, k = heapq.heappop(heap)
+        if not border[k]:
+            continue
         to = max(border[k], key=lambda p: (round(border[k][p], 6), area[p], -p))
         for f in members[k]:
             labels[f] = to
         members[to].extend(members.pop(k))
         area[to] += area.pop(k)
+        heapq.heappush(heap, (area[to], to))
         for p, length in border.pop(k).items():
+            border[p].pop(k, None)
             if p == to:
                 continue
             border[to][p] = border[to].get(p, 0.0) + length
             border[p][to] = border[p].get(to, 0.0) + length
-        for p in list(border):
-            border[p].pop(k, None)
-        border[to].pop(to, None)
     _, labels = np.unique(labels, return_inverse=True)
     return labels
 
