@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from geo_grid.errors import BadInput, Conflict, DatabaseUnavailable, GeoGridError, NotFound
 
@@ -47,3 +48,9 @@ def register(app: FastAPI) -> None:
         return JSONResponse(_body(message, field, details=exc.errors()), status_code=422)
 
     app.add_exception_handler(RequestValidationError, validation)
+
+    async def unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(_body("database unavailable", None), status_code=503)
+
+    app.add_exception_handler(OperationalError, unavailable)

@@ -15,6 +15,7 @@ import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.errors import DatabaseUnavailable, GeoGridError
@@ -253,16 +254,22 @@ def serve(
 
 
 # ------------------------------------------------------------------------------------ entry
+def _fail(message: str, code: int) -> int:
+    """One line on stderr, never wrapped: scripts grep it and humans read it."""
+    sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: map domain errors to exit codes and one-line messages."""
     try:
         result = app(args=argv, standalone_mode=False)
     except DatabaseUnavailable as exc:
-        console.print(f"error: {exc.message}", markup=False, highlight=False)
-        return 3
+        return _fail(exc.message, 3)
+    except OperationalError as exc:  # the server went away or never answered
+        return _fail(f"database unavailable: {exc.orig or 'unreachable'}", 3)
     except GeoGridError as exc:
-        console.print(f"error: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-        return 2
+        return _fail(exc.message, 2)
     except click.exceptions.Abort:
         return 1
     except click.exceptions.ClickException as exc:

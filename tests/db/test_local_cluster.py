@@ -1,0 +1,74 @@
+"""`geo-grid db start|status|url|dump|restore|stop` on a private cluster of its own."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from geo_grid.cli import main
+
+
+@pytest.fixture
+def private_home(tmp_path, monkeypatch):
+    from geo_grid.db import session as db_session
+    from geo_grid.settings import get_settings
+
+    monkeypatch.delenv("GEO_GRID_DATABASE_URL", raising=False)
+    monkeypatch.setenv("GEO_GRID_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    db_session._engine_for.cache_clear()
+    yield tmp_path / "home"
+    main(["db", "stop"])
+    get_settings.cache_clear()
+    db_session._engine_for.cache_clear()
+
+
+def test_start_status_dump_restore_stop(private_home, tmp_path, capsys):
+    assert main(["db", "status"]) == 1  # not running yet
+    assert main(["db", "start"]) == 0
+    assert (private_home / "pg" / "data" / "PG_VERSION").exists()
+    capsys.readouterr()
+    assert main(["db", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["mode"] == "local" and status["running"] is True
+    assert main(["db", "url"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert str(private_home / "pg") in url
+
+    engine = create_engine(url)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM layer")).scalar() == 5
+        c.execute(text("INSERT INTO meta (key, value) VALUES ('probe', 'before dump')"))
+    dump = tmp_path / "store.dump"
+    assert main(["db", "dump", str(dump)]) == 0 and dump.stat().st_size > 0
+    with engine.begin() as c:
+        c.execute(text("UPDATE meta SET value = 'after dump' WHERE key = 'probe'"))
+    assert main(["db", "restore", str(dump)]) == 0
+    with engine.begin() as c:
+        assert (
+            c.execute(text("SELECT value FROM meta WHERE key = 'probe'")).scalar() == "before dump"
+        )
+    engine.dispose()
+
+    assert main(["db", "start"]) == 0  # second start: already running, migrations are a no-op
+    assert main(["db", "restore", str(tmp_path / "missing.dump")]) == 2
+    assert main(["db", "stop"]) == 0
+    assert main(["db", "status"]) == 1
+
+
+def test_unreachable_database_exits_3(monkeypatch, capsys):
+    from geo_grid.db import session as db_session
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setenv("GEO_GRID_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    db_session._engine_for.cache_clear()
+    try:
+        code = main(["layers"])
+    finally:
+        get_settings.cache_clear()
+        db_session._engine_for.cache_clear()
+    assert code == 3
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
