@@ -1,0 +1,139 @@
+"""Geocode, batch, locate and reverse over HTTP, on the demo district loaded in the test database."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_grid.crs import wgs84_to_gcj02
+from geo_grid.layers import BUILTIN_LAYERS
+
+LAYERS = {info.key for info in BUILTIN_LAYERS}
+
+
+@pytest.fixture(scope="module")
+def client(demo_db):
+    from api.main import app
+    from geo_grid.services import index
+
+    index.invalidate()
+    with TestClient(app) as c:
+        yield c
+    index.invalidate()
+
+
+@pytest.fixture(scope="module")
+def rows(demo):
+    """A 小区 address, a road address and a village address of the demo library."""
+    a = demo.addresses
+    return (
+        a[a["xiaoqu"].notna() & a["room"].notna()].iloc[7],
+        a[a["road"].notna()].iloc[3],
+        a[a["village"].notna()].iloc[5],
+    )
+
+
+def test_geocode_noisy_address(client, rows):
+    row = rows[0]
+    q = f"栖霞区 {row['local_text'].replace('栋', '幢')} 附近 楼道堆物 13912345678"
+    body = client.get("/api/v1/geocode", params={"q": q}).json()
+    assert body["status"] == "matched" and body["level"] == "门牌"
+    assert body["address_id"] == int(row["address_id"])
+    assert body["grid_code"] == row["grid_code"] and body["confidence"] >= 0.9
+    assert set(body["grids"]) == LAYERS and body["grids"]["unified"] == row["grid_code"]
+    assert body["alternatives"] == []
+
+
+def test_geocode_unmatched_and_blank(client):
+    body = client.get("/api/v1/geocode", params={"q": "月球背面环形山1号"}).json()
+    assert body["status"] == "unmatched" and body["grid_code"] is None and body["reason"]
+    r = client.get("/api/v1/geocode", params={"q": ""})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "q"
+    r = client.get("/api/v1/geocode", params={"q": "   "})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "q"
+
+
+def test_batch_json_list_keeps_order(client, rows):
+    texts = [rows[0]["full_text"], "", rows[1]["local_text"], rows[2]["local_text"]]
+    body = client.post("/api/v1/geocode/batch", json=texts).json()
+    assert body["count"] == 4 and [r["row"] for r in body["data"]] == [0, 1, 2, 3]
+    first, blank, road, village = body["data"]
+    assert first["status"] == "matched" and first["address_id"] == int(rows[0]["address_id"])
+    assert set(first["grids"]) == LAYERS and first["match_level"] == "门牌"
+    assert blank["status"] == "unmatched" and blank["grid_code"] is None and blank["query"] is None
+    assert road["grid_code"] == rows[1]["grid_code"]
+    assert village["grid_code"] == rows[2]["grid_code"]
+    assert body["matched"] + body["ambiguous"] + body["unmatched"] == 4
+    wrapped = client.post("/api/v1/geocode/batch", json={"addresses": texts[:1]}).json()
+    assert wrapped["data"][0]["address_id"] == first["address_id"]
+
+
+def test_batch_csv_upload(client, rows):
+    csv = "id,地址\n1," + rows[0]["full_text"] + "\n2," + rows[1]["local_text"] + "\n"
+    files = {"file": ("cases.csv", csv.encode("gb18030"), "text/csv")}
+    body = client.post("/api/v1/geocode/batch", files=files, data={"column": "地址"}).json()
+    assert body["count"] == 2
+    assert [r["grid_code"] for r in body["data"]] == [rows[0]["grid_code"], rows[1]["grid_code"]]
+    r = client.post("/api/v1/geocode/batch", files=files, data={"column": "addr"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "column"
+    assert "addr" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (["x"] * 10_001, "addresses"),
+        ({"addresses": "尧佳路1号"}, "addresses"),
+        ([1, 2], "addresses"),
+    ],
+)
+def test_batch_refuses_bad_bodies(client, body, field):
+    r = client.post("/api/v1/geocode/batch", json=body)
+    assert r.status_code == 422 and r.json()["error"]["field"] == field
+
+
+def test_batch_csv_over_the_limit(client):
+    csv = "addr\n" + "尧佳路1号\n" * 10_001
+    files = {"file": ("big.csv", csv.encode(), "text/csv")}
+    r = client.post("/api/v1/geocode/batch", files=files, data={"column": "addr"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "file"
+    assert "10000" in r.json()["error"]["message"]
+
+
+def test_locate_gcj02_point_of_an_address(client, rows):
+    row = rows[0]
+    lon, lat = (float(v[0]) for v in wgs84_to_gcj02([row["lon"]], [row["lat"]]))
+    body = client.get("/api/v1/locate", params={"lon": lon, "lat": lat, "crs": "gcj02"}).json()
+    assert body["inside_district"] and body["grid_code"] == row["grid_code"]
+    assert abs(body["lon"] - row["lon"]) < 1e-5 and abs(body["lat"] - row["lat"]) < 1e-5
+    assert set(body["grids"]) == LAYERS and all(body["grids"].values())
+    assert body["community_code"] == row["community_code"]
+    assert body["street_code"] == row["street_code"] and body["street_name"]
+    roles = {p["role"] for p in body["roster"]}
+    assert {"grid_leader", "grid_worker"} <= roles
+    assert all("****" in p["phone"] for p in body["roster"] if p["phone"])
+    assert set(body["generation"]) == LAYERS
+
+
+def test_locate_outside_and_bad_input(client):
+    body = client.get("/api/v1/locate", params={"lon": 116.4, "lat": 39.9}).json()
+    assert body["inside_district"] is False and body["grid_code"] is None
+    assert body["roster"] == [] and set(body["grids"]) == LAYERS
+    r = client.get("/api/v1/locate", params={"lon": 118.9, "lat": 32.1, "crs": "mars"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "crs"
+    r = client.get("/api/v1/locate", params={"lon": 218.9, "lat": 32.1})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "lon"
+    r = client.get("/api/v1/locate", params={"lat": 32.1})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "lon"
+
+
+def test_reverse(client, rows):
+    row = rows[1]
+    params = {"lon": float(row["lon"]), "lat": float(row["lat"]), "crs": "cgcs2000"}
+    body = client.get("/api/v1/reverse", params=params).json()
+    assert body["address_id"] == int(row["address_id"]) and body["distance_m"] < 1
+    assert body["grid_code"] == row["grid_code"] and set(body["grids"]) == LAYERS
+    far = client.get("/api/v1/reverse", params={"lon": 116.4, "lat": 39.9}).json()
+    assert far["address_id"] is None and far["grid_code"] is None
+    r = client.get("/api/v1/reverse", params={**params, "max_distance_m": 0})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "max_distance_m"
