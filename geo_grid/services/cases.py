@@ -17,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -798,10 +798,17 @@ def _thresholds() -> Thresholds:
     return Thresholds.from_config(config)
 
 
+_DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def _local(value: datetime) -> datetime:
+    """A date without an offset is the district's local time (UTC+8), as a leader means it."""
+    return value.replace(tzinfo=_DISTRICT_TZ) if value.tzinfo is None else value
+
+
 def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise BadInput("from/to: timezone-aware datetimes are required", field="from")
+    start, end = _local(start), _local(end)
     thresholds = _thresholds()
     with session_scope() as session:
         frame = cases_repo.indicator_frame(session, start, end)
@@ -851,3 +858,68 @@ def load_demo_cases(seed: int = 20261125, *, demo=None, end: datetime | None = N
     say(f"stored {len(cases)} demo cases, {len(events)} events, {len(escalations)} escalations")
     return {"cases": len(cases), "events": len(events), "escalations": len(escalations),
             "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+
+
+def open311_create(form: Mapping[str, Any], *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """``POST requests``: validate the form and the key, take the case in, answer the spec's list."""
+    from geo_grid.cases import open311
+
+    req = open311.parse_request(form)
+    client = open311_client(req.api_key)
+    attrs = req.attributes
+    payload = {
+        "category_code": req.service_code,
+        "channel": "open311",
+        "description": req.description,
+        "address_text": req.address_string,
+        "lon": req.long,
+        "lat": req.lat,
+        "crs": "wgs84",
+        "reporter_name": req.name,
+        "reporter_phone": req.phone,
+        "photos": [req.media_url] if req.media_url else [],
+        "severity": attrs.get("severity") or None,
+    }
+    if attrs.get("landmark"):
+        payload["description"] = f"{req.description or ''} (附近: {attrs['landmark']})".strip()
+    case = intake(payload, actor=f"open311:{client}", role="open311", client=client, now=now)
+    return open311.post_response(case)
+
+
+_OPEN311_STATUS = {
+    "open": sorted(lifecycle.OPEN_STATES),
+    "closed": sorted(lifecycle.CLOSED_STATES),
+}
+
+
+def open311_requests(
+    *,
+    ids: list[str] | None = None,
+    service_codes: list[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """``GET requests``: by ids, or by codes/status over a window (default the last 90 days)."""
+    from geo_grid.cases import open311
+
+    filters: dict[str, Any] = {}
+    if ids:
+        filters["numbers"] = ids
+    else:
+        now = _now(now)
+        end = end or now
+        start = start or end - timedelta(days=90)
+        if start >= end:
+            raise BadInput("start_date: must be before end_date", field="start_date")
+        filters.update(received_from=start, received_to=end)
+        if service_codes:
+            filters["category_code"] = service_codes
+        if status:
+            bad = [s for s in status if s not in _OPEN311_STATUS]
+            if bad:
+                raise BadInput(f"status: must be open or closed, not {bad[0]!r}", field="status")
+            filters["status"] = sorted({x for s in status for x in _OPEN311_STATUS[s]})
+    rows, _ = list_cases(filters, limit=1000)
+    return [open311.service_request(r) for r in rows]
