@@ -1,0 +1,148 @@
+"""``geo-grid cases …``: the escalation sweep, listing, one case, indicators. Thin over the services.
+
+``geo-grid cases tick`` is idempotent: cron can run it every few minutes (the API also runs it on a
+timer), and running it twice at the same instant escalates nothing the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["cases_app"]
+
+cases_app = typer.Typer(help="Cases: 吹哨报到 sweep, listing, indicators.", no_args_is_help=True)
+out = Console()
+
+
+def _json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def _when(value: str | None) -> datetime | None:
+    from geo_grid.errors import BadInput
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"date: not an ISO date/datetime: {value!r}", field="date") from None
+
+
+@cases_app.command("tick")
+def tick_cmd(
+    now: Annotated[
+        str | None, typer.Option(help="Sweep as of this ISO datetime (with offset).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Escalate every overdue open case (grid → community → street → district)."""
+    from geo_grid.errors import BadInput
+    from geo_grid.services import cases
+
+    at = _when(now)
+    if at is not None and at.tzinfo is None:
+        raise BadInput(
+            "now: include a timezone offset, e.g. 2026-06-01T08:00:00+08:00", field="now"
+        )
+    result = cases.tick(at)
+    if as_json:
+        _json(result)
+    else:
+        out.print(
+            f"sweep at {result['at']}: {result['cases']} cases escalated "
+            f"({result['escalations']} steps, {result['report_ins']} report-ins due)"
+        )
+
+
+@cases_app.command("list")
+def list_cmd(
+    status: Annotated[list[str] | None, typer.Option(help="Status (repeatable).")] = None,
+    grid: Annotated[str | None, typer.Option(help="Unified grid code.")] = None,
+    department: Annotated[str | None, typer.Option()] = None,
+    overdue: Annotated[bool, typer.Option(help="Only open cases past their deadline.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List cases, newest first."""
+    from geo_grid.services import cases
+
+    filters = {
+        "status": status or None,
+        "grid_code": grid,
+        "department": department,
+        "overdue_at": datetime.now().astimezone() if overdue else None,
+    }
+    rows, total = cases.list_cases(filters, limit=limit)
+    if as_json:
+        _json({"data": rows, "count": total})
+        return
+    table = Table("number", "status", "level", "category", "grid", "department", "received")
+    for r in rows:
+        table.add_row(
+            r["number"], r["status_zh"], r["level_zh"], r["category_name"] or r["category_code"],
+            r["grid_code"] or "-", r["department"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} of {total}")
+
+
+@cases_app.command("show")
+def show_cmd(
+    ref: Annotated[str, typer.Argument(help="Case id or number.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One case with its routing trace and audit log."""
+    from geo_grid.services import cases
+
+    case = cases.get_case(ref)
+    if as_json:
+        _json(case)
+        return
+    out.print(
+        f"{case['number']} {case['category_name']} [{case['status_zh']}] level {case['level_zh']} "
+        f"grid {case['grid_code']} → {case['department'] or '-'} / {case['assignee_name'] or '-'}"
+    )
+    for line in case["routing"].get("trace", []):
+        out.print(f"  · {line}")
+    for e in case["events"]:
+        out.print(f"  {e['at']:%Y-%m-%d %H:%M} {e['action']:<10} {e['actor']} {e['note'] or ''}")
+
+
+@cases_app.command("indicators")
+def indicators_cmd(
+    level: Annotated[str, typer.Option(help="grid|community|street|department")] = "street",
+    start: Annotated[
+        str | None, typer.Option("--from", help="ISO date (default: 30 days ago)")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO date (default: now)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """红绿指标 per unit over a period."""
+    from geo_grid.services import cases
+
+    to = _when(end) or datetime.now().astimezone()
+    frm = _when(start) or to - timedelta(days=30)
+    rows = cases.indicators(level, frm, to)
+    if as_json:
+        _json({"data": rows, "count": len(rows)})
+        return
+    colours = {"green": "[green]●[/green]", "yellow": "[yellow]●[/yellow]", "red": "[red]●[/red]"}
+    table = Table(
+        "", level, "received", "due", "结案率", "按期结案率", "返工率", "overdue", "满意率"
+    )
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    for r in rows:
+        table.add_row(
+            colours.get(r["colour"], " "), r["code"], str(r["received"]), str(r["due"]),
+            pct(r["closure_rate"]), pct(r["ontime_rate"]), pct(r["rework_rate"]),
+            str(r["overdue"]), pct(r["satisfaction"]),
+        )  # fmt: skip
+    out.print(table)
