@@ -21,7 +21,18 @@ from folium.template import Template
 
 from geo_grid.assets import vendor_url
 
-__all__ = ["DataLayer", "Legend", "OwnAssets", "SearchBox", "ZoomLabels", "base_map", "js_literal"]
+__all__ = [
+    "DataLayer",
+    "JsLayer",
+    "Legend",
+    "MapCall",
+    "OwnAssets",
+    "Plugins",
+    "SearchBox",
+    "ZoomLabels",
+    "base_map",
+    "js_literal",
+]
 
 OWN_JS = "js/geo_grid_map.js"
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
@@ -163,3 +174,61 @@ def base_map(
     m.add_child(OwnAssets(asset_base))
     m.geo_grid_asset_base = asset_base
     return m
+
+
+class Plugins(JSCSSMixin):
+    """Links vendor plugins and our page scripts that only some pages need (after Leaflet).
+
+    ``vendor`` lists ``(package, file)`` pairs under ``{asset_base}/vendor``; ``own`` lists paths
+    under ``asset_base`` (``js/geo_grid_dispatch.js``). CSS files are recognised by extension.
+    """
+
+    def __init__(self, asset_base: str, vendor: Sequence[tuple[str, str]], own: Sequence[str] = ()):
+        super().__init__()
+        self._name = "GeoGridPlugins"
+        base = asset_base.rstrip("/")
+        urls = [vendor_url(asset_base, pkg, file) for pkg, file in vendor]
+        urls += [f"{base}/{path}" for path in own]
+        self.default_js = [(f"gg_js_{i}", u) for i, u in enumerate(urls) if u.endswith(".js")]
+        self.default_css = [(f"gg_css_{i}", u) for i, u in enumerate(urls) if u.endswith(".css")]
+
+
+class JsLayer(Layer):
+    """A layer made by one call into our script (``call_js`` is a JS expression returning it)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = {{ this.call_js }};
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, call_js: str, name: str, *, show: bool = True, control: bool = True):
+        super().__init__(name=name, overlay=True, control=control, show=show)
+        self._name = "GeoGridJsLayer"
+        self.call_js = call_js
+
+
+class MapCall(folium.MacroElement):
+    """One statement run once the map exists: ``func(map, *args)`` with JSON arguments.
+
+    ``layers`` are appended as ``{name: layerVariable}`` so scripts can reach other layers.
+    """
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+{{ this.func }}({{ this._parent.get_name() }}, {{ this.args_js }}{% if this.layers %},
+    { {%- for key, layer in this.layers.items() %}{{ key }}: {{ layer.get_name() }},{% endfor -%} }
+{%- endif %});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, func: str, *args: Any, layers: dict[str, Layer] | None = None) -> None:
+        super().__init__()
+        self._name = "GeoGridCall"
+        self.func = func
+        self.args_js = ", ".join(js_literal(a) for a in args) if args else "null"
+        self.layers = layers or {}

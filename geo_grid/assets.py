@@ -15,7 +15,7 @@ Run ``python -m geo_grid.assets [DEST]`` at setup time (``make demo`` does).
 Examples
 --------
 >>> sorted(PACKAGES)
-['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster']
+['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid']
 >>> asset_path().name
 'vendor'
 """
@@ -100,6 +100,13 @@ PACKAGES: dict[str, NpmPackage] = {
             "1.0.4",
             "sha512-rsQ6saQO5ST5Aj6XRFylr5zvarWgzWnrg46zQ1MEOEIHsppdC/8hnN8qMoFvACsPvTioAuysya/TVtog15tyAQ==",
             ("leaflet.draw.js", "leaflet.draw.css", "images/"),
+        ),
+        # vector tiles (/tiles/{layer}/{z}/{x}/{y}.pbf) for layers too big to inline as GeoJSON
+        NpmPackage(
+            "leaflet.vectorgrid",
+            "1.3.0",
+            "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
+            ("Leaflet.VectorGrid.bundled.min.js",),
         ),
     )
 }

@@ -223,10 +223,19 @@
           if (marker) map.removeLayer(marker);
           if (outline) map.removeLayer(outline);
           marker = outline = null;
-          if (!xy) { msg.textContent = "未匹配到地址"; return; }
-          var at = L.latLng(xy[1], xy[0]);
-          marker = L.circleMarker(at, {radius: 7, color: "#111", weight: 2, fillColor: "#ffeb3b", fillOpacity: 1})
-            .bindTooltip(esc(q)).addTo(map);
+          if (data && data.status === "unmatched") xy = code = null;
+          if (!xy && !code) {
+            msg.textContent = "未匹配到地址" + (data && data.reason ? "（" + data.reason + "）" : "");
+            return;
+          }
+          var label = (data && data.matched_text) || q;
+          // /geocode answers in storage coordinates: on shifted (GCJ-02) tiles only the grid,
+          // which was shifted with the other overlays, is drawn, never an unshifted point
+          var at = xy && !opts.crs ? L.latLng(xy[1], xy[0]) : null;
+          if (at) {
+            marker = L.circleMarker(at, {radius: 7, color: "#111", weight: 2, fillColor: "#ffeb3b",
+              fillOpacity: 1}).bindTooltip(esc(label)).addTo(map);
+          }
           var hit = null;
           if (code && opts.group) {
             opts.group.geo.eachLayer(function (layer) {
@@ -237,10 +246,13 @@
             outline = L.geoJSON(hit.feature, {style: {color: "#111", weight: 4, fill: false}, interactive: false}).addTo(map);
             map.fitBounds(hit.getBounds(), {maxZoom: 17});
             var name = hit.feature.properties.name;
-            msg.textContent = "网格 " + code + (name ? " " + name : "");
-          } else {
+            msg.textContent = label + " → 网格 " + code + (name ? " " + name : "") +
+              (data.status === "ambiguous" ? "（多个候选，请核实）" : "");
+          } else if (at) {
             map.setView(at, Math.max(map.getZoom(), 16));
-            msg.textContent = code ? "网格 " + code : "已定位，未落入网格";
+            msg.textContent = code ? label + " → 网格 " + code : "已定位，未落入网格";
+          } else {
+            msg.textContent = "网格 " + code + " 不在本图";
           }
         }).catch(function (err) {
           msg.textContent = "搜索服务不可用（" + err.message + "）";
@@ -271,6 +283,86 @@
     return control;
   }
 
+  /* Clustered point markers (leaflet.markercluster) from a compact point layer. Each marker is a
+   * small coloured dot (a divIcon: no image files) coloured by opts.colorField / opts.colors. */
+  function markerClusters(enc, opts) {
+    opts = opts || {};
+    var group = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45,
+      showCoverageOnHover: false});
+    var markers = [];
+    decode(enc).forEach(function (f) {
+      if (!f.geometry || f.geometry.type !== "Point") return;
+      var c = f.geometry.coordinates, p = f.properties;
+      var colour = (opts.colors && opts.colors[p[opts.colorField]]) || opts.color || "#1565c0";
+      var m = L.marker([c[1], c[0]], {icon: L.divIcon({className: "gg-dot",
+        html: '<i style="background:' + esc(colour) + '"></i>', iconSize: [12, 12]})});
+      var head = opts.title && p[opts.title] ? "<b>" + esc(p[opts.title]) + "</b>" : "";
+      if (opts.popup) m.bindPopup(head + fieldTable(p, opts.popup), {maxWidth: 360});
+      m.feature = f;
+      markers.push(m);
+    });
+    group.addLayers(markers);
+    group.features = markers.length;
+    return group;
+  }
+
+  /* A heat map (leaflet.heat) of the points of a compact layer; opts.weight names a field. */
+  function heatLayer(enc, opts) {
+    opts = opts || {};
+    var pts = [];
+    decode(enc).forEach(function (f) {
+      if (!f.geometry || f.geometry.type !== "Point") return;
+      var c = f.geometry.coordinates;
+      pts.push([c[1], c[0], opts.weight ? Number(f.properties[opts.weight]) || 1 : 1]);
+    });
+    return L.heatLayer(pts, L.extend({radius: 18, blur: 15, minOpacity: 0.25, maxZoom: 16},
+      opts.heat || {}));
+  }
+
+  /* Vector tiles (Leaflet.VectorGrid) from /tiles/{layer}/{z}/{x}/{y}.pbf: used for layers whose
+   * inline data would be too big (see docs/maps.md). opts: style (Leaflet path style), minZoom,
+   * tooltip ([[field, label]]), title. */
+  function vectorTiles(url, opts) {
+    opts = opts || {};
+    // Leaflet >= 1.8 dropped DomEvent.fakeStop, which VectorGrid 1.3 calls on click
+    if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = function () { return true; };
+    var layerName = opts.layerName || "grids";
+    var styles = {};
+    styles[layerName] = function () { return L.extend({fill: true}, opts.style || {}); };
+    var grid = L.vectorGrid.protobuf(url, {
+      vectorTileLayerStyles: styles,
+      interactive: !!(opts.tooltip || opts.title),
+      minZoom: opts.minZoom || 0,
+      maxNativeZoom: opts.maxNativeZoom || 18,
+      rendererFactory: L.canvas.tile,
+      getFeatureId: function (f) { return f.properties.code || f.properties.id; }
+    });
+    if (opts.tooltip || opts.title) {
+      grid.on("click", function (e) {
+        var p = e.layer.properties || {};
+        var head = opts.title && p[opts.title] ? "<b>" + esc(p[opts.title]) + "</b>" : "";
+        L.popup().setLatLng(e.latlng).setContent(head + fieldTable(p, opts.tooltip || []))
+          .openOn(grid._map);
+      });
+    }
+    return grid;
+  }
+
+  /* A small fixed box of text (page title, summary figures). */
+  function infoBox(map, html, position) {
+    var control = L.control({position: position || "topright"});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "gg-info");
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    control.addTo(map);
+    return control;
+  }
+
   global.geoGrid = {decode: decode, dataLayer: dataLayer, zoomLabels: zoomLabels,
-    searchControl: searchControl, legend: legend, esc: esc, unpack: unpack};
+    searchControl: searchControl, legend: legend, esc: esc, unpack: unpack,
+    fieldTable: fieldTable, markerClusters: markerClusters, heatLayer: heatLayer,
+    vectorTiles: vectorTiles, infoBox: infoBox};
 })(window);

@@ -1,0 +1,120 @@
+"""A redrawing plan's page: the grids before and after, and draw tools to change the plan.
+
+:func:`plan_map` draws the plan's diff (the grids it changes, as they are and as proposed) over the
+unified grids nearby, and adds Leaflet.draw (``leaflet-draw``, served by the project) so a person
+can draw a split line or a new boundary. ``geo_grid/static/js/geo_grid_plan.js`` sends the drawn
+shape to the plan's API as a *preview* first, draws the impact the server computed (grids changed,
+households moved) and only on 接受 sends it for real; nothing is computed in the page.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> before = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["一网格"]},
+...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
+>>> after = gpd.GeoDataFrame({"code": ["320113001001001", "320113001001002"], "name": ["一", "二"]},
+...     geometry=[box(118.90, 32.10, 118.905, 32.11), box(118.905, 32.10, 118.91, 32.11)], crs=4490)
+>>> html = plan_map(7, before, after).get_root().render()
+>>> "leaflet.draw.js" in html and "geoGridPlan.editor" in html
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import geopandas as gpd
+
+from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
+from geo_grid._maps_elements import DataLayer, Legend, MapCall, Plugins, ZoomLabels, base_map
+from geo_grid._maps_encode import encode_layer
+
+__all__ = ["PLAN_STYLES", "plan_map"]
+
+#: Styles of the grids as they are (before) and as the plan proposes (after), and the context.
+PLAN_STYLES: dict[str, dict[str, Any]] = {
+    "context": {"color": "#9e9e9e", "weight": 0.8, "fillColor": "#eeeeee", "fillOpacity": 0.2},
+    "before": {"color": "#c62828", "weight": 2.5, "dashArray": "6 4", "fillOpacity": 0.0},
+    "after": {"color": "#1565c0", "weight": 2.5, "fillColor": "#64b5f6", "fillOpacity": 0.3},
+}
+
+
+def _layer(gdf, name, style, shift, *, tooltip=True, show=True):
+    fields = ["code", "name", "households"]
+    rows = zip(*(column(gdf, f) for f in fields), strict=True)
+    g = geoms(gdf, 0, shift, coverage=False)
+    opts: dict[str, Any] = {"style": style}
+    if tooltip:
+        opts.update(title="name", tooltip=[["code", "编码"], ["households", "户数"]])
+    else:
+        opts["interactive"] = False
+    return DataLayer(encode_layer(g, fields, [list(r) for r in rows]), opts, name, show=show), g
+
+
+def plan_map(
+    plan_id: int | str,
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    context: gpd.GeoDataFrame | None = None,
+    *,
+    title: str | None = None,
+    api_base: str = "/api/v1/plans",
+    editable: bool = True,
+    asset_base: str = "/static",
+    tiles_url: str | None = None,
+    tiles_attribution: str = "",
+    tiles_crs: str = "wgs84",
+) -> folium.Map:
+    """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
+
+    ``before`` are the published grids the plan touches, ``after`` the plan's proposed grids (both
+    ``code``, ``name``, optionally ``households``); ``context`` the unchanged grids around. With
+    ``editable`` the draw toolbar offers a line (split) and a polygon (new boundary); the script
+    posts ``{"line": GeoJSON}`` to ``{api_base}/{plan_id}/split`` or ``{"boundary": GeoJSON,
+    "code": ...}`` to ``{api_base}/{plan_id}/reshape`` with ``"preview": true``, draws the answer,
+    and re-sends without ``preview`` when the person accepts. Coordinates are sent in ``crs``.
+    """
+    before = check_frame(before, "before", ("code",))
+    after = check_frame(after, "after", ("code",))
+    shift = display_transform(tiles_crs)
+    title = title or f"调整方案 {plan_id}"
+    m = base_map(
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+    )
+    drawn = []
+    if context is not None and len(context):
+        context = check_frame(context, "context", ("code",))
+        layer, g = _layer(context, "周边网格", PLAN_STYLES["context"], shift)
+        m.add_child(layer)
+        m.add_child(ZoomLabels(layer, "name", 15))
+    after_layer, g = _layer(after, f"方案网格 ({len(after)})", PLAN_STYLES["after"], shift)
+    drawn.append(g)
+    m.add_child(after_layer)
+    m.add_child(ZoomLabels(after_layer, "name", 0))
+    before_layer, g = _layer(
+        before, f"现状网格 ({len(before)})", PLAN_STYLES["before"], shift, tooltip=False
+    )
+    drawn.append(g)
+    m.add_child(before_layer)
+    legend = [("现状网格", PLAN_STYLES["before"]), ("方案网格", PLAN_STYLES["after"])]
+    if context is not None and len(context):
+        legend.append(("周边网格", PLAN_STYLES["context"]))
+    m.add_child(Legend(title, legend))
+    if editable:
+        m.add_child(
+            Plugins(
+                asset_base,
+                (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
+                ("js/geo_grid_plan.js",),
+            )
+        )
+        options = {
+            "planId": plan_id,
+            "apiBase": api_base.rstrip("/"),
+            "crs": "wgs84" if shift is None else "gcj02",
+        }
+        m.add_child(MapCall("geoGridPlan.editor", options, layers={"after": after_layer}))
+    folium.LayerControl(collapsed=False).add_to(m)
+    fit(m, drawn)
+    return m
