@@ -1,0 +1,74 @@
+"""红绿指标 on hand-built cases: each rate's numerator and denominator, and the colours."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from geo_grid.cases.indicators import Thresholds, colour_of, indicators
+from geo_grid.errors import BadInput
+
+T = pd.Timestamp("2026-05-10 09:00", tz="UTC")
+START, END = pd.Timestamp("2026-05-01", tz="UTC"), pd.Timestamp("2026-06-01", tz="UTC")
+h = pd.Timedelta(hours=1)
+
+
+def cases() -> pd.DataFrame:
+    rows = [
+        # grid G1: 4 due; 2 on time, 1 late, 1 open; one reopened; one extended
+        dict(grid_code="G1", received_at=T, due_at=T + 48 * h, closed_at=T + 10 * h, reopened=1,
+             responded_at=T + h, rated_at=T + 20 * h, resolved=True, satisfied=True),
+        dict(grid_code="G1", received_at=T, due_at=T + 48 * h, closed_at=T + 20 * h,
+             responded_at=T + 3 * h, rated_at=T + 30 * h, resolved=True, satisfied=False),
+        dict(grid_code="G1", received_at=T, due_at=T + 48 * h, closed_at=T + 60 * h, extended=True),
+        dict(grid_code="G1", received_at=T, due_at=T + 48 * h),
+        # grid G2: all good
+        dict(grid_code="G2", received_at=T, due_at=T + 48 * h, closed_at=T + 5 * h,
+             responded_at=T + h, rated_at=T + 6 * h, resolved=True, satisfied=True),
+        # received before the period, due inside: counts as due, not as received
+        dict(grid_code="G2", received_at=START - 10 * h, due_at=START + 38 * h,
+             closed_at=START + 1 * h, responded_at=START - 9 * h),
+        # due after the period: received only
+        dict(grid_code="G2", received_at=END - h, due_at=END + 47 * h),
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_grid_rates_count_what_the_definitions_say():
+    table = indicators(cases(), "grid", START, END).set_index("code")
+    g1, g2 = table.loc["G1"], table.loc["G2"]
+    assert (g1["received"], g1["due"], g1["closed"], g1["closed_on_time"]) == (4, 4, 3, 2)
+    assert g1["closure_rate"] == 0.75 and g1["ontime_rate"] == 0.5
+    assert g1["rework_rate"] == round(1 / 3, 4) and g1["extension_rate"] == 0.25
+    assert g1["overdue"] == 2  # one closed late, one still open
+    assert g1["response_rate"] == 0.25  # one contacted within 2 h of four received
+    assert g1["solve_rate"] == 1.0 and g1["satisfaction"] == 0.5
+    assert g1["mean_hours"] == pytest.approx((10 + 20 + 60) / 3, abs=0.01)
+    assert g1["colour"] == "red"
+    assert (g2["received"], g2["due"], g2["closed"]) == (2, 2, 2)
+    assert g2["ontime_rate"] == 1.0 and g2["response_rate"] == 0.5 and g2["colour"] == "red"
+
+
+def test_colours_follow_the_configured_thresholds():
+    loose = Thresholds.from_config({"ontime_rate": [0.4, 0.3], "closure_rate": [0.7, 0.5],
+                                    "rework_rate": [0.5, 0.6], "extension_rate": [0.5, 0.6],
+                                    "response_rate": [0.2, 0.1], "satisfaction": [0.5, 0.4]})  # fmt: skip
+    g1 = indicators(cases(), "grid", START, END, loose).set_index("code").loc["G1"]
+    assert g1["colour"] == "green"
+    assert colour_of("ontime_rate", 0.85, Thresholds()) == "yellow"
+    assert colour_of("rework_rate", 0.04, Thresholds()) == "green"
+    assert colour_of("ontime_rate", None, Thresholds()) is None
+    with pytest.raises(BadInput):
+        Thresholds.from_config({"ontime_rate": [0.5, 0.9]})  # green laxer than yellow
+    with pytest.raises(BadInput):
+        Thresholds.from_config({"happiness": [1, 0]})
+
+
+def test_levels_and_bad_periods():
+    frame = cases().assign(department=["城管"] * 4 + ["应急"] * 3, street_code="S1")
+    assert set(indicators(frame, "department", START, END)["code"]) == {"城管", "应急"}
+    assert indicators(frame, "street", START, END)["received"].tolist() == [6]
+    with pytest.raises(BadInput, match="level"):
+        indicators(frame, "planet", START, END)
+    with pytest.raises(BadInput, match="before"):
+        indicators(frame, "grid", END, START)
