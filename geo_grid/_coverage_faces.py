@@ -65,35 +65,28 @@ def as_multipolygon(geom: BaseGeometry | None) -> BaseGeometry | None:
     return polygonal(geom)
 
 
-def widths(geoms: Sequence | NDArray, tolerance: float = 0.005, floor: float = 0.0) -> NDArray:
-    """Width of polygons as the diameter of their maximum inscribed circle (metres in, metres out).
+def widths(geoms: Sequence | NDArray) -> NDArray:
+    """Width of polygons in metres: the short side of the rectangle with the same area and
+    perimeter, ``(P - sqrt(P² - 16·A)) / 4``.
 
-    The diameter is the width a planner means by "a 5 m sliver": a strip of width w gives w whatever
-    its length, and a gap is narrower than w exactly when a disc of diameter w does not fit, which is
-    the definition GEOS uses for coverage gap widths; ``2·area/perimeter`` agrees on strips but
-    halves compact shapes. ``tolerance`` bounds the error (an under-estimate by at most it).
-    Pieces a disc of diameter ``floor`` does not fit in (a negative buffer empties them) get the
-    cheap strip estimate ``2·area/perimeter`` instead: the inscribed-circle search is slow on
-    kilometre-long, micrometre-wide reprojection noise.
+    Why this estimate: it is exact for what planners call slivers and strips (a w × L strip, a
+    ring of width w round a shrunk grid, a rectangle), costs two vectorized measures, and errs
+    low on compact shapes (a disc reads 0.785 of its diameter, an equilateral triangle 0.68 of its
+    inscribed diameter), so a hole is never called wider than it is. The maximum inscribed circle
+    (GEOS's notion of gap width) was measured at ~1 ms per piece, which alone took the check of a
+    10,000-grid layer to ten times bare GEOS.
 
     >>> import shapely
     >>> [round(float(w), 2) for w in widths([shapely.box(0, 0, 100, 3), shapely.box(0, 0, 10, 10)])]
     [3.0, 10.0]
     """
     arr = np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms, dtype=object)
-    out = np.zeros(len(arr), dtype="float64")
-    ok = np.array([g is not None and not g.is_empty for g in arr], dtype=bool)
-    if floor > 0 and ok.any():
-        idx = np.flatnonzero(ok)
-        thin = shapely.is_empty(shapely.buffer(arr[idx], -floor / 2.0, quad_segs=2))
-        t = idx[thin]
-        perim = shapely.length(arr[t])
-        out[t] = np.divide(2.0 * shapely.area(arr[t]), perim, out=np.zeros(len(t)), where=perim > 0)
-        ok[t] = False
-    if ok.any():
-        lines = shapely.maximum_inscribed_circle(arr[ok], tolerance)
-        out[ok] = 2.0 * shapely.length(lines)
-    return out
+    if len(arr) == 0:
+        return np.zeros(0)
+    area = np.nan_to_num(shapely.area(arr))
+    perim = np.nan_to_num(shapely.length(arr))
+    disc = np.sqrt(np.maximum(perim * perim - 16.0 * area, 0.0))
+    return (perim - disc) / 4.0
 
 
 def node_faces(lines: Iterable[BaseGeometry], grid_size: float) -> NDArray:

@@ -12,8 +12,8 @@ marked grid are intersected (STRtree, predicate ``intersects``). Gaps are the ho
 built with ``coverage_union_all`` on the unmarked grids, and, with parents, the parts of the
 district (union of parents) that no grid covers. Nothing is ever compared all-against-all.
 
-Widths are the diameter of the maximum inscribed circle (see ``_coverage_faces.widths``), the
-definition GEOS uses for gap widths. Pieces smaller than ``noise_area_m2`` *or* narrower than
+Widths are the short side of the rectangle with the same area and perimeter (see
+``_coverage_faces.widths``): exact for strips, slivers and rings, low on compact shapes. Pieces smaller than ``noise_area_m2`` *or* narrower than
 ``noise_width_m`` are floating-point noise from reprojection and are never reported.
 
 Examples
@@ -182,11 +182,8 @@ def _clean_geometries(geoms: NDArray, codes: NDArray) -> tuple[NDArray, list[dic
     so that one bad ring does not hide the overlaps around it."""
     defects: list[dict] = []
     work = np.empty(len(geoms), dtype=object)
-    missing = np.array([g is None for g in geoms], dtype=bool)
-    empty = missing.copy()
-    empty[~missing] = shapely.is_empty(geoms[~missing])
-    types = np.array(["" if e else g.geom_type for g, e in zip(geoms, empty, strict=True)])
-    polygonal_type = np.isin(types, ["Polygon", "MultiPolygon"])
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    polygonal_type = np.isin(shapely.get_type_id(geoms), [3, 6]) & ~empty  # Polygon, MultiPolygon
     valid = np.zeros(len(geoms), dtype=bool)
     valid[polygonal_type] = shapely.is_valid(geoms[polygonal_type])
     for i in np.flatnonzero(empty):
@@ -252,11 +249,6 @@ def _defect(kind: str, ids: list, area: float, width: float, geom, parent=None) 
 # --------------------------------------------------------------------------------------------
 # check
 # --------------------------------------------------------------------------------------------
-
-
-def _tol(noise_width: float) -> float:
-    """Inscribed-circle tolerance fine enough to tell noise from a real piece."""
-    return min(0.005, max(noise_width / 4.0, 1e-6))
 
 
 def _keep(areas: NDArray, wids: NDArray, noise_area: float, noise_width: float) -> NDArray:
@@ -399,7 +391,7 @@ def check_coverage(
         and nesting is checked (``outside_parent``, ``crosses_parent``, ``parent_not_covered``).
         Without, gaps are only the holes of the grids' union (its exterior is the district edge).
     gap_width_m : float
-        Holes narrower than this (maximum inscribed circle diameter) are ``sliver_gap``, wider ones
+        Holes narrower than this (see ``_coverage_faces.widths``) are ``sliver_gap``, wider ones
         ``gap``. 20 m matches the demo's ground truth (slivers 1-20 m wide).
     sliver_width_m : float, optional
         Overrides ``gap_width_m`` for the sliver/gap split only.
@@ -427,7 +419,7 @@ def check_coverage(
     step("validity")
 
     work, defects = _clean_geometries(geoms, codes)
-    present = np.flatnonzero(np.array([g is not None for g in work], dtype=bool))
+    present = np.flatnonzero(~shapely.is_missing(work))
     pgeoms = work[present]
     pcodes = codes[present]
     areas = shapely.area(pgeoms) if len(pgeoms) else np.zeros(0)
@@ -444,14 +436,9 @@ def check_coverage(
     if len(pgeoms):
         edges = shapely.coverage_invalid_edges(pgeoms, gap_width=0.0)
         flagged = ~shapely.is_empty(edges)
-    wkb = shapely.to_wkb(shapely.normalize(pgeoms)) if len(pgeoms) else np.zeros(0, dtype=object)
-    dup_first: dict[bytes, int] = {}
+    # Exact duplicates need no hashing: GEOS marks both copies (every edge is matched twice), so
+    # they come out of the pair search below with an overlap share of 1.
     exact_pairs: list[tuple[int, int]] = []
-    for k, key in enumerate(wkb):
-        if key in dup_first:
-            exact_pairs.append((dup_first[key], k))
-        else:
-            dup_first[key] = k
     step("edges")
 
     tree = shapely.STRtree(pgeoms) if len(pgeoms) else None
@@ -472,7 +459,7 @@ def check_coverage(
         ia = shapely.area(inter)
         big = ia >= noise_area_m2
         iw = np.zeros(len(inter))
-        iw[big] = widths(inter[big], _tol(noise_width_m), noise_width_m)
+        iw[big] = widths(inter[big])
         keep = _keep(ia, iw, noise_area_m2, noise_width_m)
         for (i, j), g, area, width, ok in zip(pairs, inter, ia, iw, keep, strict=True):
             if not ok:
@@ -514,7 +501,7 @@ def check_coverage(
         ga = shapely.area(gaps)
         gw = np.zeros(len(gaps))
         big = ga >= noise_area_m2
-        gw[big] = widths(gaps[big], _tol(noise_width_m), noise_width_m)
+        gw[big] = widths(gaps[big])
         keep = _keep(ga, gw, noise_area_m2, noise_width_m)
         gaps, ga, gw, gap_parent = gaps[keep], ga[keep], gw[keep], gap_parent[keep]
         neighbours = _bordering(gaps, tree, pgeoms, max(noise_width_m, 1e-3)) if tree else []
@@ -602,7 +589,7 @@ def _nesting_defects(
         ga = shapely.area(geoms[suspects])
         ow = np.zeros(len(outside))
         big = oa >= noise_area
-        ow[big] = widths(outside[big], _tol(noise_width), noise_width)
+        ow[big] = widths(outside[big])
         for i, g, a, whole, w in zip(suspects, outside, oa, ga, ow, strict=True):
             pcode = parent_codes[pidx[i]]
             if whole - a < noise_area:
@@ -629,7 +616,7 @@ def _nesting_defects(
                 continue
             ca = shapely.area(cover)
             cw = np.zeros(len(cover))
-            cw[ca >= noise_area] = widths(cover[ca >= noise_area], _tol(noise_width), noise_width)
+            cw[ca >= noise_area] = widths(cover[ca >= noise_area])
             for c, a, w in zip(cover, ca, cw, strict=True):
                 if a < noise_area or w < noise_width:
                     continue
@@ -1059,7 +1046,7 @@ def _log_moves(
     gap_width: dict[int, float] = {}
     if len(gap_faces):
         pieces = _pieces(shapely.coverage_union_all(faces[gap_faces]))
-        pw = widths(pieces, 0.005, 0.01)
+        pw = widths(pieces)
         rp = shapely.point_on_surface(faces[gap_faces])
         fi, pj = shapely.STRtree(pieces).query(rp, predicate="within")
         for f, p in zip(fi, pj, strict=True):
