@@ -14,7 +14,7 @@ district (union of parents) that no grid covers. Nothing is ever compared all-ag
 
 Widths are the short side of the rectangle with the same area and perimeter (see
 ``_coverage_faces.widths``): exact for strips, slivers and rings, low on compact shapes. Pieces smaller than ``noise_area_m2`` *or* narrower than
-``noise_width_m`` are floating-point noise from reprojection and are never reported.
+``noise_width_m`` (5 cm) are floating-point or coordinate-rounding noise and are never reported.
 
 Examples
 --------
@@ -168,6 +168,36 @@ def _local(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
     return np.asarray(series.array, dtype=object)
 
 
+class _Metric:
+    """Project geometries from the layer's CRS to the metric CRS, only when measuring.
+
+    The whole-layer GEOS passes (validity, edge matching, coverage union) run in the layer's own
+    CRS: a projection maps shared vertices to shared vertices, so they find the same defects,
+    and only the few defect pieces are then projected to be measured.
+    """
+
+    def __init__(self, source, local_crs: str) -> None:
+        from pyproj import CRS, Transformer
+
+        src = CRS.from_user_input(source)
+        self.identity = src.equals(CRS.from_user_input(local_crs))
+        self._t = None if self.identity else Transformer.from_crs(src, local_crs, always_xy=True)
+
+    def __call__(self, geoms):
+        if self.identity:
+            return geoms
+        t = self._t
+        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def _source(frame: gpd.GeoDataFrame, crs) -> NDArray:
+    """Geometries of ``frame`` in ``crs`` (the grids' CRS) as a numpy object array."""
+    series = frame.geometry
+    if series.crs is not None and not series.crs.equals(crs):
+        series = series.to_crs(crs)
+    return np.asarray(series.array, dtype=object)
+
+
 def _reason_point(reason: str, geom):
     """The location GEOS names in an ``is_valid_reason`` string, else a point on the geometry."""
     match = _REASON_POINT.search(reason or "")
@@ -304,14 +334,16 @@ def _holes(union) -> NDArray:
 
 
 def _bordering(
-    pieces: NDArray, tree: shapely.STRtree, geoms: NDArray, tol: float
+    pieces: NDArray, tree: shapely.STRtree, geoms: NDArray, tol: float, metric
 ) -> list[list[int]]:
-    """For each piece, the grid indices sharing more than a point of border with it."""
+    """For each piece, the grid indices sharing more than a point of border with it (``tol``
+    metres: border within ``tol`` of the piece, longer than ``4·tol``)."""
     if len(pieces) == 0:
         return []
-    grown = shapely.buffer(pieces, tol, quad_segs=2)
-    pi, gi = tree.query(grown, predicate="intersects")
-    lengths = shapely.length(shapely.intersection(shapely.boundary(geoms[gi]), grown[pi]))
+    pi, gi = tree.query(pieces, predicate="intersects")
+    grown = shapely.buffer(metric(pieces), tol, quad_segs=2)
+    near = shapely.boundary(metric(geoms[gi]))
+    lengths = shapely.length(shapely.intersection(near, grown[pi]))
     out: list[list[int]] = [[] for _ in range(len(pieces))]
     for p, g, length in zip(pi, gi, lengths, strict=True):
         if length > 4 * tol:
@@ -374,7 +406,7 @@ def check_coverage(
     parent_field: str = "community_code",
     local_crs: str = "EPSG:4549",
     noise_area_m2: float = 0.01,
-    noise_width_m: float = 0.01,
+    noise_width_m: float = 0.05,
     duplicate_share: float = 0.999,
     progress: Progress = None,
 ) -> CoverageReport:
@@ -396,7 +428,9 @@ def check_coverage(
     sliver_width_m : float, optional
         Overrides ``gap_width_m`` for the sliver/gap split only.
     noise_area_m2, noise_width_m : float
-        Pieces below either are float noise from reprojection and are not reported.
+        Pieces below either are noise and are not reported: float noise from reprojection, and
+        the centimetre steps of coordinates rounded to 7 decimal degrees (GeoJSON files), which
+        leave strips ~1-2 cm wide along every line two layers draw separately.
     duplicate_share : float
         Two grids whose overlap is at least this share of the larger are duplicates.
     progress : bool or callable
@@ -415,14 +449,15 @@ def check_coverage(
         _validate_layer(parent, "parent")
     sliver_w = gap_width_m if sliver_width_m is None else sliver_width_m
     codes = grids["code"].astype(str).to_numpy()
-    geoms = _local(grids, local_crs)
+    src_crs = grids.crs
+    geoms = np.asarray(grids.geometry.array, dtype=object)
+    metric = _Metric(src_crs, local_crs)
     step("validity")
 
     work, defects = _clean_geometries(geoms, codes)
     present = np.flatnonzero(~shapely.is_missing(work))
     pgeoms = work[present]
     pcodes = codes[present]
-    areas = shapely.area(pgeoms) if len(pgeoms) else np.zeros(0)
 
     counts = pd.Series(codes).value_counts()
     for code in counts.index[counts.to_numpy() > 1]:
@@ -456,10 +491,14 @@ def check_coverage(
     if len(pairs):
         inter = shapely.intersection(pgeoms[pairs[:, 0]], pgeoms[pairs[:, 1]])
         inter = np.asarray([polygonal(g) for g in inter], dtype=object)
-        ia = shapely.area(inter)
+        inter_m = metric(inter)
+        ia = shapely.area(inter_m)
         big = ia >= noise_area_m2
         iw = np.zeros(len(inter))
-        iw[big] = widths(inter[big])
+        iw[big] = widths(inter_m[big])
+        members = np.unique(pairs)
+        areas = np.zeros(len(pgeoms))
+        areas[members] = shapely.area(metric(pgeoms[members]))
         keep = _keep(ia, iw, noise_area_m2, noise_width_m)
         for (i, j), g, area, width, ok in zip(pairs, inter, ia, iw, keep, strict=True):
             if not ok:
@@ -468,8 +507,9 @@ def check_coverage(
             if area >= duplicate_share * max(areas[i], areas[j]):
                 dup_pairs.add((int(i), int(j)))
     for i, j in sorted(dup_pairs):
+        area_j = shapely.area(metric(pgeoms[j]))
         defects.append(
-            _defect("duplicate_geometry", [pcodes[i], pcodes[j]], areas[j], np.nan, pgeoms[j])
+            _defect("duplicate_geometry", [pcodes[i], pcodes[j]], area_j, np.nan, pgeoms[j])
         )
     step("overlaps")
 
@@ -481,7 +521,7 @@ def check_coverage(
         parent_geoms = np.asarray(
             [
                 polygonal(g) if g is not None else shapely.MultiPolygon()
-                for g in _local(parent, local_crs)
+                for g in _source(parent, src_crs)
             ],
             dtype=object,
         )
@@ -498,13 +538,15 @@ def check_coverage(
     step("gaps")
 
     if len(gaps):
-        ga = shapely.area(gaps)
+        gaps_m = metric(gaps)
+        ga = shapely.area(gaps_m)
         gw = np.zeros(len(gaps))
         big = ga >= noise_area_m2
-        gw[big] = widths(gaps[big])
+        gw[big] = widths(gaps_m[big])
         keep = _keep(ga, gw, noise_area_m2, noise_width_m)
         gaps, ga, gw, gap_parent = gaps[keep], ga[keep], gw[keep], gap_parent[keep]
-        neighbours = _bordering(gaps, tree, pgeoms, max(noise_width_m, 1e-3)) if tree else []
+        tol = max(noise_width_m, 1e-3)
+        neighbours = _bordering(gaps, tree, pgeoms, tol, metric) if tree else []
         for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, gap_parent, strict=True):
             kind = "sliver_gap" if width < sliver_w else "gap"
             pcode = parent_codes[p] if p >= 0 else None
@@ -530,11 +572,12 @@ def check_coverage(
                 noise_area_m2,
                 noise_width_m,
                 ~flagged,
+                metric,
             )
         )
     step("parents")
 
-    frame = _frame(defects, local_crs, parent_codes, parent_geoms, parent_tree)
+    frame = _frame(defects, src_crs, parent_codes, parent_geoms, parent_tree)
     return CoverageReport(
         defects=frame,
         features=len(grids),
@@ -569,15 +612,15 @@ def _nesting_defects(
     noise_area: float,
     noise_width: float,
     clean: NDArray,
+    metric,
 ) -> list[dict]:
     """outside_parent, crosses_parent and parent_not_covered defects."""
     defects: list[dict] = []
     has = pidx >= 0
     for i in np.flatnonzero(pidx == -1):
         label = None if stated[i] is None or pd.isna(stated[i]) else str(stated[i])
-        defects.append(
-            _defect("outside_parent", [codes[i]], shapely.area(geoms[i]), np.nan, geoms[i], label)
-        )
+        area = shapely.area(metric(geoms[i]))
+        defects.append(_defect("outside_parent", [codes[i]], area, np.nan, geoms[i], label))
     idx = np.flatnonzero(has)
     shapely.prepare(parent_geoms)
     inside = shapely.covers(parent_geoms[pidx[idx]], geoms[idx])
@@ -585,11 +628,12 @@ def _nesting_defects(
     if len(suspects):
         outside = shapely.difference(geoms[suspects], parent_geoms[pidx[suspects]])
         outside = np.asarray([polygonal(g) for g in outside], dtype=object)
-        oa = shapely.area(outside)
-        ga = shapely.area(geoms[suspects])
+        outside_m = metric(outside)
+        oa = shapely.area(outside_m)
+        ga = shapely.area(metric(geoms[suspects]))
         ow = np.zeros(len(outside))
         big = oa >= noise_area
-        ow[big] = widths(outside[big])
+        ow[big] = widths(outside_m[big])
         for i, g, a, whole, w in zip(suspects, outside, oa, ga, ow, strict=True):
             pcode = parent_codes[pidx[i]]
             if whole - a < noise_area:
@@ -604,9 +648,12 @@ def _nesting_defects(
         kids = np.flatnonzero(pidx == p)
         own = _union(geoms[kids], clean[kids]) if len(kids) else shapely.MultiPolygon()
         missing = shapely.difference(parent_geoms[p], own)
-        for piece in _pieces(missing):
-            if piece.area < noise_area:
-                continue
+        pieces = _pieces(missing)
+        if len(pieces) == 0:
+            continue
+        pieces_m = metric(pieces)
+        keep = _keep(shapely.area(pieces_m), widths(pieces_m), noise_area, noise_width)
+        for piece in pieces[keep]:
             others = tree.query(piece, predicate="intersects")
             others = others[(pidx[others] != p) & (pidx[others] >= 0)]
             if len(others) == 0:
@@ -614,13 +661,14 @@ def _nesting_defects(
             cover = _pieces(shapely.intersection(piece, shapely.union_all(geoms[others])))
             if len(cover) == 0:
                 continue
-            ca = shapely.area(cover)
-            cw = np.zeros(len(cover))
-            cw[ca >= noise_area] = widths(cover[ca >= noise_area])
+            cover_m = metric(cover)
+            ca = shapely.area(cover_m)
+            cw = widths(cover_m)
             for c, a, w in zip(cover, ca, cw, strict=True):
                 if a < noise_area or w < noise_width:
                     continue
-                who = others[shapely.area(shapely.intersection(geoms[others], c)) >= noise_area]
+                touch = metric(shapely.intersection(geoms[others], c))
+                who = others[shapely.area(touch) >= noise_area]
                 defects.append(
                     _defect("parent_not_covered", sorted(codes[who]), a, w, c, parent_codes[p])
                 )
@@ -629,7 +677,7 @@ def _nesting_defects(
 
 def _frame(
     defects: list[dict],
-    local_crs: str,
+    src_crs,
     parent_codes: NDArray | None,
     parent_geoms: NDArray | None,
     parent_tree: shapely.STRtree | None,
@@ -638,7 +686,7 @@ def _frame(
     if not defects:
         return gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in DEFECT_COLUMNS[:-1]},
-            geometry=gpd.GeoSeries([], crs=local_crs).to_crs(STORAGE_EPSG),
+            geometry=gpd.GeoSeries([], crs=STORAGE_EPSG),
         ).astype({"area_m2": "float64", "width_m": "float64"})
     frame = pd.DataFrame(defects)
     if parent_tree is not None:
@@ -659,7 +707,7 @@ def _frame(
     frame["_ids"] = frame["ids"].map(lambda ids: ",".join(ids))
     frame = frame.sort_values(["_order", "_ids", "area_m2"], ascending=[True, True, False])
     frame = frame.drop(columns=["_order", "_ids"]).reset_index(drop=True)
-    geometry = gpd.GeoSeries(frame["geometry"].to_numpy(), crs=local_crs).to_crs(STORAGE_EPSG)
+    geometry = gpd.GeoSeries(frame["geometry"].to_numpy(), crs=src_crs).to_crs(STORAGE_EPSG)
     out = gpd.GeoDataFrame(frame.drop(columns=["geometry"]), geometry=geometry.values)
     return out[list(DEFECT_COLUMNS)]
 
