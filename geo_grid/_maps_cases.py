@@ -313,7 +313,8 @@ def indicators_map(
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
     )
-    table = indicators.drop_duplicates("code").set_index(indicators["code"].astype(str).values)
+    table = indicators.drop_duplicates("code")
+    table.index = pd.Index([str(c) for c in table["code"]])
     codes = [str(c) for c in grids["code"].tolist()]
 
     def cells(name: str) -> list[Any]:

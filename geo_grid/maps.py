@@ -69,7 +69,16 @@ from geo_grid._maps_common import (
 from geo_grid._maps_common import (
     roster_index as _roster_index,
 )
-from geo_grid._maps_elements import DataLayer, Legend, SearchBox, ZoomLabels, base_map
+from geo_grid._maps_elements import (
+    DataLayer,
+    JsLayer,
+    Legend,
+    Plugins,
+    SearchBox,
+    ZoomLabels,
+    base_map,
+    js_literal,
+)
 from geo_grid._maps_encode import encode_layer
 from geo_grid._maps_plan import plan_map
 from geo_grid._maps_services import (
@@ -117,6 +126,9 @@ _OTHER_LAYER = {"color": "#6a1b9a", "weight": 1.6, "fillOpacity": 0.04}
 _STREET = {"color": "#1f1f1f", "weight": 2.6, "fill": False}
 _COMMUNITY = {"color": "#555555", "weight": 1.3, "dashArray": "5 4", "fill": False}
 _HOVER = {"weight": 3, "fillOpacity": 0.3}
+_BUILDING = {"color": "#6d4c41", "weight": 0.6, "fillColor": "#bcaaa4", "fillOpacity": 0.6}
+#: Above this many bytes of packed data a layer is served as vector tiles (when tiles are on).
+INLINE_LIMIT = 1_500_000
 
 #: Defect kinds (``check_coverage`` output) → label and style, matched by keyword in this order.
 DEFECT_STYLES: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -150,6 +162,20 @@ def defect_style(kind: str) -> tuple[str, dict[str, Any]]:
     return _OTHER_DEFECT[0], {"weight": 2, **_OTHER_DEFECT[1]}
 
 
+def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0):
+    """A vector-tile layer (Leaflet.VectorGrid) left off at opening; popups on click."""
+    options = {
+        "layerName": layer_name,
+        "style": style,
+        "minZoom": min_zoom,
+        "title": "name",
+        "tooltip": [["code", "编码"], ["households", "户数"], ["xiaoqu", "小区"]],
+    }
+    url = f"{url_base}/{{z}}/{{x}}/{{y}}.pbf"
+    call = f"geoGrid.vectorTiles({js_literal(url)}, {js_literal(options)})"
+    return JsLayer(call, name, show=False)
+
+
 # ---------------------------------------------------------------- builders
 
 
@@ -167,6 +193,9 @@ def coverage_map(
     search_url: str | None = "/api/v1/geocode",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
+    tiles_base: str | None = None,
+    inline_limit: int = INLINE_LIMIT,
+    building_tiles: bool = False,
 ) -> folium.Map:
     """The coverage page: unified grids over street and community outlines, department toggles.
 
@@ -195,6 +224,13 @@ def coverage_map(
         Coverage simplification tolerance in metres (topology kept).
     label_zoom
         Grid names appear from this zoom level on.
+    tiles_base, inline_limit, building_tiles
+        With ``tiles_base`` (``/tiles`` under the API), a department layer whose packed data
+        would exceed ``inline_limit`` bytes is drawn from vector tiles
+        ``{tiles_base}/{key}/{z}/{x}/{y}.pbf`` instead of being inlined, and ``building_tiles``
+        adds the buildings as a tile layer from zoom 15. Tiles are Web Mercator of storage
+        coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
+        is always inline: labels, tooltips and the search box need its features in the page.
     """
     streets = _check_frame(streets, "streets")
     communities = _check_frame(communities, "communities")
@@ -205,6 +241,9 @@ def coverage_map(
         for key, gdf in grids_by_layer.items()
     }
     shift = _display_transform(tiles_crs)
+    use_tiles = bool(tiles_base) and shift is None
+    if use_tiles or building_tiles:
+        tiles_base = (tiles_base or "").rstrip("/")
     people = _roster_index(roster)
     cases = _case_counts(open_cases)
 
@@ -214,6 +253,10 @@ def coverage_map(
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
     )
+    if use_tiles:
+        m.add_child(
+            Plugins(asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
+        )
     drawn: list[np.ndarray] = []
     order = [UNIFIED] + [k for k in layers if k != UNIFIED]
     grid_layers: dict[str, DataLayer] = {}
@@ -245,6 +288,9 @@ def coverage_map(
         encoded = encode_layer(geoms, fields, [list(r) for r in zip(*columns, strict=True)])
         style = LAYER_STYLES.get(key, _OTHER_LAYER)
         options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
+        if use_tiles and key != UNIFIED and len(js_literal(encoded)) > inline_limit:
+            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, _layer_name(key)))
+            continue
         grid_layers[key] = DataLayer(encoded, options, _layer_name(key), show=key == UNIFIED)
         m.add_child(grid_layers[key])
 
@@ -257,6 +303,10 @@ def coverage_map(
         encoded = encode_layer(geoms, ["name"], [[n] for n in _column(gdf, "name")])
         m.add_child(DataLayer(encoded, {"style": style, "interactive": False}, name))
 
+    if use_tiles and building_tiles:
+        m.add_child(
+            _tile_layer(f"{tiles_base}/buildings", "buildings", _BUILDING, "楼栋（放大后显示）", 15)
+        )
     m.add_child(ZoomLabels(grid_layers[UNIFIED], "name", label_zoom))
     if search_url:
         crs_param = None if shift is None else normalize_crs(tiles_crs)

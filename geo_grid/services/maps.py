@@ -1,73 +1,314 @@
-"""Map pages built from the store. Cached per set of published generations: a publish invalidates."""
+"""Map pages built from the store, cached by what they show.
+
+Each page is ``build(kind, ...)`` (a :class:`folium.Map`, what the CLI writes with
+:func:`geo_grid.maps.write_map`) and ``page(kind, ...)`` (its HTML, what the API serves). Pages are
+cached by a *data key*: the published generation of every layer, plus the case fingerprint (count,
+last update) for pages that show cases. A publish or a new case changes the key, so a stale page is
+never served; the cache keeps the last :data:`CACHE_SIZE` pages.
+
+Vector tiles (:func:`tile`) are cached by (layer, generation, z, x, y): a published generation never
+changes, so its tiles never go stale either.
+
+Kinds: ``coverage``, ``checks`` (``layer``), ``cases`` (``start``, ``end``, ``category``),
+``indicators`` (``start``, ``end``), ``services``, ``dispatch``, ``grid`` (``code``), ``plan``
+(``plan_id``).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+import geopandas as gpd
+import pandas as pd
 
-from geo_grid.db import repo
+from geo_grid.db import repo, tiles_repo
 from geo_grid.db.session import session_scope
+from geo_grid.errors import BadInput, NotFound
+from geo_grid.layers import UNIFIED
 from geo_grid.settings import get_settings
 
-__all__ = ["coverage_page", "published_key"]
+__all__ = [
+    "CACHE_SIZE",
+    "KINDS",
+    "build",
+    "coverage_page",
+    "default_period",
+    "page",
+    "published_key",
+    "tile",
+]
 
-_cache: dict[tuple, str] = {}
+KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
+CACHE_SIZE = 32
+_TILE_CACHE_SIZE = 4096
+#: Days shown by the case pages when no period is given (ending at the latest case).
+DEFAULT_DAYS = 30
+
+_pages: OrderedDict[tuple, str] = OrderedDict()
+_tiles: OrderedDict[tuple, bytes] = OrderedDict()
+_checks: dict[int, gpd.GeoDataFrame] = {}
 _lock = threading.Lock()
 
 
 def published_key(session) -> tuple:
     """Identity of what the maps show: the published generation of every layer."""
-    return tuple(
-        session.execute(
-            text(
-                "SELECT layer_key, id FROM generation WHERE status = 'published' ORDER BY layer_key"
-            )
-        ).all()
-    )
+    return tuple(sorted(repo.published_generations(session).items()))
 
 
-def _load_coverage_inputs(session) -> dict[str, Any]:
-    streets = repo.read_admin_areas(session, level="street")
-    communities = repo.read_admin_areas(session, level="community")
-    grids_by_layer = {}
-    for row in repo.list_layers(session):
-        if row["generation_id"] is None:
-            continue
-        grids_by_layer[row["key"]] = repo.read_grids(session, generation_id=row["generation_id"])
-    roster = repo.read_roster(session, layer="unified")
+def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
+    with _lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+
+def _recall(cache: OrderedDict, key: tuple) -> Any:
+    with _lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    return None
+
+
+def _map_options(asset_base: str) -> dict[str, Any]:
+    s = get_settings()
     return {
-        "streets": streets,
-        "communities": communities,
-        "grids_by_layer": grids_by_layer,
-        "roster": roster,
+        "asset_base": asset_base,
+        "tiles_url": s.tiles_url,
+        "tiles_attribution": s.tiles_attribution,
+        "tiles_crs": s.tiles_crs,
     }
 
 
-def coverage_page(asset_base: str = "/static") -> str:
-    """The coverage map's HTML, rebuilt only when a layer's published generation changed."""
-    from geo_grid.maps import coverage_map, map_html
+def _generation(session, layer: str) -> int:
+    gen = repo.published_generations(session).get(layer)
+    if gen is None:
+        raise NotFound(f"layer {layer!r} has no published generation")
+    return gen
 
-    settings = get_settings()
-    with session_scope() as session:
-        key = ("coverage", asset_base, published_key(session))
-        with _lock:
-            if key in _cache:
-                return _cache[key]
-        inputs = _load_coverage_inputs(session)
-    m = coverage_map(
-        inputs["streets"],
-        inputs["communities"],
-        inputs["grids_by_layer"],
-        roster=inputs["roster"],
-        asset_base=asset_base,
-        tiles_url=settings.tiles_url,
-        tiles_attribution=settings.tiles_attribution,
-        tiles_crs=settings.tiles_crs,
+
+def default_period(
+    session, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime]:
+    """The period a case page shows: the given bounds, else the 30 days up to the latest case."""
+    if start is not None and end is not None:
+        if not start < end:
+            raise BadInput("from: must be before to", field="from")
+        return start, end
+    latest = tiles_repo.latest_case_time(session)
+    if end is None:
+        end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
+    if start is None:
+        start = end - timedelta(days=DEFAULT_DAYS)
+    if not start < end:
+        raise BadInput("from: must be before to", field="from")
+    return start, end
+
+
+def _period_text(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d} 至 {(end - timedelta(seconds=1)):%Y-%m-%d}"
+
+
+# ------------------------------------------------------------------------------ builders
+def _coverage(session, asset_base: str, **_: Any):
+    from geo_grid.maps import coverage_map
+
+    grids_by_layer = {}
+    for row in repo.list_layers(session):
+        if row["generation_id"] is not None:
+            grids_by_layer[row["key"]] = repo.read_grids(
+                session, generation_id=row["generation_id"]
+            )
+    if UNIFIED not in grids_by_layer:
+        raise NotFound("the unified layer has no published generation: load or publish one")
+    return coverage_map(
+        repo.read_admin_areas(session, level="street"),
+        repo.read_admin_areas(session, level="community"),
+        grids_by_layer,
+        roster=repo.read_roster(session, layer=UNIFIED),
+        open_cases=tiles_repo.open_case_counts(session),
+        tiles_base="/tiles",
+        building_tiles=True,
+        **_map_options(asset_base),
     )
-    html = map_html(m)
+
+
+def _defects(layer: str, generation_id: int, grids: gpd.GeoDataFrame, parent) -> gpd.GeoDataFrame:
+    """check_coverage of one generation, computed once per generation (it never changes)."""
+    from geo_grid.coverage import check_coverage
+
     with _lock:
-        _cache.clear()
-        _cache[key] = html
+        found = _checks.get(generation_id)
+    if found is not None:
+        return found
+    defects = check_coverage(grids, parent).defects
+    with _lock:
+        _checks[generation_id] = defects
+    return defects
+
+
+def _checks_page(session, asset_base: str, layer: str, **_: Any):
+    from geo_grid.maps import checks_map
+
+    gid = _generation(session, layer)
+    grids = repo.read_grids(session, generation_id=gid)
+    parent = repo.read_admin_areas(session, level="community")
+    defects = _defects(layer, gid, grids, parent if len(parent) else None)
+    return checks_map(grids, defects, layer=layer, **_map_options(asset_base))
+
+
+def _unified(session) -> gpd.GeoDataFrame:
+    return repo.read_grids(session, generation_id=_generation(session, UNIFIED))
+
+
+def _cases(session, asset_base: str, start=None, end=None, category=None, **_: Any):
+    from geo_grid.maps import cases_map
+
+    start, end = default_period(session, start, end)
+    points = tiles_repo.case_points(session, start=start, end=end, category=category)
+    title = "案件分布" + (f"（{category}）" if category else "")
+    return cases_map(
+        points,
+        _unified(session),
+        title=title,
+        period=_period_text(start, end),
+        **_map_options(asset_base),
+    )
+
+
+def _indicators(session, asset_base: str, start=None, end=None, **_: Any):
+    from geo_grid.cases.indicators import indicators
+    from geo_grid.db import cases_repo
+    from geo_grid.maps import indicators_map
+
+    start, end = default_period(session, start, end)
+    frame = cases_repo.indicator_frame(session, start, end)
+    rows = (
+        indicators(frame, "grid", pd.Timestamp(start), pd.Timestamp(end))
+        if len(frame)
+        else pd.DataFrame({"code": [], "colour": []})
+    )
+    return indicators_map(
+        _unified(session), rows, period=_period_text(start, end), **_map_options(asset_base)
+    )
+
+
+def _services(session, asset_base: str, **_: Any):
+    from geo_grid.maps import service_coverage, service_stations, services_map
+
+    communities = repo.read_admin_areas(session, level="community")
+    buildings = tiles_repo.buildings_households(session)
+    stations = service_stations(buildings, communities)
+    coverage = service_coverage(stations, buildings, communities)
+    return services_map(stations, coverage, communities, **_map_options(asset_base))
+
+
+def _dispatch(session, asset_base: str, **_: Any):
+    from geo_grid.maps import dispatch_map
+
+    gens = repo.published_generations(session)
+    departments = {
+        key: repo.read_grids(session, generation_id=gid)
+        for key, gid in sorted(gens.items())
+        if key != UNIFIED
+    }
+    return dispatch_map(_unified(session), departments, **_map_options(asset_base))
+
+
+def _grid(session, asset_base: str, code: str, **_: Any):
+    from geo_grid.maps import grid_map
+
+    gid = _generation(session, UNIFIED)
+    grid = repo.read_grids(session, generation_id=gid, codes=[code])
+    if grid.empty:
+        raise NotFound(f"grid {code!r} not found in the published unified layer")
+    bbox = tuple(float(v) for v in grid.total_bounds)
+    around = repo.read_grids(session, generation_id=gid, bbox=bbox)
+    neighbours = around[(around["code"] != code) & around.touches(grid.geometry.iloc[0])]
+    buildings = tiles_repo.buildings_in(session, generation_id=gid, code=code)
+    addresses = tiles_repo.addresses_in(session, generation_id=gid, code=code)
+    return grid_map(grid, buildings, addresses, neighbours, **_map_options(asset_base))
+
+
+def _plan(session, asset_base: str, plan_id: int, **_: Any):
+    try:
+        from geo_grid.services import plans  # lands with the redrawing feature
+    except ImportError as exc:
+        raise NotFound("plans are not available in this installation") from exc
+    from geo_grid.maps import plan_map
+
+    before, after, context, title = plans.plan_map_layers(session, plan_id)
+    return plan_map(plan_id, before, after, context, title=title, **_map_options(asset_base))
+
+
+_BUILDERS = {
+    "coverage": _coverage,
+    "checks": _checks_page,
+    "cases": _cases,
+    "indicators": _indicators,
+    "services": _services,
+    "dispatch": _dispatch,
+    "grid": _grid,
+    "plan": _plan,
+}
+_CASE_KINDS = {"coverage", "cases", "indicators"}
+
+
+def _data_key(session, kind: str) -> tuple:
+    key = published_key(session)
+    if kind in _CASE_KINDS:
+        key += (tiles_repo.cases_fingerprint(session),)
+    return key
+
+
+def build(kind: str, *, asset_base: str = "/static", **params: Any):
+    """The folium map of page ``kind`` built from the store (no cache)."""
+    if kind not in _BUILDERS:
+        raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
+    with session_scope() as session:
+        return _BUILDERS[kind](session, asset_base, **params)
+
+
+def page(kind: str, *, asset_base: str = "/static", **params: Any) -> str:
+    """The HTML of page ``kind``, rebuilt only when what it shows changed."""
+    from geo_grid.maps import map_html
+
+    if kind not in _BUILDERS:
+        raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
+    with session_scope() as session:
+        key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind))
+        html = _recall(_pages, key)
+        if html is not None:
+            return html
+        html = map_html(_BUILDERS[kind](session, asset_base, **params))
+    _remember(_pages, key, html, CACHE_SIZE)
     return html
+
+
+def coverage_page(asset_base: str = "/static") -> str:
+    """The coverage map's HTML (cached; see :func:`page`)."""
+    return page("coverage", asset_base=asset_base)
+
+
+def tile(layer: str, z: int, x: int, y: int) -> bytes:
+    """A vector tile of a layer's published generation, or of the buildings (``buildings``)."""
+    with session_scope() as session:
+        if layer == tiles_repo.BUILDINGS:
+            key: tuple = (layer, published_key(session), z, x, y)
+            cached = _recall(_tiles, key)
+            if cached is not None:
+                return cached
+            data = tiles_repo.building_tile(session, z=z, x=x, y=y)
+        else:
+            gid = _generation(session, layer)
+            key = (layer, gid, z, x, y)
+            cached = _recall(_tiles, key)
+            if cached is not None:
+                return cached
+            data = tiles_repo.grid_tile(session, generation_id=gid, z=z, x=x, y=y)
+    _remember(_tiles, key, data, _TILE_CACHE_SIZE)
+    return data

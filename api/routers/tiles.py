@@ -1,0 +1,42 @@
+"""Vector tiles (Mapbox Vector Tile, protobuf) of published layers, built by PostGIS.
+
+``/tiles/{layer}/{z}/{x}/{y}.pbf``: ``layer`` is a layer key (its published generation's grids,
+tile layer ``grids``) or ``buildings``. Tiles of a published generation never change, so they carry
+an ``ETag`` naming the content; but the URL names the layer, not the generation, so a publish
+changes what it serves: browsers keep a tile for five minutes, then revalidate (a cheap 304 when the
+ETag still matches). Map pages use tiles for layers too big to inline (see docs/maps.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from geo_grid.services import maps
+
+router = APIRouter(prefix="/tiles", tags=["maps"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_AGE = 300
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.pbf",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}, "description": "One vector tile (may be empty)"}},
+)
+def vector_tile(
+    request: Request,
+    layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")],
+    z: Annotated[int, Path(ge=0, le=22)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+) -> Response:
+    data = maps.tile(layer, z, x, y)
+    etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'  # noqa: S324 (a content tag)
+    headers = {"Cache-Control": f"public, max-age={MAX_AGE}", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(content=data, media_type=MVT, headers=headers)
