@@ -483,6 +483,12 @@ def copy_cases(session: Session, frame: pd.DataFrame) -> int:
     out = frame.copy()
     for c in _JSON & set(out.columns):
         out[c] = [json.dumps(v, ensure_ascii=False, default=str) for v in out[c]]
+    for c in ("id", "version", "reopened", "rating", "duplicate_of"):
+        if c in out.columns:
+            out[c] = out[c].astype("Int64")
+    for c in ("extended", "resolved", "satisfied"):
+        if c in out.columns:
+            out[c] = out[c].astype("boolean")
     n = copy_frame(session, '"case"', out, cols)
     session.execute(
         text("SELECT setval('case_id_seq', (SELECT coalesce(max(id), 1) FROM \"case\"))")

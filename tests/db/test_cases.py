@@ -1,0 +1,295 @@
+"""Cases in the store: routing from the demo's noisy addresses, the audit log the database protects,
+optimistic locking under concurrency, idempotent intake, the sweep with a frozen clock, indicators.
+
+Every test creates its own cases (at instants of its own, far from the others') and never assumes
+an empty table.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from geo_grid._address_numerals import arabic_to_chinese
+from geo_grid.db.session import session_scope
+from geo_grid.errors import BadInput, Conflict
+from geo_grid.services import cases
+
+
+@pytest.fixture(scope="module")
+def store(demo_db):
+    from geo_grid.services import index
+
+    index.invalidate()
+    yield demo_db
+    index.invalidate()
+
+
+@pytest.fixture(scope="module")
+def inside(demo):
+    """Representative points of a few unified grids, with their codes."""
+    grids = demo.grids["unified"].iloc[::97]
+    pts = grids.geometry.representative_point()
+    return list(zip(grids["code"], pts.x, pts.y, strict=True))
+
+
+def _report(lon, lat, code="E0502", **kw):
+    return {"category_code": code, "channel": "hotline", "lon": lon, "lat": lat,
+            "crs": "cgcs2000", "description": "占道经营", "reporter_phone": "13912345678", **kw}  # fmt: skip
+
+
+def test_intake_by_point_routes_to_the_grid_and_logs_three_events(store, inside):
+    code, x, y = inside[0]
+    case = cases.intake(_report(x, y))
+    assert case["status"] == "dispatched" and case["grid_code"] == code
+    assert case["assignee_person_id"] and case["strategy"] == "territorial_first"
+    assert case["reporter_phone"] == "139****5678"
+    assert case["routing"]["trace"] and case["version"] == 1
+    events = cases.history(case["id"])
+    assert [e["action"] for e in events] == ["receive", "assess", "dispatch"]
+
+
+def _noisy(text: str, rng: np.random.Generator) -> str:
+    kind = rng.integers(0, 4)
+    if kind == 0:  # Chinese numerals
+        import re
+
+        return re.sub(
+            r"(\d+)(号|栋|单元|组)", lambda m: arabic_to_chinese(m.group(1)) + m.group(2), text
+        )
+    if kind == 1:
+        return text.replace("栋", "幢") + "门口"
+    if kind == 2:
+        return "南京市栖霞区" + text + " 有人占道经营 联系电话13800001111"
+    return text.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+
+
+def test_noisy_demo_addresses_route_to_the_right_grid_or_to_the_manual_queue(store, demo):
+    rng = np.random.default_rng(5)
+    lib = demo.addresses
+    sample = lib.iloc[rng.choice(len(lib), 80, replace=False)]
+    placed = right = 0
+    for row in sample.itertuples():
+        p = cases.place(address=_noisy(row.local_text, rng))
+        if p.placed:
+            placed += 1
+            right += p.grids["unified"] == row.grid_code
+        else:
+            assert p.reason  # the geocoder's reason goes with it
+    assert placed >= 0.85 * len(sample)
+    assert right >= 0.97 * placed
+    # and one full intake by address text lands on the true grid
+    row = sample.iloc[0]
+    case = cases.intake({"category_code": "E0101", "channel": "wechat",
+                         "address_text": row["full_text"] + "垃圾满溢"})  # fmt: skip
+    assert case["grid_code"] == row["grid_code"]
+
+
+def test_an_address_that_cannot_be_placed_goes_to_the_manual_queue_then_to_a_point(store, inside):
+    case = cases.intake(
+        {"category_code": "E0101", "channel": "hotline", "address_text": "月球路1号"}
+    )
+    assert case["status"] == "manual" and case["grid_code"] is None
+    assert "geocoder" in case["manual_reason"]
+    assert case["id"] in {r["id"] for r in cases.manual_queue(1000)}
+    code, x, y = inside[1]
+    routed = cases.route_to_point(case["number"], x, y, "cgcs2000", actor="调度员")
+    assert routed["status"] == "dispatched" and routed["grid_code"] == code
+    assert routed["manual_reason"] is None
+    assert case["id"] not in {r["id"] for r in cases.manual_queue(1000)}
+    assert [e["action"] for e in cases.history(case["id"])][-1] == "dispatch"
+
+
+def test_the_audit_log_refuses_update_and_delete_even_raw(store, inside):
+    case = cases.intake(_report(*inside[2][1:]))
+    for sql in ("UPDATE case_event SET note = 'edited' WHERE case_id = :id",
+                "DELETE FROM case_event WHERE case_id = :id"):  # fmt: skip
+        with pytest.raises(DBAPIError, match="append-only"), session_scope() as s:
+            s.execute(text(sql), {"id": case["id"]})
+    assert len(cases.history(case["id"])) == 3
+
+
+def test_transitions_log_actor_role_note_and_check_the_version(store, inside):
+    case = cases.intake(_report(*inside[3][1:], code="F0101"))
+    steps = [("accept", "网格员甲", "handler"), ("contact", "网格员甲", "handler"),
+             ("handle", "网格员甲", "handler"), ("reopen", "核查员", "verifier"),
+             ("handle", "网格员甲", "handler"), ("verify", "核查员", "verifier"),
+             ("close", "中心", "center")]  # fmt: skip
+    version = case["version"]
+    for action, actor, role in steps:
+        case = cases.transition(case["id"], action, version=version, actor=actor, role=role,
+                                note=f"{action} note", attachment="photo.jpg")  # fmt: skip
+        assert case["version"] == version + 1
+        version = case["version"]
+    case = cases.transition(case["id"], "rate", version=version, actor="市民", data={"rating": 4})
+    assert case["status"] == "rated" and case["reopened"] == 1 and case["satisfied"]
+    assert case["responded_at"] is not None and case["closed_at"] is not None
+    log = cases.history(case["id"])
+    assert [e["action"] for e in log][3:] == [a for a, _, _ in steps] + ["rate"]
+    assert log[3]["actor"] == "网格员甲" and log[3]["role"] == "handler"
+    assert log[3]["note"] == "accept note" and log[3]["attachment"] == "photo.jpg"
+    with pytest.raises(Conflict) as info:
+        cases.transition(case["id"], "close", version=case["version"], actor="x")
+    assert info.value.extra["allowed"] == []
+    with pytest.raises(Conflict, match="version"):
+        cases.transition(case["id"], "comment", version=1, actor="x")
+
+
+def test_concurrent_transitions_one_wins_one_gets_409(store, inside):
+    case = cases.intake(_report(*inside[4][1:]))
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def act(action: str) -> None:
+        barrier.wait()
+        try:
+            results.append(
+                cases.transition(case["id"], action, version=case["version"], actor=action)
+            )
+        except Conflict as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=act, args=(a,)) for a in ("accept", "return")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wins = [r for r in results if isinstance(r, dict)]
+    losses = [r for r in results if isinstance(r, Conflict)]
+    assert len(wins) == 1 and len(losses) == 1
+    assert "version" in losses[0].message
+    assert cases.get_case(case["id"])["version"] == case["version"] + 1
+
+
+def test_idempotency_key_returns_the_first_case(store, inside):
+    body = _report(*inside[5][1:], description="idempotent")
+    key = f"key-{datetime.now(UTC).timestamp()}"
+    first = cases.intake(body, idempotency_key=key)
+    again = cases.intake(body, idempotency_key=key)
+    assert again["id"] == first["id"] and again["replayed"] and not first["replayed"]
+    with session_scope() as s:
+        n = s.execute(text("""SELECT count(*) FROM "case" WHERE number = :n"""),
+                      {"n": first["number"]}).scalar()  # fmt: skip
+    assert n == 1
+    with pytest.raises(Conflict, match="Idempotency-Key"):
+        cases.intake({**body, "description": "changed"}, idempotency_key=key)
+
+
+def test_concurrent_posts_with_one_key_create_one_case(store, inside):
+    body = _report(*inside[6][1:])
+    key = f"race-{datetime.now(UTC).timestamp()}"
+    barrier = threading.Barrier(4)
+    ids: list[int] = []
+
+    def post() -> None:
+        barrier.wait()
+        ids.append(cases.intake(body, idempotency_key=key)["id"])
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 4 and len(set(ids)) == 1
+
+
+def test_duplicate_suggestion_within_50_m_and_48_h(store, inside):
+    _, x, y = inside[7]
+    t0 = datetime(2021, 4, 1, 8, tzinfo=UTC)
+    first = cases.intake(_report(x, y, code="E0104"), now=t0)
+    near = cases.intake(_report(x + 0.0002, y, code="E0104"), now=t0 + timedelta(hours=3))
+    other = cases.intake(_report(x, y, code="E0105"), now=t0 + timedelta(hours=3))
+    late = cases.intake(_report(x, y, code="E0104"), now=t0 + timedelta(hours=60))
+    assert [d["case_id"] for d in near["routing"]["duplicates"]] == [first["id"]]
+    assert "duplicates" not in other["routing"]
+    assert "duplicates" not in late["routing"]  # 57 h and 60 h ago: too old
+
+
+def test_sweep_with_a_frozen_clock_whistle_and_report_in(store, inside):
+    t0 = datetime(2020, 1, 6, 9, tzinfo=UTC)
+    case = cases.intake(_report(*inside[8][1:]), now=t0)
+    due = case["due_at"]
+    assert cases.tick(due - timedelta(minutes=1)) is not None
+    assert cases.get_case(case["id"])["level"] == "grid"
+    cases.tick(due + timedelta(minutes=1))
+    after = cases.get_case(case["id"])
+    assert after["level"] == "community"
+    assert [e["to_level"] for e in after["escalations"]] == ["community"]
+    again = cases.tick(due + timedelta(minutes=1))
+    assert again["escalations"] == 0
+    assert cases.get_case(case["id"])["version"] == after["version"]
+    cases.tick(due + timedelta(hours=25))  # community has 24 h
+    street = cases.get_case(case["id"])
+    assert street["level"] == "street"
+    departments = {r["department"] for r in street["report_ins"]}
+    assert {"城市管理局", "城管执法中队"} <= departments
+    done = cases.report_in(case["id"], "城管执法中队", actor="中队长",
+                           now=due + timedelta(hours=26))  # fmt: skip
+    assert done["on_time"]
+    late = cases.report_in(case["id"], "市场监管所", actor="所长", now=due + timedelta(hours=40))
+    assert not late["on_time"]
+    blown = cases.whistle(case["id"], actor="网格员", now=due + timedelta(hours=41))
+    assert blown["level"] == "district"
+    with pytest.raises(Conflict):
+        cases.whistle(case["id"], actor="网格员", now=due + timedelta(hours=42))
+    log = [e["action"] for e in cases.history(case["id"])]
+    assert log.count("escalate") == 3
+
+
+def test_rule_overrides_change_routing_and_can_be_reset(store, inside):
+    _, x, y = inside[9]
+    cases.update_rule("E0103", {"strategy": "owner_first", "sla_hours": {"handle": 5}}, actor="t")
+    try:
+        case = cases.intake(_report(x, y, code="E0103"))
+        rule = next(r for r in cases.effective_rules() if r["category_code"] == "E0103")
+        assert rule["source"] == "custom" and rule["sla_hours"]["handle"] == 5
+        assert case["strategy"] in ("owner_first", "territorial_fallback")
+        assert any("先属主后属地" in line for line in case["routing"]["trace"])
+    finally:
+        cases.reset_rule("E0103")
+    rule = next(r for r in cases.effective_rules() if r["category_code"] == "E0103")
+    assert rule["source"] == "default"
+    with pytest.raises(BadInput):
+        cases.update_rule("E0103", {"layer": "no_such_layer"}, actor="t")
+
+
+def test_indicators_over_a_private_period(store, inside):
+    t0 = datetime(2019, 2, 1, 9, tzinfo=UTC)
+    code, x, y = inside[10]
+    made = [
+        cases.intake(_report(x, y, code="E0101"), now=t0 + timedelta(hours=i)) for i in range(3)
+    ]
+    for c in made[:2]:
+        v = c["version"]
+        for action in ("accept", "handle", "verify", "close"):
+            c = cases.transition(c["id"], action, version=v, actor="a", now=t0 + timedelta(hours=5))
+            v = c["version"]
+    rows = cases.indicators(
+        "grid", datetime(2019, 1, 1, tzinfo=UTC), datetime(2019, 4, 1, tzinfo=UTC)
+    )
+    row = next(r for r in rows if r["code"] == code)
+    assert (row["received"], row["due"], row["closed"], row["closed_on_time"]) == (3, 3, 2, 2)
+    assert row["closure_rate"] == round(2 / 3, 4) and row["overdue"] == 1
+
+
+def test_load_demo_cases_small(store, demo):
+    result = cases.load_demo_cases(demo=demo, n=400, end=datetime(2026, 6, 1, tzinfo=UTC))
+    assert result["cases"] == 400 and result["events"] > 400 * 5
+    with session_scope() as s:
+        n = s.execute(text('SELECT count(*) FROM "case"')).scalar()
+        bad = s.execute(
+            text("""SELECT count(*) FROM "case" c WHERE c.status <> (
+                        SELECT to_status FROM case_event e WHERE e.case_id = c.id
+                        AND e.action NOT IN ('contact', 'comment', 'escalate')
+                        ORDER BY at DESC, id DESC LIMIT 1)""")
+        ).scalar()
+    assert n == 400 and bad == 0
+    rows = cases.indicators(
+        "street", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    assert rows and {r["colour"] for r in rows} <= {"green", "yellow", "red", None}
