@@ -153,6 +153,13 @@ def _category_names(codes: list[Any]) -> list[str | None]:
     return [names[c] for c in codes]
 
 
+def _category_table() -> dict[str, str]:
+    """Category code → Chinese name, so the dispatch page can name what the queue sends."""
+    from geo_grid.cases.catalogue import categories
+
+    return {c.code: c.name_zh for c in categories()}
+
+
 def _status_group(status: Any) -> str:
     s = str(status)
     return "closed" if s in _CLOSED else "waiting" if s in _WAITING else "open"
@@ -389,9 +396,9 @@ def dispatch_map(
     grids: gpd.GeoDataFrame,
     department_layers: dict[str, gpd.GeoDataFrame] | None = None,
     *,
-    queue_url: str = "/api/v1/cases/queue",
+    queue_url: str = "/api/v1/cases/manual",
     locate_url: str = "/api/v1/locate",
-    route_url: str = "/api/v1/cases/{id}/route",
+    route_url: str = "/api/v1/cases/{id}/route-to-point",
     actor: str = "dispatcher",
     asset_base: str = "/static",
     tiles_url: str | None = None,
@@ -457,6 +464,7 @@ def dispatch_map(
         "crs": crs,
         "actor": actor,
         "layerNames": LAYER_NAMES_ZH,
+        "categories": _category_table(),
     }
     m.add_child(MapCall("geoGridDispatch.panel", options, layers={"grids": unified}))
     folium.LayerControl(collapsed=False, position="bottomleft").add_to(m)

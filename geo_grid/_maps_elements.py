@@ -157,8 +157,14 @@ def base_map(
     shared class list, so we assign new lists instead).
     """
     m = folium.Map(
-        location=[32.1, 118.9], zoom_start=12, tiles=None, prefer_canvas=True, control_scale=True
+        location=[32.1, 118.9],
+        zoom_start=12,
+        zoom_snap=0.25,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
     )
+    m.options["maxZoom"] = 19  # folium gives max_zoom to tiles only; clusters need the map's
     m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
     m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
     m.get_root().title = title

@@ -46,6 +46,7 @@ from geo_grid.errors import BadInput
 
 __all__ = [
     "CIRCUITY",
+    "HOME_CELL_M",
     "WALK_M_PER_MIN",
     "ServiceCoverage",
     "service_coverage",
@@ -56,6 +57,8 @@ __all__ = [
 #: Walking speed (m/min) and street circuity (network distance ÷ straight-line distance).
 WALK_M_PER_MIN = 80.0
 CIRCUITY = 1.25
+#: Side (m) of the square cells that mark where uncovered households live.
+HOME_CELL_M = 100.0
 
 
 def service_stations(
@@ -81,12 +84,15 @@ def service_stations(
             zip(communities["code"].astype(str), column(communities, "short_name"), strict=True)
         )
         names = {k: short.get(k) or v for k, v in names.items()}
+    all_x, all_y = centres.x.to_numpy(), centres.y.to_numpy()
+    building_codes = column(buildings, "code")
+    house = local["households"].fillna(0).to_numpy()
     rows, points = [], []
     groups = local.groupby(local["community_code"].astype(str), sort=True).indices
     for code, idx in groups.items():
         if code not in names:
             continue
-        xs, ys, w = centres.x.to_numpy()[idx], centres.y.to_numpy()[idx], weights[idx]
+        xs, ys, w = all_x[idx], all_y[idx], weights[idx]
         cx, cy = np.average(xs, weights=w), np.average(ys, weights=w)
         nearest = idx[int(np.argmin((xs - cx) ** 2 + (ys - cy) ** 2))]
         points.append(centres.iloc[nearest])
@@ -95,8 +101,8 @@ def service_stations(
                 "code": f"YZ{code}",
                 "name": f"{names[code]}驿站",
                 "community_code": code,
-                "building_code": column(buildings.iloc[[nearest]], "code")[0],
-                "households": int(local["households"].to_numpy()[idx].sum()),
+                "building_code": building_codes[nearest],
+                "households": int(house[idx].sum()),
             }
         )
     stations = gpd.GeoDataFrame(rows, geometry=points, crs=local_crs) if rows else None
@@ -111,10 +117,17 @@ def service_stations(
 
 @dataclass(frozen=True)
 class ServiceCoverage:
-    """Reach of each station, the uncovered part of the area and the household figures."""
+    """Reach of each station, what is left uncovered and the household figures.
+
+    ``uncovered`` is all land of the area outside every reach (fields and water included);
+    ``uncovered_homes`` the places people live outside it: the :data:`HOME_CELL_M` square cells
+    holding an inhabited building beyond reach, merged, which is what a planner siting new
+    stations looks at (cells, not buffers: a union of non-overlapping squares is fast).
+    """
 
     reach: gpd.GeoDataFrame
     uncovered: shapely.Geometry
+    uncovered_homes: shapely.Geometry
     households_total: int
     households_covered: int
     radius_m: float
@@ -126,6 +139,17 @@ class ServiceCoverage:
     def share(self) -> float:
         """Share of households whose building centre lies within some station's reach."""
         return self.households_covered / self.households_total if self.households_total else 0.0
+
+
+def _home_cells(points: np.ndarray, cell: float) -> shapely.Geometry:
+    """The union of the ``cell``-metre squares of a regular grid that hold any of ``points``."""
+    if len(points) == 0:
+        return shapely.Polygon()
+    ij = np.unique(np.floor(shapely.get_coordinates(points) / cell).astype(np.int64), axis=0)
+    boxes = shapely.box(
+        ij[:, 0] * cell, ij[:, 1] * cell, (ij[:, 0] + 1) * cell, (ij[:, 1] + 1) * cell
+    )
+    return shapely.coverage_union_all(boxes)
 
 
 def service_coverage(
@@ -158,15 +182,18 @@ def service_coverage(
     centres = buildings.to_crs(local_crs).geometry.centroid.values
     inside = shapely.contains_xy(covered, shapely.get_x(centres), shapely.get_y(centres))
     households = buildings["households"].fillna(0).to_numpy(dtype=float)
+    homes = _home_cells(centres[~inside & (households > 0)], HOME_CELL_M)
+    homes = shapely.intersection(shapely.difference(homes, covered), bound)
     reach = gpd.GeoDataFrame(
         stations.drop(columns=stations.geometry.name).reset_index(drop=True),
         geometry=list(reach_geoms),
         crs=local_crs,
     ).to_crs(STORAGE_EPSG)
-    uncovered_4490 = gpd.GeoSeries([uncovered], crs=local_crs).to_crs(STORAGE_EPSG).iloc[0]
+    both = gpd.GeoSeries([uncovered, homes], crs=local_crs).to_crs(STORAGE_EPSG)
     return ServiceCoverage(
         reach=reach,
-        uncovered=uncovered_4490,
+        uncovered=both.iloc[0],
+        uncovered_homes=both.iloc[1],
         households_total=int(households.sum()),
         households_covered=int(households[inside].sum()),
         radius_m=radius,
@@ -194,25 +221,28 @@ def services_map(
     m = base_map(
         title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
     )
-    uncovered = gpd.GeoDataFrame({"name": ["未覆盖区域"]}, geometry=[coverage.uncovered], crs=4490)
-    uncovered_style = {
-        "color": "#b71c1c",
-        "weight": 0.5,
-        "fillColor": "#e57373",
-        "fillOpacity": 0.45,
-    }
-    reach_style = {"color": "#1b5e20", "weight": 1, "fillColor": "#66bb6a", "fillOpacity": 0.25}
+    uncovered = gpd.GeoDataFrame(
+        {"name": ["未覆盖区域", "未覆盖住户区"]},
+        geometry=[coverage.uncovered, coverage.uncovered_homes],
+        crs=4490,
+    )
+    uncovered_style = {"color": "#e57373", "weight": 0, "fillColor": "#ef9a9a", "fillOpacity": 0.25}
+    homes_style = {"color": "#b71c1c", "weight": 0.8, "fillColor": "#d32f2f", "fillOpacity": 0.7}
+    reach_style = {"color": "#1b5e20", "weight": 1, "fillColor": "#43a047", "fillOpacity": 0.45}
     community_style = {"color": "#424242", "weight": 1.2, "dashArray": "5 4", "fill": False}
-    station_style = {"color": "#fff", "weight": 2, "fillColor": "#0d47a1", "fillOpacity": 1}
+    station_style = {"color": "#fff", "weight": 1.5, "fillColor": "#0d47a1", "fillOpacity": 1}
     drawn = []
     g = geoms(uncovered, 4.0, shift, coverage=False)
-    m.add_child(
-        DataLayer(
-            encode_layer(g, ["name"], [["未覆盖区域"]]),
-            {"style": uncovered_style, "interactive": False},
-            "未覆盖区域",
+    for i, (name, style) in enumerate(
+        (("未覆盖区域", uncovered_style), ("未覆盖住户区", homes_style))
+    ):
+        m.add_child(
+            DataLayer(
+                encode_layer(g[i : i + 1], ["name"], [[name]]),
+                {"style": style, "interactive": False},
+                name,
+            )
         )
-    )
     g = geoms(coverage.reach, 2.0, shift, coverage=False)
     drawn.append(g)
     rows = zip(column(coverage.reach, "name"), column(coverage.reach, "households"), strict=True)
@@ -239,7 +269,7 @@ def services_map(
             encode_layer(g, ["name", "households"], [list(r) for r in rows]),
             {
                 "style": station_style,
-                "point": {"radius": 6},
+                "point": {"radius": 4},
                 "title": "name",
                 "tooltip": [["households", "社区户数"]],
             },
@@ -252,6 +282,7 @@ def services_map(
             [
                 ("驿站", station_style),
                 (f"步行 {coverage.minutes:g} 分钟可达", reach_style),
+                ("未覆盖住户区", homes_style),
                 ("未覆盖区域", uncovered_style),
                 ("社区", community_style),
             ],

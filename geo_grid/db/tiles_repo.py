@@ -158,7 +158,7 @@ def latest_case_time(session: Session) -> datetime | None:
 
 
 def buildings_households(session: Session) -> gpd.GeoDataFrame:
-    """Every building with its community and households (the service-station inputs)."""
-    sql = """SELECT code, community_code, households, ST_AsBinary(geom) AS geom
+    """Every building's centre with its community and households (the service-station inputs)."""
+    sql = """SELECT code, community_code, households, ST_AsBinary(ST_Centroid(geom)) AS geom
              FROM building ORDER BY code"""
     return read_table_frame(session, sql)

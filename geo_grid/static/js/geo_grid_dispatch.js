@@ -18,7 +18,7 @@
       "Content-Type": "application/json"}}, init || {})).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
         if (!r.ok) {
-          var detail = body && (body.detail || body.message || body.error);
+          var detail = body && ((body.error && body.error.message) || body.detail || body.message);
           if (detail && typeof detail !== "string") detail = JSON.stringify(detail);
           throw new Error(detail || "HTTP " + r.status);
         }
@@ -67,7 +67,7 @@
         return;
       }
       list.innerHTML = state.cases.map(function (c) {
-        var cat = c.category_name || c.category || c.category_code || "";
+        var cat = c.category_name || (opts.categories || {})[c.category_code] || c.category_code || "";
         var why = c.manual_reason ? "（" + c.manual_reason + "）" : "";
         return '<li data-id="' + esc(c.id) + '"' +
           (state.picked && String(state.picked.id) === String(c.id) ? ' class="gg-picked"' : "") +

@@ -15,7 +15,7 @@
       Accept: "application/json"}, body: JSON.stringify(body)}).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (data) {
         if (!r.ok) {
-          var d = data && (data.detail || data.message);
+          var d = data && ((data.error && data.error.message) || data.detail || data.message);
           throw new Error(typeof d === "string" ? d : d ? JSON.stringify(d) : "HTTP " + r.status);
         }
         return data;
