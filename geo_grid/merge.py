@@ -249,6 +249,7 @@ def _conformance(
     by = crosswalk.groupby(["unified_code", "layer"], sort=False)
     covered = by["share_of_unified"].sum()
     best = by["share_of_unified"].max()
+    members = by["dept_code"].agg(list).to_dict()
     for key, (dcodes, dgeoms) in layers.items():
         for u in ucodes:
             total = float(covered.get((u, key), 0.0))
@@ -264,8 +265,7 @@ def _conformance(
                     )
                 )
             elif top < threshold:
-                part = crosswalk[(crosswalk.unified_code == u) & (crosswalk.layer == key)]
-                who = part.dept_code.tolist()
+                who = members.get((u, key), [])
                 rows.append(
                     (
                         "splits_unified",
@@ -290,50 +290,74 @@ def _conformance(
     )
 
 
+def _segments(lines, max_len: float) -> NDArray:
+    """Lines cut into straight segments no longer than ``max_len`` (an array of LineStrings)."""
+    parts = shapely.get_parts(shapely.segmentize(np.atleast_1d(lines), max_len))
+    parts = parts[shapely.get_type_id(parts) == 1]  # LineString
+    if len(parts) == 0:
+        return np.empty(0, dtype=object)
+    coords, index = shapely.get_coordinates(parts, return_index=True)
+    same = index[1:] == index[:-1]
+    starts = coords[:-1][same]
+    ends = coords[1:][same]
+    return shapely.linestrings(np.stack([starts, ends], axis=1))
+
+
+def _near(points: NDArray, lines: NDArray, distance: float) -> NDArray:
+    """Which points lie within ``distance`` of any of ``lines`` (STRtree, no buffers)."""
+    hit = np.zeros(len(points), dtype=bool)
+    if len(points) and len(lines):
+        pi, _ = shapely.STRtree(lines).query(points, predicate="dwithin", distance=distance)
+        hit[pi] = True
+    return hit
+
+
 def _deviations(
     key: str, dcodes: NDArray, dgeoms: NDArray, ugeoms: NDArray, deviation_m: float
 ) -> list[tuple]:
     """Department grids whose boundary runs more than ``deviation_m`` from every unified line.
 
-    A buffer test: the part of the department boundary outside the unified lines' buffer is the
-    deviating part; its length and the largest vertex offset are reported. Cost is local: each
-    department grid is compared with the unified grids near it only.
+    Each department boundary is cut into pieces of at most ``deviation_m``; a piece deviates
+    when its midpoint is further than ``deviation_m`` from every unified boundary (nearest-line
+    query on an STRtree, so cost follows the lines nearby). The deviating length and the largest
+    offset (at piece ends and midpoints) are reported per department grid.
     """
     rows: list[tuple] = []
-    if len(ugeoms) == 0:
+    if len(ugeoms) == 0 or len(dgeoms) == 0:
         return rows
-    ubound = shapely.boundary(ugeoms)
-    tree = shapely.STRtree(ubound)
-    for code, geom in zip(dcodes, dgeoms, strict=True):
+    # short segments keep the tree's envelopes tight, so nearest-line queries stay local
+    ulines = _segments(shapely.union_all(shapely.boundary(ugeoms)), max(4 * deviation_m, 20.0))
+    step = max(deviation_m, 0.5)
+    segs, owner = [], []
+    for k, geom in enumerate(dgeoms):
         if geom is None or geom.is_empty:
             continue
-        line = shapely.boundary(geom)
-        near = tree.query(shapely.buffer(line, deviation_m), predicate="intersects")
-        if len(near) == 0:
-            gap = float(shapely.distance(line, ubound[tree.nearest(line)]))
-            rows.append(
-                (
-                    "line_deviation",
-                    key,
-                    [code],
-                    round(gap, 3),
-                    f"whole boundary; nearest unified line {gap:.0f} m away",
-                )
-            )
-            continue
-        ulines = shapely.union_all(ubound[near])
-        off = shapely.difference(line, shapely.buffer(ulines, deviation_m))
-        length = shapely.length(off)
+        pieces = _segments(shapely.boundary(geom), step)
+        segs.append(pieces)
+        owner.append(np.full(len(pieces), k))
+    if not segs:
+        return rows
+    segs_arr = np.concatenate(segs)
+    owner_arr = np.concatenate(owner)
+    mids = shapely.line_interpolate_point(segs_arr, 0.5, normalized=True)
+    tree = shapely.STRtree(ulines)
+    _, dist = tree.query_nearest(mids, return_distance=True, all_matches=False)
+    _, at_start = tree.query_nearest(
+        shapely.get_point(segs_arr, 0), return_distance=True, all_matches=False
+    )
+    off = dist > deviation_m
+    lengths = shapely.length(segs_arr)
+    for k in np.unique(owner_arr[off]):
+        mine = off & (owner_arr == k)
+        length = float(lengths[mine].sum())
         if length <= deviation_m:
             continue
-        dense = shapely.segmentize(off, max(deviation_m / 4.0, 0.5))
-        pts = shapely.points(shapely.get_coordinates(dense))
-        worst = float(shapely.distance(pts, ulines).max()) if len(pts) else deviation_m
+        worst = float(max(dist[mine].max(), at_start[mine].max()))
         rows.append(
             (
                 "line_deviation",
                 key,
-                [code],
+                [dcodes[k]],
                 round(worst, 3),
                 f"{length:.0f} m of boundary more than {deviation_m:g} m from any unified "
                 f"line (up to {worst:.1f} m)",
@@ -388,22 +412,32 @@ def _extend(line, dist: float):
     return shapely.LineString(coords)
 
 
-def _agreed_lines(layers: dict, ccodes_lines, agree: float) -> list:
-    """Department lines confirmed by another department, one copy each, off community lines."""
+def _agreed_lines(layers: dict, community_lines, agree: float) -> list:
+    """Department lines confirmed by another department, one copy each, off community lines.
+
+    Lines are cut into pieces of at most ``agree / 2``; a piece of layer k is agreed when its
+    midpoint lies within ``agree`` of another layer's line, and dropped when it lies within
+    ``agree`` of a community line or of a line already accepted from an earlier layer.
+    """
     keys = list(layers)
-    lines = {k: shapely.union_all(shapely.boundary(layers[k][1])) for k in keys}
-    accepted = []
-    avoid = shapely.buffer(ccodes_lines, agree)
+    lines = {k: shapely.get_parts(shapely.union_all(shapely.boundary(layers[k][1]))) for k in keys}
+    community = shapely.get_parts(community_lines)
+    accepted: list = []
     for k in keys:
         others = [lines[m] for m in keys if m != k]
         if not others:
             continue
-        near = shapely.intersection(lines[k], shapely.buffer(shapely.union_all(others), agree))
-        near = shapely.difference(near, avoid)
+        segs = _segments(lines[k], max(agree / 2.0, 0.5))
+        if len(segs) == 0:
+            continue
+        mids = shapely.line_interpolate_point(segs, 0.5, normalized=True)
+        keep = _near(mids, np.concatenate(others), agree) & ~_near(mids, community, agree)
         if accepted:
-            near = shapely.difference(near, shapely.buffer(shapely.union_all(accepted), agree))
-        parts = [p for p in shapely.get_parts(shapely.line_merge(near)) if p.length > 2 * agree]
-        accepted.extend(parts)
+            keep &= ~_near(mids, np.asarray(accepted, dtype=object), agree)
+        if not keep.any():
+            continue
+        merged = shapely.line_merge(shapely.MultiLineString(list(segs[keep])))
+        accepted.extend(p for p in shapely.get_parts(merged) if p.length > 2 * agree)
     return [_extend(p, 2 * agree) for p in accepted]
 
 
@@ -445,6 +479,7 @@ def _propose(
             coord = rp[f].x if vertical else rp[f].y
             slot[f] = int(np.searchsorted(where, coord))
         labels = _components(faces, owner * 1000 + slot)
+        labels = _merge_small(faces, comm, min_grid_m2, labels)
     grids = dissolve(faces, labels, int(labels.max()) + 1 if len(labels) else 0)
     keep = [k for k, g in enumerate(grids) if g is not None]
     grids = np.asarray([grids[k] for k in keep], dtype=object)
@@ -491,21 +526,29 @@ def _faces_in(lines, cgeoms, snap) -> tuple[NDArray, NDArray]:
     return faces[inside], comm[inside]
 
 
-def _merge_small(faces: NDArray, comm: NDArray, min_area: float) -> NDArray:
-    """Piece label per face after merging pieces under ``min_area`` into their neighbour in the
-    same community with the longest shared border (smallest first)."""
+def _merge_small(
+    faces: NDArray, comm: NDArray, min_area: float, labels: NDArray | None = None
+) -> NDArray:
+    """Piece label per face after merging pieces (initially ``labels``, default one per face)
+    under ``min_area`` into their neighbour in the same community with the longest shared
+    border, smallest first."""
     n = len(faces)
-    labels = np.arange(n)
+    labels = np.arange(n) if labels is None else np.asarray(labels).copy()
     if n == 0:
         return labels
-    area = dict(enumerate(shapely.area(faces).tolist()))
+    face_area = shapely.area(faces)
+    area: dict[int, float] = {}
+    members: dict[int, list[int]] = {}
+    for f, lab in enumerate(labels.tolist()):
+        area[lab] = area.get(lab, 0.0) + float(face_area[f])
+        members.setdefault(lab, []).append(f)
     adj = face_adjacency(faces, np.arange(n))
-    border: dict[int, dict[int, float]] = {k: {} for k in range(n)}
+    border: dict[int, dict[int, float]] = {k: {} for k in area}
     for f, nbs in adj.items():
         for g, length in nbs:
-            if comm[f] == comm[g]:
-                border[f][g] = border[f].get(g, 0.0) + length
-    members = {k: [k] for k in range(n)}
+            a, b = int(labels[f]), int(labels[g])
+            if a != b and comm[f] == comm[g]:
+                border[a][b] = border[a].get(b, 0.0) + length
     heap = [(a, k) for k, a in area.items()]
     heapq.heapify(heap)
     while True:
