@@ -153,3 +153,24 @@ def test_default_communities_from_base_and_bad_input(district):
     assert result.check.valid
     with pytest.raises(BadInput):
         merge_layers(base, {})
+
+
+@pytest.mark.slow
+def test_demo_merge_is_clean_and_related():
+    """The demo's four department layers merged onto its unified layer: every unified grid is
+    fully related to each complete department layer, and the proposed layer checks clean."""
+    pytest.importorskip("geo_grid.demo.generate")
+    from geo_grid.demo.generate import generate_demo
+
+    demo = generate_demo()
+    depts = {k: v for k, v in demo.grids.items() if k != "unified"}
+    result = merge_layers(demo.grids["unified"], depts, communities=demo.communities)
+    assert result.check.valid
+    assert check_coverage(result.proposed, demo.communities).valid
+    sums = result.crosswalk.groupby(["unified_code", "layer"]).share_of_unified.sum()
+    # department layers carry injected overlaps and gaps, so allow a few per cent either way
+    assert sums.between(0.9, 1.1).mean() > 0.99
+    assert set(result.conformance.kind) <= set(CONFORMANCE_KINDS)
+    assert result.proposed.households.sum() == pytest.approx(
+        demo.grids["unified"].households.sum(), rel=0.01
+    )
