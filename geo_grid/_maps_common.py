@@ -149,7 +149,7 @@ def fit(m: folium.Map, arrays: list[np.ndarray]) -> None:
     if not geoms:
         return
     minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
 
 
 def layer_name(key: str) -> str:

@@ -86,6 +86,8 @@ def plan_map(
     if context is not None and len(context):
         context = check_frame(context, "context", ("code",))
         layer, g = _layer(context, "周边网格", PLAN_STYLES["context"], shift)
+        if not len(before) and not len(after):
+            drawn.append(g)  # nothing changed yet: show the plan's grids
         m.add_child(layer)
         m.add_child(ZoomLabels(layer, "name", 15))
     after_layer, g = _layer(after, f"方案网格 ({len(after)})", PLAN_STYLES["after"], shift)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from geo_grid.cli_cases import cases_app
 from geo_grid.cli_geocode import register as register_geocode
+from geo_grid.cli_maps import register as register_maps
 from geo_grid.errors import DatabaseUnavailable, GeoGridError
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cases_app, name="cases")
 register_geocode(app)
+register_maps(app)
 
 console = Console(stderr=True)
 out = Console()

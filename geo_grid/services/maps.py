@@ -9,6 +9,10 @@ never served; the cache keeps the last :data:`CACHE_SIZE` pages.
 Vector tiles (:func:`tile`) are cached by (layer, generation, z, x, y): a published generation never
 changes, so its tiles never go stale either.
 
+Pages that call the API (the coverage search box, vector tiles, dispatch, plan) use URLs relative to
+the server by default; ``api_base="http://host:8000"`` makes a page written to a file call a server,
+and ``api_base=None`` (a file with no server) leaves the search box and vector tiles out.
+
 Kinds: ``coverage``, ``checks`` (``layer``), ``cases`` (``start``, ``end``, ``category``),
 ``indicators`` (``start``, ``end``), ``services``, ``dispatch``, ``grid`` (``code``), ``plan``
 (``plan_id``).
@@ -114,7 +118,7 @@ def _period_text(start: datetime, end: datetime) -> str:
 
 
 # ------------------------------------------------------------------------------ builders
-def _coverage(session, asset_base: str, **_: Any):
+def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
 
     grids_by_layer = {}
@@ -131,7 +135,8 @@ def _coverage(session, asset_base: str, **_: Any):
         grids_by_layer,
         roster=repo.read_roster(session, layer=UNIFIED),
         open_cases=tiles_repo.open_case_counts(session),
-        tiles_base="/tiles",
+        search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
+        tiles_base=None if api_base is None else f"{api_base}/tiles",
         building_tiles=True,
         **_map_options(asset_base),
     )
@@ -207,7 +212,8 @@ def _services(session, asset_base: str, **_: Any):
     return services_map(stations, coverage, communities, **_map_options(asset_base))
 
 
-def _dispatch(session, asset_base: str, **_: Any):
+def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
+    api_base = api_base or ""
     from geo_grid.maps import dispatch_map
 
     gens = repo.published_generations(session)
@@ -216,7 +222,14 @@ def _dispatch(session, asset_base: str, **_: Any):
         for key, gid in sorted(gens.items())
         if key != UNIFIED
     }
-    return dispatch_map(_unified(session), departments, **_map_options(asset_base))
+    return dispatch_map(
+        _unified(session),
+        departments,
+        queue_url=f"{api_base}/api/v1/cases/manual",
+        locate_url=f"{api_base}/api/v1/locate",
+        route_url=f"{api_base}/api/v1/cases/{{id}}/route-to-point",
+        **_map_options(asset_base),
+    )
 
 
 def _grid(session, asset_base: str, code: str, **_: Any):
@@ -234,15 +247,43 @@ def _grid(session, asset_base: str, code: str, **_: Any):
     return grid_map(grid, buildings, addresses, neighbours, **_map_options(asset_base))
 
 
-def _plan(session, asset_base: str, plan_id: int, **_: Any):
-    try:
-        from geo_grid.services import plans  # lands with the redrawing feature
-    except ImportError as exc:
-        raise NotFound("plans are not available in this installation") from exc
+def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_: Any):
+    from geo_grid.db import plans_repo
     from geo_grid.maps import plan_map
+    from geo_grid.plans import diff_layers
 
-    before, after, context, title = plans.plan_map_layers(session, plan_id)
-    return plan_map(plan_id, before, after, context, title=title, **_map_options(asset_base))
+    api_base = api_base or ""
+    plan = plans_repo.get_plan(session, plan_id)
+    draft = repo.read_grids(session, generation_id=plan["generation_id"])
+    base_id = plan.get("base_generation_id")
+    base = repo.read_grids(session, generation_id=base_id) if base_id else draft.iloc[:0]
+    diff = diff_layers(base, draft, local_crs=get_settings().local_crs)
+    touched = set(diff["code"].astype(str))
+    before = base[base["code"].astype(str).isin(touched)]
+    after = draft[draft["code"].astype(str).isin(touched)]
+    if touched:
+        minx, miny, maxx, maxy = (float(v) for v in diff.total_bounds)
+        pad = 0.01
+        near = draft.cx[minx - pad : maxx + pad, miny - pad : maxy + pad]
+        context = near[~near["code"].astype(str).isin(touched)]
+    else:
+        context = draft
+    counts = diff["change"].value_counts()
+    changes = "，".join(
+        f"{label} {int(counts.get(key, 0))}"
+        for key, label in (("added", "新增"), ("changed", "调整"), ("removed", "撤销"))
+    )
+    title = f"调整方案 {plan_id}（{plan.get('status')}）：{changes}"
+    return plan_map(
+        plan_id,
+        before,
+        after,
+        context,
+        title=title,
+        api_base=f"{api_base}/api/v1/plans",
+        editable=plan.get("status") == "open",
+        **_map_options(asset_base),
+    )
 
 
 _BUILDERS = {
