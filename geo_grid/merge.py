@@ -320,7 +320,8 @@ def _deviations(
     Each department boundary is cut into pieces of at most ``deviation_m``; a piece deviates
     when its midpoint is further than ``deviation_m`` from every unified boundary (nearest-line
     query on an STRtree, so cost follows the lines nearby). The deviating length and the largest
-    offset (at piece ends and midpoints) are reported per department grid.
+    offset (at piece ends and midpoints, capped at ``max(10·deviation_m, 100)``) are reported
+    per department grid.
     """
     rows: list[tuple] = []
     if len(ugeoms) == 0 or len(dgeoms) == 0:
@@ -341,10 +342,18 @@ def _deviations(
     owner_arr = np.concatenate(owner)
     mids = shapely.line_interpolate_point(segs_arr, 0.5, normalized=True)
     tree = shapely.STRtree(ulines)
-    _, dist = tree.query_nearest(mids, return_distance=True, all_matches=False)
-    _, at_start = tree.query_nearest(
-        shapely.get_point(segs_arr, 0), return_distance=True, all_matches=False
-    )
+    cap = max(10.0 * deviation_m, 100.0)  # offsets are measured up to this, then capped
+
+    def offset(points: NDArray) -> NDArray:
+        out = np.full(len(points), cap)
+        idx, dist = tree.query_nearest(
+            points, max_distance=cap, return_distance=True, all_matches=False
+        )
+        out[idx[0]] = np.minimum(out[idx[0]], dist)
+        return out
+
+    dist = offset(mids)
+    at_start = offset(shapely.get_point(segs_arr, 0))
     off = dist > deviation_m
     lengths = shapely.length(segs_arr)
     for k in np.unique(owner_arr[off]):
