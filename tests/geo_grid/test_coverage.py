@@ -373,8 +373,9 @@ DEMO = ROOT / "geo_grid" / "demo" / "generate.py"
 
 @pytest.mark.skipif(not DEMO.exists(), reason="geo_grid/demo/generate.py not written yet")
 def test_demo_ground_truth():
-    """Every injected defect is found (same kind, same ids, within 5 m of the recorded point) and
-    every defect we report lies within 5 m of an injected one. Our crosses_parent names the
+    """Every injected defect is found (same kind, same ids, within 5 m of the recorded point),
+    every defect we report lies within 5 m of an injected one, and each department layer comes
+    out of fix_coverage clean. Our crosses_parent names the
     crossing grid only; the ground truth also names the grid it took the piece from."""
     from geo_grid.demo.generate import generate_demo
 
@@ -405,3 +406,6 @@ def test_demo_ground_truth():
             assert ok, (key, d, hits)
         for kind, ids, g in zip(report.defects.kind, report.defects.ids, found, strict=True):
             assert g is not None and min(g.distance(p) for p in points) < 5, (key, kind, ids)
+        fixed, log = fix_coverage(frame, communities)
+        assert check_coverage(fixed, communities).valid, key
+        assert len(fixed) >= len(frame) - sum(d["kind"] == "duplicate_geometry" for d in truth)
