@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from geo_grid.cli_cases import cases_app
 from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.cli_maps import register as register_maps
+from geo_grid.cli_plans import plan_app
 from geo_grid.errors import DatabaseUnavailable, GeoGridError
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ db_app = typer.Typer(
 demo_app = typer.Typer(help="The seeded Qixia 栖霞区 demo district.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
 register_geocode(app)
 register_maps(app)

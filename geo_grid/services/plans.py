@@ -106,8 +106,13 @@ def _context(
     grids: gpd.GeoDataFrame,
     communities: list[str] | None,
     bands: plans.Bands,
+    *,
+    points: bool = True,
 ) -> plans.PlanContext:
-    """What an edit in ``communities`` (all when None) is measured against."""
+    """What an edit in ``communities`` (all when None) is measured against.
+
+    ``points=False`` leaves out addresses and cases (suggestions only weigh buildings).
+    """
     admin = repo.read_admin_areas(session, level="community")
     area = admin if communities is None else admin.loc[admin["code"].isin(communities)]
     bbox = plans_repo.frame_bbox(area if len(area) else grids)
@@ -120,8 +125,10 @@ def _context(
     return plans.PlanContext(
         communities=admin[["code", "kind", "geometry"]],
         buildings=plans_repo.read_buildings(session, bbox=bbox),
-        addresses=plans_repo.read_addresses(session, bbox=bbox),
-        cases=plans_repo.read_open_cases(session, closed_states=sorted(CLOSED_STATES), bbox=bbox),
+        addresses=plans_repo.read_addresses(session, bbox=bbox) if points else None,
+        cases=plans_repo.read_open_cases(session, closed_states=sorted(CLOSED_STATES), bbox=bbox)
+        if points
+        else None,
         roster=roster[["grid_code", "person_id", "role"]] if len(roster) else None,
         bands=bands,
         local_crs=get_settings().local_crs,
@@ -196,7 +203,7 @@ def suggestions(
     """Balance of the plan and the edits that would bring out-of-band grids into band."""
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=False)
-        ctx = _context(session, plan, grids, None, _bands(bands))
+        ctx = _context(session, plan, grids, None, _bands(bands), points=False)
     status = plans.balance(grids, ctx.communities, ctx.bands)
     found = plans.suggest(grids, ctx=ctx)
     return {
@@ -224,8 +231,8 @@ def accept_suggestions(
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _require_open(plan)
-        ctx = _context(session, plan, grids, None, b)
-        found = {s["id"]: s for s in plans.suggest(grids, ctx=ctx)}
+        weigh = _context(session, plan, grids, None, b, points=False)
+        found = {s["id"]: s for s in plans.suggest(grids, ctx=weigh)}
         wanted = list(found) if ids is None else list(ids)
         unknown = [i for i in wanted if i not in found]
         if unknown:
@@ -233,6 +240,9 @@ def accept_suggestions(
                 f"suggestion: {unknown[0]!r} is not a current suggestion (the plan changed?)",
                 field="suggestion",
             )
+        touched = [c for sid in wanted for c in found[sid]["grids"]]
+        comms = sorted(set(grids.loc[grids["code"].isin(touched), "community_code"].astype(str)))
+        ctx = _context(session, plan, grids, comms, b) if wanted else weigh
         applied, layer = [], grids
         for sid in wanted:
             e = found[sid]["edit"]

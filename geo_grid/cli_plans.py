@@ -1,0 +1,298 @@
+"""``geo-grid plan ...``: redraw grids from the shell (create, edit, suggest, validate, diff, publish).
+
+Geometries are given as GeoJSON (inline or ``@file.geojson``) in lon/lat EPSG:4490. Every command
+prints JSON with ``--json`` and a short summary otherwise; exit codes follow the CLI's (2 for bad
+input or a conflict, 1 when ``validate`` finds the plan not clean).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from geo_grid.errors import BadInput
+
+__all__ = ["plan_app"]
+
+plan_app = typer.Typer(
+    help="Redraw grids: draft plans, edits with their impact, suggestions, publish.",
+    no_args_is_help=True,
+)
+_out = Console(highlight=False)
+
+PlanId = Annotated[int, typer.Argument(metavar="PLAN", help="Plan id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def _geojson(value: str, name: str) -> dict:
+    """Inline GeoJSON, or ``@path`` to a file holding a geometry, Feature or FeatureCollection."""
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:])
+        if not path.exists():
+            raise BadInput(f"{name}: no such file {path}", field=name)
+        text = path.read_text(encoding="utf-8")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{name}: not GeoJSON ({exc.msg})", field=name) from exc
+    if isinstance(obj, dict) and obj.get("type") == "FeatureCollection":
+        feats = obj.get("features") or []
+        if len(feats) != 1:
+            raise BadInput(f"{name}: expected one feature, got {len(feats)}", field=name)
+        obj = feats[0]
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    if not isinstance(obj, dict):
+        raise BadInput(f"{name}: not a GeoJSON geometry", field=name)
+    return obj
+
+
+def _report(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _json(result)
+        return
+    moved = result["impact"]["moved"]
+    _out.print(
+        f"plan {result['plan']} edit {result['seq']} ({result['op']}): "
+        f"added {', '.join(result['added']) or '-'}; changed {', '.join(result['changed']) or '-'}; "
+        f"removed {', '.join(result['removed']) or '-'}"
+    )
+    _out.print("moved: " + ", ".join(f"{k} {v}" for k, v in moved.items()))
+    for g in result["impact"]["grids"]:
+        b, a = g["before"] or {}, g["after"] or {}
+        _out.print(
+            f"  {g['code']}: households {b.get('households', '-')} → {a.get('households', '-')}, "
+            f"addresses {b.get('addresses', '-')} → {a.get('addresses', '-')}"
+        )
+    for w in result.get("warnings") or []:
+        _out.print(f"  warning: {w}")
+
+
+@plan_app.command("create")
+def create_cmd(
+    layer: Annotated[str, typer.Option(help="Layer key.")] = "unified",
+    note: Annotated[str | None, typer.Option(help="What the plan is for.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Open a plan: a draft copy of the layer's published generation."""
+    from geo_grid.services import plans
+
+    result = plans.create_plan(layer, note=note, author="cli")
+    if as_json:
+        _json(result)
+    else:
+        _out.print(f"plan {result['id']}: draft generation {result['generation']} of {layer}")
+
+
+@plan_app.command("split")
+def split_cmd(
+    plan: PlanId,
+    grid: Annotated[str, typer.Option(help="Grid code to split.")],
+    line: Annotated[str, typer.Option(help="GeoJSON LineString (or @file).")],
+    as_json: AsJson = False,
+) -> None:
+    """Split a grid by a line drawn across it."""
+    from geo_grid.services import plans
+
+    params = {"grid": grid, "line": _geojson(line, "line")}
+    _report(plans.edit(plan, "split", params, author="cli"), as_json)
+
+
+@plan_app.command("merge")
+def merge_cmd(
+    plan: PlanId,
+    grids: Annotated[list[str], typer.Argument(metavar="GRID...", help="Grid codes to merge.")],
+    keep: Annotated[str | None, typer.Option(help="Code that survives.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Merge neighbouring grids of one community."""
+    from geo_grid.services import plans
+
+    params: dict[str, Any] = {"grids": list(grids)}
+    if keep:
+        params["keep"] = keep
+    _report(plans.edit(plan, "merge", params, author="cli"), as_json)
+
+
+@plan_app.command("reshape")
+def reshape_cmd(
+    plan: PlanId,
+    grid: Annotated[str, typer.Option(help="Grid code to reshape.")],
+    geometry: Annotated[str, typer.Option(help="GeoJSON Polygon (or @file) of the new outline.")],
+    as_json: AsJson = False,
+) -> None:
+    """Give a grid a new outline; its neighbours give up or take the difference."""
+    from geo_grid.services import plans
+
+    params = {"grid": grid, "geometry": _geojson(geometry, "geometry")}
+    _report(plans.edit(plan, "reshape", params, author="cli"), as_json)
+
+
+@plan_app.command("move")
+def move_cmd(
+    plan: PlanId,
+    buildings: Annotated[list[str], typer.Argument(metavar="BUILDING...", help="Building codes.")],
+    to: Annotated[str, typer.Option(help="Grid code that takes the buildings.")],
+    as_json: AsJson = False,
+) -> None:
+    """Move buildings into a neighbouring grid (redrawn along the gaps between buildings)."""
+    from geo_grid.services import plans
+
+    params = {"buildings": list(buildings), "to": to}
+    _report(plans.edit(plan, "move_buildings", params, author="cli"), as_json)
+
+
+@plan_app.command("recode")
+def recode_cmd(
+    plan: PlanId,
+    grid: Annotated[str, typer.Option(help="Grid code.")],
+    code: Annotated[str | None, typer.Option(help="New code.")] = None,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Give a grid a new code and/or name (the roster follows the code)."""
+    from geo_grid.services import plans
+
+    _report(
+        plans.edit(plan, "recode", {"grid": grid, "code": code, "name": name}, author="cli"),
+        as_json,
+    )
+
+
+@plan_app.command("suggest")
+def suggest_cmd(
+    plan: PlanId,
+    accept: Annotated[
+        list[str] | None, typer.Option(help="Accept a suggestion by id (repeatable).")
+    ] = None,
+    accept_all: Annotated[bool, typer.Option("--accept-all", help="Accept every one.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List the edits that bring out-of-band grids into their household band (and accept them)."""
+    from geo_grid.services import plans
+
+    if accept or accept_all:
+        result = plans.accept_suggestions(plan, None if accept_all else list(accept), author="cli")
+        if as_json:
+            _json(result)
+        else:
+            _out.print(
+                f"accepted {len(result['applied'])} suggestions; "
+                f"{result['out_of_band']} grids out of band"
+            )
+        return
+    result = plans.suggestions(plan)
+    if as_json:
+        _json(result)
+        return
+    _out.print(
+        f"{result['out_of_band']} grids out of band ({result['under']} under, {result['over']} over)"
+    )
+    for s in result["suggestions"]:
+        _out.print(f"  {s['id']}: {s['reason']}")
+
+
+@plan_app.command("validate")
+def validate_cmd(plan: PlanId, as_json: AsJson = False) -> None:
+    """Check the whole plan: clean coverage in communities, unique codes. Exit 1 if not clean."""
+    from geo_grid.services import plans
+
+    result = plans.validate(plan)
+    if as_json:
+        _json(result)
+    else:
+        summary = result["coverage"]["summary"]
+        bad = {k: v for k, v in summary.items() if k not in ("features", "valid") and v}
+        _out.print(
+            f"plan {plan}: {'clean' if result['valid'] else 'NOT clean'}, {result['grids']} grids, "
+            f"{result['out_of_band']} out of band"
+            + (f"; defects {bad}" if bad else "")
+            + (f"; {'; '.join(result['problems'])}" if result["problems"] else "")
+        )
+    if not result["valid"]:
+        raise typer.Exit(1)
+
+
+@plan_app.command("diff")
+def diff_cmd(
+    plan: Annotated[int | None, typer.Argument(metavar="[PLAN]", help="Plan id.")] = None,
+    from_id: Annotated[int | None, typer.Option("--from", help="Generation id (old).")] = None,
+    to_id: Annotated[int | None, typer.Option("--to", help="Generation id (new).")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write a GPKG for QGIS.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Grids added, removed and changed by a plan (or between two generation ids)."""
+    from geo_grid.services import plans
+
+    if plan is not None:
+        diff, summary = plans.diff_plan(plan)
+    elif from_id is not None and to_id is not None:
+        diff, summary = plans.diff_generations(from_id, to_id)
+    else:
+        raise BadInput("plan: give PLAN or --from and --to generation ids", field="plan")
+    if out_path is not None:
+        summary["path"] = str(plans.export_diff(diff, out_path))
+    if as_json:
+        _json(summary)
+    else:
+        _out.print(
+            f"{summary['added']} added, {summary['removed']} removed, {summary['changed']} changed"
+            + (f" → {summary['path']}" if out_path else "")
+        )
+
+
+@plan_app.command("export")
+def export_cmd(
+    plan: PlanId,
+    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="File to write (e.g. .gpkg).")],
+) -> None:
+    """Write the plan's draft grids to a file to edit in QGIS."""
+    from geo_grid.services import plans
+
+    result = plans.export_plan(plan, out_path)
+    _out.print(f"exported {result['grids']} grids of plan {plan} to {result['path']}")
+
+
+@plan_app.command("import")
+def import_cmd(
+    file: Path,
+    layer: Annotated[str, typer.Option(help="Layer key.")] = "unified",
+    note: Annotated[str | None, typer.Option(help="What the plan is for.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Import an edited layer file (e.g. from QGIS) as a new plan."""
+    from geo_grid.services import plans
+
+    result = plans.import_plan(file, layer=layer, note=note, author="cli")
+    if as_json:
+        _json(result)
+    else:
+        _out.print(
+            f"plan {result['id']}: {result['added']} added, {result['removed']} removed, "
+            f"{result['changed']} changed"
+        )
+
+
+@plan_app.command("publish")
+def publish_cmd(plan: PlanId, as_json: AsJson = False) -> None:
+    """Validate the plan and publish it (the current generation is retired and kept)."""
+    from geo_grid.services import plans
+
+    result = plans.publish(plan, author="cli")
+    if as_json:
+        _json(result)
+    else:
+        _out.print(
+            f"published plan {plan} as {result['layer']} generation "
+            f"{result['published_generation']}; {result['cases_regridded']} open cases re-gridded"
+        )
