@@ -173,6 +173,23 @@ def _index():
     return index
 
 
+#: How long an intake trusts the last locate index before asking the store whether a publish
+#: happened (each check is a round trip; a publish is picked up within this many seconds).
+LOCATOR_TTL_S = 1.0
+_locator: dict[str, Any] = {"checked": 0.0, "value": None}
+
+
+def _get_locator():
+    clock = time.monotonic()
+    with _lock:
+        if _locator["value"] is not None and clock - _locator["checked"] < LOCATOR_TTL_S:
+            return _locator["value"]
+    value = _index().get_locator()
+    with _lock:
+        _locator.update(checked=clock, value=value)
+    return value
+
+
 def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """``{(layer, grid_code): [person...]}`` for every layer, rebuilt with the locate index."""
     with _lock:
@@ -202,7 +219,7 @@ def place(
     go with it to the manual queue.
     """
     if lon is not None and lat is not None:
-        located = _index().get_locator().locate(lon, lat, crs)
+        located = _get_locator().locate(lon, lat, crs)
         if not located.inside_district and located.grids.get(UNIFIED) is None:
             return Placement.unplaced(
                 f"the point ({lon}, {lat}, {crs}) lies outside the district",
@@ -366,46 +383,66 @@ def intake(
         lon=payload.get("lon"), lat=payload.get("lat"), crs=payload.get("crs") or "wgs84",
         address=(payload.get("address_text") or "").strip() or None,
     )  # fmt: skip
-    locator = _index().get_locator() if placement.placed else None
+    locator = _get_locator() if placement.placed else None
     roster = _roster_map(locator) if locator is not None else {}
     request_hash = _request_hash(payload) if idempotency_key else None
-    with session_scope() as session:
-        if idempotency_key:
-            cases_repo.lock_idempotency(session, client, idempotency_key)
-            seen = cases_repo.find_idempotency(session, client, idempotency_key)
-            if seen is not None:
-                if seen[0] != request_hash:
-                    raise Conflict(
-                        "Idempotency-Key: this key was already used with a different request",
-                        field="Idempotency-Key",
+    if idempotency_key:
+        seen = _replay(client, idempotency_key, request_hash, now)
+        if seen is not None:
+            return seen
+    try:
+        with session_scope() as session:
+            rules = _rules_for(session)
+            rule = rules[cat.code]
+            case_id = cases_repo.next_case_id(session)
+            decision = route(cat, rule, placement, roster, turn=case_id)
+            row, events = _new_case(case_id, payload, cat, channel, rule, placement, decision,
+                                    actor, role, client, now)  # fmt: skip
+            if placement.lon is not None and placement.lat is not None:
+                box, since = search_window(placement.lon, placement.lat, now)
+                recent = cases_repo.recent_cases_near(session, cat.code, box, since, case_id)
+                dups = (
+                    duplicate_candidates(
+                        cat.code, placement.lon, placement.lat, now, pd.DataFrame(recent)
                     )
-                view = case_view(cases_repo.get_case(session, case_id=seen[1]), now=now)
-                return {**view, "replayed": True}
-        rules = _rules_for(session)
-        rule = rules[cat.code]
-        case_id = cases_repo.next_case_id(session)
-        decision = route(cat, rule, placement, roster, turn=case_id)
-        row, events = _new_case(case_id, payload, cat, channel, rule, placement, decision,
-                                actor, role, client, now)  # fmt: skip
-        if placement.lon is not None and placement.lat is not None:
-            box, since = search_window(placement.lon, placement.lat, now)
-            recent = cases_repo.recent_cases_near(session, cat.code, box, since, case_id)
-            dups = duplicate_candidates(cat.code, placement.lon, placement.lat, now, recent)
-            if len(dups):
-                row["routing"]["duplicates"] = [
-                    {
-                        "case_id": int(r.case_id),
-                        "number": r.number,
-                        "distance_m": float(r.distance_m),
-                    }
-                    for r in dups.head(5).itertuples()
-                ]
-        cases_repo.insert_case(session, row)
-        cases_repo.insert_events(session, events)
-        if idempotency_key:
-            cases_repo.insert_idempotency(session, client, idempotency_key, request_hash, case_id)
-        stored = cases_repo.get_case(session, case_id=case_id)
-    return {**case_view(stored, now=now), "replayed": False}
+                    if recent
+                    else ()
+                )
+                if len(dups):
+                    row["routing"]["duplicates"] = [
+                        {"case_id": int(r.case_id), "number": r.number,
+                         "distance_m": float(r.distance_m)}
+                        for r in dups.head(5).itertuples()
+                    ]  # fmt: skip
+            cases_repo.insert_case(session, row, events)
+            if idempotency_key and not cases_repo.claim_idempotency(
+                session, client, idempotency_key, request_hash, case_id
+            ):
+                raise _KeyTaken  # a concurrent request with this key won: undo ours, replay theirs
+    except _KeyTaken:
+        return _replay(client, idempotency_key, request_hash, now)
+    row.pop("lon", None), row.pop("lat", None)
+    return {**case_view({**row, "lon": placement.lon, "lat": placement.lat}, now=now),
+            "replayed": False}  # fmt: skip
+
+
+class _KeyTaken(Exception):
+    """Internal: the Idempotency-Key was claimed by a concurrent request."""
+
+
+def _replay(client: str, key: str, request_hash: str, now: datetime) -> dict[str, Any] | None:
+    """The case a key already created (flagged ``replayed``), None if unused, 409 if reused."""
+    with session_scope() as session:
+        seen = cases_repo.find_idempotency(session, client, key)
+        if seen is None:
+            return None
+        if seen[0] != request_hash:
+            raise Conflict(
+                "Idempotency-Key: this key was already used with a different request",
+                field="Idempotency-Key",
+            )
+        view = case_view(cases_repo.get_case(session, case_id=seen[1]), now=now)
+    return {**view, "replayed": True}
 
 
 def _new_case(case_id, payload, cat, channel, rule, placement, decision, actor, role, client, now):
@@ -595,7 +632,7 @@ def route_to_point(
     placement = place(lon=lon, lat=lat, crs=crs)
     if not placement.placed:
         raise BadInput(f"point: {placement.reason}", field="lon")
-    locator = _index().get_locator()
+    locator = _get_locator()
     roster = _roster_map(locator)
     with session_scope() as session:
         case = _find(session, ref)
