@@ -170,9 +170,11 @@ def _store(session, plan: Mapping[str, Any], result: plans.EditResult) -> None:
         repo.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
 
 
-def _apply(session, plan, grids, op, params, author, bands) -> dict[str, Any]:
+def _apply(session, plan, grids, op, params, author, bands, dry_run=False) -> dict[str, Any]:
     ctx = _context(session, plan, grids, _communities_of(grids, op, params), bands)
     result = plans.apply_edit(grids, op, params, ctx=ctx)
+    if dry_run:
+        return {"plan": plan["id"], "seq": None, "dry_run": True, **result.to_json()}
     _store(session, plan, result)
     seq = plans_repo.append_edit(
         session, plan["id"], op=op, params=result.params, impact=result.impact, author=author
@@ -188,13 +190,17 @@ def edit(
     *,
     author: str | None = None,
     bands: Mapping[str, tuple[int, int]] | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Apply one edit (``split``, ``divide``, ``merge``, ``reshape``, ``move_buildings``,
-    ``recode``) to an open plan, in one transaction; returns the new grids and the impact."""
+    ``recode``) to an open plan, in one transaction; returns the new grids and the impact.
+
+    ``dry_run`` computes the same answer and stores nothing: the map previews an edit with it.
+    """
     with session_scope() as session:
-        plan, grids = _load(session, plan_id, lock=True)
+        plan, grids = _load(session, plan_id, lock=not dry_run)
         _require_open(plan)
-        return _apply(session, plan, grids, op, dict(params), author, _bands(bands))
+        return _apply(session, plan, grids, op, dict(params), author, _bands(bands), dry_run)
 
 
 def suggestions(

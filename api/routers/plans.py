@@ -1,0 +1,256 @@
+"""Plans: redraw grids in a draft, see each edit's impact, validate, diff and publish.
+
+Every edit route takes ``?dry_run=true`` to answer with the impact without storing anything, so
+the plan map (``/map/plan/{id}``) can show what a drawn line or outline would do before the
+planner accepts it. Geometries are GeoJSON in lon/lat (EPSG:4490).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import FileResponse, JSONResponse
+from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
+from pydantic import BaseModel, Field
+
+from api.geojson import feature_collection
+from geo_grid.services import plans
+
+router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+
+DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
+
+
+class PlanCreate(BaseModel):
+    layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
+    note: str | None = None
+    author: str | None = None
+
+
+class PlanOut(BaseModel):
+    id: int
+    layer: str
+    status: str
+    generation: int
+    generation_id: int
+    base_generation: int | None = None
+    base_generation_id: int | None = None
+    author: str | None = None
+    note: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    published_at: datetime | None = None
+    edits: int = 0
+    grids: int | None = None
+
+
+class PlanEditLog(BaseModel):
+    seq: int
+    op: str
+    params: dict[str, Any]
+    impact: dict[str, Any]
+    author: str | None = None
+    created_at: datetime | None = None
+
+
+class PlanDetail(PlanOut):
+    log: list[PlanEditLog]
+
+
+class PlanList(BaseModel):
+    data: list[PlanOut]
+    count: int
+
+
+class SplitIn(BaseModel):
+    grid: str
+    line: LineString | MultiLineString
+
+
+class MergeIn(BaseModel):
+    grids: list[str] = Field(min_length=2)
+    keep: str | None = None
+
+
+class ReshapeIn(BaseModel):
+    grid: str
+    geometry: Polygon | MultiPolygon
+
+
+class MoveIn(BaseModel):
+    buildings: list[str] = Field(min_length=1)
+    to: str
+
+
+class RecodeIn(BaseModel):
+    grid: str
+    code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
+    name: str | None = None
+
+
+class AcceptIn(BaseModel):
+    ids: list[str] | None = Field(None, description="Suggestion ids; omit to accept all.")
+
+
+class EditOut(BaseModel):
+    plan: int
+    seq: int | None
+    dry_run: bool = False
+    op: str
+    params: dict[str, Any]
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    renames: dict[str, str]
+    impact: dict[str, Any]
+    warnings: list[str]
+    grids: dict[str, Any] = Field(description="The new and changed grids (FeatureCollection).")
+
+
+class SuggestionsOut(BaseModel):
+    plan: int
+    out_of_band: int
+    under: int
+    over: int
+    suggestions: list[dict[str, Any]]
+
+
+class AcceptOut(BaseModel):
+    plan: int
+    applied: list[dict[str, Any]]
+    out_of_band: int
+
+
+class ValidateOut(BaseModel):
+    plan: int
+    valid: bool
+    grids: int
+    problems: list[str]
+    coverage: dict[str, Any]
+    out_of_band: int
+
+
+class PublishOut(BaseModel):
+    plan: int
+    layer: str
+    published_generation: int
+    generation_id: int
+    retired_generation_id: int | None
+    cases_regridded: int
+    grids: int
+
+
+def _edit_out(result: dict[str, Any]) -> dict[str, Any]:
+    features = [
+        {"type": "Feature", "id": g["code"], "geometry": g.pop("geometry"), "properties": g}
+        for g in result["grids"]
+    ]
+    return {**result, "grids": {"type": "FeatureCollection", "features": features}}
+
+
+def _dump(model: BaseModel, name: str) -> Any:
+    return getattr(model, name).model_dump(exclude_none=True)
+
+
+@router.post("", response_model=PlanOut, status_code=201)
+def create_plan(body: PlanCreate) -> Any:
+    return plans.create_plan(body.layer, note=body.note, author=body.author)
+
+
+@router.get("", response_model=PlanList)
+def list_plans(layer: Annotated[str | None, Query()] = None) -> Any:
+    rows = plans.list_plans(layer)
+    return {"data": rows, "count": len(rows)}
+
+
+@router.get("/{plan_id}", response_model=PlanDetail)
+def get_plan(plan_id: int) -> Any:
+    return plans.get_plan(plan_id)
+
+
+@router.post("/{plan_id}/split", response_model=EditOut)
+def split(plan_id: int, body: SplitIn, dry_run: DryRun = False) -> Any:
+    params = {"grid": body.grid, "line": _dump(body, "line")}
+    return _edit_out(plans.edit(plan_id, "split", params, dry_run=dry_run))
+
+
+@router.post("/{plan_id}/merge", response_model=EditOut)
+def merge(plan_id: int, body: MergeIn, dry_run: DryRun = False) -> Any:
+    params: dict[str, Any] = {"grids": body.grids}
+    if body.keep:
+        params["keep"] = body.keep
+    return _edit_out(plans.edit(plan_id, "merge", params, dry_run=dry_run))
+
+
+@router.post("/{plan_id}/reshape", response_model=EditOut)
+def reshape(plan_id: int, body: ReshapeIn, dry_run: DryRun = False) -> Any:
+    params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
+    return _edit_out(plans.edit(plan_id, "reshape", params, dry_run=dry_run))
+
+
+@router.post("/{plan_id}/move-buildings", response_model=EditOut)
+def move_buildings(plan_id: int, body: MoveIn, dry_run: DryRun = False) -> Any:
+    params = {"buildings": body.buildings, "to": body.to}
+    return _edit_out(plans.edit(plan_id, "move_buildings", params, dry_run=dry_run))
+
+
+@router.post("/{plan_id}/recode", response_model=EditOut)
+def recode(plan_id: int, body: RecodeIn, dry_run: DryRun = False) -> Any:
+    params = {"grid": body.grid, "code": body.code, "name": body.name}
+    return _edit_out(plans.edit(plan_id, "recode", params, dry_run=dry_run))
+
+
+@router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
+def suggest(plan_id: int) -> Any:
+    return plans.suggestions(plan_id)
+
+
+@router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
+def accept_suggestion(plan_id: int, body: AcceptIn) -> Any:
+    return plans.accept_suggestions(plan_id, body.ids)
+
+
+@router.post("/{plan_id}/validate", response_model=ValidateOut)
+def validate(plan_id: int) -> Any:
+    return plans.validate(plan_id)
+
+
+@router.get("/{plan_id}/diff", response_model=FeatureCollection)
+def diff(
+    plan_id: int,
+    background: BackgroundTasks,
+    format: Annotated[Literal["geojson", "gpkg"], Query()] = "geojson",  # noqa: A002
+) -> Any:
+    frame, summary = plans.diff_plan(plan_id)
+    if format == "gpkg":
+        folder = Path(tempfile.mkdtemp(prefix="geo-grid-diff-"))
+        path = plans.export_diff(frame, folder / f"plan_{plan_id}_diff.gpkg")
+        background.add_task(_cleanup, folder)
+        return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+    before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
+    before = gpd.GeoDataFrame(
+        before[["code", "change"]],
+        geometry=gpd.GeoSeries.from_wkt(before["geometry_before"], crs=4490),
+    )
+    body = feature_collection(
+        frame.drop(columns=["geometry_before"]),
+        summary=summary,
+        before=feature_collection(before),
+    )
+    return JSONResponse(body, media_type="application/geo+json")
+
+
+def _cleanup(folder: Path) -> None:
+    for f in folder.glob("*"):
+        f.unlink(missing_ok=True)
+    folder.rmdir()
+
+
+@router.post("/{plan_id}/publish", response_model=PublishOut)
+def publish(plan_id: int) -> Any:
+    return plans.publish(plan_id)

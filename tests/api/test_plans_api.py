@@ -1,0 +1,139 @@
+"""The plans API: create, preview and store a split, refusals with reasons, validate, diff, publish.
+
+Edits run on drafts of the demo's unified layer; the publish test uses a private copy layer so the
+unified layer's published generation never changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from shapely.geometry import mapping, shape
+from sqlalchemy import text
+
+from geo_grid.db import repo
+from geo_grid.db.session import session_scope
+
+CODE = "320113001002001"
+
+
+@pytest.fixture(scope="module")
+def client(demo_db):
+    from api.main import app
+
+    with TestClient(app) as c:
+        yield c
+
+
+def _grid(code: str):
+    with session_scope() as s:
+        gen = repo.resolve_generation(s, "unified")
+        return repo.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
+
+
+def _line_across(geom) -> dict:
+    c = geom.centroid
+    minx, miny, maxx, maxy = geom.bounds
+    return mapping(shapely.LineString([(minx - 1e-3, c.y), (maxx + 1e-3, c.y)]))
+
+
+def test_create_preview_split_validate_diff(client, tmp_path):
+    created = client.post("/api/v1/plans", json={"layer": "unified", "note": "api test"})
+    assert created.status_code == 201, created.text
+    pid = created.json()["id"]
+    assert created.json()["status"] == "open" and created.json()["grids"] == 1063
+    body = {"grid": CODE, "line": _line_across(_grid(CODE))}
+    preview = client.post(f"/api/v1/plans/{pid}/split?dry_run=true", json=body)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["dry_run"] is True and preview.json()["seq"] is None
+    assert client.get(f"/api/v1/plans/{pid}").json()["edits"] == 0  # nothing stored
+    done = client.post(f"/api/v1/plans/{pid}/split", json=body).json()
+    assert done["seq"] == 1 and len(done["added"]) == 1
+    assert done["impact"] == preview.json()["impact"]
+    feats = done["grids"]["features"]
+    assert {f["id"] for f in feats} == {CODE, done["added"][0]}
+    # the two pieces make up the old grid
+    union = shapely.union_all([shape(f["geometry"]) for f in feats])
+    assert abs(union.area - _grid(CODE).area) < 1e-12
+    hh = {g["code"]: g for g in done["impact"]["grids"]}
+    assert (
+        hh[CODE]["before"]["households"]
+        == hh[CODE]["after"]["households"] + hh[done["added"][0]]["after"]["households"]
+    )
+    valid = client.post(f"/api/v1/plans/{pid}/validate").json()
+    assert valid["valid"] is True and valid["grids"] == 1064
+    diff = client.get(f"/api/v1/plans/{pid}/diff").json()
+    assert diff["type"] == "FeatureCollection"
+    assert diff["summary"]["added"] == 1 and diff["summary"]["changed"] == 1
+    assert {f["properties"]["change"] for f in diff["features"]} == {"added", "changed"}
+    assert len(diff["before"]["features"]) == 1
+    gpkg = client.get(f"/api/v1/plans/{pid}/diff?format=gpkg")
+    assert gpkg.status_code == 200 and gpkg.content[:15] == b"SQLite format 3"
+
+
+def test_refusals_name_the_reason(client):
+    pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    miss = {"type": "LineString", "coordinates": [[100.0, 30.0], [100.001, 30.0]]}
+    r = client.post(f"/api/v1/plans/{pid}/split", json={"grid": CODE, "line": miss})
+    assert r.status_code == 422 and "does not cross" in r.json()["error"]["message"]
+    r = client.post(f"/api/v1/plans/{pid}/split", json={"grid": "320113999999999", "line": miss})
+    assert r.status_code == 404
+    r = client.post(
+        f"/api/v1/plans/{pid}/merge", json={"grids": ["320113001001001", "320113001002001"]}
+    )
+    assert r.status_code == 422 and "different communities" in r.json()["error"]["message"]
+    r = client.post(
+        f"/api/v1/plans/{pid}/recode", json={"grid": "320113001001001", "code": "320113001001002"}
+    )
+    assert r.status_code == 409
+    r = client.post(f"/api/v1/plans/{pid}/split", json={"grid": CODE, "line": {"type": "Point"}})
+    assert r.status_code == 422
+    assert client.post("/api/v1/plans/999999/validate").status_code == 404
+
+
+def test_merge_reshape_and_suggestions(client):
+    pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    r = client.post(
+        f"/api/v1/plans/{pid}/merge", json={"grids": ["320113001001001", "320113001001002"]}
+    )
+    assert r.status_code == 200 and r.json()["removed"] == ["320113001001002"]
+    new = _grid("320113001001005").buffer(1.5e-4)
+    r = client.post(
+        f"/api/v1/plans/{pid}/reshape", json={"grid": "320113001001005", "geometry": mapping(new)}
+    )
+    assert r.status_code == 200, r.text
+    sug = client.get(f"/api/v1/plans/{pid}/suggest").json()
+    assert sug["over"] == 1
+    split = next(s for s in sug["suggestions"] if s["kind"] == "split")
+    r = client.post(f"/api/v1/plans/{pid}/accept-suggestion", json={"ids": [split["id"]]})
+    assert r.status_code == 200 and r.json()["out_of_band"] == sug["out_of_band"] - 1
+    assert client.post(f"/api/v1/plans/{pid}/validate").json()["valid"] is True
+
+
+def test_publish_on_a_copy_layer_and_409_when_stale(client):
+    key = f"t_plan_{uuid.uuid4().hex[:10]}"
+    with session_scope() as s:
+        repo.ensure_layer(s, key, "测试")
+        gid = repo.create_generation(s, layer=key)
+        s.execute(
+            text(
+                """INSERT INTO grid (generation_id, layer_key, code, name, community_code,
+                                     street_code, households, area_m2, properties, geom)
+                   SELECT :g, :k, code, name, community_code, street_code, households, area_m2,
+                          properties, geom FROM grid
+                   WHERE generation_id = :src AND community_code LIKE '320113004%'"""
+            ),
+            {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
+        )
+        repo.publish_generation(s, gid)
+    p1 = client.post("/api/v1/plans", json={"layer": key}).json()["id"]
+    p2 = client.post("/api/v1/plans", json={"layer": key}).json()["id"]
+    r = client.post(f"/api/v1/plans/{p1}/publish")
+    assert r.status_code == 200, r.text
+    assert r.json()["retired_generation_id"] == gid
+    r = client.post(f"/api/v1/plans/{p2}/publish")
+    assert r.status_code == 409
+    assert client.post(f"/api/v1/plans/{p1}/publish").status_code == 409
