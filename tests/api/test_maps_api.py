@@ -1,0 +1,368 @@
+"""Map pages served by the API (uvicorn on a free port, the demo in the test PostGIS) and by the CLI.
+
+Every page is loaded in headless Chromium with the network cut off: no console error, no request
+leaves 127.0.0.1, the screenshot is not blank and the layer control lists the layers. The dispatch
+page is driven like a dispatcher would: pick the queued case, click the map, confirm; the case must
+leave the queue and be dispatched to the grid under the click. The coverage page must meet the
+size goal (1,063 grids × 5 layers ≤ 3 MB) and paint first in under 3 s.
+
+``GEO_GRID_SCREENSHOTS=docs/img`` saves the screenshots the README shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from browser import browser_available, load_page  # noqa: E402
+
+needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
+URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)
+SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
+DOC_NAMES = {
+    "coverage": "coverage_map.png",
+    "checks": "checks_map.png",
+    "cases": "cases_map.png",
+    "indicators": "indicators_map.png",
+    "services": "services_map.png",
+    "dispatch": "dispatch_map.png",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _serve(app):
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def store(demo_db, demo):
+    """The demo with cases (demo cases if there are none), a queued case and an edited plan."""
+    from geo_grid.db import tiles_repo
+    from geo_grid.db.session import session_scope
+    from geo_grid.services import cases, index, plans
+
+    index.invalidate()
+    with session_scope() as session:
+        count, _ = tiles_repo.cases_fingerprint(session)
+    if count < 100:
+        cases.load_demo_cases(demo=demo, n=2000)
+    queued = cases.intake(
+        {
+            "category_code": "E0502",
+            "channel": "hotline",
+            "address_text": "某个说不清的地方",
+            "description": "占道经营（地图派遣测试）",
+        },
+        actor="test",
+    )
+    assert queued["status"] == "manual", queued
+    grid = demo.grids["unified"].iloc[40]
+    minx, miny, maxx, maxy = grid.geometry.bounds
+    y = (miny + maxy) / 2
+    plan = plans.create_plan("unified", note="map test", author="test")
+    line = {"type": "LineString", "coordinates": [[minx - 1e-3, y], [maxx + 1e-3, y]]}
+    plans.edit(plan["id"], "split", {"grid": grid["code"], "line": line}, author="test")
+    return {"queued": queued, "plan": plan["id"], "grid": grid["code"]}
+
+
+@pytest.fixture(scope="module")
+def server(store):
+    from api.main import app
+
+    with _serve(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    import httpx
+
+    with httpx.Client(base_url=server, timeout=60) as client:
+        yield client
+
+
+def _page(http, path: str, **params) -> str:
+    """A page's HTML with inline-script escapes undone (``<\\/b>`` → ``</b>``)."""
+    r = http.get(path, params=params)
+    assert r.status_code == 200, (path, r.text[:300])
+    return r.text.replace("<\\/", "</")
+
+
+def _pages(store) -> dict[str, tuple[str, list[str]]]:
+    """Page → (path, layer names its control must list)."""
+    return {
+        "coverage": (
+            "/map",
+            ["全科网格", "政法综治网格", "城管网格", "应急网格", "生态环境网格", "社区", "街道"],
+        ),
+        "checks": ("/map/checks/urban_mgmt", ["城管网格", "重叠"]),
+        "cases": ("/map/cases", ["网格案件量", "案件点位", "热力图"]),
+        "indicators": ("/map/indicators", ["网格红绿指标"]),
+        "services": ("/map/services", ["驿站", "10分钟步行范围", "未覆盖住户区"]),
+        "dispatch": ("/map/dispatch", ["全科网格", "城管网格"]),
+        "grid": (f"/map/grid/{store['grid']}", ["网格", "楼栋", "地址"]),
+        "plan": (f"/map/plan/{store['plan']}", ["方案网格 (2)", "现状网格 (1)", "周边网格"]),
+    }
+
+
+# ------------------------------------------------------------------------------------ HTTP
+def test_every_page_is_html_offline_and_cached(http, store):
+    for name, (path, _) in _pages(store).items():
+        first = http.get(path)
+        assert first.status_code == 200, (name, first.text[:300])
+        assert first.headers["content-type"].startswith("text/html")
+        html = first.text
+        assert URL.findall(html) == [], (name, URL.findall(html)[:3])
+        assert 'src="/static/vendor/leaflet/leaflet.js"' in html
+        t0 = time.perf_counter()
+        again = http.get(path)
+        assert again.text == html, name
+        assert time.perf_counter() - t0 < 0.5, f"{name}: cached page took too long"
+
+
+def test_coverage_page_meets_size_goal_on_the_demo(http, demo):
+    assert len(demo.grids) == 5 and len(demo.grids["unified"]) == 1063
+    html = http.get("/map").text
+    assert len(html.encode()) <= 3_000_000, f"{len(html.encode()) / 1e6:.2f} MB"
+    grid = demo.grids["unified"].iloc[0]
+    assert grid["code"] in html and grid["name"] in html
+    assert "/api/v1/geocode" in html and "/tiles/buildings/{z}/{x}/{y}.pbf" in html
+
+
+def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
+    from geo_grid.db import tiles_repo
+    from geo_grid.db.session import session_scope
+
+    html = http.get("/map").text
+    roster = demo.roster
+    leader = roster[(roster["layer"] == "unified") & (roster["role"] == "grid_leader")].iloc[0]
+    assert leader["name"] in html
+    assert str(leader["phone"]) not in html  # names, never phones
+    with session_scope() as session:
+        counts = tiles_repo.open_case_counts(session)
+    code, n = max(counts.items(), key=lambda kv: kv[1])
+    assert re.search(rf'\["{code}","[^"]*",\d+,"[^"]*","[^"]*",{n},', html), (code, n)
+
+
+def test_page_errors_are_http_errors(http):
+    assert http.get("/map/checks/no_such_layer").status_code == 404
+    assert http.get("/map/grid/000000000000000").status_code == 404
+    assert http.get("/map/plan/999999").status_code == 404
+    bad = http.get("/map/cases", params={"from": "2026-02-01", "to": "2026-01-01"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
+    assert http.get("/map/cases", params={"category": "x; drop"}).status_code == 422
+
+
+def test_case_page_filters_by_period_and_category(http):
+    every = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2100-01-01"})
+    total = int(re.search(r"共 <b>(\d+)</b> 件", every).group(1))
+    assert total > 0
+    one = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2100-01-01", "category": "E05"})
+    part = int(re.search(r"共 <b>(\d+)</b> 件", one).group(1))
+    assert 0 < part < total
+    none = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2000-01-02"})
+    assert "共 <b>0</b> 件" in none
+
+
+def test_indicators_page_states_the_on_time_rate(http):
+    html = _page(http, "/map/indicators", **{"from": "2000-01-01", "to": "2100-01-01"})
+    assert re.search(r"按期结案率 <b>\d+\.\d%</b>", html)
+    assert "#e53935" in html and "#43a047" in html  # red and green grids
+
+
+def test_services_page_reports_household_share(http):
+    html = _page(http, "/map/services")
+    share = float(re.search(r"覆盖 <b>([\d.]+)%</b> 户", html).group(1))
+    assert 0 < share < 100
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_vector_tiles_from_postgis(http, demo):
+    centre = demo.grids["unified"].geometry.iloc[0].representative_point()
+    x, y = _tile_of(centre.x, centre.y, 14)
+    r = http.get(f"/tiles/unified/14/{x}/{y}.pbf")
+    assert (
+        r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    )
+    assert len(r.content) > 100 and b"grids" in r.content
+    assert "max-age" in r.headers["cache-control"]
+    assert http.get(r.url, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    bx, by = _tile_of(centre.x, centre.y, 16)
+    buildings = [http.get(f"/tiles/buildings/16/{bx + dx}/{by}.pbf") for dx in (-1, 0, 1)]
+    assert any(b"buildings" in b.content for b in buildings)
+    far = http.get("/tiles/unified/14/0/0.pbf")
+    assert far.status_code == 200 and far.content == b""
+    assert http.get("/tiles/unified/3/9/0.pbf").status_code == 422
+    assert http.get("/tiles/no_layer/3/1/1.pbf").status_code == 404
+
+
+# ------------------------------------------------------------------------------------ browser
+def _shot(tmp_path: Path, name: str) -> Path:
+    if SHOTS and name in DOC_NAMES:
+        return Path(SHOTS) / DOC_NAMES[name]
+    return tmp_path / f"{name}.png"
+
+
+@pytest.mark.browser
+@needs_browser
+def test_every_page_loads_offline_in_chromium(server, http, store, tmp_path):
+    for path, _ in _pages(store).values():
+        http.get(path)  # warm the cache: first paint measures the page, not the first build
+    reports = {}
+    for name, (path, layers) in _pages(store).items():
+        report = load_page(server + path, _shot(tmp_path, name), settle_ms=900)
+        reports[name] = report
+        assert report.external_requests == [], name
+        assert report.console_errors == [], (name, report.console_errors)
+        assert report.failed_requests == [], (name, report.failed_requests)
+        assert not report.blank, name
+        assert report.canvas_ink > 0.02, (name, report.canvas_ink)
+        for layer in layers:
+            assert layer in report.layer_control_text, (name, layer, report.layer_control_text)
+    coverage = reports["coverage"]
+    assert coverage.first_paint_ms is not None and coverage.first_paint_ms < 3000
+    print({n: round(r.first_paint_ms or -1) for n, r in reports.items()})
+
+
+SEARCH = """async (query) => {
+  const box = document.querySelector(".gg-search");
+  box.querySelector("input").value = query;
+  box.querySelector("button").click();
+  const msg = box.querySelector(".gg-search-msg");
+  for (let i = 0; i < 200 && !/网格|未匹配|不可用/.test(msg.textContent); i++)
+    await new Promise(r => setTimeout(r, 100));
+  return msg.textContent;
+}"""
+
+
+@pytest.mark.browser
+@needs_browser
+def test_search_box_finds_the_grid_of_an_address(server, demo, tmp_path):
+    from geo_grid.services import geocoding
+
+    address = demo.addresses.iloc[123]
+    expected = geocoding.geocode(address["full_text"]).grid_code
+    assert expected
+    report = load_page(
+        server + "/map",
+        tmp_path / "search.png",
+        evaluate={"found": f"() => ({SEARCH})({address['full_text']!r})"},
+    )
+    assert report.console_errors == []
+    assert f"网格 {expected}" in report.extra["found"], report.extra["found"]
+
+
+@pytest.mark.browser
+@needs_browser
+def test_dispatcher_routes_a_queued_case_by_clicking_the_map(server, http, store, demo, tmp_path):
+    from browser import CHROMIUM, is_local_url
+    from playwright.sync_api import sync_playwright
+
+    case_id = store["queued"]["id"]
+    grid = demo.grids["unified"].iloc[200]
+    point = grid.geometry.representative_point()
+    outside: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if is_local_url(r.request.url)
+                    else (outside.append(r.request.url), r.abort())
+                ),
+            )
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(server + "/map/dispatch")
+            page.click(f'.gg-panel li[data-id="{case_id}"]')
+            page.wait_for_selector(".gg-panel li.gg-picked")
+            xy = page.evaluate(
+                """([lat, lon]) => {
+                  const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
+                  map.setView([lat, lon], 16, {animate: false});
+                  const p = map.latLngToContainerPoint([lat, lon]);
+                  const box = map.getContainer().getBoundingClientRect();
+                  return [box.left + p.x, box.top + p.y];
+                }""",
+                [point.y, point.x],
+            )
+            page.mouse.click(*xy)
+            page.wait_for_selector(".gg-confirm", timeout=20_000)
+            located = page.inner_text(".gg-place")
+            page.click(".gg-confirm")
+            page.wait_for_function(
+                "() => /已派遣|失败/.test(document.querySelector('.gg-msg').textContent)",
+                timeout=20_000,
+            )
+            message = page.inner_text(".gg-msg")
+            still_listed = page.query_selector(f'.gg-panel li[data-id="{case_id}"]')
+            page.screenshot(path=str(tmp_path / "dispatched.png"))
+        finally:
+            browser.close()
+    assert outside == [] and errors == []
+    assert f"网格 {grid['code']}" in located
+    assert "已派遣" in message and still_listed is None, message
+    case = http.get(f"/api/v1/cases/{case_id}").json()
+    assert case["status"] == "dispatched" and case["grid_code"] == grid["code"]
+    queue = http.get("/api/v1/cases/manual").json()["data"]
+    assert case_id not in {c["id"] for c in queue}
+
+
+# ------------------------------------------------------------------------------------ CLI
+@pytest.mark.browser
+@needs_browser
+def test_cli_writes_pages_that_work_from_disk(store, tmp_path):
+    from geo_grid.cli import main
+
+    assert main(["map", "checks", "--layer", "urban_mgmt", "--out", str(tmp_path / "c.html")]) == 0
+    assert main(["map", "services", "--out", str(tmp_path / "s.html")]) == 0
+    assert main(["map", "checks", "--out", str(tmp_path / "x.html")]) == 2  # --layer missing
+    assert main(["map", "nonsense", "--out", str(tmp_path / "x.html")]) == 2
+    assert not (tmp_path / "x.html").exists()
+    for name in ("c", "s"):
+        html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert 'src="static/vendor/leaflet/leaflet.js"' in html and '"/static/' not in html
+        report = load_page((tmp_path / f"{name}.html").as_uri(), tmp_path / f"{name}.png")
+        assert report.external_requests == [] and report.console_errors == [], name
+        assert not report.blank, name
