@@ -87,11 +87,11 @@ def main() -> None:
     print(f"library {len(library)} addresses (geocoder built from the store in {build:.1f} s)")
     print(
         f"exact path: {exact_rate:,.0f} addresses/s (goal 20,000); pg_trgm one query per "
-        f"address {base['exact']:,.0f}/s; x{exact_rate / base['exact']:.0f}"
+        f"address {base['exact']:,.1f}/s; x{exact_rate / base['exact']:.0f}"
     )
     print(
         f"fuzzy path: {fuzzy_rate:,.0f} addresses/s (goal 2,000); pg_trgm one query per "
-        f"address {base['fuzzy']:,.0f}/s; x{fuzzy_rate / base['fuzzy']:.0f}"
+        f"address {base['fuzzy']:,.1f}/s; x{fuzzy_rate / base['fuzzy']:.0f}"
     )
 
 

@@ -12,13 +12,16 @@ Matching, in order (every string goes through :func:`geo_grid.address.normalize`
 2. exact key: the rest equals a library ``local_text`` (or the whole equals a ``full_text``);
 3. component-wise: a known road + door, 小区 + building + unit + room, or village + group + door;
 4. fuzzy: rapidfuzz over road/小区/village names (within the claimed community or street first),
-   then component-wise within each candidate name;
+   plus names that sound the same (toneless pinyin via pypinyin: 姚佳路 → 尧佳路); every name
+   close to the best is tried component-wise, names under which the query's numbers exist in full
+   win, and two that both fit leave the answer ambiguous;
 5. fallback to the road segment (door numbers interpolated), building, 小区, road, community or
    street, whose confidence is scaled by how much of it lies in one unified grid.
 
 An admin claim that contradicts the matched address (the street says 尧化 but the road is in 仙林)
-lowers confidence; a fuzzy name never scores above ~0.9, so only exact evidence reaches the
-"confident" band.
+lowers confidence; claims are sets of codes, because names repeat (上坝村 is a village of two
+streets) and a name alone must not pick one. A fuzzy name never scores 0.9 or more, so only exact
+evidence reaches the "confident" band.
 
 Examples
 --------
