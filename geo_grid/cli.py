@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from geo_grid.cli_cases import cases_app
+from geo_grid.cli_checks import register as register_checks
 from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.cli_maps import register as register_maps
 from geo_grid.cli_plans import plan_app
@@ -39,6 +40,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
 register_geocode(app)
+register_checks(app)
 register_maps(app)
 
 console = Console(stderr=True)
@@ -133,10 +135,14 @@ def demo_load(
     if not result["loaded"]:
         out.print(f"demo already loaded (seed {result['seed']}): nothing to do")
         return
+    if result.get("reason") == "cases only":
+        out.print(f"demo cases loaded: {result['cases']}")
+        return
     out.print(
         f"demo loaded in {result['total_s']} s (generation {result['generate_s']} s): "
         + ", ".join(f"{k} {v}" for k, v in result["grids"].items())
-        + f"; {result['buildings']} buildings, {result['addresses']} addresses"
+        + f"; {result['buildings']} buildings, {result['addresses']} addresses, "
+        + f"{result['cases']} cases"
     )
 
 

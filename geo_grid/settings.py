@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     open311_demo_key: str = "demo"
     household_band_min: int = 300
     household_band_max: int = 500
+    #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
+    case_tick_seconds: float = 300
+    #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}
+    case_indicator_thresholds: str | None = None
 
     @property
     def cluster_dir(self) -> Path:

@@ -25,7 +25,7 @@ from geo_grid.settings import get_settings
 @asynccontextmanager
 async def _ticker(app) -> AsyncIterator[None]:
     """Run the escalation sweep on a timer while the app runs (``case_tick_seconds``, 0: off)."""
-    interval = float(getattr(get_settings(), "case_tick_seconds", 300) or 0)
+    interval = float(get_settings().case_tick_seconds or 0)
     stop = cases.start_ticker(interval) if interval > 0 else None
     try:
         yield

@@ -823,7 +823,7 @@ def start_ticker(interval_s: float) -> Callable[[], None]:
 
 # ---------------------------------------------------------------------------------- indicators
 def _thresholds() -> Thresholds:
-    raw = getattr(get_settings(), "case_indicator_thresholds", None)
+    raw = get_settings().case_indicator_thresholds
     if not raw:
         return Thresholds()
     try:

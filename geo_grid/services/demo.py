@@ -12,17 +12,29 @@ from geo_grid.db import repo
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
+from geo_grid.services import index
 from geo_grid.settings import get_settings
 
 __all__ = ["DEMO_META_KEY", "demo_loaded", "load_demo"]
 
 DEMO_META_KEY = "demo_seed"
+DEMO_CASES_META_KEY = "demo_cases_seed"
 
 
-def demo_loaded() -> str | None:
-    """The seed of the loaded demo, or None."""
+def demo_loaded(key: str = DEMO_META_KEY) -> str | None:
+    """The seed of the loaded demo district (or, with ``DEMO_CASES_META_KEY``, its cases), or None."""
     with session_scope() as session:
-        return repo.get_meta(session, DEMO_META_KEY)
+        return repo.get_meta(session, key)
+
+
+def _load_cases(seed: int, demo, say) -> dict[str, Any]:
+    """The six months of historical cases, in their own transaction, recorded once done."""
+    from geo_grid.services.cases import load_demo_cases
+
+    result = load_demo_cases(seed, demo=demo, progress=say)
+    with session_scope() as session:
+        repo.set_meta(session, DEMO_CASES_META_KEY, str(seed))
+    return result
 
 
 def load_demo(
@@ -36,15 +48,25 @@ def load_demo(
 
     settings = get_settings()
     seed = seed if seed is not None else 20261125
+    say = progress or (lambda msg: None)
     loaded = demo_loaded()
     if loaded and not force:
+        if demo_loaded(DEMO_CASES_META_KEY) is None:  # an earlier run stopped before the cases
+            cases = _load_cases(
+                int(loaded), demo if demo is not None else generate_demo(int(loaded)), say
+            )
+            return {
+                "loaded": True,
+                "seed": int(loaded),
+                "cases": cases["cases"],
+                "reason": "cases only",
+            }
         return {"loaded": False, "seed": int(loaded), "reason": "already loaded"}
 
     t0 = time.perf_counter()
     demo = demo if demo is not None else generate_demo(seed)
     seed = demo.seed
     t_gen = time.perf_counter() - t0
-    say = progress or (lambda msg: None)
     say(f"generated the demo district in {t_gen:.1f} s")
 
     with session_scope(get_engine()) as session:
@@ -119,6 +141,8 @@ def load_demo(
         repo.copy_frame(session, "roster", roster, tuple(roster.columns))
         repo.set_meta(session, DEMO_META_KEY, str(seed))
         say(f"stored {len(people)} people in {len(roster)} roster roles")
+    index.invalidate()  # the address library changed under the same published generations
+    cases = _load_cases(seed, demo, say)
     return {
         "loaded": True,
         "seed": seed,
@@ -127,4 +151,5 @@ def load_demo(
         "grids": {k: len(v) for k, v in demo.grids.items()},
         "addresses": len(demo.addresses),
         "buildings": len(demo.buildings),
+        "cases": cases["cases"],
     }
