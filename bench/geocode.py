@@ -1,6 +1,6 @@
 """Geocoder throughput on the demo store: exact and fuzzy paths, addresses/s, vs pg_trgm.
 
-``python bench/geocode.py [--n 20000] [--baseline-n 1000]`` after ``geo-grid db start && geo-grid
+``python bench/geocode.py [--n 20000] [--baseline-n 100]`` after ``geo-grid db start && geo-grid
 demo load``. The geocoder is the one the API serves (``services.index.get_geocoder``, built from the
 store). The baseline is the obvious database-only design run on the same store: one pg_trgm
 ``similarity()`` query per address against the library's ``full_text`` with a GIN trigram index
