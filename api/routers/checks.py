@@ -1,0 +1,246 @@
+"""Coverage checks and 多网合一 over HTTP: a thin translation onto :mod:`geo_grid.services.checks`.
+
+``POST /api/v1/checks`` takes either a multipart upload (``file``, optional ``parent``, form
+fields ``crs`` and ``gap_width_m``) or JSON ``{"layer", "generation"}``; the
+``check_request`` dependency turns both into one typed :class:`CheckRequest` so the route body
+parses nothing. Stored checks are read back by ``GET /api/v1/layers/{layer}/checks`` without
+recomputing; the merge's crosswalk is served per unified grid.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field, ValidationError
+from starlette.datastructures import UploadFile
+
+from geo_grid.errors import BadInput
+from geo_grid.services import checks
+
+router = APIRouter(prefix="/api/v1", tags=["checks"])
+
+LayerKey = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]*$", description="Layer key")]
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class CheckLayerIn(BaseModel):
+    """Check a stored layer (JSON body of ``POST /api/v1/checks``)."""
+
+    layer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    generation: int | None = Field(None, ge=1, description="Default: the published generation.")
+    gap_width_m: float = Field(20.0, gt=0)
+    refresh: bool = False
+
+
+class DefectOut(BaseModel):
+    kind: str
+    ids: list[str]
+    area_m2: float | None
+    width_m: float | None
+    parent: str | None
+    geometry: dict[str, Any] | None
+
+
+class CheckOut(BaseModel):
+    """A check's summary ``{features, valid, <kind>: count}`` and its defects (GeoJSON)."""
+
+    layer: str | None = None
+    generation: int | None = None
+    generation_status: str | None = None
+    source: str | None = None
+    checked_at: datetime | None = None
+    cached: bool = False
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    defects: list[DefectOut]
+
+
+class MergeIn(BaseModel):
+    layers: list[str] = Field(default_factory=lambda: list(checks.DEPARTMENT_LAYERS), min_length=1)
+    as_draft: bool = False
+    share_threshold: float = Field(0.9, gt=0, le=1)
+    deviation_m: float = Field(10.0, gt=0)
+
+
+class ConformanceOut(BaseModel):
+    kind: str
+    layer: str
+    codes: list[str]
+    value: float
+    detail: str
+
+
+class ProposedOut(BaseModel):
+    grids: int
+    households: int
+    check: dict[str, Any] | None
+
+
+class MergeOut(BaseModel):
+    merge_id: int
+    base: str
+    base_generation: int
+    departments: dict[str, int]
+    crosswalk: int
+    conformance: dict[str, int]
+    conformance_rows: list[ConformanceOut]
+    proposed: ProposedOut
+    draft_generation: int | None
+
+
+class CrosswalkRowOut(BaseModel):
+    layer: str
+    dept_generation: int
+    dept_code: str
+    overlap_m2: float
+    share_of_unified: float
+    share_of_dept: float
+
+
+class CrosswalkOut(BaseModel):
+    code: str
+    generation: int
+    merged_at: datetime | None
+    covered: dict[str, float]
+    data: list[CrosswalkRowOut]
+    count: int
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What to check: an uploaded file (saved under ``folder``) or a stored layer."""
+
+    layer: CheckLayerIn | None = None
+    file: Path | None = None
+    parent: Path | None = None
+    crs: str | None = None
+    gap_width_m: float = 20.0
+    filename: str | None = None
+
+
+async def _save(upload: Any, folder: Path, name: str) -> Path:
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise BadInput(f"{name}: expected an uploaded file", field=name)
+    suffix = "".join(Path(upload.filename).suffixes[-2:]) or ".bin"
+    target = folder / f"{name}{suffix}"
+    data = await upload.read()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise BadInput(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB", field=name)
+    target.write_bytes(data)
+    return target
+
+
+async def check_request(request: Request) -> Any:
+    """Parse ``POST /api/v1/checks`` once, whichever body it came with."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = CheckLayerIn.model_validate(await request.json())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise BadInput(f"{where}: {first['msg']}", field=where) from exc
+        except ValueError as exc:
+            raise BadInput("body: not valid JSON", field="body") from exc
+        yield CheckRequest(layer=body)
+        return
+    if kind != "multipart/form-data":
+        raise BadInput(
+            "body: send multipart/form-data with a file, or JSON {layer, generation}",
+            field="body",
+        )
+    form = await request.form()
+    try:
+        gap = float(form.get("gap_width_m") or 20.0)
+    except ValueError as exc:
+        raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
+    with tempfile.TemporaryDirectory(prefix="geo-grid-check-") as tmp:
+        folder = Path(tmp)
+        file = await _save(form.get("file"), folder, "file")
+        parent = await _save(form["parent"], folder, "parent") if form.get("parent") else None
+        crs = form.get("crs") or None
+        yield CheckRequest(
+            file=file,
+            parent=parent,
+            crs=str(crs) if crs else None,
+            gap_width_m=gap,
+            filename=form["file"].filename,
+        )
+
+
+_CHECK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "parent": {"type": "string", "format": "binary"},
+                        "crs": {"type": "string", "example": "gcj02"},
+                        "gap_width_m": {"type": "number", "default": 20},
+                    },
+                }
+            },
+            "application/json": {"schema": CheckLayerIn.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
+def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
+    """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
+    if req.layer is not None:
+        return checks.check_layer(
+            req.layer.layer,
+            generation=req.layer.generation,
+            gap_width_m=req.layer.gap_width_m,
+            refresh=req.layer.refresh,
+        )
+    report = checks.check_file(
+        req.file, parent=req.parent, crs=req.crs, gap_width_m=req.gap_width_m
+    )
+    return {"source": req.filename, "params": report.params, **report.to_json()}
+
+
+@router.get("/layers/{layer}/checks", response_model=CheckOut)
+def layer_checks(
+    layer: LayerKey,
+    generation: Annotated[
+        int | None, Query(ge=1, description="Generation number (default: published)")
+    ] = None,
+) -> Any:
+    """The latest stored check of a generation (computed and stored once if it has none)."""
+    return checks.latest_check(layer, generation=generation)
+
+
+@router.post("/merge", response_model=MergeOut)
+def post_merge(body: MergeIn) -> Any:
+    """多网合一 of the published department layers onto the published unified layer."""
+    return checks.merge(
+        body.layers,
+        as_draft=body.as_draft,
+        share_threshold=body.share_threshold,
+        deviation_m=body.deviation_m,
+        author="api",
+    )
+
+
+@router.get("/grids/{code}/crosswalk", response_model=CrosswalkOut)
+def grid_crosswalk(
+    code: str,
+    generation: Annotated[
+        int | None, Query(ge=1, description="Unified generation (default: published)")
+    ] = None,
+) -> Any:
+    """Each department grid a unified grid overlaps, with the share of area both ways."""
+    return checks.crosswalk_for(code, generation=generation)
