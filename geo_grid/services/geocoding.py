@@ -23,6 +23,7 @@ from geo_grid.services import index
 
 __all__ = [
     "BATCH_COLUMNS",
+    "LOCATE_MAX_AGE_S",
     "MAX_BATCH",
     "batch_rows",
     "geocode",
@@ -51,6 +52,10 @@ BATCH_COLUMNS: tuple[str, ...] = (
 )
 
 _CHUNK = 500
+
+#: How stale the locate index may be for :func:`locate` (seconds): the publish check is a database
+#: round trip that would otherwise be most of a locate request's time.
+LOCATE_MAX_AGE_S = 1.0
 _ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -172,8 +177,12 @@ def geocode_table(
 
 
 def locate(lon: float, lat: float, crs: str = "wgs84") -> LocateResult:
-    """Every published layer's grid, the community, street and roster at one point."""
-    return index.get_locator().locate(_number(lon, "lon"), _number(lat, "lat"), crs)
+    """Every published layer's grid, the community, street and roster at one point.
+
+    A publish is seen within :data:`LOCATE_MAX_AGE_S` seconds (at once after ``index.invalidate``).
+    """
+    locator = index.get_locator(max_age_s=LOCATE_MAX_AGE_S)
+    return locator.locate(_number(lon, "lon"), _number(lat, "lat"), crs)
 
 
 def reverse(

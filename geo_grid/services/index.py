@@ -13,6 +13,7 @@ runs, ~15 ms, which would otherwise be paid by every locate request.
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -31,13 +32,15 @@ _locator: LocateIndex | None = None
 _geocoder: Geocoder | None = None
 _geocoder_key: tuple | None = None
 _engine: tuple[Settings, Engine] | None = None
+_checked_at = 0.0  # time.monotonic() of the last key check that found _locator current
 
 
 def invalidate() -> None:
     """Forget both caches and the engine (after writing addresses, or in tests)."""
-    global _locator, _geocoder, _geocoder_key, _engine
+    global _locator, _geocoder, _geocoder_key, _engine, _checked_at
     with _lock:
         _locator = _geocoder = _geocoder_key = _engine = None
+        _checked_at = 0.0
 
 
 def _store() -> Engine:
@@ -66,24 +69,33 @@ def _build_locator(session: Session, published: dict[str, int]) -> LocateIndex:
     )
 
 
-def get_locator() -> LocateIndex:
-    """The current index over every published layer (rebuilt when a publish changed the key)."""
-    global _locator
+def get_locator(max_age_s: float = 0.0) -> LocateIndex:
+    """The current index over every published layer (rebuilt when a publish changed the key).
+
+    ``max_age_s`` lets a latency-bound caller (the locate API) skip the key check when the last
+    one is younger than that: a publish is then seen within ``max_age_s`` seconds (at once after
+    :func:`invalidate`). The default checks on every call.
+    """
+    global _locator, _checked_at
+    current = _locator
+    if current is not None and max_age_s > 0 and time.monotonic() - _checked_at < max_age_s:
+        return current
     engine = _store()
     with Session(engine) as session:
         published = repo.published_generations(session)
         key = LocateIndex.key_for(published)
+        checked = time.monotonic()
         current = _locator
         if current is not None and current.key == key:
+            _checked_at = checked
             return current
         with _build_lock:  # one build at a time; the others wait for it and reuse it
             current = _locator
-            if current is not None and current.key == key:
-                return current
-            built = _build_locator(session, published)
+            if current is None or current.key != key:
+                current = _build_locator(session, published)
             with _lock:
-                _locator = built
-            return built
+                _locator, _checked_at = current, checked
+            return current
 
 
 def get_geocoder() -> Geocoder:
