@@ -6,6 +6,9 @@ cached by a *data key*: the published generation of every layer, plus the case f
 last update) for pages that show cases. A publish or a new case changes the key, so a stale page is
 never served; the cache keeps the last :data:`CACHE_SIZE` pages.
 
+The checks page draws the layer's stored coverage check (:func:`geo_grid.services.checks.check_layer`
+computes it once per generation and keeps it in the store), so it survives restarts.
+
 Vector tiles (:func:`tile`) are cached by (layer, generation, z, x, y): a published generation never
 changes, so its tiles never go stale either.
 
@@ -53,7 +56,6 @@ DEFAULT_DAYS = 30
 
 _pages: OrderedDict[tuple, str] = OrderedDict()
 _tiles: OrderedDict[tuple, bytes] = OrderedDict()
-_checks: dict[int, gpd.GeoDataFrame] = {}
 _lock = threading.Lock()
 
 
@@ -142,28 +144,27 @@ def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     )
 
 
-def _defects(layer: str, generation_id: int, grids: gpd.GeoDataFrame, parent) -> gpd.GeoDataFrame:
-    """check_coverage of one generation, computed once per generation (it never changes)."""
-    from geo_grid.coverage import check_coverage
+def _defect_frame(defects: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """The defects of a check answer (GeoJSON geometries) as a GeoDataFrame in EPSG:4490."""
+    from shapely.geometry import shape
 
-    with _lock:
-        found = _checks.get(generation_id)
-    if found is not None:
-        return found
-    defects = check_coverage(grids, parent).defects
-    with _lock:
-        _checks[generation_id] = defects
-    return defects
+    rows = [{k: d.get(k) for k in ("kind", "ids", "area_m2", "width_m", "parent")} for d in defects]
+    geoms = [shape(d["geometry"]) if d.get("geometry") else None for d in defects]
+    columns = ["kind", "ids", "area_m2", "width_m", "parent"]
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry=geoms, crs=4490)
 
 
 def _checks_page(session, asset_base: str, layer: str, **_: Any):
+    """Defects of the published generation: the stored check (computed once per generation)."""
     from geo_grid.maps import checks_map
+    from geo_grid.services.checks import check_layer
 
     gid = _generation(session, layer)
     grids = repo.read_grids(session, generation_id=gid)
-    parent = repo.read_admin_areas(session, level="community")
-    defects = _defects(layer, gid, grids, parent if len(parent) else None)
-    return checks_map(grids, defects, layer=layer, **_map_options(asset_base))
+    result = check_layer(layer)
+    return checks_map(
+        grids, _defect_frame(result["defects"]), layer=layer, **_map_options(asset_base)
+    )
 
 
 def _unified(session) -> gpd.GeoDataFrame:

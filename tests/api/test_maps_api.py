@@ -75,7 +75,7 @@ def store(demo_db, demo):
     with session_scope() as session:
         count, _ = tiles_repo.cases_fingerprint(session)
     if count < 100:
-        cases.load_demo_cases(demo=demo, n=2000)
+        cases.load_demo_cases(demo=demo, n=6000)
     queued = cases.intake(
         {
             "category_code": "E0502",
@@ -235,8 +235,8 @@ def test_vector_tiles_from_postgis(http, demo):
 
 
 # ------------------------------------------------------------------------------------ browser
-def _shot(tmp_path: Path, name: str) -> Path:
-    if SHOTS and name in DOC_NAMES:
+def _shot(tmp_path: Path, name: str, *, doc: bool = True) -> Path:
+    if SHOTS and doc and name in DOC_NAMES:
         return Path(SHOTS) / DOC_NAMES[name]
     return tmp_path / f"{name}.png"
 
@@ -248,7 +248,8 @@ def test_every_page_loads_offline_in_chromium(server, http, store, tmp_path):
         http.get(path)  # warm the cache: first paint measures the page, not the first build
     reports = {}
     for name, (path, layers) in _pages(store).items():
-        report = load_page(server + path, _shot(tmp_path, name), settle_ms=900)
+        shot = _shot(tmp_path, name, doc=name != "dispatch")  # dispatch: shown mid-flow below
+        report = load_page(server + path, shot, settle_ms=900)
         reports[name] = report
         assert report.external_requests == [], name
         assert report.console_errors == [], (name, report.console_errors)
@@ -330,6 +331,12 @@ def test_dispatcher_routes_a_queued_case_by_clicking_the_map(server, http, store
             page.mouse.click(*xy)
             page.wait_for_selector(".gg-confirm", timeout=20_000)
             located = page.inner_text(".gg-place")
+            page.evaluate(
+                """() => { window[Object.keys(window).find(k => k.startsWith("map_"))]
+                  .setZoom(14, {animate: false}); }"""
+            )
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(_shot(tmp_path, "dispatch")))
             page.click(".gg-confirm")
             page.wait_for_function(
                 "() => /已派遣|失败/.test(document.querySelector('.gg-msg').textContent)",

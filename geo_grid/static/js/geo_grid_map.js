@@ -287,8 +287,13 @@
    * small coloured dot (a divIcon: no image files) coloured by opts.colorField / opts.colors. */
   function markerClusters(enc, opts) {
     opts = opts || {};
+    // clusters in one neutral colour sized by count, so colour only ever means a case's status
     var group = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45,
-      showCoverageOnHover: false});
+      showCoverageOnHover: false, iconCreateFunction: function (cluster) {
+        var n = cluster.getChildCount(), size = n < 10 ? 26 : n < 100 ? 32 : 40;
+        return L.divIcon({className: "gg-cluster", html: "<span>" + n + "</span>",
+          iconSize: [size, size]});
+      }});
     var markers = [];
     decode(enc).forEach(function (f) {
       if (!f.geometry || f.geometry.type !== "Point") return;
