@@ -1,0 +1,162 @@
+"""`geo-grid check|fix|merge` end to end: files without a database, the store on the demo.
+
+Exit codes are the contract scripts rely on: 0 clean, 1 defects found, 2 bad input (one line on
+stderr), and ``--json`` prints exactly one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from geo_grid.cli import main
+from geo_grid.io import write_layer
+
+ROOT = Path(__file__).resolve().parents[2]
+NANJING = ROOT / "data" / "nanjing_districts_gcj02.geojson"
+TRUTH = json.loads((ROOT / "data" / "ground_truth" / "qixia_defects.json").read_text("utf-8"))
+DEPARTMENTS = ("politics_law", "urban_mgmt", "emergency", "ecology")
+
+
+def match_truth(layer: str, defects: list[dict]) -> None:
+    """Every injected defect of ``layer`` is among ``defects`` (same kind, same ids - our
+    crosses_parent names the crossing grid only - within 5 m of the recorded point), and every
+    reported defect lies within 5 m of an injected one."""
+    truth = [d for d in TRUTH["defects"] if d["layer"] == layer]
+    assert truth, layer
+    to_m = lambda geoms: gpd.GeoSeries(geoms, crs=4490).to_crs(TRUTH["metric_crs"]).values  # noqa: E731
+    points = to_m([shapely.Point(d["point"]) for d in truth])
+    found = to_m([shapely.geometry.shape(d["geometry"]) for d in defects])
+    for d, pt in zip(truth, points, strict=True):
+        hits = [
+            set(r["ids"])
+            for r, g in zip(defects, found, strict=True)
+            if r["kind"] == d["kind"] and g.distance(pt) < 5
+        ]
+        want = set(d["ids"])
+        assert any(h == want or (d["kind"] == "crosses_parent" and h < want) for h in hits), (
+            layer,
+            d,
+            hits,
+        )
+    for r, g in zip(defects, found, strict=True):
+        assert min(g.distance(p) for p in points) < 5, (layer, r["kind"], r["ids"])
+
+
+@pytest.fixture(scope="module")
+def files(demo, tmp_path_factory):
+    """The demo's layers and communities as GeoPackages, as a planner would receive them."""
+    folder = tmp_path_factory.mktemp("layers")
+    out = {"communities": write_layer(demo.communities, folder / "communities.gpkg")}
+    for key, grids in demo.grids.items():
+        out[key] = write_layer(grids, folder / f"{key}.gpkg")
+    return out
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_json(out: str) -> dict:
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1, out[:500]
+    return json.loads(lines[0])
+
+
+@pytest.mark.parametrize("layer", DEPARTMENTS)
+def test_file_check_finds_every_injected_defect(files, capsys, layer):
+    code, out, err = run(capsys, "check", files[layer], "--parent", files["communities"], "--json")
+    assert code == 1, err
+    body = one_json(out)
+    assert body["summary"]["valid"] is False
+    assert body["summary"]["features"] == TRUTH["layers"][layer]
+    assert sum(
+        body["summary"][k] for k in body["summary"] if k not in ("features", "valid")
+    ) == len(body["defects"])
+    for d in body["defects"]:
+        assert set(d) == {"kind", "ids", "area_m2", "width_m", "parent", "geometry"}
+    match_truth(layer, body["defects"])
+
+
+def test_unified_file_and_nanjing_districts_are_clean(files, capsys):
+    code, out, _ = run(capsys, "check", files["unified"], "--parent", files["communities"])
+    assert code == 0 and "clean" in out
+    code, out, _ = run(capsys, "check", NANJING, "--crs", "gcj02", "--json")
+    assert code == 0
+    body = one_json(out)
+    assert body["summary"]["features"] == 11 and body["summary"]["valid"]
+    assert body["defects"] == []
+
+
+def test_gap_width_moves_holes_between_gap_and_sliver(files, capsys):
+    _, out, _ = run(capsys, "check", files["urban_mgmt"], "--json")
+    base = one_json(out)["summary"]
+    _, out, _ = run(capsys, "check", files["urban_mgmt"], "--json", "--gap-width", "1000")
+    wide = one_json(out)["summary"]
+    assert base["gap"] >= 2 and wide["gap"] == 0
+    assert wide["sliver_gap"] == base["sliver_gap"] + base["gap"]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["check", "missing.gpkg"], "does not exist"),
+        (["check"], "either FILE or --layer"),
+        (["check", NANJING, "--layer", "unified"], "either FILE or --layer"),
+        (["check", NANJING, "--gap-width", "0"], "gap_width_m"),
+        (["check", NANJING, "--crs", "EPSG:999999"], "crs"),
+        (["fix", NANJING], "--out"),
+        (["check", NANJING, "--parent", "missing.gpkg"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, args, words):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], err
+
+
+def test_fixed_file_rechecks_clean(files, capsys, tmp_path):
+    out_file = tmp_path / "fixed.gpkg"
+    code, out, err = run(
+        capsys, "fix", files["ecology"], "--parent", files["communities"], "--out", out_file,
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    result = one_json(out)
+    assert result["check"]["valid"] and out_file.exists()
+    assert {c["action"] for c in result["changes"]} >= {"drop_duplicate_geometry", "fill_gap"}
+    code, out, _ = run(capsys, "check", out_file, "--parent", files["communities"], "--json")
+    assert code == 0 and one_json(out)["summary"]["valid"]
+
+
+def test_store_check_of_politics_law(demo_db, capsys):
+    code, out, err = run(capsys, "check", "--layer", "politics_law", "--json")
+    assert code == 1, err
+    body = one_json(out)
+    assert body["layer"] == "politics_law" and body["generation"] == 1
+    match_truth("politics_law", body["defects"])
+    code, out, _ = run(capsys, "check", "--layer", "unified")
+    assert code == 0 and "clean" in out
+    code, _, err = run(capsys, "check", "--layer", "nope")
+    assert code == 2 and "unknown layer" in err and len(err.strip().splitlines()) == 1
+
+
+def test_merge_to_a_folder(demo_db, capsys, tmp_path):
+    folder = tmp_path / "merged"
+    code, out, err = run(capsys, "merge", "--layers", ",".join(DEPARTMENTS), "--out", folder)
+    assert code == 0, err
+    assert "crosswalk rows" in out and "clean" in out
+    assert {p.name for p in folder.iterdir()} == {
+        "proposed.gpkg", "crosswalk.csv", "conformance.csv",
+    }  # fmt: skip
+    code, out, _ = run(capsys, "check", folder / "proposed.gpkg", "--json")
+    assert code == 0 and one_json(out)["summary"]["valid"]
+    code, _, err = run(capsys, "merge", "--layers", "unified,ecology")
+    assert code == 2 and "base layer" in err
