@@ -1,0 +1,120 @@
+"""Checks, merge and crosswalk over HTTP on the demo district."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import shape
+
+from geo_grid.io import write_layer
+
+ROOT = Path(__file__).resolve().parents[2]
+TRUTH = json.loads((ROOT / "data" / "ground_truth" / "qixia_defects.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def client(demo_db):
+    from api.main import app
+
+    with TestClient(app) as c:
+        yield c
+
+
+def _pairs(defects: list[dict]) -> set[tuple[str, frozenset]]:
+    return {(d["kind"], frozenset(d["ids"])) for d in defects}
+
+
+def test_upload_a_file_with_its_parent(client, demo, tmp_path):
+    layer = write_layer(demo.grids["emergency"], tmp_path / "emergency.geojson")
+    parent = write_layer(demo.communities, tmp_path / "communities.gpkg")
+    with open(layer, "rb") as f, open(parent, "rb") as p:
+        r = client.post(
+            "/api/v1/checks",
+            files={"file": ("emergency.geojson", f), "parent": ("communities.gpkg", p)},
+            data={"gap_width_m": "20"},
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["source"] == "emergency.geojson" and body["layer"] is None
+    assert body["summary"]["features"] == TRUTH["layers"]["emergency"]
+    assert not body["summary"]["valid"]
+    truth = [d for d in TRUTH["defects"] if d["layer"] == "emergency"]
+    assert {(d["kind"], frozenset(d["ids"])) for d in truth} <= _pairs(body["defects"])
+    for d in body["defects"]:
+        if d["kind"] in ("overlap", "gap", "sliver_gap"):  # area defects are real polygons
+            assert shape(d["geometry"]).is_valid and shape(d["geometry"]).area > 0
+
+
+def test_upload_of_the_real_districts_in_gcj02_is_clean(client):
+    path = ROOT / "data" / "nanjing_districts_gcj02.geojson"
+    with open(path, "rb") as f:
+        r = client.post("/api/v1/checks", files={"file": (path.name, f)}, data={"crs": "gcj02"})
+    assert r.status_code == 200, r.text
+    assert r.json()["summary"] == {**r.json()["summary"], "features": 11, "valid": True}
+    assert r.json()["defects"] == []
+
+
+def test_check_a_stored_layer_then_read_it_back(client):
+    r = client.post("/api/v1/checks", json={"layer": "urban_mgmt", "refresh": True})
+    assert r.status_code == 200, r.text
+    posted = r.json()
+    assert posted["layer"] == "urban_mgmt" and posted["cached"] is False
+    truth = [d for d in TRUTH["defects"] if d["layer"] == "urban_mgmt"]
+    assert {(d["kind"], frozenset(d["ids"])) for d in truth} <= _pairs(posted["defects"])
+    got = client.get("/api/v1/layers/urban_mgmt/checks").json()
+    assert got["cached"] is True and got["summary"] == posted["summary"]
+    assert _pairs(got["defects"]) == _pairs(posted["defects"])
+    clean = client.get("/api/v1/layers/unified/checks").json()
+    assert clean["summary"]["valid"] and clean["generation"] == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, field",
+    [
+        ({"json": {"layer": "nope"}}, 404, "layer"),
+        ({"json": {"layer": "ecology", "generation": 0}}, 422, "generation"),
+        ({"json": {"generation": 1}}, 422, "layer"),
+        ({"content": b"x", "headers": {"content-type": "text/plain"}}, 422, "body"),
+        ({"files": {"file": ("grids.txt", b"not a layer")}}, 422, None),
+        ({"files": {"parent": ("p.geojson", b"{}")}}, 422, "file"),
+    ],
+)
+def test_bad_check_requests(client, kwargs, status, field):
+    r = client.post("/api/v1/checks", **kwargs)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["message"]
+    if field is not None:
+        assert error["field"] == field
+
+
+def test_layer_checks_unknown_layer_is_404(client):
+    assert client.get("/api/v1/layers/nope/checks").status_code == 404
+
+
+def test_merge_then_crosswalk(client, demo):
+    r = client.post("/api/v1/merge", json={"layers": ["urban_mgmt", "ecology"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body["departments"]) == {"urban_mgmt", "ecology"}
+    assert body["proposed"]["check"]["valid"] and body["draft_generation"] is None
+    assert body["crosswalk"] > 0 and set(body["conformance"]) >= {"splits_unified"}
+    code = demo.grids["unified"]["code"].iloc[0]
+    walk = client.get(f"/api/v1/grids/{code}/crosswalk").json()
+    assert walk["code"] == code and walk["generation"] == 1
+    assert {row["layer"] for row in walk["data"]} <= {
+        "urban_mgmt",
+        "ecology",
+        "politics_law",
+        "emergency",
+    }
+    assert {"urban_mgmt", "ecology"} <= set(walk["covered"])
+    for row in walk["data"]:
+        assert 0 < row["share_of_unified"] <= 1 and 0 < row["share_of_dept"] <= 1
+    assert client.get("/api/v1/grids/999999999999999/crosswalk").status_code == 404
+    bad = client.post("/api/v1/merge", json={"layers": []})
+    assert bad.status_code == 422
+    assert client.post("/api/v1/merge", json={"layers": ["nope"]}).status_code == 404
