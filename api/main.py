@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.routers import admin, cases, geocoding, grids, health, layers, maps, open311, plans
+from api.routers import admin, cases, checks, geocoding, grids, health, layers, maps, open311, plans
 from geo_grid.assets import static_path
 
 
@@ -18,7 +18,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     errors.register(app)
-    for module in (health, layers, grids, admin, maps, geocoding, cases, open311, plans):
+    for module in (health, layers, grids, admin, maps, geocoding, cases, open311, plans, checks):
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN
     app.mount("/static", StaticFiles(directory=static_path()), name="static")
