@@ -3,8 +3,8 @@
 :func:`plan_map` draws the plan's diff (the grids it changes, as they are and as proposed) over the
 unified grids nearby, and adds Leaflet.draw (``leaflet-draw``, served by the project) so a person
 can draw a split line or a new boundary. ``geo_grid/static/js/geo_grid_plan.js`` sends the drawn
-shape to the plan's API as a *preview* first, draws the impact the server computed (grids changed,
-households moved) and only on 接受 sends it for real; nothing is computed in the page.
+shape to the plan's API with ``?dry_run=true`` first, draws the impact the server computed (grids
+changed, households moved) and only on 接受 sends it for real; nothing is computed in the page.
 
 Examples
 --------
@@ -70,10 +70,10 @@ def plan_map(
 
     ``before`` are the published grids the plan touches, ``after`` the plan's proposed grids (both
     ``code``, ``name``, optionally ``households``); ``context`` the unchanged grids around. With
-    ``editable`` the draw toolbar offers a line (split) and a polygon (new boundary); the script
-    posts ``{"line": GeoJSON}`` to ``{api_base}/{plan_id}/split`` or ``{"boundary": GeoJSON,
-    "code": ...}`` to ``{api_base}/{plan_id}/reshape`` with ``"preview": true``, draws the answer,
-    and re-sends without ``preview`` when the person accepts. Coordinates are sent in ``crs``.
+    ``editable`` (and tiles that need no shift) the draw toolbar offers a line (split) and a polygon
+    (new boundary); the script posts ``{"grid", "line"}`` to ``{api_base}/{plan_id}/split`` or
+    ``{"grid", "geometry"}`` to ``{api_base}/{plan_id}/reshape`` with ``?dry_run=true``, draws the
+    answer, and re-sends without ``dry_run`` when the person accepts.
     """
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
@@ -83,9 +83,11 @@ def plan_map(
         title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
     )
     drawn = []
+    context_layer = None
     if context is not None and len(context):
         context = check_frame(context, "context", ("code",))
         layer, g = _layer(context, "周边网格", PLAN_STYLES["context"], shift)
+        context_layer = layer
         if not len(before) and not len(after):
             drawn.append(g)  # nothing changed yet: show the plan's grids
         m.add_child(layer)
@@ -103,7 +105,7 @@ def plan_map(
     if context is not None and len(context):
         legend.append(("周边网格", PLAN_STYLES["context"]))
     m.add_child(Legend(title, legend))
-    if editable:
+    if editable and shift is None:  # edits are sent in storage lon/lat: never from shifted tiles
         m.add_child(
             Plugins(
                 asset_base,
@@ -111,12 +113,11 @@ def plan_map(
                 ("js/geo_grid_plan.js",),
             )
         )
-        options = {
-            "planId": plan_id,
-            "apiBase": api_base.rstrip("/"),
-            "crs": "wgs84" if shift is None else "gcj02",
-        }
-        m.add_child(MapCall("geoGridPlan.editor", options, layers={"after": after_layer}))
+        options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}
+        layers = {"after": after_layer}
+        if context_layer is not None:
+            layers["context"] = context_layer
+        m.add_child(MapCall("geoGridPlan.editor", options, layers=layers))
     folium.LayerControl(collapsed=False).add_to(m)
     fit(m, drawn)
     return m

@@ -300,10 +300,16 @@ _BUILDERS = {
 _CASE_KINDS = {"coverage", "cases", "indicators"}
 
 
-def _data_key(session, kind: str) -> tuple:
+def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
+    """What a page shows changes with: publishes, cases (case pages), the plan's edits (plan)."""
     key = published_key(session)
     if kind in _CASE_KINDS:
         key += (tiles_repo.cases_fingerprint(session),)
+    if kind == "plan":
+        from geo_grid.db import plans_repo
+
+        plan = plans_repo.get_plan(session, params["plan_id"])
+        key += (plan.get("status"), plan.get("updated_at"), plan.get("edits"))
     return key
 
 
@@ -322,7 +328,7 @@ def page(kind: str, *, asset_base: str = "/static", **params: Any) -> str:
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     with session_scope() as session:
-        key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind))
+        key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
         html = _recall(_pages, key)
         if html is not None:
             return html

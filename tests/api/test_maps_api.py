@@ -373,3 +373,66 @@ def test_cli_writes_pages_that_work_from_disk(store, tmp_path):
         report = load_page((tmp_path / f"{name}.html").as_uri(), tmp_path / f"{name}.png")
         assert report.external_requests == [] and report.console_errors == [], name
         assert not report.blank, name
+
+
+TO_SCREEN = """([lat, lon]) => {
+  const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
+  const p = map.latLngToContainerPoint([lat, lon]);
+  const box = map.getContainer().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}"""
+
+
+@pytest.mark.browser
+@needs_browser
+def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_path):
+    from browser import CHROMIUM, is_local_url
+    from playwright.sync_api import sync_playwright
+
+    from geo_grid.services import layers, plans
+
+    plan_id = store["plan"]
+    before = plans.get_plan(plan_id)
+    _, draft = layers.layer_grids("unified", generation=before["generation"])
+    grid = draft[draft["code"] == store["grid"]].geometry.iloc[0]
+    x = grid.centroid.x if grid.contains(grid.centroid) else grid.representative_point().x
+    _, miny, _, maxy = grid.bounds
+    ends = [[miny - 3e-4, x], [maxy + 3e-4, x]]  # a north-south line across the grid
+    outside: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if is_local_url(r.request.url)
+                    else (outside.append(r.request.url), r.abort())
+                ),
+            )
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{server}/map/plan/{plan_id}")
+            page.click(".leaflet-draw-draw-polyline")
+            for end in ends:
+                page.mouse.click(*page.evaluate(TO_SCREEN, end))
+                page.wait_for_timeout(150)
+            page.mouse.click(*page.evaluate(TO_SCREEN, ends[-1]))  # the last point again: finish
+            page.wait_for_selector(".gg-accept", timeout=20_000)
+            preview = page.inner_text(".gg-plan")
+            assert plans.get_plan(plan_id)["edits"] == before["edits"]  # a preview stores nothing
+            page.screenshot(path=str(tmp_path / "plan_preview.png"))
+            page.click(".gg-accept")
+            page.wait_for_load_state("load")
+            page.wait_for_function(
+                "() => /方案网格 \\(3\\)/.test(document.querySelector('.leaflet-control-layers')"
+                ".innerText)",
+                timeout=20_000,
+            )
+        finally:
+            browser.close()
+    assert outside == [] and errors == []
+    assert f"网格 {store['grid']}" in preview and "新增网格" in preview, preview
+    after = plans.get_plan(plan_id)
+    assert after["edits"] == before["edits"] + 1

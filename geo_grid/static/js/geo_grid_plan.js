@@ -1,10 +1,13 @@
 /* geo-grid plan page: draw a split line or a new boundary, preview its impact, then accept.
  *
- * geoGridPlan.editor(map, {planId, apiBase, crs}, {after: proposed grid layer}). A drawn line is
- * posted to {apiBase}/{planId}/split as {line, preview: true}; a polygon to .../reshape as
- * {boundary, code, preview: true} (code: the proposed grid the polygon starts in). The answer's
- * GeoJSON (a FeatureCollection, or {diff | features | grids}) is drawn as the impact; 接受 posts the
- * same body without preview and reloads the page to show the plan as it now stands.
+ * geoGridPlan.editor(map, {planId, apiBase}, {after, context}) where after/context are the plan's
+ * changed and unchanged grid layers (geoGrid.dataLayer). A drawn line goes to
+ * POST {apiBase}/{planId}/split?dry_run=true as {grid, line}; a polygon to .../reshape?dry_run=true
+ * as {grid, geometry}; grid is the grid the line's middle or the polygon's centre lies in. The
+ * answer (the plan API's EditOut: grids FeatureCollection, impact.moved, added/changed) is drawn
+ * in orange with the households, addresses and buildings that would move; 接受 sends the same body
+ * without dry_run and reloads the page. Coordinates are storage lon/lat (the page is only editable
+ * when the base map needs no shift).
  */
 (function (global) {
   "use strict";
@@ -24,26 +27,38 @@
   }
 
   function features(data) {
-    if (!data) return null;
-    if (data.type === "FeatureCollection" || data.type === "Feature") return data;
-    var keys = ["diff", "impact", "features", "grids", "after"];
-    for (var i = 0; i < keys.length; i++) {
-      var v = data[keys[i]];
-      if (v && (v.type === "FeatureCollection" || v.type === "Feature")) return v;
-      if (Array.isArray(v)) return {type: "FeatureCollection", features: v};
-    }
+    var g = data && data.grids;
+    if (g && (g.type === "FeatureCollection" || g.type === "Feature")) return g;
     return null;
   }
 
   function summary(data) {
-    if (!data || typeof data !== "object") return "";
+    var moved = (data && data.impact && data.impact.moved) || {};
     var parts = [];
-    var s = data.summary || data.impact_summary || data;
-    [["grids_changed", "变动网格"], ["changed", "变动网格"], ["households_moved", "调整户数"],
-      ["addresses_moved", "调整地址"], ["people_moved", "涉及人员"]].forEach(function (kv) {
-      if (typeof s[kv[0]] === "number") parts.push(kv[1] + " " + s[kv[0]]);
+    if (data && data.added && data.added.length) parts.push("新增网格 " + data.added.join("、"));
+    if (data && data.changed && data.changed.length) parts.push("调整网格 " + data.changed.join("、"));
+    [["households", "户"], ["addresses", "个地址"], ["buildings", "栋楼"], ["open_cases", "件未结案件"],
+      ["roster", "名人员"]].forEach(function (kv) {
+      if (moved[kv[0]]) parts.push("移动 " + moved[kv[0]] + " " + kv[1]);
     });
-    return parts.join("，");
+    (data && data.warnings || []).forEach(function (w) { parts.push("⚠ " + w); });
+    return parts.join("；");
+  }
+
+  function inRing(x, y, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+      if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  }
+
+  function inPolygon(x, y, geom) {
+    var polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
+    return polys.some(function (rings) {
+      return inRing(x, y, rings[0]) && !rings.slice(1).some(function (h) { return inRing(x, y, h); });
+    });
   }
 
   function editor(map, opts, layers) {
@@ -67,42 +82,53 @@
     box.addTo(map);
     function say(html) { div.querySelector(".gg-plan-msg").innerHTML = html; }
 
-    function startCode(latlng) {
+    function gridAt(latlng) {
       var code = null;
-      if (layers && layers.after) {
-        layers.after.geo.eachLayer(function (l) {
-          if (!code && l.getBounds && l.getBounds().contains(latlng)) code = l.feature.properties.code;
+      ["after", "context"].forEach(function (key) {
+        if (code || !layers || !layers[key]) return;
+        layers[key].geo.eachLayer(function (l) {
+          if (!code && inPolygon(latlng.lng, latlng.lat, l.feature.geometry)) code = l.feature.properties.code;
         });
-      }
+      });
       return code;
+    }
+
+    function middle(latlngs) {
+      var i = Math.floor((latlngs.length - 1) / 2), a = latlngs[i], b = latlngs[i + 1] || a;
+      return L.latLng((a.lat + b.lat) / 2, (a.lng + b.lng) / 2);
     }
 
     map.on(L.Draw.Event.CREATED, function (ev) {
       drawn.clearLayers();
       if (impact) map.removeLayer(impact);
+      impact = pending = null;
       drawn.addLayer(ev.layer);
-      var geo = ev.layer.toGeoJSON().geometry, url, body;
+      var geo = ev.layer.toGeoJSON().geometry, base = opts.apiBase + "/" + encodeURIComponent(opts.planId);
+      var grid, url, body;
       if (ev.layerType === "polyline") {
-        url = opts.apiBase + "/" + encodeURIComponent(opts.planId) + "/split";
-        body = {line: geo, crs: opts.crs};
+        grid = gridAt(middle(ev.layer.getLatLngs()));
+        url = base + "/split";
+        body = {grid: grid, line: geo};
       } else {
-        url = opts.apiBase + "/" + encodeURIComponent(opts.planId) + "/reshape";
-        body = {boundary: geo, code: startCode(ev.layer.getBounds().getCenter()), crs: opts.crs};
+        grid = gridAt(ev.layer.getBounds().getCenter());
+        url = base + "/reshape";
+        body = {grid: grid, geometry: geo};
       }
+      if (!grid) { say("所画图形的中点不在任何网格内，请重画"); return; }
       pending = {url: url, body: body};
       say("计算影响中…");
-      post(url, L.extend({preview: true}, body)).then(function (data) {
+      post(url + "?dry_run=true", body).then(function (data) {
         var fc = features(data);
         if (fc) {
-          impact = L.geoJSON(fc, {style: {color: "#ff6f00", weight: 2, fillColor: "#ffca28",
+          impact = L.geoJSON(fc, {style: {color: "#e65100", weight: 2, fillColor: "#ffca28",
             fillOpacity: 0.35}}).addTo(map);
         }
-        say("影响：" + esc(summary(data) || "见地图橙色区域") +
+        say("<b>网格 " + esc(grid) + "</b>：" + esc(summary(data) || "无变化") +
           '<br><button type="button" class="gg-accept">接受</button> ' +
           '<button type="button" class="gg-cancel">放弃</button>');
         div.querySelector(".gg-accept").addEventListener("click", accept);
         div.querySelector(".gg-cancel").addEventListener("click", cancel);
-      }).catch(function (err) { say("无法预览（" + esc(err.message) + "）"); });
+      }).catch(function (err) { pending = null; say("无法预览（" + esc(err.message) + "）"); });
     });
 
     function cancel() {
@@ -123,5 +149,5 @@
     return {draw: draw, drawn: drawn};
   }
 
-  global.geoGridPlan = {editor: editor};
+  global.geoGridPlan = {editor: editor, inPolygon: inPolygon};
 })(window);
