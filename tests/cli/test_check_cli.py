@@ -160,3 +160,38 @@ def test_merge_to_a_folder(demo_db, capsys, tmp_path):
     assert code == 0 and one_json(out)["summary"]["valid"]
     code, _, err = run(capsys, "merge", "--layers", "unified,ecology")
     assert code == 2 and "base layer" in err
+
+
+def test_file_check_needs_no_database(tmp_path):
+    """With the database URL pointing nowhere, a file check still answers (exit 0)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "GEO_GRID_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+        "GEO_GRID_HOME": str(tmp_path),
+    }
+    code = "import sys; from geo_grid.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "check", str(NANJING), "--crs", "gcj02"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "clean" in done.stdout
+
+
+def test_progress_only_on_big_layers(tmp_path):
+    from geo_grid._coverage_synth import voronoi_layer
+    from geo_grid.services.checks import PROGRESS_MIN_FEATURES, check_file
+
+    calls: list[tuple[str, int, int]] = []
+    small = write_layer(voronoi_layer(50, 3).to_crs(4490), tmp_path / "small.gpkg")
+    check_file(small, progress=lambda *a: calls.append(a))
+    assert calls == []
+    big = voronoi_layer(PROGRESS_MIN_FEATURES, 3).to_crs(4490)
+    report = check_file(
+        write_layer(big, tmp_path / "big.gpkg"), progress=lambda *a: calls.append(a)
+    )
+    assert report.valid and calls and calls[-1][1] == calls[-1][2]
