@@ -187,17 +187,14 @@ def _cases(session, asset_base: str, start=None, end=None, category=None, **_: A
 
 
 def _indicators(session, asset_base: str, start=None, end=None, **_: Any):
-    from geo_grid.cases.indicators import indicators
-    from geo_grid.db import cases_repo
+    """红绿指标 as the cases service computes them (thresholds from settings)."""
     from geo_grid.maps import indicators_map
+    from geo_grid.services import cases
 
     start, end = default_period(session, start, end)
-    frame = cases_repo.indicator_frame(session, start, end)
-    rows = (
-        indicators(frame, "grid", pd.Timestamp(start), pd.Timestamp(end))
-        if len(frame)
-        else pd.DataFrame({"code": [], "colour": []})
-    )
+    rows = pd.DataFrame(cases.indicators("grid", start, end))
+    if rows.empty:
+        rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
         _unified(session), rows, period=_period_text(start, end), **_map_options(asset_base)
     )
