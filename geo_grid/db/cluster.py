@@ -126,11 +126,19 @@ class LocalCluster:
         return (self.data_dir / "PG_VERSION").exists()
 
     def running(self) -> bool:
-        if not self.initialized() or not self.port_file.exists():
+        """Cheap liveness test (no subprocess): the postmaster's pid file names a live process.
+
+        Every session asks this through ``database_url()``, so it must cost microseconds.
+        """
+        pid_file = self.data_dir / "postmaster.pid"
+        if not self.port_file.exists() or not pid_file.exists():
             return False
-        bindir = find_pg_bindir()
-        proc = self._run([str(bindir / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False)
-        return proc.returncode == 0
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError, OSError):
+            return False
+        return True
 
     def init(self) -> None:
         """Create the cluster (once): a private folder, owned by the server user."""

@@ -176,18 +176,10 @@ def _index():
 #: How long an intake trusts the last locate index before asking the store whether a publish
 #: happened (each check is a round trip; a publish is picked up within this many seconds).
 LOCATOR_TTL_S = 1.0
-_locator: dict[str, Any] = {"checked": 0.0, "value": None}
 
 
 def _get_locator():
-    clock = time.monotonic()
-    with _lock:
-        if _locator["value"] is not None and clock - _locator["checked"] < LOCATOR_TTL_S:
-            return _locator["value"]
-    value = _index().get_locator()
-    with _lock:
-        _locator.update(checked=clock, value=value)
-    return value
+    return _index().get_locator(max_age_s=LOCATOR_TTL_S)
 
 
 def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:

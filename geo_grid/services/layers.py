@@ -12,6 +12,7 @@ from geo_grid.db import repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.measure import area_m2
+from geo_grid.services import index
 from geo_grid.settings import get_settings
 
 __all__ = [
@@ -215,4 +216,5 @@ def publish(layer: str, generation: int) -> dict[str, Any]:
     with session_scope() as session:
         gen = repo.resolve_generation(session, layer, generation)
         retired = repo.publish_generation(session, gen["id"])
+    index.invalidate()  # this process sees the new generation at once; others within a second
     return {"layer": layer, "published": generation, "retired_generation_id": retired}

@@ -474,6 +474,9 @@ def publish(plan_id: int, *, author: str | None = None) -> dict[str, Any]:
             session, plan_id, op="publish", params={}, impact={"cases_regridded": cases},
             author=author,
         )  # fmt: skip
+    from geo_grid.services import index
+
+    index.invalidate()  # the locate engine reloads at once in this process
     return {
         "plan": plan_id,
         "layer": plan["layer_key"],

@@ -17,6 +17,18 @@ def _layer(session, key: str) -> None:
     repo.ensure_layer(session, key, f"测试{key}")
 
 
+SCRATCH = ["t_pub", "t_retire", "t_stale", "t_dirty", "t_bbox"]
+
+
+@pytest.fixture(autouse=True)
+def _drop_scratch_layers(database_url):
+    """This module's scratch layers are removed after each test: nobody else sees them published."""
+    yield
+    with session_scope() as s:
+        for table, column in (("grid", "layer_key"), ("generation", "layer_key"), ("layer", "key")):
+            s.execute(text(f"DELETE FROM {table} WHERE {column} = ANY(:k)"), {"k": SCRATCH})
+
+
 def _grids(codes, *, x0=118.9, invalid=False) -> gpd.GeoDataFrame:
     geoms = []
     for i, _ in enumerate(codes):
