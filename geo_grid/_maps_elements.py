@@ -168,6 +168,8 @@ def base_map(
     m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
     m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
     m.get_root().title = title
+    # no favicon request: an intranet server may have none, and a 404 is a console error
+    m.get_root().header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="icon")
     if tiles_url:
         folium.TileLayer(
             tiles=tiles_url,

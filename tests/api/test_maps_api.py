@@ -436,3 +436,53 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_
     assert f"网格 {store['grid']}" in preview and "新增网格" in preview, preview
     after = plans.get_plan(plan_id)
     assert after["edits"] == before["edits"] + 1
+
+
+@pytest.mark.browser
+@needs_browser
+def test_buildings_come_as_vector_tiles_when_zoomed_in(server, demo, tmp_path):
+    from browser import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    centre = demo.buildings.geometry.iloc[500].centroid
+    tiles: list[tuple[str, int]] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on(
+                "response",
+                lambda r: (
+                    tiles.append((r.url, r.status))
+                    if "/tiles/" in r.url or r.status >= 400
+                    else None
+                ),
+            )
+            page.goto(server + "/map")
+            page.evaluate(
+                """([lat, lon]) => { window[Object.keys(window).find(k => k.startsWith("map_"))]
+                  .setView([lat, lon], 17, {animate: false}); }""",
+                [centre.y, centre.x],
+            )
+            page.get_by_text("楼栋（放大后显示）").click()
+            page.wait_for_function(
+                "() => document.querySelectorAll('.leaflet-tile-container canvas').length > 0",
+                timeout=20_000,
+            )
+            page.wait_for_timeout(800)
+            ink = page.evaluate(
+                """() => { let n = 0;
+                  for (const c of document.querySelectorAll('.leaflet-tile-container canvas')) {
+                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+                  } return n; }"""
+            )
+            page.screenshot(path=str(tmp_path / "buildings.png"))
+        finally:
+            browser.close()
+    assert errors == [], (errors, [t for t in tiles if t[1] >= 400])
+    assert tiles and all(status in (200, 304) for _, status in tiles), tiles
+    assert all("/tiles/buildings/17/" in url for url, _ in tiles)
+    assert ink > 500  # building footprints were drawn from the tiles
