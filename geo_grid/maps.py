@@ -43,31 +43,17 @@ import shapely
 
 from geo_grid._maps_cases import cases_map, dispatch_map, indicators_map
 from geo_grid._maps_common import (
-    case_counts as _case_counts,
-)
-from geo_grid._maps_common import (
-    check_frame as _check_frame,
-)
-from geo_grid._maps_common import (
-    column as _column,
-)
-from geo_grid._maps_common import (
-    display_transform as _display_transform,
-)
-from geo_grid._maps_common import (
-    fit as _fit,
+    case_counts,
+    check_frame,
+    column,
+    display_transform,
+    fit,
+    label_points,
+    layer_name,
+    roster_index,
 )
 from geo_grid._maps_common import (
     geoms as _geoms,
-)
-from geo_grid._maps_common import (
-    label_points as _label_points,
-)
-from geo_grid._maps_common import (
-    layer_name as _layer_name,
-)
-from geo_grid._maps_common import (
-    roster_index as _roster_index,
 )
 from geo_grid._maps_elements import (
     DataLayer,
@@ -88,10 +74,7 @@ from geo_grid._maps_services import (
     services_map,
 )
 from geo_grid.assets import ensure_assets, static_path
-from geo_grid.crs import (
-    STORAGE_EPSG,
-    normalize_crs,
-)
+from geo_grid.crs import STORAGE_EPSG, normalize_crs
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
 
@@ -232,20 +215,20 @@ def coverage_map(
         coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
         is always inline: labels, tooltips and the search box need its features in the page.
     """
-    streets = _check_frame(streets, "streets")
-    communities = _check_frame(communities, "communities")
+    streets = check_frame(streets, "streets")
+    communities = check_frame(communities, "communities")
     if UNIFIED not in grids_by_layer:
         raise BadInput("grids_by_layer: the 'unified' layer is required", field="grids_by_layer")
     layers = {
-        key: _check_frame(gdf, f"grids_by_layer[{key!r}]", ("code",))
+        key: check_frame(gdf, f"grids_by_layer[{key!r}]", ("code",))
         for key, gdf in grids_by_layer.items()
     }
-    shift = _display_transform(tiles_crs)
+    shift = display_transform(tiles_crs)
     use_tiles = bool(tiles_base) and shift is None
     if use_tiles or building_tiles:
         tiles_base = (tiles_base or "").rstrip("/")
-    people = _roster_index(roster)
-    cases = _case_counts(open_cases)
+    people = roster_index(roster)
+    cases = case_counts(open_cases)
 
     m = base_map(
         title="网格覆盖图",
@@ -276,22 +259,22 @@ def coverage_map(
         fields = ["code", "name", "households", "leader", "worker", "cases"]
         columns = [
             codes,
-            _column(gdf, "name"),
-            _column(gdf, "households"),
+            column(gdf, "name"),
+            column(gdf, "households"),
             [s.get("leader") for s in staff],
             [s.get("worker") for s in staff],
             [cases.get(c) for c in codes],
         ]
         if key == UNIFIED:
             fields.append("_lp")
-            columns.append(_label_points(geoms))
+            columns.append(label_points(geoms))
         encoded = encode_layer(geoms, fields, [list(r) for r in zip(*columns, strict=True)])
         style = LAYER_STYLES.get(key, _OTHER_LAYER)
         options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
         if use_tiles and key != UNIFIED and len(js_literal(encoded)) > inline_limit:
-            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, _layer_name(key)))
+            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, layer_name(key)))
             continue
-        grid_layers[key] = DataLayer(encoded, options, _layer_name(key), show=key == UNIFIED)
+        grid_layers[key] = DataLayer(encoded, options, layer_name(key), show=key == UNIFIED)
         m.add_child(grid_layers[key])
 
     for gdf, name, style, width in (
@@ -300,7 +283,7 @@ def coverage_map(
     ):
         geoms = _geoms(gdf, min(simplify_m, width) if simplify_m > 0 else 0, shift)
         drawn.append(geoms)
-        encoded = encode_layer(geoms, ["name"], [[n] for n in _column(gdf, "name")])
+        encoded = encode_layer(geoms, ["name"], [[n] for n in column(gdf, "name")])
         m.add_child(DataLayer(encoded, {"style": style, "interactive": False}, name))
 
     if use_tiles and building_tiles:
@@ -312,10 +295,10 @@ def coverage_map(
         crs_param = None if shift is None else normalize_crs(tiles_crs)
         m.add_child(SearchBox(grid_layers[UNIFIED], search_url, UNIFIED, crs_param))
     legend = [("街道", _STREET), ("社区", _COMMUNITY)]
-    legend += [(_layer_name(k), LAYER_STYLES.get(k, _OTHER_LAYER)) for k in order]
+    legend += [(layer_name(k), LAYER_STYLES.get(k, _OTHER_LAYER)) for k in order]
     m.add_child(Legend("图例", legend))
     folium.LayerControl(collapsed=False).add_to(m)
-    _fit(m, drawn)
+    fit(m, drawn)
     return m
 
 
@@ -337,10 +320,10 @@ def checks_map(
     edge, nesting errors purple, invalid geometry blue; each has a popup with its kind, area, width,
     ids and parent, and a dot at its centre so metre-wide slivers are visible from afar.
     """
-    grids = _check_frame(grids, "grids", ("code",))
-    defects = _check_frame(defects, "defects", ("kind",))
-    shift = _display_transform(tiles_crs)
-    title = f"{_layer_name(layer)} 覆盖检查" if layer else "覆盖检查"
+    grids = check_frame(grids, "grids", ("code",))
+    defects = check_frame(defects, "defects", ("kind",))
+    shift = display_transform(tiles_crs)
+    title = f"{layer_name(layer)} 覆盖检查" if layer else "覆盖检查"
     m = base_map(
         title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
     )
@@ -349,13 +332,13 @@ def checks_map(
     encoded = encode_layer(
         grid_geoms,
         ["code", "name"],
-        [list(r) for r in zip(_column(grids, "code"), _column(grids, "name"), strict=True)],
+        [list(r) for r in zip(column(grids, "code"), column(grids, "name"), strict=True)],
     )
     grid_style = {"color": "#37474f", "weight": 0.8, "fillColor": "#cfd8dc", "fillOpacity": 0.25}
     grid_layer = DataLayer(
         encoded,
         {"style": grid_style, "title": "name", "tooltip": [["code", "编码"]]},
-        _layer_name(layer) if layer else "网格",
+        layer_name(layer) if layer else "网格",
     )
     m.add_child(grid_layer)
     m.add_child(ZoomLabels(grid_layer, "code", 16))
@@ -373,7 +356,7 @@ def checks_map(
     by_label: dict[str, list[int]] = {}
     for i, kind in enumerate(kinds):
         by_label.setdefault(defect_style(kind)[0], []).append(i)
-    columns = {c: _column(defects, c) for c in ("area_m2", "width_m", "ids", "parent")}
+    columns = {c: column(defects, c) for c in ("area_m2", "width_m", "ids", "parent")}
     for label, rows in by_label.items():
         style = defect_style(kinds[rows[0]])[1]
         encoded = encode_layer(
@@ -390,7 +373,7 @@ def checks_map(
         legend.append((f"{label} {len(rows)}", style))
     m.add_child(Legend(f"{title}：{len(kinds)} 处问题" if kinds else f"{title}：无问题", legend))
     folium.LayerControl(collapsed=False).add_to(m)
-    _fit(m, [grid_geoms, defect_geoms])
+    fit(m, [grid_geoms, defect_geoms])
     return m
 
 
@@ -403,7 +386,7 @@ def _one_grid(grid_row: Any) -> gpd.GeoDataFrame:
         raise BadInput("grid_row: expected a GeoDataFrame row with a geometry", field="grid_row")
     if len(frame) != 1:
         raise BadInput(f"grid_row: expected one grid, got {len(frame)}", field="grid_row")
-    return _check_frame(frame, "grid_row")
+    return check_frame(frame, "grid_row")
 
 
 def grid_map(
@@ -424,11 +407,11 @@ def grid_map(
     floors``; ``addresses`` carry ``full_text``.
     """
     grid = _one_grid(grid_row)
-    buildings = _check_frame(buildings, "buildings")
-    addresses = _check_frame(addresses, "addresses")
-    shift = _display_transform(tiles_crs)
-    code = _column(grid, "code")[0]
-    name = _column(grid, "name")[0]
+    buildings = check_frame(buildings, "buildings")
+    addresses = check_frame(addresses, "addresses")
+    shift = display_transform(tiles_crs)
+    code = column(grid, "code")[0]
+    name = column(grid, "name")[0]
     m = base_map(
         title=f"网格 {code or ''} {name or ''}".strip(),
         asset_base=asset_base,
@@ -438,10 +421,10 @@ def grid_map(
     drawn: list[np.ndarray] = []
     legend: list[tuple[str, dict]] = []
     if neighbours is not None and len(neighbours):
-        neighbours = _check_frame(neighbours, "neighbours")
+        neighbours = check_frame(neighbours, "neighbours")
         geoms = _geoms(neighbours, 0, shift)
         style = {"color": "#757575", "weight": 1, "fillColor": "#bdbdbd", "fillOpacity": 0.2}
-        rows = zip(_column(neighbours, "code"), _column(neighbours, "name"), strict=True)
+        rows = zip(column(neighbours, "code"), column(neighbours, "name"), strict=True)
         layer = DataLayer(
             encode_layer(geoms, ["code", "name"], [list(r) for r in rows]),
             {"style": style, "title": "name", "tooltip": [["code", "编码"]]},
@@ -455,7 +438,7 @@ def grid_map(
     drawn.append(geoms)
     style = {"color": "#0d47a1", "weight": 3, "fillColor": "#64b5f6", "fillOpacity": 0.12}
     fields = ["code", "name", "households"]
-    grid_rows = [[code, name, _column(grid, "households")[0]]]
+    grid_rows = [[code, name, column(grid, "households")[0]]]
     m.add_child(
         DataLayer(
             encode_layer(geoms, fields, grid_rows),
@@ -473,7 +456,7 @@ def grid_map(
     drawn.append(geoms)
     style = {"color": "#5d4037", "weight": 1, "fillColor": "#bcaaa4", "fillOpacity": 0.7}
     fields = ["code", "name", "xiaoqu", "households", "floors"]
-    rows = zip(*(_column(buildings, f) for f in fields), strict=True)
+    rows = zip(*(column(buildings, f) for f in fields), strict=True)
     tip = [["xiaoqu", "小区"], ["households", "户数"], ["floors", "层数"], ["code", "编码"]]
     m.add_child(
         DataLayer(
@@ -487,7 +470,7 @@ def grid_map(
     geoms = _geoms(addresses, 0, shift, coverage=False)
     drawn.append(geoms)
     text_col = next((c for c in ("full_text", "address", "text") if c in addresses.columns), None)
-    texts = _column(addresses, text_col) if text_col else [None] * len(addresses)
+    texts = column(addresses, text_col) if text_col else [None] * len(addresses)
     style = {"color": "#b71c1c", "weight": 1, "fillColor": "#ef5350", "fillOpacity": 0.9}
     m.add_child(
         DataLayer(
@@ -499,7 +482,7 @@ def grid_map(
     legend.append(("地址", style))
     m.add_child(Legend(f"{code or ''} {name or ''}".strip(), legend))
     folium.LayerControl(collapsed=False).add_to(m)
-    _fit(m, drawn)
+    fit(m, drawn)
     return m
 
 
