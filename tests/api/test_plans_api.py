@@ -6,13 +6,10 @@ unified layer's published generation never changes.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping, shape
-from sqlalchemy import text
 
 from geo_grid.db import repo
 from geo_grid.db.session import session_scope
@@ -113,22 +110,8 @@ def test_merge_reshape_and_suggestions(client):
     assert client.post(f"/api/v1/plans/{pid}/validate").json()["valid"] is True
 
 
-def test_publish_on_a_copy_layer_and_409_when_stale(client):
-    key = f"t_plan_{uuid.uuid4().hex[:10]}"
-    with session_scope() as s:
-        repo.ensure_layer(s, key, "测试")
-        gid = repo.create_generation(s, layer=key)
-        s.execute(
-            text(
-                """INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                     street_code, households, area_m2, properties, geom)
-                   SELECT :g, :k, code, name, community_code, street_code, households, area_m2,
-                          properties, geom FROM grid
-                   WHERE generation_id = :src AND community_code LIKE '320113004%'"""
-            ),
-            {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
-        )
-        repo.publish_generation(s, gid)
+def test_publish_on_a_copy_layer_and_409_when_stale(client, scratch_layer):
+    key, gid = scratch_layer("community_code LIKE '320113004%'")
     p1 = client.post("/api/v1/plans", json={"layer": key}).json()["id"]
     p2 = client.post("/api/v1/plans", json={"layer": key}).json()["id"]
     r = client.post(f"/api/v1/plans/{p1}/publish")

@@ -32,24 +32,9 @@ def _grids(generation_id: int) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture
-def copy_layer(demo_db) -> str:
+def copy_layer(scratch_layer) -> str:
     """A private layer with one published generation: the unified grids of one street."""
-    key = f"t_plan_{uuid.uuid4().hex[:10]}"
-    with session_scope() as s:
-        repo.ensure_layer(s, key, "测试规划")
-        gid = repo.create_generation(s, layer=key, author="test")
-        s.execute(
-            text(
-                """INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                     street_code, households, area_m2, properties, geom)
-                   SELECT :g, :k, code, name, community_code, street_code, households, area_m2,
-                          properties, geom
-                   FROM grid WHERE generation_id = :src AND street_code = '320113003'"""
-            ),
-            {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
-        )
-        repo.publish_generation(s, gid)
-    return key
+    return scratch_layer("street_code = '320113003'")[0]
 
 
 def _cross_line(grid) -> dict:
