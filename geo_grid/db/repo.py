@@ -282,7 +282,7 @@ def insert_grids(session: Session, generation_id: int, layer: str, grids: gpd.Ge
             else None,
             "area_m2": grids["area_m2"].to_numpy(),
             "properties": [
-                json.dumps(p if isinstance(p, dict) else {}, ensure_ascii=False)
+                json.dumps(p if isinstance(p, dict) else {}, ensure_ascii=False, default=str)
                 for p in (grids["properties"] if "properties" in grids else [{}] * len(grids))
             ],
             "geom": shapely.force_2d(grids.geometry.to_numpy()),
