@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -52,14 +52,12 @@ __all__ = [
     "insert_report_ins",
     "list_cases",
     "lock_idempotency",
-    "lock_idempotency_keys",
     "manual_queue",
     "next_case_id",
+    "open_intake_batch",
     "read_rules",
     "record_report_in",
     "recent_cases_near",
-    "recent_cases_near_many",
-    "reserve_case_ids",
     "report_ins",
     "reset_cases",
     "upsert_rule",
@@ -151,11 +149,70 @@ def _values(cur, template: str, rows: Iterable[Sequence[Any]]) -> bytes:
     return b", ".join(cur.mogrify(template, row) for row in rows)
 
 
-def reserve_case_ids(session: Session, n: int) -> list[int]:
-    """Reserve ``n`` case ids in one round trip (a batch of intakes numbers its cases with them)."""
+def open_intake_batch(
+    session: Session,
+    keys: Sequence[tuple[str, str]],
+    n_ids: int,
+    near: Sequence[tuple[str, Sequence[float], datetime]],
+) -> tuple[dict[tuple[str, str], tuple[str, int]], list[int], list[list[dict[str, Any]]]]:
+    """Start a batch of intakes in ONE round trip: lock its keys, reserve ids, fetch neighbours.
+
+    ``keys``: ``(client, key)`` pairs, locked for this transaction (advisory locks taken in one
+    fixed order, by hash, so two batches sharing keys cannot deadlock) and looked up by a second
+    statement, whose snapshot is taken *after* the locks were granted: a key whose first request
+    committed meanwhile is seen. ``n_ids``: case ids to reserve. ``near``: ``(category_code, bbox,
+    since)`` per report, the duplicate pre-filter of :func:`recent_cases_near`.
+
+    Returns ``({(client, key): (request_hash, case_id)} already used, ids, [recent rows per
+    near])``. One round trip matters: the batch's writer thread waits for the GIL after each one.
+    """
     cur = _cursor(session)
-    cur.execute("SELECT nextval('case_id_seq') FROM generate_series(1, %s)", (n,))
-    return [int(r[0]) for r in cur.fetchall()]
+    near_arrays = [
+        list(range(len(near))),
+        [q[0] for q in near],
+        [q[2] for q in near],
+        *([float(q[1][k]) for q in near] for k in range(4)),
+    ]
+    params = {
+        "c": [k[0] for k in keys],
+        "k": [k[1] for k in keys],
+        "n": n_ids,
+        **{f"q{j}": a for j, a in enumerate(near_arrays)},
+    }
+    lock = (
+        """SELECT count(pg_advisory_xact_lock(h)) FROM (
+               SELECT hashtextextended(c || chr(31) || k, 311) AS h
+               FROM unnest(%(c)s::text[], %(k)s::text[]) AS q(c, k) ORDER BY 1) AS s;
+        """
+        if keys
+        else ""
+    )
+    cur.execute(
+        lock
+        + """SELECT
+            (SELECT json_agg(json_build_array(i.client, i.key, i.request_hash, i.case_id))
+             FROM unnest(%(c)s::text[], %(k)s::text[]) AS q(c, k)
+             JOIN idempotency_key i ON i.client = q.c AND i.key = q.k),
+            ARRAY(SELECT nextval('case_id_seq') FROM generate_series(1, %(n)s)),
+            (SELECT json_agg(json_build_object(
+                        'i', q.i, 'case_id', c.id, 'number', c.number,
+                        'category_code', c.category_code, 'lon', ST_X(c.geom),
+                        'lat', ST_Y(c.geom), 'received_at', extract(epoch FROM c.received_at),
+                        'status', c.status))
+             FROM unnest(%(q0)s::int[], %(q1)s::text[], %(q2)s::timestamptz[], %(q3)s::float8[],
+                         %(q4)s::float8[], %(q5)s::float8[], %(q6)s::float8[])
+                  AS q(i, cat, since, minx, miny, maxx, maxy)
+             JOIN "case" c ON c.category_code = q.cat AND c.received_at >= q.since
+                          AND c.geom && ST_MakeEnvelope(q.minx, q.miny, q.maxx, q.maxy, 4490))""",
+        params,
+    )
+    used, ids, found = cur.fetchone()
+    seen = {(r[0], r[1]): (r[2], int(r[3])) for r in used or ()}
+    recent: list[list[dict[str, Any]]] = [[] for _ in near]
+    for item in found or ():  # epoch seconds travel as JSON numbers, cheaper than ISO text
+        item["received_at"] = datetime.fromtimestamp(item["received_at"], UTC)
+        recent[item.pop("i")].append(item)
+    return seen, [int(i) for i in ids], recent
 
 
 def insert_cases(
@@ -167,10 +224,10 @@ def insert_cases(
     """Insert many cases, their events and their idempotency keys in ONE round trip.
 
     ``rows`` hold :data:`CASE_COLUMNS` (missing ones NULL) and ``lon, lat``, each with its id
-    already reserved (:func:`reserve_case_ids`), so events and keys reference it directly; ``keys``
+    already reserved (:func:`open_intake_batch`), so events and keys reference it directly; ``keys``
     are ``(client, key, request_hash, case_id)``. Three multi-row INSERTs sent as one string: what
     a group commit of hundreds of reports a second needs (one statement per report costs a round
-    trip and a parse each). The caller holds the keys' locks (:func:`lock_idempotency_keys`).
+    trip and a parse each). The caller holds the keys' locks (:func:`open_intake_batch`).
     """
     if not rows:
         return
@@ -379,34 +436,6 @@ def recent_cases_near(
     return [dict(r) for r in result.mappings()]
 
 
-def recent_cases_near_many(
-    session: Session, queries: Sequence[tuple[str, Sequence[float], datetime]]
-) -> list[list[dict[str, Any]]]:
-    """:func:`recent_cases_near` for many ``(category_code, bbox, since)`` in one round trip.
-
-    Answers one list per query, in order (a batch of intakes asks once for all its reports)."""
-    out: list[list[dict[str, Any]]] = [[] for _ in queries]
-    if not queries:
-        return out
-    cur = _cursor(session)
-    arrays = [list(range(len(queries))), [q[0] for q in queries], [q[2] for q in queries]]
-    arrays += [[float(q[1][k]) for q in queries] for k in range(4)]
-    cur.execute(
-        """SELECT q.i, c.id AS case_id, c.number, c.category_code, ST_X(c.geom) AS lon,
-                  ST_Y(c.geom) AS lat, c.received_at, c.status
-           FROM unnest(%s::int[], %s::text[], %s::timestamptz[], %s::float8[], %s::float8[],
-                       %s::float8[], %s::float8[]) AS q(i, cat, since, minx, miny, maxx, maxy)
-           JOIN "case" c ON c.category_code = q.cat AND c.received_at >= q.since
-                        AND c.geom && ST_MakeEnvelope(q.minx, q.miny, q.maxx, q.maxy, 4490)""",
-        arrays,
-    )
-    names = [d[0] for d in cur.description]
-    for rec in cur.fetchall():
-        item = dict(zip(names, rec, strict=True))
-        out[item.pop("i")].append(item)
-    return out
-
-
 # ---------------------------------------------------------------------------------- events
 def insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
     """Append events (one multi-row statement)."""
@@ -444,31 +473,6 @@ def lock_idempotency(session: Session, client: str, key: str) -> None:
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 311))"), {"k": f"{client}\x1f{key}"}
     )
-
-
-def lock_idempotency_keys(
-    session: Session, pairs: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[str, int]]:
-    """Lock many ``(client, key)`` pairs for this transaction and return those already used.
-
-    The advisory locks are taken in one fixed order (by hash), so two batches sharing keys cannot
-    deadlock; the lookup runs as a second statement, hence with a snapshot taken *after* the locks
-    were granted: a key whose first request committed meanwhile is seen. One round trip.
-    """
-    if not pairs:
-        return {}
-    cur = _cursor(session)
-    clients, keys = [p[0] for p in pairs], [p[1] for p in pairs]
-    cur.execute(
-        """SELECT count(pg_advisory_xact_lock(h)) FROM (
-               SELECT hashtextextended(c || chr(31) || k, 311) AS h
-               FROM unnest(%(c)s::text[], %(k)s::text[]) AS q(c, k) ORDER BY 1) AS s;
-           SELECT i.client, i.key, i.request_hash, i.case_id
-           FROM unnest(%(c)s::text[], %(k)s::text[]) AS q(c, k)
-           JOIN idempotency_key i ON i.client = q.c AND i.key = q.k""",
-        {"c": clients, "k": keys},
-    )
-    return {(r[0], r[1]): (r[2], int(r[3])) for r in cur.fetchall()}
 
 
 def find_idempotency(session: Session, client: str, key: str) -> tuple[str, int] | None:

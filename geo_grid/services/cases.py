@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -495,7 +496,8 @@ def _write_batch(batch: list[_Job]) -> None:
 
 
 def _store_batch(batch: list[_Job]) -> list[Any]:
-    """One transaction for a batch: keys locked and checked, ids, routing, duplicates, INSERTs."""
+    """One transaction for a batch: keys locked and checked, ids, neighbours (one round trip),
+    routing and duplicate hints (pure), then every INSERT (one round trip) and the commit."""
     outcomes: list[Any] = [None] * len(batch)
     claimed: dict[tuple[str, str], int] = {}
     for i, job in enumerate(batch):
@@ -504,26 +506,60 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
                 outcomes[i] = _REPLAY  # the same key twice in one batch: the first one creates
             else:
                 claimed[(job.client, job.key)] = i
-    with session_scope() as session:
-        for pair in cases_repo.lock_idempotency_keys(session, list(claimed)):
+    near = [i for i, job in enumerate(batch) if job.placement.lon is not None]
+    asks = [_near(batch[i]) for i in near]
+    with _writer_session() as session:
+        seen, ids, recent = cases_repo.open_intake_batch(session, list(claimed), len(batch), asks)
+        for pair in seen:
             outcomes[claimed.pop(pair)] = _REPLAY
-        fresh = [i for i, out in enumerate(outcomes) if out is None]
-        if not fresh:
-            return outcomes
+        neighbours = dict(zip(near, recent, strict=True))
         rules = _rules_for(session)
-        ids = cases_repo.reserve_case_ids(session, len(fresh))
         rows, events, keys = [], [], []
-        for i, case_id in zip(fresh, ids, strict=True):
-            row, evs = _build_case(batch[i], rules, case_id)
+        for i, case_id in zip(range(len(batch)), ids, strict=True):
+            if outcomes[i] is _REPLAY:
+                continue  # its reserved id stays unused (ids may have gaps, numbers are unique)
+            job = batch[i]
+            row, evs = _build_case(job, rules, case_id)
+            _flag_duplicates(job, row, neighbours.get(i))
             rows.append(row)
             events.extend(evs)
-            if batch[i].key is not None:
-                keys.append((batch[i].client, batch[i].key, batch[i].request_hash, case_id))
-        _flag_duplicates(session, [batch[i] for i in fresh], rows)
+            if job.key is not None:
+                keys.append((job.client, job.key, job.request_hash, case_id))
+            outcomes[i] = row
         cases_repo.insert_cases(session, rows, events, keys)
-    for i, row in zip(fresh, rows, strict=True):
-        outcomes[i] = row
     return outcomes
+
+
+#: The writer thread's own connection, kept across batches (no pool checkout and ping per batch),
+#: replaced when the engine changes (settings) or the connection broke.
+_held: dict[str, Any] = {"engine": None, "connection": None}
+
+
+@contextmanager
+def _writer_session():
+    """A session on the writer's held connection: commit on success, roll back on error."""
+    from sqlalchemy.orm import Session
+
+    from geo_grid.db.session import get_engine
+
+    engine, conn = get_engine(), _held["connection"]
+    if conn is None or _held["engine"] is not engine or conn.closed or conn.invalidated:
+        if conn is not None:
+            conn.close()
+        conn = engine.connect()
+        _held.update(engine=engine, connection=conn)
+    session = Session(bind=conn, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if conn.invalidated:
+            conn.close()
+            _held.update(engine=None, connection=None)
+        raise
+    finally:
+        session.close()
 
 
 def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
@@ -533,26 +569,22 @@ def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
                      job.actor, job.role, job.client, job.now)  # fmt: skip
 
 
-def _flag_duplicates(session, jobs: list[_Job], rows: list[dict[str, Any]]) -> None:
-    """Note same-category reports within 50 m and 48 h in each new case's routing (a hint)."""
-    asks, where = [], []
-    for k, job in enumerate(jobs):
-        if job.placement.lon is not None and job.placement.lat is not None:
-            box, since = search_window(job.placement.lon, job.placement.lat, job.now)
-            asks.append((job.cat.code, box, since))
-            where.append(k)
-    for k, recent in zip(where, cases_repo.recent_cases_near_many(session, asks), strict=True):
-        if not recent:
-            continue
-        job = jobs[k]
-        dups = duplicate_candidates(
-            job.cat.code, job.placement.lon, job.placement.lat, job.now, pd.DataFrame(recent)
-        )
-        if len(dups):
-            rows[k]["routing"]["duplicates"] = [
-                {"case_id": int(r.case_id), "number": r.number, "distance_m": float(r.distance_m)}
-                for r in dups.head(5).itertuples()
-            ]
+def _near(job: _Job) -> tuple[str, tuple[float, ...], datetime]:
+    box, since = search_window(job.placement.lon, job.placement.lat, job.now)
+    return job.cat.code, box, since
+
+
+def _flag_duplicates(job: _Job, row: dict[str, Any], recent: list[dict[str, Any]] | None) -> None:
+    """Note same-category reports within 50 m and 48 h in the new case's routing (a hint)."""
+    if not recent:
+        return
+    frame = pd.DataFrame(recent)
+    dups = duplicate_candidates(job.cat.code, job.placement.lon, job.placement.lat, job.now, frame)
+    if len(dups):
+        row["routing"]["duplicates"] = [
+            {"case_id": int(r.case_id), "number": r.number, "distance_m": float(r.distance_m)}
+            for r in dups.head(5).itertuples()
+        ]
 
 
 def _store_alone_orm(job: _Job) -> Any:
@@ -563,7 +595,11 @@ def _store_alone_orm(job: _Job) -> Any:
                 return _REPLAY
             case_id = cases_repo.next_case_id(session)
             row, events = _build_case(job, _rules_for(session), case_id)
-            _flag_duplicates(session, [job], [row])
+            if job.placement.lon is not None:
+                cat, box, since = _near(job)
+                _flag_duplicates(
+                    job, row, cases_repo.recent_cases_near(session, cat, box, since, case_id)
+                )
             key = (job.client, job.key, job.request_hash) if job.key is not None else None
             cases_repo.insert_case_orm(session, row, events, key)
     except Conflict as exc:
