@@ -574,16 +574,25 @@ def _near(job: _Job) -> tuple[str, tuple[float, ...], datetime]:
     return job.cat.code, box, since
 
 
+_NEAR_COLUMNS = ("case_id", "number", "category_code", "lon", "lat", "received_at")
+
+
 def _flag_duplicates(job: _Job, row: dict[str, Any], recent: list[dict[str, Any]] | None) -> None:
     """Note same-category reports within 50 m and 48 h in the new case's routing (a hint)."""
     if not recent:
         return
-    frame = pd.DataFrame(recent)
+    frame = pd.DataFrame({k: [r[k] for r in recent] for k in _NEAR_COLUMNS})
     dups = duplicate_candidates(job.cat.code, job.placement.lon, job.placement.lat, job.now, frame)
     if len(dups):
+        top = dups.head(5)  # columns as lists: itertuples builds a namedtuple class per call
         row["routing"]["duplicates"] = [
-            {"case_id": int(r.case_id), "number": r.number, "distance_m": float(r.distance_m)}
-            for r in dups.head(5).itertuples()
+            {"case_id": int(i), "number": n, "distance_m": float(d)}
+            for i, n, d in zip(
+                top["case_id"].tolist(),
+                top["number"].tolist(),
+                top["distance_m"].tolist(),
+                strict=True,
+            )
         ]
 
 
