@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from ground_truth import TRUTH
 from shapely.geometry import shape
 
 from geo_grid.io import write_layer
 
 ROOT = Path(__file__).resolve().parents[2]
-TRUTH = json.loads((ROOT / "data" / "ground_truth" / "qixia_defects.json").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")

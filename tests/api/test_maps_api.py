@@ -15,15 +15,12 @@ import contextlib
 import os
 import re
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from browser import browser_available, load_page  # noqa: E402
+from browser import browser_available, load_page
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)

@@ -9,17 +9,13 @@ import base64
 import hashlib
 import io
 import json
-import sys
 import tarfile
-from pathlib import Path
 
 import pytest
+from browser import serve_directory
 
 from geo_grid import assets
 from geo_grid.assets import AssetError, NpmPackage, ensure_assets
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from browser import serve_directory  # noqa: E402
 
 CLOSED = "http://127.0.0.1:9"  # discard port: nothing listens, connection refused at once
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from browser import browser_available, load_page, serve_directory
 from pyproj import Transformer
 from shapely import box
 
@@ -24,9 +23,6 @@ from geo_grid.crs import wgs84_to_gcj02
 from geo_grid.errors import BadInput
 from geo_grid.layers import LAYER_NAMES_ZH
 from geo_grid.maps import checks_map, coverage_map, grid_map, map_html, write_map
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from browser import browser_available, load_page, serve_directory  # noqa: E402
 
 LAYERS = ["unified", "politics_law", "urban_mgmt", "emergency", "ecology"]
 # dotted names: packed coordinates are letters and punctuation from "?" up, never "."
