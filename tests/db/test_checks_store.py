@@ -20,8 +20,6 @@ from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.services import checks
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _drop_generation(generation_id: int) -> None:
     with session_scope() as s:
