@@ -241,12 +241,14 @@ class IndicatorList(BaseModel):
 
 # ------------------------------------------------------------------------------------ cases
 @cases_router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
-def create_case(
+async def create_case(
     body: CaseIn,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Any:
-    case = cases.intake(
+    # async: the request waits for its group commit without holding one of the threadpool's
+    # threads (a report is answered only once stored; see ``cases.intake``)
+    case = await cases.intake_async(
         body.model_dump(), actor=f"api:{body.channel}", role="operator",
         idempotency_key=idempotency_key,
     )  # fmt: skip
