@@ -578,10 +578,15 @@ def _write_loop(jobs: queue.SimpleQueue) -> None:
                 batch.append(jobs.get_nowait())
             except queue.Empty:
                 break
-        _write_batch(batch)
+        # a request cancelled while queued (its task was cancelled) is not stored: nobody waits
+        # for it, and no answer promised it; from here on its future can no longer be cancelled
+        batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+        if batch:
+            _write_batch(batch)
 
 
 def _write_batch(batch: list[_Job]) -> None:
+    """Store a batch and answer each waiting request (futures already marked running)."""
     try:
         outcomes = _store_batch(batch)
     except Exception as exc:  # noqa: BLE001 (handed to the waiting requests)
