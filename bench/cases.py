@@ -9,8 +9,9 @@ afterwards the database is asked how many cases and audit events carry the run's
 fails unless every 201 is there.
 
 The same is first done against the baseline, the obvious design: the same app whose POST /cases
-stores each report alone in one ORM transaction (``intake(group_commit=False)``); the figure that
-matters is the ratio. The clients speak HTTP/1.1 keep-alive over plain asyncio streams: on a
+stores each report alone in one ORM transaction (``intake(group_commit=False)``); the figures
+that matter are the ratio and the CPU milliseconds per case of the server processes and of the
+PostgreSQL cluster (from /proc; the cluster's figure includes whatever else uses it meanwhile). The clients speak HTTP/1.1 keep-alive over plain asyncio streams: on a
 2-core machine a heavyweight client library would eat the CPU the server is being measured on.
 
     python bench/cases.py [--n 5000] [--baseline-n 1500] [--clients 50] [--workers N]
@@ -196,6 +197,42 @@ def _serve(app: list[str], workers: int, env: dict[str, str]) -> tuple[subproces
     raise SystemExit("the server did not start")
 
 
+def _cpu_seconds(root: int | None) -> float:
+    """CPU seconds (user + system) of a process and its descendants, from /proc (0 elsewhere)."""
+    if root is None or not Path("/proc").is_dir():
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def _postmaster() -> int | None:
+    """The local cluster's postmaster pid (None for an external database)."""
+    from geo_grid.db.session import local_cluster
+    from geo_grid.settings import get_settings
+
+    if get_settings().database_url:
+        return None
+    pid_file = local_cluster().data_dir / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+
+
 def _stored(tag: str) -> tuple[int, int, int]:
     """(cases, of which in the manual queue, audit events) carrying this run's tag, counted in SQL."""
     from sqlalchemy import text
@@ -226,9 +263,15 @@ def _measure(name: str, app: list[str], n: int, args, env: dict[str, str]) -> tu
         t = time.perf_counter()
         asyncio.run(_run(port, warm, args.workers * 4))
         warm_s = time.perf_counter() - t
+        pg = _postmaster()
+        cpu0 = _cpu_seconds(server.pid), _cpu_seconds(pg)
         t = time.perf_counter()
         codes, latencies = asyncio.run(_run(port, payloads, args.clients))
         elapsed = time.perf_counter() - t
+        cpu = [
+            (b - a) * 1000 / n
+            for a, b in zip(cpu0, (_cpu_seconds(server.pid), _cpu_seconds(pg)), strict=True)
+        ]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -243,6 +286,7 @@ def _measure(name: str, app: list[str], n: int, args, env: dict[str, str]) -> tu
         f"p99 {np.percentile(lat, 99):.0f} ms"
     )
     ok = created == n == cases and events >= 2 * cases
+    print(f"  CPU per case: server {cpu[0]:.2f} ms, PostgreSQL {cpu[1]:.2f} ms (the whole cluster)")
     print(f"  HTTP: {created} × 201, {len(codes) - created} other; in the database: {cases} cases "
           f"({manual} in the manual queue), {events} audit events: "
           + ("nothing lost" if ok else "MISMATCH: requests and stored cases differ"))  # fmt: skip

@@ -521,6 +521,9 @@ def _answer(job: _Job, row: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- group commit
 #: Most reports one intake transaction stores (a batch is whatever arrived during the last commit).
 INTAKE_BATCH_MAX = 256
+#: Writer threads per process, each with its own connection: while one batch waits for the
+#: database (statements, commit), another is being placed and routed.
+INTAKE_WRITERS = 2
 
 _REPLAY: Any = object()  # outcome: the key was used already; the caller answers with that case
 
@@ -544,25 +547,27 @@ class _Job:
     future: Future = field(default_factory=Future)
 
 
-#: The intake writer of this process: a queue and the thread that drains it. Nothing to
-#: invalidate (it holds no data); restarted when missing or after a fork (the pid changed).
-_writer: dict[str, Any] = {"pid": None, "queue": None, "thread": None}
+#: The intake writers of this process: a queue and the threads that drain it. Nothing to
+#: invalidate (they hold no data); restarted when missing or after a fork (the pid changed).
+_writer: dict[str, Any] = {"pid": None, "queue": None, "threads": []}
 _writer_lock = threading.Lock()
 
 
 def _submit(job: _Job) -> Future:
-    """Queue a placed report for the writer: a future of its stored row (or :data:`_REPLAY`),
-    set once the batch committed."""
+    """Queue a placed report for the writers: a future of its stored row (or :data:`_REPLAY`),
+    set once its batch committed."""
     with _writer_lock:
-        thread = _writer["thread"]
-        if _writer["pid"] != os.getpid() or thread is None or not thread.is_alive():
-            jobs: queue.SimpleQueue = queue.SimpleQueue()
+        if _writer["pid"] != os.getpid():
+            _writer.update(pid=os.getpid(), queue=queue.SimpleQueue(), threads=[])
+        jobs = _writer["queue"]
+        alive = [t for t in _writer["threads"] if t.is_alive()]
+        while len(alive) < INTAKE_WRITERS:
             thread = threading.Thread(
                 target=_write_loop, args=(jobs,), name="geo-grid-intake", daemon=True
             )
-            _writer.update(pid=os.getpid(), queue=jobs, thread=thread)
             thread.start()
-        jobs = _writer["queue"]
+            alive.append(thread)
+        _writer["threads"] = alive
     job.future = Future()  # a fresh one per submission: a replay retry submits the job again
     jobs.put(job)
     return job.future
@@ -636,9 +641,9 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     return outcomes
 
 
-#: The writer thread's own connection, kept across batches (no pool checkout and ping per batch),
-#: replaced when the engine changes (settings) or the connection broke.
-_held: dict[str, Any] = {"engine": None, "connection": None}
+#: Each writer thread's own connection, kept across batches (no pool checkout and ping per
+#: batch), replaced when the engine changes (settings) or the connection broke.
+_held = threading.local()
 
 
 @contextmanager
@@ -648,12 +653,12 @@ def _writer_session():
 
     from geo_grid.db.session import get_engine
 
-    engine, conn = get_engine(), _held["connection"]
-    if conn is None or _held["engine"] is not engine or conn.closed or conn.invalidated:
+    engine, conn = get_engine(), getattr(_held, "connection", None)
+    if conn is None or _held.engine is not engine or conn.closed or conn.invalidated:
         if conn is not None:
             conn.close()
         conn = engine.connect()
-        _held.update(engine=engine, connection=conn)
+        _held.engine, _held.connection = engine, conn
     session = Session(bind=conn, expire_on_commit=False)
     try:
         yield session
@@ -662,7 +667,7 @@ def _writer_session():
         session.rollback()
         if conn.invalidated:
             conn.close()
-            _held.update(engine=None, connection=None)
+            _held.engine = _held.connection = None
         raise
     finally:
         session.close()
