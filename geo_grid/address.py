@@ -108,6 +108,8 @@ _NUM = "零〇一二两三四五六七八九十百千"
 _MARKERS = "号楼|号|栋|幢|座|单元|室|房|层|楼|组|弄|巷|户"
 _HAS_NUMERAL = re.compile(f"[{_NUM}]")
 _CN_NUMBERED = re.compile(rf"([{_NUM}]+)(?={_MARKERS})")
+#: a room spoken without 室 right after the unit: 一单元七零一 → 1单元701 (then 室 is added)
+_CN_BARE_ROOM = re.compile(rf"(单元)([{_NUM}]+)")
 _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
 _PUNCT = re.compile(r"[\s,.;:!?，。；：！？、()\[\]（）【】\"'“”‘’<>《》/\\|~·]+")
 _DASH3 = re.compile(r"(\d+)-(\d+)-(\d+)(?!\d)")
@@ -129,7 +131,8 @@ _PLACE_SUFFIX = re.compile(
 
 
 def _numerals_to_arabic(text: str) -> str:
-    return _CN_NUMBERED.sub(lambda m: chinese_to_arabic(m.group(1)), text)
+    text = _CN_NUMBERED.sub(lambda m: chinese_to_arabic(m.group(1)), text)
+    return _CN_BARE_ROOM.sub(lambda m: m.group(1) + chinese_to_arabic(m.group(2)), text)
 
 
 def _cut_description(text: str) -> str:

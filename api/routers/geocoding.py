@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 
 from geo_grid.errors import BadInput
 from geo_grid.services import geocoding
-from geo_grid.services.layers import mask_phone
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"])
 
@@ -189,7 +188,7 @@ def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
         {
             "person_id": str(p.person_id),
             "name": p.name,
-            "phone": mask_phone(p.phone),
+            "phone": p.phone,  # masked by the service
             "role": p.role,
         }
         for p in r.roster

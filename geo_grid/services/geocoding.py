@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from geo_grid.geocode import GeocodeResult, ReverseResult
 from geo_grid.layers import UNIFIED
 from geo_grid.locate import LocateResult
 from geo_grid.services import index
+from geo_grid.services.layers import mask_phone
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -182,7 +184,10 @@ def locate(lon: float, lat: float, crs: str = "wgs84") -> LocateResult:
     A publish is seen within :data:`LOCATE_MAX_AGE_S` seconds (at once after ``index.invalidate``).
     """
     locator = index.get_locator(max_age_s=LOCATE_MAX_AGE_S)
-    return locator.locate(_number(lon, "lon"), _number(lat, "lat"), crs)
+    found = locator.locate(_number(lon, "lon"), _number(lat, "lat"), crs)
+    # phones are personal data: every caller (API, CLI, maps) gets them masked
+    roster = tuple(replace(p, phone=mask_phone(p.phone)) for p in found.roster)
+    return replace(found, roster=roster)
 
 
 def reverse(

@@ -91,6 +91,7 @@ def test_locate_bd09_json(store, row, capsys):
     body = json.loads(capsys.readouterr().out)
     assert body["grid_code"] == row["grid_code"] and body["inside_district"]
     assert set(body["grids"]) == set(LAYERS) and body["roster"]
+    assert all("****" in p["phone"] for p in body["roster"] if p["phone"])  # personal data
 
 
 def test_locate_outside_and_bad_crs(store, capsys):

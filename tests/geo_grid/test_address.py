@@ -54,3 +54,8 @@ def test_parse_prefers_known_names():
 
 def test_parse_does_not_take_xiaoqu_for_district():
     assert parse("阳光小区3栋").district is None
+
+
+def test_room_spoken_digit_by_digit_after_the_unit():
+    assert normalize("金韵雅苑一幢一单元七零一 楼道堆物 13912345678") == "金韵雅苑1栋1单元701室"
+    assert normalize("金韵雅苑三幢二单元一五零二") == "金韵雅苑3栋2单元1502室"
