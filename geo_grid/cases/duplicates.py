@@ -18,12 +18,20 @@ every intake.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DUPLICATE_HOURS", "DUPLICATE_METRES", "duplicate_candidates", "search_window"]
+__all__ = [
+    "DUPLICATE_HOURS",
+    "DUPLICATE_METRES",
+    "duplicate_candidates",
+    "duplicates_among",
+    "search_window",
+]
 
 DUPLICATE_METRES = 50.0
 DUPLICATE_HOURS = 48.0
@@ -48,6 +56,41 @@ def search_window(lon: float, lat: float, at: datetime) -> tuple[tuple[float, ..
     return (lon - d, lat - d, lon + d, lat + d), at - timedelta(hours=DUPLICATE_HOURS)
 
 
+def duplicates_among(
+    category_code: str,
+    lon: float,
+    lat: float,
+    at: datetime,
+    recent: Sequence[Mapping[str, Any]],
+    *,
+    metres: float = DUPLICATE_METRES,
+    hours: float = DUPLICATE_HOURS,
+) -> list[dict[str, Any]]:
+    """The records of ``recent`` (``case_id, category_code, lon, lat, received_at``) that look the
+    same, each with ``distance_m``, nearest first.
+
+    Plain Python over the few dozen rows the store's pre-filter returns: this runs on every
+    intake, where building a DataFrame would cost more than the rule itself.
+    """
+    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    since = at - timedelta(hours=hours)
+    rows = [
+        r
+        for r in recent
+        if r["category_code"] == category_code and since <= _aware(r["received_at"]) <= at
+    ]
+    if not rows:
+        return []
+    dist = _metres([r["lon"] for r in rows], [r["lat"] for r in rows], lon, lat).round(1)
+    out = [{**r, "distance_m": float(d)} for r, d in zip(rows, dist, strict=True) if d <= metres]
+    return sorted(out, key=lambda r: (r["distance_m"], r["case_id"]))
+
+
+def _aware(t: Any) -> datetime:
+    t = pd.Timestamp(t).to_pydatetime() if not isinstance(t, datetime) else t
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
 def duplicate_candidates(
     category_code: str,
     lon: float,
@@ -58,22 +101,10 @@ def duplicate_candidates(
     metres: float = DUPLICATE_METRES,
     hours: float = DUPLICATE_HOURS,
 ) -> pd.DataFrame:
-    """Rows of ``recent`` (``case_id, category_code, lon, lat, received_at``) that look the same.
-
-    Returns them with a ``distance_m`` column, nearest first.
-    """
-    if recent.empty:
-        return recent.assign(distance_m=pd.Series(dtype=float))
-    received = pd.to_datetime(recent["received_at"], utc=True)
-    at_ts = pd.Timestamp(at)
-    at_ts = at_ts.tz_localize("UTC") if at_ts.tzinfo is None else at_ts
-    keep = (
-        (recent["category_code"] == category_code)
-        & (received <= at_ts)
-        & (received >= at_ts - pd.Timedelta(hours=hours))
+    """:func:`duplicates_among` for a DataFrame; returns the rows with ``distance_m``."""
+    found = duplicates_among(
+        category_code, lon, lat, at, recent.to_dict("records"), metres=metres, hours=hours
     )
-    cand = recent[keep]
-    if cand.empty:
-        return cand.assign(distance_m=pd.Series(dtype=float))
-    out = cand.assign(distance_m=_metres(cand["lon"], cand["lat"], lon, lat).round(1))
-    return out[out["distance_m"] <= metres].sort_values(["distance_m", "case_id"])
+    if not found:
+        return recent.iloc[:0].assign(distance_m=pd.Series(dtype=float))
+    return pd.DataFrame(found, columns=[*recent.columns, "distance_m"])

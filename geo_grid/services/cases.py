@@ -33,7 +33,7 @@ import pandas as pd
 from geo_grid.cases import escalation as esc
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import Category, categories, category
-from geo_grid.cases.duplicates import duplicate_candidates, search_window
+from geo_grid.cases.duplicates import duplicates_among, search_window
 from geo_grid.cases.indicators import Thresholds
 from geo_grid.cases.indicators import indicators as compute_indicators
 from geo_grid.cases.rules import (
@@ -686,25 +686,15 @@ def _near(job: _Job) -> tuple[str, tuple[float, ...], datetime]:
     return job.cat.code, box, since
 
 
-_NEAR_COLUMNS = ("case_id", "number", "category_code", "lon", "lat", "received_at")
-
-
 def _flag_duplicates(job: _Job, row: dict[str, Any], recent: list[dict[str, Any]] | None) -> None:
     """Note same-category reports within 50 m and 48 h in the new case's routing (a hint)."""
     if not recent:
         return
-    frame = pd.DataFrame({k: [r[k] for r in recent] for k in _NEAR_COLUMNS})
-    dups = duplicate_candidates(job.cat.code, job.placement.lon, job.placement.lat, job.now, frame)
-    if len(dups):
-        top = dups.head(5)  # columns as lists: itertuples builds a namedtuple class per call
+    dups = duplicates_among(job.cat.code, job.placement.lon, job.placement.lat, job.now, recent)
+    if dups:
         row["routing"]["duplicates"] = [
-            {"case_id": int(i), "number": n, "distance_m": float(d)}
-            for i, n, d in zip(
-                top["case_id"].tolist(),
-                top["number"].tolist(),
-                top["distance_m"].tolist(),
-                strict=True,
-            )
+            {"case_id": int(d["case_id"]), "number": d["number"], "distance_m": d["distance_m"]}
+            for d in dups[:5]
         ]
 
 
