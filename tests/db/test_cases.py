@@ -293,3 +293,37 @@ def test_load_demo_cases_small(store, demo):
         "street", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
     )
     assert rows and {r["colour"] for r in rows} <= {"green", "yellow", "red", None}
+
+
+def test_group_commit_isolates_a_failing_report_and_answers_after_commit(store, inside):
+    """Concurrent intakes share transactions; one report the database refuses fails alone."""
+    x, y = inside[9][1:]
+    n = 24
+    barrier = threading.Barrier(n)
+    results: dict[int, object] = {}
+    marker = f"batch-{datetime.now(UTC).timestamp()}"
+
+    def post(i: int) -> None:
+        body = _report(x + 1e-5 * i, y, description=f"{marker} {i}")
+        if i == 7:
+            body["reporter_phone"] = "1" * 200  # longer than the column: refused by PostgreSQL
+        barrier.wait()
+        try:
+            results[i] = cases.intake(body)["id"]
+        except Exception as exc:  # noqa: BLE001 (the test inspects what the caller got)
+            results[i] = exc
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    failed = {i for i, r in results.items() if isinstance(r, Exception)}
+    assert failed == {7}
+    ids = {r for i, r in results.items() if i != 7}
+    assert len(ids) == n - 1
+    with session_scope() as s:
+        stored = s.execute(
+            text('SELECT count(*) FROM "case" WHERE description LIKE :m'), {"m": f"{marker} %"}
+        ).scalar()
+    assert stored == n - 1  # every answered report is in the database, the refused one is not
