@@ -27,8 +27,8 @@ def _warm() -> None:
     try:
         from geo_grid.services import index, maps
 
-        index.get_geocoder()
         maps.coverage_page()
+        index.get_geocoder()  # last: /health reports warm once this is built
     except Exception as exc:  # noqa: BLE001 (warming is best effort)
         log.warning("warm-up skipped: %s", exc)
 

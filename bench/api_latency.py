@@ -47,8 +47,10 @@ def start_server(port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise SystemExit(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            if r.status_code == 200 and r.json().get("warm"):  # start-up warm-up finished
                 return proc
+            time.sleep(0.2)
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.terminate()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from geo_grid.services import database
+from geo_grid.services import database, index
 
 router = APIRouter(tags=["health"])
 
@@ -18,6 +18,7 @@ class Health(BaseModel):
     postgis: str
     schema_revision: str | None
     grids: dict[str, int]
+    warm: bool  # the locate index and geocoder are built (the first lookups will not wait)
 
 
 @router.get("/health", response_model=Health)
@@ -29,4 +30,5 @@ def health() -> Any:
         postgis=info["postgis"],
         schema_revision=info["schema"],
         grids=info["grids"],
+        warm=index.ready(),
     )

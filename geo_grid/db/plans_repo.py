@@ -218,8 +218,9 @@ def record_case_regrid(
     """Record on every open case the grid of the new generation that its point falls in.
 
     The case keeps the grid it was routed to (``grid_code`` / ``grids``) — its handlers do not
-    change mid-way — and gains an entry in ``routing -> 'replanned'``; its version is bumped so a
-    concurrent edit of the case sees the change. Returns how many cases changed grid.
+    change mid-way — and gains an entry in ``routing -> 'replanned'`` and a ``replan`` event in its
+    append-only audit log (every step recorded); its version is bumped so a concurrent edit of the
+    case sees the change. Returns how many cases changed grid.
     """
     if not cases_table_exists(session):
         return 0
@@ -233,6 +234,7 @@ def record_case_regrid(
             WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
             ORDER BY c.id, g.code
         )
+        , moved AS (
         UPDATE "case" c
         SET routing = jsonb_set(
                 coalesce(c.routing, '{}'::jsonb), '{replanned}',
@@ -245,6 +247,15 @@ def record_case_regrid(
             updated_at = now()
         FROM hit
         WHERE c.id = hit.id AND hit.old_code IS DISTINCT FROM hit.new_code
+        RETURNING c.id, c.status, hit.old_code, hit.new_code
+        )
+        INSERT INTO case_event (case_id, action, from_status, to_status, actor, role, at, note, data)
+        SELECT id, 'replan', status, status, 'system:publish', 'system', now(),
+               'grid redrawn: routed grid kept, new grid recorded',
+               jsonb_build_object('layer', CAST(:layer AS text), 'generation_id', :gid,
+                                  'plan_id', CAST(:plan AS integer),
+                                  'routed_grid', old_code, 'grid_code', new_code)
+        FROM moved
     """
     result = session.execute(
         text(sql),

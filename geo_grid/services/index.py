@@ -24,7 +24,7 @@ from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["get_geocoder", "get_locator", "invalidate"]
+__all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
@@ -33,6 +33,11 @@ _geocoder: Geocoder | None = None
 _geocoder_key: tuple | None = None
 _engine: tuple[Settings, Engine] | None = None
 _checked_at = 0.0  # time.monotonic() of the last key check that found _locator current
+
+
+def ready() -> bool:
+    """True once the geocoder (and with it the locate index) has been built: the server is warm."""
+    return _geocoder is not None
 
 
 def invalidate() -> None:

@@ -183,6 +183,11 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
             assert row.grid_code == code  # keeps the grid it was routed to
             assert row.routing["replanned"][-1]["grid_code"] == new_code
             assert result["cases_regridded"] >= 1
+            event = s.execute(
+                text("SELECT action, data FROM case_event WHERE case_id = :i ORDER BY id DESC"),
+                {"i": case_id},
+            ).first()
+            assert event.action == "replan" and event.data["grid_code"] == new_code
     with pytest.raises(Conflict):
         svc.publish(plan["id"])
 
