@@ -17,7 +17,9 @@ satisfaction   满意率: rated cases marked satisfied ÷ rated cases
 
 Colours come from :class:`Thresholds` (configuration, not code): a rate is green at or above its
 green bound, yellow at or above its yellow bound, red below; for "lower is better" rates the bounds
-are maxima. A unit's colour is its worst colour; a rate without data (no due case) has no colour.
+are maxima. A unit's colour is its worst colour. A rate computed over fewer than
+``Thresholds.min_cases`` cases (its denominator: due, closed, received or rated cases) is reported
+but not coloured: one late case out of two must not paint a grid red on a leader's map.
 
 >>> import pandas as pd
 >>> t = pd.Timestamp("2026-01-10", tz="UTC")
@@ -25,7 +27,7 @@ are maxima. A unit's colour is its worst colour; a rate without data (no due cas
 ...     "due_at": [t + pd.Timedelta(hours=48)] * 2,
 ...     "closed_at": [t + pd.Timedelta(hours=10), pd.NaT]})
 >>> row = indicators(cases, "grid", pd.Timestamp("2026-01-01", tz="UTC"),
-...                  pd.Timestamp("2026-02-01", tz="UTC")).iloc[0]
+...                  pd.Timestamp("2026-02-01", tz="UTC"), Thresholds(min_cases=1)).iloc[0]
 >>> int(row["received"]), float(row["closure_rate"]), int(row["overdue"]), row["colour"]
 (2, 0.5, 1, 'red')
 >>> row["response_rate"] is None   # no responded_at column: no rate, not a zero
@@ -81,6 +83,8 @@ class Thresholds:
         }
     )
     response_hours: float = 2.0
+    #: fewer cases than this behind a rate: the rate is shown but gets no colour
+    min_cases: int = 5
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> Thresholds:
@@ -90,7 +94,7 @@ class Thresholds:
             return base
         bounds = dict(base.bounds)
         for rate, pair in dict(config.get("bounds", config)).items():
-            if rate == "response_hours":
+            if rate in ("response_hours", "min_cases"):
                 continue
             if rate not in RATES:
                 raise BadInput(f"thresholds: unknown rate {rate!r}", field="thresholds")
@@ -101,7 +105,22 @@ class Thresholds:
                 )
             bounds[rate] = (green, yellow)
         hours = float(config.get("response_hours", base.response_hours))
-        return cls(bounds=bounds, response_hours=hours)
+        min_cases = int(config.get("min_cases", base.min_cases))
+        if min_cases < 1:
+            raise BadInput("thresholds.min_cases: must be at least 1", field="min_cases")
+        return cls(bounds=bounds, response_hours=hours, min_cases=min_cases)
+
+
+#: the count each rate is a share of: too few of them and the rate is not coloured
+_DENOMINATORS: dict[str, str] = {
+    "closure_rate": "due",
+    "ontime_rate": "due",
+    "rework_rate": "closed",
+    "extension_rate": "due",
+    "response_rate": "received",
+    "solve_rate": "rated",
+    "satisfaction": "rated",
+}
 
 
 def colour_of(rate: str, value: float | None, thresholds: Thresholds) -> str | None:
@@ -200,7 +219,13 @@ def indicators(
     if "rated_at" not in f.columns:
         out[["solve_rate", "satisfaction"]] = np.nan
     out[list(RATES)] = out[list(RATES)].astype(object).where(out[list(RATES)].notna(), None)
-    colours = {r: [colour_of(r, v, thresholds) for v in out[r]] for r in RATES}
+    colours = {
+        r: [
+            colour_of(r, v, thresholds) if n >= thresholds.min_cases else None
+            for v, n in zip(out[r], out[_DENOMINATORS[r]], strict=True)
+        ]
+        for r in RATES
+    }
     for rate, values in colours.items():
         out[f"{rate}_colour"] = values
     out["colour"] = [

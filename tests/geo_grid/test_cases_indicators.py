@@ -35,7 +35,7 @@ def cases() -> pd.DataFrame:
 
 
 def test_grid_rates_count_what_the_definitions_say():
-    table = indicators(cases(), "grid", START, END).set_index("code")
+    table = indicators(cases(), "grid", START, END, Thresholds(min_cases=1)).set_index("code")
     g1, g2 = table.loc["G1"], table.loc["G2"]
     assert (g1["received"], g1["due"], g1["closed"], g1["closed_on_time"]) == (4, 4, 3, 2)
     assert g1["closure_rate"] == 0.75 and g1["ontime_rate"] == 0.5
@@ -52,7 +52,8 @@ def test_grid_rates_count_what_the_definitions_say():
 def test_colours_follow_the_configured_thresholds():
     loose = Thresholds.from_config({"ontime_rate": [0.4, 0.3], "closure_rate": [0.7, 0.5],
                                     "rework_rate": [0.5, 0.6], "extension_rate": [0.5, 0.6],
-                                    "response_rate": [0.2, 0.1], "satisfaction": [0.5, 0.4]})  # fmt: skip
+                                    "response_rate": [0.2, 0.1], "satisfaction": [0.5, 0.4],
+                                    "min_cases": 1})  # fmt: skip
     g1 = indicators(cases(), "grid", START, END, loose).set_index("code").loc["G1"]
     assert g1["colour"] == "green"
     assert colour_of("ontime_rate", 0.85, Thresholds()) == "yellow"
@@ -62,6 +63,20 @@ def test_colours_follow_the_configured_thresholds():
         Thresholds.from_config({"ontime_rate": [0.5, 0.9]})  # green laxer than yellow
     with pytest.raises(BadInput):
         Thresholds.from_config({"happiness": [1, 0]})
+
+
+def test_small_samples_are_not_coloured():
+    """Four due cases are too few under the default (5): rates reported, no colour."""
+    g1 = indicators(cases(), "grid", START, END).set_index("code").loc["G1"]
+    assert g1["ontime_rate"] == 0.5 and g1["ontime_rate_colour"] is None
+    assert g1["colour"] is None
+    strict = Thresholds.from_config({"min_cases": 4})
+    assert (
+        indicators(cases(), "grid", START, END, strict).set_index("code").loc["G1"]["colour"]
+        == "red"
+    )
+    with pytest.raises(BadInput):
+        Thresholds.from_config({"min_cases": 0})
 
 
 def test_levels_and_bad_periods():
