@@ -84,7 +84,7 @@ INDICATOR_COLOURS: dict[str | None, dict[str, Any]] = {
     "green": {"color": "#1b5e20", "fillColor": "#43a047", "fillOpacity": 0.55},
     None: {"color": "#9e9e9e", "fillColor": "#eeeeee", "fillOpacity": 0.35},
 }
-_INDICATOR_ZH = {"red": "红", "yellow": "黄", "green": "绿", None: "无到期案件"}
+_INDICATOR_ZH = {"red": "红", "yellow": "黄", "green": "绿", None: "案件过少，不评"}
 _CHORO = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 _CLUSTER_VENDOR = (
     ("leaflet.markercluster", "MarkerCluster.css"),
