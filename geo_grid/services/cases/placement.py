@@ -1,0 +1,156 @@
+"""Where a report is: a point located in the grids, or an address geocoded, and who works there.
+
+The roster map and the intake's geocoder follow the locate index's key (a publish rebuilds them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from geo_grid.cases.rules import (
+    Placement,
+)
+from geo_grid.crs import normalize_crs
+from geo_grid.db import repo
+from geo_grid.db.session import session_scope
+from geo_grid.layers import UNIFIED
+from geo_grid.services.cases._common import _lock
+
+if TYPE_CHECKING:
+    from geo_grid.services.cases._writer import _Job
+
+__all__ = ["place"]
+
+_roster: dict[str, Any] = {"key": None, "map": None}
+
+
+_geocoder_cache: dict[str, Any] = {"locator": None, "geocoder": None}
+
+
+def _index():
+    from geo_grid.services import index
+
+    return index
+
+
+#: How long an intake trusts the last locate index before asking the store whether a publish
+#: happened (each check is a round trip; a publish is picked up within this many seconds).
+LOCATOR_TTL_S = 1.0
+
+
+def _get_locator():
+    return _index().get_locator(max_age_s=LOCATOR_TTL_S)
+
+
+def _geocoder():
+    """The geocoder of the current locate index, asked for again only when that index object
+    changed (a publish or ``index.invalidate``): ``index.get_geocoder`` checks the store on every
+    call, intake trusts :data:`LOCATOR_TTL_S` like the locate API."""
+    locator = _get_locator()
+    with _lock:
+        if _geocoder_cache["locator"] is locator:
+            return _geocoder_cache["geocoder"]
+    geocoder = _index().get_geocoder()
+    with _lock:
+        _geocoder_cache.update(locator=locator, geocoder=geocoder)
+    return geocoder
+
+
+def _geocoder_warm() -> bool:
+    """True when geocoding a report needs no build: index, roster and geocoder are current."""
+    locator = _get_locator()
+    return _roster["key"] == locator.key and _geocoder_cache["locator"] is locator
+
+
+def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """``{(layer, grid_code): [person...]}`` for every layer, rebuilt with the locate index."""
+    with _lock:
+        if _roster["map"] is not None and _roster["key"] == locator.key:
+            return _roster["map"]
+    with session_scope() as session:
+        roster = repo.read_roster(session)
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rec in roster.itertuples(index=False):
+        if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
+            continue
+        out.setdefault((rec.layer, rec.grid_code), []).append(
+            {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
+        )
+    with _lock:
+        _roster.update(key=locator.key, map=out)
+    return out
+
+
+def place(
+    *, lon: float | None = None, lat: float | None = None, crs: str = "wgs84",
+    address: str | None = None,
+) -> Placement:  # fmt: skip
+    """Where a report is: its point when given (any CRS), else its geocoded address.
+
+    An ambiguous or unmatched address is *not* placed: the geocoder's reason (and its candidates)
+    go with it to the manual queue.
+    """
+    if lon is not None and lat is not None:
+        located = _get_locator().locate(lon, lat, crs)
+        return _point_placement(
+            (lon, lat, crs), located.lon, located.lat, dict(located.grids),
+            located.community_code, located.street_code, located.inside_district,
+        )  # fmt: skip
+    if address:
+        result = _geocoder().geocode(address)
+        if result.status != "matched":
+            alts = ", ".join(
+                f"{a.text or a.grid_code}({a.confidence:.2f})" for a in result.alternatives[:3]
+            )
+            reason = f"geocoder {result.status}: {result.reason or 'low confidence'}"
+            return Placement.unplaced(
+                reason + (f"; candidates: {alts}" if alts else ""),
+                lon=result.lon, lat=result.lat, source="address",
+                confidence=result.confidence, community_code=result.community_code,
+                street_code=result.street_code,
+            )  # fmt: skip
+        grids = dict(result.grids) or {UNIFIED: result.grid_code}
+        return Placement(
+            True, grids, result.community_code, result.street_code, result.lon, result.lat,
+            "address", f"{result.level}: {result.matched_text}", result.confidence,
+        )  # fmt: skip
+    return Placement.unplaced("the report has neither a point nor an address")
+
+
+def _point_placement(given, x, y, grids, community_code, street_code, inside) -> Placement:
+    """A located point as a :class:`Placement` (``given``: the reported lon, lat, crs)."""
+    if not inside and grids.get(UNIFIED) is None:
+        lon, lat, crs = given
+        return Placement.unplaced(
+            f"the point ({lon}, {lat}, {crs}) lies outside the district",
+            lon=x, lat=y, source="point",
+        )  # fmt: skip
+    return Placement(True, grids, community_code, street_code, x, y, "point")
+
+
+def _place_points(jobs: list[_Job]) -> None:
+    """Place the reports that came with a point: one vectorized lookup per CRS for a whole batch
+    (``locate_many``), a fraction of a single lookup's cost per point."""
+    todo = [job for job in jobs if job.placement is None]
+    if not todo:
+        return
+    locator = _get_locator()
+    roster = _roster_map(locator)
+    by_crs: dict[str, list[_Job]] = {}
+    for job in todo:
+        by_crs.setdefault(normalize_crs(job.point[2]), []).append(job)
+    for crs, group in by_crs.items():
+        found = locator.locate_many([j.point[0] for j in group], [j.point[1] for j in group], crs)
+        cols = {k: found[k].tolist() for k in found.columns}
+        for n, job in enumerate(group):
+            grids = {k: _text(cols[k][n]) for k in locator.layers}
+            job.placement = _point_placement(
+                job.point, float(cols["lon"][n]), float(cols["lat"][n]), grids,
+                _text(cols["community_code"][n]), _text(cols["street_code"][n]),
+                bool(cols["inside_district"][n]),
+            )  # fmt: skip
+            job.roster = roster
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

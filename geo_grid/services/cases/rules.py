@@ -1,0 +1,105 @@
+"""The effective routing rules: the catalogue's defaults overlaid by the stored overrides.
+
+The rules are re-read when the ``routing_rule`` table's fingerprint changes (checked at most every
+:data:`RULES_TTL_S` seconds, and at once after an edit in this process).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from geo_grid.cases.catalogue import categories, category
+from geo_grid.cases.rules import (
+    RoutingRule,
+    default_rules,
+    rule_from_dict,
+    total_sla_hours,
+)
+from geo_grid.db import cases_repo, repo
+from geo_grid.db.session import session_scope
+from geo_grid.errors import BadInput, NotFound
+from geo_grid.services.cases._common import _lock
+
+__all__ = ["RULES_TTL_S", "effective_rules", "reset_rule", "update_rule"]
+
+RULES_TTL_S = 2.0
+
+
+_rules: dict[str, Any] = {"checked": 0.0, "key": None, "rules": None}
+
+
+def _load_rules(session) -> dict[str, RoutingRule]:
+    rules = default_rules()
+    for row in cases_repo.read_rules(session):
+        base = rules.get(row["category_code"])
+        if base is None:
+            continue
+        data = {k: row[k] for k in ("layer", "department", "strategy", "severity", "sla_hours",
+                                    "report_in_hours", "whistle_departments")}  # fmt: skip
+        rules[base.category_code] = rule_from_dict(base, {**data, "source": "custom"})
+    return rules
+
+
+def _rules_for(session) -> dict[str, RoutingRule]:
+    clock = time.monotonic()
+    with _lock:
+        fresh = _rules["rules"] is not None and clock - _rules["checked"] < RULES_TTL_S
+        if fresh:
+            return _rules["rules"]
+    key = cases_repo.rules_fingerprint(session)
+    with _lock:
+        if _rules["rules"] is not None and _rules["key"] == key:
+            _rules["checked"] = clock
+            return _rules["rules"]
+    rules = _load_rules(session)
+    with _lock:
+        _rules.update(checked=clock, key=key, rules=rules)
+    return rules
+
+
+def _forget_rules() -> None:
+    with _lock:
+        _rules.update(checked=0.0, key=None, rules=None)
+
+
+def effective_rules() -> list[dict[str, Any]]:
+    """Every category with its effective rule (``source``: default or custom)."""
+    with session_scope() as session:
+        rules = _rules_for(session)
+    return [
+        {
+            **rules[c.code].to_dict(),
+            "category": c.to_dict(),
+            "total_hours": total_sla_hours(rules[c.code]),
+        }
+        for c in categories()
+    ]
+
+
+def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
+    """Override one category's rule (validated against the catalogue's default)."""
+    cat = category(category_code)
+    if "layer" in data and data["layer"] is not None:
+        with session_scope() as session:
+            known = {r["key"] for r in repo.list_layers(session)}
+        if data["layer"] not in known:
+            raise BadInput(f"layer: unknown layer {data['layer']!r}", field="layer")
+    with session_scope() as session:
+        base = _rules_for(session).get(cat.code) or default_rules()[cat.code]
+        rule = rule_from_dict(base, data)
+        cases_repo.upsert_rule(session, rule.to_dict(), actor)
+    _forget_rules()
+    return {**rule.to_dict(), "source": "custom"}
+
+
+def reset_rule(category_code: str) -> dict[str, Any]:
+    """Drop a category's override: the catalogue default applies again."""
+    cat = category(category_code)
+    with session_scope() as session:
+        existed = cases_repo.delete_rule(session, cat.code)
+    _forget_rules()
+    if not existed:
+        raise NotFound(f"rule: category {cat.code} has no custom rule", field="category")
+    return default_rules()[cat.code].to_dict()
