@@ -1,6 +1,6 @@
 """Folium elements for geo-grid maps: the offline page shell and our compact layers.
 
-Folium's defaults point at CDNs (jsDelivr, cdnjs, code.jquery.com) and pull jQuery, Bootstrap and
+Folium's defaults point at public content-delivery networks and pull jQuery, Bootstrap and
 Font Awesome for markers we do not use. Government intranets have no internet, so every page here
 loads Leaflet from ``{asset_base}/vendor`` (see :mod:`geo_grid.assets`) and our own small script
 from ``{asset_base}/js``; nothing else. The elements below only emit calls into

@@ -6,6 +6,7 @@ unified layer's published generation never changes.
 
 from __future__ import annotations
 
+import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -68,7 +69,12 @@ def test_create_preview_split_validate_diff(client, tmp_path):
     assert {f["properties"]["change"] for f in diff["features"]} == {"added", "changed"}
     assert len(diff["before"]["features"]) == 1
     gpkg = client.get(f"/api/v1/plans/{pid}/diff?format=gpkg")
-    assert gpkg.status_code == 200 and gpkg.content[:15] == b"SQLite format 3"
+    assert gpkg.status_code == 200
+    path = tmp_path / "diff.gpkg"
+    path.write_bytes(gpkg.content)
+    layers = dict(pyogrio.list_layers(path))  # a GeoPackage QGIS opens: the diff and the before
+    assert {"diff", "before"} <= set(layers)
+    assert pyogrio.read_info(path, layer="diff")["crs"] == "EPSG:4490"
 
 
 def test_refusals_name_the_reason(client):
