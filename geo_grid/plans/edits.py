@@ -1,0 +1,66 @@
+"""Edits by name: the operations a plan's edit log stores (JSON parameters, geometry as GeoJSON)
+and the one entry point that replays them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+
+from geo_grid.errors import BadInput
+from geo_grid.plans.context import EditResult, PlanContext
+from geo_grid.plans.merging import merge_grids
+from geo_grid.plans.moves import move_buildings
+from geo_grid.plans.recoding import recode_grid
+from geo_grid.plans.reshaping import reshape_grid
+from geo_grid.plans.splitting import divide_grid, split_grid
+
+__all__ = ["EDIT_OPS", "apply_edit"]
+
+
+#: Edit operations by name, with the parameter names each takes (JSON-ready; geometry as GeoJSON).
+EDIT_OPS: dict[str, tuple[str, ...]] = {
+    "split": ("grid", "line"),
+    "divide": ("grid", "parts"),
+    "merge": ("grids", "keep"),
+    "reshape": ("grid", "geometry"),
+    "move_buildings": ("buildings", "to"),
+    "recode": ("grid", "code", "name"),
+}
+
+
+def apply_edit(
+    layer: gpd.GeoDataFrame, op: str, params: Mapping[str, Any], *, ctx: PlanContext
+) -> EditResult:
+    """Apply one edit by name with JSON parameters (the form stored in a plan's edit log).
+
+    >>> apply_edit(None, "explode", {}, ctx=None)
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: op: unknown edit 'explode' (known: split, divide, merge, reshape, move_buildings, recode)
+    """
+    if op not in EDIT_OPS:
+        raise BadInput(f"op: unknown edit {op!r} (known: {', '.join(EDIT_OPS)})", field="op")
+    unknown = set(params) - set(EDIT_OPS[op])
+    if unknown:
+        raise BadInput(f"{op}: unknown parameter {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    need = {"split": ("grid", "line"), "divide": ("grid", "parts"), "merge": ("grids",),
+            "reshape": ("grid", "geometry"), "move_buildings": ("buildings", "to"),
+            "recode": ("grid",)}[op]  # fmt: skip
+    for key in need:
+        if params.get(key) in (None, "", []):
+            raise BadInput(f"{key}: required for {op}", field=key)
+    if op == "split":
+        return split_grid(layer, params["grid"], params["line"], ctx=ctx)
+    if op == "divide":
+        return divide_grid(layer, params["grid"], params["parts"], ctx=ctx)
+    if op == "merge":
+        return merge_grids(layer, params["grids"], keep=params.get("keep"), ctx=ctx)
+    if op == "reshape":
+        return reshape_grid(layer, params["grid"], params["geometry"], ctx=ctx)
+    if op == "move_buildings":
+        return move_buildings(layer, params["buildings"], params["to"], ctx=ctx)
+    return recode_grid(
+        layer, params["grid"], new_code=params.get("code"), name=params.get("name"), ctx=ctx
+    )
