@@ -31,10 +31,12 @@ from urllib.parse import urlsplit
 
 __all__ = [
     "CHROMIUM",
+    "OfflineLog",
     "PageReport",
     "browser_available",
     "is_local_url",
     "load_page",
+    "offline_page",
     "serve_directory",
 ]
 
@@ -145,6 +147,51 @@ def serve_directory(directory: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
+@dataclass
+class OfflineLog:
+    """What an :func:`offline_page` saw: requests it cut off and errors the page raised."""
+
+    external_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def offline_page(viewport: tuple[int, int] = (1280, 800)) -> Iterator[tuple[object, OfflineLog]]:
+    """A Playwright page in headless Chromium with every non-local request aborted and recorded.
+
+    The one way tests open a browser: the brief's flags, service workers blocked, console errors
+    and uncaught exceptions collected in the log.
+    """
+    from playwright.sync_api import sync_playwright
+
+    log = OfflineLog()
+
+    def route(r) -> None:
+        if is_local_url(r.request.url):
+            r.continue_()
+        else:
+            log.external_requests.append(r.request.url)
+            r.abort()
+
+    def on_console(msg) -> None:
+        if msg.type == "error":
+            log.console_errors.append(msg.text)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
+        try:
+            context = browser.new_context(
+                viewport={"width": viewport[0], "height": viewport[1]}, service_workers="block"
+            )
+            context.route("**/*", route)
+            page = context.new_page()
+            page.on("console", on_console)
+            page.on("pageerror", lambda exc: log.console_errors.append(f"pageerror: {exc}"))
+            yield page, log
+        finally:
+            browser.close()
+
+
 def load_page(
     url: str,
     screenshot: Path,
@@ -160,65 +207,43 @@ def load_page(
     ``evaluate`` maps names to JavaScript expressions (functions) run in the page afterwards;
     their results land in ``report.extra``.
     """
-    from playwright.sync_api import sync_playwright
-
     screenshot = Path(screenshot)
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     report = PageReport(url=url, screenshot=screenshot)
 
-    def route(r) -> None:
-        if is_local_url(r.request.url):
-            r.continue_()
-        else:
-            report.external_requests.append(r.request.url)
-            r.abort()
+    with offline_page(viewport) as (page, log):
+        report.external_requests = log.external_requests
+        report.console_errors = log.console_errors
+        page.on(
+            "requestfailed",
+            lambda req: report.failed_requests.append(f"{req.url} {req.failure}"),
+        )
+        page.goto(url, wait_until="load", timeout=timeout_ms)
+        if wait_selector:
+            page.wait_for_selector(wait_selector, timeout=timeout_ms)
+        page.wait_for_timeout(settle_ms)
+        paints = page.evaluate(
+            "() => performance.getEntriesByType('paint').map(e => [e.name, e.startTime])"
+        )
+        timings = dict(paints)
+        report.first_paint_ms = timings.get("first-paint")
+        report.first_contentful_paint_ms = timings.get("first-contentful-paint")
+        report.load_ms = page.evaluate(
+            "() => { const n = performance.getEntriesByType('navigation')[0];"
+            " return n ? n.loadEventEnd : null; }"
+        )
+        report.canvas_ink = page.evaluate(_CANVAS_INK)
+        control = page.query_selector(".leaflet-control-layers")
+        report.layer_control_text = control.inner_text() if control else ""
+        png = page.screenshot(path=str(screenshot), full_page=False)
+        for name, script in (evaluate or {}).items():
+            report.extra[name] = page.evaluate(script)
 
-    def on_console(msg) -> None:
-        if msg.type == "error":
-            report.console_errors.append(msg.text)
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
-        try:
-            context = browser.new_context(
-                viewport={"width": viewport[0], "height": viewport[1]}, service_workers="block"
-            )
-            context.route("**/*", route)
-            page = context.new_page()
-            page.on("console", on_console)
-            page.on("pageerror", lambda exc: report.console_errors.append(f"pageerror: {exc}"))
-            page.on(
-                "requestfailed",
-                lambda req: report.failed_requests.append(f"{req.url} {req.failure}"),
-            )
-            page.goto(url, wait_until="load", timeout=timeout_ms)
-            if wait_selector:
-                page.wait_for_selector(wait_selector, timeout=timeout_ms)
-            page.wait_for_timeout(settle_ms)
-            paints = page.evaluate(
-                "() => performance.getEntriesByType('paint').map(e => [e.name, e.startTime])"
-            )
-            timings = dict(paints)
-            report.first_paint_ms = timings.get("first-paint")
-            report.first_contentful_paint_ms = timings.get("first-contentful-paint")
-            report.load_ms = page.evaluate(
-                "() => { const n = performance.getEntriesByType('navigation')[0];"
-                " return n ? n.loadEventEnd : null; }"
-            )
-            report.canvas_ink = page.evaluate(_CANVAS_INK)
-            control = page.query_selector(".leaflet-control-layers")
-            report.layer_control_text = control.inner_text() if control else ""
-            png = page.screenshot(path=str(screenshot), full_page=False)
-            for name, script in (evaluate or {}).items():
-                report.extra[name] = page.evaluate(script)
-
-            blank = context.new_page()
-            stats = blank.evaluate(
-                _COLOUR_STATS, "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            )
-            report.distinct_colours = int(stats["distinct"])
-            report.luminance_std = float(stats["std"])
-            report.dominant_share = float(stats["dominant"])
-        finally:
-            browser.close()
+        blank = page.context.new_page()
+        stats = blank.evaluate(
+            _COLOUR_STATS, "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        )
+        report.distinct_colours = int(stats["distinct"])
+        report.luminance_std = float(stats["std"])
+        report.dominant_share = float(stats["dominant"])
     return report

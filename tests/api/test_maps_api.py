@@ -291,60 +291,43 @@ def test_search_box_finds_the_grid_of_an_address(server, demo, tmp_path):
 @pytest.mark.browser
 @needs_browser
 def test_dispatcher_routes_a_queued_case_by_clicking_the_map(server, http, store, demo, tmp_path):
-    from browser import CHROMIUM, is_local_url
-    from playwright.sync_api import sync_playwright
+    from browser import offline_page
 
     case_id = store["queued"]["id"]
     grid = demo.grids["unified"].iloc[200]
     point = grid.geometry.representative_point()
-    outside: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.route(
-                "**/*",
-                lambda r: (
-                    r.continue_()
-                    if is_local_url(r.request.url)
-                    else (outside.append(r.request.url), r.abort())
-                ),
-            )
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(server + "/map/dispatch")
-            page.click(f'.gg-panel li[data-id="{case_id}"]')
-            page.wait_for_selector(".gg-panel li.gg-picked")
-            xy = page.evaluate(
-                """([lat, lon]) => {
-                  const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
-                  map.setView([lat, lon], 16, {animate: false});
-                  const p = map.latLngToContainerPoint([lat, lon]);
-                  const box = map.getContainer().getBoundingClientRect();
-                  return [box.left + p.x, box.top + p.y];
-                }""",
-                [point.y, point.x],
-            )
-            page.mouse.click(*xy)
-            page.wait_for_selector(".gg-confirm", timeout=20_000)
-            located = page.inner_text(".gg-place")
-            page.evaluate(
-                """() => { window[Object.keys(window).find(k => k.startsWith("map_"))]
-                  .setZoom(14, {animate: false}); }"""
-            )
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(_shot(tmp_path, "dispatch")))
-            page.click(".gg-confirm")
-            page.wait_for_function(
-                "() => /已派遣|失败/.test(document.querySelector('.gg-msg').textContent)",
-                timeout=20_000,
-            )
-            message = page.inner_text(".gg-msg")
-            still_listed = page.query_selector(f'.gg-panel li[data-id="{case_id}"]')
-            page.screenshot(path=str(tmp_path / "dispatched.png"))
-        finally:
-            browser.close()
-    assert outside == [] and errors == []
+    with offline_page() as (page, log):
+        page.goto(server + "/map/dispatch")
+        page.click(f'.gg-panel li[data-id="{case_id}"]')
+        page.wait_for_selector(".gg-panel li.gg-picked")
+        xy = page.evaluate(
+            """([lat, lon]) => {
+              const map = window[Object.keys(window).find(k => k.startsWith("map_"))];
+              map.setView([lat, lon], 16, {animate: false});
+              const p = map.latLngToContainerPoint([lat, lon]);
+              const box = map.getContainer().getBoundingClientRect();
+              return [box.left + p.x, box.top + p.y];
+            }""",
+            [point.y, point.x],
+        )
+        page.mouse.click(*xy)
+        page.wait_for_selector(".gg-confirm", timeout=20_000)
+        located = page.inner_text(".gg-place")
+        page.evaluate(
+            """() => { window[Object.keys(window).find(k => k.startsWith("map_"))]
+              .setZoom(14, {animate: false}); }"""
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(_shot(tmp_path, "dispatch")))
+        page.click(".gg-confirm")
+        page.wait_for_function(
+            "() => /已派遣|失败/.test(document.querySelector('.gg-msg').textContent)",
+            timeout=20_000,
+        )
+        message = page.inner_text(".gg-msg")
+        still_listed = page.query_selector(f'.gg-panel li[data-id="{case_id}"]')
+        page.screenshot(path=str(tmp_path / "dispatched.png"))
+    assert log.external_requests == [] and log.console_errors == []
     assert f"网格 {grid['code']}" in located
     assert "已派遣" in message and still_listed is None, message
     case = http.get(f"/api/v1/cases/{case_id}").json()
@@ -383,8 +366,7 @@ TO_SCREEN = """([lat, lon]) => {
 @pytest.mark.browser
 @needs_browser
 def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_path):
-    from browser import CHROMIUM, is_local_url
-    from playwright.sync_api import sync_playwright
+    from browser import offline_page
 
     from geo_grid.services import layers, plans
 
@@ -395,41 +377,25 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_
     x = grid.centroid.x if grid.contains(grid.centroid) else grid.representative_point().x
     _, miny, _, maxy = grid.bounds
     ends = [[miny - 3e-4, x], [maxy + 3e-4, x]]  # a north-south line across the grid
-    outside: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.route(
-                "**/*",
-                lambda r: (
-                    r.continue_()
-                    if is_local_url(r.request.url)
-                    else (outside.append(r.request.url), r.abort())
-                ),
-            )
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(f"{server}/map/plan/{plan_id}")
-            page.click(".leaflet-draw-draw-polyline")
-            for end in ends:
-                page.mouse.click(*page.evaluate(TO_SCREEN, end))
-                page.wait_for_timeout(150)
-            page.mouse.click(*page.evaluate(TO_SCREEN, ends[-1]))  # the last point again: finish
-            page.wait_for_selector(".gg-accept", timeout=20_000)
-            preview = page.inner_text(".gg-plan")
-            assert plans.get_plan(plan_id)["edits"] == before["edits"]  # a preview stores nothing
-            page.screenshot(path=str(tmp_path / "plan_preview.png"))
-            page.click(".gg-accept")
-            page.wait_for_load_state("load")
-            page.wait_for_function(
-                "() => /方案网格 \\(3\\)/.test(document.querySelector('.leaflet-control-layers')"
-                ".innerText)",
-                timeout=20_000,
-            )
-        finally:
-            browser.close()
-    assert outside == [] and errors == []
+    with offline_page() as (page, log):
+        page.goto(f"{server}/map/plan/{plan_id}")
+        page.click(".leaflet-draw-draw-polyline")
+        for end in ends:
+            page.mouse.click(*page.evaluate(TO_SCREEN, end))
+            page.wait_for_timeout(150)
+        page.mouse.click(*page.evaluate(TO_SCREEN, ends[-1]))  # the last point again: finish
+        page.wait_for_selector(".gg-accept", timeout=20_000)
+        preview = page.inner_text(".gg-plan")
+        assert plans.get_plan(plan_id)["edits"] == before["edits"]  # a preview stores nothing
+        page.screenshot(path=str(tmp_path / "plan_preview.png"))
+        page.click(".gg-accept")
+        page.wait_for_load_state("load")
+        page.wait_for_function(
+            "() => /方案网格 \\(3\\)/.test(document.querySelector('.leaflet-control-layers')"
+            ".innerText)",
+            timeout=20_000,
+        )
+    assert log.external_requests == [] and log.console_errors == []
     assert f"网格 {store['grid']}" in preview and "新增网格" in preview, preview
     after = plans.get_plan(plan_id)
     assert after["edits"] == before["edits"] + 1
@@ -438,48 +404,39 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_
 @pytest.mark.browser
 @needs_browser
 def test_buildings_come_as_vector_tiles_when_zoomed_in(server, demo, tmp_path):
-    from browser import CHROMIUM
-    from playwright.sync_api import sync_playwright
+    from browser import offline_page
 
     centre = demo.buildings.geometry.iloc[500].centroid
     tiles: list[tuple[str, int]] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on(
-                "response",
-                lambda r: (
-                    tiles.append((r.url, r.status))
-                    if "/tiles/" in r.url or r.status >= 400
-                    else None
-                ),
-            )
-            page.goto(server + "/map")
-            page.evaluate(
-                """([lat, lon]) => { window[Object.keys(window).find(k => k.startsWith("map_"))]
-                  .setView([lat, lon], 17, {animate: false}); }""",
-                [centre.y, centre.x],
-            )
-            page.get_by_text("楼栋（放大后显示）").click()
-            page.wait_for_function(
-                "() => document.querySelectorAll('.leaflet-tile-container canvas').length > 0",
-                timeout=20_000,
-            )
-            page.wait_for_timeout(800)
-            ink = page.evaluate(
-                """() => { let n = 0;
-                  for (const c of document.querySelectorAll('.leaflet-tile-container canvas')) {
-                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-                  } return n; }"""
-            )
-            page.screenshot(path=str(tmp_path / "buildings.png"))
-        finally:
-            browser.close()
-    assert errors == [], (errors, [t for t in tiles if t[1] >= 400])
+    with offline_page() as (page, log):
+        page.on(
+            "response",
+            lambda r: (
+                tiles.append((r.url, r.status)) if "/tiles/" in r.url or r.status >= 400 else None
+            ),
+        )
+        page.goto(server + "/map")
+        page.evaluate(
+            """([lat, lon]) => { window[Object.keys(window).find(k => k.startsWith("map_"))]
+              .setView([lat, lon], 17, {animate: false}); }""",
+            [centre.y, centre.x],
+        )
+        page.get_by_text("楼栋（放大后显示）").click()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.leaflet-tile-container canvas').length > 0",
+            timeout=20_000,
+        )
+        page.wait_for_timeout(800)
+        ink = page.evaluate(
+            """() => { let n = 0;
+              for (const c of document.querySelectorAll('.leaflet-tile-container canvas')) {
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+              } return n; }"""
+        )
+        page.screenshot(path=str(tmp_path / "buildings.png"))
+    assert log.console_errors == [], (log.console_errors, [t for t in tiles if t[1] >= 400])
+    assert log.external_requests == []
     assert tiles and all(status in (200, 304) for _, status in tiles), tiles
     assert all("/tiles/buildings/17/" in url for url, _ in tiles)
     assert ink > 500  # building footprints were drawn from the tiles
