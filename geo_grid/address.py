@@ -37,12 +37,19 @@ from geo_grid._address_numerals import chinese_to_arabic
 __all__ = [
     "AddressParts",
     "KnownNames",
+    "LIBRARY_COMPONENTS",
     "NOISE_WORDS",
     "DESCRIPTION_WORDS",
     "normalize",
     "normalize_name",
     "parse",
 ]
+
+#: The parsed parts a row of the standard address library stores (the demo writes them, the store
+#: keeps them as columns, the geocoder indexes them), in the order address datasets use.
+LIBRARY_COMPONENTS: tuple[str, ...] = (
+    "road", "door_no", "xiaoqu", "building", "unit", "room", "village", "group_no",
+)  # fmt: skip
 
 #: Position words that say nothing about where (removed anywhere in the text).
 NOISE_WORDS: tuple[str, ...] = (

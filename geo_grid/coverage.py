@@ -397,6 +397,13 @@ def _parent_index(
     return out
 
 
+def _parent_array(geoms) -> np.ndarray:
+    """Parents as polygonal geometries for an STRtree; a missing one becomes an empty polygon."""
+    return np.asarray(
+        [polygonal(g) if g is not None else shapely.MultiPolygon() for g in geoms], dtype=object
+    )
+
+
 def check_coverage(
     grids: gpd.GeoDataFrame,
     parent: gpd.GeoDataFrame | None = None,
@@ -518,13 +525,7 @@ def check_coverage(
     parent_codes = parent_geoms = parent_tree = None
     if parent is not None:
         parent_codes = parent["code"].astype(str).to_numpy()
-        parent_geoms = np.asarray(
-            [
-                polygonal(g) if g is not None else shapely.MultiPolygon()
-                for g in _source(parent, src_crs)
-            ],
-            dtype=object,
-        )
+        parent_geoms = _parent_array(_source(parent, src_crs))
         parent_tree = shapely.STRtree(parent_geoms)
         district = _union(parent_geoms, np.full(len(parent_geoms), _coverage_ok(parent_geoms)))
         uncovered = _pieces(shapely.difference(district, union))
@@ -863,13 +864,7 @@ def fix_coverage(
     pidx = np.full(len(frame), -1, dtype=int)
     if parent is not None:
         parent_codes = parent["code"].astype(str).to_numpy()
-        parent_geoms = np.asarray(
-            [
-                polygonal(g) if g is not None else shapely.MultiPolygon()
-                for g in _local(parent, local_crs)
-            ],
-            dtype=object,
-        )
+        parent_geoms = _parent_array(_local(parent, local_crs))
         parent_tree = shapely.STRtree(parent_geoms)
         stated = (
             frame[parent_field].to_numpy()

@@ -56,7 +56,7 @@ except ImportError:  # pragma: no cover - optional dependency
     _lazy_pinyin = None
 
 from geo_grid._address_numerals import CHINESE_DIGITS, chinese_to_arabic
-from geo_grid.address import normalize, normalize_name
+from geo_grid.address import LIBRARY_COMPONENTS, normalize, normalize_name
 from geo_grid.crs import points_to_storage, to_local
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
@@ -241,7 +241,7 @@ class Geocoder:
                 full_key = normalize_name(full)
             self._by_full[full_key].append(i)
         norm = functools.lru_cache(maxsize=None)(_norm)
-        comp = {k: [norm(v) for v in _col(lib, k)] for k in _COMPONENT_COLUMNS}
+        comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
         self._comp = comp
         self._index: dict[tuple, list[int]] = defaultdict(list)
         self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -722,18 +722,6 @@ class Geocoder:
             grids = {}
         grids[UNIFIED] = best.grid_code  # the library's assignment is authoritative
         return grids
-
-
-_COMPONENT_COLUMNS = (
-    "road",
-    "door_no",
-    "xiaoqu",
-    "building",
-    "unit",
-    "room",
-    "village",
-    "group_no",
-)
 
 
 def _sound(text: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from geo_grid.address import LIBRARY_COMPONENTS
 from geo_grid.errors import Conflict, NotFound
 from geo_grid.layers import BUILTIN_LAYERS
 
@@ -363,8 +364,8 @@ def read_roster(session: Session, *, layer: str | None = None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------- addresses
 ADDRESS_FIELDS = (
-    "full_text", "local_text", "street_code", "community_code", "road", "door_no", "xiaoqu",
-    "building", "unit", "room", "village", "group_no", "building_code",
+    "full_text", "local_text", "street_code", "community_code", *LIBRARY_COMPONENTS,
+    "building_code",
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_grid.address import LIBRARY_COMPONENTS
 from geo_grid.demo._buildings import Buildings
 from geo_grid.demo._names import person_names, phone_numbers
 
@@ -85,22 +86,7 @@ def build_addresses(
 ) -> pd.DataFrame:
     """Address rows with local (EPSG:4549) coordinates ``x``, ``y``; ids in generation order."""
     rows: dict[str, list] = {
-        k: []
-        for k in [
-            "local_text",
-            "road",
-            "door_no",
-            "xiaoqu",
-            "building",
-            "unit",
-            "room",
-            "village",
-            "group_no",
-            "building_code",
-            "grid_code",
-            "x",
-            "y",
-        ]
+        k: [] for k in ["local_text", *LIBRARY_COMPONENTS, "building_code", "grid_code", "x", "y"]
     }
 
     def add(n: int, **cols) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_grid.address import LIBRARY_COMPONENTS
 from geo_grid.demo import _units as units
 from geo_grid.demo._addresses import build_addresses, build_roster
 from geo_grid.demo._buildings import build_buildings
@@ -237,24 +238,9 @@ def generate_demo(seed: int = DEFAULT_SEED, *, n_grids: int = 1063) -> DemoDistr
     addr = addr.drop(columns=["x", "y"])
     addr["lon"], addr["lat"] = lonlat[:, 0], lonlat[:, 1]
     cols = [
-        "address_id",
-        "full_text",
-        "local_text",
-        "street_code",
-        "community_code",
-        "road",
-        "door_no",
-        "xiaoqu",
-        "building",
-        "unit",
-        "room",
-        "village",
-        "group_no",
-        "building_code",
-        "grid_code",
-        "lon",
-        "lat",
-    ]
+        "address_id", "full_text", "local_text", "street_code", "community_code",
+        *LIBRARY_COMPONENTS, "building_code", "grid_code", "lon", "lat",
+    ]  # fmt: skip
     addresses = gpd.GeoDataFrame(
         addr[cols], geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=STORAGE_CRS
     )

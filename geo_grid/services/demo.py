@@ -120,10 +120,7 @@ def load_demo(
             ("code", "name", "community_code", "xiaoqu", "households", "floors", "kind", "geom"),
         )
         a = demo.addresses
-        cols = (
-            "id", "full_text", "local_text", "street_code", "community_code", "road", "door_no",
-            "xiaoqu", "building", "unit", "room", "village", "group_no", "building_code", "geom",
-        )  # fmt: skip
+        cols = ("id", *repo.ADDRESS_FIELDS, "geom")
         frame = pd.DataFrame({c: a[c].to_numpy() for c in cols[1:-1]})
         frame.insert(0, "id", a["address_id"].astype("int64").to_numpy())
         frame["geom"] = a.geometry.to_numpy()
