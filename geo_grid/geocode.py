@@ -164,7 +164,8 @@ class Geocoder:
     library
         The standard address library (columns ``address_id, full_text, local_text, street_code,
         community_code, road, door_no, xiaoqu, building, unit, room, village, group_no,
-        grid_code, lon, lat``; lon/lat EPSG:4490).
+        grid_code, lon, lat``; lon/lat EPSG:4490). ``grid_code`` may be left out when ``locate``
+        is a LocateIndex: each point's unified grid is then taken from it.
     streets, communities
         Admin lists: ``code, name`` (and for communities ``short_name, parent_code``).
     locate
@@ -187,27 +188,34 @@ class Geocoder:
         threshold: float = 0.6,
         max_alternatives: int = 5,
     ) -> None:
-        missing = [c for c in _REQUIRED if c not in library.columns]
-        if missing:
-            raise BadInput(f"address library: missing columns {missing}", field="library")
         if not 0 < threshold <= 1:
             raise BadInput(f"threshold: {threshold!r} is not in (0, 1]", field="threshold")
         if locate is None and grids_by_layer:
             from geo_grid.locate import LocateIndex
 
             locate = LocateIndex(grids_by_layer)
+        # with a LocateIndex the unified grid of each library point can be derived, not given
+        derivable = {"grid_code"} if hasattr(locate, "locate_many") else set()
+        missing = [c for c in _REQUIRED if c not in library.columns and c not in derivable]
+        if missing:
+            raise BadInput(f"address library: missing columns {missing}", field="library")
         self.threshold = threshold
         self.max_alternatives = max_alternatives
         lib = library.reset_index(drop=True)
         self._lib = lib
         self._ids = lib["address_id"].to_numpy()
         self._full = lib["full_text"].astype(str).to_numpy()
-        self._grid = lib["grid_code"].astype(str).to_numpy()
         self._lon = lib["lon"].to_numpy(float)
         self._lat = lib["lat"].to_numpy(float)
         self._street = _col(lib, "street_code")
         self._community = _col(lib, "community_code")
         self._locate_one, self._row_grids = self._setup_locate(locate)
+        grid = (
+            lib["grid_code"]
+            if "grid_code" in lib.columns
+            else pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
+        )
+        self._grid = grid.astype(str).to_numpy()
         self._build_keys(lib)
         self._build_admin(streets, communities)
         self._local_xy = None

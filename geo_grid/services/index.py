@@ -116,11 +116,8 @@ def get_geocoder() -> Geocoder:
             library = repo.read_address_library(session)
             streets = repo.read_admin_areas(session, level="street")
             communities = repo.read_admin_areas(session, level="community")
-        # the library's grid_code is the unified grid of its point under the current generation
-        grids = locator.locate_many(
-            library["lon"].to_numpy(), library["lat"].to_numpy(), crs="cgcs2000"
-        )
-        library["grid_code"] = grids["unified"].to_numpy() if "unified" in grids else None
+        # no grid_code column: the geocoder takes each point's unified grid from the current
+        # generation, in the same batch lookup that gives it the department grids
         geocoder = Geocoder(library, streets, communities, locate=locator)
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key

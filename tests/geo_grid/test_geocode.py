@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from geo_grid._address_sample import sample_layers, sample_library
+from geo_grid.errors import BadInput
 from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
 
@@ -99,3 +100,14 @@ def test_noisy_query_accuracy_floors(world):
     assert evaluated["grid_correct"].mean() >= 0.98
     assert evaluated["wrong_confident"].mean() < 0.005
     assert set(evaluated["kind"]) == set(nq.KINDS)
+
+
+def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
+    lib, streets, communities, locator, g = world
+    derived = Geocoder(lib.drop(columns=["grid_code"]), streets, communities, locate=locator)
+    for text in ("尧林仙居3栋2单元301室", "石埠桥村三组15号"):
+        a, b = g.geocode(text), derived.geocode(text)
+        assert (b.status, b.address_id) == (a.status, a.address_id)
+        assert b.grid_code == locator.locate(b.lon, b.lat, "cgcs2000").grid_code
+    with pytest.raises(BadInput, match="grid_code"):  # without an index it cannot be derived
+        Geocoder(lib.drop(columns=["grid_code"]), streets, communities)
