@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -23,6 +24,16 @@ STATUS: dict[type[GeoGridError], int] = {
 
 def _body(message: str, field: str | None, **extra) -> dict:
     return {"error": {"message": message, "field": field, **extra}}
+
+
+def _plain(errors: list) -> list:
+    """Validation errors as JSON values.
+
+    A body that could not be parsed is echoed as the ``input`` of its error, as bytes in whatever
+    encoding the client sent: shown as text (undecodable bytes replaced), never a 500.
+    """
+    text = {bytes: lambda raw: raw.decode("utf-8", "replace")}
+    return jsonable_encoder(errors, custom_encoder=text)
 
 
 def register(app: FastAPI) -> None:
@@ -45,7 +56,7 @@ def register(app: FastAPI) -> None:
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-        return JSONResponse(_body(message, field, details=exc.errors()), status_code=422)
+        return JSONResponse(_body(message, field, details=_plain(exc.errors())), status_code=422)
 
     app.add_exception_handler(RequestValidationError, validation)
 
