@@ -1,0 +1,160 @@
+"""What the load and scale benches share: the store, the server subprocess, the HTTP headers.
+
+Kept apart so that adding credentials (the API answers 401 without them once authentication
+lands) is one edit in :func:`headers`, and so that every bench finds the demo database the same
+way the CLI does (``GEO_GRID_DATABASE_URL``, else the local cluster under ``.geo-grid/pg``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+__all__ = [
+    "REPO",
+    "ensure_demo",
+    "free_port",
+    "headers",
+    "read_library",
+    "serve",
+    "server_env",
+    "stop",
+]
+
+
+def headers() -> dict[str, str]:
+    """Every header the benches send on every request: the one place for credentials.
+
+    ``GEO_GRID_BENCH_API_KEY`` is sent as ``X-API-Key`` and ``GEO_GRID_BENCH_TOKEN`` as a bearer
+    token, so a bench can be pointed at a server that requires them without editing code.
+    """
+    out: dict[str, str] = {}
+    key = os.environ.get("GEO_GRID_BENCH_API_KEY")
+    token = os.environ.get("GEO_GRID_BENCH_TOKEN")
+    if key:
+        out["X-API-Key"] = key
+    if token:
+        out["Authorization"] = f"Bearer {token}"
+    return out
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_demo() -> str:
+    """The store's URL, with the demo district loaded (loaded here if absent)."""
+    from geo_grid.db.session import database_url
+    from geo_grid.services.demo import demo_loaded, load_demo
+
+    url = database_url()
+    if not demo_loaded():
+        print("loading the demo district …", flush=True)
+        load_demo()
+    return url
+
+
+def server_env() -> dict[str, str]:
+    """The environment of a server subprocess: the same store as this process, no escalation tick.
+
+    The tick (a periodic sweep over open cases) is switched off so that it does not land in the
+    middle of a measurement, as ``bench/cases.py`` does.
+    """
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "GEO_GRID_DATABASE_URL": ensure_demo(),
+        "GEO_GRID_CASE_TICK_SECONDS": "0",
+    }
+
+
+def serve(workers: int, *, timeout_s: float = 180.0) -> tuple[subprocess.Popen, str]:
+    """``uvicorn api.main:app --workers N`` on a free port; returns once every worker is warm.
+
+    ``/health`` says ``warm`` per process (each worker builds its own locate index and geocoder
+    at start-up), and a request lands on whichever worker accepts it, so readiness is declared
+    only after ``4 × workers`` consecutive warm answers, each on a fresh connection.
+    """
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (the server writes it after we return)
+        prefix="geo-grid-uvicorn-", suffix=".log", delete=False
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=REPO,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )  # fmt: skip  (stderr to a file: a pipe nobody reads would block a chatty server)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    base = f"http://127.0.0.1:{port}"
+    deadline, streak = time.monotonic() + timeout_s, 0
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"uvicorn exited: {Path(log.name).read_text()[-2000:]}")
+        try:
+            r = httpx.get(f"{base}/health", headers=headers(), timeout=5)
+            warm = r.status_code == 200 and bool(r.json().get("warm"))
+        except httpx.HTTPError:
+            warm = False
+        streak = streak + 1 if warm else 0
+        if streak >= 4 * workers:
+            return proc, base
+        time.sleep(0.05 if warm else 0.3)
+    stop(proc)
+    raise SystemExit(f"uvicorn ({workers} workers) was not warm within {timeout_s:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started by :func:`serve` (SIGTERM, then SIGKILL after 30 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def read_library():
+    """``(library, streets, communities)`` of the store, as the geocoder reads them.
+
+    ``grid_code`` is added empty: the noise helpers of ``bench/noisy_queries.py`` label each query
+    with it, and the benches here do not need labels.
+    """
+    from geo_grid.db import repo
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as session:
+        library = repo.read_address_library(session)
+        streets = repo.read_admin_areas(session, level="street")
+        communities = repo.read_admin_areas(session, level="community")
+    library["grid_code"] = None
+    return library, streets, communities
