@@ -8,6 +8,11 @@ then ``.cpg``, then a look at the bytes) and hand it to pyogrio explicitly.
 Zipped shapefiles are extracted to a temporary folder under fixed ASCII names rather than read
 through ``/vsizip/``: Windows zip tools store Chinese member names in GBK without the UTF-8 flag, and
 how GDAL decodes those names is configuration-dependent; the extracted copy has no such question.
+
+Files may come from anyone (the API takes uploads), so before anything is unpacked or parsed the
+file is held to :class:`ReadLimits`: its size, a zip's member count, names (no ``..``, absolute
+paths or nested archives), declared unpacked size and compression ratio; while unpacking, the bytes
+actually produced are counted against the same budget, since a zip header can lie.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from geo_grid.errors import BadInput
 
 __all__ = [
     "EXTENSIONS",
+    "ReadLimits",
     "Source",
     "codec_from_cpg",
     "detect_encoding",
@@ -45,8 +51,32 @@ EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
 }
 
-#: Upper bound on what a zipped shapefile may unpack to (guards against zip bombs).
-MAX_UNZIPPED_BYTES = 2 * 1024**3
+_MiB = 1024 * 1024
+
+#: Archive types refused inside a zip: a layer zip holds one shapefile, never another archive.
+_ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".zst", ".kmz")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much a layer file may hold before it is refused unread.
+
+    ``max_bytes`` caps the file as given (a shapefile: its ``.shp`` + ``.dbf``; a zip: the zip);
+    ``max_features`` the features in the layer; ``max_unzipped_bytes`` what a zip may unpack to,
+    declared and actual; ``max_zip_ratio`` how much one zip member may expand (members under
+    1 MiB unpacked are exempt: small files compress oddly); ``max_zip_members`` the entries in a
+    zip. The defaults equal the ``upload_*`` settings' defaults.
+
+    >>> ReadLimits().max_features, ReadLimits(max_features=10).max_features
+    (20000, 10)
+    """
+
+    max_bytes: int = 50 * _MiB
+    max_features: int = 20_000
+    max_unzipped_bytes: int = 200 * _MiB
+    max_zip_ratio: float = 100.0
+    max_zip_members: int = 64
+
 
 # Everything GBK-like is read as GB18030: a strict superset, so GBK/GB2312 text decodes unchanged and
 # the rare characters only GB18030 has do not fail.
@@ -245,6 +275,7 @@ def _shapefile_encoding(
     if cpg is not None:
         codec = codec_from_cpg(cpg.decode("ascii", errors="ignore"))
         if codec is not None:
+            _check_cpg_claim(codec, dbf, label)
             return codec, ".cpg"
     codec = detect_dbf_encoding(dbf, label=label)
     if codec is None:
@@ -254,6 +285,28 @@ def _shapefile_encoding(
             field="encoding",
         )
     return codec, "detected"
+
+
+def _check_cpg_claim(codec: str, dbf: bytes, label: str) -> None:
+    """Refuse a ``.cpg`` naming a legacy code page when the text is plainly UTF-8.
+
+    GB18030 decodes most UTF-8 byte runs without error, into mojibake (尧化 → 灏鍖); a ``.cpg`` of
+    ``GBK`` left over from an older export would then store nonsense silently. Chinese text in GBK
+    is practically never valid UTF-8, so non-ASCII text that is valid UTF-8 is taken as proof.
+    The opposite lie (``.cpg`` UTF-8, bytes GBK) fails to decode and is refused when read.
+    """
+    if codec == "utf-8":
+        return
+    values = _dbf_layout(dbf, label)[1]
+    if all(value.isascii() for value in values):
+        return
+    if not all(_decodes(value, "utf-8") for value in values):
+        return
+    raise BadInput(
+        f"{label}: the .cpg says {codec} but the attribute text is UTF-8; "
+        "pass encoding='utf-8' (or fix the .cpg)",
+        field="encoding",
+    )
 
 
 def _staged(parts: dict[str, bytes], encoding: str | None, label: str, workdir: Path) -> Source:
@@ -285,6 +338,88 @@ def _shapefile_source(path: Path, label: str, encoding: str | None, workdir: Cal
         if sibling is not None:
             parts[ext] = sibling.read_bytes()
     return _staged(parts, encoding, label, workdir())
+
+
+def _mib(n: float) -> str:
+    return f"{n / _MiB:.1f} MiB"
+
+
+def _check_size(files: list[Path], label: str, limits: ReadLimits) -> None:
+    """Refuse an empty file and one over ``limits.max_bytes`` before reading a byte of it."""
+    sizes = [f.stat().st_size for f in files]
+    if sizes[0] == 0:
+        raise BadInput(f"{label}: the file is empty (0 bytes)", field="path")
+    if sum(sizes) > limits.max_bytes:
+        raise BadInput(
+            f"{label}: the file is {_mib(sum(sizes))}, over the {_mib(limits.max_bytes)} limit",
+            field="path",
+        )
+
+
+def _unsafe_name(name: str) -> bool:
+    """True for member names that would leave the folder they are unpacked into."""
+    posix = name.replace("\\", "/")
+    return (
+        posix.startswith("/")
+        or re.match(r"^[A-Za-z]:", posix) is not None
+        or ".." in PurePosixPath(posix).parts
+        or "\x00" in posix
+    )
+
+
+def _check_archive(archive: zipfile.ZipFile, label: str, limits: ReadLimits) -> None:
+    """Zip-bomb and traversal checks on the central directory, before anything is unpacked."""
+    infos = archive.infolist()
+    if len(infos) > limits.max_zip_members:
+        raise BadInput(
+            f"{label}: the zip holds {len(infos)} entries, more than {limits.max_zip_members}; "
+            "zip only the shapefile's parts",
+            field="path",
+        )
+    for info in infos:
+        if _unsafe_name(info.filename):
+            raise BadInput(
+                f"{label}: refused: zip member name {info.filename!r} points outside the archive",
+                field="path",
+            )
+        if info.filename.lower().endswith(_ARCHIVE_SUFFIXES):
+            raise BadInput(
+                f"{label}: refused: the zip holds another archive ({info.filename}); "
+                "zip the shapefile's parts directly",
+                field="path",
+            )
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_unzipped_bytes:
+        raise BadInput(
+            f"{label}: refused: the zip would unpack to {_mib(declared)}, over the "
+            f"{_mib(limits.max_unzipped_bytes)} limit",
+            field="path",
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _MiB and ratio > limits.max_zip_ratio:
+            raise BadInput(
+                f"{label}: refused: zip member {info.filename} expands {ratio:.0f}-fold "
+                f"(limit {limits.max_zip_ratio:g}); this looks like a zip bomb",
+                field="path",
+            )
+
+
+def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, label: str) -> bytes:
+    """A member's bytes, counted as they come: never more than declared, never over ``budget``."""
+    cap = min(info.file_size, budget)
+    chunks, total = [], 0
+    with archive.open(info) as stream:
+        while chunk := stream.read(_MiB):
+            total += len(chunk)
+            if total > cap:
+                raise BadInput(
+                    f"{label}: refused: zip member {info.filename} unpacks to more than "
+                    + ("it declares" if cap == info.file_size else "the unpacked-size limit"),
+                    field="path",
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _zip_members(archive: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo]:
@@ -324,21 +459,31 @@ def _zip_members(archive: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipI
             f"{' and '.join(missing)} missing",
             field="path",
         )
-    if sum(info.file_size for info in members.values()) > MAX_UNZIPPED_BYTES:
-        raise BadInput(f"{label}: the zipped shapefile is larger than 2 GiB unpacked", field="path")
     return members
 
 
-def _zip_source(path: Path, label: str, encoding: str | None, workdir: Path) -> Source:
+def _zip_source(
+    path: Path, label: str, encoding: str | None, workdir: Callable, limits: ReadLimits
+) -> Source:
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_archive(archive, label, limits)
             members = _zip_members(archive, label)
-            parts = {ext: archive.read(info) for ext, info in members.items()}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            parts, budget = {}, limits.max_unzipped_bytes
+            for ext, info in members.items():
+                parts[ext] = _unpack(archive, info, budget, label)
+                budget -= len(parts[ext])
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
         raise BadInput(
             f"{label}: not a readable zip file ({_one_line(exc)})", field="path"
         ) from exc
-    return _staged(parts, encoding, label, workdir)
+    return _staged(parts, encoding, label, workdir())
 
 
 def _one_line(text: object) -> str:
@@ -361,25 +506,38 @@ def _csv_source(path: Path, label: str, encoding: str | None) -> Source:
 
 
 @contextmanager
-def open_source(path: str | Path, *, encoding: str | None = None) -> Iterator[Source]:
-    """Check a layer file exists and is complete, and yield a :class:`Source` for its reader.
+def open_source(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    limits: ReadLimits | None = None,
+    label: str | None = None,
+) -> Iterator[Source]:
+    """Check a layer file exists, is complete and within ``limits``; yield a :class:`Source`.
 
-    Temporary copies (unzipped shapefiles, repaired ``.dbf`` headers) live only as long as the
-    ``with`` block, whether it ends normally or by an exception.
+    ``label`` names the file in messages (default: the path as given; an upload passes the name
+    the client sent, not the server's temporary path). Temporary copies (unzipped shapefiles,
+    repaired ``.dbf`` headers) live only as long as the ``with`` block, whether it ends normally or
+    by an exception.
     """
-    label = str(path)
+    label = str(path) if label is None else label
+    limits = ReadLimits() if limits is None else limits
     file = Path(path)
     fmt = _fmt_for(file, label)
     if not file.is_file():
         what = "is a folder, not a file" if file.is_dir() else "does not exist"
         raise BadInput(f"{label}: {what}", field="path")
+    sized = [file]
+    if fmt == "shp" and file.suffix.lower() == ".shp":
+        sized += [p for p in (_sibling(file, ".dbf"),) if p is not None]
+    _check_size(sized, label, limits)
     with ExitStack() as stack:
 
         def workdir() -> Path:
             return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="geo_grid_io_")))
 
         if fmt == "shp" and file.suffix.lower() == ".zip":
-            yield _zip_source(file, label, encoding, workdir())
+            yield _zip_source(file, label, encoding, workdir, limits)
         elif fmt == "shp":
             yield _shapefile_source(file, label, encoding, workdir)
         elif fmt == "csv":

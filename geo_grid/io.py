@@ -13,7 +13,19 @@ What :func:`read_layer` guarantees
   None), all of object dtype so missing values are ``None``; then every other attribute under its own
   name (an attribute that already used one of those names is kept as ``code_src`` etc.); then
   ``geometry``, always 2-D MultiPolygon (Polygons are promoted).
-* Invalid (self-intersecting) polygons are kept: they are data for the coverage checker.
+* Invalid (self-intersecting) polygons are kept by default: they are data for the coverage
+  checker. An import asks ``invalid="refuse"`` (the first one is named with GEOS's reason and its
+  location) or ``invalid="make_valid"`` (repaired, keeping only the polygonal parts).
+* Z and M are dropped, not refused: the store is 2-D and a 3-D grid's footprint is the grid.
+* Curved geometries (CurvePolygon, CompoundCurve rings, MultiSurface in a GeoPackage) are
+  linearized by GDAL as they are read (pyogrio hands shapely only linear types); curved WKT in a
+  CSV is refused with that reason, since shapely cannot parse it.
+* Coordinates outside ±180/±90, or a layer that lands outside China only until its axes are
+  swapped, are refused; when swapping x and y would fix it the message says
+  "looks like lat/lon swapped". With ``within=`` (the import passes :data:`CHINA_EXTENT`) any layer
+  outside that box is refused.
+* Hostile files are held to :class:`ReadLimits` (size, feature count, zip bombs, path traversal
+  and nested archives in zips) before they are parsed.
 * Anything unusable raises :class:`~geo_grid.errors.BadInput` with a one-line message naming the
   file, and where relevant the feature (0-based index in file order, its code, and for CSV the row
   with the header as row 1) and the field; ``BadInput.field`` is the offending field or argument.
@@ -56,6 +68,7 @@ import json
 import math
 import numbers
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -81,11 +94,19 @@ from geo_grid._io_fields import (
     shapefile_field_names,
     whole_number,
 )
-from geo_grid._io_source import EXTENSIONS, Source, open_source
+from geo_grid._io_source import EXTENSIONS, ReadLimits, Source, open_source
 from geo_grid.crs import STORAGE_EPSG, normalize_crs, to_storage
 from geo_grid.errors import BadInput
 
-__all__ = ["SUPPORTED_FORMATS", "describe_layer", "read_layer", "write_layer"]
+__all__ = [
+    "CHINA_EXTENT",
+    "INVALID_POLICIES",
+    "SUPPORTED_FORMATS",
+    "ReadLimits",
+    "describe_layer",
+    "read_layer",
+    "write_layer",
+]
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("gpkg", "geojson", "shp", "csv")
 
@@ -101,6 +122,16 @@ _PYOGRIO_ERRORS = (
     pyogrio.errors.CRSError,
 )
 _POLYGON, _MULTIPOLYGON = 3, 6  # shapely geometry type ids
+
+#: lon/lat box around China (with a margin): a grid layer of this project lies inside it.
+CHINA_EXTENT: tuple[float, float, float, float] = (73.0, 17.5, 135.5, 54.0)
+
+#: What :func:`read_layer` does with invalid polygons: keep them, refuse, or repair them.
+INVALID_POLICIES: tuple[str, ...] = ("keep", "refuse", "make_valid")
+
+_CURVED_WKT = re.compile(
+    r"^\s*(CURVEPOLYGON|COMPOUNDCURVE|CIRCULARSTRING|MULTISURFACE|MULTICURVE)", re.IGNORECASE
+)
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -227,10 +258,20 @@ def _read_csv(source: Source) -> gpd.GeoDataFrame:
         )
     cells = table[wkt].to_numpy(dtype=object)
     blank = np.array([not cell.strip() for cell in cells], dtype=bool)
-    geoms = shapely.from_wkt(np.where(blank, None, cells), on_invalid="ignore")
+    curved = np.array([bool(_CURVED_WKT.match(cell)) for cell in cells], dtype=bool)
+    # GEOS raises (not ignores) on curve types, so those cells are kept from it and named below
+    geoms = shapely.from_wkt(np.where(blank | curved, None, cells), on_invalid="ignore")
     unparsed = np.flatnonzero(~blank & shapely.is_missing(geoms))
     if unparsed.size:
         i = int(unparsed[0])
+        curved = _CURVED_WKT.match(cells[i])
+        if curved:
+            raise BadInput(
+                f"{label}: {_where(i, None, source)}: field {wkt!r}: curved geometry "
+                f"({curved.group(1).upper()}) is not supported in CSV WKT; linearize it first "
+                "(QGIS: Segmentize) or send a GeoPackage",
+                field=str(wkt),
+            )
         raise BadInput(
             f"{label}: {_where(i, None, source)}: field {wkt!r}: not valid WKT: "
             f"{_one_line(cells[i])[:60]!r}",
@@ -248,10 +289,34 @@ def _read_csv(source: Source) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geoms), crs=file_crs)
 
 
-def _read_frame(source: Source, layer: str | None) -> gpd.GeoDataFrame:
+def _check_count(count: int, source: Source, limits: ReadLimits) -> None:
+    if count > limits.max_features:
+        raise BadInput(
+            f"{source.label}: the layer has {count} features, more than the "
+            f"{limits.max_features} allowed in one import; split it",
+            field="path",
+        )
+
+
+def _read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
     if source.fmt == "csv":
-        return _read_csv(source)
-    return _read_ogr(source, _choose_layer(source, layer))
+        frame = _read_csv(source)
+    else:
+        chosen = _choose_layer(source, layer)
+        try:  # counted before the features are parsed: a huge layer is refused unread
+            info = pyogrio.read_info(
+                source.path, layer=chosen, encoding=source.encoding, force_feature_count=True
+            )
+        except UnicodeDecodeError:  # field names in another encoding: _read_ogr explains it
+            info = {"features": -1}
+        except _PYOGRIO_ERRORS as exc:
+            raise BadInput(
+                f"{source.label}: cannot read the file: {_one_line(exc)}", field="path"
+            ) from exc
+        _check_count(int(info["features"]), source, limits)
+        frame = _read_ogr(source, chosen)
+    _check_count(len(frame), source, limits)
+    return frame
 
 
 def _crs_label(crs: CRS | None) -> str | None:
@@ -373,6 +438,126 @@ def _check_lonlat(geoms: np.ndarray, src: str | CRS, codes: list[str], source: S
         )
 
 
+def _is_geographic(src: str | CRS) -> bool:
+    """Keys (``wgs84``, ``gcj02``, ``bd09``, ``EPSG:4490``…) and geographic CRSs hold lon/lat."""
+    if isinstance(src, str):
+        return not src.startswith("EPSG:") or CRS.from_user_input(src).is_geographic
+    return bool(src.is_geographic)
+
+
+def _inside(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    west, south, east, north = box
+    return (
+        (bounds[:, 0] >= west)
+        & (bounds[:, 2] <= east)
+        & (bounds[:, 1] >= south)
+        & (bounds[:, 3] <= north)
+    )
+
+
+def _swapped(bounds: np.ndarray) -> np.ndarray:
+    return bounds[:, [1, 0, 3, 2]]
+
+
+def _check_axis_order(
+    geoms: np.ndarray,
+    src: str | CRS,
+    codes: list[str],
+    source: Source,
+    within: tuple[float, float, float, float] | None,
+) -> None:
+    """Refuse lon/lat out of range or latitude-first data, naming the first bad feature.
+
+    Nanjing written latitude first reads as lon 32, lat 118.9: out of range, and swapped it fits.
+    Latitude-first data whose swap stays in range (Urumqi: lon 43.8, lat 87.6) is caught because
+    the layer lies outside China while its swap lies inside. ``within`` refuses anything else that
+    lands outside that box.
+    """
+    if not _is_geographic(src):
+        return
+    bounds = shapely.bounds(geoms)
+    if not np.isfinite(bounds).all():
+        i = int(np.flatnonzero(~np.isfinite(bounds).all(axis=1))[0])
+        raise BadInput(
+            f"{source.label}: {_where(i, codes[i], source)}: coordinates are not finite numbers",
+            field="geometry",
+        )
+    world = (-180.0, -90.0, 180.0, 90.0)
+    out = np.flatnonzero(~_inside(bounds, world))
+    layer = np.array([[*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)]])
+    swap_fits = bool(_inside(_swapped(bounds), world).all()) and bool(
+        _inside(_swapped(layer), CHINA_EXTENT)[0]
+    )
+    if out.size:
+        if swap_fits:
+            i = int(out[0])
+            raise BadInput(
+                f"{source.label}: {_where(i, codes[i], source)}: coordinates "
+                f"({bounds[i, 0]:.6g}, {bounds[i, 1]:.6g}) are outside longitude ±180 / latitude "
+                "±90, and the layer with x and y exchanged lies in China: looks like lat/lon "
+                "swapped (latitude first); swap the columns and import again",
+                field="geometry",
+            )
+        return  # not degrees at all: _check_lonlat names the feature and asks for the crs
+    if not _inside(layer, CHINA_EXTENT)[0] and swap_fits:
+        i = int(np.flatnonzero(~_inside(bounds, CHINA_EXTENT))[0])
+        raise BadInput(
+            f"{source.label}: {_where(i, codes[i], source)}: at ({bounds[i, 0]:.6g}, "
+            f"{bounds[i, 1]:.6g}), outside China, but inside it with x and y exchanged: "
+            "looks like lat/lon swapped (latitude first); swap the columns and import again",
+            field="geometry",
+        )
+    if within is not None and not _inside(layer, within)[0]:
+        i = int(np.flatnonzero(~_inside(bounds, within))[0])
+        west, south, east, north = within
+        raise BadInput(
+            f"{source.label}: {_where(i, codes[i], source)}: at ({bounds[i, 0]:.6g}, "
+            f"{bounds[i, 1]:.6g}), outside the expected area ({west:g}..{east:g}°E, "
+            f"{south:g}..{north:g}°N); wrong crs= or the wrong file?",
+            field="geometry",
+        )
+
+
+def _validity(geoms: np.ndarray, invalid: str, codes: list[str], source: Source) -> np.ndarray:
+    """Apply the ``invalid`` policy: keep, refuse the first invalid polygon, or repair all."""
+    if invalid == "keep":
+        return geoms
+    bad = np.flatnonzero(~shapely.is_valid(geoms))
+    if not bad.size:
+        return geoms
+    if invalid == "refuse":
+        i = int(bad[0])
+        reason = shapely.is_valid_reason(geoms[i])
+        where = re.match(r"^(.*?)\[\s*([-0-9.eE+]+)\s+([-0-9.eE+]+)\s*\]$", reason)
+        what = (
+            f"{where.group(1)} at ({float(where.group(2)):.7f}, {float(where.group(3)):.7f})"
+            if where
+            else reason
+        )
+        more = f" ({bad.size} invalid features in all)" if bad.size > 1 else ""
+        raise BadInput(
+            f"{source.label}: {_where(i, codes[i], source)}: invalid polygon: {what}{more}; "
+            "fix it in your GIS or import with make_valid",
+            field="geometry",
+        )
+    fixed = geoms.copy()
+    for i in bad:
+        repaired = shapely.make_valid(geoms[i], method="structure", keep_collapsed=False)
+        parts = shapely.get_parts(repaired)
+        polygons = [
+            part for part in parts if shapely.get_type_id(part) in (_POLYGON, _MULTIPOLYGON)
+        ]
+        merged = shapely.union_all(polygons) if polygons else None
+        if merged is None or merged.is_empty:
+            raise BadInput(
+                f"{source.label}: {_where(int(i), codes[i], source)}: invalid polygon with no "
+                "area left after make_valid",
+                field="geometry",
+            )
+        fixed[i] = merged if merged.geom_type == "MultiPolygon" else shapely.multipolygons([merged])
+    return fixed
+
+
 def _check_area_of_use(bounds: np.ndarray, src: str | CRS, codes: list, source: Source) -> None:
     """Projected coordinates must land where their CRS is defined (with a 1° margin).
 
@@ -419,6 +604,10 @@ def read_layer(
     households_field: str | None = None,
     layer: str | None = None,
     unique_codes: bool = True,
+    invalid: str = "keep",
+    within: tuple[float, float, float, float] | None = None,
+    limits: ReadLimits | None = None,
+    label: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a grid layer file into EPSG:4490 MultiPolygons with ``code``/``name``/``households``.
 
@@ -443,14 +632,29 @@ def read_layer(
     unique_codes
         Refuse duplicate codes (the default, for imports). The coverage checker reads with False
         so that a duplicated code is reported as a defect instead of stopping the read.
+    invalid
+        Invalid polygons: ``keep`` (default, for the coverage checker), ``refuse`` (named with
+        GEOS's reason and location) or ``make_valid`` (repaired, polygonal parts kept).
+    within
+        lon/lat box (west, south, east, north) the layer must lie in, e.g. :data:`CHINA_EXTENT`.
+    limits
+        :class:`ReadLimits` for size, feature count and zips; default ``ReadLimits()``.
+    label
+        How messages name the file (default: ``path``); an upload passes the client's file name.
 
     Raises
     ------
     BadInput
         For every problem in the file or the arguments (see the module docstring).
     """
-    with open_source(path, encoding=encoding) as source:
-        frame = _read_frame(source, layer)
+    if invalid not in INVALID_POLICIES:
+        raise BadInput(
+            f"invalid: must be one of {', '.join(INVALID_POLICIES)}, not {invalid!r}",
+            field="invalid",
+        )
+    limits = ReadLimits() if limits is None else limits
+    with open_source(path, encoding=encoding, limits=limits, label=label) as source:
+        frame = _read_frame(source, layer, limits)
     label = source.label
     if frame.empty:
         raise BadInput(f"{label}: the layer has no features", field="path")
@@ -477,8 +681,10 @@ def read_layer(
     households = (
         _households(frame[hh_col], hh_col, codes, source) if hh_col else [None] * len(codes)
     )
+    _check_axis_order(geoms, src, codes, source, within)
     geoms = _to_storage(geoms, src)
     _check_lonlat(geoms, src, codes, source)
+    geoms = _validity(geoms, invalid, codes, source)
 
     columns = {
         "code": pd.Series(codes, dtype=object),
@@ -501,7 +707,7 @@ def describe_layer(
     ``encoding_origin`` (shapefile/CSV text: ``argument``, ``.cpg`` or ``detected``).
     Unreadable files raise :class:`BadInput` as in :func:`read_layer`.
     """
-    with open_source(path, encoding=encoding) as source:
+    with open_source(path, encoding=encoding, limits=ReadLimits(max_features=2**62)) as source:
         chosen = _choose_layer(source, layer)
         frame = _read_csv(source) if source.fmt == "csv" else _read_ogr(source, chosen)
     geoms = frame.geometry
