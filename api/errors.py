@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 
-from geo_grid.errors import BadInput, Conflict, DatabaseUnavailable, GeoGridError, NotFound
+from geo_grid.db.session import UNREACHABLE
+from geo_grid.errors import (
+    BadInput,
+    Conflict,
+    DatabaseUnavailable,
+    Forbidden,
+    GeoGridError,
+    NotFound,
+    Unauthorized,
+)
 
 log = logging.getLogger("geo_grid.api")
 
 STATUS: dict[type[GeoGridError], int] = {
     BadInput: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     DatabaseUnavailable: 503,
@@ -36,6 +48,19 @@ def _plain(errors: list) -> list:
     return jsonable_encoder(errors, custom_encoder=text)
 
 
+def _open311_error(path: str, status: int, message: str, headers) -> Response:
+    """Open311 clients get access errors in the spec's list format (XML for ``.xml`` routes)."""
+    from geo_grid.cases import open311
+
+    payload = open311.errors(status, message)
+    if path.endswith(".xml"):
+        return Response(
+            open311.to_xml("errors", payload), status, headers=headers,
+            media_type="text/xml; charset=utf-8",
+        )  # fmt: skip
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
 def register(app: FastAPI) -> None:
     """Attach the handlers: domain errors by class, request validation with the field named."""
 
@@ -43,8 +68,17 @@ def register(app: FastAPI) -> None:
         async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
             if status >= 500:
                 log.error("%s %s: %s", request.method, request.url.path, exc.message)
+            if status == 401 and request.method == "GET" and request.url.path.startswith("/map"):
+                # a person opening a map page: send them to the login form and back
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status in (401, 403) and request.url.path.startswith("/open311/"):
+                return _open311_error(request.url.path, status, exc.message, headers)
             extra = getattr(exc, "extra", None) or {}
-            return JSONResponse(_body(exc.message, exc.field, **extra), status_code=status)
+            return JSONResponse(
+                _body(exc.message, exc.field, **extra), status_code=status, headers=headers
+            )
 
         return handler
 
@@ -60,8 +94,40 @@ def register(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, validation)
 
-    async def unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc.orig)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        reason = getattr(exc, "orig", None) or exc
+        log.error("%s %s: database unavailable: %s", request.method, request.url.path, reason)
         return JSONResponse(_body("database unavailable", None), status_code=503)
 
-    app.add_exception_handler(OperationalError, unavailable)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if _lost_connection(exc):
+            return await unavailable(request, exc)
+        raise exc  # a bug: the server's default 500 (and its traceback in the log), as before
+
+    # the server is down, restarting or went away mid-request, or the pool is exhausted: retry
+    for cls in UNREACHABLE:
+        if cls not in STATUS:  # DatabaseUnavailable keeps its own message
+            app.add_exception_handler(cls, unavailable)
+    # any other driver error stays a bug (500), unless it came from a connection that died
+    app.add_exception_handler(DBAPIError, database_error)
+
+
+def _lost_connection(exc: DBAPIError) -> bool:
+    """A driver error caused by a dead connection (SQLAlchemy flags those it recognises).
+
+    psycopg2 reports "server closed the connection unexpectedly" as an OperationalError, but a
+    statement on a socket the server already dropped can surface as another DBAPIError class.
+    """
+    if exc.connection_invalidated:
+        return True
+    text = str(exc.orig or "").lower()
+    return any(
+        hint in text
+        for hint in (
+            "server closed the connection",
+            "connection already closed",
+            "terminating connection",
+            "could not connect",
+            "connection refused",
+        )
+    )

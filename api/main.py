@@ -4,33 +4,63 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors
-from api.routers import admin, cases, checks, geocoding, grids, health, layers, maps, open311, plans
+from api import errors, policy
+from api.auth import authorize
+from api.routers import (
+    access,
+    admin,
+    auth,
+    cases,
+    checks,
+    geocoding,
+    grids,
+    health,
+    layers,
+    maps,
+    open311,
+    plans,
+)
 from geo_grid.assets import static_path
 
 log = logging.getLogger("geo_grid.api")
 
 
-def _warm() -> None:
+def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     """Build the locate index, the geocoder and the coverage page before the first user asks.
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
-    Failures are only logged: the first request builds (and reports) them again.
+    While the database is unreachable (started after the API, or restarting) this thread retries
+    with a growing pause (``retry_s`` doubling up to ``max_retry_s``), so the server becomes warm
+    by itself once the database is back. Any other failure is only logged: the first request
+    builds (and reports) it again.
     """
-    try:
-        from geo_grid.services import index, maps
+    from geo_grid.db.session import UNREACHABLE
 
-        maps.coverage_page()
-        index.get_geocoder()  # last: /health reports warm once this is built
-    except Exception as exc:  # noqa: BLE001 (warming is best effort)
-        log.warning("warm-up skipped: %s", exc)
+    pause, logged = retry_s, False
+    while True:
+        try:
+            from geo_grid.services import index, maps
+
+            maps.coverage_page()
+            index.get_geocoder()  # last: /health reports warm once this is built
+            return
+        except UNREACHABLE as exc:
+            if not logged:
+                log.warning("warm-up waits for the database: %s", getattr(exc, "orig", exc))
+                logged = True
+            time.sleep(pause)
+            pause = min(pause * 2, max_retry_s)
+        except Exception as exc:  # noqa: BLE001 (warming is best effort)
+            log.warning("warm-up skipped: %s", exc)
+            return
 
 
 @asynccontextmanager
@@ -45,9 +75,13 @@ def create_app() -> FastAPI:
         summary="网格化管理: grid store, coverage checks, geocoding, case routing and maps",
         version="0.1.0",
         lifespan=_lifespan,
+        # every route passes the role table (api/policy.py) before its body runs
+        dependencies=[Depends(authorize)],
     )
     errors.register(app)
-    for module in (health, layers, grids, admin, maps, geocoding, cases, open311, plans, checks):
+    modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
+               checks)  # fmt: skip
+    for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN
     app.mount("/static", StaticFiles(directory=static_path()), name="static")
@@ -56,6 +90,7 @@ def create_app() -> FastAPI:
     def index() -> RedirectResponse:
         return RedirectResponse("/map")
 
+    app.state.policy = policy.bind(app)
     return app
 
 

@@ -28,5 +28,13 @@ class Conflict(GeoGridError):
     """The request is well formed but clashes with the current state (e.g. a concurrent publish)."""
 
 
+class Unauthorized(GeoGridError):
+    """No credentials, or credentials that do not identify an active account or key."""
+
+
+class Forbidden(GeoGridError):
+    """The caller is known but their role or area does not allow this."""
+
+
 class DatabaseUnavailable(GeoGridError):
     """No database could be reached or started."""

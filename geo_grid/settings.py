@@ -31,9 +31,23 @@ class Settings(BaseSettings):
     tiles_crs: str = "wgs84"
     host: str = "127.0.0.1"
     port: int = 8000
-    open311_demo_key: str = "demo"
+    #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
+    #: shared by every worker of this machine. Set it (same value) on every machine of a cluster.
+    auth_secret: str | None = None
+    #: lifetime of a login token; a disabled account loses access when its token expires
+    auth_token_minutes: int = 60
+    #: mark the browser session cookie Secure (set when the API is served over HTTPS)
+    auth_cookie_secure: bool = False
     household_band_min: int = 300
     household_band_max: int = 500
+    #: largest layer file an import takes, as uploaded (a zip counts packed); HTTP 413 above it
+    upload_max_bytes: int = 50 * 1024 * 1024
+    #: most features one import may hold
+    upload_max_features: int = 20_000
+    #: most a zipped shapefile may unpack to (declared and actually produced)
+    upload_max_unzipped_bytes: int = 200 * 1024 * 1024
+    #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
+    upload_max_zip_ratio: float = 100.0
     #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}

@@ -7,6 +7,7 @@ The demo district is loaded once per session into the test database by ``demo_db
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,8 +40,13 @@ def database_url() -> Iterator[str]:
         root = Path(tempfile.mkdtemp(prefix="geo-grid-test-"))
         cluster = LocalCluster(root / "pg")
         url = cluster.start()
-    old = {k: os.environ.get(k) for k in ("GEO_GRID_DATABASE_URL", "GEO_GRID_HOME")}
+    old = {
+        k: os.environ.get(k)
+        for k in ("GEO_GRID_DATABASE_URL", "GEO_GRID_HOME", "GEO_GRID_AUTH_SECRET")
+    }
     os.environ["GEO_GRID_DATABASE_URL"] = url
+    # one signing key for the session: in-process apps and server subprocesses accept its tokens
+    os.environ["GEO_GRID_AUTH_SECRET"] = secrets.token_urlsafe(32)
     os.environ["GEO_GRID_HOME"] = str(Path(tempfile.gettempdir()) / "geo-grid-test-home")
     _reset_caches()
     migrate.upgrade(get_engine(url))
@@ -75,6 +81,14 @@ def demo_db(database_url: str, demo) -> str:
 
     load_demo(demo=demo)
     return database_url
+
+
+@pytest.fixture(scope="session")
+def accounts(demo_db):
+    """One real account per role (and an Open311 key) with ready ``headers``: see tests/auth.py."""
+    from auth import make_accounts
+
+    return make_accounts()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
@@ -100,8 +101,7 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
     version: int = Field(ge=1, description="The version you read: a stale one answers 409")
-    actor: str = Field(min_length=1, max_length=100)
-    role: str | None = Field(None, max_length=32)
+    role: str | None = Field(None, max_length=32, description="The part you act in (handler...)")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -109,17 +109,15 @@ class TransitionIn(BaseModel):
 
 class WhistleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: str = Field(min_length=1, max_length=100)
-    role: str = "handler"
+    role: str = Field("handler", max_length=32)
     note: str | None = None
     version: int | None = Field(None, ge=1)
 
 
 class ReportInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    department: str = Field(min_length=1)
-    actor: str = Field(min_length=1, max_length=100)
-    note: str | None = None
+    department: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(None, max_length=4000)
 
 
 class ReportInOut(BaseModel):
@@ -136,7 +134,6 @@ class PointIn(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: str = "wgs84"
-    actor: str = Field(min_length=1, max_length=100)
     version: int | None = Field(None, ge=1)
 
 
@@ -212,7 +209,6 @@ class RuleIn(BaseModel):
     sla_hours: dict[str, float] | None = None
     report_in_hours: float | None = Field(None, gt=0)
     whistle_departments: list[str] | None = None
-    actor: str = Field("api", max_length=100)
 
 
 class IndicatorOut(BaseModel):
@@ -244,12 +240,13 @@ class IndicatorList(BaseModel):
 async def create_case(
     body: CaseIn,
     response: Response,
+    principal: PrincipalDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
     # threads (a report is answered only once stored; see ``cases.intake``)
     case = await cases.intake_async(
-        body.model_dump(), actor=f"api:{body.channel}", role="operator",
+        body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
         idempotency_key=idempotency_key,
     )  # fmt: skip
     if case.pop("replayed", False):
@@ -261,6 +258,7 @@ async def create_case(
 @cases_router.get("", response_model=CaseList)
 def list_cases(
     bbox: BBoxDep,
+    principal: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
     grid_code: str | None = None,
@@ -281,7 +279,7 @@ def list_cases(
         "level": level, "channel": channel, "received_from": from_, "received_to": to,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
-    data, count = cases.list_cases(filters, limit=limit, offset=offset)
+    data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
     return {"data": data, "count": count}
 
 
@@ -300,41 +298,46 @@ def tick(body: TickIn | None = None) -> Any:
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
-def get_case(ref: CaseRef) -> Any:
-    return cases.get_case(ref)
+def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
+    return cases.get_case(ref, viewer=principal)
 
 
 @cases_router.get("/{ref}/events", response_model=EventList)
-def case_events(ref: CaseRef) -> Any:
-    data = cases.history(ref)
+def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
+    data = cases.history(ref, viewer=principal)
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/{ref}/transitions", response_model=CaseOut)
-def transition(ref: CaseRef, body: TransitionIn) -> Any:
+def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
     return cases.transition(
-        ref, body.action, version=body.version, actor=body.actor, role=body.role,
-        note=body.note, attachment=body.attachment, data=body.data,
+        ref, body.action, version=body.version, actor=principal.label,
+        role=body.role or principal.role, note=body.note, attachment=body.attachment,
+        data=body.data, viewer=principal,
     )  # fmt: skip
 
 
 @cases_router.post("/{ref}/whistle", response_model=CaseOut)
-def whistle(ref: CaseRef, body: WhistleIn) -> Any:
+def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
     return cases.whistle(
-        ref, actor=body.actor, role=body.role, note=body.note, version=body.version
-    )
+        ref, actor=principal.label, role=body.role, note=body.note, version=body.version,
+        viewer=principal,
+    )  # fmt: skip
 
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
-def report_in(ref: CaseRef, body: ReportInIn) -> Any:
-    return cases.report_in(ref, body.department, actor=body.actor, note=body.note)
+def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+    return cases.report_in(
+        ref, body.department, actor=principal.label, note=body.note, viewer=principal
+    )
 
 
 @cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
-def route_to_point(ref: CaseRef, body: PointIn) -> Any:
+def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
     return cases.route_to_point(
-        ref, body.lon, body.lat, body.crs, actor=body.actor, version=body.version
-    )
+        ref, body.lon, body.lat, body.crs, actor=principal.label, version=body.version,
+        viewer=principal,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------ rules
@@ -355,9 +358,9 @@ def get_rule(code: str) -> Any:
 
 
 @rules_router.put("/{code}", response_model=RuleOut)
-def put_rule(code: str, body: RuleIn) -> Any:
-    data = body.model_dump(exclude_none=True, exclude={"actor"})
-    return cases.update_rule(code, data, actor=body.actor)
+def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+    data = body.model_dump(exclude_none=True)
+    return cases.update_rule(code, data, actor=principal.label)
 
 
 @rules_router.delete("/{code}", response_model=RuleOut)

@@ -1,8 +1,9 @@
 """Open311 GeoReport v2 at ``/open311/v2``: JSON or XML by extension, the spec's error format.
 
 Every route answers ``.json`` and ``.xml``; errors are ``[{"code", "description"}]`` (XML
-``<errors><error>``) with the HTTP status as the code: 400 bad input, 403 bad ``api_key``, 404 unknown
-service or request. The POST takes the form fields a FixMyStreet-style client sends.
+``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request;
+401 (no or unknown ``api_key``) and 403 (a role that may not) come from the access layer in the same
+format (``api/errors.py``). The POST takes the form fields a FixMyStreet-style client sends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api.auth import PrincipalDep
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
@@ -32,12 +34,7 @@ def _render(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
 
 
 def _error(fmt: str, exc: GeoGridError) -> Response:
-    if isinstance(exc, NotFound):
-        code = 404
-    elif isinstance(exc, BadInput) and exc.field == "api_key" and "missing" not in exc.message:
-        code = 403
-    else:
-        code = 400
+    code = 404 if isinstance(exc, NotFound) else 400
     return _render(fmt, "errors", open311.errors(code, exc.message), code)
 
 
@@ -76,7 +73,7 @@ async def discovery(request: Request, fmt: str) -> Response:
     return await _answer(
         fmt, "discovery",
         lambda: open311.discovery(base, changeset=_CHANGESET, contact="网格化服务管理中心",
-                                  key_service="向网格化服务管理中心申请 api_key (演示: demo)"),
+                                  key_service="向网格化服务管理中心申请 api_key (管理员: geo-grid keys add)"),
     )  # fmt: skip
 
 
@@ -93,9 +90,11 @@ async def service_definition(code: str, fmt: str) -> Response:
 
 
 @router.post("/requests.{fmt}", response_model=None)
-async def post_request(request: Request, fmt: str) -> Response:
+async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
     form = dict(await request.form())
-    return await _answer(fmt, "service_requests", lambda: cases.open311_create(form))
+    return await _answer(
+        fmt, "service_requests", lambda: cases.open311_create(form, client=principal.name)
+    )
 
 
 @router.get("/requests.{fmt}", response_model=None)

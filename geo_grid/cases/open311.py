@@ -171,7 +171,6 @@ def errors(code: int, description: str) -> list[dict[str, Any]]:
 class Open311Request:
     """A validated ``POST requests`` form."""
 
-    api_key: str
     service_code: str
     lat: float | None
     long: float | None
@@ -195,10 +194,10 @@ def _float(form: Mapping[str, Any], key: str) -> float | None:
 
 
 def parse_request(form: Mapping[str, Any]) -> Open311Request:
-    """Validate a POST form: api_key, service_code, and a location (lat+long or address)."""
-    api_key = (form.get("api_key") or "").strip()
-    if not api_key:
-        raise BadInput("api_key: missing", field="api_key")
+    """Validate a POST form: service_code and a location (lat+long or address).
+
+    The form's ``api_key`` is a credential, checked before this by the API's access layer.
+    """
     code = (form.get("service_code") or "").strip()
     if not code:
         raise BadInput("service_code: missing", field="service_code")
@@ -219,7 +218,6 @@ def parse_request(form: Mapping[str, Any]) -> Open311Request:
     }
     name = " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p) or None
     return Open311Request(
-        api_key=api_key,
         service_code=code,
         lat=lat,
         long=lon,

@@ -39,7 +39,6 @@ __all__ = [
     "CaseEvent",
     "EscalationRecord",
     "IdempotencyKey",
-    "Open311Key",
     "ReportIn",
     "RoutingRuleRow",
 ]
@@ -207,13 +206,3 @@ class ReportIn(Base):
     __table_args__ = (
         UniqueConstraint("escalation_id", "department", name="report_in_once_per_department"),
     )
-
-
-class Open311Key(Base):
-    """An Open311 client key (the demo seeds ``demo``; real keys are issued by an admin)."""
-
-    __tablename__ = "open311_key"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_name: Mapped[str] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -33,7 +33,6 @@ __all__ = [
     "CASE_COLUMNS",
     "EVENT_COLUMNS",
     "UPDATABLE",
-    "api_key_client",
     "case_events",
     "claim_idempotency",
     "copy_cases",
@@ -373,6 +372,10 @@ _FILTERS = {
     "numbers": "c.number = ANY(:numbers)",
     "overdue_at": "c.due_at < :overdue_at AND c.status NOT IN ('closed', 'rated', 'rejected')",
     "bbox": "c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)",
+    # the caller's area (geo_grid.access.scope_filter), ANDed with their own filters above
+    "scope_street_code": "c.street_code = :scope_street_code",
+    "scope_community_code": "c.community_code = :scope_community_code",
+    "scope_grid_codes": "c.grid_code = ANY(:scope_grid_codes)",
 }
 
 
@@ -680,13 +683,6 @@ def indicator_frame(session: Session, start: datetime, end: datetime) -> pd.Data
         {"s": start, "e": end},
     )
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-# ---------------------------------------------------------------------------------- open311 keys
-def api_key_client(session: Session, key: str) -> str | None:
-    return session.execute(
-        text("SELECT client_name FROM open311_key WHERE key = :k AND active"), {"k": key}
-    ).scalar()
 
 
 # ---------------------------------------------------------------------------------- bulk (demo)

@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 from sqlalchemy import text
 
+from geo_grid.access import mask_phone
 from geo_grid.db import repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
@@ -22,21 +23,9 @@ __all__ = [
     "import_layer",
     "layer_grids",
     "list_layers",
-    "mask_phone",
     "publish",
     "roster_for",
 ]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Personal data: show only the first 3 and last 4 digits (139****1234).
-
-    >>> mask_phone("13912345678")
-    '139****5678'
-    """
-    if not phone:
-        return phone
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
 def list_layers() -> list[dict[str, Any]]:
@@ -147,13 +136,20 @@ def import_layer(
     households_field: str | None = None,
     author: str | None = None,
     note: str | None = None,
+    make_valid: bool = False,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Read a file and store it as a new DRAFT generation of ``layer``, in one transaction.
 
     The file is fully read and validated before the transaction starts, so bad input stores nothing.
+    The CLI and the HTTP upload both come here: the file is held to the ``upload_*`` limits of the
+    settings, must lie in China, and invalid polygons are refused unless ``make_valid`` asks for
+    them to be repaired. ``label`` is how messages name the file (an upload's client file name).
     """
-    from geo_grid.io import read_layer
+    from geo_grid.io import CHINA_EXTENT, ReadLimits, read_layer
 
+    settings = get_settings()
+    label = str(path) if label is None else label
     grids = read_layer(
         path,
         crs=crs,
@@ -161,23 +157,32 @@ def import_layer(
         code_field=code_field,
         name_field=name_field,
         households_field=households_field,
+        invalid="make_valid" if make_valid else "refuse",
+        within=CHINA_EXTENT,
+        limits=ReadLimits(
+            max_bytes=settings.upload_max_bytes,
+            max_features=settings.upload_max_features,
+            max_unzipped_bytes=settings.upload_max_unzipped_bytes,
+            max_zip_ratio=settings.upload_max_zip_ratio,
+        ),
+        label=label,
     )
     if layer == "unified":
         bad = grids.loc[~grids.geometry.is_valid, "code"].tolist()
         if bad:
             raise BadInput(
-                f"{path}: unified grids must be valid geometries; invalid: {', '.join(map(str, bad[:5]))}"
+                f"{label}: unified grids must be valid geometries; invalid: {', '.join(map(str, bad[:5]))}"
                 " (run `geo-grid fix` first)",
                 field="geometry",
             )
         badcode = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if badcode:
             raise BadInput(
-                f"{path}: unified grid codes are 15 digits (community code + 3-digit sequence); "
+                f"{label}: unified grid codes are 15 digits (community code + 3-digit sequence); "
                 f"bad: {', '.join(map(str, badcode[:5]))}",
                 field="code",
             )
-    grids["area_m2"] = area_m2(grids, get_settings().local_crs)
+    grids["area_m2"] = area_m2(grids, settings.local_crs)
     keep = {"code", "name", "households", "community_code", "street_code", "geometry", "area_m2"}
     extra = [c for c in grids.columns if c not in keep]
     grids["properties"] = (
@@ -187,7 +192,7 @@ def import_layer(
     )
     with session_scope() as session:
         gid = repo.create_generation(
-            session, layer=layer, author=author, note=note, source=Path(path).name
+            session, layer=layer, author=author, note=note, source=Path(label).name
         )
         n = repo.insert_grids(session, gid, layer, grids)
         gen = repo.generation_row(session, gid)

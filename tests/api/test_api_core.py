@@ -8,10 +8,10 @@ from shapely.geometry import shape
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["admin"].headers) as c:
         yield c
 
 

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
     from geo_grid.services import index
 
     index.invalidate()
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["admin"].headers) as c:
         yield c
     index.invalidate()
 
@@ -64,7 +64,7 @@ def test_idempotency_key_header(client, point):
 def test_illegal_transition_is_409_with_the_allowed_actions(client, point):
     case = client.post("/api/v1/cases", json=_body(point)).json()
     r = client.post(f"/api/v1/cases/{case['id']}/transitions",
-                    json={"action": "close", "version": case["version"], "actor": "x"})  # fmt: skip
+                    json={"action": "close", "version": case["version"]})  # fmt: skip
     assert r.status_code == 409
     err = r.json()["error"]
     assert err["allowed"] == case["allowed_actions"] and "accept" in err["allowed"]
@@ -74,27 +74,27 @@ def test_illegal_transition_is_409_with_the_allowed_actions(client, point):
 def test_transitions_with_versions_and_a_stale_version(client, point):
     case = client.post("/api/v1/cases", json=_body(point)).json()
     url = f"/api/v1/cases/{case['id']}/transitions"
-    ok = client.post(url, json={"action": "accept", "version": 1, "actor": "网格员", "role": "handler",
+    ok = client.post(url, json={"action": "accept", "version": 1, "role": "handler",
                                 "note": "到场", "attachment": "a.jpg"})  # fmt: skip
     assert ok.status_code == 200 and ok.json()["version"] == 2
-    stale = client.post(url, json={"action": "handle", "version": 1, "actor": "网格员"})
+    stale = client.post(url, json={"action": "handle", "version": 1})
     assert stale.status_code == 409 and stale.json()["error"]["current_version"] == 2
-    bad = client.post(url, json={"action": "rate", "version": 2, "actor": "x", "data": {}})
+    bad = client.post(url, json={"action": "rate", "version": 2, "data": {}})
     assert bad.status_code == 409
-    missing = client.post(url, json={"action": "accept", "actor": "x"})
+    missing = client.post(url, json={"action": "accept"})
     assert missing.status_code == 422
     assert client.get("/api/v1/cases/999999999").status_code == 404
 
 
 def test_whistle_and_report_in(client, point):
     case = client.post("/api/v1/cases", json=_body(point)).json()
-    r = client.post(f"/api/v1/cases/{case['id']}/whistle", json={"actor": "网格员"})
+    r = client.post(f"/api/v1/cases/{case['id']}/whistle", json={})
     assert r.status_code == 200 and r.json()["level"] == "community"
     done = client.post(f"/api/v1/cases/{case['id']}/report-ins",
-                       json={"department": "城市管理局", "actor": "科长"})  # fmt: skip
+                       json={"department": "城市管理局"})  # fmt: skip
     assert done.status_code == 200 and done.json()["on_time"] is True
     again = client.post(f"/api/v1/cases/{case['id']}/report-ins",
-                        json={"department": "城市管理局", "actor": "科长"})  # fmt: skip
+                        json={"department": "城市管理局"})  # fmt: skip
     assert again.status_code == 404
 
 
@@ -106,14 +106,14 @@ def test_manual_queue_and_route_to_point(client, point):
     assert case["id"] in {c["id"] for c in queue["data"]}
     code, x, y = point
     r = client.post(f"/api/v1/cases/{case['id']}/route-to-point",
-                    json={"lon": x, "lat": y, "crs": "cgcs2000", "actor": "调度员"})  # fmt: skip
+                    json={"lon": x, "lat": y, "crs": "cgcs2000"})  # fmt: skip
     assert r.status_code == 200 and r.json()["grid_code"] == code
 
 
 def test_rules_read_edit_reset(client):
     rules = client.get("/api/v1/rules").json()
     assert rules["count"] >= 30
-    r = client.put("/api/v1/rules/S0201", json={"sla_hours": {"handle": 12}, "actor": "admin"})
+    r = client.put("/api/v1/rules/S0201", json={"sla_hours": {"handle": 12}})
     assert r.status_code == 200 and r.json()["sla_hours"]["handle"] == 12
     assert client.get("/api/v1/rules/S0201").json()["source"] == "custom"
     assert client.put("/api/v1/rules/S0201", json={"sla_hours": {"nap": 1}}).status_code == 422

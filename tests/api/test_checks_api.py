@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["admin"].headers) as c:
         yield c
 
 

@@ -12,12 +12,12 @@ LAYERS = {info.key for info in BUILTIN_LAYERS}
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
     from geo_grid.services import index
 
     index.invalidate()
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["admin"].headers) as c:
         yield c
     index.invalidate()
 

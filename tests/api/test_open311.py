@@ -14,10 +14,10 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["open311_client"].headers) as c:
         yield c
 
 
@@ -44,21 +44,36 @@ def test_discovery_and_services_in_both_formats(client):
     assert d_xml.find("attributes/attribute/code").text == "severity"
 
 
-def test_errors_use_the_spec_format(client, where):
+@pytest.fixture
+def bare(client):
+    """The same app with no credentials: a FixMyStreet-style client sends ``api_key`` fields."""
+    from api.main import app
+
+    return TestClient(app)
+
+
+def test_errors_use_the_spec_format(client, bare, accounts, where):
     r = client.get("/open311/v2/services/NOPE.json")
     assert r.status_code == 404 and set(r.json()[0]) == {"code", "description"}
-    r = client.post("/open311/v2/requests.json", data={"api_key": "wrong", "service_code": "E0101",
-                                                        "lat": where[1], "long": where[0]})  # fmt: skip
+    r = bare.post("/open311/v2/requests.json", data={"api_key": "wrong", "service_code": "E0101",
+                                                      "lat": where[1], "long": where[0]})  # fmt: skip
+    assert r.status_code == 401 and r.json()[0]["code"] == 401
+    assert "api_key" in r.json()[0]["description"]
+    r = bare.get("/open311/v2/services.xml")
+    assert r.status_code == 401 and ET.fromstring(r.content).find("error/code").text == "401"
+    r = bare.post("/open311/v2/requests.json", headers=accounts["viewer"].headers,
+                  data={"service_code": "E0101", "lat": where[1], "long": where[0]})  # fmt: skip
     assert r.status_code == 403 and r.json()[0]["code"] == 403
-    r = client.post("/open311/v2/requests.xml", data={"api_key": "demo", "service_code": "E0101"})
+    key = accounts["open311_client"].password
+    r = bare.post("/open311/v2/requests.xml", data={"api_key": key, "service_code": "E0101"})
     assert r.status_code == 400
     err = ET.fromstring(r.content)
     assert err.tag == "errors" and err.find("error/code").text == "400"
     assert client.get("/open311/v2/services.html").status_code == 404
 
 
-def test_post_then_get_like_a_fixmystreet_client(client, where):
-    form = {"api_key": "demo", "service_code": "E0101", "lat": str(where[1]), "long": str(where[0]),
+def test_post_then_get_like_a_fixmystreet_client(client, accounts, where):
+    form = {"api_key": accounts["open311_client"].password, "service_code": "E0101", "lat": str(where[1]), "long": str(where[0]),
             "description": "垃圾满溢", "first_name": "三", "last_name": "张", "email": "a@b.cn",
             "phone": "13900001111", "media_url": "http://example.org/p.jpg",
             "attribute[severity]": "high"}  # fmt: skip

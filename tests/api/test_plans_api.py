@@ -19,10 +19,10 @@ CODE = "320113001002001"
 
 
 @pytest.fixture(scope="module")
-def client(demo_db):
+def client(demo_db, accounts):
     from api.main import app
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=accounts["admin"].headers) as c:
         yield c
 
 

@@ -87,8 +87,7 @@ def test_post_form_parsing():
     )
     assert open311.parse_request({"api_key": "k", "service_code": "E0101",
                                   "address_string": "尧佳路1号"}).lat is None  # fmt: skip
-    for bad, field in [({"service_code": "E0101", "lat": "1", "long": "2"}, "api_key"),
-                       ({"api_key": "k", "lat": "1", "long": "2"}, "service_code"),
+    for bad, field in [({"api_key": "k", "lat": "1", "long": "2"}, "service_code"),
                        ({"api_key": "k", "service_code": "E0101"}, "lat"),
                        ({"api_key": "k", "service_code": "E0101", "lat": "x", "long": "1"}, "lat"),
                        ({"api_key": "k", "service_code": "E0101", "lat": "1"}, "lat")]:  # fmt: skip

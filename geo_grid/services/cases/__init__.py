@@ -25,7 +25,7 @@ from geo_grid.services.cases.demo import load_demo_cases
 from geo_grid.services.cases.escalation import report_in, start_ticker, tick, whistle
 from geo_grid.services.cases.placement import place
 from geo_grid.services.cases.reception import intake, intake_async
-from geo_grid.services.cases.reports import indicators, open311_client
+from geo_grid.services.cases.reports import indicators
 from geo_grid.services.cases.reports import open311_create as open311_create
 from geo_grid.services.cases.reports import open311_requests as open311_requests
 from geo_grid.services.cases.rules import RULES_TTL_S, effective_rules, reset_rule, update_rule
@@ -45,7 +45,6 @@ __all__ = [
     "list_cases",
     "load_demo_cases",
     "manual_queue",
-    "open311_client",
     "place",
     "report_in",
     "reset_rule",

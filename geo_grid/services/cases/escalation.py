@@ -7,16 +7,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from geo_grid.access import Principal
 from geo_grid.cases import escalation as esc
 from geo_grid.cases.rules import (
     RoutingRule,
 )
 from geo_grid.db import cases_repo
-from geo_grid.db.session import session_scope
+from geo_grid.db.session import UNREACHABLE, session_scope
 from geo_grid.errors import Conflict
 from geo_grid.services.cases._common import _event, _now
 from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view
+from geo_grid.services.cases.views import _find, case_view, ensure_in_scope
 
 __all__ = ["report_in", "start_ticker", "tick", "whistle"]
 
@@ -63,12 +64,13 @@ def _store_steps(session, case, steps, actor, role, note, now) -> int:
 
 def whistle(
     ref: int | str, *, actor: str, role: str = "handler", note: str | None = None,
-    version: int | None = None, now: datetime | None = None,
+    version: int | None = None, now: datetime | None = None, viewer: Principal | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """吹哨: escalate one level now; the named departments must report in within N hours."""
     now = _now(now)
     with session_scope() as session:
         case = _find(session, ref)
+        ensure_in_scope(viewer, case)
         if version is not None and version != case["version"]:
             raise Conflict(f"version: the case is at version {case['version']}", field="version")
         rule = _rules_for(session)[case["category_code"]]
@@ -82,12 +84,13 @@ def whistle(
 
 def report_in(
     ref: int | str, department: str, *, actor: str, note: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, viewer: Principal | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """报到: a department says it has arrived; on time when before its due time."""
     now = _now(now)
     with session_scope() as session:
         case = _find(session, ref)
+        ensure_in_scope(viewer, case)
         row = cases_repo.record_report_in(session, case["id"], department, now, actor, note)
         cases_repo.insert_events(
             session,
@@ -132,17 +135,34 @@ def tick(now: datetime | None = None, *, limit: int | None = None) -> dict[str, 
 
 
 def start_ticker(interval_s: float) -> Callable[[], None]:
-    """Run :func:`tick` every ``interval_s`` seconds in a daemon thread; returns a stop function."""
+    """Run :func:`tick` every ``interval_s`` seconds in a daemon thread; returns a stop function.
+
+    A failed sweep never kills the timer: the next one retries (the sweep is idempotent and
+    catches up on whatever fell due meanwhile). A database outage is logged once when it starts
+    and once when it ends, not with a traceback every interval; any other failure is a bug and
+    is logged in full each time.
+    """
+    import logging
+
+    log = logging.getLogger("geo_grid.cases")
     stop = threading.Event()
 
     def loop() -> None:
+        down = False
         while not stop.wait(interval_s):
             try:
                 tick()
+            except UNREACHABLE as exc:
+                if not down:
+                    log.warning("escalation sweep: database unreachable, retrying: %s", exc)
+                down = True
+                continue
             except Exception:  # noqa: BLE001 (a failed sweep must not kill the timer)
-                import logging
-
-                logging.getLogger("geo_grid.cases").exception("escalation sweep failed")
+                log.exception("escalation sweep failed")
+                continue
+            if down:
+                log.warning("escalation sweep: database reachable again, sweeps resumed")
+            down = False
 
     thread = threading.Thread(target=loop, name="geo-grid-cases-tick", daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from geo_grid.access import Principal
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import category
 from geo_grid.cases.rules import (
@@ -18,7 +19,7 @@ from geo_grid.errors import BadInput, Conflict
 from geo_grid.services.cases._common import _event, _now
 from geo_grid.services.cases.placement import _get_locator, _roster_map, place
 from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view
+from geo_grid.services.cases.views import _find, case_view, ensure_in_scope
 
 __all__ = ["route_to_point", "transition"]
 
@@ -82,8 +83,11 @@ def transition(
     attachment: str | None = None,
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """Move a case by ``action`` if it is still at ``version`` (else 409); log who, when and why.
+
+    ``viewer`` (the API's caller) may only move cases of their own area.
 
     An illegal action raises :class:`Conflict` whose ``extra["allowed"]`` lists the legal ones.
     """
@@ -93,6 +97,7 @@ def transition(
         raise BadInput("actor: who is acting is required", field="actor")
     with session_scope() as session:
         case = _find(session, ref)
+        ensure_in_scope(viewer, case)
         if case["version"] != version:
             err = Conflict(
                 f"version: the case is at version {case['version']}, you sent {version}; "
@@ -136,10 +141,12 @@ def transition(
 
 def route_to_point(
     ref: int | str, lon: float, lat: float, crs: str = "wgs84", *, actor: str,
-    version: int | None = None, now: datetime | None = None,
+    version: int | None = None, now: datetime | None = None, viewer: Principal | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Dispatch a manual-queue case by pointing at the map: locate the point, route, dispatch."""
     now = _now(now)
+    with session_scope() as session:
+        ensure_in_scope(viewer, _find(session, ref))
     placement = place(lon=lon, lat=lat, crs=crs)
     if not placement.placed:
         raise BadInput(f"point: {placement.reason}", field="lon")

@@ -1,4 +1,11 @@
-"""Cases as the API shows them: one case, its history, a filtered list, the manual queue."""
+"""Cases as the API shows them: one case, its history, a filtered list, the manual queue.
+
+A case's reporter (name, phone) is personal data. :func:`case_view` always masks it; the readers
+whose work needs it (:data:`geo_grid.access.PERSONAL_READERS`, in their own area) get it back from
+:func:`get_case` and :func:`list_cases`, and every such read is written to ``personal_data_read`` in
+the same transaction as the read. ``viewer=None`` is the library's own call (demo, tests, CLI
+internals): masked, no scope.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +13,23 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from geo_grid import access
+from geo_grid.access import Principal
 from geo_grid.cases import escalation as esc
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import Category, category
 from geo_grid.db import cases_repo
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput, NotFound
+from geo_grid.errors import BadInput, Forbidden, NotFound
 from geo_grid.services.cases._common import CHANNELS, _now
 
-__all__ = ["case_view", "get_case", "history", "list_cases", "manual_queue"]
+__all__ = ["case_view", "ensure_in_scope", "get_case", "history", "list_cases", "manual_queue"]
 
-
-def _mask(phone: str | None) -> str | None:
-    from geo_grid.services.layers import mask_phone
-
-    return mask_phone(phone)
+_PERSONAL = ("reporter_name", "reporter_phone")
 
 
 def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
-    """A stored case as the API shows it (phone masked, labels and allowed actions added)."""
+    """A stored case as the API shows it (reporter masked, labels and allowed actions added)."""
     now = _now(now)
     try:
         cat: Category | None = category(row["category_code"])
@@ -32,11 +37,12 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         cat = None
     status = row["status"]
     due = row.get("due_at")
-    out = {k: row.get(k) for k in cases_repo.CASE_COLUMNS if k != "reporter_phone"}
+    out = {k: row.get(k) for k in cases_repo.CASE_COLUMNS}
     out.update(
         lon=row.get("lon"),
         lat=row.get("lat"),
-        reporter_phone=_mask(row.get("reporter_phone")),
+        reporter_name=access.mask_name(row.get("reporter_name")),
+        reporter_phone=access.mask_phone(row.get("reporter_phone")),
         status_zh=lifecycle.STATES.get(status, status),
         level_zh=esc.LEVELS.get(row.get("level") or "grid"),
         channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
@@ -56,11 +62,42 @@ def _find(session, ref: int | str) -> dict[str, Any]:
     return cases_repo.get_case(session, number=str(ref))
 
 
-def get_case(ref: int | str, *, events: bool = True) -> dict[str, Any]:
+def ensure_in_scope(viewer: Principal | None, case: Mapping[str, Any]) -> None:
+    """:class:`Forbidden` when ``case`` lies outside the caller's area (a grid worker's grids)."""
+    if viewer is not None and not access.case_in_scope(viewer, case):
+        where = "your grids" if viewer.role == "grid_worker" else (
+            f"your {viewer.scope_level} {viewer.scope_code}"
+        )  # fmt: skip
+        raise Forbidden(f"case: {case['number']} lies outside {where}", field="ref")
+
+
+def _disclose(
+    session, viewer: Principal | None, rows: list[Mapping[str, Any]], views: list[dict[str, Any]],
+    purpose: str,
+) -> None:  # fmt: skip
+    """Give readers who may see them the reporters' real name and phone, and log that they did."""
+    if viewer is None:
+        return
+    read: list[int] = []
+    for row, view in zip(rows, views, strict=True):
+        if access.sees_personal_data(viewer, row) and any(row.get(k) for k in _PERSONAL):
+            view.update({k: row.get(k) for k in _PERSONAL})
+            read.append(row["id"])
+    if read:
+        from geo_grid.services.access import record_personal_read
+
+        record_personal_read(session, viewer, read, _PERSONAL, purpose)
+
+
+def get_case(
+    ref: int | str, *, events: bool = True, viewer: Principal | None = None
+) -> dict[str, Any]:
     """One case by id or number, with its event log, escalations and report-ins."""
     with session_scope() as session:
         row = _find(session, ref)
+        ensure_in_scope(viewer, row)
         view = case_view(row)
+        _disclose(session, viewer, [row], [view], f"GET case {row['number']}")
         if events:
             view["events"] = cases_repo.case_events(session, row["id"])
             view["escalations"] = cases_repo.escalations(session, row["id"])
@@ -68,26 +105,37 @@ def get_case(ref: int | str, *, events: bool = True) -> dict[str, Any]:
     return view
 
 
-def history(ref: int | str) -> list[dict[str, Any]]:
+def history(ref: int | str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
     """The append-only event log of one case."""
     with session_scope() as session:
         row = _find(session, ref)
+        ensure_in_scope(viewer, row)
         return cases_repo.case_events(session, row["id"])
 
 
 def list_cases(
-    filters: Mapping[str, Any] | None = None, *, limit: int = 100, offset: int = 0
+    filters: Mapping[str, Any] | None = None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    viewer: Principal | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cases matching the filters (see :data:`geo_grid.db.cases_repo._FILTERS`), newest first."""
+    """Cases matching the filters (see :data:`geo_grid.db.cases_repo._FILTERS`), newest first.
+
+    A ``viewer`` sees only the cases of their area, whatever the filters ask.
+    """
     if not 1 <= limit <= 1000:
         raise BadInput("limit: must be between 1 and 1000", field="limit")
-    with session_scope() as session:
-        rows, total = cases_repo.list_cases(session, filters or {}, limit=limit, offset=offset)
+    wanted = {**(filters or {}), **(access.scope_filter(viewer) if viewer else {})}
     now = _now(None)
-    return [case_view(r, now=now) for r in rows], total
+    with session_scope() as session:
+        rows, total = cases_repo.list_cases(session, wanted, limit=limit, offset=offset)
+        views = [case_view(r, now=now) for r in rows]
+        _disclose(session, viewer, rows, views, "GET cases list")
+    return views, total
 
 
 def manual_queue(limit: int = 200) -> list[dict[str, Any]]:
-    """Cases the router could not place, oldest first, for the dispatch map."""
+    """Cases the router could not place, oldest first, for the dispatch map (no personal data)."""
     with session_scope() as session:
         return cases_repo.manual_queue(session, limit=limit)

@@ -1,0 +1,160 @@
+"""Who is calling: tokens, API keys and the browser session, resolved once per request.
+
+Credentials, in the order they are looked for:
+
+1. ``Authorization: Bearer <JWT>`` from ``POST /auth/token`` (OAuth2 password flow), signed HS256
+   with ``GEO_GRID_AUTH_SECRET`` and valid for ``GEO_GRID_AUTH_TOKEN_MINUTES``;
+2. ``X-API-Key: <key>`` for systems (a 12345 bridge, an Open311 client); Open311 clients may also
+   send the spec's ``api_key`` query or form field on ``/open311`` routes;
+3. the ``geo_grid_session`` cookie set by ``/login`` for the map pages. A cookie is sent by the
+   browser on its own, so it only authenticates safe methods, or writes that carry
+   ``X-Requested-With: geo-grid`` (which a cross-site form cannot set): no CSRF through the maps.
+
+What each role may reach is one table, :mod:`api.policy`; :func:`authorize` (an app-wide
+dependency) applies it before any route body runs.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from api.policy import PUBLIC, required_roles
+from geo_grid.access import Principal
+from geo_grid.errors import Forbidden, Unauthorized
+from geo_grid.services import access
+from geo_grid.settings import get_settings
+
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "PrincipalDep",
+    "authorize",
+    "current_principal",
+    "issue_token",
+    "principal_from_token",
+]
+
+COOKIE = "geo_grid_session"
+CSRF_HEADER = "x-requested-with"
+_ALGORITHM = "HS256"
+_SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def _secret() -> str:
+    """The signing key: from settings, else a random one kept (0600) under the home folder."""
+    settings = get_settings()
+    if settings.auth_secret:
+        return settings.auth_secret
+    path = Path(settings.home).resolve() / "auth-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: several workers starting at once agree on the first one written
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass
+    for _ in range(50):  # another worker may be between create and write
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it and restart")
+
+
+def issue_token(principal: Principal) -> tuple[str, int]:
+    """A signed token for ``principal`` and its lifetime in seconds."""
+    lifetime = int(get_settings().auth_token_minutes) * 60
+    now = int(time.time())
+    claims = {
+        "sub": principal.name, "role": principal.role, "scope_level": principal.scope_level,
+        "scope_code": principal.scope_code, "grids": list(principal.grids),
+        "iat": now, "exp": now + lifetime,
+    }  # fmt: skip
+    return jwt.encode(claims, _secret(), algorithm=_ALGORITHM), lifetime
+
+
+def principal_from_token(token: str) -> Principal:
+    """The principal a token names; :class:`Unauthorized` if forged, expired or malformed."""
+    try:
+        claims = jwt.decode(
+            token, _secret(), algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        return Principal(
+            name=str(claims["sub"]), role=str(claims["role"]),
+            scope_level=str(claims["scope_level"]), scope_code=str(claims["scope_code"]),
+            grids=tuple(str(g) for g in claims.get("grids") or ()),
+        )  # fmt: skip
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token: expired, log in again") from None
+    except (jwt.InvalidTokenError, KeyError, TypeError):
+        raise Unauthorized("token: not a valid geo-grid token") from None
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """Resolve the caller's credentials (cached on the request); None when there are none."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    principal = await _resolve(request)
+    request.state.principal = principal
+    return principal
+
+
+async def _resolve(request: Request) -> Principal | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization: use 'Bearer <token>' from POST /auth/token")
+        return principal_from_token(token.strip())
+    key = request.headers.get("x-api-key")
+    if key is None and request.url.path.startswith("/open311/"):
+        key = request.query_params.get("api_key")
+        content_type = request.headers.get("content-type", "")
+        if key is None and request.method == "POST" and "form" in content_type:
+            key = (await request.form()).get("api_key")  # the form is cached for the route
+    if key is not None:
+        from fastapi.concurrency import run_in_threadpool
+
+        principal = await run_in_threadpool(access.principal_for_key, str(key))
+        if principal is None:
+            raise Unauthorized("api_key: unknown or revoked key")
+        return principal
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != "geo-grid":
+            raise Forbidden(f"{CSRF_HEADER}: a write with the session cookie must send 'geo-grid'")
+        return principal_from_token(cookie)
+    return None
+
+
+async def authorize(request: Request) -> None:
+    """App-wide dependency: apply :mod:`api.policy` to this route before its body runs."""
+    roles = required_roles(request.app.state.policy, request.scope.get("endpoint"), request.method)
+    if roles is PUBLIC:
+        return
+    principal = await current_principal(request)
+    if principal is None:
+        raise Unauthorized("credentials required: a Bearer token (POST /auth/token) or X-API-Key")
+    if principal.role not in roles:
+        raise Forbidden(
+            f"role: {principal.role} may not {request.method} {request.url.path}; "
+            f"allowed: {', '.join(sorted(roles))}"
+        )
+
+
+async def _principal(request: Request) -> Principal:
+    principal = await current_principal(request)
+    if principal is None:  # a route declared public asked for a caller: a policy mistake
+        raise Unauthorized("credentials required")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -1,0 +1,154 @@
+"""Who may call what: every route's roles, in one table.
+
+Keys are ``"METHOD /path"`` exactly as the route is declared (with its router prefix). :func:`bind`
+runs when the app is built and refuses to start when a route is missing here or an entry names no
+route, so a new endpoint cannot ship without a decision about who may call it; ``tests/api/
+test_access.py`` calls every route as every role against this table.
+
+Roles (:data:`geo_grid.access.ROLES`): admin 系统管理员, planner 网格规划员 (draws grids), dispatcher
+调度员 (routes cases, may read reporters' contacts), grid_worker 网格员 (works the cases of their
+own grids), leader 领导 (maps, indicators, whistle), viewer 只读用户, open311_client (a system
+filing and reading Open311 requests). Personal data and area limits are applied inside the
+services (:mod:`geo_grid.access`), not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["POLICY", "PUBLIC", "bind", "required_roles"]
+
+PUBLIC: frozenset[str] = frozenset({"*public*"})
+ADMIN = frozenset({"admin"})
+PLANNING = frozenset({"admin", "planner"})
+DISPATCH = frozenset({"admin", "dispatcher"})
+#: every person's account (not systems)
+STAFF = frozenset({"admin", "planner", "dispatcher", "grid_worker", "leader", "viewer"})
+CASE_READERS = frozenset({"admin", "dispatcher", "grid_worker", "leader", "viewer"})
+CASE_WORKERS = frozenset({"admin", "dispatcher", "grid_worker"})
+OPEN311 = STAFF | {"open311_client"}
+
+POLICY: dict[str, frozenset[str]] = {
+    # --- health, login, the landing redirect
+    "GET /health": PUBLIC,
+    "GET /": PUBLIC,
+    "POST /auth/token": PUBLIC,
+    "GET /login": PUBLIC,
+    "POST /login": PUBLIC,
+    "POST /logout": PUBLIC,
+    "GET /auth/me": OPEN311,
+    # --- accounts, keys, personal-data reads (admin only)
+    "GET /api/v1/users": ADMIN,
+    "POST /api/v1/users": ADMIN,
+    "PATCH /api/v1/users/{username}": ADMIN,
+    "GET /api/v1/api-keys": ADMIN,
+    "POST /api/v1/api-keys": ADMIN,
+    "DELETE /api/v1/api-keys/{name}": ADMIN,
+    "GET /api/v1/audit/personal-data": ADMIN,
+    # --- grid layers, areas, checks, merge
+    "GET /api/v1/layers": STAFF,
+    "GET /api/v1/layers/{layer}/grids": STAFF,
+    "GET /api/v1/layers/{layer}/checks": STAFF,
+    "GET /api/v1/grids/{code}": STAFF,
+    "GET /api/v1/grids/{code}/crosswalk": STAFF,
+    "GET /api/v1/admin-areas": STAFF,
+    "POST /api/v1/checks": PLANNING,
+    "POST /api/v1/merge": PLANNING,
+    "POST /api/v1/layers/{layer}/imports": PLANNING,
+    # --- geocoding and point lookups
+    "GET /api/v1/geocode": STAFF,
+    "POST /api/v1/geocode/batch": STAFF,
+    "GET /api/v1/locate": STAFF,
+    "GET /api/v1/reverse": STAFF,
+    # --- cases (area limits and reporter masking inside the services)
+    "POST /api/v1/cases": CASE_WORKERS,
+    "GET /api/v1/cases": CASE_READERS,
+    "GET /api/v1/cases/manual": DISPATCH,
+    "POST /api/v1/cases/tick": ADMIN,
+    "GET /api/v1/cases/{ref}": CASE_READERS,
+    "GET /api/v1/cases/{ref}/events": CASE_READERS,
+    "POST /api/v1/cases/{ref}/transitions": CASE_WORKERS,
+    "POST /api/v1/cases/{ref}/whistle": frozenset({"admin", "dispatcher", "leader"}),
+    "POST /api/v1/cases/{ref}/report-ins": DISPATCH,
+    "POST /api/v1/cases/{ref}/route-to-point": DISPATCH,
+    "GET /api/v1/rules": STAFF,
+    "GET /api/v1/rules/{code}": STAFF,
+    "PUT /api/v1/rules/{code}": ADMIN,
+    "DELETE /api/v1/rules/{code}": ADMIN,
+    "GET /api/v1/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
+    # --- plans (redrawing grids)
+    "GET /api/v1/plans": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /api/v1/plans/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /api/v1/plans/{plan_id}/diff": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /api/v1/plans/{plan_id}/suggest": PLANNING,
+    "POST /api/v1/plans": PLANNING,
+    "POST /api/v1/plans/{plan_id}/split": PLANNING,
+    "POST /api/v1/plans/{plan_id}/merge": PLANNING,
+    "POST /api/v1/plans/{plan_id}/reshape": PLANNING,
+    "POST /api/v1/plans/{plan_id}/move-buildings": PLANNING,
+    "POST /api/v1/plans/{plan_id}/recode": PLANNING,
+    "POST /api/v1/plans/{plan_id}/accept-suggestion": PLANNING,
+    "POST /api/v1/plans/{plan_id}/validate": PLANNING,
+    "POST /api/v1/plans/{plan_id}/publish": PLANNING,
+    # --- map pages and their vector tiles
+    "GET /map": STAFF,
+    "GET /map/checks/{layer}": STAFF,
+    "GET /map/cases": CASE_READERS,
+    "GET /map/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
+    "GET /map/services": STAFF,
+    "GET /map/dispatch": DISPATCH,
+    "GET /map/grid/{code}": STAFF,
+    "GET /map/plan/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /tiles/{layer}/{z}/{x}/{y}.pbf": STAFF,
+    # --- Open311 GeoReport v2 (no personal data in its answers)
+    "GET /open311/v2/discovery.{fmt}": OPEN311,
+    "GET /open311/v2/services.{fmt}": OPEN311,
+    "GET /open311/v2/services/{code}.{fmt}": OPEN311,
+    "GET /open311/v2/requests.{fmt}": OPEN311,
+    "GET /open311/v2/requests/{request_id}.{fmt}": OPEN311,
+    "POST /open311/v2/requests.{fmt}": frozenset({"admin", "open311_client"}),
+}
+
+Table = dict[tuple[Callable[..., Any], str], frozenset[str]]
+
+
+def _routes(app) -> list[tuple[str, set[str], Callable[..., Any]]]:
+    """(path, methods, endpoint) of every API route, prefixes included."""
+    from fastapi.routing import APIRoute
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before included routers became lazy
+        return [(r.path, set(r.methods), r.endpoint) for r in app.routes if isinstance(r, APIRoute)]
+    return [
+        (c.path, set(c.methods or ()), c.endpoint)
+        for c in iter_route_contexts(app.routes)
+        if isinstance(c.original_route, APIRoute)
+    ]
+
+
+def bind(app) -> Table:
+    """Resolve :data:`POLICY` against ``app``'s routes; refuse a route without an entry."""
+    table: Table = {}
+    declared = set()
+    for path, methods, endpoint in _routes(app):
+        for method in methods - {"HEAD", "OPTIONS"}:
+            key = f"{method} {path}"
+            if key not in POLICY:
+                raise RuntimeError(f"api/policy.py: no roles declared for {key}")
+            table[(endpoint, method)] = POLICY[key]
+            declared.add(key)
+    stale = set(POLICY) - declared
+    if stale:
+        raise RuntimeError(f"api/policy.py: entries without a route: {', '.join(sorted(stale))}")
+    return table
+
+
+def required_roles(
+    table: Table, endpoint: Callable[..., Any] | None, method: str
+) -> frozenset[str]:
+    """The roles that may call ``endpoint`` by ``method``; nobody when it was never declared."""
+    if method == "HEAD":
+        method = "GET"
+    return table.get((endpoint, method), frozenset())
