@@ -31,7 +31,13 @@ class Settings(BaseSettings):
     tiles_crs: str = "wgs84"
     host: str = "127.0.0.1"
     port: int = 8000
-    open311_demo_key: str = "demo"
+    #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
+    #: shared by every worker of this machine. Set it (same value) on every machine of a cluster.
+    auth_secret: str | None = None
+    #: lifetime of a login token; a disabled account loses access when its token expires
+    auth_token_minutes: int = 60
+    #: mark the browser session cookie Secure (set when the API is served over HTTPS)
+    auth_cookie_secure: bool = False
     household_band_min: int = 300
     household_band_max: int = 500
     #: largest layer file an import takes, as uploaded (a zip counts packed); HTTP 413 above it

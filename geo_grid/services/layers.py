@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 from sqlalchemy import text
 
+from geo_grid.access import mask_phone
 from geo_grid.db import repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
@@ -22,21 +23,9 @@ __all__ = [
     "import_layer",
     "layer_grids",
     "list_layers",
-    "mask_phone",
     "publish",
     "roster_for",
 ]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Personal data: show only the first 3 and last 4 digits (139****1234).
-
-    >>> mask_phone("13912345678")
-    '139****5678'
-    """
-    if not phone:
-        return phone
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
 def list_layers() -> list[dict[str, Any]]:
