@@ -68,7 +68,7 @@ def ensure_demo() -> str:
     return url
 
 
-def server_env() -> dict[str, str]:
+def server_env(app_dir: Path = REPO) -> dict[str, str]:
     """The environment of a server subprocess: the same store as this process, no escalation tick.
 
     The tick (a periodic sweep over open cases) is switched off so that it does not land in the
@@ -76,13 +76,15 @@ def server_env() -> dict[str, str]:
     """
     return {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(app_dir),
         "GEO_GRID_DATABASE_URL": ensure_demo(),
         "GEO_GRID_CASE_TICK_SECONDS": "0",
     }
 
 
-def serve(workers: int, *, timeout_s: float = 180.0) -> tuple[subprocess.Popen, str]:
+def serve(
+    workers: int, *, app_dir: Path = REPO, timeout_s: float = 180.0
+) -> tuple[subprocess.Popen, str]:
     """``uvicorn api.main:app --workers N`` on a free port; returns once every worker is warm.
 
     ``/health`` says ``warm`` per process (each worker builds its own locate index and geocoder
@@ -109,11 +111,11 @@ def serve(workers: int, *, timeout_s: float = 180.0) -> tuple[subprocess.Popen, 
             "warning",
             "--no-access-log",
         ],
-        cwd=REPO,
-        env=server_env(),
+        cwd=app_dir,
+        env=server_env(app_dir),
         stdout=subprocess.DEVNULL,
-        stderr=log,
-    )  # fmt: skip  (stderr to a file: a pipe nobody reads would block a chatty server)
+        stderr=log,  # a file: a pipe nobody reads would block a chatty server
+    )
     proc.log_path = log.name  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     deadline, streak = time.monotonic() + timeout_s, 0

@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ensure_demo, headers, read_library, serve, stop  # noqa: E402
+from _common import REPO, ensure_demo, headers, read_library, serve, stop  # noqa: E402
 from noisy_queries import KINDS, make_queries  # noqa: E402
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
@@ -352,7 +352,7 @@ def _phase(name: str, base: str | None, workers: int, mix: Mix, seconds: float, 
     proc = None
     if base is None:
         t = time.perf_counter()
-        proc, base = serve(workers)
+        proc, base = serve(workers, app_dir=args.app_dir)
         print(f"{name}: {workers} worker(s) warm after {time.perf_counter() - t:.1f} s", flush=True)
     try:
         warm = run_load(base, mix, args.clients, args.warmup_seconds, client=args.client, seed=99)
@@ -386,6 +386,9 @@ def main() -> int:
     ap.add_argument("--baseline-seconds", type=float, default=20, help="0: no 1-worker baseline")
     ap.add_argument("--warmup-seconds", type=float, default=3)
     ap.add_argument("--url", help="an already running server (no baseline then)")
+    ap.add_argument(
+        "--app-dir", type=Path, default=REPO, help="serve this source tree (default: the repo)"
+    )
     ap.add_argument("--mix", default="locate=5,geocode=3,cases=2")
     ap.add_argument("--client", choices=["raw", "httpx"], default="raw")
     ap.add_argument("--seed", type=int, default=7)
