@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from api.auth import PrincipalDep
 from api.deps import BBoxDep, SettingsDep
 from api.geojson import feature_collection
 from geo_grid.errors import BadInput
@@ -195,7 +196,9 @@ _UPLOAD_BODY = {
     openapi_extra=_UPLOAD_BODY,
     responses={413: {"description": "The file is over ``upload_max_bytes``"}},
 )
-async def import_upload(layer: LayerKey, request: Request, settings: SettingsDep) -> Any:
+async def import_upload(
+    layer: LayerKey, request: Request, settings: SettingsDep, principal: PrincipalDep
+) -> Any:
     """Store an uploaded layer file as a new draft generation (what ``geo-grid import`` does).
 
     The body is read with a byte cap, never trusted to its Content-Length; the file lands in a
@@ -205,7 +208,9 @@ async def import_upload(layer: LayerKey, request: Request, settings: SettingsDep
     """
     limit = settings.upload_max_bytes
     if "multipart/form-data" not in request.headers.get("content-type", ""):
-        raise BadInput("file: send the layer as multipart/form-data with a 'file' part", "file")
+        raise BadInput(
+            "file: send the layer as multipart/form-data with a 'file' part", field="file"
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _FORM_SLACK:
         return _too_large(limit)
@@ -226,7 +231,9 @@ async def import_upload(layer: LayerKey, request: Request, settings: SettingsDep
         try:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise BadInput("file: no file in the form (send it as the 'file' part)", "file")
+                raise BadInput(
+                    "file: no file in the form (send it as the 'file' part)", field="file"
+                )
             options = _options(form)
             name = _client_name(upload)
             target = FilePath(tmp) / f"upload{_suffix(name)}"
@@ -236,7 +243,12 @@ async def import_upload(layer: LayerKey, request: Request, settings: SettingsDep
             await form.close()
         try:
             return await run_in_threadpool(
-                layers.import_layer, target, layer=layer, label=name, author="api", **options
+                layers.import_layer,
+                target,
+                layer=layer,
+                label=name,
+                author=principal.name,
+                **options,
             )
         except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
             if exc.field != "path":
