@@ -17,12 +17,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from geo_grid.cli_access import audit_app, keys_app, users_app
 from geo_grid.cli_cases import cases_app
 from geo_grid.cli_checks import register as register_checks
 from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.cli_maps import register as register_maps
 from geo_grid.cli_plans import plan_app
-from geo_grid.errors import DatabaseUnavailable, GeoGridError
+from geo_grid.errors import BadInput, DatabaseUnavailable, GeoGridError
 
 app = typer.Typer(
     name="geo-grid",
@@ -39,6 +40,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 register_geocode(app)
 register_checks(app)
 register_maps(app)
@@ -114,10 +118,30 @@ def db_dump(path: Path) -> None:
 
 
 @db_app.command("restore")
-def db_restore(path: Path) -> None:
-    """Restore a dump written by `db dump` (replaces the stored data, one transaction)."""
+def db_restore(
+    path: Path,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the contents of a database that already holds tables (the dump's "
+            "objects are dropped and recreated, in one transaction).",
+        ),
+    ] = False,
+) -> None:
+    """Restore a dump written by `db dump` into an empty database (--force: replace a store)."""
+    from geo_grid.db.session import stored_tables
     from geo_grid.services import database
 
+    if not force and path.is_file():
+        tables = stored_tables()
+        if tables:
+            shown = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+            raise BadInput(
+                f"database: not empty ({len(tables)} tables: {shown}); restore into an empty "
+                "database or pass --force to replace its contents",
+                field="database",
+            )
     database.restore(path)
     out.print(f"restored {path}")
 
@@ -134,16 +158,19 @@ def demo_load(
     result = demo.load_demo(seed, force=force, progress=lambda m: console.print(f"[dim]{m}[/dim]"))
     if not result["loaded"]:
         out.print(f"demo already loaded (seed {result['seed']}): nothing to do")
-        return
-    if result.get("reason") == "cases only":
+    elif result.get("reason") == "cases only":
         out.print(f"demo cases loaded: {result['cases']}")
-        return
-    out.print(
-        f"demo loaded in {result['total_s']} s (generation {result['generate_s']} s): "
-        + ", ".join(f"{k} {v}" for k, v in result["grids"].items())
-        + f"; {result['buildings']} buildings, {result['addresses']} addresses, "
-        + f"{result['cases']} cases"
-    )
+    else:
+        out.print(
+            f"demo loaded in {result['total_s']} s (generation {result['generate_s']} s): "
+            + ", ".join(f"{k} {v}" for k, v in result["grids"].items())
+            + f"; {result['buildings']} buildings, {result['addresses']} addresses, "
+            + f"{result['cases']} cases"
+        )
+    accounts = demo.demo_accounts()
+    for username, acc in accounts["users"].items():
+        out.print(f"demo account {username} ({acc['role']}): password {acc['password']}")
+    out.print(f"demo accounts and Open311 key: {accounts['file']} (log in at /login)")
 
 
 @demo_app.command("generate")

@@ -6,14 +6,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo_grid.db.cluster import LocalCluster
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["database_url", "get_engine", "session_scope", "local_cluster"]
+__all__ = [
+    "UNREACHABLE",
+    "database_url",
+    "get_engine",
+    "local_cluster",
+    "session_scope",
+    "stored_tables",
+]
+
+#: What "the database is unreachable" looks like to a caller: no server configured or started,
+#: the connection refused, dropped or timed out (OperationalError), used after the server closed
+#: it (InterfaceError), or no pooled connection free in time. Callers that can wait for the
+#: database to come back (the warm-up, the escalation ticker) retry on these and on nothing else.
+UNREACHABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+)
 
 
 def local_cluster(settings: Settings | None = None) -> LocalCluster:
@@ -39,9 +59,30 @@ def database_url(settings: Settings | None = None) -> str:
     return cluster.url
 
 
+#: Seconds libpq waits for a server to accept a connection (libpq's own default is forever): a
+#: request or a health check during an outage must fail in seconds, not hang a worker thread.
+CONNECT_TIMEOUT_S = 2
+
+
+def _connect_args(url: str) -> dict[str, int]:
+    """``connect_timeout`` unless the URL sets its own (an operator's explicit choice wins)."""
+    return (
+        {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    )
+
+
 @lru_cache(maxsize=8)
 def _engine_for(url: str) -> Engine:
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, future=True)
+    # pool_pre_ping: a pooled connection that died with a server restart is replaced on checkout,
+    # so the first request after a restart works instead of answering 503 once per pooled slot
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args=_connect_args(url),
+        future=True,
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -62,3 +103,25 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def stored_tables(engine: Engine | None = None) -> list[str]:
+    """``schema.table`` of every table the database holds besides those extensions own.
+
+    Empty for a freshly created database, even one with PostGIS installed (its
+    ``spatial_ref_sys`` belongs to the extension): what ``geo-grid db restore`` asks before it
+    writes, so a restore never overwrites a store by accident.
+    """
+    sql = text(
+        """SELECT n.nspname || '.' || c.relname
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p')
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+             AND n.nspname NOT LIKE 'pg\\_toast%'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                               AND d.deptype = 'e')
+           ORDER BY 1"""
+    )
+    with (engine or get_engine()).connect() as conn:
+        return list(conn.execute(sql).scalars())

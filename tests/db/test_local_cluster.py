@@ -45,7 +45,8 @@ def test_start_status_dump_restore_stop(private_home, tmp_path, capsys):
     assert main(["db", "dump", str(dump)]) == 0 and dump.stat().st_size > 0
     with engine.begin() as c:
         c.execute(text("UPDATE meta SET value = 'after dump' WHERE key = 'probe'"))
-    assert main(["db", "restore", str(dump)]) == 0
+    assert main(["db", "restore", str(dump)]) == 2  # the store is not empty: refused
+    assert main(["db", "restore", "--force", str(dump)]) == 0
     with engine.begin() as c:
         assert (
             c.execute(text("SELECT value FROM meta WHERE key = 'probe'")).scalar() == "before dump"
