@@ -36,18 +36,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import os
 import pickle
 import sys
-import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import REPO, ensure_demo, read_library  # noqa: E402
+from distributed import WorkerPlugin  # noqa: E402
 from noisy_queries import KINDS, make_queries  # noqa: E402
 
 __all__ = ["ANSWER_COLUMNS", "GeocoderSnapshot", "dask_path", "single_path", "write_snapshot"]
@@ -63,61 +65,20 @@ _CHUNK = 500  # geocode_batch's chunk: the geocoder memoizes repeats within one 
 
 
 # ------------------------------------------------------------------------------ memory
-class PeakRss:
-    """Peak resident memory of this process and of its descendants, sampled every 50 ms."""
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (MiB): exact, and no sampler stealing CPU.
 
-    def __init__(self) -> None:
-        self.self_peak = 0
-        self.child_peaks: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        me = os.getpid()
-        while not self._stop.is_set():
-            rss = _rss_tree(me)
-            self.self_peak = max(self.self_peak, rss.pop(me, 0))
-            for pid, value in rss.items():
-                self.child_peaks[pid] = max(self.child_peaks.get(pid, 0), value)
-            self._stop.wait(0.05)
-
-    def describe(self) -> str:
-        out = f"this process {self.self_peak / 2**20:,.0f} MiB"
-        big = sorted((v for v in self.child_peaks.values() if v > 100 * 2**20), reverse=True)
-        if big:
-            each = ", ".join(f"{v / 2**20:,.0f}" for v in big)
-            out += f"; worker processes {each} MiB (sum {sum(big) / 2**20:,.0f})"
-        return out
+    ``VmHWM`` rather than ``getrusage``: a spawned worker inherits its parent's ``ru_maxrss``.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def _rss_tree(root: int) -> dict[int, int]:
-    """Resident bytes of ``root`` and its descendants, from /proc (empty elsewhere)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    parents, rss = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            pages = int((entry / "statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        parents[int(entry.name)] = int(stat[1])
-        rss[int(entry.name)] = pages * page
-    keep, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        keep[pid] = rss.get(pid, 0)
-        todo.extend(c for c, p in parents.items() if p == pid)
-    return keep
+def rss_mib() -> float:
+    """This process's resident memory now (MiB)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 # ------------------------------------------------------------------------------ queries
@@ -166,7 +127,7 @@ def write_snapshot(geocoder, generation_key, fingerprint: str, folder: Path) -> 
     return path
 
 
-class GeocoderSnapshot:
+class GeocoderSnapshot(WorkerPlugin):
     """Worker plugin: the geocoder of one snapshot file, loaded once per worker process.
 
     Registered with ``client.register_plugin``; each worker keeps its own instance (reachable as
@@ -206,9 +167,15 @@ def _geocode_partition(frame: pd.DataFrame, snapshot: str, layers: list[str]) ->
     for start in range(0, len(texts), _CHUNK):
         rows += batch_rows(geocoder.geocode_many(texts[start : start + _CHUNK]), layers)
     out = pd.DataFrame(rows, index=frame.index, columns=list(ANSWER_COLUMNS))
-    out["address_id"] = out["address_id"].astype("Int64")
-    out["confidence"] = out["confidence"].astype(float)
-    return out
+    return out.astype({"address_id": "Int64", "confidence": float, "lon": float, "lat": float})
+
+
+def _matched_xy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Row number and point of each matched answer (the others carry no point to join)."""
+    m = frame["status"] == "matched"
+    return pd.DataFrame(
+        {"row": frame.index[m].to_numpy(np.int64), "lon": frame["lon"][m], "lat": frame["lat"][m]}
+    ).reset_index(drop=True)
 
 
 def _grids_frame(locator):
@@ -226,30 +193,28 @@ def _grids_frame(locator):
 
 def dask_path(client, texts: list[str], snapshot: Path, locator, partitions: int) -> pd.DataFrame:
     """Geocode with ``map_partitions``, join the points to the grids with dask-geopandas sjoin."""
-    import dask
     import dask.dataframe as dd
     import dask_geopandas
 
     layers = list(locator.layers)
     queries = dd.from_pandas(pd.DataFrame({"query": texts}), npartitions=partitions)
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in ANSWER_COLUMNS})
-    meta = meta.astype({"confidence": float, "address_id": "Int64"})
+    meta = meta.astype({"address_id": "Int64", "confidence": float, "lon": float, "lat": float})
     answers = queries.map_partitions(_geocode_partition, str(snapshot), layers, meta=meta)
-    answers = answers.persist()  # geocoded once, used by the join and by the final gather
-    matched = answers[answers["status"] == "matched"][["lon", "lat"]].astype(float)
-    matched = matched.assign(row=matched.index)
+    answers = answers.persist()  # geocoded once: used by the join and by the final gather
+    xy = answers.map_partitions(_matched_xy, meta=_matched_xy(meta)).persist()
     points = dask_geopandas.from_dask_dataframe(
-        matched, geometry=dask_geopandas.points_from_xy(matched, "lon", "lat", crs=4490)
-    )[["row", "geometry"]]
-    points = points.spatial_shuffle(npartitions=partitions)  # compact partitions (Hilbert)
+        xy, geometry=dask_geopandas.points_from_xy(xy, "lon", "lat", crs=4490)
+    )[["row", "geometry"]].set_crs(4490, allow_override=True)
+    points = points.spatial_shuffle(npartitions=partitions).persist()  # compact (Hilbert) parts
     grids = dask_geopandas.from_geopandas(
         _grids_frame(locator), npartitions=max(2, partitions // 2)
     )
     grids = grids.spatial_shuffle()
     joined = dask_geopandas.sjoin(points, grids, predicate="intersects")
     # a point on a shared edge touches two grids: the smallest code wins, as in LayerIndex.lookup
-    best = joined[["row", "layer", "code"]].groupby(["row", "layer"])["code"].min()
-    frame, found = dask.compute(answers, best)
+    found = joined[["row", "layer", "code"]].groupby(["row", "layer"])["code"].min().compute()
+    frame = answers.compute()
     by_layer = found.unstack("layer")
     for layer in layers:
         col = by_layer[layer] if layer in by_layer else pd.Series(dtype=object)
@@ -282,11 +247,16 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--convert-string", action="store_true", help="let dask use pyarrow strings")
     ap.add_argument("--snapshot-dir", type=Path, default=REPO / ".geo-grid" / "snapshots")
     args = ap.parse_args()
 
+    import dask
+
     from geo_grid.services import index
 
+    # object strings as the geocoder returns them; pyarrow strings would be converted back and forth
+    dask.config.set({"dataframe.convert-string": bool(args.convert_string)})
     ensure_demo()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, load average {load}; {args.n:,} addresses; "
@@ -299,44 +269,52 @@ def main() -> int:
     t = time.perf_counter()
     geocoder, locator = index.get_geocoder(), index.get_locator()
     build_s = time.perf_counter() - t
-    with PeakRss() as mem_single:
-        t = time.perf_counter()
-        single = single_path(texts)
-        single_s = time.perf_counter() - t
+    before = rss_mib()
+    t = time.perf_counter()
+    single = single_path(texts)
+    single_s = time.perf_counter() - t
+    single_peak = peak_rss_mib()
     print(f"single process: geocoder built from the store in {build_s:.1f} s; {args.n:,} "
           f"addresses in {single_s:.1f} s = {args.n / single_s:,.0f}/s; peak memory "
-          f"{mem_single.describe()}", flush=True)  # fmt: skip
+          f"{single_peak:,.0f} MiB ({before:,.0f} MiB before the batch: queries, library, "
+          f"geocoder)", flush=True)  # fmt: skip
 
     from distributed import Client, LocalCluster
 
+    # each shuffle (Hilbert sort of points and grids) logs its start and end at WARNING
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
+
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-    with PeakRss() as mem_dask:
+    t = time.perf_counter()
+    snapshot = write_snapshot(
+        geocoder, locator.key, library_fingerprint(library), args.snapshot_dir
+    )
+    snap_s = time.perf_counter() - t
+    t = time.perf_counter()
+    cluster = LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True,
+        dashboard_address=None, memory_limit=0,
+    )  # fmt: skip
+    client = Client(cluster)
+    try:
+        client.register_plugin(GeocoderSnapshot(str(snapshot)), name=_PLUGIN)
+        setup_s = time.perf_counter() - t
         t = time.perf_counter()
-        snapshot = write_snapshot(
-            geocoder, locator.key, library_fingerprint(library), args.snapshot_dir
-        )
-        snap_s = time.perf_counter() - t
-        cluster = LocalCluster(
-            n_workers=args.workers, threads_per_worker=1, processes=True,
-            dashboard_address=None, memory_limit=0,
-        )  # fmt: skip
-        client = Client(cluster)
-        try:
-            client.register_plugin(GeocoderSnapshot(str(snapshot)), name=_PLUGIN)
-            setup_s = time.perf_counter() - t
-            t = time.perf_counter()
-            result = dask_path(client, texts, snapshot, locator, args.partitions)
-            dask_s = time.perf_counter() - t
-        finally:
-            client.close()
-            cluster.close()
+        result = dask_path(client, texts, snapshot, locator, args.partitions)
+        dask_s = time.perf_counter() - t
+        workers_peak = sorted(client.run(peak_rss_mib).values(), reverse=True)
+    finally:
+        client.close()
+        cluster.close()
+    each = ", ".join(f"{v:,.0f}" for v in workers_peak)
     print(f"dask ({args.workers} worker processes × 1 thread, {args.partitions} partitions): "
           f"snapshot {snapshot.stat().st_size / 2**20:.0f} MiB written in {snap_s:.1f} s, cluster "
           f"up and geocoder loaded on every worker in {setup_s:.1f} s; {args.n:,} addresses "
-          f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s; peak memory "
-          f"{mem_dask.describe()}")  # fmt: skip
+          f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s; peak memory: "
+          f"workers {each} MiB, this process {peak_rss_mib():,.0f} MiB (it also holds the "
+          f"single path's answers)")  # fmt: skip
     print(f"ratio: dask {single_s / dask_s:.2f}× the single process (compute only), "
-          f"{(single_s + build_s) / (dask_s + setup_s):.2f}× end to end "
+          f"{(single_s + build_s) / (dask_s + setup_s + snap_s):.2f}× end to end "
           f"(single: build + geocode; dask: snapshot + cluster + geocode + join)")  # fmt: skip
 
     grids_pct, all_pct, diff = compare(single, result)
