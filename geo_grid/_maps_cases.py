@@ -401,7 +401,6 @@ def dispatch_map(
     queue_url: str = "/api/v1/cases/manual",
     locate_url: str = "/api/v1/locate",
     route_url: str = "/api/v1/cases/{id}/route-to-point",
-    actor: str = "dispatcher",
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
@@ -413,8 +412,8 @@ def dispatch_map(
     The page script (``js/geo_grid_dispatch.js``) lists the cases from ``GET queue_url``; the
     dispatcher picks one, clicks the map, the script asks ``GET locate_url?lon=&lat=&crs=`` for
     the grid, its department grids and the people, outlines the grid, and on 确认派遣 posts
-    ``{"lon", "lat", "crs", "actor"}`` to ``route_url`` (``{id}`` replaced by the case id); a case
-    routed leaves the list. Clicks are sent in the tiles' CRS (``crs``) so the server converts.
+    ``{"lon", "lat", "crs"}`` to ``route_url`` (``{id}`` replaced by the case id; the logged-in
+    dispatcher is the actor the server records); a case routed leaves the list. Clicks are sent in the tiles' CRS (``crs``) so the server converts.
     """
     grids = check_frame(grids, "grids", ("code",))
     shift = display_transform(tiles_crs)
@@ -464,7 +463,6 @@ def dispatch_map(
         "locateUrl": locate_url,
         "routeUrl": route_url,
         "crs": crs,
-        "actor": actor,
         "layerNames": LAYER_NAMES_ZH,
         "categories": _category_table(),
     }

@@ -10,6 +10,7 @@ fault tests' private clusters): the signing secret comes from ``GEO_GRID_AUTH_SE
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 __all__ = ["Account", "make_accounts", "token_headers"]
@@ -72,10 +73,8 @@ def make_accounts() -> dict[str, Account]:
     out: dict[str, Account] = {}
     for role, extra in specs.items():
         username, password = f"t.{role}", f"pw-{role}-correct-horse"
-        try:
+        with contextlib.suppress(Conflict):
             access.create_user(username, password, role, **extra)
-        except Conflict:
-            pass
         principal = access.authenticate(username, password)
         token, _ = issue_token(principal)
         out[role] = Account(

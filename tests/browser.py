@@ -156,11 +156,14 @@ class OfflineLog:
 
 
 @contextlib.contextmanager
-def offline_page(viewport: tuple[int, int] = (1280, 800)) -> Iterator[tuple[object, OfflineLog]]:
+def offline_page(
+    viewport: tuple[int, int] = (1280, 800), cookies: list[dict] | None = None
+) -> Iterator[tuple[object, OfflineLog]]:
     """A Playwright page in headless Chromium with every non-local request aborted and recorded.
 
     The one way tests open a browser: the brief's flags, service workers blocked, console errors
-    and uncaught exceptions collected in the log.
+    and uncaught exceptions collected in the log. ``cookies`` (Playwright's cookie dicts, e.g. the
+    API's session cookie from ``/login``) are set before the first request.
     """
     from playwright.sync_api import sync_playwright
 
@@ -183,6 +186,8 @@ def offline_page(viewport: tuple[int, int] = (1280, 800)) -> Iterator[tuple[obje
             context = browser.new_context(
                 viewport={"width": viewport[0], "height": viewport[1]}, service_workers="block"
             )
+            if cookies:
+                context.add_cookies(cookies)
             context.route("**/*", route)
             page = context.new_page()
             page.on("console", on_console)
@@ -201,6 +206,7 @@ def load_page(
     settle_ms: int = 600,
     timeout_ms: int = 20_000,
     evaluate: dict[str, str] | None = None,
+    cookies: list[dict] | None = None,
 ) -> PageReport:
     """Open ``url`` offline, wait for ``wait_selector`` and ``settle_ms``, and report.
 
@@ -211,7 +217,7 @@ def load_page(
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     report = PageReport(url=url, screenshot=screenshot)
 
-    with offline_page(viewport) as (page, log):
+    with offline_page(viewport, cookies) as (page, log):
         report.external_requests = log.external_requests
         report.console_errors = log.console_errors
         page.on(

@@ -117,7 +117,9 @@ def authenticate(username: str, password: str) -> Principal:
         stored = row["password_hash"] if row else _DUMMY_HASH
         ok = access.verify_password(stored, password or "")
         if not (row and ok and row["active"]):
-            raise Unauthorized("username or password is wrong, or the account is disabled")
+            raise Unauthorized(
+                "用户名或密码错误，或账号已停用 (username or password wrong, or account disabled)"
+            )
         grids = access_repo.roster_grids(session, row["person_id"]) if row["person_id"] else []
     return _principal(row, grids, "user")
 

@@ -15,7 +15,7 @@ from geo_grid.measure import area_m2
 from geo_grid.services import index
 from geo_grid.settings import get_settings
 
-__all__ = ["DEMO_META_KEY", "demo_loaded", "load_demo"]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_META_KEY", "demo_accounts", "demo_loaded", "load_demo"]
 
 DEMO_META_KEY = "demo_seed"
 DEMO_CASES_META_KEY = "demo_cases_seed"
@@ -150,3 +150,61 @@ def load_demo(
         "buildings": len(demo.buildings),
         "cases": cases["cases"],
     }
+
+
+#: The demo's accounts: one per role, a grid worker on a real roster person, a leader of 尧化街道.
+DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
+    "admin": {},
+    "planner": {},
+    "dispatcher": {},
+    "grid_worker": {"person": "roster"},
+    "leader": {"scope": "street:320113003"},
+    "viewer": {},
+}
+
+
+def demo_accounts() -> dict[str, Any]:
+    """Create the demo's accounts and Open311 key once, with random passwords, and say where.
+
+    They are written to ``<home>/demo-accounts.json`` (mode 0600) the first time; a demo on a city
+    network must not ship with passwords anybody can read in the source. A second call creates
+    nothing and points at the file.
+    """
+    import json
+    import os
+    import secrets
+
+    from geo_grid.services import access
+
+    path = get_settings().home.resolve() / "demo-accounts.json"
+    existing = {u["username"] for u in access.list_users()}
+    made: dict[str, Any] = {"file": str(path), "users": {}, "open311_key": None}
+    for role, opts in DEMO_ACCOUNTS.items():
+        username = f"demo.{role}"
+        if username in existing:
+            continue
+        person = None
+        if opts.get("person") == "roster":
+            with session_scope() as session:
+                person = session.execute(
+                    text(
+                        "SELECT person_id FROM roster WHERE layer_key = 'unified' AND "
+                        "role = 'grid_worker' AND active ORDER BY grid_code, person_id LIMIT 1"
+                    )
+                ).scalar_one()
+        password = secrets.token_urlsafe(12)
+        access.create_user(username, password, role, scope=opts.get("scope"), person_id=person)
+        made["users"][username] = {"role": role, "password": password}
+    if "demo.open311" not in {k["name"] for k in access.list_api_keys()}:
+        made["open311_key"], _ = access.create_api_key("demo.open311", "open311_client")
+    if made["users"] or made["open311_key"]:
+        old = json.loads(path.read_text()) if path.exists() else {}
+        merged = {
+            "users": {**old.get("users", {}), **made["users"]},
+            "open311_key": made["open311_key"] or old.get("open311_key"),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(merged, f, ensure_ascii=False, indent=1)
+    return made

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from browser import browser_available, load_page
 
@@ -100,12 +101,34 @@ def server(store):
         yield base
 
 
-@pytest.fixture(scope="module")
-def http(server):
-    import httpx
+def _login(server: str, account) -> httpx.Client:
+    """A client logged in through the login form, as a person's browser is (session cookie)."""
+    client = httpx.Client(base_url=server, timeout=60)
+    r = client.post("/login", data={"username": account.username, "password": account.password,
+                                    "next": "/map"})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/map", r.text[:300]
+    assert "geo_grid_session" in client.cookies
+    return client
 
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
+
+@pytest.fixture(scope="module")
+def http(server, accounts):
+    client = _login(server, accounts["admin"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def cookies(server, accounts):
+    """Playwright cookies of logged-in sessions, by role."""
+
+    def of(role: str) -> list[dict]:
+        client = _login(server, accounts[role])
+        value = client.cookies["geo_grid_session"]
+        client.close()
+        return [{"name": "geo_grid_session", "value": value, "url": server}]
+
+    return {role: of(role) for role in ("admin", "dispatcher", "planner")}
 
 
 def _page(http, path: str, **params) -> str:
@@ -240,13 +263,13 @@ def _shot(tmp_path: Path, name: str, *, doc: bool = True) -> Path:
 
 @pytest.mark.browser
 @needs_browser
-def test_every_page_loads_offline_in_chromium(server, http, store, tmp_path):
+def test_every_page_loads_offline_in_chromium(server, http, cookies, store, tmp_path):
     for path, _ in _pages(store).values():
         http.get(path)  # warm the cache: first paint measures the page, not the first build
     reports = {}
     for name, (path, layers) in _pages(store).items():
         shot = _shot(tmp_path, name, doc=name != "dispatch")  # dispatch: shown mid-flow below
-        report = load_page(server + path, shot, settle_ms=900)
+        report = load_page(server + path, shot, settle_ms=900, cookies=cookies["admin"])
         reports[name] = report
         assert report.external_requests == [], name
         assert report.console_errors == [], (name, report.console_errors)
@@ -258,6 +281,34 @@ def test_every_page_loads_offline_in_chromium(server, http, store, tmp_path):
     coverage = reports["coverage"]
     assert coverage.first_paint_ms is not None and coverage.first_paint_ms < 3000
     print({n: round(r.first_paint_ms or -1) for n, r in reports.items()})
+
+
+@pytest.mark.browser
+@needs_browser
+def test_a_person_logs_in_through_the_form_and_lands_on_the_map(server, accounts, tmp_path):
+    from browser import offline_page
+
+    viewer = accounts["viewer"]
+    with offline_page() as (page, log):
+        page.goto(server + "/map/services")
+        assert "/login?next=" in page.url and "登录" in page.content()
+        page.fill("#u", viewer.username)
+        page.fill("#p", "wrong password!")
+        page.click("button[type=submit]")
+        assert "用户名或密码错误" in page.content()
+        page.fill("#u", viewer.username)
+        page.fill("#p", viewer.password)
+        page.click("button[type=submit]")
+        page.wait_for_selector(".leaflet-container", timeout=20_000)
+        assert page.url.endswith("/map/services")
+        page.screenshot(path=str(tmp_path / "after-login.png"))
+        # a viewer's session may not open the dispatcher's page
+        response = page.goto(server + "/map/dispatch")
+        assert response.status == 403
+    assert log.external_requests == []
+    # the only errors are the browser's notes of the wrong password (401) and the refusal (403)
+    assert [re.sub(r".*status of (\d+).*", r"\1", e) for e in log.console_errors] == [
+        "401", "403"], log.console_errors  # fmt: skip
 
 
 SEARCH = """async (query) => {
@@ -273,7 +324,7 @@ SEARCH = """async (query) => {
 
 @pytest.mark.browser
 @needs_browser
-def test_search_box_finds_the_grid_of_an_address(server, demo, tmp_path):
+def test_search_box_finds_the_grid_of_an_address(server, cookies, demo, tmp_path):
     from geo_grid.services import geocoding
 
     address = demo.addresses.iloc[123]
@@ -282,6 +333,7 @@ def test_search_box_finds_the_grid_of_an_address(server, demo, tmp_path):
     report = load_page(
         server + "/map",
         tmp_path / "search.png",
+        cookies=cookies["admin"],
         evaluate={"found": f"() => ({SEARCH})({address['full_text']!r})"},
     )
     assert report.console_errors == []
@@ -290,13 +342,15 @@ def test_search_box_finds_the_grid_of_an_address(server, demo, tmp_path):
 
 @pytest.mark.browser
 @needs_browser
-def test_dispatcher_routes_a_queued_case_by_clicking_the_map(server, http, store, demo, tmp_path):
+def test_dispatcher_routes_a_queued_case_by_clicking_the_map(
+    server, http, cookies, store, demo, tmp_path
+):
     from browser import offline_page
 
     case_id = store["queued"]["id"]
     grid = demo.grids["unified"].iloc[200]
     point = grid.geometry.representative_point()
-    with offline_page() as (page, log):
+    with offline_page(cookies=cookies["dispatcher"]) as (page, log):
         page.goto(server + "/map/dispatch")
         page.click(f'.gg-panel li[data-id="{case_id}"]')
         page.wait_for_selector(".gg-panel li.gg-picked")
@@ -365,7 +419,7 @@ TO_SCREEN = """([lat, lon]) => {
 
 @pytest.mark.browser
 @needs_browser
-def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_path):
+def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, store, tmp_path):
     from browser import offline_page
 
     from geo_grid.services import layers, plans
@@ -377,7 +431,7 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_
     x = grid.centroid.x if grid.contains(grid.centroid) else grid.representative_point().x
     _, miny, _, maxy = grid.bounds
     ends = [[miny - 3e-4, x], [maxy + 3e-4, x]]  # a north-south line across the grid
-    with offline_page() as (page, log):
+    with offline_page(cookies=cookies["planner"]) as (page, log):
         page.goto(f"{server}/map/plan/{plan_id}")
         page.click(".leaflet-draw-draw-polyline")
         for end in ends:
@@ -403,12 +457,12 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, store, tmp_
 
 @pytest.mark.browser
 @needs_browser
-def test_buildings_come_as_vector_tiles_when_zoomed_in(server, demo, tmp_path):
+def test_buildings_come_as_vector_tiles_when_zoomed_in(server, cookies, demo, tmp_path):
     from browser import offline_page
 
     centre = demo.buildings.geometry.iloc[500].centroid
     tiles: list[tuple[str, int]] = []
-    with offline_page() as (page, log):
+    with offline_page(cookies=cookies["admin"]) as (page, log):
         page.on(
             "response",
             lambda r: (

@@ -2,7 +2,7 @@
  * responsible there, and a confirmation that routes the case through the cases API.
  *
  * geoGridDispatch.panel(map, opts, layers) with opts {queueUrl, locateUrl, routeUrl ("{id}"
- * replaced), crs, actor, layerNames} and layers {grids: unified grid layer from geoGrid.dataLayer}.
+ * replaced), crs, layerNames} and layers {grids: unified grid layer from geoGrid.dataLayer}.
  * The queue answer may be a list or {data: [...]} of cases with id, number, address_text,
  * category_name or category_code, manual_reason, received_at. Nothing is sent before the
  * dispatcher confirms.
@@ -14,8 +14,10 @@
     party_household: "党员中心户", dept_member: "报到成员"};
 
   function getJSON(url, init) {
+    // X-Requested-With: the API accepts the session cookie on writes only with it (no CSRF)
     return fetch(url, L.extend({headers: {Accept: "application/json",
-      "Content-Type": "application/json"}}, init || {})).then(function (r) {
+      "Content-Type": "application/json", "X-Requested-With": "geo-grid"},
+      credentials: "same-origin"}, init || {})).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
         if (!r.ok) {
           var detail = body && ((body.error && body.error.message) || body.detail || body.message);
@@ -173,7 +175,7 @@
       if (!c || !at) return;
       var url = opts.routeUrl.replace("{id}", encodeURIComponent(c.id));
       var body = {lon: Number(at.lng.toFixed(6)), lat: Number(at.lat.toFixed(6)),
-        crs: opts.crs || "wgs84", actor: opts.actor || "dispatcher"};
+        crs: opts.crs || "wgs84"};
       say("派遣中…");
       getJSON(url, {method: "POST", body: JSON.stringify(body)}).then(function (res) {
         var grid = (res && (res.grid_code || res.responsible_grid)) ||

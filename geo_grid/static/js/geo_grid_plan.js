@@ -14,8 +14,10 @@
   var esc = function (v) { return global.geoGrid.esc(v); };
 
   function post(url, body) {
+    // X-Requested-With: the API accepts the session cookie on writes only with it (no CSRF)
     return fetch(url, {method: "POST", headers: {"Content-Type": "application/json",
-      Accept: "application/json"}, body: JSON.stringify(body)}).then(function (r) {
+      Accept: "application/json", "X-Requested-With": "geo-grid"}, credentials: "same-origin",
+      body: JSON.stringify(body)}).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (data) {
         if (!r.ok) {
           var d = data && ((data.error && data.error.message) || data.detail || data.message);
