@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError
 
-from geo_grid.db.session import UNREACHABLE
+from geo_grid.db.session import UNREACHABLE, error_line
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -95,7 +95,7 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation)
 
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        reason = getattr(exc, "orig", None) or exc
+        reason = error_line(exc)
         log.error("%s %s: database unavailable: %s", request.method, request.url.path, reason)
         return JSONResponse(_body("database unavailable", None), status_code=503)
 

@@ -42,7 +42,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     by itself once the database is back. Any other failure is only logged: the first request
     builds (and reports) it again.
     """
-    from geo_grid.db.session import UNREACHABLE
+    from geo_grid.db.session import UNREACHABLE, error_line
 
     pause, logged = retry_s, False
     while True:
@@ -54,7 +54,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             return
         except UNREACHABLE as exc:
             if not logged:
-                log.warning("warm-up waits for the database: %s", getattr(exc, "orig", exc))
+                log.warning("warm-up waits for the database: %s", error_line(exc))
                 logged = True
             time.sleep(pause)
             pause = min(pause * 2, max_retry_s)

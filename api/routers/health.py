@@ -1,29 +1,55 @@
-"""``GET /health``: is the database reachable, which PostGIS, how many grids per layer."""
+"""``GET /health``: is the database reachable, which PostGIS, how many grids per layer.
+
+While the database is down the route still answers, at once: 503 with ``status: "degraded"`` and
+``database: "unreachable"`` (a load balancer takes the node out; a human reads why), and ``ok``
+again as soon as the server is back: the pooled engine reconnects by itself (pre-ping), so the API
+is never restarted for it. Connecting gives up after the engine's connect timeout (2 s).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
+from geo_grid.db.session import UNREACHABLE, error_line
 from geo_grid.services import database, index
 
 router = APIRouter(tags=["health"])
 
 
 class Health(BaseModel):
-    status: str
-    database: str
-    postgis: str
+    status: str  # "ok" | "degraded" (the database is unreachable: HTTP 503)
+    database: str  # "reachable" | "unreachable"
+    postgis: str | None
     schema_revision: str | None
     grids: dict[str, int]
     warm: bool  # the locate index and geocoder are built (the first lookups will not wait)
+    error: str | None = None  # why the database is unreachable (first line of the driver error)
 
 
-@router.get("/health", response_model=Health)
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the database is unreachable"}},
+)
 def health() -> Any:
-    info = database.health()
+    try:
+        info = database.health()
+    except (*UNREACHABLE, DBAPIError) as exc:
+        body = Health(
+            status="degraded",
+            database="unreachable",
+            postgis=None,
+            schema_revision=None,
+            grids={},
+            warm=index.ready(),
+            error=error_line(exc),
+        )
+        return JSONResponse(body.model_dump(), status_code=503)
     return Health(
         status=info["status"],
         database=info["database"],

@@ -18,6 +18,7 @@ from geo_grid.settings import Settings, get_settings
 __all__ = [
     "UNREACHABLE",
     "database_url",
+    "error_line",
     "get_engine",
     "local_cluster",
     "session_scope",
@@ -57,6 +58,20 @@ def database_url(settings: Settings | None = None) -> str:
             "(or set GEO_GRID_DATABASE_URL)"
         )
     return cluster.url
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's SQL echo and background link.
+
+    Logs and ``/health`` say why the database is unreachable in one line, e.g. ``connection to
+    server on socket "/tmp/pg/.s.PGSQL.5432" failed: No such file or directory``.
+
+    >>> error_line(OperationalError("SELECT 1", {}, Exception("refused\\nIs it running?")))
+    'refused'
+    """
+    detail = getattr(exc, "orig", None) or getattr(exc, "message", None) or exc
+    lines = str(detail).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 #: Seconds libpq waits for a server to accept a connection (libpq's own default is forever): a

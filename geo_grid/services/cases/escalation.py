@@ -13,7 +13,7 @@ from geo_grid.cases.rules import (
     RoutingRule,
 )
 from geo_grid.db import cases_repo
-from geo_grid.db.session import UNREACHABLE, session_scope
+from geo_grid.db.session import UNREACHABLE, error_line, session_scope
 from geo_grid.errors import Conflict
 from geo_grid.services.cases._common import _event, _now
 from geo_grid.services.cases.rules import _rules_for
@@ -154,7 +154,9 @@ def start_ticker(interval_s: float) -> Callable[[], None]:
                 tick()
             except UNREACHABLE as exc:
                 if not down:
-                    log.warning("escalation sweep: database unreachable, retrying: %s", exc)
+                    log.warning(
+                        "escalation sweep: database unreachable, retrying: %s", error_line(exc)
+                    )
                 down = True
                 continue
             except Exception:  # noqa: BLE001 (a failed sweep must not kill the timer)

@@ -1,0 +1,141 @@
+"""The API as a real server process for fault tests: uvicorn in a subprocess, killed for real.
+
+The fault tests stop PostgreSQL under a running server or ``kill -9`` it mid-transaction, which an
+in-process ``TestClient`` cannot show. Every request and every server environment goes through
+this module: :func:`api_headers` is where credentials are added once authentication lands, and
+:func:`server_env` is the one place a server subprocess gets its environment.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = ["ApiServer", "api_headers", "server_env", "start_server"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def api_headers() -> dict[str, str]:
+    """Headers of every request the fault tests send: an admin's Bearer token.
+
+    Minted without an account (the fault tests' private clusters have none); the server accepts
+    it because it shares the session's ``GEO_GRID_AUTH_SECRET`` (set by the ``database_url``
+    fixture in ``tests/conftest.py``, which every fault test therefore requests).
+    """
+    from auth import token_headers
+
+    return token_headers("admin")
+
+
+def server_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an API server subprocess on ``database_url``.
+
+    ``extra`` adds ``GEO_GRID_*`` settings by their lower-case name, e.g.
+    ``case_tick_seconds="1"``. Everything else, ``GEO_GRID_AUTH_SECRET`` included, is inherited.
+    """
+    env = dict(os.environ)
+    env.update(
+        GEO_GRID_DATABASE_URL=database_url,
+        GEO_GRID_HOME=str(home),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({f"GEO_GRID_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ApiServer:
+    """A running ``uvicorn api.main:app``; its stdout and stderr go to ``log``."""
+
+    proc: subprocess.Popen
+    base_url: str
+    log: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.base_url, headers=api_headers(), timeout=10.0)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """``kill -9``: no shutdown hook, no rollback, no socket closed politely."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.client.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.client.close()
+
+
+def start_server(
+    database_url: str, home: Path, *, timeout: float = 60.0, **settings: str
+) -> ApiServer:
+    """Start uvicorn on a free port and wait until ``/health`` answers (200 or 503)."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = home / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],  # fmt: skip
+            cwd=REPO,
+            env=server_env(database_url, home, **settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = ApiServer(proc, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the API server exited ({proc.returncode}):\n{server.log_text()}")
+        try:
+            if server.get("/health").status_code in (200, 503):
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"the API server did not answer within {timeout} s:\n{server.log_text()}")
