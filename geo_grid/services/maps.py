@@ -109,7 +109,12 @@ def default_period(
     if end is None:
         end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
     if start is None:
-        start = end - timedelta(days=DEFAULT_DAYS)
+        try:
+            start = end - timedelta(days=DEFAULT_DAYS)
+        except OverflowError:  # ``to`` in the first days of year 1: no period fits before it
+            raise BadInput(
+                f"to: no {DEFAULT_DAYS} days before {end:%Y-%m-%d}", field="to"
+            ) from None
     if not start < end:
         raise BadInput("from: must be before to", field="from")
     return start, end
