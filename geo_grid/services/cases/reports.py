@@ -113,7 +113,12 @@ def open311_requests(
     else:
         now = _now(now)
         end = end or now
-        start = start or end - timedelta(days=90)
+        try:
+            start = start or end - timedelta(days=90)
+        except OverflowError:  # end_date in the first days of year 1: no window fits before it
+            raise BadInput(
+                f"end_date: no 90 days before {end:%Y-%m-%d}", field="end_date"
+            ) from None
         if start >= end:
             raise BadInput("start_date: must be before end_date", field="start_date")
         filters.update(received_from=start, received_to=end)
