@@ -338,6 +338,28 @@ def verify_cases(out: Outcome, tag: str, first_id: int) -> bool:
     return ok
 
 
+def server_rss_mib(root: int) -> list[float]:
+    """Resident memory (MiB) of each child of ``root`` over 100 MiB (uvicorn's workers), /proc."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    out = []
+    for pid, ppid in parent.items():
+        if ppid == root:
+            try:
+                out.append(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page / 2**20)
+            except (OSError, IndexError, ValueError):
+                continue
+    return sorted((v for v in out if v > 100), reverse=True)
+
+
 def _max_case_id() -> int:
     from sqlalchemy import text
 
@@ -357,6 +379,9 @@ def _phase(name: str, base: str | None, workers: int, mix: Mix, seconds: float, 
     try:
         warm = run_load(base, mix, args.clients, args.warmup_seconds, client=args.client, seed=99)
         out = run_load(base, mix, args.clients, seconds, client=args.client, seed=args.seed)
+        if proc is not None:
+            rss = ", ".join(f"{v:,.0f}" for v in server_rss_mib(proc.pid))
+            print(f"{name}: resident memory of the server's processes after the run: {rss} MiB")
     finally:
         if proc is not None:
             stop(proc)
