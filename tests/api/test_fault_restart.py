@@ -20,11 +20,14 @@ import pytest
 import shapely
 from api_server import ApiServer, start_server
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
 from geo_grid.db import migrate, repo
 from geo_grid.db.cluster import LocalCluster
 from geo_grid.db.session import session_scope
+from geo_grid.errors import DatabaseUnavailable
 
 #: /health and a failing route must answer within this while PostgreSQL is down (the engine's
 #: connect timeout is 2 s; a stopped server refuses at once)
@@ -135,3 +138,42 @@ def test_api_survives_postgres_restarts(
     assert "escalation sweep: database unreachable" in log
     assert "warm-up waits for the database" in log
     assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (OperationalError("SELECT 1", {}, Exception("could not connect to server")), 503),
+        (
+            OperationalError(
+                "SELECT 1", {}, Exception("server closed the connection unexpectedly")
+            ),
+            503,
+        ),  # fmt: skip
+        (InterfaceError("SELECT 1", {}, Exception("connection already closed")), 503),
+        (DBAPIError("SELECT 1", {}, Exception("lost"), connection_invalidated=True), 503),
+        (DatabaseUnavailable("the local database is not running"), 503),
+        (PoolTimeout("QueuePool limit of size 10 overflow 20 reached"), 503),
+        (ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')), 500),
+    ],
+)
+def test_database_errors_map_to_503_json_and_bugs_stay_500(error: Exception, status: int) -> None:
+    """Every way a dead or absent database surfaces is a 503 with a JSON error; a broken
+    statement is still a bug (500)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from api import errors
+
+    app = FastAPI()
+    errors.register(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise error
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/boom")
+    assert r.status_code == status, r.text
+    if status == 503:
+        assert r.json()["error"]["message"]
