@@ -9,17 +9,20 @@ Column names that appear in f-strings come from fixed tuples in this module, nev
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+from psycopg2 import sql as psql
+from psycopg2.extensions import encodings as _PY_ENCODINGS
 from sqlalchemy import text as _sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import copy_frame
+from geo_grid.db.repo import copy_frame, identifiers
 from geo_grid.errors import BadInput, Conflict, NotFound
 
 
@@ -86,6 +89,27 @@ EVENT_COLUMNS: tuple[str, ...] = (
 _SELECT = """SELECT c.*, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat FROM "case" c"""
 
 
+_BIND_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _binds(names: Iterable[str]) -> psql.Composed:
+    """``:a, :b``: SQLAlchemy bind markers for names from this module's column tuples."""
+    marks = []
+    for name in names:
+        if not _BIND_NAME.fullmatch(name):
+            raise ValueError(f"not a bind name: {name!r}")
+        marks.append(psql.SQL(":{}").format(psql.SQL(name)))
+    return psql.SQL(", ").join(marks)
+
+
+def _rendered(session_or_cursor: Any, statement: psql.Composable) -> str:
+    """A :mod:`psycopg2.sql` composition as text (identifiers quoted by the driver), for the
+    memoized :func:`text` or a raw cursor."""
+    if isinstance(session_or_cursor, Session):
+        return statement.as_string(session_or_cursor.connection().connection.dbapi_connection)
+    return statement.as_string(session_or_cursor.connection)
+
+
 def _params(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         k: (json.dumps(v, ensure_ascii=False, default=str) if k in _JSON and v is not None else v)
@@ -114,28 +138,26 @@ def insert_case(
     intake matters at hundreds of reports a second.
     """
     cols = [c for c in CASE_COLUMNS if c in row]
-    values = ", ".join(f":{c}" for c in cols)
     params = _params({c: row[c] for c in cols})
     params["lon"], params["lat"] = row.get("lon"), row.get("lat")
-    sql = (
-        f'INSERT INTO "case" ({", ".join(cols)}, geom) VALUES ({values}, '  # noqa: S608 (fixed)
+    statement = psql.SQL(
+        'INSERT INTO "case" ({}, geom) VALUES ({}, '
         "CASE WHEN CAST(:lon AS float8) IS NULL THEN NULL "
         "ELSE ST_SetSRID(ST_MakePoint(:lon, :lat), 4490) END)"
-    )
+    ).format(identifiers(cols), _binds(cols))
     if events:
         rows = []
         for i, e in enumerate(events):
-            rows.append("(" + ", ".join(f":e{i}_{c}" for c in EVENT_COLUMNS) + ")")
+            rows.append(psql.SQL("({})").format(_binds(f"e{i}_{c}" for c in EVENT_COLUMNS)))
             for c in EVENT_COLUMNS:
                 value = e.get(c)
                 if c == "data":
                     value = json.dumps(value or {}, ensure_ascii=False, default=str)
                 params[f"e{i}_{c}"] = value
-        sql = (
-            f"WITH new_case AS ({sql} RETURNING id) "
-            f"INSERT INTO case_event ({', '.join(EVENT_COLUMNS)}) VALUES {', '.join(rows)}"
-        )
-    session.execute(text(sql), params)
+        statement = psql.SQL(
+            "WITH new_case AS ({} RETURNING id) INSERT INTO case_event ({}) VALUES {}"
+        ).format(statement, identifiers(EVENT_COLUMNS), psql.SQL(", ").join(rows))
+    session.execute(text(_rendered(session, statement)), params)
 
 
 def _cursor(session: Session):
@@ -143,9 +165,11 @@ def _cursor(session: Session):
     return session.connection().connection.cursor()
 
 
-def _values(cur, template: str, rows: Iterable[Sequence[Any]]) -> bytes:
-    """``(…), (…)`` rendered by the driver (bound values quoted by psycopg2, never by hand)."""
-    return b", ".join(cur.mogrify(template, row) for row in rows)
+def _values(cur, template: str, rows: Iterable[Sequence[Any]]) -> psql.SQL:
+    """``(…), (…)`` rendered by the driver: every value quoted by psycopg2's ``mogrify``, never by
+    hand, so the result is SQL text and is wrapped as such."""
+    rendered = b", ".join(cur.mogrify(template, row) for row in rows)
+    return psql.SQL(rendered.decode(_PY_ENCODINGS[cur.connection.encoding]))
 
 
 def open_intake_batch(
@@ -233,7 +257,10 @@ def insert_cases(
     cur = _cursor(session)
     cols = [c for c in CASE_COLUMNS if c in rows[0]]
     json_at = [i for i, c in enumerate(cols) if c in _JSON]
-    tpl = "(" + ", ".join(["%s"] * len(cols)) + ", ST_SetSRID(ST_MakePoint(%s, %s), 4490))"
+    placeholders = psql.SQL(", ").join([psql.Placeholder()] * len(cols))
+    tpl = _rendered(
+        cur, psql.SQL("({}, ST_SetSRID(ST_MakePoint(%s, %s), 4490))").format(placeholders)
+    )
     case_args = []
     for row in rows:
         args = [row.get(c) for c in cols]
@@ -243,26 +270,32 @@ def insert_cases(
         args += [row.get("lon"), row.get("lat")]
         case_args.append(args)
     parts = [
-        f'INSERT INTO "case" ({", ".join(cols)}, geom) VALUES '.encode()  # noqa: S608 (fixed)
-        + _values(cur, tpl, case_args)
+        psql.SQL('INSERT INTO "case" ({}, geom) VALUES {}').format(
+            identifiers(cols), _values(cur, tpl, case_args)
+        )
     ]
     if events:
-        etpl = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+        etpl = _rendered(
+            cur,
+            psql.SQL("({})").format(psql.SQL(", ").join([psql.Placeholder()] * len(EVENT_COLUMNS))),
+        )
         eargs = [
             [e.get(c) for c in EVENT_COLUMNS[:-1]]
             + [json.dumps(e.get("data") or {}, ensure_ascii=False, default=str)]
             for e in events
         ]
         parts.append(
-            f"INSERT INTO case_event ({', '.join(EVENT_COLUMNS)}) VALUES ".encode()  # noqa: S608
-            + _values(cur, etpl, eargs)
+            psql.SQL("INSERT INTO case_event ({}) VALUES {}").format(
+                identifiers(EVENT_COLUMNS), _values(cur, etpl, eargs)
+            )
         )
     if keys:
         parts.append(
-            b"INSERT INTO idempotency_key (client, key, request_hash, case_id) VALUES "
-            + _values(cur, "(%s, %s, %s, %s)", keys)
+            psql.SQL(
+                "INSERT INTO idempotency_key (client, key, request_hash, case_id) VALUES {}"
+            ).format(_values(cur, "(%s, %s, %s, %s)", keys))
         )
-    cur.execute(b"; ".join(parts))
+    cur.execute(psql.SQL("; ").join(parts))
 
 
 def insert_case_orm(
@@ -333,14 +366,17 @@ def update_case(
     if bad:
         raise BadInput(f"case: cannot change {sorted(bad)}", field=sorted(bad)[0])
     cols = [c for c in changes if c in UPDATABLE]
-    sets = [f"{c} = :{c}" for c in cols] + ["version = version + 1"]
+    sets = [psql.SQL("{} = {}").format(psql.Identifier(c), _binds([c])) for c in cols]
+    sets.append(psql.SQL("version = version + 1"))
     params = _params({c: changes[c] for c in cols})
     if "lon" in changes:
-        sets.append("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)")
+        sets.append(psql.SQL("geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4490)"))
         params["lon"], params["lat"] = changes["lon"], changes["lat"]
     params.update(id=case_id, v=expected_version)
-    sql = f'UPDATE "case" SET {", ".join(sets)} WHERE id = :id AND version = :v RETURNING version'  # noqa: S608
-    new = session.execute(text(sql), params).scalar()
+    statement = psql.SQL(
+        'UPDATE "case" SET {} WHERE id = :id AND version = :v RETURNING version'
+    ).format(psql.SQL(", ").join(sets))
+    new = session.execute(text(_rendered(session, statement)), params).scalar()
     if new is None:
         current = session.execute(
             text('SELECT version FROM "case" WHERE id = :id'), {"id": case_id}
@@ -388,23 +424,26 @@ def list_cases(
     order: str = "received_desc",
 ) -> tuple[list[dict[str, Any]], int]:
     """Cases matching ``filters`` (keys of ``_FILTERS``; None values ignored) and the total count."""
-    where, params = ["true"], {}
+    where, params = [psql.SQL("true")], {}
     for key, value in filters.items():
         if value is None:
             continue
         if key not in _FILTERS:
             raise BadInput(f"filter: unknown filter {key!r}", field=key)
-        where.append(_FILTERS[key])
+        where.append(psql.SQL(_FILTERS[key]))  # a fixed clause of this module, values bound
         if key == "bbox":
             params.update(dict(zip(("minx", "miny", "maxx", "maxy"), value, strict=True)))
         else:
             params[key] = list(value) if isinstance(value, list | tuple | set) else value
-    order_sql = {"received_desc": "c.received_at DESC, c.id DESC", "id": "c.id"}[order]
-    cond = " AND ".join(where)
-    total = session.execute(text(f'SELECT count(*) FROM "case" c WHERE {cond}'), params).scalar()  # noqa: S608
+    order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC", "id": "c.id"}[order])
+    cond = psql.SQL(" AND ").join(where)
+    count = psql.SQL('SELECT count(*) FROM "case" c WHERE {}').format(cond)
+    total = session.execute(text(_rendered(session, count)), params).scalar()
+    page = psql.SQL("{} WHERE {} ORDER BY {} LIMIT :limit OFFSET :offset").format(
+        psql.SQL(_SELECT), cond, order_sql
+    )
     rows = session.execute(
-        text(f"{_SELECT} WHERE {cond} ORDER BY {order_sql} LIMIT :limit OFFSET :offset"),  # noqa: S608
-        {**params, "limit": limit, "offset": offset},
+        text(_rendered(session, page)), {**params, "limit": limit, "offset": offset}
     ).mappings()
     return [_clean(r) for r in rows], int(total)
 
@@ -444,11 +483,11 @@ def insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
     """Append events (one multi-row statement)."""
     if not events:
         return
+    statement = psql.SQL("INSERT INTO case_event ({}) VALUES ({})").format(
+        identifiers(EVENT_COLUMNS), _binds(EVENT_COLUMNS)
+    )
     session.execute(
-        text(
-            f"INSERT INTO case_event ({', '.join(EVENT_COLUMNS)}) VALUES "  # noqa: S608
-            f"({', '.join(':' + c for c in EVENT_COLUMNS)})"
-        ),
+        text(_rendered(session, statement)),
         [
             {
                 **{c: e.get(c) for c in EVENT_COLUMNS},
@@ -460,13 +499,10 @@ def insert_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
 
 
 def case_events(session: Session, case_id: int) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            f"SELECT id, {', '.join(EVENT_COLUMNS)}, recorded_at FROM case_event "  # noqa: S608
-            "WHERE case_id = :id ORDER BY at, id"
-        ),
-        {"id": case_id},
-    )
+    statement = psql.SQL(
+        "SELECT id, {}, recorded_at FROM case_event WHERE case_id = :id ORDER BY at, id"
+    ).format(identifiers(EVENT_COLUMNS))
+    rows = session.execute(text(_rendered(session, statement)), {"id": case_id})
     return [dict(r) for r in rows.mappings()]
 
 
@@ -524,9 +560,10 @@ _RULE_COLS = (
 
 def read_rules(session: Session) -> list[dict[str, Any]]:
     """Stored rule overrides (the defaults live in :mod:`geo_grid.cases.rules`)."""
-    rows = session.execute(
-        text(f"SELECT {', '.join(_RULE_COLS)} FROM routing_rule ORDER BY category_code")  # noqa: S608
+    statement = psql.SQL("SELECT {} FROM routing_rule ORDER BY category_code").format(
+        identifiers(_RULE_COLS)
     )
+    rows = session.execute(text(_rendered(session, statement)))
     return [dict(r) for r in rows.mappings()]
 
 
@@ -698,7 +735,7 @@ def copy_cases(session: Session, frame: pd.DataFrame) -> int:
     for c in ("extended", "resolved", "satisfied"):
         if c in out.columns:
             out[c] = out[c].astype("boolean")
-    n = copy_frame(session, '"case"', out, cols)
+    n = copy_frame(session, "case", out, cols)
     session.execute(
         text("SELECT setval('case_id_seq', (SELECT coalesce(max(id), 1) FROM \"case\"))")
     )

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import psycopg2
 import shapely
-from sqlalchemy import text
+from psycopg2 import sql as psql
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,14 @@ from geo_grid.layers import BUILTIN_LAYERS
 SRID = 4490
 
 __all__ = [
+    "bbox_params",
+    "composed",
     "copy_frame",
     "counts_by_layer",
     "create_generation",
     "generation_row",
     "get_meta",
+    "identifiers",
     "insert_admin_areas",
     "insert_grids",
     "list_generations",
@@ -70,13 +74,31 @@ def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Seque
     out.to_csv(buf, index=False, header=False, na_rep="\\N")
     buf.seek(0)
     raw = session.connection().connection.dbapi_connection
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    statement = (
+        psql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')")
+        .format(psql.Identifier(table), identifiers(columns))
+        .as_string(raw)
+    )
     with raw.cursor() as cur:
         try:
             cur.copy_expert(statement, buf)
         except psycopg2.Error as exc:  # surface as SQLAlchemy's classes, like any other statement
             raise DBAPIError.instance(statement, None, exc, psycopg2.Error) from exc
     return len(out)
+
+
+def identifiers(names: Iterable[str]) -> psql.Composed:
+    """``"a", "b", "c"``: column or table names quoted by the driver, for lists that vary."""
+    return psql.SQL(", ").join(psql.Identifier(name) for name in names)
+
+
+def composed(session: Session, statement: psql.Composable) -> TextClause:
+    """A :mod:`psycopg2.sql` composition as a SQLAlchemy statement (values still bound ``:name``).
+
+    The one way this package puts names that cannot be bound (column lists, fixed clauses chosen
+    from a table in code) into SQL: identifiers are quoted by the driver, never pasted as text.
+    """
+    return text(statement.as_string(session.connection().connection.dbapi_connection))
 
 
 def read_table_frame(
@@ -299,19 +321,27 @@ def read_grids(
     bbox: tuple[float, float, float, float] | None = None,
     codes: Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Grids of one generation, optionally within a lon/lat bbox or restricted to codes."""
-    where = ["generation_id = :gid"]
-    params: dict[str, Any] = {"gid": generation_id}
-    if bbox is not None:
-        where.append("geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)")
-        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True)))
-    if codes is not None:
-        where.append("code = ANY(:codes)")
-        params["codes"] = list(codes)
-    sql = f"""SELECT id, layer_key AS layer, code, name, community_code, street_code, households,
-                     area_m2, properties, ST_AsBinary(geom) AS geom
-              FROM grid WHERE {" AND ".join(where)} ORDER BY code, id"""  # noqa: S608 (fixed clauses)
+    """Grids of one generation, optionally within a lon/lat bbox or restricted to codes.
+
+    One constant statement: an absent filter is a NULL parameter, which psycopg2 inlines, so the
+    planner folds ``NULL IS NULL`` away and still uses the spatial and code indexes.
+    """
+    params: dict[str, Any] = {"gid": generation_id, **bbox_params(bbox)}
+    params["codes"] = None if codes is None else list(codes)
+    sql = """SELECT id, layer_key AS layer, code, name, community_code, street_code, households,
+                    area_m2, properties, ST_AsBinary(geom) AS geom
+             FROM grid WHERE generation_id = :gid
+               AND (CAST(:minx AS float8) IS NULL
+                    OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))
+               AND (CAST(:codes AS text[]) IS NULL OR code = ANY(:codes))
+             ORDER BY code, id"""
     return read_table_frame(session, sql, params)
+
+
+def bbox_params(bbox: Sequence[float] | None) -> dict[str, float | None]:
+    """``minx, miny, maxx, maxy`` parameters of a lon/lat box, all None without one."""
+    values = (None,) * 4 if bbox is None else tuple(float(v) for v in bbox)
+    return dict(zip(("minx", "miny", "maxx", "maxy"), values, strict=True))
 
 
 def counts_by_layer(session: Session) -> dict[str, int]:
@@ -337,17 +367,13 @@ def insert_admin_areas(session: Session, areas: gpd.GeoDataFrame) -> int:
 def read_admin_areas(
     session: Session, *, level: str | None = None, parent: str | None = None
 ) -> gpd.GeoDataFrame:
-    where, params = ["true"], {}
-    if level:
-        where.append("level = :level")
-        params["level"] = level
-    if parent:
-        where.append("parent_code = :parent")
-        params["parent"] = parent
-    sql = f"""SELECT code, name, short_name, level, parent_code, kind, area_m2,
-                     ST_AsBinary(geom) AS geom
-              FROM admin_area WHERE {" AND ".join(where)} ORDER BY code"""  # noqa: S608
-    return read_table_frame(session, sql, params)
+    sql = """SELECT code, name, short_name, level, parent_code, kind, area_m2,
+                    ST_AsBinary(geom) AS geom
+             FROM admin_area
+             WHERE (CAST(:level AS text) IS NULL OR level = :level)
+               AND (CAST(:parent AS text) IS NULL OR parent_code = :parent)
+             ORDER BY code"""
+    return read_table_frame(session, sql, {"level": level or None, "parent": parent or None})
 
 
 # ---------------------------------------------------------------------------------- roster
@@ -371,10 +397,10 @@ ADDRESS_FIELDS = (
 
 def read_address_library(session: Session) -> pd.DataFrame:
     """The standard address library with lon/lat (EPSG:4490), ordered by id."""
-    cols = ", ".join(ADDRESS_FIELDS)
-    sql = f"""SELECT id AS address_id, {cols}, ST_X(geom) AS lon, ST_Y(geom) AS lat
-              FROM address ORDER BY id"""  # noqa: S608 (fixed column list)
-    result = session.execute(text(sql))
+    sql = psql.SQL(
+        "SELECT id AS address_id, {}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address ORDER BY id"
+    ).format(identifiers(ADDRESS_FIELDS))
+    result = session.execute(composed(session, sql))
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
