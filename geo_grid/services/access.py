@@ -75,7 +75,9 @@ def create_user(
     access.check_role(role)
     level, code = _scope(scope)
     if role == "grid_worker" and not person_id:
-        raise BadInput("person_id: a grid worker's account names their roster person", "person_id")
+        raise BadInput(
+            "person_id: a grid worker's account names their roster person", field="person_id"
+        )
     row = {
         "username": username, "password_hash": access.hash_password(password), "role": role,
         "scope_level": level, "scope_code": code, "person_id": person_id,
