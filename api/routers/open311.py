@@ -62,8 +62,15 @@ def _dt(value: str | None, field: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _csv(value: str | None) -> list[str] | None:
-    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+def _text(value: str, field: str) -> str:
+    """A value bound for the store: PostgreSQL text cannot hold NUL, so no control characters."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise BadInput(f"{field}: control characters are not allowed: {value!r}", field=field)
+    return value
+
+
+def _csv(value: str | None, field: str) -> list[str] | None:
+    items = [_text(v.strip(), field) for v in (value or "").split(",") if v.strip()]
     return items or None
 
 
@@ -103,11 +110,11 @@ async def get_requests(request: Request, fmt: str) -> Response:
 
     def make() -> Any:
         return cases.open311_requests(
-            ids=_csv(q.get("service_request_id")),
-            service_codes=_csv(q.get("service_code")),
+            ids=_csv(q.get("service_request_id"), "service_request_id"),
+            service_codes=_csv(q.get("service_code"), "service_code"),
             start=_dt(q.get("start_date"), "start_date"),
             end=_dt(q.get("end_date"), "end_date"),
-            status=_csv(q.get("status")),
+            status=_csv(q.get("status"), "status"),
         )
 
     return await _answer(fmt, "service_requests", make)
@@ -116,7 +123,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
 async def get_request(request_id: str, fmt: str) -> Response:
     def make() -> Any:
-        found = cases.open311_requests(ids=[request_id])
+        found = cases.open311_requests(ids=[_text(request_id, "service_request_id")])
         if not found:
             raise NotFound(f"service_request_id: no request {request_id!r}", field="id")
         return found
