@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.geojson import geometry
@@ -41,9 +41,12 @@ class GridOut(BaseModel):
 
 @router.get("/{code}", response_model=GridOut)
 def get_grid(
-    code: str,
+    code: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,128}$", description="Grid code")],
     layer: Annotated[
-        str | None, Query(description="Layer key when the code is a department's")
+        str | None,
+        Query(
+            pattern=r"^[a-z][a-z0-9_]*$", description="Layer key when the code is a department's"
+        ),
     ] = None,
     generation: Annotated[int | None, Query(ge=1)] = None,
 ) -> Any:
