@@ -40,7 +40,11 @@ cases_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 rules_router = APIRouter(prefix="/api/v1/rules", tags=["cases"])
 indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"])
 
-CaseRef = Annotated[str, Path(description="Case id or case number")]
+CaseRef = Annotated[
+    str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
+]
+#: A code or name filter: any text but control characters (PostgreSQL cannot hold NUL)
+Code = Annotated[str | None, Query(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
 # ------------------------------------------------------------------------------------ models
@@ -261,12 +265,12 @@ def list_cases(
     principal: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
-    grid_code: str | None = None,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    department: str | None = None,
+    grid_code: Code = None,
+    community_code: Code = None,
+    street_code: Code = None,
+    department: Code = None,
     level: Literal["grid", "community", "street", "district"] | None = None,
-    channel: str | None = None,
+    channel: Code = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
     overdue: bool = False,
