@@ -163,7 +163,7 @@ def create_plan(body: PlanCreate) -> Any:
 
 
 @router.get("", response_model=PlanList)
-def list_plans(layer: Annotated[str | None, Query()] = None) -> Any:
+def list_plans(layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None) -> Any:
     rows = plans.list_plans(layer)
     return {"data": rows, "count": len(rows)}
 
