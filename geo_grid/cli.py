@@ -230,6 +230,13 @@ def import_cmd(
     name_field: Annotated[str | None, typer.Option(help="Field holding the grid name.")] = None,
     households_field: Annotated[str | None, typer.Option(help="Field holding households.")] = None,
     note: Annotated[str | None, typer.Option(help="Note stored with the generation.")] = None,
+    invalid: Annotated[
+        str,
+        typer.Option(
+            help="Invalid polygons: refuse the file, make_valid (repair) or keep (department "
+            "layers, for `geo-grid check` to report)."
+        ),
+    ] = "refuse",
 ) -> None:
     """Import a GeoJSON/GeoPackage/Shapefile/CSV(WKT) as a new draft generation of a layer."""
     from geo_grid.services import layers
@@ -237,6 +244,7 @@ def import_cmd(
     result = layers.import_layer(
         file, layer=layer, crs=crs, encoding=encoding, code_field=code_field,
         name_field=name_field, households_field=households_field, note=note, author="cli",
+        invalid=invalid,
     )  # fmt: skip
     out.print(
         f"imported {result['grids']} grids into {layer} generation {result['generation']} (draft)"

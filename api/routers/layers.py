@@ -21,6 +21,7 @@ from api.auth import PrincipalDep
 from api.deps import BBoxDep, SettingsDep
 from api.geojson import feature_collection
 from geo_grid.errors import BadInput
+from geo_grid.io import INVALID_POLICIES
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/layers", tags=["layers"])
@@ -77,11 +78,10 @@ UPLOAD_FIELDS: tuple[str, ...] = (
     "name_field",
     "households_field",
     "note",
-    "make_valid",
+    "invalid",
 )
 #: Room for the form's text fields and multipart framing on top of the file's own limit.
 _FORM_SLACK = 256 * 1024
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 
 
 class ImportOut(BaseModel):
@@ -138,10 +138,13 @@ def _options(form: Any) -> dict[str, Any]:
         if isinstance(value, UploadFile):
             raise BadInput(f"{key}: must be text, not a file", field=key)
         value = value.strip() if isinstance(value, str) else None
-        if key == "make_valid":
-            if (value or "").lower() not in (*_TRUE, *_FALSE):
-                raise BadInput(f"make_valid: true or false, not {value!r}", field="make_valid")
-            options[key] = (value or "").lower() in _TRUE
+        if key == "invalid":
+            value = value or "refuse"
+            if value not in INVALID_POLICIES:
+                raise BadInput(
+                    f"invalid: one of {', '.join(INVALID_POLICIES)}, not {value!r}", field="invalid"
+                )
+            options[key] = value
         else:
             options[key] = value or None
     return options
@@ -180,7 +183,13 @@ _UPLOAD_BODY = {
                         "name_field": {"type": "string"},
                         "households_field": {"type": "string"},
                         "note": {"type": "string"},
-                        "make_valid": {"type": "boolean", "default": False},
+                        "invalid": {
+                            "type": "string",
+                            "enum": ["refuse", "make_valid", "keep"],
+                            "default": "refuse",
+                            "description": "invalid polygons: refuse the file, repair them, or "
+                            "keep them for the coverage checks (department layers only)",
+                        },
                     },
                 }
             }

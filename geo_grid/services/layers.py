@@ -136,15 +136,17 @@ def import_layer(
     households_field: str | None = None,
     author: str | None = None,
     note: str | None = None,
-    make_valid: bool = False,
+    invalid: str = "refuse",
     label: str | None = None,
 ) -> dict[str, Any]:
     """Read a file and store it as a new DRAFT generation of ``layer``, in one transaction.
 
     The file is fully read and validated before the transaction starts, so bad input stores nothing.
     The CLI and the HTTP upload both come here: the file is held to the ``upload_*`` limits of the
-    settings, must lie in China, and invalid polygons are refused unless ``make_valid`` asks for
-    them to be repaired. ``label`` is how messages name the file (an upload's client file name).
+    settings and must lie in China. Invalid polygons are refused (``invalid="refuse"``), repaired
+    (``"make_valid"``) or, for a department layer brought in to have its defects found by the
+    coverage checks, kept as drawn (``"keep"``; a unified layer must be valid whatever is asked).
+    ``label`` is how messages name the file (an upload's client file name).
     """
     from geo_grid.io import CHINA_EXTENT, ReadLimits, read_layer
 
@@ -157,7 +159,7 @@ def import_layer(
         code_field=code_field,
         name_field=name_field,
         households_field=households_field,
-        invalid="make_valid" if make_valid else "refuse",
+        invalid=invalid,
         within=CHINA_EXTENT,
         limits=ReadLimits(
             max_bytes=settings.upload_max_bytes,

@@ -162,9 +162,21 @@ def test_make_valid_repairs_a_self_intersecting_polygon(client, layer_key, tmp_p
         "feature 1",
         "Self-intersection at (",
     )
-    response = _upload(client, layer_key, "bowtie.geojson", data, make_valid="true")
+    response = _upload(client, layer_key, "bowtie.geojson", data, invalid="make_valid")
     assert response.status_code == 201, response.text
     assert response.json()["grids"] == 3
+    # a department layer may be kept as drawn, for the coverage checks to report the bow-tie
+    kept = _upload(client, layer_key, "bowtie.geojson", data, invalid="keep")
+    assert kept.status_code == 201, kept.text
+    with session_scope() as s:
+        valid = s.execute(
+            text("SELECT bool_and(ST_IsValid(geom)) FROM grid WHERE generation_id = :g"),
+            {"g": kept.json()["generation_id"]},
+        ).scalar_one()
+    assert valid is False
+    before = _store()
+    _refused(_upload(client, "unified", "bowtie.geojson", data, invalid="keep"), 422, "geometry")
+    assert _store() == before
 
 
 def test_csv_with_wkt_and_crs_field(client, layer_key) -> None:
@@ -313,7 +325,7 @@ def _unknown_field(tmp: Path):
 
 def _bad_make_valid(tmp: Path):
     data = _file_bytes(_grids(), "g.gpkg", tmp)
-    return "g.gpkg", data, {"make_valid": "perhaps"}, 422, "make_valid", ("true or false",)
+    return "g.gpkg", data, {"invalid": "perhaps"}, 422, "invalid", ("refuse", "keep")
 
 
 def _missing_code_field(tmp: Path):
