@@ -14,7 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 
+from api.auth import PrincipalDep
 from api.routers import tiles
+from geo_grid.access import scope_filter
 from geo_grid.errors import BadInput
 from geo_grid.services import maps
 
@@ -76,9 +78,15 @@ def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTML
 
 
 @router.get("/map/cases", response_class=HTMLResponse)
-def cases_map(period: PeriodDep) -> HTMLResponse:
-    """Cases of a period: clustered markers, a heat map and case counts per grid."""
-    return _html("cases", start=period.start, end=period.end, category=period.category)
+def cases_map(period: PeriodDep, principal: PrincipalDep) -> HTMLResponse:
+    """Cases of a period: clustered markers, a heat map and case counts per grid.
+
+    A viewer confined to a street, a community or their grids sees only those cases.
+    """
+    area = tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
+    )
+    return _html("cases", start=period.start, end=period.end, category=period.category, area=area)
 
 
 @router.get("/map/indicators", response_class=HTMLResponse)

@@ -11,6 +11,7 @@ Like :mod:`geo_grid.db.repo`, functions take ``session`` and never commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -136,19 +137,32 @@ def case_points(
     start: datetime | None = None,
     end: datetime | None = None,
     category: str | None = None,
+    area: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Cases received in ``[start, end)`` (optionally of one category or its prefix) for the map.
 
-    Reporter names and phones are not selected: a map never shows them.
+    ``area`` confines them to a viewer's street, community or grids
+    (:func:`geo_grid.access.scope_filter`). Reporter names and phones are not selected: a map
+    never shows them.
     """
+    area = dict(area or {})
     sql = """SELECT id, number, category_code, status, grid_code, address_text, received_at,
                     ST_X(geom) AS lon, ST_Y(geom) AS lat
              FROM "case"
              WHERE (CAST(:start AS timestamptz) IS NULL OR received_at >= :start)
                AND (CAST(:end AS timestamptz) IS NULL OR received_at < :end)
                AND (CAST(:cat AS text) IS NULL OR category_code LIKE :cat || '%')
+               AND (CAST(:street AS text) IS NULL OR street_code = :street)
+               AND (CAST(:community AS text) IS NULL OR community_code = :community)
+               AND (CAST(:grids AS text[]) IS NULL OR grid_code = ANY(:grids))
              ORDER BY received_at, id"""
-    result = session.execute(text(sql), {"start": start, "end": end, "cat": category})
+    grids = area.get("scope_grid_codes")
+    params = {
+        "start": start, "end": end, "cat": category, "street": area.get("scope_street_code"),
+        "community": area.get("scope_community_code"),
+        "grids": list(grids) if grids is not None else None,
+    }  # fmt: skip
+    result = session.execute(text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 

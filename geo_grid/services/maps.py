@@ -176,11 +176,16 @@ def _unified(session) -> gpd.GeoDataFrame:
     return repo.read_grids(session, generation_id=_generation(session, UNIFIED))
 
 
-def _cases(session, asset_base: str, start=None, end=None, category=None, **_: Any):
+def _cases(
+    session, asset_base: str, start=None, end=None, category=None, area=(), **_: Any
+):  # fmt: skip
+    """``area``: the viewer's scope as sorted (key, value) pairs (hashable: part of the cache key)."""
     from geo_grid.maps import cases_map
 
     start, end = default_period(session, start, end)
-    points = tiles_repo.case_points(session, start=start, end=end, category=category)
+    points = tiles_repo.case_points(
+        session, start=start, end=end, category=category, area=dict(area)
+    )
     title = "案件分布" + (f"（{category}）" if category else "")
     return cases_map(
         points,

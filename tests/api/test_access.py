@@ -328,3 +328,13 @@ def test_a_street_leader_sees_only_their_street(anon, accounts, cases):
                          params={"street_code": cases["other"]["street_code"]}).json()  # fmt: skip
     assert elsewhere["count"] == 0
     assert anon.get(f"/api/v1/cases/{cases['other']['id']}", headers=leader).status_code == 403
+
+
+def test_the_cases_map_shows_a_grid_worker_only_their_grids(anon, accounts, cases):
+    mine, other = cases["mine"]["number"], cases["other"]["number"]
+    worker = anon.get("/map/cases", headers=accounts["grid_worker"].headers)
+    assert worker.status_code == 200
+    assert mine in worker.text and other not in worker.text
+    everyone = anon.get("/map/cases", headers=accounts["dispatcher"].headers).text
+    assert mine in everyone and other in everyone
+    assert "13912345678" not in everyone and "张三丰" not in everyone
