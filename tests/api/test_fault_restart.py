@@ -104,6 +104,13 @@ def _assert_ok(server: ApiServer) -> None:
     assert {"unified", "politics_law"} <= {row["key"] for row in r.json()["data"]}
 
 
+def _report(server: ApiServer) -> None:
+    r = server.post("/api/v1/cases", json={"category_code": "E0502", "lon": 118.902,
+                                           "lat": 32.102, "crs": "cgcs2000"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["grid_code"] == "320113001001001"
+
+
 def test_api_survives_postgres_restarts(
     cluster: LocalCluster, database_url: str, tmp_path: Path
 ) -> None:
@@ -123,6 +130,8 @@ def test_api_survives_postgres_restarts(
         _assert_ok(server)
         _wait_for(lambda: server.get("/health").json()["warm"], 30, "warm-up resumed")
 
+        _report(server)  # the intake writers now hold connections of their own
+
         # an outage under a running, warm server with a pool full of now-dead connections
         down, back = "database unreachable, retrying", "sweeps resumed"
         seen_down, seen_back = server.log_text().count(down), server.log_text().count(back)
@@ -132,6 +141,8 @@ def test_api_survives_postgres_restarts(
         cluster.start(port=port)
         _assert_ok(server)  # the very first request after the restart works (pre-ping)
         _assert_ok(server)
+        for _ in range(4):  # every intake writer pings its held connection before writing
+            _report(server)
         _wait_for(lambda: server.log_text().count(back) > seen_back, 10, "the ticker resumed")
         assert server.proc.poll() is None  # the same server process throughout
     finally:

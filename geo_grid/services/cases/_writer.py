@@ -163,9 +163,22 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     return outcomes
 
 
-#: Each writer thread's own connection, kept across batches (no pool checkout and ping per
-#: batch), replaced when the engine changes (settings) or the connection broke.
+#: Each writer thread's own connection, kept across batches (no pool checkout per batch),
+#: replaced when the engine changes (settings) or the connection broke. It is pinged before each
+#: batch (one round trip, before anything is written): after a PostgreSQL restart the first
+#: report then goes through on a new connection instead of failing on the dead one.
 _held = threading.local()
+
+
+def _alive(conn) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        conn.exec_driver_sql("SELECT 1")
+        conn.rollback()
+        return True
+    except DBAPIError:
+        return False
 
 
 @contextmanager
@@ -176,7 +189,8 @@ def _writer_session():
     from geo_grid.db.session import get_engine
 
     engine, conn = get_engine(), getattr(_held, "connection", None)
-    if conn is None or _held.engine is not engine or conn.closed or conn.invalidated:
+    stale = conn is None or _held.engine is not engine or conn.closed or conn.invalidated
+    if stale or not _alive(conn):
         if conn is not None:
             conn.close()
         conn = engine.connect()
