@@ -7,18 +7,12 @@ from its own connection: the server's import transaction then waits on its ``COP
 (after the generation row was inserted), which ``pg_stat_activity`` shows; the test kills the
 server there, releases the lock, and checks that PostgreSQL rolled the orphaned transaction back.
 
-Every server environment comes from :func:`server_env` and every request's credentials from
-:func:`headers`: the one place to change either.
+The server and its credentials come from ``tests/api_server.py``, as in the other fault tests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,8 +20,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import httpx
-import pytest
-from auth import token_headers
+from api_server import ApiServer, start_server
 from shapely.geometry import box
 from sqlalchemy import create_engine, text
 
@@ -35,75 +28,20 @@ from geo_grid.db import repo
 from geo_grid.db.session import session_scope
 from geo_grid.io import write_layer
 
-REPO = Path(__file__).resolve().parents[2]
 N_GRIDS = 4000
 
 
-def server_env(database_url: str, home: Path) -> dict[str, str]:
-    """The environment of the API server subprocess (credentials settings go here)."""
-    env = dict(os.environ)
-    env.update(
-        GEO_GRID_DATABASE_URL=database_url,
-        GEO_GRID_HOME=str(home),
-        GEO_GRID_CASE_TICK_SECONDS="0",
-        PYTHONUNBUFFERED="1",
+def _upload(server: ApiServer, layer: str, path: Path) -> httpx.Response:
+    return server.post(
+        f"/api/v1/layers/{layer}/imports",
+        files={"file": (path.name, path.read_bytes())},
+        timeout=120,
     )
-    return env
 
 
-def headers() -> dict[str, str]:
-    """Credentials of every request this file sends."""
-    return token_headers("planner")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(database_url: str, home: Path) -> tuple[subprocess.Popen, str, Path]:
-    port = _free_port()
-    log = home / f"uvicorn-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port),
-             "--log-level", "warning"],
-            cwd=REPO, env=server_env(database_url, home), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited ({proc.returncode}): {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code in (200, 503):
-                return proc, base, log
-        except httpx.TransportError:
-            time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    pytest.fail(f"the server did not answer: {log.read_text()[-2000:]}")
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-
-
-def _upload(base: str, layer: str, path: Path) -> httpx.Response:
-    with path.open("rb") as f:
-        return httpx.post(
-            f"{base}/api/v1/layers/{layer}/imports",
-            files={"file": (path.name, f.read())},
-            headers=headers(),
-            timeout=120,
-        )
-
-
-def _upload_ignoring_errors(base: str, layer: str, path: Path) -> None:
+def _upload_ignoring_errors(server: ApiServer, layer: str, path: Path) -> None:
     with contextlib.suppress(httpx.HTTPError):  # the server is killed under it: expected
-        _upload(base, layer, path)
+        _upload(server, layer, path)
 
 
 def _published() -> dict[str, tuple[int, int]]:
@@ -159,12 +97,12 @@ def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) 
     published = _published()
     assert _layer_rows(layer) == (0, 0)
 
-    proc, base, log = _start(demo_db, tmp_path)
+    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
     watcher = create_engine(demo_db, isolation_level="AUTOCOMMIT")
     blocker = create_engine(demo_db).connect()
     try:
         blocker.execute(text("LOCK TABLE grid IN SHARE MODE"))  # holds the server's COPY back
-        sent = threading.Thread(target=_upload_ignoring_errors, args=(base, layer, path))
+        sent = threading.Thread(target=_upload_ignoring_errors, args=(server, layer, path))
         sent.start()  # its answer never comes: the server dies first
         stuck = None
         deadline = time.monotonic() + 60
@@ -173,9 +111,9 @@ def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) 
                 stuck = watch.execute(_STUCK_COPY).mappings().first()
                 if stuck is None:
                     time.sleep(0.02)
-            assert stuck is not None, f"no import transaction seen; server log: {log.read_text()}"
+            assert stuck is not None, f"no import transaction seen; server log: {server.log_text()}"
             assert _layer_rows(layer) == (0, 0)  # written in that backend, not committed
-            _kill(proc)
+            server.kill()
             blocker.rollback()  # release the lock: the orphaned COPY finds its client gone
             gone = time.monotonic() + 30
             while time.monotonic() < gone:
@@ -191,17 +129,17 @@ def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) 
     finally:
         blocker.close()
         watcher.dispose()
-        _kill(proc)
+        server.kill()
 
     assert _layer_rows(layer) == (0, 0)  # no generation, no grid of that layer
     assert _published() == published  # every layer's published generation and its grids as before
 
-    proc, base, log = _start(demo_db, tmp_path)
+    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
     try:
-        response = _upload(base, layer, path)
+        response = _upload(server, layer, path)
         assert response.status_code == 201, response.text
         assert response.json()["grids"] == N_GRIDS
     finally:
-        _kill(proc)
+        server.kill()
     assert _layer_rows(layer) == (1, N_GRIDS)
     assert _published() == published  # a draft: nothing published changed
