@@ -1,0 +1,264 @@
+"""Schemathesis over the app's own OpenAPI: every operation, bounded generated inputs, zero 5xx.
+
+The schema is the one FastAPI serves (``api.main.app.openapi()``); requests go to the app
+in-process (ASGI). Schemathesis sends the documented examples, the schema's boundary cases
+(coverage phase, valid and invalid values) and a few random cases per operation (fuzzing), all
+derived from a fixed seed so CI repeats the same requests.
+
+What is asserted on every response of every operation: no status ≥ 500 (``not_a_server_error``).
+Successful JSON answers must also match the ``response_model`` the route declares
+(``response_schema_conformance``). Error answers are not checked against the schema: every
+error is ``{"error": {message, field}}`` (``api/errors.py``) while FastAPI documents its own
+422 shape, so that check would only restate that known difference on every rejected input.
+
+The generated requests create cases, change routing rules, tick escalations, publish plans: so
+they run against a private copy of the demo database (``fuzz_db``), never the one the rest of
+the session reads. Every request takes its headers from :func:`api_headers`, the one place
+credentials are added.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from api.main import app
+
+#: Fuzzed cases per operation, on top of the examples and the coverage phase's boundary cases.
+#: Bounded so the whole file runs in about a minute on two shared cores.
+MAX_EXAMPLES = 5
+SEED = 20261125
+
+#: 多网合一 over the whole district takes seconds per valid request: only its invalid inputs are
+#: generated (cheap 4xx); :func:`test_merge_once` sends one valid request.
+SLOW = {"path": "/api/v1/merge", "method": "POST"}
+
+
+def _schema(config: dict) -> schemathesis.BaseSchema:
+    base = {"seed": SEED, "request-timeout": 120, "generation": {"max-examples": MAX_EXAMPLES}}
+    loaded = schemathesis.openapi.from_dict(
+        app.openapi(), config=schemathesis.Config.from_dict({**base, **config})
+    )
+    loaded.app = app  # requests go to the app in-process, as from_asgi would set
+    return loaded
+
+
+schema = _schema({}).exclude(**SLOW)
+slow_schema = _schema(
+    {
+        "phases": {"examples": {"enabled": False}, "fuzzing": {"enabled": False}},
+        "generation": {"mode": "negative", "max-examples": MAX_EXAMPLES},
+    }
+).include(**SLOW)
+
+
+def _reset_caches() -> None:
+    """Settings and engines are cached per URL: forget them after switching the database."""
+    from geo_grid.db import session as db_session
+    from geo_grid.services import index
+    from geo_grid.services.cases import rules
+    from geo_grid.settings import get_settings
+
+    get_settings.cache_clear()
+    db_session._engine_for.cache_clear()
+    index.invalidate()
+    rules._forget_rules()
+
+
+@pytest.fixture(scope="module")
+def fuzz_db(demo_db: str) -> Iterator[str]:
+    """A copy of the demo database (``CREATE DATABASE … TEMPLATE``) that the requests may damage.
+
+    Postgres copies a database only while nobody else is connected to it, so the session's pooled
+    connections are closed first; the app reconnects to whichever URL is current.
+    """
+    from sqlalchemy import create_engine, make_url, text
+
+    from geo_grid.db.session import get_engine
+
+    source = make_url(demo_db)
+    name = f"fuzz_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    get_engine(demo_db).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+    copy_url = source.set(database=name).render_as_string(hide_password=False)
+    os.environ["GEO_GRID_DATABASE_URL"] = copy_url
+    _reset_caches()
+    try:
+        yield copy_url
+    finally:
+        get_engine(copy_url).dispose()
+        os.environ["GEO_GRID_DATABASE_URL"] = demo_db
+        _reset_caches()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_headers(fuzz_db: str) -> dict[str, str]:
+    """The headers of every request in this file: an administrator's token (every route open).
+
+    A minted token, not an account: the copy of the database need not hold any accounts.
+    """
+    from auth import token_headers
+
+    return token_headers("admin")
+
+
+BOUNDED = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def _call_and_check(case: schemathesis.Case, headers: dict[str, str]) -> None:
+    """No 5xx ever; a successful JSON answer must match the route's declared response model."""
+    response = case.call(headers=headers)
+    checks = [not_a_server_error]
+    kind = response.headers.get("content-type", [""])[0]
+    if response.status_code < 400 and "json" in kind:
+        checks.append(response_schema_conformance)
+    case.validate_response(response, checks=checks, headers=headers)
+
+
+@schema.parametrize()
+@BOUNDED
+def test_no_server_errors(case: schemathesis.Case, api_headers: dict[str, str]) -> None:
+    _call_and_check(case, api_headers)
+
+
+@slow_schema.parametrize()
+@BOUNDED
+def test_slow_operations_reject_invalid_input(
+    case: schemathesis.Case, api_headers: dict[str, str]
+) -> None:
+    _call_and_check(case, api_headers)
+
+
+def test_merge_once(api_headers: dict[str, str]) -> None:
+    """One valid 多网合一 (the defaults: every department layer), answered as documented."""
+    operation = slow_schema["/api/v1/merge"]["POST"]
+    case = operation.Case(body={})
+    response = case.call(headers=api_headers)
+    assert response.status_code == 200, response.text[:300]
+    case.validate_response(
+        response, checks=[not_a_server_error, response_schema_conformance], headers=api_headers
+    )
+
+
+@pytest.fixture(scope="module")
+def client(api_headers: dict[str, str]) -> Iterator[TestClient]:
+    """One in-process client for the fixed probes, sending :func:`api_headers`."""
+    with TestClient(app, raise_server_exceptions=False, headers=api_headers) as c:
+        yield c
+
+
+#: Inputs that once answered 500 (or that the issue names: map pages, tiles, Open311): each must
+#: be refused or answered, never crash. Random generation rarely hits these exact corners.
+PROBES = [
+    ("GET", "/tiles/unified/0/1/0.pbf"),
+    ("GET", "/tiles/unified/3/8/0.pbf"),
+    ("GET", "/tiles/unified/3/0/8.pbf"),
+    ("GET", "/tiles/buildings/1/2/2.pbf"),
+    ("GET", "/tiles/nosuch/1/0/0.pbf"),
+    ("GET", "/tiles/unified/30/0/0.pbf"),
+    ("GET", "/map/checks/nosuch"),
+    ("GET", "/map/grid/nosuch"),
+    ("GET", "/map/plan/99999999999"),
+    ("GET", "/map/plan/2147483648"),
+    ("GET", "/map/cases?from=0001-01-01T00:00:00"),
+    ("GET", "/map/cases?to=0001-01-01T00:00:00"),
+    ("GET", "/map/cases?from=9999-12-31T23:59:59"),
+    ("GET", "/map/cases?from=9999-12-31T23:59:59-12:00"),
+    ("GET", "/map/indicators?from=0001-01-01T00:00:00"),
+    ("GET", "/map/indicators?to=0001-01-01T00:00:00"),
+    ("GET", "/map/indicators?from=9999-12-31T00:00:00"),
+    ("GET", "/open311/v2/requests.json?end_date=0001-01-01T00:00:00Z"),
+    ("GET", "/open311/v2/requests.json?start_date=0001-01-01T00:00:00Z"),
+    ("GET", "/open311/v2/requests.json?start_date=0001-01-01T00:00:00%2B14:00"),
+    ("GET", "/open311/v2/requests.xml?start_date=9999-12-31T23:59:59-12:00"),
+    ("GET", "/open311/v2/requests.json?service_request_id=abc,%00"),
+    ("GET", "/open311/v2/requests/%00.json"),
+    ("GET", "/open311/v2/requests/1.yaml"),
+    ("GET", "/open311/v2/services/%00.xml"),
+    ("GET", "/open311/v2/requests.json?service_code=%00"),
+    ("GET", "/open311/v2/requests.json?status=%00"),
+    ("POST", "/open311/v2/requests.json"),
+    ("GET", "/api/v1/plans/99999999999"),
+    ("GET", "/api/v1/plans/2147483648/diff"),
+    ("GET", "/api/v1/plans?layer=%00"),
+    ("GET", "/api/v1/layers/unified/grids?generation=99999999999"),
+    ("GET", "/api/v1/grids/x%00y"),
+    ("GET", "/api/v1/grids/x?generation=99999999999"),
+    ("GET", "/api/v1/grids/x/crosswalk?generation=99999999999"),
+    ("GET", "/api/v1/layers/unified/checks?generation=99999999999"),
+    ("GET", "/api/v1/cases/99999999999"),
+    ("GET", "/api/v1/cases/%00"),
+    ("GET", "/api/v1/cases?grid_code=%00"),
+    ("GET", "/api/v1/cases?from=0001-01-01T00:00:00%2B14:00"),
+    ("GET", "/api/v1/cases?from=9999-12-31T23:59:59-12:00"),
+    ("GET", "/api/v1/indicators?from=0001-01-01T00:00:00%2B14:00&to=0001-02-01T00:00:00Z"),
+    ("GET", "/api/v1/indicators?from=2026-07-01T00:00:00Z&to=2026-06-01T00:00:00Z"),
+    ("GET", "/api/v1/indicators?from=9999-12-01T00:00:00Z&to=9999-12-31T23:59:59-12:00"),
+    ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=EPSG:999999"),
+    ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=%00"),
+    ("GET", "/api/v1/locate?lon=180&lat=90&crs=EPSG:3857"),
+    ("GET", "/api/v1/locate?lon=180&lat=90&crs=bd09"),
+    ("GET", "/api/v1/reverse?lon=180&lat=-90&crs=gcj02"),
+    ("GET", "/api/v1/reverse?lon=118.9&lat=32.1&crs=EPSG:4479"),
+    ("GET", "/api/v1/geocode?q=%00"),
+    ("GET", "/api/v1/rules/%00"),
+    ("GET", "/api/v1/admin-areas?parent=000000"),
+]
+
+_NUL_BODY = pytest.mark.xfail(
+    strict=True,
+    reason="known: a NUL in free text of a JSON body reaches PostgreSQL (500); needs one guard "
+    "at the API edge (see the schemathesis report to the lead)",
+)
+
+BODY_PROBES = [
+    pytest.param(
+        "POST",
+        "/api/v1/cases",
+        {"category_code": "E0502", "description": "a\x00", "lon": 118.9, "lat": 32.1},
+        marks=_NUL_BODY,
+    ),
+    ("POST", "/api/v1/cases", {"category_code": "E\x00"}),
+    pytest.param("POST", "/api/v1/plans", {"note": "\x00"}, marks=_NUL_BODY),
+    ("PUT", "/api/v1/rules/E0502", {"actor": "\x00"}),
+    (
+        "POST",
+        "/api/v1/cases/1/transitions",
+        {"action": "accept", "version": 1, "actor": "a", "data": {"k": "\x00"}},
+    ),
+    ("POST", "/api/v1/cases/1/whistle", {"actor": "\x00"}),
+    ("POST", "/api/v1/checks", {"layer": "unified", "generation": 99999999999}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), BODY_PROBES)
+def test_body_probe_answers_without_server_error(
+    client: TestClient, method: str, url: str, body: dict
+) -> None:
+    r = client.request(method, url, json=body)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize(("method", "url"), PROBES)
+def test_probe_answers_without_server_error(client: TestClient, method: str, url: str) -> None:
+    r = client.request(method, url)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
