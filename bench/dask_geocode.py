@@ -1,6 +1,7 @@
 """Batch geocoding of a million addresses: dask-geopandas partitions vs the single-process path.
 
-``python bench/dask_geocode.py [--n 1000000] [--workers 2] [--partitions 16] [--seed 7]`` after
+``python bench/dask_geocode.py [--n 1000000] [--workers 2] [--partitions 16] [--seed 7]
+[--work-dir DIR]`` after
 ``geo-grid db start`` (the demo is loaded if absent). Needs the ``scale`` extra
 (``dask-geopandas``, ``dask[distributed]``).
 
@@ -13,8 +14,9 @@ single process
     the geocoder built from the store, chunks of 500, one row per address with every layer's grid.
 
 dask
-    a ``distributed.LocalCluster`` (``--workers`` processes, one thread each); a dask DataFrame of
-    the queries in ``--partitions`` partitions; ``map_partitions`` geocodes each with the geocoder
+    a ``distributed.LocalCluster`` (``--workers`` processes, one thread each); the queries staged as
+    ``--partitions`` parquet files and read as a dask DataFrame (one partition per file), as a
+    national batch would arrive; ``map_partitions`` geocodes each with the geocoder
     loaded from a pickled snapshot of the same geocoder, once per worker process (a worker plugin
     holds it); the matched answers become a dask-geopandas GeoDataFrame of points
     (``points_from_xy``) that is Hilbert-shuffled into compact spatial partitions and joined with
@@ -191,30 +193,69 @@ def _grids_frame(locator):
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=4490)
 
 
-def dask_path(client, texts: list[str], snapshot: Path, locator, partitions: int) -> pd.DataFrame:
-    """Geocode with ``map_partitions``, join the points to the grids with dask-geopandas sjoin."""
+def stage_queries(texts: list[str], folder: Path, partitions: int) -> Path:
+    """The queries as ``partitions`` parquet files (``row``, ``query``), as a batch would arrive.
+
+    Workers read them themselves; building the dask DataFrame from the in-memory list instead
+    would ship every string inside the task graph.
+    """
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    bounds = np.linspace(0, len(texts), partitions + 1).astype(int)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        part = pd.DataFrame({"row": np.arange(a, b, dtype=np.int64), "query": texts[a:b]})
+        part.to_parquet(folder / f"part.{i:04d}.parquet", index=False)
+    return folder
+
+
+def dask_path(
+    client, queries_dir: Path, snapshot: Path, locator, *, spatial: bool = True
+) -> pd.DataFrame:
+    """Geocode with ``map_partitions``, join the points to the grids with dask-geopandas sjoin.
+
+    ``spatial``: Hilbert-shuffle points and grids into spatial partitions first (what a national
+    layer needs, since its grids fit no single partition); else one partition of grids is joined
+    to each partition of points (enough for a district: its grids are a few MB).
+    """
     import dask.dataframe as dd
     import dask_geopandas
+    from distributed import wait
 
     layers = list(locator.layers)
-    queries = dd.from_pandas(pd.DataFrame({"query": texts}), npartitions=partitions)
+    # divisions from the files' statistics: no pass over the data to index it
+    queries = dd.read_parquet(str(queries_dir), index="row", calculate_divisions=True)
+    partitions = queries.npartitions
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in ANSWER_COLUMNS})
     meta = meta.astype({"address_id": "Int64", "confidence": float, "lon": float, "lat": float})
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
     answers = queries.map_partitions(_geocode_partition, str(snapshot), layers, meta=meta)
     answers = answers.persist()  # geocoded once: used by the join and by the final gather
+    wait(answers)
+    steps["geocode"], t = time.perf_counter() - t, time.perf_counter()
     xy = answers.map_partitions(_matched_xy, meta=_matched_xy(meta)).persist()
     points = dask_geopandas.from_dask_dataframe(
         xy, geometry=dask_geopandas.points_from_xy(xy, "lon", "lat", crs=4490)
     )[["row", "geometry"]].set_crs(4490, allow_override=True)
-    points = points.spatial_shuffle(npartitions=partitions).persist()  # compact (Hilbert) parts
-    grids = dask_geopandas.from_geopandas(
-        _grids_frame(locator), npartitions=max(2, partitions // 2)
-    )
-    grids = grids.spatial_shuffle()
+    if spatial:  # compact (Hilbert) partitions on both sides: sjoin pairs only those that meet
+        points = points.spatial_shuffle(npartitions=partitions).persist()
+        grids = dask_geopandas.from_geopandas(
+            _grids_frame(locator), npartitions=max(2, partitions // 2)
+        ).spatial_shuffle()
+    else:  # the grids as one partition, joined to every partition of points where they lie
+        points = points.persist()
+        grids = dask_geopandas.from_geopandas(_grids_frame(locator), npartitions=1)
+    wait(points)
+    steps["points"], t = time.perf_counter() - t, time.perf_counter()
     joined = dask_geopandas.sjoin(points, grids, predicate="intersects")
     # a point on a shared edge touches two grids: the smallest code wins, as in LayerIndex.lookup
     found = joined[["row", "layer", "code"]].groupby(["row", "layer"])["code"].min().compute()
+    steps["sjoin"], t = time.perf_counter() - t, time.perf_counter()
     frame = answers.compute()
+    steps["gather"] = time.perf_counter() - t
+    print("  dask steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
     by_layer = found.unstack("layer")
     for layer in layers:
         col = by_layer[layer] if layer in by_layer else pd.Series(dtype=object)
@@ -247,8 +288,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--join", choices=["spatial", "broadcast"], default="spatial")
     ap.add_argument("--convert-string", action="store_true", help="let dask use pyarrow strings")
-    ap.add_argument("--snapshot-dir", type=Path, default=REPO / ".geo-grid" / "snapshots")
+    ap.add_argument(
+        "--work-dir", type=Path, default=REPO / ".geo-grid" / "dask-bench",
+        help="geocoder snapshots and the staged queries go here",
+    )  # fmt: skip
     args = ap.parse_args()
 
     import dask
@@ -287,7 +332,7 @@ def main() -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     t = time.perf_counter()
     snapshot = write_snapshot(
-        geocoder, locator.key, library_fingerprint(library), args.snapshot_dir
+        geocoder, locator.key, library_fingerprint(library), args.work_dir / "snapshots"
     )
     snap_s = time.perf_counter() - t
     t = time.perf_counter()
@@ -300,14 +345,16 @@ def main() -> int:
         client.register_plugin(GeocoderSnapshot(str(snapshot)), name=_PLUGIN)
         setup_s = time.perf_counter() - t
         t = time.perf_counter()
-        result = dask_path(client, texts, snapshot, locator, args.partitions)
+        staged = stage_queries(texts, args.work_dir / "queries", args.partitions)
+        result = dask_path(client, staged, snapshot, locator, spatial=args.join == "spatial")
         dask_s = time.perf_counter() - t
         workers_peak = sorted(client.run(peak_rss_mib).values(), reverse=True)
     finally:
         client.close()
         cluster.close()
     each = ", ".join(f"{v:,.0f}" for v in workers_peak)
-    print(f"dask ({args.workers} worker processes × 1 thread, {args.partitions} partitions): "
+    print(f"dask ({args.workers} worker processes × 1 thread, {args.partitions} partitions, "
+          f"{args.join} join): "
           f"snapshot {snapshot.stat().st_size / 2**20:.0f} MiB written in {snap_s:.1f} s, cluster "
           f"up and geocoder loaded on every worker in {setup_s:.1f} s; {args.n:,} addresses "
           f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s; peak memory: "
