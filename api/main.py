@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, policy
 from api.auth import authorize
+from api.deps import refuse_nul
 from api.routers import (
     access,
     admin,
@@ -75,8 +76,9 @@ def create_app() -> FastAPI:
         summary="网格化管理: grid store, coverage checks, geocoding, case routing and maps",
         version="0.1.0",
         lifespan=_lifespan,
-        # every route passes the role table (api/policy.py) before its body runs
-        dependencies=[Depends(authorize)],
+        # every request: no NUL anywhere (PostgreSQL text cannot hold it), then the role table
+        # (api/policy.py), before any route body runs
+        dependencies=[Depends(refuse_nul), Depends(authorize)],
     )
     errors.register(app)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,

@@ -29,6 +29,7 @@ __all__ = [
     "Principal",
     "case_in_scope",
     "check_role",
+    "community_in_scope",
     "hash_password",
     "mask_name",
     "mask_phone",
@@ -147,6 +148,19 @@ def case_in_scope(principal: Principal, case: Mapping[str, Any]) -> bool:
     if "scope_grid_codes" in wanted:
         return case.get("grid_code") in wanted["scope_grid_codes"]
     return all(case.get(k.removeprefix("scope_")) == v for k, v in wanted.items())
+
+
+def community_in_scope(principal: Principal, community_code: str | None) -> bool:
+    """Whether a community (and the grids in it) lies in the caller's area: what a planner of one
+    street may redraw.
+
+    >>> p = Principal("p", "planner", "street", "320113003")
+    >>> community_in_scope(p, "320113003004"), community_in_scope(p, "320113004001")
+    (True, False)
+    """
+    if principal.scope_level == "district" or not principal.scope_code:
+        return True
+    return bool(community_code) and str(community_code).startswith(principal.scope_code)
 
 
 def sees_personal_data(principal: Principal, case: Mapping[str, Any] | None = None) -> bool:

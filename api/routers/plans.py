@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field
 
+from api.auth import PrincipalDep
 from api.geojson import feature_collection
 from geo_grid.services import plans
 
@@ -28,8 +29,7 @@ DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")
 
 class PlanCreate(BaseModel):
     layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
-    note: str | None = None
-    author: str | None = None
+    note: str | None = Field(None, max_length=2000)
 
 
 class PlanOut(BaseModel):
@@ -158,8 +158,8 @@ def _dump(model: BaseModel, name: str) -> Any:
 
 
 @router.post("", response_model=PlanOut, status_code=201)
-def create_plan(body: PlanCreate) -> Any:
-    return plans.create_plan(body.layer, note=body.note, author=body.author)
+def create_plan(body: PlanCreate, principal: PrincipalDep) -> Any:
+    return plans.create_plan(body.layer, note=body.note, author=principal.label)
 
 
 @router.get("", response_model=PlanList)
@@ -174,35 +174,62 @@ def get_plan(plan_id: int) -> Any:
 
 
 @router.post("/{plan_id}/split", response_model=EditOut)
-def split(plan_id: int, body: SplitIn, dry_run: DryRun = False) -> Any:
+def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "line": _dump(body, "line")}
-    return _edit_out(plans.edit(plan_id, "split", params, dry_run=dry_run))
+    return _edit_out(
+        plans.edit(
+            plan_id, "split", params, dry_run=dry_run, author=principal.label, viewer=principal
+        )
+    )
 
 
 @router.post("/{plan_id}/merge", response_model=EditOut)
-def merge(plan_id: int, body: MergeIn, dry_run: DryRun = False) -> Any:
+def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params: dict[str, Any] = {"grids": body.grids}
     if body.keep:
         params["keep"] = body.keep
-    return _edit_out(plans.edit(plan_id, "merge", params, dry_run=dry_run))
+    return _edit_out(
+        plans.edit(
+            plan_id, "merge", params, dry_run=dry_run, author=principal.label, viewer=principal
+        )
+    )
 
 
 @router.post("/{plan_id}/reshape", response_model=EditOut)
-def reshape(plan_id: int, body: ReshapeIn, dry_run: DryRun = False) -> Any:
+def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
-    return _edit_out(plans.edit(plan_id, "reshape", params, dry_run=dry_run))
+    return _edit_out(
+        plans.edit(
+            plan_id, "reshape", params, dry_run=dry_run, author=principal.label, viewer=principal
+        )
+    )
 
 
 @router.post("/{plan_id}/move-buildings", response_model=EditOut)
-def move_buildings(plan_id: int, body: MoveIn, dry_run: DryRun = False) -> Any:
+def move_buildings(
+    plan_id: int, body: MoveIn, principal: PrincipalDep, dry_run: DryRun = False
+) -> Any:
     params = {"buildings": body.buildings, "to": body.to}
-    return _edit_out(plans.edit(plan_id, "move_buildings", params, dry_run=dry_run))
+    return _edit_out(
+        plans.edit(
+            plan_id,
+            "move_buildings",
+            params,
+            dry_run=dry_run,
+            author=principal.label,
+            viewer=principal,
+        )
+    )
 
 
 @router.post("/{plan_id}/recode", response_model=EditOut)
-def recode(plan_id: int, body: RecodeIn, dry_run: DryRun = False) -> Any:
+def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "code": body.code, "name": body.name}
-    return _edit_out(plans.edit(plan_id, "recode", params, dry_run=dry_run))
+    return _edit_out(
+        plans.edit(
+            plan_id, "recode", params, dry_run=dry_run, author=principal.label, viewer=principal
+        )
+    )
 
 
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
@@ -211,8 +238,8 @@ def suggest(plan_id: int) -> Any:
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
-def accept_suggestion(plan_id: int, body: AcceptIn) -> Any:
-    return plans.accept_suggestions(plan_id, body.ids)
+def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> Any:
+    return plans.accept_suggestions(plan_id, body.ids, author=principal.label, viewer=principal)
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
@@ -252,5 +279,5 @@ def _cleanup(folder: Path) -> None:
 
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
-def publish(plan_id: int) -> Any:
-    return plans.publish(plan_id)
+def publish(plan_id: int, principal: PrincipalDep) -> Any:
+    return plans.publish(plan_id, author=principal.label, viewer=principal)

@@ -22,12 +22,13 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from geo_grid import plans
+from geo_grid import access, plans
+from geo_grid.access import Principal
 from geo_grid.cases.lifecycle import CLOSED_STATES
 from geo_grid.coverage import check_coverage
 from geo_grid.db import plans_repo, repo
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput, Conflict
+from geo_grid.errors import BadInput, Conflict, Forbidden
 from geo_grid.measure import area_m2
 from geo_grid.settings import get_settings
 
@@ -170,8 +171,25 @@ def _store(session, plan: Mapping[str, Any], result: plans.EditResult) -> None:
         repo.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
 
 
-def _apply(session, plan, grids, op, params, author, bands, dry_run=False) -> dict[str, Any]:
-    ctx = _context(session, plan, grids, _communities_of(grids, op, params), bands)
+def _ensure_in_scope(viewer: Principal | None, communities: list[str]) -> None:
+    """:class:`Forbidden` when an edit reaches a community outside the planner's area."""
+    if viewer is None:
+        return
+    outside = [c for c in communities if not access.community_in_scope(viewer, c)]
+    if outside:
+        raise Forbidden(
+            f"grid: the edit reaches community {outside[0]}, outside your {viewer.scope_level} "
+            f"{viewer.scope_code}",
+            field="grid",
+        )
+
+
+def _apply(
+    session, plan, grids, op, params, author, bands, dry_run=False, viewer=None
+) -> dict[str, Any]:
+    communities = _communities_of(grids, op, params)
+    _ensure_in_scope(viewer, communities)
+    ctx = _context(session, plan, grids, communities, bands)
     result = plans.apply_edit(grids, op, params, ctx=ctx)
     if dry_run:
         return {"plan": plan["id"], "seq": None, "dry_run": True, **result.to_json()}
@@ -191,16 +209,20 @@ def edit(
     author: str | None = None,
     bands: Mapping[str, tuple[int, int]] | None = None,
     dry_run: bool = False,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """Apply one edit (``split``, ``divide``, ``merge``, ``reshape``, ``move_buildings``,
     ``recode``) to an open plan, in one transaction; returns the new grids and the impact.
 
     ``dry_run`` computes the same answer and stores nothing: the map previews an edit with it.
+    A ``viewer`` confined to a street or community may only edit grids there.
     """
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=not dry_run)
         _require_open(plan)
-        return _apply(session, plan, grids, op, dict(params), author, _bands(bands), dry_run)
+        return _apply(
+            session, plan, grids, op, dict(params), author, _bands(bands), dry_run, viewer
+        )
 
 
 def suggestions(
@@ -227,11 +249,13 @@ def accept_suggestions(
     *,
     author: str | None = None,
     bands: Mapping[str, tuple[int, int]] | None = None,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """Accept suggestions by id (all current ones when ``ids`` is None), in one transaction.
 
     Suggestions are recomputed under the plan's lock, so an id names the same edit the planner
-    saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`).
+    saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`). A
+    ``viewer`` confined to an area accepts only suggestions inside it ("all" means all of those).
     """
     b = _bands(bands)
     with session_scope() as session:
@@ -239,13 +263,25 @@ def accept_suggestions(
         _require_open(plan)
         weigh = _context(session, plan, grids, None, b, points=False)
         found = {s["id"]: s for s in plans.suggest(grids, ctx=weigh)}
-        wanted = list(found) if ids is None else list(ids)
+
+        def reach(sid: str) -> list[str]:
+            hit = grids.loc[grids["code"].isin(found[sid]["grids"]), "community_code"]
+            return sorted(set(hit.dropna().astype(str)))
+
+        if ids is None:
+            ours = [sid for sid in found if viewer is None or
+                    all(access.community_in_scope(viewer, c) for c in reach(sid))]  # fmt: skip
+            wanted = ours
+        else:
+            wanted = list(ids)
         unknown = [i for i in wanted if i not in found]
         if unknown:
             raise Conflict(
                 f"suggestion: {unknown[0]!r} is not a current suggestion (the plan changed?)",
                 field="suggestion",
             )
+        for sid in wanted:
+            _ensure_in_scope(viewer, reach(sid))
         touched = [c for sid in wanted for c in found[sid]["grids"]]
         comms = sorted(set(grids.loc[grids["code"].isin(touched), "community_code"].astype(str)))
         ctx = _context(session, plan, grids, comms, b) if wanted else weigh
@@ -440,13 +476,19 @@ def _fill_codes(
 
 
 # ---------------------------------------------------------------------------------- publish
-def publish(plan_id: int, *, author: str | None = None) -> dict[str, Any]:
+def publish(
+    plan_id: int, *, author: str | None = None, viewer: Principal | None = None
+) -> dict[str, Any]:
     """Validate the plan, then make its draft the published generation, all in ONE transaction.
 
     The old generation is retired (kept for history), open cases record their new grid, and the
     plan is closed. If the layer was published by someone else since the plan started,
-    :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects.
+    :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects. A
+    ``viewer`` confined to an area may publish only a plan whose changes all lie in it.
     """
+    if viewer is not None and viewer.scope_level != "district":
+        diff, _ = diff_plan(plan_id)  # only the grids added, removed or changed
+        _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _require_open(plan)

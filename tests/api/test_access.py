@@ -338,3 +338,38 @@ def test_the_cases_map_shows_a_grid_worker_only_their_grids(anon, accounts, case
     everyone = anon.get("/map/cases", headers=accounts["dispatcher"].headers).text
     assert mine in everyone and other in everyone
     assert "13912345678" not in everyone and "张三丰" not in everyone
+
+
+def test_a_street_planner_redraws_only_their_street(anon, accounts):
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+
+    admin = accounts["admin"].headers
+    r = anon.post("/api/v1/users", headers=admin, json={
+        "username": "t.street.planner", "password": "long-enough-1", "role": "planner",
+        "scope": "street:320113003"})  # fmt: skip
+    assert r.status_code in (201, 409), r.text
+    token = anon.post("/auth/token", data={"username": "t.street.planner",
+                                           "password": "long-enough-1"}).json()["access_token"]  # fmt: skip
+    planner = {"Authorization": f"Bearer {token}"}
+    with session_scope() as s:
+        inside, outside = (
+            s.execute(
+                text(
+                    "SELECT min(g.code) FROM grid g JOIN generation n ON n.id = g.generation_id "
+                    "WHERE n.layer_key = 'unified' AND n.status = 'published' AND "
+                    "(g.street_code = '320113003') = :inside"
+                ),
+                {"inside": flag},
+            ).scalar_one()
+            for flag in (True, False)
+        )
+    plan = anon.post("/api/v1/plans", headers=planner, json={"note": "street planner"}).json()
+    assert plan["author"] == "user:t.street.planner"
+    url = f"/api/v1/plans/{plan['id']}/recode?dry_run=true"
+    ok = anon.post(url, headers=planner, json={"grid": inside, "code": inside, "name": "新名"})
+    assert ok.status_code == 200, ok.text
+    refused = anon.post(url, headers=planner, json={"grid": outside, "code": outside, "name": "x"})
+    assert refused.status_code == 403 and refused.json()["error"]["field"] == "grid", refused.text
+    assert "outside your street 320113003" in refused.json()["error"]["message"]
