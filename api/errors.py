@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 
 from geo_grid.db.session import UNREACHABLE, error_line
@@ -31,6 +32,35 @@ STATUS: dict[type[GeoGridError], int] = {
     NotFound: 404,
     Conflict: 409,
     DatabaseUnavailable: 503,
+}
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong and which field to fix (``None``: the request as a whole)."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. ``allowed`` actions on a 409
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API (Open311 routes answer in the spec's own format)."""
+
+    error: ErrorDetail
+
+
+#: Declared on every route (``FastAPI(responses=...)``) so the OpenAPI document says what an
+#: error looks like, instead of FastAPI's default 422 shape which this API never sends.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "No or invalid credentials"),
+        (403, "The caller's role or area does not allow this"),
+        (404, "Not found"),
+        (409, "Conflicts with the current state"),
+        (422, "Bad input: the message names the field"),
+        (503, "Database unavailable"),
+    )
 }
 
 

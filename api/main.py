@@ -79,6 +79,7 @@ def create_app() -> FastAPI:
         # every request: no NUL anywhere (PostgreSQL text cannot hold it), then the role table
         # (api/policy.py), before any route body runs
         dependencies=[Depends(refuse_nul), Depends(authorize)],
+        responses=errors.ERROR_RESPONSES,
     )
     errors.register(app)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,

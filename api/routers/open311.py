@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from api.auth import PrincipalDep
 from geo_grid.cases import open311
@@ -22,7 +23,17 @@ from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
 from geo_grid.services import cases
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+class Open311Error(BaseModel):
+    code: int
+    description: str
+
+
+_SPEC_ERRORS = {
+    status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
+    for status in (400, 401, 403, 404)
+}
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS)
 
 _CHANGESET = datetime(2026, 11, 25, tzinfo=UTC)
 
