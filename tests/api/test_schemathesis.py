@@ -6,7 +6,7 @@ in-process (ASGI). Schemathesis sends the documented examples, the schema's boun
 derived from a fixed seed so CI repeats the same requests.
 
 What is asserted on every response of every operation: no status ≥ 500 (``not_a_server_error``).
-Successful JSON answers must also match the ``response_model`` the route declares
+Every JSON answer must also match what the route declares (its ``response_model``)
 (``response_schema_conformance``), error answers included: the OpenAPI document declares the
 API's one error shape ``{"error": {message, field}}`` (``api/errors.py``) on every route, and
 the GeoReport v2 error list on the Open311 routes.
