@@ -78,6 +78,12 @@ def peak_rss_mib() -> float:
     return float("nan")
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system) this process has used: set against wall time, it shows how
+    much of the machine a path actually got (others share these cores)."""
+    return time.process_time()
+
+
 def rss_mib() -> float:
     """This process's resident memory now (MiB)."""
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -315,12 +321,14 @@ def main() -> int:
     geocoder, locator = index.get_geocoder(), index.get_locator()
     build_s = time.perf_counter() - t
     before = rss_mib()
-    t = time.perf_counter()
+    t, cpu0 = time.perf_counter(), cpu_s()
     single = single_path(texts)
     single_s = time.perf_counter() - t
+    single_cpu = cpu_s() - cpu0
     single_peak = peak_rss_mib()
     print(f"single process: geocoder built from the store in {build_s:.1f} s; {args.n:,} "
-          f"addresses in {single_s:.1f} s = {args.n / single_s:,.0f}/s; peak memory "
+          f"addresses in {single_s:.1f} s = {args.n / single_s:,.0f}/s ({single_cpu:.1f} CPU s); "
+          f"peak memory "
           f"{single_peak:,.0f} MiB ({before:,.0f} MiB before the batch: queries, library, "
           f"geocoder)", flush=True)  # fmt: skip
 
@@ -344,10 +352,13 @@ def main() -> int:
     try:
         client.register_plugin(GeocoderSnapshot(str(snapshot)), name=_PLUGIN)
         setup_s = time.perf_counter() - t
+        workers_cpu0, main_cpu0 = sum(client.run(cpu_s).values()), cpu_s()
         t = time.perf_counter()
         staged = stage_queries(texts, args.work_dir / "queries", args.partitions)
         result = dask_path(client, staged, snapshot, locator, spatial=args.join == "spatial")
         dask_s = time.perf_counter() - t
+        workers_cpu = sum(client.run(cpu_s).values()) - workers_cpu0
+        main_cpu = cpu_s() - main_cpu0  # the scheduler and client live in this process
         workers_peak = sorted(client.run(peak_rss_mib).values(), reverse=True)
     finally:
         client.close()
@@ -357,7 +368,8 @@ def main() -> int:
           f"{args.join} join): "
           f"snapshot {snapshot.stat().st_size / 2**20:.0f} MiB written in {snap_s:.1f} s, cluster "
           f"up and geocoder loaded on every worker in {setup_s:.1f} s; {args.n:,} addresses "
-          f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s; peak memory: "
+          f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s ({workers_cpu:.1f} "
+          f"CPU s in the workers, {main_cpu:.1f} in this process); peak memory: "
           f"workers {each} MiB, this process {peak_rss_mib():,.0f} MiB (it also holds the "
           f"single path's answers)")  # fmt: skip
     print(f"ratio: dask {single_s / dask_s:.2f}× the single process (compute only), "
