@@ -43,6 +43,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import REPO, ensure_demo, headers, read_library, serve, stop  # noqa: E402
+from cases import _cpu_seconds, _postmaster  # noqa: E402  (CPU of a process tree, from /proc)
 from noisy_queries import KINDS, make_queries  # noqa: E402
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
@@ -76,6 +77,8 @@ class Outcome:
     replayed: dict[int, str] = field(default_factory=dict)  # 200 Idempotent-Replayed
     elapsed: float = 0.0
     client_cpu: float = 0.0
+    server_cpu: float = 0.0  # the uvicorn process tree (0 with --url)
+    pg_cpu: float = 0.0  # the whole local PostgreSQL cluster (0 for an external database)
 
     def fail(self, op: str, message: str) -> None:
         self.error_count[op] += 1
@@ -304,6 +307,11 @@ def report(name: str, out: Outcome) -> float:
     per_req = out.client_cpu / total * 1e6 if total else 0.0
     print(f"  client CPU: {out.client_cpu:.1f} s ({100 * out.client_cpu / out.elapsed:.0f}% of "
           f"one core), {per_req:.0f} µs per request")  # fmt: skip
+    if out.server_cpu or out.pg_cpu:
+        busy = (out.server_cpu + out.pg_cpu + out.client_cpu) / out.elapsed
+        print(f"  CPU per request: server {out.server_cpu / total * 1000:.2f} ms, PostgreSQL "
+              f"{out.pg_cpu / total * 1000:.2f} ms (whole cluster); server + PostgreSQL + client "
+              f"kept {busy:.2f} of {os.cpu_count()} cores busy")  # fmt: skip
     for e in out.errors:
         print(f"  error: {e}")
     return rate
@@ -357,7 +365,10 @@ def server_rss_mib(root: int) -> list[float]:
                 out.append(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page / 2**20)
             except (OSError, IndexError, ValueError):
                 continue
-    return sorted((v for v in out if v > 100), reverse=True)
+    big = sorted((v for v in out if v > 100), reverse=True)
+    if not big:  # one worker: uvicorn serves in its own process
+        big = [int(Path(f"/proc/{root}/statm").read_text().split()[1]) * page / 2**20]
+    return big
 
 
 def _max_case_id() -> int:
@@ -378,7 +389,11 @@ def _phase(name: str, base: str | None, workers: int, mix: Mix, seconds: float, 
         print(f"{name}: {workers} worker(s) warm after {time.perf_counter() - t:.1f} s", flush=True)
     try:
         warm = run_load(base, mix, args.clients, args.warmup_seconds, client=args.client, seed=99)
+        pg = _postmaster()
+        cpu0 = _cpu_seconds(proc.pid if proc else None), _cpu_seconds(pg)
         out = run_load(base, mix, args.clients, seconds, client=args.client, seed=args.seed)
+        out.server_cpu = _cpu_seconds(proc.pid if proc else None) - cpu0[0]
+        out.pg_cpu = _cpu_seconds(pg) - cpu0[1]
         if proc is not None:
             rss = ", ".join(f"{v:,.0f}" for v in server_rss_mib(proc.pid))
             print(f"{name}: resident memory of the server's processes after the run: {rss} MiB")
