@@ -1,7 +1,7 @@
 """Mixed load on the API with several uvicorn workers: locate, geocode and case intake, nothing lost.
 
 ``python bench/load.py [--clients 50] [--seconds 60] [--workers 3] [--baseline-seconds 20]
-[--url URL]`` after ``geo-grid db start`` (the demo is loaded here if absent). Unless ``--url``
+[--url URL] [--app-dir DIR] [--mix locate=5,geocode=3,cases=2] [--client raw|httpx]`` after ``geo-grid db start`` (the demo is loaded here if absent). Unless ``--url``
 names a running server, ``uvicorn api.main:app --workers N`` is started on a free port against the
 store the CLI uses (``GEO_GRID_DATABASE_URL`` or the local cluster) and used once every worker
 reports itself warm. ``--clients`` concurrent clients then send, for ``--seconds``, a seeded mix of
@@ -18,6 +18,12 @@ stored (id and number), whether the run's new case rows number exactly the ackno
 whether each has its intake (``receive``) event in the audit log. The same mix is first run for
 ``--baseline-seconds`` against one worker and the throughput ratio printed. Exit status 1 on any
 error or any loss.
+
+Every request carries :func:`_common.headers` (credentials: ``GEO_GRID_BENCH_API_KEY`` or
+``GEO_GRID_BENCH_TOKEN``). ``--app-dir`` serves another source tree against the same store, e.g.
+a commit exported with ``git archive``. The server's and PostgreSQL's CPU per request (from /proc)
+and the cores they kept busy are printed too: on a shared machine they say how much of it the run
+actually got.
 
 The clients speak HTTP/1.1 keep-alive over plain asyncio streams (``--client raw``, default) or
 ``httpx.AsyncClient`` (``--client httpx``); the client's own CPU time per request is printed, since
