@@ -444,9 +444,10 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
         page.screenshot(path=str(tmp_path / "plan_preview.png"))
         page.click(".gg-accept")
         page.wait_for_load_state("load")
+        # the page reloads after the accept: until the new one has its control, keep polling
         page.wait_for_function(
-            "() => /方案网格 \\(3\\)/.test(document.querySelector('.leaflet-control-layers')"
-            ".innerText)",
+            "() => { const c = document.querySelector('.leaflet-control-layers');"
+            " return c !== null && /方案网格 \\(3\\)/.test(c.innerText); }",
             timeout=20_000,
         )
     assert log.external_requests == [] and log.console_errors == []
