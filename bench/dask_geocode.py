@@ -29,15 +29,17 @@ join's unified grid is only compared with it. The run fails (exit 1) unless ever
 paths is identical. Printed: wall time and addresses/s of both, the ratio, the agreement, and the
 peak resident memory (this process; each worker).
 
-The snapshot is keyed by the published generations and a hash of the address library, so a
-publish or an address import names a new file: a worker that is handed a new snapshot path loads
-it and drops the old geocoder. Rewriting the same file in place (a new mtime) also reloads it.
+The snapshot is keyed by the published generations, a hash of the address library and a hash of
+the geocoder's source, so a publish, an address import or a geocoder upgrade names a new file: a
+worker that is handed a new snapshot path loads it and drops the old geocoder. Rewriting the same
+file in place (a new mtime) also reloads it.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import logging
 import os
 import pickle
@@ -63,6 +65,8 @@ ANSWER_COLUMNS = (
 )  # fmt: skip
 _TEXT_KINDS = tuple(k for k in KINDS if k not in ("gcj02", "bd09"))
 _PLUGIN = "geo-grid-geocoder"
+#: Modules whose classes a snapshot pickles (their source is part of the snapshot's name).
+_SNAPSHOT_CODE = ("geo_grid.geocode", "geo_grid.locate", "geo_grid.address")
 _CHUNK = 500  # geocode_batch's chunk: the geocoder memoizes repeats within one chunk only
 
 
@@ -121,10 +125,15 @@ def library_fingerprint(library: pd.DataFrame) -> str:
 def write_snapshot(geocoder, generation_key, fingerprint: str, folder: Path) -> Path:
     """Pickle the geocoder (with its locate index) to a file named by what it was built from.
 
-    The name holds the published generations and the library fingerprint: a publish or an
-    address import gives a new name, which is how the workers learn their copy is stale.
+    The name holds the published generations, the library fingerprint and a hash of the modules
+    whose objects are pickled: a publish, an address import or a geocoder upgrade gives a new
+    name, which is how the workers learn their copy is stale.
     """
-    digest = hashlib.sha1(f"{generation_key!r}|{fingerprint}".encode()).hexdigest()[:16]
+    code = hashlib.sha1()
+    for module in _SNAPSHOT_CODE:  # a geocoder pickled by older code is not reused either
+        code.update(Path(importlib.import_module(module).__file__).read_bytes())
+    key = f"{generation_key!r}|{fingerprint}|{code.hexdigest()}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     path = folder / f"geocoder-{digest}.pkl"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -132,6 +141,9 @@ def write_snapshot(geocoder, generation_key, fingerprint: str, folder: Path) -> 
         with tmp.open("wb") as f:
             pickle.dump(geocoder, f, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)  # atomic: a worker never reads half a snapshot
+        for old in folder.glob("geocoder-*.pkl"):  # superseded snapshots (65 MiB each on the demo)
+            if old != path:
+                old.unlink(missing_ok=True)
     return path
 
 
@@ -216,10 +228,10 @@ def stage_queries(texts: list[str], folder: Path, partitions: int) -> Path:
     return folder
 
 
-def dask_path(
-    client, queries_dir: Path, snapshot: Path, locator, *, spatial: bool = True
-) -> pd.DataFrame:
+def dask_path(queries_dir: Path, snapshot: Path, locator, *, spatial: bool = True) -> pd.DataFrame:
     """Geocode with ``map_partitions``, join the points to the grids with dask-geopandas sjoin.
+
+    Runs on the current ``distributed`` client, whose workers have :class:`GeocoderSnapshot`.
 
     ``spatial``: Hilbert-shuffle points and grids into spatial partitions first (what a national
     layer needs, since its grids fit no single partition); else one partition of grids is joined
@@ -355,7 +367,7 @@ def main() -> int:
         workers_cpu0, main_cpu0 = sum(client.run(cpu_s).values()), cpu_s()
         t = time.perf_counter()
         staged = stage_queries(texts, args.work_dir / "queries", args.partitions)
-        result = dask_path(client, staged, snapshot, locator, spatial=args.join == "spatial")
+        result = dask_path(staged, snapshot, locator, spatial=args.join == "spatial")
         dask_s = time.perf_counter() - t
         workers_cpu = sum(client.run(cpu_s).values()) - workers_cpu0
         main_cpu = cpu_s() - main_cpu0  # the scheduler and client live in this process
