@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup system system-test assets db lint bench clean
+.PHONY: demo test setup system system-test assets db lint bench bench-scale clean
 
 demo: system setup db
 	$(BIN)/geo-grid demo load
@@ -42,6 +42,12 @@ bench: setup db
 	$(BIN)/python bench/coverage.py
 	$(BIN)/python bench/geocode.py
 	$(BIN)/python bench/locate.py
+	$(BIN)/python bench/load.py
+
+# 1,000,000 addresses geocoded in dask-geopandas partitions vs one process (docs/scaling.md)
+bench-scale: setup db
+	$(BIN)/pip install -q -e '.[scale]'
+	$(BIN)/python bench/dask_geocode.py
 
 clean:
 	-$(BIN)/geo-grid db stop

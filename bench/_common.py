@@ -37,16 +37,20 @@ def headers() -> dict[str, str]:
     """Every header the benches send on every request: the one place for credentials.
 
     ``GEO_GRID_BENCH_API_KEY`` is sent as ``X-API-Key`` and ``GEO_GRID_BENCH_TOKEN`` as a bearer
-    token, so a bench can be pointed at a server that requires them without editing code.
+    token (a server elsewhere). Without them the bench signs a dispatcher's token itself with this
+    machine's key (``GEO_GRID_AUTH_SECRET`` or ``.geo-grid/auth-secret``), which the server it
+    starts shares: dispatchers may locate, geocode and file cases, the bench's whole mix.
     """
-    out: dict[str, str] = {}
     key = os.environ.get("GEO_GRID_BENCH_API_KEY")
     token = os.environ.get("GEO_GRID_BENCH_TOKEN")
     if key:
-        out["X-API-Key"] = key
-    if token:
-        out["Authorization"] = f"Bearer {token}"
-    return out
+        return {"X-API-Key": key}
+    if not token:
+        from api.auth import issue_token
+        from geo_grid.access import Principal
+
+        token, _ = issue_token(Principal("bench", "dispatcher"))
+    return {"Authorization": f"Bearer {token}"}
 
 
 def free_port() -> int:

@@ -23,6 +23,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import headers  # noqa: E402  (bench/ is the script's folder)
+
 from geo_grid.crs import wgs84_to_gcj02  # noqa: E402
 
 
@@ -47,7 +49,7 @@ def start_server(port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise SystemExit(f"uvicorn exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            r = httpx.get(f"http://127.0.0.1:{port}/health", headers=headers(), timeout=2)
             if r.status_code == 200 and r.json().get("warm"):  # start-up warm-up finished
                 return proc
             time.sleep(0.2)
@@ -65,7 +67,7 @@ def measure(port: int, n: int, crs: str, bounds: tuple[float, float, float, floa
     if crs == "gcj02":
         xs, ys = wgs84_to_gcj02(xs, ys)
     times = []
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers(), timeout=60) as client:
         client.get("/api/v1/locate", params={"lon": xs[0], "lat": ys[0], "crs": crs})  # build
         for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
             start = time.perf_counter()

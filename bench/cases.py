@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import headers  # noqa: E402  (bench/ is the script's folder)
+
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
 
@@ -152,6 +154,7 @@ async def _run(port: int, payloads: list[dict], clients: int) -> tuple[list[int]
         queue.put_nowait(json.dumps(p, ensure_ascii=False).encode())
     codes: list[int] = []
     latencies: list[float] = []
+    auth = headers()
 
     async def worker() -> None:
         conn = _Conn("127.0.0.1", port)
@@ -165,7 +168,9 @@ async def _run(port: int, payloads: list[dict], clients: int) -> tuple[list[int]
                 key = str(uuid.uuid4())
                 for attempt in range(3):  # a dropped connection is retried with the same key
                     try:
-                        code, _ = await conn.post("/api/v1/cases", body, {"Idempotency-Key": key})
+                        code, _ = await conn.post(
+                            "/api/v1/cases", body, {**auth, "Idempotency-Key": key}
+                        )
                         break
                     except (OSError, asyncio.IncompleteReadError):
                         conn.close()
