@@ -113,7 +113,7 @@ async def _resolve(request: Request) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Authorization: use 'Bearer <token>' from POST /auth/token")
-        return principal_from_token(token.strip())
+        return await _active(principal_from_token(token.strip()))
     key = request.headers.get("x-api-key")
     if key is None and request.url.path.startswith("/open311/"):
         key = request.query_params.get("api_key")
@@ -131,8 +131,20 @@ async def _resolve(request: Request) -> Principal | None:
     if cookie:
         if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != "geo-grid":
             raise Forbidden(f"{CSRF_HEADER}: a write with the session cookie must send 'geo-grid'")
-        return principal_from_token(cookie)
+        return await _active(principal_from_token(cookie))
     return None
+
+
+async def _active(principal: Principal) -> Principal:
+    """Refuse a valid token of an account disabled since it was issued (checked every 30 s)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    disabled = access.account_disabled_cached(principal.name)
+    if disabled is None:
+        disabled = await run_in_threadpool(access.account_disabled, principal.name)
+    if disabled:
+        raise Unauthorized("token: the account is disabled")
+    return principal
 
 
 async def authorize(request: Request) -> None:

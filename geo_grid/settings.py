@@ -34,10 +34,13 @@ class Settings(BaseSettings):
     #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
     #: shared by every worker of this machine. Set it (same value) on every machine of a cluster.
     auth_secret: str | None = None
-    #: lifetime of a login token; a disabled account loses access when its token expires
+    #: lifetime of a login token (a disabled account is refused within a minute regardless)
     auth_token_minutes: int = 60
     #: mark the browser session cookie Secure (set when the API is served over HTTPS)
     auth_cookie_secure: bool = False
+    #: wrong passwords in a row that lock an account, and for how long
+    auth_max_failed_logins: int = 5
+    auth_lock_minutes: int = 15
     household_band_min: int = 300
     household_band_max: int = 500
     #: largest layer file an import takes, as uploaded (a zip counts packed); HTTP 413 above it

@@ -1,6 +1,6 @@
 """Models of accounts, API keys and the personal-data read log.
 
-Mirrors migration ``0006_access``. Passwords and keys are never stored: an account keeps an Argon2
+Mirrors migrations ``0006_access`` and ``0007_login_lockout``. Passwords and keys are never stored: an account keeps an Argon2
 hash, an API key its SHA-256 (keys are long random strings, so a fast hash is enough and lets the
 lookup be an index probe). ``personal_data_read`` is append-only (a trigger refuses UPDATE and
 DELETE): it answers "who read this reporter's phone, when, through which endpoint".
@@ -49,6 +49,9 @@ class AppUser(Base):
     person_id: Mapped[str | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: wrong passwords since the last good one; at the limit the account is locked a while
+    failed_logins: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="app_user_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="app_user_scope_values"),

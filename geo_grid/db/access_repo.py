@@ -17,6 +17,7 @@ __all__ = [
     "list_keys",
     "list_personal_reads",
     "list_users",
+    "record_login",
     "person_exists",
     "roster_grids",
     "set_key_active",
@@ -47,13 +48,35 @@ def get_user(session: Session, username: str) -> dict[str, Any] | None:
     """One account with its password hash (for login), or None."""
     row = (
         session.execute(
-            text("SELECT password_hash, " + _USER_COLUMNS + " FROM app_user WHERE username = :u"),
+            text(
+                "SELECT password_hash, locked_until > now() AS locked, "
+                + _USER_COLUMNS
+                + " FROM app_user WHERE username = :u"
+            ),
             {"u": username},
         )
         .mappings()
         .first()
     )
     return dict(row) if row else None
+
+
+def record_login(session: Session, user_id: int, ok: bool, *, limit: int, lock_minutes: int):
+    """Count a wrong password (locking the account at ``limit``) or clear the count on success."""
+    if ok:
+        session.execute(
+            text("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = :i"),
+            {"i": user_id},
+        )
+        return
+    session.execute(
+        text(
+            "UPDATE app_user SET failed_logins = CASE WHEN failed_logins + 1 >= :n THEN 0 "
+            "ELSE failed_logins + 1 END, locked_until = CASE WHEN failed_logins + 1 >= :n "
+            "THEN now() + make_interval(mins => :m) ELSE locked_until END WHERE id = :i"
+        ),
+        {"i": user_id, "n": limit, "m": lock_minutes},
+    )
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
 The API and the CLI both come here; the rules themselves (roles, scopes, masking) are in
 :mod:`geo_grid.access`. An API key is shown once, at creation, and only its SHA-256 is kept; key
 lookups are cached for :data:`KEY_CACHE_SECONDS` so an Open311 client posting hundreds of reports a
-minute costs one query a minute, and a revoked key stops working within that time.
+minute costs one query a minute, and a revoked key stops working within that time; likewise a
+disabled account's tokens stop within :data:`ACTIVE_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from geo_grid.errors import BadInput, Conflict, NotFound, Unauthorized
 from geo_grid.settings import get_settings
 
 __all__ = [
+    "ACTIVE_CACHE_SECONDS",
     "KEY_CACHE_SECONDS",
+    "account_disabled",
+    "account_disabled_cached",
     "authenticate",
     "create_api_key",
     "create_user",
@@ -40,6 +44,8 @@ __all__ = [
 ]
 
 KEY_CACHE_SECONDS = 60.0
+ACTIVE_CACHE_SECONDS = 30.0
+_active_cache: dict[str, tuple[float, bool]] = {}
 _KEY_PREFIX = "ggk_"
 _key_cache: dict[str, tuple[float, Principal | None]] = {}
 _key_lock = threading.Lock()
@@ -98,10 +104,13 @@ def list_users() -> list[dict[str, Any]]:
 
 
 def set_user_active(username: str, active: bool) -> dict[str, Any]:
+    """Disable (or re-enable) an account: logins at once, its tokens within
+    :data:`ACTIVE_CACHE_SECONDS` in every API process (at once in this one)."""
     with session_scope() as session:
         row = access_repo.set_user_active(session, username, active)
     if row is None:
         raise NotFound(f"username: no account {username!r}", field="username")
+    _forget_active(username)
     return row
 
 
@@ -113,17 +122,73 @@ def _principal(row: dict[str, Any], grids: Iterable[str], kind: str) -> Principa
 
 
 def authenticate(username: str, password: str) -> Principal:
-    """The account's principal; :class:`Unauthorized` (one message for every failure) otherwise."""
+    """The account's principal; :class:`Unauthorized` (one message for every failure) otherwise.
+
+    ``auth_max_failed_logins`` wrong passwords in a row lock the account for
+    ``auth_lock_minutes``: guessing is slowed to a handful of tries a quarter hour per account.
+    """
+    settings = get_settings()
+    locked = False
     with session_scope() as session:
         row = access_repo.get_user(session, username or "")
         stored = row["password_hash"] if row else _DUMMY_HASH
         ok = access.verify_password(stored, password or "")
-        if not (row and ok and row["active"]):
-            raise Unauthorized(
-                "用户名或密码错误，或账号已停用 (username or password wrong, or account disabled)"
-            )
-        grids = access_repo.roster_grids(session, row["person_id"]) if row["person_id"] else []
+        if row is not None:
+            locked = bool(row["locked"])
+            if not locked:  # the count is committed even though the login then fails
+                access_repo.record_login(
+                    session, row["id"], ok, limit=settings.auth_max_failed_logins,
+                    lock_minutes=settings.auth_lock_minutes,
+                )  # fmt: skip
+        grids = (
+            access_repo.roster_grids(session, row["person_id"])
+            if row and ok and row["person_id"]
+            else []
+        )
+    if locked:
+        raise Unauthorized(
+            f"账号已锁定 (account locked for up to {settings.auth_lock_minutes} minutes after "
+            f"{settings.auth_max_failed_logins} wrong passwords)"
+        )
+    if not (row and ok and row["active"]):
+        raise Unauthorized(
+            "用户名或密码错误，或账号已停用 (username or password wrong, or account disabled)"
+        )
+    _forget_active(row["username"])
     return _principal(row, grids, "user")
+
+
+def account_disabled(username: str) -> bool:
+    """Whether ``username`` names an account that was disabled (cached
+    :data:`ACTIVE_CACHE_SECONDS`): a token outlives nothing but that minute. Names without an
+    account (tokens an operator signed with the key) are not this check's business."""
+    cached = account_disabled_cached(username)
+    if cached is not None:
+        return cached
+    now = time.monotonic()
+    with session_scope() as session:
+        row = access_repo.get_user(session, username)
+    disabled = bool(row) and not row["active"]
+    with _key_lock:
+        if len(_active_cache) > 10_000:
+            _active_cache.clear()
+        _active_cache[username] = (now, disabled)
+    return disabled
+
+
+def account_disabled_cached(username: str) -> bool | None:
+    """:func:`account_disabled` from the cache only (None: not known or stale): no I/O, so the
+    API asks it on the event loop and goes to a thread only on a miss."""
+    with _key_lock:
+        hit = _active_cache.get(username)
+    if hit and time.monotonic() - hit[0] < ACTIVE_CACHE_SECONDS:
+        return hit[1]
+    return None
+
+
+def _forget_active(username: str) -> None:
+    with _key_lock:
+        _active_cache.pop(username, None)
 
 
 def principal_for_user(username: str) -> Principal | None:

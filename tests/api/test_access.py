@@ -189,10 +189,42 @@ def test_a_disabled_account_cannot_log_in(anon, accounts):
     assert r.status_code in (201, 409), r.text
     ok = anon.post("/auth/token", data={"username": "t.leaver", "password": "long-enough-1"})
     assert ok.status_code == 200
+    token = {"Authorization": f"Bearer {ok.json()['access_token']}"}
+    assert anon.get("/auth/me", headers=token).status_code == 200
     assert anon.patch("/api/v1/users/t.leaver", headers=admin, json={"active": False}).json()[
         "active"] is False  # fmt: skip
     r = anon.post("/auth/token", data={"username": "t.leaver", "password": "long-enough-1"})
     assert r.status_code == 401
+    # the token issued before is refused too (at once here; within 30 s in other processes)
+    r = anon.get("/auth/me", headers=token)
+    assert r.status_code == 401 and "disabled" in r.json()["error"]["message"]
+
+
+def test_wrong_passwords_lock_the_account_for_a_while(anon, accounts):
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+    from geo_grid.settings import get_settings
+
+    limit = get_settings().auth_max_failed_logins
+    anon.post("/api/v1/users", headers=accounts["admin"].headers,
+              json={"username": "t.lock", "password": "long-enough-1", "role": "viewer"})  # fmt: skip
+    good = {"username": "t.lock", "password": "long-enough-1"}
+    bad = {"username": "t.lock", "password": "guess-guess"}
+    for _ in range(limit - 1):
+        assert anon.post("/auth/token", data=bad).status_code == 401
+    assert anon.post("/auth/token", data=good).status_code == 200  # a success clears the count
+    for _ in range(limit):
+        assert anon.post("/auth/token", data=bad).status_code == 401
+    r = anon.post("/auth/token", data=good)
+    assert r.status_code == 401 and "locked" in r.json()["error"]["message"]
+    other = accounts["viewer"]
+    assert anon.post("/auth/token", data={"username": other.username,
+                                          "password": other.password}).status_code == 200  # fmt: skip
+    with session_scope() as s:  # the lock time passes
+        s.execute(text("UPDATE app_user SET locked_until = now() - interval '1 second' "
+                       "WHERE username = 't.lock'"))  # fmt: skip
+    assert anon.post("/auth/token", data=good).status_code == 200
 
 
 def test_account_input_is_checked_with_the_field_named(anon, accounts):
