@@ -20,6 +20,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
+from api.openapi import request_body
 from geo_grid.errors import BadInput
 from geo_grid.services import checks
 
@@ -174,26 +175,15 @@ async def check_request(request: Request) -> Any:
         )
 
 
-_CHECK_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "parent": {"type": "string", "format": "binary"},
-                        "crs": {"type": "string", "example": "gcj02"},
-                        "gap_width_m": {"type": "number", "default": 20},
-                    },
-                }
-            },
-            "application/json": {"schema": CheckLayerIn.model_json_schema()},
-        },
-    }
-}
+_CHECK_BODY = request_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "parent": {"type": "string", "format": "binary"},
+        "crs": {"type": "string", "example": "gcj02"},
+        "gap_width_m": {"type": "number", "default": 20},
+    },
+    json={"schema": CheckLayerIn.model_json_schema()},
+)
 
 
 @router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from api.openapi import request_body
 from geo_grid.errors import BadInput
 from geo_grid.services import geocoding
 
@@ -115,27 +116,17 @@ class BatchInput:
     field: str
 
 
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
-                "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "column"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "column": {"type": "string", "description": "the address column"},
-                    },
-                }
-            },
-        },
-    }
-}
+_BATCH_BODY = request_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "column": {"type": "string", "description": "the address column"},
+    },
+    required=("file", "column"),
+    json={
+        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+        "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
+    },
+)
 
 
 async def batch_input(request: Request) -> BatchInput:

@@ -20,6 +20,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, SettingsDep
 from api.geojson import feature_collection
+from api.openapi import request_body
 from geo_grid.errors import BadInput
 from geo_grid.io import INVALID_POLICIES
 from geo_grid.services import layers
@@ -162,40 +163,29 @@ async def _spool(upload: UploadFile, target: FilePath, limit: int) -> bool:
     return True
 
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": ".gpkg, .geojson/.json, .zip (one shapefile with "
-                            ".shp/.shx/.dbf/.prj/.cpg) or .csv with a WKT column",
-                        },
-                        "crs": {"type": "string", "description": "4490|4326|gcj02|bd09|EPSG:n"},
-                        "encoding": {"type": "string", "description": "e.g. gbk"},
-                        "code_field": {"type": "string"},
-                        "name_field": {"type": "string"},
-                        "households_field": {"type": "string"},
-                        "note": {"type": "string"},
-                        "invalid": {
-                            "type": "string",
-                            "enum": ["refuse", "make_valid", "keep"],
-                            "default": "refuse",
-                            "description": "invalid polygons: refuse the file, repair them, or "
-                            "keep them for the coverage checks (department layers only)",
-                        },
-                    },
-                }
-            }
+_UPLOAD_BODY = request_body(
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": ".gpkg, .geojson/.json, .zip (one shapefile with "
+            ".shp/.shx/.dbf/.prj/.cpg) or .csv with a WKT column",
+        },
+        "crs": {"type": "string", "description": "4490|4326|gcj02|bd09|EPSG:n"},
+        "encoding": {"type": "string", "description": "e.g. gbk"},
+        "code_field": {"type": "string"},
+        "name_field": {"type": "string"},
+        "households_field": {"type": "string"},
+        "note": {"type": "string"},
+        "invalid": {
+            "type": "string",
+            "enum": ["refuse", "make_valid", "keep"],
+            "default": "refuse",
+            "description": "invalid polygons: refuse the file, repair them, or "
+            "keep them for the coverage checks (department layers only)",
         },
     }
-}
+)
 
 
 @router.post(
