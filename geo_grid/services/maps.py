@@ -183,13 +183,20 @@ def _cases(
     from geo_grid.maps import cases_map
 
     start, end = default_period(session, start, end)
-    points = tiles_repo.case_points(
-        session, start=start, end=end, category=category, area=dict(area)
-    )
+    area = dict(area)
+    points = tiles_repo.case_points(session, start=start, end=end, category=category, area=area)
+    grids = _unified(session)
+    # the viewer's own grids only: the map opens on their street, community or grids
+    for key, column in (("scope_street_code", "street_code"),
+                        ("scope_community_code", "community_code")):  # fmt: skip
+        if key in area:
+            grids = grids.loc[grids[column] == area[key]]
+    if "scope_grid_codes" in area:
+        grids = grids.loc[grids["code"].isin(area["scope_grid_codes"])]
     title = "案件分布" + (f"（{category}）" if category else "")
     return cases_map(
         points,
-        _unified(session),
+        grids,
         title=title,
         period=_period_text(start, end),
         **_map_options(asset_base),

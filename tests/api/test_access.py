@@ -367,6 +367,9 @@ def test_the_cases_map_shows_a_grid_worker_only_their_grids(anon, accounts, case
     worker = anon.get("/map/cases", headers=accounts["grid_worker"].headers)
     assert worker.status_code == 200
     assert mine in worker.text and other not in worker.text
+    # the page draws only their grids (and opens on them)
+    assert accounts["grid_worker"].grids[0] in worker.text
+    assert cases["other"]["grid_code"] not in worker.text
     everyone = anon.get("/map/cases", headers=accounts["dispatcher"].headers).text
     assert mine in everyone and other in everyone
     assert "13912345678" not in everyone and "张三丰" not in everyone
