@@ -28,6 +28,7 @@ URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)
 SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
 DOC_NAMES = {
     "coverage": "coverage_map.png",
+    "login": "login.png",
     "checks": "checks_map.png",
     "cases": "cases_map.png",
     "indicators": "indicators_map.png",
@@ -292,6 +293,7 @@ def test_a_person_logs_in_through_the_form_and_lands_on_the_map(server, accounts
     with offline_page() as (page, log):
         page.goto(server + "/map/services")
         assert "/login?next=" in page.url and "登录" in page.content()
+        page.screenshot(path=str(_shot(tmp_path, "login")))
         page.fill("#u", viewer.username)
         page.fill("#p", "wrong password!")
         page.click("button[type=submit]")
