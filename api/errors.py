@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 
-from geo_grid.db.session import UNREACHABLE, error_line
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -22,6 +21,7 @@ from geo_grid.errors import (
     NotFound,
     Unauthorized,
 )
+from geo_grid.services.database import UNREACHABLE, error_line
 
 log = logging.getLogger("geo_grid.api")
 

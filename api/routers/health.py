@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
-from geo_grid.db.session import UNREACHABLE, error_line
 from geo_grid.services import database, index
+from geo_grid.services.database import UNREACHABLE, error_line
 
 router = APIRouter(tags=["health"])
 

@@ -11,11 +11,20 @@ from sqlalchemy import text
 from geo_grid.db import migrate
 from geo_grid.db.cluster import find_pg_bindir
 from geo_grid.db.repo import counts_by_layer
-from geo_grid.db.session import database_url, get_engine, local_cluster, session_scope
+from geo_grid.db.session import (
+    UNREACHABLE,
+    database_url,
+    error_line,
+    get_engine,
+    local_cluster,
+    session_scope,
+)
 from geo_grid.errors import BadInput, DatabaseUnavailable
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["dump", "health", "restore", "start", "status", "stop"]
+#: re-exported for the API and the CLI: what "the database is unreachable" looks like, and its
+#: one-line reason (see :mod:`geo_grid.db.session`)
+__all__ = ["UNREACHABLE", "dump", "error_line", "health", "restore", "start", "status", "stop"]
 
 
 def start(settings: Settings | None = None) -> str:
