@@ -139,6 +139,8 @@ def _options(form: Any) -> dict[str, Any]:
         if isinstance(value, UploadFile):
             raise BadInput(f"{key}: must be text, not a file", field=key)
         value = value.strip() if isinstance(value, str) else None
+        if value and "\x00" in value:  # the app-wide NUL guard leaves multipart bodies alone
+            raise BadInput(f"{key}: must not contain a NUL character", field=key)
         if key == "invalid":
             value = value or "refuse"
             if value not in INVALID_POLICIES:
@@ -246,7 +248,7 @@ async def import_upload(
                 target,
                 layer=layer,
                 label=name,
-                author=principal.name,
+                author=principal.label,
                 **options,
             )
         except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"

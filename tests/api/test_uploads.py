@@ -328,6 +328,11 @@ def _bad_make_valid(tmp: Path):
     return "g.gpkg", data, {"invalid": "perhaps"}, 422, "invalid", ("refuse", "keep")
 
 
+def _nul_in_note(tmp: Path):
+    data = _file_bytes(_grids(), "g.gpkg", tmp)
+    return "g.gpkg", data, {"note": "a\x00b"}, 422, "note", ("NUL",)
+
+
 def _missing_code_field(tmp: Path):
     data = _file_bytes(_grids(), "g.gpkg", tmp)
     return "g.gpkg", data, {"code_field": "WGBM"}, 422, "code_field", ("no field 'WGBM'",)
@@ -336,7 +341,7 @@ def _missing_code_field(tmp: Path):
 BAD = [
     _png, _empty, _not_geojson, _unsupported, _zip_bomb, _traversal, _nested, _missing_shx,
     _missing_dbf, _cpg_lies, _swapped, _out_of_range, _outside_china, _lines, _curved_csv,
-    _unknown_field, _bad_make_valid, _missing_code_field,
+    _unknown_field, _bad_make_valid, _missing_code_field, _nul_in_note,
 ]  # fmt: skip
 
 
