@@ -137,7 +137,7 @@ def test_good_upload_is_stored_as_a_draft_and_listed(client, layer_key, tmp_path
     assert props == [("U000", NAMES[0]), ("U001", NAMES[1]), ("U002", NAMES[2])]
     with session_scope() as s:
         gen = repo.generation_row(s, body["generation_id"])
-    assert (gen["source"], gen["author"], gen["note"]) == ("grids.gpkg", "tester", "上传")
+    assert (gen["source"], gen["author"], gen["note"]) == ("grids.gpkg", "user:tester", "上传")
 
 
 def test_zipped_gbk_shapefile_without_cpg_is_decoded(client, layer_key, tmp_path) -> None:
