@@ -24,6 +24,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.policy import PUBLIC, required_roles
 from geo_grid.access import Principal
@@ -121,8 +122,6 @@ async def _resolve(request: Request) -> Principal | None:
         if key is None and request.method == "POST" and "form" in content_type:
             key = (await request.form()).get("api_key")  # the form is cached for the route
     if key is not None:
-        from fastapi.concurrency import run_in_threadpool
-
         principal = await run_in_threadpool(access.principal_for_key, str(key))
         if principal is None:
             raise Unauthorized("api_key: unknown or revoked key")
@@ -137,8 +136,6 @@ async def _resolve(request: Request) -> Principal | None:
 
 async def _active(principal: Principal) -> Principal:
     """Refuse a valid token of an account disabled since it was issued (checked every 30 s)."""
-    from fastapi.concurrency import run_in_threadpool
-
     disabled = access.account_disabled_cached(principal.name)
     if disabled is None:
         disabled = await run_in_threadpool(access.account_disabled, principal.name)
