@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
+from geo_grid.access import Principal
 from geo_grid.services import plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
@@ -145,7 +146,13 @@ class PublishOut(BaseModel):
     grids: int
 
 
-def _edit_out(result: dict[str, Any]) -> dict[str, Any]:
+def _edit(
+    plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
+) -> dict[str, Any]:
+    """Apply one edit as the caller (author and area) and shape its grids as GeoJSON."""
+    result = plans.edit(
+        plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
+    )
     features = [
         {"type": "Feature", "id": g["code"], "geometry": g.pop("geometry"), "properties": g}
         for g in result["grids"]
@@ -176,11 +183,7 @@ def get_plan(plan_id: int) -> Any:
 @router.post("/{plan_id}/split", response_model=EditOut)
 def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "line": _dump(body, "line")}
-    return _edit_out(
-        plans.edit(
-            plan_id, "split", params, dry_run=dry_run, author=principal.label, viewer=principal
-        )
-    )
+    return _edit(plan_id, "split", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/merge", response_model=EditOut)
@@ -188,21 +191,13 @@ def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun 
     params: dict[str, Any] = {"grids": body.grids}
     if body.keep:
         params["keep"] = body.keep
-    return _edit_out(
-        plans.edit(
-            plan_id, "merge", params, dry_run=dry_run, author=principal.label, viewer=principal
-        )
-    )
+    return _edit(plan_id, "merge", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/reshape", response_model=EditOut)
 def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
-    return _edit_out(
-        plans.edit(
-            plan_id, "reshape", params, dry_run=dry_run, author=principal.label, viewer=principal
-        )
-    )
+    return _edit(plan_id, "reshape", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/move-buildings", response_model=EditOut)
@@ -210,26 +205,13 @@ def move_buildings(
     plan_id: int, body: MoveIn, principal: PrincipalDep, dry_run: DryRun = False
 ) -> Any:
     params = {"buildings": body.buildings, "to": body.to}
-    return _edit_out(
-        plans.edit(
-            plan_id,
-            "move_buildings",
-            params,
-            dry_run=dry_run,
-            author=principal.label,
-            viewer=principal,
-        )
-    )
+    return _edit(plan_id, "move_buildings", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/recode", response_model=EditOut)
 def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     params = {"grid": body.grid, "code": body.code, "name": body.name}
-    return _edit_out(
-        plans.edit(
-            plan_id, "recode", params, dry_run=dry_run, author=principal.label, viewer=principal
-        )
-    )
+    return _edit(plan_id, "recode", params, principal, dry_run)
 
 
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
