@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 __all__ = [
     "get_key",
+    "first_on_roster",
     "get_user",
     "insert_key",
     "insert_personal_read",
@@ -100,6 +101,18 @@ def person_exists(session: Session, person_id: str) -> bool:
     return bool(
         session.execute(text("SELECT 1 FROM person WHERE id = :p"), {"p": person_id}).first()
     )
+
+
+def first_on_roster(session: Session, role: str, layer: str = "unified") -> str:
+    """The roster person holding ``role`` in the lowest grid code of ``layer`` (the demo's
+    grid-worker account is tied to them)."""
+    return session.execute(
+        text(
+            "SELECT person_id FROM roster WHERE layer_key = :l AND role = :r AND active "
+            "ORDER BY grid_code, person_id LIMIT 1"
+        ),
+        {"l": layer, "r": role},
+    ).scalar_one()
 
 
 def roster_grids(session: Session, person_id: str, layer: str = "unified") -> list[str]:

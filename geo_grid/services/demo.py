@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import text
 
-from geo_grid.db import repo
+from geo_grid.db import access_repo, repo
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
@@ -186,12 +186,7 @@ def demo_accounts() -> dict[str, Any]:
         person = None
         if opts.get("person") == "roster":
             with session_scope() as session:
-                person = session.execute(
-                    text(
-                        "SELECT person_id FROM roster WHERE layer_key = 'unified' AND "
-                        "role = 'grid_worker' AND active ORDER BY grid_code, person_id LIMIT 1"
-                    )
-                ).scalar_one()
+                person = access_repo.first_on_roster(session, "grid_worker")
         password = secrets.token_urlsafe(12)
         access.create_user(username, password, role, scope=opts.get("scope"), person_id=person)
         made["users"][username] = {"role": role, "password": password}

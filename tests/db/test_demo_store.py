@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from geo_grid.db.session import session_scope
@@ -89,3 +90,33 @@ def test_second_load_is_a_no_op(demo_db):
     result = load_demo()
     assert result["loaded"] is False
     assert _scalar("SELECT count(*) FROM generation") == before
+
+
+def test_demo_accounts_are_made_once_with_random_passwords_kept_private(demo_db):
+    import json
+    import stat
+    from pathlib import Path
+
+    from geo_grid.errors import Unauthorized
+    from geo_grid.services import access
+    from geo_grid.services.demo import DEMO_ACCOUNTS, demo_accounts
+
+    first = demo_accounts()
+    path = Path(first["file"])
+    kept = json.loads(path.read_text())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert set(kept["users"]) == {f"demo.{role}" for role in DEMO_ACCOUNTS}
+    for username, acc in kept["users"].items():
+        principal = access.authenticate(username, acc["password"])
+        assert principal.role == acc["role"]
+        if acc["role"] == "grid_worker":
+            assert principal.grids  # tied to a real roster person and their grids
+        if acc["role"] == "leader":
+            assert (principal.scope_level, principal.scope_code) == ("street", "320113003")
+    assert access.principal_for_key(kept["open311_key"]).role == "open311_client"
+    assert len({acc["password"] for acc in kept["users"].values()}) == len(DEMO_ACCOUNTS)
+    again = demo_accounts()  # a second `make demo` creates nothing and keeps the file
+    assert again["users"] == {} and again["open311_key"] is None
+    assert json.loads(path.read_text()) == kept
+    with pytest.raises(Unauthorized):
+        access.authenticate("demo.admin", "demo")
