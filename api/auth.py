@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -53,7 +54,13 @@ def _secret() -> str:
     settings = get_settings()
     if settings.auth_secret:
         return settings.auth_secret
-    path = Path(settings.home).resolve() / "auth-secret"
+    return _secret_file(Path(settings.home).resolve() / "auth-secret")
+
+
+@lru_cache(maxsize=4)
+def _secret_file(path: Path) -> str:
+    """The key kept in ``path``, made on first use; read once per process (every request signs or
+    checks a token), so replacing the file takes a restart, as changing the setting does."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:  # O_EXCL: several workers starting at once agree on the first one written

@@ -21,6 +21,7 @@ from geo_grid.cases.catalogue import Category, category
 from geo_grid.db import cases_repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
+from geo_grid.services.access import record_personal_read
 from geo_grid.services.cases._common import CHANNELS, _now
 
 __all__ = ["case_view", "ensure_in_scope", "get_case", "history", "list_cases", "manual_queue"]
@@ -84,8 +85,6 @@ def _disclose(
             view.update({k: row.get(k) for k in _PERSONAL})
             read.append(row["id"])
     if read:
-        from geo_grid.services.access import record_personal_read
-
         record_personal_read(session, viewer, read, _PERSONAL, purpose)
 
 
