@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,9 @@ def database_url() -> Iterator[str]:
     os.environ["GEO_GRID_DATABASE_URL"] = url
     # one signing key for the session: in-process apps and server subprocesses accept its tokens
     os.environ["GEO_GRID_AUTH_SECRET"] = secrets.token_urlsafe(32)
-    os.environ["GEO_GRID_HOME"] = str(Path(tempfile.gettempdir()) / "geo-grid-test-home")
+    # a home of this session's own: test sessions of several checkouts may run side by side
+    home = Path(tempfile.mkdtemp(prefix="geo-grid-test-home-"))
+    os.environ["GEO_GRID_HOME"] = str(home)
     _reset_caches()
     migrate.upgrade(get_engine(url))
     try:
@@ -64,6 +67,7 @@ def database_url() -> Iterator[str]:
         _reset_caches()
         if cluster is not None:
             cluster.destroy()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
