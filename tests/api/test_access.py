@@ -467,7 +467,7 @@ def test_open311_reads_are_confined_to_the_callers_area(anon, accounts, cases):
     own = anon.get(f"/open311/v2/requests/{mine['number']}.json", headers=worker)
     assert own.status_code == 200 and own.json()[0]["service_request_id"] == mine["number"]
     planner = accounts["planner"].headers
-    for url in ("/open311/v2/requests.json", f"/open311/v2/requests/{mine['number']}.xml"):
+    for url in ("/open311/v2/requests.json", f"/open311/v2/requests/{mine['number']}.json"):
         r = anon.get(url, headers=planner)
         assert _refused_by_policy(r), (url, r.status_code, r.text)
 
