@@ -1,9 +1,14 @@
 """Open311 GeoReport v2 at ``/open311/v2``: JSON or XML by extension, the spec's error format.
 
 Every route answers ``.json`` and ``.xml``; errors are ``[{"code", "description"}]`` (XML
-``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request;
-401 (no or unknown ``api_key``) and 403 (a role that may not) come from the access layer in the same
-format (``api/errors.py``). The POST takes the form fields a FixMyStreet-style client sends.
+``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request,
+403 a request outside the caller's area; 401 (no or unknown ``api_key``) and 403 (a role that may
+not) come from the access layer in the same format (``api/errors.py``). The POST takes the form
+fields a FixMyStreet-style client sends.
+
+Discovery and the service list are public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``
+(``api/policy.py``); requests are read with a key or token, confined to the caller's area as
+``GET /api/v1/cases`` is, and never carry personal data (numbers in their text are masked).
 """
 
 from __future__ import annotations
