@@ -290,11 +290,18 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_reporter(row: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a case row with the reporter's name and phone masked."""
+    """A copy of a case row with the reporter's name and phone masked, and the numbers in its
+    address and description.
+
+    >>> mask_reporter({"reporter_phone": "13912345678", "description": "电话13912345678"})
+    {'reporter_phone': '139****5678', 'description': '电话139****5678', 'reporter_name': None, 'address_text': None}
+    """
     return {
         **row,
         "reporter_name": mask_name(row.get("reporter_name")),
         "reporter_phone": mask_phone(row.get("reporter_phone")),
+        "address_text": mask_text(row.get("address_text")),
+        "description": mask_text(row.get("description")),
     }
 
 
