@@ -46,6 +46,7 @@ from geo_grid._maps_elements import (
     js_literal,
 )
 from geo_grid._maps_encode import encode_layer
+from geo_grid.access import mask_text
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
 from geo_grid.layers import LAYER_NAMES_ZH
@@ -190,7 +191,8 @@ def cases_map(
     cases
         Rows with ``lon, lat`` (EPSG:4490) or a geometry, and ``number, category_code, status,
         grid_code``; optional ``address_text, received_at``. Unplaced cases (no point) are counted
-        in the summary but not drawn. Reporter names and phones are never read.
+        in the summary but not drawn. Reporter names and phones are never read, and phone and
+        ID numbers typed into an address are masked (:func:`geo_grid.access.mask_text`).
     grids
         The unified grids (``code``, ``name``) the counts are shaded on.
     period
@@ -251,7 +253,7 @@ def cases_map(
         [CASE_STATUS_ZH.get(str(s), s) for s in statuses],
         [_status_group(s) for s in statuses],
         column(points, "grid_code"),
-        column(points, "address_text"),
+        [mask_text(a) for a in column(points, "address_text")],
         received,
         strict=True,
     )

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
+    #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
+    #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
+    #: a closed intranet requires a key or token for them too. Requests are always behind one.
+    open311_public_discovery: bool = True
     #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}

@@ -288,8 +288,8 @@ def list_cases(
 
 
 @cases_router.get("/manual", response_model=ManualList)
-def manual_queue(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
-    data = cases.manual_queue(limit)
+def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
+    data = cases.manual_queue(limit, viewer=principal)
     return {"data": data, "count": len(data)}
 
 

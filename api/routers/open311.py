@@ -1,9 +1,14 @@
 """Open311 GeoReport v2 at ``/open311/v2``: JSON or XML by extension, the spec's error format.
 
 Every route answers ``.json`` and ``.xml``; errors are ``[{"code", "description"}]`` (XML
-``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request;
-401 (no or unknown ``api_key``) and 403 (a role that may not) come from the access layer in the same
-format (``api/errors.py``). The POST takes the form fields a FixMyStreet-style client sends.
+``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request,
+403 a request outside the caller's area; 401 (no or unknown ``api_key``) and 403 (a role that may
+not) come from the access layer in the same format (``api/errors.py``). The POST takes the form
+fields a FixMyStreet-style client sends.
+
+Discovery and the service list are public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``
+(``api/policy.py``); requests are read with a key or token, confined to the caller's area as
+``GET /api/v1/cases`` is, and never carry personal data (numbers in their text are masked).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep
+from api.errors import STATUS
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
@@ -45,7 +51,10 @@ def _render(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
 
 
 def _error(fmt: str, exc: GeoGridError) -> Response:
-    code = 404 if isinstance(exc, NotFound) else 400
+    """A domain error in the spec's list, with the API's status for its class (bad input: 400,
+    as GeoReport v2 says, not 422)."""
+    status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
+    code = 400 if isinstance(exc, BadInput) else status
     return _render(fmt, "errors", open311.errors(code, exc.message), code)
 
 
@@ -116,7 +125,8 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 
 @router.get("/requests.{fmt}", response_model=None)
-async def get_requests(request: Request, fmt: str) -> Response:
+async def get_requests(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+    """The requests of the caller's area (a street leader's street, a grid worker's grids)."""
     q = request.query_params
 
     def make() -> Any:
@@ -126,17 +136,16 @@ async def get_requests(request: Request, fmt: str) -> Response:
             start=_dt(q.get("start_date"), "start_date"),
             end=_dt(q.get("end_date"), "end_date"),
             status=_csv(q.get("status"), "status"),
+            viewer=principal,
         )
 
     return await _answer(fmt, "service_requests", make)
 
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
-async def get_request(request_id: str, fmt: str) -> Response:
-    def make() -> Any:
-        found = cases.open311_requests(ids=[_text(request_id, "service_request_id")])
-        if not found:
-            raise NotFound(f"service_request_id: no request {request_id!r}", field="id")
-        return found
-
-    return await _answer(fmt, "service_requests", make)
+async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Response:
+    """One request; 403 naming it when it lies outside the caller's area."""
+    return await _answer(
+        fmt, "service_requests",
+        lambda: cases.open311_request(_text(request_id, "service_request_id"), viewer=principal),
+    )  # fmt: skip

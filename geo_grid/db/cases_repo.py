@@ -54,7 +54,6 @@ __all__ = [
     "insert_report_ins",
     "list_cases",
     "lock_idempotency",
-    "manual_queue",
     "next_case_id",
     "open_intake_batch",
     "read_rules",
@@ -435,7 +434,8 @@ def list_cases(
             params.update(dict(zip(("minx", "miny", "maxx", "maxy"), value, strict=True)))
         else:
             params[key] = list(value) if isinstance(value, list | tuple | set) else value
-    order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC", "id": "c.id"}[order])
+    order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC",
+                          "received_asc": "c.received_at, c.id", "id": "c.id"}[order])  # fmt: skip
     cond = psql.SQL(" AND ").join(where)
     count = psql.SQL('SELECT count(*) FROM "case" c WHERE {}').format(cond)
     total = session.execute(text(_rendered(session, count)), params).scalar()
@@ -446,12 +446,6 @@ def list_cases(
         text(_rendered(session, page)), {**params, "limit": limit, "offset": offset}
     ).mappings()
     return [_clean(r) for r in rows], int(total)
-
-
-def manual_queue(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Cases waiting for a person to place them (the ``case_manual_queue`` view)."""
-    rows = session.execute(text("SELECT * FROM case_manual_queue LIMIT :n"), {"n": limit})
-    return [dict(r) for r in rows.mappings()]
 
 
 def recent_cases_near(

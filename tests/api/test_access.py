@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import time
+import xml.etree.ElementTree as ET
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from api.policy import POLICY, PUBLIC
+from api.policy import POLICY, PUBLIC, resolve
 
 ROLES = ("admin", "planner", "dispatcher", "grid_worker", "leader", "viewer", "open311_client")
 
@@ -111,7 +112,8 @@ def test_every_route_as_every_role_follows_the_policy_table(anon, accounts, case
     """The table is the truth: allowed roles get past it, others get 403, nobody gets 401."""
     case_id, grid = cases["mine"]["id"], cases["mine"]["grid_code"]
     checked = 0
-    for key, allowed in POLICY.items():
+    for key, entry in POLICY.items():
+        allowed = resolve(entry)  # the Open311 discovery routes: public by default
         method, path = key.split(" ", 1)
         url = _example_path(path, case_id, grid)
         # writes get a body their validation refuses: the role check runs first, nothing changes
@@ -408,3 +410,148 @@ def test_a_street_planner_redraws_only_their_street(anon, accounts):
     refused = anon.post(url, headers=planner, json={"grid": outside, "code": outside, "name": "x"})
     assert refused.status_code == 403 and refused.json()["error"]["field"] == "grid", refused.text
     assert "outside your street 320113003" in refused.json()["error"]["message"]
+
+
+# ------------------------------------------------------------------------------ Open311 reads
+def _case_areas(numbers) -> dict[str, tuple[str | None, str | None]]:
+    """number → (street_code, grid_code) of stored cases."""
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        rows = s.execute(
+            text('SELECT number, street_code, grid_code FROM "case" WHERE number = ANY(:n)'),
+            {"n": list(numbers)},
+        )
+        return {str(n): (st, g) for n, st, g in rows}
+
+
+def _open311_ids(response) -> list[str]:
+    if response.headers["content-type"].startswith("text/xml"):
+        root = ET.fromstring(response.content)
+        return [e.text for e in root.findall("request/service_request_id")]
+    return [x["service_request_id"] for x in response.json()]
+
+
+def test_open311_reads_are_confined_to_the_callers_area(anon, accounts, cases):
+    """A street leader and a grid worker read through Open311 only what /api/v1/cases shows
+    them; a case elsewhere answers 403 naming it (JSON and XML); a planner may not list cases."""
+    mine, other = cases["mine"], cases["other"]
+    both = {"service_request_id": f"{mine['number']},{other['number']}"}
+    in_area = {
+        "leader": lambda street, grid: street == "320113003",
+        "grid_worker": lambda street, grid: grid in accounts["grid_worker"].grids,
+    }
+    for role, inside in in_area.items():
+        headers = accounts[role].headers
+        for fmt in ("json", "xml"):
+            listed = anon.get(f"/open311/v2/requests.{fmt}", headers=headers,
+                              params={"start_date": "2000-01-01T00:00:00Z"})  # fmt: skip
+            assert listed.status_code == 200, listed.text
+            ids = _open311_ids(listed)
+            assert ids, (role, fmt)
+            assert all(inside(*area) for area in _case_areas(ids).values()), (role, fmt)
+            picked = _open311_ids(anon.get(f"/open311/v2/requests.{fmt}", headers=headers,
+                                           params=both))  # fmt: skip
+            assert other["number"] not in picked, (role, fmt)
+            one = anon.get(f"/open311/v2/requests/{other['number']}.{fmt}", headers=headers)
+            assert one.status_code == 403, (role, fmt, one.text)
+            if fmt == "json":
+                (err,) = one.json()
+                assert err["code"] == 403 and err["description"].startswith(
+                    f"case: {other['number']} lies outside")  # fmt: skip
+            else:
+                assert ET.fromstring(one.content).find("error/code").text == "403"
+    worker = accounts["grid_worker"].headers
+    own = anon.get(f"/open311/v2/requests/{mine['number']}.json", headers=worker)
+    assert own.status_code == 200 and own.json()[0]["service_request_id"] == mine["number"]
+    planner = accounts["planner"].headers
+    for url in ("/open311/v2/requests.json", f"/open311/v2/requests/{mine['number']}.json"):
+        r = anon.get(url, headers=planner)
+        assert _refused_by_policy(r), (url, r.status_code, r.text)
+
+
+# ------------------------------------------------------------------------------ free text
+RAW_ADDRESS = "尧佳路12号 座机025-84561234"
+RAW_DESCRIPTION = "楼道堆物，电话139 8765 4321，身份证320102199001011234"
+
+
+@pytest.fixture(scope="module")
+def noted(anon, accounts):
+    """A hotline case in the grid worker's grid whose address and description carry a
+    landline, a mobile and an ID number (no reporter: only the free text is personal)."""
+    x, y = _grid_point(accounts["grid_worker"].grids[0])
+    r = anon.post("/api/v1/cases", headers=accounts["dispatcher"].headers, json={
+        "category_code": "E0502", "channel": "hotline", "lon": x, "lat": y, "crs": "cgcs2000",
+        "address_text": RAW_ADDRESS, "description": RAW_DESCRIPTION})  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_numbers_in_free_text_are_masked_for_who_may_not_see_the_reporter(anon, accounts, noted):
+    masked_description = "楼道堆物，电话139 **** 4321，身份证3201**********1234"
+    masked_address = "尧佳路12号 座机025-****1234"
+    before = len(_reads(noted["id"]))
+    viewer = accounts["viewer"].headers
+    got = anon.get(f"/api/v1/cases/{noted['id']}", headers=viewer).json()
+    assert (got["description"], got["address_text"]) == (masked_description, masked_address)
+    assert got["events"][0]["note"] == masked_description  # the receive event keeps the text
+    events = anon.get(f"/api/v1/cases/{noted['id']}/events", headers=viewer).json()["data"]
+    assert events[0]["note"] == masked_description
+    listed = anon.get("/api/v1/cases", headers=viewer,
+                      params={"channel": "hotline", "limit": 1000}).json()["data"]  # fmt: skip
+    (row,) = [c for c in listed if c["id"] == noted["id"]]
+    assert (row["description"], row["address_text"]) == (masked_description, masked_address)
+    # Open311 answers carry no personal data, whoever asks
+    for role in ("open311_client", "admin"):
+        for fmt in ("json", "xml"):
+            r = anon.get(f"/open311/v2/requests/{noted['number']}.{fmt}",
+                         headers=accounts[role].headers)  # fmt: skip
+            assert r.status_code == 200 and "****" in r.text, (role, fmt)
+            assert not any(s in r.text for s in ("8765 4321", "84561234", "1990010112")), r.text
+    page = anon.get("/map/cases", headers=accounts["dispatcher"].headers).text
+    assert noted["number"] in page and "84561234" not in page
+    assert len(_reads(noted["id"])) == before  # masked reads are not personal-data reads
+
+
+def test_who_may_see_the_reporter_reads_the_numbers_and_the_read_is_logged(anon, accounts, noted):
+    worker = accounts["grid_worker"]
+    got = anon.get(f"/api/v1/cases/{noted['id']}", headers=worker.headers).json()
+    assert (got["description"], got["address_text"]) == (RAW_DESCRIPTION, RAW_ADDRESS)
+    assert got["events"][0]["note"] == RAW_DESCRIPTION
+    (read, *_) = _reads(noted["id"])
+    assert read["principal"] == f"user:{worker.username}"
+    assert read["fields"] == ["address_text", "description", "note"]
+    dispatcher = accounts["dispatcher"]
+    events = anon.get(f"/api/v1/cases/{noted['id']}/events", headers=dispatcher.headers).json()
+    assert events["data"][0]["note"] == RAW_DESCRIPTION
+    (read, *_) = _reads(noted["id"])
+    assert (read["principal"], read["fields"]) == (f"user:{dispatcher.username}", ["note"])
+    assert read["purpose"] == f"GET case {noted['number']} events"
+
+
+def test_the_manual_queue_is_scoped_and_its_unmasked_reads_are_logged(anon, accounts):
+    admin, dispatcher = accounts["admin"].headers, accounts["dispatcher"].headers
+    r = anon.post("/api/v1/cases", headers=dispatcher, json={
+        "category_code": "E0101", "channel": "hotline",
+        "address_text": "火星大道99号 电话13811112222"})  # fmt: skip
+    case = r.json()
+    assert case["status"] == "manual" and case["address_text"] == "火星大道99号 电话138****2222"
+    every = {"limit": 1000}
+    queue = anon.get("/api/v1/cases/manual", headers=dispatcher, params=every).json()["data"]
+    (row,) = [c for c in queue if c["id"] == case["id"]]
+    assert row["address_text"] == "火星大道99号 电话13811112222" and "reporter_phone" not in row
+    (read, *_) = _reads(case["id"])
+    assert (read["fields"], read["purpose"]) == (["address_text"], "GET manual queue")
+    # a dispatcher of one street sees only the unplaced cases the geocoder put in their street
+    made = anon.post("/api/v1/users", headers=admin, json={
+        "username": "t.street.dispatcher", "password": "long-enough-1", "role": "dispatcher",
+        "scope": "street:320113003"})  # fmt: skip
+    assert made.status_code in (201, 409), made.text
+    token = anon.post("/auth/token", data={"username": "t.street.dispatcher",
+                                           "password": "long-enough-1"}).json()["access_token"]  # fmt: skip
+    street = {"Authorization": f"Bearer {token}"}
+    mine = anon.get("/api/v1/cases/manual", headers=street, params=every).json()["data"]
+    assert case["id"] not in {c["id"] for c in mine}
+    assert {st for st, _ in _case_areas(c["number"] for c in mine).values()} <= {"320113003"}

@@ -9,18 +9,19 @@ from typing import Any
 
 import pandas as pd
 
+from geo_grid.access import Principal
 from geo_grid.cases import lifecycle
 from geo_grid.cases.indicators import Thresholds
 from geo_grid.cases.indicators import indicators as compute_indicators
 from geo_grid.db import cases_repo
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput
+from geo_grid.errors import BadInput, NotFound
 from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
-from geo_grid.services.cases.views import list_cases
+from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
 from geo_grid.settings import get_settings
 
-__all__ = ["indicators", "open311_create", "open311_requests"]
+__all__ = ["indicators", "open311_create", "open311_request", "open311_requests"]
 
 
 def _thresholds() -> Thresholds:
@@ -103,8 +104,13 @@ def open311_requests(
     end: datetime | None = None,
     status: list[str] | None = None,
     now: datetime | None = None,
+    viewer: Principal | None = None,
 ) -> list[dict[str, Any]]:
-    """``GET requests``: by ids, or by codes/status over a window (default the last 90 days)."""
+    """``GET requests``: by ids, or by codes/status over a window (default the last 90 days).
+
+    Only the cases of the ``viewer``'s area, as :func:`list_cases` confines them; masked for
+    everyone (an Open311 answer carries no personal data), so no read is logged.
+    """
     from geo_grid.cases import open311
 
     filters: dict[str, Any] = {}
@@ -129,5 +135,22 @@ def open311_requests(
             if bad:
                 raise BadInput(f"status: must be open or closed, not {bad[0]!r}", field="status")
             filters["status"] = sorted({x for s in status for x in _OPEN311_STATUS[s]})
-    rows, _ = list_cases(filters, limit=1000)
+    rows, _ = list_cases(filters, limit=1000, viewer=viewer, masked=True)
     return [open311.service_request(r) for r in rows]
+
+
+def open311_request(request_id: str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
+    """``GET requests/{id}``: one request as a one-item list; :class:`Forbidden` naming it when it
+    lies outside the ``viewer``'s area (as ``GET /api/v1/cases/{id}``), :class:`NotFound` when
+    there is none."""
+    from geo_grid.cases import open311
+
+    with session_scope() as session:
+        try:
+            row = cases_repo.get_case(session, number=request_id)
+        except NotFound:
+            raise NotFound(
+                f"service_request_id: no request {request_id!r}", field="service_request_id"
+            ) from None
+        ensure_in_scope(viewer, row)
+    return [open311.service_request(case_view(row))]
