@@ -230,6 +230,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one(anon, accounts):
     the same moment, one succeeds and the other gets 409, never both."""
     import threading
 
+    from locks import wait_for_lock_waiters
     from sqlalchemy import text
 
     from geo_grid.access import Principal
@@ -258,7 +259,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one(anon, accounts):
             threads = [threading.Thread(target=disable, args=pair) for pair in ((a, b), (b, a))]
             for t in threads:
                 t.start()
-            _wait_for_lock_waiters(2)
+            wait_for_lock_waiters(2)
         for t in threads:  # ... and run into each other once they are released
             t.join(30)
         active = {u["username"] for u in access.list_users() if u["active"]}
@@ -267,26 +268,6 @@ def test_two_admins_disabling_each_other_at_once_leave_one(anon, accounts):
     finally:
         for name in (*others, a, b):
             access.set_user_active(name, True)
-
-
-def _wait_for_lock_waiters(n: int, timeout: float = 20.0) -> None:
-    from sqlalchemy import text
-
-    from geo_grid.db.session import session_scope
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with session_scope() as s:
-            waiting = s.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()"
-                )  # fmt: skip
-            ).scalar()
-        if waiting >= n:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"expected {n} sessions waiting on a lock")
 
 
 def test_a_token_follows_the_accounts_role_and_area_within_the_recheck_time(
