@@ -19,6 +19,7 @@ from geo_grid.errors import (
     Forbidden,
     GeoGridError,
     NotFound,
+    TooManyAttempts,
     Unauthorized,
 )
 from geo_grid.services.database import UNREACHABLE, error_line
@@ -31,6 +32,7 @@ STATUS: dict[type[GeoGridError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyAttempts: 429,
     DatabaseUnavailable: 503,
 }
 
@@ -59,6 +61,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (404, "Not found"),
         (409, "Conflicts with the current state"),
         (422, "Bad input: the message names the field"),
+        (429, "Too many failed logins: wait Retry-After seconds"),
         (503, "Database unavailable"),
     )
 }
@@ -103,6 +106,8 @@ def register(app: FastAPI) -> None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if isinstance(exc, TooManyAttempts):
+                headers = {"Retry-After": str(exc.retry_after)}
             if status in (401, 403) and request.url.path.startswith("/open311/"):
                 return _open311_error(request.url.path, status, exc.message, headers)
             extra = getattr(exc, "extra", None) or {}

@@ -34,13 +34,30 @@ class Settings(BaseSettings):
     #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
     #: shared by every worker of this machine. Set it (same value) on every machine of a cluster.
     auth_secret: str | None = None
-    #: lifetime of a login token (a disabled account is refused within a minute regardless)
+    #: lifetime of a login token; what it names is re-read from the account more often (below)
     auth_token_minutes: int = 60
+    #: seconds a token's account (active? role, area, roster grids) is trusted before it is read
+    #: again: a disabled account, a new role or a roster change reach live tokens within this time
+    auth_recheck_seconds: float = 30.0
     #: mark the browser session cookie Secure (set when the API is served over HTTPS)
     auth_cookie_secure: bool = False
-    #: wrong passwords in a row that lock an account, and for how long
-    auth_max_failed_logins: int = 5
-    auth_lock_minutes: int = 15
+    #: login throttle (docs/security.md). Wrong passwords for one username from one address before
+    #: that pair must wait; the first wait, doubled at each further failure up to the cap
+    auth_login_free_failures: int = 5
+    auth_login_first_delay_seconds: float = 1.0
+    auth_login_max_delay_seconds: float = 900.0
+    #: a pair's count starts over after this long without a failure (or at a good login)
+    auth_login_reset_minutes: float = 60.0
+    #: failures one address may make across all usernames per window (credential stuffing) ...
+    auth_login_address_budget: int = 50
+    #: ... and one username may take across addresses, past which only its owner's usual
+    #: addresses (a good login within ``auth_login_usual_days``) may still try
+    auth_login_account_budget: int = 100
+    auth_login_window_minutes: float = 60.0
+    auth_login_usual_days: float = 90.0
+    #: proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; empty:
+    #: the client is the connection's peer and the header is ignored
+    auth_trusted_proxies: str = ""
     household_band_min: int = 300
     household_band_max: int = 500
     #: largest layer file an import takes, as uploaded (a zip counts packed); HTTP 413 above it

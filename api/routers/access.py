@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import PrincipalDep
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
@@ -99,9 +100,12 @@ def create_user(body: UserIn) -> Any:
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def patch_user(username: Annotated[str, Path(max_length=64)], body: UserPatch) -> Any:
-    """Disable (or re-enable) an account: its tokens stop at their expiry, logins at once."""
-    return access.set_user_active(username, body.active)
+def patch_user(
+    username: Annotated[str, Path(max_length=64)], body: UserPatch, principal: PrincipalDep
+) -> Any:
+    """Disable (or re-enable) an account: logins stop at once, its tokens within 30 s. An admin
+    may not disable itself, nor anyone the last active admin (409)."""
+    return access.set_user_active(username, body.active, by=principal)
 
 
 @router.get("/api-keys", response_model=KeyList)

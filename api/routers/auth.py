@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.auth import COOKIE, PrincipalDep, issue_token
+from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from geo_grid.access import ROLE_ZH
-from geo_grid.errors import Unauthorized
+from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
 from geo_grid.settings import get_settings
 
@@ -38,9 +38,12 @@ class MeOut(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenOut)
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """OAuth2 password flow: username + password (form fields) → a Bearer token."""
-    principal = await run_in_threadpool(access.authenticate, form.username, form.password)
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
+    """OAuth2 password flow: username + password (form fields) → a Bearer token. Wrong passwords
+    slow down further tries of that name from that address (429 with Retry-After)."""
+    principal = await run_in_threadpool(
+        access.authenticate, form.username, form.password, address=client_address(request)
+    )
     value, lifetime = issue_token(principal)
     return {
         "access_token": value, "expires_in": lifetime, "role": principal.role,
@@ -93,6 +96,7 @@ def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
+    request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
@@ -100,9 +104,15 @@ async def login(
     """Check the password, set the session cookie (HttpOnly, SameSite=Strict) and go back."""
     target = _local(next_)
     try:
-        principal = await run_in_threadpool(access.authenticate, username, password)
+        principal = await run_in_threadpool(
+            access.authenticate, username, password, address=client_address(request)
+        )
     except Unauthorized as exc:
         return _page(target, exc.message, status=401)
+    except TooManyAttempts as exc:
+        page = _page(target, exc.message, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     value, lifetime = issue_token(principal)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(

@@ -1,7 +1,8 @@
 """Cases, routing rules and indicators: thin translation of HTTP into :mod:`geo_grid.services.cases`.
 
 Errors come from the domain (``api/errors.py``): an illegal transition or a stale version is a 409
-whose body lists the ``allowed`` actions (and the ``current_version``). ``POST /cases`` honours an
+whose body lists the ``allowed`` actions (and the ``current_version``); an action the caller's role
+may not take (:mod:`geo_grid.cases.duties`) is a 403 naming the rule. ``POST /cases`` honours an
 ``Idempotency-Key`` header: a retry returns the first answer (200, ``Idempotent-Replayed: true``).
 """
 
@@ -102,10 +103,12 @@ class CaseList(BaseModel):
 
 
 class TransitionIn(BaseModel):
+    """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
+    ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
+
     model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
     version: int = Field(ge=1, description="The version you read: a stale one answers 409")
-    role: str | None = Field(None, max_length=32, description="The part you act in (handler...)")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -113,7 +116,6 @@ class TransitionIn(BaseModel):
 
 class WhistleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field("handler", max_length=32)
     note: str | None = None
     version: int | None = Field(None, ge=1)
 
@@ -315,18 +317,14 @@ def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
 @cases_router.post("/{ref}/transitions", response_model=CaseOut)
 def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
     return cases.transition(
-        ref, body.action, version=body.version, actor=principal.label,
-        role=body.role or principal.role, note=body.note, attachment=body.attachment,
-        data=body.data, viewer=principal,
+        ref, body.action, version=body.version, by=principal, note=body.note,
+        attachment=body.attachment, data=body.data,
     )  # fmt: skip
 
 
 @cases_router.post("/{ref}/whistle", response_model=CaseOut)
 def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
-    return cases.whistle(
-        ref, actor=principal.label, role=body.role, note=body.note, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+    return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
@@ -339,9 +337,8 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
 @cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
 def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
     return cases.route_to_point(
-        ref, body.lon, body.lat, body.crs, actor=principal.label, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+        ref, body.lon, body.lat, body.crs, by=principal, version=body.version
+    )
 
 
 # ------------------------------------------------------------------------------------ rules

@@ -119,9 +119,7 @@ async def service_definition(code: str, fmt: str) -> Response:
 @router.post("/requests.{fmt}", response_model=None)
 async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
     form = dict(await request.form())
-    return await _answer(
-        fmt, "service_requests", lambda: cases.open311_create(form, client=principal.name)
-    )
+    return await _answer(fmt, "service_requests", lambda: cases.open311_create(form, by=principal))
 
 
 @router.get("/requests.{fmt}", response_model=None)

@@ -52,6 +52,7 @@ __all__ = [
     "insert_events",
     "insert_idempotency",
     "insert_report_ins",
+    "last_actor",
     "list_cases",
     "lock_idempotency",
     "next_case_id",
@@ -498,6 +499,17 @@ def case_events(session: Session, case_id: int) -> list[dict[str, Any]]:
     ).format(identifiers(EVENT_COLUMNS))
     rows = session.execute(text(_rendered(session, statement)), {"id": case_id})
     return [dict(r) for r in rows.mappings()]
+
+
+def last_actor(session: Session, case_id: int, action: str) -> str | None:
+    """Who last took ``action`` on the case (the handler, for the four-eyes check), or None."""
+    return session.execute(
+        text(
+            "SELECT actor FROM case_event WHERE case_id = :id AND action = :a "
+            "ORDER BY at DESC, id DESC LIMIT 1"
+        ),
+        {"id": case_id, "a": action},
+    ).scalar()
 
 
 # ---------------------------------------------------------------------------------- idempotency

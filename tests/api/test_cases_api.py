@@ -71,13 +71,23 @@ def test_illegal_transition_is_409_with_the_allowed_actions(client, point):
     assert err["field"] == "action"
 
 
-def test_transitions_with_versions_and_a_stale_version(client, point):
-    case = client.post("/api/v1/cases", json=_body(point)).json()
+@pytest.fixture(scope="module")
+def worker_point(demo, accounts):
+    """A point in the test grid worker's own grid (they accept and handle its cases)."""
+    grids = demo.grids["unified"]
+    grid = grids[grids["code"] == accounts["grid_worker"].grids[0]].iloc[0]
+    p = grid.geometry.representative_point()
+    return grid["code"], p.x, p.y
+
+
+def test_transitions_with_versions_and_a_stale_version(client, worker_point, accounts):
+    worker = accounts["grid_worker"].headers
+    case = client.post("/api/v1/cases", json=_body(worker_point)).json()
     url = f"/api/v1/cases/{case['id']}/transitions"
-    ok = client.post(url, json={"action": "accept", "version": 1, "role": "handler",
-                                "note": "到场", "attachment": "a.jpg"})  # fmt: skip
-    assert ok.status_code == 200 and ok.json()["version"] == 2
-    stale = client.post(url, json={"action": "handle", "version": 1})
+    ok = client.post(url, headers=worker,
+                     json={"action": "accept", "version": 1, "note": "到场", "attachment": "a.jpg"})  # fmt: skip
+    assert ok.status_code == 200 and ok.json()["version"] == 2, ok.text
+    stale = client.post(url, headers=worker, json={"action": "handle", "version": 1})
     assert stale.status_code == 409 and stale.json()["error"]["current_version"] == 2
     bad = client.post(url, json={"action": "rate", "version": 2, "data": {}})
     assert bad.status_code == 409

@@ -63,10 +63,10 @@ def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any
 
 
 def open311_create(
-    form: Mapping[str, Any], *, client: str, now: datetime | None = None
+    form: Mapping[str, Any], *, by: Principal, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """``POST requests`` from ``client`` (whose key the API checked): take the case in, answer
-    the spec's list."""
+    """``POST requests`` from ``by`` (whose key the API checked): take the case in, answer the
+    spec's list. The log names the caller as the API does (``key:fixmystreet``, its role)."""
     from geo_grid.cases import open311
 
     req = open311.parse_request(form)
@@ -86,7 +86,7 @@ def open311_create(
     }
     if attrs.get("landmark"):
         payload["description"] = f"{req.description or ''} (附近: {attrs['landmark']})".strip()
-    case = intake(payload, actor=f"open311:{client}", role="open311", client=client, now=now)
+    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now)
     return open311.post_response(case)
 
 
