@@ -35,6 +35,7 @@ from geo_grid.db import repo, tiles_repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
+from geo_grid.periods import check_period, days_before
 from geo_grid.settings import get_settings
 
 __all__ = [
@@ -100,23 +101,17 @@ def _generation(session, layer: str) -> int:
 def default_period(
     session, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
-    """The period a case page shows: the given bounds, else the 30 days up to the latest case."""
-    if start is not None and end is not None:
-        if not start < end:
-            raise BadInput("from: must be before to", field="from")
-        return start, end
-    latest = tiles_repo.latest_case_time(session)
+    """The period a case page shows: the given bounds, else the 30 days up to the latest case.
+
+    The period is checked once its ends are known (:func:`geo_grid.periods.check_period`): a
+    ``from`` alone reaching back to 1970 is refused here, not drawn.
+    """
     if end is None:
+        latest = tiles_repo.latest_case_time(session)
         end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
     if start is None:
-        try:
-            start = end - timedelta(days=DEFAULT_DAYS)
-        except OverflowError:  # ``to`` in the first days of year 1: no period fits before it
-            raise BadInput(
-                f"to: no {DEFAULT_DAYS} days before {end:%Y-%m-%d}", field="to"
-            ) from None
-    if not start < end:
-        raise BadInput("from: must be before to", field="from")
+        start = days_before(end, DEFAULT_DAYS, "to")
+    check_period(start, end, max_days=get_settings().max_period_days)
     return start, end
 
 
