@@ -105,11 +105,13 @@ def _open311(request: Request, status: int) -> bool:
 
 
 def _error(request: Request, status: int, message: str, field: str | None, headers=None,
-           **extra) -> Response:  # fmt: skip
-    """Every 4xx of the app: ``{"error": {message, field}}``, or the GeoReport v2 list on Open311."""
+           extra: dict | None = None) -> Response:  # fmt: skip
+    """Every 4xx of the app: ``{"error": {message, field, **extra}}``, or the GeoReport v2 list
+    on Open311 routes."""
     if _open311(request, status):
         return _open311_error(request.url.path, status, message, headers)
-    return JSONResponse(_body(message, field, **extra), status_code=status, headers=headers)
+    body = _body(message, field, **(extra or {}))
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @lru_cache(maxsize=8)
@@ -161,7 +163,7 @@ def register(app: FastAPI) -> None:
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             extra = getattr(exc, "extra", None) or {}
-            return _error(request, status, exc.message, exc.field, headers, **extra)
+            return _error(request, status, exc.message, exc.field, headers, extra)
 
         return handler
 
@@ -171,7 +173,7 @@ def register(app: FastAPI) -> None:
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field, message = _validation_field(first)
-        return _error(request, 422, message, field, details=_plain(exc.errors()))
+        return _error(request, 422, message, field, extra={"details": _plain(exc.errors())})
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
