@@ -91,6 +91,11 @@ def _map_options(asset_base: str) -> dict[str, Any]:
     }
 
 
+def _layer_names(session) -> dict[str, str]:
+    """Each layer's Chinese name as stored (a layer added as a row brings its own)."""
+    return {row["key"]: row["name_zh"] for row in repo.list_layers(session)}
+
+
 def _generation(session, layer: str) -> int:
     gen = repo.published_generations(session).get(layer)
     if gen is None:
@@ -123,8 +128,9 @@ def _period_text(start: datetime, end: datetime) -> str:
 def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
 
-    grids_by_layer = {}
+    grids_by_layer, names = {}, {}
     for row in repo.list_layers(session):
+        names[row["key"]] = row["name_zh"]
         if row["generation_id"] is not None:
             grids_by_layer[row["key"]] = repo.read_grids(
                 session, generation_id=row["generation_id"]
@@ -140,6 +146,7 @@ def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
         search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
         building_tiles=True,
+        layer_names=names,
         **_map_options(asset_base),
     )
 
@@ -163,8 +170,9 @@ def _checks_page(session, asset_base: str, layer: str, **_: Any):
     grids = repo.read_grids(session, generation_id=gid)
     result = check_layer(layer)
     return checks_map(
-        grids, _defect_frame(result["defects"]), layer=layer, **_map_options(asset_base)
-    )
+        grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
+        **_map_options(asset_base),
+    )  # fmt: skip
 
 
 def _unified(session) -> gpd.GeoDataFrame:
@@ -238,6 +246,7 @@ def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
         queue_url=f"{api_base}/api/v1/cases/manual",
         locate_url=f"{api_base}/api/v1/locate",
         route_url=f"{api_base}/api/v1/cases/{{id}}/route-to-point",
+        layer_names=_layer_names(session),
         **_map_options(asset_base),
     )
 
@@ -290,6 +299,7 @@ def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_
         after,
         context,
         title=title,
+        note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
         **_map_options(asset_base),
