@@ -248,8 +248,10 @@ def test_a_time_without_offset_is_beijing_time(client, point):
     after = (local + timedelta(seconds=1)).isoformat(timespec="seconds")
     before = (local - timedelta(seconds=1)).isoformat(timespec="seconds")
     grid = {"grid_code": point[0], "limit": 1000}
-    ids = lambda **p: {
-        c["id"] for c in client.get("/api/v1/cases", params={**grid, **p}).json()["data"]
-    }  # noqa: E731
+
+    def ids(**period) -> set[int]:
+        rows = client.get("/api/v1/cases", params={**grid, **period}).json()["data"]
+        return {c["id"] for c in rows}
+
     assert case["id"] in ids(**{"from": before, "to": after})
     assert case["id"] not in ids(**{"from": after})
