@@ -11,17 +11,15 @@ size goal (1,063 grids × 5 layers ≤ 3 MB) and paint first in under 3 s.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
-import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
+from api_server import serve_in_thread
+from auth import login_client, session_cookies
 from browser import browser_available, load_page
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
@@ -36,32 +34,6 @@ DOC_NAMES = {
     "services": "services_map.png",
     "dispatch": "dispatch_map.png",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(app):
-    import uvicorn
-
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -99,23 +71,13 @@ def store(demo_db, demo):
 def server(store):
     from api.main import app
 
-    with _serve(app) as base:
+    with serve_in_thread(app) as base:
         yield base
-
-
-def _login(server: str, account) -> httpx.Client:
-    """A client logged in through the login form, as a person's browser is (session cookie)."""
-    client = httpx.Client(base_url=server, timeout=60)
-    r = client.post("/login", data={"username": account.username, "password": account.password,
-                                    "next": "/map"})  # fmt: skip
-    assert r.status_code == 303 and r.headers["location"] == "/map", r.text[:300]
-    assert "geo_grid_session" in client.cookies
-    return client
 
 
 @pytest.fixture(scope="module")
 def http(server, accounts):
-    client = _login(server, accounts["admin"])
+    client = login_client(server, accounts["admin"])
     yield client
     client.close()
 
@@ -124,13 +86,9 @@ def http(server, accounts):
 def cookies(server, accounts):
     """Playwright cookies of logged-in sessions, by role."""
 
-    def of(role: str) -> list[dict]:
-        client = _login(server, accounts[role])
-        value = client.cookies["geo_grid_session"]
-        client.close()
-        return [{"name": "geo_grid_session", "value": value, "url": server}]
-
-    return {role: of(role) for role in ("admin", "dispatcher", "planner")}
+    return {
+        role: session_cookies(server, accounts[role]) for role in ("admin", "dispatcher", "planner")
+    }
 
 
 def _page(http, path: str, **params) -> str:
