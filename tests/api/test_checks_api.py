@@ -146,7 +146,14 @@ def test_check_errors_name_the_upload_as_the_client_sent_it(client, files, names
     assert r.status_code == 422, r.text
     message = r.json()["error"]["message"]
     assert all(n in message for n in names), message
-    for leak in ("/tmp", tempfile.gettempdir(), "geo-grid-check", "UploadFile", "file.", "object at 0x"):
+    for leak in (
+        "/tmp",
+        tempfile.gettempdir(),
+        "geo-grid-check",
+        "UploadFile",
+        "file.",
+        "object at 0x",
+    ):
         assert leak not in message, (leak, message)
 
 
