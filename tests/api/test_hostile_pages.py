@@ -15,6 +15,8 @@ database see it as before: a scratch layer (retired at the end) with a scratch p
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from api_server import serve_in_thread
 from auth import session_cookies
@@ -101,10 +103,14 @@ def store(demo_db, demo):
 
     grid = demo.grids["unified"].iloc[57]
     code = grid["code"]
-    old = _rename(demo, code)
     made: list[str] = []
-    rejected: list[dict] = []
-    try:
+    with contextlib.ExitStack() as undo:  # every step undone (last first), even if one fails
+        # retired last: the published generations then change back, after the names did, so no
+        # page cached with a hostile name can be served again
+        undo.callback(retire_scratch_layers, made)  # also forgets the locate index
+        undo.callback(_plain_layer_names, made)
+        old = _rename(demo, code)
+        undo.callback(_restore, old)
         point = grid.geometry.representative_point()
         placed = cases.intake(
             {"category_code": "E0502", "channel": "hotline", "lon": point.x, "lat": point.y,
@@ -119,7 +125,7 @@ def store(demo_db, demo):
             actor="test",
         )  # fmt: skip
         assert queued["status"] == "manual", queued
-        rejected.append(queued)
+        undo.callback(_reject, queued)  # out of the dispatch queue again
         # a scratch layer of the grid's community, named hostile, its grids too (published last:
         # the new published generation is what tells the page cache to rebuild every page)
         community = old["community"]["code"]
@@ -131,14 +137,21 @@ def store(demo_db, demo):
         plan = plans.create_plan(key, note=hostile("方案说明"), author="test")
         index.invalidate()
         yield {"code": code, "layer": key, "plan": plan["id"], "placed": placed, "queued": queued}
-    finally:
-        _restore(old)
-        for case in rejected:
-            cases.transition(case["id"], "reject", version=case["version"], actor="test",
-                             role="dispatcher", note="测试结束", data={"reason": "out_of_scope"})  # fmt: skip
-        retire_scratch_layers(made)  # also forgets the locate index
-        with session_scope() as s:  # the layer's row stays (plans hold it): a plain name again
-            _execute(s, "UPDATE layer SET name_zh = '测试规划' WHERE key = ANY(:k)", k=made)
+
+
+def _reject(case: dict) -> None:
+    from geo_grid.services import cases
+
+    cases.transition(case["id"], "reject", version=case["version"], actor="test",
+                     role="dispatcher", note="测试结束", data={"reason": "out_of_scope"})  # fmt: skip
+
+
+def _plain_layer_names(keys: list[str]) -> None:
+    """The scratch layers' rows stay (plans hold them): plain names again."""
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        _execute(s, "UPDATE layer SET name_zh = '测试规划' WHERE key = ANY(:k)", k=keys)
 
 
 @pytest.fixture(scope="module")
