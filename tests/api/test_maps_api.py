@@ -92,10 +92,14 @@ def cookies(server, accounts):
 
 
 def _page(http, path: str, **params) -> str:
-    """A page's HTML with inline-script escapes undone (``<\\/b>`` → ``</b>``)."""
+    """A page's HTML with the inline scripts' HTML escapes undone (``\\u003cb\\u003e`` →
+    ``<b>``: ``js_literal`` writes ``<``, ``>`` and ``&`` so no text can end a script)."""
     r = http.get(path, params=params)
     assert r.status_code == 200, (path, r.text[:300])
-    return r.text.replace("<\\/", "</")
+    text = r.text
+    for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
+        text = text.replace(escaped, char)
+    return text
 
 
 def _pages(store) -> dict[str, tuple[str, list[str]]]:
