@@ -125,8 +125,8 @@ def test_every_operation_declares_the_400_it_may_answer_and_errors_as_json(clien
             assert ref in ("#/components/schemas/ErrorBody", "#/components/schemas/Open311Error"), (
                 method, path, schema)  # fmt: skip
             for status, response in op["responses"].items():  # map pages: errors are JSON too
-                if status[0] in "45":
-                    assert list(response.get("content", {})) == ["application/json"], (
+                if status[0] in "45" and response.get("content"):
+                    assert list(response["content"]) == ["application/json"], (
                         method, path, status)  # fmt: skip
 
 
