@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, policy
 from api.auth import authorize
 from api.deps import refuse_nul
+from api.openapi import errors_as_json
 from api.routers import (
     access,
     admin,
@@ -94,6 +95,14 @@ def create_app() -> FastAPI:
         return RedirectResponse("/map")
 
     app.state.policy = policy.bind(app)
+    _openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = errors_as_json(_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

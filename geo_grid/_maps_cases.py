@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -34,7 +35,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms, label_points
+from geo_grid._maps_common import (
+    check_frame,
+    column,
+    display_transform,
+    fit,
+    geoms,
+    label_points,
+    layer_name,
+)
 from geo_grid._maps_elements import (
     DataLayer,
     JsLayer,
@@ -43,13 +52,14 @@ from geo_grid._maps_elements import (
     Plugins,
     ZoomLabels,
     base_map,
+    html_text,
     js_literal,
 )
 from geo_grid._maps_encode import encode_layer
 from geo_grid.access import mask_text
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
-from geo_grid.layers import LAYER_NAMES_ZH
+from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 
 __all__ = [
     "CASE_STATUS_ZH",
@@ -284,7 +294,8 @@ def cases_map(
     ]
     m.add_child(Legend("每网格案件数 / 案件状态", legend))
     unplaced = total - len(points)
-    info = f"<h3>{title}</h3>{period + '<br>' if period else ''}共 <b>{total}</b> 件"
+    info = f"<h3>{html_text(title)}</h3>{html_text(period) + '<br>' if period else ''}"
+    info += f"共 <b>{total}</b> 件"
     if unplaced:
         info += f"，其中 {unplaced} 件未定位"
     open_n = sum(_status_group(s) != "closed" for s in statuses)
@@ -387,7 +398,7 @@ def indicators_map(
     rate = f"{100 * on_time.sum() / due:.1f}%" if due else "—"
     info = "<h3>红绿指标</h3>"
     if period:
-        info += f"{period}<br>"
+        info += f"{html_text(period)}<br>"
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
     info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
     m.add_child(MapCall("geoGrid.infoBox", info))
@@ -408,6 +419,7 @@ def dispatch_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
+    layer_names: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The dispatcher's map: the queue in a side panel, a click shows who is responsible there.
 
@@ -416,6 +428,7 @@ def dispatch_map(
     the grid, its department grids and the people, outlines the grid, and on 确认派遣 posts
     ``{"lon", "lat", "crs"}`` to ``route_url`` (``{id}`` replaced by the case id; the logged-in
     dispatcher is the actor the server records); a case routed leaves the list. Clicks are sent in the tiles' CRS (``crs``) so the server converts.
+    ``layer_names`` name the layers as the store does (built-in names otherwise).
     """
     grids = check_frame(grids, "grids", ("code",))
     shift = display_transform(tiles_crs)
@@ -437,7 +450,7 @@ def dispatch_map(
             label_points(geoms(grids, 0, shift)),
         ],
         {"style": style, "interactive": False},
-        LAYER_NAMES_ZH.get("unified", "全科网格"),
+        layer_name(UNIFIED, layer_names),
         shift,
         simplify_m=simplify_m,
     )
@@ -453,7 +466,7 @@ def dispatch_map(
                 "style": {"weight": 1.4, "fillOpacity": 0.0, "color": "#6a1b9a"},
                 "interactive": False,
             },
-            LAYER_NAMES_ZH.get(key, key),
+            layer_name(key, layer_names),
             shift,
             simplify_m=simplify_m,
             show=False,
@@ -465,7 +478,7 @@ def dispatch_map(
         "locateUrl": locate_url,
         "routeUrl": route_url,
         "crs": crs,
-        "layerNames": LAYER_NAMES_ZH,
+        "layerNames": {**LAYER_NAMES_ZH, **(layer_names or {})},
         "categories": _category_table(),
     }
     m.add_child(MapCall("geoGridDispatch.panel", options, layers={"grids": unified}))

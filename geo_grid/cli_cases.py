@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -25,15 +25,13 @@ def _json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
-def _when(value: str | None) -> datetime | None:
-    from geo_grid.errors import BadInput
+def _when(value: str | None, option: str, *, local: bool = True) -> datetime | None:
+    """``--from``/``--to``/``--now`` read as the API reads them (:mod:`geo_grid.periods`):
+    ISO 8601, the district's time zone when no offset is given (``local=False``: required)."""
+    from geo_grid.periods import parse_instant
+    from geo_grid.settings import get_settings
 
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"date: not an ISO date/datetime: {value!r}", field="date") from None
+    return parse_instant(value, option, zone=get_settings().zone if local else None)
 
 
 @cases_app.command("tick")
@@ -44,15 +42,9 @@ def tick_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Escalate every overdue open case (grid → community → street → district)."""
-    from geo_grid.errors import BadInput
     from geo_grid.services import cases
 
-    at = _when(now)
-    if at is not None and at.tzinfo is None:
-        raise BadInput(
-            "now: include a timezone offset, e.g. 2026-06-01T08:00:00+08:00", field="now"
-        )
-    result = cases.tick(at)
+    result = cases.tick(_when(now, "--now", local=False))
     if as_json:
         _json(result)
     else:
@@ -120,17 +112,21 @@ def show_cmd(
 def indicators_cmd(
     level: Annotated[str, typer.Option(help="grid|community|street|department")] = "street",
     start: Annotated[
-        str | None, typer.Option("--from", help="ISO date (default: 30 days ago)")
+        str | None,
+        typer.Option("--from", help="ISO date or time, Beijing time (default: 30 days ago)"),
     ] = None,
-    end: Annotated[str | None, typer.Option("--to", help="ISO date (default: now)")] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="ISO date or time, exclusive (default: now)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """红绿指标 per unit over a period."""
+    from geo_grid.periods import days_before
     from geo_grid.services import cases
 
-    to = _when(end) or datetime.now().astimezone()
-    frm = _when(start) or to - timedelta(days=30)
-    rows = cases.indicators(level, frm, to)
+    to = _when(end, "--to") or datetime.now().astimezone()
+    frm = _when(start, "--from") or days_before(to, 30, "--to")
+    rows = cases.indicators(level, frm, to)  # checks the period before reading anything
     if as_json:
         _json({"data": rows, "count": len(rows)})
         return

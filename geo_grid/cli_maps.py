@@ -11,7 +11,7 @@ or grid), 3 no database.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +23,6 @@ from geo_grid.errors import BadInput
 __all__ = ["map_cmd", "register"]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
-_CST = timezone(timedelta(hours=8))
 _out = Console(highlight=False)
 
 
@@ -33,13 +32,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInput(f"{option}: not an ISO date or time: {value!r}", field=option) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=_CST)
+    """Read as the API reads ``from``/``to`` (:mod:`geo_grid.periods`; local time if no offset)."""
+    from geo_grid.periods import parse_instant
+    from geo_grid.settings import get_settings
+
+    return parse_instant(value, option, zone=get_settings().zone)
 
 
 def map_cmd(
@@ -65,7 +62,9 @@ def map_cmd(
 ) -> None:
     """Write a map page (coverage, checks, cases, indicators, services, dispatch, grid, plan)."""
     from geo_grid.maps import write_map
+    from geo_grid.periods import check_period
     from geo_grid.services import maps
+    from geo_grid.settings import get_settings
 
     if kind not in KINDS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
@@ -83,7 +82,11 @@ def map_cmd(
             raise BadInput("--plan: give the plan id", field="plan")
         params["plan_id"] = plan
     elif kind in ("cases", "indicators"):
-        params.update(start=_when(start, "--from"), end=_when(end, "--to"))
+        period = check_period(
+            _when(start, "--from"), _when(end, "--to"),
+            max_days=get_settings().max_period_days, start_field="--from", end_field="--to",
+        )  # fmt: skip
+        params.update(start=period.start, end=period.end)
         if kind == "cases":
             params["category"] = category
     m = maps.build(kind, asset_base="/static", **params)

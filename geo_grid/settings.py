@@ -6,8 +6,10 @@ override by clearing the cache (``get_settings.cache_clear()``) after changing t
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -76,6 +78,16 @@ class Settings(BaseSettings):
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}
     case_indicator_thresholds: str | None = None
+    #: the district's time zone (IANA name): a date or time given without an offset means this
+    time_zone: str = "Asia/Shanghai"
+    #: longest period (``from``…``to``) a case page, indicator or case query may span, in days;
+    #: longer ones are refused (422) instead of drawing every case since 1970
+    max_period_days: int = 366
+
+    @property
+    def zone(self) -> tzinfo:
+        """:attr:`time_zone` as a tzinfo (China keeps one offset, +08:00, all year)."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def cluster_dir(self) -> Path:

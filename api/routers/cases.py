@@ -18,8 +18,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
-from api.deps import BBoxDep
+from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
 from geo_grid.errors import BadInput
+from geo_grid.periods import check_instant
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
 
@@ -264,6 +265,7 @@ async def create_case(
 @cases_router.get("", response_model=CaseList)
 def list_cases(
     bbox: BBoxDep,
+    period: PeriodDep,
     principal: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
@@ -273,8 +275,6 @@ def list_cases(
     department: Code = None,
     level: Literal["grid", "community", "street", "district"] | None = None,
     channel: Code = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -282,7 +282,8 @@ def list_cases(
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
-        "level": level, "channel": channel, "received_from": from_, "received_to": to,
+        "level": level, "channel": channel, "received_from": period.start,
+        "received_to": period.end,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
@@ -300,7 +301,7 @@ def tick(body: TickIn | None = None) -> Any:
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(now)
+    return cases.tick(check_instant(now, "now") if now is not None else None)
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
@@ -372,11 +373,10 @@ def delete_rule(code: str) -> Any:
 # ------------------------------------------------------------------------------------ indicators
 @indicators_router.get("", response_model=IndicatorList)
 async def get_indicators(
-    from_: Annotated[datetime, Query(alias="from", examples=["2026-06-01T00:00:00+08:00"])],
-    to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
+    period: ClosedPeriodDep,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
-    data = await run_in_threadpool(cases.indicators, level, from_, to)
+    data = await run_in_threadpool(cases.indicators, level, period.start, period.end)
     return {"data": data, "count": len(data)}
 
 

@@ -7,55 +7,27 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
+from api.deps import PeriodDep
 from api.routers import tiles
 from geo_grid.access import scope_filter
-from geo_grid.errors import BadInput
 from geo_grid.services import maps
 
 router = APIRouter(tags=["maps"])
 router.include_router(tiles.router)
 
 ASSETS = "/static"
-#: Times without a zone are Beijing time, as people in the district write them.
-CST = timezone(timedelta(hours=8))
 
-
-@dataclass(frozen=True)
-class Period:
-    """A period ``[from, to)`` (either end optional) and an optional case category (prefix)."""
-
-    start: datetime | None
-    end: datetime | None
-    category: str | None
-
-
-def period_params(
-    start: Annotated[
-        datetime | None,
-        Query(alias="from", description="Start (ISO date or time; Beijing time if no zone)"),
-    ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="End (exclusive)")] = None,
-    category: Annotated[
-        str | None,
-        Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
-    ] = None,
-) -> Period:
-    start = start.replace(tzinfo=CST) if start and start.tzinfo is None else start
-    end = end.replace(tzinfo=CST) if end and end.tzinfo is None else end
-    if start and end and not start < end:
-        raise BadInput("from: must be before to", field="from")
-    return Period(start, end, category)
-
-
-PeriodDep = Annotated[Period, Depends(period_params)]
+#: A case category code or prefix (E05, E0502)
+Category = Annotated[
+    str | None,
+    Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
+]
 
 
 def _html(kind: str, **params) -> HTMLResponse:
@@ -78,7 +50,9 @@ def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTML
 
 
 @router.get("/map/cases", response_class=HTMLResponse)
-def cases_map(period: PeriodDep, principal: PrincipalDep) -> HTMLResponse:
+def cases_map(
+    period: PeriodDep, principal: PrincipalDep, category: Category = None
+) -> HTMLResponse:
     """Cases of a period: clustered markers, a heat map and case counts per grid.
 
     A viewer confined to a street, a community or their grids sees only those cases.
@@ -86,7 +60,7 @@ def cases_map(period: PeriodDep, principal: PrincipalDep) -> HTMLResponse:
     area = tuple(
         (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
     )
-    return _html("cases", start=period.start, end=period.end, category=period.category, area=area)
+    return _html("cases", start=period.start, end=period.end, category=category, area=area)
 
 
 @router.get("/map/indicators", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep
+from api.deps import Open311PeriodDep
 from api.errors import STATUS
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
@@ -72,16 +73,6 @@ async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
         return _error(fmt if fmt in ("json", "xml") else "json", exc)
 
 
-def _dt(value: str | None, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{field}: not an ISO 8601 datetime: {value!r}", field=field) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _text(value: str, field: str) -> str:
     """A value bound for the store: PostgreSQL text cannot hold NUL, so no control characters."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -123,7 +114,9 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 
 @router.get("/requests.{fmt}", response_model=None)
-async def get_requests(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+async def get_requests(
+    request: Request, fmt: str, principal: PrincipalDep, period: Open311PeriodDep
+) -> Response:
     """The requests of the caller's area (a street leader's street, a grid worker's grids)."""
     q = request.query_params
 
@@ -131,8 +124,8 @@ async def get_requests(request: Request, fmt: str, principal: PrincipalDep) -> R
         return cases.open311_requests(
             ids=_csv(q.get("service_request_id"), "service_request_id"),
             service_codes=_csv(q.get("service_code"), "service_code"),
-            start=_dt(q.get("start_date"), "start_date"),
-            end=_dt(q.get("end_date"), "end_date"),
+            start=period.start,
+            end=period.end,
             status=_csv(q.get("status"), "status"),
             viewer=principal,
         )

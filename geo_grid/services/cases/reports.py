@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -16,6 +16,7 @@ from geo_grid.cases.indicators import indicators as compute_indicators
 from geo_grid.db import cases_repo
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
+from geo_grid.periods import check_period, days_before
 from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
 from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
@@ -37,21 +38,24 @@ def _thresholds() -> Thresholds:
     return Thresholds.from_config(config)
 
 
-_DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
 def _local(value: datetime) -> datetime:
-    """A date without an offset is the district's local time (UTC+8), as a leader means it.
+    """A date without an offset is the district's local time (``GEO_GRID_TIME_ZONE``), as a
+    leader means it.
 
     >>> _local(datetime(2026, 1, 1)).isoformat()
     '2026-01-01T00:00:00+08:00'
     """
-    return value.replace(tzinfo=_DISTRICT_TZ) if value.tzinfo is None else value
+    return value.replace(tzinfo=get_settings().zone) if value.tzinfo is None else value
 
 
 def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``."""
+    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``.
+
+    The period is checked first (:func:`geo_grid.periods.check_period`: offsets PostgreSQL
+    holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls.
+    """
     start, end = _local(start), _local(end)
+    check_period(start, end, max_days=get_settings().max_period_days)
     thresholds = _thresholds()
     with session_scope() as session:
         frame = cases_repo.indicator_frame(session, start, end)
@@ -119,14 +123,9 @@ def open311_requests(
     else:
         now = _now(now)
         end = end or now
-        try:
-            start = start or end - timedelta(days=90)
-        except OverflowError:  # end_date in the first days of year 1: no window fits before it
-            raise BadInput(
-                f"end_date: no 90 days before {end:%Y-%m-%d}", field="end_date"
-            ) from None
-        if start >= end:
-            raise BadInput("start_date: must be before end_date", field="start_date")
+        start = start or days_before(end, 90, "end_date")
+        check_period(start, end, max_days=get_settings().max_period_days,
+                     start_field="start_date", end_field="end_date")  # fmt: skip
         filters.update(received_from=start, received_to=end)
         if service_codes:
             filters["category_code"] = service_codes
