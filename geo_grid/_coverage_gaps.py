@@ -1,0 +1,212 @@
+"""Gap polygons of a grid layer, with work bounded by the damage GEOS found.
+
+Gaps are the holes of the grids' union and, with parents, the parts of the parents that no grid
+covers. The union is never built whole:
+
+1. the union of the *clean* grids (no invalid edge) comes from their free segments
+   (:mod:`geo_grid._coverage_edges`): faces of those segments are either covered by a clean grid
+   or a hole of that union;
+2. a hole holding no flagged grid is a gap as it is; a hole holding flagged grids loses what they
+   cover (a local union of the few grids inside it);
+3. flagged grids sticking out of the clean union can close pockets of the outside: the holes of
+   the clean union's outline joined with just those grids;
+4. with parents, only a parent whose boundary is not lined, segment by segment, by grid edges from
+   inside can have uncovered parts open to the outside: those are the parent minus the outline.
+
+Pieces found twice (a pocket inside a parent) or split at a parent line are merged at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid._coverage_edges import Segments, edge_drawn, union_faces
+from geo_grid._coverage_faces import polygonal
+
+__all__ = ["Layer", "find_gaps", "holes_of", "pieces"]
+
+
+@dataclass
+class Layer:
+    """The working arrays of one check: grids (valid polygons, in the layer's CRS), the flagged
+    mask from GEOS, their boundary segments and an STRtree over the grids."""
+
+    geoms: NDArray
+    flagged: NDArray
+    seg: Segments
+    tree: shapely.STRtree
+
+
+def pieces(geom) -> NDArray:
+    """Polygons of a (multi)polygonal result, as an array."""
+    if geom is None or geom.is_empty:
+        return np.empty(0, dtype=object)
+    return shapely.get_parts(polygonal(geom))
+
+
+def holes_of(union) -> NDArray:
+    """Holes of a union as polygons, minus any islands of the union that sit inside them."""
+    parts = shapely.get_parts(union)
+    holes = [shapely.Polygon(r) for p in parts for r in getattr(p, "interiors", [])]
+    if not holes:
+        return np.empty(0, dtype=object)
+    tree = shapely.STRtree(parts)
+    out = []
+    for hole in holes:
+        inside = tree.query(hole, predicate="contains_properly")
+        if len(inside):
+            out.extend(pieces(shapely.difference(hole, shapely.union_all(parts[inside]))))
+        else:
+            out.append(hole)
+    return np.asarray(out, dtype=object)
+
+
+def _clean_faces(layer: Layer) -> tuple[NDArray, NDArray]:
+    """Faces of the clean grids' union: (covered faces, hole faces).
+
+    A face is covered when the first edge of its shell, run with the face on its right, is an
+    edge some clean grid draws the same way (a grid also has itself on the right); the shell of
+    a hole runs the other way round its bordering grids. No point-in-polygon test, which a point
+    on a shared edge would fool."""
+    clean = ~layer.flagged
+    seg = layer.seg.subset(clean[layer.seg.owner])
+    free = seg.free()
+    faces = union_faces(seg, free)
+    if len(faces) == 0:
+        return faces, faces
+    shells = shapely.get_exterior_ring(faces)
+    xy, at = shapely.get_coordinates(shells, return_index=True)
+    first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+    a, b = xy[first], xy[first + 1]
+    ccw = shapely.is_ccw(shells)
+    a[ccw], b[ccw] = b[ccw], a[ccw].copy()
+    covered = edge_drawn(a, b, seg.subset(free))
+    return faces[covered], _enclosed(faces[~covered], faces[covered])
+
+
+def _enclosed(holes: NDArray, covered: NDArray) -> NDArray:
+    """The uncovered faces that are holes of a covered face. A face closed off only by parts
+    touching at points (a bow-tie's loop against its neighbour) is no hole of the union, as GEOS
+    builds it, so it is no gap either."""
+    if len(holes) == 0 or len(covered) == 0:
+        return holes[:0]
+    shells = shapely.STRtree(shapely.polygons(shapely.get_exterior_ring(covered)))
+    inside, _ = shells.query(shapely.point_on_surface(holes), predicate="within")
+    return holes[np.unique(inside)]
+
+
+def _outline(covered: NDArray, holes: NDArray):
+    """The clean union with its holes filled (islands in holes dropped), as one MultiPolygon."""
+    if len(covered) == 0:
+        return shapely.MultiPolygon()
+    shells = shapely.polygons(shapely.get_exterior_ring(covered))
+    if len(holes):
+        filled = shapely.STRtree(shapely.polygons(shapely.get_exterior_ring(holes)))
+        island, _ = filled.query(shapely.point_on_surface(covered), predicate="within")
+        shells = np.delete(shells, np.unique(island))
+    return shapely.MultiPolygon(list(shells))
+
+
+def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
+    """Each hole minus the flagged grids inside it (a hole without any is a gap as it is)."""
+    if len(holes) == 0:
+        return holes
+    flagged = np.flatnonzero(layer.flagged)
+    fi, hj = shapely.STRtree(holes).query(layer.geoms[flagged], predicate="intersects")
+    touched = set(hj.tolist())
+    out = [h for k, h in enumerate(holes) if k not in touched]
+    order = np.argsort(hj, kind="stable")
+    for h, group in _groups(hj[order], flagged[fi[order]]):
+        cover = shapely.union_all(layer.geoms[group])
+        out.extend(pieces(shapely.difference(holes[h], cover)))
+    return np.asarray(out, dtype=object)
+
+
+def _groups(keys: NDArray, values: NDArray):
+    """``(key, values)`` runs of a sorted ``keys`` array."""
+    if len(keys) == 0:
+        return
+    cuts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        yield int(keys[a]), values[a:b]
+
+
+def _sticking_out(layer: Layer, outline) -> NDArray:
+    """Indices of flagged grids not inside the clean union's outline."""
+    flagged = np.flatnonzero(layer.flagged)
+    if outline.is_empty:
+        return flagged
+    shapely.prepare(outline)
+    return flagged[~shapely.covers(outline, layer.geoms[flagged])]
+
+
+def find_gaps(layer: Layer, parent_geoms: NDArray | None = None, parent_seg=None) -> NDArray:
+    """Gap polygons (layer CRS), merged where they touch."""
+    covered, holes = _clean_faces(layer)
+    outline = _outline(covered, holes)
+    gaps = list(_fill_holes(layer, holes))
+    out = _sticking_out(layer, outline)
+    reach = outline
+    if len(out):
+        reach = shapely.union_all(np.concatenate([[outline], layer.geoms[out]]))
+        gaps.extend(holes_of(reach))
+    if parent_geoms is not None:
+        gaps.extend(_open_parent_parts(layer, parent_geoms, parent_seg, reach))
+    return _merge(np.asarray(gaps, dtype=object))
+
+
+def unlined_parents(layer: Layer, parent_seg: Segments) -> NDArray:
+    """Parent boundary segments not drawn, same direction, by any grid (mask over parent_seg)."""
+    return ~parent_seg.found_in(layer.seg)
+
+
+def _open_parent_parts(layer: Layer, parent_geoms, parent_seg, reach) -> list:
+    """Parts of unlined parents outside the (flagged-grid-extended) outline of the grids."""
+    unlined = np.unique(parent_seg.owner[unlined_parents(layer, parent_seg)])
+    if len(unlined) == 0:
+        return []
+    parts = shapely.get_parts(reach)
+    tree = shapely.STRtree(parts)
+    out: list = []
+    for p in unlined:
+        near = tree.query(parent_geoms[p], predicate="intersects")
+        rest = shapely.difference(parent_geoms[p], shapely.union_all(parts[near]))
+        out.extend(pieces(rest))
+    return out
+
+
+def _merge(gaps: NDArray) -> NDArray:
+    """Union the gap pieces that touch or overlap; leave the others as they are."""
+    if len(gaps) < 2:
+        return gaps
+    a, b = shapely.STRtree(gaps).query(gaps, predicate="intersects")
+    linked = a != b
+    if not linked.any():
+        return gaps
+    label = _components(len(gaps), a[linked], b[linked])
+    out = []
+    order = np.argsort(label, kind="stable")
+    for _, group in _groups(label[order], order):
+        if len(group) == 1:
+            out.append(gaps[group[0]])
+        else:
+            out.extend(pieces(shapely.union_all(gaps[group])))
+    return np.asarray(out, dtype=object)
+
+
+def _components(n: int, a: NDArray, b: NDArray) -> NDArray:
+    """Connected-component label of each of ``n`` nodes linked by edges ``a[k]-b[k]`` (min-label
+    propagation with pointer jumping: a handful of vectorized rounds for gap clusters)."""
+    label = np.arange(n)
+    while True:
+        before = label.copy()
+        low = np.minimum(label[a], label[b])
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            return label
