@@ -20,9 +20,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid._coverage_edges import Segments
 from geo_grid._coverage_faces import polygonal, widths
-from geo_grid._coverage_gaps import Layer, pieces
+from geo_grid._coverage_gaps import Layer, ParentLines, pieces
 
 __all__ = ["Nesting", "nesting_defects"]
 
@@ -37,7 +36,7 @@ class Nesting:
     parent_codes: NDArray
     parent_geoms: NDArray
     parent_tree: shapely.STRtree
-    parent_seg: Segments
+    parent_lines: ParentLines
     partners: NDArray  # grid indices in an overlap pair
     metric: Callable
     noise_area: float
@@ -59,9 +58,9 @@ def _suspects(layer: Layer, nest: Nesting) -> NDArray:
     """Mask of grids with a parent that need the exact test."""
     suspect = layer.flagged.copy()
     suspect[nest.partners] = True
-    loose = ~nest.parent_seg.found_in(layer.seg)
+    loose = nest.parent_lines.loose
     if loose.any():
-        near = layer.tree.query(nest.parent_seg.lines(loose), predicate="intersects")[1]
+        near = layer.tree.query(nest.parent_lines.seg.lines(loose), predicate="intersects")[1]
         suspect[near] = True
     return suspect & (nest.pidx >= 0)
 

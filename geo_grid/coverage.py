@@ -58,7 +58,7 @@ from geo_grid._coverage_faces import (
     widths,
 )
 from geo_grid._coverage_fix import face_adjacency, label_faces
-from geo_grid._coverage_gaps import Layer, find_gaps, pieces
+from geo_grid._coverage_gaps import Layer, ParentLines, find_gaps, pieces
 from geo_grid._coverage_metric import AUTO, Metric, resolve_local_crs
 from geo_grid._coverage_nesting import Nesting, nesting_defects
 from geo_grid.crs import STORAGE_EPSG
@@ -271,22 +271,65 @@ def _keep(areas: NDArray, wids: NDArray, noise_area: float, noise_width: float) 
 _pieces = pieces
 
 
-def _bordering(
-    pieces: NDArray, tree: shapely.STRtree, geoms: NDArray, tol: float, metric
-) -> list[list[int]]:
+def _bordering(pieces: NDArray, layer: Layer, tol: float, metric) -> list[list[int]]:
     """For each piece, the grid indices sharing more than a point of border with it (``tol``
-    metres: border within ``tol`` of the piece, longer than ``4·tol``)."""
-    if len(pieces) == 0:
-        return []
-    pi, gi = tree.query(pieces, predicate="intersects")
-    grown = shapely.buffer(metric(pieces), tol, quad_segs=2)
-    near = shapely.boundary(metric(geoms[gi]))
-    lengths = shapely.length(shapely.intersection(near, grown[pi]))
+    metres: border within ``tol`` of the piece, longer than ``4·tol``).
+
+    Borders a grid draws with its own vertices (all of a hole of the clean grids) are found by
+    segment keys; only grids within ``tol`` of some other border segment, and flagged grids
+    (which may run along a border another grid draws exactly), are measured with a buffer."""
     out: list[list[int]] = [[] for _ in range(len(pieces))]
-    for p, g, length in zip(pi, gi, lengths, strict=True):
+    if len(pieces) == 0:
+        return out
+    seg = Segments.of(pieces)
+    exact, matched = _shared_exactly(seg, layer, metric)
+    for (p, g), length in exact.items():
         if length > 4 * tol:
+            out[p].append(g)
+    loose = seg.lines(~matched)
+    reach = tol * _units_per_metre(pieces, metric) * 2
+    si, gi = layer.tree.query(loose, predicate="dwithin", distance=reach)
+    pi, gj = layer.tree.query(pieces, predicate="dwithin", distance=reach)
+    damaged = layer.flagged[gj]  # may run along a border another grid draws exactly
+    pairs = np.unique(
+        np.vstack(
+            [np.column_stack([seg.owner[~matched][si], gi]), np.column_stack([pi, gj])[damaged]]
+        ),
+        axis=0,
+    )
+    if len(pairs):
+        grown = shapely.buffer(metric(pieces[pairs[:, 0]]), tol, quad_segs=2)
+        near = shapely.boundary(metric(layer.geoms[pairs[:, 1]]))
+        long = shapely.length(shapely.intersection(near, grown)) > 4 * tol
+        for p, g in pairs[long]:
             out[p].append(int(g))
-    return out
+    return [sorted(set(nb)) for nb in out]
+
+
+def _units_per_metre(geoms: NDArray, metric) -> float:
+    """How many layer-CRS units make a metre around ``geoms`` (1 for a metric layer)."""
+    sample = geoms[: min(len(geoms), 50)]
+    src, met = shapely.length(sample), shapely.length(metric(sample))
+    ok = met > 0
+    return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0
+
+
+def _shared_exactly(seg: Segments, layer: Layer, metric) -> tuple[dict, NDArray]:
+    """``{(piece, grid): metric length}`` of borders a grid draws segment for segment (the
+    reverse way: it lies on the other side), and which piece segments are so drawn."""
+    near = np.unique(layer.tree.query(seg.lines(), predicate="intersects")[1])
+    hits = pd.DataFrame({"key": seg.back, "s": np.arange(len(seg))}).merge(
+        layer.seg.of_owners(near).frame(), on="key"
+    )
+    matched = np.zeros(len(seg), dtype=bool)
+    matched[hits["s"].to_numpy()] = True
+    if len(hits) == 0:
+        return {}, matched
+    s = hits["s"].to_numpy()
+    hits["piece"] = seg.owner[s]
+    hits["length"] = shapely.length(metric(seg.lines(s)))
+    sums = hits.groupby(["piece", "grid"])["length"].sum()
+    return {(int(p), int(g)): float(v) for (p, g), v in sums.items()}, matched
 
 
 #: ``_parent_index`` value of a grid that names no parent (not nesting-checked).
@@ -309,18 +352,14 @@ def _parent_index(
     A stated code that is not among the parents gives -1 (reported ``outside_parent``), or, with
     ``infer_unknown`` (the fixer), the parent the grid overlaps most.
     """
-    lookup = {c: i for i, c in enumerate(parent_codes)}
-    out = np.full(len(work), FREE, dtype=int)
-    unknown = []
-    for i, code in enumerate(stated):
-        if code is None or pd.isna(code):
-            continue
-        if str(code) in lookup:
-            out[i] = lookup[str(code)]
-        else:
-            out[i] = -1
-            if work[i] is not None:
-                unknown.append(i)
+    lookup = pd.Series(np.arange(len(parent_codes)), index=pd.Index(parent_codes, dtype=object))
+    lookup = lookup[~lookup.index.duplicated(keep="last")]
+    named = pd.Series(stated, dtype=object)
+    free = named.isna().to_numpy()
+    found = named.astype(str).map(lookup).to_numpy(dtype=float)
+    out = np.where(free, FREE, np.where(np.isnan(found), -1, np.nan_to_num(found))).astype(int)
+    missing = shapely.is_missing(np.asarray(work, dtype=object))
+    unknown = list(np.flatnonzero((out == -1) & ~missing))
     if unknown and infer_unknown:
         idx = np.asarray(unknown)
         gi, pj = parent_tree.query(work[idx], predicate="intersects")
@@ -349,7 +388,6 @@ class _Parents:
     codes: NDArray
     geoms: NDArray
     tree: shapely.STRtree
-    seg: Segments
 
 
 @dataclass
@@ -360,9 +398,7 @@ class _Noise:
 
 def _read_parents(parent: gpd.GeoDataFrame, crs) -> _Parents:
     geoms = _parent_array(_source(parent, crs))
-    return _Parents(
-        parent["code"].astype(str).to_numpy(), geoms, shapely.STRtree(geoms), Segments.of(geoms)
-    )
+    return _Parents(parent["code"].astype(str).to_numpy(), geoms, shapely.STRtree(geoms))
 
 
 def _duplicate_codes(codes: NDArray, work: NDArray) -> list[dict]:
@@ -385,37 +421,45 @@ def _edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
 
 
 def _overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
-    """Pairs ``(i, j)``, i < j, where an invalid edge of one enters the other's interior, plus
-    exact duplicates (whose edges lie on each other and enter nothing).
+    """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
 
-    The work follows the invalid edges: each is looked up in the STRtree and tested against the
-    few grids it meets, instead of intersecting every flagged grid with all its neighbours."""
+    * an invalid edge of one enters the other's interior (each invalid edge is looked up in the
+      STRtree and tested against the few grids it meets);
+    * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
+      whose other edges still match their neighbours, which GEOS then does not flag);
+    * a flagged grid holds the other wholly inside, edges apart.
+
+    No flagged grid is intersected with all its neighbours."""
     src = np.flatnonzero(layer.flagged)
     qi, qj = layer.tree.query(edges[src], predicate="intersects")
     a, b = src[qi], qj
     other = a != b
     a, b = a[other], b[other]
     inner = ~shapely.touches(edges[a], layer.geoms[b])
-    pairs = [np.column_stack([np.minimum(a, b), np.maximum(a, b)])[inner]]
-    pairs.append(_exact_duplicates(layer.geoms, src))
-    cand = np.vstack(pairs)
+    found = [_ordered(a[inner], b[inner]), _same_side(layer.seg), _nested(layer, src)]
+    cand = np.vstack(found)
     return np.unique(cand, axis=0) if len(cand) else np.empty((0, 2), dtype=int)
 
 
-def _exact_duplicates(geoms: NDArray, idx: NDArray) -> NDArray:
-    """Pairs of identical geometries among ``idx`` (GEOS flags both copies of a duplicate)."""
-    if len(idx) < 2:
+def _ordered(a: NDArray, b: NDArray) -> NDArray:
+    return np.column_stack([np.minimum(a, b), np.maximum(a, b)]).astype(int).reshape(-1, 2)
+
+
+def _same_side(seg: Segments) -> NDArray:
+    """Pairs of grids drawing one segment in the same direction (both on its right)."""
+    frame = seg.subset(seg.same_side()).frame().drop_duplicates()
+    if len(frame) == 0:
         return np.empty((0, 2), dtype=int)
-    keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms[idx])))
-    groups = keys.groupby(keys, sort=False).indices
-    out = [
-        (int(idx[m[x]]), int(idx[m[y]]))
-        for m in groups.values()
-        if len(m) > 1
-        for x in range(len(m))
-        for y in range(x + 1, len(m))
-    ]
-    return np.asarray(out, dtype=int).reshape(-1, 2)
+    pairs = frame.merge(frame, on="key")
+    pairs = pairs[pairs["grid_x"] < pairs["grid_y"]]
+    return _ordered(pairs["grid_x"].to_numpy(), pairs["grid_y"].to_numpy())
+
+
+def _nested(layer: Layer, src: NDArray) -> NDArray:
+    """Pairs where a flagged grid holds another wholly inside, edges apart."""
+    qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
+    a, b = src[qi], qj
+    return _ordered(a[a != b], b[a != b])
 
 
 def _overlaps(
@@ -477,7 +521,7 @@ def _gap_defects(
     gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
     owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
     tol = max(noise.width, 1e-3)
-    neighbours = _bordering(gaps, layer.tree, layer.geoms, tol, metric)
+    neighbours = _bordering(gaps, layer, tol, metric)
     out = []
     for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
         kind = "sliver_gap" if width < sliver_w else "gap"
@@ -557,13 +601,14 @@ def check_coverage(
     defects += found
     step("overlaps")
     parents = _read_parents(parent, grids.crs) if parent is not None else None
-    gaps = find_gaps(layer, *((parents.geoms, parents.seg) if parents else ()))
+    lines = ParentLines.of(parents.geoms, layer) if parents is not None else None
+    gaps = find_gaps(layer, lines)
     step("gaps")
     defects += _gap_defects(gaps, layer, pcodes, parents, metric, sliver_w, noise)
     step("gap widths")
     if parents is not None:
         defects += _check_nesting(
-            layer, grids, present, pcodes, parents, pairs, metric, noise, parent_field
+            layer, grids, present, pcodes, parents, lines, pairs, metric, noise, parent_field
         )
     step("parents")
     frame = _frame(defects, grids.crs, parents, metric)
@@ -579,7 +624,9 @@ def check_coverage(
     )
 
 
-def _check_nesting(layer, grids, present, pcodes, parents: _Parents, pairs, metric, noise, field):
+def _check_nesting(
+    layer, grids, present, pcodes, parents: _Parents, lines, pairs, metric, noise, field
+):
     """The nesting defects of the grids that name a parent in ``field``."""
     stated = (
         grids[field].to_numpy()[present]
@@ -594,7 +641,7 @@ def _check_nesting(layer, grids, present, pcodes, parents: _Parents, pairs, metr
         parent_codes=parents.codes,
         parent_geoms=parents.geoms,
         parent_tree=parents.tree,
-        parent_seg=parents.seg,
+        parent_lines=lines,
         partners=np.unique(pairs).astype(int),
         metric=metric,
         noise_area=noise.area,
@@ -663,18 +710,15 @@ def _frame(defects: list[dict], src_crs, parents: _Parents | None, metric) -> gp
 
 def _locate_parents(frame: pd.DataFrame, defects: list[dict], parents: _Parents) -> None:
     """Give overlaps, duplicates and invalid rings the parent their location lies in."""
-    need = [
-        k
-        for k, row in enumerate(defects)
-        if row["parent"] is None
-        and row["kind"] in ("overlap", "duplicate_geometry", "invalid_geometry")
-        and row["geometry"] is not None
-    ]
-    if need:
-        pts = shapely.point_on_surface(np.asarray([defects[k]["geometry"] for k in need]))
-        gi, pj = parents.tree.query(pts, predicate="within")
-        for g, p in zip(gi, pj, strict=True):
-            frame.at[need[g], "parent"] = parents.codes[p]
+    kinds = frame["kind"].isin(["overlap", "duplicate_geometry", "invalid_geometry"]).to_numpy()
+    geoms = frame["geometry"].to_numpy()
+    need = np.flatnonzero(kinds & frame["parent"].isna().to_numpy() & ~shapely.is_missing(geoms))
+    if len(need) == 0:
+        return
+    gi, pj = parents.tree.query(shapely.point_on_surface(geoms[need]), predicate="within")
+    column = frame["parent"].to_numpy(dtype=object).copy()
+    column[need[gi]] = parents.codes[pj]
+    frame["parent"] = column
 
 
 # --------------------------------------------------------------------------------------------
