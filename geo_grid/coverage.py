@@ -297,6 +297,8 @@ def _bordering(pieces: NDArray, layer: Layer, tol: float, metric) -> list[list[i
         ),
         axis=0,
     )
+    known = {(p, g) for (p, g), length in exact.items() if length > 4 * tol}
+    pairs = pairs[[(int(p), int(g)) not in known for p, g in pairs]] if known else pairs
     if len(pairs):
         grown = shapely.buffer(metric(pieces[pairs[:, 0]]), tol, quad_segs=2)
         near = shapely.boundary(metric(layer.geoms[pairs[:, 1]]))
