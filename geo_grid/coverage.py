@@ -58,7 +58,7 @@ from geo_grid._coverage_faces import (
     widths,
 )
 from geo_grid._coverage_fix import face_adjacency, label_faces
-from geo_grid._coverage_gaps import Layer, ParentLines, find_gaps, pieces
+from geo_grid._coverage_gaps import Layer, Overlaps, ParentLines, find_gaps, pieces
 from geo_grid._coverage_metric import AUTO, Metric, resolve_local_crs
 from geo_grid._coverage_nesting import Nesting, nesting_defects
 from geo_grid.crs import STORAGE_EPSG
@@ -466,13 +466,15 @@ def _nested(layer: Layer, src: NDArray) -> NDArray:
 
 def _overlaps(
     layer: Layer, edges: NDArray, codes: NDArray, metric, noise: _Noise, share: float
-) -> tuple[list[dict], NDArray]:
-    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap."""
+) -> tuple[list[dict], NDArray, Overlaps]:
+    """``overlap`` and ``duplicate_geometry`` defects, the pairs that overlap, and every
+    candidate pair with its overlap area in the layer's CRS (the gap step's area bound)."""
     pairs = _overlap_candidates(layer, edges)
     if len(pairs) == 0:
-        return [], pairs
+        return [], pairs, Overlaps(pairs, np.zeros(0))
     g = layer.geoms
     inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
+    candidates = Overlaps(pairs, shapely.area(inter))
     inter_m = metric(inter)
     ia = shapely.area(inter_m)
     iw = widths(inter_m)
@@ -483,7 +485,7 @@ def _overlaps(
         for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, metric, share)
-    return defects, pairs
+    return defects, pairs, candidates
 
 
 def _duplicates(layer, pairs, inter, ia, codes, metric, share) -> list[dict]:
@@ -599,12 +601,12 @@ def check_coverage(
     step("codes")
     layer, edges = _edge_layer(pgeoms)
     step("edges")
-    found, pairs = _overlaps(layer, edges, pcodes, metric, noise, duplicate_share)
+    found, pairs, candidates = _overlaps(layer, edges, pcodes, metric, noise, duplicate_share)
     defects += found
     step("overlaps")
     parents = _read_parents(parent, grids.crs) if parent is not None else None
     lines = ParentLines.of(parents.geoms, layer) if parents is not None else None
-    gaps = find_gaps(layer, lines)
+    gaps = find_gaps(layer, lines, candidates)
     step("gaps")
     defects += _gap_defects(gaps, layer, pcodes, parents, metric, sliver_w, noise)
     step("gap widths")
