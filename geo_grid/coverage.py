@@ -6,11 +6,22 @@ lies inside its parent community, which its own grids cover completely. GEOS's C
 only says *which edges* are wrong; :func:`check_coverage` returns the defect polygons with their
 area, width, grid codes and parent, and :func:`fix_coverage` returns a repaired layer plus a log.
 
-How the check stays near-linear: ``shapely.coverage_invalid_edges`` (one GEOS pass, cost grows with
-neighbours) marks every grid whose edges do not match its neighbours; only pairs that involve a
-marked grid are intersected (STRtree, predicate ``intersects``). Gaps are the holes of the union,
-built with ``coverage_union_all`` on the unmarked grids, and, with parents, the parts of the
-district (union of parents) that no grid covers. Nothing is ever compared all-against-all.
+How the check stays near bare GEOS: ``shapely.coverage_invalid_edges`` (one GEOS pass) marks
+every grid whose edges do not match its neighbours, and everything after it works on what that
+pass found, not on all pairs or all grids:
+
+* overlaps: only pairs where an invalid edge enters the other grid, where two grids draw a segment
+  the same way, or where a flagged grid holds another are intersected;
+* gaps: the clean grids' union comes from their free segments (:mod:`._coverage_edges`, hashed
+  keys, no overlay); a hole of it is a gap as it is, or loses the few flagged grids inside it
+  (:mod:`._coverage_gaps`);
+* nesting: a parent whose boundary the grids draw segment for segment proves its clean grids
+  inside or outside by one interior point each; only suspects are overlaid
+  (:mod:`._coverage_nesting`).
+
+Nothing is ever compared all-against-all. Areas and widths are measured in ``local_crs``: the
+district's Gauss-Krüger zone, or by default (``"auto"``) the zone of each defect's own central
+longitude (:mod:`._coverage_metric`), named in the report's ``crs`` column.
 
 Widths are the short side of the rectangle with the same area and perimeter (see
 ``_coverage_faces.widths``): exact for strips, slivers and rings, low on compact shapes. Pieces smaller than ``noise_area_m2`` *or* narrower than
@@ -101,7 +112,9 @@ class CoverageReport:
     (list of grid codes involved), ``area_m2``, ``width_m`` (NaN where a width means nothing, e.g.
     a duplicated code), ``parent`` (parent code or None) and ``geometry``: the overlap, gap or
     outside part as a polygon, the location of an invalid ring as a point, the grid itself for a
-    duplicate or an empty grid (None).
+    duplicate or an empty grid (None); after them ``crs``, the metric CRS the defect's area and
+    width were measured in (None where nothing was measured). ``params["metric_crs"]`` lists
+    the CRSes used.
     """
 
     defects: gpd.GeoDataFrame
@@ -282,7 +295,7 @@ def _bordering(pieces: NDArray, layer: Layer, tol: float, metric) -> list[list[i
     if len(pieces) == 0:
         return out
     seg = Segments.of(pieces)
-    exact, matched = _shared_exactly(seg, layer, metric)
+    exact, matched = _shared_exactly(pieces, seg, layer, metric)
     for (p, g), length in exact.items():
         if length > 4 * tol:
             out[p].append(g)
@@ -316,10 +329,10 @@ def _units_per_metre(geoms: NDArray, metric) -> float:
     return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0
 
 
-def _shared_exactly(seg: Segments, layer: Layer, metric) -> tuple[dict, NDArray]:
+def _shared_exactly(pieces: NDArray, seg: Segments, layer: Layer, metric) -> tuple[dict, NDArray]:
     """``{(piece, grid): metric length}`` of borders a grid draws segment for segment (the
     reverse way: it lies on the other side), and which piece segments are so drawn."""
-    near = np.unique(layer.tree.query(seg.lines(), predicate="intersects")[1])
+    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
     hits = pd.DataFrame({"key": seg.back, "s": np.arange(len(seg))}).merge(
         layer.seg.of_owners(near).frame(), on="key"
     )
