@@ -438,8 +438,9 @@ def _edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
 def _overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
 
-    * an invalid edge of one enters the other's interior (each invalid edge is looked up in the
-      STRtree and tested against the few grids it meets);
+    * an invalid edge of one meets the other, and their interiors meet (each invalid edge is
+      looked up in the STRtree; ``touches`` on the pair then drops neighbours that only share
+      boundary);
     * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
       whose other edges still match their neighbours, which GEOS then does not flag);
     * a flagged grid holds the other wholly inside, edges apart.
@@ -447,11 +448,10 @@ def _overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     No flagged grid is intersected with all its neighbours."""
     src = np.flatnonzero(layer.flagged)
     qi, qj = layer.tree.query(edges[src], predicate="intersects")
-    a, b = src[qi], qj
-    other = a != b
-    a, b = a[other], b[other]
-    inner = ~shapely.touches(edges[a], layer.geoms[b])
-    found = [_ordered(a[inner], b[inner]), _same_side(layer.seg), _nested(layer, src)]
+    met = np.unique(_ordered(src[qi], qj), axis=0)
+    met = met[met[:, 0] != met[:, 1]]
+    inner = ~shapely.touches(layer.geoms[met[:, 0]], layer.geoms[met[:, 1]])
+    found = [met[inner], _same_side(layer.seg), _nested(layer, src)]
     cand = np.vstack(found)
     return np.unique(cand, axis=0) if len(cand) else np.empty((0, 2), dtype=int)
 
