@@ -140,10 +140,12 @@ def store(demo_db, demo):
 
 
 def _reject(case: dict) -> None:
+    from geo_grid.access import Principal
     from geo_grid.services import cases
 
-    cases.transition(case["id"], "reject", version=case["version"], actor="test",
-                     role="dispatcher", note="测试结束", data={"reason": "out_of_scope"})  # fmt: skip
+    centre = Principal("test", "dispatcher", "district", "320113")
+    cases.transition(case["id"], "reject", version=case["version"], by=centre,
+                     note="测试结束", data={"reason": "out_of_scope"})  # fmt: skip
 
 
 def _plain_layer_names(keys: list[str]) -> None:
