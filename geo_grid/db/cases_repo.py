@@ -311,7 +311,7 @@ def insert_case_orm(
     """
     from geoalchemy2 import WKTElement
 
-    from geo_grid.db.case_models import Case, CaseEvent, IdempotencyKey
+    from geo_grid.db.models import Case, CaseEvent, IdempotencyKey
 
     values = {c: row[c] for c in CASE_COLUMNS if c in row}
     if row.get("lon") is not None and row.get("lat") is not None:
