@@ -108,7 +108,7 @@ def scratch_layer(demo_db):
 
     from sqlalchemy import text
 
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     made: list[str] = []
@@ -116,8 +116,8 @@ def scratch_layer(demo_db):
     def make(condition: str) -> tuple[str, int]:
         key = f"t_plan_{uuid.uuid4().hex[:10]}"
         with session_scope() as s:
-            repo.ensure_layer(s, key, "测试规划")
-            gid = repo.create_generation(s, layer=key, author="test")
+            repos.grids.ensure_layer(s, key, "测试规划")
+            gid = repos.grids.create_generation(s, layer=key, author="test")
             s.execute(
                 text(
                     f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
@@ -126,9 +126,9 @@ def scratch_layer(demo_db):
                                area_m2, properties, geom
                         FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
                 ),
-                {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
+                {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
             )
-            repo.publish_generation(s, gid)
+            repos.grids.publish_generation(s, gid)
         made.append(key)
         return key, gid
 

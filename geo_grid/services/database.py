@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from geo_grid.db import migrate
 from geo_grid.db.cluster import find_pg_bindir
-from geo_grid.db.repo import counts_by_layer
+from geo_grid.db.repos.grids import counts_by_layer
 from geo_grid.db.session import (
     UNREACHABLE,
     database_url,

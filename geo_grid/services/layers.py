@@ -9,7 +9,7 @@ import geopandas as gpd
 from sqlalchemy import text
 
 from geo_grid.access import mask_phone
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.measure import area_m2
@@ -30,7 +30,7 @@ __all__ = [
 
 def list_layers() -> list[dict[str, Any]]:
     with session_scope() as session:
-        return repo.list_layers(session)
+        return repos.grids.list_layers(session)
 
 
 def layer_grids(
@@ -41,8 +41,8 @@ def layer_grids(
 ) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
     """A layer's grids (published generation by default) and the generation they belong to."""
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        grids = repo.read_grids(session, generation_id=gen["id"], bbox=bbox)
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        grids = repos.grids.read_grids(session, generation_id=gen["id"], bbox=bbox)
     return gen, grids
 
 
@@ -70,7 +70,7 @@ def get_grid(
     """
     with session_scope() as session:
         if layer is not None:
-            gens = [repo.resolve_generation(session, layer, generation)]
+            gens = [repos.grids.resolve_generation(session, layer, generation)]
         else:
             gens = [
                 dict(r)
@@ -80,7 +80,7 @@ def get_grid(
             ]
         found = []
         for gen in gens:
-            grids = repo.read_grids(session, generation_id=gen["id"], codes=[code])
+            grids = repos.grids.read_grids(session, generation_id=gen["id"], codes=[code])
             found += [(gen, row) for _, row in grids.iterrows()]
         if not found:
             raise NotFound(f"code: no grid {code!r} in the published layers", field="code")
@@ -122,7 +122,7 @@ def admin_areas(level: str | None = None, parent: str | None = None) -> gpd.GeoD
             f"level: must be district, street or community, not {level!r}", field="level"
         )
     with session_scope() as session:
-        return repo.read_admin_areas(session, level=level, parent=parent)
+        return repos.district.read_admin_areas(session, level=level, parent=parent)
 
 
 def import_layer(
@@ -193,11 +193,11 @@ def import_layer(
         else [{}] * len(grids)
     )
     with session_scope() as session:
-        gid = repo.create_generation(
+        gid = repos.grids.create_generation(
             session, layer=layer, author=author, note=note, source=Path(label).name
         )
-        n = repo.insert_grids(session, gid, layer, grids)
-        gen = repo.generation_row(session, gid)
+        n = repos.grids.insert_grids(session, gid, layer, grids)
+        gen = repos.grids.generation_row(session, gid)
     return {
         "layer": layer,
         "generation": gen["number"],
@@ -221,7 +221,7 @@ def export_layer(
 def publish(layer: str, generation: int) -> dict[str, Any]:
     """Publish a draft generation; the previous published one is retired, in one transaction."""
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        retired = repo.publish_generation(session, gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        retired = repos.grids.publish_generation(session, gen["id"])
     index.invalidate()  # this process sees the new generation at once; others within a second
     return {"layer": layer, "published": generation, "retired_generation_id": retired}

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from geo_grid.db import migrate, repo
+from geo_grid.db import migrate, repos
 from geo_grid.db.cluster import LocalCluster
 from geo_grid.db.session import session_scope
 from geo_grid.errors import DatabaseUnavailable
@@ -64,9 +64,9 @@ def _publish_one_grid(engine) -> None:
         crs=4490,
     )  # fmt: skip
     with session_scope(engine) as session:
-        gid = repo.create_generation(session, layer="unified", author="test")
-        repo.insert_grids(session, gid, "unified", grid)
-        repo.publish_generation(session, gid)
+        gid = repos.grids.create_generation(session, layer="unified", author="test")
+        repos.grids.insert_grids(session, gid, "unified", grid)
+        repos.grids.publish_generation(session, gid)
 
 
 def _wait_for(predicate, timeout: float, what: str) -> float:

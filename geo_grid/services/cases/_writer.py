@@ -26,7 +26,7 @@ from geo_grid.cases.rules import (
     stage_deadline,
     total_sla_hours,
 )
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import Conflict
 from geo_grid.services.cases._common import _event
@@ -142,7 +142,7 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     near = [i for i, job in enumerate(batch) if job.placement.lon is not None]
     asks = [_near(batch[i]) for i in near]
     with _writer_session() as session:
-        seen, ids, recent = cases_repo.open_intake_batch(session, list(claimed), len(batch), asks)
+        seen, ids, recent = repos.cases.open_intake_batch(session, list(claimed), len(batch), asks)
         for pair in seen:
             outcomes[claimed.pop(pair)] = _REPLAY
         neighbours = dict(zip(near, recent, strict=True))
@@ -159,7 +159,7 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
             if job.key is not None:
                 keys.append((job.client, job.key, job.request_hash, case_id))
             outcomes[i] = row
-        cases_repo.insert_cases(session, rows, events, keys)
+        repos.cases.insert_cases(session, rows, events, keys)
     return outcomes
 
 
@@ -238,17 +238,17 @@ def _store_alone_orm(job: _Job) -> Any:
     _place_points([job])
     try:
         with session_scope() as session:
-            if job.key is not None and cases_repo.find_idempotency(session, job.client, job.key):
+            if job.key is not None and repos.cases.find_idempotency(session, job.client, job.key):
                 return _REPLAY
-            case_id = cases_repo.next_case_id(session)
+            case_id = repos.cases.next_case_id(session)
             row, events = _build_case(job, _rules_for(session), case_id)
             if job.placement.lon is not None:
                 cat, box, since = _near(job)
                 _flag_duplicates(
-                    job, row, cases_repo.recent_cases_near(session, cat, box, since, case_id)
+                    job, row, repos.cases.recent_cases_near(session, cat, box, since, case_id)
                 )
             key = (job.client, job.key, job.request_hash) if job.key is not None else None
-            cases_repo.insert_case_orm(session, row, events, key)
+            repos.cases.insert_case_orm(session, row, events, key)
     except Conflict as exc:
         if exc.field == "Idempotency-Key":
             return _REPLAY  # a concurrent request with this key won

@@ -1,7 +1,7 @@
 """Storage of coverage checks, merge runs and the 多网合一 crosswalk: the SQL behind
 :mod:`geo_grid.services.checks`.
 
-Like :mod:`geo_grid.db.repo`, every function takes ``session`` first and never commits. A check is
+Like every repository (:mod:`geo_grid.db.repos`), every function takes ``session`` first and never commits. A check is
 keyed by (generation, parameters): a generation's grids never change once written, so the stored
 defects are the answer for as long as the generation exists (rows cascade when it is deleted).
 Crosswalk rows are keyed by base generation × department generation and are replaced as a block
@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import copy_frame, read_table_frame
+from geo_grid.db.repos._sql import copy_frame, read_table_frame
 
 __all__ = [
     "find_check",
