@@ -226,12 +226,7 @@ def check_layer(
     body = report.to_json()
     with session_scope() as session:
         if refresh:
-            from sqlalchemy import text
-
-            session.execute(
-                text("DELETE FROM coverage_check WHERE generation_id = :g AND params_key = :k"),
-                {"g": gen["id"], "k": key},
-            )
+            repos.checks.delete_check(session, generation_id=gen["id"], params_key=key)
         check_id = repos.checks.insert_check(
             session,
             generation_id=gen["id"],

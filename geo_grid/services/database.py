@@ -6,11 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from geo_grid.db import migrate
+from geo_grid.db import migrate, repos
 from geo_grid.db.cluster import find_pg_bindir
-from geo_grid.db.repos.grids import counts_by_layer
 from geo_grid.db.session import (
     UNREACHABLE,
     database_url,
@@ -66,8 +63,8 @@ def health() -> dict[str, Any]:
     """Database reachable, PostGIS version, schema revision and grid counts per published layer."""
     engine = get_engine()
     with session_scope(engine) as session:
-        postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
-        counts = counts_by_layer(session)
+        postgis = repos.store.postgis_version(session)
+        counts = repos.grids.counts_by_layer(session)
     return {
         "status": "ok",
         "database": "reachable",

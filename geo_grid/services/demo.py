@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import text
 
 from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
@@ -71,16 +70,7 @@ def load_demo(
 
     with session_scope(get_engine()) as session:
         if loaded:
-            for table in (
-                "roster",
-                "person",
-                "address",
-                "building",
-                "grid",
-                "generation",
-                "admin_area",
-            ):
-                session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (fixed names)
+            repos.store.clear_district(session)
         for info in BUILTIN_LAYERS:
             repos.grids.ensure_layer(session, info.key, info.name_zh, info.department)
         admin = pd.concat([demo.district, demo.streets, demo.communities], ignore_index=True)
@@ -101,43 +91,12 @@ def load_demo(
             repos.grids.insert_grids(session, gid, layer, grids)
             repos.grids.publish_generation(session, gid)
             say(f"stored {len(grids)} grids of {layer}")
-        b = demo.buildings
-        repos._sql.copy_frame(
-            session,
-            "building",
-            pd.DataFrame(
-                {
-                    "code": b["code"],
-                    "name": b["name"],
-                    "community_code": b["community_code"],
-                    "xiaoqu": b["xiaoqu"],
-                    "households": b["households"].astype(int),
-                    "floors": b["floors"].astype("Int64"),
-                    "kind": b["kind"],
-                    "geom": b.geometry.to_numpy(),
-                }
-            ),
-            ("code", "name", "community_code", "xiaoqu", "households", "floors", "kind", "geom"),
-        )
-        a = demo.addresses
-        cols = ("id", *repos.district.ADDRESS_FIELDS, "geom")
-        frame = pd.DataFrame({c: a[c].to_numpy() for c in cols[1:-1]})
-        frame.insert(0, "id", a["address_id"].astype("int64").to_numpy())
-        frame["geom"] = a.geometry.to_numpy()
-        repos._sql.copy_frame(session, "address", frame, cols)
-        say(f"stored {len(b)} buildings and {len(a)} addresses")
-        r = demo.roster
-        people = r.drop_duplicates("person_id")[["person_id", "name", "phone"]]
-        repos._sql.copy_frame(
-            session, "person", people.rename(columns={"person_id": "id"}), ("id", "name", "phone")
-        )
-        roster = r.rename(columns={"layer": "layer_key"})[
-            ["person_id", "role", "layer_key", "grid_code", "department", "linked_households"]
-        ].copy()
-        roster["linked_households"] = roster["linked_households"].astype("Int64")
-        repos._sql.copy_frame(session, "roster", roster, tuple(roster.columns))
+        repos.district.insert_buildings(session, demo.buildings)
+        repos.district.insert_addresses(session, demo.addresses)
+        say(f"stored {len(demo.buildings)} buildings and {len(demo.addresses)} addresses")
+        people, roles = repos.district.insert_roster(session, demo.roster)
         repos.store.set_meta(session, DEMO_META_KEY, str(seed))
-        say(f"stored {len(people)} people in {len(roster)} roster roles")
+        say(f"stored {people} people in {roles} roster roles")
     index.invalidate()  # the address library changed under the same published generations
     cases = _load_cases(seed, demo, say)
     return {

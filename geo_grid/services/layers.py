@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import text
 
 from geo_grid.access import mask_phone
 from geo_grid.db import repos
@@ -47,17 +46,21 @@ def layer_grids(
 
 
 def roster_for(session, layer: str, codes: list[str]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            """SELECT r.grid_code, r.role, r.department, r.linked_households, p.id AS person_id,
-                      p.name, p.phone
-               FROM roster r JOIN person p ON p.id = r.person_id
-               WHERE r.layer_key = :layer AND r.grid_code = ANY(:codes) AND r.active
-               ORDER BY r.grid_code, r.role, p.id"""
-        ),
-        {"layer": layer, "codes": codes},
-    ).mappings()
-    return [{**dict(r), "phone": mask_phone(r["phone"])} for r in rows]
+    """The active roster of some grids of a layer, phones masked (what the grid page shows)."""
+    frame = repos.district.read_roster(session, layer=layer, codes=codes)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        {
+            **row,
+            "phone": mask_phone(row["phone"]),
+            "linked_households": _int_or_none(row["linked_households"]),
+        }
+        for row in rows
+    ]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def get_grid(
@@ -72,12 +75,8 @@ def get_grid(
         if layer is not None:
             gens = [repos.grids.resolve_generation(session, layer, generation)]
         else:
-            gens = [
-                dict(r)
-                for r in session.execute(
-                    text("SELECT * FROM generation WHERE status = 'published'")
-                ).mappings()
-            ]
+            published = repos.grids.published_generations(session).values()
+            gens = [repos.grids.generation_row(session, gid) for gid in published]
         found = []
         for gen in gens:
             grids = repos.grids.read_grids(session, generation_id=gen["id"], codes=[code])
@@ -91,11 +90,8 @@ def get_grid(
                 field="layer",
             )
         gen, row = found[0]
-        names = dict(
-            session.execute(
-                text("SELECT code, name FROM admin_area WHERE code = ANY(:c)"),
-                {"c": [c for c in (row["community_code"], row["street_code"]) if c]},
-            ).all()
+        names = repos.district.admin_names(
+            session, [c for c in (row["community_code"], row["street_code"]) if c]
         )
         roster = roster_for(session, gen["layer_key"], [code])
     return {

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from geo_grid.db.repos._sql import copy_frame, read_table_frame
 
 __all__ = [
+    "delete_check",
     "find_check",
     "insert_defects",
     "insert_check",
@@ -77,6 +78,14 @@ def latest_check(session: Session, *, generation_id: int) -> dict[str, Any] | No
     sql = _CHECK_SELECT + " WHERE c.generation_id = :g ORDER BY c.created_at DESC, c.id DESC"
     row = session.execute(text(sql), {"g": generation_id}).mappings().first()
     return dict(row) if row else None
+
+
+def delete_check(session: Session, *, generation_id: int, params_key: str) -> None:
+    """Forget the stored check of a generation with these parameters (its defects cascade)."""
+    session.execute(
+        text("DELETE FROM coverage_check WHERE generation_id = :g AND params_key = :k"),
+        {"g": generation_id, "k": params_key},
+    )
 
 
 def insert_check(

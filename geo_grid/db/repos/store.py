@@ -1,4 +1,5 @@
-"""SQL of the store as a whole: the ``meta`` key/value facts (e.g. which demo seed is loaded).
+"""SQL of the store as a whole: the ``meta`` key/value facts (e.g. which demo seed is loaded), the
+PostGIS version for ``/health``, and clearing the district before the demo is loaded again.
 
 Like every repository, functions take ``session`` and never commit.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["get_meta", "set_meta"]
+__all__ = ["clear_district", "get_meta", "postgis_version", "set_meta"]
 
 
 def get_meta(session: Session, key: str) -> str | None:
@@ -23,3 +24,28 @@ def set_meta(session: Session, key: str, value: str) -> None:
         ),
         {"k": key, "v": value},
     )
+
+
+def postgis_version(session: Session) -> str | None:
+    """The PostGIS library version the server runs (``/health`` reports it)."""
+    return session.execute(text("SELECT postgis_lib_version()")).scalar()
+
+
+#: What :func:`clear_district` empties, children before parents (cases, plans, checks and
+#: accounts are not the district's reference data and are kept).
+_DISTRICT_DELETES = (
+    "DELETE FROM roster",
+    "DELETE FROM person",
+    "DELETE FROM address",
+    "DELETE FROM building",
+    "DELETE FROM grid",
+    "DELETE FROM generation",
+    "DELETE FROM admin_area",
+)
+
+
+def clear_district(session: Session) -> None:
+    """Delete the district's people, roster, addresses, buildings, grids, generations and admin
+    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction)."""
+    for statement in _DISTRICT_DELETES:
+        session.execute(text(statement))
