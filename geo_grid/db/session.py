@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,7 @@ __all__ = [
     "database_url",
     "error_line",
     "get_engine",
+    "held_session",
     "local_cluster",
     "session_scope",
     "stored_tables",
@@ -115,6 +117,51 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.commit()
     except BaseException:
         session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+#: Each thread's own held connection (:func:`held_session`), kept across units of work (no pool
+#: checkout each time), replaced when the engine changes (settings) or the connection broke.
+_held = threading.local()
+
+
+def _alive(conn) -> bool:
+    """One round trip, before anything is written: after a PostgreSQL restart the next unit of
+    work then runs on a new connection instead of failing on the dead one."""
+    try:
+        conn.exec_driver_sql("SELECT 1")
+        conn.rollback()
+        return True
+    except DBAPIError:
+        return False
+
+
+@contextmanager
+def held_session() -> Iterator[Session]:
+    """A session on this thread's held connection: commit on success, roll back on any error.
+
+    For a long-lived worker thread that writes often (the case intake writer): it skips the pool
+    checkout and pre-ping of :func:`session_scope` but pings the held connection itself, so a
+    PostgreSQL restart costs one reconnect, not a failed unit of work.
+    """
+    engine, conn = get_engine(), getattr(_held, "connection", None)
+    stale = conn is None or _held.engine is not engine or conn.closed or conn.invalidated
+    if stale or not _alive(conn):
+        if conn is not None:
+            conn.close()
+        conn = engine.connect()
+        _held.engine, _held.connection = engine, conn
+    session = Session(bind=conn, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if conn.invalidated:
+            conn.close()
+            _held.engine = _held.connection = None
         raise
     finally:
         session.close()

@@ -1,7 +1,8 @@
 """The intake writer: placed reports stored in group commits (one transaction, one fsync, for
 whatever arrived during the last commit), and the one-ORM-transaction-per-report baseline.
 
-The writer threads, their queue and their held connections live here and only here.
+The writer threads and their queue live here and only here; each thread writes through its own
+held connection (:func:`geo_grid.db.session.held_session`, pinged before each batch).
 """
 
 from __future__ import annotations
@@ -11,25 +12,21 @@ import queue
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from geo_grid.cases import lifecycle
-from geo_grid.cases.catalogue import Category
 from geo_grid.cases.duplicates import duplicates_among, search_window
 from geo_grid.cases.rules import (
-    Placement,
     RoutingRule,
     route,
     stage_deadline,
     total_sla_hours,
 )
 from geo_grid.db import repos
-from geo_grid.db.session import session_scope
+from geo_grid.db.session import held_session, session_scope
 from geo_grid.errors import Conflict
-from geo_grid.services.cases._common import _event
+from geo_grid.services.cases._common import _event, _Job
 from geo_grid.services.cases.placement import _place_points
 from geo_grid.services.cases.rules import _rules_for
 
@@ -46,25 +43,6 @@ INTAKE_WRITERS = 1
 
 
 _REPLAY: Any = object()  # outcome: the key was used already; the caller answers with that case
-
-
-@dataclass(slots=True)
-class _Job:
-    """A validated report on its way to the store (placed by the writer when it has a point)."""
-
-    payload: Mapping[str, Any]
-    cat: Category
-    channel: str
-    placement: Placement | None
-    roster: Mapping[tuple[str, str], list[dict[str, Any]]]
-    actor: str
-    role: str
-    client: str
-    key: str | None
-    request_hash: str | None
-    now: datetime
-    point: tuple[float, float, str] | None = None
-    future: Future = field(default_factory=Future)
 
 
 #: The intake writers of this process: a queue and the threads that drain it. Nothing to
@@ -141,7 +119,7 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     _place_points(batch)
     near = [i for i, job in enumerate(batch) if job.placement.lon is not None]
     asks = [_near(batch[i]) for i in near]
-    with _writer_session() as session:
+    with held_session() as session:
         seen, ids, recent = repos.cases.open_intake_batch(session, list(claimed), len(batch), asks)
         for pair in seen:
             outcomes[claimed.pop(pair)] = _REPLAY
@@ -161,52 +139,6 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
             outcomes[i] = row
         repos.cases.insert_cases(session, rows, events, keys)
     return outcomes
-
-
-#: Each writer thread's own connection, kept across batches (no pool checkout per batch),
-#: replaced when the engine changes (settings) or the connection broke. It is pinged before each
-#: batch (one round trip, before anything is written): after a PostgreSQL restart the first
-#: report then goes through on a new connection instead of failing on the dead one.
-_held = threading.local()
-
-
-def _alive(conn) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        conn.exec_driver_sql("SELECT 1")
-        conn.rollback()
-        return True
-    except DBAPIError:
-        return False
-
-
-@contextmanager
-def _writer_session():
-    """A session on the writer's held connection: commit on success, roll back on error."""
-    from sqlalchemy.orm import Session
-
-    from geo_grid.db.session import get_engine
-
-    engine, conn = get_engine(), getattr(_held, "connection", None)
-    stale = conn is None or _held.engine is not engine or conn.closed or conn.invalidated
-    if stale or not _alive(conn):
-        if conn is not None:
-            conn.close()
-        conn = engine.connect()
-        _held.engine, _held.connection = engine, conn
-    session = Session(bind=conn, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        if conn.invalidated:
-            conn.close()
-            _held.engine = _held.connection = None
-        raise
-    finally:
-        session.close()
 
 
 def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):

@@ -5,7 +5,7 @@ The roster map and the intake's geocoder follow the locate index's key (a publis
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from geo_grid.cases.rules import (
     Placement,
@@ -14,10 +14,7 @@ from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.layers import UNIFIED
-from geo_grid.services.cases._common import _lock
-
-if TYPE_CHECKING:
-    from geo_grid.services.cases._writer import _Job
+from geo_grid.services.cases._common import _Job, _lock
 
 __all__ = ["place"]
 

@@ -19,8 +19,8 @@ from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
-from geo_grid.services.cases._common import CHANNELS, _now
-from geo_grid.services.cases._writer import _REPLAY, _Job, _store_alone_orm, _submit
+from geo_grid.services.cases._common import CHANNELS, _Job, _now
+from geo_grid.services.cases._writer import _REPLAY, _store_alone_orm, _submit
 from geo_grid.services.cases.placement import _geocoder_warm, _get_locator, _roster_map, place
 from geo_grid.services.cases.views import case_view
 
