@@ -15,7 +15,6 @@ import click
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from geo_grid.cli_access import audit_app, keys_app, users_app
 from geo_grid.cli_cases import cases_app
@@ -23,7 +22,7 @@ from geo_grid.cli_checks import register as register_checks
 from geo_grid.cli_geocode import register as register_geocode
 from geo_grid.cli_maps import register as register_maps
 from geo_grid.cli_plans import plan_app
-from geo_grid.errors import BadInput, DatabaseUnavailable, GeoGridError
+from geo_grid.errors import DatabaseUnavailable, GeoGridError
 
 app = typer.Typer(
     name="geo-grid",
@@ -92,20 +91,17 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @db_app.command("url")
 def db_url() -> None:
     """Print the SQLAlchemy URL of the store."""
-    from geo_grid.db.session import database_url
+    from geo_grid.services import database
 
-    sys.stdout.write(database_url() + "\n")
+    sys.stdout.write(database.url() + "\n")
 
 
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply the Alembic migrations (also done by `db start`)."""
-    from geo_grid.db import migrate
-    from geo_grid.db.session import get_engine
+    from geo_grid.services import database
 
-    engine = get_engine()
-    migrate.upgrade(engine)
-    out.print(f"schema at revision {migrate.current(engine)}")
+    out.print(f"schema at revision {database.migrate_to_head()}")
 
 
 @db_app.command("dump")
@@ -130,19 +126,9 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore a dump written by `db dump` into an empty database (--force: replace a store)."""
-    from geo_grid.db.session import stored_tables
     from geo_grid.services import database
 
-    if not force and path.is_file():
-        tables = stored_tables()
-        if tables:
-            shown = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
-            raise BadInput(
-                f"database: not empty ({len(tables)} tables: {shown}); restore into an empty "
-                "database or pass --force to replace its contents",
-                field="database",
-            )
-    database.restore(path)
+    database.restore(path, force=force)
     out.print(f"restored {path}")
 
 
@@ -307,14 +293,20 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _unavailable(exc: DatabaseUnavailable) -> str:
+    """The message and, when the database went away, the driver's reason in one line."""
+    from geo_grid.services.database import error_line
+
+    reason = error_line(exc)
+    return exc.message if reason == exc.message else f"{exc.message}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: map domain errors to exit codes and one-line messages."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except DatabaseUnavailable as exc:
-        return _fail(exc.message, 3)
-    except OperationalError as exc:  # the server went away or never answered
-        return _fail(f"database unavailable: {exc.orig or 'unreachable'}", 3)
+    except DatabaseUnavailable as exc:  # none configured or started, or it went away
+        return _fail(_unavailable(exc), 3)
     except GeoGridError as exc:
         return _fail(exc.message, 2)
     except click.exceptions.Abort:

@@ -1,4 +1,12 @@
-"""Engines and sessions built from settings: the one way the rest of the code reaches the database."""
+"""Engines and sessions built from settings: the one way the rest of the code reaches the database.
+
+A database that cannot be reached surfaces above this package as one domain error,
+:class:`~geo_grid.errors.DatabaseUnavailable`, never as a driver class: every engine built here
+translates a refused, dropped or timed-out connection in SQLAlchemy's ``handle_error`` hook (which
+sees every statement and every connect, including those outside a session), and
+:func:`session_scope` and :func:`held_session` translate what reaches them by other ways (the
+pool's checkout timeout, a raw-cursor COPY). The API and the CLI then map only domain errors.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, make_url, text
+import psycopg2
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,21 +32,77 @@ __all__ = [
     "error_line",
     "get_engine",
     "held_session",
+    "is_unreachable",
     "local_cluster",
     "session_scope",
     "stored_tables",
 ]
 
-#: What "the database is unreachable" looks like to a caller: no server configured or started,
-#: the connection refused, dropped or timed out (OperationalError), used after the server closed
-#: it (InterfaceError), or no pooled connection free in time. Callers that can wait for the
-#: database to come back (the warm-up, the escalation ticker) retry on these and on nothing else.
-UNREACHABLE: tuple[type[Exception], ...] = (
-    DatabaseUnavailable,
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
+#: What "the database is unreachable" looks like to a caller: only the domain error, because this
+#: package translates every driver error that means it (see :func:`is_unreachable`). Callers that
+#: can wait for the database to come back (the warm-up, the escalation ticker) retry on these.
+UNREACHABLE: tuple[type[Exception], ...] = (DatabaseUnavailable,)
+
+#: How psycopg2 words a connection that died under a statement: such an error can surface as a
+#: class other than OperationalError (a statement on a socket the server already dropped).
+_LOST_CONNECTION = (
+    "server closed the connection",
+    "connection already closed",
+    "terminating connection",
+    "could not connect",
+    "connection refused",
 )
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached (rather than a bad statement).
+
+    No server configured or started (DatabaseUnavailable), the connection refused, dropped or timed
+    out (OperationalError, in SQLAlchemy's or psycopg2's class), used after the server closed it
+    (InterfaceError), no pooled connection free in time, or any driver error on a connection
+    SQLAlchemy found dead or whose message says so.
+
+    >>> is_unreachable(OperationalError("SELECT 1", {}, Exception("could not connect")))
+    True
+    >>> is_unreachable(DBAPIError("SELECT 1", {}, Exception("lost"), connection_invalidated=True))
+    True
+    >>> from sqlalchemy.exc import ProgrammingError
+    >>> is_unreachable(ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')))
+    False
+    """
+    dead = (DatabaseUnavailable, OperationalError, InterfaceError, PoolTimeout)
+    if isinstance(exc, dead + (psycopg2.OperationalError, psycopg2.InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError | psycopg2.Error):
+        said = str(getattr(exc, "orig", None) or exc).lower()
+        return any(hint in said for hint in _LOST_CONNECTION)
+    return False
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    """The domain error for an unreachable database; the driver's reason stays its ``__cause__``
+    (logged through :func:`error_line`, never shown to an API client)."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    error = DatabaseUnavailable("database unavailable")
+    error.__cause__ = exc
+    return error
+
+
+def _translate(context: ExceptionContext) -> None:
+    """``handle_error`` hook of every engine: an unreachable database raises DatabaseUnavailable.
+
+    A failed pre-ping is left alone: the pool replaces the dead pooled connection itself, which is
+    how the first request after a PostgreSQL restart works. SQLAlchemy still invalidates the dead
+    connection (and the pool) before the new error propagates.
+    """
+    if context.is_pre_ping:
+        return
+    exc = context.sqlalchemy_exception or context.original_exception
+    if context.is_disconnect or is_unreachable(exc):
+        raise _unavailable(exc)
 
 
 def local_cluster(settings: Settings | None = None) -> LocalCluster:
@@ -70,7 +136,11 @@ def error_line(exc: BaseException) -> str:
 
     >>> error_line(OperationalError("SELECT 1", {}, Exception("refused\\nIs it running?")))
     'refused'
+    >>> error_line(_unavailable(OperationalError("SELECT 1", {}, Exception("refused"))))
+    'refused'
     """
+    if isinstance(exc, DatabaseUnavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__  # translated here: the driver's reason
     detail = getattr(exc, "orig", None) or getattr(exc, "message", None) or exc
     lines = str(detail).strip().splitlines()
     return lines[0][:300] if lines else type(exc).__name__
@@ -92,7 +162,7 @@ def _connect_args(url: str) -> dict[str, int]:
 def _engine_for(url: str) -> Engine:
     # pool_pre_ping: a pooled connection that died with a server restart is replaced on checkout,
     # so the first request after a restart works instead of answering 503 once per pooled slot
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=10,
         max_overflow=20,
@@ -100,6 +170,8 @@ def _engine_for(url: str) -> Engine:
         connect_args=_connect_args(url),
         future=True,
     )
+    event.listen(engine, "handle_error", _translate)
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -115,9 +187,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
-        raise
+        if isinstance(exc, DatabaseUnavailable) or not is_unreachable(exc):
+            raise
+        raise _unavailable(exc) from exc  # a pool timeout, a raw-cursor COPY, ...
     finally:
         session.close()
 
@@ -134,7 +208,7 @@ def _alive(conn) -> bool:
         conn.exec_driver_sql("SELECT 1")
         conn.rollback()
         return True
-    except DBAPIError:
+    except (DBAPIError, DatabaseUnavailable):  # the engine's hook translates a dead connection
         return False
 
 
@@ -157,12 +231,14 @@ def held_session() -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
         if conn.invalidated:
             conn.close()
             _held.engine = _held.connection = None
-        raise
+        if isinstance(exc, DatabaseUnavailable) or not is_unreachable(exc):
+            raise
+        raise _unavailable(exc) from exc  # e.g. the raw-cursor batch INSERT on a dropped socket
     finally:
         session.close()
 

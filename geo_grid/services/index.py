@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geo_grid.db import repos
-from geo_grid.db.session import get_engine
+from geo_grid.db.session import get_engine, session_scope
 from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
 from geo_grid.settings import Settings, get_settings
@@ -86,7 +86,7 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
     if current is not None and max_age_s > 0 and time.monotonic() - _checked_at < max_age_s:
         return current
     engine = _store()
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         published = repos.grids.published_generations(session)
         key = LocateIndex.key_for(published)
         checked = time.monotonic()
@@ -112,7 +112,7 @@ def get_geocoder() -> Geocoder:
     with _build_lock:
         if _geocoder is not None and _geocoder_key == locator.key:
             return _geocoder
-        with Session(_store()) as session:
+        with session_scope(_store()) as session:
             library = repos.district.read_address_library(session)
             streets = repos.district.read_admin_areas(session, level="street")
             communities = repos.district.read_admin_areas(session, level="community")

@@ -6,10 +6,17 @@ Like every repository, functions take ``session`` and never commit.
 
 from __future__ import annotations
 
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["clear_district", "get_meta", "postgis_version", "set_meta"]
+from geo_grid.db.repos.grids import counts_by_layer
+from geo_grid.errors import DatabaseUnavailable
+
+__all__ = ["clear_district", "get_meta", "health_facts", "postgis_version", "set_meta"]
 
 
 def get_meta(session: Session, key: str) -> str | None:
@@ -29,6 +36,22 @@ def set_meta(session: Session, key: str, value: str) -> None:
 def postgis_version(session: Session) -> str | None:
     """The PostGIS library version the server runs (``/health`` reports it)."""
     return session.execute(text("SELECT postgis_lib_version()")).scalar()
+
+
+def health_facts(session: Session) -> dict[str, Any]:
+    """PostGIS version, schema revision and grid counts per published layer (``/health``).
+
+    Any database error on the way means the store cannot serve (e.g. it was never migrated):
+    :class:`DatabaseUnavailable`, with the driver's error as its cause (the reason logged).
+    """
+    try:
+        return {
+            "postgis": postgis_version(session),
+            "schema": MigrationContext.configure(session.connection()).get_current_revision(),
+            "grids": counts_by_layer(session),
+        }
+    except DBAPIError as exc:
+        raise DatabaseUnavailable("database unavailable") from exc
 
 
 #: What :func:`clear_district` empties, children before parents (cases, plans, checks and
