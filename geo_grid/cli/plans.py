@@ -8,13 +8,13 @@ input or a conflict, 1 when ``validate`` finds the plan not clean).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from geo_grid.cli._common import out as _out
+from geo_grid.cli._common import print_json as _json
 from geo_grid.errors import BadInput
 
 __all__ = ["plan_app"]
@@ -23,14 +23,9 @@ plan_app = typer.Typer(
     help="Redraw grids: draft plans, edits with their impact, suggestions, publish.",
     no_args_is_help=True,
 )
-_out = Console(highlight=False)
 
 PlanId = Annotated[int, typer.Argument(metavar="PLAN", help="Plan id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def _geojson(value: str, name: str) -> dict:
