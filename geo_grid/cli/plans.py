@@ -10,9 +10,8 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable
-from copy import copy
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
@@ -93,60 +92,40 @@ def create_cmd(
         _out.print(f"plan {result['id']}: draft generation {result['generation']} of {layer}")
 
 
+_REQUIRED = inspect.Parameter.empty
+
 #: How each edit parameter of :data:`geo_grid.plans.EDIT_OPS` is given on the command line: its
-#: annotation, its default (``...``: required) and whether it is GeoJSON (inline or ``@file``).
-#: ``{verb}`` in a help text is the command's name.
-_EDIT_PARAMS: dict[str, tuple[Any, Any, bool]] = {
-    "grid": (Annotated[str, typer.Option(help="Grid code to {verb}.")], ..., False),
-    "line": (Annotated[str, typer.Option(help="GeoJSON LineString (or @file).")], ..., True),
-    "geometry": (
-        Annotated[str, typer.Option(help="GeoJSON Polygon (or @file) of the new outline.")],
-        ...,
-        True,
-    ),
-    "grids": (
-        Annotated[list[str], typer.Argument(metavar="GRID...", help="Grid codes to merge.")],
-        ...,
-        False,
-    ),
-    "keep": (Annotated[str | None, typer.Option(help="Code that survives.")], None, False),
-    "buildings": (
-        Annotated[list[str], typer.Argument(metavar="BUILDING...", help="Building codes.")],
-        ...,
-        False,
-    ),
-    "to": (Annotated[str, typer.Option(help="Grid code that takes the buildings.")], ..., False),
-    "code": (Annotated[str | None, typer.Option(help="New code.")], None, False),
-    "name": (Annotated[str | None, typer.Option(help="New name.")], None, False),
-}
+#: annotation and default; the GeoJSON ones (inline or ``@file``) are in :data:`_GEOJSON`.
+_EDIT_PARAMS: dict[str, tuple[Any, Any]] = {
+    "grid": (Annotated[str, typer.Option(help="Grid code.")], _REQUIRED),
+    "line": (Annotated[str, typer.Option(help="GeoJSON LineString (or @file).")], _REQUIRED),
+    "geometry": (Annotated[str, typer.Option(help="GeoJSON Polygon (or @file) of the new "
+                                                  "outline.")], _REQUIRED),
+    "grids": (Annotated[list[str], typer.Argument(metavar="GRID...",
+                                                  help="Grid codes to merge.")], _REQUIRED),
+    "keep": (Annotated[str | None, typer.Option(help="Code that survives.")], None),
+    "buildings": (Annotated[list[str], typer.Argument(metavar="BUILDING...",
+                                                      help="Building codes.")], _REQUIRED),
+    "to": (Annotated[str, typer.Option(help="Grid code that takes the buildings.")], _REQUIRED),
+    "code": (Annotated[str | None, typer.Option(help="New code.")], None),
+    "name": (Annotated[str | None, typer.Option(help="New name.")], None),
+}  # fmt: skip
+_GEOJSON = frozenset({"line", "geometry"})
 
 #: The edits offered as commands: op of :data:`~geo_grid.plans.EDIT_OPS` → (command, what it does).
 #: ``divide`` (a grid into given parts) is left to the API, where the parts are drawn.
 _EDIT_COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("split", "Split a grid by a line drawn across it."),
     "merge": ("merge", "Merge neighbouring grids of one community."),
-    "reshape": (
-        "reshape",
-        "Give a grid a new outline; its neighbours give up or take the difference.",
-    ),
-    "move_buildings": (
-        "move",
-        "Move buildings into a neighbouring grid (redrawn along the gaps between buildings).",
-    ),
+    "reshape": ("reshape", "Give a grid a new outline; its neighbours give up or take the "
+                           "difference."),
+    "move_buildings": ("move", "Move buildings into a neighbouring grid (redrawn along the gaps "
+                               "between buildings)."),
     "recode": ("recode", "Give a grid a new code and/or name (the roster follows the code)."),
-}
+}  # fmt: skip
 
 
-def _with_verb(annotation: Any, verb: str) -> Any:
-    """``annotation`` with ``{verb}`` in its help text filled in (a copy: the table is shared)."""
-    base, info = get_args(annotation)
-    if info.help and "{verb}" in info.help:
-        info = copy(info)
-        info.help = info.help.format(verb=verb)
-    return Annotated[base, info]
-
-
-def _edit_command(op: str, verb: str, doc: str) -> Callable[..., None]:
+def _edit_command(op: str, doc: str) -> Callable[..., None]:
     """The command of one edit: PLAN, then the op's parameters as :data:`_EDIT_PARAMS` says,
     then ``--json``; it sends them to :func:`geo_grid.services.plans.edit` under the op's name."""
     names = EDIT_OPS[op]
@@ -155,37 +134,27 @@ def _edit_command(op: str, verb: str, doc: str) -> Callable[..., None]:
         from geo_grid.services import plans
 
         params = {
-            name: _geojson(given[name], name) if _EDIT_PARAMS[name][2] else given[name]
+            name: _geojson(given[name], name) if name in _GEOJSON else given[name]
             for name in names
             if given[name] is not None
         }
         _report(plans.edit(given["plan"], op, params, author="cli"), given["as_json"])
 
-    keyword = inspect.Parameter.KEYWORD_ONLY
+    def parameter(name: str, annotation: Any, default: Any = _REQUIRED) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                 default=default)  # fmt: skip
+
     command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("plan", keyword, annotation=PlanId)]
-        + [
-            inspect.Parameter(
-                name,
-                keyword,
-                annotation=_with_verb(_EDIT_PARAMS[name][0], verb),
-                default=(
-                    inspect.Parameter.empty
-                    if _EDIT_PARAMS[name][1] is ...
-                    else _EDIT_PARAMS[name][1]
-                ),
-            )
-            for name in names
-        ]
-        + [inspect.Parameter("as_json", keyword, annotation=AsJson, default=False)]
+        [parameter("plan", PlanId)]
+        + [parameter(name, *_EDIT_PARAMS[name]) for name in names]
+        + [parameter("as_json", AsJson, False)]
     )
-    command.__name__ = f"{verb}_cmd"
     command.__doc__ = doc
     return command
 
 
 for _op, (_verb, _doc) in _EDIT_COMMANDS.items():
-    plan_app.command(_verb)(_edit_command(_op, _verb, _doc))
+    plan_app.command(_verb)(_edit_command(_op, _doc))
 
 
 @plan_app.command("suggest")
