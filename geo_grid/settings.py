@@ -25,7 +25,6 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     home: Path = Path(".geo-grid")
-    storage_srid: int = 4490
     local_crs: str = "EPSG:4549"
     district_code: str = "320113"
     tiles_url: str | None = None

@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
 
+from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
-from geo_grid.services.database import UNREACHABLE, error_line
+from geo_grid.services.database import error_line
 
 router = APIRouter(tags=["health"])
 
@@ -39,7 +39,7 @@ class Health(BaseModel):
 def health() -> Any:
     try:
         info = database.health()
-    except (*UNREACHABLE, DBAPIError) as exc:
+    except DatabaseUnavailable as exc:
         body = Health(
             status="degraded",
             database="unreachable",

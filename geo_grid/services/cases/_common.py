@@ -1,13 +1,20 @@
 """What the case use cases share: the intake channels, the clock argument, the audit event row,
-and the one lock that guards the package's caches (the rules in :mod:`.rules`, the roster and the
+a report on its way to the store (:class:`_Job`: built by :mod:`.reception`, placed by
+:mod:`.placement`, stored by :mod:`._writer`), and the one lock that guards the package's caches (the rules in :mod:`.rules`, the roster and the
 geocoder in :mod:`.placement`), kept here so that each of those caches still has a single owner.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from geo_grid.cases.catalogue import Category
+from geo_grid.cases.rules import Placement
 from geo_grid.errors import BadInput
 
 __all__ = ["CHANNELS"]
@@ -49,3 +56,22 @@ def _event(case_id, action, frm, to, actor, role, at, note=None, attachment=None
         "actor": actor, "role": role, "at": at, "note": note, "attachment": attachment,
         "data": data or {},
     }  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Job:
+    """A validated report on its way to the store (placed by the writer when it has a point)."""
+
+    payload: Mapping[str, Any]
+    cat: Category
+    channel: str
+    placement: Placement | None
+    roster: Mapping[tuple[str, str], list[dict[str, Any]]]
+    actor: str
+    role: str
+    client: str
+    key: str | None
+    request_hash: str | None
+    now: datetime
+    point: tuple[float, float, str] | None = None
+    future: Future = field(default_factory=Future)

@@ -13,7 +13,7 @@ from geo_grid.access import Principal
 from geo_grid.cases import lifecycle
 from geo_grid.cases.indicators import Thresholds
 from geo_grid.cases.indicators import indicators as compute_indicators
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.periods import check_period, days_before
@@ -58,7 +58,7 @@ def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any
     check_period(start, end, max_days=get_settings().max_period_days)
     thresholds = _thresholds()
     with session_scope() as session:
-        frame = cases_repo.indicator_frame(session, start, end)
+        frame = repos.cases.indicator_frame(session, start, end)
     if frame.empty:
         return []
     table = compute_indicators(frame, level, pd.Timestamp(start), pd.Timestamp(end), thresholds)
@@ -146,7 +146,7 @@ def open311_request(request_id: str, *, viewer: Principal | None = None) -> list
 
     with session_scope() as session:
         try:
-            row = cases_repo.get_case(session, number=request_id)
+            row = repos.cases.get_case(session, number=request_id)
         except NotFound:
             raise NotFound(
                 f"service_request_id: no request {request_id!r}", field="service_request_id"

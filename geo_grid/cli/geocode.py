@@ -7,22 +7,20 @@ not matched with confidence, a point outside the district), 2 bad input, 3 no da
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo_grid.cli._common import err as _err
+from geo_grid.cli._common import out as _out
+from geo_grid.cli._common import print_json as _json
 from geo_grid.errors import BadInput
 
 __all__ = ["geocode_cmd", "locate_cmd", "register"]
 
-_err = Console(stderr=True)
-_out = Console(highlight=False)
 _CRS_HELP = "Coordinate system of LON LAT: wgs84|cgcs2000|gcj02|bd09."
 
 
@@ -30,10 +28,6 @@ def register(app: typer.Typer) -> None:
     """Add ``geocode`` and ``locate`` to the ``geo-grid`` app."""
     app.command("geocode")(geocode_cmd)
     app.command("locate")(locate_cmd)
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def geocode_cmd(

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models import Base
+from geo_grid.db.models.store import Base
 
 __all__ = ["PLAN_STATUSES", "Plan", "PlanEdit"]
 

@@ -1,6 +1,6 @@
 """SQL of the closed loop: cases, their event log, rules, idempotency keys, escalations, report-ins.
 
-Like :mod:`geo_grid.db.repo`, every function takes ``session`` keyword-less first and never commits:
+Like every repository (:mod:`geo_grid.db.repos`), every function takes ``session`` keyword-less first and never commits:
 the service owns the transaction, so an intake (case + events + idempotency key) or a transition
 (versioned UPDATE + event) is all or nothing. ``case`` is an SQL keyword, hence the quotes.
 Column names that appear in f-strings come from fixed tuples in this module, never from callers.
@@ -22,7 +22,7 @@ from sqlalchemy import text as _sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import copy_frame, identifiers
+from geo_grid.db.repos._sql import copy_frame, identifiers
 from geo_grid.errors import BadInput, Conflict, NotFound
 
 
@@ -311,7 +311,7 @@ def insert_case_orm(
     """
     from geoalchemy2 import WKTElement
 
-    from geo_grid.db.case_models import Case, CaseEvent, IdempotencyKey
+    from geo_grid.db.models import Case, CaseEvent, IdempotencyKey
 
     values = {c: row[c] for c in CASE_COLUMNS if c in row}
     if row.get("lon") is not None and row.get("lat") is not None:

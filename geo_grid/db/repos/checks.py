@@ -1,7 +1,7 @@
 """Storage of coverage checks, merge runs and the 多网合一 crosswalk: the SQL behind
 :mod:`geo_grid.services.checks`.
 
-Like :mod:`geo_grid.db.repo`, every function takes ``session`` first and never commits. A check is
+Like every repository (:mod:`geo_grid.db.repos`), every function takes ``session`` first and never commits. A check is
 keyed by (generation, parameters): a generation's grids never change once written, so the stored
 defects are the answer for as long as the generation exists (rows cascade when it is deleted).
 Crosswalk rows are keyed by base generation × department generation and are replaced as a block
@@ -20,9 +20,10 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import copy_frame, read_table_frame
+from geo_grid.db.repos._sql import copy_frame, read_table_frame
 
 __all__ = [
+    "delete_check",
     "find_check",
     "insert_defects",
     "insert_check",
@@ -77,6 +78,14 @@ def latest_check(session: Session, *, generation_id: int) -> dict[str, Any] | No
     sql = _CHECK_SELECT + " WHERE c.generation_id = :g ORDER BY c.created_at DESC, c.id DESC"
     row = session.execute(text(sql), {"g": generation_id}).mappings().first()
     return dict(row) if row else None
+
+
+def delete_check(session: Session, *, generation_id: int, params_key: str) -> None:
+    """Forget the stored check of a generation with these parameters (its defects cascade)."""
+    session.execute(
+        text("DELETE FROM coverage_check WHERE generation_id = :g AND params_key = :k"),
+        {"g": generation_id, "k": params_key},
+    )
 
 
 def insert_check(

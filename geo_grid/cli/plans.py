@@ -7,15 +7,18 @@ input or a conflict, 1 when ``validate`` finds the plan not clean).
 
 from __future__ import annotations
 
+import inspect
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from geo_grid.cli._common import out as _out
+from geo_grid.cli._common import print_json as _json
 from geo_grid.errors import BadInput
+from geo_grid.plans import EDIT_OPS
 
 __all__ = ["plan_app"]
 
@@ -23,14 +26,9 @@ plan_app = typer.Typer(
     help="Redraw grids: draft plans, edits with their impact, suggestions, publish.",
     no_args_is_help=True,
 )
-_out = Console(highlight=False)
 
 PlanId = Annotated[int, typer.Argument(metavar="PLAN", help="Plan id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def _geojson(value: str, name: str) -> dict:
@@ -94,79 +92,69 @@ def create_cmd(
         _out.print(f"plan {result['id']}: draft generation {result['generation']} of {layer}")
 
 
-@plan_app.command("split")
-def split_cmd(
-    plan: PlanId,
-    grid: Annotated[str, typer.Option(help="Grid code to split.")],
-    line: Annotated[str, typer.Option(help="GeoJSON LineString (or @file).")],
-    as_json: AsJson = False,
-) -> None:
-    """Split a grid by a line drawn across it."""
-    from geo_grid.services import plans
+_REQUIRED = inspect.Parameter.empty
 
-    params = {"grid": grid, "line": _geojson(line, "line")}
-    _report(plans.edit(plan, "split", params, author="cli"), as_json)
+#: How each edit parameter of :data:`geo_grid.plans.EDIT_OPS` is given on the command line: its
+#: annotation and default; the GeoJSON ones (inline or ``@file``) are in :data:`_GEOJSON`.
+_EDIT_PARAMS: dict[str, tuple[Any, Any]] = {
+    "grid": (Annotated[str, typer.Option(help="Grid code.")], _REQUIRED),
+    "line": (Annotated[str, typer.Option(help="GeoJSON LineString (or @file).")], _REQUIRED),
+    "geometry": (Annotated[str, typer.Option(help="GeoJSON Polygon (or @file) of the new "
+                                                  "outline.")], _REQUIRED),
+    "grids": (Annotated[list[str], typer.Argument(metavar="GRID...",
+                                                  help="Grid codes to merge.")], _REQUIRED),
+    "keep": (Annotated[str | None, typer.Option(help="Code that survives.")], None),
+    "buildings": (Annotated[list[str], typer.Argument(metavar="BUILDING...",
+                                                      help="Building codes.")], _REQUIRED),
+    "to": (Annotated[str, typer.Option(help="Grid code that takes the buildings.")], _REQUIRED),
+    "code": (Annotated[str | None, typer.Option(help="New code.")], None),
+    "name": (Annotated[str | None, typer.Option(help="New name.")], None),
+}  # fmt: skip
+_GEOJSON = frozenset({"line", "geometry"})
 
-
-@plan_app.command("merge")
-def merge_cmd(
-    plan: PlanId,
-    grids: Annotated[list[str], typer.Argument(metavar="GRID...", help="Grid codes to merge.")],
-    keep: Annotated[str | None, typer.Option(help="Code that survives.")] = None,
-    as_json: AsJson = False,
-) -> None:
-    """Merge neighbouring grids of one community."""
-    from geo_grid.services import plans
-
-    params: dict[str, Any] = {"grids": list(grids)}
-    if keep:
-        params["keep"] = keep
-    _report(plans.edit(plan, "merge", params, author="cli"), as_json)
-
-
-@plan_app.command("reshape")
-def reshape_cmd(
-    plan: PlanId,
-    grid: Annotated[str, typer.Option(help="Grid code to reshape.")],
-    geometry: Annotated[str, typer.Option(help="GeoJSON Polygon (or @file) of the new outline.")],
-    as_json: AsJson = False,
-) -> None:
-    """Give a grid a new outline; its neighbours give up or take the difference."""
-    from geo_grid.services import plans
-
-    params = {"grid": grid, "geometry": _geojson(geometry, "geometry")}
-    _report(plans.edit(plan, "reshape", params, author="cli"), as_json)
+#: The edits offered as commands: op of :data:`~geo_grid.plans.EDIT_OPS` → (command, what it does).
+#: ``divide`` (a grid into given parts) is left to the API, where the parts are drawn.
+_EDIT_COMMANDS: dict[str, tuple[str, str]] = {
+    "split": ("split", "Split a grid by a line drawn across it."),
+    "merge": ("merge", "Merge neighbouring grids of one community."),
+    "reshape": ("reshape", "Give a grid a new outline; its neighbours give up or take the "
+                           "difference."),
+    "move_buildings": ("move", "Move buildings into a neighbouring grid (redrawn along the gaps "
+                               "between buildings)."),
+    "recode": ("recode", "Give a grid a new code and/or name (the roster follows the code)."),
+}  # fmt: skip
 
 
-@plan_app.command("move")
-def move_cmd(
-    plan: PlanId,
-    buildings: Annotated[list[str], typer.Argument(metavar="BUILDING...", help="Building codes.")],
-    to: Annotated[str, typer.Option(help="Grid code that takes the buildings.")],
-    as_json: AsJson = False,
-) -> None:
-    """Move buildings into a neighbouring grid (redrawn along the gaps between buildings)."""
-    from geo_grid.services import plans
+def _edit_command(op: str, doc: str) -> Callable[..., None]:
+    """The command of one edit: PLAN, then the op's parameters as :data:`_EDIT_PARAMS` says,
+    then ``--json``; it sends them to :func:`geo_grid.services.plans.edit` under the op's name."""
+    names = EDIT_OPS[op]
 
-    params = {"buildings": list(buildings), "to": to}
-    _report(plans.edit(plan, "move_buildings", params, author="cli"), as_json)
+    def command(**given: Any) -> None:
+        from geo_grid.services import plans
 
+        params = {
+            name: _geojson(given[name], name) if name in _GEOJSON else given[name]
+            for name in names
+            if given[name] is not None
+        }
+        _report(plans.edit(given["plan"], op, params, author="cli"), given["as_json"])
 
-@plan_app.command("recode")
-def recode_cmd(
-    plan: PlanId,
-    grid: Annotated[str, typer.Option(help="Grid code.")],
-    code: Annotated[str | None, typer.Option(help="New code.")] = None,
-    name: Annotated[str | None, typer.Option(help="New name.")] = None,
-    as_json: AsJson = False,
-) -> None:
-    """Give a grid a new code and/or name (the roster follows the code)."""
-    from geo_grid.services import plans
+    def parameter(name: str, annotation: Any, default: Any = _REQUIRED) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                 default=default)  # fmt: skip
 
-    _report(
-        plans.edit(plan, "recode", {"grid": grid, "code": code, "name": name}, author="cli"),
-        as_json,
+    command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [parameter("plan", PlanId)]
+        + [parameter(name, *_EDIT_PARAMS[name]) for name in names]
+        + [parameter("as_json", AsJson, False)]
     )
+    command.__doc__ = doc
+    return command
+
+
+for _op, (_verb, _doc) in _EDIT_COMMANDS.items():
+    plan_app.command(_verb)(_edit_command(_op, _doc))
 
 
 @plan_app.command("suggest")

@@ -1,131 +1,41 @@
-"""Repository functions: the only SQL in the project. GeoDataFrames in, GeoDataFrames out.
+"""SQL of the layer store: layers, their generations (draft → published → retired) and grids.
 
-Every function takes the ``session`` keyword-only and never commits: the caller (a service) owns the
-transaction, so a multi-step action (create a generation, load its grids, publish it) is all or nothing.
-Bulk loads use COPY with hex EWKB, which is an order of magnitude faster than INSERTs for the
-100,000-address library.
+Every repository function takes ``session`` (keyword-only where it helps) and never commits: the
+caller (a service) owns the transaction, so a multi-step action (create a generation, load its
+grids, publish it) is all or nothing.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import psycopg2
 import shapely
-from psycopg2 import sql as psql
-from sqlalchemy import TextClause, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.address import LIBRARY_COMPONENTS
+from geo_grid.db.repos._sql import bbox_params, copy_frame, read_table_frame
 from geo_grid.errors import Conflict, NotFound
 from geo_grid.layers import BUILTIN_LAYERS
 
-SRID = 4490
-
 __all__ = [
-    "bbox_params",
-    "composed",
-    "copy_frame",
+    "GRID_COLUMNS",
     "counts_by_layer",
     "create_generation",
+    "ensure_layer",
     "generation_row",
-    "get_meta",
-    "identifiers",
-    "insert_admin_areas",
     "insert_grids",
     "list_generations",
     "list_layers",
     "lock_layer",
     "publish_generation",
-    "read_admin_areas",
+    "published_generations",
     "read_grids",
-    "read_table_frame",
     "resolve_generation",
-    "set_meta",
 ]
-
-
-# ---------------------------------------------------------------------------------- helpers
-def _ewkb(geoms: Sequence | np.ndarray) -> np.ndarray:
-    arr = shapely.set_srid(np.asarray(geoms, dtype=object), SRID)
-    return shapely.to_wkb(arr, hex=True, include_srid=True)
-
-
-def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
-    """COPY ``frame[columns]`` into ``table``; a ``geom`` column must hold shapely geometries.
-
-    Runs on the session's own connection, inside its transaction.
-    """
-    if frame.empty:
-        return 0
-    out = frame.loc[:, list(columns)].copy()
-    if "geom" in out.columns:
-        out["geom"] = _ewkb(out["geom"].to_numpy())
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else v)
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, header=False, na_rep="\\N")
-    buf.seek(0)
-    raw = session.connection().connection.dbapi_connection
-    statement = (
-        psql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '\\N')")
-        .format(psql.Identifier(table), identifiers(columns))
-        .as_string(raw)
-    )
-    with raw.cursor() as cur:
-        try:
-            cur.copy_expert(statement, buf)
-        except psycopg2.Error as exc:  # surface as SQLAlchemy's classes, like any other statement
-            raise DBAPIError.instance(statement, None, exc, psycopg2.Error) from exc
-    return len(out)
-
-
-def identifiers(names: Iterable[str]) -> psql.Composed:
-    """``"a", "b", "c"``: column or table names quoted by the driver, for lists that vary."""
-    return psql.SQL(", ").join(psql.Identifier(name) for name in names)
-
-
-def composed(session: Session, statement: psql.Composable) -> TextClause:
-    """A :mod:`psycopg2.sql` composition as a SQLAlchemy statement (values still bound ``:name``).
-
-    The one way this package puts names that cannot be bound (column lists, fixed clauses chosen
-    from a table in code) into SQL: identifiers are quoted by the driver, never pasted as text.
-    """
-    return text(statement.as_string(session.connection().connection.dbapi_connection))
-
-
-def read_table_frame(
-    session: Session, sql: str, params: dict[str, Any] | None = None
-) -> gpd.GeoDataFrame:
-    """Run a SELECT whose ``geom`` column is WKB (``ST_AsBinary``); return a GeoDataFrame in 4490."""
-    result = session.execute(text(sql), params or {})
-    columns = list(result.keys())
-    frame = pd.DataFrame(result.fetchall(), columns=columns)
-    wkb = [bytes(g) if g is not None else None for g in frame.pop("geom")]
-    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object)) if wkb else []
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=SRID, index=frame.index))
-
-
-# ---------------------------------------------------------------------------------- meta
-def get_meta(session: Session, key: str) -> str | None:
-    return session.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
-
-
-def set_meta(session: Session, key: str, value: str) -> None:
-    session.execute(
-        text(
-            "INSERT INTO meta (key, value) VALUES (:k, :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
-        ),
-        {"k": key, "v": value},
-    )
 
 
 # ---------------------------------------------------------------------------------- layers
@@ -271,6 +181,12 @@ def publish_generation(
     return current
 
 
+def published_generations(session: Session) -> dict[str, int]:
+    """``{layer_key: generation id}`` of every published generation: the identity of the index."""
+    rows = session.execute(text("SELECT layer_key, id FROM generation WHERE status = 'published'"))
+    return {k: int(v) for k, v in rows}
+
+
 # ---------------------------------------------------------------------------------- grids
 GRID_COLUMNS = (
     "generation_id",
@@ -288,8 +204,6 @@ GRID_COLUMNS = (
 
 def insert_grids(session: Session, generation_id: int, layer: str, grids: gpd.GeoDataFrame) -> int:
     """COPY a layer's grids (EPSG:4490, with ``area_m2`` computed by the caller) into a generation."""
-    import json
-
     frame = pd.DataFrame(
         {
             "generation_id": generation_id,
@@ -338,73 +252,8 @@ def read_grids(
     return read_table_frame(session, sql, params)
 
 
-def bbox_params(bbox: Sequence[float] | None) -> dict[str, float | None]:
-    """``minx, miny, maxx, maxy`` parameters of a lon/lat box, all None without one."""
-    values = (None,) * 4 if bbox is None else tuple(float(v) for v in bbox)
-    return dict(zip(("minx", "miny", "maxx", "maxy"), values, strict=True))
-
-
 def counts_by_layer(session: Session) -> dict[str, int]:
     sql = """SELECT l.key, count(g.id) FROM layer l
              LEFT JOIN generation gen ON gen.layer_key = l.key AND gen.status = 'published'
              LEFT JOIN grid g ON g.generation_id = gen.id GROUP BY l.key"""
     return {k: int(n) for k, n in session.execute(text(sql))}
-
-
-# ---------------------------------------------------------------------------------- admin areas
-ADMIN_COLUMNS = ("code", "name", "short_name", "level", "parent_code", "kind", "area_m2", "geom")
-
-
-def insert_admin_areas(session: Session, areas: gpd.GeoDataFrame) -> int:
-    missing = [None] * len(areas)
-    frame = pd.DataFrame(
-        {c: areas[c].to_numpy() if c in areas else missing for c in ADMIN_COLUMNS[:-1]}
-    )
-    frame["geom"] = areas.geometry.to_numpy()
-    return copy_frame(session, "admin_area", frame, ADMIN_COLUMNS)
-
-
-def read_admin_areas(
-    session: Session, *, level: str | None = None, parent: str | None = None
-) -> gpd.GeoDataFrame:
-    sql = """SELECT code, name, short_name, level, parent_code, kind, area_m2,
-                    ST_AsBinary(geom) AS geom
-             FROM admin_area
-             WHERE (CAST(:level AS text) IS NULL OR level = :level)
-               AND (CAST(:parent AS text) IS NULL OR parent_code = :parent)
-             ORDER BY code"""
-    return read_table_frame(session, sql, {"level": level or None, "parent": parent or None})
-
-
-# ---------------------------------------------------------------------------------- roster
-def read_roster(session: Session, *, layer: str | None = None) -> pd.DataFrame:
-    """Roster rows joined to people (phones included: callers decide what to show)."""
-    sql = """SELECT p.id AS person_id, p.name, p.phone, r.role, r.layer_key AS layer, r.grid_code,
-                    r.department, r.linked_households
-             FROM roster r JOIN person p ON p.id = r.person_id
-             WHERE r.active AND (CAST(:layer AS text) IS NULL OR r.layer_key = :layer)
-             ORDER BY r.layer_key, r.grid_code, r.role, p.id"""
-    result = session.execute(text(sql), {"layer": layer})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-# ---------------------------------------------------------------------------------- addresses
-ADDRESS_FIELDS = (
-    "full_text", "local_text", "street_code", "community_code", *LIBRARY_COMPONENTS,
-    "building_code",
-)  # fmt: skip
-
-
-def read_address_library(session: Session) -> pd.DataFrame:
-    """The standard address library with lon/lat (EPSG:4490), ordered by id."""
-    sql = psql.SQL(
-        "SELECT id AS address_id, {}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address ORDER BY id"
-    ).format(identifiers(ADDRESS_FIELDS))
-    result = session.execute(composed(session, sql))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def published_generations(session: Session) -> dict[str, int]:
-    """``{layer_key: generation id}`` of every published generation: the identity of the index."""
-    rows = session.execute(text("SELECT layer_key, id FROM generation WHERE status = 'published'"))
-    return {k: int(v) for k, v in rows}

@@ -26,7 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models import Base
+from geo_grid.db.models.store import Base
+
+__all__ = ["ApiKey", "AppUser", "LoginBudget", "LoginFailure", "PersonalDataRead"]
 
 _ROLE_CHECK = (
     "role in ('admin', 'planner', 'dispatcher', 'grid_worker', 'leader', 'viewer', "

@@ -6,7 +6,7 @@ geometry is transformed 4490 → 3857 and clipped/quantized by ``ST_AsMVTGeom`` 
 64 units of buffer so strokes do not show seams). Only published generations are served; the
 caller passes the generation id (the cache key).
 
-Like :mod:`geo_grid.db.repo`, functions take ``session`` and never commit.
+Like every repository (:mod:`geo_grid.db.repos`), functions take ``session`` and never commit.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import read_table_frame
+from geo_grid.db.repos._sql import read_table_frame
 from geo_grid.errors import BadInput
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Plan storage: plans, their append-only edit log, the draft's grids and what a redraw touches.
 
-Like :mod:`geo_grid.db.repo`, every function takes ``session`` first and never commits: the
+Like every repository (:mod:`geo_grid.db.repos`), every function takes ``session`` first and never commits: the
 service owns the transaction, so one edit (grids replaced + log row) is all or nothing, and so is a
 publish (generation switch + cases re-gridded + plan closed).
 """
@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repo import bbox_params, read_table_frame
+from geo_grid.db.repos._sql import bbox_params, read_table_frame
 from geo_grid.errors import Conflict, NotFound
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 BBox = tuple[float, float, float, float]
 
 
-#: ``geom`` within the box ``:minx..:maxy`` (see :func:`~geo_grid.db.repo.bbox_params`), or any
+#: ``geom`` within the box ``:minx..:maxy`` (see :func:`~geo_grid.db.repos._sql.bbox_params`), or any
 #: row when they are NULL: psycopg2 inlines the NULLs and the planner drops the test.
 _IN_BBOX = """(CAST(:minx AS float8) IS NULL
                OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))"""

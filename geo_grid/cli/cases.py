@@ -6,23 +6,18 @@ timer), and running it twice at the same instant escalates nothing the second ti
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from geo_grid.cli._common import out
+from geo_grid.cli._common import print_json as _json
 
 __all__ = ["cases_app"]
 
 cases_app = typer.Typer(help="Cases: 吹哨报到 sweep, listing, indicators.", no_args_is_help=True)
-out = Console()
-
-
-def _json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def _when(value: str | None, option: str, *, local: bool = True) -> datetime | None:

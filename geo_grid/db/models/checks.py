@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models import SRID, Base
+from geo_grid.db.models.store import SRID, Base
 
 __all__ = ["CoverageCheck", "CoverageDefect", "CrosswalkRow", "MergeRun"]
 

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from geo_grid.cli._common import out as _out
 from geo_grid.errors import BadInput
 
 __all__ = ["map_cmd", "register"]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
-_out = Console(highlight=False)
 
 
 def register(app: typer.Typer) -> None:

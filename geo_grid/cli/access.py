@@ -8,13 +8,14 @@ A password is read from ``--password-stdin`` or asked for without echo, never ta
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from geo_grid.cli._common import out
+from geo_grid.cli._common import print_json as _json
 
 __all__ = ["audit_app", "keys_app", "users_app"]
 
@@ -22,7 +23,6 @@ users_app = typer.Typer(help="Accounts of people: role and area.", no_args_is_he
 keys_app = typer.Typer(help="API keys of systems (Open311 clients, hotline bridges).",
                        no_args_is_help=True)  # fmt: skip
 audit_app = typer.Typer(help="Who read personal data.", no_args_is_help=True)
-out = Console()
 
 RoleOpt = Annotated[
     str, typer.Option(help="admin|planner|dispatcher|grid_worker|leader|viewer|open311_client")
@@ -31,10 +31,6 @@ ScopeOpt = Annotated[
     str | None,
     typer.Option(help="Area: district:320113, street:320113003 or community:320113003001."),
 ]
-
-
-def _json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def _password(from_stdin: bool) -> str:

@@ -9,22 +9,20 @@ of 2,000 grids and more) go to stderr.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from geo_grid.cli._common import out as _out
+from geo_grid.cli._common import print_json as _json
 from geo_grid.coverage import DEFECT_KINDS
 from geo_grid.errors import BadInput
 
 __all__ = ["check_cmd", "fix_cmd", "merge_cmd", "register"]
 
-_err = Console(stderr=True)
-_out = Console(highlight=False)
 
 _GAP_HELP = (
     "Holes narrower than this many metres are reported as sliver_gap, wider ones as gap "
@@ -42,10 +40,6 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
     app.command("fix")(fix_cmd)
     app.command("merge")(merge_cmd)
-
-
-def _json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
 def _progress() -> bool:
