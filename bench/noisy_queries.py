@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo_grid._address_numerals import arabic_to_chinese  # noqa: E402
+from geo_grid.address import arabic_to_chinese  # noqa: E402
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
 __all__ = ["KINDS", "HOMOPHONES", "make_queries", "evaluate", "report", "load_library"]
@@ -117,7 +117,7 @@ def load_library():
         demo = generate_demo()
         return demo.addresses, demo.streets, demo.communities, demo
     except (ImportError, AttributeError):
-        from geo_grid._address_sample import sample_layers, sample_library
+        from geo_grid.testing import sample_layers, sample_library
 
         lib, streets, communities = sample_library()
         return lib, streets, communities, sample_layers()
@@ -301,7 +301,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    from geo_grid.geocode import Geocoder
+    from geo_grid.address import Geocoder
     from geo_grid.locate import LocateIndex
 
     library, streets, communities, layers = load_library()

@@ -18,9 +18,9 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from geo_grid.address import Geocoder
 from geo_grid.db import repo
 from geo_grid.db.session import get_engine
-from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
 from geo_grid.settings import Settings, get_settings
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from geo_grid._address_numerals import arabic_to_chinese, chinese_to_arabic
-from geo_grid.address import KnownNames, normalize, parse
+from geo_grid.address import KnownNames, arabic_to_chinese, chinese_to_arabic, normalize, parse
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from geo_grid._address_sample import sample_layers, sample_library
+from geo_grid.address import Geocoder
 from geo_grid.errors import BadInput
-from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
+from geo_grid.testing import sample_layers, sample_library
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo_grid.geocode import Geocoder
+from geo_grid.address import Geocoder
 from geo_grid.locate import LocateIndex
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"

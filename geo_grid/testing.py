@@ -1,4 +1,6 @@
-"""A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
+"""Shared helpers for tests, benches and doctests: NOT library code (nothing in geo_grid uses it).
+
+A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
 
 Six unified grids in a row (0.01° cells), two streets, three communities, the three address forms
 (道路+门牌, 小区+栋+单元+室, 村+组+号), a road and a 小区 that each straddle two grids (so the coarse
@@ -6,6 +8,8 @@ fallbacks have something to be unsure about), and department layers with other c
 """
 
 from __future__ import annotations
+
+import itertools
 
 import geopandas as gpd
 import pandas as pd
@@ -31,84 +35,58 @@ def _cell_point(cell: int, fx: float, fy: float) -> tuple[float, float]:
     return _X0 + (cell + 0.05 + 0.9 * fx) * _D, _Y0 + (0.05 + 0.9 * fy) * _D
 
 
+def _row(n: int, cell: int, fx: float, fy: float, local: str, **parts) -> dict:
+    """One library row at a relative place ``(fx, fy)`` in grid cell ``cell``."""
+    community = _COMMUNITIES[cell // 2]
+    street = dict(_STREETS)[community[3]]
+    lon, lat = _cell_point(cell, fx, fy)
+    return dict(
+        address_id=n,
+        full_text=f"江苏省南京市栖霞区{street}{community[2]}{local}",
+        local_text=local,
+        street_code=community[3],
+        community_code=community[0],
+        grid_code=_grid(cell),
+        lon=lon,
+        lat=lat,
+        **parts,
+    )
+
+
+def _places() -> list[tuple]:
+    """``(cell, fx, fy, local_text, parts)`` of every sample address, form by form."""
+    out: list[tuple] = []
+    for door in range(1, 41):  # 尧佳路 1-40: 1-20 in cell 0, 21-40 in cell 1
+        parts = dict(road="尧佳路", door_no=str(door))
+        out.append((0 if door <= 20 else 1, (door - 1) % 20 / 20, 0.1 + 0.05 * (door % 2),
+                    f"尧佳路{door}号", parts))  # fmt: skip
+    for door in range(2, 31, 2):
+        parts = dict(road="尧新大道", door_no=str(door))
+        out.append((1, door / 31, 0.8, f"尧新大道{door}号", parts))
+    for b, u, floor, r in itertools.product(range(1, 7), (1, 2), range(1, 7), (1, 2)):
+        room = f"{floor}0{r}"  # 尧林仙居: buildings 1-3 in cell 2, 4-6 in cell 3
+        parts = dict(xiaoqu="尧林仙居", building=str(b), unit=str(u), room=room, road="尧林路",
+                     door_no="8")  # fmt: skip
+        out.append((2 if b <= 3 else 3, ((b - 1) % 3 + u / 3) / 3.2, floor / 7,
+                    f"尧林仙居{b}栋{u}单元{room}室", parts))  # fmt: skip
+    for b, r in itertools.product(range(1, 5), ("101", "201", "301")):
+        parts = dict(xiaoqu="燕语华庭", building=str(b), unit="1", room=r)
+        out.append((3, 0.2 * b, 0.9, f"燕语华庭{b}栋1单元{r}室", parts))
+    for (g, gname), door in itertools.product(((1, "一"), (2, "二"), (3, "三")), range(1, 21)):
+        parts = dict(village="石埠桥村", group_no=gname, door_no=str(door))
+        out.append((4 if g <= 2 else 5, door / 21, g / 4, f"石埠桥村{gname}组{door}号", parts))
+    for door in range(1, 16):
+        parts = dict(road="文苑路", door_no=str(door))
+        out.append((5, door / 16, 0.9, f"文苑路{door}号", parts))
+    return out
+
+
 def sample_library() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return ``(library, streets, communities)`` DataFrames (about 400 addresses)."""
-    rows = []
-
-    def add(cell, fx, fy, local, **parts):
-        community = _COMMUNITIES[cell // 2]
-        street = dict(_STREETS)[community[3]]
-        lon, lat = _cell_point(cell, fx, fy)
-        rows.append(
-            dict(
-                address_id=len(rows) + 1,
-                full_text=f"江苏省南京市栖霞区{street}{community[2]}{local}",
-                local_text=local,
-                street_code=community[3],
-                community_code=community[0],
-                grid_code=_grid(cell),
-                lon=lon,
-                lat=lat,
-                **parts,
-            )
-        )
-
-    for door in range(1, 41):  # 尧佳路 1-40: 1-20 in cell 0, 21-40 in cell 1
-        cell = 0 if door <= 20 else 1
-        add(
-            cell,
-            (door - 1) % 20 / 20,
-            0.1 + 0.05 * (door % 2),
-            f"尧佳路{door}号",
-            road="尧佳路",
-            door_no=str(door),
-        )
-    for door in range(2, 31, 2):
-        add(1, door / 31, 0.8, f"尧新大道{door}号", road="尧新大道", door_no=str(door))
-    for b in range(1, 7):  # 尧林仙居: buildings 1-3 in cell 2, 4-6 in cell 3
-        cell = 2 if b <= 3 else 3
-        for u in (1, 2):
-            for floor in range(1, 7):
-                for r in (1, 2):
-                    room = f"{floor}0{r}"
-                    add(
-                        cell,
-                        ((b - 1) % 3 + u / 3) / 3.2,
-                        floor / 7,
-                        f"尧林仙居{b}栋{u}单元{room}室",
-                        xiaoqu="尧林仙居",
-                        building=str(b),
-                        unit=str(u),
-                        room=room,
-                        road="尧林路",
-                        door_no="8",
-                    )
-    for b in range(1, 5):
-        for r in ("101", "201", "301"):
-            add(
-                3,
-                0.2 * b,
-                0.9,
-                f"燕语华庭{b}栋1单元{r}室",
-                xiaoqu="燕语华庭",
-                building=str(b),
-                unit="1",
-                room=r,
-            )
-    for g, gname in ((1, "一"), (2, "二"), (3, "三")):
-        for door in range(1, 21):
-            cell = 4 if g <= 2 else 5
-            add(
-                cell,
-                door / 21,
-                g / 4,
-                f"石埠桥村{gname}组{door}号",
-                village="石埠桥村",
-                group_no=gname,
-                door_no=str(door),
-            )
-    for door in range(1, 16):
-        add(5, door / 16, 0.9, f"文苑路{door}号", road="文苑路", door_no=str(door))
+    rows = [
+        _row(n, cell, fx, fy, local, **parts)
+        for n, (cell, fx, fy, local, parts) in enumerate(_places(), start=1)
+    ]
     cols = ["road", "door_no", "xiaoqu", "building", "unit", "room", "village", "group_no"]
     library = pd.DataFrame(rows)
     for c in cols:

@@ -25,7 +25,7 @@ evidence reaches the "confident" band.
 
 Examples
 --------
->>> from geo_grid._address_sample import sample_library
+>>> from geo_grid.testing import sample_library
 >>> lib, streets, communities = sample_library()
 >>> g = Geocoder(lib, streets, communities)
 >>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
@@ -50,13 +50,9 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters only
-    from pypinyin import lazy_pinyin as _lazy_pinyin
-except ImportError:  # pragma: no cover - optional dependency
-    _lazy_pinyin = None
-
-from geo_grid._address_numerals import CHINESE_DIGITS, chinese_to_arabic
-from geo_grid.address import LIBRARY_COMPONENTS, normalize, normalize_name
+from geo_grid.address.normalize import normalize, normalize_name
+from geo_grid.address.numerals import CHINESE_DIGITS, chinese_to_arabic
+from geo_grid.address.parse import LIBRARY_COMPONENTS
 from geo_grid.crs import points_to_storage, to_local
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
@@ -734,9 +730,21 @@ class Geocoder:
 
 def _sound(text: str) -> str:
     """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
-    if _lazy_pinyin is None or not text:
+    pinyin = _pinyin()
+    if pinyin is None or not text:
         return ""
-    return " ".join(_lazy_pinyin(text))
+    return " ".join(pinyin(text))
+
+
+@functools.cache
+def _pinyin() -> Callable[[str], list[str]] | None:
+    """pypinyin's ``lazy_pinyin``, imported on first use (its dictionaries take 0.3 s to load, a
+    cost every importer of :mod:`geo_grid.address` would otherwise pay); None when absent."""
+    try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters
+        from pypinyin import lazy_pinyin
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    return lazy_pinyin
 
 
 def _only(codes: frozenset[str] | None) -> str | None:
