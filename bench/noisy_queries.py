@@ -9,8 +9,7 @@ prefix     full, partial or no admin prefix     noise      附近/门口, phone 
 hotline    street + community + address + complaint text
 gcj02/bd09 the address point as AMap/WeChat or Baidu would report it (answered by the locate index)
 
-Run ``python bench/noisy_queries.py [--n 3000] [--seed 7]`` for the report on the demo library (or
-the hand-made sample library while the demo generator is absent).
+Run ``python bench/noisy_queries.py [--n 3000] [--seed 7]`` for the report on the demo library.
 """
 
 from __future__ import annotations
@@ -28,7 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from geo_grid.address import arabic_to_chinese  # noqa: E402
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
-__all__ = ["KINDS", "HOMOPHONES", "make_queries", "evaluate", "report", "load_library"]
+__all__ = [
+    "KINDS",
+    "HOMOPHONES",
+    "make_queries",
+    "evaluate",
+    "report",
+    "load_library",
+    "demo_geocoder",
+]
 
 KINDS = (
     "clean",
@@ -110,17 +117,28 @@ _NUMBERED = re.compile(r"(\d+)(号|栋|单元|室|组)")
 
 
 def load_library():
-    """The demo library (and admin lists) when the generator exists, else the sample library."""
-    try:
-        from geo_grid.demo import generate_demo  # type: ignore[attr-defined]
+    """The demo library, its admin lists and the demo district object."""
+    from geo_grid.demo import generate_demo
 
-        demo = generate_demo()
-        return demo.addresses, demo.streets, demo.communities, demo
-    except (ImportError, AttributeError):
-        from geo_grid.testing import sample_layers, sample_library
+    demo = generate_demo()
+    return demo.addresses, demo.streets, demo.communities, demo
 
-        lib, streets, communities = sample_library()
-        return lib, streets, communities, sample_layers()
+
+def demo_geocoder(demo, locator):
+    """The geocoder the store would serve for the demo: with the national gazetteer (read from
+    the data cache, fetched at setup) and the district's names."""
+    from geo_grid.address import Geocoder
+    from geo_grid.testing import district_gazetteer
+
+    gazetteer = district_gazetteer(demo.district_names.code)
+    return Geocoder(
+        demo.addresses,
+        demo.streets,
+        demo.communities,
+        locate=locator,
+        district=demo.district_names,
+        gazetteer=gazetteer,
+    )
 
 
 def _numerals(text: str, rng: np.random.Generator) -> str:
@@ -301,16 +319,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    from geo_grid.address import Geocoder
     from geo_grid.locate import LocateIndex
 
-    library, streets, communities, layers = load_library()
-    if isinstance(layers, tuple):
-        grids, comm_gdf, street_gdf = layers
-    else:  # the demo object
-        grids, comm_gdf, street_gdf = layers.grids, layers.communities, layers.streets
-    locator = LocateIndex(grids, comm_gdf, street_gdf)
-    geocoder = Geocoder(library, streets, communities, locate=locator)
+    library, streets, communities, demo = load_library()
+    locator = LocateIndex(demo.grids, demo.communities, demo.streets)
+    geocoder = demo_geocoder(demo, locator)
     queries = make_queries(library, streets, communities, args.n, args.seed)
     evaluated = evaluate(geocoder, locator, queries)
     print(f"library: {len(library)} addresses; queries: {len(queries)}; seed {args.seed}")

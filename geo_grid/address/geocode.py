@@ -25,9 +25,9 @@ evidence reaches the "confident" band.
 
 Examples
 --------
->>> from geo_grid.testing import sample_library
+>>> from geo_grid.testing import sample_district, sample_library
 >>> lib, streets, communities = sample_library()
->>> g = Geocoder(lib, streets, communities)
+>>> g = Geocoder(lib, streets, communities, district=sample_district())
 >>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
 >>> r.status, r.level, r.grid_code, r.confidence >= 0.9
 ('matched', '门牌', '320113001007-01', True)
@@ -50,9 +50,10 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address.gazetteer import AdminLink, AdminMatch, DistrictNames, Gazetteer
 from geo_grid.address.normalize import normalize, normalize_name
 from geo_grid.address.numerals import CHINESE_DIGITS, chinese_to_arabic
-from geo_grid.address.parse import LIBRARY_COMPONENTS
+from geo_grid.address.parse import LIBRARY_COMPONENTS, parse
 from geo_grid.crs import points_to_storage, to_local
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
@@ -90,8 +91,8 @@ _NUMBERS = {
     "group": re.compile(r"(\d+)组"),
 }
 _HEAD = re.compile(r"^[^\d]+")
+_ABOVE_STREET = ("province", "city", "district")
 _ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
-_PREFIXES = ("江苏省", "江苏", "南京市", "南京", "栖霞区", "栖霞")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class GeocodeResult:
     alternatives: tuple[Candidate, ...] = ()
     reason: str | None = None
     normalized: str = ""
+    #: the parsed parts of an address outside the district (:class:`AddressParts` as a dict)
+    components: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict for JSON answers."""
@@ -169,6 +172,14 @@ class Geocoder:
         computed once, vectorized) or a callable ``(lon, lat) -> {layer: code}`` in storage CRS.
     grids_by_layer
         Optional ``{layer: GeoDataFrame(code, geometry)}``; a LocateIndex is built from it.
+    district
+        The names of the library's district (:class:`DistrictNames`): its admin prefix, full or
+        short (江苏省南京市栖霞区, 南京栖霞), is taken off a query. Without it only the store's
+        streets and communities are recognised.
+    gazetteer
+        The national :class:`Gazetteer`: an address whose admin prefix names a division outside
+        ``district`` (浙江省温州市乐清市…) is answered ``unmatched`` with the reason and its parsed
+        components, never matched to a look-alike inside the district.
     threshold
         Confidence below which an answer is never ``matched``.
     """
@@ -181,6 +192,8 @@ class Geocoder:
         *,
         locate: Any = None,
         grids_by_layer: Mapping[str, Any] | None = None,
+        district: DistrictNames | None = None,
+        gazetteer: Gazetteer | None = None,
         threshold: float = 0.6,
         max_alternatives: int = 5,
     ) -> None:
@@ -197,6 +210,9 @@ class Geocoder:
             raise BadInput(f"address library: missing columns {missing}", field="library")
         self.threshold = threshold
         self.max_alternatives = max_alternatives
+        self.district = district
+        self.gazetteer = gazetteer
+        self._prefixes = district.prefixes() if district is not None else ()
         lib = library.reset_index(drop=True)
         self._lib = lib
         self._ids = lib["address_id"].to_numpy()
@@ -331,7 +347,11 @@ class Geocoder:
         full = self._by_full.get(norm)
         if full is not None and len(full) == 1:  # the library's own text: the hot path
             return self._exact_result(text, norm, full[0])
-        claim, local = self._strip_admin(norm)
+        admin = self.gazetteer.match(norm) if self.gazetteer is not None else None
+        outside = self._outside(admin)
+        if outside is not None:
+            return self._not_onboarded(text, norm, outside)
+        claim, local = self._strip_admin(norm, admin)
         hits = self._exact(norm, local)
         if not hits:
             hits = self._components(local, 1.0)
@@ -413,10 +433,41 @@ class Geocoder:
         )
 
     # ------------------------------------------------------------------ cascade steps
-    def _strip_admin(self, norm: str) -> tuple[dict[str, frozenset[str]], str]:
-        """Peel the admin prefix off; claims are *sets* of codes (two villages share 上坝村)."""
+    def _outside(self, admin: AdminMatch | None) -> AdminLink | None:
+        """The first admin component of the query that lies outside the district, or None."""
+        if admin is None or self.district is None:
+            return None
+        home = self.district.code
+        for link in admin.links:
+            if not any(c.startswith(home) or home.startswith(c) for c in link.codes):
+                return link
+        return None
+
+    def _not_onboarded(self, text: str, norm: str, link: AdminLink) -> GeocodeResult:
+        """``unmatched``: the address names a division this library does not cover."""
+        assert self.district is not None and self.gazetteer is not None  # see _outside
+        where = "".join(filter(None, (self.district.city, self.district.district)))
+        named = norm[: link.end]
+        codes = "/".join(link.codes) if len(link.codes) <= 3 else f"{len(link.codes)} divisions"
+        return GeocodeResult(
+            text,
+            "unmatched",
+            reason=f"district not onboarded: {named} ({codes}) is not in {where}",
+            normalized=norm,
+            components=parse(norm, gazetteer=self.gazetteer).to_dict(),
+        )
+
+    def _strip_admin(
+        self, norm: str, admin: AdminMatch | None = None
+    ) -> tuple[dict[str, frozenset[str]], str]:
+        """Peel the admin prefix off; claims are *sets* of codes (two villages share 上坝村).
+
+        Province, city and district found by the gazetteer (``admin``) go first; then the store's
+        streets and communities and the district's own names, in any order.
+        """
         claim: dict[str, frozenset[str]] = {}
-        text = norm
+        upper = [link for link in admin.links if link.level in _ABOVE_STREET] if admin else []
+        text = norm[upper[-1].end :] if upper else norm
         changed = True
         while changed and text:
             changed = False
@@ -445,7 +496,9 @@ class Geocoder:
                 break
             if changed:
                 continue
-            for prefix in _PREFIXES:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
+            for (
+                prefix
+            ) in self._prefixes:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
                 if text.startswith(prefix):
                     text = text[len(prefix) :]
                     changed = True

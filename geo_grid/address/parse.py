@@ -9,9 +9,10 @@ address library and the admin list) it prefers names it knows, which resolves th
 cannot (a 小区 called 尧林仙居 has no suffix to find it by).
 
 Admin prefixes: cpca 0.5.5 was measured on this district's queries (35,000 strings/s, but it only
-knows province/city/district, and missed the short "南京栖霞" form); this module's own prefix
-patterns plus the known street/community list cover streets and communities too, so no extra
-dependency is used.
+knows province/city/district, and missed the short "南京栖霞" form). Given the national
+:class:`~geo_grid.address.gazetteer.Gazetteer`, every level down to street (and the communities it
+was given) is recognised, full or short, anywhere in China; without it the suffix patterns (省, 市,
+区/县, 街道/镇, 社区/村) and the known names do what they can.
 
 Examples
 --------
@@ -26,6 +27,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from geo_grid.address.gazetteer import ADMIN_LEVELS, Gazetteer
 from geo_grid.address.normalize import normalize, normalize_name
 
 __all__ = ["LIBRARY_COMPONENTS", "AddressParts", "KnownNames", "parse"]
@@ -59,6 +61,8 @@ class AddressParts:
     village: str | None = None
     group_no: str | None = None
     rest: str | None = None
+    #: the division code of the deepest admin component the gazetteer resolved to one division
+    admin_code: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
         """A plain dict, for JSON answers."""
@@ -72,8 +76,8 @@ class KnownNames:
     ``streets`` and ``communities`` may include short forms (尧化, 尧新社区 for 尧新社区居委会).
     """
 
-    provinces: tuple[str, ...] = ("江苏省", "江苏")
-    cities: tuple[str, ...] = ("南京市", "南京")
+    provinces: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
     streets: tuple[str, ...] = ()
     communities: tuple[str, ...] = ()
@@ -117,6 +121,14 @@ _P_DOOR = re.compile(r"^(\d+(?:-\d+)?)号")
 _P_VILLAGE = re.compile(r"([\u4e00-\u9fff]{1,8}?村)(\d+)组")
 _NOT_DISTRICT = ("小区", "社区", "园区", "景区", "校区", "片区", "街区")
 _NOT_CITY = ("超市", "菜市", "夜市", "集市")
+#: Per admin level: the KnownNames field, the pattern, and endings that are not that level.
+_ADMIN_RULES: dict[str, tuple[str, re.Pattern, tuple[str, ...]]] = {
+    "province": ("provinces", _P_PROVINCE, ()),
+    "city": ("cities", _P_CITY, _NOT_CITY),
+    "district": ("districts", _P_DISTRICT, _NOT_DISTRICT),
+    "street": ("streets", _P_STREET, ()),
+    "community": ("communities", _P_COMMUNITY, ()),
+}
 _P_NUMBERED = {
     "building": re.compile(r"(\d+)栋"),
     "unit": re.compile(r"(\d+)单元"),
@@ -136,8 +148,39 @@ def _take(text: str, known: tuple[str, ...], pattern: re.Pattern | None, bad=())
     return None, text
 
 
-def parse(text: str, names: KnownNames | None = None) -> AddressParts:
+def _take_admin(
+    text: str, names: KnownNames, gazetteer: Gazetteer | None, out: dict[str, str | None]
+) -> str:
+    """Fill the admin levels of ``out`` from the start of ``text``; return the rest.
+
+    The gazetteer (when given) finds the components it knows, full or short; the levels below the
+    deepest of them are then taken from the known names and the patterns.
+    """
+    first = 0
+    if gazetteer is not None:
+        match = gazetteer.match(text)
+        for link in match.links:
+            out[link.level] = link.text
+        out["admin_code"] = match.code
+        if match.links:
+            first = ADMIN_LEVELS.index(match.links[-1].level) + 1
+        text = text[match.end :]
+    for level in ADMIN_LEVELS[first:]:
+        known, pattern, bad = _ADMIN_RULES[level]
+        out[level], text = _take(text, getattr(names, known), pattern, bad)
+        if level == "community" and out[level] is None:
+            out[level], text = _take(text, (), _P_COMMUNITY_VILLAGE)
+    return text
+
+
+def parse(
+    text: str, names: KnownNames | None = None, gazetteer: Gazetteer | None = None
+) -> AddressParts:
     """Split an address into :class:`AddressParts` (the text is normalized first).
+
+    ``gazetteer`` (a :class:`~geo_grid.address.gazetteer.Gazetteer`) finds the admin components of
+    any place in China, full or short (温州乐清白石街道); without it they are found by their
+    suffixes (省, 市, 区/县, 街道/镇, 社区/村) and ``names``.
 
     >>> p = parse("尧林仙居3栋2单元301室")
     >>> p.xiaoqu, p.building, p.unit, p.room
@@ -149,14 +192,7 @@ def parse(text: str, names: KnownNames | None = None) -> AddressParts:
     names = names or KnownNames()
     text = normalize(text)
     out: dict[str, str | None] = {}
-    out["province"], text = _take(text, names.provinces, _P_PROVINCE)
-    out["city"], text = _take(text, names.cities, _P_CITY, _NOT_CITY)
-    out["district"], text = _take(text, names.districts, _P_DISTRICT, _NOT_DISTRICT)
-    out["street"], text = _take(text, names.streets, _P_STREET)
-    community, text = _take(text, names.communities, _P_COMMUNITY)
-    if community is None:
-        community, text = _take(text, (), _P_COMMUNITY_VILLAGE)
-    out["community"] = community
+    text = _take_admin(text, names, gazetteer, out)
     village = _P_VILLAGE.search(text)
     if village:
         out["village"], out["group_no"] = village.group(1), village.group(2)

@@ -8,7 +8,7 @@ import pytest
 from geo_grid.address import Geocoder
 from geo_grid.errors import BadInput
 from geo_grid.locate import LocateIndex
-from geo_grid.testing import sample_layers, sample_library
+from geo_grid.testing import sample_district, sample_layers, sample_library
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
 
@@ -18,7 +18,8 @@ def world():
     lib, streets, communities = sample_library()
     layers, comm_gdf, street_gdf = sample_layers()
     locator = LocateIndex(layers, comm_gdf, street_gdf)
-    return lib, streets, communities, locator, Geocoder(lib, streets, communities, locate=locator)
+    geocoder = Geocoder(lib, streets, communities, locate=locator, district=sample_district())
+    return lib, streets, communities, locator, geocoder
 
 
 def _id(lib, local):

@@ -31,7 +31,13 @@ def noisy():
 @pytest.fixture(scope="module")
 def world(demo):
     locator = LocateIndex(demo.grids, demo.communities, demo.streets, demo.roster)
-    geocoder = Geocoder(demo.addresses, demo.streets, demo.communities, locate=locator)
+    geocoder = Geocoder(
+        demo.addresses,
+        demo.streets,
+        demo.communities,
+        locate=locator,
+        district=demo.district_names,
+    )
     return locator, geocoder
 
 
