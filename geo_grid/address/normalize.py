@@ -23,6 +23,7 @@ __all__ = ["DESCRIPTION_WORDS", "NOISE_WORDS", "normalize", "normalize_name"]
 #: Position words that say nothing about where (removed anywhere in the text).
 NOISE_WORDS: tuple[str, ...] = (
     "附近",
+    "斜对面",
     "对面",
     "旁边",
     "门口",
@@ -86,17 +87,55 @@ _HAS_NUMERAL = re.compile(f"[{_NUM}]")
 _CN_NUMBERED = re.compile(rf"([{_NUM}]+)(?={_MARKERS})")
 #: a room spoken without 室 right after the unit: 一单元七零一 → 1单元701 (then 室 is added)
 _CN_BARE_ROOM = re.compile(rf"(单元)([{_NUM}]+)")
-_PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+_PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d[ -]?\d{4}[ -]?\d{4}|0\d{2,3}-?\d{7,8})(?!\d)")
+#: what people put before an address: 我家的地址是, 收货地址:, 住在, 家住, 位于, 寄到 ...
+_LEADING = re.compile(
+    r"^(?:(?:我们?|我家|本人|家里?|公司|单位)?的?(?:详细|家庭|收货|收件|联系|通讯|现|居住|具体|面试|"
+    r"办公)?(?:地址|住址)(?:是|为|在)?|所在地区|(?:我们?|我家|本人|家)?(?:住在|家住|位于|在)|"
+    r"(?:请)?(?:寄|送|发)到)"
+)
+#: form labels of a delivery address (收货人: 张三, 手机号码:, 所在地区:, 详细地址:): who, or a label
+_LABELS = re.compile(
+    r"(?:收货人|收件人|联系人)[:：\s]*[\u4e00-\u9fff]{2,3}(?=[\s,，;；]|\d|$)"
+    r"|(?:手机号码|手机号|联系电话|手机|电话|電話)[:：\s]*(?=\d)|(?:所在地区|详细地址|收货地址)[:：]"
+)
+#: a person's name next to a phone number at either end (王小梅13911111111…, …2033 李玉 139…)
+_MOBILE = r"1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\d)"
+_NAMED_PHONE = re.compile(
+    rf"^[\u4e00-\u9fff]{{2,3}}[\s,，]*(?={_MOBILE})"
+    rf"|[\s,，;；。]+[\u4e00-\u9fff]{{2,3}}[\s,，]*(?={_MOBILE}[\s,，;；。]*$)"
+    r"|(?<=\d{4})[\s,，]+[\u4e00-\u9fff]{2,3}[\s,，;；。]*$"
+)
+#: a landmark in brackets (（星港城对面）, （滇池会展旁）): where to look, not the address
+_LANDMARK = re.compile(r"[(（][^()（）]*(?:对面|旁|附近|隔壁|斜对|往|直走|下车)[^()（）]*[)）]")
+#: position and distance words the noise list cannot hold alone: 村口, 村东, 东150米, a trailing 旁
+_POSITION = re.compile(
+    r"(?<=村)村?[口头尾东南西北](?=$|[^\u4e00-\u9fff])|[东南西北]?\d+米|旁$|附\d+号|(?<=\d号)甲"
+    r"|(?<=路)[东南西北]$|底楼$"
+)
+_GROUND = re.compile(r"(\d+)底层")
 _PUNCT = re.compile(r"[\s,.;:!?，。；：！？、()\[\]（）【】\"'“”‘’<>《》/\\|~·]+")
 _DASH3 = re.compile(r"(\d+)-(\d+)-(\d+)(?!\d)")
 _HASH = re.compile(r"(\d+)#")
-_BUILDING_SYN = re.compile(r"(\d+)(?:号楼|幢|座)")
+_BUILDING_SYN = re.compile(r"(\d+|(?<![A-Za-z])[A-Za-z])(?:号楼|幢|座|栋)")
 _ROOM_SYN = re.compile(r"(\d+)房")
-_BARE_ROOM = re.compile(r"(\d+单元)(\d+)(?![\d室号])")
+#: a room written without 室 after the unit (2单元301); 2单元5楼 is a floor, not a room
+_BARE_ROOM = re.compile(r"(\d+单元)(\d+)(?![\d室号楼层])")
+#: a room written without 室 right after the building: 152幢1652, 233栋1351 (3+ digits)
+_BUILDING_ROOM = re.compile(r"(\d+栋)(\d{3,4})(?![\d室号楼层单元栋])")
+#: two numbers joined by a dash after a place: 21-102 is building 21, room 102
+_DASH2 = re.compile(r"(?<![\d-])(\d{1,3})-(\d{3,4})(?![\d-]|号|室)")
+#: Tianjin writes the unit as 门 (6号楼1门402室); the northeast writes 组 as 队 (春兴村5队)
+_GATE = re.compile(r"(\d+栋)(\d+)门")
+_TEAM = re.compile(r"(村)(\d+)队")
+#: a name with a title after the address (周女士, 聂小姐): who, not where
+_PERSON = re.compile(r"[\u4e00-\u9fff]{1,2}(?:先生|女士|小姐)$")
+#: 25F, 2f: a floor
+_FLOOR_F = re.compile(r"(\d+)[Ff](?![A-Za-z])")
 _ADMIN_SYN = (
     (re.compile(r"社区居民委员会|社区居委会|社区委员会"), "社区"),
     (re.compile(r"居民委员会|居委会"), "社区"),
-    (re.compile(r"村?(?:村民委员会|村委会)"), "村"),
+    (re.compile(r"村?(?:村民委员会|村委会|村委)"), "村"),
 )
 _NOISE = re.compile("|".join(re.escape(w) for w in NOISE_WORDS))
 _DESCRIPTION = re.compile("|".join(re.escape(w) for w in DESCRIPTION_WORDS))
@@ -142,27 +181,38 @@ def normalize_name(text: str) -> str:
         text = _numerals_to_arabic(text)
     if "-" in text:
         text = _DASH3.sub(r"\1栋\2单元\3室", text)
+        text = _DASH2.sub(r"\1栋\2室", text)
     if "#" in text:
         text = _HASH.sub(r"\1栋", text)
-    if "幢" in text or "座" in text or "号楼" in text:
+    if "幢" in text or "座" in text or "号楼" in text or "栋" in text:
         text = _BUILDING_SYN.sub(r"\1栋", text)
+        text = _BUILDING_ROOM.sub(r"\1\2室", text)
     if "房" in text:
         text = _ROOM_SYN.sub(r"\1室", text)
+    if "门" in text:
+        text = _GATE.sub(r"\1\2单元", text)
+    if "队" in text:
+        text = _TEAM.sub(r"\1\2组", text)
     if "单元" in text:
         text = _BARE_ROOM.sub(r"\1\2室", text)
+    if "F" in text or "f" in text:
+        text = _FLOOR_F.sub(r"\1层", text)
     if "委" in text:
         for pattern, repl in _ADMIN_SYN:
             text = pattern.sub(repl, text)
     return text
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, *, keep_tail: bool = False) -> str:
     """Bring a free-text address to the key form the geocoder matches on.
 
-    Full-width → half-width (NFKC), punctuation and spaces removed, phone numbers removed, Chinese
-    numerals → Arabic before 号/栋/单元/室/组/层 (positional or digit by digit), 幢/号楼/座/# → 栋,
-    房 → 室, ``3-2-301`` → 3栋2单元301室, a bare room after 单元 gets 室, 居委会 forms → 社区,
-    村委会 forms → 村, position words (附近, 对面, ...) removed, complaint text after the address cut.
+    Full-width → half-width (NFKC), punctuation and spaces removed, phone numbers removed, a
+    leading phrase (我家的地址是, 收货地址:, 住在) removed, Chinese numerals → Arabic before
+    号/栋/单元/室/组/层 (positional or digit by digit), 幢/号楼/座/# → 栋, 房 → 室, 25F → 25层,
+    ``3-2-301`` → 3栋2单元301室, a bare room after 单元 or 栋 gets 室, 居委会 forms → 社区, 村委会
+    forms → 村, position words (附近, 对面, ...) removed, complaint text after the address cut.
+    ``keep_tail`` keeps what follows the last number when it is not complaint text (a shop after
+    the door number, 联夹大道112号小小熊鞋业): the parser reads it as a place.
 
     >>> normalize("尧林仙居二十三号楼一单元一五零二房 附近")
     '尧林仙居23栋1单元1502室'
@@ -170,13 +220,22 @@ def normalize(text: str) -> str:
     '石埠桥村石埠桥村3组15号'
     >>> normalize("ＸＸ小区３－２－３０１")
     'XX小区3栋2单元301室'
+    >>> normalize("我家的地址是江苏淮安清江浦区人民路111号")
+    '江苏淮安清江浦区人民路111号'
     """
     text = unicodedata.normalize("NFKC", text or "")
+    text = _LABELS.sub(" ", text)
+    text = _LANDMARK.sub(" ", text)
+    text = _NAMED_PHONE.sub(" ", text.strip())
     text = _PHONE.sub(" ", text)
     text = _PUNCT.sub("", text)
+    text = _LEADING.sub("", text, count=1)
+    text = _PERSON.sub("", text)
+    text = _POSITION.sub("", text)
+    text = _GROUND.sub(r"\1层", text)
     text = _NOISE.sub("", text)
     match = _DESCRIPTION.search(text)
     if match and match.start() > 0:
         text = text[: match.start()]
     text = normalize_name(text)
-    return _cut_description(text)
+    return text if keep_tail else _cut_description(text)
