@@ -31,6 +31,7 @@ __all__ = [
     "KINDS",
     "HOMOPHONES",
     "make_queries",
+    "make_drop_queries",
     "evaluate",
     "report",
     "load_library",
@@ -184,6 +185,38 @@ def _typo(text: str, name: str | None, rng: np.random.Generator) -> str:
     return text.replace(name, name[:i] + name[i + 1 :], 1)
 
 
+def make_drop_queries(
+    library: pd.DataFrame, streets: pd.DataFrame, communities: pd.DataFrame, n: int, seed: int
+) -> pd.DataFrame:
+    """``n`` queries with one character dropped from the road or 小区 name (乐城路 → 乐路), any
+    position, names of 3 characters or more, with a random admin prefix (kind ``drop``).
+
+    The ``typo`` kind drops characters of 4+ character names only; short road names are where a
+    dropped character most often leaves another real name or nothing close.
+    """
+    rng = np.random.default_rng(seed)
+    street_names = dict(zip(streets["code"].astype(str), streets["name"], strict=True))
+    short = communities["short_name"] if "short_name" in communities else communities["name"]
+    community_names = dict(zip(communities["code"].astype(str), short, strict=True))
+    out = []
+    while len(out) < n:
+        row = library.iloc[int(rng.integers(0, len(library)))]
+        names = [row.get(c) for c in ("xiaoqu", "road")]
+        names = [v for v in names if isinstance(v, str) and len(v) >= 3 and v in row["local_text"]]
+        if not names:
+            continue
+        name = names[0]
+        i = int(rng.integers(0, len(name)))
+        query = _prefix(row, street_names, community_names, rng).replace(
+            name, name[:i] + name[i + 1 :], 1
+        )
+        out.append(
+            dict(kind="drop", query=query, lon=None, lat=None, crs=None,
+                 address_id=int(row["address_id"]), grid_code=str(row["grid_code"]))
+        )  # fmt: skip
+    return pd.DataFrame(out)
+
+
 def _prefix(row, streets: dict, communities: dict, rng: np.random.Generator) -> str:
     street = streets.get(row["street_code"], "")
     community = communities.get(row["community_code"], "")
@@ -318,6 +351,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drop-n", type=int, default=2000, help="one-character-dropped queries")
     args = parser.parse_args()
     from geo_grid.locate import LocateIndex
 
@@ -331,6 +365,18 @@ def main() -> None:
     bad = evaluated[~evaluated["grid_correct"] & evaluated["query"].notna()]
     print("\nexamples not grid-correct:")
     print(bad[["kind", "query", "status", "confidence"]].head(15).to_string())
+    drop = evaluate(
+        geocoder, None, make_drop_queries(library, streets, communities, args.drop_n, args.seed)
+    )
+    matched = drop["status"] == "matched"
+    confident = matched & (drop["confidence"] >= 0.9)
+    print(
+        f"\none character dropped from a road or 小区 name ({len(drop)} queries): matched "
+        f"{100 * matched.mean():.1f} %, grid right {100 * drop['grid_correct'].mean():.1f} %, "
+        f"matched but wrong {100 * (matched & ~drop['grid_correct']).mean():.2f} %, ambiguous "
+        f"{100 * (drop['status'] == 'ambiguous').mean():.1f} %; confidence >= 0.9: "
+        f"{int(confident.sum())} answers, {int(drop['wrong_confident'].sum())} wrong"
+    )
 
 
 if __name__ == "__main__":

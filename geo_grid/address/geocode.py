@@ -18,6 +18,10 @@ Matching, in order (every string goes through :func:`geo_grid.address.normalize`
 5. fallback to the road segment (door numbers interpolated), building, 小区, road, community or
    street, whose confidence is scaled by how much of it lies in one unified grid.
 
+A name one character short of another real name (华水苑 beside 华水名苑, 燕平街 beside 燕平大街) is
+what a caller who dropped that character writes: when the longer name has the same numbers, both
+compete, so the answer is ``ambiguous`` with both unless the admin prefix decides.
+
 An admin claim that contradicts the matched address (the street says 尧化 but the road is in 仙林)
 lowers confidence; claims are sets of codes, because names repeat (上坝村 is a village of two
 streets) and a name alone must not pick one. A fuzzy name never scores 0.9 or more, so only exact
@@ -229,6 +233,7 @@ class Geocoder:
         )
         self._grid = grid.astype(str).to_numpy()
         self._build_keys(lib)
+        self._build_lookalikes()
         self._build_admin(streets, communities)
         self._local_xy = None
 
@@ -310,6 +315,28 @@ class Geocoder:
                         x for x in (self._street[i], self._community[i]) if x
                     )
 
+    def _build_lookalikes(self) -> None:
+        """Names one character longer than another name of the same kind (华水名苑 for 华水苑,
+        燕平大街 for 燕平街): a caller who drops that character writes the shorter, real name, so
+        an exact match on it is not evidence enough for a confident answer."""
+        self._longer: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for kind, names in self._names.items():
+            known = set(names)
+            for name in names:
+                for i in range(len(name)):
+                    shorter = name[:i] + name[i + 1 :]
+                    if shorter in known and name not in self._longer[(kind, shorter)]:
+                        self._longer[(kind, shorter)].append(name)
+        self._longer = {k: v for k, v in self._longer.items() if v}
+        cols = (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
+        self._has_longer = np.array(
+            [
+                any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
+                for i in range(len(self._ids))
+            ],
+            dtype=bool,
+        )
+
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
         self._community_parent: dict[str, str] = {}
@@ -345,17 +372,17 @@ class Geocoder:
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
         full = self._by_full.get(norm)
-        if full is not None and len(full) == 1:  # the library's own text: the hot path
-            return self._exact_result(text, norm, full[0])
+        if full is not None and len(full) == 1 and not self._has_longer[full[0]]:
+            return self._exact_result(text, norm, full[0])  # the library's own text: hot path
         admin = self.gazetteer.match(norm) if self.gazetteer is not None else None
         outside = self._outside(admin)
         if outside is not None:
             return self._not_onboarded(text, norm, outside)
         claim, local = self._strip_admin(norm, admin)
-        hits = self._exact(norm, local)
-        if not hits:
-            hits = self._components(local, 1.0)
-        if not hits:
+        hits = self._exact(norm, local) or self._components(local, 1.0)
+        if hits:
+            hits += self._lookalikes(hits, local)
+        else:
             hits = self._fuzzy(local, claim)
         if not hits:
             hits = self._admin_fallback(claim)
@@ -512,6 +539,26 @@ class Geocoder:
     def _exact(self, norm: str, local: str) -> list[_Hit]:
         rows = self._by_local.get(local) or self._by_full.get(norm)
         return [_Hit(list(rows), "门牌", _BASE["exact"])] if rows else []
+
+    def _lookalikes(self, hits: list[_Hit], local: str) -> list[_Hit]:
+        """The same numbers under a name one character longer (华水名苑 when the query says
+        华水苑): the caller may have dropped that character, so those addresses compete."""
+        out: list[_Hit] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in hits:
+            if hit.level not in ("门牌", "楼栋") or not self._has_longer[hit.rows[0]]:
+                continue
+            i = hit.rows[0]
+            for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
+                for longer in self._longer.get((kind, self._comp[col][i]), ()):
+                    if (kind, longer) in seen:
+                        continue
+                    seen.add((kind, longer))
+                    for h in self._components(local, 1.0, {kind: longer}):
+                        if LEVELS.index(h.level) <= LEVELS.index(hit.level):  # numbers there too
+                            h.reason = f"{longer} has the same numbers: a character may be missing"
+                            out.append(h)
+        return out
 
     def _numbers(self, text: str) -> dict[str, str]:
         out = {}

@@ -53,6 +53,20 @@ def test_noisy_queries_meet_the_floors(demo, world, noisy):
     assert by_kind.min() >= 0.9
 
 
+def test_a_dropped_character_is_never_answered_wrong_with_confidence(demo, world, noisy):
+    """乐城路 → 乐路, 华水名苑 → 华水苑: an answer with confidence 0.9 or more must be right; where a
+    shorter name is itself real (燕平街 beside 燕平大街) the answer is ambiguous, with both."""
+    _, geocoder = world
+    queries = noisy.make_drop_queries(demo.addresses, demo.streets, demo.communities, 2000, 9)
+    evaluated = noisy.evaluate(geocoder, None, queries)
+    assert evaluated["wrong_confident"].sum() == 0
+    assert (evaluated["status"] == "matched").mean() >= 0.85
+    ambiguous = [
+        geocoder.geocode(q) for q in evaluated.loc[evaluated["status"] == "ambiguous", "query"]
+    ]
+    assert ambiguous and all(len(r.alternatives) >= 2 for r in ambiguous)
+
+
 def test_every_library_address_geocodes_to_itself(demo, world):
     _, geocoder = world
     sample = demo.addresses.sample(2000, random_state=5)
