@@ -337,7 +337,16 @@ class Gazetteer:
         heads: dict[str, set[int]] = defaultdict(set)
         for key in self._by_name:
             heads[key[:3]].add(len(key))
+        for head, lengths in heads.items():  # a two-character name may start any longer head
+            if len(head) == 3 and head[:2] in self._by_name:
+                lengths.add(2)
         self._lengths_at = {head: sorted(n, reverse=True) for head, n in heads.items()}
+        # entries as (code, depth, level, kind): what matching reads, without index lookups
+        self._entries = {
+            name: [(codes[i], _DEPTH[self._levels[i]], self._levels[i], kind) for i, kind in found]
+            for name, found in self._by_name.items()
+        }
+        del self._by_name  # built from; the entries hold the same
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str]]) -> Gazetteer:
@@ -386,6 +395,10 @@ class Gazetteer:
         repeat of the prefix (湖南湘乡市湖南省湘乡市…) or the levels below it.
         """
         best: tuple[tuple, tuple[AdminLink, ...]] = ((0, 0, 0), ())
+        if text[start : start + 3] not in self._lengths_at and text[start : start + 2] not in (
+            self._entries
+        ):
+            return AdminMatch((), start)  # no name starts here: most queries, at once
         root = AdminLink("root", "", start, start, (within,)) if within else None
         for chain in self._chains(text, start, (), root):
             if root is not None or self._acceptable(chain):
@@ -419,33 +432,30 @@ class Gazetteer:
     def _links_at(self, text: str, pos: int, last: AdminLink | None) -> Iterator[AdminLink]:
         """Components that may start at ``pos`` below ``last``, longest name first (below a
         ``root``, in line with it at any level)."""
-        heads = self._lengths_at.get(text[pos : pos + 3], ())
-        for length in dict.fromkeys((*heads, 2)):  # 2: a two-character name is its own head
+        lengths = self._lengths_at.get(text[pos : pos + 3])
+        if lengths is None:  # only a two-character name can start here, if any
+            lengths = (2,) if text[pos : pos + 2] in self._entries else ()
+        for length in lengths:
             end = pos + length
-            entries = self._by_name.get(text[pos:end]) if end <= len(text) else None
+            entries = self._entries.get(text[pos:end]) if end <= len(text) else None
             if not entries:
                 continue
-            by_kind: dict[tuple[str, int], set[str]] = defaultdict(set)
-            for i, kind in entries:
-                if self._follows(i, last) and (kind != _GENERIC_NAME or last is not None):
-                    group = _FULL if kind == _GENERIC_NAME else kind
-                    by_kind[(self._levels[i], group)].add(self._codes[i])
-            for (level, kind), codes in by_kind.items():
-                if kind == _OLD and (level, _FULL) in by_kind:
+            groups: dict[tuple[str, int], list[str]] = {}
+            for code, depth, level, kind in entries:
+                if kind == _GENERIC_NAME:
+                    if last is None:
+                        continue
+                    kind = _FULL
+                if last is not None and not _follows(code, depth, last):
+                    continue
+                codes = groups.setdefault((level, kind), [])
+                if code not in codes:
+                    codes.append(code)
+            for (level, kind), codes in groups.items():
+                if kind == _OLD and (level, _FULL) in groups:
                     continue  # 栖霞市 is Yantai's 栖霞市, not Nanjing's 栖霞区 under its old name
                 full = kind != _SHORT
                 yield AdminLink(level, text[pos:end], pos, end, tuple(sorted(codes)), full)
-
-    def _follows(self, i: int, last: AdminLink | None) -> bool:
-        """True when division ``i`` may come after ``last`` (below it; in line with a root)."""
-        if last is None:
-            return True
-        code = self._codes[i]
-        if last.level == "root":
-            return code.startswith(last.codes[0]) or last.codes[0].startswith(code)
-        return _DEPTH[self._levels[i]] > _DEPTH[last.level] and any(
-            code.startswith(c) for c in last.codes
-        )
 
     @staticmethod
     def _fits(text: str, link: AdminLink, confirmed: bool) -> bool | None:
@@ -475,6 +485,14 @@ class Gazetteer:
         if len(chain) > 1:
             return first.level != "street" or len(first.codes) == 1
         return len(first.codes) == 1 and first.level in ("province", "city", "district")
+
+
+def _follows(code: str, depth: int, last: AdminLink) -> bool:
+    """True when division ``code`` (at ``depth``) may come after ``last``: below it, or in line
+    with it at any level when ``last`` is a root."""
+    if last.level == "root":
+        return code.startswith(last.codes[0]) or last.codes[0].startswith(code)
+    return depth > _DEPTH[last.level] and any(code.startswith(c) for c in last.codes)
 
 
 def _narrowed(chain: tuple[AdminLink, ...], link: AdminLink) -> tuple[AdminLink, ...]:

