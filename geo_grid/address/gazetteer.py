@@ -384,6 +384,13 @@ class Gazetteer:
         i = self._row_of.get(code)
         return None if i is None else self._levels[i]
 
+    def longest_name(self, text: str, start: int = 0) -> int:
+        """The length of the longest division name at ``text[start:]`` (0: none)."""
+        lengths = self._lengths_at.get(text[start : start + 3])
+        if lengths is None:
+            return 2 if text[start : start + 2] in self._entries else 0
+        return next((n for n in lengths if text[start : start + n] in self._entries), 0)
+
     def match(self, text: str, start: int = 0, within: str | None = None) -> AdminMatch:
         """The admin components at ``text[start:]`` (``text`` normalized), top down.
 

@@ -54,7 +54,13 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from geo_grid.address.gazetteer import AdminLink, AdminMatch, DistrictNames, Gazetteer
+from geo_grid.address.gazetteer import (
+    AdminLink,
+    AdminMatch,
+    DistrictNames,
+    Gazetteer,
+    short_names,
+)
 from geo_grid.address.normalize import normalize, normalize_name
 from geo_grid.address.numerals import CHINESE_DIGITS, chinese_to_arabic
 from geo_grid.address.parse import LIBRARY_COMPONENTS, parse
@@ -343,12 +349,10 @@ class Geocoder:
                         self._longer[(kind, shorter)].append(name)
         self._longer = {k: v for k, v in self._longer.items() if v}
         cols = (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
-        self._has_longer = np.array(
-            [
-                any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
-                for i in range(len(self._ids))
-            ],
-            dtype=bool,
+        self._has_longer = frozenset(  # row numbers, tested once per exact query
+            i
+            for i in range(len(self._ids))
+            if any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
         )
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
@@ -371,6 +375,19 @@ class Geocoder:
         for name, kind, code in self._admin_names:
             self._admin_by_name[name].append((kind, code))
         self._admin_lengths = sorted({len(n) for n in self._admin_by_name}, reverse=True)
+        # names that can only be inside the district: its own, its streets and communities
+        home = set(self._admin_by_name)
+        if self.district is not None:
+            home.update(short_names(self.district.district, "district"))
+            home.add(self.district.district)
+        self._home_names = frozenset(home)
+        self._home_lengths = sorted({len(n) for n in home}, reverse=True)
+        upper: set[str] = set()  # the district's province and city, full and short
+        for level in ("province", "city"):
+            name = getattr(self.district, level, None) if self.district else None
+            if name:
+                upper.update((name, *short_names(name, level)))
+        self._upper_names = tuple(sorted(upper, key=len, reverse=True))
         self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
         for i in range(len(self._ids)):
             for code in (self._street[i], self._community[i]):
@@ -386,7 +403,7 @@ class Geocoder:
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
         full = self._by_full.get(norm)
-        if full is not None and len(full) == 1 and not self._has_longer[full[0]]:
+        if full is not None and len(full) == 1 and full[0] not in self._has_longer:
             return self._exact_result(text, norm, full[0])  # the library's own text: hot path
         admin = self._admin_prefix(norm)
         outside = self._outside(admin)
@@ -476,11 +493,29 @@ class Geocoder:
     # ------------------------------------------------------------------ cascade steps
     def _admin_prefix(self, norm: str) -> AdminMatch | None:
         """The gazetteer's admin prefix of a normalized query (None without a gazetteer)."""
-        if self._admin_match is None:
+        if self._admin_match is None or self._inside_for_sure(norm):
             return None
         digit = _FIRST_DIGIT.search(norm)
         head = norm[: digit.start() + _LOOKAHEAD] if digit else norm
         return self._admin_match(head)
+
+    def _inside_for_sure(self, norm: str) -> bool:
+        """True when no division outside the district can be named: after the district's own
+        province and city (江苏南京), the text starts with no division name, or with one of the
+        district's own names at least as long as any (栖霞区, 尧化街道; 栖霞市 is Yantai's)."""
+        pos, stripped = 0, True
+        while stripped:
+            stripped = False
+            for name in self._upper_names:
+                if norm.startswith(name, pos):
+                    pos, stripped = pos + len(name), True
+                    break
+        longest = self.gazetteer.longest_name(norm, pos) if self.gazetteer is not None else 0
+        if longest == 0:
+            return True
+        rest = norm[pos:]
+        home = next((n for n in self._home_lengths if rest[:n] in self._home_names), 0)
+        return home >= longest
 
     def _outside(self, admin: AdminMatch | None) -> AdminLink | None:
         """The first admin component of the query that lies outside the district, or None."""
@@ -568,7 +603,7 @@ class Geocoder:
         out: list[_Hit] = []
         seen: set[tuple[str, str]] = set()
         for hit in hits:
-            if hit.level not in ("门牌", "楼栋") or not self._has_longer[hit.rows[0]]:
+            if hit.level not in ("门牌", "楼栋") or hit.rows[0] not in self._has_longer:
                 continue
             i = hit.rows[0]
             for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):

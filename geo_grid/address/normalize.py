@@ -116,8 +116,14 @@ _POSITION = re.compile(
 _GROUND = re.compile(r"(\d+)底层")
 #: one scan telling whether the label or position rules can apply at all
 _LABEL_HINT = re.compile(r"收|联系|手机|电话|電話|所在地区|详细地址")
-_POSITION_HINT = re.compile(r"村[口头尾东南西北村]|米|旁|附|甲|底|[东南西北]$")
+_POSITION_HINT = re.compile(r"[米旁附甲底]|村[口头尾东南西北村]|[东南西北]$")
 _LATIN = re.compile(r"[A-Za-z]")
+#: the characters the rarer cleaning rules start from (a label word, a bracket, a position
+#: word): one class scan tells whether any can apply; phone numbers are told by _LONG_NUMBER
+_RARE = re.compile(r"[(（米旁附甲底收联手电電所详村]")
+_LONG_NUMBER = re.compile(r"\d{7}|1[3-9]\d[ -]\d{4}")
+#: the first characters a leading phrase can have
+_LEADING_FIRST = frozenset("我本家公单的详收联通现居具面办地住所位在请寄送发")
 _PUNCT = re.compile(r"[\s,.;:!?，。；：！？、()\[\]（）【】\"'“”‘’<>《》/\\|~·]+")
 _DASH3 = re.compile(r"(\d+)-(\d+)-(\d+)(?!\d)")
 _HASH = re.compile(r"(\d+)#")
@@ -215,16 +221,19 @@ def _clean_input(text: str) -> str:
     Each rule runs only when its trigger is in the text: a clean query (the hot path of batch
     geocoding) costs a few membership tests, not a dozen regex scans.
     """
-    if _LABEL_HINT.search(text):
+    rare = _RARE.search(text) is not None or text.rstrip().endswith(("东", "南", "西", "北"))
+    if rare and _LABEL_HINT.search(text):
         text = _LABELS.sub(" ", text)
-    if "(" in text or "（" in text:
+    if rare and ("(" in text or "（" in text):
         text = _LANDMARK.sub(" ", text)
-    if _PHONE.search(text):
+    if _LONG_NUMBER.search(text):
         text = _PHONE.sub(" ", _NAMED_PHONE.sub(" ", text.strip()))
-    text = _LEADING.sub("", _PUNCT.sub("", text), count=1)
+    text = _PUNCT.sub("", text)
+    if text[:1] in _LEADING_FIRST:
+        text = _LEADING.sub("", text, count=1)
     if text.endswith(("先生", "女士", "小姐")):
         text = _PERSON.sub("", text)
-    if _POSITION_HINT.search(text):
+    if rare and _POSITION_HINT.search(text):
         text = _GROUND.sub(r"\1层", _POSITION.sub("", text))
     return text
 
