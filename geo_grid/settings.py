@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     home: Path = Path(".geo-grid")
+    #: where fetched data packages (the national gazetteer's CSV files) are kept; unset:
+    #: ``$XDG_CACHE_HOME/geo-grid`` or ``~/.cache/geo-grid``, shared by every checkout of the machine
+    data_cache: Path | None = None
     local_crs: str = "EPSG:4549"
     district_code: str = "320113"
     tiles_url: str | None = None

@@ -79,12 +79,21 @@ def demo():
 
 
 @pytest.fixture(scope="session")
-def demo_db(database_url: str, demo) -> str:
-    """The test database with the demo district loaded (once per session)."""
+def gazetteer_db(database_url: str) -> str:
+    """The test database with the national gazetteer loaded (once per session, as `make demo`)."""
+    from geo_grid.services.gazetteer import load_gazetteer
+
+    load_gazetteer()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def demo_db(gazetteer_db: str, demo) -> str:
+    """The test database with the gazetteer and the demo district loaded (once per session)."""
     from geo_grid.services.demo import load_demo
 
     load_demo(demo=demo)
-    return database_url
+    return gazetteer_db
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""``geo-grid geocode`` and ``geo-grid locate``: addresses and points to grids from the shell.
+"""``geo-grid geocode``, ``locate`` and ``gazetteer load``: addresses and points to grids.
 
 Kept apart from :mod:`geo_grid.cli` so that file stays a table of contents; :func:`register` adds
 the commands to the main app. Exit codes follow the CLI's: 0 an answer, 1 an honest "no" (an address
@@ -19,15 +19,55 @@ from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
 from geo_grid.errors import BadInput
 
-__all__ = ["geocode_cmd", "locate_cmd", "register"]
+__all__ = ["gazetteer_app", "gazetteer_load_cmd", "geocode_cmd", "locate_cmd", "register"]
 
 _CRS_HELP = "Coordinate system of LON LAT: wgs84|cgcs2000|gcj02|bd09."
 
 
+gazetteer_app = typer.Typer(
+    help="The national gazetteer (division names and codes of all China).", no_args_is_help=True
+)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``geocode`` and ``locate`` to the ``geo-grid`` app."""
+    """Add ``geocode``, ``locate`` and ``gazetteer`` to the ``geo-grid`` app."""
     app.command("geocode")(geocode_cmd)
     app.command("locate")(locate_cmd)
+    app.add_typer(gazetteer_app, name="gazetteer")
+
+
+@gazetteer_app.command("load")
+def gazetteer_load_cmd(
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="Folder of china-division CSV files (default: fetched at setup)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Reload even when these files are loaded.")] = False,
+) -> None:
+    """Load the gazetteer into the store (idempotent: a second run does nothing)."""
+    from geo_grid.assets import AssetError
+    from geo_grid.services.gazetteer import load_gazetteer
+
+    try:
+        result = load_gazetteer(folder=folder, force=force, progress=_err.print)
+    except AssetError as exc:
+        _err.print(f"geo-grid gazetteer load: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    rows = result["rows"]
+    counts = ", ".join(
+        f"{rows.get(level, 0):,} {label}"
+        for level, label in (
+            ("province", "provinces"),
+            ("city", "cities"),
+            ("district", "districts"),
+            ("street", "streets"),
+            ("community", "communities"),
+        )
+    )
+    if result["loaded"]:
+        _out.print(f"gazetteer loaded in {result['seconds']} s: {counts}")
+    else:
+        _out.print(f"gazetteer already loaded: {counts}")
 
 
 def geocode_cmd(

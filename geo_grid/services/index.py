@@ -18,10 +18,11 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from geo_grid.address import Geocoder
 from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
-from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
+from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
 __all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
@@ -116,9 +117,17 @@ def get_geocoder() -> Geocoder:
             library = repos.district.read_address_library(session)
             streets = repos.district.read_admin_areas(session, level="street")
             communities = repos.district.read_admin_areas(session, level="community")
+            gazetteer, district = district_context(session)
         # no grid_code column: the geocoder takes each point's unified grid from the current
         # generation, in the same batch lookup that gives it the department grids
-        geocoder = Geocoder(library, streets, communities, locate=locator)
+        geocoder = Geocoder(
+            library,
+            streets,
+            communities,
+            locate=locator,
+            district=district,
+            gazetteer=gazetteer,
+        )
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key
         return geocoder

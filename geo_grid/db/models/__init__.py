@@ -3,7 +3,7 @@
 :mod:`.store` (the declarative ``Base``, ``SRID`` and the ``meta`` table), :mod:`.grids` (layers,
 generations, grids), :mod:`.district` (admin areas, buildings, addresses, people, roster),
 :mod:`.cases` (the closed loop), :mod:`.checks` (stored checks, merges, the crosswalk),
-:mod:`.plans` (redrawing) and :mod:`.access` (accounts, keys, the personal-data read log).
+:mod:`.plans` (redrawing), :mod:`.gazetteer` (every division of China, names and codes) and :mod:`.access` (accounts, keys, the personal-data read log).
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's ``env.py``
 compares against), and ``from geo_grid.db.models import Case`` works for any model. The repositories
@@ -32,6 +32,7 @@ from geo_grid.db.models.cases import (
 )
 from geo_grid.db.models.checks import CoverageCheck, CoverageDefect, CrosswalkRow, MergeRun
 from geo_grid.db.models.district import Address, AdminArea, Building, Person, RosterEntry
+from geo_grid.db.models.gazetteer import GazetteerEntry
 from geo_grid.db.models.grids import Generation, Grid, Layer
 from geo_grid.db.models.plans import PLAN_STATUSES, Plan, PlanEdit
 from geo_grid.db.models.store import SRID, Base, Meta
@@ -53,6 +54,7 @@ __all__ = [
     "CoverageDefect",
     "CrosswalkRow",
     "EscalationRecord",
+    "GazetteerEntry",
     "Generation",
     "Grid",
     "IdempotencyKey",

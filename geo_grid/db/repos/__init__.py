@@ -2,7 +2,7 @@
 
 One module per part of the store, as :mod:`geo_grid.db.models`: :mod:`.store` (meta facts),
 :mod:`.grids` (layers, generations, grids), :mod:`.district` (admin areas, roster, address library),
-:mod:`.cases`, :mod:`.checks`, :mod:`.plans`, :mod:`.access`, and :mod:`.tiles` (vector tiles and
+:mod:`.cases`, :mod:`.checks`, :mod:`.gazetteer`, :mod:`.plans`, :mod:`.access`, and :mod:`.tiles` (vector tiles and
 the small reads of the map pages). Shared helpers (COPY, quoted identifiers, WKB frames) live in
 the private :mod:`._sql`.
 
@@ -14,6 +14,26 @@ Services use them as ``repos.grids.read_grids(session, ...)``.
 
 from __future__ import annotations
 
-from geo_grid.db.repos import access, cases, checks, district, grids, plans, store, tiles
+from geo_grid.db.repos import (
+    access,
+    cases,
+    checks,
+    district,
+    gazetteer,
+    grids,
+    plans,
+    store,
+    tiles,
+)
 
-__all__ = ["access", "cases", "checks", "district", "grids", "plans", "store", "tiles"]
+__all__ = [
+    "access",
+    "cases",
+    "checks",
+    "district",
+    "gazetteer",
+    "grids",
+    "plans",
+    "store",
+    "tiles",
+]

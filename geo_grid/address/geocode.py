@@ -18,6 +18,10 @@ Matching, in order (every string goes through :func:`geo_grid.address.normalize`
 5. fallback to the road segment (door numbers interpolated), building, 小区, road, community or
    street, whose confidence is scaled by how much of it lies in one unified grid.
 
+A name one character short of another real name (华水苑 beside 华水名苑, 燕平街 beside 燕平大街) is
+what a caller who dropped that character writes: when the longer name has the same numbers, both
+compete, so the answer is ``ambiguous`` with both unless the admin prefix decides.
+
 An admin claim that contradicts the matched address (the street says 尧化 but the road is in 仙林)
 lowers confidence; claims are sets of codes, because names repeat (上坝村 is a village of two
 streets) and a name alone must not pick one. A fuzzy name never scores 0.9 or more, so only exact
@@ -25,9 +29,9 @@ evidence reaches the "confident" band.
 
 Examples
 --------
->>> from geo_grid._address_sample import sample_library
+>>> from geo_grid.testing import sample_district, sample_library
 >>> lib, streets, communities = sample_library()
->>> g = Geocoder(lib, streets, communities)
+>>> g = Geocoder(lib, streets, communities, district=sample_district())
 >>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
 >>> r.status, r.level, r.grid_code, r.confidence >= 0.9
 ('matched', '门牌', '320113001007-01', True)
@@ -50,13 +54,16 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters only
-    from pypinyin import lazy_pinyin as _lazy_pinyin
-except ImportError:  # pragma: no cover - optional dependency
-    _lazy_pinyin = None
-
-from geo_grid._address_numerals import CHINESE_DIGITS, chinese_to_arabic
-from geo_grid.address import LIBRARY_COMPONENTS, normalize, normalize_name
+from geo_grid.address.gazetteer import (
+    AdminLink,
+    AdminMatch,
+    DistrictNames,
+    Gazetteer,
+    short_names,
+)
+from geo_grid.address.normalize import normalize, normalize_name
+from geo_grid.address.numerals import CHINESE_DIGITS, chinese_to_arabic
+from geo_grid.address.parse import LIBRARY_COMPONENTS, parse
 from geo_grid.crs import points_to_storage, to_local
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
@@ -94,8 +101,11 @@ _NUMBERS = {
     "group": re.compile(r"(\d+)组"),
 }
 _HEAD = re.compile(r"^[^\d]+")
+_ABOVE_STREET = ("province", "city", "district")
+_FIRST_DIGIT = re.compile(r"\d")
+#: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
+_LOOKAHEAD = 8
 _ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
-_PREFIXES = ("江苏省", "江苏", "南京市", "南京", "栖霞区", "栖霞")
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,8 @@ class GeocodeResult:
     alternatives: tuple[Candidate, ...] = ()
     reason: str | None = None
     normalized: str = ""
+    #: the parsed parts of an address outside the district (:class:`AddressParts` as a dict)
+    components: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict for JSON answers."""
@@ -173,6 +185,14 @@ class Geocoder:
         computed once, vectorized) or a callable ``(lon, lat) -> {layer: code}`` in storage CRS.
     grids_by_layer
         Optional ``{layer: GeoDataFrame(code, geometry)}``; a LocateIndex is built from it.
+    district
+        The names of the library's district (:class:`DistrictNames`): its admin prefix, full or
+        short (江苏省南京市栖霞区, 南京栖霞), is taken off a query. Without it only the store's
+        streets and communities are recognised.
+    gazetteer
+        The national :class:`Gazetteer`: an address whose admin prefix names a division outside
+        ``district`` (浙江省温州市乐清市…) is answered ``unmatched`` with the reason and its parsed
+        components, never matched to a look-alike inside the district.
     threshold
         Confidence below which an answer is never ``matched``.
     """
@@ -185,6 +205,8 @@ class Geocoder:
         *,
         locate: Any = None,
         grids_by_layer: Mapping[str, Any] | None = None,
+        district: DistrictNames | None = None,
+        gazetteer: Gazetteer | None = None,
         threshold: float = 0.6,
         max_alternatives: int = 5,
     ) -> None:
@@ -201,6 +223,10 @@ class Geocoder:
             raise BadInput(f"address library: missing columns {missing}", field="library")
         self.threshold = threshold
         self.max_alternatives = max_alternatives
+        self.district = district
+        self.gazetteer = gazetteer
+        self._prefixes = district.prefixes() if district is not None else ()
+        self._admin_match = _memoized_match(gazetteer)
         lib = library.reset_index(drop=True)
         self._lib = lib
         self._ids = lib["address_id"].to_numpy()
@@ -217,8 +243,19 @@ class Geocoder:
         )
         self._grid = grid.astype(str).to_numpy()
         self._build_keys(lib)
+        self._build_lookalikes()
         self._build_admin(streets, communities)
         self._local_xy = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo of admin prefixes (a cache, rebuilt on load)."""
+        state = self.__dict__.copy()
+        state["_admin_match"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._admin_match = _memoized_match(self.gazetteer)
 
     # ------------------------------------------------------------------ building
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
@@ -298,6 +335,26 @@ class Geocoder:
                         x for x in (self._street[i], self._community[i]) if x
                     )
 
+    def _build_lookalikes(self) -> None:
+        """Names one character longer than another name of the same kind (华水名苑 for 华水苑,
+        燕平大街 for 燕平街): a caller who drops that character writes the shorter, real name, so
+        an exact match on it is not evidence enough for a confident answer."""
+        self._longer: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for kind, names in self._names.items():
+            known = set(names)
+            for name in names:
+                for i in range(len(name)):
+                    shorter = name[:i] + name[i + 1 :]
+                    if shorter in known and name not in self._longer[(kind, shorter)]:
+                        self._longer[(kind, shorter)].append(name)
+        self._longer = {k: v for k, v in self._longer.items() if v}
+        cols = (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
+        self._has_longer = frozenset(  # row numbers, tested once per exact query
+            i
+            for i in range(len(self._ids))
+            if any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
+        )
+
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
         self._community_parent: dict[str, str] = {}
@@ -318,6 +375,19 @@ class Geocoder:
         for name, kind, code in self._admin_names:
             self._admin_by_name[name].append((kind, code))
         self._admin_lengths = sorted({len(n) for n in self._admin_by_name}, reverse=True)
+        # names that can only be inside the district: its own, its streets and communities
+        home = set(self._admin_by_name)
+        if self.district is not None:
+            home.update(short_names(self.district.district, "district"))
+            home.add(self.district.district)
+        self._home_names = frozenset(home)
+        self._home_lengths = sorted({len(n) for n in home}, reverse=True)
+        upper: set[str] = set()  # the district's province and city, full and short
+        for level in ("province", "city"):
+            name = getattr(self.district, level, None) if self.district else None
+            if name:
+                upper.update((name, *short_names(name, level)))
+        self._upper_names = tuple(sorted(upper, key=len, reverse=True))
         self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
         for i in range(len(self._ids)):
             for code in (self._street[i], self._community[i]):
@@ -333,13 +403,17 @@ class Geocoder:
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
         full = self._by_full.get(norm)
-        if full is not None and len(full) == 1:  # the library's own text: the hot path
-            return self._exact_result(text, norm, full[0])
-        claim, local = self._strip_admin(norm)
-        hits = self._exact(norm, local)
-        if not hits:
-            hits = self._components(local, 1.0)
-        if not hits:
+        if full is not None and len(full) == 1 and full[0] not in self._has_longer:
+            return self._exact_result(text, norm, full[0])  # the library's own text: hot path
+        admin = self._admin_prefix(norm)
+        outside = self._outside(admin)
+        if outside is not None:
+            return self._not_onboarded(text, norm, outside)
+        claim, local = self._strip_admin(norm, admin)
+        hits = self._exact(norm, local) or self._components(local, 1.0)
+        if hits:
+            hits += self._lookalikes(hits, local)
+        else:
             hits = self._fuzzy(local, claim)
         if not hits:
             hits = self._admin_fallback(claim)
@@ -417,10 +491,67 @@ class Geocoder:
         )
 
     # ------------------------------------------------------------------ cascade steps
-    def _strip_admin(self, norm: str) -> tuple[dict[str, frozenset[str]], str]:
-        """Peel the admin prefix off; claims are *sets* of codes (two villages share 上坝村)."""
+    def _admin_prefix(self, norm: str) -> AdminMatch | None:
+        """The gazetteer's admin prefix of a normalized query (None without a gazetteer)."""
+        if self._admin_match is None or self._inside_for_sure(norm):
+            return None
+        digit = _FIRST_DIGIT.search(norm)
+        head = norm[: digit.start() + _LOOKAHEAD] if digit else norm
+        return self._admin_match(head)
+
+    def _inside_for_sure(self, norm: str) -> bool:
+        """True when no division outside the district can be named: after the district's own
+        province and city (江苏南京), the text starts with no division name, or with one of the
+        district's own names at least as long as any (栖霞区, 尧化街道; 栖霞市 is Yantai's)."""
+        pos, stripped = 0, True
+        while stripped:
+            stripped = False
+            for name in self._upper_names:
+                if norm.startswith(name, pos):
+                    pos, stripped = pos + len(name), True
+                    break
+        longest = self.gazetteer.longest_name(norm, pos) if self.gazetteer is not None else 0
+        if longest == 0:
+            return True
+        rest = norm[pos:]
+        home = next((n for n in self._home_lengths if rest[:n] in self._home_names), 0)
+        return home >= longest
+
+    def _outside(self, admin: AdminMatch | None) -> AdminLink | None:
+        """The first admin component of the query that lies outside the district, or None."""
+        if admin is None or self.district is None:
+            return None
+        home = self.district.code
+        for link in admin.links:
+            if not any(c.startswith(home) or home.startswith(c) for c in link.codes):
+                return link
+        return None
+
+    def _not_onboarded(self, text: str, norm: str, link: AdminLink) -> GeocodeResult:
+        """``unmatched``: the address names a division this library does not cover."""
+        assert self.district is not None and self.gazetteer is not None  # see _outside
+        where = "".join(filter(None, (self.district.city, self.district.district)))
+        named = norm[: link.end]
+        codes = "/".join(link.codes) if len(link.codes) <= 3 else f"{len(link.codes)} divisions"
+        return GeocodeResult(
+            text,
+            "unmatched",
+            reason=f"district not onboarded: {named} ({codes}) is not in {where}",
+            normalized=norm,
+            components=parse(norm, gazetteer=self.gazetteer).to_dict(),
+        )
+
+    def _strip_admin(
+        self, norm: str, admin: AdminMatch | None = None
+    ) -> tuple[dict[str, frozenset[str]], str]:
+        """Peel the admin prefix off; claims are *sets* of codes (two villages share 上坝村).
+
+        Province, city and district found by the gazetteer (``admin``) go first; then the store's
+        streets and communities and the district's own names, in any order.
+        """
         claim: dict[str, frozenset[str]] = {}
-        text = norm
+        upper = [link for link in admin.links if link.level in _ABOVE_STREET] if admin else []
+        text = norm[upper[-1].end :] if upper else norm
         changed = True
         while changed and text:
             changed = False
@@ -449,7 +580,9 @@ class Geocoder:
                 break
             if changed:
                 continue
-            for prefix in _PREFIXES:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
+            for (
+                prefix
+            ) in self._prefixes:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
                 if text.startswith(prefix):
                     text = text[len(prefix) :]
                     changed = True
@@ -463,6 +596,26 @@ class Geocoder:
     def _exact(self, norm: str, local: str) -> list[_Hit]:
         rows = self._by_local.get(local) or self._by_full.get(norm)
         return [_Hit(list(rows), "门牌", _BASE["exact"])] if rows else []
+
+    def _lookalikes(self, hits: list[_Hit], local: str) -> list[_Hit]:
+        """The same numbers under a name one character longer (华水名苑 when the query says
+        华水苑): the caller may have dropped that character, so those addresses compete."""
+        out: list[_Hit] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in hits:
+            if hit.level not in ("门牌", "楼栋") or hit.rows[0] not in self._has_longer:
+                continue
+            i = hit.rows[0]
+            for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
+                for longer in self._longer.get((kind, self._comp[col][i]), ()):
+                    if (kind, longer) in seen:
+                        continue
+                    seen.add((kind, longer))
+                    for h in self._components(local, 1.0, {kind: longer}):
+                        if LEVELS.index(h.level) <= LEVELS.index(hit.level):  # numbers there too
+                            h.reason = f"{longer} has the same numbers: a character may be missing"
+                            out.append(h)
+        return out
 
     def _numbers(self, text: str) -> dict[str, str]:
         out = {}
@@ -732,11 +885,30 @@ class Geocoder:
         return grids
 
 
+def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] | None:
+    """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
+    numbers (and a few characters of look-ahead), so a batch pays it once per road or 小区.
+    Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
+    return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+
+
 def _sound(text: str) -> str:
     """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
-    if _lazy_pinyin is None or not text:
+    pinyin = _pinyin()
+    if pinyin is None or not text:
         return ""
-    return " ".join(_lazy_pinyin(text))
+    return " ".join(pinyin(text))
+
+
+@functools.cache
+def _pinyin() -> Callable[[str], list[str]] | None:
+    """pypinyin's ``lazy_pinyin``, imported on first use (its dictionaries take 0.3 s to load, a
+    cost every importer of :mod:`geo_grid.address` would otherwise pay); None when absent."""
+    try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters
+        from pypinyin import lazy_pinyin
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    return lazy_pinyin
 
 
 def _only(codes: frozenset[str] | None) -> str | None:
