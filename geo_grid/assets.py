@@ -1,21 +1,24 @@
-"""Leaflet and its plugins, fetched once at setup time and served by the project itself.
+"""Leaflet and its plugins, Swagger UI and ReDoc: fetched once at setup time, served by the project.
 
-Government intranets have no internet, so a map page may not name a CDN. We do not commit other
+Government intranets have no internet, so neither a map page nor the API documentation (``/docs``,
+``/redoc``) may name a CDN. We do not commit other
 projects' code either: :func:`ensure_assets` downloads pinned npm tarballs over plain HTTPS with the
 standard library (fresh machines have Python and make, not npm), checks each tarball against the
 ``dist.integrity`` (sha512) the npm registry published for that exact version, and extracts only the
-files the maps load into ``geo_grid/static/vendor/<package>/``.
+files the pages load into ``geo_grid/static/vendor/<package>/`` (a few megabytes: Swagger UI's
+tarball holds source maps and four bundles, of which one bundle and its stylesheet are kept).
 
-A per-package ``.manifest.json`` records the sha256 of every extracted file, so a second run verifies
-what is on disk without the network and does nothing; a missing or altered file triggers a fresh
+A per-package ``.manifest.json`` records the sha256 of every extracted file and which files were
+asked for, so a second run verifies what is on disk without the network and does nothing; a missing or altered file triggers a fresh
 download. Offline with files missing, it fails with one line saying what to do.
 
 Run ``python -m geo_grid.assets [DEST]`` at setup time (``make demo`` does).
 
 Examples
 --------
->>> sorted(PACKAGES)
-['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid']
+>>> sorted(PACKAGES)  # doctest: +NORMALIZE_WHITESPACE
+['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid',
+ 'redoc', 'swagger-ui-dist']
 >>> asset_path().name
 'vendor'
 """
@@ -52,9 +55,10 @@ MANIFEST = ".manifest.json"
 class NpmPackage:
     """One pinned npm tarball and the files we keep from it.
 
-    ``files`` are paths inside the tarball's ``package/dist/`` folder; a name ending in ``/`` keeps
-    the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from the
-    package root (licence texts, ``package.json`` with the licence field).
+    ``files`` are paths inside the tarball's ``package/<folder>`` (``dist/`` for most packages,
+    ``bundles/`` for ReDoc, the package root for ``swagger-ui-dist``); a name ending in ``/``
+    keeps the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from
+    the package root (licence texts, ``package.json`` with the licence field).
     """
 
     name: str
@@ -62,6 +66,7 @@ class NpmPackage:
     integrity: str
     files: tuple[str, ...]
     extra: tuple[str, ...] = ("package.json",)
+    folder: str = "dist/"
 
     @property
     def url(self) -> str:
@@ -108,6 +113,23 @@ PACKAGES: dict[str, NpmPackage] = {
             "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
             ("Leaflet.VectorGrid.bundled.min.js",),
         ),
+        # the API documentation pages /docs and /redoc (api/docs.py)
+        NpmPackage(
+            "swagger-ui-dist",
+            "5.36.0",
+            "sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==",
+            ("swagger-ui-bundle.js", "swagger-ui.css"),
+            ("package.json", "LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt"),
+            folder="",
+        ),
+        NpmPackage(
+            "redoc",
+            "2.5.4",
+            "sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==",
+            ("redoc.standalone.js",),
+            ("package.json", "LICENSE", "bundles/redoc.standalone.js.LICENSE.txt"),
+            folder="bundles/",
+        ),
     )
 }
 
@@ -149,11 +171,18 @@ def _is_current(pkg: NpmPackage, folder: Path) -> bool:
         return False
     if manifest.get("version") != pkg.version or manifest.get("integrity") != pkg.integrity:
         return False
+    if manifest.get("selection") != _selection(pkg):  # other files wanted now: extract again
+        return False
     files = manifest.get("files") or {}
     return bool(files) and all(
         (folder / rel).is_file() and _sha256(folder / rel) == digest
         for rel, digest in files.items()
     )
+
+
+def _selection(pkg: NpmPackage) -> dict[str, object]:
+    """What is kept from the tarball, as recorded in the manifest (lists: JSON has no tuples)."""
+    return {"folder": pkg.folder, "files": list(pkg.files), "extra": list(pkg.extra)}
 
 
 def _check_integrity(pkg: NpmPackage, data: bytes) -> None:
@@ -186,9 +215,9 @@ def _wanted(pkg: NpmPackage, member: str) -> str | None:
     rel = member.removeprefix("package/")
     if rel in pkg.extra:
         return rel
-    if not rel.startswith("dist/"):
+    if not rel.startswith(pkg.folder):
         return None
-    inner = rel.removeprefix("dist/")
+    inner = rel.removeprefix(pkg.folder)
     for want in pkg.files:
         if inner == want or (want.endswith("/") and inner.startswith(want)):
             return inner
@@ -216,8 +245,12 @@ def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
     missing = [f for f in pkg.files if not any(d == f or d.startswith(f) for d in digests)]
     if missing:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise AssetError(f"{pkg.name}@{pkg.version}: tarball lacks dist/{', dist/'.join(missing)}")
-    manifest = {"version": pkg.version, "integrity": pkg.integrity, "files": digests}
+        lacks = ", ".join(pkg.folder + f for f in missing)
+        raise AssetError(f"{pkg.name}@{pkg.version}: tarball lacks {lacks}")
+    manifest = {
+        "version": pkg.version, "integrity": pkg.integrity, "selection": _selection(pkg),
+        "files": digests,
+    }  # fmt: skip
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
