@@ -39,7 +39,11 @@ class MeOut(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut)
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """OAuth2 password flow: username + password (form fields) → a Bearer token."""
+    """Log in: username and password for a Bearer token (OAuth2 password flow).
+
+    Form fields ``username`` and ``password``; the answer's ``access_token`` goes in
+    ``Authorization: Bearer ...`` for ``GEO_GRID_AUTH_TOKEN_MINUTES``. Wrong passwords in a row lock
+    the account for a while (401 either way, naming no reason an attacker could use)."""
     principal = await run_in_threadpool(access.authenticate, form.username, form.password)
     value, lifetime = issue_token(principal)
     return {
@@ -50,7 +54,10 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
 
 @router.get("/auth/me", response_model=MeOut)
 def me(principal: PrincipalDep) -> Any:
-    """Who the credentials belong to, their role and area."""
+    """Who the credentials belong to: name, kind, role (and its Chinese label), area.
+
+    Works with any credential (token, API key, session cookie); a quick check that a client logged in
+    as the account it meant to."""
     return {
         "name": principal.name, "kind": principal.kind, "role": principal.role,
         "role_zh": ROLE_ZH[principal.role],
@@ -87,7 +94,10 @@ def _page(next_path: str, error: str | None = None, status: int = 200) -> HTMLRe
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)] = None) -> Any:
-    """The map pages' login form (no script, no external asset)."""
+    """The login form for people opening the map pages.
+
+    Plain HTML with no script and no external asset; ``next`` is where to go after logging in (a path
+    on this site only)."""
     return _page(_local(next_))
 
 
@@ -97,7 +107,10 @@ async def login(
     password: Annotated[str, Form(max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Any:
-    """Check the password, set the session cookie (HttpOnly, SameSite=Strict) and go back."""
+    """Check a person's password from the login form and set the session cookie.
+
+    The cookie is HttpOnly and SameSite=Strict and holds the same token as ``/auth/token`` gives;
+    then a 303 back to ``next``. A wrong password shows the form again with the reason (401)."""
     target = _local(next_)
     try:
         principal = await run_in_threadpool(access.authenticate, username, password)
@@ -114,7 +127,9 @@ async def login(
 
 @router.post("/logout", response_class=HTMLResponse)
 def logout(request: Request) -> Any:
-    """Forget the session cookie."""
+    """Log out of the map pages: forget the session cookie.
+
+    Tokens already handed to programs stay valid until they expire."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

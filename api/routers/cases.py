@@ -249,6 +249,11 @@ async def create_case(
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
     # threads (a report is answered only once stored; see ``cases.intake``)
+    """Report a case: a category and an address and/or a point; it is routed at once.
+
+    The answer says where it went (grid, department, person) or why it waits in the manual queue.
+    An ``Idempotency-Key`` header makes a retry answer the first result (200) instead of a
+    duplicate."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
         idempotency_key=idempotency_key,
@@ -277,6 +282,10 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
+    """List cases with filters (status, category, area, level, channel, period, overdue).
+
+    A caller limited to an area sees only its cases; reporters are masked except for the roles that
+    need them (each unmasked read is logged)."""
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
@@ -289,12 +298,19 @@ def list_cases(
 
 @cases_router.get("/manual", response_model=ManualList)
 def manual_queue(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
+    """The manual queue: cases the router could not place, with the reason.
+
+    Oldest first; the dispatcher places each with ``route-to-point``."""
     data = cases.manual_queue(limit)
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/tick", response_model=TickOut)
 def tick(body: TickIn | None = None) -> Any:
+    """Run the escalation sweep now: overdue cases move up a level, departments report in.
+
+    The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
+    sweep at another time."""
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
@@ -303,17 +319,27 @@ def tick(body: TickIn | None = None) -> Any:
 
 @cases_router.get("/{ref}", response_model=CaseOut)
 def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """One case by id or number, with its routing trace and the actions legal now.
+
+    Outside the caller's area: 403."""
     return cases.get_case(ref, viewer=principal)
 
 
 @cases_router.get("/{ref}/events", response_model=EventList)
 def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """The history of a case: every step, who took it and when (append-only).
+
+    The database refuses UPDATE and DELETE on this log."""
     data = cases.history(ref, viewer=principal)
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/{ref}/transitions", response_model=CaseOut)
 def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
+    """Move a case through the closed loop (accept, handle, verify, close, rate...).
+
+    ``version`` is the one you read: a stale version or an illegal step is a 409 listing the allowed
+    actions."""
     return cases.transition(
         ref, body.action, version=body.version, actor=principal.label,
         role=body.role or principal.role, note=body.note, attachment=body.attachment,
@@ -323,6 +349,9 @@ def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any
 
 @cases_router.post("/{ref}/whistle", response_model=CaseOut)
 def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
+    """吹哨: ask the level above (and its departments) to come in on a case.
+
+    The case escalates one level; the departments named by the rules are called to report in."""
     return cases.whistle(
         ref, actor=principal.label, role=body.role, note=body.note, version=body.version,
         viewer=principal,
@@ -331,6 +360,9 @@ def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
 def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+    """报到: a department reports in on a case it was whistled to.
+
+    Recorded in the case's history."""
     return cases.report_in(
         ref, body.department, actor=principal.label, note=body.note, viewer=principal
     )
@@ -338,6 +370,9 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
 
 @cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
 def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
+    """Place a queued case at a point and route it (the dispatcher's map does this).
+
+    The point in any supported CRS; the case is routed from there as a new report would be."""
     return cases.route_to_point(
         ref, body.lon, body.lat, body.crs, actor=principal.label, version=body.version,
         viewer=principal,
@@ -347,12 +382,18 @@ def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
 # ------------------------------------------------------------------------------------ rules
 @rules_router.get("", response_model=RuleList)
 def list_rules() -> Any:
+    """The routing rules of every category: responsible layer, department and strategy.
+
+    Defaults from the catalogue, with the administrator's changes applied (``source``)."""
     data = cases.effective_rules()
     return {"data": data, "count": len(data)}
 
 
 @rules_router.get("/{code}", response_model=RuleOut)
 def get_rule(code: str) -> Any:
+    """The routing rule of one category code.
+
+    Unknown codes answer 404."""
     for rule in cases.effective_rules():
         if rule["category_code"] == code:
             return rule
@@ -363,12 +404,18 @@ def get_rule(code: str) -> Any:
 
 @rules_router.put("/{code}", response_model=RuleOut)
 def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+    """Change the routing rule of a category (layer, department, strategy, hours).
+
+    Cases reported afterwards are routed by it; the change is recorded with its author."""
     data = body.model_dump(exclude_none=True)
     return cases.update_rule(code, data, actor=principal.label)
 
 
 @rules_router.delete("/{code}", response_model=RuleOut)
 def delete_rule(code: str) -> Any:
+    """Forget the changes to a category's rule and route by the catalogue's default again.
+
+    The answer is the default rule now in force."""
     return {**cases.reset_rule(code), "source": "default"}
 
 
@@ -379,6 +426,10 @@ async def get_indicators(
     to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
+    """Indicators per grid, community, street or department over a period.
+
+    结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
+    thresholds."""
     data = await run_in_threadpool(cases.indicators, level, from_, to)
     return {"data": data, "count": len(data)}
 

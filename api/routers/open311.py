@@ -87,6 +87,9 @@ def _csv(value: str | None, field: str) -> list[str] | None:
 
 @router.get("/discovery.{fmt}", response_model=None)
 async def discovery(request: Request, fmt: str) -> Response:
+    """Open311 GeoReport v2 discovery: the endpoint, its formats and how to get a key.
+
+    ``fmt`` is ``json`` or ``xml``."""
     base = str(request.base_url).rstrip("/") + "/open311/v2"
     return await _answer(
         fmt, "discovery",
@@ -97,11 +100,17 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 @router.get("/services.{fmt}", response_model=None)
 async def services(fmt: str) -> Response:
+    """Open311 service list: the case categories a client may report.
+
+    ``fmt`` is ``json`` or ``xml``."""
     return await _answer(fmt, "services", lambda: open311.service_list(categories()))
 
 
 @router.get("/services/{code}.{fmt}", response_model=None)
 async def service_definition(code: str, fmt: str) -> Response:
+    """Open311 service definition of one category (its attributes).
+
+    ``fmt`` is ``json`` or ``xml``."""
     return await _answer(
         fmt, "service_definition", lambda: open311.service_definition(category(code))
     )
@@ -109,6 +118,9 @@ async def service_definition(code: str, fmt: str) -> Response:
 
 @router.post("/requests.{fmt}", response_model=None)
 async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+    """Open311: report a service request (a case) as a form, with the client's key.
+
+    Answers the new request's id; the case is routed like any other report."""
     form = dict(await request.form())
     return await _answer(
         fmt, "service_requests", lambda: cases.open311_create(form, client=principal.name)
@@ -117,6 +129,9 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 @router.get("/requests.{fmt}", response_model=None)
 async def get_requests(request: Request, fmt: str) -> Response:
+    """Open311: service requests by id, category, status or period.
+
+    No personal data in the answer; ``fmt`` is ``json`` or ``xml``."""
     q = request.query_params
 
     def make() -> Any:
@@ -133,6 +148,10 @@ async def get_requests(request: Request, fmt: str) -> Response:
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
 async def get_request(request_id: str, fmt: str) -> Response:
+    """Open311: one service request by id.
+
+    ``fmt`` is ``json`` or ``xml``; an unknown id is a 404 in the spec's error format."""
+
     def make() -> Any:
         found = cases.open311_requests(ids=[_text(request_id, "service_request_id")])
         if not found:
