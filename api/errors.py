@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 
+from api import pages
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -98,10 +99,12 @@ def register(app: FastAPI) -> None:
         async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
             if status >= 500:
                 log.error("%s %s: %s", request.method, request.url.path, exc.message)
-            if status == 401 and request.method == "GET" and request.url.path.startswith("/map"):
-                # a person opening a map page: send them to the login form and back
+            if status == 401 and request.method == "GET" and pages.is_page_path(request.url.path):
+                # a person opening a page: send them to the login form and back
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if status in pages.PAGE_ERRORS and pages.wants_page(request):
+                return pages.error_page(request, status, exc.message)  # Chinese, for a person
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             if status in (401, 403) and request.url.path.startswith("/open311/"):
                 return _open311_error(request.url.path, status, exc.message, headers)

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, openapi, policy
+from api import errors, openapi, pages, policy
 from api.auth import authorize
 from api.deps import refuse_nul
 from api.routers import (
@@ -86,6 +86,7 @@ def create_app() -> FastAPI:
         responses=errors.ERROR_RESPONSES,
     )
     errors.register(app)
+    pages.register(app)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
                checks, docs)  # fmt: skip
     for module in modules:

@@ -47,7 +47,7 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def _split_doc(text: str) -> tuple[str, str]:
-    """(summary, description) of a docstring: the first paragraph on one line, then the rest.
+    r"""(summary, description) of a docstring: the first paragraph on one line, then the rest.
 
     >>> _split_doc("Who I am.\n\nMore about it,\nover two lines.")
     ('Who I am.', 'More about it,\nover two lines.')

@@ -15,6 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from geo_grid.labels import CASE_ACTION, label
+from geo_grid.timefmt import SUFFIX, format_time, parse_time
+
 __all__ = ["cases_app"]
 
 cases_app = typer.Typer(help="Cases: 吹哨报到 sweep, listing, indicators.", no_args_is_help=True)
@@ -26,14 +29,8 @@ def _json(obj) -> None:
 
 
 def _when(value: str | None) -> datetime | None:
-    from geo_grid.errors import BadInput
-
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"date: not an ISO date/datetime: {value!r}", field="date") from None
+    """An ISO date or time from the command line; Beijing time unless it carries an offset."""
+    return None if value is None else parse_time(value, "date")
 
 
 @cases_app.command("tick")
@@ -84,11 +81,12 @@ def list_cmd(
     if as_json:
         _json({"data": rows, "count": total})
         return
-    table = Table("number", "status", "level", "category", "grid", "department", "received")
+    table = Table("number", "status", "level", "category", "grid", "department",
+                  f"received {SUFFIX}")  # fmt: skip
     for r in rows:
         table.add_row(
             r["number"], r["status_zh"], r["level_zh"], r["category_name"] or r["category_code"],
-            r["grid_code"] or "-", r["department"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
+            r["grid_code"] or "-", r["department"] or "-", format_time(r["received_at"], suffix=False),
         )  # fmt: skip
     out.print(table)
     out.print(f"{len(rows)} of {total}")
@@ -113,7 +111,8 @@ def show_cmd(
     for line in case["routing"].get("trace", []):
         out.print(f"  · {line}")
     for e in case["events"]:
-        out.print(f"  {e['at']:%Y-%m-%d %H:%M} {e['action']:<10} {e['actor']} {e['note'] or ''}")
+        action = label(CASE_ACTION, e["action"])
+        out.print(f"  {format_time(e['at'])} {action:<6} {e['actor']} {e['note'] or ''}")
 
 
 @cases_app.command("indicators")

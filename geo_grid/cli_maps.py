@@ -11,7 +11,7 @@ or grid), 3 no database.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +19,11 @@ import typer
 from rich.console import Console
 
 from geo_grid.errors import BadInput
+from geo_grid.timefmt import parse_time
 
 __all__ = ["map_cmd", "register"]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
-_CST = timezone(timedelta(hours=8))
 _out = Console(highlight=False)
 
 
@@ -33,13 +33,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise BadInput(f"{option}: not an ISO date or time: {value!r}", field=option) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=_CST)
+    return None if value is None else parse_time(value, option)
 
 
 def map_cmd(

@@ -74,6 +74,7 @@ def _local(next_path: str | None) -> str:
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>登录 · geo-grid</title>
+<link rel="icon" type="image/svg+xml" href="/static/img/favicon.svg">
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;background:#f3f5f7;display:flex;
 justify-content:center;align-items:center;height:100vh;margin:0}}form{{background:#fff;padding:2em;
 border-radius:8px;box-shadow:0 2px 12px #0002;min-width:18em}}h1{{font-size:1.2em;margin-top:0}}

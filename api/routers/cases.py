@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
 
@@ -88,6 +89,7 @@ class CaseOut(BaseModel):
     strategy: str | None
     routing: dict[str, Any]
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     lon: float | None
     lat: float | None
     received_at: datetime
@@ -177,6 +179,7 @@ class ManualOut(BaseModel):
     id: int
     number: str
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     address_text: str | None
     received_at: datetime
 
@@ -301,7 +304,10 @@ def manual_queue(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
     """The manual queue: cases the router could not place, with the reason.
 
     Oldest first; the dispatcher places each with ``route-to-point``."""
-    data = cases.manual_queue(limit)
+    data = [
+        {**row, "manual_reason_zh": reason_zh(row.get("manual_reason"))}
+        for row in cases.manual_queue(limit)
+    ]
     return {"data": data, "count": len(data)}
 
 

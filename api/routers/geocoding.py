@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.openapi import request_body
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"])
@@ -50,7 +51,8 @@ class GeocodeOut(BaseModel):
     community_code: str | None
     street_code: str | None
     alternatives: list[CandidateOut]
-    reason: str | None
+    reason: str | None = Field(description="Why not matched, or a note (English, for developers)")
+    reason_zh: str | None = Field(description="The reason in Chinese, for people")
     normalized: str
 
 
@@ -160,7 +162,8 @@ def geocode(
 
     ``matched`` only when confident; otherwise ``ambiguous`` with the competing candidates or
     ``unmatched`` with the reason (``reason`` in English for developers, ``reason_zh`` for people)."""
-    return geocoding.geocode(q).to_dict()
+    body = geocoding.geocode(q).to_dict()
+    return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
 @router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)

@@ -8,7 +8,7 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -19,13 +19,12 @@ from api.routers import tiles
 from geo_grid.access import scope_filter
 from geo_grid.errors import BadInput
 from geo_grid.services import maps
+from geo_grid.timefmt import assume_beijing
 
 router = APIRouter(tags=["maps"])
 router.include_router(tiles.router)
 
 ASSETS = "/static"
-#: Times without a zone are Beijing time, as people in the district write them.
-CST = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,9 @@ def period_params(
         Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
     ] = None,
 ) -> Period:
-    start = start.replace(tzinfo=CST) if start and start.tzinfo is None else start
-    end = end.replace(tzinfo=CST) if end and end.tzinfo is None else end
+    # times without an offset are Beijing time, as people in the district write them
+    start = assume_beijing(start) if start else None
+    end = assume_beijing(end) if end else None
     if start and end and not start < end:
         raise BadInput("from: must be before to", field="from")
     return Period(start, end, category)

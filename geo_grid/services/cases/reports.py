@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,7 @@ from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
 from geo_grid.services.cases.views import list_cases
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import assume_beijing
 
 __all__ = ["indicators", "open311_create", "open311_requests"]
 
@@ -36,16 +37,13 @@ def _thresholds() -> Thresholds:
     return Thresholds.from_config(config)
 
 
-_DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
 def _local(value: datetime) -> datetime:
-    """A date without an offset is the district's local time (UTC+8), as a leader means it.
+    """A date without an offset is Beijing time (:mod:`geo_grid.timefmt`), as a leader means it.
 
     >>> _local(datetime(2026, 1, 1)).isoformat()
     '2026-01-01T00:00:00+08:00'
     """
-    return value.replace(tzinfo=_DISTRICT_TZ) if value.tzinfo is None else value
+    return assume_beijing(value)
 
 
 def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
