@@ -135,12 +135,7 @@ ROUTING_STRATEGY: dict[str, str] = {
 PLAN_STATE: dict[str, str] = {"open": "编辑中", "published": "已发布", "abandoned": "已放弃"}
 
 #: What a plan does to a grid (:func:`geo_grid.plans.diff_layers`, column ``change``).
-PLAN_CHANGE: dict[str, str] = {
-    "added": "新增",
-    "changed": "调整",
-    "removed": "撤销",
-    "unchanged": "未变",
-}
+PLAN_CHANGE: dict[str, str] = {"added": "新增", "changed": "调整", "removed": "撤销"}
 
 #: Generations of a layer (``generation.status``).
 GENERATION_STATE: dict[str, str] = {"draft": "草稿", "published": "已发布", "retired": "已停用"}
