@@ -49,6 +49,8 @@ __all__ = [
 
 REGISTRY = "https://registry.npmjs.org"
 MANIFEST = ".manifest.json"
+#: A transparent 1 × 1 GIF: what an image a bundle would fetch from the internet becomes
+BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ class NpmPackage:
     ``files`` are paths inside the tarball's ``package/<folder>`` (``dist/`` for most packages,
     ``bundles/`` for ReDoc, the package root for ``swagger-ui-dist``); a name ending in ``/``
     keeps the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from
-    the package root (licence texts, ``package.json`` with the licence field).
+    the package root (licence texts, ``package.json`` with the licence field). ``offline`` lists
+    ``(file, url, replacement)``: a URL a bundle would fetch from the internet at run time,
+    replaced in the extracted file (the tarball is verified first; a version without that URL is
+    refused, so an upgrade cannot drop the replacement silently).
     """
 
     name: str
@@ -67,6 +72,7 @@ class NpmPackage:
     files: tuple[str, ...]
     extra: tuple[str, ...] = ("package.json",)
     folder: str = "dist/"
+    offline: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def url(self) -> str:
@@ -129,6 +135,8 @@ PACKAGES: dict[str, NpmPackage] = {
             ("redoc.standalone.js",),
             ("package.json", "LICENSE", "bundles/redoc.standalone.js.LICENSE.txt"),
             folder="bundles/",
+            # the sidebar's "API docs by Redocly" logo comes from Redocly's CDN: a blank image
+            offline=(("redoc.standalone.js", "https://cdn.redoc.ly/redoc/logo-mini.svg", BLANK),),
         ),
     )
 }
@@ -182,7 +190,10 @@ def _is_current(pkg: NpmPackage, folder: Path) -> bool:
 
 def _selection(pkg: NpmPackage) -> dict[str, object]:
     """What is kept from the tarball, as recorded in the manifest (lists: JSON has no tuples)."""
-    return {"folder": pkg.folder, "files": list(pkg.files), "extra": list(pkg.extra)}
+    return {
+        "folder": pkg.folder, "files": list(pkg.files), "extra": list(pkg.extra),
+        "offline": [list(r) for r in pkg.offline],
+    }  # fmt: skip
 
 
 def _check_integrity(pkg: NpmPackage, data: bytes) -> None:
@@ -224,6 +235,17 @@ def _wanted(pkg: NpmPackage, member: str) -> str | None:
     return None
 
 
+def _offline(pkg: NpmPackage, rel: str, content: bytes) -> bytes:
+    """``content`` of ``rel`` with the package's internet URLs replaced (each must be there)."""
+    for file, url, replacement in pkg.offline:
+        if file != rel:
+            continue
+        if url.encode() not in content:
+            raise AssetError(f"{pkg.name}@{pkg.version}: {rel} no longer contains {url}")
+        content = content.replace(url.encode(), replacement.encode())
+    return content
+
+
 def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
     """Extract the wanted files into a fresh temporary folder, then swap it in."""
     tmp = folder.with_name(folder.name + ".tmp")
@@ -239,7 +261,7 @@ def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
             assert source is not None  # a regular file always has content
-            content = source.read()
+            content = _offline(pkg, rel, source.read())
             target.write_bytes(content)
             digests[rel] = hashlib.sha256(content).hexdigest()
     missing = [f for f in pkg.files if not any(d == f or d.startswith(f) for d in digests)]

@@ -11,17 +11,14 @@ size goal (1,063 grids × 5 layers ≤ 3 MB) and paint first in under 3 s.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from browser import browser_available, load_page
+from browser import browser_available, load_page, serve_app
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)
@@ -35,32 +32,6 @@ DOC_NAMES = {
     "services": "services_map.png",
     "dispatch": "dispatch_map.png",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(app):
-    import uvicorn
-
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +69,7 @@ def store(demo_db, demo):
 def server(store):
     from api.main import app
 
-    with _serve(app) as base:
+    with serve_app(app) as base:
         yield base
 
 

@@ -101,6 +101,38 @@ def test_files_from_the_package_root_or_another_folder(fake_registry, tmp_path, 
         ensure_assets(tmp_path / "other")
 
 
+def test_internet_urls_in_a_bundle_are_replaced_and_must_be_there(
+    fake_registry, tmp_path, monkeypatch
+):
+    """ReDoc's sidebar logo comes from cdn.redoc.ly: the extracted bundle points elsewhere."""
+    data = _tarball({"dist/fake.js": b'img.src="https://cdn.example/logo.svg";'})
+    (tmp_path / "registry" / "fakeleaf" / "-" / "fakeleaf-1.0.0.tgz").write_bytes(data)
+    swap = (("fake.js", "https://cdn.example/logo.svg", assets.BLANK),)
+    pkg = NpmPackage("fakeleaf", "1.0.0", _integrity(data), ("fake.js",), offline=swap)
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": pkg})
+    folder = ensure_assets(tmp_path / "vendor") / "fakeleaf"
+    text = (folder / "fake.js").read_text()
+    assert "cdn.example" not in text and assets.BLANK in text
+    monkeypatch.setattr(assets, "REGISTRY", CLOSED)
+    ensure_assets(tmp_path / "vendor")  # the manifest holds the replaced file's digest
+    gone = (("fake.js", "https://cdn.example/other.svg", assets.BLANK),)
+    stale = NpmPackage("fakeleaf", "1.0.0", _integrity(data), ("fake.js",), offline=gone)
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": stale})
+    with pytest.raises(AssetError, match="cannot download"):
+        ensure_assets(tmp_path / "vendor")  # another replacement: extract again (offline here)
+
+
+def test_no_vendor_file_fetches_from_a_cdn():
+    """What the pages load names no CDN host (links to project sites are fine)."""
+    folder = assets.asset_path()
+    if not (folder / "redoc" / ".manifest.json").exists():
+        pytest.skip("vendor assets not installed (run python -m geo_grid.assets)")
+    for path in folder.rglob("*.js"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for host in ("cdn.redoc.ly", "cdn.jsdelivr.net", "unpkg.com", "fonts.googleapis.com"):
+            assert host not in text, (path.name, host)
+
+
 def test_tarball_not_matching_pinned_integrity_is_refused(fake_registry, tmp_path, monkeypatch):
     wrong = NpmPackage("fakeleaf", "1.0.0", _integrity(b"something else"), ("fake.js",))
     monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": wrong})
