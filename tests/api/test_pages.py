@@ -225,7 +225,7 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
     """The OAuth2 password flow in Authorize, then "Try it out" on GET /api/v1/locate: 200."""
     planner = accounts["planner"]
     point = demo.grids["unified"].geometry.iloc[10].representative_point()
-    with offline_page(viewport=(1280, 1000)) as (page, log):
+    with offline_page(viewport=(1280, 1200)) as (page, log):
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(server + "/docs")
@@ -247,7 +247,7 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
         status.wait_for(timeout=20_000)
         shown = status.inner_text().strip()
         body = op.locator(".live-responses-table .microlight").first.inner_text()
-        op.locator(".live-responses-table").scroll_into_view_if_needed()
+        op.evaluate("e => e.scrollIntoView({block: 'start'})")  # the route, its lock, the answer
         page.screenshot(path=str(_shot(tmp_path, "api_docs.png")))
     assert shown == "200", (shown, body[:300])
     assert demo.grids["unified"]["code"].iloc[10] in body
@@ -320,7 +320,7 @@ FIRST_PIN = """(label) => {
     if (!g || !g.geo || !g.features || !g.getLayers) continue;
     if (!g.features.length || g.features[0].properties.kind !== label) continue;
     const pin = g.getLayers().find(l => l !== g.geo && l.getLatLng);
-    map.setView(pin.getLatLng(), 17, {animate: false});
+    map.setView(pin.getLatLng(), 15, {animate: false});
     const c = pin.getLatLng();
     return [c.lat, c.lng];
   }
@@ -341,6 +341,7 @@ def test_checks_map_popup_and_controls_read_chinese(server, cookies, tmp_path):
         _click_at(page, at)
         popup = page.wait_for_selector(".leaflet-popup-content", timeout=10_000)
         text = popup.inner_text()
+        page.wait_for_timeout(400)  # the popup fades in
         page.screenshot(path=str(_shot(tmp_path, "checks_popup.png")))
     assert text.startswith("重叠") and "面积 (m²)" in text and "涉及网格" in text, text
     assert not _english(text) and not CODE_WORDS & set(WORD.findall(text)), text
