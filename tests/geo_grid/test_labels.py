@@ -127,6 +127,7 @@ def test_the_domain_uses_the_labels_not_copies():
     """The state machine, escalation, access and case views read their words from labels.py."""
     from geo_grid import access
     from geo_grid.cases import escalation, lifecycle
+    from geo_grid.maps import DEFECT_STYLES, defect_style
     from geo_grid.services.cases import CHANNELS
 
     assert lifecycle.STATES == labels.CASE_STATE
@@ -134,6 +135,8 @@ def test_the_domain_uses_the_labels_not_copies():
         a: labels.CASE_ACTION[a] for a in lifecycle.ACTIONS
     }
     assert escalation.LEVELS == labels.CASE_LEVEL
+    assert set(DEFECT_STYLES) == set(labels.DEFECT_KIND)  # every kind its own colour on the map
+    assert {k: defect_style(k)[0] for k in DEFECT_STYLES} == labels.DEFECT_KIND
     assert access.ROLE_ZH == labels.ROLE
     assert CHANNELS == labels.CASE_CHANNEL
 
