@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from geo_grid.errors import BadInput
 
@@ -30,6 +30,7 @@ __all__ = [
     "format_time",
     "parse_time",
     "to_beijing",
+    "to_utc",
 ]
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -40,6 +41,18 @@ SUFFIX = "(北京时间)"
 def assume_beijing(value: datetime) -> datetime:
     """``value`` with Beijing time attached when it has no offset (as a person means it)."""
     return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value
+
+
+def to_utc(value: datetime) -> datetime:
+    """The instant in UTC (no offset: Beijing time), as the store is given it.
+
+    Python accepts offsets up to ±23:59 but PostgreSQL only ±15:59, so an input time is moved to
+    UTC before it reaches a query instead of failing there.
+
+    >>> to_utc(datetime.fromisoformat("2000-01-01T00:00:00+16:00")).isoformat()
+    '1999-12-31T08:00:00+00:00'
+    """
+    return assume_beijing(value).astimezone(UTC)
 
 
 def to_beijing(value: datetime | str) -> datetime:

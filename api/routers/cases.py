@@ -22,6 +22,7 @@ from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import to_utc
 
 
 @asynccontextmanager
@@ -248,7 +249,7 @@ async def create_case(
     body: CaseIn,
     response: Response,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
     # threads (a report is answered only once stored; see ``cases.intake``)
@@ -292,7 +293,8 @@ def list_cases(
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
-        "level": level, "channel": channel, "received_from": from_, "received_to": to,
+        "level": level, "channel": channel,
+        "received_from": to_utc(from_) if from_ else None, "received_to": to_utc(to) if to else None,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
@@ -320,7 +322,7 @@ def tick(body: TickIn | None = None) -> Any:
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(now)
+    return cases.tick(to_utc(now) if now else None)
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
@@ -436,7 +438,7 @@ async def get_indicators(
 
     结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
     thresholds."""
-    data = await run_in_threadpool(cases.indicators, level, from_, to)
+    data = await run_in_threadpool(cases.indicators, level, to_utc(from_), to_utc(to))
     return {"data": data, "count": len(data)}
 
 

@@ -19,7 +19,7 @@ from api.routers import tiles
 from geo_grid.access import scope_filter
 from geo_grid.errors import BadInput
 from geo_grid.services import maps
-from geo_grid.timefmt import assume_beijing
+from geo_grid.timefmt import to_utc
 
 router = APIRouter(tags=["maps"])
 router.include_router(tiles.router)
@@ -48,8 +48,8 @@ def period_params(
     ] = None,
 ) -> Period:
     # times without an offset are Beijing time, as people in the district write them
-    start = assume_beijing(start) if start else None
-    end = assume_beijing(end) if end else None
+    start = to_utc(start) if start else None
+    end = to_utc(end) if end else None
     if start and end and not start < end:
         raise BadInput("from: must be before to", field="from")
     return Period(start, end, category)
