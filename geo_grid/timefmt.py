@@ -43,16 +43,26 @@ def assume_beijing(value: datetime) -> datetime:
     return value.replace(tzinfo=BEIJING) if value.tzinfo is None else value
 
 
-def to_utc(value: datetime) -> datetime:
-    """The instant in UTC (no offset: Beijing time), as the store is given it.
+def to_utc(value: datetime, field: str) -> datetime:
+    """The instant a person gave in ``field``, in UTC (no offset: Beijing time), for the store.
 
     Python accepts offsets up to ±23:59 but PostgreSQL only ±15:59, so an input time is moved to
-    UTC before it reaches a query instead of failing there.
+    UTC before it reaches a query instead of failing there; an instant whose UTC falls outside
+    years 1–9999 is refused naming ``field``.
 
-    >>> to_utc(datetime.fromisoformat("2000-01-01T00:00:00+16:00")).isoformat()
+    >>> to_utc(datetime.fromisoformat("2000-01-01T00:00:00+16:00"), "now").isoformat()
     '1999-12-31T08:00:00+00:00'
+    >>> to_utc(datetime(1, 1, 1), "from")
+    Traceback (most recent call last):
+    geo_grid.errors.BadInput: from: 0001-01-01T00:00:00+08:00 is outside the years 1 to 9999 in UTC
     """
-    return assume_beijing(value).astimezone(UTC)
+    aware = assume_beijing(value)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise BadInput(
+            f"{field}: {aware.isoformat()} is outside the years 1 to 9999 in UTC", field=field
+        ) from None
 
 
 def to_beijing(value: datetime | str) -> datetime:

@@ -294,7 +294,8 @@ def list_cases(
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
         "level": level, "channel": channel,
-        "received_from": to_utc(from_) if from_ else None, "received_to": to_utc(to) if to else None,
+        "received_from": to_utc(from_, "from") if from_ else None,
+        "received_to": to_utc(to, "to") if to else None,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
@@ -322,7 +323,7 @@ def tick(body: TickIn | None = None) -> Any:
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(to_utc(now) if now else None)
+    return cases.tick(to_utc(now, "now") if now else None)
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
@@ -438,7 +439,7 @@ async def get_indicators(
 
     结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
     thresholds."""
-    data = await run_in_threadpool(cases.indicators, level, to_utc(from_), to_utc(to))
+    data = await run_in_threadpool(cases.indicators, level, to_utc(from_, "from"), to_utc(to, "to"))
     return {"data": data, "count": len(data)}
 
 

@@ -48,8 +48,8 @@ def period_params(
     ] = None,
 ) -> Period:
     # times without an offset are Beijing time, as people in the district write them
-    start = to_utc(start) if start else None
-    end = to_utc(end) if end else None
+    start = to_utc(start, "from") if start else None
+    end = to_utc(end, "to") if end else None
     if start and end and not start < end:
         raise BadInput("from: must be before to", field="from")
     return Period(start, end, category)
