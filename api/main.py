@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, openapi, pages, policy
+from api import errors, openapi, policy
 from api.auth import authorize
 from api.deps import refuse_nul
 from api.routers import (
@@ -85,8 +85,7 @@ def create_app() -> FastAPI:
         dependencies=[Depends(refuse_nul), Depends(authorize)],
         responses=errors.ERROR_RESPONSES,
     )
-    errors.register(app)
-    pages.register(app)
+    errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
                checks, docs)  # fmt: skip
     for module in modules:

@@ -1,4 +1,5 @@
-"""The OpenAPI document: how to log in, who may call each route, and what each route does.
+"""The OpenAPI document: how to log in, who may call each route, what each route does, and
+errors as JSON on every route.
 
 :func:`document` replaces the app's ``openapi()`` with one that adds to FastAPI's document
 
@@ -7,7 +8,8 @@
   an ``X-API-Key`` header; every route that :mod:`api.policy` does not declare public lists them
   as alternatives, so Swagger UI's Authorize button fills in the header and "Try it out" works;
 - a summary and a description from each route's docstring: its first paragraph is the summary,
-  the rest the description (FastAPI would otherwise title a route after its function's name).
+  the rest the description (FastAPI would otherwise title a route after its function's name);
+- errors declared as ``application/json`` on routes whose success is HTML (:func:`errors_as_json`).
 
 FastAPI documents a body from the route's parameters; routes that read ``request.form()`` to cap
 an upload or accept two content types declare it with :func:`request_body` instead, so the three
@@ -23,9 +25,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.security import APIKeyHeader, HTTPBearer, OAuth2PasswordBearer
 from fastapi.security.base import SecurityBase
 
-from api.policy import POLICY, PUBLIC
+from api.policy import POLICY, PUBLIC, resolve
 
-__all__ = ["SCHEMES", "document", "request_body"]
+__all__ = ["SCHEMES", "document", "errors_as_json", "request_body"]
 
 #: How a caller may present credentials (see :mod:`api.auth`), as FastAPI security objects: only
 #: their OpenAPI models are used here (``api.auth`` resolves the credentials for every route).
@@ -68,7 +70,7 @@ def _decorate(schema: dict[str, Any]) -> dict[str, Any]:
             if method not in _METHODS:
                 continue
             roles = POLICY.get(f"{method.upper()} {path}")
-            if roles is not None and roles is not PUBLIC:
+            if roles is not None and resolve(roles) is not PUBLIC:
                 operation["security"] = anyone_of
             doc = operation.get("description")
             if doc:
@@ -83,7 +85,7 @@ def document(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _decorate(plain())
+            app.openapi_schema = errors_as_json(_decorate(plain()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -110,3 +112,25 @@ def request_body(
             "schema": {"type": "object", "required": list(required), "properties": form}
         }
     return {"requestBody": {"required": True, "content": content}}
+
+
+def errors_as_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare error answers as ``application/json`` on routes whose success is HTML.
+
+    FastAPI files a route's extra responses under the route's own media type, so the map pages
+    and the login form documented their JSON errors as ``text/html``. Changed in place; returned.
+
+    >>> doc = {"paths": {"/map": {"get": {"responses": {
+    ...     "200": {"content": {"text/html": {"schema": {"type": "string"}}}},
+    ...     "404": {"content": {"text/html": {"schema": {"$ref": "#/x/ErrorBody"}}}}}}}}}
+    >>> responses = errors_as_json(doc)["paths"]["/map"]["get"]["responses"]
+    >>> list(responses["404"]["content"]), list(responses["200"]["content"])
+    (['application/json'], ['text/html'])
+    """
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.startswith(("4", "5")) and "text/html" in content:
+                    content["application/json"] = content.pop("text/html")
+    return document

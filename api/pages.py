@@ -4,30 +4,29 @@ A page route is one a person opens in a browser (:data:`PAGE_PREFIXES`: the maps
 the case and plan pages). When such a request accepts ``text/html`` (a browser's navigation does;
 ``fetch`` from our scripts and API clients do not), a refusal is answered with a page in Chinese
 that says what happened and where to go, with the status kept (403, 404), so scripts and tests still
-see the code. API routes keep the JSON error body (:mod:`api.errors`). A 401 on a page route is a
-redirect to the login form instead (:mod:`api.errors`).
+see the code. API routes keep the JSON error body. :mod:`api.errors` holds the one handler per
+error (domain errors and Starlette's own 404) and asks :func:`wants_page` which answer to give; a
+401 on a page route is a redirect to the login form instead.
 """
 
 from __future__ import annotations
 
-import html
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 
+from api.routers.docs import FAVICON_SVG
+from geo_grid._maps_elements import html_text
 from geo_grid.labels import ROLE, label
 
-__all__ = ["PAGE_ERRORS", "PAGE_PREFIXES", "error_page", "is_page_path", "register", "wants_page"]
+__all__ = ["PAGE_ERRORS", "PAGE_PREFIXES", "error_page", "is_page_path", "wants_page"]
 
 #: Paths under these prefixes are pages for people (``/cases`` and ``/plans`` are the case and plan
 #: pages; the API lives under ``/api/v1``).
 PAGE_PREFIXES: tuple[str, ...] = ("/map", "/login", "/logout", "/cases", "/plans")
 #: Statuses answered with a page on page routes.
 PAGE_ERRORS: frozenset[int] = frozenset({403, 404})
-FAVICON = "/static/img/favicon.svg"
 
 _TEXT = {
     403: ("无权访问", "您的账号（{role}）无权打开这个页面。如需使用，请联系系统管理员开通权限。"),
@@ -70,19 +69,7 @@ def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     title, text = _TEXT[status]
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     body = _PAGE.format(
-        favicon=FAVICON, title=title, status=status, text=html.escape(text.format(role=role)),
-        next=html.escape(quote(target, safe="")), detail=html.escape(detail),
+        favicon=FAVICON_SVG, title=title, status=status, text=html_text(text.format(role=role)),
+        next=html_text(quote(target, safe="")), detail=html_text(detail),
     )  # fmt: skip
     return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    """Starlette's own 404 (no such route) as a page for browsers; FastAPI's answer otherwise."""
-    if exc.status_code in PAGE_ERRORS and wants_page(request):
-        return error_page(request, exc.status_code, f"{request.method} {request.url.path}")
-    return await http_exception_handler(request, exc)
-
-
-def register(app: FastAPI) -> None:
-    """Answer requests for pages that do not exist (``/map/nothing``) with the Chinese page."""
-    app.add_exception_handler(StarletteHTTPException, _http_error)

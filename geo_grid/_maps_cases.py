@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -34,7 +35,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms, label_points
+from geo_grid._maps_common import (
+    check_frame,
+    column,
+    display_transform,
+    fit,
+    geoms,
+    label_points,
+    layer_name,
+)
 from geo_grid._maps_elements import (
     DataLayer,
     JsLayer,
@@ -43,13 +52,15 @@ from geo_grid._maps_elements import (
     Plugins,
     ZoomLabels,
     base_map,
+    html_text,
     js_literal,
 )
 from geo_grid._maps_encode import encode_layer
+from geo_grid.access import mask_text
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
 from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
-from geo_grid.layers import LAYER_NAMES_ZH
+from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 from geo_grid.timefmt import format_time
 
 __all__ = [
@@ -175,7 +186,8 @@ def cases_map(
     cases
         Rows with ``lon, lat`` (EPSG:4490) or a geometry, and ``number, category_code, status,
         grid_code``; optional ``address_text, received_at``. Unplaced cases (no point) are counted
-        in the summary but not drawn. Reporter names and phones are never read.
+        in the summary but not drawn. Reporter names and phones are never read, and phone and
+        ID numbers typed into an address are masked (:func:`geo_grid.access.mask_text`).
     grids
         The unified grids (``code``, ``name``) the counts are shaded on.
     period
@@ -236,7 +248,7 @@ def cases_map(
         [label(CASE_STATE, s) for s in statuses],
         [_status_group(s) for s in statuses],
         column(points, "grid_code"),
-        column(points, "address_text"),
+        [mask_text(a) for a in column(points, "address_text")],
         received,
         strict=True,
     )
@@ -267,7 +279,8 @@ def cases_map(
     ]
     m.add_child(Legend("每网格案件数 / 案件状态", legend))
     unplaced = total - len(points)
-    info = f"<h3>{title}</h3>{period + '<br>' if period else ''}共 <b>{total}</b> 件"
+    info = f"<h3>{html_text(title)}</h3>{html_text(period) + '<br>' if period else ''}"
+    info += f"共 <b>{total}</b> 件"
     if unplaced:
         info += f"，其中 {unplaced} 件未定位"
     open_n = sum(_status_group(s) != "closed" for s in statuses)
@@ -370,7 +383,7 @@ def indicators_map(
     rate = f"{100 * on_time.sum() / due:.1f}%" if due else "—"
     info = "<h3>红绿指标</h3>"
     if period:
-        info += f"{period}<br>"
+        info += f"{html_text(period)}<br>"
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
     info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
     m.add_child(MapCall("geoGrid.infoBox", info))
@@ -391,6 +404,7 @@ def dispatch_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
+    layer_names: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The dispatcher's map: the queue in a side panel, a click shows who is responsible there.
 
@@ -399,6 +413,7 @@ def dispatch_map(
     the grid, its department grids and the people, outlines the grid, and on 确认派遣 posts
     ``{"lon", "lat", "crs"}`` to ``route_url`` (``{id}`` replaced by the case id; the logged-in
     dispatcher is the actor the server records); a case routed leaves the list. Clicks are sent in the tiles' CRS (``crs``) so the server converts.
+    ``layer_names`` name the layers as the store does (built-in names otherwise).
     """
     grids = check_frame(grids, "grids", ("code",))
     shift = display_transform(tiles_crs)
@@ -420,7 +435,7 @@ def dispatch_map(
             label_points(geoms(grids, 0, shift)),
         ],
         {"style": style, "interactive": False},
-        LAYER_NAMES_ZH.get("unified", "全科网格"),
+        layer_name(UNIFIED, layer_names),
         shift,
         simplify_m=simplify_m,
     )
@@ -436,7 +451,7 @@ def dispatch_map(
                 "style": {"weight": 1.4, "fillOpacity": 0.0, "color": "#6a1b9a"},
                 "interactive": False,
             },
-            LAYER_NAMES_ZH.get(key, key),
+            layer_name(key, layer_names),
             shift,
             simplify_m=simplify_m,
             show=False,
@@ -448,7 +463,7 @@ def dispatch_map(
         "locateUrl": locate_url,
         "routeUrl": route_url,
         "crs": crs,
-        "layerNames": LAYER_NAMES_ZH,
+        "layerNames": {**LAYER_NAMES_ZH, **(layer_names or {})},
         "roleNames": ROSTER_ROLE,
         "categories": _category_table(),
     }

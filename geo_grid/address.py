@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from geo_grid._address_numerals import chinese_to_arabic
+from geo_grid.access import PERSONAL_NUMBERS
 
 __all__ = [
     "AddressParts",
@@ -117,7 +118,7 @@ _HAS_NUMERAL = re.compile(f"[{_NUM}]")
 _CN_NUMBERED = re.compile(rf"([{_NUM}]+)(?={_MARKERS})")
 #: a room spoken without 室 right after the unit: 一单元七零一 → 1单元701 (then 室 is added)
 _CN_BARE_ROOM = re.compile(rf"(单元)([{_NUM}]+)")
-_PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+_PHONE = PERSONAL_NUMBERS  # phones and ID numbers are not part of an address
 _PUNCT = re.compile(r"[\s,.;:!?，。；：！？、()\[\]（）【】\"'“”‘’<>《》/\\|~·]+")
 _DASH3 = re.compile(r"(\d+)-(\d+)-(\d+)(?!\d)")
 _HASH = re.compile(r"(\d+)#")

@@ -84,11 +84,21 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 
 @users_app.command("disable")
 def users_disable(username: str) -> None:
-    """Disable an account: no more logins; its current token ends at its expiry."""
+    """Disable an account: no more logins, its tokens refused within 30 s (never the last
+    active admin)."""
     from geo_grid.services import access
 
     access.set_user_active(username, False)
     out.print(f"account {username} disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled account again: it may log in at once."""
+    from geo_grid.services import access
+
+    access.set_user_active(username, True)
+    out.print(f"account {username} enabled")
 
 
 @keys_app.command("add")

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from geo_grid.labels import CASE_ACTION, label
-from geo_grid.timefmt import SUFFIX, format_time, parse_time
+from geo_grid.labels import ACTOR_ROLE, CASE_ACTION, label
+from geo_grid.timefmt import format_time, zone_suffix
 
 __all__ = ["cases_app"]
 
@@ -28,9 +28,12 @@ def _json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
-def _when(value: str | None) -> datetime | None:
-    """An ISO date or time from the command line; Beijing time unless it carries an offset."""
-    return None if value is None else parse_time(value, "date")
+def _when(value: str | None, option: str, *, local: bool = True) -> datetime | None:
+    """``--from``/``--to``/``--now`` read as the API reads them (:mod:`geo_grid.periods`):
+    ISO 8601, the district's time zone when no offset is given (``local=False``: required)."""
+    from geo_grid.periods import parse_instant
+
+    return parse_instant(value, option, local=local)
 
 
 @cases_app.command("tick")
@@ -41,15 +44,9 @@ def tick_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Escalate every overdue open case (grid → community → street → district)."""
-    from geo_grid.errors import BadInput
     from geo_grid.services import cases
 
-    at = _when(now)
-    if at is not None and at.tzinfo is None:
-        raise BadInput(
-            "now: include a timezone offset, e.g. 2026-06-01T08:00:00+08:00", field="now"
-        )
-    result = cases.tick(at)
+    result = cases.tick(_when(now, "--now", local=False))
     if as_json:
         _json(result)
     else:
@@ -82,7 +79,7 @@ def list_cmd(
         _json({"data": rows, "count": total})
         return
     table = Table("number", "status", "level", "category", "grid", "department",
-                  f"received {SUFFIX}")  # fmt: skip
+                  f"received {zone_suffix()}")  # fmt: skip
     for r in rows:
         table.add_row(
             r["number"], r["status_zh"], r["level_zh"], r["category_name"] or r["category_code"],
@@ -111,25 +108,29 @@ def show_cmd(
     for line in case["routing"].get("trace", []):
         out.print(f"  · {line}")
     for e in case["events"]:
-        action = label(CASE_ACTION, e["action"])
-        out.print(f"  {format_time(e['at'])} {action:<6} {e['actor']} {e['note'] or ''}")
+        action, role = label(CASE_ACTION, e["action"]), label(ACTOR_ROLE, e["role"])
+        out.print(f"  {format_time(e['at'])} {action:<6} {e['actor']} ({role}) {e['note'] or ''}")
 
 
 @cases_app.command("indicators")
 def indicators_cmd(
     level: Annotated[str, typer.Option(help="grid|community|street|department")] = "street",
     start: Annotated[
-        str | None, typer.Option("--from", help="ISO date (default: 30 days ago)")
+        str | None,
+        typer.Option("--from", help="ISO date or time, Beijing time (default: 30 days ago)"),
     ] = None,
-    end: Annotated[str | None, typer.Option("--to", help="ISO date (default: now)")] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="ISO date or time, exclusive (default: now)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """红绿指标 per unit over a period."""
+    from geo_grid.periods import days_before
     from geo_grid.services import cases
 
-    to = _when(end) or datetime.now().astimezone()
-    frm = _when(start) or to - timedelta(days=30)
-    rows = cases.indicators(level, frm, to)
+    to = _when(end, "--to") or datetime.now().astimezone()
+    frm = _when(start, "--from") or days_before(to, 30, "--to")
+    rows = cases.indicators(level, frm, to)  # checks the period before reading anything
     if as_json:
         _json({"data": rows, "count": len(rows)})
         return

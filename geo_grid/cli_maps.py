@@ -19,7 +19,6 @@ import typer
 from rich.console import Console
 
 from geo_grid.errors import BadInput
-from geo_grid.timefmt import parse_time
 
 __all__ = ["map_cmd", "register"]
 
@@ -33,7 +32,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    return None if value is None else parse_time(value, option)
+    """Read as the API reads ``from``/``to`` (:mod:`geo_grid.periods`; local time if no offset)."""
+    from geo_grid.periods import parse_instant
+
+    return parse_instant(value, option)
 
 
 def map_cmd(
@@ -59,7 +61,9 @@ def map_cmd(
 ) -> None:
     """Write a map page (coverage, checks, cases, indicators, services, dispatch, grid, plan)."""
     from geo_grid.maps import write_map
+    from geo_grid.periods import check_period
     from geo_grid.services import maps
+    from geo_grid.settings import get_settings
 
     if kind not in KINDS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
@@ -77,7 +81,11 @@ def map_cmd(
             raise BadInput("--plan: give the plan id", field="plan")
         params["plan_id"] = plan
     elif kind in ("cases", "indicators"):
-        params.update(start=_when(start, "--from"), end=_when(end, "--to"))
+        period = check_period(
+            _when(start, "--from"), _when(end, "--to"),
+            max_days=get_settings().max_period_days, start_field="--from", end_field="--to",
+        )  # fmt: skip
+        params.update(start=period.start, end=period.end)
         if kind == "cases":
             params["category"] = category
     m = maps.build(kind, asset_base="/static", **params)

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 
 __all__ = [
+    "ACTOR_ROLE",
     "CASE_ACTION",
     "CASE_CHANNEL",
     "CASE_LEVEL",
@@ -162,6 +163,10 @@ ROLE: dict[str, str] = {
     "viewer": "只读用户",
     "open311_client": "Open311 接入系统",
 }
+
+#: Roles a case's history records (``case_event.role``): the account roles, and ``system`` for
+#: the service's own moves (:data:`geo_grid.cases.duties.SYSTEM`: the router, the escalation sweep).
+ACTOR_ROLE: dict[str, str] = {**ROLE, "system": "系统自动"}
 
 #: People on a grid's roster (``roster.role``).
 ROSTER_ROLE: dict[str, str] = {

@@ -32,6 +32,7 @@ True
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,7 @@ def coverage_map(
     tiles_base: str | None = None,
     inline_limit: int = INLINE_LIMIT,
     building_tiles: bool = False,
+    layer_names: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The coverage page: unified grids over street and community outlines, department toggles.
 
@@ -214,6 +216,8 @@ def coverage_map(
         adds the buildings as a tile layer from zoom 15. Tiles are Web Mercator of storage
         coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
         is always inline: labels, tooltips and the search box need its features in the page.
+    layer_names
+        Layer key → Chinese name (the store's); built-in names and then keys otherwise.
     """
     streets = check_frame(streets, "streets")
     communities = check_frame(communities, "communities")
@@ -272,9 +276,11 @@ def coverage_map(
         style = LAYER_STYLES.get(key, _OTHER_LAYER)
         options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
         if use_tiles and key != UNIFIED and len(js_literal(encoded)) > inline_limit:
-            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, layer_name(key)))
+            name = layer_name(key, layer_names)
+            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, name))
             continue
-        grid_layers[key] = DataLayer(encoded, options, layer_name(key), show=key == UNIFIED)
+        name = layer_name(key, layer_names)
+        grid_layers[key] = DataLayer(encoded, options, name, show=key == UNIFIED)
         m.add_child(grid_layers[key])
 
     for gdf, name, style, width in (
@@ -295,7 +301,7 @@ def coverage_map(
         crs_param = None if shift is None else normalize_crs(tiles_crs)
         m.add_child(SearchBox(grid_layers[UNIFIED], search_url, UNIFIED, crs_param))
     legend = [("街道", _STREET), ("社区", _COMMUNITY)]
-    legend += [(layer_name(k), LAYER_STYLES.get(k, _OTHER_LAYER)) for k in order]
+    legend += [(layer_name(k, layer_names), LAYER_STYLES.get(k, _OTHER_LAYER)) for k in order]
     m.add_child(Legend("图例", legend))
     folium.LayerControl(collapsed=False).add_to(m)
     fit(m, drawn)
@@ -312,6 +318,7 @@ def checks_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 0.5,
+    layer_names: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
 
@@ -319,11 +326,12 @@ def checks_map(
     lines/points for invalid edges). Overlaps are red, gaps orange, slivers yellow with a magenta
     edge, nesting errors purple, invalid geometry blue; each has a popup with its kind, area, width,
     ids and parent, and a dot at its centre so metre-wide slivers are visible from afar.
+    ``layer_names`` name the layer as the store does (see :func:`coverage_map`).
     """
     grids = check_frame(grids, "grids", ("code",))
     defects = check_frame(defects, "defects", ("kind",))
     shift = display_transform(tiles_crs)
-    title = f"{layer_name(layer)} 覆盖检查" if layer else "覆盖检查"
+    title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
     m = base_map(
         title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
     )
@@ -338,7 +346,7 @@ def checks_map(
     grid_layer = DataLayer(
         encoded,
         {"style": grid_style, "title": "name", "tooltip": [["code", "编码"]]},
-        layer_name(layer) if layer else "网格",
+        layer_name(layer, layer_names) if layer else "网格",
     )
     m.add_child(grid_layer)
     m.add_child(ZoomLabels(grid_layer, "code", 16))

@@ -23,9 +23,7 @@ import contextlib
 import functools
 import http.server
 import os
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +37,6 @@ __all__ = [
     "is_local_url",
     "load_page",
     "offline_page",
-    "serve_app",
     "serve_directory",
 ]
 
@@ -150,35 +147,14 @@ def serve_directory(directory: Path) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-@contextlib.contextmanager
-def serve_app(app) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a thread on 127.0.0.1 (a free port); yield its base URL."""
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @dataclass
 class OfflineLog:
-    """What an :func:`offline_page` saw: requests it cut off and errors the page raised."""
+    """What an :func:`offline_page` saw: requests it cut off, errors the page raised and the
+    dialogs a script opened (``alert(1)`` of injected markup; each is dismissed)."""
 
     external_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -218,6 +194,12 @@ def offline_page(
             page = context.new_page()
             page.on("console", on_console)
             page.on("pageerror", lambda exc: log.console_errors.append(f"pageerror: {exc}"))
+
+            def on_dialog(dialog) -> None:
+                log.dialogs.append(f"{dialog.type}: {dialog.message}")
+                dialog.dismiss()
+
+            context.on("dialog", on_dialog)
             yield page, log
         finally:
             browser.close()

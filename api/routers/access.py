@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import PrincipalDep
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
@@ -106,11 +107,14 @@ def create_user(body: UserIn) -> Any:
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def patch_user(username: Annotated[str, Path(max_length=64)], body: UserPatch) -> Any:
+def patch_user(
+    username: Annotated[str, Path(max_length=64)], body: UserPatch, principal: PrincipalDep
+) -> Any:
     """Disable (or re-enable) an account.
 
-    A disabled account cannot log in from that moment, and its tokens are refused within a minute."""
-    return access.set_user_active(username, body.active)
+    Logins stop at once, its tokens are refused within 30 s. An admin may not disable itself, nor
+    anyone the last active admin (409)."""
+    return access.set_user_active(username, body.active, by=principal)
 
 
 @router.get("/api-keys", response_model=KeyList)

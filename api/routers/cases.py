@@ -1,7 +1,8 @@
 """Cases, routing rules and indicators: thin translation of HTTP into :mod:`geo_grid.services.cases`.
 
 Errors come from the domain (``api/errors.py``): an illegal transition or a stale version is a 409
-whose body lists the ``allowed`` actions (and the ``current_version``). ``POST /cases`` honours an
+whose body lists the ``allowed`` actions (and the ``current_version``); an action the caller's role
+may not take (:mod:`geo_grid.cases.duties`) is a 403 naming the rule. ``POST /cases`` honours an
 ``Idempotency-Key`` header: a retry returns the first answer (200, ``Idempotent-Replayed: true``).
 """
 
@@ -17,12 +18,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
-from api.deps import BBoxDep
+from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
+from geo_grid.periods import check_instant
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
-from geo_grid.timefmt import to_utc
 
 
 @asynccontextmanager
@@ -105,10 +106,12 @@ class CaseList(BaseModel):
 
 
 class TransitionIn(BaseModel):
+    """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
+    ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
+
     model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
     version: int = Field(ge=1, description="The version you read: a stale one answers 409")
-    role: str | None = Field(None, max_length=32, description="The part you act in (handler...)")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -116,7 +119,6 @@ class TransitionIn(BaseModel):
 
 class WhistleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field("handler", max_length=32)
     note: str | None = None
     version: int | None = Field(None, ge=1)
 
@@ -271,6 +273,7 @@ async def create_case(
 @cases_router.get("", response_model=CaseList)
 def list_cases(
     bbox: BBoxDep,
+    period: PeriodDep,
     principal: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
@@ -280,22 +283,20 @@ def list_cases(
     department: Code = None,
     level: Literal["grid", "community", "street", "district"] | None = None,
     channel: Code = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """List cases with filters (status, category, area, level, channel, period, overdue).
 
-    A caller limited to an area sees only its cases; reporters are masked except for the roles that
-    need them (each unmasked read is logged)."""
+    A caller limited to an area sees only its cases; reporters, and phone and ID numbers typed into
+    an address or description, are masked except for the roles that need them (each unmasked read
+    is logged). A period spans at most ``GEO_GRID_MAX_PERIOD_DAYS``."""
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
-        "level": level, "channel": channel,
-        "received_from": to_utc(from_, "from") if from_ else None,
-        "received_to": to_utc(to, "to") if to else None,
+        "level": level, "channel": channel, "received_from": period.start,
+        "received_to": period.end,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
@@ -303,13 +304,13 @@ def list_cases(
 
 
 @cases_router.get("/manual", response_model=ManualList)
-def manual_queue(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
-    """The manual queue: cases the router could not place, with the reason.
+def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
+    """The manual queue of the caller's area: cases the router could not place, with the reason.
 
     Oldest first; the dispatcher places each with ``route-to-point``."""
     data = [
         {**row, "manual_reason_zh": reason_zh(row.get("manual_reason"))}
-        for row in cases.manual_queue(limit)
+        for row in cases.manual_queue(limit, viewer=principal)
     ]
     return {"data": data, "count": len(data)}
 
@@ -323,7 +324,7 @@ def tick(body: TickIn | None = None) -> Any:
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(to_utc(now, "now") if now else None)
+    return cases.tick(check_instant(now, "now") if now is not None else None)
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
@@ -347,12 +348,13 @@ def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
 def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
     """Move a case through the closed loop (accept, handle, verify, close, rate...).
 
-    ``version`` is the one you read: a stale version or an illegal step is a 409 listing the allowed
-    actions."""
+    The caller's account is the actor and its role decides which actions it may take
+    (``geo_grid/cases/duties.py``; 403 naming the rule); whoever handled a case may not verify it
+    (four eyes). ``version`` is the one you read: a stale version or an illegal step is a 409
+    listing the allowed actions."""
     return cases.transition(
-        ref, body.action, version=body.version, actor=principal.label,
-        role=body.role or principal.role, note=body.note, attachment=body.attachment,
-        data=body.data, viewer=principal,
+        ref, body.action, version=body.version, by=principal, note=body.note,
+        attachment=body.attachment, data=body.data,
     )  # fmt: skip
 
 
@@ -360,11 +362,9 @@ def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any
 def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
     """吹哨: ask the level above (and its departments) to come in on a case.
 
-    The case escalates one level; the departments named by the rules are called to report in."""
-    return cases.whistle(
-        ref, actor=principal.label, role=body.role, note=body.note, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+    The case escalates one level; the departments named by the rules are called to report in. The
+    caller's account is recorded as who whistled, in its own role."""
+    return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
@@ -383,9 +383,8 @@ def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
 
     The point in any supported CRS; the case is routed from there as a new report would be."""
     return cases.route_to_point(
-        ref, body.lon, body.lat, body.crs, actor=principal.label, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+        ref, body.lon, body.lat, body.crs, by=principal, version=body.version
+    )
 
 
 # ------------------------------------------------------------------------------------ rules
@@ -431,15 +430,14 @@ def delete_rule(code: str) -> Any:
 # ------------------------------------------------------------------------------------ indicators
 @indicators_router.get("", response_model=IndicatorList)
 async def get_indicators(
-    from_: Annotated[datetime, Query(alias="from", examples=["2026-06-01T00:00:00+08:00"])],
-    to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
+    period: ClosedPeriodDep,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
-    """Indicators per grid, community, street or department over a period.
+    """Indicators per grid, community, street or department over a period (both ends required).
 
     结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
     thresholds."""
-    data = await run_in_threadpool(cases.indicators, level, to_utc(from_, "from"), to_utc(to, "to"))
+    data = await run_in_threadpool(cases.indicators, level, period.start, period.end)
     return {"data": data, "count": len(data)}
 
 

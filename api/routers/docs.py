@@ -14,13 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
+from geo_grid._maps_elements import FAVICON
 from geo_grid.assets import static_path, vendor_url
 
 router = APIRouter(tags=["docs"])
 
 ASSETS = "/static"
 #: The project's icon, linked from every page (``geo_grid/static/img``, see scripts/make_favicon.py)
-FAVICON_SVG = f"{ASSETS}/img/favicon.svg"
+FAVICON_SVG = f"{ASSETS}/{FAVICON}"
 TITLE = "geo-grid 网格化管理 API"
 #: Swagger UI settings: no call to validator.swagger.io (its badge is an external image), the
 #: token kept across reloads of the page, requests' duration shown.

@@ -7,55 +7,27 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
+from api.deps import PeriodDep
 from api.routers import tiles
 from geo_grid.access import scope_filter
-from geo_grid.errors import BadInput
 from geo_grid.services import maps
-from geo_grid.timefmt import to_utc
 
 router = APIRouter(tags=["maps"])
 router.include_router(tiles.router)
 
 ASSETS = "/static"
 
-
-@dataclass(frozen=True)
-class Period:
-    """A period ``[from, to)`` (either end optional) and an optional case category (prefix)."""
-
-    start: datetime | None
-    end: datetime | None
-    category: str | None
-
-
-def period_params(
-    start: Annotated[
-        datetime | None,
-        Query(alias="from", description="Start (ISO date or time; Beijing time if no zone)"),
-    ] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="End (exclusive)")] = None,
-    category: Annotated[
-        str | None,
-        Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
-    ] = None,
-) -> Period:
-    # times without an offset are Beijing time, as people in the district write them
-    start = to_utc(start, "from") if start else None
-    end = to_utc(end, "to") if end else None
-    if start and end and not start < end:
-        raise BadInput("from: must be before to", field="from")
-    return Period(start, end, category)
-
-
-PeriodDep = Annotated[Period, Depends(period_params)]
+#: A case category code or prefix (E05, E0502)
+Category = Annotated[
+    str | None,
+    Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
+]
 
 
 def _html(kind: str, **params) -> HTMLResponse:
@@ -84,7 +56,9 @@ def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTML
 
 
 @router.get("/map/cases", response_class=HTMLResponse)
-def cases_map(period: PeriodDep, principal: PrincipalDep) -> HTMLResponse:
+def cases_map(
+    period: PeriodDep, principal: PrincipalDep, category: Category = None
+) -> HTMLResponse:
     """The cases map page: clustered case points, a heat map and case counts per grid.
 
     ``from``/``to`` (Beijing time when no offset is given) and ``category`` filter; a viewer limited
@@ -92,7 +66,7 @@ def cases_map(period: PeriodDep, principal: PrincipalDep) -> HTMLResponse:
     area = tuple(
         (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
     )
-    return _html("cases", start=period.start, end=period.end, category=period.category, area=area)
+    return _html("cases", start=period.start, end=period.end, category=category, area=area)
 
 
 @router.get("/map/indicators", response_class=HTMLResponse)

@@ -1,7 +1,8 @@
 """The closed loop as a state machine: 受理 → 研判 → 派遣 → 处置 → 办结 → 核查 → 结案 → 评价.
 
-A case moves only by named **actions**; each action is legal from a fixed set of states, so a handler
-cannot close a case nobody verified and a dispatcher cannot rate it. An illegal action raises
+A case moves only by named **actions**; each action is legal from a fixed set of states, so nobody
+can close a case nobody verified or rate one still open (which **roles** may take each action is
+:mod:`geo_grid.cases.duties`). An illegal action raises
 :class:`geo_grid.errors.Conflict` carrying ``extra = {"allowed": [...], "status": ...}``, which the
 API turns into a 409 listing the actions that *are* possible now.
 

@@ -18,7 +18,10 @@ __all__ = [
     "list_keys",
     "list_personal_reads",
     "list_users",
-    "record_login",
+    "lock_active_admins",
+    "login_failed",
+    "login_state",
+    "login_succeeded",
     "person_exists",
     "roster_grids",
     "set_key_active",
@@ -49,11 +52,7 @@ def get_user(session: Session, username: str) -> dict[str, Any] | None:
     """One account with its password hash (for login), or None."""
     row = (
         session.execute(
-            text(
-                "SELECT password_hash, locked_until > now() AS locked, "
-                + _USER_COLUMNS
-                + " FROM app_user WHERE username = :u"
-            ),
+            text("SELECT password_hash, " + _USER_COLUMNS + " FROM app_user WHERE username = :u"),
             {"u": username},
         )
         .mappings()
@@ -62,27 +61,117 @@ def get_user(session: Session, username: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def record_login(session: Session, user_id: int, ok: bool, *, limit: int, lock_minutes: int):
-    """Count a wrong password (locking the account at ``limit``) or clear the count on success."""
-    if ok:
-        session.execute(
-            text("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = :i"),
-            {"i": user_id},
+def login_state(
+    session: Session, username: str, address: str, *, reset_s: float, window_s: float,
+    usual_s: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The throttle's counters for ``username`` from ``address`` (the pair's row is made if new and
+    locked until the transaction ends, so concurrent tries of one pair queue up and each sees the
+    last one's count): keys as :class:`geo_grid.access.LoginState`."""
+    params = {"u": username, "a": address, "r": reset_s, "w": window_s, "k": usual_s}
+    pair = (
+        session.execute(  # an upsert, so the row is locked even if it existed (no FOR UPDATE gap)
+            text(
+                "INSERT INTO login_failure (username, address) VALUES (:u, :a) "
+                "ON CONFLICT (username, address) DO UPDATE SET failures = login_failure.failures "
+                "RETURNING CASE WHEN last_failure_at < now() - make_interval(secs => :r) THEN 0 "
+                "ELSE failures END AS pair_failures, "
+                "greatest(0, extract(epoch FROM blocked_until - now()))::float AS pair_wait_s, "
+                "coalesce(last_success_at > now() - make_interval(secs => :k), false) AS usual"
+            ),
+            params,
         )
-        return
+        .mappings()
+        .one()
+    )
+    state = dict(pair)
+    budgets = session.execute(
+        text(
+            "SELECT kind, failures, extract(epoch FROM window_start "
+            "+ make_interval(secs => :w) - now())::float AS wait_s FROM login_budget "
+            "WHERE window_start > now() - make_interval(secs => :w) "
+            "AND ((kind = 'address' AND key = :a) OR (kind = 'account' AND key = :u))"
+        ),
+        params,
+    )
+    for kind, failures, wait_s in budgets:
+        state[f"{kind}_failures"], state[f"{kind}_wait_s"] = int(failures), float(wait_s)
+    return state
+
+
+def login_failed(
+    session: Session, username: str, address: str, *, delay_s: float, reset_s: float,
+    window_s: float, usual_s: float,
+) -> None:  # fmt: skip
+    """Count a wrong password for the pair (its next try waits ``delay_s``) and in both budgets;
+    forget pairs and windows nobody needs any more."""
+    params = {"u": username, "a": address, "d": delay_s, "r": reset_s, "w": window_s,
+              "k": usual_s}  # fmt: skip
     session.execute(
         text(
-            "UPDATE app_user SET failed_logins = CASE WHEN failed_logins + 1 >= :n THEN 0 "
-            "ELSE failed_logins + 1 END, locked_until = CASE WHEN failed_logins + 1 >= :n "
-            "THEN now() + make_interval(mins => :m) ELSE locked_until END WHERE id = :i"
+            "UPDATE login_failure SET failures = CASE WHEN last_failure_at < now() "
+            "- make_interval(secs => :r) THEN 1 ELSE failures + 1 END, last_failure_at = now(), "
+            "blocked_until = now() + make_interval(secs => :d) "
+            "WHERE username = :u AND address = :a"
         ),
-        {"i": user_id, "n": limit, "m": lock_minutes},
+        params,
+    )
+    session.execute(
+        text(
+            "INSERT INTO login_budget (kind, key, window_start, failures) "
+            "VALUES ('address', :a, now(), 1), ('account', :u, now(), 1) "
+            "ON CONFLICT (kind, key) DO UPDATE SET "
+            "failures = CASE WHEN login_budget.window_start <= now() - make_interval(secs => :w) "
+            "THEN 1 ELSE login_budget.failures + 1 END, "
+            "window_start = CASE WHEN login_budget.window_start <= now() "
+            "- make_interval(secs => :w) THEN now() ELSE login_budget.window_start END"
+        ),
+        params,
+    )
+    # rows another login holds are skipped (SKIP LOCKED): waiting on them could deadlock
+    session.execute(
+        text(
+            "DELETE FROM login_failure WHERE (username, address) IN (SELECT username, address "
+            "FROM login_failure WHERE last_failure_at < now() - make_interval(secs => :r) "
+            "AND coalesce(blocked_until, '-infinity') < now() "
+            "AND coalesce(last_success_at, '-infinity') < now() - make_interval(secs => :k) "
+            "FOR UPDATE SKIP LOCKED)"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            "DELETE FROM login_budget WHERE (kind, key) IN (SELECT kind, key FROM login_budget "
+            "WHERE window_start < now() - make_interval(secs => :w) FOR UPDATE SKIP LOCKED)"
+        ),
+        params,
+    )
+
+
+def login_succeeded(session: Session, username: str, address: str) -> None:
+    """A good login: the pair starts over, and the address becomes one the owner uses."""
+    session.execute(
+        text(
+            "UPDATE login_failure SET failures = 0, blocked_until = NULL, "
+            "last_success_at = now() WHERE username = :u AND address = :a"
+        ),
+        {"u": username, "a": address},
     )
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(text("SELECT " + _USER_COLUMNS + " FROM app_user ORDER BY username"))
     return [dict(r) for r in rows.mappings()]
+
+
+def lock_active_admins(session: Session) -> list[str]:
+    """The usernames of the active administrators, their rows locked until the transaction ends:
+    two admins disabling each other at once queue up here, and the second sees the first's
+    change, so the last active admin cannot be disabled by a race."""
+    rows = session.execute(
+        text("SELECT username FROM app_user WHERE role = 'admin' AND active ORDER BY id FOR UPDATE")
+    )
+    return [r[0] for r in rows]
 
 
 def set_user_active(session: Session, username: str, active: bool) -> dict[str, Any] | None:

@@ -52,9 +52,9 @@ __all__ = [
     "insert_events",
     "insert_idempotency",
     "insert_report_ins",
+    "last_actor",
     "list_cases",
     "lock_idempotency",
-    "manual_queue",
     "next_case_id",
     "open_intake_batch",
     "read_rules",
@@ -435,7 +435,8 @@ def list_cases(
             params.update(dict(zip(("minx", "miny", "maxx", "maxy"), value, strict=True)))
         else:
             params[key] = list(value) if isinstance(value, list | tuple | set) else value
-    order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC", "id": "c.id"}[order])
+    order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC",
+                          "received_asc": "c.received_at, c.id", "id": "c.id"}[order])  # fmt: skip
     cond = psql.SQL(" AND ").join(where)
     count = psql.SQL('SELECT count(*) FROM "case" c WHERE {}').format(cond)
     total = session.execute(text(_rendered(session, count)), params).scalar()
@@ -446,12 +447,6 @@ def list_cases(
         text(_rendered(session, page)), {**params, "limit": limit, "offset": offset}
     ).mappings()
     return [_clean(r) for r in rows], int(total)
-
-
-def manual_queue(session: Session, *, limit: int = 200) -> list[dict[str, Any]]:
-    """Cases waiting for a person to place them (the ``case_manual_queue`` view)."""
-    rows = session.execute(text("SELECT * FROM case_manual_queue LIMIT :n"), {"n": limit})
-    return [dict(r) for r in rows.mappings()]
 
 
 def recent_cases_near(
@@ -504,6 +499,17 @@ def case_events(session: Session, case_id: int) -> list[dict[str, Any]]:
     ).format(identifiers(EVENT_COLUMNS))
     rows = session.execute(text(_rendered(session, statement)), {"id": case_id})
     return [dict(r) for r in rows.mappings()]
+
+
+def last_actor(session: Session, case_id: int, action: str) -> str | None:
+    """Who last took ``action`` on the case (the handler, for the four-eyes check), or None."""
+    return session.execute(
+        text(
+            "SELECT actor FROM case_event WHERE case_id = :id AND action = :a "
+            "ORDER BY at DESC, id DESC LIMIT 1"
+        ),
+        {"id": case_id, "a": action},
+    ).scalar()
 
 
 # ---------------------------------------------------------------------------------- idempotency

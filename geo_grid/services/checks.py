@@ -72,18 +72,21 @@ def read_check_input(
     crs: str | None = None,
     parent: Path | str | None = None,
     parent_crs: str | None = None,
+    labels: tuple[str | None, str | None] = (None, None),
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """A layer file read for checking (duplicate codes allowed: they are defects) and its parent.
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
+    ``labels`` name the file and the parent in messages (an upload's name as the client sent it,
+    not the server's temporary copy); default: their paths.
     """
     from geo_grid.io import read_layer
 
-    grids = read_layer(path, crs=crs, unique_codes=False)
+    grids = read_layer(path, crs=crs, unique_codes=False, label=labels[0])
     parents = None
     if parent is not None:
-        parents = read_layer(parent, crs=parent_crs or crs, unique_codes=True)
+        parents = read_layer(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
     return grids, parents
 
 
@@ -96,10 +99,14 @@ def check_file(
     gap_width_m: float = 20.0,
     parent_field: str = "community_code",
     progress: Progress = None,
+    labels: tuple[str | None, str | None] = (None, None),
 ) -> CoverageReport:
-    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file."""
+    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, naming
+    it by ``labels`` (see :func:`read_check_input`)."""
     _params(gap_width_m)
-    grids, parents = read_check_input(path, crs=crs, parent=parent, parent_crs=parent_crs)
+    grids, parents = read_check_input(
+        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels
+    )
     return check_coverage(
         grids,
         parents,

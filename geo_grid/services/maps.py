@@ -36,8 +36,9 @@ from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.labels import PLAN_CHANGE, PLAN_STATE, label
 from geo_grid.layers import UNIFIED
+from geo_grid.periods import check_period, days_before
 from geo_grid.settings import get_settings
-from geo_grid.timefmt import format_date, format_period
+from geo_grid.timefmt import format_period
 
 __all__ = [
     "CACHE_SIZE",
@@ -92,6 +93,11 @@ def _map_options(asset_base: str) -> dict[str, Any]:
     }
 
 
+def _layer_names(session) -> dict[str, str]:
+    """Each layer's Chinese name as stored (a layer added as a row brings its own)."""
+    return {row["key"]: row["name_zh"] for row in repo.list_layers(session)}
+
+
 def _generation(session, layer: str) -> int:
     gen = repo.published_generations(session).get(layer)
     if gen is None:
@@ -102,23 +108,17 @@ def _generation(session, layer: str) -> int:
 def default_period(
     session, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
-    """The period a case page shows: the given bounds, else the 30 days up to the latest case."""
-    if start is not None and end is not None:
-        if not start < end:
-            raise BadInput("from: must be before to", field="from")
-        return start, end
-    latest = tiles_repo.latest_case_time(session)
+    """The period a case page shows: the given bounds, else the 30 days up to the latest case.
+
+    The period is checked once its ends are known (:func:`geo_grid.periods.check_period`): a
+    ``from`` alone reaching back to 1970 is refused here, not drawn.
+    """
     if end is None:
+        latest = tiles_repo.latest_case_time(session)
         end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
     if start is None:
-        try:
-            start = end - timedelta(days=DEFAULT_DAYS)
-        except OverflowError:  # ``to`` in the first days of year 1: no period fits before it
-            raise BadInput(
-                f"to: no {DEFAULT_DAYS} days before {format_date(end)}", field="to"
-            ) from None
-    if not start < end:
-        raise BadInput("from: must be before to", field="from")
+        start = days_before(end, DEFAULT_DAYS, "to")
+    check_period(start, end, max_days=get_settings().max_period_days)
     return start, end
 
 
@@ -126,8 +126,9 @@ def default_period(
 def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
 
-    grids_by_layer = {}
+    grids_by_layer, names = {}, {}
     for row in repo.list_layers(session):
+        names[row["key"]] = row["name_zh"]
         if row["generation_id"] is not None:
             grids_by_layer[row["key"]] = repo.read_grids(
                 session, generation_id=row["generation_id"]
@@ -143,6 +144,7 @@ def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
         search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
         building_tiles=True,
+        layer_names=names,
         **_map_options(asset_base),
     )
 
@@ -166,8 +168,9 @@ def _checks_page(session, asset_base: str, layer: str, **_: Any):
     grids = repo.read_grids(session, generation_id=gid)
     result = check_layer(layer)
     return checks_map(
-        grids, _defect_frame(result["defects"]), layer=layer, **_map_options(asset_base)
-    )
+        grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
+        **_map_options(asset_base),
+    )  # fmt: skip
 
 
 def _unified(session) -> gpd.GeoDataFrame:
@@ -241,6 +244,7 @@ def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
         queue_url=f"{api_base}/api/v1/cases/manual",
         locate_url=f"{api_base}/api/v1/locate",
         route_url=f"{api_base}/api/v1/cases/{{id}}/route-to-point",
+        layer_names=_layer_names(session),
         **_map_options(asset_base),
     )
 
@@ -292,6 +296,7 @@ def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_
         after,
         context,
         title=title,
+        note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
         **_map_options(asset_base),

@@ -344,13 +344,18 @@ def validate(plan_id: int) -> dict[str, Any]:
 def diff_generations(a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Grids added, removed and changed from generation ``a_id`` to ``b_id`` and a summary."""
     with session_scope() as session:
-        ga, gb = repo.generation_row(session, a_id), repo.generation_row(session, b_id)
-        if ga["layer_key"] != gb["layer_key"]:
-            raise BadInput(
-                f"generation: {a_id} and {b_id} belong to different layers", field="generation"
-            )
-        a = repo.read_grids(session, generation_id=a_id)
-        b = repo.read_grids(session, generation_id=b_id)
+        return _diff(session, a_id, b_id)
+
+
+def _diff(session, a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`diff_generations` in the caller's transaction (publish checks it under its lock)."""
+    ga, gb = repo.generation_row(session, a_id), repo.generation_row(session, b_id)
+    if ga["layer_key"] != gb["layer_key"]:
+        raise BadInput(
+            f"generation: {a_id} and {b_id} belong to different layers", field="generation"
+        )
+    a = repo.read_grids(session, generation_id=a_id)
+    b = repo.read_grids(session, generation_id=b_id)
     diff = plans.diff_layers(a, b, local_crs=get_settings().local_crs)
     counts = diff["change"].value_counts()
     summary = {
@@ -476,6 +481,15 @@ def _fill_codes(
 
 
 # ---------------------------------------------------------------------------------- publish
+def _ensure_changes_in_scope(session, plan: Mapping[str, Any], viewer: Principal) -> None:
+    """:class:`Forbidden` unless every grid the plan adds, removes or changes lies in the viewer's
+    area (read in the caller's transaction, which holds the plan's lock)."""
+    if plan["base_generation_id"] is None:
+        raise BadInput(f"plan: plan {plan['id']} has no base generation", field="plan")
+    diff, _ = _diff(session, plan["base_generation_id"], plan["generation_id"])
+    _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
+
+
 def publish(
     plan_id: int, *, author: str | None = None, viewer: Principal | None = None
 ) -> dict[str, Any]:
@@ -484,14 +498,15 @@ def publish(
     The old generation is retired (kept for history), open cases record their new grid, and the
     plan is closed. If the layer was published by someone else since the plan started,
     :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects. A
-    ``viewer`` confined to an area may publish only a plan whose changes all lie in it.
+    ``viewer`` confined to an area may publish only a plan whose changes all lie in it: checked
+    under the plan's lock, on the very draft that is published (an edit that lands between a
+    check and the lock cannot slip a change outside the area through).
     """
-    if viewer is not None and viewer.scope_level != "district":
-        diff, _ = diff_plan(plan_id)  # only the grids added, removed or changed
-        _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _require_open(plan)
+        if viewer is not None and viewer.scope_level != "district":
+            _ensure_changes_in_scope(session, plan, viewer)
         check = _validate(session, plan, grids)
         if not check["valid"]:
             defects = [

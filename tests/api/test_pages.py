@@ -16,17 +16,17 @@ scale bar is metric only; the icon loads; a case popup reads its time in Beijing
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser import browser_available, is_local_url, offline_page, serve_app
+from api_server import serve_in_thread
+from auth import login_client, session_cookies
+from browser import browser_available, is_local_url, offline_page
 
 from geo_grid import labels
 from geo_grid.assets import static_path
@@ -83,28 +83,17 @@ def store(demo_db, demo):
 def server(store):
     from api.main import app
 
-    with serve_app(app) as base:
+    with serve_in_thread(app) as base:
         yield base
-
-
-@contextlib.contextmanager
-def _login(server: str, account) -> Iterator[httpx.Client]:
-    """A client logged in through the login form (the session cookie, as a browser has it)."""
-    with httpx.Client(base_url=server, timeout=60) as client:
-        r = client.post("/login", data={"username": account.username, "password": account.password})
-        assert r.status_code == 303, r.text[:300]
-        yield client
 
 
 @pytest.fixture(scope="module")
 def cookies(server, accounts):
     """Playwright cookies of logged-in sessions, by role."""
-    out = {}
-    for role in ("viewer", "planner", "dispatcher", "leader"):
-        with _login(server, accounts[role]) as client:
-            value = client.cookies["geo_grid_session"]
-        out[role] = [{"name": "geo_grid_session", "value": value, "url": server}]
-    return out
+    return {
+        role: session_cookies(server, accounts[role])
+        for role in ("viewer", "planner", "dispatcher", "leader")
+    }
 
 
 def _shot(tmp_path: Path, name: str) -> Path:
@@ -128,7 +117,7 @@ def test_docs_pages_load_our_copies_and_no_cdn(server):
 
 
 def test_openapi_declares_the_login_methods_per_the_policy_table(server):
-    from api.policy import POLICY, PUBLIC
+    from api.policy import POLICY, PUBLIC, resolve
 
     doc = httpx.get(server + "/openapi.json").json()
     schemes = doc["components"]["securitySchemes"]
@@ -139,7 +128,7 @@ def test_openapi_declares_the_login_methods_per_the_policy_table(server):
     seen = 0
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            roles = POLICY[f"{method.upper()} {path}"]
+            roles = resolve(POLICY[f"{method.upper()} {path}"])  # Open311 discovery: public
             if roles is PUBLIC:
                 assert "security" not in op, (method, path)
             else:
@@ -151,9 +140,9 @@ def test_openapi_declares_the_login_methods_per_the_policy_table(server):
 def test_every_route_has_a_summary_and_a_description(server):
     """From its docstring, not FastAPI's fallback (the function's name in title case)."""
     from api.main import app
-    from api.policy import _routes
+    from api.policy import routes
 
-    fallbacks = {endpoint.__name__.replace("_", " ").title() for *_, endpoint in _routes(app)}
+    fallbacks = {endpoint.__name__.replace("_", " ").title() for *_, endpoint in routes(app)}
     doc = httpx.get(server + "/openapi.json").json()
     missing = [
         f"{method.upper()} {path}"
@@ -176,7 +165,7 @@ def test_the_icon_is_served_and_linked_from_every_page(server, accounts):
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     link = 'rel="icon" type="image/svg+xml" href="/static/img/favicon.svg"'
     assert link in httpx.get(server + "/login").text
-    with _login(server, accounts["admin"]) as client:
+    with login_client(server, accounts["admin"]) as client:
         for path in ("/map", "/map/checks/urban_mgmt", "/map/dispatch", "/map/services"):
             assert link in client.get(path).text, path
         assert link in client.get("/map/nothing", headers=HTML).text
@@ -184,7 +173,7 @@ def test_the_icon_is_served_and_linked_from_every_page(server, accounts):
 
 # ------------------------------------------------------------------------------------ HTTP: pages
 def test_refusals_of_pages_are_chinese_pages_for_browsers_and_json_for_scripts(server, accounts):
-    with _login(server, accounts["viewer"]) as viewer:
+    with login_client(server, accounts["viewer"]) as viewer:
         page = viewer.get("/map/dispatch", headers=HTML)
         assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
         assert "无权访问" in page.text and "只读用户" in page.text and 'lang="zh-CN"' in page.text
@@ -205,7 +194,7 @@ def test_refusals_of_pages_are_chinese_pages_for_browsers_and_json_for_scripts(s
 
 
 def test_reasons_come_in_chinese_next_to_the_english_ones(server, accounts, store):
-    with _login(server, accounts["dispatcher"]) as client:
+    with login_client(server, accounts["dispatcher"]) as client:
         body = client.get("/api/v1/geocode", params={"q": UNKNOWN}).json()
         assert body["status"] == "unmatched" and body["reason"]
         assert body["reason_zh"] == labels.reason_zh(body["reason"]) and not _english(
@@ -421,7 +410,7 @@ OPEN_CASE = """async (number) => {
 @pytest.mark.browser
 @needs_browser
 def test_a_case_popup_reads_its_time_in_beijing_time(server, cookies, accounts, store):
-    with _login(server, accounts["dispatcher"]) as client:
+    with login_client(server, accounts["dispatcher"]) as client:
         rows = client.get("/api/v1/cases", params={"limit": 200}).json()["data"]
     case = next(c for c in rows if c["lon"] is not None and c["received_at"])
     received = datetime.fromisoformat(case["received_at"])

@@ -222,10 +222,20 @@ PROBES = [
     ("GET", "/api/v1/indicators?from=0001-01-01T00:00:00%2B14:00&to=0001-02-01T00:00:00Z"),
     ("GET", "/api/v1/indicators?from=2026-07-01T00:00:00Z&to=2026-06-01T00:00:00Z"),
     ("GET", "/api/v1/indicators?from=9999-12-01T00:00:00Z&to=9999-12-31T23:59:59-12:00"),
-    # offsets Python accepts and PostgreSQL refuses (beyond ±15:59): moved to UTC first
-    ("GET", "/api/v1/cases?from=2000-01-01T00:00:00%2B16:00"),
-    ("GET", "/api/v1/indicators?from=2000-01-01T00:00:00%2B16:00&to=2000-02-01T00:00:00-16:00"),
-    ("GET", "/map/cases?from=2000-01-01T00:00:00%2B16:00&to=2000-02-01T00:00:00-16:00"),
+    # UTC offsets Python accepts and PostgreSQL does not (issue 12: 500 on eight routes)
+    ("GET", "/api/v1/indicators?from=2026-06-01T00:00:00%2B16:00&to=2026-07-01"),
+    ("GET", "/api/v1/cases?to=2026-06-01T00:00:00-23:59"),
+    ("GET", "/map/cases?from=2026-06-01T00:00:00%2B23:00"),
+    ("GET", "/map/indicators?to=2026-06-01T00:00:00-16:00"),
+    ("GET", "/open311/v2/requests.json?start_date=2026-06-01T00:00:00%2B16:00"),
+    ("GET", "/open311/v2/requests.xml?end_date=2026-06-01T00:00:00%2B16:00"),
+    ("GET", "/map/cases?from=-2"),
+    ("OPTIONS", "/api/v1/cases"),
+    ("PATCH", "/api/v1/layers"),
+    # instants that cannot be shown in UTC or in Beijing time (years 1 to 9999)
+    ("GET", "/map/cases?from=0001-01-01T00:00:00%2B14:00&to=0001-01-20T00:00:00Z"),
+    ("GET", "/map/cases?from=9999-12-01T00:00:00Z&to=9999-12-31T20:00:00Z"),
+    ("GET", "/map/indicators?to=0001-01-01T00:00:00"),
     ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=EPSG:999999"),
     ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=%00"),
     ("GET", "/api/v1/locate?lon=180&lat=90&crs=EPSG:3857"),
@@ -253,7 +263,8 @@ BODY_PROBES = [
     ),
     ("POST", "/api/v1/cases/1/whistle", {"actor": "\x00"}),
     ("POST", "/api/v1/checks", {"layer": "unified", "generation": 99999999999}),
-    ("POST", "/api/v1/cases/tick", {"now": "2000-01-01T00:00:00+16:00"}),
+    ("POST", "/api/v1/cases/tick", {"now": "2026-06-01T00:00:00+16:00"}),
+    ("POST", "/api/v1/cases/tick", {"now": "0001-01-01T00:00:00+14:00"}),
 ]
 
 

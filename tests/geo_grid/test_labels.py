@@ -19,13 +19,15 @@ import pytest
 
 from geo_grid import labels
 from geo_grid.errors import BadInput
+from geo_grid.periods import check_period, parse_instant
+from geo_grid.settings import get_settings
 from geo_grid.timefmt import (
-    BEIJING,
-    assume_beijing,
+    assume_local,
     format_date,
     format_period,
     format_time,
-    parse_time,
+    local_zone,
+    zone_suffix,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +53,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
     from geo_grid import access, geocode
     from geo_grid._maps_cases import INDICATOR_COLOURS
-    from geo_grid.cases import escalation, lifecycle, rules
+    from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import case_models, models, plan_models
 
@@ -75,6 +77,10 @@ def _enums() -> dict[str, tuple[dict, set]]:
         "GEOCODE_STATUS": (labels.GEOCODE_STATUS, {"matched", "ambiguous", "unmatched"}),
         "GEOCODE_LEVEL": (labels.GEOCODE_LEVEL, set(geocode.LEVELS)),
         "ROLE": (labels.ROLE, set(access.ROLES)),
+        "ACTOR_ROLE": (
+            labels.ACTOR_ROLE,
+            set(access.ROLES) | set().union(*(roles for roles, _ in duties.ACTION_ROLES.values())),
+        ),
         "ROSTER_ROLE": (
             labels.ROSTER_ROLE,
             _table_constraint(models.RosterEntry, "roster_role_values"),
@@ -242,15 +248,61 @@ def test_times_read_in_beijing_time(instant):
 
 
 def test_typed_times_without_offset_are_beijing_time():
-    assert assume_beijing(datetime(2026, 6, 1)) == datetime(2026, 6, 1, tzinfo=SHANGHAI)
+    assert assume_local(datetime(2026, 6, 1)) == datetime(2026, 6, 1, tzinfo=SHANGHAI)
     utc = datetime(2026, 6, 1, tzinfo=UTC)
-    assert assume_beijing(utc) is utc
-    assert parse_time("2026-06-01", "from") == datetime(2026, 5, 31, 16, tzinfo=UTC)
-    assert parse_time("2026-06-01T08:00+00:00", "to").utcoffset() == timedelta(0)
+    assert assume_local(utc) is utc
+    assert parse_instant("2026-06-01", "from") == datetime(2026, 5, 31, 16, tzinfo=UTC)
+    assert parse_instant("2026-06-01T08:00+00:00", "to").utcoffset() == timedelta(0)
     with pytest.raises(BadInput) as err:
-        parse_time("昨天", "from")
+        parse_instant("昨天", "from")
     assert err.value.field == "from"
-    assert BEIJING.utcoffset(None) == timedelta(hours=8)
+    assert local_zone().utcoffset(datetime(2026, 6, 1)) == timedelta(hours=8)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("0001-01-01T00:00:00+14:00", "from"),  # year 0 in UTC
+        ("0001-01-01T00:00:00", "from"),  # Beijing midnight of year 1: year 0 in UTC
+        ("9999-12-31T20:00:00+00:00", "to"),  # year 10000 in Beijing time
+    ],
+)
+def test_instants_nobody_can_be_shown_are_refused_naming_the_field(text, field):
+    """A page shows a period in Beijing time and the store compares in UTC: an instant outside
+    years 1 to 9999 in either is a 422 naming the field, not an OverflowError (500)."""
+    with pytest.raises(BadInput) as err:
+        parse_instant(text, field)
+    assert err.value.field == field and "years 1 to 9999" in err.value.message
+
+
+def test_the_time_zone_setting_is_the_one_zone(monkeypatch):
+    """GEO_GRID_TIME_ZONE moves both what people type and what they read, and names itself."""
+    monkeypatch.setenv("GEO_GRID_TIME_ZONE", "Asia/Urumqi")  # UTC+6, no daylight saving
+    get_settings.cache_clear()
+    try:
+        instant = datetime(2026, 12, 6, 10, 37, tzinfo=UTC)
+        assert format_time(instant) == "2026-12-06 16:37 (Asia/Urumqi)"
+        assert parse_instant("2026-06-01", "from") == datetime(2026, 5, 31, 18, tzinfo=UTC)
+        period = check_period(parse_instant("2026-11-01", "from"), parse_instant("2026-12-01", "to"),
+                              max_days=366)  # fmt: skip
+        assert format_period(period.start, period.end) == "2026-11-01 至 2026-11-30 (Asia/Urumqi)"
+    finally:
+        monkeypatch.delenv("GEO_GRID_TIME_ZONE")
+        get_settings.cache_clear()
+    assert zone_suffix() == "(北京时间)"
+
+
+def test_an_unknown_time_zone_is_refused_when_the_settings_are_read(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("GEO_GRID_TIME_ZONE", "Asia/Peking")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError, match="time_zone"):
+            get_settings()
+    finally:
+        monkeypatch.delenv("GEO_GRID_TIME_ZONE")
+        get_settings.cache_clear()
 
 
 def test_a_period_names_its_beijing_days():
@@ -260,15 +312,16 @@ def test_a_period_names_its_beijing_days():
 
 
 def test_only_one_beijing_zone_in_the_library():
-    """No module keeps its own copy of UTC+8 (timefmt.BEIJING is the one)."""
-    copies = []
-    for path in (ROOT / "geo_grid").rglob("*.py"):
-        if path.name == "timefmt.py" or "demo" in path.parts:
-            continue
-        text = path.read_text(encoding="utf-8")
-        if re.search(r"timedelta\(hours=8\)|Asia/Shanghai", text):
-            copies.append(path.relative_to(ROOT).as_posix())
-    for path in (ROOT / "api").rglob("*.py"):
-        if re.search(r"timedelta\(hours=8\)|Asia/Shanghai", path.read_text(encoding="utf-8")):
-            copies.append(path.relative_to(ROOT).as_posix())
+    """No module keeps its own copy of UTC+8: the setting GEO_GRID_TIME_ZONE is the one, and
+    geo_grid/timefmt.py the one reader (settings.py turns the name into a zone)."""
+    copy = re.compile(r"timedelta\(hours=8\)|[\"']Asia/Shanghai[\"']|ZoneInfo\(|\.zone\b")
+    copies = [
+        path.relative_to(ROOT).as_posix()
+        for tree in ("geo_grid", "api")
+        for path in (ROOT / tree).rglob("*.py")
+        if path.name not in ("settings.py", "timefmt.py")
+        and copy.search(path.read_text(encoding="utf-8"))
+    ]
     assert copies == []
+    settings = (ROOT / "geo_grid" / "settings.py").read_text(encoding="utf-8")
+    assert len(re.findall(r"[\"']Asia/Shanghai[\"']", settings)) == 1

@@ -63,19 +63,20 @@ def _store_steps(session, case, steps, actor, role, note, now) -> int:
 
 
 def whistle(
-    ref: int | str, *, actor: str, role: str = "handler", note: str | None = None,
-    version: int | None = None, now: datetime | None = None, viewer: Principal | None = None,
+    ref: int | str, *, by: Principal, note: str | None = None, version: int | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """吹哨: escalate one level now; the named departments must report in within N hours."""
+    """吹哨: escalate one level now; the named departments must report in within N hours. The
+    event names ``by`` (the caller's label and account role), a case of their area only."""
     now = _now(now)
     with session_scope() as session:
         case = _find(session, ref)
-        ensure_in_scope(viewer, case)
+        ensure_in_scope(by, case)
         if version is not None and version != case["version"]:
             raise Conflict(f"version: the case is at version {case['version']}", field="version")
         rule = _rules_for(session)[case["category_code"]]
         step = esc.whistle(_clock(case, rule), now)
-        _store_steps(session, case, [step], actor, role, note or "吹哨", now)
+        _store_steps(session, case, [step], by.label, by.role, note or "吹哨", now)
         stored = cases_repo.get_case(session, case_id=case["id"])
         view = case_view(stored, now=now)
         view["report_ins"] = cases_repo.report_ins(session, case["id"])
