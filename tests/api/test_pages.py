@@ -16,6 +16,7 @@ scale bar is metric only; the icon loads; a case popup reads its time in Beijing
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import datetime, timedelta
@@ -165,7 +166,7 @@ def test_the_icon_is_served_and_linked_from_every_page(server, accounts):
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     link = 'rel="icon" type="image/svg+xml" href="/static/img/favicon.svg"'
     assert link in httpx.get(server + "/login").text
-    with login_client(server, accounts["admin"]) as client:
+    with contextlib.closing(login_client(server, accounts["admin"])) as client:
         for path in ("/map", "/map/checks/urban_mgmt", "/map/dispatch", "/map/services"):
             assert link in client.get(path).text, path
         assert link in client.get("/map/nothing", headers=HTML).text
@@ -173,7 +174,7 @@ def test_the_icon_is_served_and_linked_from_every_page(server, accounts):
 
 # ------------------------------------------------------------------------------------ HTTP: pages
 def test_refusals_of_pages_are_chinese_pages_for_browsers_and_json_for_scripts(server, accounts):
-    with login_client(server, accounts["viewer"]) as viewer:
+    with contextlib.closing(login_client(server, accounts["viewer"])) as viewer:
         page = viewer.get("/map/dispatch", headers=HTML)
         assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
         assert "无权访问" in page.text and "只读用户" in page.text and 'lang="zh-CN"' in page.text
@@ -189,12 +190,19 @@ def test_refusals_of_pages_are_chinese_pages_for_browsers_and_json_for_scripts(s
         api = viewer.get("/api/v1/layers/no_such_layer/grids", headers=HTML)
         assert api.status_code == 404 and api.json()["error"]["message"]
         assert viewer.get("/map/checks/no_such_layer").json()["error"]["message"]
+        # one handler for Starlette's own errors: JSON for scripts, 405 and OPTIONS as the API's
+        assert viewer.get("/map/nothing").json()["error"]["message"] == "no such path: /map/nothing"
+        wrong = viewer.post("/map", headers=HTML)
+        assert wrong.status_code == 405 and wrong.headers["content-type"] == "application/json"
+        assert "GET" in wrong.headers["allow"] and wrong.json()["error"]["message"]
+        options = viewer.options("/map", headers=HTML)
+        assert options.status_code == 204 and "GET" in options.headers["allow"]
     anonymous = httpx.get(server + "/map/cases", headers=HTML)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
 
 
 def test_reasons_come_in_chinese_next_to_the_english_ones(server, accounts, store):
-    with login_client(server, accounts["dispatcher"]) as client:
+    with contextlib.closing(login_client(server, accounts["dispatcher"])) as client:
         body = client.get("/api/v1/geocode", params={"q": UNKNOWN}).json()
         assert body["status"] == "unmatched" and body["reason"]
         assert body["reason_zh"] == labels.reason_zh(body["reason"]) and not _english(
@@ -374,7 +382,7 @@ def test_every_map_reads_chinese_for_the_role_that_uses_it(server, cookies, stor
 def test_leaflet_draw_speaks_chinese_on_the_plan_page(server, cookies):
     from geo_grid.services import plans
 
-    plan = plans.create_plan("unified", note="draw labels test", author="test")
+    plan = plans.create_plan("unified", note="绘图工具中文测试", author="test")
     with offline_page(cookies=cookies["planner"]) as (page, log):
         page.goto(f"{server}/map/plan/{plan['id']}")
         button = page.wait_for_selector(".leaflet-draw-draw-polyline", timeout=30_000)
@@ -410,7 +418,7 @@ OPEN_CASE = """async (number) => {
 @pytest.mark.browser
 @needs_browser
 def test_a_case_popup_reads_its_time_in_beijing_time(server, cookies, accounts, store):
-    with login_client(server, accounts["dispatcher"]) as client:
+    with contextlib.closing(login_client(server, accounts["dispatcher"])) as client:
         rows = client.get("/api/v1/cases", params={"limit": 200}).json()["data"]
     case = next(c for c in rows if c["lon"] is not None and c["received_at"])
     received = datetime.fromisoformat(case["received_at"])
