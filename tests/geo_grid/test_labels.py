@@ -62,7 +62,10 @@ def _enums() -> dict[str, tuple[dict, set]]:
         "CASE_STATE": (labels.CASE_STATE, set(case_models.CASE_STATUSES) | set(lifecycle.STATES)),
         "CASE_ACTION": (
             labels.CASE_ACTION,
-            set(lifecycle.ACTIONS) | set(lifecycle.NOTE_ACTIONS) | {"receive"},
+            set(lifecycle.ACTIONS)
+            | set(lifecycle.NOTE_ACTIONS)
+            | set(duties.ACTION_ROLES)
+            | {"receive"},
         ),
         "CASE_LEVEL": (labels.CASE_LEVEL, set(escalation.LEVELS)),
         "CASE_CHANNEL": (labels.CASE_CHANNEL, set(case_models.CASE_CHANNELS)),
