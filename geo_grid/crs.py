@@ -37,6 +37,7 @@ __all__ = [
     "STORAGE_EPSG",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "gauss_kruger_zone",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "normalize_crs",
@@ -221,6 +222,31 @@ def to_storage(geom, crs: str | int):
     if key in ("wgs84", "cgcs2000"):
         return geom
     return transform_geometry(geom, lambda x, y: points_to_storage(x, y, key))
+
+
+#: CGCS2000 3-degree Gauss-Krüger zones with the central meridian in the code ("CM 75E" ..
+#: "CM 135E"): EPSG:4534 + (CM - 75) / 3. They cover China from Kashgar to the Wusuli River.
+_GK_FIRST_EPSG, _GK_FIRST_CM, _GK_LAST_CM = 4534, 75, 135
+
+
+def gauss_kruger_zone(lon: float) -> str:
+    """The CGCS2000 3-degree Gauss-Krüger zone (EPSG:4534-4554) whose central meridian is nearest
+    ``lon`` (degrees east), as ``"EPSG:45xx"``.
+
+    Why: areas and widths measured in a transverse Mercator zone are true to well under 0.1 %
+    within 1.5° of its central meridian and drift as the square of the distance from it (about
+    1 % at 8° away), so a national layer measured in one zone is wrong far from it. Longitudes
+    outside China's zones are clamped to the first or last zone.
+
+    >>> gauss_kruger_zone(118.8), gauss_kruger_zone(87.6), gauss_kruger_zone(121.5)
+    ('EPSG:4549', 'EPSG:4538', 'EPSG:4549')
+    >>> gauss_kruger_zone(76.0), gauss_kruger_zone(134.4), gauss_kruger_zone(10.0)
+    ('EPSG:4534', 'EPSG:4554', 'EPSG:4534')
+    """
+    if not np.isfinite(lon):
+        raise BadInput(f"lon: not a finite longitude ({lon!r})", field="lon")
+    cm = min(max(3 * round(float(lon) / 3), _GK_FIRST_CM), _GK_LAST_CM)
+    return f"EPSG:{_GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3}"
 
 
 def to_local(gdf, local_crs: str = "EPSG:4549"):
