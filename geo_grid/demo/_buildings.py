@@ -212,9 +212,11 @@ def _rural_grid(out, grid, code, comm, village, land, rng, group_counter, seq) -
         idx = np.array([0])
     per_house = np.ones(len(idx), dtype=int)
     short = target - len(idx)
+    # not enough room: some houses hold two or three households (more on a very cramped grid)
+    most = max(3, math.ceil(target / len(idx)))
     i = 0
-    while short > 0:  # not enough room: some houses hold two or three households
-        if per_house[i % len(idx)] < 3:
+    while short > 0:
+        if per_house[i % len(idx)] < most:
             per_house[i % len(idx)] += 1
             short -= 1
         i += 1
