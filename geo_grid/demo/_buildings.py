@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid.demo import _partition as part
 from geo_grid.demo._names import NamePool, chinese_numeral
 
 __all__ = ["Buildings", "build_buildings", "rectangles"]
@@ -82,7 +83,7 @@ def _slots(region, dx: float, dy: float, angle: float, rng: np.random.Generator)
     c, s = math.cos(angle), math.sin(angle)
     x = cx + gu.ravel() * c - gv.ravel() * s
     y = cy + gu.ravel() * s + gv.ravel() * c
-    keep = shapely.contains_xy(region, x, y)
+    keep = part.inside(region, x, y)
     return np.column_stack([x[keep], y[keep]])
 
 

@@ -67,8 +67,7 @@ def _majority(geoms, parents: dict[str, object]) -> list[str]:
 
 
 def _samples(xy: np.ndarray, region) -> np.ndarray:
-    shapely.prepare(region)
-    return xy[shapely.contains_xy(region, xy[:, 0], xy[:, 1])]
+    return xy[part.inside(region, xy[:, 0], xy[:, 1])]
 
 
 def _table(layer, codes, names, geoms, streets, comms) -> dict:
@@ -111,8 +110,7 @@ def _politics_law(outline, comm_local, comm_short, lay, xy, rng) -> dict:
     n_unified = {c: lay.grid_community.count(c) for c in codes}
     seeds = []
     for c in codes:
-        shapely.prepare(comm_local[c])
-        mask = shapely.contains_xy(comm_local[c], xy[:, 0], xy[:, 1])
+        mask = part.inside(comm_local[c], xy[:, 0], xy[:, 1])
         pts, w = xy[mask], lay.sample_w[mask]
         k = max(1, int(round(n_unified[c] * rng.uniform(0.7, 1.05))))
         if len(pts) <= 1 or k == 1:
