@@ -237,6 +237,7 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng, room: _Room) -> dict | No
                 "note": f"{new} is a copy of {codes[i]} (same geometry, new code); the two "
                 "overlap completely, recorded only as duplicate_geometry",
             }
+        return None  # no grid has room: never fall through to the pair defects below
     for i, j, line in pairs:
         if i in layer.touched or j in layer.touched:
             continue

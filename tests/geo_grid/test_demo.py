@@ -331,7 +331,7 @@ def test_gusu_has_its_real_streets_and_communities(gusu):
     names = dict(zip(real["community_code"], real["community"], strict=True))
     assert (gusu.communities["name"] == gusu.communities["code"].map(names)).all()
     kinds = gusu.communities.set_index("code")["kind"]
-    assert kinds["320508018203"] == "rural" and kinds["320508018001"] == "urban"  # 梅巷村, 社区
+    assert kinds["320508018203"] == "rural" and kinds["320508018014"] == "urban"  # 梅巷村, 察院场社区
     assert gusu.local_crs == "EPSG:4549"
 
 
@@ -451,6 +451,7 @@ def test_all_eleven_nanjing_districts_generate():
         assert shapely.covered_by(u.geometry.values, comm.loc[u["community_code"]].values).all()
         assert d.addresses["full_text"].str.startswith(d.spec.prefix).all()
         assert len(d.overfilled) >= 3 and len(d.defects) == 27
+        _check_departments(d)
     assert sum(len(d.grids[UNIFIED]) for d in city.values()) >= 10_000
     assert 1_000_000 <= sum(len(d.addresses) for d in city.values()) <= 1_400_000
     qixia = city["320113"].grids[UNIFIED]
