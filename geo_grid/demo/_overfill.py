@@ -2,22 +2,23 @@
 
 A district grows after its grids are drawn: towers go up in a few grids, which then hold more
 households than one grid worker can serve. Here the residential buildings of the chosen grids get
-more floors until the grid holds 520–680 households. Only floors change (footprints, 小区, units
+more floors until the grid holds 650–880 households (enough for a split into two grids in the
+300–500 band). Only floors change (footprints, 小区, units
 and the addresses already drawn stay as they are: every existing room still exists), and the
 choice draws from its own random stream, so the rest of the district is the same with or without
 it. The grids are recorded in the ground truth.
 
 >>> import numpy as np
 >>> from geo_grid.demo._buildings import Buildings
->>> b = Buildings(grid_code=["g1", "g1", "g2"], kind=["residential"] * 3,
-...               households=[200, 200, 400], floors=[10, 10, 20], units=[2, 2, 2],
-...               flats=[10, 10, 10])
+>>> b = Buildings(grid_code=["g1"] * 6 + ["g2"], kind=["residential"] * 7,
+...               households=[60] * 6 + [400], floors=[6] * 6 + [20], units=[2] * 7,
+...               flats=[5] * 6 + [10])
 >>> done = overfill(b, ["g1", "g2"], {"g1": "urban", "g2": "urban"}, np.random.default_rng(1),
 ...                 share=1.0, minimum=1)
->>> [d["code"] for d in done], all(d["households"] > 500 for d in done)
-(['g1', 'g2'], True)
->>> sum(b.households[:2]) == done[0]["households"]
-True
+>>> [d["code"] for d in done], done[0]["households"] > 500, done[0]["households_before"]
+(['g1'], True, 360)
+>>> sum(b.households[:6]) == done[0]["households"], max(b.floors[:6]) <= MAX_FLOORS
+(True, True)
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from geo_grid.demo._buildings import Buildings
 
 __all__ = ["OVERFULL_BAND", "overfill"]
 
-OVERFULL_BAND = (520, 680)
+#: 650-880 households: over the 500 a grid worker serves, and enough for two in-band grids of
+#: 300-500 when the grid is split (under 600 a split would leave two under-full grids).
+OVERFULL_BAND = (650, 880)
+#: Buildings a grid needs to be over-filled: enough to divide between two grids.
+MIN_BUILDINGS = 6
 MAX_FLOORS = 45
 SHARE = 0.015
 MINIMUM = 3
@@ -73,7 +78,11 @@ def overfill(
     for i, (code, kind) in enumerate(zip(b.grid_code, b.kind, strict=True)):
         if kind == "residential":
             rows_of.setdefault(code, []).append(i)
-    urban = [g for g in grid_codes if grid_kind[g] == "urban" and g in rows_of]
+    urban = [
+        g
+        for g in grid_codes
+        if grid_kind[g] == "urban" and len(rows_of.get(g, ())) >= MIN_BUILDINGS
+    ]
     want = min(len(urban), max(minimum, int(round(share * len(urban)))))
     out: list[dict] = []
     for g in (urban[int(j)] for j in rng.permutation(len(urban))):

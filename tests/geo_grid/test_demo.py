@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from geo_grid import plans
 from geo_grid.coverage import check_coverage
 from geo_grid.demo import (
     district_spec,
@@ -178,7 +179,7 @@ def test_counts(demo):
     assert 800 <= sizes["politics_law"] <= 1100
     assert 40 <= sizes["ecology"] <= 80
     assert 9 * 3 <= sizes["emergency"] <= 9 * 8
-    assert demo.local_crs == "EPSG:4549" and 10 <= len(demo.overfilled) <= 20
+    assert demo.local_crs == "EPSG:4549" and 3 <= len(demo.overfilled) <= 20
 
 
 def test_qixia_is_the_demo_it_always_was(demo):
@@ -356,6 +357,21 @@ def test_gusu_departments_and_ground_truth(gusu, tmp_path):
     body = json.loads((tmp_path / "320508_defects.json").read_text(encoding="utf-8"))
     assert body["district"] == "320508" and body["metric_crs"] == "EPSG:4549"
     assert len(body["overfilled"]) == len(gusu.overfilled) >= 3
+
+
+@pytest.mark.parametrize("which", ["demo", "gusu"])
+def test_balancing_suggests_a_split_for_every_overfilled_grid(which, request):
+    """The over-filled grids are there for the balancing to split: each one gets a split into
+    grids inside the 300-500 band, and no other grid is over-full."""
+    d = request.getfixturevalue(which)
+    ctx = plans.PlanContext(d.communities, buildings=d.buildings, local_crs=d.local_crs)
+    status = plans.balance(d.grids[UNIFIED], d.communities, ctx.bands)
+    assert set(status.loc[status["status"] == "over", "code"]) == {o["code"] for o in d.overfilled}
+    found = plans.suggest(d.grids[UNIFIED], ctx=ctx)
+    splits = {s["grids"][0]: s for s in found if s["kind"] == "split"}
+    assert set(splits) == {o["code"] for o in d.overfilled}
+    for s in splits.values():
+        assert all(300 <= n <= 500 for n in s["households_after"]), s["reason"]
 
 
 def test_gusu_loads_next_to_qixia_without_sharing_a_key(demo, gusu):
