@@ -12,6 +12,7 @@ from geo_grid.demo.generate import (
     generate_city,
     generate_demo,
     ground_truth_name,
+    iter_city,
     write_ground_truth,
 )
 from geo_grid.demo.spec import Community, DistrictSpec, Street, district_spec
@@ -27,6 +28,7 @@ __all__ = [
     "generate_city",
     "generate_demo",
     "ground_truth_name",
+    "iter_city",
     "known_districts",
     "load_district",
     "write_ground_truth",

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,7 @@ __all__ = [
     "generate_city",
     "generate_demo",
     "ground_truth_name",
+    "iter_city",
     "write_ground_truth",
 ]
 
@@ -357,10 +359,11 @@ def _one(args: tuple[str, int]) -> tuple[str, DemoDistrict]:
     return code, generate_demo(code, seed)
 
 
-def generate_city(
+def iter_city(
     city_code: str, seed: int = DEFAULT_SEED, *, processes: int | None = None
-) -> dict[str, DemoDistrict]:
-    """Generate every known district of a city ('3201': Nanjing's eleven), district code → demo.
+) -> Iterator[tuple[str, DemoDistrict]]:
+    """Generate every known district of a city ('3201': Nanjing's eleven), yielding
+    ``(code, demo)`` as each is done, so a loader can store one while the next is generated.
 
     Districts are independent, so they are generated in ``processes`` worker processes (default:
     the CPUs this process may use), the largest first; each gives the same demo as
@@ -370,12 +373,21 @@ def generate_city(
     if not codes:
         raise BadInput(f"city: no district of {city_code!r} in data/", field="city")
     work = sorted(codes, key=lambda c: -len(load_district(c).communities))
-    n = processes or len(os.sched_getaffinity(0))
-    if n <= 1 or len(work) == 1:
-        return dict(sorted(_one((c, seed)) for c in work))
-    with ProcessPoolExecutor(max_workers=min(n, len(work))) as pool:
-        done = dict(pool.map(_one, [(c, seed) for c in work]))
-    return {c: done[c] for c in codes}
+    n = min(processes or len(os.sched_getaffinity(0)), len(work))
+    if n <= 1:
+        yield from (_one((c, seed)) for c in work)
+        return
+    with ProcessPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(_one, (c, seed)) for c in work]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def generate_city(
+    city_code: str, seed: int = DEFAULT_SEED, *, processes: int | None = None
+) -> dict[str, DemoDistrict]:
+    """Every known district of a city, district code → demo (see :func:`iter_city`)."""
+    return dict(sorted(iter_city(city_code, seed, processes=processes)))
 
 
 def ground_truth_name(demo: DemoDistrict) -> str:
