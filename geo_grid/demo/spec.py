@@ -25,8 +25,10 @@ geo_grid.errors.BadInput: communities: community 320508018203 is not under its s
 >>> rows.loc[1, "community_code"] = "320508017203"
 >>> spec = district_spec("320508", shapely.box(120.57, 31.28, 120.65, 31.35), rows,
 ...                      name="姑苏区", city="苏州市", province="江苏省")
->>> spec.prefix, spec.short, spec.local_crs, [c.kind for c in spec.communities]
-('江苏省苏州市姑苏区', '姑苏', 'EPSG:4549', ['urban', 'rural', 'urban'])
+>>> spec.prefix, spec.short, spec.city_short, spec.province_short, spec.local_crs
+('江苏省苏州市姑苏区', '姑苏', '苏州', '江苏', 'EPSG:4549')
+>>> [c.kind for c in spec.communities], [c.short_name for c in spec.communities]
+(['urban', 'rural', 'urban'], ['路南社区', '梅巷村', '平江社区'])
 """
 
 from __future__ import annotations
@@ -88,10 +90,18 @@ class DistrictSpec:
     @property
     def short(self) -> str:
         """Everyday short form: '栖霞区' → '栖霞', '高淳区' → '高淳' (kept when only 2 characters)."""
-        for suffix in ("自治县", "区", "县", "市", "旗"):
-            if self.name.endswith(suffix) and len(self.name) - len(suffix) >= 2:
-                return self.name[: -len(suffix)]
-        return self.name
+        return _strip(self.name, ("自治县", "区", "县", "市", "旗"))
+
+    @property
+    def city_short(self) -> str:
+        """'南京市' → '南京', '锡林郭勒盟' → '锡林郭勒', '延边朝鲜族自治州' → '延边'."""
+        return _strip(self.city, ("朝鲜族自治州", "自治州", "地区", "市", "盟"))
+
+    @property
+    def province_short(self) -> str:
+        """'江苏省' → '江苏', '内蒙古自治区' → '内蒙古', '广西壮族自治区' → '广西'."""
+        suffixes = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
+        return _strip(self.province, suffixes)
 
     @property
     def prefix(self) -> str:
@@ -110,6 +120,13 @@ class DistrictSpec:
         for c in self.communities:
             out[c.street_code].append(c)
         return out
+
+
+def _strip(name: str, suffixes: tuple[str, ...]) -> str:
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
 
 
 def short_name(name: str) -> str:

@@ -246,9 +246,7 @@ def test_suggestions_bring_grids_into_band(demo_db, demo):
     svc.edit(plan["id"], "merge", {"grids": comm})  # an over-full grid (two urban grids)
     found = svc.suggestions(plan["id"])
     assert found["over"] == base["over"] + 1 and found["under"] > 0
-    split = [
-        s for s in found["suggestions"] if s["kind"] == "split" and s["grids"][0] in comm[:2]
-    ]
+    split = [s for s in found["suggestions"] if s["kind"] == "split" and s["grids"][0] in comm[:2]]
     assert len(split) == 1 and split[0]["grids"] in ([comm[0]], [comm[1]])
     merges = [s["id"] for s in found["suggestions"] if s["kind"] == "merge"][:3]
     done = svc.accept_suggestions(plan["id"], [split[0]["id"], *merges])

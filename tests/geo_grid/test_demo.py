@@ -332,7 +332,8 @@ def test_gusu_has_its_real_streets_and_communities(gusu):
     names = dict(zip(real["community_code"], real["community"], strict=True))
     assert (gusu.communities["name"] == gusu.communities["code"].map(names)).all()
     kinds = gusu.communities.set_index("code")["kind"]
-    assert kinds["320508018203"] == "rural" and kinds["320508018014"] == "urban"  # 梅巷村, 察院场社区
+    # 梅巷村委会 is a village, 察院场社区居委会 an urban community
+    assert kinds["320508018203"] == "rural" and kinds["320508018014"] == "urban"
     assert gusu.local_crs == "EPSG:4549"
 
 
@@ -406,6 +407,7 @@ def test_any_district_from_plain_inputs():
     spec = district_spec("152502", outline, rows, name="锡林浩特市", city="锡林郭勒盟",
                          province="内蒙古自治区")  # fmt: skip
     assert spec.local_crs == "EPSG:4548" and spec.short == "锡林浩特"
+    assert (spec.city_short, spec.province_short) == ("锡林郭勒", "内蒙古")
     assert [s.name for s in spec.streets] == ["宝力根街道", "希日塔拉街道", "朝克乌拉镇"]
     d = generate_demo(spec, seed=3)
     assert d.local_crs == "EPSG:4548" and len(d.communities) == 10
