@@ -116,6 +116,26 @@ def _multi(geoms) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def _repair(geoms: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Storage geometries made valid again where the conversion broke them (but ``keep``).
+
+    A cut can leave a spike a few nanometres wide, valid in metres, that crosses itself once
+    converted to degrees. Only such polygons are rebuilt (their polygonal parts, the spike
+    dropped); the planted invalid rings (``keep``) stay as they are.
+    """
+    bad = ~shapely.is_valid(geoms)
+    if keep is not None:
+        bad &= ~keep
+    if not bad.any():
+        return geoms
+    out = geoms.copy()
+    for i in np.flatnonzero(bad):
+        fixed = shapely.make_valid(geoms[i], method="structure", keep_collapsed=False)
+        polys = [p for p in shapely.get_parts(fixed) if p.geom_type == "Polygon"]
+        out[i] = shapely.multipolygons(polys)
+    return out
+
+
 def _gdf(df: dict | pd.DataFrame, geoms) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(df), geometry=list(geoms), crs=STORAGE_CRS)
 
@@ -244,7 +264,12 @@ def generate_demo(
         police=f"{spec.short}公安分局", id_prefix=f"P{spec.code}",
     )  # fmt: skip
     roads = _gdf({"name": road_names, "kind": road_kinds}, frame.from_local(road_geoms))
+    planted = {(d["layer"], d["ids"][0]) for d in defects if d["kind"] == "invalid_geometry"}
     demo = _assemble(spec, frame, lay, (grid_codes, grid_names), b, addr, dept, roads, roster)
+    for layer, grids in demo.grids.items():
+        keep = np.array([(layer, c) in planted for c in grids["code"]], dtype=bool)
+        fixed = _repair(np.asarray(grids.geometry.array, dtype=object), keep)
+        grids["geometry"] = gpd.GeoSeries(fixed, index=grids.index, crs=grids.crs)
     demo.defects, demo.seed, demo.overfilled = defects, seed, overfilled
     return demo
 
@@ -321,7 +346,7 @@ def _assemble(spec, frame, lay, codes_names, b, addr, dept, roads, roster) -> De
     grid_codes, grid_names = codes_names
     comm_street = {c.code: c.street_code for c in spec.communities}
     households = pd.Series(b.households).groupby(pd.Series(b.grid_code)).sum()
-    grids_4490 = frame.from_local(np.array(lay.grid_geoms, dtype=object))
+    grids_4490 = _repair(frame.from_local(np.array(lay.grid_geoms, dtype=object)))
     district, streets, communities = _admin(spec, frame, lay, grids_4490)
     order = np.argsort(grid_codes, kind="stable")
     unified = _gdf(

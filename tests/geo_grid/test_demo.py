@@ -486,3 +486,17 @@ def test_gusu_outline_is_the_real_one(gusu):
         raw.geometry.values[0].centroid, gusu.district.geometry.values[0].centroid
     )
     assert 0.002 < shift < 0.01  # GCJ-02 is offset by a few hundred metres
+
+
+def test_a_spike_broken_by_the_conversion_is_repaired_but_a_planted_ring_is_kept():
+    from geo_grid.demo.generate import _repair
+
+    spike = shapely.Polygon([(0, 0), (4, 0), (4, 4), (2, 4), (2, 6), (2, 4), (0, 4)])
+    bow_tie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    assert not spike.is_valid and not bow_tie.is_valid
+    out = _repair(
+        np.array([spike, bow_tie, shapely.box(0, 0, 1, 1)]), np.array([False, True, False])
+    )
+    assert out[0].is_valid and out[0].area == 16 and out[0].geom_type == "MultiPolygon"
+    assert out[1] is bow_tie and not out[1].is_valid
+    assert out[2].equals(shapely.box(0, 0, 1, 1))
