@@ -76,7 +76,7 @@ class DistrictSpec:
 
     code: str
     name: str
-    city: str
+    city: str | None  # None for a district of a municipality (北京市东城区 has no city level)
     province: str
     city_code: str
     outline: shapely.MultiPolygon  # EPSG:4490
@@ -93,8 +93,11 @@ class DistrictSpec:
         return _strip(self.name, ("自治县", "区", "县", "市", "旗"))
 
     @property
-    def city_short(self) -> str:
-        """'南京市' → '南京', '锡林郭勒盟' → '锡林郭勒', '延边朝鲜族自治州' → '延边'."""
+    def city_short(self) -> str | None:
+        """'南京市' → '南京', '锡林郭勒盟' → '锡林郭勒', '延边朝鲜族自治州' → '延边'; None without a
+        city level."""
+        if self.city is None:
+            return None
         return _strip(self.city, ("朝鲜族自治州", "自治州", "地区", "市", "盟"))
 
     @property
@@ -105,8 +108,8 @@ class DistrictSpec:
 
     @property
     def prefix(self) -> str:
-        """The administrative prefix of every full address: '江苏省南京市栖霞区'."""
-        return f"{self.province}{self.city}{self.name}"
+        """The administrative prefix of every full address: '江苏省南京市栖霞区', '北京市东城区'."""
+        return f"{self.province}{self.city or ''}{self.name}"
 
     @cached_property
     def street_names(self) -> dict[str, str]:
@@ -207,7 +210,7 @@ def district_spec(
     communities: pd.DataFrame,
     *,
     name: str,
-    city: str,
+    city: str | None,
     province: str,
     city_code: str | None = None,
     core: tuple[float, float] | None = None,
@@ -227,7 +230,8 @@ def district_spec(
         development zones and other 类似乡级单位 (street codes ``xxx400``-``xxx599``) are dropped:
         their land belongs to the real streets.
     name, city, province
-        Official names: '姑苏区', '苏州市', '江苏省'.
+        Official names: '姑苏区', '苏州市', '江苏省'; ``city`` None for a district of a
+        municipality (北京市, 上海市, 天津市, 重庆市), whose addresses read '北京市东城区…'.
     city_code
         4-digit city code; the first four digits of ``code`` when not given.
     core

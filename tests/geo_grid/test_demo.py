@@ -437,6 +437,13 @@ def test_bad_spec_input_names_the_field(change, field, message):
     assert err.value.field == field
 
 
+def test_a_municipal_district_has_no_city_level():
+    outline, rows = _xilinhot_like()
+    spec = district_spec("152502", outline, rows, name="东城区", city=None, province="北京市")
+    assert spec.prefix == "北京市东城区" and spec.city_short is None
+    assert spec.province_short == "北京"
+
+
 def test_unknown_district_or_seed_in_its_place():
     with pytest.raises(BadInput, match="not one of the districts"):
         generate_demo("320999")
