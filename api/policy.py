@@ -46,6 +46,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /login": PUBLIC,
     "POST /logout": PUBLIC,
     "GET /auth/me": OPEN311,
+    # --- the API's documentation and the site icon (no data in them)
+    "GET /docs": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /favicon.ico": PUBLIC,
     # --- accounts, keys, personal-data reads (admin only)
     "GET /api/v1/users": ADMIN,
     "POST /api/v1/users": ADMIN,
@@ -121,7 +125,7 @@ POLICY: dict[str, frozenset[str]] = {
 Table = dict[tuple[Callable[..., Any], str], frozenset[str]]
 
 
-def _routes(app) -> list[tuple[str, set[str], Callable[..., Any]]]:
+def routes(app) -> list[tuple[str, set[str], Callable[..., Any]]]:
     """(path, methods, endpoint) of every API route, prefixes included."""
     from fastapi.routing import APIRoute
 
@@ -140,7 +144,7 @@ def bind(app) -> Table:
     """Resolve :data:`POLICY` against ``app``'s routes; refuse a route without an entry."""
     table: Table = {}
     declared = set()
-    for path, methods, endpoint in _routes(app):
+    for path, methods, endpoint in routes(app):
         for method in methods - {"HEAD", "OPTIONS"}:
             key = f"{method} {path}"
             if key not in POLICY:

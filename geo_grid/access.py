@@ -5,6 +5,9 @@ reach an endpoint; this module says, once a caller is in, which cases lie in the
 fields of a reporter they may read. Keeping both here means the CLI, the API and the map pages apply
 the same rule.
 
+Logins are throttled, never locked (:func:`login_wait`): wrong passwords are counted per username
+and client address, so a stranger's guesses slow the stranger and not the owner at their own desk.
+
 Scopes follow the administrative tree encoded in the division codes: a district ``320113``, its
 street ``320113003`` (9 digits), its community ``320113003001`` (12 digits) and the grids in it
 (15-digit unified codes start with the community's 12). A grid worker's scope is the set of grids
@@ -23,18 +26,23 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from geo_grid.errors import BadInput
+from geo_grid.labels import ROLE
 
 __all__ = [
     "PERSONAL_NUMBERS",
     "PERSONAL_READERS",
     "ROLES",
     "SCOPE_LEVELS",
+    "LoginPolicy",
+    "LoginState",
     "Principal",
     "case_in_scope",
     "check_role",
     "community_in_scope",
     "has_personal_numbers",
+    "failure_delay",
     "hash_password",
+    "login_wait",
     "mask_name",
     "mask_phone",
     "mask_reporter",
@@ -57,15 +65,8 @@ ROLES: tuple[str, ...] = (
     "viewer",
     "open311_client",
 )
-ROLE_ZH = {
-    "admin": "系统管理员",
-    "planner": "网格规划员",
-    "dispatcher": "调度员",
-    "grid_worker": "网格员",
-    "leader": "领导",
-    "viewer": "只读用户",
-    "open311_client": "Open311 接入系统",
-}
+#: Each role's Chinese name (the words live in :mod:`geo_grid.labels`).
+ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
 SCOPE_LEVELS: tuple[str, ...] = ("district", "street", "community")
 _CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 
@@ -328,3 +329,73 @@ def check_role(role: str, *, field_name: str = "role") -> str:
     if role not in ROLES:
         raise BadInput(f"{field_name}: one of {', '.join(ROLES)}, got {role!r}", field=field_name)
     return role
+
+
+# ---------------------------------------------------------------------------------- logins
+@dataclass(frozen=True)
+class LoginPolicy:
+    """The throttle's thresholds (settings ``auth_login_*``; docs/security.md explains them)."""
+
+    free_failures: int = 5
+    first_delay_s: float = 1.0
+    max_delay_s: float = 900.0
+    address_budget: int = 50
+    account_budget: int = 100
+
+
+@dataclass(frozen=True)
+class LoginState:
+    """What the store knows before a password is checked, for one username from one address.
+
+    ``pair_*``: the failures in a row of this (username, address) and the seconds it must still
+    wait; ``usual``: the account logged in from this address lately; ``address_*`` / ``account_*``:
+    failures in the current window from this address (all names) and at this name (all addresses)
+    and the seconds until that window ends. Unknown usernames have states too, alike.
+    """
+
+    pair_failures: int = 0
+    pair_wait_s: float = 0.0
+    usual: bool = False
+    address_failures: int = 0
+    address_wait_s: float = 0.0
+    account_failures: int = 0
+    account_wait_s: float = 0.0
+
+
+def failure_delay(failures: int, policy: LoginPolicy) -> float:
+    """Seconds a (username, address) pair waits after its ``failures``-th wrong password in a row:
+    nothing for the first ``free_failures``, then ``first_delay_s`` doubling up to ``max_delay_s``
+    (exponential backoff, as Keycloak's wait increment).
+
+    >>> p = LoginPolicy(free_failures=2, first_delay_s=1, max_delay_s=60)
+    >>> [failure_delay(n, p) for n in range(1, 10)]
+    [0.0, 0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
+    """
+    over = failures - policy.free_failures
+    if over <= 0:
+        return 0.0
+    return float(min(policy.first_delay_s * 2 ** min(over - 1, 40), policy.max_delay_s))
+
+
+def login_wait(state: LoginState, policy: LoginPolicy) -> float:
+    """Seconds before this username may be tried from this address (0: check the password now).
+
+    The pair's own backoff always applies; an address over its budget waits for every name
+    (credential stuffing); a name over its budget waits at every address but its owner's usual
+    ones, so a crowd of guessers elsewhere does not lock the owner out.
+
+    >>> p = LoginPolicy(address_budget=3, account_budget=3)
+    >>> login_wait(LoginState(pair_wait_s=5), p)
+    5.0
+    >>> login_wait(LoginState(address_failures=3, address_wait_s=600), p)
+    600.0
+    >>> spread = LoginState(account_failures=3, account_wait_s=900)
+    >>> login_wait(spread, p), login_wait(LoginState(**{**spread.__dict__, "usual": True}), p)
+    (900.0, 0.0)
+    """
+    waits = [state.pair_wait_s]
+    if state.address_failures >= policy.address_budget:
+        waits.append(state.address_wait_s)
+    if state.account_failures >= policy.account_budget and not state.usual:
+        waits.append(state.account_wait_s)
+    return float(max(0.0, *waits))

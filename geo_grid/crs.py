@@ -249,10 +249,14 @@ def gauss_kruger_zone(lon: float) -> str:
     return f"EPSG:{_GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3}"
 
 
-def to_local(gdf, local_crs: str = "EPSG:4549"):
-    """Project a GeoDataFrame/GeoSeries to the district's metric CRS for areas and distances.
+def to_local(gdf, local_crs: str = "auto"):
+    """Project a GeoDataFrame/GeoSeries to a metric CRS for areas and distances.
 
-    Nanjing lies in CGCS2000 3-degree Gauss-Krüger zone CM 120°E (EPSG:4549); pass another code for
-    another district.
+    ``"auto"`` takes the Gauss-Krüger zone of the layer's central longitude
+    (:func:`gauss_kruger_zone`: EPSG:4549 for Nanjing); pass an EPSG code for a district whose
+    zone is fixed by its surveying office.
     """
+    if local_crs == "auto":
+        lon = float(gdf.to_crs(STORAGE_EPSG).total_bounds[[0, 2]].mean())
+        local_crs = gauss_kruger_zone(lon)
     return gdf.to_crs(local_crs)

@@ -115,7 +115,11 @@ class CrosswalkOut(BaseModel):
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What to check: an uploaded file (saved under ``folder``) or a stored layer."""
+    """What to check: an uploaded file (saved under ``folder``) or a stored layer.
+
+    ``filename`` and ``parent_filename`` are the names the client sent: messages name the files
+    by them, never by the server's temporary copies.
+    """
 
     layer: CheckLayerIn | None = None
     file: Path | None = None
@@ -123,6 +127,15 @@ class CheckRequest:
     crs: str | None = None
     gap_width_m: float = 20.0
     filename: str | None = None
+    parent_filename: str | None = None
+
+
+def _text(form: Any, name: str) -> str | None:
+    """A text field of the form; a file sent under a text field's name is refused by name."""
+    value = form.get(name)
+    if isinstance(value, UploadFile):
+        raise BadInput(f"{name}: send a text field, not a file", field=name)
+    return value or None
 
 
 async def _save(upload: Any, folder: Path, name: str) -> Path:
@@ -158,20 +171,21 @@ async def check_request(request: Request) -> Any:
         )
     form = await request.form()
     try:
-        gap = float(form.get("gap_width_m") or 20.0)
+        gap = float(_text(form, "gap_width_m") or 20.0)
     except ValueError as exc:
         raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
+    crs = _text(form, "crs")
     with tempfile.TemporaryDirectory(prefix="geo-grid-check-") as tmp:
         folder = Path(tmp)
         file = await _save(form.get("file"), folder, "file")
         parent = await _save(form["parent"], folder, "parent") if form.get("parent") else None
-        crs = form.get("crs") or None
         yield CheckRequest(
             file=file,
             parent=parent,
-            crs=str(crs) if crs else None,
+            crs=crs,
             gap_width_m=gap,
             filename=form["file"].filename,
+            parent_filename=form["parent"].filename if parent else None,
         )
 
 
@@ -188,7 +202,10 @@ _CHECK_BODY = request_body(
 
 @router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
-    """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
+    """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
+
+    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
+    is kept and reused for that generation."""
     if req.layer is not None:
         return checks.check_layer(
             req.layer.layer,
@@ -197,8 +214,9 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
             refresh=req.layer.refresh,
         )
     report = checks.check_file(
-        req.file, parent=req.parent, crs=req.crs, gap_width_m=req.gap_width_m
-    )
+        req.file, parent=req.parent, crs=req.crs, gap_width_m=req.gap_width_m,
+        labels=(req.filename, req.parent_filename),
+    )  # fmt: skip
     return {"source": req.filename, "params": report.params, **report.to_json()}
 
 
@@ -209,13 +227,18 @@ def layer_checks(
         int | None, Query(ge=1, description="Generation number (default: published)")
     ] = None,
 ) -> Any:
-    """The latest stored check of a generation (computed and stored once if it has none)."""
+    """The latest stored coverage check of a layer's generation.
+
+    Computed and stored once if the generation has none."""
     return checks.latest_check(layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
-    """多网合一 of the published department layers onto the published unified layer."""
+    """多网合一: relate the department layers to the unified layer and propose one layer.
+
+    Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
+    stores the proposed unified layer as a draft."""
     return checks.merge(
         body.layers,
         as_draft=body.as_draft,
@@ -232,5 +255,7 @@ def grid_crosswalk(
         int | None, Query(ge=1, description="Unified generation (default: published)")
     ] = None,
 ) -> Any:
-    """Each department grid a unified grid overlaps, with the share of area both ways."""
+    """Each department grid a unified grid overlaps, with the share of area both ways.
+
+    From the crosswalk stored by the last merge."""
     return checks.crosswalk_for(code, generation=generation)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid.address import LIBRARY_COMPONENTS
+from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
 from geo_grid.demo._addresses import build_addresses, build_roster
 from geo_grid.demo._buildings import Buildings, build_buildings
 from geo_grid.demo._defects import inject_defects
@@ -100,6 +100,12 @@ class DemoDistrict:
     def local_crs(self) -> str:
         """The district's metric CRS (its Gauss-Krüger zone), for areas and distances."""
         return self.spec.local_crs if self.spec is not None else "EPSG:4549"
+
+    @property
+    def district_names(self) -> DistrictNames:
+        """The names the district is written with, for :class:`geo_grid.address.Geocoder`."""
+        spec = self.spec if self.spec is not None else load_district(self.code)
+        return DistrictNames(spec.code, spec.name, spec.city, spec.province)
 
 
 def _multi(geoms) -> np.ndarray:
