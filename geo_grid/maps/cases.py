@@ -193,7 +193,7 @@ def _grid_layer(
     show: bool = True,
     frame: bool = True,
 ) -> DataLayer:
-    """Grids with ``columns`` (one list per field) as one layer; with ``frame`` the page opens on it."""
+    """Grids with ``columns`` (one list per field) as one layer; ``frame``: the page opens on it."""
     drawn = page.geoms(grids, simplify_m, frame=frame)
     encoded = encode_layer(drawn, fields, [list(r) for r in zip(*columns, strict=True)])
     return DataLayer(encoded, options, name, show=show)

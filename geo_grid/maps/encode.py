@@ -4,7 +4,8 @@ The coverage page carries 1,063 grids × 5 layers; as plain GeoJSON with full-pr
 it would weigh tens of megabytes. Two steps bring it under 3 MB:
 
 1. :func:`simplify_coverage` runs GEOS ``coverage_simplify`` in metres (the district's local CRS,
-   a CGCS2000 Gauss-Krüger zone), which moves every shared edge once, so neighbours still meet without slivers or overlaps on screen.
+   a CGCS2000 Gauss-Krüger zone), which moves every shared edge once, so neighbours still meet
+   without slivers or overlaps on screen.
 2. :func:`encode_layer` quantizes coordinates to 1e-6 degrees (~0.1 m) and writes each vertex as
    an integer step from the previous one, packed 5 bits a character (:func:`pack_ints`), rings
    stored open, properties as rows under one header.

@@ -214,7 +214,7 @@ def label_points(geoms: np.ndarray) -> list[list[float] | None]:
 
 
 def fit(m: folium.Map, arrays: Sequence[np.ndarray]) -> None:
-    """Open ``m`` on the bounds of every geometry in ``arrays`` (left as it is when all are empty)."""
+    """Open ``m`` on the bounds of every geometry in ``arrays`` (as it is when all are empty)."""
     geoms = [g for a in arrays for g in a if g is not None and not g.is_empty]
     if not geoms:
         return
