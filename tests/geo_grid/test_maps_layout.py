@@ -1,7 +1,7 @@
 """The shape of ``geo_grid/maps``: a public API, no private imports, short functions, the district
 as an argument.
 
-Issue 13 turned ``geo_grid/maps.py`` and its seven ``_maps_*`` siblings into a package. These tests
+Issue 13 turned ``geo_grid/maps.py`` and its six ``_maps_*`` siblings into a package. These tests
 keep it that way: callers import from ``geo_grid.maps`` (``__all__``), no module reaches into
 another's private names, no function grows past ~80 lines of code, and the district's metric CRS
 and centre reach every builder as one argument (:class:`geo_grid.maps.MapDistrict`) instead of
@@ -124,6 +124,31 @@ def test_no_function_in_maps_is_long():
                 if n > MAX_CODE_LINES:
                     long.append(f"{path.name}:{node.lineno} {node.name} ({n} lines)")
     assert long == []
+
+
+def test_every_page_closes_through_page_finish():
+    """The info box, layer control and view are written once (:meth:`Page.finish`): no builder
+    adds its own, and every public ``*_map`` returns what ``finish`` gives."""
+    closing = re.compile(r"LayerControl|geoGrid\.infoBox|fit_bounds|\bfit\(")
+    own = [
+        f"{path.name}:{i}"
+        for path in sorted(MAPS.glob("*.py"))
+        if path.name != "page.py"
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if closing.search(line)
+    ]
+    assert own == []
+    builders = {}
+    for path in sorted(MAPS.glob("*.py")):
+        if path.name == "page.py":  # base_map opens a page, write_map writes one
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name.endswith("_map"):
+                last = node.body[-1]
+                call = last.value if isinstance(last, ast.Return) else None
+                func = call.func if isinstance(call, ast.Call) else None
+                builders[node.name] = isinstance(func, ast.Attribute) and func.attr == "finish"
+    assert len(builders) == 8 and all(builders.values()), builders
 
 
 def test_the_district_values_are_written_once():
