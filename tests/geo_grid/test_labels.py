@@ -52,10 +52,10 @@ def _table_constraint(model, name: str) -> set[str]:
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
     from geo_grid import access, address
-    from geo_grid._maps_cases import INDICATOR_COLOURS
     from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
+    from geo_grid.maps import INDICATOR_COLOURS
 
     return {
         "DEFECT_KIND": (labels.DEFECT_KIND, set(DEFECT_KINDS)),

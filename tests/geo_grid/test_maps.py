@@ -418,7 +418,7 @@ def test_hostile_text_cannot_change_how_any_page_parses(district):
 
 
 def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
-    from geo_grid._maps_elements import js_literal
+    from geo_grid.maps import js_literal
 
     value = {"a": HOSTILE, "b": [HOSTILE, {"c": "\u2028"}]}
     text = js_literal(value)

@@ -32,21 +32,24 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
-from geo_grid._maps_elements import DataLayer, Legend, MapCall, base_map, html_text
-from geo_grid._maps_encode import encode_layer
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
+from geo_grid.maps.elements import DataLayer, Legend, html_text
+from geo_grid.maps.encode import encode_layer
+from geo_grid.maps.frames import check_frame, column
+from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, open_page
 
 __all__ = [
     "CIRCUITY",
     "HOME_CELL_M",
+    "SERVICE_STYLES",
     "WALK_M_PER_MIN",
     "ServiceCoverage",
     "service_coverage",
@@ -59,13 +62,21 @@ WALK_M_PER_MIN = 80.0
 CIRCUITY = 1.25
 #: Side (m) of the square cells that mark where uncovered households live.
 HOME_CELL_M = 100.0
+#: Styles of the services page's layers.
+SERVICE_STYLES: dict[str, dict[str, Any]] = {
+    "uncovered": {"color": "#e57373", "weight": 0, "fillColor": "#ef9a9a", "fillOpacity": 0.25},
+    "homes": {"color": "#b71c1c", "weight": 0.8, "fillColor": "#d32f2f", "fillOpacity": 0.7},
+    "reach": {"color": "#1b5e20", "weight": 1, "fillColor": "#43a047", "fillOpacity": 0.45},
+    "community": {"color": "#424242", "weight": 1.2, "dashArray": "5 4", "fill": False},
+    "station": {"color": "#fff", "weight": 1.5, "fillColor": "#0d47a1", "fillOpacity": 1},
+}
 
 
 def service_stations(
     buildings: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
     *,
-    local_crs: str = "EPSG:4549",
+    local_crs: str = DEFAULT_DISTRICT.local_crs,
 ) -> gpd.GeoDataFrame:
     """One station per community with buildings, at its household-weighted centre (snapped).
 
@@ -160,7 +171,7 @@ def service_coverage(
     minutes: float = 10.0,
     speed_m_per_min: float = WALK_M_PER_MIN,
     circuity: float = CIRCUITY,
-    local_crs: str = "EPSG:4549",
+    local_crs: str = DEFAULT_DISTRICT.local_crs,
 ) -> ServiceCoverage:
     """Each station's walking reach (a disc of ``minutes × speed ÷ circuity``), households inside.
 
@@ -203,6 +214,58 @@ def service_coverage(
     )
 
 
+def _service_layers(
+    page: Page, stations: gpd.GeoDataFrame, coverage: ServiceCoverage, communities: gpd.GeoDataFrame
+) -> list[DataLayer]:
+    """Uncovered land and homes, the reach, community outlines and the stations, bottom to top.
+
+    The page opens on the reach and the communities; uncovered land can reach beyond them.
+    """
+    uncovered = gpd.GeoDataFrame(
+        {"name": ["未覆盖区域", "未覆盖住户区"]},
+        geometry=[coverage.uncovered, coverage.uncovered_homes],
+        crs=STORAGE_EPSG,
+    )
+    g = page.geoms(uncovered, 4.0, coverage=False, frame=False)
+    layers = [
+        DataLayer(
+            encode_layer(g[i : i + 1], ["name"], [[name]]),
+            {"style": SERVICE_STYLES[key], "interactive": False},
+            name,
+        )
+        for i, (name, key) in enumerate((("未覆盖区域", "uncovered"), ("未覆盖住户区", "homes")))
+    ]
+    reach_rows = zip(
+        column(coverage.reach, "name"), column(coverage.reach, "households"), strict=True
+    )
+    g = page.geoms(coverage.reach, 2.0, coverage=False)
+    layers.append(DataLayer(
+        encode_layer(g, ["name", "households"], [list(r) for r in reach_rows]),
+        {"style": SERVICE_STYLES["reach"], "interactive": False},
+        f"{coverage.minutes:g}分钟步行范围",
+    ))  # fmt: skip
+    g = page.geoms(communities, 2.0)
+    layers.append(DataLayer(
+        encode_layer(g, ["name"], [[n] for n in column(communities, "name")]),
+        {"style": SERVICE_STYLES["community"], "interactive": False},
+        "社区",
+    ))  # fmt: skip
+    rows = zip(column(stations, "name"), column(stations, "households"), strict=True)
+    options = {
+        "style": SERVICE_STYLES["station"],
+        "point": {"radius": 4},
+        "title": "name",
+        "tooltip": [["households", "社区户数"]],
+    }
+    g = page.geoms(stations, coverage=False, frame=False)
+    layers.append(DataLayer(
+        encode_layer(g, ["name", "households"], [list(r) for r in rows]),
+        options,
+        f"驿站 ({len(stations)})",
+    ))  # fmt: skip
+    return layers
+
+
 def services_map(
     stations: gpd.GeoDataFrame,
     coverage: ServiceCoverage,
@@ -212,89 +275,35 @@ def services_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    district: MapDistrict = DEFAULT_DISTRICT,
 ) -> folium.Map:
-    """Stations, their reach, and the uncovered areas shaded, with the share of households covered."""
+    """Stations, their reach, and the uncovered areas shaded, with the share of households covered.
+
+    ``district`` gives the metric CRS the drawing is simplified in, and the centre.
+    """
     stations = check_frame(stations, "stations", ("name",))
     communities = check_frame(communities, "communities", ("name",))
-    shift = display_transform(tiles_crs)
     title = f"{coverage.minutes:g}分钟步行服务圈"
-    m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
-    )
-    uncovered = gpd.GeoDataFrame(
-        {"name": ["未覆盖区域", "未覆盖住户区"]},
-        geometry=[coverage.uncovered, coverage.uncovered_homes],
-        crs=4490,
-    )
-    uncovered_style = {"color": "#e57373", "weight": 0, "fillColor": "#ef9a9a", "fillOpacity": 0.25}
-    homes_style = {"color": "#b71c1c", "weight": 0.8, "fillColor": "#d32f2f", "fillOpacity": 0.7}
-    reach_style = {"color": "#1b5e20", "weight": 1, "fillColor": "#43a047", "fillOpacity": 0.45}
-    community_style = {"color": "#424242", "weight": 1.2, "dashArray": "5 4", "fill": False}
-    station_style = {"color": "#fff", "weight": 1.5, "fillColor": "#0d47a1", "fillOpacity": 1}
-    drawn = []
-    g = geoms(uncovered, 4.0, shift, coverage=False)
-    for i, (name, style) in enumerate(
-        (("未覆盖区域", uncovered_style), ("未覆盖住户区", homes_style))
-    ):
-        m.add_child(
-            DataLayer(
-                encode_layer(g[i : i + 1], ["name"], [[name]]),
-                {"style": style, "interactive": False},
-                name,
-            )
-        )
-    g = geoms(coverage.reach, 2.0, shift, coverage=False)
-    drawn.append(g)
-    rows = zip(column(coverage.reach, "name"), column(coverage.reach, "households"), strict=True)
-    m.add_child(
-        DataLayer(
-            encode_layer(g, ["name", "households"], [list(r) for r in rows]),
-            {"style": reach_style, "interactive": False},
-            f"{coverage.minutes:g}分钟步行范围",
-        )
-    )
-    g = geoms(communities, 2.0, shift)
-    drawn.append(g)
-    m.add_child(
-        DataLayer(
-            encode_layer(g, ["name"], [[n] for n in column(communities, "name")]),
-            {"style": community_style, "interactive": False},
-            "社区",
-        )
-    )
-    g = geoms(stations, 0, shift, coverage=False)
-    rows = zip(column(stations, "name"), column(stations, "households"), strict=True)
-    m.add_child(
-        DataLayer(
-            encode_layer(g, ["name", "households"], [list(r) for r in rows]),
-            {
-                "style": station_style,
-                "point": {"radius": 4},
-                "title": "name",
-                "tooltip": [["households", "社区户数"]],
-            },
-            f"驿站 ({len(stations)})",
-        )
-    )
-    m.add_child(
-        Legend(
-            title,
-            [
-                ("驿站", station_style),
-                (f"步行 {coverage.minutes:g} 分钟可达", reach_style),
-                ("未覆盖住户区", homes_style),
-                ("未覆盖区域", uncovered_style),
-                ("社区", community_style),
-            ],
-        )
+    page = open_page(
+        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        tiles_crs=tiles_crs, district=district,
+    )  # fmt: skip
+    page.add(*_service_layers(page, stations, coverage, communities))
+    legend = Legend(
+        title,
+        [
+            ("驿站", SERVICE_STYLES["station"]),
+            (f"步行 {coverage.minutes:g} 分钟可达", SERVICE_STYLES["reach"]),
+            ("未覆盖住户区", SERVICE_STYLES["homes"]),
+            ("未覆盖区域", SERVICE_STYLES["uncovered"]),
+            ("社区", SERVICE_STYLES["community"]),
+        ],
     )
     info = (
-        f"<h3>{html_text(title)}</h3>驿站 <b>{len(stations)}</b> 个，覆盖 <b>{100 * coverage.share:.1f}%</b> 户"
+        f"<h3>{html_text(title)}</h3>驿站 <b>{len(stations)}</b> 个，"
+        f"覆盖 <b>{100 * coverage.share:.1f}%</b> 户"
         f"（{coverage.households_covered:,} / {coverage.households_total:,}）<br>"
         f"<small>步行 {coverage.speed_m_per_min:g} 米/分钟，直线半径 {coverage.radius_m:.0f} 米"
         f"（绕行系数 {coverage.circuity:g}）</small>"
     )
-    m.add_child(MapCall("geoGrid.infoBox", info))
-    folium.LayerControl(collapsed=False).add_to(m)
-    fit(m, drawn)
-    return m
+    return page.finish(legend, info)

@@ -3,8 +3,9 @@
 The coverage page carries 1,063 grids × 5 layers; as plain GeoJSON with full-precision coordinates
 it would weigh tens of megabytes. Two steps bring it under 3 MB:
 
-1. :func:`simplify_coverage` runs GEOS ``coverage_simplify`` in metres (EPSG:4549), which moves
-   every shared edge once, so neighbours still meet without slivers or overlaps on screen.
+1. :func:`simplify_coverage` runs GEOS ``coverage_simplify`` in metres (the district's local CRS,
+   a CGCS2000 Gauss-Krüger zone), which moves every shared edge once, so neighbours still meet
+   without slivers or overlaps on screen.
 2. :func:`encode_layer` quantizes coordinates to 1e-6 degrees (~0.1 m) and writes each vertex as
    an integer step from the previous one, packed 5 bits a character (:func:`pack_ints`), rings
    stored open, properties as rows under one header.
@@ -34,10 +35,10 @@ __all__ = ["SCALE", "encode_layer", "pack_ints", "simplify_coverage"]
 SCALE = 1_000_000
 
 
-def simplify_coverage(
-    geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str = "EPSG:4549"
-) -> gpd.GeoSeries:
+def simplify_coverage(geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str) -> gpd.GeoSeries:
     """Simplify a polygon coverage by ``tolerance_m`` metres, keeping shared edges shared.
+
+    ``local_crs`` is the district's metric CRS, where ``tolerance_m`` is measured.
 
     A layer with defects (overlaps, invalid rings) is not a valid coverage; GEOS may then refuse or
     return invalid parts, so those fall back to per-polygon simplification, which is what a drawing
@@ -45,7 +46,7 @@ def simplify_coverage(
 
     >>> from shapely import box
     >>> s = gpd.GeoSeries([box(118.9, 32.1, 118.91, 32.11)], crs=4490)
-    >>> simplify_coverage(s, 4.0).iloc[0].equals_exact(s.iloc[0], 1e-9)
+    >>> simplify_coverage(s, 4.0, "EPSG:4549").iloc[0].equals_exact(s.iloc[0], 1e-9)
     True
     """
     if tolerance_m <= 0 or len(geoms) == 0:

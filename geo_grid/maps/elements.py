@@ -1,10 +1,9 @@
-"""Folium elements for geo-grid maps: the offline page shell and our compact layers.
+"""Folium elements of geo-grid pages: our compact layers and controls, and the two escapes.
 
-Folium's defaults point at public content-delivery networks and pull jQuery, Bootstrap and
-Font Awesome for markers we do not use. Government intranets have no internet, so every page here
-loads Leaflet from ``{asset_base}/vendor`` (see :mod:`geo_grid.assets`) and our own small script
-from ``{asset_base}/js``; nothing else. The elements below only emit calls into
-``geo_grid/static/js/geo_grid_map.js``, which holds the drawing logic.
+Every element here only emits a call into ``geo_grid/static/js/geo_grid_map.js`` (which holds the
+drawing logic) with its data written by :func:`js_literal`; every text a person reads in markup
+(a layer's name in the layer control, a title, an info box) goes through :func:`html_text`. Those
+two functions are the only ways stored text enters a page (docs/security.md).
 """
 
 from __future__ import annotations
@@ -16,31 +15,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import folium
-from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
-
-from geo_grid.assets import vendor_url
 
 __all__ = [
     "DataLayer",
     "JsLayer",
     "Legend",
     "MapCall",
-    "OwnAssets",
-    "Plugins",
     "SearchBox",
     "ZoomLabels",
-    "base_map",
     "html_text",
     "js_literal",
 ]
 
-OWN_JS = "js/geo_grid_map.js"
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
-OWN_CSS = "css/geo_grid_map.css"
-#: The project's icon under ``asset_base`` (drawn by scripts/make_favicon.py)
-FAVICON = "img/favicon.svg"
 
 
 #: Characters JSON may leave as they are but HTML may not, as JavaScript string escapes.
@@ -91,19 +80,8 @@ def html_text(text: Any) -> str:
     return html.escape(str(text), quote=True).translate(_BRACES)
 
 
-class OwnAssets(JSCSSMixin):
-    """Links our script and stylesheet (after Leaflet, since the map renders its links first)."""
-
-    def __init__(self, asset_base: str) -> None:
-        super().__init__()
-        self._name = "GeoGridAssets"
-        base = asset_base.rstrip("/")
-        self.default_js = [("geo_grid_map_js", f"{base}/{OWN_JS}")]
-        self.default_css = [("geo_grid_map_css", f"{base}/{OWN_CSS}")]
-
-
 class DataLayer(Layer):
-    """One compact layer (see :mod:`geo_grid._maps_encode`) as a toggle in the layer control.
+    """One compact layer (see :mod:`geo_grid.maps.encode`) as a toggle in the layer control.
 
     ``name`` is text: Leaflet's layer control shows a name as HTML, so it is escaped here.
     """
@@ -183,68 +161,6 @@ geoGrid.legend({{ this._parent.get_name() }}, {{ this.title_js }}, {{ this.items
         self._name = "GeoGridLegend"
         self.title_js = js_literal(title)
         self.items_js = js_literal([[label, style] for label, style in items])
-
-
-def base_map(
-    *,
-    title: str,
-    asset_base: str,
-    tiles_url: str | None,
-    tiles_attribution: str,
-) -> folium.Map:
-    """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
-
-    The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
-    shared class list, so we assign new lists instead). Every page gets the project's icon and a
-    metric-only scale bar (Leaflet's default also shows miles and feet).
-    """
-    m = folium.Map(
-        location=[32.1, 118.9],
-        zoom_start=12,
-        zoom_snap=0.25,
-        tiles=None,
-        prefer_canvas=True,
-        control_scale=False,  # folium's is L.control.scale() with miles: ours below is metric
-    )
-    m.options["maxZoom"] = 19  # folium gives max_zoom to tiles only; clusters need the map's
-    m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
-    m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
-    m.get_root().title = html_text(title)  # branca writes the title into <title> unescaped
-    # the project's icon, served with the other assets (no 404 in the console, no CDN)
-    icon = html_text(f"{asset_base.rstrip('/')}/{FAVICON}")
-    m.get_root().header.add_child(
-        folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
-    )
-    if tiles_url:
-        folium.TileLayer(
-            tiles=tiles_url,
-            attr=tiles_attribution or "底图",
-            name="底图",
-            overlay=False,
-            control=False,
-            max_zoom=19,
-        ).add_to(m)
-    m.add_child(OwnAssets(asset_base))
-    m.add_child(MapCall("geoGrid.scale"))
-    m.geo_grid_asset_base = asset_base
-    return m
-
-
-class Plugins(JSCSSMixin):
-    """Links vendor plugins and our page scripts that only some pages need (after Leaflet).
-
-    ``vendor`` lists ``(package, file)`` pairs under ``{asset_base}/vendor``; ``own`` lists paths
-    under ``asset_base`` (``js/geo_grid_dispatch.js``). CSS files are recognised by extension.
-    """
-
-    def __init__(self, asset_base: str, vendor: Sequence[tuple[str, str]], own: Sequence[str] = ()):
-        super().__init__()
-        self._name = "GeoGridPlugins"
-        base = asset_base.rstrip("/")
-        urls = [vendor_url(asset_base, pkg, file) for pkg, file in vendor]
-        urls += [f"{base}/{path}" for path in own]
-        self.default_js = [(f"gg_js_{i}", u) for i, u in enumerate(urls) if u.endswith(".js")]
-        self.default_css = [(f"gg_css_{i}", u) for i, u in enumerate(urls) if u.endswith(".css")]
 
 
 class JsLayer(Layer):

@@ -25,18 +25,13 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+from branca.element import Element
 
-from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
-from geo_grid._maps_elements import (
-    DataLayer,
-    Legend,
-    MapCall,
-    Plugins,
-    ZoomLabels,
-    base_map,
-    html_text,
-)
-from geo_grid._maps_encode import encode_layer
+from geo_grid.maps.assets import Plugins
+from geo_grid.maps.elements import DataLayer, Legend, MapCall, ZoomLabels, html_text
+from geo_grid.maps.encode import encode_layer
+from geo_grid.maps.frames import check_frame, column
+from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, open_page
 
 __all__ = ["PLAN_STYLES", "plan_map"]
 
@@ -48,16 +43,38 @@ PLAN_STYLES: dict[str, dict[str, Any]] = {
 }
 
 
-def _layer(gdf, name, style, shift, *, tooltip=True, show=True):
+def _layer(
+    page: Page,
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    style: dict[str, Any],
+    *,
+    tooltip: bool = True,
+    frame: bool = True,
+) -> DataLayer:
+    """Grids drawn exactly with code, name and households (tooltips, or none and not clickable)."""
     fields = ["code", "name", "households"]
     rows = zip(*(column(gdf, f) for f in fields), strict=True)
-    g = geoms(gdf, 0, shift, coverage=False)
+    g = page.geoms(gdf, coverage=False, frame=frame)
     opts: dict[str, Any] = {"style": style}
     if tooltip:
         opts.update(title="name", tooltip=[["code", "编码"], ["households", "户数"]])
     else:
         opts["interactive"] = False
-    return DataLayer(encode_layer(g, fields, [list(r) for r in rows]), opts, name, show=show), g
+    return DataLayer(encode_layer(g, fields, [list(r) for r in rows]), opts, name)
+
+
+def _editor(
+    asset_base: str, plan_id: int | str, api_base: str, layers: dict[str, DataLayer]
+) -> list[Element]:
+    """Leaflet.draw (its buttons and hints in Chinese) and the page's editor over ``layers``."""
+    plugins = Plugins(
+        asset_base,
+        (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
+        ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
+    )
+    options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}
+    return [plugins, MapCall("geoGridPlan.editor", options, layers=layers)]
 
 
 def plan_map(
@@ -74,6 +91,7 @@ def plan_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    district: MapDistrict = DEFAULT_DISTRICT,
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
 
@@ -83,54 +101,32 @@ def plan_map(
     (new boundary); the script posts ``{"grid", "line"}`` to ``{api_base}/{plan_id}/split`` or
     ``{"grid", "geometry"}`` to ``{api_base}/{plan_id}/reshape`` with ``?dry_run=true``, draws the
     answer, and re-sends without ``dry_run`` when the person accepts. The plan's ``note`` (what
-    the planner wrote about it) is shown in a box with the title.
+    the planner wrote about it) is shown in a box with the title. The page opens on the grids the
+    plan changes (on the context while it changes none); ``district`` gives its centre.
     """
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
-    shift = display_transform(tiles_crs)
     title = title or f"调整方案 {plan_id}"
-    m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
-    )
-    drawn = []
-    context_layer = None
-    if context is not None and len(context):
-        context = check_frame(context, "context", ("code",))
-        layer, g = _layer(context, "周边网格", PLAN_STYLES["context"], shift)
-        context_layer = layer
-        if not len(before) and not len(after):
-            drawn.append(g)  # nothing changed yet: show the plan's grids
-        m.add_child(layer)
-        m.add_child(ZoomLabels(layer, "name", 15))
-    after_layer, g = _layer(after, f"方案网格 ({len(after)})", PLAN_STYLES["after"], shift)
-    drawn.append(g)
-    m.add_child(after_layer)
-    m.add_child(ZoomLabels(after_layer, "name", 0))
-    before_layer, g = _layer(
-        before, f"现状网格 ({len(before)})", PLAN_STYLES["before"], shift, tooltip=False
-    )
-    drawn.append(g)
-    m.add_child(before_layer)
+    page = open_page(
+        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        tiles_crs=tiles_crs, district=district,
+    )  # fmt: skip
+    around: dict[str, DataLayer] = {}
     legend = [("现状网格", PLAN_STYLES["before"]), ("方案网格", PLAN_STYLES["after"])]
     if context is not None and len(context):
+        context = check_frame(context, "context", ("code",))
+        unchanged = not len(before) and not len(after)  # nothing changed yet: show the plan's grids
+        layer = _layer(page, context, "周边网格", PLAN_STYLES["context"], frame=unchanged)
+        page.add(layer, ZoomLabels(layer, "name", 15))
+        around["context"] = layer
         legend.append(("周边网格", PLAN_STYLES["context"]))
-    m.add_child(Legend(title, legend))
-    if note:
-        m.add_child(MapCall("geoGrid.infoBox", f"<b>方案说明</b><br>{html_text(note)}"))
-    if editable and shift is None:  # edits are sent in storage lon/lat: never from shifted tiles
-        m.add_child(
-            Plugins(
-                asset_base,
-                (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
-                # Leaflet.draw's buttons and hints in Chinese, then the page's editor
-                ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
-            )
-        )
-        options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}
-        layers = {"after": after_layer}
-        if context_layer is not None:
-            layers["context"] = context_layer
-        m.add_child(MapCall("geoGridPlan.editor", options, layers=layers))
-    folium.LayerControl(collapsed=False).add_to(m)
-    fit(m, drawn)
-    return m
+    after_layer = _layer(page, after, f"方案网格 ({len(after)})", PLAN_STYLES["after"])
+    page.add(after_layer, ZoomLabels(after_layer, "name", 0))
+    before_name = f"现状网格 ({len(before)})"
+    page.add(_layer(page, before, before_name, PLAN_STYLES["before"], tooltip=False))
+    info = f"<b>方案说明</b><br>{html_text(note)}" if note else None
+    layers = {"after": after_layer, **around}
+    # edits are sent in storage lon/lat: never from shifted tiles
+    editor = editable and page.shift is None
+    last = _editor(asset_base, plan_id, api_base, layers) if editor else []
+    return page.finish(Legend(title, legend), info, last=last)
