@@ -68,6 +68,8 @@ def choose_layer(source: Source, layer: str | None) -> str | None:
 
 
 def read_ogr(source: Source, layer: str | None) -> gpd.GeoDataFrame:
+    """A GeoPackage, GeoJSON or shapefile layer through GDAL, in the settled text encoding;
+    a shapefile's shortened field names (``comm_code``) get their full names back."""
     try:
         frame = pyogrio.read_dataframe(source.path, layer=layer, encoding=source.encoding)
     except UnicodeDecodeError as exc:
@@ -119,6 +121,8 @@ def _csv_typed(column: pd.Series) -> pd.Series:
 
 
 def read_csv(source: Source) -> gpd.GeoDataFrame:
+    """A CSV with a WKT column: cells typed as :func:`_csv_typed` says, the CRS from a sidecar
+    ``.prj`` (None without one); unparsable or curved WKT is refused naming the row."""
     label = source.label
     try:
         text = source.path.read_bytes().decode(source.encoding)
@@ -187,6 +191,7 @@ def _check_count(count: int, source: Source, limits: ReadLimits) -> None:
 
 
 def read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
+    """The layer's features as the file holds them, refused if over ``limits.max_features``."""
     if source.fmt == "csv":
         frame = read_csv(source)
     else:

@@ -35,6 +35,7 @@ PYOGRIO_ERRORS = (
 
 
 def one_line(text: object) -> str:
+    """Text (an exception's, a cell's) on one line: runs of whitespace become one space."""
     return " ".join(str(text).split())
 
 

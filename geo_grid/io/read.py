@@ -95,7 +95,7 @@ def read_layer(
     Raises
     ------
     BadInput
-        For every problem in the file or the arguments (see the module docstring).
+        For every problem in the file or the arguments (see :mod:`geo_grid.io`).
     """
     # checks: the arguments, the file within its limits, the fields' roles, the coordinates' CRS
     if invalid not in INVALID_POLICIES:

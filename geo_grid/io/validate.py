@@ -63,6 +63,8 @@ def source_crs(frame: gpd.GeoDataFrame, crs: str | int | None, label: str) -> st
 
 
 def grid_codes(values: pd.Series, field: str, source: Source, *, unique: bool = True) -> list[str]:
+    """Every feature's code as text (see :func:`~geo_grid.io.fields.code_text`); a missing code,
+    or with ``unique`` a repeated one, is refused naming the features."""
     codes = [code_text(value) for value in values]
     first: dict[str, int] = {}
     for i, code in enumerate(codes):
@@ -113,6 +115,7 @@ def grid_polygons(geoms: np.ndarray, codes: list[str], source: Source) -> np.nda
 
 
 def household_counts(values: pd.Series, field: str, codes: list[str], source: Source) -> list:
+    """Household counts, whole numbers ≥ 0 or None; anything else is refused naming the feature."""
     out = []
     for i, value in enumerate(values):
         try:
@@ -127,6 +130,8 @@ def household_counts(values: pd.Series, field: str, codes: list[str], source: So
 
 
 def check_lonlat(geoms: np.ndarray, src: str | CRS, codes: list[str], source: Source) -> None:
+    """Storage coordinates must be lon/lat degrees, and projected input must have come from
+    where its CRS is used: otherwise the file's ``crs=`` is wrong and the message asks for it."""
     bounds = shapely.bounds(geoms)
     ok = (
         np.isfinite(bounds).all(axis=1)
