@@ -8,18 +8,6 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-    from geo_grid.services import index
-
-    index.invalidate()
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
-    index.invalidate()
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,13 @@ unified layer's published generation never changes.
 from __future__ import annotations
 
 import pyogrio
-import pytest
 import shapely
-from fastapi.testclient import TestClient
 from shapely.geometry import mapping, shape
 
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 
 CODE = "320113001002001"
-
-
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
 
 
 def _grid(code: str):

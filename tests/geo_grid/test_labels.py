@@ -316,8 +316,13 @@ def test_a_period_names_its_beijing_days():
 
 def test_only_one_beijing_zone_in_the_library():
     """No module keeps its own copy of UTC+8: the setting GEO_GRID_TIME_ZONE is the one, and
-    geo_grid/timefmt.py the one reader (settings.py turns the name into a zone)."""
-    copy = re.compile(r"timedelta\(hours=8\)|[\"']Asia/Shanghai[\"']|ZoneInfo\(|\.zone\b")
+    geo_grid/timefmt.py the one reader (settings.py turns the name into a zone). Nor does any
+    module fall back on the host's zone (``datetime.now()``, ``.astimezone()`` without a zone),
+    a second "local time" that is UTC on most servers."""
+    copy = re.compile(
+        r"timedelta\(hours=8\)|[\"']Asia/Shanghai[\"']|ZoneInfo\(|\.zone\b"
+        r"|datetime\.now\(\)|\.astimezone\(\)"
+    )
     copies = [
         path.relative_to(ROOT).as_posix()
         for tree in ("geo_grid", "api")

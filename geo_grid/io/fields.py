@@ -1,8 +1,9 @@
 """Which attribute is the grid code, name and household count, and how to read their values.
 
-Private to :mod:`geo_grid.io`. Files from district offices name these fields in pinyin initials
-(``WGBM`` 网格编码, ``WGMC`` 网格名称), in Chinese, or in English; codes arrive as text, integers or
-dBASE floats (``320113001001.0``) and must all come out as the same text.
+Shared by the reader and the writer of :mod:`geo_grid.io`. Files from district offices name these
+fields in pinyin initials (``WGBM`` 网格编码, ``WGMC`` 网格名称), in Chinese, or in English; codes
+arrive as text, integers or dBASE floats (``320113001001.0``) and must all come out as the same
+text.
 """
 
 from __future__ import annotations

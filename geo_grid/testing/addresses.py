@@ -1,6 +1,4 @@
-"""Shared helpers for tests, benches and doctests: NOT library code (nothing in geo_grid uses it).
-
-A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
+"""A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
 
 Six unified grids in a row (0.01° cells), two streets, three communities, the three address forms
 (道路+门牌, 小区+栋+单元+室, 村+组+号), a road and a 小区 that each straddle two grids (so the coarse
@@ -171,7 +169,7 @@ PARSED_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 
 REAL_ADDRESSES = (
-    Path(__file__).resolve().parents[1] / "data" / "address_parsing" / "real_addresses.tsv"
+    Path(__file__).resolve().parents[2] / "data" / "address_parsing" / "real_addresses.tsv"
 )
 
 
