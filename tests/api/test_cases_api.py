@@ -200,7 +200,7 @@ def test_utc_offsets_postgresql_cannot_hold_are_refused_naming_the_field(
 def test_periods_longer_than_the_setting_are_refused_at_once(client, path, params, field):
     t0 = time.perf_counter()
     message = _refusal(client.get(path, params=params), field)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 3.0  # refused before the work (14-18 s before the cap)
     assert "more than the 366 allowed" in message and "GEO_GRID_MAX_PERIOD_DAYS" in message
     assert message.startswith(f"{field}: ")
 
