@@ -55,18 +55,19 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid._coverage_faces import as_multipolygon, dissolve, node_faces, polygonal
-from geo_grid._coverage_fix import face_adjacency
-from geo_grid._coverage_metric import AUTO, resolve_local_crs
 from geo_grid.coverage import (
     CoverageReport,
-    _local,
-    _validate_layer,
+    as_multipolygon,
     check_coverage,
+    dissolve,
+    face_adjacency,
     fix_coverage,
+    node_faces,
+    polygonal,
     repair_polygon,
+    validate_layer,
 )
-from geo_grid.crs import STORAGE_EPSG
+from geo_grid.crs import AUTO, STORAGE_EPSG, local_crs_for, to_local
 from geo_grid.errors import BadInput
 
 __all__ = ["CONFORMANCE_KINDS", "MergeResult", "merge_layers"]
@@ -144,15 +145,15 @@ def merge_layers(
         (list), value (a share or metres), detail. ``proposed``: code, name, households,
         community_code, geometry (EPSG:4490).
     """
-    _validate_layer(base, "base")
+    validate_layer(base, "base")
     if not department_layers:
         raise BadInput("department_layers: no layer given", field="department_layers")
     for key, layer in department_layers.items():
-        _validate_layer(layer, f"department layer {key}")
+        validate_layer(layer, f"department layer {key}")
     if communities is not None:
-        _validate_layer(communities, "communities")
+        validate_layer(communities, "communities")
     agree = deviation_m if agree_m is None else agree_m
-    local_crs = resolve_local_crs(np.asarray(base.geometry.array), base.crs, local_crs)
+    local_crs = local_crs_for(np.asarray(base.geometry.array), base.crs, local_crs)
 
     ucodes = base["code"].astype(str).to_numpy()
     ugeoms = _polygons(base, local_crs)
@@ -189,11 +190,16 @@ def merge_layers(
     )
 
 
+def _metres(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
+    """The geometries of ``frame`` in the merge's metric plane, as an array."""
+    return np.asarray(to_local(frame.geometry, local_crs).array, dtype=object)
+
+
 def _polygons(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
     """Metric polygons of a layer; invalid ones repaired, empty ones as empty MultiPolygons, so a
     defective department layer can still be related to the unified grid."""
     out = []
-    for g in _local(frame, local_crs):
+    for g in _metres(frame, local_crs):
         if g is None or g.is_empty:
             out.append(shapely.MultiPolygon())
         elif not g.is_valid:
@@ -392,7 +398,7 @@ def _communities(base, ugeoms, communities, local_crs):
         names = (
             communities["name"].astype(str).to_numpy() if "name" in communities.columns else codes
         )
-        geoms = np.asarray([polygonal(g) for g in _local(communities, local_crs)], dtype=object)
+        geoms = np.asarray([polygonal(g) for g in _metres(communities, local_crs)], dtype=object)
         return codes, names, geoms, communities
     labels = (
         base["community_code"]

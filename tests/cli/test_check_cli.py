@@ -155,7 +155,7 @@ def test_file_check_needs_no_database(tmp_path):
 
 
 def test_progress_only_on_big_layers(tmp_path):
-    from geo_grid._coverage_synth import voronoi_layer
+    from geo_grid.testing import voronoi_layer
     from geo_grid.services.checks import PROGRESS_MIN_FEATURES, check_file
 
     calls: list[tuple[str, int, int]] = []

@@ -13,7 +13,7 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geo_grid._coverage_synth import PERTURBATIONS, perturb, voronoi_layer
+from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer
 from geo_grid.coverage import DEFECT_KINDS, check_coverage, fix_coverage
 from geo_grid.crs import to_storage
 from geo_grid.errors import BadInput

@@ -1,8 +1,13 @@
-"""Synthetic grid layers for the coverage tests and benchmark: Voronoi cells and seeded damage.
+"""Shared helpers for tests, benches and doctests: NOT library code (nothing in geo_grid uses it).
 
-Voronoi cells computed by GEOS in one pass share every vertex with their neighbours, so the
-unperturbed layer is a valid coverage; each perturbation then breaks it in one known way (a moved
-vertex, a grown or shrunk cell, a removed cell, a duplicated cell, a shifted cell).
+Each section below serves one family of tests and benches and is kept apart from the others, so
+that sections added on different branches merge by concatenation.
+
+Synthetic coverage layers (tests/geo_grid/test_coverage.py, tests/cli/test_check_cli.py,
+bench/coverage.py): Voronoi cells and seeded damage. Voronoi cells computed by GEOS in one pass
+share every vertex with their neighbours, so the unperturbed layer is a valid coverage; each
+perturbation then breaks it in one known way (a moved vertex, a grown or shrunk cell, a removed
+cell, a duplicated cell, a shifted cell).
 
 Examples
 --------
@@ -21,12 +26,17 @@ import shapely
 from numpy.typing import NDArray
 
 __all__ = [
+    # synthetic coverage layers
     "ORIGIN",
     "PERTURBATIONS",
     "perturb",
     "voronoi_cells",
     "voronoi_layer",
 ]
+
+# ============================================================================================
+# Synthetic coverage layers: Voronoi grids and seeded damage (coverage tests, bench/coverage.py)
+# ============================================================================================
 
 #: Lower-left corner of synthetic layers in EPSG:4549 metres (eastern Nanjing).
 ORIGIN = (380_000.0, 3_550_000.0)

@@ -4,7 +4,7 @@ Gaps are the holes of the grids' union and, with parents, the parts of the paren
 covers. The union is never built whole:
 
 1. the union of the *clean* grids (no invalid edge) comes from their free segments
-   (:mod:`geo_grid._coverage_edges`): faces of those segments are either covered by a clean grid
+   (:mod:`geo_grid.coverage.edges`): faces of those segments are either covered by a clean grid
    or a hole of that union;
 2. a hole holding no flagged grid is a gap as it is; a hole holding flagged grids loses what they
    cover (a local union of the few grids inside it);
@@ -14,54 +14,24 @@ covers. The union is never built whole:
    inside can have uncovered parts open to the outside: those are the parent minus the outline.
 
 Pieces found twice (a pocket inside a parent) or split at a parent line are merged at the end.
+:func:`gap_defects` then measures them, drops noise, and names their neighbours and parent.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid._coverage_edges import Segments, edge_drawn, union_faces
-from geo_grid._coverage_faces import polygonal
+from geo_grid.coverage.borders import bordering
+from geo_grid.coverage.edges import edge_drawn, union_faces
+from geo_grid.coverage.layer import Layer, Measure, Overlaps, ParentLines
+from geo_grid.coverage.parents import Parents
+from geo_grid.coverage.polygons import pieces, widths
+from geo_grid.coverage.report import defect
 
-__all__ = ["Layer", "Overlaps", "ParentLines", "find_gaps", "holes_of", "pieces"]
-
-
-@dataclass
-class Layer:
-    """The working arrays of one check: grids (valid polygons, in the layer's CRS), the flagged
-    mask from GEOS, their boundary segments and an STRtree over the grids."""
-
-    geoms: NDArray
-    flagged: NDArray
-    seg: Segments
-    tree: shapely.STRtree
-
-
-@dataclass
-class ParentLines:
-    """Parents (layer CRS), their boundary segments, and which segments no grid draws the same
-    way (``loose``: where a grid may cross the boundary or leave the parent open)."""
-
-    geoms: NDArray
-    seg: Segments
-    loose: NDArray
-
-    @classmethod
-    def of(cls, geoms: NDArray, layer: Layer) -> ParentLines:
-        seg = Segments.of(geoms)
-        return cls(geoms, seg, ~seg.found_in(layer.seg))
-
-
-def pieces(geom) -> NDArray:
-    """Polygons of a (multi)polygonal result, as an array."""
-    if geom is None or geom.is_empty:
-        return np.empty(0, dtype=object)
-    return shapely.get_parts(polygonal(geom))
+__all__ = ["find_gaps", "gap_defects", "holes_of"]
 
 
 def holes_of(union) -> NDArray:
@@ -156,14 +126,6 @@ def _fill_holes(layer: Layer, holes: NDArray, overlaps: Overlaps | None = None) 
         rest[hj[at]] = shapely.difference(rest[hj[at]], layer.geoms[grid[at]])
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
     return parts[~shapely.is_empty(parts)]
-
-
-@dataclass
-class Overlaps:
-    """The overlap step's candidate pairs and the area of each pair's intersection (layer CRS)."""
-
-    pairs: NDArray
-    areas: NDArray
 
 
 def _filled(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray, overlaps) -> NDArray:
@@ -279,3 +241,50 @@ def _components(n: int, a: NDArray, b: NDArray) -> NDArray:
         label = label[label]
         if np.array_equal(label, before):
             return label
+
+
+def gap_defects(
+    gaps: NDArray,
+    layer: Layer,
+    codes: NDArray,
+    parents: Parents | None,
+    measure: Measure,
+    sliver_w: float,
+) -> list[dict]:
+    """``gap`` / ``sliver_gap`` defects: measured, noise dropped, neighbours and parent named."""
+    if len(gaps) == 0:
+        return []
+    gaps_m = measure(gaps)
+    ga, gw = shapely.area(gaps_m), widths(gaps_m)
+    keep = measure.keep(ga, gw)
+    gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
+    owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
+    tol = max(measure.noise_width, 1e-3)
+    neighbours = bordering(gaps, layer, tol, measure)
+    out = []
+    for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
+        kind = "sliver_gap" if width < sliver_w else "gap"
+        pcode = parents.codes[p] if p >= 0 else None
+        out.append(defect(kind, sorted(codes[nb]), area, width, g, pcode))
+    return out
+
+
+def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
+    """The parent holding most of each gap (-1: none). A gap is not cut at parent lines: a strip
+    lost between two grids of neighbouring communities is one defect, as a planner sees it."""
+    owner = np.full(len(gaps), -1, dtype=int)
+    if len(gaps) == 0:
+        return owner
+    gi, pj = parents.tree.query(gaps, predicate="intersects")
+    if len(gi) == 0:
+        return owner
+    count = np.bincount(gi, minlength=len(gaps))
+    single = count[gi] == 1
+    owner[gi[single]] = pj[single]
+    many = ~single
+    areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
+    best = np.zeros(len(gaps))
+    for g, p, a in zip(gi[many], pj[many], areas, strict=True):
+        if a > best[g]:
+            best[g], owner[g] = a, p
+    return owner
