@@ -16,8 +16,9 @@ keys a hash table or ``np.isin`` spends its time on cache misses.
 >>> seg = Segments.of([a, b])
 >>> len(seg), int(seg.free().sum())
 (8, 6)
->>> shapely.area(union_faces(seg, seg.free())).tolist()
-[2.0]
+>>> rings, clockwise = boundary_rings(seg, seg.free())
+>>> shapely.area(shapely.polygons(rings)).tolist(), clockwise.tolist()
+([2.0], [True])
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["Segments", "edge_drawn", "isin", "union_faces"]
+__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "occurs_once"]
 
 _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -59,17 +60,18 @@ def _segment_keys(pa: NDArray, pb: NDArray) -> NDArray:
 
 
 def isin(values: NDArray, pool: NDArray, *, pool_sorted: NDArray | None = None) -> NDArray:
-    """``np.isin`` for 64-bit keys: both sorted, sorted queries searched, then the answer mapped
-    back through whichever of the found / not-found value sets is smaller."""
+    """``np.isin`` for 64-bit keys: the queries are put in (nearly) sorted order by
+    :func:`_high_order` and searched in the sorted pool, so the binary searches walk the pool
+    in order instead of jumping around it, and the answers go back by the same order."""
     if len(values) == 0 or len(pool) == 0:
         return np.zeros(len(values), dtype=bool)
     pool_sorted = np.sort(pool) if pool_sorted is None else pool_sorted
-    asked = np.unique(values)
+    order, _ = _high_order(values)
+    asked = values[order]
     at = np.minimum(np.searchsorted(pool_sorted, asked), len(pool_sorted) - 1)
-    hit = pool_sorted[at] == asked
-    if hit.sum() <= len(asked) // 2:
-        return _member(values, asked[hit])
-    return ~_member(values, asked[~hit])
+    out = np.empty(len(values), dtype=bool)
+    out[order] = pool_sorted[at] == asked
+    return out
 
 
 def _member(values: NDArray, small_sorted: NDArray) -> NDArray:
@@ -80,14 +82,52 @@ def _member(values: NDArray, small_sorted: NDArray) -> NDArray:
     return small_sorted[at] == values
 
 
-def _once(keys: NDArray) -> NDArray:
-    """Sorted values occurring exactly once in ``keys``."""
-    s = np.sort(keys)
-    if len(s) < 2:
-        return s
-    differs = s[1:] != s[:-1]
-    alone = np.r_[True, differs] & np.r_[differs, True]
-    return s[alone]
+def _high_order(keys: NDArray) -> tuple[NDArray, NDArray]:
+    """An order of ``keys`` sorted by their high bits, and those high bits in that order.
+
+    One sort of 64-bit words that carry the key's high bits and the element's index in the low
+    bits: an argsort at the price of a sort (numpy's argsort of millions of keys costs several
+    times its sort), after which no lookup jumps around memory. Keys equal in their high bits
+    but not in full are rare and left for the caller to tell apart."""
+    n = len(keys)
+    low = np.uint64((1 << max(1, (n - 1).bit_length())) - 1)
+    packed = (keys & ~low) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    return (packed & low).astype(np.intp), packed & ~low
+
+
+def occurs_once(keys: NDArray) -> NDArray:
+    """Mask of the keys occurring exactly once in ``keys``.
+
+    Keys are grouped by their high bits (:func:`_high_order`); in a group of two the full keys
+    are compared, and the rare groups of three or more (a segment drawn by three grids, or high
+    bits shared by chance) are counted exactly on their own.
+
+    >>> occurs_once(np.array([5, 9, 5, 7], dtype=np.uint64)).tolist()
+    [False, True, False, True]
+    """
+    n = len(keys)
+    if n < 2:
+        return np.ones(n, dtype=bool)
+    idx, high = _high_order(keys)
+    full = keys[idx]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(high[1:], high[:-1], out=new[1:])
+    start = np.flatnonzero(new)
+    size = np.diff(np.r_[start, n])
+    per = np.repeat(size, size)
+    once = per == 1
+    pair = start[size == 2]
+    apart = pair[full[pair] != full[pair + 1]]
+    once[apart] = once[apart + 1] = True
+    crowd = np.flatnonzero(per >= 3)
+    if len(crowd):
+        _, inverse, counts = np.unique(full[crowd], return_inverse=True, return_counts=True)
+        once[crowd] = counts[inverse] == 1
+    out = np.empty(n, dtype=bool)
+    out[idx] = once
+    return out
 
 
 @dataclass
@@ -141,8 +181,7 @@ class Segments:
 
     def free(self) -> NDArray:
         """Segments drawn once, in either direction: the edges of the union (valid coverage)."""
-        undirected = self.key ^ self.back
-        return _member(undirected, _once(undirected))
+        return occurs_once(self.key ^ self.back)
 
     def sorted_key(self) -> NDArray:
         """The directed keys, sorted (once)."""
@@ -176,41 +215,120 @@ def edge_drawn(a: NDArray, b: NDArray, seg: Segments) -> NDArray:
     return isin(_segment_keys(_point_keys(a), _point_keys(b)), seg.key)
 
 
-def union_faces(seg: Segments, free: NDArray) -> NDArray:
-    """Faces enclosed by the free segments: the union's polygons and its holes, each a face.
+def boundary_rings(seg: Segments, free: NDArray) -> tuple[NDArray, NDArray] | None:
+    """The free segments walked into simple closed rings: (LinearRings, clockwise mask).
 
-    Free segments of polygons that share their vertices meet only at vertices, so they are noded
-    already and ``polygonize`` needs no overlay. Consecutive free segments of a ring are joined
-    into one line first (breaking where more than two free segments meet), so ``polygonize``
-    gets a few long lines instead of every segment. A hole with an island comes out as the hole
-    minus the island, and the island as its own face.
+    Free segments of polygons that share their vertices are the union's boundary, already
+    noded, each with the union on its right. Each segment is followed by the one leaving its end
+    point (where several leave, the sharpest right turn, so polygons touching at a point keep
+    their own rings), and a ring through a point twice (a hole touching the shell) is split
+    there into simple rings. Clockwise rings are the outlines of the union's polygons,
+    anti-clockwise ones its holes: no ``polygonize``, no point-in-polygon test. None when the
+    segments do not close into rings (a layer that is not a valid coverage).
+
+    >>> import shapely
+    >>> ring = shapely.box(0, 0, 4, 4).exterior
+    >>> seg = Segments.of([shapely.Polygon(ring, [shapely.box(1, 1, 2, 2).exterior])])
+    >>> rings, cw = boundary_rings(seg, seg.free())
+    >>> sorted(zip(cw.tolist(), shapely.area(shapely.polygons(rings)).tolist()))
+    [(False, 1.0), (True, 16.0)]
     """
-    if not free.any():
-        return np.empty(0, dtype=object)
-    return shapely.get_parts(shapely.polygonize(_runs(seg.subset(free))))
+    sub = seg.subset(free)
+    n = len(sub)
+    if n == 0:
+        return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
+    succ = _successors(sub)
+    if succ is None:
+        return None
+    ring, position = _cycles(succ)
+    segment = np.lexsort((position, ring))
+    loop = _simple_loops(ring[segment], _point_keys(sub.xy[sub.ia[segment]]))
+    order = np.argsort(loop, kind="stable")
+    rings = shapely.linearrings(sub.xy[sub.ia[segment[order]]], indices=loop[order])
+    return rings, ~shapely.is_ccw(rings)
 
 
-def _runs(seg: Segments) -> NDArray:
-    """Chains of consecutive segments (same ring, sharing an end point of degree two)."""
-    lo = np.minimum(seg.ia, seg.ib)
-    order = np.argsort(lo, kind="stable")
-    lo, hi = lo[order], np.maximum(seg.ia, seg.ib)[order]
-    ends = _point_keys(seg.xy[np.r_[lo, hi]])
-    busy = _repeated_more_than(ends, 2)
-    joined = (lo[1:] == hi[:-1]) & ~_member(_point_keys(seg.xy[lo[1:]]), busy)
-    run = np.r_[0, np.cumsum(~joined)]
-    starts = np.flatnonzero(np.r_[True, ~joined])
-    coords_idx = np.concatenate([lo, hi[np.r_[starts[1:] - 1, len(lo) - 1]]])
-    coords_run = np.concatenate([run, run[np.r_[starts[1:] - 1, len(lo) - 1]]])
-    position = np.concatenate([np.arange(len(lo)), np.r_[starts[1:] - 1, len(lo) - 1] + 0.5])
-    order = np.lexsort((position, coords_run))
-    return shapely.linestrings(seg.xy[coords_idx[order]], indices=coords_run[order])
+def _successors(seg: Segments) -> NDArray | None:
+    """The segment that follows each one: the one leaving its end point, or where several
+    leave, the first anti-clockwise from the way back (the sharpest right turn)."""
+    a, b = seg.xy[seg.ia], seg.xy[seg.ib]
+    start, end = _point_keys(a), _point_keys(b)
+    angle = np.arctan2(b[:, 1] - a[:, 1], b[:, 0] - a[:, 0])
+    order = np.lexsort((angle, start))
+    starts = start[order]
+    lo, hi = np.searchsorted(starts, end, "left"), np.searchsorted(starts, end, "right")
+    if (hi - lo < 1).any():
+        return None
+    succ = order[lo]
+    for e in np.flatnonzero(hi - lo > 1):  # points where the boundary touches itself
+        out = order[lo[e] : hi[e]]
+        turn = np.mod(angle[out] - (angle[e] + np.pi), 2 * np.pi)
+        succ[e] = out[np.argmin(turn)]
+    if np.bincount(succ, minlength=len(succ)).max() != 1:
+        return None
+    return succ
 
 
-def _repeated_more_than(keys: NDArray, n: int) -> NDArray:
-    """Sorted values occurring more than ``n`` times."""
-    s = np.sort(keys)
-    if len(s) <= n:
-        return s[:0]
-    same = s[n:] == s[:-n]
-    return np.unique(s[n:][same])
+def _cycles(succ: NDArray) -> tuple[NDArray, NDArray]:
+    """The cycle of each element of a permutation (its smallest member) and its position after
+    that member, by pointer jumping (log₂ of the longest cycle vectorized rounds)."""
+    n = len(succ)
+    label, jump = np.arange(n), succ.copy()
+    for _ in range(max(1, int(n).bit_length())):
+        label = np.minimum(label, label[jump])
+        jump = jump[jump]
+    head = label == np.arange(n)
+    link = np.where(head[succ], -1, succ)  # each cycle cut before its smallest member
+    left = (link >= 0).astype(np.int64)
+    for _ in range(max(1, int(n).bit_length())):
+        more = link >= 0
+        if not more.any():
+            break
+        left[more] += left[link[more]]
+        link[more] = link[link[more]]
+    length = np.bincount(label, minlength=n)[label]
+    return label, length - 1 - left
+
+
+def _simple_loops(ring: NDArray, keys: NDArray) -> NDArray:
+    """Ring number of each segment (in ring order) after rings through a point twice are split
+    there into simple rings."""
+    loop = ring.copy()
+    order = np.lexsort((keys, ring))
+    same = (ring[order][1:] == ring[order][:-1]) & (keys[order][1:] == keys[order][:-1])
+    touching = np.unique(ring[order][1:][same])
+    if len(touching) == 0:
+        return _dense(loop)
+    fresh = int(ring.max()) + 1
+    for r in touching:
+        members = np.flatnonzero(ring == r)
+        for piece in _split_at_repeats(keys[members])[1:]:
+            loop[members[piece]] = fresh
+            fresh += 1
+    return _dense(loop)
+
+
+def _split_at_repeats(keys: NDArray) -> list[list[int]]:
+    """Positions of a closed walk split into loops at every point it passes twice."""
+    loops: list[list[int]] = []
+    stack: list[int] = []
+    at: dict = {}
+    for i, k in enumerate(keys.tolist()):
+        if k in at:
+            j = at[k]
+            loops.append(stack[j:])
+            for m in stack[j:]:
+                at.pop(keys[m].item(), None)
+            del stack[j:]
+        at[k] = len(stack)
+        stack.append(i)
+    return [stack, *loops]
+
+
+def _dense(labels: NDArray) -> NDArray:
+    """Labels renumbered 0..k-1 in order of first appearance, elements of a label contiguous."""
+    order = np.argsort(labels, kind="stable")
+    out = np.empty(len(labels), dtype=np.int64)
+    sorted_labels = labels[order]
+    out[order] = np.cumsum(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]) - 1
+    return out

@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.borders import bordering
-from geo_grid.coverage.edges import edge_drawn, union_faces
+from geo_grid.coverage.edges import boundary_rings
 from geo_grid.coverage.layer import Layer, Measure, Overlaps, ParentLines
 from geo_grid.coverage.parents import Parents
 from geo_grid.coverage.polygons import pieces, widths
@@ -52,49 +52,64 @@ def holes_of(union) -> NDArray:
 
 
 def _clean_faces(layer: Layer) -> tuple[NDArray, NDArray]:
-    """Faces of the clean grids' union: (covered faces, hole faces).
+    """The clean grids' union as (outlines, holes): the polygons of its outer rings, islands in
+    holes left out, and its holes as polygons, minus the islands in them.
 
-    A face is covered when the first edge of its shell, run with the face on its right, is an
-    edge some clean grid draws the same way (a grid also has itself on the right); the shell of
-    a hole runs the other way round its bordering grids. No point-in-polygon test, which a point
-    on a shared edge would fool."""
+    The union's rings are walked from the clean grids' free segments
+    (:func:`geo_grid.coverage.edges.boundary_rings`): clockwise rings are outlines,
+    anti-clockwise ones holes. A region closed off only by parts touching at points (a bow-tie's
+    loop against its neighbour) is no ring of either kind, as GEOS builds the union, so it is
+    no gap either."""
     clean = ~layer.flagged
     seg = layer.seg.subset(clean[layer.seg.owner])
-    free = seg.free()
-    faces = union_faces(seg, free)
-    if len(faces) == 0:
-        return faces, faces
-    shells = shapely.get_exterior_ring(faces)
-    xy, at = shapely.get_coordinates(shells, return_index=True)
-    first = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
-    a, b = xy[first], xy[first + 1]
-    ccw = shapely.is_ccw(shells)
-    a[ccw], b[ccw] = b[ccw], a[ccw].copy()
-    covered = edge_drawn(a, b, seg.subset(free))
-    return faces[covered], _enclosed(faces[~covered], faces[covered])
+    walked = boundary_rings(seg, seg.free())
+    if walked is None:  # not a valid coverage after all: let GEOS build the union
+        union = shapely.union_all(layer.geoms[clean])
+        shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(union)))
+        inner, outer = shapely.STRtree(shells).query(shells, predicate="within")
+        islands = np.unique(inner[inner != outer])
+        return np.delete(shells, islands), holes_of(union)
+    rings, clockwise = walked
+    outlines, holes = shapely.polygons(rings[clockwise]), shapely.polygons(rings[~clockwise])
+    home = _innermost(outlines, holes, rings[clockwise])
+    islands = home >= 0
+    return outlines[~islands], _minus_islands(holes, rings[clockwise][islands], home[islands])
 
 
-def _enclosed(holes: NDArray, covered: NDArray) -> NDArray:
-    """The uncovered faces that are holes of a covered face. A face closed off only by parts
-    touching at points (a bow-tie's loop against its neighbour) is no hole of the union, as GEOS
-    builds it, so it is no gap either."""
-    if len(holes) == 0 or len(covered) == 0:
-        return holes[:0]
-    shells = shapely.STRtree(shapely.polygons(shapely.get_exterior_ring(covered)))
-    inside, _ = shells.query(shapely.point_on_surface(holes), predicate="within")
-    return holes[np.unique(inside)]
+def _innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:
+    """The smallest hole holding each outline (-1: none). Tested at the middle of the outline's
+    first segment, which lies on no other ring (free segments meet only at their ends)."""
+    home = np.full(len(outlines), -1, dtype=int)
+    if len(holes) == 0 or len(outlines) == 0:
+        return home
+    xy = shapely.get_coordinates(shapely.get_point(outline_rings, 0))
+    xy2 = shapely.get_coordinates(shapely.get_point(outline_rings, 1))
+    probe = shapely.points((xy + xy2) / 2)
+    oi, hj = shapely.STRtree(holes).query(probe, predicate="within")
+    if len(oi) == 0:
+        return home
+    area = shapely.area(holes)[hj]
+    order = np.lexsort((area, oi))
+    oi, hj = oi[order], hj[order]
+    first = np.r_[True, oi[1:] != oi[:-1]]
+    home[oi[first]] = hj[first]
+    return home
 
 
-def _outline(covered: NDArray, holes: NDArray):
-    """The clean union with its holes filled (islands in holes dropped), as one MultiPolygon."""
-    if len(covered) == 0:
-        return shapely.MultiPolygon()
-    shells = shapely.polygons(shapely.get_exterior_ring(covered))
-    if len(holes):
-        filled = shapely.STRtree(shapely.polygons(shapely.get_exterior_ring(holes)))
-        island, _ = filled.query(shapely.point_on_surface(covered), predicate="within")
-        shells = np.delete(shells, np.unique(island))
-    return shapely.MultiPolygon(list(shells))
+def _minus_islands(holes: NDArray, island_rings: NDArray, home: NDArray) -> NDArray:
+    """Each hole with the outer rings of the islands it holds as its interior rings."""
+    if len(island_rings) == 0:
+        return holes
+    out = holes.copy()
+    for h in np.unique(home):
+        shell = shapely.get_exterior_ring(holes[h])
+        out[h] = shapely.Polygon(shell, list(island_rings[home == h]))
+    return out
+
+
+def _outline(outlines: NDArray):
+    """The clean union with its holes filled, as one MultiPolygon."""
+    return shapely.MultiPolygon(list(outlines)) if len(outlines) else shapely.MultiPolygon()
 
 
 def _fill_holes(layer: Layer, holes: NDArray, overlaps: Overlaps | None = None) -> NDArray:
@@ -182,8 +197,8 @@ def find_gaps(
     layer: Layer, parents: ParentLines | None = None, overlaps: Overlaps | None = None
 ) -> NDArray:
     """Gap polygons (layer CRS), merged where they touch."""
-    covered, holes = _clean_faces(layer)
-    outline = _outline(covered, holes)
+    outlines, holes = _clean_faces(layer)
+    outline = _outline(outlines)
     gaps = list(_fill_holes(layer, holes, overlaps))
     out = _sticking_out(layer, outline)
     reach = outline

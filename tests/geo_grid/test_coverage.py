@@ -13,10 +13,11 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer
 from geo_grid.coverage import DEFECT_KINDS, check_coverage, fix_coverage
+from geo_grid.coverage.edges import isin, occurs_once
 from geo_grid.crs import to_storage
 from geo_grid.errors import BadInput
+from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 X0, Y0 = 380_000.0, 3_550_000.0  # EPSG:4549 metres, in Nanjing
@@ -351,6 +352,63 @@ def test_random_coverages_agree_with_geos_and_brute_force(seed, n, hurts):
     assert bool(shapely.coverage_is_valid(fixed.to_crs(LOCAL).geometry.values))
     assert set(fixed.code) <= set(codes)
     assert len(fixed) >= len({c.rstrip("d") for c in codes})  # only duplicates are dropped
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.lists(st.booleans(), min_size=36, max_size=36))
+def test_gaps_of_lattice_layers_are_the_holes_geos_finds(cells):
+    """Squares of a 6 x 6 lattice, any subset: a valid coverage whose union touches itself at
+    corners in every way (a hole touching the outline or another hole at a point, parts
+    meeting at corners around an enclosed cell, islands in holes). The gaps are exactly the
+    holes of GEOS's union, cell for cell, and their neighbours are the squares along them."""
+    squares = [
+        box(20 * (k % 6), 20 * (k // 6), 20 * (k % 6 + 1), 20 * (k // 6 + 1)) for k in range(36)
+    ]
+    kept = [g for g, on in zip(squares, cells, strict=True) if on]
+    assume(kept)
+    report = check_coverage(layer(kept))
+    union = shapely.union_all(kept)
+    holes = [shapely.Polygon(r) for p in shapely.get_parts(union) for r in p.interiors]
+    expected = shapely.union_all(holes) if holes else shapely.Polygon()
+    expected = expected.difference(union)
+    gaps = report.defects[report.defects.kind.isin(["gap", "sliver_gap"])]
+    assert set(report.defects.kind) <= {"gap", "sliver_gap"}
+    assert gaps.area_m2.sum() == pytest.approx(expected.area, abs=1e-6)
+    found = shapely.union_all(gaps.to_crs(LOCAL).geometry.values) if len(gaps) else None
+    assert expected.is_empty or found.symmetric_difference(expected).area < 1e-3
+    code = {k: f"G{i}" for i, k in enumerate(k for k in range(36) if cells[k])}
+    for row, geom in zip(gaps.itertuples(), gaps.to_crs(LOCAL).geometry, strict=True):
+        inside = [k for k in range(36) if geom.contains(squares[k].centroid)]
+        sides = {(k + d) for k in inside for d in (-6, 6) if 0 <= k + d < 36}
+        sides |= {k + d for k in inside for d in (-1, 1) if (k % 6) + d in range(6)}
+        assert row.ids == sorted(code[k] for k in sides if k in code)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**64 - 1), max_size=40),
+    small=st.lists(st.integers(0, 7), max_size=40),
+    spread=st.integers(0, 63),
+)
+def test_occurs_once_is_exact_whatever_the_keys_share(keys, small, spread):
+    """Keys that agree in their high bits (small keys, or keys shifted up so only low bits
+    differ) go through the exact path; the answer is np.unique's whatever the mix."""
+    values = np.asarray(keys + [(k << spread) % 2**64 for k in small], dtype=np.uint64)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    assert occurs_once(values).tolist() == (counts[inverse] == 1).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 2**64 - 1), max_size=30),
+    pool=st.lists(st.integers(0, 2**64 - 1), max_size=30),
+    small=st.lists(st.integers(0, 15), max_size=30),
+)
+def test_isin_is_exact(values, pool, small):
+    """Keys shared between values and pool, and small keys agreeing in their high bits."""
+    v = np.asarray(values + small + pool[:3], dtype=np.uint64)
+    p = np.asarray(pool + small[::2], dtype=np.uint64)
+    assert isin(v, p).tolist() == np.isin(v, p).tolist()
 
 
 # ---------------------------------------------------------------------------------------------
