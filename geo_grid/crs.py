@@ -251,6 +251,13 @@ def gauss_kruger_zone(lon: float) -> str:
     return f"EPSG:{int(_zone_epsg(np.asarray([float(lon)]))[0])}"
 
 
+#: "EPSG:4534" ... "EPSG:4554", by zone number.
+_ZONE_NAMES = np.asarray(
+    [f"EPSG:{_GK_FIRST_EPSG + k}" for k in range((_GK_LAST_CM - _GK_FIRST_CM) // 3 + 1)],
+    dtype=object,
+)
+
+
 def _zone_epsg(lon: NDArray) -> NDArray:
     """EPSG code of the zone of each longitude (finite ones; rounding half to even, like
     ``round``)."""
@@ -335,7 +342,7 @@ def local_crs_for(geoms, crs=None, local_crs: str = AUTO, *, each: bool = False)
     lon = _centre_lon(arr, source)
     out = np.full(len(arr), None, dtype=object)
     ok = np.isfinite(lon)
-    out[ok] = [f"EPSG:{code}" for code in _zone_epsg(lon[ok])]
+    out[ok] = _ZONE_NAMES[_zone_epsg(lon[ok]) - _GK_FIRST_EPSG]
     return out
 
 

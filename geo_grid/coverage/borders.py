@@ -5,7 +5,7 @@ A grid borders a piece when more than a point of its boundary runs along the pie
 vertices (all of a hole of the clean grids) are found by segment keys
 (:class:`geo_grid.coverage.edges.Segments`); only grids within ``tol`` of some other border
 segment, and flagged grids (which may run along a border another grid draws exactly), are
-measured with a buffer.
+measured with a buffer, each piece buffered once.
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.layer import Measure, edge_layer
@@ -19,7 +19,6 @@ measured with a buffer.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
@@ -31,39 +30,71 @@ __all__ = ["bordering"]
 
 def bordering(pieces: NDArray, layer: Layer, tol: float, measure: Measure) -> list[list[int]]:
     """For each piece, the sorted grid indices sharing more than a point of border with it."""
-    out: list[list[int]] = [[] for _ in range(len(pieces))]
     if len(pieces) == 0:
-        return out
+        return []
+    n = len(layer.geoms)
     seg = Segments.of(pieces)
     exact, matched = _shared_exactly(pieces, seg, layer, measure)
-    known = {(p, g) for (p, g), length in exact.items() if length > 4 * tol}
-    for p, g in known:
-        out[p].append(g)
+    known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
     pairs = _loose_pairs(pieces, seg, matched, layer, tol, measure)
-    pairs = pairs[[(int(p), int(g)) not in known for p, g in pairs]] if known else pairs
-    if len(pairs):
-        grown = shapely.buffer(measure(pieces[pairs[:, 0]]), tol, quad_segs=2)
-        near = shapely.boundary(measure(layer.geoms[pairs[:, 1]]))
-        long = shapely.length(shapely.intersection(near, grown)) > 4 * tol
-        for p, g in pairs[long]:
-            out[p].append(int(g))
-    return [sorted(set(nb)) for nb in out]
+    pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], known[:, 0] * n + known[:, 1])]
+    long = pairs[_long_borders(pieces, layer, pairs, tol, measure)]
+    found = np.unique(np.r_[known[:, 0] * n + known[:, 1], long[:, 0] * n + long[:, 1]])
+    cuts = np.searchsorted(found // n, np.arange(len(pieces) + 1))
+    grids = (found % n).tolist()
+    return [grids[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def _shared_exactly(
+    pieces: NDArray, seg: Segments, layer: Layer, measure
+) -> tuple[NDArray, NDArray]:
+    """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
+    reverse way: it lies on the other side), and which piece segments are so drawn."""
+    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
+    theirs = layer.seg.of_owners(near)
+    order = np.argsort(theirs.key, kind="stable")
+    keys = theirs.key[order]
+    lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
+    matched = hi > lo
+    count = (hi - lo)[matched]
+    s = np.repeat(np.flatnonzero(matched), count)
+    if len(s) == 0:
+        return np.empty((0, 3)), matched
+    at = np.repeat(lo[matched] - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(len(s))
+    grid = theirs.owner[order[at]]
+    length = shapely.length(measure(seg.lines(s)))
+    n = len(layer.geoms)
+    pair, inverse = np.unique(seg.owner[s].astype(np.int64) * n + grid, return_inverse=True)
+    total = np.bincount(inverse, weights=length, minlength=len(pair))
+    return np.column_stack([pair // n, pair % n, total]), matched
 
 
 def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, measure) -> NDArray:
     """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
-    and flagged grids near the piece."""
-    loose = seg.lines(~matched)
+    and flagged grids near the piece (they may run along a border another grid draws exactly)."""
     reach = tol * _units_per_metre(pieces, measure) * 2
-    si, gi = layer.tree.query(loose, predicate="dwithin", distance=reach)
-    pi, gj = layer.tree.query(pieces, predicate="dwithin", distance=reach)
-    damaged = layer.flagged[gj]  # may run along a border another grid draws exactly
-    return np.unique(
-        np.vstack(
-            [np.column_stack([seg.owner[~matched][si], gi]), np.column_stack([pi, gj])[damaged]]
-        ),
-        axis=0,
+    si, gi = layer.tree.query(seg.lines(~matched), predicate="dwithin", distance=reach)
+    flagged = np.flatnonzero(layer.flagged)
+    pi, fj = shapely.STRtree(layer.geoms[flagged]).query(
+        pieces, predicate="dwithin", distance=reach
     )
+    n = len(layer.geoms)
+    found = np.unique(
+        np.r_[seg.owner[~matched][si].astype(np.int64) * n + gi, pi * n + flagged[fj]]
+    )
+    return np.column_stack([found // n, found % n])
+
+
+def _long_borders(pieces, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:
+    """Whether each grid's boundary runs within ``tol`` of its piece for more than ``4·tol``
+    (each piece and grid projected, and each piece buffered, once)."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=bool)
+    up, pk = np.unique(pairs[:, 0], return_inverse=True)
+    ug, gk = np.unique(pairs[:, 1], return_inverse=True)
+    grown = shapely.buffer(measure(pieces[up]), tol, quad_segs=2)
+    lines = shapely.boundary(measure(layer.geoms[ug]))
+    return shapely.length(shapely.intersection(lines[gk], grown[pk])) > 4 * tol
 
 
 def _units_per_metre(geoms: NDArray, measure) -> float:
@@ -72,21 +103,3 @@ def _units_per_metre(geoms: NDArray, measure) -> float:
     src, met = shapely.length(sample), shapely.length(measure(sample))
     ok = met > 0
     return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0
-
-
-def _shared_exactly(pieces: NDArray, seg: Segments, layer: Layer, measure) -> tuple[dict, NDArray]:
-    """``{(piece, grid): metric length}`` of borders a grid draws segment for segment (the
-    reverse way: it lies on the other side), and which piece segments are so drawn."""
-    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
-    hits = pd.DataFrame({"key": seg.back, "s": np.arange(len(seg))}).merge(
-        layer.seg.of_owners(near).frame(), on="key"
-    )
-    matched = np.zeros(len(seg), dtype=bool)
-    matched[hits["s"].to_numpy()] = True
-    if len(hits) == 0:
-        return {}, matched
-    s = hits["s"].to_numpy()
-    hits["piece"] = seg.owner[s]
-    hits["length"] = shapely.length(measure(seg.lines(s)))
-    sums = hits.groupby(["piece", "grid"])["length"].sum()
-    return {(int(p), int(g)): float(v) for (p, g), v in sums.items()}, matched
