@@ -127,27 +127,35 @@ def defect_frame(defects: list[dict], src_crs, parents: Parents | None, names) -
             {c: pd.Series(dtype=object) for c in (*DEFECT_COLUMNS[:-1], "crs")},
             geometry=gpd.GeoSeries([], crs=STORAGE_EPSG),
         ).astype({"area_m2": "float64", "width_m": "float64"})[[*DEFECT_COLUMNS, "crs"]]
-    frame = pd.DataFrame(defects)
+    columns = {c: [d[c] for d in defects] for c in DEFECT_COLUMNS}
+    geoms = np.empty(len(defects), dtype=object)
+    geoms[:] = columns.pop("geometry")
+    frame = pd.DataFrame(columns)
     if parents is not None:
-        _locate_parents(frame, parents)
-    geoms = frame["geometry"].to_numpy()
+        _locate_parents(frame, geoms, parents)
     measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
-    frame["crs"] = None
-    frame.loc[measured, "crs"] = names(geoms[measured])
-    order = {k: i for i, k in enumerate(DEFECT_KINDS)}
-    frame["_order"] = frame["kind"].map(order)
-    frame["_ids"] = frame["ids"].map(lambda ids: ",".join(ids))
-    frame = frame.sort_values(["_order", "_ids", "area_m2"], ascending=[True, True, False])
-    frame = frame.drop(columns=["_order", "_ids"]).reset_index(drop=True)
-    geometry = gpd.GeoSeries(frame["geometry"].to_numpy(), crs=src_crs).to_crs(STORAGE_EPSG)
-    out = gpd.GeoDataFrame(frame.drop(columns=["geometry"]), geometry=geometry.values)
+    crs = np.full(len(frame), None, dtype=object)
+    crs[measured] = names(geoms[measured])
+    rank = {k: i for i, k in enumerate(DEFECT_KINDS)}
+    keys = pd.DataFrame(
+        {
+            "kind": [rank[k] for k in columns["kind"]],
+            "ids": [",".join(ids) for ids in columns["ids"]],
+            "area": -frame["area_m2"].to_numpy(),
+        }
+    )
+    order = np.lexsort((keys["area"], keys["ids"].to_numpy(), keys["kind"]))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["crs"] = pd.Series(crs[order], dtype=object)
+    geoms = geoms[order]
+    geometry = gpd.GeoSeries(geoms, crs=src_crs).to_crs(STORAGE_EPSG)
+    out = gpd.GeoDataFrame(frame, geometry=geometry.values)
     return out[[*DEFECT_COLUMNS, "crs"]]
 
 
-def _locate_parents(frame: pd.DataFrame, parents: Parents) -> None:
+def _locate_parents(frame: pd.DataFrame, geoms, parents: Parents) -> None:
     """Give overlaps, duplicates and invalid rings the parent their location lies in."""
     kinds = frame["kind"].isin(["overlap", "duplicate_geometry", "invalid_geometry"]).to_numpy()
-    geoms = frame["geometry"].to_numpy()
     need = np.flatnonzero(kinds & frame["parent"].isna().to_numpy() & ~shapely.is_missing(geoms))
     if len(need) == 0:
         return
