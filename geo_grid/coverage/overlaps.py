@@ -40,34 +40,49 @@ def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     * a flagged grid holds the other wholly inside, edges apart.
     """
     src = np.flatnonzero(layer.flagged)
+    n = len(layer.geoms)
     qi, qj = layer.tree.query(edges[src], predicate="intersects")
-    met = np.unique(_ordered(src[qi], qj), axis=0)
-    met = met[met[:, 0] != met[:, 1]]
-    inner = ~shapely.touches(layer.geoms[met[:, 0]], layer.geoms[met[:, 1]])
-    found = [met[inner], _same_side(layer.seg), _nested(layer, src)]
-    cand = np.vstack(found)
-    return np.unique(cand, axis=0) if len(cand) else np.empty((0, 2), dtype=int)
+    met = np.unique(_pair_keys(src[qi], qj, n))
+    a, b = met // n, met % n
+    apart = a != b
+    a, b = a[apart], b[apart]
+    inner = ~shapely.touches(layer.geoms[a], layer.geoms[b])
+    found = np.r_[a[inner] * n + b[inner], _same_side(layer.seg, n), _nested(layer, src, n)]
+    found = np.unique(found)
+    return np.column_stack([found // n, found % n]).astype(int).reshape(-1, 2)
 
 
-def _ordered(a: NDArray, b: NDArray) -> NDArray:
-    return np.column_stack([np.minimum(a, b), np.maximum(a, b)]).astype(int).reshape(-1, 2)
+def _pair_keys(a: NDArray, b: NDArray, n: int) -> NDArray:
+    """One int64 per unordered pair: ``min·n + max``."""
+    return np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
 
 
-def _same_side(seg: Segments) -> NDArray:
-    """Pairs of grids drawing one segment in the same direction (both on its right)."""
-    frame = seg.subset(seg.same_side()).frame().drop_duplicates()
-    if len(frame) == 0:
-        return np.empty((0, 2), dtype=int)
-    pairs = frame.merge(frame, on="key")
-    pairs = pairs[pairs["grid_x"] < pairs["grid_y"]]
-    return _ordered(pairs["grid_x"].to_numpy(), pairs["grid_y"].to_numpy())
+def _same_side(seg: Segments, n: int) -> NDArray:
+    """Pair keys of grids drawing one segment in the same direction (both on its right)."""
+    same = seg.same_side()
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    key, owner = seg.key[same], seg.owner[same].astype(np.int64)
+    order = np.lexsort((owner, key))
+    key, owner = key[order], owner[order]
+    fresh = np.r_[True, (key[1:] != key[:-1]) | (owner[1:] != owner[:-1])]
+    key, owner = key[fresh], owner[fresh]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    size = np.diff(np.r_[start, len(key)])
+    two = start[size == 2]
+    out = [owner[two] * n + owner[two + 1]]
+    for a in start[size > 2]:  # three or more grids on one side of a segment: rare
+        grids = owner[a : a + size[start == a][0]]
+        i, j = np.triu_indices(len(grids), 1)
+        out.append(grids[i] * n + grids[j])
+    return np.concatenate(out)
 
 
-def _nested(layer: Layer, src: NDArray) -> NDArray:
-    """Pairs where a flagged grid holds another wholly inside, edges apart."""
+def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
+    """Pair keys where a flagged grid holds another wholly inside, edges apart."""
     qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
     a, b = src[qi], qj
-    return _ordered(a[a != b], b[a != b])
+    return _pair_keys(a[a != b], b[a != b], n)
 
 
 def overlap_defects(
