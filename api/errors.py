@@ -12,10 +12,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from api import pages
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -26,7 +26,7 @@ from geo_grid.errors import (
     TooManyAttempts,
     Unauthorized,
 )
-from geo_grid.services.database import UNREACHABLE, error_line
+from geo_grid.services.database import error_line
 
 log = logging.getLogger("geo_grid.api")
 
@@ -152,6 +152,13 @@ def _validation_field(first: dict) -> tuple[str | None, str]:
     return field, f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
 
 
+def _reason(exc: GeoGridError) -> str:
+    """What the log says: the message, and the cause the client is not told (e.g. why the
+    database is unavailable, in the driver's words)."""
+    cause = error_line(exc)
+    return exc.message if cause == exc.message else f"{exc.message}: {cause}"
+
+
 def register(app: FastAPI) -> None:
     """Attach the handlers: domain errors by class, request validation with the field named,
     and Starlette's own errors (unparseable body 400, unknown path 404, method 405, OPTIONS)."""
@@ -159,11 +166,13 @@ def register(app: FastAPI) -> None:
     def make_handler(status: int):
         async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
             if status >= 500:
-                log.error("%s %s: %s", request.method, request.url.path, exc.message)
-            if status == 401 and request.method == "GET" and request.url.path.startswith("/map"):
-                # a person opening a map page: send them to the login form and back
+                log.error("%s %s: %s", request.method, request.url.path, _reason(exc))
+            if status == 401 and request.method == "GET" and pages.is_page_path(request.url.path):
+                # a person opening a page: send them to the login form and back
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if status in pages.PAGE_ERRORS and pages.wants_page(request):
+                return pages.error_page(request, status, exc.message)  # Chinese, for a person
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             if isinstance(exc, TooManyAttempts):
                 headers = {"Retry-After": str(exc.retry_after)}
@@ -183,33 +192,20 @@ def register(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
-    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        reason = error_line(exc)
-        log.error("%s %s: database unavailable: %s", request.method, request.url.path, reason)
-        return JSONResponse(_body("database unavailable", None), status_code=503)
-
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if _lost_connection(exc):
-            return await unavailable(request, exc)
-        raise exc  # a bug: the server's default 500 (and its traceback in the log), as before
-
-    # the server is down, restarting or went away mid-request, or the pool is exhausted: retry
-    for cls in UNREACHABLE:
-        if cls not in STATUS:  # DatabaseUnavailable keeps its own message
-            app.add_exception_handler(cls, unavailable)
-    # any other driver error stays a bug (500), unless it came from a connection that died
-    app.add_exception_handler(DBAPIError, database_error)
-
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """Errors Starlette and FastAPI raise before a route runs, in the API's one error shape.
 
     ``OPTIONS`` on a path the API serves answers ``204`` with ``Allow`` (RFC 9110 §9.3.7), no
     CORS headers: the maps are same-origin and no other site is meant to call the API from a
-    browser. Any other method a path does not serve is ``405`` with the full ``Allow`` list.
+    browser. Any other method a path does not serve is ``405`` with the full ``Allow`` list. A
+    person's browser opening a page that does not exist (``/map/nothing``) gets the Chinese page
+    of :mod:`api.pages` instead of JSON, as a route's own 403 and 404 do.
     """
     status = exc.status_code
     headers = dict(exc.headers or {})
+    if status in pages.PAGE_ERRORS and pages.wants_page(request):
+        return pages.error_page(request, status, f"{request.method} {request.url.path}")
     if status == 405:
         # no route at the path: the only other 405 is a static file's (StaticFiles: GET, HEAD)
         allowed = allowed_methods(request) or ["GET", "HEAD", "OPTIONS"]
@@ -226,24 +222,3 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         message = f"no such path: {request.url.path}"
         return _error(request, 404, message, None, headers)
     return _error(request, status, str(exc.detail), None, headers)
-
-
-def _lost_connection(exc: DBAPIError) -> bool:
-    """A driver error caused by a dead connection (SQLAlchemy flags those it recognises).
-
-    psycopg2 reports "server closed the connection unexpectedly" as an OperationalError, but a
-    statement on a socket the server already dropped can surface as another DBAPIError class.
-    """
-    if exc.connection_invalidated:
-        return True
-    text = str(exc.orig or "").lower()
-    return any(
-        hint in text
-        for hint in (
-            "server closed the connection",
-            "connection already closed",
-            "terminating connection",
-            "could not connect",
-            "connection refused",
-        )
-    )

@@ -79,12 +79,21 @@ def demo():
 
 
 @pytest.fixture(scope="session")
-def demo_db(database_url: str, demo) -> str:
-    """The test database with the demo district loaded (once per session)."""
+def gazetteer_db(database_url: str) -> str:
+    """The test database with the national gazetteer loaded (once per session, as `make demo`)."""
+    from geo_grid.services.gazetteer import load_gazetteer
+
+    load_gazetteer()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def demo_db(gazetteer_db: str, demo) -> str:
+    """The test database with the gazetteer and the demo district loaded (once per session)."""
     from geo_grid.services.demo import load_demo
 
     load_demo(demo=demo)
-    return database_url
+    return gazetteer_db
 
 
 @pytest.fixture(scope="session")
@@ -102,13 +111,13 @@ def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[s
 
     from sqlalchemy import text
 
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     key = f"t_plan_{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
-        repo.ensure_layer(s, key, name_zh)
-        gid = repo.create_generation(s, layer=key, author="test")
+        repos.grids.ensure_layer(s, key, name_zh)
+        gid = repos.grids.create_generation(s, layer=key, author="test")
         s.execute(
             text(
                 f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
@@ -117,9 +126,9 @@ def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[s
                            area_m2, properties, geom
                     FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
             ),
-            {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
+            {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
         )
-        repo.publish_generation(s, gid)
+        repos.grids.publish_generation(s, gid)
     return key, gid
 
 

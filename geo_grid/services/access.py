@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geo_grid import access
 from geo_grid.access import Principal
-from geo_grid.db import access_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict, NotFound, TooManyAttempts, Unauthorized
 from geo_grid.settings import get_settings
@@ -93,18 +93,18 @@ def create_user(
         "scope_level": level, "scope_code": code, "person_id": person_id,
     }  # fmt: skip
     with session_scope() as session:
-        if person_id and not access_repo.person_exists(session, person_id):
+        if person_id and not repos.access.person_exists(session, person_id):
             raise BadInput(f"person_id: no person {person_id!r} on the roster", field="person_id")
         try:
             with session.begin_nested():
-                return access_repo.insert_user(session, row)
+                return repos.access.insert_user(session, row)
         except IntegrityError:
             raise Conflict(f"username: {username!r} exists", field="username") from None
 
 
 def list_users() -> list[dict[str, Any]]:
     with session_scope() as session:
-        return access_repo.list_users(session)
+        return repos.access.list_users(session)
 
 
 def set_user_active(username: str, active: bool, *, by: Principal | None = None) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def set_user_active(username: str, active: bool, *, by: Principal | None = None)
     with session_scope() as session:
         if not active:
             _may_disable(session, username, by)
-        row = access_repo.set_user_active(session, username, active)
+        row = repos.access.set_user_active(session, username, active)
     if row is None:
         raise NotFound(f"username: no account {username!r}", field="username")
     _forget_account(username)
@@ -132,7 +132,7 @@ def _may_disable(session, username: str, by: Principal | None) -> None:
             f"username: {username!r} is your own account: another administrator disables it",
             field="username",
         )
-    admins = access_repo.lock_active_admins(session)
+    admins = repos.access.lock_active_admins(session)
     if admins == [username]:
         raise Conflict(
             f"username: {username!r} is the last active administrator: enable or create "
@@ -177,7 +177,7 @@ def authenticate(username: str, password: str, *, address: str = "local") -> Pri
     name, address = (username or "")[:64], (address or "unknown")[:64]
     policy, windows = _login_policy(), _login_windows()
     with session_scope() as session:
-        state = access.LoginState(**access_repo.login_state(session, name, address, **windows))
+        state = access.LoginState(**repos.access.login_state(session, name, address, **windows))
         wait = access.login_wait(state, policy)
         if wait > 0:  # no password is checked: the transaction ends without writing
             raise TooManyAttempts(
@@ -185,15 +185,15 @@ def authenticate(username: str, password: str, *, address: str = "local") -> Pri
                 f"again in {math.ceil(wait)} s)",
                 retry_after=math.ceil(wait), field="username",
             )  # fmt: skip
-        row = access_repo.get_user(session, name)
+        row = repos.access.get_user(session, name)
         ok = access.verify_password(row["password_hash"] if row else _DUMMY_HASH, password or "")
         good = bool(row and ok and row["active"] and name == username)
         if good:
-            access_repo.login_succeeded(session, name, address)
-            grids = access_repo.roster_grids(session, row["person_id"]) if row["person_id"] else []
+            repos.access.login_succeeded(session, name, address)
+            grids = repos.access.roster_grids(session, row["person_id"]) if row["person_id"] else []
         else:  # committed, though the login then fails
             delay = access.failure_delay(state.pair_failures + 1, policy)
-            access_repo.login_failed(session, name, address, delay_s=delay, **windows)
+            repos.access.login_failed(session, name, address, delay_s=delay, **windows)
     if not good:
         raise Unauthorized(
             "用户名或密码错误，或账号已停用 (username or password wrong, or account disabled)"
@@ -212,9 +212,9 @@ def account_principal(username: str) -> Principal | None:
         return cached  # type: ignore[return-value]
     now = time.monotonic()
     with session_scope() as session:
-        row = access_repo.get_user(session, username)
+        row = repos.access.get_user(session, username)
         grids = (
-            access_repo.roster_grids(session, row["person_id"])
+            repos.access.roster_grids(session, row["person_id"])
             if row and row["active"] and row["person_id"]
             else []
         )
@@ -268,7 +268,7 @@ def create_api_key(name: str, role: str = "open311_client", *, scope: str | None
     with session_scope() as session:
         try:
             with session.begin_nested():
-                stored = access_repo.insert_key(session, row)
+                stored = repos.access.insert_key(session, row)
         except IntegrityError:
             raise Conflict(f"name: an API key named {name!r} exists", field="name") from None
     return key, stored
@@ -285,9 +285,9 @@ def principal_for_key(key: str) -> Principal | None:
     if hit and now - hit[0] < KEY_CACHE_SECONDS:
         return hit[1]
     with session_scope() as session:
-        row = access_repo.get_key(session, digest)
+        row = repos.access.get_key(session, digest)
         if row and row["active"]:
-            access_repo.touch_key(session, row["id"])
+            repos.access.touch_key(session, row["id"])
     principal = _principal(row, (), "api_key") if row and row["active"] else None
     with _key_lock:
         if len(_key_cache) > 10_000:
@@ -298,13 +298,13 @@ def principal_for_key(key: str) -> Principal | None:
 
 def list_api_keys() -> list[dict[str, Any]]:
     with session_scope() as session:
-        return access_repo.list_keys(session)
+        return repos.access.list_keys(session)
 
 
 def set_api_key_active(name: str, active: bool) -> dict[str, Any]:
     """Revoke (or restore) a key; this process forgets it at once, others within the cache time."""
     with session_scope() as session:
-        row = access_repo.set_key_active(session, name, active)
+        row = repos.access.set_key_active(session, name, active)
     if row is None:
         raise NotFound(f"name: no API key {name!r}", field="name")
     with _key_lock:
@@ -318,7 +318,7 @@ def record_personal_read(
     """Log, in the caller's transaction, that ``principal`` read reporters' personal data."""
     ids = sorted({int(i) for i in case_ids})
     if ids:
-        access_repo.insert_personal_read(
+        repos.access.insert_personal_read(
             session, principal=principal.label, role=principal.role, case_ids=ids,
             fields=sorted(set(fields)), purpose=purpose,
         )  # fmt: skip
@@ -328,6 +328,6 @@ def personal_reads(
     *, case_id: int | None = None, principal: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     with session_scope() as session:
-        return access_repo.list_personal_reads(
+        return repos.access.list_personal_reads(
             session, case_id=case_id, principal=principal, limit=limit
         )

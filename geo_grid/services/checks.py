@@ -164,9 +164,9 @@ def _log_records(log: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------- store
 def _communities(session) -> gpd.GeoDataFrame | None:
     """Community polygons from ``admin_area`` as check parents (None when none are stored)."""
-    from geo_grid.db import repo
+    from geo_grid.db import repos
 
-    areas = repo.read_admin_areas(session, level="community")
+    areas = repos.district.read_admin_areas(session, level="community")
     if len(areas) == 0:
         return None
     return areas[["code", "name", areas.geometry.name]]
@@ -213,17 +213,17 @@ def check_layer(
     next call (``cached`` True) unless ``refresh``. Returns ``{layer, generation, generation_id,
     generation_status, checked_at, cached, params, summary, defects}``.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     params, key = _params(gap_width_m)
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        found = checks_repo.find_check(session, generation_id=gen["id"], params_key=key)
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        found = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
         if found is not None and not refresh:
-            defects = checks_repo.read_defects(session, found["id"])
+            defects = repos.checks.read_defects(session, found["id"])
             return _check_answer(gen, found, _stored_json(found, defects), cached=True)
-        grids = repo.read_grids(session, generation_id=gen["id"])
+        grids = repos.grids.read_grids(session, generation_id=gen["id"])
         parent = _communities(session)
     started = time.perf_counter()
     report = check_coverage(
@@ -233,13 +233,8 @@ def check_layer(
     body = report.to_json()
     with session_scope() as session:
         if refresh:
-            from sqlalchemy import text
-
-            session.execute(
-                text("DELETE FROM coverage_check WHERE generation_id = :g AND params_key = :k"),
-                {"g": gen["id"], "k": key},
-            )
-        check_id = checks_repo.insert_check(
+            repos.checks.delete_check(session, generation_id=gen["id"], params_key=key)
+        check_id = repos.checks.insert_check(
             session,
             generation_id=gen["id"],
             layer=layer,
@@ -251,8 +246,8 @@ def check_layer(
             elapsed_s=elapsed,
         )
         if check_id is not None:
-            checks_repo.insert_defects(session, check_id, report.defects)
-        stored = checks_repo.find_check(session, generation_id=gen["id"], params_key=key)
+            repos.checks.insert_defects(session, check_id, report.defects)
+        stored = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
     return _check_answer(gen, stored, body, cached=False)
 
 
@@ -262,14 +257,14 @@ def latest_check(
     """The latest stored check of a generation (published by default), whatever its parameters;
     when none is stored, computed once with the defaults and stored (unless ``compute`` is False:
     then :class:`NotFound`)."""
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        found = checks_repo.latest_check(session, generation_id=gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        found = repos.checks.latest_check(session, generation_id=gen["id"])
         if found is not None:
-            defects = checks_repo.read_defects(session, found["id"])
+            defects = repos.checks.read_defects(session, found["id"])
             return _check_answer(gen, found, _stored_json(found, defects), cached=True)
     if not compute:
         raise NotFound(
@@ -304,7 +299,7 @@ def fix_layer(
     The draft records the fixed generation as its parent and gets its own stored check (which is
     clean when the fix worked), so ``GET .../checks?generation=N`` answers at once.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.settings import get_settings
 
@@ -313,8 +308,8 @@ def fix_layer(
     params, key = _params(gap_width_m)
     local_crs = get_settings().local_crs
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        grids = repo.read_grids(session, generation_id=gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        grids = repos.grids.read_grids(session, generation_id=gen["id"])
         parent = _communities(session)
     if len(grids) == 0:
         raise BadInput(
@@ -354,7 +349,7 @@ def fix_layer(
     if as_draft:
         rows = _writable_grids(fixed, local_crs)
         with session_scope() as session:
-            gid = repo.create_generation(
+            gid = repos.grids.create_generation(
                 session,
                 layer=layer,
                 author=author,
@@ -362,8 +357,8 @@ def fix_layer(
                 source=f"fix:{layer}:{gen['number']}",
                 parent_id=gen["id"],
             )
-            repo.insert_grids(session, gid, layer, rows)
-            check_id = checks_repo.insert_check(
+            repos.grids.insert_grids(session, gid, layer, rows)
+            check_id = repos.checks.insert_check(
                 session,
                 generation_id=gid,
                 layer=layer,
@@ -374,8 +369,8 @@ def fix_layer(
                 summary=after.summary(),
             )
             if check_id is not None:
-                checks_repo.insert_defects(session, check_id, after.defects)
-            result["generation"] = int(repo.generation_row(session, gid)["number"])
+                repos.checks.insert_defects(session, check_id, after.defects)
+            result["generation"] = int(repos.grids.generation_row(session, gid)["number"])
             result["generation_id"] = gid
     return result
 
@@ -417,7 +412,7 @@ def merge(
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
     files, draft_generation}``.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
     from geo_grid.settings import get_settings
@@ -435,12 +430,12 @@ def merge(
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
     local_crs = get_settings().local_crs
     with session_scope() as session:
-        base_gen = repo.resolve_generation(session, base, base_generation)
-        base_grids = repo.read_grids(session, generation_id=base_gen["id"])
+        base_gen = repos.grids.resolve_generation(session, base, base_generation)
+        base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
         gens, frames = {}, {}
         for key in layers:
-            gens[key] = repo.resolve_generation(session, key, None)
-            frames[key] = repo.read_grids(session, generation_id=gens[key]["id"])
+            gens[key] = repos.grids.resolve_generation(session, key, None)
+            frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
         communities = _communities(session)
     if len(base_grids) == 0:
         raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
@@ -482,7 +477,7 @@ def merge(
     if out_dir is not None:
         files = _write_merge(Path(out_dir), proposed, result.crosswalk, result.conformance)
     with session_scope() as session:
-        run_id = checks_repo.insert_merge_run(
+        run_id = repos.checks.insert_merge_run(
             session,
             base_generation_id=base_gen["id"],
             dept_generations={k: int(g["id"]) for k, g in gens.items()},
@@ -492,7 +487,7 @@ def merge(
             author=author,
         )
         for key, gen in gens.items():
-            checks_repo.replace_crosswalk(
+            repos.checks.replace_crosswalk(
                 session,
                 base_generation_id=base_gen["id"],
                 dept_generation_id=gen["id"],
@@ -501,7 +496,7 @@ def merge(
             )
         draft = None
         if as_draft:
-            gid = repo.create_generation(
+            gid = repos.grids.create_generation(
                 session,
                 layer=UNIFIED,
                 author=author,
@@ -509,9 +504,9 @@ def merge(
                 source=f"merge:{run_id}",
                 parent_id=base_gen["id"] if base == UNIFIED else None,
             )
-            repo.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
-            checks_repo.set_merge_proposed(session, run_id, gid)
-            draft = int(repo.generation_row(session, gid)["number"])
+            repos.grids.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
+            repos.checks.set_merge_proposed(session, run_id, gid)
+            draft = int(repos.grids.generation_row(session, gid)["number"])
     return {
         "merge_id": run_id,
         "base": base,
@@ -551,14 +546,14 @@ def crosswalk_for(code: str, *, generation: int | None = None) -> dict[str, Any]
     Uses the published unified generation (or ``generation``) and, per department layer, the
     rows of its published generation when that one was merged, else of its latest merged one.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        gen = repo.resolve_generation(session, UNIFIED, generation)
-        rows = checks_repo.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)
+        gen = repos.grids.resolve_generation(session, UNIFIED, generation)
+        rows = repos.checks.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)
         if not rows:
-            exists = len(repo.read_grids(session, generation_id=gen["id"], codes=[code]))
+            exists = len(repos.grids.read_grids(session, generation_id=gen["id"], codes=[code]))
             if not exists:
                 raise NotFound(
                     f"code: no grid {code!r} in unified generation {gen['number']}", field="code"

@@ -57,11 +57,11 @@ def _execute(session, sql: str, **params) -> None:
 def _rename(demo, code: str) -> dict:
     """Make the grid ``code``, its community and its roster people hostile; returns the old
     names (what :func:`_restore` puts back)."""
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as s:
-        gid = repo.resolve_generation(s, "unified")["id"]
+        gid = repos.grids.resolve_generation(s, "unified")["id"]
         grid = _rows(s, "SELECT name, community_code FROM grid WHERE generation_id = :g "
                         "AND code = :c", g=gid, c=code)[0]  # fmt: skip
         community = _rows(s, "SELECT code, name, short_name FROM admin_area WHERE code = :c",

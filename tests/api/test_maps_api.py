@@ -39,13 +39,13 @@ DOC_NAMES = {
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases if there are none), a queued case and an edited plan."""
-    from geo_grid.db import tiles_repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.services import cases, index, plans
 
     index.invalidate()
     with session_scope() as session:
-        count, _ = tiles_repo.cases_fingerprint(session)
+        count, _ = repos.tiles.cases_fingerprint(session)
     if count < 100:
         cases.load_demo_cases(demo=demo, n=6000)
     queued = cases.intake(
@@ -144,7 +144,7 @@ def test_coverage_page_meets_size_goal_on_the_demo(http, demo):
 
 
 def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
-    from geo_grid.db import tiles_repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     html = http.get("/map").text
@@ -153,7 +153,7 @@ def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
     assert leader["name"] in html
     assert str(leader["phone"]) not in html  # names, never phones
     with session_scope() as session:
-        counts = tiles_repo.open_case_counts(session)
+        counts = repos.tiles.open_case_counts(session)
     code, n = max(counts.items(), key=lambda kv: kv[1])
     assert re.search(rf'\["{code}","[^"]*",\d+,"[^"]*","[^"]*",{n},', html), (code, n)
 

@@ -12,7 +12,7 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping, shape
 
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 
 CODE = "320113001002001"
@@ -28,8 +28,8 @@ def client(demo_db, accounts):
 
 def _grid(code: str):
     with session_scope() as s:
-        gen = repo.resolve_generation(s, "unified")
-        return repo.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
+        gen = repos.grids.resolve_generation(s, "unified")
+        return repos.grids.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
 
 
 def _line_across(geom) -> dict:
@@ -176,4 +176,4 @@ def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
     assert len(result) == 1 and isinstance(result[0], Forbidden), result
     assert "outside your street 320113003" in result[0].message
     with session_scope() as s:
-        assert repo.resolve_generation(s, key)["id"] == gid  # nothing was published
+        assert repos.grids.resolve_generation(s, key)["id"] == gid  # nothing was published

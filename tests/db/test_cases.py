@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from geo_grid._address_numerals import arabic_to_chinese
 from geo_grid.access import Principal
+from geo_grid.address import arabic_to_chinese
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict, Forbidden
 from geo_grid.services import cases

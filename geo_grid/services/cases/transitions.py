@@ -13,7 +13,7 @@ from geo_grid.cases.rules import (
     route,
     stage_deadline,
 )
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
 from geo_grid.services.cases._common import _event, _now
@@ -107,7 +107,7 @@ def transition(
             raise err
         new_status = lifecycle.apply(case["status"], action)
         if action in duties.FOUR_EYES:
-            handler = cases_repo.last_actor(session, case["id"], "handle")
+            handler = repos.cases.last_actor(session, case["id"], "handle")
             duties.check_four_eyes(action, by.label, handler=handler)
         changes = _changes_for(action, case, data, now)
         if action == "reject" and changes.get("duplicate_of") is not None:
@@ -117,11 +117,11 @@ def transition(
         if new_status != case["status"]:
             changes["stage_due_at"] = stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now)
         changes["updated_at"] = now
-        new_version = cases_repo.update_case(session, case["id"], version, changes)
+        new_version = repos.cases.update_case(session, case["id"], version, changes)
         event = _event(case["id"], action, case["status"], new_status, by.label, by.role, now,
                        note, attachment, data)  # fmt: skip
-        cases_repo.insert_events(session, [event])
-        stored = cases_repo.get_case(session, case_id=case["id"])
+        repos.cases.insert_events(session, [event])
+        stored = repos.cases.get_case(session, case_id=case["id"])
     assert stored["version"] == new_version
     return case_view(stored, now=now)
 
@@ -177,9 +177,9 @@ def route_to_point(
             "stage_due_at": stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now),
             "lon": placement.lon, "lat": placement.lat,
         }  # fmt: skip
-        cases_repo.update_case(session, case["id"], expected, changes)
+        repos.cases.update_case(session, case["id"], expected, changes)
         event = _event(case["id"], "dispatch", case["status"], new_status, by.label, by.role,
                        now, decision.trace[-1], None, data)  # fmt: skip
-        cases_repo.insert_events(session, [event])
-        stored = cases_repo.get_case(session, case_id=case["id"])
+        repos.cases.insert_events(session, [event])
+        stored = repos.cases.get_case(session, case_id=case["id"])
     return case_view(stored, now=now)

@@ -21,9 +21,10 @@ from geo_grid.access import Principal
 from geo_grid.cases import escalation as esc
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import Category, category
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
+from geo_grid.labels import reason_zh
 from geo_grid.services.access import record_personal_read
 from geo_grid.services.cases._common import CHANNELS, _now
 
@@ -47,7 +48,7 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         cat = None
     status = row["status"]
     due = row.get("due_at")
-    out = {k: row.get(k) for k in cases_repo.CASE_COLUMNS}
+    out = {k: row.get(k) for k in repos.cases.CASE_COLUMNS}
     out.update(
         lon=row.get("lon"),
         lat=row.get("lat"),
@@ -55,6 +56,7 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         reporter_phone=access.mask_phone(row.get("reporter_phone")),
         **{k: access.mask_text(row.get(k)) for k in _FREE_TEXT},
         status_zh=lifecycle.STATES.get(status, status),
+        manual_reason_zh=reason_zh(row.get("manual_reason")),
         level_zh=esc.LEVELS.get(row.get("level") or "grid"),
         channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
         category_name=cat.name_zh if cat else None,
@@ -74,8 +76,8 @@ def _masked_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _find(session, ref: int | str) -> dict[str, Any]:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and len(ref) < 12):
-        return cases_repo.get_case(session, case_id=int(ref))
-    return cases_repo.get_case(session, number=str(ref))
+        return repos.cases.get_case(session, case_id=int(ref))
+    return repos.cases.get_case(session, number=str(ref))
 
 
 def ensure_in_scope(viewer: Principal | None, case: Mapping[str, Any]) -> None:
@@ -133,9 +135,9 @@ def get_case(
         records: dict[str, list[dict]] = {}
         if events:
             records = {
-                "events": cases_repo.case_events(session, row["id"]),
-                "escalations": cases_repo.escalations(session, row["id"]),
-                "report_ins": cases_repo.report_ins(session, row["id"]),
+                "events": repos.cases.case_events(session, row["id"]),
+                "escalations": repos.cases.escalations(session, row["id"]),
+                "report_ins": repos.cases.report_ins(session, row["id"]),
             }
             view.update({k: _masked_notes(v) for k, v in records.items()})
         _disclose(session, viewer, [row], [view], f"GET case {row['number']}", [records])
@@ -147,7 +149,7 @@ def history(ref: int | str, *, viewer: Principal | None = None) -> list[dict[str
     with session_scope() as session:
         row = _find(session, ref)
         ensure_in_scope(viewer, row)
-        events = cases_repo.case_events(session, row["id"])
+        events = repos.cases.case_events(session, row["id"])
         view = {"events": _masked_notes(events)}
         purpose = f"GET case {row['number']} events"
         _disclose(session, viewer, [row], [view], purpose, [{"events": events}])
@@ -162,7 +164,7 @@ def list_cases(
     viewer: Principal | None = None,
     masked: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cases matching the filters (see :data:`geo_grid.db.cases_repo._FILTERS`), newest first.
+    """Cases matching the filters (see :data:`geo_grid.db.repos.cases._FILTERS`), newest first.
 
     A ``viewer`` sees only the cases of their area, whatever the filters ask. ``masked``: masked
     for every viewer, nothing disclosed (Open311, whose answers never carry personal data).
@@ -172,7 +174,7 @@ def list_cases(
     wanted = {**(filters or {}), **(access.scope_filter(viewer) if viewer else {})}
     now = _now(None)
     with session_scope() as session:
-        rows, total = cases_repo.list_cases(session, wanted, limit=limit, offset=offset)
+        rows, total = repos.cases.list_cases(session, wanted, limit=limit, offset=offset)
         views = [case_view(r, now=now) for r in rows]
         if not masked:
             _disclose(session, viewer, rows, views, "GET cases list")
@@ -187,7 +189,7 @@ def manual_queue(limit: int = 200, *, viewer: Principal | None = None) -> list[d
         raise BadInput("limit: must be between 1 and 1000", field="limit")
     wanted = {"status": ["manual"], **(access.scope_filter(viewer) if viewer else {})}
     with session_scope() as session:
-        rows, _ = cases_repo.list_cases(session, wanted, limit=limit, order="received_asc")
+        rows, _ = repos.cases.list_cases(session, wanted, limit=limit, order="received_asc")
         views = [
             {k: access.mask_text(r.get(k)) if k in _FREE_TEXT else r.get(k) for k in _QUEUE}
             for r in rows
