@@ -6,7 +6,7 @@ Every boundary (of grids, parents, cut lines) is noded together once with snap r
 ``polygonize`` returns atomic faces that share every vertex with their neighbours; a grid is the
 coverage union of the faces assigned to it, so neighbours share vertices exactly and no overlap or
 gap can survive. Deciding *which* grid gets a face is then a labelling problem on a planar graph:
-the fixer's rules are in :mod:`geo_grid.coverage.labels`, the merge's in :mod:`geo_grid.merge`.
+the fixer's rules are in :mod:`geo_grid.coverage.owners`, the merge's in :mod:`geo_grid.merge`.
 
 Examples
 --------

@@ -3,7 +3,7 @@
 The steps, in order, each a function below: per-feature repairs (:func:`_repair_features`),
 duplicate geometries (:func:`_drop_duplicate_geometries`) and codes
 (:func:`_recode_duplicates`), parents (:func:`_assign_parents`), faces and their owners
-(:func:`_faces`, :func:`_owners`, rules in :mod:`geo_grid.coverage.labels`), leftovers and small
+(:func:`_faces`, :func:`_owners`, rules in :mod:`geo_grid.coverage.owners`), leftovers and small
 parts, then the log of face moves (:func:`_log_moves`) and the assembled layer
 (:func:`_assemble`).
 """
@@ -19,7 +19,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.faces import dissolve, node_faces
-from geo_grid.coverage.labels import (
+from geo_grid.coverage.owners import (
     Faces,
     dissolve_small_parts,
     label_faces,
@@ -63,7 +63,7 @@ def fix_coverage(
     ``-2``, ``-3`` ... suffix; a grid without a known parent gets the parent it overlaps most.
     Then all boundaries (and parent boundaries) are noded with snap rounding at
     ``snap_tolerance_m`` into faces and every face is given one owner (see
-    :mod:`geo_grid.coverage.labels`): overlaps by ``overlap_rule``, gaps and slivers (any width)
+    :mod:`geo_grid.coverage.owners`): overlaps by ``overlap_rule``, gaps and slivers (any width)
     to the neighbour with the longest shared border in the same parent, parts outside a grid's
     parent cut off. Disconnected parts under ``min_part_m2`` then join the neighbour they share
     most border with. Because grids are unions of faces of one noding, neighbours share vertices
