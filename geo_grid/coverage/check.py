@@ -117,12 +117,12 @@ def _find_defects(grids, parent, parent_field, measure, sliver_w, share, step):
     step("codes")
     layer, edges = edge_layer(pgeoms)
     step("edges")
-    found, pairs, candidates = overlap_defects(layer, edges, pcodes, measure, share)
+    found, pairs = overlap_defects(layer, edges, pcodes, measure, share)
     defects += found
     step("overlaps")
     parents = Parents.read(parent, grids.crs) if parent is not None else None
     lines = ParentLines.of(parents.geoms, layer) if parents is not None else None
-    gaps = find_gaps(layer, lines, candidates)
+    gaps = find_gaps(layer, lines)
     step("gaps")
     defects += gap_defects(gaps, layer, pcodes, parents, measure, sliver_w)
     step("gap widths")

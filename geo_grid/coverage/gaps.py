@@ -20,13 +20,12 @@ Pieces found twice (a pocket inside a parent) or split at a parent line are merg
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.borders import bordering
 from geo_grid.coverage.edges import boundary_rings
-from geo_grid.coverage.layer import Layer, Measure, Overlaps, ParentLines
+from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents
 from geo_grid.coverage.polygons import pieces, widths
 from geo_grid.coverage.report import defect
@@ -112,67 +111,28 @@ def _outline(outlines: NDArray):
     return shapely.MultiPolygon(list(outlines)) if len(outlines) else shapely.MultiPolygon()
 
 
-def _fill_holes(layer: Layer, holes: NDArray, overlaps: Overlaps | None = None) -> NDArray:
+def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
     """Each hole minus the flagged grids inside it (a hole without any is a gap as it is).
 
-    A hole its flagged grids provably fill is skipped without an overlay (see :func:`_filled`).
-    The rest go by rounds: round k takes the k-th flagged grid of every hole off it at once, so
-    most holes cost one small difference per flagged grid in a few GEOS calls; a hole holding
-    many flagged grids takes their union off in one go instead."""
+    One union of each hole's flagged grids, then one vectorized difference of all the holes.
+    Measured on 10,000 grids with 10 % perturbed (289 holes holding 1,890 flagged grids), this
+    costs 75 ms where taking the grids off one by one in rounds cost 107 ms; proving a hole
+    filled by an area bound first saved 88 overlays but cost more (25 ms) than they did."""
     if len(holes) == 0:
         return holes
     flagged = np.flatnonzero(layer.flagged)
     fi, hj = shapely.STRtree(holes).query(layer.geoms[flagged], predicate="intersects")
     order = np.lexsort((fi, hj))
     hj, grid = hj[order], flagged[fi[order]]
-    filled = _filled(layer, holes, hj, grid, overlaps)
-    keep = ~filled[hj]
-    hj, grid = hj[keep], grid[keep]
-    rank = np.arange(len(hj)) - np.searchsorted(hj, hj, side="left")
-    rest = holes.copy()
-    rest[filled] = None
-    crowded = np.unique(hj[rank >= _FEW])
+    held, covered = [], []
     for h, group in _groups(hj, grid):
-        if h in crowded:
-            rest[h] = shapely.difference(rest[h], shapely.union_all(layer.geoms[group]))
-    few = ~np.isin(hj, crowded)
-    for k in range(_FEW):
-        at = few & (rank == k)
-        rest[hj[at]] = shapely.difference(rest[hj[at]], layer.geoms[grid[at]])
+        held.append(h)
+        covered.append(shapely.union_all(layer.geoms[group]))
+    rest = holes.copy()
+    if held:
+        rest[held] = shapely.difference(holes[held], np.asarray(covered, dtype=object))
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
     return parts[~shapely.is_empty(parts)]
-
-
-def _filled(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray, overlaps) -> NDArray:
-    """Holes their flagged grids fill, proven by area: when every grid lies inside the hole,
-    the union of the grids is at least Σ areas − Σ pairwise overlaps (Bonferroni), so a sum
-    reaching the hole's area leaves no gap wider than float noise. Typical of overlap damage
-    (a grown or shifted grid and the neighbours it overlaps). Triple overlaps make the bound
-    fall short and the hole goes the exact way."""
-    out = np.zeros(len(holes), dtype=bool)
-    if len(hj) == 0 or overlaps is None:
-        return out
-    inside = shapely.covers(holes[hj], layer.geoms[grid])
-    frame = pd.DataFrame(
-        {"h": hj, "g": grid, "inside": inside, "area": shapely.area(layer.geoms[grid])}
-    )
-    per = frame.groupby("h").agg(inside=("inside", "all"), area=("area", "sum"))
-    home = pd.Series(frame["h"].to_numpy(), index=frame["g"].to_numpy())
-    home = home[frame["inside"].to_numpy()]
-    home = home[~home.index.duplicated(keep=False)]
-    a = home.reindex(overlaps.pairs[:, 0]).to_numpy()
-    b = home.reindex(overlaps.pairs[:, 1]).to_numpy()
-    same = ~np.isnan(a) & (a == b)
-    lost = pd.Series(overlaps.areas[same]).groupby(a[same].astype(int)).sum()
-    union_low = per["area"] - lost.reindex(per.index, fill_value=0.0)
-    need = shapely.area(holes[per.index.to_numpy()])
-    ok = per["inside"].to_numpy() & (union_low.to_numpy() >= need * (1 - 1e-9))
-    out[per.index.to_numpy()[ok]] = True
-    return out
-
-
-#: Holes with more flagged grids than this lose their union rather than one grid per round.
-_FEW = 4
 
 
 def _groups(keys: NDArray, values: NDArray):
@@ -193,13 +153,11 @@ def _sticking_out(layer: Layer, outline) -> NDArray:
     return flagged[~shapely.covers(outline, layer.geoms[flagged])]
 
 
-def find_gaps(
-    layer: Layer, parents: ParentLines | None = None, overlaps: Overlaps | None = None
-) -> NDArray:
+def find_gaps(layer: Layer, parents: ParentLines | None = None) -> NDArray:
     """Gap polygons (layer CRS), merged where they touch."""
     outlines, holes = _clean_faces(layer)
     outline = _outline(outlines)
-    gaps = list(_fill_holes(layer, holes, overlaps))
+    gaps = list(_fill_holes(layer, holes))
     out = _sticking_out(layer, outline)
     reach = outline
     if len(out):
@@ -211,8 +169,20 @@ def find_gaps(
 
 
 def _open_parent_parts(parents: ParentLines, reach) -> list:
-    """Parts of unlined parents outside the (flagged-grid-extended) outline of the grids."""
-    unlined = np.unique(parents.seg.owner[parents.loose])
+    """Parts of parents outside the (flagged-grid-extended) outline of the grids.
+
+    Only a parent with a loose boundary segment (one no grid draws the same way) lying not
+    wholly inside ``reach`` can have such a part: next to a lined segment lies the grid lining
+    it, which is inside ``reach``, and an uncovered part touching the parent's boundary nowhere
+    is enclosed by ``reach``, a hole :func:`holes_of` found. So the overlay runs only for parents
+    that touch the outside along a loose segment (on 10,000 grids, 10 % perturbed, in 100
+    parents: none of the 40 parents with loose segments, which cost 40 ms)."""
+    loose = np.flatnonzero(parents.loose)
+    if len(loose) == 0:
+        return []
+    shapely.prepare(reach)
+    inside = shapely.contains_properly(reach, parents.seg.lines(loose))
+    unlined = np.unique(parents.seg.owner[loose[~inside]])
     if len(unlined) == 0:
         return []
     parts = shapely.get_parts(reach)
@@ -285,12 +255,15 @@ def gap_defects(
 
 
 def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
-    """The parent holding most of each gap (-1: none). A gap is not cut at parent lines: a strip
-    lost between two grids of neighbouring communities is one defect, as a planner sees it."""
+    """The parent holding most of each gap (-1: none, also for a gap outside every parent that
+    only touches one). A gap is not cut at parent lines: a strip lost between two grids of
+    neighbouring communities is one defect, as a planner sees it."""
     owner = np.full(len(gaps), -1, dtype=int)
     if len(gaps) == 0:
         return owner
     gi, pj = parents.tree.query(gaps, predicate="intersects")
+    inner = shapely.relate_pattern(gaps[gi], parents.geoms[pj], "T********")
+    gi, pj = gi[inner], pj[inner]  # a parent the gap only touches does not hold it
     if len(gi) == 0:
         return owner
     count = np.bincount(gi, minlength=len(gaps))

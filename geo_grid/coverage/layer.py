@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from geo_grid.coverage.edges import Segments
 from geo_grid.crs import local_crs_for, to_local
 
-__all__ = ["Layer", "Measure", "Overlaps", "ParentLines", "edge_layer"]
+__all__ = ["Layer", "Measure", "ParentLines", "edge_layer"]
 
 
 @dataclass
@@ -60,14 +60,6 @@ class ParentLines:
     def of(cls, geoms: NDArray, layer: Layer) -> ParentLines:
         seg = Segments.of(geoms)
         return cls(geoms, seg, ~seg.found_in(layer.seg))
-
-
-@dataclass
-class Overlaps:
-    """The overlap step's candidate pairs and the area of each pair's intersection (layer CRS)."""
-
-    pairs: NDArray
-    areas: NDArray
 
 
 @dataclass(frozen=True)

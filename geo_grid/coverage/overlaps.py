@@ -9,7 +9,7 @@ Candidate pairs come from GEOS's invalid edges and the grids' segments alone
 >>> layer, edges = edge_layer(grids)
 >>> overlap_candidates(layer, edges).tolist()
 [[0, 1]]
->>> found, pairs, _ = overlap_defects(layer, edges, np.array(["A", "B"]),
+>>> found, pairs = overlap_defects(layer, edges, np.array(["A", "B"]),
 ...     Measure("EPSG:4549", "EPSG:4549", 0.01, 0.05), 0.999)
 >>> [(d["kind"], d["ids"], d["area_m2"]) for d in found]
 [('overlap', ['A', 'B'], 10.0)]
@@ -22,7 +22,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments
-from geo_grid.coverage.layer import Layer, Measure, Overlaps
+from geo_grid.coverage.layer import Layer, Measure
 from geo_grid.coverage.polygons import polygonal_all, widths
 from geo_grid.coverage.report import defect
 
@@ -87,15 +87,13 @@ def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
 
 def overlap_defects(
     layer: Layer, edges: NDArray, codes: NDArray, measure: Measure, share: float
-) -> tuple[list[dict], NDArray, Overlaps]:
-    """``overlap`` and ``duplicate_geometry`` defects, the pairs that overlap, and every
-    candidate pair with its overlap area in the layer's CRS (the gap step's area bound)."""
+) -> tuple[list[dict], NDArray]:
+    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap."""
     pairs = overlap_candidates(layer, edges)
     if len(pairs) == 0:
-        return [], pairs, Overlaps(pairs, np.zeros(0))
+        return [], pairs
     g = layer.geoms
     inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
-    candidates = Overlaps(pairs, shapely.area(inter))
     inter_m = measure(inter)
     ia = shapely.area(inter_m)
     iw = widths(inter_m)
@@ -106,7 +104,7 @@ def overlap_defects(
         for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
-    return defects, pairs, candidates
+    return defects, pairs
 
 
 def _duplicates(layer, pairs, inter, ia, codes, measure, share) -> list[dict]:

@@ -130,7 +130,8 @@ def defect_frame(defects: list[dict], src_crs, parents: Parents | None, names) -
     columns = {c: [d[c] for d in defects] for c in DEFECT_COLUMNS}
     geoms = np.empty(len(defects), dtype=object)
     geoms[:] = columns.pop("geometry")
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
+    frame = frame.astype({"area_m2": "float64", "width_m": "float64"})
     if parents is not None:
         _locate_parents(frame, geoms, parents)
     measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
