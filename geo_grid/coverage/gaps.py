@@ -262,14 +262,14 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     if len(gaps) == 0:
         return owner
     gi, pj = parents.tree.query(gaps, predicate="intersects")
-    inner = shapely.relate_pattern(gaps[gi], parents.geoms[pj], "T********")
-    gi, pj = gi[inner], pj[inner]  # a parent the gap only touches does not hold it
     if len(gi) == 0:
         return owner
     count = np.bincount(gi, minlength=len(gaps))
     single = count[gi] == 1
-    owner[gi[single]] = pj[single]
-    many = ~single
+    gs, ps = gi[single], pj[single]
+    inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
+    owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
+    many = ~single  # parents only touched have no area there: never the largest
     areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
     best = np.zeros(len(gaps))
     for g, p, a in zip(gi[many], pj[many], areas, strict=True):
