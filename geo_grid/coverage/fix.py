@@ -219,7 +219,8 @@ def _assign_parents(frame, work, parent, field: str, local_crs: str, log: list):
     is unknown gets the one it overlaps most (logged, written to ``field``)."""
     if parent is None:
         return None, np.full(len(frame), -1, dtype=int)
-    parents = Parents.read(parent, local_crs)
+    metric = to_local(parent.geometry, local_crs)  # the one projection to metres
+    parents = Parents.of(parent["code"].astype(str).to_numpy(), np.asarray(metric.array))
     stated = (
         frame[field].to_numpy()
         if field in frame.columns

@@ -46,7 +46,8 @@ class Parents:
 
     @classmethod
     def read(cls, parent: gpd.GeoDataFrame, crs) -> Parents:
-        """The parents of a frame with ``code``, in ``crs`` (the grids' CRS or a metric one)."""
+        """The parents of a frame with ``code``, in the grids' CRS ``crs`` (the check's GEOS
+        passes run there; the fixer projects to metres with :func:`geo_grid.crs.to_local`)."""
         series = parent.geometry
         if series.crs is not None and not series.crs.equals(crs):
             series = series.to_crs(crs)
