@@ -12,7 +12,6 @@ parts their own grids leave to others.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +19,10 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid._coverage_faces import polygonal, widths
-from geo_grid._coverage_gaps import Layer, ParentLines, pieces
+from geo_grid.coverage.layer import Layer, Measure, ParentLines
+from geo_grid.coverage.parents import Parents, parent_index
+from geo_grid.coverage.polygons import pieces, polygonal, widths
+from geo_grid.coverage.report import defect
 
 __all__ = ["Nesting", "nesting_defects"]
 
@@ -33,25 +34,17 @@ class Nesting:
     codes: NDArray  # grid codes
     stated: NDArray  # stated parent code per grid (None: free)
     pidx: NDArray  # parent index per grid (-1 unknown code, FREE no parent)
-    parent_codes: NDArray
-    parent_geoms: NDArray
-    parent_tree: shapely.STRtree
+    parents: Parents
     parent_lines: ParentLines
     partners: NDArray  # grid indices in an overlap pair
-    metric: Callable
-    noise_area: float
-    noise_width: float
+    measure: Measure
 
-
-def _defect(kind, ids, area, width, geom, parent) -> dict:
-    return {
-        "kind": kind,
-        "ids": [str(i) for i in ids],
-        "area_m2": float(area),
-        "width_m": float(width),
-        "parent": parent,
-        "geometry": geom,
-    }
+    @classmethod
+    def of(cls, layer: Layer, codes, stated, parents, lines, pairs, measure) -> Nesting:
+        """The nesting of grids that state the parent codes ``stated`` (None: no parent)."""
+        pidx = parent_index(layer.geoms, stated, parents)
+        partners = np.unique(pairs).astype(int)
+        return cls(codes, stated, pidx, parents, lines, partners, measure)
 
 
 def _suspects(layer: Layer, nest: Nesting) -> NDArray:
@@ -71,7 +64,7 @@ def _where(layer: Layer, nest: Nesting, idx: NDArray) -> NDArray:
     if len(idx) == 0:
         return out
     points = shapely.point_on_surface(layer.geoms[idx])
-    pj, gi = shapely.STRtree(points).query(nest.parent_geoms, predicate="contains")
+    pj, gi = shapely.STRtree(points).query(nest.parents.geoms, predicate="contains")
     out[gi] = pj
     return out
 
@@ -80,41 +73,41 @@ def _misplaced(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], N
     """Certified grids (wholly in one parent or in none) lying outside their stated parent."""
     found = _where(layer, nest, idx)
     wrong = idx[found != nest.pidx[idx]]
-    areas = shapely.area(nest.metric(layer.geoms[wrong])) if len(wrong) else []
+    areas = shapely.area(nest.measure(layer.geoms[wrong])) if len(wrong) else []
     defects = [
-        _defect("outside_parent", [nest.codes[i]], a, np.nan, layer.geoms[i], _code(nest, i))
+        defect("outside_parent", [nest.codes[i]], a, np.nan, layer.geoms[i], _code(nest, i))
         for i, a in zip(wrong, areas, strict=True)
     ]
     return defects, wrong
 
 
 def _code(nest: Nesting, i: int):
-    return nest.parent_codes[nest.pidx[i]]
+    return nest.parents.codes[nest.pidx[i]]
 
 
 def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
     """Suspects tested exactly: inside, outside (whole grid) or crossing (the outside part)."""
     if len(idx) == 0:
         return [], idx
-    shapely.prepare(nest.parent_geoms)
-    inside = shapely.covers(nest.parent_geoms[nest.pidx[idx]], layer.geoms[idx])
+    shapely.prepare(nest.parents.geoms)
+    inside = shapely.covers(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
     out_idx = idx[~inside]
     if len(out_idx) == 0:
         return [], out_idx
-    outside = shapely.difference(layer.geoms[out_idx], nest.parent_geoms[nest.pidx[out_idx]])
+    outside = shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
     outside = np.asarray([polygonal(g) for g in outside], dtype=object)
-    outside_m = nest.metric(outside)
-    oa, ga = shapely.area(outside_m), shapely.area(nest.metric(layer.geoms[out_idx]))
+    outside_m = nest.measure(outside)
+    oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
     ow = widths(outside_m)
     defects = []
     for i, g, a, whole, w in zip(out_idx, outside, oa, ga, ow, strict=True):
         geom = layer.geoms[i]
-        if whole - a < nest.noise_area:
+        if whole - a < nest.measure.noise_area:
             defects.append(
-                _defect("outside_parent", [nest.codes[i]], whole, np.nan, geom, _code(nest, i))
+                defect("outside_parent", [nest.codes[i]], whole, np.nan, geom, _code(nest, i))
             )
-        elif a >= nest.noise_area and w >= nest.noise_width:
-            defects.append(_defect("crosses_parent", [nest.codes[i]], a, w, g, _code(nest, i)))
+        elif a >= nest.measure.noise_area and w >= nest.measure.noise_width:
+            defects.append(defect("crosses_parent", [nest.codes[i]], a, w, g, _code(nest, i)))
     return defects, out_idx
 
 
@@ -123,7 +116,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     inside their own parent)."""
     if len(movers) == 0:
         return []
-    gi, pj = nest.parent_tree.query(layer.geoms[movers], predicate="intersects")
+    gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
     keep = nest.pidx[movers[gi]] != pj
     pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
     defects: list[dict] = []
@@ -134,7 +127,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
 
 def _parent_left(layer: Layer, nest: Nesting, p: int, others: NDArray) -> list[dict]:
     """parent_not_covered pieces of parent ``p`` reached by the grids ``others``."""
-    zone = shapely.intersection(nest.parent_geoms[p], shapely.union_all(layer.geoms[others]))
+    zone = shapely.intersection(nest.parents.geoms[p], shapely.union_all(layer.geoms[others]))
     if zone.is_empty:
         return []
     own = layer.tree.query(zone, predicate="intersects")
@@ -143,15 +136,15 @@ def _parent_left(layer: Layer, nest: Nesting, p: int, others: NDArray) -> list[d
     parts = pieces(left)
     if len(parts) == 0:
         return []
-    parts_m = nest.metric(parts)
+    parts_m = nest.measure(parts)
     area, width = shapely.area(parts_m), widths(parts_m)
-    keep = (area >= nest.noise_area) & (width >= nest.noise_width)
+    keep = nest.measure.keep(area, width)
     defects = []
     for c, a, w in zip(parts[keep], area[keep], width[keep], strict=True):
-        touch = shapely.area(nest.metric(shapely.intersection(layer.geoms[others], c)))
-        who = others[touch >= nest.noise_area]
-        code = nest.parent_codes[p]
-        defects.append(_defect("parent_not_covered", sorted(nest.codes[who]), a, w, c, code))
+        touch = shapely.area(nest.measure(shapely.intersection(layer.geoms[others], c)))
+        who = others[touch >= nest.measure.noise_area]
+        code = nest.parents.codes[p]
+        defects.append(defect("parent_not_covered", sorted(nest.codes[who]), a, w, c, code))
     return defects
 
 
@@ -160,9 +153,9 @@ def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
     defects: list[dict] = []
     for i in np.flatnonzero(nest.pidx == -1):
         label = None if nest.stated[i] is None or pd.isna(nest.stated[i]) else str(nest.stated[i])
-        area = shapely.area(nest.metric(layer.geoms[i]))
+        area = shapely.area(nest.measure(layer.geoms[i]))
         defects.append(
-            _defect("outside_parent", [nest.codes[i]], area, np.nan, layer.geoms[i], label)
+            defect("outside_parent", [nest.codes[i]], area, np.nan, layer.geoms[i], label)
         )
     suspect = _suspects(layer, nest)
     sure = np.flatnonzero((nest.pidx >= 0) & ~suspect)
