@@ -1,9 +1,9 @@
-"""Fixtures of the API tests: the in-process ``client`` every module used to copy.
+"""The API tests' in-process ``client`` (every module used to copy it), registered by tests/conftest.py.
 
 ``client`` calls the app on the demo database as the administrator; a module that calls as someone
 else overrides ``client_headers`` (the Open311 tests send their API key, the upload tests a
-planner's token). Shared helpers (not fixtures) stay in ``tests/conftest.py`` and the modules next
-to it: this file is also imported as ``conftest``, so it holds fixtures only.
+planner's token). It is not a ``tests/api/conftest.py``: a second module named ``conftest`` clashes
+with ``tests/conftest.py`` when ``--doctest-modules`` collects both ("import file mismatch").
 """
 
 from __future__ import annotations
