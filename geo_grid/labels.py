@@ -38,6 +38,7 @@ __all__ = [
     "GEOCODE_STATUS",
     "INDICATOR_COLOUR",
     "PLAN_CHANGE",
+    "PHOTO_PHASE",
     "PLAN_STATE",
     "ROLE",
     "ROSTER_ROLE",
@@ -98,7 +99,11 @@ CASE_ACTION: dict[str, str] = {
     "contact": "联系反映人",
     "comment": "备注",
     "escalate": "升级",
+    "photo": "上传照片",
 }
+
+#: Photos of a case's work (:data:`geo_grid.cases.duties.PHOTO_STATES`).
+PHOTO_PHASE: dict[str, str] = {"before": "处置前", "after": "处置后"}
 
 #: Levels a case climbs when it is overdue or whistled (:data:`geo_grid.cases.escalation.LEVELS`).
 CASE_LEVEL: dict[str, str] = {

@@ -97,7 +97,14 @@ class CaseOut(BaseModel):
     received_at: datetime
     due_at: datetime | None
     overdue: bool
-    allowed_actions: list[str]
+    allowed_actions: list[str] = Field(
+        description="What the caller may do to the case now: its status, the caller's role "
+        "(geo_grid/cases/duties.py), area and the four-eyes rule; the case page's buttons"
+    )
+    photo_phases: list[str] = Field(
+        default_factory=list,
+        description="Photo phases (before, after) the caller may add now (POST .../photos)",
+    )
 
 
 class CaseList(BaseModel):
@@ -262,7 +269,7 @@ async def create_case(
     duplicate."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, viewer=principal,
     )  # fmt: skip
     if case.pop("replayed", False):
         response.status_code = status.HTTP_200_OK

@@ -68,6 +68,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
             | {"receive"},
         ),
         "CASE_LEVEL": (labels.CASE_LEVEL, set(escalation.LEVELS)),
+        "PHOTO_PHASE": (labels.PHOTO_PHASE, set(duties.PHOTO_STATES)),
         "CASE_CHANNEL": (labels.CASE_CHANNEL, set(case_models.CASE_CHANNELS)),
         "CASE_SEVERITY": (labels.CASE_SEVERITY, set(rules.SEVERITIES)),
         "ROUTING_STRATEGY": (labels.ROUTING_STRATEGY, _strategies()),
