@@ -93,9 +93,7 @@ def check_phase(phase: str | None) -> str:
     return phase
 
 
-def clean_photo(
-    data: bytes, *, max_bytes: int, max_pixels: int, field: str = "file"
-) -> CleanPhoto:
+def clean_photo(data: bytes, *, max_bytes: int, max_pixels: int, field: str = "file") -> CleanPhoto:
     """Check an uploaded photo and return it as kept (see the module's docstring).
 
     :class:`TooLarge` over ``max_bytes``; :class:`BadInput` naming ``field`` for an empty file, a
