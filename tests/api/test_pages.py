@@ -62,13 +62,13 @@ def _english(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases when there are few) and one case in the manual queue."""
-    from geo_grid.db import tiles_repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.services import cases, index
 
     index.invalidate()
     with session_scope() as session:
-        count, _ = tiles_repo.cases_fingerprint(session)
+        count, _ = repos.tiles.cases_fingerprint(session)
     if count < 100:
         cases.load_demo_cases(demo=demo, n=6000)
     queued = cases.intake(

@@ -51,15 +51,15 @@ def _table_constraint(model, name: str) -> set[str]:
 @functools.cache
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
-    from geo_grid import access, geocode
+    from geo_grid import access, address
     from geo_grid._maps_cases import INDICATOR_COLOURS
     from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.coverage import DEFECT_KINDS
-    from geo_grid.db import case_models, models, plan_models
+    from geo_grid.db import models
 
     return {
         "DEFECT_KIND": (labels.DEFECT_KIND, set(DEFECT_KINDS)),
-        "CASE_STATE": (labels.CASE_STATE, set(case_models.CASE_STATUSES) | set(lifecycle.STATES)),
+        "CASE_STATE": (labels.CASE_STATE, set(models.CASE_STATUSES) | set(lifecycle.STATES)),
         "CASE_ACTION": (
             labels.CASE_ACTION,
             set(lifecycle.ACTIONS)
@@ -69,17 +69,17 @@ def _enums() -> dict[str, tuple[dict, set]]:
         ),
         "CASE_LEVEL": (labels.CASE_LEVEL, set(escalation.LEVELS)),
         "PHOTO_PHASE": (labels.PHOTO_PHASE, set(duties.PHOTO_STATES)),
-        "CASE_CHANNEL": (labels.CASE_CHANNEL, set(case_models.CASE_CHANNELS)),
+        "CASE_CHANNEL": (labels.CASE_CHANNEL, set(models.CASE_CHANNELS)),
         "CASE_SEVERITY": (labels.CASE_SEVERITY, set(rules.SEVERITIES)),
         "ROUTING_STRATEGY": (labels.ROUTING_STRATEGY, _strategies()),
-        "PLAN_STATE": (labels.PLAN_STATE, set(plan_models.PLAN_STATUSES)),
+        "PLAN_STATE": (labels.PLAN_STATE, set(models.PLAN_STATUSES)),
         "PLAN_CHANGE": (labels.PLAN_CHANGE, _plan_changes()),
         "GENERATION_STATE": (
             labels.GENERATION_STATE,
             _table_constraint(models.Generation, "generation_status_values"),
         ),
         "GEOCODE_STATUS": (labels.GEOCODE_STATUS, {"matched", "ambiguous", "unmatched"}),
-        "GEOCODE_LEVEL": (labels.GEOCODE_LEVEL, set(geocode.LEVELS)),
+        "GEOCODE_LEVEL": (labels.GEOCODE_LEVEL, set(address.LEVELS)),
         "ROLE": (labels.ROLE, set(access.ROLES)),
         "ACTOR_ROLE": (
             labels.ACTOR_ROLE,
@@ -159,7 +159,7 @@ def test_an_unknown_value_is_shown_as_itself():
 
 # ------------------------------------------------------------------------------ reasons
 REASON_SOURCES = (
-    "geo_grid/geocode.py",
+    "geo_grid/address/geocode.py",
     "geo_grid/services/cases/placement.py",
     "geo_grid/cases/rules.py",
     "geo_grid/services/cases/transitions.py",
