@@ -213,6 +213,7 @@ class PreviewDuplicateOut(BaseModel):
     status_zh: str
     distance_m: float
     received_at: datetime
+    received_zh: str = Field(description="received_at as people read it (北京时间)")
 
 
 class PreviewOut(BaseModel):

@@ -34,13 +34,18 @@ from geo_grid.labels import (
     ROUTING_STRATEGY,
     label,
 )
+from geo_grid.layers import UNIFIED
 from geo_grid.pages._escape import js_literal
 from geo_grid.timefmt import format_time, zone_name
 
-__all__ = ["NavLink", "Viewer", "case_page", "inbox_page", "intake_page", "timeline"]
+__all__ = [
+    "NavLink", "Viewer", "case_page", "inbox_page", "intake_page", "nav_links", "timeline",
+]  # fmt: skip
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSET_BASE = "/static"
+#: The unified grids as vector tiles (:mod:`api.routers.tiles`): the small maps' surroundings.
+TILES_URL = f"/tiles/{UNIFIED}/{{z}}/{{x}}/{{y}}.pbf"
 
 #: 吹哨 is not a transition (its own route), but a button among them on the case page.
 WHISTLE = "whistle"
@@ -95,8 +100,8 @@ def _category_groups() -> list[dict[str, Any]]:
     for cat in categories():
         major = cat.code[:3]
         name = MAJORS.get(major, (cat.major_zh, None, None))[0]
-        group = groups.setdefault(major, {"label": f"{major} {name}", "items": []})
-        group["items"].append({"code": cat.code, "name": cat.name_zh})
+        group = groups.setdefault(major, {"label": f"{major} {name}", "options": []})
+        group["options"].append({"code": cat.code, "name": cat.name_zh})
     return list(groups.values())
 
 
@@ -148,7 +153,7 @@ def intake_page(*, user: Viewer, nav: Sequence[NavLink], default_channel: str) -
         "previewUrl": "/api/v1/cases/preview",
         "createUrl": "/api/v1/cases",
         "caseUrl": "/cases/{id}",
-        "roleNames": dict(ACTOR_ROLE),
+        "tilesUrl": TILES_URL,
     }
     return _render(
         "new.html", title="受理登记", page="new", user=user, nav=nav, uses_map=True, data=data,
@@ -181,6 +186,7 @@ def case_page(
         "whistleUrl": f"/api/v1/cases/{case['id']}/whistle",
         "photoUrl": f"/api/v1/cases/{case['id']}/photos",
         "photoMaxBytes": photo_max_bytes,
+        "tilesUrl": TILES_URL,
         "map": _map_data(case, grid),
     }
     return _render(

@@ -27,7 +27,7 @@ from geo_grid.services.cases.escalation import report_in, start_ticker, tick, wh
 from geo_grid.services.cases.inbox import inbox
 from geo_grid.services.cases.photos import add_photo, photo_file
 from geo_grid.services.cases.placement import place
-from geo_grid.services.cases.preview import intake_preview
+from geo_grid.services.cases.preview import duty_grid, intake_preview
 from geo_grid.services.cases.reception import intake, intake_async
 from geo_grid.services.cases.reports import indicators
 from geo_grid.services.cases.reports import open311_create as open311_create
@@ -42,6 +42,7 @@ __all__ = [
     "RULES_TTL_S",
     "add_photo",
     "case_view",
+    "duty_grid",
     "effective_rules",
     "get_case",
     "history",

@@ -26,8 +26,9 @@ from geo_grid.layers import UNIFIED
 from geo_grid.services import geocoding, layers
 from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.views import list_cases
+from geo_grid.timefmt import format_time
 
-__all__ = ["MAX_ADDRESS", "intake_preview"]
+__all__ = ["MAX_ADDRESS", "duty_grid", "intake_preview"]
 
 #: The longest address the preview (and intake: ``CaseIn.address_text``) takes.
 MAX_ADDRESS = 500
@@ -47,7 +48,7 @@ def intake_preview(
     now = _now(now)
     result = geocoding.geocode(text)
     matched = result.status == "matched" and result.grid_code is not None
-    grid = _grid(result.grids.get(UNIFIED) or result.grid_code) if matched else None
+    grid = duty_grid(result.grids.get(UNIFIED) or result.grid_code) if matched else None
     dups = _duplicates(cat_code, result, now, viewer) if matched and cat_code else []
     return {
         "query": text,
@@ -85,8 +86,10 @@ def _validate(address_text: str, category_code: str | None) -> tuple[str, str | 
     return text, category_code or None
 
 
-def _grid(code: str) -> dict[str, Any] | None:
-    """The unified grid of a match: names, outline and its roster (phones masked)."""
+def duty_grid(code: str) -> dict[str, Any] | None:
+    """A unified grid as the case pages show it: names, outline (a shapely geometry, CGCS2000)
+    and the people on duty there (phones masked; 党员中心户 are households, not on duty); None
+    for a code the published layer no longer has."""
     try:
         grid = layers.get_grid(code, layer=UNIFIED)
     except NotFound:
@@ -116,5 +119,9 @@ def _duplicates(
     )
     keep = ("id", "number", "status", "status_zh", "category_name", "address_text",
             "description", "received_at", "grid_code")  # fmt: skip
-    out = [{**{k: v.get(k) for k in keep}, "distance_m": distance[v["number"]]} for v in views]
+    out = [
+        {**{k: v.get(k) for k in keep}, "received_zh": format_time(v["received_at"]),
+         "distance_m": distance[v["number"]]}
+        for v in views
+    ]  # fmt: skip
     return sorted(out, key=lambda r: (r["distance_m"], r["id"]))
