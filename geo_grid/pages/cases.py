@@ -23,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from geo_grid.cases.catalogue import MAJORS, categories
+from geo_grid.cases.duties import SYSTEM
 from geo_grid.labels import (
     ACTOR_ROLE,
     CASE_ACTION,
@@ -32,7 +33,9 @@ from geo_grid.labels import (
     PHOTO_PHASE,
     ROLE,
     ROUTING_STRATEGY,
+    SYSTEM_ACTOR,
     label,
+    reason_zh,
 )
 from geo_grid.layers import UNIFIED
 from geo_grid.pages._escape import js_literal
@@ -222,6 +225,9 @@ def _facts(case: Mapping[str, Any], grid: Mapping[str, Any] | None) -> list[tupl
         ("联系电话", case.get("reporter_phone")),
         ("受理时间", format_time(case.get("received_at"))),
         ("办理时限", due if case.get("due_at") else ""),
+        ("办结时间", format_time(case.get("handled_at"))),
+        ("结案时间", format_time(case.get("closed_at"))),
+        ("退回重办", f"{case['reopened']} 次" if case.get("reopened") else ""),
         ("当前层级", case.get("level_zh")),
         ("所属网格", case.get("grid_code")),
         ("所在街道社区", where),
@@ -235,12 +241,19 @@ def _facts(case: Mapping[str, Any], grid: Mapping[str, Any] | None) -> list[tupl
 
 
 def _actor(actor: str | None) -> str:
-    """How a person reads the log's actor: ``user:li.ming`` → ``li.ming``, a system's key named."""
+    """How a person reads the log's actor: ``user:li.ming`` → ``li.ming``, the service's own
+    (``system:router``) by what it does (自动派遣), a system's API key by its name (接口).
+
+    >>> _actor("user:li.ming"), _actor("system:router"), _actor("key:hotline12345"), _actor(None)
+    ('li.ming', '自动派遣', 'hotline12345（接口）', '系统')
+    """
     if not actor:
         return "系统"
     kind, sep, name = actor.partition(":")
     if not sep:
         return label(ACTOR_ROLE, actor) if actor in ACTOR_ROLE else actor
+    if kind == "system":
+        return SYSTEM_ACTOR.get(name, "系统")
     return name if kind == "user" else f"{name}（接口）"
 
 
@@ -267,8 +280,14 @@ def _event_step(e: Mapping[str, Any]) -> dict[str, Any]:
     return _step(
         e["at"], (0, e.get("id") or 0), action=e["action"], what=label(CASE_ACTION, e["action"]),
         change=change, actor=_actor(e.get("actor")), role=label(ACTOR_ROLE, e.get("role")),
-        note=e.get("note") or "",
+        note=_note(e),
     )  # fmt: skip
+
+
+def _note(e: Mapping[str, Any]) -> str:
+    """An event's note as shown: a person's words as typed, the service's reasons in Chinese."""
+    note = e.get("note") or ""
+    return (reason_zh(note) or "") if e.get("role") == SYSTEM else note
 
 
 def _photo_step(p: Mapping[str, Any]) -> dict[str, Any]:

@@ -342,6 +342,11 @@
 
     var photo = doc.getElementById("gg-photo");
     if (photo) {
+      photo.elements.file.addEventListener("change", function () {
+        var file = photo.elements.file.files[0];
+        doc.getElementById("gg-file-name").textContent = file ?
+          file.name + "（" + Math.max(1, Math.round(file.size / 1024)) + " KB）" : "未选择照片";
+      });
       photo.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var file = photo.elements.file.files[0];
