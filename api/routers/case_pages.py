@@ -158,8 +158,12 @@ def case_page(ref: CaseRef, principal: PrincipalDep, settings: SettingsDep) -> H
         grid = {**grid, "geometry": geometry(grid["geometry"])}
     return _html(
         pages.case_page(
-            case, user=_viewer(principal), nav=_nav(principal, "/cases"), grid=grid,
-            may_whistle=_may_whistle(principal, case), photo_max_bytes=settings.photo_max_bytes,
+            case,
+            user=_viewer(principal),
+            nav=_nav(principal, "/cases"),
+            grid=grid,
+            may_whistle=_may_whistle(principal, case),
+            photo_max_bytes=settings.photo_max_bytes,
         )  # fmt: skip
     )
 
@@ -168,4 +172,3 @@ def _may_whistle(principal: Principal, case: dict) -> bool:
     """吹哨 for the roles the whistle route admits, while the case is open below the district."""
     roles = resolve(POLICY["POST /api/v1/cases/{ref}/whistle"])
     return principal.role in roles and whistle_open(case["status"], case.get("level"))
-

@@ -109,6 +109,11 @@ def _category_groups() -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------ inbox
+#: The inbox's filters when the person set none.
+_NO_FILTERS: dict[str, Any] = {"statuses": (), "categories": (), "overdue": False, "start": "",
+                               "end": ""}  # fmt: skip
+
+
 def inbox_page(
     inbox: Mapping[str, Any],
     *,
@@ -120,14 +125,15 @@ def inbox_page(
 
     ``inbox`` is :func:`geo_grid.services.cases.inbox`'s answer; ``filters`` what the person
     asked (``statuses``, ``categories``, ``overdue``, ``start``/``end`` as ``YYYY-MM-DD``)."""
+    filters = {**_NO_FILTERS, **filters}
     query = _query(filters)
     view = dict(inbox)
-    view["boxes"] = [{**b, "href": "/cases?" + urlencode({"box": b["key"]})} for b in inbox["boxes"]]
+    view["boxes"] = [
+        {**b, "href": "/cases?" + urlencode({"box": b["key"]})} for b in inbox["boxes"]
+    ]
     page = inbox["page"]
     view["prev_href"] = _page_href(inbox["box"], query, page - 1) if page > 1 else None
-    view["next_href"] = (
-        _page_href(inbox["box"], query, page + 1) if page < inbox["pages"] else None
-    )
+    view["next_href"] = _page_href(inbox["box"], query, page + 1) if page < inbox["pages"] else None
     return _render(
         "inbox.html", title="案件列表", page="inbox", user=user, nav=nav, inbox=view,
         filters=filters, statuses=list(CASE_STATE.items()), categories=_category_groups(),
