@@ -143,10 +143,12 @@ def _decode(data: bytes, fmt: str, *, max_pixels: int, field: str) -> Image.Imag
             return ImageOps.exif_transpose(image)
     except BadInput:
         raise
-    except (
-        UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-        Image.DecompressionBombError, Image.DecompressionBombWarning,
-    ) as exc:  # fmt: skip
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard, in ``Image.open`` (before our check): a header of a huge picture
+        raise BadInput(
+            f"{field}: more than {max_pixels} pixels (GEO_GRID_PHOTO_MAX_PIXELS)", field=field
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadInput(
             f"{field}: the {fmt} image cannot be decoded ({type(exc).__name__}: {exc})",
             field=field,
