@@ -190,6 +190,8 @@ def register(app: FastAPI) -> None:
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field, message = _validation_field(first)
+        if pages.wants_page(request):
+            return pages.error_page(request, 422, message)  # Chinese, for a person
         return _error(request, 422, message, field, extra={"details": _plain(exc.errors())})
 
     app.add_exception_handler(RequestValidationError, validation)

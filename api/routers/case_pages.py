@@ -27,7 +27,7 @@ from geo_grid import pages
 from geo_grid.access import Principal
 from geo_grid.cases.escalation import whistle_open
 from geo_grid.layers import UNIFIED
-from geo_grid.periods import Period, check_period, parse_instant
+from geo_grid.periods import Period, check_period, parse_day
 from geo_grid.services import cases
 
 router = APIRouter(tags=["case pages"])
@@ -59,8 +59,6 @@ _HEADERS = {
 CaseRef = Annotated[
     str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
 ]
-#: A date the inbox's filter form sends (``YYYY-MM-DD``), or nothing (the field left empty).
-Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$", max_length=10)]
 
 
 def _html(body: str) -> HTMLResponse:
@@ -79,13 +77,13 @@ def _nav(principal: Principal, current: str) -> list[pages.NavLink]:
 
 def day_period(
     settings: SettingsDep,
-    start: Annotated[str | None, Query(alias="from", pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = None,
-    end: Annotated[str | None, Query(alias="to", pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = None,
+    start: Annotated[str | None, Query(alias="from", max_length=20)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=20)] = None,
 ) -> Period:
-    """The inbox's 受理自 … 至: two local dates, both days included (``to`` is the last day
-    received, so the period ends the next midnight), checked as every period is."""
-    first = parse_instant(start, "from")
-    last = parse_instant(end, "to")
+    """The inbox's 受理自 … 至: two local days as a person types them (2026-12-01, 2026/12/1),
+    both included (``to`` is the last day received, so the period ends the next midnight),
+    checked as every period is."""
+    first, last = parse_day(start, "from"), parse_day(end, "to")
     return check_period(
         first, last + timedelta(days=1) if last else None, max_days=settings.max_period_days
     )

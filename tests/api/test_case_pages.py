@@ -194,14 +194,21 @@ def test_each_role_opens_its_own_inbox_confined_to_its_area(server, accounts, st
 
 
 def test_inbox_filters_narrow_and_paging_keeps_them(server, accounts):
-    params = {"box": "all", "status": "closed", "category": "E0502", "from": "2026-06-01",
-              "to": "2026-12-31", "page": "2"}  # fmt: skip
+    params = {
+        "box": "all",
+        "status": "closed",
+        "category": "E0502",
+        "from": "2026/6/1",
+        "to": "2026年12月31日",
+        "page": "2",
+    }  # as people type days; both days included
     with contextlib.closing(login_client(server, accounts["dispatcher"])) as client:
         page = client.get("/cases", params=params).text
         first = client.get("/cases", params={**params, "page": "1"}).text
         bad = client.get("/cases", params={"status": "limbo"})
         wrong_box = client.get("/cases", params={"box": "todo"})
         backwards = client.get("/cases", params={"from": "2026-12-01", "to": "2026-11-01"})
+        american = client.get("/cases", params={"from": "12/1/2026"}, headers=HTML)
     total = _rows(
         "SELECT count(*) AS n FROM \"case\" WHERE status = 'closed' AND category_code = 'E0502' "
         "AND received_at >= '2026-06-01T00:00:00+08:00' "
@@ -219,6 +226,8 @@ def test_inbox_filters_narrow_and_paging_keeps_them(server, accounts):
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"
     assert wrong_box.status_code == 422 and wrong_box.json()["error"]["field"] == "box"
     assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "from"
+    assert american.status_code == 422 and "填写有误" in american.text  # a page, for a person
+    assert "例如日期请写成 2026-12-01" in american.text and 'lang="zh-CN"' in american.text
 
 
 def test_refusals_are_chinese_pages_and_strangers_log_in_first(server, accounts, store):

@@ -561,31 +561,24 @@ def insert_photo(session: Session, photo: Mapping[str, Any]) -> None:
     session.execute(text(_rendered(session, statement)), {c: photo[c] for c in PHOTO_COLUMNS})
 
 
+def _photo_select(session: Session, condition: str):
+    """``SELECT <PHOTO_COLUMNS> FROM case_photo WHERE <condition>`` (a fixed condition)."""
+    statement = psql.SQL("SELECT {} FROM case_photo WHERE {}").format(
+        identifiers(PHOTO_COLUMNS), psql.SQL(condition)
+    )
+    return text(_rendered(session, statement))
+
+
 def case_photos(session: Session, case_id: int) -> list[dict[str, Any]]:
     """The photos of a case, oldest first."""
-    rows = session.execute(
-        text(
-            f"SELECT {', '.join(PHOTO_COLUMNS)} FROM case_photo WHERE case_id = :id "  # noqa: S608
-            "ORDER BY uploaded_at, id"
-        ),
-        {"id": case_id},
-    ).mappings()
-    return [dict(r) for r in rows]
+    query = _photo_select(session, "case_id = :id ORDER BY uploaded_at, id")
+    return [dict(r) for r in session.execute(query, {"id": case_id}).mappings()]
 
 
 def get_photo(session: Session, case_id: int, photo_id: str) -> dict[str, Any]:
     """One photo of a case; :class:`NotFound` when the case has no such photo."""
-    row = (
-        session.execute(
-            text(
-                f"SELECT {', '.join(PHOTO_COLUMNS)} FROM case_photo "  # noqa: S608
-                "WHERE case_id = :case AND id = :id"
-            ),
-            {"case": case_id, "id": photo_id},
-        )
-        .mappings()
-        .first()
-    )
+    query = _photo_select(session, "case_id = :case AND id = :id")
+    row = session.execute(query, {"case": case_id, "id": photo_id}).mappings().first()
     if row is None:
         raise NotFound(f"photo: case {case_id} has no photo {photo_id!r}", field="photo_id")
     return dict(row)
