@@ -2,13 +2,14 @@
 
 Over HTTP, as each role: every inbox box and count is the caller's area's (checked against the
 store with SQL of its own), filters narrow and paging keeps them, refusals are the Chinese pages
-(403, 404) or the login form, and the pages are never cached and allow no inline script.
+(403, 404, 422) or the login form, and the pages are never cached and allow no inline script.
 
 In headless Chromium (Debian's ``chromium``, every request off 127.0.0.1 refused, the browser in
 Chinese), the two journeys of issue 15:
 
 (a) a dispatcher files a case at /cases/new from a noisy typed address and sees its grid, on a
-    small map, and the people on duty there before submitting; the submit lands on the case page;
+    small map, the people on duty there and an earlier report of the same kind at the same door
+    (a likely duplicate) before submitting; the submit lands on the case page;
 (b) the grid worker of that grid accepts it at /cases/{id} on a phone, adds photos before and
     after, and reports it handled; another grid worker of the grid verifies it (four eyes), a
     dispatcher closes it, and the timeline shows every step with who, in what role, and when in
@@ -298,9 +299,16 @@ def _clean(log) -> None:
 
 @pytest.mark.browser
 @needs_browser
-def test_journey_a_dispatcher_files_from_a_noisy_address(server, cookies, store, tmp_path):
+def test_journey_a_dispatcher_files_from_a_noisy_address(
+    server, accounts, cookies, store, tmp_path
+):
     address = store["address"]
     on_duty = _on_duty(store["grid"])
+    earlier = httpx.post(f"{server}/api/v1/cases", headers=accounts["dispatcher"].headers,
+                         json={"category_code": "E0502", "channel": "app",
+                               "address_text": address["full_text"],
+                               "description": "早上已有人反映"}, timeout=30).json()  # fmt: skip
+    assert earlier["grid_code"] == store["grid"], earlier
     with offline_page(DESK, cookies["dispatcher"], locale="zh-CN") as (page, log):
         started = time.monotonic()
         page.goto(server + "/cases/new")
@@ -314,6 +322,7 @@ def test_journey_a_dispatcher_files_from_a_noisy_address(server, cookies, store,
         shown_grid = page.inner_text("#gg-grid")
         duty = page.eval_on_selector_all("#gg-duty li", "ls => ls.map(l => l.innerText)")
         outline = page.locator("#gg-map path.leaflet-interactive").count()
+        duplicates = page.inner_text("#gg-dups")
         page.fill("#description", "门口有人占道摆摊，影响通行")
         page.fill("#reporter_name", "王先生")
         page.fill("#reporter_phone", "13912345678")
@@ -331,6 +340,7 @@ def test_journey_a_dispatcher_files_from_a_noisy_address(server, cookies, store,
     assert [line.split()[1] for line in duty] == on_duty, duty
     assert all(re.search(r"\d{3}\*{4}\d{4}$", line) for line in duty)  # phones masked
     assert outline >= 2  # the grid's outline and the point
+    assert "附近可能重复的同类案件" in duplicates and earlier["number"] in duplicates, duplicates
     stored = _rows('SELECT grid_code, status, address_text, channel FROM "case" WHERE id = :i',
                    i=case_id)[0]  # fmt: skip
     assert stored == {"grid_code": store["grid"], "status": "dispatched",
