@@ -162,7 +162,7 @@ def case_page(ref: CaseRef, principal: PrincipalDep, settings: SettingsDep) -> H
             grid=grid,
             may_whistle=_may_whistle(principal, case),
             photo_max_bytes=settings.photo_max_bytes,
-        )  # fmt: skip
+        )
     )
 
 

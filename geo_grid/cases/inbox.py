@@ -62,8 +62,9 @@ BOXES: dict[str, Box] = {
         Box("attention", "待派遣和超期", lambda now: {"attention_at": now}),
         Box("manual", "待人工派遣", lambda now: {"status": ["manual"]}),
         Box("overdue", "已超期", lambda now: {"overdue_at": now}),
-        Box("open", "未办结", lambda now: {"open": True}),
-        Box("done", "已办结", lambda now: {"open": False}),
+        # not 未办结/已办结: 已办结 is a status (handled, waiting for 核查), still in the open box
+        Box("open", "在办", lambda now: {"open": True}),
+        Box("done", "已结束", lambda now: {"open": False}),
         Box("all", "全部", lambda now: {}),
     )
 }
