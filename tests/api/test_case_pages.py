@@ -318,6 +318,7 @@ def test_journey_a_dispatcher_files_from_a_noisy_address(
         page.keyboard.type(address["typed"], delay=25)  # as an operator types during the call
         page.wait_for_selector("#gg-duty li")
         page.wait_for_function(TILES_DRAWN)  # the neighbouring grids drew
+        page.wait_for_timeout(400)  # and faded in (Leaflet's tile fade), for the screenshot
         match = page.inner_text("#gg-match")
         shown_grid = page.inner_text("#gg-grid")
         duty = page.eval_on_selector_all("#gg-duty li", "ls => ls.map(l => l.innerText)")
@@ -482,6 +483,7 @@ def test_every_page_per_role_loads_offline_fits_a_phone_and_reads_chinese(
             page.wait_for_load_state("load")
             if page.locator("#gg-map:not([hidden])").count():
                 page.wait_for_function(TILES_DRAWN)
+                page.wait_for_timeout(400)
             paint = _first_paint(page)
             wide = page.evaluate("() => document.scrollingElement.scrollWidth")
             text = page.inner_text("main")
