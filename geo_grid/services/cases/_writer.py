@@ -30,6 +30,7 @@ from geo_grid.labels import CASE_SEVERITY, label
 from geo_grid.services.cases._common import _event, _Job
 from geo_grid.services.cases.placement import _place_points
 from geo_grid.services.cases.rules import _rules_for
+from geo_grid.timefmt import to_local
 
 __all__ = ["INTAKE_BATCH_MAX", "INTAKE_WRITERS"]
 
@@ -209,7 +210,7 @@ def _new_case(case_id, payload, cat, channel, rule, placement, decision, actor, 
         status = nxt
     row = {
         "id": case_id,
-        "number": f"{now:%Y%m%d}{case_id:08d}",
+        "number": f"{to_local(now):%Y%m%d}{case_id:08d}",  # the day it was received, 北京时间
         "channel": channel,
         "reporter_name": payload.get("reporter_name"),
         "reporter_phone": payload.get("reporter_phone"),
