@@ -23,6 +23,7 @@ from geo_grid.errors import (
     Forbidden,
     GeoGridError,
     NotFound,
+    TooLarge,
     TooManyAttempts,
     Unauthorized,
 )
@@ -36,6 +37,7 @@ STATUS: dict[type[GeoGridError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooLarge: 413,
     TooManyAttempts: 429,
     DatabaseUnavailable: 503,
 }
@@ -65,6 +67,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (403, "The caller's role or area does not allow this"),
         (404, "Not found"),
         (409, "Conflicts with the current state"),
+        (413, "The request body is over its size limit (the message names the limit)"),
         (422, "Bad input: the message names the field"),
         (429, "Too many failed logins: wait Retry-After seconds"),
         (503, "Database unavailable"),
@@ -187,6 +190,8 @@ def register(app: FastAPI) -> None:
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field, message = _validation_field(first)
+        if pages.wants_page(request):
+            return pages.error_page(request, 422, message)  # Chinese, for a person
         return _error(request, 422, message, field, extra={"details": _plain(exc.errors())})
 
     app.add_exception_handler(RequestValidationError, validation)

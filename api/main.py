@@ -19,6 +19,8 @@ from api.routers import (
     access,
     admin,
     auth,
+    case_pages,
+    case_photos,
     cases,
     checks,
     docs,
@@ -86,8 +88,8 @@ def create_app() -> FastAPI:
         responses=errors.ERROR_RESPONSES,
     )
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
-    modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
-               checks, docs)  # fmt: skip
+    modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, case_photos,
+               case_pages, open311, plans, checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

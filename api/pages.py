@@ -1,10 +1,10 @@
-"""Refusals a person reads: 403 and 404 of page routes as small Chinese pages, not JSON.
+"""Refusals a person reads: 403, 404 and 422 of page routes as small Chinese pages, not JSON.
 
 A page route is one a person opens in a browser (:data:`PAGE_PREFIXES`: the maps, the login form,
 the case and plan pages). When such a request accepts ``text/html`` (a browser's navigation does;
 ``fetch`` from our scripts and API clients do not), a refusal is answered with a page in Chinese
-that says what happened and where to go, with the status kept (403, 404), so scripts and tests still
-see the code. API routes keep the JSON error body. :mod:`api.errors` holds the one handler per
+that says what happened and where to go, with the status kept (403, 404, 422), so scripts and
+tests still see the code. API routes keep the JSON error body. :mod:`api.errors` holds the one handler per
 error (domain errors and Starlette's own 404) and asks :func:`wants_page` which answer to give; a
 401 on a page route is a redirect to the login form instead.
 """
@@ -25,12 +25,18 @@ __all__ = ["PAGE_ERRORS", "PAGE_PREFIXES", "error_page", "is_page_path", "wants_
 #: Paths under these prefixes are pages for people (``/cases`` and ``/plans`` are the case and plan
 #: pages; the API lives under ``/api/v1``).
 PAGE_PREFIXES: tuple[str, ...] = ("/map", "/login", "/logout", "/cases", "/plans")
-#: Statuses answered with a page on page routes.
-PAGE_ERRORS: frozenset[int] = frozenset({403, 404})
+#: Statuses answered with a page on page routes (422: a page's own form or link sent a value it
+#: cannot take, e.g. a date typed as 12/1/2026 in the case list's filter).
+PAGE_ERRORS: frozenset[int] = frozenset({403, 404, 422})
 
 _TEXT = {
     403: ("无权访问", "您的账号（{role}）无权打开这个页面。如需使用，请联系系统管理员开通权限。"),
     404: ("页面不存在", "没有找到您要打开的页面或数据，可能地址有误，或者它已被删除、尚未发布。"),
+    422: (
+        "填写有误",
+        "页面收到的筛选条件或参数有一项填写有误（例如日期请写成 2026-12-01）。"
+        "请返回上一页修改后再试。",
+    ),
 }
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

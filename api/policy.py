@@ -77,6 +77,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/cases": CASE_WORKERS,
     "GET /api/v1/cases": CASE_READERS,
     "GET /api/v1/cases/manual": DISPATCH,
+    "GET /api/v1/cases/preview": CASE_WORKERS,
     "POST /api/v1/cases/tick": ADMIN,
     "GET /api/v1/cases/{ref}": CASE_READERS,
     "GET /api/v1/cases/{ref}/events": CASE_READERS,
@@ -84,6 +85,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/cases/{ref}/whistle": frozenset({"admin", "dispatcher", "leader"}),
     "POST /api/v1/cases/{ref}/report-ins": DISPATCH,
     "POST /api/v1/cases/{ref}/route-to-point": DISPATCH,
+    # photos of the work: added by the case's grid worker (geo_grid/cases/duties.py decides,
+    # so other roles reach the route and get the rule's 403), read by whoever reads the case
+    "POST /api/v1/cases/{ref}/photos": CASE_WORKERS,
+    "GET /api/v1/cases/{ref}/photos/{photo_id}": CASE_READERS,
     "GET /api/v1/rules": STAFF,
     "GET /api/v1/rules/{code}": STAFF,
     "PUT /api/v1/rules/{code}": ADMIN,
@@ -103,6 +108,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/plans/{plan_id}/accept-suggestion": PLANNING,
     "POST /api/v1/plans/{plan_id}/validate": PLANNING,
     "POST /api/v1/plans/{plan_id}/publish": PLANNING,
+    # --- case pages (the services confine each to the caller's area)
+    "GET /cases": CASE_READERS,
+    "GET /cases/new": CASE_WORKERS,
+    "GET /cases/{ref}": CASE_READERS,
     # --- map pages and their vector tiles
     "GET /map": STAFF,
     "GET /map/checks/{layer}": STAFF,

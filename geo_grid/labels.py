@@ -38,11 +38,13 @@ __all__ = [
     "GEOCODE_STATUS",
     "INDICATOR_COLOUR",
     "PLAN_CHANGE",
+    "PHOTO_PHASE",
     "PLAN_STATE",
     "ROLE",
     "ROSTER_ROLE",
     "ROUTING_STRATEGY",
     "SCOPE_LEVEL",
+    "SYSTEM_ACTOR",
     "label",
     "reason_zh",
 ]
@@ -78,7 +80,7 @@ CASE_STATE: dict[str, str] = {
 }
 
 #: What is done to a case (:data:`geo_grid.cases.lifecycle.ACTIONS`, ``NOTE_ACTIONS``; ``receive``
-#: opens every case's history).
+#: opens every case's history, ``replan`` records a redrawn grid, ``photo`` a photo of the work).
 CASE_ACTION: dict[str, str] = {
     "receive": "受理",
     "assess": "研判",
@@ -98,7 +100,12 @@ CASE_ACTION: dict[str, str] = {
     "contact": "联系反映人",
     "comment": "备注",
     "escalate": "升级",
+    "photo": "上传照片",
+    "replan": "网格调整",
 }
+
+#: Photos of a case's work (:data:`geo_grid.cases.duties.PHOTO_STATES`).
+PHOTO_PHASE: dict[str, str] = {"before": "处置前", "after": "处置后"}
 
 #: Levels a case climbs when it is overdue or whistled (:data:`geo_grid.cases.escalation.LEVELS`).
 CASE_LEVEL: dict[str, str] = {
@@ -168,6 +175,9 @@ ROLE: dict[str, str] = {
 #: the service's own moves (:data:`geo_grid.cases.duties.SYSTEM`: the router, the escalation sweep).
 ACTOR_ROLE: dict[str, str] = {**ROLE, "system": "系统自动"}
 
+#: The service's own actors in a case's history (``system:router``, ``system:tick``), by name.
+SYSTEM_ACTOR: dict[str, str] = {"router": "自动派遣", "tick": "超期升级", "publish": "网格发布"}
+
 #: People on a grid's roster (``roster.role``).
 ROSTER_ROLE: dict[str, str] = {
     "grid_leader": "网格长",
@@ -229,6 +239,8 @@ _REASONS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ..
         (r"the point \(([^)]*)\) lies outside the district", r"坐标（\1）不在本辖区内"),
         (r"the point lies outside every unified grid", "坐标不在任何全科网格内"),
         (r"sent back to the manual queue", "退回人工派遣队列"),
+        (r"grid redrawn: routed grid kept, new grid recorded",
+         "网格已重新划分：派遣时的网格不变，记下新的所属网格"),
         (r"; ", "；"),
     )
 )  # fmt: skip

@@ -32,6 +32,7 @@ geo_grid.errors.BadInput: from: UTC offset +16:00 is out of range (PostgreSQL ho
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +45,7 @@ __all__ = [
     "check_instant",
     "check_period",
     "days_before",
+    "parse_day",
     "parse_instant",
 ]
 
@@ -131,6 +133,38 @@ def parse_instant(text: str | None, field: str, *, local: bool = True) -> dateti
             f"{field}: include a UTC offset, e.g. 2026-06-01T08:00:00+08:00", field=field
         )
     return check_instant(assume_local(value), field)
+
+
+#: A day as people type it: 2026-12-01, 2026/12/1, 2026.12.1 or 2026年12月1日.
+_DAY = re.compile(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*")
+
+
+def parse_day(text: str | None, field: str) -> datetime | None:
+    """The local midnight starting a day a person typed (the separators people use accepted);
+    None for no text; :class:`BadInput` naming ``field`` for anything else.
+
+    >>> parse_day("2026/12/1", "from").isoformat(), parse_day("2026年12月01日", "to").day
+    ('2026-12-01T00:00:00+08:00', 1)
+    >>> parse_day(" ", "from") is None
+    True
+    >>> parse_day("12/1/2026", "from")
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: from: not a day: '12/1/2026' (write it as 2026-12-01)
+    """
+    if text is None or not text.strip():
+        return None
+    found = _DAY.fullmatch(text[:_MAX_TEXT])
+    try:
+        if found is None:
+            raise ValueError(text)
+        year, month, day = (int(g) for g in found.groups())
+        return check_instant(assume_local(datetime(year, month, day)), field)
+    except ValueError:
+        shown = text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
+        raise BadInput(
+            f"{field}: not a day: {shown!r} (write it as 2026-12-01)", field=field
+        ) from None
 
 
 def check_period(

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
+    #: largest photo of a case's work a grid worker may upload (JPEG, PNG or WebP), in bytes;
+    #: HTTP 413 above it
+    photo_max_bytes: int = 10 * 1024 * 1024
+    #: most pixels (width × height) a photo may decode to: a small file cannot unpack into
+    #: gigabytes of memory (a 48-megapixel phone camera is under the default)
+    photo_max_pixels: int = 50_000_000
     #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
     #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
     #: a closed intranet requires a key or token for them too. Requests are always behind one.
@@ -103,6 +109,11 @@ class Settings(BaseSettings):
         """:attr:`time_zone` as a tzinfo (China keeps one offset, +08:00, all year). Read it
         through :func:`geo_grid.timefmt.local_zone`, which also names it for people."""
         return ZoneInfo(self.time_zone)
+
+    @property
+    def photos_dir(self) -> Path:
+        """Where the photos of cases' work are kept: ``<home>/photos/<case id>/<uuid>.<ext>``."""
+        return (self.home / "photos").resolve()
 
     @property
     def cluster_dir(self) -> Path:

@@ -159,13 +159,18 @@ class OfflineLog:
 
 @contextlib.contextmanager
 def offline_page(
-    viewport: tuple[int, int] = (1280, 800), cookies: list[dict] | None = None
+    viewport: tuple[int, int] = (1280, 800),
+    cookies: list[dict] | None = None,
+    *,
+    locale: str | None = None,
 ) -> Iterator[tuple[object, OfflineLog]]:
     """A Playwright page in headless Chromium with every non-local request aborted and recorded.
 
     The one way tests open a browser: the brief's flags, service workers blocked, console errors
     and uncaught exceptions collected in the log. ``cookies`` (Playwright's cookie dicts, e.g. the
-    API's session cookie from ``/login``) are set before the first request.
+    API's session cookie from ``/login``) are set before the first request. ``locale``
+    (``zh-CN``) is the browser's language, which decides how it draws its own controls (a date
+    field's placeholder); None keeps Chromium's default.
     """
     from playwright.sync_api import sync_playwright
 
@@ -186,7 +191,9 @@ def offline_page(
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
         try:
             context = browser.new_context(
-                viewport={"width": viewport[0], "height": viewport[1]}, service_workers="block"
+                viewport={"width": viewport[0], "height": viewport[1]},
+                service_workers="block",
+                **({"locale": locale} if locale else {}),
             )
             if cookies:
                 context.add_cookies(cookies)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
+from api.geojson import geometry
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
@@ -97,7 +98,14 @@ class CaseOut(BaseModel):
     received_at: datetime
     due_at: datetime | None
     overdue: bool
-    allowed_actions: list[str]
+    allowed_actions: list[str] = Field(
+        description="What the caller may do to the case now: its status, the caller's role "
+        "(geo_grid/cases/duties.py), area and the four-eyes rule; the case page's buttons"
+    )
+    photo_phases: list[str] = Field(
+        default_factory=list,
+        description="Photo phases (before, after) the caller may add now (POST .../photos)",
+    )
 
 
 class CaseList(BaseModel):
@@ -175,6 +183,55 @@ class EventOut(BaseModel):
 class EventList(BaseModel):
     data: list[EventOut]
     count: int
+
+
+class RosterPersonOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    role: str
+    role_zh: str
+    phone: str | None = Field(None, description="masked")
+
+
+class PreviewGridOut(BaseModel):
+    code: str
+    name: str | None
+    community_code: str | None
+    community: str | None
+    street_code: str | None
+    street: str | None
+    households: int | None
+    roster: list[RosterPersonOut]
+    geometry: dict[str, Any] | None = Field(description="GeoJSON, CGCS2000 lon/lat")
+
+
+class PreviewDuplicateOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    number: str
+    status: str
+    status_zh: str
+    distance_m: float
+    received_at: datetime
+    received_zh: str = Field(description="received_at as people read it (北京时间)")
+
+
+class PreviewOut(BaseModel):
+    """What filing this address would do: its match, grid and people on duty, nearby duplicates."""
+
+    model_config = ConfigDict(extra="allow")
+    query: str
+    status: str = Field(description="matched | ambiguous | unmatched")
+    status_zh: str
+    level: str | None
+    confidence: float
+    matched_text: str | None
+    reason_zh: str | None
+    lon: float | None
+    lat: float | None
+    alternatives: list[dict[str, Any]]
+    grid: PreviewGridOut | None
+    duplicates: list[PreviewDuplicateOut]
 
 
 class ManualOut(BaseModel):
@@ -262,7 +319,7 @@ async def create_case(
     duplicate."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, viewer=principal,
     )  # fmt: skip
     if case.pop("replayed", False):
         response.status_code = status.HTTP_200_OK
@@ -313,6 +370,24 @@ def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1
         for row in cases.manual_queue(limit, viewer=principal)
     ]
     return {"data": data, "count": len(data)}
+
+
+@cases_router.get("/preview", response_model=PreviewOut)
+def intake_preview(
+    principal: PrincipalDep,
+    address_text: Annotated[str, Query(min_length=1, max_length=500, examples=["尧佳路12号门口"])],
+    category_code: Code = None,
+) -> Any:
+    """What filing a report at this address would do, before it is filed (nothing is stored).
+
+    The address's match (or why it would wait in the manual queue), its unified grid with outline,
+    community, street and the people on duty (phones masked), and the cases of the same category
+    within 50 m and 48 h in the caller's area (masked): the intake page shows them as the address
+    is typed."""
+    found = cases.intake_preview(address_text, category_code, viewer=principal)
+    if found["grid"] is not None:
+        found["grid"]["geometry"] = geometry(found["grid"]["geometry"])
+    return found
 
 
 @cases_router.post("/tick", response_model=TickOut)

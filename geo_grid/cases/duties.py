@@ -21,10 +21,29 @@ suspend, resume       grid_worker, dispatcher, admin               a pause the h
 verify, reopen        dispatcher, admin, grid_worker (four eyes)   someone other than the handler
 contact, comment      grid_worker, dispatcher, admin               whoever works the case
 escalate              system                                       the sweep; people use 吹哨
+photo                 grid_worker                                  处置前/处置后 photos, taken on
+                                                                   the ground (not a transition)
 ====================  ===========================================  ===============================
 
 ``admin`` stands in for the centre (it could make itself a dispatcher account anyway), never for
 the handler: a case is handled by a grid worker.
+
+What one caller may do to one case **now** is :func:`actions_for`: the actions the case's status
+allows (:func:`geo_grid.cases.lifecycle.allowed_actions`) that their role may take, none outside
+their area, and neither 核查 action for whoever handled the case. The API's ``allowed_actions`` and
+the buttons of the case page are both that list, so a page never offers what the API would refuse.
+:func:`photo_phases` says the same of photos: which of 处置前 / 处置后 they may add now.
+
+>>> actions_for("grid_worker", "dispatched")
+['accept', 'comment', 'contact', 'return', 'suspend']
+>>> actions_for("dispatcher", "handled", actor="user:wang", handler="user:li")
+['comment', 'contact', 'reopen', 'verify']
+>>> actions_for("grid_worker", "handled", actor="user:li", handler="user:li")
+['comment', 'contact']
+>>> actions_for("leader", "dispatched"), actions_for("grid_worker", "dispatched", in_scope=False)
+([], [])
+>>> photo_phases("grid_worker", "handling"), photo_phases("dispatcher", "handling")
+(['before', 'after'], [])
 
 >>> check("grid_worker", "accept")
 >>> check("grid_worker", "close")
@@ -39,10 +58,22 @@ geo_grid.errors.Forbidden: actor: user:li handled this case and may not verify i
 
 from __future__ import annotations
 
-from geo_grid.cases.lifecycle import ACTIONS, NOTE_ACTIONS
-from geo_grid.errors import Forbidden
+from geo_grid.cases.lifecycle import ACTIONS, NOTE_ACTIONS, allowed_actions
+from geo_grid.errors import Conflict, Forbidden
 
-__all__ = ["ACTION_ROLES", "FOUR_EYES", "SYSTEM", "check", "check_four_eyes", "permits"]
+__all__ = [
+    "ACTION_ROLES",
+    "FOUR_EYES",
+    "PHOTO",
+    "PHOTO_STATES",
+    "SYSTEM",
+    "actions_for",
+    "check",
+    "check_four_eyes",
+    "check_photo",
+    "permits",
+    "photo_phases",
+]
 
 #: The role of the service's own moves (intake's router, the escalation sweep): no account has it.
 SYSTEM = "system"
@@ -68,12 +99,23 @@ ACTION_ROLES: dict[str, tuple[frozenset[str], str]] = {
     "contact": (_HANDLER | _CENTRE, "联系反映人 by whoever works the case"),
     "comment": (_HANDLER | _CENTRE, "备注 by whoever works the case"),
     "escalate": (frozenset({SYSTEM}), "升级 by the sweep; people use 吹哨 (POST .../whistle)"),
+    "photo": (_HANDLER, "处置前/处置后 photos by the grid worker of the case's grid"),
+}
+
+#: Adding a photo of the work: in this table for its roles, but not a transition (its own route).
+PHOTO = "photo"
+#: Photo phase -> the statuses in which it may be added: 处置前 from dispatch until the work is
+#: reported done, 处置后 while it is being handled (once 办结, the evidence the verifier reads is
+#: fixed).
+PHOTO_STATES: dict[str, frozenset[str]] = {
+    "before": frozenset({"dispatched", "handling", "suspended"}),
+    "after": frozenset({"handling"}),
 }
 
 #: Verification actions: refused to whoever handled the case.
 FOUR_EYES: frozenset[str] = frozenset({"verify", "reopen"})
 
-assert set(ACTION_ROLES) == set(ACTIONS) | set(NOTE_ACTIONS), "every action needs its roles"
+assert set(ACTION_ROLES) == set(ACTIONS) | set(NOTE_ACTIONS) | {PHOTO}, "every action needs roles"
 
 
 def permits(role: str, action: str) -> bool:
@@ -107,3 +149,45 @@ def check_four_eyes(action: str, actor: str, *, handler: str | None) -> None:
             "(four eyes: 核查 by someone other than the handler)",
             field="action",
         )
+
+
+def actions_for(
+    role: str,
+    status: str,
+    *,
+    in_scope: bool = True,
+    actor: str | None = None,
+    handler: str | None = None,
+) -> list[str]:
+    """What a caller in ``role`` may do to a case in ``status`` now, sorted: the legal actions of
+    the status that the role may take; nothing outside the caller's area (``in_scope``); neither
+    核查 action when the caller (``actor``) is the case's ``handler``. ``escalate`` is never
+    listed (it is the sweep's)."""
+    if not in_scope:
+        return []
+    mine = [a for a in allowed_actions(status) if permits(role, a)]
+    if actor is not None and handler is not None and actor == handler:
+        mine = [a for a in mine if a not in FOUR_EYES]
+    return mine
+
+
+def photo_phases(role: str, status: str, *, in_scope: bool = True) -> list[str]:
+    """The photo phases (``before``, ``after``) a caller may add to a case in ``status`` now."""
+    if not in_scope or not permits(role, PHOTO):
+        return []
+    return [phase for phase, states in PHOTO_STATES.items() if status in states]
+
+
+def check_photo(role: str, status: str, phase: str) -> None:
+    """:class:`Forbidden` naming the rule when ``role`` may not add photos, :class:`Conflict`
+    listing the phases open now when the case's status does not take a ``phase`` photo."""
+    check(role, PHOTO)
+    if status not in PHOTO_STATES.get(phase, frozenset()):
+        open_now = photo_phases(role, status)
+        err = Conflict(
+            f"phase: a {phase} photo cannot be added to a case that is {status} "
+            f"(open now: {', '.join(open_now) or 'none'})",
+            field="phase",
+        )
+        err.extra = {"allowed": open_now, "status": status}
+        raise err

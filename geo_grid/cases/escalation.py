@@ -38,6 +38,7 @@ __all__ = [
     "report_in_departments",
     "sweep_case",
     "whistle",
+    "whistle_open",
 ]
 
 #: Levels bottom-up with their Chinese labels.
@@ -123,6 +124,15 @@ def sweep_case(clock: CaseClock, now: datetime) -> list[Escalation]:
         steps.append(step)
         clock = apply_escalations(clock, [step])
     return steps
+
+
+def whistle_open(status: str, level: str | None) -> bool:
+    """Whether a case in ``status`` at ``level`` can still be whistled (open, below the district).
+
+    >>> whistle_open("handling", "street"), whistle_open("closed", "grid"), whistle_open("handling", "district")
+    (True, False, False)
+    """
+    return is_open(status) and (level or "grid") != "district"
 
 
 def whistle(clock: CaseClock, now: datetime) -> Escalation:

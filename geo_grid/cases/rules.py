@@ -35,7 +35,8 @@ from typing import Any
 
 from geo_grid.cases.catalogue import Category, categories
 from geo_grid.errors import BadInput
-from geo_grid.layers import UNIFIED
+from geo_grid.labels import ROSTER_ROLE, label
+from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 
 __all__ = [
     "SEVERITIES",
@@ -260,13 +261,18 @@ def route(
         strategy = "territorial_fallback"
 
     if strategy == "owner_first":
-        trace.append(f"部件类 {cat.name_zh}: 先属主后属地, 属主 {rule.department} ({rule.layer})")
+        trace.append(
+            f"部件类 {cat.name_zh}: 先属主后属地, 属主 {rule.department} ({_layer(rule.layer)})"
+        )
         if owner_grid is None:
-            trace.append(f"{rule.layer} 图层未覆盖该点 → 属地兜底")
+            trace.append(f"{_layer(rule.layer)}图层未覆盖该点 → 属地兜底")
         else:
             person = _pick(roster.get((rule.layer, owner_grid), ()), turn)
             if person is not None:
-                trace.append(f"属主网格 {owner_grid}: 派给 {person['name']} ({person.get('role')})")
+                trace.append(
+                    f"属主网格 {owner_grid}: 派给 {person['name']} "
+                    f"({label(ROSTER_ROLE, person.get('role'))})"
+                )
                 return _decision(strategy, unified, rule.layer, owner_grid, rule.department,
                                  person, trace)  # fmt: skip
             trace.append(f"属主网格 {owner_grid} 无在岗人员 → 属地兜底")
@@ -274,7 +280,7 @@ def route(
     elif strategy == "territorial_first":
         trace.append(
             f"事件类 {cat.name_zh}: 先属地后属主, 属主部门 {rule.department}"
-            + (f" (网格 {owner_grid})" if owner_grid else f" ({rule.layer} 图层未覆盖该点)")
+            + (f" (网格 {owner_grid})" if owner_grid else f" ({_layer(rule.layer)}图层未覆盖该点)")
         )
     else:
         trace.append(f"{cat.name_zh}: 属主不明 → 属地兜底")
@@ -282,7 +288,9 @@ def route(
     person = _pick(roster.get((UNIFIED, unified), ()), turn)
     department = rule.department if strategy == "territorial_first" else None
     if person is not None:
-        trace.append(f"属地网格 {unified}: 派给 {person['name']} ({person.get('role')})")
+        trace.append(
+            f"属地网格 {unified}: 派给 {person['name']} ({label(ROSTER_ROLE, person.get('role'))})"
+        )
         return _decision(
             strategy, unified, rule.layer if strategy == "territorial_first" else UNIFIED,
             owner_grid if strategy == "territorial_first" else unified,
@@ -298,6 +306,11 @@ def route(
         department or (f"社区 {community}" if community else f"街道 {placement.street_code}"),
         None, None, None, tuple(trace),
     )  # fmt: skip
+
+
+def _layer(key: str | None) -> str:
+    """A layer as the trace names it: its Chinese name (the key of a layer without one)."""
+    return LAYER_NAMES_ZH.get(key, key) if key else ""
 
 
 def _decision(strategy, unified, layer, grid, department, person, trace) -> RoutingDecision:

@@ -28,6 +28,7 @@ from geo_grid.cases.catalogue import categories
 from geo_grid.cases.duties import SYSTEM
 from geo_grid.cases.rules import Placement, RoutingRule, default_rules, route, total_sla_hours
 from geo_grid.locate import LocateIndex
+from geo_grid.timefmt import to_local
 
 __all__ = ["generate_cases"]
 
@@ -184,7 +185,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
     sla = total_sla_hours(rule)
     due = at + timedelta(hours=sla)
     row: dict[str, Any] = {
-        "id": case_id, "number": f"{at:%Y%m%d}{case_id:08d}", "channel": channel,
+        "id": case_id, "number": f"{to_local(at):%Y%m%d}{case_id:08d}", "channel": channel,
         "reporter_name": None if channel == "patrol" else "市民", "reporter_phone": None,
         "input_crs": "wgs84", "category_code": cat.code, "category_kind": cat.kind,
         "description": f"{cat.name_zh}", "photos": [], "severity": rule.severity,

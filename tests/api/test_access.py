@@ -14,6 +14,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from api.pages import is_page_path
 from api.policy import POLICY, PUBLIC, resolve
 
 ROLES = ("admin", "planner", "dispatcher", "grid_worker", "leader", "viewer", "open311_client")
@@ -96,7 +97,7 @@ def _example_path(path: str, case_id: int, grid: str) -> str:
     values = {
         "layer": "unified", "code": grid, "ref": str(case_id), "plan_id": "999999",
         "fmt": "json", "request_id": str(case_id), "username": "nobody", "name": "nobody",
-        "z": "14", "x": "13726", "y": "6560",
+        "z": "14", "x": "13726", "y": "6560", "photo_id": "0" * 32,
     }  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
@@ -129,7 +130,7 @@ def test_every_route_as_every_role_follows_the_policy_table(anon, accounts, case
             if allowed is PUBLIC:
                 assert r.status_code not in (401, 403), (key, role, r.status_code, r.text[:200])
             elif role is None:
-                expected = 303 if path.startswith("/map") else 401
+                expected = 303 if is_page_path(path) else 401  # pages: to the login form
                 assert r.status_code == expected, (key, r.status_code, r.text[:200])
             elif role in allowed:
                 assert r.status_code < 500, (key, role, r.status_code, r.text[:300])

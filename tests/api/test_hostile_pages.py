@@ -7,6 +7,7 @@ roster, a plan's note; a user name and ``next`` typed into the login form) and e
 loaded offline as a logged-in person sees it. Each must render (its layers draw), run no script of
 the text's (no dialog, no console error) and show the text verbatim, in the page itself and in the
 tooltips and popups of the features that carry it, inserted into the page as Leaflet inserts them.
+The case pages too: one case, a queued one, the inbox, and the intake form's address preview.
 
 The hostile rows are throwaway or restored, so the other tests sharing the session's demo
 database see it as before: a scratch layer (retired at the end) with a scratch plan, new cases
@@ -270,3 +271,58 @@ def test_login_page_keeps_hostile_next_and_username_as_text(server):
         assert page.input_value("input[name=next]") == target
         assert page.query_selector("img") is None and page.query_selector("script") is None
     assert log.dialogs == [] and log.external_requests == []
+
+
+# ------------------------------------------------------------------------------------ case pages
+def _case_pages(store) -> dict[str, tuple[str, list[str]]]:
+    """Case page → (path, the labelled texts its ``main`` must show verbatim)."""
+    return {
+        "case": (f"/cases/{store['placed']['id']}",
+                 ["案件地址", "案件描述", "网格名", "社区名", "网格员"]),
+        "queued": (f"/cases/{store['queued']['id']}", ["待派遣地址", "案件描述"]),
+        "inbox": ("/cases?box=all", ["案件地址", "待派遣地址"]),
+    }  # fmt: skip
+
+
+TEXT_OF = "(sel) => document.querySelector(sel).textContent"
+
+
+@pytest.mark.parametrize("name", ["case", "queued", "inbox"])
+def test_case_page_shows_hostile_text_verbatim(server, cookies, store, name):
+    path, expected = _case_pages(store)[name]
+    with offline_page(cookies=cookies) as (page, log):
+        response = page.goto(server + path, wait_until="load", timeout=60_000)
+        assert response.status == 200, (name, response.status)
+        page.wait_for_timeout(400)  # an injected <img onerror> would fire by now
+        shown = page.evaluate(TEXT_OF, "main")
+        title = page.title()
+    assert log.dialogs == [], (name, log.dialogs)
+    assert log.console_errors == [] and log.external_requests == [], (name, log.console_errors)
+    for label in expected:
+        assert hostile(label) in shown, (name, label)
+    if name == "case":
+        assert hostile("案件地址") not in title  # the title names the case by its number
+
+
+def test_intake_preview_shows_hostile_grid_and_roster_names_as_text(server, cookies, store):
+    """What the address preview draws from the API (grid, community, people on duty) is put in
+    the page as text by its script, never as markup."""
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        typed = _rows(
+            s, "SELECT a.local_text FROM address a JOIN grid g ON ST_Contains(g.geom, a.geom) "
+               "JOIN generation n ON n.id = g.generation_id AND n.layer_key = 'unified' "
+               "AND n.status = 'published' WHERE g.code = :c AND a.road IS NOT NULL "
+               "AND a.door_no ~ '^[0-9]+$' AND a.building IS NULL ORDER BY a.id LIMIT 1",
+            c=store["code"],
+        )[0]["local_text"]  # fmt: skip
+    with offline_page(cookies=cookies) as (page, log):
+        page.goto(server + "/cases/new")
+        page.fill("#address_text", typed)
+        page.wait_for_selector("#gg-duty li", timeout=30_000)
+        page.wait_for_timeout(400)
+        shown = page.evaluate(TEXT_OF, "#gg-preview")
+    assert log.dialogs == [] and log.console_errors == [] and log.external_requests == []
+    for label in ("网格名", "社区名", "网格员"):
+        assert hostile(label) in shown, (label, shown[:300])

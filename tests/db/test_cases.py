@@ -358,3 +358,12 @@ def test_group_commit_isolates_a_failing_report_and_answers_after_commit(store, 
             text('SELECT count(*) FROM "case" WHERE description LIKE :m'), {"m": f"{marker} %"}
         ).scalar()
     assert stored == n - 1  # every answered report is in the database, the refused one is not
+
+
+def test_a_case_number_starts_with_the_day_it_was_received_in_beijing(store, inside):
+    """20:00 UTC on 9 March is 04:00 on the 10th in Nanjing: the number says the 10th."""
+    _, x, y = inside[1]
+    late = datetime(2025, 3, 9, 20, 0, tzinfo=UTC)  # an instant no other test of the file uses
+    case = cases.intake(_report(x, y), now=late, group_commit=False)
+    assert case["number"].startswith("20250310"), case["number"]
+    assert case["number"].endswith(f"{case['id']:08d}")

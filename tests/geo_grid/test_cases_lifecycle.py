@@ -119,6 +119,7 @@ EXPECTED_ROLES = {
     "contact": {"admin", "dispatcher", "grid_worker"},
     "comment": {"admin", "dispatcher", "grid_worker"},
     "escalate": {"system"},
+    "photo": {"grid_worker"},  # 处置前/处置后 photos: not a transition, its own route
 }
 
 
@@ -142,9 +143,9 @@ def test_each_action_is_allowed_to_its_roles_only_and_a_refusal_names_the_rule(a
 
 def test_the_table_covers_every_action_and_no_account_role_is_system():
     from geo_grid.access import ROLES
-    from geo_grid.cases.duties import ACTION_ROLES, SYSTEM
+    from geo_grid.cases.duties import ACTION_ROLES, PHOTO, SYSTEM
 
-    assert set(ACTION_ROLES) == set(ACTIONS) | set(NOTE_ACTIONS) == set(EXPECTED_ROLES)
+    assert set(ACTION_ROLES) == set(ACTIONS) | set(NOTE_ACTIONS) | {PHOTO} == set(EXPECTED_ROLES)
     assert SYSTEM not in ROLES  # nobody logs in as the router
 
 

@@ -113,3 +113,28 @@ def test_sla_and_overrides():
                 {"colour": "red"}, {"severity": "apocalyptic"}):  # fmt: skip
         with pytest.raises(BadInput):
             rule_from_dict(urgent, bad)
+
+
+def test_the_trace_a_person_reads_is_chinese():
+    """The trace's last line is the dispatch step's note on the case page: roster roles and
+    layers by their Chinese names, never their keys (grid_worker, urban_mgmt)."""
+    import re
+
+    cases = [
+        (category("E0502"), HERE),  # an event, to the territorial grid worker
+        (category("F0101"), HERE),  # a facility, to its owner's grid
+        (
+            category("F0101"),
+            Placement(True, {**GRIDS, "urban_mgmt": None}, "C1", "S1", 118.9, 32.1, "point"),
+        ),  # fmt: skip
+        (
+            category("E0502"),
+            Placement(True, {**GRIDS, "urban_mgmt": None}, "C1", "S1", 118.9, 32.1, "point"),
+        ),  # fmt: skip
+    ]
+    for cat, placement in cases:
+        trace = route(cat, default_rule(cat), placement, ROSTER).trace
+        words = [w for line in trace for w in re.findall(r"[A-Za-z_]{3,}", line)]
+        assert words == [], (cat.code, trace)
+    assert route(category("E0502"), default_rule(category("E0502")), HERE, ROSTER).trace[-1] == (
+        "属地网格 U1: 派给 张三 (网格员)")  # fmt: skip

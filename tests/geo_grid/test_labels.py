@@ -65,10 +65,12 @@ def _enums() -> dict[str, tuple[dict, set]]:
             set(lifecycle.ACTIONS)
             | set(lifecycle.NOTE_ACTIONS)
             | set(duties.ACTION_ROLES)
-            | {"receive"},
+            | {"receive", "replan"},  # replan: a publish records a case's new grid (db.repos.plans)
         ),
         "CASE_LEVEL": (labels.CASE_LEVEL, set(escalation.LEVELS)),
+        "PHOTO_PHASE": (labels.PHOTO_PHASE, set(duties.PHOTO_STATES)),
         "CASE_CHANNEL": (labels.CASE_CHANNEL, set(models.CASE_CHANNELS)),
+        "SYSTEM_ACTOR": (labels.SYSTEM_ACTOR, _system_actors()),
         "CASE_SEVERITY": (labels.CASE_SEVERITY, set(rules.SEVERITIES)),
         "ROUTING_STRATEGY": (labels.ROUTING_STRATEGY, _strategies()),
         "PLAN_STATE": (labels.PLAN_STATE, set(models.PLAN_STATUSES)),
@@ -105,6 +107,14 @@ def _strategies() -> set[str]:
             accepted.add(rules.rule_from_dict(base, {"strategy": value}).strategy)
     assert accepted >= {rules.default_rule(c).strategy for c in categories()}
     return accepted
+
+
+def _system_actors() -> set[str]:
+    """The names of the ``system:<name>`` actors the library writes into a case's history."""
+    found = set()
+    for path in (ROOT / "geo_grid").rglob("*.py"):
+        found |= set(re.findall(r"[\"']system:(\w+)[\"']", path.read_text(encoding="utf-8")))
+    return found
 
 
 def _plan_changes() -> set[str]:

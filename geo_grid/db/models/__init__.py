@@ -23,8 +23,11 @@ from geo_grid.db.models.access import (
 from geo_grid.db.models.cases import (
     CASE_CHANNELS,
     CASE_STATUSES,
+    PHOTO_PHASES,
+    PHOTO_TYPES,
     Case,
     CaseEvent,
+    CasePhoto,
     EscalationRecord,
     IdempotencyKey,
     ReportIn,
@@ -40,6 +43,8 @@ from geo_grid.db.models.store import SRID, Base, Meta
 __all__ = [
     "CASE_CHANNELS",
     "CASE_STATUSES",
+    "PHOTO_PHASES",
+    "PHOTO_TYPES",
     "PLAN_STATUSES",
     "SRID",
     "Address",
@@ -50,6 +55,7 @@ __all__ = [
     "Building",
     "Case",
     "CaseEvent",
+    "CasePhoto",
     "CoverageCheck",
     "CoverageDefect",
     "CrosswalkRow",

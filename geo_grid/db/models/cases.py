@@ -35,8 +35,11 @@ from geo_grid.db.models.store import SRID, Base
 __all__ = [
     "CASE_CHANNELS",
     "CASE_STATUSES",
+    "PHOTO_PHASES",
+    "PHOTO_TYPES",
     "Case",
     "CaseEvent",
+    "CasePhoto",
     "EscalationRecord",
     "IdempotencyKey",
     "ReportIn",
@@ -48,6 +51,8 @@ CASE_STATUSES = (
     "rated", "returned", "suspended", "rejected",
 )  # fmt: skip
 CASE_CHANNELS = ("hotline", "app", "wechat", "patrol", "open311")
+PHOTO_PHASES = ("before", "after")
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 _IN = ", ".join(f"'{s}'" for s in CASE_STATUSES)
 _CH = ", ".join(f"'{s}'" for s in CASE_CHANNELS)
 
@@ -135,6 +140,37 @@ class CaseEvent(Base):
     data: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class CasePhoto(Base):
+    """A photo of the work on a case (处置前/处置后): its file under ``<home>/photos`` and what
+    proves it (size, type, pixel size, sha256 of the stored bytes), who added it and when.
+
+    Append-only like the case log (a trigger refuses UPDATE and DELETE): the verifier judges the
+    work by these photos, so none may be swapped after the fact.
+    """
+
+    __tablename__ = "case_photo"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("phase in ('before', 'after')", name="case_photo_phase_values"),
+        CheckConstraint(
+            "content_type in ('image/jpeg', 'image/png', 'image/webp')",
+            name="case_photo_type_values",
+        ),
+        CheckConstraint("size_bytes > 0 AND width > 0 AND height > 0", name="case_photo_sizes"),
     )
 
 

@@ -37,13 +37,17 @@ __all__ = [
     "EVENT_COLUMNS",
     "UPDATABLE",
     "case_events",
+    "PHOTO_COLUMNS",
+    "case_photos",
     "claim_idempotency",
+    "count_cases",
     "copy_cases",
     "copy_events",
     "due_for_escalation",
     "escalations",
     "find_idempotency",
     "get_case",
+    "get_photo",
     "indicator_frame",
     "insert_case",
     "insert_case_orm",
@@ -51,8 +55,10 @@ __all__ = [
     "insert_escalation",
     "insert_events",
     "insert_idempotency",
+    "insert_photo",
     "insert_report_ins",
     "last_actor",
+    "last_actors",
     "list_cases",
     "lock_idempotency",
     "next_case_id",
@@ -407,6 +413,11 @@ _FILTERS = {
     "updated_from": "c.updated_at >= :updated_from",
     "numbers": "c.number = ANY(:numbers)",
     "overdue_at": "c.due_at < :overdue_at AND c.status NOT IN ('closed', 'rated', 'rejected')",
+    # True: still open (someone must act); False: closed, rated or rejected
+    "open": "(c.status NOT IN ('closed', 'rated', 'rejected')) = :open",
+    # the dispatcher's queue: waiting for a place by hand, or open and past its deadline
+    "attention_at": "(c.status = 'manual' OR (c.due_at < :attention_at "
+    "AND c.status NOT IN ('closed', 'rated', 'rejected')))",
     "bbox": "c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)",
     # the caller's area (geo_grid.access.scope_filter), ANDed with their own filters above
     "scope_street_code": "c.street_code = :scope_street_code",
@@ -415,15 +426,8 @@ _FILTERS = {
 }
 
 
-def list_cases(
-    session: Session,
-    filters: Mapping[str, Any],
-    *,
-    limit: int = 100,
-    offset: int = 0,
-    order: str = "received_desc",
-) -> tuple[list[dict[str, Any]], int]:
-    """Cases matching ``filters`` (keys of ``_FILTERS``; None values ignored) and the total count."""
+def _where(filters: Mapping[str, Any]) -> tuple[psql.Composed, dict[str, Any]]:
+    """The WHERE condition of ``filters`` (keys of ``_FILTERS``; None values ignored), bound."""
     where, params = [psql.SQL("true")], {}
     for key, value in filters.items():
         if value is None:
@@ -435,11 +439,22 @@ def list_cases(
             params.update(dict(zip(("minx", "miny", "maxx", "maxy"), value, strict=True)))
         else:
             params[key] = list(value) if isinstance(value, list | tuple | set) else value
+    return psql.SQL(" AND ").join(where), params
+
+
+def list_cases(
+    session: Session,
+    filters: Mapping[str, Any],
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    order: str = "received_desc",
+) -> tuple[list[dict[str, Any]], int]:
+    """Cases matching ``filters`` (keys of ``_FILTERS``; None values ignored) and the total count."""
+    cond, params = _where(filters)
     order_sql = psql.SQL({"received_desc": "c.received_at DESC, c.id DESC",
                           "received_asc": "c.received_at, c.id", "id": "c.id"}[order])  # fmt: skip
-    cond = psql.SQL(" AND ").join(where)
-    count = psql.SQL('SELECT count(*) FROM "case" c WHERE {}').format(cond)
-    total = session.execute(text(_rendered(session, count)), params).scalar()
+    total = count_cases(session, filters)
     page = psql.SQL("{} WHERE {} ORDER BY {} LIMIT :limit OFFSET :offset").format(
         psql.SQL(_SELECT), cond, order_sql
     )
@@ -447,6 +462,13 @@ def list_cases(
         text(_rendered(session, page)), {**params, "limit": limit, "offset": offset}
     ).mappings()
     return [_clean(r) for r in rows], int(total)
+
+
+def count_cases(session: Session, filters: Mapping[str, Any]) -> int:
+    """How many cases match ``filters`` (the inbox's tab counts)."""
+    cond, params = _where(filters)
+    count = psql.SQL('SELECT count(*) FROM "case" c WHERE {}').format(cond)
+    return int(session.execute(text(_rendered(session, count)), params).scalar())
 
 
 def recent_cases_near(
@@ -510,6 +532,56 @@ def last_actor(session: Session, case_id: int, action: str) -> str | None:
         ),
         {"id": case_id, "a": action},
     ).scalar()
+
+
+def last_actors(session: Session, case_ids: Sequence[int], action: str) -> dict[int, str]:
+    """:func:`last_actor` of many cases at once (a list's four-eyes check): case id -> actor."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT DISTINCT ON (case_id) case_id, actor FROM case_event "
+            "WHERE case_id = ANY(:ids) AND action = :a ORDER BY case_id, at DESC, id DESC"
+        ),
+        {"ids": list(case_ids), "a": action},
+    )
+    return {int(r[0]): r[1] for r in rows}
+
+
+# ---------------------------------------------------------------------------------- photos
+PHOTO_COLUMNS = ("id", "case_id", "phase", "content_type", "size_bytes", "width", "height",
+                 "sha256", "path", "uploaded_by", "role", "uploaded_at")  # fmt: skip
+
+
+def insert_photo(session: Session, photo: Mapping[str, Any]) -> None:
+    """Record a stored photo of a case's work (``PHOTO_COLUMNS``)."""
+    statement = psql.SQL("INSERT INTO case_photo ({}) VALUES ({})").format(
+        identifiers(PHOTO_COLUMNS), _binds(PHOTO_COLUMNS)
+    )
+    session.execute(text(_rendered(session, statement)), {c: photo[c] for c in PHOTO_COLUMNS})
+
+
+def _photo_select(session: Session, condition: str):
+    """``SELECT <PHOTO_COLUMNS> FROM case_photo WHERE <condition>`` (a fixed condition)."""
+    statement = psql.SQL("SELECT {} FROM case_photo WHERE {}").format(
+        identifiers(PHOTO_COLUMNS), psql.SQL(condition)
+    )
+    return text(_rendered(session, statement))
+
+
+def case_photos(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """The photos of a case, oldest first."""
+    query = _photo_select(session, "case_id = :id ORDER BY uploaded_at, id")
+    return [dict(r) for r in session.execute(query, {"id": case_id}).mappings()]
+
+
+def get_photo(session: Session, case_id: int, photo_id: str) -> dict[str, Any]:
+    """One photo of a case; :class:`NotFound` when the case has no such photo."""
+    query = _photo_select(session, "case_id = :case AND id = :id")
+    row = session.execute(query, {"case": case_id, "id": photo_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"photo: case {case_id} has no photo {photo_id!r}", field="photo_id")
+    return dict(row)
 
 
 # ---------------------------------------------------------------------------------- idempotency
@@ -757,5 +829,8 @@ def copy_events(session: Session, frame: pd.DataFrame) -> int:
 def reset_cases(session: Session) -> None:
     """Empty every case table (TRUNCATE: the audit log's trigger guards rows, not a reset)."""
     session.execute(
-        text('TRUNCATE report_in, escalation, idempotency_key, case_event, "case" RESTART IDENTITY')
+        text(
+            "TRUNCATE report_in, escalation, idempotency_key, case_event, case_photo, "
+            '"case" RESTART IDENTITY'
+        )
     )

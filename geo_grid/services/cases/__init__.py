@@ -8,8 +8,9 @@ outcome with its audit events.
 One module per job: :mod:`.rules` (effective routing rules and their cache), :mod:`.placement`
 (locate/geocode a report, the roster map), :mod:`.views` (cases as the API shows them),
 :mod:`.reception` (the public intake), :mod:`._writer` (the group-commit writer),
-:mod:`.transitions`, :mod:`.escalation` (吹哨报到), :mod:`.reports` (indicators, Open311) and
-:mod:`.demo`. Each cache, lock and writer thread lives in the one module that owns it: patch a
+:mod:`.transitions`, :mod:`.escalation` (吹哨报到), :mod:`.reports` (indicators, Open311),
+:mod:`.preview` (what intake will do with a typed address), :mod:`.inbox` (each role's case list),
+:mod:`.photos` (the photos of the work) and :mod:`.demo`. Each cache, lock and writer thread lives in the one module that owns it: patch a
 private name on that module, not on this package.
 
 Caches, and what invalidates them: the effective rules are re-read when the ``routing_rule`` table's
@@ -23,7 +24,10 @@ from __future__ import annotations
 from geo_grid.services.cases._common import CHANNELS
 from geo_grid.services.cases.demo import load_demo_cases
 from geo_grid.services.cases.escalation import report_in, start_ticker, tick, whistle
+from geo_grid.services.cases.inbox import inbox
+from geo_grid.services.cases.photos import add_photo, photo_file
 from geo_grid.services.cases.placement import place
+from geo_grid.services.cases.preview import duty_grid, intake_preview
 from geo_grid.services.cases.reception import intake, intake_async
 from geo_grid.services.cases.reports import indicators
 from geo_grid.services.cases.reports import open311_create as open311_create
@@ -36,16 +40,21 @@ from geo_grid.services.cases.views import case_view, get_case, history, list_cas
 __all__ = [
     "CHANNELS",
     "RULES_TTL_S",
+    "add_photo",
     "case_view",
+    "duty_grid",
     "effective_rules",
     "get_case",
     "history",
+    "inbox",
     "indicators",
     "intake",
     "intake_async",
+    "intake_preview",
     "list_cases",
     "load_demo_cases",
     "manual_queue",
+    "photo_file",
     "place",
     "report_in",
     "reset_rule",

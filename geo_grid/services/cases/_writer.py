@@ -26,9 +26,11 @@ from geo_grid.cases.rules import (
 from geo_grid.db import repos
 from geo_grid.db.session import held_session, session_scope
 from geo_grid.errors import Conflict
+from geo_grid.labels import CASE_SEVERITY, label
 from geo_grid.services.cases._common import _event, _Job
 from geo_grid.services.cases.placement import _place_points
 from geo_grid.services.cases.rules import _rules_for
+from geo_grid.timefmt import to_local
 
 __all__ = ["INTAKE_BATCH_MAX", "INTAKE_WRITERS"]
 
@@ -201,14 +203,14 @@ def _new_case(case_id, payload, cat, channel, rule, placement, decision, actor, 
     else:
         status = lifecycle.apply(status, "assess")
         events.append(_event(case_id, "assess", "received", status, "system:router", "system", now,
-                             f"{cat.code} {cat.name_zh}, {severity}"))  # fmt: skip
+                             f"{cat.code} {cat.name_zh}，{label(CASE_SEVERITY, severity)}"))  # fmt: skip
         nxt = lifecycle.apply(status, "dispatch")
         events.append(_event(case_id, "dispatch", status, nxt, "system:router", "system", now,
                              decision.trace[-1], None, decision.to_dict()))  # fmt: skip
         status = nxt
     row = {
         "id": case_id,
-        "number": f"{now:%Y%m%d}{case_id:08d}",
+        "number": f"{to_local(now):%Y%m%d}{case_id:08d}",  # the day it was received, 北京时间
         "channel": channel,
         "reporter_name": payload.get("reporter_name"),
         "reporter_phone": payload.get("reporter_phone"),

@@ -17,7 +17,7 @@ from geo_grid.db.session import UNREACHABLE, error_line, session_scope
 from geo_grid.errors import Conflict
 from geo_grid.services.cases._common import _event, _now
 from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view, ensure_in_scope
+from geo_grid.services.cases.views import _find, case_view, ensure_in_scope, handler_of
 
 __all__ = ["report_in", "start_ticker", "tick", "whistle"]
 
@@ -78,7 +78,7 @@ def whistle(
         step = esc.whistle(_clock(case, rule), now)
         _store_steps(session, case, [step], by.label, by.role, note or "吹哨", now)
         stored = repos.cases.get_case(session, case_id=case["id"])
-        view = case_view(stored, now=now)
+        view = case_view(stored, now=now, viewer=by, handler=handler_of(session, case["id"]))
         view["report_ins"] = repos.cases.report_ins(session, case["id"])
     return view
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from geo_grid.access import Principal
 from geo_grid.cases.catalogue import Category, category
 from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
@@ -22,7 +23,7 @@ from geo_grid.errors import BadInput, Conflict
 from geo_grid.services.cases._common import CHANNELS, _Job, _now
 from geo_grid.services.cases._writer import _REPLAY, _store_alone_orm, _submit
 from geo_grid.services.cases.placement import _geocoder_warm, _get_locator, _roster_map, place
-from geo_grid.services.cases.views import case_view
+from geo_grid.services.cases.views import case_view, handler_of
 
 __all__ = ["intake", "intake_async"]
 
@@ -66,6 +67,7 @@ def intake(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     group_commit: bool = True,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """Receive a report, place it, route it and store it with its first events, atomically.
 
@@ -78,14 +80,15 @@ def intake(
     together with the reports that arrived meanwhile, in one transaction (a group commit: one
     fsync for many reports); this returns only after that transaction committed, so an answered
     report is a durable one. ``group_commit=False`` stores it alone through ORM objects, the
-    obvious design kept as the bench's baseline.
+    obvious design kept as the bench's baseline. ``viewer``: the caller, whose
+    ``allowed_actions`` the answer lists (every action the status allows without one).
     """
     job = _prepare(payload, actor, role, client, idempotency_key, now)
     for _ in range(3):
         row = _submit(job).result() if group_commit else _store_alone_orm(job)
         if row is not _REPLAY:
-            return _answer(job, row)
-        seen = _replay(client, idempotency_key, job.request_hash, job.now)
+            return _answer(job, row, viewer)
+        seen = _replay(client, idempotency_key, job.request_hash, job.now, viewer)
         if seen is not None:
             return seen
         # the request that held the key failed and rolled back: the key is free again
@@ -100,6 +103,7 @@ async def intake_async(
     client: str = "api",
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """:func:`intake` for an event loop: waits for its group commit without holding a thread.
 
@@ -113,8 +117,10 @@ async def intake_async(
     for _ in range(3):
         row = await asyncio.wrap_future(_submit(job))
         if row is not _REPLAY:
-            return _answer(job, row)
-        seen = await asyncio.to_thread(_replay, client, idempotency_key, job.request_hash, job.now)
+            return _answer(job, row, viewer)
+        seen = await asyncio.to_thread(
+            _replay, client, idempotency_key, job.request_hash, job.now, viewer
+        )
         if seen is not None:
             return seen
     raise _key_in_use()
@@ -151,13 +157,15 @@ def _prepare(payload, actor, role, client, idempotency_key, now) -> _Job:
     return job
 
 
-def _answer(job: _Job, row: dict[str, Any]) -> dict[str, Any]:
+def _answer(job: _Job, row: dict[str, Any], viewer: Principal | None) -> dict[str, Any]:
     row.pop("lon", None), row.pop("lat", None)
     point = {"lon": job.placement.lon, "lat": job.placement.lat}
-    return {**case_view({**row, **point}, now=job.now), "replayed": False}
+    return {**case_view({**row, **point}, now=job.now, viewer=viewer), "replayed": False}
 
 
-def _replay(client: str, key: str, request_hash: str, now: datetime) -> dict[str, Any] | None:
+def _replay(
+    client: str, key: str, request_hash: str, now: datetime, viewer: Principal | None = None
+) -> dict[str, Any] | None:
     """The case a key already created (flagged ``replayed``), None if unused, 409 if reused."""
     with session_scope() as session:
         seen = repos.cases.find_idempotency(session, client, key)
@@ -168,5 +176,6 @@ def _replay(client: str, key: str, request_hash: str, now: datetime) -> dict[str
                 "Idempotency-Key: this key was already used with a different request",
                 field="Idempotency-Key",
             )
-        view = case_view(repos.cases.get_case(session, case_id=seen[1]), now=now)
+        row = repos.cases.get_case(session, case_id=seen[1])
+        view = case_view(row, now=now, viewer=viewer, handler=handler_of(session, row["id"]))
     return {**view, "replayed": True}

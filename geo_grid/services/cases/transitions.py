@@ -19,7 +19,7 @@ from geo_grid.errors import BadInput, Conflict
 from geo_grid.services.cases._common import _event, _now
 from geo_grid.services.cases.placement import _get_locator, _roster_map, place
 from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view, ensure_in_scope
+from geo_grid.services.cases.views import _find, case_view, ensure_in_scope, handler_of
 
 __all__ = ["route_to_point", "transition"]
 
@@ -122,8 +122,9 @@ def transition(
                        note, attachment, data)  # fmt: skip
         repos.cases.insert_events(session, [event])
         stored = repos.cases.get_case(session, case_id=case["id"])
+        handler = handler_of(session, case["id"])
     assert stored["version"] == new_version
-    return case_view(stored, now=now)
+    return case_view(stored, now=now, viewer=by, handler=handler)
 
 
 def route_to_point(
@@ -182,4 +183,5 @@ def route_to_point(
                        now, decision.trace[-1], None, data)  # fmt: skip
         repos.cases.insert_events(session, [event])
         stored = repos.cases.get_case(session, case_id=case["id"])
-    return case_view(stored, now=now)
+        handler = handler_of(session, case["id"])
+    return case_view(stored, now=now, viewer=by, handler=handler)

@@ -18,17 +18,25 @@ from typing import Any
 
 from geo_grid import access
 from geo_grid.access import Principal
+from geo_grid.cases import duties, lifecycle
 from geo_grid.cases import escalation as esc
-from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import Category, category
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
-from geo_grid.labels import reason_zh
+from geo_grid.labels import PHOTO_PHASE, label, reason_zh
 from geo_grid.services.access import record_personal_read
 from geo_grid.services.cases._common import CHANNELS, _now
 
-__all__ = ["case_view", "ensure_in_scope", "get_case", "history", "list_cases", "manual_queue"]
+__all__ = [
+    "case_view",
+    "ensure_in_scope",
+    "get_case",
+    "handler_of",
+    "history",
+    "list_cases",
+    "manual_queue",
+]
 
 _PERSONAL = ("reporter_name", "reporter_phone")
 #: What people typed about the case: phone and ID numbers in it are masked like the reporter.
@@ -38,9 +46,17 @@ _QUEUE = ("id", "number", "channel", "address_text", "category_code", "descripti
           "manual_reason", "received_at", "lon", "lat")  # fmt: skip
 
 
-def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+def case_view(
+    row: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    viewer: Principal | None = None,
+    handler: str | None = None,
+) -> dict[str, Any]:
     """A stored case as the API shows it (reporter and the numbers in its free text masked,
-    labels and allowed actions added)."""
+    labels added) with what ``viewer`` may do to it now (:func:`geo_grid.cases.duties.actions_for`:
+    ``allowed_actions``, and ``photo_phases``); ``handler`` is who last handled it (four eyes).
+    Without a viewer (the library's own call): every action the status allows."""
     now = _now(now)
     try:
         cat: Category | None = category(row["category_code"])
@@ -61,12 +77,34 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
         category_name=cat.name_zh if cat else None,
         category_major=cat.major_zh if cat else None,
-        allowed_actions=lifecycle.allowed_actions(status),
+        **_may(viewer, row, handler),
         overdue=bool(
             due is not None and (row.get("closed_at") or now) > due and status != "rejected"
         ),
     )
     return out
+
+
+def _may(
+    viewer: Principal | None, row: Mapping[str, Any], handler: str | None
+) -> dict[str, list[str]]:
+    """``allowed_actions`` and ``photo_phases`` of ``row`` for ``viewer`` (the one rule:
+    :mod:`geo_grid.cases.duties`)."""
+    status = row["status"]
+    if viewer is None:
+        return {"allowed_actions": lifecycle.allowed_actions(status), "photo_phases": []}
+    mine = access.case_in_scope(viewer, row)
+    return {
+        "allowed_actions": duties.actions_for(
+            viewer.role, status, in_scope=mine, actor=viewer.label, handler=handler
+        ),
+        "photo_phases": duties.photo_phases(viewer.role, status, in_scope=mine),
+    }
+
+
+def handler_of(session, case_id: int) -> str | None:
+    """Who last handled a case (办结): the person the four-eyes rule keeps from verifying it."""
+    return repos.cases.last_actor(session, case_id, "handle")
 
 
 def _masked_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,7 +169,8 @@ def get_case(
     with session_scope() as session:
         row = _find(session, ref)
         ensure_in_scope(viewer, row)
-        view = case_view(row)
+        view = case_view(row, viewer=viewer, handler=handler_of(session, row["id"]))
+        view["work_photos"] = [photo_view(p) for p in repos.cases.case_photos(session, row["id"])]
         records: dict[str, list[dict]] = {}
         if events:
             records = {
@@ -175,10 +214,30 @@ def list_cases(
     now = _now(None)
     with session_scope() as session:
         rows, total = repos.cases.list_cases(session, wanted, limit=limit, offset=offset)
-        views = [case_view(r, now=now) for r in rows]
+        handlers = _handlers(session, viewer, rows)
+        views = [case_view(r, now=now, viewer=viewer, handler=handlers.get(r["id"])) for r in rows]
         if not masked:
             _disclose(session, viewer, rows, views, "GET cases list")
     return views, total
+
+
+def _handlers(session, viewer: Principal | None, rows: list[Mapping[str, Any]]) -> dict[int, str]:
+    """The handlers of the listed cases a four-eyes action is open on (none without a viewer)."""
+    if viewer is None:
+        return {}
+    waiting = [
+        r["id"] for r in rows if set(lifecycle.allowed_actions(r["status"])) & duties.FOUR_EYES
+    ]
+    return repos.cases.last_actors(session, waiting, "handle")
+
+
+def photo_view(photo: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored photo as the API shows it: what it is, who added it when, and where to fetch it
+    (the file's place on disk is not shown)."""
+    out = {k: photo[k] for k in repos.cases.PHOTO_COLUMNS if k != "path"}
+    out["phase_zh"] = label(PHOTO_PHASE, photo["phase"])
+    out["url"] = f"/api/v1/cases/{photo['case_id']}/photos/{photo['id']}"
+    return out
 
 
 def manual_queue(limit: int = 200, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
