@@ -4,7 +4,7 @@ Pure like the rest of the library: the router (``api/routers/case_pages.py``) fe
 shows through the services, as the caller, and hand it here; nothing here reads the store or
 knows HTTP. Every word a person reads is Chinese (labels from :mod:`geo_grid.labels`), every time
 is the district's (北京时间, :func:`geo_grid.timefmt.format_time`), and data for the page's script
-enters only as one JSON island escaped by :func:`geo_grid.pages._escape.js_literal`.
+enters only as one JSON island escaped by :func:`geo_grid.maps.js_literal`.
 
 Pages: :func:`inbox_page` (``/cases``), :func:`intake_page` (``/cases/new``),
 :func:`case_page` (``/cases/{id}``).

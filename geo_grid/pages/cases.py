@@ -38,7 +38,7 @@ from geo_grid.labels import (
     reason_zh,
 )
 from geo_grid.layers import UNIFIED
-from geo_grid.pages._escape import js_literal
+from geo_grid.maps import js_literal
 from geo_grid.timefmt import format_time, zone_name
 
 __all__ = [
