@@ -68,6 +68,24 @@ def _road_frame(lines, idx: np.ndarray, xy: np.ndarray):
     return s, side
 
 
+class _Rows:
+    """Address columns being filled; :meth:`add` appends ``n`` rows (a scalar repeats)."""
+
+    def __init__(self):
+        self.cols: dict[str, list] = {
+            k: []
+            for k in ["local_text", *LIBRARY_COMPONENTS, "building_code", "grid_code", "x", "y"]
+        }
+
+    def __len__(self) -> int:
+        return len(self.cols["x"])
+
+    def add(self, n: int, **cols) -> None:
+        for key in self.cols:
+            value = cols.get(key)
+            self.cols[key].extend(value if isinstance(value, list | np.ndarray) else [value] * n)
+
+
 def build_addresses(
     b: Buildings,
     grid_codes: list[str],
@@ -89,26 +107,32 @@ def build_addresses(
     """Address rows with local (metric) coordinates ``x``, ``y``; ids in generation order.
 
     ``prefix`` is the district's administrative prefix ('江苏省南京市栖霞区'); ids run from
-    ``first_id`` so that districts stored together do not share one.
+    ``first_id`` so that districts stored together do not share one. The steps draw from ``rng``
+    in a fixed order (villages, frontage, flats), so the book is the same for the same seed.
     """
-    rows: dict[str, list] = {
-        k: [] for k in ["local_text", *LIBRARY_COMPONENTS, "building_code", "grid_code", "x", "y"]
-    }
-
-    def add(n: int, **cols) -> None:
-        for key in rows:
-            value = cols.get(key)
-            rows[key].extend(value if isinstance(value, list | np.ndarray) else [value] * n)
-
-    kind = np.array(b.kind)
+    rows = _Rows()
     rects = np.array(b.geometry, dtype=object)
-    codes = np.array(b.code)
     book = _DoorBook()
+    _add_villages(rows, b, rects, rng)
+    _add_commercial(rows, book, b, rects, road_names, road_geoms)
+    urban_grid = np.array([comm_kind[grid_comm[c]] == "urban" for c in grid_codes])
+    grids = (grid_codes, np.array(grid_geoms, dtype=object), urban_grid)
+    _add_frontage(rows, book, grids, rects, road_names, road_geoms, land, rng, target)
+    for row, no in book.numbers().items():
+        rows.cols["door_no"][row] = str(no)
+        rows.cols["local_text"][row] = f"{rows.cols['road'][row]}{no}号"
+    _add_flats(rows, b, rects, rng, target)
+    return _full_text(
+        pd.DataFrame(rows.cols), grid_comm, comm_street, comm_short, street_name, prefix, first_id
+    )
 
-    # village houses: one address each
-    vil = np.flatnonzero(kind == "village")
+
+def _add_villages(rows: _Rows, b: Buildings, rects: np.ndarray, rng) -> None:
+    """Village houses: one address each ('石埠桥村三组15号'), the point inside the house."""
+    codes = np.array(b.code)
+    vil = np.flatnonzero(np.array(b.kind) == "village")
     pts = _points_in_rects(rects[vil], rng, np.ones(len(vil), dtype=int))
-    add(
+    rows.add(
         len(vil),
         local_text=[b.name[i] for i in vil],
         door_no=[str(b.house_no[i]) for i in vil],
@@ -120,31 +144,27 @@ def build_addresses(
         y=list(pts[:, 1]),
     )
 
-    # commercial buildings: a door plate on the nearest road, the point inside the building
-    tree = shapely.STRtree(road_geoms)
-    com = np.flatnonzero(kind == "commercial")
-    if len(com):
-        cxy = shapely.get_coordinates(shapely.centroid(rects[com]))
-        near = tree.nearest(shapely.points(cxy))
-        s, side = _road_frame(road_geoms, near, cxy)
-        for i, r, si, sd, (x, y) in zip(com, near, s, side, cxy, strict=True):
-            book.take(int(r), int(sd), float(si), len(rows["x"]))
-            add(
-                1,
-                road=road_names[r],
-                building_code=codes[i],
-                grid_code=b.grid_code[i],
-                x=x,
-                y=y,
-            )
 
-    # frontage door plates along roads (shops, gates), in built-up grids
-    grid_arr = np.array(grid_geoms, dtype=object)
-    grid_tree = shapely.STRtree(grid_arr)
-    bld_tree = shapely.STRtree(rects)
-    urban_grid = np.array([comm_kind[grid_comm[c]] == "urban" for c in grid_codes])
-    total_len = float(shapely.length(road_geoms).sum())
-    spacing = max(40.0, 2 * total_len / max(1, 14_000 * target // 100_000))
+def _add_commercial(
+    rows: _Rows, book: _DoorBook, b: Buildings, rects: np.ndarray, road_names, road_geoms
+) -> None:
+    """Commercial buildings: a door plate on the nearest road, the point inside the building."""
+    codes = np.array(b.code)
+    tree = shapely.STRtree(road_geoms)
+    com = np.flatnonzero(np.array(b.kind) == "commercial")
+    if not len(com):
+        return
+    cxy = shapely.get_coordinates(shapely.centroid(rects[com]))
+    near = tree.nearest(shapely.points(cxy))
+    s, side = _road_frame(road_geoms, near, cxy)
+    for i, r, si, sd, (x, y) in zip(com, near, s, side, cxy, strict=True):
+        book.take(int(r), int(sd), float(si), len(rows))
+        rows.add(1, road=road_names[r], building_code=codes[i], grid_code=b.grid_code[i], x=x, y=y)
+
+
+def _frontage_points(road_geoms, spacing: float) -> tuple[np.ndarray, ...]:
+    """Candidate plates every ``spacing`` m on both sides of every road, 12 m off its line:
+    road index, distance along it, side (0 left, 1 right) and point."""
     fr_road, fr_s, fr_side, fr_xy = [], [], [], []
     for r, line in enumerate(road_geoms):
         s = np.arange(spacing / 2, line.length - 5, spacing)
@@ -159,39 +179,43 @@ def build_addresses(
             fr_s.append(s)
             fr_side.append(np.full(len(s), sd))
             fr_xy.append(p + sign * 12.0 * normal)
-    fr_road = np.concatenate(fr_road)
-    fr_s = np.concatenate(fr_s)
-    fr_side = np.concatenate(fr_side)
-    fr_xy = np.concatenate(fr_xy)
+    return tuple(np.concatenate(a) for a in (fr_road, fr_s, fr_side, fr_xy))
+
+
+def _add_frontage(
+    rows: _Rows, book: _DoorBook, grids, rects, road_names, road_geoms, land, rng, target: int
+) -> None:
+    """Frontage door plates along roads (shops, gates): on land, off buildings, inside a grid;
+    all of them in built-up grids, a quarter elsewhere."""
+    grid_codes, grid_arr, urban_grid = grids
+    total_len = float(shapely.length(road_geoms).sum())
+    spacing = max(40.0, 2 * total_len / max(1, 14_000 * target // 100_000))
+    fr_road, fr_s, fr_side, fr_xy = _frontage_points(road_geoms, spacing)
     fpts = shapely.points(fr_xy)
-    pi, gi = grid_tree.query(fpts, predicate="within")
+    pi, gi = shapely.STRtree(grid_arr).query(fpts, predicate="within")
     grid_of = np.full(len(fpts), -1)
     grid_of[pi] = gi
     on_land = shapely.contains_xy(land, fr_xy[:, 0], fr_xy[:, 1])
     in_bld = np.zeros(len(fpts), dtype=bool)
-    bi, _ = bld_tree.query(fpts, predicate="dwithin", distance=2.0)
+    bi, _ = shapely.STRtree(rects).query(fpts, predicate="dwithin", distance=2.0)
     in_bld[bi] = True
     keep = (grid_of >= 0) & on_land & ~in_bld
     keep &= np.where(grid_of >= 0, urban_grid[grid_of], False) | (rng.random(len(fpts)) < 0.25)
     for k in np.flatnonzero(keep):
         r = int(fr_road[k])
-        book.take(r, int(fr_side[k]), float(fr_s[k]), len(rows["x"]))
-        add(
-            1,
-            road=road_names[r],
-            grid_code=grid_codes[grid_of[k]],
-            x=fr_xy[k, 0],
-            y=fr_xy[k, 1],
+        book.take(r, int(fr_side[k]), float(fr_s[k]), len(rows))
+        rows.add(
+            1, road=road_names[r], grid_code=grid_codes[grid_of[k]], x=fr_xy[k, 0], y=fr_xy[k, 1]
         )
 
-    for row, no in book.numbers().items():
-        rows["door_no"][row] = str(no)
-        rows["local_text"][row] = f"{rows['road'][row]}{no}号"
 
-    # flats: a seeded sample of every residential building's rooms
-    res = np.flatnonzero(kind == "residential")
+def _add_flats(rows: _Rows, b: Buildings, rects: np.ndarray, rng, target: int) -> None:
+    """Flats: a seeded sample of every residential building's rooms, so the book nears
+    ``target`` ('尧林仙居3栋2单元301室')."""
+    codes = np.array(b.code)
+    res = np.flatnonzero(np.array(b.kind) == "residential")
     rooms = np.array([b.households[i] for i in res])
-    p = min(1.0, max(0.0, (target - len(rows["x"])) / max(int(rooms.sum()), 1)))
+    p = min(1.0, max(0.0, (target - len(rows)) / max(int(rooms.sum()), 1)))
     take = rng.binomial(rooms, p)
     pts = _points_in_rects(rects[res], rng, take)
     pos = 0
@@ -205,7 +229,7 @@ def build_addresses(
         flat = pick % k + 1
         room = [f"{fl}{fa:02d}" for fl, fa in zip(floor, flat, strict=True)]
         xq, no = b.xiaoqu[i], b.building_no[i]
-        add(
+        rows.add(
             int(m),
             local_text=[f"{xq}{no}栋{u}单元{r}室" for u, r in zip(unit, room, strict=True)],
             xiaoqu=xq,
@@ -219,7 +243,11 @@ def build_addresses(
         )
         pos += m
 
-    df = pd.DataFrame(rows)
+
+def _full_text(
+    df: pd.DataFrame, grid_comm, comm_street, comm_short, street_name, prefix: str, first_id: int
+) -> pd.DataFrame:
+    """Community, street, the full written address and the id of every row."""
     df["community_code"] = df["grid_code"].map(grid_comm)
     df["street_code"] = df["community_code"].map(comm_street)
     short = df["community_code"].map(comm_short)

@@ -107,44 +107,19 @@ def _buildable(grid, land) -> object:
 
 
 def _urban_grid(out, grid, code, comm, comm_short, land, rng, pool, seq_xq) -> None:
+    """One urban grid: one or two 小区 of slabs and towers (households near a 320–480 target,
+    at least :data:`URBAN_BAND`'s floor), then up to two commercial buildings on spare slots."""
     region = _buildable(grid, land)
     angle = float(rng.uniform(0, math.pi / 2))
     target = int(rng.integers(320, 481))
-    centres = _slots(region, 58.0, 46.0, angle, rng)
-    w = rng.uniform(18.0, 40.0, len(centres))
-    d = rng.uniform(11.0, 16.0, len(centres))
-    centres, w, d, rects = _fit(region, centres, w, d, angle)
-    if len(rects) == 0:  # tiny or odd grid: one compact tower at its most interior point
-        p = shapely.get_coordinates(shapely.point_on_surface(region if region.area else grid))
-        centres, w, d = p, np.array([14.0]), np.array([12.0])
-        rects = rectangles(p, w, d, angle)
+    centres, rects = _urban_footprints(region, grid, angle, rng)
     n_xq = 1 if len(rects) < 14 else 2
     hub = centres[rng.choice(len(centres), size=min(n_xq, len(centres)), replace=False)]
     lab = ((centres[:, None, :] - hub[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
     dist = ((centres - hub[lab]) ** 2).sum(axis=1)
     order = np.lexsort((dist, lab))
-    rows, total = [], 0
     style = [_STYLES[int(rng.integers(len(_STYLES)))] for _ in range(len(hub))]
-    for i in order:
-        if total >= target:
-            break
-        f0, f1, u0, u1, k0, k1 = style[lab[i]]
-        floors = int(rng.integers(f0, f1 + 1))
-        units = int(rng.integers(u0, u1 + 1))
-        flats = int(rng.integers(k0, k1 + 1))
-        rem = target - total
-        if units * floors * flats > rem:
-            floors = max(1, math.ceil(rem / (units * flats)))
-        rows.append([i, floors, units, flats])
-        total += units * floors * flats
-    while total < URBAN_BAND[0]:  # too few slots: build higher
-        for r in rows:
-            if total >= URBAN_BAND[0]:
-                break
-            if r[1] < 40:
-                r[1] += 1
-                total += r[2] * r[3]
-    used = {r[0] for r in rows}
+    rows = _urban_heights(order, [style[lab[i]] for i in range(len(lab))], target, rng)
     names = [pool.xiaoqu() for _ in range(len(hub))]
     counters = [0] * len(hub)
     for i, floors, units, flats in sorted(rows, key=lambda r: (lab[r[0]], dist[r[0]])):
@@ -168,7 +143,53 @@ def _urban_grid(out, grid, code, comm, comm_short, land, rng, pool, seq_xq) -> N
             geometry=rects[i],
         )
         seq_xq[0] += 1
+    used = {r[0] for r in rows}
     spare = [i for i in order if i not in used]
+    _urban_commercial(out, spare, rects, code, comm, comm_short, rng, seq_xq)
+
+
+def _urban_footprints(region, grid, angle: float, rng) -> tuple[NDArray, NDArray]:
+    """Centres and footprints of slabs on a 58 × 46 m lattice that fit ``region`` (a tiny or odd
+    grid: one compact tower at its most interior point)."""
+    centres = _slots(region, 58.0, 46.0, angle, rng)
+    w = rng.uniform(18.0, 40.0, len(centres))
+    d = rng.uniform(11.0, 16.0, len(centres))
+    centres, w, d, rects = _fit(region, centres, w, d, angle)
+    if len(rects) == 0:
+        p = shapely.get_coordinates(shapely.point_on_surface(region if region.area else grid))
+        centres, w, d = p, np.array([14.0]), np.array([12.0])
+        rects = rectangles(p, w, d, angle)
+    return centres, rects
+
+
+def _urban_heights(order, styles: list, target: int, rng) -> list[list[int]]:
+    """[slot, floors, units, flats] of the buildings in ``order`` until ``target`` households
+    (``styles[slot]``: its 小区's style); too few slots are built higher up to the band's floor."""
+    rows, total = [], 0
+    for i in order:
+        if total >= target:
+            break
+        f0, f1, u0, u1, k0, k1 = styles[i]
+        floors = int(rng.integers(f0, f1 + 1))
+        units = int(rng.integers(u0, u1 + 1))
+        flats = int(rng.integers(k0, k1 + 1))
+        rem = target - total
+        if units * floors * flats > rem:
+            floors = max(1, math.ceil(rem / (units * flats)))
+        rows.append([i, floors, units, flats])
+        total += units * floors * flats
+    while total < URBAN_BAND[0]:  # too few slots: build higher
+        for r in rows:
+            if total >= URBAN_BAND[0]:
+                break
+            if r[1] < 40:
+                r[1] += 1
+                total += r[2] * r[3]
+    return rows
+
+
+def _urban_commercial(out, spare, rects, code, comm, comm_short, rng, seq_xq) -> None:
+    """Up to two commercial buildings (2–6 floors, no households) on spare slots."""
     for j, i in enumerate(spare[: int(rng.integers(0, 3))]):
         out.add(
             code=f"B{code}{seq_xq[0]:04d}",

@@ -67,6 +67,8 @@ class _Room:
 
 
 _FIRST, _RELAXED = _Room(), _Room(min_area=60_000.0, min_inner=60.0, relaxed=True)
+#: Defects planted inside one grid; the others go on the shared edge of two neighbours.
+_SINGLE = ("hole", "invalid_geometry", "duplicate_geometry")
 _SEQ_DIGITS = {POLITICS_LAW: 3, URBAN_MGMT: 3, EMERGENCY: 2, ECOLOGY: 3}
 
 
@@ -179,65 +181,99 @@ def _edge_piece(line, length: float, room: _Room = _FIRST):
 
 
 def _plant(layer: _Layer, kind: str, pairs, used, rng, room: _Room) -> dict | None:
+    """Plant one ``kind`` defect at the first place with room, or None when there is none.
+
+    Single-grid defects never fall through to the pair defects: a layer without room for them
+    must fail loudly rather than plant something else.
+    """
+    if kind in _SINGLE:
+        return _plant_single(layer, kind, used, rng, room)
+    return _plant_pair(layer, kind, pairs, used, rng, room)
+
+
+def _plant_single(layer: _Layer, kind: str, used, rng, room: _Room) -> dict | None:
+    """A hole, bow-tie or duplicated grid on a random untouched grid with room inside."""
     g = layer.t["geometry"]
-    codes = layer.t["code"]
-    if kind in ("hole", "invalid_geometry", "duplicate_geometry"):
-        order = rng.permutation(len(g))
-        for i in order:
-            i = int(i)
-            if i in layer.touched or g[i].area < room.min_area:
-                continue
-            poly = max(shapely.get_parts(g[i]), key=lambda p: p.area)
-            centre = shapely.get_coordinates(shapely.ops.polylabel(poly, tolerance=5.0))[0]
-            if (
-                not _far(centre, used)
-                or shapely.distance(shapely.Point(centre), poly.boundary) < room.min_inner
-            ):
-                continue
-            if kind == "hole":
-                r = float(rng.uniform(15.0, 35.0))
-                hole = shapely.Point(centre).buffer(r, quad_segs=6)
-                if not _clean(layer.frame, shapely.difference(g[i], hole)):
-                    continue
-                g[i] = shapely.difference(g[i], hole)
-                layer.touched.add(i)
-                return {
-                    "kind": "gap",
-                    "ids": [codes[i]],
-                    "area_m2": round(float(hole.area), 1),
-                    "width_m": round(2 * r, 1),
-                    "xy": centre,
-                    "note": "hole: an interior ring inside the grid that no grid covers",
-                }
-            if kind == "invalid_geometry":
-                if g[i].geom_type != "Polygon" or len(poly.exterior.coords) < 4:
-                    continue
-                bad, at = bow_tie(poly)
-                if not _far(at, used):
-                    continue
-                g[i] = bad
-                layer.touched.add(i)
-                return {
-                    "kind": "invalid_geometry",
-                    "ids": [codes[i]],
-                    "area_m2": 150.0,
-                    "width_m": None,
-                    "xy": at,
-                    "note": "bow-tie: the ring crosses itself (GEOS Self-intersection)",
-                }
-            new = layer.next_code(codes[i])
-            layer.append_copy(i, new, g[i])
-            layer.touched.update({i, len(g) - 1})
-            return {
-                "kind": "duplicate_geometry",
-                "ids": sorted([codes[i], new]),
-                "area_m2": round(float(g[i].area), 1),
-                "width_m": None,
-                "xy": centre,
-                "note": f"{new} is a copy of {codes[i]} (same geometry, new code); the two "
-                "overlap completely, recorded only as duplicate_geometry",
-            }
-        return None  # no grid has room: never fall through to the pair defects below
+    for i in rng.permutation(len(g)):
+        i = int(i)
+        if i in layer.touched or g[i].area < room.min_area:
+            continue
+        poly = max(shapely.get_parts(g[i]), key=lambda p: p.area)
+        centre = shapely.get_coordinates(shapely.ops.polylabel(poly, tolerance=5.0))[0]
+        if (
+            not _far(centre, used)
+            or shapely.distance(shapely.Point(centre), poly.boundary) < room.min_inner
+        ):
+            continue
+        if kind == "hole":
+            rec = _plant_hole(layer, i, centre, rng)
+        elif kind == "invalid_geometry":
+            rec = _plant_bow_tie(layer, i, poly, used)
+        else:
+            rec = _plant_duplicate_geometry(layer, i, centre)
+        if rec is not None:
+            return rec
+    return None
+
+
+def _plant_hole(layer: _Layer, i: int, centre, rng) -> dict | None:
+    """Punch a round hole (15–35 m radius) at ``centre`` of grid ``i``."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    r = float(rng.uniform(15.0, 35.0))
+    hole = shapely.Point(centre).buffer(r, quad_segs=6)
+    if not _clean(layer.frame, shapely.difference(g[i], hole)):
+        return None
+    g[i] = shapely.difference(g[i], hole)
+    layer.touched.add(i)
+    return {
+        "kind": "gap",
+        "ids": [codes[i]],
+        "area_m2": round(float(hole.area), 1),
+        "width_m": round(2 * r, 1),
+        "xy": centre,
+        "note": "hole: an interior ring inside the grid that no grid covers",
+    }
+
+
+def _plant_bow_tie(layer: _Layer, i: int, poly, used) -> dict | None:
+    """Replace single-polygon grid ``i`` by its bow-tie (:func:`bow_tie`)."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    if g[i].geom_type != "Polygon" or len(poly.exterior.coords) < 4:
+        return None
+    bad, at = bow_tie(poly)
+    if not _far(at, used):
+        return None
+    g[i] = bad
+    layer.touched.add(i)
+    return {
+        "kind": "invalid_geometry",
+        "ids": [codes[i]],
+        "area_m2": 150.0,
+        "width_m": None,
+        "xy": at,
+        "note": "bow-tie: the ring crosses itself (GEOS Self-intersection)",
+    }
+
+
+def _plant_duplicate_geometry(layer: _Layer, i: int, centre) -> dict:
+    """Append a copy of grid ``i`` under the next free code of its community."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    new = layer.next_code(codes[i])
+    layer.append_copy(i, new, g[i])
+    layer.touched.update({i, len(g) - 1})
+    return {
+        "kind": "duplicate_geometry",
+        "ids": sorted([codes[i], new]),
+        "area_m2": round(float(g[i].area), 1),
+        "width_m": None,
+        "xy": centre,
+        "note": f"{new} is a copy of {codes[i]} (same geometry, new code); the two "
+        "overlap completely, recorded only as duplicate_geometry",
+    }
+
+
+def _plant_pair(layer: _Layer, kind: str, pairs, used, rng, room: _Room) -> dict | None:
+    """A defect on the shared edge of the first untouched neighbour pair with room for it."""
     for i, j, line in pairs:
         if i in layer.touched or j in layer.touched:
             continue
@@ -254,64 +290,86 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng, room: _Room) -> dict | No
         if not _far(mid, used):
             continue
         if kind in ("sliver_gap", "gap"):
-            w = float(rng.uniform(2.0, 18.0) if kind == "sliver_gap" else rng.uniform(25.0, 60.0))
-            strip = shapely.buffer(sub, w / 2, cap_style="flat")
-            lost = shapely.intersection(strip, shapely.union(g[i], g[j]))
-            new_i, new_j = shapely.difference(g[i], strip), shapely.difference(g[j], strip)
-            if not _clean(layer.frame, new_i, new_j):
-                continue
-            g[i], g[j] = new_i, new_j
-            layer.touched.update({i, j})
-            return {
-                "kind": kind,
-                "ids": sorted([codes[i], codes[j]]),
-                "area_m2": round(float(lost.area), 1),
-                "width_m": round(w, 2),
-                "xy": mid,
-                "note": f"a {w:.1f} m strip along {sub.length:.0f} m of the shared edge belongs to "
-                "neither grid",
-            }
-        if kind == "duplicate_code":
-            old = codes[j]
-            codes[j] = codes[i]
-            layer.touched.update({i, j})
-            at = shapely.get_coordinates(shapely.point_on_surface(g[j]))[0]
-            return {
-                "kind": "duplicate_code",
-                "ids": [codes[i]],
-                "area_m2": round(float(g[j].area), 1),
-                "width_m": None,
-                "xy": at,
-                "note": f"the grid drawn as {old} was saved under its neighbour's code {codes[i]}; "
-                "the point is inside the second grid with that code",
-            }
-        # overlap / crosses_parent: grid i takes a piece of its neighbour j
-        w = float(rng.uniform(15.0, 40.0) if kind == "overlap" else rng.uniform(30.0, 70.0))
-        piece = shapely.intersection(g[j], shapely.buffer(sub, w, cap_style="flat"))
-        piece = max(shapely.get_parts(piece), key=lambda p: p.area)
-        if piece.geom_type != "Polygon" or piece.area < 100:
-            continue
-        if room.relaxed and piece.area > g[j].area / 4:
-            continue
-        at = shapely.get_coordinates(shapely.point_on_surface(piece))[0]
-        new_i = shapely.union(g[i], piece)
-        new_j = shapely.difference(g[j], piece) if kind == "crosses_parent" else g[j]
-        if not _clean(layer.frame, new_i, new_j):
-            continue
-        g[i], g[j] = new_i, new_j
-        layer.touched.update({i, j})
-        note = (
-            f"{codes[i]} reaches {w:.0f} m into {codes[j]}"
-            if kind == "overlap"
-            else f"{codes[i]} ({layer.t['community_code'][i]}) took a {w:.0f} m piece of "
-            f"{codes[j]} in community {layer.t['community_code'][j]}; no overlap, no gap"
-        )
-        return {
-            "kind": kind,
-            "ids": sorted([codes[i], codes[j]]),
-            "area_m2": round(float(piece.area), 1),
-            "width_m": round(w, 2),
-            "xy": at,
-            "note": note,
-        }
+            rec = _plant_strip(layer, kind, i, j, sub, mid, rng)
+        elif kind == "duplicate_code":
+            rec = _plant_duplicate_code(layer, i, j)
+        else:
+            rec = _plant_take(layer, kind, i, j, sub, rng, room)
+        if rec is not None:
+            return rec
     return None
+
+
+def _plant_strip(layer: _Layer, kind: str, i: int, j: int, sub, mid, rng) -> dict | None:
+    """Cut a strip along ``sub`` out of both grids (2–18 m for a sliver, 25–60 m for a gap)."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    w = float(rng.uniform(2.0, 18.0) if kind == "sliver_gap" else rng.uniform(25.0, 60.0))
+    strip = shapely.buffer(sub, w / 2, cap_style="flat")
+    lost = shapely.intersection(strip, shapely.union(g[i], g[j]))
+    new_i, new_j = shapely.difference(g[i], strip), shapely.difference(g[j], strip)
+    if not _clean(layer.frame, new_i, new_j):
+        return None
+    g[i], g[j] = new_i, new_j
+    layer.touched.update({i, j})
+    return {
+        "kind": kind,
+        "ids": sorted([codes[i], codes[j]]),
+        "area_m2": round(float(lost.area), 1),
+        "width_m": round(w, 2),
+        "xy": mid,
+        "note": f"a {w:.1f} m strip along {sub.length:.0f} m of the shared edge belongs to "
+        "neither grid",
+    }
+
+
+def _plant_duplicate_code(layer: _Layer, i: int, j: int) -> dict:
+    """Save grid ``j`` under its neighbour ``i``'s code."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    old = codes[j]
+    codes[j] = codes[i]
+    layer.touched.update({i, j})
+    at = shapely.get_coordinates(shapely.point_on_surface(g[j]))[0]
+    return {
+        "kind": "duplicate_code",
+        "ids": [codes[i]],
+        "area_m2": round(float(g[j].area), 1),
+        "width_m": None,
+        "xy": at,
+        "note": f"the grid drawn as {old} was saved under its neighbour's code {codes[i]}; "
+        "the point is inside the second grid with that code",
+    }
+
+
+def _plant_take(layer: _Layer, kind: str, i: int, j: int, sub, rng, room: _Room) -> dict | None:
+    """Overlap / crosses_parent: grid ``i`` takes a piece of its neighbour ``j`` along ``sub``
+    (an overlap leaves ``j`` as it was; crossing the parent line cuts the piece out of ``j``)."""
+    g, codes = layer.t["geometry"], layer.t["code"]
+    w = float(rng.uniform(15.0, 40.0) if kind == "overlap" else rng.uniform(30.0, 70.0))
+    piece = shapely.intersection(g[j], shapely.buffer(sub, w, cap_style="flat"))
+    piece = max(shapely.get_parts(piece), key=lambda p: p.area)
+    if piece.geom_type != "Polygon" or piece.area < 100:
+        return None
+    if room.relaxed and piece.area > g[j].area / 4:
+        return None
+    at = shapely.get_coordinates(shapely.point_on_surface(piece))[0]
+    new_i = shapely.union(g[i], piece)
+    new_j = shapely.difference(g[j], piece) if kind == "crosses_parent" else g[j]
+    if not _clean(layer.frame, new_i, new_j):
+        return None
+    g[i], g[j] = new_i, new_j
+    layer.touched.update({i, j})
+    community = layer.t["community_code"]
+    note = (
+        f"{codes[i]} reaches {w:.0f} m into {codes[j]}"
+        if kind == "overlap"
+        else f"{codes[i]} ({community[i]}) took a {w:.0f} m piece of "
+        f"{codes[j]} in community {community[j]}; no overlap, no gap"
+    )
+    return {
+        "kind": kind,
+        "ids": sorted([codes[i], codes[j]]),
+        "area_m2": round(float(piece.area), 1),
+        "width_m": round(w, 2),
+        "xy": at,
+        "note": note,
+    }

@@ -190,27 +190,23 @@ def generate_demo(
     n_grids
         Number of unified grids (at least one per community); by default from the district's
         communities (Qixia: 1,063).
+
+    The steps share one random stream, so their order is part of the result: unified grids, roads
+    (the 城管 blocks and door plates use them), buildings, addresses, department layers, defects,
+    roster.
     """
     spec = _spec(district)
     frame = LocalFrame(spec.local_crs)
     terrain = build_terrain(spec, frame)
-    n_grids = n_grids if n_grids is not None else terrain.n_grids
-    n_comm = len(spec.communities)
-    if n_grids < n_comm:
-        raise BadInput(
-            f"n_grids={n_grids}: need at least one grid per community ({n_comm})", field="n_grids"
-        )
+    n_grids = _n_grids(n_grids, terrain.n_grids, len(spec.communities))
     rng = np.random.default_rng(seed if terrain.plain_seed else [seed, int(spec.code)])
     pool = NamePool(rng)
     lay = build_unified(rng, n_grids, terrain, spec.communities_by_street)
-    comm_info = {c.code: c for c in spec.communities}
-    comm_short = {c: comm_info[c].short_name for c in comm_info}
-    comm_kind = {c: comm_info[c].kind for c in comm_info}
-    comm_street = {c: comm_info[c].street_code for c in comm_info}
+    comm_short = {c.code: c.short_name for c in spec.communities}
+    comm_kind = {c.code: c.kind for c in spec.communities}
+    comm_street = {c.code: c.street_code for c in spec.communities}
     grid_codes, grid_names = _grid_codes(lay, comm_short)
     grid_comm = dict(zip(grid_codes, lay.grid_community, strict=True))
-
-    # roads first (the 城管 blocks and door plates use them), then buildings and addresses
     land_for_roads = shapely.difference(terrain.outline, terrain.water)
     urban_local = shapely.union_all(
         [
@@ -241,8 +237,36 @@ def generate_demo(
     overfilled = overfill(
         b, grid_codes, grid_kind, np.random.default_rng([seed, int(spec.code), 7])
     )
+    comm_local, street_local = _parents_local(lay, comm_street, spec)
+    dept = build_department_layers(
+        terrain, lay, street_local, comm_local, comm_short, spec.street_names, road_geoms, spec, rng
+    )
+    defects = _to_lonlat(inject_defects(dept, comm_local, rng, frame), frame)
+    roster = build_roster(
+        sorted(grid_codes), grid_comm, comm_kind, _dept_grids(dept), rng,
+        police=f"{spec.short}公安分局", id_prefix=f"P{spec.code}",
+    )  # fmt: skip
+    roads = _gdf({"name": road_names, "kind": road_kinds}, frame.from_local(road_geoms))
+    demo = _assemble(spec, frame, lay, (grid_codes, grid_names), b, addr, dept, roads, roster)
+    _repair_grids(demo, defects)
+    demo.defects, demo.seed, demo.overfilled = defects, seed, overfilled
+    return demo
 
-    # department layers and their defects (metres)
+
+def _n_grids(n_grids: int | None, default: int, n_comm: int) -> int:
+    """The number of unified grids asked for (``default``: the terrain's), one per community at
+    least."""
+    n_grids = n_grids if n_grids is not None else default
+    if n_grids < n_comm:
+        raise BadInput(
+            f"n_grids={n_grids}: need at least one grid per community ({n_comm})", field="n_grids"
+        )
+    return n_grids
+
+
+def _parents_local(lay: UnifiedLayout, comm_street: dict[str, str], spec: DistrictSpec) -> tuple:
+    """Communities and streets in metres, as coverage unions of the unified grids (the department
+    layers are drawn within them)."""
     gc = np.array(lay.grid_community)
     grid_arr = np.array(lay.grid_geoms, dtype=object)
     comm_local = {c: shapely.coverage_union_all(grid_arr[gc == c]) for c in lay.community_codes}
@@ -252,32 +276,33 @@ def generate_demo(
         )
         for s in sorted(spec.street_names)
     }
-    dept = build_department_layers(
-        terrain, lay, street_local, comm_local, comm_short, spec.street_names, road_geoms, spec, rng
-    )
-    defects = inject_defects(dept, comm_local, rng, frame)
+    return comm_local, street_local
 
+
+def _to_lonlat(defects: list[dict], frame: LocalFrame) -> list[dict]:
+    """The defect records with their local ``xy`` replaced by a storage ``point`` [lon, lat]."""
     for d in defects:
         lon, lat = frame.lonlat([d.pop("xy")])[0]
         d["point"] = [round(float(lon), 7), round(float(lat), 7)]
-    dept_grids = [
+    return defects
+
+
+def _dept_grids(dept: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(layer, grid code, department) of every department grid, for the roster."""
+    return [
         (layer, code, dept_name)
         for layer, table in dept.items()
         for code, dept_name in zip(table["code"], table["department"], strict=True)
     ]
-    roster = build_roster(
-        sorted(grid_codes), grid_comm, comm_kind, dept_grids, rng,
-        police=f"{spec.short}公安分局", id_prefix=f"P{spec.code}",
-    )  # fmt: skip
-    roads = _gdf({"name": road_names, "kind": road_kinds}, frame.from_local(road_geoms))
+
+
+def _repair_grids(demo: DemoDistrict, defects: list[dict]) -> None:
+    """Make every stored grid valid again (:func:`_repair`) except the planted bow-ties."""
     planted = {(d["layer"], d["ids"][0]) for d in defects if d["kind"] == "invalid_geometry"}
-    demo = _assemble(spec, frame, lay, (grid_codes, grid_names), b, addr, dept, roads, roster)
     for layer, grids in demo.grids.items():
         keep = np.array([(layer, c) in planted for c in grids["code"]], dtype=bool)
         fixed = _repair(np.asarray(grids.geometry.array, dtype=object), keep)
         grids["geometry"] = gpd.GeoSeries(fixed, index=grids.index, crs=grids.crs)
-    demo.defects, demo.seed, demo.overfilled = defects, seed, overfilled
-    return demo
 
 
 def _admin(spec: DistrictSpec, frame: LocalFrame, lay: UnifiedLayout, grids_4490) -> tuple:
