@@ -12,9 +12,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from scratch_layers import make_scratch_layer, retire_scratch_layers
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -123,3 +127,30 @@ def scratch_layer(demo_db):
 
     yield make
     retire_scratch_layers(made)
+
+
+# ------------------------------------------------------------------ the API tests' client
+# (here, not in tests/api/conftest.py: a second module named ``conftest`` clashes with this one
+# when ``--doctest-modules`` collects both, "import file mismatch")
+@pytest.fixture(scope="module")
+def client_headers(accounts) -> dict[str, str]:
+    """The credentials ``client`` sends: the administrator's Bearer token."""
+    return accounts["admin"].headers
+
+
+@pytest.fixture(scope="module")
+def client(demo_db, client_headers: dict[str, str]) -> Iterator[TestClient]:
+    """One in-process client per module on the demo database, sending ``client_headers``.
+
+    The cached locate index and geocoder are forgotten before and after, so a module neither
+    sees nor leaves behind another module's address or grid changes.
+    """
+    from fastapi.testclient import TestClient
+
+    from api.main import app
+    from geo_grid.services import index
+
+    index.invalidate()
+    with TestClient(app, headers=client_headers) as c:
+        yield c
+    index.invalidate()

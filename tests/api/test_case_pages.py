@@ -99,7 +99,12 @@ def store(demo_db, demo, accounts):
     from geo_grid.services import access, cases, index
 
     index.invalidate()
-    if _rows('SELECT count(*) AS n FROM "case"')[0]["n"] < 100:
+    # the demo's case history, unless this process already holds it (other modules load fewer
+    # cases, or their own: the inbox tests page through closed 占道经营 cases of the year)
+    closed = _rows(
+        "SELECT count(*) AS n FROM \"case\" WHERE status = 'closed' AND category_code = 'E0502'"
+    )[0]["n"]
+    if closed <= 40:
         cases.load_demo_cases(demo=demo, n=6000)
     grid = accounts["grid_worker"].grids[0]
     first = _rows("SELECT person_id FROM app_user WHERE username = :u",

@@ -15,7 +15,7 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
 
 @pytest.fixture(scope="module")
 def client_headers(accounts):
-    """``client`` (tests/api_client.py) calls as the Open311 client, with its API key."""
+    """``client`` (tests/conftest.py) calls as the Open311 client, with its API key."""
     return accounts["open311_client"].headers
 
 

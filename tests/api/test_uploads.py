@@ -45,7 +45,7 @@ def headers(role: str = "planner") -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client_headers() -> dict[str, str]:
-    """``client`` (tests/api_client.py) sends :func:`headers`."""
+    """``client`` (tests/conftest.py) sends :func:`headers`."""
     return headers()
 
 

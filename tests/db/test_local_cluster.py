@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -11,18 +14,22 @@ from geo_grid.cli import main
 
 
 @pytest.fixture
-def private_home(tmp_path, monkeypatch):
+def private_home(monkeypatch):
+    """A home outside pytest's basetemp: a concurrent pytest session resets the mode of
+    /tmp/pytest-of-USER to 0700, and the cluster's ``postgres`` user then loses its way in."""
     from geo_grid.db import session as db_session
     from geo_grid.settings import get_settings
 
+    root = Path(tempfile.mkdtemp(prefix="geo-grid-cluster-test-"))
     monkeypatch.delenv("GEO_GRID_DATABASE_URL", raising=False)
-    monkeypatch.setenv("GEO_GRID_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GEO_GRID_HOME", str(root / "home"))
     get_settings.cache_clear()
     db_session._engine_for.cache_clear()
-    yield tmp_path / "home"
+    yield root / "home"
     main(["db", "stop"])
     get_settings.cache_clear()
     db_session._engine_for.cache_clear()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_start_status_dump_restore_stop(private_home, tmp_path, capsys):
