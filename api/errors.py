@@ -19,6 +19,7 @@ from geo_grid.errors import (
     Forbidden,
     GeoGridError,
     NotFound,
+    TooLarge,
     Unauthorized,
 )
 from geo_grid.services.database import UNREACHABLE, error_line
@@ -31,6 +32,7 @@ STATUS: dict[type[GeoGridError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooLarge: 413,
     DatabaseUnavailable: 503,
 }
 
@@ -58,6 +60,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (403, "The caller's role or area does not allow this"),
         (404, "Not found"),
         (409, "Conflicts with the current state"),
+        (413, "The request body is over its size limit (the message names the limit)"),
         (422, "Bad input: the message names the field"),
         (503, "Database unavailable"),
     )

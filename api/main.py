@@ -8,13 +8,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, policy
-from api.auth import authorize
-from api.deps import refuse_nul
+from api.guard import GuardedRoute
 from api.routers import (
     access,
     admin,
@@ -29,6 +28,7 @@ from api.routers import (
     open311,
     plans,
 )
+from geo_grid import scratch
 from geo_grid.assets import static_path
 
 log = logging.getLogger("geo_grid.api")
@@ -66,6 +66,9 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
+    if swept:
+        log.warning("removed %d temporary files left by ended processes", len(swept))
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
     yield
 
@@ -76,11 +79,11 @@ def create_app() -> FastAPI:
         summary="网格化管理: grid store, coverage checks, geocoding, case routing and maps",
         version="0.1.0",
         lifespan=_lifespan,
-        # every request: no NUL anywhere (PostgreSQL text cannot hold it), then the role table
-        # (api/policy.py), before any route body runs
-        dependencies=[Depends(refuse_nul), Depends(authorize)],
+        # every route's own class applies the role table (api/policy.py), the body caps and the
+        # NUL guard before any body is read (api/guard.py); bind() below refuses any other route
         responses=errors.ERROR_RESPONSES,
     )
+    app.router.route_class = GuardedRoute
     errors.register(app)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
                checks)  # fmt: skip

@@ -20,6 +20,10 @@ class BadInput(GeoGridError):
     """The caller gave something unusable (file, field, value); nothing was stored."""
 
 
+class TooLarge(GeoGridError):
+    """Input over a byte limit (a request body, an uploaded file); refused before it was read whole."""
+
+
 class NotFound(GeoGridError):
     """A named thing (layer, generation, grid, case, plan) does not exist."""
 

@@ -25,7 +25,8 @@ What :func:`read_layer` guarantees
   "looks like lat/lon swapped". With ``within=`` (the import passes :data:`CHINA_EXTENT`) any layer
   outside that box is refused.
 * Hostile files are held to :class:`ReadLimits` (size, feature count, zip bombs, path traversal
-  and nested archives in zips) before they are parsed.
+  and nested archives in zips) before they are parsed, and to its vertex limits (per feature and
+  per file) as soon as they are.
 * Anything unusable raises :class:`~geo_grid.errors.BadInput` with a one-line message naming the
   file, and where relevant the feature (0-based index in file order, its code, and for CSV the row
   with the header as row 1) and the field; ``BadInput.field`` is the offending field or argument.
@@ -298,6 +299,28 @@ def _check_count(count: int, source: Source, limits: ReadLimits) -> None:
         )
 
 
+def _check_vertices(geoms: np.ndarray, source: Source, limits: ReadLimits) -> None:
+    """Refuse a feature or a file with more vertices than ``limits`` allow, before any geometry
+    work: validity checks, reprojection and storing all grow with the vertices, and one
+    million-vertex polygon kept every later read of its layer busy for seconds."""
+    counts = shapely.get_num_coordinates(geoms)
+    over = np.flatnonzero(counts > limits.max_feature_vertices)
+    if over.size:
+        i = int(over[0])
+        raise BadInput(
+            f"{source.label}: {_where(i, None, source)}: {int(counts[i])} vertices, more than the "
+            f"{limits.max_feature_vertices} allowed per feature; simplify it (QGIS: Simplify)",
+            field="geometry",
+        )
+    total = int(counts.sum())
+    if total > limits.max_vertices:
+        raise BadInput(
+            f"{source.label}: the layer has {total} vertices, more than the "
+            f"{limits.max_vertices} allowed in one file; simplify or split it",
+            field="path",
+        )
+
+
 def _read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
     if source.fmt == "csv":
         frame = _read_csv(source)
@@ -316,6 +339,7 @@ def _read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.Ge
         _check_count(int(info["features"]), source, limits)
         frame = _read_ogr(source, chosen)
     _check_count(len(frame), source, limits)
+    _check_vertices(np.asarray(frame.geometry.values, dtype=object), source, limits)
     return frame
 
 
@@ -608,6 +632,7 @@ def read_layer(
     within: tuple[float, float, float, float] | None = None,
     limits: ReadLimits | None = None,
     label: str | None = None,
+    tmp_dir: Path | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a grid layer file into EPSG:4490 MultiPolygons with ``code``/``name``/``households``.
 
@@ -638,9 +663,12 @@ def read_layer(
     within
         lon/lat box (west, south, east, north) the layer must lie in, e.g. :data:`CHINA_EXTENT`.
     limits
-        :class:`ReadLimits` for size, feature count and zips; default ``ReadLimits()``.
+        :class:`ReadLimits` for size, features, vertices and zips; default ``ReadLimits()``.
     label
         How messages name the file (default: ``path``); an upload passes the client's file name.
+    tmp_dir
+        Where an unpacked zip or a repaired ``.dbf`` is kept while reading (default: the
+        system's temporary folder; the server passes its own, :mod:`geo_grid.scratch`).
 
     Raises
     ------
@@ -653,7 +681,9 @@ def read_layer(
             field="invalid",
         )
     limits = ReadLimits() if limits is None else limits
-    with open_source(path, encoding=encoding, limits=limits, label=label) as source:
+    with open_source(
+        path, encoding=encoding, limits=limits, label=label, tmp_dir=tmp_dir
+    ) as source:
         frame = _read_frame(source, layer, limits)
     label = source.label
     if frame.empty:

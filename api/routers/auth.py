@@ -12,12 +12,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.auth import COOKIE, PrincipalDep, issue_token
+from api.guard import GuardedRoute
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import Unauthorized
 from geo_grid.services import access
 from geo_grid.settings import get_settings
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=GuardedRoute)
 
 
 class TokenOut(BaseModel):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
+from api.guard import GuardedRoute
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
@@ -36,9 +37,9 @@ async def _ticker(app) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_ticker)
-cases_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-rules_router = APIRouter(prefix="/api/v1/rules", tags=["cases"])
-indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"])
+cases_router = APIRouter(prefix="/api/v1/cases", tags=["cases"], route_class=GuardedRoute)
+rules_router = APIRouter(prefix="/api/v1/rules", tags=["cases"], route_class=GuardedRoute)
+indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"], route_class=GuardedRoute)
 
 CaseRef = Annotated[
     str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")

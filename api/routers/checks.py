@@ -9,25 +9,23 @@ recomputing; the merge's crosswalk is served per unified grid.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
-from starlette.datastructures import UploadFile
 
+from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.uploads import UploadDep, UploadedFile
 from geo_grid.errors import BadInput
 from geo_grid.services import checks
 
-router = APIRouter(prefix="/api/v1", tags=["checks"])
+router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 
 LayerKey = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]*$", description="Layer key")]
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 class CheckLayerIn(BaseModel):
@@ -115,64 +113,43 @@ class CrosswalkOut(BaseModel):
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What to check: an uploaded file (saved under ``folder``) or a stored layer."""
+    """What to check: an uploaded file (on disk until the response is sent) or a stored layer."""
 
     layer: CheckLayerIn | None = None
-    file: Path | None = None
-    parent: Path | None = None
+    file: UploadedFile | None = None
+    parent: UploadedFile | None = None
     crs: str | None = None
     gap_width_m: float = 20.0
-    filename: str | None = None
 
 
-async def _save(upload: Any, folder: Path, name: str) -> Path:
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise BadInput(f"{name}: expected an uploaded file", field=name)
-    suffix = "".join(Path(upload.filename).suffixes[-2:]) or ".bin"
-    target = folder / f"{name}{suffix}"
-    data = await upload.read()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise BadInput(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB", field=name)
-    target.write_bytes(data)
-    return target
-
-
-async def check_request(request: Request) -> Any:
+async def check_request(request: Request, form: UploadDep) -> CheckRequest:
     """Parse ``POST /api/v1/checks`` once, whichever body it came with."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
+    if form is not None:
         try:
-            body = CheckLayerIn.model_validate(await request.json())
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise BadInput(f"{where}: {first['msg']}", field=where) from exc
+            gap = float(form.text("gap_width_m") or 20.0)
         except ValueError as exc:
-            raise BadInput("body: not valid JSON", field="body") from exc
-        yield CheckRequest(layer=body)
-        return
-    if kind != "multipart/form-data":
+            raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
+        return CheckRequest(
+            file=form.file("file"),
+            parent=form.file("parent", required=False),
+            crs=form.text("crs"),
+            gap_width_m=gap,
+        )
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
         raise BadInput(
             "body: send multipart/form-data with a file, or JSON {layer, generation}",
             field="body",
         )
-    form = await request.form()
     try:
-        gap = float(form.get("gap_width_m") or 20.0)
+        body = CheckLayerIn.model_validate(await request.json())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise BadInput(f"{where}: {first['msg']}", field=where) from exc
     except ValueError as exc:
-        raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
-    with tempfile.TemporaryDirectory(prefix="geo-grid-check-") as tmp:
-        folder = Path(tmp)
-        file = await _save(form.get("file"), folder, "file")
-        parent = await _save(form["parent"], folder, "parent") if form.get("parent") else None
-        crs = form.get("crs") or None
-        yield CheckRequest(
-            file=file,
-            parent=parent,
-            crs=str(crs) if crs else None,
-            gap_width_m=gap,
-            filename=form["file"].filename,
-        )
+        raise BadInput("body: not valid JSON", field="body") from exc
+    return CheckRequest(layer=body)
 
 
 _CHECK_BODY = request_body(
@@ -196,10 +173,22 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
             gap_width_m=req.layer.gap_width_m,
             refresh=req.layer.refresh,
         )
-    report = checks.check_file(
-        req.file, parent=req.parent, crs=req.crs, gap_width_m=req.gap_width_m
-    )
-    return {"source": req.filename, "params": report.params, **report.to_json()}
+    file, parent = req.file, req.parent
+    assert file is not None  # check_request gives a layer or a file
+    try:
+        report = checks.check_file(
+            file.path,
+            parent=parent.path if parent else None,
+            crs=req.crs,
+            gap_width_m=req.gap_width_m,
+            label=file.filename,
+            parent_label=parent.filename if parent else None,
+        )
+    except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
+        if exc.field != "path":
+            raise
+        raise BadInput(exc.message, field="file") from exc
+    return {"source": file.filename, "params": report.params, **report.to_json()}
 
 
 @router.get("/layers/{layer}/checks", response_model=CheckOut)

@@ -15,12 +15,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
+from api.guard import GuardedRoute
 from api.routers import tiles
 from geo_grid.access import scope_filter
 from geo_grid.errors import BadInput
 from geo_grid.services import maps
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], route_class=GuardedRoute)
 router.include_router(tiles.router)
 
 ASSETS = "/static"

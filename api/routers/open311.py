@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep
+from api.guard import GuardedRoute
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
@@ -33,7 +34,9 @@ _SPEC_ERRORS = {
     status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
     for status in (400, 401, 403, 404)
 }
-router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS)
+router = APIRouter(
+    prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS, route_class=GuardedRoute
+)
 
 _CHANGESET = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -20,10 +20,11 @@ from pydantic import BaseModel, Field
 
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
+from api.guard import GuardedRoute
 from geo_grid.access import Principal
 from geo_grid.services import plans
 
-router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
 DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
 

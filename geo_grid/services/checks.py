@@ -72,18 +72,29 @@ def read_check_input(
     crs: str | None = None,
     parent: Path | str | None = None,
     parent_crs: str | None = None,
+    label: str | None = None,
+    parent_label: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """A layer file read for checking (duplicate codes allowed: they are defects) and its parent.
+    """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
+    both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
+    ``label`` and ``parent_label`` name the files in messages (an upload's client file names).
     """
-    from geo_grid.io import read_layer
+    from geo_grid.services.layers import read_file
 
-    grids = read_layer(path, crs=crs, unique_codes=False)
+    grids = read_file(path, crs=crs, unique_codes=False, label=label)
     parents = None
     if parent is not None:
-        parents = read_layer(parent, crs=parent_crs or crs, unique_codes=True)
+        try:
+            parents = read_file(
+                parent, crs=parent_crs or crs, unique_codes=True, label=parent_label
+            )
+        except BadInput as exc:  # the reader's "path" is the parent argument here
+            if exc.field != "path":
+                raise
+            raise BadInput(exc.message, field="parent") from exc
     return grids, parents
 
 
@@ -96,10 +107,15 @@ def check_file(
     gap_width_m: float = 20.0,
     parent_field: str = "community_code",
     progress: Progress = None,
+    label: str | None = None,
+    parent_label: str | None = None,
 ) -> CoverageReport:
-    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file."""
+    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, named
+    by ``label`` (default: its path; the parent's by ``parent_label``)."""
     _params(gap_width_m)
-    grids, parents = read_check_input(path, crs=crs, parent=parent, parent_crs=parent_crs)
+    grids, parents = read_check_input(
+        path, crs=crs, parent=parent, parent_crs=parent_crs, label=label, parent_label=parent_label
+    )
     return check_coverage(
         grids,
         parents,

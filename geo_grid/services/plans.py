@@ -412,9 +412,9 @@ def import_plan(
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
     with the diff summary as its impact; :func:`validate` tells what still needs fixing.
     """
-    from geo_grid.io import read_layer
+    from geo_grid.services.layers import read_file
 
-    grids = read_layer(path)
+    grids = read_file(path)
     if layer == "unified":
         bad = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if bad:
