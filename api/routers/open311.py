@@ -60,8 +60,8 @@ def _fmt(fmt: str) -> str:
 
 async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
     try:
-        fmt = _fmt(fmt)
-        return _render(fmt, root, await run_in_threadpool(make))
+        fmt = _fmt(fmt)  # the payload and its JSON or XML are made in a worker thread
+        return await run_in_threadpool(lambda: _render(fmt, root, make()))
     except GeoGridError as exc:
         return _error(fmt if fmt in ("json", "xml") else "json", exc)
 

@@ -16,12 +16,13 @@ import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse, JSONResponse
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SkipValidation
 
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from geo_grid.access import Principal
+from geo_grid.errors import BadInput
 from geo_grid.services import plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
@@ -69,9 +70,16 @@ class PlanList(BaseModel):
     count: int
 
 
+#: A GeoJSON geometry documented by its type but not validated here: geojson_pydantic takes
+#: seconds per 100,000 vertices, on the event loop. The service parses it with shapely and
+#: refuses more than ``GEO_GRID_GEOMETRY_MAX_VERTICES`` vertices, in a worker thread.
+Line = Annotated[LineString | MultiLineString, SkipValidation]
+Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
+
+
 class SplitIn(BaseModel):
     grid: str
-    line: LineString | MultiLineString
+    line: Line
 
 
 class MergeIn(BaseModel):
@@ -81,7 +89,7 @@ class MergeIn(BaseModel):
 
 class ReshapeIn(BaseModel):
     grid: str
-    geometry: Polygon | MultiPolygon
+    geometry: Outline
 
 
 class MoveIn(BaseModel):
@@ -161,8 +169,13 @@ def _edit(
     return {**result, "grids": {"type": "FeatureCollection", "features": features}}
 
 
-def _dump(model: BaseModel, name: str) -> Any:
-    return getattr(model, name).model_dump(exclude_none=True)
+def _geojson(model: BaseModel, name: str) -> dict[str, Any]:
+    """The unvalidated GeoJSON member ``name`` of a body (see :data:`Line`): an object, of which
+    only ``type`` and ``coordinates`` go on (into the plan's log); shapely judges them."""
+    value = getattr(model, name)
+    if not isinstance(value, dict):
+        raise BadInput(f"{name}: expected a GeoJSON geometry object", field=name)
+    return {key: value[key] for key in ("type", "coordinates") if key in value}
 
 
 @router.post("", response_model=PlanOut, status_code=201)
@@ -183,7 +196,7 @@ def get_plan(plan_id: int) -> Any:
 
 @router.post("/{plan_id}/split", response_model=EditOut)
 def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
-    params = {"grid": body.grid, "line": _dump(body, "line")}
+    params = {"grid": body.grid, "line": _geojson(body, "line")}
     return _edit(plan_id, "split", params, principal, dry_run)
 
 
@@ -197,7 +210,7 @@ def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun 
 
 @router.post("/{plan_id}/reshape", response_model=EditOut)
 def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
-    params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
+    params = {"grid": body.grid, "geometry": _geojson(body, "geometry")}
     return _edit(plan_id, "reshape", params, principal, dry_run)
 
 

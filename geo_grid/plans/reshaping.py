@@ -26,7 +26,7 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
     sharing the longest border with it. A piece with no neighbour to take it is refused.
     """
     layer = _prepare(layer)
-    new = _geom_in(geometry, "geometry", ("Polygon", "MultiPolygon"))
+    new = _geom_in(geometry, "geometry", ("Polygon", "MultiPolygon"), ctx.max_vertices)
     if not new.is_valid:
         new = _polygonal(shapely.make_valid(new))
     i = _row(layer, code)

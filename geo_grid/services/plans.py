@@ -133,6 +133,7 @@ def _context(
         roster=roster[["grid_code", "person_id", "role"]] if len(roster) else None,
         bands=bands,
         local_crs=get_settings().local_crs,
+        max_vertices=get_settings().geometry_max_vertices,
         unified_codes=unified,
         reserved_codes=frozenset(reserved),
     )
