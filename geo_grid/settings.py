@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
+    #: processes that build map pages and run checks, merges and indicator reports for the API,
+    #: so that one long request does not stall the others (0: in the request's thread)
+    heavy_workers: int = 2
     #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}

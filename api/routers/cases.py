@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from api.guard import GuardedRoute
@@ -375,12 +375,14 @@ def delete_rule(code: str) -> Any:
 
 # ------------------------------------------------------------------------------------ indicators
 @indicators_router.get("", response_model=IndicatorList)
-async def get_indicators(
+def get_indicators(
     from_: Annotated[datetime, Query(alias="from", examples=["2026-06-01T00:00:00+08:00"])],
     to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
-    data = await run_in_threadpool(cases.indicators, level, from_, to)
+    # a pandas report over every case of the period: in a worker process (api/workers.py); and a
+    # plain function, so its answer is validated in the thread pool, not on the event loop
+    data = workers.run(cases.indicators, level, from_, to)
     return {"data": data, "count": len(data)}
 
 

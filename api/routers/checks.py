@@ -1,4 +1,6 @@
-"""Coverage checks and 多网合一 over HTTP: a thin translation onto :mod:`geo_grid.services.checks`.
+"""Coverage checks and 多网合一 over HTTP: a thin translation onto :mod:`geo_grid.services.checks`,
+whose work runs in the API's worker processes (:mod:`api.workers`): it is seconds of pandas and
+GEOS that would otherwise hold the GIL against every other request.
 
 ``POST /api/v1/checks`` takes either a multipart upload (``file``, optional ``parent``, form
 fields ``crs`` and ``gap_width_m``) or JSON ``{"layer", "generation"}``; the
@@ -17,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 
+from api import workers
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep, UploadedFile
@@ -167,7 +170,8 @@ _CHECK_BODY = request_body(
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
     """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
     if req.layer is not None:
-        return checks.check_layer(
+        return workers.run(
+            checks.check_layer,
             req.layer.layer,
             generation=req.layer.generation,
             gap_width_m=req.layer.gap_width_m,
@@ -176,7 +180,8 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
     file, parent = req.file, req.parent
     assert file is not None  # check_request gives a layer or a file
     try:
-        report = checks.check_file(
+        report = workers.run(
+            checks.check_file,
             file.path,
             parent=parent.path if parent else None,
             crs=req.crs,
@@ -199,13 +204,14 @@ def layer_checks(
     ] = None,
 ) -> Any:
     """The latest stored check of a generation (computed and stored once if it has none)."""
-    return checks.latest_check(layer, generation=generation)
+    return workers.run(checks.latest_check, layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
     """多网合一 of the published department layers onto the published unified layer."""
-    return checks.merge(
+    return workers.run(
+        checks.merge,
         body.layers,
         as_draft=body.as_draft,
         share_threshold=body.share_threshold,

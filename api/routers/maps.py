@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 
+from api import workers
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from api.routers import tiles
@@ -60,8 +61,9 @@ PeriodDep = Annotated[Period, Depends(period_params)]
 
 
 def _html(kind: str, **params) -> HTMLResponse:
+    """A page from the cache, or built in a worker process (``api/workers.py``)."""
     return HTMLResponse(
-        maps.page(kind, asset_base=ASSETS, **params),
+        maps.page(kind, asset_base=ASSETS, build_in=workers.run, **params),
         headers={"Cache-Control": "no-cache"},
     )
 

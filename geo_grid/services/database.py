@@ -65,14 +65,15 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
 def health() -> dict[str, Any]:
     """Database reachable, PostGIS version, schema revision and grid counts per published layer."""
     engine = get_engine()
-    with session_scope(engine) as session:
+    with session_scope(engine) as session:  # one connection for all three answers
         postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
         counts = counts_by_layer(session)
+        schema = migrate.current(session.connection())
     return {
         "status": "ok",
         "database": "reachable",
         "postgis": postgis,
-        "schema": migrate.current(engine),
+        "schema": schema,
         "grids": counts,
     }
 

@@ -1,0 +1,127 @@
+"""Heavy requests run in worker processes, so that no request can stall the others.
+
+Routes are plain functions run in the server's thread pool, which keeps the event loop free only
+while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
+merge or an indicator report is Python and pandas work that holds it: while ``/map/cases`` of all
+20,000 demo cases was built (7-18 s), ``/health`` waited up to a second at a time. So those
+requests hand their work to :func:`run`, which executes it in one of ``GEO_GRID_HEAVY_WORKERS``
+processes (0: in the calling thread, as before) and waits for it without holding the GIL.
+
+The processes are forked by a fork server started on first use, with the service modules imported
+once there, so a worker is ready in milliseconds. They die with the server: the fork server exits
+when the server process does (however it ends: ``kill -9`` included) and each worker asks the
+kernel for SIGKILL when its parent dies, so a worker never outlives the server with a transaction
+open. They run at a lower CPU priority (nice 10) than the server. Each call carries the caller's
+settings, so a worker sees exactly what the server sees. Errors come back as raised
+(:class:`~geo_grid.errors.GeoGridError` with its field and extras).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from geo_grid.settings import get_settings
+
+__all__ = ["run", "shutdown"]
+
+log = logging.getLogger("geo_grid.api")
+
+T = TypeVar("T")
+
+#: Imported once in the fork server, so forked workers start with them loaded.
+_PRELOAD = [
+    "geo_grid.services.maps",
+    "geo_grid.services.checks",
+    "geo_grid.services.cases",
+    "geo_grid.maps",
+    "geo_grid.coverage",
+    "geo_grid.io",
+]
+_PR_SET_PDEATHSIG = 1
+_NICE = 10
+
+_pool: ProcessPoolExecutor | None = None
+_size = 0
+_lock = threading.Lock()
+
+
+def _init_worker() -> None:
+    """Worker initializer: SIGKILL when the parent (the fork server) exits; Ctrl-C is the
+    server's to handle (the whole process group gets it); and a lower CPU priority than the
+    server's, so that on a busy machine the server's quick requests run first."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.nice(_NICE)
+
+
+def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    """In a worker: take on the server's settings, then do the work."""
+    current = get_settings()
+    for name, value in settings.items():
+        if getattr(current, name) != value:
+            setattr(current, name, value)
+    return fn(*args, **kwargs)
+
+
+def _executor(size: int) -> ProcessPoolExecutor:
+    global _pool, _size
+    with _lock:
+        if _pool is None or _size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(_PRELOAD)
+            _pool = ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker)
+            _size = size
+        return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a worker process, from a route's thread; its result or error.
+
+    ``fn`` and its arguments must pickle (module-level functions, plain values, frames).
+    A worker that died (out of memory, killed) is replaced and the call tried once more.
+    """
+    settings = get_settings()
+    size = int(settings.heavy_workers)
+    if size <= 0:
+        return fn(*args, **kwargs)
+    snapshot = settings.model_dump()
+    for attempt in (1, 2):
+        pool = _executor(size)
+        try:
+            return pool.submit(_call, snapshot, fn, args, kwargs).result()
+        except BrokenProcessPool:
+            _discard(pool)
+            if attempt == 2:
+                raise
+            log.error("a worker process died; starting new ones and trying %s again", fn.__name__)
+    raise AssertionError("unreachable")
+
+
+def shutdown() -> None:
+    """Stop the workers (at server shutdown); work still running in them is abandoned."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
