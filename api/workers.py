@@ -2,31 +2,34 @@
 
 Routes are plain functions run in the server's thread pool, which keeps the event loop free only
 while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
-merge or an indicator report is Python and pandas work that holds it: while ``/map/cases`` of all
-20,000 demo cases was built (7-18 s), ``/health`` waited up to a second at a time. So those
-requests hand their work to :func:`run`, which executes it in one of ``GEO_GRID_HEAVY_WORKERS``
-processes (0: in the calling thread, as before) and waits for it without holding the GIL.
+merge, an indicator report or an import is Python and pandas work that holds it: while
+``/map/cases`` of all 20,000 demo cases was built (7-18 s), ``/health`` waited up to a second at a
+time. So those requests hand their work to :func:`run`, which executes it in one of
+``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
+without holding the GIL.
 
-The processes are forked by a fork server started on first use, with the service modules imported
-once there, so a worker is ready in milliseconds. They die with the server: the fork server exits
-when the server process does (however it ends: ``kill -9`` included) and each worker asks the
-kernel for SIGKILL when its parent dies, so a worker never outlives the server with a transaction
-open. They run at a lower CPU priority (nice 10) than the server. Each call carries the caller's
-settings, so a worker sees exactly what the server sees. Errors come back as raised
+The processes die with the server, at once and however it ends (``kill -9`` included): each asks
+the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
+server that runs as long as the server does. So an import killed with its server leaves its
+transaction to be rolled back, exactly as when it ran in a thread of the server. They run at a
+lower CPU priority (nice 10) than the server. Each call carries the caller's settings, so a worker
+sees exactly what the server sees. Errors come back as raised
 (:class:`~geo_grid.errors.GeoGridError` with its field and extras).
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -38,31 +41,64 @@ log = logging.getLogger("geo_grid.api")
 
 T = TypeVar("T")
 
-#: Imported once in the fork server, so forked workers start with them loaded.
-_PRELOAD = [
+#: Imported by each worker as it starts, so the first request does not wait for them.
+_PRELOAD = (
     "geo_grid.services.maps",
     "geo_grid.services.checks",
     "geo_grid.services.cases",
+    "geo_grid.services.layers",
     "geo_grid.maps",
     "geo_grid.coverage",
     "geo_grid.io",
-]
+)
 _PR_SET_PDEATHSIG = 1
 _NICE = 10
 
 _pool: ProcessPoolExecutor | None = None
 _size = 0
 _lock = threading.Lock()
+_requests: queue.Queue[tuple[int, Future]] = queue.Queue()
+_starter: threading.Thread | None = None
 
 
-def _init_worker() -> None:
-    """Worker initializer: SIGKILL when the parent (the fork server) exits; Ctrl-C is the
-    server's to handle (the whole process group gets it); and a lower CPU priority than the
-    server's, so that on a busy machine the server's quick requests run first."""
+def _init_worker(server_pid: int) -> None:
+    """Worker initializer: SIGKILL when the server's starter thread (so the server) ends, and
+    gone at once if it already has; Ctrl-C is the server's to handle (the whole process group
+    gets it); a lower CPU priority than the server's, whose quick requests go first."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server_pid:
+        os._exit(1)
     os.nice(_NICE)
+
+
+def _preload() -> int:
+    for name in _PRELOAD:
+        importlib.import_module(name)
+    return os.getpid()
+
+
+def _start(size: int) -> ProcessPoolExecutor:
+    """A pool of ``size`` started processes (run by the starter thread: their parent thread)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
+    pool = ProcessPoolExecutor(
+        size, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
+    )
+    # each submit starts a process while none is idle: all `size` start here, in this thread
+    ready = [pool.submit(_preload) for _ in range(size)]
+    for started in ready:
+        started.result()
+    return pool
+
+
+def _starter_loop() -> None:
+    while True:
+        size, answer = _requests.get()
+        try:
+            answer.set_result(_start(size))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            answer.set_exception(exc)
 
 
 def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
@@ -75,15 +111,19 @@ def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: d
 
 
 def _executor(size: int) -> ProcessPoolExecutor:
-    global _pool, _size
+    global _pool, _size, _starter
     with _lock:
         if _pool is None or _size != size:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
-            _pool = ProcessPoolExecutor(size, mp_context=context, initializer=_init_worker)
-            _size = size
+            if _starter is None:
+                _starter = threading.Thread(
+                    target=_starter_loop, name="geo-grid-workers", daemon=True
+                )
+                _starter.start()
+            answer: Future = Future()
+            _requests.put((size, answer))
+            _pool, _size = answer.result(), size
         return _pool
 
 

@@ -19,6 +19,7 @@ from api import workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from api.guard import GuardedRoute
+from api.serialize import model_response
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
@@ -380,10 +381,10 @@ def get_indicators(
     to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
-    # a pandas report over every case of the period: in a worker process (api/workers.py); and a
-    # plain function, so its answer is validated in the thread pool, not on the event loop
+    # a pandas report over every case of the period: in a worker process (api/workers.py), its
+    # answer validated and written in this thread, not on the event loop (api/serialize.py)
     data = workers.run(cases.indicators, level, from_, to)
-    return {"data": data, "count": len(data)}
+    return model_response(IndicatorList, {"data": data, "count": len(data)})
 
 
 router.include_router(cases_router)

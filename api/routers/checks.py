@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from api import workers
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.serialize import model_response
 from api.uploads import UploadDep, UploadedFile
 from geo_grid.errors import BadInput
 from geo_grid.services import checks
@@ -170,13 +171,14 @@ _CHECK_BODY = request_body(
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
     """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
     if req.layer is not None:
-        return workers.run(
+        stored = workers.run(
             checks.check_layer,
             req.layer.layer,
             generation=req.layer.generation,
             gap_width_m=req.layer.gap_width_m,
             refresh=req.layer.refresh,
         )
+        return model_response(CheckOut, stored)
     file, parent = req.file, req.parent
     assert file is not None  # check_request gives a layer or a file
     try:
@@ -193,7 +195,9 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
         if exc.field != "path":
             raise
         raise BadInput(exc.message, field="file") from exc
-    return {"source": file.filename, "params": report.params, **report.to_json()}
+    return model_response(
+        CheckOut, {"source": file.filename, "params": report.params, **report.to_json()}
+    )
 
 
 @router.get("/layers/{layer}/checks", response_model=CheckOut)
@@ -204,13 +208,13 @@ def layer_checks(
     ] = None,
 ) -> Any:
     """The latest stored check of a generation (computed and stored once if it has none)."""
-    return workers.run(checks.latest_check, layer, generation=generation)
+    return model_response(CheckOut, workers.run(checks.latest_check, layer, generation=generation))
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
     """多网合一 of the published department layers onto the published unified layer."""
-    return workers.run(
+    merged = workers.run(
         checks.merge,
         body.layers,
         as_draft=body.as_draft,
@@ -218,6 +222,7 @@ def post_merge(body: MergeIn) -> Any:
         deviation_m=body.deviation_m,
         author="api",
     )
+    return model_response(MergeOut, merged)
 
 
 @router.get("/grids/{code}/crosswalk", response_model=CrosswalkOut)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.serialize import model_response
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
 from geo_grid.services import geocoding
@@ -172,7 +173,7 @@ def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
         grids = {k.removeprefix("grid_"): row.pop(k) for k in layers}
         data.append(BatchRow(row=i, grids=grids, **row))
     counts = {s: sum(r.status == s for r in data) for s in ("matched", "ambiguous", "unmatched")}
-    return BatchOut(data=data, count=len(data), **counts)
+    return model_response(BatchOut, BatchOut(data=data, count=len(data), **counts))
 
 
 @router.get("/locate", response_model=LocateOut)

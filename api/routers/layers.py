@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from geojson_pydantic import FeatureCollection
 from pydantic import BaseModel
 
+from api import workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from api.geojson import feature_collection
@@ -135,7 +136,8 @@ def import_upload(layer: LayerKey, form: UploadDep, principal: PrincipalDep) -> 
     """Store an uploaded layer file as a new draft generation (what ``geo-grid import`` does).
 
     The file arrives through :mod:`api.uploads` (on disk, 413 over ``upload_max_bytes``) and
-    goes through the same service as the CLI, so every limit and check (size, features,
+    goes through the same service as the CLI (in a worker process, :mod:`api.workers`), so every
+    limit and check (size, features,
     vertices, zip bombs, encodings, axis order, validity) is one implementation. Bad input
     answers 4xx with the field named and stores nothing.
     """
@@ -145,9 +147,14 @@ def import_upload(layer: LayerKey, form: UploadDep, principal: PrincipalDep) -> 
         )
     options = _options(form)
     upload = form.file("file")
-    try:
-        return layers.import_layer(
-            upload.path, layer=layer, label=upload.filename, author=principal.label, **options
+    try:  # reading, checking and storing thousands of grids: in a worker process
+        return workers.run(
+            layers.import_layer,
+            upload.path,
+            layer=layer,
+            label=upload.filename,
+            author=principal.label,
+            **options,
         )
     except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
         if exc.field != "path":

@@ -1,5 +1,9 @@
 """Plans: redraw grids in a draft, see each edit's impact, validate, diff and publish.
 
+Edits, suggestions, validation and diffs are GEOS and pandas work over a community's buildings,
+addresses and cases: they run in the API's worker processes (:mod:`api.workers`). A publish stays
+here, since it refreshes this process's locate index.
+
 Every edit route takes ``?dry_run=true`` to answer with the impact without storing anything, so
 the plan map (``/map/plan/{id}``) can show what a drawn line or outline would do before the
 planner accepts it. Geometries are GeoJSON in lon/lat (EPSG:4490).
@@ -7,6 +11,7 @@ planner accepts it. Geometries are GeoJSON in lon/lat (EPSG:4490).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -14,13 +19,16 @@ from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field, SkipValidation
 
+from api import workers
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.serialize import model_response
+from geo_grid import scratch
 from geo_grid.access import Principal
 from geo_grid.errors import BadInput
 from geo_grid.services import plans
@@ -157,16 +165,18 @@ class PublishOut(BaseModel):
 
 def _edit(
     plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
-) -> dict[str, Any]:
-    """Apply one edit as the caller (author and area) and shape its grids as GeoJSON."""
-    result = plans.edit(
-        plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
+) -> Response:
+    """Apply one edit as the caller (author and area) and shape its grids as GeoJSON (written
+    here, off the event loop: an edit's grids can be large)."""
+    result = workers.run(
+        plans.edit, plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
     )
     features = [
         {"type": "Feature", "id": g["code"], "geometry": g.pop("geometry"), "properties": g}
         for g in result["grids"]
     ]
-    return {**result, "grids": {"type": "FeatureCollection", "features": features}}
+    grids = {"type": "FeatureCollection", "features": features}
+    return model_response(EditOut, {**result, "grids": grids})
 
 
 def _geojson(model: BaseModel, name: str) -> dict[str, Any]:
@@ -230,17 +240,19 @@ def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRu
 
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
 def suggest(plan_id: int) -> Any:
-    return plans.suggestions(plan_id)
+    return workers.run(plans.suggestions, plan_id)
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
 def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> Any:
-    return plans.accept_suggestions(plan_id, body.ids, author=principal.label, viewer=principal)
+    return workers.run(
+        plans.accept_suggestions, plan_id, body.ids, author=principal.label, viewer=principal
+    )
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
 def validate(plan_id: int) -> Any:
-    return plans.validate(plan_id)
+    return workers.run(plans.validate, plan_id)
 
 
 @router.get("/{plan_id}/diff", response_model=FeatureCollection)
@@ -249,11 +261,12 @@ def diff(
     background: BackgroundTasks,
     format: Annotated[Literal["geojson", "gpkg"], Query()] = "geojson",  # noqa: A002
 ) -> Any:
-    frame, summary = plans.diff_plan(plan_id)
+    frame, summary = workers.run(plans.diff_plan, plan_id)
     if format == "gpkg":
-        folder = Path(tempfile.mkdtemp(prefix="geo-grid-diff-"))
+        # under the server's home (geo_grid.scratch), removed once the file has been sent
+        folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
         path = plans.export_diff(frame, folder / f"plan_{plan_id}_diff.gpkg")
-        background.add_task(_cleanup, folder)
+        background.add_task(shutil.rmtree, folder, ignore_errors=True)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
     before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
@@ -266,12 +279,6 @@ def diff(
         before=feature_collection(before),
     )
     return JSONResponse(body, media_type="application/geo+json")
-
-
-def _cleanup(folder: Path) -> None:
-    for f in folder.glob("*"):
-        f.unlink(missing_ok=True)
-    folder.rmdir()
 
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
