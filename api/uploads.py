@@ -36,6 +36,7 @@ MAX_FILES = 2
 MAX_FIELDS = 16
 MAX_FIELD_BYTES = 64 * 1024
 _FILE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def too_large(limit: int, field: str = "file") -> TooLarge:
@@ -94,8 +95,11 @@ def client_name(raw: str) -> str:
 
     >>> client_name("C:\\\\数据\\\\网格 v2.gpkg"), client_name("../../etc/passwd"), client_name("")
     ('网格 v2.gpkg', 'passwd', 'upload')
+    >>> client_name("a\\x00b\\x7f.gpkg")  # stored as the generation's source: no control characters
+    'ab.gpkg'
     """
-    name = " ".join(re.split(r"[\\/]", raw)[-1].split())[:120]
+    name = _CONTROL.sub("", re.split(r"[\\/]", raw)[-1])
+    name = " ".join(name.split())[:120]
     return name or "upload"
 
 
@@ -152,6 +156,11 @@ class _Spooler:
         if b"name" not in options:
             raise BadInput("file: a form part has no name (Content-Disposition)", field="file")
         part.name = _text(options[b"name"], "file")
+        if not part.name or len(part.name) > 64 or _CONTROL.search(part.name):
+            raise BadInput(
+                "file: a form field name must be 1 to 64 characters, none a control character",
+                field="file",
+            )
         if part.name in (p.name for p in self.parts[:-1]):
             raise BadInput(f"{part.name}: sent twice in the form", field=part.name)
         if b"filename" not in options:

@@ -2,11 +2,13 @@
 
 Routes are plain functions run in the server's thread pool, which keeps the event loop free only
 while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
-merge, an indicator report or an import is Python and pandas work that holds it: while
-``/map/cases`` of all 20,000 demo cases was built (7-18 s), ``/health`` waited up to a second at a
-time. So those requests hand their work to :func:`run`, which executes it in one of
+merge, an indicator report, an import, a plan edit or a batch geocode is Python and pandas work
+that holds it: while ``/map/cases`` of all 20,000 demo cases was built (7-18 s), ``/health``
+waited up to a second at a time. So those requests hand their work to :func:`run` (or
+:func:`run_json`, which also writes the answer there), which executes it in one of
 ``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
-without holding the GIL.
+without holding the GIL. A worker builds what it needs the first time (a batch geocode: its own
+geocoder, about 15 s and 220 MB).
 
 The processes die with the server, at once and however it ends (``kill -9`` included): each asks
 the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
@@ -33,9 +35,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from fastapi.responses import Response
+
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "shutdown"]
+__all__ = ["run", "run_json", "shutdown"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -47,6 +51,8 @@ _PRELOAD = (
     "geo_grid.services.checks",
     "geo_grid.services.cases",
     "geo_grid.services.layers",
+    "geo_grid.services.plans",
+    "geo_grid.services.geocoding",
     "geo_grid.maps",
     "geo_grid.coverage",
     "geo_grid.io",
@@ -156,6 +162,20 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
                 raise
             log.error("a worker process died; starting new ones and trying %s again", fn.__name__)
     raise AssertionError("unreachable")
+
+
+def _json_of(model: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> bytes:
+    from api.serialize import json_bytes
+
+    return json_bytes(model, fn(*args, **kwargs))
+
+
+def run_json(model: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Response:
+    """:func:`run` for a route's whole answer: ``fn``'s result is validated as ``model`` and
+    written to JSON in the worker too, so the server only passes the bytes on."""
+    from api.serialize import json_response
+
+    return json_response(run(_json_of, model, fn, args, kwargs))
 
 
 def shutdown() -> None:

@@ -19,7 +19,6 @@ from api import workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep
 from api.guard import GuardedRoute
-from api.serialize import model_response
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
@@ -381,10 +380,15 @@ def get_indicators(
     to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
-    # a pandas report over every case of the period: in a worker process (api/workers.py), its
-    # answer validated and written in this thread, not on the event loop (api/serialize.py)
-    data = workers.run(cases.indicators, level, from_, to)
-    return model_response(IndicatorList, {"data": data, "count": len(data)})
+    # a pandas report over every case of the period: made, validated and written to JSON in a
+    # worker process (api/workers.py), not in the server's threads or on its event loop
+    return workers.run_json(IndicatorList, _indicator_list, level, from_, to)
+
+
+def _indicator_list(level: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """The indicators as the answer (in a worker process)."""
+    data = cases.indicators(level, start, end)
+    return {"data": data, "count": len(data)}
 
 
 router.include_router(cases_router)

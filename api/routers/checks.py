@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,7 +23,6 @@ from pydantic import BaseModel, Field, ValidationError
 from api import workers
 from api.guard import GuardedRoute
 from api.openapi import request_body
-from api.serialize import model_response
 from api.uploads import UploadDep, UploadedFile
 from geo_grid.errors import BadInput
 from geo_grid.services import checks
@@ -171,19 +171,20 @@ _CHECK_BODY = request_body(
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
     """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
     if req.layer is not None:
-        stored = workers.run(
+        return workers.run_json(
+            CheckOut,
             checks.check_layer,
             req.layer.layer,
             generation=req.layer.generation,
             gap_width_m=req.layer.gap_width_m,
             refresh=req.layer.refresh,
         )
-        return model_response(CheckOut, stored)
     file, parent = req.file, req.parent
     assert file is not None  # check_request gives a layer or a file
     try:
-        report = workers.run(
-            checks.check_file,
+        return workers.run_json(
+            CheckOut,
+            _file_check,
             file.path,
             parent=parent.path if parent else None,
             crs=req.crs,
@@ -195,9 +196,12 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
         if exc.field != "path":
             raise
         raise BadInput(exc.message, field="file") from exc
-    return model_response(
-        CheckOut, {"source": file.filename, "params": report.params, **report.to_json()}
-    )
+
+
+def _file_check(path: Path, *, label: str, **options: Any) -> dict[str, Any]:
+    """A file's check as the answer (in a worker process)."""
+    report = checks.check_file(path, label=label, **options)
+    return {"source": label, "params": report.params, **report.to_json()}
 
 
 @router.get("/layers/{layer}/checks", response_model=CheckOut)
@@ -208,13 +212,14 @@ def layer_checks(
     ] = None,
 ) -> Any:
     """The latest stored check of a generation (computed and stored once if it has none)."""
-    return model_response(CheckOut, workers.run(checks.latest_check, layer, generation=generation))
+    return workers.run_json(CheckOut, checks.latest_check, layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
     """多网合一 of the published department layers onto the published unified layer."""
-    merged = workers.run(
+    return workers.run_json(
+        MergeOut,
         checks.merge,
         body.layers,
         as_draft=body.as_draft,
@@ -222,7 +227,6 @@ def post_merge(body: MergeIn) -> Any:
         deviation_m=body.deviation_m,
         author="api",
     )
-    return model_response(MergeOut, merged)
 
 
 @router.get("/grids/{code}/crosswalk", response_model=CrosswalkOut)

@@ -27,7 +27,6 @@ from api import workers
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
-from api.serialize import model_response
 from geo_grid import scratch
 from geo_grid.access import Principal
 from geo_grid.errors import BadInput
@@ -166,17 +165,22 @@ class PublishOut(BaseModel):
 def _edit(
     plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
 ) -> Response:
-    """Apply one edit as the caller (author and area) and shape its grids as GeoJSON (written
-    here, off the event loop: an edit's grids can be large)."""
-    result = workers.run(
-        plans.edit, plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
+    """Apply one edit as the caller (author and area), in a worker process, answer included."""
+    return workers.run_json(EditOut, _edit_result, plan_id, op, params, principal, dry_run)
+
+
+def _edit_result(
+    plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
+) -> dict[str, Any]:
+    """The edit applied, its grids shaped as GeoJSON (in a worker process)."""
+    result = plans.edit(
+        plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
     )
     features = [
         {"type": "Feature", "id": g["code"], "geometry": g.pop("geometry"), "properties": g}
         for g in result["grids"]
     ]
-    grids = {"type": "FeatureCollection", "features": features}
-    return model_response(EditOut, {**result, "grids": grids})
+    return {**result, "grids": {"type": "FeatureCollection", "features": features}}
 
 
 def _geojson(model: BaseModel, name: str) -> dict[str, Any]:

@@ -8,9 +8,11 @@ check, a merge, a 10,000-address batch geocode, a 4,000-grid upload and a plan r
 vertex limit. Before the heavy work moved to worker processes (``api/workers.py``), ``/health``
 took up to a second and more than a tenth of its answers took over 100 ms during the case map.
 
-The bound is on the 95th percentile: the machine the suite runs on is shared (two cores, other
-test sessions), and a rare answer is late for reasons no server can help; a stall of the server
-shows as many late answers, not one.
+The bound is on the 95th percentile, 100 ms; a stall of the server shows as many late answers,
+not one. The machine the suite runs on may be shared (two cores, other test sessions with their
+own PostgreSQL), which makes even an idle server's answers late now and then, so the test first
+measures ``/health`` with nothing else running and allows the heavy requests 50 ms over that
+idle 95th percentile when it is itself above 50 ms: on a quiet machine the bound is 100 ms.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from geo_grid.db.session import session_scope
 from geo_grid.io import write_layer
 
 BOUND_MS = 100.0
+#: What a heavy request may add to the idle 95th percentile on a machine busy with other work.
+SLACK_MS = 50.0
 CODE = "320113001002001"
 
 
@@ -48,6 +52,11 @@ def server(demo_db, tmp_path_factory) -> Iterator[ApiServer]:
         time.sleep(0.5)
     yield started
     started.stop()
+
+
+def _p95(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
 def _health_while(server: ApiServer, request: Callable[[], httpx.Response]) -> tuple:
@@ -139,23 +148,28 @@ def _heavy(server: ApiServer, tmp_path: Path) -> dict[str, Callable[[], httpx.Re
 
 
 def test_health_answers_quickly_while_the_heaviest_requests_run(server, tmp_path) -> None:
-    figures, slow = [], []
+    idle, _ = _health_while(server, lambda: time.sleep(3.0))  # the machine's own noise
+    bound = max(BOUND_MS, _p95(idle) + SLACK_MS)
+    figures = [
+        f"{'(nothing else running)':50s} {3.0:6.1f} s  /health n={len(idle):4d} median "
+        f"{statistics.median(idle):5.1f} p95 {_p95(idle):6.1f} max {max(idle):7.1f} ms"
+    ]
+    slow = []
     for name, request in _heavy(server, tmp_path).items():
         started = time.perf_counter()
         latencies, response = _health_while(server, request)
         took = time.perf_counter() - started
         assert isinstance(response, httpx.Response), f"{name}: {response!r}"
         assert response.status_code in (200, 201), f"{name}: {response.text[:300]}"
-        ordered = sorted(latencies)
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         figures.append(
-            f"{name:50s} {took:6.1f} s  /health n={len(ordered):4d} median "
-            f"{statistics.median(ordered):5.1f} p95 {p95:6.1f} max {ordered[-1]:7.1f} ms"
+            f"{name:50s} {took:6.1f} s  /health n={len(latencies):4d} median "
+            f"{statistics.median(latencies):5.1f} p95 {_p95(latencies):6.1f} "
+            f"max {max(latencies):7.1f} ms"
         )
-        if p95 >= BOUND_MS:
+        if _p95(latencies) >= bound:
             slow.append(name)
-    print("\n" + "\n".join(figures))
-    assert not slow, f"/health p95 over {BOUND_MS:.0f} ms during: {slow}\n" + "\n".join(figures)
+    print(f"\n/health p95 bound {bound:.0f} ms\n" + "\n".join(figures))
+    assert not slow, f"/health p95 over {bound:.0f} ms during: {slow}\n" + "\n".join(figures)
 
 
 def _descendants(pid: int) -> set[int]:
