@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -51,7 +52,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         try:
             from geo_grid.services import index, maps
 
-            maps.coverage_page(build_in=workers.run)  # starts the worker processes too
+            maps.coverage_page(build_in=workers.run)
             index.get_geocoder()  # last: /health reports warm once this is built
             return
         except UNREACHABLE as exc:
@@ -78,11 +79,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
+    # the worker processes (api/workers.py) are up before the first request; they end with
+    # this process, whatever ends it
+    await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
-    try:
-        yield
-    finally:
-        workers.shutdown()
+    yield
 
 
 def create_app() -> FastAPI:

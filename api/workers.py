@@ -39,7 +39,7 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "run_json", "shutdown"]
+__all__ = ["run", "run_json", "start"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -178,10 +178,9 @@ def run_json(model: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -
     return json_response(run(_json_of, model, fn, args, kwargs))
 
 
-def shutdown() -> None:
-    """Stop the workers (at server shutdown); work still running in them is abandoned."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+def start() -> None:
+    """Start the workers now (the server calls this before it takes requests), so the first
+    heavy request does not wait for them; they stay until the server process ends."""
+    size = int(get_settings().heavy_workers)
+    if size > 0:
+        _executor(size)
