@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -54,6 +55,11 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
 
             maps.coverage_page(build_in=workers.run)
             index.get_geocoder()  # last: /health reports warm once this is built
+            # the geocoder and locate index are some 650,000 long-lived objects: out of the
+            # collector's sight, a full collection no longer walks them (holding the GIL, so
+            # the event loop, for a tenth of a second or more each time)
+            gc.collect()
+            gc.freeze()
             return
         except UNREACHABLE as exc:
             if not logged:

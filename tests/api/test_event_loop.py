@@ -148,10 +148,10 @@ def _heavy(server: ApiServer, tmp_path: Path) -> dict[str, Callable[[], httpx.Re
 
 
 def test_health_answers_quickly_while_the_heaviest_requests_run(server, tmp_path) -> None:
-    idle, _ = _health_while(server, lambda: time.sleep(3.0))  # the machine's own noise
+    idle, _ = _health_while(server, lambda: time.sleep(5.0))  # the machine's own noise
     bound = max(BOUND_MS, _p95(idle) + SLACK_MS)
     figures = [
-        f"{'(nothing else running)':50s} {3.0:6.1f} s  /health n={len(idle):4d} median "
+        f"{'(nothing else running)':50s} {5.0:6.1f} s  /health n={len(idle):4d} median "
         f"{statistics.median(idle):5.1f} p95 {_p95(idle):6.1f} max {max(idle):7.1f} ms"
     ]
     slow = []
