@@ -2,7 +2,8 @@
 
 FastAPI reads and parses a route's body (to validate its JSON model or form) *before* it solves
 any dependency, so the app-wide ``Depends(authorize)`` this replaces came too late: an anonymous
-200 MiB POST to ``/api/v1/users`` was read whole (the server grew by 635 MiB) before its 401.
+200 MiB POST to ``/api/v1/users`` was read whole (the server grew from 477 to 884 MiB) and
+answered 422, where a 401 was due.
 Every router is built with :class:`GuardedRoute` (``api.policy.bind`` refuses to start with a
 route that is not), whose handler, before FastAPI's own:
 

@@ -73,9 +73,10 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
 
 
 #: How often a thread holding the GIL is asked to let another run (Python's default: 5 ms). Work
-#: left in the thread pool (a batch geocode, a page of cases) holds the GIL between its I/O, and
+#: left in the thread pool (a page of cases, a layer's GeoJSON) holds the GIL between its I/O, and
 #: each time the event loop needs it back it waits up to this long: a short request such as
-#: /health waits dozens of times. 1 ms cut its waits during a batch geocode by about half.
+#: /health waits dozens of times. 1 ms cut its waits during a batch geocode (then in the thread
+#: pool) by about half.
 SWITCH_INTERVAL_S = 0.001
 
 
