@@ -87,10 +87,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
     # the worker processes (api/workers.py) are up before the first request; they end with
-    # this process, whatever ends it
+    # this process whatever ends it, and when it shuts down they are let go first
     await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
-    yield
+    try:
+        yield
+    finally:
+        await run_in_threadpool(workers.stop)
 
 
 def create_app() -> FastAPI:

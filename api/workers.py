@@ -21,6 +21,7 @@ sees exactly what the server sees. Errors come back as raised
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import importlib
 import logging
@@ -39,7 +40,7 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "run_json", "start"]
+__all__ = ["run", "run_json", "start", "stop"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -105,6 +106,7 @@ def _starter_loop() -> None:
             answer.set_result(_start(size))
         except BaseException as exc:  # noqa: BLE001 (handed to the caller)
             answer.set_exception(exc)
+        del answer  # holds the pool: it must go when _stop drops it
 
 
 def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
@@ -178,9 +180,30 @@ def run_json(model: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -
     return json_response(run(_json_of, model, fn, args, kwargs))
 
 
+@atexit.register
+def stop() -> None:
+    """End the workers and drop the pool (at server shutdown, once the requests are answered;
+    uvicorn then ends the process by its signal, which skips atexit). Work still running in a
+    worker, such as the warm-up's page, is abandoned, as it would be with the process."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    processes = list((pool._processes or {}).values())  # no public way to end a busy worker
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=True)
+
+
 def start() -> None:
     """Start the workers now (the server calls this before it takes requests), so the first
-    heavy request does not wait for them; they stay until the server process ends."""
+    heavy request does not wait for them. A failure is logged: the first request tries again."""
     size = int(get_settings().heavy_workers)
-    if size > 0:
+    if size <= 0:
+        return
+    try:
         _executor(size)
+    except Exception as exc:  # noqa: BLE001 (a server without its workers still serves)
+        log.warning("worker processes not started: %s", exc)
