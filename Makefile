@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 .PHONY: demo test setup system system-test assets db lint bench bench-scale clean
 
 demo: system setup db
+	$(BIN)/geo-grid gazetteer load
 	$(BIN)/geo-grid demo load
 	$(BIN)/geo-grid serve --port $(PORT)
 
@@ -28,6 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# map assets (into geo_grid/static/vendor) and the national gazetteer (into the data cache)
 assets: $(VENV)/.installed
 	@$(BIN)/python -m geo_grid.assets
 

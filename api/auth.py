@@ -10,12 +10,16 @@ Credentials, in the order they are looked for:
    browser on its own, so it only authenticates safe methods, or writes that carry
    ``X-Requested-With: geo-grid`` (which a cross-site form cannot set): no CSRF through the maps.
 
+A token (header or cookie) proves who is calling; what that account may do now (active? role,
+area, grids) is read from the database, at most every ``GEO_GRID_AUTH_RECHECK_SECONDS``.
+
 What each role may reach is one table, :mod:`api.policy`; :func:`authorize` applies it for every
 route (:class:`api.guard.GuardedRoute`) before any body is read.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
@@ -38,6 +42,7 @@ __all__ = [
     "CSRF_HEADER",
     "PrincipalDep",
     "authorize",
+    "client_address",
     "current_principal",
     "issue_token",
     "principal_from_token",
@@ -47,6 +52,40 @@ COOKIE = "geo_grid_session"
 CSRF_HEADER = "x-requested-with"
 _ALGORITHM = "HS256"
 _SAFE = {"GET", "HEAD", "OPTIONS"}
+
+
+def client_address(request: Request) -> str:
+    """The client's IP address, as the login throttle counts it: the connection's peer, or, when
+    the peer is one of ``auth_trusted_proxies``, the nearest X-Forwarded-For hop that is not one
+    of them (the right-most entries are the ones the trusted proxies appended: a client can
+    prepend anything it likes, never append)."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = _trusted(get_settings().auth_trusted_proxies)
+    if not proxies or not _within(peer, proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+@lru_cache(maxsize=8)
+def _trusted(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False) for p in setting.split(",") if p.strip()
+        )
+    except ValueError as exc:
+        raise RuntimeError(f"GEO_GRID_AUTH_TRUSTED_PROXIES: {exc}") from None
+
+
+def _within(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def _secret() -> str:
@@ -121,7 +160,7 @@ async def _resolve(request: Request) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Authorization: use 'Bearer <token>' from POST /auth/token")
-        return await _active(principal_from_token(token.strip()))
+        return await _current(principal_from_token(token.strip()))
     key = request.headers.get("x-api-key")
     if key is None and request.url.path.startswith("/open311/"):
         key = request.query_params.get("api_key")
@@ -138,18 +177,19 @@ async def _resolve(request: Request) -> Principal | None:
     if cookie:
         if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != "geo-grid":
             raise Forbidden(f"{CSRF_HEADER}: a write with the session cookie must send 'geo-grid'")
-        return await _active(principal_from_token(cookie))
+        return await _current(principal_from_token(cookie))
     return None
 
 
-async def _active(principal: Principal) -> Principal:
-    """Refuse a valid token of an account disabled since it was issued (checked every 30 s)."""
-    disabled = access.account_disabled_cached(principal.name)
-    if disabled is None:
-        disabled = await run_in_threadpool(access.account_disabled, principal.name)
-    if disabled:
-        raise Unauthorized("token: the account is disabled")
-    return principal
+async def _current(principal: Principal) -> Principal:
+    """What a token's account may do now: a token proves who the caller is, but its role, area and
+    grids are re-read from the account at most every ``auth_recheck_seconds`` (a disabled
+    account is refused, a new role or roster applies) instead of trusting the claims for the
+    token's lifetime. A name without an account keeps the claims an operator signed."""
+    current = access.account_principal_cached(principal.name)
+    if current is access.STALE:
+        current = await run_in_threadpool(access.account_principal, principal.name)
+    return principal if current is None else current  # type: ignore[return-value]
 
 
 async def authorize(request: Request) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from geo_grid.errors import BadInput
+from geo_grid.periods import Period, check_period, parse_instant
 from geo_grid.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -50,3 +51,83 @@ def bbox_params(
 
 
 BBoxDep = Annotated[BBoxParams, Depends(bbox_params)]
+
+
+# ------------------------------------------------------------------------------------ periods
+_WHEN = (
+    "ISO 8601 date or time (2026-06-01, 2026-06-01T08:00:00+08:00); without an offset it is "
+    "the district's local time (GEO_GRID_TIME_ZONE, Beijing time). A closed period spans at most "
+    "GEO_GRID_MAX_PERIOD_DAYS days (366)."
+)
+
+
+def _period(settings: Settings, start: str | None, end: str | None, names=("from", "to")) -> Period:
+    """Parse both ends and check the period: the one rule every route with a period shares."""
+    return check_period(
+        parse_instant(start, names[0]),
+        parse_instant(end, names[1]),
+        max_days=settings.max_period_days,
+        start_field=names[0],
+        end_field=names[1],
+    )
+
+
+def period_params(
+    settings: SettingsDep,
+    start: Annotated[
+        str | None,
+        Query(alias="from", max_length=64, description=f"Start (inclusive). {_WHEN}",
+              examples=["2026-06-01"]),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(alias="to", max_length=64, description=f"End (exclusive). {_WHEN}",
+              examples=["2026-07-01T00:00:00+08:00"]),
+    ] = None,
+) -> Period:  # fmt: skip
+    """``from``/``to``, either optional (an open end): offsets PostgreSQL holds, ``from < to``,
+    and a closed period no longer than ``GEO_GRID_MAX_PERIOD_DAYS``."""
+    return _period(settings, start, end)
+
+
+def closed_period_params(
+    settings: SettingsDep,
+    start: Annotated[
+        str,
+        Query(alias="from", max_length=64, description=f"Start (inclusive). {_WHEN}",
+              examples=["2026-06-01T00:00:00+08:00"]),
+    ],
+    end: Annotated[
+        str,
+        Query(alias="to", max_length=64, description=f"End (exclusive). {_WHEN}",
+              examples=["2026-07-01T00:00:00+08:00"]),
+    ],
+) -> Period:  # fmt: skip
+    """Like :func:`period_params` with both ends required."""
+    period = _period(settings, start, end)
+    for value, name in ((period.start, "from"), (period.end, "to")):
+        if value is None:
+            raise BadInput(f"{name}: required", field=name)
+    return period
+
+
+def open311_period_params(
+    settings: SettingsDep,
+    start: Annotated[
+        str | None,
+        Query(alias="start_date", max_length=64,
+              description=f"GeoReport v2: earliest requested_datetime. {_WHEN}"),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(alias="end_date", max_length=64,
+              description=f"GeoReport v2: latest requested_datetime. {_WHEN}"),
+    ] = None,
+) -> Period:  # fmt: skip
+    """Open311's ``start_date``/``end_date``, checked as every other period."""
+    return _period(settings, start, end, ("start_date", "end_date"))
+
+
+PeriodDep = Annotated[Period, Depends(period_params)]
+ClosedPeriodDep = Annotated[Period, Depends(closed_period_params)]
+Open311PeriodDep = Annotated[Period, Depends(open311_period_params)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -11,8 +13,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
+from api import pages
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -21,9 +25,10 @@ from geo_grid.errors import (
     GeoGridError,
     NotFound,
     TooLarge,
+    TooManyAttempts,
     Unauthorized,
 )
-from geo_grid.services.database import UNREACHABLE, error_line
+from geo_grid.services.database import error_line
 
 log = logging.getLogger("geo_grid.api")
 
@@ -34,6 +39,7 @@ STATUS: dict[type[GeoGridError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
+    TooManyAttempts: 429,
     DatabaseUnavailable: 503,
 }
 
@@ -57,12 +63,14 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
+        (400, "The body cannot be parsed (malformed JSON or multipart form)"),
         (401, "No or invalid credentials"),
         (403, "The caller's role or area does not allow this"),
         (404, "Not found"),
         (409, "Conflicts with the current state"),
         (413, "The request body is over its size limit (the message names the limit)"),
         (422, "Bad input: the message names the field"),
+        (429, "Too many failed logins: wait Retry-After seconds"),
         (503, "Database unavailable"),
     )
 }
@@ -118,9 +126,13 @@ def _plain(errors: list) -> list:
 
 
 def _open311_error(path: str, status: int, message: str, headers) -> Response:
-    """Open311 clients get access errors in the spec's list format (XML for ``.xml`` routes)."""
+    """Open311 clients get every error in the spec's list format (XML for ``.xml`` routes).
+
+    Bad input is the spec's 400 (this API's 422 elsewhere).
+    """
     from geo_grid.cases import open311
 
+    status = 400 if status == 422 else status
     payload = open311.errors(status, message)
     if path.endswith(".xml"):
         return Response(
@@ -130,73 +142,122 @@ def _open311_error(path: str, status: int, message: str, headers) -> Response:
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
+def _open311(request: Request, status: int) -> bool:
+    return 400 <= status < 500 and request.url.path.startswith("/open311/")
+
+
+def _error(request: Request, status: int, message: str, field: str | None, headers=None,
+           extra: dict | None = None) -> Response:  # fmt: skip
+    """Every 4xx of the app: ``{"error": {message, field, **extra}}``, or the GeoReport v2 list
+    on Open311 routes."""
+    if _open311(request, status):
+        return _open311_error(request.url.path, status, message, headers)
+    body = _body(message, field, **(extra or {}))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@lru_cache(maxsize=8)
+def _method_table(app: FastAPI) -> tuple[tuple[re.Pattern, frozenset[str]], ...]:
+    """(path pattern, methods) of every route of ``app``, built once (routes do not change)."""
+    from api.policy import routes
+
+    return tuple((compile_path(path)[0], frozenset(methods)) for path, methods, _ in routes(app))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at the request's path: every route, where Starlette's own
+    ``Allow`` names only the first route matching the path (``GET`` and ``POST /cases`` are two)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for pattern, route_methods in _method_table(request.app):
+        if pattern.match(path):
+            methods |= route_methods
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+def _validation_field(first: dict) -> tuple[str | None, str]:
+    """The field a validation error names, and its message.
+
+    A body that is not JSON or not an object names ``body`` (FastAPI reports the character
+    position of a JSON syntax error as the location, which names no field).
+    """
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error", "JSON decode error")
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return "body", f"body: not valid JSON ({reason}{at})"
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    field = ".".join(parts) or ("body" if loc[:1] == ("body",) else None)
+    return field, f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+
+
+def _reason(exc: GeoGridError) -> str:
+    """What the log says: the message, and the cause the client is not told (e.g. why the
+    database is unavailable, in the driver's words)."""
+    cause = error_line(exc)
+    return exc.message if cause == exc.message else f"{exc.message}: {cause}"
+
+
 def register(app: FastAPI) -> None:
-    """Attach the handlers: domain errors by class, request validation with the field named."""
+    """Attach the handlers: domain errors by class, request validation with the field named,
+    and Starlette's own errors (unparseable body 400, unknown path 404, method 405, OPTIONS)."""
 
     def make_handler(status: int):
         async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
             if status >= 500:
-                log.error("%s %s: %s", request.method, request.url.path, exc.message)
-            if status == 401 and request.method == "GET" and request.url.path.startswith("/map"):
-                # a person opening a map page: send them to the login form and back
+                log.error("%s %s: %s", request.method, request.url.path, _reason(exc))
+            if status == 401 and request.method == "GET" and pages.is_page_path(request.url.path):
+                # a person opening a page: send them to the login form and back
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if status in pages.PAGE_ERRORS and pages.wants_page(request):
+                return pages.error_page(request, status, exc.message)  # Chinese, for a person
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            if status in (401, 403) and request.url.path.startswith("/open311/"):
-                return _open311_error(request.url.path, status, exc.message, headers)
+            if isinstance(exc, TooManyAttempts):
+                headers = {"Retry-After": str(exc.retry_after)}
             extra = getattr(exc, "extra", None) or {}
-            return JSONResponse(
-                _body(exc.message, exc.field, **extra), status_code=status, headers=headers
-            )
+            return _error(request, status, exc.message, exc.field, headers, extra)
 
         return handler
 
     for cls, status in STATUS.items():
         app.add_exception_handler(cls, make_handler(status))
 
-    async def validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-        return JSONResponse(_body(message, field, details=_plain(exc.errors())), status_code=422)
+        field, message = _validation_field(first)
+        return _error(request, 422, message, field, extra={"details": _plain(exc.errors())})
 
     app.add_exception_handler(RequestValidationError, validation)
-
-    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
-        reason = error_line(exc)
-        log.error("%s %s: database unavailable: %s", request.method, request.url.path, reason)
-        return JSONResponse(_body("database unavailable", None), status_code=503)
-
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if _lost_connection(exc):
-            return await unavailable(request, exc)
-        raise exc  # a bug: the server's default 500 (and its traceback in the log), as before
-
-    # the server is down, restarting or went away mid-request, or the pool is exhausted: retry
-    for cls in UNREACHABLE:
-        if cls not in STATUS:  # DatabaseUnavailable keeps its own message
-            app.add_exception_handler(cls, unavailable)
-    # any other driver error stays a bug (500), unless it came from a connection that died
-    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
-def _lost_connection(exc: DBAPIError) -> bool:
-    """A driver error caused by a dead connection (SQLAlchemy flags those it recognises).
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """Errors Starlette and FastAPI raise before a route runs, in the API's one error shape.
 
-    psycopg2 reports "server closed the connection unexpectedly" as an OperationalError, but a
-    statement on a socket the server already dropped can surface as another DBAPIError class.
+    ``OPTIONS`` on a path the API serves answers ``204`` with ``Allow`` (RFC 9110 §9.3.7), no
+    CORS headers: the maps are same-origin and no other site is meant to call the API from a
+    browser. Any other method a path does not serve is ``405`` with the full ``Allow`` list. A
+    person's browser opening a page that does not exist (``/map/nothing``) gets the Chinese page
+    of :mod:`api.pages` instead of JSON, as a route's own 403 and 404 do.
     """
-    if exc.connection_invalidated:
-        return True
-    text = str(exc.orig or "").lower()
-    return any(
-        hint in text
-        for hint in (
-            "server closed the connection",
-            "connection already closed",
-            "terminating connection",
-            "could not connect",
-            "connection refused",
-        )
-    )
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status in pages.PAGE_ERRORS and pages.wants_page(request):
+        return pages.error_page(request, status, f"{request.method} {request.url.path}")
+    if status == 405:
+        # no route at the path: the only other 405 is a static file's (StaticFiles: GET, HEAD)
+        allowed = allowed_methods(request) or ["GET", "HEAD", "OPTIONS"]
+        headers["Allow"] = ", ".join(allowed)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
+        message = f"method {request.method} not allowed here; allowed: {', '.join(allowed)}"
+        return _error(request, 405, message, None, headers)
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, exc.detail)
+    if status == 400:  # FastAPI and Starlette raise it for a body they cannot parse
+        return _error(request, 400, f"body: cannot be parsed ({exc.detail})", "body", headers)
+    if status == 404:
+        message = f"no such path: {request.url.path}"
+        return _error(request, 404, message, None, headers)
+    return _error(request, status, str(exc.detail), None, headers)

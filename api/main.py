@@ -1,4 +1,4 @@
-"""The FastAPI app: thin routers over geo_grid.services; OpenAPI at /docs."""
+"""The FastAPI app: thin routers over geo_grid.services; OpenAPI at /docs and /redoc (served offline)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, policy, workers
+from api import errors, openapi, policy, workers
 from api.guard import GuardedRoute
 from api.routers import (
     access,
@@ -23,6 +23,7 @@ from api.routers import (
     auth,
     cases,
     checks,
+    docs,
     geocoding,
     grids,
     health,
@@ -86,14 +87,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
-    # the worker processes (api/workers.py) are up before the first request; they end with
-    # this process whatever ends it, and when it shuts down they are let go first
+    # the worker processes (api/workers.py) are up before the first request and stay for the
+    # life of the process (a test's next TestClient reuses them); they end with it, whatever
+    # ends it, without waiting for the work they run
     await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
-    try:
-        yield
-    finally:
-        await run_in_threadpool(workers.stop)
+    yield
 
 
 def create_app() -> FastAPI:
@@ -102,14 +101,17 @@ def create_app() -> FastAPI:
         summary="网格化管理: grid store, coverage checks, geocoding, case routing and maps",
         version="0.1.0",
         lifespan=_lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: api/routers/docs.py serves ours
+        docs_url=None,
+        redoc_url=None,
         # every route's own class applies the role table (api/policy.py), the body caps and the
         # NUL guard before any body is read (api/guard.py); bind() below refuses any other route
         responses=errors.ERROR_RESPONSES,
     )
     app.router.route_class = GuardedRoute
-    errors.register(app)
+    errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
-               checks)  # fmt: skip
+               checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN
@@ -120,6 +122,7 @@ def create_app() -> FastAPI:
         return RedirectResponse("/map")
 
     app.state.policy = policy.bind(app)
+    openapi.document(app)
     return app
 
 

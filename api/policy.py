@@ -3,7 +3,8 @@
 Keys are ``"METHOD /path"`` exactly as the route is declared (with its router prefix). :func:`bind`
 runs when the app is built and refuses to start when a route is missing here or an entry names no
 route, so a new endpoint cannot ship without a decision about who may call it; ``tests/api/
-test_access.py`` calls every route as every role against this table. The table is applied by
+test_access.py`` calls every route as every role against this table. One entry depends on a setting:
+the Open311 discovery routes (:data:`OPEN311_DISCOVERY`, :func:`resolve`). The table is applied by
 :class:`api.guard.GuardedRoute`, before any body is read.
 
 Roles (:data:`geo_grid.access.ROLES`): admin 系统管理员, planner 网格规划员 (draws grids), dispatcher
@@ -18,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["POLICY", "PUBLIC", "bind", "required_roles"]
+from geo_grid.settings import get_settings
+
+__all__ = ["OPEN311_DISCOVERY", "POLICY", "PUBLIC", "bind", "required_roles", "resolve"]
 
 PUBLIC: frozenset[str] = frozenset({"*public*"})
 ADMIN = frozenset({"admin"})
@@ -29,6 +32,11 @@ STAFF = frozenset({"admin", "planner", "dispatcher", "grid_worker", "leader", "v
 CASE_READERS = frozenset({"admin", "dispatcher", "grid_worker", "leader", "viewer"})
 CASE_WORKERS = frozenset({"admin", "dispatcher", "grid_worker"})
 OPEN311 = STAFF | {"open311_client"}
+#: who reads Open311 requests: the case readers (in their area) and Open311 systems, not planners
+OPEN311_READERS = CASE_READERS | {"open311_client"}
+#: GeoReport v2 discovery and service list: clients read them before they have a key, so they are
+#: public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false`` (a closed intranet): then OPEN311.
+OPEN311_DISCOVERY: frozenset[str] = frozenset({"*open311-discovery*"})
 
 POLICY: dict[str, frozenset[str]] = {
     # --- health, login, the landing redirect
@@ -39,6 +47,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /login": PUBLIC,
     "POST /logout": PUBLIC,
     "GET /auth/me": OPEN311,
+    # --- the API's documentation and the site icon (no data in them)
+    "GET /docs": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /favicon.ico": PUBLIC,
     # --- accounts, keys, personal-data reads (admin only)
     "GET /api/v1/users": ADMIN,
     "POST /api/v1/users": ADMIN,
@@ -102,16 +114,21 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /map/grid/{code}": STAFF,
     "GET /map/plan/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": STAFF,
-    # --- Open311 GeoReport v2 (no personal data in its answers)
-    "GET /open311/v2/discovery.{fmt}": OPEN311,
-    "GET /open311/v2/services.{fmt}": OPEN311,
-    "GET /open311/v2/services/{code}.{fmt}": OPEN311,
-    "GET /open311/v2/requests.{fmt}": OPEN311,
-    "GET /open311/v2/requests/{request_id}.{fmt}": OPEN311,
+    # --- Open311 GeoReport v2 (no personal data in its answers; requests confined to the area)
+    "GET /open311/v2/discovery.{fmt}": OPEN311_DISCOVERY,
+    "GET /open311/v2/services.{fmt}": OPEN311_DISCOVERY,
+    "GET /open311/v2/services/{code}.{fmt}": OPEN311_DISCOVERY,
+    "GET /open311/v2/requests.{fmt}": OPEN311_READERS,
+    "GET /open311/v2/requests/{request_id}.{fmt}": OPEN311_READERS,
     "POST /open311/v2/requests.{fmt}": frozenset({"admin", "open311_client"}),
 }
 
 Table = dict[tuple[Callable[..., Any], str], frozenset[str]]
+
+
+def routes(app) -> list[tuple[str, set[str], Callable[..., Any]]]:
+    """(path, methods, endpoint) of every API route, prefixes included."""
+    return [(path, methods, endpoint) for path, methods, endpoint, _ in _routes(app)]
 
 
 def _routes(app) -> list[tuple[str, set[str], Callable[..., Any], Any]]:
@@ -154,10 +171,18 @@ def bind(app) -> Table:
     return table
 
 
+def resolve(roles: frozenset[str]) -> frozenset[str]:
+    """The roles an entry of :data:`POLICY` stands for under the current settings (only the
+    Open311 discovery entries depend on one)."""
+    if roles is OPEN311_DISCOVERY:
+        return PUBLIC if get_settings().open311_public_discovery else OPEN311
+    return roles
+
+
 def required_roles(
     table: Table, endpoint: Callable[..., Any] | None, method: str
 ) -> frozenset[str]:
     """The roles that may call ``endpoint`` by ``method``; nobody when it was never declared."""
     if method == "HEAD":
         method = "GET"
-    return table.get((endpoint, method), frozenset())
+    return resolve(table.get((endpoint, method), frozenset()))

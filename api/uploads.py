@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -75,7 +75,7 @@ class UploadForm:
         if name in self.files:
             return self.files[name]
         if name in self.fields:
-            raise BadInput(f"{name}: must be a file, not text", field=name)
+            raise BadInput(f"{name}: send a file, not a text field", field=name)
         if required:
             raise BadInput(
                 f"{name}: no file in the form (send it as the {name!r} part)", field=name
@@ -85,7 +85,7 @@ class UploadForm:
     def text(self, name: str) -> str | None:
         """The text field ``name`` without surrounding spaces, None when absent or blank."""
         if name in self.files:
-            raise BadInput(f"{name}: must be text, not a file", field=name)
+            raise BadInput(f"{name}: send a text field, not a file", field=name)
         value = self.fields.get(name, "").strip()
         return value or None
 
@@ -218,7 +218,7 @@ class _Spooler:
     async def parse(self, request: Request) -> UploadForm:
         _, params = parse_options_header(request.headers.get("content-type", ""))
         if b"boundary" not in params:
-            raise BadInput("file: unreadable form: no multipart boundary", field="file")
+            raise HTTPException(400, "multipart form without a boundary")
         callbacks = {
             "on_part_begin": self.on_part_begin,
             "on_header_field": self.on_header_field,
@@ -237,7 +237,7 @@ class _Spooler:
             parser.finalize()
             await run_in_threadpool(self._flush)
         except FormParserError as exc:
-            raise BadInput(f"file: unreadable form: {exc}", field="file") from exc
+            raise HTTPException(400, f"multipart form: {exc}") from exc
         finally:
             self.queue.clear()
             await run_in_threadpool(self._close)

@@ -21,7 +21,6 @@ sees exactly what the server sees. Errors come back as raised
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import importlib
 import logging
@@ -66,6 +65,7 @@ _size = 0
 _lock = threading.Lock()
 _requests: queue.Queue[tuple[int, Future]] = queue.Queue()
 _starter: threading.Thread | None = None
+_stopping = False
 
 
 def _init_worker(server_pid: int) -> None:
@@ -121,6 +121,8 @@ def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: d
 def _executor(size: int) -> ProcessPoolExecutor:
     global _pool, _size, _starter
     with _lock:
+        if _stopping:
+            raise RuntimeError("the server is shutting down: no heavy work is started")
         if _pool is None or _size != size:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
@@ -160,7 +162,7 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
             return pool.submit(_call, snapshot, fn, args, kwargs).result()
         except BrokenProcessPool:
             _discard(pool)
-            if attempt == 2:
+            if attempt == 2 or _stopping:
                 raise
             log.error("a worker process died; starting new ones and trying %s again", fn.__name__)
     raise AssertionError("unreachable")
@@ -180,13 +182,16 @@ def run_json(model: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -
     return json_response(run(_json_of, model, fn, args, kwargs))
 
 
-@atexit.register
 def stop() -> None:
-    """End the workers and drop the pool (at server shutdown, once the requests are answered;
-    uvicorn then ends the process by its signal, which skips atexit). Work still running in a
-    worker, such as the warm-up's page, is abandoned, as it would be with the process."""
-    global _pool
+    """End the workers at once, abandoning what they run (as the end of the process would).
+
+    Called as the interpreter exits (registered below), before ``concurrent.futures`` would wait
+    for the work still running in them, such as the warm-up's page: a server told to stop by
+    SIGTERM then waited for that build (seconds) before it ended. Later calls of :func:`run` fail.
+    """
+    global _pool, _stopping
     with _lock:
+        _stopping = True
         pool, _pool = _pool, None
     if pool is None:
         return
@@ -195,6 +200,12 @@ def stop() -> None:
     for process in processes:
         process.terminate()
     pool.shutdown(wait=True)
+
+
+# threading's exit callbacks run before atexit's and in reverse order of registration, so this
+# one runs before the one concurrent.futures registered when it was imported (above), which
+# joins each pool's manager thread and so waits for the work in flight.
+threading._register_atexit(stop)  # type: ignore[attr-defined]
 
 
 def start() -> None:

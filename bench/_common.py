@@ -155,12 +155,12 @@ def read_library():
     ``grid_code`` is added empty: the noise helpers of ``bench/noisy_queries.py`` label each query
     with it, and the benches here do not need labels.
     """
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        library = repo.read_address_library(session)
-        streets = repo.read_admin_areas(session, level="street")
-        communities = repo.read_admin_areas(session, level="community")
+        library = repos.district.read_address_library(session)
+        streets = repos.district.read_admin_areas(session, level="street")
+        communities = repos.district.read_admin_areas(session, level="community")
     library["grid_code"] = None
     return library, streets, communities

@@ -85,12 +85,12 @@ def _free_port() -> int:
 
 
 def _payloads(n: int, tag: str, seed: int) -> list[dict]:
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     rng = np.random.default_rng(seed)
     with session_scope() as s:
-        lib = repo.read_address_library(s)
+        lib = repos.district.read_address_library(s)
     pick = lib.iloc[rng.choice(len(lib), n, replace=True)]
     codes = ["E0101", "E0104", "E0502", "E0503", "F0101", "F0102", "Z0101", "Y0201", "S0201"]
     out = []

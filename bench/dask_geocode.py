@@ -66,7 +66,13 @@ ANSWER_COLUMNS = (
 _TEXT_KINDS = tuple(k for k in KINDS if k not in ("gcj02", "bd09"))
 _PLUGIN = "geo-grid-geocoder"
 #: Modules whose classes a snapshot pickles (their source is part of the snapshot's name).
-_SNAPSHOT_CODE = ("geo_grid.geocode", "geo_grid.locate", "geo_grid.address")
+_SNAPSHOT_CODE = (
+    "geo_grid.address.geocode",
+    "geo_grid.address.normalize",
+    "geo_grid.address.numerals",
+    "geo_grid.address.parse",
+    "geo_grid.locate",
+)
 _CHUNK = 500  # geocode_batch's chunk: the geocoder memoizes repeats within one chunk only
 
 

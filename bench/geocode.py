@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--baseline-n", type=int, default=100)
     args = parser.parse_args()
-    from geo_grid.db import repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.services.index import get_geocoder
 
@@ -71,9 +71,9 @@ def main() -> None:
     geocoder = get_geocoder()
     build = time.perf_counter() - start
     with session_scope() as session:
-        library = repo.read_address_library(session)
-        streets = repo.read_admin_areas(session, level="street")
-        communities = repo.read_admin_areas(session, level="community")
+        library = repos.district.read_address_library(session)
+        streets = repos.district.read_admin_areas(session, level="street")
+        communities = repos.district.read_admin_areas(session, level="community")
     library["grid_code"] = None  # labels are not needed to measure speed
     exact = library["full_text"].sample(args.n, replace=True, random_state=1).tolist()
     fuzzy_q = make_queries(library, streets, communities, args.n // 4, 3, ("homophone", "typo"))

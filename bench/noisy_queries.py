@@ -9,8 +9,7 @@ prefix     full, partial or no admin prefix     noise      附近/门口, phone 
 hotline    street + community + address + complaint text
 gcj02/bd09 the address point as AMap/WeChat or Baidu would report it (answered by the locate index)
 
-Run ``python bench/noisy_queries.py [--n 3000] [--seed 7]`` for the report on the demo library (or
-the hand-made sample library while the demo generator is absent).
+Run ``python bench/noisy_queries.py [--n 3000] [--seed 7]`` for the report on the demo library.
 """
 
 from __future__ import annotations
@@ -25,10 +24,19 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo_grid._address_numerals import arabic_to_chinese  # noqa: E402
+from geo_grid.address import arabic_to_chinese  # noqa: E402
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
-__all__ = ["KINDS", "HOMOPHONES", "make_queries", "evaluate", "report", "load_library"]
+__all__ = [
+    "KINDS",
+    "HOMOPHONES",
+    "make_queries",
+    "make_drop_queries",
+    "evaluate",
+    "report",
+    "load_library",
+    "demo_geocoder",
+]
 
 KINDS = (
     "clean",
@@ -110,17 +118,28 @@ _NUMBERED = re.compile(r"(\d+)(号|栋|单元|室|组)")
 
 
 def load_library():
-    """The demo library (and admin lists) when the generator exists, else the sample library."""
-    try:
-        from geo_grid.demo import generate_demo  # type: ignore[attr-defined]
+    """The demo library, its admin lists and the demo district object."""
+    from geo_grid.demo import generate_demo
 
-        demo = generate_demo()
-        return demo.addresses, demo.streets, demo.communities, demo
-    except (ImportError, AttributeError):
-        from geo_grid._address_sample import sample_layers, sample_library
+    demo = generate_demo()
+    return demo.addresses, demo.streets, demo.communities, demo
 
-        lib, streets, communities = sample_library()
-        return lib, streets, communities, sample_layers()
+
+def demo_geocoder(demo, locator):
+    """The geocoder the store would serve for the demo: with the national gazetteer (read from
+    the data cache, fetched at setup) and the district's names."""
+    from geo_grid.address import Geocoder
+    from geo_grid.testing import district_gazetteer
+
+    gazetteer = district_gazetteer(demo.district_names.code)
+    return Geocoder(
+        demo.addresses,
+        demo.streets,
+        demo.communities,
+        locate=locator,
+        district=demo.district_names,
+        gazetteer=gazetteer,
+    )
 
 
 def _numerals(text: str, rng: np.random.Generator) -> str:
@@ -164,6 +183,38 @@ def _typo(text: str, name: str | None, rng: np.random.Generator) -> str:
         return _homophone(text, name, rng)
     i = int(rng.integers(0, len(name) - 1))
     return text.replace(name, name[:i] + name[i + 1 :], 1)
+
+
+def make_drop_queries(
+    library: pd.DataFrame, streets: pd.DataFrame, communities: pd.DataFrame, n: int, seed: int
+) -> pd.DataFrame:
+    """``n`` queries with one character dropped from the road or 小区 name (乐城路 → 乐路), any
+    position, names of 3 characters or more, with a random admin prefix (kind ``drop``).
+
+    The ``typo`` kind drops characters of 4+ character names only; short road names are where a
+    dropped character most often leaves another real name or nothing close.
+    """
+    rng = np.random.default_rng(seed)
+    street_names = dict(zip(streets["code"].astype(str), streets["name"], strict=True))
+    short = communities["short_name"] if "short_name" in communities else communities["name"]
+    community_names = dict(zip(communities["code"].astype(str), short, strict=True))
+    out = []
+    while len(out) < n:
+        row = library.iloc[int(rng.integers(0, len(library)))]
+        names = [row.get(c) for c in ("xiaoqu", "road")]
+        names = [v for v in names if isinstance(v, str) and len(v) >= 3 and v in row["local_text"]]
+        if not names:
+            continue
+        name = names[0]
+        i = int(rng.integers(0, len(name)))
+        query = _prefix(row, street_names, community_names, rng).replace(
+            name, name[:i] + name[i + 1 :], 1
+        )
+        out.append(
+            dict(kind="drop", query=query, lon=None, lat=None, crs=None,
+                 address_id=int(row["address_id"]), grid_code=str(row["grid_code"]))
+        )  # fmt: skip
+    return pd.DataFrame(out)
 
 
 def _prefix(row, streets: dict, communities: dict, rng: np.random.Generator) -> str:
@@ -300,17 +351,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drop-n", type=int, default=2000, help="one-character-dropped queries")
     args = parser.parse_args()
-    from geo_grid.geocode import Geocoder
     from geo_grid.locate import LocateIndex
 
-    library, streets, communities, layers = load_library()
-    if isinstance(layers, tuple):
-        grids, comm_gdf, street_gdf = layers
-    else:  # the demo object
-        grids, comm_gdf, street_gdf = layers.grids, layers.communities, layers.streets
-    locator = LocateIndex(grids, comm_gdf, street_gdf)
-    geocoder = Geocoder(library, streets, communities, locate=locator)
+    library, streets, communities, demo = load_library()
+    locator = LocateIndex(demo.grids, demo.communities, demo.streets)
+    geocoder = demo_geocoder(demo, locator)
     queries = make_queries(library, streets, communities, args.n, args.seed)
     evaluated = evaluate(geocoder, locator, queries)
     print(f"library: {len(library)} addresses; queries: {len(queries)}; seed {args.seed}")
@@ -318,6 +365,18 @@ def main() -> None:
     bad = evaluated[~evaluated["grid_correct"] & evaluated["query"].notna()]
     print("\nexamples not grid-correct:")
     print(bad[["kind", "query", "status", "confidence"]].head(15).to_string())
+    drop = evaluate(
+        geocoder, None, make_drop_queries(library, streets, communities, args.drop_n, args.seed)
+    )
+    matched = drop["status"] == "matched"
+    confident = matched & (drop["confidence"] >= 0.9)
+    print(
+        f"\none character dropped from a road or 小区 name ({len(drop)} queries): matched "
+        f"{100 * matched.mean():.1f} %, grid right {100 * drop['grid_correct'].mean():.1f} %, "
+        f"matched but wrong {100 * (matched & ~drop['grid_correct']).mean():.2f} %, ambiguous "
+        f"{100 * (drop['status'] == 'ambiguous').mean():.1f} %; confidence >= 0.9: "
+        f"{int(confident.sum())} answers, {int(drop['wrong_confident'].sum())} wrong"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ __all__ = [
     "dissolve",
     "node_faces",
     "polygonal",
+    "polygonal_all",
     "progress_reporter",
     "shared_lengths",
     "widths",
@@ -166,3 +167,19 @@ def progress_reporter(
             bar.close()
 
     return tick
+
+
+def polygonal_all(geoms: NDArray) -> NDArray:
+    """:func:`polygonal` of each geometry of an array, as MultiPolygons; vectorized for the
+    common case (an overlay that returned a Polygon or MultiPolygon), per geometry otherwise."""
+    arr = np.asarray(geoms, dtype=object)
+    out = np.empty(len(arr), dtype=object)
+    types = shapely.get_type_id(arr)
+    single = types == 3
+    if single.any():
+        out[single] = shapely.multipolygons(arr[single].reshape(-1, 1))
+    multi = types == 6
+    out[multi] = arr[multi]
+    for k in np.flatnonzero(~single & ~multi):
+        out[k] = polygonal(arr[k])
+    return out

@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -34,7 +35,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms, label_points
+from geo_grid._maps_common import (
+    check_frame,
+    column,
+    display_transform,
+    fit,
+    geoms,
+    label_points,
+    layer_name,
+)
 from geo_grid._maps_elements import (
     DataLayer,
     JsLayer,
@@ -43,15 +52,18 @@ from geo_grid._maps_elements import (
     Plugins,
     ZoomLabels,
     base_map,
+    html_text,
     js_literal,
 )
 from geo_grid._maps_encode import encode_layer
+from geo_grid.access import mask_text
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
-from geo_grid.layers import LAYER_NAMES_ZH
+from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
+from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
+from geo_grid.timefmt import format_time
 
 __all__ = [
-    "CASE_STATUS_ZH",
     "INDICATOR_COLOURS",
     "case_classes",
     "cases_map",
@@ -59,21 +71,6 @@ __all__ = [
     "indicators_map",
 ]
 
-#: Case statuses as a citizen or a dispatcher reads them.
-CASE_STATUS_ZH: dict[str, str] = {
-    "received": "已受理",
-    "manual": "待人工定位",
-    "assessed": "已研判",
-    "dispatched": "已派遣",
-    "handling": "处置中",
-    "handled": "已处置",
-    "verified": "已核查",
-    "closed": "已结案",
-    "rated": "已评价",
-    "returned": "已退回",
-    "suspended": "已挂起",
-    "rejected": "不予受理",
-}
 _CLOSED = {"closed", "rated", "rejected"}
 _WAITING = {"received", "manual", "assessed", "returned"}
 _DOT = {"open": "#e53935", "waiting": "#fb8c00", "closed": "#43a047"}
@@ -84,7 +81,6 @@ INDICATOR_COLOURS: dict[str | None, dict[str, Any]] = {
     "green": {"color": "#1b5e20", "fillColor": "#43a047", "fillOpacity": 0.55},
     None: {"color": "#9e9e9e", "fillColor": "#eeeeee", "fillOpacity": 0.35},
 }
-_INDICATOR_ZH = {"red": "红", "yellow": "黄", "green": "绿", None: "案件过少，不评"}
 _CHORO = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 _CLUSTER_VENDOR = (
     ("leaflet.markercluster", "MarkerCluster.css"),
@@ -190,7 +186,8 @@ def cases_map(
     cases
         Rows with ``lon, lat`` (EPSG:4490) or a geometry, and ``number, category_code, status,
         grid_code``; optional ``address_text, received_at``. Unplaced cases (no point) are counted
-        in the summary but not drawn. Reporter names and phones are never read.
+        in the summary but not drawn. Reporter names and phones are never read, and phone and
+        ID numbers typed into an address are masked (:func:`geo_grid.access.mask_text`).
     grids
         The unified grids (``code``, ``name``) the counts are shaded on.
     period
@@ -241,17 +238,17 @@ def cases_map(
     statuses = column(points, "status")
     fields = ["number", "category", "status", "group", "grid_code", "address", "received"]
     received = (
-        [str(v)[:16] if v is not None else None for v in column(points, "received_at")]
+        [None if pd.isna(v) else format_time(v) for v in points["received_at"].tolist()]
         if "received_at" in points.columns
         else [None] * len(points)
     )
     rows = zip(
         numbers,
         _category_names(category_codes),
-        [CASE_STATUS_ZH.get(str(s), s) for s in statuses],
+        [label(CASE_STATE, s) for s in statuses],
         [_status_group(s) for s in statuses],
         column(points, "grid_code"),
-        column(points, "address_text"),
+        [mask_text(a) for a in column(points, "address_text")],
         received,
         strict=True,
     )
@@ -282,7 +279,8 @@ def cases_map(
     ]
     m.add_child(Legend("每网格案件数 / 案件状态", legend))
     unplaced = total - len(points)
-    info = f"<h3>{title}</h3>{period + '<br>' if period else ''}共 <b>{total}</b> 件"
+    info = f"<h3>{html_text(title)}</h3>{html_text(period) + '<br>' if period else ''}"
+    info += f"共 <b>{total}</b> 件"
     if unplaced:
         info += f"，其中 {unplaced} 件未定位"
     open_n = sum(_status_group(s) != "closed" for s in statuses)
@@ -344,7 +342,7 @@ def indicators_map(
             codes,
             column(grids, "name"),
             [str(c) for c in colours],
-            [_INDICATOR_ZH[c] for c in colours],
+            [INDICATOR_COLOUR[c] for c in colours],
             cells("received"),
             cells("due"),
             pct(cells("ontime_rate")),
@@ -376,7 +374,7 @@ def indicators_map(
 
     counts = {k: sum(c == k for c in colours) for k in INDICATOR_COLOURS}
     legend = [
-        (f"{_INDICATOR_ZH[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
+        (f"{INDICATOR_COLOUR[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
         for k in INDICATOR_COLOURS
     ]
     m.add_child(Legend("红绿指标", legend))
@@ -385,7 +383,7 @@ def indicators_map(
     rate = f"{100 * on_time.sum() / due:.1f}%" if due else "—"
     info = "<h3>红绿指标</h3>"
     if period:
-        info += f"{period}<br>"
+        info += f"{html_text(period)}<br>"
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
     info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
     m.add_child(MapCall("geoGrid.infoBox", info))
@@ -406,6 +404,7 @@ def dispatch_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
+    layer_names: Mapping[str, str] | None = None,
 ) -> folium.Map:
     """The dispatcher's map: the queue in a side panel, a click shows who is responsible there.
 
@@ -414,6 +413,7 @@ def dispatch_map(
     the grid, its department grids and the people, outlines the grid, and on 确认派遣 posts
     ``{"lon", "lat", "crs"}`` to ``route_url`` (``{id}`` replaced by the case id; the logged-in
     dispatcher is the actor the server records); a case routed leaves the list. Clicks are sent in the tiles' CRS (``crs``) so the server converts.
+    ``layer_names`` name the layers as the store does (built-in names otherwise).
     """
     grids = check_frame(grids, "grids", ("code",))
     shift = display_transform(tiles_crs)
@@ -435,7 +435,7 @@ def dispatch_map(
             label_points(geoms(grids, 0, shift)),
         ],
         {"style": style, "interactive": False},
-        LAYER_NAMES_ZH.get("unified", "全科网格"),
+        layer_name(UNIFIED, layer_names),
         shift,
         simplify_m=simplify_m,
     )
@@ -451,7 +451,7 @@ def dispatch_map(
                 "style": {"weight": 1.4, "fillOpacity": 0.0, "color": "#6a1b9a"},
                 "interactive": False,
             },
-            LAYER_NAMES_ZH.get(key, key),
+            layer_name(key, layer_names),
             shift,
             simplify_m=simplify_m,
             show=False,
@@ -463,7 +463,8 @@ def dispatch_map(
         "locateUrl": locate_url,
         "routeUrl": route_url,
         "crs": crs,
-        "layerNames": LAYER_NAMES_ZH,
+        "layerNames": {**LAYER_NAMES_ZH, **(layer_names or {})},
+        "roleNames": ROSTER_ROLE,
         "categories": _category_table(),
     }
     m.add_child(MapCall("geoGridDispatch.panel", options, layers={"grids": unified}))

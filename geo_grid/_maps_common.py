@@ -152,5 +152,11 @@ def fit(m: folium.Map, arrays: list[np.ndarray]) -> None:
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
 
 
-def layer_name(key: str) -> str:
-    return LAYER_NAMES_ZH.get(key, key)
+def layer_name(key: str, names: Mapping[str, str] | None = None) -> str:
+    """A layer's Chinese name: from ``names`` (the store's ``layer.name_zh``: layers added as rows
+    have theirs), else the built-in one, else the key.
+
+    >>> layer_name("urban_mgmt"), layer_name("health", {"health": "卫健网格"}), layer_name("x")
+    ('城管网格', '卫健网格', 'x')
+    """
+    return (names or {}).get(key) or LAYER_NAMES_ZH.get(key, key)

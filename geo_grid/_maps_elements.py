@@ -9,6 +9,7 @@ from ``{asset_base}/js``; nothing else. The elements below only emit calls into
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Sequence
@@ -31,26 +32,63 @@ __all__ = [
     "SearchBox",
     "ZoomLabels",
     "base_map",
+    "html_text",
     "js_literal",
 ]
 
 OWN_JS = "js/geo_grid_map.js"
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 OWN_CSS = "css/geo_grid_map.css"
+#: The project's icon under ``asset_base`` (drawn by scripts/make_favicon.py)
+FAVICON = "img/favicon.svg"
+
+
+#: Characters JSON may leave as they are but HTML may not, as JavaScript string escapes.
+#: ``<`` and ``>`` end or restart a ``<script>`` (``</script>``, and ``<!--<script>`` which
+#: swallows the rest of the page into the script), ``&`` starts a character reference in an
+#: attribute, U+2028/U+2029 ended a JavaScript string before ES2019. Each only occurs inside a
+#: JSON string, where ``\\u003c`` means ``<``.
+_HTML_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
 
 
 def js_literal(value: Any) -> str:
-    """JSON for inlining in a ``<script>``: compact, UTF-8 kept, ``</`` escaped.
+    """JSON safe to place anywhere in an HTML page: the one way data enters a page's scripts.
+
+    Compact, UTF-8 kept, and ``<``, ``>``, ``&``, U+2028 and U+2029 written as ``\\u003c``...
+    (as Django's ``json_script`` and Go's ``html/template`` do), so no stored text (a case address
+    ``<!--<script>``, a grid name ``</script><script>alert(1)</script>``) can end the script or
+    change how the rest of the page parses. ``JSON.parse`` and JavaScript read it back verbatim.
 
     branca parses each rendered script again as a Jinja template, so ``{{``, ``{%`` and ``{#``
     inside strings (packed coordinates can produce them) are written as ``\\u007b``; compact
     JSON never has them outside strings (an object opens with ``{"`` or ``{}``).
 
-    >>> js_literal({"name": "</script>{{网格}}"})
-    '{"name":"<\\\\/script>\\\\u007b{网格}}"}'
+    >>> js_literal({"name": "</script><!--{{网格}}&\u2028"})
+    '{"name":"\\\\u003c/script\\\\u003e\\\\u003c!--\\\\u007b{网格}}\\\\u0026\\\\u2028"}'
+    >>> json.loads(js_literal(["<!--<script>"])) == ["<!--<script>"]
+    True
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return _JINJA_OPEN.sub(r"\\u007b", text.replace("</", "<\\/"))
+    return _JINJA_OPEN.sub(r"\\u007b", text.translate(_HTML_UNSAFE))
+
+
+def html_text(text: Any) -> str:
+    """Text as HTML: ``&``, ``<``, ``>``, quotes and braces written as character references.
+
+    For the places Leaflet or the page reads as HTML: a layer's name in the layer control, the
+    page title, an info box. Braces too, because branca parses rendered elements again as Jinja
+    templates: a layer named ``{{ 7*7 }}`` would otherwise be evaluated on the server (and
+    ``{% if %}`` fail the page).
+
+    >>> html_text('<img src=x onerror="alert(1)"> {{ 7*7 }}')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &#123;&#123; 7*7 &#125;&#125;'
+    """
+    return html.escape(str(text), quote=True).translate(_BRACES)
 
 
 class OwnAssets(JSCSSMixin):
@@ -65,7 +103,10 @@ class OwnAssets(JSCSSMixin):
 
 
 class DataLayer(Layer):
-    """One compact layer (see :mod:`geo_grid._maps_encode`) as a toggle in the layer control."""
+    """One compact layer (see :mod:`geo_grid._maps_encode`) as a toggle in the layer control.
+
+    ``name`` is text: Leaflet's layer control shows a name as HTML, so it is escaped here.
+    """
 
     _template = Template(
         """
@@ -78,7 +119,7 @@ var {{ this.get_name() }} = geoGrid.dataLayer({{ this.data_js }}, {{ this.option
     def __init__(
         self, encoded: dict, options: dict, name: str, *, show: bool = True, control: bool = True
     ) -> None:
-        super().__init__(name=name, overlay=True, control=control, show=show)
+        super().__init__(name=html_text(name), overlay=True, control=control, show=show)
         self._name = "GeoGridLayer"
         self.data_js = js_literal(encoded)
         self.options_js = js_literal(options)
@@ -154,7 +195,8 @@ def base_map(
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
     The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
-    shared class list, so we assign new lists instead).
+    shared class list, so we assign new lists instead). Every page gets the project's icon and a
+    metric-only scale bar (Leaflet's default also shows miles and feet).
     """
     m = folium.Map(
         location=[32.1, 118.9],
@@ -162,14 +204,17 @@ def base_map(
         zoom_snap=0.25,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # folium's is L.control.scale() with miles: ours below is metric
     )
     m.options["maxZoom"] = 19  # folium gives max_zoom to tiles only; clusters need the map's
     m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
     m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
-    m.get_root().title = title
-    # no favicon request: an intranet server may have none, and a 404 is a console error
-    m.get_root().header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="icon")
+    m.get_root().title = html_text(title)  # branca writes the title into <title> unescaped
+    # the project's icon, served with the other assets (no 404 in the console, no CDN)
+    icon = html_text(f"{asset_base.rstrip('/')}/{FAVICON}")
+    m.get_root().header.add_child(
+        folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
+    )
     if tiles_url:
         folium.TileLayer(
             tiles=tiles_url,
@@ -180,6 +225,7 @@ def base_map(
             max_zoom=19,
         ).add_to(m)
     m.add_child(OwnAssets(asset_base))
+    m.add_child(MapCall("geoGrid.scale"))
     m.geo_grid_asset_base = asset_base
     return m
 
@@ -202,7 +248,8 @@ class Plugins(JSCSSMixin):
 
 
 class JsLayer(Layer):
-    """A layer made by one call into our script (``call_js`` is a JS expression returning it)."""
+    """A layer made by one call into our script (``call_js`` is a JS expression returning it,
+    its data written with :func:`js_literal`); ``name`` is text, escaped as in :class:`DataLayer`."""
 
     _template = Template(
         """
@@ -213,7 +260,7 @@ var {{ this.get_name() }} = {{ this.call_js }};
     )
 
     def __init__(self, call_js: str, name: str, *, show: bool = True, control: bool = True):
-        super().__init__(name=name, overlay=True, control=control, show=show)
+        super().__init__(name=html_text(name), overlay=True, control=control, show=show)
         self._name = "GeoGridJsLayer"
         self.call_js = call_js
 

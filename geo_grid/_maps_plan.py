@@ -27,7 +27,15 @@ import folium
 import geopandas as gpd
 
 from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
-from geo_grid._maps_elements import DataLayer, Legend, MapCall, Plugins, ZoomLabels, base_map
+from geo_grid._maps_elements import (
+    DataLayer,
+    Legend,
+    MapCall,
+    Plugins,
+    ZoomLabels,
+    base_map,
+    html_text,
+)
 from geo_grid._maps_encode import encode_layer
 
 __all__ = ["PLAN_STYLES", "plan_map"]
@@ -59,6 +67,7 @@ def plan_map(
     context: gpd.GeoDataFrame | None = None,
     *,
     title: str | None = None,
+    note: str | None = None,
     api_base: str = "/api/v1/plans",
     editable: bool = True,
     asset_base: str = "/static",
@@ -73,7 +82,8 @@ def plan_map(
     ``editable`` (and tiles that need no shift) the draw toolbar offers a line (split) and a polygon
     (new boundary); the script posts ``{"grid", "line"}`` to ``{api_base}/{plan_id}/split`` or
     ``{"grid", "geometry"}`` to ``{api_base}/{plan_id}/reshape`` with ``?dry_run=true``, draws the
-    answer, and re-sends without ``dry_run`` when the person accepts.
+    answer, and re-sends without ``dry_run`` when the person accepts. The plan's ``note`` (what
+    the planner wrote about it) is shown in a box with the title.
     """
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
@@ -105,12 +115,15 @@ def plan_map(
     if context is not None and len(context):
         legend.append(("周边网格", PLAN_STYLES["context"]))
     m.add_child(Legend(title, legend))
+    if note:
+        m.add_child(MapCall("geoGrid.infoBox", f"<b>方案说明</b><br>{html_text(note)}"))
     if editable and shift is None:  # edits are sent in storage lon/lat: never from shifted tiles
         m.add_child(
             Plugins(
                 asset_base,
                 (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
-                ("js/geo_grid_plan.js",),
+                # Leaflet.draw's buttons and hints in Chinese, then the page's editor
+                ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
             )
         )
         options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}

@@ -39,7 +39,7 @@ import numpy as np
 import shapely
 
 from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
-from geo_grid._maps_elements import DataLayer, Legend, MapCall, base_map
+from geo_grid._maps_elements import DataLayer, Legend, MapCall, base_map, html_text
 from geo_grid._maps_encode import encode_layer
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
@@ -289,7 +289,7 @@ def services_map(
         )
     )
     info = (
-        f"<h3>{title}</h3>驿站 <b>{len(stations)}</b> 个，覆盖 <b>{100 * coverage.share:.1f}%</b> 户"
+        f"<h3>{html_text(title)}</h3>驿站 <b>{len(stations)}</b> 个，覆盖 <b>{100 * coverage.share:.1f}%</b> 户"
         f"（{coverage.households_covered:,} / {coverage.households_total:,}）<br>"
         f"<small>步行 {coverage.speed_m_per_min:g} 米/分钟，直线半径 {coverage.radius_m:.0f} 米"
         f"（绕行系数 {coverage.circuity:g}）</small>"

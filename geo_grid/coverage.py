@@ -6,11 +6,22 @@ lies inside its parent community, which its own grids cover completely. GEOS's C
 only says *which edges* are wrong; :func:`check_coverage` returns the defect polygons with their
 area, width, grid codes and parent, and :func:`fix_coverage` returns a repaired layer plus a log.
 
-How the check stays near-linear: ``shapely.coverage_invalid_edges`` (one GEOS pass, cost grows with
-neighbours) marks every grid whose edges do not match its neighbours; only pairs that involve a
-marked grid are intersected (STRtree, predicate ``intersects``). Gaps are the holes of the union,
-built with ``coverage_union_all`` on the unmarked grids, and, with parents, the parts of the
-district (union of parents) that no grid covers. Nothing is ever compared all-against-all.
+How the check stays near bare GEOS: ``shapely.coverage_invalid_edges`` (one GEOS pass) marks
+every grid whose edges do not match its neighbours, and everything after it works on what that
+pass found, not on all pairs or all grids:
+
+* overlaps: only pairs where an invalid edge enters the other grid, where two grids draw a segment
+  the same way, or where a flagged grid holds another are intersected;
+* gaps: the clean grids' union comes from their free segments (:mod:`._coverage_edges`, hashed
+  keys, no overlay); a hole of it is a gap as it is, or loses the few flagged grids inside it
+  (:mod:`._coverage_gaps`);
+* nesting: a parent whose boundary the grids draw segment for segment proves its clean grids
+  inside or outside by one interior point each; only suspects are overlaid
+  (:mod:`._coverage_nesting`).
+
+Nothing is ever compared all-against-all. Areas and widths are measured in ``local_crs``: the
+district's Gauss-Krüger zone, or by default (``"auto"``) the zone of each defect's own central
+longitude (:mod:`._coverage_metric`), named in the report's ``crs`` column.
 
 Widths are the short side of the rectangle with the same area and perimeter (see
 ``_coverage_faces.widths``): exact for strips, slivers and rings, low on compact shapes. Pieces smaller than ``noise_area_m2`` *or* narrower than
@@ -48,14 +59,19 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid._coverage_edges import Segments
 from geo_grid._coverage_faces import (
     dissolve,
     node_faces,
     polygonal,
+    polygonal_all,
     progress_reporter,
     widths,
 )
 from geo_grid._coverage_fix import face_adjacency, label_faces
+from geo_grid._coverage_gaps import Layer, Overlaps, ParentLines, find_gaps, pieces
+from geo_grid._coverage_metric import AUTO, Metric, resolve_local_crs
+from geo_grid._coverage_nesting import Nesting, nesting_defects
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
 
@@ -96,7 +112,9 @@ class CoverageReport:
     (list of grid codes involved), ``area_m2``, ``width_m`` (NaN where a width means nothing, e.g.
     a duplicated code), ``parent`` (parent code or None) and ``geometry``: the overlap, gap or
     outside part as a polygon, the location of an invalid ring as a point, the grid itself for a
-    duplicate or an empty grid (None).
+    duplicate or an empty grid (None); after them ``crs``, the metric CRS the defect's area and
+    width were measured in (None where nothing was measured). ``params["metric_crs"]`` lists
+    the CRSes used.
     """
 
     defects: gpd.GeoDataFrame
@@ -166,28 +184,6 @@ def _local(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
     if series.crs is not None and not series.crs.equals(local_crs):
         series = series.to_crs(local_crs)
     return np.asarray(series.array, dtype=object)
-
-
-class _Metric:
-    """Project geometries from the layer's CRS to the metric CRS, only when measuring.
-
-    The whole-layer GEOS passes (validity, edge matching, coverage union) run in the layer's own
-    CRS: a projection maps shared vertices to shared vertices, so they find the same defects,
-    and only the few defect pieces are then projected to be measured.
-    """
-
-    def __init__(self, source, local_crs: str) -> None:
-        from pyproj import CRS, Transformer
-
-        src = CRS.from_user_input(source)
-        self.identity = src.equals(CRS.from_user_input(local_crs))
-        self._t = None if self.identity else Transformer.from_crs(src, local_crs, always_xy=True)
-
-    def __call__(self, geoms):
-        if self.identity:
-            return geoms
-        t = self._t
-        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
 
 def _source(frame: gpd.GeoDataFrame, crs) -> NDArray:
@@ -285,70 +281,70 @@ def _keep(areas: NDArray, wids: NDArray, noise_area: float, noise_width: float) 
     return (areas >= noise_area) & (wids >= noise_width)
 
 
-def _pieces(geom) -> NDArray:
-    """Polygons of a (multi)polygonal result, as an array."""
-    if geom is None or geom.is_empty:
-        return np.empty(0, dtype=object)
-    poly = polygonal(geom)
-    return shapely.get_parts(poly)
+_pieces = pieces
 
 
-def _union(geoms: NDArray, clean: NDArray | None = None):
-    """Union of polygons, fast on the part GEOS found edge-matched (``clean``), exact elsewhere."""
-    if len(geoms) == 0:
-        return shapely.MultiPolygon()
-    if clean is None:
-        clean = np.ones(len(geoms), dtype=bool)
-    parts = []
-    if clean.any():
-        parts.append(shapely.coverage_union_all(geoms[clean]))
-    if (~clean).any():
-        parts.append(shapely.union_all(geoms[~clean]))
-    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
-
-
-def _coverage_ok(geoms: NDArray) -> bool:
-    return bool(len(geoms)) and bool(shapely.coverage_is_valid(geoms))
-
-
-def _holes(union) -> NDArray:
-    """Holes of a union as polygons, minus any islands of the union that sit inside them."""
-    holes = [
-        shapely.Polygon(ring)
-        for poly in shapely.get_parts(union)
-        for ring in getattr(poly, "interiors", [])
-    ]
-    if not holes:
-        return np.empty(0, dtype=object)
-    holes_arr = np.asarray(holes, dtype=object)
-    parts = shapely.get_parts(union)
-    tree = shapely.STRtree(parts)
-    out = []
-    for hole in holes_arr:
-        inside = tree.query(hole, predicate="contains_properly")
-        if len(inside):
-            out.extend(_pieces(shapely.difference(hole, shapely.union_all(parts[inside]))))
-        else:
-            out.append(hole)
-    return np.asarray(out, dtype=object)
-
-
-def _bordering(
-    pieces: NDArray, tree: shapely.STRtree, geoms: NDArray, tol: float, metric
-) -> list[list[int]]:
+def _bordering(pieces: NDArray, layer: Layer, tol: float, metric) -> list[list[int]]:
     """For each piece, the grid indices sharing more than a point of border with it (``tol``
-    metres: border within ``tol`` of the piece, longer than ``4·tol``)."""
-    if len(pieces) == 0:
-        return []
-    pi, gi = tree.query(pieces, predicate="intersects")
-    grown = shapely.buffer(metric(pieces), tol, quad_segs=2)
-    near = shapely.boundary(metric(geoms[gi]))
-    lengths = shapely.length(shapely.intersection(near, grown[pi]))
+    metres: border within ``tol`` of the piece, longer than ``4·tol``).
+
+    Borders a grid draws with its own vertices (all of a hole of the clean grids) are found by
+    segment keys; only grids within ``tol`` of some other border segment, and flagged grids
+    (which may run along a border another grid draws exactly), are measured with a buffer."""
     out: list[list[int]] = [[] for _ in range(len(pieces))]
-    for p, g, length in zip(pi, gi, lengths, strict=True):
+    if len(pieces) == 0:
+        return out
+    seg = Segments.of(pieces)
+    exact, matched = _shared_exactly(pieces, seg, layer, metric)
+    for (p, g), length in exact.items():
         if length > 4 * tol:
+            out[p].append(g)
+    loose = seg.lines(~matched)
+    reach = tol * _units_per_metre(pieces, metric) * 2
+    si, gi = layer.tree.query(loose, predicate="dwithin", distance=reach)
+    pi, gj = layer.tree.query(pieces, predicate="dwithin", distance=reach)
+    damaged = layer.flagged[gj]  # may run along a border another grid draws exactly
+    pairs = np.unique(
+        np.vstack(
+            [np.column_stack([seg.owner[~matched][si], gi]), np.column_stack([pi, gj])[damaged]]
+        ),
+        axis=0,
+    )
+    known = {(p, g) for (p, g), length in exact.items() if length > 4 * tol}
+    pairs = pairs[[(int(p), int(g)) not in known for p, g in pairs]] if known else pairs
+    if len(pairs):
+        grown = shapely.buffer(metric(pieces[pairs[:, 0]]), tol, quad_segs=2)
+        near = shapely.boundary(metric(layer.geoms[pairs[:, 1]]))
+        long = shapely.length(shapely.intersection(near, grown)) > 4 * tol
+        for p, g in pairs[long]:
             out[p].append(int(g))
-    return out
+    return [sorted(set(nb)) for nb in out]
+
+
+def _units_per_metre(geoms: NDArray, metric) -> float:
+    """How many layer-CRS units make a metre around ``geoms`` (1 for a metric layer)."""
+    sample = geoms[: min(len(geoms), 50)]
+    src, met = shapely.length(sample), shapely.length(metric(sample))
+    ok = met > 0
+    return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0
+
+
+def _shared_exactly(pieces: NDArray, seg: Segments, layer: Layer, metric) -> tuple[dict, NDArray]:
+    """``{(piece, grid): metric length}`` of borders a grid draws segment for segment (the
+    reverse way: it lies on the other side), and which piece segments are so drawn."""
+    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
+    hits = pd.DataFrame({"key": seg.back, "s": np.arange(len(seg))}).merge(
+        layer.seg.of_owners(near).frame(), on="key"
+    )
+    matched = np.zeros(len(seg), dtype=bool)
+    matched[hits["s"].to_numpy()] = True
+    if len(hits) == 0:
+        return {}, matched
+    s = hits["s"].to_numpy()
+    hits["piece"] = seg.owner[s]
+    hits["length"] = shapely.length(metric(seg.lines(s)))
+    sums = hits.groupby(["piece", "grid"])["length"].sum()
+    return {(int(p), int(g)): float(v) for (p, g), v in sums.items()}, matched
 
 
 #: ``_parent_index`` value of a grid that names no parent (not nesting-checked).
@@ -371,18 +367,14 @@ def _parent_index(
     A stated code that is not among the parents gives -1 (reported ``outside_parent``), or, with
     ``infer_unknown`` (the fixer), the parent the grid overlaps most.
     """
-    lookup = {c: i for i, c in enumerate(parent_codes)}
-    out = np.full(len(work), FREE, dtype=int)
-    unknown = []
-    for i, code in enumerate(stated):
-        if code is None or pd.isna(code):
-            continue
-        if str(code) in lookup:
-            out[i] = lookup[str(code)]
-        else:
-            out[i] = -1
-            if work[i] is not None:
-                unknown.append(i)
+    lookup = pd.Series(np.arange(len(parent_codes)), index=pd.Index(parent_codes, dtype=object))
+    lookup = lookup[~lookup.index.duplicated(keep="last")]
+    named = pd.Series(stated, dtype=object)
+    free = named.isna().to_numpy()
+    found = named.astype(str).map(lookup).to_numpy(dtype=float)
+    out = np.where(free, FREE, np.where(np.isnan(found), -1, np.nan_to_num(found))).astype(int)
+    missing = shapely.is_missing(np.asarray(work, dtype=object))
+    unknown = list(np.flatnonzero((out == -1) & ~missing))
     if unknown and infer_unknown:
         idx = np.asarray(unknown)
         gi, pj = parent_tree.query(work[idx], predicate="intersects")
@@ -404,6 +396,157 @@ def _parent_array(geoms) -> np.ndarray:
     )
 
 
+@dataclass
+class _Parents:
+    """The parent layer of a check, in the grids' CRS."""
+
+    codes: NDArray
+    geoms: NDArray
+    tree: shapely.STRtree
+
+
+@dataclass
+class _Noise:
+    area: float
+    width: float
+
+
+def _read_parents(parent: gpd.GeoDataFrame, crs) -> _Parents:
+    geoms = _parent_array(_source(parent, crs))
+    return _Parents(parent["code"].astype(str).to_numpy(), geoms, shapely.STRtree(geoms))
+
+
+def _duplicate_codes(codes: NDArray, work: NDArray) -> list[dict]:
+    """One ``duplicate_code`` defect per code used more than once, located at its grids."""
+    counts = pd.Series(codes).value_counts()
+    defects = []
+    for code in counts.index[counts.to_numpy() > 1]:
+        members = [g for g in work[codes == code] if g is not None]
+        where = shapely.MultiPolygon([p for g in members for p in shapely.get_parts(g)])
+        defects.append(_defect("duplicate_code", [code], 0.0, np.nan, where if members else None))
+    return defects
+
+
+def _edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
+    """GEOS's edge check (the one whole-layer pass) and the arrays the other steps share."""
+    edges = shapely.coverage_invalid_edges(geoms, gap_width=0.0) if len(geoms) else geoms
+    flagged = ~shapely.is_empty(edges) if len(geoms) else np.zeros(0, dtype=bool)
+    layer = Layer(geoms, flagged, Segments.of(geoms), shapely.STRtree(geoms))
+    return layer, edges
+
+
+def _overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
+    """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
+
+    * an invalid edge of one meets the other, and their interiors meet (each invalid edge is
+      looked up in the STRtree; ``touches`` on the pair then drops neighbours that only share
+      boundary);
+    * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
+      whose other edges still match their neighbours, which GEOS then does not flag);
+    * a flagged grid holds the other wholly inside, edges apart.
+
+    No flagged grid is intersected with all its neighbours."""
+    src = np.flatnonzero(layer.flagged)
+    qi, qj = layer.tree.query(edges[src], predicate="intersects")
+    met = np.unique(_ordered(src[qi], qj), axis=0)
+    met = met[met[:, 0] != met[:, 1]]
+    inner = ~shapely.touches(layer.geoms[met[:, 0]], layer.geoms[met[:, 1]])
+    found = [met[inner], _same_side(layer.seg), _nested(layer, src)]
+    cand = np.vstack(found)
+    return np.unique(cand, axis=0) if len(cand) else np.empty((0, 2), dtype=int)
+
+
+def _ordered(a: NDArray, b: NDArray) -> NDArray:
+    return np.column_stack([np.minimum(a, b), np.maximum(a, b)]).astype(int).reshape(-1, 2)
+
+
+def _same_side(seg: Segments) -> NDArray:
+    """Pairs of grids drawing one segment in the same direction (both on its right)."""
+    frame = seg.subset(seg.same_side()).frame().drop_duplicates()
+    if len(frame) == 0:
+        return np.empty((0, 2), dtype=int)
+    pairs = frame.merge(frame, on="key")
+    pairs = pairs[pairs["grid_x"] < pairs["grid_y"]]
+    return _ordered(pairs["grid_x"].to_numpy(), pairs["grid_y"].to_numpy())
+
+
+def _nested(layer: Layer, src: NDArray) -> NDArray:
+    """Pairs where a flagged grid holds another wholly inside, edges apart."""
+    qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
+    a, b = src[qi], qj
+    return _ordered(a[a != b], b[a != b])
+
+
+def _overlaps(
+    layer: Layer, edges: NDArray, codes: NDArray, metric, noise: _Noise, share: float
+) -> tuple[list[dict], NDArray, Overlaps]:
+    """``overlap`` and ``duplicate_geometry`` defects, the pairs that overlap, and every
+    candidate pair with its overlap area in the layer's CRS (the gap step's area bound)."""
+    pairs = _overlap_candidates(layer, edges)
+    if len(pairs) == 0:
+        return [], pairs, Overlaps(pairs, np.zeros(0))
+    g = layer.geoms
+    inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
+    candidates = Overlaps(pairs, shapely.area(inter))
+    inter_m = metric(inter)
+    ia = shapely.area(inter_m)
+    iw = widths(inter_m)
+    keep = _keep(ia, iw, noise.area, noise.width)
+    pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
+    defects = [
+        _defect("overlap", [codes[i], codes[j]], a, w, piece)
+        for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
+    ]
+    defects += _duplicates(layer, pairs, inter, ia, codes, metric, share)
+    return defects, pairs, candidates
+
+
+def _duplicates(layer, pairs, inter, ia, codes, metric, share) -> list[dict]:
+    """Pairs overlapping by at least ``share`` of the larger grid (measured only for pairs whose
+    share in the layer's own CRS is close: a projection changes area ratios very little)."""
+    g = layer.geoms
+    rough = shapely.area(inter) / np.maximum(
+        shapely.area(g[pairs[:, 0]]), shapely.area(g[pairs[:, 1]])
+    )
+    near = np.flatnonzero(rough >= share - 0.01)
+    if len(near) == 0:
+        return []
+    a_m = shapely.area(metric(g[pairs[near, 0]]))
+    b_m = shapely.area(metric(g[pairs[near, 1]]))
+    dup = ia[near] >= share * np.maximum(a_m, b_m)
+    return [
+        _defect("duplicate_geometry", [codes[i], codes[j]], area, np.nan, g[j])
+        for (i, j), area in zip(pairs[near][dup], b_m[dup], strict=True)
+    ]
+
+
+def _gap_defects(
+    gaps: NDArray,
+    layer: Layer,
+    codes: NDArray,
+    parents: _Parents | None,
+    metric,
+    sliver_w: float,
+    noise: _Noise,
+) -> list[dict]:
+    """``gap`` / ``sliver_gap`` defects: measured, noise dropped, neighbours and parent named."""
+    if len(gaps) == 0:
+        return []
+    gaps_m = metric(gaps)
+    ga, gw = shapely.area(gaps_m), widths(gaps_m)
+    keep = _keep(ga, gw, noise.area, noise.width)
+    gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
+    owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
+    tol = max(noise.width, 1e-3)
+    neighbours = _bordering(gaps, layer, tol, metric)
+    out = []
+    for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
+        kind = "sliver_gap" if width < sliver_w else "gap"
+        pcode = parents.codes[p] if p >= 0 else None
+        out.append(_defect(kind, sorted(codes[nb]), area, width, g, pcode))
+    return out
+
+
 def check_coverage(
     grids: gpd.GeoDataFrame,
     parent: gpd.GeoDataFrame | None = None,
@@ -411,7 +554,7 @@ def check_coverage(
     gap_width_m: float = 20.0,
     sliver_width_m: float | None = None,
     parent_field: str = "community_code",
-    local_crs: str = "EPSG:4549",
+    local_crs: str = AUTO,
     noise_area_m2: float = 0.01,
     noise_width_m: float = 0.05,
     duplicate_share: float = 0.999,
@@ -423,7 +566,7 @@ def check_coverage(
     ----------
     grids : GeoDataFrame
         Columns ``code`` (required), optionally ``community_code`` (see ``parent_field``); any CRS
-        (storage is EPSG:4490), projected to ``local_crs`` for every measure.
+        (storage is EPSG:4490).
     parent : GeoDataFrame, optional
         Parent units (communities) with a ``code``. With parents, gaps are the uncovered parts of
         their union plus the holes of the grids' union, each assigned to the parent it lies in,
@@ -434,6 +577,11 @@ def check_coverage(
         ``gap``. 20 m matches the demo's ground truth (slivers 1-20 m wide).
     sliver_width_m : float, optional
         Overrides ``gap_width_m`` for the sliver/gap split only.
+    local_crs : str
+        The metric CRS of every area and width: a district's own Gauss-Krüger zone (e.g.
+        ``"EPSG:4549"``), or ``"auto"`` to measure each defect in the CGCS2000 3-degree zone of
+        its own central longitude (:func:`geo_grid.crs.gauss_kruger_zone`), right for a layer of
+        any extent. The CRS of each defect is in the report (column ``crs``, ``params``).
     noise_area_m2, noise_width_m : float
         Pieces below either are noise and are not reported: float noise from reprojection, and
         the centimetre steps of coordinates rounded to 7 decimal degrees (GeoJSON files), which
@@ -454,255 +602,119 @@ def check_coverage(
     _validate_layer(grids, "grids")
     if parent is not None:
         _validate_layer(parent, "parent")
+    metric = Metric(grids.crs, local_crs)
+    noise = _Noise(noise_area_m2, noise_width_m)
     sliver_w = gap_width_m if sliver_width_m is None else sliver_width_m
     codes = grids["code"].astype(str).to_numpy()
-    src_crs = grids.crs
-    geoms = np.asarray(grids.geometry.array, dtype=object)
-    metric = _Metric(src_crs, local_crs)
-    step("validity")
-
-    work, defects = _clean_geometries(geoms, codes)
+    work, defects = _clean_geometries(np.asarray(grids.geometry.array, dtype=object), codes)
     present = np.flatnonzero(~shapely.is_missing(work))
-    pgeoms = work[present]
-    pcodes = codes[present]
-
-    counts = pd.Series(codes).value_counts()
-    for code in counts.index[counts.to_numpy() > 1]:
-        members = [g for g in work[codes == code] if g is not None]
-        where = shapely.MultiPolygon([p for g in members for p in shapely.get_parts(g)])
-        defects.append(_defect("duplicate_code", [code], 0.0, np.nan, where if members else None))
+    pgeoms, pcodes = work[present], codes[present]
+    step("validity")
+    defects += _duplicate_codes(codes, work)
     step("codes")
-
-    # Edge matching: one GEOS pass marks every grid with an invalid edge.
-    flagged = np.zeros(len(pgeoms), dtype=bool)
-    if len(pgeoms):
-        edges = shapely.coverage_invalid_edges(pgeoms, gap_width=0.0)
-        flagged = ~shapely.is_empty(edges)
-    # Exact duplicates need no hashing: GEOS marks both copies (every edge is matched twice), so
-    # they come out of the pair search below with an overlap share of 1.
-    exact_pairs: list[tuple[int, int]] = []
+    layer, edges = _edge_layer(pgeoms)
     step("edges")
-
-    tree = shapely.STRtree(pgeoms) if len(pgeoms) else None
-    pairs = np.empty((0, 2), dtype=int)
-    if flagged.any() or exact_pairs:
-        src = np.flatnonzero(flagged)
-        qi, qj = tree.query(pgeoms[src], predicate="intersects")
-        a, b = src[qi], qj
-        cand = np.column_stack([np.minimum(a, b), np.maximum(a, b)])
-        cand = cand[cand[:, 0] != cand[:, 1]]
-        if exact_pairs:
-            cand = np.vstack([cand, np.asarray(exact_pairs)])
-        pairs = np.unique(cand, axis=0) if len(cand) else pairs
-    dup_pairs: set[tuple[int, int]] = set(exact_pairs)
-    if len(pairs):
-        inter = shapely.intersection(pgeoms[pairs[:, 0]], pgeoms[pairs[:, 1]])
-        inter = np.asarray([polygonal(g) for g in inter], dtype=object)
-        inter_m = metric(inter)
-        ia = shapely.area(inter_m)
-        big = ia >= noise_area_m2
-        iw = np.zeros(len(inter))
-        iw[big] = widths(inter_m[big])
-        members = np.unique(pairs)
-        areas = np.zeros(len(pgeoms))
-        areas[members] = shapely.area(metric(pgeoms[members]))
-        keep = _keep(ia, iw, noise_area_m2, noise_width_m)
-        for (i, j), g, area, width, ok in zip(pairs, inter, ia, iw, keep, strict=True):
-            if not ok:
-                continue
-            defects.append(_defect("overlap", [pcodes[i], pcodes[j]], area, width, g))
-            if area >= duplicate_share * max(areas[i], areas[j]):
-                dup_pairs.add((int(i), int(j)))
-    for i, j in sorted(dup_pairs):
-        area_j = shapely.area(metric(pgeoms[j]))
-        defects.append(
-            _defect("duplicate_geometry", [pcodes[i], pcodes[j]], area_j, np.nan, pgeoms[j])
-        )
+    found, pairs, candidates = _overlaps(layer, edges, pcodes, metric, noise, duplicate_share)
+    defects += found
     step("overlaps")
-
-    union = _union(pgeoms, ~flagged)
-    gaps = _holes(union)
-    parent_codes = parent_geoms = parent_tree = None
-    if parent is not None:
-        parent_codes = parent["code"].astype(str).to_numpy()
-        parent_geoms = _parent_array(_source(parent, src_crs))
-        parent_tree = shapely.STRtree(parent_geoms)
-        district = _union(parent_geoms, np.full(len(parent_geoms), _coverage_ok(parent_geoms)))
-        uncovered = _pieces(shapely.difference(district, union))
-        gaps = np.concatenate(
-            [uncovered, gaps[~shapely.within(gaps, district)] if len(gaps) else gaps]
-        )
-        gaps = _pieces(shapely.union_all(gaps)) if len(gaps) else gaps
-        gap_parent = _gap_parents(gaps, parent_geoms, parent_tree)
-    else:
-        gap_parent = np.full(len(gaps), -1, dtype=int)
+    parents = _read_parents(parent, grids.crs) if parent is not None else None
+    lines = ParentLines.of(parents.geoms, layer) if parents is not None else None
+    gaps = find_gaps(layer, lines, candidates)
     step("gaps")
-
-    if len(gaps):
-        gaps_m = metric(gaps)
-        ga = shapely.area(gaps_m)
-        gw = np.zeros(len(gaps))
-        big = ga >= noise_area_m2
-        gw[big] = widths(gaps_m[big])
-        keep = _keep(ga, gw, noise_area_m2, noise_width_m)
-        gaps, ga, gw, gap_parent = gaps[keep], ga[keep], gw[keep], gap_parent[keep]
-        tol = max(noise_width_m, 1e-3)
-        neighbours = _bordering(gaps, tree, pgeoms, tol, metric) if tree else []
-        for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, gap_parent, strict=True):
-            kind = "sliver_gap" if width < sliver_w else "gap"
-            pcode = parent_codes[p] if p >= 0 else None
-            defects.append(_defect(kind, sorted(pcodes[nb]), area, width, g, pcode))
+    defects += _gap_defects(gaps, layer, pcodes, parents, metric, sliver_w, noise)
     step("gap widths")
-
-    if parent is not None:
-        stated = (
-            grids[parent_field].to_numpy()[present]
-            if parent_field in grids.columns
-            else np.full(len(present), None, dtype=object)
-        )
-        pidx = _parent_index(pgeoms, stated, parent_codes, parent_geoms, parent_tree)
-        defects.extend(
-            _nesting_defects(
-                pgeoms,
-                pcodes,
-                stated,
-                pidx,
-                parent_codes,
-                parent_geoms,
-                tree,
-                noise_area_m2,
-                noise_width_m,
-                ~flagged,
-                metric,
-            )
+    if parents is not None:
+        defects += _check_nesting(
+            layer, grids, present, pcodes, parents, lines, pairs, metric, noise, parent_field
         )
     step("parents")
-
-    frame = _frame(defects, src_crs, parent_codes, parent_geoms, parent_tree)
+    frame = _frame(defects, grids.crs, parents, metric)
     return CoverageReport(
         defects=frame,
         features=len(grids),
-        params={"gap_width_m": gap_width_m, "sliver_width_m": sliver_w, "local_crs": local_crs},
+        params={
+            "gap_width_m": gap_width_m,
+            "sliver_width_m": sliver_w,
+            "local_crs": local_crs,
+            "metric_crs": sorted({c for c in frame["crs"] if c}),
+        },
     )
 
 
-def _gap_parents(gaps: NDArray, parent_geoms: NDArray, parent_tree: shapely.STRtree) -> NDArray:
+def _check_nesting(
+    layer, grids, present, pcodes, parents: _Parents, lines, pairs, metric, noise, field
+):
+    """The nesting defects of the grids that name a parent in ``field``."""
+    stated = (
+        grids[field].to_numpy()[present]
+        if field in grids.columns
+        else np.full(len(present), None, dtype=object)
+    )
+    pidx = _parent_index(layer.geoms, stated, parents.codes, parents.geoms, parents.tree)
+    nest = Nesting(
+        codes=pcodes,
+        stated=stated,
+        pidx=pidx,
+        parent_codes=parents.codes,
+        parent_geoms=parents.geoms,
+        parent_tree=parents.tree,
+        parent_lines=lines,
+        partners=np.unique(pairs).astype(int),
+        metric=metric,
+        noise_area=noise.area,
+        noise_width=noise.width,
+    )
+    return nesting_defects(layer, nest)
+
+
+def _gap_parents(gaps: NDArray, parents: _Parents) -> NDArray:
     """The parent holding most of each gap (-1: none). A gap is not cut at parent lines: a strip
     lost between two grids of neighbouring communities is one defect, as a planner sees it."""
     owner = np.full(len(gaps), -1, dtype=int)
     if len(gaps) == 0:
         return owner
-    gi, pj = parent_tree.query(gaps, predicate="intersects")
-    if len(gi):
-        areas = shapely.area(shapely.intersection(gaps[gi], parent_geoms[pj]))
-        best = np.zeros(len(gaps))
-        for g, p, a in zip(gi, pj, areas, strict=True):
-            if a > best[g]:
-                best[g], owner[g] = a, p
+    gi, pj = parents.tree.query(gaps, predicate="intersects")
+    if len(gi) == 0:
+        return owner
+    count = np.bincount(gi, minlength=len(gaps))
+    single = count[gi] == 1
+    owner[gi[single]] = pj[single]
+    many = ~single
+    areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
+    best = np.zeros(len(gaps))
+    for g, p, a in zip(gi[many], pj[many], areas, strict=True):
+        if a > best[g]:
+            best[g], owner[g] = a, p
     return owner
 
 
-def _nesting_defects(
-    geoms: NDArray,
-    codes: NDArray,
-    stated: NDArray,
-    pidx: NDArray,
-    parent_codes: NDArray,
-    parent_geoms: NDArray,
-    tree: shapely.STRtree,
-    noise_area: float,
-    noise_width: float,
-    clean: NDArray,
-    metric,
-) -> list[dict]:
-    """outside_parent, crosses_parent and parent_not_covered defects."""
-    defects: list[dict] = []
-    has = pidx >= 0
-    for i in np.flatnonzero(pidx == -1):
-        label = None if stated[i] is None or pd.isna(stated[i]) else str(stated[i])
-        area = shapely.area(metric(geoms[i]))
-        defects.append(_defect("outside_parent", [codes[i]], area, np.nan, geoms[i], label))
-    idx = np.flatnonzero(has)
-    shapely.prepare(parent_geoms)
-    inside = shapely.covers(parent_geoms[pidx[idx]], geoms[idx])
-    suspects = idx[~inside]
-    if len(suspects):
-        outside = shapely.difference(geoms[suspects], parent_geoms[pidx[suspects]])
-        outside = np.asarray([polygonal(g) for g in outside], dtype=object)
-        outside_m = metric(outside)
-        oa = shapely.area(outside_m)
-        ga = shapely.area(metric(geoms[suspects]))
-        ow = np.zeros(len(outside))
-        big = oa >= noise_area
-        ow[big] = widths(outside_m[big])
-        for i, g, a, whole, w in zip(suspects, outside, oa, ga, ow, strict=True):
-            pcode = parent_codes[pidx[i]]
-            if whole - a < noise_area:
-                defects.append(
-                    _defect("outside_parent", [codes[i]], whole, np.nan, geoms[i], pcode)
-                )
-            elif a >= noise_area and w >= noise_width:
-                defects.append(_defect("crosses_parent", [codes[i]], a, w, g, pcode))
-    # parent_not_covered: parts of a parent its own children leave to grids of other parents
-    # (parts nobody covers are already gaps). Only for layers whose grids name their parents.
-    for p in range(len(parent_geoms) if has.any() else 0):
-        kids = np.flatnonzero(pidx == p)
-        own = _union(geoms[kids], clean[kids]) if len(kids) else shapely.MultiPolygon()
-        missing = shapely.difference(parent_geoms[p], own)
-        pieces = _pieces(missing)
-        if len(pieces) == 0:
-            continue
-        pieces_m = metric(pieces)
-        keep = _keep(shapely.area(pieces_m), widths(pieces_m), noise_area, noise_width)
-        for piece in pieces[keep]:
-            others = tree.query(piece, predicate="intersects")
-            others = others[(pidx[others] != p) & (pidx[others] >= 0)]
-            if len(others) == 0:
-                continue
-            cover = _pieces(shapely.intersection(piece, shapely.union_all(geoms[others])))
-            if len(cover) == 0:
-                continue
-            cover_m = metric(cover)
-            ca = shapely.area(cover_m)
-            cw = widths(cover_m)
-            for c, a, w in zip(cover, ca, cw, strict=True):
-                if a < noise_area or w < noise_width:
-                    continue
-                touch = metric(shapely.intersection(geoms[others], c))
-                who = others[shapely.area(touch) >= noise_area]
-                defects.append(
-                    _defect("parent_not_covered", sorted(codes[who]), a, w, c, parent_codes[p])
-                )
-    return defects
+#: Kinds whose geometry was measured (their ``crs`` column names where).
+_MEASURED = (
+    "overlap",
+    "duplicate_geometry",
+    "gap",
+    "sliver_gap",
+    "outside_parent",
+    "crosses_parent",
+    "parent_not_covered",
+)
 
 
-def _frame(
-    defects: list[dict],
-    src_crs,
-    parent_codes: NDArray | None,
-    parent_geoms: NDArray | None,
-    parent_tree: shapely.STRtree | None,
-) -> gpd.GeoDataFrame:
-    """Assemble defects, give area defects without a parent the parent they lie in, reproject."""
+def _frame(defects: list[dict], src_crs, parents: _Parents | None, metric) -> gpd.GeoDataFrame:
+    """Assemble defects, give area defects without a parent the parent they lie in, name the
+    metric CRS of each measured defect, reproject."""
     if not defects:
         return gpd.GeoDataFrame(
-            {c: pd.Series(dtype=object) for c in DEFECT_COLUMNS[:-1]},
+            {c: pd.Series(dtype=object) for c in (*DEFECT_COLUMNS[:-1], "crs")},
             geometry=gpd.GeoSeries([], crs=STORAGE_EPSG),
-        ).astype({"area_m2": "float64", "width_m": "float64"})
+        ).astype({"area_m2": "float64", "width_m": "float64"})[[*DEFECT_COLUMNS, "crs"]]
     frame = pd.DataFrame(defects)
-    if parent_tree is not None:
-        need = [
-            k
-            for k, row in enumerate(defects)
-            if row["parent"] is None
-            and row["kind"] in ("overlap", "duplicate_geometry", "invalid_geometry")
-            and row["geometry"] is not None
-        ]
-        if need:
-            pts = shapely.point_on_surface(np.asarray([defects[k]["geometry"] for k in need]))
-            gi, pj = parent_tree.query(pts, predicate="within")
-            for g, p in zip(gi, pj, strict=True):
-                frame.at[need[g], "parent"] = parent_codes[p]
+    if parents is not None:
+        _locate_parents(frame, defects, parents)
+    geoms = frame["geometry"].to_numpy()
+    measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
+    frame["crs"] = None
+    frame.loc[measured, "crs"] = metric.names(geoms[measured])
     order = {k: i for i, k in enumerate(DEFECT_KINDS)}
     frame["_order"] = frame["kind"].map(order)
     frame["_ids"] = frame["ids"].map(lambda ids: ",".join(ids))
@@ -710,7 +722,20 @@ def _frame(
     frame = frame.drop(columns=["_order", "_ids"]).reset_index(drop=True)
     geometry = gpd.GeoSeries(frame["geometry"].to_numpy(), crs=src_crs).to_crs(STORAGE_EPSG)
     out = gpd.GeoDataFrame(frame.drop(columns=["geometry"]), geometry=geometry.values)
-    return out[list(DEFECT_COLUMNS)]
+    return out[[*DEFECT_COLUMNS, "crs"]]
+
+
+def _locate_parents(frame: pd.DataFrame, defects: list[dict], parents: _Parents) -> None:
+    """Give overlaps, duplicates and invalid rings the parent their location lies in."""
+    kinds = frame["kind"].isin(["overlap", "duplicate_geometry", "invalid_geometry"]).to_numpy()
+    geoms = frame["geometry"].to_numpy()
+    need = np.flatnonzero(kinds & frame["parent"].isna().to_numpy() & ~shapely.is_missing(geoms))
+    if len(need) == 0:
+        return
+    gi, pj = parents.tree.query(shapely.point_on_surface(geoms[need]), predicate="within")
+    column = frame["parent"].to_numpy(dtype=object).copy()
+    column[need[gi]] = parents.codes[pj]
+    frame["parent"] = column
 
 
 # --------------------------------------------------------------------------------------------
@@ -757,11 +782,14 @@ def fix_coverage(
     min_part_m2: float = 100.0,
     snap_tolerance_m: float = 0.001,
     parent_field: str = "community_code",
-    local_crs: str = "EPSG:4549",
+    local_crs: str = AUTO,
     duplicate_share: float = 0.999,
     progress: Progress = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Repair a layer so that :func:`check_coverage` finds nothing; keep codes, names, households.
+
+    The repair runs in one metric plane: ``local_crs``, or for ``"auto"`` the Gauss-Krüger zone
+    of the layer's central longitude (:func:`geo_grid.crs.gauss_kruger_zone`).
 
     Order of repairs: empty and non-polygonal grids are dropped; invalid ones become the polygonal
     part of ``make_valid``; a later duplicate geometry is dropped; a later duplicate code gets a
@@ -791,6 +819,7 @@ def fix_coverage(
     _validate_layer(grids, "grids")
     if parent is not None:
         _validate_layer(parent, "parent")
+    local_crs = resolve_local_crs(np.asarray(grids.geometry.array), grids.crs, local_crs)
     step = progress_reporter(progress, 5, "fix coverage")
     frame = grids.reset_index(drop=True).copy()
     frame["code"] = frame["code"].astype(str)

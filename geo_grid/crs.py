@@ -37,6 +37,7 @@ __all__ = [
     "STORAGE_EPSG",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "gauss_kruger_zone",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "normalize_crs",
@@ -223,10 +224,39 @@ def to_storage(geom, crs: str | int):
     return transform_geometry(geom, lambda x, y: points_to_storage(x, y, key))
 
 
-def to_local(gdf, local_crs: str = "EPSG:4549"):
-    """Project a GeoDataFrame/GeoSeries to the district's metric CRS for areas and distances.
+#: CGCS2000 3-degree Gauss-Krüger zones with the central meridian in the code ("CM 75E" ..
+#: "CM 135E"): EPSG:4534 + (CM - 75) / 3. They cover China from Kashgar to the Wusuli River.
+_GK_FIRST_EPSG, _GK_FIRST_CM, _GK_LAST_CM = 4534, 75, 135
 
-    Nanjing lies in CGCS2000 3-degree Gauss-Krüger zone CM 120°E (EPSG:4549); pass another code for
-    another district.
+
+def gauss_kruger_zone(lon: float) -> str:
+    """The CGCS2000 3-degree Gauss-Krüger zone (EPSG:4534-4554) whose central meridian is nearest
+    ``lon`` (degrees east), as ``"EPSG:45xx"``.
+
+    Why: areas and widths measured in a transverse Mercator zone are true to well under 0.1 %
+    within 1.5° of its central meridian and drift as the square of the distance from it (about
+    1 % at 8° away), so a national layer measured in one zone is wrong far from it. Longitudes
+    outside China's zones are clamped to the first or last zone.
+
+    >>> gauss_kruger_zone(118.8), gauss_kruger_zone(87.6), gauss_kruger_zone(121.5)
+    ('EPSG:4549', 'EPSG:4538', 'EPSG:4549')
+    >>> gauss_kruger_zone(76.0), gauss_kruger_zone(134.4), gauss_kruger_zone(10.0)
+    ('EPSG:4534', 'EPSG:4554', 'EPSG:4534')
     """
+    if not np.isfinite(lon):
+        raise BadInput(f"lon: not a finite longitude ({lon!r})", field="lon")
+    cm = min(max(3 * round(float(lon) / 3), _GK_FIRST_CM), _GK_LAST_CM)
+    return f"EPSG:{_GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3}"
+
+
+def to_local(gdf, local_crs: str = "auto"):
+    """Project a GeoDataFrame/GeoSeries to a metric CRS for areas and distances.
+
+    ``"auto"`` takes the Gauss-Krüger zone of the layer's central longitude
+    (:func:`gauss_kruger_zone`: EPSG:4549 for Nanjing); pass an EPSG code for a district whose
+    zone is fixed by its surveying office.
+    """
+    if local_crs == "auto":
+        lon = float(gdf.to_crs(STORAGE_EPSG).total_bounds[[0, 2]].mean())
+        local_crs = gauss_kruger_zone(lon)
     return gdf.to_crs(local_crs)

@@ -58,5 +58,13 @@ class Forbidden(GeoGridError):
     """The caller is known but their role or area does not allow this."""
 
 
+class TooManyAttempts(GeoGridError):
+    """The caller must wait ``retry_after`` seconds before trying again (login throttling)."""
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class DatabaseUnavailable(GeoGridError):
     """No database could be reached or started."""

@@ -142,6 +142,15 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def _reason(exc: Exception, source: Source) -> str:
+    """A reader's error in one line, naming the file as the user knows it (``source.label``):
+    GDAL quotes the path it opened, a temporary copy or extraction the user never saw."""
+    text = _one_line(exc)
+    if source.label != str(source.path):
+        text = text.replace(str(source.path), source.label)
+    return text
+
+
 def _where(index: int, code: str | None, source: Source) -> str:
     """How a message names one feature: index in file order, CSV row, code."""
     parts = [f"CSV row {index + 2}"] if source.fmt == "csv" else []
@@ -158,7 +167,7 @@ def _choose_layer(source: Source, layer: str | None) -> str | None:
         listed = pyogrio.list_layers(source.path)
     except _PYOGRIO_ERRORS as exc:
         raise BadInput(
-            f"{source.label}: cannot read the file: {_one_line(exc)}", field="path"
+            f"{source.label}: cannot read the file: {_reason(exc, source)}", field="path"
         ) from exc
     names = [str(name) for name, _ in listed]
     spatial = [str(name) for name, geom_type in listed if geom_type is not None]
@@ -193,7 +202,7 @@ def _read_ogr(source: Source, layer: str | None) -> gpd.GeoDataFrame:
         ) from exc
     except _PYOGRIO_ERRORS as exc:
         raise BadInput(
-            f"{source.label}: cannot read the file: {_one_line(exc)}", field="path"
+            f"{source.label}: cannot read the file: {_reason(exc, source)}", field="path"
         ) from exc
     if source.fmt == "shp":
         frame = frame.rename(columns=restore_shapefile_names(list(frame.columns)))
@@ -248,7 +257,9 @@ def _read_csv(source: Source) -> gpd.GeoDataFrame:
             _stdio.StringIO(text), sep=_csv_separator(text), dtype=str, keep_default_na=False
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise BadInput(f"{label}: cannot read the CSV: {_one_line(exc)}", field="path") from exc
+        raise BadInput(
+            f"{label}: cannot read the CSV: {_reason(exc, source)}", field="path"
+        ) from exc
     by_fold = {str(c).casefold(): c for c in reversed(table.columns)}
     wkt = next((by_fold[name] for name in WKT_COLUMNS if name in by_fold), None)
     if wkt is None:
@@ -334,7 +345,7 @@ def _read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.Ge
             info = {"features": -1}
         except _PYOGRIO_ERRORS as exc:
             raise BadInput(
-                f"{source.label}: cannot read the file: {_one_line(exc)}", field="path"
+                f"{source.label}: cannot read the file: {_reason(exc, source)}", field="path"
             ) from exc
         _check_count(int(info["features"]), source, limits)
         frame = _read_ogr(source, chosen)

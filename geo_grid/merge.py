@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 
 from geo_grid._coverage_faces import as_multipolygon, dissolve, node_faces, polygonal
 from geo_grid._coverage_fix import face_adjacency
+from geo_grid._coverage_metric import AUTO, resolve_local_crs
 from geo_grid.coverage import (
     CoverageReport,
     _local,
@@ -110,7 +111,7 @@ def merge_layers(
     min_grid_m2: float = 20_000.0,
     max_households: int | None = 600,
     snap_tolerance_m: float = 0.001,
-    local_crs: str = "EPSG:4549",
+    local_crs: str = AUTO,
 ) -> MergeResult:
     """Crosswalk, conformance and a proposed unified layer for ``department_layers``.
 
@@ -131,6 +132,9 @@ def merge_layers(
         Tolerance for two departments' lines to agree (default ``deviation_m``).
     min_grid_m2, max_households : float, int
         Size rules for the proposed layer (``max_households=None``: never split).
+    local_crs : str
+        The metric plane of the merge: the district's Gauss-Krüger zone, or ``"auto"`` for the
+        zone of the base layer's central longitude (:func:`geo_grid.crs.gauss_kruger_zone`).
 
     Returns
     -------
@@ -148,6 +152,7 @@ def merge_layers(
     if communities is not None:
         _validate_layer(communities, "communities")
     agree = deviation_m if agree_m is None else agree_m
+    local_crs = resolve_local_crs(np.asarray(base.geometry.array), base.crs, local_crs)
 
     ucodes = base["code"].astype(str).to_numpy()
     ugeoms = _polygons(base, local_crs)

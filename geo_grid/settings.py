@@ -6,9 +6,12 @@ override by clearing the cache (``get_settings.cache_clear()``) after changing t
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +26,9 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     home: Path = Path(".geo-grid")
-    storage_srid: int = 4490
+    #: where fetched data packages (the national gazetteer's CSV files) are kept; unset:
+    #: ``$XDG_CACHE_HOME/geo-grid`` or ``~/.cache/geo-grid``, shared by every checkout of the machine
+    data_cache: Path | None = None
     local_crs: str = "EPSG:4549"
     district_code: str = "320113"
     tiles_url: str | None = None
@@ -34,13 +39,30 @@ class Settings(BaseSettings):
     #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
     #: shared by every worker of this machine. Set it (same value) on every machine of a cluster.
     auth_secret: str | None = None
-    #: lifetime of a login token (a disabled account is refused within a minute regardless)
+    #: lifetime of a login token; what it names is re-read from the account more often (below)
     auth_token_minutes: int = 60
+    #: seconds a token's account (active? role, area, roster grids) is trusted before it is read
+    #: again: a disabled account, a new role or a roster change reach live tokens within this time
+    auth_recheck_seconds: float = 30.0
     #: mark the browser session cookie Secure (set when the API is served over HTTPS)
     auth_cookie_secure: bool = False
-    #: wrong passwords in a row that lock an account, and for how long
-    auth_max_failed_logins: int = 5
-    auth_lock_minutes: int = 15
+    #: login throttle (docs/security.md). Wrong passwords for one username from one address before
+    #: that pair must wait; the first wait, doubled at each further failure up to the cap
+    auth_login_free_failures: int = 5
+    auth_login_first_delay_seconds: float = 1.0
+    auth_login_max_delay_seconds: float = 900.0
+    #: a pair's count starts over after this long without a failure (or at a good login)
+    auth_login_reset_minutes: float = 60.0
+    #: failures one address may make across all usernames per window (credential stuffing) ...
+    auth_login_address_budget: int = 50
+    #: ... and one username may take across addresses, past which only its owner's usual
+    #: addresses (a good login within ``auth_login_usual_days``) may still try
+    auth_login_account_budget: int = 100
+    auth_login_window_minutes: float = 60.0
+    auth_login_usual_days: float = 90.0
+    #: proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; empty:
+    #: the client is the connection's peer and the header is ignored
+    auth_trusted_proxies: str = ""
     household_band_min: int = 300
     household_band_max: int = 500
     #: largest layer file an import takes, as uploaded (a zip counts packed); HTTP 413 above it
@@ -61,10 +83,36 @@ class Settings(BaseSettings):
     #: processes that build map pages and run checks, merges and indicator reports for the API,
     #: so that one long request does not stall the others (0: in the request's thread)
     heavy_workers: int = 2
+    #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
+    #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
+    #: a closed intranet requires a key or token for them too. Requests are always behind one.
+    open311_public_discovery: bool = True
     #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}
     case_indicator_thresholds: str | None = None
+    #: the district's time zone (IANA name): a date or time given without an offset means this,
+    #: and every time a person reads is shown in it (the one definition of Beijing time)
+    time_zone: str = "Asia/Shanghai"
+    #: longest period (``from``…``to``) a case page, indicator or case query may span, in days;
+    #: longer ones are refused (422) instead of drawing every case since 1970
+    max_period_days: int = 366
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Refuse an unknown zone when the settings are read, not at the first time shown."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not an IANA time zone name: {value!r}") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        """:attr:`time_zone` as a tzinfo (China keeps one offset, +08:00, all year). Read it
+        through :func:`geo_grid.timefmt.local_zone`, which also names it for people."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def cluster_dir(self) -> Path:

@@ -8,19 +8,22 @@ this module: :func:`api_headers` is where credentials are added once authenticat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["ApiServer", "api_headers", "server_env", "start_server"]
+__all__ = ["ApiServer", "api_headers", "serve_in_thread", "server_env", "start_server"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,3 +142,27 @@ def start_server(
         time.sleep(0.2)
     server.kill()
     raise RuntimeError(f"the API server did not answer within {timeout} s:\n{server.log_text()}")
+
+
+@contextlib.contextmanager
+def serve_in_thread(app) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread of this process (for the browser tests, which need a
+    real socket but share the session's database and caches); yields its base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    # the app starts its worker processes before it serves (api/workers.py): once per test
+    # process, seconds on a busy machine
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-__all__ = ["Account", "make_accounts", "token_headers"]
+__all__ = ["Account", "login_client", "make_accounts", "session_cookies", "token_headers"]
 
 DISTRICT = "320113"
 LEADER_STREET = "320113003"
@@ -89,3 +89,23 @@ def make_accounts() -> dict[str, Account]:
     key, _ = access.create_api_key(name, "open311_client")
     out["open311_client"] = Account(name, key, "open311_client", {"X-API-Key": key})
     return out
+
+
+def login_client(server: str, account: Account):
+    """An ``httpx.Client`` logged in through the login form, as a person's browser is (cookie)."""
+    import httpx
+
+    client = httpx.Client(base_url=server, timeout=60)
+    r = client.post("/login", data={"username": account.username, "password": account.password,
+                                    "next": "/map"})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/map", r.text[:300]
+    assert "geo_grid_session" in client.cookies
+    return client
+
+
+def session_cookies(server: str, account: Account) -> list[dict]:
+    """Playwright cookies of a fresh logged-in session of ``account``."""
+    client = login_client(server, account)
+    value = client.cookies["geo_grid_session"]
+    client.close()
+    return [{"name": "geo_grid_session", "value": value, "url": server}]

@@ -149,10 +149,12 @@ def serve_directory(directory: Path) -> Iterator[str]:
 
 @dataclass
 class OfflineLog:
-    """What an :func:`offline_page` saw: requests it cut off and errors the page raised."""
+    """What an :func:`offline_page` saw: requests it cut off, errors the page raised and the
+    dialogs a script opened (``alert(1)`` of injected markup; each is dismissed)."""
 
     external_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -192,6 +194,12 @@ def offline_page(
             page = context.new_page()
             page.on("console", on_console)
             page.on("pageerror", lambda exc: log.console_errors.append(f"pageerror: {exc}"))
+
+            def on_dialog(dialog) -> None:
+                log.dialogs.append(f"{dialog.type}: {dialog.message}")
+                dialog.dismiss()
+
+            context.on("dialog", on_dialog)
             yield page, log
         finally:
             browser.close()

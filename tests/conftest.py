@@ -79,12 +79,21 @@ def demo():
 
 
 @pytest.fixture(scope="session")
-def demo_db(database_url: str, demo) -> str:
-    """The test database with the demo district loaded (once per session)."""
+def gazetteer_db(database_url: str) -> str:
+    """The test database with the national gazetteer loaded (once per session, as `make demo`)."""
+    from geo_grid.services.gazetteer import load_gazetteer
+
+    load_gazetteer()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def demo_db(gazetteer_db: str, demo) -> str:
+    """The test database with the gazetteer and the demo district loaded (once per session)."""
     from geo_grid.services.demo import load_demo
 
     load_demo(demo=demo)
-    return database_url
+    return gazetteer_db
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +102,52 @@ def accounts(demo_db):
     from auth import make_accounts
 
     return make_accounts()
+
+
+def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[str, int]:
+    """A private copy of some unified grids as a published layer ``t_plan_<hex>`` named
+    ``name_zh``; ``condition`` is a fixed SQL condition on the ``grid`` table written by a test."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    key = f"t_plan_{uuid.uuid4().hex[:10]}"
+    with session_scope() as s:
+        repos.grids.ensure_layer(s, key, name_zh)
+        gid = repos.grids.create_generation(s, layer=key, author="test")
+        s.execute(
+            text(
+                f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
+                                     street_code, households, area_m2, properties, geom)
+                    SELECT :g, :k, code, name, community_code, street_code, households,
+                           area_m2, properties, geom
+                    FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
+            ),
+            {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
+        )
+        repos.grids.publish_generation(s, gid)
+    return key, gid
+
+
+def retire_scratch_layers(keys: list[str]) -> None:
+    """Retire the published generations of ``keys`` (rows stay: plan edit logs are append-only)."""
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+    from geo_grid.services import index
+
+    with session_scope() as s:
+        s.execute(
+            text(
+                "UPDATE generation SET status = 'retired', retired_at = now() "
+                "WHERE layer_key = ANY(:k) AND status = 'published'"
+            ),
+            {"k": keys},
+        )
+    index.invalidate()
 
 
 @pytest.fixture
@@ -104,43 +159,12 @@ def scratch_layer(demo_db):
     generations are retired, so no other test sees it among the published layers; rows are kept
     because plan edit logs are append-only by design.
     """
-    import uuid
-
-    from sqlalchemy import text
-
-    from geo_grid.db import repo
-    from geo_grid.db.session import session_scope
-
     made: list[str] = []
 
     def make(condition: str) -> tuple[str, int]:
-        key = f"t_plan_{uuid.uuid4().hex[:10]}"
-        with session_scope() as s:
-            repo.ensure_layer(s, key, "测试规划")
-            gid = repo.create_generation(s, layer=key, author="test")
-            s.execute(
-                text(
-                    f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                         street_code, households, area_m2, properties, geom)
-                        SELECT :g, :k, code, name, community_code, street_code, households,
-                               area_m2, properties, geom
-                        FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
-                ),
-                {"g": gid, "k": key, "src": repo.resolve_generation(s, "unified")["id"]},
-            )
-            repo.publish_generation(s, gid)
+        key, gid = make_scratch_layer(condition)
         made.append(key)
         return key, gid
 
     yield make
-    with session_scope() as s:
-        s.execute(
-            text(
-                "UPDATE generation SET status = 'retired', retired_at = now() "
-                "WHERE layer_key = ANY(:k) AND status = 'published'"
-            ),
-            {"k": made},
-        )
-    from geo_grid.services import index
-
-    index.invalidate()
+    retire_scratch_layers(made)

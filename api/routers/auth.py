@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api.auth import COOKIE, PrincipalDep, issue_token
+from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from api.guard import GuardedRoute
+from api.routers.docs import FAVICON_SVG
 from geo_grid.access import ROLE_ZH
-from geo_grid.errors import Unauthorized
+from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
 from geo_grid.settings import get_settings
 
@@ -39,9 +40,16 @@ class MeOut(BaseModel):
 
 
 @router.post("/auth/token", response_model=TokenOut)
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """OAuth2 password flow: username + password (form fields) → a Bearer token."""
-    principal = await run_in_threadpool(access.authenticate, form.username, form.password)
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
+    """Log in: username and password for a Bearer token (OAuth2 password flow).
+
+    Form fields ``username`` and ``password``; the answer's ``access_token`` goes in
+    ``Authorization: Bearer ...`` for ``GEO_GRID_AUTH_TOKEN_MINUTES``. A wrong password is a 401
+    naming no reason an attacker could use; wrong passwords in a row slow down further tries of
+    that name from that address (429 with ``Retry-After``), without locking the owner out."""
+    principal = await run_in_threadpool(
+        access.authenticate, form.username, form.password, address=client_address(request)
+    )
     value, lifetime = issue_token(principal)
     return {
         "access_token": value, "expires_in": lifetime, "role": principal.role,
@@ -51,7 +59,10 @@ async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
 
 @router.get("/auth/me", response_model=MeOut)
 def me(principal: PrincipalDep) -> Any:
-    """Who the credentials belong to, their role and area."""
+    """Who the credentials belong to: name, kind, role (and its Chinese label), area.
+
+    Works with any credential (token, API key, session cookie); a quick check that a client logged in
+    as the account it meant to."""
     return {
         "name": principal.name, "kind": principal.kind, "role": principal.role,
         "role_zh": ROLE_ZH[principal.role],
@@ -68,6 +79,7 @@ def _local(next_path: str | None) -> str:
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>登录 · geo-grid</title>
+<link rel="icon" type="image/svg+xml" href="{favicon}">
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;background:#f3f5f7;display:flex;
 justify-content:center;align-items:center;height:100vh;margin:0}}form{{background:#fff;padding:2em;
 border-radius:8px;box-shadow:0 2px 12px #0002;min-width:18em}}h1{{font-size:1.2em;margin-top:0}}
@@ -83,27 +95,42 @@ autocomplete="current-password" required><button type="submit">登录</button></
 
 def _page(next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
     err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(_PAGE.format(error=err, next=html.escape(next_path)), status_code=status)
+    body = _PAGE.format(error=err, next=html.escape(next_path), favicon=FAVICON_SVG)
+    return HTMLResponse(body, status_code=status)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)] = None) -> Any:
-    """The map pages' login form (no script, no external asset)."""
+    """The login form for people opening the map pages.
+
+    Plain HTML with no script and no external asset; ``next`` is where to go after logging in (a path
+    on this site only)."""
     return _page(_local(next_))
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(
+    request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Any:
-    """Check the password, set the session cookie (HttpOnly, SameSite=Strict) and go back."""
+    """Check a person's password from the login form and set the session cookie.
+
+    The cookie is HttpOnly and SameSite=Strict and holds the same token as ``/auth/token`` gives;
+    then a 303 back to ``next``. A wrong password shows the form again with the reason (401); too
+    many in a row from one address show it with the wait (429 and ``Retry-After``)."""
     target = _local(next_)
     try:
-        principal = await run_in_threadpool(access.authenticate, username, password)
+        principal = await run_in_threadpool(
+            access.authenticate, username, password, address=client_address(request)
+        )
     except Unauthorized as exc:
         return _page(target, exc.message, status=401)
+    except TooManyAttempts as exc:
+        page = _page(target, exc.message, status=429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     value, lifetime = issue_token(principal)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -115,7 +142,9 @@ async def login(
 
 @router.post("/logout", response_class=HTMLResponse)
 def logout(request: Request) -> Any:
-    """Forget the session cookie."""
+    """Log out of the map pages: forget the session cookie.
+
+    Tokens already handed to programs stay valid until they expire."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

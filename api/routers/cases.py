@@ -1,7 +1,8 @@
 """Cases, routing rules and indicators: thin translation of HTTP into :mod:`geo_grid.services.cases`.
 
 Errors come from the domain (``api/errors.py``): an illegal transition or a stale version is a 409
-whose body lists the ``allowed`` actions (and the ``current_version``). ``POST /cases`` honours an
+whose body lists the ``allowed`` actions (and the ``current_version``); an action the caller's role
+may not take (:mod:`geo_grid.cases.duties`) is a 403 naming the rule. ``POST /cases`` honours an
 ``Idempotency-Key`` header: a retry returns the first answer (200, ``Idempotent-Replayed: true``).
 """
 
@@ -17,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep
+from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
 from api.guard import GuardedRoute
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
+from geo_grid.periods import check_instant
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
 
@@ -89,6 +92,7 @@ class CaseOut(BaseModel):
     strategy: str | None
     routing: dict[str, Any]
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     lon: float | None
     lat: float | None
     received_at: datetime
@@ -103,10 +107,12 @@ class CaseList(BaseModel):
 
 
 class TransitionIn(BaseModel):
+    """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
+    ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
+
     model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
     version: int = Field(ge=1, description="The version you read: a stale one answers 409")
-    role: str | None = Field(None, max_length=32, description="The part you act in (handler...)")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -114,7 +120,6 @@ class TransitionIn(BaseModel):
 
 class WhistleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str = Field("handler", max_length=32)
     note: str | None = None
     version: int | None = Field(None, ge=1)
 
@@ -178,6 +183,7 @@ class ManualOut(BaseModel):
     id: int
     number: str
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     address_text: str | None
     received_at: datetime
 
@@ -246,10 +252,15 @@ async def create_case(
     body: CaseIn,
     response: Response,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
     # threads (a report is answered only once stored; see ``cases.intake``)
+    """Report a case: a category and an address and/or a point; it is routed at once.
+
+    The answer says where it went (grid, department, person) or why it waits in the manual queue.
+    An ``Idempotency-Key`` header makes a retry answer the first result (200) instead of a
+    duplicate."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
         idempotency_key=idempotency_key,
@@ -263,6 +274,7 @@ async def create_case(
 @cases_router.get("", response_model=CaseList)
 def list_cases(
     bbox: BBoxDep,
+    period: PeriodDep,
     principal: PrincipalDep,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
@@ -272,16 +284,20 @@ def list_cases(
     department: Code = None,
     level: Literal["grid", "community", "street", "district"] | None = None,
     channel: Code = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
+    """List cases with filters (status, category, area, level, channel, period, overdue).
+
+    A caller limited to an area sees only its cases; reporters, and phone and ID numbers typed into
+    an address or description, are masked except for the roles that need them (each unmasked read
+    is logged). A period spans at most ``GEO_GRID_MAX_PERIOD_DAYS``."""
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
-        "level": level, "channel": channel, "received_from": from_, "received_to": to,
+        "level": level, "channel": channel, "received_from": period.start,
+        "received_to": period.end,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
@@ -289,49 +305,74 @@ def list_cases(
 
 
 @cases_router.get("/manual", response_model=ManualList)
-def manual_queue(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
-    data = cases.manual_queue(limit)
+def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
+    """The manual queue of the caller's area: cases the router could not place, with the reason.
+
+    Oldest first; the dispatcher places each with ``route-to-point``."""
+    data = [
+        {**row, "manual_reason_zh": reason_zh(row.get("manual_reason"))}
+        for row in cases.manual_queue(limit, viewer=principal)
+    ]
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/tick", response_model=TickOut)
 def tick(body: TickIn | None = None) -> Any:
+    """Run the escalation sweep now: overdue cases move up a level, departments report in.
+
+    The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
+    sweep at another time."""
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(now)
+    return cases.tick(check_instant(now, "now") if now is not None else None)
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)
 def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """One case by id or number, with its routing trace and the actions legal now.
+
+    Outside the caller's area: 403."""
     return cases.get_case(ref, viewer=principal)
 
 
 @cases_router.get("/{ref}/events", response_model=EventList)
 def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """The history of a case: every step, who took it and when (append-only).
+
+    The database refuses UPDATE and DELETE on this log."""
     data = cases.history(ref, viewer=principal)
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/{ref}/transitions", response_model=CaseOut)
 def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
+    """Move a case through the closed loop (accept, handle, verify, close, rate...).
+
+    The caller's account is the actor and its role decides which actions it may take
+    (``geo_grid/cases/duties.py``; 403 naming the rule); whoever handled a case may not verify it
+    (four eyes). ``version`` is the one you read: a stale version or an illegal step is a 409
+    listing the allowed actions."""
     return cases.transition(
-        ref, body.action, version=body.version, actor=principal.label,
-        role=body.role or principal.role, note=body.note, attachment=body.attachment,
-        data=body.data, viewer=principal,
+        ref, body.action, version=body.version, by=principal, note=body.note,
+        attachment=body.attachment, data=body.data,
     )  # fmt: skip
 
 
 @cases_router.post("/{ref}/whistle", response_model=CaseOut)
 def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
-    return cases.whistle(
-        ref, actor=principal.label, role=body.role, note=body.note, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+    """吹哨: ask the level above (and its departments) to come in on a case.
+
+    The case escalates one level; the departments named by the rules are called to report in. The
+    caller's account is recorded as who whistled, in its own role."""
+    return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
 def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+    """报到: a department reports in on a case it was whistled to.
+
+    Recorded in the case's history."""
     return cases.report_in(
         ref, body.department, actor=principal.label, note=body.note, viewer=principal
     )
@@ -339,21 +380,29 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
 
 @cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
 def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
+    """Place a queued case at a point and route it (the dispatcher's map does this).
+
+    The point in any supported CRS; the case is routed from there as a new report would be."""
     return cases.route_to_point(
-        ref, body.lon, body.lat, body.crs, actor=principal.label, version=body.version,
-        viewer=principal,
-    )  # fmt: skip
+        ref, body.lon, body.lat, body.crs, by=principal, version=body.version
+    )
 
 
 # ------------------------------------------------------------------------------------ rules
 @rules_router.get("", response_model=RuleList)
 def list_rules() -> Any:
+    """The routing rules of every category: responsible layer, department and strategy.
+
+    Defaults from the catalogue, with the administrator's changes applied (``source``)."""
     data = cases.effective_rules()
     return {"data": data, "count": len(data)}
 
 
 @rules_router.get("/{code}", response_model=RuleOut)
 def get_rule(code: str) -> Any:
+    """The routing rule of one category code.
+
+    Unknown codes answer 404."""
     for rule in cases.effective_rules():
         if rule["category_code"] == code:
             return rule
@@ -364,28 +413,37 @@ def get_rule(code: str) -> Any:
 
 @rules_router.put("/{code}", response_model=RuleOut)
 def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+    """Change the routing rule of a category (layer, department, strategy, hours).
+
+    Cases reported afterwards are routed by it; the change is recorded with its author."""
     data = body.model_dump(exclude_none=True)
     return cases.update_rule(code, data, actor=principal.label)
 
 
 @rules_router.delete("/{code}", response_model=RuleOut)
 def delete_rule(code: str) -> Any:
+    """Forget the changes to a category's rule and route by the catalogue's default again.
+
+    The answer is the default rule now in force."""
     return {**cases.reset_rule(code), "source": "default"}
 
 
 # ------------------------------------------------------------------------------------ indicators
 @indicators_router.get("", response_model=IndicatorList)
 def get_indicators(
-    from_: Annotated[datetime, Query(alias="from", examples=["2026-06-01T00:00:00+08:00"])],
-    to: Annotated[datetime, Query(examples=["2026-07-01T00:00:00+08:00"])],
+    period: ClosedPeriodDep,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
+    """Indicators per grid, community, street or department over a period (both ends required).
+
+    结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
+    thresholds."""
     # a pandas report over every case of the period: made, validated and written to JSON in a
     # worker process (api/workers.py), not in the server's threads or on its event loop
-    return workers.run_json(IndicatorList, _indicator_list, level, from_, to)
+    return workers.run_json(IndicatorList, _indicator_list, level, period.start, period.end)
 
 
-def _indicator_list(level: str, start: datetime, end: datetime) -> dict[str, Any]:
+def _indicator_list(level: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
     """The indicators as the answer (in a worker process)."""
     data = cases.indicators(level, start, end)
     return {"data": data, "count": len(data)}

@@ -117,7 +117,11 @@ class CrosswalkOut(BaseModel):
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What to check: an uploaded file (on disk until the response is sent) or a stored layer."""
+    """What to check: an uploaded file (on disk until the response is sent) or a stored layer.
+
+    Messages name an uploaded file by the name the client sent (:attr:`UploadedFile.filename`),
+    never by the server's temporary copy.
+    """
 
     layer: CheckLayerIn | None = None
     file: UploadedFile | None = None
@@ -169,7 +173,10 @@ _CHECK_BODY = request_body(
 
 @router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
-    """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
+    """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
+
+    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
+    is kept and reused for that generation."""
     if req.layer is not None:
         return workers.run_json(
             CheckOut,
@@ -189,8 +196,7 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
             parent=parent.path if parent else None,
             crs=req.crs,
             gap_width_m=req.gap_width_m,
-            label=file.filename,
-            parent_label=parent.filename if parent else None,
+            labels=(file.filename, parent.filename if parent else None),
         )
     except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
         if exc.field != "path":
@@ -198,10 +204,10 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
         raise BadInput(exc.message, field="file") from exc
 
 
-def _file_check(path: Path, *, label: str, **options: Any) -> dict[str, Any]:
+def _file_check(path: Path, *, labels: tuple[str, str | None], **options: Any) -> dict[str, Any]:
     """A file's check as the answer (in a worker process)."""
-    report = checks.check_file(path, label=label, **options)
-    return {"source": label, "params": report.params, **report.to_json()}
+    report = checks.check_file(path, labels=labels, **options)
+    return {"source": labels[0], "params": report.params, **report.to_json()}
 
 
 @router.get("/layers/{layer}/checks", response_model=CheckOut)
@@ -211,13 +217,18 @@ def layer_checks(
         int | None, Query(ge=1, description="Generation number (default: published)")
     ] = None,
 ) -> Any:
-    """The latest stored check of a generation (computed and stored once if it has none)."""
+    """The latest stored coverage check of a layer's generation.
+
+    Computed and stored once if the generation has none."""
     return workers.run_json(CheckOut, checks.latest_check, layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
-    """多网合一 of the published department layers onto the published unified layer."""
+    """多网合一: relate the department layers to the unified layer and propose one layer.
+
+    Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
+    stores the proposed unified layer as a draft."""
     return workers.run_json(
         MergeOut,
         checks.merge,
@@ -236,5 +247,7 @@ def grid_crosswalk(
         int | None, Query(ge=1, description="Unified generation (default: published)")
     ] = None,
 ) -> Any:
-    """Each department grid a unified grid overlaps, with the share of area both ways."""
+    """Each department grid a unified grid overlaps, with the share of area both ways.
+
+    From the crosswalk stored by the last merge."""
     return checks.crosswalk_for(code, generation=generation)

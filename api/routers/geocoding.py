@@ -19,6 +19,7 @@ from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
@@ -53,7 +54,8 @@ class GeocodeOut(BaseModel):
     community_code: str | None
     street_code: str | None
     alternatives: list[CandidateOut]
-    reason: str | None
+    reason: str | None = Field(description="Why not matched, or a note (English, for developers)")
+    reason_zh: str | None = Field(description="The reason in Chinese, for people")
     normalized: str
 
 
@@ -161,13 +163,21 @@ async def batch_input(request: Request, form: UploadDep) -> BatchInput:
 def geocode(
     q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
 ) -> Any:
-    return geocoding.geocode(q).to_dict()
+    """Geocode one Chinese address to a point, its grids and a confidence.
+
+    ``matched`` only when confident; otherwise ``ambiguous`` with the competing candidates or
+    ``unmatched`` with the reason (``reason`` in English for developers, ``reason_zh`` for people)."""
+    body = geocoding.geocode(q).to_dict()
+    return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
 @router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
 def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
-    """Geocoded in a worker process (its own geocoder, built on its first batch), answer included:
-    10,000 addresses are seconds of Python that would hold the GIL against every other request."""
+    """Geocode many addresses: a JSON list, or a CSV upload with the column named.
+
+    One row per address in order, with counts of matched, ambiguous and unmatched."""
+    # in a worker process (its own geocoder, built on its first batch), answer included: 10,000
+    # addresses are seconds of Python that would hold the GIL against every other request
     return workers.run_json(BatchOut, _batch, batch.addresses, batch.field)
 
 
@@ -184,6 +194,10 @@ def _batch(addresses: list[Any], field: str) -> BatchOut:
 
 @router.get("/locate", response_model=LocateOut)
 def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
+    """Which grids, community, street and people are responsible at a point.
+
+    Every layer's grid at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
+    BD-09 (``crs``). Roster phones are masked."""
     r = geocoding.locate(lon, lat, crs)
     body = r.to_dict()
     body["roster"] = [
@@ -205,4 +219,7 @@ def reverse(
     crs: Crs = "wgs84",
     max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 200.0,
 ) -> Any:
+    """The nearest door-plate address to a point, and the grids of the point itself.
+
+    Addresses farther than ``max_distance_m`` are not offered."""
     return asdict(geocoding.reverse(lon, lat, crs, max_distance_m))

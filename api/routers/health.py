@@ -13,11 +13,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
 
 from api.guard import GuardedRoute
+from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
-from geo_grid.services.database import UNREACHABLE, error_line
+from geo_grid.services.database import error_line
 
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
@@ -38,9 +38,13 @@ class Health(BaseModel):
     responses={503: {"model": Health, "description": "the database is unreachable"}},
 )
 def health() -> Any:
+    """Is the service up: database, PostGIS, grids per layer, warm caches.
+
+    Answers at once even while the database is down: 503 with ``status: "degraded"`` and the
+    driver's reason, then ``ok`` again as soon as the server is back (no restart). No credentials."""
     try:
         info = database.health()
-    except (*UNREACHABLE, DBAPIError) as exc:
+    except DatabaseUnavailable as exc:
         body = Health(
             status="degraded",
             database="unreachable",

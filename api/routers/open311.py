@@ -1,9 +1,14 @@
 """Open311 GeoReport v2 at ``/open311/v2``: JSON or XML by extension, the spec's error format.
 
 Every route answers ``.json`` and ``.xml``; errors are ``[{"code", "description"}]`` (XML
-``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request;
-401 (no or unknown ``api_key``) and 403 (a role that may not) come from the access layer in the same
-format (``api/errors.py``). The POST takes the form fields a FixMyStreet-style client sends.
+``<errors><error>``) with the HTTP status as the code: 400 bad input, 404 unknown service or request,
+403 a request outside the caller's area; 401 (no or unknown ``api_key``) and 403 (a role that may
+not) come from the access layer in the same format (``api/errors.py``). The POST takes the form
+fields a FixMyStreet-style client sends.
+
+Discovery and the service list are public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``
+(``api/policy.py``); requests are read with a key or token, confined to the caller's area as
+``GET /api/v1/cases`` is, and never carry personal data (numbers in their text are masked).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from api.auth import PrincipalDep
+from api.deps import Open311PeriodDep
+from api.errors import STATUS
 from api.guard import GuardedRoute
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
@@ -48,7 +55,10 @@ def _render(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
 
 
 def _error(fmt: str, exc: GeoGridError) -> Response:
-    code = 404 if isinstance(exc, NotFound) else 400
+    """A domain error in the spec's list, with the API's status for its class (bad input: 400,
+    as GeoReport v2 says, not 422)."""
+    status = next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 400)
+    code = 400 if isinstance(exc, BadInput) else status
     return _render(fmt, "errors", open311.errors(code, exc.message), code)
 
 
@@ -66,16 +76,6 @@ async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
         return _error(fmt if fmt in ("json", "xml") else "json", exc)
 
 
-def _dt(value: str | None, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"{field}: not an ISO 8601 datetime: {value!r}", field=field) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _text(value: str, field: str) -> str:
     """A value bound for the store: PostgreSQL text cannot hold NUL, so no control characters."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
@@ -90,6 +90,10 @@ def _csv(value: str | None, field: str) -> list[str] | None:
 
 @router.get("/discovery.{fmt}", response_model=None)
 async def discovery(request: Request, fmt: str) -> Response:
+    """Open311 GeoReport v2 discovery: the endpoint, its formats and how to get a key.
+
+    ``fmt`` is ``json`` or ``xml``. Public (clients read it before they have a key) unless
+    ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
     base = str(request.base_url).rstrip("/") + "/open311/v2"
     return await _answer(
         fmt, "discovery",
@@ -100,11 +104,17 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 @router.get("/services.{fmt}", response_model=None)
 async def services(fmt: str) -> Response:
+    """Open311 service list: the case categories a client may report.
+
+    ``fmt`` is ``json`` or ``xml``. Public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
     return await _answer(fmt, "services", lambda: open311.service_list(categories()))
 
 
 @router.get("/services/{code}.{fmt}", response_model=None)
 async def service_definition(code: str, fmt: str) -> Response:
+    """Open311 service definition of one category (its attributes).
+
+    ``fmt`` is ``json`` or ``xml``."""
     return await _answer(
         fmt, "service_definition", lambda: open311.service_definition(category(code))
     )
@@ -112,34 +122,43 @@ async def service_definition(code: str, fmt: str) -> Response:
 
 @router.post("/requests.{fmt}", response_model=None)
 async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+    """Open311: report a service request (a case) as a form, with the client's key.
+
+    Answers the new request's id; the case is routed like any other report."""
     form = dict(await request.form())
-    return await _answer(
-        fmt, "service_requests", lambda: cases.open311_create(form, client=principal.name)
-    )
+    return await _answer(fmt, "service_requests", lambda: cases.open311_create(form, by=principal))
 
 
 @router.get("/requests.{fmt}", response_model=None)
-async def get_requests(request: Request, fmt: str) -> Response:
+async def get_requests(
+    request: Request, fmt: str, principal: PrincipalDep, period: Open311PeriodDep
+) -> Response:
+    """Open311: service requests of the caller's area by id, category, status or period.
+
+    A street leader sees their street, a grid worker their grids; no reporter's name or contact,
+    and phone or ID numbers typed into the text are masked. ``fmt`` is ``json`` or ``xml``."""
     q = request.query_params
 
     def make() -> Any:
         return cases.open311_requests(
             ids=_csv(q.get("service_request_id"), "service_request_id"),
             service_codes=_csv(q.get("service_code"), "service_code"),
-            start=_dt(q.get("start_date"), "start_date"),
-            end=_dt(q.get("end_date"), "end_date"),
+            start=period.start,
+            end=period.end,
             status=_csv(q.get("status"), "status"),
+            viewer=principal,
         )
 
     return await _answer(fmt, "service_requests", make)
 
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
-async def get_request(request_id: str, fmt: str) -> Response:
-    def make() -> Any:
-        found = cases.open311_requests(ids=[_text(request_id, "service_request_id")])
-        if not found:
-            raise NotFound(f"service_request_id: no request {request_id!r}", field="id")
-        return found
+async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Response:
+    """Open311: one service request by id.
 
-    return await _answer(fmt, "service_requests", make)
+    ``fmt`` is ``json`` or ``xml``; an unknown id is a 404 and one outside the caller's area a 403
+    naming it, both in the spec's error format."""
+    return await _answer(
+        fmt, "service_requests",
+        lambda: cases.open311_request(_text(request_id, "service_request_id"), viewer=principal),
+    )  # fmt: skip

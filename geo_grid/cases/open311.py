@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from geo_grid.access import mask_text
 from geo_grid.cases.catalogue import Category
 from geo_grid.cases.lifecycle import CLOSED_STATES, STATES
 from geo_grid.cases.rules import SEVERITIES
@@ -126,7 +127,14 @@ def service_definition(cat: Category) -> dict[str, Any]:
 
 
 def service_request(case: Mapping[str, Any]) -> dict[str, Any]:
-    """One stored case in the spec's ``request`` shape."""
+    """One stored case in the spec's ``request`` shape: never the reporter, and the phone and ID
+    numbers in its description and address masked (:func:`geo_grid.access.mask_text`), whoever
+    asks: an Open311 answer goes to other systems.
+
+    >>> service_request({"number": "1", "status": "received", "category_code": "E0502",
+    ...                  "description": "占道, 电话13912345678"})["description"]
+    '占道, 电话139****5678'
+    """
     status = case["status"]
     photos = case.get("photos") or []
     return {
@@ -135,13 +143,13 @@ def service_request(case: Mapping[str, Any]) -> dict[str, Any]:
         "status_notes": STATES.get(status, status),
         "service_name": case.get("category_name"),
         "service_code": case["category_code"],
-        "description": case.get("description"),
+        "description": mask_text(case.get("description")),
         "agency_responsible": case.get("department"),
         "service_notice": None,
         "requested_datetime": iso(case.get("received_at")),
         "updated_datetime": iso(case.get("updated_at")),
         "expected_datetime": iso(case.get("due_at")),
-        "address": case.get("address_text"),
+        "address": mask_text(case.get("address_text")),
         "address_id": None,
         "zipcode": None,
         "lat": case.get("lat"),

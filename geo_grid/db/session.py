@@ -1,13 +1,24 @@
-"""Engines and sessions built from settings: the one way the rest of the code reaches the database."""
+"""Engines and sessions built from settings: the one way the rest of the code reaches the database.
+
+A database that cannot be reached surfaces above this package as one domain error,
+:class:`~geo_grid.errors.DatabaseUnavailable`, never as a driver class: every engine built here
+translates a refused, dropped or timed-out connection in SQLAlchemy's ``handle_error`` hook (which
+sees every statement and every connect, including those outside a session), and
+:func:`session_scope` and :func:`held_session` translate what reaches them by other ways (the
+pool's checkout timeout, a raw-cursor COPY). The API and the CLI then map only domain errors.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+import psycopg2
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,21 +31,78 @@ __all__ = [
     "database_url",
     "error_line",
     "get_engine",
+    "held_session",
+    "is_unreachable",
     "local_cluster",
     "session_scope",
     "stored_tables",
 ]
 
-#: What "the database is unreachable" looks like to a caller: no server configured or started,
-#: the connection refused, dropped or timed out (OperationalError), used after the server closed
-#: it (InterfaceError), or no pooled connection free in time. Callers that can wait for the
-#: database to come back (the warm-up, the escalation ticker) retry on these and on nothing else.
-UNREACHABLE: tuple[type[Exception], ...] = (
-    DatabaseUnavailable,
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
+#: What "the database is unreachable" looks like to a caller: only the domain error, because this
+#: package translates every driver error that means it (see :func:`is_unreachable`). Callers that
+#: can wait for the database to come back (the warm-up, the escalation ticker) retry on these.
+UNREACHABLE: tuple[type[Exception], ...] = (DatabaseUnavailable,)
+
+#: How psycopg2 words a connection that died under a statement: such an error can surface as a
+#: class other than OperationalError (a statement on a socket the server already dropped).
+_LOST_CONNECTION = (
+    "server closed the connection",
+    "connection already closed",
+    "terminating connection",
+    "could not connect",
+    "connection refused",
 )
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached (rather than a bad statement).
+
+    No server configured or started (DatabaseUnavailable), the connection refused, dropped or timed
+    out (OperationalError, in SQLAlchemy's or psycopg2's class), used after the server closed it
+    (InterfaceError), no pooled connection free in time, or any driver error on a connection
+    SQLAlchemy found dead or whose message says so.
+
+    >>> is_unreachable(OperationalError("SELECT 1", {}, Exception("could not connect")))
+    True
+    >>> is_unreachable(DBAPIError("SELECT 1", {}, Exception("lost"), connection_invalidated=True))
+    True
+    >>> from sqlalchemy.exc import ProgrammingError
+    >>> is_unreachable(ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')))
+    False
+    """
+    dead = (DatabaseUnavailable, OperationalError, InterfaceError, PoolTimeout)
+    if isinstance(exc, dead + (psycopg2.OperationalError, psycopg2.InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError | psycopg2.Error):
+        said = str(getattr(exc, "orig", None) or exc).lower()
+        return any(hint in said for hint in _LOST_CONNECTION)
+    return False
+
+
+def _unavailable(exc: BaseException) -> DatabaseUnavailable:
+    """The domain error for an unreachable database; the driver's reason stays its ``__cause__``
+    (logged through :func:`error_line`, never shown to an API client)."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    error = DatabaseUnavailable("database unavailable")
+    error.__cause__ = exc
+    return error
+
+
+def _translate(context: ExceptionContext) -> None:
+    """``handle_error`` hook of every engine: an unreachable database raises DatabaseUnavailable.
+
+    A failed pre-ping is left alone: the pool replaces the dead pooled connection itself, which is
+    how the first request after a PostgreSQL restart works. SQLAlchemy still invalidates the dead
+    connection (and the pool) before the new error propagates.
+    """
+    if context.is_pre_ping:
+        return
+    exc = context.sqlalchemy_exception or context.original_exception
+    if context.is_disconnect or is_unreachable(exc):
+        raise _unavailable(exc)
 
 
 def local_cluster(settings: Settings | None = None) -> LocalCluster:
@@ -68,7 +136,11 @@ def error_line(exc: BaseException) -> str:
 
     >>> error_line(OperationalError("SELECT 1", {}, Exception("refused\\nIs it running?")))
     'refused'
+    >>> error_line(_unavailable(OperationalError("SELECT 1", {}, Exception("refused"))))
+    'refused'
     """
+    if isinstance(exc, DatabaseUnavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__  # translated here: the driver's reason
     detail = getattr(exc, "orig", None) or getattr(exc, "message", None) or exc
     lines = str(detail).strip().splitlines()
     return lines[0][:300] if lines else type(exc).__name__
@@ -90,7 +162,7 @@ def _connect_args(url: str) -> dict[str, int]:
 def _engine_for(url: str) -> Engine:
     # pool_pre_ping: a pooled connection that died with a server restart is replaced on checkout,
     # so the first request after a restart works instead of answering 503 once per pooled slot
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=10,
         max_overflow=20,
@@ -98,6 +170,8 @@ def _engine_for(url: str) -> Engine:
         connect_args=_connect_args(url),
         future=True,
     )
+    event.listen(engine, "handle_error", _translate)
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -113,9 +187,58 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
-        raise
+        if isinstance(exc, DatabaseUnavailable) or not is_unreachable(exc):
+            raise
+        raise _unavailable(exc) from exc  # a pool timeout, a raw-cursor COPY, ...
+    finally:
+        session.close()
+
+
+#: Each thread's own held connection (:func:`held_session`), kept across units of work (no pool
+#: checkout each time), replaced when the engine changes (settings) or the connection broke.
+_held = threading.local()
+
+
+def _alive(conn) -> bool:
+    """One round trip, before anything is written: after a PostgreSQL restart the next unit of
+    work then runs on a new connection instead of failing on the dead one."""
+    try:
+        conn.exec_driver_sql("SELECT 1")
+        conn.rollback()
+        return True
+    except (DBAPIError, DatabaseUnavailable):  # the engine's hook translates a dead connection
+        return False
+
+
+@contextmanager
+def held_session() -> Iterator[Session]:
+    """A session on this thread's held connection: commit on success, roll back on any error.
+
+    For a long-lived worker thread that writes often (the case intake writer): it skips the pool
+    checkout and pre-ping of :func:`session_scope` but pings the held connection itself, so a
+    PostgreSQL restart costs one reconnect, not a failed unit of work.
+    """
+    engine, conn = get_engine(), getattr(_held, "connection", None)
+    stale = conn is None or _held.engine is not engine or conn.closed or conn.invalidated
+    if stale or not _alive(conn):
+        if conn is not None:
+            conn.close()
+        conn = engine.connect()
+        _held.engine, _held.connection = engine, conn
+    session = Session(bind=conn, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException as exc:
+        session.rollback()
+        if conn.invalidated:
+            conn.close()
+            _held.engine = _held.connection = None
+        if isinstance(exc, DatabaseUnavailable) or not is_unreachable(exc):
+            raise
+        raise _unavailable(exc) from exc  # e.g. the raw-cursor batch INSERT on a dropped socket
     finally:
         session.close()
 

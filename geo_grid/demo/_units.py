@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from geo_grid.address.gazetteer import DistrictNames
 from geo_grid.crs import gcj02_to_wgs84, transform_geometry
 
 __all__ = [
@@ -39,6 +40,8 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DISTRICT_CODE = "320113"
 DISTRICT_NAME = "栖霞区"
 CITY_CODE = "3201"
+#: How the demo district is written (the store builds the same from the gazetteer by code).
+DISTRICT_NAMES = DistrictNames(DISTRICT_CODE, DISTRICT_NAME, "南京市", "江苏省")
 
 #: street code -> (name, anchors lon/lat). Borders between streets are Voronoi edges of anchors.
 STREET_ANCHORS: dict[str, tuple[str, list[tuple[float, float]]]] = {

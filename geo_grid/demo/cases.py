@@ -5,7 +5,8 @@ an old 小区, a construction site — draw most reports) and a category bias (m
 经营, riverside grids 河湖, construction grids 施工). Each grid also gets a performance factor, so
 some grids close on time and some do not, which is what makes the 红绿指标 differ. Every case goes
 through the real router (:func:`geo_grid.cases.rules.route`) and the real state machine, so its
-events are legal transitions; cases still open and overdue at the end are escalated by the real
+events are legal transitions taken by the roles :mod:`geo_grid.cases.duties` allows (verified by
+someone other than the handler); cases still open and overdue at the end are escalated by the real
 sweep (:func:`geo_grid.cases.escalation.sweep_case`).
 
 Same demo + same seed + same ``end`` → the same cases.
@@ -24,6 +25,7 @@ import shapely
 from geo_grid.cases import escalation as esc
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import categories
+from geo_grid.cases.duties import SYSTEM
 from geo_grid.cases.rules import Placement, RoutingRule, default_rules, route, total_sla_hours
 from geo_grid.locate import LocateIndex
 
@@ -38,6 +40,8 @@ _BIASES = {  # a hotspot's kind → category code prefixes it over-reports
     "riverside": ("S02", "S01"),
     "road": ("F01", "F02", "E04"),
 }
+#: The account role that files a report of each channel (the rest arrive through systems).
+_RECEIVER = {"hotline": "dispatcher", "patrol": "grid_worker", "open311": "open311_client"}
 _DESCRIPTIONS = ("群众反映", "巡查发现", "现场", "多次反映", "附近居民投诉")
 
 
@@ -130,7 +134,9 @@ def generate_cases(
         )  # fmt: skip
         unplaced = rng.random() < 0.015
         if unplaced:
-            placement = Placement.unplaced("geocoder unmatched: 地址不详 (demo)", source="address")
+            placement = Placement.unplaced(
+                "geocoder unmatched: 地址不详（演示数据）", source="address"
+            )
         decision = route(cat, rule, placement, roster, turn=case_id)
         row, evs, escs = _simulate(case_id, cat, rule, decision, placement, at, end,
                                    float(perf[gi[i]]), str(channels[i]), rng)  # fmt: skip
@@ -171,7 +177,8 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
         status = new
 
     evs.append({"case_id": case_id, "action": "receive", "from_status": None,
-                "to_status": "received", "actor": actor, "role": "operator", "at": at,
+                "to_status": "received", "actor": actor, "role": _RECEIVER.get(channel, SYSTEM),
+                "at": at,
                 "note": f"{rng.choice(_DESCRIPTIONS)}: {cat.name_zh}", "attachment": None,
                 "data": {"channel": channel}})  # fmt: skip
     sla = total_sla_hours(rule)
@@ -196,7 +203,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
     handler = decision.assignee_name or (decision.department or "社区")
     t = at
     if decision.status == "manual":
-        ev("to_manual", t, "system:router", "system", decision.manual_reason)
+        ev("to_manual", t, "system:router", SYSTEM, decision.manual_reason)
         t += timedelta(hours=float(rng.uniform(1, 20)))
         if t > end:
             return _finish(row, status, end, rng), evs, []
@@ -205,58 +212,58 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
         t += timedelta(minutes=float(rng.uniform(10, 90)))
         if t <= end:
             reason = "duplicate" if rng.random() < 0.6 else "out_of_scope"
-            ev("reject", t, "研判员", "assessor", reason)
+            ev("reject", t, "研判员", "dispatcher", reason)
             row["updated_at"] = t
             row["status"] = status
             return row, evs, []
     else:
-        ev("assess", t, "system:router", "system", cat.code)
-        ev("dispatch", t, "system:router", "system", decision.trace[-1])
+        ev("assess", t, "system:router", SYSTEM, cat.code)
+        ev("dispatch", t, "system:router", SYSTEM, decision.trace[-1])
     row["dispatched_at"] = t
     t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.6 * perf)))
     t += timedelta(hours=float(rng.uniform(0.2, 3)))
     if t > end:
         return _finish(row, status, end, rng), evs, []
-    ev("accept", t, handler, "handler")
+    ev("accept", t, handler, "grid_worker")
     if t_contact <= end:
         row["responded_at"] = t_contact
         evs.append({"case_id": case_id, "action": "contact", "from_status": status,
-                    "to_status": status, "actor": handler, "role": "handler", "at": t_contact,
+                    "to_status": status, "actor": handler, "role": "grid_worker", "at": t_contact,
                     "note": "已联系反映人", "attachment": None, "data": {}})  # fmt: skip
     work = rule.sla_hours["handle"] * float(rng.lognormal(np.log(0.55 * perf), 0.55))
     if rng.random() < 0.04 * perf:
         s_at = t + timedelta(hours=work / 3)
         if s_at <= end:
-            ev("suspend", s_at, handler, "handler", "等待条件")
+            ev("suspend", s_at, handler, "grid_worker", "等待条件")
             row["extended"] = True
             t = s_at + timedelta(hours=float(rng.uniform(12, 96)))
             if t > end:
                 return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-            ev("resume", t, handler, "handler")
+            ev("resume", t, handler, "grid_worker")
     t += timedelta(hours=work)
     if t > end:
         return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-    ev("handle", t, handler, "handler", "已处置")
+    ev("handle", t, handler, "grid_worker", "已处置")
     row["handled_at"] = t
     t += timedelta(hours=float(rng.uniform(1, rule.sla_hours["verify"] * perf)))
     if t > end:
         return _finish(row, status, end, rng), evs, _escalate(row, status, end)
     if rng.random() < 0.05 * perf:
-        ev("reopen", t, "核查员", "verifier", "核查不通过")
+        ev("reopen", t, "核查员", "dispatcher", "核查不通过")
         row["reopened"] = 1
         t += timedelta(hours=float(rng.uniform(4, 24)))
         if t > end:
             return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-        ev("handle", t, handler, "handler", "返工完成")
+        ev("handle", t, handler, "grid_worker", "返工完成")
         row["handled_at"] = t
         t += timedelta(hours=float(rng.uniform(1, 8)))
         if t > end:
             return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-    ev("verify", t, "核查员", "verifier", "核查通过")
+    ev("verify", t, "核查员", "dispatcher", "核查通过")
     t += timedelta(hours=float(rng.uniform(0.5, 6)))
     if t > end:
         return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-    ev("close", t, "网格化中心", "center")
+    ev("close", t, "网格化中心", "dispatcher")
     row["closed_at"] = t
     escs = _escalate(row, "handling", t) if t > due else []
     if rng.random() < 0.7:
@@ -265,7 +272,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
             rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.25, 0.1, 0.06, 0.04]))
             if perf > 1.4 and rating > 2:
                 rating -= 1
-            ev("rate", t, "市民", "reporter", None, {"rating": rating})
+            ev("rate", t, "12345回访", "dispatcher", "市民评价", {"rating": rating})
             row.update(rating=rating, resolved=rating >= 3, satisfied=rating >= 4, rated_at=t)
     row["status"] = status
     row["updated_at"] = min(t, end)

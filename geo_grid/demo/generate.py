@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid.address import LIBRARY_COMPONENTS
+from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
 from geo_grid.demo import _units as units
 from geo_grid.demo._addresses import build_addresses, build_roster
 from geo_grid.demo._buildings import build_buildings
@@ -56,6 +56,11 @@ class DemoDistrict:
     roster: pd.DataFrame
     defects: list[dict] = field(default_factory=list)
     seed: int = DEFAULT_SEED
+
+    @property
+    def district_names(self) -> DistrictNames:
+        """The names the district is written with, for :class:`geo_grid.address.Geocoder`."""
+        return units.DISTRICT_NAMES
 
 
 def _multi(geoms) -> np.ndarray:

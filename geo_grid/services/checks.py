@@ -72,25 +72,23 @@ def read_check_input(
     crs: str | None = None,
     parent: Path | str | None = None,
     parent_crs: str | None = None,
-    label: str | None = None,
-    parent_label: str | None = None,
+    labels: tuple[str | None, str | None] = (None, None),
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
     both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
-    ``label`` and ``parent_label`` name the files in messages (an upload's client file names).
+    ``labels`` name the file and the parent in messages (an upload's name as the client sent it,
+    not the server's temporary copy); default: their paths.
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path, crs=crs, unique_codes=False, label=label)
+    grids = read_file(path, crs=crs, unique_codes=False, label=labels[0])
     parents = None
     if parent is not None:
         try:
-            parents = read_file(
-                parent, crs=parent_crs or crs, unique_codes=True, label=parent_label
-            )
+            parents = read_file(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
         except BadInput as exc:  # the reader's "path" is the parent argument here
             if exc.field != "path":
                 raise
@@ -107,14 +105,13 @@ def check_file(
     gap_width_m: float = 20.0,
     parent_field: str = "community_code",
     progress: Progress = None,
-    label: str | None = None,
-    parent_label: str | None = None,
+    labels: tuple[str | None, str | None] = (None, None),
 ) -> CoverageReport:
-    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, named
-    by ``label`` (default: its path; the parent's by ``parent_label``)."""
+    """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, naming
+    it by ``labels`` (see :func:`read_check_input`)."""
     _params(gap_width_m)
     grids, parents = read_check_input(
-        path, crs=crs, parent=parent, parent_crs=parent_crs, label=label, parent_label=parent_label
+        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels
     )
     return check_coverage(
         grids,
@@ -173,9 +170,9 @@ def _log_records(log: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------- store
 def _communities(session) -> gpd.GeoDataFrame | None:
     """Community polygons from ``admin_area`` as check parents (None when none are stored)."""
-    from geo_grid.db import repo
+    from geo_grid.db import repos
 
-    areas = repo.read_admin_areas(session, level="community")
+    areas = repos.district.read_admin_areas(session, level="community")
     if len(areas) == 0:
         return None
     return areas[["code", "name", areas.geometry.name]]
@@ -222,17 +219,17 @@ def check_layer(
     next call (``cached`` True) unless ``refresh``. Returns ``{layer, generation, generation_id,
     generation_status, checked_at, cached, params, summary, defects}``.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     params, key = _params(gap_width_m)
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        found = checks_repo.find_check(session, generation_id=gen["id"], params_key=key)
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        found = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
         if found is not None and not refresh:
-            defects = checks_repo.read_defects(session, found["id"])
+            defects = repos.checks.read_defects(session, found["id"])
             return _check_answer(gen, found, _stored_json(found, defects), cached=True)
-        grids = repo.read_grids(session, generation_id=gen["id"])
+        grids = repos.grids.read_grids(session, generation_id=gen["id"])
         parent = _communities(session)
     started = time.perf_counter()
     report = check_coverage(
@@ -242,13 +239,8 @@ def check_layer(
     body = report.to_json()
     with session_scope() as session:
         if refresh:
-            from sqlalchemy import text
-
-            session.execute(
-                text("DELETE FROM coverage_check WHERE generation_id = :g AND params_key = :k"),
-                {"g": gen["id"], "k": key},
-            )
-        check_id = checks_repo.insert_check(
+            repos.checks.delete_check(session, generation_id=gen["id"], params_key=key)
+        check_id = repos.checks.insert_check(
             session,
             generation_id=gen["id"],
             layer=layer,
@@ -260,8 +252,8 @@ def check_layer(
             elapsed_s=elapsed,
         )
         if check_id is not None:
-            checks_repo.insert_defects(session, check_id, report.defects)
-        stored = checks_repo.find_check(session, generation_id=gen["id"], params_key=key)
+            repos.checks.insert_defects(session, check_id, report.defects)
+        stored = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
     return _check_answer(gen, stored, body, cached=False)
 
 
@@ -271,14 +263,14 @@ def latest_check(
     """The latest stored check of a generation (published by default), whatever its parameters;
     when none is stored, computed once with the defaults and stored (unless ``compute`` is False:
     then :class:`NotFound`)."""
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        found = checks_repo.latest_check(session, generation_id=gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        found = repos.checks.latest_check(session, generation_id=gen["id"])
         if found is not None:
-            defects = checks_repo.read_defects(session, found["id"])
+            defects = repos.checks.read_defects(session, found["id"])
             return _check_answer(gen, found, _stored_json(found, defects), cached=True)
     if not compute:
         raise NotFound(
@@ -313,7 +305,7 @@ def fix_layer(
     The draft records the fixed generation as its parent and gets its own stored check (which is
     clean when the fix worked), so ``GET .../checks?generation=N`` answers at once.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.settings import get_settings
 
@@ -322,8 +314,8 @@ def fix_layer(
     params, key = _params(gap_width_m)
     local_crs = get_settings().local_crs
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        grids = repo.read_grids(session, generation_id=gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        grids = repos.grids.read_grids(session, generation_id=gen["id"])
         parent = _communities(session)
     if len(grids) == 0:
         raise BadInput(
@@ -363,7 +355,7 @@ def fix_layer(
     if as_draft:
         rows = _writable_grids(fixed, local_crs)
         with session_scope() as session:
-            gid = repo.create_generation(
+            gid = repos.grids.create_generation(
                 session,
                 layer=layer,
                 author=author,
@@ -371,8 +363,8 @@ def fix_layer(
                 source=f"fix:{layer}:{gen['number']}",
                 parent_id=gen["id"],
             )
-            repo.insert_grids(session, gid, layer, rows)
-            check_id = checks_repo.insert_check(
+            repos.grids.insert_grids(session, gid, layer, rows)
+            check_id = repos.checks.insert_check(
                 session,
                 generation_id=gid,
                 layer=layer,
@@ -383,8 +375,8 @@ def fix_layer(
                 summary=after.summary(),
             )
             if check_id is not None:
-                checks_repo.insert_defects(session, check_id, after.defects)
-            result["generation"] = int(repo.generation_row(session, gid)["number"])
+                repos.checks.insert_defects(session, check_id, after.defects)
+            result["generation"] = int(repos.grids.generation_row(session, gid)["number"])
             result["generation_id"] = gid
     return result
 
@@ -426,7 +418,7 @@ def merge(
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
     files, draft_generation}``.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
     from geo_grid.settings import get_settings
@@ -444,12 +436,12 @@ def merge(
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
     local_crs = get_settings().local_crs
     with session_scope() as session:
-        base_gen = repo.resolve_generation(session, base, base_generation)
-        base_grids = repo.read_grids(session, generation_id=base_gen["id"])
+        base_gen = repos.grids.resolve_generation(session, base, base_generation)
+        base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
         gens, frames = {}, {}
         for key in layers:
-            gens[key] = repo.resolve_generation(session, key, None)
-            frames[key] = repo.read_grids(session, generation_id=gens[key]["id"])
+            gens[key] = repos.grids.resolve_generation(session, key, None)
+            frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
         communities = _communities(session)
     if len(base_grids) == 0:
         raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
@@ -491,7 +483,7 @@ def merge(
     if out_dir is not None:
         files = _write_merge(Path(out_dir), proposed, result.crosswalk, result.conformance)
     with session_scope() as session:
-        run_id = checks_repo.insert_merge_run(
+        run_id = repos.checks.insert_merge_run(
             session,
             base_generation_id=base_gen["id"],
             dept_generations={k: int(g["id"]) for k, g in gens.items()},
@@ -501,7 +493,7 @@ def merge(
             author=author,
         )
         for key, gen in gens.items():
-            checks_repo.replace_crosswalk(
+            repos.checks.replace_crosswalk(
                 session,
                 base_generation_id=base_gen["id"],
                 dept_generation_id=gen["id"],
@@ -510,7 +502,7 @@ def merge(
             )
         draft = None
         if as_draft:
-            gid = repo.create_generation(
+            gid = repos.grids.create_generation(
                 session,
                 layer=UNIFIED,
                 author=author,
@@ -518,9 +510,9 @@ def merge(
                 source=f"merge:{run_id}",
                 parent_id=base_gen["id"] if base == UNIFIED else None,
             )
-            repo.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
-            checks_repo.set_merge_proposed(session, run_id, gid)
-            draft = int(repo.generation_row(session, gid)["number"])
+            repos.grids.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
+            repos.checks.set_merge_proposed(session, run_id, gid)
+            draft = int(repos.grids.generation_row(session, gid)["number"])
     return {
         "merge_id": run_id,
         "base": base,
@@ -560,14 +552,14 @@ def crosswalk_for(code: str, *, generation: int | None = None) -> dict[str, Any]
     Uses the published unified generation (or ``generation``) and, per department layer, the
     rows of its published generation when that one was merged, else of its latest merged one.
     """
-    from geo_grid.db import checks_repo, repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        gen = repo.resolve_generation(session, UNIFIED, generation)
-        rows = checks_repo.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)
+        gen = repos.grids.resolve_generation(session, UNIFIED, generation)
+        rows = repos.checks.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)
         if not rows:
-            exists = len(repo.read_grids(session, generation_id=gen["id"], codes=[code]))
+            exists = len(repos.grids.read_grids(session, generation_id=gen["id"], codes=[code]))
             if not exists:
                 raise NotFound(
                     f"code: no grid {code!r} in unified generation {gen['number']}", field="code"

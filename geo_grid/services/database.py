@@ -6,11 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from geo_grid.db import migrate
+from geo_grid.db import migrate, repos
 from geo_grid.db.cluster import find_pg_bindir
-from geo_grid.db.repo import counts_by_layer
 from geo_grid.db.session import (
     UNREACHABLE,
     database_url,
@@ -18,13 +15,25 @@ from geo_grid.db.session import (
     get_engine,
     local_cluster,
     session_scope,
+    stored_tables,
 )
 from geo_grid.errors import BadInput, DatabaseUnavailable
 from geo_grid.settings import Settings, get_settings
 
 #: re-exported for the API and the CLI: what "the database is unreachable" looks like, and its
 #: one-line reason (see :mod:`geo_grid.db.session`)
-__all__ = ["UNREACHABLE", "dump", "error_line", "health", "restore", "start", "status", "stop"]
+__all__ = [
+    "UNREACHABLE",
+    "dump",
+    "error_line",
+    "health",
+    "migrate_to_head",
+    "restore",
+    "start",
+    "status",
+    "stop",
+    "url",
+]
 
 
 def start(settings: Settings | None = None) -> str:
@@ -63,19 +72,25 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def health() -> dict[str, Any]:
-    """Database reachable, PostGIS version, schema revision and grid counts per published layer."""
+    """Database reachable, PostGIS version, schema revision and grid counts per published layer.
+
+    :class:`DatabaseUnavailable` when the store cannot answer (``error_line`` says why).
+    """
+    with session_scope() as session:
+        facts = repos.store.health_facts(session)
+    return {"status": "ok", "database": "reachable", **facts}
+
+
+def url() -> str:
+    """The SQLAlchemy URL of the store (the configured one, or the running local cluster's)."""
+    return database_url()
+
+
+def migrate_to_head() -> str | None:
+    """Apply the Alembic migrations to the store; returns the schema revision reached."""
     engine = get_engine()
-    with session_scope(engine) as session:  # one connection for all three answers
-        postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
-        counts = counts_by_layer(session)
-        schema = migrate.current(session.connection())
-    return {
-        "status": "ok",
-        "database": "reachable",
-        "postgis": postgis,
-        "schema": schema,
-        "grids": counts,
-    }
+    migrate.upgrade(engine)
+    return migrate.current(engine)
 
 
 def _pg_tool(name: str) -> str:
@@ -101,10 +116,22 @@ def dump(path: Path) -> Path:
     return path
 
 
-def restore(path: Path) -> None:
-    """Restore a dump made by :func:`dump`, replacing what is stored (one transaction)."""
+def restore(path: Path, *, force: bool = False) -> None:
+    """Restore a dump made by :func:`dump`, replacing what is stored (one transaction).
+
+    Into an empty database only, unless ``force``: a restore never overwrites a store by accident.
+    """
     if not Path(path).is_file():
         raise BadInput(f"{path}: no such dump file", field="path")
+    if not force:
+        tables = stored_tables()
+        if tables:
+            shown = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+            raise BadInput(
+                f"database: not empty ({len(tables)} tables: {shown}); restore into an empty "
+                "database or pass --force to replace its contents",
+                field="database",
+            )
     proc = subprocess.run(
         [
             _pg_tool("pg_restore"),

@@ -6,9 +6,8 @@ import time
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import text
 
-from geo_grid.db import access_repo, repo
+from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
@@ -24,7 +23,7 @@ DEMO_CASES_META_KEY = "demo_cases_seed"
 def demo_loaded(key: str = DEMO_META_KEY) -> str | None:
     """The seed of the loaded demo district (or, with ``DEMO_CASES_META_KEY``, its cases), or None."""
     with session_scope() as session:
-        return repo.get_meta(session, key)
+        return repos.store.get_meta(session, key)
 
 
 def _load_cases(seed: int, demo, say) -> dict[str, Any]:
@@ -33,7 +32,7 @@ def _load_cases(seed: int, demo, say) -> dict[str, Any]:
 
     result = load_demo_cases(seed, demo=demo, progress=say)
     with session_scope() as session:
-        repo.set_meta(session, DEMO_CASES_META_KEY, str(seed))
+        repos.store.set_meta(session, DEMO_CASES_META_KEY, str(seed))
     return result
 
 
@@ -71,73 +70,33 @@ def load_demo(
 
     with session_scope(get_engine()) as session:
         if loaded:
-            for table in (
-                "roster",
-                "person",
-                "address",
-                "building",
-                "grid",
-                "generation",
-                "admin_area",
-            ):
-                session.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (fixed names)
+            repos.store.clear_district(session)
         for info in BUILTIN_LAYERS:
-            repo.ensure_layer(session, info.key, info.name_zh, info.department)
+            repos.grids.ensure_layer(session, info.key, info.name_zh, info.department)
         admin = pd.concat([demo.district, demo.streets, demo.communities], ignore_index=True)
         admin = admin.set_geometry("geometry")
         admin["area_m2"] = area_m2(admin, settings.local_crs)
-        repo.insert_admin_areas(session, admin)
+        repos.district.insert_admin_areas(session, admin)
         say(f"stored {len(admin)} admin areas")
         for layer, grids in demo.grids.items():
             grids = grids.copy()
             grids["area_m2"] = area_m2(grids, settings.local_crs)
-            gid = repo.create_generation(
+            gid = repos.grids.create_generation(
                 session,
                 layer=layer,
                 author="demo",
                 note=f"demo seed {seed}",
                 source="geo-grid demo",
             )
-            repo.insert_grids(session, gid, layer, grids)
-            repo.publish_generation(session, gid)
+            repos.grids.insert_grids(session, gid, layer, grids)
+            repos.grids.publish_generation(session, gid)
             say(f"stored {len(grids)} grids of {layer}")
-        b = demo.buildings
-        repo.copy_frame(
-            session,
-            "building",
-            pd.DataFrame(
-                {
-                    "code": b["code"],
-                    "name": b["name"],
-                    "community_code": b["community_code"],
-                    "xiaoqu": b["xiaoqu"],
-                    "households": b["households"].astype(int),
-                    "floors": b["floors"].astype("Int64"),
-                    "kind": b["kind"],
-                    "geom": b.geometry.to_numpy(),
-                }
-            ),
-            ("code", "name", "community_code", "xiaoqu", "households", "floors", "kind", "geom"),
-        )
-        a = demo.addresses
-        cols = ("id", *repo.ADDRESS_FIELDS, "geom")
-        frame = pd.DataFrame({c: a[c].to_numpy() for c in cols[1:-1]})
-        frame.insert(0, "id", a["address_id"].astype("int64").to_numpy())
-        frame["geom"] = a.geometry.to_numpy()
-        repo.copy_frame(session, "address", frame, cols)
-        say(f"stored {len(b)} buildings and {len(a)} addresses")
-        r = demo.roster
-        people = r.drop_duplicates("person_id")[["person_id", "name", "phone"]]
-        repo.copy_frame(
-            session, "person", people.rename(columns={"person_id": "id"}), ("id", "name", "phone")
-        )
-        roster = r.rename(columns={"layer": "layer_key"})[
-            ["person_id", "role", "layer_key", "grid_code", "department", "linked_households"]
-        ].copy()
-        roster["linked_households"] = roster["linked_households"].astype("Int64")
-        repo.copy_frame(session, "roster", roster, tuple(roster.columns))
-        repo.set_meta(session, DEMO_META_KEY, str(seed))
-        say(f"stored {len(people)} people in {len(roster)} roster roles")
+        repos.district.insert_buildings(session, demo.buildings)
+        repos.district.insert_addresses(session, demo.addresses)
+        say(f"stored {len(demo.buildings)} buildings and {len(demo.addresses)} addresses")
+        people, roles = repos.district.insert_roster(session, demo.roster)
+        repos.store.set_meta(session, DEMO_META_KEY, str(seed))
+        say(f"stored {people} people in {roles} roster roles")
     index.invalidate()  # the address library changed under the same published generations
     cases = _load_cases(seed, demo, say)
     return {
@@ -186,7 +145,7 @@ def demo_accounts() -> dict[str, Any]:
         person = None
         if opts.get("person") == "roster":
             with session_scope() as session:
-                person = access_repo.first_on_roster(session, "grid_worker")
+                person = repos.access.first_on_roster(session, "grid_worker")
         password = secrets.token_urlsafe(12)
         access.create_user(username, password, role, scope=opts.get("scope"), person_id=person)
         made["users"][username] = {"role": role, "password": password}

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from geo_grid.access import mask_phone
+from geo_grid.address import GeocodeResult, ReverseResult
 from geo_grid.errors import BadInput
-from geo_grid.geocode import GeocodeResult, ReverseResult
 from geo_grid.layers import UNIFIED
 from geo_grid.locate import LocateResult
 from geo_grid.services import index

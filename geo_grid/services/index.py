@@ -1,7 +1,7 @@
 """The in-memory locate index and geocoder, built from the store and rebuilt after a publish.
 
 Both are caches of what PostgreSQL holds. Their identity is the set of published generation ids
-(``repo.published_generations``): every call checks that key with one cheap query and rebuilds when
+(``repos.grids.published_generations``): every call checks that key with one cheap query and rebuilds when
 a generation was published (by this process or another one). Address-library changes do not change
 the key, so the demo loader and importers call :func:`invalidate` after writing addresses.
 
@@ -18,10 +18,11 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from geo_grid.db import repo
-from geo_grid.db.session import get_engine
-from geo_grid.geocode import Geocoder
+from geo_grid.address import Geocoder
+from geo_grid.db import repos
+from geo_grid.db.session import get_engine, session_scope
 from geo_grid.locate import LocateIndex
+from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
 __all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
@@ -62,14 +63,14 @@ def _store() -> Engine:
 
 def _build_locator(session: Session, published: dict[str, int]) -> LocateIndex:
     layers = {
-        layer: repo.read_grids(session, generation_id=gid)[["code", "geometry"]]
+        layer: repos.grids.read_grids(session, generation_id=gid)[["code", "geometry"]]
         for layer, gid in sorted(published.items())
     }
     return LocateIndex(
         layers,
-        communities=repo.read_admin_areas(session, level="community"),
-        streets=repo.read_admin_areas(session, level="street"),
-        roster=repo.read_roster(session),
+        communities=repos.district.read_admin_areas(session, level="community"),
+        streets=repos.district.read_admin_areas(session, level="street"),
+        roster=repos.district.read_roster(session),
         generation=published,
     )
 
@@ -86,8 +87,8 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
     if current is not None and max_age_s > 0 and time.monotonic() - _checked_at < max_age_s:
         return current
     engine = _store()
-    with Session(engine) as session:
-        published = repo.published_generations(session)
+    with session_scope(engine) as session:
+        published = repos.grids.published_generations(session)
         key = LocateIndex.key_for(published)
         checked = time.monotonic()
         current = _locator
@@ -112,13 +113,21 @@ def get_geocoder() -> Geocoder:
     with _build_lock:
         if _geocoder is not None and _geocoder_key == locator.key:
             return _geocoder
-        with Session(_store()) as session:
-            library = repo.read_address_library(session)
-            streets = repo.read_admin_areas(session, level="street")
-            communities = repo.read_admin_areas(session, level="community")
+        with session_scope(_store()) as session:
+            library = repos.district.read_address_library(session)
+            streets = repos.district.read_admin_areas(session, level="street")
+            communities = repos.district.read_admin_areas(session, level="community")
+            gazetteer, district = district_context(session)
         # no grid_code column: the geocoder takes each point's unified grid from the current
         # generation, in the same batch lookup that gives it the department grids
-        geocoder = Geocoder(library, streets, communities, locate=locator)
+        geocoder = Geocoder(
+            library,
+            streets,
+            communities,
+            locate=locator,
+            district=district,
+            gazetteer=gazetteer,
+        )
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key
         return geocoder

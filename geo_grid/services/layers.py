@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import text
 
 from geo_grid import scratch
 from geo_grid.access import mask_phone
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.measure import area_m2
@@ -32,7 +31,7 @@ __all__ = [
 
 def list_layers() -> list[dict[str, Any]]:
     with session_scope() as session:
-        return repo.list_layers(session)
+        return repos.grids.list_layers(session)
 
 
 def layer_grids(
@@ -43,23 +42,27 @@ def layer_grids(
 ) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
     """A layer's grids (published generation by default) and the generation they belong to."""
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        grids = repo.read_grids(session, generation_id=gen["id"], bbox=bbox)
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        grids = repos.grids.read_grids(session, generation_id=gen["id"], bbox=bbox)
     return gen, grids
 
 
 def roster_for(session, layer: str, codes: list[str]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            """SELECT r.grid_code, r.role, r.department, r.linked_households, p.id AS person_id,
-                      p.name, p.phone
-               FROM roster r JOIN person p ON p.id = r.person_id
-               WHERE r.layer_key = :layer AND r.grid_code = ANY(:codes) AND r.active
-               ORDER BY r.grid_code, r.role, p.id"""
-        ),
-        {"layer": layer, "codes": codes},
-    ).mappings()
-    return [{**dict(r), "phone": mask_phone(r["phone"])} for r in rows]
+    """The active roster of some grids of a layer, phones masked (what the grid page shows)."""
+    frame = repos.district.read_roster(session, layer=layer, codes=codes)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        {
+            **row,
+            "phone": mask_phone(row["phone"]),
+            "linked_households": _int_or_none(row["linked_households"]),
+        }
+        for row in rows
+    ]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def get_grid(
@@ -72,17 +75,13 @@ def get_grid(
     """
     with session_scope() as session:
         if layer is not None:
-            gens = [repo.resolve_generation(session, layer, generation)]
+            gens = [repos.grids.resolve_generation(session, layer, generation)]
         else:
-            gens = [
-                dict(r)
-                for r in session.execute(
-                    text("SELECT * FROM generation WHERE status = 'published'")
-                ).mappings()
-            ]
+            published = repos.grids.published_generations(session).values()
+            gens = [repos.grids.generation_row(session, gid) for gid in published]
         found = []
         for gen in gens:
-            grids = repo.read_grids(session, generation_id=gen["id"], codes=[code])
+            grids = repos.grids.read_grids(session, generation_id=gen["id"], codes=[code])
             found += [(gen, row) for _, row in grids.iterrows()]
         if not found:
             raise NotFound(f"code: no grid {code!r} in the published layers", field="code")
@@ -93,11 +92,8 @@ def get_grid(
                 field="layer",
             )
         gen, row = found[0]
-        names = dict(
-            session.execute(
-                text("SELECT code, name FROM admin_area WHERE code = ANY(:c)"),
-                {"c": [c for c in (row["community_code"], row["street_code"]) if c]},
-            ).all()
+        names = repos.district.admin_names(
+            session, [c for c in (row["community_code"], row["street_code"]) if c]
         )
         roster = roster_for(session, gen["layer_key"], [code])
     return {
@@ -124,7 +120,7 @@ def admin_areas(level: str | None = None, parent: str | None = None) -> gpd.GeoD
             f"level: must be district, street or community, not {level!r}", field="level"
         )
     with session_scope() as session:
-        return repo.read_admin_areas(session, level=level, parent=parent)
+        return repos.district.read_admin_areas(session, level=level, parent=parent)
 
 
 def read_file(path: Path | str, **options: Any) -> gpd.GeoDataFrame:
@@ -208,11 +204,11 @@ def import_layer(
         else [{}] * len(grids)
     )
     with session_scope() as session:
-        gid = repo.create_generation(
+        gid = repos.grids.create_generation(
             session, layer=layer, author=author, note=note, source=Path(label).name
         )
-        n = repo.insert_grids(session, gid, layer, grids)
-        gen = repo.generation_row(session, gid)
+        n = repos.grids.insert_grids(session, gid, layer, grids)
+        gen = repos.grids.generation_row(session, gid)
     return {
         "layer": layer,
         "generation": gen["number"],
@@ -236,7 +232,7 @@ def export_layer(
 def publish(layer: str, generation: int) -> dict[str, Any]:
     """Publish a draft generation; the previous published one is retired, in one transaction."""
     with session_scope() as session:
-        gen = repo.resolve_generation(session, layer, generation)
-        retired = repo.publish_generation(session, gen["id"])
+        gen = repos.grids.resolve_generation(session, layer, generation)
+        retired = repos.grids.publish_generation(session, gen["id"])
     index.invalidate()  # this process sees the new generation at once; others within a second
     return {"layer": layer, "published": generation, "retired_generation_id": retired}

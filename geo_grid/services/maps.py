@@ -32,11 +32,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo_grid.db import repo, tiles_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
+from geo_grid.labels import PLAN_CHANGE, PLAN_STATE, label
 from geo_grid.layers import UNIFIED
+from geo_grid.periods import check_period, days_before
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import format_period
 
 __all__ = [
     "CACHE_SIZE",
@@ -63,7 +66,7 @@ _lock = threading.Lock()
 
 def published_key(session) -> tuple:
     """Identity of what the maps show: the published generation of every layer."""
-    return tuple(sorted(repo.published_generations(session).items()))
+    return tuple(sorted(repos.grids.published_generations(session).items()))
 
 
 def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
@@ -92,8 +95,13 @@ def _map_options(asset_base: str) -> dict[str, Any]:
     }
 
 
+def _layer_names(session) -> dict[str, str]:
+    """Each layer's Chinese name as stored (a layer added as a row brings its own)."""
+    return {row["key"]: row["name_zh"] for row in repos.grids.list_layers(session)}
+
+
 def _generation(session, layer: str) -> int:
-    gen = repo.published_generations(session).get(layer)
+    gen = repos.grids.published_generations(session).get(layer)
     if gen is None:
         raise NotFound(f"layer {layer!r} has no published generation")
     return gen
@@ -102,51 +110,43 @@ def _generation(session, layer: str) -> int:
 def default_period(
     session, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
-    """The period a case page shows: the given bounds, else the 30 days up to the latest case."""
-    if start is not None and end is not None:
-        if not start < end:
-            raise BadInput("from: must be before to", field="from")
-        return start, end
-    latest = tiles_repo.latest_case_time(session)
+    """The period a case page shows: the given bounds, else the 30 days up to the latest case.
+
+    The period is checked once its ends are known (:func:`geo_grid.periods.check_period`): a
+    ``from`` alone reaching back to 1970 is refused here, not drawn.
+    """
     if end is None:
+        latest = repos.tiles.latest_case_time(session)
         end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
     if start is None:
-        try:
-            start = end - timedelta(days=DEFAULT_DAYS)
-        except OverflowError:  # ``to`` in the first days of year 1: no period fits before it
-            raise BadInput(
-                f"to: no {DEFAULT_DAYS} days before {end:%Y-%m-%d}", field="to"
-            ) from None
-    if not start < end:
-        raise BadInput("from: must be before to", field="from")
+        start = days_before(end, DEFAULT_DAYS, "to")
+    check_period(start, end, max_days=get_settings().max_period_days)
     return start, end
-
-
-def _period_text(start: datetime, end: datetime) -> str:
-    return f"{start:%Y-%m-%d} 至 {(end - timedelta(seconds=1)):%Y-%m-%d}"
 
 
 # ------------------------------------------------------------------------------ builders
 def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
 
-    grids_by_layer = {}
-    for row in repo.list_layers(session):
+    grids_by_layer, names = {}, {}
+    for row in repos.grids.list_layers(session):
+        names[row["key"]] = row["name_zh"]
         if row["generation_id"] is not None:
-            grids_by_layer[row["key"]] = repo.read_grids(
+            grids_by_layer[row["key"]] = repos.grids.read_grids(
                 session, generation_id=row["generation_id"]
             )
     if UNIFIED not in grids_by_layer:
         raise NotFound("the unified layer has no published generation: load or publish one")
     return coverage_map(
-        repo.read_admin_areas(session, level="street"),
-        repo.read_admin_areas(session, level="community"),
+        repos.district.read_admin_areas(session, level="street"),
+        repos.district.read_admin_areas(session, level="community"),
         grids_by_layer,
-        roster=repo.read_roster(session, layer=UNIFIED),
-        open_cases=tiles_repo.open_case_counts(session),
+        roster=repos.district.read_roster(session, layer=UNIFIED),
+        open_cases=repos.tiles.open_case_counts(session),
         search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
         building_tiles=True,
+        layer_names=names,
         **_map_options(asset_base),
     )
 
@@ -167,15 +167,16 @@ def _checks_page(session, asset_base: str, layer: str, **_: Any):
     from geo_grid.services.checks import check_layer
 
     gid = _generation(session, layer)
-    grids = repo.read_grids(session, generation_id=gid)
+    grids = repos.grids.read_grids(session, generation_id=gid)
     result = check_layer(layer)
     return checks_map(
-        grids, _defect_frame(result["defects"]), layer=layer, **_map_options(asset_base)
-    )
+        grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
+        **_map_options(asset_base),
+    )  # fmt: skip
 
 
 def _unified(session) -> gpd.GeoDataFrame:
-    return repo.read_grids(session, generation_id=_generation(session, UNIFIED))
+    return repos.grids.read_grids(session, generation_id=_generation(session, UNIFIED))
 
 
 def _cases(
@@ -186,7 +187,7 @@ def _cases(
 
     start, end = default_period(session, start, end)
     area = dict(area)
-    points = tiles_repo.case_points(session, start=start, end=end, category=category, area=area)
+    points = repos.tiles.case_points(session, start=start, end=end, category=category, area=area)
     grids = _unified(session)
     # the viewer's own grids only: the map opens on their street, community or grids
     for key, column in (("scope_street_code", "street_code"),
@@ -200,7 +201,7 @@ def _cases(
         points,
         grids,
         title=title,
-        period=_period_text(start, end),
+        period=format_period(start, end),
         **_map_options(asset_base),
     )
 
@@ -215,15 +216,15 @@ def _indicators(session, asset_base: str, start=None, end=None, **_: Any):
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
-        _unified(session), rows, period=_period_text(start, end), **_map_options(asset_base)
+        _unified(session), rows, period=format_period(start, end), **_map_options(asset_base)
     )
 
 
 def _services(session, asset_base: str, **_: Any):
     from geo_grid.maps import service_coverage, service_stations, services_map
 
-    communities = repo.read_admin_areas(session, level="community")
-    buildings = tiles_repo.buildings_households(session)
+    communities = repos.district.read_admin_areas(session, level="community")
+    buildings = repos.tiles.buildings_households(session)
     stations = service_stations(buildings, communities)
     coverage = service_coverage(stations, buildings, communities)
     return services_map(stations, coverage, communities, **_map_options(asset_base))
@@ -233,9 +234,9 @@ def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
     api_base = api_base or ""
     from geo_grid.maps import dispatch_map
 
-    gens = repo.published_generations(session)
+    gens = repos.grids.published_generations(session)
     departments = {
-        key: repo.read_grids(session, generation_id=gid)
+        key: repos.grids.read_grids(session, generation_id=gid)
         for key, gid in sorted(gens.items())
         if key != UNIFIED
     }
@@ -245,6 +246,7 @@ def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
         queue_url=f"{api_base}/api/v1/cases/manual",
         locate_url=f"{api_base}/api/v1/locate",
         route_url=f"{api_base}/api/v1/cases/{{id}}/route-to-point",
+        layer_names=_layer_names(session),
         **_map_options(asset_base),
     )
 
@@ -253,27 +255,26 @@ def _grid(session, asset_base: str, code: str, **_: Any):
     from geo_grid.maps import grid_map
 
     gid = _generation(session, UNIFIED)
-    grid = repo.read_grids(session, generation_id=gid, codes=[code])
+    grid = repos.grids.read_grids(session, generation_id=gid, codes=[code])
     if grid.empty:
         raise NotFound(f"grid {code!r} not found in the published unified layer")
     bbox = tuple(float(v) for v in grid.total_bounds)
-    around = repo.read_grids(session, generation_id=gid, bbox=bbox)
+    around = repos.grids.read_grids(session, generation_id=gid, bbox=bbox)
     neighbours = around[(around["code"] != code) & around.touches(grid.geometry.iloc[0])]
-    buildings = tiles_repo.buildings_in(session, generation_id=gid, code=code)
-    addresses = tiles_repo.addresses_in(session, generation_id=gid, code=code)
+    buildings = repos.tiles.buildings_in(session, generation_id=gid, code=code)
+    addresses = repos.tiles.addresses_in(session, generation_id=gid, code=code)
     return grid_map(grid, buildings, addresses, neighbours, **_map_options(asset_base))
 
 
 def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_: Any):
-    from geo_grid.db import plans_repo
     from geo_grid.maps import plan_map
     from geo_grid.plans import diff_layers
 
     api_base = api_base or ""
-    plan = plans_repo.get_plan(session, plan_id)
-    draft = repo.read_grids(session, generation_id=plan["generation_id"])
+    plan = repos.plans.get_plan(session, plan_id)
+    draft = repos.grids.read_grids(session, generation_id=plan["generation_id"])
     base_id = plan.get("base_generation_id")
-    base = repo.read_grids(session, generation_id=base_id) if base_id else draft.iloc[:0]
+    base = repos.grids.read_grids(session, generation_id=base_id) if base_id else draft.iloc[:0]
     diff = diff_layers(base, draft, local_crs=get_settings().local_crs)
     touched = set(diff["code"].astype(str))
     before = base[base["code"].astype(str).isin(touched)]
@@ -287,16 +288,16 @@ def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_
         context = draft
     counts = diff["change"].value_counts()
     changes = "，".join(
-        f"{label} {int(counts.get(key, 0))}"
-        for key, label in (("added", "新增"), ("changed", "调整"), ("removed", "撤销"))
+        f"{PLAN_CHANGE[key]} {int(counts.get(key, 0))}" for key in ("added", "changed", "removed")
     )
-    title = f"调整方案 {plan_id}（{plan.get('status')}）：{changes}"
+    title = f"调整方案 {plan_id}（{label(PLAN_STATE, plan.get('status'))}）：{changes}"
     return plan_map(
         plan_id,
         before,
         after,
         context,
         title=title,
+        note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
         **_map_options(asset_base),
@@ -320,11 +321,9 @@ def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
     """What a page shows changes with: publishes, cases (case pages), the plan's edits (plan)."""
     key = published_key(session)
     if kind in _CASE_KINDS:
-        key += (tiles_repo.cases_fingerprint(session),)
+        key += (repos.tiles.cases_fingerprint(session),)
     if kind == "plan":
-        from geo_grid.db import plans_repo
-
-        plan = plans_repo.get_plan(session, params["plan_id"])
+        plan = repos.plans.get_plan(session, params["plan_id"])
         key += (plan.get("status"), plan.get("updated_at"), plan.get("edits"))
     return key
 
@@ -380,18 +379,18 @@ def coverage_page(asset_base: str = "/static", build_in: Runner | None = None) -
 def tile(layer: str, z: int, x: int, y: int) -> bytes:
     """A vector tile of a layer's published generation, or of the buildings (``buildings``)."""
     with session_scope() as session:
-        if layer == tiles_repo.BUILDINGS:
+        if layer == repos.tiles.BUILDINGS:
             key: tuple = (layer, published_key(session), z, x, y)
             cached = _recall(_tiles, key)
             if cached is not None:
                 return cached
-            data = tiles_repo.building_tile(session, z=z, x=x, y=y)
+            data = repos.tiles.building_tile(session, z=z, x=x, y=y)
         else:
             gid = _generation(session, layer)
             key = (layer, gid, z, x, y)
             cached = _recall(_tiles, key)
             if cached is not None:
                 return cached
-            data = tiles_repo.grid_tile(session, generation_id=gid, z=z, x=x, y=y)
+            data = repos.tiles.grid_tile(session, generation_id=gid, z=z, x=x, y=y)
     _remember(_tiles, key, data, _TILE_CACHE_SIZE)
     return data

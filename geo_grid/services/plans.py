@@ -26,7 +26,7 @@ from geo_grid import access, plans
 from geo_grid.access import Principal
 from geo_grid.cases.lifecycle import CLOSED_STATES
 from geo_grid.coverage import check_coverage
-from geo_grid.db import plans_repo, repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict, Forbidden
 from geo_grid.measure import area_m2
@@ -61,12 +61,12 @@ def create_plan(
 ) -> dict[str, Any]:
     """Copy the layer's published generation into a new draft and open a plan on it."""
     with session_scope() as session:
-        base = repo.resolve_generation(session, layer)
-        gid = repo.create_generation(
+        base = repos.grids.resolve_generation(session, layer)
+        gid = repos.grids.create_generation(
             session, layer=layer, author=author, note=note, source="plan", parent_id=base["id"]
         )
-        n = plans_repo.copy_grids(session, source_id=base["id"], target_id=gid)
-        pid = plans_repo.insert_plan(
+        n = repos.plans.copy_grids(session, source_id=base["id"], target_id=gid)
+        pid = repos.plans.insert_plan(
             session,
             layer=layer,
             generation_id=gid,
@@ -74,7 +74,7 @@ def create_plan(
             author=author,
             note=note,
         )
-        plan = plans_repo.get_plan(session, pid)
+        plan = repos.plans.get_plan(session, pid)
     return {**_plan_out(plan), "grids": n}
 
 
@@ -90,14 +90,14 @@ def _plan_out(plan: Mapping[str, Any]) -> dict[str, Any]:
 def get_plan(plan_id: int) -> dict[str, Any]:
     """A plan with its edit log."""
     with session_scope() as session:
-        plan = plans_repo.get_plan(session, plan_id)
-        edits = plans_repo.list_edits(session, plan_id)
+        plan = repos.plans.get_plan(session, plan_id)
+        edits = repos.plans.list_edits(session, plan_id)
     return {**_plan_out(plan), "log": edits}
 
 
 def list_plans(layer: str | None = None) -> list[dict[str, Any]]:
     with session_scope() as session:
-        return [_plan_out(p) for p in plans_repo.list_plans(session, layer=layer)]
+        return [_plan_out(p) for p in repos.plans.list_plans(session, layer=layer)]
 
 
 # ---------------------------------------------------------------------------------- context
@@ -114,20 +114,20 @@ def _context(
 
     ``points=False`` leaves out addresses and cases (suggestions only weigh buildings).
     """
-    admin = repo.read_admin_areas(session, level="community")
+    admin = repos.district.read_admin_areas(session, level="community")
     area = admin if communities is None else admin.loc[admin["code"].isin(communities)]
-    bbox = plans_repo.frame_bbox(area if len(area) else grids)
-    roster = repo.read_roster(session, layer=plan["layer_key"])
-    reserved = plans_repo.grid_codes(session, plan.get("base_generation_id"))
+    bbox = repos.plans.frame_bbox(area if len(area) else grids)
+    roster = repos.district.read_roster(session, layer=plan["layer_key"])
+    reserved = repos.plans.grid_codes(session, plan.get("base_generation_id"))
     unified = bool(len(grids)) and all(
         bool(_UNIFIED_CODE.match(str(c))) and str(c).startswith(str(p))
         for c, p in zip(grids["code"], grids["community_code"], strict=True)
     )
     return plans.PlanContext(
         communities=admin[["code", "kind", "geometry"]],
-        buildings=plans_repo.read_buildings(session, bbox=bbox),
-        addresses=plans_repo.read_addresses(session, bbox=bbox) if points else None,
-        cases=plans_repo.read_open_cases(session, closed_states=sorted(CLOSED_STATES), bbox=bbox)
+        buildings=repos.plans.read_buildings(session, bbox=bbox),
+        addresses=repos.plans.read_addresses(session, bbox=bbox) if points else None,
+        cases=repos.plans.read_open_cases(session, closed_states=sorted(CLOSED_STATES), bbox=bbox)
         if points
         else None,
         roster=roster[["grid_code", "person_id", "role"]] if len(roster) else None,
@@ -150,8 +150,10 @@ def _communities_of(grids: gpd.GeoDataFrame, op: str, params: Mapping[str, Any])
 
 
 def _load(session, plan_id: int, *, lock: bool) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
-    plan = plans_repo.get_plan(session, plan_id, lock=lock)
-    grids = repo.read_grids(session, generation_id=plan["generation_id"]).drop(columns=["id"])
+    plan = repos.plans.get_plan(session, plan_id, lock=lock)
+    grids = repos.grids.read_grids(session, generation_id=plan["generation_id"]).drop(
+        columns=["id"]
+    )
     return plan, grids
 
 
@@ -163,13 +165,13 @@ def _require_open(plan: Mapping[str, Any]) -> None:
 def _store(session, plan: Mapping[str, Any], result: plans.EditResult) -> None:
     """Replace the grids an edit touched in the draft generation."""
     gone = set(result.removed) | set(result.changed) | set(result.renames)
-    plans_repo.delete_grids(session, plan["generation_id"], sorted(gone))
+    repos.plans.delete_grids(session, plan["generation_id"], sorted(gone))
     rows = result.layer.loc[result.layer["code"].isin(result.affected)].copy()
     if len(rows):
         rows["area_m2"] = area_m2(rows, get_settings().local_crs)
         if "properties" in rows:
             rows["properties"] = [p if isinstance(p, dict) else {} for p in rows["properties"]]
-        repo.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
+        repos.grids.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
 
 
 def _ensure_in_scope(viewer: Principal | None, communities: list[str]) -> None:
@@ -195,10 +197,10 @@ def _apply(
     if dry_run:
         return {"plan": plan["id"], "seq": None, "dry_run": True, **result.to_json()}
     _store(session, plan, result)
-    seq = plans_repo.append_edit(
+    seq = repos.plans.append_edit(
         session, plan["id"], op=op, params=result.params, impact=result.impact, author=author
     )
-    plans_repo.touch_plan(session, plan["id"])
+    repos.plans.touch_plan(session, plan["id"])
     return {"plan": plan["id"], "seq": seq, **result.to_json()}
 
 
@@ -291,14 +293,14 @@ def accept_suggestions(
             e = found[sid]["edit"]
             result = plans.apply_edit(layer, e["op"], e["params"], ctx=ctx)
             _store(session, plan, result)
-            seq = plans_repo.append_edit(
+            seq = repos.plans.append_edit(
                 session, plan_id, op=e["op"], params=result.params, impact=result.impact,
                 author=author,
             )  # fmt: skip
             applied.append({"id": sid, "seq": seq, "added": result.added,
                             "removed": result.removed, "changed": result.changed})  # fmt: skip
             layer = result.layer
-        plans_repo.touch_plan(session, plan_id)
+        repos.plans.touch_plan(session, plan_id)
     status = plans.balance(layer, ctx.communities, b)
     return {
         "plan": plan_id,
@@ -309,7 +311,7 @@ def accept_suggestions(
 
 # ---------------------------------------------------------------------------------- validate
 def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict[str, Any]:
-    admin = repo.read_admin_areas(session, level="community")
+    admin = repos.district.read_admin_areas(session, level="community")
     problems: list[str] = []
     dup = grids["code"].value_counts()
     problems += [f"code {c} is used {n} times" for c, n in dup[dup > 1].items()]
@@ -345,13 +347,18 @@ def validate(plan_id: int) -> dict[str, Any]:
 def diff_generations(a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Grids added, removed and changed from generation ``a_id`` to ``b_id`` and a summary."""
     with session_scope() as session:
-        ga, gb = repo.generation_row(session, a_id), repo.generation_row(session, b_id)
-        if ga["layer_key"] != gb["layer_key"]:
-            raise BadInput(
-                f"generation: {a_id} and {b_id} belong to different layers", field="generation"
-            )
-        a = repo.read_grids(session, generation_id=a_id)
-        b = repo.read_grids(session, generation_id=b_id)
+        return _diff(session, a_id, b_id)
+
+
+def _diff(session, a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`diff_generations` in the caller's transaction (publish checks it under its lock)."""
+    ga, gb = repos.grids.generation_row(session, a_id), repos.grids.generation_row(session, b_id)
+    if ga["layer_key"] != gb["layer_key"]:
+        raise BadInput(
+            f"generation: {a_id} and {b_id} belong to different layers", field="generation"
+        )
+    a = repos.grids.read_grids(session, generation_id=a_id)
+    b = repos.grids.read_grids(session, generation_id=b_id)
     diff = plans.diff_layers(a, b, local_crs=get_settings().local_crs)
     counts = diff["change"].value_counts()
     summary = {
@@ -366,7 +373,7 @@ def diff_generations(a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, 
 def diff_plan(plan_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The plan's draft against the generation it started from."""
     with session_scope() as session:
-        plan = plans_repo.get_plan(session, plan_id)
+        plan = repos.plans.get_plan(session, plan_id)
     if plan["base_generation_id"] is None:
         raise BadInput(f"plan: plan {plan_id} has no base generation", field="plan")
     diff, summary = diff_generations(plan["base_generation_id"], plan["generation_id"])
@@ -429,29 +436,29 @@ def import_plan(
                 f"{path}: invalid geometries: {', '.join(map(str, invalid[:5]))}", field="geometry"
             )
     with session_scope() as session:
-        base = repo.resolve_generation(session, layer)
-        base_grids = repo.read_grids(session, generation_id=base["id"])
-        admin = repo.read_admin_areas(session, level="community")
+        base = repos.grids.resolve_generation(session, layer)
+        base_grids = repos.grids.read_grids(session, generation_id=base["id"])
+        admin = repos.district.read_admin_areas(session, level="community")
         grids = _fill_codes(grids, base_grids, admin)
         grids["area_m2"] = area_m2(grids, get_settings().local_crs)
         grids["properties"] = [{} for _ in range(len(grids))]
-        gid = repo.create_generation(
+        gid = repos.grids.create_generation(
             session, layer=layer, author=author, note=note, source=Path(path).name,
             parent_id=base["id"],
         )  # fmt: skip
-        repo.insert_grids(session, gid, layer, grids)
-        pid = plans_repo.insert_plan(
+        repos.grids.insert_grids(session, gid, layer, grids)
+        pid = repos.plans.insert_plan(
             session, layer=layer, generation_id=gid, base_generation_id=base["id"],
             author=author, note=note,
         )  # fmt: skip
         diff = plans.diff_layers(base_grids, grids, local_crs=get_settings().local_crs)
         counts = diff["change"].value_counts()
         impact = {k: int(counts.get(k, 0)) for k in ("added", "removed", "changed")}
-        plans_repo.append_edit(
+        repos.plans.append_edit(
             session, pid, op="import", params={"file": Path(path).name}, impact=impact,
             author=author,
         )  # fmt: skip
-        plan = plans_repo.get_plan(session, pid)
+        plan = repos.plans.get_plan(session, pid)
     return {**_plan_out(plan), "grids": len(grids), **impact}
 
 
@@ -477,6 +484,15 @@ def _fill_codes(
 
 
 # ---------------------------------------------------------------------------------- publish
+def _ensure_changes_in_scope(session, plan: Mapping[str, Any], viewer: Principal) -> None:
+    """:class:`Forbidden` unless every grid the plan adds, removes or changes lies in the viewer's
+    area (read in the caller's transaction, which holds the plan's lock)."""
+    if plan["base_generation_id"] is None:
+        raise BadInput(f"plan: plan {plan['id']} has no base generation", field="plan")
+    diff, _ = _diff(session, plan["base_generation_id"], plan["generation_id"])
+    _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
+
+
 def publish(
     plan_id: int, *, author: str | None = None, viewer: Principal | None = None
 ) -> dict[str, Any]:
@@ -485,14 +501,15 @@ def publish(
     The old generation is retired (kept for history), open cases record their new grid, and the
     plan is closed. If the layer was published by someone else since the plan started,
     :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects. A
-    ``viewer`` confined to an area may publish only a plan whose changes all lie in it.
+    ``viewer`` confined to an area may publish only a plan whose changes all lie in it: checked
+    under the plan's lock, on the very draft that is published (an edit that lands between a
+    check and the lock cannot slip a change outside the area through).
     """
-    if viewer is not None and viewer.scope_level != "district":
-        diff, _ = diff_plan(plan_id)  # only the grids added, removed or changed
-        _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _require_open(plan)
+        if viewer is not None and viewer.scope_level != "district":
+            _ensure_changes_in_scope(session, plan, viewer)
         check = _validate(session, plan, grids)
         if not check["valid"]:
             defects = [
@@ -500,20 +517,20 @@ def publish(
             ]
             first = (check["problems"] + defects)[:3]
             raise BadInput(f"plan: plan {plan_id} is not clean: {'; '.join(first)}", field="plan")
-        retired = repo.publish_generation(
+        retired = repos.grids.publish_generation(
             session, plan["generation_id"], expected_published=plan["base_generation_id"]
         )
         if plan["base_generation_id"] is None and retired is not None:
             raise Conflict(f"plan: layer {plan['layer_key']} was published meanwhile", field="plan")
-        cases = plans_repo.record_case_regrid(
+        cases = repos.plans.record_case_regrid(
             session,
             layer=plan["layer_key"],
             generation_id=plan["generation_id"],
             closed_states=sorted(CLOSED_STATES),
             plan_id=plan_id,
         )
-        plans_repo.set_plan_status(session, plan_id, "published")
-        plans_repo.append_edit(
+        repos.plans.set_plan_status(session, plan_id, "published")
+        repos.plans.append_edit(
             session, plan_id, op="publish", params={}, impact={"cases_regridded": cases},
             author=author,
         )  # fmt: skip

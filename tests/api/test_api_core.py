@@ -159,3 +159,82 @@ def test_a_refused_body_is_not_echoed_back_whole(client):
     assert r.json()["error"]["details"][0]["input"] == "<list of 300000 items>"
     long = client.post("/api/v1/cases", json={"category_code": 7, "description": "x" * 100_000})
     assert long.status_code == 422 and len(long.content) < 5_000, len(long.content)
+
+
+# ------------------------------------------------------------------- errors Starlette raises
+BROKEN_FORM = {"content": b"--x\r\nnot a part", "headers": {"content-type": "multipart/form-data"}}
+
+
+@pytest.mark.parametrize("path", ["/login", "/api/v1/checks", "/auth/token"])
+def test_unparseable_bodies_answer_the_documented_error(client, path):
+    for kwargs in (BROKEN_FORM, {**BROKEN_FORM, "headers": {
+            "content-type": "multipart/form-data; boundary=zz"}}):  # fmt: skip
+        r = client.post(path, **kwargs)
+        assert r.status_code in (400, 422), (path, r.status_code, r.text)
+        assert set(r.json()) == {"error"} and r.json()["error"]["field"] in ("body", "username")
+        if r.status_code == 400:
+            assert r.json()["error"]["message"].startswith("body: cannot be parsed")
+
+
+def test_every_operation_declares_the_400_it_may_answer_and_errors_as_json(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            schema = op["responses"]["400"]["content"]["application/json"]["schema"]
+            ref = schema.get("$ref") or schema.get("items", {}).get("$ref")
+            assert ref in ("#/components/schemas/ErrorBody", "#/components/schemas/Open311Error"), (
+                method, path, schema)  # fmt: skip
+            for status, response in op["responses"].items():  # map pages: errors are JSON too
+                if status[0] in "45" and response.get("content"):
+                    assert list(response["content"]) == ["application/json"], (
+                        method, path, status)  # fmt: skip
+
+
+def test_open311_answers_an_unparseable_body_in_the_spec_format(client):
+    r = client.post("/open311/v2/requests.json", **BROKEN_FORM)
+    assert r.status_code == 400 and r.json()[0]["code"] == 400
+    xml = client.post("/open311/v2/requests.xml", **BROKEN_FORM)
+    assert xml.status_code == 400 and "<errors><error><code>400</code>" in xml.text
+
+
+def test_a_body_that_is_not_json_names_the_body(client):
+    for content in (b"not json", b'{"category_code": ', b"\xff\xfe"):
+        r = client.post("/api/v1/cases", content=content,
+                        headers={"content-type": "application/json"})  # fmt: skip
+        assert r.status_code == 422 and r.json()["error"]["field"] == "body", r.text
+        assert r.json()["error"]["message"].startswith("body: not valid JSON")
+    r = client.post("/api/v1/cases", content=b"[1]", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "body"
+
+
+def test_unknown_paths_and_methods_answer_in_the_error_shape(client):
+    r = client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.json()["error"]["message"] == "no such path: /api/v1/nope"
+    r = client.delete("/api/v1/cases")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, OPTIONS, POST"
+    assert set(r.json()) == {"error"} and "DELETE not allowed" in r.json()["error"]["message"]
+    r = client.post("/static/js/geo_grid_map.js")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/api/v1/cases", "GET, OPTIONS, POST"),  # two routes at one path: both listed
+        ("/api/v1/rules/E0502", "DELETE, GET, OPTIONS, PUT"),
+        ("/open311/v2/requests.json", "GET, OPTIONS, POST"),
+        ("/map/cases", "GET, OPTIONS"),
+    ],
+)
+def test_options_answers_the_allowed_methods(demo_db, path, allow):
+    """OPTIONS needs no credentials (the OpenAPI document says as much) and opens no CORS."""
+    from api.main import app
+
+    with TestClient(app) as anonymous:
+        r = anonymous.options(path, headers={"Origin": "https://evil.example",
+                                             "Access-Control-Request-Method": "POST"})  # fmt: skip
+    assert r.status_code == 204 and r.content == b""
+    assert r.headers["allow"] == allow
+    assert not any(h.lower().startswith("access-control-") for h in r.headers)
+    with TestClient(app) as anonymous:
+        assert anonymous.options("/api/v1/nope").status_code == 404

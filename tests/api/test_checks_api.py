@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,49 @@ def test_a_checked_file_is_held_to_the_vertex_limits(client, demo, tmp_path, mon
     error = r.json()["error"]
     assert error["field"] == "geometry" and error["message"].startswith("emergency.gpkg: feature")
     assert f"{most} vertices, more than the {most - 1} allowed per feature" in error["message"]
+
+
+@pytest.mark.parametrize("name", ["gap_width_m", "crs"])
+def test_a_text_field_sent_as_a_file_is_refused_by_name(client, demo, tmp_path, name):
+    """Once a TypeError (500, connection reset) for ``gap_width_m`` and an object repr for ``crs``."""
+    layer = write_layer(demo.grids["emergency"], tmp_path / "emergency.geojson")
+    files = {"file": ("emergency.geojson", layer.read_bytes()), name: ("x.txt", b"20")}
+    r = client.post("/api/v1/checks", files=files)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == {"message": f"{name}: send a text field, not a file", "field": name}
+
+
+@pytest.mark.parametrize(
+    ("files", "names"),
+    [
+        ({"file": ("我的网格.geojson", b"{}")}, ["我的网格.geojson"]),
+        ({"file": ("grids.gpkg", b"not a geopackage")}, ["grids.gpkg"]),
+        ({"file": ("grids.shp", b"no sidecars")}, ["grids.shp"]),
+        ({"file": ("grids.csv", b"code,wkt\n1,POLYGON((0 0\n")}, ["grids.csv"]),
+        ({"file": ("grids.zip", b"PK not a zip")}, ["grids.zip"]),
+        ({"file": ("ok.geojson", b'{"type":"FeatureCollection","features":[]}')}, ["ok.geojson"]),
+    ],
+)
+def test_check_errors_name_the_upload_as_the_client_sent_it(client, files, names):
+    r = client.post("/api/v1/checks", files=files)
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert all(n in message for n in names), message
+    for leak in (
+        "/tmp",
+        tempfile.gettempdir(),
+        "geo-grid-check",
+        "UploadFile",
+        "file.",
+        "object at 0x",
+    ):
+        assert leak not in message, (leak, message)
+
+
+def test_a_bad_parent_is_named_as_sent(client, demo, tmp_path):
+    layer = write_layer(demo.grids["emergency"], tmp_path / "emergency.geojson")
+    r = client.post("/api/v1/checks", files={"file": ("e.geojson", layer.read_bytes()),
+                                             "parent": ("社区.gpkg", b"broken")})  # fmt: skip
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert message.startswith("社区.gpkg: cannot read the file") and "/tmp" not in message

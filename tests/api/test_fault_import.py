@@ -24,7 +24,7 @@ from api_server import ApiServer, start_server
 from shapely.geometry import box
 from sqlalchemy import create_engine, text
 
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.io import write_layer
 
@@ -92,7 +92,7 @@ def _big_layer(path: Path) -> Path:
 def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) -> None:
     layer = f"t_fault_{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
-        repo.ensure_layer(s, layer, "故障测试")
+        repos.grids.ensure_layer(s, layer, "故障测试")
     path = _big_layer(tmp_path / "big.gpkg")
     published = _published()
     assert _layer_rows(layer) == (0, 0)

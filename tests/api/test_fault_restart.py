@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import psycopg2
 import pytest
 import shapely
 from api_server import ApiServer, start_server
@@ -24,9 +25,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 
-from geo_grid.db import migrate, repo
+from geo_grid.db import migrate, repos
 from geo_grid.db.cluster import LocalCluster
-from geo_grid.db.session import session_scope
+from geo_grid.db.session import error_line, get_engine, session_scope
 from geo_grid.errors import DatabaseUnavailable
 
 #: /health and a failing route must answer within this while PostgreSQL is down (the engine's
@@ -64,9 +65,9 @@ def _publish_one_grid(engine) -> None:
         crs=4490,
     )  # fmt: skip
     with session_scope(engine) as session:
-        gid = repo.create_generation(session, layer="unified", author="test")
-        repo.insert_grids(session, gid, "unified", grid)
-        repo.publish_generation(session, gid)
+        gid = repos.grids.create_generation(session, layer="unified", author="test")
+        repos.grids.insert_grids(session, gid, "unified", grid)
+        repos.grids.publish_generation(session, gid)
 
 
 def _wait_for(predicate, timeout: float, what: str) -> float:
@@ -152,26 +153,59 @@ def test_api_survives_postgres_restarts(
     assert "Traceback" not in log, log[-3000:]
 
 
+#: Every way a dead or absent database surfaces from the driver or the pool, and a bug.
+DRIVER_ERRORS = [
+    (OperationalError("SELECT 1", {}, Exception("could not connect to server")), True),
+    (OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")), True),
+    (InterfaceError("SELECT 1", {}, Exception("connection already closed")), True),
+    (DBAPIError("SELECT 1", {}, Exception("lost"), connection_invalidated=True), True),
+    (DBAPIError("SELECT 1", {}, Exception("terminating connection due to administrator command")),
+     True),
+    (psycopg2.OperationalError("server closed the connection unexpectedly"), True),
+    (PoolTimeout("QueuePool limit of size 10 overflow 20 reached"), True),
+    (ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')), False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("error", "unreachable"), DRIVER_ERRORS)
+def test_db_translates_an_unreachable_database_into_the_domain_error(
+    error: Exception, unreachable: bool
+) -> None:
+    """What reaches a unit of work from the driver or the pool leaves ``geo_grid.db`` as
+    DatabaseUnavailable (its reason kept for the log); a broken statement stays what it is."""
+    engine = get_engine("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
+    if not unreachable:
+        with pytest.raises(type(error)), session_scope(engine):
+            raise error
+        return
+    with pytest.raises(DatabaseUnavailable) as caught, session_scope(engine):
+        raise error
+    assert caught.value.message == "database unavailable"
+    assert error_line(caught.value) == error_line(error)
+
+
+def test_db_translates_a_refused_connection_outside_a_session() -> None:
+    """The engine's own hook: a connect that fails (nothing listens on port 1) raises the domain
+    error whoever asked (here a bare connection, as migrations and the locate index use)."""
+    engine = get_engine("postgresql+psycopg2://nobody@127.0.0.1:1/nothing")
+    with pytest.raises(DatabaseUnavailable) as caught, engine.connect():
+        pass
+    assert "refused" in error_line(caught.value).lower(), error_line(caught.value)
+
+
 @pytest.mark.parametrize(
-    ("error", "status"),
+    ("error", "status", "message"),
     [
-        (OperationalError("SELECT 1", {}, Exception("could not connect to server")), 503),
-        (
-            OperationalError(
-                "SELECT 1", {}, Exception("server closed the connection unexpectedly")
-            ),
-            503,
-        ),  # fmt: skip
-        (InterfaceError("SELECT 1", {}, Exception("connection already closed")), 503),
-        (DBAPIError("SELECT 1", {}, Exception("lost"), connection_invalidated=True), 503),
-        (DatabaseUnavailable("the local database is not running"), 503),
-        (PoolTimeout("QueuePool limit of size 10 overflow 20 reached"), 503),
-        (ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')), 500),
+        (DatabaseUnavailable("database unavailable"), 503, "database unavailable"),
+        (DatabaseUnavailable("the local database is not running"), 503, "the local database"),
+        (RuntimeError("a bug"), 500, None),
     ],
 )
-def test_database_errors_map_to_503_json_and_bugs_stay_500(error: Exception, status: int) -> None:
-    """Every way a dead or absent database surfaces is a 503 with a JSON error; a broken
-    statement is still a bug (500)."""
+def test_the_api_answers_database_unavailable_with_503_json_and_bugs_stay_500(
+    error: Exception, status: int, message: str | None
+) -> None:
+    """The API maps only the domain error (the translation happened in ``geo_grid.db``); the
+    driver's reason is not sent to the client."""
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
@@ -187,5 +221,5 @@ def test_database_errors_map_to_503_json_and_bugs_stay_500(error: Exception, sta
     with TestClient(app, raise_server_exceptions=False) as client:
         r = client.get("/boom")
     assert r.status_code == status, r.text
-    if status == 503:
-        assert r.json()["error"]["message"]
+    if message is not None:
+        assert r.json()["error"]["message"].startswith(message)

@@ -53,6 +53,16 @@ def test_geocode_unmatched_and_blank(client):
     assert r.status_code == 422 and r.json()["error"]["field"] == "q"
 
 
+def test_an_address_of_a_district_not_onboarded_is_unmatched_not_guessed(client, rows):
+    # the demo's own road and door, but in Wenzhou: the store's gazetteer knows it is elsewhere
+    local = rows[1]["local_text"]
+    body = client.get("/api/v1/geocode", params={"q": f"浙江省温州市乐清市白石街道{local}"}).json()
+    assert body["status"] == "unmatched" and body["grid_code"] is None
+    assert body["reason"].startswith("district not onboarded: 浙江省 (33)")
+    body = client.get("/api/v1/geocode", params={"q": f"南京栖霞{local}"}).json()
+    assert body["status"] == "matched" and body["address_id"] == int(rows[1]["address_id"])
+
+
 def test_batch_json_list_keeps_order(client, rows):
     texts = [rows[0]["full_text"], "", rows[1]["local_text"], rows[2]["local_text"]]
     body = client.post("/api/v1/geocode/batch", json=texts).json()

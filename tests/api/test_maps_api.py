@@ -11,16 +11,15 @@ size goal (1,063 grids × 5 layers ≤ 3 MB) and paint first in under 3 s.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import socket
-import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
+from api_server import serve_in_thread
+from auth import login_client, session_cookies
 from browser import browser_available, load_page
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
@@ -37,42 +36,16 @@ DOC_NAMES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(app):
-    import uvicorn
-
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases if there are none), a queued case and an edited plan."""
-    from geo_grid.db import tiles_repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.services import cases, index, plans
 
     index.invalidate()
     with session_scope() as session:
-        count, _ = tiles_repo.cases_fingerprint(session)
+        count, _ = repos.tiles.cases_fingerprint(session)
     if count < 100:
         cases.load_demo_cases(demo=demo, n=6000)
     queued = cases.intake(
@@ -98,23 +71,13 @@ def store(demo_db, demo):
 def server(store):
     from api.main import app
 
-    with _serve(app) as base:
+    with serve_in_thread(app) as base:
         yield base
-
-
-def _login(server: str, account) -> httpx.Client:
-    """A client logged in through the login form, as a person's browser is (session cookie)."""
-    client = httpx.Client(base_url=server, timeout=60)
-    r = client.post("/login", data={"username": account.username, "password": account.password,
-                                    "next": "/map"})  # fmt: skip
-    assert r.status_code == 303 and r.headers["location"] == "/map", r.text[:300]
-    assert "geo_grid_session" in client.cookies
-    return client
 
 
 @pytest.fixture(scope="module")
 def http(server, accounts):
-    client = _login(server, accounts["admin"])
+    client = login_client(server, accounts["admin"])
     yield client
     client.close()
 
@@ -123,20 +86,20 @@ def http(server, accounts):
 def cookies(server, accounts):
     """Playwright cookies of logged-in sessions, by role."""
 
-    def of(role: str) -> list[dict]:
-        client = _login(server, accounts[role])
-        value = client.cookies["geo_grid_session"]
-        client.close()
-        return [{"name": "geo_grid_session", "value": value, "url": server}]
-
-    return {role: of(role) for role in ("admin", "dispatcher", "planner")}
+    return {
+        role: session_cookies(server, accounts[role]) for role in ("admin", "dispatcher", "planner")
+    }
 
 
 def _page(http, path: str, **params) -> str:
-    """A page's HTML with inline-script escapes undone (``<\\/b>`` → ``</b>``)."""
+    """A page's HTML with the inline scripts' HTML escapes undone (``\\u003cb\\u003e`` →
+    ``<b>``: ``js_literal`` writes ``<``, ``>`` and ``&`` so no text can end a script)."""
     r = http.get(path, params=params)
     assert r.status_code == 200, (path, r.text[:300])
-    return r.text.replace("<\\/", "</")
+    text = r.text
+    for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
+        text = text.replace(escaped, char)
+    return text
 
 
 def _pages(store) -> dict[str, tuple[str, list[str]]]:
@@ -181,7 +144,7 @@ def test_coverage_page_meets_size_goal_on_the_demo(http, demo):
 
 
 def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
-    from geo_grid.db import tiles_repo
+    from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
     html = http.get("/map").text
@@ -190,7 +153,7 @@ def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
     assert leader["name"] in html
     assert str(leader["phone"]) not in html  # names, never phones
     with session_scope() as session:
-        counts = tiles_repo.open_case_counts(session)
+        counts = repos.tiles.open_case_counts(session)
     code, n = max(counts.items(), key=lambda kv: kv[1])
     assert re.search(rf'\["{code}","[^"]*",\d+,"[^"]*","[^"]*",{n},', html), (code, n)
 
@@ -204,11 +167,17 @@ def test_page_errors_are_http_errors(http):
     assert http.get("/map/cases", params={"category": "x; drop"}).status_code == 422
 
 
+def _every_case() -> dict[str, str]:
+    """A period (within GEO_GRID_MAX_PERIOD_DAYS) holding every demo case: six months to today."""
+    today = date.today()
+    return {"from": str(today - timedelta(days=300)), "to": str(today + timedelta(days=2))}
+
+
 def test_case_page_filters_by_period_and_category(http):
-    every = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2100-01-01"})
+    every = _page(http, "/map/cases", **_every_case())
     total = int(re.search(r"共 <b>(\d+)</b> 件", every).group(1))
     assert total > 0
-    one = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2100-01-01", "category": "E05"})
+    one = _page(http, "/map/cases", **_every_case(), category="E05")
     part = int(re.search(r"共 <b>(\d+)</b> 件", one).group(1))
     assert 0 < part < total
     none = _page(http, "/map/cases", **{"from": "2000-01-01", "to": "2000-01-02"})
@@ -216,7 +185,7 @@ def test_case_page_filters_by_period_and_category(http):
 
 
 def test_indicators_page_states_the_on_time_rate(http):
-    html = _page(http, "/map/indicators", **{"from": "2000-01-01", "to": "2100-01-01"})
+    html = _page(http, "/map/indicators", **_every_case())
     assert re.search(r"按期结案率 <b>\d+\.\d%</b>", html)
     assert "#e53935" in html and "#43a047" in html  # red and green grids
 

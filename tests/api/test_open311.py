@@ -59,7 +59,7 @@ def test_errors_use_the_spec_format(client, bare, accounts, where):
                                                       "lat": where[1], "long": where[0]})  # fmt: skip
     assert r.status_code == 401 and r.json()[0]["code"] == 401
     assert "api_key" in r.json()[0]["description"]
-    r = bare.get("/open311/v2/services.xml")
+    r = bare.get("/open311/v2/requests.xml")
     assert r.status_code == 401 and ET.fromstring(r.content).find("error/code").text == "401"
     r = bare.post("/open311/v2/requests.json", headers=accounts["viewer"].headers,
                   data={"service_code": "E0101", "lat": where[1], "long": where[0]})  # fmt: skip
@@ -103,3 +103,44 @@ def test_post_then_get_like_a_fixmystreet_client(client, accounts, where):
     assert client.get("/open311/v2/requests/nope.json").status_code == 404
     bad = client.get("/open311/v2/requests.json", params={"start_date": "yesterday"})
     assert bad.status_code == 400
+
+
+DISCOVERY = ("/open311/v2/discovery.json", "/open311/v2/discovery.xml",
+             "/open311/v2/services.json", "/open311/v2/services.xml",
+             "/open311/v2/services/E0502.json", "/open311/v2/services/E0502.xml")  # fmt: skip
+
+
+def test_discovery_and_the_service_list_need_no_key(bare):
+    """GeoReport v2 clients read these before they have a key; requests stay behind one."""
+    for url in DISCOVERY:
+        r = bare.get(url)
+        assert r.status_code == 200, (url, r.status_code, r.text[:200])
+    assert bare.get("/open311/v2/services/NOPE.json").status_code == 404
+    for url in ("/open311/v2/requests.json", "/open311/v2/requests/1.xml"):
+        r = bare.get(url)
+        assert r.status_code == 401, (url, r.status_code)
+    r = bare.post("/open311/v2/requests.json", data={"service_code": "E0101", "lat": "32.1",
+                                                      "long": "118.9"})  # fmt: skip
+    assert r.status_code == 401 and r.json()[0]["code"] == 401
+
+
+@pytest.fixture
+def closed_discovery(monkeypatch):
+    """A closed intranet: ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setenv("GEO_GRID_OPEN311_PUBLIC_DISCOVERY", "false")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_a_setting_puts_discovery_behind_a_key(bare, accounts, closed_discovery):
+    key = accounts["open311_client"].password
+    for url in DISCOVERY:
+        r = bare.get(url)
+        assert r.status_code == 401, (url, r.status_code)
+        assert bare.get(url, params={"api_key": key}).status_code == 200, url
+        assert bare.get(url, headers=accounts["planner"].headers).status_code == 200, url
+    assert ET.fromstring(bare.get(DISCOVERY[1]).content).find("error/code").text == "401"

@@ -12,7 +12,7 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import mapping, shape
 
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 
 CODE = "320113001002001"
@@ -28,8 +28,8 @@ def client(demo_db, accounts):
 
 def _grid(code: str):
     with session_scope() as s:
-        gen = repo.resolve_generation(s, "unified")
-        return repo.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
+        gen = repos.grids.resolve_generation(s, "unified")
+        return repos.grids.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
 
 
 def _line_across(geom) -> dict:
@@ -161,3 +161,54 @@ def test_a_geometry_that_is_not_an_object_is_422(client):
         r = client.post(f"/api/v1/plans/{pid}/split", json={"grid": CODE, "line": bad})
         assert r.status_code == 422, r.text
         assert r.json()["error"]["field"] == "line"
+
+
+def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
+    """The area check of a street planner's publish runs under the plan's lock, on the draft
+    that is then published: a change outside the street that lands while the publish waits for
+    the lock is caught, not published (issue 12 item 10)."""
+    import threading
+
+    from locks import wait_for_lock_waiters
+    from sqlalchemy import text
+
+    from geo_grid.access import Principal
+    from geo_grid.errors import Forbidden
+    from geo_grid.services import plans
+
+    key, gid = scratch_layer("street_code IN ('320113003', '320113004')")
+    planner = Principal("t.street.publisher", "planner", "street", "320113003")
+    plan = plans.create_plan(key, author="user:t.street.publisher")
+    with session_scope() as s:
+        inside, outside = (
+            s.execute(
+                text("SELECT min(code) FROM grid WHERE generation_id = :g AND street_code = :s"),
+                {"g": plan["generation_id"], "s": street},
+            ).scalar_one()
+            for street in ("320113003", "320113004")
+        )
+    plans.edit(plan["id"], "recode", {"grid": inside, "code": inside, "name": "新名"},
+               viewer=planner)  # fmt: skip
+    result: list[object] = []
+
+    def publish() -> None:
+        try:
+            result.append(plans.publish(plan["id"], author="user:t.street.publisher",
+                                        viewer=planner))  # fmt: skip
+        except Forbidden as exc:
+            result.append(exc)
+
+    with session_scope() as hold:  # a district planner's edit of the same plan, in flight
+        hold.execute(text("SELECT id FROM plan WHERE id = :p FOR UPDATE"), {"p": plan["id"]})
+        hold.execute(
+            text("UPDATE grid SET name = name || '改' WHERE generation_id = :g AND code = :c"),
+            {"g": plan["generation_id"], "c": outside},
+        )
+        worker = threading.Thread(target=publish)
+        worker.start()
+        wait_for_lock_waiters(1)
+    worker.join(120)
+    assert len(result) == 1 and isinstance(result[0], Forbidden), result
+    assert "outside your street 320113003" in result[0].message
+    with session_scope() as s:
+        assert repos.grids.resolve_generation(s, key)["id"] == gid  # nothing was published

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import LineString, Polygon, box
 from sqlalchemy import text
 
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.io import write_layer
 from geo_grid.settings import get_settings
@@ -55,7 +55,7 @@ def client(demo_db) -> Iterator[TestClient]:
 def layer_key(demo_db) -> str:
     key = f"t_up_{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
-        repo.ensure_layer(s, key, "上传测试")
+        repos.grids.ensure_layer(s, key, "上传测试")
     return key
 
 
@@ -136,7 +136,7 @@ def test_good_upload_is_stored_as_a_draft_and_listed(client, layer_key, tmp_path
     props = sorted((f["properties"]["code"], f["properties"]["name"]) for f in grids["features"])
     assert props == [("U000", NAMES[0]), ("U001", NAMES[1]), ("U002", NAMES[2])]
     with session_scope() as s:
-        gen = repo.generation_row(s, body["generation_id"])
+        gen = repos.grids.generation_row(s, body["generation_id"])
     assert (gen["source"], gen["author"], gen["note"]) == ("grids.gpkg", "user:tester", "上传")
 
 

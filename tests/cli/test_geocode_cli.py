@@ -42,7 +42,23 @@ def test_geocode_one_human_and_unmatched(store, row, capsys):
     out = capsys.readouterr().out
     assert row["grid_code"] in out and "门牌" in out
     assert main(["geocode", "火星大道99号"]) == 1
-    assert "unmatched" in capsys.readouterr().out
+    out = capsys.readouterr().out  # for a person: the status and the reasons in Chinese
+    assert out.startswith("未匹配: ") and "unmatched" not in out and "library" not in out
+
+
+def test_geocode_outside_the_district_says_so_with_its_components(store, row, capsys):
+    text = f"内蒙古锡林郭勒盟锡林浩特市宝力根街道{row['local_text']}"
+    assert main(["geocode", text, "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["status"] == "unmatched" and body["grid_code"] is None
+    assert body["reason"].startswith("district not onboarded: 内蒙古 (15)")
+    parts = body["components"]
+    assert (parts["province"], parts["city"], parts["district"]) == (
+        "内蒙古",
+        "锡林郭勒盟",
+        "锡林浩特市",
+    )
+    assert parts["street"] == "宝力根街道" and parts["building"] == row["building"]
 
 
 def test_geocode_batch_csv(store, demo, tmp_path, capsys):

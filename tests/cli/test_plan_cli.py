@@ -47,3 +47,46 @@ def test_plan_refusals_exit_2(demo_db, capsys):
     assert len(err) == 1
     assert main(["plan", "split", pid, "--grid", "320113001001001", "--line", "{not json"]) == 2
     assert main(["plan", "split", "999999", "--grid", "x", "--line", bad_line]) == 2
+
+
+def test_edit_commands_are_built_from_edit_ops():
+    """One command per offered edit, its parameters exactly the op's in EDIT_OPS (PLAN first,
+    --json last): a parameter added to an edit cannot be forgotten by the command line."""
+    import typer.main
+
+    from geo_grid.cli import app
+    from geo_grid.cli.plans import _EDIT_COMMANDS, _EDIT_PARAMS
+    from geo_grid.plans import EDIT_OPS
+
+    plan_group = typer.main.get_command(app).commands["plan"]
+    assert set(_EDIT_COMMANDS) <= set(EDIT_OPS)
+    for op, (verb, _) in _EDIT_COMMANDS.items():
+        params = [p.name for p in plan_group.commands[verb].params]
+        assert params == ["plan", *EDIT_OPS[op], "as_json"], (op, params)
+        assert set(EDIT_OPS[op]) <= set(_EDIT_PARAMS), op
+
+
+def test_every_edit_command_parses_and_reaches_the_service(demo_db, demo, capsys):
+    """Each edit command's arguments parse (lists, GeoJSON, optional options) and reach the plan
+    service: an unknown plan exits 2 with one line naming it; a recode on a real plan answers."""
+    line = json.dumps({"type": "LineString", "coordinates": [[118.9, 32.1], [118.91, 32.11]]})
+    box = {"type": "Polygon", "coordinates": [[[118.9, 32.1], [118.91, 32.1], [118.91, 32.11],
+                                              [118.9, 32.1]]]}  # fmt: skip
+    calls = {
+        "split": ["--grid", "G", "--line", line],
+        "merge": ["G1", "G2", "--keep", "G1"],
+        "reshape": ["--grid", "G", "--geometry", json.dumps(box)],
+        "move": ["B1", "B2", "--to", "G"],
+        "recode": ["--grid", "G", "--name", "新名"],
+    }
+    for verb, args in calls.items():
+        assert main(["plan", verb, "999999", *args]) == 2, verb
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "999999" in err[0], (verb, err)
+    code, plan = _run(capsys, "plan", "create", "--layer", "unified", "--json")
+    grid = demo.grids["unified"].iloc[3]["code"]
+    code, result = _run(
+        capsys, "plan", "recode", str(plan["id"]), "--grid", grid, "--name", "改名网格", "--json"
+    )
+    assert code == 0, result
+    assert result["op"] == "recode" and result["changed"] == [grid]

@@ -15,10 +15,19 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from geo_grid._address_numerals import arabic_to_chinese
+from geo_grid.access import Principal
+from geo_grid.address import arabic_to_chinese
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput, Conflict
+from geo_grid.errors import BadInput, Conflict, Forbidden
 from geo_grid.services import cases
+
+CENTRE = Principal("调度员", "dispatcher")
+VERIFIER = Principal("核查员", "dispatcher")
+
+
+def _worker(case, name: str = "网格员甲") -> Principal:
+    """A grid worker on the roster for the case's grid (who may accept and handle it)."""
+    return Principal(name, "grid_worker", "community", case["grid_code"][:12], (case["grid_code"],))
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +107,7 @@ def test_an_address_that_cannot_be_placed_goes_to_the_manual_queue_then_to_a_poi
     assert "geocoder" in case["manual_reason"]
     assert case["id"] in {r["id"] for r in cases.manual_queue(1000)}
     code, x, y = inside[1]
-    routed = cases.route_to_point(case["number"], x, y, "cgcs2000", actor="调度员")
+    routed = cases.route_to_point(case["number"], x, y, "cgcs2000", by=CENTRE)
     assert routed["status"] == "dispatched" and routed["grid_code"] == code
     assert routed["manual_reason"] is None
     assert case["id"] not in {r["id"] for r in cases.manual_queue(1000)}
@@ -116,41 +125,62 @@ def test_the_audit_log_refuses_update_and_delete_even_raw(store, inside):
 
 def test_transitions_log_actor_role_note_and_check_the_version(store, inside):
     case = cases.intake(_report(*inside[3][1:], code="F0101"))
-    steps = [("accept", "网格员甲", "handler"), ("contact", "网格员甲", "handler"),
-             ("handle", "网格员甲", "handler"), ("reopen", "核查员", "verifier"),
-             ("handle", "网格员甲", "handler"), ("verify", "核查员", "verifier"),
-             ("close", "中心", "center")]  # fmt: skip
+    worker = _worker(case)
+    steps = [("accept", worker), ("contact", worker), ("handle", worker), ("reopen", VERIFIER),
+             ("handle", worker), ("verify", VERIFIER), ("close", CENTRE)]  # fmt: skip
     version = case["version"]
-    for action, actor, role in steps:
-        case = cases.transition(case["id"], action, version=version, actor=actor, role=role,
+    for action, by in steps:
+        case = cases.transition(case["id"], action, version=version, by=by,
                                 note=f"{action} note", attachment="photo.jpg")  # fmt: skip
         assert case["version"] == version + 1
         version = case["version"]
-    case = cases.transition(case["id"], "rate", version=version, actor="市民", data={"rating": 4})
+    case = cases.transition(case["id"], "rate", version=version, by=CENTRE, data={"rating": 4})
     assert case["status"] == "rated" and case["reopened"] == 1 and case["satisfied"]
     assert case["responded_at"] is not None and case["closed_at"] is not None
     log = cases.history(case["id"])
-    assert [e["action"] for e in log][3:] == [a for a, _, _ in steps] + ["rate"]
-    assert log[3]["actor"] == "网格员甲" and log[3]["role"] == "handler"
+    assert [e["action"] for e in log][3:] == [a for a, _ in steps] + ["rate"]
+    assert log[3]["actor"] == "user:网格员甲" and log[3]["role"] == "grid_worker"
+    assert (log[6]["actor"], log[6]["role"]) == ("user:核查员", "dispatcher")
     assert log[3]["note"] == "accept note" and log[3]["attachment"] == "photo.jpg"
     with pytest.raises(Conflict) as info:
-        cases.transition(case["id"], "close", version=case["version"], actor="x")
+        cases.transition(case["id"], "close", version=case["version"], by=CENTRE)
     assert info.value.extra["allowed"] == []
     with pytest.raises(Conflict, match="version"):
-        cases.transition(case["id"], "comment", version=1, actor="x")
+        cases.transition(case["id"], "comment", version=1, by=CENTRE)
+
+
+def test_each_step_is_taken_by_its_role_and_verified_by_another_person(store, inside):
+    """The role table and the four-eyes rule, enforced in the store's transaction."""
+    case = cases.intake(_report(*inside[3][1:], code="F0101"))
+    worker, colleague = _worker(case), _worker(case, "网格员乙")
+    version = case["version"]
+    for action, wrong in (("accept", CENTRE), ("handle", CENTRE)):
+        with pytest.raises(Forbidden, match=f"role: dispatcher may not {action}"):
+            cases.transition(case["id"], action, version=version, by=wrong)
+        version = cases.transition(case["id"], action, version=version, by=worker)["version"]
+    for action in ("close", "reassign", "reject"):
+        with pytest.raises(Forbidden, match=f"role: grid_worker may not {action}"):
+            cases.transition(case["id"], action, version=version, by=worker)
+    for action in ("verify", "reopen"):
+        with pytest.raises(Forbidden, match="four eyes"):
+            cases.transition(case["id"], action, version=version, by=worker)
+    assert cases.get_case(case["id"])["version"] == version  # nothing moved, nothing logged
+    assert [e["action"] for e in cases.history(case["id"])][-1] == "handle"
+    verified = cases.transition(case["id"], "verify", version=version, by=colleague)
+    assert verified["status"] == "verified"
+    assert cases.history(case["id"])[-1]["actor"] == "user:网格员乙"
 
 
 def test_concurrent_transitions_one_wins_one_gets_409(store, inside):
     case = cases.intake(_report(*inside[4][1:]))
+    worker = _worker(case)
     barrier = threading.Barrier(2)
     results: list[object] = []
 
     def act(action: str) -> None:
         barrier.wait()
         try:
-            results.append(
-                cases.transition(case["id"], action, version=case["version"], actor=action)
-            )
+            results.append(cases.transition(case["id"], action, version=case["version"], by=worker))
         except Conflict as exc:
             results.append(exc)
 
@@ -233,10 +263,10 @@ def test_sweep_with_a_frozen_clock_whistle_and_report_in(store, inside):
     assert done["on_time"]
     late = cases.report_in(case["id"], "市场监管所", actor="所长", now=due + timedelta(hours=40))
     assert not late["on_time"]
-    blown = cases.whistle(case["id"], actor="网格员", now=due + timedelta(hours=41))
+    blown = cases.whistle(case["id"], by=CENTRE, now=due + timedelta(hours=41))
     assert blown["level"] == "district"
     with pytest.raises(Conflict):
-        cases.whistle(case["id"], actor="网格员", now=due + timedelta(hours=42))
+        cases.whistle(case["id"], by=CENTRE, now=due + timedelta(hours=42))
     log = [e["action"] for e in cases.history(case["id"])]
     assert log.count("escalate") == 3
 
@@ -266,8 +296,9 @@ def test_indicators_over_a_private_period(store, inside):
     ]
     for c in made[:2]:
         v = c["version"]
-        for action in ("accept", "handle", "verify", "close"):
-            c = cases.transition(c["id"], action, version=v, actor="a", now=t0 + timedelta(hours=5))
+        for action, by in (("accept", _worker(c)), ("handle", _worker(c)), ("verify", CENTRE),
+                           ("close", CENTRE)):  # fmt: skip
+            c = cases.transition(c["id"], action, version=v, by=by, now=t0 + timedelta(hours=5))
             v = c["version"]
     rows = cases.indicators(
         "grid", datetime(2019, 1, 1, tzinfo=UTC), datetime(2019, 4, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import text
 
-from geo_grid.db import plans_repo, repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
 from geo_grid.services import plans as svc
@@ -23,12 +23,12 @@ from geo_grid.services import plans as svc
 
 def _published(layer: str) -> int:
     with session_scope() as s:
-        return repo.resolve_generation(s, layer)["id"]
+        return repos.grids.resolve_generation(s, layer)["id"]
 
 
 def _grids(generation_id: int) -> gpd.GeoDataFrame:
     with session_scope() as s:
-        return repo.read_grids(s, generation_id=generation_id)
+        return repos.grids.read_grids(s, generation_id=generation_id)
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
     )
     case_id = None
     with session_scope() as s:
-        if plans_repo.cases_table_exists(s):
+        if repos.plans.cases_table_exists(s):
             p = shapely.point_on_surface(new_geom)
             case_id = s.execute(
                 text(
@@ -174,8 +174,8 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
     assert result["retired_generation_id"] == old
     assert _published(copy_layer) == plan["generation_id"]
     with session_scope() as s:
-        assert repo.generation_row(s, old)["status"] == "retired"
-        assert plans_repo.get_plan(s, plan["id"])["status"] == "published"
+        assert repos.grids.generation_row(s, old)["status"] == "retired"
+        assert repos.plans.get_plan(s, plan["id"])["status"] == "published"
         if case_id is not None:
             row = s.execute(
                 text('SELECT grid_code, routing FROM "case" WHERE id = :i'), {"i": case_id}
@@ -199,14 +199,14 @@ def test_publish_is_atomic(copy_layer, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("injected failure after the generation switch")
 
-    monkeypatch.setattr(plans_repo, "record_case_regrid", boom)
+    monkeypatch.setattr(repos.plans, "record_case_regrid", boom)
     with pytest.raises(RuntimeError, match="injected"):
         svc.publish(plan["id"])
     assert _published(copy_layer) == old
     with session_scope() as s:
-        assert repo.generation_row(s, old)["status"] == "published"
-        assert repo.generation_row(s, plan["generation_id"])["status"] == "draft"
-        assert plans_repo.get_plan(s, plan["id"])["status"] == "open"
+        assert repos.grids.generation_row(s, old)["status"] == "published"
+        assert repos.grids.generation_row(s, plan["generation_id"])["status"] == "draft"
+        assert repos.plans.get_plan(s, plan["id"])["status"] == "open"
 
 
 def test_concurrent_publish_one_wins_one_conflicts(copy_layer):

@@ -8,13 +8,13 @@ from shapely.geometry import MultiPolygon, Polygon, box
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError, InternalError
 
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.errors import Conflict, NotFound
 
 
 def _layer(session, key: str) -> None:
-    repo.ensure_layer(session, key, f"测试{key}")
+    repos.grids.ensure_layer(session, key, f"测试{key}")
 
 
 SCRATCH = ["t_pub", "t_retire", "t_stale", "t_dirty", "t_bbox"]
@@ -51,15 +51,15 @@ def _grids(codes, *, x0=118.9, invalid=False) -> gpd.GeoDataFrame:
 def test_postgis_and_builtin_layers(database_url):
     with session_scope() as s:
         assert s.execute(text("SELECT postgis_lib_version()")).scalar().startswith("3.")
-        keys = {r["key"] for r in repo.list_layers(s)}
+        keys = {r["key"] for r in repos.grids.list_layers(s)}
     assert {"unified", "politics_law", "urban_mgmt", "emergency", "ecology"} <= keys
 
 
 def test_one_published_generation_per_layer_is_enforced_by_the_database(database_url):
     with pytest.raises(IntegrityError), session_scope() as s:
         _layer(s, "t_pub")
-        a = repo.create_generation(s, layer="t_pub")
-        b = repo.create_generation(s, layer="t_pub")
+        a = repos.grids.create_generation(s, layer="t_pub")
+        b = repos.grids.create_generation(s, layer="t_pub")
         s.execute(
             text("UPDATE generation SET status = 'published' WHERE id IN (:a, :b)"),
             {"a": a, "b": b},
@@ -69,28 +69,30 @@ def test_one_published_generation_per_layer_is_enforced_by_the_database(database
 def test_publish_retires_the_previous_generation(database_url):
     with session_scope() as s:
         _layer(s, "t_retire")
-        a = repo.create_generation(s, layer="t_retire")
-        repo.insert_grids(s, a, "t_retire", _grids(["A1", "A2"]))
-        assert repo.publish_generation(s, a) is None
-        b = repo.create_generation(s, layer="t_retire")
-        repo.insert_grids(s, b, "t_retire", _grids(["B1"]))
-        assert repo.publish_generation(s, b) == a
+        a = repos.grids.create_generation(s, layer="t_retire")
+        repos.grids.insert_grids(s, a, "t_retire", _grids(["A1", "A2"]))
+        assert repos.grids.publish_generation(s, a) is None
+        b = repos.grids.create_generation(s, layer="t_retire")
+        repos.grids.insert_grids(s, b, "t_retire", _grids(["B1"]))
+        assert repos.grids.publish_generation(s, b) == a
     with session_scope() as s:
-        gens = {g["id"]: g["status"] for g in repo.list_generations(s, "t_retire")}
+        gens = {g["id"]: g["status"] for g in repos.grids.list_generations(s, "t_retire")}
         assert gens == {a: "retired", b: "published"}
         with pytest.raises(Conflict):
-            repo.publish_generation(s, a)
+            repos.grids.publish_generation(s, a)
 
 
 def test_publish_with_stale_expectation_conflicts(database_url):
     with session_scope() as s:
         _layer(s, "t_stale")
-        a = repo.create_generation(s, layer="t_stale")
-        repo.publish_generation(s, a)
-        b = repo.create_generation(s, layer="t_stale")
+        a = repos.grids.create_generation(s, layer="t_stale")
+        repos.grids.publish_generation(s, a)
+        b = repos.grids.create_generation(s, layer="t_stale")
         with pytest.raises(Conflict):
-            repo.publish_generation(s, b, expected_published=a + 1000)  # based on a stale state
-        repo.publish_generation(s, b, expected_published=a)
+            repos.grids.publish_generation(
+                s, b, expected_published=a + 1000
+            )  # based on a stale state
+        repos.grids.publish_generation(s, b, expected_published=a)
 
 
 def test_unified_grids_must_be_valid_and_coded(database_url):
@@ -101,22 +103,22 @@ def test_unified_grids_must_be_valid_and_coded(database_url):
 
     before = drafts()
     with pytest.raises(IntegrityError), session_scope() as s:
-        gid = repo.create_generation(s, layer="unified")
-        repo.insert_grids(
+        gid = repos.grids.create_generation(s, layer="unified")
+        repos.grids.insert_grids(
             s, gid, "unified", _grids(["320113001001001", "320113001001002"], invalid=True)
         )
     with pytest.raises(IntegrityError), session_scope() as s:
-        gid = repo.create_generation(s, layer="unified")
-        repo.insert_grids(s, gid, "unified", _grids(["X1"]))
+        gid = repos.grids.create_generation(s, layer="unified")
+        repos.grids.insert_grids(s, gid, "unified", _grids(["X1"]))
     assert drafts() == before  # nothing of the failed attempts was kept
 
 
 def test_department_layers_keep_invalid_geometry_for_the_checks(database_url):
     with session_scope() as s:
         _layer(s, "t_dirty")
-        gid = repo.create_generation(s, layer="t_dirty")
-        repo.insert_grids(s, gid, "t_dirty", _grids(["D1", "D2"], invalid=True))
-        grids = repo.read_grids(s, generation_id=gid)
+        gid = repos.grids.create_generation(s, layer="t_dirty")
+        repos.grids.insert_grids(s, gid, "t_dirty", _grids(["D1", "D2"], invalid=True))
+        grids = repos.grids.read_grids(s, generation_id=gid)
     assert list(grids["code"]) == ["D1", "D2"]
     assert not grids.geometry.iloc[0].is_valid
 
@@ -134,17 +136,17 @@ def test_srid_is_enforced(database_url):
 
 def test_unknown_layer_is_named(database_url):
     with pytest.raises(NotFound, match="layer: unknown layer 'nope'"), session_scope() as s:
-        repo.create_generation(s, layer="nope")
+        repos.grids.create_generation(s, layer="nope")
 
 
 def test_read_grids_bbox_and_geometry_round_trip(database_url):
     frame = _grids(["R1", "R2", "R3"], x0=119.0)
     with session_scope() as s:
         _layer(s, "t_bbox")
-        gid = repo.create_generation(s, layer="t_bbox")
-        repo.insert_grids(s, gid, "t_bbox", frame)
-        some = repo.read_grids(s, generation_id=gid, bbox=(119.0, 32.1, 119.015, 32.11))
-        every = repo.read_grids(s, generation_id=gid)
+        gid = repos.grids.create_generation(s, layer="t_bbox")
+        repos.grids.insert_grids(s, gid, "t_bbox", frame)
+        some = repos.grids.read_grids(s, generation_id=gid, bbox=(119.0, 32.1, 119.015, 32.11))
+        every = repos.grids.read_grids(s, generation_id=gid)
     assert list(some["code"]) == ["R1", "R2"]
     assert all(a.equals_exact(b, 0) for a, b in zip(every.geometry, frame.geometry, strict=True))
     assert every.crs.to_epsg() == 4490

@@ -96,3 +96,88 @@ def test_unknown_action_and_status_are_bad_input():
         apply("received", "teleport")
     with pytest.raises(BadInput, match="unknown case status"):
         allowed_actions("limbo")
+
+
+# ------------------------------------------------------------------------------ who may act
+#: The roles the table gives each action: written out here, so a change to the table is a
+#: deliberate change to this test too.
+EXPECTED_ROLES = {
+    "assess": {"admin", "dispatcher", "system"},
+    "to_manual": {"admin", "dispatcher", "system"},
+    "dispatch": {"admin", "dispatcher", "system"},
+    "reassign": {"admin", "dispatcher"},
+    "reject": {"admin", "dispatcher"},
+    "close": {"admin", "dispatcher"},
+    "rate": {"admin", "dispatcher"},
+    "accept": {"grid_worker"},
+    "return": {"grid_worker"},
+    "handle": {"grid_worker"},
+    "suspend": {"admin", "dispatcher", "grid_worker"},
+    "resume": {"admin", "dispatcher", "grid_worker"},
+    "verify": {"admin", "dispatcher", "grid_worker"},
+    "reopen": {"admin", "dispatcher", "grid_worker"},
+    "contact": {"admin", "dispatcher", "grid_worker"},
+    "comment": {"admin", "dispatcher", "grid_worker"},
+    "escalate": {"system"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED_ROLES))
+def test_each_action_is_allowed_to_its_roles_only_and_a_refusal_names_the_rule(action):
+    from geo_grid.access import ROLES
+    from geo_grid.cases.duties import check, permits
+    from geo_grid.errors import Forbidden
+
+    for role in (*ROLES, "system"):
+        if role in EXPECTED_ROLES[action]:
+            assert permits(role, action)
+            check(role, action)
+            continue
+        assert not permits(role, action), (role, action)
+        with pytest.raises(Forbidden) as info:
+            check(role, action)
+        assert info.value.message.startswith(f"role: {role} may not {action}")
+        assert info.value.field == "action"
+
+
+def test_the_table_covers_every_action_and_no_account_role_is_system():
+    from geo_grid.access import ROLES
+    from geo_grid.cases.duties import ACTION_ROLES, SYSTEM
+
+    assert set(ACTION_ROLES) == set(ACTIONS) | set(NOTE_ACTIONS) == set(EXPECTED_ROLES)
+    assert SYSTEM not in ROLES  # nobody logs in as the router
+
+
+def test_four_eyes_the_handler_may_not_verify_or_send_back_their_own_work():
+    from geo_grid.cases.duties import check_four_eyes
+    from geo_grid.errors import Forbidden
+
+    for action in ("verify", "reopen"):
+        with pytest.raises(Forbidden, match="four eyes"):
+            check_four_eyes(action, "user:wang", handler="user:wang")
+        check_four_eyes(action, "user:li", handler="user:wang")
+    check_four_eyes("close", "user:wang", handler="user:wang")  # not a verification
+
+
+def test_the_demo_history_follows_the_role_table(demo):
+    """Every generated event is taken by a role the table allows, and verified by someone other
+    than the handler (the demo's history is what the indicators and maps show)."""
+    from datetime import UTC, datetime
+
+    from geo_grid.cases.duties import FOUR_EYES, permits
+    from geo_grid.demo.cases import generate_cases
+
+    _, events, _ = generate_cases(demo, 7, n=600, end=datetime(2026, 6, 1, tzinfo=UTC))
+    assert len(events) > 600 * 4
+    handler: dict[int, str] = {}
+    checked = set()
+    for e in events.sort_values(["case_id", "at"], kind="stable").itertuples(index=False):
+        if e.action == "receive":
+            continue
+        assert permits(e.role, e.action), (e.case_id, e.action, e.role)
+        if e.action == "handle":
+            handler[e.case_id] = e.actor
+        if e.action in FOUR_EYES:
+            assert e.actor != handler[e.case_id], (e.case_id, e.action, e.actor)
+        checked.add(e.action)
+    assert {"accept", "handle", "verify", "close", "rate", "reopen"} <= checked

@@ -51,6 +51,18 @@ def test_service_request_fields_and_status_mapping():
                                                     "account_id"]  # fmt: skip
 
 
+def test_a_request_never_carries_phone_or_id_numbers_typed_into_its_text():
+    """Open311 answers go to other systems: the numbers in description and address are masked
+    whoever asks, in JSON and in XML, and the rest of the text stays readable."""
+    case = {**CASE, "description": "楼道堆物 电话139 1234 5678 身份证320102199001011234",
+            "address_text": "尧佳路12号 座机025-84561234"}  # fmt: skip
+    req = open311.service_request(case)
+    assert req["description"] == "楼道堆物 电话139 **** 5678 身份证3201**********1234"
+    assert req["address"] == "尧佳路12号 座机025-****1234"
+    xml = open311.to_xml("service_requests", [req])
+    assert "5678" in xml and "1234 5678" not in xml and "84561234" not in xml
+
+
 def test_xml_documents_parse_and_nest_as_the_spec_shows():
     body = open311.to_xml("service_requests", [open311.service_request(CASE)])
     assert body.startswith('<?xml version="1.0" encoding="UTF-8"?>')

@@ -409,3 +409,220 @@ def test_demo_ground_truth():
         fixed, log = fix_coverage(frame, communities)
         assert check_coverage(fixed, communities).valid, key
         assert len(fixed) >= len(frame) - sum(d["kind"] == "duplicate_geometry" for d in truth)
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs we did not make: the JTS coverage validation suites (GEOS ports the same cases)
+# ---------------------------------------------------------------------------------------------
+
+#: Cases of JTS's ``CoverageValidatorTest`` and ``CoveragePolygonValidatorTest`` (Martin Davis,
+#: 2022, locationtech/jts, EPL-2.0 / EDL-1.0; GEOS's ``CoverageValidatorTest.cpp`` ports them), as
+#: (name, polygons WKT, overlap area, gap area) in their own units. Where JTS expects invalid edges
+#: we expect the overlap or gap they bound, with its exact area; where they bound no area (a
+#: T-junction, a vertex on a neighbour's edge, a sliver open to the outside or closed only
+#: through point contacts, which is no hole of the union as GEOS builds it) we expect nothing,
+#: as our docstring says. The neighbours of JTS's polygon check are single polygons, so a
+#: MultiPolygon given as neighbours becomes one grid per polygon. ``InteriorSegmentsTouching``
+#: also closes a 3.2-unit hole (the target's notch against the square's edge), a gap for us.
+#: ``TargetCoveredAndMatching`` is valid for JTS's polygon-against-
+#: neighbours check (every edge of the target is matched), but the neighbours repeat the target:
+#: as a coverage it is a 32-unit overlap, which we must find.
+JTS_CASES = [
+    ("CollinearUnmatchedEdge", ["POLYGON ((100 200, 200 200, 200 100, 100 100, 100 200))",
+                                "POLYGON ((100 300, 180 300, 180 200, 100 200, 100 300))"], 0, 0),
+    ("OverlappingSquares", ["POLYGON ((1 9, 6 9, 6 4, 1 4, 1 9))",
+                            "POLYGON ((9 1, 4 1, 4 6, 9 6, 9 1))"], 4, 0),
+    ("GapClosedAtPoints", ["POLYGON ((1 5, 9 5, 9 1, 1 1, 1 5))",
+                           "POLYGON ((1 9, 5 9, 5 5.1, 1 5, 1 9))",
+                           "POLYGON ((5 9, 9 9, 9 5, 5.5 5.1, 5 9))"], 0, 0),
+    ("GapDisjoint", ["POLYGON ((1 5, 9 5, 9 1, 1 1, 1 5))",
+                     "POLYGON ((1 9, 5 9, 5 5.1, 1 5.1, 1 9))",
+                     "POLYGON ((5 9, 9 9, 9 5.1, 5 5.1, 5 9))"], 0, 0),
+    ("Gore", ["POLYGON ((1 5, 5 5, 9 5, 9 1, 1 1, 1 5))",
+              "POLYGON ((1 9, 5 9, 5 5, 1 5.1, 1 9))",
+              "POLYGON ((5 9, 9 9, 9 5, 5 5, 5 9))"], 0, 0),
+    ("Grid", ["POLYGON ((1 9, 5 9, 5 5, 1 5, 1 9))", "POLYGON ((9 9, 9 5, 5 5, 5 9, 9 9))",
+              "POLYGON ((1 1, 1 5, 5 5, 5 1, 1 1))", "POLYGON ((9 1, 5 1, 5 5, 9 5, 9 1))"], 0, 0),
+    ("DuplicateGeometry", ["POLYGON ((1 3, 3 3, 3 1, 1 1, 1 3))",
+                           "MULTIPOLYGON (((1 3, 3 3, 3 1, 1 1, 1 3)), ((5 3, 5 1, 3 1, 3 3, 5 3)))"], 4, 0),
+    ("CrossingSegment", ["POLYGON ((1 9, 9 9, 9 3, 1 3, 1 9))",
+                         "POLYGON ((1 1, 5 6, 9 1, 1 1))"], 7.2, 0),
+    ("CrossingAndInteriorSegments", ["POLYGON ((1 1, 3 4, 7 4, 9 1, 1 1))",
+                                     "POLYGON ((1 9, 9 9, 9 3, 1 3, 1 9))"], 14 / 3, 0),
+    ("TargetVertexTouchesSegment", ["POLYGON ((1 9, 9 9, 9 5, 1 5, 1 9))",
+                                    "POLYGON ((1 1, 5 5, 9 1, 1 1))"], 0, 0),
+    ("InteriorSegmentTouchingEdge", ["POLYGON ((4 3, 4 7, 8 9, 8 1, 4 3))",
+                                     "POLYGON ((1 7, 6 7, 6 3, 1 3, 1 7))"], 8, 0),
+    ("InteriorSegmentTouchingNodes", ["POLYGON ((4 2, 4 8, 8 9, 8 1, 4 2))",
+                                      "POLYGON ((1 5, 4 8, 7 5, 4 2, 1 5))"], 9, 0),
+    ("InteriorSegmentsTouching", ["POLYGON ((1 9, 5 9, 8 7, 5 7, 3 5, 8 2, 1 2, 1 9))",
+                                  "POLYGON ((5 9, 9 9, 9 1, 5 1, 5 9))"], 5.7, 3.2),
+    ("TargetMultiPolygon", ["MULTIPOLYGON (((4 8, 9 9, 9 7, 4 8)), ((3 5, 9 6, 9 4, 3 5)), ((2 2, 9 3, 9 1, 2 2)))",
+                            "POLYGON ((1 1, 1 9, 5 9, 6 7, 5 5, 6 3, 5 1, 1 1))"], 2.9407925, 0),
+    ("BothMultiPolygon", ["MULTIPOLYGON (((4 8, 9 9, 9 7, 4 8)), ((3 5, 9 6, 9 4, 3 5)), ((2 2, 9 3, 9 1, 2 2)))",
+                          "MULTIPOLYGON (((1 6, 1 9, 5 9, 6 7, 5 5, 1 6)), ((1 4, 5 5, 6 3, 5 1, 1 1, 1 4)))"], 2.5407925, 0),
+    ("InteriorSegmentsWithMatch", ["POLYGON ((7 6, 1 1, 3 6, 7 6))",
+                                   "MULTIPOLYGON (((1 9, 9 9, 9 1, 1 1, 3 6, 1 9)), ((0 1, 0 9, 1 9, 3 6, 1 1, 0 1)))"], 10, 0),
+    ("AdjacentHoleOverlap", ["POLYGON ((3 3, 3 7, 6 8, 7 3, 3 3))",
+                             "POLYGON ((1 9, 9 9, 9 1, 1 1, 1 9), (3 7, 7 7, 7 3, 3 3, 3 7))"], 1.6, 1.6),
+    ("TargetHoleOverlap", ["POLYGON ((1 1, 1 9, 9 9, 9 1, 1 1), (2 2, 8 2, 8 8, 5 4, 3 5, 2 5, 2 2))",
+                           "POLYGON ((2 2, 2 5, 3 5, 8 6.7, 8 2, 2 2))"], 3.1006711, 0.8506711),
+    ("FullyContained", ["POLYGON ((3 7, 7 7, 7 3, 3 3, 3 7))",
+                        "POLYGON ((1 9, 9 9, 9 1, 1 1, 1 9))"], 16, 0),
+    ("MatchedEdges", ["POLYGON ((3 7, 7 7, 7 3, 3 3, 3 7))",
+                      "MULTIPOLYGON (((1 7, 3 7, 3 3, 1 3, 1 7)), ((3 9, 7 9, 7 7, 3 7, 3 9)), ((9 7, 9 3, 7 3, 7 7, 9 7)), ((3 1, 3 3, 7 3, 7 1, 3 1)))"], 0, 0),
+    ("RingsCCW", ["POLYGON ((1 1, 6 5, 4 9, 1 9, 1 1))", "POLYGON ((1 1, 9 1, 9 4, 6 5, 1 1))"], 0, 0),
+    ("TargetCoveredAndMatching", ["POLYGON ((1 7, 5 7, 9 7, 9 3, 5 3, 1 3, 1 7))",
+                                  "MULTIPOLYGON (((5 9, 9 7, 5 7, 1 7, 5 9)), ((1 7, 5 7, 5 3, 1 3, 1 7)), ((9 3, 5 3, 5 7, 9 7, 9 3)), ((1 3, 5 3, 9 3, 5 1, 1 3)))"], 32, 0),
+    ("RepeatedCommonVertexInTarget", ["POLYGON ((1 1, 1 3, 5 3, 5 3, 9 1, 1 1))",
+                                      "POLYGON ((1 9, 9 9, 9 5, 5 3, 1 3, 1 9))"], 0, 0),
+    ("RepeatedCommonVertexInAdjacent", ["POLYGON ((1 1, 1 3, 5 3, 9 1, 1 1))",
+                                        "POLYGON ((1 9, 9 9, 9 5, 5 3, 5 3, 1 3, 1 9))"], 0, 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "wkts", "overlap", "gap"), JTS_CASES, ids=[c[0] for c in JTS_CASES]
+)
+def test_jts_coverage_validator_cases(name, wkts, overlap, gap):
+    """One JTS unit is 10 m here, placed in Nanjing (areas in m² are the unit areas × 100)."""
+    scale = 0.5 if name == "CollinearUnmatchedEdge" else 10.0  # its units are already large
+    first, *rest = [
+        shapely.affinity.affine_transform(shapely.from_wkt(w), [scale, 0, 0, scale, X0, Y0])
+        for w in wkts
+    ]
+    geoms = [first, *(p for g in rest for p in shapely.get_parts(g))]
+    report = check_coverage(layer(geoms))
+    kinds = report.defects.kind
+    overlaps = report.defects[kinds == "overlap"]
+    gaps = report.defects[kinds.isin(["gap", "sliver_gap"])]
+    assert overlaps.area_m2.sum() == pytest.approx(overlap * scale**2, rel=1e-6), name
+    assert gaps.area_m2.sum() == pytest.approx(gap * scale**2, rel=1e-6), name
+    assert set(kinds) <= {"overlap", "duplicate_geometry", "gap", "sliver_gap"}, report.defects
+    # and the overlaps are exactly what a brute-force intersection of every pair finds
+    assert overlaps.area_m2.sum() == pytest.approx(_brute_overlap_area(geoms), rel=1e-6, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# where each defect is measured, and work bounded by the damage
+# ---------------------------------------------------------------------------------------------
+
+
+def test_auto_measures_each_defect_in_its_own_gauss_kruger_zone():
+    """Two identical overlaps in degrees, one in Nanjing, one in Urumqi (87.6°E): with "auto"
+    each is measured in its own 3-degree zone and matches the geodesic area on the CGCS2000
+    ellipsoid; one zone for all China (the old EPSG:4549 default) is far off in Urumqi."""
+    from pyproj import Geod
+
+    def pair(lon, lat):
+        return [shapely.box(lon, lat, lon + 0.002, lat + 0.001),
+                shapely.box(lon + 0.0016, lat, lon + 0.004, lat + 0.001)]  # fmt: skip
+
+    grids = gpd.GeoDataFrame(
+        {"code": ["NJ1", "NJ2", "UR1", "UR2"]},
+        geometry=pair(118.8, 32.05) + pair(87.6, 43.8),
+        crs=4490,
+    )
+    geod = Geod(ellps="GRS80")  # the CGCS2000 ellipsoid to well under a millimetre here
+    truth = {
+        "NJ1": abs(geod.geometry_area_perimeter(shapely.box(118.8016, 32.05, 118.802, 32.051))[0]),
+        "UR1": abs(geod.geometry_area_perimeter(shapely.box(87.6016, 43.8, 87.602, 43.801))[0]),
+    }
+    auto = check_coverage(grids, local_crs="auto")
+    found = {r.ids[0]: r for r in rows(auto, "overlap").itertuples()}
+    assert found["NJ1"].crs == "EPSG:4549" and found["UR1"].crs == "EPSG:4538"
+    assert auto.params["metric_crs"] == ["EPSG:4538", "EPSG:4549"]
+    for code, area in truth.items():
+        assert found[code].area_m2 == pytest.approx(area, rel=1e-3), code
+    one_zone = check_coverage(grids, local_crs="EPSG:4549")
+    urumqi = one_zone.defects[[ids[0] == "UR1" for ids in one_zone.defects.ids]].iloc[0]
+    assert abs(urumqi.area_m2 / truth["UR1"] - 1) > 0.05
+    assert check_coverage(grids).params["local_crs"] == "auto"  # no district's zone by default
+
+
+def test_local_crs_must_be_metric_or_auto():
+    frame = layer([box(0, 0, 100, 100)])
+    for bad in ("EPSG:4490", "no such crs"):
+        with pytest.raises(BadInput, match="local_crs") as err:
+            check_coverage(frame, local_crs=bad)
+        assert err.value.field == "local_crs"
+
+
+def test_grid_wholly_in_the_wrong_parent_without_overlay():
+    """A clean grid whose edges line both parents: found by one interior point, reported as
+    outside its own parent and as covering part of the other."""
+    communities = gpd.GeoDataFrame(
+        {"code": ["C1", "C2"]}, geometry=[box(0, 0, 200, 100), box(200, 0, 400, 100)], crs=LOCAL
+    )
+    grids = [
+        box(0, 0, 100, 100),
+        box(100, 0, 200, 100),
+        box(200, 0, 300, 100),
+        box(300, 0, 400, 100),
+    ]
+    report = check_coverage(
+        layer(grids, ["A", "B", "C", "D"], ["C1", "C1", "C1", "C2"]), communities
+    )
+    row = only(report, "outside_parent")
+    assert row.ids == ["C"] and row.parent == "C1" and row.area_m2 == pytest.approx(10_000)
+    row = only(report, "parent_not_covered")
+    assert row.ids == ["C"] and row.parent == "C2" and row.area_m2 == pytest.approx(10_000)
+    assert set(report.defects.kind) == {"outside_parent", "parent_not_covered"}
+
+
+def _nested_layer(n: int = 400, parents: int = 16, seed: int = 3):
+    """Voronoi grids and parents made by dissolving square blocks of them (a lined nesting)."""
+    frame = voronoi_layer(n, seed)
+    side = int(np.ceil(np.sqrt(n)))
+    per = side // int(np.sqrt(parents))
+    ij = np.arange(n)
+    frame["community_code"] = [
+        f"P{b}" for b in (ij // side // per) * (side // per) + (ij % side) // per
+    ]
+    keys = sorted(set(frame.community_code))
+    geoms = [
+        shapely.coverage_union_all(frame.geometry.values[frame.community_code.values == k])
+        for k in keys
+    ]
+    return frame, gpd.GeoDataFrame({"code": keys}, geometry=geoms, crs=frame.crs)
+
+
+@pytest.fixture
+def overlay_count(monkeypatch):
+    """How many geometries each overlay of shapely is asked to process during a test."""
+    counts: dict[str, int] = {}
+    for name in ("intersection", "difference", "union_all", "coverage_union_all", "covers"):
+        real = getattr(shapely, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            sizes = [len(a) for a in args if isinstance(a, np.ndarray)]
+            counts[_name] = counts.get(_name, 0) + (max(sizes) if sizes else 1)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(shapely, name, counted)
+    return counts
+
+
+def test_clean_nested_layer_needs_no_overlay(overlay_count):
+    """A valid, lined layer is proven clean by GEOS's edge pass and segment keys alone: no
+    union, difference, intersection or covers test of any grid (the check before issue 16 ran a
+    coverage union per parent, a difference per parent and a covers test per grid)."""
+    grids, parents = _nested_layer()
+    overlay_count.clear()
+    assert check_coverage(grids, parents).valid
+    assert sum(overlay_count.values()) == 0, overlay_count
+
+
+def test_damage_bounded_work(overlay_count):
+    """Pairs intersected follow the defects, not the flagged grids' neighbours (before issue 16:
+    449 pairs for 79 overlaps and gaps on this layer; now about one per defect)."""
+    grids, _ = _nested_layer()
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        kind = PERTURBATIONS[int(rng.integers(len(PERTURBATIONS)))]
+        grids = perturb(grids, kind, int(rng.integers(len(grids))), rng.uniform(1, 20), rng)
+    overlay_count.clear()
+    report = check_coverage(grids)
+    area_defects = report.defects.kind.isin(["overlap", "gap", "sliver_gap"]).sum()
+    assert area_defects > 50
+    assert overlay_count["intersection"] <= 1.5 * area_defects, (overlay_count, area_defects)

@@ -3,12 +3,13 @@
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from geo_grid._address_sample import sample_layers, sample_library
+from geo_grid.address import Geocoder
 from geo_grid.errors import BadInput
-from geo_grid.geocode import Geocoder
 from geo_grid.locate import LocateIndex
+from geo_grid.testing import sample_district, sample_layers, sample_library
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
 
@@ -18,7 +19,8 @@ def world():
     lib, streets, communities = sample_library()
     layers, comm_gdf, street_gdf = sample_layers()
     locator = LocateIndex(layers, comm_gdf, street_gdf)
-    return lib, streets, communities, locator, Geocoder(lib, streets, communities, locate=locator)
+    geocoder = Geocoder(lib, streets, communities, locate=locator, district=sample_district())
+    return lib, streets, communities, locator, geocoder
 
 
 def _id(lib, local):
@@ -111,3 +113,27 @@ def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
         assert b.grid_code == locator.locate(b.lon, b.lat, "cgcs2000").grid_code
     with pytest.raises(BadInput, match="grid_code"):  # without an index it cannot be derived
         Geocoder(lib.drop(columns=["grid_code"]), streets, communities)
+
+
+def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
+    """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
+    lib, streets, communities = sample_library()
+    layers, comm_gdf, street_gdf = sample_layers()
+    twin = lib[lib["xiaoqu"] == "燕语华庭"].copy()
+    twin["address_id"] += 10_000
+    twin["xiaoqu"] = "燕语庭"
+    twin["local_text"] = twin["local_text"].str.replace("燕语华庭", "燕语庭")
+    twin["full_text"] = twin["full_text"].str.replace("尧林仙居社区燕语华庭", "石埠桥村燕语庭")
+    twin["community_code"], twin["street_code"] = "320113010020", "320113010"
+    twin["grid_code"], twin["lon"] = "320113010020-02", twin["lon"] + 0.02
+    lib = pd.concat([lib, twin], ignore_index=True)
+    g = Geocoder(lib, streets, communities, district=sample_district())
+    for text in ("燕语庭1栋1单元101室", "南京栖霞燕语庭1栋1单元101室"):
+        r = g.geocode(text)
+        assert r.status == "ambiguous" and r.confidence < 0.9 and r.grid_code is None, text
+        assert {a.grid_code for a in r.alternatives} >= {"320113010020-02", "320113001019-02"}
+    # a street and community that only one of them is in decide it
+    r = g.geocode("江苏省南京市栖霞区仙林街道石埠桥村燕语庭1栋1单元101室")
+    assert r.status == "matched" and r.confidence >= 0.9 and r.grid_code == "320113010020-02"
+    # a name with no longer twin is as confident as before
+    assert g.geocode("尧林仙居3栋2单元301室").confidence >= 0.9

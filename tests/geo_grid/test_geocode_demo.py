@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from geo_grid.geocode import Geocoder
+from geo_grid.address import Geocoder
 from geo_grid.locate import LocateIndex
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
@@ -31,7 +31,13 @@ def noisy():
 @pytest.fixture(scope="module")
 def world(demo):
     locator = LocateIndex(demo.grids, demo.communities, demo.streets, demo.roster)
-    geocoder = Geocoder(demo.addresses, demo.streets, demo.communities, locate=locator)
+    geocoder = Geocoder(
+        demo.addresses,
+        demo.streets,
+        demo.communities,
+        locate=locator,
+        district=demo.district_names,
+    )
     return locator, geocoder
 
 
@@ -45,6 +51,20 @@ def test_noisy_queries_meet_the_floors(demo, world, noisy):
     by_kind = evaluated.groupby("kind")["grid_correct"].mean()
     assert by_kind["clean"] == 1.0 and by_kind["gcj02"] == 1.0 and by_kind["bd09"] == 1.0
     assert by_kind.min() >= 0.9
+
+
+def test_a_dropped_character_is_never_answered_wrong_with_confidence(demo, world, noisy):
+    """乐城路 → 乐路, 华水名苑 → 华水苑: an answer with confidence 0.9 or more must be right; where a
+    shorter name is itself real (燕平街 beside 燕平大街) the answer is ambiguous, with both."""
+    _, geocoder = world
+    queries = noisy.make_drop_queries(demo.addresses, demo.streets, demo.communities, 2000, 9)
+    evaluated = noisy.evaluate(geocoder, None, queries)
+    assert evaluated["wrong_confident"].sum() == 0
+    assert (evaluated["status"] == "matched").mean() >= 0.85
+    ambiguous = [
+        geocoder.geocode(q) for q in evaluated.loc[evaluated["status"] == "ambiguous", "query"]
+    ]
+    assert ambiguous and all(len(r.alternatives) >= 2 for r in ambiguous)
 
 
 def test_every_library_address_geocodes_to_itself(demo, world):

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Polygon, box
 
-from geo_grid._address_sample import sample_layers
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02
 from geo_grid.locate import LocateIndex
+from geo_grid.testing import sample_layers
 
 
 def _index(**kw):

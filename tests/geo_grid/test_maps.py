@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import geopandas as gpd
 import numpy as np
@@ -319,3 +320,107 @@ def _points(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"full_text": ["栖霞区文苑路9号"]}, geometry=grid.representative_point().values, crs=4490
     )
+
+
+# ------------------------------------------------------------------ hostile text in every page
+#: Stored text that once broke pages: ``<!--<script>`` in a case address swallowed the rest of the
+#: cases page into a script; the others would end a script, open an element or a JS string.
+HOSTILE = (
+    "<!--<script> </script><script>alert(1)</script> \"'><img src=x onerror=alert(1)> "
+    "a\u2028b\u2029c &lt;b&gt;&amp; {{ 7*7 }}{% if 1 %}"
+)
+#: What no page may contain raw whatever it shows (a benign page has none of them).
+RAW = ("<!--", "<script>alert", "<img", "onerror=alert(1)>", "{{ 7*7 }}", "{% if")
+
+
+class _Tags(HTMLParser):
+    """The sequence of start tags a browser's parser sees, and the text of each script."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag) -> None:
+        self._in_script = False
+
+    def handle_data(self, data) -> None:
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+def _pages(district, text: str) -> dict[str, str]:
+    """Every page kind of the library with ``text`` in every text it shows."""
+    from geo_grid.maps import cases_map, dispatch_map, indicators_map, plan_map
+
+    grids = district["layers"]["unified"].iloc[:30].copy()
+    grids["name"] = [f"{text}{i}" for i in range(len(grids))]
+    dept = district["layers"]["urban_mgmt"].iloc[:30].copy()
+    dept["name"] = text
+    communities = district["communities"].iloc[:5].copy()
+    communities["name"] = text
+    streets = district["streets"].iloc[:2].copy()
+    streets["name"] = text
+    roster = district["roster"].copy()
+    roster["name"] = text
+    names = {"unified": text, "urban_mgmt": text}
+    centre = grids.geometry.iloc[0].representative_point()
+    cases = pd.DataFrame({
+        "number": [text], "lon": [centre.x], "lat": [centre.y], "category_code": ["E0101"],
+        "status": ["dispatched"], "grid_code": [grids["code"].iloc[0]], "address_text": [text],
+        "received_at": ["2026-06-01 08:00"],
+    })  # fmt: skip
+    indicators = pd.DataFrame({"code": grids["code"], "colour": "red", "due": 3})
+    one = grids.iloc[[0]]
+    poly = one.geometry.iloc[0]
+    buildings = gpd.GeoDataFrame(
+        {"code": ["B1"], "name": [text], "xiaoqu": [text], "households": [4]},
+        geometry=[poly.centroid.buffer(0.0002, cap_style="square")], crs=4490,
+    )  # fmt: skip
+    addresses = gpd.GeoDataFrame({"full_text": [text]}, geometry=[poly.centroid], crs=4490)
+    maps = {
+        "coverage": coverage_map(streets, communities, {"unified": grids, "urban_mgmt": dept},
+                                 roster=roster, layer_names=names),
+        "checks": checks_map(dept, dept.iloc[:0].assign(kind=[]), layer="urban_mgmt",
+                             layer_names=names),
+        "grid": grid_map(one.iloc[0], buildings, addresses, neighbours=grids.iloc[1:4]),
+        "cases": cases_map(cases, grids, title=text, period=text),
+        "indicators": indicators_map(grids, indicators, period=text),
+        "dispatch": dispatch_map(grids, {"urban_mgmt": dept}, layer_names=names),
+        "plan": plan_map(7, grids.iloc[:2], grids.iloc[:3], grids.iloc[3:9], title=text,
+                         note=text),
+    }  # fmt: skip
+    return {kind: map_html(m) for kind, m in maps.items()}
+
+
+def test_hostile_text_cannot_change_how_any_page_parses(district):
+    """Every text reaches a page through ``js_literal`` (scripts) or ``html_text`` (markup): the
+    page's elements are the same as with plain text, and no raw ``<``-sequence leaks."""
+    plain = _pages(district, "plain")
+    hostile = _pages(district, HOSTILE)
+    for kind, html in hostile.items():
+        for raw in RAW:
+            assert raw not in plain[kind] and raw not in html, (kind, raw)
+        seen, expected = _Tags(html), _Tags(plain[kind])
+        assert seen.tags == expected.tags, kind
+        for script in seen.scripts:  # U+2028/9 ended a JavaScript string before ES2019
+            assert not any(ch in script for ch in "\u2028\u2029"), kind
+            assert "<" not in script.replace("<=", ""), (kind, script[:200])
+        assert "alert(1)" in html and "7*7" in html  # the text is there, only escaped
+
+
+def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
+    from geo_grid._maps_elements import js_literal
+
+    value = {"a": HOSTILE, "b": [HOSTILE, {"c": "\u2028"}]}
+    text = js_literal(value)
+    assert not any(ch in text for ch in "<>&\u2028\u2029")
+    assert json.loads(text) == value

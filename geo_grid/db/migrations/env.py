@@ -6,11 +6,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-import geo_grid.db.access_models  # noqa: F401  (registers the account and key tables)
-import geo_grid.db.case_models  # noqa: F401  (registers the case tables)
-import geo_grid.db.check_models  # noqa: F401  (registers the check and crosswalk tables)
-import geo_grid.db.plan_models  # noqa: F401  (registers the plan tables)
-from geo_grid.db.models import Base
+from geo_grid.db.models import Base  # the package registers every table on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

@@ -27,6 +27,7 @@ from geo_grid.services.cases.placement import place
 from geo_grid.services.cases.reception import intake, intake_async
 from geo_grid.services.cases.reports import indicators
 from geo_grid.services.cases.reports import open311_create as open311_create
+from geo_grid.services.cases.reports import open311_request as open311_request
 from geo_grid.services.cases.reports import open311_requests as open311_requests
 from geo_grid.services.cases.rules import RULES_TTL_S, effective_rules, reset_rule, update_rule
 from geo_grid.services.cases.transitions import route_to_point, transition

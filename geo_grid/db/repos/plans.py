@@ -1,0 +1,279 @@
+"""Plan storage: plans, their append-only edit log, the draft's grids and what a redraw touches.
+
+Like every repository (:mod:`geo_grid.db.repos`), every function takes ``session`` first and never commits: the
+service owns the transaction, so one edit (grids replaced + log row) is all or nothing, and so is a
+publish (generation switch + cases re-gridded + plan closed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo_grid.db.repos._sql import bbox_params, read_table_frame
+from geo_grid.errors import Conflict, NotFound
+
+__all__ = [
+    "append_edit",
+    "cases_table_exists",
+    "copy_grids",
+    "delete_grids",
+    "get_plan",
+    "grid_codes",
+    "insert_plan",
+    "list_edits",
+    "list_plans",
+    "read_addresses",
+    "read_buildings",
+    "read_open_cases",
+    "record_case_regrid",
+    "set_plan_status",
+    "touch_plan",
+]
+
+BBox = tuple[float, float, float, float]
+
+
+#: ``geom`` within the box ``:minx..:maxy`` (see :func:`~geo_grid.db.repos._sql.bbox_params`), or any
+#: row when they are NULL: psycopg2 inlines the NULLs and the planner drops the test.
+_IN_BBOX = """(CAST(:minx AS float8) IS NULL
+               OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))"""
+
+
+# ---------------------------------------------------------------------------------- plans
+def insert_plan(
+    session: Session,
+    *,
+    layer: str,
+    generation_id: int,
+    base_generation_id: int | None,
+    author: str | None = None,
+    note: str | None = None,
+) -> int:
+    """A new open plan over draft ``generation_id``; returns its id."""
+    return session.execute(
+        text(
+            "INSERT INTO plan (layer_key, generation_id, base_generation_id, author, note) "
+            "VALUES (:k, :g, :b, :a, :n) RETURNING id"
+        ),
+        {"k": layer, "g": generation_id, "b": base_generation_id, "a": author, "n": note},
+    ).scalar_one()
+
+
+def get_plan(session: Session, plan_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """One plan with its draft's number; ``lock`` serializes edits of the plan (FOR UPDATE)."""
+    sql = """SELECT p.*, g.number AS generation, b.number AS base_generation,
+                    (SELECT count(*) FROM plan_edit e WHERE e.plan_id = p.id) AS edits
+             FROM plan p JOIN generation g ON g.id = p.generation_id
+             LEFT JOIN generation b ON b.id = p.base_generation_id
+             WHERE p.id = :id"""
+    if lock:
+        session.execute(text("SELECT id FROM plan WHERE id = :id FOR UPDATE"), {"id": plan_id})
+    row = session.execute(text(sql), {"id": plan_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"plan: no plan with id {plan_id}", field="plan")
+    return dict(row)
+
+
+def list_plans(session: Session, *, layer: str | None = None) -> list[dict[str, Any]]:
+    sql = """SELECT p.*, g.number AS generation,
+                    (SELECT count(*) FROM plan_edit e WHERE e.plan_id = p.id) AS edits
+             FROM plan p JOIN generation g ON g.id = p.generation_id
+             WHERE CAST(:k AS text) IS NULL OR p.layer_key = :k ORDER BY p.id"""
+    return [dict(r) for r in session.execute(text(sql), {"k": layer}).mappings()]
+
+
+def set_plan_status(session: Session, plan_id: int, status: str, *, expected: str = "open") -> None:
+    """Move a plan from ``expected`` to ``status``; :class:`Conflict` if it was not ``expected``."""
+    done = session.execute(
+        text(
+            "UPDATE plan SET status = :s, updated_at = now(), "
+            "published_at = CASE WHEN :s = 'published' THEN now() ELSE published_at END "
+            "WHERE id = :id AND status = :e RETURNING id"
+        ),
+        {"s": status, "id": plan_id, "e": expected},
+    ).scalar()
+    if done is None:
+        raise Conflict(f"plan: plan {plan_id} is not {expected}", field="plan")
+
+
+def touch_plan(session: Session, plan_id: int) -> None:
+    session.execute(text("UPDATE plan SET updated_at = now() WHERE id = :id"), {"id": plan_id})
+
+
+def append_edit(
+    session: Session,
+    plan_id: int,
+    *,
+    op: str,
+    params: Mapping[str, Any],
+    impact: Mapping[str, Any],
+    author: str | None = None,
+) -> int:
+    """Append one edit to the plan's log; returns its sequence number (1, 2, ...)."""
+    return session.execute(
+        text(
+            "INSERT INTO plan_edit (plan_id, seq, op, params, impact, author) "
+            "SELECT :p, coalesce(max(seq), 0) + 1, :op, CAST(:params AS jsonb), "
+            "CAST(:impact AS jsonb), :a FROM plan_edit WHERE plan_id = :p RETURNING seq"
+        ),
+        {
+            "p": plan_id,
+            "op": op,
+            "params": json.dumps(params, ensure_ascii=False, default=str),
+            "impact": json.dumps(impact, ensure_ascii=False, default=str),
+            "a": author,
+        },
+    ).scalar_one()
+
+
+def list_edits(session: Session, plan_id: int) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM plan_edit WHERE plan_id = :p ORDER BY seq"
+    return [dict(r) for r in session.execute(text(sql), {"p": plan_id}).mappings()]
+
+
+# ---------------------------------------------------------------------------------- grids
+def copy_grids(session: Session, *, source_id: int, target_id: int) -> int:
+    """Copy every grid of generation ``source_id`` into ``target_id`` (server side, one statement)."""
+    result = session.execute(
+        text(
+            """INSERT INTO grid (generation_id, layer_key, code, name, community_code, street_code,
+                                 households, area_m2, properties, geom)
+               SELECT :t, layer_key, code, name, community_code, street_code, households, area_m2,
+                      properties, geom
+               FROM grid WHERE generation_id = :s ORDER BY code, id"""
+        ),
+        {"s": source_id, "t": target_id},
+    )
+    return int(result.rowcount)
+
+
+def delete_grids(session: Session, generation_id: int, codes: Iterable[str]) -> int:
+    result = session.execute(
+        text("DELETE FROM grid WHERE generation_id = :g AND code = ANY(:c)"),
+        {"g": generation_id, "c": list(codes)},
+    )
+    return int(result.rowcount)
+
+
+def grid_codes(session: Session, generation_id: int | None) -> list[str]:
+    if generation_id is None:
+        return []
+    rows = session.execute(
+        text("SELECT code FROM grid WHERE generation_id = :g"), {"g": generation_id}
+    )
+    return [r[0] for r in rows]
+
+
+# ---------------------------------------------------------------------------------- context
+def read_buildings(session: Session, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+    """Building footprints (``code``, ``households``) intersecting a lon/lat bbox."""
+    sql = (
+        """SELECT code, households, community_code, ST_AsBinary(geom) AS geom FROM building
+             WHERE """
+        + _IN_BBOX
+        + " ORDER BY code"
+    )
+    return read_table_frame(session, sql, bbox_params(bbox))
+
+
+def read_addresses(session: Session, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+    """Address points (``address_id``) inside a lon/lat bbox."""
+    sql = (
+        """SELECT id AS address_id, ST_AsBinary(geom) AS geom FROM address
+             WHERE """
+        + _IN_BBOX
+        + " ORDER BY id"
+    )
+    return read_table_frame(session, sql, bbox_params(bbox))
+
+
+def cases_table_exists(session: Session) -> bool:
+    """Whether the cases migration has been applied (plans work without it)."""
+    return session.execute(text("SELECT to_regclass('public.case') IS NOT NULL")).scalar_one()
+
+
+def read_open_cases(
+    session: Session, *, closed_states: Sequence[str], bbox: BBox | None = None
+) -> gpd.GeoDataFrame | None:
+    """Open cases with a location (``id``, ``grid_code``); None when there is no case table."""
+    if not cases_table_exists(session):
+        return None
+    params: dict[str, Any] = {"closed": list(closed_states), **bbox_params(bbox)}
+    sql = (
+        """SELECT id, grid_code, ST_AsBinary(geom) AS geom FROM "case"
+             WHERE geom IS NOT NULL AND status <> ALL(:closed)
+               AND """
+        + _IN_BBOX
+        + " ORDER BY id"
+    )
+    return read_table_frame(session, sql, params)
+
+
+def record_case_regrid(
+    session: Session,
+    *,
+    layer: str,
+    generation_id: int,
+    closed_states: Sequence[str],
+    plan_id: int | None = None,
+) -> int:
+    """Record on every open case the grid of the new generation that its point falls in.
+
+    The case keeps the grid it was routed to (``grid_code`` / ``grids``) — its handlers do not
+    change mid-way — and gains an entry in ``routing -> 'replanned'`` and a ``replan`` event in its
+    append-only audit log (every step recorded); its version is bumped so a concurrent edit of the
+    case sees the change. Returns how many cases changed grid.
+    """
+    if not cases_table_exists(session):
+        return 0
+    sql = """
+        WITH hit AS (
+            SELECT DISTINCT ON (c.id) c.id, g.code AS new_code,
+                   coalesce(c.grids ->> :layer,
+                            CASE WHEN :layer = 'unified' THEN c.grid_code END) AS old_code
+            FROM "case" c
+            JOIN grid g ON g.generation_id = :gid AND ST_Intersects(g.geom, c.geom)
+            WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
+            ORDER BY c.id, g.code
+        )
+        , moved AS (
+        UPDATE "case" c
+        SET routing = jsonb_set(
+                coalesce(c.routing, '{}'::jsonb), '{replanned}',
+                coalesce(c.routing -> 'replanned', '[]'::jsonb) || jsonb_build_array(
+                    jsonb_build_object('layer', CAST(:layer AS text), 'generation_id', :gid,
+                                       'plan_id', CAST(:plan AS integer),
+                                       'routed_grid', hit.old_code, 'grid_code', hit.new_code,
+                                       'at', now()))),
+            version = c.version + 1,
+            updated_at = now()
+        FROM hit
+        WHERE c.id = hit.id AND hit.old_code IS DISTINCT FROM hit.new_code
+        RETURNING c.id, c.status, hit.old_code, hit.new_code
+        )
+        INSERT INTO case_event (case_id, action, from_status, to_status, actor, role, at, note, data)
+        SELECT id, 'replan', status, status, 'system:publish', 'system', now(),
+               'grid redrawn: routed grid kept, new grid recorded',
+               jsonb_build_object('layer', CAST(:layer AS text), 'generation_id', :gid,
+                                  'plan_id', CAST(:plan AS integer),
+                                  'routed_grid', old_code, 'grid_code', new_code)
+        FROM moved
+    """
+    result = session.execute(
+        text(sql),
+        {"layer": layer, "gid": generation_id, "closed": list(closed_states), "plan": plan_id},
+    )
+    return int(result.rowcount)
+
+
+def frame_bbox(frame: gpd.GeoDataFrame | pd.DataFrame, margin: float = 1e-4) -> BBox:
+    """The bounds of a frame's geometries, widened by ``margin`` degrees."""
+    minx, miny, maxx, maxy = frame.total_bounds
+    return (minx - margin, miny - margin, maxx + margin, maxy + margin)

@@ -1,0 +1,74 @@
+"""SQL of the store as a whole: the ``meta`` key/value facts (e.g. which demo seed is loaded), the
+PostGIS version for ``/health``, and clearing the district before the demo is loaded again.
+
+Like every repository, functions take ``session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from geo_grid.db.repos.grids import counts_by_layer
+from geo_grid.errors import DatabaseUnavailable
+
+__all__ = ["clear_district", "get_meta", "health_facts", "postgis_version", "set_meta"]
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    return session.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    session.execute(
+        text(
+            "INSERT INTO meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()"
+        ),
+        {"k": key, "v": value},
+    )
+
+
+def postgis_version(session: Session) -> str | None:
+    """The PostGIS library version the server runs (``/health`` reports it)."""
+    return session.execute(text("SELECT postgis_lib_version()")).scalar()
+
+
+def health_facts(session: Session) -> dict[str, Any]:
+    """PostGIS version, schema revision and grid counts per published layer (``/health``).
+
+    Any database error on the way means the store cannot serve (e.g. it was never migrated):
+    :class:`DatabaseUnavailable`, with the driver's error as its cause (the reason logged).
+    """
+    try:
+        return {
+            "postgis": postgis_version(session),
+            "schema": MigrationContext.configure(session.connection()).get_current_revision(),
+            "grids": counts_by_layer(session),
+        }
+    except DBAPIError as exc:
+        raise DatabaseUnavailable("database unavailable") from exc
+
+
+#: What :func:`clear_district` empties, children before parents (cases, plans, checks and
+#: accounts are not the district's reference data and are kept).
+_DISTRICT_DELETES = (
+    "DELETE FROM roster",
+    "DELETE FROM person",
+    "DELETE FROM address",
+    "DELETE FROM building",
+    "DELETE FROM grid",
+    "DELETE FROM generation",
+    "DELETE FROM admin_area",
+)
+
+
+def clear_district(session: Session) -> None:
+    """Delete the district's people, roster, addresses, buildings, grids, generations and admin
+    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction)."""
+    for statement in _DISTRICT_DELETES:
+        session.execute(text(statement))
