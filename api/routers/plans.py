@@ -1,8 +1,8 @@
 """Plans: redraw grids in a draft, see each edit's impact, validate, diff and publish.
 
-Edits, suggestions, validation and diffs are GEOS and pandas work over a community's buildings,
-addresses and cases: they run in the API's worker processes (:mod:`api.workers`). A publish stays
-here, since it refreshes this process's locate index.
+Edits, suggestions, validation, diffs and publishing are GEOS and pandas work over a community's
+buildings, addresses and cases (a publish validates the whole plan): they run in the API's worker
+processes (:mod:`api.workers`), their answers written to JSON there.
 
 Every edit route takes ``?dry_run=true`` to answer with the impact without storing anything, so
 the plan map (``/map/plan/{id}``) can show what a drawn line or outline would do before the
@@ -30,7 +30,7 @@ from api.guard import GuardedRoute
 from geo_grid import scratch
 from geo_grid.access import Principal
 from geo_grid.errors import BadInput
-from geo_grid.services import plans
+from geo_grid.services import index, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
@@ -272,7 +272,7 @@ def suggest(plan_id: int) -> Any:
     """Suggestions to bring the plan's grids into the household band (300–500 by default).
 
     Splits for grids too big, merges for grids too small; nothing is stored."""
-    return workers.run(plans.suggestions, plan_id)
+    return workers.run_json(SuggestionsOut, plans.suggestions, plan_id)
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
@@ -280,8 +280,13 @@ def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> 
     """Apply suggestions (by id) to the plan, each as an edit.
 
     Each is checked like a hand-made edit."""
-    return workers.run(
-        plans.accept_suggestions, plan_id, body.ids, author=principal.label, viewer=principal
+    return workers.run_json(
+        AcceptOut,
+        plans.accept_suggestions,
+        plan_id,
+        body.ids,
+        author=principal.label,
+        viewer=principal,
     )
 
 
@@ -290,7 +295,7 @@ def validate(plan_id: int) -> Any:
     """Check the whole plan: a clean coverage, codes unique, every grid in its community.
 
     What publishing would refuse, without publishing."""
-    return workers.run(plans.validate, plan_id)
+    return workers.run_json(ValidateOut, plans.validate, plan_id)
 
 
 @router.get("/{plan_id}/diff", response_model=FeatureCollection)
@@ -302,13 +307,25 @@ def diff(
     """The plan against its base: grids added, changed and removed (GeoJSON or GeoPackage).
 
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
-    frame, summary = workers.run(plans.diff_plan, plan_id)
     if format == "gpkg":
         # under the server's home (geo_grid.scratch), removed once the file has been sent
         folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
-        path = plans.export_diff(frame, folder / f"plan_{plan_id}_diff.gpkg")
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
+        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg")
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+    body = workers.run(_diff_geojson, plan_id)
+    return Response(body, media_type="application/geo+json")
+
+
+def _diff_gpkg(plan_id: int, path: Path) -> Path:
+    """The diff written to ``path`` (in a worker process)."""
+    frame, _ = plans.diff_plan(plan_id)
+    return plans.export_diff(frame, path)
+
+
+def _diff_geojson(plan_id: int) -> bytes:
+    """The diff as GeoJSON, written to JSON as :class:`JSONResponse` would (in a worker process)."""
+    frame, summary = plans.diff_plan(plan_id)
     before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
         before[["code", "change"]],
@@ -319,7 +336,7 @@ def diff(
         summary=summary,
         before=feature_collection(before),
     )
-    return JSONResponse(body, media_type="application/geo+json")
+    return JSONResponse(body).body
 
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
@@ -327,4 +344,8 @@ def publish(plan_id: int, principal: PrincipalDep) -> Any:
     """Publish the plan: validate it and make it the layer's published generation.
 
     One transaction; a plan started from a generation that is no longer published is a 409."""
-    return plans.publish(plan_id, author=principal.label, viewer=principal)
+    # the whole plan's validation runs in a worker process; this process's locate index then
+    # reloads at once (other processes see the new generation within a second)
+    answer = workers.run(plans.publish, plan_id, author=principal.label, viewer=principal)
+    index.invalidate()
+    return answer
