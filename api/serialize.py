@@ -11,13 +11,14 @@ documents the answer in OpenAPI, and the value is validated against it as FastAP
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
-__all__ = ["json_bytes", "json_response"]
+__all__ = ["json_bytes", "json_response", "plain_json_bytes"]
 
 
 @lru_cache(maxsize=64)
@@ -36,6 +37,16 @@ def json_bytes(model: Any, content: Any) -> bytes:
     """
     adapter = _adapter(model)
     return adapter.dump_json(adapter.validate_python(content), by_alias=True)
+
+
+def plain_json_bytes(content: Any) -> bytes:
+    """Plain JSON values (dicts, lists, strings, numbers: a GeoJSON answer) written as
+    :class:`~fastapi.responses.JSONResponse` writes them, but wherever this is called.
+
+    >>> plain_json_bytes({"n": [1, 2.5], "ok": True}), plain_json_bytes(["网格"]).decode()
+    (b'{"n":[1,2.5],"ok":true}', '["网格"]')
+    """
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def json_response(body: bytes, *, status_code: int = 200) -> Response:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
 from pydantic import BaseModel
 
@@ -16,6 +16,7 @@ from api.deps import BBoxDep
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
 from geo_grid.io import INVALID_POLICIES
@@ -65,12 +66,24 @@ def layer_grids(
 
     The published generation unless ``generation`` names another one; properties carry code, name,
     community, street and households."""
-    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox.bbox)
-    grids = grids.drop(columns=["id"])
+    # a layer may hold a million vertices: read and written to JSON in a worker process (one
+    # json.dumps of it held the GIL, so every other request, for a second and more)
+    body = workers.run(_grids_geojson, layer, generation, bbox.bbox)
+    return Response(body, media_type="application/geo+json")
+
+
+def _grids_geojson(
+    layer: str, generation: int | None, bbox: tuple[float, float, float, float] | None
+) -> bytes:
+    """The grids of a layer's generation as GeoJSON, written (in a worker process)."""
+    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox)
     body = feature_collection(
-        grids, layer=layer, generation=gen["number"], generation_status=gen["status"]
+        grids.drop(columns=["id"]),
+        layer=layer,
+        generation=gen["number"],
+        generation_status=gen["status"],
     )
-    return JSONResponse(body, media_type="application/geo+json")
+    return plain_json_bytes(body)
 
 
 # ------------------------------------------------------------------------------------ uploads

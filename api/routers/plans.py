@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field, SkipValidation
 
@@ -27,6 +27,7 @@ from api import workers
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
 from geo_grid.errors import BadInput
@@ -324,7 +325,7 @@ def _diff_gpkg(plan_id: int, path: Path) -> Path:
 
 
 def _diff_geojson(plan_id: int) -> bytes:
-    """The diff as GeoJSON, written to JSON as :class:`JSONResponse` would (in a worker process)."""
+    """The diff as GeoJSON, written (in a worker process)."""
     frame, summary = plans.diff_plan(plan_id)
     before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
@@ -336,7 +337,7 @@ def _diff_geojson(plan_id: int) -> bytes:
         summary=summary,
         before=feature_collection(before),
     )
-    return JSONResponse(body).body
+    return plain_json_bytes(body)
 
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
