@@ -2,19 +2,21 @@
 
 Routes are plain functions run in the server's thread pool, which keeps the event loop free only
 while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
-merge, an indicator report, an import, a plan edit or a batch geocode is Python and pandas work
-that holds it: while ``/map/cases`` of all 20,000 demo cases was built (7-18 s), ``/health``
-waited up to a second at a time. So those requests hand their work to :func:`run` (or
-:func:`run_json`, which also writes the answer there), which executes it in one of
-``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
+merge, an indicator report, an import, a layer's GeoJSON, a plan edit or a batch geocode is
+Python and pandas work that holds it: while ``/map/cases`` of all 20,000 demo cases was built
+(7-18 s), ``/health`` waited up to a second at a time. So those requests hand their work to
+:func:`run` (or :func:`run_json`, which also writes the answer there), which executes it in one
+of ``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
 without holding the GIL. A worker builds what it needs the first time (a batch geocode: its own
 geocoder, about 15 s and 220 MB).
 
 The processes die with the server, at once and however it ends (``kill -9`` included): each asks
 the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
 server that runs as long as the server does. So an import killed with its server leaves its
-transaction to be rolled back, exactly as when it ran in a thread of the server. They run at a
-lower CPU priority (nice 10) than the server. Each call carries the caller's settings, so a worker
+transaction to be rolled back, exactly as when it ran in a thread of the server; a server that
+exits normally ends them first (:func:`stop`) instead of waiting for their work. They run at a
+lower CPU priority (nice 10) than the server. While every worker is busy, a further heavy
+request waits its turn; the quick ones never do. Each call carries the caller's settings, so a worker
 sees exactly what the server sees. Errors come back as raised
 (:class:`~geo_grid.errors.GeoGridError` with its field and extras).
 """
