@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
-    #: processes that build map pages and run checks, merges and indicator reports for the API,
-    #: so that one long request does not stall the others (0: in the request's thread)
+    #: processes that run the API's heavy requests (map pages, checks, merges, imports, a layer's
+    #: GeoJSON, plan edits, batch geocodes, indicator reports), so that one long request does not
+    #: stall the others (0: in the request's thread)
     heavy_workers: int = 2
     #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
     #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
