@@ -108,7 +108,7 @@ def _starter_loop() -> None:
             answer.set_result(_start(size))
         except BaseException as exc:  # noqa: BLE001 (handed to the caller)
             answer.set_exception(exc)
-        del answer  # holds the pool: it must go when _stop drops it
+        del answer  # it holds the pool, which must go when stop() drops it
 
 
 def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
