@@ -3,7 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-PYTEST_ARGS ?=
+# two processes, each with its own PostGIS cluster and demo; a file's tests stay in one process
+# (module fixtures are built once). `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test setup system system-test assets db lint bench bench-scale clean
 

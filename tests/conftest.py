@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_client import client, client_headers  # noqa: F401 (fixtures: registered by importing)
+from scratch_layers import make_scratch_layer, retire_scratch_layers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,52 +104,6 @@ def accounts(demo_db):
     from auth import make_accounts
 
     return make_accounts()
-
-
-def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[str, int]:
-    """A private copy of some unified grids as a published layer ``t_plan_<hex>`` named
-    ``name_zh``; ``condition`` is a fixed SQL condition on the ``grid`` table written by a test."""
-    import uuid
-
-    from sqlalchemy import text
-
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-
-    key = f"t_plan_{uuid.uuid4().hex[:10]}"
-    with session_scope() as s:
-        repos.grids.ensure_layer(s, key, name_zh)
-        gid = repos.grids.create_generation(s, layer=key, author="test")
-        s.execute(
-            text(
-                f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                     street_code, households, area_m2, properties, geom)
-                    SELECT :g, :k, code, name, community_code, street_code, households,
-                           area_m2, properties, geom
-                    FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
-            ),
-            {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
-        )
-        repos.grids.publish_generation(s, gid)
-    return key, gid
-
-
-def retire_scratch_layers(keys: list[str]) -> None:
-    """Retire the published generations of ``keys`` (rows stay: plan edit logs are append-only)."""
-    from sqlalchemy import text
-
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import index
-
-    with session_scope() as s:
-        s.execute(
-            text(
-                "UPDATE generation SET status = 'retired', retired_at = now() "
-                "WHERE layer_key = ANY(:k) AND status = 'published'"
-            ),
-            {"k": keys},
-        )
-    index.invalidate()
 
 
 @pytest.fixture

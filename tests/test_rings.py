@@ -209,8 +209,8 @@ PLANTED = [
     ),
     ("geo_grid/plans/x.py", "from .. import services\n", "imports geo_grid.services"),
     ("geo_grid/merge.py", "def f():\n    import sqlalchemy\n", "imports sqlalchemy"),
-    ("geo_grid/maps.py", "from fastapi import Request\n", "imports fastapi"),
-    ("geo_grid/io.py", "import importlib\nimportlib.import_module('psycopg2')\n", "psycopg2"),
+    ("geo_grid/maps/page.py", "from fastapi import Request\n", "imports fastapi"),
+    ("geo_grid/io/read.py", "import importlib\nimportlib.import_module('psycopg2')\n", "psycopg2"),
     (
         "geo_grid/crs.py",
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
@@ -298,7 +298,7 @@ def list_cases(
         "community_code": community_code, "street_code": street_code, "department": department,
         "level": level, "channel": channel, "received_from": period.start,
         "received_to": period.end,
-        "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
+        "bbox": bbox.bbox, "overdue_at": datetime.now(UTC) if overdue else None,
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
     return {"data": data, "count": count}

@@ -15,8 +15,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.guard import GuardedRoute
-from geo_grid._maps_elements import FAVICON
-from geo_grid.assets import static_path, vendor_url
+from geo_grid.assets import FAVICON, static_path, vendor_url
 
 router = APIRouter(tags=["docs"], route_class=GuardedRoute)
 

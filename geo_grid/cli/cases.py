@@ -6,7 +6,7 @@ timer), and running it twice at the same instant escalates nothing the second ti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -66,7 +66,7 @@ def list_cmd(
         "status": status or None,
         "grid_code": grid,
         "department": department,
-        "overdue_at": datetime.now().astimezone() if overdue else None,
+        "overdue_at": datetime.now(UTC) if overdue else None,
     }
     rows, total = cases.list_cases(filters, limit=limit)
     if as_json:
@@ -122,7 +122,7 @@ def indicators_cmd(
     from geo_grid.periods import days_before
     from geo_grid.services import cases
 
-    to = _when(end, "--to") or datetime.now().astimezone()
+    to = _when(end, "--to") or datetime.now(UTC)
     frm = _when(start, "--from") or days_before(to, 30, "--to")
     rows = cases.indicators(level, frm, to)  # checks the period before reading anything
     if as_json:

@@ -16,9 +16,19 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
+from geo_grid.crs import to_local
 from geo_grid.errors import BadInput, NotFound
 
-__all__ = ["STORAGE_CRS"]
+__all__ = [
+    "STORAGE_CRS",
+    "area_m2_of",
+    "as_multi",
+    "border_m",
+    "geometry_in",
+    "polygonal_part",
+    "prepare_layer",
+    "row_index",
+]
 
 
 STORAGE_CRS = "EPSG:4490"
@@ -27,7 +37,7 @@ STORAGE_CRS = "EPSG:4490"
 _CRUMB_DEG2 = 1e-12
 
 
-def _prepare(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def prepare_layer(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for col in ("code", "community_code"):
         if col not in layer.columns:
             raise BadInput(f"layer: missing column {col!r}", field=col)
@@ -41,14 +51,14 @@ def _prepare(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _row(layer: gpd.GeoDataFrame, code: str) -> int:
+def row_index(layer: gpd.GeoDataFrame, code: str) -> int:
     hits = np.flatnonzero(layer["code"].to_numpy() == str(code))
     if len(hits) == 0:
         raise NotFound(f"grid: no grid {code!r} in this plan", field="grid")
     return int(hits[0])
 
 
-def _multi(geom) -> shapely.MultiPolygon:
+def as_multi(geom) -> shapely.MultiPolygon:
     polys = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]
     if not polys:
         polys = [
@@ -64,7 +74,7 @@ def _multi(geom) -> shapely.MultiPolygon:
     return shapely.MultiPolygon(polys)
 
 
-def _polygonal(geom):
+def polygonal_part(geom):
     if geom is None or geom.is_empty:
         return shapely.MultiPolygon()
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -73,19 +83,14 @@ def _polygonal(geom):
     return shapely.union_all(parts) if parts else shapely.MultiPolygon()
 
 
-def _metric(geoms, local_crs: str) -> gpd.GeoSeries:
-    return gpd.GeoSeries(
-        list(np.atleast_1d(np.asarray(geoms, dtype=object))), crs=STORAGE_CRS
-    ).to_crs(local_crs)
-
-
-def _area_m2(geom, local_crs: str) -> float:
+def area_m2_of(geom, local_crs: str) -> float:
+    """Area of one storage geometry in square metres (0 for none)."""
     if geom is None or geom.is_empty:
         return 0.0
-    return float(_metric([geom], local_crs).area.iloc[0])
+    return float(shapely.area(to_local(geom, local_crs)))
 
 
-def _border_m(a, b, local_crs: str) -> float:
+def border_m(a, b, local_crs: str) -> float:
     """Length of the shared boundary of two polygons in metres."""
     shared = shapely.intersection(a.boundary, b.boundary)
     lines = [
@@ -95,10 +100,10 @@ def _border_m(a, b, local_crs: str) -> float:
     ]
     if not lines:
         return 0.0
-    return float(_metric([shapely.MultiLineString(lines)], local_crs).length.iloc[0])
+    return float(shapely.length(to_local(shapely.MultiLineString(lines), local_crs)))
 
 
-def _geom_in(value, name: str, kinds: tuple[str, ...], max_vertices: int | None = None):
+def geometry_in(value, name: str, kinds: tuple[str, ...], max_vertices: int | None = None):
     """A shapely geometry from a shapely object, GeoJSON mapping or WKT; type-checked, and
     refused when it has more than ``max_vertices`` vertices (before any geometry work)."""
     try:

@@ -11,19 +11,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid.plans._common import STORAGE_CRS, _metric, _multi, _polygonal, _row
+from geo_grid.crs import to_local
+from geo_grid.plans._common import STORAGE_CRS, as_multi, polygonal_part, row_index
 from geo_grid.plans.balancing import balance
-from geo_grid.plans.checks import _check
+from geo_grid.plans.checks import check_edit
 from geo_grid.plans.context import EditResult, PlanContext
-from geo_grid.plans.impact import _impact
+from geo_grid.plans.impact import edit_impact
 
-__all__: list[str] = []
+__all__ = ["finish_edit"]
 
 
 _SNAP_DEG = 1e-9
 
 
-def _finish(
+def finish_edit(
     layer: gpd.GeoDataFrame,
     op: str,
     params: dict[str, Any],
@@ -42,15 +43,15 @@ def _finish(
     removed = [c for c, g in replace.items() if g is None]
     for code, geom in replace.items():
         if geom is not None:
-            after.at[_row(after, code), after.geometry.name] = _multi(geom)
+            after.at[row_index(after, code), after.geometry.name] = as_multi(geom)
     for code, values in (attrs or {}).items():
-        i = _row(after, code)
+        i = row_index(after, code)
         for k, v in values.items():
             after.at[i, k] = v
     after = after.loc[~after["code"].isin(removed)]
     if new_rows:
         extra = gpd.GeoDataFrame(
-            [{**r, "geometry": _multi(r["geometry"])} for r in new_rows],
+            [{**r, "geometry": as_multi(r["geometry"])} for r in new_rows],
             geometry="geometry",
             crs=STORAGE_CRS,
         )
@@ -65,12 +66,12 @@ def _finish(
     touched_after = list(dict.fromkeys([*changed, *added]))
     _settle(after, touched_after, ctx.local_crs)
     if check:
-        _check(layer, after, touched_before, touched_after, ctx)
-    impact, hh = _impact(layer, after, touched_before, touched_after, renames, ctx)
+        check_edit(layer, after, touched_before, touched_after, ctx)
+    impact, hh = edit_impact(layer, after, touched_before, touched_after, renames, ctx)
     if ctx.buildings is not None:
         for code, n in hh.items():
             if code in set(touched_after):
-                after.at[_row(after, code), "households"] = n
+                after.at[row_index(after, code), "households"] = n
     impact["balance"] = balance(
         after.loc[after["code"].isin(touched_after)], ctx.communities, ctx.bands
     ).to_dict("records")
@@ -97,7 +98,7 @@ def _settle(layer: gpd.GeoDataFrame, codes: Sequence[str], local_crs: str) -> No
     if not len(rows):
         return
     geoms = np.asarray(layer.geometry.array, dtype=object)[rows]
-    local = np.asarray(_metric(geoms, local_crs).array, dtype=object)
+    local = to_local(geoms, local_crs)
     for k in np.flatnonzero(~shapely.is_valid(local) | ~shapely.is_valid(geoms)):
-        snapped = _multi(_polygonal(shapely.set_precision(geoms[k], _SNAP_DEG)))
+        snapped = as_multi(polygonal_part(shapely.set_precision(geoms[k], _SNAP_DEG)))
         layer.at[layer.index[rows[k]], layer.geometry.name] = snapped

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid.plans._common import _polygonal
+from geo_grid.plans._common import polygonal_part
 from geo_grid.plans.context import PlanContext
 
-__all__: list[str] = []
+__all__ = ["building_cells", "buildings_in"]
 
 
 _SEGMENT_DEG = 3e-5  # ~3 m: spacing of the points sampled on building outlines
 
 
-def _building_cells(grid, footprints: Sequence) -> list:
+def building_cells(grid, footprints: Sequence) -> list:
     """One cell per footprint: the part of ``grid`` nearer to it than to any other footprint.
 
     Points sampled every ~3 m along each outline seed a Voronoi diagram; a footprint's cell is the
@@ -48,10 +48,10 @@ def _building_cells(grid, footprints: Sequence) -> list:
         mine = cells[lab == k]
         cell = shapely.coverage_union_all(mine) if len(mine) else shapely.MultiPolygon()
         if k < len(footprints) - 1:
-            piece = _polygonal(shapely.difference(shapely.intersection(grid, cell), taken))
+            piece = polygonal_part(shapely.difference(shapely.intersection(grid, cell), taken))
             taken = shapely.union_all([taken, piece])
         else:
-            piece = _polygonal(shapely.difference(grid, taken))
+            piece = polygonal_part(shapely.difference(grid, taken))
         out.append(piece)
     return out
 
@@ -61,7 +61,7 @@ def _largest(geom):
     return parts[int(np.argmax(shapely.area(parts)))]
 
 
-def _buildings_in(grid, ctx: PlanContext) -> tuple[np.ndarray, pd.DataFrame]:
+def buildings_in(grid, ctx: PlanContext) -> tuple[np.ndarray, pd.DataFrame]:
     pts, frame = ctx.points("buildings")
     if len(pts) == 0:
         return np.empty(0, dtype=int), frame

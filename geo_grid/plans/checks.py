@@ -21,7 +21,7 @@ from geo_grid.coverage import check_coverage
 from geo_grid.errors import BadInput, Conflict
 from geo_grid.plans.context import PlanContext
 
-__all__: list[str] = []
+__all__ = ["check_edit"]
 
 
 #: Kinds of coverage defect that the incremental check refuses (gaps are checked by union instead,
@@ -51,7 +51,7 @@ def _deg2_to_m2(geom) -> float:
     return float(geom.area * 111_320.0 * math.cos(lat) * 110_574.0)
 
 
-def _check(
+def check_edit(
     before: gpd.GeoDataFrame,
     after: gpd.GeoDataFrame,
     touched_before: Sequence[str],

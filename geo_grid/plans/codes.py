@@ -10,13 +10,13 @@ import geopandas as gpd
 
 from geo_grid.errors import Conflict
 
-__all__ = ["next_codes"]
+__all__ = ["next_codes", "renamed_codes"]
 
 
 _NAME_SEQ = re.compile(r"^(.*第)(\d+)(网格)$")
 
 
-def _renamed(name, seq: int) -> str | None:
+def renamed_codes(name, seq: int) -> str | None:
     if not isinstance(name, str):
         return None
     m = _NAME_SEQ.match(name)

@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo_grid.plans._common import STORAGE_CRS, _area_m2
+from geo_grid.plans._common import STORAGE_CRS, area_m2_of
 
 __all__ = ["diff_layers"]
 
@@ -38,7 +38,7 @@ def diff_layers(
             change = "added" if ra is None else "removed"
             moved = 0.0
         else:
-            moved = _area_m2(shapely.symmetric_difference(ra.geometry, rb.geometry), local_crs)
+            moved = area_m2_of(shapely.symmetric_difference(ra.geometry, rb.geometry), local_crs)
             same_attrs = all(
                 (pd.isna(ra.get(f)) and pd.isna(rb.get(f))) or ra.get(f) == rb.get(f)
                 for f in ("name", "households", "community_code")

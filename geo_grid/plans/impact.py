@@ -13,7 +13,7 @@ import shapely
 
 from geo_grid.plans.context import PlanContext
 
-__all__ = ["assign_points"]
+__all__ = ["assign_points", "edit_impact"]
 
 
 def assign_points(points: np.ndarray, layer: gpd.GeoDataFrame) -> np.ndarray:
@@ -50,7 +50,7 @@ def _counts(codes: np.ndarray, weights: np.ndarray | None = None) -> dict[str, f
     return frame.groupby("c")["w"].sum().to_dict()
 
 
-def _impact(
+def edit_impact(
     before: gpd.GeoDataFrame,
     after: gpd.GeoDataFrame,
     codes_before: Sequence[str],

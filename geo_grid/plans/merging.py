@@ -11,8 +11,8 @@ import pandas as pd
 import shapely
 
 from geo_grid.errors import BadInput
-from geo_grid.plans._common import _border_m, _prepare, _row
-from geo_grid.plans.assemble import _finish
+from geo_grid.plans._common import border_m, prepare_layer, row_index
+from geo_grid.plans.assemble import finish_edit
 from geo_grid.plans.context import EditResult, PlanContext
 
 __all__ = ["merge_grids"]
@@ -25,11 +25,11 @@ def merge_grids(
 
     By default the grid with most households survives; the others' roster moves to it.
     """
-    layer = _prepare(layer)
+    layer = prepare_layer(layer)
     codes = [str(c) for c in dict.fromkeys(codes)]
     if len(codes) < 2:
         raise BadInput("grids: name at least two grids to merge", field="grids")
-    rows = [layer.iloc[_row(layer, c)] for c in codes]
+    rows = [layer.iloc[row_index(layer, c)] for c in codes]
     communities = {str(r["community_code"]) for r in rows}
     if len(communities) > 1:
         raise BadInput(
@@ -48,7 +48,7 @@ def merge_grids(
     replace[keep] = merged
     renames = {c: keep for c in codes if c != keep}
     params = {"grids": codes, "keep": keep}
-    return _finish(layer, "merge", params, replace=replace, renames=renames, ctx=ctx)
+    return finish_edit(layer, "merge", params, replace=replace, renames=renames, ctx=ctx)
 
 
 def _require_connected(geoms: Sequence, codes: Sequence[str], ctx: PlanContext) -> None:
@@ -57,7 +57,7 @@ def _require_connected(geoms: Sequence, codes: Sequence[str], ctx: PlanContext) 
     while todo:
         i = todo.pop()
         for j in range(n):
-            if j not in seen and _border_m(geoms[i], geoms[j], ctx.local_crs) > 0.5:
+            if j not in seen and border_m(geoms[i], geoms[j], ctx.local_crs) > 0.5:
                 seen.add(j)
                 todo.append(j)
     if len(seen) < n:

@@ -8,8 +8,8 @@ from typing import Any
 import geopandas as gpd
 
 from geo_grid.errors import BadInput, Conflict
-from geo_grid.plans._common import _prepare, _row
-from geo_grid.plans.assemble import _finish
+from geo_grid.plans._common import prepare_layer, row_index
+from geo_grid.plans.assemble import finish_edit
 from geo_grid.plans.context import EditResult, PlanContext
 
 __all__ = ["recode_grid"]
@@ -27,8 +27,8 @@ def recode_grid(
 
     A unified code must stay the community's 12 digits + 3 digits and be free in the layer.
     """
-    layer = _prepare(layer)
-    i = _row(layer, code)
+    layer = prepare_layer(layer)
+    i = row_index(layer, code)
     row = layer.iloc[i]
     attrs: dict[str, Any] = {}
     renames: dict[str, str] = {}
@@ -50,6 +50,6 @@ def recode_grid(
     if not attrs:
         raise BadInput("code: give a new code or a new name", field="code")
     params = {"grid": str(code), "code": new_code, "name": name}
-    return _finish(
+    return finish_edit(
         layer, "recode", params, replace={}, attrs={str(code): attrs}, renames=renames, ctx=ctx
     )

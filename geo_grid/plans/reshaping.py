@@ -10,8 +10,15 @@ import shapely
 from shapely.geometry import mapping
 
 from geo_grid.errors import BadInput
-from geo_grid.plans._common import _area_m2, _border_m, _geom_in, _polygonal, _prepare, _row
-from geo_grid.plans.assemble import _finish
+from geo_grid.plans._common import (
+    area_m2_of,
+    border_m,
+    geometry_in,
+    polygonal_part,
+    prepare_layer,
+    row_index,
+)
+from geo_grid.plans.assemble import finish_edit
 from geo_grid.plans.context import EditResult, PlanContext
 
 __all__ = ["reshape_grid"]
@@ -25,15 +32,15 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
     left of a neighbour go to ``code``), and each piece ``code`` gives up goes to the neighbour
     sharing the longest border with it. A piece with no neighbour to take it is refused.
     """
-    layer = _prepare(layer)
-    new = _geom_in(geometry, "geometry", ("Polygon", "MultiPolygon"), ctx.max_vertices)
+    layer = prepare_layer(layer)
+    new = geometry_in(geometry, "geometry", ("Polygon", "MultiPolygon"), ctx.max_vertices)
     if not new.is_valid:
-        new = _polygonal(shapely.make_valid(new))
-    i = _row(layer, code)
+        new = polygonal_part(shapely.make_valid(new))
+    i = row_index(layer, code)
     row = layer.iloc[i]
     community_geom, _ = ctx.community(str(row["community_code"]))
-    new = _polygonal(shapely.intersection(new, community_geom))
-    if _area_m2(new, ctx.local_crs) < ctx.min_part_m2:
+    new = polygonal_part(shapely.intersection(new, community_geom))
+    if area_m2_of(new, ctx.local_crs) < ctx.min_part_m2:
         raise BadInput(
             f"geometry: the new outline of {code} hardly overlaps its community", field="geometry"
         )
@@ -46,12 +53,12 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
     for _, n in same.iterrows():
         if not n.geometry.intersects(new):
             continue
-        rest = _polygonal(shapely.difference(n.geometry, new))
+        rest = polygonal_part(shapely.difference(n.geometry, new))
         if rest.equals(n.geometry):
             continue
         keep, crumbs = [], []
         for part in shapely.get_parts(rest):
-            (keep if _area_m2(part, ctx.local_crs) >= ctx.min_part_m2 else crumbs).append(part)
+            (keep if area_m2_of(part, ctx.local_crs) >= ctx.min_part_m2 else crumbs).append(part)
         if crumbs:
             grown = shapely.union_all([grown, *crumbs])
         if keep:
@@ -60,19 +67,19 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
             replace[n.code] = None
             renames[n.code] = str(code)
     # what the grid gives up goes to the neighbour with the longest border
-    leftover = _polygonal(shapely.difference(row.geometry, grown))
+    leftover = polygonal_part(shapely.difference(row.geometry, grown))
     current = {c: g for c, g in zip(same["code"], same.geometry, strict=True)}
     current.update({c: g for c, g in replace.items() if g is not None})
     for c in [c for c, g in replace.items() if g is None]:
         current.pop(c, None)
     warnings = []
     for piece in shapely.get_parts(leftover):
-        area = _area_m2(piece, ctx.local_crs)
+        area = area_m2_of(piece, ctx.local_crs)
         if area < 0.01:
             continue
         best, best_len = None, 0.0
         for c, g in current.items():
-            length = _border_m(piece, g, ctx.local_crs) if g.intersects(piece) else 0.0
+            length = border_m(piece, g, ctx.local_crs) if g.intersects(piece) else 0.0
             if length > best_len:
                 best, best_len = c, length
         if best is None:
@@ -88,6 +95,6 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
         replace[best] = current[best]
     replace[str(code)] = grown
     params = {"grid": str(code), "geometry": mapping(new)}
-    return _finish(
+    return finish_edit(
         layer, "reshape", params, replace=replace, renames=renames, ctx=ctx, warnings=warnings
     )

@@ -12,9 +12,9 @@ import shapely
 from shapely.geometry import mapping
 
 from geo_grid.errors import BadInput
-from geo_grid.plans._common import _area_m2, _geom_in, _polygonal, _prepare, _row
-from geo_grid.plans.assemble import _finish
-from geo_grid.plans.codes import _renamed, next_codes
+from geo_grid.plans._common import area_m2_of, geometry_in, polygonal_part, prepare_layer, row_index
+from geo_grid.plans.assemble import finish_edit
+from geo_grid.plans.codes import next_codes, renamed_codes
 from geo_grid.plans.context import EditResult, PlanContext
 
 __all__ = ["divide_grid", "split_grid"]
@@ -27,7 +27,7 @@ def _split_rows(
     ctx: PlanContext,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The piece with most households (else area) keeps ``code``; the others get new codes."""
-    i = _row(layer, code)
+    i = row_index(layer, code)
     row = layer.iloc[i]
     pts, frame = ctx.points("buildings")
     hh = np.zeros(len(pieces))
@@ -35,7 +35,7 @@ def _split_rows(
         w = frame["households"].fillna(0).to_numpy()
         for k, p in enumerate(pieces):
             hh[k] = w[shapely.intersects(p, pts)].sum()
-    areas = np.array([_area_m2(p, ctx.local_crs) for p in pieces])
+    areas = np.array([area_m2_of(p, ctx.local_crs) for p in pieces])
     small = np.flatnonzero(areas < ctx.min_part_m2)
     if len(small):
         raise BadInput(
@@ -56,7 +56,7 @@ def _split_rows(
         rec = {c: row[c] for c in layer.columns if c != layer.geometry.name}
         rec.update(code=new_code, geometry=pieces[k], households=int(hh[k]))
         if "name" in layer.columns:
-            rec["name"] = _renamed(row.get("name"), seq)
+            rec["name"] = renamed_codes(row.get("name"), seq)
         if "properties" in layer.columns:
             rec["properties"] = {"split_from": code}
         if "id" in rec:
@@ -72,15 +72,15 @@ def split_grid(layer: gpd.GeoDataFrame, code: str, line, *, ctx: PlanContext) ->
     free sequence in the community. A line that does not cross the grid from edge to edge, or that
     cuts off a piece smaller than ``ctx.min_part_m2``, is refused.
     """
-    layer = _prepare(layer)
-    line = _geom_in(line, "line", ("LineString", "MultiLineString"), ctx.max_vertices)
-    grid = layer.geometry.iloc[_row(layer, code)]
+    layer = prepare_layer(layer)
+    line = geometry_in(line, "line", ("LineString", "MultiLineString"), ctx.max_vertices)
+    grid = layer.geometry.iloc[row_index(layer, code)]
     pieces = _split_by_line(grid, line)
     if len(pieces) < 2:
         raise BadInput(f"line: the line does not cross grid {code} from edge to edge", field="line")
     replace, rows = _split_rows(layer, code, pieces, ctx)
     params = {"grid": str(code), "line": mapping(line)}
-    return _finish(layer, "split", params, replace=replace, new_rows=rows, ctx=ctx)
+    return finish_edit(layer, "split", params, replace=replace, new_rows=rows, ctx=ctx)
 
 
 def _split_by_line(grid, line) -> list:
@@ -90,7 +90,7 @@ def _split_by_line(grid, line) -> list:
     shapely.prepare(grid)
     faces = [f for f in faces if grid.contains(shapely.point_on_surface(f))]
     pieces = [shapely.intersection(grid, f) for f in faces]
-    return [_polygonal(p) for p in pieces if not _polygonal(p).is_empty]
+    return [polygonal_part(p) for p in pieces if not polygonal_part(p).is_empty]
 
 
 def divide_grid(
@@ -102,19 +102,19 @@ def divide_grid(
     drawn to the nearest metre still covers the grid exactly. This is how a suggested balanced
     split is applied.
     """
-    layer = _prepare(layer)
+    layer = prepare_layer(layer)
     if len(parts) < 2:
         raise BadInput("parts: give at least two parts", field="parts")
-    geoms = [_geom_in(p, "parts", ("Polygon", "MultiPolygon"), ctx.max_vertices) for p in parts]
-    grid = layer.geometry.iloc[_row(layer, code)]
+    geoms = [geometry_in(p, "parts", ("Polygon", "MultiPolygon"), ctx.max_vertices) for p in parts]
+    grid = layer.geometry.iloc[row_index(layer, code)]
     pieces, taken = [], shapely.MultiPolygon()
     for g in geoms[:-1]:
-        piece = _polygonal(shapely.difference(shapely.intersection(grid, g), taken))
+        piece = polygonal_part(shapely.difference(shapely.intersection(grid, g), taken))
         pieces.append(piece)
         taken = shapely.union_all([taken, piece])
-    pieces.append(_polygonal(shapely.difference(grid, taken)))
+    pieces.append(polygonal_part(shapely.difference(grid, taken)))
     if any(p.is_empty for p in pieces):
         raise BadInput(f"parts: a part does not overlap grid {code}", field="parts")
     replace, rows = _split_rows(layer, code, pieces, ctx)
     params = {"grid": str(code), "parts": [mapping(p) for p in pieces]}
-    return _finish(layer, "divide", params, replace=replace, new_rows=rows, ctx=ctx)
+    return finish_edit(layer, "divide", params, replace=replace, new_rows=rows, ctx=ctx)

@@ -13,9 +13,10 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
-from geo_grid.plans._common import _border_m, _metric, _polygonal, _prepare, _row
+from geo_grid.crs import to_local
+from geo_grid.plans._common import border_m, polygonal_part, prepare_layer, row_index
 from geo_grid.plans.balancing import balance
-from geo_grid.plans.cells import _building_cells, _buildings_in
+from geo_grid.plans.cells import building_cells, buildings_in
 from geo_grid.plans.context import PlanContext
 from geo_grid.plans.impact import assign_points
 
@@ -68,7 +69,7 @@ def _bisect(
 def _split_suggestion(
     layer: gpd.GeoDataFrame, row, low: int, high: int, ctx: PlanContext
 ) -> dict[str, Any] | None:
-    inside, frame = _buildings_in(row.geometry, ctx)
+    inside, frame = buildings_in(row.geometry, ctx)
     if len(inside) < 2:
         return None
     pts, _ = ctx.points("buildings")
@@ -79,12 +80,12 @@ def _split_suggestion(
     if total < k * low:
         return None
     xy = shapely.get_coordinates(pts[inside])
-    local = shapely.get_coordinates(_metric(pts[inside], ctx.local_crs).array)
+    local = shapely.get_coordinates(to_local(pts[inside], ctx.local_crs))
     groups = _bisect(xy, w, k, low, high, local)
     if groups is None:
         return None
-    cells = _building_cells(row.geometry, list(frame.geometry.to_numpy()[inside]))
-    parts = [_polygonal(shapely.union_all([cells[j] for j in g])) for g in groups]
+    cells = building_cells(row.geometry, list(frame.geometry.to_numpy()[inside]))
+    parts = [polygonal_part(shapely.union_all([cells[j] for j in g])) for g in groups]
     parts = _tidy(parts, ctx)
     return {
         "id": f"split:{row.code}",
@@ -117,7 +118,7 @@ def _tidy(parts: list, ctx: PlanContext) -> list:
             if j == main:
                 continue
             lengths = [
-                _border_m(piece, parts[o], ctx.local_crs) if o != i else -1.0
+                border_m(piece, parts[o], ctx.local_crs) if o != i else -1.0
                 for o in range(len(parts))
             ]
             o = int(np.argmax(lengths))
@@ -126,8 +127,8 @@ def _tidy(parts: list, ctx: PlanContext) -> list:
                     shapely.distance(piece, q) if k != i else np.inf for k, q in enumerate(parts)
                 ]
                 o = int(np.argmin(dist))
-            parts[o] = _polygonal(shapely.union_all([parts[o], piece]))
-            parts[i] = _polygonal(shapely.difference(parts[i], piece))
+            parts[o] = polygonal_part(shapely.union_all([parts[o], piece]))
+            parts[i] = polygonal_part(shapely.difference(parts[i], piece))
     return parts
 
 
@@ -159,7 +160,7 @@ def _merge_suggestions(
                 new_total = total + hh[c]
                 if new_total > high:
                     continue
-                border = max(_border_m(geoms[c], geoms[g], ctx.local_crs) for g in group)
+                border = max(border_m(geoms[c], geoms[g], ctx.local_crs) for g in group)
                 if border <= 0.5:
                     continue
                 reach = 0 if new_total >= low else 1
@@ -193,13 +194,13 @@ def suggest(layer: gpd.GeoDataFrame, *, ctx: PlanContext) -> list[dict[str, Any]
     same community while the total stays in band. Each suggestion carries an ``edit`` (``op`` and
     ``params``) for :func:`apply_edit`; suggestions touch disjoint grids, so all can be accepted.
     """
-    layer = _prepare(layer)
+    layer = prepare_layer(layer)
     status = balance(layer, ctx.communities, ctx.bands)
     out: list[dict[str, Any]] = []
     used: set[str] = set()
     over = status.loc[status["status"] == "over"].sort_values("households", ascending=False)
     for _, s in over.iterrows():
-        row = layer.iloc[_row(layer, s.code)]
+        row = layer.iloc[row_index(layer, s.code)]
         found = _split_suggestion(layer, row, int(s.low), int(s.high), ctx)
         if found is not None:
             out.append(found)

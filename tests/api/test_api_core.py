@@ -7,14 +7,6 @@ from fastapi.testclient import TestClient
 from shapely.geometry import shape
 
 
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
-
-
 def test_health_reports_postgis_and_counts(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["database"] == "reachable"

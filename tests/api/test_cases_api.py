@@ -8,18 +8,6 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
-
-
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-    from geo_grid.services import index
-
-    index.invalidate()
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
-    index.invalidate()
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +200,7 @@ def test_utc_offsets_postgresql_cannot_hold_are_refused_naming_the_field(
 def test_periods_longer_than_the_setting_are_refused_at_once(client, path, params, field):
     t0 = time.perf_counter()
     message = _refusal(client.get(path, params=params), field)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 3.0  # refused before the work (14-18 s before the cap)
     assert "more than the 366 allowed" in message and "GEO_GRID_MAX_PERIOD_DAYS" in message
     assert message.startswith(f"{field}: ")
 

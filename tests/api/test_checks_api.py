@@ -6,21 +6,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from ground_truth import TRUTH
 from shapely.geometry import shape
 
 from geo_grid.io import write_layer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
 
 
 def _pairs(defects: list[dict]) -> set[tuple[str, frozenset]]:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
 from geo_grid.crs import wgs84_to_gcj02
 from geo_grid.layers import BUILTIN_LAYERS
 
 LAYERS = {info.key for info in BUILTIN_LAYERS}
-
-
-@pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-    from geo_grid.services import index
-
-    index.invalidate()
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
-    index.invalidate()
 
 
 @pytest.fixture(scope="module")

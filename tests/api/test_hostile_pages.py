@@ -96,7 +96,7 @@ def _restore(old: dict) -> None:
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """Hostile text in every stored text the pages show; everything put back afterwards."""
-    from conftest import make_scratch_layer, retire_scratch_layers
+    from scratch_layers import make_scratch_layer, retire_scratch_layers
 
     from geo_grid.db.session import session_scope
     from geo_grid.services import cases, index, plans

@@ -14,11 +14,9 @@ REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name"
 
 
 @pytest.fixture(scope="module")
-def client(demo_db, accounts):
-    from api.main import app
-
-    with TestClient(app, headers=accounts["open311_client"].headers) as c:
-        yield c
+def client_headers(accounts):
+    """``client`` (tests/api_client.py) calls as the Open311 client, with its API key."""
+    return accounts["open311_client"].headers
 
 
 @pytest.fixture(scope="module")

@@ -44,11 +44,9 @@ def headers(role: str = "planner") -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def client(demo_db) -> Iterator[TestClient]:
-    from api.main import app
-
-    with TestClient(app, headers=headers()) as c:
-        yield c
+def client_headers() -> dict[str, str]:
+    """``client`` (tests/api_client.py) sends :func:`headers`."""
+    return headers()
 
 
 @pytest.fixture

@@ -155,8 +155,8 @@ def test_file_check_needs_no_database(tmp_path):
 
 
 def test_progress_only_on_big_layers(tmp_path):
-    from geo_grid._coverage_synth import voronoi_layer
     from geo_grid.services.checks import PROGRESS_MIN_FEATURES, check_file
+    from geo_grid.testing import voronoi_layer
 
     calls: list[tuple[str, int, int]] = []
     small = write_layer(voronoi_layer(50, 3).to_crs(4490), tmp_path / "small.gpkg")

@@ -13,10 +13,11 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geo_grid._coverage_synth import PERTURBATIONS, perturb, voronoi_layer
 from geo_grid.coverage import DEFECT_KINDS, check_coverage, fix_coverage
+from geo_grid.coverage.edges import isin, occurs_once
 from geo_grid.crs import to_storage
 from geo_grid.errors import BadInput
+from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer
 
 ROOT = Path(__file__).resolve().parents[2]
 X0, Y0 = 380_000.0, 3_550_000.0  # EPSG:4549 metres, in Nanjing
@@ -179,6 +180,20 @@ def test_parent_kinds():
     # a grid naming no community is only checked for overlaps and gaps
     free = check_coverage(layer(grids[:3], ["A", "B", "C"], [None] * 3), communities)
     assert set(free.defects.kind) == {"gap"}
+
+
+def test_gap_outside_every_parent_names_no_parent():
+    """A hole of the grids' union beyond the communities, touching one along its edge, is in no
+    community (it was given the community it touched), and a report mixing gaps with and
+    without a parent says None for the latter (pandas 3 read the column as strings, NaN)."""
+    communities = gpd.GeoDataFrame({"code": ["C1"]}, geometry=[box(0, 0, 100, 300)], crs=LOCAL)
+    holed = box(0, 0, 100, 300).difference(box(20, 20, 40, 40))
+    notched = box(100, 0, 400, 300).difference(box(100, 100, 200, 200))
+    report = check_coverage(layer([holed, notched], ["A", "B"], ["C1", None]), communities)
+    gaps = rows(report, "gap").sort_values("area_m2")
+    assert gaps.ids.tolist() == [["A"], ["A", "B"]]
+    assert gaps.area_m2.tolist() == pytest.approx([400, 10_000])
+    assert gaps.parent.tolist() == ["C1", None]
 
 
 def test_unknown_parent_code_is_outside_parent():
@@ -351,6 +366,127 @@ def test_random_coverages_agree_with_geos_and_brute_force(seed, n, hurts):
     assert bool(shapely.coverage_is_valid(fixed.to_crs(LOCAL).geometry.values))
     assert set(fixed.code) <= set(codes)
     assert len(fixed) >= len({c.rstrip("d") for c in codes})  # only duplicates are dropped
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.lists(st.booleans(), min_size=36, max_size=36))
+def test_gaps_of_lattice_layers_are_the_holes_geos_finds(cells):
+    """Squares of a 6 x 6 lattice, any subset: a valid coverage whose union touches itself at
+    corners in every way (a hole touching the outline or another hole at a point, parts
+    meeting at corners around an enclosed cell, islands in holes). The gaps are exactly the
+    holes of GEOS's union, cell for cell, and their neighbours are the squares along them."""
+    squares = [
+        box(20 * (k % 6), 20 * (k // 6), 20 * (k % 6 + 1), 20 * (k // 6 + 1)) for k in range(36)
+    ]
+    kept = [g for g, on in zip(squares, cells, strict=True) if on]
+    assume(kept)
+    report = check_coverage(layer(kept))
+    union = shapely.union_all(kept)
+    holes = [shapely.Polygon(r) for p in shapely.get_parts(union) for r in p.interiors]
+    expected = shapely.union_all(holes) if holes else shapely.Polygon()
+    expected = expected.difference(union)
+    gaps = report.defects[report.defects.kind.isin(["gap", "sliver_gap"])]
+    assert set(report.defects.kind) <= {"gap", "sliver_gap"}
+    assert gaps.area_m2.sum() == pytest.approx(expected.area, abs=1e-6)
+    found = shapely.union_all(gaps.to_crs(LOCAL).geometry.values) if len(gaps) else None
+    assert expected.is_empty or found.symmetric_difference(expected).area < 1e-3
+    code = {k: f"G{i}" for i, k in enumerate(k for k in range(36) if cells[k])}
+    for row, geom in zip(gaps.itertuples(), gaps.to_crs(LOCAL).geometry, strict=True):
+        inside = [k for k in range(36) if geom.contains(squares[k].centroid)]
+        sides = {(k + d) for k in inside for d in (-6, 6) if 0 <= k + d < 36}
+        sides |= {k + d for k in inside for d in (-1, 1) if (k % 6) + d in range(6)}
+        assert row.ids == sorted(code[k] for k in sides if k in code)
+
+
+def _lattice_grids(labels: list[int], side: int = 6, cell: float = 20.0):
+    """Grids of a lattice: each labelled cell joins the grid of its label and half (left: columns
+    0-2, right: 3-5), so a grid can be several parts meeting at corners, a ring around other
+    grids or empty cells, a ring touching its own hole at a corner. Returns the cells, each
+    grid's cells and the grids' polygons."""
+    cells = [
+        box(cell * (k % side), cell * (k // side), cell * (k % side + 1), cell * (k // side + 1))
+        for k in range(side * side)
+    ]
+    members: dict[tuple[int, int], list[int]] = {}
+    for k, label in enumerate(labels):
+        if label >= 0:
+            members.setdefault((int(k % side >= side // 2), label), []).append(k)
+    keys = sorted(members)
+    geoms = [shapely.union_all([cells[k] for k in members[key]]) for key in keys]
+    return cells, [members[key] for key in keys], keys, geoms
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    labels=st.lists(st.integers(-1, 3), min_size=36, max_size=36),
+    halves=st.tuples(st.booleans(), st.booleans()),
+)
+def test_gaps_of_lattice_grids_with_pinch_points_in_parents(labels, halves):
+    """Grids made of lattice cells (parts touching at corners, rings, holes pinched against the
+    shell) in two parents, either of which may be missing: a valid coverage whose parents are
+    lined in places, open to the outside in others, and pinched at corners. The gaps are the
+    uncovered parts of the parents plus the holes of the grids' union, cell for cell; nothing
+    else is reported; each gap names the grids along it and the parent holding it."""
+    cells, members, keys, geoms = _lattice_grids(labels)
+    assume(geoms)
+    assert bool(shapely.coverage_is_valid(np.asarray(geoms)))
+    halves_geom = [box(0, 0, 60, 120), box(60, 0, 120, 120)]
+    present = [h for h in (0, 1) if halves[h]]
+    parents = gpd.GeoDataFrame(
+        {"code": [f"P{h}" for h in present]},
+        geometry=[halves_geom[h] for h in present],
+        crs=LOCAL,
+    )
+    named = [f"P{half}" if halves[half] else None for half, _ in keys]
+    codes = [f"G{i}" for i in range(len(geoms))]
+    report = check_coverage(layer(geoms, codes, named), parents if present else None)
+
+    union = shapely.union_all(geoms)
+    holes = [shapely.Polygon(r) for p in shapely.get_parts(union) for r in p.interiors]
+    expected = shapely.union_all([*holes, *(halves_geom[h] for h in present)]).difference(union)
+    assert set(report.defects.kind) <= {"gap", "sliver_gap"}
+    gaps = report.defects.to_crs(LOCAL)
+    assert gaps.area_m2.sum() == pytest.approx(expected.area, abs=1e-6)
+    found = shapely.union_all(gaps.geometry.values) if len(gaps) else shapely.Polygon()
+    assert found.symmetric_difference(expected).area < 1e-3
+    owner = {k: codes[g] for g, ks in enumerate(members) for k in ks}
+    for row in gaps.itertuples():
+        inside = [k for k in range(36) if row.geometry.contains(cells[k].centroid)]
+        sides = {k + d for k in inside for d in (-6, 6) if 0 <= k + d < 36}
+        sides |= {k + d for k in inside for d in (-1, 1) if (k % 6) + d in range(6)}
+        assert row.ids == sorted({owner[k] for k in sides if k in owner})
+        held = [h for h in present if row.geometry.intersection(halves_geom[h]).area > 1e-6]
+        if len(held) == 1 and row.geometry.difference(halves_geom[held[0]]).area < 1e-6:
+            assert row.parent == f"P{held[0]}"
+        elif not held:
+            assert row.parent is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**64 - 1), max_size=40),
+    small=st.lists(st.integers(0, 7), max_size=40),
+    spread=st.integers(0, 63),
+)
+def test_occurs_once_is_exact_whatever_the_keys_share(keys, small, spread):
+    """Keys that agree in their high bits (small keys, or keys shifted up so only low bits
+    differ) go through the exact path; the answer is np.unique's whatever the mix."""
+    values = np.asarray(keys + [(k << spread) % 2**64 for k in small], dtype=np.uint64)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    assert occurs_once(values).tolist() == (counts[inverse] == 1).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 2**64 - 1), max_size=30),
+    pool=st.lists(st.integers(0, 2**64 - 1), max_size=30),
+    small=st.lists(st.integers(0, 15), max_size=30),
+)
+def test_isin_is_exact(values, pool, small):
+    """Keys shared between values and pool, and small keys agreeing in their high bits."""
+    v = np.asarray(values + small + pool[:3], dtype=np.uint64)
+    p = np.asarray(pool + small[::2], dtype=np.uint64)
+    assert isin(v, p).tolist() == np.isin(v, p).tolist()
 
 
 # ---------------------------------------------------------------------------------------------

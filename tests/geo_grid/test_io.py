@@ -15,7 +15,6 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from geo_grid import io as gio
 from geo_grid.crs import gcj02_to_bd09, to_storage, transform_geometry, wgs84_to_gcj02
 from geo_grid.errors import BadInput
 from geo_grid.io import SUPPORTED_FORMATS, describe_layer, read_layer, write_layer
@@ -617,7 +616,7 @@ def test_failed_write_leaves_existing_file_alone(tmp_path: Path, monkeypatch) ->
         Path(args[1]).write_text("half")
         raise pyogrio.errors.DataSourceError("disk full")
 
-    monkeypatch.setattr(gio.pyogrio, "write_dataframe", broken)
+    monkeypatch.setattr(pyogrio, "write_dataframe", broken)
     for name in ("g.geojson", "g.gpkg", "g.shp", "g.zip"):
         with pytest.raises(BadInput) as excinfo:
             write_layer(_grids(), tmp_path / name)

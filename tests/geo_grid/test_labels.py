@@ -52,10 +52,10 @@ def _table_constraint(model, name: str) -> set[str]:
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
     from geo_grid import access, address
-    from geo_grid._maps_cases import INDICATOR_COLOURS
     from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
+    from geo_grid.maps import INDICATOR_COLOURS
 
     return {
         "DEFECT_KIND": (labels.DEFECT_KIND, set(DEFECT_KINDS)),
@@ -316,8 +316,13 @@ def test_a_period_names_its_beijing_days():
 
 def test_only_one_beijing_zone_in_the_library():
     """No module keeps its own copy of UTC+8: the setting GEO_GRID_TIME_ZONE is the one, and
-    geo_grid/timefmt.py the one reader (settings.py turns the name into a zone)."""
-    copy = re.compile(r"timedelta\(hours=8\)|[\"']Asia/Shanghai[\"']|ZoneInfo\(|\.zone\b")
+    geo_grid/timefmt.py the one reader (settings.py turns the name into a zone). Nor does any
+    module fall back on the host's zone (``datetime.now()``, ``.astimezone()`` without a zone),
+    a second "local time" that is UTC on most servers."""
+    copy = re.compile(
+        r"timedelta\(hours=8\)|[\"']Asia/Shanghai[\"']|ZoneInfo\(|\.zone\b"
+        r"|datetime\.now\(\)|\.astimezone\(\)"
+    )
     copies = [
         path.relative_to(ROOT).as_posix()
         for tree in ("geo_grid", "api")

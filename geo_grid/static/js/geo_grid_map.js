@@ -1,6 +1,6 @@
 /* geo-grid map helpers: compact layers, zoom labels, search box, legend.
  *
- * Pages built by geo_grid/maps.py embed each layer as a compact object instead of GeoJSON, which
+ * Pages built by geo_grid/maps/ embed each layer as a compact object instead of GeoJSON, which
  * keeps the 1,063-grid x 5-layer coverage page small:
  *   {s: scale, f: [field names], p: [[values per feature]], g: [[type, parts]]}
  * Coordinates are integers (degrees x s) delta-encoded along one running cursor for the whole

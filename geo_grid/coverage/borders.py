@@ -1,0 +1,105 @@
+"""Which grids border a defect piece (the neighbours a gap report names).
+
+A grid borders a piece when more than a point of its boundary runs along the piece's: within
+``tol`` metres of it, for longer than ``4·tol``. Borders a grid draws with the piece's own
+vertices (all of a hole of the clean grids) are found by segment keys
+(:class:`geo_grid.coverage.edges.Segments`); only grids within ``tol`` of some other border
+segment, and flagged grids (which may run along a border another grid draws exactly), are
+measured with a buffer, each piece buffered once.
+
+>>> import numpy as np, shapely
+>>> from geo_grid.coverage.layer import Measure, edge_layer
+>>> grids = np.array([shapely.box(0, 0, 10, 10), shapely.box(11, 0, 20, 10)])
+>>> layer, _ = edge_layer(grids)
+>>> gap = np.array([shapely.box(10, 0, 11, 10)])
+>>> bordering(gap, layer, 0.05, Measure("EPSG:4549", "EPSG:4549", 0.01, 0.05))
+[[0, 1]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.layer import Layer, Measure
+
+__all__ = ["bordering"]
+
+
+def bordering(pieces: NDArray, layer: Layer, tol: float, measure: Measure) -> list[list[int]]:
+    """For each piece, the sorted grid indices sharing more than a point of border with it."""
+    if len(pieces) == 0:
+        return []
+    n = len(layer.geoms)
+    seg = Segments.of(pieces)
+    exact, matched = _shared_exactly(pieces, seg, layer, measure)
+    known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
+    pairs = _loose_pairs(pieces, seg, matched, layer, tol, measure)
+    pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], known[:, 0] * n + known[:, 1])]
+    long = pairs[_long_borders(pieces, layer, pairs, tol, measure)]
+    found = np.unique(np.r_[known[:, 0] * n + known[:, 1], long[:, 0] * n + long[:, 1]])
+    cuts = np.searchsorted(found // n, np.arange(len(pieces) + 1))
+    grids = (found % n).tolist()
+    return [grids[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def _shared_exactly(
+    pieces: NDArray, seg: Segments, layer: Layer, measure
+) -> tuple[NDArray, NDArray]:
+    """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
+    reverse way: it lies on the other side), and which piece segments are so drawn."""
+    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
+    theirs = layer.seg.of_owners(near)
+    order = np.argsort(theirs.key, kind="stable")
+    keys = theirs.key[order]
+    lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
+    matched = hi > lo
+    count = (hi - lo)[matched]
+    s = np.repeat(np.flatnonzero(matched), count)
+    if len(s) == 0:
+        return np.empty((0, 3)), matched
+    at = np.repeat(lo[matched] - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(len(s))
+    grid = theirs.owner[order[at]]
+    length = shapely.length(measure(seg.lines(s)))
+    n = len(layer.geoms)
+    pair, inverse = np.unique(seg.owner[s].astype(np.int64) * n + grid, return_inverse=True)
+    total = np.bincount(inverse, weights=length, minlength=len(pair))
+    return np.column_stack([pair // n, pair % n, total]), matched
+
+
+def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, measure) -> NDArray:
+    """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
+    and flagged grids near the piece (they may run along a border another grid draws exactly)."""
+    reach = tol * _units_per_metre(pieces, measure) * 2
+    si, gi = layer.tree.query(seg.lines(~matched), predicate="dwithin", distance=reach)
+    flagged = np.flatnonzero(layer.flagged)
+    pi, fj = shapely.STRtree(layer.geoms[flagged]).query(
+        pieces, predicate="dwithin", distance=reach
+    )
+    n = len(layer.geoms)
+    found = np.unique(
+        np.r_[seg.owner[~matched][si].astype(np.int64) * n + gi, pi * n + flagged[fj]]
+    )
+    return np.column_stack([found // n, found % n])
+
+
+def _long_borders(pieces, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:
+    """Whether each grid's boundary runs within ``tol`` of its piece for more than ``4·tol``
+    (each piece and grid projected, and each piece buffered, once)."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=bool)
+    up, pk = np.unique(pairs[:, 0], return_inverse=True)
+    ug, gk = np.unique(pairs[:, 1], return_inverse=True)
+    grown = shapely.buffer(measure(pieces[up]), tol, quad_segs=2)
+    lines = shapely.boundary(measure(layer.geoms[ug]))
+    return shapely.length(shapely.intersection(lines[gk], grown[pk])) > 4 * tol
+
+
+def _units_per_metre(geoms: NDArray, measure) -> float:
+    """How many layer-CRS units make a metre around ``geoms`` (1 for a metric layer)."""
+    sample = geoms[: min(len(geoms), 50)]
+    src, met = shapely.length(sample), shapely.length(measure(sample))
+    ok = met > 0
+    return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0

@@ -1,0 +1,278 @@
+"""Gap polygons of a grid layer, with work bounded by the damage GEOS found.
+
+Gaps are the holes of the grids' union and, with parents, the parts of the parents that no grid
+covers. The union is never built whole:
+
+1. the union of the *clean* grids (no invalid edge) comes from their free segments
+   (:mod:`geo_grid.coverage.edges`): faces of those segments are either covered by a clean grid
+   or a hole of that union;
+2. a hole holding no flagged grid is a gap as it is; a hole holding flagged grids loses what they
+   cover (a local union of the few grids inside it);
+3. flagged grids sticking out of the clean union can close pockets of the outside: the holes of
+   the clean union's outline joined with just those grids;
+4. with parents, only a parent whose boundary is not lined, segment by segment, by grid edges from
+   inside can have uncovered parts open to the outside: those are the parent minus the outline.
+
+Pieces found twice (a pocket inside a parent) or split at a parent line are merged at the end.
+:func:`gap_defects` then measures them, drops noise, and names their neighbours and parent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.borders import bordering
+from geo_grid.coverage.edges import boundary_rings
+from geo_grid.coverage.layer import Layer, Measure, ParentLines
+from geo_grid.coverage.parents import Parents
+from geo_grid.coverage.polygons import pieces, widths
+from geo_grid.coverage.report import defect
+
+__all__ = ["find_gaps", "gap_defects", "holes_of"]
+
+
+def holes_of(union) -> NDArray:
+    """Holes of a union as polygons, minus any islands of the union that sit inside them."""
+    parts = shapely.get_parts(union)
+    holes = [shapely.Polygon(r) for p in parts for r in getattr(p, "interiors", [])]
+    if not holes:
+        return np.empty(0, dtype=object)
+    tree = shapely.STRtree(parts)
+    out = []
+    for hole in holes:
+        inside = tree.query(hole, predicate="contains_properly")
+        if len(inside):
+            out.extend(pieces(shapely.difference(hole, shapely.union_all(parts[inside]))))
+        else:
+            out.append(hole)
+    return np.asarray(out, dtype=object)
+
+
+def _clean_faces(layer: Layer) -> tuple[NDArray, NDArray]:
+    """The clean grids' union as (outlines, holes): the polygons of its outer rings, islands in
+    holes left out, and its holes as polygons, minus the islands in them.
+
+    The union's rings are walked from the clean grids' free segments
+    (:func:`geo_grid.coverage.edges.boundary_rings`): clockwise rings are outlines,
+    anti-clockwise ones holes. A region closed off only by parts touching at points (a bow-tie's
+    loop against its neighbour) is no ring of either kind, as GEOS builds the union, so it is
+    no gap either."""
+    clean = ~layer.flagged
+    seg = layer.seg.subset(clean[layer.seg.owner])
+    walked = boundary_rings(seg, seg.free())
+    if walked is None:  # not a valid coverage after all: let GEOS build the union
+        union = shapely.union_all(layer.geoms[clean])
+        shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(union)))
+        inner, outer = shapely.STRtree(shells).query(shells, predicate="within")
+        islands = np.unique(inner[inner != outer])
+        return np.delete(shells, islands), holes_of(union)
+    rings, clockwise = walked
+    outlines, holes = shapely.polygons(rings[clockwise]), shapely.polygons(rings[~clockwise])
+    home = _innermost(outlines, holes, rings[clockwise])
+    islands = home >= 0
+    return outlines[~islands], _minus_islands(holes, rings[clockwise][islands], home[islands])
+
+
+def _innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:
+    """The smallest hole holding each outline (-1: none). Tested at the middle of the outline's
+    first segment, which lies on no other ring (free segments meet only at their ends)."""
+    home = np.full(len(outlines), -1, dtype=int)
+    if len(holes) == 0 or len(outlines) == 0:
+        return home
+    xy = shapely.get_coordinates(shapely.get_point(outline_rings, 0))
+    xy2 = shapely.get_coordinates(shapely.get_point(outline_rings, 1))
+    probe = shapely.points((xy + xy2) / 2)
+    oi, hj = shapely.STRtree(holes).query(probe, predicate="within")
+    if len(oi) == 0:
+        return home
+    area = shapely.area(holes)[hj]
+    order = np.lexsort((area, oi))
+    oi, hj = oi[order], hj[order]
+    first = np.r_[True, oi[1:] != oi[:-1]]
+    home[oi[first]] = hj[first]
+    return home
+
+
+def _minus_islands(holes: NDArray, island_rings: NDArray, home: NDArray) -> NDArray:
+    """Each hole with the outer rings of the islands it holds as its interior rings."""
+    if len(island_rings) == 0:
+        return holes
+    out = holes.copy()
+    for h in np.unique(home):
+        shell = shapely.get_exterior_ring(holes[h])
+        out[h] = shapely.Polygon(shell, list(island_rings[home == h]))
+    return out
+
+
+def _outline(outlines: NDArray):
+    """The clean union with its holes filled, as one MultiPolygon."""
+    return shapely.MultiPolygon(list(outlines)) if len(outlines) else shapely.MultiPolygon()
+
+
+def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
+    """Each hole minus the flagged grids inside it (a hole without any is a gap as it is).
+
+    One union of each hole's flagged grids, then one vectorized difference of all the holes.
+    Measured on 10,000 grids with 10 % perturbed (289 holes holding 1,890 flagged grids), this
+    costs 75-90 ms where taking the grids off one by one in rounds cost 95-107 ms; proving a hole
+    filled by an area bound first spared 88 overlays but cost more (25 ms) than they did."""
+    if len(holes) == 0:
+        return holes
+    flagged = np.flatnonzero(layer.flagged)
+    fi, hj = shapely.STRtree(holes).query(layer.geoms[flagged], predicate="intersects")
+    order = np.lexsort((fi, hj))
+    hj, grid = hj[order], flagged[fi[order]]
+    held, covered = [], []
+    for h, group in _groups(hj, grid):
+        held.append(h)
+        covered.append(shapely.union_all(layer.geoms[group]))
+    rest = holes.copy()
+    if held:
+        rest[held] = shapely.difference(holes[held], np.asarray(covered, dtype=object))
+    parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
+    return parts[~shapely.is_empty(parts)]
+
+
+def _groups(keys: NDArray, values: NDArray):
+    """``(key, values)`` runs of a sorted ``keys`` array."""
+    if len(keys) == 0:
+        return
+    cuts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        yield int(keys[a]), values[a:b]
+
+
+def _sticking_out(layer: Layer, outline) -> NDArray:
+    """Indices of flagged grids not inside the clean union's outline."""
+    flagged = np.flatnonzero(layer.flagged)
+    if outline.is_empty:
+        return flagged
+    shapely.prepare(outline)
+    return flagged[~shapely.covers(outline, layer.geoms[flagged])]
+
+
+def find_gaps(layer: Layer, parents: ParentLines | None = None) -> NDArray:
+    """Gap polygons (layer CRS), merged where they touch."""
+    outlines, holes = _clean_faces(layer)
+    outline = _outline(outlines)
+    gaps = list(_fill_holes(layer, holes))
+    out = _sticking_out(layer, outline)
+    reach = outline
+    if len(out):
+        reach = shapely.union_all(np.concatenate([[outline], layer.geoms[out]]))
+        gaps.extend(holes_of(reach))
+    if parents is not None:
+        gaps.extend(_open_parent_parts(parents, reach))
+    return _merge(np.asarray(gaps, dtype=object))
+
+
+def _open_parent_parts(parents: ParentLines, reach) -> list:
+    """Parts of parents outside the (flagged-grid-extended) outline of the grids.
+
+    Only a parent with a loose boundary segment (one no grid draws the same way) not wholly in
+    the interior of ``reach`` can have such a part: next to a lined segment lies the grid lining
+    it, which is inside ``reach``, and an uncovered part touching the parent's boundary nowhere
+    is enclosed by the grids, a hole the other steps find. So the overlay runs only for parents
+    that may be open to the outside (10,000 grids, 10 % perturbed, in 100 parents: 7 of the 91
+    parents with loose segments; ``find_gaps`` 151 -> 117 ms)."""
+    loose = np.flatnonzero(parents.loose)
+    if len(loose) == 0:
+        return []
+    shapely.prepare(reach)
+    inside = shapely.contains_properly(reach, parents.seg.lines(loose))
+    unlined = np.unique(parents.seg.owner[loose[~inside]])
+    if len(unlined) == 0:
+        return []
+    parts = shapely.get_parts(reach)
+    tree = shapely.STRtree(parts)
+    out: list = []
+    for p in unlined:
+        near = tree.query(parents.geoms[p], predicate="intersects")
+        rest = shapely.difference(parents.geoms[p], shapely.union_all(parts[near]))
+        out.extend(pieces(rest))
+    return out
+
+
+def _merge(gaps: NDArray) -> NDArray:
+    """Union the gap pieces that touch or overlap; leave the others as they are."""
+    if len(gaps) < 2:
+        return gaps
+    a, b = shapely.STRtree(gaps).query(gaps, predicate="intersects")
+    linked = a != b
+    if not linked.any():
+        return gaps
+    label = _components(len(gaps), a[linked], b[linked])
+    out = []
+    order = np.argsort(label, kind="stable")
+    for _, group in _groups(label[order], order):
+        if len(group) == 1:
+            out.append(gaps[group[0]])
+        else:
+            out.extend(pieces(shapely.union_all(gaps[group])))
+    return np.asarray(out, dtype=object)
+
+
+def _components(n: int, a: NDArray, b: NDArray) -> NDArray:
+    """Connected-component label of each of ``n`` nodes linked by edges ``a[k]-b[k]`` (min-label
+    propagation with pointer jumping: a handful of vectorized rounds for gap clusters)."""
+    label = np.arange(n)
+    while True:
+        before = label.copy()
+        low = np.minimum(label[a], label[b])
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            return label
+
+
+def gap_defects(
+    gaps: NDArray,
+    layer: Layer,
+    codes: NDArray,
+    parents: Parents | None,
+    measure: Measure,
+    sliver_w: float,
+) -> list[dict]:
+    """``gap`` / ``sliver_gap`` defects: measured, noise dropped, neighbours and parent named."""
+    if len(gaps) == 0:
+        return []
+    gaps_m = measure(gaps)
+    ga, gw = shapely.area(gaps_m), widths(gaps_m)
+    keep = measure.keep(ga, gw)
+    gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
+    owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
+    tol = max(measure.noise_width, 1e-3)
+    neighbours = bordering(gaps, layer, tol, measure)
+    out = []
+    for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
+        kind = "sliver_gap" if width < sliver_w else "gap"
+        pcode = parents.codes[p] if p >= 0 else None
+        out.append(defect(kind, sorted(codes[nb]), area, width, g, pcode))
+    return out
+
+
+def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
+    """The parent holding most of each gap (-1: none, also for a gap outside every parent that
+    only touches one). A gap is not cut at parent lines: a strip lost between two grids of
+    neighbouring communities is one defect, as a planner sees it."""
+    owner = np.full(len(gaps), -1, dtype=int)
+    if len(gaps) == 0:
+        return owner
+    gi, pj = parents.tree.query(gaps, predicate="intersects")
+    if len(gi) == 0:
+        return owner
+    count = np.bincount(gi, minlength=len(gaps))
+    single = count[gi] == 1
+    gs, ps = gi[single], pj[single]
+    inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
+    owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
+    many = ~single  # parents only touched have no area there: never the largest
+    areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
+    best = np.zeros(len(gaps))
+    for g, p, a in zip(gi[many], pj[many], areas, strict=True):
+        if a > best[g]:
+            best[g], owner[g] = a, p
+    return owner

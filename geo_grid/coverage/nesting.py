@@ -1,0 +1,165 @@
+"""Parent nesting (outside_parent, crosses_parent, parent_not_covered) without overlaying every
+grid with its parent.
+
+Why most grids need no overlay: a grid with no invalid edge that overlaps nobody cannot cross a
+parent boundary segment that some grid draws as an edge (its interior would overlap that grid).
+So when a parent's boundary is drawn, segment by segment, by grid edges, every such grid lies
+wholly in one parent, and one interior point says which. Only the *suspects* - flagged grids,
+grids overlapping one, grids touching a parent segment no grid draws - are tested with ``covers``
+and cut with ``difference``; and only parents that grids of other parents reach are searched for
+parts their own grids leave to others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.layer import Layer, Measure, ParentLines
+from geo_grid.coverage.parents import Parents, parent_index
+from geo_grid.coverage.polygons import pieces, polygonal, widths
+from geo_grid.coverage.report import defect
+
+__all__ = ["Nesting", "nesting_defects"]
+
+
+@dataclass
+class Nesting:
+    """What the nesting check needs besides the layer."""
+
+    codes: NDArray  # grid codes
+    stated: NDArray  # stated parent code per grid (None: free)
+    pidx: NDArray  # parent index per grid (-1 unknown code, FREE no parent)
+    parents: Parents
+    parent_lines: ParentLines
+    partners: NDArray  # grid indices in an overlap pair
+    measure: Measure
+
+    @classmethod
+    def of(cls, layer: Layer, codes, stated, parents, lines, pairs, measure) -> Nesting:
+        """The nesting of grids that state the parent codes ``stated`` (None: no parent)."""
+        pidx = parent_index(layer.geoms, stated, parents)
+        partners = np.unique(pairs).astype(int)
+        return cls(codes, stated, pidx, parents, lines, partners, measure)
+
+
+def _suspects(layer: Layer, nest: Nesting) -> NDArray:
+    """Mask of grids with a parent that need the exact test."""
+    suspect = layer.flagged.copy()
+    suspect[nest.partners] = True
+    loose = nest.parent_lines.loose
+    if loose.any():
+        near = layer.tree.query(nest.parent_lines.seg.lines(loose), predicate="intersects")[1]
+        suspect[near] = True
+    return suspect & (nest.pidx >= 0)
+
+
+def _where(layer: Layer, nest: Nesting, idx: NDArray) -> NDArray:
+    """The parent holding an interior point of each grid (-1: none)."""
+    out = np.full(len(idx), -1, dtype=int)
+    if len(idx) == 0:
+        return out
+    points = shapely.point_on_surface(layer.geoms[idx])
+    pj, gi = shapely.STRtree(points).query(nest.parents.geoms, predicate="contains")
+    out[gi] = pj
+    return out
+
+
+def _misplaced(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
+    """Certified grids (wholly in one parent or in none) lying outside their stated parent."""
+    found = _where(layer, nest, idx)
+    wrong = idx[found != nest.pidx[idx]]
+    areas = shapely.area(nest.measure(layer.geoms[wrong])) if len(wrong) else []
+    defects = [
+        defect("outside_parent", [nest.codes[i]], a, np.nan, layer.geoms[i], _code(nest, i))
+        for i, a in zip(wrong, areas, strict=True)
+    ]
+    return defects, wrong
+
+
+def _code(nest: Nesting, i: int):
+    return nest.parents.codes[nest.pidx[i]]
+
+
+def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
+    """Suspects tested exactly: inside, outside (whole grid) or crossing (the outside part)."""
+    if len(idx) == 0:
+        return [], idx
+    shapely.prepare(nest.parents.geoms)
+    inside = shapely.covers(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
+    out_idx = idx[~inside]
+    if len(out_idx) == 0:
+        return [], out_idx
+    outside = shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
+    outside = np.asarray([polygonal(g) for g in outside], dtype=object)
+    outside_m = nest.measure(outside)
+    oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
+    ow = widths(outside_m)
+    defects = []
+    for i, g, a, whole, w in zip(out_idx, outside, oa, ga, ow, strict=True):
+        geom = layer.geoms[i]
+        if whole - a < nest.measure.noise_area:
+            defects.append(
+                defect("outside_parent", [nest.codes[i]], whole, np.nan, geom, _code(nest, i))
+            )
+        elif a >= nest.measure.noise_area and w >= nest.measure.noise_width:
+            defects.append(defect("crosses_parent", [nest.codes[i]], a, w, g, _code(nest, i)))
+    return defects, out_idx
+
+
+def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
+    """Parts of a parent its own grids leave to grids of other parents (``movers``: grids not
+    inside their own parent)."""
+    if len(movers) == 0:
+        return []
+    gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
+    keep = nest.pidx[movers[gi]] != pj
+    pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
+    defects: list[dict] = []
+    for p, group in pairs.groupby("p", sort=True):
+        defects.extend(_parent_left(layer, nest, int(p), group["g"].to_numpy()))
+    return defects
+
+
+def _parent_left(layer: Layer, nest: Nesting, p: int, others: NDArray) -> list[dict]:
+    """parent_not_covered pieces of parent ``p`` reached by the grids ``others``."""
+    zone = shapely.intersection(nest.parents.geoms[p], shapely.union_all(layer.geoms[others]))
+    if zone.is_empty:
+        return []
+    own = layer.tree.query(zone, predicate="intersects")
+    own = own[nest.pidx[own] == p]
+    left = shapely.difference(zone, shapely.union_all(layer.geoms[own])) if len(own) else zone
+    parts = pieces(left)
+    if len(parts) == 0:
+        return []
+    parts_m = nest.measure(parts)
+    area, width = shapely.area(parts_m), widths(parts_m)
+    keep = nest.measure.keep(area, width)
+    defects = []
+    for c, a, w in zip(parts[keep], area[keep], width[keep], strict=True):
+        touch = shapely.area(nest.measure(shapely.intersection(layer.geoms[others], c)))
+        who = others[touch >= nest.measure.noise_area]
+        code = nest.parents.codes[p]
+        defects.append(defect("parent_not_covered", sorted(nest.codes[who]), a, w, c, code))
+    return defects
+
+
+def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
+    """outside_parent, crosses_parent and parent_not_covered defects."""
+    defects: list[dict] = []
+    for i in np.flatnonzero(nest.pidx == -1):
+        label = None if nest.stated[i] is None or pd.isna(nest.stated[i]) else str(nest.stated[i])
+        area = shapely.area(nest.measure(layer.geoms[i]))
+        defects.append(
+            defect("outside_parent", [nest.codes[i]], area, np.nan, layer.geoms[i], label)
+        )
+    suspect = _suspects(layer, nest)
+    sure = np.flatnonzero((nest.pidx >= 0) & ~suspect)
+    placed, wrong = _misplaced(layer, nest, sure)
+    crossed, out_idx = _crossing(layer, nest, np.flatnonzero(suspect))
+    movers = np.unique(np.concatenate([wrong, out_idx])).astype(int)
+    return defects + placed + crossed + _not_covered(layer, nest, movers)

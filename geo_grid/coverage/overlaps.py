@@ -1,0 +1,126 @@
+"""Overlap and duplicate-geometry defects, intersecting only the pairs the damage points at.
+
+Candidate pairs come from GEOS's invalid edges and the grids' segments alone
+(:func:`overlap_candidates`), so no flagged grid is intersected with all its neighbours.
+
+>>> import numpy as np, shapely
+>>> from geo_grid.coverage.layer import Measure, edge_layer
+>>> grids = np.array([shapely.box(0, 0, 11, 10), shapely.box(10, 0, 20, 10)])
+>>> layer, edges = edge_layer(grids)
+>>> overlap_candidates(layer, edges).tolist()
+[[0, 1]]
+>>> found, pairs = overlap_defects(layer, edges, np.array(["A", "B"]),
+...     Measure("EPSG:4549", "EPSG:4549", 0.01, 0.05), 0.999)
+>>> [(d["kind"], d["ids"], d["area_m2"]) for d in found]
+[('overlap', ['A', 'B'], 10.0)]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.layer import Layer, Measure
+from geo_grid.coverage.polygons import polygonal_all, widths
+from geo_grid.coverage.report import defect
+
+__all__ = ["overlap_candidates", "overlap_defects"]
+
+
+def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
+    """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
+
+    * an invalid edge of one meets the other, and their interiors meet (each invalid edge is
+      looked up in the STRtree; ``touches`` on the pair then drops neighbours that only share
+      boundary);
+    * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
+      whose other edges still match their neighbours, which GEOS then does not flag);
+    * a flagged grid holds the other wholly inside, edges apart.
+    """
+    src = np.flatnonzero(layer.flagged)
+    n = len(layer.geoms)
+    qi, qj = layer.tree.query(edges[src], predicate="intersects")
+    met = np.unique(_pair_keys(src[qi], qj, n))
+    a, b = met // n, met % n
+    apart = a != b
+    a, b = a[apart], b[apart]
+    inner = ~shapely.touches(layer.geoms[a], layer.geoms[b])
+    found = np.r_[a[inner] * n + b[inner], _same_side(layer.seg, n), _nested(layer, src, n)]
+    found = np.unique(found)
+    return np.column_stack([found // n, found % n]).astype(int).reshape(-1, 2)
+
+
+def _pair_keys(a: NDArray, b: NDArray, n: int) -> NDArray:
+    """One int64 per unordered pair: ``min·n + max``."""
+    return np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
+
+
+def _same_side(seg: Segments, n: int) -> NDArray:
+    """Pair keys of grids drawing one segment in the same direction (both on its right)."""
+    same = seg.same_side()
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    key, owner = seg.key[same], seg.owner[same].astype(np.int64)
+    order = np.lexsort((owner, key))
+    key, owner = key[order], owner[order]
+    fresh = np.r_[True, (key[1:] != key[:-1]) | (owner[1:] != owner[:-1])]
+    key, owner = key[fresh], owner[fresh]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    size = np.diff(np.r_[start, len(key)])
+    two = start[size == 2]
+    out = [owner[two] * n + owner[two + 1]]
+    for a in start[size > 2]:  # three or more grids on one side of a segment: rare
+        grids = owner[a : a + size[start == a][0]]
+        i, j = np.triu_indices(len(grids), 1)
+        out.append(grids[i] * n + grids[j])
+    return np.concatenate(out)
+
+
+def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
+    """Pair keys where a flagged grid holds another wholly inside, edges apart."""
+    qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
+    a, b = src[qi], qj
+    return _pair_keys(a[a != b], b[a != b], n)
+
+
+def overlap_defects(
+    layer: Layer, edges: NDArray, codes: NDArray, measure: Measure, share: float
+) -> tuple[list[dict], NDArray]:
+    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap."""
+    pairs = overlap_candidates(layer, edges)
+    if len(pairs) == 0:
+        return [], pairs
+    g = layer.geoms
+    inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
+    inter_m = measure(inter)
+    ia = shapely.area(inter_m)
+    iw = widths(inter_m)
+    keep = measure.keep(ia, iw)
+    pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
+    defects = [
+        defect("overlap", [codes[i], codes[j]], a, w, piece)
+        for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
+    ]
+    defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
+    return defects, pairs
+
+
+def _duplicates(layer, pairs, inter, ia, codes, measure, share) -> list[dict]:
+    """Pairs overlapping by at least ``share`` of the larger grid (measured only for pairs whose
+    share in the layer's own CRS is close: a projection changes area ratios very little)."""
+    g = layer.geoms
+    rough = shapely.area(inter) / np.maximum(
+        shapely.area(g[pairs[:, 0]]), shapely.area(g[pairs[:, 1]])
+    )
+    near = np.flatnonzero(rough >= share - 0.01)
+    if len(near) == 0:
+        return []
+    a_m = shapely.area(measure(g[pairs[near, 0]]))
+    b_m = shapely.area(measure(g[pairs[near, 1]]))
+    dup = ia[near] >= share * np.maximum(a_m, b_m)
+    return [
+        defect("duplicate_geometry", [codes[i], codes[j]], area, np.nan, g[j])
+        for (i, j), area in zip(pairs[near][dup], b_m[dup], strict=True)
+    ]

@@ -1,0 +1,91 @@
+"""The parent layer of a check or a fix, and which parent each grid names.
+
+>>> import geopandas as gpd, numpy as np, shapely
+>>> communities = gpd.GeoDataFrame({"code": ["C1", "C2"]},
+...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:4549")
+>>> parents = Parents.read(communities, "EPSG:4549")
+>>> grids = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 2, 1)])
+>>> parent_index(grids, np.array(["C2", None, "X"], dtype=object), parents).tolist()
+[1, -2, -1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.polygons import polygonal
+
+__all__ = ["FREE", "Parents", "parent_index"]
+
+#: :func:`parent_index` value of a grid that names no parent (not nesting-checked).
+FREE = -2
+
+
+@dataclass
+class Parents:
+    """Parent codes, their polygonal geometries (an empty polygon for a missing one) and an
+    STRtree over them."""
+
+    codes: NDArray
+    geoms: NDArray
+    tree: shapely.STRtree
+
+    @classmethod
+    def of(cls, codes, geoms) -> Parents:
+        arr = np.asarray(
+            [polygonal(g) if g is not None else shapely.MultiPolygon() for g in geoms],
+            dtype=object,
+        )
+        return cls(np.asarray(codes, dtype=object), arr, shapely.STRtree(arr))
+
+    @classmethod
+    def read(cls, parent: gpd.GeoDataFrame, crs) -> Parents:
+        """The parents of a frame with ``code``, in the grids' CRS ``crs`` (the check's GEOS
+        passes run there; the fixer projects to metres with :func:`geo_grid.crs.to_local`)."""
+        series = parent.geometry
+        if series.crs is not None and not series.crs.equals(crs):
+            series = series.to_crs(crs)
+        return cls.of(parent["code"].astype(str).to_numpy(), np.asarray(series.array, dtype=object))
+
+
+def parent_index(
+    work: NDArray, stated: NDArray, parents: Parents, *, infer_unknown: bool = False
+) -> NDArray:
+    """Index of each grid's parent from its stated code.
+
+    A grid with no stated parent (None) is :data:`FREE`: coarse department layers (城管, 应急,
+    生态) are drawn per street or across communities and are only checked for gaps and overlaps.
+    A stated code that is not among the parents gives -1 (reported ``outside_parent``), or, with
+    ``infer_unknown`` (the fixer), the parent the grid overlaps most.
+    """
+    lookup = pd.Series(np.arange(len(parents.codes)), index=pd.Index(parents.codes, dtype=object))
+    lookup = lookup[~lookup.index.duplicated(keep="last")]
+    named = pd.Series(stated, dtype=object)
+    free = named.isna().to_numpy()
+    found = named.astype(str).map(lookup).to_numpy(dtype=float)
+    out = np.where(free, FREE, np.where(np.isnan(found), -1, np.nan_to_num(found))).astype(int)
+    missing = shapely.is_missing(np.asarray(work, dtype=object))
+    unknown = np.flatnonzero((out == -1) & ~missing)
+    if len(unknown) and infer_unknown:
+        _infer(out, unknown, work, parents)
+    return out
+
+
+def _infer(out: NDArray, unknown: NDArray, work: NDArray, parents: Parents) -> None:
+    """Give each grid of ``unknown`` the parent it overlaps most (in place)."""
+    gi, pj = parents.tree.query(work[unknown], predicate="intersects")
+    if len(gi) == 0:
+        return
+    areas = shapely.area(shapely.intersection(work[unknown][gi], parents.geoms[pj]))
+    best: dict[int, tuple[float, int]] = {}
+    for g, p, a in zip(gi, pj, areas, strict=True):
+        if a > best.get(g, (0.0, -1))[0]:
+            best[g] = (a, p)
+    for g, (_, p) in best.items():
+        out[unknown[g]] = p

@@ -1,0 +1,166 @@
+"""What a check returns: the defect kinds, one row per defect, and the report around them.
+
+>>> import geopandas as gpd
+>>> report = CoverageReport(defects=gpd.GeoDataFrame([defect("gap", ["A"], 12.5, 3.0, None)]),
+...     features=2)
+>>> report.valid, report.summary()["gap"], report.to_json()["defects"][0]["area_m2"]
+(False, 1, 12.5)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_grid.coverage.parents import Parents
+from geo_grid.crs import STORAGE_EPSG
+
+__all__ = ["DEFECT_COLUMNS", "DEFECT_KINDS", "CoverageReport", "defect", "defect_frame"]
+
+DEFECT_KINDS: tuple[str, ...] = (
+    "invalid_geometry",
+    "empty",
+    "duplicate_code",
+    "duplicate_geometry",
+    "overlap",
+    "gap",
+    "sliver_gap",
+    "outside_parent",
+    "crosses_parent",
+    "parent_not_covered",
+)
+
+#: Columns of :attr:`CoverageReport.defects`, in order.
+DEFECT_COLUMNS: tuple[str, ...] = ("kind", "ids", "area_m2", "width_m", "parent", "geometry")
+
+#: Kinds whose geometry was measured (their ``crs`` column names where).
+_MEASURED = (
+    "overlap",
+    "duplicate_geometry",
+    "gap",
+    "sliver_gap",
+    "outside_parent",
+    "crosses_parent",
+    "parent_not_covered",
+)
+
+
+@dataclass
+class CoverageReport:
+    """The defects of one layer (EPSG:4490 geometries, metric measures) and the layer's size.
+
+    ``defects`` has one row per defect with columns ``kind`` (one of :data:`DEFECT_KINDS`), ``ids``
+    (list of grid codes involved), ``area_m2``, ``width_m`` (NaN where a width means nothing, e.g.
+    a duplicated code), ``parent`` (parent code or None) and ``geometry``: the overlap, gap or
+    outside part as a polygon, the location of an invalid ring as a point, the grid itself for a
+    duplicate or an empty grid (None); after them ``crs``, the metric CRS the defect's area and
+    width were measured in (None where nothing was measured). ``params["metric_crs"]`` lists
+    the CRSes used.
+    """
+
+    defects: gpd.GeoDataFrame
+    features: int
+    params: dict = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """True when no defect of any kind was found."""
+        return len(self.defects) == 0
+
+    def summary(self) -> dict:
+        """``{"features": n, "valid": bool, "<kind>": count, ...}`` with every kind present."""
+        counts = self.defects["kind"].value_counts() if len(self.defects) else {}
+        out: dict = {"features": int(self.features), "valid": self.valid}
+        for kind in DEFECT_KINDS:
+            out[kind] = int(counts.get(kind, 0)) if len(self.defects) else 0
+        return out
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict: ``{"summary": ..., "defects": [{kind, ids, area_m2, width_m, parent,
+        geometry (GeoJSON mapping or None)}]}``; NaN becomes None."""
+        rows = []
+        for row in self.defects.itertuples(index=False):
+            geom = row.geometry
+            rows.append(
+                {
+                    "kind": row.kind,
+                    "ids": [str(i) for i in row.ids],
+                    "area_m2": _num(row.area_m2),
+                    "width_m": _num(row.width_m),
+                    "parent": None if row.parent is None or pd.isna(row.parent) else row.parent,
+                    "geometry": None
+                    if geom is None or geom.is_empty
+                    else shapely.geometry.mapping(geom),
+                }
+            )
+        return {"summary": self.summary(), "defects": rows}
+
+
+def _num(value) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return round(float(value), 3)
+
+
+def defect(kind: str, ids, area: float, width: float, geom, parent=None) -> dict:
+    """One defect row (grid codes as strings, measures as floats)."""
+    return {
+        "kind": kind,
+        "ids": [str(i) for i in ids],
+        "area_m2": float(area),
+        "width_m": float(width),
+        "parent": parent,
+        "geometry": geom,
+    }
+
+
+def defect_frame(defects: list[dict], src_crs, parents: Parents | None, names) -> gpd.GeoDataFrame:
+    """Assemble defects, give area defects without a parent the parent they lie in, name the
+    metric CRS of each measured defect (``names(geoms)``), sort by kind and codes, reproject to
+    EPSG:4490."""
+    if not defects:
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in (*DEFECT_COLUMNS[:-1], "crs")},
+            geometry=gpd.GeoSeries([], crs=STORAGE_EPSG),
+        ).astype({"area_m2": "float64", "width_m": "float64"})[[*DEFECT_COLUMNS, "crs"]]
+    columns = {c: [d[c] for d in defects] for c in DEFECT_COLUMNS}
+    geoms = np.empty(len(defects), dtype=object)
+    geoms[:] = columns.pop("geometry")
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
+    frame = frame.astype({"area_m2": "float64", "width_m": "float64"})
+    if parents is not None:
+        _locate_parents(frame, geoms, parents)
+    measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
+    crs = np.full(len(frame), None, dtype=object)
+    crs[measured] = names(geoms[measured])
+    rank = {k: i for i, k in enumerate(DEFECT_KINDS)}
+    keys = pd.DataFrame(
+        {
+            "kind": [rank[k] for k in columns["kind"]],
+            "ids": [",".join(ids) for ids in columns["ids"]],
+            "area": -frame["area_m2"].to_numpy(),
+        }
+    )
+    order = np.lexsort((keys["area"], keys["ids"].to_numpy(), keys["kind"]))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame["crs"] = pd.Series(crs[order], dtype=object)
+    geoms = geoms[order]
+    geometry = gpd.GeoSeries(geoms, crs=src_crs).to_crs(STORAGE_EPSG)
+    out = gpd.GeoDataFrame(frame, geometry=geometry.values)
+    return out[[*DEFECT_COLUMNS, "crs"]]
+
+
+def _locate_parents(frame: pd.DataFrame, geoms, parents: Parents) -> None:
+    """Give overlaps, duplicates and invalid rings the parent their location lies in."""
+    kinds = frame["kind"].isin(["overlap", "duplicate_geometry", "invalid_geometry"]).to_numpy()
+    need = np.flatnonzero(kinds & frame["parent"].isna().to_numpy() & ~shapely.is_missing(geoms))
+    if len(need) == 0:
+        return
+    gi, pj = parents.tree.query(shapely.point_on_surface(geoms[need]), predicate="within")
+    column = frame["parent"].to_numpy(dtype=object).copy()
+    column[need[gi]] = parents.codes[pj]
+    frame["parent"] = column

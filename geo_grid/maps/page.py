@@ -1,0 +1,316 @@
+"""One map page from start to finish: open it offline, draw geometries for its tiles, close it.
+
+Every builder of :mod:`geo_grid.maps` does the same three things around what it draws, so they are
+written once here:
+
+- :func:`open_page` checks the base-map CRS and opens an empty Leaflet map (:func:`base_map`) whose
+  every asset comes from ``asset_base``: no CDN, no jQuery, the project's icon, a metric scale;
+- :meth:`Page.geoms` prepares a layer's geometries to draw: simplified in metres in the district's
+  CRS (topology kept), shifted onto GCJ-02 tiles when the base map needs it, and remembered so the
+  view opens on them;
+- :meth:`Page.finish` adds the legend, the info box, the layer control, and fits the view.
+
+:func:`map_html` is what the API serves and :func:`write_map` what the CLI writes.
+
+The district's facts a page needs (its metric CRS, and where to open when nothing is drawn) arrive
+as one argument, :class:`MapDistrict`, so a service passes its district's profile in one place.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> grids = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(118.90, 32.10, 118.91, 32.11)],
+...     crs=4490)
+>>> page = open_page("示例", asset_base="/static", tiles_url=None, tiles_attribution="",
+...     tiles_crs="gcj02", district=MapDistrict("EPSG:4549", (118.9, 32.1)))
+>>> shifted = page.geoms(grids, 4.0)
+>>> round(shifted[0].bounds[0] - 118.90, 3)  # GCJ-02 moves Nanjing ~470 m east
+0.005
+>>> html = map_html(page.finish())
+>>> "<title>示例</title>" in html and "fitBounds" in html
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geo_grid.assets import FAVICON, vendor_url
+from geo_grid.crs import normalize_crs, transform_geometry, wgs84_to_gcj02
+from geo_grid.errors import BadInput
+from geo_grid.maps.assets import OwnAssets, copy_assets
+from geo_grid.maps.elements import Legend, MapCall, html_text
+from geo_grid.maps.encode import simplify_coverage
+
+__all__ = [
+    "DEFAULT_DISTRICT",
+    "MapDistrict",
+    "Page",
+    "base_map",
+    "display_geoms",
+    "display_transform",
+    "fit",
+    "label_points",
+    "map_html",
+    "open_page",
+    "write_map",
+]
+
+#: Moves lon/lat arrays onto the base map's CRS (:func:`geo_grid.crs.wgs84_to_gcj02`).
+Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class MapDistrict:
+    """What a page needs to know of its district: its metric CRS and where to open.
+
+    ``local_crs`` is a projected CRS in metres (the district's CGCS2000 Gauss-Krüger zone):
+    simplification tolerances (``simplify_m``) are measured in it. ``centre`` is ``(lon, lat)``
+    in storage coordinates, where a page opens before it fits its view to what it draws (so it only
+    shows on a page with nothing drawn). Services build it from the district's profile.
+
+    >>> MapDistrict("EPSG:4326", (118.9, 32.1))
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: district: local_crs 'EPSG:4326' is not a projected CRS in metres
+    """
+
+    local_crs: str
+    centre: tuple[float, float]
+
+    def __post_init__(self) -> None:
+        try:
+            crs = CRS.from_user_input(self.local_crs)
+        except CRSError as exc:
+            raise BadInput(
+                f"district: unknown local_crs {self.local_crs!r}", field="district"
+            ) from exc
+        if not crs.is_projected or crs.axis_info[0].unit_name != "metre":
+            raise BadInput(
+                f"district: local_crs {self.local_crs!r} is not a projected CRS in metres",
+                field="district",
+            )
+        lon, lat = (float(v) for v in self.centre)
+        if not (
+            math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+        ):
+            raise BadInput(f"district: centre {self.centre!r} is not (lon, lat)", field="district")
+
+
+#: The metric CRS and centre the map code used before districts reached it (the demo district's);
+#: the default of every builder's ``district`` until services pass each district's own.
+DEFAULT_DISTRICT = MapDistrict(local_crs="EPSG:4549", centre=(118.9, 32.1))
+
+
+def base_map(
+    *,
+    title: str,
+    asset_base: str,
+    tiles_url: str | None,
+    tiles_attribution: str,
+    centre: tuple[float, float],
+) -> folium.Map:
+    """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
+
+    The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
+    shared class list, so we assign new lists instead). Every page gets the project's icon and a
+    metric-only scale bar (Leaflet's default also shows miles and feet). ``centre`` is
+    ``(lon, lat)``.
+    """
+    m = folium.Map(
+        location=[centre[1], centre[0]],
+        zoom_start=12,
+        zoom_snap=0.25,
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=False,  # folium's is L.control.scale() with miles: ours below is metric
+    )
+    m.options["maxZoom"] = 19  # folium gives max_zoom to tiles only; clusters need the map's
+    m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
+    m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
+    m.get_root().title = html_text(title)  # branca writes the title into <title> unescaped
+    # the project's icon, served with the other assets (no 404 in the console, no CDN)
+    icon = html_text(f"{asset_base.rstrip('/')}/{FAVICON}")
+    m.get_root().header.add_child(
+        folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
+    )
+    if tiles_url:
+        folium.TileLayer(
+            tiles=tiles_url,
+            attr=tiles_attribution or "底图",
+            name="底图",
+            overlay=False,
+            control=False,
+            max_zoom=19,
+        ).add_to(m)
+    m.add_child(OwnAssets(asset_base))
+    m.add_child(MapCall("geoGrid.scale"))
+    m.geo_grid_asset_base = asset_base
+    return m
+
+
+def display_transform(tiles_crs: str) -> Shift | None:
+    """The function moving storage lon/lat to the tiles' CRS, or None when they agree."""
+    key = normalize_crs(tiles_crs)
+    if key in ("wgs84", "cgcs2000"):
+        return None
+    if key == "gcj02":
+        return wgs84_to_gcj02
+    # Baidu (BD-09) tiles also use their own Mercator tiling, so shifting overlays is not enough.
+    raise BadInput(
+        f"tiles_crs: unsupported {tiles_crs!r} (use wgs84, cgcs2000 or gcj02)", field="tiles_crs"
+    )
+
+
+def display_geoms(
+    gdf: gpd.GeoDataFrame,
+    simplify_m: float,
+    shift: Shift | None,
+    local_crs: str,
+    *,
+    coverage: bool = True,
+) -> np.ndarray:
+    """Geometries ready to draw: simplified in ``local_crs`` metres, then shifted to the tiles' CRS.
+
+    A ``coverage`` (grids, outlines) is simplified as one, so neighbours still meet; other layers
+    (buildings, defects, reach) one geometry at a time, topology kept.
+    """
+    series = gdf.geometry
+    if simplify_m > 0:
+        if coverage:
+            series = simplify_coverage(series, simplify_m, local_crs)
+        else:
+            local = series.to_crs(local_crs).simplify(simplify_m, preserve_topology=True)
+            series = local.to_crs(series.crs)
+    values = np.asarray(series.values, dtype=object)
+    if shift is not None:
+        present = ~shapely.is_missing(values)
+        values = values.copy()
+        values[present] = transform_geometry(values[present], shift)
+    return values
+
+
+def label_points(geoms: np.ndarray) -> list[list[float] | None]:
+    """Where each geometry's label goes (a point inside it), as ``[lon, lat]`` to 5 decimals."""
+    pts = shapely.point_on_surface(geoms)
+    out: list[list[float] | None] = []
+    for p in pts:
+        if p is None or p.is_empty:
+            out.append(None)
+        else:
+            out.append([round(p.x, 5), round(p.y, 5)])
+    return out
+
+
+def fit(m: folium.Map, arrays: Sequence[np.ndarray]) -> None:
+    """Open ``m`` on the bounds of every geometry in ``arrays`` (as it is when all are empty)."""
+    geoms = [g for a in arrays for g in a if g is not None and not g.is_empty]
+    if not geoms:
+        return
+    minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
+
+
+@dataclass
+class Page:
+    """A page being built: its map, how geometries are drawn on it, what its view must frame."""
+
+    map: folium.Map
+    shift: Shift | None
+    local_crs: str
+    asset_base: str
+    framed: list[np.ndarray] = field(default_factory=list)
+
+    def geoms(
+        self,
+        gdf: gpd.GeoDataFrame,
+        simplify_m: float = 0.0,
+        *,
+        coverage: bool = True,
+        frame: bool = True,
+    ) -> np.ndarray:
+        """:func:`display_geoms` of ``gdf`` for this page; with ``frame`` the view opens on them."""
+        drawn = display_geoms(gdf, simplify_m, self.shift, self.local_crs, coverage=coverage)
+        if frame:
+            self.framed.append(drawn)
+        return drawn
+
+    def add(self, *children: Element) -> None:
+        """Add elements to the map in order (the order scripts run and controls stack)."""
+        for child in children:
+            self.map.add_child(child)
+
+    def finish(
+        self,
+        legend: Legend | None = None,
+        info: str | None = None,
+        *,
+        last: Sequence[Element] = (),
+        control: str = "topright",
+    ) -> folium.Map:
+        """The page's closing block: legend, info box (``info`` is HTML, its text escaped by the
+        caller with :func:`~geo_grid.maps.elements.html_text`), ``last`` elements, the layer
+        control at ``control``, and the view fitted to the framed geometries."""
+        if legend is not None:
+            self.map.add_child(legend)
+        if info:
+            self.map.add_child(MapCall("geoGrid.infoBox", info))
+        self.add(*last)
+        folium.LayerControl(collapsed=False, position=control).add_to(self.map)
+        fit(self.map, self.framed)
+        return self.map
+
+
+def open_page(
+    title: str,
+    *,
+    asset_base: str,
+    tiles_url: str | None,
+    tiles_attribution: str,
+    tiles_crs: str,
+    district: MapDistrict,
+) -> Page:
+    """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)."""
+    shift = display_transform(tiles_crs)
+    m = base_map(
+        title=title,
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
+        centre=district.centre,
+    )
+    return Page(m, shift, district.local_crs, asset_base)
+
+
+def map_html(m: folium.Map) -> str:
+    """The complete HTML page of a map (what the API returns)."""
+    return m.get_root().render()
+
+
+def write_map(m: folium.Map, out_path: str | Path) -> Path:
+    """Write ``m`` as an HTML file that works offline from disk, with its assets beside it.
+
+    Leaflet and our script are copied to ``<out_dir>/static/`` (:func:`copy_assets`) and the page
+    refers to them relatively, so the folder can be zipped, mailed or opened from a USB stick on a
+    machine with no network.
+    """
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    base = getattr(m, "geo_grid_asset_base", "/static").rstrip("/")
+    html = map_html(m)
+    for attr in ("src", "href"):
+        html = html.replace(f'{attr}="{base}/', f'{attr}="static/')
+    copy_assets(out_path.parent / "static")
+    out_path.write_text(html, encoding="utf-8")
+    return out_path
