@@ -113,11 +113,23 @@ def _starter_loop() -> None:
 
 def _call(settings: dict[str, Any], fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
     """In a worker: take on the server's settings, then do the work."""
+    _take_on(settings)
+    return fn(*args, **kwargs)
+
+
+def _take_on(settings: dict[str, Any]) -> None:
+    """Make the worker's settings the server's. When they differ, the worker gets a new settings
+    object, as the server does after ``get_settings.cache_clear()``: what was built under the old
+    ones and keyed on their object (the locate index's engine) is then built again, instead of
+    querying the database of the old settings (once dropped: every batch geocode a 503)."""
+    current = get_settings()
+    if all(getattr(current, name) == value for name, value in settings.items()):
+        return
+    get_settings.cache_clear()
     current = get_settings()
     for name, value in settings.items():
         if getattr(current, name) != value:
             setattr(current, name, value)
-    return fn(*args, **kwargs)
 
 
 def _executor(size: int) -> ProcessPoolExecutor:

@@ -10,7 +10,8 @@ processes (``api/workers.py``), ``/health`` took up to 0.9 s at a time during th
 figures below).
 
 The bound is on the 95th percentile, 100 ms; a stall of the server shows as many late answers,
-not one. The machine the suite runs on may be shared (two cores, other test sessions with their
+not one (a request over in a second is run again until ``/health`` was asked 60 times, so the 95th
+percentile is never the one slowest answer). The machine the suite runs on may be shared (two cores, other test sessions with their
 own PostgreSQL): then even an idle server's answers are late now and then, and a heavy request's
 worker and its database session take CPU that ``/health`` and its own database session wait for,
 which no server design avoids on two cores. So the test first measures ``/health`` with nothing
@@ -46,6 +47,8 @@ from geo_grid.io import write_layer
 BOUND_MS = 100.0
 #: On a machine busy with other work, the bound is this many times the idle 95th percentile.
 BUSY_FACTOR = 3.0
+#: /health answers asked during each heavy request at least (a short one is run again)
+MIN_SAMPLES = 60
 CODE = "320113001002001"
 
 
@@ -65,27 +68,32 @@ def _p95(latencies: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def _health_while(server: ApiServer, request: Callable[[], httpx.Response]) -> tuple:
-    """Run ``request`` in a thread; /health latencies (ms) while it ran, and its response."""
-    done: dict[str, httpx.Response | BaseException] = {}
+def _health_while(
+    server: ApiServer, request: Callable[[], httpx.Response], min_samples: int = MIN_SAMPLES
+) -> tuple[list[float], list[httpx.Response | BaseException]]:
+    """Run ``request`` in a thread, again until ``/health`` was asked ``min_samples`` times while
+    it ran; those latencies (ms) and every answer. A request shorter than a second would give
+    a 95th percentile of some 20 answers, that is their slowest: one pause of the machine."""
+    latencies: list[float] = []
+    answers: list[httpx.Response | BaseException] = []
 
     def heavy() -> None:
         try:
-            done["response"] = request()
+            answers.append(request())
         except BaseException as exc:  # noqa: BLE001 (reported by the test)
-            done["response"] = exc
+            answers.append(exc)
 
-    thread = threading.Thread(target=heavy)
-    latencies = []
     with httpx.Client(base_url=server.base_url, timeout=30) as probe:
-        thread.start()
-        while thread.is_alive():
-            started = time.perf_counter()
-            assert probe.get("/health").status_code == 200
-            latencies.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.02)
-    thread.join()
-    return latencies, done["response"]
+        while len(latencies) < min_samples:
+            thread = threading.Thread(target=heavy)
+            thread.start()
+            while thread.is_alive():
+                started = time.perf_counter()
+                assert probe.get("/health").status_code == 200
+                latencies.append((time.perf_counter() - started) * 1000)
+                time.sleep(0.02)
+            thread.join()
+    return latencies, answers
 
 
 def _since(days: int = 365) -> str:
@@ -173,18 +181,19 @@ def test_health_answers_quickly_while_the_heaviest_requests_run(server, tmp_path
     idle, _ = _health_while(server, lambda: time.sleep(5.0))  # the machine's own noise
     bound = max(BOUND_MS, BUSY_FACTOR * _p95(idle))
     figures = [
-        f"{'(nothing else running)':50s} {5.0:6.1f} s  /health n={len(idle):4d} median "
+        f"{'(nothing else running)':50s} 1 x {5.0:5.1f} s  /health n={len(idle):4d} median "
         f"{statistics.median(idle):5.1f} p95 {_p95(idle):6.1f} max {max(idle):7.1f} ms"
     ]
     slow = []
     for name, request in _heavy(server, tmp_path).items():
         started = time.perf_counter()
-        latencies, response = _health_while(server, request)
-        took = time.perf_counter() - started
-        assert isinstance(response, httpx.Response), f"{name}: {response!r}"
-        assert response.status_code in (200, 201), f"{name}: {response.text[:300]}"
+        latencies, answers = _health_while(server, request)
+        took = (time.perf_counter() - started) / len(answers)
+        for answer in answers:
+            assert isinstance(answer, httpx.Response), f"{name}: {answer!r}"
+            assert answer.status_code in (200, 201), f"{name}: {answer.text[:300]}"
         figures.append(
-            f"{name:50s} {took:6.1f} s  /health n={len(latencies):4d} median "
+            f"{name:50s} {len(answers)} x {took:5.1f} s  /health n={len(latencies):4d} median "
             f"{statistics.median(latencies):5.1f} p95 {_p95(latencies):6.1f} "
             f"max {max(latencies):7.1f} ms"
         )
