@@ -13,8 +13,8 @@ Credentials, in the order they are looked for:
 A token (header or cookie) proves who is calling; what that account may do now (active? role,
 area, grids) is read from the database, at most every ``GEO_GRID_AUTH_RECHECK_SECONDS``.
 
-What each role may reach is one table, :mod:`api.policy`; :func:`authorize` (an app-wide
-dependency) applies it before any route body runs.
+What each role may reach is one table, :mod:`api.policy`; :func:`authorize` applies it for every
+route (:class:`api.guard.GuardedRoute`) before any body is read.
 """
 
 from __future__ import annotations
@@ -166,7 +166,8 @@ async def _resolve(request: Request) -> Principal | None:
         key = request.query_params.get("api_key")
         content_type = request.headers.get("content-type", "")
         if key is None and request.method == "POST" and "form" in content_type:
-            key = (await request.form()).get("api_key")  # the form is cached for the route
+            # read under the route's body cap (api.guard) and kept for the route
+            key = (await request.form()).get("api_key")
     if key is not None:
         principal = await run_in_threadpool(access.principal_for_key, str(key))
         if principal is None:
@@ -192,7 +193,8 @@ async def _current(principal: Principal) -> Principal:
 
 
 async def authorize(request: Request) -> None:
-    """App-wide dependency: apply :mod:`api.policy` to this route before its body runs."""
+    """Apply :mod:`api.policy` to this route (:class:`api.guard.GuardedRoute`, before any body is
+    read; the Open311 POST alone may have its form read, under the body cap, for its api_key)."""
     roles = required_roles(request.app.state.policy, request.scope.get("endpoint"), request.method)
     if roles is PUBLIC:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
@@ -131,28 +131,3 @@ def open311_period_params(
 PeriodDep = Annotated[Period, Depends(period_params)]
 ClosedPeriodDep = Annotated[Period, Depends(closed_period_params)]
 Open311PeriodDep = Annotated[Period, Depends(open311_period_params)]
-
-
-_FORM = ("application/x-www-form-urlencoded",)
-
-
-async def refuse_nul(request: Request) -> None:
-    """App-wide: refuse a NUL character anywhere in the query, path, a JSON body or a plain form.
-
-    PostgreSQL text cannot hold U+0000, so such a value would otherwise fail deep in a query as a
-    500. One check at the edge, before the credentials are looked up (an Open311 ``api_key`` is a
-    form field), instead of a pattern on every string field. Multipart bodies are left alone:
-    uploaded files legitimately contain zero bytes, and their text fields are checked by the
-    upload route.
-    """
-    for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
-        if "\x00" in str(value):
-            raise BadInput(f"{name}: must not contain a NUL character", field=name)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        if b"\\u0000" in await request.body():  # JSON can carry NUL only as this escape
-            raise BadInput("body: must not contain a NUL character (\\u0000)", field="body")
-    elif content_type in _FORM:
-        for name, value in (await request.form()).multi_items():
-            if isinstance(value, str) and "\x00" in value:
-                raise BadInput(f"{name}: must not contain a NUL character", field=name)

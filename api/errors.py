@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -79,14 +80,49 @@ def _body(message: str, field: str | None, **extra) -> dict:
     return {"error": {"message": message, "field": field, **extra}}
 
 
+#: At most this many validation errors, and this much of each refused input, go back to the client.
+_MAX_ERRORS = 20
+_ECHO_CHARS = 200
+_ECHO_ITEMS = 20
+
+
+def _echo(value: Any, depth: int = 0) -> Any:
+    """What an error repeats of a refused input: short values as sent, long text cut, large or
+    deep lists and objects by their size only. Echoing a refused 1.5 MB body whole took 2.6 s on
+    the event loop and answered 1.2 MB.
+
+    >>> _echo("x" * 300)[-18:], _echo(list(range(50))), _echo({"a": [1, [2, [3]]]})
+    ('… (300 characters)', '<list of 50 items>', {'a': [1, '<list of 2 items>']})
+    """
+    if isinstance(value, bytes):  # a body that could not be parsed, in the client's encoding
+        value = value[: _ECHO_CHARS * 4].decode("utf-8", "replace") + (
+            f"… ({len(value)} bytes)" if len(value) > _ECHO_CHARS * 4 else ""
+        )
+    if isinstance(value, str):
+        cut = f"… ({len(value)} characters)" if len(value) > _ECHO_CHARS else ""
+        return value[:_ECHO_CHARS] + cut
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple | dict):
+        if depth >= 2 or len(value) > _ECHO_ITEMS:
+            return f"<{type(value).__name__} of {len(value)} items>"
+        if isinstance(value, dict):
+            return {str(k)[:_ECHO_CHARS]: _echo(v, depth + 1) for k, v in value.items()}
+        return [_echo(v, depth + 1) for v in value]
+    return _echo(str(value), depth)
+
+
 def _plain(errors: list) -> list:
-    """Validation errors as JSON values.
+    """The first validation errors as JSON values, each ``input`` trimmed (:func:`_echo`).
 
     A body that could not be parsed is echoed as the ``input`` of its error, as bytes in whatever
     encoding the client sent: shown as text (undecodable bytes replaced), never a 500.
     """
-    text = {bytes: lambda raw: raw.decode("utf-8", "replace")}
-    return jsonable_encoder(errors, custom_encoder=text)
+    trimmed = [
+        {**error, "input": _echo(error["input"])} if "input" in error else error
+        for error in errors[:_MAX_ERRORS]
+    ]
+    return jsonable_encoder(trimmed)
 
 
 def _open311_error(path: str, status: int, message: str, headers) -> Response:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, openapi, policy
-from api.auth import authorize
-from api.deps import refuse_nul
+from api import errors, openapi, policy, workers
+from api.guard import GuardedRoute
 from api.routers import (
     access,
     admin,
@@ -32,6 +34,7 @@ from api.routers import (
     open311,
     plans,
 )
+from geo_grid import scratch
 from geo_grid.assets import static_path
 
 log = logging.getLogger("geo_grid.api")
@@ -53,8 +56,13 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         try:
             from geo_grid.services import index, maps
 
-            maps.coverage_page()
+            maps.coverage_page(build_in=workers.run)
             index.get_geocoder()  # last: /health reports warm once this is built
+            # the geocoder and locate index are some 650,000 long-lived objects: out of the
+            # collector's sight, a full collection no longer walks them (holding the GIL, so
+            # the event loop, for a tenth of a second or more each time)
+            gc.collect()
+            gc.freeze()
             return
         except UNREACHABLE as exc:
             if not logged:
@@ -67,8 +75,24 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             return
 
 
+#: How often a thread holding the GIL is asked to let another run (Python's default: 5 ms). Work
+#: left in the thread pool (a page of cases, a layer's GeoJSON) holds the GIL between its I/O, and
+#: each time the event loop needs it back it waits up to this long: a short request such as
+#: /health waits dozens of times. 1 ms cut its waits during a batch geocode (then in the thread
+#: pool) by about half.
+SWITCH_INTERVAL_S = 0.001
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
+    if swept:
+        log.warning("removed %d temporary files left by ended processes", len(swept))
+    # the worker processes (api/workers.py) are up before the first request and stay for the
+    # life of the process (a test's next TestClient reuses them); they end with it, whatever
+    # ends it, without waiting for the work they run
+    await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
     yield
 
@@ -82,11 +106,11 @@ def create_app() -> FastAPI:
         # FastAPI's pages load Swagger UI and ReDoc from a CDN: api/routers/docs.py serves ours
         docs_url=None,
         redoc_url=None,
-        # every request: no NUL anywhere (PostgreSQL text cannot hold it), then the role table
-        # (api/policy.py), before any route body runs
-        dependencies=[Depends(refuse_nul), Depends(authorize)],
+        # every route's own class applies the role table (api/policy.py), the body caps and the
+        # NUL guard before any body is read (api/guard.py); bind() below refuses any other route
         responses=errors.ERROR_RESPONSES,
     )
+    app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, case_photos,
                case_pages, open311, plans, checks, docs)  # fmt: skip

@@ -4,7 +4,8 @@ Keys are ``"METHOD /path"`` exactly as the route is declared (with its router pr
 runs when the app is built and refuses to start when a route is missing here or an entry names no
 route, so a new endpoint cannot ship without a decision about who may call it; ``tests/api/
 test_access.py`` calls every route as every role against this table. One entry depends on a setting:
-the Open311 discovery routes (:data:`OPEN311_DISCOVERY`, :func:`resolve`).
+the Open311 discovery routes (:data:`OPEN311_DISCOVERY`, :func:`resolve`). The table is applied by
+:class:`api.guard.GuardedRoute`, before any body is read.
 
 Roles (:data:`geo_grid.access.ROLES`): admin 系统管理员, planner 网格规划员 (draws grids), dispatcher
 调度员 (routes cases, may read reporters' contacts), grid_worker 网格员 (works the cases of their
@@ -136,24 +137,37 @@ Table = dict[tuple[Callable[..., Any], str], frozenset[str]]
 
 def routes(app) -> list[tuple[str, set[str], Callable[..., Any]]]:
     """(path, methods, endpoint) of every API route, prefixes included."""
+    return [(path, methods, endpoint) for path, methods, endpoint, _ in _routes(app)]
+
+
+def _routes(app) -> list[tuple[str, set[str], Callable[..., Any], Any]]:
+    """(path, methods, endpoint, route) of every API route, prefixes included."""
     from fastapi.routing import APIRoute
 
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before included routers became lazy
-        return [(r.path, set(r.methods), r.endpoint) for r in app.routes if isinstance(r, APIRoute)]
+        return [
+            (r.path, set(r.methods), r.endpoint, r) for r in app.routes if isinstance(r, APIRoute)
+        ]
     return [
-        (c.path, set(c.methods or ()), c.endpoint)
+        (c.path, set(c.methods or ()), c.endpoint, c.original_route)
         for c in iter_route_contexts(app.routes)
         if isinstance(c.original_route, APIRoute)
     ]
 
 
 def bind(app) -> Table:
-    """Resolve :data:`POLICY` against ``app``'s routes; refuse a route without an entry."""
+    """Resolve :data:`POLICY` against ``app``'s routes; refuse a route without an entry, or one
+    not built by :class:`api.guard.GuardedRoute` (which applies this table before the body is
+    read: ``APIRouter(route_class=GuardedRoute)``)."""
+    from api.guard import GuardedRoute
+
     table: Table = {}
     declared = set()
-    for path, methods, endpoint in routes(app):
+    for path, methods, endpoint, route in _routes(app):
+        if not isinstance(route, GuardedRoute):
+            raise RuntimeError(f"{path}: its router must use route_class=api.guard.GuardedRoute")
         for method in methods - {"HEAD", "OPTIONS"}:
             key = f"{method} {path}"
             if key not in POLICY:

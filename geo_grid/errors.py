@@ -15,6 +15,24 @@ class GeoGridError(Exception):
         self.message = message
         self.field = field
 
+    def __reduce__(self):
+        """Pickled with its field and extras (``extra``), so an error raised in the API's worker
+        processes (``api/workers.py``) reaches the client as it was raised.
+
+        >>> import pickle
+        >>> e = BadInput("crs: unknown", field="crs"); e.extra = {"allowed": ["4490"]}
+        >>> back = pickle.loads(pickle.dumps(e))
+        >>> type(back).__name__, back.message, back.field, back.extra
+        ('BadInput', 'crs: unknown', 'crs', {'allowed': ['4490']})
+        """
+        return _restore, (type(self), self.message, self.field, dict(self.__dict__))
+
+
+def _restore(cls: type[GeoGridError], message: str, field: str | None, state: dict):
+    error = cls(message, field=field)
+    error.__dict__.update(state)
+    return error
+
 
 class BadInput(GeoGridError):
     """The caller gave something unusable (file, field, value); nothing was stored."""

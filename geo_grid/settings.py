@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 50 * 1024 * 1024
     #: most features one import may hold
     upload_max_features: int = 20_000
+    #: most vertices (coordinates) one import or checked file may hold, all features together
+    upload_max_vertices: int = 1_000_000
+    #: most vertices one feature may have, in a file or in a JSON body (a plan's split line or
+    #: reshaped outline); the demo's most detailed grid has under 300
+    geometry_max_vertices: int = 20_000
+    #: largest request body other than a layer upload (JSON, forms), in bytes; HTTP 413 above it
+    body_max_bytes: int = 4 * 1024 * 1024
     #: most a zipped shapefile may unpack to (declared and actually produced)
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
@@ -79,6 +86,10 @@ class Settings(BaseSettings):
     #: most pixels (width × height) a photo may decode to: a small file cannot unpack into
     #: gigabytes of memory (a 48-megapixel phone camera is under the default)
     photo_max_pixels: int = 50_000_000
+    #: processes that run the API's heavy requests (map pages, checks, merges, imports, a layer's
+    #: GeoJSON, plan edits, batch geocodes, indicator reports), so that one long request does not
+    #: stall the others (0: in the request's thread)
+    heavy_workers: int = 2
     #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
     #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
     #: a closed intranet requires a key or token for them too. Requests are always behind one.
@@ -119,6 +130,12 @@ class Settings(BaseSettings):
     def cluster_dir(self) -> Path:
         """Where the private PostgreSQL cluster lives (data, socket, log)."""
         return (self.home / "pg").resolve()
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Where the server keeps its temporary files (uploads, unpacked zips, exports): under
+        ``home``, not the machine's shared ``/tmp``, and emptied when the server starts."""
+        return (self.home / "tmp").resolve()
 
 
 @lru_cache(maxsize=1)

@@ -154,7 +154,9 @@ def serve_in_thread(app) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    # the app starts its worker processes before it serves (api/workers.py): once per test
+    # process, seconds on a busy machine
+    deadline = time.monotonic() + 120
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")

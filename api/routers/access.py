@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
+from api.guard import GuardedRoute
 from geo_grid.services import access
 
-router = APIRouter(prefix="/api/v1", tags=["access"])
+router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
 
 
 class UserIn(BaseModel):

@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from geojson_pydantic import FeatureCollection
 
 from api.geojson import feature_collection
+from api.guard import GuardedRoute
 from geo_grid.services import layers
 
-router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"])
+router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"], route_class=GuardedRoute)
 
 
 @router.get("", response_model=FeatureCollection)

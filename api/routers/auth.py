@@ -12,13 +12,14 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
+from api.guard import GuardedRoute
 from api.routers.docs import FAVICON_SVG
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
 from geo_grid.settings import get_settings
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=GuardedRoute)
 
 
 class TokenOut(BaseModel):

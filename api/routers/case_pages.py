@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import PrincipalDep
 from api.deps import SettingsDep
 from api.geojson import geometry
+from api.guard import GuardedRoute
 from api.policy import POLICY, resolve
 from geo_grid import pages
 from geo_grid.access import Principal
@@ -30,7 +31,7 @@ from geo_grid.layers import UNIFIED
 from geo_grid.periods import Period, check_period, parse_day
 from geo_grid.services import cases
 
-router = APIRouter(tags=["case pages"])
+router = APIRouter(tags=["case pages"], route_class=GuardedRoute)
 
 #: The header's links, each shown to the roles :data:`api.policy.POLICY` lets open it.
 NAV: tuple[tuple[str, str], ...] = (

@@ -1,4 +1,6 @@
-"""Coverage checks and 多网合一 over HTTP: a thin translation onto :mod:`geo_grid.services.checks`.
+"""Coverage checks and 多网合一 over HTTP: a thin translation onto :mod:`geo_grid.services.checks`,
+whose work runs in the API's worker processes (:mod:`api.workers`): it is seconds of pandas and
+GEOS that would otherwise hold the GIL against every other request.
 
 ``POST /api/v1/checks`` takes either a multipart upload (``file``, optional ``parent``, form
 fields ``crs`` and ``gap_width_m``) or JSON ``{"layer", "generation"}``; the
@@ -9,7 +11,6 @@ recomputing; the merge's crosswalk is served per unified grid.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,16 +19,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
-from starlette.datastructures import UploadFile
 
+from api import workers
+from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.uploads import UploadDep, UploadedFile
 from geo_grid.errors import BadInput
 from geo_grid.services import checks
 
-router = APIRouter(prefix="/api/v1", tags=["checks"])
+router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 
 LayerKey = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]*$", description="Layer key")]
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 class CheckLayerIn(BaseModel):
@@ -115,78 +117,47 @@ class CrosswalkOut(BaseModel):
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What to check: an uploaded file (saved under ``folder``) or a stored layer.
+    """What to check: an uploaded file (on disk until the response is sent) or a stored layer.
 
-    ``filename`` and ``parent_filename`` are the names the client sent: messages name the files
-    by them, never by the server's temporary copies.
+    Messages name an uploaded file by the name the client sent (:attr:`UploadedFile.filename`),
+    never by the server's temporary copy.
     """
 
     layer: CheckLayerIn | None = None
-    file: Path | None = None
-    parent: Path | None = None
+    file: UploadedFile | None = None
+    parent: UploadedFile | None = None
     crs: str | None = None
     gap_width_m: float = 20.0
-    filename: str | None = None
-    parent_filename: str | None = None
 
 
-def _text(form: Any, name: str) -> str | None:
-    """A text field of the form; a file sent under a text field's name is refused by name."""
-    value = form.get(name)
-    if isinstance(value, UploadFile):
-        raise BadInput(f"{name}: send a text field, not a file", field=name)
-    return value or None
-
-
-async def _save(upload: Any, folder: Path, name: str) -> Path:
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise BadInput(f"{name}: expected an uploaded file", field=name)
-    suffix = "".join(Path(upload.filename).suffixes[-2:]) or ".bin"
-    target = folder / f"{name}{suffix}"
-    data = await upload.read()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise BadInput(f"{name}: larger than {MAX_UPLOAD_BYTES // 2**20} MB", field=name)
-    target.write_bytes(data)
-    return target
-
-
-async def check_request(request: Request) -> Any:
+async def check_request(request: Request, form: UploadDep) -> CheckRequest:
     """Parse ``POST /api/v1/checks`` once, whichever body it came with."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
+    if form is not None:
         try:
-            body = CheckLayerIn.model_validate(await request.json())
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise BadInput(f"{where}: {first['msg']}", field=where) from exc
+            gap = float(form.text("gap_width_m") or 20.0)
         except ValueError as exc:
-            raise BadInput("body: not valid JSON", field="body") from exc
-        yield CheckRequest(layer=body)
-        return
-    if kind != "multipart/form-data":
+            raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
+        return CheckRequest(
+            file=form.file("file"),
+            parent=form.file("parent", required=False),
+            crs=form.text("crs"),
+            gap_width_m=gap,
+        )
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
         raise BadInput(
             "body: send multipart/form-data with a file, or JSON {layer, generation}",
             field="body",
         )
-    form = await request.form()
     try:
-        gap = float(_text(form, "gap_width_m") or 20.0)
+        body = CheckLayerIn.model_validate(await request.json())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise BadInput(f"{where}: {first['msg']}", field=where) from exc
     except ValueError as exc:
-        raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
-    crs = _text(form, "crs")
-    with tempfile.TemporaryDirectory(prefix="geo-grid-check-") as tmp:
-        folder = Path(tmp)
-        file = await _save(form.get("file"), folder, "file")
-        parent = await _save(form["parent"], folder, "parent") if form.get("parent") else None
-        yield CheckRequest(
-            file=file,
-            parent=parent,
-            crs=crs,
-            gap_width_m=gap,
-            filename=form["file"].filename,
-            parent_filename=form["parent"].filename if parent else None,
-        )
+        raise BadInput("body: not valid JSON", field="body") from exc
+    return CheckRequest(layer=body)
 
 
 _CHECK_BODY = request_body(
@@ -207,17 +178,36 @@ def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
     Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
     is kept and reused for that generation."""
     if req.layer is not None:
-        return checks.check_layer(
+        return workers.run_json(
+            CheckOut,
+            checks.check_layer,
             req.layer.layer,
             generation=req.layer.generation,
             gap_width_m=req.layer.gap_width_m,
             refresh=req.layer.refresh,
         )
-    report = checks.check_file(
-        req.file, parent=req.parent, crs=req.crs, gap_width_m=req.gap_width_m,
-        labels=(req.filename, req.parent_filename),
-    )  # fmt: skip
-    return {"source": req.filename, "params": report.params, **report.to_json()}
+    file, parent = req.file, req.parent
+    assert file is not None  # check_request gives a layer or a file
+    try:
+        return workers.run_json(
+            CheckOut,
+            _file_check,
+            file.path,
+            parent=parent.path if parent else None,
+            crs=req.crs,
+            gap_width_m=req.gap_width_m,
+            labels=(file.filename, parent.filename if parent else None),
+        )
+    except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
+        if exc.field != "path":
+            raise
+        raise BadInput(exc.message, field="file") from exc
+
+
+def _file_check(path: Path, *, labels: tuple[str, str | None], **options: Any) -> dict[str, Any]:
+    """A file's check as the answer (in a worker process)."""
+    report = checks.check_file(path, labels=labels, **options)
+    return {"source": labels[0], "params": report.params, **report.to_json()}
 
 
 @router.get("/layers/{layer}/checks", response_model=CheckOut)
@@ -230,7 +220,7 @@ def layer_checks(
     """The latest stored coverage check of a layer's generation.
 
     Computed and stored once if the generation has none."""
-    return checks.latest_check(layer, generation=generation)
+    return workers.run_json(CheckOut, checks.latest_check, layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
@@ -239,7 +229,9 @@ def post_merge(body: MergeIn) -> Any:
 
     Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
     stores the proposed unified layer as a draft."""
-    return checks.merge(
+    return workers.run_json(
+        MergeOut,
+        checks.merge,
         body.layers,
         as_draft=body.as_draft,
         share_threshold=body.share_threshold,

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
+from api.guard import GuardedRoute
 from geo_grid.assets import FAVICON, static_path, vendor_url
 
-router = APIRouter(tags=["docs"])
+router = APIRouter(tags=["docs"], route_class=GuardedRoute)
 
 ASSETS = "/static"
 #: The project's icon, linked from every page (``geo_grid/static/img``, see scripts/make_favicon.py)

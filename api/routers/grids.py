@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from api.geojson import geometry
+from api.guard import GuardedRoute
 from geo_grid.services import layers
 
-router = APIRouter(prefix="/api/v1/grids", tags=["grids"])
+router = APIRouter(prefix="/api/v1/grids", tags=["grids"], route_class=GuardedRoute)
 
 
 class RosterOut(BaseModel):

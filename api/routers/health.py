@@ -14,11 +14,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.guard import GuardedRoute
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
 from geo_grid.services.database import error_line
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
 class Health(BaseModel):

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import re
-import tempfile
-from collections.abc import AsyncGenerator
 from datetime import datetime
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
 from pydantic import BaseModel
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
+from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, SettingsDep
+from api.deps import BBoxDep
 from api.geojson import feature_collection
+from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.serialize import plain_json_bytes
+from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
 from geo_grid.io import INVALID_POLICIES
 from geo_grid.services import layers
 
-router = APIRouter(prefix="/api/v1/layers", tags=["layers"])
+router = APIRouter(prefix="/api/v1/layers", tags=["layers"], route_class=GuardedRoute)
 
 LayerKey = Annotated[
     str, Path(description="Layer key, e.g. unified, politics_law", pattern=r"^[a-z][a-z0-9_]*$")
@@ -69,12 +66,24 @@ def layer_grids(
 
     The published generation unless ``generation`` names another one; properties carry code, name,
     community, street and households."""
-    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox.bbox)
-    grids = grids.drop(columns=["id"])
+    # a layer may hold a million vertices: read and written to JSON in a worker process (one
+    # json.dumps of it held the GIL, so every other request, for a second and more)
+    body = workers.run(_grids_geojson, layer, generation, bbox.bbox)
+    return Response(body, media_type="application/geo+json")
+
+
+def _grids_geojson(
+    layer: str, generation: int | None, bbox: tuple[float, float, float, float] | None
+) -> bytes:
+    """The grids of a layer's generation as GeoJSON, written (in a worker process)."""
+    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox)
     body = feature_collection(
-        grids, layer=layer, generation=gen["number"], generation_status=gen["status"]
+        grids.drop(columns=["id"]),
+        layer=layer,
+        generation=gen["number"],
+        generation_status=gen["status"],
     )
-    return JSONResponse(body, media_type="application/geo+json")
+    return plain_json_bytes(body)
 
 
 # ------------------------------------------------------------------------------------ uploads
@@ -88,8 +97,6 @@ UPLOAD_FIELDS: tuple[str, ...] = (
     "note",
     "invalid",
 )
-#: Room for the form's text fields and multipart framing on top of the file's own limit.
-_FORM_SLACK = 256 * 1024
 
 
 class ImportOut(BaseModel):
@@ -100,76 +107,21 @@ class ImportOut(BaseModel):
     grids: int
 
 
-class _TooLarge(Exception):
-    """The request body passed the byte cap while it was being read."""
-
-
-def _too_large(limit: int) -> JSONResponse:
-    message = f"file: the upload is larger than the {limit / 1048576:.1f} MiB limit ({limit} bytes)"
-    return JSONResponse({"error": {"message": message, "field": "file"}}, status_code=413)
-
-
-async def _capped(stream: AsyncGenerator[bytes, None], cap: int) -> AsyncGenerator[bytes, None]:
-    """The request body, stopped the moment it passes ``cap`` bytes (a lying or absent
-    Content-Length cannot make the server spool more than that)."""
-    seen = 0
-    async for chunk in stream:
-        seen += len(chunk)
-        if seen > cap:
-            raise _TooLarge
-        yield chunk
-
-
-def _client_name(upload: UploadFile) -> str:
-    """The client's file name without folders, one line, for messages and the generation."""
-    name = re.split(r"[\\/]", upload.filename or "")[-1]
-    name = " ".join(name.split())[:120]
-    return name or "upload"
-
-
-def _suffix(name: str) -> str:
-    """The extension the reader picks the format by; anything odd becomes ``.bin`` (refused)."""
-    suffix = FilePath(name).suffix.lower()
-    return suffix if re.fullmatch(r"\.[a-z0-9]{1,10}", suffix) else ".bin"
-
-
-def _options(form: Any) -> dict[str, Any]:
-    unknown = sorted({key for key in form if key not in (*UPLOAD_FIELDS, "file")})
+def _options(form: UploadForm) -> dict[str, Any]:
+    unknown = sorted(form.names() - {"file", *UPLOAD_FIELDS})
     if unknown:
         raise BadInput(
             f"{unknown[0]}: unknown form field (allowed: file, {', '.join(UPLOAD_FIELDS)})",
             field=unknown[0],
         )
-    options: dict[str, Any] = {}
-    for key in UPLOAD_FIELDS:
-        value = form.get(key)
-        if isinstance(value, UploadFile):
-            raise BadInput(f"{key}: must be text, not a file", field=key)
-        value = value.strip() if isinstance(value, str) else None
-        if value and "\x00" in value:  # the app-wide NUL guard leaves multipart bodies alone
-            raise BadInput(f"{key}: must not contain a NUL character", field=key)
-        if key == "invalid":
-            value = value or "refuse"
-            if value not in INVALID_POLICIES:
-                raise BadInput(
-                    f"invalid: one of {', '.join(INVALID_POLICIES)}, not {value!r}", field="invalid"
-                )
-            options[key] = value
-        else:
-            options[key] = value or None
+    options: dict[str, Any] = {key: form.text(key) for key in UPLOAD_FIELDS}
+    options["invalid"] = options["invalid"] or "refuse"
+    if options["invalid"] not in INVALID_POLICIES:
+        raise BadInput(
+            f"invalid: one of {', '.join(INVALID_POLICIES)}, not {options['invalid']!r}",
+            field="invalid",
+        )
     return options
-
-
-async def _spool(upload: UploadFile, target: FilePath, limit: int) -> bool:
-    """Copy the uploaded file to ``target``; False as soon as it passes ``limit`` bytes."""
-    written = 0
-    with target.open("wb") as out:
-        while chunk := await upload.read(1024 * 1024):
-            written += len(chunk)
-            if written > limit:
-                return False
-            out.write(chunk)
-    return True
 
 
 _UPLOAD_BODY = request_body(
@@ -198,67 +150,33 @@ _UPLOAD_BODY = request_body(
 
 
 @router.post(
-    "/{layer}/imports",
-    status_code=201,
-    response_model=ImportOut,
-    openapi_extra=_UPLOAD_BODY,
-    responses={413: {"description": "The file is over ``upload_max_bytes``"}},
+    "/{layer}/imports", status_code=201, response_model=ImportOut, openapi_extra=_UPLOAD_BODY
 )
-async def import_upload(
-    layer: LayerKey, request: Request, settings: SettingsDep, principal: PrincipalDep
-) -> Any:
+def import_upload(layer: LayerKey, form: UploadDep, principal: PrincipalDep) -> Any:
     """Store an uploaded layer file as a new draft generation (what ``geo-grid import`` does).
 
-    The body is read with a byte cap, never trusted to its Content-Length; the file lands in a
-    private temporary folder under a fixed name and goes through the same service as the CLI, so
-    every limit and check (size, features, zip bombs, encodings, axis order, validity) is one
-    implementation. Bad input answers 4xx with the field named and stores nothing.
+    The file arrives through :mod:`api.uploads` (on disk, 413 over ``upload_max_bytes``) and
+    goes through the same service as the CLI (in a worker process, :mod:`api.workers`), so every
+    limit and check (size, features,
+    vertices, zip bombs, encodings, axis order, validity) is one implementation. Bad input
+    answers 4xx with the field named and stores nothing.
     """
-    limit = settings.upload_max_bytes
-    if "multipart/form-data" not in request.headers.get("content-type", ""):
+    if form is None:
         raise BadInput(
             "file: send the layer as multipart/form-data with a 'file' part", field="file"
         )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + _FORM_SLACK:
-        return _too_large(limit)
-    parser = MultiPartParser(
-        request.headers,
-        _capped(request.stream(), limit + _FORM_SLACK),
-        max_files=1,
-        max_fields=len(UPLOAD_FIELDS),
-        max_part_size=64 * 1024,
-    )
-    try:
-        form = await parser.parse()
-    except _TooLarge:
-        return _too_large(limit)
-    except MultiPartException as exc:
-        raise BadInput(f"file: unreadable form: {exc.message}", field="file") from exc
-    with tempfile.TemporaryDirectory(prefix="geo_grid_upload_") as tmp:
-        try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise BadInput(
-                    "file: no file in the form (send it as the 'file' part)", field="file"
-                )
-            options = _options(form)
-            name = _client_name(upload)
-            target = FilePath(tmp) / f"upload{_suffix(name)}"
-            if not await _spool(upload, target, limit):
-                return _too_large(limit)
-        finally:
-            await form.close()
-        try:
-            return await run_in_threadpool(
-                layers.import_layer,
-                target,
-                layer=layer,
-                label=name,
-                author=principal.label,
-                **options,
-            )
-        except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
-            if exc.field != "path":
-                raise
-            raise BadInput(exc.message, field="file") from exc
+    options = _options(form)
+    upload = form.file("file")
+    try:  # reading, checking and storing thousands of grids: in a worker process
+        return workers.run(
+            layers.import_layer,
+            upload.path,
+            layer=layer,
+            label=upload.filename,
+            author=principal.label,
+            **options,
+        )
+    except BadInput as exc:  # the reader names the file "path"; here it is the form's "file"
+        if exc.field != "path":
+            raise
+        raise BadInput(exc.message, field="file") from exc

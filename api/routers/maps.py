@@ -12,13 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse
 
+from api import workers
 from api.auth import PrincipalDep
 from api.deps import PeriodDep
+from api.guard import GuardedRoute
 from api.routers import tiles
 from geo_grid.access import scope_filter
 from geo_grid.services import maps
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(tags=["maps"], route_class=GuardedRoute)
 router.include_router(tiles.router)
 
 ASSETS = "/static"
@@ -31,8 +33,9 @@ Category = Annotated[
 
 
 def _html(kind: str, **params) -> HTMLResponse:
+    """A page from the cache, or built in a worker process (``api/workers.py``)."""
     return HTMLResponse(
-        maps.page(kind, asset_base=ASSETS, **params),
+        maps.page(kind, asset_base=ASSETS, build_in=workers.run, **params),
         headers={"Cache-Control": "no-cache"},
     )
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from api.auth import PrincipalDep
 from api.deps import Open311PeriodDep
 from api.errors import STATUS
+from api.guard import GuardedRoute
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
@@ -40,7 +41,9 @@ _SPEC_ERRORS = {
     status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
     for status in (400, 401, 403, 404)
 }
-router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS)
+router = APIRouter(
+    prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS, route_class=GuardedRoute
+)
 
 _CHANGESET = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -67,8 +70,8 @@ def _fmt(fmt: str) -> str:
 
 async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
     try:
-        fmt = _fmt(fmt)
-        return _render(fmt, root, await run_in_threadpool(make))
+        fmt = _fmt(fmt)  # the payload and its JSON or XML are made in a worker thread
+        return await run_in_threadpool(lambda: _render(fmt, root, make()))
     except GeoGridError as exc:
         return _error(fmt if fmt in ("json", "xml") else "json", exc)
 

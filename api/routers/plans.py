@@ -1,5 +1,9 @@
 """Plans: redraw grids in a draft, see each edit's impact, validate, diff and publish.
 
+Edits, suggestions, validation, diffs and publishing are GEOS and pandas work over a community's
+buildings, addresses and cases (a publish validates the whole plan): they run in the API's worker
+processes (:mod:`api.workers`), their answers written to JSON there.
+
 Every edit route takes ``?dry_run=true`` to answer with the impact without storing anything, so
 the plan map (``/map/plan/{id}``) can show what a drawn line or outline would do before the
 planner accepts it. Geometries are GeoJSON in lon/lat (EPSG:4490).
@@ -7,6 +11,7 @@ planner accepts it. Geometries are GeoJSON in lon/lat (EPSG:4490).
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -14,16 +19,21 @@ from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SkipValidation
 
+from api import workers
 from api.auth import PrincipalDep
 from api.geojson import feature_collection
+from api.guard import GuardedRoute
+from api.serialize import plain_json_bytes
+from geo_grid import scratch
 from geo_grid.access import Principal
-from geo_grid.services import plans
+from geo_grid.errors import BadInput
+from geo_grid.services import index, plans
 
-router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
+router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
 DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
 
@@ -68,9 +78,16 @@ class PlanList(BaseModel):
     count: int
 
 
+#: A GeoJSON geometry documented by its type but not validated here: geojson_pydantic takes
+#: seconds per 100,000 vertices, on the event loop. The service parses it with shapely and
+#: refuses more than ``GEO_GRID_GEOMETRY_MAX_VERTICES`` vertices, in a worker thread.
+Line = Annotated[LineString | MultiLineString, SkipValidation]
+Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
+
+
 class SplitIn(BaseModel):
     grid: str
-    line: LineString | MultiLineString
+    line: Line
 
 
 class MergeIn(BaseModel):
@@ -80,7 +97,7 @@ class MergeIn(BaseModel):
 
 class ReshapeIn(BaseModel):
     grid: str
-    geometry: Polygon | MultiPolygon
+    geometry: Outline
 
 
 class MoveIn(BaseModel):
@@ -148,8 +165,15 @@ class PublishOut(BaseModel):
 
 def _edit(
     plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
+) -> Response:
+    """Apply one edit as the caller (author and area), in a worker process, answer included."""
+    return workers.run_json(EditOut, _edit_result, plan_id, op, params, principal, dry_run)
+
+
+def _edit_result(
+    plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
 ) -> dict[str, Any]:
-    """Apply one edit as the caller (author and area) and shape its grids as GeoJSON."""
+    """The edit applied, its grids shaped as GeoJSON (in a worker process)."""
     result = plans.edit(
         plan_id, op, params, dry_run=dry_run, author=principal.label, viewer=principal
     )
@@ -160,8 +184,13 @@ def _edit(
     return {**result, "grids": {"type": "FeatureCollection", "features": features}}
 
 
-def _dump(model: BaseModel, name: str) -> Any:
-    return getattr(model, name).model_dump(exclude_none=True)
+def _geojson(model: BaseModel, name: str) -> dict[str, Any]:
+    """The unvalidated GeoJSON member ``name`` of a body (see :data:`Line`): an object, of which
+    only ``type`` and ``coordinates`` go on (into the plan's log); shapely judges them."""
+    value = getattr(model, name)
+    if not isinstance(value, dict):
+        raise BadInput(f"{name}: expected a GeoJSON geometry object", field=name)
+    return {key: value[key] for key in ("type", "coordinates") if key in value}
 
 
 @router.post("", response_model=PlanOut, status_code=201)
@@ -195,7 +224,7 @@ def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun 
 
     Checked on the spot (still a clean coverage inside its community) or refused with the reason;
     ``dry_run=true`` shows the result and its impact without storing it."""
-    params = {"grid": body.grid, "line": _dump(body, "line")}
+    params = {"grid": body.grid, "line": _geojson(body, "line")}
     return _edit(plan_id, "split", params, principal, dry_run)
 
 
@@ -215,7 +244,7 @@ def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: Dry
     """Give a grid of the plan a new outline; its neighbours give or take the difference.
 
     Checked on the spot; ``dry_run=true`` stores nothing."""
-    params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
+    params = {"grid": body.grid, "geometry": _geojson(body, "geometry")}
     return _edit(plan_id, "reshape", params, principal, dry_run)
 
 
@@ -244,7 +273,7 @@ def suggest(plan_id: int) -> Any:
     """Suggestions to bring the plan's grids into the household band (300–500 by default).
 
     Splits for grids too big, merges for grids too small; nothing is stored."""
-    return plans.suggestions(plan_id)
+    return workers.run_json(SuggestionsOut, plans.suggestions, plan_id)
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
@@ -252,7 +281,14 @@ def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> 
     """Apply suggestions (by id) to the plan, each as an edit.
 
     Each is checked like a hand-made edit."""
-    return plans.accept_suggestions(plan_id, body.ids, author=principal.label, viewer=principal)
+    return workers.run_json(
+        AcceptOut,
+        plans.accept_suggestions,
+        plan_id,
+        body.ids,
+        author=principal.label,
+        viewer=principal,
+    )
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
@@ -260,7 +296,7 @@ def validate(plan_id: int) -> Any:
     """Check the whole plan: a clean coverage, codes unique, every grid in its community.
 
     What publishing would refuse, without publishing."""
-    return plans.validate(plan_id)
+    return workers.run_json(ValidateOut, plans.validate, plan_id)
 
 
 @router.get("/{plan_id}/diff", response_model=FeatureCollection)
@@ -272,12 +308,25 @@ def diff(
     """The plan against its base: grids added, changed and removed (GeoJSON or GeoPackage).
 
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
-    frame, summary = plans.diff_plan(plan_id)
     if format == "gpkg":
-        folder = Path(tempfile.mkdtemp(prefix="geo-grid-diff-"))
-        path = plans.export_diff(frame, folder / f"plan_{plan_id}_diff.gpkg")
-        background.add_task(_cleanup, folder)
+        # under the server's home (geo_grid.scratch), removed once the file has been sent
+        folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        background.add_task(shutil.rmtree, folder, ignore_errors=True)
+        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg")
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+    body = workers.run(_diff_geojson, plan_id)
+    return Response(body, media_type="application/geo+json")
+
+
+def _diff_gpkg(plan_id: int, path: Path) -> Path:
+    """The diff written to ``path`` (in a worker process)."""
+    frame, _ = plans.diff_plan(plan_id)
+    return plans.export_diff(frame, path)
+
+
+def _diff_geojson(plan_id: int) -> bytes:
+    """The diff as GeoJSON, written (in a worker process)."""
+    frame, summary = plans.diff_plan(plan_id)
     before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
         before[["code", "change"]],
@@ -288,13 +337,7 @@ def diff(
         summary=summary,
         before=feature_collection(before),
     )
-    return JSONResponse(body, media_type="application/geo+json")
-
-
-def _cleanup(folder: Path) -> None:
-    for f in folder.glob("*"):
-        f.unlink(missing_ok=True)
-    folder.rmdir()
+    return plain_json_bytes(body)
 
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
@@ -302,4 +345,8 @@ def publish(plan_id: int, principal: PrincipalDep) -> Any:
     """Publish the plan: validate it and make it the layer's published generation.
 
     One transaction; a plan started from a generation that is no longer published is a 409."""
-    return plans.publish(plan_id, author=principal.label, viewer=principal)
+    # the whole plan's validation runs in a worker process; this process's locate index then
+    # reloads at once (other processes see the new generation within a second)
+    answer = workers.run(plans.publish, plan_id, author=principal.label, viewer=principal)
+    index.invalidate()
+    return answer

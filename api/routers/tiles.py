@@ -14,9 +14,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from api.guard import GuardedRoute
 from geo_grid.services import maps
 
-router = APIRouter(prefix="/tiles", tags=["maps"])
+router = APIRouter(prefix="/tiles", tags=["maps"], route_class=GuardedRoute)
 
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_AGE = 300

@@ -25,7 +25,8 @@ What :func:`read_layer` guarantees
   "looks like lat/lon swapped". With ``within=`` (the import passes :data:`CHINA_EXTENT`) any layer
   outside that box is refused.
 * Hostile files are held to :class:`ReadLimits` (size, feature count, zip bombs, path traversal
-  and nested archives in zips) before they are parsed.
+  and nested archives in zips) before they are parsed, and to its vertex limits (per feature and
+  per file) as soon as they are.
 * Anything unusable raises :class:`~geo_grid.errors.BadInput` with a one-line message naming the
   file, and where relevant the feature (0-based index in file order, its code, and for CSV the row
   with the header as row 1) and the field; ``BadInput.field`` is the offending field or argument.

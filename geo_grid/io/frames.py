@@ -4,7 +4,7 @@ GeoPackage, GeoJSON and shapefiles are read by GDAL through pyogrio (a GeoPackag
 by :func:`choose_layer`); a CSV with a WKT column by pandas and shapely, since GDAL would guess its
 column types. Nothing here decides what a grid is: :mod:`geo_grid.io.read` does, with the checks of
 :mod:`geo_grid.io.validate`. A layer over ``ReadLimits.max_features`` is refused before its
-features are parsed.
+features are parsed, one over its vertex limits as soon as they are.
 """
 
 from __future__ import annotations
@@ -190,8 +190,31 @@ def _check_count(count: int, source: Source, limits: ReadLimits) -> None:
         )
 
 
+def _check_vertices(geoms: np.ndarray, source: Source, limits: ReadLimits) -> None:
+    """Refuse a feature or a file with more vertices than ``limits`` allow, before any geometry
+    work: validity checks, reprojection and storing all grow with the vertices, and one
+    million-vertex polygon kept every later read of its layer busy for seconds."""
+    counts = shapely.get_num_coordinates(geoms)
+    over = np.flatnonzero(counts > limits.max_feature_vertices)
+    if over.size:
+        i = int(over[0])
+        raise BadInput(
+            f"{source.label}: {where(i, None, source)}: {int(counts[i])} vertices, more than the "
+            f"{limits.max_feature_vertices} allowed per feature; simplify it (QGIS: Simplify)",
+            field="geometry",
+        )
+    total = int(counts.sum())
+    if total > limits.max_vertices:
+        raise BadInput(
+            f"{source.label}: the layer has {total} vertices, more than the "
+            f"{limits.max_vertices} allowed in one file; simplify or split it",
+            field="path",
+        )
+
+
 def read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.GeoDataFrame:
-    """The layer's features as the file holds them, refused if over ``limits.max_features``."""
+    """The layer's features as the file holds them, refused if over ``limits.max_features`` or
+    its vertex limits."""
     if source.fmt == "csv":
         frame = read_csv(source)
     else:
@@ -209,4 +232,5 @@ def read_frame(source: Source, layer: str | None, limits: ReadLimits) -> gpd.Geo
         _check_count(int(info["features"]), source, limits)
         frame = read_ogr(source, chosen)
     _check_count(len(frame), source, limits)
+    _check_vertices(np.asarray(frame.geometry.values, dtype=object), source, limits)
     return frame

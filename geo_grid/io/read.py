@@ -58,6 +58,7 @@ def read_layer(
     within: tuple[float, float, float, float] | None = None,
     limits: ReadLimits | None = None,
     label: str | None = None,
+    tmp_dir: Path | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a grid layer file into EPSG:4490 MultiPolygons with ``code``/``name``/``households``.
 
@@ -88,9 +89,12 @@ def read_layer(
     within
         lon/lat box (west, south, east, north) the layer must lie in, e.g. :data:`CHINA_EXTENT`.
     limits
-        :class:`ReadLimits` for size, feature count and zips; default ``ReadLimits()``.
+        :class:`ReadLimits` for size, features, vertices and zips; default ``ReadLimits()``.
     label
         How messages name the file (default: ``path``); an upload passes the client's file name.
+    tmp_dir
+        Where an unpacked zip or a repaired ``.dbf`` is kept while reading (default: the
+        system's temporary folder; the server passes its own, :mod:`geo_grid.scratch`).
 
     Raises
     ------
@@ -104,7 +108,9 @@ def read_layer(
             field="invalid",
         )
     limits = ReadLimits() if limits is None else limits
-    with open_source(path, encoding=encoding, limits=limits, label=label) as source:
+    with open_source(
+        path, encoding=encoding, limits=limits, label=label, tmp_dir=tmp_dir
+    ) as source:
         frame = read_frame(source, layer, limits)
     label = source.label
     if frame.empty:

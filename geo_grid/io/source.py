@@ -49,7 +49,9 @@ class ReadLimits:
     """How much a layer file may hold before it is refused unread.
 
     ``max_bytes`` caps the file as given (a shapefile: its ``.shp`` + ``.dbf``; a zip: the zip);
-    ``max_features`` the features in the layer; ``max_unzipped_bytes`` what a zip may unpack to,
+    ``max_features`` the features in the layer; ``max_vertices`` the coordinates of all features
+    together and ``max_feature_vertices`` those of one feature (checked as soon as the file is
+    parsed, before any geometry work); ``max_unzipped_bytes`` what a zip may unpack to,
     declared and actual; ``max_zip_ratio`` how much one zip member may expand (members under
     1 MiB unpacked are exempt: small files compress oddly); ``max_zip_members`` the entries in a
     zip. The defaults equal the ``upload_*`` settings' defaults.
@@ -60,6 +62,8 @@ class ReadLimits:
 
     max_bytes: int = 50 * MIB
     max_features: int = 20_000
+    max_vertices: int = 1_000_000
+    max_feature_vertices: int = 20_000
     max_unzipped_bytes: int = 200 * MIB
     max_zip_ratio: float = 100.0
     max_zip_members: int = 64
@@ -174,13 +178,14 @@ def open_source(
     encoding: str | None = None,
     limits: ReadLimits | None = None,
     label: str | None = None,
+    tmp_dir: Path | None = None,
 ) -> Iterator[Source]:
     """Check a layer file exists, is complete and within ``limits``; yield a :class:`Source`.
 
     ``label`` names the file in messages (default: the path as given; an upload passes the name
     the client sent, not the server's temporary path). Temporary copies (unzipped shapefiles,
-    repaired ``.dbf`` headers) live only as long as the ``with`` block, whether it ends normally or
-    by an exception.
+    repaired ``.dbf`` headers) are made in ``tmp_dir`` (default: the system's) and live only as
+    long as the ``with`` block, whether it ends normally or by an exception.
     """
     label = str(path) if label is None else label
     limits = ReadLimits() if limits is None else limits
@@ -196,7 +201,8 @@ def open_source(
     with ExitStack() as stack:
 
         def workdir() -> Path:
-            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="geo_grid_io_")))
+            made = tempfile.TemporaryDirectory(prefix="geo_grid_io_", dir=tmp_dir)
+            return Path(stack.enter_context(made))
 
         if fmt == "shp" and file.suffix.lower() == ".zip":
             yield _zip_source(file, label, encoding, workdir, limits)

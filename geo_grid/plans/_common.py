@@ -103,8 +103,9 @@ def border_m(a, b, local_crs: str) -> float:
     return float(shapely.length(to_local(shapely.MultiLineString(lines), local_crs)))
 
 
-def geometry_in(value, name: str, kinds: tuple[str, ...]):
-    """A shapely geometry from a shapely object, GeoJSON mapping or WKT; type-checked."""
+def geometry_in(value, name: str, kinds: tuple[str, ...], max_vertices: int | None = None):
+    """A shapely geometry from a shapely object, GeoJSON mapping or WKT; type-checked, and
+    refused when it has more than ``max_vertices`` vertices (before any geometry work)."""
     try:
         if isinstance(value, shapely.Geometry):
             geom = value
@@ -119,6 +120,13 @@ def geometry_in(value, name: str, kinds: tuple[str, ...]):
     if geom is None or geom.is_empty or geom.geom_type not in kinds:
         got = "empty" if geom is None or geom.is_empty else geom.geom_type
         raise BadInput(f"{name}: expected {' or '.join(kinds)}, got {got}", field=name)
+    vertices = int(shapely.get_num_coordinates(geom))
+    if max_vertices is not None and vertices > max_vertices:
+        raise BadInput(
+            f"{name}: {vertices} vertices, more than the {max_vertices} allowed per geometry; "
+            "simplify it",
+            field=name,
+        )
     lon, lat = shapely.get_coordinates(geom).T
     if not (np.all(np.abs(lon) <= 180) and np.all(np.abs(lat) <= 90)):
         raise BadInput(f"{name}: coordinates must be lon/lat (EPSG:4490)", field=name)

@@ -44,6 +44,8 @@ class PlanContext:
     point. ``roster``: ``grid_code``, ``person_id``, ``role``. Frames may be limited to the area an
     edit touches. ``reserved_codes`` are codes never to hand out again (those of the base
     generation), so a split never reuses the code of a grid merged away in the same plan.
+    ``max_vertices`` caps the vertices of a geometry an edit is given (a split line, a new
+    outline); None: no cap.
     """
 
     communities: gpd.GeoDataFrame
@@ -57,6 +59,7 @@ class PlanContext:
     reserved_codes: frozenset[str] = frozenset()
     min_part_m2: float = 100.0
     union_tolerance_m2: float = 1.0
+    max_vertices: int | None = None
 
     def __post_init__(self) -> None:
         self._points: dict[str, np.ndarray] = {}

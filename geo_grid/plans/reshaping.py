@@ -33,7 +33,7 @@ def reshape_grid(layer: gpd.GeoDataFrame, code: str, geometry, *, ctx: PlanConte
     sharing the longest border with it. A piece with no neighbour to take it is refused.
     """
     layer = prepare_layer(layer)
-    new = geometry_in(geometry, "geometry", ("Polygon", "MultiPolygon"))
+    new = geometry_in(geometry, "geometry", ("Polygon", "MultiPolygon"), ctx.max_vertices)
     if not new.is_valid:
         new = polygonal_part(shapely.make_valid(new))
     i = row_index(layer, code)

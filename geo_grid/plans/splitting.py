@@ -73,7 +73,7 @@ def split_grid(layer: gpd.GeoDataFrame, code: str, line, *, ctx: PlanContext) ->
     cuts off a piece smaller than ``ctx.min_part_m2``, is refused.
     """
     layer = prepare_layer(layer)
-    line = geometry_in(line, "line", ("LineString", "MultiLineString"))
+    line = geometry_in(line, "line", ("LineString", "MultiLineString"), ctx.max_vertices)
     grid = layer.geometry.iloc[row_index(layer, code)]
     pieces = _split_by_line(grid, line)
     if len(pieces) < 2:
@@ -105,7 +105,7 @@ def divide_grid(
     layer = prepare_layer(layer)
     if len(parts) < 2:
         raise BadInput("parts: give at least two parts", field="parts")
-    geoms = [geometry_in(p, "parts", ("Polygon", "MultiPolygon")) for p in parts]
+    geoms = [geometry_in(p, "parts", ("Polygon", "MultiPolygon"), ctx.max_vertices) for p in parts]
     grid = layer.geometry.iloc[row_index(layer, code)]
     pieces, taken = [], shapely.MultiPolygon()
     for g in geoms[:-1]:

@@ -74,19 +74,25 @@ def read_check_input(
     parent_crs: str | None = None,
     labels: tuple[str | None, str | None] = (None, None),
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
-    """A layer file read for checking (duplicate codes allowed: they are defects) and its parent.
+    """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
+    both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
     ``labels`` name the file and the parent in messages (an upload's name as the client sent it,
     not the server's temporary copy); default: their paths.
     """
-    from geo_grid.io import read_layer
+    from geo_grid.services.layers import read_file
 
-    grids = read_layer(path, crs=crs, unique_codes=False, label=labels[0])
+    grids = read_file(path, crs=crs, unique_codes=False, label=labels[0])
     parents = None
     if parent is not None:
-        parents = read_layer(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
+        try:
+            parents = read_file(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
+        except BadInput as exc:  # the reader's "path" is the parent argument here
+            if exc.field != "path":
+                raise
+            raise BadInput(exc.message, field="parent") from exc
     return grids, parents
 
 

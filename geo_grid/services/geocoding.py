@@ -132,22 +132,31 @@ def geocode_batch(
     return rows
 
 
-def read_address_csv(source: Path | str | bytes, column: str) -> pd.DataFrame:
+def read_address_csv(
+    source: Path | str | bytes,
+    column: str,
+    *,
+    label: str | None = None,
+    max_rows: int | None = None,
+) -> pd.DataFrame:
     """Read a CSV of addresses (UTF-8, UTF-8 with BOM or GB18030), every column as text.
 
-    Raises :class:`BadInput` naming the file or the column when it cannot be used.
+    ``label`` names the file in messages (default: its path; an upload's client file name).
+    ``max_rows`` refuses a file with more addresses after reading one row past it, not the
+    whole file. Raises :class:`BadInput` naming the file or the column when it cannot be used.
     """
-    name = "upload" if isinstance(source, bytes) else str(source)
-    if not isinstance(source, bytes):
-        path = Path(source)
-        if not path.is_file():
-            raise BadInput(f"{name}: no such file", field="file")
-        source = path.read_bytes()
+    name = label or ("upload" if isinstance(source, bytes) else str(source))
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise BadInput(f"{name}: no such file", field="file")
     frame = None
     for encoding in _ENCODINGS:
         try:
             frame = pd.read_csv(
-                io.BytesIO(source), dtype=str, keep_default_na=False, encoding=encoding
+                io.BytesIO(source) if isinstance(source, bytes) else Path(source),
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+                nrows=None if max_rows is None else max_rows + 1,
             )
             break
         except UnicodeDecodeError:
@@ -156,6 +165,9 @@ def read_address_csv(source: Path | str | bytes, column: str) -> pd.DataFrame:
             raise BadInput(f"{name}: not a readable CSV ({exc})", field="file") from exc
     if frame is None:
         raise BadInput(f"{name}: not UTF-8 or GB18030 text", field="file")
+    if max_rows is not None and len(frame) > max_rows:
+        raise BadInput(f"{name}: more than {max_rows} addresses, at most {max_rows} per batch",
+                       field="file")  # fmt: skip
     if column not in frame.columns:
         known = ", ".join(map(str, frame.columns[:20]))
         raise BadInput(f"column: no column {column!r} in {name} (columns: {known})", field="column")

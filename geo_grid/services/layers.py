@@ -7,6 +7,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from geo_grid import scratch
 from geo_grid.access import mask_phone
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
@@ -23,6 +24,7 @@ __all__ = [
     "layer_grids",
     "list_layers",
     "publish",
+    "read_file",
     "roster_for",
 ]
 
@@ -121,6 +123,25 @@ def admin_areas(level: str | None = None, parent: str | None = None) -> gpd.GeoD
         return repos.district.read_admin_areas(session, level=level, parent=parent)
 
 
+def read_file(path: Path | str, **options: Any) -> gpd.GeoDataFrame:
+    """:func:`geo_grid.io.read_layer` held to the ``upload_*`` and ``geometry_max_vertices``
+    settings, unpacking zips under the process's scratch folder: how every file a user hands in
+    is read (imports, checked files and their parents, plan imports), by the CLI and the API alike.
+    ``options`` are :func:`~geo_grid.io.read_layer`'s."""
+    from geo_grid.io import ReadLimits, read_layer
+
+    settings = get_settings()
+    limits = ReadLimits(
+        max_bytes=settings.upload_max_bytes,
+        max_features=settings.upload_max_features,
+        max_vertices=settings.upload_max_vertices,
+        max_feature_vertices=settings.geometry_max_vertices,
+        max_unzipped_bytes=settings.upload_max_unzipped_bytes,
+        max_zip_ratio=settings.upload_max_zip_ratio,
+    )
+    return read_layer(path, limits=limits, tmp_dir=scratch.process_dir(), **options)
+
+
 def import_layer(
     path: Path | str,
     *,
@@ -144,11 +165,11 @@ def import_layer(
     coverage checks, kept as drawn (``"keep"``; a unified layer must be valid whatever is asked).
     ``label`` is how messages name the file (an upload's client file name).
     """
-    from geo_grid.io import CHINA_EXTENT, ReadLimits, read_layer
+    from geo_grid.io import CHINA_EXTENT
 
     settings = get_settings()
     label = str(path) if label is None else label
-    grids = read_layer(
+    grids = read_file(
         path,
         crs=crs,
         encoding=encoding,
@@ -157,12 +178,6 @@ def import_layer(
         households_field=households_field,
         invalid=invalid,
         within=CHINA_EXTENT,
-        limits=ReadLimits(
-            max_bytes=settings.upload_max_bytes,
-            max_features=settings.upload_max_features,
-            max_unzipped_bytes=settings.upload_max_unzipped_bytes,
-            max_zip_ratio=settings.upload_max_zip_ratio,
-        ),
         label=label,
     )
     if layer == "unified":

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "default_period",
     "page",
     "published_key",
+    "render",
     "tile",
 ]
 
@@ -334,25 +336,44 @@ def build(kind: str, *, asset_base: str = "/static", **params: Any):
         return _BUILDERS[kind](session, asset_base, **params)
 
 
-def page(kind: str, *, asset_base: str = "/static", **params: Any) -> str:
-    """The HTML of page ``kind``, rebuilt only when what it shows changed."""
+def render(kind: str, asset_base: str, params: dict[str, Any]) -> str:
+    """The HTML of page ``kind`` built from the store now, uncached (what :func:`page` keeps)."""
     from geo_grid.maps import map_html
 
+    return map_html(build(kind, asset_base=asset_base, **params))
+
+
+#: Runs ``render(kind, asset_base, params)`` somewhere: the API passes its worker processes.
+Runner = Callable[[Callable[..., str], str, str, dict[str, Any]], str]
+
+
+def page(
+    kind: str, *, asset_base: str = "/static", build_in: Runner | None = None, **params: Any
+) -> str:
+    """The HTML of page ``kind``, rebuilt only when what it shows changed.
+
+    ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
+    elsewhere (the API: in a worker process, ``api/workers.py``); by default here.
+    """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     with session_scope() as session:
         key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
-        html = _recall(_pages, key)
-        if html is not None:
-            return html
-        html = map_html(_BUILDERS[kind](session, asset_base, **params))
-    _remember(_pages, key, html, CACHE_SIZE)
+    html = _recall(_pages, key)
+    if html is None:
+        # built after the key was read: at worst newer than its key, and rebuilt once more
+        html = (build_in or _here)(render, kind, asset_base, params)
+        _remember(_pages, key, html, CACHE_SIZE)
     return html
 
 
-def coverage_page(asset_base: str = "/static") -> str:
+def _here(fn: Callable[..., str], *args: Any) -> str:
+    return fn(*args)
+
+
+def coverage_page(asset_base: str = "/static", build_in: Runner | None = None) -> str:
     """The coverage map's HTML (cached; see :func:`page`)."""
-    return page("coverage", asset_base=asset_base)
+    return page("coverage", asset_base=asset_base, build_in=build_in)
 
 
 def tile(layer: str, z: int, x: int, y: int) -> bytes:

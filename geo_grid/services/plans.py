@@ -133,6 +133,7 @@ def _context(
         roster=roster[["grid_code", "person_id", "role"]] if len(roster) else None,
         bands=bands,
         local_crs=get_settings().local_crs,
+        max_vertices=get_settings().geometry_max_vertices,
         unified_codes=unified,
         reserved_codes=frozenset(reserved),
     )
@@ -419,9 +420,9 @@ def import_plan(
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
     with the diff summary as its impact; :func:`validate` tells what still needs fixing.
     """
-    from geo_grid.io import read_layer
+    from geo_grid.services.layers import read_file
 
-    grids = read_layer(path)
+    grids = read_file(path)
     if layer == "unified":
         bad = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if bad:

@@ -144,8 +144,10 @@ def test_the_table_covers_every_route_and_the_app_refuses_a_gap():
     from fastapi import FastAPI
 
     from api import policy
+    from api.guard import GuardedRoute
 
     loose = FastAPI()
+    loose.router.route_class = GuardedRoute
 
     @loose.get("/undeclared")
     def undeclared() -> dict:
@@ -153,6 +155,22 @@ def test_the_table_covers_every_route_and_the_app_refuses_a_gap():
 
     with pytest.raises(RuntimeError, match="no roles declared for GET /undeclared"):
         policy.bind(loose)
+
+
+def test_the_app_refuses_a_route_that_would_read_its_body_before_the_role_table():
+    """A route not built by GuardedRoute would have FastAPI read its body before any check."""
+    from fastapi import FastAPI
+
+    from api import policy
+
+    plain = FastAPI()
+
+    @plain.get("/health")  # declared in the table, but not guarded
+    def health() -> dict:
+        return {}
+
+    with pytest.raises(RuntimeError, match="route_class=api.guard.GuardedRoute"):
+        policy.bind(plain)
 
 
 # ------------------------------------------------------------------------------ logging in

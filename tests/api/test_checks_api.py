@@ -111,6 +111,33 @@ def test_merge_then_crosswalk(client, demo):
     assert client.post("/api/v1/merge", json={"layers": ["nope"]}).status_code == 404
 
 
+def test_an_upload_over_the_byte_limit_is_413_not_422(client, demo, tmp_path, monkeypatch):
+    from geo_grid.settings import get_settings
+
+    layer = write_layer(demo.grids["emergency"], tmp_path / "emergency.geojson")
+    monkeypatch.setattr(get_settings(), "upload_max_bytes", layer.stat().st_size - 1)
+    with open(layer, "rb") as f:
+        r = client.post("/api/v1/checks", files={"file": ("emergency.geojson", f)})
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["field"] == "file"
+    assert "GEO_GRID_UPLOAD_MAX_BYTES" in r.json()["error"]["message"]
+
+
+def test_a_checked_file_is_held_to_the_vertex_limits(client, demo, tmp_path, monkeypatch):
+    from geo_grid.settings import get_settings
+
+    grids = demo.grids["emergency"]
+    most = int(grids.geometry.count_coordinates().max())
+    layer = write_layer(grids, tmp_path / "emergency.gpkg")
+    monkeypatch.setattr(get_settings(), "geometry_max_vertices", most - 1)
+    with open(layer, "rb") as f:
+        r = client.post("/api/v1/checks", files={"file": ("emergency.gpkg", f)})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == "geometry" and error["message"].startswith("emergency.gpkg: feature")
+    assert f"{most} vertices, more than the {most - 1} allowed per feature" in error["message"]
+
+
 @pytest.mark.parametrize("name", ["gap_width_m", "crs"])
 def test_a_text_field_sent_as_a_file_is_refused_by_name(client, demo, tmp_path, name):
     """Once a TypeError (500, connection reset) for ``gap_width_m`` and an object repr for ``crs``."""

@@ -135,3 +135,25 @@ def test_reverse(client, rows):
     assert far["address_id"] is None and far["grid_code"] is None
     r = client.get("/api/v1/reverse", params={**params, "max_distance_m": 0})
     assert r.status_code == 422 and r.json()["error"]["field"] == "max_distance_m"
+
+
+def test_batch_csv_over_the_upload_byte_limit_is_413(client, monkeypatch):
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "upload_max_bytes", 2_000)
+    csv = ("addr\n" + "尧佳路1号\n" * 300).encode()
+    files = {"file": ("big.csv", csv, "text/csv")}
+    r = client.post("/api/v1/geocode/batch", files=files, data={"column": "addr"})
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert error["field"] == "file" and "GEO_GRID_UPLOAD_MAX_BYTES" in error["message"]
+
+
+def test_batch_json_over_the_body_limit_is_413(client, monkeypatch):
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "body_max_bytes", 10_000)
+    r = client.post("/api/v1/geocode/batch", json=["尧佳路1号"] * 2_000)
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert error["field"] == "body" and "GEO_GRID_BODY_MAX_BYTES" in error["message"]

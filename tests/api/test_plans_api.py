@@ -120,6 +120,41 @@ def test_publish_on_a_copy_layer_and_409_when_stale(client, scratch_layer):
     assert client.post(f"/api/v1/plans/{p1}/publish").status_code == 409
 
 
+def test_a_geometry_over_the_vertex_limit_is_refused_naming_it(client, monkeypatch):
+    from geo_grid.settings import get_settings
+
+    pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    grid = _grid(CODE)
+    line = shapely.segmentize(shapely.LineString(_line_across(grid)["coordinates"]), 1e-5)
+    outline = shapely.segmentize(grid.buffer(1e-4), 1e-5)
+    limit = int(min(shapely.get_num_coordinates(line), shapely.get_num_coordinates(outline))) - 1
+    monkeypatch.setattr(get_settings(), "geometry_max_vertices", limit)
+    for op, body, field, geom in (
+        ("split", {"grid": CODE, "line": mapping(line)}, "line", line),
+        ("reshape", {"grid": CODE, "geometry": mapping(outline)}, "geometry", outline),
+    ):
+        r = client.post(f"/api/v1/plans/{pid}/{op}?dry_run=true", json=body)
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["field"] == field
+        n = int(shapely.get_num_coordinates(geom))
+        assert f"{n} vertices, more than the {limit} allowed" in error["message"]
+    monkeypatch.setattr(get_settings(), "geometry_max_vertices", 10 * limit)
+    r = client.post(
+        f"/api/v1/plans/{pid}/split?dry_run=true", json={"grid": CODE, "line": mapping(line)}
+    )
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/v1/plans/{pid}").json()["edits"] == 0
+
+
+def test_a_geometry_that_is_not_an_object_is_422(client):
+    pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    for bad in ("LINESTRING (0 0, 1 1)", [[0, 0], [1, 1]], 5):
+        r = client.post(f"/api/v1/plans/{pid}/split", json={"grid": CODE, "line": bad})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == "line"
+
+
 def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
     """The area check of a street planner's publish runs under the plan's lock, on the draft
     that is then published: a change outside the street that lands while the publish waits for

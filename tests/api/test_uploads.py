@@ -359,6 +359,41 @@ def test_too_many_features(client, layer_key, tmp_path, monkeypatch) -> None:
     assert _store() == before
 
 
+def test_too_many_vertices_per_feature_and_per_file(
+    client, layer_key, tmp_path, monkeypatch
+) -> None:
+    before = _store()
+    data = _file_bytes(_grids(3), "g.gpkg", tmp_path)  # three boxes: 5 vertices each
+    monkeypatch.setattr(get_settings(), "geometry_max_vertices", 4)
+    _refused(
+        _upload(client, layer_key, "g.gpkg", data), 422, "geometry",
+        "g.gpkg: feature 0", "5 vertices, more than the 4 allowed per feature",
+    )  # fmt: skip
+    monkeypatch.setattr(get_settings(), "geometry_max_vertices", 5)
+    monkeypatch.setattr(get_settings(), "upload_max_vertices", 14)
+    _refused(
+        _upload(client, layer_key, "g.gpkg", data), 422, "file",
+        "15 vertices, more than the 14 allowed in one file",
+    )  # fmt: skip
+    assert _store() == before
+    monkeypatch.setattr(get_settings(), "upload_max_vertices", 15)
+    assert _upload(client, layer_key, "g.gpkg", data).status_code == 201
+
+
+def test_an_upload_leaves_no_file_behind(client, layer_key, tmp_path) -> None:
+    """Spooled files and unpacked zips live under the home's tmp (tests/api/test_bodies.py sees
+    them there mid-upload) only while their request runs."""
+    data = _file_bytes(_grids(), "g.gpkg", tmp_path)
+    assert _upload(client, layer_key, "g.gpkg", data).status_code == 201
+    assert _upload(client, layer_key, "g.gpkg", data, invalid="perhaps").status_code == 422
+    zipped = _zip(_shapefile_parts(tmp_path))
+    assert _upload(client, layer_key, "g.zip", zipped).status_code == 201
+    home_tmp = get_settings().tmp_dir
+    assert home_tmp.is_dir()
+    left = {p for p in home_tmp.rglob("*") if p.name != ".lock"}
+    assert left == {p for p in home_tmp.iterdir() if p.is_dir()}  # the processes' empty folders
+
+
 def test_too_large_is_413_whether_declared_or_streamed(
     client, layer_key, tmp_path, monkeypatch
 ) -> None:

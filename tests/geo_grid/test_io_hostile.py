@@ -87,6 +87,54 @@ def test_too_many_features(tmp_path: Path, ext: str) -> None:
     assert len(_read_as_import(path, limits=ReadLimits(max_features=30))) == 30
 
 
+def _star(vertices: int, x0: float = X0 + 0.005, y0: float = Y0 + 0.005) -> Polygon:
+    """A valid polygon with exactly ``vertices`` coordinates (the closing one included)."""
+    angles = np.linspace(0, 2 * np.pi, vertices - 1, endpoint=False)
+    radii = np.where(np.arange(vertices - 1) % 2, 0.004, 0.002)
+    return Polygon(np.c_[x0 + radii * np.cos(angles), y0 + radii * np.sin(angles)])
+
+
+@pytest.mark.parametrize("ext", ["geojson", "gpkg", "csv", "zip"])
+def test_a_feature_with_too_many_vertices_is_refused_naming_it_and_the_limit(
+    tmp_path: Path, ext: str
+) -> None:
+    frame = _grids(3)
+    frame.loc[1, "geometry"] = _star(501)
+    path = write_layer(frame, tmp_path / f"spiky.{ext}")
+    exc = _refused(
+        path, "feature 1", "501 vertices", "500 allowed per feature", field="geometry",
+        limits=ReadLimits(max_feature_vertices=500),
+    )  # fmt: skip
+    assert "simplify" in exc.message
+    assert len(_read_as_import(path, limits=ReadLimits(max_feature_vertices=501))) == 3
+
+
+def test_a_file_with_too_many_vertices_in_all_is_refused(tmp_path: Path) -> None:
+    frame = _grids(4)
+    frame["geometry"] = [_star(100, x0=X0 + 0.01 * i) for i in range(4)]
+    path = write_layer(frame, tmp_path / "dense.gpkg")
+    _refused(
+        path, "400 vertices", "more than the 399 allowed in one file",
+        limits=ReadLimits(max_vertices=399),
+    )  # fmt: skip
+    assert len(_read_as_import(path, limits=ReadLimits(max_vertices=400))) == 4
+
+
+def test_the_default_limits_are_the_settings_defaults() -> None:
+    from geo_grid.settings import Settings
+
+    limits = ReadLimits()
+    pairs = {
+        "upload_max_bytes": limits.max_bytes,
+        "upload_max_features": limits.max_features,
+        "upload_max_vertices": limits.max_vertices,
+        "geometry_max_vertices": limits.max_feature_vertices,
+        "upload_max_unzipped_bytes": limits.max_unzipped_bytes,
+        "upload_max_zip_ratio": limits.max_zip_ratio,
+    }
+    assert {name: Settings.model_fields[name].default for name in pairs} == pairs
+
+
 @pytest.mark.parametrize("ext", ["geojson", "gpkg", "csv", "zip", "shp", "json"])
 def test_empty_files(tmp_path: Path, ext: str) -> None:
     path = tmp_path / f"empty.{ext}"

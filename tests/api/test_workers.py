@@ -1,0 +1,72 @@
+"""The worker processes of ``api/workers.py``: no wait for them at exit, the server's settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: A process whose one worker runs a minute of work as it ends: how long its exit takes.
+_SCRIPT = """
+import threading, time
+from api import workers
+workers.start()
+threading.Thread(target=workers.run, args=(time.sleep, 60), daemon=True).start()
+time.sleep(1.0)
+started = time.monotonic()
+import atexit
+atexit.register(lambda: print(f"exit took {time.monotonic() - started:.2f} s", flush=True))
+"""
+
+
+def test_a_process_ends_without_waiting_for_the_work_its_workers_run(tmp_path) -> None:
+    """concurrent.futures joins a pool at exit, so a server told to stop waited for whatever its
+    workers still ran (the warm-up's page: seconds); the workers are ended first instead."""
+    env = {**os.environ, "GEO_GRID_HOME": str(tmp_path), "GEO_GRID_HEAVY_WORKERS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    took = float(done.stdout.split("exit took ")[1].split()[0])
+    assert took < 5.0, f"the exit waited {took:.1f} s for a worker's work"
+
+
+def test_a_worker_follows_the_servers_settings_to_another_database(demo_db, monkeypatch) -> None:
+    """A worker used the engine its locate index was first built with for as long as it ran, so
+    after the settings named another database it went on querying the old one (the schemathesis
+    tests' copy, dropped: every later batch geocode in the session answered 503)."""
+    from sqlalchemy import make_url
+
+    from api import workers
+    from geo_grid.errors import DatabaseUnavailable
+    from geo_grid.services import geocoding
+    from geo_grid.settings import get_settings
+
+    def point_at(url: str) -> None:
+        monkeypatch.setenv("GEO_GRID_DATABASE_URL", url)
+        get_settings.cache_clear()
+        time.sleep(geocoding.LOCATE_MAX_AGE_S + 0.1)  # the locate index asks the store again
+
+    monkeypatch.setenv("GEO_GRID_HEAVY_WORKERS", "1")  # one worker: the one whose index is built
+    get_settings.cache_clear()
+    try:
+        workers.run(geocoding.locate, 118.95, 32.12)
+        point_at(make_url(demo_db).set(database="geo_grid_no_such_db").render_as_string(False))
+        with pytest.raises(DatabaseUnavailable):
+            workers.run(geocoding.locate, 118.95, 32.12)
+        point_at(demo_db)
+        workers.run(geocoding.locate, 118.95, 32.12)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
