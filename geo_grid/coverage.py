@@ -81,6 +81,7 @@ __all__ = [
     "check_coverage",
     "fix_coverage",
     "repair_polygon",
+    "sort_defects",
 ]
 
 DEFECT_KINDS: tuple[str, ...] = (
@@ -715,14 +716,23 @@ def _frame(defects: list[dict], src_crs, parents: _Parents | None, metric) -> gp
     measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
     frame["crs"] = None
     frame.loc[measured, "crs"] = metric.names(geoms[measured])
-    order = {k: i for i, k in enumerate(DEFECT_KINDS)}
-    frame["_order"] = frame["kind"].map(order)
-    frame["_ids"] = frame["ids"].map(lambda ids: ",".join(ids))
-    frame = frame.sort_values(["_order", "_ids", "area_m2"], ascending=[True, True, False])
-    frame = frame.drop(columns=["_order", "_ids"]).reset_index(drop=True)
+    frame = sort_defects(frame)
     geometry = gpd.GeoSeries(frame["geometry"].to_numpy(), crs=src_crs).to_crs(STORAGE_EPSG)
     out = gpd.GeoDataFrame(frame.drop(columns=["geometry"]), geometry=geometry.values)
     return out[[*DEFECT_COLUMNS, "crs"]]
+
+
+def sort_defects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Defects in report order: by kind (as :data:`DEFECT_KINDS`), grid codes, larger first."""
+    keys = pd.DataFrame(
+        {
+            "_order": frame["kind"].map({k: i for i, k in enumerate(DEFECT_KINDS)}).to_numpy(),
+            "_ids": frame["ids"].map(lambda ids: ",".join(ids)).to_numpy(),
+            "_area": frame["area_m2"].to_numpy(),
+        }
+    )
+    order = keys.sort_values(["_order", "_ids", "_area"], ascending=[True, True, False]).index
+    return frame.iloc[order.to_numpy()].reset_index(drop=True)
 
 
 def _locate_parents(frame: pd.DataFrame, defects: list[dict], parents: _Parents) -> None:
