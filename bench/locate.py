@@ -17,6 +17,8 @@ single
     on the store's district).
 batch
     ``LocateIndex.locate_many`` over all points in storage coordinates. Goal ≥ 300,000 points/s.
+    The same index without its cell rasters (every point to GEOS, as before them) answers the
+    first 200,000 points too, and the answers are compared.
 PostGIS
     one prepared statement per point over the Unix socket: ``ST_Contains`` against the same
     grids, communities and streets in one table with a GiST index, every layer answered at once
@@ -29,9 +31,11 @@ shared edge, which ``ST_Contains`` leaves out and the index gives to the smalles
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -160,12 +164,26 @@ def one_round(index, conn, xs, ys, gx, gy, args) -> dict:
         wall, busy = single_latencies(index, lons, lats, crs)
         out[crs] = (*np.percentile(wall, [50, 99]), *np.percentile(busy, [50, 99]))
     start, c0 = time.perf_counter(), time.process_time()
-    index.locate_many(xs, ys, "cgcs2000")
+    fast = index.locate_many(xs, ys, "cgcs2000")
     out["batch_s"], out["batch_cpu"] = time.perf_counter() - start, time.process_time() - c0
     out["batch"] = len(xs) / out["batch_s"]
+    before, n = geos_only(index), min(len(xs), 200_000)
+    start = time.perf_counter()
+    slow = before.locate_many(xs[:n], ys[:n], "cgcs2000")
+    out["geos"], out["geos_n"] = n / (time.perf_counter() - start), n
+    out["geos_same"] = bool(slow.equals(fast.iloc[:n]))
     out["pg"], answers = postgis(conn, xs[: args.baseline_n], ys[: args.baseline_n])
     out["agree"] = agreement(index, xs[: args.baseline_n], ys[: args.baseline_n], answers)
     out["cpu_s"] = time.process_time() - cpu
+    return out
+
+
+def geos_only(index: LocateIndex) -> LocateIndex:
+    """The same index without its rasters: every point to GEOS, as before the raster."""
+    out = copy.copy(index)
+    out.layers = {k: replace(v, raster=None) for k, v in index.layers.items()}
+    out.communities = replace(index.communities, raster=None)
+    out.streets = replace(index.streets, raster=None)
     return out
 
 
@@ -180,7 +198,8 @@ def show(k: int, load: float, r: dict) -> None:
         f"  single locate: {singles} (goal p50 < 3, p99 < 10 ms)\n"
         f"  batch: {r['batch']:,.0f} points/s wall ({r['batch_s']:.2f} s), "
         f"{r['batch_s'] * r['batch'] / r['batch_cpu']:,.0f} points/s of CPU "
-        f"(goal 300,000)\n"
+        f"(goal 300,000); GEOS alone (no raster, {r['geos_n']:,} points) {r['geos']:,.0f} points/s, "
+        f"same answers: {r['geos_same']}\n"
         f"  PostGIS, one prepared ST_Contains per point: {r['pg']:,.0f} points/s; batch is "
         f"x{r['batch'] / r['pg']:.0f} (goal 50x); same answers on {100 * r['agree']:.2f}% of "
         f"the baseline's points",

@@ -146,7 +146,9 @@ def test_dask_partitions_by_province_match_one_process():
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
         Client(cluster) as client,
     ):
-        parted, _ = dask_bench.dask_check(client, grids, parents, halo=0.05)
+        parted, _ = dask_bench.dask_check(
+            client, grids, parents, halo=0.05, parent_field="province"
+        )
     # the same defects as many times each (a seam defect once, as in one process)
     assert _rows(parted) == _rows(whole)
     assert _same_geometries(parted, whole)
