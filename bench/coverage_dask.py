@@ -135,19 +135,25 @@ def _borrowed(layer, probes) -> pd.DataFrame:
     another province's widened boxes meet."""
     import dask_geopandas
 
+    spatial = layer.spatial_partitions
     layer = layer[[FIELD, _ROW, "geometry"]]
-    layer.calculate_spatial_partitions()
-    near = dask_geopandas.sjoin(layer, probes, predicate="intersects")
+    layer.spatial_partitions = spatial  # the same rows: the same hulls
+    # boxes on the left: GEOS tests a rectangle against a polygon fast, and the joined rows
+    # carry the boxes, not the outlines
+    near = dask_geopandas.sjoin(probes, layer, predicate="intersects")
     near = near[near[FIELD] != near["probe"]][["probe", FIELD, _ROW]]
-    return near.drop_duplicates().compute()
+    return near.compute().drop_duplicates()
 
 
 def _plan(districts, provinces, keys: list[str], todo: list[str], halo: float) -> list:
     """Delayed partitions of the provinces ``todo``, planned on the cluster with sjoin."""
     import dask
 
+    # the widened boxes are small (four numbers a grid): one partition of them, joined to each
+    # partition of districts and of provinces, keeps the graph to one task per partition
     probes = districts.map_partitions(_probes, halo, meta=_probes(districts._meta, halo))
-    probes.calculate_spatial_partitions()  # hulls: sjoin pairs only partitions that meet
+    probes = probes.repartition(npartitions=1).persist()
+    probes.calculate_spatial_partitions()
     borrowed, pborrowed = (_borrowed(frame, probes) for frame in (districts, provinces))
     gparts, pparts = districts.to_delayed(), provinces.to_delayed()
     index = {key: i for i, key in enumerate(keys)}
@@ -181,7 +187,8 @@ def dask_check(
     # the files in key order: partition i is province keys[i]
     districts = dask_geopandas.read_parquet([str(gdir / f"{k}.parquet") for k in keys])
     provinces = dask_geopandas.read_parquet([str(pdir / f"{k}.parquet") for k in keys])
-    districts = districts[[*grids.columns]]
+    # read once into the workers' memory: planning and checking pass over them several times
+    districts, provinces = districts[[*grids.columns]].persist(), provinces.persist()
     for frame in (districts, provinces):
         frame.calculate_spatial_partitions()
     results: dict[str, PartitionResult] = {}
