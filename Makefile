@@ -48,10 +48,11 @@ bench: setup db
 	$(BIN)/python bench/locate.py
 	$(BIN)/python bench/load.py
 
-# 1,000,000 addresses geocoded in dask-geopandas partitions vs one process (docs/scaling.md)
+# a city's addresses geocoded and China's districts checked on dask vs one process (docs/scaling.md)
 bench-scale: setup db
-	$(BIN)/pip install -q -e '.[scale]'
+	$(BIN)/pip install -q -e '.[scale,bench]'
 	$(BIN)/python bench/dask_geocode.py
+	$(BIN)/python bench/coverage_dask.py
 
 clean:
 	-$(BIN)/geo-grid db stop

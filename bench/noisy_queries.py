@@ -30,6 +30,8 @@ from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 __all__ = [
     "KINDS",
     "HOMOPHONES",
+    "QIXIA_NAMES",
+    "district_names",
     "make_queries",
     "make_drop_queries",
     "evaluate",
@@ -217,18 +219,50 @@ def make_drop_queries(
     return pd.DataFrame(out)
 
 
-def _prefix(row, streets: dict, communities: dict, rng: np.random.Generator) -> str:
+#: The names of the demo's district, Qixia, as a caller writes them (see :func:`district_names`).
+QIXIA_NAMES = {
+    "district": "栖霞区", "district_short": "栖霞", "city": "南京市", "city_short": "南京",
+    "province": "江苏省",
+}  # fmt: skip
+
+
+def district_names(specs) -> dict[str, dict[str, str]]:
+    """district code → the names a caller writes (full, short, city, province), from the
+    :class:`geo_grid.demo.DistrictSpec` of each district: queries of a city's library are written
+    with the prefix of the row's own district (its street code's first six digits)."""
+    return {
+        spec.code: {
+            "district": spec.name,
+            "district_short": spec.short,
+            "city": spec.city or "",
+            "city_short": spec.city_short or "",
+            "province": spec.province,
+        }
+        for spec in specs
+    }
+
+
+def _names_of(row, names: dict[str, dict[str, str]] | None) -> dict[str, str]:
+    if names is None:
+        return QIXIA_NAMES
+    return names[str(row["street_code"])[:6]]
+
+
+def _prefix(
+    row, streets: dict, communities: dict, rng: np.random.Generator, names: dict | None = None
+) -> str:
     street = streets.get(row["street_code"], "")
     community = communities.get(row["community_code"], "")
+    n = _names_of(row, names)
     options = [
         "",
-        "栖霞区",
-        "南京市栖霞区",
-        "南京栖霞",
+        n["district"],
+        f"{n['city']}{n['district']}",
+        f"{n['city_short']}{n['district_short']}",
         street,
         community,
         f"{street}{community}",
-        f"江苏省南京市栖霞区{street}{community}",
+        f"{n['province']}{n['city']}{n['district']}{street}{community}",
     ]
     return str(rng.choice(options)) + row["local_text"]
 
@@ -251,19 +285,22 @@ def make_queries(
     n: int = 2000,
     seed: int = 0,
     kinds: tuple[str, ...] = KINDS,
+    names: dict[str, dict[str, str]] | None = None,
 ) -> pd.DataFrame:
     """``n`` labelled noisy queries: ``kind, query, lon, lat, crs, address_id, grid_code``.
 
-    Text kinds fill ``query``; point kinds fill ``lon``/``lat`` in their CRS.
+    Text kinds fill ``query``; point kinds fill ``lon``/``lat`` in their CRS. ``names``
+    (:func:`district_names`) writes each query with its own district's names, for a library of
+    several districts; by default every query is written as in Qixia, the demo's district.
     """
     rng = np.random.default_rng(seed)
     street_names = dict(zip(streets["code"].astype(str), streets["name"], strict=True))
     short = communities["short_name"] if "short_name" in communities else communities["name"]
     community_names = dict(zip(communities["code"].astype(str), short, strict=True))
     picks = rng.integers(0, len(library), n)
+    rows = library.iloc[picks].to_dict("records")  # one pass; iloc per row is slow on a city
     out = []
-    for k, pick in enumerate(picks):
-        row = library.iloc[int(pick)]
+    for k, row in enumerate(rows):
         kind = kinds[k % len(kinds)]
         local = row["local_text"]
         name = _name_of(row)
@@ -271,21 +308,22 @@ def make_queries(
         if kind == "clean":
             query = row["full_text"]
         elif kind == "numerals":
-            query = _numerals(_prefix(row, street_names, community_names, rng), rng)
+            query = _numerals(_prefix(row, street_names, community_names, rng, names), rng)
         elif kind == "synonyms":
-            query = _synonyms(_prefix(row, street_names, community_names, rng), rng)
+            query = _synonyms(_prefix(row, street_names, community_names, rng, names), rng)
         elif kind == "homophone":
-            query = _homophone(_prefix(row, street_names, community_names, rng), name, rng)
+            query = _homophone(_prefix(row, street_names, community_names, rng, names), name, rng)
         elif kind == "typo":
-            query = _typo(_prefix(row, street_names, community_names, rng), name, rng)
+            query = _typo(_prefix(row, street_names, community_names, rng, names), name, rng)
         elif kind == "prefix":
-            query = _prefix(row, street_names, community_names, rng)
+            query = _prefix(row, street_names, community_names, rng, names)
         elif kind == "noise":
-            query = _noise(_prefix(row, street_names, community_names, rng), rng)
+            query = _noise(_prefix(row, street_names, community_names, rng, names), rng)
         elif kind == "hotline":
             street = street_names.get(row["street_code"], "")
             community = community_names.get(row["community_code"], "")
-            query = f"栖霞区{street}{community} {local} {rng.choice(_DESCRIPTIONS)}"
+            district = _names_of(row, names)["district"]
+            query = f"{district}{street}{community} {local} {rng.choice(_DESCRIPTIONS)}"
         elif kind == "gcj02":
             lon, lat = (float(v[0]) for v in wgs84_to_gcj02([row["lon"]], [row["lat"]]))
             crs = "gcj02"

@@ -27,6 +27,7 @@ False
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,7 +41,7 @@ from geo_grid.crs import points_to_storage
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
 
-__all__ = ["LayerIndex", "LocateIndex", "LocateResult", "RosterEntry"]
+__all__ = ["CellRaster", "LayerIndex", "LocateIndex", "LocateResult", "RosterEntry"]
 
 #: The order roster entries are listed in; other roles follow alphabetically.
 ROLE_ORDER: tuple[str, ...] = ("网格长", "grid_leader", "专职网格员", "网格员", "grid_worker")
@@ -85,15 +86,120 @@ class LocateResult:
         return out
 
 
+#: Most cells a layer's raster may have (int16 each, int32 past 32,767 polygons): <= 32 MB.
+RASTER_CELLS = 16_000_000
+#: Cells per polygon across, aimed at (finer cells: fewer points need GEOS, more memory).
+RASTER_DETAIL = 32
+
+
+@dataclass(frozen=True)
+class CellRaster:
+    """A regular raster over one layer whose cells say which polygon holds *every* point in them.
+
+    A cell that no polygon boundary comes near (within a small margin) has the same set of
+    containing polygons at every point, so its answer (the smallest code among them, or none) is
+    computed once, at build time, and a point in it is answered by two floor divisions and an
+    array read. Cells that a boundary crosses are ``MIXED``: their points go to GEOS as before.
+    So the answers are the exact ones; the raster only decides who needs the exact test.
+    """
+
+    x0: float
+    y0: float
+    size: float
+    cells: np.ndarray = field(repr=False)  # (ny, nx): polygon index, NONE or MIXED
+
+    NONE = -1
+    MIXED = -2
+
+    def lookup(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Polygon index, ``NONE`` or ``MIXED`` per point (outside the raster: ``NONE``;
+        a non-finite coordinate: ``MIXED``, left to GEOS)."""
+        ny, nx = self.cells.shape
+        with np.errstate(invalid="ignore"):
+            fx = np.floor((xs - self.x0) / self.size)
+            fy = np.floor((ys - self.y0) / self.size)
+        finite = np.isfinite(fx) & np.isfinite(fy)
+        inside = finite & (fx >= 0) & (fx < nx) & (fy >= 0) & (fy < ny)
+        out = np.full(len(xs), self.NONE, dtype=np.int64)
+        out[~finite] = self.MIXED
+        ix, iy = fx[inside].astype(np.int64), fy[inside].astype(np.int64)
+        out[inside] = self.cells[iy, ix]
+        return out
+
+    @classmethod
+    def build(cls, geoms: np.ndarray, exact) -> CellRaster | None:
+        """The raster of ``geoms``; ``exact(xs, ys)`` answers the cells' representative points.
+
+        Boundaries are densified to samples at most a quarter cell apart (GEOS ``segmentize``),
+        so every boundary point lies within an eighth of a cell of a sample; each sample marks
+        the cells within an eighth of a cell plus a margin of it. Runs of unmarked cells along a row share one
+        answer (no boundary separates them), computed at the run's first cell.
+        """
+        if len(geoms) == 0:
+            return None
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        size = _cell_size(geoms, (maxx - minx) * (maxy - miny))
+        if not size > 0:
+            return None
+        x0, y0 = minx - size, miny - size
+        nx = int(np.ceil((maxx - x0) / size)) + 2
+        ny = int(np.ceil((maxy - y0) / size)) + 2
+        mixed = _mark_boundaries(geoms, x0, y0, size, (ny, nx))
+        # a run starts at an unmarked cell whose left neighbour is marked or off the raster
+        left = np.ones((ny, 1), dtype=bool)
+        is_start = (~mixed & np.concatenate([left, mixed[:, :-1]], axis=1)).ravel()
+        flat = mixed.ravel()
+        starts = np.flatnonzero(is_start)
+        run = np.cumsum(is_start, dtype=np.int32) - 1
+        sx = x0 + (starts % nx + 0.5) * size
+        sy = y0 + (starts // nx + 0.5) * size
+        answers = exact(sx, sy)
+        dtype = np.int16 if len(geoms) < np.iinfo(np.int16).max else np.int32
+        cells = np.full(flat.size, cls.MIXED, dtype=dtype)
+        cells[~flat] = answers[run[~flat]]
+        return cls(float(x0), float(y0), float(size), cells.reshape(ny, nx))
+
+
+def _cell_size(geoms: np.ndarray, extent_area: float) -> float:
+    """The cell side: a :data:`RASTER_DETAIL` th of the median polygon's side, no finer than
+    :data:`RASTER_CELLS` cells allow over the layer's extent."""
+    b = shapely.bounds(geoms)
+    side = np.median(np.sqrt(np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 0.0)))
+    floor = np.sqrt(extent_area / RASTER_CELLS) if extent_area > 0 else 0.0
+    return float(max(side / RASTER_DETAIL, floor))
+
+
+def _mark_boundaries(geoms: np.ndarray, x0: float, y0: float, size: float, shape) -> np.ndarray:
+    """True for every cell within an eighth of a cell (plus a margin) of any boundary sample:
+    every cell a boundary passes through or near (within the margin), and a few beside them."""
+    parts = shapely.get_parts(geoms)
+    while np.isin(shapely.get_type_id(parts), (4, 5, 6, 7)).any():  # collections from make_valid
+        parts = shapely.get_parts(parts)
+    kind = shapely.get_type_id(parts)
+    lines = [shapely.get_rings(parts[kind == 3]), parts[(kind != 3) & (kind != 7)]]
+    samples = shapely.get_coordinates(shapely.segmentize(np.concatenate(lines), size / 4))
+    margin = size / 8 + size * 1e-3  # the 1e-3 cell absorbs the rounding of the floor divisions
+    ny, nx = shape
+    mixed = np.zeros(shape, dtype=bool)
+    lo = np.floor((samples - margin - (x0, y0)) / size).astype(np.int64)
+    hi = np.floor((samples + margin - (x0, y0)) / size).astype(np.int64)
+    for ix in (lo[:, 0], hi[:, 0]):
+        for iy in (lo[:, 1], hi[:, 1]):
+            mixed[np.clip(iy, 0, ny - 1), np.clip(ix, 0, nx - 1)] = True
+    return mixed
+
+
 @dataclass
 class LayerIndex:
-    """One layer's polygons, an STRtree over them, and codes ranked for the boundary tie-break."""
+    """One layer's polygons, an STRtree over them, codes ranked for the boundary tie-break, and a
+    :class:`CellRaster` that answers most points without GEOS."""
 
     codes: np.ndarray
     names: np.ndarray | None
     geoms: np.ndarray
     tree: shapely.STRtree = field(repr=False)
     rank: np.ndarray = field(repr=False)
+    raster: CellRaster | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, frame, code_col: str = "code", name_col: str | None = None) -> LayerIndex:
@@ -122,13 +228,50 @@ class LayerIndex:
         order = np.argsort(codes, kind="stable")
         rank = np.empty(len(codes), dtype=np.int64)
         rank[order] = np.arange(len(codes))
-        return cls(codes, names, geoms, shapely.STRtree(geoms), rank)
+        index = cls(codes, names, geoms, shapely.STRtree(geoms), rank)
+        index.raster = CellRaster.build(geoms, index._exact_xy)
+        return index
 
-    def lookup(self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """Index of the polygon holding each point (smallest code on boundaries), -1 for none."""
+    def lookup(self, points: np.ndarray | None, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Index of the polygon holding each point (smallest code on boundaries), -1 for none.
+
+        ``points`` are the shapely points of ``xs, ys`` if the caller has them (None: made here
+        for the few points the raster leaves to GEOS)."""
+        if len(self.codes) == 0 or len(xs) == 0:
+            return np.full(len(xs), -1, dtype=np.int64)
+        if self.raster is None:
+            return self._exact(shapely.points(xs, ys) if points is None else points, xs, ys)
+        out = self.raster.lookup(xs, ys)
+        slow = np.flatnonzero(out == CellRaster.MIXED)
+        if len(slow):
+            pts = shapely.points(xs[slow], ys[slow]) if points is None else points[slow]
+            out[slow] = self._exact(pts, xs[slow], ys[slow])
+        return out
+
+    def lookup_one(self, x: float, y: float) -> int:
+        """:meth:`lookup` of one point with the raster read in plain Python (the same floor
+        divisions), so a single locate pays no numpy overhead per layer."""
+        raster = self.raster
+        if len(self.codes) == 0:
+            return -1
+        if raster is not None and math.isfinite(x) and math.isfinite(y):
+            ny, nx = raster.cells.shape
+            ix = math.floor((x - raster.x0) / raster.size)
+            iy = math.floor((y - raster.y0) / raster.size)
+            if not (0 <= ix < nx and 0 <= iy < ny):
+                return CellRaster.NONE
+            found = int(raster.cells[iy, ix])
+            if found != CellRaster.MIXED:
+                return found
+        xs, ys = np.array([x], dtype=float), np.array([y], dtype=float)
+        return int(self._exact(shapely.points(xs, ys), xs, ys)[0])
+
+    def _exact_xy(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        return self._exact(shapely.points(xs, ys), xs, ys)
+
+    def _exact(self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """GEOS: the STRtree's candidates, each tested, the smallest code kept."""
         out = np.full(len(points), -1, dtype=np.int64)
-        if len(self.codes) == 0 or len(points) == 0:
-            return out
         pi, gi = self.tree.query(points)
         if len(pi) == 0:
             return out
@@ -200,15 +343,19 @@ class LocateIndex:
         rows = roster[roster["layer"] == UNIFIED]
         order = {role: i for i, role in enumerate(ROLE_ORDER)}
         out: dict[str, list[RosterEntry]] = {}
-        for rec in rows.itertuples(index=False):
-            phone = getattr(rec, "phone", None)
+        # plain lists: iterating rows of arrow-backed strings costs seconds on a city's roster
+        cols = [
+            rows[c].astype(object).tolist() if c in rows.columns else [None] * len(rows)
+            for c in ("person_id", "name", "phone", "role", "layer", "grid_code")
+        ]
+        for person_id, name, phone, role, layer, grid_code in zip(*cols, strict=True):
             entry = RosterEntry(
-                rec.person_id,
-                str(rec.name),
+                person_id,
+                str(name),
                 None if phone is None or pd.isna(phone) else str(phone),
-                str(rec.role),
-                str(rec.layer),
-                str(rec.grid_code),
+                str(role),
+                str(layer),
+                str(grid_code),
             )
             out.setdefault(entry.grid_code, []).append(entry)
         return {
@@ -221,11 +368,11 @@ class LocateIndex:
         return self._roster.get(grid_code, ()) if grid_code else ()
 
     def _lookup(self, xs: np.ndarray, ys: np.ndarray) -> dict[str, np.ndarray]:
-        points = shapely.points(xs, ys)
-        found = {key: layer.lookup(points, xs, ys) for key, layer in self.layers.items()}
+        # no shapely points up front: each layer makes them only for what its raster leaves
+        found = {key: layer.lookup(None, xs, ys) for key, layer in self.layers.items()}
         for key, layer in (("_community", self.communities), ("_street", self.streets)):
             if layer is not None:
-                found[key] = layer.lookup(points, xs, ys)
+                found[key] = layer.lookup(None, xs, ys)
         return found
 
     def locate_many(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
@@ -278,7 +425,11 @@ class LocateIndex:
         if lon is None or lat is None or not (np.isfinite(lon) and np.isfinite(lat)):
             raise BadInput(f"lon/lat: not a finite point ({lon!r}, {lat!r})", field="lon")
         xs, ys = points_to_storage(np.array([lon], float), np.array([lat], float), crs)
-        found = self._lookup(xs, ys)
+        x, y = float(xs[0]), float(ys[0])
+        found = {key: np.array([layer.lookup_one(x, y)]) for key, layer in self.layers.items()}
+        for key, layer in (("_community", self.communities), ("_street", self.streets)):
+            if layer is not None:
+                found[key] = np.array([layer.lookup_one(x, y)])
         grids = {
             key: (str(layer.codes[found[key][0]]) if found[key][0] >= 0 else None)
             for key, layer in self.layers.items()

@@ -76,9 +76,7 @@ _PHOTO_BODY = request_body(
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_PHOTO_BODY,
 )
-async def add_photo(
-    ref: CaseRef, principal: PrincipalDep, form: PhotoDep
-) -> Any:
+async def add_photo(ref: CaseRef, principal: PrincipalDep, form: PhotoDep) -> Any:
     """Add a photo of the work on a case: ``before`` (处置前) or ``after`` (处置后) handling.
 
     By the grid worker of the case's grid, while the case is being worked (409 naming the phases

@@ -43,17 +43,19 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address._names import NamePool
 from geo_grid.address.gazetteer import (
     AdminLink,
     AdminMatch,
@@ -145,6 +147,26 @@ class GeocodeResult:
     def to_dict(self) -> dict[str, Any]:
         """A plain dict for JSON answers."""
         return asdict(self)
+
+
+#: GeocodeResult's defaults, for :func:`_result` (the dict defaults are made fresh per result).
+_RESULT_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(GeocodeResult) if f.default is not MISSING
+}
+
+
+def _result(**values: Any) -> GeocodeResult:
+    """A :class:`GeocodeResult` (still frozen) made without the dataclass's ``__init__``.
+
+    A frozen dataclass sets each of its 17 fields through ``object.__setattr__``: 3-9 µs per
+    result, a third of the library-text hot path. Filling the instance dict directly gives the
+    same object (equality, ``asdict``, pickling and immutability are unchanged).
+    """
+    obj = object.__new__(GeocodeResult)
+    state = {**_RESULT_DEFAULTS, "grids": {}, "components": {}}
+    state.update(values)
+    obj.__dict__.update(state)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -248,9 +270,11 @@ class Geocoder:
         self._local_xy = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memo of admin prefixes (a cache, rebuilt on load)."""
+        """Pickled without the memos of admin prefixes and of nearby names (caches, rebuilt
+        on load)."""
         state = self.__dict__.copy()
         state["_admin_match"] = None
+        state["_near"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -264,7 +288,9 @@ class Geocoder:
         if hasattr(locate, "locate_many"):
             frame = locate.locate_many(self._lon, self._lat, "cgcs2000")
             layers = list(locate.layers)
-            rows = frame[layers].to_dict("records")
+            # zip of column lists: DataFrame.to_dict("records") costs ~20 s on a city's 1.2 M
+            columns = [frame[layer].tolist() for layer in layers]
+            rows = [dict(zip(layers, values, strict=True)) for values in zip(*columns, strict=True)]
             return locate.grids_at, rows
         if callable(locate):
             return locate, None
@@ -319,6 +345,7 @@ class Geocoder:
         self._name_pattern: dict[str, re.Pattern | None] = {}
         self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._names_in: dict[tuple[str, str], list[str]] | None = None
+        self._near: dict[tuple[str, frozenset], Any] = {}
         for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
             names = sorted({n for n in comp[col] if n}, key=lambda s: (-len(s), s))
             self._names[kind] = names
@@ -329,11 +356,15 @@ class Geocoder:
             self._name_pattern[kind] = (
                 re.compile("|".join(re.escape(n) for n in names)) if names else None
             )
-            for i, n in enumerate(comp[col]):
+            for n, street, community in zip(comp[col], self._street, self._community, strict=True):
                 if n:
-                    self._name_admin[(kind, n)].update(
-                        x for x in (self._street[i], self._community[i]) if x
-                    )
+                    codes = self._name_admin[(kind, n)]
+                    if street:
+                        codes.add(street)
+                    if community:
+                        codes.add(community)
+
+        self._pool = NamePool(self._names)
 
     def _build_lookalikes(self) -> None:
         """Names one character longer than another name of the same kind (华水名苑 for 华水苑,
@@ -348,11 +379,16 @@ class Geocoder:
                     if shorter in known and name not in self._longer[(kind, shorter)]:
                         self._longer[(kind, shorter)].append(name)
         self._longer = {k: v for k, v in self._longer.items() if v}
-        cols = (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
+        shorter = {
+            col: {name for (k, name) in self._longer if k == kind}
+            for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village"))
+        }
         self._has_longer = frozenset(  # row numbers, tested once per exact query
             i
-            for i in range(len(self._ids))
-            if any((kind, self._comp[col][i]) in self._longer for kind, col in cols)
+            for i, (road, xq, v) in enumerate(
+                zip(self._comp["road"], self._comp["xiaoqu"], self._comp["village"], strict=True)
+            )
+            if road in shorter["road"] or xq in shorter["xiaoqu"] or v in shorter["village"]
         )
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
@@ -389,10 +425,11 @@ class Geocoder:
                 upper.update((name, *short_names(name, level)))
         self._upper_names = tuple(sorted(upper, key=len, reverse=True))
         self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
-        for i in range(len(self._ids)):
-            for code in (self._street[i], self._community[i]):
-                if code:
-                    self._rows_by_admin[code].append(i)
+        for i, (street, community) in enumerate(zip(self._street, self._community, strict=True)):
+            if street:
+                self._rows_by_admin[street].append(i)
+            if community:
+                self._rows_by_admin[community].append(i)
 
     # ------------------------------------------------------------------ public API
     def geocode(self, text: str) -> GeocodeResult:
@@ -430,7 +467,7 @@ class Geocoder:
         grid = self._grid[i]
         grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
         grids[UNIFIED] = grid
-        return GeocodeResult(
+        return _result(
             query=text,
             status="matched",
             level="门牌",
@@ -724,17 +761,18 @@ class Geocoder:
         admin = set().union(*claim.values()) if claim else set()
         sound = _sound(head)
         best: dict[tuple[str, str], float] = {}
+        near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
+        # only names that can reach the cutoff: the same answers as over the whole pool
+        pools = self._pool.reachable(head, {k: v[1] if v else None for k, v in near.items()}, 55)
         for kind in kinds:
-            pool = self._names[kind]
-            if admin:
-                pool = self._names_near(kind, admin) or pool
             for name, score, _ in process.extract(
-                head, pool, scorer=fuzz.ratio, limit=10, score_cutoff=55
+                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
             ):
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
             if sound:
+                members = near[kind][2] if near[kind] else self._pool.position[kind]
                 for name in self._by_sound[kind].get(sound, ()):
-                    if not admin or name in pool:
+                    if name in members:
                         best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
         if not best:
             return []
@@ -754,8 +792,21 @@ class Geocoder:
             hits = [h for h in hits if h.level == "门牌"]
         return hits
 
-    def _names_near(self, kind: str, admin: set[str]) -> list[str]:
-        """The names of ``kind`` in any of the claimed admin areas (longest first)."""
+    def _names_near(self, kind: str, admin: set[str]) -> tuple[list[str], np.ndarray, set] | None:
+        """The names of ``kind`` in any of the claimed admin areas (longest first), as a mask
+        over the kind's pool and as a set; None when the areas hold none. Memoized:
+        a batch names the same few streets and communities again and again."""
+        key = (kind, frozenset(admin))
+        found = self._near.get(key, False)
+        if found is False:
+            names = self._names_near_list(kind, admin)
+            found = (names, self._pool.mask(kind, names), set(names)) if names else None
+            if len(self._near) >= 4096:
+                self._near.clear()
+            self._near[key] = found
+        return found
+
+    def _names_near_list(self, kind: str, admin: set[str]) -> list[str]:
         if self._names_in is None:
             names_in: dict[tuple[str, str], set[str]] = defaultdict(set)
             for (k, name), codes in self._name_admin.items():
@@ -848,7 +899,7 @@ class Geocoder:
             status = "unmatched"
         grids = self._grids_for(best)
         i = self._row_of(best.address_id)
-        return GeocodeResult(
+        return _result(
             query=text,
             status=status,
             level=hit.level,
@@ -892,6 +943,7 @@ def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] 
     return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
 
 
+@functools.lru_cache(maxsize=65536)
 def _sound(text: str) -> str:
     """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
     pinyin = _pinyin()

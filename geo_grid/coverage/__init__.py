@@ -72,7 +72,7 @@ from geo_grid.coverage.faces import dissolve, face_adjacency, node_faces
 from geo_grid.coverage.fix import fix_coverage
 from geo_grid.coverage.polygons import as_multipolygon, polygonal
 from geo_grid.coverage.progress import Progress
-from geo_grid.coverage.report import DEFECT_COLUMNS, DEFECT_KINDS, CoverageReport
+from geo_grid.coverage.report import DEFECT_COLUMNS, DEFECT_KINDS, CoverageReport, sort_defects
 from geo_grid.coverage.validity import repair_polygon, validate_layer
 
 __all__ = [
@@ -88,5 +88,6 @@ __all__ = [
     "node_faces",
     "polygonal",
     "repair_polygon",
+    "sort_defects",
     "validate_layer",
 ]

@@ -19,7 +19,14 @@ import shapely
 from geo_grid.coverage.parents import Parents
 from geo_grid.crs import STORAGE_EPSG
 
-__all__ = ["DEFECT_COLUMNS", "DEFECT_KINDS", "CoverageReport", "defect", "defect_frame"]
+__all__ = [
+    "DEFECT_COLUMNS",
+    "DEFECT_KINDS",
+    "CoverageReport",
+    "defect",
+    "defect_frame",
+    "sort_defects",
+]
 
 DEFECT_KINDS: tuple[str, ...] = (
     "invalid_geometry",
@@ -137,21 +144,32 @@ def defect_frame(defects: list[dict], src_crs, parents: Parents | None, names) -
     measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
     crs = np.full(len(frame), None, dtype=object)
     crs[measured] = names(geoms[measured])
-    rank = {k: i for i, k in enumerate(DEFECT_KINDS)}
-    keys = pd.DataFrame(
-        {
-            "kind": [rank[k] for k in columns["kind"]],
-            "ids": [",".join(ids) for ids in columns["ids"]],
-            "area": -frame["area_m2"].to_numpy(),
-        }
-    )
-    order = np.lexsort((keys["area"], keys["ids"].to_numpy(), keys["kind"]))
+    order = _report_order(frame)
     frame = frame.iloc[order].reset_index(drop=True)
     frame["crs"] = pd.Series(crs[order], dtype=object)
     geoms = geoms[order]
     geometry = gpd.GeoSeries(geoms, crs=src_crs).to_crs(STORAGE_EPSG)
     out = gpd.GeoDataFrame(frame, geometry=geometry.values)
     return out[[*DEFECT_COLUMNS, "crs"]]
+
+
+def _report_order(frame: pd.DataFrame) -> np.ndarray:
+    """Row positions in report order: by kind (as :data:`DEFECT_KINDS`), grid codes, larger first."""
+    rank = {k: i for i, k in enumerate(DEFECT_KINDS)}
+    kinds = np.array([rank[k] for k in frame["kind"]], dtype=np.int64)
+    ids = np.array([",".join(ids) for ids in frame["ids"]], dtype=object)
+    return np.lexsort((-frame["area_m2"].to_numpy(dtype=float), ids, kinds))
+
+
+def sort_defects(frame: pd.DataFrame) -> pd.DataFrame:
+    """Defects (of one or several checks) in report order, as :func:`check_coverage` gives them.
+
+    >>> frame = pd.DataFrame({"kind": ["gap", "overlap", "gap"], "ids": [("b",), ("a",), ("b",)],
+    ...                       "area_m2": [1.0, 5.0, 3.0]})
+    >>> sort_defects(frame)["area_m2"].tolist()
+    [5.0, 3.0, 1.0]
+    """
+    return frame.iloc[_report_order(frame)].reset_index(drop=True)
 
 
 def _locate_parents(frame: pd.DataFrame, geoms, parents: Parents) -> None:

@@ -132,7 +132,9 @@ def test_every_page_is_html_offline_and_cached(http, store):
         assert again.text == html, name
         # from the cache: a fraction of a build (a loose bound; the machine may be busy)
         cached = again.elapsed.total_seconds()
-        assert cached < max(2.0, built / 3), f"{name}: cached page {cached:.2f} s, built {built:.2f} s"
+        assert cached < max(2.0, built / 3), (
+            f"{name}: cached page {cached:.2f} s, built {built:.2f} s"
+        )
 
 
 def test_coverage_page_meets_size_goal_on_the_demo(http, demo):

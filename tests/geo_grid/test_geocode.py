@@ -137,3 +137,35 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     assert r.status == "matched" and r.confidence >= 0.9 and r.grid_code == "320113010020-02"
     # a name with no longer twin is as confident as before
     assert g.geocode("尧林仙居3栋2单元301室").confidence >= 0.9
+
+
+def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
+    """The pruned pool makes ``process.extract`` return the same names, scores and order as the
+    whole pool (or the nearby names), and prunes most names a query shares too little with."""
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    from geo_grid.address._names import NamePool
+
+    rng = np.random.default_rng(7)
+    alphabet = list("尧佳路新林仙大道学衡花园苑华水名村街巷东西南北金陵石埠桥燕子矶")
+    names = {"".join(rng.choice(alphabet, int(rng.integers(2, 7)))) for _ in range(3000)}
+    names = sorted(names, key=lambda s: (-len(s), s))
+    pool = NamePool({"road": names, "xq": names[:500]})
+    near = names[::3]
+    keep = pool.mask("road", near)
+    kept = total = 0
+    for _ in range(300):
+        q = "".join(rng.choice(alphabet, int(rng.integers(1, 8))))
+        for kind, among, whole in (
+            ("road", None, names),
+            ("road", keep, near),
+            ("xq", None, names[:500]),
+        ):
+            pruned = pool.reachable(q, {kind: among}, 55)[kind]
+            assert pruned == [n for n in whole if n in set(pruned)]  # pool order kept
+            got = process.extract(q, pruned, scorer=fuzz.ratio, limit=10, score_cutoff=55)
+            want = process.extract(q, whole, scorer=fuzz.ratio, limit=10, score_cutoff=55)
+            assert [(n, s) for n, s, _ in got] == [(n, s) for n, s, _ in want]
+            kept, total = kept + len(pruned), total + len(whole)
+    assert kept < 0.5 * total

@@ -85,3 +85,60 @@ def test_generation_key():
     assert index.key == LocateIndex.key_for({"unified": 3, "urban_mgmt": 5})
     assert index.key != LocateIndex.key_for({"unified": 4, "urban_mgmt": 5})
     assert LocateIndex({"unified": gpd.GeoDataFrame({"code": ["A"]}, geometry=[box(0, 0, 1, 1)])})
+
+
+def _damaged_layer() -> gpd.GeoDataFrame:
+    """400 Voronoi grids in EPSG:4490, one grown over its neighbours (overlaps), one with a hole,
+    and an island beside them: what the raster must answer exactly like GEOS."""
+    import shapely
+
+    from geo_grid.testing import voronoi_layer
+
+    layer = voronoi_layer(400, seed=3).to_crs(4490)
+    geoms = np.asarray(layer.geometry.array, dtype=object)
+    geoms[17] = geoms[17].buffer(0.0008)  # ~80 m over its neighbours
+    ring = geoms[230]
+    geoms[230] = ring.difference(ring.centroid.buffer(0.0003))
+    layer = layer.set_geometry(gpd.GeoSeries(geoms, crs=4490))
+    minx, miny, maxx, _ = shapely.total_bounds(geoms)
+    island = box(maxx + 0.001, miny, maxx + 0.003, miny + 0.002)
+    island = gpd.GeoDataFrame({"code": ["ZZ"]}, geometry=[island], crs=4490)
+    return pd.concat([layer[["code", "geometry"]], island], ignore_index=True)
+
+
+def _probe_points(layer: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Random points over the extent, every vertex, every edge midpoint, and a NaN."""
+    import shapely
+
+    geoms = np.asarray(layer.geometry.array, dtype=object)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    rng = np.random.default_rng(5)
+    xy = [np.column_stack([rng.uniform(minx, maxx, 20000), rng.uniform(miny, maxy, 20000)])]
+    vertices = shapely.get_coordinates(geoms)
+    xy += [vertices, (vertices[:-1] + vertices[1:]) / 2, np.array([[np.nan, miny]])]
+    xy = np.concatenate(xy)
+    return xy[:, 0].copy(), xy[:, 1].copy()
+
+
+def test_raster_gives_the_answers_of_geos_alone():
+    from dataclasses import replace
+
+    from geo_grid.locate import LayerIndex
+
+    layer = LayerIndex.build(_damaged_layer())
+    geos_only = replace(layer, raster=None)
+    xs, ys = _probe_points(_damaged_layer())
+    fast = layer.lookup(None, xs, ys)
+    assert (fast == geos_only.lookup(None, xs, ys)).all()
+    assert (fast >= 0).sum() > 10000 and (fast == -1).sum() > 100  # inside and outside both met
+    picks = np.random.default_rng(1).choice(len(xs), 600, replace=False)
+    assert [layer.lookup_one(xs[i], ys[i]) for i in picks] == fast[picks].tolist()
+
+
+def test_raster_answers_most_points_without_geos():
+    from geo_grid.locate import CellRaster, LayerIndex
+
+    layer = LayerIndex.build(_damaged_layer())
+    xs, ys = _probe_points(_damaged_layer())
+    left_to_geos = layer.raster.lookup(xs[:20000], ys[:20000]) == CellRaster.MIXED
+    assert left_to_geos.mean() < 0.3
