@@ -56,17 +56,16 @@ BBoxDep = Annotated[BBoxParams, Depends(bbox_params)]
 # ------------------------------------------------------------------------------------ periods
 _WHEN = (
     "ISO 8601 date or time (2026-06-01, 2026-06-01T08:00:00+08:00); without an offset it is "
-    "the district's local time (Beijing time). A closed period spans at most "
+    "the district's local time (GEO_GRID_TIME_ZONE, Beijing time). A closed period spans at most "
     "GEO_GRID_MAX_PERIOD_DAYS days (366)."
 )
 
 
 def _period(settings: Settings, start: str | None, end: str | None, names=("from", "to")) -> Period:
     """Parse both ends and check the period: the one rule every route with a period shares."""
-    zone = settings.zone
     return check_period(
-        parse_instant(start, names[0], zone=zone),
-        parse_instant(end, names[1], zone=zone),
+        parse_instant(start, names[0]),
+        parse_instant(end, names[1]),
         max_days=settings.max_period_days,
         start_field=names[0],
         end_field=names[1],

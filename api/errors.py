@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from api import pages
 from geo_grid.errors import (
     BadInput,
     Conflict,
@@ -166,10 +167,12 @@ def register(app: FastAPI) -> None:
         async def handler(request: Request, exc: GeoGridError) -> JSONResponse:
             if status >= 500:
                 log.error("%s %s: %s", request.method, request.url.path, _reason(exc))
-            if status == 401 and request.method == "GET" and request.url.path.startswith("/map"):
-                # a person opening a map page: send them to the login form and back
+            if status == 401 and request.method == "GET" and pages.is_page_path(request.url.path):
+                # a person opening a page: send them to the login form and back
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+            if status in pages.PAGE_ERRORS and pages.wants_page(request):
+                return pages.error_page(request, status, exc.message)  # Chinese, for a person
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             if isinstance(exc, TooManyAttempts):
                 headers = {"Retry-After": str(exc.retry_after)}
@@ -195,10 +198,14 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
     ``OPTIONS`` on a path the API serves answers ``204`` with ``Allow`` (RFC 9110 §9.3.7), no
     CORS headers: the maps are same-origin and no other site is meant to call the API from a
-    browser. Any other method a path does not serve is ``405`` with the full ``Allow`` list.
+    browser. Any other method a path does not serve is ``405`` with the full ``Allow`` list. A
+    person's browser opening a page that does not exist (``/map/nothing``) gets the Chinese page
+    of :mod:`api.pages` instead of JSON, as a route's own 403 and 404 do.
     """
     status = exc.status_code
     headers = dict(exc.headers or {})
+    if status in pages.PAGE_ERRORS and pages.wants_page(request):
+        return pages.error_page(request, status, f"{request.method} {request.url.path}")
     if status == 405:
         # no route at the path: the only other 405 is a static file's (StaticFiles: GET, HEAD)
         allowed = allowed_methods(request) or ["GET", "HEAD", "OPTIONS"]

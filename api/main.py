@@ -1,4 +1,4 @@
-"""The FastAPI app: thin routers over geo_grid.services; OpenAPI at /docs."""
+"""The FastAPI app: thin routers over geo_grid.services; OpenAPI at /docs and /redoc (served offline)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import errors, policy
+from api import errors, openapi, policy
 from api.auth import authorize
 from api.deps import refuse_nul
-from api.openapi import errors_as_json
 from api.routers import (
     access,
     admin,
     auth,
     cases,
     checks,
+    docs,
     geocoding,
     grids,
     health,
@@ -77,14 +77,17 @@ def create_app() -> FastAPI:
         summary="网格化管理: grid store, coverage checks, geocoding, case routing and maps",
         version="0.1.0",
         lifespan=_lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: api/routers/docs.py serves ours
+        docs_url=None,
+        redoc_url=None,
         # every request: no NUL anywhere (PostgreSQL text cannot hold it), then the role table
         # (api/policy.py), before any route body runs
         dependencies=[Depends(refuse_nul), Depends(authorize)],
         responses=errors.ERROR_RESPONSES,
     )
-    errors.register(app)
+    errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
-               checks)  # fmt: skip
+               checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN
@@ -95,14 +98,7 @@ def create_app() -> FastAPI:
         return RedirectResponse("/map")
 
     app.state.policy = policy.bind(app)
-    _openapi = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            app.openapi_schema = errors_as_json(_openapi())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    openapi.document(app)
     return app
 
 

@@ -46,6 +46,10 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /login": PUBLIC,
     "POST /logout": PUBLIC,
     "GET /auth/me": OPEN311,
+    # --- the API's documentation and the site icon (no data in them)
+    "GET /docs": PUBLIC,
+    "GET /redoc": PUBLIC,
+    "GET /favicon.ico": PUBLIC,
     # --- accounts, keys, personal-data reads (admin only)
     "GET /api/v1/users": ADMIN,
     "POST /api/v1/users": ADMIN,

@@ -59,10 +59,11 @@ from geo_grid._maps_encode import encode_layer
 from geo_grid.access import mask_text
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
+from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
 from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
+from geo_grid.timefmt import format_time
 
 __all__ = [
-    "CASE_STATUS_ZH",
     "INDICATOR_COLOURS",
     "case_classes",
     "cases_map",
@@ -70,21 +71,6 @@ __all__ = [
     "indicators_map",
 ]
 
-#: Case statuses as a citizen or a dispatcher reads them.
-CASE_STATUS_ZH: dict[str, str] = {
-    "received": "已受理",
-    "manual": "待人工定位",
-    "assessed": "已研判",
-    "dispatched": "已派遣",
-    "handling": "处置中",
-    "handled": "已处置",
-    "verified": "已核查",
-    "closed": "已结案",
-    "rated": "已评价",
-    "returned": "已退回",
-    "suspended": "已挂起",
-    "rejected": "不予受理",
-}
 _CLOSED = {"closed", "rated", "rejected"}
 _WAITING = {"received", "manual", "assessed", "returned"}
 _DOT = {"open": "#e53935", "waiting": "#fb8c00", "closed": "#43a047"}
@@ -95,7 +81,6 @@ INDICATOR_COLOURS: dict[str | None, dict[str, Any]] = {
     "green": {"color": "#1b5e20", "fillColor": "#43a047", "fillOpacity": 0.55},
     None: {"color": "#9e9e9e", "fillColor": "#eeeeee", "fillOpacity": 0.35},
 }
-_INDICATOR_ZH = {"red": "红", "yellow": "黄", "green": "绿", None: "案件过少，不评"}
 _CHORO = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 _CLUSTER_VENDOR = (
     ("leaflet.markercluster", "MarkerCluster.css"),
@@ -253,14 +238,14 @@ def cases_map(
     statuses = column(points, "status")
     fields = ["number", "category", "status", "group", "grid_code", "address", "received"]
     received = (
-        [str(v)[:16] if v is not None else None for v in column(points, "received_at")]
+        [None if pd.isna(v) else format_time(v) for v in points["received_at"].tolist()]
         if "received_at" in points.columns
         else [None] * len(points)
     )
     rows = zip(
         numbers,
         _category_names(category_codes),
-        [CASE_STATUS_ZH.get(str(s), s) for s in statuses],
+        [label(CASE_STATE, s) for s in statuses],
         [_status_group(s) for s in statuses],
         column(points, "grid_code"),
         [mask_text(a) for a in column(points, "address_text")],
@@ -357,7 +342,7 @@ def indicators_map(
             codes,
             column(grids, "name"),
             [str(c) for c in colours],
-            [_INDICATOR_ZH[c] for c in colours],
+            [INDICATOR_COLOUR[c] for c in colours],
             cells("received"),
             cells("due"),
             pct(cells("ontime_rate")),
@@ -389,7 +374,7 @@ def indicators_map(
 
     counts = {k: sum(c == k for c in colours) for k in INDICATOR_COLOURS}
     legend = [
-        (f"{_INDICATOR_ZH[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
+        (f"{INDICATOR_COLOUR[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
         for k in INDICATOR_COLOURS
     ]
     m.add_child(Legend("红绿指标", legend))
@@ -479,6 +464,7 @@ def dispatch_map(
         "routeUrl": route_url,
         "crs": crs,
         "layerNames": {**LAYER_NAMES_ZH, **(layer_names or {})},
+        "roleNames": ROSTER_ROLE,
         "categories": _category_table(),
     }
     m.add_child(MapCall("geoGridDispatch.panel", options, layers={"grids": unified}))

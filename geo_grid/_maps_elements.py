@@ -39,6 +39,8 @@ __all__ = [
 OWN_JS = "js/geo_grid_map.js"
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 OWN_CSS = "css/geo_grid_map.css"
+#: The project's icon under ``asset_base`` (drawn by scripts/make_favicon.py)
+FAVICON = "img/favicon.svg"
 
 
 #: Characters JSON may leave as they are but HTML may not, as JavaScript string escapes.
@@ -193,7 +195,8 @@ def base_map(
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
     The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
-    shared class list, so we assign new lists instead).
+    shared class list, so we assign new lists instead). Every page gets the project's icon and a
+    metric-only scale bar (Leaflet's default also shows miles and feet).
     """
     m = folium.Map(
         location=[32.1, 118.9],
@@ -201,14 +204,17 @@ def base_map(
         zoom_snap=0.25,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,  # folium's is L.control.scale() with miles: ours below is metric
     )
     m.options["maxZoom"] = 19  # folium gives max_zoom to tiles only; clusters need the map's
     m.default_js = [("leaflet", vendor_url(asset_base, "leaflet", "leaflet.js"))]
     m.default_css = [("leaflet_css", vendor_url(asset_base, "leaflet", "leaflet.css"))]
     m.get_root().title = html_text(title)  # branca writes the title into <title> unescaped
-    # no favicon request: an intranet server may have none, and a 404 is a console error
-    m.get_root().header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="icon")
+    # the project's icon, served with the other assets (no 404 in the console, no CDN)
+    icon = html_text(f"{asset_base.rstrip('/')}/{FAVICON}")
+    m.get_root().header.add_child(
+        folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
+    )
     if tiles_url:
         folium.TileLayer(
             tiles=tiles_url,
@@ -219,6 +225,7 @@ def base_map(
             max_zoom=19,
         ).add_to(m)
     m.add_child(OwnAssets(asset_base))
+    m.add_child(MapCall("geoGrid.scale"))
     m.geo_grid_asset_base = asset_base
     return m
 

@@ -122,7 +122,8 @@ def plan_map(
             Plugins(
                 asset_base,
                 (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
-                ("js/geo_grid_plan.js",),
+                # Leaflet.draw's buttons and hints in Chinese, then the page's editor
+                ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
             )
         )
         options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}

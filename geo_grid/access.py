@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from geo_grid.errors import BadInput
+from geo_grid.labels import ROLE
 
 __all__ = [
     "PERSONAL_NUMBERS",
@@ -64,15 +65,8 @@ ROLES: tuple[str, ...] = (
     "viewer",
     "open311_client",
 )
-ROLE_ZH = {
-    "admin": "系统管理员",
-    "planner": "网格规划员",
-    "dispatcher": "调度员",
-    "grid_worker": "网格员",
-    "leader": "领导",
-    "viewer": "只读用户",
-    "open311_client": "Open311 接入系统",
-}
+#: Each role's Chinese name (the words live in :mod:`geo_grid.labels`).
+ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
 SCOPE_LEVELS: tuple[str, ...] = ("district", "street", "community")
 _CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
 

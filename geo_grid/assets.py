@@ -1,13 +1,16 @@
-"""Third-party files fetched once at setup time: Leaflet and its plugins, and the national gazetteer.
+"""Third-party files fetched once at setup time: Leaflet and its plugins, Swagger UI and ReDoc
+(served by the project), and the national gazetteer.
 
-Government intranets have no internet, so a map page may not name a CDN. We do not commit other
+Government intranets have no internet, so neither a map page nor the API documentation (``/docs``,
+``/redoc``) may name a CDN. We do not commit other
 projects' code either: :func:`ensure_assets` downloads pinned npm tarballs over plain HTTPS with the
 standard library (fresh machines have Python and make, not npm), checks each tarball against the
 ``dist.integrity`` (sha512) the npm registry published for that exact version, and extracts only the
-files the maps load into ``geo_grid/static/vendor/<package>/``.
+files the pages load into ``geo_grid/static/vendor/<package>/`` (a few megabytes: Swagger UI's
+tarball holds source maps and four bundles, of which one bundle and its stylesheet are kept).
 
-A per-package ``.manifest.json`` records the sha256 of every extracted file, so a second run verifies
-what is on disk without the network and does nothing; a missing or altered file triggers a fresh
+A per-package ``.manifest.json`` records the sha256 of every extracted file and which files were
+asked for, so a second run verifies what is on disk without the network and does nothing; a missing or altered file triggers a fresh
 download. Offline with files missing, it fails with one line saying what to do.
 
 The same pinned-tarball fetch serves data: the national gazetteer (:data:`GAZETTEER`, the
@@ -21,8 +24,9 @@ fetches or verifies the map assets (into ``DEST``) and the gazetteer.
 
 Examples
 --------
->>> sorted(PACKAGES)
-['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid']
+>>> sorted(PACKAGES)  # doctest: +NORMALIZE_WHITESPACE
+['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid',
+ 'redoc', 'swagger-ui-dist']
 >>> asset_path().name
 'vendor'
 """
@@ -59,15 +63,21 @@ __all__ = [
 
 REGISTRY = "https://registry.npmjs.org"
 MANIFEST = ".manifest.json"
+#: A transparent 1 × 1 GIF: what an image a bundle would fetch from the internet becomes
+BLANK = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 
 
 @dataclass(frozen=True)
 class NpmPackage:
     """One pinned npm tarball and the files we keep from it.
 
-    ``files`` are paths inside the tarball's ``package/dist/`` folder; a name ending in ``/`` keeps
-    the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from the
-    package root (licence texts, ``package.json`` with the licence field).
+    ``files`` are paths inside the tarball's ``package/<folder>`` (``dist/`` for most packages,
+    ``bundles/`` for ReDoc, the package root for ``swagger-ui-dist``); a name ending in ``/``
+    keeps the whole folder (Leaflet's marker and layer-control images). ``extra`` are kept from
+    the package root (licence texts, ``package.json`` with the licence field). ``offline`` lists
+    ``(file, url, replacement)``: a URL a bundle would fetch from the internet at run time,
+    replaced in the extracted file (the tarball is verified first; a version without that URL is
+    refused, so an upgrade cannot drop the replacement silently).
     """
 
     name: str
@@ -75,6 +85,8 @@ class NpmPackage:
     integrity: str
     files: tuple[str, ...]
     extra: tuple[str, ...] = ("package.json",)
+    folder: str = "dist/"
+    offline: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def url(self) -> str:
@@ -120,6 +132,25 @@ PACKAGES: dict[str, NpmPackage] = {
             "1.3.0",
             "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
             ("Leaflet.VectorGrid.bundled.min.js",),
+        ),
+        # the API documentation pages /docs and /redoc (api/docs.py)
+        NpmPackage(
+            "swagger-ui-dist",
+            "5.36.0",
+            "sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==",
+            ("swagger-ui-bundle.js", "swagger-ui.css"),
+            ("package.json", "LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt"),
+            folder="",
+        ),
+        NpmPackage(
+            "redoc",
+            "2.5.4",
+            "sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ==",
+            ("redoc.standalone.js",),
+            ("package.json", "LICENSE", "bundles/redoc.standalone.js.LICENSE.txt"),
+            folder="bundles/",
+            # the sidebar's "API docs by Redocly" logo comes from Redocly's CDN: a blank image
+            offline=(("redoc.standalone.js", "https://cdn.redoc.ly/redoc/logo-mini.svg", BLANK),),
         ),
     )
 }
@@ -185,11 +216,21 @@ def _is_current(pkg: NpmPackage, folder: Path) -> bool:
         return False
     if manifest.get("version") != pkg.version or manifest.get("integrity") != pkg.integrity:
         return False
+    if manifest.get("selection") != _selection(pkg):  # other files wanted now: extract again
+        return False
     files = manifest.get("files") or {}
     return bool(files) and all(
         (folder / rel).is_file() and _sha256(folder / rel) == digest
         for rel, digest in files.items()
     )
+
+
+def _selection(pkg: NpmPackage) -> dict[str, object]:
+    """What is kept from the tarball, as recorded in the manifest (lists: JSON has no tuples)."""
+    return {
+        "folder": pkg.folder, "files": list(pkg.files), "extra": list(pkg.extra),
+        "offline": [list(r) for r in pkg.offline],
+    }  # fmt: skip
 
 
 def _check_integrity(pkg: NpmPackage, data: bytes) -> None:
@@ -222,13 +263,24 @@ def _wanted(pkg: NpmPackage, member: str) -> str | None:
     rel = member.removeprefix("package/")
     if rel in pkg.extra:
         return rel
-    if not rel.startswith("dist/"):
+    if not rel.startswith(pkg.folder):
         return None
-    inner = rel.removeprefix("dist/")
+    inner = rel.removeprefix(pkg.folder)
     for want in pkg.files:
         if inner == want or (want.endswith("/") and inner.startswith(want)):
             return inner
     return None
+
+
+def _offline(pkg: NpmPackage, rel: str, content: bytes) -> bytes:
+    """``content`` of ``rel`` with the package's internet URLs replaced (each must be there)."""
+    for file, url, replacement in pkg.offline:
+        if file != rel:
+            continue
+        if url.encode() not in content:
+            raise AssetError(f"{pkg.name}@{pkg.version}: {rel} no longer contains {url}")
+        content = content.replace(url.encode(), replacement.encode())
+    return content
 
 
 def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
@@ -250,14 +302,18 @@ def _extract(pkg: NpmPackage, data: bytes, folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             source = tar.extractfile(member)
             assert source is not None  # a regular file always has content
-            content = source.read()
+            content = _offline(pkg, rel, source.read())
             target.write_bytes(content)
             digests[rel] = hashlib.sha256(content).hexdigest()
     missing = [f for f in pkg.files if not any(d == f or d.startswith(f) for d in digests)]
     if missing:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise AssetError(f"{pkg.name}@{pkg.version}: tarball lacks dist/{', dist/'.join(missing)}")
-    manifest = {"version": pkg.version, "integrity": pkg.integrity, "files": digests}
+        lacks = ", ".join(pkg.folder + f for f in missing)
+        raise AssetError(f"{pkg.name}@{pkg.version}: tarball lacks {lacks}")
+    manifest = {
+        "version": pkg.version, "integrity": pkg.integrity, "selection": _selection(pkg),
+        "files": digests,
+    }  # fmt: skip
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     try:

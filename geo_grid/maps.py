@@ -77,6 +77,7 @@ from geo_grid._maps_services import (
 from geo_grid.assets import ensure_assets, static_path
 from geo_grid.crs import STORAGE_EPSG, normalize_crs
 from geo_grid.errors import BadInput
+from geo_grid.labels import DEFECT_KIND, label
 from geo_grid.layers import UNIFIED
 
 __all__ = [
@@ -114,36 +115,35 @@ _BUILDING = {"color": "#6d4c41", "weight": 0.6, "fillColor": "#bcaaa4", "fillOpa
 #: Above this many bytes of packed data a layer is served as vector tiles (when tiles are on).
 INLINE_LIMIT = 1_500_000
 
-#: Defect kinds (``check_coverage`` output) → label and style, matched by keyword in this order.
-DEFECT_STYLES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("sliver", "狭缝", {"color": "#c2185b", "fillColor": "#ffeb3b", "fillOpacity": 0.8}),
-    ("overlap", "重叠", {"color": "#d50000", "fillColor": "#ff1744", "fillOpacity": 0.6}),
-    ("gap", "缝隙", {"color": "#e65100", "fillColor": "#ff9800", "fillOpacity": 0.6}),
-    ("duplicate", "重复", {"color": "#7f0000", "fillColor": "#b71c1c", "fillOpacity": 0.5}),
-    ("invalid", "无效几何", {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5}),
-    ("empty", "空几何", {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5}),
-    ("not_covered", "上级未覆盖", {"color": "#4a148c", "fillColor": "#ce93d8", "fillOpacity": 0.5}),
-    ("outside", "超出上级", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
-    ("cross", "跨越上级边界", {"color": "#6a1b9a", "fillColor": "#ba68c8", "fillOpacity": 0.5}),
-    ("parent", "嵌套错误", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
-    ("nest", "嵌套错误", {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5}),
-)
-_OTHER_DEFECT = ("其他", {"color": "#424242", "fillColor": "#9e9e9e", "fillOpacity": 0.5})
+#: Style of each defect kind (:data:`geo_grid.coverage.DEFECT_KINDS`; labels in
+#: :data:`geo_grid.labels.DEFECT_KIND`): overlaps red, gaps orange, slivers yellow, nesting purple.
+DEFECT_STYLES: dict[str, dict[str, Any]] = {
+    "sliver_gap": {"color": "#c2185b", "fillColor": "#ffeb3b", "fillOpacity": 0.8},
+    "overlap": {"color": "#d50000", "fillColor": "#ff1744", "fillOpacity": 0.6},
+    "gap": {"color": "#e65100", "fillColor": "#ff9800", "fillOpacity": 0.6},
+    "duplicate_code": {"color": "#7f0000", "fillColor": "#b71c1c", "fillOpacity": 0.5},
+    "duplicate_geometry": {"color": "#7f0000", "fillColor": "#b71c1c", "fillOpacity": 0.5},
+    "invalid_geometry": {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5},
+    "empty": {"color": "#0d47a1", "fillColor": "#2196f3", "fillOpacity": 0.5},
+    "parent_not_covered": {"color": "#4a148c", "fillColor": "#ce93d8", "fillOpacity": 0.5},
+    "outside_parent": {"color": "#6a1b9a", "fillColor": "#ab47bc", "fillOpacity": 0.5},
+    "crosses_parent": {"color": "#6a1b9a", "fillColor": "#ba68c8", "fillOpacity": 0.5},
+}
+_OTHER_DEFECT = {"color": "#424242", "fillColor": "#9e9e9e", "fillOpacity": 0.5}
 
 
 def defect_style(kind: str) -> tuple[str, dict[str, Any]]:
-    """Chinese label and style of a defect kind, matched by keyword (unknown kinds are grey).
+    """Chinese label and style of a defect kind (an unknown kind: itself, grey).
+
+    Spaces and hyphens count as underscores (``"sliver gap"``), as other tools write them.
 
     >>> defect_style("sliver gap")[0], defect_style("overlap")[1]["color"]
     ('狭缝', '#d50000')
-    >>> defect_style("crosses_parent")[0]
-    '跨越上级边界'
+    >>> defect_style("crosses_parent")[0], defect_style("new_kind")[0]
+    ('跨越上级边界', 'new_kind')
     """
-    key = str(kind).lower().replace(" ", "_").replace("-", "_")
-    for word, label, style in DEFECT_STYLES:
-        if word in key:
-            return label, {"weight": 2, **style}
-    return _OTHER_DEFECT[0], {"weight": 2, **_OTHER_DEFECT[1]}
+    key = str(kind).strip().lower().replace(" ", "_").replace("-", "_")
+    return label(DEFECT_KIND, key), {"weight": 2, **DEFECT_STYLES.get(key, _OTHER_DEFECT)}
 
 
 def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0):
@@ -354,7 +354,6 @@ def checks_map(
     defect_geoms = _geoms(defects, 0, shift, coverage=False)
     kinds = [str(k) for k in defects["kind"].tolist()]
     popup = [
-        ["kind", "类型"],
         ["area_m2", "面积 (m²)"],
         ["width_m", "宽度 (m)"],
         ["ids", "涉及网格"],
@@ -365,20 +364,20 @@ def checks_map(
     for i, kind in enumerate(kinds):
         by_label.setdefault(defect_style(kind)[0], []).append(i)
     columns = {c: column(defects, c) for c in ("area_m2", "width_m", "ids", "parent")}
-    for label, rows in by_label.items():
+    for kind_zh, rows in by_label.items():
         style = defect_style(kinds[rows[0]])[1]
         encoded = encode_layer(
             defect_geoms[rows],
             ["kind", "area_m2", "width_m", "ids", "parent"],
             [
-                [kinds[i], *(columns[c][i] for c in ("area_m2", "width_m", "ids", "parent"))]
+                [kind_zh, *(columns[c][i] for c in ("area_m2", "width_m", "ids", "parent"))]
                 for i in rows
             ],
         )
         options = {"style": style, "point": {"radius": 6}, "title": "kind", "popup": popup}
         options["pins"] = True
-        m.add_child(DataLayer(encoded, options, f"{label} ({len(rows)})"))
-        legend.append((f"{label} {len(rows)}", style))
+        m.add_child(DataLayer(encoded, options, f"{kind_zh} ({len(rows)})"))
+        legend.append((f"{kind_zh} {len(rows)}", style))
     m.add_child(Legend(f"{title}：{len(kinds)} 处问题" if kinds else f"{title}：无问题", legend))
     folium.LayerControl(collapsed=False).add_to(m)
     fit(m, [grid_geoms, defect_geoms])
@@ -520,7 +519,7 @@ def write_map(m: folium.Map, out_path: str | Path) -> Path:
     vendor = ensure_assets()
     ignore = shutil.ignore_patterns("*.tmp", ".manifest.json")
     shutil.copytree(vendor, target / "vendor", dirs_exist_ok=True, ignore=ignore)
-    for sub in ("js", "css"):
+    for sub in ("js", "css", "img"):
         shutil.copytree(static_path() / sub, target / sub, dirs_exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
     return out_path

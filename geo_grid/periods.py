@@ -1,30 +1,31 @@
 """Periods people ask for (``from`` … ``to``): parsed and checked once for the API and the CLI.
 
-A period typed by a person or sent by a program can go wrong in three ways that would otherwise
-only surface deep in a query, as a 500 or as a page that takes seconds to draw:
+A period typed by a person or sent by a program can go wrong in ways that would otherwise only
+surface deep in a query or on a page, as a 500 or as a page that takes seconds to draw:
 
 - an instant PostgreSQL cannot hold: Python accepts UTC offsets up to ±23:59:59.999999,
   PostgreSQL only below ±16:00 and to the whole second (:data:`MAX_UTC_OFFSET`);
+- an instant Python cannot move to UTC or to the district's zone (``0001-01-01T00:00+14:00`` is
+  in year 0 in UTC): pages show every time in the district's zone;
 - an end that is not after the start;
 - a period so long that a page would draw every case since 1970 (``?from=-2`` did): refused above
   ``max_days`` (the setting ``GEO_GRID_MAX_PERIOD_DAYS``).
 
 Text is read as ISO 8601 (``2026-06-01``, ``2026-06-01T08:00:00+08:00``, ``…Z``), never as a
 count of seconds since 1970 (``-2`` or ``20260101`` are refused instead of meaning 1969 and 1970).
-A time without an offset is the district's local time (``zone``).
+A time without an offset is the district's local time (:func:`geo_grid.timefmt.assume_local`,
+``GEO_GRID_TIME_ZONE``: Beijing time by default).
 
 Examples
 --------
->>> from datetime import timezone, timedelta
->>> cst = timezone(timedelta(hours=8))
->>> parse_instant("2026-06-01", "from", zone=cst).isoformat()
+>>> parse_instant("2026-06-01", "from").isoformat()
 '2026-06-01T00:00:00+08:00'
->>> parse_instant("2026-06-01T00:00:00+16:00", "from", zone=cst)
+>>> parse_instant("2026-06-01T00:00:00+16:00", "from")
 Traceback (most recent call last):
 ...
 geo_grid.errors.BadInput: from: UTC offset +16:00 is out of range (PostgreSQL holds -15:59 … +15:59)
->>> p = check_period(parse_instant("2026-06-01", "from", zone=cst),
-...                  parse_instant("2026-07-01", "to", zone=cst), max_days=366)
+>>> p = check_period(parse_instant("2026-06-01", "from"), parse_instant("2026-07-01", "to"),
+...                  max_days=366)
 >>> (p.end - p.start).days
 30
 """
@@ -32,9 +33,10 @@ geo_grid.errors.BadInput: from: UTC offset +16:00 is out of range (PostgreSQL ho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 
 from geo_grid.errors import BadInput
+from geo_grid.timefmt import assume_local, local_zone
 
 __all__ = [
     "MAX_UTC_OFFSET",
@@ -67,12 +69,17 @@ def _offset_text(offset: timedelta) -> str:
 
 
 def check_instant(value: datetime, field: str) -> datetime:
-    """``value`` unchanged if PostgreSQL can hold its offset, else :class:`BadInput` naming ``field``.
+    """``value`` unchanged if PostgreSQL can hold its offset and it can be shown in UTC and in
+    the district's zone (years 1 to 9999), else :class:`BadInput` naming ``field``.
 
     >>> from datetime import timezone
     >>> check_instant(datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=-15, minutes=-59))),
     ...               "now").isoformat()
     '2026-01-01T00:00:00-15:59'
+    >>> check_instant(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), "from")
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: from: 0001-01-01T00:00:00+14:00 is outside the years 1 to 9999
     """
     offset = value.utcoffset()
     if offset is None:
@@ -83,20 +90,25 @@ def check_instant(value: datetime, field: str) -> datetime:
             "(PostgreSQL holds -15:59 … +15:59)",
             field=field,
         )
+    try:
+        value.astimezone(UTC), value.astimezone(local_zone())
+    except OverflowError:
+        raise BadInput(
+            f"{field}: {value.isoformat()} is outside the years 1 to 9999", field=field
+        ) from None
     return value
 
 
-def parse_instant(text: str | None, field: str, *, zone: tzinfo | None) -> datetime | None:
-    """An ISO 8601 date or time as an aware datetime (``zone`` when it has no offset).
+def parse_instant(text: str | None, field: str, *, local: bool = True) -> datetime | None:
+    """An ISO 8601 date or time as an aware datetime (the district's zone when it has no offset).
 
     ``None`` or blank text is no instant (an open end). Anything else that is not ISO 8601, or
-    whose offset PostgreSQL cannot hold, raises :class:`BadInput` naming ``field``; so does a
-    time without an offset when ``zone`` is ``None`` (the offset is required).
+    that :func:`check_instant` refuses, raises :class:`BadInput` naming ``field``; so does a time
+    without an offset when ``local`` is false (the offset is required).
 
-    >>> from datetime import UTC
-    >>> parse_instant("2026-06-01T08:00:00Z", "to", zone=UTC).isoformat()
+    >>> parse_instant("2026-06-01T08:00:00Z", "to").isoformat()
     '2026-06-01T08:00:00+00:00'
-    >>> parse_instant("-2", "from", zone=UTC)
+    >>> parse_instant("-2", "from")
     Traceback (most recent call last):
     ...
     geo_grid.errors.BadInput: from: not an ISO 8601 date or time: '-2' (e.g. 2026-06-01 or 2026-06-01T08:00:00+08:00)
@@ -114,13 +126,11 @@ def parse_instant(text: str | None, field: str, *, zone: tzinfo | None) -> datet
             "(e.g. 2026-06-01 or 2026-06-01T08:00:00+08:00)",
             field=field,
         ) from None
-    if value.tzinfo is None:
-        if zone is None:
-            raise BadInput(
-                f"{field}: include a UTC offset, e.g. 2026-06-01T08:00:00+08:00", field=field
-            )
-        value = value.replace(tzinfo=zone)
-    return check_instant(value, field)
+    if value.tzinfo is None and not local:
+        raise BadInput(
+            f"{field}: include a UTC offset, e.g. 2026-06-01T08:00:00+08:00", field=field
+        )
+    return check_instant(assume_local(value), field)
 
 
 def check_period(

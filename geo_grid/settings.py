@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,15 +81,27 @@ class Settings(BaseSettings):
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}
     case_indicator_thresholds: str | None = None
-    #: the district's time zone (IANA name): a date or time given without an offset means this
+    #: the district's time zone (IANA name): a date or time given without an offset means this,
+    #: and every time a person reads is shown in it (the one definition of Beijing time)
     time_zone: str = "Asia/Shanghai"
     #: longest period (``from``…``to``) a case page, indicator or case query may span, in days;
     #: longer ones are refused (422) instead of drawing every case since 1970
     max_period_days: int = 366
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Refuse an unknown zone when the settings are read, not at the first time shown."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not an IANA time zone name: {value!r}") from None
+        return value
+
     @property
     def zone(self) -> tzinfo:
-        """:attr:`time_zone` as a tzinfo (China keeps one offset, +08:00, all year)."""
+        """:attr:`time_zone` as a tzinfo (China keeps one offset, +08:00, all year). Read it
+        through :func:`geo_grid.timefmt.local_zone`, which also names it for people."""
         return ZoneInfo(self.time_zone)
 
     @property

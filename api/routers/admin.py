@@ -19,5 +19,8 @@ def admin_areas(
     level: Annotated[Literal["district", "street", "community"] | None, Query()] = None,
     parent: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
 ) -> Any:
+    """Admin areas (district 区, street 街道, community 社区) as GeoJSON.
+
+    Filter by ``level`` and by ``parent`` code (a street's communities, the district's streets)."""
     areas = layers.admin_areas(level, parent)
     return JSONResponse(feature_collection(areas, precision=6), media_type="application/geo+json")

@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
+from api.routers.docs import FAVICON_SVG
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
@@ -39,8 +40,12 @@ class MeOut(BaseModel):
 
 @router.post("/auth/token", response_model=TokenOut)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """OAuth2 password flow: username + password (form fields) → a Bearer token. Wrong passwords
-    slow down further tries of that name from that address (429 with Retry-After)."""
+    """Log in: username and password for a Bearer token (OAuth2 password flow).
+
+    Form fields ``username`` and ``password``; the answer's ``access_token`` goes in
+    ``Authorization: Bearer ...`` for ``GEO_GRID_AUTH_TOKEN_MINUTES``. A wrong password is a 401
+    naming no reason an attacker could use; wrong passwords in a row slow down further tries of
+    that name from that address (429 with ``Retry-After``), without locking the owner out."""
     principal = await run_in_threadpool(
         access.authenticate, form.username, form.password, address=client_address(request)
     )
@@ -53,7 +58,10 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
 @router.get("/auth/me", response_model=MeOut)
 def me(principal: PrincipalDep) -> Any:
-    """Who the credentials belong to, their role and area."""
+    """Who the credentials belong to: name, kind, role (and its Chinese label), area.
+
+    Works with any credential (token, API key, session cookie); a quick check that a client logged in
+    as the account it meant to."""
     return {
         "name": principal.name, "kind": principal.kind, "role": principal.role,
         "role_zh": ROLE_ZH[principal.role],
@@ -70,6 +78,7 @@ def _local(next_path: str | None) -> str:
 
 _PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>登录 · geo-grid</title>
+<link rel="icon" type="image/svg+xml" href="{favicon}">
 <style>body{{font-family:"Noto Sans CJK SC",sans-serif;background:#f3f5f7;display:flex;
 justify-content:center;align-items:center;height:100vh;margin:0}}form{{background:#fff;padding:2em;
 border-radius:8px;box-shadow:0 2px 12px #0002;min-width:18em}}h1{{font-size:1.2em;margin-top:0}}
@@ -85,12 +94,16 @@ autocomplete="current-password" required><button type="submit">登录</button></
 
 def _page(next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
     err = f'<p class="err" role="alert">{html.escape(error)}</p>' if error else ""
-    return HTMLResponse(_PAGE.format(error=err, next=html.escape(next_path)), status_code=status)
+    body = _PAGE.format(error=err, next=html.escape(next_path), favicon=FAVICON_SVG)
+    return HTMLResponse(body, status_code=status)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)] = None) -> Any:
-    """The map pages' login form (no script, no external asset)."""
+    """The login form for people opening the map pages.
+
+    Plain HTML with no script and no external asset; ``next`` is where to go after logging in (a path
+    on this site only)."""
     return _page(_local(next_))
 
 
@@ -101,7 +114,11 @@ async def login(
     password: Annotated[str, Form(max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Any:
-    """Check the password, set the session cookie (HttpOnly, SameSite=Strict) and go back."""
+    """Check a person's password from the login form and set the session cookie.
+
+    The cookie is HttpOnly and SameSite=Strict and holds the same token as ``/auth/token`` gives;
+    then a 303 back to ``next``. A wrong password shows the form again with the reason (401); too
+    many in a row from one address show it with the wait (429 and ``Retry-After``)."""
     target = _local(next_)
     try:
         principal = await run_in_threadpool(
@@ -124,7 +141,9 @@ async def login(
 
 @router.post("/logout", response_class=HTMLResponse)
 def logout(request: Request) -> Any:
-    """Forget the session cookie."""
+    """Log out of the map pages: forget the session cookie.
+
+    Tokens already handed to programs stay valid until they expire."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
@@ -90,6 +91,7 @@ class CaseOut(BaseModel):
     strategy: str | None
     routing: dict[str, Any]
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     lon: float | None
     lat: float | None
     received_at: datetime
@@ -180,6 +182,7 @@ class ManualOut(BaseModel):
     id: int
     number: str
     manual_reason: str | None
+    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
     address_text: str | None
     received_at: datetime
 
@@ -248,10 +251,15 @@ async def create_case(
     body: CaseIn,
     response: Response,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
     # threads (a report is answered only once stored; see ``cases.intake``)
+    """Report a case: a category and an address and/or a point; it is routed at once.
+
+    The answer says where it went (grid, department, person) or why it waits in the manual queue.
+    An ``Idempotency-Key`` header makes a retry answer the first result (200) instead of a
+    duplicate."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
         idempotency_key=idempotency_key,
@@ -279,6 +287,11 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
+    """List cases with filters (status, category, area, level, channel, period, overdue).
+
+    A caller limited to an area sees only its cases; reporters, and phone and ID numbers typed into
+    an address or description, are masked except for the roles that need them (each unmasked read
+    is logged). A period spans at most ``GEO_GRID_MAX_PERIOD_DAYS``."""
     filters = {
         "status": status_, "category_code": category, "grid_code": grid_code,
         "community_code": community_code, "street_code": street_code, "department": department,
@@ -292,12 +305,22 @@ def list_cases(
 
 @cases_router.get("/manual", response_model=ManualList)
 def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
-    data = cases.manual_queue(limit, viewer=principal)
+    """The manual queue of the caller's area: cases the router could not place, with the reason.
+
+    Oldest first; the dispatcher places each with ``route-to-point``."""
+    data = [
+        {**row, "manual_reason_zh": reason_zh(row.get("manual_reason"))}
+        for row in cases.manual_queue(limit, viewer=principal)
+    ]
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/tick", response_model=TickOut)
 def tick(body: TickIn | None = None) -> Any:
+    """Run the escalation sweep now: overdue cases move up a level, departments report in.
+
+    The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
+    sweep at another time."""
     now = body.now if body and body.now else None
     if now is not None and now.tzinfo is None:
         raise BadInput("now: include a timezone offset", field="now")
@@ -306,17 +329,29 @@ def tick(body: TickIn | None = None) -> Any:
 
 @cases_router.get("/{ref}", response_model=CaseOut)
 def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """One case by id or number, with its routing trace and the actions legal now.
+
+    Outside the caller's area: 403."""
     return cases.get_case(ref, viewer=principal)
 
 
 @cases_router.get("/{ref}/events", response_model=EventList)
 def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
+    """The history of a case: every step, who took it and when (append-only).
+
+    The database refuses UPDATE and DELETE on this log."""
     data = cases.history(ref, viewer=principal)
     return {"data": data, "count": len(data)}
 
 
 @cases_router.post("/{ref}/transitions", response_model=CaseOut)
 def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
+    """Move a case through the closed loop (accept, handle, verify, close, rate...).
+
+    The caller's account is the actor and its role decides which actions it may take
+    (``geo_grid/cases/duties.py``; 403 naming the rule); whoever handled a case may not verify it
+    (four eyes). ``version`` is the one you read: a stale version or an illegal step is a 409
+    listing the allowed actions."""
     return cases.transition(
         ref, body.action, version=body.version, by=principal, note=body.note,
         attachment=body.attachment, data=body.data,
@@ -325,11 +360,18 @@ def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any
 
 @cases_router.post("/{ref}/whistle", response_model=CaseOut)
 def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
+    """吹哨: ask the level above (and its departments) to come in on a case.
+
+    The case escalates one level; the departments named by the rules are called to report in. The
+    caller's account is recorded as who whistled, in its own role."""
     return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
 @cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
 def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+    """报到: a department reports in on a case it was whistled to.
+
+    Recorded in the case's history."""
     return cases.report_in(
         ref, body.department, actor=principal.label, note=body.note, viewer=principal
     )
@@ -337,6 +379,9 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
 
 @cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
 def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
+    """Place a queued case at a point and route it (the dispatcher's map does this).
+
+    The point in any supported CRS; the case is routed from there as a new report would be."""
     return cases.route_to_point(
         ref, body.lon, body.lat, body.crs, by=principal, version=body.version
     )
@@ -345,12 +390,18 @@ def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
 # ------------------------------------------------------------------------------------ rules
 @rules_router.get("", response_model=RuleList)
 def list_rules() -> Any:
+    """The routing rules of every category: responsible layer, department and strategy.
+
+    Defaults from the catalogue, with the administrator's changes applied (``source``)."""
     data = cases.effective_rules()
     return {"data": data, "count": len(data)}
 
 
 @rules_router.get("/{code}", response_model=RuleOut)
 def get_rule(code: str) -> Any:
+    """The routing rule of one category code.
+
+    Unknown codes answer 404."""
     for rule in cases.effective_rules():
         if rule["category_code"] == code:
             return rule
@@ -361,12 +412,18 @@ def get_rule(code: str) -> Any:
 
 @rules_router.put("/{code}", response_model=RuleOut)
 def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+    """Change the routing rule of a category (layer, department, strategy, hours).
+
+    Cases reported afterwards are routed by it; the change is recorded with its author."""
     data = body.model_dump(exclude_none=True)
     return cases.update_rule(code, data, actor=principal.label)
 
 
 @rules_router.delete("/{code}", response_model=RuleOut)
 def delete_rule(code: str) -> Any:
+    """Forget the changes to a category's rule and route by the catalogue's default again.
+
+    The answer is the default rule now in force."""
     return {**cases.reset_rule(code), "source": "default"}
 
 
@@ -376,6 +433,10 @@ async def get_indicators(
     period: ClosedPeriodDep,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
+    """Indicators per grid, community, street or department over a period (both ends required).
+
+    结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
+    thresholds."""
     data = await run_in_threadpool(cases.indicators, level, period.start, period.end)
     return {"data": data, "count": len(data)}
 

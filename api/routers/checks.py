@@ -202,7 +202,10 @@ _CHECK_BODY = request_body(
 
 @router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
 def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
-    """Check an uploaded layer file (nothing stored) or a stored layer (stored, then cached)."""
+    """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
+
+    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
+    is kept and reused for that generation."""
     if req.layer is not None:
         return checks.check_layer(
             req.layer.layer,
@@ -224,13 +227,18 @@ def layer_checks(
         int | None, Query(ge=1, description="Generation number (default: published)")
     ] = None,
 ) -> Any:
-    """The latest stored check of a generation (computed and stored once if it has none)."""
+    """The latest stored coverage check of a layer's generation.
+
+    Computed and stored once if the generation has none."""
     return checks.latest_check(layer, generation=generation)
 
 
 @router.post("/merge", response_model=MergeOut)
 def post_merge(body: MergeIn) -> Any:
-    """多网合一 of the published department layers onto the published unified layer."""
+    """多网合一: relate the department layers to the unified layer and propose one layer.
+
+    Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
+    stores the proposed unified layer as a draft."""
     return checks.merge(
         body.layers,
         as_draft=body.as_draft,
@@ -247,5 +255,7 @@ def grid_crosswalk(
         int | None, Query(ge=1, description="Unified generation (default: published)")
     ] = None,
 ) -> Any:
-    """Each department grid a unified grid overlaps, with the share of area both ways."""
+    """Each department grid a unified grid overlaps, with the share of area both ways.
+
+    From the crosswalk stored by the last merge."""
     return checks.crosswalk_for(code, generation=generation)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.openapi import request_body
 from geo_grid.errors import BadInput
+from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"])
@@ -50,7 +51,8 @@ class GeocodeOut(BaseModel):
     community_code: str | None
     street_code: str | None
     alternatives: list[CandidateOut]
-    reason: str | None
+    reason: str | None = Field(description="Why not matched, or a note (English, for developers)")
+    reason_zh: str | None = Field(description="The reason in Chinese, for people")
     normalized: str
 
 
@@ -156,11 +158,19 @@ async def batch_input(request: Request) -> BatchInput:
 def geocode(
     q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
 ) -> Any:
-    return geocoding.geocode(q).to_dict()
+    """Geocode one Chinese address to a point, its grids and a confidence.
+
+    ``matched`` only when confident; otherwise ``ambiguous`` with the competing candidates or
+    ``unmatched`` with the reason (``reason`` in English for developers, ``reason_zh`` for people)."""
+    body = geocoding.geocode(q).to_dict()
+    return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
 @router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
 def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
+    """Geocode many addresses: a JSON list, or a CSV upload with the column named.
+
+    One row per address in order, with counts of matched, ambiguous and unmatched."""
     rows = geocoding.geocode_batch(batch.addresses, field=batch.field)
     data = []
     for i, row in enumerate(rows):
@@ -173,6 +183,10 @@ def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
 
 @router.get("/locate", response_model=LocateOut)
 def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
+    """Which grids, community, street and people are responsible at a point.
+
+    Every layer's grid at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
+    BD-09 (``crs``). Roster phones are masked."""
     r = geocoding.locate(lon, lat, crs)
     body = r.to_dict()
     body["roster"] = [
@@ -194,4 +208,7 @@ def reverse(
     crs: Crs = "wgs84",
     max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 200.0,
 ) -> Any:
+    """The nearest door-plate address to a point, and the grids of the point itself.
+
+    Addresses farther than ``max_distance_m`` are not offered."""
     return asdict(geocoding.reverse(lon, lat, crs, max_distance_m))

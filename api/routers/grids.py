@@ -50,6 +50,10 @@ def get_grid(
     ] = None,
     generation: Annotated[int | None, Query(ge=1)] = None,
 ) -> Any:
+    """One grid by code: its outline, community, street, households and roster.
+
+    Phone numbers of the roster are masked. ``layer`` picks a department layer when the code is one
+    of its grids; ``generation`` reads an older or draft generation."""
     grid = layers.get_grid(code, layer=layer, generation=generation)
     grid["geometry"] = geometry(grid["geometry"])
     return grid

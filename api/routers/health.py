@@ -37,6 +37,10 @@ class Health(BaseModel):
     responses={503: {"model": Health, "description": "the database is unreachable"}},
 )
 def health() -> Any:
+    """Is the service up: database, PostGIS, grids per layer, warm caches.
+
+    Answers at once even while the database is down: 503 with ``status: "degraded"`` and the
+    driver's reason, then ``ok`` again as soon as the server is back (no restart). No credentials."""
     try:
         info = database.health()
     except DatabaseUnavailable as exc:

@@ -50,6 +50,9 @@ class LayerList(BaseModel):
 
 @router.get("", response_model=LayerList)
 def list_layers() -> Any:
+    """List the grid layers with their Chinese names and generations.
+
+    For each layer: the published generation, its number of grids and the drafts waiting."""
     rows = layers.list_layers()
     return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
 
@@ -62,6 +65,10 @@ def layer_grids(
         int | None, Query(ge=1, description="Generation number (default: published)")
     ] = None,
 ) -> Any:
+    """The grids of a layer as GeoJSON (EPSG:4490), optionally in a bounding box.
+
+    The published generation unless ``generation`` names another one; properties carry code, name,
+    community, street and households."""
     gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox.bbox)
     grids = grids.drop(columns=["id"])
     body = feature_collection(

@@ -39,13 +39,19 @@ def _html(kind: str, **params) -> HTMLResponse:
 
 @router.get("/map", response_class=HTMLResponse)
 def coverage_map() -> HTMLResponse:
-    """Unified grids over street and community outlines; department layers as toggles."""
+    """The coverage map page: unified grids over street and community outlines.
+
+    Department layers are toggles; tooltips name the grid leader and workers and count open cases;
+    an address box finds the grid of an address. HTML, works offline."""
     return _html("coverage")
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
 def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTMLResponse:
-    """The coverage defects of a layer's published generation (overlaps, gaps, slivers...)."""
+    """The checks map page: the coverage defects of a layer's published generation.
+
+    Overlaps, gaps, slivers, nesting errors and invalid geometry, one toggle and colour per kind,
+    each with a popup (kind, area, width, grids involved)."""
     return _html("checks", layer=layer)
 
 
@@ -53,10 +59,10 @@ def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTML
 def cases_map(
     period: PeriodDep, principal: PrincipalDep, category: Category = None
 ) -> HTMLResponse:
-    """Cases of a period: clustered markers, a heat map and case counts per grid.
+    """The cases map page: clustered case points, a heat map and case counts per grid.
 
-    A viewer confined to a street, a community or their grids sees only those cases.
-    """
+    ``from``/``to`` (Beijing time when no offset is given) and ``category`` filter; a viewer limited
+    to a street, a community or their own grids sees only those cases."""
     area = tuple(
         (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
     )
@@ -65,29 +71,41 @@ def cases_map(
 
 @router.get("/map/indicators", response_class=HTMLResponse)
 def indicators_map(period: PeriodDep) -> HTMLResponse:
-    """红绿指标: grids red/yellow/green with the on-time closure rate."""
+    """The 红绿指标 map page: grids red, yellow or green by their indicators.
+
+    States the on-time closure rate of the period and how many grids are of each colour."""
     return _html("indicators", start=period.start, end=period.end)
 
 
 @router.get("/map/services", response_class=HTMLResponse)
 def services_map() -> HTMLResponse:
-    """Service stations 驿站, their 10-minute walking reach, the households covered."""
+    """The service map page: stations 驿站, their 10-minute walking reach, households covered.
+
+    Households outside every reach are drawn as their own layer."""
     return _html("services")
 
 
 @router.get("/map/dispatch", response_class=HTMLResponse)
 def dispatch_map() -> HTMLResponse:
-    """The dispatcher's map: the queue, a click to locate, a confirmation to route."""
+    """The dispatcher's map page: the manual queue, a click to locate, a confirmation.
+
+    The page calls ``/api/v1/cases/manual``, ``/api/v1/locate`` and ``route-to-point`` as the logged-in
+    dispatcher; nothing about cases is baked into the page."""
     return _html("dispatch")
 
 
 @router.get("/map/grid/{code}", response_class=HTMLResponse)
 def grid_map(code: Annotated[str, Path(pattern="^[0-9A-Za-z_-]{1,64}$")]) -> HTMLResponse:
-    """One unified grid with its buildings, door-plate addresses and neighbours."""
+    """The map page of one unified grid: its buildings, door-plate addresses, neighbours.
+
+    Building tooltips carry households and floors."""
     return _html("grid", code=code)
 
 
 @router.get("/map/plan/{plan_id}", response_class=HTMLResponse)
 def plan_map(plan_id: Annotated[int, Path(ge=1)]) -> HTMLResponse:
-    """A redrawing plan's grids before and after, with tools to split or reshape."""
+    """The map page of a redrawing plan: its grids before and after, with drawing tools.
+
+    An open plan can be edited from the page: a drawn line splits a grid, a drawn outline reshapes
+    it; the impact is shown before anything is stored."""
     return _html("plan", plan_id=plan_id)

@@ -87,6 +87,10 @@ def _csv(value: str | None, field: str) -> list[str] | None:
 
 @router.get("/discovery.{fmt}", response_model=None)
 async def discovery(request: Request, fmt: str) -> Response:
+    """Open311 GeoReport v2 discovery: the endpoint, its formats and how to get a key.
+
+    ``fmt`` is ``json`` or ``xml``. Public (clients read it before they have a key) unless
+    ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
     base = str(request.base_url).rstrip("/") + "/open311/v2"
     return await _answer(
         fmt, "discovery",
@@ -97,11 +101,17 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 @router.get("/services.{fmt}", response_model=None)
 async def services(fmt: str) -> Response:
+    """Open311 service list: the case categories a client may report.
+
+    ``fmt`` is ``json`` or ``xml``. Public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
     return await _answer(fmt, "services", lambda: open311.service_list(categories()))
 
 
 @router.get("/services/{code}.{fmt}", response_model=None)
 async def service_definition(code: str, fmt: str) -> Response:
+    """Open311 service definition of one category (its attributes).
+
+    ``fmt`` is ``json`` or ``xml``."""
     return await _answer(
         fmt, "service_definition", lambda: open311.service_definition(category(code))
     )
@@ -109,6 +119,9 @@ async def service_definition(code: str, fmt: str) -> Response:
 
 @router.post("/requests.{fmt}", response_model=None)
 async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+    """Open311: report a service request (a case) as a form, with the client's key.
+
+    Answers the new request's id; the case is routed like any other report."""
     form = dict(await request.form())
     return await _answer(fmt, "service_requests", lambda: cases.open311_create(form, by=principal))
 
@@ -117,7 +130,10 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 async def get_requests(
     request: Request, fmt: str, principal: PrincipalDep, period: Open311PeriodDep
 ) -> Response:
-    """The requests of the caller's area (a street leader's street, a grid worker's grids)."""
+    """Open311: service requests of the caller's area by id, category, status or period.
+
+    A street leader sees their street, a grid worker their grids; no reporter's name or contact,
+    and phone or ID numbers typed into the text are masked. ``fmt`` is ``json`` or ``xml``."""
     q = request.query_params
 
     def make() -> Any:
@@ -135,7 +151,10 @@ async def get_requests(
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
 async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Response:
-    """One request; 403 naming it when it lies outside the caller's area."""
+    """Open311: one service request by id.
+
+    ``fmt`` is ``json`` or ``xml``; an unknown id is a 404 and one outside the caller's area a 403
+    naming it, both in the spec's error format."""
     return await _answer(
         fmt, "service_requests",
         lambda: cases.open311_request(_text(request_id, "service_request_id"), viewer=principal),

@@ -166,28 +166,44 @@ def _dump(model: BaseModel, name: str) -> Any:
 
 @router.post("", response_model=PlanOut, status_code=201)
 def create_plan(body: PlanCreate, principal: PrincipalDep) -> Any:
+    """Start a redrawing plan: a draft copy of a layer's published generation.
+
+    Edits go to the copy; nothing changes for users until the plan is published."""
     return plans.create_plan(body.layer, note=body.note, author=principal.label)
 
 
 @router.get("", response_model=PlanList)
 def list_plans(layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None) -> Any:
+    """List the redrawing plans, optionally of one layer.
+
+    Each with its state (open, published, abandoned)."""
     rows = plans.list_plans(layer)
     return {"data": rows, "count": len(rows)}
 
 
 @router.get("/{plan_id}", response_model=PlanDetail)
 def get_plan(plan_id: int) -> Any:
+    """One plan with its edits, in order.
+
+    Each edit records its parameters, author and impact."""
     return plans.get_plan(plan_id)
 
 
 @router.post("/{plan_id}/split", response_model=EditOut)
 def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+    """Split a grid of the plan along a line.
+
+    Checked on the spot (still a clean coverage inside its community) or refused with the reason;
+    ``dry_run=true`` shows the result and its impact without storing it."""
     params = {"grid": body.grid, "line": _dump(body, "line")}
     return _edit(plan_id, "split", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/merge", response_model=EditOut)
 def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+    """Merge grids of the plan into one (``keep`` names the code that stays).
+
+    Neighbouring grids of one community only; ``dry_run=true`` stores nothing."""
     params: dict[str, Any] = {"grids": body.grids}
     if body.keep:
         params["keep"] = body.keep
@@ -196,6 +212,9 @@ def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun 
 
 @router.post("/{plan_id}/reshape", response_model=EditOut)
 def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+    """Give a grid of the plan a new outline; its neighbours give or take the difference.
+
+    Checked on the spot; ``dry_run=true`` stores nothing."""
     params = {"grid": body.grid, "geometry": _dump(body, "geometry")}
     return _edit(plan_id, "reshape", params, principal, dry_run)
 
@@ -204,28 +223,43 @@ def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: Dry
 def move_buildings(
     plan_id: int, body: MoveIn, principal: PrincipalDep, dry_run: DryRun = False
 ) -> Any:
+    """Move buildings (and their households and addresses) into a neighbouring grid of the plan.
+
+    The border is redrawn along the gaps around them; ``dry_run=true`` stores nothing."""
     params = {"buildings": body.buildings, "to": body.to}
     return _edit(plan_id, "move_buildings", params, principal, dry_run)
 
 
 @router.post("/{plan_id}/recode", response_model=EditOut)
 def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+    """Give a grid of the plan a new code and/or name.
+
+    The roster follows the code; a code already taken is refused; ``dry_run=true`` stores nothing."""
     params = {"grid": body.grid, "code": body.code, "name": body.name}
     return _edit(plan_id, "recode", params, principal, dry_run)
 
 
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
 def suggest(plan_id: int) -> Any:
+    """Suggestions to bring the plan's grids into the household band (300–500 by default).
+
+    Splits for grids too big, merges for grids too small; nothing is stored."""
     return plans.suggestions(plan_id)
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
 def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> Any:
+    """Apply suggestions (by id) to the plan, each as an edit.
+
+    Each is checked like a hand-made edit."""
     return plans.accept_suggestions(plan_id, body.ids, author=principal.label, viewer=principal)
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
 def validate(plan_id: int) -> Any:
+    """Check the whole plan: a clean coverage, codes unique, every grid in its community.
+
+    What publishing would refuse, without publishing."""
     return plans.validate(plan_id)
 
 
@@ -235,6 +269,9 @@ def diff(
     background: BackgroundTasks,
     format: Annotated[Literal["geojson", "gpkg"], Query()] = "geojson",  # noqa: A002
 ) -> Any:
+    """The plan against its base: grids added, changed and removed (GeoJSON or GeoPackage).
+
+    ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
     frame, summary = plans.diff_plan(plan_id)
     if format == "gpkg":
         folder = Path(tempfile.mkdtemp(prefix="geo-grid-diff-"))
@@ -262,4 +299,7 @@ def _cleanup(folder: Path) -> None:
 
 @router.post("/{plan_id}/publish", response_model=PublishOut)
 def publish(plan_id: int, principal: PrincipalDep) -> Any:
+    """Publish the plan: validate it and make it the layer's published generation.
+
+    One transaction; a plan started from a generation that is no longer published is a 409."""
     return plans.publish(plan_id, author=principal.label, viewer=principal)

@@ -34,6 +34,11 @@ def vector_tile(
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
 ) -> Response:
+    """One Mapbox vector tile of a published layer or of the buildings, made by PostGIS.
+
+    Tile layer ``grids`` (code, name, households) or ``buildings``; an ``ETag`` names the content, so
+    a repeated request answers 304 until a publish changes the tile. An empty tile is a 200 with no
+    body."""
     data = maps.tile(layer, z, x, y)
     etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'  # noqa: S324 (a content tag)
     headers = {"Cache-Control": f"public, max-age={MAX_AGE}", "ETag": etag}

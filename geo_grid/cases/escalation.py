@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from geo_grid.cases.lifecycle import is_open
 from geo_grid.errors import Conflict
+from geo_grid.labels import CASE_LEVEL
 
 __all__ = [
     "LEVELS",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 #: Levels bottom-up with their Chinese labels.
-LEVELS: dict[str, str] = {"grid": "网格", "community": "社区", "street": "街道", "district": "区"}
+LEVELS: dict[str, str] = {k: CASE_LEVEL[k] for k in ("grid", "community", "street", "district")}
 _ORDER = list(LEVELS)
 #: Hours a case may stay at a level after arriving there (the grid level uses the SLA due date).
 LEVEL_HOURS: dict[str, float] = {"community": 24.0, "street": 48.0, "district": 72.0}

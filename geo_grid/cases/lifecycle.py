@@ -25,6 +25,7 @@ geo_grid.errors.Conflict: action: cannot close a case that is received (allowed:
 from __future__ import annotations
 
 from geo_grid.errors import BadInput, Conflict
+from geo_grid.labels import CASE_ACTION, CASE_STATE
 
 __all__ = [
     "ACTIONS",
@@ -38,42 +39,47 @@ __all__ = [
     "is_open",
 ]
 
-#: Every state with its Chinese label.
+#: Every state with its Chinese label (the words live in :mod:`geo_grid.labels`).
 STATES: dict[str, str] = {
-    "received": "受理",
-    "manual": "待人工派遣",
-    "assessed": "研判",
-    "dispatched": "派遣",
-    "handling": "处置",
-    "handled": "办结",
-    "verified": "核查",
-    "closed": "结案",
-    "rated": "评价",
-    "returned": "退回",
-    "suspended": "挂起",
-    "rejected": "不予受理",
-}
+    state: CASE_STATE[state]
+    for state in (
+        "received", "manual", "assessed", "dispatched", "handling", "handled", "verified",
+        "closed", "rated", "returned", "suspended", "rejected",
+    )
+}  # fmt: skip
 
 #: action -> (states it is legal from, resulting state, Chinese label)
 ACTIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "assess": (frozenset({"received"}), "assessed", "研判"),
-    "to_manual": (frozenset({"received", "assessed"}), "manual", "转人工"),
-    "dispatch": (frozenset({"received", "assessed", "manual", "returned"}), "dispatched", "派遣"),
-    "accept": (frozenset({"dispatched"}), "handling", "签收处置"),
-    "return": (frozenset({"dispatched", "handling"}), "returned", "退回"),
-    "reassign": (frozenset({"dispatched", "handling", "returned"}), "dispatched", "改派"),
-    "suspend": (frozenset({"dispatched", "handling"}), "suspended", "挂起"),
-    "resume": (frozenset({"suspended"}), "handling", "恢复"),
-    "handle": (frozenset({"handling"}), "handled", "办结"),
-    "reopen": (frozenset({"handled", "verified"}), "handling", "核查不通过"),
-    "verify": (frozenset({"handled"}), "verified", "核查通过"),
-    "close": (frozenset({"verified"}), "closed", "结案"),
-    "rate": (frozenset({"closed"}), "rated", "评价"),
-    "reject": (frozenset({"received", "assessed", "manual", "returned"}), "rejected", "不予受理"),
+    "assess": (frozenset({"received"}), "assessed", CASE_ACTION["assess"]),
+    "to_manual": (frozenset({"received", "assessed"}), "manual", CASE_ACTION["to_manual"]),
+    "dispatch": (
+        frozenset({"received", "assessed", "manual", "returned"}),
+        "dispatched",
+        CASE_ACTION["dispatch"],
+    ),
+    "accept": (frozenset({"dispatched"}), "handling", CASE_ACTION["accept"]),
+    "return": (frozenset({"dispatched", "handling"}), "returned", CASE_ACTION["return"]),
+    "reassign": (
+        frozenset({"dispatched", "handling", "returned"}),
+        "dispatched",
+        CASE_ACTION["reassign"],
+    ),
+    "suspend": (frozenset({"dispatched", "handling"}), "suspended", CASE_ACTION["suspend"]),
+    "resume": (frozenset({"suspended"}), "handling", CASE_ACTION["resume"]),
+    "handle": (frozenset({"handling"}), "handled", CASE_ACTION["handle"]),
+    "reopen": (frozenset({"handled", "verified"}), "handling", CASE_ACTION["reopen"]),
+    "verify": (frozenset({"handled"}), "verified", CASE_ACTION["verify"]),
+    "close": (frozenset({"verified"}), "closed", CASE_ACTION["close"]),
+    "rate": (frozenset({"closed"}), "rated", CASE_ACTION["rate"]),
+    "reject": (
+        frozenset({"received", "assessed", "manual", "returned"}),
+        "rejected",
+        CASE_ACTION["reject"],
+    ),
 }
 
 #: Actions that record something without moving the case (legal in every open state).
-NOTE_ACTIONS: dict[str, str] = {"contact": "联系反映人", "comment": "备注", "escalate": "升级"}
+NOTE_ACTIONS: dict[str, str] = {a: CASE_ACTION[a] for a in ("contact", "comment", "escalate")}
 
 #: Terminal-ish states: the case no longer counts as open (rated cases are closed and rated).
 CLOSED_STATES: frozenset[str] = frozenset({"closed", "rated", "rejected"})

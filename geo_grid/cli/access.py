@@ -16,6 +16,8 @@ from rich.table import Table
 
 from geo_grid.cli._common import out
 from geo_grid.cli._common import print_json as _json
+from geo_grid.labels import ROLE, label
+from geo_grid.timefmt import format_time
 
 __all__ = ["audit_app", "keys_app", "users_app"]
 
@@ -70,7 +72,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         return
     table = Table("username", "role", "area", "person", "active")
     for r in rows:
-        table.add_row(r["username"], r["role"], f"{r['scope_level']}:{r['scope_code']}",
+        table.add_row(r["username"], label(ROLE, r["role"]), f"{r['scope_level']}:{r['scope_code']}",
                       r["person_id"] or "", "yes" if r["active"] else "no")  # fmt: skip
     out.print(table)
 
@@ -115,8 +117,8 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     table = Table("name", "prefix", "role", "active", "last used")
     for r in rows:
-        table.add_row(r["name"], r["prefix"] + "…", r["role"], "yes" if r["active"] else "no",
-                      str(r["last_used_at"] or ""))  # fmt: skip
+        table.add_row(r["name"], r["prefix"] + "…", label(ROLE, r["role"]),
+                      "yes" if r["active"] else "no", format_time(r["last_used_at"]))  # fmt: skip
     out.print(table)
 
 
@@ -147,5 +149,6 @@ def audit_personal_data(
     for r in rows:
         ids = r["case_ids"]
         shown = ", ".join(map(str, ids[:5])) + (f" … (+{len(ids) - 5})" if len(ids) > 5 else "")
-        table.add_row(str(r["at"])[:19], r["principal"], r["role"], shown, r["purpose"])
+        table.add_row(format_time(r["at"], seconds=True), r["principal"], label(ROLE, r["role"]),
+                      shown, r["purpose"])  # fmt: skip
     out.print(table)

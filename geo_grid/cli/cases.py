@@ -14,6 +14,8 @@ from rich.table import Table
 
 from geo_grid.cli._common import out
 from geo_grid.cli._common import print_json as _json
+from geo_grid.labels import ACTOR_ROLE, CASE_ACTION, label
+from geo_grid.timefmt import format_time, zone_suffix
 
 __all__ = ["cases_app"]
 
@@ -24,9 +26,8 @@ def _when(value: str | None, option: str, *, local: bool = True) -> datetime | N
     """``--from``/``--to``/``--now`` read as the API reads them (:mod:`geo_grid.periods`):
     ISO 8601, the district's time zone when no offset is given (``local=False``: required)."""
     from geo_grid.periods import parse_instant
-    from geo_grid.settings import get_settings
 
-    return parse_instant(value, option, zone=get_settings().zone if local else None)
+    return parse_instant(value, option, local=local)
 
 
 @cases_app.command("tick")
@@ -71,11 +72,12 @@ def list_cmd(
     if as_json:
         _json({"data": rows, "count": total})
         return
-    table = Table("number", "status", "level", "category", "grid", "department", "received")
+    table = Table("number", "status", "level", "category", "grid", "department",
+                  f"received {zone_suffix()}")  # fmt: skip
     for r in rows:
         table.add_row(
             r["number"], r["status_zh"], r["level_zh"], r["category_name"] or r["category_code"],
-            r["grid_code"] or "-", r["department"] or "-", f"{r['received_at']:%Y-%m-%d %H:%M}",
+            r["grid_code"] or "-", r["department"] or "-", format_time(r["received_at"], suffix=False),
         )  # fmt: skip
     out.print(table)
     out.print(f"{len(rows)} of {total}")
@@ -100,7 +102,8 @@ def show_cmd(
     for line in case["routing"].get("trace", []):
         out.print(f"  · {line}")
     for e in case["events"]:
-        out.print(f"  {e['at']:%Y-%m-%d %H:%M} {e['action']:<10} {e['actor']} {e['note'] or ''}")
+        action, role = label(CASE_ACTION, e["action"]), label(ACTOR_ROLE, e["role"])
+        out.print(f"  {format_time(e['at'])} {action:<6} {e['actor']} ({role}) {e['note'] or ''}")
 
 
 @cases_app.command("indicators")

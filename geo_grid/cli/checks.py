@@ -20,6 +20,7 @@ from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
 from geo_grid.coverage import DEFECT_KINDS
 from geo_grid.errors import BadInput
+from geo_grid.labels import DEFECT_KIND, label
 
 __all__ = ["check_cmd", "fix_cmd", "merge_cmd", "register"]
 
@@ -60,12 +61,12 @@ def _print_summary(summary: dict[str, Any], defects: list[dict[str, Any]], title
     counts = Table("kind", "count")
     for kind in DEFECT_KINDS:
         if summary.get(kind):
-            counts.add_row(kind, str(summary[kind]))
+            counts.add_row(f"{DEFECT_KIND[kind]} {kind}", str(summary[kind]))
     _out.print(counts)
     rows = Table("kind", "grids", "area m²", "width m", "parent")
     for d in defects[:30]:
         rows.add_row(
-            d["kind"],
+            label(DEFECT_KIND, d["kind"]),
             ", ".join(d["ids"]),
             "" if d["area_m2"] is None else f"{d['area_m2']:.1f}",
             "" if d["width_m"] is None else f"{d['width_m']:.1f}",

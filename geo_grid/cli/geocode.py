@@ -105,15 +105,19 @@ def geocode_cmd(
 
 
 def _print_geocode(r) -> None:
+    """A geocoder answer for a person: status and reasons in Chinese (labels.py)."""
+    from geo_grid.labels import GEOCODE_STATUS, label, reason_zh
+
+    status = label(GEOCODE_STATUS, r.status)
     if r.status == "matched":
-        _out.print(f"{r.status} {r.level} confidence {r.confidence:.2f}: {r.matched_text or ''}")
+        _out.print(f"{status} {r.level} confidence {r.confidence:.2f}: {r.matched_text or ''}")
         _out.print(f"grid {r.grid_code}  lon {r.lon:.6f} lat {r.lat:.6f}")
         for layer, code in r.grids.items():
             _out.print(f"  {layer}: {code}")
         if r.reason:
-            _out.print(f"note: {r.reason}")
+            _out.print(f"note: {reason_zh(r.reason)}")
         return
-    _out.print(f"{r.status}: {r.reason or ''} (confidence {r.confidence:.2f})")
+    _out.print(f"{status}: {reason_zh(r.reason) or ''} (confidence {r.confidence:.2f})")
     if r.alternatives:
         table = Table("confidence", "grid", "address")
         for c in r.alternatives:
@@ -167,7 +171,9 @@ def locate_cmd(
         _out.print(f"community {r.community_name or '-'} {r.community_code or ''}")
         for layer, code in r.grids.items():
             _out.print(f"  {layer}: {code or '-'}")
+        from geo_grid.labels import ROSTER_ROLE, label
+
         for p in r.roster:
-            _out.print(f"  {p.role}: {p.name} {p.phone or ''}")
+            _out.print(f"  {label(ROSTER_ROLE, p.role)}: {p.name} {p.phone or ''}")
     if not r.inside_district:
         raise typer.Exit(1)

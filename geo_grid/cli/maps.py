@@ -33,9 +33,8 @@ def register(app: typer.Typer) -> None:
 def _when(value: str | None, option: str) -> datetime | None:
     """Read as the API reads ``from``/``to`` (:mod:`geo_grid.periods`; local time if no offset)."""
     from geo_grid.periods import parse_instant
-    from geo_grid.settings import get_settings
 
-    return parse_instant(value, option, zone=get_settings().zone)
+    return parse_instant(value, option)
 
 
 def map_cmd(

@@ -134,7 +134,9 @@ def generate_cases(
         )  # fmt: skip
         unplaced = rng.random() < 0.015
         if unplaced:
-            placement = Placement.unplaced("geocoder unmatched: 地址不详 (demo)", source="address")
+            placement = Placement.unplaced(
+                "geocoder unmatched: 地址不详（演示数据）", source="address"
+            )
         decision = route(cat, rule, placement, roster, turn=case_id)
         row, evs, escs = _simulate(case_id, cat, rule, decision, placement, at, end,
                                    float(perf[gi[i]]), str(channels[i]), rng)  # fmt: skip

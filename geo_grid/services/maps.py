@@ -34,9 +34,11 @@ import pandas as pd
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
+from geo_grid.labels import PLAN_CHANGE, PLAN_STATE, label
 from geo_grid.layers import UNIFIED
 from geo_grid.periods import check_period, days_before
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import format_period
 
 __all__ = [
     "CACHE_SIZE",
@@ -120,10 +122,6 @@ def default_period(
     return start, end
 
 
-def _period_text(start: datetime, end: datetime) -> str:
-    return f"{start:%Y-%m-%d} 至 {(end - timedelta(seconds=1)):%Y-%m-%d}"
-
-
 # ------------------------------------------------------------------------------ builders
 def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
@@ -201,7 +199,7 @@ def _cases(
         points,
         grids,
         title=title,
-        period=_period_text(start, end),
+        period=format_period(start, end),
         **_map_options(asset_base),
     )
 
@@ -216,7 +214,7 @@ def _indicators(session, asset_base: str, start=None, end=None, **_: Any):
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
-        _unified(session), rows, period=_period_text(start, end), **_map_options(asset_base)
+        _unified(session), rows, period=format_period(start, end), **_map_options(asset_base)
     )
 
 
@@ -288,10 +286,9 @@ def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_
         context = draft
     counts = diff["change"].value_counts()
     changes = "，".join(
-        f"{label} {int(counts.get(key, 0))}"
-        for key, label in (("added", "新增"), ("changed", "调整"), ("removed", "撤销"))
+        f"{PLAN_CHANGE[key]} {int(counts.get(key, 0))}" for key in ("added", "changed", "removed")
     )
-    title = f"调整方案 {plan_id}（{plan.get('status')}）：{changes}"
+    title = f"调整方案 {plan_id}（{label(PLAN_STATE, plan.get('status'))}）：{changes}"
     return plan_map(
         plan_id,
         before,

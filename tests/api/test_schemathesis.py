@@ -232,6 +232,10 @@ PROBES = [
     ("GET", "/map/cases?from=-2"),
     ("OPTIONS", "/api/v1/cases"),
     ("PATCH", "/api/v1/layers"),
+    # instants that cannot be shown in UTC or in Beijing time (years 1 to 9999)
+    ("GET", "/map/cases?from=0001-01-01T00:00:00%2B14:00&to=0001-01-20T00:00:00Z"),
+    ("GET", "/map/cases?from=9999-12-01T00:00:00Z&to=9999-12-31T20:00:00Z"),
+    ("GET", "/map/indicators?to=0001-01-01T00:00:00"),
     ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=EPSG:999999"),
     ("GET", "/api/v1/locate?lon=118.9&lat=32.1&crs=%00"),
     ("GET", "/api/v1/locate?lon=180&lat=90&crs=EPSG:3857"),
@@ -260,6 +264,7 @@ BODY_PROBES = [
     ("POST", "/api/v1/cases/1/whistle", {"actor": "\x00"}),
     ("POST", "/api/v1/checks", {"layer": "unified", "generation": 99999999999}),
     ("POST", "/api/v1/cases/tick", {"now": "2026-06-01T00:00:00+16:00"}),
+    ("POST", "/api/v1/cases/tick", {"now": "0001-01-01T00:00:00+14:00"}),
 ]
 
 
@@ -269,6 +274,13 @@ def test_body_probe_answers_without_server_error(
 ) -> None:
     r = client.request(method, url, json=body)
     assert r.status_code < 500, (r.status_code, r.text[:300])
+
+
+def test_an_empty_idempotency_key_is_refused_not_stored(client: TestClient) -> None:
+    """An empty ``Idempotency-Key`` once reached the store as a key without a request hash."""
+    body = {"category_code": "E0502", "lon": 118.9, "lat": 32.1, "crs": "cgcs2000"}
+    r = client.post("/api/v1/cases", json=body, headers={"Idempotency-Key": ""})
+    assert r.status_code == 422 and "idempotency-key" in r.json()["error"]["field"], r.text
 
 
 @pytest.mark.parametrize(("method", "url"), PROBES)

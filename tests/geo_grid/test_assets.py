@@ -77,6 +77,62 @@ def test_second_run_needs_no_network_and_tampering_is_repaired(
         ensure_assets(dest)  # altered file → fetch again → offline here
 
 
+def test_a_changed_file_selection_is_extracted_again(fake_registry, tmp_path, monkeypatch):
+    """Same version, other files wanted (a new page needs one more file): not 'current' any more."""
+    dest = ensure_assets(tmp_path / "vendor")
+    assert not (dest / "fakeleaf" / "fake.js.map").exists()
+    more = NpmPackage("fakeleaf", "1.0.0", fake_registry.integrity, ("fake.js", "fake.js.map"))
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": more})
+    ensure_assets(dest)
+    assert (dest / "fakeleaf" / "fake.js.map").read_bytes() == b"{}"
+    assert not (dest / "fakeleaf" / "images").exists()
+
+
+def test_files_from_the_package_root_or_another_folder(fake_registry, tmp_path, monkeypatch):
+    """swagger-ui-dist keeps its files at the package root, ReDoc under ``bundles/``."""
+    root = NpmPackage("fakeleaf", "1.0.0", fake_registry.integrity, ("src/ignored.js",), folder="")
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": root})
+    folder = ensure_assets(tmp_path / "vendor") / "fakeleaf"
+    got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert got == [".manifest.json", "package.json", "src/ignored.js"]
+    wrong = NpmPackage("fakeleaf", "1.0.0", fake_registry.integrity, ("x.js",), folder="bundles/")
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": wrong})
+    with pytest.raises(AssetError, match="lacks bundles/x.js"):
+        ensure_assets(tmp_path / "other")
+
+
+def test_internet_urls_in_a_bundle_are_replaced_and_must_be_there(
+    fake_registry, tmp_path, monkeypatch
+):
+    """ReDoc's sidebar logo comes from cdn.redoc.ly: the extracted bundle points elsewhere."""
+    data = _tarball({"dist/fake.js": b'img.src="https://cdn.example/logo.svg";'})
+    (tmp_path / "registry" / "fakeleaf" / "-" / "fakeleaf-1.0.0.tgz").write_bytes(data)
+    swap = (("fake.js", "https://cdn.example/logo.svg", assets.BLANK),)
+    pkg = NpmPackage("fakeleaf", "1.0.0", _integrity(data), ("fake.js",), offline=swap)
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": pkg})
+    folder = ensure_assets(tmp_path / "vendor") / "fakeleaf"
+    text = (folder / "fake.js").read_text()
+    assert "cdn.example" not in text and assets.BLANK in text
+    monkeypatch.setattr(assets, "REGISTRY", CLOSED)
+    ensure_assets(tmp_path / "vendor")  # the manifest holds the replaced file's digest
+    gone = (("fake.js", "https://cdn.example/other.svg", assets.BLANK),)
+    stale = NpmPackage("fakeleaf", "1.0.0", _integrity(data), ("fake.js",), offline=gone)
+    monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": stale})
+    with pytest.raises(AssetError, match="cannot download"):
+        ensure_assets(tmp_path / "vendor")  # another replacement: extract again (offline here)
+
+
+def test_no_vendor_file_fetches_from_a_cdn():
+    """What the pages load names no CDN host (links to project sites are fine)."""
+    folder = assets.asset_path()
+    if not (folder / "redoc" / ".manifest.json").exists():
+        pytest.skip("vendor assets not installed (run python -m geo_grid.assets)")
+    for path in folder.rglob("*.js"):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for host in ("cdn.redoc.ly", "cdn.jsdelivr.net", "unpkg.com", "fonts.googleapis.com"):
+            assert host not in text, (path.name, host)
+
+
 def test_tarball_not_matching_pinned_integrity_is_refused(fake_registry, tmp_path, monkeypatch):
     wrong = NpmPackage("fakeleaf", "1.0.0", _integrity(b"something else"), ("fake.js",))
     monkeypatch.setattr(assets, "PACKAGES", {"fakeleaf": wrong})
@@ -112,3 +168,8 @@ def test_installed_vendor_tree_verifies_offline(monkeypatch):
     assert (folder / "leaflet.markercluster" / "MarkerCluster.Default.css").exists()
     assert (folder / "leaflet.heat" / "leaflet-heat.js").exists()
     assert (folder / "leaflet-draw" / "leaflet.draw.js").exists()
+    # the API documentation pages: one Swagger UI bundle (of four) and its CSS, ReDoc's bundle
+    swagger = sorted(p.name for p in (folder / "swagger-ui-dist").iterdir())
+    assert "swagger-ui-bundle.js" in swagger and "swagger-ui.css" in swagger
+    assert not [n for n in swagger if n.endswith(".map") or "es-bundle" in n], swagger
+    assert (folder / "redoc" / "redoc.standalone.js").stat().st_size > 500_000

@@ -15,18 +15,14 @@ from typing import Any
 
 from geo_grid.cases.catalogue import Category
 from geo_grid.cases.rules import Placement
+from geo_grid.db.models.cases import CASE_CHANNELS
 from geo_grid.errors import BadInput
+from geo_grid.labels import CASE_CHANNEL
 
 __all__ = ["CHANNELS"]
 
 #: Intake channels with their Chinese labels.
-CHANNELS: dict[str, str] = {
-    "hotline": "12345热线",
-    "app": "APP",
-    "wechat": "微信群",
-    "patrol": "网格巡查",
-    "open311": "Open311",
-}
+CHANNELS: dict[str, str] = {k: CASE_CHANNEL[k] for k in CASE_CHANNELS}
 
 #: Guards the rules cache (:mod:`.rules`) and the roster and geocoder caches (:mod:`.placement`).
 _lock = threading.Lock()

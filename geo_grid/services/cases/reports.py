@@ -21,6 +21,7 @@ from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
 from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
 from geo_grid.settings import get_settings
+from geo_grid.timefmt import assume_local
 
 __all__ = ["indicators", "open311_create", "open311_request", "open311_requests"]
 
@@ -38,23 +39,14 @@ def _thresholds() -> Thresholds:
     return Thresholds.from_config(config)
 
 
-def _local(value: datetime) -> datetime:
-    """A date without an offset is the district's local time (``GEO_GRID_TIME_ZONE``), as a
-    leader means it.
-
-    >>> _local(datetime(2026, 1, 1)).isoformat()
-    '2026-01-01T00:00:00+08:00'
-    """
-    return value.replace(tzinfo=get_settings().zone) if value.tzinfo is None else value
-
-
 def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``.
 
     The period is checked first (:func:`geo_grid.periods.check_period`: offsets PostgreSQL
-    holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls.
+    holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls; a date without
+    an offset is the district's local time, as a leader means it.
     """
-    start, end = _local(start), _local(end)
+    start, end = assume_local(start), assume_local(end)
     check_period(start, end, max_days=get_settings().max_period_days)
     thresholds = _thresholds()
     with session_scope() as session:

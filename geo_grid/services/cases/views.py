@@ -24,6 +24,7 @@ from geo_grid.cases.catalogue import Category, category
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
+from geo_grid.labels import reason_zh
 from geo_grid.services.access import record_personal_read
 from geo_grid.services.cases._common import CHANNELS, _now
 
@@ -55,6 +56,7 @@ def case_view(row: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
         reporter_phone=access.mask_phone(row.get("reporter_phone")),
         **{k: access.mask_text(row.get(k)) for k in _FREE_TEXT},
         status_zh=lifecycle.STATES.get(status, status),
+        manual_reason_zh=reason_zh(row.get("manual_reason")),
         level_zh=esc.LEVELS.get(row.get("level") or "grid"),
         channel_zh=CHANNELS.get(row.get("channel"), row.get("channel")),
         category_name=cat.name_zh if cat else None,

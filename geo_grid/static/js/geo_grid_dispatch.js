@@ -2,16 +2,15 @@
  * responsible there, and a confirmation that routes the case through the cases API.
  *
  * geoGridDispatch.panel(map, opts, layers) with opts {queueUrl, locateUrl, routeUrl ("{id}"
- * replaced), crs, layerNames} and layers {grids: unified grid layer from geoGrid.dataLayer}.
- * The queue answer may be a list or {data: [...]} of cases with id, number, address_text,
- * category_name or category_code, manual_reason, received_at. Nothing is sent before the
+ * replaced), crs, layerNames, roleNames, categories} (Chinese labels from geo_grid/labels.py) and
+ * layers {grids: unified grid layer from geoGrid.dataLayer}. The queue answer may be a list or
+ * {data: [...]} of cases with id, number, address_text, category_name or category_code,
+ * manual_reason_zh (else manual_reason), received_at. Nothing is sent before the
  * dispatcher confirms.
  */
 (function (global) {
   "use strict";
   var esc = function (v) { return global.geoGrid.esc(v); };
-  var ROLES = {grid_leader: "网格长", grid_worker: "网格员", police: "包保民警",
-    party_household: "党员中心户", dept_member: "报到成员"};
 
   function getJSON(url, init) {
     // X-Requested-With: the API accepts the session cookie on writes only with it (no CSRF)
@@ -70,7 +69,8 @@
       }
       list.innerHTML = state.cases.map(function (c) {
         var cat = c.category_name || (opts.categories || {})[c.category_code] || c.category_code || "";
-        var why = c.manual_reason ? "（" + c.manual_reason + "）" : "";
+        var reason = c.manual_reason_zh || c.manual_reason;
+        var why = reason ? "（" + reason + "）" : "";
         return '<li data-id="' + esc(c.id) + '"' +
           (state.picked && String(state.picked.id) === String(c.id) ? ' class="gg-picked"' : "") +
           "><b>" + esc(c.number || c.id) + "</b> " + esc(cat) +
@@ -138,7 +138,7 @@
         }).join("") + "</table>";
       }
       var people = (data.roster || []).map(function (p) {
-        return esc(ROLES[p.role] || p.role) + " " + esc(p.name);
+        return esc((opts.roleNames || {})[p.role] || p.role) + " " + esc(p.name);
       });
       if (people.length) html += "<div>" + people.join("，") + "</div>";
       if (state.picked && data.grid_code) {

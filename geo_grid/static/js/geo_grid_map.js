@@ -225,7 +225,8 @@
           marker = outline = null;
           if (data && data.status === "unmatched") xy = code = null;
           if (!xy && !code) {
-            msg.textContent = "未匹配到地址" + (data && data.reason ? "（" + data.reason + "）" : "");
+            var why = data && (data.reason_zh || data.reason);
+            msg.textContent = "未匹配到地址" + (why ? "（" + why + "）" : "");
             return;
           }
           var label = (data && data.matched_text) || q;
@@ -353,6 +354,11 @@
     return grid;
   }
 
+  /* The scale bar of every page: metres and kilometres only (Leaflet's default adds miles). */
+  function scale(map) {
+    return L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo(map);
+  }
+
   /* A small fixed box of text (page title, summary figures). */
   function infoBox(map, html, position) {
     var control = L.control({position: position || "topright"});
@@ -369,5 +375,5 @@
   global.geoGrid = {decode: decode, dataLayer: dataLayer, zoomLabels: zoomLabels,
     searchControl: searchControl, legend: legend, esc: esc, unpack: unpack,
     fieldTable: fieldTable, markerClusters: markerClusters, heatLayer: heatLayer,
-    vectorTiles: vectorTiles, infoBox: infoBox};
+    vectorTiles: vectorTiles, infoBox: infoBox, scale: scale};
 })(window);
