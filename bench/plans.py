@@ -66,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     from geo_grid.demo import generate_demo
 
-    demo = generate_demo(args.seed)
+    demo = generate_demo(seed=args.seed)
     unified = demo.grids["unified"].drop(columns=["layer"])
 
     def ctx(bands: plans.Bands) -> plans.PlanContext:

@@ -43,20 +43,24 @@ def demo_load(
 @demo_app.command("generate")
 def demo_generate(
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 20261125,
+    district: Annotated[
+        str, typer.Option(help="District code (one of the districts in data/).")
+    ] = "320113",
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for GeoPackages and ground truth.")
     ] = Path("data/ground_truth"),
     layers: Annotated[bool, typer.Option(help="Also write each layer as a GeoPackage.")] = False,
 ) -> None:
-    """Generate the demo without a database: ground truth (and optionally the layers as files)."""
-    from geo_grid.demo import generate_demo, write_ground_truth
+    """Generate a demo district without a database: ground truth (and optionally the layers)."""
+    from geo_grid.demo import generate_demo, ground_truth_name, load_district, write_ground_truth
 
-    demo = generate_demo(seed)
+    demo = generate_demo(load_district(district), seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_ground_truth(demo, out_dir / "qixia_defects.json")
+    truth = ground_truth_name(demo)
+    write_ground_truth(demo, out_dir / truth)
     if layers:
         from geo_grid.io import write_layer
 
         for key, grids in demo.grids.items():
-            write_layer(grids, out_dir / f"qixia_{key}.gpkg")
+            write_layer(grids, out_dir / truth.replace("_defects.json", f"_{key}.gpkg"))
     out.print(f"wrote {out_dir}")

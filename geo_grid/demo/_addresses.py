@@ -18,7 +18,6 @@ from geo_grid.demo._names import person_names, phone_numbers
 
 __all__ = ["build_addresses", "build_roster"]
 
-PREFIX = "江苏省南京市栖霞区"
 DOOR_STEP_M = 10.0  # one door-number step per 10 m of road
 
 
@@ -82,9 +81,16 @@ def build_addresses(
     road_geoms,
     land,
     rng: np.random.Generator,
+    *,
+    prefix: str,
     target: int = 100_000,
+    first_id: int = 1,
 ) -> pd.DataFrame:
-    """Address rows with local (EPSG:4549) coordinates ``x``, ``y``; ids in generation order."""
+    """Address rows with local (metric) coordinates ``x``, ``y``; ids in generation order.
+
+    ``prefix`` is the district's administrative prefix ('江苏省南京市栖霞区'); ids run from
+    ``first_id`` so that districts stored together do not share one.
+    """
     rows: dict[str, list] = {
         k: [] for k in ["local_text", *LIBRARY_COMPONENTS, "building_code", "grid_code", "x", "y"]
     }
@@ -138,7 +144,7 @@ def build_addresses(
     bld_tree = shapely.STRtree(rects)
     urban_grid = np.array([comm_kind[grid_comm[c]] == "urban" for c in grid_codes])
     total_len = float(shapely.length(road_geoms).sum())
-    spacing = max(40.0, 2 * total_len / 14_000)
+    spacing = max(40.0, 2 * total_len / max(1, 14_000 * target // 100_000))
     fr_road, fr_s, fr_side, fr_xy = [], [], [], []
     for r, line in enumerate(road_geoms):
         s = np.arange(spacing / 2, line.length - 5, spacing)
@@ -222,9 +228,9 @@ def build_addresses(
         [lt.startswith(s) for lt, s in zip(df["local_text"], short, strict=True)], index=df.index
     )
     df["full_text"] = (
-        PREFIX + df["street_code"].map(street_name) + short.where(~repeat, "") + df["local_text"]
+        prefix + df["street_code"].map(street_name) + short.where(~repeat, "") + df["local_text"]
     )
-    df.insert(0, "address_id", np.arange(1, len(df) + 1, dtype=np.int64))
+    df.insert(0, "address_id", np.arange(first_id, first_id + len(df), dtype=np.int64))
     return df
 
 
@@ -234,10 +240,14 @@ def build_roster(
     comm_kind: dict[str, str],
     dept_grids: list[tuple[str, str, str]],
     rng: np.random.Generator,
+    *,
+    police: str,
+    id_prefix: str = "P",
 ) -> pd.DataFrame:
     """People on duty per grid: leader, workers, police, party households, department members.
 
-    ``dept_grids`` lists (layer, grid code, department name) of the department layers.
+    ``dept_grids`` lists (layer, grid code, department name) of the department layers; ``police``
+    names the police sub-bureau ('栖霞公安分局'); person ids are ``id_prefix`` + 7 digits.
     """
     recs: list[tuple] = []  # role, layer, grid_code, department, linked_households
     by_comm: dict[str, list[str]] = {}
@@ -268,12 +278,23 @@ def build_roster(
     phones = phone_numbers(rng, n_people)
     out = []
     for k, (role, layer, code, dept, linked) in enumerate(recs):
-        out.append((f"P{k + 1:07d}", names[k], phones[k], role, layer, code, dept, linked))
+        out.append(
+            (f"{id_prefix}{k + 1:07d}", names[k], phones[k], role, layer, code, dept, linked)
+        )
     base = len(recs)
     for off, code in police_rows:
         k = base + off
         out.append(
-            (f"P{k + 1:07d}", names[k], phones[k], "police", "unified", code, "栖霞公安分局", None)
+            (
+                f"{id_prefix}{k + 1:07d}",
+                names[k],
+                phones[k],
+                "police",
+                "unified",
+                code,
+                police,
+                None,
+            )
         )
     df = pd.DataFrame(
         out,

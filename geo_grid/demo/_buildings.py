@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid.demo import _partition as part
 from geo_grid.demo._names import NamePool, chinese_numeral
 
 __all__ = ["Buildings", "build_buildings", "rectangles"]
@@ -82,7 +83,7 @@ def _slots(region, dx: float, dy: float, angle: float, rng: np.random.Generator)
     c, s = math.cos(angle), math.sin(angle)
     x = cx + gu.ravel() * c - gv.ravel() * s
     y = cy + gu.ravel() * s + gv.ravel() * c
-    keep = shapely.contains_xy(region, x, y)
+    keep = part.inside(region, x, y)
     return np.column_stack([x[keep], y[keep]])
 
 
@@ -212,9 +213,11 @@ def _rural_grid(out, grid, code, comm, village, land, rng, group_counter, seq) -
         idx = np.array([0])
     per_house = np.ones(len(idx), dtype=int)
     short = target - len(idx)
+    # not enough room: some houses hold two or three households (more on a very cramped grid)
+    most = max(3, math.ceil(target / len(idx)))
     i = 0
-    while short > 0:  # not enough room: some houses hold two or three households
-        if per_house[i % len(idx)] < 3:
+    while short > 0:
+        if per_house[i % len(idx)] < most:
             per_house[i % len(idx)] += 1
             short -= 1
         i += 1

@@ -5,16 +5,18 @@ coverage check must find: sliver gaps (1–20 m strips lost between neighbours),
 overlaps, a grid crossing its community line, duplicated grids and codes, and bow-tie rings that
 GEOS calls invalid. Each defect is planted at a separate place (≥ 400 m from any other, on grids no
 other defect touches) so the ground truth is unambiguous; the record carries the grids involved,
-the area and strip width in metres (EPSG:4549) and a point inside the defect.
+the area and strip width in metres (the district's local CRS) and a point inside the defect.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.ops import substring
 
-from geo_grid.demo._units import from_local
+from geo_grid.demo._frame import LocalFrame
 from geo_grid.layers import ECOLOGY, EMERGENCY, POLITICS_LAW, URBAN_MGMT
 
 __all__ = ["PLAN", "bow_tie", "inject_defects"]
@@ -47,6 +49,24 @@ PLAN: dict[str, list[str]] = {
     ECOLOGY: ["sliver_gap", "hole", "overlap", "invalid_geometry", "duplicate_geometry"],
 }
 MIN_APART_M = 400.0
+
+
+@dataclass(frozen=True)
+class _Room:
+    """How much room a defect needs: a grid's area and inner distance, a shared edge's length.
+
+    The first pass asks for the room a suburban district like Qixia offers everywhere; a district
+    of small, dense grids gets a second, relaxed pass (edges of 100 m or more, the defect on their
+    middle 30 %, never more than a quarter of the neighbour taken; grids of 6 ha), so every planned
+    defect still finds a place.
+    """
+
+    min_area: float = 250_000.0
+    min_inner: float = 120.0
+    relaxed: bool = False
+
+
+_FIRST, _RELAXED = _Room(), _Room(min_area=60_000.0, min_inner=60.0, relaxed=True)
 _SEQ_DIGITS = {POLITICS_LAW: 3, URBAN_MGMT: 3, EMERGENCY: 2, ECOLOGY: 3}
 
 
@@ -72,9 +92,10 @@ def bow_tie(poly: shapely.Polygon) -> tuple[shapely.Polygon, np.ndarray]:
 
 
 class _Layer:
-    def __init__(self, key: str, table: dict):
+    def __init__(self, key: str, table: dict, frame: LocalFrame):
         self.key = key
         self.t = table
+        self.frame = frame
         self.touched: set[int] = set()
 
     @property
@@ -92,14 +113,15 @@ class _Layer:
             col.append(code if key == "code" else geom if key == "geometry" else col[i])
 
 
-def _pairs(layer: _Layer, rng) -> list[tuple[int, int, object]]:
-    """Neighbour pairs with the longest piece of their shared edge, in random order."""
+def _pairs(layer: _Layer, rng, limit: int | None = 400) -> list[tuple[int, int, object]]:
+    """Neighbour pairs (``limit`` of them, all for None) with the longest piece of their shared
+    edge, in random order."""
     g = layer.geoms
     tree = shapely.STRtree(g)
     a, b = tree.query(g, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
-    pick = rng.permutation(len(a))[:400]
+    pick = rng.permutation(len(a))[:limit]
     out = []
     for i, j in zip(a[pick], b[pick], strict=True):
         shared = shapely.line_merge(shapely.intersection(g[i].boundary, g[j].boundary))
@@ -109,28 +131,37 @@ def _pairs(layer: _Layer, rng) -> list[tuple[int, int, object]]:
     return out
 
 
-def _clean(*geoms) -> bool:
+def _clean(frame: LocalFrame, *geoms) -> bool:
     """True when the modified grids stay valid in storage coordinates too.
 
     A union or difference can leave a spike a few nanometres wide that is valid in metres but
     crosses itself after the conversion; such a place would plant an unrecorded invalid ring.
     """
-    return bool(shapely.is_valid(from_local(np.array(geoms, dtype=object))).all())
+    return bool(shapely.is_valid(frame.from_local(np.array(geoms, dtype=object))).all())
 
 
 def _far(xy, used: list) -> bool:
     return all(np.hypot(*(np.asarray(xy) - u)) >= MIN_APART_M for u in used)
 
 
-def inject_defects(dept: dict[str, dict], comm_local: dict, rng: np.random.Generator) -> list[dict]:
-    """Modify ``dept`` tables in place; return the defect records (point as local ``xy``)."""
+def inject_defects(
+    dept: dict[str, dict], comm_local: dict, rng: np.random.Generator, frame: LocalFrame
+) -> list[dict]:
+    """Modify ``dept`` tables in place; return the defect records (point as local ``xy``).
+
+    ``frame`` converts to storage coordinates, where a planted change must stay valid too.
+    """
     used: list[np.ndarray] = []
     records: list[dict] = []
     for key in (POLITICS_LAW, URBAN_MGMT, EMERGENCY, ECOLOGY):
-        layer = _Layer(key, dept[key])
+        layer = _Layer(key, dept[key], frame)
         pairs = _pairs(layer, rng)
+        every: list | None = None
         for kind in PLAN[key]:
-            rec = _plant(layer, kind, pairs, used, rng)
+            rec = _plant(layer, kind, pairs, used, rng, _FIRST)
+            if rec is None:
+                every = every if every is not None else _pairs(layer, rng, limit=None)
+                rec = _plant(layer, kind, every, used, rng, _RELAXED)
             if rec is None:
                 raise RuntimeError(f"no room to plant {kind} in {key}")
             rec["layer"] = key
@@ -139,34 +170,34 @@ def inject_defects(dept: dict[str, dict], comm_local: dict, rng: np.random.Gener
     return records
 
 
-def _edge_piece(line, length: float):
+def _edge_piece(line, length: float, room: _Room = _FIRST):
     """The middle ``length`` metres of ``line``, or None when the line is too short."""
-    if line.length < 3 * length:
+    if line.length < 3 * length or (room.relaxed and length < 30.0):
         return None
     mid = line.length / 2
     return substring(line, mid - length / 2, mid + length / 2)
 
 
-def _plant(layer: _Layer, kind: str, pairs, used, rng) -> dict | None:
+def _plant(layer: _Layer, kind: str, pairs, used, rng, room: _Room) -> dict | None:
     g = layer.t["geometry"]
     codes = layer.t["code"]
     if kind in ("hole", "invalid_geometry", "duplicate_geometry"):
         order = rng.permutation(len(g))
         for i in order:
             i = int(i)
-            if i in layer.touched or g[i].area < 250_000:
+            if i in layer.touched or g[i].area < room.min_area:
                 continue
             poly = max(shapely.get_parts(g[i]), key=lambda p: p.area)
             centre = shapely.get_coordinates(shapely.ops.polylabel(poly, tolerance=5.0))[0]
             if (
                 not _far(centre, used)
-                or shapely.distance(shapely.Point(centre), poly.boundary) < 120
+                or shapely.distance(shapely.Point(centre), poly.boundary) < room.min_inner
             ):
                 continue
             if kind == "hole":
                 r = float(rng.uniform(15.0, 35.0))
                 hole = shapely.Point(centre).buffer(r, quad_segs=6)
-                if not _clean(shapely.difference(g[i], hole)):
+                if not _clean(layer.frame, shapely.difference(g[i], hole)):
                     continue
                 g[i] = shapely.difference(g[i], hole)
                 layer.touched.add(i)
@@ -206,6 +237,7 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng) -> dict | None:
                 "note": f"{new} is a copy of {codes[i]} (same geometry, new code); the two "
                 "overlap completely, recorded only as duplicate_geometry",
             }
+        return None  # no grid has room: never fall through to the pair defects below
     for i, j, line in pairs:
         if i in layer.touched or j in layer.touched:
             continue
@@ -213,8 +245,9 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng) -> dict | None:
             ci, cj = layer.t["community_code"][i], layer.t["community_code"][j]
             if ci is None or ci == cj:
                 continue
-        sub_len = float(rng.uniform(80.0, 180.0))
-        sub = _edge_piece(line, sub_len)
+        # relaxed: the middle 30 % of whatever edge there is
+        sub_len = line.length / 3.2 if room.relaxed else float(rng.uniform(80.0, 180.0))
+        sub = _edge_piece(line, sub_len, room)
         if sub is None:
             continue
         mid = shapely.get_coordinates(shapely.line_interpolate_point(sub, 0.5, normalized=True))[0]
@@ -225,7 +258,7 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng) -> dict | None:
             strip = shapely.buffer(sub, w / 2, cap_style="flat")
             lost = shapely.intersection(strip, shapely.union(g[i], g[j]))
             new_i, new_j = shapely.difference(g[i], strip), shapely.difference(g[j], strip)
-            if not _clean(new_i, new_j):
+            if not _clean(layer.frame, new_i, new_j):
                 continue
             g[i], g[j] = new_i, new_j
             layer.touched.update({i, j})
@@ -258,10 +291,12 @@ def _plant(layer: _Layer, kind: str, pairs, used, rng) -> dict | None:
         piece = max(shapely.get_parts(piece), key=lambda p: p.area)
         if piece.geom_type != "Polygon" or piece.area < 100:
             continue
+        if room.relaxed and piece.area > g[j].area / 4:
+            continue
         at = shapely.get_coordinates(shapely.point_on_surface(piece))[0]
         new_i = shapely.union(g[i], piece)
         new_j = shapely.difference(g[j], piece) if kind == "crosses_parent" else g[j]
-        if not _clean(new_i, new_j):
+        if not _clean(layer.frame, new_i, new_j):
             continue
         g[i], g[j] = new_i, new_j
         layer.touched.update({i, j})

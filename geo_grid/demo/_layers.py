@@ -1,8 +1,10 @@
-"""The four department layers, each drawn independently over the whole district (EPSG:4549).
+"""The four department layers, each drawn independently over the whole district (local metres).
 
-- ``urban_mgmt`` 城管: road blocks (the outline cut by the road network, small blocks merged).
+- ``urban_mgmt`` 城管: road blocks (the outline cut by the road network, small blocks merged), coded
+  CG + street code + sequence.
 - ``emergency`` 应急: each street split into 3–8 big grids.
-- ``ecology`` 生态环境: a belt along the Yangtze split into shoreline segments, big inland cells.
+- ``ecology`` 生态环境: a belt along the river (Qixia: the Yangtze) split into shoreline segments,
+  big inland cells.
 - ``politics_law`` 政法综治: per community 1–n grids, outer lines on the community boundary.
 
 Each layer is one polygonization (like the unified grids), so before defects are planted it is a
@@ -65,8 +67,7 @@ def _majority(geoms, parents: dict[str, object]) -> list[str]:
 
 
 def _samples(xy: np.ndarray, region) -> np.ndarray:
-    shapely.prepare(region)
-    return xy[shapely.contains_xy(region, xy[:, 0], xy[:, 1])]
+    return xy[part.inside(region, xy[:, 0], xy[:, 1])]
 
 
 def _table(layer, codes, names, geoms, streets, comms) -> dict:
@@ -85,7 +86,9 @@ def _table(layer, codes, names, geoms, streets, comms) -> dict:
 def _emergency(outline, street_local, street_name, xy, rng) -> dict:
     codes = sorted(street_local)
     areas = np.array([street_local[c].area for c in codes])
-    k = np.clip(np.round(3 + 5 * (areas - areas.min()) / (areas.max() - areas.min())), 3, 8)
+    span = areas.max() - areas.min()
+    rel = (areas - areas.min()) / span if span > 0 else np.full(len(areas), 0.5)
+    k = np.clip(np.round(3 + 5 * rel), 3, 8)
     seeds = [
         part.weighted_kmeans(pts, np.ones(len(pts)), int(n), rng)
         for pts, n in ((_samples(xy, street_local[c]), k_) for c, k_ in zip(codes, k, strict=True))
@@ -107,8 +110,7 @@ def _politics_law(outline, comm_local, comm_short, lay, xy, rng) -> dict:
     n_unified = {c: lay.grid_community.count(c) for c in codes}
     seeds = []
     for c in codes:
-        shapely.prepare(comm_local[c])
-        mask = shapely.contains_xy(comm_local[c], xy[:, 0], xy[:, 1])
+        mask = part.inside(comm_local[c], xy[:, 0], xy[:, 1])
         pts, w = xy[mask], lay.sample_w[mask]
         k = max(1, int(round(n_unified[c] * rng.uniform(0.7, 1.05))))
         if len(pts) <= 1 or k == 1:
@@ -195,56 +197,67 @@ def _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng) -> dict
     for i in order:
         s = streets[i]
         seq[s] = seq.get(s, 0) + 1
-        codes.append(f"CG{s[-4:]}{seq[s]:03d}")
+        codes.append(f"CG{s}{seq[s]:03d}")
         names.append(f"{street_name[s]}城管第{seq[s]}网格")
         out_streets.append(s)
         geoms.append(blocks[i])
     return _table(URBAN_MGMT, codes, names, geoms, out_streets, [None] * len(geoms))
 
 
-def _ecology(outline, terrain, street_local, street_name, xy, rng) -> dict:
+def _ecology(outline, terrain, street_local, xy, code: str, short: str, rng) -> dict:
+    """A belt along the river split into shoreline segments (when there is a river), and
+    ``terrain.ecology_inland`` big cells inland."""
     river = terrain.river_line
-    belt_ring = shapely.boundary(shapely.buffer(river, RIVER_BELT_M))
-    belt = shapely.intersection(outline, shapely.buffer(river, RIVER_BELT_M))
-    inland = shapely.difference(outline, belt)
-    # shoreline segments: seeds every ~2.5 km along the river line, pushed into the belt
-    merged = shapely.line_merge(river)
-    seg_seeds = []
-    for line in shapely.get_parts(merged):
-        n = max(1, int(line.length // 2500))
-        pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) / n, normalized=True)
-        seg_seeds.append(shapely.get_coordinates(pts))
-    belt_seeds = np.vstack(seg_seeds)
+    regions, seeds, lines = [], [], []
+    if not river.is_empty:
+        belt_ring = shapely.boundary(shapely.buffer(river, RIVER_BELT_M))
+        belt = shapely.intersection(outline, shapely.buffer(river, RIVER_BELT_M))
+        inland = shapely.difference(outline, belt)
+        # shoreline segments: seeds every ~2.5 km along the river line, pushed into the belt
+        merged = shapely.line_merge(river)
+        seg_seeds = []
+        for line in shapely.get_parts(merged):
+            n = max(1, int(line.length // 2500))
+            pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) / n, normalized=True)
+            seg_seeds.append(shapely.get_coordinates(pts))
+        regions.append(belt)
+        seeds.append(np.vstack(seg_seeds))
+        lines.append(shapely.intersection(belt_ring, shapely.buffer(outline, 1.0)))
+    else:
+        inland = outline
     inland_pts = _samples(xy, inland)
-    inland_seeds = part.weighted_kmeans(inland_pts, np.ones(len(inland_pts)), 34, rng)
-    lines = [shapely.intersection(belt_ring, shapely.buffer(outline, 1.0))]
-    cells, reg = _partition_regions(
-        outline, [belt, inland], [belt_seeds, inland_seeds], extra_lines=lines
-    )
+    k = min(terrain.ecology_inland, len(inland_pts))
+    regions.append(inland)
+    seeds.append(part.weighted_kmeans(inland_pts, np.ones(len(inland_pts)), k, rng))
+    cells, reg = _partition_regions(outline, regions, seeds, extra_lines=lines)
     streets = _majority(cells, street_local)
     codes, names = [], []
     n_belt = n_inland = 0
+    first_inland = len(regions) - 1
     for r in reg:
-        if r == 0:
+        if r < first_inland:
             n_belt += 1
-            codes.append(f"ST320113A{n_belt:03d}")
-            names.append(f"长江岸线第{n_belt}段生态网格")
+            codes.append(f"ST{code}A{n_belt:03d}")
+            names.append(f"{terrain.river_name or ''}岸线第{n_belt}段生态网格")
         else:
             n_inland += 1
-            codes.append(f"ST320113B{n_inland:03d}")
-            names.append(f"栖霞生态第{n_inland}网格")
+            codes.append(f"ST{code}B{n_inland:03d}")
+            names.append(f"{short}生态第{n_inland}网格")
     return _table(ECOLOGY, codes, names, cells, streets, [None] * len(cells))
 
 
 def build_department_layers(
-    terrain, lay, street_local, comm_local, comm_short, street_name, road_geoms, rng
+    terrain, lay, street_local, comm_local, comm_short, street_name, road_geoms, spec, rng
 ) -> dict[str, dict]:
-    """The four department layers as column dicts (geometry in EPSG:4549)."""
+    """The four department layers as column dicts (geometry in local metres).
+
+    ``spec`` gives the district code and short name the ecology layer's codes and names carry.
+    """
     outline = terrain.outline
     xy = lay.sample_xy
     return {
         POLITICS_LAW: _politics_law(outline, comm_local, comm_short, lay, xy, rng),
         URBAN_MGMT: _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng),
         EMERGENCY: _emergency(outline, street_local, street_name, xy, rng),
-        ECOLOGY: _ecology(outline, terrain, street_local, street_name, xy, rng),
+        ECOLOGY: _ecology(outline, terrain, street_local, xy, spec.code, spec.short, rng),
     }

@@ -1,11 +1,11 @@
-"""The unified (全科) grid tessellation of Qixia, bottom-up so that nesting is exact.
+"""The unified (全科) grid tessellation of a district, bottom-up so that nesting is exact.
 
-Streets come from anchor points, communities from a density-weighted k-means inside each street,
-grids from a density-weighted k-means inside each community, with the number of grids per
-community allocated from its estimated households (urban grids hold ~300–500 households, rural
-ones ~80–300). All cuts are noded and polygonized together once (see :mod:`._partition`), so a
-grid is a union of faces, a community the union of its grids and a street the union of its
-communities.
+Streets come from anchor points (:class:`._terrain.Terrain`), communities from a density-weighted
+k-means inside each street, grids from a density-weighted k-means inside each community, with the
+number of grids per community allocated from its estimated households (urban grids hold ~300–500
+households, rural ones ~80–300). All cuts are noded and polygonized together once (see
+:mod:`._partition`), so a grid is a union of faces, a community the union of its grids and a
+street the union of its communities.
 """
 
 from __future__ import annotations
@@ -17,31 +17,15 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.demo import _partition as part
-from geo_grid.demo import _units as units
+from geo_grid.demo._terrain import RURAL_TARGET, URBAN_TARGET, Terrain
+from geo_grid.demo.spec import Community
 
-__all__ = ["Terrain", "UnifiedLayout", "allocate", "build_terrain", "build_unified"]
-
-LATTICE_M = 70.0
-URBAN_TARGET = 400.0
-RURAL_TARGET = 180.0
-
-
-@dataclass
-class Terrain:
-    """Where the water, the parks and the people are (all EPSG:4549)."""
-
-    outline: shapely.Polygon
-    river_line: shapely.Geometry  # the mid-Yangtze border with the north bank districts
-    water: shapely.Geometry
-    parks: list[tuple[str, shapely.Geometry]]
-    land: shapely.Geometry  # outline minus water and parks: where buildings may stand
-    anchors: NDArray  # (n, 2) street anchors
-    anchor_street: list[str]
+__all__ = ["UnifiedLayout", "allocate", "build_unified"]
 
 
 @dataclass
 class UnifiedLayout:
-    """Unified grids and their parents, in EPSG:4549, with the labels that tie them together."""
+    """Unified grids and their parents, in local metres, with the labels that tie them together."""
 
     grid_geoms: list  # Polygon/MultiPolygon per grid
     grid_community: list[str]  # community code per grid
@@ -54,38 +38,15 @@ class UnifiedLayout:
     sample_comm: NDArray  # index into community_codes
 
 
-def build_terrain() -> Terrain:
-    """River, channel, parks and land of the district."""
-    outline = units.qixia_outline()
-    nb = units.neighbour_outlines()
-    north_bank = shapely.union_all([nb["320116"], nb["320111"]])
-    river_line = shapely.intersection(outline.boundary, shapely.buffer(north_bank, 250.0))
-    channel = shapely.LineString(units.local_xy(units.JIAJIANG))
-    water = shapely.intersection(
-        outline, shapely.union(shapely.buffer(river_line, 900.0), shapely.buffer(channel, 220.0))
-    )
-    parks = []
-    for name, lon, lat, radius in units.PARKS:
-        centre = units.local_xy([(lon, lat)])[0]
-        parks.append((name, shapely.intersection(outline, shapely.Point(centre).buffer(radius))))
-    land = shapely.difference(outline, shapely.union_all([water] + [g for _, g in parks]))
-    anchors, anchor_street = [], []
-    for code, (_, pts) in sorted(units.STREET_ANCHORS.items()):
-        for xy in units.local_xy(pts):
-            anchors.append(xy)
-            anchor_street.append(code)
-    return Terrain(outline, river_line, water, parks, land, np.array(anchors), anchor_street)
-
-
 def density(xy: NDArray, street: NDArray, terrain: Terrain, rng: np.random.Generator) -> NDArray:
     """Relative household density at sample points (1 ≈ dense urban)."""
     w = np.full(len(xy), 0.07)
-    dense = np.isin(street, sorted(units.URBAN_STREETS))
+    dense = np.isin(street, sorted(terrain.urban_streets))
     w[dense] = 1.0
-    for code, centres in units.TOWN_CENTRES.items():
+    for code, centres in terrain.town_centres.items():
         mask = street == code
-        for lon, lat, sigma in centres:
-            c = units.local_xy([(lon, lat)])[0]
+        for x, y, sigma in centres:
+            c = np.array([x, y])
             d2 = ((xy[mask] - c) ** 2).sum(axis=1)
             w[mask] += 1.0 * np.exp(-d2 / (2 * sigma**2))
     w *= rng.uniform(0.75, 1.25, len(xy))
@@ -122,10 +83,18 @@ def allocate(need: NDArray, total: int) -> NDArray:
     return base
 
 
-def build_unified(rng: np.random.Generator, n_grids: int, terrain: Terrain) -> UnifiedLayout:
-    """Streets → communities → grids, as one noded polygonization."""
+def build_unified(
+    rng: np.random.Generator,
+    n_grids: int,
+    terrain: Terrain,
+    comms: dict[str, list[Community]],
+) -> UnifiedLayout:
+    """Streets → communities → grids, as one noded polygonization.
+
+    ``comms`` maps each street code to its real communities (code order).
+    """
     outline = terrain.outline
-    xy = part.lattice(outline, LATTICE_M, rng)
+    xy = part.lattice(outline, terrain.lattice_m, rng)
     anchor_idx = part.nearest(xy, terrain.anchors)
     anchor_street = np.array(terrain.anchor_street)
     street = anchor_street[anchor_idx]
@@ -139,7 +108,7 @@ def build_unified(rng: np.random.Generator, n_grids: int, terrain: Terrain) -> U
             shapely.multipoints(terrain.anchors), extend_to=extent, ordered=True
         )
     )
-    street_codes = sorted(units.STREET_ANCHORS)
+    street_codes = sorted(terrain.street_codes)
     street_region = {}
     lines = [outline.boundary]
     for code in street_codes:
@@ -147,7 +116,6 @@ def build_unified(rng: np.random.Generator, n_grids: int, terrain: Terrain) -> U
         lines.append(shapely.intersection(merged.boundary, shapely.buffer(outline, 1.0)))
         street_region[code] = shapely.intersection(merged, outline)
 
-    comms = units.communities_by_street()
     community_codes: list[str] = []
     community_kind: dict[str, str] = {}
     comm_seeds: dict[str, NDArray] = {}

@@ -52,7 +52,7 @@ def load_demo(
     if loaded and not force:
         if demo_loaded(DEMO_CASES_META_KEY) is None:  # an earlier run stopped before the cases
             cases = _load_cases(
-                int(loaded), demo if demo is not None else generate_demo(int(loaded)), say
+                int(loaded), demo if demo is not None else generate_demo(seed=int(loaded)), say
             )
             return {
                 "loaded": True,
@@ -63,7 +63,7 @@ def load_demo(
         return {"loaded": False, "seed": int(loaded), "reason": "already loaded"}
 
     t0 = time.perf_counter()
-    demo = demo if demo is not None else generate_demo(seed)
+    demo = demo if demo is not None else generate_demo(seed=seed)
     seed = demo.seed
     t_gen = time.perf_counter() - t0
     say(f"generated the demo district in {t_gen:.1f} s")

@@ -99,6 +99,7 @@ def test_refusals_name_the_reason(client):
 
 def test_merge_reshape_and_suggestions(client):
     pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    base = client.get(f"/api/v1/plans/{pid}/suggest").json()["over"]  # the demo's over-filled
     r = client.post(
         f"/api/v1/plans/{pid}/merge", json={"grids": ["320113001001001", "320113001001002"]}
     )
@@ -109,8 +110,9 @@ def test_merge_reshape_and_suggestions(client):
     )
     assert r.status_code == 200, r.text
     sug = client.get(f"/api/v1/plans/{pid}/suggest").json()
-    assert sug["over"] == 1
-    split = next(s for s in sug["suggestions"] if s["kind"] == "split")
+    assert sug["over"] == base + 1
+    split = next(s for s in sug["suggestions"] if s["grids"] == ["320113001001001"])
+    assert split["kind"] == "split"
     r = client.post(f"/api/v1/plans/{pid}/accept-suggestion", json={"ids": [split["id"]]})
     assert r.status_code == 200 and r.json()["out_of_band"] == sug["out_of_band"] - 1
     assert client.post(f"/api/v1/plans/{pid}/validate").json()["valid"] is True

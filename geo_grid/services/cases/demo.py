@@ -25,7 +25,7 @@ def load_demo_cases(seed: int = 20261125, *, demo=None, end: datetime | None = N
     if demo is None:
         from geo_grid.demo import generate_demo
 
-        demo = generate_demo(seed)
+        demo = generate_demo(seed=seed)
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     with session_scope() as session:
