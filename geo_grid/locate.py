@@ -12,6 +12,11 @@ polygons were loaded in. A point in no polygon of a layer gets ``None`` for that
 ``inside_district`` is False when it is outside every street (or, without streets, every unified
 grid).
 
+One index may hold several districts (a store serving them): given their outlines, a point lies in
+exactly one district (``district_code``) and only that district's grids answer it (a department
+grid drawn past its district's edge does not answer for the neighbour), when the layer frames carry
+a ``district_code`` column.
+
 Examples
 --------
 >>> import geopandas as gpd
@@ -72,6 +77,8 @@ class LocateResult:
     roster: tuple[RosterEntry, ...]
     inside_district: bool
     generation: Any = None
+    district_code: str | None = None
+    district_name: str | None = None
 
     @property
     def grid_code(self) -> str | None:
@@ -94,6 +101,8 @@ class LayerIndex:
     geoms: np.ndarray
     tree: shapely.STRtree = field(repr=False)
     rank: np.ndarray = field(repr=False)
+    #: each polygon's district code (``district_code`` column), or None: one district
+    districts: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, frame, code_col: str = "code", name_col: str | None = None) -> LayerIndex:
@@ -118,14 +127,22 @@ class LayerIndex:
         names = None
         if name_col and name_col in frame.columns:
             names = np.asarray(frame[name_col].values, dtype=object)[keep]
+        districts = None
+        if "district_code" in frame.columns:
+            districts = np.asarray(frame["district_code"].astype(str).values)[keep]
         shapely.prepare(geoms)
         order = np.argsort(codes, kind="stable")
         rank = np.empty(len(codes), dtype=np.int64)
         rank[order] = np.arange(len(codes))
-        return cls(codes, names, geoms, shapely.STRtree(geoms), rank)
+        return cls(codes, names, geoms, shapely.STRtree(geoms), rank, districts)
 
-    def lookup(self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """Index of the polygon holding each point (smallest code on boundaries), -1 for none."""
+    def lookup(
+        self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray, within: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Index of the polygon holding each point (smallest code on boundaries), -1 for none.
+
+        ``within`` (one district code per point, ``""`` for none) keeps each point to the
+        polygons of its own district."""
         out = np.full(len(points), -1, dtype=np.int64)
         if len(self.codes) == 0 or len(points) == 0:
             return out
@@ -133,6 +150,8 @@ class LayerIndex:
         if len(pi) == 0:
             return out
         hit = shapely.intersects_xy(self.geoms[gi], xs[pi], ys[pi])
+        if within is not None and self.districts is not None:
+            hit &= (within[pi] == "") | (self.districts[gi] == within[pi])
         pi, gi = pi[hit], gi[hit]
         if len(pi) == 0:
             return out
@@ -158,6 +177,9 @@ class LocateIndex:
         returned with each point.
     generation
         What this index was built from (e.g. ``{layer_key: generation_id}``); see :attr:`key`.
+    districts
+        The districts' outlines (``code``, ``name``, geometry), when the index holds several:
+        each point then answers with its district and that district's grids only.
     """
 
     def __init__(
@@ -167,6 +189,7 @@ class LocateIndex:
         streets=None,
         roster: pd.DataFrame | None = None,
         generation: Any = None,
+        districts=None,
     ) -> None:
         if not layers:
             raise BadInput("layers: at least one layer is needed", field="layers")
@@ -175,6 +198,9 @@ class LocateIndex:
             LayerIndex.build(communities, name_col="name") if communities is not None else None
         )
         self.streets = LayerIndex.build(streets, name_col="name") if streets is not None else None
+        self.districts = (
+            LayerIndex.build(districts, name_col="name") if districts is not None else None
+        )
         self.generation = generation
         self._roster = self._group_roster(roster)
 
@@ -222,17 +248,24 @@ class LocateIndex:
 
     def _lookup(self, xs: np.ndarray, ys: np.ndarray) -> dict[str, np.ndarray]:
         points = shapely.points(xs, ys)
-        found = {key: layer.lookup(points, xs, ys) for key, layer in self.layers.items()}
+        found: dict[str, np.ndarray] = {}
+        within = None
+        if self.districts is not None:
+            hit = found["_district"] = self.districts.lookup(points, xs, ys)
+            within = np.full(len(xs), "", dtype=object)
+            within[hit >= 0] = self.districts.codes[hit[hit >= 0]]
+        for key, layer in self.layers.items():
+            found[key] = layer.lookup(points, xs, ys, within)
         for key, layer in (("_community", self.communities), ("_street", self.streets)):
             if layer is not None:
-                found[key] = layer.lookup(points, xs, ys)
+                found[key] = layer.lookup(points, xs, ys, within)
         return found
 
     def locate_many(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
         """Locate many points at once: one row per point, one column per layer.
 
         Columns: ``lon, lat`` (storage), each layer key, ``community_code, street_code,
-        inside_district``. Missing values are None.
+        district_code, inside_district``. Missing values are None.
 
         >>> import geopandas as gpd
         >>> from shapely.geometry import box
@@ -253,6 +286,9 @@ class LocateIndex:
         data["street_code"] = _codes(
             self.streets.codes if self.streets else None, found.get("_street"), len(xs)
         )
+        data["district_code"] = _codes(
+            self.districts.codes if self.districts else None, found.get("_district"), len(xs)
+        )
         data["inside_district"] = self._inside(found)
         # object dtype keeps None for "no grid" (pandas would otherwise turn it into NaN)
         return pd.DataFrame(
@@ -265,6 +301,8 @@ class LocateIndex:
     def _inside(self, found: dict[str, np.ndarray]) -> np.ndarray:
         if "_street" in found:
             return found["_street"] >= 0
+        if "_district" in found:
+            return found["_district"] >= 0
         if UNIFIED in found:
             return found[UNIFIED] >= 0
         return np.any(np.vstack([v for k, v in found.items() if not k.startswith("_")]) >= 0, 0)
@@ -285,6 +323,7 @@ class LocateIndex:
         }
         community = _one(self.communities, found.get("_community"))
         street = _one(self.streets, found.get("_street"))
+        district = _one(self.districts, found.get("_district"))
         unified = grids.get(UNIFIED)
         return LocateResult(
             lon=float(xs[0]),
@@ -297,6 +336,8 @@ class LocateIndex:
             roster=self.roster_for(unified),
             inside_district=bool(self._inside(found)[0]),
             generation=self.generation,
+            district_code=district[0],
+            district_name=district[1],
         )
 
 

@@ -1,9 +1,12 @@
-"""The in-memory locate index and geocoder, built from the store and rebuilt after a publish.
+"""The in-memory locate index and geocoders, built from the store and rebuilt after a publish.
 
-Both are caches of what PostgreSQL holds. Their identity is the set of published generation ids
-(``repos.grids.published_generations``): every call checks that key with one cheap query and rebuilds when
-a generation was published (by this process or another one). Address-library changes do not change
-the key, so the demo loader and importers call :func:`invalidate` after writing addresses.
+Both are caches of what PostgreSQL holds. Their identity is the set of published generation ids of
+every district (``repos.grids.published_generations``): every call checks that key with one cheap
+query and rebuilds when a generation was published (by this process or another one). One locate
+index holds every district (their outlines decide which district a point is in); each district has
+its own geocoder, and :class:`~geo_grid.address.districts.GeocoderSet` answers for all of them.
+Address-library changes do not change the key, so the demo loader and importers call
+:func:`invalidate` after writing addresses.
 
 The key check runs on an engine kept with the cache (reused while :func:`get_settings` returns the
 same object): resolving the database URL for the local cluster asks ``pg_ctl`` whether the server
@@ -15,10 +18,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geo_grid.address import Geocoder
+from geo_grid.address.districts import GeocoderSet
 from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.locate import LocateIndex
@@ -30,7 +35,7 @@ __all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
 _lock = threading.Lock()
 _build_lock = threading.Lock()
 _locator: LocateIndex | None = None
-_geocoder: Geocoder | None = None
+_geocoder: GeocoderSet | None = None
 _geocoder_key: tuple | None = None
 _engine: tuple[Settings, Engine] | None = None
 _checked_at = 0.0  # time.monotonic() of the last key check that found _locator current
@@ -61,17 +66,22 @@ def _store() -> Engine:
     return engine
 
 
-def _build_locator(session: Session, published: dict[str, int]) -> LocateIndex:
-    layers = {
-        layer: repos.grids.read_grids(session, generation_id=gid)[["code", "geometry"]]
-        for layer, gid in sorted(published.items())
-    }
+def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> LocateIndex:
+    """One index over every district: each layer's published grids of all districts, tagged with
+    their district, and the districts' outlines."""
+    parts: dict[str, list] = {}
+    for (district, layer), gid in sorted(published.items()):
+        grids = repos.grids.read_grids(session, generation_id=gid)[["code", "geometry"]]
+        grids["district_code"] = district
+        parts.setdefault(layer, []).append(grids)
+    layers = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     return LocateIndex(
         layers,
         communities=repos.district.read_admin_areas(session, level="community"),
         streets=repos.district.read_admin_areas(session, level="street"),
         roster=repos.district.read_roster(session),
         generation=published,
+        districts=repos.district.read_district_outlines(session),
     )
 
 
@@ -104,8 +114,14 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
             return current
 
 
-def get_geocoder() -> Geocoder:
-    """The geocoder over the address library, attached to the current locate index."""
+def _district_at(locator: LocateIndex):
+    """``(lon, lat) -> district code`` in EPSG:4490, for the geocoders' reverse lookups."""
+    return lambda lon, lat: locator.locate(lon, lat, "cgcs2000").district_code
+
+
+def get_geocoder() -> GeocoderSet:
+    """The geocoders of every district (one per address library), attached to the current
+    locate index."""
     global _geocoder, _geocoder_key
     locator = get_locator()
     if _geocoder is not None and _geocoder_key == locator.key:
@@ -114,20 +130,22 @@ def get_geocoder() -> Geocoder:
         if _geocoder is not None and _geocoder_key == locator.key:
             return _geocoder
         with session_scope(_store()) as session:
-            library = repos.district.read_address_library(session)
-            streets = repos.district.read_admin_areas(session, level="street")
-            communities = repos.district.read_admin_areas(session, level="community")
-            gazetteer, district = district_context(session)
-        # no grid_code column: the geocoder takes each point's unified grid from the current
-        # generation, in the same batch lookup that gives it the department grids
-        geocoder = Geocoder(
-            library,
-            streets,
-            communities,
-            locate=locator,
-            district=district,
-            gazetteer=gazetteer,
-        )
+            profiles = repos.district.read_districts(session)
+            gazetteer, names = district_context(session, profiles)
+            geocoders = {}
+            for profile in profiles:
+                one = [profile.code]
+                # no grid_code column: the geocoder takes each point's unified grid from the
+                # current generation, in the same batch lookup that gives it the department grids
+                geocoders[profile.code] = Geocoder(
+                    repos.district.read_address_library(session, district=profile.code),
+                    repos.district.read_admin_areas(session, level="street", districts=one),
+                    repos.district.read_admin_areas(session, level="community", districts=one),
+                    locate=locator,
+                    district=names[profile.code],
+                    gazetteer=gazetteer,
+                )
+        geocoder = GeocoderSet(geocoders, gazetteer, _district_at(locator))
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key
         return geocoder

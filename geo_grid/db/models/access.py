@@ -34,9 +34,10 @@ _ROLE_CHECK = (
     "role in ('admin', 'planner', 'dispatcher', 'grid_worker', 'leader', 'viewer', "
     "'open311_client')"
 )
-_SCOPE_CHECK = "scope_level in ('province', 'city', 'district', 'street', 'community')"
+_SCOPE_CHECK = "scope_level in ('all', 'province', 'city', 'district', 'street', 'community')"
 #: a scope's code is the division code of its level (a city account: ``city:3205``)
 _SCOPE_CODES = (
+    "(scope_level = 'all' AND scope_code = '') OR "
     "(scope_level = 'province' AND scope_code ~ '^[0-9]{2}$') OR "
     "(scope_level = 'city' AND scope_code ~ '^[0-9]{4}$') OR "
     "(scope_level = 'district' AND scope_code ~ '^[0-9]{6}$') OR "

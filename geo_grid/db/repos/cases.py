@@ -36,6 +36,7 @@ __all__ = [
     "CASE_COLUMNS",
     "EVENT_COLUMNS",
     "UPDATABLE",
+    "case_counts_by_district",
     "case_events",
     "claim_idempotency",
     "copy_cases",
@@ -54,6 +55,7 @@ __all__ = [
     "insert_report_ins",
     "last_actor",
     "list_cases",
+    "max_case_id",
     "lock_idempotency",
     "next_case_id",
     "open_intake_batch",
@@ -71,7 +73,8 @@ __all__ = [
 CASE_COLUMNS: tuple[str, ...] = (
     "id", "number", "channel", "reporter_name", "reporter_phone", "address_text", "input_crs",
     "category_code", "category_kind", "description", "photos", "severity", "status", "version",
-    "level", "grid_code", "grids", "community_code", "street_code", "responsible_layer",
+    "level", "district_code", "grid_code", "grids", "community_code", "street_code",
+    "responsible_layer",
     "responsible_grid", "department", "assignee_person_id", "assignee_name", "strategy", "routing",
     "manual_reason", "received_at", "due_at", "stage_due_at", "level_due_at", "dispatched_at",
     "handled_at", "closed_at", "rated_at", "responded_at", "reopened", "extended", "rating",
@@ -412,6 +415,9 @@ _FILTERS = {
     "scope_street_code": "c.street_code = :scope_street_code",
     "scope_community_code": "c.community_code = :scope_community_code",
     "scope_grid_codes": "c.grid_code = ANY(:scope_grid_codes)",
+    "scope_district_prefix": "starts_with(c.district_code, :scope_district_prefix)",
+    # the districts a read is confined to (geo_grid.services.districts.readable)
+    "districts": "c.district_code = ANY(:districts)",
 }
 
 
@@ -752,6 +758,17 @@ def copy_events(session: Session, frame: pd.DataFrame) -> int:
     out = frame.copy()
     out["data"] = [json.dumps(v or {}, ensure_ascii=False, default=str) for v in out["data"]]
     return copy_frame(session, "case_event", out, EVENT_COLUMNS)
+
+
+def case_counts_by_district(session: Session) -> dict[str | None, int]:
+    """``{district_code: cases}`` (None: cases filed with no district)."""
+    rows = session.execute(text('SELECT district_code, count(*) FROM "case" GROUP BY 1'))
+    return {d: int(n) for d, n in rows}
+
+
+def max_case_id(session: Session) -> int:
+    """The largest case id stored (0 without cases)."""
+    return int(session.execute(text('SELECT coalesce(max(id), 0) FROM "case"')).scalar_one())
 
 
 def reset_cases(session: Session) -> None:

@@ -1,5 +1,5 @@
 """SQL of the store as a whole: the ``meta`` key/value facts (e.g. which demo seed is loaded), the
-PostGIS version for ``/health``, and clearing the district before the demo is loaded again.
+PostGIS version for ``/health``, and clearing one district before the demo is loaded again.
 
 Like every repository, functions take ``session`` and never commit.
 """
@@ -57,18 +57,19 @@ def health_facts(session: Session) -> dict[str, Any]:
 #: What :func:`clear_district` empties, children before parents (cases, plans, checks and
 #: accounts are not the district's reference data and are kept).
 _DISTRICT_DELETES = (
-    "DELETE FROM roster",
-    "DELETE FROM person",
-    "DELETE FROM address",
-    "DELETE FROM building",
-    "DELETE FROM grid",
-    "DELETE FROM generation",
-    "DELETE FROM admin_area",
+    "DELETE FROM roster WHERE district_code = :d",
+    "DELETE FROM person WHERE district_code = :d",
+    "DELETE FROM address WHERE district_code = :d",
+    "DELETE FROM building WHERE district_code = :d",
+    "DELETE FROM grid WHERE district_code = :d",
+    "DELETE FROM generation WHERE district_code = :d",
+    "DELETE FROM admin_area WHERE district_code = :d",
 )
 
 
-def clear_district(session: Session) -> None:
-    """Delete the district's people, roster, addresses, buildings, grids, generations and admin
-    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction)."""
+def clear_district(session: Session, district: str) -> None:
+    """Delete one district's people, roster, addresses, buildings, grids, generations and admin
+    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction); the
+    other districts' rows are not touched."""
     for statement in _DISTRICT_DELETES:
-        session.execute(text(statement))
+        session.execute(text(statement), {"d": district})

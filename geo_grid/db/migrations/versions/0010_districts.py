@@ -15,7 +15,9 @@ roster and cases carry ``district_code``:
 Existing rows are given the district they hold: each admin area of level ``district`` becomes a
 profile (names from the gazetteer when loaded, the Gauss-Krüger zone of its central longitude), and
 every other row takes the district of its codes (community, street, unified grid), or the one
-district of the store. A row that belongs to no district stops the migration with its table named.
+district of the store. A row that belongs to no district stops the migration with its table named. The demo
+seeds kept in ``meta`` become the one district's (``demo_seed:320113``). Accounts may also be
+scoped ``all`` (the whole store, the new default), a province or a city.
 
 Revision ID: 0010
 Revises: 0009
@@ -33,8 +35,9 @@ branch_labels = None
 depends_on = None
 
 _CODE = "^[0-9]{6}$"
-_SCOPE_LEVELS = "scope_level in ('province', 'city', 'district', 'street', 'community')"
+_SCOPE_LEVELS = "scope_level in ('all', 'province', 'city', 'district', 'street', 'community')"
 _SCOPE_CODES = (
+    "(scope_level = 'all' AND scope_code = '') OR "
     "(scope_level = 'province' AND scope_code ~ '^[0-9]{2}$') OR "
     "(scope_level = 'city' AND scope_code ~ '^[0-9]{4}$') OR "
     "(scope_level = 'district' AND scope_code ~ '^[0-9]{6}$') OR "
@@ -208,14 +211,48 @@ def _scopes(levels: str, codes: str | None) -> None:
             op.create_check_constraint(f"{table}_scope_codes", table, codes)
 
 
+#: ``meta`` keys that name a loaded demo; they become per district (``demo_seed:320113``).
+_DEMO_KEYS = ("demo_seed", "demo_cases_seed")
+
+
+def _demo_keys(only: str | None) -> None:
+    """The demo seeds recorded for the store's one district become that district's."""
+    if only is None:
+        return
+    op.get_bind().execute(
+        sa.text("UPDATE meta SET key = key || ':' || :d WHERE key = ANY(:keys)"),
+        {"d": only, "keys": list(_DEMO_KEYS)},
+    )
+
+
 def upgrade() -> None:
     _create_district()
-    _mark_rows(_seed_districts())
+    only = _seed_districts()
+    _mark_rows(only)
+    _demo_keys(only)
     _constrain()
     _scopes(_SCOPE_LEVELS, _SCOPE_CODES)
 
 
 def downgrade() -> None:
+    bind = op.get_bind()
+    for key in _DEMO_KEYS:  # back to one store-wide key (the first district's, if several)
+        bind.execute(
+            sa.text(
+                "UPDATE meta SET key = :k WHERE key = (SELECT min(key) FROM meta "
+                "WHERE key LIKE :k || ':%')"
+            ),
+            {"k": key},
+        )
+        bind.execute(sa.text("DELETE FROM meta WHERE key LIKE :k || ':%'"), {"k": key})
+    for table in ("app_user", "api_key"):  # wider areas narrow to a district under them
+        bind.execute(
+            sa.text(
+                f"UPDATE {table} SET scope_level = 'district', scope_code = coalesce(("  # noqa: S608
+                "SELECT min(code) FROM district WHERE code LIKE scope_code || '%'), '000000') "
+                "WHERE scope_level IN ('all', 'province', 'city')"
+            )
+        )
     _scopes("scope_level in ('district', 'street', 'community')", None)
     op.drop_constraint("grid_unified_in_district", "grid", type_="check")
     for table in ("grid", "plan"):
