@@ -298,7 +298,7 @@ def read_grids(
     params: dict[str, Any] = {"gid": generation_id, **bbox_params(bbox)}
     params["codes"] = None if codes is None else list(codes)
     sql = """SELECT id, layer_key AS layer, code, name, community_code, street_code, households,
-                    area_m2, properties, ST_AsBinary(geom) AS geom
+                    area_m2, properties, district_code, ST_AsBinary(geom) AS geom
              FROM grid WHERE generation_id = :gid
                AND (CAST(:minx AS float8) IS NULL
                     OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))
