@@ -176,6 +176,7 @@ def cases_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
 ) -> folium.Map:
@@ -198,7 +199,8 @@ def cases_map(
     total = len(cases)
     points = _case_points(cases, shift)
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     m.add_child(Plugins(asset_base, _CLUSTER_VENDOR))
 
@@ -299,6 +301,7 @@ def indicators_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
 ) -> folium.Map:
@@ -319,6 +322,7 @@ def indicators_map(
         asset_base=asset_base,
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     table = indicators.drop_duplicates("code")
     table.index = pd.Index([str(c) for c in table["code"]])
@@ -402,6 +406,7 @@ def dispatch_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
     layer_names: Mapping[str, str] | None = None,
@@ -422,6 +427,7 @@ def dispatch_map(
         asset_base=asset_base,
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     m.add_child(Plugins(asset_base, (), ("js/geo_grid_dispatch.js",)))
     style = {"color": "#2b6cb0", "weight": 0.8, "fillColor": "#63a4e0", "fillOpacity": 0.12}

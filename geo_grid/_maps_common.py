@@ -17,7 +17,13 @@ import pandas as pd
 import shapely
 
 from geo_grid._maps_encode import simplify_coverage
-from geo_grid.crs import STORAGE_EPSG, normalize_crs, transform_geometry, wgs84_to_gcj02
+from geo_grid.crs import (
+    STORAGE_EPSG,
+    normalize_crs,
+    to_local,
+    transform_geometry,
+    wgs84_to_gcj02,
+)
 from geo_grid.errors import BadInput
 from geo_grid.layers import LAYER_NAMES_ZH
 
@@ -69,7 +75,7 @@ def geoms(gdf: gpd.GeoDataFrame, simplify_m: float, shift, coverage: bool = True
         if coverage:
             series = simplify_coverage(series, simplify_m)
         else:
-            local = series.to_crs("EPSG:4549").simplify(simplify_m, preserve_topology=True)
+            local = to_local(series).simplify(simplify_m, preserve_topology=True)
             series = local.to_crs(series.crs)
     values = np.asarray(series.values, dtype=object)
     if shift is not None:
@@ -145,6 +151,9 @@ def case_counts(open_cases: Any) -> dict[str, int]:
 
 
 def fit(m: folium.Map, arrays: list[np.ndarray]) -> None:
+    """Open the map on what it draws, unless it opens on given bounds (a district's)."""
+    if getattr(m, "geo_grid_bounds", None) is not None:
+        return
     geoms = [g for a in arrays for g in a if g is not None and not g.is_empty]
     if not geoms:
         return

@@ -191,15 +191,24 @@ def base_map(
     asset_base: str,
     tiles_url: str | None,
     tiles_attribution: str,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
     The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
     shared class list, so we assign new lists instead). Every page gets the project's icon and a
     metric-only scale bar (Leaflet's default also shows miles and feet).
+
+    ``bounds`` (min lon, min lat, max lon, max lat: the district's outline) is where the map opens;
+    the page then keeps it (:func:`geo_grid._maps_common.fit` leaves it). Without it the page fits
+    what it draws.
     """
+    centre = None
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        centre = [(miny + maxy) / 2, (minx + maxx) / 2]
     m = folium.Map(
-        location=[32.1, 118.9],
+        location=centre,
         zoom_start=12,
         zoom_snap=0.25,
         tiles=None,
@@ -227,6 +236,9 @@ def base_map(
     m.add_child(OwnAssets(asset_base))
     m.add_child(MapCall("geoGrid.scale"))
     m.geo_grid_asset_base = asset_base
+    m.geo_grid_bounds = bounds
+    if bounds is not None:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
     return m
 
 

@@ -3,7 +3,7 @@
 The coverage page carries 1,063 grids × 5 layers; as plain GeoJSON with full-precision coordinates
 it would weigh tens of megabytes. Two steps bring it under 3 MB:
 
-1. :func:`simplify_coverage` runs GEOS ``coverage_simplify`` in metres (EPSG:4549), which moves
+1. :func:`simplify_coverage` runs GEOS ``coverage_simplify`` in metres (a Gauss-Krüger zone), which moves
    every shared edge once, so neighbours still meet without slivers or overlaps on screen.
 2. :func:`encode_layer` quantizes coordinates to 1e-6 degrees (~0.1 m) and writes each vertex as
    an integer step from the previous one, packed 5 bits a character (:func:`pack_ints`), rings
@@ -28,6 +28,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo_grid.crs import resolve_local
+
 __all__ = ["SCALE", "encode_layer", "pack_ints", "simplify_coverage"]
 
 #: Coordinates are stored as integers of this many units per degree (6 decimals, ~0.1 m).
@@ -35,7 +37,7 @@ SCALE = 1_000_000
 
 
 def simplify_coverage(
-    geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str = "EPSG:4549"
+    geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str = "auto"
 ) -> gpd.GeoSeries:
     """Simplify a polygon coverage by ``tolerance_m`` metres, keeping shared edges shared.
 
@@ -50,6 +52,7 @@ def simplify_coverage(
     """
     if tolerance_m <= 0 or len(geoms) == 0:
         return geoms
+    local_crs = resolve_local(geoms, local_crs)
     local = geoms.to_crs(local_crs)
     values = np.asarray(local.values, dtype=object)
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))

@@ -73,6 +73,7 @@ def plan_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
@@ -90,7 +91,8 @@ def plan_map(
     shift = display_transform(tiles_crs)
     title = title or f"调整方案 {plan_id}"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     drawn = []
     context_layer = None

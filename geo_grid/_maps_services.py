@@ -41,7 +41,7 @@ import shapely
 from geo_grid._maps_common import check_frame, column, display_transform, fit, geoms
 from geo_grid._maps_elements import DataLayer, Legend, MapCall, base_map, html_text
 from geo_grid._maps_encode import encode_layer
-from geo_grid.crs import STORAGE_EPSG
+from geo_grid.crs import STORAGE_EPSG, resolve_local
 from geo_grid.errors import BadInput
 
 __all__ = [
@@ -65,7 +65,7 @@ def service_stations(
     buildings: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
     *,
-    local_crs: str = "EPSG:4549",
+    local_crs: str = "auto",
 ) -> gpd.GeoDataFrame:
     """One station per community with buildings, at its household-weighted centre (snapped).
 
@@ -75,6 +75,7 @@ def service_stations(
     """
     buildings = check_frame(buildings, "buildings", ("households", "community_code"))
     communities = check_frame(communities, "communities", ("code", "name"))
+    local_crs = resolve_local(buildings, local_crs)
     local = buildings.to_crs(local_crs)
     centres = local.geometry.centroid
     weights = local["households"].fillna(0).clip(lower=0).to_numpy(dtype=float) + 1.0
@@ -160,7 +161,7 @@ def service_coverage(
     minutes: float = 10.0,
     speed_m_per_min: float = WALK_M_PER_MIN,
     circuity: float = CIRCUITY,
-    local_crs: str = "EPSG:4549",
+    local_crs: str = "auto",
 ) -> ServiceCoverage:
     """Each station's walking reach (a disc of ``minutes × speed ÷ circuity``), households inside.
 
@@ -174,6 +175,7 @@ def service_coverage(
     buildings = check_frame(buildings, "buildings", ("households",))
     area = check_frame(area, "area")
     radius = minutes * speed_m_per_min / circuity
+    local_crs = resolve_local(area, local_crs)
     bound = shapely.union_all(area.to_crs(local_crs).geometry.values)
     discs = stations.to_crs(local_crs).geometry.buffer(radius, quad_segs=16)
     reach_geoms = shapely.intersection(discs.values, bound)
@@ -211,6 +213,7 @@ def services_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
 ) -> folium.Map:
     """Stations, their reach, and the uncovered areas shaded, with the share of households covered."""
@@ -219,7 +222,8 @@ def services_map(
     shift = display_transform(tiles_crs)
     title = f"{coverage.minutes:g}分钟步行服务圈"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     uncovered = gpd.GeoDataFrame(
         {"name": ["未覆盖区域", "未覆盖住户区"]},

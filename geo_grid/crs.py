@@ -38,6 +38,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "gauss_kruger_zone",
+    "resolve_local",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "normalize_crs",
@@ -253,10 +254,17 @@ def to_local(gdf, local_crs: str = "auto"):
     """Project a GeoDataFrame/GeoSeries to a metric CRS for areas and distances.
 
     ``"auto"`` takes the Gauss-Krüger zone of the layer's central longitude
-    (:func:`gauss_kruger_zone`: EPSG:4549 for Nanjing); pass an EPSG code for a district whose
-    zone is fixed by its surveying office.
+    (:func:`gauss_kruger_zone`); services pass the district's own (its profile's ``local_crs``).
     """
-    if local_crs == "auto":
-        lon = float(gdf.to_crs(STORAGE_EPSG).total_bounds[[0, 2]].mean())
-        local_crs = gauss_kruger_zone(lon)
-    return gdf.to_crs(local_crs)
+    return gdf.to_crs(resolve_local(gdf, local_crs))
+
+
+def resolve_local(gdf, local_crs: str = "auto") -> str:
+    """``local_crs`` itself, or for ``"auto"`` the Gauss-Krüger zone of the central longitude of
+    ``gdf`` (a GeoDataFrame/GeoSeries; EPSG:4534 when it is empty)."""
+    if local_crs != "auto":
+        return local_crs
+    if len(gdf) == 0:
+        return gauss_kruger_zone(0.0)
+    lon = float(gdf.to_crs(STORAGE_EPSG).total_bounds[[0, 2]].mean())
+    return gauss_kruger_zone(lon)

@@ -146,7 +146,9 @@ def defect_style(kind: str) -> tuple[str, dict[str, Any]]:
     return label(DEFECT_KIND, key), {"weight": 2, **DEFECT_STYLES.get(key, _OTHER_DEFECT)}
 
 
-def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0):
+def _tile_layer(
+    url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0, query: str = ""
+):
     """A vector-tile layer (Leaflet.VectorGrid) left off at opening; popups on click."""
     options = {
         "layerName": layer_name,
@@ -155,7 +157,7 @@ def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom
         "title": "name",
         "tooltip": [["code", "编码"], ["households", "户数"], ["xiaoqu", "小区"]],
     }
-    url = f"{url_base}/{{z}}/{{x}}/{{y}}.pbf"
+    url = f"{url_base}/{{z}}/{{x}}/{{y}}.pbf{query}"
     call = f"geoGrid.vectorTiles({js_literal(url)}, {js_literal(options)})"
     return JsLayer(call, name, show=False)
 
@@ -173,11 +175,13 @@ def coverage_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
     search_url: str | None = "/api/v1/geocode",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
     tiles_base: str | None = None,
+    tiles_query: str = "",
     inline_limit: int = INLINE_LIMIT,
     building_tiles: bool = False,
     layer_names: Mapping[str, str] | None = None,
@@ -216,8 +220,12 @@ def coverage_map(
         adds the buildings as a tile layer from zoom 15. Tiles are Web Mercator of storage
         coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
         is always inline: labels, tooltips and the search box need its features in the page.
+        ``tiles_query`` is appended to each tile URL (``?district=320508``: the page's district).
     layer_names
         Layer key → Chinese name (the store's); built-in names and then keys otherwise.
+    bounds
+        Where the map opens (a district's min lon, min lat, max lon, max lat); None: what it
+        draws.
     """
     streets = check_frame(streets, "streets")
     communities = check_frame(communities, "communities")
@@ -239,6 +247,7 @@ def coverage_map(
         asset_base=asset_base,
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     if use_tiles:
         m.add_child(
@@ -277,7 +286,7 @@ def coverage_map(
         options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
         if use_tiles and key != UNIFIED and len(js_literal(encoded)) > inline_limit:
             name = layer_name(key, layer_names)
-            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, name))
+            m.add_child(_tile_layer(f"{tiles_base}/{key}", "grids", style, name, query=tiles_query))
             continue
         name = layer_name(key, layer_names)
         grid_layers[key] = DataLayer(encoded, options, name, show=key == UNIFIED)
@@ -294,7 +303,10 @@ def coverage_map(
 
     if use_tiles and building_tiles:
         m.add_child(
-            _tile_layer(f"{tiles_base}/buildings", "buildings", _BUILDING, "楼栋（放大后显示）", 15)
+            _tile_layer(
+                f"{tiles_base}/buildings", "buildings", _BUILDING, "楼栋（放大后显示）", 15,
+                query=tiles_query,
+            )  # fmt: skip
         )
     m.add_child(ZoomLabels(grid_layers[UNIFIED], "name", label_zoom))
     if search_url:
@@ -316,6 +328,7 @@ def checks_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
@@ -333,7 +346,8 @@ def checks_map(
     shift = display_transform(tiles_crs)
     title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution
+        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
 
     grid_geoms = _geoms(grids, simplify_m, shift)
@@ -405,6 +419,7 @@ def grid_map(
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
+    bounds: tuple[float, float, float, float] | None = None,
     tiles_crs: str = "wgs84",
 ) -> folium.Map:
     """One grid with its buildings (households in tooltips) and address points, neighbours grey.
@@ -424,6 +439,7 @@ def grid_map(
         asset_base=asset_base,
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
+        bounds=bounds,
     )
     drawn: list[np.ndarray] = []
     legend: list[tuple[str, dict]] = []

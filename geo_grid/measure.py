@@ -9,11 +9,14 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
+from geo_grid.crs import to_local
+
 __all__ = ["area_m2"]
 
 
-def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = "EPSG:4549") -> np.ndarray:
-    """Planar area in square metres in ``local_crs`` (Gauss-Krüger: < 0.01 % scale error here).
+def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = "auto") -> np.ndarray:
+    """Planar area in square metres in ``local_crs`` (a district's Gauss-Krüger zone: < 0.01 %
+    scale error inside it; ``"auto"``: the zone of the frame's central longitude).
 
     >>> from shapely.geometry import box
     >>> s = gpd.GeoSeries([box(118.9, 32.1, 118.91, 32.11)], crs=4490)
@@ -23,4 +26,4 @@ def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = "EPSG:4549
     series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
     if series.crs is None:
         series = series.set_crs(4490)
-    return series.to_crs(local_crs).area.to_numpy()
+    return to_local(series, local_crs).area.to_numpy()

@@ -19,6 +19,7 @@ from geo_grid.db.session import get_engine, session_scope
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
 from geo_grid.services import districts, index
+from geo_grid.settings import get_settings
 
 __all__ = [
     "DEMO_ACCOUNTS",

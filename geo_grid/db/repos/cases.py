@@ -717,19 +717,24 @@ def report_ins(session: Session, case_id: int) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------- indicators
-def indicator_frame(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
-    """Cases that can count in ``[start, end)``: received, due or rated inside it."""
+def indicator_frame(
+    session: Session, start: datetime, end: datetime, districts: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Cases of ``districts`` (None: all, with a district) that can count in ``[start, end)``:
+    received, due or rated inside it."""
     result = session.execute(
         text(
-            """SELECT id, grid_code, community_code, street_code, department, status,
-                      received_at, due_at, closed_at, responded_at, rated_at, reopened,
+            """SELECT id, district_code, grid_code, community_code, street_code, department,
+                      status, received_at, due_at, closed_at, responded_at, rated_at, reopened,
                       extended, resolved, satisfied
                FROM "case"
-               WHERE (received_at >= :s AND received_at < :e)
+               WHERE ((received_at >= :s AND received_at < :e)
                   OR (due_at >= :s AND due_at < :e)
-                  OR (rated_at >= :s AND rated_at < :e)"""
+                  OR (rated_at >= :s AND rated_at < :e))
+                 AND district_code IS NOT NULL
+                 AND (CAST(:d AS text[]) IS NULL OR district_code = ANY(:d))"""
         ),
-        {"s": start, "e": end},
+        {"s": start, "e": end, "d": None if districts is None else list(districts)},
     )
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
