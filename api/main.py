@@ -21,6 +21,7 @@ from api.routers import (
     auth,
     cases,
     checks,
+    districts,
     docs,
     geocoding,
     grids,
@@ -36,7 +37,8 @@ log = logging.getLogger("geo_grid.api")
 
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
-    """Build the locate index, the geocoder and the coverage page before the first user asks.
+    """Build the locate index, the geocoders and each district's coverage page before the first
+    user asks.
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -49,9 +51,10 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     pause, logged = retry_s, False
     while True:
         try:
-            from geo_grid.services import index, maps
+            from geo_grid.services import districts, index, maps
 
-            maps.coverage_page()
+            for code in districts.profiles():
+                maps.coverage_page(code)
             index.get_geocoder()  # last: /health reports warm once this is built
             return
         except UNREACHABLE as exc:
@@ -86,8 +89,8 @@ def create_app() -> FastAPI:
         responses=errors.ERROR_RESPONSES,
     )
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
-    modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, open311, plans,
-               checks, docs)  # fmt: skip
+    modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
+               open311, plans, checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

@@ -19,7 +19,10 @@ class Settings(BaseSettings):
     """Process-wide configuration.
 
     ``database_url`` unset means "use the private local cluster under ``home``" (see
-    :mod:`geo_grid.db.cluster`); set it to point at an existing PostGIS server instead.
+    :mod:`geo_grid.db.cluster`); set it to point at an existing PostGIS server instead. What
+    differs from one district to the next (its CRS, names, bounds) is in the store, one profile
+    per district (:mod:`geo_grid.services.districts`); the household band, indicator thresholds
+    and time zone here are the defaults of districts that set none.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEO_GRID_", extra="ignore")
@@ -29,8 +32,6 @@ class Settings(BaseSettings):
     #: where fetched data packages (the national gazetteer's CSV files) are kept; unset:
     #: ``$XDG_CACHE_HOME/geo-grid`` or ``~/.cache/geo-grid``, shared by every checkout of the machine
     data_cache: Path | None = None
-    local_crs: str = "EPSG:4549"
-    district_code: str = "320113"
     tiles_url: str | None = None
     tiles_attribution: str = ""
     tiles_crs: str = "wgs84"

@@ -18,11 +18,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
+from api.deps import BBoxDep, ClosedPeriodDep, DistrictQuery, PeriodDep, ReadableDistricts
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
 from geo_grid.services import cases
+from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 
 
@@ -224,6 +225,7 @@ class RuleIn(BaseModel):
 class IndicatorOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     level: str
+    district_code: str
     code: str
     received: int
     due: int
@@ -251,6 +253,7 @@ async def create_case(
     body: CaseIn,
     response: Response,
     principal: PrincipalDep,
+    districts: ReadableDistricts,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
@@ -259,10 +262,11 @@ async def create_case(
 
     The answer says where it went (grid, department, person) or why it waits in the manual queue.
     An ``Idempotency-Key`` header makes a retry answer the first result (200) instead of a
-    duplicate."""
+    duplicate. A report that cannot be placed stays with the filer's district (when they have
+    one) for its dispatchers."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, district=districts[0] if len(districts) == 1 else None,
     )  # fmt: skip
     if case.pop("replayed", False):
         response.status_code = status.HTTP_200_OK
@@ -275,6 +279,7 @@ def list_cases(
     bbox: BBoxDep,
     period: PeriodDep,
     principal: PrincipalDep,
+    district: DistrictQuery = None,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
     grid_code: Code = None,
@@ -287,7 +292,7 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
-    """List cases with filters (status, category, area, level, channel, period, overdue).
+    """List cases with filters (district, status, category, area, level, channel, period, overdue).
 
     A caller limited to an area sees only its cases; reporters, and phone and ID numbers typed into
     an address or description, are masked except for the roles that need them (each unmasked read
@@ -298,6 +303,7 @@ def list_cases(
         "level": level, "channel": channel, "received_from": period.start,
         "received_to": period.end,
         "bbox": bbox.bbox, "overdue_at": datetime.now().astimezone() if overdue else None,
+        "districts": None if district is None else district_profiles.readable(principal, district),
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
     return {"data": data, "count": count}
@@ -431,13 +437,17 @@ def delete_rule(code: str) -> Any:
 @indicators_router.get("", response_model=IndicatorList)
 async def get_indicators(
     period: ClosedPeriodDep,
+    districts: ReadableDistricts,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
     """Indicators per grid, community, street or department over a period (both ends required).
 
-    结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
-    thresholds."""
-    data = await run_in_threadpool(cases.indicators, level, period.start, period.end)
+    Of the caller's districts (or ``district``). 结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率,
+    满意率 with red/yellow/green from each district's thresholds (the configured ones by
+    default)."""
+    data = await run_in_threadpool(
+        lambda: cases.indicators(level, period.start, period.end, districts=districts)
+    )
     return {"data": data, "count": len(data)}
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from api.deps import ReadableDistricts
 from api.openapi import request_body
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
@@ -96,8 +97,12 @@ class LocateOut(BaseModel):
     community_name: str | None
     street_code: str | None
     street_name: str | None
+    district_code: str | None
+    district_name: str | None
     roster: list[PersonOut]
-    generation: dict[str, int] | None
+    generation: dict[str, int] | None = Field(
+        None, description="published generation id of each district:layer the index holds"
+    )
 
 
 class ReverseOut(BaseModel):
@@ -157,21 +162,26 @@ async def batch_input(request: Request) -> BatchInput:
 @router.get("/geocode", response_model=GeocodeOut)
 def geocode(
     q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
+    districts: ReadableDistricts,
 ) -> Any:
     """Geocode one Chinese address to a point, its grids and a confidence.
 
-    ``matched`` only when confident; otherwise ``ambiguous`` with the competing candidates or
-    ``unmatched`` with the reason (``reason`` in English for developers, ``reason_zh`` for people)."""
-    body = geocoding.geocode(q).to_dict()
+    In the districts of the caller's area (or ``district``): the address's admin prefix picks
+    among them. ``matched`` only when confident; otherwise ``ambiguous`` with the competing
+    candidates or ``unmatched`` with the reason (``reason`` in English for developers,
+    ``reason_zh`` for people)."""
+    body = geocoding.geocode(q, districts=districts).to_dict()
     return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
 @router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
-def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
+def geocode_batch(
+    batch: Annotated[BatchInput, Depends(batch_input)], districts: ReadableDistricts
+) -> Any:
     """Geocode many addresses: a JSON list, or a CSV upload with the column named.
 
     One row per address in order, with counts of matched, ambiguous and unmatched."""
-    rows = geocoding.geocode_batch(batch.addresses, field=batch.field)
+    rows = geocoding.geocode_batch(batch.addresses, field=batch.field, districts=districts)
     data = []
     for i, row in enumerate(rows):
         layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
@@ -182,12 +192,13 @@ def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
 
 
 @router.get("/locate", response_model=LocateOut)
-def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
-    """Which grids, community, street and people are responsible at a point.
+def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84") -> Any:
+    """Which district, grids, community, street and people are responsible at a point.
 
     Every layer's grid at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
-    BD-09 (``crs``). Roster phones are masked."""
-    r = geocoding.locate(lon, lat, crs)
+    BD-09 (``crs``). A point outside the caller's districts answers ``inside_district`` false
+    with no grid. Roster phones are masked."""
+    r = geocoding.locate(lon, lat, crs, districts=districts)
     body = r.to_dict()
     body["roster"] = [
         {
@@ -205,10 +216,11 @@ def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
 def reverse(
     lon: Lon,
     lat: Lat,
+    districts: ReadableDistricts,
     crs: Crs = "wgs84",
     max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 200.0,
 ) -> Any:
     """The nearest door-plate address to a point, and the grids of the point itself.
 
     Addresses farther than ``max_distance_m`` are not offered."""
-    return asdict(geocoding.reverse(lon, lat, crs, max_distance_m))
+    return asdict(geocoding.reverse(lon, lat, crs, max_distance_m, districts=districts))

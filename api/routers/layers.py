@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, SettingsDep
+from api.deps import BBoxDep, OneDistrict, ReadableDistricts, SettingsDep
 from api.geojson import feature_collection
 from api.openapi import request_body
 from geo_grid.errors import BadInput
@@ -36,6 +36,7 @@ class LayerOut(BaseModel):
     key: str
     name_zh: str
     department: str | None
+    district_code: str | None
     generation: int | None
     published_at: datetime | None
     grids: int
@@ -49,11 +50,12 @@ class LayerList(BaseModel):
 
 
 @router.get("", response_model=LayerList)
-def list_layers() -> Any:
-    """List the grid layers with their Chinese names and generations.
+def list_layers(districts: ReadableDistricts) -> Any:
+    """List the grid layers with their Chinese names and generations, per district.
 
-    For each layer: the published generation, its number of grids and the drafts waiting."""
-    rows = layers.list_layers()
+    For each layer of each district (``district``, or every district of the caller's area): the
+    published generation, its number of grids and the drafts waiting."""
+    rows = layers.list_layers(districts)
     return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
 
 
@@ -61,19 +63,27 @@ def list_layers() -> Any:
 def layer_grids(
     layer: LayerKey,
     bbox: BBoxDep,
+    districts: ReadableDistricts,
     generation: Annotated[
-        int | None, Query(ge=1, description="Generation number (default: published)")
+        int | None,
+        Query(ge=1, description="Generation number in the one district named (default: published)"),
     ] = None,
 ) -> Any:
     """The grids of a layer as GeoJSON (EPSG:4490), optionally in a bounding box.
 
-    The published generation unless ``generation`` names another one; properties carry code, name,
-    community, street and households."""
-    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox.bbox)
-    grids = grids.drop(columns=["id"])
-    body = feature_collection(
-        grids, layer=layer, generation=gen["number"], generation_status=gen["status"]
+    The published generation of each district of the caller's area (or of ``district``) unless
+    ``generation`` names another one of the district named; properties carry code, name,
+    community, street, district and households; ``generations`` gives each district's number."""
+    gens, grids = layers.layer_grids(
+        layer, districts=districts, generation=generation, bbox=bbox.bbox
     )
+    grids = grids.drop(columns=["id"])
+    one = gens[0] if len(gens) == 1 else None
+    body = feature_collection(
+        grids, layer=layer, generation=one and one["number"],
+        generation_status=one and one["status"],
+        generations={g["district_code"]: g["number"] for g in gens},
+    )  # fmt: skip
     return JSONResponse(body, media_type="application/geo+json")
 
 
@@ -94,6 +104,7 @@ _FORM_SLACK = 256 * 1024
 
 class ImportOut(BaseModel):
     layer: str
+    district_code: str
     generation: int
     generation_id: int
     status: str
@@ -205,9 +216,14 @@ _UPLOAD_BODY = request_body(
     responses={413: {"description": "The file is over ``upload_max_bytes``"}},
 )
 async def import_upload(
-    layer: LayerKey, request: Request, settings: SettingsDep, principal: PrincipalDep
+    layer: LayerKey,
+    request: Request,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    district: OneDistrict,
 ) -> Any:
-    """Store an uploaded layer file as a new draft generation (what ``geo-grid import`` does).
+    """Store an uploaded layer file as a new draft generation of the layer in ``district`` (the
+    caller's when they have one), what ``geo-grid import`` does.
 
     The body is read with a byte cap, never trusted to its Content-Length; the file lands in a
     private temporary folder under a fixed name and goes through the same service as the CLI, so
@@ -254,6 +270,7 @@ async def import_upload(
                 layers.import_layer,
                 target,
                 layer=layer,
+                district=district.code,
                 label=name,
                 author=principal.label,
                 **options,

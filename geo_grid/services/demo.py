@@ -32,17 +32,18 @@ __all__ = [
 
 DEMO_META_KEY = "demo_seed"
 DEMO_CASES_META_KEY = "demo_cases_seed"
-#: ``make demo``'s district when none is named.
-DEFAULT_DISTRICT = "320113"
 
 
 def _key(key: str, district: str) -> str:
     return f"{key}:{district}"
 
 
-def demo_loaded(district: str = DEFAULT_DISTRICT, key: str = DEMO_META_KEY) -> str | None:
-    """The seed of the demo of ``district`` loaded here (or, with ``DEMO_CASES_META_KEY``, of its
-    cases), or None."""
+def demo_loaded(district: str | None = None, key: str = DEMO_META_KEY) -> str | None:
+    """The seed of the demo of ``district`` (default: the demo's default district) loaded here
+    (or, with ``DEMO_CASES_META_KEY``, of its cases), or None."""
+    from geo_grid.demo import DEFAULT_DISTRICT
+
+    district = district or DEFAULT_DISTRICT
     with session_scope() as session:
         return repos.store.get_meta(session, _key(key, district))
 
@@ -105,7 +106,7 @@ def load_demo(
     ``demo`` passes an already generated district (tests reuse one); ``n_grids`` asks the
     generator for fewer unified grids (at least one per community).
     """
-    from geo_grid.demo import DEFAULT_SEED, generate_demo
+    from geo_grid.demo import DEFAULT_DISTRICT, DEFAULT_SEED, generate_demo
 
     code = demo.code if demo is not None else str(district or DEFAULT_DISTRICT)
     seed = seed if seed is not None else DEFAULT_SEED
@@ -176,7 +177,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
     "planner": {},
     "dispatcher": {},
     "grid_worker": {"person": "roster"},
-    "leader": {"scope": "street:320113003"},
+    "leader": {"scope": "demo street"},
     "viewer": {},
 }
 
@@ -206,7 +207,12 @@ def demo_accounts() -> dict[str, Any]:
             with session_scope() as session:
                 person = repos.access.first_on_roster(session, "grid_worker")
         password = secrets.token_urlsafe(12)
-        access.create_user(username, password, role, scope=opts.get("scope"), person_id=person)
+        scope = opts.get("scope")
+        if scope == "demo street":
+            from geo_grid.demo import DEMO_LEADER_STREET
+
+            scope = f"street:{DEMO_LEADER_STREET}"
+        access.create_user(username, password, role, scope=scope, person_id=person)
         made["users"][username] = {"role": role, "password": password}
     if "demo.open311" not in {k["name"] for k in access.list_api_keys()}:
         made["open311_key"], _ = access.create_api_key("demo.open311", "open311_client")

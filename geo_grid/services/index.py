@@ -66,6 +66,11 @@ def _store() -> Engine:
     return engine
 
 
+def _generations(published: dict[tuple[str, str], int]) -> dict[str, int]:
+    """``{"district:layer": generation id}``: what the index is built from (its key)."""
+    return {f"{district}:{layer}": gid for (district, layer), gid in sorted(published.items())}
+
+
 def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> LocateIndex:
     """One index over every district: each layer's published grids of all districts, tagged with
     their district, and the districts' outlines."""
@@ -80,7 +85,7 @@ def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> L
         communities=repos.district.read_admin_areas(session, level="community"),
         streets=repos.district.read_admin_areas(session, level="street"),
         roster=repos.district.read_roster(session),
-        generation=published,
+        generation=_generations(published),
         districts=repos.district.read_district_outlines(session),
     )
 
@@ -99,7 +104,7 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
     engine = _store()
     with session_scope(engine) as session:
         published = repos.grids.published_generations(session)
-        key = LocateIndex.key_for(published)
+        key = LocateIndex.key_for(_generations(published))
         checked = time.monotonic()
         current = _locator
         if current is not None and current.key == key:

@@ -85,7 +85,9 @@ def open311_create(
     }
     if attrs.get("landmark"):
         payload["description"] = f"{req.description or ''} (附近: {attrs['landmark']})".strip()
-    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now)
+    own = district_profiles.readable(by)  # an unplaced report stays with the client's district
+    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now,
+                  district=own[0] if len(own) == 1 else None)  # fmt: skip
     return open311.post_response(case)
 
 
