@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+#: The demo district every ``demo_db`` test runs against (Gusu joins it in ``gusu_db``).
+QIXIA = "320113"
+GUSU = "320508"
 
 
 def _reset_caches() -> None:
@@ -117,16 +120,18 @@ def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[s
     key = f"t_plan_{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
         repos.grids.ensure_layer(s, key, name_zh)
-        gid = repos.grids.create_generation(s, layer=key, author="test")
+        gid = repos.grids.create_generation(s, layer=key, district=QIXIA, author="test")
+        src = repos.grids.resolve_generation(s, "unified", district=QIXIA)["id"]
         s.execute(
             text(
-                f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                     street_code, households, area_m2, properties, geom)
-                    SELECT :g, :k, code, name, community_code, street_code, households,
-                           area_m2, properties, geom
+                f"""INSERT INTO grid (generation_id, district_code, layer_key, code, name,
+                                     community_code, street_code, households, area_m2,
+                                     properties, geom)
+                    SELECT :g, district_code, :k, code, name, community_code, street_code,
+                           households, area_m2, properties, geom
                     FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
             ),
-            {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
+            {"g": gid, "k": key, "src": src},
         )
         repos.grids.publish_generation(s, gid)
     return key, gid
