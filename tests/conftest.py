@@ -99,6 +99,27 @@ def demo_db(gazetteer_db: str, demo) -> str:
     return gazetteer_db
 
 
+#: Unified grids of the session's Gusu demo: one per community, the smallest the generator makes.
+GUSU_GRIDS = 171
+
+
+@pytest.fixture(scope="session")
+def gusu():
+    """Suzhou Gusu 姑苏区 generated small (one unified grid per community), once per session."""
+    from geo_grid.demo import generate_demo
+
+    return generate_demo(GUSU, seed=7, n_grids=GUSU_GRIDS)
+
+
+@pytest.fixture(scope="session")
+def gusu_db(demo_db: str, gusu) -> str:
+    """The test database with Gusu loaded next to Qixia (once per session): a two-district store."""
+    from geo_grid.services.demo import load_demo
+
+    load_demo(demo=gusu)
+    return demo_db
+
+
 @pytest.fixture(scope="session")
 def accounts(demo_db):
     """One real account per role (and an Open311 key) with ready ``headers``: see tests/auth.py."""

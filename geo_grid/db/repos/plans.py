@@ -148,13 +148,15 @@ def list_edits(session: Session, plan_id: int) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------- grids
 def copy_grids(session: Session, *, source_id: int, target_id: int) -> int:
-    """Copy every grid of generation ``source_id`` into ``target_id`` (server side, one statement)."""
+    """Copy every grid of generation ``source_id`` into ``target_id`` (server side, one statement);
+    the copies take the target's district (a foreign key refuses another district's)."""
     result = session.execute(
         text(
-            """INSERT INTO grid (generation_id, layer_key, code, name, community_code, street_code,
-                                 households, area_m2, properties, geom)
-               SELECT :t, layer_key, code, name, community_code, street_code, households, area_m2,
-                      properties, geom
+            """INSERT INTO grid (generation_id, district_code, layer_key, code, name,
+                                 community_code, street_code, households, area_m2, properties,
+                                 geom)
+               SELECT :t, (SELECT district_code FROM generation WHERE id = :t), layer_key, code,
+                      name, community_code, street_code, households, area_m2, properties, geom
                FROM grid WHERE generation_id = :s ORDER BY code, id"""
         ),
         {"s": source_id, "t": target_id},
