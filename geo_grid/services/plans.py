@@ -588,6 +588,7 @@ def publish(
             generation_id=plan["generation_id"],
             closed_states=sorted(CLOSED_STATES),
             plan_id=plan_id,
+            previous_id=retired,
         )
         repos.plans.set_plan_status(session, plan_id, "published")
         repos.plans.append_edit(

@@ -239,9 +239,13 @@ def record_case_regrid(
     generation_id: int,
     closed_states: Sequence[str],
     plan_id: int | None = None,
+    previous_id: int | None = None,
 ) -> int:
     """Record on every open case of the generation's district the grid of the new generation
     that its point falls in (no other district's case is read or written).
+
+    With ``previous_id`` (the generation it replaces) only cases inside grids that are new or
+    redrawn are looked at: a one-grid split reads the cases of two grids, not of the district.
 
     The case keeps the grid it was routed to (``grid_code`` / ``grids``) — its handlers do not
     change mid-way — and gains an entry in ``routing -> 'replanned'`` and a ``replan`` event in its
@@ -251,14 +255,22 @@ def record_case_regrid(
     if not cases_table_exists(session):
         return 0
     sql = """
-        WITH hit AS (
+        WITH changed AS (
+            SELECT g.geom FROM grid g
+            WHERE g.generation_id = :gid
+              AND NOT EXISTS (SELECT 1 FROM grid o
+                              WHERE o.generation_id = CAST(:prev AS integer) AND o.code = g.code
+                                AND ST_OrderingEquals(o.geom, g.geom))
+        ), candidates AS (
+            SELECT DISTINCT c.id FROM "case" c JOIN changed ch ON ST_Intersects(ch.geom, c.geom)
+            WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
+              AND c.district_code = (SELECT district_code FROM generation WHERE id = :gid)
+        ), hit AS (
             SELECT DISTINCT ON (c.id) c.id, g.code AS new_code,
                    coalesce(c.grids ->> :layer,
                             CASE WHEN :layer = 'unified' THEN c.grid_code END) AS old_code
-            FROM "case" c
+            FROM "case" c JOIN candidates USING (id)
             JOIN grid g ON g.generation_id = :gid AND ST_Intersects(g.geom, c.geom)
-            WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
-              AND c.district_code = (SELECT district_code FROM generation WHERE id = :gid)
             ORDER BY c.id, g.code
         )
         , moved AS (
@@ -286,7 +298,8 @@ def record_case_regrid(
     """
     result = session.execute(
         text(sql),
-        {"layer": layer, "gid": generation_id, "closed": list(closed_states), "plan": plan_id},
+        {"layer": layer, "gid": generation_id, "closed": list(closed_states), "plan": plan_id,
+         "prev": previous_id},  # fmt: skip
     )
     return int(result.rowcount)
 
