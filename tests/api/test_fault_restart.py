@@ -65,7 +65,7 @@ def _publish_one_grid(engine) -> None:
         crs=4490,
     )  # fmt: skip
     with session_scope(engine) as session:
-        gid = repos.grids.create_generation(session, layer="unified", author="test")
+        gid = repos.grids.create_generation(session, layer="unified", district="320113", author="test")
         repos.grids.insert_grids(session, gid, "unified", grid)
         repos.grids.publish_generation(session, gid)
 

@@ -61,7 +61,7 @@ def store(demo_db, demo):
     grid = demo.grids["unified"].iloc[40]
     minx, miny, maxx, maxy = grid.geometry.bounds
     y = (miny + maxy) / 2
-    plan = plans.create_plan("unified", note="map test", author="test")
+    plan = plans.create_plan("unified", district="320113", note="map test", author="test")
     line = {"type": "LineString", "coordinates": [[minx - 1e-3, y], [maxx + 1e-3, y]]}
     plans.edit(plan["id"], "split", {"grid": grid["code"], "line": line}, author="test")
     return {"queued": queued, "plan": plan["id"], "grid": grid["code"]}
