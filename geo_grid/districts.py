@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import shapely
 from pyproj import CRS
@@ -48,6 +47,7 @@ from pyproj import CRS
 from geo_grid.address.gazetteer import DistrictNames, short_names
 from geo_grid.crs import gauss_kruger_zone
 from geo_grid.errors import BadInput
+from geo_grid.settings import check_time_zone
 
 __all__ = ["DistrictProfile", "check_district_code", "check_outline"]
 
@@ -128,11 +128,9 @@ class DistrictProfile:
             raise BadInput(f"bounds: {self.bounds} are not lon/lat", field="bounds")
         if self.time_zone is not None:
             try:
-                ZoneInfo(self.time_zone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise BadInput(
-                    f"time_zone: unknown time zone {self.time_zone!r}", field="time_zone"
-                ) from exc
+                check_time_zone(self.time_zone)
+            except ValueError as exc:
+                raise BadInput(f"time_zone: {exc}", field="time_zone") from exc
         if self.household_band is not None:
             low, high = self.household_band
             if not 0 < low <= high:

@@ -93,11 +93,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         """Refuse an unknown zone when the settings are read, not at the first time shown."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"not an IANA time zone name: {value!r}") from None
-        return value
+        return check_time_zone(value)
 
     @property
     def zone(self) -> tzinfo:
@@ -109,6 +105,16 @@ class Settings(BaseSettings):
     def cluster_dir(self) -> Path:
         """Where the private PostgreSQL cluster lives (data, socket, log)."""
         return (self.home / "pg").resolve()
+
+
+def check_time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else :class:`ValueError` naming it: the one check
+    of a zone name (the store-wide setting's and a district profile's)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"not an IANA time zone name: {value!r}") from None
+    return value
 
 
 @lru_cache(maxsize=1)
