@@ -99,8 +99,9 @@ def demo_db(gazetteer_db: str, demo) -> str:
     return gazetteer_db
 
 
-#: Unified grids of the session's Gusu demo: one per community, the smallest the generator makes.
-GUSU_GRIDS = 171
+#: Unified grids of the session's Gusu demo: one per community, the smallest the generator makes;
+#: and its historical cases (Qixia has 20,000).
+GUSU_GRIDS, GUSU_CASES = 171, 2000
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +117,7 @@ def gusu_db(demo_db: str, gusu) -> str:
     """The test database with Gusu loaded next to Qixia (once per session): a two-district store."""
     from geo_grid.services.demo import load_demo
 
-    load_demo(demo=gusu)
+    load_demo(demo=gusu, n_cases=GUSU_CASES)
     return demo_db
 
 

@@ -48,12 +48,12 @@ def demo_loaded(district: str | None = None, key: str = DEMO_META_KEY) -> str | 
         return repos.store.get_meta(session, _key(key, district))
 
 
-def _load_cases(seed: int, demo, say) -> dict[str, Any]:
-    """The district's six months of historical cases, in their own transaction, recorded once
-    done."""
+def _load_cases(seed: int, demo, say, n: int) -> dict[str, Any]:
+    """The district's six months of historical cases (about ``n``), in their own transaction,
+    recorded once done."""
     from geo_grid.services.cases import load_demo_cases
 
-    result = load_demo_cases(seed, demo=demo, progress=say)
+    result = load_demo_cases(seed, demo=demo, progress=say, n=n)
     with session_scope() as session:
         repos.store.set_meta(session, _key(DEMO_CASES_META_KEY, demo.code), str(seed))
     return result
@@ -98,13 +98,14 @@ def load_demo(
     progress: Callable[[str], None] | None = None,
     demo=None,
     n_grids: int | None = None,
+    n_cases: int = 20_000,
 ) -> dict[str, Any]:
     """Generate the demo of ``district`` (default Qixia) and store it next to the districts
     already stored, in ONE transaction; skip it if it is loaded.
 
     ``force`` replaces that district's loaded demo (no other district's rows are touched).
     ``demo`` passes an already generated district (tests reuse one); ``n_grids`` asks the
-    generator for fewer unified grids (at least one per community).
+    generator for fewer unified grids (at least one per community), ``n_cases`` for fewer cases.
     """
     from geo_grid.demo import DEFAULT_DISTRICT, DEFAULT_SEED, generate_demo
 
@@ -118,7 +119,7 @@ def load_demo(
     loaded = demo_loaded(code)
     if loaded and not force:
         if demo_loaded(code, DEMO_CASES_META_KEY) is None:  # an earlier run stopped before them
-            cases = _load_cases(int(loaded), make(int(loaded)), say)
+            cases = _load_cases(int(loaded), make(int(loaded)), say, n_cases)
             return {"district": code, "loaded": True, "seed": int(loaded),
                     "cases": cases["cases"], "reason": "cases only"}  # fmt: skip
         return {"district": code, "loaded": False, "seed": int(loaded), "reason": "already loaded"}
@@ -133,7 +134,7 @@ def load_demo(
         _store_district(session, demo, say)
     index.invalidate()  # the address library changed under the same published generations
     t_store = time.perf_counter() - t0 - t_gen
-    cases = _load_cases(demo.seed, demo, say)
+    cases = _load_cases(demo.seed, demo, say, n_cases)
     return {
         "district": code,
         "name": demo.spec.name,
