@@ -561,8 +561,8 @@ def crosswalk_for(code: str, *, generation: int | None = None) -> dict[str, Any]
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
-    if not (len(code) == 15 and code.isdigit()):
-        raise NotFound(f"code: {code!r} is not a unified grid code (15 digits)", field="code")
+    if not (len(code) == 15 and code.isdigit()) or district_profiles.of_code(code) is None:
+        raise NotFound(f"code: no grid {code!r} in the districts served here", field="code")
     with session_scope() as session:
         gen = repos.grids.resolve_generation(session, UNIFIED, generation, district=code[:6])
         rows = repos.checks.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)

@@ -195,6 +195,12 @@ def locate(
     """
     locator = index.get_locator(max_age_s=LOCATE_MAX_AGE_S)
     found = locator.locate(_number(lon, "lon"), _number(lat, "lat"), crs)
+    # the generations of the point's district, by layer (the index holds every district's)
+    prefix = f"{found.district_code}:"
+    found = replace(found, generation={
+        key.removeprefix(prefix): gid for key, gid in (found.generation or {}).items()
+        if key.startswith(prefix)
+    })  # fmt: skip
     if districts is not None and found.district_code not in districts:
         return replace(
             found, grids=dict.fromkeys(found.grids), community_code=None, community_name=None,

@@ -23,21 +23,22 @@ GUSU_STREETS = {"白洋湾街道", "平江街道", "金阊街道", "沧浪街道
                 "吴门桥街道"}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def client(gusu_db, accounts):
-    from api.main import app
-    from geo_grid.services import index
-
-    index.invalidate()
-    with TestClient(app, headers=accounts["admin"].headers) as c:
-        yield c
-    index.invalidate()
-
-
 def _headers(role: str, scope: tuple[str, str]) -> dict[str, str]:
     from auth import token_headers
 
     return token_headers(role, scope=scope, name=f"t.{scope[0]}.{scope[1]}")
+
+
+@pytest.fixture(scope="module")
+def client(gusu_db):
+    """An administrator of the whole store (scope ``all``): both districts."""
+    from api.main import app
+    from geo_grid.services import index
+
+    index.invalidate()
+    with TestClient(app, headers=_headers("admin", ("all", ""))) as c:
+        yield c
+    index.invalidate()
 
 
 def _inside(demo, n: int = 0) -> tuple[str, float, float]:

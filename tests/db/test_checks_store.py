@@ -98,7 +98,7 @@ def test_fix_as_draft_rechecks_clean_and_keeps_attributes(demo_db, demo, tmp_pat
         assert fresh["summary"]["valid"], fresh["defects"][:3]
         from geo_grid.services.layers import layer_grids
 
-        gen, grids = layer_grids("politics_law", generation=result["generation"])
+        gen, grids = layer_grids("politics_law", districts=[QIXIA], generation=result["generation"])
         assert gen["status"] == "draft" and gen["parent_id"] is not None
         source = demo.grids["politics_law"]
         keep = source.drop_duplicates("code", keep="first").set_index("code")
@@ -144,7 +144,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
         # every unified grid is answered, and its shares per department add up to ~1
         from geo_grid.services.layers import layer_grids
 
-        _, unified = layer_grids("unified")
+        _, unified = layer_grids("unified", districts=[QIXIA])
         code = unified["code"].iloc[len(unified) // 2]
         walk = checks.crosswalk_for(code)
         assert walk["code"] == code and set(walk["covered"]) <= set(DEPARTMENTS)
@@ -152,7 +152,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
         # the stored overlaps are the true ones: recomputed here from the stored grids
         grid = unified.loc[unified.code == code].to_crs(TRUTH["metric_crs"]).geometry.iloc[0]
         for row in walk["data"]:
-            _, dept = layer_grids(row["layer"])
+            _, dept = layer_grids(row["layer"], districts=[QIXIA])
             dept = dept[dept.code == row["dept_code"]].to_crs(TRUTH["metric_crs"])
             assert len(dept) >= 1
             area = max(shapely.make_valid(g).intersection(grid).area for g in dept.geometry)
@@ -178,7 +178,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
             "unified", generation=result["draft_generation"], district=QIXIA
         )
         assert proposed["summary"]["valid"] and proposed["summary"]["features"] > 0
-        _, grids = layer_grids("unified", generation=result["draft_generation"])
+        _, grids = layer_grids("unified", districts=[QIXIA], generation=result["draft_generation"])
         assert grids["code"].str.fullmatch(r"[0-9]{15}").all()
     finally:
         if draft_id:
