@@ -116,25 +116,31 @@ def _seed_districts() -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-#: table → how each existing row finds its district (``:only``: the store's one district)
+#: table → the statement giving each existing row its district (``:only``: the store's one
+#: district). Constant statements: the tables are this migration's own.
 _DERIVE = {
-    "admin_area": _OF.format("code"),
-    "generation": "coalesce((SELECT " + _OF.format("g.code") + " FROM grid g "
-    "WHERE g.generation_id = generation.id AND g.layer_key = 'unified' LIMIT 1), "
+    "admin_area": f"UPDATE admin_area SET district_code = {_OF.format('code')}",
+    "generation": "UPDATE generation SET district_code = coalesce((SELECT "
+    + _OF.format("g.code")
+    + " FROM grid g WHERE g.generation_id = generation.id AND g.layer_key = 'unified' LIMIT 1), "
     "(SELECT " + _OF.format("g.community_code") + " FROM grid g "
     "WHERE g.generation_id = generation.id AND g.community_code IS NOT NULL LIMIT 1), "
     "CAST(:only AS varchar))",
-    "grid": "(SELECT n.district_code FROM generation n WHERE n.id = grid.generation_id)",
-    "plan": "(SELECT n.district_code FROM generation n WHERE n.id = plan.generation_id)",
-    "building": f"coalesce({_OF.format('community_code')}, CAST(:only AS varchar))",
-    "address": f"coalesce({_OF.format('community_code')}, {_OF.format('street_code')}, "
+    "grid": "UPDATE grid SET district_code = "
+    "(SELECT n.district_code FROM generation n WHERE n.id = grid.generation_id)",
+    "plan": "UPDATE plan SET district_code = "
+    "(SELECT n.district_code FROM generation n WHERE n.id = plan.generation_id)",
+    "building": "UPDATE building SET district_code = "
+    f"coalesce({_OF.format('community_code')}, CAST(:only AS varchar))",
+    "address": "UPDATE address SET district_code = "
+    f"coalesce({_OF.format('community_code')}, {_OF.format('street_code')}, "
     "CAST(:only AS varchar))",
-    "roster": "coalesce(CASE WHEN grid_code ~ '^[0-9]{15}$' THEN "
-    + _OF.format("grid_code")
-    + " END, CAST(:only AS varchar))",
-    "person": "coalesce((SELECT r.district_code FROM roster r WHERE r.person_id = person.id "
-    "ORDER BY r.id LIMIT 1), CAST(:only AS varchar))",
-    "case": f"coalesce({_OF.format('community_code')}, {_OF.format('street_code')}, "
+    "roster": "UPDATE roster SET district_code = coalesce(CASE WHEN grid_code ~ '^[0-9]{15}$' "
+    "THEN " + _OF.format("grid_code") + " END, CAST(:only AS varchar))",
+    "person": "UPDATE person SET district_code = coalesce((SELECT r.district_code FROM roster r "
+    "WHERE r.person_id = person.id ORDER BY r.id LIMIT 1), CAST(:only AS varchar))",
+    "case": 'UPDATE "case" SET district_code = '
+    f"coalesce({_OF.format('community_code')}, {_OF.format('street_code')}, "
     "CASE WHEN grid_code ~ '^[0-9]{15}$' THEN " + _OF.format("grid_code") + " END, "
     "CAST(:only AS varchar))",
 }
@@ -143,14 +149,14 @@ _REQUIRED = ("admin_area", "generation", "grid", "plan", "building", "address", 
 
 def _mark_rows(only: str | None) -> None:
     bind = op.get_bind()
-    for table, expr in _DERIVE.items():
+    for table, update in _DERIVE.items():
         op.add_column(table, sa.Column("district_code", sa.String(6)))
-        quoted = f'"{table}"'
-        bind.execute(sa.text(f"UPDATE {quoted} SET district_code = {expr}"), {"only": only})  # noqa: S608
+        bind.execute(sa.text(update), {"only": only})
         if table not in _REQUIRED:
             continue
+        rows = sa.table(table, sa.column("district_code"))
         orphans = bind.execute(
-            sa.text(f"SELECT count(*) FROM {quoted} WHERE district_code IS NULL")  # noqa: S608
+            sa.select(sa.func.count()).select_from(rows).where(rows.c.district_code.is_(None))
         ).scalar()
         if orphans:
             raise RuntimeError(
@@ -246,12 +252,17 @@ def downgrade() -> None:
         )
         bind.execute(sa.text("DELETE FROM meta WHERE key LIKE :k || ':%'"), {"k": key})
     for table in ("app_user", "api_key"):  # wider areas narrow to a district under them
+        rows = sa.table(table, sa.column("scope_level"), sa.column("scope_code"))
+        first = (
+            sa.select(sa.func.coalesce(sa.func.min(sa.column("code")), "000000"))
+            .select_from(sa.table("district", sa.column("code")))
+            .where(sa.column("code").startswith(rows.c.scope_code))
+            .scalar_subquery()
+        )
         bind.execute(
-            sa.text(
-                f"UPDATE {table} SET scope_level = 'district', scope_code = coalesce(("  # noqa: S608
-                "SELECT min(code) FROM district WHERE code LIKE scope_code || '%'), '000000') "
-                "WHERE scope_level IN ('all', 'province', 'city')"
-            )
+            rows.update()
+            .where(rows.c.scope_level.in_(("all", "province", "city")))
+            .values(scope_level="district", scope_code=first)
         )
     _scopes("scope_level in ('district', 'street', 'community')", None)
     op.drop_constraint("grid_unified_in_district", "grid", type_="check")
