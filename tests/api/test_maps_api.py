@@ -153,7 +153,7 @@ def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
     assert leader["name"] in html
     assert str(leader["phone"]) not in html  # names, never phones
     with session_scope() as session:
-        counts = repos.tiles.open_case_counts(session)
+        counts = repos.tiles.open_case_counts(session, [demo.code])  # the page's district
     code, n = max(counts.items(), key=lambda kv: kv[1])
     assert re.search(rf'\["{code}","[^"]*",\d+,"[^"]*","[^"]*",{n},', html), (code, n)
 

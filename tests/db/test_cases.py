@@ -309,6 +309,10 @@ def test_indicators_over_a_private_period(store, inside):
 
 
 def test_load_demo_cases_small(store, demo):
+    from geo_grid.db import repos
+
+    with session_scope() as s:  # an empty case log (other districts' too): the load replaces it
+        repos.cases.reset_cases(s)
     result = cases.load_demo_cases(demo=demo, n=400, end=datetime(2026, 6, 1, tzinfo=UTC))
     assert result["cases"] == 400 and result["events"] > 400 * 5
     with session_scope() as s:
