@@ -34,8 +34,10 @@ class DistrictList(BaseModel):
 
 @router.get("", response_model=DistrictList)
 def list_districts(principal: PrincipalDep) -> Any:
-    """The districts of the caller's area: code, names and short forms, local CRS (its
-    CGCS2000 Gauss-Krüger zone), bounds and map centre (EPSG:4490), and its own time zone,
-    household band and indicator thresholds (null: the store's defaults)."""
+    """The districts the store serves in the caller's area, with their profiles.
+
+    Code, names and short forms, local CRS (its CGCS2000 Gauss-Krüger zone), bounds and map
+    centre (EPSG:4490), and its own time zone, household band and indicator thresholds (null: the
+    store's defaults)."""
     rows = districts.list_districts(principal)
     return {"data": rows, "count": len(rows)}

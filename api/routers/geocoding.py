@@ -193,9 +193,9 @@ def geocode_batch(
 
 @router.get("/locate", response_model=LocateOut)
 def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84") -> Any:
-    """Which district, grids, community, street and people are responsible at a point.
+    """Which grids, community, street and people are responsible at a point.
 
-    Every layer's grid at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
+    The district the point lies in and every layer's grid there at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
     BD-09 (``crs``). A point outside the caller's districts answers ``inside_district`` false
     with no grid. Roster phones are masked."""
     r = geocoding.locate(lon, lat, crs, districts=districts)

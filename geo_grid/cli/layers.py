@@ -72,7 +72,7 @@ def import_cmd(
     from geo_grid.services import layers
 
     result = layers.import_layer(
-        file, layer=layer, district=district_code(district), crs=crs, encoding=encoding, code_field=code_field,
+        file, layer=layer, district=district, crs=crs, encoding=encoding, code_field=code_field,
         name_field=name_field, households_field=households_field, note=note, author="cli",
         invalid=invalid,
     )  # fmt: skip

@@ -195,7 +195,7 @@ def import_layer(
     path: Path | str,
     *,
     layer: str,
-    district: str,
+    district: str | None = None,
     crs: str | None = None,
     encoding: str | None = None,
     code_field: str | None = None,
@@ -206,8 +206,8 @@ def import_layer(
     invalid: str = "refuse",
     label: str | None = None,
 ) -> dict[str, Any]:
-    """Read a file and store it as a new DRAFT generation of ``layer`` in ``district``, in one
-    transaction (areas measured in the district's local CRS).
+    """Read a file and store it as a new DRAFT generation of ``layer`` in ``district`` (None: the
+    store's only district), in one transaction (areas measured in the district's local CRS).
 
     The file is fully read and validated before the transaction starts, so bad input stores nothing.
     The CLI and the HTTP upload both come here: the file is held to the ``upload_*`` limits of the
@@ -219,7 +219,6 @@ def import_layer(
     from geo_grid.io import CHINA_EXTENT, ReadLimits, read_layer
 
     settings = get_settings()
-    profile = district_profiles.get(district)
     label = str(path) if label is None else label
     grids = read_layer(
         path,
@@ -238,6 +237,8 @@ def import_layer(
         ),
         label=label,
     )
+    # the file is read and checked first: its errors are named before the store is asked
+    profile = district_profiles.pick(None, district)
     if layer == "unified":
         bad = grids.loc[~grids.geometry.is_valid, "code"].tolist()
         if bad:
