@@ -251,7 +251,7 @@ def merge_cmd(
 
     keys = [k.strip() for k in layers.split(",") if k.strip()]
     result = merge(
-        keys, district=district_code(district), out_dir=out, as_draft=as_draft, share_threshold=share_threshold,
+        keys, district=district, out_dir=out, as_draft=as_draft, share_threshold=share_threshold,
         deviation_m=deviation, author="cli",
     )  # fmt: skip
     if as_json:

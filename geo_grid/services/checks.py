@@ -402,7 +402,7 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
 def merge(
     layers: Sequence[str] = DEPARTMENT_LAYERS,
     *,
-    district: str,
+    district: str | None = None,
     base: str = UNIFIED,
     base_generation: int | None = None,
     out_dir: Path | str | None = None,
@@ -412,7 +412,8 @@ def merge(
     max_households: int | None = 600,
     author: str | None = None,
 ) -> dict[str, Any]:
-    """多网合一 over the published department ``layers`` of ``district``: crosswalk and conformance stored, the
+    """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
+    district, asked after the arguments are checked): crosswalk and conformance stored, the
     proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
     ``conformance.csv``) and/or stored as a draft generation of ``unified``.
 
@@ -435,6 +436,7 @@ def merge(
         )
     if not deviation_m > 0:
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
+    district = district_profiles.pick(None, district).code
     local_crs = district_profiles.get(district).local_crs
     with session_scope() as session:
         base_gen = repos.grids.resolve_generation(

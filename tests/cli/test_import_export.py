@@ -24,14 +24,14 @@ def _generations() -> int:
 def _draft(layer: str, number: int) -> gpd.GeoDataFrame:
     from geo_grid.services.layers import layer_grids
 
-    return layer_grids(layer, generation=number)[1]
+    return layer_grids(layer, districts=[QIXIA], generation=number)[1]
 
 
 @pytest.mark.parametrize("ext", ["gpkg", "geojson", "shp", "zip", "csv"])
 def test_round_trip_of_the_unified_layer(demo_db, tmp_path, capsys, ext):
     from geo_grid.services.layers import layer_grids
 
-    gen, published = layer_grids("unified")
+    gen, published = layer_grids("unified", districts=[QIXIA])
     out = tmp_path / f"unified.{ext}"
     assert main(["export", str(out), "--layer", "unified", "--district", QIXIA]) == 0
     assert out.exists()
