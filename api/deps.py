@@ -30,7 +30,7 @@ def bbox_params(
         str | None,
         Query(
             description="minlon,minlat,maxlon,maxlat (EPSG:4490)",
-            examples=["118.85,32.08,118.95,32.16"],
+            examples=["120.58,31.29,120.65,31.34"],
         ),
     ] = None,
 ) -> BBoxParams:

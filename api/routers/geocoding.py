@@ -22,8 +22,8 @@ from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"])
 
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[118.9])]
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[32.1])]
+Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[120.62])]
+Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[31.31])]
 Crs = Annotated[
     str, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (or EPSG:n)", examples=["gcj02"])
 ]
@@ -131,7 +131,7 @@ _BATCH_BODY = request_body(
     required=("file", "column"),
     json={
         "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
-        "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
+        "example": ["姑苏区平江街道平江路12号", "苏州平江路12号3栋2单元301室"],
     },
 )
 

@@ -13,7 +13,7 @@ from geo_grid.errors import BadInput
 __all__ = ["demo_app"]
 
 demo_app = typer.Typer(
-    help="Seeded demo districts (Qixia 栖霞区 by default; any district in data/).",
+    help="Seeded demo districts (the demo's own by default; any district in data/).",
     no_args_is_help=True,
 )
 
@@ -40,10 +40,10 @@ def demo_load(
     force: Annotated[bool, typer.Option(help="Reload the district even if it is loaded.")] = False,
     district: Annotated[
         str | None,
-        typer.Option(help="District code (one of the districts in data/; default 320113 栖霞区)."),
+        typer.Option(help="District code (one of the districts in data/; default: the demo's)."),
     ] = None,
     city: Annotated[
-        str | None, typer.Option(help="City code: every district of it in data/ (3201: Nanjing).")
+        str | None, typer.Option(help="City code: every district of it in data/ (e.g. 3205).")
     ] = None,
     grids: Annotated[
         int | None,
@@ -74,8 +74,9 @@ def demo_load(
 def demo_generate(
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 20261125,
     district: Annotated[
-        str, typer.Option(help="District code (one of the districts in data/).")
-    ] = "320113",
+        str | None,
+        typer.Option(help="District code (one of the districts in data/; default: the demo's)."),
+    ] = None,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for GeoPackages and ground truth.")
     ] = Path("data/ground_truth"),
@@ -84,7 +85,7 @@ def demo_generate(
     """Generate a demo district without a database: ground truth (and optionally the layers)."""
     from geo_grid.demo import generate_demo, ground_truth_name, load_district, write_ground_truth
 
-    demo = generate_demo(load_district(district), seed=seed)
+    demo = generate_demo(load_district(district) if district else None, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     truth = ground_truth_name(demo)
     write_ground_truth(demo, out_dir / truth)
