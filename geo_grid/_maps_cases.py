@@ -199,7 +199,10 @@ def cases_map(
     total = len(cases)
     points = _case_points(cases, shift)
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        title=title,
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
         bounds=bounds,
     )
     m.add_child(Plugins(asset_base, _CLUSTER_VENDOR))

@@ -91,7 +91,10 @@ def plan_map(
     shift = display_transform(tiles_crs)
     title = title or f"调整方案 {plan_id}"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        title=title,
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
         bounds=bounds,
     )
     drawn = []

@@ -222,7 +222,10 @@ def services_map(
     shift = display_transform(tiles_crs)
     title = f"{coverage.minutes:g}分钟步行服务圈"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        title=title,
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
         bounds=bounds,
     )
     uncovered = gpd.GeoDataFrame(

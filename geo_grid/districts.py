@@ -28,8 +28,6 @@ Examples
 ('EPSG:4549', (120.61, 31.31), '姑苏区')
 >>> gusu.short_forms
 {'province': ('江苏',), 'city': ('苏州',), 'district': ('姑苏',)}
->>> gusu.contains("320508017003"), gusu.contains("320113003")
-(True, False)
 >>> DistrictProfile.from_outline(DistrictNames("152502", "锡林浩特市", "锡林郭勒盟", "内蒙古自治区"),
 ...     shapely.box(115.5, 43.6, 116.9, 44.6)).local_crs     # 116.2°E: zone CM 117°E
 'EPSG:4548'
@@ -184,10 +182,6 @@ class DistrictProfile:
         levels = (("province", self.names.province), ("city", self.names.city),
                   ("district", self.names.district))  # fmt: skip
         return {level: short_names(name, level) for level, name in levels if name}
-
-    def contains(self, code: str | None) -> bool:
-        """Whether a division code (street, community, unified grid) lies in this district."""
-        return bool(code) and str(code).startswith(self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict for JSON answers (``GET /api/v1/districts``, ``geo-grid districts``)."""

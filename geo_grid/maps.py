@@ -304,7 +304,11 @@ def coverage_map(
     if use_tiles and building_tiles:
         m.add_child(
             _tile_layer(
-                f"{tiles_base}/buildings", "buildings", _BUILDING, "楼栋（放大后显示）", 15,
+                f"{tiles_base}/buildings",
+                "buildings",
+                _BUILDING,
+                "楼栋（放大后显示）",
+                15,
                 query=tiles_query,
             )  # fmt: skip
         )
@@ -346,7 +350,10 @@ def checks_map(
     shift = display_transform(tiles_crs)
     title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
     m = base_map(
-        title=title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
+        title=title,
+        asset_base=asset_base,
+        tiles_url=tiles_url,
+        tiles_attribution=tiles_attribution,
         bounds=bounds,
     )
 

@@ -439,9 +439,7 @@ def merge(
     district = district_profiles.pick(None, district).code
     local_crs = district_profiles.get(district).local_crs
     with session_scope() as session:
-        base_gen = repos.grids.resolve_generation(
-            session, base, base_generation, district=district
-        )
+        base_gen = repos.grids.resolve_generation(session, base, base_generation, district=district)
         base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
         gens, frames = {}, {}
         for key in layers:

@@ -42,7 +42,6 @@ __all__ = [
     "readable",
     "register",
     "thresholds",
-    "time_zone",
 ]
 
 #: How long the cached profiles are trusted before the table's fingerprint is read again.
@@ -151,13 +150,6 @@ def thresholds(profile: DistrictProfile | None) -> Mapping[str, Any] | None:
         raise BadInput(
             f"GEO_GRID_CASE_INDICATOR_THRESHOLDS: not JSON ({exc})", field="thresholds"
         ) from exc
-
-
-def time_zone(profile: DistrictProfile | None) -> str:
-    """The district's IANA time zone, or the store's (``GEO_GRID_TIME_ZONE``)."""
-    if profile is not None and profile.time_zone is not None:
-        return profile.time_zone
-    return get_settings().time_zone
 
 
 def register(

@@ -355,9 +355,7 @@ def accept_suggestions(
 # ---------------------------------------------------------------------------------- validate
 def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict[str, Any]:
     profile = _profile(plan)
-    admin = repos.district.read_admin_areas(
-        session, level="community", districts=[profile.code]
-    )
+    admin = repos.district.read_admin_areas(session, level="community", districts=[profile.code])
     problems: list[str] = []
     dup = grids["code"].value_counts()
     problems += [f"code {c} is used {n} times" for c, n in dup[dup > 1].items()]

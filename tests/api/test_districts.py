@@ -171,7 +171,7 @@ def test_a_gusu_publish_leaves_qixia_alone_and_is_fast(client, gusu):
                 text(
                     "SELECT (SELECT array_agg(id ORDER BY id) FROM generation "
                     "WHERE district_code = :d AND status = 'published'), "
-                    "(SELECT max(updated_at) FROM \"case\" WHERE district_code = :d), "
+                    '(SELECT max(updated_at) FROM "case" WHERE district_code = :d), '
                     "(SELECT count(*) FROM grid WHERE district_code = :d)"
                 ),
                 {"d": QIXIA},

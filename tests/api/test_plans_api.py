@@ -178,4 +178,6 @@ def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
     assert len(result) == 1 and isinstance(result[0], Forbidden), result
     assert "outside your street 320113003" in result[0].message
     with session_scope() as s:
-        assert repos.grids.resolve_generation(s, key, district="320113")["id"] == gid  # nothing was published
+        assert (
+            repos.grids.resolve_generation(s, key, district="320113")["id"] == gid
+        )  # nothing was published

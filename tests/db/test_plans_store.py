@@ -213,7 +213,10 @@ def test_publish_is_atomic(copy_layer, monkeypatch):
 
 def test_concurrent_publish_one_wins_one_conflicts(copy_layer):
     old = _published(copy_layer)
-    p1, p2 = svc.create_plan(copy_layer, district=QIXIA), svc.create_plan(copy_layer, district=QIXIA)
+    p1, p2 = (
+        svc.create_plan(copy_layer, district=QIXIA),
+        svc.create_plan(copy_layer, district=QIXIA),
+    )
     barrier = threading.Barrier(2)
     outcomes: dict[int, str] = {}
 

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
 from geo_grid.db.repos._sql import composed, copy_frame, identifiers, read_table_frame
 from geo_grid.districts import DistrictProfile
-from geo_grid.errors import NotFound
 
 __all__ = [
     "ADDRESS_FIELDS",
@@ -38,7 +37,6 @@ __all__ = [
     "read_district_outlines",
     "read_districts",
     "read_roster",
-    "require_district",
     "upsert_district",
 ]
 
@@ -129,12 +127,6 @@ def district_exists(session: Session, code: str) -> bool:
         session.execute(text("SELECT 1 FROM district WHERE code = :c"), {"c": code}).first()
         is not None
     )
-
-
-def require_district(session: Session, code: str) -> None:
-    """:class:`NotFound` naming ``district`` when no profile has this code."""
-    if not district_exists(session, code):
-        raise NotFound(f"district: no district {code!r} is loaded", field="district")
 
 
 # ---------------------------------------------------------------------------------- admin areas

@@ -298,8 +298,13 @@ def record_case_regrid(
     """
     result = session.execute(
         text(sql),
-        {"layer": layer, "gid": generation_id, "closed": list(closed_states), "plan": plan_id,
-         "prev": previous_id},  # fmt: skip
+        {
+            "layer": layer,
+            "gid": generation_id,
+            "closed": list(closed_states),
+            "plan": plan_id,
+            "prev": previous_id,
+        },  # fmt: skip
     )
     return int(result.rowcount)
 

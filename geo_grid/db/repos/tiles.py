@@ -78,9 +78,7 @@ _BUILDING_TILE = text(
 )
 
 
-def grid_tile(
-    session: Session, *, generation_ids: Sequence[int], z: int, x: int, y: int
-) -> bytes:
+def grid_tile(session: Session, *, generation_ids: Sequence[int], z: int, x: int, y: int) -> bytes:
     """One MVT tile (layer ``grids``: code, name, households) of some generations' grids (one
     layer's published generation in each district shown)."""
     _check_tile(z, x, y)
@@ -191,9 +189,7 @@ def case_points(
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def latest_case_time(
-    session: Session, districts: Sequence[str] | None = None
-) -> datetime | None:
+def latest_case_time(session: Session, districts: Sequence[str] | None = None) -> datetime | None:
     """When the latest case (of ``districts``) was received (None without cases): where case pages
     end by default."""
     return session.execute(
