@@ -182,8 +182,8 @@ def test_a_gusu_publish_leaves_qixia_alone_and_is_fast(client, gusu):
     assert plan.status_code == 201, plan.text
     assert plan.json()["district_code"] == GUSU
     pid = plan.json()["id"]
-    code, lon, lat = _inside(gusu, 40)
-    grid = gusu.grids["unified"].set_index("code").loc[code].geometry
+    code, _, _ = _inside(gusu, 40)
+    grid = shapely.geometry.shape(client.get(f"/api/v1/grids/{code}").json()["geometry"])
     minx, miny, maxx, maxy = grid.bounds
     mid = (minx + maxx) / 2
     line = {"type": "LineString", "coordinates": [[mid, miny - 0.001], [mid, maxy + 0.001]]}
@@ -196,3 +196,63 @@ def test_a_gusu_publish_leaves_qixia_alone_and_is_fast(client, gusu):
     assert published.json()["district_code"] == GUSU
     assert elapsed < 1.0, f"publish took {elapsed:.2f} s"
     assert qixia_state() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/map", "/map/checks/urban_mgmt", "/map/cases", "/map/indicators", "/map/services",
+     "/map/dispatch"],
+)  # fmt: skip
+def test_every_district_page_works_for_gusu(client, gusu, demo, path):
+    """Each district-wide map page of Gusu: 200, Gusu's codes or community names, none of
+    Qixia's."""
+    page = client.get(path, params={"district": GUSU})
+    assert page.status_code == 200, page.text[:300]
+    own = set(gusu.communities["short_name"]) - set(demo.communities["short_name"])
+    others = set(demo.communities["short_name"]) - set(gusu.communities["short_name"])
+    assert re.search(rf"{GUSU}\d{{3}}", page.text) or any(n in page.text for n in own)
+    assert not re.search(rf"{QIXIA}\d{{3}}", page.text)
+    assert not any(n in page.text for n in others)
+
+
+def test_the_grid_page_and_a_tile_of_gusu(client, gusu):
+    code, lon, lat = _inside(gusu, 2)
+    page = client.get(f"/map/grid/{code}")
+    assert page.status_code == 200 and code in page.text
+    assert (
+        client.get(f"/map/grid/{code}", headers=_headers("viewer", ("district", QIXIA))).status_code
+        == 404
+    )
+    import math
+
+    z = 15
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+    tile = client.get(f"/tiles/unified/{z}/{x}/{y}.pbf", params={"district": GUSU})
+    assert tile.status_code == 200 and code.encode() in tile.content
+    mine = client.get(f"/tiles/unified/{z}/{x}/{y}.pbf", params={"district": QIXIA})
+    assert mine.status_code == 200 and code.encode() not in mine.content
+
+
+def test_an_unplaced_report_stays_with_the_filers_district(client):
+    """A report the geocoder cannot place waits in the manual queue of the district it was filed
+    with, not in another district's."""
+    gusu_desk = _headers("dispatcher", ("district", GUSU))
+    qixia_desk = _headers("dispatcher", ("district", QIXIA))
+    body = {"category_code": "E0502", "channel": "hotline", "address_text": "月球背面一号"}
+    filed = client.post("/api/v1/cases", json=body, headers=gusu_desk)
+    assert filed.status_code == 201, filed.text
+    case = filed.json()
+    assert case["status"] == "manual" and case["district_code"] == GUSU
+    queue = client.get("/api/v1/cases/manual", headers=gusu_desk).json()["data"]
+    assert case["number"] in {c["number"] for c in queue}
+    other = client.get("/api/v1/cases/manual", headers=qixia_desk).json()["data"]
+    assert case["number"] not in {c["number"] for c in other}
+    refused = client.get(f"/api/v1/cases/{case['id']}", headers=qixia_desk)
+    assert refused.status_code == 403
+    done = client.post(
+        f"/api/v1/cases/{case['id']}/transitions",
+        json={"action": "reject", "version": case["version"], "data": {"reason": "out_of_scope"}},
+        headers=gusu_desk,
+    )
+    assert done.status_code == 200, done.text

@@ -122,7 +122,7 @@ def store(demo_db, demo):
         queued = cases.intake(
             {"category_code": "E0502", "channel": "hotline", "address_text": hostile("待派遣地址"),
              "description": hostile("案件描述")},
-            actor="test",
+            actor="test", district="320113",  # the queue of the demo district's dispatchers
         )  # fmt: skip
         assert queued["status"] == "manual", queued
         undo.callback(_reject, queued)  # out of the dispatch queue again

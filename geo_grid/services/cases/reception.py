@@ -80,7 +80,9 @@ def intake(
     fsync for many reports); this returns only after that transaction committed, so an answered
     report is a durable one. ``group_commit=False`` stores it alone through ORM objects, the
     obvious design kept as the bench's baseline. ``district`` is the filer's own district: the
-    case's when it cannot be placed (a placed case takes the district it lies in).
+    case's when it cannot be placed (a placed case takes the district it lies in); without one,
+    the store's only district, if it serves one (else the case belongs to no district, and only
+    accounts of the whole store see it in the manual queue).
     """
     job = _prepare(payload, actor, role, client, idempotency_key, now, district)
     for _ in range(3):
@@ -135,7 +137,7 @@ def _prepare(payload, actor, role, client, idempotency_key, now, district=None) 
     cat, channel = _validate_intake(payload)
     request_hash = _request_hash(payload) if idempotency_key else None
     job = _Job(payload, cat, channel, None, {}, actor, role, client, idempotency_key,
-               request_hash, now, district=district)  # fmt: skip
+               request_hash, now, district=district or _only_district())  # fmt: skip
     lon, lat = payload.get("lon"), payload.get("lat")
     if lon is not None:  # placed by the writer, a batch at a time (_place_points)
         crs = payload.get("crs") or "wgs84"
@@ -152,6 +154,14 @@ def _prepare(payload, actor, role, client, idempotency_key, now, district=None) 
     if job.placement.placed:
         job.roster = _roster_map(_get_locator(), job.placement.district_code)
     return job
+
+
+def _only_district() -> str | None:
+    """The store's district when it serves exactly one (an unplaced report is that one's)."""
+    from geo_grid.services import districts
+
+    served = districts.profiles()
+    return next(iter(served)) if len(served) == 1 else None
 
 
 def _answer(job: _Job, row: dict[str, Any]) -> dict[str, Any]:
