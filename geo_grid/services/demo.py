@@ -183,6 +183,19 @@ DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
 }
 
 
+def _leader_street() -> str:
+    """The demo leader's street: 尧化街道 when the demo's district is loaded, else the first street
+    of the first district stored."""
+    from geo_grid.demo import DEMO_LEADER_STREET
+
+    served = sorted(districts.profiles())
+    if DEMO_LEADER_STREET[:6] in served or not served:
+        return DEMO_LEADER_STREET
+    with session_scope() as session:
+        streets = repos.district.read_admin_areas(session, level="street", districts=served[:1])
+    return str(streets["code"].iloc[0])
+
+
 def demo_accounts() -> dict[str, Any]:
     """Create the demo's accounts and Open311 key once, with random passwords, and say where.
 
@@ -210,9 +223,7 @@ def demo_accounts() -> dict[str, Any]:
         password = secrets.token_urlsafe(12)
         scope = opts.get("scope")
         if scope == "demo street":
-            from geo_grid.demo import DEMO_LEADER_STREET
-
-            scope = f"street:{DEMO_LEADER_STREET}"
+            scope = f"street:{_leader_street()}"
         access.create_user(username, password, role, scope=scope, person_id=person)
         made["users"][username] = {"role": role, "password": password}
     if "demo.open311" not in {k["name"] for k in access.list_api_keys()}:

@@ -31,6 +31,8 @@ def _one_line_error(capsys) -> str:
 def test_demo_load_of_a_loaded_district_is_a_no_op_and_bad_codes_exit_2(store, capsys):
     assert main(["demo", "load", "--district", GUSU, "--seed", "7"]) == 0
     assert f"demo {GUSU} already loaded (seed 7)" in capsys.readouterr().out
+    assert main(["demo", "load", "--city", "3205", "--seed", "7"]) == 0  # Suzhou: Gusu alone
+    assert f"demo {GUSU} already loaded (seed 7)" in capsys.readouterr().out
     assert main(["demo", "load", "--district", "999999"]) == 2
     assert "999999" in _one_line_error(capsys)
     assert main(["demo", "load", "--city", "3201", "--district", GUSU]) == 2
