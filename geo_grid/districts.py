@@ -15,8 +15,9 @@ are kept in the store, one row per district, and reach the domain functions as a
   ``GEO_GRID_CASE_INDICATOR_THRESHOLDS``), so changing a setting reaches every district that did not
   choose its own.
 
-The profile is pure: no database, no settings. :mod:`geo_grid.services.districts` reads it from the
-store and resolves the defaults.
+The profile is pure: no database, and no setting read (its time zone goes through the one zone
+check, :func:`geo_grid.settings.check_time_zone`). :mod:`geo_grid.services.districts` reads it from
+the store and resolves the defaults.
 
 Examples
 --------
