@@ -55,7 +55,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
 
             for code in districts.profiles():
                 maps.coverage_page(code)
-            index.get_geocoder()  # last: /health reports warm once this is built
+            index.warm_geocoders()  # last: /health reports warm once they are built
             return
         except UNREACHABLE as exc:
             if not logged:

@@ -7,7 +7,9 @@ province both share) each of them is asked and the answer that matched wins. Two
 equally well make the answer ``ambiguous`` with both candidates, never a guess.
 
 A point is answered by the district it lies in (``locate``: a function giving the district code
-of a point in EPSG:4490).
+of a point in EPSG:4490). A district's geocoder may be given as a function that builds it: it is
+built the first time an address or point of that district is asked for (a caller of one district
+never waits for the others' address libraries).
 
 Examples
 --------
@@ -23,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -46,7 +49,7 @@ class GeocoderSet:
     Parameters
     ----------
     geocoders
-        One geocoder per district code.
+        One geocoder per district code, or a function building it (called once, when needed).
     gazetteer
         The national gazetteer: an address's admin prefix picks its districts. Without it every
         district is asked.
@@ -57,20 +60,45 @@ class GeocoderSet:
 
     def __init__(
         self,
-        geocoders: Mapping[str, Geocoder],
+        geocoders: Mapping[str, Geocoder | Callable[[], Geocoder]],
         gazetteer: Gazetteer | None = None,
         locate: Callable[[float, float], str | None] | None = None,
     ) -> None:
-        self.geocoders = dict(sorted(geocoders.items()))
+        self._given = dict(sorted(geocoders.items()))
+        self._built: dict[str, Geocoder] = {}
+        self._lock = threading.Lock()
         self.gazetteer = gazetteer
         self._locate = locate
         self._match = lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
 
+    @property
+    def codes(self) -> list[str]:
+        """The districts this set answers for, by code."""
+        return list(self._given)
+
+    @property
+    def built(self) -> bool:
+        """Whether every district's geocoder is built (nothing left to wait for)."""
+        return len(self._built) == len(self._given)
+
+    def geocoder(self, code: str) -> Geocoder:
+        """The geocoder of district ``code`` (built now if it was given as a function)."""
+        found = self._built.get(code)
+        if found is not None:
+            return found
+        with self._lock:  # one build per district, whoever asks first
+            found = self._built.get(code)
+            if found is None:
+                given = self._given[code]
+                found = given if isinstance(given, Geocoder) else given()
+                self._built[code] = found
+        return found
+
     def _candidates(self, districts: Iterable[str] | None) -> list[str]:
         if districts is None:
-            return list(self.geocoders)
+            return list(self._given)
         wanted = set(districts)
-        return [c for c in self.geocoders if c in wanted]
+        return [c for c in self._given if c in wanted]
 
     def _agreeing(self, norm: str, candidates: list[str]) -> list[str]:
         """The candidates the address's admin prefix is in line with (all without one)."""
@@ -99,7 +127,7 @@ class GeocoderSet:
             return GeocodeResult(
                 text, "unmatched", reason="no district of yours serves this address"
             )
-        return _best([self.geocoders[d].geocode(text) for d in asked])
+        return _best([self.geocoder(d).geocode(text) for d in asked])
 
     def geocode_many(
         self, texts: Iterable[str], districts: Iterable[str] | None = None
@@ -108,7 +136,7 @@ class GeocoderSet:
         texts = [t if isinstance(t, str) else "" for t in texts]
         candidates = self._candidates(districts)
         if len(candidates) == 1:
-            return self.geocoders[candidates[0]].geocode_many(texts)
+            return self.geocoder(candidates[0]).geocode_many(texts)
         if not candidates:
             return [self.geocode(t, ()) for t in texts]
         routes = [self._agreeing(normalize(t), candidates) for t in texts]
@@ -116,7 +144,7 @@ class GeocoderSet:
         for code in candidates:
             rows = [i for i, r in enumerate(routes) if code in r]
             if rows:
-                found = self.geocoders[code].geocode_many([texts[i] for i in rows])
+                found = self.geocoder(code).geocode_many([texts[i] for i in rows])
                 answers[code] = dict(zip(rows, found, strict=True))
         return [_best([answers[c][i] for c in r]) for i, r in enumerate(routes)]
 
@@ -138,8 +166,8 @@ class GeocoderSet:
         xs, ys = points_to_storage([float(lon)], [float(lat)], crs)
         home = self._locate(float(xs[0]), float(ys[0])) if self._locate else None
         if home in candidates:
-            return self.geocoders[home].reverse(lon, lat, crs, max_distance_m=max_distance_m)
-        found = [self.geocoders[c].reverse(lon, lat, crs, max_distance_m=max_distance_m)
+            return self.geocoder(home).reverse(lon, lat, crs, max_distance_m=max_distance_m)
+        found = [self.geocoder(c).reverse(lon, lat, crs, max_distance_m=max_distance_m)
                  for c in candidates]  # fmt: skip
         near = [r for r in found if r.distance_m is not None]
         return min(near, key=lambda r: r.distance_m) if near else found[0]

@@ -30,7 +30,7 @@ from geo_grid.locate import LocateIndex
 from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
+__all__ = ["get_geocoder", "get_locator", "invalidate", "ready", "warm_geocoders"]
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
@@ -42,8 +42,10 @@ _checked_at = 0.0  # time.monotonic() of the last key check that found _locator 
 
 
 def ready() -> bool:
-    """True once the geocoder (and with it the locate index) has been built: the server is warm."""
-    return _geocoder is not None
+    """True once every district's geocoder (and with them the locate index) has been built: the
+    server is warm."""
+    held = _geocoder
+    return held is not None and held.built
 
 
 def invalidate() -> None:
@@ -124,9 +126,28 @@ def _district_at(locator: LocateIndex):
     return lambda lon, lat: locator.locate(lon, lat, "cgcs2000").district_code
 
 
+def _district_geocoder(profile, names, gazetteer, locator: LocateIndex):
+    """A function building one district's geocoder from the store (called when first needed)."""
+
+    def build() -> Geocoder:
+        one = [profile.code]
+        with session_scope(_store()) as session:
+            library = repos.district.read_address_library(session, district=profile.code)
+            streets = repos.district.read_admin_areas(session, level="street", districts=one)
+            communities = repos.district.read_admin_areas(session, level="community", districts=one)
+        # no grid_code column: the geocoder takes each point's unified grid from the current
+        # generation, in the same batch lookup that gives it the department grids
+        return Geocoder(
+            library, streets, communities, locate=locator, district=names,
+            gazetteer=gazetteer,
+        )  # fmt: skip
+
+    return build
+
+
 def get_geocoder() -> GeocoderSet:
-    """The geocoders of every district (one per address library), attached to the current
-    locate index."""
+    """The geocoders of every district (one per address library, each built when first asked
+    for), attached to the current locate index."""
     global _geocoder, _geocoder_key
     locator = get_locator()
     if _geocoder is not None and _geocoder_key == locator.key:
@@ -137,20 +158,17 @@ def get_geocoder() -> GeocoderSet:
         with session_scope(_store()) as session:
             profiles = repos.district.read_districts(session)
             gazetteer, names = district_context(session, profiles)
-            geocoders = {}
-            for profile in profiles:
-                one = [profile.code]
-                # no grid_code column: the geocoder takes each point's unified grid from the
-                # current generation, in the same batch lookup that gives it the department grids
-                geocoders[profile.code] = Geocoder(
-                    repos.district.read_address_library(session, district=profile.code),
-                    repos.district.read_admin_areas(session, level="street", districts=one),
-                    repos.district.read_admin_areas(session, level="community", districts=one),
-                    locate=locator,
-                    district=names[profile.code],
-                    gazetteer=gazetteer,
-                )
-        geocoder = GeocoderSet(geocoders, gazetteer, _district_at(locator))
+        builders = {
+            p.code: _district_geocoder(p, names[p.code], gazetteer, locator) for p in profiles
+        }
+        geocoder = GeocoderSet(builders, gazetteer, _district_at(locator))
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key
         return geocoder
+
+
+def warm_geocoders() -> None:
+    """Build every district's geocoder now (the server's warm-up: no first caller waits)."""
+    geocoders = get_geocoder()
+    for code in geocoders.codes:
+        geocoders.geocoder(code)

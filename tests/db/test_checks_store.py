@@ -98,7 +98,10 @@ def test_fix_as_draft_rechecks_clean_and_keeps_attributes(demo_db, demo, tmp_pat
         assert fresh["summary"]["valid"], fresh["defects"][:3]
         from geo_grid.services.layers import layer_grids
 
-        gen, grids = layer_grids("politics_law", districts=[QIXIA], generation=result["generation"])
+        gens, grids = layer_grids(
+            "politics_law", districts=[QIXIA], generation=result["generation"]
+        )
+        gen = gens[0]
         assert gen["status"] == "draft" and gen["parent_id"] is not None
         source = demo.grids["politics_law"]
         keep = source.drop_duplicates("code", keep="first").set_index("code")

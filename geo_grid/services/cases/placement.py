@@ -56,7 +56,13 @@ def _geocoder():
 def _geocoder_warm() -> bool:
     """True when geocoding a report needs no build: index, roster and geocoder are current."""
     locator = _get_locator()
-    return _roster["key"] == locator.key and _geocoder_cache["locator"] is locator
+    held = _geocoder_cache["geocoder"]
+    return (
+        _roster["key"] == locator.key
+        and _geocoder_cache["locator"] is locator
+        and held is not None
+        and held.built
+    )
 
 
 def _roster_map(locator, district: str | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
