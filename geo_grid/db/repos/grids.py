@@ -307,9 +307,15 @@ def read_grids(
     return read_table_frame(session, sql, params)
 
 
-def counts_by_layer(session: Session) -> dict[str, int]:
-    """Grids per layer in the published generations of every district (``/health``)."""
-    sql = """SELECT l.key, count(g.id) FROM layer l
-             LEFT JOIN generation gen ON gen.layer_key = l.key AND gen.status = 'published'
-             LEFT JOIN grid g ON g.generation_id = gen.id GROUP BY l.key"""
-    return {k: int(n) for k, n in session.execute(text(sql))}
+def counts_by_layer(session: Session) -> dict[str, dict[str, int]]:
+    """Grids per layer in the published generation of each district (``/health``):
+    ``{district: {layer: grids}}``, every layer listed for every district."""
+    sql = """SELECT d.code, l.key, count(g.id) FROM district d CROSS JOIN layer l
+             LEFT JOIN generation gen ON gen.layer_key = l.key AND gen.district_code = d.code
+                                     AND gen.status = 'published'
+             LEFT JOIN grid g ON g.generation_id = gen.id
+             GROUP BY d.code, l.key ORDER BY d.code, l.key"""
+    out: dict[str, dict[str, int]] = {}
+    for district, layer, n in session.execute(text(sql)):
+        out.setdefault(district, {})[layer] = int(n)
+    return out

@@ -39,7 +39,8 @@ def postgis_version(session: Session) -> str | None:
 
 
 def health_facts(session: Session) -> dict[str, Any]:
-    """PostGIS version, schema revision and grid counts per published layer (``/health``).
+    """PostGIS version, schema revision and grid counts per district and published layer
+    (``/health``).
 
     Any database error on the way means the store cannot serve (e.g. it was never migrated):
     :class:`DatabaseUnavailable`, with the driver's error as its cause (the reason logged).
@@ -48,7 +49,7 @@ def health_facts(session: Session) -> dict[str, Any]:
         return {
             "postgis": postgis_version(session),
             "schema": MigrationContext.configure(session.connection()).get_current_revision(),
-            "grids": counts_by_layer(session),
+            "districts": counts_by_layer(session),
         }
     except DBAPIError as exc:
         raise DatabaseUnavailable("database unavailable") from exc
