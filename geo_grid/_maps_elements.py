@@ -238,7 +238,11 @@ def base_map(
     m.geo_grid_asset_base = asset_base
     m.geo_grid_bounds = bounds
     if bounds is not None:
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
+        # not animated: a zoom animation still running while the layers are added below would
+        # swallow the first setView a page or a person asks for
+        fit = folium.FitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(12, 12))
+        fit.options["animate"] = False
+        m.add_child(fit)
     return m
 
 

@@ -56,6 +56,7 @@ def store(demo_db, demo):
             "description": "占道经营（地图派遣测试）",
         },
         actor="test",
+        district="320113",  # the demo district's queue (others may be loaded)
     )
     assert queued["status"] == "manual", queued
     grid = demo.grids["unified"].iloc[40]
@@ -367,8 +368,12 @@ def test_dispatcher_routes_a_queued_case_by_clicking_the_map(
 def test_cli_writes_pages_that_work_from_disk(store, tmp_path):
     from geo_grid.cli import main
 
-    assert main(["map", "checks", "--layer", "urban_mgmt", "--out", str(tmp_path / "c.html")]) == 0
-    assert main(["map", "services", "--out", str(tmp_path / "s.html")]) == 0
+    here = ["--district", "320113"]
+    assert (
+        main(["map", "checks", "--layer", "urban_mgmt", *here, "--out", str(tmp_path / "c.html")])
+        == 0
+    )
+    assert main(["map", "services", *here, "--out", str(tmp_path / "s.html")]) == 0
     assert main(["map", "checks", "--out", str(tmp_path / "x.html")]) == 2  # --layer missing
     assert main(["map", "nonsense", "--out", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()
@@ -397,7 +402,7 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
 
     plan_id = store["plan"]
     before = plans.get_plan(plan_id)
-    _, draft = layers.layer_grids("unified", generation=before["generation"])
+    _, draft = layers.layer_grids("unified", districts=["320113"], generation=before["generation"])
     grid = draft[draft["code"] == store["grid"]].geometry.iloc[0]
     x = grid.centroid.x if grid.contains(grid.centroid) else grid.representative_point().x
     _, miny, _, maxy = grid.bounds

@@ -74,7 +74,7 @@ def store(demo_db, demo):
     queued = cases.intake(
         {"category_code": "E0502", "channel": "hotline", "address_text": "月球路1号",
          "description": "占道经营（页面测试）"},
-        actor="test",
+        actor="test", district="320113",  # the demo district's queue (others may be loaded)
     )  # fmt: skip
     assert queued["status"] == "manual", queued
     return {"queued": queued}
