@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
+from fastapi.concurrency import run_in_threadpool
 
+from api.auth import PrincipalDep
+from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
+from geo_grid.services import districts
 from geo_grid.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -26,7 +30,7 @@ def bbox_params(
         str | None,
         Query(
             description="minlon,minlat,maxlon,maxlat (EPSG:4490)",
-            examples=["118.85,32.08,118.95,32.16"],
+            examples=["120.58,31.29,120.65,31.34"],
         ),
     ] = None,
 ) -> BBoxParams:
@@ -51,6 +55,44 @@ def bbox_params(
 
 
 BBoxDep = Annotated[BBoxParams, Depends(bbox_params)]
+
+
+# ------------------------------------------------------------------------------------ districts
+DistrictQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{6}$",
+        description="District code (6 digits, e.g. 320508); default: every district of the "
+        "caller's area (one for a district account, all of a city for a city account)",
+        examples=["320508"],
+    ),
+]
+
+
+async def readable_districts(principal: PrincipalDep, district: DistrictQuery = None) -> list[str]:
+    """The districts a read shows: ``district`` (stored, inside the caller's area) or every
+    stored district of the caller's area."""
+    return await run_in_threadpool(districts.readable, principal, district)
+
+
+async def one_district(principal: PrincipalDep, district: DistrictQuery = None) -> DistrictProfile:
+    """The district a write acts on: ``district``, or the caller's only one (several: 400 asking
+    to name one)."""
+    return await run_in_threadpool(districts.pick, principal, district)
+
+
+async def page_district(principal: PrincipalDep, district: DistrictQuery = None) -> DistrictProfile:
+    """The district a map page shows: ``district``, or the caller's (the first of theirs when
+    their area holds several; ``?district=`` shows another)."""
+    codes = await run_in_threadpool(districts.readable, principal, district)
+    if len(codes) == 1:
+        return districts.get(codes[0])
+    return await run_in_threadpool(districts.pick, principal, codes[0] if codes else None)
+
+
+ReadableDistricts = Annotated[list[str], Depends(readable_districts)]
+OneDistrict = Annotated[DistrictProfile, Depends(one_district)]
+PageDistrict = Annotated[DistrictProfile, Depends(page_district)]
 
 
 # ------------------------------------------------------------------------------------ periods

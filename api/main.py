@@ -25,6 +25,7 @@ from api.routers import (
     case_photos,
     cases,
     checks,
+    districts,
     docs,
     geocoding,
     grids,
@@ -41,7 +42,8 @@ log = logging.getLogger("geo_grid.api")
 
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
-    """Build the locate index, the geocoder and the coverage page before the first user asks.
+    """Build the locate index, the geocoders and each district's coverage page before the first
+    user asks.
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -54,13 +56,14 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     pause, logged = retry_s, False
     while True:
         try:
-            from geo_grid.services import index, maps
+            from geo_grid.services import districts, index, maps
 
-            maps.coverage_page(build_in=workers.run)
-            index.get_geocoder()  # last: /health reports warm once this is built
-            # the geocoder and locate index are some 650,000 long-lived objects: out of the
-            # collector's sight, a full collection no longer walks them (holding the GIL, so
-            # the event loop, for a tenth of a second or more each time)
+            for code in districts.profiles():
+                maps.coverage_page(code, build_in=workers.run)
+            index.warm_geocoders()  # last: /health reports warm once they are built
+            # the geocoders and locate indexes are some 650,000 long-lived objects per district:
+            # out of the collector's sight, a full collection no longer walks them (holding the
+            # GIL, so the event loop, for a tenth of a second or more each time)
             gc.collect()
             gc.freeze()
             return
@@ -112,8 +115,8 @@ def create_app() -> FastAPI:
     )
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
-    modules = (health, auth, access, layers, grids, admin, maps, geocoding, cases, case_photos,
-               case_pages, open311, plans, checks, docs)  # fmt: skip
+    modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
+               case_photos, case_pages, open311, plans, checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

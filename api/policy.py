@@ -59,7 +59,8 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/api-keys": ADMIN,
     "DELETE /api/v1/api-keys/{name}": ADMIN,
     "GET /api/v1/audit/personal-data": ADMIN,
-    # --- grid layers, areas, checks, merge
+    # --- districts served, grid layers, areas, checks, merge
+    "GET /api/v1/districts": STAFF,
     "GET /api/v1/layers": STAFF,
     "GET /api/v1/layers/{layer}/grids": STAFF,
     "GET /api/v1/layers/{layer}/checks": STAFF,

@@ -8,10 +8,11 @@ the same rule.
 Logins are throttled, never locked (:func:`login_wait`): wrong passwords are counted per username
 and client address, so a stranger's guesses slow the stranger and not the owner at their own desk.
 
-Scopes follow the administrative tree encoded in the division codes: a district ``320113``, its
-street ``320113003`` (9 digits), its community ``320113003001`` (12 digits) and the grids in it
-(15-digit unified codes start with the community's 12). A grid worker's scope is the set of grids
-they are on the roster for (网格员 sees the cases of their own grids).
+Scopes follow the administrative tree encoded in the division codes: a province (2 digits), a city
+(4: every district of it the store serves), a district (6), a street (9), a community (12) and the
+grids in it (15-digit unified codes start with the community's 12); ``all`` is the whole store (a
+system administrator). A grid worker's scope is the set of grids they are on the roster for (网格员
+sees the cases of their own grids).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "case_in_scope",
     "check_role",
     "community_in_scope",
+    "district_in_scope",
     "has_personal_numbers",
     "failure_delay",
     "hash_password",
@@ -67,8 +69,10 @@ ROLES: tuple[str, ...] = (
 )
 #: Each role's Chinese name (the words live in :mod:`geo_grid.labels`).
 ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
-SCOPE_LEVELS: tuple[str, ...] = ("district", "street", "community")
-_CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
+SCOPE_LEVELS: tuple[str, ...] = ("all", "province", "city", "district", "street", "community")
+_CODE_LENGTH = {"all": 0, "province": 2, "city": 4, "district": 6, "street": 9, "community": 12}
+#: Levels whose scope is made of whole districts (their cases are filtered by district code).
+_DISTRICT_LEVELS = ("province", "city", "district")
 
 #: Roles that need a reporter's name and phone to do their job (call back, go to the door). Every
 #: read of those fields by them is recorded; everyone else gets them masked.
@@ -84,7 +88,7 @@ class Principal:
 
     name: str
     role: str
-    scope_level: str = "district"
+    scope_level: str = "all"
     scope_code: str = ""
     grids: tuple[str, ...] = field(default=())
     kind: Literal["user", "api_key"] = "user"
@@ -96,19 +100,22 @@ class Principal:
 
 
 def parse_scope(text: str, *, field_name: str = "scope") -> tuple[str, str]:
-    """Read ``street:320113003``-style scopes; the code's length must match the level.
+    """Read ``street:320113003``-style scopes (``all``: the whole store); the code's length must
+    match the level.
 
-    >>> parse_scope("street:320113003")
-    ('street', '320113003')
+    >>> parse_scope("street:320113003"), parse_scope("city:3205"), parse_scope("all")
+    (('street', '320113003'), ('city', '3205'), ('all', ''))
     >>> parse_scope("town:1")
     Traceback (most recent call last):
     ...
-    geo_grid.errors.BadInput: scope: level must be one of district, street, community, got 'town'
+    geo_grid.errors.BadInput: scope: level must be one of all, province, city, district, street, community, got 'town'
     """
     level, sep, code = text.partition(":")
+    if level == "all" and not code:
+        return "all", ""
     if not sep:
         raise BadInput(f"{field_name}: write level:code, e.g. street:320113003", field=field_name)
-    if level not in SCOPE_LEVELS:
+    if level not in SCOPE_LEVELS or level == "all":
         raise BadInput(
             f"{field_name}: level must be one of {', '.join(SCOPE_LEVELS)}, got {level!r}",
             field=field_name,
@@ -122,13 +129,16 @@ def parse_scope(text: str, *, field_name: str = "scope") -> tuple[str, str]:
 
 
 def scope_filter(principal: Principal) -> dict[str, Any]:
-    """The case-list filter that confines a caller to their area (empty: the whole district).
+    """The case-list filter that confines a caller to their area (empty: the whole store).
 
     Its keys are distinct from the caller's own filters (``street_code`` ...), so a leader of one
-    street asking for another street's cases gets none rather than the other street's.
+    street asking for another street's cases gets none rather than the other street's. A
+    province, city or district account sees the cases of the districts under its code.
 
     >>> scope_filter(Principal("a", "leader", "street", "320113003"))
     {'scope_street_code': '320113003'}
+    >>> scope_filter(Principal("c", "leader", "city", "3205"))
+    {'scope_district_prefix': '3205'}
     >>> scope_filter(Principal("w", "grid_worker", "community", "320113003001", ("g1",)))
     {'scope_grid_codes': ['g1']}
     """
@@ -138,21 +148,27 @@ def scope_filter(principal: Principal) -> dict[str, Any]:
         return {"scope_street_code": principal.scope_code}
     if principal.scope_level == "community":
         return {"scope_community_code": principal.scope_code}
+    if principal.scope_level in _DISTRICT_LEVELS:
+        return {"scope_district_prefix": principal.scope_code}
     return {}
 
 
 def case_in_scope(principal: Principal, case: Mapping[str, Any]) -> bool:
-    """Whether ``case`` (its grid, community and street codes) lies in the caller's area.
+    """Whether ``case`` (its grid, community, street and district codes) lies in the caller's area.
 
     >>> w = Principal("w", "grid_worker", "community", "320113003001", ("320113003001001",))
     >>> case_in_scope(w, {"grid_code": "320113003001001"}), case_in_scope(w, {"grid_code": "x"})
     (True, False)
     >>> case_in_scope(Principal("s", "leader", "street", "320113003"), {"street_code": "320113004"})
     False
+    >>> case_in_scope(Principal("c", "leader", "city", "3205"), {"district_code": "320508"})
+    True
     """
     wanted = scope_filter(principal)
     if "scope_grid_codes" in wanted:
         return case.get("grid_code") in wanted["scope_grid_codes"]
+    if "scope_district_prefix" in wanted:
+        return str(case.get("district_code") or "").startswith(wanted["scope_district_prefix"])
     return all(case.get(k.removeprefix("scope_")) == v for k, v in wanted.items())
 
 
@@ -164,9 +180,26 @@ def community_in_scope(principal: Principal, community_code: str | None) -> bool
     >>> community_in_scope(p, "320113003004"), community_in_scope(p, "320113004001")
     (True, False)
     """
-    if principal.scope_level == "district" or not principal.scope_code:
+    if principal.scope_level == "all" or not principal.scope_code:
         return True
     return bool(community_code) and str(community_code).startswith(principal.scope_code)
+
+
+def district_in_scope(principal: Principal, district_code: str) -> bool:
+    """Whether the caller's area lies in, or takes in, district ``district_code``: the districts
+    whose layers, maps and areas the caller reads (a street leader reads their own district's).
+
+    >>> district_in_scope(Principal("c", "viewer", "city", "3205"), "320508")
+    True
+    >>> district_in_scope(Principal("s", "leader", "street", "320113003"), "320508")
+    False
+    >>> district_in_scope(Principal("a", "admin", "all", ""), "152502")
+    True
+    """
+    if principal.scope_level == "all" or not principal.scope_code:
+        return True
+    code, scope = str(district_code), principal.scope_code
+    return code.startswith(scope) if len(scope) <= len(code) else scope.startswith(code)
 
 
 def sees_personal_data(principal: Principal, case: Mapping[str, Any] | None = None) -> bool:

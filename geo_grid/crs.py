@@ -40,6 +40,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "gauss_kruger_zone",
+    "resolve_local",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "local_crs_for",
@@ -386,3 +387,14 @@ def _project(geoms: NDArray, source: CRS, target: CRS) -> NDArray:
     if t is None:
         return geoms
     return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def resolve_local(frame, local_crs: str = AUTO) -> str:
+    """:func:`local_crs_for` of a GeoDataFrame or GeoSeries (its geometries in its own CRS, a
+    missing one read as EPSG:4490): the district's ``local_crs``, or its zone for ``"auto"``.
+
+    >>> import geopandas as gpd, shapely
+    >>> resolve_local(gpd.GeoSeries([shapely.box(120.5, 31.2, 120.7, 31.4)], crs=4490))
+    'EPSG:4549'
+    """
+    return local_crs_for(np.asarray(frame.geometry.array), frame.crs, local_crs)

@@ -188,7 +188,10 @@ ROSTER_ROLE: dict[str, str] = {
 }
 
 #: An account's area (:data:`geo_grid.access.SCOPE_LEVELS`).
-SCOPE_LEVEL: dict[str, str] = {"district": "区", "street": "街道", "community": "社区"}
+SCOPE_LEVEL: dict[str, str] = {
+    "all": "全部辖区", "province": "省", "city": "市", "district": "区", "street": "街道",
+    "community": "社区",
+}  # fmt: skip
 
 #: 红绿指标 colours; None: too few cases in the period to judge.
 INDICATOR_COLOUR: dict[str | None, str] = {

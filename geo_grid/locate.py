@@ -12,6 +12,11 @@ polygons were loaded in. A point in no polygon of a layer gets ``None`` for that
 ``inside_district`` is False when it is outside every street (or, without streets, every unified
 grid).
 
+One index may hold several districts (a store serving them): given their outlines, a point lies in
+exactly one district (``district_code``) and only that district's grids answer it (a department
+grid drawn past its district's edge does not answer for the neighbour), when the layer frames carry
+a ``district_code`` column.
+
 Examples
 --------
 >>> import geopandas as gpd
@@ -73,6 +78,8 @@ class LocateResult:
     roster: tuple[RosterEntry, ...]
     inside_district: bool
     generation: Any = None
+    district_code: str | None = None
+    district_name: str | None = None
 
     @property
     def grid_code(self) -> str | None:
@@ -199,7 +206,10 @@ class LayerIndex:
     geoms: np.ndarray
     tree: shapely.STRtree = field(repr=False)
     rank: np.ndarray = field(repr=False)
+    #: the cells each holding one answer for all its points (None: every point goes to GEOS)
     raster: CellRaster | None = field(default=None, repr=False)
+    #: each polygon's district code (``district_code`` column), or None: one district
+    districts: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, frame, code_col: str = "code", name_col: str | None = None) -> LayerIndex:
@@ -224,31 +234,50 @@ class LayerIndex:
         names = None
         if name_col and name_col in frame.columns:
             names = np.asarray(frame[name_col].values, dtype=object)[keep]
+        districts = None
+        if "district_code" in frame.columns:
+            districts = np.asarray(frame["district_code"].astype(str).values)[keep]
         shapely.prepare(geoms)
         order = np.argsort(codes, kind="stable")
         rank = np.empty(len(codes), dtype=np.int64)
         rank[order] = np.arange(len(codes))
-        index = cls(codes, names, geoms, shapely.STRtree(geoms), rank)
+        index = cls(codes, names, geoms, shapely.STRtree(geoms), rank, districts=districts)
         index.raster = CellRaster.build(geoms, index._exact_xy)
         return index
 
-    def lookup(self, points: np.ndarray | None, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    def lookup(
+        self,
+        points: np.ndarray | None,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        within: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Index of the polygon holding each point (smallest code on boundaries), -1 for none.
 
         ``points`` are the shapely points of ``xs, ys`` if the caller has them (None: made here
-        for the few points the raster leaves to GEOS)."""
+        for the few points the raster leaves to GEOS). ``within`` (one district code per point,
+        ``""`` for none) keeps each point to the polygons of its own district: a raster answer of
+        another district (grids of two districts overlapping at their border) goes to GEOS too.
+        """
         if len(self.codes) == 0 or len(xs) == 0:
             return np.full(len(xs), -1, dtype=np.int64)
         if self.raster is None:
-            return self._exact(shapely.points(xs, ys) if points is None else points, xs, ys)
+            pts = shapely.points(xs, ys) if points is None else points
+            return self._exact(pts, xs, ys, within)
         out = self.raster.lookup(xs, ys)
-        slow = np.flatnonzero(out == CellRaster.MIXED)
+        slow = out == CellRaster.MIXED
+        if within is not None and self.districts is not None:
+            known = np.flatnonzero(out >= 0)
+            slow[known] = (within[known] != "") & (self.districts[out[known]] != within[known])
+        slow = np.flatnonzero(slow)
         if len(slow):
             pts = shapely.points(xs[slow], ys[slow]) if points is None else points[slow]
-            out[slow] = self._exact(pts, xs[slow], ys[slow])
+            out[slow] = self._exact(
+                pts, xs[slow], ys[slow], None if within is None else within[slow]
+            )
         return out
 
-    def lookup_one(self, x: float, y: float) -> int:
+    def lookup_one(self, x: float, y: float, within: str | None = None) -> int:
         """:meth:`lookup` of one point with the raster read in plain Python (the same floor
         divisions), so a single locate pays no numpy overhead per layer."""
         raster = self.raster
@@ -261,21 +290,30 @@ class LayerIndex:
             if not (0 <= ix < nx and 0 <= iy < ny):
                 return CellRaster.NONE
             found = int(raster.cells[iy, ix])
-            if found != CellRaster.MIXED:
+            if found == CellRaster.NONE or (
+                found >= 0
+                and (not within or self.districts is None or self.districts[found] == within)
+            ):
                 return found
         xs, ys = np.array([x], dtype=float), np.array([y], dtype=float)
-        return int(self._exact(shapely.points(xs, ys), xs, ys)[0])
+        chosen = None if not within else np.array([within], dtype=object)
+        return int(self._exact(shapely.points(xs, ys), xs, ys, chosen)[0])
 
     def _exact_xy(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         return self._exact(shapely.points(xs, ys), xs, ys)
 
-    def _exact(self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """GEOS: the STRtree's candidates, each tested, the smallest code kept."""
+    def _exact(
+        self, points: np.ndarray, xs: np.ndarray, ys: np.ndarray, within: np.ndarray | None = None
+    ) -> np.ndarray:
+        """GEOS: the STRtree's candidates, each tested (in the point's district, ``within``),
+        the smallest code kept."""
         out = np.full(len(points), -1, dtype=np.int64)
         pi, gi = self.tree.query(points)
         if len(pi) == 0:
             return out
         hit = shapely.intersects_xy(self.geoms[gi], xs[pi], ys[pi])
+        if within is not None and self.districts is not None:
+            hit &= (within[pi] == "") | (self.districts[gi] == within[pi])
         pi, gi = pi[hit], gi[hit]
         if len(pi) == 0:
             return out
@@ -301,6 +339,9 @@ class LocateIndex:
         returned with each point.
     generation
         What this index was built from (e.g. ``{layer_key: generation_id}``); see :attr:`key`.
+    districts
+        The districts' outlines (``code``, ``name``, geometry), when the index holds several:
+        each point then answers with its district and that district's grids only.
     """
 
     def __init__(
@@ -310,6 +351,7 @@ class LocateIndex:
         streets=None,
         roster: pd.DataFrame | None = None,
         generation: Any = None,
+        districts=None,
     ) -> None:
         if not layers:
             raise BadInput("layers: at least one layer is needed", field="layers")
@@ -318,6 +360,9 @@ class LocateIndex:
             LayerIndex.build(communities, name_col="name") if communities is not None else None
         )
         self.streets = LayerIndex.build(streets, name_col="name") if streets is not None else None
+        self.districts = (
+            LayerIndex.build(districts, name_col="name") if districts is not None else None
+        )
         self.generation = generation
         self._roster = self._group_roster(roster)
 
@@ -369,17 +414,24 @@ class LocateIndex:
 
     def _lookup(self, xs: np.ndarray, ys: np.ndarray) -> dict[str, np.ndarray]:
         # no shapely points up front: each layer makes them only for what its raster leaves
-        found = {key: layer.lookup(None, xs, ys) for key, layer in self.layers.items()}
+        found: dict[str, np.ndarray] = {}
+        within = None
+        if self.districts is not None:
+            hit = found["_district"] = self.districts.lookup(None, xs, ys)
+            within = np.full(len(xs), "", dtype=object)
+            within[hit >= 0] = self.districts.codes[hit[hit >= 0]]
+        for key, layer in self.layers.items():
+            found[key] = layer.lookup(None, xs, ys, within)
         for key, layer in (("_community", self.communities), ("_street", self.streets)):
             if layer is not None:
-                found[key] = layer.lookup(None, xs, ys)
+                found[key] = layer.lookup(None, xs, ys, within)
         return found
 
     def locate_many(self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84") -> pd.DataFrame:
         """Locate many points at once: one row per point, one column per layer.
 
         Columns: ``lon, lat`` (storage), each layer key, ``community_code, street_code,
-        inside_district``. Missing values are None.
+        district_code, inside_district``. Missing values are None.
 
         >>> import geopandas as gpd
         >>> from shapely.geometry import box
@@ -400,6 +452,9 @@ class LocateIndex:
         data["street_code"] = _codes(
             self.streets.codes if self.streets else None, found.get("_street"), len(xs)
         )
+        data["district_code"] = _codes(
+            self.districts.codes if self.districts else None, found.get("_district"), len(xs)
+        )
         data["inside_district"] = self._inside(found)
         # object dtype keeps None for "no grid" (pandas would otherwise turn it into NaN)
         return pd.DataFrame(
@@ -412,6 +467,8 @@ class LocateIndex:
     def _inside(self, found: dict[str, np.ndarray]) -> np.ndarray:
         if "_street" in found:
             return found["_street"] >= 0
+        if "_district" in found:
+            return found["_district"] >= 0
         if UNIFIED in found:
             return found[UNIFIED] >= 0
         return np.any(np.vstack([v for k, v in found.items() if not k.startswith("_")]) >= 0, 0)
@@ -426,16 +483,24 @@ class LocateIndex:
             raise BadInput(f"lon/lat: not a finite point ({lon!r}, {lat!r})", field="lon")
         xs, ys = points_to_storage(np.array([lon], float), np.array([lat], float), crs)
         x, y = float(xs[0]), float(ys[0])
-        found = {key: np.array([layer.lookup_one(x, y)]) for key, layer in self.layers.items()}
+        found: dict[str, np.ndarray] = {}
+        within = None
+        if self.districts is not None:
+            hit = self.districts.lookup_one(x, y)
+            found["_district"] = np.array([hit])
+            within = str(self.districts.codes[hit]) if hit >= 0 else None
+        for key, layer in self.layers.items():
+            found[key] = np.array([layer.lookup_one(x, y, within)])
         for key, layer in (("_community", self.communities), ("_street", self.streets)):
             if layer is not None:
-                found[key] = np.array([layer.lookup_one(x, y)])
+                found[key] = np.array([layer.lookup_one(x, y, within)])
         grids = {
             key: (str(layer.codes[found[key][0]]) if found[key][0] >= 0 else None)
             for key, layer in self.layers.items()
         }
         community = _one(self.communities, found.get("_community"))
         street = _one(self.streets, found.get("_street"))
+        district = _one(self.districts, found.get("_district"))
         unified = grids.get(UNIFIED)
         return LocateResult(
             lon=float(xs[0]),
@@ -448,6 +513,8 @@ class LocateIndex:
             roster=self.roster_for(unified),
             inside_district=bool(self._inside(found)[0]),
             generation=self.generation,
+            district_code=district[0],
+            district_name=district[1],
         )
 
 

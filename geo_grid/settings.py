@@ -19,7 +19,10 @@ class Settings(BaseSettings):
     """Process-wide configuration.
 
     ``database_url`` unset means "use the private local cluster under ``home``" (see
-    :mod:`geo_grid.db.cluster`); set it to point at an existing PostGIS server instead.
+    :mod:`geo_grid.db.cluster`); set it to point at an existing PostGIS server instead. What
+    differs from one district to the next (its CRS, names, bounds) is in the store, one profile
+    per district (:mod:`geo_grid.services.districts`); the household band, indicator thresholds
+    and time zone here are the defaults of districts that set none.
     """
 
     model_config = SettingsConfigDict(env_prefix="GEO_GRID_", extra="ignore")
@@ -29,8 +32,6 @@ class Settings(BaseSettings):
     #: where fetched data packages (the national gazetteer's CSV files) are kept; unset:
     #: ``$XDG_CACHE_HOME/geo-grid`` or ``~/.cache/geo-grid``, shared by every checkout of the machine
     data_cache: Path | None = None
-    local_crs: str = "EPSG:4549"
-    district_code: str = "320113"
     tiles_url: str | None = None
     tiles_attribution: str = ""
     tiles_crs: str = "wgs84"
@@ -109,11 +110,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         """Refuse an unknown zone when the settings are read, not at the first time shown."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"not an IANA time zone name: {value!r}") from None
-        return value
+        return check_time_zone(value)
 
     @property
     def zone(self) -> tzinfo:
@@ -136,6 +133,16 @@ class Settings(BaseSettings):
         """Where the server keeps its temporary files (uploads, unpacked zips, exports): under
         ``home``, not the machine's shared ``/tmp``, and emptied when the server starts."""
         return (self.home / "tmp").resolve()
+
+
+def check_time_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else :class:`ValueError` naming it: the one check
+    of a zone name (the store-wide setting's and a district profile's)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"not an IANA time zone name: {value!r}") from None
+    return value
 
 
 @lru_cache(maxsize=1)

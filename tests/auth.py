@@ -62,13 +62,15 @@ def make_accounts() -> dict[str, Account]:
     from geo_grid.errors import Conflict
     from geo_grid.services import access
 
+    # the demo district's accounts: Qixia answers them as it did alone, whoever else is loaded
+    district = {"scope": f"district:{DISTRICT}"}
     specs = {
-        "admin": {},
-        "planner": {},
-        "dispatcher": {},
-        "grid_worker": {"person_id": _grid_worker_person()},
+        "admin": district,
+        "planner": district,
+        "dispatcher": district,
+        "grid_worker": {**district, "person_id": _grid_worker_person()},
         "leader": {"scope": f"street:{LEADER_STREET}"},
-        "viewer": {},
+        "viewer": district,
     }
     out: dict[str, Account] = {}
     for role, extra in specs.items():
@@ -86,7 +88,7 @@ def make_accounts() -> dict[str, Account]:
         if row["name"] == name:
             access.set_api_key_active(name, False)
             name = f"t.open311.{len(access.list_api_keys())}"
-    key, _ = access.create_api_key(name, "open311_client")
+    key, _ = access.create_api_key(name, "open311_client", scope=f"district:{DISTRICT}")
     out["open311_client"] = Account(name, key, "open311_client", {"X-API-Key": key})
     return out
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
+#: The demo district every ``demo_db`` test runs against (Gusu joins it in ``gusu_db``).
+QIXIA = "320113"
+GUSU = "320508"
 
 
 def _reset_caches() -> None:
@@ -99,6 +102,28 @@ def demo_db(gazetteer_db: str, demo) -> str:
 
     load_demo(demo=demo)
     return gazetteer_db
+
+
+#: Unified grids of the session's Gusu demo: one per community, the smallest the generator makes;
+#: and its historical cases (Qixia has 20,000).
+GUSU_GRIDS, GUSU_CASES = 171, 2000
+
+
+@pytest.fixture(scope="session")
+def gusu():
+    """Suzhou Gusu 姑苏区 generated small (one unified grid per community), once per session."""
+    from geo_grid.demo import generate_demo
+
+    return generate_demo(GUSU, seed=7, n_grids=GUSU_GRIDS)
+
+
+@pytest.fixture(scope="session")
+def gusu_db(demo_db: str, gusu) -> str:
+    """The test database with Gusu loaded next to Qixia (once per session): a two-district store."""
+    from geo_grid.services.demo import load_demo
+
+    load_demo(demo=gusu, n_cases=GUSU_CASES)
+    return demo_db
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 __all__ = ["make_scratch_layer", "retire_scratch_layers"]
 
+#: The demo district the copies are made in (``demo_db``'s, Qixia).
+DISTRICT = "320113"
+
 
 def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[str, int]:
-    """A private copy of some unified grids as a published layer ``t_plan_<hex>`` named
+    """A private copy of some unified grids of :data:`DISTRICT` as a published layer ``t_plan_<hex>`` named
     ``name_zh``; ``condition`` is a fixed SQL condition on the ``grid`` table written by a test."""
     import uuid
 
@@ -23,16 +26,18 @@ def make_scratch_layer(condition: str, name_zh: str = "测试规划") -> tuple[s
     key = f"t_plan_{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
         repos.grids.ensure_layer(s, key, name_zh)
-        gid = repos.grids.create_generation(s, layer=key, author="test")
+        gid = repos.grids.create_generation(s, layer=key, district=DISTRICT, author="test")
+        src = repos.grids.resolve_generation(s, "unified", district=DISTRICT)["id"]
         s.execute(
             text(
-                f"""INSERT INTO grid (generation_id, layer_key, code, name, community_code,
-                                     street_code, households, area_m2, properties, geom)
-                    SELECT :g, :k, code, name, community_code, street_code, households,
-                           area_m2, properties, geom
+                f"""INSERT INTO grid (generation_id, district_code, layer_key, code, name,
+                                     community_code, street_code, households, area_m2,
+                                     properties, geom)
+                    SELECT :g, district_code, :k, code, name, community_code, street_code,
+                           households, area_m2, properties, geom
                     FROM grid WHERE generation_id = :src AND {condition}"""  # noqa: S608
             ),
-            {"g": gid, "k": key, "src": repos.grids.resolve_generation(s, "unified")["id"]},
+            {"g": gid, "k": key, "src": src},
         )
         repos.grids.publish_generation(s, gid)
     return key, gid

@@ -20,7 +20,9 @@ class UserIn(BaseModel):
     username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
     password: str = Field(min_length=8, max_length=200)
     role: str = Field(examples=["dispatcher"])
-    scope: str | None = Field(None, max_length=40, examples=["street:320113003"])
+    scope: str | None = Field(
+        None, max_length=40, examples=["street:320508017", "city:3205", "all"]
+    )
     person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
 
 

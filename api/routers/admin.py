@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from geojson_pydantic import FeatureCollection
 
+from api.deps import ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from geo_grid.services import layers
@@ -17,11 +18,13 @@ router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"], route_cla
 
 @router.get("", response_model=FeatureCollection)
 def admin_areas(
+    districts: ReadableDistricts,
     level: Annotated[Literal["district", "street", "community"] | None, Query()] = None,
     parent: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
 ) -> Any:
     """Admin areas (district 区, street 街道, community 社区) as GeoJSON.
 
-    Filter by ``level`` and by ``parent`` code (a street's communities, the district's streets)."""
-    areas = layers.admin_areas(level, parent)
+    Those of ``district`` (or of every district of the caller's area); filter by ``level`` and by
+    ``parent`` code (a street's communities, the district's streets)."""
+    areas = layers.admin_areas(level, parent, districts)
     return JSONResponse(feature_collection(areas, precision=6), media_type="application/geo+json")

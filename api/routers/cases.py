@@ -18,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
+from api.deps import BBoxDep, ClosedPeriodDep, DistrictQuery, PeriodDep, ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
 from geo_grid.services import cases
+from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 
 
@@ -60,7 +61,7 @@ class CaseIn(BaseModel):
     category_code: str = Field(examples=["E0502"])
     channel: Literal["hotline", "app", "wechat", "patrol", "open311"] = "app"
     description: str | None = Field(None, max_length=4000)
-    address_text: str | None = Field(None, max_length=500, examples=["尧化街道尧佳路12号门口"])
+    address_text: str | None = Field(None, max_length=500, examples=["平江街道平江路12号门口"])
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     crs: str = Field("wgs84", description="wgs84|cgcs2000|gcj02|bd09|EPSG:n")
@@ -282,6 +283,7 @@ class RuleIn(BaseModel):
 class IndicatorOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     level: str
+    district_code: str
     code: str
     received: int
     due: int
@@ -309,6 +311,7 @@ async def create_case(
     body: CaseIn,
     response: Response,
     principal: PrincipalDep,
+    districts: ReadableDistricts,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
 ) -> Any:
     # async: the request waits for its group commit without holding one of the threadpool's
@@ -317,10 +320,12 @@ async def create_case(
 
     The answer says where it went (grid, department, person) or why it waits in the manual queue.
     An ``Idempotency-Key`` header makes a retry answer the first result (200) instead of a
-    duplicate."""
+    duplicate. A report that cannot be placed stays with the filer's district (when they have
+    one) for its dispatchers."""
     case = await cases.intake_async(
         body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
         idempotency_key=idempotency_key, viewer=principal,
+        district=districts[0] if len(districts) == 1 else None,
     )  # fmt: skip
     if case.pop("replayed", False):
         response.status_code = status.HTTP_200_OK
@@ -333,6 +338,7 @@ def list_cases(
     bbox: BBoxDep,
     period: PeriodDep,
     principal: PrincipalDep,
+    district: DistrictQuery = None,
     status_: Annotated[list[str] | None, Query(alias="status")] = None,
     category: Annotated[list[str] | None, Query()] = None,
     grid_code: Code = None,
@@ -345,7 +351,7 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
-    """List cases with filters (status, category, area, level, channel, period, overdue).
+    """List cases with filters (district, status, category, area, level, channel, period, overdue).
 
     A caller limited to an area sees only its cases; reporters, and phone and ID numbers typed into
     an address or description, are masked except for the roles that need them (each unmasked read
@@ -356,6 +362,7 @@ def list_cases(
         "level": level, "channel": channel, "received_from": period.start,
         "received_to": period.end,
         "bbox": bbox.bbox, "overdue_at": datetime.now(UTC) if overdue else None,
+        "districts": None if district is None else district_profiles.readable(principal, district),
     }  # fmt: skip
     data, count = cases.list_cases(filters, limit=limit, offset=offset, viewer=principal)
     return {"data": data, "count": count}
@@ -507,20 +514,26 @@ def delete_rule(code: str) -> Any:
 @indicators_router.get("", response_model=IndicatorList)
 def get_indicators(
     period: ClosedPeriodDep,
+    districts: ReadableDistricts,
     level: Literal["grid", "community", "street", "department"] = "grid",
 ) -> Any:
     """Indicators per grid, community, street or department over a period (both ends required).
 
-    结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率, 满意率 with red/yellow/green from the configured
-    thresholds."""
+    Of the caller's districts (or ``district``). 结案率, 按期结案率, 返工率, 延期率, 响应率, 解决率,
+    满意率 with red/yellow/green from each district's thresholds (the configured ones by
+    default)."""
     # a pandas report over every case of the period: made, validated and written to JSON in a
     # worker process (api/workers.py), not in the server's threads or on its event loop
-    return workers.run_json(IndicatorList, _indicator_list, level, period.start, period.end)
+    return workers.run_json(
+        IndicatorList, _indicator_list, level, period.start, period.end, list(districts)
+    )
 
 
-def _indicator_list(level: str, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+def _indicator_list(
+    level: str, start: datetime | None, end: datetime | None, districts: list[str]
+) -> dict[str, Any]:
     """The indicators as the answer (in a worker process)."""
-    data = cases.indicators(level, start, end)
+    data = cases.indicators(level, start, end, districts=districts)
     return {"data": data, "count": len(data)}
 
 

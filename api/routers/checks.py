@@ -21,11 +21,13 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 
 from api import workers
+from api.auth import PrincipalDep
+from api.deps import DistrictQuery, OneDistrict, ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep, UploadedFile
-from geo_grid.errors import BadInput
-from geo_grid.services import checks
+from geo_grid.errors import BadInput, NotFound
+from geo_grid.services import checks, districts
 
 router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 
@@ -54,6 +56,7 @@ class CheckOut(BaseModel):
     """A check's summary ``{features, valid, <kind>: count}`` and its defects (GeoJSON)."""
 
     layer: str | None = None
+    district_code: str | None = None
     generation: int | None = None
     generation_status: str | None = None
     source: str | None = None
@@ -87,6 +90,7 @@ class ProposedOut(BaseModel):
 
 class MergeOut(BaseModel):
     merge_id: int
+    district_code: str
     base: str
     base_generation: int
     departments: dict[str, int]
@@ -172,16 +176,20 @@ _CHECK_BODY = request_body(
 
 
 @router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
-def post_check(req: Annotated[CheckRequest, Depends(check_request)]) -> Any:
+def post_check(
+    req: Annotated[CheckRequest, Depends(check_request)], principal: PrincipalDep,
+    district: DistrictQuery = None,
+) -> Any:  # fmt: skip
     """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
 
     Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
-    is kept and reused for that generation."""
+    (of ``district``, or the caller's one) is kept and reused for that generation."""
     if req.layer is not None:
         return workers.run_json(
             CheckOut,
             checks.check_layer,
             req.layer.layer,
+            district=districts.pick(principal, district).code,
             generation=req.layer.generation,
             gap_width_m=req.layer.gap_width_m,
             refresh=req.layer.refresh,
@@ -213,19 +221,24 @@ def _file_check(path: Path, *, labels: tuple[str, str | None], **options: Any) -
 @router.get("/layers/{layer}/checks", response_model=CheckOut)
 def layer_checks(
     layer: LayerKey,
+    district: OneDistrict,
     generation: Annotated[
         int | None, Query(ge=1, description="Generation number (default: published)")
     ] = None,
 ) -> Any:
-    """The latest stored coverage check of a layer's generation.
+    """The latest stored coverage check of a layer's generation in ``district`` (the caller's
+    when they have one).
 
     Computed and stored once if the generation has none."""
-    return workers.run_json(CheckOut, checks.latest_check, layer, generation=generation)
+    return workers.run_json(
+        CheckOut, checks.latest_check, layer, district=district.code, generation=generation
+    )
 
 
 @router.post("/merge", response_model=MergeOut)
-def post_merge(body: MergeIn) -> Any:
-    """多网合一: relate the department layers to the unified layer and propose one layer.
+def post_merge(body: MergeIn, district: OneDistrict) -> Any:
+    """多网合一: relate the department layers to the unified layer of ``district`` (the caller's
+    when they have one) and propose one layer.
 
     Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
     stores the proposed unified layer as a draft."""
@@ -233,6 +246,7 @@ def post_merge(body: MergeIn) -> Any:
         MergeOut,
         checks.merge,
         body.layers,
+        district=district.code,
         as_draft=body.as_draft,
         share_threshold=body.share_threshold,
         deviation_m=body.deviation_m,
@@ -243,11 +257,14 @@ def post_merge(body: MergeIn) -> Any:
 @router.get("/grids/{code}/crosswalk", response_model=CrosswalkOut)
 def grid_crosswalk(
     code: str,
+    districts: ReadableDistricts,
     generation: Annotated[
         int | None, Query(ge=1, description="Unified generation (default: published)")
     ] = None,
 ) -> Any:
     """Each department grid a unified grid overlaps, with the share of area both ways.
 
-    From the crosswalk stored by the last merge."""
+    From the crosswalk stored by the last merge of the grid's district (one of the caller's)."""
+    if code[:6] not in districts:
+        raise NotFound(f"code: no grid {code!r} in your districts", field="code")
     return checks.crosswalk_for(code, generation=generation)

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api import workers
+from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep
@@ -24,8 +25,8 @@ from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
 
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[118.9])]
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[32.1])]
+Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[120.62])]
+Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[31.31])]
 Crs = Annotated[
     str, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (or EPSG:n)", examples=["gcj02"])
 ]
@@ -99,8 +100,12 @@ class LocateOut(BaseModel):
     community_name: str | None
     street_code: str | None
     street_name: str | None
+    district_code: str | None
+    district_name: str | None
     roster: list[PersonOut]
-    generation: dict[str, int] | None
+    generation: dict[str, int] | None = Field(
+        None, description="published generation id of each district:layer the index holds"
+    )
 
 
 class ReverseOut(BaseModel):
@@ -129,7 +134,7 @@ _BATCH_BODY = request_body(
     required=("file", "column"),
     json={
         "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
-        "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
+        "example": ["姑苏区平江街道平江路12号", "苏州平江路12号3栋2单元301室"],
     },
 )
 
@@ -162,27 +167,32 @@ async def batch_input(request: Request, form: UploadDep) -> BatchInput:
 @router.get("/geocode", response_model=GeocodeOut)
 def geocode(
     q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
+    districts: ReadableDistricts,
 ) -> Any:
     """Geocode one Chinese address to a point, its grids and a confidence.
 
-    ``matched`` only when confident; otherwise ``ambiguous`` with the competing candidates or
-    ``unmatched`` with the reason (``reason`` in English for developers, ``reason_zh`` for people)."""
-    body = geocoding.geocode(q).to_dict()
+    In the districts of the caller's area (or ``district``): the address's admin prefix picks
+    among them. ``matched`` only when confident; otherwise ``ambiguous`` with the competing
+    candidates or ``unmatched`` with the reason (``reason`` in English for developers,
+    ``reason_zh`` for people)."""
+    body = geocoding.geocode(q, districts=districts).to_dict()
     return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
 @router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
-def geocode_batch(batch: Annotated[BatchInput, Depends(batch_input)]) -> Any:
+def geocode_batch(
+    batch: Annotated[BatchInput, Depends(batch_input)], districts: ReadableDistricts
+) -> Any:
     """Geocode many addresses: a JSON list, or a CSV upload with the column named.
 
     One row per address in order, with counts of matched, ambiguous and unmatched."""
-    # in a worker process (its own geocoder, built on its first batch), answer included: 10,000
+    # in a worker process (its own geocoders, built on its first batch), answer included: 10,000
     # addresses are seconds of Python that would hold the GIL against every other request
-    return workers.run_json(BatchOut, _batch, batch.addresses, batch.field)
+    return workers.run_json(BatchOut, _batch, batch.addresses, batch.field, list(districts))
 
 
-def _batch(addresses: list[Any], field: str) -> BatchOut:
-    rows = geocoding.geocode_batch(addresses, field=field)
+def _batch(addresses: list[Any], field: str, districts: list[str]) -> BatchOut:
+    rows = geocoding.geocode_batch(addresses, field=field, districts=districts)
     data = []
     for i, row in enumerate(rows):
         layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
@@ -193,12 +203,13 @@ def _batch(addresses: list[Any], field: str) -> BatchOut:
 
 
 @router.get("/locate", response_model=LocateOut)
-def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
+def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84") -> Any:
     """Which grids, community, street and people are responsible at a point.
 
-    Every layer's grid at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
-    BD-09 (``crs``). Roster phones are masked."""
-    r = geocoding.locate(lon, lat, crs)
+    The district the point lies in and every layer's grid there at once, from an in-memory index; the point in WGS84, CGCS2000, GCJ-02 or
+    BD-09 (``crs``). A point outside the caller's districts answers ``inside_district`` false
+    with no grid. Roster phones are masked."""
+    r = geocoding.locate(lon, lat, crs, districts=districts)
     body = r.to_dict()
     body["roster"] = [
         {
@@ -216,10 +227,11 @@ def locate(lon: Lon, lat: Lat, crs: Crs = "wgs84") -> Any:
 def reverse(
     lon: Lon,
     lat: Lat,
+    districts: ReadableDistricts,
     crs: Crs = "wgs84",
     max_distance_m: Annotated[float, Query(gt=0, le=5000)] = 200.0,
 ) -> Any:
     """The nearest door-plate address to a point, and the grids of the point itself.
 
     Addresses farther than ``max_distance_m`` are not offered."""
-    return asdict(geocoding.reverse(lon, lat, crs, max_distance_m))
+    return asdict(geocoding.reverse(lon, lat, crs, max_distance_m, districts=districts))

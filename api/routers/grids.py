@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from api.deps import ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
 from geo_grid.services import layers
@@ -27,6 +28,7 @@ class GridOut(BaseModel):
     code: str
     name: str | None
     layer: str
+    district_code: str
     generation: int
     generation_status: str
     community_code: str | None
@@ -43,6 +45,7 @@ class GridOut(BaseModel):
 @router.get("/{code}", response_model=GridOut)
 def get_grid(
     code: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,128}$", description="Grid code")],
+    districts: ReadableDistricts,
     layer: Annotated[
         str | None,
         Query(
@@ -51,10 +54,11 @@ def get_grid(
     ] = None,
     generation: Annotated[int | None, Query(ge=1)] = None,
 ) -> Any:
-    """One grid by code: its outline, community, street, households and roster.
+    """One grid by code: its outline, community, street, district, households and roster.
 
     Phone numbers of the roster are masked. ``layer`` picks a department layer when the code is one
-    of its grids; ``generation`` reads an older or draft generation."""
-    grid = layers.get_grid(code, layer=layer, generation=generation)
+    of its grids (``district`` when its code exists in several districts); ``generation`` reads an
+    older or draft generation. Only grids of the caller's districts are found."""
+    grid = layers.get_grid(code, layer=layer, generation=generation, districts=districts)
     grid["geometry"] = geometry(grid["geometry"])
     return grid

@@ -27,7 +27,8 @@ class Health(BaseModel):
     database: str  # "reachable" | "unreachable"
     postgis: str | None
     schema_revision: str | None
-    grids: dict[str, int]
+    grids: dict[str, int]  # per layer, every district's together
+    districts: dict[str, dict[str, int]] = {}  # per district and layer
     warm: bool  # the locate index and geocoder are built (the first lookups will not wait)
     error: str | None = None  # why the database is unreachable (first line of the driver error)
 
@@ -61,5 +62,6 @@ def health() -> Any:
         postgis=info["postgis"],
         schema_revision=info["schema"],
         grids=info["grids"],
+        districts=info["districts"],
         warm=index.ready(),
     )

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep
+from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
@@ -33,6 +33,7 @@ class LayerOut(BaseModel):
     key: str
     name_zh: str
     department: str | None
+    district_code: str | None
     generation: int | None
     published_at: datetime | None
     grids: int
@@ -46,11 +47,12 @@ class LayerList(BaseModel):
 
 
 @router.get("", response_model=LayerList)
-def list_layers() -> Any:
-    """List the grid layers with their Chinese names and generations.
+def list_layers(districts: ReadableDistricts) -> Any:
+    """List the grid layers with their Chinese names and generations, per district.
 
-    For each layer: the published generation, its number of grids and the drafts waiting."""
-    rows = layers.list_layers()
+    For each layer of each district (``district``, or every district of the caller's area): the
+    published generation, its number of grids and the drafts waiting."""
+    rows = layers.list_layers(districts)
     return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
 
 
@@ -58,31 +60,37 @@ def list_layers() -> Any:
 def layer_grids(
     layer: LayerKey,
     bbox: BBoxDep,
+    districts: ReadableDistricts,
     generation: Annotated[
-        int | None, Query(ge=1, description="Generation number (default: published)")
+        int | None,
+        Query(ge=1, description="Generation number in the one district named (default: published)"),
     ] = None,
 ) -> Any:
     """The grids of a layer as GeoJSON (EPSG:4490), optionally in a bounding box.
 
-    The published generation unless ``generation`` names another one; properties carry code, name,
-    community, street and households."""
+    The published generation of each district of the caller's area (or of ``district``) unless
+    ``generation`` names another one of the district named; properties carry code, name,
+    community, street, district and households; ``generations`` gives each district's number."""
     # a layer may hold a million vertices: read and written to JSON in a worker process (one
     # json.dumps of it held the GIL, so every other request, for a second and more)
-    body = workers.run(_grids_geojson, layer, generation, bbox.bbox)
+    body = workers.run(_grids_geojson, layer, list(districts), generation, bbox.bbox)
     return Response(body, media_type="application/geo+json")
 
 
 def _grids_geojson(
-    layer: str, generation: int | None, bbox: tuple[float, float, float, float] | None
+    layer: str,
+    districts: list[str],
+    generation: int | None,
+    bbox: tuple[float, float, float, float] | None,
 ) -> bytes:
-    """The grids of a layer's generation as GeoJSON, written (in a worker process)."""
-    gen, grids = layers.layer_grids(layer, generation=generation, bbox=bbox)
+    """The grids of a layer's generation(s) as GeoJSON, written (in a worker process)."""
+    gens, grids = layers.layer_grids(layer, districts=districts, generation=generation, bbox=bbox)
+    one = gens[0] if len(gens) == 1 else None
     body = feature_collection(
-        grids.drop(columns=["id"]),
-        layer=layer,
-        generation=gen["number"],
-        generation_status=gen["status"],
-    )
+        grids.drop(columns=["id"]), layer=layer, generation=one and one["number"],
+        generation_status=one and one["status"],
+        generations={g["district_code"]: g["number"] for g in gens},
+    )  # fmt: skip
     return plain_json_bytes(body)
 
 
@@ -101,6 +109,7 @@ UPLOAD_FIELDS: tuple[str, ...] = (
 
 class ImportOut(BaseModel):
     layer: str
+    district_code: str
     generation: int
     generation_id: int
     status: str
@@ -152,8 +161,11 @@ _UPLOAD_BODY = request_body(
 @router.post(
     "/{layer}/imports", status_code=201, response_model=ImportOut, openapi_extra=_UPLOAD_BODY
 )
-def import_upload(layer: LayerKey, form: UploadDep, principal: PrincipalDep) -> Any:
-    """Store an uploaded layer file as a new draft generation (what ``geo-grid import`` does).
+def import_upload(
+    layer: LayerKey, form: UploadDep, principal: PrincipalDep, district: OneDistrict
+) -> Any:
+    """Store an uploaded layer file as a new draft generation of the layer in ``district`` (the
+    caller's when they have one), what ``geo-grid import`` does.
 
     The file arrives through :mod:`api.uploads` (on disk, 413 over ``upload_max_bytes``) and
     goes through the same service as the CLI (in a worker process, :mod:`api.workers`), so every
@@ -172,6 +184,7 @@ def import_upload(layer: LayerKey, form: UploadDep, principal: PrincipalDep) -> 
             layers.import_layer,
             upload.path,
             layer=layer,
+            district=district.code,
             label=upload.filename,
             author=principal.label,
             **options,

@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import PeriodDep
+from api.deps import PageDistrict, PeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
 from api.routers import tiles
 from geo_grid.access import scope_filter
-from geo_grid.services import maps
+from geo_grid.errors import NotFound
+from geo_grid.services import maps, plans
 
 router = APIRouter(tags=["maps"], route_class=GuardedRoute)
 router.include_router(tiles.router)
@@ -32,35 +33,39 @@ Category = Annotated[
 ]
 
 
-def _html(kind: str, **params) -> HTMLResponse:
+def _html(kind: str, district: str, **params) -> HTMLResponse:
     """A page from the cache, or built in a worker process (``api/workers.py``)."""
     return HTMLResponse(
-        maps.page(kind, asset_base=ASSETS, build_in=workers.run, **params),
+        maps.page(kind, district=district, asset_base=ASSETS, build_in=workers.run, **params),
         headers={"Cache-Control": "no-cache"},
     )
 
 
 @router.get("/map", response_class=HTMLResponse)
-def coverage_map() -> HTMLResponse:
+def coverage_map(district: PageDistrict) -> HTMLResponse:
     """The coverage map page: unified grids over street and community outlines.
 
-    Department layers are toggles; tooltips name the grid leader and workers and count open cases;
-    an address box finds the grid of an address. HTML, works offline."""
-    return _html("coverage")
+    Every map page shows one district and opens on it: ``district``, or the caller's (the first
+    of theirs when their area holds several). Department layers are toggles; tooltips name the
+    grid leader and workers and count open cases; an address box finds the grid of an address.
+    HTML, works offline."""
+    return _html("coverage", district.code)
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
-def checks_map(layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")]) -> HTMLResponse:
+def checks_map(
+    layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")], district: PageDistrict
+) -> HTMLResponse:
     """The checks map page: the coverage defects of a layer's published generation.
 
     Overlaps, gaps, slivers, nesting errors and invalid geometry, one toggle and colour per kind,
     each with a popup (kind, area, width, grids involved)."""
-    return _html("checks", layer=layer)
+    return _html("checks", district.code, layer=layer)
 
 
 @router.get("/map/cases", response_class=HTMLResponse)
 def cases_map(
-    period: PeriodDep, principal: PrincipalDep, category: Category = None
+    period: PeriodDep, principal: PrincipalDep, district: PageDistrict, category: Category = None
 ) -> HTMLResponse:
     """The cases map page: clustered case points, a heat map and case counts per grid.
 
@@ -69,46 +74,55 @@ def cases_map(
     area = tuple(
         (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
     )
-    return _html("cases", start=period.start, end=period.end, category=category, area=area)
+    return _html(
+        "cases", district.code, start=period.start, end=period.end, category=category, area=area
+    )
 
 
 @router.get("/map/indicators", response_class=HTMLResponse)
-def indicators_map(period: PeriodDep) -> HTMLResponse:
+def indicators_map(period: PeriodDep, district: PageDistrict) -> HTMLResponse:
     """The 红绿指标 map page: grids red, yellow or green by their indicators.
 
-    States the on-time closure rate of the period and how many grids are of each colour."""
-    return _html("indicators", start=period.start, end=period.end)
+    States the on-time closure rate of the period and how many grids are of each colour (by the
+    district's thresholds)."""
+    return _html("indicators", district.code, start=period.start, end=period.end)
 
 
 @router.get("/map/services", response_class=HTMLResponse)
-def services_map() -> HTMLResponse:
+def services_map(district: PageDistrict) -> HTMLResponse:
     """The service map page: stations 驿站, their 10-minute walking reach, households covered.
 
     Households outside every reach are drawn as their own layer."""
-    return _html("services")
+    return _html("services", district.code)
 
 
 @router.get("/map/dispatch", response_class=HTMLResponse)
-def dispatch_map() -> HTMLResponse:
+def dispatch_map(district: PageDistrict) -> HTMLResponse:
     """The dispatcher's map page: the manual queue, a click to locate, a confirmation.
 
     The page calls ``/api/v1/cases/manual``, ``/api/v1/locate`` and ``route-to-point`` as the logged-in
     dispatcher; nothing about cases is baked into the page."""
-    return _html("dispatch")
+    return _html("dispatch", district.code)
 
 
 @router.get("/map/grid/{code}", response_class=HTMLResponse)
-def grid_map(code: Annotated[str, Path(pattern="^[0-9A-Za-z_-]{1,64}$")]) -> HTMLResponse:
+def grid_map(
+    code: Annotated[str, Path(pattern="^[0-9A-Za-z_-]{1,64}$")], districts: ReadableDistricts
+) -> HTMLResponse:
     """The map page of one unified grid: its buildings, door-plate addresses, neighbours.
 
-    Building tooltips carry households and floors."""
-    return _html("grid", code=code)
+    The grid's district is its code's first six digits (one of the caller's). Building tooltips
+    carry households and floors."""
+    if code[:6] not in districts:
+        raise NotFound(f"code: no grid {code!r} in your districts", field="code")
+    return _html("grid", code[:6], code=code)
 
 
 @router.get("/map/plan/{plan_id}", response_class=HTMLResponse)
-def plan_map(plan_id: Annotated[int, Path(ge=1)]) -> HTMLResponse:
+def plan_map(plan_id: Annotated[int, Path(ge=1)], principal: PrincipalDep) -> HTMLResponse:
     """The map page of a redrawing plan: its grids before and after, with drawing tools.
 
     An open plan can be edited from the page: a drawn line splits a grid, a drawn outline reshapes
     it; the impact is shown before anything is stored."""
-    return _html("plan", plan_id=plan_id)
+    plan = plans.get_plan(plan_id, viewer=principal)
+    return _html("plan", plan["district_code"], plan_id=plan_id)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, SkipValidation
 
 from api import workers
 from api.auth import PrincipalDep
+from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.serialize import plain_json_bytes
@@ -46,6 +47,7 @@ class PlanCreate(BaseModel):
 class PlanOut(BaseModel):
     id: int
     layer: str
+    district_code: str
     status: str
     generation: int
     generation_id: int
@@ -156,6 +158,7 @@ class ValidateOut(BaseModel):
 class PublishOut(BaseModel):
     plan: int
     layer: str
+    district_code: str
     published_generation: int
     generation_id: int
     retired_generation_id: int | None
@@ -194,28 +197,35 @@ def _geojson(model: BaseModel, name: str) -> dict[str, Any]:
 
 
 @router.post("", response_model=PlanOut, status_code=201)
-def create_plan(body: PlanCreate, principal: PrincipalDep) -> Any:
-    """Start a redrawing plan: a draft copy of a layer's published generation.
+def create_plan(body: PlanCreate, principal: PrincipalDep, district: OneDistrict) -> Any:
+    """Start a redrawing plan: a draft copy of a layer's published generation in ``district``
+    (the caller's when they have one).
 
     Edits go to the copy; nothing changes for users until the plan is published."""
-    return plans.create_plan(body.layer, note=body.note, author=principal.label)
+    return plans.create_plan(
+        body.layer, district=district.code, note=body.note, author=principal.label
+    )
 
 
 @router.get("", response_model=PlanList)
-def list_plans(layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None) -> Any:
-    """List the redrawing plans, optionally of one layer.
+def list_plans(
+    districts: ReadableDistricts,
+    layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None,
+) -> Any:
+    """List the redrawing plans of the caller's districts (or ``district``), optionally of one
+    layer.
 
     Each with its state (open, published, abandoned)."""
-    rows = plans.list_plans(layer)
+    rows = plans.list_plans(layer, districts=districts)
     return {"data": rows, "count": len(rows)}
 
 
 @router.get("/{plan_id}", response_model=PlanDetail)
-def get_plan(plan_id: int) -> Any:
+def get_plan(plan_id: int, principal: PrincipalDep) -> Any:
     """One plan with its edits, in order.
 
     Each edit records its parameters, author and impact."""
-    return plans.get_plan(plan_id)
+    return plans.get_plan(plan_id, viewer=principal)
 
 
 @router.post("/{plan_id}/split", response_model=EditOut)
@@ -269,11 +279,12 @@ def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRu
 
 
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
-def suggest(plan_id: int) -> Any:
-    """Suggestions to bring the plan's grids into the household band (300–500 by default).
+def suggest(plan_id: int, principal: PrincipalDep) -> Any:
+    """Suggestions to bring the plan's grids into its district's household band (300–500 by
+    default).
 
     Splits for grids too big, merges for grids too small; nothing is stored."""
-    return workers.run_json(SuggestionsOut, plans.suggestions, plan_id)
+    return workers.run_json(SuggestionsOut, plans.suggestions, plan_id, viewer=principal)
 
 
 @router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
@@ -292,17 +303,18 @@ def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> 
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
-def validate(plan_id: int) -> Any:
+def validate(plan_id: int, principal: PrincipalDep) -> Any:
     """Check the whole plan: a clean coverage, codes unique, every grid in its community.
 
     What publishing would refuse, without publishing."""
-    return workers.run_json(ValidateOut, plans.validate, plan_id)
+    return workers.run_json(ValidateOut, plans.validate, plan_id, viewer=principal)
 
 
 @router.get("/{plan_id}/diff", response_model=FeatureCollection)
 def diff(
     plan_id: int,
     background: BackgroundTasks,
+    principal: PrincipalDep,
     format: Annotated[Literal["geojson", "gpkg"], Query()] = "geojson",  # noqa: A002
 ) -> Any:
     """The plan against its base: grids added, changed and removed (GeoJSON or GeoPackage).
@@ -312,21 +324,21 @@ def diff(
         # under the server's home (geo_grid.scratch), removed once the file has been sent
         folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
-        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg")
+        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
-    body = workers.run(_diff_geojson, plan_id)
+    body = workers.run(_diff_geojson, plan_id, principal)
     return Response(body, media_type="application/geo+json")
 
 
-def _diff_gpkg(plan_id: int, path: Path) -> Path:
+def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
     """The diff written to ``path`` (in a worker process)."""
-    frame, _ = plans.diff_plan(plan_id)
+    frame, _ = plans.diff_plan(plan_id, viewer=viewer)
     return plans.export_diff(frame, path)
 
 
-def _diff_geojson(plan_id: int) -> bytes:
+def _diff_geojson(plan_id: int, viewer: Principal) -> bytes:
     """The diff as GeoJSON, written (in a worker process)."""
-    frame, summary = plans.diff_plan(plan_id)
+    frame, summary = plans.diff_plan(plan_id, viewer=viewer)
     before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
         before[["code", "change"]],

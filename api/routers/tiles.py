@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
 from geo_grid.services import maps
 
@@ -34,13 +35,14 @@ def vector_tile(
     z: Annotated[int, Path(ge=0, le=22)],
     x: Annotated[int, Path(ge=0)],
     y: Annotated[int, Path(ge=0)],
+    districts: ReadableDistricts,
 ) -> Response:
     """One Mapbox vector tile of a published layer or of the buildings, made by PostGIS.
 
-    Tile layer ``grids`` (code, name, households) or ``buildings``; an ``ETag`` names the content, so
-    a repeated request answers 304 until a publish changes the tile. An empty tile is a 200 with no
-    body."""
-    data = maps.tile(layer, z, x, y)
+    Of the caller's districts (or ``district``). Tile layer ``grids`` (code, name, households) or
+    ``buildings``; an ``ETag`` names the content, so a repeated request answers 304 until a
+    publish changes the tile. An empty tile is a 200 with no body."""
+    data = maps.tile(layer, z, x, y, districts=districts)
     etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'  # noqa: S324 (a content tag)
     headers = {"Cache-Control": f"public, max-age={MAX_AGE}", "ETag": etag}
     if request.headers.get("if-none-match") == etag:

@@ -289,6 +289,18 @@ class DistrictNames:
         city = gazetteer.name(code[:4])
         return cls(code, name, None if city in _PLACEHOLDERS else city, gazetteer.name(code[:2]))
 
+    def short(self, level: str) -> str | None:
+        """The everyday short form of the ``province``, ``city`` or ``district`` name (the first of
+        :func:`short_names`), or None when it has none (泾县) or the level is missing.
+
+        >>> n = DistrictNames("152502", "锡林浩特市", "锡林郭勒盟", "内蒙古自治区")
+        >>> n.short("province"), n.short("city"), n.short("district")
+        ('内蒙古', '锡林郭勒', '锡林浩特')
+        """
+        name = getattr(self, level)
+        forms = short_names(name, level) if name else ()
+        return forms[0] if forms else None
+
     def prefixes(self) -> tuple[str, ...]:
         """The full and short names of the province, city and district, longest first.
 

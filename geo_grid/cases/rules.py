@@ -180,6 +180,8 @@ class Placement:
     source: str = "none"  # 'point' | 'address' | 'none'
     reason: str | None = None
     confidence: float | None = None
+    #: the district the place lies in (None: not placed in a served district)
+    district_code: str | None = None
 
     @classmethod
     def unplaced(cls, reason: str, **kw: Any) -> Placement:

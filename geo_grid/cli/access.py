@@ -31,7 +31,10 @@ RoleOpt = Annotated[
 ]
 ScopeOpt = Annotated[
     str | None,
-    typer.Option(help="Area: district:320113, street:320113003 or community:320113003001."),
+    typer.Option(
+        help="Area as level:code (province:NN, city:NNNN, district:NNNNNN, street:9 digits, "
+        "community:12 digits); default all: every district of the store."
+    ),
 ]
 
 

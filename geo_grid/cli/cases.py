@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo_grid.cli._common import out
+from geo_grid.cli._common import DistrictOpt, district_codes, out
 from geo_grid.cli._common import print_json as _json
 from geo_grid.labels import ACTOR_ROLE, CASE_ACTION, label
 from geo_grid.timefmt import format_time, zone_suffix
@@ -58,11 +58,13 @@ def list_cmd(
     overdue: Annotated[bool, typer.Option(help="Only open cases past their deadline.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    district: DistrictOpt = None,
 ) -> None:
-    """List cases, newest first."""
+    """List cases (of every district, or of --district), newest first."""
     from geo_grid.services import cases
 
     filters = {
+        "districts": district_codes(district),
         "status": status or None,
         "grid_code": grid,
         "department": department,
@@ -117,14 +119,17 @@ def indicators_cmd(
         str | None, typer.Option("--to", help="ISO date or time, exclusive (default: now)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    district: DistrictOpt = None,
 ) -> None:
-    """红绿指标 per unit over a period."""
+    """红绿指标 per unit over a period (of every district, or of --district), each district's
+    units by its own thresholds."""
     from geo_grid.periods import days_before
     from geo_grid.services import cases
 
     to = _when(end, "--to") or datetime.now(UTC)
     frm = _when(start, "--from") or days_before(to, 30, "--to")
-    rows = cases.indicators(level, frm, to)  # checks the period before reading anything
+    # checks the period before reading anything
+    rows = cases.indicators(level, frm, to, districts=district_codes(district))
     if as_json:
         _json({"data": rows, "count": len(rows)})
         return

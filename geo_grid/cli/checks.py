@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from geo_grid.cli._common import DistrictOpt, district_code
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
 from geo_grid.coverage import DEFECT_KINDS
@@ -102,6 +103,7 @@ def check_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object {summary, defects}.")
     ] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """Check a layer's coverage: invalid or empty grids, duplicate codes and geometries, overlaps,
     gaps and sliver gaps, grids outside or across their community, communities not covered.
@@ -134,8 +136,8 @@ def check_cmd(
                 field="parent",
             )
         body = check_layer(
-            layer, generation=generation, gap_width_m=gap_width, refresh=refresh,
-            progress=_progress(),
+            layer, district=district_code(district), generation=generation,
+            gap_width_m=gap_width, refresh=refresh, progress=_progress(),
         )  # fmt: skip
         title = f"{layer} generation {body['generation']}"
     if as_json:
@@ -173,6 +175,7 @@ def fix_cmd(
         ),
     ] = "longest_border",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """Repair overlaps, gaps, slivers and nesting errors; codes, names and households are kept.
 
@@ -199,7 +202,7 @@ def fix_cmd(
         if parent is not None or crs is not None:
             raise BadInput("--parent/--crs apply to files", field="parent")
         result = fix_layer(
-            layer, generation=generation, out=out, as_draft=as_draft, gap_width_m=gap_width,
+            layer, district=district_code(district), generation=generation, out=out, as_draft=as_draft, gap_width_m=gap_width,
             overlap_rule=overlap_rule, author="cli", progress=_progress(),
         )  # fmt: skip
     if as_json:
@@ -240,6 +243,7 @@ def merge_cmd(
         float, typer.Option(help="Department lines further than this (m) from unified lines.")
     ] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """多网合一: relate the department grids to the unified grid (crosswalk, stored and served at
     /api/v1/grids/{code}/crosswalk), report where they do not conform, and propose one grid."""
@@ -247,7 +251,7 @@ def merge_cmd(
 
     keys = [k.strip() for k in layers.split(",") if k.strip()]
     result = merge(
-        keys, out_dir=out, as_draft=as_draft, share_threshold=share_threshold,
+        keys, district=district, out_dir=out, as_draft=as_draft, share_threshold=share_threshold,
         deviation_m=deviation, author="cli",
     )  # fmt: skip
     if as_json:

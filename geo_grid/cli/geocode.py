@@ -14,6 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo_grid.cli._common import DistrictOpt, district_codes
 from geo_grid.cli._common import err as _err
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
@@ -82,20 +83,25 @@ def geocode_cmd(
         Path | None, typer.Option("--out", help="Output CSV (default: IN_geocoded.csv).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    district: DistrictOpt = None,
 ) -> None:
-    """Geocode an address to its grids, or a CSV with --batch IN.csv --column COL --out OUT.csv."""
+    """Geocode an address to its grids, or a CSV with --batch IN.csv --column COL --out OUT.csv.
+
+    Every district served is searched (its admin prefix picks one), or only --district."""
+    districts = district_codes(district)
     if batch is not None:
         if address is not None:
             raise BadInput("address: give either ADDRESS or --batch, not both", field="address")
         if not column:
             raise BadInput("--column: name the CSV column that holds the address", field="column")
-        _geocode_file(batch, column, out_path or batch.with_name(f"{batch.stem}_geocoded.csv"))
+        dest = out_path or batch.with_name(f"{batch.stem}_geocoded.csv")
+        _geocode_file(batch, column, dest, districts)
         return
     if address is None:
         raise BadInput("address: give an ADDRESS or --batch IN.csv --column COL", field="address")
     from geo_grid.services import geocoding
 
-    result = geocoding.geocode(address)
+    result = geocoding.geocode(address, districts=districts)
     if as_json:
         _json(result.to_dict())
     else:
@@ -125,7 +131,7 @@ def _print_geocode(r) -> None:
         _out.print(table)
 
 
-def _geocode_file(src: Path, column: str, dest: Path) -> None:
+def _geocode_file(src: Path, column: str, dest: Path, districts: list[str] | None) -> None:
     from geo_grid.services import geocoding
 
     frame = geocoding.read_address_csv(src, column)
@@ -139,8 +145,9 @@ def _geocode_file(src: Path, column: str, dest: Path) -> None:
     ) as bar:
         task = bar.add_task("geocode", total=len(frame))
         result = geocoding.geocode_table(
-            frame, column, limit=None, progress=lambda done: bar.update(task, completed=done)
-        )
+            frame, column, limit=None, progress=lambda done: bar.update(task, completed=done),
+            districts=districts,
+        )  # fmt: skip
     try:
         result.to_csv(dest, index=False, encoding="utf-8-sig")
     except OSError as exc:
@@ -158,14 +165,18 @@ def locate_cmd(
     crs: Annotated[str, typer.Option(help=_CRS_HELP)] = "wgs84",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every layer's grid, the community, street and people on duty at a point."""
+    """The district, every layer's grid, the community, street and people on duty at a point."""
     from geo_grid.services import geocoding
 
     r = geocoding.locate(lon, lat, crs)
     if as_json:
         _json(r.to_dict())
     else:
-        where = "inside the district" if r.inside_district else "outside the district"
+        where = (
+            f"inside the district {r.district_name or ''} {r.district_code or ''}".rstrip()
+            if r.inside_district
+            else "outside the district"
+        )
         _out.print(f"{r.lon:.6f} {r.lat:.6f} (CGCS2000): {where}")
         _out.print(f"street {r.street_name or '-'} {r.street_code or ''}")
         _out.print(f"community {r.community_name or '-'} {r.community_code or ''}")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo_grid.cli._common import out, print_json
+from geo_grid.cli._common import DistrictOpt, district_code, district_codes, out, print_json
 
 __all__ = ["register"]
 
@@ -22,17 +22,21 @@ def register(app: typer.Typer) -> None:
     app.command("publish")(publish_cmd)
 
 
-def layers_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List the layers with their published generation and grid counts."""
+def layers_cmd(
+    as_json: Annotated[bool, typer.Option("--json")] = False, district: DistrictOpt = None
+) -> None:
+    """List the layers of each district (or of --district) with their published generation and
+    grid counts."""
     from geo_grid.services import layers
 
-    rows = layers.list_layers()
+    rows = layers.list_layers(district_codes(district))
     if as_json:
         print_json(rows)
         return
-    table = Table("layer", "名称", "generation", "grids", "households", "drafts")
+    table = Table("district", "layer", "名称", "generation", "grids", "households", "drafts")
     for r in rows:
         table.add_row(
+            str(r["district_code"] or "-"),
             r["key"],
             r["name_zh"],
             str(r["generation"]),
@@ -61,17 +65,20 @@ def import_cmd(
             "layers, for `geo-grid check` to report)."
         ),
     ] = "refuse",
+    district: DistrictOpt = None,
 ) -> None:
-    """Import a GeoJSON/GeoPackage/Shapefile/CSV(WKT) as a new draft generation of a layer."""
+    """Import a GeoJSON/GeoPackage/Shapefile/CSV(WKT) as a new draft generation of a layer in a
+    district."""
     from geo_grid.services import layers
 
     result = layers.import_layer(
-        file, layer=layer, crs=crs, encoding=encoding, code_field=code_field,
+        file, layer=layer, district=district, crs=crs, encoding=encoding, code_field=code_field,
         name_field=name_field, households_field=households_field, note=note, author="cli",
         invalid=invalid,
     )  # fmt: skip
     out.print(
-        f"imported {result['grids']} grids into {layer} generation {result['generation']} (draft)"
+        f"imported {result['grids']} grids into {layer} generation {result['generation']} "
+        f"(draft) of district {result['district_code']}"
     )
 
 
@@ -84,11 +91,14 @@ def export_cmd(
     fmt: Annotated[
         str | None, typer.Option("--format", help="gpkg|geojson|shp|csv (default: from OUT).")
     ] = None,
+    district: DistrictOpt = None,
 ) -> None:
-    """Export a layer's grids to a file QGIS opens (GPKG in EPSG:4490)."""
+    """Export a district's grids of a layer to a file QGIS opens (GPKG in EPSG:4490)."""
     from geo_grid.services import layers
 
-    result = layers.export_layer(out_path, layer=layer, generation=generation, fmt=fmt)
+    result = layers.export_layer(
+        out_path, layer=layer, district=district_code(district), generation=generation, fmt=fmt
+    )
     out.print(
         f"exported {result['grids']} grids of {layer} generation {result['generation']} to {result['path']}"
     )
@@ -97,9 +107,10 @@ def export_cmd(
 def publish_cmd(
     layer: Annotated[str, typer.Option(help="Layer key.")],
     generation: Annotated[int, typer.Option(help="Draft generation number to publish.")],
+    district: DistrictOpt = None,
 ) -> None:
-    """Publish a draft generation (the current one is retired and kept)."""
+    """Publish a district's draft generation (its current one is retired and kept)."""
     from geo_grid.services import layers
 
-    layers.publish(layer, generation)
-    out.print(f"published {layer} generation {generation}")
+    result = layers.publish(layer, generation, district=district_code(district))
+    out.print(f"published {layer} generation {generation} of district {result['district_code']}")

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from geo_grid.cli._common import DistrictOpt, district_code
 from geo_grid.cli._common import out as _out
 from geo_grid.errors import BadInput
 
@@ -57,11 +58,13 @@ def map_cmd(
     api: Annotated[
         str, typer.Option("--api", help="Server the page calls, e.g. http://127.0.0.1:8000.")
     ] = "",
+    district: DistrictOpt = None,
 ) -> None:
-    """Write a map page (coverage, checks, cases, indicators, services, dispatch, grid, plan)."""
+    """Write a map page (coverage, checks, cases, indicators, services, dispatch, grid, plan) of
+    one district (--district; a grid's or a plan's own)."""
     from geo_grid.maps import write_map
     from geo_grid.periods import check_period
-    from geo_grid.services import maps
+    from geo_grid.services import maps, plans
     from geo_grid.settings import get_settings
 
     if kind not in KINDS:
@@ -73,12 +76,14 @@ def map_cmd(
         params["layer"] = layer
     elif kind == "grid":
         if not code:
-            raise BadInput("--code: name the grid (e.g. 320113001001001)", field="code")
+            raise BadInput("--code: name the unified grid (15 digits)", field="code")
         params["code"] = code
+        district = district or code[:6]
     elif kind == "plan":
         if plan is None:
             raise BadInput("--plan: give the plan id", field="plan")
         params["plan_id"] = plan
+        district = district or plans.get_plan(plan)["district_code"]
     elif kind in ("cases", "indicators"):
         period = check_period(
             _when(start, "--from"), _when(end, "--to"),
@@ -87,7 +92,7 @@ def map_cmd(
         params.update(start=period.start, end=period.end)
         if kind == "cases":
             params["category"] = category
-    m = maps.build(kind, asset_base="/static", **params)
+    m = maps.build(kind, district=district_code(district), asset_base="/static", **params)
     written = write_map(m, out_path)
     size = written.stat().st_size
     _out.print(f"wrote {written} ({size / 1e6:.2f} MB, assets in {written.parent / 'static'})")

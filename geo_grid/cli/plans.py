@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from geo_grid.cli._common import DistrictOpt, district_code
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
 from geo_grid.errors import BadInput
@@ -81,15 +82,19 @@ def create_cmd(
     layer: Annotated[str, typer.Option(help="Layer key.")] = "unified",
     note: Annotated[str | None, typer.Option(help="What the plan is for.")] = None,
     as_json: AsJson = False,
+    district: DistrictOpt = None,
 ) -> None:
-    """Open a plan: a draft copy of the layer's published generation."""
+    """Open a plan: a draft copy of the layer's published generation in a district."""
     from geo_grid.services import plans
 
-    result = plans.create_plan(layer, note=note, author="cli")
+    result = plans.create_plan(layer, district=district_code(district), note=note, author="cli")
     if as_json:
         _json(result)
     else:
-        _out.print(f"plan {result['id']}: draft generation {result['generation']} of {layer}")
+        _out.print(
+            f"plan {result['id']}: draft generation {result['generation']} of {layer} "
+            f"in district {result['district_code']}"
+        )
 
 
 _REQUIRED = inspect.Parameter.empty
@@ -257,11 +262,14 @@ def import_cmd(
     layer: Annotated[str, typer.Option(help="Layer key.")] = "unified",
     note: Annotated[str | None, typer.Option(help="What the plan is for.")] = None,
     as_json: AsJson = False,
+    district: DistrictOpt = None,
 ) -> None:
-    """Import an edited layer file (e.g. from QGIS) as a new plan."""
+    """Import an edited layer file (e.g. from QGIS) as a new plan on a district's layer."""
     from geo_grid.services import plans
 
-    result = plans.import_plan(file, layer=layer, note=note, author="cli")
+    result = plans.import_plan(
+        file, layer=layer, district=district_code(district), note=note, author="cli"
+    )
     if as_json:
         _json(result)
     else:

@@ -5,7 +5,13 @@
 >>> gusu = generate_demo(load_district("320508"), seed=7)  # doctest: +SKIP
 """
 
-from geo_grid.demo.districts import city_districts, known_districts, load_district
+from geo_grid.demo.districts import (
+    DEFAULT_DISTRICT,
+    DEMO_LEADER_STREET,
+    city_districts,
+    known_districts,
+    load_district,
+)
 from geo_grid.demo.generate import (
     DEFAULT_SEED,
     DemoDistrict,
@@ -18,7 +24,9 @@ from geo_grid.demo.generate import (
 from geo_grid.demo.spec import Community, DistrictSpec, Street, district_spec
 
 __all__ = [
+    "DEFAULT_DISTRICT",
     "DEFAULT_SEED",
+    "DEMO_LEADER_STREET",
     "Community",
     "DemoDistrict",
     "DistrictSpec",

@@ -64,11 +64,14 @@ def generate_cases(
     end: datetime | None = None,
     months: int = 6,
     rules: Mapping[str, RoutingRule] | None = None,
+    first_id: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return ``(cases, events, escalations)`` DataFrames ready for the store.
 
-    ``demo`` needs ``addresses`` (address_id, full_text, lon, lat), ``grids`` (per layer, code +
-    geometry), ``communities``, ``streets`` and ``roster``. ``end`` defaults to today 00:00 UTC.
+    ``demo`` needs ``code`` (its district), ``addresses`` (address_id, full_text, lon, lat),
+    ``grids`` (per layer, code + geometry), ``communities``, ``streets`` and ``roster``. ``end``
+    defaults to today 00:00 UTC. Case ids (and the numbers made from them) start at ``first_id``,
+    so a second district's cases follow the first's in one store; nothing else depends on it.
     """
     rng = np.random.default_rng([seed, 5])
     rules = dict(rules or default_rules())
@@ -124,7 +127,7 @@ def generate_cases(
     case_rows: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     escalations: list[dict[str, Any]] = []
-    for case_id, i in enumerate(order, start=1):
+    for case_id, i in enumerate(order, start=first_id):
         cat = cats[cat_idx[i]]
         rule = rules[cat.code]
         at = received[i]
@@ -138,10 +141,11 @@ def generate_cases(
             placement = Placement.unplaced(
                 "geocoder unmatched: 地址不详（演示数据）", source="address"
             )
-        decision = route(cat, rule, placement, roster, turn=case_id)
+        decision = route(cat, rule, placement, roster, turn=case_id - first_id + 1)
         row, evs, escs = _simulate(case_id, cat, rule, decision, placement, at, end,
                                    float(perf[gi[i]]), str(channels[i]), rng)  # fmt: skip
         row["address_text"] = str(addr["full_text"].iat[pick[i]])
+        row["district_code"] = demo.code  # filed with this district (placed or not)
         if unplaced:
             row["lon"], row["lat"] = None, None
         case_rows.append(row)

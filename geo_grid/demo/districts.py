@@ -28,6 +28,8 @@ from geo_grid.errors import BadInput
 __all__ = [
     "CITY_CORES",
     "DATA_DIR",
+    "DEFAULT_DISTRICT",
+    "DEMO_LEADER_STREET",
     "QIXIA",
     "city_districts",
     "district_outlines",
@@ -37,6 +39,10 @@ __all__ = [
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 QIXIA = "320113"
+#: The demo's default district (``make demo``, ``geo-grid demo load`` without --district) and the
+#: street its demo leader account is confined to (尧化街道).
+DEFAULT_DISTRICT = QIXIA
+DEMO_LEADER_STREET = "320113003"
 #: (outline file in GCJ-02, communities file) pairs; each outline file may hold several districts.
 _SOURCES = (
     ("nanjing_districts_gcj02.geojson", "nanjing_communities.csv"),

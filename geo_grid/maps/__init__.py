@@ -62,7 +62,7 @@ from geo_grid.maps.coverage import (
 )
 from geo_grid.maps.elements import html_text, js_literal
 from geo_grid.maps.grid import grid_map
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, map_html, write_map
+from geo_grid.maps.page import MapDistrict, map_html, write_map
 from geo_grid.maps.plan import PLAN_STYLES, plan_map
 from geo_grid.maps.services import (
     ServiceCoverage,
@@ -72,7 +72,6 @@ from geo_grid.maps.services import (
 )
 
 __all__ = [
-    "DEFAULT_DISTRICT",
     "DEFECT_STYLES",
     "INDICATOR_COLOURS",
     "INLINE_LIMIT",

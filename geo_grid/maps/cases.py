@@ -52,7 +52,7 @@ from geo_grid.maps.elements import (
 )
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, label_points, open_page
+from geo_grid.maps.page import MapDistrict, Page, label_points, open_page
 from geo_grid.timefmt import format_time
 
 __all__ = [
@@ -279,7 +279,7 @@ def cases_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """Cases as clustered dots, a heat map and a per-grid choropleth of case counts.
 
@@ -301,6 +301,7 @@ def cases_map(
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
         tiles_crs=tiles_crs, district=district,
+        around=grids,
     )  # fmt: skip
     points = _case_points(cases, page)
     page.add(Plugins(asset_base, _CLUSTER_VENDOR))
@@ -357,7 +358,7 @@ def indicators_map(
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """红绿指标: grids coloured red/yellow/green by their worst rate, with the on-time rate.
 
@@ -374,6 +375,7 @@ def indicators_map(
     page = open_page(
         "红绿指标", asset_base=asset_base, tiles_url=tiles_url,
         tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        around=grids,
     )  # fmt: skip
     codes = [str(c) for c in grids["code"].tolist()]
     cells = _indicator_cells(indicators, codes)
@@ -409,7 +411,7 @@ def dispatch_map(
     tiles_crs: str = "wgs84",
     simplify_m: float = 4.0,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """The dispatcher's map: the queue in a side panel, a click shows who is responsible there.
 
@@ -425,6 +427,7 @@ def dispatch_map(
     page = open_page(
         "案件派遣", asset_base=asset_base, tiles_url=tiles_url,
         tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        around=grids,
     )  # fmt: skip
     page.add(Plugins(asset_base, (), ("js/geo_grid_dispatch.js",)))
     columns = [

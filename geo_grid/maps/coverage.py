@@ -41,7 +41,7 @@ from geo_grid.maps.assets import Plugins
 from geo_grid.maps.elements import DataLayer, JsLayer, Legend, SearchBox, ZoomLabels, js_literal
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, label_points, open_page
+from geo_grid.maps.page import MapDistrict, Page, label_points, open_page
 
 __all__ = [
     "DEFECT_STYLES",
@@ -161,7 +161,9 @@ def case_counts(open_cases: Any) -> dict[str, int]:
     raise BadInput("open_cases: expected a mapping, Series or DataFrame", field="open_cases")
 
 
-def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0):
+def _tile_layer(
+    url_base: str, layer_name: str, style: dict, name: str, min_zoom: int = 0, query: str = ""
+):
     """A vector-tile layer (Leaflet.VectorGrid) left off at opening; popups on click."""
     options = {
         "layerName": layer_name,
@@ -170,7 +172,7 @@ def _tile_layer(url_base: str, layer_name: str, style: dict, name: str, min_zoom
         "title": "name",
         "tooltip": [["code", "编码"], ["households", "户数"], ["xiaoqu", "小区"]],
     }
-    url = f"{url_base}/{{z}}/{{x}}/{{y}}.pbf"
+    url = f"{url_base}/{{z}}/{{x}}/{{y}}.pbf{query}"
     call = f"geoGrid.vectorTiles({js_literal(url)}, {js_literal(options)})"
     return JsLayer(call, name, show=False)
 
@@ -247,10 +249,11 @@ def coverage_map(
     simplify_m: float = 4.0,
     label_zoom: int = 15,
     tiles_base: str | None = None,
+    tiles_query: str = "",
     inline_limit: int = INLINE_LIMIT,
     building_tiles: bool = False,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """The coverage page: unified grids over street and community outlines, department toggles.
 
@@ -286,6 +289,7 @@ def coverage_map(
         adds the buildings as a tile layer from zoom 15. Tiles are Web Mercator of storage
         coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
         is always inline: labels, tooltips and the search box need its features in the page.
+        ``tiles_query`` is appended to each tile URL (``?district=320508``: the page's district).
     layer_names
         Layer key → Chinese name (the store's); built-in names and then keys otherwise.
     district
@@ -297,6 +301,7 @@ def coverage_map(
     page = open_page(
         "网格覆盖图", asset_base=asset_base, tiles_url=tiles_url,
         tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        around=layers[UNIFIED],
     )  # fmt: skip
     people, cases = roster_index(roster), case_counts(open_cases)
     use_tiles = bool(tiles_base) and page.shift is None
@@ -309,14 +314,23 @@ def coverage_map(
         layer = _grid_layer(page, key, gdf, people, cases, simplify_m, names[key])
         if use_tiles and key != UNIFIED and len(layer.data_js) > inline_limit:
             style = LAYER_STYLES.get(key, _OTHER_LAYER)
-            page.add(_tile_layer(f"{tiles_base}/{key}", "grids", style, names[key]))
+            page.add(
+                _tile_layer(f"{tiles_base}/{key}", "grids", style, names[key], query=tiles_query)
+            )
         else:
             inline[key] = layer
             page.add(layer)
     page.add(*_outline_layers(page, streets, communities, simplify_m))
     if use_tiles and building_tiles:
         page.add(
-            _tile_layer(f"{tiles_base}/buildings", "buildings", _BUILDING, "楼栋（放大后显示）", 15)
+            _tile_layer(
+                f"{tiles_base}/buildings",
+                "buildings",
+                _BUILDING,
+                "楼栋（放大后显示）",
+                15,
+                query=tiles_query,
+            )  # fmt: skip
         )
     page.add(ZoomLabels(inline[UNIFIED], "name", label_zoom))
     if search_url:
@@ -365,7 +379,7 @@ def checks_map(
     tiles_crs: str = "wgs84",
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
 
@@ -382,6 +396,7 @@ def checks_map(
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
         tiles_crs=tiles_crs, district=district,
+        around=grids,
     )  # fmt: skip
     rows = zip(column(grids, "code"), column(grids, "name"), strict=True)
     grid_layer = DataLayer(

@@ -29,6 +29,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo_grid.crs import resolve_local
+
 __all__ = ["SCALE", "encode_layer", "pack_ints", "simplify_coverage"]
 
 #: Coordinates are stored as integers of this many units per degree (6 decimals, ~0.1 m).
@@ -51,6 +53,7 @@ def simplify_coverage(geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str) 
     """
     if tolerance_m <= 0 or len(geoms) == 0:
         return geoms
+    local_crs = resolve_local(geoms, local_crs)
     local = geoms.to_crs(local_crs)
     values = np.asarray(local.values, dtype=object)
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))

@@ -31,7 +31,7 @@ from geo_grid.errors import BadInput
 from geo_grid.maps.elements import DataLayer, Legend, ZoomLabels
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, open_page
+from geo_grid.maps.page import MapDistrict, Page, open_page
 
 __all__ = ["GRID_STYLES", "grid_map"]
 
@@ -127,7 +127,7 @@ def grid_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """One grid with its buildings (households in tooltips) and address points, neighbours grey.
 
@@ -142,6 +142,7 @@ def grid_map(
     page = open_page(
         f"网格 {code} {name}".strip(), asset_base=asset_base, tiles_url=tiles_url,
         tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        around=grid,
     )  # fmt: skip
     legend: list[tuple[str, dict]] = []
     if neighbours is not None and len(neighbours):

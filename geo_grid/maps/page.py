@@ -47,14 +47,19 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geo_grid.assets import FAVICON, vendor_url
-from geo_grid.crs import normalize_crs, transform_geometry, wgs84_to_gcj02
+from geo_grid.crs import (
+    STORAGE_EPSG,
+    local_crs_for,
+    normalize_crs,
+    transform_geometry,
+    wgs84_to_gcj02,
+)
 from geo_grid.errors import BadInput
 from geo_grid.maps.assets import OwnAssets, copy_assets
 from geo_grid.maps.elements import Legend, MapCall, html_text
 from geo_grid.maps.encode import simplify_coverage
 
 __all__ = [
-    "DEFAULT_DISTRICT",
     "MapDistrict",
     "Page",
     "base_map",
@@ -71,15 +76,25 @@ __all__ = [
 Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+#: Where a page with no district and nothing drawn opens: the middle of China.
+_NOWHERE = (104.0, 35.0)
+
+BBox = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class MapDistrict:
     """What a page needs to know of its district: its metric CRS and where to open.
 
     ``local_crs`` is a projected CRS in metres (the district's CGCS2000 Gauss-Krüger zone):
     simplification tolerances (``simplify_m``) are measured in it. ``centre`` is ``(lon, lat)``
-    in storage coordinates, where a page opens before it fits its view to what it draws (so it only
-    shows on a page with nothing drawn). Services build it from the district's profile.
+    in storage coordinates. ``bounds`` (min lon, min lat, max lon, max lat: the district's
+    outline), when given, is the view the page opens on and keeps; without them the page opens on
+    what it draws. Services build it from the district's profile
+    (:meth:`of_bounds`); a page drawn without one takes it from its data (:meth:`around`).
 
+    >>> MapDistrict.of_bounds("EPSG:4549", (118.8, 32.0, 119.2, 32.3)).centre
+    (119.0, 32.15)
     >>> MapDistrict("EPSG:4326", (118.9, 32.1))
     Traceback (most recent call last):
     ...
@@ -88,6 +103,7 @@ class MapDistrict:
 
     local_crs: str
     centre: tuple[float, float]
+    bounds: BBox | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -107,10 +123,33 @@ class MapDistrict:
         ):
             raise BadInput(f"district: centre {self.centre!r} is not (lon, lat)", field="district")
 
+    @classmethod
+    def of_bounds(cls, local_crs: str, bounds: BBox) -> MapDistrict:
+        """A district whose pages open on ``bounds`` (its outline's), centred in them."""
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+        return cls(local_crs, ((minx + maxx) / 2, (miny + maxy) / 2), (minx, miny, maxx, maxy))
 
-#: The metric CRS and centre the map code used before districts reached it (the demo district's);
-#: the default of every builder's ``district`` until services pass each district's own.
-DEFAULT_DISTRICT = MapDistrict(local_crs="EPSG:4549", centre=(118.9, 32.1))
+    @classmethod
+    def around(cls, frame: gpd.GeoDataFrame | None) -> MapDistrict:
+        """For a page drawn without a district: the Gauss-Krüger zone and centre of ``frame``
+        (its geometries in EPSG:4490), the page opening on what it draws.
+
+        >>> from shapely import box
+        >>> grids = gpd.GeoDataFrame(geometry=[box(120.5, 31.2, 120.7, 31.4)], crs=4490)
+        >>> MapDistrict.around(grids)
+        MapDistrict(local_crs='EPSG:4549', centre=(120.6, 31.3), bounds=None)
+        """
+        geoms = (
+            np.asarray(frame.to_crs(STORAGE_EPSG).geometry.array, dtype=object)
+            if frame is not None and frame.crs is not None
+            else np.asarray([] if frame is None else frame.geometry.array, dtype=object)
+        )
+        present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        if not len(present):
+            return cls(local_crs_for(present), _NOWHERE)
+        minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(present))
+        centre = (round((minx + maxx) / 2, 6), round((miny + maxy) / 2, 6))
+        return cls(local_crs_for(present), centre)
 
 
 def base_map(
@@ -120,13 +159,15 @@ def base_map(
     tiles_url: str | None,
     tiles_attribution: str,
     centre: tuple[float, float],
+    bounds: BBox | None = None,
 ) -> folium.Map:
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
     The instance lists replace folium's class-level CDN lists (``add_js_link`` would mutate the
     shared class list, so we assign new lists instead). Every page gets the project's icon and a
     metric-only scale bar (Leaflet's default also shows miles and feet). ``centre`` is
-    ``(lon, lat)``.
+    ``(lon, lat)``; ``bounds`` (a district's outline), when given, is the view the page opens on
+    and keeps (:func:`fit` leaves it).
     """
     m = folium.Map(
         location=[centre[1], centre[0]],
@@ -157,6 +198,14 @@ def base_map(
     m.add_child(OwnAssets(asset_base))
     m.add_child(MapCall("geoGrid.scale"))
     m.geo_grid_asset_base = asset_base
+    m.geo_grid_bounds = bounds
+    if bounds is not None:
+        # not animated: a zoom animation still running while the layers are added would
+        # swallow the first setView a page or a person asks for
+        minx, miny, maxx, maxy = bounds
+        opening = folium.FitBounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
+        opening.options["animate"] = False
+        m.add_child(opening)
     return m
 
 
@@ -214,7 +263,10 @@ def label_points(geoms: np.ndarray) -> list[list[float] | None]:
 
 
 def fit(m: folium.Map, arrays: Sequence[np.ndarray]) -> None:
-    """Open ``m`` on the bounds of every geometry in ``arrays`` (as it is when all are empty)."""
+    """Open ``m`` on the bounds of every geometry in ``arrays`` (as it is when all are empty),
+    unless it opens on its district's bounds (:func:`base_map`)."""
+    if getattr(m, "geo_grid_bounds", None) is not None:
+        return
     geoms = [g for a in arrays for g in a if g is not None and not g.is_empty]
     if not geoms:
         return
@@ -279,16 +331,20 @@ def open_page(
     tiles_url: str | None,
     tiles_attribution: str,
     tiles_crs: str,
-    district: MapDistrict,
+    district: MapDistrict | None,
+    around: gpd.GeoDataFrame | None = None,
 ) -> Page:
-    """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)."""
+    """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)
+    for ``district``, or without one for the data ``around`` (:meth:`MapDistrict.around`)."""
     shift = display_transform(tiles_crs)
+    district = district or MapDistrict.around(around)
     m = base_map(
         title=title,
         asset_base=asset_base,
         tiles_url=tiles_url,
         tiles_attribution=tiles_attribution,
         centre=district.centre,
+        bounds=district.bounds,
     )
     return Page(m, shift, district.local_crs, asset_base)
 

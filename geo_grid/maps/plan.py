@@ -31,7 +31,7 @@ from geo_grid.maps.assets import Plugins
 from geo_grid.maps.elements import DataLayer, Legend, MapCall, ZoomLabels, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, open_page
+from geo_grid.maps.page import MapDistrict, Page, open_page
 
 __all__ = ["PLAN_STYLES", "plan_map"]
 
@@ -91,7 +91,7 @@ def plan_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
 
@@ -110,6 +110,7 @@ def plan_map(
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
         tiles_crs=tiles_crs, district=district,
+        around=after if len(after) else before,
     )  # fmt: skip
     around: dict[str, DataLayer] = {}
     legend = [("现状网格", PLAN_STYLES["before"]), ("方案网格", PLAN_STYLES["after"])]

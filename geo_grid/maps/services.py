@@ -39,12 +39,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo_grid.crs import STORAGE_EPSG
+from geo_grid.crs import AUTO, STORAGE_EPSG, resolve_local
 from geo_grid.errors import BadInput
 from geo_grid.maps.elements import DataLayer, Legend, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import DEFAULT_DISTRICT, MapDistrict, Page, open_page
+from geo_grid.maps.page import MapDistrict, Page, open_page
 
 __all__ = [
     "CIRCUITY",
@@ -76,7 +76,7 @@ def service_stations(
     buildings: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
     *,
-    local_crs: str = DEFAULT_DISTRICT.local_crs,
+    local_crs: str = AUTO,
 ) -> gpd.GeoDataFrame:
     """One station per community with buildings, at its household-weighted centre (snapped).
 
@@ -86,6 +86,7 @@ def service_stations(
     """
     buildings = check_frame(buildings, "buildings", ("households", "community_code"))
     communities = check_frame(communities, "communities", ("code", "name"))
+    local_crs = resolve_local(buildings, local_crs)
     local = buildings.to_crs(local_crs)
     centres = local.geometry.centroid
     weights = local["households"].fillna(0).clip(lower=0).to_numpy(dtype=float) + 1.0
@@ -171,7 +172,7 @@ def service_coverage(
     minutes: float = 10.0,
     speed_m_per_min: float = WALK_M_PER_MIN,
     circuity: float = CIRCUITY,
-    local_crs: str = DEFAULT_DISTRICT.local_crs,
+    local_crs: str = AUTO,
 ) -> ServiceCoverage:
     """Each station's walking reach (a disc of ``minutes × speed ÷ circuity``), households inside.
 
@@ -185,6 +186,7 @@ def service_coverage(
     buildings = check_frame(buildings, "buildings", ("households",))
     area = check_frame(area, "area")
     radius = minutes * speed_m_per_min / circuity
+    local_crs = resolve_local(area, local_crs)
     bound = shapely.union_all(area.to_crs(local_crs).geometry.values)
     discs = stations.to_crs(local_crs).geometry.buffer(radius, quad_segs=16)
     reach_geoms = shapely.intersection(discs.values, bound)
@@ -275,7 +277,7 @@ def services_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
-    district: MapDistrict = DEFAULT_DISTRICT,
+    district: MapDistrict | None = None,
 ) -> folium.Map:
     """Stations, their reach, and the uncovered areas shaded, with the share of households covered.
 
@@ -287,6 +289,7 @@ def services_map(
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
         tiles_crs=tiles_crs, district=district,
+        around=communities,
     )  # fmt: skip
     page.add(*_service_layers(page, stations, coverage, communities))
     legend = Legend(

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from geo_grid.crs import resolve_local
 from geo_grid.errors import NotFound
 
 __all__ = ["Bands", "EditResult", "PlanContext"]
@@ -54,7 +55,8 @@ class PlanContext:
     cases: gpd.GeoDataFrame | None = None
     roster: pd.DataFrame | None = None
     bands: Bands = field(default_factory=Bands)
-    local_crs: str = "EPSG:4549"
+    #: the district's metric CRS; ``"auto"``: the Gauss-Krüger zone of the communities
+    local_crs: str = "auto"
     unified_codes: bool = True
     reserved_codes: frozenset[str] = frozenset()
     min_part_m2: float = 100.0
@@ -63,6 +65,7 @@ class PlanContext:
 
     def __post_init__(self) -> None:
         self._points: dict[str, np.ndarray] = {}
+        self.local_crs = resolve_local(self.communities, self.local_crs)
 
     def points(self, what: str) -> tuple[np.ndarray, pd.DataFrame]:
         """Points of ``buildings`` (a point inside each footprint), ``addresses`` or ``cases``."""

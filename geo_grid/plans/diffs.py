@@ -6,13 +6,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo_grid.crs import resolve_local
 from geo_grid.plans._common import STORAGE_CRS, area_m2_of
 
 __all__ = ["diff_layers"]
 
 
 def diff_layers(
-    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, *, local_crs: str = "EPSG:4549",
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, *, local_crs: str = "auto",
     tolerance_m2: float = 0.01,
 ) -> gpd.GeoDataFrame:  # fmt: skip
     """Grids added, removed and changed between two layers, matched by code.
@@ -20,6 +21,7 @@ def diff_layers(
     Columns ``code``, ``change`` (added/removed/changed), ``name``, ``community_code``,
     ``households_before``, ``households_after``, ``area_changed_m2``, geometry (the new outline;
     the old one for a removed grid) and ``geometry_before`` (WKT of the old outline, or None).
+    Areas are measured in ``local_crs`` (the district's; ``"auto"``: the layers' zone).
 
     >>> import geopandas as gpd, shapely
     >>> a = gpd.GeoDataFrame({"code": ["x", "y"], "community_code": ["c", "c"], "households": [1, 2]},
@@ -28,6 +30,7 @@ def diff_layers(
     >>> diff_layers(a, b)[["code", "change"]].values.tolist()
     [['x', 'changed'], ['y', 'removed']]
     """
+    local_crs = resolve_local(before if len(before) else after, local_crs)
     a = before.set_index(before["code"].astype(str))
     b = after.set_index(after["code"].astype(str))
     rows = []

@@ -59,8 +59,9 @@ _DUMMY_HASH = access.hash_password(secrets.token_hex(16))
 
 
 def _scope(scope: str | None) -> tuple[str, str]:
+    """``level:code``; none given: the whole store (every district it serves)."""
     if not scope:
-        return "district", get_settings().district_code
+        return "all", ""
     return access.parse_scope(scope)
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 from geo_grid.coverage import CoverageReport, Progress, check_coverage, fix_coverage
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
+from geo_grid.services import districts as district_profiles
 
 __all__ = [
     "DEPARTMENT_LAYERS",
@@ -168,11 +169,12 @@ def _log_records(log: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------- store
-def _communities(session) -> gpd.GeoDataFrame | None:
-    """Community polygons from ``admin_area`` as check parents (None when none are stored)."""
+def _communities(session, district: str) -> gpd.GeoDataFrame | None:
+    """The district's community polygons from ``admin_area`` as check parents (None when none
+    are stored)."""
     from geo_grid.db import repos
 
-    areas = repos.district.read_admin_areas(session, level="community")
+    areas = repos.district.read_admin_areas(session, level="community", districts=[district])
     if len(areas) == 0:
         return None
     return areas[["code", "name", areas.geometry.name]]
@@ -195,6 +197,7 @@ def _check_answer(
 ) -> dict[str, Any]:
     return {
         "layer": gen["layer_key"],
+        "district_code": gen["district_code"],
         "generation": int(gen["number"]),
         "generation_id": int(gen["id"]),
         "generation_status": gen["status"],
@@ -208,12 +211,14 @@ def _check_answer(
 def check_layer(
     layer: str,
     *,
+    district: str,
     generation: int | None = None,
     gap_width_m: float = 20.0,
     refresh: bool = False,
     progress: Progress = None,
 ) -> dict[str, Any]:
-    """Check a stored generation (published by default) against the stored communities.
+    """Check a stored generation of ``district`` (published by default) against its communities,
+    measured in the district's local CRS.
 
     The result is stored once per (generation, ``gap_width_m``) and returned from the store on the
     next call (``cached`` True) unless ``refresh``. Returns ``{layer, generation, generation_id,
@@ -224,17 +229,18 @@ def check_layer(
 
     params, key = _params(gap_width_m)
     with session_scope() as session:
-        gen = repos.grids.resolve_generation(session, layer, generation)
+        gen = repos.grids.resolve_generation(session, layer, generation, district=district)
         found = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
         if found is not None and not refresh:
             defects = repos.checks.read_defects(session, found["id"])
             return _check_answer(gen, found, _stored_json(found, defects), cached=True)
         grids = repos.grids.read_grids(session, generation_id=gen["id"])
-        parent = _communities(session)
+        parent = _communities(session, district)
     started = time.perf_counter()
     report = check_coverage(
-        grids, parent, gap_width_m=gap_width_m, progress=_progress_for(len(grids), progress)
-    )
+        grids, parent, gap_width_m=gap_width_m, progress=_progress_for(len(grids), progress),
+        local_crs=district_profiles.get(district).local_crs,
+    )  # fmt: skip
     elapsed = round(time.perf_counter() - started, 3)
     body = report.to_json()
     with session_scope() as session:
@@ -258,7 +264,7 @@ def check_layer(
 
 
 def latest_check(
-    layer: str, *, generation: int | None = None, compute: bool = True
+    layer: str, *, district: str, generation: int | None = None, compute: bool = True
 ) -> dict[str, Any]:
     """The latest stored check of a generation (published by default), whatever its parameters;
     when none is stored, computed once with the defaults and stored (unless ``compute`` is False:
@@ -267,7 +273,7 @@ def latest_check(
     from geo_grid.db.session import session_scope
 
     with session_scope() as session:
-        gen = repos.grids.resolve_generation(session, layer, generation)
+        gen = repos.grids.resolve_generation(session, layer, generation, district=district)
         found = repos.checks.latest_check(session, generation_id=gen["id"])
         if found is not None:
             defects = repos.checks.read_defects(session, found["id"])
@@ -278,7 +284,7 @@ def latest_check(
             f"(run `geo-grid check --layer {layer}`)",
             field="layer",
         )
-    return check_layer(layer, generation=generation)
+    return check_layer(layer, district=district, generation=generation)
 
 
 def _writable_grids(grids: gpd.GeoDataFrame, local_crs: str) -> gpd.GeoDataFrame:
@@ -292,6 +298,7 @@ def _writable_grids(grids: gpd.GeoDataFrame, local_crs: str) -> gpd.GeoDataFrame
 def fix_layer(
     layer: str,
     *,
+    district: str,
     generation: int | None = None,
     out: Path | str | None = None,
     as_draft: bool = False,
@@ -307,22 +314,21 @@ def fix_layer(
     """
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
-    from geo_grid.settings import get_settings
 
     if out is None and not as_draft:
         raise BadInput("out: give an output file or ask for a draft generation", field="out")
     params, key = _params(gap_width_m)
-    local_crs = get_settings().local_crs
+    local_crs = district_profiles.get(district).local_crs
     with session_scope() as session:
-        gen = repos.grids.resolve_generation(session, layer, generation)
+        gen = repos.grids.resolve_generation(session, layer, generation, district=district)
         grids = repos.grids.read_grids(session, generation_id=gen["id"])
-        parent = _communities(session)
+        parent = _communities(session, district)
     if len(grids) == 0:
         raise BadInput(
             f"layer: generation {gen['number']} of {layer!r} has no grids", field="layer"
         )
     fixed, log = fix_coverage(
-        grids.drop(columns=["id", "layer", "area_m2"]),
+        grids.drop(columns=["id", "layer", "area_m2", "district_code"]),
         parent,
         gap_width_m=gap_width_m,
         overlap_rule=overlap_rule,  # type: ignore[arg-type]
@@ -358,6 +364,7 @@ def fix_layer(
             gid = repos.grids.create_generation(
                 session,
                 layer=layer,
+                district=district,
                 author=author,
                 note=f"coverage fix of generation {gen['number']}",
                 source=f"fix:{layer}:{gen['number']}",
@@ -401,6 +408,7 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
 def merge(
     layers: Sequence[str] = DEPARTMENT_LAYERS,
     *,
+    district: str | None = None,
     base: str = UNIFIED,
     base_generation: int | None = None,
     out_dir: Path | str | None = None,
@@ -410,7 +418,8 @@ def merge(
     max_households: int | None = 600,
     author: str | None = None,
 ) -> dict[str, Any]:
-    """多网合一 over the published department ``layers``: crosswalk and conformance stored, the
+    """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
+    district, asked after the arguments are checked): crosswalk and conformance stored, the
     proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
     ``conformance.csv``) and/or stored as a draft generation of ``unified``.
 
@@ -421,7 +430,6 @@ def merge(
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
     from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
-    from geo_grid.settings import get_settings
 
     layers = list(dict.fromkeys(layers))
     if not layers:
@@ -434,15 +442,16 @@ def merge(
         )
     if not deviation_m > 0:
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
-    local_crs = get_settings().local_crs
+    district = district_profiles.pick(None, district).code
+    local_crs = district_profiles.get(district).local_crs
     with session_scope() as session:
-        base_gen = repos.grids.resolve_generation(session, base, base_generation)
+        base_gen = repos.grids.resolve_generation(session, base, base_generation, district=district)
         base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
         gens, frames = {}, {}
         for key in layers:
-            gens[key] = repos.grids.resolve_generation(session, key, None)
+            gens[key] = repos.grids.resolve_generation(session, key, None, district=district)
             frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
-        communities = _communities(session)
+        communities = _communities(session, district)
     if len(base_grids) == 0:
         raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
     result = merge_layers(
@@ -505,6 +514,7 @@ def merge(
             gid = repos.grids.create_generation(
                 session,
                 layer=UNIFIED,
+                district=district,
                 author=author,
                 note=f"多网合一 proposal from {', '.join(layers)} over {base} g{base_gen['number']}",
                 source=f"merge:{run_id}",
@@ -515,6 +525,7 @@ def merge(
             draft = int(repos.grids.generation_row(session, gid)["number"])
     return {
         "merge_id": run_id,
+        "district_code": district,
         "base": base,
         "base_generation": int(base_gen["number"]),
         "departments": {k: int(g["number"]) for k, g in gens.items()},
@@ -549,14 +560,17 @@ def _write_merge(
 def crosswalk_for(code: str, *, generation: int | None = None) -> dict[str, Any]:
     """How one unified grid relates to each department's grids, from the stored crosswalk.
 
-    Uses the published unified generation (or ``generation``) and, per department layer, the
-    rows of its published generation when that one was merged, else of its latest merged one.
+    Uses the published unified generation of the grid's district (its code's first six digits;
+    or ``generation``) and, per department layer, the rows of its published generation when that
+    one was merged, else of its latest merged one.
     """
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
+    if not (len(code) == 15 and code.isdigit()) or district_profiles.of_code(code) is None:
+        raise NotFound(f"code: no grid {code!r} in the districts served here", field="code")
     with session_scope() as session:
-        gen = repos.grids.resolve_generation(session, UNIFIED, generation)
+        gen = repos.grids.resolve_generation(session, UNIFIED, generation, district=code[:6])
         rows = repos.checks.read_crosswalk(session, base_generation_id=gen["id"], unified_code=code)
         if not rows:
             exists = len(repos.grids.read_grids(session, generation_id=gen["id"], codes=[code]))

@@ -72,13 +72,18 @@ def status(settings: Settings | None = None) -> dict[str, Any]:
 
 
 def health() -> dict[str, Any]:
-    """Database reachable, PostGIS version, schema revision and grid counts per published layer.
+    """Database reachable, PostGIS version, schema revision and grid counts per published layer
+    (``grids``: every district's together; ``districts``: each one's).
 
     :class:`DatabaseUnavailable` when the store cannot answer (``error_line`` says why).
     """
     with session_scope() as session:
         facts = repos.store.health_facts(session)
-    return {"status": "ok", "database": "reachable", **facts}
+    totals: dict[str, int] = {}
+    for counts in facts["districts"].values():
+        for layer, n in counts.items():
+            totals[layer] = totals.get(layer, 0) + n
+    return {"status": "ok", "database": "reachable", "grids": totals, **facts}
 
 
 def url() -> str:

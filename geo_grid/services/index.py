@@ -1,9 +1,12 @@
-"""The in-memory locate index and geocoder, built from the store and rebuilt after a publish.
+"""The in-memory locate index and geocoders, built from the store and rebuilt after a publish.
 
-Both are caches of what PostgreSQL holds. Their identity is the set of published generation ids
-(``repos.grids.published_generations``): every call checks that key with one cheap query and rebuilds when
-a generation was published (by this process or another one). Address-library changes do not change
-the key, so the demo loader and importers call :func:`invalidate` after writing addresses.
+Both are caches of what PostgreSQL holds. Their identity is the set of published generation ids of
+every district (``repos.grids.published_generations``): every call checks that key with one cheap
+query and rebuilds when a generation was published (by this process or another one). One locate
+index holds every district (their outlines decide which district a point is in); each district has
+its own geocoder, and :class:`~geo_grid.address.districts.GeocoderSet` answers for all of them.
+Address-library changes do not change the key, so the demo loader and importers call
+:func:`invalidate` after writing addresses.
 
 The key check runs on an engine kept with the cache (reused while :func:`get_settings` returns the
 same object): resolving the database URL for the local cluster asks ``pg_ctl`` whether the server
@@ -15,30 +18,34 @@ from __future__ import annotations
 import threading
 import time
 
+import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from geo_grid.address import Geocoder
+from geo_grid.address.districts import GeocoderSet
 from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
 from geo_grid.locate import LocateIndex
 from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
+__all__ = ["get_geocoder", "get_locator", "invalidate", "ready", "warm_geocoders"]
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
 _locator: LocateIndex | None = None
-_geocoder: Geocoder | None = None
+_geocoder: GeocoderSet | None = None
 _geocoder_key: tuple | None = None
 _engine: tuple[Settings, Engine] | None = None
 _checked_at = 0.0  # time.monotonic() of the last key check that found _locator current
 
 
 def ready() -> bool:
-    """True once the geocoder (and with it the locate index) has been built: the server is warm."""
-    return _geocoder is not None
+    """True once every district's geocoder (and with them the locate index) has been built: the
+    server is warm."""
+    held = _geocoder
+    return held is not None and held.built
 
 
 def invalidate() -> None:
@@ -61,17 +68,27 @@ def _store() -> Engine:
     return engine
 
 
-def _build_locator(session: Session, published: dict[str, int]) -> LocateIndex:
-    layers = {
-        layer: repos.grids.read_grids(session, generation_id=gid)[["code", "geometry"]]
-        for layer, gid in sorted(published.items())
-    }
+def _generations(published: dict[tuple[str, str], int]) -> dict[str, int]:
+    """``{"district:layer": generation id}``: what the index is built from (its key)."""
+    return {f"{district}:{layer}": gid for (district, layer), gid in sorted(published.items())}
+
+
+def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> LocateIndex:
+    """One index over every district: each layer's published grids of all districts, tagged with
+    their district, and the districts' outlines."""
+    parts: dict[str, list] = {}
+    for (district, layer), gid in sorted(published.items()):
+        grids = repos.grids.read_grids(session, generation_id=gid)[["code", "geometry"]]
+        grids["district_code"] = district
+        parts.setdefault(layer, []).append(grids)
+    layers = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     return LocateIndex(
         layers,
         communities=repos.district.read_admin_areas(session, level="community"),
         streets=repos.district.read_admin_areas(session, level="street"),
         roster=repos.district.read_roster(session),
-        generation=published,
+        generation=_generations(published),
+        districts=repos.district.read_district_outlines(session),
     )
 
 
@@ -89,7 +106,7 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
     engine = _store()
     with session_scope(engine) as session:
         published = repos.grids.published_generations(session)
-        key = LocateIndex.key_for(published)
+        key = LocateIndex.key_for(_generations(published))
         checked = time.monotonic()
         current = _locator
         if current is not None and current.key == key:
@@ -104,8 +121,33 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
             return current
 
 
-def get_geocoder() -> Geocoder:
-    """The geocoder over the address library, attached to the current locate index."""
+def _district_at(locator: LocateIndex):
+    """``(lon, lat) -> district code`` in EPSG:4490, for the geocoders' reverse lookups."""
+    return lambda lon, lat: locator.locate(lon, lat, "cgcs2000").district_code
+
+
+def _district_geocoder(profile, names, gazetteer, locator: LocateIndex):
+    """A function building one district's geocoder from the store (called when first needed)."""
+
+    def build() -> Geocoder:
+        one = [profile.code]
+        with session_scope(_store()) as session:
+            library = repos.district.read_address_library(session, district=profile.code)
+            streets = repos.district.read_admin_areas(session, level="street", districts=one)
+            communities = repos.district.read_admin_areas(session, level="community", districts=one)
+        # no grid_code column: the geocoder takes each point's unified grid from the current
+        # generation, in the same batch lookup that gives it the department grids
+        return Geocoder(
+            library, streets, communities, locate=locator, district=names,
+            gazetteer=gazetteer,
+        )  # fmt: skip
+
+    return build
+
+
+def get_geocoder() -> GeocoderSet:
+    """The geocoders of every district (one per address library, each built when first asked
+    for), attached to the current locate index."""
     global _geocoder, _geocoder_key
     locator = get_locator()
     if _geocoder is not None and _geocoder_key == locator.key:
@@ -114,20 +156,19 @@ def get_geocoder() -> Geocoder:
         if _geocoder is not None and _geocoder_key == locator.key:
             return _geocoder
         with session_scope(_store()) as session:
-            library = repos.district.read_address_library(session)
-            streets = repos.district.read_admin_areas(session, level="street")
-            communities = repos.district.read_admin_areas(session, level="community")
-            gazetteer, district = district_context(session)
-        # no grid_code column: the geocoder takes each point's unified grid from the current
-        # generation, in the same batch lookup that gives it the department grids
-        geocoder = Geocoder(
-            library,
-            streets,
-            communities,
-            locate=locator,
-            district=district,
-            gazetteer=gazetteer,
-        )
+            profiles = repos.district.read_districts(session)
+            gazetteer, names = district_context(session, profiles)
+        builders = {
+            p.code: _district_geocoder(p, names[p.code], gazetteer, locator) for p in profiles
+        }
+        geocoder = GeocoderSet(builders, gazetteer, _district_at(locator))
         with _lock:
             _geocoder, _geocoder_key = geocoder, locator.key
         return geocoder
+
+
+def warm_geocoders() -> None:
+    """Build every district's geocoder now (the server's warm-up: no first caller waits)."""
+    geocoders = get_geocoder()
+    for code in geocoders.codes:
+        geocoders.geocoder(code)

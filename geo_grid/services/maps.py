@@ -16,6 +16,9 @@ Pages that call the API (the coverage search box, vector tiles, dispatch, plan) 
 the server by default; ``api_base="http://host:8000"`` makes a page written to a file call a server,
 and ``api_base=None`` (a file with no server) leaves the search box and vector tiles out.
 
+Every page shows one district (``district``: its code) and opens on its bounds (its outline's,
+from the district's profile); a store serving several districts has a page of each.
+
 Kinds: ``coverage``, ``checks`` (``layer``), ``cases`` (``start``, ``end``, ``category``),
 ``indicators`` (``start``, ``end``), ``services``, ``dispatch``, ``grid`` (``code``), ``plan``
 (``plan_id``).
@@ -34,10 +37,12 @@ import pandas as pd
 
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
+from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.labels import PLAN_CHANGE, PLAN_STATE, label
 from geo_grid.layers import UNIFIED
 from geo_grid.periods import check_period, days_before
+from geo_grid.services import districts
 from geo_grid.settings import get_settings
 from geo_grid.timefmt import format_period
 
@@ -64,9 +69,11 @@ _tiles: OrderedDict[tuple, bytes] = OrderedDict()
 _lock = threading.Lock()
 
 
-def published_key(session) -> tuple:
-    """Identity of what the maps show: the published generation of every layer."""
-    return tuple(sorted(repos.grids.published_generations(session).items()))
+def published_key(session, district: str | None = None) -> tuple:
+    """Identity of what the maps show: the published generation of every layer (of one
+    district)."""
+    chosen = None if district is None else [district]
+    return tuple(sorted(repos.grids.published_generations(session, chosen).items()))
 
 
 def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
@@ -85,13 +92,25 @@ def _recall(cache: OrderedDict, key: tuple) -> Any:
     return None
 
 
-def _map_options(asset_base: str) -> dict[str, Any]:
+def _map_options(
+    asset_base: str, district: DistrictProfile, *, whole: bool = True
+) -> dict[str, Any]:
+    """Base map, assets and the district a page draws: its metric CRS and, for a district-wide
+    page (``whole``), its bounds to open on (a page of one grid or plan opens on what it draws)."""
+    from geo_grid.maps import MapDistrict
+
     s = get_settings()
+    if whole:
+        shown = MapDistrict.of_bounds(district.local_crs, district.bounds)
+    else:
+        minx, miny, maxx, maxy = district.bounds
+        shown = MapDistrict(district.local_crs, ((minx + maxx) / 2, (miny + maxy) / 2))
     return {
         "asset_base": asset_base,
         "tiles_url": s.tiles_url,
         "tiles_attribution": s.tiles_attribution,
         "tiles_crs": s.tiles_crs,
+        "district": shown,
     }
 
 
@@ -100,15 +119,15 @@ def _layer_names(session) -> dict[str, str]:
     return {row["key"]: row["name_zh"] for row in repos.grids.list_layers(session)}
 
 
-def _generation(session, layer: str) -> int:
-    gen = repos.grids.published_generations(session).get(layer)
+def _generation(session, layer: str, district: str) -> int:
+    gen = repos.grids.published_generations(session, [district]).get((district, layer))
     if gen is None:
-        raise NotFound(f"layer {layer!r} has no published generation")
+        raise NotFound(f"layer {layer!r} has no published generation in district {district}")
     return gen
 
 
 def default_period(
-    session, start: datetime | None, end: datetime | None
+    session, start: datetime | None, end: datetime | None, districts: list[str] | None = None
 ) -> tuple[datetime, datetime]:
     """The period a case page shows: the given bounds, else the 30 days up to the latest case.
 
@@ -116,7 +135,7 @@ def default_period(
     ``from`` alone reaching back to 1970 is refused here, not drawn.
     """
     if end is None:
-        latest = repos.tiles.latest_case_time(session)
+        latest = repos.tiles.latest_case_time(session, districts)
         end = (latest + timedelta(seconds=1)) if latest else datetime.now(UTC)
     if start is None:
         start = days_before(end, DEFAULT_DAYS, "to")
@@ -125,11 +144,12 @@ def default_period(
 
 
 # ------------------------------------------------------------------------------ builders
-def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
+def _coverage(session, asset_base: str, district: str, api_base: str | None = "", **_: Any):
     from geo_grid.maps import coverage_map
 
+    here = [district]
     grids_by_layer, names = {}, {}
-    for row in repos.grids.list_layers(session):
+    for row in repos.grids.list_layers(session, here):
         names[row["key"]] = row["name_zh"]
         if row["generation_id"] is not None:
             grids_by_layer[row["key"]] = repos.grids.read_grids(
@@ -137,17 +157,19 @@ def _coverage(session, asset_base: str, api_base: str | None = "", **_: Any):
             )
     if UNIFIED not in grids_by_layer:
         raise NotFound("the unified layer has no published generation: load or publish one")
+    query = f"?district={district}"
     return coverage_map(
-        repos.district.read_admin_areas(session, level="street"),
-        repos.district.read_admin_areas(session, level="community"),
+        repos.district.read_admin_areas(session, level="street", districts=here),
+        repos.district.read_admin_areas(session, level="community", districts=here),
         grids_by_layer,
-        roster=repos.district.read_roster(session, layer=UNIFIED),
-        open_cases=repos.tiles.open_case_counts(session),
+        roster=repos.district.read_roster(session, layer=UNIFIED, districts=here),
+        open_cases=repos.tiles.open_case_counts(session, here),
         search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
+        tiles_query=query,
         building_tiles=True,
         layer_names=names,
-        **_map_options(asset_base),
+        **_map_options(asset_base, districts.get(district)),
     )
 
 
@@ -161,34 +183,37 @@ def _defect_frame(defects: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry=geoms, crs=4490)
 
 
-def _checks_page(session, asset_base: str, layer: str, **_: Any):
+def _checks_page(session, asset_base: str, district: str, layer: str, **_: Any):
     """Defects of the published generation: the stored check (computed once per generation)."""
     from geo_grid.maps import checks_map
     from geo_grid.services.checks import check_layer
 
-    gid = _generation(session, layer)
+    gid = _generation(session, layer, district)
     grids = repos.grids.read_grids(session, generation_id=gid)
-    result = check_layer(layer)
+    result = check_layer(layer, district=district)
     return checks_map(
         grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
-        **_map_options(asset_base),
+        **_map_options(asset_base, districts.get(district)),
     )  # fmt: skip
 
 
-def _unified(session) -> gpd.GeoDataFrame:
-    return repos.grids.read_grids(session, generation_id=_generation(session, UNIFIED))
+def _unified(session, district: str) -> gpd.GeoDataFrame:
+    return repos.grids.read_grids(session, generation_id=_generation(session, UNIFIED, district))
 
 
 def _cases(
-    session, asset_base: str, start=None, end=None, category=None, area=(), **_: Any
+    session, asset_base: str, district: str, start=None, end=None, category=None, area=(),
+    **_: Any,
 ):  # fmt: skip
     """``area``: the viewer's scope as sorted (key, value) pairs (hashable: part of the cache key)."""
     from geo_grid.maps import cases_map
 
-    start, end = default_period(session, start, end)
+    start, end = default_period(session, start, end, [district])
     area = dict(area)
-    points = repos.tiles.case_points(session, start=start, end=end, category=category, area=area)
-    grids = _unified(session)
+    points = repos.tiles.case_points(
+        session, start=start, end=end, category=category, area=area, districts=[district]
+    )
+    grids = _unified(session, district)
     # the viewer's own grids only: the map opens on their street, community or grids
     for key, column in (("scope_street_code", "street_code"),
                         ("scope_community_code", "community_code")):  # fmt: skip
@@ -202,59 +227,61 @@ def _cases(
         grids,
         title=title,
         period=format_period(start, end),
-        **_map_options(asset_base),
+        **_map_options(asset_base, districts.get(district)),
     )
 
 
-def _indicators(session, asset_base: str, start=None, end=None, **_: Any):
-    """红绿指标 as the cases service computes them (thresholds from settings)."""
+def _indicators(session, asset_base: str, district: str, start=None, end=None, **_: Any):
+    """红绿指标 as the cases service computes them (the district's thresholds)."""
     from geo_grid.maps import indicators_map
     from geo_grid.services import cases
 
-    start, end = default_period(session, start, end)
-    rows = pd.DataFrame(cases.indicators("grid", start, end))
+    start, end = default_period(session, start, end, [district])
+    rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district]))
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
-        _unified(session), rows, period=format_period(start, end), **_map_options(asset_base)
-    )
+        _unified(session, district), rows, period=format_period(start, end),
+        **_map_options(asset_base, districts.get(district)),
+    )  # fmt: skip
 
 
-def _services(session, asset_base: str, **_: Any):
+def _services(session, asset_base: str, district: str, **_: Any):
     from geo_grid.maps import service_coverage, service_stations, services_map
 
-    communities = repos.district.read_admin_areas(session, level="community")
-    buildings = repos.tiles.buildings_households(session)
-    stations = service_stations(buildings, communities)
-    coverage = service_coverage(stations, buildings, communities)
-    return services_map(stations, coverage, communities, **_map_options(asset_base))
+    profile = districts.get(district)
+    communities = repos.district.read_admin_areas(session, level="community", districts=[district])
+    buildings = repos.tiles.buildings_households(session, [district])
+    stations = service_stations(buildings, communities, local_crs=profile.local_crs)
+    coverage = service_coverage(stations, buildings, communities, local_crs=profile.local_crs)
+    return services_map(stations, coverage, communities, **_map_options(asset_base, profile))
 
 
-def _dispatch(session, asset_base: str, api_base: str | None = "", **_: Any):
+def _dispatch(session, asset_base: str, district: str, api_base: str | None = "", **_: Any):
     api_base = api_base or ""
     from geo_grid.maps import dispatch_map
 
-    gens = repos.grids.published_generations(session)
+    gens = repos.grids.published_generations(session, [district])
     departments = {
         key: repos.grids.read_grids(session, generation_id=gid)
-        for key, gid in sorted(gens.items())
+        for (_, key), gid in sorted(gens.items())
         if key != UNIFIED
     }
     return dispatch_map(
-        _unified(session),
+        _unified(session, district),
         departments,
         queue_url=f"{api_base}/api/v1/cases/manual",
         locate_url=f"{api_base}/api/v1/locate",
         route_url=f"{api_base}/api/v1/cases/{{id}}/route-to-point",
         layer_names=_layer_names(session),
-        **_map_options(asset_base),
+        **_map_options(asset_base, districts.get(district)),
     )
 
 
-def _grid(session, asset_base: str, code: str, **_: Any):
+def _grid(session, asset_base: str, district: str, code: str, **_: Any):
     from geo_grid.maps import grid_map
 
-    gid = _generation(session, UNIFIED)
+    gid = _generation(session, UNIFIED, district)
     grid = repos.grids.read_grids(session, generation_id=gid, codes=[code])
     if grid.empty:
         raise NotFound(f"grid {code!r} not found in the published unified layer")
@@ -263,19 +290,24 @@ def _grid(session, asset_base: str, code: str, **_: Any):
     neighbours = around[(around["code"] != code) & around.touches(grid.geometry.iloc[0])]
     buildings = repos.tiles.buildings_in(session, generation_id=gid, code=code)
     addresses = repos.tiles.addresses_in(session, generation_id=gid, code=code)
-    return grid_map(grid, buildings, addresses, neighbours, **_map_options(asset_base))
+    options = _map_options(asset_base, districts.get(district), whole=False)
+    return grid_map(grid, buildings, addresses, neighbours, **options)
 
 
-def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_: Any):
+def _plan(
+    session, asset_base: str, district: str, plan_id: int, api_base: str | None = "", **_: Any
+):  # fmt: skip
     from geo_grid.maps import plan_map
     from geo_grid.plans import diff_layers
 
     api_base = api_base or ""
     plan = repos.plans.get_plan(session, plan_id)
+    if plan["district_code"] != district:
+        raise NotFound(f"plan {plan_id} does not redraw district {district}")
     draft = repos.grids.read_grids(session, generation_id=plan["generation_id"])
     base_id = plan.get("base_generation_id")
     base = repos.grids.read_grids(session, generation_id=base_id) if base_id else draft.iloc[:0]
-    diff = diff_layers(base, draft, local_crs=get_settings().local_crs)
+    diff = diff_layers(base, draft, local_crs=districts.get(district).local_crs)
     touched = set(diff["code"].astype(str))
     before = base[base["code"].astype(str).isin(touched)]
     after = draft[draft["code"].astype(str).isin(touched)]
@@ -300,7 +332,7 @@ def _plan(session, asset_base: str, plan_id: int, api_base: str | None = "", **_
         note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
-        **_map_options(asset_base),
+        **_map_options(asset_base, districts.get(district), whole=False),
     )
 
 
@@ -318,22 +350,25 @@ _CASE_KINDS = {"coverage", "cases", "indicators"}
 
 
 def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
-    """What a page shows changes with: publishes, cases (case pages), the plan's edits (plan)."""
-    key = published_key(session)
+    """What a page shows changes with: its district's publishes and profile, cases (case
+    pages), the plan's edits (plan)."""
+    district = params["district"]
+    key = published_key(session, district) + (districts.get(district),)
     if kind in _CASE_KINDS:
-        key += (repos.tiles.cases_fingerprint(session),)
+        key += (repos.tiles.cases_fingerprint(session, [district]),)
     if kind == "plan":
         plan = repos.plans.get_plan(session, params["plan_id"])
         key += (plan.get("status"), plan.get("updated_at"), plan.get("edits"))
     return key
 
 
-def build(kind: str, *, asset_base: str = "/static", **params: Any):
-    """The folium map of page ``kind`` built from the store (no cache)."""
+def build(kind: str, *, district: str, asset_base: str = "/static", **params: Any):
+    """The folium map of page ``kind`` of ``district`` built from the store (no cache)."""
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
+    districts.get(district)
     with session_scope() as session:
-        return _BUILDERS[kind](session, asset_base, **params)
+        return _BUILDERS[kind](session, asset_base, district=district, **params)
 
 
 def render(kind: str, asset_base: str, params: dict[str, Any]) -> str:
@@ -348,15 +383,22 @@ Runner = Callable[[Callable[..., str], str, str, dict[str, Any]], str]
 
 
 def page(
-    kind: str, *, asset_base: str = "/static", build_in: Runner | None = None, **params: Any
+    kind: str,
+    *,
+    district: str,
+    asset_base: str = "/static",
+    build_in: Runner | None = None,
+    **params: Any,
 ) -> str:
-    """The HTML of page ``kind``, rebuilt only when what it shows changed.
+    """The HTML of page ``kind`` of ``district``, rebuilt only when what it shows changed.
 
     ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
     elsewhere (the API: in a worker process, ``api/workers.py``); by default here.
     """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
+    districts.get(district)
+    params = {**params, "district": district}
     with session_scope() as session:
         key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
     html = _recall(_pages, key)
@@ -371,26 +413,33 @@ def _here(fn: Callable[..., str], *args: Any) -> str:
     return fn(*args)
 
 
-def coverage_page(asset_base: str = "/static", build_in: Runner | None = None) -> str:
-    """The coverage map's HTML (cached; see :func:`page`)."""
-    return page("coverage", asset_base=asset_base, build_in=build_in)
+def coverage_page(
+    district: str, asset_base: str = "/static", build_in: Runner | None = None
+) -> str:
+    """The coverage map's HTML of ``district`` (cached; see :func:`page`)."""
+    return page("coverage", district=district, asset_base=asset_base, build_in=build_in)
 
 
-def tile(layer: str, z: int, x: int, y: int) -> bytes:
-    """A vector tile of a layer's published generation, or of the buildings (``buildings``)."""
+def tile(layer: str, z: int, x: int, y: int, *, districts: list[str] | None = None) -> bytes:
+    """A vector tile of a layer's published generations in ``districts`` (None: all), or of
+    their buildings (``buildings``)."""
+    chosen = None if districts is None else sorted(districts)
     with session_scope() as session:
         if layer == repos.tiles.BUILDINGS:
-            key: tuple = (layer, published_key(session), z, x, y)
+            key: tuple = (layer, published_key(session), tuple(chosen or ()), z, x, y)
             cached = _recall(_tiles, key)
             if cached is not None:
                 return cached
-            data = repos.tiles.building_tile(session, z=z, x=x, y=y)
+            data = repos.tiles.building_tile(session, z=z, x=x, y=y, districts=chosen)
         else:
-            gid = _generation(session, layer)
-            key = (layer, gid, z, x, y)
+            published = repos.grids.published_generations(session, chosen)
+            gids = sorted(gid for (_, key), gid in published.items() if key == layer)
+            if not gids:
+                raise NotFound(f"layer {layer!r} has no published generation")
+            key = (layer, tuple(gids), z, x, y)
             cached = _recall(_tiles, key)
             if cached is not None:
                 return cached
-            data = repos.tiles.grid_tile(session, generation_id=gid, z=z, x=x, y=y)
+            data = repos.tiles.grid_tile(session, generation_ids=gids, z=z, x=x, y=y)
     _remember(_tiles, key, data, _TILE_CACHE_SIZE)
     return data

@@ -28,8 +28,10 @@ from geo_grid.cases.lifecycle import CLOSED_STATES
 from geo_grid.coverage import check_coverage
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
+from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput, Conflict, Forbidden
 from geo_grid.measure import area_m2
+from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 
 __all__ = [
@@ -51,20 +53,43 @@ __all__ = [
 _UNIFIED_CODE = re.compile(r"^[0-9]{15}$")
 
 
-def _bands(by_kind: Mapping[str, tuple[int, int]] | None = None) -> plans.Bands:
-    s = get_settings()
-    return plans.Bands((s.household_band_min, s.household_band_max), dict(by_kind or {}))
+def _bands(
+    profile: DistrictProfile, by_kind: Mapping[str, tuple[int, int]] | None = None
+) -> plans.Bands:
+    """The district's household band (or the store's), with per-kind overrides."""
+    return plans.Bands(district_profiles.household_band(profile), dict(by_kind or {}))
+
+
+def _profile(plan: Mapping[str, Any]) -> DistrictProfile:
+    """The profile of the district a plan redraws."""
+    return district_profiles.get(plan["district_code"])
+
+
+def _check_district(plan: Mapping[str, Any], viewer: Principal | None) -> None:
+    """:class:`Forbidden` when the plan redraws a district outside the viewer's area."""
+    if viewer is not None and not access.district_in_scope(viewer, plan["district_code"]):
+        raise Forbidden(
+            f"plan: plan {plan['id']} redraws district {plan['district_code']}, outside your "
+            f"{viewer.scope_level} {viewer.scope_code}",
+            field="plan",
+        )
 
 
 def create_plan(
-    layer: str = "unified", *, note: str | None = None, author: str | None = None
+    layer: str = "unified",
+    *,
+    district: str,
+    note: str | None = None,
+    author: str | None = None,
 ) -> dict[str, Any]:
-    """Copy the layer's published generation into a new draft and open a plan on it."""
+    """Copy the layer's published generation in ``district`` into a new draft and open a plan
+    on it."""
     with session_scope() as session:
-        base = repos.grids.resolve_generation(session, layer)
+        base = repos.grids.resolve_generation(session, layer, district=district)
         gid = repos.grids.create_generation(
-            session, layer=layer, author=author, note=note, source="plan", parent_id=base["id"]
-        )
+            session, layer=layer, district=district, author=author, note=note, source="plan",
+            parent_id=base["id"],
+        )  # fmt: skip
         n = repos.plans.copy_grids(session, source_id=base["id"], target_id=gid)
         pid = repos.plans.insert_plan(
             session,
@@ -79,7 +104,8 @@ def create_plan(
 
 
 def _plan_out(plan: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("id", "layer_key", "status", "generation_id", "generation", "base_generation_id",
+    keys = ("id", "layer_key", "district_code", "status", "generation_id", "generation",
+            "base_generation_id",
             "base_generation", "author", "note", "created_at", "updated_at", "published_at",
             "edits")  # fmt: skip
     out = {k: plan.get(k) for k in keys}
@@ -87,17 +113,22 @@ def _plan_out(plan: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def get_plan(plan_id: int) -> dict[str, Any]:
+def get_plan(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]:
     """A plan with its edit log."""
     with session_scope() as session:
         plan = repos.plans.get_plan(session, plan_id)
+        _check_district(plan, viewer)
         edits = repos.plans.list_edits(session, plan_id)
     return {**_plan_out(plan), "log": edits}
 
 
-def list_plans(layer: str | None = None) -> list[dict[str, Any]]:
+def list_plans(
+    layer: str | None = None, *, districts: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The plans (of one layer) of ``districts`` (None: every district)."""
     with session_scope() as session:
-        return [_plan_out(p) for p in repos.plans.list_plans(session, layer=layer)]
+        rows = repos.plans.list_plans(session, layer=layer, districts=districts)
+        return [_plan_out(p) for p in rows]
 
 
 # ---------------------------------------------------------------------------------- context
@@ -114,10 +145,12 @@ def _context(
 
     ``points=False`` leaves out addresses and cases (suggestions only weigh buildings).
     """
-    admin = repos.district.read_admin_areas(session, level="community")
+    profile = _profile(plan)
+    here = [profile.code]
+    admin = repos.district.read_admin_areas(session, level="community", districts=here)
     area = admin if communities is None else admin.loc[admin["code"].isin(communities)]
     bbox = repos.plans.frame_bbox(area if len(area) else grids)
-    roster = repos.district.read_roster(session, layer=plan["layer_key"])
+    roster = repos.district.read_roster(session, layer=plan["layer_key"], districts=here)
     reserved = repos.plans.grid_codes(session, plan.get("base_generation_id"))
     unified = bool(len(grids)) and all(
         bool(_UNIFIED_CODE.match(str(c))) and str(c).startswith(str(p))
@@ -125,14 +158,18 @@ def _context(
     )
     return plans.PlanContext(
         communities=admin[["code", "kind", "geometry"]],
-        buildings=repos.plans.read_buildings(session, bbox=bbox),
-        addresses=repos.plans.read_addresses(session, bbox=bbox) if points else None,
-        cases=repos.plans.read_open_cases(session, closed_states=sorted(CLOSED_STATES), bbox=bbox)
+        buildings=repos.plans.read_buildings(session, district=profile.code, bbox=bbox),
+        addresses=repos.plans.read_addresses(session, district=profile.code, bbox=bbox)
+        if points
+        else None,
+        cases=repos.plans.read_open_cases(
+            session, closed_states=sorted(CLOSED_STATES), district=profile.code, bbox=bbox
+        )
         if points
         else None,
         roster=roster[["grid_code", "person_id", "role"]] if len(roster) else None,
         bands=bands,
-        local_crs=get_settings().local_crs,
+        local_crs=profile.local_crs,
         max_vertices=get_settings().geometry_max_vertices,
         unified_codes=unified,
         reserved_codes=frozenset(reserved),
@@ -168,7 +205,7 @@ def _store(session, plan: Mapping[str, Any], result: plans.EditResult) -> None:
     repos.plans.delete_grids(session, plan["generation_id"], sorted(gone))
     rows = result.layer.loc[result.layer["code"].isin(result.affected)].copy()
     if len(rows):
-        rows["area_m2"] = area_m2(rows, get_settings().local_crs)
+        rows["area_m2"] = area_m2(rows, _profile(plan).local_crs)
         if "properties" in rows:
             rows["properties"] = [p if isinstance(p, dict) else {} for p in rows["properties"]]
         repos.grids.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
@@ -222,19 +259,26 @@ def edit(
     """
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=not dry_run)
+        _check_district(plan, viewer)
         _require_open(plan)
         return _apply(
-            session, plan, grids, op, dict(params), author, _bands(bands), dry_run, viewer
-        )
+            session, plan, grids, op, dict(params), author, _bands(_profile(plan), bands),
+            dry_run, viewer,
+        )  # fmt: skip
 
 
 def suggestions(
-    plan_id: int, *, bands: Mapping[str, tuple[int, int]] | None = None
+    plan_id: int,
+    *,
+    bands: Mapping[str, tuple[int, int]] | None = None,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
-    """Balance of the plan and the edits that would bring out-of-band grids into band."""
+    """Balance of the plan and the edits that would bring out-of-band grids into band (the
+    band of the plan's district)."""
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=False)
-        ctx = _context(session, plan, grids, None, _bands(bands), points=False)
+        _check_district(plan, viewer)
+        ctx = _context(session, plan, grids, None, _bands(_profile(plan), bands), points=False)
     status = plans.balance(grids, ctx.communities, ctx.bands)
     found = plans.suggest(grids, ctx=ctx)
     return {
@@ -260,10 +304,11 @@ def accept_suggestions(
     saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`). A
     ``viewer`` confined to an area accepts only suggestions inside it ("all" means all of those).
     """
-    b = _bands(bands)
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
+        _check_district(plan, viewer)
         _require_open(plan)
+        b = _bands(_profile(plan), bands)
         weigh = _context(session, plan, grids, None, b, points=False)
         found = {s["id"]: s for s in plans.suggest(grids, ctx=weigh)}
 
@@ -311,7 +356,8 @@ def accept_suggestions(
 
 # ---------------------------------------------------------------------------------- validate
 def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict[str, Any]:
-    admin = repos.district.read_admin_areas(session, level="community")
+    profile = _profile(plan)
+    admin = repos.district.read_admin_areas(session, level="community", districts=[profile.code])
     problems: list[str] = []
     dup = grids["code"].value_counts()
     problems += [f"code {c} is used {n} times" for c, n in dup[dup > 1].items()]
@@ -323,9 +369,9 @@ def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict
     report = check_coverage(
         grids[["code", "community_code", "geometry"]],
         used[["code", "geometry"]],
-        local_crs=get_settings().local_crs,
+        local_crs=profile.local_crs,
     )
-    status = plans.balance(grids, admin, _bands())
+    status = plans.balance(grids, admin, _bands(profile))
     return {
         "plan": plan["id"],
         "valid": report.valid and not problems,
@@ -336,10 +382,11 @@ def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict
     }
 
 
-def validate(plan_id: int) -> dict[str, Any]:
+def validate(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]:
     """Whole-plan check: a clean coverage nested in communities, codes unique, communities known."""
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=False)
+        _check_district(plan, viewer)
         return _validate(session, plan, grids)
 
 
@@ -357,9 +404,13 @@ def _diff(session, a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, An
         raise BadInput(
             f"generation: {a_id} and {b_id} belong to different layers", field="generation"
         )
+    if ga["district_code"] != gb["district_code"]:
+        raise BadInput(
+            f"generation: {a_id} and {b_id} belong to different districts", field="generation"
+        )
     a = repos.grids.read_grids(session, generation_id=a_id)
     b = repos.grids.read_grids(session, generation_id=b_id)
-    diff = plans.diff_layers(a, b, local_crs=get_settings().local_crs)
+    diff = plans.diff_layers(a, b, local_crs=district_profiles.get(ga["district_code"]).local_crs)
     counts = diff["change"].value_counts()
     summary = {
         "layer": ga["layer_key"],
@@ -370,10 +421,13 @@ def _diff(session, a_id: int, b_id: int) -> tuple[gpd.GeoDataFrame, dict[str, An
     return diff, summary
 
 
-def diff_plan(plan_id: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+def diff_plan(
+    plan_id: int, *, viewer: Principal | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """The plan's draft against the generation it started from."""
     with session_scope() as session:
         plan = repos.plans.get_plan(session, plan_id)
+    _check_district(plan, viewer)
     if plan["base_generation_id"] is None:
         raise BadInput(f"plan: plan {plan_id} has no base generation", field="plan")
     diff, summary = diff_generations(plan["base_generation_id"], plan["generation_id"])
@@ -411,10 +465,12 @@ def import_plan(
     path: Path | str,
     *,
     layer: str = "unified",
+    district: str,
     note: str | None = None,
     author: str | None = None,
 ) -> dict[str, Any]:
-    """Store an edited layer file (e.g. a GPKG from QGIS) as a new plan on the published layer.
+    """Store an edited layer file (e.g. a GPKG from QGIS) as a new plan on the published layer
+    of ``district``.
 
     Community and street codes missing from the file are taken from the base grid of the same
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
@@ -435,23 +491,26 @@ def import_plan(
             raise BadInput(
                 f"{path}: invalid geometries: {', '.join(map(str, invalid[:5]))}", field="geometry"
             )
+    profile = district_profiles.get(district)
     with session_scope() as session:
-        base = repos.grids.resolve_generation(session, layer)
+        base = repos.grids.resolve_generation(session, layer, district=profile.code)
         base_grids = repos.grids.read_grids(session, generation_id=base["id"])
-        admin = repos.district.read_admin_areas(session, level="community")
+        admin = repos.district.read_admin_areas(
+            session, level="community", districts=[profile.code]
+        )
         grids = _fill_codes(grids, base_grids, admin)
-        grids["area_m2"] = area_m2(grids, get_settings().local_crs)
+        grids["area_m2"] = area_m2(grids, profile.local_crs)
         grids["properties"] = [{} for _ in range(len(grids))]
         gid = repos.grids.create_generation(
-            session, layer=layer, author=author, note=note, source=Path(path).name,
-            parent_id=base["id"],
+            session, layer=layer, district=profile.code, author=author, note=note,
+            source=Path(path).name, parent_id=base["id"],
         )  # fmt: skip
         repos.grids.insert_grids(session, gid, layer, grids)
         pid = repos.plans.insert_plan(
             session, layer=layer, generation_id=gid, base_generation_id=base["id"],
             author=author, note=note,
         )  # fmt: skip
-        diff = plans.diff_layers(base_grids, grids, local_crs=get_settings().local_crs)
+        diff = plans.diff_layers(base_grids, grids, local_crs=profile.local_crs)
         counts = diff["change"].value_counts()
         impact = {k: int(counts.get(k, 0)) for k in ("added", "removed", "changed")}
         repos.plans.append_edit(
@@ -507,8 +566,9 @@ def publish(
     """
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
+        _check_district(plan, viewer)
         _require_open(plan)
-        if viewer is not None and viewer.scope_level != "district":
+        if viewer is not None and viewer.scope_level in ("street", "community"):
             _ensure_changes_in_scope(session, plan, viewer)
         check = _validate(session, plan, grids)
         if not check["valid"]:
@@ -528,6 +588,7 @@ def publish(
             generation_id=plan["generation_id"],
             closed_states=sorted(CLOSED_STATES),
             plan_id=plan_id,
+            previous_id=retired,
         )
         repos.plans.set_plan_status(session, plan_id, "published")
         repos.plans.append_edit(
@@ -540,6 +601,7 @@ def publish(
     return {
         "plan": plan_id,
         "layer": plan["layer_key"],
+        "district_code": plan["district_code"],
         "published_generation": plan["generation"],
         "generation_id": plan["generation_id"],
         "retired_generation_id": retired,

@@ -11,7 +11,8 @@ def test_health_reports_postgis_and_counts(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["database"] == "reachable"
     assert body["postgis"].startswith("3.")
-    assert body["grids"]["unified"] == 1063
+    assert body["districts"]["320113"]["unified"] == 1063  # the demo district, whoever else
+    assert body["grids"]["unified"] == sum(d["unified"] for d in body["districts"].values())
 
 
 def test_layers_lists_the_five_layers_with_counts(client):

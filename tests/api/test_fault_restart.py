@@ -65,7 +65,15 @@ def _publish_one_grid(engine) -> None:
         crs=4490,
     )  # fmt: skip
     with session_scope(engine) as session:
-        gid = repos.grids.create_generation(session, layer="unified", author="test")
+        from geo_grid.address import DistrictNames
+        from geo_grid.districts import DistrictProfile
+
+        outline = shapely.box(118.85, 32.05, 118.95, 32.15)
+        profile = DistrictProfile.from_outline(DistrictNames("320113", "栖霞区"), outline)
+        repos.district.upsert_district(session, profile, outline)
+        gid = repos.grids.create_generation(
+            session, layer="unified", district="320113", author="test"
+        )
         repos.grids.insert_grids(session, gid, "unified", grid)
         repos.grids.publish_generation(session, gid)
 

@@ -62,7 +62,7 @@ def _rename(demo, code: str) -> dict:
     from geo_grid.db.session import session_scope
 
     with session_scope() as s:
-        gid = repos.grids.resolve_generation(s, "unified")["id"]
+        gid = repos.grids.resolve_generation(s, "unified", district="320113")["id"]
         grid = _rows(s, "SELECT name, community_code FROM grid WHERE generation_id = :g "
                         "AND code = :c", g=gid, c=code)[0]  # fmt: skip
         community = _rows(s, "SELECT code, name, short_name FROM admin_area WHERE code = :c",
@@ -123,7 +123,7 @@ def store(demo_db, demo):
         queued = cases.intake(
             {"category_code": "E0502", "channel": "hotline", "address_text": hostile("待派遣地址"),
              "description": hostile("案件描述")},
-            actor="test",
+            actor="test", district="320113",  # the queue of the demo district's dispatchers
         )  # fmt: skip
         assert queued["status"] == "manual", queued
         undo.callback(_reject, queued)  # out of the dispatch queue again
@@ -135,7 +135,7 @@ def store(demo_db, demo):
         with session_scope() as s:
             _execute(s, "UPDATE grid SET name = :n WHERE generation_id = :g",
                      n=hostile("图层网格名"), g=gid)  # fmt: skip
-        plan = plans.create_plan(key, note=hostile("方案说明"), author="test")
+        plan = plans.create_plan(key, district="320113", note=hostile("方案说明"), author="test")
         index.invalidate()
         yield {"code": code, "layer": key, "plan": plan["id"], "placed": placed, "queued": queued}
 

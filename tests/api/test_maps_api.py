@@ -55,12 +55,13 @@ def store(demo_db, demo):
             "description": "占道经营（地图派遣测试）",
         },
         actor="test",
+        district="320113",  # the demo district's queue (others may be loaded)
     )
     assert queued["status"] == "manual", queued
     grid = demo.grids["unified"].iloc[40]
     minx, miny, maxx, maxy = grid.geometry.bounds
     y = (miny + maxy) / 2
-    plan = plans.create_plan("unified", note="map test", author="test")
+    plan = plans.create_plan("unified", district="320113", note="map test", author="test")
     line = {"type": "LineString", "coordinates": [[minx - 1e-3, y], [maxx + 1e-3, y]]}
     plans.edit(plan["id"], "split", {"grid": grid["code"], "line": line}, author="test")
     return {"queued": queued, "plan": plan["id"], "grid": grid["code"]}
@@ -156,7 +157,7 @@ def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):
     assert leader["name"] in html
     assert str(leader["phone"]) not in html  # names, never phones
     with session_scope() as session:
-        counts = repos.tiles.open_case_counts(session)
+        counts = repos.tiles.open_case_counts(session, [demo.code])  # the page's district
     code, n = max(counts.items(), key=lambda kv: kv[1])
     assert re.search(rf'\["{code}","[^"]*",\d+,"[^"]*","[^"]*",{n},', html), (code, n)
 
@@ -370,8 +371,12 @@ def test_dispatcher_routes_a_queued_case_by_clicking_the_map(
 def test_cli_writes_pages_that_work_from_disk(store, tmp_path):
     from geo_grid.cli import main
 
-    assert main(["map", "checks", "--layer", "urban_mgmt", "--out", str(tmp_path / "c.html")]) == 0
-    assert main(["map", "services", "--out", str(tmp_path / "s.html")]) == 0
+    here = ["--district", "320113"]
+    assert (
+        main(["map", "checks", "--layer", "urban_mgmt", *here, "--out", str(tmp_path / "c.html")])
+        == 0
+    )
+    assert main(["map", "services", *here, "--out", str(tmp_path / "s.html")]) == 0
     assert main(["map", "checks", "--out", str(tmp_path / "x.html")]) == 2  # --layer missing
     assert main(["map", "nonsense", "--out", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()
@@ -400,7 +405,7 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
 
     plan_id = store["plan"]
     before = plans.get_plan(plan_id)
-    _, draft = layers.layer_grids("unified", generation=before["generation"])
+    _, draft = layers.layer_grids("unified", districts=["320113"], generation=before["generation"])
     grid = draft[draft["code"] == store["grid"]].geometry.iloc[0]
     x = grid.centroid.x if grid.contains(grid.centroid) else grid.representative_point().x
     _, miny, _, maxy = grid.bounds

@@ -74,7 +74,7 @@ def store(demo_db, demo):
     queued = cases.intake(
         {"category_code": "E0502", "channel": "hotline", "address_text": "月球路1号",
          "description": "占道经营（页面测试）"},
-        actor="test",
+        actor="test", district="320113",  # the demo district's queue (others may be loaded)
     )  # fmt: skip
     assert queued["status"] == "manual", queued
     return {"queued": queued}
@@ -382,7 +382,7 @@ def test_every_map_reads_chinese_for_the_role_that_uses_it(server, cookies, stor
 def test_leaflet_draw_speaks_chinese_on_the_plan_page(server, cookies):
     from geo_grid.services import plans
 
-    plan = plans.create_plan("unified", note="绘图工具中文测试", author="test")
+    plan = plans.create_plan("unified", district="320113", note="绘图工具中文测试", author="test")
     with offline_page(cookies=cookies["planner"]) as (page, log):
         page.goto(f"{server}/map/plan/{plan['id']}")
         button = page.wait_for_selector(".leaflet-draw-draw-polyline", timeout=30_000)

@@ -18,7 +18,7 @@ CODE = "320113001002001"
 
 def _grid(code: str):
     with session_scope() as s:
-        gen = repos.grids.resolve_generation(s, "unified")
+        gen = repos.grids.resolve_generation(s, "unified", district="320113")
         return repos.grids.read_grids(s, generation_id=gen["id"], codes=[code]).geometry.iloc[0]
 
 
@@ -170,7 +170,7 @@ def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
 
     key, gid = scratch_layer("street_code IN ('320113003', '320113004')")
     planner = Principal("t.street.publisher", "planner", "street", "320113003")
-    plan = plans.create_plan(key, author="user:t.street.publisher")
+    plan = plans.create_plan(key, district="320113", author="user:t.street.publisher")
     with session_scope() as s:
         inside, outside = (
             s.execute(
@@ -203,4 +203,6 @@ def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
     assert len(result) == 1 and isinstance(result[0], Forbidden), result
     assert "outside your street 320113003" in result[0].message
     with session_scope() as s:
-        assert repos.grids.resolve_generation(s, key)["id"] == gid  # nothing was published
+        assert (
+            repos.grids.resolve_generation(s, key, district="320113")["id"] == gid
+        )  # nothing was published

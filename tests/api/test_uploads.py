@@ -122,6 +122,7 @@ def test_good_upload_is_stored_as_a_draft_and_listed(client, layer_key, tmp_path
     body = response.json()
     assert body == {
         "layer": layer_key,
+        "district_code": "320113",
         "generation": 1,
         "generation_id": body["generation_id"],
         "status": "draft",

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import QIXIA
 from ground_truth import DEPARTMENTS, TRUTH, match_truth
 
 from geo_grid.cli import main
@@ -109,20 +110,22 @@ def test_fixed_file_rechecks_clean(files, capsys, tmp_path):
 
 
 def test_store_check_of_politics_law(demo_db, capsys):
-    code, out, err = run(capsys, "check", "--layer", "politics_law", "--json")
+    code, out, err = run(capsys, "check", "--layer", "politics_law", "--json", "--district", QIXIA)
     assert code == 1, err
     body = one_json(out)
     assert body["layer"] == "politics_law" and body["generation"] == 1
     match_truth("politics_law", body["defects"])
-    code, out, _ = run(capsys, "check", "--layer", "unified")
+    code, out, _ = run(capsys, "check", "--layer", "unified", "--district", QIXIA)
     assert code == 0 and "clean" in out
-    code, _, err = run(capsys, "check", "--layer", "nope")
+    code, _, err = run(capsys, "check", "--layer", "nope", "--district", QIXIA)
     assert code == 2 and "unknown layer" in err and len(err.strip().splitlines()) == 1
 
 
 def test_merge_to_a_folder(demo_db, capsys, tmp_path):
     folder = tmp_path / "merged"
-    code, out, err = run(capsys, "merge", "--layers", ",".join(DEPARTMENTS), "--out", folder)
+    code, out, err = run(
+        capsys, "merge", "--layers", ",".join(DEPARTMENTS), "--out", folder, "--district", QIXIA
+    )
     assert code == 0, err
     assert "crosswalk rows" in out and "clean" in out
     assert {p.name for p in folder.iterdir()} == {

@@ -7,6 +7,7 @@ import zipfile
 
 import geopandas as gpd
 import pytest
+from conftest import QIXIA
 from shapely.geometry import LineString, MultiPolygon, box
 from sqlalchemy import text
 
@@ -23,19 +24,33 @@ def _generations() -> int:
 def _draft(layer: str, number: int) -> gpd.GeoDataFrame:
     from geo_grid.services.layers import layer_grids
 
-    return layer_grids(layer, generation=number)[1]
+    return layer_grids(layer, districts=[QIXIA], generation=number)[1]
 
 
 @pytest.mark.parametrize("ext", ["gpkg", "geojson", "shp", "zip", "csv"])
 def test_round_trip_of_the_unified_layer(demo_db, tmp_path, capsys, ext):
     from geo_grid.services.layers import layer_grids
 
-    gen, published = layer_grids("unified")
+    gen, published = layer_grids("unified", districts=[QIXIA])
     out = tmp_path / f"unified.{ext}"
-    assert main(["export", str(out), "--layer", "unified"]) == 0
+    assert main(["export", str(out), "--layer", "unified", "--district", QIXIA]) == 0
     assert out.exists()
     capsys.readouterr()
-    assert main(["import", str(out), "--layer", "unified", "--note", f"round trip {ext}"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                str(out),
+                "--layer",
+                "unified",
+                "--note",
+                f"round trip {ext}",
+                "--district",
+                QIXIA,
+            ]
+        )
+        == 0
+    )
     number = int(capsys.readouterr().out.split("generation ")[1].split()[0])
     back = _draft("unified", number)
     assert list(back["code"]) == list(published["code"])
@@ -47,7 +62,10 @@ def test_round_trip_of_the_unified_layer(demo_db, tmp_path, capsys, ext):
 
 def test_export_gpkg_declares_cgcs2000(demo_db, tmp_path):
     out = tmp_path / "u.gpkg"
-    assert main(["export", str(out), "--layer", "urban_mgmt", "--format", "gpkg"]) == 0
+    assert (
+        main(["export", str(out), "--layer", "urban_mgmt", "--format", "gpkg", "--district", QIXIA])
+        == 0
+    )
     frame = gpd.read_file(out)
     assert frame.crs.to_epsg() == 4490 and len(frame) > 100
 
@@ -137,7 +155,7 @@ def bad_zip_without_shapefile(tmp):
 def test_bad_input_exits_2_with_one_line_and_stores_nothing(database_url, tmp_path, capsys, case):
     args, needle = case(tmp_path)
     before = _generations()
-    code = main(["import", *args, "--layer", "urban_mgmt"])
+    code = main(["import", *args, "--layer", "urban_mgmt", "--district", QIXIA])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1, err
@@ -155,7 +173,9 @@ def test_gcj02_import_lands_in_cgcs2000(database_url, tmp_path, capsys):
     shifted["geometry"] = transform_geometry(frame.geometry.to_numpy(), wgs84_to_gcj02)
     shifted = shifted.set_crs(4326, allow_override=True)
     p = _write(shifted, tmp_path / "amap.geojson")
-    assert main(["import", str(p), "--layer", "ecology", "--crs", "gcj02"]) == 0
+    assert (
+        main(["import", str(p), "--layer", "ecology", "--crs", "gcj02", "--district", QIXIA]) == 0
+    )
     number = int(capsys.readouterr().out.split("generation ")[1].split()[0])
     back = _draft("ecology", number)
     for a, b in zip(back.geometry, frame.geometry, strict=True):
@@ -165,7 +185,7 @@ def test_gcj02_import_lands_in_cgcs2000(database_url, tmp_path, capsys):
 def test_unified_import_refuses_bad_codes(database_url, tmp_path, capsys):
     p = _write(_layer(), tmp_path / "u.geojson")
     before = _generations()
-    assert main(["import", str(p), "--layer", "unified"]) == 2
+    assert main(["import", str(p), "--layer", "unified", "--district", QIXIA]) == 2
     assert "15 digits" in capsys.readouterr().err
     assert _generations() == before
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from conftest import QIXIA
 from shapely.geometry import LineString, mapping
 
 from geo_grid.cli import main
@@ -17,7 +18,16 @@ def _run(capsys, *args) -> tuple[int, dict | None]:
 
 def test_plan_create_split_validate_diff(demo_db, demo, capsys, tmp_path):
     code, plan = _run(
-        capsys, "plan", "create", "--layer", "unified", "--note", "cli test", "--json"
+        capsys,
+        "plan",
+        "create",
+        "--layer",
+        "unified",
+        "--note",
+        "cli test",
+        "--json",
+        "--district",
+        QIXIA,
     )
     assert code == 0
     pid = str(plan["id"])
@@ -38,7 +48,7 @@ def test_plan_create_split_validate_diff(demo_db, demo, capsys, tmp_path):
 
 
 def test_plan_refusals_exit_2(demo_db, capsys):
-    code, plan = _run(capsys, "plan", "create", "--layer", "unified", "--json")
+    code, plan = _run(capsys, "plan", "create", "--layer", "unified", "--json", "--district", QIXIA)
     pid = str(plan["id"])
     capsys.readouterr()
     bad_line = json.dumps({"type": "LineString", "coordinates": [[0, 0], [1, 1]]})
@@ -83,7 +93,7 @@ def test_every_edit_command_parses_and_reaches_the_service(demo_db, demo, capsys
         assert main(["plan", verb, "999999", *args]) == 2, verb
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "999999" in err[0], (verb, err)
-    code, plan = _run(capsys, "plan", "create", "--layer", "unified", "--json")
+    code, plan = _run(capsys, "plan", "create", "--layer", "unified", "--json", "--district", QIXIA)
     grid = demo.grids["unified"].iloc[3]["code"]
     code, result = _run(
         capsys, "plan", "recode", str(plan["id"]), "--grid", grid, "--name", "改名网格", "--json"

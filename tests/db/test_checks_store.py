@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from conftest import QIXIA
 from ground_truth import DEPARTMENTS, TRUTH, match_truth
 from sqlalchemy import text
 
@@ -35,13 +36,13 @@ def test_ground_truth_file_is_the_loaded_demo(demo_db, demo):
 
 @pytest.mark.parametrize("layer", DEPARTMENTS)
 def test_stored_check_finds_every_injected_defect(demo_db, layer):
-    first = checks.check_layer(layer, refresh=True)
+    first = checks.check_layer(layer, refresh=True, district=QIXIA)
     assert first["cached"] is False and first["layer"] == layer
     assert first["summary"]["valid"] is False
     assert first["summary"]["features"] == TRUTH["layers"][layer]
     match_truth(layer, first["defects"])
     # stored: the second call reads the same answer back instead of recomputing
-    again = checks.check_layer(layer)
+    again = checks.check_layer(layer, district=QIXIA)
     assert again["cached"] is True
     assert again["summary"] == first["summary"]
     assert [(d["kind"], d["ids"], d["parent"]) for d in again["defects"]] == [
@@ -52,12 +53,12 @@ def test_stored_check_finds_every_injected_defect(demo_db, layer):
         if b["geometry"] is not None:
             ga, gb = shapely.geometry.shape(a["geometry"]), shapely.geometry.shape(b["geometry"])
             assert ga.equals_exact(gb, 1e-9)
-    latest = checks.latest_check(layer)
+    latest = checks.latest_check(layer, district=QIXIA)
     assert latest["cached"] and latest["summary"] == first["summary"]
 
 
 def test_unified_layer_is_clean_and_stored_once(demo_db):
-    result = checks.check_layer("unified", refresh=True)
+    result = checks.check_layer("unified", refresh=True, district=QIXIA)
     assert result["summary"]["valid"] and result["defects"] == []
     assert result["summary"]["features"] == TRUTH["layers"]["unified"]
     with session_scope() as s:
@@ -66,34 +67,41 @@ def test_unified_layer_is_clean_and_stored_once(demo_db):
             {"g": result["generation_id"]},
         ).scalar()
     assert n == 1
-    wider = checks.check_layer("unified", gap_width_m=50)
+    wider = checks.check_layer("unified", gap_width_m=50, district=QIXIA)
     assert wider["cached"] is False and wider["params"] == {"gap_width_m": 50.0}
-    assert checks.latest_check("unified")["params"] == {"gap_width_m": 50.0}
+    assert checks.latest_check("unified", district=QIXIA)["params"] == {"gap_width_m": 50.0}
 
 
 def test_unknown_layer_generation_and_bad_width(demo_db):
     with pytest.raises(NotFound, match="unknown layer"):
-        checks.check_layer("nope")
+        checks.check_layer("nope", district=QIXIA)
     with pytest.raises(NotFound, match="no generation 99"):
-        checks.check_layer("ecology", generation=99)
+        checks.check_layer("ecology", generation=99, district=QIXIA)
     with pytest.raises(BadInput, match="gap_width_m"):
-        checks.check_layer("ecology", gap_width_m=0)
+        checks.check_layer("ecology", gap_width_m=0, district=QIXIA)
 
 
 def test_fix_as_draft_rechecks_clean_and_keeps_attributes(demo_db, demo, tmp_path):
-    result = checks.fix_layer("politics_law", as_draft=True, out=tmp_path / "fixed.gpkg")
+    result = checks.fix_layer(
+        "politics_law", as_draft=True, out=tmp_path / "fixed.gpkg", district=QIXIA
+    )
     try:
         assert result["check"]["valid"], result["check"]
         assert result["generation"] >= 2 and Path(result["path"]).exists()
         actions = {c["action"] for c in result["changes"]}
         assert {"resolve_overlap", "fill_gap", "clip_to_parent"} <= actions
-        stored = checks.check_layer("politics_law", generation=result["generation"])
+        stored = checks.check_layer("politics_law", generation=result["generation"], district=QIXIA)
         assert stored["cached"] is True and stored["summary"]["valid"]
-        fresh = checks.check_layer("politics_law", generation=result["generation"], refresh=True)
+        fresh = checks.check_layer(
+            "politics_law", generation=result["generation"], refresh=True, district=QIXIA
+        )
         assert fresh["summary"]["valid"], fresh["defects"][:3]
         from geo_grid.services.layers import layer_grids
 
-        gen, grids = layer_grids("politics_law", generation=result["generation"])
+        gens, grids = layer_grids(
+            "politics_law", districts=[QIXIA], generation=result["generation"]
+        )
+        gen = gens[0]
         assert gen["status"] == "draft" and gen["parent_id"] is not None
         source = demo.grids["politics_law"]
         keep = source.drop_duplicates("code", keep="first").set_index("code")
@@ -113,11 +121,11 @@ def test_fix_as_draft_rechecks_clean_and_keeps_attributes(demo_db, demo, tmp_pat
 
 def test_fix_needs_a_destination(demo_db):
     with pytest.raises(BadInput, match="out"):
-        checks.fix_layer("ecology")
+        checks.fix_layer("ecology", district=QIXIA)
 
 
 def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
-    result = checks.merge(DEPARTMENTS, as_draft=True, out_dir=tmp_path / "merge")
+    result = checks.merge(DEPARTMENTS, as_draft=True, out_dir=tmp_path / "merge", district=QIXIA)
     draft_id = None
     try:
         assert set(result["departments"]) == set(DEPARTMENTS)
@@ -139,7 +147,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
         # every unified grid is answered, and its shares per department add up to ~1
         from geo_grid.services.layers import layer_grids
 
-        _, unified = layer_grids("unified")
+        _, unified = layer_grids("unified", districts=[QIXIA])
         code = unified["code"].iloc[len(unified) // 2]
         walk = checks.crosswalk_for(code)
         assert walk["code"] == code and set(walk["covered"]) <= set(DEPARTMENTS)
@@ -147,7 +155,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
         # the stored overlaps are the true ones: recomputed here from the stored grids
         grid = unified.loc[unified.code == code].to_crs(TRUTH["metric_crs"]).geometry.iloc[0]
         for row in walk["data"]:
-            _, dept = layer_grids(row["layer"])
+            _, dept = layer_grids(row["layer"], districts=[QIXIA])
             dept = dept[dept.code == row["dept_code"]].to_crs(TRUTH["metric_crs"])
             assert len(dept) >= 1
             area = max(shapely.make_valid(g).intersection(grid).area for g in dept.geometry)
@@ -159,7 +167,7 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
         mine = csv[csv.unified_code == code]
         assert len(mine) == walk["count"]
         # a second merge of the same generations replaces, not duplicates, the crosswalk rows
-        again = checks.merge(["ecology"])
+        again = checks.merge(["ecology"], district=QIXIA)
         with session_scope() as s:
             eco = s.execute(
                 text(
@@ -169,9 +177,11 @@ def test_merge_stores_crosswalk_and_proposes_a_clean_draft(demo_db, tmp_path):
             ).scalar()
         assert eco == again["crosswalk"]
         # the proposed draft checks clean through the store, with 15-digit unified codes
-        proposed = checks.check_layer("unified", generation=result["draft_generation"])
+        proposed = checks.check_layer(
+            "unified", generation=result["draft_generation"], district=QIXIA
+        )
         assert proposed["summary"]["valid"] and proposed["summary"]["features"] > 0
-        _, grids = layer_grids("unified", generation=result["draft_generation"])
+        _, grids = layer_grids("unified", districts=[QIXIA], generation=result["draft_generation"])
         assert grids["code"].str.fullmatch(r"[0-9]{15}").all()
     finally:
         if draft_id:

@@ -1,4 +1,8 @@
-"""The demo district as stored in PostGIS: the numbers and the nesting, checked by PostGIS itself."""
+"""The demo district as stored in PostGIS: the numbers and the nesting, checked by PostGIS itself.
+
+The store may serve other districts too (Gusu joins Qixia in ``gusu_db``): every count is of the
+demo district's rows.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,21 @@ def _scalar(sql: str):
 
 
 def test_counts(demo_db):
-    assert _scalar("SELECT count(*) FROM admin_area WHERE level = 'street'") == 9
-    assert _scalar("SELECT count(*) FROM admin_area WHERE level = 'community'") == 129
+    here = "district_code = '320113'"
+    assert _scalar(f"SELECT count(*) FROM admin_area WHERE level = 'street' AND {here}") == 9
+    assert _scalar(f"SELECT count(*) FROM admin_area WHERE level = 'community' AND {here}") == 129
     assert (
         _scalar(
             "SELECT count(*) FROM grid g JOIN generation n ON n.id = g.generation_id "
-            "WHERE n.status = 'published' AND g.layer_key = 'unified'"
+            f"WHERE n.status = 'published' AND g.layer_key = 'unified' AND g.{here}"
         )
         == 1063
     )
-    assert 90_000 <= _scalar("SELECT count(*) FROM address") <= 110_000
+    assert 90_000 <= _scalar(f"SELECT count(*) FROM address WHERE {here}") <= 110_000
     assert (
         _scalar(
-            "SELECT count(DISTINCT grid_code) FROM roster WHERE layer_key = 'unified' AND role = 'grid_leader'"
+            "SELECT count(DISTINCT grid_code) FROM roster WHERE layer_key = 'unified' "
+            f"AND role = 'grid_leader' AND {here}"
         )
         == 1063
     )
@@ -63,16 +69,17 @@ def test_communities_nest_in_streets_and_streets_in_the_district(demo_db):
 def test_unified_layer_has_no_overlaps_and_covers_the_district(demo_db):
     overlap = _scalar(
         """WITH u AS (SELECT g.id, g.geom FROM grid g JOIN generation n ON n.id = g.generation_id
-                      AND n.status = 'published' WHERE g.layer_key = 'unified')
+                      AND n.status = 'published' WHERE g.layer_key = 'unified'
+                      AND g.district_code = '320113')
            SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
            FROM u a JOIN u b ON a.id < b.id AND ST_Intersects(a.geom, b.geom)"""
     )
     assert overlap < 1.0  # m²: shared edges only
     ratio = _scalar(
         """SELECT ST_Area(ST_Union(g.geom)::geography) / (SELECT ST_Area(geom::geography)
-                  FROM admin_area WHERE level = 'district')
+                  FROM admin_area WHERE level = 'district' AND code = '320113')
            FROM grid g JOIN generation n ON n.id = g.generation_id AND n.status = 'published'
-           WHERE g.layer_key = 'unified'"""
+           WHERE g.layer_key = 'unified' AND g.district_code = '320113'"""
     )
     assert abs(ratio - 1) < 1e-4
 
@@ -80,9 +87,11 @@ def test_unified_layer_has_no_overlaps_and_covers_the_district(demo_db):
 def test_household_totals_agree_with_buildings(demo_db):
     grid_total = _scalar(
         "SELECT sum(households) FROM grid g JOIN generation n ON n.id = g.generation_id "
-        "AND n.status = 'published' WHERE g.layer_key = 'unified'"
+        "AND n.status = 'published' WHERE g.layer_key = 'unified' AND g.district_code = '320113'"
     )
-    assert grid_total == _scalar("SELECT sum(households) FROM building")
+    assert grid_total == _scalar(
+        "SELECT sum(households) FROM building WHERE district_code = '320113'"
+    )
 
 
 def test_second_load_is_a_no_op(demo_db):

@@ -50,9 +50,17 @@ def test_a_failing_load_leaves_the_previous_rows(gazetteer_db, tmp_path, capsys)
 
 
 def test_the_geocoder_gets_the_nation_down_to_street_and_its_own_communities(gazetteer_db):
+    from geo_grid.address import DistrictNames
+    from geo_grid.districts import DistrictProfile
+
+    # a profile stored before the gazetteer: no city or province, which the gazetteer supplies
+    bare = DistrictProfile(
+        DistrictNames("320113", "栖霞区"), "EPSG:4549", (118.8, 32.0, 119.2, 32.3)
+    )
     with session_scope() as s:
         rows = repos.gazetteer.read_gazetteer(s, communities_of=["320113"])
-        gazetteer, district = district_context(s)
+        gazetteer, names = district_context(s, [bare])
+    district = names["320113"]
     communities = rows[rows["level"] == "community"]
     assert len(communities) == 142 and communities["code"].str.startswith("320113").all()
     assert len(rows) - len(communities) == sum(COUNTS.values()) - COUNTS["community"]

@@ -12,6 +12,7 @@ import uuid
 import geopandas as gpd
 import pytest
 import shapely
+from conftest import QIXIA
 from shapely.geometry import mapping
 from sqlalchemy import text
 
@@ -23,7 +24,7 @@ from geo_grid.services import plans as svc
 
 def _published(layer: str) -> int:
     with session_scope() as s:
-        return repos.grids.resolve_generation(s, layer)["id"]
+        return repos.grids.resolve_generation(s, layer, district=QIXIA)["id"]
 
 
 def _grids(generation_id: int) -> gpd.GeoDataFrame:
@@ -52,7 +53,7 @@ def _recount(frame, grids: gpd.GeoDataFrame, codes, points) -> dict:
 
 def test_create_split_and_impact_equal_a_recount(demo_db, demo):
     unified_before = _published("unified")
-    plan = svc.create_plan("unified", note="test split", author="t")
+    plan = svc.create_plan("unified", district=QIXIA, note="test split", author="t")
     assert plan["grids"] == 1063 and plan["status"] == "open"
     before = _grids(plan["generation_id"])
     code = "320113001001001"
@@ -91,7 +92,7 @@ def test_create_split_and_impact_equal_a_recount(demo_db, demo):
 
 
 def test_refused_edit_changes_nothing(demo_db):
-    plan = svc.create_plan("unified")
+    plan = svc.create_plan("unified", district=QIXIA)
     before = _grids(plan["generation_id"])
     far = {"type": "LineString", "coordinates": [[118.0, 31.0], [118.001, 31.0]]}
     with pytest.raises(BadInput, match="does not cross"):
@@ -104,7 +105,7 @@ def test_refused_edit_changes_nothing(demo_db):
 
 
 def test_merge_reshape_recode_keep_the_plan_clean(demo_db):
-    plan = svc.create_plan("unified")
+    plan = svc.create_plan("unified", district=QIXIA)
     g = _grids(plan["generation_id"]).set_index("code")
     svc.edit(plan["id"], "merge", {"grids": ["320113001001001", "320113001001002"]})
     grown = g.geometry["320113001001003"].buffer(2e-4)
@@ -119,7 +120,7 @@ def test_merge_reshape_recode_keep_the_plan_clean(demo_db):
 
 
 def test_diff_export_and_import_round_trip(demo_db, tmp_path):
-    plan = svc.create_plan("unified")
+    plan = svc.create_plan("unified", district=QIXIA)
     g = _grids(plan["generation_id"]).set_index("code")
     out = svc.edit(
         plan["id"],
@@ -135,14 +136,14 @@ def test_diff_export_and_import_round_trip(demo_db, tmp_path):
     assert len(gpd.read_file(path, layer="before")) == 1
     # export the draft, import it as a new plan: same grids, one "import" edit
     exported = svc.export_plan(plan["id"], tmp_path / "plan.gpkg")
-    imported = svc.import_plan(exported["path"], layer="unified", note="from QGIS")
+    imported = svc.import_plan(exported["path"], layer="unified", district=QIXIA, note="from QGIS")
     assert imported["grids"] == 1064 and imported["added"] == 1
     assert svc.validate(imported["id"])["valid"]
 
 
 def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
     old = _published(copy_layer)
-    plan = svc.create_plan(copy_layer, note="split one")
+    plan = svc.create_plan(copy_layer, district=QIXIA, note="split one")
     g = _grids(plan["generation_id"]).set_index("code")
     code = g.index[0]
     out = svc.edit(plan["id"], "split", {"grid": code, "line": _cross_line(g.geometry[code])})
@@ -157,13 +158,14 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
             case_id = s.execute(
                 text(
                     """INSERT INTO "case" (number, channel, category_code, category_kind, severity,
-                           status, grid_code, grids, received_at, updated_at, geom)
-                       VALUES (:n, 'hotline', '0101', 'event', 'normal', 'dispatched', :c,
+                           status, district_code, grid_code, grids, received_at, updated_at, geom)
+                       VALUES (:n, 'hotline', '0101', 'event', 'normal', 'dispatched', :d, :c,
                                CAST(:grids AS jsonb), now(), now(),
                                ST_SetSRID(ST_MakePoint(:x, :y), 4490)) RETURNING id"""
                 ),
                 {
                     "n": f"T{uuid.uuid4().hex[:12]}",
+                    "d": QIXIA,
                     "c": code,
                     "x": p.x,
                     "y": p.y,
@@ -194,7 +196,7 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
 
 def test_publish_is_atomic(copy_layer, monkeypatch):
     old = _published(copy_layer)
-    plan = svc.create_plan(copy_layer)
+    plan = svc.create_plan(copy_layer, district=QIXIA)
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected failure after the generation switch")
@@ -211,7 +213,10 @@ def test_publish_is_atomic(copy_layer, monkeypatch):
 
 def test_concurrent_publish_one_wins_one_conflicts(copy_layer):
     old = _published(copy_layer)
-    p1, p2 = svc.create_plan(copy_layer), svc.create_plan(copy_layer)
+    p1, p2 = (
+        svc.create_plan(copy_layer, district=QIXIA),
+        svc.create_plan(copy_layer, district=QIXIA),
+    )
     barrier = threading.Barrier(2)
     outcomes: dict[int, str] = {}
 
@@ -234,7 +239,7 @@ def test_concurrent_publish_one_wins_one_conflicts(copy_layer):
 
 
 def test_suggestions_bring_grids_into_band(demo_db, demo):
-    plan = svc.create_plan("unified")
+    plan = svc.create_plan("unified", district=QIXIA)
     base = svc.suggestions(plan["id"])
     # the demo over-fills a few grids on purpose: each one gets a split suggestion
     overfilled = {o["code"] for o in demo.overfilled}

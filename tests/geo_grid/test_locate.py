@@ -142,3 +142,29 @@ def test_raster_answers_most_points_without_geos():
     xs, ys = _probe_points(_damaged_layer())
     left_to_geos = layer.raster.lookup(xs[:20000], ys[:20000]) == CellRaster.MIXED
     assert left_to_geos.mean() < 0.3
+
+
+def test_a_point_answers_with_its_district_and_only_that_districts_grids():
+    """Two districts side by side; a department grid of the first drawn past its edge does not
+    answer for a point of the second, whose own grid does."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo_grid.locate import LocateIndex
+
+    districts = gpd.GeoDataFrame(
+        {"code": ["111111", "222222"], "name": ["甲区", "乙区"]},
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=4490,
+    )  # fmt: skip
+    dept = gpd.GeoDataFrame(
+        {"code": ["A-OVER", "B-1"], "district_code": ["111111", "222222"]},
+        geometry=[box(0, 0, 1.5, 1), box(1, 0, 2, 1)], crs=4490,  # A-OVER reaches into 乙区
+    )  # fmt: skip
+    index = LocateIndex({"urban_mgmt": dept}, districts=districts)
+    found = index.locate(1.2, 0.5, crs="cgcs2000")
+    assert (found.district_code, found.district_name) == ("222222", "乙区")
+    assert found.grids == {"urban_mgmt": "B-1"} and found.inside_district
+    assert index.locate(0.5, 0.5, crs="cgcs2000").grids == {"urban_mgmt": "A-OVER"}
+    many = index.locate_many([1.2, 0.5, 5], [0.5, 0.5, 5], "cgcs2000")
+    assert many["urban_mgmt"].tolist() == ["B-1", "A-OVER", None]
+    assert many["district_code"].tolist() == ["222222", "111111", None]

@@ -22,7 +22,7 @@ from shapely import Point, box
 
 import geo_grid.maps
 from geo_grid.errors import BadInput
-from geo_grid.maps import DEFAULT_DISTRICT, MapDistrict, map_html
+from geo_grid.maps import MapDistrict, map_html
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPS = ROOT / "geo_grid" / "maps"
@@ -151,8 +151,9 @@ def test_every_page_closes_through_page_finish():
     assert len(builders) == 8 and all(builders.values()), builders
 
 
-def test_the_district_values_are_written_once():
-    """The metric CRS and centre live in one constant, so a district profile replaces them once."""
+def test_no_district_values_in_the_maps():
+    """No district's metric CRS or centre in the maps' code: they come from its profile (or
+    from what a page draws)."""
     seen = []
     for path in sorted(MAPS.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -166,8 +167,7 @@ def test_the_district_values_are_written_once():
             literal = isinstance(node, ast.Constant) and id(node) not in docs
             if literal and node.value in ("EPSG:4549", 4549, 32.1, 118.9):
                 seen.append((path.name, node.value))
-    expected = [("page.py", "EPSG:4549"), ("page.py", 118.9), ("page.py", 32.1)]
-    assert sorted(seen, key=repr) == sorted(expected, key=repr)
+    assert seen == []
 
 
 def _grids() -> gpd.GeoDataFrame:
@@ -187,7 +187,9 @@ def _builders(district: MapDistrict) -> dict[str, object]:
     stations = gpd.GeoDataFrame({"name": ["驿站"], "households": [10]},
                                 geometry=[Point(114.055, 22.535)], crs=4490)  # fmt: skip
     buildings = grids.assign(community_code="c1")
-    reach = maps.service_coverage(stations, buildings, outline, local_crs=district.local_crs)
+    reach = maps.service_coverage(
+        stations, buildings, outline, local_crs=district.local_crs if district else "auto"
+    )
     cases = pd.DataFrame({"number": ["C1"], "lon": [114.055], "lat": [22.535], "status": ["closed"],
                           "category_code": ["E0101"], "grid_code": ["G1"]})  # fmt: skip
     defects = grids.assign(kind="gap")
@@ -214,7 +216,29 @@ def test_every_builder_opens_on_the_district_it_is_given():
         html = map_html(m)
         assert "center: [22.54, 114.06]" in html, kind
         assert "[32.1, 118.9]" not in html, kind
-    assert MapDistrict("EPSG:4549", (118.9, 32.1)) == DEFAULT_DISTRICT  # what the pages used
+
+
+def test_a_page_without_a_district_takes_its_zone_and_centre_from_what_it_draws():
+    """No district's facts in the library: a page given none opens on its own data, measured
+    in the Gauss-Krüger zone of that data (the plan page with nothing drawn: the middle of
+    China)."""
+    pages = _builders(None)
+    for kind, m in pages.items():
+        html = map_html(m)
+        centre = "[35.0, 104.0]" if kind == "plan" else "[22.535, 114.055]"
+        assert f"center: {centre}" in html, kind
+    assert MapDistrict.around(_grids()).local_crs == "EPSG:4547"
+
+
+def test_a_district_with_bounds_opens_on_them_and_keeps_them():
+    """A district-wide page opens on the district's outline, not on what it draws, without a
+    zoom animation (one still running swallowed the first setView)."""
+    shenzhen = MapDistrict.of_bounds("EPSG:4547", (113.9, 22.4, 114.3, 22.7))
+    for kind, m in _builders(shenzhen).items():
+        html = map_html(m)
+        assert "[[22.4, 113.9], [22.7, 114.3]]" in html, kind
+        assert html.count("fitBounds(") == 1, kind  # the district's only: fit() leaves it
+        assert '"animate": false' in html, kind
 
 
 def test_simplification_is_measured_in_the_district_crs():

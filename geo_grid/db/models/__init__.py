@@ -1,7 +1,7 @@
 """SQLAlchemy 2 + GeoAlchemy2 models: the system of record, one module per part of the store.
 
 :mod:`.store` (the declarative ``Base``, ``SRID`` and the ``meta`` table), :mod:`.grids` (layers,
-generations, grids), :mod:`.district` (admin areas, buildings, addresses, people, roster),
+generations, grids), :mod:`.district` (district profiles, admin areas, buildings, addresses, people, roster),
 :mod:`.cases` (the closed loop), :mod:`.checks` (stored checks, merges, the crosswalk),
 :mod:`.plans` (redrawing), :mod:`.gazetteer` (every division of China, names and codes) and :mod:`.access` (accounts, keys, the personal-data read log).
 
@@ -34,7 +34,14 @@ from geo_grid.db.models.cases import (
     RoutingRuleRow,
 )
 from geo_grid.db.models.checks import CoverageCheck, CoverageDefect, CrosswalkRow, MergeRun
-from geo_grid.db.models.district import Address, AdminArea, Building, Person, RosterEntry
+from geo_grid.db.models.district import (
+    Address,
+    AdminArea,
+    Building,
+    District,
+    Person,
+    RosterEntry,
+)
 from geo_grid.db.models.gazetteer import GazetteerEntry
 from geo_grid.db.models.grids import Generation, Grid, Layer
 from geo_grid.db.models.plans import PLAN_STATUSES, Plan, PlanEdit
@@ -59,6 +66,7 @@ __all__ = [
     "CoverageCheck",
     "CoverageDefect",
     "CrosswalkRow",
+    "District",
     "EscalationRecord",
     "GazetteerEntry",
     "Generation",

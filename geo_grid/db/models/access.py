@@ -34,7 +34,16 @@ _ROLE_CHECK = (
     "role in ('admin', 'planner', 'dispatcher', 'grid_worker', 'leader', 'viewer', "
     "'open311_client')"
 )
-_SCOPE_CHECK = "scope_level in ('district', 'street', 'community')"
+_SCOPE_CHECK = "scope_level in ('all', 'province', 'city', 'district', 'street', 'community')"
+#: a scope's code is the division code of its level (a city account: ``city:3205``)
+_SCOPE_CODES = (
+    "(scope_level = 'all' AND scope_code = '') OR "
+    "(scope_level = 'province' AND scope_code ~ '^[0-9]{2}$') OR "
+    "(scope_level = 'city' AND scope_code ~ '^[0-9]{4}$') OR "
+    "(scope_level = 'district' AND scope_code ~ '^[0-9]{6}$') OR "
+    "(scope_level = 'street' AND scope_code ~ '^[0-9]{9}$') OR "
+    "(scope_level = 'community' AND scope_code ~ '^[0-9]{12}$')"
+)
 
 
 class AppUser(Base):
@@ -54,6 +63,7 @@ class AppUser(Base):
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="app_user_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="app_user_scope_values"),
+        CheckConstraint(_SCOPE_CODES, name="app_user_scope_codes"),
         CheckConstraint(
             "role <> 'grid_worker' OR person_id IS NOT NULL", name="app_user_grid_worker_person"
         ),
@@ -109,6 +119,7 @@ class ApiKey(Base):
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="api_key_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="api_key_scope_values"),
+        CheckConstraint(_SCOPE_CODES, name="api_key_scope_codes"),
     )
 
 

@@ -77,6 +77,10 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     level: Mapped[str] = mapped_column(String(10), server_default="grid")
+    #: the district the case is in (NULL: placed nowhere and no district could be told)
+    district_code: Mapped[str | None] = mapped_column(
+        String(6), ForeignKey("district.code", ondelete="SET NULL")
+    )
     grid_code: Mapped[str | None] = mapped_column(String(64), index=True)
     grids: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     community_code: Mapped[str | None] = mapped_column(String(12), index=True)
@@ -115,6 +119,7 @@ class Case(Base):
         CheckConstraint("version >= 1", name="case_version_positive"),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="case_rating_range"),
         Index("case_category_received", "category_code", "received_at"),
+        Index("ix_case_district_code", "district_code", "received_at"),
         Index(
             "case_open_level_due",
             "level_due_at",

@@ -1,30 +1,79 @@
-"""Models of the district's reference data: admin areas, buildings, the standard address library,
-people and the roster of who works in which grid.
+"""Models of the districts and their reference data: each district's profile, admin areas,
+buildings, the standard address library, people and the roster of who works in which grid.
 
-Loaded with the district (the demo loader), read by the locate index, the geocoder and the maps.
-``person.phone`` is personal data: the API masks it and the maps never carry it.
+Mirrors migrations ``0001_initial_schema`` and ``0011_districts``. A store serves several districts:
+every row here carries the ``district_code`` it belongs to (a foreign key to ``district``), and an
+admin area's code must start with it (a CHECK). Loaded with the district (the demo loader), read by
+the locate index, the geocoder and the maps. ``person.phone`` is personal data: the API masks it
+and the maps never carry it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
+    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo_grid.db.models.store import SRID, Base
 
-__all__ = ["Address", "AdminArea", "Building", "Person", "RosterEntry"]
+__all__ = ["Address", "AdminArea", "Building", "District", "Person", "RosterEntry"]
+
+
+def _district_code() -> Mapped[str]:
+    """The district a row belongs to (indexed: every read is scoped by it)."""
+    return mapped_column(String(6), ForeignKey("district.code"), index=True)
+
+
+class District(Base):
+    """One district's profile (:class:`geo_grid.districts.DistrictProfile`): names, local CRS,
+    outline (bounds derived by PostgreSQL), and its own time zone, household band and indicator
+    thresholds where it does not use the store's defaults (NULL)."""
+
+    __tablename__ = "district"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(Text)
+    local_crs: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str | None] = mapped_column(Text)
+    household_band_min: Mapped[int | None] = mapped_column(Integer)
+    household_band_max: Mapped[int | None] = mapped_column(Integer)
+    indicator_thresholds: Mapped[dict | None] = mapped_column(JSONB)
+    outline = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    min_lon: Mapped[float] = mapped_column(Float, Computed("ST_XMin(outline)", persisted=True))
+    min_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMin(outline)", persisted=True))
+    max_lon: Mapped[float] = mapped_column(Float, Computed("ST_XMax(outline)", persisted=True))
+    max_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMax(outline)", persisted=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{6}$'", name="district_code_format"),
+        CheckConstraint("local_crs ~ '^EPSG:[0-9]{4,6}$'", name="district_local_crs_format"),
+        CheckConstraint("ST_IsValid(outline)", name="district_valid_outline"),
+        CheckConstraint(
+            "(household_band_min IS NULL) = (household_band_max IS NULL) AND "
+            "(household_band_min IS NULL OR "
+            "(household_band_min > 0 AND household_band_min <= household_band_max))",
+            name="district_household_band",
+        ),
+    )
 
 
 class AdminArea(Base):
@@ -35,6 +84,7 @@ class AdminArea(Base):
     name: Mapped[str] = mapped_column(Text)
     short_name: Mapped[str | None] = mapped_column(Text)
     level: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = _district_code()
     parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
     kind: Mapped[str | None] = mapped_column(String(16))
     area_m2: Mapped[float] = mapped_column(Float)
@@ -42,6 +92,7 @@ class AdminArea(Base):
     __table_args__ = (
         CheckConstraint("level in ('district', 'street', 'community')", name="admin_area_level"),
         CheckConstraint("ST_IsValid(geom)", name="admin_area_valid_geom"),
+        CheckConstraint("left(code, 6) = district_code", name="admin_area_in_district"),
     )
 
 
@@ -51,6 +102,7 @@ class Building(Base):
     __tablename__ = "building"
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str | None] = mapped_column(Text)
+    district_code: Mapped[str] = _district_code()
     community_code: Mapped[str | None] = mapped_column(String(12), index=True)
     xiaoqu: Mapped[str | None] = mapped_column(Text)
     households: Mapped[int] = mapped_column(Integer)
@@ -67,6 +119,7 @@ class Address(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     full_text: Mapped[str] = mapped_column(Text)
     local_text: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str] = _district_code()
     street_code: Mapped[str | None] = mapped_column(String(12))
     community_code: Mapped[str | None] = mapped_column(String(12), index=True)
     road: Mapped[str | None] = mapped_column(Text)
@@ -96,6 +149,7 @@ class Person(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(String(32))
+    district_code: Mapped[str] = _district_code()
 
 
 class RosterEntry(Base):
@@ -107,6 +161,7 @@ class RosterEntry(Base):
     __tablename__ = "roster"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    district_code: Mapped[str] = _district_code()
     role: Mapped[str] = mapped_column(String(32))
     layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"))
     grid_code: Mapped[str] = mapped_column(String(64))

@@ -1,10 +1,13 @@
 """Models of the layer store: layers, their generations and the grids of each generation.
 
-Layers have generations (MapIt's word: draft → published → retired). PostgreSQL enforces one
-published generation per layer (a partial unique index), valid unified geometry (a CHECK) and
-unique 15-digit unified codes per generation (a partial unique index). Department layers are
-stored as received (possibly with invalid rings or duplicate codes) because finding those defects
-is the job of the coverage checks.
+Layers have generations (MapIt's word: draft → published → retired), one line of them per
+district: a layer key names the layer in every district, a generation belongs to one district.
+PostgreSQL enforces one published generation per (layer, district) (a partial unique index), valid
+unified geometry (a CHECK), unique 15-digit unified codes per generation (a partial unique index)
+that start with their district's code (a CHECK on the grid's ``district_code``, which a composite
+foreign key keeps equal to its generation's). Department layers are stored as received (possibly
+with invalid rings or duplicate codes) because finding those defects is the job of the coverage
+checks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -52,6 +56,7 @@ class Generation(Base):
     __tablename__ = "generation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"), index=True)
+    district_code: Mapped[str] = mapped_column(String(6), ForeignKey("district.code"))
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), server_default="draft")
     author: Mapped[str | None] = mapped_column(Text)
@@ -62,13 +67,15 @@ class Generation(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
-        UniqueConstraint("layer_key", "number", name="generation_layer_number"),
+        UniqueConstraint("layer_key", "district_code", "number", name="generation_layer_number"),
+        UniqueConstraint("id", "district_code", name="generation_id_district"),
         CheckConstraint(
             "status in ('draft', 'published', 'retired')", name="generation_status_values"
         ),
         Index(
             "generation_one_published",
             "layer_key",
+            "district_code",
             unique=True,
             postgresql_where=text("status = 'published'"),
         ),
@@ -83,6 +90,8 @@ class Grid(Base):
     generation_id: Mapped[int] = mapped_column(
         ForeignKey("generation.id", ondelete="CASCADE"), index=True
     )
+    #: its generation's district (the composite key below keeps them equal)
+    district_code: Mapped[str] = mapped_column(String(6))
     layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"))
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(Text)
@@ -99,6 +108,16 @@ class Grid(Base):
             "layer_key <> 'unified' OR code ~ '^[0-9]{15}$'", name="grid_unified_code_format"
         ),
         CheckConstraint("households IS NULL OR households >= 0", name="grid_households_positive"),
+        CheckConstraint(
+            "layer_key <> 'unified' OR left(code, 6) = district_code",
+            name="grid_unified_in_district",
+        ),
+        ForeignKeyConstraint(
+            ["generation_id", "district_code"],
+            ["generation.id", "generation.district_code"],
+            name="grid_generation_district_fk",
+            ondelete="CASCADE",
+        ),
         Index("grid_generation_code", "generation_id", "code"),
         Index(
             "grid_unified_code_unique",

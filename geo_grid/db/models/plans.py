@@ -1,6 +1,8 @@
 """Models of planner redrawing: a plan owns one draft generation and logs every edit made to it.
 
-Mirrors migration ``0003_plans``. The draft's grids live in the ordinary ``grid`` table, so a plan
+Mirrors migrations ``0003_plans`` and ``0011_districts``. A plan redraws one layer of one district:
+a draft copy of that district's published generation, published without touching any other
+district's rows. The draft's grids live in the ordinary ``grid`` table, so a plan
 is published by the same generation switch as any import; ``plan_edit`` is append-only (a trigger
 refuses UPDATE and DELETE) because it is the record of who moved which households where.
 """
@@ -14,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     String,
     Text,
@@ -37,6 +40,8 @@ class Plan(Base):
     __tablename__ = "plan"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"), index=True)
+    #: the district whose layer it redraws: its draft generation's (a composite key)
+    district_code: Mapped[str] = mapped_column(String(6), index=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generation.id"))
     base_generation_id: Mapped[int | None] = mapped_column(ForeignKey("generation.id"))
     status: Mapped[str] = mapped_column(String(16), server_default="open")
@@ -48,6 +53,11 @@ class Plan(Base):
     __table_args__ = (
         UniqueConstraint("generation_id", name="plan_generation_unique"),
         CheckConstraint("status in ('open', 'published', 'abandoned')", name="plan_status_values"),
+        ForeignKeyConstraint(
+            ["generation_id", "district_code"],
+            ["generation.id", "generation.district_code"],
+            name="plan_generation_district_fk",
+        ),
     )
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "CASE_COLUMNS",
     "EVENT_COLUMNS",
     "UPDATABLE",
+    "case_counts_by_district",
     "case_events",
     "PHOTO_COLUMNS",
     "case_photos",
@@ -60,6 +61,7 @@ __all__ = [
     "last_actor",
     "last_actors",
     "list_cases",
+    "max_case_id",
     "lock_idempotency",
     "next_case_id",
     "open_intake_batch",
@@ -77,7 +79,8 @@ __all__ = [
 CASE_COLUMNS: tuple[str, ...] = (
     "id", "number", "channel", "reporter_name", "reporter_phone", "address_text", "input_crs",
     "category_code", "category_kind", "description", "photos", "severity", "status", "version",
-    "level", "grid_code", "grids", "community_code", "street_code", "responsible_layer",
+    "level", "district_code", "grid_code", "grids", "community_code", "street_code",
+    "responsible_layer",
     "responsible_grid", "department", "assignee_person_id", "assignee_name", "strategy", "routing",
     "manual_reason", "received_at", "due_at", "stage_due_at", "level_due_at", "dispatched_at",
     "handled_at", "closed_at", "rated_at", "responded_at", "reopened", "extended", "rating",
@@ -423,6 +426,9 @@ _FILTERS = {
     "scope_street_code": "c.street_code = :scope_street_code",
     "scope_community_code": "c.community_code = :scope_community_code",
     "scope_grid_codes": "c.grid_code = ANY(:scope_grid_codes)",
+    "scope_district_prefix": "starts_with(c.district_code, :scope_district_prefix)",
+    # the districts a read is confined to (geo_grid.services.districts.readable)
+    "districts": "c.district_code = ANY(:districts)",
 }
 
 
@@ -783,19 +789,24 @@ def report_ins(session: Session, case_id: int) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------- indicators
-def indicator_frame(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
-    """Cases that can count in ``[start, end)``: received, due or rated inside it."""
+def indicator_frame(
+    session: Session, start: datetime, end: datetime, districts: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Cases of ``districts`` (None: all, with a district) that can count in ``[start, end)``:
+    received, due or rated inside it."""
     result = session.execute(
         text(
-            """SELECT id, grid_code, community_code, street_code, department, status,
-                      received_at, due_at, closed_at, responded_at, rated_at, reopened,
+            """SELECT id, district_code, grid_code, community_code, street_code, department,
+                      status, received_at, due_at, closed_at, responded_at, rated_at, reopened,
                       extended, resolved, satisfied
                FROM "case"
-               WHERE (received_at >= :s AND received_at < :e)
+               WHERE ((received_at >= :s AND received_at < :e)
                   OR (due_at >= :s AND due_at < :e)
-                  OR (rated_at >= :s AND rated_at < :e)"""
+                  OR (rated_at >= :s AND rated_at < :e))
+                 AND district_code IS NOT NULL
+                 AND (CAST(:d AS text[]) IS NULL OR district_code = ANY(:d))"""
         ),
-        {"s": start, "e": end},
+        {"s": start, "e": end, "d": None if districts is None else list(districts)},
     )
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
@@ -824,6 +835,17 @@ def copy_events(session: Session, frame: pd.DataFrame) -> int:
     out = frame.copy()
     out["data"] = [json.dumps(v or {}, ensure_ascii=False, default=str) for v in out["data"]]
     return copy_frame(session, "case_event", out, EVENT_COLUMNS)
+
+
+def case_counts_by_district(session: Session) -> dict[str | None, int]:
+    """``{district_code: cases}`` (None: cases filed with no district)."""
+    rows = session.execute(text('SELECT district_code, count(*) FROM "case" GROUP BY 1'))
+    return {d: int(n) for d, n in rows}
+
+
+def max_case_id(session: Session) -> int:
+    """The largest case id stored (0 without cases)."""
+    return int(session.execute(text('SELECT coalesce(max(id), 0) FROM "case"')).scalar_one())
 
 
 def reset_cases(session: Session) -> None:

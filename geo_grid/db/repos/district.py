@@ -1,58 +1,169 @@
-"""SQL of the district's reference data: admin areas, buildings, the standard address library,
-people and the roster.
+"""SQL of the districts and their reference data: district profiles, admin areas, buildings, the
+standard address library, people and the roster.
 
-Like every repository, functions take ``session`` and never commit.
+Every row of those tables belongs to one district (``district_code``); reads take ``districts``
+(a list of codes, None: every district) and writes the ``district`` the rows belong to. Like every
+repository, functions take ``session`` and never commit.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from psycopg2 import sql as psql
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.address import LIBRARY_COMPONENTS
+from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
 from geo_grid.db.repos._sql import composed, copy_frame, identifiers, read_table_frame
+from geo_grid.districts import DistrictProfile
 
 __all__ = [
     "ADDRESS_FIELDS",
     "admin_names",
+    "district_exists",
+    "districts_fingerprint",
     "insert_addresses",
     "insert_admin_areas",
     "insert_buildings",
     "insert_roster",
     "read_address_library",
     "read_admin_areas",
+    "read_district_outlines",
+    "read_districts",
     "read_roster",
+    "upsert_district",
 ]
 
 
+def _codes(districts: Iterable[str] | None) -> list[str] | None:
+    """A ``districts`` argument as a bound array (None: no filter)."""
+    return None if districts is None else list(districts)
+
+
+# ---------------------------------------------------------------------------------- districts
+def upsert_district(session: Session, profile: DistrictProfile, outline: Any) -> None:
+    """Store a district's profile and outline (EPSG:4490), replacing the one of the same code.
+
+    The bounds are derived by PostgreSQL from the outline (generated columns), and ``updated_at``
+    moves on, which is what the profile caches of every process watch.
+    """
+    band = profile.household_band or (None, None)
+    session.execute(
+        text(
+            """INSERT INTO district (code, name, city, province, local_crs, time_zone,
+                   household_band_min, household_band_max, indicator_thresholds, outline)
+               VALUES (:code, :name, :city, :province, :crs, :tz, :bmin, :bmax,
+                   CAST(:thresholds AS jsonb), ST_Multi(ST_GeomFromWKB(:wkb, 4490)))
+               ON CONFLICT (code) DO UPDATE SET name = excluded.name, city = excluded.city,
+                   province = excluded.province, local_crs = excluded.local_crs,
+                   time_zone = excluded.time_zone,
+                   household_band_min = excluded.household_band_min,
+                   household_band_max = excluded.household_band_max,
+                   indicator_thresholds = excluded.indicator_thresholds,
+                   outline = excluded.outline, updated_at = now()"""
+        ),
+        {
+            "code": profile.code, "name": profile.name, "city": profile.names.city,
+            "province": profile.names.province, "crs": profile.local_crs,
+            "tz": profile.time_zone, "bmin": band[0], "bmax": band[1],
+            "thresholds": None if profile.thresholds is None else json.dumps(profile.thresholds),
+            "wkb": shapely.to_wkb(outline),
+        },
+    )  # fmt: skip
+
+
+_DISTRICT_SELECT = """SELECT code, name, city, province, local_crs, time_zone, household_band_min,
+                             household_band_max, indicator_thresholds,
+                             min_lon, min_lat, max_lon, max_lat
+                      FROM district
+                      WHERE CAST(:codes AS text[]) IS NULL OR code = ANY(:codes)
+                      ORDER BY code"""
+
+
+def read_districts(
+    session: Session, districts: Iterable[str] | None = None
+) -> list[DistrictProfile]:
+    """The profiles of the stored districts (of ``districts`` only, when given), by code."""
+    rows = session.execute(text(_DISTRICT_SELECT), {"codes": _codes(districts)}).mappings()
+    return [_profile(r) for r in rows]
+
+
+def _profile(row: Any) -> DistrictProfile:
+    band = row["household_band_min"], row["household_band_max"]
+    return DistrictProfile(
+        DistrictNames(row["code"], row["name"], row["city"], row["province"]),
+        row["local_crs"],
+        (row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]),
+        time_zone=row["time_zone"],
+        household_band=None if band[0] is None else (int(band[0]), int(band[1])),
+        thresholds=row["indicator_thresholds"],
+    )
+
+
+def read_district_outlines(
+    session: Session, districts: Iterable[str] | None = None
+) -> gpd.GeoDataFrame:
+    """``code, name, geometry`` of the districts' outlines (EPSG:4490): the locate index's
+    district layer and the maps' frame."""
+    sql = """SELECT code, name, ST_AsBinary(outline) AS geom FROM district
+             WHERE CAST(:codes AS text[]) IS NULL OR code = ANY(:codes) ORDER BY code"""
+    return read_table_frame(session, sql, {"codes": _codes(districts)})
+
+
+def districts_fingerprint(session: Session) -> tuple[int, Any]:
+    """(count, latest change) of the district table: what profile caches are keyed by."""
+    row = session.execute(text("SELECT count(*), max(updated_at) FROM district")).one()
+    return int(row[0]), row[1]
+
+
+def district_exists(session: Session, code: str) -> bool:
+    return (
+        session.execute(text("SELECT 1 FROM district WHERE code = :c"), {"c": code}).first()
+        is not None
+    )
+
+
 # ---------------------------------------------------------------------------------- admin areas
-ADMIN_COLUMNS = ("code", "name", "short_name", "level", "parent_code", "kind", "area_m2", "geom")
+ADMIN_COLUMNS = (
+    "code", "name", "short_name", "level", "district_code", "parent_code", "kind", "area_m2",
+    "geom",
+)  # fmt: skip
 
 
-def insert_admin_areas(session: Session, areas: gpd.GeoDataFrame) -> int:
+def insert_admin_areas(session: Session, areas: gpd.GeoDataFrame, *, district: str) -> int:
+    """COPY admin areas of ``district`` (their codes must start with it: a CHECK refuses others)."""
     missing = [None] * len(areas)
     frame = pd.DataFrame(
         {c: areas[c].to_numpy() if c in areas else missing for c in ADMIN_COLUMNS[:-1]}
     )
+    frame["district_code"] = district
     frame["geom"] = areas.geometry.to_numpy()
     return copy_frame(session, "admin_area", frame, ADMIN_COLUMNS)
 
 
 def read_admin_areas(
-    session: Session, *, level: str | None = None, parent: str | None = None
+    session: Session,
+    *,
+    level: str | None = None,
+    parent: str | None = None,
+    districts: Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
-    sql = """SELECT code, name, short_name, level, parent_code, kind, area_m2,
+    """Admin areas, optionally of one level, one parent and some districts (None: all)."""
+    sql = """SELECT code, name, short_name, level, district_code, parent_code, kind, area_m2,
                     ST_AsBinary(geom) AS geom
              FROM admin_area
              WHERE (CAST(:level AS text) IS NULL OR level = :level)
                AND (CAST(:parent AS text) IS NULL OR parent_code = :parent)
+               AND (CAST(:codes AS text[]) IS NULL OR district_code = ANY(:codes))
              ORDER BY code"""
-    return read_table_frame(session, sql, {"level": level or None, "parent": parent or None})
+    params = {"level": level or None, "parent": parent or None, "codes": _codes(districts)}
+    return read_table_frame(session, sql, params)
 
 
 def admin_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -65,13 +176,17 @@ def admin_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------- buildings
 BUILDING_COLUMNS = (
-    "code", "name", "community_code", "xiaoqu", "households", "floors", "kind", "geom",
+    "code", "name", "district_code", "community_code", "xiaoqu", "households", "floors", "kind",
+    "geom",
 )  # fmt: skip
 
 
-def insert_buildings(session: Session, buildings: gpd.GeoDataFrame) -> int:
-    """COPY building footprints (EPSG:4490) with their households, floors and kind."""
-    frame = pd.DataFrame({c: buildings[c].to_numpy() for c in BUILDING_COLUMNS[:-1]})
+def insert_buildings(session: Session, buildings: gpd.GeoDataFrame, *, district: str) -> int:
+    """COPY building footprints (EPSG:4490) of ``district`` with their households, floors, kind."""
+    frame = pd.DataFrame(
+        {c: buildings[c].to_numpy() for c in BUILDING_COLUMNS[:-1] if c != "district_code"}
+    )
+    frame["district_code"] = district
     frame["households"] = buildings["households"].astype(int).to_numpy()
     frame["floors"] = buildings["floors"].astype("Int64").to_numpy()
     frame["geom"] = buildings.geometry.to_numpy()
@@ -81,34 +196,49 @@ def insert_buildings(session: Session, buildings: gpd.GeoDataFrame) -> int:
 # ---------------------------------------------------------------------------------- roster
 
 ROSTER_COLUMNS = (
-    "person_id", "role", "layer_key", "grid_code", "department", "linked_households",
+    "person_id", "district_code", "role", "layer_key", "grid_code", "department",
+    "linked_households",
 )  # fmt: skip
 
 
 def read_roster(
-    session: Session, *, layer: str | None = None, codes: Iterable[str] | None = None
+    session: Session,
+    *,
+    layer: str | None = None,
+    codes: Iterable[str] | None = None,
+    districts: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Active roster rows joined to people, optionally of one layer and some grid codes (phones
-    included: callers decide what to show)."""
+    """Active roster rows joined to people, optionally of one layer, some grid codes and some
+    districts (phones included: callers decide what to show). Department grid codes are unique
+    within their district only: the ``district`` column tells them apart."""
     sql = """SELECT p.id AS person_id, p.name, p.phone, r.role, r.layer_key AS layer, r.grid_code,
-                    r.department, r.linked_households
+                    r.department, r.linked_households, r.district_code AS district
              FROM roster r JOIN person p ON p.id = r.person_id
              WHERE r.active AND (CAST(:layer AS text) IS NULL OR r.layer_key = :layer)
                AND (CAST(:codes AS text[]) IS NULL OR r.grid_code = ANY(:codes))
+               AND (CAST(:districts AS text[]) IS NULL OR r.district_code = ANY(:districts))
              ORDER BY r.layer_key, r.grid_code, r.role, p.id"""
-    params = {"layer": layer, "codes": None if codes is None else list(codes)}
+    params = {
+        "layer": layer, "codes": None if codes is None else list(codes),
+        "districts": _codes(districts),
+    }  # fmt: skip
     result = session.execute(text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def insert_roster(session: Session, roster: pd.DataFrame) -> tuple[int, int]:
-    """COPY the people (``person_id``, ``name``, ``phone``; once each) and their roles (``role``,
-    ``layer``, ``grid_code``, ``department``, ``linked_households``); returns (people, roles)."""
-    people = roster.drop_duplicates("person_id")[["person_id", "name", "phone"]]
+def insert_roster(session: Session, roster: pd.DataFrame, *, district: str) -> tuple[int, int]:
+    """COPY the people of ``district`` (``person_id``, ``name``, ``phone``; once each) and their
+    roles (``role``, ``layer``, ``grid_code``, ``department``, ``linked_households``); returns
+    (people, roles)."""
+    people = roster.drop_duplicates("person_id")[["person_id", "name", "phone"]].copy()
+    people["district_code"] = district
     n_people = copy_frame(
-        session, "person", people.rename(columns={"person_id": "id"}), ("id", "name", "phone")
-    )
-    roles = roster.rename(columns={"layer": "layer_key"})[list(ROSTER_COLUMNS)].copy()
+        session, "person", people.rename(columns={"person_id": "id"}),
+        ("id", "name", "phone", "district_code"),
+    )  # fmt: skip
+    roles = roster.rename(columns={"layer": "layer_key"}).copy()
+    roles["district_code"] = district
+    roles = roles[list(ROSTER_COLUMNS)]
     roles["linked_households"] = roles["linked_households"].astype("Int64")
     return n_people, copy_frame(session, "roster", roles, ROSTER_COLUMNS)
 
@@ -120,19 +250,23 @@ ADDRESS_FIELDS = (
 )  # fmt: skip
 
 
-def insert_addresses(session: Session, addresses: gpd.GeoDataFrame) -> int:
-    """COPY the standard address library (``address_id``, :data:`ADDRESS_FIELDS`, points)."""
-    cols = ("id", *ADDRESS_FIELDS, "geom")
+def insert_addresses(session: Session, addresses: gpd.GeoDataFrame, *, district: str) -> int:
+    """COPY the standard address library of ``district`` (``address_id``,
+    :data:`ADDRESS_FIELDS`, points). Ids are the caller's, unique across the store."""
+    cols = ("id", "district_code", *ADDRESS_FIELDS, "geom")
     frame = pd.DataFrame({c: addresses[c].to_numpy() for c in ADDRESS_FIELDS})
+    frame.insert(0, "district_code", district)
     frame.insert(0, "id", addresses["address_id"].astype("int64").to_numpy())
     frame["geom"] = addresses.geometry.to_numpy()
     return copy_frame(session, "address", frame, cols)
 
 
-def read_address_library(session: Session) -> pd.DataFrame:
-    """The standard address library with lon/lat (EPSG:4490), ordered by id."""
+def read_address_library(session: Session, *, district: str | None = None) -> pd.DataFrame:
+    """The standard address library (of one district, when given) with lon/lat (EPSG:4490),
+    ordered by id."""
     sql = psql.SQL(
-        "SELECT id AS address_id, {}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address ORDER BY id"
+        "SELECT id AS address_id, {}, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address "
+        "WHERE CAST(:d AS text) IS NULL OR district_code = :d ORDER BY id"
     ).format(identifiers(ADDRESS_FIELDS))
-    result = session.execute(composed(session, sql))
+    result = session.execute(composed(session, sql), {"d": district})
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -56,11 +56,13 @@ def insert_plan(
     author: str | None = None,
     note: str | None = None,
 ) -> int:
-    """A new open plan over draft ``generation_id``; returns its id."""
+    """A new open plan over draft ``generation_id`` (in its generation's district); returns its
+    id."""
     return session.execute(
         text(
-            "INSERT INTO plan (layer_key, generation_id, base_generation_id, author, note) "
-            "VALUES (:k, :g, :b, :a, :n) RETURNING id"
+            "INSERT INTO plan (layer_key, district_code, generation_id, base_generation_id, "
+            "author, note) SELECT :k, district_code, :g, :b, :a, :n FROM generation "
+            "WHERE id = :g RETURNING id"
         ),
         {"k": layer, "g": generation_id, "b": base_generation_id, "a": author, "n": note},
     ).scalar_one()
@@ -81,12 +83,18 @@ def get_plan(session: Session, plan_id: int, *, lock: bool = False) -> dict[str,
     return dict(row)
 
 
-def list_plans(session: Session, *, layer: str | None = None) -> list[dict[str, Any]]:
+def list_plans(
+    session: Session, *, layer: str | None = None, districts: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Plans (of one layer, of some districts; None: all)."""
     sql = """SELECT p.*, g.number AS generation,
                     (SELECT count(*) FROM plan_edit e WHERE e.plan_id = p.id) AS edits
              FROM plan p JOIN generation g ON g.id = p.generation_id
-             WHERE CAST(:k AS text) IS NULL OR p.layer_key = :k ORDER BY p.id"""
-    return [dict(r) for r in session.execute(text(sql), {"k": layer}).mappings()]
+             WHERE (CAST(:k AS text) IS NULL OR p.layer_key = :k)
+               AND (CAST(:d AS text[]) IS NULL OR p.district_code = ANY(:d))
+             ORDER BY p.id"""
+    params = {"k": layer, "d": None if districts is None else list(districts)}
+    return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
 def set_plan_status(session: Session, plan_id: int, status: str, *, expected: str = "open") -> None:
@@ -140,13 +148,15 @@ def list_edits(session: Session, plan_id: int) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------- grids
 def copy_grids(session: Session, *, source_id: int, target_id: int) -> int:
-    """Copy every grid of generation ``source_id`` into ``target_id`` (server side, one statement)."""
+    """Copy every grid of generation ``source_id`` into ``target_id`` (server side, one statement);
+    the copies take the target's district (a foreign key refuses another district's)."""
     result = session.execute(
         text(
-            """INSERT INTO grid (generation_id, layer_key, code, name, community_code, street_code,
-                                 households, area_m2, properties, geom)
-               SELECT :t, layer_key, code, name, community_code, street_code, households, area_m2,
-                      properties, geom
+            """INSERT INTO grid (generation_id, district_code, layer_key, code, name,
+                                 community_code, street_code, households, area_m2, properties,
+                                 geom)
+               SELECT :t, (SELECT district_code FROM generation WHERE id = :t), layer_key, code,
+                      name, community_code, street_code, households, area_m2, properties, geom
                FROM grid WHERE generation_id = :s ORDER BY code, id"""
         ),
         {"s": source_id, "t": target_id},
@@ -172,26 +182,31 @@ def grid_codes(session: Session, generation_id: int | None) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- context
-def read_buildings(session: Session, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
-    """Building footprints (``code``, ``households``) intersecting a lon/lat bbox."""
+def read_buildings(
+    session: Session, *, district: str, bbox: BBox | None = None
+) -> gpd.GeoDataFrame:
+    """Building footprints (``code``, ``households``) of ``district`` intersecting a lon/lat
+    bbox."""
     sql = (
         """SELECT code, households, community_code, ST_AsBinary(geom) AS geom FROM building
-             WHERE """
+             WHERE district_code = :district AND """
         + _IN_BBOX
         + " ORDER BY code"
     )
-    return read_table_frame(session, sql, bbox_params(bbox))
+    return read_table_frame(session, sql, {"district": district, **bbox_params(bbox)})
 
 
-def read_addresses(session: Session, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
-    """Address points (``address_id``) inside a lon/lat bbox."""
+def read_addresses(
+    session: Session, *, district: str, bbox: BBox | None = None
+) -> gpd.GeoDataFrame:
+    """Address points (``address_id``) of ``district`` inside a lon/lat bbox."""
     sql = (
         """SELECT id AS address_id, ST_AsBinary(geom) AS geom FROM address
-             WHERE """
+             WHERE district_code = :district AND """
         + _IN_BBOX
         + " ORDER BY id"
     )
-    return read_table_frame(session, sql, bbox_params(bbox))
+    return read_table_frame(session, sql, {"district": district, **bbox_params(bbox)})
 
 
 def cases_table_exists(session: Session) -> bool:
@@ -200,15 +215,16 @@ def cases_table_exists(session: Session) -> bool:
 
 
 def read_open_cases(
-    session: Session, *, closed_states: Sequence[str], bbox: BBox | None = None
+    session: Session, *, closed_states: Sequence[str], district: str, bbox: BBox | None = None
 ) -> gpd.GeoDataFrame | None:
-    """Open cases with a location (``id``, ``grid_code``); None when there is no case table."""
+    """Open cases of ``district`` with a location (``id``, ``grid_code``); None when there is no
+    case table."""
     if not cases_table_exists(session):
         return None
-    params: dict[str, Any] = {"closed": list(closed_states), **bbox_params(bbox)}
+    params: dict[str, Any] = {"closed": list(closed_states), "d": district, **bbox_params(bbox)}
     sql = (
         """SELECT id, grid_code, ST_AsBinary(geom) AS geom FROM "case"
-             WHERE geom IS NOT NULL AND status <> ALL(:closed)
+             WHERE geom IS NOT NULL AND status <> ALL(:closed) AND district_code = :d
                AND """
         + _IN_BBOX
         + " ORDER BY id"
@@ -223,8 +239,13 @@ def record_case_regrid(
     generation_id: int,
     closed_states: Sequence[str],
     plan_id: int | None = None,
+    previous_id: int | None = None,
 ) -> int:
-    """Record on every open case the grid of the new generation that its point falls in.
+    """Record on every open case of the generation's district the grid of the new generation
+    that its point falls in (no other district's case is read or written).
+
+    With ``previous_id`` (the generation it replaces) only cases inside grids that are new or
+    redrawn are looked at: a one-grid split reads the cases of two grids, not of the district.
 
     The case keeps the grid it was routed to (``grid_code`` / ``grids``) — its handlers do not
     change mid-way — and gains an entry in ``routing -> 'replanned'`` and a ``replan`` event in its
@@ -234,13 +255,22 @@ def record_case_regrid(
     if not cases_table_exists(session):
         return 0
     sql = """
-        WITH hit AS (
+        WITH changed AS (
+            SELECT g.geom FROM grid g
+            WHERE g.generation_id = :gid
+              AND NOT EXISTS (SELECT 1 FROM grid o
+                              WHERE o.generation_id = CAST(:prev AS integer) AND o.code = g.code
+                                AND ST_OrderingEquals(o.geom, g.geom))
+        ), candidates AS (
+            SELECT DISTINCT c.id FROM "case" c JOIN changed ch ON ST_Intersects(ch.geom, c.geom)
+            WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
+              AND c.district_code = (SELECT district_code FROM generation WHERE id = :gid)
+        ), hit AS (
             SELECT DISTINCT ON (c.id) c.id, g.code AS new_code,
                    coalesce(c.grids ->> :layer,
                             CASE WHEN :layer = 'unified' THEN c.grid_code END) AS old_code
-            FROM "case" c
+            FROM "case" c JOIN candidates USING (id)
             JOIN grid g ON g.generation_id = :gid AND ST_Intersects(g.geom, c.geom)
-            WHERE c.geom IS NOT NULL AND c.status <> ALL(:closed)
             ORDER BY c.id, g.code
         )
         , moved AS (
@@ -268,7 +298,13 @@ def record_case_regrid(
     """
     result = session.execute(
         text(sql),
-        {"layer": layer, "gid": generation_id, "closed": list(closed_states), "plan": plan_id},
+        {
+            "layer": layer,
+            "gid": generation_id,
+            "closed": list(closed_states),
+            "plan": plan_id,
+            "prev": previous_id,
+        },  # fmt: skip
     )
     return int(result.rowcount)
 

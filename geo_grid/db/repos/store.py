@@ -1,5 +1,5 @@
 """SQL of the store as a whole: the ``meta`` key/value facts (e.g. which demo seed is loaded), the
-PostGIS version for ``/health``, and clearing the district before the demo is loaded again.
+PostGIS version for ``/health``, and clearing one district before the demo is loaded again.
 
 Like every repository, functions take ``session`` and never commit.
 """
@@ -39,7 +39,8 @@ def postgis_version(session: Session) -> str | None:
 
 
 def health_facts(session: Session) -> dict[str, Any]:
-    """PostGIS version, schema revision and grid counts per published layer (``/health``).
+    """PostGIS version, schema revision and grid counts per district and published layer
+    (``/health``).
 
     Any database error on the way means the store cannot serve (e.g. it was never migrated):
     :class:`DatabaseUnavailable`, with the driver's error as its cause (the reason logged).
@@ -48,7 +49,7 @@ def health_facts(session: Session) -> dict[str, Any]:
         return {
             "postgis": postgis_version(session),
             "schema": MigrationContext.configure(session.connection()).get_current_revision(),
-            "grids": counts_by_layer(session),
+            "districts": counts_by_layer(session),
         }
     except DBAPIError as exc:
         raise DatabaseUnavailable("database unavailable") from exc
@@ -57,18 +58,19 @@ def health_facts(session: Session) -> dict[str, Any]:
 #: What :func:`clear_district` empties, children before parents (cases, plans, checks and
 #: accounts are not the district's reference data and are kept).
 _DISTRICT_DELETES = (
-    "DELETE FROM roster",
-    "DELETE FROM person",
-    "DELETE FROM address",
-    "DELETE FROM building",
-    "DELETE FROM grid",
-    "DELETE FROM generation",
-    "DELETE FROM admin_area",
+    "DELETE FROM roster WHERE district_code = :d",
+    "DELETE FROM person WHERE district_code = :d",
+    "DELETE FROM address WHERE district_code = :d",
+    "DELETE FROM building WHERE district_code = :d",
+    "DELETE FROM grid WHERE district_code = :d",
+    "DELETE FROM generation WHERE district_code = :d",
+    "DELETE FROM admin_area WHERE district_code = :d",
 )
 
 
-def clear_district(session: Session) -> None:
-    """Delete the district's people, roster, addresses, buildings, grids, generations and admin
-    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction)."""
+def clear_district(session: Session, district: str) -> None:
+    """Delete one district's people, roster, addresses, buildings, grids, generations and admin
+    areas (``geo-grid demo load --force`` replaces a loaded demo in the same transaction); the
+    other districts' rows are not touched."""
     for statement in _DISTRICT_DELETES:
-        session.execute(text(statement))
+        session.execute(text(statement), {"d": district})

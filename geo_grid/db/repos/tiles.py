@@ -11,7 +11,7 @@ Like every repository (:mod:`geo_grid.db.repos`), functions take ``session`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,7 @@ _GRID_TILE = text(
       SELECT ST_AsMVTGeom(ST_Transform(g.geom, 3857), env.m, :extent, :buffer, true) AS geom,
              g.code, g.name, g.households
       FROM grid g, env
-      WHERE g.generation_id = :gid AND g.geom && ST_Transform(env.m, 4490)
+      WHERE g.generation_id = ANY(:gids) AND g.geom && ST_Transform(env.m, 4490)
     )
     SELECT ST_AsMVT(q.*, 'grids', :extent, 'geom') FROM q WHERE q.geom IS NOT NULL
     """
@@ -71,24 +71,35 @@ _BUILDING_TILE = text(
              b.code, b.name, b.xiaoqu, b.households, b.floors
       FROM building b, env
       WHERE b.geom && ST_Transform(env.m, 4490)
+        AND (CAST(:districts AS text[]) IS NULL OR b.district_code = ANY(:districts))
     )
     SELECT ST_AsMVT(q.*, 'buildings', :extent, 'geom') FROM q WHERE q.geom IS NOT NULL
     """
 )
 
 
-def grid_tile(session: Session, *, generation_id: int, z: int, x: int, y: int) -> bytes:
-    """One MVT tile (layer ``grids``: code, name, households) of a generation's grids."""
+def grid_tile(session: Session, *, generation_ids: Sequence[int], z: int, x: int, y: int) -> bytes:
+    """One MVT tile (layer ``grids``: code, name, households) of some generations' grids (one
+    layer's published generation in each district shown)."""
     _check_tile(z, x, y)
-    params = {"z": z, "x": x, "y": y, "gid": generation_id, "extent": EXTENT, "buffer": _BUFFER}
+    params = {"z": z, "x": x, "y": y, "gids": list(generation_ids), "extent": EXTENT,
+              "buffer": _BUFFER}  # fmt: skip
     return bytes(session.execute(_GRID_TILE, params).scalar() or b"")
 
 
-def building_tile(session: Session, *, z: int, x: int, y: int) -> bytes:
-    """One MVT tile (layer ``buildings``: code, name, xiaoqu, households, floors)."""
+def building_tile(
+    session: Session, *, z: int, x: int, y: int, districts: Sequence[str] | None = None
+) -> bytes:
+    """One MVT tile (layer ``buildings``: code, name, xiaoqu, households, floors) of the
+    buildings of ``districts`` (None: all)."""
     _check_tile(z, x, y)
-    params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": _BUFFER}
+    params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": _BUFFER,
+              "districts": _list(districts)}  # fmt: skip
     return bytes(session.execute(_BUILDING_TILE, params).scalar() or b"")
+
+
+def _list(districts: Sequence[str] | None) -> list[str] | None:
+    return None if districts is None else list(districts)
 
 
 def buildings_in(session: Session, *, generation_id: int, code: str) -> gpd.GeoDataFrame:
@@ -114,20 +125,27 @@ def addresses_in(
 _OPEN = "status NOT IN ('closed', 'rated', 'rejected')"
 
 
-def open_case_counts(session: Session) -> dict[str, int]:
-    """Open cases per unified grid code."""
+_IN_DISTRICTS = "(CAST(:districts AS text[]) IS NULL OR district_code = ANY(:districts))"
+
+
+def open_case_counts(session: Session, districts: Sequence[str] | None = None) -> dict[str, int]:
+    """Open cases per unified grid code (in ``districts``; None: all)."""
     rows = session.execute(
         text(
             f'SELECT grid_code, count(*) FROM "case" WHERE {_OPEN} AND grid_code IS NOT NULL '  # noqa: S608
-            "GROUP BY grid_code"
-        )
+            f"AND {_IN_DISTRICTS} GROUP BY grid_code"
+        ),
+        {"districts": _list(districts)},
     )
     return {str(code): int(n) for code, n in rows}
 
 
-def cases_fingerprint(session: Session) -> tuple[int, Any]:
-    """(count, latest update) of all cases: what case pages are cached by."""
-    row = session.execute(text('SELECT count(*), max(updated_at) FROM "case"')).one()
+def cases_fingerprint(session: Session, districts: Sequence[str] | None = None) -> tuple[int, Any]:
+    """(count, latest update) of the cases (of ``districts``): what case pages are cached by."""
+    row = session.execute(
+        text(f'SELECT count(*), max(updated_at) FROM "case" WHERE {_IN_DISTRICTS}'),  # noqa: S608
+        {"districts": _list(districts)},
+    ).one()
     return int(row[0]), row[1]
 
 
@@ -138,8 +156,10 @@ def case_points(
     end: datetime | None = None,
     category: str | None = None,
     area: Mapping[str, Any] | None = None,
+    districts: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Cases received in ``[start, end)`` (optionally of one category or its prefix) for the map.
+    """Cases received in ``[start, end)`` (optionally of one category or its prefix) of
+    ``districts`` (None: all) for the map.
 
     ``area`` confines them to a viewer's street, community or grids
     (:func:`geo_grid.access.scope_filter`). Reporter names and phones are not selected: a map
@@ -155,24 +175,34 @@ def case_points(
                AND (CAST(:street AS text) IS NULL OR street_code = :street)
                AND (CAST(:community AS text) IS NULL OR community_code = :community)
                AND (CAST(:grids AS text[]) IS NULL OR grid_code = ANY(:grids))
+               AND (CAST(:prefix AS text) IS NULL OR starts_with(district_code, :prefix))
+               AND (CAST(:districts AS text[]) IS NULL OR district_code = ANY(:districts))
              ORDER BY received_at, id"""
     grids = area.get("scope_grid_codes")
     params = {
         "start": start, "end": end, "cat": category, "street": area.get("scope_street_code"),
         "community": area.get("scope_community_code"),
         "grids": list(grids) if grids is not None else None,
+        "prefix": area.get("scope_district_prefix"), "districts": _list(districts),
     }  # fmt: skip
     result = session.execute(text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def latest_case_time(session: Session) -> datetime | None:
-    """When the latest case was received (None without cases): where case pages end by default."""
-    return session.execute(text('SELECT max(received_at) FROM "case"')).scalar()
+def latest_case_time(session: Session, districts: Sequence[str] | None = None) -> datetime | None:
+    """When the latest case (of ``districts``) was received (None without cases): where case pages
+    end by default."""
+    return session.execute(
+        text(f'SELECT max(received_at) FROM "case" WHERE {_IN_DISTRICTS}'),  # noqa: S608
+        {"districts": _list(districts)},
+    ).scalar()
 
 
-def buildings_households(session: Session) -> gpd.GeoDataFrame:
-    """Every building's centre with its community and households (the service-station inputs)."""
-    sql = """SELECT code, community_code, households, ST_AsBinary(ST_Centroid(geom)) AS geom
-             FROM building ORDER BY code"""
-    return read_table_frame(session, sql)
+def buildings_households(
+    session: Session, districts: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Every building's centre (of ``districts``) with its community and households (the
+    service-station inputs)."""
+    sql = f"""SELECT code, community_code, households, ST_AsBinary(ST_Centroid(geom)) AS geom
+              FROM building WHERE {_IN_DISTRICTS} ORDER BY code"""  # noqa: S608
+    return read_table_frame(session, sql, {"districts": _list(districts)})

@@ -70,4 +70,6 @@ class _Job:
     request_hash: str | None
     now: datetime
     point: tuple[float, float, str] | None = None
+    #: the filer's own district, the case's when the report cannot be placed
+    district: str | None = None
     future: Future = field(default_factory=Future)

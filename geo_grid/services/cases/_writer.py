@@ -146,8 +146,10 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
 def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
     rule = rules[job.cat.code]
     decision = route(job.cat, rule, job.placement, job.roster, turn=case_id)
-    return _new_case(case_id, job.payload, job.cat, job.channel, rule, job.placement, decision,
-                     job.actor, job.role, job.client, job.now)  # fmt: skip
+    row, events = _new_case(case_id, job.payload, job.cat, job.channel, rule, job.placement,
+                            decision, job.actor, job.role, job.client, job.now)  # fmt: skip
+    row["district_code"] = job.placement.district_code or job.district
+    return row, events
 
 
 def _near(job: _Job) -> tuple[str, tuple[float, ...], datetime]:

@@ -56,26 +56,39 @@ def _geocoder():
 def _geocoder_warm() -> bool:
     """True when geocoding a report needs no build: index, roster and geocoder are current."""
     locator = _get_locator()
-    return _roster["key"] == locator.key and _geocoder_cache["locator"] is locator
+    held = _geocoder_cache["geocoder"]
+    return (
+        _roster["key"] == locator.key
+        and _geocoder_cache["locator"] is locator
+        and held is not None
+        and held.built
+    )
 
 
-def _roster_map(locator) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """``{(layer, grid_code): [person...]}`` for every layer, rebuilt with the locate index."""
+def _roster_map(locator, district: str | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """``{(layer, grid_code): [person...]}`` of one district's layers (department codes are
+    unique within a district only), rebuilt with the locate index."""
     with _lock:
-        if _roster["map"] is not None and _roster["key"] == locator.key:
-            return _roster["map"]
-    with session_scope() as session:
-        roster = repos.district.read_roster(session)
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for rec in roster.itertuples(index=False):
-        if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
-            continue
-        out.setdefault((rec.layer, rec.grid_code), []).append(
-            {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
-        )
-    with _lock:
-        _roster.update(key=locator.key, map=out)
-    return out
+        maps = _roster["map"] if _roster["key"] == locator.key else None
+    if maps is None:
+        with session_scope() as session:
+            roster = repos.district.read_roster(session)
+        maps = {}
+        for rec in roster.itertuples(index=False):
+            if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
+                continue
+            maps.setdefault(rec.district, {}).setdefault((rec.layer, rec.grid_code), []).append(
+                {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
+            )
+        with _lock:
+            _roster.update(key=locator.key, map=maps)
+    return maps.get(district, {})
+
+
+def _district_of(*codes: str | None) -> str | None:
+    """The district of the first division or unified grid code given (its first six digits)."""
+    code = next((str(c) for c in codes if c), None)
+    return code[:6] if code and len(code) >= 6 and code[:6].isdigit() else None
 
 
 def place(
@@ -92,6 +105,7 @@ def place(
         return _point_placement(
             (lon, lat, crs), located.lon, located.lat, dict(located.grids),
             located.community_code, located.street_code, located.inside_district,
+            located.district_code,
         )  # fmt: skip
     if address:
         result = _geocoder().geocode(address)
@@ -105,16 +119,20 @@ def place(
                 lon=result.lon, lat=result.lat, source="address",
                 confidence=result.confidence, community_code=result.community_code,
                 street_code=result.street_code,
+                district_code=_district_of(result.community_code, result.street_code),
             )  # fmt: skip
         grids = dict(result.grids) or {UNIFIED: result.grid_code}
         return Placement(
             True, grids, result.community_code, result.street_code, result.lon, result.lat,
             "address", f"{result.level}: {result.matched_text}", result.confidence,
+            _district_of(result.grid_code, result.community_code, result.street_code),
         )  # fmt: skip
     return Placement.unplaced("the report has neither a point nor an address")
 
 
-def _point_placement(given, x, y, grids, community_code, street_code, inside) -> Placement:
+def _point_placement(
+    given, x, y, grids, community_code, street_code, inside, district=None
+) -> Placement:
     """A located point as a :class:`Placement` (``given``: the reported lon, lat, crs)."""
     if not inside and grids.get(UNIFIED) is None:
         lon, lat, crs = given
@@ -122,7 +140,9 @@ def _point_placement(given, x, y, grids, community_code, street_code, inside) ->
             f"the point ({lon}, {lat}, {crs}) lies outside the district",
             lon=x, lat=y, source="point",
         )  # fmt: skip
-    return Placement(True, grids, community_code, street_code, x, y, "point")
+    district = district or _district_of(grids.get(UNIFIED), community_code, street_code)
+    return Placement(True, grids, community_code, street_code, x, y, "point",
+                     district_code=district)  # fmt: skip
 
 
 def _place_points(jobs: list[_Job]) -> None:
@@ -132,7 +152,6 @@ def _place_points(jobs: list[_Job]) -> None:
     if not todo:
         return
     locator = _get_locator()
-    roster = _roster_map(locator)
     by_crs: dict[str, list[_Job]] = {}
     for job in todo:
         by_crs.setdefault(normalize_crs(job.point[2]), []).append(job)
@@ -144,9 +163,9 @@ def _place_points(jobs: list[_Job]) -> None:
             job.placement = _point_placement(
                 job.point, float(cols["lon"][n]), float(cols["lat"][n]), grids,
                 _text(cols["community_code"][n]), _text(cols["street_code"][n]),
-                bool(cols["inside_district"][n]),
+                bool(cols["inside_district"][n]), _text(cols["district_code"][n]),
             )  # fmt: skip
-            job.roster = roster
+            job.roster = _roster_map(locator, job.placement.district_code)
 
 
 def _text(value: Any) -> str | None:

@@ -68,6 +68,7 @@ def intake(
     now: datetime | None = None,
     group_commit: bool = True,
     viewer: Principal | None = None,
+    district: str | None = None,
 ) -> dict[str, Any]:
     """Receive a report, place it, route it and store it with its first events, atomically.
 
@@ -82,8 +83,12 @@ def intake(
     report is a durable one. ``group_commit=False`` stores it alone through ORM objects, the
     obvious design kept as the bench's baseline. ``viewer``: the caller, whose
     ``allowed_actions`` the answer lists (every action the status allows without one).
+    ``district`` is the filer's own district: the case's when it cannot be placed (a placed case
+    takes the district it lies in); without one, the store's only district, if it serves one
+    (else the case belongs to no district, and only accounts of the whole store see it in the
+    manual queue).
     """
-    job = _prepare(payload, actor, role, client, idempotency_key, now)
+    job = _prepare(payload, actor, role, client, idempotency_key, now, district)
     for _ in range(3):
         row = _submit(job).result() if group_commit else _store_alone_orm(job)
         if row is not _REPLAY:
@@ -104,6 +109,7 @@ async def intake_async(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     viewer: Principal | None = None,
+    district: str | None = None,
 ) -> dict[str, Any]:
     """:func:`intake` for an event loop: waits for its group commit without holding a thread.
 
@@ -111,7 +117,7 @@ async def intake_async(
     is geocoded here, in the loop (pure CPU, under a millisecond) once the geocoder is built, in a
     worker thread while it is (re)built after a start or a publish: the loop never stalls.
     """
-    args = (payload, actor, role, client, idempotency_key, now)
+    args = (payload, actor, role, client, idempotency_key, now, district)
     warm = payload.get("lon") is not None or _geocoder_warm()
     job = _prepare(*args) if warm else await asyncio.to_thread(_prepare, *args)
     for _ in range(3):
@@ -132,13 +138,13 @@ def _key_in_use() -> Conflict:
     )
 
 
-def _prepare(payload, actor, role, client, idempotency_key, now) -> _Job:
+def _prepare(payload, actor, role, client, idempotency_key, now, district=None) -> _Job:
     """Validate and place a report (no transaction): what the writer needs to store it."""
     now = _now(now)
     cat, channel = _validate_intake(payload)
     request_hash = _request_hash(payload) if idempotency_key else None
     job = _Job(payload, cat, channel, None, {}, actor, role, client, idempotency_key,
-               request_hash, now)  # fmt: skip
+               request_hash, now, district=district or _only_district())  # fmt: skip
     lon, lat = payload.get("lon"), payload.get("lat")
     if lon is not None:  # placed by the writer, a batch at a time (_place_points)
         crs = payload.get("crs") or "wgs84"
@@ -153,8 +159,16 @@ def _prepare(payload, actor, role, client, idempotency_key, now) -> _Job:
         return job
     job.placement = place(address=(payload.get("address_text") or "").strip() or None)
     if job.placement.placed:
-        job.roster = _roster_map(_get_locator())
+        job.roster = _roster_map(_get_locator(), job.placement.district_code)
     return job
+
+
+def _only_district() -> str | None:
+    """The store's district when it serves exactly one (an unplaced report is that one's)."""
+    from geo_grid.services import districts
+
+    served = districts.profiles()
+    return next(iter(served)) if len(served) == 1 else None
 
 
 def _answer(job: _Job, row: dict[str, Any], viewer: Principal | None) -> dict[str, Any]:

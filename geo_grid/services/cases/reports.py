@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +14,10 @@ from geo_grid.cases.indicators import Thresholds
 from geo_grid.cases.indicators import indicators as compute_indicators
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
+from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.periods import check_period, days_before
+from geo_grid.services import districts as district_profiles
 from geo_grid.services.cases._common import _now
 from geo_grid.services.cases.reception import intake
 from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
@@ -26,21 +27,18 @@ from geo_grid.timefmt import assume_local
 __all__ = ["indicators", "open311_create", "open311_request", "open311_requests"]
 
 
-def _thresholds() -> Thresholds:
-    raw = get_settings().case_indicator_thresholds
-    if not raw:
-        return Thresholds()
-    try:
-        config = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"GEO_GRID_CASE_INDICATOR_THRESHOLDS: not JSON ({exc})", field="thresholds"
-        ) from exc
-    return Thresholds.from_config(config)
+def _thresholds(profile: DistrictProfile | None) -> Thresholds:
+    """The district's thresholds, or the store's (``GEO_GRID_CASE_INDICATOR_THRESHOLDS``)."""
+    config = district_profiles.thresholds(profile)
+    return Thresholds() if config is None else Thresholds.from_config(config)
 
 
-def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``.
+def indicators(
+    level: str, start: datetime, end: datetime, *, districts: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``
+    in ``districts`` (None: every district), each district's units coloured by its own
+    thresholds (``district_code`` on each row).
 
     The period is checked first (:func:`geo_grid.periods.check_period`: offsets PostgreSQL
     holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls; a date without
@@ -48,14 +46,19 @@ def indicators(level: str, start: datetime, end: datetime) -> list[dict[str, Any
     """
     start, end = assume_local(start), assume_local(end)
     check_period(start, end, max_days=get_settings().max_period_days)
-    thresholds = _thresholds()
+    profiles = district_profiles.profiles()
+    codes = sorted(profiles) if districts is None else list(districts)
     with session_scope() as session:
-        frame = repos.cases.indicator_frame(session, start, end)
-    if frame.empty:
-        return []
-    table = compute_indicators(frame, level, pd.Timestamp(start), pd.Timestamp(end), thresholds)
-    table = table.astype(object).where(table.notna(), None)
-    return table.to_dict("records")
+        frame = repos.cases.indicator_frame(session, start, end, codes)
+    rows: list[dict[str, Any]] = []
+    for code, part in frame.groupby("district_code", sort=True):
+        table = compute_indicators(
+            part.drop(columns=["district_code"]), level, pd.Timestamp(start), pd.Timestamp(end),
+            _thresholds(profiles.get(code)),
+        )  # fmt: skip
+        table.insert(1, "district_code", code)
+        rows += table.astype(object).where(table.notna(), None).to_dict("records")
+    return rows
 
 
 def open311_create(
@@ -82,7 +85,9 @@ def open311_create(
     }
     if attrs.get("landmark"):
         payload["description"] = f"{req.description or ''} (附近: {attrs['landmark']})".strip()
-    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now)
+    own = district_profiles.readable(by)  # an unplaced report stays with the client's district
+    case = intake(payload, actor=by.label, role=by.role, client=by.name, now=now,
+                  district=own[0] if len(own) == 1 else None)  # fmt: skip
     return open311.post_response(case)
 
 

@@ -140,8 +140,7 @@ def route_to_point(
     placement = place(lon=lon, lat=lat, crs=crs)
     if not placement.placed:
         raise BadInput(f"point: {placement.reason}", field="lon")
-    locator = _get_locator()
-    roster = _roster_map(locator)
+    roster = _roster_map(_get_locator(), placement.district_code)
     with session_scope() as session:
         case = _find(session, ref)
         rule = _rules_for(session)[case["category_code"]]
@@ -169,6 +168,7 @@ def route_to_point(
         changes = {
             "status": new_status, "grid_code": decision.grid_code, "grids": dict(placement.grids),
             "community_code": placement.community_code, "street_code": placement.street_code,
+            "district_code": placement.district_code,
             "responsible_layer": decision.responsible_layer,
             "responsible_grid": decision.responsible_grid, "department": decision.department,
             "assignee_person_id": decision.assignee_person_id,

@@ -1,0 +1,44 @@
+"""The districts the store serves that the caller may read: their profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.auth import PrincipalDep
+from api.guard import GuardedRoute
+from geo_grid.services import districts
+
+router = APIRouter(prefix="/api/v1/districts", tags=["districts"], route_class=GuardedRoute)
+
+
+class DistrictOut(BaseModel):
+    code: str
+    name: str
+    city: str | None
+    province: str | None
+    short_forms: dict[str, list[str]]
+    local_crs: str
+    bounds: list[float]
+    centre: list[float]
+    time_zone: str | None
+    household_band: list[int] | None
+    thresholds: dict[str, Any] | None
+
+
+class DistrictList(BaseModel):
+    data: list[DistrictOut]
+    count: int
+
+
+@router.get("", response_model=DistrictList)
+def list_districts(principal: PrincipalDep) -> Any:
+    """The districts the store serves in the caller's area, with their profiles.
+
+    Code, names and short forms, local CRS (its CGCS2000 Gauss-Krüger zone), bounds and map
+    centre (EPSG:4490), and its own time zone, household band and indicator thresholds (null: the
+    store's defaults)."""
+    rows = districts.list_districts(principal)
+    return {"data": rows, "count": len(rows)}
