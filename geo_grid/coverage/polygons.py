@@ -10,6 +10,8 @@ polygons have area, so only they are grids or defects.
 'MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))'
 >>> [round(float(w), 2) for w in widths([shapely.box(0, 0, 100, 3), shapely.box(0, 0, 10, 10)])]
 [3.0, 10.0]
+>>> resolution([shapely.box(118.9, 32.1, 118.91, 32.11)]), resolution([shapely.box(0, 0, 4e6, 1)])
+(1e-10, 1e-06)
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def resolution(geoms: Sequence | NDArray) -> float:
     to it is exact arithmetic's business, and far below any width a check reports (5 cm)."""
     bounds = shapely.total_bounds(np.asarray(geoms, dtype=object))
     largest = float(np.nanmax(np.abs(bounds))) if np.isfinite(bounds).any() else 1.0
-    return 10.0 ** (np.floor(np.log10(max(largest, 1.0))) - 12)
+    return float(10.0 ** (np.floor(np.log10(max(largest, 1.0))) - 12))
 
 
 def checked_difference(geoms: NDArray, covers: NDArray) -> NDArray:
