@@ -115,11 +115,11 @@ def checked_difference(geoms: NDArray, covers: NDArray) -> NDArray:
     Why: GEOS's floating-point overlay can label a face on the wrong side when the two inputs'
     lines nearly coincide, and then returns a wrong result without raising, so its own fallback
     to snapping never runs (locationtech/jts#798, #1000; shapely/shapely#1871). On Nanjing's
-    politics_law layer a sliver hole of the grids' union, ~1e-9 degrees wide, whose sides run
-    through a community's boundary vertex made ``community - grids`` the whole community
-    (1.36 km², covered by the grids). A wrong face is a piece of the result lying inside the
+    politics_law layer a sliver hole of the grids' union (0.0006 m² along 180 m, 1e-10 degrees
+    wide) whose sides run through a community's boundary vertex made ``community - grids`` the
+    whole community (1.36 km², covered by the grids). A wrong face is a piece of the result lying inside the
     cover, so each piece wider than :func:`resolution` is tested at one inner point
-    (``point_on_surface``) with an exact point-in-polygon predicate; pieces thinner than that
+    (``point_on_surface``) with GEOS's robust point-in-polygon predicate; pieces thinner than that
     are float noise of a correct result and are not tested. Snap rounding nodes every line on one
     grid, the robust overlay GEOS itself falls back to after a failure it sees; it is kept for
     the few results found wrong, as it moves every vertex of the result onto its grid.
