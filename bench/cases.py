@@ -51,7 +51,7 @@ def baseline_app():
     from fastapi import Header, Response, status
 
     from api.main import create_app
-    from api.routers.cases import CaseIn, CaseOut
+    from api.schemas import CaseIn, CaseOut
     from geo_grid.services import cases
 
     app = create_app()

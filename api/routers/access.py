@@ -2,91 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
+from api.schemas import (
+    KeyIn,
+    KeyList,
+    KeyOut,
+    NewKeyOut,
+    ReadList,
+    UserIn,
+    UserList,
+    UserOut,
+    UserPatch,
+)
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
-
-
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
-    password: str = Field(min_length=8, max_length=200)
-    role: str = Field(examples=["dispatcher"])
-    scope: str | None = Field(
-        None, max_length=40, examples=["street:320508017", "city:3205", "all"]
-    )
-    person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
-
-
-class UserOut(BaseModel):
-    username: str
-    role: str
-    scope_level: str
-    scope_code: str
-    person_id: str | None
-    active: bool
-    created_at: datetime
-
-
-class UserList(BaseModel):
-    data: list[UserOut]
-    count: int
-
-
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    active: bool
-
-
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=64, examples=["fixmystreet"])
-    role: str = "open311_client"
-    scope: str | None = Field(None, max_length=40)
-
-
-class KeyOut(BaseModel):
-    name: str
-    prefix: str
-    role: str
-    scope_level: str
-    scope_code: str
-    active: bool
-    created_at: datetime
-    last_used_at: datetime | None
-
-
-class NewKeyOut(KeyOut):
-    key: str = Field(description="Shown once: only its hash is kept")
-
-
-class KeyList(BaseModel):
-    data: list[KeyOut]
-    count: int
-
-
-class ReadOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: int
-    at: datetime
-    principal: str
-    role: str
-    case_ids: list[int]
-    fields: list[str]
-    purpose: str
-
-
-class ReadList(BaseModel):
-    data: list[ReadOut]
-    count: int
 
 
 @router.get("/users", response_model=UserList)

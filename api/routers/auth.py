@@ -9,34 +9,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
 
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from api.guard import GuardedRoute
 from api.routers.docs import FAVICON_SVG
+from api.schemas import MeOut, TokenOut
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
 from geo_grid.settings import get_settings
 
 router = APIRouter(tags=["auth"], route_class=GuardedRoute)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    role: str
-    scope: str
-
-
-class MeOut(BaseModel):
-    name: str
-    kind: str
-    role: str
-    role_zh: str
-    scope: str
-    grids: list[str]
 
 
 @router.post("/auth/token", response_model=TokenOut)

@@ -5,32 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
+from api.schemas import DistrictList
 from geo_grid.services import districts
 
 router = APIRouter(prefix="/api/v1/districts", tags=["districts"], route_class=GuardedRoute)
-
-
-class DistrictOut(BaseModel):
-    code: str
-    name: str
-    city: str | None
-    province: str | None
-    short_forms: dict[str, list[str]]
-    local_crs: str
-    bounds: list[float]
-    centre: list[float]
-    time_zone: str | None
-    household_band: list[int] | None
-    thresholds: dict[str, Any] | None
-
-
-class DistrictList(BaseModel):
-    data: list[DistrictOut]
-    count: int
 
 
 @router.get("", response_model=DistrictList)

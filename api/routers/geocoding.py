@@ -7,124 +7,24 @@ Phones in rosters are masked here, as on every other route that shows people.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from api import workers
 from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import Crs, Lat, Lon
+from api.schemas import BatchInput, BatchOut, BatchRow, GeocodeOut, LocateOut, ReverseOut
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
-
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[120.62])]
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[31.31])]
-Crs = Annotated[
-    str, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (or EPSG:n)", examples=["gcj02"])
-]
-
-
-class CandidateOut(BaseModel):
-    confidence: float
-    grid_code: str | None
-    lon: float
-    lat: float
-    address_id: int | None
-    text: str | None
-
-
-class GeocodeOut(BaseModel):
-    query: str
-    status: str = Field(description="matched | ambiguous | unmatched")
-    level: str | None = Field(description="门牌 | 楼栋 | 小区 | 道路 | 社区 | 街道")
-    confidence: float
-    lon: float | None
-    lat: float | None
-    address_id: int | None
-    matched_text: str | None
-    grid_code: str | None
-    grids: dict[str, str | None]
-    community_code: str | None
-    street_code: str | None
-    alternatives: list[CandidateOut]
-    reason: str | None = Field(description="Why not matched, or a note (English, for developers)")
-    reason_zh: str | None = Field(description="The reason in Chinese, for people")
-    normalized: str
-
-
-class BatchRow(BaseModel):
-    row: int
-    query: str | None
-    status: str
-    grid_code: str | None
-    grids: dict[str, str | None]
-    match_level: str | None
-    confidence: float
-    lon: float | None
-    lat: float | None
-    address_id: int | None
-    matched_text: str | None
-    reason: str | None
-
-
-class BatchOut(BaseModel):
-    data: list[BatchRow]
-    count: int
-    matched: int
-    ambiguous: int
-    unmatched: int
-
-
-class PersonOut(BaseModel):
-    person_id: str
-    name: str
-    phone: str | None
-    role: str
-
-
-class LocateOut(BaseModel):
-    lon: float = Field(description="CGCS2000 (EPSG:4490)")
-    lat: float = Field(description="CGCS2000 (EPSG:4490)")
-    inside_district: bool
-    grid_code: str | None
-    grids: dict[str, str | None]
-    community_code: str | None
-    community_name: str | None
-    street_code: str | None
-    street_name: str | None
-    district_code: str | None
-    district_name: str | None
-    roster: list[PersonOut]
-    generation: dict[str, int] | None = Field(
-        None, description="published generation id of each district:layer the index holds"
-    )
-
-
-class ReverseOut(BaseModel):
-    lon: float = Field(description="CGCS2000 (EPSG:4490)")
-    lat: float = Field(description="CGCS2000 (EPSG:4490)")
-    address_id: int | None
-    full_text: str | None
-    distance_m: float | None
-    grid_code: str | None
-    grids: dict[str, str | None]
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """The addresses of a batch request, whichever way they came."""
-
-    addresses: list[Any]
-    field: str
-
 
 _BATCH_BODY = request_body(
     {

@@ -5,41 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
 from api.deps import ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
+from api.schemas import GridOut
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"], route_class=GuardedRoute)
-
-
-class RosterOut(BaseModel):
-    person_id: str
-    name: str
-    role: str
-    phone: str | None
-    department: str | None = None
-    linked_households: int | None = None
-
-
-class GridOut(BaseModel):
-    code: str
-    name: str | None
-    layer: str
-    district_code: str
-    generation: int
-    generation_status: str
-    community_code: str | None
-    community: str | None
-    street_code: str | None
-    street: str | None
-    households: int | None
-    area_m2: float
-    duplicates: int
-    roster: list[RosterOut]
-    geometry: dict[str, Any]
 
 
 @router.get("/{code}", response_model=GridOut)

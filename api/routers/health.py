@@ -12,25 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from api.guard import GuardedRoute
+from api.schemas import Health
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
 from geo_grid.services.database import error_line
 
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
-
-
-class Health(BaseModel):
-    status: str  # "ok" | "degraded" (the database is unreachable: HTTP 503)
-    database: str  # "reachable" | "unreachable"
-    postgis: str | None
-    schema_revision: str | None
-    grids: dict[str, int]  # per layer, every district's together
-    districts: dict[str, dict[str, int]] = {}  # per district and layer
-    warm: bool  # the locate index and geocoder are built (the first lookups will not wait)
-    error: str | None = None  # why the database is unreachable (first line of the driver error)
 
 
 @router.get(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
-from pydantic import BaseModel
 
 from api import workers
 from api.auth import PrincipalDep
@@ -16,6 +14,8 @@ from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import LayerKey
+from api.schemas import ImportOut, LayerList, LayerOut
 from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
@@ -23,27 +23,6 @@ from geo_grid.io import INVALID_POLICIES
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/layers", tags=["layers"], route_class=GuardedRoute)
-
-LayerKey = Annotated[
-    str, Path(description="Layer key, e.g. unified, politics_law", pattern=r"^[a-z][a-z0-9_]*$")
-]
-
-
-class LayerOut(BaseModel):
-    key: str
-    name_zh: str
-    department: str | None
-    district_code: str | None
-    generation: int | None
-    published_at: datetime | None
-    grids: int
-    households: int
-    drafts: int
-
-
-class LayerList(BaseModel):
-    data: list[LayerOut]
-    count: int
 
 
 @router.get("", response_model=LayerList)
@@ -105,15 +84,6 @@ UPLOAD_FIELDS: tuple[str, ...] = (
     "note",
     "invalid",
 )
-
-
-class ImportOut(BaseModel):
-    layer: str
-    district_code: str
-    generation: int
-    generation_id: int
-    status: str
-    grids: int
 
 
 def _options(form: UploadForm) -> dict[str, Any]:

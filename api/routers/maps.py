@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from api import workers
 from api.auth import PrincipalDep
 from api.deps import PageDistrict, PeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
+from api.params import Category, LayerKey
 from api.routers import tiles
 from geo_grid.access import scope_filter
 from geo_grid.errors import NotFound
@@ -25,12 +26,6 @@ router = APIRouter(tags=["maps"], route_class=GuardedRoute)
 router.include_router(tiles.router)
 
 ASSETS = "/static"
-
-#: A case category code or prefix (E05, E0502)
-Category = Annotated[
-    str | None,
-    Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
-]
 
 
 def _html(kind: str, district: str, **params) -> HTMLResponse:
@@ -53,9 +48,7 @@ def coverage_map(district: PageDistrict) -> HTMLResponse:
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
-def checks_map(
-    layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")], district: PageDistrict
-) -> HTMLResponse:
+def checks_map(layer: LayerKey, district: PageDistrict) -> HTMLResponse:
     """The checks map page: the coverage defects of a layer's published generation.
 
     Overlaps, gaps, slivers, nesting errors and invalid geometry, one toggle and colour per kind,

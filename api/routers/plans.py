@@ -13,21 +13,38 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse, Response
-from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
-from pydantic import BaseModel, Field, SkipValidation
+from geojson_pydantic import FeatureCollection
+from pydantic import BaseModel
 
 from api import workers
 from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.params import DryRun
+from api.schemas import (
+    AcceptIn,
+    AcceptOut,
+    EditOut,
+    MoveIn,
+    PlanCreate,
+    PlanDetail,
+    PlanList,
+    PlanMergeIn,
+    PlanOut,
+    PublishOut,
+    RecodeIn,
+    ReshapeIn,
+    SplitIn,
+    SuggestionsOut,
+    ValidateOut,
+)
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
@@ -35,135 +52,6 @@ from geo_grid.errors import BadInput
 from geo_grid.services import index, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
-
-DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
-
-
-class PlanCreate(BaseModel):
-    layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
-    note: str | None = Field(None, max_length=2000)
-
-
-class PlanOut(BaseModel):
-    id: int
-    layer: str
-    district_code: str
-    status: str
-    generation: int
-    generation_id: int
-    base_generation: int | None = None
-    base_generation_id: int | None = None
-    author: str | None = None
-    note: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    published_at: datetime | None = None
-    edits: int = 0
-    grids: int | None = None
-
-
-class PlanEditLog(BaseModel):
-    seq: int
-    op: str
-    params: dict[str, Any]
-    impact: dict[str, Any]
-    author: str | None = None
-    created_at: datetime | None = None
-
-
-class PlanDetail(PlanOut):
-    log: list[PlanEditLog]
-
-
-class PlanList(BaseModel):
-    data: list[PlanOut]
-    count: int
-
-
-#: A GeoJSON geometry documented by its type but not validated here: geojson_pydantic takes
-#: seconds per 100,000 vertices, on the event loop. The service parses it with shapely and
-#: refuses more than ``GEO_GRID_GEOMETRY_MAX_VERTICES`` vertices, in a worker thread.
-Line = Annotated[LineString | MultiLineString, SkipValidation]
-Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
-
-
-class SplitIn(BaseModel):
-    grid: str
-    line: Line
-
-
-class MergeIn(BaseModel):
-    grids: list[str] = Field(min_length=2)
-    keep: str | None = None
-
-
-class ReshapeIn(BaseModel):
-    grid: str
-    geometry: Outline
-
-
-class MoveIn(BaseModel):
-    buildings: list[str] = Field(min_length=1)
-    to: str
-
-
-class RecodeIn(BaseModel):
-    grid: str
-    code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
-    name: str | None = None
-
-
-class AcceptIn(BaseModel):
-    ids: list[str] | None = Field(None, description="Suggestion ids; omit to accept all.")
-
-
-class EditOut(BaseModel):
-    plan: int
-    seq: int | None
-    dry_run: bool = False
-    op: str
-    params: dict[str, Any]
-    added: list[str]
-    removed: list[str]
-    changed: list[str]
-    renames: dict[str, str]
-    impact: dict[str, Any]
-    warnings: list[str]
-    grids: dict[str, Any] = Field(description="The new and changed grids (FeatureCollection).")
-
-
-class SuggestionsOut(BaseModel):
-    plan: int
-    out_of_band: int
-    under: int
-    over: int
-    suggestions: list[dict[str, Any]]
-
-
-class AcceptOut(BaseModel):
-    plan: int
-    applied: list[dict[str, Any]]
-    out_of_band: int
-
-
-class ValidateOut(BaseModel):
-    plan: int
-    valid: bool
-    grids: int
-    problems: list[str]
-    coverage: dict[str, Any]
-    out_of_band: int
-
-
-class PublishOut(BaseModel):
-    plan: int
-    layer: str
-    district_code: str
-    published_generation: int
-    generation_id: int
-    retired_generation_id: int | None
-    cases_regridded: int
-    grids: int
 
 
 def _edit(
@@ -239,7 +127,7 @@ def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun 
 
 
 @router.post("/{plan_id}/merge", response_model=EditOut)
-def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+def merge(plan_id: int, body: PlanMergeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
     """Merge grids of the plan into one (``keep`` names the code that stays).
 
     Neighbouring grids of one community only; ``dry_run=true`` stores nothing."""
