@@ -133,12 +133,12 @@ def layer_checks(
 
 
 @router.post("/merge", response_model=MergeOut)
-def post_merge(body: MergeIn, district: OneDistrict) -> Any:
+def post_merge(body: MergeIn, principal: PrincipalDep, district: OneDistrict) -> Any:
     """多网合一: relate the department layers to the unified layer of ``district`` (the caller's
     when they have one) and propose one layer.
 
     Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
-    stores the proposed unified layer as a draft."""
+    stores the proposed unified layer as a draft; the caller's account is recorded as its author."""
     return workers.run_json(
         MergeOut,
         checks.merge,
@@ -147,7 +147,7 @@ def post_merge(body: MergeIn, district: OneDistrict) -> Any:
         as_draft=body.as_draft,
         share_threshold=body.share_threshold,
         deviation_m=body.deviation_m,
-        author="api",
+        author=principal.label,
     )
 
 
