@@ -246,12 +246,7 @@ def get_rule(code: str) -> Any:
     """The routing rule of one category code.
 
     Unknown codes answer 404."""
-    for rule in cases.effective_rules():
-        if rule["category_code"] == code:
-            return rule
-    from geo_grid.cases.catalogue import category
-
-    category(code)  # raises NotFound naming the code
+    return cases.effective_rule(code)
 
 
 @rules_router.put("/{code}", response_model=RuleOut)

@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse, Response
 from geojson_pydantic import FeatureCollection
@@ -227,16 +226,8 @@ def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
 def _diff_geojson(plan_id: int, viewer: Principal) -> bytes:
     """The diff as GeoJSON, written (in a worker process)."""
     frame, summary = plans.diff_plan(plan_id, viewer=viewer)
-    before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
-    before = gpd.GeoDataFrame(
-        before[["code", "change"]],
-        geometry=gpd.GeoSeries.from_wkt(before["geometry_before"], crs=4490),
-    )
-    body = feature_collection(
-        frame.drop(columns=["geometry_before"]),
-        summary=summary,
-        before=feature_collection(before),
-    )
+    after, before = plans.diff_layers(frame)
+    body = feature_collection(after, summary=summary, before=feature_collection(before))
     return plain_json_bytes(body)
 
 

@@ -1,8 +1,8 @@
 """What a person reads: the API docs offline, Chinese everywhere, Beijing time, icons and refusals.
 
 Over HTTP: ``/docs`` and ``/redoc`` name no CDN and load our copies; the OpenAPI document declares
-the three login methods and applies them per :mod:`api.policy`; every route has a summary and a
-description; the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
+the three login methods and applies them per :mod:`api.policy` (that every route has a summary
+and a description: ``test_openapi.py``); the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
 JSON for a script; the geocoder's and the manual queue's reasons come in Chinese too.
 
 In headless Chromium with the network cut off, each as the role that uses it: Swagger UI logs in
@@ -136,25 +136,6 @@ def test_openapi_declares_the_login_methods_per_the_policy_table(server):
                 assert op["security"] == every, (method, path)
             seen += 1
     assert seen == len([k for k in POLICY if k.split()[1] in doc["paths"]]) >= 60
-
-
-def test_every_route_has_a_summary_and_a_description(server):
-    """From its docstring, not FastAPI's fallback (the function's name in title case)."""
-    from api.main import app
-    from api.policy import routes
-
-    fallbacks = {endpoint.__name__.replace("_", " ").title() for *_, endpoint in routes(app)}
-    doc = httpx.get(server + "/openapi.json").json()
-    missing = [
-        f"{method.upper()} {path}"
-        for path, item in doc["paths"].items()
-        for method, op in item.items()
-        if not op.get("summary")
-        or op["summary"] in fallbacks
-        or not op.get("description")
-        or op["description"] == op["summary"]
-    ]
-    assert missing == []
 
 
 def test_the_icon_is_served_and_linked_from_every_page(server, accounts):

@@ -24,6 +24,7 @@ from geo_grid.services.cases._common import cache_lock
 
 __all__ = [
     "RULES_TTL_S",
+    "effective_rule",
     "effective_rules",
     "load_rules",
     "reset_rule",
@@ -83,6 +84,13 @@ def effective_rules() -> list[dict[str, Any]]:
         }
         for c in categories()
     ]
+
+
+def effective_rule(category_code: str) -> dict[str, Any]:
+    """One category's effective rule, as :func:`effective_rules` gives it; an unknown code is
+    :class:`NotFound` naming it."""
+    cat = category(category_code)
+    return next(r for r in effective_rules() if r["category_code"] == cat.code)
 
 
 def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
