@@ -135,9 +135,9 @@ class MapDistrict:
         (its geometries in EPSG:4490), the page opening on what it draws.
 
         >>> from shapely import box
-        >>> grids = gpd.GeoDataFrame(geometry=[box(120.5, 31.2, 120.7, 31.4)], crs=4490)
+        >>> grids = gpd.GeoDataFrame(geometry=[box(114.2, 30.5, 114.4, 30.7)], crs=4490)
         >>> MapDistrict.around(grids)
-        MapDistrict(local_crs='EPSG:4549', centre=(120.6, 31.3), bounds=None)
+        MapDistrict(local_crs='EPSG:4547', centre=(114.3, 30.6), bounds=None)
         """
         geoms = (
             np.asarray(frame.to_crs(STORAGE_EPSG).geometry.array, dtype=object)
