@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
+from api import schemas
 from api.auth import PrincipalDep
-from api.schemas.open311 import RequestFilters
 from geo_grid.cases import open311
 from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput
@@ -189,14 +189,14 @@ def open311_filters(
     ] = None,
     service_code: Annotated[str | None, _comma_query("service (category) codes", "E0101")] = None,
     status: Annotated[str | None, _comma_query("open or closed", "open")] = None,
-) -> RequestFilters:
+) -> schemas.RequestFilters:
     """``GET requests``' filters, each a GeoReport v2 comma-delimited list: split and checked
     once (control characters refused, naming the parameter), before the route runs."""
-    return RequestFilters(
+    return schemas.RequestFilters(
         ids=open311.comma_list(service_request_id, "service_request_id"),
         service_codes=open311.comma_list(service_code, "service_code"),
         status=open311.comma_list(status, "status"),
     )
 
 
-Open311FiltersDep = Annotated[RequestFilters, Depends(open311_filters)]
+Open311FiltersDep = Annotated[schemas.RequestFilters, Depends(open311_filters)]

@@ -15,11 +15,10 @@ failure naming ``file:line``.
 from __future__ import annotations
 
 import ast
-import textwrap
 from pathlib import Path
 
 import pytest
-from test_rings import module_name
+from test_rings import module_name, write_tree
 
 REPO = Path(__file__).resolve().parents[1]
 SCANNED = ("geo_grid", "api")
@@ -146,22 +145,14 @@ PLANTED = [
 ]
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
-    for path, body in files.items():
-        target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(textwrap.dedent(body), encoding="utf-8")
-    return root
-
-
 def test_a_clean_synthetic_checkout_passes(tmp_path: Path) -> None:
     """A module's own privates, a package's private module used inside the package, and public
     names of a private module imported within its package are all fine."""
-    assert findings(_tree(tmp_path, CLEAN)) == []
+    assert findings(write_tree(tmp_path, CLEAN)) == []
 
 
 @pytest.mark.parametrize(("path", "body", "said"), PLANTED)
 def test_a_planted_crossing_is_reported(tmp_path: Path, path: str, body: str, said: str) -> None:
-    found = findings(_tree(tmp_path, {**CLEAN, path: body}))
+    found = findings(write_tree(tmp_path, {**CLEAN, path: body}))
     assert len(found) == 1, found
     assert found[0].startswith(f"{path}:") and said in found[0], found[0]

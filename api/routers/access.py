@@ -6,25 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
-from api.schemas import (
-    KeyIn,
-    KeyList,
-    KeyOut,
-    NewKeyOut,
-    ReadList,
-    UserIn,
-    UserList,
-    UserOut,
-    UserPatch,
-)
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
 
 
-@router.get("/users", response_model=UserList)
+@router.get("/users", response_model=schemas.UserList)
 def list_users() -> Any:
     """List every account with its role, area and whether it is active.
 
@@ -33,8 +23,8 @@ def list_users() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserIn) -> Any:
+@router.post("/users", response_model=schemas.UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: schemas.UserIn) -> Any:
     """Create an account with a role and an area (district, street or community).
 
     A grid worker names their roster person (``person_id``): their grids come from the roster. The
@@ -44,9 +34,9 @@ def create_user(body: UserIn) -> Any:
     )
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch("/users/{username}", response_model=schemas.UserOut)
 def patch_user(
-    username: Annotated[str, Path(max_length=64)], body: UserPatch, principal: PrincipalDep
+    username: Annotated[str, Path(max_length=64)], body: schemas.UserPatch, principal: PrincipalDep
 ) -> Any:
     """Disable (or re-enable) an account.
 
@@ -55,7 +45,7 @@ def patch_user(
     return access.set_user_active(username, body.active, by=principal)
 
 
-@router.get("/api-keys", response_model=KeyList)
+@router.get("/api-keys", response_model=schemas.KeyList)
 def list_keys() -> Any:
     """List the API keys of systems (Open311 clients, a 12345 bridge).
 
@@ -64,8 +54,8 @@ def list_keys() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@router.post("/api-keys", response_model=NewKeyOut, status_code=status.HTTP_201_CREATED)
-def create_key(body: KeyIn) -> Any:
+@router.post("/api-keys", response_model=schemas.NewKeyOut, status_code=status.HTTP_201_CREATED)
+def create_key(body: schemas.KeyIn) -> Any:
     """Make an API key for a system; the answer shows the key once.
 
     Only its hash is stored. The system sends it as ``X-API-Key`` (Open311 clients may also send the
@@ -74,7 +64,7 @@ def create_key(body: KeyIn) -> Any:
     return {**row, "key": key}
 
 
-@router.delete("/api-keys/{name}", response_model=KeyOut)
+@router.delete("/api-keys/{name}", response_model=schemas.KeyOut)
 def revoke_key(name: Annotated[str, Path(max_length=64)]) -> Any:
     """Revoke an API key: requests with it are refused from now on.
 
@@ -82,7 +72,7 @@ def revoke_key(name: Annotated[str, Path(max_length=64)]) -> Any:
     return access.set_api_key_active(name, False)
 
 
-@router.get("/audit/personal-data", response_model=ReadList)
+@router.get("/audit/personal-data", response_model=schemas.ReadList)
 def personal_data_reads(
     case_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     principal: Annotated[str | None, Query(max_length=80, examples=["user:li.ming"])] = None,

@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
+from api import schemas
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from api.guard import GuardedRoute
 from api.routers.docs import FAVICON_SVG
-from api.schemas import MeOut, TokenOut
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import TooManyAttempts, Unauthorized
 from geo_grid.services import access
@@ -22,7 +22,7 @@ from geo_grid.settings import get_settings
 router = APIRouter(tags=["auth"], route_class=GuardedRoute)
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=schemas.TokenOut)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
     """Log in: username and password for a Bearer token (OAuth2 password flow).
 
@@ -40,7 +40,7 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     }  # fmt: skip
 
 
-@router.get("/auth/me", response_model=MeOut)
+@router.get("/auth/me", response_model=schemas.MeOut)
 def me(principal: PrincipalDep) -> Any:
     """Who the credentials belong to: name, kind, role (and its Chinese label), area.
 

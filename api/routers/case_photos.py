@@ -17,11 +17,11 @@ from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import CaseRef, PhotoId
-from api.schemas import PhotoOut
 from api.uploads import PhotoDep, UploadForm
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
@@ -49,7 +49,7 @@ _PHOTO_BODY = request_body(
 
 @router.post(
     "/{ref}/photos",
-    response_model=PhotoOut,
+    response_model=schemas.PhotoOut,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_PHOTO_BODY,
 )

@@ -15,31 +15,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, ClosedPeriodDep, DistrictQuery, PeriodDep, ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
 from api.params import CaseRef, Code
-from api.schemas import (
-    CaseIn,
-    CaseList,
-    CaseOut,
-    EventList,
-    IndicatorList,
-    ManualList,
-    PointIn,
-    PreviewOut,
-    ReportInIn,
-    ReportInOut,
-    RuleIn,
-    RuleList,
-    RuleOut,
-    TickIn,
-    TickOut,
-    TransitionIn,
-    WhistleIn,
-)
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
@@ -67,9 +48,9 @@ indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"], route
 
 
 # ------------------------------------------------------------------------------------ cases
-@cases_router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
+@cases_router.post("", response_model=schemas.CaseOut, status_code=status.HTTP_201_CREATED)
 async def create_case(
-    body: CaseIn,
+    body: schemas.CaseIn,
     response: Response,
     principal: PrincipalDep,
     districts: ReadableDistricts,
@@ -94,7 +75,7 @@ async def create_case(
     return case
 
 
-@cases_router.get("", response_model=CaseList)
+@cases_router.get("", response_model=schemas.CaseList)
 def list_cases(
     bbox: BBoxDep,
     period: PeriodDep,
@@ -129,7 +110,7 @@ def list_cases(
     return {"data": data, "count": count}
 
 
-@cases_router.get("/manual", response_model=ManualList)
+@cases_router.get("/manual", response_model=schemas.ManualList)
 def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
     """The manual queue of the caller's area: cases the router could not place, with the reason.
 
@@ -141,7 +122,7 @@ def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1
     return {"data": data, "count": len(data)}
 
 
-@cases_router.get("/preview", response_model=PreviewOut)
+@cases_router.get("/preview", response_model=schemas.PreviewOut)
 def intake_preview(
     principal: PrincipalDep,
     address_text: Annotated[str, Query(min_length=1, max_length=500, examples=["尧佳路12号门口"])],
@@ -159,8 +140,8 @@ def intake_preview(
     return found
 
 
-@cases_router.post("/tick", response_model=TickOut)
-def tick(body: TickIn | None = None) -> Any:
+@cases_router.post("/tick", response_model=schemas.TickOut)
+def tick(body: schemas.TickIn | None = None) -> Any:
     """Run the escalation sweep now: overdue cases move up a level, departments report in.
 
     The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
@@ -171,7 +152,7 @@ def tick(body: TickIn | None = None) -> Any:
     return cases.tick(check_instant(now, "now") if now is not None else None)
 
 
-@cases_router.get("/{ref}", response_model=CaseOut)
+@cases_router.get("/{ref}", response_model=schemas.CaseOut)
 def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
     """One case by id or number, with its routing trace and the actions legal now.
 
@@ -179,7 +160,7 @@ def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
     return cases.get_case(ref, viewer=principal)
 
 
-@cases_router.get("/{ref}/events", response_model=EventList)
+@cases_router.get("/{ref}/events", response_model=schemas.EventList)
 def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
     """The history of a case: every step, who took it and when (append-only).
 
@@ -188,8 +169,8 @@ def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
     return {"data": data, "count": len(data)}
 
 
-@cases_router.post("/{ref}/transitions", response_model=CaseOut)
-def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/transitions", response_model=schemas.CaseOut)
+def transition(ref: CaseRef, body: schemas.TransitionIn, principal: PrincipalDep) -> Any:
     """Move a case through the closed loop (accept, handle, verify, close, rate...).
 
     The caller's account is the actor and its role decides which actions it may take
@@ -202,8 +183,8 @@ def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any
     )  # fmt: skip
 
 
-@cases_router.post("/{ref}/whistle", response_model=CaseOut)
-def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/whistle", response_model=schemas.CaseOut)
+def whistle(ref: CaseRef, body: schemas.WhistleIn, principal: PrincipalDep) -> Any:
     """吹哨: ask the level above (and its departments) to come in on a case.
 
     The case escalates one level; the departments named by the rules are called to report in. The
@@ -211,8 +192,8 @@ def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
     return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
-@cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
-def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/report-ins", response_model=schemas.ReportInOut)
+def report_in(ref: CaseRef, body: schemas.ReportInIn, principal: PrincipalDep) -> Any:
     """报到: a department reports in on a case it was whistled to.
 
     Recorded in the case's history."""
@@ -221,8 +202,8 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
     )
 
 
-@cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
-def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/route-to-point", response_model=schemas.CaseOut)
+def route_to_point(ref: CaseRef, body: schemas.PointIn, principal: PrincipalDep) -> Any:
     """Place a queued case at a point and route it (the dispatcher's map does this).
 
     The point in any supported CRS; the case is routed from there as a new report would be."""
@@ -232,7 +213,7 @@ def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
 
 
 # ------------------------------------------------------------------------------------ rules
-@rules_router.get("", response_model=RuleList)
+@rules_router.get("", response_model=schemas.RuleList)
 def list_rules() -> Any:
     """The routing rules of every category: responsible layer, department and strategy.
 
@@ -241,7 +222,7 @@ def list_rules() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@rules_router.get("/{code}", response_model=RuleOut)
+@rules_router.get("/{code}", response_model=schemas.RuleOut)
 def get_rule(code: str) -> Any:
     """The routing rule of one category code.
 
@@ -249,8 +230,8 @@ def get_rule(code: str) -> Any:
     return cases.effective_rule(code)
 
 
-@rules_router.put("/{code}", response_model=RuleOut)
-def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+@rules_router.put("/{code}", response_model=schemas.RuleOut)
+def put_rule(code: str, body: schemas.RuleIn, principal: PrincipalDep) -> Any:
     """Change the routing rule of a category (layer, department, strategy, hours).
 
     Cases reported afterwards are routed by it; the change is recorded with its author."""
@@ -258,7 +239,7 @@ def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
     return cases.update_rule(code, data, actor=principal.label)
 
 
-@rules_router.delete("/{code}", response_model=RuleOut)
+@rules_router.delete("/{code}", response_model=schemas.RuleOut)
 def delete_rule(code: str) -> Any:
     """Forget the changes to a category's rule and route by the catalogue's default again.
 
@@ -267,7 +248,7 @@ def delete_rule(code: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------ indicators
-@indicators_router.get("", response_model=IndicatorList)
+@indicators_router.get("", response_model=schemas.IndicatorList)
 def get_indicators(
     period: ClosedPeriodDep,
     districts: ReadableDistricts,
@@ -281,7 +262,7 @@ def get_indicators(
     # a pandas report over every case of the period: made, validated and written to JSON in a
     # worker process (api/workers.py), not in the server's threads or on its event loop
     return workers.run_json(
-        IndicatorList, _indicator_list, level, period.start, period.end, list(districts)
+        schemas.IndicatorList, _indicator_list, level, period.start, period.end, list(districts)
     )
 
 

@@ -6,15 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
-from api.schemas import DistrictList
 from geo_grid.services import districts
 
 router = APIRouter(prefix="/api/v1/districts", tags=["districts"], route_class=GuardedRoute)
 
 
-@router.get("", response_model=DistrictList)
+@router.get("", response_model=schemas.DistrictList)
 def list_districts(principal: PrincipalDep) -> Any:
     """The districts the store serves in the caller's area, with their profiles.
 

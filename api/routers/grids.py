@@ -6,16 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from api import schemas
 from api.deps import ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
-from api.schemas import GridOut
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"], route_class=GuardedRoute)
 
 
-@router.get("/{code}", response_model=GridOut)
+@router.get("/{code}", response_model=schemas.GridOut)
 def get_grid(
     code: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,128}$", description="Grid code")],
     districts: ReadableDistricts,

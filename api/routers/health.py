@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api import schemas
 from api.guard import GuardedRoute
-from api.schemas import Health
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
 from geo_grid.services.database import error_line
@@ -24,8 +24,8 @@ router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 @router.get(
     "/health",
-    response_model=Health,
-    responses={503: {"model": Health, "description": "the database is unreachable"}},
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health, "description": "the database is unreachable"}},
 )
 def health() -> Any:
     """Is the service up: database, PostGIS, grids per layer, warm caches.
@@ -35,7 +35,7 @@ def health() -> Any:
     try:
         info = database.health()
     except DatabaseUnavailable as exc:
-        body = Health(
+        body = schemas.Health(
             status="degraded",
             database="unreachable",
             postgis=None,
@@ -45,7 +45,7 @@ def health() -> Any:
             error=error_line(exc),
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    return Health(
+    return schemas.Health(
         status=info["status"],
         database=info["database"],
         postgis=info["postgis"],

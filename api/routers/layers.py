@@ -8,14 +8,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import LayerKey
-from api.schemas import ImportOut, LayerList, LayerOut
 from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
@@ -25,14 +24,14 @@ from geo_grid.services import layers
 router = APIRouter(prefix="/api/v1/layers", tags=["layers"], route_class=GuardedRoute)
 
 
-@router.get("", response_model=LayerList)
+@router.get("", response_model=schemas.LayerList)
 def list_layers(districts: ReadableDistricts) -> Any:
     """List the grid layers with their Chinese names and generations, per district.
 
     For each layer of each district (``district``, or every district of the caller's area): the
     published generation, its number of grids and the drafts waiting."""
     rows = layers.list_layers(districts)
-    return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
+    return schemas.LayerList(data=[schemas.LayerOut(**r) for r in rows], count=len(rows))
 
 
 @router.get("/{layer}/grids", response_model=FeatureCollection)
@@ -129,7 +128,10 @@ _UPLOAD_BODY = request_body(
 
 
 @router.post(
-    "/{layer}/imports", status_code=201, response_model=ImportOut, openapi_extra=_UPLOAD_BODY
+    "/{layer}/imports",
+    status_code=201,
+    response_model=schemas.ImportOut,
+    openapi_extra=_UPLOAD_BODY,
 )
 def import_upload(
     layer: LayerKey, form: UploadDep, principal: PrincipalDep, district: OneDistrict

@@ -21,18 +21,21 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.deps import Open311FiltersDep, Open311PeriodDep
 from api.errors import STATUS
 from api.guard import GuardedRoute
-from api.schemas import Open311Error
 from geo_grid.cases import open311
 from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
 from geo_grid.services import cases
 
 _SPEC_ERRORS = {
-    status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
+    status: {
+        "model": list[schemas.Open311Error],
+        "description": f"GeoReport v2 error list ({status})",
+    }
     for status in (400, 401, 403, 404)
 }
 router = APIRouter(
