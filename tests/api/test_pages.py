@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, is_local_url, offline_page
+from demo_cases import ensure_demo_cases, queue_unplaced
 
 from geo_grid import labels
 from geo_grid.assets import static_path
@@ -62,30 +62,11 @@ def _english(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases when there are few) and one case in the manual queue."""
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import cases, index
+    from geo_grid.services import index
 
     index.invalidate()
-    with session_scope() as session:
-        count, _ = repos.tiles.cases_fingerprint(session)
-    if count < 100:
-        cases.load_demo_cases(demo=demo, n=6000)
-    queued = cases.intake(
-        {"category_code": "E0502", "channel": "hotline", "address_text": "月球路1号",
-         "description": "占道经营（页面测试）"},
-        actor="test", district="320113",  # the demo district's queue (others may be loaded)
-    )  # fmt: skip
-    assert queued["status"] == "manual", queued
-    return {"queued": queued}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
+    ensure_demo_cases(demo)
+    return {"queued": queue_unplaced("月球路1号", "占道经营（页面测试）")}
 
 
 @pytest.fixture(scope="module")
