@@ -16,13 +16,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
 from api.deps import SettingsDep
 from api.geojson import geometry
 from api.guard import GuardedRoute
+from api.params import CaseRef
 from api.policy import POLICY, resolve
 from geo_grid import pages
 from geo_grid.access import Principal
@@ -56,10 +57,6 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-
-CaseRef = Annotated[
-    str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
-]
 
 
 def _html(body: str) -> HTMLResponse:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from geo_grid.services import districts
@@ -14,26 +14,7 @@ from geo_grid.services import districts
 router = APIRouter(prefix="/api/v1/districts", tags=["districts"], route_class=GuardedRoute)
 
 
-class DistrictOut(BaseModel):
-    code: str
-    name: str
-    city: str | None
-    province: str | None
-    short_forms: dict[str, list[str]]
-    local_crs: str
-    bounds: list[float]
-    centre: list[float]
-    time_zone: str | None
-    household_band: list[int] | None
-    thresholds: dict[str, Any] | None
-
-
-class DistrictList(BaseModel):
-    data: list[DistrictOut]
-    count: int
-
-
-@router.get("", response_model=DistrictList)
+@router.get("", response_model=schemas.DistrictList)
 def list_districts(principal: PrincipalDep) -> Any:
     """The districts the store serves in the caller's area, with their profiles.
 

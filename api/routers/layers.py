@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
-from pydantic import BaseModel
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import LayerKey
 from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
@@ -24,36 +23,15 @@ from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/layers", tags=["layers"], route_class=GuardedRoute)
 
-LayerKey = Annotated[
-    str, Path(description="Layer key, e.g. unified, politics_law", pattern=r"^[a-z][a-z0-9_]*$")
-]
 
-
-class LayerOut(BaseModel):
-    key: str
-    name_zh: str
-    department: str | None
-    district_code: str | None
-    generation: int | None
-    published_at: datetime | None
-    grids: int
-    households: int
-    drafts: int
-
-
-class LayerList(BaseModel):
-    data: list[LayerOut]
-    count: int
-
-
-@router.get("", response_model=LayerList)
+@router.get("", response_model=schemas.LayerList)
 def list_layers(districts: ReadableDistricts) -> Any:
     """List the grid layers with their Chinese names and generations, per district.
 
     For each layer of each district (``district``, or every district of the caller's area): the
     published generation, its number of grids and the drafts waiting."""
     rows = layers.list_layers(districts)
-    return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
+    return schemas.LayerList(data=[schemas.LayerOut(**r) for r in rows], count=len(rows))
 
 
 @router.get("/{layer}/grids", response_model=FeatureCollection)
@@ -107,15 +85,6 @@ UPLOAD_FIELDS: tuple[str, ...] = (
 )
 
 
-class ImportOut(BaseModel):
-    layer: str
-    district_code: str
-    generation: int
-    generation_id: int
-    status: str
-    grids: int
-
-
 def _options(form: UploadForm) -> dict[str, Any]:
     unknown = sorted(form.names() - {"file", *UPLOAD_FIELDS})
     if unknown:
@@ -159,7 +128,10 @@ _UPLOAD_BODY = request_body(
 
 
 @router.post(
-    "/{layer}/imports", status_code=201, response_model=ImportOut, openapi_extra=_UPLOAD_BODY
+    "/{layer}/imports",
+    status_code=201,
+    response_model=schemas.ImportOut,
+    openapi_extra=_UPLOAD_BODY,
 )
 def import_upload(
     layer: LayerKey, form: UploadDep, principal: PrincipalDep, district: OneDistrict

@@ -7,17 +7,17 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from api import workers
 from api.auth import PrincipalDep
 from api.deps import PageDistrict, PeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
+from api.params import Category, LayerKey
 from api.routers import tiles
-from geo_grid.access import scope_filter
 from geo_grid.errors import NotFound
 from geo_grid.services import maps, plans
 
@@ -26,14 +26,8 @@ router.include_router(tiles.router)
 
 ASSETS = "/static"
 
-#: A case category code or prefix (E05, E0502)
-Category = Annotated[
-    str | None,
-    Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
-]
 
-
-def _html(kind: str, district: str, **params) -> HTMLResponse:
+def _html(kind: str, district: str, **params: Any) -> HTMLResponse:
     """A page from the cache, or built in a worker process (``api/workers.py``)."""
     return HTMLResponse(
         maps.page(kind, district=district, asset_base=ASSETS, build_in=workers.run, **params),
@@ -53,9 +47,7 @@ def coverage_map(district: PageDistrict) -> HTMLResponse:
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
-def checks_map(
-    layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")], district: PageDistrict
-) -> HTMLResponse:
+def checks_map(layer: LayerKey, district: PageDistrict) -> HTMLResponse:
     """The checks map page: the coverage defects of a layer's published generation.
 
     Overlaps, gaps, slivers, nesting errors and invalid geometry, one toggle and colour per kind,
@@ -71,11 +63,13 @@ def cases_map(
 
     ``from``/``to`` (Beijing time when no offset is given) and ``category`` filter; a viewer limited
     to a street, a community or their own grids sees only those cases."""
-    area = tuple(
-        (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(principal).items()
-    )
     return _html(
-        "cases", district.code, start=period.start, end=period.end, category=category, area=area
+        "cases",
+        district.code,
+        start=period.start,
+        end=period.end,
+        category=category,
+        viewer=principal,
     )
 
 

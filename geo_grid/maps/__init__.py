@@ -14,8 +14,10 @@ every overlay vertex through :func:`geo_grid.crs.wgs84_to_gcj02`.
 Safe: stored text reaches a page only through :func:`js_literal` (scripts) and :func:`html_text`
 (markup), so a grid named ``</script>`` is shown, never run.
 
-District: each builder takes ``district`` (:class:`MapDistrict`: the metric CRS its simplification
-tolerances are measured in, and the centre a page opens on before fitting what it draws).
+Every builder takes the same page options as keyword arguments (:class:`PageOptions`:
+``asset_base``, ``tiles_url``, ``tiles_attribution``, ``tiles_crs`` and ``district``, a
+:class:`MapDistrict`: the metric CRS its simplification tolerances are measured in, and the
+bounds a page opens on).
 
 The package, by layer (each module's docstring says more):
 
@@ -62,7 +64,7 @@ from geo_grid.maps.coverage import (
 )
 from geo_grid.maps.elements import html_text, js_literal
 from geo_grid.maps.grid import grid_map
-from geo_grid.maps.page import MapDistrict, map_html, write_map
+from geo_grid.maps.page import MapDistrict, PageOptions, map_html, write_map
 from geo_grid.maps.plan import PLAN_STYLES, plan_map
 from geo_grid.maps.services import (
     ServiceCoverage,
@@ -78,6 +80,7 @@ __all__ = [
     "LAYER_STYLES",
     "PLAN_STYLES",
     "MapDistrict",
+    "PageOptions",
     "ServiceCoverage",
     "case_classes",
     "cases_map",

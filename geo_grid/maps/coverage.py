@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -41,7 +41,7 @@ from geo_grid.maps.assets import Plugins
 from geo_grid.maps.elements import DataLayer, JsLayer, Legend, SearchBox, ZoomLabels, js_literal
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
-from geo_grid.maps.page import MapDistrict, Page, label_points, open_page
+from geo_grid.maps.page import Page, PageOptions, label_points, open_page
 
 __all__ = [
     "DEFECT_STYLES",
@@ -241,10 +241,6 @@ def coverage_map(
     *,
     roster: pd.DataFrame | None = None,
     open_cases: Any = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
     search_url: str | None = "/api/v1/geocode",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
@@ -253,7 +249,7 @@ def coverage_map(
     inline_limit: int = INLINE_LIMIT,
     building_tiles: bool = False,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The coverage page: unified grids over street and community outlines, department toggles.
 
@@ -270,11 +266,6 @@ def coverage_map(
     open_cases
         Open case count per grid code: a mapping, a Series indexed by code, or case rows with a
         ``grid_code`` column.
-    asset_base
-        URL prefix of ``geo_grid/static`` (``/static`` under the API; :func:`write_map` rewrites).
-    tiles_url, tiles_attribution, tiles_crs
-        Optional base-map template (none: a plain background) and the CRS its tiles use;
-        ``gcj02`` shifts overlays onto AMap/Tencent tiles.
     search_url
         Address search endpoint called as ``search_url?q=`` (``&crs=`` added when shifted);
         ``None`` leaves the search box out.
@@ -292,22 +283,21 @@ def coverage_map(
         ``tiles_query`` is appended to each tile URL (``?district=320508``: the page's district).
     layer_names
         Layer key → Chinese name (the store's); built-in names and then keys otherwise.
-    district
-        The district's metric CRS (``simplify_m`` is measured in it) and centre.
+    **options
+        :class:`~geo_grid.maps.page.PageOptions`: assets, base map and the district (its metric
+        CRS, in which ``simplify_m`` is measured, and its bounds).
     """
     streets = check_frame(streets, "streets")
     communities = check_frame(communities, "communities")
     layers = _check_layers(grids_by_layer)
-    page = open_page(
-        "网格覆盖图", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
-        around=layers[UNIFIED],
-    )  # fmt: skip
+    page = open_page("网格覆盖图", around=layers[UNIFIED], **options)
     people, cases = roster_index(roster), case_counts(open_cases)
     use_tiles = bool(tiles_base) and page.shift is None
     tiles_base = (tiles_base or "").rstrip("/")
     if use_tiles:
-        page.add(Plugins(asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]))
+        page.add(
+            Plugins(page.asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
+        )
     names = {key: layer_name(key, layer_names) for key in layers}
     inline: dict[str, DataLayer] = {}
     for key, gdf in layers.items():
@@ -334,7 +324,7 @@ def coverage_map(
         )
     page.add(ZoomLabels(inline[UNIFIED], "name", label_zoom))
     if search_url:
-        crs_param = None if page.shift is None else normalize_crs(tiles_crs)
+        crs_param = None if page.shift is None else normalize_crs(page.tiles_crs)
         page.add(SearchBox(inline[UNIFIED], search_url, UNIFIED, crs_param))
     legend = [("街道", _STREET), ("社区", _COMMUNITY)]
     legend += [(names[k], LAYER_STYLES.get(k, _OTHER_LAYER)) for k in layers]
@@ -373,13 +363,9 @@ def checks_map(
     defects: gpd.GeoDataFrame,
     *,
     layer: str | None = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
 
@@ -393,11 +379,7 @@ def checks_map(
     grids = check_frame(grids, "grids", ("code",))
     defects = check_frame(defects, "defects", ("kind",))
     title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
-        around=grids,
-    )  # fmt: skip
+    page = open_page(title, around=grids, **options)
     rows = zip(column(grids, "code"), column(grids, "name"), strict=True)
     grid_layer = DataLayer(
         encode_layer(page.geoms(grids, simplify_m), ["code", "name"], [list(r) for r in rows]),

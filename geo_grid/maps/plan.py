@@ -21,7 +21,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -31,7 +31,7 @@ from geo_grid.maps.assets import Plugins
 from geo_grid.maps.elements import DataLayer, Legend, MapCall, ZoomLabels, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import MapDistrict, Page, open_page
+from geo_grid.maps.page import Page, PageOptions, open_page
 
 __all__ = ["PLAN_STYLES", "plan_map"]
 
@@ -87,11 +87,7 @@ def plan_map(
     note: str | None = None,
     api_base: str = "/api/v1/plans",
     editable: bool = True,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
 
@@ -107,11 +103,7 @@ def plan_map(
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
     title = title or f"调整方案 {plan_id}"
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
-        around=after if len(after) else before,
-    )  # fmt: skip
+    page = open_page(title, around=after if len(after) else before, **options)
     around: dict[str, DataLayer] = {}
     legend = [("现状网格", PLAN_STYLES["before"]), ("方案网格", PLAN_STYLES["after"])]
     if context is not None and len(context):
@@ -129,5 +121,5 @@ def plan_map(
     layers = {"after": after_layer, **around}
     # edits are sent in storage lon/lat: never from shifted tiles
     editor = editable and page.shift is None
-    last = _editor(asset_base, plan_id, api_base, layers) if editor else []
+    last = _editor(page.asset_base, plan_id, api_base, layers) if editor else []
     return page.finish(Legend(title, legend), info, last=last)

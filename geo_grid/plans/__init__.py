@@ -36,15 +36,15 @@ Examples
 --------
 >>> import geopandas as gpd, shapely
 >>> grids = gpd.GeoDataFrame(
-...     {"code": ["320113001001001"], "community_code": ["320113001001"], "households": [0]},
+...     {"code": ["123456001001001"], "community_code": ["123456001001"], "households": [0]},
 ...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490)
 >>> ctx = PlanContext(communities=gpd.GeoDataFrame(
-...     {"code": ["320113001001"], "kind": ["urban"]},
+...     {"code": ["123456001001"], "kind": ["urban"]},
 ...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490))
 >>> line = shapely.LineString([(118.905, 32.09), (118.905, 32.12)])
->>> result = split_grid(grids, "320113001001001", line, ctx=ctx)
+>>> result = split_grid(grids, "123456001001001", line, ctx=ctx)
 >>> sorted(result.layer.code), result.added
-(['320113001001001', '320113001001002'], ['320113001001002'])
+(['123456001001001', '123456001001002'], ['123456001001002'])
 """
 
 from __future__ import annotations

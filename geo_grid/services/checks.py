@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -394,8 +395,8 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
     sequence) when its communities have official codes; other codes are kept as they are.
 
     >>> import geopandas as gpd
-    >>> unified_codes(gpd.GeoDataFrame({"code": ["320113001001-004", "C1-001"]}))
-    ['320113001001004', 'C1-001']
+    >>> unified_codes(gpd.GeoDataFrame({"code": ["123456001001-004", "C1-001"]}))
+    ['123456001001004', 'C1-001']
     """
     out = []
     for code in proposed["code"].astype(str):
@@ -427,10 +428,45 @@ def merge(
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
     files, draft_generation}``.
     """
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
+    from geo_grid.merge import merge_layers
 
+    layers = _merge_layers_checked(layers, base, share_threshold, deviation_m)
+    district = district_profiles.pick(None, district).code
+    local_crs = district_profiles.get(district).local_crs
+    inputs = _MergeInputs.read(layers, base, base_generation, district)
+    result = merge_layers(
+        inputs.base_grids,
+        inputs.frames,
+        communities=inputs.communities,
+        share_threshold=share_threshold,
+        deviation_m=deviation_m,
+        max_households=max_households,
+        local_crs=local_crs,
+    )
+    products = _MergeProducts.of(result, base)
+    files: dict[str, str] = {}
+    if out_dir is not None:
+        files = _write_merge(Path(out_dir), products.proposed, result.crosswalk, result.conformance)
+    run_id, draft = _store_merge(
+        inputs, result, products, as_draft=as_draft, local_crs=local_crs, author=author
+    )
+    return {
+        "merge_id": run_id,
+        "district_code": district,
+        "base": base,
+        "base_generation": int(inputs.base_gen["number"]),
+        "departments": {k: int(g["number"]) for k, g in inputs.gens.items()},
+        **products.summary,
+        "conformance_rows": products.conformance,
+        "files": files,
+        "draft_generation": draft,
+    }
+
+
+def _merge_layers_checked(
+    layers: Sequence[str], base: str, share_threshold: float, deviation_m: float
+) -> list[str]:
+    """The department layers named once each, and the thresholds in range; else BadInput."""
     layers = list(dict.fromkeys(layers))
     if not layers:
         raise BadInput("layers: name at least one department layer", field="layers")
@@ -442,66 +478,112 @@ def merge(
         )
     if not deviation_m > 0:
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
-    district = district_profiles.pick(None, district).code
-    local_crs = district_profiles.get(district).local_crs
-    with session_scope() as session:
-        base_gen = repos.grids.resolve_generation(session, base, base_generation, district=district)
-        base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
-        gens, frames = {}, {}
-        for key in layers:
-            gens[key] = repos.grids.resolve_generation(session, key, None, district=district)
-            frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
-        communities = _communities(session, district)
-    if len(base_grids) == 0:
-        raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
-    result = merge_layers(
-        base_grids,
-        frames,
-        communities=communities,
-        share_threshold=share_threshold,
-        deviation_m=deviation_m,
-        max_households=max_households,
-        local_crs=local_crs,
-    )
-    conformance = [
-        {
-            "kind": r.kind,
-            "layer": r.layer,
-            "codes": [str(c) for c in r.codes],
-            "value": float(r.value),
-            "detail": r.detail,
+    return layers
+
+
+@dataclass(frozen=True)
+class _MergeInputs:
+    """The published generations a merge relates, their grids and the district's communities."""
+
+    district: str
+    base: str
+    layers: list[str]
+    base_gen: dict[str, Any]
+    base_grids: gpd.GeoDataFrame
+    gens: dict[str, dict[str, Any]]
+    frames: dict[str, gpd.GeoDataFrame]
+    communities: gpd.GeoDataFrame | None
+
+    @classmethod
+    def read(
+        cls, layers: list[str], base: str, base_generation: int | None, district: str
+    ) -> _MergeInputs:
+        """Read in one unit of work; an empty base generation is BadInput."""
+        from geo_grid.db import repos
+        from geo_grid.db.session import session_scope
+
+        with session_scope() as session:
+            base_gen = repos.grids.resolve_generation(
+                session, base, base_generation, district=district
+            )
+            base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
+            gens, frames = {}, {}
+            for key in layers:
+                gens[key] = repos.grids.resolve_generation(session, key, None, district=district)
+                frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
+            communities = _communities(session, district)
+        if len(base_grids) == 0:
+            raise BadInput(
+                f"base: generation {base_gen['number']} of {base!r} is empty", field="base"
+            )
+        return cls(district, base, layers, base_gen, base_grids, gens, frames, communities)
+
+
+@dataclass(frozen=True)
+class _MergeProducts:
+    """What a merge stores and answers: conformance rows, the proposed layer, the summary."""
+
+    conformance: list[dict[str, Any]]
+    proposed: gpd.GeoDataFrame
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: Any, base: str) -> _MergeProducts:
+        """From :func:`geo_grid.merge.merge_layers`' result; unified grids get unified codes."""
+        from geo_grid.merge import CONFORMANCE_KINDS
+
+        conformance = [
+            {
+                "kind": r.kind,
+                "layer": r.layer,
+                "codes": [str(c) for c in r.codes],
+                "value": float(r.value),
+                "detail": r.detail,
+            }
+            for r in result.conformance.itertuples(index=False)
+        ]
+        counts = result.conformance["kind"].value_counts()
+        proposed = result.proposed.copy()
+        if base == UNIFIED:
+            proposed["code"] = unified_codes(proposed)
+        summary = {
+            "crosswalk": len(result.crosswalk),
+            "conformance": {k: int(counts.get(k, 0)) for k in CONFORMANCE_KINDS},
+            "proposed": {
+                "grids": len(proposed),
+                "households": int(pd.to_numeric(proposed["households"]).sum()),
+                "check": result.check.summary() if result.check is not None else None,
+            },
         }
-        for r in result.conformance.itertuples(index=False)
-    ]
-    counts = result.conformance["kind"].value_counts()
-    by_kind = {k: int(counts.get(k, 0)) for k in CONFORMANCE_KINDS}
-    proposed = result.proposed.copy()
-    if base == UNIFIED:
-        proposed["code"] = unified_codes(proposed)
-    check = result.check.summary() if result.check is not None else None
-    summary = {
-        "crosswalk": len(result.crosswalk),
-        "conformance": by_kind,
-        "proposed": {
-            "grids": len(proposed),
-            "households": int(pd.to_numeric(proposed["households"]).sum()),
-            "check": check,
-        },
-    }
-    files: dict[str, str] = {}
-    if out_dir is not None:
-        files = _write_merge(Path(out_dir), proposed, result.crosswalk, result.conformance)
+        return cls(conformance, proposed, summary)
+
+
+def _store_merge(
+    inputs: _MergeInputs,
+    result: Any,
+    products: _MergeProducts,
+    *,
+    as_draft: bool,
+    local_crs: str,
+    author: str | None,
+) -> tuple[int, int | None]:
+    """The merge run and its crosswalk, and with ``as_draft`` the proposed layer as a draft of
+    ``unified``, in one transaction: (merge run id, draft generation number or None)."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    base_gen = inputs.base_gen
     with session_scope() as session:
         run_id = repos.checks.insert_merge_run(
             session,
             base_generation_id=base_gen["id"],
-            dept_generations={k: int(g["id"]) for k, g in gens.items()},
+            dept_generations={k: int(g["id"]) for k, g in inputs.gens.items()},
             params=result.params,
-            conformance=conformance,
-            summary=summary,
+            conformance=products.conformance,
+            summary=products.summary,
             author=author,
         )
-        for key, gen in gens.items():
+        for key, gen in inputs.gens.items():
             repos.checks.replace_crosswalk(
                 session,
                 base_generation_id=base_gen["id"],
@@ -509,31 +591,22 @@ def merge(
                 merge_run_id=run_id,
                 rows=result.crosswalk[result.crosswalk["layer"] == key],
             )
-        draft = None
-        if as_draft:
-            gid = repos.grids.create_generation(
-                session,
-                layer=UNIFIED,
-                district=district,
-                author=author,
-                note=f"多网合一 proposal from {', '.join(layers)} over {base} g{base_gen['number']}",
-                source=f"merge:{run_id}",
-                parent_id=base_gen["id"] if base == UNIFIED else None,
-            )
-            repos.grids.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
-            repos.checks.set_merge_proposed(session, run_id, gid)
-            draft = int(repos.grids.generation_row(session, gid)["number"])
-    return {
-        "merge_id": run_id,
-        "district_code": district,
-        "base": base,
-        "base_generation": int(base_gen["number"]),
-        "departments": {k: int(g["number"]) for k, g in gens.items()},
-        **summary,
-        "conformance_rows": conformance,
-        "files": files,
-        "draft_generation": draft,
-    }
+        if not as_draft:
+            return run_id, None
+        gid = repos.grids.create_generation(
+            session,
+            layer=UNIFIED,
+            district=inputs.district,
+            author=author,
+            note=f"多网合一 proposal from {', '.join(inputs.layers)} over {inputs.base} "
+            f"g{base_gen['number']}",
+            source=f"merge:{run_id}",
+            parent_id=base_gen["id"] if inputs.base == UNIFIED else None,
+        )
+        grids = _writable_grids(products.proposed, local_crs)
+        repos.grids.insert_grids(session, gid, UNIFIED, grids)
+        repos.checks.set_merge_proposed(session, run_id, gid)
+        return run_id, int(repos.grids.generation_row(session, gid)["number"])
 
 
 def _write_merge(

@@ -3,7 +3,8 @@
 Any district with real data in ``data/`` (:func:`geo_grid.demo.known_districts`: Nanjing's eleven,
 Suzhou's Gusu) loads next to what is stored: its profile, admin areas, a generation of every layer,
 buildings, addresses and roster in ONE transaction, then its historical cases. ``make demo`` loads
-Qixia 栖霞区. Each district's seed is kept in ``meta`` as ``demo_seed:<code>``.
+:data:`geo_grid.demo.DEFAULT_DISTRICT`. Each district's seed is kept in ``meta`` as
+``demo_seed:<code>``.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.access import Principal, scope_filter
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile
@@ -56,6 +57,7 @@ __all__ = [
     "published_key",
     "render",
     "tile",
+    "viewer_area",
 ]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
@@ -388,17 +390,22 @@ def page(
     district: str,
     asset_base: str = "/static",
     build_in: Runner | None = None,
+    viewer: Principal | None = None,
     **params: Any,
 ) -> str:
     """The HTML of page ``kind`` of ``district``, rebuilt only when what it shows changed.
 
     ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
-    elsewhere (the API: in a worker process, ``api/workers.py``); by default here.
+    elsewhere (the API: in a worker process, ``api/workers.py``); by default here. A ``viewer``
+    confined to an area (a street, a community, their own grids) sees only that area's cases on
+    the cases page, which is cached per area.
     """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     districts.get(district)
     params = {**params, "district": district}
+    if viewer is not None and kind == "cases":
+        params["area"] = viewer_area(viewer)
     with session_scope() as session:
         key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
     html = _recall(_pages, key)
@@ -407,6 +414,20 @@ def page(
         html = (build_in or _here)(render, kind, asset_base, params)
         _remember(_pages, key, html, CACHE_SIZE)
     return html
+
+
+def viewer_area(viewer: Principal) -> tuple[tuple[str, Any], ...]:
+    """The viewer's area as the cases page filters by it: (key, value) pairs of
+    :func:`geo_grid.access.scope_filter`, hashable (part of the page's cache key).
+
+    >>> viewer_area(Principal("w", "grid_worker", "community", "123456001001", ("g1", "g2")))
+    (('scope_grid_codes', ('g1', 'g2')),)
+    >>> viewer_area(Principal("a", "admin"))
+    ()
+    """
+    return tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(viewer).items()
+    )
 
 
 def _here(fn: Callable[..., str], *args: Any) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "accept_suggestions",
     "create_plan",
     "diff_generations",
+    "diff_layers",
     "diff_plan",
     "edit",
     "export_diff",
@@ -434,17 +435,24 @@ def diff_plan(
     return diff, {"plan": plan_id, **summary}
 
 
-def export_diff(diff: gpd.GeoDataFrame, path: Path | str) -> Path:
-    """A GeoPackage QGIS opens: layer ``diff`` (new outlines) and ``before`` (old outlines)."""
-    path = Path(path)
-    if path.exists():
-        path.unlink()
+def diff_layers(diff: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A diff (:func:`diff_plan`) as two layers: every grid with its new outline, and the old
+    outlines (``code``, ``change``) of the grids that had one (its ``geometry_before``, WKT)."""
     after = diff.drop(columns=["geometry_before"])
     before = diff.loc[diff["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
         before.drop(columns=["geometry_before"]),
         geometry=gpd.GeoSeries.from_wkt(before["geometry_before"], crs=4490),
     )
+    return after, before
+
+
+def export_diff(diff: gpd.GeoDataFrame, path: Path | str) -> Path:
+    """A GeoPackage QGIS opens: layer ``diff`` (new outlines) and ``before`` (old outlines)."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    after, before = diff_layers(diff)
     for name, frame in (("diff", after), ("before", before)):
         frame.to_file(path, layer=name, driver="GPKG")
     return path

@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, offline_page
 
@@ -121,14 +120,6 @@ def store(demo_db, demo, accounts):
                            person_id=second)  # fmt: skip
     checker = Account("t.checker", "pw-checker-correct-horse", "grid_worker", {})
     return {"grid": grid, "address": _noisy_address(grid), "checker": checker}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

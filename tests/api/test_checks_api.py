@@ -86,10 +86,11 @@ def test_layer_checks_unknown_layer_is_404(client):
     assert client.get("/api/v1/layers/nope/checks").status_code == 404
 
 
-def test_merge_then_crosswalk(client, demo):
+def test_merge_then_crosswalk(client, demo, accounts):
     r = client.post("/api/v1/merge", json={"layers": ["urban_mgmt", "ecology"]})
     assert r.status_code == 200, r.text
     body = r.json()
+    assert _merge_author(body["merge_id"]) == f"user:{accounts['admin'].username}"  # not "api"
     assert set(body["departments"]) == {"urban_mgmt", "ecology"}
     assert body["proposed"]["check"]["valid"] and body["draft_generation"] is None
     assert body["crosswalk"] > 0 and set(body["conformance"]) >= {"splits_unified"}
@@ -109,6 +110,17 @@ def test_merge_then_crosswalk(client, demo):
     bad = client.post("/api/v1/merge", json={"layers": []})
     assert bad.status_code == 422
     assert client.post("/api/v1/merge", json={"layers": ["nope"]}).status_code == 404
+
+
+def _merge_author(merge_id: int) -> str | None:
+    """Who the store says ran a merge."""
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        sql = text("SELECT author FROM merge_run WHERE id = :m")
+        return s.execute(sql, {"m": merge_id}).scalar_one()
 
 
 def test_an_upload_over_the_byte_limit_is_413_not_422(client, demo, tmp_path, monkeypatch):

@@ -19,9 +19,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from api_server import serve_in_thread
 from auth import session_cookies
-from browser import browser_available, offline_page
+from browser import CANVAS_INK, browser_available, offline_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -158,14 +157,6 @@ def _plain_layer_names(keys: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
 def cookies(server, accounts):
     return session_cookies(server, accounts["admin"])
 
@@ -207,15 +198,6 @@ SHOWN = """async (needle) => {
   return texts;
 }"""
 
-INK = """() => {
-  let painted = 0, total = 0;
-  for (const c of document.querySelectorAll(".leaflet-overlay-pane canvas")) {
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < d.length; i += 4) { total++; if (d[i] > 0) painted++; }
-  }
-  return total ? painted / total : 0;
-}"""
-
 
 def _pages(store) -> dict[str, tuple[str, dict[str, list[str]]]]:
     """Page → (path, where → the labelled texts that must show there verbatim)."""
@@ -247,7 +229,7 @@ def test_page_renders_and_shows_hostile_text_verbatim(server, cookies, store, na
         if name == "dispatch":  # the queue comes from the API after the page loads
             page.wait_for_selector(".gg-panel li[data-id]", timeout=20_000)
         page.wait_for_timeout(600)
-        ink = page.evaluate(INK)
+        ink = page.evaluate(CANVAS_INK)
         shown = page.evaluate(SHOWN, "alert(1)")
     assert log.dialogs == [], (name, log.dialogs)
     assert log.console_errors == [] and log.external_requests == [], (name, log.console_errors)

@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, load_page
+from demo_cases import ensure_demo_cases, queue_unplaced
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)
@@ -38,26 +38,11 @@ DOC_NAMES = {
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases if there are none), a queued case and an edited plan."""
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import cases, index, plans
+    from geo_grid.services import index, plans
 
     index.invalidate()
-    with session_scope() as session:
-        count, _ = repos.tiles.cases_fingerprint(session)
-    if count < 100:
-        cases.load_demo_cases(demo=demo, n=6000)
-    queued = cases.intake(
-        {
-            "category_code": "E0502",
-            "channel": "hotline",
-            "address_text": "某个说不清的地方",
-            "description": "占道经营（地图派遣测试）",
-        },
-        actor="test",
-        district="320113",  # the demo district's queue (others may be loaded)
-    )
-    assert queued["status"] == "manual", queued
+    ensure_demo_cases(demo)
+    queued = queue_unplaced("某个说不清的地方", "占道经营（地图派遣测试）")
     grid = demo.grids["unified"].iloc[40]
     minx, miny, maxx, maxy = grid.geometry.bounds
     y = (miny + maxy) / 2
@@ -65,14 +50,6 @@ def store(demo_db, demo):
     line = {"type": "LineString", "coordinates": [[minx - 1e-3, y], [maxx + 1e-3, y]]}
     plans.edit(plan["id"], "split", {"grid": grid["code"], "line": line}, author="test")
     return {"queued": queued, "plan": plan["id"], "grid": grid["code"]}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

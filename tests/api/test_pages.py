@@ -1,8 +1,8 @@
 """What a person reads: the API docs offline, Chinese everywhere, Beijing time, icons and refusals.
 
 Over HTTP: ``/docs`` and ``/redoc`` name no CDN and load our copies; the OpenAPI document declares
-the three login methods and applies them per :mod:`api.policy`; every route has a summary and a
-description; the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
+the three login methods and applies them per :mod:`api.policy` (that every route has a summary
+and a description: ``test_openapi.py``); the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
 JSON for a script; the geocoder's and the manual queue's reasons come in Chinese too.
 
 In headless Chromium with the network cut off, each as the role that uses it: Swagger UI logs in
@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, is_local_url, offline_page
+from demo_cases import ensure_demo_cases, queue_unplaced
 
 from geo_grid import labels
 from geo_grid.assets import static_path
@@ -62,30 +62,11 @@ def _english(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases when there are few) and one case in the manual queue."""
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import cases, index
+    from geo_grid.services import index
 
     index.invalidate()
-    with session_scope() as session:
-        count, _ = repos.tiles.cases_fingerprint(session)
-    if count < 100:
-        cases.load_demo_cases(demo=demo, n=6000)
-    queued = cases.intake(
-        {"category_code": "E0502", "channel": "hotline", "address_text": "月球路1号",
-         "description": "占道经营（页面测试）"},
-        actor="test", district="320113",  # the demo district's queue (others may be loaded)
-    )  # fmt: skip
-    assert queued["status"] == "manual", queued
-    return {"queued": queued}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
+    ensure_demo_cases(demo)
+    return {"queued": queue_unplaced("月球路1号", "占道经营（页面测试）")}
 
 
 @pytest.fixture(scope="module")
@@ -136,25 +117,6 @@ def test_openapi_declares_the_login_methods_per_the_policy_table(server):
                 assert op["security"] == every, (method, path)
             seen += 1
     assert seen == len([k for k in POLICY if k.split()[1] in doc["paths"]]) >= 60
-
-
-def test_every_route_has_a_summary_and_a_description(server):
-    """From its docstring, not FastAPI's fallback (the function's name in title case)."""
-    from api.main import app
-    from api.policy import routes
-
-    fallbacks = {endpoint.__name__.replace("_", " ").title() for *_, endpoint in routes(app)}
-    doc = httpx.get(server + "/openapi.json").json()
-    missing = [
-        f"{method.upper()} {path}"
-        for path, item in doc["paths"].items()
-        for method, op in item.items()
-        if not op.get("summary")
-        or op["summary"] in fallbacks
-        or not op.get("description")
-        or op["description"] == op["summary"]
-    ]
-    assert missing == []
 
 
 def test_the_icon_is_served_and_linked_from_every_page(server, accounts):

@@ -19,7 +19,7 @@ from geo_grid.access import Principal
 from geo_grid.cases import inbox as boxes
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.services.cases._common import _now
+from geo_grid.services.cases._common import action_time
 from geo_grid.services.cases.views import list_cases
 
 __all__ = ["inbox"]
@@ -42,7 +42,7 @@ def inbox(
     filters (``period``: received from, to), with ``total`` and ``pages``."""
     key = boxes.check_box(viewer.role, box)
     boxes.check_filters(statuses, categories, page=page)
-    now = _now(now)
+    now = action_time(now)
     area = access.scope_filter(viewer)
     with session_scope() as session:
         counts = {
