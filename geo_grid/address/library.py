@@ -35,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -50,8 +50,10 @@ from geo_grid.crs import points_to_storage
 from geo_grid.errors import BadInput
 from geo_grid.io.tables import Table
 
-__all__ = ["ADDRESS_ID_BLOCK", "LIBRARY_COLUMNS", "address_ids", "read_library"]
+__all__ = ["ADDRESS_ID_BLOCK", "LIBRARY_COLUMNS", "PROGRESS_EVERY", "address_ids", "read_library"]
 
+#: Rows between two progress calls of :func:`read_library`.
+PROGRESS_EVERY = 2000
 #: Address ids of a district are ``code × ADDRESS_ID_BLOCK + n``: unique across the store.
 ADDRESS_ID_BLOCK = 10**8
 
@@ -125,6 +127,7 @@ def read_library(
     crs: str = "cgcs2000",
     gazetteer: Gazetteer | None = None,
     communities: gpd.GeoDataFrame | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> gpd.GeoDataFrame:
     """The rows of an address library table, checked, in the store's shape (see the module
     docstring).
@@ -146,12 +149,18 @@ def read_library(
     communities
         The district's community outlines (``code``, ``parent_code``, geometry; EPSG:4490): each
         address takes the community its point lies in.
+    progress
+        Called as ``progress(rows_done, rows)`` every :data:`PROGRESS_EVERY` rows and at the end.
     """
     cols = {f: table.column(n, f, required=f in _REQUIRED) for f, n in LIBRARY_COLUMNS.items()}
     lon, lat = _points(table, cols, crs, outline)
     known = KnownNames.from_lists(provinces=[names.province], cities=[names.city],
                                   districts=[names.district])  # fmt: skip
-    rows = [_library_row(table, i, cols, names, known, gazetteer) for i in range(len(table.frame))]
+    rows, n = [], len(table.frame)
+    for i in range(n):
+        rows.append(_library_row(table, i, cols, names, known, gazetteer))
+        if progress is not None and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == n):
+            progress(i + 1, n)
     frame = pd.DataFrame(rows, dtype=object)
     frame["lon"], frame["lat"] = lon, lat
     _place_in_communities(frame, communities)
