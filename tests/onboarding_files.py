@@ -8,6 +8,10 @@ edges are exact, so the layer checks clean. Names and codes are the district's r
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from shapely.geometry import box
 from geo_grid.address.gazetteer import community_short_name, is_zone_unit
 from geo_grid.crs import wgs84_to_gcj02
 
-__all__ = ["DistrictFiles", "write_district_files"]
+__all__ = ["DistrictFiles", "store_of_its_own", "write_district_files", "write_xlsx"]
 
 _FIRST = "康和泰安乐平福瑞祥兴宁华春秋东南西北"
 
@@ -147,3 +151,51 @@ def write_district_files(folder: Path, code: str, divisions: pd.DataFrame,
     roster = write_xlsx(folder / "花名册.xlsx", {"花名册": people, "角色": roles})
     return DistrictFiles(folder, code, prefix, Path(outline), communities, Path(grid_file),
                          addresses, roster, bounds, grids, library, people, street_names)  # fmt: skip
+
+
+def _reset() -> None:
+    from conftest import _reset_caches
+
+    from geo_grid.services import districts, index
+
+    _reset_caches()
+    districts.invalidate()
+    index.invalidate()
+
+
+@contextmanager
+def store_of_its_own(gazetteer_db: str) -> Iterator[str]:
+    """A new database in the session's cluster, migrated, the gazetteer loaded, serving as the
+    store (``GEO_GRID_DATABASE_URL``) until the block ends; then dropped, the session's store back.
+
+    Onboarding tests add districts: the two-district tests of the shared store keep theirs."""
+    import psycopg2
+    from psycopg2 import sql
+    from sqlalchemy.engine import make_url
+
+    from geo_grid.db import migrate
+    from geo_grid.db.session import get_engine
+    from geo_grid.services.gazetteer import load_gazetteer
+
+    name = f"onboard_{uuid.uuid4().hex[:8]}"
+    admin_url = make_url(gazetteer_db).set(database="postgres", drivername="postgresql")
+    admin = psycopg2.connect(admin_url.render_as_string(hide_password=False))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(gazetteer_db).set(database=name).render_as_string(hide_password=False)
+    os.environ["GEO_GRID_DATABASE_URL"] = url
+    _reset()
+    try:
+        migrate.upgrade(get_engine(url))
+        load_gazetteer()
+        yield url
+    finally:
+        get_engine(url).dispose()
+        os.environ["GEO_GRID_DATABASE_URL"] = gazetteer_db
+        _reset()
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        admin.close()

@@ -12,19 +12,14 @@ the session's cluster), so the two-district tests elsewhere keep their store as 
 from __future__ import annotations
 
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterator
 
 import pandas as pd
-import psycopg2
 import pytest
 import shapely
-from onboarding_files import DistrictFiles, write_district_files, write_xlsx
-from psycopg2 import sql
+from onboarding_files import DistrictFiles, store_of_its_own, write_district_files, write_xlsx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from geo_grid.cli import main
 
@@ -35,46 +30,11 @@ BOUNDS = (109.74, 39.56, 109.90, 39.64)
 TIMES: dict[str, float] = {}
 
 
-def _reset() -> None:
-    from conftest import _reset_caches
-
-    from geo_grid.services import districts, index
-
-    _reset_caches()
-    districts.invalidate()
-    index.invalidate()
-
-
 @pytest.fixture(scope="module")
 def own_store(gazetteer_db: str) -> Iterator[str]:
     """A new, migrated database with the gazetteer loaded, serving as the store for this module."""
-    from geo_grid.db import migrate
-    from geo_grid.db.session import get_engine
-    from geo_grid.services.gazetteer import load_gazetteer
-
-    name = f"onboard_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(
-        make_url(gazetteer_db).set(database="postgres", drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )  # fmt: skip
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(gazetteer_db).set(database=name).render_as_string(hide_password=False)
-    os.environ["GEO_GRID_DATABASE_URL"] = url
-    _reset()
-    try:
-        migrate.upgrade(get_engine(url))
-        load_gazetteer()
+    with store_of_its_own(gazetteer_db) as url:
         yield url
-    finally:
-        get_engine(url).dispose()
-        os.environ["GEO_GRID_DATABASE_URL"] = gazetteer_db
-        _reset()
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))  # fmt: skip
-        admin.close()
 
 
 @pytest.fixture(scope="module")
