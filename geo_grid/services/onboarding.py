@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from geo_grid import onboarding
+from geo_grid.address import Gazetteer
 from geo_grid.address.library import address_ids, read_library
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
@@ -36,7 +37,6 @@ from geo_grid.measure import area_m2
 from geo_grid.roster import RosterRole, parse_role_map, read_roster
 from geo_grid.services import districts as district_profiles
 from geo_grid.services import index
-from geo_grid.services.gazetteer import district_context
 from geo_grid.services.layers import read_file
 from geo_grid.settings import get_settings
 
@@ -165,7 +165,9 @@ def import_addresses(
     profile = district_profiles.pick(None, district)
     table = _table(path, label, encoding=encoding, sheet=sheet)
     with session_scope() as session:
-        gazetteer, names = district_context(session, [profile])
+        # the district's own divisions and every district of China: enough to parse its
+        # addresses and refuse another district's, without the national streets' build time
+        divisions = repos.gazetteer.read_district_divisions(session, profile.code, nationally=True)
         outline = repos.district.read_district_outlines(session, [profile.code]).geometry.iloc[0]
         communities = repos.district.read_admin_areas(
             session, level="community", districts=[profile.code]
@@ -176,8 +178,12 @@ def import_addresses(
         if progress is not None:
             progress("check", done, total)
 
+    gazetteer = Gazetteer.from_frame(divisions) if len(divisions) else None
+    names = profile.names
+    if gazetteer is not None and gazetteer.name(profile.code) and names.province is None:
+        names = onboarding.district_names(divisions, profile.code)  # stored before the gazetteer
     library = read_library(
-        table, names=names[profile.code], outline=outline, crs=crs or "cgcs2000",
+        table, names=names, outline=outline, crs=crs or "cgcs2000",
         gazetteer=gazetteer, communities=communities, progress=rows_done,
     )  # fmt: skip
     library["address_id"] = address_ids(profile.code, rows)
