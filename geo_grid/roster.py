@@ -236,9 +236,9 @@ def read_roster(
         rows.append(_roster_row(table, i, cols, district, lookup, mapping, grid_codes))
     if not rows:
         raise BadInput(f"{table.label}: the roster has no rows", field="file")
-    frame = pd.DataFrame(rows, columns=list(ROSTER_COLUMNS))
+    frame = pd.DataFrame(rows, columns=list(ROSTER_COLUMNS), dtype=object)
     _check_people(table, frame)
-    return frame
+    return frame.where(frame.notna(), None)
 
 
 def _roster_row(

@@ -217,6 +217,9 @@ def _library_row(
         value = given or getattr(parsed, key)
         numbered = key not in ("road", "xiaoqu", "village")
         parts[key] = (_number(value) if numbered else value) if value else None
+    if parts["xiaoqu"] is None and parsed.poi and any(parts[k] for k in ("building", "unit",
+                                                                        "room")):  # fmt: skip
+        parts["xiaoqu"] = parsed.poi  # 某某苑 with its 栋 in a column of its own
     local = _compose(parts) or _local_rest(parsed) or full
     return {
         "full_text": full, "local_text": local,

@@ -28,6 +28,7 @@ geo_grid.errors.BadInput: roster.csv: row 2, column '姓名': empty
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import zipfile
@@ -169,6 +170,8 @@ def _read_csv(
     except UnicodeDecodeError as exc:
         raise BadInput(f"{label}: not {codec} text ({exc.reason} at byte {exc.start})",
                        field="encoding") from None  # fmt: skip
+    header = next(csv.reader(io.StringIO(text)), [])
+    _check_header([h.strip() for h in header], label)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             nrows=max_rows + 1, skipinitialspace=True)  # fmt: skip
@@ -226,6 +229,7 @@ def _read_xlsx(
         raise BadInput(f"{label} [{ws.title}]: the sheet is empty", field="file")
     while rows and not any(rows[-1]):
         rows.pop()  # rows a spreadsheet formatted but left empty
+    _check_header(header, label)
     width = len(header)
     body = [(r + [""] * width)[:width] for r in rows]
     names = [h or f"column {k + 1}" for k, h in enumerate(header)]
@@ -251,10 +255,16 @@ def _check_rows(n: int, max_rows: int, label: str) -> None:
                        field="file")  # fmt: skip
 
 
+def _check_header(header: list[str], label: str) -> None:
+    """A column name twice would make its cells ambiguous: refused, naming it."""
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise BadInput(f"{label}: column {name!r} appears twice in the header", field=name)
+        seen.add(name)
+
+
 def _clean(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Every cell a stripped string; header names stripped too (a name twice is refused)."""
+    """Every cell a stripped string; header names stripped too."""
     frame = frame.rename(columns=lambda c: str(c).strip())
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise BadInput(f"{label}: column {dup!r} appears twice in the header", field=str(dup))
     return frame.astype(str).apply(lambda col: col.str.strip()).reset_index(drop=True)

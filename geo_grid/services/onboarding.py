@@ -128,6 +128,7 @@ def add_district(
             repos.district.delete_admin_areas(session, district=code)
         areas["area_m2"] = area_m2(areas, profile.local_crs)
         repos.district.insert_admin_areas(session, areas, district=code)
+        index.touch(session, code)
     step("store")
     index.invalidate()
     step("index")
@@ -189,6 +190,7 @@ def import_addresses(
     library["address_id"] = address_ids(profile.code, rows)
     with session_scope() as session:
         stored = repos.district.replace_addresses(session, library, district=profile.code)
+        index.touch(session, profile.code)
     if progress is not None:
         progress("store", rows, rows)
     index.invalidate()  # the district's geocoder is built anew from the new library
@@ -282,6 +284,7 @@ def import_roster(
         people, entries = repos.district.replace_roster(
             session, roster, district=profile.code, layers=layers
         )
+        index.touch(session, profile.code)
     step("store")
     index.invalidate()  # the locate index carries the roster
     by_role = roster["role"].value_counts().to_dict()

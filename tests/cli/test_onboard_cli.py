@@ -228,3 +228,17 @@ def test_district_add_without_an_outline_file_takes_cnmaps(own_store, capsys):
     minx, miny, maxx, maxy = row["bounds"]
     assert 109.0 < minx < maxx < 110.5 and 39.6 < miny < maxy < 40.0  # 东胜: 109.1-110.4°E
     assert row["communities_outlined"] == 0 and row["communities"] > 0
+
+
+def test_a_replaced_library_reaches_every_process(onboarded):
+    """An import in another process (an API worker, another server) records a new version of
+    the district's reference data: this process's index and geocoders are rebuilt at their next
+    key check, without a publish."""
+    from geo_grid.db.session import session_scope
+    from geo_grid.services import index
+
+    before = index.get_locator()
+    assert index.get_locator() is before
+    with session_scope() as s:
+        index.touch(s, CODE)  # what import-addresses writes, from whichever process
+    assert index.get_locator() is not before
