@@ -284,8 +284,7 @@ def route(
             person = _pick(roster.get((rule.layer, owner_grid), ()), turn)
             if person is not None:
                 trace.append(
-                    f"属主网格 {owner_grid}: 派给 {person['name']} "
-                    f"({_role_label(person)})"
+                    f"属主网格 {owner_grid}: 派给 {person['name']} ({_role_label(person)})"
                 )
                 return _decision(strategy, unified, rule.layer, owner_grid, rule.department,
                                  person, trace)  # fmt: skip
@@ -302,9 +301,7 @@ def route(
     person = _pick(roster.get((UNIFIED, unified), ()), turn)
     department = rule.department if strategy == "territorial_first" else None
     if person is not None:
-        trace.append(
-            f"属地网格 {unified}: 派给 {person['name']} ({_role_label(person)})"
-        )
+        trace.append(f"属地网格 {unified}: 派给 {person['name']} ({_role_label(person)})")
         return _decision(
             strategy, unified, rule.layer if strategy == "territorial_first" else UNIFIED,
             owner_grid if strategy == "territorial_first" else unified,

@@ -200,7 +200,8 @@ class RosterEntry(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     __table_args__ = (
         ForeignKeyConstraint(
-            ["district_code", "role"], ["roster_role.district_code", "roster_role.key"],
+            ["district_code", "role"],
+            ["roster_role.district_code", "roster_role.key"],
             name="roster_role_fk",
         ),
         Index("roster_layer_grid", "layer_key", "grid_code"),
