@@ -228,6 +228,14 @@ def test_district_add_without_an_outline_file_takes_cnmaps(own_store, capsys):
     minx, miny, maxx, maxy = row["bounds"]
     assert 109.0 < minx < maxx < 110.5 and 39.6 < miny < maxy < 40.0  # 东胜: 109.1-110.4°E
     assert row["communities_outlined"] == 0 and row["communities"] > 0
+    from geo_grid.services import layers
+
+    listed = layers.admin_areas("community", districts=["150602"])  # by name and code only
+    assert len(listed) == row["communities"] and listed.geometry.isna().all()
+    from api.geojson import feature_collection
+
+    body = feature_collection(listed)
+    assert body["features"][0]["geometry"] is None and body["features"][0]["properties"]["name"]
 
 
 def test_a_replaced_library_reaches_every_process(onboarded):
