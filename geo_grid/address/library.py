@@ -54,7 +54,9 @@ __all__ = ["ADDRESS_ID_BLOCK", "LIBRARY_COLUMNS", "PROGRESS_EVERY", "address_ids
 
 #: Rows between two progress calls of :func:`read_library`.
 PROGRESS_EVERY = 2000
-#: Address ids of a district are ``code × ADDRESS_ID_BLOCK + n``: unique across the store.
+#: Address ids of a district are ``code × ADDRESS_ID_BLOCK + n``: unique across the store (a
+#: district holds far fewer than 10⁸ addresses; ids stay below 2⁵³ for JavaScript). The demo
+#: generator numbers its addresses the same way.
 ADDRESS_ID_BLOCK = 10**8
 
 #: Column names an address library may use for each field (matched ignoring case and spaces).
