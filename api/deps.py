@@ -64,9 +64,9 @@ DistrictQuery = Annotated[
     str | None,
     Query(
         pattern=r"^[0-9]{6}$",
-        description="District code (6 digits, e.g. 320508); default: every district of the "
+        description="District code (6 digits, e.g. 110101); default: every district of the "
         "caller's area (one for a district account, all of a city for a city account)",
-        examples=["320508"],
+        examples=["110101"],
     ),
 ]
 

@@ -61,6 +61,12 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/audit/personal-data": ADMIN,
     # --- districts served, grid layers, areas, checks, merge
     "GET /api/v1/districts": STAFF,
+    # onboarding a district from its own files (its area checked in the routes)
+    "POST /api/v1/districts": ADMIN,
+    "POST /api/v1/districts/{code}/addresses": ADMIN,
+    "POST /api/v1/districts/{code}/roster": ADMIN,
+    "GET /api/v1/districts/{code}/roles": STAFF,
+    "POST /api/v1/districts/{code}/roles": ADMIN,
     "GET /api/v1/layers": STAFF,
     "GET /api/v1/layers/{layer}/grids": STAFF,
     "GET /api/v1/layers/{layer}/checks": STAFF,

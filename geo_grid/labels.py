@@ -178,13 +178,17 @@ ACTOR_ROLE: dict[str, str] = {**ROLE, "system": "系统自动"}
 #: The service's own actors in a case's history (``system:router``, ``system:tick``), by name.
 SYSTEM_ACTOR: dict[str, str] = {"router": "自动派遣", "tick": "超期升级", "publish": "网格发布"}
 
-#: People on a grid's roster (``roster.role``).
+#: People on a grid's roster (``roster.role``): the default roles' names (a district's own roles
+#: carry their names in ``roster_role.name_zh``).
 ROSTER_ROLE: dict[str, str] = {
     "grid_leader": "网格长",
     "grid_worker": "网格员",
     "police": "包保民警",
     "party_household": "党员中心户",
     "dept_member": "报到成员",
+    "building_leader": "楼栋长",
+    "party_secretary": "网格党支部书记",
+    "micro_grid_leader": "微网格长",
 }
 
 #: An account's area (:data:`geo_grid.access.SCOPE_LEVELS`).

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     body_max_bytes: int = 4 * 1024 * 1024
     #: most a zipped shapefile may unpack to (declared and actually produced)
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
+    #: most rows a table a district hands in may hold (its standard address library, its roster)
+    table_max_rows: int = 1_000_000
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
     #: largest photo of a case's work a grid worker may upload (JPEG, PNG or WebP), in bytes;

@@ -33,7 +33,7 @@ _BATCH_BODY = request_body(
     required=("file", "column"),
     json={
         "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
-        "example": ["姑苏区平江街道平江路12号", "苏州平江路12号3栋2单元301室"],
+        "example": ["某区某街道和平路12号", "某市和平路12号3栋2单元301室"],
     },
 )
 

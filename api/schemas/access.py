@@ -28,7 +28,7 @@ class UserIn(BaseModel):
     password: str = Field(min_length=8, max_length=200)
     role: str = Field(examples=["dispatcher"])
     scope: str | None = Field(
-        None, max_length=40, examples=["street:320508017", "city:3205", "all"]
+        None, max_length=40, examples=["street:110101001", "city:1101", "all"]
     )
     person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
 

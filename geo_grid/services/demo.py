@@ -88,6 +88,7 @@ def _store_district(session, demo, say: Callable[[str], None]) -> None:
     say(f"{code}: stored {len(demo.buildings)} buildings and {len(demo.addresses)} addresses")
     people, roles = repos.district.insert_roster(session, demo.roster, district=code)
     repos.store.set_meta(session, _key(DEMO_META_KEY, code), str(demo.seed))
+    index.touch(session, code)  # other processes' geocoders: the library changed
     say(f"{code}: stored {people} people in {roles} roster roles")
 
 

@@ -182,14 +182,15 @@ def _district_of_grid(code: str, districts: Sequence[str] | None) -> str:
 def admin_areas(
     level: str | None = None, parent: str | None = None, districts: Sequence[str] | None = None
 ) -> gpd.GeoDataFrame:
-    """Admin areas (of one level, under one parent) of ``districts`` (None: every district)."""
+    """Admin areas (of one level, under one parent) of ``districts`` (None: every district),
+    those known by name and code only (no outline yet: a None geometry) included."""
     if level is not None and level not in ("district", "street", "community"):
         raise BadInput(
             f"level: must be district, street or community, not {level!r}", field="level"
         )
     with session_scope() as session:
         return repos.district.read_admin_areas(
-            session, level=level, parent=parent, districts=districts
+            session, level=level, parent=parent, districts=districts, outlined=False
         )
 
 

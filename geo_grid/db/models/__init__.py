@@ -41,6 +41,7 @@ from geo_grid.db.models.district import (
     District,
     Person,
     RosterEntry,
+    RosterRole,
 )
 from geo_grid.db.models.gazetteer import GazetteerEntry
 from geo_grid.db.models.grids import Generation, Grid, Layer
@@ -83,5 +84,6 @@ __all__ = [
     "PlanEdit",
     "ReportIn",
     "RosterEntry",
+    "RosterRole",
     "RoutingRuleRow",
 ]

@@ -14,6 +14,7 @@ from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.layers import UNIFIED
+from geo_grid.roster import ON_DUTY
 from geo_grid.services.cases._common import Job, cache_lock
 
 __all__ = ["geocoder_warm", "get_locator", "place", "place_points", "roster_map"]
@@ -75,11 +76,12 @@ def roster_map(locator, district: str | None) -> dict[tuple[str, str], list[dict
             roster = repos.district.read_roster(session)
         maps = {}
         for rec in roster.itertuples(index=False):
-            if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
+            if rec.duty not in ON_DUTY:  # 党员中心户, 楼栋长 …: listed, never assigned
                 continue
             maps.setdefault(rec.district, {}).setdefault((rec.layer, rec.grid_code), []).append(
-                {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
-            )
+                {"person_id": rec.person_id, "name": rec.name, "role": rec.role,
+                 "duty": rec.duty, "role_name": rec.role_name}
+            )  # fmt: skip
         with cache_lock:
             _roster.update(key=locator.key, map=maps)
     return maps.get(district, {})

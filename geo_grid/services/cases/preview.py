@@ -95,9 +95,9 @@ def duty_grid(code: str) -> dict[str, Any] | None:
     except NotFound:
         return None
     roster = [
-        {**p, "role_zh": label(ROSTER_ROLE, p.get("role"))}
+        {**p, "role_zh": p.get("role_name") or label(ROSTER_ROLE, p.get("role"))}
         for p in grid["roster"]
-        if p.get("role") != "party_household"  # households, not people on duty
+        if p.get("duty") != "party_household"  # households, not people on duty
     ]
     keep = ("code", "name", "community_code", "community", "street_code", "street", "households")
     return {**{k: grid[k] for k in keep}, "roster": roster, "geometry": grid["geometry"]}
