@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.access import Principal
 from geo_grid.coverage import CoverageReport, Progress, check_coverage, fix_coverage
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
@@ -40,6 +41,7 @@ __all__ = [
     "fix_layer",
     "latest_check",
     "merge",
+    "merge_inputs",
     "read_check_input",
     "unified_codes",
 ]
@@ -405,31 +407,22 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
     return out
 
 
-def merge(
-    layers: Sequence[str] = DEPARTMENT_LAYERS,
+def merge_inputs(
+    layers: Sequence[str],
     *,
-    district: str | None = None,
+    district: str | None,
     base: str = UNIFIED,
     base_generation: int | None = None,
-    out_dir: Path | str | None = None,
-    as_draft: bool = False,
     share_threshold: float = 0.9,
     deviation_m: float = 10.0,
-    max_households: int | None = 600,
-    author: str | None = None,
-) -> dict[str, Any]:
-    """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
-    district, asked after the arguments are checked): crosswalk and conformance stored, the
-    proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
-    ``conformance.csv``) and/or stored as a draft generation of ``unified``.
-
-    Returns ``{merge_id, base, base_generation, departments: {layer: generation}, crosswalk:
-    rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
-    files, draft_generation}``.
-    """
+    viewer: Principal | None = None,
+) -> tuple[list[str], str]:
+    """A merge's arguments checked, and the generations it would read found (a quick read): the
+    department layers without repeats and the district code. Raises what :func:`merge` would
+    before it starts, so a merge submitted as a job is refused at once instead of failing later.
+    ``viewer`` picks the district among theirs (:func:`geo_grid.services.districts.pick`)."""
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
-    from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
 
     layers = list(dict.fromkeys(layers))
     if not layers:
@@ -442,8 +435,49 @@ def merge(
         )
     if not deviation_m > 0:
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
-    district = district_profiles.pick(None, district).code
+    district = district_profiles.pick(viewer, district).code
+    with session_scope() as session:
+        repos.grids.resolve_generation(session, base, base_generation, district=district)
+        for key in layers:
+            repos.grids.resolve_generation(session, key, None, district=district)
+    return layers, district
+
+
+def merge(
+    layers: Sequence[str] = DEPARTMENT_LAYERS,
+    *,
+    district: str | None = None,
+    base: str = UNIFIED,
+    base_generation: int | None = None,
+    out_dir: Path | str | None = None,
+    as_draft: bool = False,
+    share_threshold: float = 0.9,
+    deviation_m: float = 10.0,
+    max_households: int | None = 600,
+    author: str | None = None,
+    progress: Progress = None,
+) -> dict[str, Any]:
+    """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
+    district, asked after the arguments are checked): crosswalk and conformance stored, the
+    proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
+    ``conformance.csv``) and/or stored as a draft generation of ``unified``. ``progress`` is told
+    of its five steps (read, the three of :func:`geo_grid.merge.merge_layers`, stored).
+
+    Returns ``{merge_id, base, base_generation, departments: {layer: generation}, crosswalk:
+    rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
+    files, draft_generation}``.
+    """
+    from geo_grid.coverage.progress import progress_reporter
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+    from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
+
+    layers, district = merge_inputs(
+        layers, district=district, base=base, base_generation=base_generation,
+        share_threshold=share_threshold, deviation_m=deviation_m,
+    )  # fmt: skip
     local_crs = district_profiles.get(district).local_crs
+    step = progress_reporter(progress, 5, "merge")
     with session_scope() as session:
         base_gen = repos.grids.resolve_generation(session, base, base_generation, district=district)
         base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
@@ -454,6 +488,7 @@ def merge(
         communities = _communities(session, district)
     if len(base_grids) == 0:
         raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
+    step("read")
     result = merge_layers(
         base_grids,
         frames,
@@ -462,6 +497,7 @@ def merge(
         deviation_m=deviation_m,
         max_households=max_households,
         local_crs=local_crs,
+        progress=(lambda stage, done, total: step(stage)) if progress else None,
     )
     conformance = [
         {
@@ -523,6 +559,7 @@ def merge(
             repos.grids.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
             repos.checks.set_merge_proposed(session, run_id, gid)
             draft = int(repos.grids.generation_row(session, gid)["number"])
+    step("stored")
     return {
         "merge_id": run_id,
         "district_code": district,
