@@ -39,10 +39,12 @@ __all__ = [
     "crosswalk_for",
     "fix_file",
     "fix_layer",
+    "gap_width",
     "latest_check",
     "merge",
     "merge_inputs",
     "read_check_input",
+    "resolve_generation",
     "unified_codes",
 ]
 
@@ -60,12 +62,28 @@ def _progress_for(features: int, progress: Progress) -> Progress:
     return progress if features >= PROGRESS_MIN_FEATURES else None
 
 
-def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
-    """The check parameters that change its answer, and their canonical key."""
+def gap_width(gap_width_m: float) -> float:
+    """``gap_width_m`` when it is a width a check can use (> 0 m), else :class:`BadInput`."""
     if not gap_width_m > 0:
         raise BadInput(f"gap_width_m: must be > 0 m, got {gap_width_m}", field="gap_width_m")
-    params = {"gap_width_m": float(gap_width_m)}
+    return float(gap_width_m)
+
+
+def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
+    """The check parameters that change its answer, and their canonical key."""
+    params = {"gap_width_m": gap_width(gap_width_m)}
     return params, json.dumps(params, sort_keys=True)
+
+
+def resolve_generation(layer: str, *, district: str, generation: int | None) -> dict[str, Any]:
+    """The stored generation a check, fix or export of ``layer`` would read (the published one
+    by default); :class:`NotFound` naming what is missing. A quick read, for checking a job's
+    arguments when it is submitted."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as session:
+        return repos.grids.resolve_generation(session, layer, generation, district=district)
 
 
 # ---------------------------------------------------------------------------------- files
