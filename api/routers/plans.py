@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field, SkipValidation
@@ -28,6 +29,9 @@ from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
+from api.schemas.jobs import JobOut
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
@@ -37,6 +41,7 @@ from geo_grid.services import index, plans
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
 DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
+PlanId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="The plan's id")]
 
 
 class PlanCreate(BaseModel):
@@ -287,19 +292,17 @@ def suggest(plan_id: int, principal: PrincipalDep) -> Any:
     return workers.run_json(SuggestionsOut, plans.suggestions, plan_id, viewer=principal)
 
 
-@router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
-def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> Any:
-    """Apply suggestions (by id) to the plan, each as an edit.
+@router.post(
+    "/{plan_id}/accept-suggestion", status_code=202, response_model=JobOut, responses=ACCEPTED
+)
+def accept_suggestion(plan_id: PlanId, body: AcceptIn, principal: PrincipalDep) -> Any:
+    """Apply suggestions (by id; all of them without ``ids``) to the plan as a job, each as an
+    edit checked like a hand-made one.
 
-    Each is checked like a hand-made edit."""
-    return workers.run_json(
-        AcceptOut,
-        plans.accept_suggestions,
-        plan_id,
-        body.ids,
-        author=principal.label,
-        viewer=principal,
-    )
+    Answers 202 with the job once the plan is found open and in the caller's area; the job's
+    result is an :class:`AcceptOut`. A suggestion id no longer current fails the job (409's
+    message in its ``error``)."""
+    return submit_job("accept_suggestions", {"plan_id": plan_id, "ids": body.ids}, principal)
 
 
 @router.post("/{plan_id}/validate", response_model=ValidateOut)
