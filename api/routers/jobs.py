@@ -38,9 +38,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "model": JobOut,
         "description": "Accepted: the work runs as a job; poll the Location (/api/v1/jobs/{id})",
-        "headers": {
-            "Location": {"description": "/api/v1/jobs/{id}", "schema": {"type": "string"}}
-        },
+        "headers": {"Location": {"description": "/api/v1/jobs/{id}", "schema": {"type": "string"}}},
     }
 }
 

@@ -94,9 +94,11 @@ def read_check_input(
     parent: Path | str | None = None,
     parent_crs: str | None = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
-    both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
+    both held to the upload limits unless ``upload_limits`` is False (the operator's own files
+    on the command line: :func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
@@ -105,11 +107,16 @@ def read_check_input(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path, crs=crs, unique_codes=False, label=labels[0])
+    grids = read_file(
+        path, crs=crs, unique_codes=False, label=labels[0], upload_limits=upload_limits
+    )
     parents = None
     if parent is not None:
         try:
-            parents = read_file(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
+            parents = read_file(
+                parent, crs=parent_crs or crs, unique_codes=True, label=labels[1],
+                upload_limits=upload_limits,
+            )  # fmt: skip
         except BadInput as exc:  # the reader's "path" is the parent argument here
             if exc.field != "path":
                 raise
@@ -127,13 +134,15 @@ def check_file(
     parent_field: str = "community_code",
     progress: Progress = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> CoverageReport:
     """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, naming
-    it by ``labels`` (see :func:`read_check_input`)."""
+    it by ``labels``; ``upload_limits`` as :func:`read_check_input`."""
     _params(gap_width_m)
     grids, parents = read_check_input(
-        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels
-    )
+        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels,
+        upload_limits=upload_limits,
+    )  # fmt: skip
     return check_coverage(
         grids,
         parents,
@@ -153,13 +162,17 @@ def fix_file(
     gap_width_m: float = 20.0,
     overlap_rule: str = "longest_border",
     progress: Progress = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Fix a layer file into ``out`` (format from its extension); returns counts, the change log
-    and the check of the fixed layer (clean unless the fixer failed)."""
+    and the check of the fixed layer (clean unless the fixer failed). ``upload_limits`` as
+    :func:`read_check_input`."""
     from geo_grid.io import write_layer
 
     _params(gap_width_m)
-    grids, parents = read_check_input(path, crs=crs, parent=parent, parent_crs=parent_crs)
+    grids, parents = read_check_input(
+        path, crs=crs, parent=parent, parent_crs=parent_crs, upload_limits=upload_limits
+    )
     before = check_coverage(grids, parents, gap_width_m=gap_width_m)
     fixed, log = fix_coverage(
         grids,

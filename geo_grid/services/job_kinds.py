@@ -136,7 +136,7 @@ def _run_merge(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return checks.merge(
         params["layers"], district=params["district"], as_draft=params["as_draft"],
         share_threshold=params["share_threshold"], deviation_m=params["deviation_m"],
-        out_dir=params.get("out_dir"), author=ctx.principal.label, progress=ctx.stages(0.02),
+        out_dir=params.get("out_dir"), author=ctx.author, progress=ctx.stages(0.02),
     )  # fmt: skip
 
 
@@ -159,7 +159,7 @@ def _run_accept(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     from geo_grid.services import plans
 
     return plans.accept_suggestions(
-        params["plan_id"], params["ids"], author=ctx.principal.label, viewer=ctx.principal,
+        params["plan_id"], params["ids"], author=ctx.author, viewer=ctx.principal,
         progress=ctx.stages(0.02),
     )  # fmt: skip
 
@@ -208,7 +208,7 @@ def _run_fix(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return checks.fix_layer(
         params["layer"], district=params["district"], generation=params["generation"],
         out=params.get("out"), as_draft=params["as_draft"], gap_width_m=params["gap_width_m"],
-        overlap_rule=params["overlap_rule"], author=ctx.principal.label,
+        overlap_rule=params["overlap_rule"], author=ctx.author,
         progress=ctx.stages(0.1, 0.95),
     )  # fmt: skip
 

@@ -155,13 +155,22 @@ def get(job_id: int, *, viewer: Principal) -> dict[str, Any]:
 
 
 def list_for(
-    viewer: Principal, *, status: str | None = None, limit: int = 50, offset: int = 0
+    viewer: Principal,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    everyone: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The caller's jobs, newest first (without params and results), and how many there are."""
+    """The caller's jobs (an administrator's ``everyone``: all jobs), newest first, without
+    params and results; and how many there are."""
+    if everyone and viewer.role != "admin":
+        raise Forbidden("job: only administrators list everyone's jobs", field="job")
     with session_scope() as session:
         rows, total = repos.jobs.list_jobs(
-            session, created_by=viewer.label, status=status, limit=limit, offset=offset
-        )
+            session, created_by=None if everyone else viewer.label, status=status,
+            limit=limit, offset=offset,
+        )  # fmt: skip
     return [_view(r, detail=False) for r in rows], total
 
 
@@ -182,8 +191,11 @@ class JobContext:
         *,
         worker: str | None = None,
         on_report: Callable[[float, str], None] | None = None,
+        author: str | None = None,
     ) -> None:
         self.job_id, self.principal, self.worker = job_id, principal, worker
+        #: how stored work names who did it (plan edits, merges, drafts)
+        self.author = author or principal.label
         self._on_report = on_report
         self._last = (0.0, "")
 
@@ -233,14 +245,16 @@ def run_here(
     *,
     principal: Principal,
     on_report: Callable[[float, str], None] | None = None,
+    author: str | None = None,
 ) -> dict[str, Any]:
     """A kind's work done in this process with no job row (the CLI, on the operator's own
-    machine): the same checks and work as a job, progress to ``on_report``."""
+    machine): the same checks and work as a job, progress to ``on_report``; ``author`` names
+    who did it in what is stored (default: the principal's label)."""
     from geo_grid.services.job_kinds import kind_of
 
     spec = kind_of(kind)
     prepared = spec.prepare(dict(params), principal, True)
-    ctx = JobContext(None, principal, on_report=on_report)
+    ctx = JobContext(None, principal, on_report=on_report, author=author)
     return _plain(spec.run(prepared.params, ctx))
 
 

@@ -487,9 +487,10 @@ def import_plan(
     district: str,
     note: str | None = None,
     author: str | None = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Store an edited layer file (e.g. a GPKG from QGIS) as a new plan on the published layer
-    of ``district``.
+    of ``district`` (``upload_limits``: see :func:`geo_grid.services.layers.read_file`).
 
     Community and street codes missing from the file are taken from the base grid of the same
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
@@ -497,7 +498,7 @@ def import_plan(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path)
+    grids = read_file(path, upload_limits=upload_limits)
     if layer == "unified":
         bad = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if bad:
