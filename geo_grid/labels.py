@@ -99,7 +99,6 @@ JOB_STAGE: dict[str, str] = {
     "faces": "分配重叠与缝隙",
     "small parts": "合并碎片",
     "assemble": "组装修复后的图层",
-    "check": "复查修复结果",
     "crosswalk": "计算网格对照关系",
     "conformance": "检查部门网格一致性",
     "proposed": "生成合一网格方案",
