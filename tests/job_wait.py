@@ -7,10 +7,13 @@ from typing import Any
 
 
 def wait_for_job(client: Any, answer: Any, *, timeout_s: float = 300.0) -> dict:
-    """The job of a 202 ``answer`` once it is done or failed (polling its ``Location`` with
-    ``client``, a TestClient or an httpx client); AssertionError after ``timeout_s``."""
+    """The job of a 202 ``answer`` (an httpx or schemathesis response) once it is done or failed,
+    polling its ``Location`` with ``client`` (a TestClient or an httpx client); AssertionError
+    after ``timeout_s``."""
     assert answer.status_code == 202, answer.text[:500]
     location = answer.headers["location"]
+    if isinstance(location, list):  # a schemathesis response: each header's values
+        (location,) = location
     assert location == f"/api/v1/jobs/{answer.json()['id']}"
     deadline = time.monotonic() + timeout_s
     while True:
