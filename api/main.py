@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -29,6 +30,7 @@ from api.routers import (
     geocoding,
     grids,
     health,
+    jobs,
     layers,
     maps,
     open311,
@@ -36,6 +38,7 @@ from api.routers import (
 )
 from geo_grid import scratch
 from geo_grid.assets import static_path
+from geo_grid.services import jobs as job_service
 
 log = logging.getLogger("geo_grid.api")
 
@@ -97,7 +100,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # without waiting for the work they run
     threading.Thread(target=workers.start, name="geo-grid-workers-start", daemon=True).start()
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
-    yield
+    # job workers: threads that take queued jobs and run them in the worker processes above
+    job_workers = job_service.start_workers(execute=workers.run)
+    try:
+        yield
+    finally:
+        # a thread that is idle stops at once; one running a job finishes it (or dies with the
+        # process, and the job is taken again when its heartbeat is stale)
+        await run_in_threadpool(job_workers.stop, 2.0)
 
 
 def create_app() -> FastAPI:
@@ -116,7 +126,7 @@ def create_app() -> FastAPI:
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
-               case_photos, case_pages, open311, plans, checks, docs)  # fmt: skip
+               case_photos, case_pages, open311, plans, checks, jobs, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

@@ -12,7 +12,18 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-__all__ = ["CaseRef", "Category", "Code", "Crs", "DryRun", "Lat", "LayerKey", "Lon", "PhotoId"]
+__all__ = [
+    "CaseRef",
+    "Category",
+    "Code",
+    "Crs",
+    "DryRun",
+    "Lat",
+    "LayerKey",
+    "Lon",
+    "PhotoId",
+    "PlanId",
+]
 
 #: A layer key in a path: ``unified``, ``politics_law`` ... (layers are rows, so any such key).
 LayerKey = Annotated[
@@ -34,6 +45,7 @@ Category = Annotated[
 ]
 #: An edit's ``?dry_run=true``: the impact without storing anything.
 DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
+PlanId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The plan's id")]
 
 #: A point's coordinates in a query, in the CRS ``crs`` names.
 Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[120.62])]

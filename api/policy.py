@@ -76,6 +76,14 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/checks": PLANNING,
     "POST /api/v1/merge": PLANNING,
     "POST /api/v1/layers/{layer}/imports": PLANNING,
+    "POST /api/v1/layers/{layer}/fixes": PLANNING,
+    "POST /api/v1/layers/{layer}/exports": PLANNING,
+    # --- long work as jobs: started by the routes above (merge, stored checks, fixes, exports,
+    # accept-all, big batch geocodes); a job is read by whoever started it and by admins
+    # (geo_grid/services/jobs.py decides: others reach the route and get its 403)
+    "GET /api/v1/jobs": STAFF,
+    "GET /api/v1/jobs/{job_id}": STAFF,
+    "GET /api/v1/jobs/{job_id}/file": STAFF,
     # --- geocoding and point lookups
     "GET /api/v1/geocode": STAFF,
     "POST /api/v1/geocode/batch": STAFF,

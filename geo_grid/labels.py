@@ -37,6 +37,9 @@ __all__ = [
     "GEOCODE_LEVEL",
     "GEOCODE_STATUS",
     "INDICATOR_COLOUR",
+    "JOB_KIND",
+    "JOB_STAGE",
+    "JOB_STATUS",
     "PLAN_CHANGE",
     "PHOTO_PHASE",
     "PLAN_STATE",
@@ -61,6 +64,49 @@ DEFECT_KIND: dict[str, str] = {
     "outside_parent": "超出上级",
     "crosses_parent": "跨越上级边界",
     "parent_not_covered": "上级未覆盖",
+}
+
+#: Kinds of long work run as jobs (:data:`geo_grid.services.job_kinds.KINDS`).
+JOB_KIND: dict[str, str] = {
+    "merge": "多网合一",
+    "accept_suggestions": "采纳调整建议",
+    "check_layer": "覆盖检查",
+    "fix_layer": "覆盖修复",
+    "geocode_batch": "批量地址匹配",
+    "export_layer": "图层导出",
+}
+
+#: A job's state (:data:`geo_grid.db.models.JOB_STATUSES`).
+JOB_STATUS: dict[str, str] = {
+    "queued": "排队中",
+    "running": "执行中",
+    "done": "已完成",
+    "failed": "失败",
+}
+
+#: The steps long work reports as its progress (coverage checks and fixes, the merge, plans,
+#: batch geocoding, exports): what a job's message says while it runs.
+JOB_STAGE: dict[str, str] = {
+    "read": "读取图层",
+    "validity": "检查几何有效性",
+    "codes": "检查编码",
+    "edges": "检查共享边界",
+    "overlaps": "查找重叠",
+    "gaps": "查找缝隙",
+    "gap widths": "量测缝隙宽度",
+    "parents": "检查与上级的嵌套",
+    "repairs": "修复几何",
+    "faces": "分配重叠与缝隙",
+    "small parts": "合并碎片",
+    "assemble": "组装修复后的图层",
+    "crosswalk": "计算网格对照关系",
+    "conformance": "检查部门网格一致性",
+    "proposed": "生成合一网格方案",
+    "stored": "写入结果",
+    "suggest": "计算调整建议",
+    "accept": "采纳调整建议",
+    "geocode": "匹配地址",
+    "write": "写出文件",
 }
 
 #: Case states (:data:`geo_grid.cases.lifecycle.STATES`), as a case's status reads.

@@ -3,9 +3,11 @@ whose work runs in the API's worker processes (:mod:`api.workers`): it is second
 GEOS that would otherwise hold the GIL against every other request.
 
 ``POST /api/v1/checks`` takes either a multipart upload (``file``, optional ``parent``, form
-fields ``crs`` and ``gap_width_m``) or JSON ``{"layer", "generation"}``; the
+fields ``crs`` and ``gap_width_m``: checked in the request) or JSON ``{"layer", "generation"}``
+(a stored layer: a job, :mod:`api.routers.jobs`, as is ``POST /api/v1/merge``); the
 ``check_request`` dependency turns both into one typed :class:`api.schemas.CheckRequest` so the
-route body parses nothing. Stored checks are read back by ``GET /api/v1/layers/{layer}/checks`` without
+route body parses nothing. Stored checks are read back by ``GET /api/v1/layers/{layer}/checks``
+without
 recomputing; the merge's crosswalk is served per unified grid.
 """
 
@@ -23,9 +25,11 @@ from api.deps import DistrictQuery, OneDistrict, ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import LayerKey
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput, NotFound
-from geo_grid.services import checks, districts
+from geo_grid.services import checks
 
 router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 
@@ -71,25 +75,22 @@ _CHECK_BODY = request_body(
 )
 
 
-@router.post("/checks", response_model=schemas.CheckOut, openapi_extra=_CHECK_BODY)
+@router.post(
+    "/checks", response_model=schemas.CheckOut, openapi_extra=_CHECK_BODY, responses=ACCEPTED
+)
 def post_check(
     req: Annotated[schemas.CheckRequest, Depends(check_request)], principal: PrincipalDep,
     district: DistrictQuery = None,
 ) -> Any:  # fmt: skip
-    """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
+    """Check a layer's coverage: an uploaded file (answered at once) or a stored layer (a job).
 
-    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
-    (of ``district``, or the caller's one) is kept and reused for that generation."""
+    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons. An uploaded file is
+    checked in the request (200, nothing stored: uploads are held to the upload limits). A stored
+    layer (of ``district``, or the caller's one) is checked as a job: 202 with the job, whose
+    result is this answer once done; the check is kept and reused for that generation."""
     if req.layer is not None:
-        return workers.run_json(
-            schemas.CheckOut,
-            checks.check_layer,
-            req.layer.layer,
-            district=districts.pick(principal, district).code,
-            generation=req.layer.generation,
-            gap_width_m=req.layer.gap_width_m,
-            refresh=req.layer.refresh,
-        )
+        params = req.layer.model_dump()
+        return submit_job("check_layer", {**params, "district": district}, principal)
     file, parent = req.file, req.parent
     assert file is not None  # check_request gives a layer or a file
     try:
@@ -131,23 +132,16 @@ def layer_checks(
     )
 
 
-@router.post("/merge", response_model=schemas.MergeOut)
-def post_merge(body: schemas.MergeIn, principal: PrincipalDep, district: OneDistrict) -> Any:
-    """多网合一: relate the department layers to the unified layer of ``district`` (the caller's
-    when they have one) and propose one layer.
+@router.post("/merge", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def post_merge(body: schemas.MergeIn, district: OneDistrict, principal: PrincipalDep) -> Any:
+    """多网合一 as a job: relate the department layers to the unified layer of ``district`` (the
+    caller's when they have one) and propose one layer.
 
-    Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
-    stores the proposed unified layer as a draft; the caller's account is recorded as its author."""
-    return workers.run_json(
-        schemas.MergeOut,
-        checks.merge,
-        body.layers,
-        district=district.code,
-        as_draft=body.as_draft,
-        share_threshold=body.share_threshold,
-        deviation_m=body.deviation_m,
-        author=principal.label,
-    )
+    Answers 202 with the job (``Location: /api/v1/jobs/{id}``) once the layers are found; the
+    job's result (a :class:`~api.schemas.MergeOut`) reports where the department grids do not
+    conform, the crosswalk is stored and, with ``as_draft``, the proposed unified layer as a
+    draft; the caller's account is recorded as its author."""
+    return submit_job("merge", {**body.model_dump(), "district": district.code}, principal)
 
 
 @router.get("/grids/{code}/crosswalk", response_model=schemas.CrosswalkOut)

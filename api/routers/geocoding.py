@@ -14,14 +14,18 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api import schemas, workers
+from api.auth import PrincipalDep
 from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import Crs, Lat, Lon
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
+from geo_grid.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
 
@@ -78,27 +82,38 @@ def geocode(
     return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
-@router.post("/geocode/batch", response_model=schemas.BatchOut, openapi_extra=_BATCH_BODY)
+def _asks_async(request: Request) -> bool:
+    """``Prefer: respond-async`` (RFC 7240) among the request's preferences."""
+    prefs = ",".join(request.headers.getlist("prefer")).lower()
+    return "respond-async" in {p.split(";")[0].strip() for p in prefs.split(",")}
+
+
+@router.post(
+    "/geocode/batch", response_model=schemas.BatchOut, openapi_extra=_BATCH_BODY,
+    responses=ACCEPTED,
+)  # fmt: skip
 def geocode_batch(
-    batch: Annotated[schemas.BatchInput, Depends(batch_input)], districts: ReadableDistricts
+    request: Request,
+    batch: Annotated[schemas.BatchInput, Depends(batch_input)],
+    districts: ReadableDistricts,
+    principal: PrincipalDep,
 ) -> Any:
     """Geocode many addresses: a JSON list, or a CSV upload with the column named.
 
-    One row per address in order, with counts of matched, ambiguous and unmatched."""
-    # in a worker process (its own geocoders, built on its first batch), answer included: 10,000
-    # addresses are seconds of Python that would hold the GIL against every other request
-    return workers.run_json(schemas.BatchOut, _batch, batch.addresses, batch.field, list(districts))
-
-
-def _batch(addresses: list[Any], field: str, districts: list[str]) -> schemas.BatchOut:
-    rows = geocoding.geocode_batch(addresses, field=field, districts=districts)
-    data = []
-    for i, row in enumerate(rows):
-        layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
-        grids = {k.removeprefix("grid_"): row.pop(k) for k in layers}
-        data.append(schemas.BatchRow(row=i, grids=grids, **row))
-    counts = {s: sum(r.status == s for r in data) for s in ("matched", "ambiguous", "unmatched")}
-    return schemas.BatchOut(data=data, count=len(data), **counts)
+    One row per address in order, with counts of matched, ambiguous and unmatched. Up to
+    ``GEO_GRID_JOB_SYNC_MAX_ADDRESSES`` addresses (1,000) are answered in the request (200); a
+    larger batch, or one sent with ``Prefer: respond-async``, becomes a job: 202 with the job,
+    whose result is this answer once done."""
+    small = len(batch.addresses) <= get_settings().job_sync_max_addresses
+    if small and not _asks_async(request):
+        # in a worker process (its own geocoders, built on its first batch), answer included:
+        # a batch is Python that would hold the GIL against every other request
+        return workers.run_json(
+            schemas.BatchOut, geocoding.batch_answer, batch.addresses, field=batch.field,
+            districts=list(districts),
+        )  # fmt: skip
+    params = {"addresses": batch.addresses, "field": batch.field, "districts": list(districts)}
+    return submit_job("geocode_batch", params, principal)
 
 
 @router.get("/locate", response_model=schemas.LocateOut)

@@ -15,6 +15,8 @@ from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import LayerKey
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
@@ -165,3 +167,31 @@ def import_upload(
         if exc.field != "path":
             raise
         raise BadInput(exc.message, field="file") from exc
+
+
+# ------------------------------------------------------------------- long work on a layer
+@router.post("/{layer}/fixes", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def fix_layer(
+    layer: LayerKey, body: schemas.FixIn, principal: PrincipalDep, district: OneDistrict
+) -> Any:
+    """Fix a stored generation of the layer in ``district`` into a new draft generation, as a job
+    (``geo-grid fix --layer … --as-draft``).
+
+    Overlaps go to a neighbour, gaps and slivers are filled, grids are clipped to their community;
+    the draft gets its own stored check. 202 with the job once the generation is found; its
+    result names the draft generation and the changes."""
+    params = {**body.model_dump(), "layer": layer, "district": district.code, "as_draft": True}
+    return submit_job("fix_layer", params, principal)
+
+
+@router.post("/{layer}/exports", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def export_layer(
+    layer: LayerKey, body: schemas.ExportIn, principal: PrincipalDep, district: OneDistrict
+) -> Any:
+    """Write a stored generation of the layer in ``district`` to a file, as a job
+    (``geo-grid export``).
+
+    GeoPackage (EPSG:4490, opens in QGIS), GeoJSON, zipped shapefile or CSV with WKT. 202 with the
+    job; once done, ``GET /api/v1/jobs/{id}/file`` downloads the file."""
+    params = {**body.model_dump(), "layer": layer, "district": district.code}
+    return submit_job("export_layer", params, principal)

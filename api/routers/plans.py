@@ -26,7 +26,9 @@ from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
-from api.params import DryRun
+from api.params import DryRun, PlanId
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
@@ -165,19 +167,18 @@ def suggest(plan_id: int, principal: PrincipalDep) -> Any:
     return workers.run_json(schemas.SuggestionsOut, plans.suggestions, plan_id, viewer=principal)
 
 
-@router.post("/{plan_id}/accept-suggestion", response_model=schemas.AcceptOut)
-def accept_suggestion(plan_id: int, body: schemas.AcceptIn, principal: PrincipalDep) -> Any:
-    """Apply suggestions (by id) to the plan, each as an edit.
+@router.post(
+    "/{plan_id}/accept-suggestion", status_code=202, response_model=schemas.JobOut,
+    responses=ACCEPTED,
+)  # fmt: skip
+def accept_suggestion(plan_id: PlanId, body: schemas.AcceptIn, principal: PrincipalDep) -> Any:
+    """Apply suggestions (by id; all of them without ``ids``) to the plan as a job, each as an
+    edit checked like a hand-made one.
 
-    Each is checked like a hand-made edit."""
-    return workers.run_json(
-        schemas.AcceptOut,
-        plans.accept_suggestions,
-        plan_id,
-        body.ids,
-        author=principal.label,
-        viewer=principal,
-    )
+    Answers 202 with the job once the plan is found open and in the caller's area; the job's
+    result is an :class:`~api.schemas.AcceptOut`. A suggestion id no longer current fails the
+    job (409's message in its ``error``)."""
+    return submit_job("accept_suggestions", {"plan_id": plan_id, "ids": body.ids}, principal)
 
 
 @router.post("/{plan_id}/validate", response_model=schemas.ValidateOut)

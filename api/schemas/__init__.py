@@ -21,6 +21,7 @@ from api.schemas import (
     geocoding,
     grids,
     health,
+    jobs,
     layers,
     open311,
     plans,
@@ -32,9 +33,12 @@ from api.schemas.districts import *  # noqa: F403
 from api.schemas.geocoding import *  # noqa: F403
 from api.schemas.grids import *  # noqa: F403
 from api.schemas.health import *  # noqa: F403
+from api.schemas.jobs import *  # noqa: F403
 from api.schemas.layers import *  # noqa: F403
 from api.schemas.open311 import *  # noqa: F403
 from api.schemas.plans import *  # noqa: F403
 
-_MODULES = (access, cases, checks, districts, geocoding, grids, health, layers, open311, plans)
+_MODULES = (
+    access, cases, checks, districts, geocoding, grids, health, jobs, layers, open311, plans,
+)  # fmt: skip
 __all__ = sorted(name for module in _MODULES for name in module.__all__)

@@ -18,6 +18,7 @@ import typer
 from geo_grid.cli._common import DistrictOpt, district_code
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
+from geo_grid.cli._progress import run_kind
 from geo_grid.errors import BadInput
 from geo_grid.plans import EDIT_OPS
 
@@ -175,7 +176,8 @@ def suggest_cmd(
     from geo_grid.services import plans
 
     if accept or accept_all:
-        result = plans.accept_suggestions(plan, None if accept_all else list(accept), author="cli")
+        ids = None if accept_all else list(accept)
+        result = run_kind("accept_suggestions", {"plan_id": plan, "ids": ids})
         if as_json:
             _json(result)
         else:
@@ -267,9 +269,10 @@ def import_cmd(
     """Import an edited layer file (e.g. from QGIS) as a new plan on a district's layer."""
     from geo_grid.services import plans
 
-    result = plans.import_plan(
-        file, layer=layer, district=district_code(district), note=note, author="cli"
-    )
+    result = plans.import_plan(  # the operator's own file: no upload limits
+        file, layer=layer, district=district_code(district), note=note, author="cli",
+        upload_limits=False,
+    )  # fmt: skip
     if as_json:
         _json(result)
     else:

@@ -38,7 +38,15 @@ from geo_grid.errors import BadInput
 from geo_grid.labels import DEFECT_KIND, label
 from geo_grid.layers import UNIFIED
 from geo_grid.maps.assets import Plugins
-from geo_grid.maps.elements import DataLayer, JsLayer, Legend, SearchBox, ZoomLabels, js_literal
+from geo_grid.maps.elements import (
+    DataLayer,
+    JsLayer,
+    Legend,
+    MapCall,
+    SearchBox,
+    ZoomLabels,
+    js_literal,
+)
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
 from geo_grid.maps.page import Page, PageOptions, label_points, open_page
@@ -365,6 +373,7 @@ def checks_map(
     layer: str | None = None,
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
+    recheck: Mapping[str, Any] | None = None,
     **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
@@ -374,7 +383,9 @@ def checks_map(
     edge, nesting errors purple, invalid geometry blue; each has a popup with its kind, area, width,
     ids and parent, and a dot at its centre so metre-wide slivers are visible from afar.
     ``layer_names`` name the layer as the store does and ``district`` gives its metric CRS and
-    centre (see :func:`coverage_map`).
+    centre (see :func:`coverage_map`). ``recheck`` (``{"url", "body"}``) adds a 重新检查 button
+    that posts the body there (the API's check of a stored layer, a job), shows the job's
+    progress and reloads the page once it is done (``js/geo_grid_jobs.js``).
     """
     grids = check_frame(grids, "grids", ("code",))
     defects = check_frame(defects, "defects", ("kind",))
@@ -394,4 +405,11 @@ def checks_map(
         page.add(defect_layer)
         legend.append((entry, style))
     heading = f"{title}：{len(defects)} 处问题" if len(defects) else f"{title}：无问题"
-    return page.finish(Legend(heading, legend))
+    last = []
+    if recheck is not None:
+        button = {"label": "重新检查", "title": "重新计算这一图层的覆盖检查", **recheck}
+        last = [
+            Plugins(page.asset_base, (), ("js/geo_grid_jobs.js",)),
+            MapCall("geoGridJobs.button", {"position": "topleft", **button}),
+        ]
+    return page.finish(Legend(heading, legend), last=last)

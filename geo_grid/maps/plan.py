@@ -5,6 +5,8 @@ unified grids nearby, and adds Leaflet.draw (``leaflet-draw``, served by the pro
 can draw a split line or a new boundary. ``geo_grid/static/js/geo_grid_plan.js`` sends the drawn
 shape to the plan's API with ``?dry_run=true`` first, draws the impact the server computed (grids
 changed, households moved) and only on 接受 sends it for real; nothing is computed in the page.
+Its 全部采纳建议 button accepts every household-band suggestion as a job, showing the job's
+progress (``js/geo_grid_jobs.js``) until the page reloads.
 
 Examples
 --------
@@ -71,7 +73,7 @@ def _editor(
     plugins = Plugins(
         asset_base,
         (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
-        ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
+        ("js/geo_grid_draw_zh.js", "js/geo_grid_jobs.js", "js/geo_grid_plan.js"),
     )
     options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}
     return [plugins, MapCall("geoGridPlan.editor", options, layers=layers)]

@@ -26,6 +26,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.access import Principal
 from geo_grid.coverage import CoverageReport, Progress, check_coverage, fix_coverage
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
@@ -39,9 +40,12 @@ __all__ = [
     "crosswalk_for",
     "fix_file",
     "fix_layer",
+    "gap_width",
     "latest_check",
     "merge",
+    "merge_inputs",
     "read_check_input",
+    "resolve_generation",
     "unified_codes",
 ]
 
@@ -59,12 +63,28 @@ def _progress_for(features: int, progress: Progress) -> Progress:
     return progress if features >= PROGRESS_MIN_FEATURES else None
 
 
-def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
-    """The check parameters that change its answer, and their canonical key."""
+def gap_width(gap_width_m: float) -> float:
+    """``gap_width_m`` when it is a width a check can use (> 0 m), else :class:`BadInput`."""
     if not gap_width_m > 0:
         raise BadInput(f"gap_width_m: must be > 0 m, got {gap_width_m}", field="gap_width_m")
-    params = {"gap_width_m": float(gap_width_m)}
+    return float(gap_width_m)
+
+
+def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
+    """The check parameters that change its answer, and their canonical key."""
+    params = {"gap_width_m": gap_width(gap_width_m)}
     return params, json.dumps(params, sort_keys=True)
+
+
+def resolve_generation(layer: str, *, district: str, generation: int | None) -> dict[str, Any]:
+    """The stored generation a check, fix or export of ``layer`` would read (the published one
+    by default); :class:`NotFound` naming what is missing. A quick read, for checking a job's
+    arguments when it is submitted."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as session:
+        return repos.grids.resolve_generation(session, layer, generation, district=district)
 
 
 # ---------------------------------------------------------------------------------- files
@@ -75,9 +95,11 @@ def read_check_input(
     parent: Path | str | None = None,
     parent_crs: str | None = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
-    both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
+    both held to the upload limits unless ``upload_limits`` is False (the operator's own files
+    on the command line: :func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
@@ -86,11 +108,16 @@ def read_check_input(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path, crs=crs, unique_codes=False, label=labels[0])
+    grids = read_file(
+        path, crs=crs, unique_codes=False, label=labels[0], upload_limits=upload_limits
+    )
     parents = None
     if parent is not None:
         try:
-            parents = read_file(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
+            parents = read_file(
+                parent, crs=parent_crs or crs, unique_codes=True, label=labels[1],
+                upload_limits=upload_limits,
+            )  # fmt: skip
         except BadInput as exc:  # the reader's "path" is the parent argument here
             if exc.field != "path":
                 raise
@@ -108,13 +135,15 @@ def check_file(
     parent_field: str = "community_code",
     progress: Progress = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> CoverageReport:
     """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, naming
-    it by ``labels`` (see :func:`read_check_input`)."""
+    it by ``labels``; ``upload_limits`` as :func:`read_check_input`."""
     _params(gap_width_m)
     grids, parents = read_check_input(
-        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels
-    )
+        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels,
+        upload_limits=upload_limits,
+    )  # fmt: skip
     return check_coverage(
         grids,
         parents,
@@ -134,13 +163,17 @@ def fix_file(
     gap_width_m: float = 20.0,
     overlap_rule: str = "longest_border",
     progress: Progress = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Fix a layer file into ``out`` (format from its extension); returns counts, the change log
-    and the check of the fixed layer (clean unless the fixer failed)."""
+    and the check of the fixed layer (clean unless the fixer failed). ``upload_limits`` as
+    :func:`read_check_input`."""
     from geo_grid.io import write_layer
 
     _params(gap_width_m)
-    grids, parents = read_check_input(path, crs=crs, parent=parent, parent_crs=parent_crs)
+    grids, parents = read_check_input(
+        path, crs=crs, parent=parent, parent_crs=parent_crs, upload_limits=upload_limits
+    )
     before = check_coverage(grids, parents, gap_width_m=gap_width_m)
     fixed, log = fix_coverage(
         grids,
@@ -406,6 +439,32 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
     return out
 
 
+def merge_inputs(
+    layers: Sequence[str],
+    *,
+    district: str | None,
+    base: str = UNIFIED,
+    base_generation: int | None = None,
+    share_threshold: float = 0.9,
+    deviation_m: float = 10.0,
+    viewer: Principal | None = None,
+) -> tuple[list[str], str]:
+    """A merge's arguments checked, and the generations it would read found (a quick read): the
+    department layers without repeats and the district code. Raises what :func:`merge` would
+    before it starts, so a merge submitted as a job is refused at once instead of failing later.
+    ``viewer`` picks the district among theirs (:func:`geo_grid.services.districts.pick`)."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    layers = _merge_layers_checked(layers, base, share_threshold, deviation_m)
+    district = district_profiles.pick(viewer, district).code
+    with session_scope() as session:
+        repos.grids.resolve_generation(session, base, base_generation, district=district)
+        for key in layers:
+            repos.grids.resolve_generation(session, key, None, district=district)
+    return layers, district
+
+
 def merge(
     layers: Sequence[str] = DEPARTMENT_LAYERS,
     *,
@@ -418,22 +477,29 @@ def merge(
     deviation_m: float = 10.0,
     max_households: int | None = 600,
     author: str | None = None,
+    progress: Progress = None,
 ) -> dict[str, Any]:
     """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
     district, asked after the arguments are checked): crosswalk and conformance stored, the
     proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
-    ``conformance.csv``) and/or stored as a draft generation of ``unified``.
+    ``conformance.csv``) and/or stored as a draft generation of ``unified``. ``progress`` is told
+    of its five steps (read, the three of :func:`geo_grid.merge.merge_layers`, stored).
 
     Returns ``{merge_id, base, base_generation, departments: {layer: generation}, crosswalk:
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
     files, draft_generation}``.
     """
+    from geo_grid.coverage.progress import progress_reporter
     from geo_grid.merge import merge_layers
 
-    layers = _merge_layers_checked(layers, base, share_threshold, deviation_m)
-    district = district_profiles.pick(None, district).code
+    layers, district = merge_inputs(
+        layers, district=district, base=base, base_generation=base_generation,
+        share_threshold=share_threshold, deviation_m=deviation_m,
+    )  # fmt: skip
     local_crs = district_profiles.get(district).local_crs
+    step = progress_reporter(progress, 5, "merge")
     inputs = _MergeInputs.read(layers, base, base_generation, district)
+    step("read")
     result = merge_layers(
         inputs.base_grids,
         inputs.frames,
@@ -442,6 +508,7 @@ def merge(
         deviation_m=deviation_m,
         max_households=max_households,
         local_crs=local_crs,
+        progress=(lambda stage, done, total: step(stage)) if progress else None,
     )
     products = _MergeProducts.of(result, base)
     files: dict[str, str] = {}
@@ -450,6 +517,7 @@ def merge(
     run_id, draft = _store_merge(
         inputs, result, products, as_draft=as_draft, local_crs=local_crs, author=author
     )
+    step("stored")
     return {
         "merge_id": run_id,
         "district_code": district,

@@ -193,9 +193,11 @@ def _checks_page(session, asset_base: str, district: str, layer: str, **_: Any):
     gid = _generation(session, layer, district)
     grids = repos.grids.read_grids(session, generation_id=gid)
     result = check_layer(layer, district=district)
+    recheck = {"url": f"/api/v1/checks?district={district}",
+               "body": {"layer": layer, "refresh": True}}  # fmt: skip
     return checks_map(
         grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
-        **_map_options(asset_base, districts.get(district)),
+        recheck=recheck, **_map_options(asset_base, districts.get(district)),
     )  # fmt: skip
 
 

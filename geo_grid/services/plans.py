@@ -25,7 +25,7 @@ import shapely
 from geo_grid import access, plans
 from geo_grid.access import Principal
 from geo_grid.cases.lifecycle import CLOSED_STATES
-from geo_grid.coverage import check_coverage
+from geo_grid.coverage import Progress, check_coverage
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile
@@ -36,6 +36,7 @@ from geo_grid.settings import get_settings
 
 __all__ = [
     "accept_suggestions",
+    "acceptable",
     "create_plan",
     "diff_generations",
     "diff_layers",
@@ -291,6 +292,17 @@ def suggestions(
     }
 
 
+def acceptable(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]:
+    """The plan, when ``viewer`` may accept its suggestions now: it exists (else
+    :class:`NotFound`), lies in their area (:class:`Forbidden`) and is open (:class:`Conflict`).
+    A quick read, so that an accept-all submitted as a job is refused at once."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+    _check_district(plan, viewer)
+    _require_open(plan)
+    return _plan_out(plan)
+
+
 def accept_suggestions(
     plan_id: int,
     ids: list[str] | None = None,
@@ -298,13 +310,16 @@ def accept_suggestions(
     author: str | None = None,
     bands: Mapping[str, tuple[int, int]] | None = None,
     viewer: Principal | None = None,
+    progress: Progress = None,
 ) -> dict[str, Any]:
     """Accept suggestions by id (all current ones when ``ids`` is None), in one transaction.
 
     Suggestions are recomputed under the plan's lock, so an id names the same edit the planner
     saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`). A
     ``viewer`` confined to an area accepts only suggestions inside it ("all" means all of those).
+    ``progress`` is told of the suggestions computed, then of each one applied.
     """
+    tell = progress if callable(progress) else None
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _check_district(plan, viewer)
@@ -335,6 +350,8 @@ def accept_suggestions(
         comms = sorted(set(grids.loc[grids["code"].isin(touched), "community_code"].astype(str)))
         ctx = _context(session, plan, grids, comms, b) if wanted else weigh
         applied, layer = [], grids
+        if tell:
+            tell("suggest", 1, len(wanted) + 1)
         for sid in wanted:
             e = found[sid]["edit"]
             result = plans.apply_edit(layer, e["op"], e["params"], ctx=ctx)
@@ -346,6 +363,8 @@ def accept_suggestions(
             applied.append({"id": sid, "seq": seq, "added": result.added,
                             "removed": result.removed, "changed": result.changed})  # fmt: skip
             layer = result.layer
+            if tell:
+                tell("accept", len(applied) + 1, len(wanted) + 1)
         repos.plans.touch_plan(session, plan_id)
     status = plans.balance(layer, ctx.communities, b)
     return {
@@ -476,9 +495,10 @@ def import_plan(
     district: str,
     note: str | None = None,
     author: str | None = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Store an edited layer file (e.g. a GPKG from QGIS) as a new plan on the published layer
-    of ``district``.
+    of ``district`` (``upload_limits``: see :func:`geo_grid.services.layers.read_file`).
 
     Community and street codes missing from the file are taken from the base grid of the same
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
@@ -486,7 +506,7 @@ def import_plan(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path)
+    grids = read_file(path, upload_limits=upload_limits)
     if layer == "unified":
         bad = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if bad:

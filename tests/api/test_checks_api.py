@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from ground_truth import TRUTH
+from job_wait import job_result
 from shapely.geometry import shape
 
 from geo_grid.io import write_layer
@@ -50,8 +51,7 @@ def test_upload_of_the_real_districts_in_gcj02_is_clean(client):
 
 def test_check_a_stored_layer_then_read_it_back(client):
     r = client.post("/api/v1/checks", json={"layer": "urban_mgmt", "refresh": True})
-    assert r.status_code == 200, r.text
-    posted = r.json()
+    posted = job_result(client, r)  # a stored layer's check is a job
     assert posted["layer"] == "urban_mgmt" and posted["cached"] is False
     truth = [d for d in TRUTH["defects"] if d["layer"] == "urban_mgmt"]
     assert {(d["kind"], frozenset(d["ids"])) for d in truth} <= _pairs(posted["defects"])
@@ -88,8 +88,7 @@ def test_layer_checks_unknown_layer_is_404(client):
 
 def test_merge_then_crosswalk(client, demo, accounts):
     r = client.post("/api/v1/merge", json={"layers": ["urban_mgmt", "ecology"]})
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = job_result(client, r)
     assert _merge_author(body["merge_id"]) == f"user:{accounts['admin'].username}"  # not "api"
     assert set(body["departments"]) == {"urban_mgmt", "ecology"}
     assert body["proposed"]["check"]["valid"] and body["draft_generation"] is None

@@ -419,3 +419,57 @@ def test_refused_and_missing_pages_are_chinese_in_the_browser(server, cookies):
     # the browser notes the two refusals themselves, nothing else
     assert [re.sub(r".*status of (\d+).*", r"\1", e) for e in log.console_errors] == [
         "403", "404"], log.console_errors  # fmt: skip
+
+
+#: Records every line a job's progress box shows, in the tab's sessionStorage (it outlives the
+#: reload that ends the work), so a test reads them all whatever their speed.
+RECORD_JOB_LINES = """(selector) => {
+  sessionStorage.setItem("jobLines", "[]");
+  const keep = () => {
+    const el = document.querySelector(selector);
+    if (!el) return;
+    const lines = JSON.parse(sessionStorage.getItem("jobLines"));
+    if (lines[lines.length - 1] !== el.textContent) lines.push(el.textContent);
+    sessionStorage.setItem("jobLines", JSON.stringify(lines));
+  };
+  new MutationObserver(keep).observe(document.body, {subtree: true, childList: true,
+                                                     characterData: true});
+}"""
+
+
+def _run_from_page(page, button: str, box: str) -> list[str]:
+    """Click ``button``, follow the job's lines in ``box`` until the page reloads; the lines."""
+    page.evaluate(RECORD_JOB_LINES, box)
+    with page.expect_navigation(timeout=300_000):
+        page.click(button)
+    page.wait_for_selector(button, timeout=60_000)
+    return page.evaluate("() => JSON.parse(sessionStorage.getItem('jobLines'))")
+
+
+@pytest.mark.browser
+@needs_browser
+def test_pages_show_the_progress_of_the_jobs_they_start(server, cookies, tmp_path):
+    """The checks map's 重新检查 and the plan page's 全部采纳建议 start jobs; the page shows
+    their progress in Chinese, then reloads with the result."""
+    from geo_grid.services import plans
+
+    plan = plans.create_plan("unified", district="320113", note="全部采纳测试", author="test")
+    with offline_page(cookies=cookies["planner"]) as (page, log):
+        page.goto(server + "/map/checks/emergency")
+        page.wait_for_selector(".gg-job-start", timeout=30_000)
+        assert page.inner_text(".gg-job-start") == "重新检查"
+        checked = _run_from_page(page, ".gg-job-start", ".gg-job-msg")
+        page.goto(f"{server}/map/plan/{plan['id']}")
+        page.wait_for_selector(".gg-accept-all", timeout=30_000)
+        accepted = _run_from_page(page, ".gg-accept-all", ".gg-plan-msg")
+        page.screenshot(path=str(_shot(tmp_path, "plan_after_accept_all.png")))
+    assert any(re.fullmatch(r"覆盖检查：(排队中|执行中) \d+%（.+）", line) for line in checked), (
+        checked
+    )
+    assert checked[-1] == "已完成，正在刷新…", checked
+    assert any(line.startswith("采纳调整建议：执行中") for line in accepted), accepted
+    assert re.fullmatch(r"已采纳 \d+ 条建议，正在刷新…", accepted[-1]), accepted
+    for line in checked + accepted:
+        assert not _english(line) and not CODE_WORDS & set(WORD.findall(line)), line
+    assert plans.get_plan(plan["id"])["edits"] > 0
+    assert log.external_requests == [] and log.console_errors == [], log.console_errors

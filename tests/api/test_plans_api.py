@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyogrio
 import shapely
+from job_wait import job_result
 from shapely.geometry import mapping, shape
 
 from geo_grid.db import repos
@@ -104,7 +105,7 @@ def test_merge_reshape_and_suggestions(client):
     split = next(s for s in sug["suggestions"] if s["grids"] == ["320113001001001"])
     assert split["kind"] == "split"
     r = client.post(f"/api/v1/plans/{pid}/accept-suggestion", json={"ids": [split["id"]]})
-    assert r.status_code == 200 and r.json()["out_of_band"] == sug["out_of_band"] - 1
+    assert job_result(client, r)["out_of_band"] == sug["out_of_band"] - 1
     assert client.post(f"/api/v1/plans/{pid}/validate").json()["valid"] is True
 
 

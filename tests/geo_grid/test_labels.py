@@ -56,6 +56,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
     from geo_grid.maps import INDICATOR_COLOURS
+    from geo_grid.services.job_kinds import KINDS
 
     return {
         "DEFECT_KIND": (labels.DEFECT_KIND, set(DEFECT_KINDS)),
@@ -92,7 +93,31 @@ def _enums() -> dict[str, tuple[dict, set]]:
         ),
         "SCOPE_LEVEL": (labels.SCOPE_LEVEL, set(access.SCOPE_LEVELS)),
         "INDICATOR_COLOUR": (labels.INDICATOR_COLOUR, set(INDICATOR_COLOURS)),
+        "JOB_KIND": (labels.JOB_KIND, set(KINDS)),
+        "JOB_STATUS": (
+            labels.JOB_STATUS,
+            set(models.JOB_STATUSES) | _table_constraint(models.Job, "job_status_values"),
+        ),
+        "JOB_STAGE": (labels.JOB_STAGE, _job_stages()),
     }
+
+
+#: Where long work names the steps it reports (``step("edges")``, ``tell("accept", …)``,
+#: ``label_of("geocode")``): each name is a job's message, so each needs its Chinese.
+_STAGE_SOURCES = ("coverage/check.py", "coverage/fix.py", "merge.py", "services/checks.py",
+                  "services/plans.py", "services/job_kinds.py")  # fmt: skip
+
+
+def _job_stages() -> set[str]:
+    root = Path(labels.__file__).parent
+    found = set()
+    for name in _STAGE_SOURCES:
+        for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("step", "tell", "label_of") and node.args
+                    and isinstance(node.args[0], ast.Constant)):  # fmt: skip
+                found.add(node.args[0].value)
+    return found
 
 
 def _strategies() -> set[str]:

@@ -6,8 +6,9 @@
  * as {grid, geometry}; grid is the grid the line's middle or the polygon's centre lies in. The
  * answer (the plan API's EditOut: grids FeatureCollection, impact.moved, added/changed) is drawn
  * in orange with the households, addresses and buildings that would move; 接受 sends the same body
- * without dry_run and reloads the page. Coordinates are storage lon/lat (the page is only editable
- * when the base map needs no shift).
+ * without dry_run and reloads the page. 全部采纳建议 posts {} to {apiBase}/{planId}/accept-suggestion
+ * (a job, geoGridJobs.run) and shows its progress until the page reloads. Coordinates are storage
+ * lon/lat (the page is only editable when the base map needs no shift).
  */
 (function (global) {
   "use strict";
@@ -77,8 +78,10 @@
     var div;
     box.onAdd = function () {
       div = L.DomUtil.create("div", "gg-info gg-plan");
-      div.innerHTML = "<h3>方案调整</h3><div class='gg-plan-msg'>用左侧工具画一条分割线，或画出新的边界</div>";
+      div.innerHTML = "<h3>方案调整</h3><div class='gg-plan-msg'>用左侧工具画一条分割线，或画出新的边界</div>" +
+        "<button type='button' class='gg-accept-all' title='按户数标准采纳全部拆分与合并建议'>全部采纳建议</button>";
       L.DomEvent.disableClickPropagation(div);
+      div.querySelector(".gg-accept-all").addEventListener("click", acceptAll);
       return div;
     };
     box.addTo(map);
@@ -132,6 +135,19 @@
         div.querySelector(".gg-cancel").addEventListener("click", cancel);
       }).catch(function (err) { pending = null; say("无法预览（" + esc(err.message) + "）"); });
     });
+
+    function acceptAll() {
+      // every suggestion of the household band, as a job: its progress until the page reloads
+      var btn = div.querySelector(".gg-accept-all");
+      btn.disabled = true;
+      say("提交中…");
+      var url = opts.apiBase + "/" + encodeURIComponent(opts.planId) + "/accept-suggestion";
+      global.geoGridJobs.run(url, {}, function (text) { say(esc(text)); }).then(function (job) {
+        var n = (job.result && job.result.applied || []).length;
+        say("已采纳 " + n + " 条建议，正在刷新…");
+        global.location.reload();
+      }).catch(function (err) { say(esc(err.message)); btn.disabled = false; });
+    }
 
     function cancel() {
       drawn.clearLayers();
