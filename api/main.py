@@ -33,6 +33,7 @@ from api.routers import (
     layers,
     maps,
     open311,
+    plan_pages,
     plans,
 )
 from geo_grid import scratch
@@ -116,7 +117,7 @@ def create_app() -> FastAPI:
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
-               case_photos, case_pages, open311, plans, checks, docs)  # fmt: skip
+               case_photos, case_pages, open311, plans, plan_pages, checks, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

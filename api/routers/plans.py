@@ -14,11 +14,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import FileResponse, Response
 from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field, SkipValidation
@@ -28,6 +28,7 @@ from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.schemas.plans_workspace import RosterFormOut, RosterIn, UndoOut
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
@@ -151,8 +152,13 @@ class ValidateOut(BaseModel):
     valid: bool
     grids: int
     problems: list[str]
+    problems_zh: list[str] = Field(description="The problems in Chinese, for people.")
     coverage: dict[str, Any]
     out_of_band: int
+    unstaffed: list[str] = Field(
+        description="Grids that would have nobody on duty once published (publishing warns, "
+        "it does not refuse): fill their roster with PUT .../roster/{code}."
+    )
 
 
 class PublishOut(BaseModel):
@@ -163,6 +169,8 @@ class PublishOut(BaseModel):
     generation_id: int
     retired_generation_id: int | None
     cases_regridded: int
+    roster_added: int = Field(description="People the plan put on duty, now on the roster.")
+    unstaffed: list[str] = Field(description="Grids published with nobody on duty.")
     grids: int
 
 
@@ -211,12 +219,13 @@ def create_plan(body: PlanCreate, principal: PrincipalDep, district: OneDistrict
 def list_plans(
     districts: ReadableDistricts,
     layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None,
+    status: Annotated[Literal["open", "published", "abandoned"] | None, Query()] = None,
 ) -> Any:
     """List the redrawing plans of the caller's districts (or ``district``), optionally of one
-    layer.
+    layer and in one state.
 
     Each with its state (open, published, abandoned)."""
-    rows = plans.list_plans(layer, districts=districts)
+    rows = plans.list_plans(layer, districts=districts, status=status)
     return {"data": rows, "count": len(rows)}
 
 
@@ -278,6 +287,64 @@ def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRu
     return _edit(plan_id, "recode", params, principal, dry_run)
 
 
+@router.post("/{plan_id}/undo", response_model=UndoOut)
+def undo(plan_id: int, principal: PrincipalDep) -> Any:
+    """Undo the plan's last edit: its grids go back to what they were before it.
+
+    Appended to the edit log as an ``undo`` naming the edit (nothing is removed from the log);
+    undoing again takes back the edit before. 409 when nothing is left to undo."""
+    return plans.undo(plan_id, author=principal.label, viewer=principal)
+
+
+#: Grid codes, comma-separated (the grids an edit changed).
+Codes = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9A-Za-z_-]{1,64}(,[0-9A-Za-z_-]{1,64}){0,199}$",
+          description="Only these grid codes (comma-separated, up to 200)."),
+]  # fmt: skip
+
+
+@router.get("/{plan_id}/grids", response_model=FeatureCollection)
+def plan_grids(plan_id: int, principal: PrincipalDep, codes: Codes = None) -> Any:
+    """The plan's grids as the planner's workspace draws them (GeoJSON, lon/lat).
+
+    Each with its households against the district's band (``low``, ``high``, ``status``
+    under/in/over), the people on duty once the plan is published (``on_duty``: 0 flags a grid
+    nobody would answer for) and what the plan did to it (``change``: added, changed or null)."""
+    wanted = codes.split(",") if codes else None
+    body = workers.run(_grids_geojson, plan_id, wanted, principal)
+    return Response(body, media_type="application/geo+json")
+
+
+def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> bytes:
+    """The workspace's grids as GeoJSON, written (in a worker process)."""
+    return plain_json_bytes(
+        feature_collection(plans.plan_grids(plan_id, codes=codes, viewer=viewer))
+    )
+
+
+GridCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Grid code")]
+
+
+@router.get("/{plan_id}/roster/{code}", response_model=RosterFormOut)
+def roster_form(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """Who will be on duty in one grid of the plan: the grid's roster, the people the plan adds,
+    and whom the planner may choose from (the people on duty in the grids of its community).
+
+    No phone numbers."""
+    return plans.roster_form(plan_id, code, viewer=principal)
+
+
+@router.put("/{plan_id}/roster/{code}", response_model=RosterFormOut)
+def set_roster(plan_id: int, code: GridCode, body: RosterIn, principal: PrincipalDep) -> Any:
+    """Put people on duty in one grid of the plan (a split's new grid has nobody).
+
+    Replaces what the plan had for the grid; the people join the roster when the plan is
+    published, in the publish's transaction. People of the plan's district only."""
+    entries = [e.model_dump() for e in body.entries]
+    return plans.set_roster(plan_id, code, entries, author=principal.label, viewer=principal)
+
+
 @router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
 def suggest(plan_id: int, principal: PrincipalDep) -> Any:
     """Suggestions to bring the plan's grids into its district's household band (300–500 by
@@ -322,7 +389,7 @@ def diff(
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
     if format == "gpkg":
         # under the server's home (geo_grid.scratch), removed once the file has been sent
-        folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        folder = FilePath(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
         path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
@@ -330,7 +397,7 @@ def diff(
     return Response(body, media_type="application/geo+json")
 
 
-def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
+def _diff_gpkg(plan_id: int, path: FilePath, viewer: Principal) -> FilePath:
     """The diff written to ``path`` (in a worker process)."""
     frame, _ = plans.diff_plan(plan_id, viewer=viewer)
     return plans.export_diff(frame, path)
