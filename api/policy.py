@@ -103,6 +103,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/plans/{plan_id}": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/diff": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/grids": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/grids/{code}/buildings": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/roster/{code}": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/suggest": PLANNING,
     "POST /api/v1/plans": PLANNING,

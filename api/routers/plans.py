@@ -326,6 +326,16 @@ def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> 
 GridCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Grid code")]
 
 
+@router.get("/{plan_id}/grids/{code}/buildings", response_model=FeatureCollection)
+def plan_buildings(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """The buildings of one grid of the plan (``code``, ``households``; GeoJSON, lon/lat).
+
+    Those whose inside lies in the grid, as the plan's recounts decide: what
+    ``move-buildings`` may move to a neighbouring grid."""
+    frame = plans.plan_buildings(plan_id, code, viewer=principal)
+    return Response(plain_json_bytes(feature_collection(frame)), media_type="application/geo+json")
+
+
 @router.get("/{plan_id}/roster/{code}", response_model=RosterFormOut)
 def roster_form(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
     """Who will be on duty in one grid of the plan: the grid's roster, the people the plan adds,

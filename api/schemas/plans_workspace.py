@@ -47,7 +47,8 @@ class RosterFormOut(BaseModel):
     stored: list[RosterPerson] = Field(description="On the roster of the grid's code already.")
     planned: list[RosterPerson] = Field(description="Put on duty by the plan, from its publish.")
     candidates: list[RosterPerson] = Field(
-        description="People on duty in the community's grids, the grid's own first."
+        description="People on duty in the community's grids: the grid's own first, then those "
+        "of the grid it was split from."
     )
     roles: list[str]
     on_duty: int = Field(description="People on duty in the grid once the plan is published.")

@@ -52,6 +52,7 @@ __all__ = [
     "build",
     "coverage_page",
     "default_period",
+    "forget_pages",
     "page",
     "published_key",
     "render",
@@ -82,6 +83,14 @@ def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
         cache.move_to_end(key)
         while len(cache) > size:
             cache.popitem(last=False)
+
+
+def forget_pages() -> None:
+    """Drop every cached page and tile: their keys are one store's generation ids, which another
+    store (a process switched to another database) may give to other generations."""
+    with _lock:
+        _pages.clear()
+        _tiles.clear()
 
 
 def _recall(cache: OrderedDict, key: tuple) -> Any:

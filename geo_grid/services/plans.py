@@ -53,6 +53,7 @@ __all__ = [
     "get_plan",
     "import_plan",
     "list_plans",
+    "plan_buildings",
     "plan_grids",
     "publish",
     "roster_form",
@@ -454,6 +455,22 @@ def plan_grids(
     return out
 
 
+def plan_buildings(
+    plan_id: int, grid_code: str, *, viewer: Principal | None = None
+) -> gpd.GeoDataFrame:
+    """The buildings of one grid of the draft (``code``, ``households``, footprint): those a
+    point inside lies in the grid, as every recount decides. What the workspace offers to move."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+        _check_district(plan, viewer)
+        grid = _grid_row(session, plan, grid_code)
+        bbox = tuple(float(v) for v in grid["geometry"].bounds)
+        near = repos.plans.read_buildings(session, district=plan["district_code"], bbox=bbox)
+    one = gpd.GeoDataFrame([grid], geometry="geometry", crs=near.crs or 4490)
+    inside = plans.assign_points(shapely.point_on_surface(near.geometry.to_numpy()), one)
+    return near.loc[inside == grid_code, ["code", "households", "geometry"]]
+
+
 def _grid_row(session, plan: Mapping[str, Any], code: str) -> dict[str, Any]:
     """One grid of the draft (:class:`NotFound` naming the code when the plan has none)."""
     grids = repos.grids.read_grids(session, generation_id=plan["generation_id"], codes=[code])
@@ -465,7 +482,7 @@ def _grid_row(session, plan: Mapping[str, Any], code: str) -> dict[str, Any]:
 def roster_form(plan_id: int, grid_code: str, *, viewer: Principal | None = None) -> dict[str, Any]:
     """What the roster form of one grid of the plan shows: the people on its stored roster, those
     the plan adds, and whom the planner may choose from (the people on duty in the grids of the
-    same community, the grid's own first)."""
+    same community: the grid's own first, then those of the grid it was split from)."""
     with session_scope() as session:
         plan = repos.plans.get_plan(session, plan_id)
         _check_district(plan, viewer)
@@ -479,8 +496,10 @@ def roster_form(plan_id: int, grid_code: str, *, viewer: Principal | None = None
         planned = repos.plans.read_plan_roster(session, plan_id, [grid_code])
     on_duty = roster.loc[~roster["role"].isin(plans.OFF_DUTY_ROLES)]
     stored = on_duty.loc[on_duty["grid_code"] == grid_code]
-    ordered = on_duty.assign(own=on_duty["grid_code"] != grid_code).sort_values(
-        ["own", "grid_code", "role", "person_id"]
+    origin = (grid.get("properties") or {}).get("split_from")
+    rank = {grid_code: 0, origin: 1}
+    ordered = on_duty.assign(rank=on_duty["grid_code"].map(rank).fillna(2)).sort_values(
+        ["rank", "grid_code", "role", "person_id"]
     )
     candidates = ordered.drop_duplicates("person_id")
     return {
