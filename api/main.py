@@ -57,10 +57,11 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     pause, logged = retry_s, False
     while True:
         try:
+            from api.routers.maps import identify_links
             from geo_grid.services import districts, index, maps
 
-            for code in districts.profiles():
-                maps.coverage_page(code, build_in=workers.run)
+            for code in districts.profiles():  # the very page /map serves (its cache key)
+                maps.coverage_page(code, build_in=workers.run, links=identify_links())
             index.warm_geocoders()  # last: /health reports warm once they are built
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the

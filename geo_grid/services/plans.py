@@ -417,9 +417,9 @@ def undo(
 # ---------------------------------------------------------------------------------- workspace
 def _staffing(session, plan: Mapping[str, Any], codes: list[str]) -> Any:
     """People on duty per code of the draft once the plan is published (a Series)."""
-    here = [plan["district_code"]]
-    roster = repos.district.read_roster(session, layer=plan["layer_key"], codes=codes,
-                                        districts=here)  # fmt: skip
+    roster = repos.district.roster_assignments(
+        session, layer=plan["layer_key"], district=plan["district_code"], codes=codes
+    )
     planned = repos.plans.read_plan_roster(session, plan["id"], codes)
     return plans.on_duty_counts(codes, roster, planned)
 

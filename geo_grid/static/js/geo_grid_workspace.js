@@ -159,7 +159,7 @@
   var renderer = L.canvas({tolerance: 2});
   var state = {byCode: {}, tool: null, picked: [], movePicked: [], moveFrom: null, moveTo: null,
                drawing: false, draw: null, pending: null, buildings: null, selected: null,
-               editable: !!data.editable, before: null};
+               editable: !!data.editable, before: null, hidden: {}};
 
   function bandText(p) {
     if (p.households === null || p.households === undefined) return "户数不详";
@@ -174,6 +174,7 @@
     if (p.on_duty === 0) { s.color = "#6a1b9a"; s.weight = 3; s.dashArray = "6 4"; }
     if (state.picked.indexOf(p.code) >= 0 || state.selected === p.code) { s.color = "#ff6f00"; s.weight = 4; s.dashArray = null; }
     if (state.moveTo === p.code) { s.color = "#2e7d32"; s.weight = 4; s.dashArray = null; }
+    if (state.hidden[p.code]) { s.fillOpacity = 0.04; s.opacity = 0.3; }
     return s;
   }
 
@@ -197,9 +198,23 @@
   labelGroup.geo = gridLayer;
   global.geoGrid.zoomLabels(map, labelGroup, "_label", 15);
 
+  function label(p) {
+    if (state.hidden[p.code]) return "";
+    return (p.households === null || p.households === undefined ? "" : p.households + "户") + (p.on_duty === 0 ? " ⚠" : "");
+  }
+
+  /* Grids an edit being previewed replaces, drawn faint with no figure (its pieces show theirs). */
+  function hide(codes) {
+    state.hidden = {};
+    codes.forEach(function (c) { state.hidden[c] = true; });
+    Object.keys(state.byCode).forEach(function (c) { state.byCode[c].feature.properties._label = label(state.byCode[c].feature.properties); });
+    restyle();
+    map.fire("moveend");
+  }
+
   function setFeature(feature) {
     var p = feature.properties;
-    p._label = (p.households === null || p.households === undefined ? "" : p.households + "户") + (p.on_duty === 0 ? " ⚠" : "");
+    p._label = label(p);
     var old = state.byCode[p.code];
     if (old) gridLayer.removeLayer(old);
     delete state.byCode[p.code];
@@ -591,6 +606,7 @@
 
   /* ------------------------------------------------------------------ preview and accept */
   function clearPreview() {
+    if (Object.keys(state.hidden).length) hide([]);
     if (state.pending && state.pending.layer) map.removeLayer(state.pending.layer);
     if (state.pending && state.pending.drawn) map.removeLayer(state.pending.drawn);
     state.pending = null;
@@ -623,6 +639,7 @@
         if (b) l.bindTooltip(b.households + " 户", {permanent: true, direction: "center", className: "gg-hh-tip"}).openTooltip();
       });
       state.pending.layer = layer;
+      hide(res.changed.concat(res.removed, Object.keys(res.renames || {})));
       var rows = (res.impact.balance || []).map(function (b) {
         var isNew = res.added.indexOf(b.code) >= 0;
         return el("li", {className: "gg-pv gg-pv-" + b.status, "data-code": b.code}, [el("b", {text: b.code}), isNew ? el("span", {className: "gg-tag", text: "新增"}) : null,
