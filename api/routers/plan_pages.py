@@ -86,6 +86,7 @@ def plan_page(plan_id: Annotated[int, Path(ge=1, le=2_147_483_647)], principal: 
             user=viewer(principal),
             nav=nav(principal, "/plans"),
             editable=_may_edit(principal) and plan["status"] == "open",
+            may_check=principal.role in resolve(POLICY["POST /api/v1/plans/{plan_id}/validate"]),
             layer_name=names.get(plan["layer"], plan["layer"]),
             band=district_profiles.household_band(profile),
         )  # fmt: skip

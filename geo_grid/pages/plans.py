@@ -106,11 +106,12 @@ def plan_page(
     editable: bool,
     layer_name: str,
     band: tuple[int, int],
+    may_check: bool = True,
 ) -> str:
     """``/plans/{id}``: the workspace of one plan. ``plan`` is
     :func:`geo_grid.services.plans.get_plan`'s answer; ``editable`` when the caller may edit
-    and the plan is open; ``band`` the district's household band (the page's legend; each grid
-    carries its own)."""
+    and the plan is open; ``may_check`` when they may run the whole plan's check; ``band`` the
+    district's household band (the page's legend; each grid carries its own)."""
     pid = plan["id"]
     data = {
         "plan": {"id": pid, "status": plan["status"], "layer": plan["layer"],
@@ -129,6 +130,7 @@ def plan_page(
     return render(
         "plan.html", title=f"调整方案 {pid}", page="plan", user=user, nav=nav, uses_map=True,
         data=data, plan=plan, status_zh=label(PLAN_STATE, plan["status"]), editable=editable,
+        may_check=may_check,
         layer_name=layer_name, band=band, log=_log(plan), who=_actor(plan.get("author")),
         created=format_time(plan.get("created_at")),
     )  # fmt: skip

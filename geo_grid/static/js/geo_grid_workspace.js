@@ -671,10 +671,9 @@
       var gone = res.removed.concat(Object.keys(res.renames || {}));
       state.tool = null;
       setTool(null);  // done: the next edit starts from its tool's button
-      return refresh(touched, gone).then(function () {
+      return refresh(touched, gone).then(reloadLog).then(function () {
         say(toolMsg, "已写入方案（第 " + res.seq + " 步）：" + moved(res.impact) + "。", "ok");
         if (res.added.length) showPicked(res.added[0]);
-        reloadLog();
       });
     }).catch(function (err) {
       if (accept) accept.disabled = false;
@@ -688,9 +687,8 @@
     clearPreview();
     say(toolMsg, "正在撤销…");
     api("/undo", {method: "POST", body: {}}).then(function (res) {
-      return refresh(res.restored, res.removed).then(function () {
+      return refresh(res.restored, res.removed).then(reloadLog).then(function () {
         say(toolMsg, "已撤销第 " + res.undone + " 步（" + lab("op", res.op) + "）。", "ok");
-        reloadLog();
       });
     }).catch(function (err) { sayError(toolMsg, "撤销没有成功：", err); })
       .then(function () { b.disabled = false; });
@@ -802,7 +800,7 @@
     b.addEventListener("click", function () { setTool(b.dataset.tool); });
   });
   if ($("gg-undo")) $("gg-undo").addEventListener("click", undo);
-  $("gg-validate").addEventListener("click", function () { validate().catch(function () {}); });
+  if ($("gg-validate")) $("gg-validate").addEventListener("click", function () { validate().catch(function () {}); });
   $("gg-diff").addEventListener("click", diff);
   if ($("gg-publish")) $("gg-publish").addEventListener("click", publishAsk);
   $("gg-confirm-yes").addEventListener("click", publish);
