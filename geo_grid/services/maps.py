@@ -341,6 +341,7 @@ def _plan(
         note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
+        workspace_url=f"{api_base}/plans/{plan_id}",
         **_map_options(asset_base, districts.get(district), whole=False),
     )
 

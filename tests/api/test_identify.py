@@ -12,7 +12,9 @@ link) opens the indicators map on the grid with its panel.
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from api_server import serve_in_thread
@@ -21,6 +23,8 @@ from browser import browser_available, offline_page
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 DISTRICT = "320113"
+#: ``GEO_GRID_SCREENSHOTS=DIR`` keeps the panel's screenshot for the docs.
+SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
 
 
 def _rows(sql: str, **params) -> list[dict]:
@@ -174,11 +178,16 @@ def test_a_click_on_each_map_page_identifies_the_grid(server, cookies, grid, pla
 
 @pytest.mark.browser
 @needs_browser
-def test_links_follow_the_role_and_the_indicators_link_opens_on_the_grid(server, cookies, grid):
+def test_links_follow_the_role_and_the_indicators_link_opens_on_the_grid(
+    server, cookies, grid, tmp_path
+):
     with offline_page(cookies=cookies["planner"], locale="zh-CN") as (page, log):
         page.goto(server + "/map")
         page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
         planner = _identify(page, grid["lat"], grid["lon"], 17)
+        page.mouse.move(5, 300)  # the grid's hover tooltip away, for the screenshot
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(SHOTS or tmp_path) / "identify_map.png"))
         page.click(".gg-identify a[data-link=indicators]")
         page.wait_for_selector(PANEL, timeout=60_000)
         page.wait_for_function("() => /本图信息/.test(document.querySelector('.gg-identify')"
