@@ -72,7 +72,9 @@ def plans_page(
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
-def plan_page(plan_id: Annotated[int, Path(ge=1, le=2_147_483_647)], principal: PrincipalDep):
+def plan_page(
+    plan_id: Annotated[int, Path(ge=1, le=2_147_483_647)], principal: PrincipalDep
+) -> HTMLResponse:
     """One plan's workspace: its grids coloured by households against the band, and the tools.
 
     Split, reshape, merge, move buildings and undo, each previewed before it is kept; the grids

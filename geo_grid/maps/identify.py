@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import folium
 
 from geo_grid.labels import ROSTER_ROLE
+from geo_grid.layers import UNIFIED
 from geo_grid.maps.assets import Plugins
 from geo_grid.maps.elements import MapCall
 
@@ -88,7 +89,8 @@ def add_identify(
     """
     options = {
         "locateUrl": f"{api_base}/api/v1/locate",
-        "gridUrl": f"{api_base}/api/v1/grids/{{code}}",
+        # the unified layer's grid: another layer may hold the same code (a plan's copy layer)
+        "gridUrl": f"{api_base}/api/v1/grids/{{code}}?layer={UNIFIED}",
         "meUrl": f"{api_base}/auth/me",
         "crs": crs,
         "layerNames": dict(layer_names),

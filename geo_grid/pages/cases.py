@@ -26,12 +26,12 @@ from geo_grid.labels import (
     CASE_STATE,
     PHOTO_PHASE,
     ROUTING_STRATEGY,
-    SYSTEM_ACTOR,
     label,
     reason_zh,
 )
 from geo_grid.layers import UNIFIED
 from geo_grid.pages.frame import NavLink, Viewer, render
+from geo_grid.pages.frame import actor_name as _actor
 from geo_grid.timefmt import format_time
 
 __all__ = ["case_page", "inbox_page", "intake_page", "timeline"]
@@ -194,23 +194,6 @@ def _facts(case: Mapping[str, Any], grid: Mapping[str, Any] | None) -> list[tupl
         ("回访评价", f"{rating} 分" if rating else ""),
     ]
     return [(k, str(v)) for k, v in rows if v not in (None, "")]
-
-
-def _actor(actor: str | None) -> str:
-    """How a person reads the log's actor: ``user:li.ming`` → ``li.ming``, the service's own
-    (``system:router``) by what it does (自动派遣), a system's API key by its name (接口).
-
-    >>> _actor("user:li.ming"), _actor("system:router"), _actor("key:hotline12345"), _actor(None)
-    ('li.ming', '自动派遣', 'hotline12345（接口）', '系统')
-    """
-    if not actor:
-        return "系统"
-    kind, sep, name = actor.partition(":")
-    if not sep:
-        return label(ACTOR_ROLE, actor) if actor in ACTOR_ROLE else actor
-    if kind == "system":
-        return SYSTEM_ACTOR.get(name, "系统")
-    return name if kind == "user" else f"{name}（接口）"
 
 
 def timeline(case: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -20,11 +20,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from geo_grid.labels import ROLE, label
+from geo_grid.labels import ACTOR_ROLE, ROLE, SYSTEM_ACTOR, label
 from geo_grid.maps import js_literal
 from geo_grid.timefmt import format_time, zone_name
 
-__all__ = ["ASSET_BASE", "TEMPLATES", "NavLink", "Viewer", "nav_links", "render"]
+__all__ = ["ASSET_BASE", "TEMPLATES", "NavLink", "Viewer", "actor_name", "nav_links", "render"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASSET_BASE = "/static"
@@ -54,6 +54,23 @@ class NavLink:
 def nav_links(links: Iterable[tuple[str, str]], current: str) -> list[NavLink]:
     """Header links from (href, label) pairs, the current page marked."""
     return [NavLink(href, text, href == current) for href, text in links]
+
+
+def actor_name(actor: str | None) -> str:
+    """How a person reads the log's actor: ``user:li.ming`` → ``li.ming``, the service's own
+    (``system:router``) by what it does (自动派遣), a system's API key by its name (接口).
+
+    >>> [actor_name(a) for a in ("user:li.ming", "system:router", "key:hotline12345", None)]
+    ['li.ming', '自动派遣', 'hotline12345（接口）', '系统']
+    """
+    if not actor:
+        return "系统"
+    kind, sep, name = actor.partition(":")
+    if not sep:
+        return label(ACTOR_ROLE, actor) if actor in ACTOR_ROLE else actor
+    if kind == "system":
+        return SYSTEM_ACTOR.get(name, "系统")
+    return name if kind == "user" else f"{name}（接口）"
 
 
 @cache

@@ -31,7 +31,7 @@ from geo_grid.labels import (
     ROSTER_ROLE,
     label,
 )
-from geo_grid.pages.frame import NavLink, Viewer, render
+from geo_grid.pages.frame import NavLink, Viewer, actor_name, render
 from geo_grid.settings import get_settings
 from geo_grid.timefmt import format_time, zone_name
 
@@ -41,21 +41,13 @@ __all__ = ["plan_page", "plans_page"]
 API = "/api/v1/plans"
 
 
-def _actor(author: str | None) -> str:
-    """``user:li.ming`` → ``li.ming`` (the log names accounts by their login)."""
-    if not author:
-        return "系统"
-    kind, _, name = author.partition(":")
-    return name or kind
-
-
 def _plan_row(plan: Mapping[str, Any], layer_names: Mapping[str, str]) -> dict[str, Any]:
     """One plan as the list shows it."""
     return {
         **plan,
         "layer_zh": layer_names.get(plan["layer"], plan["layer"]),
         "status_zh": label(PLAN_STATE, plan["status"]),
-        "who": _actor(plan.get("author")),
+        "who": actor_name(plan.get("author")),
         "created": format_time(plan.get("created_at"), suffix=False),
         "updated": format_time(plan.get("updated_at"), suffix=False),
         "published": format_time(plan.get("published_at"), suffix=False),
@@ -93,7 +85,7 @@ def _log(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
         if e["op"] == "undo":
             undone = (e.get("params") or {}).get("op")
             what += f"（{label(PLAN_OP, undone)}，第 {(e.get('params') or {}).get('seq')} 步）"
-        out.append({"seq": e["seq"], "what": what, "who": _actor(e.get("author")),
+        out.append({"seq": e["seq"], "what": what, "who": actor_name(e.get("author")),
                     "at": format_time(e.get("created_at"), seconds=True, suffix=False)})  # fmt: skip
     return out
 
@@ -131,6 +123,6 @@ def plan_page(
         "plan.html", title=f"调整方案 {pid}", page="plan", user=user, nav=nav, uses_map=True,
         data=data, plan=plan, status_zh=label(PLAN_STATE, plan["status"]), editable=editable,
         may_check=may_check,
-        layer_name=layer_name, band=band, log=_log(plan), who=_actor(plan.get("author")),
+        layer_name=layer_name, band=band, log=_log(plan), who=actor_name(plan.get("author")),
         created=format_time(plan.get("created_at")),
     )  # fmt: skip

@@ -185,7 +185,7 @@ def test_links_follow_the_role_and_the_indicators_link_opens_on_the_grid(
         page.goto(server + "/map")
         page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
         planner = _identify(page, grid["lat"], grid["lon"], 17)
-        page.mouse.move(5, 300)  # the grid's hover tooltip away, for the screenshot
+        page.mouse.move(1200, 700)  # onto the legend: no grid tooltip in the screenshot
         page.wait_for_timeout(300)
         page.screenshot(path=str(Path(SHOTS or tmp_path) / "identify_map.png"))
         page.click(".gg-identify a[data-link=indicators]")

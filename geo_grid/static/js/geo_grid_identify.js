@@ -1,7 +1,7 @@
 /* geo-grid click to identify (geo_grid/maps/identify.py): a click or a tap on a map page opens a
  * panel about the unified grid at that point.
  *
- * geoGridIdentify.attach(map, {locateUrl, gridUrl ("{code}"), meUrl, crs, layerNames, roleNames,
+ * geoGridIdentify.attach(map, {locateUrl, gridUrl ("{code}": the unified layer's), meUrl, crs, layerNames, roleNames,
  * district, links: [{key, href ("{code}", "{district}"), label, roles}]}). A click asks
  * locateUrl?lon=&lat=(&crs=) for every layer's grid there, the community, the street and the
  * people on duty, and gridUrl for the grid's name, households and outline (drawn when the page's
