@@ -34,6 +34,7 @@ from api.routers import (
     layers,
     maps,
     open311,
+    plan_pages,
     plans,
 )
 from geo_grid import scratch
@@ -58,10 +59,11 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     pause, logged = retry_s, False
     while True:
         try:
+            from api.routers.maps import identify_links
             from geo_grid.services import districts, index, maps
 
-            for code in districts.profiles():
-                maps.coverage_page(code, build_in=workers.run)
+            for code in districts.profiles():  # the very page /map serves (its cache key)
+                maps.coverage_page(code, build_in=workers.run, links=identify_links())
             index.warm_geocoders()  # last: /health reports warm once they are built
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the
@@ -126,7 +128,7 @@ def create_app() -> FastAPI:
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
-               case_photos, case_pages, open311, plans, checks, jobs, docs)  # fmt: skip
+               case_photos, case_pages, open311, plans, plan_pages, checks, jobs, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

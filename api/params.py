@@ -18,6 +18,7 @@ __all__ = [
     "Code",
     "Crs",
     "DryRun",
+    "GridCode",
     "Lat",
     "LayerKey",
     "Lon",
@@ -30,6 +31,8 @@ LayerKey = Annotated[
     str, Path(description="Layer key, e.g. unified, politics_law", pattern=r"^[a-z][a-z0-9_]*$")
 ]
 #: A case in a path, by its id or its number.
+#: A grid's code in a path.
+GridCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Grid code")]
 CaseRef = Annotated[
     str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
 ]

@@ -32,6 +32,8 @@ STAFF = frozenset({"admin", "planner", "dispatcher", "grid_worker", "leader", "v
 CASE_READERS = frozenset({"admin", "dispatcher", "grid_worker", "leader", "viewer"})
 CASE_WORKERS = frozenset({"admin", "dispatcher", "grid_worker"})
 OPEN311 = STAFF | {"open311_client"}
+#: who reads redrawing plans and opens the planner's pages (editing is PLANNING's)
+PLAN_READERS = frozenset({"admin", "planner", "leader", "viewer"})
 #: who reads Open311 requests: the case readers (in their area) and Open311 systems, not planners
 OPEN311_READERS = CASE_READERS | {"open311_client"}
 #: GeoReport v2 discovery and service list: clients read them before they have a key, so they are
@@ -111,9 +113,12 @@ POLICY: dict[str, frozenset[str]] = {
     "DELETE /api/v1/rules/{code}": ADMIN,
     "GET /api/v1/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
     # --- plans (redrawing grids)
-    "GET /api/v1/plans": frozenset({"admin", "planner", "leader", "viewer"}),
-    "GET /api/v1/plans/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
-    "GET /api/v1/plans/{plan_id}/diff": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /api/v1/plans": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/diff": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/grids": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/grids/{code}/buildings": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/roster/{code}": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/suggest": PLANNING,
     "POST /api/v1/plans": PLANNING,
     "POST /api/v1/plans/{plan_id}/split": PLANNING,
@@ -124,6 +129,11 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/plans/{plan_id}/accept-suggestion": PLANNING,
     "POST /api/v1/plans/{plan_id}/validate": PLANNING,
     "POST /api/v1/plans/{plan_id}/publish": PLANNING,
+    "POST /api/v1/plans/{plan_id}/undo": PLANNING,
+    "PUT /api/v1/plans/{plan_id}/roster/{code}": PLANNING,
+    # --- the planner's pages (editing buttons only for PLANNING, on open plans)
+    "GET /plans": PLAN_READERS,
+    "GET /plans/{plan_id}": PLAN_READERS,
     # --- case pages (the services confine each to the caller's area)
     "GET /cases": CASE_READERS,
     "GET /cases/new": CASE_WORKERS,
@@ -136,7 +146,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /map/services": STAFF,
     "GET /map/dispatch": DISPATCH,
     "GET /map/grid/{code}": STAFF,
-    "GET /map/plan/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /map/plan/{plan_id}": PLAN_READERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": STAFF,
     # --- Open311 GeoReport v2 (no personal data in its answers; requests confined to the area)
     "GET /open311/v2/discovery.{fmt}": OPEN311_DISCOVERY,

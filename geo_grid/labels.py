@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 
 __all__ = [
     "ACTOR_ROLE",
+    "BAND_STATUS",
     "CASE_ACTION",
     "CASE_CHANNEL",
     "CASE_LEVEL",
@@ -41,6 +42,7 @@ __all__ = [
     "JOB_STAGE",
     "JOB_STATUS",
     "PLAN_CHANGE",
+    "PLAN_OP",
     "PHOTO_PHASE",
     "PLAN_STATE",
     "ROLE",
@@ -188,6 +190,23 @@ ROUTING_STRATEGY: dict[str, str] = {
 #: Redrawing plans (``plan.status``).
 PLAN_STATE: dict[str, str] = {"open": "编辑中", "published": "已发布", "abandoned": "已放弃"}
 
+#: What a plan's edit log records (:data:`geo_grid.plans.EDIT_OPS`, ``undo``, a file ``import``ed,
+#: the ``publish``).
+PLAN_OP: dict[str, str] = {
+    "split": "分割网格",
+    "divide": "按建议分割",
+    "merge": "合并网格",
+    "reshape": "调整边界",
+    "move_buildings": "移动楼栋",
+    "recode": "修改编码或名称",
+    "import": "导入文件",
+    "undo": "撤销",
+    "publish": "发布",
+}
+
+#: How a grid's households stand against its band (:func:`geo_grid.plans.balance`).
+BAND_STATUS: dict[str, str] = {"under": "户数偏少", "in": "户数适中", "over": "户数偏多"}
+
 #: What a plan does to a grid (:func:`geo_grid.plans.diff_layers`, column ``change``).
 PLAN_CHANGE: dict[str, str] = {"added": "新增", "changed": "调整", "removed": "撤销"}
 
@@ -294,6 +313,9 @@ _REASONS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ..
         (r"sent back to the manual queue", "退回人工派遣队列"),
         (r"grid redrawn: routed grid kept, new grid recorded",
          "网格已重新划分：派遣时的网格不变，记下新的所属网格"),
+        (r"code (\S+) is used (\d+) times", r"编码 \1 被 \2 个网格使用"),
+        (r"community (\S+) does not exist", r"社区 \1 不存在"),
+        (r"grid (\S+) has no community", r"网格 \1 没有所属社区"),
         (r"; ", "；"),
     )
 )  # fmt: skip

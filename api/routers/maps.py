@@ -7,6 +7,7 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -17,8 +18,10 @@ from api.auth import PrincipalDep
 from api.deps import PageDistrict, PeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
 from api.params import Category, LayerKey
+from api.policy import POLICY, resolve
 from api.routers import tiles
 from geo_grid.errors import NotFound
+from geo_grid.maps.identify import LINKS, IdentifyLink
 from geo_grid.services import maps, plans
 
 router = APIRouter(tags=["maps"], route_class=GuardedRoute)
@@ -27,10 +30,33 @@ router.include_router(tiles.router)
 ASSETS = "/static"
 
 
+#: The identify panel's links (:data:`geo_grid.maps.identify.LINKS`), each shown to the roles the
+#: role table lets open its page (a planner gets no link to the case list).
+LINK_ROUTES = {
+    "grid": "GET /map/grid/{code}",
+    "cases": "GET /cases",
+    "indicators": "GET /map/indicators",
+}
+
+
+def identify_links() -> tuple[IdentifyLink, ...]:
+    """The identify panel's links with their roles (under the current settings)."""
+    return tuple(
+        replace(link, roles=tuple(sorted(resolve(POLICY[LINK_ROUTES[link.key]])))) for link in LINKS
+    )
+
+
 def _html(kind: str, district: str, **params: Any) -> HTMLResponse:
     """A page from the cache, or built in a worker process (``api/workers.py``)."""
     return HTMLResponse(
-        maps.page(kind, district=district, asset_base=ASSETS, build_in=workers.run, **params),
+        maps.page(
+            kind,
+            district=district,
+            asset_base=ASSETS,
+            build_in=workers.run,
+            links=identify_links(),
+            **params,
+        ),  # fmt: skip
         headers={"Cache-Control": "no-cache"},
     )
 

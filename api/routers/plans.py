@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query
@@ -26,7 +26,7 @@ from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
-from api.params import DryRun, PlanId
+from api.params import DryRun, GridCode, PlanId
 from api.routers.jobs import ACCEPTED
 from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
@@ -83,12 +83,13 @@ def create_plan(body: schemas.PlanCreate, principal: PrincipalDep, district: One
 def list_plans(
     districts: ReadableDistricts,
     layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None,
+    status: Annotated[Literal["open", "published", "abandoned"] | None, Query()] = None,
 ) -> Any:
     """List the redrawing plans of the caller's districts (or ``district``), optionally of one
-    layer.
+    layer and in one state.
 
     Each with its state (open, published, abandoned)."""
-    rows = plans.list_plans(layer, districts=districts)
+    rows = plans.list_plans(layer, districts=districts, status=status)
     return {"data": rows, "count": len(rows)}
 
 
@@ -158,6 +159,73 @@ def recode(
     return _edit(plan_id, "recode", params, principal, dry_run)
 
 
+@router.post("/{plan_id}/undo", response_model=schemas.UndoOut)
+def undo(plan_id: int, principal: PrincipalDep) -> Any:
+    """Undo the plan's last edit: its grids go back to what they were before it.
+
+    Appended to the edit log as an ``undo`` naming the edit (nothing is removed from the log);
+    undoing again takes back the edit before. 409 when nothing is left to undo."""
+    return plans.undo(plan_id, author=principal.label, viewer=principal)
+
+
+#: Grid codes, comma-separated (the grids an edit changed).
+Codes = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9A-Za-z_-]{1,64}(,[0-9A-Za-z_-]{1,64}){0,199}$",
+          description="Only these grid codes (comma-separated, up to 200)."),
+]  # fmt: skip
+
+
+@router.get("/{plan_id}/grids", response_model=FeatureCollection)
+def plan_grids(plan_id: int, principal: PrincipalDep, codes: Codes = None) -> Any:
+    """The plan's grids as the planner's workspace draws them (GeoJSON, lon/lat).
+
+    Each with its households against the district's band (``low``, ``high``, ``status``
+    under/in/over), the people on duty once the plan is published (``on_duty``: 0 flags a grid
+    nobody would answer for) and what the plan did to it (``change``: added, changed or null)."""
+    wanted = codes.split(",") if codes else None
+    body = workers.run(_grids_geojson, plan_id, wanted, principal)
+    return Response(body, media_type="application/geo+json")
+
+
+def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> bytes:
+    """The workspace's grids as GeoJSON, written (in a worker process)."""
+    return plain_json_bytes(
+        feature_collection(plans.plan_grids(plan_id, codes=codes, viewer=viewer))
+    )
+
+
+@router.get("/{plan_id}/grids/{code}/buildings", response_model=FeatureCollection)
+def plan_buildings(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """The buildings of one grid of the plan (``code``, ``households``; GeoJSON, lon/lat).
+
+    Those whose inside lies in the grid, as the plan's recounts decide: what
+    ``move-buildings`` may move to a neighbouring grid."""
+    frame = plans.plan_buildings(plan_id, code, viewer=principal)
+    return Response(plain_json_bytes(feature_collection(frame)), media_type="application/geo+json")
+
+
+@router.get("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
+def roster_form(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """Who will be on duty in one grid of the plan: the grid's roster, the people the plan adds,
+    and whom the planner may choose from (the people on duty in the grids of its community).
+
+    No phone numbers."""
+    return plans.roster_form(plan_id, code, viewer=principal)
+
+
+@router.put("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
+def set_roster(
+    plan_id: int, code: GridCode, body: schemas.RosterIn, principal: PrincipalDep
+) -> Any:
+    """Put people on duty in one grid of the plan (a split's new grid has nobody).
+
+    Replaces what the plan had for the grid; the people join the roster when the plan is
+    published, in the publish's transaction. People of the plan's district only."""
+    entries = [e.model_dump() for e in body.entries]
+    return plans.set_roster(plan_id, code, entries, author=principal.label, viewer=principal)
+
+
 @router.get("/{plan_id}/suggest", response_model=schemas.SuggestionsOut)
 def suggest(plan_id: int, principal: PrincipalDep) -> Any:
     """Suggestions to bring the plan's grids into its district's household band (300–500 by
@@ -201,7 +269,7 @@ def diff(
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
     if format == "gpkg":
         # under the server's home (geo_grid.scratch), removed once the file has been sent
-        folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        folder = FilePath(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
         path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
@@ -209,7 +277,7 @@ def diff(
     return Response(body, media_type="application/geo+json")
 
 
-def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
+def _diff_gpkg(plan_id: int, path: FilePath, viewer: Principal) -> FilePath:
     """The diff written to ``path`` (in a worker process)."""
     frame, _ = plans.diff_plan(plan_id, viewer=viewer)
     return plans.export_diff(frame, path)

@@ -25,6 +25,7 @@ from api.schemas import (
     layers,
     open311,
     plans,
+    plans_workspace,
 )
 from api.schemas.access import *  # noqa: F403
 from api.schemas.cases import *  # noqa: F403
@@ -37,8 +38,10 @@ from api.schemas.jobs import *  # noqa: F403
 from api.schemas.layers import *  # noqa: F403
 from api.schemas.open311 import *  # noqa: F403
 from api.schemas.plans import *  # noqa: F403
+from api.schemas.plans_workspace import *  # noqa: F403
 
 _MODULES = (
     access, cases, checks, districts, geocoding, grids, health, jobs, layers, open311, plans,
+    plans_workspace,
 )  # fmt: skip
 __all__ = sorted(name for module in _MODULES for name in module.__all__)

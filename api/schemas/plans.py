@@ -157,8 +157,13 @@ class ValidateOut(BaseModel):
     valid: bool
     grids: int
     problems: list[str]
+    problems_zh: list[str] = Field(description="The problems in Chinese, for people.")
     coverage: dict[str, Any]
     out_of_band: int
+    unstaffed: list[str] = Field(
+        description="Grids that would have nobody on duty once published (publishing warns, "
+        "it does not refuse): fill their roster with PUT .../roster/{code}."
+    )
 
 
 class PublishOut(BaseModel):
@@ -169,4 +174,6 @@ class PublishOut(BaseModel):
     generation_id: int
     retired_generation_id: int | None
     cases_regridded: int
+    roster_added: int = Field(description="People the plan put on duty, now on the roster.")
+    unstaffed: list[str] = Field(description="Grids published with nobody on duty.")
     grids: int

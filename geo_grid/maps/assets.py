@@ -59,8 +59,10 @@ class Plugins(JSCSSMixin):
         base = asset_base.rstrip("/")
         urls = [vendor_url(asset_base, pkg, file) for pkg, file in vendor]
         urls += [f"{base}/{path}" for path in own]
-        self.default_js = [(f"gg_js_{i}", u) for i, u in enumerate(urls) if u.endswith(".js")]
-        self.default_css = [(f"gg_css_{i}", u) for i, u in enumerate(urls) if u.endswith(".css")]
+        # named by their URL: two Plugins on one page (a page's own, the identify panel's) never
+        # take each other's place in the header, and one file is linked once
+        self.default_js = [(f"gg_js_{u}", u) for u in urls if u.endswith(".js")]
+        self.default_css = [(f"gg_css_{u}", u) for u in urls if u.endswith(".css")]
 
 
 def copy_assets(target: str | Path) -> Path:

@@ -89,6 +89,7 @@ def plan_map(
     note: str | None = None,
     api_base: str = "/api/v1/plans",
     editable: bool = True,
+    workspace_url: str | None = None,
     **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
@@ -101,6 +102,7 @@ def plan_map(
     answer, and re-sends without ``dry_run`` when the person accepts. The plan's ``note`` (what
     the planner wrote about it) is shown in a box with the title. The page opens on the grids the
     plan changes (on the context while it changes none); ``district`` gives its centre.
+    ``workspace_url`` (the plan's workspace, ``/plans/{id}``) is linked from the info box.
     """
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
@@ -119,7 +121,10 @@ def plan_map(
     page.add(after_layer, ZoomLabels(after_layer, "name", 0))
     before_name = f"现状网格 ({len(before)})"
     page.add(_layer(page, before, before_name, PLAN_STYLES["before"], tooltip=False))
-    info = f"<b>方案说明</b><br>{html_text(note)}" if note else None
+    parts = [f"<b>方案说明</b><br>{html_text(note)}"] if note else []
+    if workspace_url:
+        parts.append(f'<a href="{html_text(workspace_url)}">到方案工作台编辑、检查和发布</a>')
+    info = "<br>".join(parts) or None
     layers = {"after": after_layer, **around}
     # edits are sent in storage lon/lat: never from shifted tiles
     editor = editable and page.shift is None

@@ -53,6 +53,7 @@ __all__ = [
     "build",
     "coverage_page",
     "default_period",
+    "forget_pages",
     "page",
     "published_key",
     "render",
@@ -84,6 +85,14 @@ def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
         cache.move_to_end(key)
         while len(cache) > size:
             cache.popitem(last=False)
+
+
+def forget_pages() -> None:
+    """Drop every cached page and tile: their keys are one store's generation ids, which another
+    store (a process switched to another database) may give to other generations."""
+    with _lock:
+        _pages.clear()
+        _tiles.clear()
 
 
 def _recall(cache: OrderedDict, key: tuple) -> Any:
@@ -336,6 +345,7 @@ def _plan(
         note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
+        workspace_url=f"{api_base}/plans/{plan_id}",
         **_map_options(asset_base, districts.get(district), whole=False),
     )
 
@@ -367,12 +377,35 @@ def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
 
 
 def build(kind: str, *, district: str, asset_base: str = "/static", **params: Any):
-    """The folium map of page ``kind`` of ``district`` built from the store (no cache)."""
+    """The folium map of page ``kind`` of ``district`` built from the store (no cache).
+
+    Every page that calls a server (``api_base`` not None) gets the identify panel
+    (:func:`geo_grid.maps.identify.add_identify`): a click shows the grid there with its links
+    (``links``: :data:`~geo_grid.maps.identify.LINKS` with the roles that may open each; the
+    dispatcher's map, whose clicks place cases, only borrows the links).
+    """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     districts.get(district)
     with session_scope() as session:
-        return _BUILDERS[kind](session, asset_base, district=district, **params)
+        m = _BUILDERS[kind](session, asset_base, district=district, **params)
+        api_base = params.get("api_base", "")
+        if api_base is not None:
+            _identify(session, m, kind, district, asset_base, api_base, params.get("links"))
+    return m
+
+
+def _identify(session, m, kind: str, district: str, asset_base: str, api_base: str, links) -> None:
+    """The identify panel of a page (see :func:`build`)."""
+    from geo_grid.crs import normalize_crs
+    from geo_grid.maps.identify import LINKS, add_identify
+
+    shifted = normalize_crs(get_settings().tiles_crs) not in ("wgs84", "cgcs2000")
+    add_identify(
+        m, asset_base=asset_base, api_base=api_base, layer_names=_layer_names(session),
+        links=LINKS if links is None else links, crs="gcj02" if shifted else None,
+        district=district, clicks=kind != "dispatch", page_info=kind != "coverage",
+    )  # fmt: skip
 
 
 def render(kind: str, asset_base: str, params: dict[str, Any]) -> str:
@@ -437,10 +470,11 @@ def _here(fn: Callable[..., str], *args: Any) -> str:
 
 
 def coverage_page(
-    district: str, asset_base: str = "/static", build_in: Runner | None = None
+    district: str, asset_base: str = "/static", build_in: Runner | None = None, **params: Any
 ) -> str:
-    """The coverage map's HTML of ``district`` (cached; see :func:`page`)."""
-    return page("coverage", district=district, asset_base=asset_base, build_in=build_in)
+    """The coverage map's HTML of ``district`` (cached; see :func:`page`: the server warms the
+    page it serves by passing the same ``params``)."""
+    return page("coverage", district=district, asset_base=asset_base, build_in=build_in, **params)
 
 
 def tile(layer: str, z: int, x: int, y: int, *, districts: list[str] | None = None) -> bytes:

@@ -308,3 +308,49 @@ def test_intake_preview_shows_hostile_grid_and_roster_names_as_text(server, cook
     assert log.dialogs == [] and log.console_errors == [] and log.external_requests == []
     for label in ("网格名", "社区名", "网格员"):
         assert hostile(label) in shown, (label, shown[:300])
+
+
+def test_plan_pages_and_identify_panel_show_hostile_text_verbatim(server, cookies, store):
+    """The plans list (a plan's note), the workspace of a plan of the unified layer (its note, a
+    grid's and its community's names in the grid's details, its people in the roster form) and
+    the identify panel of a map (the grid, its community, its people)."""
+    from geo_grid.services import layers, plans
+
+    code = store["code"]
+    point = layers.get_grid(code, layer="unified")["geometry"].representative_point()
+    unified = plans.create_plan("unified", district="320113", note=hostile("方案说明"),
+                                author="test")  # fmt: skip
+    with offline_page(cookies=cookies) as (page, log):
+        page.goto(f"{server}/plans?layer={store['layer']}")
+        listed = page.inner_text("main")
+        page.goto(f"{server}/plans/{unified['id']}")
+        page.wait_for_function("() => Number(document.getElementById('gg-plan-map')"
+                               ".dataset.loaded) > 0", timeout=60_000)  # fmt: skip
+        note = page.inner_text(".gg-plan-note")
+        page.evaluate(f"() => window.geoGridWorkspace.focus('{code}')")
+        picked = page.inner_text("#gg-picked")
+        page.click("#gg-picked button")  # 在岗人员: the roster form
+        page.wait_for_selector("#gg-roster select[name=person]")
+        form = page.inner_text("#gg-roster")
+        page.goto(f"{server}/map")
+        page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+        page.wait_for_timeout(300)
+        at = page.evaluate(
+            """([lat, lon]) => { const m = window[Object.keys(window).find(k =>
+              k.startsWith("map_"))]; m.setView([lat, lon], 17, {animate: false});
+              const p = m.latLngToContainerPoint([lat, lon]),
+                    b = m.getContainer().getBoundingClientRect();
+              return [b.left + p.x, b.top + p.y]; }""",
+            [point.y, point.x],
+        )
+        page.mouse.click(*at)
+        page.wait_for_selector(".gg-identify:not([hidden]) h3 .gg-code", timeout=30_000)
+        panel = page.inner_text(".gg-identify")
+        page.wait_for_timeout(300)  # an injected <img onerror> would fire by now
+    assert log.dialogs == [], log.dialogs
+    assert log.console_errors == [] and log.external_requests == [], log.console_errors
+    assert hostile("方案说明") in listed and note == hostile("方案说明")
+    assert hostile("网格名") in picked and hostile("社区名") in picked
+    assert hostile("网格员") in form  # the grid's people, offered by name
+    for label in ("网格名", "社区名", "网格员"):
+        assert hostile(label) in panel, (label, panel[:300])

@@ -19,12 +19,11 @@ credentials are added.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from db_copy import copied_database
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from job_wait import wait_for_job
@@ -62,56 +61,11 @@ slow_schema = _schema(
 ).include(**SLOW)
 
 
-def _reset_caches() -> None:
-    """Settings and engines are cached per URL: forget them after switching the database."""
-    from geo_grid.db import session as db_session
-    from geo_grid.services import index
-    from geo_grid.services.cases import rules
-    from geo_grid.settings import get_settings
-
-    get_settings.cache_clear()
-    db_session._engine_for.cache_clear()
-    index.invalidate()
-    rules._forget_rules()
-
-
 @pytest.fixture(scope="module")
 def fuzz_db(demo_db: str) -> Iterator[str]:
-    """A copy of the demo database (``CREATE DATABASE … TEMPLATE``) that the requests may damage.
-
-    Postgres copies a database only while nobody else is connected to it, so the session's pooled
-    connections are closed first and any connection still held (the case-intake writers keep one
-    each) is ended; the app reconnects to whichever URL is current (pool pre-ping, writer ping).
-    """
-    from sqlalchemy import create_engine, make_url, text
-
-    from geo_grid.db.session import get_engine
-
-    source = make_url(demo_db)
-    name = f"fuzz_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    get_engine(demo_db).dispose()
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :db AND pid <> pg_backend_pid()"
-            ),
-            {"db": source.database},
-        )
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
-    copy_url = source.set(database=name).render_as_string(hide_password=False)
-    os.environ["GEO_GRID_DATABASE_URL"] = copy_url
-    _reset_caches()
-    try:
-        yield copy_url
-    finally:
-        get_engine(copy_url).dispose()
-        os.environ["GEO_GRID_DATABASE_URL"] = demo_db
-        _reset_caches()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    """A copy of the demo database that the requests may damage (:mod:`db_copy`)."""
+    with copied_database(demo_db, "fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ def _table_constraint(model, name: str) -> set[str]:
 @functools.cache
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
-    from geo_grid import access, address
+    from geo_grid import access, address, plans
     from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
@@ -76,6 +76,8 @@ def _enums() -> dict[str, tuple[dict, set]]:
         "ROUTING_STRATEGY": (labels.ROUTING_STRATEGY, _strategies()),
         "PLAN_STATE": (labels.PLAN_STATE, set(models.PLAN_STATUSES)),
         "PLAN_CHANGE": (labels.PLAN_CHANGE, _plan_changes()),
+        "PLAN_OP": (labels.PLAN_OP, set(plans.EDIT_OPS) | {plans.UNDO, "import", "publish"}),
+        "BAND_STATUS": (labels.BAND_STATUS, _band_statuses()),
         "GENERATION_STATE": (
             labels.GENERATION_STATE,
             _table_constraint(models.Generation, "generation_status_values"),
@@ -139,6 +141,19 @@ def _system_actors() -> set[str]:
     found = set()
     for path in (ROOT / "geo_grid").rglob("*.py"):
         found |= set(re.findall(r"[\"']system:(\w+)[\"']", path.read_text(encoding="utf-8")))
+    return found
+
+
+def _band_statuses() -> set[str]:
+    """Every ``status`` :func:`geo_grid.plans.balance` gives, from grids under, in and over."""
+    import geopandas as gpd
+
+    from geo_grid.plans import balance
+
+    grids = gpd.GeoDataFrame({"code": ["a", "b", "c"], "community_code": ["x"] * 3,
+                              "households": [10, 400, 900]})  # fmt: skip
+    found = set(balance(grids, gpd.GeoDataFrame({"code": ["x"], "kind": ["urban"]}))["status"])
+    assert len(found) == 3
     return found
 
 

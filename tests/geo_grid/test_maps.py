@@ -424,3 +424,19 @@ def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
     text = js_literal(value)
     assert not any(ch in text for ch in "<>&\u2028\u2029")
     assert json.loads(text) == value
+
+
+def test_two_plugin_sets_on_one_page_are_both_linked():
+    """A page's own plugins and the identify panel's: neither takes the other's place in the
+    header (they were named by position, so the second's first file replaced the first's)."""
+    import folium
+
+    from geo_grid.maps.assets import Plugins
+
+    m = folium.Map(tiles=None)
+    m.add_child(Plugins("/static", [("leaflet-draw", "leaflet.draw.js")], ["js/geo_grid_plan.js"]))
+    m.add_child(Plugins("/static", (), ["js/geo_grid_identify.js", "css/geo_grid_identify.css"]))
+    html = m.get_root().render()
+    for url in ("vendor/leaflet-draw/leaflet.draw.js", "js/geo_grid_plan.js",
+                "js/geo_grid_identify.js", "css/geo_grid_identify.css"):  # fmt: skip
+        assert f'"/static/{url}"' in html, url

@@ -46,7 +46,13 @@ from geo_grid.db.models.district import (
 from geo_grid.db.models.gazetteer import GazetteerEntry
 from geo_grid.db.models.grids import Generation, Grid, Layer
 from geo_grid.db.models.jobs import JOB_STATUSES, Job
-from geo_grid.db.models.plans import PLAN_STATUSES, Plan, PlanEdit
+from geo_grid.db.models.plans import (
+    PLAN_STATUSES,
+    Plan,
+    PlanEdit,
+    PlanEditGrid,
+    PlanRoster,
+)
 from geo_grid.db.models.store import SRID, Base, Meta
 
 __all__ = [
@@ -85,6 +91,8 @@ __all__ = [
     "PersonalDataRead",
     "Plan",
     "PlanEdit",
+    "PlanEditGrid",
+    "PlanRoster",
     "ReportIn",
     "RosterEntry",
     "RosterRole",
