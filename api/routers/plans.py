@@ -268,10 +268,15 @@ def diff(
 
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
     if format == "gpkg":
-        # under the server's home (geo_grid.scratch), removed once the file has been sent
+        # under the server's home (geo_grid.scratch), removed once the file has been sent, or
+        # at once when the diff is refused (no answer is sent, so no background task runs)
         folder = FilePath(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        try:
+            path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
-        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
     body = workers.run(_diff_geojson, plan_id, principal)
     return Response(body, media_type="application/geo+json")

@@ -29,6 +29,17 @@ def _line_across(geom) -> dict:
     return mapping(shapely.LineString([(minx - 1e-3, c.y), (maxx + 1e-3, c.y)]))
 
 
+def test_a_refused_geopackage_diff_leaves_no_folder_behind(client):
+    """The GeoPackage is written to a folder of its own, removed once the file is sent; a diff
+    refused before that (no such plan) removes it at once."""
+    from geo_grid import scratch
+
+    before = set(scratch.process_dir().glob("diff_*"))
+    r = client.get("/api/v1/plans/999999/diff", params={"format": "gpkg"})
+    assert r.status_code == 404, r.text
+    assert set(scratch.process_dir().glob("diff_*")) == before
+
+
 def test_create_preview_split_validate_diff(client, tmp_path):
     created = client.post("/api/v1/plans", json={"layer": "unified", "note": "api test"})
     assert created.status_code == 201, created.text
