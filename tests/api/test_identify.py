@@ -212,3 +212,19 @@ def test_links_follow_the_role_and_the_indicators_link_opens_on_the_grid(
     assert log.external_requests == [] and log.console_errors == [], log.console_errors
     assert grid["code"] in place and f"{grid['households']} 户" in place
     assert identify_panels == 0  # the dispatcher's clicks stay the dispatcher's
+
+
+def test_the_warm_up_warms_the_very_page_the_map_route_serves(client, monkeypatch):
+    """/map's cache key holds the panel's links (with their roles): the server's warm-up must
+    build the page with the same, or the first person to open /map waits for it all again."""
+    from api.main import _warm
+    from geo_grid.services import maps
+
+    maps.forget_pages()
+    _warm()
+
+    def built_again(*args, **kwargs):
+        raise AssertionError("/map was built again: the warm-up warmed another page")
+
+    monkeypatch.setattr(maps, "render", built_again)
+    assert client.get("/map").status_code == 200

@@ -373,6 +373,11 @@ TO_SCREEN = """([lat, lon]) => {
 }"""
 
 
+MAP_JS = 'window[Object.keys(window).find(k => k.startsWith("map_"))]'
+VIEW = f"""() => {{ const m = {MAP_JS}, c = m.getCenter();
+  return [Number(c.lat.toFixed(6)), Number(c.lng.toFixed(6)), m.getZoom()]; }}"""
+
+
 @pytest.mark.browser
 @needs_browser
 def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, store, tmp_path):
@@ -398,6 +403,9 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
         preview = page.inner_text(".gg-plan")
         assert plans.get_plan(plan_id)["edits"] == before["edits"]  # a preview stores nothing
         page.screenshot(path=str(tmp_path / "plan_preview.png"))
+        # the planner has zoomed in on the grid: the page must come back there, not re-fitted
+        page.evaluate(f"() => {{ {MAP_JS}.setView([{ends[0][0]}, {x}], 18, {{animate: false}}); }}")
+        kept = page.evaluate(VIEW)
         page.click(".gg-accept")
         page.wait_for_load_state("load")
         # the page reloads after the accept: until the new one has its control, keep polling
@@ -406,10 +414,13 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
             " return c !== null && /方案网格 \\(3\\)/.test(c.innerText); }",
             timeout=20_000,
         )
+        page.wait_for_timeout(300)
+        back = page.evaluate(VIEW)
     assert log.external_requests == [] and log.console_errors == []
     assert f"网格 {store['grid']}" in preview and "新增网格" in preview, preview
     after = plans.get_plan(plan_id)
     assert after["edits"] == before["edits"] + 1
+    assert back == kept  # 接受 reloads the page where the planner was
 
 
 @pytest.mark.browser

@@ -776,6 +776,8 @@
     yes.disabled = true;
     fill(checkOut, [el("p", {className: "gg-muted", text: "正在发布…"})]);
     api("/publish", {method: "POST", body: {}}).then(function (res) {
+      return reloadLog().then(function () { return res; });
+    }).then(function (res) {
       dialog.hidden = true;
       state.editable = false;
       setTool(null);
@@ -786,7 +788,6 @@
       fill(checkOut, [el("p", {className: "gg-ok-line", text: "已发布为第 " + res.published_generation + " 版：共 " + res.grids + " 个网格，" +
         res.cases_regridded + " 件未结案件记下新网格，" + res.roster_added + " 人加入在岗名册。"}),
         el("p", {}, [el("a", {className: "gg-btn", href: data.mapPage, id: "gg-to-map", text: "到网格地图查看"})])]);
-      reloadLog();
       summarise();
     }).catch(function (err) {
       dialog.hidden = true;
