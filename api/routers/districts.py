@@ -141,7 +141,10 @@ def add_district(form: UploadDep, principal: PrincipalDep) -> Any:
 )  # fmt: skip
 def import_addresses(district: DistrictPath, form: UploadDep) -> Any:
     """Replace the district's standard address library (标准地址库) by an uploaded CSV/XLSX export
-    and rebuild its geocoder; what ``geo-grid import-addresses`` does."""
+    and rebuild its geocoder; what ``geo-grid import-addresses`` does.
+
+    Administrators only. The file is read whole before anything is stored (one transaction): a
+    bad row answers 422 naming its row and column and the old library stays."""
     options = _fields(form, ("crs", "encoding", "sheet"), ("file",))
     upload = form.file("file")  # type: ignore[union-attr]
     try:
@@ -165,7 +168,10 @@ def import_addresses(district: DistrictPath, form: UploadDep) -> Any:
 )  # fmt: skip
 def import_roster(district: DistrictPath, form: UploadDep) -> Any:
     """Replace the district's roster of the layers the uploaded file names, its own role names
-    mapped to its roles; what ``geo-grid import-roster`` does."""
+    mapped to its roles; what ``geo-grid import-roster`` does.
+
+    Administrators only. Every grid code must be a published grid of its layer; a bad row answers
+    422 naming its row and column and the roster stays as it was."""
     options = _fields(form, ("role_map", "encoding", "sheet"), ("file",))
     upload = form.file("file")  # type: ignore[union-attr]
     try:
@@ -180,13 +186,17 @@ def import_roster(district: DistrictPath, form: UploadDep) -> Any:
 @router.get("/{code}/roles", response_model=RoleList)
 def list_roles(district: DistrictPath) -> Any:
     """The district's roster roles: key, Chinese name, duty (what the system does with the
-    role's people) and a 报到 member's department."""
+    role's people) and a 报到 member's department.
+
+    Every district starts with the eight default roles; a district adds its own."""
     rows = onboarding.list_roles(district)
     return {"data": rows, "count": len(rows)}
 
 
 @router.post("/{code}/roles", status_code=201, response_model=RoleOut)
 def add_role(district: DistrictPath, body: RoleIn) -> Any:
-    """Add a roster role to the district (409 when its key or Chinese name is taken)."""
+    """Add a roster role to the district.
+
+    Administrators only; 409 when its key or Chinese name is taken."""
     return onboarding.add_role(body.key, body.name_zh, body.duty, district=district,
                                department=body.department)  # fmt: skip

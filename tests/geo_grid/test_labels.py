@@ -56,6 +56,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
     from geo_grid.maps import INDICATOR_COLOURS
+    from geo_grid.roster import DEFAULT_ROLES
     from geo_grid.services.job_kinds import KINDS
 
     return {
@@ -91,7 +92,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
         ),
         "ROSTER_ROLE": (
             labels.ROSTER_ROLE,
-            _table_constraint(models.RosterEntry, "roster_role_values"),
+            {role.key for role in DEFAULT_ROLES},  # roles are rows since 0012: the seeded ones
         ),
         "SCOPE_LEVEL": (labels.SCOPE_LEVEL, set(access.SCOPE_LEVELS)),
         "INDICATOR_COLOUR": (labels.INDICATOR_COLOUR, set(INDICATOR_COLOURS)),
