@@ -96,11 +96,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
-    # the worker processes (api/workers.py) start now, beside the first requests (a server that
-    # waited for them answered nothing for a minute on a busy machine), and stay for the life of
-    # the process (a test's next TestClient reuses them); they end with it, whatever ends it,
-    # without waiting for the work they run
-    threading.Thread(target=workers.start, name="geo-grid-workers-start", daemon=True).start()
+    # the worker processes (api/workers.py) are up before the first request (a heavy request
+    # would otherwise wait for them to start, past its client's timeout on a busy machine) and
+    # stay for the life of the process (a test's next TestClient reuses them); they end with it,
+    # whatever ends it, without waiting for the work they run
+    await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
     # job workers: threads that take queued jobs and run them in the worker processes above
     job_workers = job_service.start_workers(execute=workers.run)
