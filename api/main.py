@@ -55,6 +55,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     builds (and reports) it again.
     """
     from geo_grid.services.database import UNREACHABLE, error_line
+    from geo_grid.errors import NotFound
 
     pause, logged = retry_s, False
     while True:
@@ -63,7 +64,10 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             from geo_grid.services import districts, index, maps
 
             for code in districts.profiles():  # the very page /map serves (its cache key)
-                maps.coverage_page(code, build_in=workers.run, links=identify_links())
+                try:
+                    maps.coverage_page(code, build_in=workers.run, links=identify_links())
+                except NotFound as exc:  # a district onboarded but not yet published: the others
+                    log.info("warm-up: no coverage page for %s yet: %s", code, exc)
             index.warm_geocoders()  # last: /health reports warm once they are built
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the

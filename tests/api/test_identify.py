@@ -228,3 +228,25 @@ def test_the_warm_up_warms_the_very_page_the_map_route_serves(client, monkeypatc
 
     monkeypatch.setattr(maps, "render", built_again)
     assert client.get("/map").status_code == 200
+
+
+def test_a_district_without_a_published_layer_does_not_stop_the_warm_up(client, monkeypatch):
+    """A district onboarded today has no unified grids until its planners publish some: the
+    warm-up builds every other district's page and the geocoders anyway (it gave up on all of them
+    at the first such district, and /health never said warm)."""
+    from api.main import _warm
+    from geo_grid.services import districts, index, maps
+
+    stored = districts.profiles()
+    bare = next(iter(stored.values()))  # a profile of a code with no layers at all: 东城区
+    monkeypatch.setattr(districts, "profiles", lambda: {"110101": bare, **stored})
+    maps.forget_pages()
+    index.invalidate()
+    _warm()
+    assert index.ready()
+
+    def built_again(*args, **kwargs):
+        raise AssertionError("/map was built again: the warm-up stopped before it")
+
+    monkeypatch.setattr(maps, "render", built_again)
+    assert client.get("/map").status_code == 200
