@@ -54,8 +54,8 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     by itself once the database is back. Any other failure is only logged: the first request
     builds (and reports) it again.
     """
-    from geo_grid.services.database import UNREACHABLE, error_line
     from geo_grid.errors import NotFound
+    from geo_grid.services.database import UNREACHABLE, error_line
 
     pause, logged = retry_s, False
     while True:

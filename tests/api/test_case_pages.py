@@ -184,8 +184,11 @@ def test_each_role_opens_its_own_inbox_confined_to_its_area(server, accounts, st
         f"SELECT count(*) AS n FROM \"case\" WHERE district_code = :d AND (status = 'manual' "
         f"OR (due_at < :now AND status NOT IN {closed}))", now=now, d=DISTRICT)[0]["n"]  # fmt: skip
     # the dispatcher's scope is the demo district: Gusu's cases, when loaded, are not theirs
-    assert centre["all"] == _rows(
-        'SELECT count(*) AS n FROM "case" WHERE district_code = :d', d=DISTRICT)[0]["n"] > 100
+    assert (
+        centre["all"]
+        == _rows('SELECT count(*) AS n FROM "case" WHERE district_code = :d', d=DISTRICT)[0]["n"]
+        > 100
+    )
     street = accounts["leader"].scope.split(":")[1]
     assert leader["open"] == _rows(
         f'SELECT count(*) AS n FROM "case" WHERE street_code = :s AND status NOT IN {closed}',
