@@ -6,12 +6,25 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict
 
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
 from geo_grid.settings import Settings, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class JsonBody(BaseModel):
+    """A JSON request body: its members and their JSON types exactly as the OpenAPI document
+    declares them (``additionalProperties: false``, strict types).
+
+    Pydantic's lax mode took ``0`` for ``false``, ``"3"`` for ``3`` and a number for a time
+    (seconds since 1970: the sweep once ran "as of 1969"); schemathesis found both. Times in a
+    body are ISO 8601 text read by :mod:`geo_grid.periods`, like those in a query.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 @dataclass(frozen=True)

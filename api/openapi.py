@@ -114,11 +114,16 @@ def request_body(
     return {"requestBody": {"required": True, "content": content}}
 
 
+#: Media types of routes' successes that their errors are not sent in (they are JSON)
+_NOT_ERRORS = ("text/html", "application/geo+json")
+
+
 def errors_as_json(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare error answers as ``application/json`` on routes whose success is HTML.
+    """Declare error answers as ``application/json`` on routes whose success is HTML or GeoJSON.
 
     FastAPI files a route's extra responses under the route's own media type, so the map pages
-    and the login form documented their JSON errors as ``text/html``. Changed in place; returned.
+    and the login form documented their JSON errors as ``text/html``, the GeoJSON routes as
+    ``application/geo+json``. Changed in place; returned.
 
     >>> doc = {"paths": {"/map": {"get": {"responses": {
     ...     "200": {"content": {"text/html": {"schema": {"type": "string"}}}},
@@ -131,6 +136,7 @@ def errors_as_json(document: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status.startswith(("4", "5")) and "text/html" in content:
-                    content["application/json"] = content.pop("text/html")
+                for media in _NOT_ERRORS:
+                    if status.startswith(("4", "5")) and media in content:
+                        content["application/json"] = content.pop(media)
     return document

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep
+from api.deps import JsonBody
 from api.guard import GuardedRoute
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserIn(JsonBody):
     username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
     password: str = Field(min_length=8, max_length=200)
     role: str = Field(examples=["dispatcher"])
@@ -39,13 +39,11 @@ class UserList(BaseModel):
     count: int
 
 
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserPatch(JsonBody):
     active: bool
 
 
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class KeyIn(JsonBody):
     name: str = Field(min_length=2, max_length=64, examples=["fixmystreet"])
     role: str = "open311_client"
     scope: str | None = Field(None, max_length=40)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 from geojson_pydantic import FeatureCollection
 
-from api.geojson import feature_collection
+from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"], route_class=GuardedRoute)
 
 
-@router.get("", response_model=FeatureCollection)
+@router.get("", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def admin_areas(
     level: Annotated[Literal["district", "street", "community"] | None, Query()] = None,
     parent: Annotated[str | None, Query(pattern=r"^[0-9]{6,12}$")] = None,
@@ -24,4 +23,4 @@ def admin_areas(
 
     Filter by ``level`` and by ``parent`` code (a street's communities, the district's streets)."""
     areas = layers.admin_areas(level, parent)
-    return JSONResponse(feature_collection(areas, precision=6), media_type="application/geo+json")
+    return GeoJSONResponse(feature_collection(areas, precision=6))

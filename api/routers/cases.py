@@ -18,12 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, ClosedPeriodDep, PeriodDep
+from api.deps import BBoxDep, ClosedPeriodDep, JsonBody, PeriodDep
 from api.geojson import geometry
 from api.guard import GuardedRoute
-from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
-from geo_grid.periods import check_instant
+from geo_grid.periods import parse_instant
 from geo_grid.services import cases
 from geo_grid.settings import get_settings
 
@@ -53,10 +52,9 @@ Code = Annotated[str | None, Query(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
 # ------------------------------------------------------------------------------------ models
-class CaseIn(BaseModel):
+class CaseIn(JsonBody):
     """A report: a category and an address and/or a point in any supported CRS."""
 
-    model_config = ConfigDict(extra="forbid")
     category_code: str = Field(examples=["E0502"])
     channel: Literal["hotline", "app", "wechat", "patrol", "open311"] = "app"
     description: str | None = Field(None, max_length=4000)
@@ -114,11 +112,10 @@ class CaseList(BaseModel):
     count: int
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(JsonBody):
     """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
     ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
 
-    model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
     version: int = Field(ge=1, description="The version you read: a stale one answers 409")
     note: str | None = Field(None, max_length=4000)
@@ -126,14 +123,12 @@ class TransitionIn(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class WhistleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WhistleIn(JsonBody):
     note: str | None = None
     version: int | None = Field(None, ge=1)
 
 
-class ReportInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportInIn(JsonBody):
     department: str = Field(min_length=1, max_length=100)
     note: str | None = Field(None, max_length=4000)
 
@@ -147,17 +142,18 @@ class ReportInOut(BaseModel):
     on_time: bool
 
 
-class PointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PointIn(JsonBody):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: str = "wgs84"
     version: int | None = Field(None, ge=1)
 
 
-class TickIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    now: datetime | None = Field(None, description="Sweep as of this instant (default: now)")
+class TickIn(JsonBody):
+    now: str | None = Field(
+        None, max_length=64, examples=["2026-06-01T08:00:00+08:00"],
+        description="Sweep as of this instant, ISO 8601 with a UTC offset (default: now)",
+    )  # fmt: skip
 
 
 class TickOut(BaseModel):
@@ -268,8 +264,7 @@ class RuleList(BaseModel):
     count: int
 
 
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RuleIn(JsonBody):
     layer: str | None = None
     department: str | None = None
     strategy: Literal["territorial_first", "owner_first", "territorial_fallback"] | None = None
@@ -304,7 +299,18 @@ class IndicatorList(BaseModel):
 
 
 # ------------------------------------------------------------------------------------ cases
-@cases_router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
+@cases_router.post(
+    "",
+    response_model=CaseOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": CaseOut,
+            "description": "A retry with the same Idempotency-Key: "
+            "the case stored the first time (header Idempotent-Replayed: true)",
+        }
+    },
+)
 async def create_case(
     body: CaseIn,
     response: Response,
@@ -397,10 +403,7 @@ def tick(body: TickIn | None = None) -> Any:
 
     The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
     sweep at another time."""
-    now = body.now if body and body.now else None
-    if now is not None and now.tzinfo is None:
-        raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(check_instant(now, "now") if now is not None else None)
+    return cases.tick(parse_instant(body.now if body else None, "now", local=False))
 
 
 @cases_router.get("/{ref}", response_model=CaseOut)

@@ -21,6 +21,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 
 from api import workers
+from api.deps import JsonBody
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep, UploadedFile
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 LayerKey = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]*$", description="Layer key")]
 
 
-class CheckLayerIn(BaseModel):
+class CheckLayerIn(JsonBody):
     """Check a stored layer (JSON body of ``POST /api/v1/checks``)."""
 
     layer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -64,7 +65,7 @@ class CheckOut(BaseModel):
     defects: list[DefectOut]
 
 
-class MergeIn(BaseModel):
+class MergeIn(JsonBody):
     layers: list[str] = Field(default_factory=lambda: list(checks.DEPARTMENT_LAYERS), min_length=1)
     as_draft: bool = False
     share_threshold: float = Field(0.9, gt=0, le=1)

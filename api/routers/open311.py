@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -37,13 +37,22 @@ class Open311Error(BaseModel):
     description: str
 
 
-_SPEC_ERRORS = {
-    status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
-    for status in (400, 401, 403, 404)
-}
+_XML = {"text/xml": {"schema": {"type": "string"}}}
+#: every 4xx on these routes is the spec's list (``api/errors.py``), XML on ``.xml`` routes; the
+#: answer itself is JSON or XML by the extension
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "GeoReport v2 JSON, or XML on .xml", "content": _XML},
+    **{
+        status: {"model": list[Open311Error], "content": _XML,
+                 "description": f"GeoReport v2 error list ({status})"}
+        for status in (400, 401, 403, 404, 409, 413, 422, 429)
+    },
+}  # fmt: skip
 router = APIRouter(
-    prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS, route_class=GuardedRoute
+    prefix="/open311/v2", tags=["open311"], responses=_RESPONSES, route_class=GuardedRoute
 )
+#: the extension of every route: declared as the two served; any other answers 404 (:func:`_fmt`)
+Fmt = Annotated[str, Path(description="json or xml", json_schema_extra={"enum": ["json", "xml"]})]
 
 _CHANGESET = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -89,7 +98,7 @@ def _csv(value: str | None, field: str) -> list[str] | None:
 
 
 @router.get("/discovery.{fmt}", response_model=None)
-async def discovery(request: Request, fmt: str) -> Response:
+async def discovery(request: Request, fmt: Fmt) -> Response:
     """Open311 GeoReport v2 discovery: the endpoint, its formats and how to get a key.
 
     ``fmt`` is ``json`` or ``xml``. Public (clients read it before they have a key) unless
@@ -103,7 +112,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}", response_model=None)
-async def services(fmt: str) -> Response:
+async def services(fmt: Fmt) -> Response:
     """Open311 service list: the case categories a client may report.
 
     ``fmt`` is ``json`` or ``xml``. Public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
@@ -111,7 +120,7 @@ async def services(fmt: str) -> Response:
 
 
 @router.get("/services/{code}.{fmt}", response_model=None)
-async def service_definition(code: str, fmt: str) -> Response:
+async def service_definition(code: str, fmt: Fmt) -> Response:
     """Open311 service definition of one category (its attributes).
 
     ``fmt`` is ``json`` or ``xml``."""
@@ -121,7 +130,7 @@ async def service_definition(code: str, fmt: str) -> Response:
 
 
 @router.post("/requests.{fmt}", response_model=None)
-async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+async def post_request(request: Request, fmt: Fmt, principal: PrincipalDep) -> Response:
     """Open311: report a service request (a case) as a form, with the client's key.
 
     Answers the new request's id; the case is routed like any other report."""
@@ -131,7 +140,7 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 @router.get("/requests.{fmt}", response_model=None)
 async def get_requests(
-    request: Request, fmt: str, principal: PrincipalDep, period: Open311PeriodDep
+    request: Request, fmt: Fmt, principal: PrincipalDep, period: Open311PeriodDep
 ) -> Response:
     """Open311: service requests of the caller's area by id, category, status or period.
 
@@ -153,7 +162,7 @@ async def get_requests(
 
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
-async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Response:
+async def get_request(request_id: str, fmt: Fmt, principal: PrincipalDep) -> Response:
     """Open311: one service request by id.
 
     ``fmt`` is ``json`` or ``xml``; an unknown id is a 404 and one outside the caller's area a 403

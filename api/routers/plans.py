@@ -25,7 +25,8 @@ from pydantic import BaseModel, Field, SkipValidation
 
 from api import workers
 from api.auth import PrincipalDep
-from api.geojson import feature_collection
+from api.deps import JsonBody
+from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
@@ -36,9 +37,11 @@ from geo_grid.services import index, plans
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
 DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
+#: the diff's other format (``format=gpkg``)
+GPKG = "application/geopackage+sqlite3"
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(JsonBody):
     layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
     note: str | None = Field(None, max_length=2000)
 
@@ -85,33 +88,33 @@ Line = Annotated[LineString | MultiLineString, SkipValidation]
 Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
 
 
-class SplitIn(BaseModel):
+class SplitIn(JsonBody):
     grid: str
     line: Line
 
 
-class MergeIn(BaseModel):
+class MergeIn(JsonBody):
     grids: list[str] = Field(min_length=2)
     keep: str | None = None
 
 
-class ReshapeIn(BaseModel):
+class ReshapeIn(JsonBody):
     grid: str
     geometry: Outline
 
 
-class MoveIn(BaseModel):
+class MoveIn(JsonBody):
     buildings: list[str] = Field(min_length=1)
     to: str
 
 
-class RecodeIn(BaseModel):
+class RecodeIn(JsonBody):
     grid: str
     code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
     name: str | None = None
 
 
-class AcceptIn(BaseModel):
+class AcceptIn(JsonBody):
     ids: list[str] | None = Field(None, description="Suggestion ids; omit to accept all.")
 
 
@@ -299,7 +302,12 @@ def validate(plan_id: int) -> Any:
     return workers.run_json(ValidateOut, plans.validate, plan_id)
 
 
-@router.get("/{plan_id}/diff", response_model=FeatureCollection)
+@router.get(
+    "/{plan_id}/diff",
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+    responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def diff(
     plan_id: int,
     background: BackgroundTasks,
@@ -313,9 +321,9 @@ def diff(
         folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
         path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg")
-        return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+        return FileResponse(path, media_type=GPKG, filename=path.name)
     body = workers.run(_diff_geojson, plan_id)
-    return Response(body, media_type="application/geo+json")
+    return Response(body, media_type=GeoJSONResponse.media_type)
 
 
 def _diff_gpkg(plan_id: int, path: Path) -> Path:
