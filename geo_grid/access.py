@@ -31,8 +31,10 @@ from geo_grid.labels import ROLE
 __all__ = [
     "PERSONAL_NUMBERS",
     "PERSONAL_READERS",
+    "NAME_PATTERN",
     "ROLES",
     "SCOPE_LEVELS",
+    "SCOPE_PATTERN",
     "LoginPolicy",
     "LoginState",
     "Principal",
@@ -69,6 +71,10 @@ ROLES: tuple[str, ...] = (
 ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
 SCOPE_LEVELS: tuple[str, ...] = ("district", "street", "community")
 _CODE_LENGTH = {"district": 6, "street": 9, "community": 12}
+#: What :func:`parse_scope` reads, as a regular expression (the API declares it)
+SCOPE_PATTERN = "^(" + "|".join(f"{k}:[0-9]{{{n}}}" for k, n in _CODE_LENGTH.items()) + ")$"
+#: An account's or API key's name: 2 to 64 letters, digits or ``. _ - @``
+NAME_PATTERN = r"^[\w.@-]{2,64}$"
 
 #: Roles that need a reporter's name and phone to do their job (call back, go to the door). Every
 #: read of those fields by them is recorded; everyone else gets them masked.

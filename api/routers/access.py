@@ -11,16 +11,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import PrincipalDep
 from api.deps import JsonBody
 from api.guard import GuardedRoute
+from geo_grid.access import NAME_PATTERN, SCOPE_PATTERN, Role
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
 
 
+#: what the accounts service reads (geo_grid.access), declared so the document says it
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Scope = Annotated[
+    str | None, Field(pattern=SCOPE_PATTERN, description="level:code (default: the district)")
+]
+
+
 class UserIn(JsonBody):
-    username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
+    username: Name = Field(examples=["li.ming"])
     password: str = Field(min_length=8, max_length=200)
-    role: str = Field(examples=["dispatcher"])
-    scope: str | None = Field(None, max_length=40, examples=["street:320113003"])
+    role: Role = Field(examples=["dispatcher"])
+    scope: Scope = Field(None, examples=["street:320113003"])
     person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
 
 
@@ -44,9 +52,9 @@ class UserPatch(JsonBody):
 
 
 class KeyIn(JsonBody):
-    name: str = Field(min_length=2, max_length=64, examples=["fixmystreet"])
-    role: str = "open311_client"
-    scope: str | None = Field(None, max_length=40)
+    name: Name = Field(examples=["fixmystreet"])
+    role: Role = "open311_client"
+    scope: Scope = None
 
 
 class KeyOut(BaseModel):

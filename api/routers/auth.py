@@ -111,8 +111,8 @@ def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)
 @router.post("/login", response_class=HTMLResponse)
 async def login(
     request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=200)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Any:
     """Check a person's password from the login form and set the session cookie.

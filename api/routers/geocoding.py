@@ -124,7 +124,7 @@ class BatchInput:
 _BATCH_BODY = request_body(
     {
         "file": {"type": "string", "format": "binary"},
-        "column": {"type": "string", "description": "the address column"},
+        "column": {"type": "string", "minLength": 1, "description": "the address column"},
     },
     required=("file", "column"),
     json={

@@ -88,28 +88,32 @@ Line = Annotated[LineString | MultiLineString, SkipValidation]
 Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
 
 
+#: a grid's or building's code as the plan holds it (never empty: an edit names what it moves)
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class SplitIn(JsonBody):
-    grid: str
+    grid: Code
     line: Line
 
 
 class MergeIn(JsonBody):
-    grids: list[str] = Field(min_length=2)
-    keep: str | None = None
+    grids: list[Code] = Field(min_length=2)
+    keep: Code | None = None
 
 
 class ReshapeIn(JsonBody):
-    grid: str
+    grid: Code
     geometry: Outline
 
 
 class MoveIn(JsonBody):
-    buildings: list[str] = Field(min_length=1)
-    to: str
+    buildings: list[Code] = Field(min_length=1)
+    to: Code
 
 
 class RecodeIn(JsonBody):
-    grid: str
+    grid: Code
     code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
     name: str | None = None
 

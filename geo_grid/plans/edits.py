@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 
 from geo_grid.errors import BadInput
+from geo_grid.plans._common import require_valid
 from geo_grid.plans.context import EditResult, PlanContext
 from geo_grid.plans.merging import merge_grids
 from geo_grid.plans.moves import move_buildings
@@ -51,6 +52,8 @@ def apply_edit(
     for key in need:
         if params.get(key) in (None, "", []):
             raise BadInput(f"{key}: required for {op}", field=key)
+    known = set(layer["code"].astype(str))  # an unknown code is each edit's own 404
+    require_valid(layer, [c for c in _named_grids(params) if c in known])
     if op == "split":
         return split_grid(layer, params["grid"], params["line"], ctx=ctx)
     if op == "divide":
@@ -64,3 +67,10 @@ def apply_edit(
     return recode_grid(
         layer, params["grid"], new_code=params.get("code"), name=params.get("name"), ctx=ctx
     )
+
+
+def _named_grids(params: Mapping[str, Any]) -> list[str]:
+    """The grids an edit names: the ones it cuts, joins, reshapes or recodes, or grows (``to``).
+    (A building move's source grids are checked as it finds them.)"""
+    named = params.get("grids") or [params.get("grid") or params.get("to")]
+    return [c for c in named if isinstance(c, str)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 import threading
 import time
@@ -66,8 +67,7 @@ def _scope(scope: str | None) -> tuple[str, str]:
 
 def _username(name: str, field: str) -> str:
     name = (name or "").strip()
-    ok = 2 <= len(name) <= 64 and all(c.isalnum() or c in "._-@" for c in name)
-    if not ok:
+    if not re.fullmatch(access.NAME_PATTERN, name):
         raise BadInput(f"{field}: 2–64 letters, digits or . _ - @, got {name!r}", field=field)
     return name
 

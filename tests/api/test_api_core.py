@@ -329,3 +329,32 @@ def test_json_bodies_take_only_the_json_types_the_document_declares(
     r = client.request(method, url, json=body)
     assert r.status_code == 422, (r.status_code, r.text)
     assert r.json()["error"]["field"] == field, r.text
+
+
+def test_the_document_declares_the_values_the_api_takes(client):
+    """Schemathesis generated values the document allowed and the API refused (a role
+    ``grid_leader``, a scope ``c…``, a username ``!{``, an empty grid code or CSV column, an
+    Open311 format ``0``): the document now says what the services read."""
+    from geo_grid.access import NAME_PATTERN, ROLES, SCOPE_PATTERN
+
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def prop(model: str, name: str) -> dict:
+        found = schemas[model]["properties"][name]
+        return next((s for s in found.get("anyOf", []) if s.get("type") == "string"), found)
+
+    for model in ("UserIn", "KeyIn"):
+        assert prop(model, "role")["enum"] == list(ROLES)
+        assert prop(model, "scope")["pattern"] == SCOPE_PATTERN
+    assert prop("UserIn", "username")["pattern"] == prop("KeyIn", "name")["pattern"] == NAME_PATTERN
+    assert prop("Body_login_login_post", "username")["minLength"] == 1
+    assert prop("SplitIn", "grid")["minLength"] == prop("MoveIn", "to")["minLength"] == 1
+    assert schemas["api__routers__plans__MergeIn"]["properties"]["grids"]["items"]["minLength"] == 1
+    batch = doc["paths"]["/api/v1/geocode/batch"]["post"]["requestBody"]["content"]
+    assert batch["multipart/form-data"]["schema"]["properties"]["column"]["minLength"] == 1
+    for path, operations in doc["paths"].items():
+        for op in operations.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "fmt":
+                    assert param["schema"]["enum"] == ["json", "xml"], path
