@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
@@ -15,13 +15,27 @@ from geo_grid.settings import Settings, get_settings
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def _integral(value: object) -> object:
+    """3.0 as 3: JSON Schema's ``integer`` is any number without a fraction.
+
+    >>> _integral(3.0), _integral(3.5), _integral("3")
+    (3, 3.5, '3')
+    """
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: An integer in a JSON body, as JSON Schema reads one: ``3`` or ``3.0``, never ``"3"`` or ``true``
+Integer = Annotated[int, BeforeValidator(_integral)]
+
+
 class JsonBody(BaseModel):
     """A JSON request body: its members and their JSON types exactly as the OpenAPI document
     declares them (``additionalProperties: false``, strict types).
 
     Pydantic's lax mode took ``0`` for ``false``, ``"3"`` for ``3`` and a number for a time
     (seconds since 1970: the sweep once ran "as of 1969"); schemathesis found both. Times in a
-    body are ISO 8601 text read by :mod:`geo_grid.periods`, like those in a query.
+    body are ISO 8601 text read by :mod:`geo_grid.periods`, like those in a query; integers are
+    :data:`Integer` (``3.0`` is one, as JSON Schema says).
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)

@@ -41,7 +41,8 @@ log = logging.getLogger("geo_grid.api")
 
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
-    """Build the locate index, the geocoder and the coverage page before the first user asks.
+    """Build the locate index, the geocoder and the coverage page before the first user asks,
+    then each worker process's geocoder (its batch geocodes').
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -63,6 +64,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             # the event loop, for a tenth of a second or more each time)
             gc.collect()
             gc.freeze()
+            workers.warm(index.build)  # after: /health says warm for the server's own
             return
         except UNREACHABLE as exc:
             if not logged:

@@ -121,6 +121,12 @@ class BatchInput:
     field: str
 
 
+#: a list of addresses; a blank one (null, as a CSV's empty cell) answers ``unmatched``
+_ADDRESSES = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    "maxItems": geocoding.MAX_BATCH,
+}
 _BATCH_BODY = request_body(
     {
         "file": {"type": "string", "format": "binary"},
@@ -128,7 +134,17 @@ _BATCH_BODY = request_body(
     },
     required=("file", "column"),
     json={
-        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+        "schema": {
+            "anyOf": [
+                _ADDRESSES,
+                {
+                    "type": "object",
+                    "properties": {"addresses": _ADDRESSES},
+                    "required": ["addresses"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "example": ["栖霞区尧化街道尧佳路12号", "尧林仙居3栋2单元301室"],
     },
 )
@@ -153,7 +169,10 @@ async def batch_input(request: Request, form: UploadDep) -> BatchInput:
     except ValueError as exc:
         raise BadInput(f"addresses: the body is not JSON ({exc})", field="addresses") from exc
     if isinstance(body, dict):
-        body = body.get("addresses")
+        if set(body) != {"addresses"}:
+            raise BadInput('addresses: send a JSON list, or {"addresses": [...]} and nothing else',
+                           field="addresses")  # fmt: skip
+        body = body["addresses"]
     if not isinstance(body, list) or not all(isinstance(a, str | None) for a in body):
         raise BadInput("addresses: expected a JSON list of address strings", field="addresses")
     return BatchInput(body, "addresses")

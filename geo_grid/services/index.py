@@ -25,7 +25,7 @@ from geo_grid.locate import LocateIndex
 from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["get_geocoder", "get_locator", "invalidate", "ready"]
+__all__ = ["build", "get_geocoder", "get_locator", "invalidate", "ready"]
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
@@ -39,6 +39,12 @@ _checked_at = 0.0  # time.monotonic() of the last key check that found _locator 
 def ready() -> bool:
     """True once the geocoder (and with it the locate index) has been built: the server is warm."""
     return _geocoder is not None
+
+
+def build() -> None:
+    """Build the locate index and the geocoder now, before anyone asks (a server's warm-up, and
+    each worker process's: its batch geocodes use its own)."""
+    get_geocoder()
 
 
 def invalidate() -> None:
