@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
@@ -24,8 +24,10 @@ def _integral(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-#: An integer in a JSON body, as JSON Schema reads one: ``3`` or ``3.0``, never ``"3"`` or ``true``
-Integer = Annotated[int, BeforeValidator(_integral)]
+#: A version or generation number in a JSON body, as JSON Schema reads an integer: ``3`` or
+#: ``3.0``, never ``"3"`` or ``true``. (The bound goes before the validator: after it, the
+#: document would say ``ge`` instead of ``minimum``, which schemathesis found.)
+PositiveInteger = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
 
 
 class JsonBody(BaseModel):
@@ -35,7 +37,7 @@ class JsonBody(BaseModel):
     Pydantic's lax mode took ``0`` for ``false``, ``"3"`` for ``3`` and a number for a time
     (seconds since 1970: the sweep once ran "as of 1969"); schemathesis found both. Times in a
     body are ISO 8601 text read by :mod:`geo_grid.periods`, like those in a query; integers are
-    :data:`Integer` (``3.0`` is one, as JSON Schema says).
+    :data:`PositiveInteger` (``3.0`` is one, as JSON Schema says).
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -48,12 +50,18 @@ class BBoxParams:
     bbox: tuple[float, float, float, float] | None
 
 
+#: one number as ``float()`` reads it (no inf or nan), four of them comma-separated
+_NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+BBOX_PATTERN = rf"^{_NUMBER}(,{_NUMBER}){{3}}$"
+
+
 def bbox_params(
     bbox: Annotated[
         str | None,
         Query(
             description="minlon,minlat,maxlon,maxlat (EPSG:4490)",
             examples=["118.85,32.08,118.95,32.16"],
+            pattern=BBOX_PATTERN,
         ),
     ] = None,
 ) -> BBoxParams:

@@ -31,6 +31,7 @@ from geo_grid.labels import ROLE
 __all__ = [
     "PERSONAL_NUMBERS",
     "PERSONAL_READERS",
+    "KEY_ROLES",
     "NAME_PATTERN",
     "ROLES",
     "SCOPE_LEVELS",
@@ -67,6 +68,8 @@ ROLES: tuple[str, ...] = (
     "viewer",
     "open311_client",
 )
+#: The roles an API key may have: a system's, never a grid worker's (a person on the roster)
+KEY_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "grid_worker")
 #: Each role's Chinese name (the words live in :mod:`geo_grid.labels`).
 ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
 SCOPE_LEVELS: tuple[str, ...] = ("district", "street", "community")

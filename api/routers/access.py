@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import PrincipalDep
 from api.deps import JsonBody
 from api.guard import GuardedRoute
-from geo_grid.access import NAME_PATTERN, SCOPE_PATTERN, Role
+from geo_grid.access import KEY_ROLES, NAME_PATTERN, SCOPE_PATTERN, Role
 from geo_grid.services import access
 
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
@@ -53,7 +53,7 @@ class UserPatch(JsonBody):
 
 class KeyIn(JsonBody):
     name: Name = Field(examples=["fixmystreet"])
-    role: Role = "open311_client"
+    role: Literal[KEY_ROLES] = "open311_client"  # type: ignore[valid-type]
     scope: Scope = None
 
 

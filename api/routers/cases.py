@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import workers
 from api.auth import PrincipalDep
-from api.deps import BBoxDep, ClosedPeriodDep, Integer, JsonBody, PeriodDep
+from api.deps import BBoxDep, ClosedPeriodDep, JsonBody, PeriodDep, PositiveInteger
 from api.geojson import geometry
 from api.guard import GuardedRoute
 from geo_grid.labels import reason_zh
@@ -117,7 +117,7 @@ class TransitionIn(JsonBody):
     ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
 
     action: str = Field(examples=["accept"])
-    version: Integer = Field(ge=1, description="The version you read: a stale one answers 409")
+    version: PositiveInteger = Field(description="The version you read: a stale one answers 409")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -125,7 +125,7 @@ class TransitionIn(JsonBody):
 
 class WhistleIn(JsonBody):
     note: str | None = None
-    version: Integer | None = Field(None, ge=1)
+    version: PositiveInteger | None = None
 
 
 class ReportInIn(JsonBody):
@@ -146,13 +146,16 @@ class PointIn(JsonBody):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: str = "wgs84"
-    version: Integer | None = Field(None, ge=1)
+    version: PositiveInteger | None = None
 
 
 class TickIn(JsonBody):
-    now: str | None = Field(
-        None, max_length=64, examples=["2026-06-01T08:00:00+08:00"],
-        description="Sweep as of this instant, ISO 8601 with a UTC offset (default: now)",
+    #: RFC 3339's date-time (with its offset), read by geo_grid.periods
+    now: Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"})] | None = (
+        Field(
+            None, examples=["2026-06-01T08:00:00+08:00"],
+            description="Sweep as of this instant, ISO 8601 with a UTC offset (default: now)",
+        )
     )  # fmt: skip
 
 

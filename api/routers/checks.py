@@ -21,7 +21,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 
 from api import workers
-from api.deps import Integer, JsonBody
+from api.deps import JsonBody, PositiveInteger
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.uploads import UploadDep, UploadedFile
@@ -37,7 +37,9 @@ class CheckLayerIn(JsonBody):
     """Check a stored layer (JSON body of ``POST /api/v1/checks``)."""
 
     layer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    generation: Integer | None = Field(None, ge=1, description="Default: the published generation.")
+    generation: PositiveInteger | None = Field(
+        None, description="Default: the published generation."
+    )
     gap_width_m: float = Field(20.0, gt=0)
     refresh: bool = False
 

@@ -129,7 +129,37 @@ async def service_definition(code: str, fmt: Fmt) -> Response:
     )
 
 
-@router.post("/requests.{fmt}", response_model=None)
+_TEXT = {"type": "string"}
+#: GeoReport v2's POST form (read by :func:`geo_grid.cases.open311.parse_request`); further
+#: ``attribute[NAME]`` fields carry a service's attributes
+_POST_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["service_code"],
+                    "properties": {
+                        "api_key": {**_TEXT, "description": "or the X-API-Key header"},
+                        "service_code": {**_TEXT, "minLength": 1, "examples": ["E0502"]},
+                        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                        "long": {"type": "number", "minimum": -180, "maximum": 180},
+                        "address_string": _TEXT,
+                        "address_id": _TEXT,
+                        "description": _TEXT,
+                        **{k: _TEXT for k in ("first_name", "last_name", "phone", "email")},
+                        "media_url": _TEXT,
+                    },
+                    "additionalProperties": _TEXT,
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/requests.{fmt}", response_model=None, openapi_extra=_POST_FORM)
 async def post_request(request: Request, fmt: Fmt, principal: PrincipalDep) -> Response:
     """Open311: report a service request (a case) as a form, with the client's key.
 

@@ -257,7 +257,7 @@ def create_api_key(name: str, role: str = "open311_client", *, scope: str | None
     """Make a key for a system; returns ``(key, row)``: the key is shown only this once."""
     name = _username(name, "name")
     access.check_role(role)
-    if role == "grid_worker":
+    if role not in access.KEY_ROLES:
         raise BadInput("role: a grid worker is a person: give them an account", field="role")
     level, code = _scope(scope)
     key = _KEY_PREFIX + secrets.token_urlsafe(32)

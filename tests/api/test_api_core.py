@@ -364,7 +364,8 @@ def test_the_document_declares_the_values_the_api_takes(client):
     """Schemathesis generated values the document allowed and the API refused (a role
     ``grid_leader``, a scope ``c…``, a username ``!{``, an empty grid code or CSV column, an
     Open311 format ``0``): the document now says what the services read."""
-    from geo_grid.access import NAME_PATTERN, ROLES, SCOPE_PATTERN
+    from api.deps import BBOX_PATTERN
+    from geo_grid.access import KEY_ROLES, NAME_PATTERN, ROLES, SCOPE_PATTERN
 
     doc = client.get("/openapi.json").json()
     schemas = doc["components"]["schemas"]
@@ -373,12 +374,26 @@ def test_the_document_declares_the_values_the_api_takes(client):
         found = schemas[model]["properties"][name]
         return next((s for s in found.get("anyOf", []) if s.get("type") == "string"), found)
 
-    for model in ("UserIn", "KeyIn"):
-        assert prop(model, "role")["enum"] == list(ROLES)
+    for model, roles in (("UserIn", ROLES), ("KeyIn", KEY_ROLES)):  # a key is no grid worker
+        assert prop(model, "role")["enum"] == list(roles)
         assert prop(model, "scope")["pattern"] == SCOPE_PATTERN
+    assert prop("TickIn", "now")["format"] == "date-time"  # RFC 3339: with its offset
+    form = doc["paths"]["/open311/v2/requests.{fmt}"]["post"]["requestBody"]["content"]
+    assert form["application/x-www-form-urlencoded"]["schema"]["required"] == ["service_code"]
+    bbox = doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+    assert [p for p in bbox if p["name"] == "bbox"][0]["schema"]["anyOf"][0]["pattern"] == (
+        BBOX_PATTERN
+    )
     assert prop("UserIn", "username")["pattern"] == prop("KeyIn", "name")["pattern"] == NAME_PATTERN
     assert prop("Body_login_login_post", "username")["minLength"] == 1
     assert prop("SplitIn", "grid")["minLength"] == prop("MoveIn", "to")["minLength"] == 1
+    checks = doc["paths"]["/api/v1/checks"]["post"]["requestBody"]["content"]["application/json"]
+    for found in (schemas["TransitionIn"]["properties"]["version"],
+                  schemas["WhistleIn"]["properties"]["version"],
+                  schemas["PointIn"]["properties"]["version"],
+                  checks["schema"]["properties"]["generation"]):  # fmt: skip
+        number = next((s for s in found.get("anyOf", []) if s["type"] == "integer"), found)
+        assert number["minimum"] == 1, number  # once "ge": 1, which no reader knows
     assert schemas["api__routers__plans__MergeIn"]["properties"]["grids"]["items"]["minLength"] == 1
     batch = doc["paths"]["/api/v1/geocode/batch"]["post"]["requestBody"]["content"]
     assert batch["multipart/form-data"]["schema"]["properties"]["column"]["minLength"] == 1
