@@ -150,8 +150,10 @@ class PointIn(JsonBody):
 
 
 class TickIn(JsonBody):
-    #: RFC 3339's date-time (with its offset), read by geo_grid.periods
-    now: Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"})] | None = (
+    #: RFC 3339's date-time (with its offset), read by geo_grid.periods; not blank (null is now)
+    now: Annotated[
+        str, Field(max_length=64, pattern=r"\S", json_schema_extra={"format": "date-time"})
+    ] | None = (
         Field(
             None, examples=["2026-06-01T08:00:00+08:00"],
             description="Sweep as of this instant, ISO 8601 with a UTC offset (default: now)",

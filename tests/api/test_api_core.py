@@ -335,6 +335,7 @@ def test_every_answer_has_a_status_and_media_type_the_openapi_document_declares(
         ("POST", "/api/v1/cases/tick", {"now": -0.5}, "now"),  # not seconds since 1970
         ("POST", "/api/v1/cases/tick", {"now": 1767225600}, "now"),
         ("POST", "/api/v1/cases/tick", {"now": "2026-06-01T08:00:00"}, "now"),  # needs an offset
+        ("POST", "/api/v1/cases/tick", {"now": " "}, "now"),  # blank is no instant (null: now)
         ("POST", "/api/v1/cases/1/transitions", {"action": "accept", "version": "1"}, "version"),
         ("POST", "/api/v1/cases", {"category_code": "E0502", "lon": "118.9", "lat": 32.1}, "lon"),
         ("POST", "/api/v1/checks", {"layer": "unified", "refresh": 1}, "refresh"),
