@@ -27,12 +27,18 @@ class BBoxParams:
     bbox: tuple[float, float, float, float] | None
 
 
+#: one number as ``float()`` reads it (no inf or nan), four of them comma-separated
+_NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+BBOX_PATTERN = rf"^{_NUMBER}(,{_NUMBER}){{3}}$"
+
+
 def bbox_params(
     bbox: Annotated[
         str | None,
         Query(
             description="minlon,minlat,maxlon,maxlat (EPSG:4490)",
             examples=["120.58,31.29,120.65,31.34"],
+            pattern=BBOX_PATTERN,
         ),
     ] = None,
 ) -> BBoxParams:

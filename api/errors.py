@@ -157,22 +157,31 @@ def _error(request: Request, status: int, message: str, field: str | None, heade
 
 
 @lru_cache(maxsize=8)
-def _method_table(app: FastAPI) -> tuple[tuple[re.Pattern, frozenset[str]], ...]:
-    """(path pattern, methods) of every route of ``app``, built once (routes do not change)."""
+def _method_table(app: FastAPI) -> tuple[tuple[re.Pattern, int, frozenset[str]], ...]:
+    """(path pattern, number of its parameters, methods) of every route of ``app``, built once
+    (routes do not change)."""
     from api.policy import routes
 
-    return tuple((compile_path(path)[0], frozenset(methods)) for path, methods, _ in routes(app))
+    table = []
+    for path, methods, _ in routes(app):
+        pattern, _, convertors = compile_path(path)
+        table.append((pattern, len(convertors), frozenset(methods)))
+    return tuple(table)
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """The methods some route serves at the request's path: every route, where Starlette's own
-    ``Allow`` names only the first route matching the path (``GET`` and ``POST /cases`` are two)."""
+    """The methods the API serves at the request's path, as its OpenAPI document reads: every
+    route at that path (Starlette's own ``Allow`` names only the first one: ``GET`` and ``POST
+    /cases`` are two), and a concrete path before a templated one (OpenAPI 3.1 "Paths Object"),
+    so ``/api/v1/cases/tick`` is the sweep's (POST), not a case called "tick"."""
     path = request.url.path
-    methods: set[str] = set()
-    for pattern, route_methods in _method_table(request.app):
-        if pattern.match(path):
-            methods |= route_methods
-    return sorted(methods | {"OPTIONS"}) if methods else []
+    matches = [(n, methods) for pattern, n, methods in _method_table(request.app)
+               if pattern.match(path)]  # fmt: skip
+    if not matches:
+        return []
+    fewest = min(n for n, _ in matches)
+    methods = set().union(*(m for n, m in matches if n == fewest))
+    return sorted(methods | {"OPTIONS"})
 
 
 def _validation_field(first: dict) -> tuple[str | None, str]:

@@ -8,6 +8,18 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from fastapi.responses import JSONResponse
+
+
+class GeoJSONResponse(JSONResponse):
+    """A GeoJSON answer, sent and declared as ``application/geo+json`` (RFC 7946 §12).
+
+    Routes name it as their ``response_class`` so the OpenAPI document declares the media type
+    they send; a route that writes its GeoJSON elsewhere (in a worker process) answers
+    ``Response(body, media_type=GeoJSONResponse.media_type)``.
+    """
+
+    media_type = "application/geo+json"
 
 
 def _rounded(geoms: np.ndarray, precision: int) -> np.ndarray:

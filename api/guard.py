@@ -7,9 +7,10 @@ answered 422, where a 401 was due.
 Every router is built with :class:`GuardedRoute` (``api.policy.bind`` refuses to start with a
 route that is not), whose handler, before FastAPI's own:
 
-1. refuses a NUL character in the query or path (PostgreSQL text cannot hold it; no body read);
-2. applies the role table (:func:`api.auth.authorize`), reading no body, except on the Open311
-   POST whose ``api_key`` may be a form field: that form is read under the cap of step 3;
+1. applies the role table (:func:`api.auth.authorize`), reading no body, except on the Open311
+   POST whose ``api_key`` may be a form field: that form is read under the cap of step 3; so an
+   anonymous caller of a route that needs credentials gets its 401 whatever else it sent;
+2. refuses a NUL character in the query or path (PostgreSQL text cannot hold it; no body read);
 3. caps the body: ``GEO_GRID_BODY_MAX_BYTES``, or for a multipart body sent to a route that takes
    an upload (:data:`api.uploads.UploadDep`) ``GEO_GRID_UPLOAD_MAX_BYTES`` plus the form's slack.
    A Content-Length over the cap answers 413 before anything is read; a body without one
@@ -142,11 +143,11 @@ class GuardedRoute(APIRoute):
         upload = upload_setting(self.dependant)
 
         async def guarded(request: Request) -> Response:
-            _refuse_nul_params(request)
             limit, error = _body_cap(request, upload)
             receive = _capped(request.receive, _declared(request), limit, error)
             request = GuardedRequest(request.scope, receive)
-            await authorize(request)
+            await authorize(request)  # puts no query or path text in the database: keys hashed
+            _refuse_nul_params(request)
             media_type = _media_type(request)
             if not (upload and media_type == "multipart/form-data"):
                 await request.body()  # whole, under the cap; what FastAPI then parses

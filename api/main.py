@@ -46,7 +46,7 @@ log = logging.getLogger("geo_grid.api")
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     """Build the locate index, the geocoders and each district's coverage page before the first
-    user asks.
+    user asks, then each worker process's geocoders (its batch geocodes').
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -74,6 +74,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             # GIL, so the event loop, for a tenth of a second or more each time)
             gc.collect()
             gc.freeze()
+            workers.warm(index.warm_geocoders)  # after: /health says warm for the server's own
             return
         except UNREACHABLE as exc:
             if not logged:

@@ -9,7 +9,9 @@ errors as JSON on every route.
   as alternatives, so Swagger UI's Authorize button fills in the header and "Try it out" works;
 - a summary and a description from each route's docstring: its first paragraph is the summary,
   the rest the description (FastAPI would otherwise title a route after its function's name);
-- errors declared as ``application/json`` on routes whose success is HTML (:func:`errors_as_json`).
+- errors declared as ``application/json`` on routes whose success is HTML (:func:`errors_as_json`);
+- what a person's browser gets on a page route (:mod:`api.pages`): 403, 404 and 422 as a Chinese
+  page besides the JSON error, and without a session a 303 to the login form (:func:`_page`).
 
 FastAPI documents a body from the route's parameters; routes that read ``request.form()`` to cap
 an upload or accept two content types declare it with :func:`request_body` instead, so the three
@@ -25,6 +27,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.security import APIKeyHeader, HTTPBearer, OAuth2PasswordBearer
 from fastapi.security.base import SecurityBase
 
+from api.pages import PAGE_ERRORS, is_page_path
 from api.policy import POLICY, PUBLIC, resolve
 
 __all__ = ["SCHEMES", "document", "errors_as_json", "request_body"]
@@ -70,13 +73,31 @@ def _decorate(schema: dict[str, Any]) -> dict[str, Any]:
             if method not in _METHODS:
                 continue
             roles = POLICY.get(f"{method.upper()} {path}")
-            if roles is not None and resolve(roles) is not PUBLIC:
+            public = roles is None or resolve(roles) is PUBLIC
+            if not public:
                 operation["security"] = anyone_of
+            if is_page_path(path):
+                _page(operation, login=method == "get" and not public)
             doc = operation.get("description")
             if doc:
                 summary, rest = _split_doc(doc)
                 operation["summary"], operation["description"] = summary, rest or summary
     return schema
+
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _page(operation: dict[str, Any], *, login: bool) -> None:
+    """A page route's answers to a person: its refusals as Chinese pages (``text/html`` when the
+    request accepts it, :func:`api.pages.wants_page`), and, for a page that needs a session,
+    ``303`` to the login form without one. Its errors' JSON is declared by the app."""
+    responses = operation.setdefault("responses", {})
+    for status in sorted(PAGE_ERRORS):
+        responses.setdefault(str(status), {"description": "Refused"}).setdefault("content", {})
+        responses[str(status)]["content"].update(_HTML)
+    if login:
+        responses["303"] = {"description": "No session: to the login form, and back after it"}
 
 
 def document(app: FastAPI) -> None:
@@ -85,7 +106,7 @@ def document(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = errors_as_json(_decorate(plain()))
+            app.openapi_schema = _decorate(errors_as_json(plain()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -114,11 +135,21 @@ def request_body(
     return {"requestBody": {"required": True, "content": content}}
 
 
+#: Media types of routes' successes that their errors are not sent in (they are JSON)
+_NOT_ERRORS = ("text/html", "application/geo+json")
+
+
+def _is_error_body(media: dict[str, Any]) -> bool:
+    return media.get("schema", {}).get("$ref", "").endswith("/ErrorBody")
+
+
 def errors_as_json(document: dict[str, Any]) -> dict[str, Any]:
-    """Declare error answers as ``application/json`` on routes whose success is HTML.
+    """Declare error answers as ``application/json`` on routes whose success is HTML or GeoJSON.
 
     FastAPI files a route's extra responses under the route's own media type, so the map pages
-    and the login form documented their JSON errors as ``text/html``. Changed in place; returned.
+    and the login form documented their JSON errors as ``text/html``, the GeoJSON routes as
+    ``application/geo+json``. Only the error body is moved: an answer a route itself declares
+    as HTML (the login form shown again with a 401) stays. Changed in place; returned.
 
     >>> doc = {"paths": {"/map": {"get": {"responses": {
     ...     "200": {"content": {"text/html": {"schema": {"type": "string"}}}},
@@ -131,6 +162,8 @@ def errors_as_json(document: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if status.startswith(("4", "5")) and "text/html" in content:
-                    content["application/json"] = content.pop("text/html")
+                for media in _NOT_ERRORS:
+                    error = status.startswith(("4", "5"))
+                    if error and media in content and _is_error_body(content[media]):
+                        content["application/json"] = content.pop(media)
     return document

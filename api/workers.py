@@ -7,8 +7,9 @@ Python and pandas work that holds it: while ``/map/cases`` of all 20,000 demo ca
 (7-18 s), ``/health`` waited up to a second at a time. So those requests hand their work to
 :func:`run` (or :func:`run_json`, which also writes the answer there), which executes it in one
 of ``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
-without holding the GIL. A worker builds what it needs the first time (a batch geocode: its own
-geocoder, about 15 s and 220 MB).
+without holding the GIL. What a worker would build the first time it needs it (a batch
+geocode's own geocoder, about 15 s and 220 MB: the first batch after a start took 24-34 s) is
+built in each worker during the server's warm-up (:func:`warm`).
 
 The processes die with the server, at once and however it ends (``kill -9`` included): each asks
 the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
@@ -41,7 +42,7 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "run_json", "start", "stop"]
+__all__ = ["run", "run_json", "start", "stop", "warm"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -180,6 +181,23 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
                 raise
             log.error("a worker process died; starting new ones and trying %s again", fn.__name__)
     raise AssertionError("unreachable")
+
+
+def warm(fn: Callable[[], None]) -> None:
+    """``fn()`` in every worker process, at once (the server's warm-up thread calls it).
+
+    One call per worker, all submitted together: each is long (seconds), so every idle worker
+    takes one; a worker busy with a request meanwhile leaves its call to another, for which it is
+    then quick (what it builds is cached). Errors are raised, as from :func:`run`.
+    """
+    settings = get_settings()
+    size = int(settings.heavy_workers)
+    if size <= 0:
+        return
+    snapshot = settings.model_dump()
+    pool = _executor(size)
+    for done in [pool.submit(_call, snapshot, fn, (), {}) for _ in range(size)]:
+        done.result()
 
 
 def _json_of(model: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> bytes:

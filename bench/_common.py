@@ -35,13 +35,14 @@ __all__ = [
 ]
 
 
-def headers() -> dict[str, str]:
+def headers(role: str = "dispatcher") -> dict[str, str]:
     """Every header the benches send on every request: the one place for credentials.
 
     ``GEO_GRID_BENCH_API_KEY`` is sent as ``X-API-Key`` and ``GEO_GRID_BENCH_TOKEN`` as a bearer
-    token (a server elsewhere). Without them the bench signs a dispatcher's token itself with this
+    token (a server elsewhere). Without them the bench signs a token for ``role`` itself with this
     machine's key (``GEO_GRID_AUTH_SECRET`` or ``.geo-grid/auth-secret``), which the server it
-    starts shares: dispatchers may locate, geocode and file cases, the bench's whole mix.
+    starts shares: dispatchers may locate, geocode and file cases, the load benches' whole mix;
+    ``bench/bodies.py`` uploads as a planner.
     """
     key = os.environ.get("GEO_GRID_BENCH_API_KEY")
     token = os.environ.get("GEO_GRID_BENCH_TOKEN")
@@ -51,7 +52,7 @@ def headers() -> dict[str, str]:
         from api.auth import issue_token
         from geo_grid.access import Principal
 
-        token, _ = issue_token(Principal("bench", "dispatcher"))
+        token, _ = issue_token(Principal("bench", role))
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -32,8 +32,11 @@ from geo_grid.labels import ROLE
 __all__ = [
     "PERSONAL_NUMBERS",
     "PERSONAL_READERS",
+    "KEY_ROLES",
+    "NAME_PATTERN",
     "ROLES",
     "SCOPE_LEVELS",
+    "SCOPE_PATTERN",
     "LoginPolicy",
     "LoginState",
     "Principal",
@@ -67,12 +70,20 @@ ROLES: tuple[str, ...] = (
     "viewer",
     "open311_client",
 )
+#: The roles an API key may have: a system's, never a grid worker's (a person on the roster)
+KEY_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "grid_worker")
 #: Each role's Chinese name (the words live in :mod:`geo_grid.labels`).
 ROLE_ZH: dict[str, str] = {role: ROLE[role] for role in ROLES}
 SCOPE_LEVELS: tuple[str, ...] = ("all", "province", "city", "district", "street", "community")
 _CODE_LENGTH = {"all": 0, "province": 2, "city": 4, "district": 6, "street": 9, "community": 12}
 #: Levels whose scope is made of whole districts (their cases are filtered by district code).
 _DISTRICT_LEVELS = ("province", "city", "district")
+#: What :func:`parse_scope` reads, as a regular expression (the API declares it)
+SCOPE_PATTERN = (
+    "^(all|" + "|".join(f"{k}:[0-9]{{{n}}}" for k, n in _CODE_LENGTH.items() if k != "all") + ")$"
+)
+#: An account's or API key's name: 2 to 64 letters, digits or ``. _ - @``
+NAME_PATTERN = r"^[\w.@-]{2,64}$"
 
 #: Roles that need a reporter's name and phone to do their job (call back, go to the door). Every
 #: read of those fields by them is recorded; everyone else gets them masked.

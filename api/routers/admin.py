@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 from geojson_pydantic import FeatureCollection
 
 from api.deps import ReadableDistricts
-from api.geojson import feature_collection
+from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/admin-areas", tags=["admin areas"], route_class=GuardedRoute)
 
 
-@router.get("", response_model=FeatureCollection)
+@router.get("", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def admin_areas(
     districts: ReadableDistricts,
     level: Annotated[Literal["district", "street", "community"] | None, Query()] = None,
@@ -27,4 +26,4 @@ def admin_areas(
     Those of ``district`` (or of every district of the caller's area); filter by ``level`` and by
     ``parent`` code (a street's communities, the district's streets)."""
     areas = layers.admin_areas(level, parent, districts)
-    return JSONResponse(feature_collection(areas, precision=6), media_type="application/geo+json")
+    return GeoJSONResponse(feature_collection(areas, precision=6))

@@ -91,11 +91,22 @@ def login_page(next_: Annotated[str | None, Query(alias="next", max_length=2000)
     return _page(_local(next_))
 
 
-@router.post("/login", response_class=HTMLResponse)
+_FORM_AGAIN = {"text/html": {"schema": {"type": "string"}}}
+
+
+@router.post(
+    "/login",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "Logged in: to ``next``, with the session cookie"},
+        401: {"description": "The form again, with the reason", "content": _FORM_AGAIN},
+        429: {"description": "The form again, with the wait (Retry-After)", "content": _FORM_AGAIN},
+    },
+)
 async def login(
     request: Request,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=200)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=200)],
     next_: Annotated[str | None, Form(alias="next", max_length=2000)] = None,
 ) -> Any:
     """Check a person's password from the login form and set the session cookie.
@@ -123,7 +134,11 @@ async def login(
     return response
 
 
-@router.post("/logout", response_class=HTMLResponse)
+@router.post(
+    "/logout",
+    response_class=HTMLResponse,
+    responses={303: {"description": "Logged out: to the login form"}},
+)
 def logout(request: Request) -> Any:
     """Log out of the map pages: forget the session cookie.
 

@@ -21,9 +21,8 @@ from api.deps import BBoxDep, ClosedPeriodDep, DistrictQuery, PeriodDep, Readabl
 from api.geojson import geometry
 from api.guard import GuardedRoute
 from api.params import CaseRef, Code
-from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
-from geo_grid.periods import check_instant
+from geo_grid.periods import parse_instant
 from geo_grid.services import cases
 from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
@@ -146,10 +145,7 @@ def tick(body: schemas.TickIn | None = None) -> Any:
 
     The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
     sweep at another time."""
-    now = body.now if body and body.now else None
-    if now is not None and now.tzinfo is None:
-        raise BadInput("now: include a timezone offset", field="now")
-    return cases.tick(check_instant(now, "now") if now is not None else None)
+    return cases.tick(parse_instant(body.now if body else None, "now", local=False))
 
 
 @cases_router.get("/{ref}", response_model=schemas.CaseOut)

@@ -29,14 +29,30 @@ from geo_grid.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
 
+#: a list of addresses; a blank one (null, as a CSV's empty cell) answers ``unmatched``
+_ADDRESSES = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    "maxItems": geocoding.MAX_BATCH,
+}
 _BATCH_BODY = request_body(
     {
         "file": {"type": "string", "format": "binary"},
-        "column": {"type": "string", "description": "the address column"},
+        "column": {"type": "string", "minLength": 1, "description": "the address column"},
     },
     required=("file", "column"),
     json={
-        "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+        "schema": {
+            "anyOf": [
+                _ADDRESSES,
+                {
+                    "type": "object",
+                    "properties": {"addresses": _ADDRESSES},
+                    "required": ["addresses"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "example": ["某区某街道和平路12号", "某市和平路12号3栋2单元301室"],
     },
 )
@@ -61,7 +77,10 @@ async def batch_input(request: Request, form: UploadDep) -> schemas.BatchInput:
     except ValueError as exc:
         raise BadInput(f"addresses: the body is not JSON ({exc})", field="addresses") from exc
     if isinstance(body, dict):
-        body = body.get("addresses")
+        if set(body) != {"addresses"}:
+            raise BadInput('addresses: send a JSON list, or {"addresses": [...]} and nothing else',
+                           field="addresses")  # fmt: skip
+        body = body["addresses"]
     if not isinstance(body, list) or not all(isinstance(a, str | None) for a in body):
         raise BadInput("addresses: expected a JSON list of address strings", field="addresses")
     return schemas.BatchInput(body, "addresses")

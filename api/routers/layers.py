@@ -11,7 +11,7 @@ from geojson_pydantic import FeatureCollection
 from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, OneDistrict, ReadableDistricts
-from api.geojson import feature_collection
+from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
 from api.params import LayerKey
@@ -36,7 +36,7 @@ def list_layers(districts: ReadableDistricts) -> Any:
     return schemas.LayerList(data=[schemas.LayerOut(**r) for r in rows], count=len(rows))
 
 
-@router.get("/{layer}/grids", response_model=FeatureCollection)
+@router.get("/{layer}/grids", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def layer_grids(
     layer: LayerKey,
     bbox: BBoxDep,
@@ -54,7 +54,7 @@ def layer_grids(
     # a layer may hold a million vertices: read and written to JSON in a worker process (one
     # json.dumps of it held the GIL, so every other request, for a second and more)
     body = workers.run(_grids_geojson, layer, list(districts), generation, bbox.bbox)
-    return Response(body, media_type="application/geo+json")
+    return Response(body, media_type=GeoJSONResponse.media_type)
 
 
 def _grids_geojson(

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -31,16 +31,22 @@ from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
 from geo_grid.services import cases
 
-_SPEC_ERRORS = {
-    status: {
-        "model": list[schemas.Open311Error],
-        "description": f"GeoReport v2 error list ({status})",
-    }
-    for status in (400, 401, 403, 404)
-}
+_XML = {"text/xml": {"schema": {"type": "string"}}}
+#: every 4xx on these routes is the spec's list (``api/errors.py``), XML on ``.xml`` routes; the
+#: answer itself is JSON or XML by the extension
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "GeoReport v2 JSON, or XML on .xml", "content": _XML},
+    **{
+        status: {"model": list[schemas.Open311Error], "content": _XML,
+                 "description": f"GeoReport v2 error list ({status})"}
+        for status in (400, 401, 403, 404, 409, 413, 422, 429)
+    },
+}  # fmt: skip
 router = APIRouter(
-    prefix="/open311/v2", tags=["open311"], responses=_SPEC_ERRORS, route_class=GuardedRoute
+    prefix="/open311/v2", tags=["open311"], responses=_RESPONSES, route_class=GuardedRoute
 )
+#: the extension of every route: declared as the two served; any other answers 404 (:func:`_fmt`)
+Fmt = Annotated[str, Path(description="json or xml", json_schema_extra={"enum": ["json", "xml"]})]
 
 _CHANGESET = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -74,7 +80,7 @@ async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
 
 
 @router.get("/discovery.{fmt}", response_model=None)
-async def discovery(request: Request, fmt: str) -> Response:
+async def discovery(request: Request, fmt: Fmt) -> Response:
     """Open311 GeoReport v2 discovery: the endpoint, its formats and how to get a key.
 
     ``fmt`` is ``json`` or ``xml``. Public (clients read it before they have a key) unless
@@ -88,7 +94,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}", response_model=None)
-async def services(fmt: str) -> Response:
+async def services(fmt: Fmt) -> Response:
     """Open311 service list: the case categories a client may report.
 
     ``fmt`` is ``json`` or ``xml``. Public unless ``GEO_GRID_OPEN311_PUBLIC_DISCOVERY=false``."""
@@ -96,7 +102,7 @@ async def services(fmt: str) -> Response:
 
 
 @router.get("/services/{code}.{fmt}", response_model=None)
-async def service_definition(code: str, fmt: str) -> Response:
+async def service_definition(code: str, fmt: Fmt) -> Response:
     """Open311 service definition of one category (its attributes).
 
     ``fmt`` is ``json`` or ``xml``."""
@@ -105,8 +111,38 @@ async def service_definition(code: str, fmt: str) -> Response:
     )
 
 
-@router.post("/requests.{fmt}", response_model=None)
-async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> Response:
+_TEXT = {"type": "string"}
+#: GeoReport v2's POST form (read by :func:`geo_grid.cases.open311.parse_request`); further
+#: ``attribute[NAME]`` fields carry a service's attributes
+_POST_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["service_code"],
+                    "properties": {
+                        "api_key": {**_TEXT, "description": "or the X-API-Key header"},
+                        "service_code": {**_TEXT, "minLength": 1, "examples": ["E0502"]},
+                        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                        "long": {"type": "number", "minimum": -180, "maximum": 180},
+                        "address_string": _TEXT,
+                        "address_id": _TEXT,
+                        "description": _TEXT,
+                        **{k: _TEXT for k in ("first_name", "last_name", "phone", "email")},
+                        "media_url": _TEXT,
+                    },
+                    "additionalProperties": _TEXT,
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/requests.{fmt}", response_model=None, openapi_extra=_POST_FORM)
+async def post_request(request: Request, fmt: Fmt, principal: PrincipalDep) -> Response:
     """Open311: report a service request (a case) as a form, with the client's key.
 
     Answers the new request's id; the case is routed like any other report."""
@@ -116,7 +152,7 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 @router.get("/requests.{fmt}", response_model=None)
 async def get_requests(
-    fmt: str, principal: PrincipalDep, period: Open311PeriodDep, filters: Open311FiltersDep
+    fmt: Fmt, principal: PrincipalDep, period: Open311PeriodDep, filters: Open311FiltersDep
 ) -> Response:
     """Open311: service requests of the caller's area by id, category, status or period.
 
@@ -137,7 +173,7 @@ async def get_requests(
 
 
 @router.get("/requests/{request_id}.{fmt}", response_model=None)
-async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Response:
+async def get_request(request_id: str, fmt: Fmt, principal: PrincipalDep) -> Response:
     """Open311: one service request by id.
 
     ``fmt`` is ``json`` or ``xml``; an unknown id is a 404 and one outside the caller's area a 403

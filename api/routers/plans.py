@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
-from api.geojson import feature_collection
+from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from api.params import DryRun, GridCode, PlanId
 from api.routers.jobs import ACCEPTED
@@ -36,6 +36,8 @@ from geo_grid.errors import BadInput
 from geo_grid.services import index, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
+#: the diff's other format (``format=gpkg``)
+GPKG = "application/geopackage+sqlite3"
 
 
 def _edit(
@@ -176,7 +178,7 @@ Codes = Annotated[
 ]  # fmt: skip
 
 
-@router.get("/{plan_id}/grids", response_model=FeatureCollection)
+@router.get("/{plan_id}/grids", response_model=FeatureCollection, response_class=GeoJSONResponse)
 def plan_grids(plan_id: int, principal: PrincipalDep, codes: Codes = None) -> Any:
     """The plan's grids as the planner's workspace draws them (GeoJSON, lon/lat).
 
@@ -185,7 +187,7 @@ def plan_grids(plan_id: int, principal: PrincipalDep, codes: Codes = None) -> An
     nobody would answer for) and what the plan did to it (``change``: added, changed or null)."""
     wanted = codes.split(",") if codes else None
     body = workers.run(_grids_geojson, plan_id, wanted, principal)
-    return Response(body, media_type="application/geo+json")
+    return Response(body, media_type=GeoJSONResponse.media_type)
 
 
 def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> bytes:
@@ -195,14 +197,20 @@ def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> 
     )
 
 
-@router.get("/{plan_id}/grids/{code}/buildings", response_model=FeatureCollection)
+@router.get(
+    "/{plan_id}/grids/{code}/buildings",
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+)
 def plan_buildings(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
     """The buildings of one grid of the plan (``code``, ``households``; GeoJSON, lon/lat).
 
     Those whose inside lies in the grid, as the plan's recounts decide: what
     ``move-buildings`` may move to a neighbouring grid."""
     frame = plans.plan_buildings(plan_id, code, viewer=principal)
-    return Response(plain_json_bytes(feature_collection(frame)), media_type="application/geo+json")
+    return Response(
+        plain_json_bytes(feature_collection(frame)), media_type=GeoJSONResponse.media_type
+    )
 
 
 @router.get("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
@@ -257,7 +265,12 @@ def validate(plan_id: int, principal: PrincipalDep) -> Any:
     return workers.run_json(schemas.ValidateOut, plans.validate, plan_id, viewer=principal)
 
 
-@router.get("/{plan_id}/diff", response_model=FeatureCollection)
+@router.get(
+    "/{plan_id}/diff",
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+    responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def diff(
     plan_id: int,
     background: BackgroundTasks,
@@ -277,9 +290,9 @@ def diff(
             shutil.rmtree(folder, ignore_errors=True)
             raise
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
-        return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
+        return FileResponse(path, media_type=GPKG, filename=path.name)
     body = workers.run(_diff_geojson, plan_id, principal)
-    return Response(body, media_type="application/geo+json")
+    return Response(body, media_type=GeoJSONResponse.media_type)
 
 
 def _diff_gpkg(plan_id: int, path: FilePath, viewer: Principal) -> FilePath:

@@ -15,6 +15,7 @@ from __future__ import annotations
 # every module lists its names in __all__; this package re-exports them without a second list
 from api.schemas import (
     access,
+    body,
     cases,
     checks,
     districts,
@@ -28,6 +29,7 @@ from api.schemas import (
     plans_workspace,
 )
 from api.schemas.access import *  # noqa: F403
+from api.schemas.body import *  # noqa: F403
 from api.schemas.cases import *  # noqa: F403
 from api.schemas.checks import *  # noqa: F403
 from api.schemas.districts import *  # noqa: F403
@@ -41,7 +43,7 @@ from api.schemas.plans import *  # noqa: F403
 from api.schemas.plans_workspace import *  # noqa: F403
 
 _MODULES = (
-    access, cases, checks, districts, geocoding, grids, health, jobs, layers, open311, plans,
+    access, body, cases, checks, districts, geocoding, grids, health, jobs, layers, open311, plans,
     plans_workspace,
 )  # fmt: skip
 __all__ = sorted(name for module in _MODULES for name in module.__all__)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.body import JsonBody
+from geo_grid.access import KEY_ROLES, NAME_PATTERN, SCOPE_PATTERN, Role
 
 __all__ = [
     "KeyIn",
@@ -22,14 +26,18 @@ __all__ = [
 ]
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
+#: what the accounts service reads (geo_grid.access), declared so the document says it
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Scope = Annotated[
+    str | None, Field(pattern=SCOPE_PATTERN, description="level:code (default: the district)")
+]
+
+
+class UserIn(JsonBody):
+    username: Name = Field(examples=["li.ming"])
     password: str = Field(min_length=8, max_length=200)
-    role: str = Field(examples=["dispatcher"])
-    scope: str | None = Field(
-        None, max_length=40, examples=["street:110101001", "city:1101", "all"]
-    )
+    role: Role = Field(examples=["dispatcher"])
+    scope: Scope = Field(None, examples=["street:110101001", "city:1101", "all"])
     person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
 
 
@@ -48,16 +56,14 @@ class UserList(BaseModel):
     count: int
 
 
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserPatch(JsonBody):
     active: bool
 
 
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=64, examples=["fixmystreet"])
-    role: str = "open311_client"
-    scope: str | None = Field(None, max_length=40)
+class KeyIn(JsonBody):
+    name: Name = Field(examples=["fixmystreet"])
+    role: Literal[KEY_ROLES] = "open311_client"  # type: ignore[valid-type]
+    scope: Scope = None
 
 
 class KeyOut(BaseModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.body import JsonBody, PositiveInteger
 
 __all__ = [
     "CaseIn",
@@ -35,10 +37,9 @@ __all__ = [
 ]
 
 
-class CaseIn(BaseModel):
+class CaseIn(JsonBody):
     """A report: a category and an address and/or a point in any supported CRS."""
 
-    model_config = ConfigDict(extra="forbid")
     category_code: str = Field(examples=["E0502"])
     channel: Literal["hotline", "app", "wechat", "patrol", "open311"] = "app"
     description: str | None = Field(None, max_length=4000)
@@ -96,26 +97,23 @@ class CaseList(BaseModel):
     count: int
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(JsonBody):
     """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
     ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
 
-    model_config = ConfigDict(extra="forbid")
     action: str = Field(examples=["accept"])
-    version: int = Field(ge=1, description="The version you read: a stale one answers 409")
+    version: PositiveInteger = Field(description="The version you read: a stale one answers 409")
     note: str | None = Field(None, max_length=4000)
     attachment: str | None = Field(None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class WhistleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WhistleIn(JsonBody):
     note: str | None = None
-    version: int | None = Field(None, ge=1)
+    version: PositiveInteger | None = None
 
 
-class ReportInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReportInIn(JsonBody):
     department: str = Field(min_length=1, max_length=100)
     note: str | None = Field(None, max_length=4000)
 
@@ -129,17 +127,23 @@ class ReportInOut(BaseModel):
     on_time: bool
 
 
-class PointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PointIn(JsonBody):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: str = "wgs84"
-    version: int | None = Field(None, ge=1)
+    version: PositiveInteger | None = None
 
 
-class TickIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    now: datetime | None = Field(None, description="Sweep as of this instant (default: now)")
+class TickIn(JsonBody):
+    #: RFC 3339's date-time (with its offset), read by geo_grid.periods; not blank (null is now)
+    now: Annotated[
+        str, Field(max_length=64, pattern=r"\S", json_schema_extra={"format": "date-time"})
+    ] | None = (
+        Field(
+            None, examples=["2026-06-01T08:00:00+08:00"],
+            description="Sweep as of this instant, ISO 8601 with a UTC offset (default: now)",
+        )
+    )  # fmt: skip
 
 
 class TickOut(BaseModel):
@@ -250,8 +254,7 @@ class RuleList(BaseModel):
     count: int
 
 
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RuleIn(JsonBody):
     layer: str | None = None
     department: str | None = None
     strategy: Literal["territorial_first", "owner_first", "territorial_fallback"] | None = None

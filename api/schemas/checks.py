@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.schemas.body import JsonBody, PositiveInteger
 from api.uploads import UploadedFile
 from geo_grid.services.checks import DEPARTMENT_LAYERS
 
@@ -25,11 +26,13 @@ __all__ = [
 ]
 
 
-class CheckLayerIn(BaseModel):
+class CheckLayerIn(JsonBody):
     """Check a stored layer (JSON body of ``POST /api/v1/checks``)."""
 
     layer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    generation: int | None = Field(None, ge=1, description="Default: the published generation.")
+    generation: PositiveInteger | None = Field(
+        None, description="Default: the published generation."
+    )
     gap_width_m: float = Field(20.0, gt=0)
     refresh: bool = False
 
@@ -73,7 +76,7 @@ class CheckOut(BaseModel):
     defects: list[DefectOut]
 
 
-class MergeIn(BaseModel):
+class MergeIn(JsonBody):
     layers: list[str] = Field(default_factory=lambda: list(DEPARTMENT_LAYERS), min_length=1)
     as_draft: bool = False
     share_threshold: float = Field(0.9, gt=0, le=1)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from api.schemas.body import JsonBody
 
 __all__ = [
     "AddressImportOut",
@@ -65,10 +67,8 @@ class RosterImportOut(BaseModel):
     file: str
 
 
-class RoleIn(BaseModel):
+class RoleIn(JsonBody):
     """A roster role to add to a district (e.g. a department's 报到 members)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["cg_member"])
     name_zh: str = Field(min_length=1, max_length=32, examples=["城管报到成员"])

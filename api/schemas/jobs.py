@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.body import JsonBody, PositiveInteger
+
 __all__ = ["ExportIn", "FixIn", "JobError", "JobList", "JobOut", "JobSummary"]
 
 
@@ -58,16 +60,20 @@ class JobList(BaseModel):
     count: int = Field(description="jobs of the caller in all (``data`` is one page)")
 
 
-class FixIn(BaseModel):
+class FixIn(JsonBody):
     """Fix a stored layer's generation into a new draft generation (a job)."""
 
-    generation: int | None = Field(None, ge=1, description="Default: the published generation.")
+    generation: PositiveInteger | None = Field(
+        None, description="Default: the published generation."
+    )
     gap_width_m: float = Field(20.0, gt=0)
     overlap_rule: Literal["longest_border", "larger"] = "longest_border"
 
 
-class ExportIn(BaseModel):
+class ExportIn(JsonBody):
     """Write a stored layer's generation to a file (a job); fetch it at ``/api/v1/jobs/{id}/file``."""
 
-    generation: int | None = Field(None, ge=1, description="Default: the published generation.")
+    generation: PositiveInteger | None = Field(
+        None, description="Default: the published generation."
+    )
     format: Literal["gpkg", "geojson", "shp", "csv"] = "gpkg"

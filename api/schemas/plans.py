@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from geojson_pydantic import LineString, MultiLineString, MultiPolygon, Polygon
 from pydantic import BaseModel, Field, SkipValidation, create_model
 
+from api.schemas.body import JsonBody
 from geo_grid.plans import EditResult
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(JsonBody):
     layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
     note: str | None = Field(None, max_length=2000)
 
@@ -87,33 +88,37 @@ Line = Annotated[LineString | MultiLineString, SkipValidation]
 Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
 
 
-class SplitIn(BaseModel):
-    grid: str
+#: a grid's or building's code as the plan holds it (never empty: an edit names what it moves)
+ItemCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class SplitIn(JsonBody):
+    grid: ItemCode
     line: Line
 
 
-class PlanMergeIn(BaseModel):
-    grids: list[str] = Field(min_length=2)
-    keep: str | None = None
+class PlanMergeIn(JsonBody):
+    grids: list[ItemCode] = Field(min_length=2)
+    keep: ItemCode | None = None
 
 
-class ReshapeIn(BaseModel):
-    grid: str
+class ReshapeIn(JsonBody):
+    grid: ItemCode
     geometry: Outline
 
 
-class MoveIn(BaseModel):
-    buildings: list[str] = Field(min_length=1)
-    to: str
+class MoveIn(JsonBody):
+    buildings: list[ItemCode] = Field(min_length=1)
+    to: ItemCode
 
 
-class RecodeIn(BaseModel):
-    grid: str
+class RecodeIn(JsonBody):
+    grid: ItemCode
     code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
     name: str | None = None
 
 
-class AcceptIn(BaseModel):
+class AcceptIn(JsonBody):
     ids: list[str] | None = Field(None, description="Suggestion ids; omit to accept all.")
 
 

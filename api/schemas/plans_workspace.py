@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.body import JsonBody
+
 __all__ = ["RosterEntryIn", "RosterFormOut", "RosterIn", "RosterPerson", "UndoOut"]
 
 #: Roles a plan may put on duty (:data:`geo_grid.plans.PLAN_ROSTER_ROLES`).
@@ -21,12 +23,12 @@ class UndoOut(BaseModel):
     removed: list[str] = Field(description="Grids the edit had added, gone again.")
 
 
-class RosterEntryIn(BaseModel):
+class RosterEntryIn(JsonBody):
     person_id: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
     role: RosterRole
 
 
-class RosterIn(BaseModel):
+class RosterIn(JsonBody):
     entries: list[RosterEntryIn] = Field(
         max_length=50, description="Everyone the plan puts on duty in the grid; [] clears it."
     )

@@ -28,8 +28,8 @@ free codes, names of split-off grids), :mod:`.impact` (which grid each point fal
 recount), :mod:`.checks` (the incremental check), :mod:`.assemble` (the layer after an edit and
 its result), :mod:`.cells` (building cells), the edits :mod:`.splitting` (split, divide),
 :mod:`.merging`, :mod:`.reshaping`, :mod:`.moves` (move buildings) and :mod:`.recoding`,
-:mod:`.edits` (edits by name: :data:`EDIT_OPS`, :func:`apply_edit`, and :func:`undo_target`, the
-edit an undo takes back), :mod:`.staffing` (who will be on duty in each grid), :mod:`.balancing`,
+:mod:`.edits` (edits by name: :data:`EDIT_OPS`, :func:`validate_edit`, :func:`apply_edit`, and
+:func:`undo_target`, the edit an undo takes back), :mod:`.staffing` (who will be on duty in each grid), :mod:`.balancing`,
 :mod:`.suggestions` and :mod:`.diffs`. Private helpers live in the module that owns them: patch a
 private name there, not on this package.
 
@@ -54,7 +54,7 @@ from geo_grid.plans.balancing import balance
 from geo_grid.plans.codes import next_codes
 from geo_grid.plans.context import Bands, EditResult, PlanContext
 from geo_grid.plans.diffs import diff_layers
-from geo_grid.plans.edits import EDIT_OPS, UNDO, apply_edit, undo_target
+from geo_grid.plans.edits import EDIT_OPS, UNDO, apply_edit, undo_target, validate_edit
 from geo_grid.plans.impact import assign_points
 from geo_grid.plans.merging import merge_grids
 from geo_grid.plans.moves import move_buildings
@@ -92,4 +92,5 @@ __all__ = [
     "undo_target",
     "unstaffed",
     "assign_points",
+    "validate_edit",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "geometry_in",
     "polygonal_part",
     "prepare_layer",
+    "require_valid",
     "row_index",
 ]
 
@@ -56,6 +57,33 @@ def row_index(layer: gpd.GeoDataFrame, code: str) -> int:
     if len(hits) == 0:
         raise NotFound(f"grid: no grid {code!r} in this plan", field="grid")
     return int(hits[0])
+
+
+def require_valid(layer: gpd.GeoDataFrame, codes) -> None:
+    """Refuse an edit of grids whose outline is not a valid polygon, naming the first and GEOS's
+    reason.
+
+    A department layer is stored as received, self-intersections included (finding them is the
+    checks' job); GEOS cannot cut, join or snap such an outline (a ``TopologyException``, which
+    answered 500), and a plan must not store a guess at what it meant.
+
+    >>> import geopandas as gpd, shapely
+    >>> bowtie = shapely.Polygon([(0, 0), (1e-3, 1e-3), (1e-3, 0), (0, 1e-3)])
+    >>> layer = gpd.GeoDataFrame({"code": ["g1"]}, geometry=[bowtie], crs=4490)
+    >>> require_valid(layer, ["g1"])
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: grid: grid g1 is not a valid polygon (Self-intersection[0.0005 0.0005]): repair the layer first (geo-grid fix --layer L --as-draft, or import it with --invalid make_valid)
+    """
+    for code in dict.fromkeys(str(c) for c in codes):
+        geom = layer.geometry.iloc[row_index(layer, code)]
+        if not shapely.is_valid(geom):
+            raise BadInput(
+                f"grid: grid {code} is not a valid polygon ({shapely.is_valid_reason(geom)}): "
+                "repair the layer first (geo-grid fix --layer L --as-draft, or import it with "
+                "--invalid make_valid)",
+                field="grid",
+            )
 
 
 def as_multi(geom) -> shapely.MultiPolygon:

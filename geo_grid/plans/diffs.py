@@ -7,7 +7,7 @@ import pandas as pd
 import shapely
 
 from geo_grid.crs import resolve_local
-from geo_grid.plans._common import STORAGE_CRS, area_m2_of
+from geo_grid.plans._common import STORAGE_CRS, area_m2_of, polygonal_part
 
 __all__ = ["diff_layers"]
 
@@ -41,7 +41,7 @@ def diff_layers(
             change = "added" if ra is None else "removed"
             moved = 0.0
         else:
-            moved = area_m2_of(shapely.symmetric_difference(ra.geometry, rb.geometry), local_crs)
+            moved = _moved_m2(ra.geometry, rb.geometry, local_crs)
             same_attrs = all(
                 (pd.isna(ra.get(f)) and pd.isna(rb.get(f))) or ra.get(f) == rb.get(f)
                 for f in ("name", "households", "community_code")
@@ -67,3 +67,19 @@ def diff_layers(
             "area_changed_m2", "geometry_before", "geometry"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=cols)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=STORAGE_CRS)
+
+
+def _moved_m2(before, after, local_crs: str) -> float:
+    """Area (m²) that changed grid between two outlines of one code.
+
+    A department layer is stored as received, self-intersections included (finding them is the
+    checks' job), and GEOS cannot overlay an invalid polygon (``TopologyException``): an
+    unchanged outline moved nothing, and invalid ones are compared by their repaired polygonal
+    parts.
+    """
+    if shapely.equals_exact(before, after, tolerance=0):
+        return 0.0
+    before, after = (
+        g if shapely.is_valid(g) else polygonal_part(shapely.make_valid(g)) for g in (before, after)
+    )
+    return area_m2_of(shapely.symmetric_difference(before, after), local_crs)

@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 
 from geo_grid.errors import BadInput
+from geo_grid.plans._common import require_valid, row_index
 from geo_grid.plans.context import EditResult, PlanContext
 from geo_grid.plans.merging import merge_grids
 from geo_grid.plans.moves import move_buildings
@@ -16,7 +17,7 @@ from geo_grid.plans.recoding import recode_grid
 from geo_grid.plans.reshaping import reshape_grid
 from geo_grid.plans.splitting import divide_grid, split_grid
 
-__all__ = ["EDIT_OPS", "UNDO", "apply_edit", "undo_target"]
+__all__ = ["EDIT_OPS", "UNDO", "apply_edit", "undo_target", "validate_edit"]
 
 
 #: Edit operations by name, with the parameter names each takes (JSON-ready; geometry as GeoJSON).
@@ -64,12 +65,30 @@ def undo_target(log: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 def apply_edit(
     layer: gpd.GeoDataFrame, op: str, params: Mapping[str, Any], *, ctx: PlanContext
 ) -> EditResult:
-    """Apply one edit by name with JSON parameters (the form stored in a plan's edit log).
+    """Apply one edit by name with JSON parameters (the form stored in a plan's edit log), once
+    :func:`validate_edit` passes.
 
     >>> apply_edit(None, "explode", {}, ctx=None)
     Traceback (most recent call last):
     ...
     geo_grid.errors.BadInput: op: unknown edit 'explode' (known: split, divide, merge, reshape, move_buildings, recode)
+    """
+    validate_edit(layer, op, params)
+    return _dispatch(layer, op, params, ctx=ctx)
+
+
+def validate_edit(layer: gpd.GeoDataFrame, op: str, params: Mapping[str, Any]) -> None:
+    """Refuse an edit from its name and parameters and the grids it names, before anything
+    around it is read: an unknown edit or parameter, a missing one, a grid the layer lacks
+    (:class:`NotFound`) or one that is not a valid polygon. A plan's surroundings (buildings,
+    addresses, open cases) take seconds to read; an unknown code once cost all of them.
+
+    >>> import geopandas as gpd, shapely
+    >>> layer = gpd.GeoDataFrame({"code": ["g1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4490)
+    >>> validate_edit(layer, "recode", {"grid": "g2", "name": "x"})
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.NotFound: grid: no grid 'g2' in this plan
     """
     if op not in EDIT_OPS:
         raise BadInput(f"op: unknown edit {op!r} (known: {', '.join(EDIT_OPS)})", field="op")
@@ -82,6 +101,15 @@ def apply_edit(
     for key in need:
         if params.get(key) in (None, "", []):
             raise BadInput(f"{key}: required for {op}", field=key)
+    named = _named_grids(params)
+    for code in named:
+        row_index(layer, code)  # NotFound naming it
+    require_valid(layer, named)
+
+
+def _dispatch(
+    layer: gpd.GeoDataFrame, op: str, params: Mapping[str, Any], *, ctx: PlanContext
+) -> EditResult:
     if op == "split":
         return split_grid(layer, params["grid"], params["line"], ctx=ctx)
     if op == "divide":
@@ -95,3 +123,10 @@ def apply_edit(
     return recode_grid(
         layer, params["grid"], new_code=params.get("code"), name=params.get("name"), ctx=ctx
     )
+
+
+def _named_grids(params: Mapping[str, Any]) -> list[str]:
+    """The grids an edit names: the ones it cuts, joins, reshapes or recodes, or grows (``to``).
+    (A building move's source grids are checked as it finds them.)"""
+    named = params.get("grids") or [params.get("grid") or params.get("to")]
+    return [c for c in named if isinstance(c, str)]

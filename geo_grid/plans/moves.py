@@ -10,7 +10,13 @@ import numpy as np
 import shapely
 
 from geo_grid.errors import BadInput, NotFound
-from geo_grid.plans._common import area_m2_of, polygonal_part, prepare_layer, row_index
+from geo_grid.plans._common import (
+    area_m2_of,
+    polygonal_part,
+    prepare_layer,
+    require_valid,
+    row_index,
+)
 from geo_grid.plans.assemble import finish_edit
 from geo_grid.plans.cells import building_cells, buildings_in
 from geo_grid.plans.context import EditResult, PlanContext
@@ -50,6 +56,7 @@ def move_buildings(
             raise BadInput("buildings: a building lies outside every grid", field="buildings")
         if source == str(to):
             raise BadInput(f"buildings: already in grid {to}", field="buildings")
+        require_valid(layer, [source])
         srow = layer.iloc[row_index(layer, source)]
         if srow["community_code"] != target["community_code"]:
             raise BadInput(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 import threading
 import time
@@ -67,8 +68,7 @@ def _scope(scope: str | None) -> tuple[str, str]:
 
 def _username(name: str, field: str) -> str:
     name = (name or "").strip()
-    ok = 2 <= len(name) <= 64 and all(c.isalnum() or c in "._-@" for c in name)
-    if not ok:
+    if not re.fullmatch(access.NAME_PATTERN, name):
         raise BadInput(f"{field}: 2–64 letters, digits or . _ - @, got {name!r}", field=field)
     return name
 
@@ -258,7 +258,7 @@ def create_api_key(name: str, role: str = "open311_client", *, scope: str | None
     """Make a key for a system; returns ``(key, row)``: the key is shown only this once."""
     name = _username(name, "name")
     access.check_role(role)
-    if role == "grid_worker":
+    if role not in access.KEY_ROLES:
         raise BadInput("role: a grid worker is a person: give them an account", field="role")
     level, code = _scope(scope)
     key = _KEY_PREFIX + secrets.token_urlsafe(32)

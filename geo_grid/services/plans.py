@@ -254,6 +254,7 @@ def _ensure_in_scope(viewer: Principal | None, communities: list[str]) -> None:
 def _apply(
     session, plan, grids, op, params, author, bands, dry_run=False, viewer=None
 ) -> dict[str, Any]:
+    plans.validate_edit(grids, op, params)  # before reading what surrounds it (seconds)
     communities = _communities_of(grids, op, params)
     _ensure_in_scope(viewer, communities)
     ctx = _context(session, plan, grids, communities, bands)

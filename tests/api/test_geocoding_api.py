@@ -83,11 +83,23 @@ def test_batch_csv_upload(client, rows):
         (["x"] * 10_001, "addresses"),
         ({"addresses": "尧佳路1号"}, "addresses"),
         ([1, 2], "addresses"),
+        ({"addresses": ["尧佳路1号"], "column": "x"}, "addresses"),  # the document: nothing else
     ],
 )
 def test_batch_refuses_bad_bodies(client, body, field):
     r = client.post("/api/v1/geocode/batch", json=body)
     assert r.status_code == 422 and r.json()["error"]["field"] == field
+
+
+def test_the_document_declares_the_batch_as_taken(client):
+    """Schemathesis sent ``[null, null]`` (the document said strings) and it was answered, as a
+    blank CSV cell is: the document declares blanks and the ``{"addresses": …}`` form."""
+    post = client.get("/openapi.json").json()["paths"]["/api/v1/geocode/batch"]["post"]
+    lists = post["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    assert lists[0]["items"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    assert lists[1]["required"] == ["addresses"] and lists[1]["additionalProperties"] is False
+    body = client.post("/api/v1/geocode/batch", json=[None]).json()
+    assert body["data"][0]["status"] == "unmatched"
 
 
 def test_batch_csv_over_the_limit(client):

@@ -5,11 +5,16 @@ in-process (ASGI). Schemathesis sends the documented examples, the schema's boun
 (coverage phase, valid and invalid values) and a few random cases per operation (fuzzing), all
 derived from a fixed seed so CI repeats the same requests.
 
-What is asserted on every response of every operation: no status ≥ 500 (``not_a_server_error``).
-Every JSON answer must also match what the route declares (its ``response_model``)
-(``response_schema_conformance``), error answers included: the OpenAPI document declares the
-API's one error shape ``{"error": {message, field}}`` (``api/errors.py``) on every route, and
-the GeoReport v2 error list on the Open311 routes.
+What is asserted on every response of every operation: no status ≥ 500 (``not_a_server_error``),
+a status and a media type the operation declares (``status_code_conformance``,
+``content_type_conformance``: schemathesis found GeoJSON, Open311's XML, an idempotent replay's
+200 and the login form's own pages undeclared). Every JSON answer must also match what the route
+declares (its ``response_model``) (``response_schema_conformance``), error answers included: the
+OpenAPI document declares the API's one error shape ``{"error": {message, field}}``
+(``api/errors.py``) on every route, and the GeoReport v2 error list on the Open311 routes.
+The whole OpenAPI document with every phase (stateful too), as the admin, anonymously and as a
+grid worker, is run by the schemathesis CLI against a served demo: docs/security.md has the
+command and its figures.
 
 The generated requests create cases, change routing rules, tick escalations, publish plans: so
 they run against a private copy of the demo database (``fuzz_db``), never the one the rest of
@@ -23,12 +28,17 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from auth import DISTRICT
 from db_copy import copied_database
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from job_wait import wait_for_job
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api.main import app
 
@@ -89,10 +99,11 @@ BOUNDED = settings(
 
 
 def _call_and_check(case: schemathesis.Case, headers: dict[str, str]) -> None:
-    """No 5xx ever; every JSON answer, errors included, must match what the route declares
-    (errors: ``api.errors.ErrorBody``, or the GeoReport v2 error list on Open311 routes)."""
+    """No 5xx ever; a declared status and media type; every JSON answer, errors included, must
+    match what the route declares (errors: ``api.errors.ErrorBody``, or the GeoReport v2 error
+    list on Open311 routes)."""
     response = case.call(headers=headers)
-    checks = [not_a_server_error]
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance]
     kind = response.headers.get("content-type", [""])[0]
     if "json" in kind:
         checks.append(response_schema_conformance)
@@ -111,6 +122,32 @@ def test_slow_operations_reject_invalid_input(
     case: schemathesis.Case, api_headers: dict[str, str]
 ) -> None:
     _call_and_check(case, api_headers)
+
+
+def test_a_plan_on_a_layer_with_an_invalid_grid_is_read_and_its_edits_refused(
+    client: TestClient,
+) -> None:
+    """A department layer is stored as received, an invalid grid included (the demo's ecology
+    layer has one): its plan's diff and map answered 500 (GEOS cannot overlay it), and so did a
+    split, a merge and a recode of that grid. Reads now answer, edits of it are refused by name."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        gen = repos.grids.resolve_generation(s, "ecology", district=DISTRICT)
+        grids = repos.grids.read_grids(s, generation_id=gen["id"])
+    invalid = grids[~grids.geometry.is_valid]
+    assert len(invalid), "the demo's ecology layer holds an invalid grid"
+    code = invalid["code"].iloc[0]
+    plan = client.post("/api/v1/plans", json={"layer": "ecology"}).json()["id"]
+    for url in (f"/api/v1/plans/{plan}/diff", f"/map/plan/{plan}"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    neighbour = grids.loc[grids["code"] != code, "code"].iloc[0]
+    for op, body in (("recode", {"grid": code, "name": "x"}),
+                     ("merge", {"grids": [neighbour, code]})):  # fmt: skip
+        r = client.post(f"/api/v1/plans/{plan}/{op}?dry_run=true", json=body)
+        assert r.status_code == 422 and "not a valid polygon" in r.text, (op, r.text[:300])
 
 
 def test_merge_once(api_headers: dict[str, str], client: TestClient) -> None:

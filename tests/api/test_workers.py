@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -70,3 +71,24 @@ def test_a_worker_follows_the_servers_settings_to_another_database(demo_db, monk
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def _note_pid(folder: str) -> None:
+    """In a worker: leave this process's id in ``folder``, and take a moment (a warm-up's work)."""
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(1.0)
+
+
+def test_warm_runs_in_every_worker_process(tmp_path, monkeypatch) -> None:
+    """The first batch geocode after a start built its worker's own geocoder (24-34 s in the
+    grid worker's schemathesis run): the warm-up builds it in every worker instead."""
+    from api import workers
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setenv("GEO_GRID_HEAVY_WORKERS", "2")
+    get_settings.cache_clear()
+    try:
+        workers.warm(functools.partial(_note_pid, str(tmp_path)))
+    finally:
+        get_settings.cache_clear()
+    assert len(list(tmp_path.iterdir())) == 2, list(tmp_path.iterdir())

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput, Conflict
+from geo_grid.errors import BadInput, Conflict, NotFound
 from geo_grid.services import plans as svc
 
 
@@ -102,6 +102,27 @@ def test_refused_edit_changes_nothing(demo_db):
     after = _grids(plan["generation_id"])
     assert len(after) == len(before)
     assert svc.get_plan(plan["id"])["edits"] == 0
+
+
+def test_an_edit_naming_no_grid_of_the_plan_reads_nothing_around_it(demo_db, monkeypatch):
+    """An unknown grid code read the whole district's buildings, addresses and open cases (no
+    community to bound them) before its 404: seconds per request, which the schemathesis run
+    spent hundreds of times. The edit is checked against the plan's grids first."""
+    plan = svc.create_plan("unified")
+
+    def no_context(*args, **kwargs):
+        raise AssertionError("the edit's surroundings were read for a grid the plan lacks")
+
+    monkeypatch.setattr(svc, "_context", no_context)
+    line = {"type": "LineString", "coordinates": [[118.9, 32.1], [118.91, 32.1]]}
+    for op, params in (("split", {"grid": "nope", "line": line}),
+                       ("merge", {"grids": ["320113001001001", "nope"]}),
+                       ("move_buildings", {"buildings": ["B1"], "to": "nope"}),
+                       ("recode", {"grid": "nope", "name": "x"})):  # fmt: skip
+        with pytest.raises(NotFound, match="no grid 'nope' in this plan"):
+            svc.edit(plan["id"], op, params, dry_run=True)
+    with pytest.raises(BadInput, match="unknown edit"):
+        svc.edit(plan["id"], "explode", {}, dry_run=True)
 
 
 def test_merge_reshape_recode_keep_the_plan_clean(demo_db):

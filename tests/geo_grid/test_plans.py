@@ -246,6 +246,46 @@ def test_diff_layers_added_removed_changed():
     ) == [f"{COMM}006"]
 
 
+def test_diff_layers_takes_invalid_grids_as_a_department_layer_stores_them():
+    """A department layer is stored as received, self-intersections included (finding them is
+    the checks' job), so a plan on it diffs invalid outlines: GEOS cannot overlay those (a
+    ``TopologyException`` once answered 500 on ``GET /map/plan/{id}`` and the plan's diff)."""
+    layer = _layer()
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + D)])
+    assert not bowtie.is_valid
+    layer.loc[0, "geometry"] = bowtie
+    assert plans.diff_layers(layer, layer.copy()).empty  # nothing changed, nothing reported
+    after = layer.copy()
+    after.loc[0, "geometry"] = shapely.Polygon(
+        [(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + 0.5 * D)]
+    )
+    diff = plans.diff_layers(layer, after)
+    assert diff["code"].tolist() == [f"{COMM}001"] and diff["change"].tolist() == ["changed"]
+    assert diff["area_changed_m2"].iloc[0] > 100  # a quarter of one triangle, ~ 2,600 m²
+
+
+def test_an_edit_of_an_invalid_grid_is_refused_naming_it():
+    """Every edit that cuts, joins or settles an invalid outline (a department layer's, stored as
+    received) used to raise GEOS's ``TopologyException``: a 500 on split, merge and recode."""
+    ctx, layer = _ctx(), _layer()
+    layer.loc[0, "geometry"] = shapely.Polygon(
+        [(X0, Y0), (X0 + D, Y0 + D), (X0 + D, Y0), (X0, Y0 + D)]
+    )
+    bad = f"{COMM}001"
+    line = shapely.LineString([(X0 + 0.5 * D, Y0 - 1e-4), (X0 + 0.5 * D, Y0 + D + 1e-4)])
+    edits = [
+        ("split", {"grid": bad, "line": shapely.geometry.mapping(line)}),
+        ("merge", {"grids": [f"{COMM}002", bad]}),
+        ("reshape", {"grid": bad, "geometry": shapely.geometry.mapping(_box(0, 0))}),
+        ("recode", {"grid": bad, "name": "新名字"}),
+        ("move_buildings", {"buildings": ["B0006"], "to": bad}),  # B0006 lies in 002
+    ]
+    for op, params in edits:
+        with pytest.raises(BadInput, match=f"grid {bad} is not a valid polygon") as refused:
+            plans.apply_edit(layer, op, params, ctx=ctx)
+        assert "Self-intersection" in refused.value.message, (op, refused.value.message)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     x=st.floats(0.05, 0.95),
