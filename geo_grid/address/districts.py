@@ -82,6 +82,10 @@ class GeocoderSet:
         """Whether every district's geocoder is built (nothing left to wait for)."""
         return len(self._built) == len(self._given)
 
+    def built_geocoder(self, code: str) -> Geocoder | None:
+        """The geocoder of district ``code`` if it was built, else None (nothing is built)."""
+        return self._built.get(code)
+
     def geocoder(self, code: str) -> Geocoder:
         """The geocoder of district ``code`` (built now if it was given as a function)."""
         found = self._built.get(code)

@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import re
@@ -258,13 +259,7 @@ class Geocoder:
         self._lat = lib["lat"].to_numpy(float)
         self._street = _col(lib, "street_code")
         self._community = _col(lib, "community_code")
-        self._locate_one, self._row_grids = self._setup_locate(locate)
-        grid = (
-            lib["grid_code"]
-            if "grid_code" in lib.columns
-            else pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
-        )
-        self._grid = grid.astype(str).to_numpy()
+        self._attach(locate)
         self._build_keys(lib)
         self._build_lookalikes()
         self._build_admin(streets, communities)
@@ -282,7 +277,25 @@ class Geocoder:
         self.__dict__.update(state)
         self._admin_match = _memoized_match(self.gazetteer)
 
+    def relocated(self, locate: Any) -> Geocoder:
+        """This geocoder over another locate index (a publish changed the grids): the address
+        indexes, seconds of CPU to build over a district's library, are shared; only each
+        library point's grids are looked up again, in one vectorized pass."""
+        other = copy.copy(self)
+        other._attach(locate)
+        return other
+
     # ------------------------------------------------------------------ building
+    def _attach(self, locate: Any) -> None:
+        """Each library point's grids (one per layer) and the lookup of other points' grids."""
+        self._locate_one, self._row_grids = self._setup_locate(locate)
+        grid = (
+            self._lib["grid_code"]
+            if "grid_code" in self._lib.columns
+            else pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
+        )
+        self._grid = grid.astype(str).to_numpy()
+
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
         if locate is None:
             return None, None

@@ -43,6 +43,7 @@ _build_lock = threading.Lock()
 _locator: LocateIndex | None = None
 _geocoder: GeocoderSet | None = None
 _geocoder_key: tuple | None = None
+_geocoder_reference: tuple | None = None  # what the geocoders' address indexes were built from
 _engine: tuple[Settings, Engine] | None = None
 _checked_at = 0.0  # time.monotonic() of the last key check that found _locator current
 
@@ -56,9 +57,9 @@ def ready() -> bool:
 
 def invalidate() -> None:
     """Forget both caches and the engine (after writing addresses, or in tests)."""
-    global _locator, _geocoder, _geocoder_key, _engine, _checked_at
+    global _locator, _geocoder, _geocoder_key, _geocoder_reference, _engine, _checked_at
     with _lock:
-        _locator = _geocoder = _geocoder_key = _engine = None
+        _locator = _geocoder = _geocoder_key = _geocoder_reference = _engine = None
         _checked_at = 0.0
 
 
@@ -156,10 +157,13 @@ def _district_at(locator: LocateIndex):
     return lambda lon, lat: locator.locate(lon, lat, "cgcs2000").district_code
 
 
-def _district_geocoder(profile, names, gazetteer, locator: LocateIndex):
-    """A function building one district's geocoder from the store (called when first needed)."""
+def _district_geocoder(profile, names, gazetteer, locator: LocateIndex, before: Geocoder | None):
+    """A function building one district's geocoder (called when first needed): from the store,
+    or ``before`` (built from the same reference data) over the new ``locator``."""
 
     def build() -> Geocoder:
+        if before is not None:
+            return before.relocated(locator)
         one = [profile.code]
         with session_scope(_store()) as session:
             library = repos.district.read_address_library(session, district=profile.code)
@@ -175,10 +179,23 @@ def _district_geocoder(profile, names, gazetteer, locator: LocateIndex):
     return build
 
 
+def _reference(locator: LocateIndex, profiles, gazetteer) -> tuple:
+    """What the geocoders' address indexes are built from: each district's reference data
+    (:func:`touch`), profile and names, and the gazetteer; not the published generations."""
+    versions = tuple(
+        (k, v) for k, v in locator.key if str(k).startswith(REFERENCE_KEY)
+    )  # fmt: skip
+    return versions, tuple(profiles), id(gazetteer)
+
+
 def get_geocoder() -> GeocoderSet:
     """The geocoders of every district (one per address library, each built when first asked
-    for), attached to the current locate index."""
-    global _geocoder, _geocoder_key
+    for), attached to the current locate index.
+
+    A publish changes the locate index, not the addresses: the geocoders built before it are
+    kept and only look their addresses' grids up again (seconds of CPU per district to build
+    anew, which the first case filed after every publish waited for, in every process)."""
+    global _geocoder, _geocoder_key, _geocoder_reference
     locator = get_locator()
     if _geocoder is not None and _geocoder_key == locator.key:
         return _geocoder
@@ -188,12 +205,21 @@ def get_geocoder() -> GeocoderSet:
         with session_scope(_store()) as session:
             profiles = repos.district.read_districts(session)
             gazetteer, names = district_context(session, profiles)
+        reference = _reference(locator, profiles, gazetteer)
+        before = _geocoder if _geocoder_reference == reference else None
         builders = {
-            p.code: _district_geocoder(p, names[p.code], gazetteer, locator) for p in profiles
+            p.code: _district_geocoder(
+                p,
+                names[p.code],
+                gazetteer,
+                locator,
+                before.built_geocoder(p.code) if before is not None else None,
+            )  # fmt: skip
+            for p in profiles
         }
         geocoder = GeocoderSet(builders, gazetteer, _district_at(locator))
         with _lock:
-            _geocoder, _geocoder_key = geocoder, locator.key
+            _geocoder, _geocoder_key, _geocoder_reference = geocoder, locator.key, reference
         return geocoder
 
 
