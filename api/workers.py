@@ -42,7 +42,7 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "run_json", "start", "stop", "warm"]
+__all__ = ["run", "run_json", "start", "stop", "warm", "warmed"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -69,6 +69,7 @@ _lock = threading.Lock()
 _requests: queue.Queue[tuple[int, Future]] = queue.Queue()
 _starter: threading.Thread | None = None
 _stopping = False
+_warmed: ProcessPoolExecutor | None = None  # the pool whose every process ran the warm-up
 
 
 def _init_worker(server_pid: int) -> None:
@@ -190,6 +191,7 @@ def warm(fn: Callable[[], None]) -> None:
     takes one; a worker busy with a request meanwhile leaves its call to another, for which it is
     then quick (what it builds is cached). Errors are raised, as from :func:`run`.
     """
+    global _warmed
     settings = get_settings()
     size = int(settings.heavy_workers)
     if size <= 0:
@@ -198,6 +200,18 @@ def warm(fn: Callable[[], None]) -> None:
     pool = _executor(size)
     for done in [pool.submit(_call, snapshot, fn, (), {}) for _ in range(size)]:
         done.result()
+    _warmed = pool
+
+
+def warmed() -> bool:
+    """Whether a heavy request finds a worker that has run the warm-up (always, without worker
+    processes). ``/health`` says ``warm`` only then: it said so once the server's own geocoders
+    were built, while every worker still built its own, and the first heavy request waited for
+    that (a coverage check of an upload, 62 s in the admin's schemathesis run). Workers started
+    anew (one died) are not warm until the warm-up has run in them."""
+    if int(get_settings().heavy_workers) <= 0:
+        return True
+    return _warmed is not None and _warmed is _pool
 
 
 def _json_of(model: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> bytes:

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api import schemas
+from api import schemas, workers
 from api.guard import GuardedRoute
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
@@ -41,7 +41,7 @@ def health() -> Any:
             postgis=None,
             schema_revision=None,
             grids={},
-            warm=index.ready(),
+            warm=_warm(),
             error=error_line(exc),
         )
         return JSONResponse(body.model_dump(), status_code=503)
@@ -52,5 +52,10 @@ def health() -> Any:
         schema_revision=info["schema"],
         grids=info["grids"],
         districts=info["districts"],
-        warm=index.ready(),
+        warm=_warm(),
     )
+
+
+def _warm() -> bool:
+    """Nothing left to build before a request: the server's geocoders and every worker's."""
+    return index.ready() and workers.warmed()

@@ -92,3 +92,41 @@ def test_warm_runs_in_every_worker_process(tmp_path, monkeypatch) -> None:
     finally:
         get_settings.cache_clear()
     assert len(list(tmp_path.iterdir())) == 2, list(tmp_path.iterdir())
+
+
+def _wait_for_file(path: str) -> None:
+    """A warm-up that lasts until the test lets it end (``path`` exists)."""
+    deadline = time.monotonic() + 120
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, "never let go"
+        time.sleep(0.05)
+
+
+def test_warm_is_said_only_once_every_worker_has_warmed_up(tmp_path, monkeypatch) -> None:
+    """``/health`` said warm once the server's own geocoders were built while every worker still
+    built its own, and the first heavy request waited for that (a coverage check of an upload
+    answered in 62 s in the admin's schemathesis run, started once the server said warm)."""
+    import threading
+
+    from api import workers
+    from api.routers import health
+    from geo_grid.services import index
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setenv("GEO_GRID_HEAVY_WORKERS", "1")
+    get_settings.cache_clear()
+    monkeypatch.setattr(index, "ready", lambda: True)  # the server's own part: built
+    gate = tmp_path / "go"
+    try:
+        workers.start()
+        warming = threading.Thread(
+            target=workers.warm, args=(functools.partial(_wait_for_file, str(gate)),)
+        )
+        warming.start()
+        time.sleep(1.0)
+        assert not workers.warmed() and not health._warm()
+        gate.touch()
+        warming.join(timeout=120)
+        assert workers.warmed() and health._warm()
+    finally:
+        get_settings.cache_clear()
