@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import schemas
 from api.auth import PrincipalDep
+from api.params import DISTRICT_CODE
 from geo_grid.cases import open311
 from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput
@@ -69,7 +70,7 @@ BBoxDep = Annotated[BBoxParams, Depends(bbox_params)]
 DistrictQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{6}$",
+        pattern=DISTRICT_CODE,
         description="District code (6 digits, e.g. 110101); default: every district of the "
         "caller's area (one for a district account, all of a city for a city account)",
         examples=["110101"],

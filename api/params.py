@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Path, Query
 
 __all__ = [
+    "DISTRICT_CODE",
     "CaseRef",
     "Category",
     "Code",
@@ -25,6 +26,9 @@ __all__ = [
     "PhotoId",
     "PlanId",
 ]
+
+#: A district's code (GB/T 2260, six digits): in a path, a query or a form field alike.
+DISTRICT_CODE = r"^[0-9]{6}$"
 
 #: A layer key in a path: ``unified``, ``politics_law`` ... (layers are rows, so any such key).
 LayerKey = Annotated[

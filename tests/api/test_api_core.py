@@ -404,3 +404,29 @@ def test_the_document_declares_the_values_the_api_takes(client):
             for param in op.get("parameters", []):
                 if param["name"] == "fmt":
                     assert param["schema"]["enum"] == ["json", "xml"], path
+
+
+def test_a_district_code_is_declared_alike_wherever_it_is_taken():
+    """The onboarding form's ``code`` was declared as any text: schemathesis sent an empty one
+    as valid and it was refused (422). A district code has one pattern, in a path, a query and
+    a form field alike."""
+    from api.main import app
+    from api.params import DISTRICT_CODE
+
+    doc = app.openapi()
+    content = doc["paths"]["/api/v1/districts"]["post"]["requestBody"]["content"]
+    assert (
+        content["multipart/form-data"]["schema"]["properties"]["code"]["pattern"] == DISTRICT_CODE
+    )
+    seen = 0
+    for path, operations in doc["paths"].items():
+        for op in operations.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "district" or (param["name"] == "code" and "district" in path):
+                    schema = param["schema"]
+                    text = next(
+                        (s for s in schema.get("anyOf", []) if s["type"] == "string"), schema
+                    )
+                    assert text["pattern"] == DISTRICT_CODE, (path, param)
+                    seen += 1
+    assert seen > 10
