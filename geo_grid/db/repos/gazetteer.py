@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repos._sql import copy_frame
+from geo_grid.db.repos._sql import copy_frame, result_frame
 
 __all__ = [
     "GAZETTEER_COLUMNS",
@@ -49,7 +49,7 @@ def read_gazetteer(session: Session, *, communities_of: Sequence[str] = ()) -> p
              WHERE s.parent_code = ANY(:districts) AND s.level = 'street'
              ORDER BY code"""
     result = session.execute(text(sql), {"districts": list(communities_of)})
-    return pd.DataFrame(result.fetchall(), columns=list(GAZETTEER_COLUMNS))
+    return result_frame(result, GAZETTEER_COLUMNS)
 
 
 def read_district_divisions(
@@ -68,4 +68,4 @@ def read_district_divisions(
     above = [district[:2], district[:4], district]
     params = {"above": above, "d": district, "nationally": nationally}
     result = session.execute(text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(GAZETTEER_COLUMNS))
+    return result_frame(result, GAZETTEER_COLUMNS)

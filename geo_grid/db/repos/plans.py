@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repos._sql import bbox_params, read_table_frame
+from geo_grid.db.repos._sql import bbox_params, read_table_frame, result_frame
 from geo_grid.errors import Conflict, NotFound
 
 __all__ = [
@@ -246,7 +246,7 @@ def edit_snapshot(session: Session, plan_id: int, seq: int) -> pd.DataFrame:
         ),
         {"p": plan_id, "s": seq},
     )
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 def restore_snapshot(session: Session, plan_id: int, seq: int, *, generation_id: int) -> int:
@@ -275,7 +275,7 @@ def read_plan_roster(
              WHERE r.plan_id = :p AND (CAST(:c AS text[]) IS NULL OR r.grid_code = ANY(:c))
              ORDER BY r.grid_code, r.role, r.person_id"""
     result = session.execute(text(sql), {"p": plan_id, "c": None if codes is None else list(codes)})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 def replace_plan_roster(
@@ -341,7 +341,7 @@ def people_in_district(session: Session, ids: Iterable[str], district: str) -> p
         ),
         {"d": district, "i": list(ids)},
     )
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 # ---------------------------------------------------------------------------------- context

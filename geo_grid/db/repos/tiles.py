@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo_grid.db.repos._sql import read_table_frame
+from geo_grid.db.repos._sql import read_table_frame, result_frame
 from geo_grid.errors import BadInput
 
 __all__ = [
@@ -186,7 +186,7 @@ def case_points(
         "prefix": area.get("scope_district_prefix"), "districts": _list(districts),
     }  # fmt: skip
     result = session.execute(text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return result_frame(result)
 
 
 def latest_case_time(session: Session, districts: Sequence[str] | None = None) -> datetime | None:
