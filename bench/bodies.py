@@ -177,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-mib", type=int, default=45, help="an upload under the limit")
     parser.add_argument("--app-dir", type=Path, default=REPO, help="the code to serve")
     args = parser.parse_args(argv)
-    proc, base = serve(1, app_dir=args.app_dir.resolve())
+    # the warm-up builds the geocoders in the server and in each worker process (/health says
+    # warm only then): minutes on a busy two-core machine
+    proc, base = serve(1, app_dir=args.app_dir.resolve(), timeout_s=900)
     try:
         health = httpx.get(f"{base}/health", timeout=10).json()
         print(f"server {proc.pid} at {base} ({args.app_dir.resolve()}), warm: {health.get('warm')}")
