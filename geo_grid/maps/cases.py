@@ -53,7 +53,7 @@ from geo_grid.maps.elements import (
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
 from geo_grid.maps.page import Page, PageOptions, label_points, open_page
-from geo_grid.timefmt import format_time
+from geo_grid.timefmt import format_times
 
 __all__ = [
     "INDICATOR_COLOURS",
@@ -232,7 +232,7 @@ def _point_layers(points: gpd.GeoDataFrame) -> list[JsLayer]:
     """The cases as clustered dots coloured by status, and a heat map left off."""
     statuses = column(points, "status")
     received = (
-        [None if pd.isna(v) else format_time(v) for v in points["received_at"].tolist()]
+        format_times(points["received_at"])
         if "received_at" in points.columns
         else [None] * len(points)
     )

@@ -57,3 +57,26 @@ def test_the_points_of_every_demo_case_are_packed_in_a_fraction_of_a_second() ->
         encode_layer(points, ["i"], rows)
         spent.append(time.process_time() - started)
     assert min(spent) < 0.3, spent
+
+
+def test_the_times_of_every_demo_case_are_written_in_one_pass() -> None:
+    """The case dots' popups carry each case's time as people read it: written one by one
+    (``format_time`` of a pandas Timestamp), 20,000 took 0.65 s of CPU, a third of the map's
+    build; a column is written at once, the same text, a missing time None."""
+    import pandas as pd
+
+    from geo_grid.timefmt import format_time, format_times
+
+    start = pd.Timestamp("2026-06-01T00:00:00Z")
+    times = pd.Series(start + pd.to_timedelta(np.arange(N_CASES) * 937, unit="s"))
+    times.iloc[5] = None
+    expected = [None if pd.isna(t) else format_time(t) for t in times.tolist()]
+    spent = []
+    for _ in range(3):
+        started = time.process_time()
+        written = format_times(times)
+        spent.append(time.process_time() - started)
+    assert written == expected
+    naive = pd.Series([pd.Timestamp("2026-06-01 08:00")])  # no offset: the district's own time
+    assert format_times(naive, suffix=False) == ["2026-06-01 08:00"]
+    assert min(spent) < 0.15, spent
