@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
     #: a closed intranet requires a key or token for them too. Requests are always behind one.
     open311_public_discovery: bool = True
+    #: seconds a request editing a plan (an edit, undo, roster, publish) waits for another one
+    #: or a job (accepting all suggestions) holding the plan, before 409: a job takes minutes
+    plan_lock_wait_seconds: float = 5.0
     #: seconds between escalation sweeps run by the API process (0: off; `geo-grid cases tick` by cron)
     case_tick_seconds: float = 300
     #: JSON overriding the red/yellow/green thresholds, e.g. {"ontime_rate": [0.9, 0.8]}

@@ -27,6 +27,7 @@ from geo_grid.errors import DatabaseUnavailable
 from geo_grid.settings import Settings, get_settings
 
 __all__ = [
+    "LOCK_NOT_AVAILABLE",
     "UNREACHABLE",
     "database_url",
     "error_line",
@@ -42,6 +43,10 @@ __all__ = [
 #: package translates every driver error that means it (see :func:`is_unreachable`). Callers that
 #: can wait for the database to come back (the warm-up, the escalation ticker) retry on these.
 UNREACHABLE: tuple[type[Exception], ...] = (DatabaseUnavailable,)
+
+#: SQLSTATE of a lock not taken within ``lock_timeout`` (psycopg2 raises it as an
+#: OperationalError): the database answered, a caller that set the timeout handles it.
+LOCK_NOT_AVAILABLE = "55P03"
 
 #: How psycopg2 words a connection that died under a statement: such an error can surface as a
 #: class other than OperationalError (a statement on a socket the server already dropped).
@@ -70,6 +75,8 @@ def is_unreachable(exc: BaseException) -> bool:
     >>> is_unreachable(ProgrammingError("SELECT nope", {}, Exception('column "nope" does not exist')))
     False
     """
+    if getattr(getattr(exc, "orig", exc), "pgcode", None) == LOCK_NOT_AVAILABLE:
+        return False  # the server is there: a lock was not free within the caller's timeout
     dead = (DatabaseUnavailable, OperationalError, InterfaceError, PoolTimeout)
     if isinstance(exc, dead + (psycopg2.OperationalError, psycopg2.InterfaceError)):
         return True

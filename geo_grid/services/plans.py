@@ -201,8 +201,15 @@ def _communities_of(grids: gpd.GeoDataFrame, op: str, params: Mapping[str, Any])
     return sorted(set(hit))
 
 
-def _load(session, plan_id: int, *, lock: bool) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
-    plan = repos.plans.get_plan(session, plan_id, lock=lock)
+def _wait() -> float:
+    """How long a request waits for the plan's lock (a job waits as long as it takes)."""
+    return get_settings().plan_lock_wait_seconds
+
+
+def _load(
+    session, plan_id: int, *, lock: bool, wait_s: float | None = None
+) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    plan = repos.plans.get_plan(session, plan_id, lock=lock, wait_s=wait_s)
     grids = repos.grids.read_grids(session, generation_id=plan["generation_id"]).drop(
         columns=["id"]
     )
@@ -283,7 +290,7 @@ def edit(
     A ``viewer`` confined to a street or community may only edit grids there.
     """
     with session_scope() as session:
-        plan, grids = _load(session, plan_id, lock=not dry_run)
+        plan, grids = _load(session, plan_id, lock=not dry_run, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         return _apply(
@@ -406,7 +413,7 @@ def undo(
     area may only undo an edit inside it.
     """
     with session_scope() as session:
-        plan = repos.plans.get_plan(session, plan_id, lock=True)
+        plan = repos.plans.get_plan(session, plan_id, lock=True, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         target = plans.undo_target(repos.plans.list_edits(session, plan_id))
@@ -563,7 +570,7 @@ def set_roster(
             field="role",
         )
     with session_scope() as session:
-        plan = repos.plans.get_plan(session, plan_id, lock=True)
+        plan = repos.plans.get_plan(session, plan_id, lock=True, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         grid = _grid_row(session, plan, grid_code)
@@ -805,7 +812,7 @@ def publish(
     check and the lock cannot slip a change outside the area through).
     """
     with session_scope() as session:
-        plan, grids = _load(session, plan_id, lock=True)
+        plan, grids = _load(session, plan_id, lock=True, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         if viewer is not None and viewer.scope_level in ("street", "community"):

@@ -218,3 +218,38 @@ def test_a_street_planners_publish_checks_the_draft_it_publishes(scratch_layer):
         assert (
             repos.grids.resolve_generation(s, key, district="320113")["id"] == gid
         )  # nothing was published
+
+
+def test_an_edit_does_not_wait_behind_a_job_holding_the_plan(client, monkeypatch):
+    """A job accepting a plan's suggestions holds the plan for minutes; a request editing the same
+    plan waited for it (a split naming an unknown grid answered its 404 after 60 s in the
+    admin's schemathesis run). A request waits ``GEO_GRID_PLAN_LOCK_WAIT_SECONDS`` at most, then
+    409 naming the plan; once the plan is free the same request is answered."""
+    import time
+
+    from sqlalchemy import text
+
+    from geo_grid.db.session import get_engine
+    from geo_grid.settings import get_settings
+
+    pid = client.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
+    monkeypatch.setattr(get_settings(), "plan_lock_wait_seconds", 1.0)
+    body = {"grid": "320113999999999", "line": _line_across(_grid(CODE))}
+    job = get_engine().connect()  # what a job's transaction holds while it runs
+    try:
+        job.execute(text("SELECT id FROM plan WHERE id = :id FOR UPDATE"), {"id": pid})
+        for method, url, payload in (
+            ("POST", f"/api/v1/plans/{pid}/split", body),
+            ("PUT", f"/api/v1/plans/{pid}/roster/320113999999999", {"entries": []}),
+            ("POST", f"/api/v1/plans/{pid}/undo", None),
+        ):
+            started = time.monotonic()
+            r = client.request(method, url, json=payload)
+            took = time.monotonic() - started
+            assert r.status_code == 409, (url, r.status_code, r.text)
+            assert r.json()["error"]["field"] == "plan" and f"plan {pid}" in r.text
+            assert took < 8.0, (url, took)
+    finally:
+        job.rollback()
+        job.close()
+    assert client.post(f"/api/v1/plans/{pid}/split", json=body).status_code == 404

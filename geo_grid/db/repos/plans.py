@@ -14,9 +14,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from geo_grid.db.repos._sql import bbox_params, read_table_frame, result_frame
+from geo_grid.db.session import LOCK_NOT_AVAILABLE
 from geo_grid.errors import Conflict, NotFound
 
 __all__ = [
@@ -76,19 +78,45 @@ def insert_plan(
     ).scalar_one()
 
 
-def get_plan(session: Session, plan_id: int, *, lock: bool = False) -> dict[str, Any]:
-    """One plan with its draft's number; ``lock`` serializes edits of the plan (FOR UPDATE)."""
+def get_plan(
+    session: Session, plan_id: int, *, lock: bool = False, wait_s: float | None = None
+) -> dict[str, Any]:
+    """One plan with its draft's number; ``lock`` serializes edits of the plan (FOR UPDATE).
+
+    ``wait_s``: how long to wait for the lock (None: as long as it takes, as a job does); past
+    it :class:`Conflict`, as a request should not wait behind a job of minutes on the plan (a
+    404 for an unknown grid took 60 s behind an accept-all job in schemathesis's run)."""
     sql = """SELECT p.*, g.number AS generation, b.number AS base_generation,
                     (SELECT count(*) FROM plan_edit e WHERE e.plan_id = p.id) AS edits
              FROM plan p JOIN generation g ON g.id = p.generation_id
              LEFT JOIN generation b ON b.id = p.base_generation_id
              WHERE p.id = :id"""
     if lock:
-        session.execute(text("SELECT id FROM plan WHERE id = :id FOR UPDATE"), {"id": plan_id})
+        _lock_plan(session, plan_id, wait_s)
     row = session.execute(text(sql), {"id": plan_id}).mappings().first()
     if row is None:
         raise NotFound(f"plan: no plan with id {plan_id}", field="plan")
     return dict(row)
+
+
+def _lock_plan(session: Session, plan_id: int, wait_s: float | None) -> None:
+    lock = text("SELECT id FROM plan WHERE id = :id FOR UPDATE")
+    if wait_s is None:
+        session.execute(lock, {"id": plan_id})
+        return
+    timeout = f"{max(1, int(wait_s * 1000))}ms"
+    session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": timeout})
+    try:
+        session.execute(lock, {"id": plan_id})
+    except OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise Conflict(
+            f"plan: plan {plan_id} is being changed by another request or a job (accepting "
+            f"suggestions, a publish); try again once it is done",
+            field="plan",
+        ) from None
+    session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
 
 
 def list_plans(
