@@ -212,6 +212,7 @@ PROBES = [
     ("GET", "/api/v1/cases/99999999999"),
     ("GET", "/api/v1/cases/%00"),
     ("GET", "/api/v1/cases?grid_code=%00"),
+    ("GET", "/api/v1/cases?offset=283766913093995258183680"),  # past PostgreSQL's bigint
     ("GET", "/api/v1/cases?from=0001-01-01T00:00:00%2B14:00"),
     ("GET", "/api/v1/cases?from=9999-12-31T23:59:59-12:00"),
     ("GET", "/api/v1/indicators?from=0001-01-01T00:00:00%2B14:00&to=0001-02-01T00:00:00Z"),
