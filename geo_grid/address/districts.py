@@ -13,14 +13,14 @@ never waits for the others' address libraries).
 
 Examples
 --------
->>> from geo_grid.testing import sample_district, sample_library
->>> lib, streets, communities = sample_library()
->>> one = Geocoder(lib, streets, communities, district=sample_district())
->>> code = sample_district().code
->>> both = GeocoderSet({code: one})
->>> both.geocode("尧佳路12号").grid_code == one.geocode("尧佳路12号").grid_code
+>>> from geo_grid.testing import made_up_place, sample_library
+>>> place = made_up_place()
+>>> lib, streets, communities = sample_library(place)
+>>> one = Geocoder(lib, streets, communities, district=place.district)
+>>> both = GeocoderSet({place.district.code: one})
+>>> both.geocode("东湖路12号").grid_code == one.geocode("东湖路12号").grid_code
 True
->>> both.geocode("尧佳路12号", districts=["110101"]).reason   # a district not served here
+>>> both.geocode("东湖路12号", districts=["990102"]).reason   # a district not served here
 'no district of yours serves this address'
 """
 

@@ -29,14 +29,15 @@ evidence reaches the "confident" band.
 
 Examples
 --------
->>> from geo_grid.testing import sample_district, sample_library
->>> lib, streets, communities = sample_library()
->>> g = Geocoder(lib, streets, communities, district=sample_district())
+>>> from geo_grid.testing import made_up_place, sample_library
+>>> place = made_up_place()
+>>> lib, streets, communities = sample_library(place)
+>>> g = Geocoder(lib, streets, communities, district=place.district)
 >>> row = lib.iloc[11]                    # its full text: province … community, road, door
 >>> r = g.geocode(row.full_text + " 楼道堆物")
 >>> r.status, r.level, r.grid_code == row.grid_code, r.confidence >= 0.9
 ('matched', '门牌', True, True)
->>> g.geocode("尧家路12号").status   # a homophone typo: matched, but not with high confidence
+>>> g.geocode("东胡路12号").status   # a homophone typo: matched, but not with high confidence
 'matched'
 >>> g.geocode("月球路1号").status
 'unmatched'

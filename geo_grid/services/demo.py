@@ -159,7 +159,7 @@ def load_city(
     force: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Load the demo of every known district of a city ('3201': Nanjing's eleven), one district
+    """Load the demo of every known district of a city (a 4-digit city code), one district
     per transaction, generating the next while one is stored; loaded ones are skipped."""
     from geo_grid.demo import DEFAULT_SEED, city_districts, iter_city
 
@@ -174,7 +174,8 @@ def load_city(
     return sorted(done, key=lambda r: r["district"])
 
 
-#: The demo's accounts: one per role, a grid worker on a real roster person, a leader of 尧化街道.
+#: The demo's accounts: one per role, a grid worker on a real roster person, a leader of the
+#: demo's leader street (:data:`geo_grid.demo.DEMO_LEADER_STREET`).
 DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
     "admin": {},
     "planner": {},
@@ -186,7 +187,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
 
 
 def _leader_street() -> str:
-    """The demo leader's street: 尧化街道 when the demo's district is loaded, else the first street
+    """The demo leader's street: the demo's own when its district is loaded, else the first street
     of the first district stored."""
     from geo_grid.demo import DEMO_LEADER_STREET
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from sample_places import QIXIA_CORNER, QIXIA_NAMES
 
 from geo_grid.address import (
     DistrictNames,
@@ -21,7 +22,7 @@ from geo_grid.address import (
 )
 from geo_grid.assets import ensure_gazetteer
 from geo_grid.errors import BadInput
-from geo_grid.testing import district_gazetteer, sample_district, sample_library
+from geo_grid.testing import district_gazetteer, sample_library
 
 HOME = "320113"  # the sample library's district
 
@@ -188,8 +189,8 @@ def test_district_names_from_the_gazetteer(gaz):
 
 @pytest.fixture(scope="module")
 def geocoder(gaz) -> Geocoder:
-    lib, streets, communities = sample_library()
-    return Geocoder(lib, streets, communities, district=sample_district(), gazetteer=gaz)
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    return Geocoder(lib, streets, communities, district=QIXIA_NAMES, gazetteer=gaz)
 
 
 @pytest.mark.parametrize(
