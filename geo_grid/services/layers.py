@@ -22,6 +22,7 @@ from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.measure import area_m2
+from geo_grid.roster import role_label
 from geo_grid.services import districts as district_profiles
 from geo_grid.services import index
 from geo_grid.settings import get_settings
@@ -96,6 +97,7 @@ def roster_for(
     return [
         {
             **row,
+            "role_zh": role_label(row["role"], row.get("role_name")),
             "phone": mask_phone(row["phone"]),
             "linked_households": _int_or_none(row["linked_households"]),
         }

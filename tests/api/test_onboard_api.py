@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from onboarding_files import DistrictFiles, store_of_its_own, write_district_files, write_xlsx
@@ -157,3 +158,40 @@ def test_an_admin_of_another_area_may_not_onboard_here(client, onboarded):
     r = _upload(client, f"/api/v1/districts/{CODE}/addresses", {"file": onboarded.addresses},
                 {}, headers=planner)  # fmt: skip
     assert r.status_code == 403
+
+
+def test_a_role_the_district_adds_is_named_wherever_its_roster_is_listed(client, onboarded,
+                                                                         tmp_path):  # fmt: skip
+    """Roles are data per district (0012): a 网格指导员 this district adds shows under its name,
+    with its person, on the locate answer (the identify panel and the dispatcher's map), the
+    grid's answer (the case pages), the coverage map's grid tooltips and the plan page's roster
+    forms, as the default roles do. The coverage map built before the roster changed is not
+    served again after it."""
+    row = onboarded.library.iloc[31]
+    grid = row["grid_code"]
+    before = client.get("/map", params={"district": CODE})
+    assert before.status_code == 200 and "网格指导员" not in before.text
+    role = {"key": "grid_guide", "name_zh": "网格指导员", "duty": "none"}
+    assert client.post(f"/api/v1/districts/{CODE}/roles", json=role).status_code == 201
+    guide = {"网格编码": grid, "姓名": "指导员甲", "角色": "网格指导员", "手机号": "13700001111"}
+    people = pd.concat([onboarded.people, pd.DataFrame([guide])], ignore_index=True)
+    local = pd.DataFrame({"本地名称": ["专职网格员"], "角色": ["网格员"]})
+    path = write_xlsx(tmp_path / "花名册.xlsx", {"花名册": people, "角色": local})
+    uploaded = _upload(client, f"/api/v1/districts/{CODE}/roster", {"file": path}, {})
+    assert uploaded.status_code == 201 and uploaded.json()["by_role"]["grid_guide"] == 1
+
+    here = client.get("/api/v1/locate", params={"lon": row["lon"], "lat": row["lat"]}).json()
+    named = {(p["name"], p["role"], p["role_zh"], p["duty"]) for p in here["roster"]}
+    assert ("指导员甲", "grid_guide", "网格指导员", "none") in named
+    assert {p["role_zh"] for p in here["roster"]} == {"网格长", "网格员", "网格指导员"}
+    stored = client.get(f"/api/v1/grids/{grid}", params={"district": CODE}).json()["roster"]
+    assert {(p["name"], p["role_zh"]) for p in stored} >= {("指导员甲", "网格指导员")}
+
+    after = client.get("/map", params={"district": CODE})
+    assert after.status_code == 200
+    assert '"网格指导员"' in after.text and "指导员甲" in after.text
+    assert "13700001111" not in after.text
+    plan = client.post("/api/v1/plans", json={"layer": "unified"}, params={"district": CODE})
+    assert plan.status_code == 201, plan.text
+    page = client.get(f"/plans/{plan.json()['id']}")
+    assert page.status_code == 200 and '"grid_guide":"网格指导员"' in page.text
