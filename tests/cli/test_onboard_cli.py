@@ -61,6 +61,9 @@ def onboarded(files: DistrictFiles) -> DistrictFiles:
         "district add": ["district", "add", CODE, "--outline", str(files.outline),
                          "--communities", str(files.communities), "--crs", "4490"],
         "import grids": ["import", str(files.grids), "--layer", "unified", "--district", CODE],
+        # a dry run stores nothing: the publish after it would exit 1 (409) if it had
+        "publish --dry-run": ["publish", "--layer", "unified", "--generation", "1", "--district",
+                              CODE, "--dry-run"],
         "publish": ["publish", "--layer", "unified", "--generation", "1", "--district", CODE],
         "import-addresses": ["import-addresses", str(files.addresses), "--district", CODE,
                              "--crs", "gcj02"],

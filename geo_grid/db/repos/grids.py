@@ -181,14 +181,19 @@ def resolve_generation(
 
 
 def publish_generation(
-    session: Session, generation_id: int, *, expected_published: int | None = None
+    session: Session,
+    generation_id: int,
+    *,
+    expected_published: int | None = None,
+    dry_run: bool = False,
 ) -> int | None:
     """Retire the published generation of the draft's layer in its district and publish the
     draft, atomically; no other district's row is read or written.
 
     Returns the id of the generation that was retired (or None). ``expected_published`` lets a
     caller say which generation it based its work on: if another publish happened meanwhile, the
-    call raises :class:`Conflict` instead of silently overwriting it.
+    call raises :class:`Conflict` instead of silently overwriting it. ``dry_run`` makes the same
+    checks under the same lock and returns what would be retired, changing nothing.
     """
     gen = generation_row(session, generation_id)
     lock_layer(session, gen["layer_key"], gen["district_code"])
@@ -211,6 +216,8 @@ def publish_generation(
             "published by someone else meanwhile",
             field="generation",
         )
+    if dry_run:
+        return current
     if current is not None:
         session.execute(
             text("UPDATE generation SET status = 'retired', retired_at = now() WHERE id = :id"),
