@@ -1,8 +1,10 @@
 """How long a one-grid split takes to publish, and whether the store's other districts cost it.
 
-``python bench/publish.py [--district 320113] [--runs 3]`` after ``geo-grid db start`` and
-``geo-grid demo load`` (and, for the figure of issue 14, nine more districts: ``geo-grid demo
-load --district CODE --grids 60`` for each). Each run is what a planner does: a plan on the
+``python bench/publish.py [--district 320113] [--runs 3] [--load 10]`` after ``geo-grid db
+start`` and ``geo-grid demo load``. ``--load N`` first loads small demos of the districts
+shipped in ``data/`` (one unified grid per community, 200 cases each) until the store serves
+``N`` districts (``geo-grid demo load --district CODE`` loads any one of China's, full size).
+Each run is what a planner does: a plan on the
 district's published unified layer (``services.plans.create_plan``), one grid split in two by a
 north-south line through its centre (the ``runs`` grids with the most households, one per run),
 and ``services.plans.publish`` — validation, the generation switch, the open cases re-gridded,
@@ -38,6 +40,25 @@ def _store_size() -> tuple[int, int]:
     return len(districts.profiles()), sum(int(r["grids"] or 0) for r in rows)
 
 
+def load_until(n: int, keep: str) -> None:
+    """Load small demos of the shipped districts (not ``keep``'s) until ``n`` are stored."""
+    from geo_grid.demo import known_districts
+    from geo_grid.services import districts
+    from geo_grid.services.demo import demo_spec, load_demo
+
+    for code in known_districts():
+        stored = districts.profiles()
+        if len(stored) >= n:
+            return
+        if code in stored or code == keep:
+            continue
+        start = time.perf_counter()
+        grids = len(demo_spec(code).communities)  # the fewest: one per community
+        load_demo(district=code, n_grids=grids, n_cases=200)
+        districts.invalidate()
+        print(f"loaded {code} ({grids} grids) in {time.perf_counter() - start:.0f} s")
+
+
 def one_run(district: str, rank: int) -> dict[str, float]:
     """Plan, split the ``rank``-th fullest grid, publish; seconds of each step."""
     from geo_grid.db import repos
@@ -66,7 +87,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--district", default="320113")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--load", type=int, default=0, help="districts to have loaded first")
     args = parser.parse_args()
+    if args.load:
+        load_until(args.load, args.district)
     n_districts, n_grids = _store_size()
     print(f"store: {n_districts} districts, {n_grids:,} published grids (every layer)")
     runs = [one_run(args.district, rank) for rank in range(args.runs)]

@@ -434,11 +434,14 @@ class Geocoder:
                 self._rows_by_admin[community].append(i)
 
     # ------------------------------------------------------------------ public API
-    def geocode(self, text: str) -> GeocodeResult:
-        """Geocode one free-text address (see the module docstring for the cascade)."""
+    def geocode(self, text: str, *, normalized: str | None = None) -> GeocodeResult:
+        """Geocode one free-text address (see the module docstring for the cascade).
+
+        ``normalized`` is ``normalize(text)`` when the caller has it already (several districts'
+        geocoders asked for one text: it is normalized once)."""
         if not isinstance(text, str):
             raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
-        norm = normalize(text)
+        norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
         full = self._by_full.get(norm)
