@@ -240,3 +240,35 @@ def test_the_geocoder_with_its_gazetteer_pickles(geocoder):
     copy = pickle.loads(pickle.dumps(geocoder))
     for text in ("浙江省温州市乐清市白石街道尧佳路12号", "南京栖霞尧佳路12号"):
         assert copy.geocode(text) == geocoder.geocode(text)
+
+
+def test_several_districts_normalize_a_text_once(gaz, monkeypatch):
+    """Two districts' geocoders asked through one set: the text is normalized once (the set
+    routes on it and hands it down), and with one district it is not routed at all."""
+    from geo_grid.address.districts import GeocoderSet
+    from geo_grid.address import districts as set_module
+    from geo_grid.address import geocode as geocode_module
+    from geo_grid.testing import made_up_place
+
+    other = made_up_place()
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    qixia = Geocoder(lib, streets, communities, district=QIXIA_NAMES, gazetteer=gaz)
+    lib2, streets2, communities2 = sample_library(other)
+    elsewhere = Geocoder(lib2, streets2, communities2, district=other.district)
+    calls = []
+
+    def counting(text, **kw):
+        calls.append(text)
+        return normalize(text, **kw)
+
+    from geo_grid.address import normalize
+
+    monkeypatch.setattr(set_module, "normalize", counting)
+    monkeypatch.setattr(geocode_module, "normalize", counting)
+    both = GeocoderSet({"320113": qixia, other.district.code: elsewhere}, gazetteer=gaz)
+    text = lib["full_text"].iloc[5]
+    assert both.geocode(text).address_id == lib["address_id"].iloc[5]
+    assert len(calls) == 1
+    calls.clear()
+    alone = GeocoderSet({"320113": qixia}, gazetteer=gaz)
+    assert alone.geocode(text).address_id == lib["address_id"].iloc[5] and len(calls) == 1
