@@ -245,9 +245,9 @@ def test_the_geocoder_with_its_gazetteer_pickles(geocoder):
 def test_several_districts_normalize_a_text_once(gaz, monkeypatch):
     """Two districts' geocoders asked through one set: the text is normalized once (the set
     routes on it and hands it down), and with one district it is not routed at all."""
-    from geo_grid.address.districts import GeocoderSet
     from geo_grid.address import districts as set_module
     from geo_grid.address import geocode as geocode_module
+    from geo_grid.address.districts import GeocoderSet
     from geo_grid.testing import made_up_place
 
     other = made_up_place()
