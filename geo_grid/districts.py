@@ -5,7 +5,7 @@ picking its country module by one setting). The facts that differ from one distr
 are kept in the store, one row per district, and reach the domain functions as arguments:
 
 * its division ``code`` and names (province, city, district; short forms derived by
-  :func:`geo_grid.address.short_names`: 江苏/苏州/姑苏, 内蒙古/锡林郭勒/锡林浩特);
+  :func:`geo_grid.address.short_names`: 湖北/武汉/江岸, 内蒙古/锡林郭勒/锡林浩特);
 * its local metric CRS: the CGCS2000 3-degree Gauss-Krüger zone of its central longitude
   (EPSG:4534–4554, :func:`geo_grid.crs.gauss_kruger_zone`), unless its surveying office fixes
   another one;
@@ -56,12 +56,12 @@ BBox = tuple[float, float, float, float]
 def check_district_code(code: Any, field_name: str = "district") -> str:
     """A 6-digit district division code as text, or :class:`BadInput` naming ``field_name``.
 
-    >>> check_district_code("320508"), check_district_code(320508)
-    ('320508', '320508')
-    >>> check_district_code("3205")
+    >>> check_district_code("420102"), check_district_code(420102)
+    ('420102', '420102')
+    >>> check_district_code("4201")
     Traceback (most recent call last):
     ...
-    geo_grid.errors.BadInput: district: '3205' is not a 6-digit district code
+    geo_grid.errors.BadInput: district: '4201' is not a 6-digit district code
     """
     text = str(code).strip() if code is not None else ""
     if not (len(text) == 6 and text.isdigit()):
@@ -72,7 +72,7 @@ def check_district_code(code: Any, field_name: str = "district") -> str:
 def check_outline(outline: Any) -> shapely.MultiPolygon:
     """A district outline as a valid MultiPolygon in lon/lat (EPSG:4490), or :class:`BadInput`.
 
-    >>> check_outline(shapely.box(120.5, 31.2, 120.7, 31.4)).geom_type
+    >>> check_outline(shapely.box(114.25, 30.58, 114.35, 30.70)).geom_type
     'MultiPolygon'
     >>> check_outline(shapely.box(380000, 3550000, 390000, 3560000))
     Traceback (most recent call last):
@@ -168,7 +168,7 @@ class DistrictProfile:
 
     @property
     def name(self) -> str:
-        """The district's official name (姑苏区)."""
+        """The district's official name (江岸区)."""
         return self.names.district
 
     @property
@@ -179,7 +179,7 @@ class DistrictProfile:
 
     @property
     def short_forms(self) -> dict[str, tuple[str, ...]]:
-        """The short forms people write for its province, city and district (江苏, 苏州, 姑苏)."""
+        """The short forms people write for its province, city and district (湖北, 武汉, 江岸)."""
         levels = (("province", self.names.province), ("city", self.names.city),
                   ("district", self.names.district))  # fmt: skip
         return {level: short_names(name, level) for level, name in levels if name}

@@ -45,6 +45,7 @@ from numpy.typing import ArrayLike
 from geo_grid.crs import points_to_storage
 from geo_grid.errors import BadInput
 from geo_grid.layers import UNIFIED
+from geo_grid.roster import role_label
 
 __all__ = ["CellRaster", "LayerIndex", "LocateIndex", "LocateResult", "RosterEntry"]
 
@@ -54,7 +55,17 @@ ROLE_ORDER: tuple[str, ...] = ("网格长", "grid_leader", "专职网格员", "�
 
 @dataclass(frozen=True)
 class RosterEntry:
-    """One person responsible for a grid."""
+    """One person responsible for a grid.
+
+    ``role`` is the role's key, ``role_name`` its district's Chinese name for it and ``duty`` what
+    the system does with its people (roles are data per district: 楼栋长, 网格指导员, a
+    department's 报到 members …; :mod:`geo_grid.roster`).
+
+    >>> RosterEntry(1, "王", None, "grid_guide", "unified", "g1", "网格指导员").role_zh
+    '网格指导员'
+    >>> RosterEntry(1, "王", None, "grid_leader", "unified", "g1").role_zh   # no name: the default's
+    '网格长'
+    """
 
     person_id: Any
     name: str
@@ -62,6 +73,13 @@ class RosterEntry:
     role: str
     layer: str
     grid_code: str
+    role_name: str | None = None
+    duty: str | None = None
+
+    @property
+    def role_zh(self) -> str:
+        """The role as people read it: the district's name, else the default role's, else the key."""
+        return role_label(self.role, self.role_name)
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,14 @@ class LocateResult:
         out = asdict(self)
         out["grid_code"] = self.grid_code
         return out
+
+
+#: The roster columns the index keeps (``role_name`` and ``duty`` may be missing).
+_ROSTER_FIELDS = ("person_id", "name", "phone", "role", "layer", "grid_code", "role_name", "duty")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
 
 
 #: Most cells a layer's raster may have (int16 each, int32 past 32,767 polygons): <= 32 MB.
@@ -391,9 +417,11 @@ class LocateIndex:
         # plain lists: iterating rows of arrow-backed strings costs seconds on a city's roster
         cols = [
             rows[c].astype(object).tolist() if c in rows.columns else [None] * len(rows)
-            for c in ("person_id", "name", "phone", "role", "layer", "grid_code")
+            for c in _ROSTER_FIELDS
         ]
-        for person_id, name, phone, role, layer, grid_code in zip(*cols, strict=True):
+        for person_id, name, phone, role, layer, grid_code, role_name, duty in zip(
+            *cols, strict=True
+        ):
             entry = RosterEntry(
                 person_id,
                 str(name),
@@ -401,6 +429,8 @@ class LocateIndex:
                 str(role),
                 str(layer),
                 str(grid_code),
+                _text_or_none(role_name),
+                _text_or_none(duty),
             )
             out.setdefault(entry.grid_code, []).append(entry)
         return {

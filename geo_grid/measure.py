@@ -20,9 +20,9 @@ def area_m2(frame: gpd.GeoDataFrame | gpd.GeoSeries, local_crs: str = AUTO) -> n
     read as EPSG:4490.
 
     >>> from shapely.geometry import box
-    >>> s = gpd.GeoSeries([box(118.9, 32.1, 118.91, 32.11)], crs=4490)
-    >>> round(float(area_m2(s)[0]) / 1e6, 3)  # 0.01° × 0.01° at 32° N
-    1.047
+    >>> s = gpd.GeoSeries([box(114.3, 30.6, 114.31, 30.61)], crs=4490)
+    >>> round(float(area_m2(s)[0]) / 1e6, 3)  # 0.01° × 0.01° at 30.6° N
+    1.063
     """
     series = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
     return to_local(series, local_crs).area.to_numpy()

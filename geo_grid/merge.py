@@ -30,12 +30,12 @@ unified grid (全科网格) with a known relation to each department's grids:
 Examples
 --------
 >>> import geopandas as gpd, shapely
->>> x, y = 380_000, 3_550_000
+>>> x, y = 500_000, 3_380_000   # metres in EPSG:4547 (zone 114°E)
 >>> base = gpd.GeoDataFrame({"code": ["U1", "U2"], "households": [100, 100],
 ...     "community_code": ["C", "C"]}, geometry=[shapely.box(x, y, x + 100, y + 100),
-...     shapely.box(x + 100, y, x + 200, y + 100)], crs="EPSG:4549")
+...     shapely.box(x + 100, y, x + 200, y + 100)], crs="EPSG:4547")
 >>> dept = gpd.GeoDataFrame({"code": ["D1"]}, geometry=[shapely.box(x, y, x + 200, y + 100)],
-...     crs="EPSG:4549")
+...     crs="EPSG:4547")
 >>> result = merge_layers(base, {"urban_mgmt": dept}, min_grid_m2=100)
 >>> result.crosswalk[["unified_code", "dept_code", "share_of_unified", "share_of_dept"]].values.tolist()
 [['U1', 'D1', 1.0, 0.5], ['U2', 'D1', 1.0, 0.5]]

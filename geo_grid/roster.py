@@ -58,6 +58,7 @@ __all__ = [
     "parse_role_map",
     "person_id_for",
     "read_roster",
+    "role_label",
     "role_lookup",
 ]
 
@@ -122,6 +123,20 @@ DEFAULT_ROLES: tuple[RosterRole, ...] = (
     RosterRole("party_secretary", "网格党支部书记", "none"),
     RosterRole("micro_grid_leader", "微网格长", "none"),
 )
+
+
+def role_label(key: str | None, name_zh: str | None = None) -> str:
+    """A role as people read it: its district's Chinese name (``roster_role.name_zh``), else the
+    name of the default role of that key, else the key itself (never hidden).
+
+    >>> role_label("grid_guide", "网格指导员"), role_label("grid_leader"), role_label("cg_member")
+    ('网格指导员', '网格长', 'cg_member')
+    """
+    if name_zh:
+        return str(name_zh)
+    default = next((r.name_zh for r in DEFAULT_ROLES if r.key == key), None)
+    return default or str(key)
+
 
 #: The columns a roster row has once read (what :func:`geo_grid.db.repos.district.insert_roster`
 #: stores).

@@ -150,6 +150,8 @@ def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84")
             "name": p.name,
             "phone": p.phone,  # masked by the service
             "role": p.role,
+            "role_zh": p.role_zh,
+            "duty": p.duty,
         }
         for p in r.roster
     ]

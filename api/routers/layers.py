@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
 
@@ -14,7 +14,7 @@ from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import GeoJSONResponse, feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
-from api.params import LayerKey
+from api.params import DryRun, LayerKey
 from api.routers.jobs import ACCEPTED
 from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
@@ -167,6 +167,33 @@ def import_upload(
         if exc.field != "path":
             raise
         raise BadInput(exc.message, field="file") from exc
+
+
+@router.post(
+    "/{layer}/generations/{generation}/publish",
+    response_model=schemas.LayerPublishOut,
+)
+def publish_generation(
+    layer: LayerKey,
+    generation: Annotated[
+        int, Path(ge=1, le=2_147_483_647, description="The draft generation's number")
+    ],
+    principal: PrincipalDep,
+    district: OneDistrict,
+    dry_run: DryRun = False,
+) -> Any:
+    """Publish a draft generation of the layer in ``district`` (the caller's when they have one),
+    what ``geo-grid publish`` does: an imported layer goes live.
+
+    In one transaction the district's published generation is retired (kept for history) and
+    the draft published; no other district's rows are touched, and the locate index, geocoders and
+    maps follow. ``dry_run=true`` makes the same checks and answers what would be published and
+    retired, storing nothing. 404 for an unknown layer or generation, 409 for a generation that is
+    not a draft, 403 for an account confined to a street or community (a layer's generation is the
+    whole district's); each names its field."""
+    return layers.publish(
+        layer, generation, district=district.code, dry_run=dry_run, viewer=principal
+    )
 
 
 # ------------------------------------------------------------------- long work on a layer

@@ -24,7 +24,7 @@ from api.policy import POLICY, resolve
 from geo_grid import pages
 from geo_grid.access import Principal
 from geo_grid.services import districts as district_profiles
-from geo_grid.services import layers, plans
+from geo_grid.services import layers, onboarding, plans
 
 router = APIRouter(tags=["plan pages"], route_class=GuardedRoute)
 
@@ -91,5 +91,6 @@ def plan_page(
             may_check=principal.role in resolve(POLICY["POST /api/v1/plans/{plan_id}/validate"]),
             layer_name=names.get(plan["layer"], plan["layer"]),
             band=district_profiles.household_band(profile),
+            role_names={r["key"]: r["name_zh"] for r in onboarding.list_roles(profile.code)},
         )  # fmt: skip
     )

@@ -43,7 +43,7 @@ class CaseIn(JsonBody):
     category_code: str = Field(examples=["E0502"])
     channel: Literal["hotline", "app", "wechat", "patrol", "open311"] = "app"
     description: str | None = Field(None, max_length=4000)
-    address_text: str | None = Field(None, max_length=500, examples=["平江街道平江路12号门口"])
+    address_text: str | None = Field(None, max_length=500, examples=["东湖街道东湖路12号门口"])
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     crs: str = Field("wgs84", description="wgs84|cgcs2000|gcj02|bd09|EPSG:n")

@@ -82,7 +82,11 @@ class PersonOut(BaseModel):
     person_id: str
     name: str
     phone: str | None
-    role: str
+    role: str = Field(description="The role's key in the district's roster roles")
+    role_zh: str = Field(
+        description="The district's Chinese name of the role (楼栋长, 网格指导员 …)"
+    )
+    duty: str | None = Field(None, description="What the system does with the role's people")
 
 
 class LocateOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["GridOut", "RosterOut"]
 
@@ -12,7 +12,11 @@ __all__ = ["GridOut", "RosterOut"]
 class RosterOut(BaseModel):
     person_id: str
     name: str
-    role: str
+    role: str = Field(description="The role's key in the district's roster roles")
+    role_zh: str = Field(
+        description="The district's Chinese name of the role (楼栋长, 网格指导员 …)"
+    )
+    duty: str | None = Field(None, description="What the system does with the role's people")
     phone: str | None
     department: str | None = None
     linked_households: int | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-__all__ = ["ImportOut", "LayerList", "LayerOut"]
+__all__ = ["ImportOut", "LayerList", "LayerOut", "LayerPublishOut"]
 
 
 class LayerOut(BaseModel):
@@ -33,3 +33,14 @@ class ImportOut(BaseModel):
     generation_id: int
     status: str
     grids: int
+
+
+class LayerPublishOut(BaseModel):
+    layer: str
+    district_code: str
+    published: int = Field(description="The generation number published (or that would be)")
+    grids: int = Field(description="Its grids")
+    retired: int | None = Field(
+        description="The generation number retired (or that would be); none was published before"
+    )
+    dry_run: bool = Field(description="True: checked and answered, nothing stored")

@@ -180,5 +180,7 @@ class PublishOut(BaseModel):
     retired_generation_id: int | None
     cases_regridded: int
     roster_added: int = Field(description="People the plan put on duty, now on the roster.")
-    unstaffed: list[str] = Field(description="Grids published with nobody on duty.")
-    grids: int
+    unstaffed: list[str] = Field(
+        description="Grids of the communities the plan changed, published with nobody on duty."
+    )
+    grids: int = Field(description="Grids of the published generation.")

@@ -13,14 +13,14 @@ never waits for the others' address libraries).
 
 Examples
 --------
->>> from geo_grid.testing import sample_district, sample_library
->>> lib, streets, communities = sample_library()
->>> one = Geocoder(lib, streets, communities, district=sample_district())
->>> code = sample_district().code
->>> both = GeocoderSet({code: one})
->>> both.geocode("尧佳路12号").grid_code == one.geocode("尧佳路12号").grid_code
+>>> from geo_grid.testing import made_up_place, sample_library
+>>> place = made_up_place()
+>>> lib, streets, communities = sample_library(place)
+>>> one = Geocoder(lib, streets, communities, district=place.district)
+>>> both = GeocoderSet({place.district.code: one})
+>>> both.geocode("东湖路12号").grid_code == one.geocode("东湖路12号").grid_code
 True
->>> both.geocode("尧佳路12号", districts=["110101"]).reason   # a district not served here
+>>> both.geocode("东湖路12号", districts=["990102"]).reason   # a district not served here
 'no district of yours serves this address'
 """
 
@@ -112,27 +112,41 @@ class GeocoderSet:
         admin: AdminMatch = self._match(norm)
         if not admin.links:
             return candidates
-        agree = [d for d in candidates if all(_in_line(link.codes, d) for link in admin.links)]
+        return self._agree(tuple(link.codes for link in admin.links), tuple(candidates))
+
+    @staticmethod
+    @lru_cache(maxsize=65536)
+    def _agree(links: tuple[tuple[str, ...], ...], candidates: tuple[str, ...]) -> list[str]:
+        """The candidates every admin component (its possible codes) is in line with; kept per
+        prefix, which the addresses of one community share."""
+        agree = [d for d in candidates if all(_in_line(codes, d) for codes in links)]
         # none agrees: the address names a district not served; the first one says so
-        return agree or candidates[:1]
+        return agree or list(candidates[:1])
 
     def route(self, text: str, districts: Iterable[str] | None = None) -> list[str]:
         """The districts whose geocoders :meth:`geocode` asks for ``text``."""
-        return self._agreeing(
-            normalize(text) if isinstance(text, str) else "", self._candidates(districts)
-        )
+        return self._route(text, districts)[0]
+
+    def _route(self, text: str, districts: Iterable[str] | None) -> tuple[list[str], str | None]:
+        """(districts to ask, ``text`` normalized or None when one candidate needs no prefix
+        read): the text is normalized once, here, and handed down with it."""
+        candidates = self._candidates(districts)
+        if len(candidates) < 2 or self._match is None:
+            return candidates, None
+        norm = normalize(text) if isinstance(text, str) else ""
+        return self._agreeing(norm, candidates), norm
 
     def geocode(self, text: str, districts: Iterable[str] | None = None) -> GeocodeResult:
         """Geocode one address in the districts it can be in (``districts``: those the caller may
         read; None: all)."""
         if not isinstance(text, str):
             raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
-        asked = self.route(text, districts)
+        asked, norm = self._route(text, districts)
         if not asked:
             return GeocodeResult(
                 text, "unmatched", reason="no district of yours serves this address"
             )
-        return _best([self.geocoder(d).geocode(text) for d in asked])
+        return _best([self.geocoder(d).geocode(text, normalized=norm) for d in asked])
 
     def geocode_many(
         self, texts: Iterable[str], districts: Iterable[str] | None = None

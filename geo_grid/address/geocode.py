@@ -29,14 +29,15 @@ evidence reaches the "confident" band.
 
 Examples
 --------
->>> from geo_grid.testing import sample_district, sample_library
->>> lib, streets, communities = sample_library()
->>> g = Geocoder(lib, streets, communities, district=sample_district())
+>>> from geo_grid.testing import made_up_place, sample_library
+>>> place = made_up_place()
+>>> lib, streets, communities = sample_library(place)
+>>> g = Geocoder(lib, streets, communities, district=place.district)
 >>> row = lib.iloc[11]                    # its full text: province … community, road, door
 >>> r = g.geocode(row.full_text + " 楼道堆物")
 >>> r.status, r.level, r.grid_code == row.grid_code, r.confidence >= 0.9
 ('matched', '门牌', True, True)
->>> g.geocode("尧家路12号").status   # a homophone typo: matched, but not with high confidence
+>>> g.geocode("东胡路12号").status   # a homophone typo: matched, but not with high confidence
 'matched'
 >>> g.geocode("月球路1号").status
 'unmatched'
@@ -446,11 +447,14 @@ class Geocoder:
                 self._rows_by_admin[community].append(i)
 
     # ------------------------------------------------------------------ public API
-    def geocode(self, text: str) -> GeocodeResult:
-        """Geocode one free-text address (see the module docstring for the cascade)."""
+    def geocode(self, text: str, *, normalized: str | None = None) -> GeocodeResult:
+        """Geocode one free-text address (see the module docstring for the cascade).
+
+        ``normalized`` is ``normalize(text)`` when the caller has it already (several districts'
+        geocoders asked for one text: it is normalized once)."""
         if not isinstance(text, str):
             raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
-        norm = normalize(text)
+        norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
         full = self._by_full.get(norm)

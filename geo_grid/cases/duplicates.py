@@ -10,9 +10,9 @@ every intake.
 >>> from datetime import datetime, timezone
 >>> t = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
 >>> recent = pd.DataFrame({"case_id": [1, 2, 3], "category_code": ["E0101", "E0101", "E0101"],
-...     "lon": [118.9, 118.9003, 118.91], "lat": [32.1, 32.1, 32.1],
+...     "lon": [114.3, 114.3003, 114.31], "lat": [30.6, 30.6, 30.6],
 ...     "received_at": [t - pd.Timedelta(hours=5)] * 3})
->>> [int(i) for i in duplicate_candidates("E0101", 118.9, 32.1, t, recent)["case_id"]]
+>>> [int(i) for i in duplicate_candidates("E0101", 114.3, 30.6, t, recent)["case_id"]]
 [1, 2]
 """
 
@@ -48,7 +48,7 @@ def _metres(lon, lat, lon0: float, lat0: float) -> np.ndarray:
 def search_window(lon: float, lat: float, at: datetime) -> tuple[tuple[float, ...], datetime]:
     """A generous lon/lat box and the earliest time for the store's pre-filter (then measured here).
 
-    >>> box, since = search_window(118.9, 32.1, datetime(2026, 3, 3))
+    >>> box, since = search_window(114.3, 30.6, datetime(2026, 3, 3))
     >>> round(box[2] - box[0], 4), since.day
     (0.0012, 1)
     """

@@ -11,8 +11,8 @@ serves it and the service stores it.
 
 >>> to_xml("errors", errors(403, "invalid api_key"))
 '<?xml version="1.0" encoding="UTF-8"?><errors><error><code>403</code><description>invalid api_key</description></error></errors>'
->>> parse_request({"api_key": "k", "service_code": "E0101", "lat": "32.1", "long": "118.9"}).lat
-32.1
+>>> parse_request({"api_key": "k", "service_code": "E0101", "lat": "30.6", "long": "114.3"}).lat
+30.6
 """
 
 from __future__ import annotations

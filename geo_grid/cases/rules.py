@@ -17,7 +17,7 @@ The **decision** follows city-management practice and writes down why, step by s
 
 >>> from geo_grid.cases.catalogue import category
 >>> rule = default_rule(category("F0102"))
->>> p = Placement(True, {"unified": "U1", "urban_mgmt": "CG1"}, "C1", "S1", 118.9, 32.1, "point")
+>>> p = Placement(True, {"unified": "U1", "urban_mgmt": "CG1"}, "C1", "S1", 114.3, 30.6, "point")
 >>> roster = {("urban_mgmt", "CG1"): [{"person_id": "P9", "name": "王五", "role": "dept_member"}]}
 >>> d = route(category("F0102"), rule, p, roster)
 >>> d.strategy, d.responsible_layer, d.assignee_person_id, d.department

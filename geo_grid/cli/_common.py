@@ -31,7 +31,7 @@ DistrictOpt = Annotated[
     str | None,
     typer.Option(
         "--district",
-        help="District code (6 digits, e.g. 320508); needed when the store serves several.",
+        help="District code (6 digits, e.g. 420102); needed when the store serves several.",
     ),
 ]
 

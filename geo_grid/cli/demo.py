@@ -43,7 +43,7 @@ def demo_load(
         typer.Option(help="District code (one of the districts in data/; default: the demo's)."),
     ] = None,
     city: Annotated[
-        str | None, typer.Option(help="City code: every district of it in data/ (e.g. 3205).")
+        str | None, typer.Option(help="City code: every district of it shipped in data/.")
     ] = None,
     grids: Annotated[
         int | None,

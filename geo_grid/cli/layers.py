@@ -108,9 +108,17 @@ def publish_cmd(
     layer: Annotated[str, typer.Option(help="Layer key.")],
     generation: Annotated[int, typer.Option(help="Draft generation number to publish.")],
     district: DistrictOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and say what would happen; store nothing.")
+    ] = False,
 ) -> None:
     """Publish a district's draft generation (its current one is retired and kept)."""
     from geo_grid.services import layers
 
-    result = layers.publish(layer, generation, district=district_code(district))
-    out.print(f"published {layer} generation {generation} of district {result['district_code']}")
+    result = layers.publish(layer, generation, district=district_code(district), dry_run=dry_run)
+    retired = "" if result["retired"] is None else f", retiring generation {result['retired']}"
+    verb = "would publish" if dry_run else "published"
+    out.print(
+        f"{verb} {layer} generation {generation} ({result['grids']} grids) of district "
+        f"{result['district_code']}{retired}"
+    )

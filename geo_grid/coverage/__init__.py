@@ -52,11 +52,11 @@ fixer and the merge reuse several of them (``faces``, ``parents``, ``polygons``,
 Examples
 --------
 >>> import geopandas as gpd, shapely
->>> x0, y0 = 380_000, 3_550_000   # metres in EPSG:4549, in Nanjing
+>>> x0, y0 = 500_000, 3_380_000   # metres in EPSG:4547 (zone 114°E), in Wuhan
 >>> grids = gpd.GeoDataFrame(
 ...     {"code": ["A", "B"]},
 ...     geometry=[shapely.box(x0, y0, x0 + 110, y0 + 100), shapely.box(x0 + 100, y0, x0 + 200, y0 + 100)],
-...     crs="EPSG:4549")
+...     crs="EPSG:4547")
 >>> report = check_coverage(grids)
 >>> report.valid, report.summary()["overlap"]
 (False, 1)

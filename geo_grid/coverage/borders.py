@@ -12,7 +12,7 @@ measured with a buffer, each piece buffered once.
 >>> grids = np.array([shapely.box(0, 0, 10, 10), shapely.box(11, 0, 20, 10)])
 >>> layer, _ = edge_layer(grids)
 >>> gap = np.array([shapely.box(10, 0, 11, 10)])
->>> bordering(gap, layer, 0.05, Measure("EPSG:4549", "EPSG:4549", 0.01, 0.05))
+>>> bordering(gap, layer, 0.05, Measure("EPSG:4547", "EPSG:4547", 0.01, 0.05))
 [[0, 1]]
 """
 

@@ -10,7 +10,7 @@ Candidate pairs come from GEOS's invalid edges and the grids' segments alone
 >>> overlap_candidates(layer, edges).tolist()
 [[0, 1]]
 >>> found, pairs = overlap_defects(layer, edges, np.array(["A", "B"]),
-...     Measure("EPSG:4549", "EPSG:4549", 0.01, 0.05), 0.999)
+...     Measure("EPSG:4547", "EPSG:4547", 0.01, 0.05), 0.999)
 >>> [(d["kind"], d["ids"], d["area_m2"]) for d in found]
 [('overlap', ['A', 'B'], 10.0)]
 """

@@ -2,8 +2,8 @@
 
 >>> import geopandas as gpd, numpy as np, shapely
 >>> communities = gpd.GeoDataFrame({"code": ["C1", "C2"]},
-...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:4549")
->>> parents = Parents.read(communities, "EPSG:4549")
+...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:4547")
+>>> parents = Parents.read(communities, "EPSG:4547")
 >>> grids = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(0, 0, 2, 1)])
 >>> parent_index(grids, np.array(["C2", None, "X"], dtype=object), parents).tolist()
 [1, -2, -1]

@@ -10,7 +10,7 @@ polygons have area, so only they are grids or defects.
 'MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))'
 >>> [round(float(w), 2) for w in widths([shapely.box(0, 0, 100, 3), shapely.box(0, 0, 10, 10)])]
 [3.0, 10.0]
->>> resolution([shapely.box(118.9, 32.1, 118.91, 32.11)]), resolution([shapely.box(0, 0, 4e6, 1)])
+>>> resolution([shapely.box(114.3, 30.6, 114.31, 30.61)]), resolution([shapely.box(0, 0, 4e6, 1)])
 (1e-10, 1e-06)
 """
 

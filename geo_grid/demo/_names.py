@@ -66,13 +66,21 @@ class NamePool:
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
         self.used: set[str] = set()
+        self._crowded: set[str] = set()  # sorts whose first space ran out: straight to ``more``
 
-    def _unique(self, make) -> str:
-        for _ in range(10_000):
-            name = make()
-            if name not in self.used:
-                self.used.add(name)
-                return name
+    def _unique(self, make, more=None, sort: str = "") -> str:
+        """A name ``make`` gives that is not used yet; once 10,000 draws found none (a district
+        of thousands of roads: 锡林浩特 is 14,800 km²), ``more`` draws from a larger space, then
+        and for the rest of the ``sort`` (the draws before are unchanged, and so are the demos
+        that never got here)."""
+        draws = (more,) if sort in self._crowded else (make, more)
+        for draw in draws:
+            for _ in range(10_000 if draw is not None else 0):
+                name = draw()
+                if name not in self.used:
+                    self.used.add(name)
+                    return name
+            self._crowded.add(sort)
         raise RuntimeError("name pool exhausted")
 
     def _pick(self, chars: str) -> str:
@@ -82,13 +90,16 @@ class NamePool:
         """A road name: '仙林大道' for main roads, '文澜路' / '尧佳街' for branches."""
         suffixes = _MAIN_SUFFIX if kind == "main" else _BRANCH_SUFFIX
 
-        def make() -> str:
+        def make(number: str = "") -> str:
             a, b = self._pick(_ROAD_FIRST), self._pick(_ROAD_SECOND)
             if a == b:
                 b = self._pick(_ROAD_SECOND)
-            return a + b + suffixes[int(self.rng.integers(len(suffixes)))]
+            return a + b + number + suffixes[int(self.rng.integers(len(suffixes)))]
 
-        return self._unique(make)
+        def numbered() -> str:  # 文澜三路: roads numbered in a series, as towns name them
+            return make(chinese_numeral(int(self.rng.integers(2, 30))))
+
+        return self._unique(make, numbered, sort=f"road:{kind}")
 
     def xiaoqu(self) -> str:
         """A residential estate (小区) name: '尧林仙居', '仙鹤名苑'."""

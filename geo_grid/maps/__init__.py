@@ -38,9 +38,9 @@ Examples
 >>> from shapely import box
 >>> from geo_grid.maps import coverage_map, map_html
 >>> grids = gpd.GeoDataFrame(
-...     {"code": ["320113001001001"], "name": ["</script>一网格"], "households": [420]},
-...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
->>> street = gpd.GeoDataFrame({"name": ["尧化街道"]}, geometry=[box(118.89, 32.09, 118.92, 32.12)],
+...     {"code": ["990101001001001"], "name": ["</script>一网格"], "households": [420]},
+...     geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
+>>> street = gpd.GeoDataFrame({"name": ["东湖街道"]}, geometry=[box(114.29, 30.59, 114.32, 30.62)],
 ...     crs=4490)
 >>> html = map_html(coverage_map(street, street.iloc[:0], {"unified": grids}))
 >>> "全科网格" in html and "cdn" not in html and "</script>一网格" not in html

@@ -15,10 +15,10 @@ Examples
 --------
 >>> import geopandas as gpd, pandas as pd
 >>> from shapely import box
->>> grids = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["一网格"]},
-...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
->>> cases = pd.DataFrame({"number": ["C1"], "lon": [118.905], "lat": [32.105],
-...     "category_code": ["E0101"], "status": ["dispatched"], "grid_code": ["320113001001001"]})
+>>> grids = gpd.GeoDataFrame({"code": ["990101001001001"], "name": ["一网格"]},
+...     geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
+>>> cases = pd.DataFrame({"number": ["C1"], "lon": [114.305], "lat": [30.605],
+...     "category_code": ["E0101"], "status": ["dispatched"], "grid_code": ["990101001001001"]})
 >>> html = cases_map(cases, grids).get_root().render()
 >>> "markerClusters" in html and "leaflet.markercluster.js" in html
 True

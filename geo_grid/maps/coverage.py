@@ -15,9 +15,9 @@ Examples
 >>> from shapely import box
 >>> from geo_grid.maps import map_html
 >>> grids = gpd.GeoDataFrame(
-...     {"code": ["320113001001001"], "name": ["一网格"], "households": [420]},
-...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
->>> street = gpd.GeoDataFrame({"name": ["尧化街道"]}, geometry=[box(118.89, 32.09, 118.92, 32.12)],
+...     {"code": ["990101001001001"], "name": ["一网格"], "households": [420]},
+...     geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
+>>> street = gpd.GeoDataFrame({"name": ["东湖街道"]}, geometry=[box(114.29, 30.59, 114.32, 30.62)],
 ...     crs=4490)
 >>> html = map_html(coverage_map(street, street.iloc[:0], {"unified": grids}))
 >>> "全科网格" in html and "cdn" not in html
@@ -50,6 +50,7 @@ from geo_grid.maps.elements import (
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
 from geo_grid.maps.page import Page, PageOptions, label_points, open_page
+from geo_grid.roster import DUTIES, role_label
 
 __all__ = [
     "DEFECT_STYLES",
@@ -95,14 +96,9 @@ DEFECT_STYLES: dict[str, dict[str, Any]] = {
 _OTHER_DEFECT = {"color": "#424242", "fillColor": "#9e9e9e", "fillOpacity": 0.5}
 
 
-_GRID_FIELDS = ["code", "name", "households", "leader", "worker", "cases"]
-_GRID_TOOLTIP = [
-    ["code", "编码"],
-    ["households", "户数"],
-    ["leader", "网格长"],
-    ["worker", "网格员"],
-    ["cases", "未结案件"],
-]
+_GRID_FIELDS = ["code", "name", "households"]
+_GRID_TOOLTIP = [["code", "编码"], ["households", "户数"]]
+_CASES_TOOLTIP = ["cases", "未结案件"]
 _CHECK_GRID = {"color": "#37474f", "weight": 0.8, "fillColor": "#cfd8dc", "fillOpacity": 0.25}
 _DEFECT_COLUMNS = ("area_m2", "width_m", "ids", "parent")
 _DEFECT_POPUP = [
@@ -128,11 +124,19 @@ def defect_style(kind: str) -> tuple[str, dict[str, Any]]:
 
 
 def roster_index(roster: pd.DataFrame | None) -> dict[tuple[str | None, str], dict[str, str]]:
-    """(layer, grid code) → {'leader': names, 'worker': names}; phone numbers never leave here.
+    """(layer, grid code) → {role as people read it: names}, for every role on the roster.
 
-    >>> roster_index(pd.DataFrame({"name": ["王", "李"], "role": ["grid_leader", "grid_worker"],
-    ...     "grid_code": ["g1", "g1"], "phone": ["139", "138"]}))
-    {(None, 'g1'): {'leader': '王', 'worker': '李'}}
+    Roles are data per district (楼栋长, 网格指导员, a department's 报到 members …): each is shown
+    under its district's name (the ``role_name`` column, :func:`geo_grid.roster.role_label`), in
+    the order of its duty (``duty``: workers and leaders first), then by name. Phone numbers never
+    leave here.
+
+    >>> roster_index(pd.DataFrame({"name": ["王", "李", "赵", "钱"],
+    ...     "role": ["grid_leader", "grid_worker", "grid_guide", "grid_worker"],
+    ...     "role_name": [None, "网格员", "网格指导员", "网格员"],
+    ...     "duty": ["grid_leader", "grid_worker", "none", "grid_worker"],
+    ...     "grid_code": ["g1", "g1", "g1", "g1"], "phone": ["139", "138", "137", "136"]}))
+    {(None, 'g1'): {'网格员': '李、钱', '网格长': '王', '网格指导员': '赵'}}
     """
     if roster is None or len(roster) == 0:
         return {}
@@ -140,16 +144,34 @@ def roster_index(roster: pd.DataFrame | None) -> dict[tuple[str | None, str], di
         if col not in roster.columns:
             raise BadInput(f"roster: missing column {col}", field="roster")
     layer_col = next((c for c in ("layer", "layer_key") if c in roster.columns), None)
-    roles = {"grid_leader": "leader", "grid_worker": "worker"}
+    rows = pd.DataFrame(
+        {
+            "layer": roster[layer_col] if layer_col else None,
+            "code": roster["grid_code"].astype(str),
+            "name": roster["name"].astype(str),
+            "role": [
+                role_label(k, n)
+                for k, n in zip(roster["role"], _optional(roster, "role_name"), strict=True)
+            ],
+            "rank": [_DUTY_RANK.get(d, len(DUTIES)) for d in _optional(roster, "duty")],
+        }
+    ).sort_values(["rank", "role", "name"], kind="stable")
     index: dict[tuple[str | None, str], dict[str, list[str]]] = {}
-    for row in roster.itertuples(index=False):
-        slot = roles.get(str(row.role))
-        if slot is None:
-            continue
-        layer = getattr(row, layer_col) if layer_col else None
-        entry = index.setdefault((layer, str(row.grid_code)), {"leader": [], "worker": []})
-        entry[slot].append(str(row.name))
-    return {k: {s: "、".join(v) for s, v in e.items()} for k, e in index.items()}
+    for layer, code, name, role in zip(rows["layer"], rows["code"], rows["name"], rows["role"],
+                                       strict=True):  # fmt: skip
+        index.setdefault((layer, code), {}).setdefault(role, []).append(name)
+    return {k: {r: "、".join(v) for r, v in e.items()} for k, e in index.items()}
+
+
+#: Roles are listed in the order of their duty (:data:`geo_grid.roster.DUTIES`).
+_DUTY_RANK = {duty: i for i, duty in enumerate(DUTIES)}
+
+
+def _optional(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column's values as plain objects (None for missing), or Nones without the column."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [None if v is None or pd.isna(v) else v for v in frame[column].astype(object)]
 
 
 def case_counts(open_cases: Any) -> dict[str, int]:
@@ -205,25 +227,30 @@ def _grid_layer(
     simplify_m: float,
     name: str,
 ) -> DataLayer:
-    """One layer's grids with their staff and open cases; the unified layer's with label points."""
+    """One layer's grids with their staff and open cases; the unified layer's with label points.
+
+    Every role on the layer's roster gets a field of its own (``role0``, ``role1`` …), shown
+    under the role's name in the grid's tooltip."""
     geoms = page.geoms(gdf, simplify_m)
     codes = [str(c) for c in gdf["code"].tolist()]
     staff = [people.get((key, c)) or people.get((None, c)) or {} for c in codes]
-    fields = list(_GRID_FIELDS)
+    roles = list(dict.fromkeys(role for s in staff for role in s))
+    role_fields = [f"role{i}" for i in range(len(roles))]
+    fields = [*_GRID_FIELDS, *role_fields, "cases"]
     columns = [
         codes,
         column(gdf, "name"),
         column(gdf, "households"),
-        [s.get("leader") for s in staff],
-        [s.get("worker") for s in staff],
+        *[[s.get(role) for s in staff] for role in roles],
         [cases.get(c) for c in codes],
     ]
+    tooltip = [*_GRID_TOOLTIP, *map(list, zip(role_fields, roles, strict=True)), _CASES_TOOLTIP]
     if key == UNIFIED:
         fields.append("_lp")
         columns.append(label_points(geoms))
     encoded = encode_layer(geoms, fields, [list(r) for r in zip(*columns, strict=True)])
     style = LAYER_STYLES.get(key, _OTHER_LAYER)
-    options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": _GRID_TOOLTIP}
+    options = {"style": style, "hover": _HOVER, "title": "name", "tooltip": tooltip}
     return DataLayer(encoded, options, name, show=key == UNIFIED)
 
 
@@ -288,7 +315,7 @@ def coverage_map(
         adds the buildings as a tile layer from zoom 15. Tiles are Web Mercator of storage
         coordinates, so they are only used when ``tiles_crs`` needs no shift. The unified layer
         is always inline: labels, tooltips and the search box need its features in the page.
-        ``tiles_query`` is appended to each tile URL (``?district=320508``: the page's district).
+        ``tiles_query`` is appended to each tile URL (``?district=420102``: the page's district).
     layer_names
         Layer key → Chinese name (the store's); built-in names and then keys otherwise.
     **options

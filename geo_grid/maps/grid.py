@@ -8,9 +8,9 @@ Examples
 >>> import geopandas as gpd
 >>> from shapely import Point, box
 >>> from geo_grid.maps import map_html
->>> grid = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["一网格"], "households": [420]},
-...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
->>> addresses = gpd.GeoDataFrame({"full_text": ["文苑路1号"]}, geometry=[Point(118.905, 32.105)],
+>>> grid = gpd.GeoDataFrame({"code": ["990101001001001"], "name": ["一网格"], "households": [420]},
+...     geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
+>>> addresses = gpd.GeoDataFrame({"full_text": ["文苑路1号"]}, geometry=[Point(114.305, 30.605)],
 ...     crs=4490)
 >>> html = map_html(grid_map(grid, grid.iloc[:0], addresses))
 >>> "文苑路1号" in html and '["楼栋",' in html  # the address in the data, buildings in the legend

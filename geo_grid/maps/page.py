@@ -21,12 +21,12 @@ Examples
 --------
 >>> import geopandas as gpd
 >>> from shapely import box
->>> grids = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(118.90, 32.10, 118.91, 32.11)],
+>>> grids = gpd.GeoDataFrame({"code": ["a"]}, geometry=[box(114.30, 30.60, 114.31, 30.61)],
 ...     crs=4490)
 >>> page = open_page("示例", asset_base="/static", tiles_url=None, tiles_attribution="",
-...     tiles_crs="gcj02", district=MapDistrict("EPSG:4549", (118.9, 32.1)))
+...     tiles_crs="gcj02", district=MapDistrict("EPSG:4547", (114.3, 30.6)))
 >>> shifted = page.geoms(grids, 4.0)
->>> round(shifted[0].bounds[0] - 118.90, 3)  # GCJ-02 moves Nanjing ~470 m east
+>>> round(shifted[0].bounds[0] - 114.30, 3)  # GCJ-02 moves this corner of Wuhan ~520 m east
 0.005
 >>> html = map_html(page.finish())
 >>> "<title>示例</title>" in html and "fitBounds" in html
@@ -97,9 +97,9 @@ class MapDistrict:
     what it draws. Services build it from the district's profile
     (:meth:`of_bounds`); a page drawn without one takes it from its data (:meth:`around`).
 
-    >>> MapDistrict.of_bounds("EPSG:4549", (118.8, 32.0, 119.2, 32.3)).centre
-    (119.0, 32.15)
-    >>> MapDistrict("EPSG:4326", (118.9, 32.1))
+    >>> MapDistrict.of_bounds("EPSG:4547", (114.2, 30.5, 114.6, 30.8)).centre
+    (114.4, 30.65)
+    >>> MapDistrict("EPSG:4326", (114.3, 30.6))
     Traceback (most recent call last):
     ...
     geo_grid.errors.BadInput: district: local_crs 'EPSG:4326' is not a projected CRS in metres

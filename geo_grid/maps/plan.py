@@ -12,10 +12,10 @@ Examples
 --------
 >>> import geopandas as gpd
 >>> from shapely import box
->>> before = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["一网格"]},
-...     geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
->>> after = gpd.GeoDataFrame({"code": ["320113001001001", "320113001001002"], "name": ["一", "二"]},
-...     geometry=[box(118.90, 32.10, 118.905, 32.11), box(118.905, 32.10, 118.91, 32.11)], crs=4490)
+>>> before = gpd.GeoDataFrame({"code": ["990101001001001"], "name": ["一网格"]},
+...     geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
+>>> after = gpd.GeoDataFrame({"code": ["990101001001001", "990101001001002"], "name": ["一", "二"]},
+...     geometry=[box(114.30, 30.60, 114.305, 30.61), box(114.305, 30.60, 114.31, 30.61)], crs=4490)
 >>> html = plan_map(7, before, after).get_root().render()
 >>> "leaflet.draw.js" in html and "geoGridPlan.editor" in html
 True

@@ -17,13 +17,13 @@ Examples
 >>> import geopandas as gpd
 >>> from shapely import box
 >>> b = gpd.GeoDataFrame({"households": [10, 30], "community_code": ["c1", "c1"]},
-...     geometry=[box(118.900, 32.100, 118.901, 32.101), box(118.930, 32.100, 118.931, 32.101)],
+...     geometry=[box(114.300, 30.600, 114.301, 30.601), box(114.330, 30.600, 114.331, 30.601)],
 ...     crs=4490)
 >>> c = gpd.GeoDataFrame({"code": ["c1"], "name": ["一社区"]},
-...     geometry=[box(118.89, 32.09, 118.94, 32.11)], crs=4490)
+...     geometry=[box(114.29, 30.59, 114.34, 30.61)], crs=4490)
 >>> s = service_stations(b, c)
 >>> s["name"].tolist(), round(float(s.geometry.x.iloc[0]), 4)  # the bigger building wins the snap
-(['一社区驿站'], 118.9305)
+(['一社区驿站'], 114.3305)
 >>> cov = service_coverage(s, b, c)
 >>> cov.households_covered, cov.households_total, round(cov.share, 2)
 (30, 40, 0.75)

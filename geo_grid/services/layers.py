@@ -17,11 +17,12 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_grid import scratch
-from geo_grid.access import mask_phone
+from geo_grid.access import Principal, mask_phone
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.errors import BadInput, NotFound
+from geo_grid.errors import BadInput, Forbidden, NotFound
 from geo_grid.measure import area_m2
+from geo_grid.roster import role_label
 from geo_grid.services import districts as district_profiles
 from geo_grid.services import index
 from geo_grid.settings import get_settings
@@ -96,6 +97,7 @@ def roster_for(
     return [
         {
             **row,
+            "role_zh": role_label(row["role"], row.get("role_name")),
             "phone": mask_phone(row["phone"]),
             "linked_households": _int_or_none(row["linked_households"]),
         }
@@ -342,12 +344,42 @@ def export_layer(
             "grids": len(grids), "path": str(path)}  # fmt: skip
 
 
-def publish(layer: str, generation: int, *, district: str) -> dict[str, Any]:
+def publish(
+    layer: str,
+    generation: int,
+    *,
+    district: str,
+    dry_run: bool = False,
+    viewer: Principal | None = None,
+) -> dict[str, Any]:
     """Publish a draft generation of ``layer`` in ``district``; that district's published one is
-    retired, in one transaction (no other district's rows are touched)."""
+    retired, in one transaction (no other district's rows are touched).
+
+    What ``geo-grid publish`` and ``POST /api/v1/layers/{layer}/generations/{n}/publish`` do.
+    ``dry_run`` makes every check (the layer and generation exist, the generation is a draft)
+    and answers what would be published and retired, storing nothing. A ``viewer`` confined to
+    a street or a community may not: a layer's generation is the whole district's
+    (:class:`Forbidden`). An unknown layer or generation is :class:`NotFound`, a generation that
+    is not a draft :class:`Conflict`, each naming its field.
+    """
+    if viewer is not None and viewer.scope_level in ("street", "community"):
+        raise Forbidden(
+            f"district: publishing {layer} replaces it in all of district {district}, "
+            f"beyond your {viewer.scope_level}",
+            field="district",
+        )
     with session_scope() as session:
         gen = repos.grids.resolve_generation(session, layer, generation, district=district)
-        retired = repos.grids.publish_generation(session, gen["id"])
-    index.invalidate()  # this process sees the new generation at once; others within a second
-    return {"layer": layer, "district_code": district, "published": generation,
-            "retired_generation_id": retired}  # fmt: skip
+        retired = repos.grids.publish_generation(session, gen["id"], dry_run=dry_run)
+        by_id = {g["id"]: g for g in repos.grids.list_generations(session, layer, district)}
+    if not dry_run:
+        index.invalidate()  # this process sees the new generation at once; others within a second
+    return {
+        "layer": layer,
+        "district_code": district,
+        "published": generation,
+        "grids": int(by_id[gen["id"]]["grids"]),
+        "retired": None if retired is None else int(by_id[retired]["number"]),
+        "retired_generation_id": retired,
+        "dry_run": dry_run,
+    }

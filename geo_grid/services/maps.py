@@ -3,7 +3,8 @@
 Each page is ``build(kind, ...)`` (a :class:`folium.Map`, what the CLI writes with
 :func:`geo_grid.maps.write_map`) and ``page(kind, ...)`` (its HTML, what the API serves). Pages are
 cached by a *data key*: the published generation of every layer, plus the case fingerprint (count,
-last update) for pages that show cases. A publish or a new case changes the key, so a stale page is
+last update) for pages that show cases and the roster's for the coverage map (its grids name
+their people). A publish or a new case changes the key, so a stale page is
 never served; the cache keeps the last :data:`CACHE_SIZE` pages.
 
 The checks page draws the layer's stored coverage check (:func:`geo_grid.services.checks.check_layer`
@@ -173,7 +174,7 @@ def _coverage(session, asset_base: str, district: str, api_base: str | None = ""
         repos.district.read_admin_areas(session, level="street", districts=here),
         repos.district.read_admin_areas(session, level="community", districts=here),
         grids_by_layer,
-        roster=repos.district.read_roster(session, layer=UNIFIED, districts=here),
+        roster=repos.district.read_roster(session, districts=here),  # every layer's people
         open_cases=repos.tiles.open_case_counts(session, here),
         search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
@@ -370,6 +371,8 @@ def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
     key = published_key(session, district) + (districts.get(district),)
     if kind in _CASE_KINDS:
         key += (repos.tiles.cases_fingerprint(session, [district]),)
+    if kind == "coverage":  # its grids' tooltips name the people on the roster
+        key += (repos.district.roster_fingerprint(session, district),)
     if kind == "plan":
         plan = repos.plans.get_plan(session, params["plan_id"])
         key += (plan.get("status"), plan.get("updated_at"), plan.get("edits"))

@@ -591,6 +591,32 @@ def set_roster(
 
 
 # ---------------------------------------------------------------------------------- validate
+def _publish_scope(session, plan: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    """The draft's grids a publish checks: those of the communities the plan added, redrew, moved
+    or dropped grids in. Every other grid is the published generation's own, unchanged (the plan
+    copied it and no edit touched it), and a coverage nested in communities is clean or not
+    community by community; so a one-grid split checks one community, however big the district.
+    A plan on a layer never published (no base) is checked whole."""
+    if plan["base_generation_id"] is None:
+        return _load(session, plan["id"], lock=False)[1]
+    touched = repos.plans.touched_communities(
+        session, plan["generation_id"], plan["base_generation_id"]
+    )
+    grids = repos.grids.read_grids(
+        session, generation_id=plan["generation_id"], communities=touched
+    )
+    return grids.drop(columns=["id"])
+
+
+def _duplicates_elsewhere(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> list[str]:
+    """Codes of the checked grids used again by a grid outside them (a recode onto a code of an
+    untouched community): what checking the touched communities alone cannot see."""
+    codes = grids["code"].astype(str).tolist()
+    seen = set(grids.loc[grids["code"].duplicated(), "code"])
+    found = repos.plans.duplicate_codes(session, plan["generation_id"], codes)
+    return [f"code {c} is used {n} times" for c, n in sorted(found.items()) if c not in seen]
+
+
 def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict[str, Any]:
     profile = _profile(plan)
     admin = repos.district.read_admin_areas(session, level="community", districts=[profile.code])
@@ -810,14 +836,20 @@ def publish(
     ``viewer`` confined to an area may publish only a plan whose changes all lie in it: checked
     under the plan's lock, on the very draft that is published (an edit that lands between a
     check and the lock cannot slip a change outside the area through).
+
+    Its cost grows with the change, not with the district or the store: what is checked is the
+    communities the plan touched (:func:`_publish_scope`), and no other district's row is read.
     """
     with session_scope() as session:
-        plan, grids = _load(session, plan_id, lock=True, wait_s=_wait())
+        plan = repos.plans.get_plan(session, plan_id, lock=True, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         if viewer is not None and viewer.scope_level in ("street", "community"):
             _ensure_changes_in_scope(session, plan, viewer)
+        grids = _publish_scope(session, plan)
         check = _validate(session, plan, grids)
+        check["problems"] += _duplicates_elsewhere(session, plan, grids)
+        check["valid"] = check["valid"] and not check["problems"]
         if not check["valid"]:
             defects = [
                 f"{d['kind']} at {', '.join(d['ids'])}" for d in check["coverage"]["defects"]
@@ -840,6 +872,7 @@ def publish(
         roster = repos.plans.apply_plan_roster(
             session, plan_id, generation_id=plan["generation_id"]
         )
+        published = repos.grids.count_grids(session, plan["generation_id"])
         repos.plans.set_plan_status(session, plan_id, "published")
         repos.plans.append_edit(
             session, plan_id, op="publish", params={},
@@ -858,5 +891,5 @@ def publish(
         "cases_regridded": cases,
         "roster_added": roster,
         "unstaffed": check["unstaffed"],
-        "grids": len(grids),
+        "grids": published,
     }

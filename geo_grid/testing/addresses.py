@@ -1,8 +1,18 @@
-"""A small hand-made address library in the schema of the demo's 标准地址库, for tests and docs.
+"""A small hand-made address library in the schema of a district's 标准地址库, for tests and docs.
 
 Six unified grids in a row (0.01° cells), two streets, three communities, the three address forms
 (道路+门牌, 小区+栋+单元+室, 村+组+号), a road and a 小区 that each straddle two grids (so the coarse
 fallbacks have something to be unsure about), and department layers with other cell sizes.
+
+The layout is fixed; the place is an argument. A :class:`SamplePlace` says where the library lies
+and what its district, streets, communities, roads and 小区 are called: the tests pass a corner of
+a real district (their own module), the doctests a made-up one (:func:`made_up_place`). The module
+holds no place of its own.
+
+>>> place = made_up_place()
+>>> library, streets, communities = sample_library(place)
+>>> library.loc[0, "full_text"], library.loc[0, "grid_code"]
+('示例省示例市示例区东湖街道东湖社区东湖路1号', '990101001001-01')
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,108 +33,154 @@ from geo_grid.assets import ensure_gazetteer
 __all__ = [
     "PARSED_FIELDS",
     "REAL_ADDRESSES",
+    "SamplePlace",
     "district_gazetteer",
     "field_scores",
     "labelled_addresses",
-    "sample_district",
+    "made_up_place",
     "sample_layers",
     "sample_library",
 ]
 
-_X0, _Y0, _D = 118.90, 32.10, 0.01
-_STREETS = [("320113001", "尧化街道"), ("320113010", "仙林街道")]
-_COMMUNITIES = [
-    ("320113001007", "尧新社区居委会", "尧新社区", "320113001"),
-    ("320113001019", "尧林仙居社区居委会", "尧林仙居社区", "320113001"),
-    ("320113010020", "石埠桥村村民委员会", "石埠桥村", "320113010"),
-]
+_D = 0.01  # a grid cell is 0.01° square
 
 
-def _grid(cell: int) -> str:
-    community = _COMMUNITIES[cell // 2][0]
+@dataclass(frozen=True)
+class SamplePlace:
+    """Where the sample library lies and what its places are called.
+
+    ``origin`` is the lower-left corner (lon, lat, EPSG:4490) of the first of the six cells;
+    ``streets`` are two ``(code, name)``; ``communities`` three ``(code, name, short name,
+    street code)``, the third a village (its short name is the 村 of the 村+组+号 addresses);
+    ``roads`` four road names (a road across cells 0–1, one in cell 1, the 小区's road, one in
+    cell 5); ``xiaoqu`` two 小区 (one across cells 2–3, one in cell 3).
+    """
+
+    district: DistrictNames
+    origin: tuple[float, float]
+    streets: tuple[tuple[str, str], tuple[str, str]]
+    communities: tuple[tuple[str, str, str, str], ...]
+    roads: tuple[str, str, str, str]
+    xiaoqu: tuple[str, str]
+
+    def __post_init__(self) -> None:
+        if len(self.communities) != 3:
+            raise ValueError(f"a sample place has three communities, not {len(self.communities)}")
+
+
+def made_up_place(origin: tuple[float, float] = (114.30, 30.60)) -> SamplePlace:
+    """A place that exists nowhere (示例省示例市示例区, code 990101: no province 99), for examples."""
+    return SamplePlace(
+        district=DistrictNames("990101", "示例区", "示例市", "示例省"),
+        origin=origin,
+        streets=(("990101001", "东湖街道"), ("990101002", "西山街道")),
+        communities=(
+            ("990101001001", "东湖社区居委会", "东湖社区", "990101001"),
+            ("990101001002", "青松社区居委会", "青松社区", "990101001"),
+            ("990101002001", "石桥村村民委员会", "石桥村", "990101002"),
+        ),
+        roads=("东湖路", "东湖大道", "青松路", "文华路"),
+        xiaoqu=("青松雅苑", "燕语华庭"),
+    )
+
+
+def _grid(place: SamplePlace, cell: int) -> str:
+    community = place.communities[cell // 2][0]
     return f"{community}-{cell % 2 + 1:02d}"
 
 
-def _cell_point(cell: int, fx: float, fy: float) -> tuple[float, float]:
-    return _X0 + (cell + 0.05 + 0.9 * fx) * _D, _Y0 + (0.05 + 0.9 * fy) * _D
+def _cell_point(place: SamplePlace, cell: int, fx: float, fy: float) -> tuple[float, float]:
+    x0, y0 = place.origin
+    return x0 + (cell + 0.05 + 0.9 * fx) * _D, y0 + (0.05 + 0.9 * fy) * _D
 
 
-def _row(n: int, cell: int, fx: float, fy: float, local: str, **parts) -> dict:
+def _prefix(names: DistrictNames) -> str:
+    """The full admin prefix of the district's addresses (省 + 市 + 区)."""
+    return f"{names.province or ''}{names.city or ''}{names.district}"
+
+
+def _row(place: SamplePlace, n: int, cell: int, fx: float, fy: float, local: str, **parts) -> dict:
     """One library row at a relative place ``(fx, fy)`` in grid cell ``cell``."""
-    community = _COMMUNITIES[cell // 2]
-    street = dict(_STREETS)[community[3]]
-    lon, lat = _cell_point(cell, fx, fy)
+    community = place.communities[cell // 2]
+    street = dict(place.streets)[community[3]]
+    lon, lat = _cell_point(place, cell, fx, fy)
     return dict(
         address_id=n,
-        full_text=f"江苏省南京市栖霞区{street}{community[2]}{local}",
+        full_text=f"{_prefix(place.district)}{street}{community[2]}{local}",
         local_text=local,
         street_code=community[3],
         community_code=community[0],
-        grid_code=_grid(cell),
+        grid_code=_grid(place, cell),
         lon=lon,
         lat=lat,
         **parts,
     )
 
 
-def _places() -> list[tuple]:
+def _places(place: SamplePlace) -> list[tuple]:
     """``(cell, fx, fy, local_text, parts)`` of every sample address, form by form."""
+    road, avenue, xq_road, last_road = place.roads
+    xiaoqu, small_xiaoqu = place.xiaoqu
+    village = place.communities[2][2]
     out: list[tuple] = []
-    for door in range(1, 41):  # 尧佳路 1-40: 1-20 in cell 0, 21-40 in cell 1
-        parts = dict(road="尧佳路", door_no=str(door))
+    for door in range(1, 41):  # road 1-40: 1-20 in cell 0, 21-40 in cell 1
+        parts = dict(road=road, door_no=str(door))
         out.append((0 if door <= 20 else 1, (door - 1) % 20 / 20, 0.1 + 0.05 * (door % 2),
-                    f"尧佳路{door}号", parts))  # fmt: skip
+                    f"{road}{door}号", parts))  # fmt: skip
     for door in range(2, 31, 2):
-        parts = dict(road="尧新大道", door_no=str(door))
-        out.append((1, door / 31, 0.8, f"尧新大道{door}号", parts))
+        parts = dict(road=avenue, door_no=str(door))
+        out.append((1, door / 31, 0.8, f"{avenue}{door}号", parts))
     for b, u, floor, r in itertools.product(range(1, 7), (1, 2), range(1, 7), (1, 2)):
-        room = f"{floor}0{r}"  # 尧林仙居: buildings 1-3 in cell 2, 4-6 in cell 3
-        parts = dict(xiaoqu="尧林仙居", building=str(b), unit=str(u), room=room, road="尧林路",
+        room = f"{floor}0{r}"  # the 小区: buildings 1-3 in cell 2, 4-6 in cell 3
+        parts = dict(xiaoqu=xiaoqu, building=str(b), unit=str(u), room=room, road=xq_road,
                      door_no="8")  # fmt: skip
         out.append((2 if b <= 3 else 3, ((b - 1) % 3 + u / 3) / 3.2, floor / 7,
-                    f"尧林仙居{b}栋{u}单元{room}室", parts))  # fmt: skip
+                    f"{xiaoqu}{b}栋{u}单元{room}室", parts))  # fmt: skip
     for b, r in itertools.product(range(1, 5), ("101", "201", "301")):
-        parts = dict(xiaoqu="燕语华庭", building=str(b), unit="1", room=r)
-        out.append((3, 0.2 * b, 0.9, f"燕语华庭{b}栋1单元{r}室", parts))
+        parts = dict(xiaoqu=small_xiaoqu, building=str(b), unit="1", room=r)
+        out.append((3, 0.2 * b, 0.9, f"{small_xiaoqu}{b}栋1单元{r}室", parts))
     for (g, gname), door in itertools.product(((1, "一"), (2, "二"), (3, "三")), range(1, 21)):
-        parts = dict(village="石埠桥村", group_no=gname, door_no=str(door))
-        out.append((4 if g <= 2 else 5, door / 21, g / 4, f"石埠桥村{gname}组{door}号", parts))
+        parts = dict(village=village, group_no=gname, door_no=str(door))
+        out.append((4 if g <= 2 else 5, door / 21, g / 4, f"{village}{gname}组{door}号", parts))
     for door in range(1, 16):
-        parts = dict(road="文苑路", door_no=str(door))
-        out.append((5, door / 16, 0.9, f"文苑路{door}号", parts))
+        parts = dict(road=last_road, door_no=str(door))
+        out.append((5, door / 16, 0.9, f"{last_road}{door}号", parts))
     return out
 
 
-def sample_library() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return ``(library, streets, communities)`` DataFrames (about 400 addresses)."""
+def sample_library(place: SamplePlace) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return ``(library, streets, communities)`` DataFrames (about 400 addresses) at ``place``."""
     rows = [
-        _row(n, cell, fx, fy, local, **parts)
-        for n, (cell, fx, fy, local, parts) in enumerate(_places(), start=1)
+        _row(place, n, cell, fx, fy, local, **parts)
+        for n, (cell, fx, fy, local, parts) in enumerate(_places(place), start=1)
     ]
     cols = ["road", "door_no", "xiaoqu", "building", "unit", "room", "village", "group_no"]
     library = pd.DataFrame(rows)
     for c in cols:
         library[c] = library[c].astype(object).where(library[c].notna(), None)
     library["building_code"] = None
-    streets = pd.DataFrame(_STREETS, columns=["code", "name"])
-    communities = pd.DataFrame(_COMMUNITIES, columns=["code", "name", "short_name", "parent_code"])
+    streets = pd.DataFrame(list(place.streets), columns=["code", "name"])
+    communities = pd.DataFrame(
+        list(place.communities), columns=["code", "name", "short_name", "parent_code"]
+    )
     return library, streets, communities
 
 
-def sample_layers() -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def sample_layers(
+    place: SamplePlace,
+) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return ``({layer: grids}, communities, streets)`` GeoDataFrames matching the library."""
+    x0, y0 = place.origin
 
     def cells(width: int, prefix: str) -> gpd.GeoDataFrame:
         n = 6 // width
-        geoms = [
-            box(_X0 + i * width * _D, _Y0, _X0 + (i + 1) * width * _D, _Y0 + _D) for i in range(n)
-        ]
+        geoms = [box(x0 + i * width * _D, y0, x0 + (i + 1) * width * _D, y0 + _D) for i in range(n)]
         codes = [f"{prefix}{i + 1:02d}" for i in range(n)]
         return gpd.GeoDataFrame({"code": codes}, geometry=geoms, crs=4490)
 
     unified = gpd.GeoDataFrame(
-        {"code": [_grid(c) for c in range(6)]},
-        geometry=[box(_X0 + c * _D, _Y0, _X0 + (c + 1) * _D, _Y0 + _D) for c in range(6)],
+        {"code": [_grid(place, c) for c in range(6)]},
+        geometry=[box(x0 + c * _D, y0, x0 + (c + 1) * _D, y0 + _D) for c in range(6)],
         crs=4490,
     )
     layers = {
@@ -134,24 +191,19 @@ def sample_layers() -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame, gpd.
         "ecology": cells(1, "ST"),
     }
     communities = gpd.GeoDataFrame(
-        {"code": [c[0] for c in _COMMUNITIES], "name": [c[1] for c in _COMMUNITIES]},
-        geometry=[box(_X0 + 2 * i * _D, _Y0, _X0 + 2 * (i + 1) * _D, _Y0 + _D) for i in range(3)],
+        {"code": [c[0] for c in place.communities], "name": [c[1] for c in place.communities]},
+        geometry=[box(x0 + 2 * i * _D, y0, x0 + 2 * (i + 1) * _D, y0 + _D) for i in range(3)],
         crs=4490,
     )
     streets = gpd.GeoDataFrame(
-        {"code": [s[0] for s in _STREETS], "name": [s[1] for s in _STREETS]},
+        {"code": [s[0] for s in place.streets], "name": [s[1] for s in place.streets]},
         geometry=[
-            box(_X0, _Y0, _X0 + 4 * _D, _Y0 + _D),
-            box(_X0 + 4 * _D, _Y0, _X0 + 6 * _D, _Y0 + _D),
+            box(x0, y0, x0 + 4 * _D, y0 + _D),
+            box(x0 + 4 * _D, y0, x0 + 6 * _D, y0 + _D),
         ],
         crs=4490,
     )
     return layers, communities, streets
-
-
-def sample_district() -> DistrictNames:
-    """How the sample library's district is written (江苏省南京市栖霞区, 南京栖霞, ...)."""
-    return DistrictNames("320113", "栖霞区", "南京市", "江苏省")
 
 
 @functools.cache

@@ -4,15 +4,22 @@ Voronoi cells computed by GEOS in one pass share every vertex with their neighbo
 unperturbed layer is a valid coverage; each perturbation then breaks it in one known way (a moved
 vertex, a grown or shrunk cell, a removed cell, a duplicated cell, a shifted cell).
 
+Where the cells lie is an argument, a :class:`MetricFrame` (a metric CRS and a corner in its
+metres): a test or bench names its own, or takes a district's (:meth:`MetricFrame.of_profile`).
+The module holds no place of its own.
+
 Examples
 --------
 >>> import shapely
->>> layer = voronoi_layer(50, seed=1)
->>> len(layer), bool(shapely.coverage_is_valid(layer.geometry.values))
-(50, True)
+>>> frame = MetricFrame("EPSG:4547", (500_000.0, 3_380_000.0))   # some corner of zone 114°E
+>>> layer = voronoi_layer(50, seed=1, frame=frame)
+>>> len(layer), bool(shapely.coverage_is_valid(layer.geometry.values)), layer.crs.to_epsg()
+(50, True, 4547)
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -20,30 +27,59 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid.crs import to_local
+from geo_grid.districts import DistrictProfile
+
 __all__ = [
-    "ORIGIN",
     "PERTURBATIONS",
+    "MetricFrame",
     "defect_rows",
     "perturb",
     "voronoi_cells",
     "voronoi_layer",
 ]
 
-#: Lower-left corner of synthetic layers in EPSG:4549 metres (eastern Nanjing).
-ORIGIN = (380_000.0, 3_550_000.0)
-
 PERTURBATIONS = ("shift_vertex", "grow", "shrink", "remove", "duplicate", "translate")
 
 
-def voronoi_cells(n: int, seed: int, cell_m: float = 200.0) -> NDArray:
-    """``n`` Voronoi cells of jittered points, about ``cell_m`` across, clipped to the points' box
-    by GEOS's own ``extend_to`` (so clipped edges stay shared)."""
+@dataclass(frozen=True)
+class MetricFrame:
+    """Where synthetic layers are drawn: a metric ``crs`` and the lower-left ``origin`` (x, y)
+    of the cells in its metres."""
+
+    crs: str
+    origin: tuple[float, float]
+
+    @classmethod
+    def of_profile(cls, profile: DistrictProfile) -> MetricFrame:
+        """The district's local CRS, with the origin at its outline's south-west corner (to the
+        kilometre), so the cells lie where the district does.
+
+        >>> import shapely
+        >>> from geo_grid.address import DistrictNames
+        >>> profile = DistrictProfile.from_outline(DistrictNames("990101", "示例区"),
+        ...     shapely.box(114.25, 30.58, 114.35, 30.70))
+        >>> MetricFrame.of_profile(profile)
+        MetricFrame(crs='EPSG:4547', origin=(523000.0, 3384000.0))
+        """
+        minx, miny = profile.bounds[:2]
+        corner = to_local(shapely.points(minx, miny), profile.local_crs)
+        x, y = shapely.get_x(corner), shapely.get_y(corner)
+        return cls(
+            profile.local_crs, (float(np.floor(x / 1000) * 1000), float(np.floor(y / 1000) * 1000))
+        )
+
+
+def voronoi_cells(n: int, seed: int, frame: MetricFrame, cell_m: float = 200.0) -> NDArray:
+    """``n`` Voronoi cells of jittered points, about ``cell_m`` across from ``frame``'s origin,
+    clipped to the points' box by GEOS's own ``extend_to`` (so clipped edges stay shared)."""
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     ij = np.array([(i, j) for i in range(side) for j in range(side)][:n], dtype=float)
     xy = (ij + 0.5 + rng.uniform(-0.35, 0.35, ij.shape)) * cell_m
-    xy += np.asarray(ORIGIN)
-    box = shapely.box(ORIGIN[0], ORIGIN[1], ORIGIN[0] + side * cell_m, ORIGIN[1] + side * cell_m)
+    x0, y0 = frame.origin
+    xy += np.asarray(frame.origin)
+    box = shapely.box(x0, y0, x0 + side * cell_m, y0 + side * cell_m)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=box))
     # voronoi_polygons returns cells in arbitrary order: order them by their site.
     tree = shapely.STRtree(cells)
@@ -54,12 +90,13 @@ def voronoi_cells(n: int, seed: int, cell_m: float = 200.0) -> NDArray:
 
 
 def voronoi_layer(
-    n: int, seed: int, cell_m: float = 200.0, crs: str = "EPSG:4549"
+    n: int, seed: int, frame: MetricFrame, cell_m: float = 200.0, crs: str | int | None = None
 ) -> gpd.GeoDataFrame:
-    """A grid layer of ``n`` Voronoi cells with codes ``G0000``..., names and households."""
-    cells = voronoi_cells(n, seed, cell_m)
+    """A grid layer of ``n`` Voronoi cells with codes ``G0000``..., names and households, in
+    ``frame``'s CRS (or converted to ``crs``)."""
+    cells = voronoi_cells(n, seed, frame, cell_m)
     rng = np.random.default_rng(seed + 1)
-    frame = gpd.GeoDataFrame(
+    layer = gpd.GeoDataFrame(
         {
             "code": [f"G{i:04d}" for i in range(n)],
             "name": [f"网格{i}" for i in range(n)],
@@ -67,9 +104,9 @@ def voronoi_layer(
             "community_code": None,
         },
         geometry=[shapely.MultiPolygon([c]) for c in cells],
-        crs="EPSG:4549",
+        crs=frame.crs,
     )
-    return frame if crs == "EPSG:4549" else frame.to_crs(crs)
+    return layer if crs is None else layer.to_crs(crs)
 
 
 def perturb(
@@ -117,7 +154,7 @@ def defect_rows(report) -> list[tuple]:
     when they found the same defects.
 
     >>> from geo_grid.coverage import check_coverage
-    >>> layer = voronoi_layer(16, seed=2)
+    >>> layer = voronoi_layer(16, seed=2, frame=MetricFrame("EPSG:4547", (500_000.0, 3_380_000.0)))
     >>> defect_rows(check_coverage(layer))
     []
     >>> damaged = perturb(layer, "duplicate", 5, 0.0, np.random.default_rng(2))

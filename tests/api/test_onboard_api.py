@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from onboarding_files import DistrictFiles, store_of_its_own, write_district_files, write_xlsx
@@ -67,9 +68,11 @@ def onboarded(client, files):
     grids = _upload(client, "/api/v1/layers/unified/imports", {"file": files.grids}, {},
                     params={"district": CODE})  # fmt: skip
     assert grids.status_code == 201, grids.text
-    from geo_grid.services import layers
-
-    layers.publish("unified", grids.json()["generation"], district=CODE)  # no HTTP route for it
+    publish = f"/api/v1/layers/unified/generations/{grids.json()['generation']}/publish"
+    published = client.post(publish, params={"district": CODE})
+    assert published.status_code == 200, published.text
+    assert published.json() == {"layer": "unified", "district_code": CODE, "published": 1,
+                                "grids": len(files.grid_frame), "retired": None, "dry_run": False}  # fmt: skip
     lib = _upload(client, f"/api/v1/districts/{CODE}/addresses", {"file": files.addresses},
                   {"crs": "gcj02"})  # fmt: skip
     assert lib.status_code == 201, lib.text
@@ -157,3 +160,97 @@ def test_an_admin_of_another_area_may_not_onboard_here(client, onboarded):
     r = _upload(client, f"/api/v1/districts/{CODE}/addresses", {"file": onboarded.addresses},
                 {}, headers=planner)  # fmt: skip
     assert r.status_code == 403
+
+
+def test_a_role_the_district_adds_is_named_wherever_its_roster_is_listed(client, onboarded,
+                                                                         tmp_path):  # fmt: skip
+    """Roles are data per district (0012): a 网格指导员 this district adds shows under its name,
+    with its person, on the locate answer (the identify panel and the dispatcher's map), the
+    grid's answer (the case pages), the coverage map's grid tooltips and the plan page's roster
+    forms, as the default roles do. The coverage map built before the roster changed is not
+    served again after it."""
+    row = onboarded.library.iloc[31]
+    grid = row["grid_code"]
+    before = client.get("/map", params={"district": CODE})
+    assert before.status_code == 200 and "网格指导员" not in before.text
+    role = {"key": "grid_guide", "name_zh": "网格指导员", "duty": "none"}
+    assert client.post(f"/api/v1/districts/{CODE}/roles", json=role).status_code == 201
+    guide = {"网格编码": grid, "姓名": "指导员甲", "角色": "网格指导员", "手机号": "13700001111"}
+    people = pd.concat([onboarded.people, pd.DataFrame([guide])], ignore_index=True)
+    local = pd.DataFrame({"本地名称": ["专职网格员"], "角色": ["网格员"]})
+    path = write_xlsx(tmp_path / "花名册.xlsx", {"花名册": people, "角色": local})
+    uploaded = _upload(client, f"/api/v1/districts/{CODE}/roster", {"file": path}, {})
+    assert uploaded.status_code == 201 and uploaded.json()["by_role"]["grid_guide"] == 1
+
+    here = client.get("/api/v1/locate", params={"lon": row["lon"], "lat": row["lat"]}).json()
+    named = {(p["name"], p["role"], p["role_zh"], p["duty"]) for p in here["roster"]}
+    assert ("指导员甲", "grid_guide", "网格指导员", "none") in named
+    assert {p["role_zh"] for p in here["roster"]} == {"网格长", "网格员", "网格指导员"}
+    stored = client.get(f"/api/v1/grids/{grid}", params={"district": CODE}).json()["roster"]
+    assert {(p["name"], p["role_zh"]) for p in stored} >= {("指导员甲", "网格指导员")}
+
+    after = client.get("/map", params={"district": CODE})
+    assert after.status_code == 200
+    assert '"网格指导员"' in after.text and "指导员甲" in after.text
+    assert "13700001111" not in after.text
+    plan = client.post("/api/v1/plans", json={"layer": "unified"}, params={"district": CODE})
+    assert plan.status_code == 201, plan.text
+    page = client.get(f"/plans/{plan.json()['id']}")
+    assert page.status_code == 200 and '"grid_guide":"网格指导员"' in page.text
+
+
+def _layer(client: TestClient, key: str = "unified") -> dict:
+    rows = client.get("/api/v1/layers", params={"district": CODE}).json()["data"]
+    return next(r for r in rows if r["key"] == key)
+
+
+def test_an_imported_layer_is_published_over_http_as_the_cli_does(client, onboarded):
+    """An administrator's whole onboarding is HTTP: a re-imported layer is checked with a dry
+    run (nothing stored), published (the old generation retired), and refused with the field
+    named when the generation is unknown, not a draft, or not the caller's to publish."""
+    drafts = _layer(client)["drafts"]  # a plan's copy is a draft too
+    imported = _upload(client, "/api/v1/layers/unified/imports", {"file": onboarded.grids}, {},
+                       params={"district": CODE}).json()  # fmt: skip
+    draft, draft_id = imported["generation"], imported["generation_id"]
+    before = _layer(client)
+    assert (before["generation"], before["drafts"]) == (1, drafts + 1)
+    url = f"/api/v1/layers/unified/generations/{draft}/publish"
+    dry = client.post(url, params={"district": CODE, "dry_run": "true"})
+    assert dry.status_code == 200, dry.text
+    assert dry.json() == {"layer": "unified", "district_code": CODE, "published": draft,
+                          "grids": len(onboarded.grid_frame), "retired": 1, "dry_run": True}  # fmt: skip
+    assert _layer(client) == before  # a dry run stores nothing
+
+    street = client.get("/api/v1/admin-areas", params={"district": CODE, "level": "street"})
+    street_code = street.json()["features"][0]["properties"]["code"]
+    for role, scope, status in (("viewer", ("district", CODE), 403),
+                                ("dispatcher", ("district", CODE), 403),
+                                ("planner", ("street", street_code), 403),
+                                ("admin", ("city", "3205"), 403)):  # fmt: skip
+        denied = client.post(url, params={"district": CODE}, headers=_headers(role, scope))
+        assert denied.status_code == status, (role, scope, denied.text)
+    street_planner = client.post(url, params={"district": CODE},
+                                 headers=_headers("planner", ("street", street_code)))  # fmt: skip
+    assert street_planner.json()["error"]["field"] == "district"
+    for bad, params, status, field in (
+        ("/api/v1/layers/unified/generations/99/publish", {"district": CODE}, 404, "generation"),
+        ("/api/v1/layers/nope/generations/1/publish", {"district": CODE}, 404, "layer"),
+        ("/api/v1/layers/unified/generations/0/publish", {"district": CODE}, 422, "generation"),
+        (url, {"district": CODE, "dry_run": "maybe"}, 422, "dry_run"),
+        ("/api/v1/layers/unified/generations/1/publish", {"district": CODE}, 409, "generation"),
+    ):
+        r = client.post(bad, params=params)
+        assert (r.status_code, r.json()["error"]["field"]) == (status, field), r.text
+    assert _layer(client) == before  # nothing refused was stored
+
+    planner = _headers("planner", ("district", CODE))
+    done = client.post(url, params={"district": CODE}, headers=planner)
+    assert done.status_code == 200 and done.json()["retired"] == 1, done.text
+    after = _layer(client)
+    assert (after["generation"], after["drafts"]) == (draft, drafts)
+    assert after["grids"] == len(onboarded.grid_frame)
+    again = client.post(url, params={"district": CODE})
+    assert again.status_code == 409 and again.json()["error"]["field"] == "generation"
+    row = onboarded.library.iloc[31]
+    here = client.get("/api/v1/locate", params={"lon": row["lon"], "lat": row["lat"]}).json()
+    assert here["grid_code"] == row["grid_code"] and draft_id in here["generation"].values()

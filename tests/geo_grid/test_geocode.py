@@ -5,21 +5,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sample_places import QIXIA_CORNER, QIXIA_NAMES
 
 from geo_grid.address import Geocoder
 from geo_grid.errors import BadInput
 from geo_grid.locate import LocateIndex
-from geo_grid.testing import sample_district, sample_layers, sample_library
+from geo_grid.testing import sample_layers, sample_library
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "noisy_queries.py"
 
 
 @pytest.fixture(scope="module")
 def world():
-    lib, streets, communities = sample_library()
-    layers, comm_gdf, street_gdf = sample_layers()
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    layers, comm_gdf, street_gdf = sample_layers(QIXIA_CORNER)
     locator = LocateIndex(layers, comm_gdf, street_gdf)
-    geocoder = Geocoder(lib, streets, communities, locate=locator, district=sample_district())
+    geocoder = Geocoder(lib, streets, communities, locate=locator, district=QIXIA_NAMES)
     return lib, streets, communities, locator, geocoder
 
 
@@ -117,8 +118,8 @@ def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
 
 def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
-    lib, streets, communities = sample_library()
-    layers, comm_gdf, street_gdf = sample_layers()
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    layers, comm_gdf, street_gdf = sample_layers(QIXIA_CORNER)
     twin = lib[lib["xiaoqu"] == "燕语华庭"].copy()
     twin["address_id"] += 10_000
     twin["xiaoqu"] = "燕语庭"
@@ -127,7 +128,7 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     twin["community_code"], twin["street_code"] = "320113010020", "320113010"
     twin["grid_code"], twin["lon"] = "320113010020-02", twin["lon"] + 0.02
     lib = pd.concat([lib, twin], ignore_index=True)
-    g = Geocoder(lib, streets, communities, district=sample_district())
+    g = Geocoder(lib, streets, communities, district=QIXIA_NAMES)
     for text in ("燕语庭1栋1单元101室", "南京栖霞燕语庭1栋1单元101室"):
         r = g.geocode(text)
         assert r.status == "ambiguous" and r.confidence < 0.9 and r.grid_code is None, text

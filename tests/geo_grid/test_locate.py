@@ -3,6 +3,7 @@
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from sample_places import QIXIA_CORNER, QIXIA_FRAME
 from shapely.geometry import Polygon, box
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02
@@ -11,7 +12,7 @@ from geo_grid.testing import sample_layers
 
 
 def _index(**kw):
-    layers, communities, streets = sample_layers()
+    layers, communities, streets = sample_layers(QIXIA_CORNER)
     roster = pd.DataFrame(
         [
             (1, "张三", "13900000001", "网格员", "unified", "320113001007-01"),
@@ -53,7 +54,7 @@ def test_shared_boundary_is_deterministic_smallest_code():
     index = _index()
     on_edge = index.locate(118.91, 32.105, "cgcs2000")  # between cells 0 and 1
     assert on_edge.grids["unified"] == "320113001007-01"
-    reversed_layers = {k: v.iloc[::-1] for k, v in sample_layers()[0].items()}
+    reversed_layers = {k: v.iloc[::-1] for k, v in sample_layers(QIXIA_CORNER)[0].items()}
     assert LocateIndex(reversed_layers).locate(118.91, 32.105, "cgcs2000").grids == on_edge.grids
 
 
@@ -94,7 +95,7 @@ def _damaged_layer() -> gpd.GeoDataFrame:
 
     from geo_grid.testing import voronoi_layer
 
-    layer = voronoi_layer(400, seed=3).to_crs(4490)
+    layer = voronoi_layer(400, seed=3, frame=QIXIA_FRAME).to_crs(4490)
     geoms = np.asarray(layer.geometry.array, dtype=object)
     geoms[17] = geoms[17].buffer(0.0008)  # ~80 m over its neighbours
     ring = geoms[230]

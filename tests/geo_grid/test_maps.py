@@ -241,6 +241,52 @@ def test_grid_map_shows_buildings_and_addresses(district):
     assert _has(html, "地址 (3)") and _has(html, "楼栋 (1)")
 
 
+def _data_layers(m) -> dict[str, tuple[dict, dict]]:
+    """The page's compact layers by name: (packed data, options), as the page's script reads them."""
+    from geo_grid.maps.elements import DataLayer
+
+    return {
+        child.layer_name: (json.loads(child.data_js), json.loads(child.options_js))
+        for child in m._children.values()
+        if isinstance(child, DataLayer)
+    }
+
+
+def _tooltip_of(layer: tuple[dict, dict], code: str) -> dict[str, str]:
+    """What a grid's tooltip shows: label → value (as ``fieldTable`` in geo_grid_map.js)."""
+    data, options = layer
+    row = dict(zip(data["f"], data["p"][[r[0] for r in data["p"]].index(code)], strict=True))
+    return {label: row[field] for field, label in options["tooltip"] if row.get(field)}
+
+
+def test_every_role_of_the_district_shows_in_the_grid_tooltips(district):
+    """Roles are data per district since 0012: a role it adds (网格指导员), a fourth-level one
+    (楼栋长) and a department's 报到 members (城管报到成员, on the 城管 layer) show under their
+    district's names with their people, as the default 网格长 and 网格员 do; phones never."""
+    layers = {key: gdf.iloc[:4] for key, gdf in district["layers"].items()}
+    grid, dept = layers["unified"]["code"].iloc[0], layers["urban_mgmt"]["code"].iloc[1]
+    people = [
+        ("p1", "王长", "grid_leader", "网格长", "grid_leader", "unified", grid),
+        ("p2", "李员", "grid_worker", "网格员", "grid_worker", "unified", grid),
+        ("p3", "赵导", "grid_guide", "网格指导员", "none", "unified", grid),
+        ("p4", "钱楼", "building_leader", "楼栋长", "none", "unified", grid),
+        ("p5", "孙城", "cg_member", "城管报到成员", "dept_member", "urban_mgmt", dept),
+        ("p6", "周户", "party_household", "党员中心户", "party_household", "unified", grid),
+    ]
+    roster = pd.DataFrame(
+        people, columns=["person_id", "name", "role", "role_name", "duty", "layer", "grid_code"]
+    ).assign(phone="13912345678")
+    m = coverage_map(district["streets"], district["communities"], layers, roster=roster)
+    found = _data_layers(m)
+    unified = _tooltip_of(found[LAYER_NAMES_ZH["unified"]], grid)
+    assert unified == {"编码": grid, "户数": unified["户数"], "网格员": "李员", "网格长": "王长",
+                       "党员中心户": "周户", "网格指导员": "赵导", "楼栋长": "钱楼"}  # fmt: skip
+    assert list(unified)[2:4] == ["网格员", "网格长"]  # in the order of their duties
+    city = _tooltip_of(found[LAYER_NAMES_ZH["urban_mgmt"]], dept)
+    assert city == {"编码": dept, "户数": city["户数"], "城管报到成员": "孙城"}
+    assert "13912345678" not in map_html(m)
+
+
 def test_bad_inputs_name_the_argument(district):
     streets, communities = district["streets"], district["communities"]
     with pytest.raises(BadInput, match="unified"):

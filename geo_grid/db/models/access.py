@@ -35,7 +35,7 @@ _ROLE_CHECK = (
     "'open311_client')"
 )
 _SCOPE_CHECK = "scope_level in ('all', 'province', 'city', 'district', 'street', 'community')"
-#: a scope's code is the division code of its level (a city account: ``city:3205``)
+#: a scope's code is the division code of its level (a city account: ``city:4201``)
 _SCOPE_CODES = (
     "(scope_level = 'all' AND scope_code = '') OR "
     "(scope_level = 'province' AND scope_code ~ '^[0-9]{2}$') OR "

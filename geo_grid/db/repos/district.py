@@ -50,6 +50,7 @@ __all__ = [
     "read_districts",
     "read_roles",
     "read_roster",
+    "roster_fingerprint",
     "replace_addresses",
     "replace_roster",
     "upsert_district",
@@ -256,6 +257,20 @@ def read_roster(
     }  # fmt: skip
     result = session.execute(text(sql), params)
     return result_frame(result)
+
+
+def roster_fingerprint(session: Session, district: str) -> tuple[int, int, int]:
+    """(active entries, largest id, sum of active ids) of a district's roster: what a page that
+    shows the roster is cached by. A roster import replaces rows (new ids), a publish or an
+    edit adds or deactivates them: each changes it."""
+    row = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE active), coalesce(max(id), 0), "
+            "coalesce(sum(id) FILTER (WHERE active), 0) FROM roster WHERE district_code = :d"
+        ),
+        {"d": district},
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def roster_assignments(

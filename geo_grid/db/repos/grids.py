@@ -29,6 +29,7 @@ from geo_grid.layers import BUILTIN_LAYERS
 __all__ = [
     "GRID_COLUMNS",
     "counts_by_layer",
+    "count_grids",
     "create_generation",
     "ensure_layer",
     "generation_row",
@@ -142,6 +143,12 @@ def generation_row(session: Session, generation_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+def count_grids(session: Session, generation_id: int) -> int:
+    """How many grids a generation has (from the index on generation)."""
+    sql = "SELECT count(*) FROM grid WHERE generation_id = :g"
+    return int(session.execute(text(sql), {"g": generation_id}).scalar_one())
+
+
 def list_generations(session: Session, layer: str, district: str) -> list[dict[str, Any]]:
     sql = """SELECT g.*, (SELECT count(*) FROM grid WHERE generation_id = g.id) AS grids
              FROM generation g WHERE layer_key = :k AND district_code = :d ORDER BY number"""
@@ -181,14 +188,19 @@ def resolve_generation(
 
 
 def publish_generation(
-    session: Session, generation_id: int, *, expected_published: int | None = None
+    session: Session,
+    generation_id: int,
+    *,
+    expected_published: int | None = None,
+    dry_run: bool = False,
 ) -> int | None:
     """Retire the published generation of the draft's layer in its district and publish the
     draft, atomically; no other district's row is read or written.
 
     Returns the id of the generation that was retired (or None). ``expected_published`` lets a
     caller say which generation it based its work on: if another publish happened meanwhile, the
-    call raises :class:`Conflict` instead of silently overwriting it.
+    call raises :class:`Conflict` instead of silently overwriting it. ``dry_run`` makes the same
+    checks under the same lock and returns what would be retired, changing nothing.
     """
     gen = generation_row(session, generation_id)
     lock_layer(session, gen["layer_key"], gen["district_code"])
@@ -211,6 +223,8 @@ def publish_generation(
             "published by someone else meanwhile",
             field="generation",
         )
+    if dry_run:
+        return current
     if current is not None:
         session.execute(
             text("UPDATE generation SET status = 'retired', retired_at = now() WHERE id = :id"),
@@ -289,20 +303,27 @@ def read_grids(
     generation_id: int,
     bbox: tuple[float, float, float, float] | None = None,
     codes: Iterable[str] | None = None,
+    communities: Iterable[str | None] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Grids of one generation, optionally within a lon/lat bbox or restricted to codes.
+    """Grids of one generation, optionally within a lon/lat bbox or restricted to codes or to
+    communities (None among them: the grids without one).
 
     One constant statement: an absent filter is a NULL parameter, which psycopg2 inlines, so the
     planner folds ``NULL IS NULL`` away and still uses the spatial and code indexes.
     """
     params: dict[str, Any] = {"gid": generation_id, **bbox_params(bbox)}
     params["codes"] = None if codes is None else list(codes)
+    chosen = None if communities is None else list(communities)
+    params["comms"] = None if chosen is None else [c for c in chosen if c is not None]
+    params["no_comm"] = chosen is not None and None in chosen
     sql = """SELECT id, layer_key AS layer, code, name, community_code, street_code, households,
                     area_m2, properties, district_code, ST_AsBinary(geom) AS geom
              FROM grid WHERE generation_id = :gid
                AND (CAST(:minx AS float8) IS NULL
                     OR geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490))
                AND (CAST(:codes AS text[]) IS NULL OR code = ANY(:codes))
+               AND (CAST(:comms AS text[]) IS NULL OR community_code = ANY(:comms)
+                    OR (:no_comm AND community_code IS NULL))
              ORDER BY code, id"""
     return read_table_frame(session, sql, params)
 

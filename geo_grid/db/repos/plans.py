@@ -26,6 +26,8 @@ __all__ = [
     "apply_plan_roster",
     "cases_table_exists",
     "changed_codes",
+    "duplicate_codes",
+    "touched_communities",
     "copy_grids",
     "delete_grids",
     "edit_snapshot",
@@ -236,6 +238,35 @@ def changed_codes(session: Session, generation_id: int, base_id: int | None) -> 
              ORDER BY g.code"""
     rows = session.execute(text(sql), {"g": generation_id, "b": base_id})
     return {r.code: r.change for r in rows}
+
+
+def touched_communities(session: Session, generation_id: int, base_id: int) -> list[str | None]:
+    """Communities of the grids generation ``generation_id`` adds, redraws, moves or drops
+    against ``base_id`` (None: a grid without one): the only ones whose coverage it can change.
+    Two index lookups per grid code of the two generations, in the database."""
+    sql = """SELECT DISTINCT c FROM (
+                 SELECT g.community_code AS c FROM grid g LEFT JOIN grid o
+                   ON o.generation_id = :b AND o.code = g.code
+                 WHERE g.generation_id = :g
+                   AND (o.id IS NULL OR NOT ST_OrderingEquals(o.geom, g.geom)
+                        OR o.community_code IS DISTINCT FROM g.community_code)
+                 UNION ALL
+                 SELECT o.community_code FROM grid o LEFT JOIN grid g
+                   ON g.generation_id = :g AND g.code = o.code
+                 WHERE o.generation_id = :b
+                   AND (g.id IS NULL OR NOT ST_OrderingEquals(o.geom, g.geom)
+                        OR o.community_code IS DISTINCT FROM g.community_code)) t
+             ORDER BY c"""
+    return [r[0] for r in session.execute(text(sql), {"g": generation_id, "b": base_id})]
+
+
+def duplicate_codes(session: Session, generation_id: int, codes: Iterable[str]) -> dict[str, int]:
+    """``codes`` used more than once in the generation, with how many times (the index on
+    (generation, code) answers it without reading the other grids)."""
+    sql = """SELECT code, count(*) AS n FROM grid
+             WHERE generation_id = :g AND code = ANY(:codes) GROUP BY code HAVING count(*) > 1"""
+    rows = session.execute(text(sql), {"g": generation_id, "codes": list(codes)})
+    return {r.code: int(r.n) for r in rows}
 
 
 # ---------------------------------------------------------------------------------- undo

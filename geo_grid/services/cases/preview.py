@@ -21,7 +21,7 @@ from geo_grid.cases.duplicates import duplicates_among, search_window
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
-from geo_grid.labels import GEOCODE_STATUS, ROSTER_ROLE, label, reason_zh
+from geo_grid.labels import GEOCODE_STATUS, label, reason_zh
 from geo_grid.layers import UNIFIED
 from geo_grid.services import geocoding, layers
 from geo_grid.services.cases._common import action_time
@@ -94,11 +94,7 @@ def duty_grid(code: str) -> dict[str, Any] | None:
         grid = layers.get_grid(code, layer=UNIFIED)
     except NotFound:
         return None
-    roster = [
-        {**p, "role_zh": p.get("role_name") or label(ROSTER_ROLE, p.get("role"))}
-        for p in grid["roster"]
-        if p.get("duty") != "party_household"  # households, not people on duty
-    ]
+    roster = [p for p in grid["roster"] if p.get("duty") != "party_household"]  # households
     keep = ("code", "name", "community_code", "community", "street_code", "street", "households")
     return {**{k: grid[k] for k in keep}, "roster": roster, "geometry": grid["geometry"]}
 

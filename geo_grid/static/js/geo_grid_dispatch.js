@@ -141,7 +141,7 @@
         }).join("") + "</table>";
       }
       var people = (data.roster || []).map(function (p) {
-        return esc((opts.roleNames || {})[p.role] || p.role) + " " + esc(p.name);
+        return esc(p.role_zh || (opts.roleNames || {})[p.role] || p.role) + " " + esc(p.name);
       });
       if (people.length) html += "<div>" + people.join("，") + "</div>";
       if (state.picked && data.grid_code) {

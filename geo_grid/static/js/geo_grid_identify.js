@@ -1,7 +1,8 @@
 /* geo-grid click to identify (geo_grid/maps/identify.py): a click or a tap on a map page opens a
  * panel about the unified grid at that point.
  *
- * geoGridIdentify.attach(map, {locateUrl, gridUrl ("{code}": the unified layer's), meUrl, crs, layerNames, roleNames,
+ * geoGridIdentify.attach(map, {locateUrl, gridUrl ("{code}": the unified layer's), meUrl, crs, layerNames,
+ * roleNames (the default roles' names, for an answer without role_zh: a district names its own roles),
  * district, links: [{key, href ("{code}", "{district}"), label, roles}]}). A click asks
  * locateUrl?lon=&lat=(&crs=) for every layer's grid there, the community, the street and the
  * people on duty, and gridUrl for the grid's name, households and outline (drawn when the page's
@@ -142,7 +143,7 @@
             rows([["街道", located.street_name], ["社区", located.community_name]]) : null]);
         return;
       }
-      var roster = (located ? located.roster : (grid && grid.roster) || []).filter(function (p) { return p.role !== "party_household"; });
+      var roster = (located ? located.roster : (grid && grid.roster) || []).filter(function (p) { return (p.duty || p.role) !== "party_household"; });
       var depts = located ? Object.keys(located.grids || {}).filter(function (k) { return k !== "unified" && located.grids[k]; }) : [];
       show([
         el("h3", {}, [el("span", {text: (grid && grid.name) || "全科网格"}), " ", el("small", {className: "gg-code", text: code})]),
@@ -151,7 +152,7 @@
           ["户数", grid && grid.households !== null && grid.households !== undefined ? grid.households + " 户" : ""]]),
         el("h4", {text: "在岗人员"}),
         roster.length ? el("ul", {className: "gg-identify-duty"}, roster.map(function (p) {
-          return el("li", {}, [el("span", {className: "gg-role", text: (opts.roleNames || {})[p.role] || p.role}), " " + p.name]);
+          return el("li", {}, [el("span", {className: "gg-role", text: p.role_zh || (opts.roleNames || {})[p.role] || p.role}), " " + p.name]);
         })) : el("p", {className: "gg-muted", text: "暂无在岗人员登记"}),
         depts.length ? el("h4", {text: "部门网格"}) : null,
         depts.length ? rows(depts.map(function (k) { return [(opts.layerNames || {})[k] || k, located.grids[k]]; })) : null,
