@@ -75,6 +75,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/geocode/batch": STAFF,
     "GET /api/v1/locate": STAFF,
     "GET /api/v1/reverse": STAFF,
+    "GET /api/v1/search": STAFF,
     # --- cases (area limits and reporter masking inside the services)
     "POST /api/v1/cases": CASE_WORKERS,
     "GET /api/v1/cases": CASE_READERS,

@@ -86,7 +86,7 @@ def generate_cases(
     grids = np.unique(grid_of)
     weight = rng.pareto(1.6, len(grids)) + 0.2
     kinds = rng.choice(list(_BIASES) + ["plain"] * 3, size=len(grids))
-    perf = np.clip(rng.normal(1.0, 0.35, len(grids)), 0.45, 2.2)  # >1: slower than the SLA
+    perf = np.clip(rng.normal(0.65, 0.25, len(grids)), 0.45, 2.2)  # >1: slower than the SLA
     g_index = {g: i for i, g in enumerate(grids)}
     per_addr = weight[np.searchsorted(grids, grid_of)]
     pick = rng.choice(len(addr), size=n, p=per_addr / per_addr.sum())
@@ -225,7 +225,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
         ev("assess", t, "system:router", SYSTEM, cat.code)
         ev("dispatch", t, "system:router", SYSTEM, decision.trace[-1])
     row["dispatched_at"] = t
-    t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.6 * perf)))
+    t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.25 * perf)))
     t += timedelta(hours=float(rng.uniform(0.2, 3)))
     if t > end:
         return _finish(row, status, end, rng), evs, []
@@ -236,7 +236,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
                     "to_status": status, "actor": handler, "role": "grid_worker", "at": t_contact,
                     "note": "已联系反映人", "attachment": None, "data": {}})  # fmt: skip
     work = rule.sla_hours["handle"] * float(rng.lognormal(np.log(0.55 * perf), 0.55))
-    if rng.random() < 0.04 * perf:
+    if rng.random() < 0.02 * perf:
         s_at = t + timedelta(hours=work / 3)
         if s_at <= end:
             ev("suspend", s_at, handler, "grid_worker", "等待条件")
@@ -253,7 +253,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
     t += timedelta(hours=float(rng.uniform(1, rule.sla_hours["verify"] * perf)))
     if t > end:
         return _finish(row, status, end, rng), evs, _escalate(row, status, end)
-    if rng.random() < 0.05 * perf:
+    if rng.random() < 0.02 * perf:
         ev("reopen", t, "核查员", "dispatcher", "核查不通过")
         row["reopened"] = 1
         t += timedelta(hours=float(rng.uniform(4, 24)))
@@ -274,7 +274,7 @@ def _simulate(case_id, cat, rule, decision, placement, at, end, perf, channel, r
     if rng.random() < 0.7:
         t += timedelta(hours=float(rng.uniform(1, 48)))
         if t <= end:
-            rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.25, 0.1, 0.06, 0.04]))
+            rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.78, 0.18, 0.02, 0.01, 0.01]))
             if perf > 1.4 and rating > 2:
                 rating -= 1
             ev("rate", t, "12345回访", "dispatcher", "市民评价", {"rating": rating})

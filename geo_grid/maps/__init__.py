@@ -25,7 +25,8 @@ The package, by layer (each module's docstring says more):
   (:func:`services_map` and the station reach it draws), :mod:`~geo_grid.maps.plan`
   (:func:`plan_map`);
 - what every page shares: :mod:`~geo_grid.maps.page` (open a page, draw geometries for its
-  tiles, close it, write it), :mod:`~geo_grid.maps.frames` (check and read the inputs),
+  tiles, close it, write it), :mod:`~geo_grid.maps.basemap` (what it is drawn over: 天地图, an
+  XYZ template, or the district's own roads and names), :mod:`~geo_grid.maps.frames` (check and read the inputs),
   :mod:`~geo_grid.maps.elements` (the Leaflet layers and controls, the two escapes),
   :mod:`~geo_grid.maps.encode` (simplify and pack coordinates), :mod:`~geo_grid.maps.assets`
   (what a page loads and copies beside it).
@@ -45,6 +46,7 @@ Examples
 True
 """
 
+from geo_grid.maps.basemap import BaseMap, tile_base, vector_base
 from geo_grid.maps.cases import (
     INDICATOR_COLOURS,
     case_classes,
@@ -72,6 +74,7 @@ from geo_grid.maps.services import (
 )
 
 __all__ = [
+    "BaseMap",
     "DEFECT_STYLES",
     "INDICATOR_COLOURS",
     "INLINE_LIMIT",
@@ -94,5 +97,7 @@ __all__ = [
     "service_coverage",
     "service_stations",
     "services_map",
+    "tile_base",
+    "vector_base",
     "write_map",
 ]

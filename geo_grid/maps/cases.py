@@ -26,7 +26,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import folium
@@ -36,11 +36,13 @@ import pandas as pd
 import shapely
 
 from geo_grid.access import mask_text
+from geo_grid.cases.indicators import RATES, Thresholds
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
-from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
+from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, INDICATOR_RATE, ROSTER_ROLE, label
 from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 from geo_grid.maps.assets import Plugins
+from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import (
     DataLayer,
     JsLayer,
@@ -88,14 +90,21 @@ _CASE_POPUP = [
     ["address", "地址"],
     ["received", "受理时间"],
 ]
+#: Fills of grids that borrow their community's colour (too few cases of their own): paler.
+_BORROWED = {k: {**v, "fillOpacity": 0.3, "dashArray": "4 3"} for k, v in
+             INDICATOR_COLOURS.items() if k}  # fmt: skip
 _INDICATOR_OPTIONS = {
     "style": {"weight": 0.7},
-    "styleField": "colour",
-    "styles": {str(k): v for k, v in INDICATOR_COLOURS.items()},
+    "styleField": "style",
+    "styles": {
+        **{str(k): v for k, v in INDICATOR_COLOURS.items()},
+        **{f"{k}~": v for k, v in _BORROWED.items()},
+    },
     "hover": {"weight": 3},
     "title": "name",
     "tooltip": [
         ["light", "指标"],
+        ["why", "原因"],
         ["ontime", "按期结案率"],
         ["closure", "结案率"],
         ["received", "受理"],
@@ -278,6 +287,7 @@ def cases_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     simplify_m: float = 4.0,
     district: MapDistrict | None = None,
 ) -> folium.Map:
@@ -300,7 +310,7 @@ def cases_map(
     grids = check_frame(grids, "grids", ("code",))
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
+        tiles_crs=tiles_crs, district=district, base=base,
         around=grids,
     )  # fmt: skip
     points = _case_points(cases, page)
@@ -317,35 +327,63 @@ def cases_map(
     return page.finish(Legend("每网格案件数 / 案件状态", legend), info)
 
 
-def _indicator_cells(indicators: pd.DataFrame, codes: list[str]) -> Callable[[str], list[Any]]:
-    """Reads one indicator column in the order of ``codes`` (``None`` for a grid without a row)."""
-    table = indicators.drop_duplicates("code")
-    table.index = pd.Index([str(c) for c in table["code"]])
-
-    def cells(name: str) -> list[Any]:
-        if name not in table.columns:
-            return [None] * len(codes)
-        values = table[name].reindex(codes)
-        return column(pd.DataFrame({name: values.to_numpy()}), name)
-
-    return cells
-
-
 def _pct(values: list[Any]) -> list[str | None]:
-    return [None if v is None else f"{100 * float(v):.0f}%" for v in values]
+    return [None if v is None or pd.isna(v) else f"{100 * float(v):.0f}%" for v in values]
 
 
-def _indicators_info(indicators: pd.DataFrame, counts: dict, period: str | None) -> str:
+def _bounds_text(rate: str, thresholds: Thresholds) -> str:
+    """A rate's green and yellow bounds as a leader reads them ("绿 ≥90%，黄 ≥80%")."""
+    green, yellow = thresholds.bounds[rate]
+    sign = "≥" if RATES[rate] else "≤"
+    return f"绿 {sign}{100 * green:.0f}%，黄 {sign}{100 * yellow:.0f}%"
+
+
+def _why(row: Mapping[str, Any], thresholds: Thresholds) -> str | None:
+    """Why a grid has its colour: the rates that gave it, their values and the thresholds, and
+    whether the colour is its community's (the grid has too few cases of its own)."""
+    colour = row.get("colour")
+    if colour not in ("red", "yellow", "green"):
+        return None
+    values = row.get("reason_values") or {}
+    if colour == "green":
+        text = "各项指标均达绿色标准"
+    else:
+        text = "；".join(
+            f"{INDICATOR_RATE.get(r, r)} {_pct([values.get(r)])[0] or '—'}"
+            f"（{_bounds_text(r, thresholds)}）"
+            for r in row.get("reasons") or ()
+            if r in thresholds.bounds
+        )
+    if row.get("colour_source") == "community":
+        due = row.get("due") or 0
+        text = (
+            f"本网格案件过少（到期 {due} 件，不足 {thresholds.min_cases} 件），沿用所在社区：{text}"
+        )
+    return text
+
+
+def _indicator_rows(indicators: pd.DataFrame, codes: list[str]) -> list[dict[str, Any]]:
+    """The indicator row of each grid of ``codes`` in order (empty for a grid without one)."""
+    table = indicators.drop_duplicates("code")
+    by_code = dict(zip(table["code"].astype(str), table.to_dict("records"), strict=True))
+    return [by_code.get(code, {}) for code in codes]
+
+
+def _indicators_info(indicators: pd.DataFrame, counts: dict, borrowed: int,
+                     period: str | None, area: str | None) -> str:  # fmt: skip
     """The summary box: the on-time closure rate of due cases and the grids of each colour."""
     table = indicators.drop_duplicates("code")
     due = int(pd.to_numeric(table.get("due", pd.Series(dtype=float)), errors="coerce").sum())
     on_time = pd.to_numeric(table.get("closed_on_time", pd.Series(dtype=float)), errors="coerce")
     rate = f"{100 * on_time.sum() / due:.1f}%" if due else "—"
-    info = "<h3>红绿指标</h3>"
+    info = f"<h3>红绿指标{'：' + html_text(area) if area else ''}</h3>"
     if period:
         info += f"{html_text(period)}<br>"
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
-    return info + f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
+    info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
+    if borrowed:
+        info += f"<br><small>其中 {borrowed} 个网格案件过少，沿用所在社区的颜色（浅色）</small>"
+    return info
 
 
 def indicators_map(
@@ -353,38 +391,54 @@ def indicators_map(
     indicators: pd.DataFrame,
     *,
     period: str | None = None,
+    thresholds: Thresholds | None = None,
+    area: str | None = None,
     asset_base: str = "/static",
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     simplify_m: float = 4.0,
     district: MapDistrict | None = None,
 ) -> folium.Map:
     """红绿指标: grids coloured red/yellow/green by their worst rate, with the on-time rate.
 
     ``indicators`` are rows of :func:`geo_grid.cases.indicators.indicators` at level ``grid``
-    (``code, received, due, closed, closed_on_time, overdue, closure_rate, ontime_rate, colour``).
-    Grids without a row (no case due) are grey. The summary states the district's on-time closure
-    rate (due cases closed by their deadline ÷ due cases) and how many grids are of each colour.
-    ``district`` gives the metric CRS ``simplify_m`` is measured in, and the centre.
+    (``code, received, due, closed, closed_on_time, overdue, closure_rate, ontime_rate, colour``;
+    with ``reasons``, ``reason_values`` and ``colour_source`` from
+    :func:`~geo_grid.cases.indicators.inherit_colours` the tooltip says which rates made a grid
+    red or yellow against which ``thresholds``, and a grid that borrows its community's colour is
+    drawn paler). Grids without a colour are grey. The summary states the on-time closure rate
+    (due cases closed by their deadline ÷ due cases) and how many grids are of each colour;
+    ``area`` names what the map shows (a street leader's street). ``district`` gives the metric
+    CRS ``simplify_m`` is measured in, and the centre.
     """
     grids = check_frame(grids, "grids", ("code",))
     missing = [c for c in ("code", "colour") if c not in indicators.columns]
     if missing:
         raise BadInput(f"indicators: missing column(s) {', '.join(missing)}", field="indicators")
+    thresholds = thresholds or Thresholds()
     page = open_page(
         "红绿指标", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
         around=grids,
     )  # fmt: skip
     codes = [str(c) for c in grids["code"].tolist()]
-    cells = _indicator_cells(indicators, codes)
-    colours = [c if c in INDICATOR_COLOURS else None for c in cells("colour")]
-    fields = ["code", "name", "colour", "light", "received", "due", "ontime", "closure", "overdue"]
+    rows = _indicator_rows(indicators, codes)
+    colours = [r.get("colour") if r.get("colour") in INDICATOR_COLOURS else None for r in rows]
+    borrowed = [c is not None and r.get("colour_source") == "community"
+                for c, r in zip(colours, rows, strict=True)]  # fmt: skip
+    fields = ["code", "name", "style", "light", "why", "received", "due", "ontime", "closure",
+              "overdue"]  # fmt: skip
     columns = [
-        codes, column(grids, "name"), [str(c) for c in colours],
-        [INDICATOR_COLOUR[c] for c in colours], cells("received"), cells("due"),
-        _pct(cells("ontime_rate")), _pct(cells("closure_rate")), cells("overdue"),
+        codes, column(grids, "name"),
+        [f"{c}~" if b else str(c) for c, b in zip(colours, borrowed, strict=True)],
+        [INDICATOR_COLOUR[c] + ("（沿用社区）" if b else "")
+         for c, b in zip(colours, borrowed, strict=True)],
+        [_why(r, thresholds) for r in rows],
+        [r.get("received") for r in rows], [r.get("due") for r in rows],
+        _pct([r.get("ontime_rate") for r in rows]), _pct([r.get("closure_rate") for r in rows]),
+        [r.get("overdue") for r in rows],
     ]  # fmt: skip
     layer = _grid_layer(
         page, grids, fields, columns, _INDICATOR_OPTIONS, "网格红绿指标", simplify_m
@@ -395,7 +449,11 @@ def indicators_map(
         (f"{INDICATOR_COLOUR[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
         for k in INDICATOR_COLOURS
     ]
-    return page.finish(Legend("红绿指标", legend), _indicators_info(indicators, counts, period))
+    if any(borrowed):
+        legend.append(("浅色虚线：案件过少，沿用社区颜色",
+                       {"color": "#555", "fillColor": "#e0e0e0", "dashArray": "4 3"}))  # fmt: skip
+    info = _indicators_info(indicators, counts, sum(borrowed), period, area)
+    return page.finish(Legend("红绿指标", legend), info)
 
 
 def dispatch_map(
@@ -409,6 +467,7 @@ def dispatch_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     simplify_m: float = 4.0,
     layer_names: Mapping[str, str] | None = None,
     district: MapDistrict | None = None,
@@ -426,7 +485,7 @@ def dispatch_map(
     grids = check_frame(grids, "grids", ("code",))
     page = open_page(
         "案件派遣", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
         around=grids,
     )  # fmt: skip
     page.add(Plugins(asset_base, (), ("js/geo_grid_dispatch.js",)))

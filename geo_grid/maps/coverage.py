@@ -38,6 +38,7 @@ from geo_grid.errors import BadInput
 from geo_grid.labels import DEFECT_KIND, label
 from geo_grid.layers import UNIFIED
 from geo_grid.maps.assets import Plugins
+from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, JsLayer, Legend, SearchBox, ZoomLabels, js_literal
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
@@ -245,7 +246,8 @@ def coverage_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
-    search_url: str | None = "/api/v1/geocode",
+    base: BaseMap | None = None,
+    search_url: str | None = "/api/v1/search",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
     tiles_base: str | None = None,
@@ -275,8 +277,12 @@ def coverage_map(
     tiles_url, tiles_attribution, tiles_crs
         Optional base-map template (none: a plain background) and the CRS its tiles use;
         ``gcj02`` shifts overlays onto AMap/Tencent tiles.
+    base
+        The page's base (:mod:`geo_grid.maps.basemap`: 天地图, an XYZ template, or the district's
+        own roads and names), in place of the three ``tiles_`` arguments.
     search_url
-        Address search endpoint called as ``search_url?q=`` (``&crs=`` added when shifted);
+        The search endpoint (``/api/v1/search``: typed hits of streets, communities, roads,
+        小区, grids and door plates) called as ``search_url?q=`` (``&crs=`` added when shifted);
         ``None`` leaves the search box out.
     simplify_m
         Coverage simplification tolerance in metres (topology kept).
@@ -300,11 +306,11 @@ def coverage_map(
     layers = _check_layers(grids_by_layer)
     page = open_page(
         "网格覆盖图", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
         around=layers[UNIFIED],
     )  # fmt: skip
     people, cases = roster_index(roster), case_counts(open_cases)
-    use_tiles = bool(tiles_base) and page.shift is None
+    use_tiles = bool(tiles_base) and page.shift is None and page.mercator
     tiles_base = (tiles_base or "").rstrip("/")
     if use_tiles:
         page.add(Plugins(asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]))
@@ -377,6 +383,7 @@ def checks_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
     district: MapDistrict | None = None,
@@ -395,7 +402,7 @@ def checks_map(
     title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
+        tiles_crs=tiles_crs, district=district, base=base,
         around=grids,
     )  # fmt: skip
     rows = zip(column(grids, "code"), column(grids, "name"), strict=True)

@@ -28,6 +28,7 @@ import shapely
 
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
+from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, ZoomLabels
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
@@ -127,6 +128,7 @@ def grid_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     district: MapDistrict | None = None,
 ) -> folium.Map:
     """One grid with its buildings (households in tooltips) and address points, neighbours grey.
@@ -141,7 +143,7 @@ def grid_map(
     code, name = column(grid, "code")[0] or "", column(grid, "name")[0] or ""
     page = open_page(
         f"网格 {code} {name}".strip(), asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district,
+        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
         around=grid,
     )  # fmt: skip
     legend: list[tuple[str, dict]] = []

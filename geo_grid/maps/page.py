@@ -56,6 +56,7 @@ from geo_grid.crs import (
 )
 from geo_grid.errors import BadInput
 from geo_grid.maps.assets import OwnAssets, copy_assets
+from geo_grid.maps.basemap import BaseMap, vector_layer
 from geo_grid.maps.elements import Legend, MapCall, html_text
 from geo_grid.maps.encode import simplify_coverage
 
@@ -160,6 +161,7 @@ def base_map(
     tiles_attribution: str,
     centre: tuple[float, float],
     bounds: BBox | None = None,
+    base: BaseMap | None = None,
 ) -> folium.Map:
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
@@ -167,9 +169,11 @@ def base_map(
     shared class list, so we assign new lists instead). Every page gets the project's icon and a
     metric-only scale bar (Leaflet's default also shows miles and feet). ``centre`` is
     ``(lon, lat)``; ``bounds`` (a district's outline), when given, is the view the page opens on
-    and keeps (:func:`fit` leaves it).
+    and keeps (:func:`fit` leaves it). ``base`` (:mod:`geo_grid.maps.basemap`) gives its tile
+    layers and the projection they need; without it ``tiles_url`` is one XYZ template.
     """
     m = folium.Map(
+        crs=base.projection if base is not None else "EPSG3857",
         location=[centre[1], centre[0]],
         zoom_start=12,
         zoom_snap=0.25,
@@ -186,7 +190,14 @@ def base_map(
     m.get_root().header.add_child(
         folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
     )
-    if tiles_url:
+    if base is not None:
+        for spec in base.tiles:
+            folium.TileLayer(
+                tiles=spec.url, attr=spec.attribution, name=spec.name, overlay=False,
+                control=False, max_zoom=19, max_native_zoom=spec.max_native_zoom,
+                subdomains=spec.subdomains, zoom_offset=spec.zoom_offset,
+            ).add_to(m)  # fmt: skip
+    elif tiles_url:
         folium.TileLayer(
             tiles=tiles_url,
             attr=tiles_attribution or "底图",
@@ -283,6 +294,8 @@ class Page:
     local_crs: str
     asset_base: str
     framed: list[np.ndarray] = field(default_factory=list)
+    #: drawn in Web Mercator (the project's vector tiles fit only then)
+    mercator: bool = True
 
     def geoms(
         self,
@@ -333,10 +346,15 @@ def open_page(
     tiles_crs: str,
     district: MapDistrict | None,
     around: gpd.GeoDataFrame | None = None,
+    base: BaseMap | None = None,
 ) -> Page:
     """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)
-    for ``district``, or without one for the data ``around`` (:meth:`MapDistrict.around`)."""
-    shift = display_transform(tiles_crs)
+    for ``district``, or without one for the data ``around`` (:meth:`MapDistrict.around`).
+
+    ``base`` (:mod:`geo_grid.maps.basemap`), when given, replaces ``tiles_url``,
+    ``tiles_attribution`` and ``tiles_crs``: its tiles, or the district's own roads and names
+    drawn under every layer."""
+    shift = display_transform(base.crs if base is not None else tiles_crs)
     district = district or MapDistrict.around(around)
     m = base_map(
         title=title,
@@ -345,8 +363,16 @@ def open_page(
         tiles_attribution=tiles_attribution,
         centre=district.centre,
         bounds=district.bounds,
+        base=base,
     )
-    return Page(m, shift, district.local_crs, asset_base)
+    page = Page(m, shift, district.local_crs, asset_base,
+                mercator=base is None or base.mercator)  # fmt: skip
+    if base is not None and not base.tiles and (base.roads is not None or base.places is not None):
+        page.add(vector_layer(
+            base, lambda gdf, m: page.geoms(gdf, m, coverage=False, frame=False),
+            mercator=page.mercator,
+        ))  # fmt: skip
+    return page
 
 
 def map_html(m: folium.Map) -> str:

@@ -28,6 +28,7 @@ import geopandas as gpd
 from branca.element import Element
 
 from geo_grid.maps.assets import Plugins
+from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, MapCall, ZoomLabels, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
@@ -91,6 +92,7 @@ def plan_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     district: MapDistrict | None = None,
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
@@ -109,7 +111,7 @@ def plan_map(
     title = title or f"调整方案 {plan_id}"
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
+        tiles_crs=tiles_crs, district=district, base=base,
         around=after if len(after) else before,
     )  # fmt: skip
     around: dict[str, DataLayer] = {}

@@ -41,6 +41,7 @@ import shapely
 
 from geo_grid.crs import AUTO, STORAGE_EPSG, resolve_local
 from geo_grid.errors import BadInput
+from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
@@ -277,6 +278,7 @@ def services_map(
     tiles_url: str | None = None,
     tiles_attribution: str = "",
     tiles_crs: str = "wgs84",
+    base: BaseMap | None = None,
     district: MapDistrict | None = None,
 ) -> folium.Map:
     """Stations, their reach, and the uncovered areas shaded, with the share of households covered.
@@ -288,7 +290,7 @@ def services_map(
     title = f"{coverage.minutes:g}分钟步行服务圈"
     page = open_page(
         title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district,
+        tiles_crs=tiles_crs, district=district, base=base,
         around=communities,
     )  # fmt: skip
     page.add(*_service_layers(page, stations, coverage, communities))

@@ -95,23 +95,19 @@ def _recall(cache: OrderedDict, key: tuple) -> Any:
 def _map_options(
     asset_base: str, district: DistrictProfile, *, whole: bool = True
 ) -> dict[str, Any]:
-    """Base map, assets and the district a page draws: its metric CRS and, for a district-wide
-    page (``whole``), its bounds to open on (a page of one grid or plan opens on what it draws)."""
+    """Base map (:func:`geo_grid.services.places.base_map`: the configured tiles, or the
+    district's own roads and names), assets and the district a page draws: its metric CRS and,
+    for a district-wide page (``whole``), its bounds to open on (a page of one grid or plan opens
+    on what it draws)."""
     from geo_grid.maps import MapDistrict
+    from geo_grid.services.places import base_map
 
-    s = get_settings()
     if whole:
         shown = MapDistrict.of_bounds(district.local_crs, district.bounds)
     else:
         minx, miny, maxx, maxy = district.bounds
         shown = MapDistrict(district.local_crs, ((minx + maxx) / 2, (miny + maxy) / 2))
-    return {
-        "asset_base": asset_base,
-        "tiles_url": s.tiles_url,
-        "tiles_attribution": s.tiles_attribution,
-        "tiles_crs": s.tiles_crs,
-        "district": shown,
-    }
+    return {"asset_base": asset_base, "base": base_map(district.code), "district": shown}
 
 
 def _layer_names(session) -> dict[str, str]:
@@ -164,7 +160,7 @@ def _coverage(session, asset_base: str, district: str, api_base: str | None = ""
         grids_by_layer,
         roster=repos.district.read_roster(session, layer=UNIFIED, districts=here),
         open_cases=repos.tiles.open_case_counts(session, here),
-        search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
+        search_url=None if api_base is None else f"{api_base}/api/v1/search",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
         tiles_query=query,
         building_tiles=True,
@@ -232,16 +228,19 @@ def _cases(
 
 
 def _indicators(session, asset_base: str, district: str, start=None, end=None, **_: Any):
-    """红绿指标 as the cases service computes them (the district's thresholds)."""
+    """红绿指标 as the cases service computes them (the district's thresholds); every grid
+    coloured, a grid with too few cases by its community."""
     from geo_grid.maps import indicators_map
     from geo_grid.services import cases
 
     start, end = default_period(session, start, end, [district])
-    rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district]))
+    grids = _unified(session, district)
+    every = dict(zip(grids["code"].astype(str), grids["community_code"], strict=True))
+    rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district], grids=every))
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
-        _unified(session, district), rows, period=format_period(start, end),
+        grids, rows, period=format_period(start, end), thresholds=cases.thresholds(district),
         **_map_options(asset_base, districts.get(district)),
     )  # fmt: skip
 

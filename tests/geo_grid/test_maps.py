@@ -159,7 +159,7 @@ def test_coverage_page_is_offline_named_and_private(coverage_page, district):
         assert _has(html, name)
     assert "王网格0" in html and "李网格0" in html  # leader and worker names in the data
     assert "13900000000" not in html  # phone numbers never reach the page
-    assert "geoGrid.searchControl" in html and "/api/v1/geocode" in html
+    assert "geoGrid.searchControl" in html and "/api/v1/search" in html
 
 
 def test_department_layers_start_hidden(coverage_page):

@@ -36,6 +36,7 @@ __all__ = [
     "read_admin_areas",
     "read_district_outlines",
     "read_districts",
+    "read_place_points",
     "read_roster",
     "upsert_district",
 ]
@@ -269,4 +270,26 @@ def read_address_library(session: Session, *, district: str | None = None) -> pd
         "WHERE CAST(:d AS text) IS NULL OR district_code = :d ORDER BY id"
     ).format(identifiers(ADDRESS_FIELDS))
     result = session.execute(composed(session, sql), {"d": district})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_place_points(session: Session, *, district: str) -> pd.DataFrame:
+    """The named points of ``district``'s address library: one row per address that names a
+    road (with its door number), a 小区 or a village (``kind``, ``name``, ``door_no``,
+    ``community_code``, ``street_code``, ``lon``, ``lat`` in EPSG:4490); what the map's search
+    finds and its base map draws roads from."""
+    sql = """SELECT kind, name, door_no, community_code, street_code, lon, lat FROM (
+               SELECT 'road' AS kind, road AS name, door_no, community_code, street_code,
+                      ST_X(geom) AS lon, ST_Y(geom) AS lat, id
+               FROM address WHERE district_code = :d AND road IS NOT NULL
+               UNION ALL
+               SELECT 'xiaoqu', xiaoqu, NULL, community_code, street_code, ST_X(geom),
+                      ST_Y(geom), id
+               FROM address WHERE district_code = :d AND xiaoqu IS NOT NULL
+               UNION ALL
+               SELECT 'village', village, NULL, community_code, street_code, ST_X(geom),
+                      ST_Y(geom), id
+               FROM address WHERE district_code = :d AND village IS NOT NULL
+             ) AS named ORDER BY kind, name, id"""
+    result = session.execute(text(sql), {"d": district})
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
