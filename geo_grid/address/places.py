@@ -52,7 +52,7 @@ import shapely
 from geo_grid.address.normalize import normalize, normalize_name
 from geo_grid.errors import BadInput
 
-__all__ = ["PLACE_KINDS", "Place", "PlaceIndex", "named_places", "road_lines"]
+__all__ = ["PLACE_KINDS", "Place", "PlaceIndex", "area_name", "named_places", "road_lines"]
 
 #: What a search finds, in the order equal confidences are listed (labels:
 #: :data:`geo_grid.labels.PLACE_KIND`).
@@ -133,6 +133,23 @@ def road_lines(plates: pd.DataFrame, local_crs: str) -> gpd.GeoDataFrame:
     return out.to_crs(4490)
 
 
+#: What the official name of a neighbourhood committee adds to the community's own name.
+_COMMITTEE = ("居民委员会", "村民委员会", "居委会", "村委会")
+
+
+def area_name(name: str) -> str:
+    """A street's or community's name as a map writes it: the committee's official name without
+    its committee (咏梅社区 for 咏梅社区居委会, 瑞丰园社区 for 瑞丰园社区居民委员会).
+
+    >>> area_name("咏梅社区居委会"), area_name("瑞丰园社区居民委员会"), area_name("尧化街道")
+    ('咏梅社区', '瑞丰园社区', '尧化街道')
+    """
+    for suffix in _COMMITTEE:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _median_filter(xy: np.ndarray) -> np.ndarray:
     """Each vertex the median of itself and its :data:`_SMOOTH` - 1 neighbours (the ends repeated,
     so an end stays where it is unless both its neighbours disagree)."""
@@ -194,11 +211,12 @@ class PlaceIndex:
         if missing:
             raise BadInput(f"points: missing columns {sorted(missing)}", field="points")
         self.local_crs = local_crs
-        self._admin = {str(c): str(n) for c, n in zip(streets["code"], streets["name"],
-                                                      strict=True)}  # fmt: skip
-        self._admin |= {
-            str(c): str(n) for c, n in zip(communities["code"], communities["name"], strict=True)
+        self._admin = {
+            str(c): area_name(str(n))
+            for areas in (streets, communities)
+            for c, n in zip(areas["code"], areas["name"], strict=True)
         }
+
         self._grids = grids.reset_index(drop=True)
         self._grid_at = grid_at or self._grids_here
         #: each road's line through its door plates (:func:`road_lines`): the base map draws them
@@ -232,6 +250,7 @@ class PlaceIndex:
         community = self._grids.get("community_code", pd.Series([], dtype=object)).astype(str)
         for i, row in enumerate(zip(areas["code"], areas["name"], parent, short, strict=True)):
             code, name, up, brief = (None if pd.isna(v) else str(v) for v in row)
+            name = area_name(name)
             if kind == "community":
                 grids = self._grids["code"][community == code].astype(str).tolist()
             else:

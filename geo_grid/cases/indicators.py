@@ -263,18 +263,23 @@ def indicators(
 
 
 def inherit_colours(
-    grids: pd.DataFrame, communities: pd.DataFrame, grid_community: Mapping[str, str | None]
+    grids: pd.DataFrame,
+    communities: pd.DataFrame,
+    grid_community: Mapping[str, str | None],
+    streets: pd.DataFrame | None = None,
+    community_street: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
     """Grid rows for every grid of ``grid_community``; a grid too thin to judge borrows its
-    community's colour.
+    community's colour (or, when that is too thin too, its street's: ``streets`` at level
+    ``street`` and ``community_street`` mapping community codes to street codes).
 
     ``grids`` and ``communities`` are :func:`indicators` tables of the same cases at levels
     ``grid`` and ``community``; ``grid_community`` maps each grid code to its community code (a
     grid with no case in the period gets a row of zeros). A grid none of whose rates has
     ``min_cases`` cases behind it takes its community's ``colour`` and ``reasons`` with
-    ``colour_source`` ``"community"`` (``"own"`` when its own rates decide, None when neither
-    can); ``community_code`` says whose colour it is and ``reason_values`` gives the values of
-    the ``reasons`` rates that decided it. Two late cases of three do not paint a
+    ``colour_source`` ``"community"`` (``"street"`` when it is its street's, ``"own"`` when its
+    own rates decide, None when none can); ``community_code`` says whose colour it is and
+    ``reason_values`` gives the values of the ``reasons`` rates that decided it. Two late cases of three do not paint a
     grid red, but a grid of a community that closes late is not shown as if nothing were known.
 
     >>> t = pd.Timestamp("2026-01-10", tz="UTC")
@@ -297,28 +302,40 @@ def inherit_colours(
     rows = rows.astype(object).where(rows.notna(), None)
     rows["level"], rows["code"] = "grid", codes
     rows["community_code"] = [grid_community[c] for c in codes]
-    parents = communities.drop_duplicates("code")
-    parent_of = dict(zip(parents["code"].astype(str), parents.to_dict("records"), strict=True))
+    community_of = _table(communities)
+    street_of = _table(streets) if streets is not None else {}
+    up = community_street or {}
     picked = [
-        _pick(mine, row, parent_of.get(str(row["community_code"])))
+        _pick(mine, row, community_of.get(str(row["community_code"])),
+              street_of.get(str(up.get(row["community_code"]))))
         for mine, row in zip(_cells(rows, "colour"), rows.to_dict("records"), strict=True)
-    ]
+    ]  # fmt: skip
     for i, name in enumerate(("colour", "reasons", "reason_values", "colour_source")):
         rows[name] = pd.Series([p[i] for p in picked], index=rows.index, dtype=object)
     return rows.reset_index(drop=True)
 
 
+def _table(units: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """An :func:`indicators` table as ``{code: row}``."""
+    units = units.drop_duplicates("code")
+    return dict(zip(units["code"].astype(str), units.to_dict("records"), strict=True))
+
+
 def _pick(
-    mine: str | None, row: Mapping[str, Any], parent: Mapping[str, Any] | None
+    mine: str | None,
+    row: Mapping[str, Any],
+    community: Mapping[str, Any] | None,
+    street: Mapping[str, Any] | None,
 ) -> tuple[str | None, list[str], dict[str, Any], str | None]:
     """A grid's colour, reasons, the values of those rates and whose they are: its own when its
-    rates gave one, else its community's (``parent``) when that has one, else none."""
+    rates gave one, else its community's, else its street's, else none."""
     if mine is not None:
         reasons = list(row["reasons"])
         return mine, reasons, {r: row[r] for r in reasons}, "own"
-    if parent is not None and parent.get("colour"):
-        reasons = list(parent["reasons"])
-        return parent["colour"], reasons, {r: parent[r] for r in reasons}, "community"
+    for source, parent in (("community", community), ("street", street)):
+        if parent is not None and isinstance(parent.get("colour"), str):  # NaN: no colour
+            reasons = list(parent["reasons"])
+            return parent["colour"], reasons, {r: parent[r] for r in reasons}, source
     return None, [], {}, None
 
 

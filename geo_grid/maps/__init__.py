@@ -64,7 +64,7 @@ from geo_grid.maps.coverage import (
 )
 from geo_grid.maps.elements import html_text, js_literal
 from geo_grid.maps.grid import grid_map
-from geo_grid.maps.page import MapDistrict, map_html, write_map
+from geo_grid.maps.page import MapDistrict, focus_html, map_html, write_map
 from geo_grid.maps.plan import PLAN_STYLES, plan_map
 from geo_grid.maps.services import (
     ServiceCoverage,
@@ -88,6 +88,7 @@ __all__ = [
     "coverage_map",
     "defect_style",
     "dispatch_map",
+    "focus_html",
     "grid_map",
     "html_text",
     "indicators_map",

@@ -90,6 +90,8 @@ _CASE_POPUP = [
     ["address", "地址"],
     ["received", "受理时间"],
 ]
+#: Whose colour a grid with too few cases shows (``colour_source`` of inherit_colours).
+_SOURCES = {"community": "社区", "street": "街道"}
 #: Fills of grids that borrow their community's colour (too few cases of their own): paler.
 _BORROWED = {k: {**v, "fillOpacity": 0.3, "dashArray": "4 3"} for k, v in
              INDICATOR_COLOURS.items() if k}  # fmt: skip
@@ -354,11 +356,11 @@ def _why(row: Mapping[str, Any], thresholds: Thresholds) -> str | None:
             for r in row.get("reasons") or ()
             if r in thresholds.bounds
         )
-    if row.get("colour_source") == "community":
+    source = _SOURCES.get(row.get("colour_source") or "")
+    if source:
         due = row.get("due") or 0
-        text = (
-            f"本网格案件过少（到期 {due} 件，不足 {thresholds.min_cases} 件），沿用所在社区：{text}"
-        )
+        text = (f"本网格案件过少（到期 {due} 件，不足 {thresholds.min_cases} 件），"
+                f"沿用所在{source}：{text}")  # fmt: skip
     return text
 
 
@@ -382,7 +384,9 @@ def _indicators_info(indicators: pd.DataFrame, counts: dict, borrowed: int,
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
     info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
     if borrowed:
-        info += f"<br><small>其中 {borrowed} 个网格案件过少，沿用所在社区的颜色（浅色）</small>"
+        info += (
+            f"<br><small>其中 {borrowed} 个网格案件过少，沿用所在社区或街道的颜色（浅色）</small>"
+        )
     return info
 
 
@@ -426,15 +430,15 @@ def indicators_map(
     codes = [str(c) for c in grids["code"].tolist()]
     rows = _indicator_rows(indicators, codes)
     colours = [r.get("colour") if r.get("colour") in INDICATOR_COLOURS else None for r in rows]
-    borrowed = [c is not None and r.get("colour_source") == "community"
+    borrowed = [c is not None and r.get("colour_source") in _SOURCES
                 for c, r in zip(colours, rows, strict=True)]  # fmt: skip
     fields = ["code", "name", "style", "light", "why", "received", "due", "ontime", "closure",
               "overdue"]  # fmt: skip
     columns = [
         codes, column(grids, "name"),
         [f"{c}~" if b else str(c) for c, b in zip(colours, borrowed, strict=True)],
-        [INDICATOR_COLOUR[c] + ("（沿用社区）" if b else "")
-         for c, b in zip(colours, borrowed, strict=True)],
+        [INDICATOR_COLOUR[c] + (f"（沿用{_SOURCES[r['colour_source']]}）" if b else "")
+         for c, b, r in zip(colours, borrowed, rows, strict=True)],
         [_why(r, thresholds) for r in rows],
         [r.get("received") for r in rows], [r.get("due") for r in rows],
         _pct([r.get("ontime_rate") for r in rows]), _pct([r.get("closure_rate") for r in rows]),
@@ -450,7 +454,7 @@ def indicators_map(
         for k in INDICATOR_COLOURS
     ]
     if any(borrowed):
-        legend.append(("浅色虚线：案件过少，沿用社区颜色",
+        legend.append(("浅色虚线：案件过少，沿用社区或街道颜色",
                        {"color": "#555", "fillColor": "#e0e0e0", "dashArray": "4 3"}))  # fmt: skip
     info = _indicators_info(indicators, counts, sum(borrowed), period, area)
     return page.finish(Legend("红绿指标", legend), info)

@@ -57,7 +57,7 @@ from geo_grid.crs import (
 from geo_grid.errors import BadInput
 from geo_grid.maps.assets import OwnAssets, copy_assets
 from geo_grid.maps.basemap import BaseMap, vector_layer
-from geo_grid.maps.elements import Legend, MapCall, html_text
+from geo_grid.maps.elements import Legend, MapCall, html_text, js_literal
 from geo_grid.maps.encode import simplify_coverage
 
 __all__ = [
@@ -67,6 +67,7 @@ __all__ = [
     "display_geoms",
     "display_transform",
     "fit",
+    "focus_html",
     "label_points",
     "map_html",
     "open_page",
@@ -207,7 +208,7 @@ def base_map(
             max_zoom=19,
         ).add_to(m)
     m.add_child(OwnAssets(asset_base))
-    m.add_child(MapCall("geoGrid.scale"))
+    m.add_child(MapCall("geoGrid.scale"))  # also makes the map the page's (geoGrid.pageMap)
     m.geo_grid_asset_base = asset_base
     m.geo_grid_bounds = bounds
     if bounds is not None:
@@ -326,13 +327,16 @@ class Page:
     ) -> folium.Map:
         """The page's closing block: legend, info box (``info`` is HTML, its text escaped by the
         caller with :func:`~geo_grid.maps.elements.html_text`), ``last`` elements, the layer
-        control at ``control``, and the view fitted to the framed geometries."""
+        control at ``control`` (folded into its button on a phone-sized screen, where the boxes
+        of the top-right corner move to the bottom-left one: ``geoGrid.compact``), and the view
+        fitted to the framed geometries."""
         if legend is not None:
             self.map.add_child(legend)
         if info:
             self.map.add_child(MapCall("geoGrid.infoBox", info))
         self.add(*last)
         folium.LayerControl(collapsed=False, position=control).add_to(self.map)
+        self.map.add_child(MapCall("geoGrid.compact"))  # phones: the control folds, boxes move
         fit(self.map, self.framed)
         return self.map
 
@@ -373,6 +377,24 @@ def open_page(
             mercator=page.mercator,
         ))  # fmt: skip
     return page
+
+
+def focus_html(html: str, *, bounds: Sequence[float], name: str, codes: Sequence[str] = ()) -> str:
+    """A page's HTML that opens on ``bounds`` (min lon, min lat, max lon, max lat) and names
+    them (a street leader's street, a grid worker's grid) in a box, the grids ``codes``
+    outlined: what a viewer of part of a district sees of its page. The one cached page of the
+    district serves every viewer; this adds a last script to it.
+
+    >>> html = focus_html("<html><body></body></html>", bounds=[118.9, 32.1, 119.0, 32.2],
+    ...     name="所辖范围：尧化街道</script>")
+    >>> html.count("</script>"), "\\u003c/script\\u003e" in html, html.endswith("</html>")
+    (1, True, True)
+    """
+    args = js_literal({"bounds": [float(v) for v in bounds], "name": str(name),
+                       "codes": [str(c) for c in codes]})  # fmt: skip
+    script = f"<script>geoGrid.focus({args});</script>"
+    at = html.rfind("</html>")
+    return html + script if at < 0 else html[:at] + script + html[at:]
 
 
 def map_html(m: folium.Map) -> str:

@@ -35,6 +35,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.address.places import area_name
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile
@@ -56,6 +57,7 @@ __all__ = [
     "published_key",
     "render",
     "tile",
+    "viewer_focus",
 ]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
@@ -93,16 +95,22 @@ def _recall(cache: OrderedDict, key: tuple) -> Any:
 
 
 def _map_options(
-    asset_base: str, district: DistrictProfile, *, whole: bool = True
+    asset_base: str,
+    district: DistrictProfile,
+    *,
+    whole: bool = True,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> dict[str, Any]:
     """Base map (:func:`geo_grid.services.places.base_map`: the configured tiles, or the
     district's own roads and names), assets and the district a page draws: its metric CRS and,
     for a district-wide page (``whole``), its bounds to open on (a page of one grid or plan opens
-    on what it draws)."""
+    on what it draws; a page of a viewer's area on ``bounds``, the area's)."""
     from geo_grid.maps import MapDistrict
     from geo_grid.services.places import base_map
 
-    if whole:
+    if bounds is not None:
+        shown = MapDistrict.of_bounds(district.local_crs, bounds)
+    elif whole:
         shown = MapDistrict.of_bounds(district.local_crs, district.bounds)
     else:
         minx, miny, maxx, maxy = district.bounds
@@ -209,39 +217,91 @@ def _cases(
     points = repos.tiles.case_points(
         session, start=start, end=end, category=category, area=area, districts=[district]
     )
-    grids = _unified(session, district)
     # the viewer's own grids only: the map opens on their street, community or grids
+    grids = _in_area(_unified(session, district), area)
+    name = _area_name(session, grids, area)
+    title = "案件分布" + (f"：{name}" if name else "") + (f"（{category}）" if category else "")
+    return cases_map(
+        points,
+        grids,
+        title=title,
+        period=format_period(start, end),
+        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area)),
+    )
+
+
+def _in_area(grids: gpd.GeoDataFrame, area: dict[str, Any]) -> gpd.GeoDataFrame:
+    """The unified grids of a viewer's area (:func:`geo_grid.access.scope_filter`'s keys):
+    their street, community or own grids; all for a district-wide viewer."""
     for key, column in (("scope_street_code", "street_code"),
                         ("scope_community_code", "community_code")):  # fmt: skip
         if key in area:
             grids = grids.loc[grids[column] == area[key]]
     if "scope_grid_codes" in area:
         grids = grids.loc[grids["code"].isin(area["scope_grid_codes"])]
-    title = "案件分布" + (f"（{category}）" if category else "")
-    return cases_map(
-        points,
-        grids,
-        title=title,
-        period=format_period(start, end),
-        **_map_options(asset_base, districts.get(district)),
-    )
+    return grids
 
 
-def _indicators(session, asset_base: str, district: str, start=None, end=None, **_: Any):
+def _area_bounds(grids: gpd.GeoDataFrame, area: dict[str, Any]) -> tuple[float, ...] | None:
+    """Where a page of a viewer's area opens: its grids' extent (None: the district's)."""
+    if not area.keys() - {"scope_district_prefix"} or grids.empty:
+        return None
+    return tuple(float(v) for v in grids.total_bounds)
+
+
+def _area_name(session, grids: gpd.GeoDataFrame, area: dict[str, Any]) -> str | None:
+    """How a page names a viewer's area: their street or community, or their grids."""
+    for key in ("scope_street_code", "scope_community_code"):
+        if key in area:
+            name = repos.district.admin_names(session, [area[key]]).get(area[key])
+            return area_name(name or area[key])
+    if "scope_grid_codes" in area:
+        names = [str(n) for n in grids.get("name", grids["code"]).tolist()]
+        return "、".join(names[:3]) + (f" 等 {len(names)} 个网格" if len(names) > 3 else "")
+    return None
+
+
+def viewer_focus(district: str, area: tuple) -> dict[str, Any] | None:
+    """Where a viewer's district-wide page (coverage, services) opens, and what it names: their
+    street, community or grids (``area`` as :func:`geo_grid.access.scope_filter` gives it, in
+    sorted pairs); None for a district-wide viewer. The page itself stays the district's (one
+    cached page serves every grid worker); the focus is added when it is served."""
+    area = dict(area)
+    if not area.keys() - {"scope_district_prefix"}:
+        return None
+    with session_scope() as session:
+        grids = _in_area(_unified(session, district), area)
+        if grids.empty:
+            return None
+        name = _area_name(session, grids, area)
+    mine = "scope_grid_codes" in area
+    return {
+        "bounds": [float(v) for v in grids.total_bounds],
+        "name": ("我的网格：" if mine else "所辖范围：") + (name or ""),
+        "codes": [str(c) for c in grids["code"]] if mine else [],
+    }
+
+
+def _indicators(
+    session, asset_base: str, district: str, start=None, end=None, area=(), **_: Any
+):  # fmt: skip
     """红绿指标 as the cases service computes them (the district's thresholds); every grid
-    coloured, a grid with too few cases by its community."""
+    coloured, a grid with too few cases by its community. A street or community leader's page
+    shows and names their area (``area``, as :func:`_cases` takes it)."""
     from geo_grid.maps import indicators_map
     from geo_grid.services import cases
 
     start, end = default_period(session, start, end, [district])
-    grids = _unified(session, district)
+    area = dict(area)
+    grids = _in_area(_unified(session, district), area)
     every = dict(zip(grids["code"].astype(str), grids["community_code"], strict=True))
     rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district], grids=every))
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
         grids, rows, period=format_period(start, end), thresholds=cases.thresholds(district),
-        **_map_options(asset_base, districts.get(district)),
+        area=_area_name(session, grids, area),
+        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area)),
     )  # fmt: skip
 
 
@@ -387,12 +447,15 @@ def page(
     district: str,
     asset_base: str = "/static",
     build_in: Runner | None = None,
+    focus: dict[str, Any] | None = None,
     **params: Any,
 ) -> str:
     """The HTML of page ``kind`` of ``district``, rebuilt only when what it shows changed.
 
     ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
-    elsewhere (the API: in a worker process, ``api/workers.py``); by default here.
+    elsewhere (the API: in a worker process, ``api/workers.py``); by default here. ``focus``
+    (:func:`viewer_focus`) opens the page on a viewer's area and names it, without building a
+    page per viewer.
     """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
@@ -405,6 +468,10 @@ def page(
         # built after the key was read: at worst newer than its key, and rebuilt once more
         html = (build_in or _here)(render, kind, asset_base, params)
         _remember(_pages, key, html, CACHE_SIZE)
+    if focus is not None:
+        from geo_grid.maps import focus_html
+
+        html = focus_html(html, **focus)
     return html
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo_grid.address.places import Place, PlaceIndex, named_places, road_lines
+from geo_grid.address.places import Place, PlaceIndex, area_name, named_places, road_lines
 from geo_grid.crs import normalize_crs, transform_geometry, wgs84_to_gcj02
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
@@ -201,7 +201,8 @@ def base_map(district: str) -> BaseMap:
     roads = road_lines(points[points["kind"] == "road"], profile.local_crs)
     inside = shapely.point_on_surface(np.asarray(areas.geometry.array, dtype=object))
     labels = pd.concat([
-        pd.DataFrame({"kind": areas["level"].to_numpy(), "name": _short(areas),
+        pd.DataFrame({"kind": areas["level"].to_numpy(),
+                      "name": [area_name(str(n)) for n in areas["name"]],
                       "lon": shapely.get_x(inside), "lat": shapely.get_y(inside)}),
         named_places(points)[["kind", "name", "lon", "lat"]],
     ], ignore_index=True)  # fmt: skip
@@ -209,8 +210,3 @@ def base_map(district: str) -> BaseMap:
     with _lock:
         _bases[key] = built
     return built
-
-
-def _short(areas: pd.DataFrame) -> list[str]:
-    """The names a map writes: 咏梅社区 for 咏梅社区居委会 (the store's name of the committee)."""
-    return [str(n).removesuffix("居委会").removesuffix("村委会") for n in areas["name"]]

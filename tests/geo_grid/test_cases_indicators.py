@@ -133,3 +133,37 @@ def test_a_grid_too_thin_to_judge_takes_its_community_colour():
     own = inherit_colours(indicators(frame, "grid", START, END, Thresholds(min_cases=1)),
                           parents, {"G2": "C"})  # fmt: skip
     assert own.loc[0, "colour_source"] == "own" and own.loc[0, "reasons"] == ["response_rate"]
+
+
+def test_a_grid_of_a_thin_community_takes_its_streets_colour():
+    """Communities C1 and C2 have 4 and 2 due cases, under min_cases=5; their street S has 6.
+    C3 (another street) has 5 on time, so the community table mixes colours and none (which
+    pandas holds as NaN: before, a NaN colour was taken for a colour and the grid stayed grey)."""
+    good = [
+        dict(
+            grid_code="G3",
+            community_code="C3",
+            street_code="S3",
+            received_at=T,
+            due_at=T + 48 * h,
+            closed_at=T + h,
+            responded_at=T + h,
+            status="closed",
+        )
+    ] * 5
+    frame = pd.concat([cases().assign(community_code=["C1"] * 4 + ["C2"] * 3, street_code="S"),
+                       pd.DataFrame(good)], ignore_index=True)  # fmt: skip
+    grids = indicators(frame, "grid", START, END)
+    communities = indicators(frame, "community", START, END).set_index("code")
+    streets = indicators(frame, "street", START, END)
+    assert communities.loc["C3", "colour"] == "green" and pd.isna(communities.loc["C1", "colour"])
+    assert streets.set_index("code").loc["S", "colour"] == "red"
+    rows = inherit_colours(grids, communities.reset_index(), {"G1": "C1", "G2": "C2", "G3": "C3"},
+                           streets, {"C1": "S", "C2": "S", "C3": "S3"}).set_index("code")  # fmt: skip
+    assert rows["colour"].tolist() == ["red", "red", "green"]
+    assert rows["colour_source"].tolist() == ["street", "street", "own"]
+    s = streets.set_index("code").loc["S"]
+    assert rows.loc["G1", "reason_values"] == {r: s[r] for r in s["reasons"]}
+    # without the streets: grey, as before
+    alone = inherit_colours(grids, communities.reset_index(), {"G1": "C1"})
+    assert alone.loc[0, "colour"] is None and alone.loc[0, "colour_source"] is None

@@ -52,7 +52,8 @@ def indicators(
     thresholds (``district_code`` on each row).
 
     Per grid, ``reasons`` names the rates that gave the colour, and a grid with too few cases to
-    judge takes its community's colour (``colour_source`` ``"community"``:
+    judge takes its community's colour, or its street's when the community has too few as well
+    (``colour_source`` ``"community"`` or ``"street"``:
     :func:`geo_grid.cases.indicators.inherit_colours`). ``grids`` (grid code → community code)
     lists every grid to report, those without a case included (a map colours them all); None:
     the grids with cases.
@@ -75,10 +76,18 @@ def indicators(
         if level == "grid":
             every = _grid_communities(part, table["code"]) if grids is None else grids
             communities = compute_indicators(part, "community", *period, limits)
-            table = inherit_colours(table, communities, every)
+            streets = compute_indicators(part, "street", *period, limits)
+            table = inherit_colours(table, communities, every, streets, _community_streets(part))
         table.insert(1, "district_code", code)
         rows += table.astype(object).where(table.notna(), None).to_dict("records")
     return rows
+
+
+def _community_streets(cases: pd.DataFrame) -> dict[str, str]:
+    """Each community with a case → the street its cases lie in."""
+    placed = cases.dropna(subset=["community_code", "street_code"])
+    pairs = placed.groupby("community_code")["street_code"].agg(lambda s: s.mode().iloc[0])
+    return {str(c): str(s) for c, s in pairs.items()}
 
 
 def _grid_communities(cases: pd.DataFrame, codes: pd.Series) -> dict[str, str | None]:

@@ -194,7 +194,7 @@
     control.onAdd = function () {
       var box = L.DomUtil.create("form", "gg-search leaflet-bar");
       box.innerHTML = '<input type="search" placeholder="' +
-        esc(opts.placeholder || "搜索街道、社区、道路、小区、网格或门牌") +
+        esc(opts.placeholder || "搜索地名、网格或门牌") +
         '" aria-label="搜索"><button type="submit">搜索</button>' +
         '<div class="gg-search-msg" aria-live="polite"></div><ul class="gg-search-hits"></ul>';
       L.DomEvent.disableClickPropagation(box);
@@ -287,6 +287,12 @@
           '"></i>' + esc(item[0]) + "</div>";
       });
       div.innerHTML = html;
+      var head = div.querySelector("h4");
+      if (head) {  // a tap on the title folds or unfolds the legend (phones start folded)
+        head.setAttribute("role", "button");
+        L.DomEvent.on(head, "click", function () { div.classList.toggle("gg-folded"); });
+      }
+      L.DomEvent.disableClickPropagation(div);
       return div;
     };
     control.addTo(map);
@@ -419,14 +425,68 @@
     return group;
   }
 
-  /* The scale bar of every page: metres and kilometres only (Leaflet's default adds miles). */
+  /* The scale bar of every page: metres and kilometres only (Leaflet's default adds miles).
+   * Every page calls it once: it also makes this map the page's (geoGrid.pageMap). */
   function scale(map) {
+    global.geoGrid.pageMap = map;
     return L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo(map);
   }
 
-  /* A small fixed box of text (page title, summary figures). */
+  /* A viewer of part of the district (a street leader, a grid worker): the page opens on their
+   * area, names it, and outlines their grids (added by the server: geo_grid/maps/page.py
+   * focus_html). Runs after the page's own script, so after its opening view. */
+  function focus(area) {
+    var map = global.geoGrid.pageMap;
+    if (!map) return;
+    var b = area.bounds, bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+    map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16, animate: false});
+    var codes = {};
+    (area.codes || []).forEach(function (c) { codes[c] = true; });
+    if (area.codes && area.codes.length) {
+      map.eachLayer(function (layer) {
+        var p = layer.feature && layer.feature.properties;
+        if (p && codes[p.code] && layer.getBounds && !layer._ggFocus) {
+          var o = L.geoJSON(layer.feature, {style: {color: "#d81b60", weight: 4, fill: false},
+            interactive: false});
+          o.eachLayer(function (l) { l._ggFocus = true; });
+          o.addTo(map);
+        }
+      });
+    }
+    var box = infoBox(map, "<b>" + esc(area.name) + "</b>", "topright");
+    box.getContainer().classList.add("gg-focus");
+  }
+
+  /* A phone-sized page: the layer control folds into its button (a tap opens it, a tap on the
+   * map folds it), legends fold to their title, and the text boxes of the top-right corner move
+   * to the bottom-left one, so nothing covers the search box. Every page calls it last. */
+  function compact(map) {
+    var root = map.getContainer();
+    var layers = root.querySelector(".leaflet-control-layers");
+    var link = layers && layers.querySelector(".leaflet-control-layers-toggle");
+    if (link) { link.title = "图层"; link.setAttribute("aria-label", "图层"); }
+    if (!(global.matchMedia && global.matchMedia("(max-width: 640px)").matches)) return;
+    root.classList.add("gg-narrow");
+    if (layers) {
+      var fold = function () { L.DomUtil.removeClass(layers, "leaflet-control-layers-expanded"); };
+      fold();
+      map.on("click", fold);
+    }
+    [].forEach.call(root.querySelectorAll(".gg-legend"), function (el) { el.classList.add("gg-folded"); });
+    var corner = root.querySelector(".leaflet-bottom.leaflet-left");
+    [].forEach.call(root.querySelectorAll(".leaflet-top.leaflet-right .gg-info"), function (el) {
+      corner.insertBefore(el, corner.firstChild);
+    });
+  }
+
+  /* A small fixed box of text (page title, summary figures); on a phone-sized page the top-right
+   * corner's boxes go to the bottom-left one (see compact). */
   function infoBox(map, html, position) {
-    var control = L.control({position: position || "topright"});
+    position = position || "topright";
+    if (position === "topright" && map.getContainer().classList.contains("gg-narrow")) {
+      position = "bottomleft";
+    }
+    var control = L.control({position: position});
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gg-info");
       div.innerHTML = html;
@@ -440,5 +500,6 @@
   global.geoGrid = {decode: decode, dataLayer: dataLayer, zoomLabels: zoomLabels,
     searchControl: searchControl, legend: legend, esc: esc, unpack: unpack,
     fieldTable: fieldTable, markerClusters: markerClusters, heatLayer: heatLayer,
-    vectorTiles: vectorTiles, infoBox: infoBox, scale: scale, vectorBase: vectorBase};
+    vectorTiles: vectorTiles, infoBox: infoBox, scale: scale, vectorBase: vectorBase,
+    focus: focus, compact: compact};
 })(window);
