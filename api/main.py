@@ -27,6 +27,7 @@ from api.routers import (
     checks,
     districts,
     docs,
+    exports,
     geocoding,
     grids,
     health,
@@ -117,7 +118,7 @@ def create_app() -> FastAPI:
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, search,
-               cases, case_photos, case_pages, open311, plans, checks, docs)  # fmt: skip
+               cases, case_photos, case_pages, open311, plans, checks, exports, docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

@@ -97,6 +97,11 @@ POLICY: dict[str, frozenset[str]] = {
     "PUT /api/v1/rules/{code}": ADMIN,
     "DELETE /api/v1/rules/{code}": ADMIN,
     "GET /api/v1/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
+    # --- spreadsheets: the indicators as their readers, the cases as theirs (area, masked)
+    "GET /api/v1/exports/indicators.xlsx": frozenset(
+        {"admin", "dispatcher", "leader", "planner", "viewer"}
+    ),
+    "GET /api/v1/exports/cases.xlsx": CASE_READERS,
     # --- plans (redrawing grids)
     "GET /api/v1/plans": frozenset({"admin", "planner", "leader", "viewer"}),
     "GET /api/v1/plans/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     #: longest period (``from``…``to``) a case page, indicator or case query may span, in days;
     #: longer ones are refused (422) instead of drawing every case since 1970
     max_period_days: int = 366
+    #: most cases one spreadsheet export holds (``/api/v1/exports/cases.xlsx``); a bigger
+    #: selection is refused (422) rather than cut short
+    export_max_rows: int = 50_000
 
     @model_validator(mode="after")
     def _tiles_work(self) -> Settings:

@@ -49,13 +49,16 @@ import numpy as np
 import pandas as pd
 
 from geo_grid.errors import BadInput
+from geo_grid.labels import INDICATOR_RATE
 
 __all__ = [
+    "COLOUR_SOURCE",
     "COUNTS",
     "LEVEL_COLUMNS",
     "RATES",
     "Thresholds",
     "colour_of",
+    "explain",
     "indicators",
     "inherit_colours",
 ]
@@ -78,6 +81,9 @@ RATES: dict[str, bool] = {
     "satisfaction": True,
 }
 _RANK = {"green": 0, "yellow": 1, "red": 2}
+#: Whose colour a grid with too few cases shows (``colour_source`` of :func:`inherit_colours`),
+#: as a person reads it.
+COLOUR_SOURCE = {"community": "社区", "street": "街道"}
 #: The case counts of a row (zero for a unit with no case in the period).
 COUNTS = ("received", "accepted", "due", "closed", "closed_on_time", "reopened", "extended", "overdue",
           "responded", "rated", "resolved", "satisfied")  # fmt: skip
@@ -342,3 +348,46 @@ def _pick(
 def _cells(rows: pd.DataFrame, name: str) -> list[Any]:
     """A column as a list (None for every row when the table has no such column)."""
     return rows[name].tolist() if name in rows.columns else [None] * len(rows)
+
+
+def _bounds_text(rate: str, thresholds: Thresholds) -> str:
+    """A rate's green and yellow bounds as a leader reads them ("绿 ≥90%，黄 ≥80%")."""
+    green, yellow = thresholds.bounds[rate]
+    sign = "≥" if RATES[rate] else "≤"
+    return f"绿 {sign}{100 * green:.0f}%，黄 {sign}{100 * yellow:.0f}%"
+
+
+def _percent(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{100 * float(value):.0f}%"
+
+
+def explain(row: Mapping[str, Any], thresholds: Thresholds) -> str | None:
+    """Why a unit has its colour, in Chinese: the rates that gave it with their values and
+    thresholds, and whose colour it is when the grid has too few cases of its own (an
+    :func:`inherit_colours` row; an :func:`indicators` row works too). None without a colour.
+    The one wording of the map's tooltip and the spreadsheet's column.
+
+    >>> explain({"colour": "red", "reasons": ["ontime_rate"], "reason_values":
+    ...     {"ontime_rate": 0.72}, "colour_source": "community", "due": 2}, Thresholds())
+    '本网格案件过少（到期 2 件，不足 5 件），沿用所在社区：按期结案率 72%（绿 ≥90%，黄 ≥80%）'
+    >>> explain({"colour": "green", "reasons": [], "colour_source": "own"}, Thresholds())
+    '各项指标均达绿色标准'
+    """
+    colour = row.get("colour")
+    if colour not in _RANK:
+        return None
+    values = row.get("reason_values") or {r: row.get(r) for r in row.get("reasons") or ()}
+    if colour == "green":
+        text = "各项指标均达绿色标准"
+    else:
+        text = "；".join(
+            f"{INDICATOR_RATE.get(r, r)} {_percent(values.get(r))}（{_bounds_text(r, thresholds)}）"
+            for r in row.get("reasons") or ()
+            if r in thresholds.bounds
+        )
+    source = COLOUR_SOURCE.get(row.get("colour_source") or "")
+    if source:
+        due = row.get("due") or 0
+        text = (f"本网格案件过少（到期 {due} 件，不足 {thresholds.min_cases} 件），"
+                f"沿用所在{source}：{text}")  # fmt: skip
+    return text

@@ -36,10 +36,10 @@ import pandas as pd
 import shapely
 
 from geo_grid.access import mask_text
-from geo_grid.cases.indicators import RATES, Thresholds
+from geo_grid.cases.indicators import COLOUR_SOURCE, Thresholds, explain
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
-from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, INDICATOR_RATE, ROSTER_ROLE, label
+from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
 from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 from geo_grid.maps.assets import Plugins
 from geo_grid.maps.basemap import BaseMap
@@ -90,8 +90,6 @@ _CASE_POPUP = [
     ["address", "地址"],
     ["received", "受理时间"],
 ]
-#: Whose colour a grid with too few cases shows (``colour_source`` of inherit_colours).
-_SOURCES = {"community": "社区", "street": "街道"}
 #: Fills of grids that borrow their community's colour (too few cases of their own): paler.
 _BORROWED = {k: {**v, "fillOpacity": 0.3, "dashArray": "4 3"} for k, v in
              INDICATOR_COLOURS.items() if k}  # fmt: skip
@@ -333,37 +331,6 @@ def _pct(values: list[Any]) -> list[str | None]:
     return [None if v is None or pd.isna(v) else f"{100 * float(v):.0f}%" for v in values]
 
 
-def _bounds_text(rate: str, thresholds: Thresholds) -> str:
-    """A rate's green and yellow bounds as a leader reads them ("绿 ≥90%，黄 ≥80%")."""
-    green, yellow = thresholds.bounds[rate]
-    sign = "≥" if RATES[rate] else "≤"
-    return f"绿 {sign}{100 * green:.0f}%，黄 {sign}{100 * yellow:.0f}%"
-
-
-def _why(row: Mapping[str, Any], thresholds: Thresholds) -> str | None:
-    """Why a grid has its colour: the rates that gave it, their values and the thresholds, and
-    whether the colour is its community's (the grid has too few cases of its own)."""
-    colour = row.get("colour")
-    if colour not in ("red", "yellow", "green"):
-        return None
-    values = row.get("reason_values") or {}
-    if colour == "green":
-        text = "各项指标均达绿色标准"
-    else:
-        text = "；".join(
-            f"{INDICATOR_RATE.get(r, r)} {_pct([values.get(r)])[0] or '—'}"
-            f"（{_bounds_text(r, thresholds)}）"
-            for r in row.get("reasons") or ()
-            if r in thresholds.bounds
-        )
-    source = _SOURCES.get(row.get("colour_source") or "")
-    if source:
-        due = row.get("due") or 0
-        text = (f"本网格案件过少（到期 {due} 件，不足 {thresholds.min_cases} 件），"
-                f"沿用所在{source}：{text}")  # fmt: skip
-    return text
-
-
 def _indicator_rows(indicators: pd.DataFrame, codes: list[str]) -> list[dict[str, Any]]:
     """The indicator row of each grid of ``codes`` in order (empty for a grid without one)."""
     table = indicators.drop_duplicates("code")
@@ -430,16 +397,16 @@ def indicators_map(
     codes = [str(c) for c in grids["code"].tolist()]
     rows = _indicator_rows(indicators, codes)
     colours = [r.get("colour") if r.get("colour") in INDICATOR_COLOURS else None for r in rows]
-    borrowed = [c is not None and r.get("colour_source") in _SOURCES
+    borrowed = [c is not None and r.get("colour_source") in COLOUR_SOURCE
                 for c, r in zip(colours, rows, strict=True)]  # fmt: skip
     fields = ["code", "name", "style", "light", "why", "received", "due", "ontime", "closure",
               "overdue"]  # fmt: skip
     columns = [
         codes, column(grids, "name"),
         [f"{c}~" if b else str(c) for c, b in zip(colours, borrowed, strict=True)],
-        [INDICATOR_COLOUR[c] + (f"（沿用{_SOURCES[r['colour_source']]}）" if b else "")
+        [INDICATOR_COLOUR[c] + (f"（沿用{COLOUR_SOURCE[r['colour_source']]}）" if b else "")
          for c, b, r in zip(colours, borrowed, rows, strict=True)],
-        [_why(r, thresholds) for r in rows],
+        [explain(r, thresholds) for r in rows],
         [r.get("received") for r in rows], [r.get("due") for r in rows],
         _pct([r.get("ontime_rate") for r in rows]), _pct([r.get("closure_rate") for r in rows]),
         [r.get("overdue") for r in rows],

@@ -55,10 +55,11 @@ from geo_grid.crs import (
     wgs84_to_gcj02,
 )
 from geo_grid.errors import BadInput
-from geo_grid.maps.assets import OwnAssets, copy_assets
+from geo_grid.maps.assets import OwnAssets, Plugins, copy_assets
 from geo_grid.maps.basemap import BaseMap, vector_layer
 from geo_grid.maps.elements import Legend, MapCall, html_text, js_literal
 from geo_grid.maps.encode import simplify_coverage
+from geo_grid.timefmt import local_zone, zone_name
 
 __all__ = [
     "MapDistrict",
@@ -106,6 +107,8 @@ class MapDistrict:
     local_crs: str
     centre: tuple[float, float]
     bounds: BBox | None = None
+    #: what the page is of (栖霞区, a leader's street), for the head of its print layout
+    name: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -126,10 +129,12 @@ class MapDistrict:
             raise BadInput(f"district: centre {self.centre!r} is not (lon, lat)", field="district")
 
     @classmethod
-    def of_bounds(cls, local_crs: str, bounds: BBox) -> MapDistrict:
-        """A district whose pages open on ``bounds`` (its outline's), centred in them."""
+    def of_bounds(cls, local_crs: str, bounds: BBox, name: str | None = None) -> MapDistrict:
+        """A district (named ``name``) whose pages open on ``bounds`` (its outline's), centred
+        in them."""
         minx, miny, maxx, maxy = (float(v) for v in bounds)
-        return cls(local_crs, ((minx + maxx) / 2, (miny + maxy) / 2), (minx, miny, maxx, maxy))
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+        return cls(local_crs, centre, (minx, miny, maxx, maxy), name)
 
     @classmethod
     def around(cls, frame: gpd.GeoDataFrame | None) -> MapDistrict:
@@ -139,7 +144,7 @@ class MapDistrict:
         >>> from shapely import box
         >>> grids = gpd.GeoDataFrame(geometry=[box(120.5, 31.2, 120.7, 31.4)], crs=4490)
         >>> MapDistrict.around(grids)
-        MapDistrict(local_crs='EPSG:4549', centre=(120.6, 31.3), bounds=None)
+        MapDistrict(local_crs='EPSG:4549', centre=(120.6, 31.3), bounds=None, name=None)
         """
         geoms = (
             np.asarray(frame.to_crs(STORAGE_EPSG).geometry.array, dtype=object)
@@ -297,6 +302,9 @@ class Page:
     framed: list[np.ndarray] = field(default_factory=list)
     #: drawn in Web Mercator (the project's vector tiles fit only then)
     mercator: bool = True
+    #: the page's title and what it is of: the head of its PNG and print layout
+    title: str = ""
+    place: str | None = None
 
     def geoms(
         self,
@@ -335,10 +343,24 @@ class Page:
         if info:
             self.map.add_child(MapCall("geoGrid.infoBox", info))
         self.add(*last)
+        self.add(*self._exporter())
         folium.LayerControl(collapsed=False, position=control).add_to(self.map)
         self.map.add_child(MapCall("geoGrid.compact"))  # phones: the control folds, boxes move
         fit(self.map, self.framed)
         return self.map
+
+    def _exporter(self) -> tuple[Element, Element]:
+        """The export buttons (``js/geo_grid_export.js``, which loads html-to-image from the
+        vendor folder beside it when first asked for a PNG): the view as a PNG, and its print
+        layout headed by the title, what it is of and the time in the district's zone."""
+        options = {
+            "title": self.title, "place": self.place, "zone": getattr(local_zone(), "key", "UTC"),
+            "zoneName": zone_name(),
+        }  # fmt: skip
+        return (
+            Plugins(self.asset_base, (), ("js/geo_grid_export.js",)),
+            MapCall("geoGridExport.exporter", options),
+        )
 
 
 def open_page(
@@ -369,8 +391,8 @@ def open_page(
         bounds=district.bounds,
         base=base,
     )
-    page = Page(m, shift, district.local_crs, asset_base,
-                mercator=base is None or base.mercator)  # fmt: skip
+    page = Page(m, shift, district.local_crs, asset_base, mercator=base is None or base.mercator,
+                title=title, place=district.name)  # fmt: skip
     if base is not None and not base.tiles and (base.roads is not None or base.places is not None):
         page.add(vector_layer(
             base, lambda gdf, m: page.geoms(gdf, m, coverage=False, frame=False),
@@ -379,11 +401,19 @@ def open_page(
     return page
 
 
-def focus_html(html: str, *, bounds: Sequence[float], name: str, codes: Sequence[str] = ()) -> str:
+def focus_html(
+    html: str,
+    *,
+    bounds: Sequence[float],
+    name: str,
+    codes: Sequence[str] = (),
+    place: str | None = None,
+) -> str:
     """A page's HTML that opens on ``bounds`` (min lon, min lat, max lon, max lat) and names
     them (a street leader's street, a grid worker's grid) in a box, the grids ``codes``
-    outlined: what a viewer of part of a district sees of its page. The one cached page of the
-    district serves every viewer; this adds a last script to it.
+    outlined: what a viewer of part of a district sees of its page; ``place`` (the area's own
+    name) heads its print layout. The one cached page of the district serves every viewer; this
+    adds a last script to it.
 
     >>> html = focus_html("<html><body></body></html>", bounds=[118.9, 32.1, 119.0, 32.2],
     ...     name="所辖范围：尧化街道</script>")
@@ -391,7 +421,7 @@ def focus_html(html: str, *, bounds: Sequence[float], name: str, codes: Sequence
     (1, True, True)
     """
     args = js_literal({"bounds": [float(v) for v in bounds], "name": str(name),
-                       "codes": [str(c) for c in codes]})  # fmt: skip
+                       "codes": [str(c) for c in codes], "place": place})  # fmt: skip
     script = f"<script>geoGrid.focus({args});</script>"
     at = html.rfind("</html>")
     return html + script if at < 0 else html[:at] + script + html[at:]

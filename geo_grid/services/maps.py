@@ -100,21 +100,23 @@ def _map_options(
     *,
     whole: bool = True,
     bounds: tuple[float, float, float, float] | None = None,
+    place: str | None = None,
 ) -> dict[str, Any]:
     """Base map (:func:`geo_grid.services.places.base_map`: the configured tiles, or the
     district's own roads and names), assets and the district a page draws: its metric CRS and,
     for a district-wide page (``whole``), its bounds to open on (a page of one grid or plan opens
-    on what it draws; a page of a viewer's area on ``bounds``, the area's)."""
+    on what it draws; a page of a viewer's area on ``bounds``, the area's, named ``place``)."""
     from geo_grid.maps import MapDistrict
     from geo_grid.services.places import base_map
 
     if bounds is not None:
-        shown = MapDistrict.of_bounds(district.local_crs, bounds)
+        shown = MapDistrict.of_bounds(district.local_crs, bounds, place or district.name)
     elif whole:
-        shown = MapDistrict.of_bounds(district.local_crs, district.bounds)
+        shown = MapDistrict.of_bounds(district.local_crs, district.bounds, district.name)
     else:
         minx, miny, maxx, maxy = district.bounds
-        shown = MapDistrict(district.local_crs, ((minx + maxx) / 2, (miny + maxy) / 2))
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+        shown = MapDistrict(district.local_crs, centre, name=district.name)
     return {"asset_base": asset_base, "base": base_map(district.code), "district": shown}
 
 
@@ -226,8 +228,9 @@ def _cases(
         grids,
         title=title,
         period=format_period(start, end),
-        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area)),
-    )
+        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area),
+                       place=name),
+    )  # fmt: skip
 
 
 def _in_area(grids: gpd.GeoDataFrame, area: dict[str, Any]) -> gpd.GeoDataFrame:
@@ -279,6 +282,7 @@ def viewer_focus(district: str, area: tuple) -> dict[str, Any] | None:
         "bounds": [float(v) for v in grids.total_bounds],
         "name": ("我的网格：" if mine else "所辖范围：") + (name or ""),
         "codes": [str(c) for c in grids["code"]] if mine else [],
+        "place": name,
     }
 
 
@@ -294,14 +298,15 @@ def _indicators(
     start, end = default_period(session, start, end, [district])
     area = dict(area)
     grids = _in_area(_unified(session, district), area)
+    name = _area_name(session, grids, area)
     every = dict(zip(grids["code"].astype(str), grids["community_code"], strict=True))
     rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district], grids=every))
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
         grids, rows, period=format_period(start, end), thresholds=cases.thresholds(district),
-        area=_area_name(session, grids, area),
-        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area)),
+        area=name, **_map_options(asset_base, districts.get(district),
+                                  bounds=_area_bounds(grids, area), place=name),
     )  # fmt: skip
 
 

@@ -424,3 +424,20 @@ def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
     text = js_literal(value)
     assert not any(ch in text for ch in "<>&\u2028\u2029")
     assert json.loads(text) == value
+
+
+def test_every_plugin_of_a_page_is_linked_once_and_none_is_lost():
+    """Two Plugins of one page (the vector tiles' and the export buttons') each keep their files:
+    keyed by position, the second replaced the first's link and the page failed on
+    ``L.vectorGrid`` (before the fix)."""
+    import folium
+
+    from geo_grid.maps.assets import Plugins
+
+    m = folium.Map(tiles=None)
+    m.add_child(Plugins("/static", [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]))
+    m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
+    m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
+    html = m.get_root().render()
+    assert html.count("Leaflet.VectorGrid.bundled.min.js") == 1
+    assert html.count('src="/static/js/geo_grid_export.js"') == 1

@@ -438,6 +438,7 @@
   function focus(area) {
     var map = global.geoGrid.pageMap;
     if (!map) return;
+    global.geoGrid.focusName = area.place || area.name;  // what the print layout is of
     var b = area.bounds, bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
     map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16, animate: false});
     var codes = {};
