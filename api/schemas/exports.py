@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 __all__ = ["XLSX", "XLSX_RESPONSE", "CaseExportQuery", "IndicatorExportQuery"]
 
@@ -22,7 +22,6 @@ XLSX_RESPONSE = {
 class IndicatorExportQuery(BaseModel):
     """Which 红绿指标 to export (the period is ``from``/``to``, both required)."""
 
-    model_config = ConfigDict(extra="forbid")
     level: Literal["grid", "community", "street", "department"] = Field(
         "grid", description="Units of the report: grid, community, street or department"
     )
@@ -31,7 +30,6 @@ class IndicatorExportQuery(BaseModel):
 class CaseExportQuery(BaseModel):
     """Which cases to export (the period of receipt is ``from``/``to``, both required)."""
 
-    model_config = ConfigDict(extra="forbid")
     status: list[str] | None = Field(
         None, max_length=20, description="Case states (received, dispatched, closed, ...)"
     )

@@ -219,7 +219,9 @@ def test_reasons_come_in_chinese_next_to_the_english_ones(server, accounts, stor
 @pytest.mark.browser
 @needs_browser
 def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp_path):
-    """The OAuth2 password flow in Authorize, then "Try it out" on GET /api/v1/locate: 200."""
+    """Journey (d) of issue 15: a developer opens ``/docs`` offline, authorizes with a demo
+    account's password (OAuth2 password flow in the Authorize dialog), then "Try it out" on
+    GET /api/v1/locate answers 200 with the grid under the point."""
     planner = accounts["planner"]
     point = demo.grids["unified"].geometry.iloc[10].representative_point()
     with offline_page(viewport=(1280, 1200)) as (page, log):
@@ -363,17 +365,17 @@ def test_every_map_reads_chinese_for_the_role_that_uses_it(server, cookies, stor
                 if path == "/map/dispatch":
                     page.wait_for_selector(f'.gg-panel li[data-id="{store["queued"]["id"]}"]')
                 _controls_read_chinese(page, path)
-                if path == "/map":  # the search box's answer for an address it cannot find
+                if path == "/map":  # the search box's answer for a place it cannot find
                     box = page.locator(".gg-search")
                     box.locator("input").fill(UNKNOWN)
                     box.locator("button").click()
                     msg = box.locator(".gg-search-msg")
                     page.wait_for_function(
-                        "() => /未匹配|不可用/.test(document.querySelector('.gg-search-msg')"
+                        "() => /未找到|不可用/.test(document.querySelector('.gg-search-msg')"
                         ".textContent)"
                     )
                     said = msg.inner_text()
-                    assert said.startswith("未匹配到地址（") and not _english(said), said
+                    assert said.startswith(f"未找到“{UNKNOWN}”：") and not _english(said), said
     assert log.external_requests == [] and log.console_errors == [], log.console_errors
 
 

@@ -68,6 +68,7 @@ def indicators(
     codes = sorted(profiles) if districts is None else list(districts)
     with session_scope() as session:
         frame = repos.cases.indicator_frame(session, start, end, codes)
+        parents = _community_streets(session, codes) if level == "grid" else {}
     rows: list[dict[str, Any]] = []
     for code, part in frame.groupby("district_code", sort=True):
         part = part.drop(columns=["district_code"])
@@ -77,17 +78,17 @@ def indicators(
             every = _grid_communities(part, table["code"]) if grids is None else grids
             communities = compute_indicators(part, "community", *period, limits)
             streets = compute_indicators(part, "street", *period, limits)
-            table = inherit_colours(table, communities, every, streets, _community_streets(part))
+            table = inherit_colours(table, communities, every, streets, parents)
         table.insert(1, "district_code", code)
         rows += table.astype(object).where(table.notna(), None).to_dict("records")
     return rows
 
 
-def _community_streets(cases: pd.DataFrame) -> dict[str, str]:
-    """Each community with a case → the street its cases lie in."""
-    placed = cases.dropna(subset=["community_code", "street_code"])
-    pairs = placed.groupby("community_code")["street_code"].agg(lambda s: s.mode().iloc[0])
-    return {str(c): str(s) for c, s in pairs.items()}
+def _community_streets(session, districts: Sequence[str]) -> dict[str, str]:
+    """Each community of ``districts`` → its street (a community with no case in the period
+    too: its grids may take their street's colour)."""
+    areas = repos.district.read_admin_areas(session, level="community", districts=districts)
+    return {str(c): str(p) for c, p in zip(areas["code"], areas["parent_code"], strict=True) if p}
 
 
 def _grid_communities(cases: pd.DataFrame, codes: pd.Series) -> dict[str, str | None]:
