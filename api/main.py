@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -39,13 +40,14 @@ from api.routers import (
 )
 from geo_grid import scratch
 from geo_grid.assets import static_path
+from geo_grid.errors import BadInput
 
 log = logging.getLogger("geo_grid.api")
 
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
-    """Build the locate index, the geocoders and each district's coverage page before the first
-    user asks.
+    """Build the locate index, the geocoders, each district's coverage page and its places (the
+    search box's) before the first user asks.
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -58,11 +60,14 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     pause, logged = retry_s, False
     while True:
         try:
-            from geo_grid.services import districts, index, maps
+            from geo_grid.services import districts, index, maps, places
 
             for code in districts.profiles():
                 maps.coverage_page(code, build_in=workers.run)
-            index.warm_geocoders()  # last: /health reports warm once they are built
+            index.warm_geocoders()  # /health reports warm once they are built
+            for code in districts.profiles():  # the search box's places (its first answer)
+                with contextlib.suppress(BadInput):  # a district with no unified layer yet
+                    places.place_index(code)
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the
             # GIL, so the event loop, for a tenth of a second or more each time)
