@@ -22,8 +22,8 @@ Examples
 ...     "short_name": ["尧化"], "parent_code": ["320113001"]},
 ...     geometry=[box(118.90, 32.10, 118.92, 32.12)], crs=4490)
 >>> grids = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["尧化第1网格"],
-...     "community_code": ["320113001001"]}, geometry=[box(118.90, 32.10, 118.92, 32.12)],
-...     crs=4490)
+...     "community_code": ["320113001001"], "street_code": ["320113001"]},
+...     geometry=[box(118.90, 32.10, 118.92, 32.12)], crs=4490)
 >>> points = pd.DataFrame({"kind": ["xiaoqu"] * 2, "name": ["金韵雅苑"] * 2, "door_no": [None] * 2,
 ...     "community_code": ["320113001001"] * 2, "street_code": ["320113001"] * 2,
 ...     "lon": [118.905, 118.906], "lat": [32.105, 32.106]})
@@ -186,7 +186,7 @@ class PlaceIndex:
         Admin areas (EPSG:4490) with ``code, name``; communities also ``short_name`` (咏梅 for
         咏梅社区) and ``parent_code``.
     grids
-        The published unified grids: ``code, name, community_code`` and geometry.
+        The published unified grids: ``code, name, community_code, street_code`` and geometry.
     points
         The library's named points: ``kind`` (road, xiaoqu, village), ``name``, ``door_no``
         (roads), ``community_code, street_code, lon, lat`` (EPSG:4490), one row per address.
@@ -216,7 +216,6 @@ class PlaceIndex:
             for areas in (streets, communities)
             for c, n in zip(areas["code"], areas["name"], strict=True)
         }
-
         self._grids = grids.reset_index(drop=True)
         self._grid_at = grid_at or self._grids_here
         #: each road's line through its door plates (:func:`road_lines`): the base map draws them
@@ -238,6 +237,12 @@ class PlaceIndex:
             out[p] = codes[g]
         return out
 
+    def _column(self, name: str) -> pd.Series:
+        """A column of the grids as text (None throughout when they have none)."""
+        if name not in self._grids.columns:
+            return pd.Series([None] * len(self._grids), dtype=object)
+        return self._grids[name].astype(object).where(self._grids[name].notna(), None)
+
     def _add(self, place: Place, short: str | None = None) -> None:
         self._entries.append(place)
         self._keys.append((_key(place.name), _key(short) if short else None))
@@ -247,15 +252,11 @@ class PlaceIndex:
         inside = shapely.point_on_surface(geoms)
         parent = areas["parent_code"] if "parent_code" in areas.columns else [None] * len(areas)
         short = areas["short_name"] if "short_name" in areas.columns else [None] * len(areas)
-        community = self._grids.get("community_code", pd.Series([], dtype=object)).astype(str)
+        column = self._column(f"{kind}_code")
         for i, row in enumerate(zip(areas["code"], areas["name"], parent, short, strict=True)):
             code, name, up, brief = (None if pd.isna(v) else str(v) for v in row)
             name = area_name(name)
-            if kind == "community":
-                grids = self._grids["code"][community == code].astype(str).tolist()
-            else:
-                grids = self._grids["code"][community.str.startswith(code or "-")].astype(str)
-                grids = grids.tolist()
+            grids = self._grids["code"][column == code].astype(str).tolist()
             self._add(Place(
                 kind, name, 0.0, inside[i].x, inside[i].y, tuple(geoms[i].bounds), code=code,
                 community_code=code if kind == "community" else None,
@@ -270,11 +271,10 @@ class PlaceIndex:
         geoms = np.asarray(self._grids.geometry.array, dtype=object)
         inside = shapely.point_on_surface(geoms)
         names = self._grids["name"] if "name" in self._grids.columns else self._grids["code"]
-        comms = self._grids.get("community_code", pd.Series([None] * len(self._grids)))
-        for i, (code, name, comm) in enumerate(zip(self._grids["code"], names, comms,
-                                                   strict=True)):  # fmt: skip
-            comm = None if pd.isna(comm) else str(comm)
-            street = comm[:9] if comm else None
+        rows = zip(self._grids["code"], names, self._column("community_code"),
+                   self._column("street_code"), strict=True)  # fmt: skip
+        for i, (code, name, comm, street) in enumerate(rows):
+            comm, street = (None if pd.isna(v) else str(v) for v in (comm, street))
             self._add(Place(
                 "grid", str(name), 0.0, inside[i].x, inside[i].y, tuple(geoms[i].bounds),
                 code=str(code), community_code=comm, community_name=self._admin.get(comm),
