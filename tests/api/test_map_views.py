@@ -9,7 +9,8 @@ on a phone the grid worker's map opens on their grid with the layer control fold
 nothing; the view is exported as a PNG and printed as a one-page PDF with title, area, time,
 legend, scale and north arrow.
 
-``GEO_GRID_SCREENSHOTS=docs/img`` saves the README's pictures of these pages.
+``GEO_GRID_SCREENSHOTS=docs/img`` saves the README's pictures of these pages. The first page of a worker process waits for its base map
+(the district's roads from the address library): the timeouts allow for a busy machine.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def test_the_search_box_finds_communities_roads_and_door_plates(server, cookies,
     plate = demo.addresses[(demo.addresses["road"] == ROAD) & demo.addresses["door_no"].notna()]
     door = f"{ROAD}{plate['door_no'].iloc[0]}号"
     with offline_page(cookies=cookies["dispatcher"]) as (page, log):
-        page.goto(server + "/map")
+        page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-search", timeout=60_000)
         community = page.evaluate(SEARCH, COMMUNITY)
         road = page.evaluate(SEARCH, ROAD)
@@ -100,7 +101,7 @@ BASE_LABELS = """(kind) => [...document.querySelectorAll(".gg-base-" + kind + " 
 
 def test_the_base_map_writes_the_road_where_it_runs(server, cookies, tmp_path):
     with offline_page(cookies=cookies["dispatcher"]) as (page, log):
-        page.goto(server + "/map")
+        page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-search", timeout=60_000)
         streets = page.evaluate(BASE_LABELS, "street")
         hit = page.evaluate(SEARCH, ROAD)
@@ -125,7 +126,7 @@ TOOLTIPS = """() => {
 
 def test_a_street_leaders_indicators_name_the_street_and_say_why(server, cookies, tmp_path):
     with offline_page(cookies=cookies["leader"]) as (page, log):
-        page.goto(server + "/map/indicators")
+        page.goto(server + "/map/indicators", timeout=180_000)
         page.wait_for_selector(".gg-info h3", timeout=60_000)
         heading = page.inner_text(".gg-info h3")
         grids = page.evaluate(TOOLTIPS)
@@ -173,7 +174,7 @@ def test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search(
 ):
     worker = accounts["grid_worker"]
     with offline_page(viewport=(390, 844), cookies=cookies["grid_worker"]) as (page, log):
-        page.goto(server + "/map")
+        page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-focus", timeout=60_000)
         page.wait_for_timeout(300)
         rects = page.evaluate(RECTS)
@@ -209,7 +210,7 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
     import base64
 
     with offline_page(cookies=cookies["leader"]) as (page, log):
-        page.goto(server + "/map/indicators")
+        page.goto(server + "/map/indicators", timeout=180_000)
         page.wait_for_selector(".gg-export", timeout=60_000)
         with page.expect_download(timeout=120_000) as got:
             page.click(".gg-export .gg-png")

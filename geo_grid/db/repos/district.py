@@ -292,4 +292,6 @@ def read_place_points(session: Session, *, district: str) -> pd.DataFrame:
                FROM address WHERE district_code = :d AND village IS NOT NULL
              ) AS named ORDER BY kind, name, id"""
     result = session.execute(text(sql), {"d": district})
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    columns = list(result.keys())
+    # plain tuples: a DataFrame of 100,000 Row objects takes pandas seconds longer to build
+    return pd.DataFrame.from_records([tuple(r) for r in result.fetchall()], columns=columns)

@@ -132,7 +132,7 @@
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gg-export leaflet-bar gg-noprint");
       div.innerHTML = '<button type="button" class="gg-png" title="把当前视图存为图片">导出图片</button>' +
-        '<button type="button" class="gg-print" title="打印当前视图，或另存为 PDF">打印/PDF</button>';
+        '<button type="button" class="gg-print" title="打印当前视图，或另存为 PDF 文件">打印</button>';
       L.DomEvent.disableClickPropagation(div);
       var pngButton = div.querySelector(".gg-png");
       pngButton.addEventListener("click", function () { png(pngButton); });
