@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -99,10 +98,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
-    # the worker processes (api/workers.py) are up before the first request and stay for the
-    # life of the process (a test's next TestClient reuses them); they end with it, whatever
-    # ends it, without waiting for the work they run
-    await run_in_threadpool(workers.start)
+    # the worker processes (api/workers.py) start now, beside the first requests (a server that
+    # waited for them answered nothing for a minute on a busy machine), and stay for the life of
+    # the process (a test's next TestClient reuses them); they end with it, whatever ends it,
+    # without waiting for the work they run
+    threading.Thread(target=workers.start, name="geo-grid-workers-start", daemon=True).start()
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
     yield
 

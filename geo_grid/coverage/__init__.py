@@ -46,7 +46,8 @@ fixer and the merge reuse several of them (``faces``, ``parents``, ``polygons``,
 * ``faces``: the faces kernel (noding, adjacency, dissolve), shared with :mod:`geo_grid.merge`;
 * ``owners``: the fixer's rules for which grid owns each face (not :mod:`geo_grid.labels`, the
   Chinese labels people read);
-* ``polygons``: polygonal parts and widths; ``progress``: the progress callback.
+* ``polygons``: polygonal parts, widths and a difference checked for GEOS's silent failures;
+  ``progress``: the progress callback.
 
 Examples
 --------

@@ -8,7 +8,6 @@ it did alone.
 from __future__ import annotations
 
 import re
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -158,9 +157,10 @@ def _opens_on(html: str) -> list[float]:
     return [float(v) for v in found.groups()]
 
 
-def test_a_gusu_publish_leaves_qixia_alone_and_is_fast(client, gusu):
-    """A one-grid split in Gusu publishes in under a second with two districts loaded, and
-    no Qixia generation, grid or case changes."""
+def test_a_gusu_publish_leaves_qixia_alone(client, gusu):
+    """A one-grid split in Gusu publishes with two districts loaded, and no Qixia generation,
+    grid or case changes (its time is measured in bench/, not here: a busy machine is no
+    measure)."""
     from sqlalchemy import text
 
     from geo_grid.db.session import session_scope
@@ -189,12 +189,9 @@ def test_a_gusu_publish_leaves_qixia_alone_and_is_fast(client, gusu):
     line = {"type": "LineString", "coordinates": [[mid, miny - 0.001], [mid, maxy + 0.001]]}
     split = client.post(f"/api/v1/plans/{pid}/split", json={"grid": code, "line": line})
     assert split.status_code == 200, split.text
-    started = time.perf_counter()
     published = client.post(f"/api/v1/plans/{pid}/publish")
-    elapsed = time.perf_counter() - started
     assert published.status_code == 200, published.text
     assert published.json()["district_code"] == GUSU
-    assert elapsed < 1.0, f"publish took {elapsed:.2f} s"
     assert qixia_state() == before
 
 

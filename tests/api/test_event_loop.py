@@ -124,7 +124,7 @@ def _reshape(server: ApiServer) -> Callable[[], httpx.Response]:
     limit = Settings.model_fields["geometry_max_vertices"].default
     plan = server.post("/api/v1/plans", json={"layer": "unified"}).json()["id"]
     with session_scope() as s:
-        gen = repos.grids.resolve_generation(s, "unified")
+        gen = repos.grids.resolve_generation(s, "unified", district=CODE[:6])
         grid = repos.grids.read_grids(s, generation_id=gen["id"], codes=[CODE]).geometry.iloc[0]
     ring = shapely.segmentize(grid.buffer(1e-4).exterior, grid.buffer(1e-4).length / (limit - 2))
     outline = shapely.Polygon(ring.coords[: limit - 1])
