@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
+from api import schemas
 from api.auth import PrincipalDep
+from geo_grid.cases import open311
 from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput
 from geo_grid.periods import Period, check_period, parse_instant
@@ -62,9 +64,9 @@ DistrictQuery = Annotated[
     str | None,
     Query(
         pattern=r"^[0-9]{6}$",
-        description="District code (6 digits, e.g. 320508); default: every district of the "
+        description="District code (6 digits, e.g. 110101); default: every district of the "
         "caller's area (one for a district account, all of a city for a city account)",
-        examples=["320508"],
+        examples=["110101"],
     ),
 ]
 
@@ -173,3 +175,28 @@ def open311_period_params(
 PeriodDep = Annotated[Period, Depends(period_params)]
 ClosedPeriodDep = Annotated[Period, Depends(closed_period_params)]
 Open311PeriodDep = Annotated[Period, Depends(open311_period_params)]
+
+
+# ------------------------------------------------------------------------------------ Open311
+def _comma_query(description: str, example: str) -> Any:
+    return Query(description=f"GeoReport v2: {description}, comma-delimited", examples=[example])
+
+
+def open311_filters(
+    service_request_id: Annotated[
+        str | None,
+        _comma_query("service request ids (then the other filters are ignored)", "638344,638349"),
+    ] = None,
+    service_code: Annotated[str | None, _comma_query("service (category) codes", "E0101")] = None,
+    status: Annotated[str | None, _comma_query("open or closed", "open")] = None,
+) -> schemas.RequestFilters:
+    """``GET requests``' filters, each a GeoReport v2 comma-delimited list: split and checked
+    once (control characters refused, naming the parameter), before the route runs."""
+    return schemas.RequestFilters(
+        ids=open311.comma_list(service_request_id, "service_request_id"),
+        service_codes=open311.comma_list(service_code, "service_code"),
+        status=open311.comma_list(status, "status"),
+    )
+
+
+Open311FiltersDep = Annotated[schemas.RequestFilters, Depends(open311_filters)]

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,15 +32,18 @@ from api.routers import (
     geocoding,
     grids,
     health,
+    jobs,
     layers,
     maps,
     open311,
+    plan_pages,
     plans,
     search,
 )
 from geo_grid import scratch
 from geo_grid.assets import static_path
 from geo_grid.errors import BadInput
+from geo_grid.services import jobs as job_service
 
 log = logging.getLogger("geo_grid.api")
 
@@ -54,19 +58,24 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     by itself once the database is back. Any other failure is only logged: the first request
     builds (and reports) it again.
     """
+    from geo_grid.errors import NotFound
     from geo_grid.services.database import UNREACHABLE, error_line
 
     pause, logged = retry_s, False
     while True:
         try:
+            from api.routers.maps import identify_links
             from geo_grid.services import districts, index, maps, places
 
-            for code in districts.profiles():
-                maps.coverage_page(code, build_in=workers.run)
-            index.warm_geocoders()  # /health reports warm once they are built
+            for code in districts.profiles():  # the very page /map serves (its cache key)
+                try:
+                    maps.coverage_page(code, build_in=workers.run, links=identify_links())
+                except NotFound as exc:  # a district onboarded but not yet published: the others
+                    log.info("warm-up: no coverage page for %s yet: %s", code, exc)
             for code in districts.profiles():  # the search box's places (its first answer)
                 with contextlib.suppress(BadInput):  # a district with no unified layer yet
                     places.place_index(code)
+            index.warm_geocoders()  # last: /health reports warm once they are built
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the
             # GIL, so the event loop, for a tenth of a second or more each time)
@@ -98,13 +107,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     swept = scratch.sweep()  # what a server killed with kill -9 left under <home>/tmp
     if swept:
         log.warning("removed %d temporary files left by ended processes", len(swept))
-    # the worker processes (api/workers.py) start now, beside the first requests (a server that
-    # waited for them answered nothing for a minute on a busy machine), and stay for the life of
-    # the process (a test's next TestClient reuses them); they end with it, whatever ends it,
-    # without waiting for the work they run
-    threading.Thread(target=workers.start, name="geo-grid-workers-start", daemon=True).start()
+    # the worker processes (api/workers.py) are up before the first request (a heavy request
+    # would otherwise wait for them to start, past its client's timeout on a busy machine) and
+    # stay for the life of the process (a test's next TestClient reuses them); they end with it,
+    # whatever ends it, without waiting for the work they run
+    await run_in_threadpool(workers.start)
     threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
-    yield
+    # job workers: threads that take queued jobs and run them in the worker processes above
+    job_workers = job_service.start_workers(execute=workers.run)
+    try:
+        yield
+    finally:
+        # a thread that is idle stops at once; one running a job finishes it (or dies with the
+        # process, and the job is taken again when its heartbeat is stale)
+        await run_in_threadpool(job_workers.stop, 2.0)
 
 
 def create_app() -> FastAPI:
@@ -123,7 +139,8 @@ def create_app() -> FastAPI:
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
     modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, search,
-               cases, case_photos, case_pages, open311, plans, checks, exports, docs)  # fmt: skip
+               cases, case_photos, case_pages, open311, plans, plan_pages, checks, jobs, exports,
+               docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

@@ -32,6 +32,8 @@ STAFF = frozenset({"admin", "planner", "dispatcher", "grid_worker", "leader", "v
 CASE_READERS = frozenset({"admin", "dispatcher", "grid_worker", "leader", "viewer"})
 CASE_WORKERS = frozenset({"admin", "dispatcher", "grid_worker"})
 OPEN311 = STAFF | {"open311_client"}
+#: who reads redrawing plans and opens the planner's pages (editing is PLANNING's)
+PLAN_READERS = frozenset({"admin", "planner", "leader", "viewer"})
 #: who reads Open311 requests: the case readers (in their area) and Open311 systems, not planners
 OPEN311_READERS = CASE_READERS | {"open311_client"}
 #: GeoReport v2 discovery and service list: clients read them before they have a key, so they are
@@ -61,6 +63,12 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /api/v1/audit/personal-data": ADMIN,
     # --- districts served, grid layers, areas, checks, merge
     "GET /api/v1/districts": STAFF,
+    # onboarding a district from its own files (its area checked in the routes)
+    "POST /api/v1/districts": ADMIN,
+    "POST /api/v1/districts/{code}/addresses": ADMIN,
+    "POST /api/v1/districts/{code}/roster": ADMIN,
+    "GET /api/v1/districts/{code}/roles": STAFF,
+    "POST /api/v1/districts/{code}/roles": ADMIN,
     "GET /api/v1/layers": STAFF,
     "GET /api/v1/layers/{layer}/grids": STAFF,
     "GET /api/v1/layers/{layer}/checks": STAFF,
@@ -70,6 +78,14 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/checks": PLANNING,
     "POST /api/v1/merge": PLANNING,
     "POST /api/v1/layers/{layer}/imports": PLANNING,
+    "POST /api/v1/layers/{layer}/fixes": PLANNING,
+    "POST /api/v1/layers/{layer}/exports": PLANNING,
+    # --- long work as jobs: started by the routes above (merge, stored checks, fixes, exports,
+    # accept-all, big batch geocodes); a job is read by whoever started it and by admins
+    # (geo_grid/services/jobs.py decides: others reach the route and get its 403)
+    "GET /api/v1/jobs": STAFF,
+    "GET /api/v1/jobs/{job_id}": STAFF,
+    "GET /api/v1/jobs/{job_id}/file": STAFF,
     # --- geocoding and point lookups
     "GET /api/v1/geocode": STAFF,
     "POST /api/v1/geocode/batch": STAFF,
@@ -103,9 +119,12 @@ POLICY: dict[str, frozenset[str]] = {
     ),
     "GET /api/v1/exports/cases.xlsx": CASE_READERS,
     # --- plans (redrawing grids)
-    "GET /api/v1/plans": frozenset({"admin", "planner", "leader", "viewer"}),
-    "GET /api/v1/plans/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
-    "GET /api/v1/plans/{plan_id}/diff": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /api/v1/plans": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/diff": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/grids": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/grids/{code}/buildings": PLAN_READERS,
+    "GET /api/v1/plans/{plan_id}/roster/{code}": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}/suggest": PLANNING,
     "POST /api/v1/plans": PLANNING,
     "POST /api/v1/plans/{plan_id}/split": PLANNING,
@@ -116,6 +135,11 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/plans/{plan_id}/accept-suggestion": PLANNING,
     "POST /api/v1/plans/{plan_id}/validate": PLANNING,
     "POST /api/v1/plans/{plan_id}/publish": PLANNING,
+    "POST /api/v1/plans/{plan_id}/undo": PLANNING,
+    "PUT /api/v1/plans/{plan_id}/roster/{code}": PLANNING,
+    # --- the planner's pages (editing buttons only for PLANNING, on open plans)
+    "GET /plans": PLAN_READERS,
+    "GET /plans/{plan_id}": PLAN_READERS,
     # --- case pages (the services confine each to the caller's area)
     "GET /cases": CASE_READERS,
     "GET /cases/new": CASE_WORKERS,
@@ -128,7 +152,7 @@ POLICY: dict[str, frozenset[str]] = {
     "GET /map/services": STAFF,
     "GET /map/dispatch": DISPATCH,
     "GET /map/grid/{code}": STAFF,
-    "GET /map/plan/{plan_id}": frozenset({"admin", "planner", "leader", "viewer"}),
+    "GET /map/plan/{plan_id}": PLAN_READERS,
     "GET /tiles/{layer}/{z}/{x}/{y}.pbf": STAFF,
     # --- Open311 GeoReport v2 (no personal data in its answers; requests confined to the area)
     "GET /open311/v2/discovery.{fmt}": OPEN311_DISCOVERY,

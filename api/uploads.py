@@ -1,7 +1,9 @@
 """The one way a file reaches a route: ``multipart/form-data`` streamed to disk, never held whole.
 
-Four routes take a file: ``POST /api/v1/layers/{layer}/imports``, ``POST /api/v1/checks`` and
-``POST /api/v1/geocode/batch`` declare :data:`UploadDep` (``GEO_GRID_UPLOAD_MAX_BYTES``),
+Seven routes take a file: ``POST /api/v1/layers/{layer}/imports``, ``POST /api/v1/checks``,
+``POST /api/v1/geocode/batch`` and onboarding's ``POST /api/v1/districts`` (an outline and
+community outlines), ``…/{code}/addresses`` and ``…/{code}/roster`` declare :data:`UploadDep`
+(``GEO_GRID_UPLOAD_MAX_BYTES``),
 ``POST /api/v1/cases/{ref}/photos`` declares :data:`PhotoDep` (``GEO_GRID_PHOTO_MAX_BYTES``); the route class
 (:class:`api.guard.GuardedRoute`) sees that dependency and lets a multipart body of such a route be
 ``GEO_GRID_UPLOAD_MAX_BYTES`` plus :data:`FORM_SLACK` (instead of ``GEO_GRID_BODY_MAX_BYTES``),

@@ -23,9 +23,11 @@ if str(REPO) not in sys.path:
 
 __all__ = [
     "REPO",
+    "cpu_seconds",
     "ensure_demo",
     "free_port",
     "headers",
+    "postmaster_pid",
     "read_library",
     "serve",
     "server_env",
@@ -164,3 +166,39 @@ def read_library():
         communities = repos.district.read_admin_areas(session, level="community")
     library["grid_code"] = None
     return library, streets, communities
+
+
+def cpu_seconds(root: int | None) -> float:
+    """CPU seconds (user + system) of a process and its descendants, from /proc (0 elsewhere)."""
+    if root is None or not Path("/proc").is_dir():
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+def postmaster_pid() -> int | None:
+    """The local cluster's postmaster pid (None for an external database)."""
+    from geo_grid.db.session import local_cluster
+    from geo_grid.settings import get_settings
+
+    if get_settings().database_url:
+        return None
+    pid_file = local_cluster().data_dir / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import headers  # noqa: E402  (bench/ is the script's folder)
+from _common import cpu_seconds, headers, postmaster_pid  # noqa: E402  (bench/ is the script's folder)
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
@@ -51,7 +51,7 @@ def baseline_app():
     from fastapi import Header, Response, status
 
     from api.main import create_app
-    from api.routers.cases import CaseIn, CaseOut
+    from api.schemas import CaseIn, CaseOut
     from geo_grid.services import cases
 
     app = create_app()
@@ -202,42 +202,6 @@ def _serve(app: list[str], workers: int, env: dict[str, str]) -> tuple[subproces
     raise SystemExit("the server did not start")
 
 
-def _cpu_seconds(root: int | None) -> float:
-    """CPU seconds (user + system) of a process and its descendants, from /proc (0 elsewhere)."""
-    if root is None or not Path("/proc").is_dir():
-        return 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += stats.get(pid, (0, 0.0))[1]
-        todo.extend(child for child, (parent, _) in stats.items() if parent == pid)
-    return total
-
-
-def _postmaster() -> int | None:
-    """The local cluster's postmaster pid (None for an external database)."""
-    from geo_grid.db.session import local_cluster
-    from geo_grid.settings import get_settings
-
-    if get_settings().database_url:
-        return None
-    pid_file = local_cluster().data_dir / "postmaster.pid"
-    try:
-        return int(pid_file.read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return None
-
-
 def _stored(tag: str) -> tuple[int, int, int]:
     """(cases, of which in the manual queue, audit events) carrying this run's tag, counted in SQL."""
     from sqlalchemy import text
@@ -268,14 +232,14 @@ def _measure(name: str, app: list[str], n: int, args, env: dict[str, str]) -> tu
         t = time.perf_counter()
         asyncio.run(_run(port, warm, args.workers * 4))
         warm_s = time.perf_counter() - t
-        pg = _postmaster()
-        cpu0 = _cpu_seconds(server.pid), _cpu_seconds(pg)
+        pg = postmaster_pid()
+        cpu0 = cpu_seconds(server.pid), cpu_seconds(pg)
         t = time.perf_counter()
         codes, latencies = asyncio.run(_run(port, payloads, args.clients))
         elapsed = time.perf_counter() - t
         cpu = [
             (b - a) * 1000 / n
-            for a, b in zip(cpu0, (_cpu_seconds(server.pid), _cpu_seconds(pg)), strict=True)
+            for a, b in zip(cpu0, (cpu_seconds(server.pid), cpu_seconds(pg)), strict=True)
         ]
     finally:
         server.terminate()

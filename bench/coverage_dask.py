@@ -58,6 +58,7 @@ from geo_grid.coverage.partition import (  # noqa: E402
     merge_partitions,
     widened_boxes,
 )
+from geo_grid.testing import defect_rows  # noqa: E402
 
 __all__ = ["china_layer", "dask_check"]
 
@@ -218,16 +219,6 @@ def dask_check(
 
 
 # ------------------------------------------------------------------------------ compare
-def defect_rows(report: CoverageReport) -> list[tuple]:
-    """Each defect as comparable values (areas to 0.1 m², widths to 1 cm), sorted."""
-    out = []
-    for r in report.defects.itertuples(index=False):
-        parent = r.parent if isinstance(r.parent, str) else None
-        width = None if np.isnan(r.width_m) else round(float(r.width_m), 2)
-        out.append((r.kind, tuple(r.ids), parent, round(float(r.area_m2), 1), width))
-    return sorted(out)
-
-
 def same_polygons(a: CoverageReport, b: CoverageReport) -> bool:
     """The defect polygons agree to ~1 cm² (matched by kind, grid codes and area)."""
     frames = []

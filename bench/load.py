@@ -48,8 +48,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, ensure_demo, headers, read_library, serve, stop  # noqa: E402
-from cases import _cpu_seconds, _postmaster  # noqa: E402  (CPU of a process tree, from /proc)
+from _common import (  # noqa: E402
+    REPO,
+    cpu_seconds,
+    ensure_demo,
+    headers,
+    postmaster_pid,
+    read_library,
+    serve,
+    stop,
+)
 from noisy_queries import KINDS, make_queries  # noqa: E402
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
@@ -395,11 +403,11 @@ def _phase(name: str, base: str | None, workers: int, mix: Mix, seconds: float, 
         print(f"{name}: {workers} worker(s) warm after {time.perf_counter() - t:.1f} s", flush=True)
     try:
         warm = run_load(base, mix, args.clients, args.warmup_seconds, client=args.client, seed=99)
-        pg = _postmaster()
-        cpu0 = _cpu_seconds(proc.pid if proc else None), _cpu_seconds(pg)
+        pg = postmaster_pid()
+        cpu0 = cpu_seconds(proc.pid if proc else None), cpu_seconds(pg)
         out = run_load(base, mix, args.clients, seconds, client=args.client, seed=args.seed)
-        out.server_cpu = _cpu_seconds(proc.pid if proc else None) - cpu0[0]
-        out.pg_cpu = _cpu_seconds(pg) - cpu0[1]
+        out.server_cpu = cpu_seconds(proc.pid if proc else None) - cpu0[0]
+        out.pg_cpu = cpu_seconds(pg) - cpu0[1]
         if proc is not None:
             rss = ", ".join(f"{v:,.0f}" for v in server_rss_mib(proc.pid))
             print(f"{name}: resident memory of the server's processes after the run: {rss} MiB")

@@ -100,11 +100,11 @@ class Principal:
 
 
 def parse_scope(text: str, *, field_name: str = "scope") -> tuple[str, str]:
-    """Read ``street:320113003``-style scopes (``all``: the whole store); the code's length must
+    """Read ``street:123456003``-style scopes (``all``: the whole store); the code's length must
     match the level.
 
-    >>> parse_scope("street:320113003"), parse_scope("city:3205"), parse_scope("all")
-    (('street', '320113003'), ('city', '3205'), ('all', ''))
+    >>> parse_scope("street:123456003"), parse_scope("city:1234"), parse_scope("all")
+    (('street', '123456003'), ('city', '1234'), ('all', ''))
     >>> parse_scope("town:1")
     Traceback (most recent call last):
     ...
@@ -114,7 +114,7 @@ def parse_scope(text: str, *, field_name: str = "scope") -> tuple[str, str]:
     if level == "all" and not code:
         return "all", ""
     if not sep:
-        raise BadInput(f"{field_name}: write level:code, e.g. street:320113003", field=field_name)
+        raise BadInput(f"{field_name}: write level:code, e.g. street:123456003", field=field_name)
     if level not in SCOPE_LEVELS or level == "all":
         raise BadInput(
             f"{field_name}: level must be one of {', '.join(SCOPE_LEVELS)}, got {level!r}",
@@ -135,11 +135,11 @@ def scope_filter(principal: Principal) -> dict[str, Any]:
     street asking for another street's cases gets none rather than the other street's. A
     province, city or district account sees the cases of the districts under its code.
 
-    >>> scope_filter(Principal("a", "leader", "street", "320113003"))
-    {'scope_street_code': '320113003'}
-    >>> scope_filter(Principal("c", "leader", "city", "3205"))
-    {'scope_district_prefix': '3205'}
-    >>> scope_filter(Principal("w", "grid_worker", "community", "320113003001", ("g1",)))
+    >>> scope_filter(Principal("a", "leader", "street", "123456003"))
+    {'scope_street_code': '123456003'}
+    >>> scope_filter(Principal("c", "leader", "city", "1234"))
+    {'scope_district_prefix': '1234'}
+    >>> scope_filter(Principal("w", "grid_worker", "community", "123456003001", ("g1",)))
     {'scope_grid_codes': ['g1']}
     """
     if principal.role == "grid_worker":
@@ -156,12 +156,12 @@ def scope_filter(principal: Principal) -> dict[str, Any]:
 def case_in_scope(principal: Principal, case: Mapping[str, Any]) -> bool:
     """Whether ``case`` (its grid, community, street and district codes) lies in the caller's area.
 
-    >>> w = Principal("w", "grid_worker", "community", "320113003001", ("320113003001001",))
-    >>> case_in_scope(w, {"grid_code": "320113003001001"}), case_in_scope(w, {"grid_code": "x"})
+    >>> w = Principal("w", "grid_worker", "community", "123456003001", ("123456003001001",))
+    >>> case_in_scope(w, {"grid_code": "123456003001001"}), case_in_scope(w, {"grid_code": "x"})
     (True, False)
-    >>> case_in_scope(Principal("s", "leader", "street", "320113003"), {"street_code": "320113004"})
+    >>> case_in_scope(Principal("s", "leader", "street", "123456003"), {"street_code": "123456004"})
     False
-    >>> case_in_scope(Principal("c", "leader", "city", "3205"), {"district_code": "320508"})
+    >>> case_in_scope(Principal("c", "leader", "city", "1234"), {"district_code": "123401"})
     True
     """
     wanted = scope_filter(principal)
@@ -176,8 +176,8 @@ def community_in_scope(principal: Principal, community_code: str | None) -> bool
     """Whether a community (and the grids in it) lies in the caller's area: what a planner of one
     street may redraw.
 
-    >>> p = Principal("p", "planner", "street", "320113003")
-    >>> community_in_scope(p, "320113003004"), community_in_scope(p, "320113004001")
+    >>> p = Principal("p", "planner", "street", "123456003")
+    >>> community_in_scope(p, "123456003004"), community_in_scope(p, "123456004001")
     (True, False)
     """
     if principal.scope_level == "all" or not principal.scope_code:
@@ -189,9 +189,9 @@ def district_in_scope(principal: Principal, district_code: str) -> bool:
     """Whether the caller's area lies in, or takes in, district ``district_code``: the districts
     whose layers, maps and areas the caller reads (a street leader reads their own district's).
 
-    >>> district_in_scope(Principal("c", "viewer", "city", "3205"), "320508")
+    >>> district_in_scope(Principal("c", "viewer", "city", "1234"), "123401")
     True
-    >>> district_in_scope(Principal("s", "leader", "street", "320113003"), "320508")
+    >>> district_in_scope(Principal("s", "leader", "street", "123456003"), "123401")
     False
     >>> district_in_scope(Principal("a", "admin", "all", ""), "152502")
     True

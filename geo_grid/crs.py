@@ -242,8 +242,8 @@ def gauss_kruger_zone(lon: float) -> str:
     1 % at 8° away), so a national layer measured in one zone is wrong far from it. Longitudes
     outside China's zones are clamped to the first or last zone.
 
-    >>> gauss_kruger_zone(118.8), gauss_kruger_zone(87.6), gauss_kruger_zone(121.5)
-    ('EPSG:4549', 'EPSG:4538', 'EPSG:4549')
+    >>> gauss_kruger_zone(114.3), gauss_kruger_zone(87.6), gauss_kruger_zone(112.6)
+    ('EPSG:4547', 'EPSG:4538', 'EPSG:4547')
     >>> gauss_kruger_zone(76.0), gauss_kruger_zone(134.4), gauss_kruger_zone(10.0)
     ('EPSG:4534', 'EPSG:4554', 'EPSG:4534')
     """
@@ -326,9 +326,9 @@ def local_crs_for(geoms, crs=None, local_crs: str = AUTO, *, each: bool = False)
     own central meridian. Anything else is :class:`BadInput` naming ``local_crs``.
 
     >>> import shapely
-    >>> pieces = [shapely.box(118.8, 32.0, 118.801, 32.001), shapely.box(87.6, 43.8, 87.601, 43.801)]
+    >>> pieces = [shapely.box(114.3, 30.6, 114.301, 30.601), shapely.box(87.6, 43.8, 87.601, 43.801)]
     >>> local_crs_for(pieces, 4490, each=True).tolist(), local_crs_for(pieces[:1])
-    (['EPSG:4549', 'EPSG:4538'], 'EPSG:4549')
+    (['EPSG:4547', 'EPSG:4538'], 'EPSG:4547')
     """
     arr = np.atleast_1d(np.asarray(geoms, dtype=object))
     if local_crs != AUTO:
@@ -394,7 +394,7 @@ def resolve_local(frame, local_crs: str = AUTO) -> str:
     missing one read as EPSG:4490): the district's ``local_crs``, or its zone for ``"auto"``.
 
     >>> import geopandas as gpd, shapely
-    >>> resolve_local(gpd.GeoSeries([shapely.box(120.5, 31.2, 120.7, 31.4)], crs=4490))
-    'EPSG:4549'
+    >>> resolve_local(gpd.GeoSeries([shapely.box(114.2, 30.5, 114.4, 30.7)], crs=4490))
+    'EPSG:4547'
     """
     return local_crs_for(np.asarray(frame.geometry.array), frame.crs, local_crs)

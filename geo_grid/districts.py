@@ -23,12 +23,12 @@ Examples
 --------
 >>> import shapely
 >>> from geo_grid.address import DistrictNames
->>> gusu = DistrictProfile.from_outline(
-...     DistrictNames("320508", "姑苏区", "苏州市", "江苏省"), shapely.box(120.56, 31.27, 120.66, 31.35))
->>> gusu.local_crs, gusu.centre, gusu.name
-('EPSG:4549', (120.61, 31.31), '姑苏区')
->>> gusu.short_forms
-{'province': ('江苏',), 'city': ('苏州',), 'district': ('姑苏',)}
+>>> jiangan = DistrictProfile.from_outline(
+...     DistrictNames("420102", "江岸区", "武汉市", "湖北省"), shapely.box(114.25, 30.58, 114.35, 30.70))
+>>> jiangan.local_crs, jiangan.centre, jiangan.name
+('EPSG:4547', (114.3, 30.64), '江岸区')
+>>> jiangan.short_forms
+{'province': ('湖北',), 'city': ('武汉',), 'district': ('江岸',)}
 >>> DistrictProfile.from_outline(DistrictNames("152502", "锡林浩特市", "锡林郭勒盟", "内蒙古自治区"),
 ...     shapely.box(115.5, 43.6, 116.9, 44.6)).local_crs     # 116.2°E: zone CM 117°E
 'EPSG:4548'

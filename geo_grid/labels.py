@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 
 __all__ = [
     "ACTOR_ROLE",
+    "BAND_STATUS",
     "CASE_ACTION",
     "CASE_CHANNEL",
     "CASE_LEVEL",
@@ -38,8 +39,12 @@ __all__ = [
     "GEOCODE_STATUS",
     "INDICATOR_COLOUR",
     "INDICATOR_RATE",
+    "JOB_KIND",
+    "JOB_STAGE",
+    "JOB_STATUS",
     "PLACE_KIND",
     "PLAN_CHANGE",
+    "PLAN_OP",
     "PHOTO_PHASE",
     "PLAN_STATE",
     "ROLE",
@@ -63,6 +68,49 @@ DEFECT_KIND: dict[str, str] = {
     "outside_parent": "超出上级",
     "crosses_parent": "跨越上级边界",
     "parent_not_covered": "上级未覆盖",
+}
+
+#: Kinds of long work run as jobs (:data:`geo_grid.services.job_kinds.KINDS`).
+JOB_KIND: dict[str, str] = {
+    "merge": "多网合一",
+    "accept_suggestions": "采纳调整建议",
+    "check_layer": "覆盖检查",
+    "fix_layer": "覆盖修复",
+    "geocode_batch": "批量地址匹配",
+    "export_layer": "图层导出",
+}
+
+#: A job's state (:data:`geo_grid.db.models.JOB_STATUSES`).
+JOB_STATUS: dict[str, str] = {
+    "queued": "排队中",
+    "running": "执行中",
+    "done": "已完成",
+    "failed": "失败",
+}
+
+#: The steps long work reports as its progress (coverage checks and fixes, the merge, plans,
+#: batch geocoding, exports): what a job's message says while it runs.
+JOB_STAGE: dict[str, str] = {
+    "read": "读取图层",
+    "validity": "检查几何有效性",
+    "codes": "检查编码",
+    "edges": "检查共享边界",
+    "overlaps": "查找重叠",
+    "gaps": "查找缝隙",
+    "gap widths": "量测缝隙宽度",
+    "parents": "检查与上级的嵌套",
+    "repairs": "修复几何",
+    "faces": "分配重叠与缝隙",
+    "small parts": "合并碎片",
+    "assemble": "组装修复后的图层",
+    "crosswalk": "计算网格对照关系",
+    "conformance": "检查部门网格一致性",
+    "proposed": "生成合一网格方案",
+    "stored": "写入结果",
+    "suggest": "计算调整建议",
+    "accept": "采纳调整建议",
+    "geocode": "匹配地址",
+    "write": "写出文件",
 }
 
 #: Case states (:data:`geo_grid.cases.lifecycle.STATES`), as a case's status reads.
@@ -144,6 +192,23 @@ ROUTING_STRATEGY: dict[str, str] = {
 #: Redrawing plans (``plan.status``).
 PLAN_STATE: dict[str, str] = {"open": "编辑中", "published": "已发布", "abandoned": "已放弃"}
 
+#: What a plan's edit log records (:data:`geo_grid.plans.EDIT_OPS`, ``undo``, a file ``import``ed,
+#: the ``publish``).
+PLAN_OP: dict[str, str] = {
+    "split": "分割网格",
+    "divide": "按建议分割",
+    "merge": "合并网格",
+    "reshape": "调整边界",
+    "move_buildings": "移动楼栋",
+    "recode": "修改编码或名称",
+    "import": "导入文件",
+    "undo": "撤销",
+    "publish": "发布",
+}
+
+#: How a grid's households stand against its band (:func:`geo_grid.plans.balance`).
+BAND_STATUS: dict[str, str] = {"under": "户数偏少", "in": "户数适中", "over": "户数偏多"}
+
 #: What a plan does to a grid (:func:`geo_grid.plans.diff_layers`, column ``change``).
 PLAN_CHANGE: dict[str, str] = {"added": "新增", "changed": "调整", "removed": "撤销"}
 
@@ -180,13 +245,17 @@ ACTOR_ROLE: dict[str, str] = {**ROLE, "system": "系统自动"}
 #: The service's own actors in a case's history (``system:router``, ``system:tick``), by name.
 SYSTEM_ACTOR: dict[str, str] = {"router": "自动派遣", "tick": "超期升级", "publish": "网格发布"}
 
-#: People on a grid's roster (``roster.role``).
+#: People on a grid's roster (``roster.role``): the default roles' names (a district's own roles
+#: carry their names in ``roster_role.name_zh``).
 ROSTER_ROLE: dict[str, str] = {
     "grid_leader": "网格长",
     "grid_worker": "网格员",
     "police": "包保民警",
     "party_household": "党员中心户",
     "dept_member": "报到成员",
+    "building_leader": "楼栋长",
+    "party_secretary": "网格党支部书记",
+    "micro_grid_leader": "微网格长",
 }
 
 #: An account's area (:data:`geo_grid.access.SCOPE_LEVELS`).
@@ -268,6 +337,9 @@ _REASONS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ..
         (r"sent back to the manual queue", "退回人工派遣队列"),
         (r"grid redrawn: routed grid kept, new grid recorded",
          "网格已重新划分：派遣时的网格不变，记下新的所属网格"),
+        (r"code (\S+) is used (\d+) times", r"编码 \1 被 \2 个网格使用"),
+        (r"community (\S+) does not exist", r"社区 \1 不存在"),
+        (r"grid (\S+) has no community", r"网格 \1 没有所属社区"),
         (r"; ", "；"),
     )
 )  # fmt: skip

@@ -67,6 +67,7 @@ from geo_grid.coverage import (
     repair_polygon,
     validate_layer,
 )
+from geo_grid.coverage.progress import Progress, progress_reporter
 from geo_grid.crs import AUTO, STORAGE_EPSG, local_crs_for, to_local
 from geo_grid.errors import BadInput
 
@@ -113,6 +114,7 @@ def merge_layers(
     max_households: int | None = 600,
     snap_tolerance_m: float = 0.001,
     local_crs: str = AUTO,
+    progress: Progress = None,
 ) -> MergeResult:
     """Crosswalk, conformance and a proposed unified layer for ``department_layers``.
 
@@ -136,6 +138,9 @@ def merge_layers(
     local_crs : str
         The metric plane of the merge: the district's Gauss-Krüger zone, or ``"auto"`` for the
         zone of the base layer's central longitude (:func:`geo_grid.crs.gauss_kruger_zone`).
+    progress : bool or callable, optional
+        Told of each of the three steps as it ends (``crosswalk``, ``conformance``,
+        ``proposed``): see :func:`geo_grid.coverage.progress.progress_reporter`.
 
     Returns
     -------
@@ -162,8 +167,11 @@ def merge_layers(
         for key, layer in department_layers.items()
     }
 
+    step = progress_reporter(progress, 3, "merge")
     crosswalk = _crosswalk(ucodes, ugeoms, layers)
+    step("crosswalk")
     conformance = _conformance(ucodes, ugeoms, layers, crosswalk, share_threshold, deviation_m)
+    step("conformance")
     proposed, report = _propose(
         base,
         ugeoms,
@@ -175,6 +183,7 @@ def merge_layers(
         snap_tolerance_m,
         local_crs,
     )
+    step("proposed")
     return MergeResult(
         crosswalk=crosswalk,
         conformance=conformance,

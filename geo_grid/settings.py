@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     body_max_bytes: int = 4 * 1024 * 1024
     #: most a zipped shapefile may unpack to (declared and actually produced)
     upload_max_unzipped_bytes: int = 200 * 1024 * 1024
+    #: most rows a table a district hands in may hold (its standard address library, its roster)
+    table_max_rows: int = 1_000_000
     #: most one zip member may expand (unpacked / packed) before it is refused as a zip bomb
     upload_max_zip_ratio: float = 100.0
     #: largest photo of a case's work a grid worker may upload (JPEG, PNG or WebP), in bytes;
@@ -108,6 +110,22 @@ class Settings(BaseSettings):
     #: GeoJSON, plan edits, batch geocodes, indicator reports), so that one long request does not
     #: stall the others (0: in the request's thread)
     heavy_workers: int = 2
+    #: threads of the API process that take jobs (merge, accept-all, checks and fixes of big
+    #: layers, batch geocodes, exports) from the queue and run them in the heavy workers above
+    #: (0: none; then `geo-grid worker` processes must run them)
+    job_workers: int = 1
+    #: seconds between a running job's heartbeats ...
+    job_heartbeat_seconds: float = 5.0
+    #: ... and how old its last one may be before the job is thought abandoned (its worker died)
+    #: and taken up again by another worker
+    job_stale_seconds: float = 60.0
+    #: attempts a job gets in all (a worker dying during each one) before it is failed
+    job_max_attempts: int = 3
+    #: seconds an idle worker waits before it asks the queue again
+    job_poll_seconds: float = 1.0
+    #: a batch geocode of at most this many addresses is answered in the request (200); a larger
+    #: one, or any sent with ``Prefer: respond-async``, becomes a job (202)
+    job_sync_max_addresses: int = 1000
     #: serve Open311 discovery.{json,xml}, services.{json,xml} and services/{code}.{fmt} without a
     #: key, as GeoReport v2 expects (clients read the service list before they have one); false on
     #: a closed intranet requires a key or token for them too. Requests are always behind one.

@@ -104,9 +104,10 @@ class ApiServer:
 
 
 def start_server(
-    database_url: str, home: Path, *, timeout: float = 60.0, **settings: str
+    database_url: str, home: Path, *, timeout: float = 180.0, **settings: str
 ) -> ApiServer:
-    """Start uvicorn on a free port and wait until ``/health`` answers (200 or 503)."""
+    """Start uvicorn on a free port and wait until ``/health`` answers (200 or 503): the server
+    starts its worker processes first, which takes a minute and more on a busy machine."""
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = home / f"uvicorn-{port}.log"

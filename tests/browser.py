@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 __all__ = [
+    "CANVAS_INK",
     "CHROMIUM",
     "OfflineLog",
     "PageReport",
@@ -68,7 +69,8 @@ _COLOUR_STATS = """async (dataUrl) => {
           dominant: top / n};
 }"""
 
-_CANVAS_INK = """() => {
+#: Share of the overlay canvases' pixels painted (0 when nothing is drawn on a canvas).
+CANVAS_INK = """() => {
   let painted = 0, total = 0;
   for (const c of document.querySelectorAll(".leaflet-overlay-pane canvas")) {
     const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
@@ -253,7 +255,7 @@ def load_page(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
             " return n ? n.loadEventEnd : null; }"
         )
-        report.canvas_ink = page.evaluate(_CANVAS_INK)
+        report.canvas_ink = page.evaluate(CANVAS_INK)
         control = page.query_selector(".leaflet-control-layers")
         report.layer_control_text = control.inner_text() if control else ""
         png = page.screenshot(path=str(screenshot), full_page=False)

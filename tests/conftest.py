@@ -158,6 +158,34 @@ def scratch_layer(demo_db):
 # (here, not in tests/api/conftest.py: a second module named ``conftest`` clashes with this one
 # when ``--doctest-modules`` collects both, "import file mismatch")
 @pytest.fixture(scope="module")
+def store(demo_db: str) -> Iterator[str]:
+    """The demo database as a module finds it, with the process's locate index and geocoders
+    forgotten before and after the module (so it neither sees nor leaves another module's
+    changes). Page modules define their own ``store``: what their pages need stored first."""
+    from geo_grid.services import index
+
+    index.invalidate()
+    yield demo_db
+    index.invalidate()
+
+
+@pytest.fixture(scope="module")
+def server(store) -> Iterator[str]:
+    """The app served in a thread for a browser or an HTTP client: its base URL.
+
+    On the module's own ``store`` (what a module's pages need stored first, a fixture each page
+    module defines); a module that needs a server of another kind (its own process, its own
+    settings) defines its own ``server``.
+    """
+    from api_server import serve_in_thread
+
+    from api.main import app
+
+    with serve_in_thread(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
 def client_headers(accounts) -> dict[str, str]:
     """The credentials ``client`` sends: the administrator's Bearer token."""
     return accounts["admin"].headers

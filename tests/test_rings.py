@@ -231,7 +231,8 @@ PLANTED = [
 ]
 
 
-def _tree(root: Path, files: dict[str, str]) -> Path:
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """A synthetic checkout under ``root``: each path written with its (dedented) body."""
     for path, body in files.items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -242,12 +243,12 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_a_clean_synthetic_checkout_passes(tmp_path: Path) -> None:
     """The scan does not cry wolf: db writes SQL, services import db and sqlalchemy, the CLI
     imports services, a docstring may mention SQL."""
-    assert ring_violations(_tree(tmp_path, CLEAN)) == []
+    assert ring_violations(write_tree(tmp_path, CLEAN)) == []
 
 
 @pytest.mark.parametrize(("path", "body", "said"), PLANTED)
 def test_a_planted_violation_is_reported(tmp_path: Path, path: str, body: str, said: str) -> None:
-    root = _tree(tmp_path, {**CLEAN, path: body})
+    root = write_tree(tmp_path, {**CLEAN, path: body})
     found = ring_violations(root)
     assert len(found) == 1, found
     assert found[0].startswith(f"{path}:") and said in found[0], found[0]

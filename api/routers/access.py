@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from geo_grid.services import access
@@ -15,81 +14,7 @@ from geo_grid.services import access
 router = APIRouter(prefix="/api/v1", tags=["access"], route_class=GuardedRoute)
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64, examples=["li.ming"])
-    password: str = Field(min_length=8, max_length=200)
-    role: str = Field(examples=["dispatcher"])
-    scope: str | None = Field(
-        None, max_length=40, examples=["street:320508017", "city:3205", "all"]
-    )
-    person_id: str | None = Field(None, max_length=32, description="grid workers: roster person")
-
-
-class UserOut(BaseModel):
-    username: str
-    role: str
-    scope_level: str
-    scope_code: str
-    person_id: str | None
-    active: bool
-    created_at: datetime
-
-
-class UserList(BaseModel):
-    data: list[UserOut]
-    count: int
-
-
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    active: bool
-
-
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=64, examples=["fixmystreet"])
-    role: str = "open311_client"
-    scope: str | None = Field(None, max_length=40)
-
-
-class KeyOut(BaseModel):
-    name: str
-    prefix: str
-    role: str
-    scope_level: str
-    scope_code: str
-    active: bool
-    created_at: datetime
-    last_used_at: datetime | None
-
-
-class NewKeyOut(KeyOut):
-    key: str = Field(description="Shown once: only its hash is kept")
-
-
-class KeyList(BaseModel):
-    data: list[KeyOut]
-    count: int
-
-
-class ReadOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: int
-    at: datetime
-    principal: str
-    role: str
-    case_ids: list[int]
-    fields: list[str]
-    purpose: str
-
-
-class ReadList(BaseModel):
-    data: list[ReadOut]
-    count: int
-
-
-@router.get("/users", response_model=UserList)
+@router.get("/users", response_model=schemas.UserList)
 def list_users() -> Any:
     """List every account with its role, area and whether it is active.
 
@@ -98,8 +23,8 @@ def list_users() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserIn) -> Any:
+@router.post("/users", response_model=schemas.UserOut, status_code=status.HTTP_201_CREATED)
+def create_user(body: schemas.UserIn) -> Any:
     """Create an account with a role and an area (district, street or community).
 
     A grid worker names their roster person (``person_id``): their grids come from the roster. The
@@ -109,9 +34,9 @@ def create_user(body: UserIn) -> Any:
     )
 
 
-@router.patch("/users/{username}", response_model=UserOut)
+@router.patch("/users/{username}", response_model=schemas.UserOut)
 def patch_user(
-    username: Annotated[str, Path(max_length=64)], body: UserPatch, principal: PrincipalDep
+    username: Annotated[str, Path(max_length=64)], body: schemas.UserPatch, principal: PrincipalDep
 ) -> Any:
     """Disable (or re-enable) an account.
 
@@ -120,7 +45,7 @@ def patch_user(
     return access.set_user_active(username, body.active, by=principal)
 
 
-@router.get("/api-keys", response_model=KeyList)
+@router.get("/api-keys", response_model=schemas.KeyList)
 def list_keys() -> Any:
     """List the API keys of systems (Open311 clients, a 12345 bridge).
 
@@ -129,8 +54,8 @@ def list_keys() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@router.post("/api-keys", response_model=NewKeyOut, status_code=status.HTTP_201_CREATED)
-def create_key(body: KeyIn) -> Any:
+@router.post("/api-keys", response_model=schemas.NewKeyOut, status_code=status.HTTP_201_CREATED)
+def create_key(body: schemas.KeyIn) -> Any:
     """Make an API key for a system; the answer shows the key once.
 
     Only its hash is stored. The system sends it as ``X-API-Key`` (Open311 clients may also send the
@@ -139,7 +64,7 @@ def create_key(body: KeyIn) -> Any:
     return {**row, "key": key}
 
 
-@router.delete("/api-keys/{name}", response_model=KeyOut)
+@router.delete("/api-keys/{name}", response_model=schemas.KeyOut)
 def revoke_key(name: Annotated[str, Path(max_length=64)]) -> Any:
     """Revoke an API key: requests with it are refused from now on.
 
@@ -147,7 +72,7 @@ def revoke_key(name: Annotated[str, Path(max_length=64)]) -> Any:
     return access.set_api_key_active(name, False)
 
 
-@router.get("/audit/personal-data", response_model=ReadList)
+@router.get("/audit/personal-data", response_model=schemas.ReadList)
 def personal_data_reads(
     case_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     principal: Annotated[str | None, Query(max_length=80, examples=["user:li.ming"])] = None,

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
 
+from api import schemas
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from api.guard import GuardedRoute
 from api.routers.docs import FAVICON_SVG
@@ -22,24 +22,7 @@ from geo_grid.settings import get_settings
 router = APIRouter(tags=["auth"], route_class=GuardedRoute)
 
 
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: int
-    role: str
-    scope: str
-
-
-class MeOut(BaseModel):
-    name: str
-    kind: str
-    role: str
-    role_zh: str
-    scope: str
-    grids: list[str]
-
-
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=schemas.TokenOut)
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
     """Log in: username and password for a Bearer token (OAuth2 password flow).
 
@@ -57,7 +40,7 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     }  # fmt: skip
 
 
-@router.get("/auth/me", response_model=MeOut)
+@router.get("/auth/me", response_model=schemas.MeOut)
 def me(principal: PrincipalDep) -> Any:
     """Who the credentials belong to: name, kind, role (and its Chinese label), area.
 

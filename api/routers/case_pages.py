@@ -4,11 +4,8 @@ Each route reads what its page shows through the services *as the caller* (their
 masking, what their role may do now) and hands it to :mod:`geo_grid.pages` to render; the pages'
 own script then works through the JSON API (preview, file, transitions, whistle, photos) with the
 same session cookie. Roles come from :mod:`api.policy` like every route's, refusals are the Chinese
-pages of :mod:`api.pages`, and a person who is not logged in is sent to the login form.
-
-The answers are never cached (they hold reporters' contacts for the roles that may read them) and
-carry a Content-Security-Policy that allows this server's own scripts and nothing inline: the data a
-page's script needs sits in one ``application/json`` island, which no browser executes.
+pages of :mod:`api.pages`, and a person who is not logged in is sent to the login form. The
+header, the headers (never cached, no inline script) and the answer are :mod:`api.page_shell`'s.
 """
 
 from __future__ import annotations
@@ -16,13 +13,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 
 from api.auth import PrincipalDep
 from api.deps import SettingsDep
 from api.geojson import geometry
 from api.guard import GuardedRoute
+from api.page_shell import html, nav, viewer
+from api.params import CaseRef
 from api.policy import POLICY, resolve
 from geo_grid import pages
 from geo_grid.access import Principal
@@ -33,47 +32,9 @@ from geo_grid.services import cases
 
 router = APIRouter(tags=["case pages"], route_class=GuardedRoute)
 
-#: The header's links, each shown to the roles :data:`api.policy.POLICY` lets open it.
-NAV: tuple[tuple[str, str], ...] = (
-    ("/cases", "案件列表"),
-    ("/cases/new", "受理登记"),
-    ("/map/dispatch", "调度地图"),
-    ("/map/cases", "案件地图"),
-    ("/map/indicators", "红绿指标"),
-    ("/map", "网格地图"),
-)
 #: How a case filed from the intake page came in, by the filer's role: the centre answers the
 #: 12345 hotline, a grid worker files what they find on patrol.
 DEFAULT_CHANNEL = {"grid_worker": "patrol"}
-
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
-CaseRef = Annotated[
-    str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
-]
-
-
-def _html(body: str) -> HTMLResponse:
-    return HTMLResponse(body, headers=_HEADERS)
-
-
-def _viewer(principal: Principal) -> pages.Viewer:
-    return pages.Viewer(principal.name, principal.role)
-
-
-def _nav(principal: Principal, current: str) -> list[pages.NavLink]:
-    """The header links this caller's role may open (the one role table decides)."""
-    mine = [(href, text) for href, text in NAV if principal.role in resolve(POLICY[f"GET {href}"])]
-    return pages.nav_links(mine, current)
 
 
 def day_period(
@@ -102,28 +63,30 @@ def inbox_page(
     category: Annotated[list[str] | None, Query(max_length=20)] = None,
     overdue: bool = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    grid: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_-]{1,64}$")] = None,
 ) -> HTMLResponse:
     """案件列表: the caller's inbox, one box at a time, with counts, filters and pages.
 
     A grid worker's box holds the open cases of their own grids, a dispatcher's the cases waiting
     to be placed by hand and those past their deadline, a leader's the open cases of their area;
     every box and count is confined to the caller's area. Filters: status, category, received
-    between two dates (Beijing time, both days included), overdue only."""
+    between two dates (Beijing time, both days included), overdue only, one grid (``grid``: a
+    map's 案件 link)."""
     statuses = [s for s in status or () if s]  # the form's 全部状态 sends an empty value
     categories = [c for c in category or () if c]
     found = cases.inbox(
         principal, box=box, statuses=statuses, categories=categories, overdue=overdue,
-        period=(period.start, period.end), page=page,
+        period=(period.start, period.end), page=page, grid=grid,
     )  # fmt: skip
     last_day = period.end - timedelta(days=1) if period.end else None
     filters = {
         "statuses": statuses, "categories": categories, "overdue": overdue,
         "start": period.start.date().isoformat() if period.start else "",
-        "end": last_day.date().isoformat() if last_day else "",
+        "end": last_day.date().isoformat() if last_day else "", "grid": grid or "",
     }  # fmt: skip
-    return _html(
+    return html(
         pages.inbox_page(
-            found, user=_viewer(principal), nav=_nav(principal, "/cases"), filters=filters
+            found, user=viewer(principal), nav=nav(principal, "/cases"), filters=filters
         )
     )
 
@@ -136,9 +99,9 @@ def intake_page(principal: PrincipalDep) -> HTMLResponse:
     there and same-category cases nearby (``GET /api/v1/cases/preview``); submitting files it
     (``POST /api/v1/cases``) and opens the new case's page."""
     channel = DEFAULT_CHANNEL.get(principal.role, "hotline")
-    return _html(
+    return html(
         pages.intake_page(
-            user=_viewer(principal), nav=_nav(principal, "/cases/new"), default_channel=channel
+            user=viewer(principal), nav=nav(principal, "/cases/new"), default_channel=channel
         )
     )
 
@@ -155,11 +118,11 @@ def case_page(ref: CaseRef, principal: PrincipalDep, settings: SettingsDep) -> H
     grid = cases.duty_grid(code) if code else None
     if grid is not None:
         grid = {**grid, "geometry": geometry(grid["geometry"])}
-    return _html(
+    return html(
         pages.case_page(
             case,
-            user=_viewer(principal),
-            nav=_nav(principal, "/cases"),
+            user=viewer(principal),
+            nav=nav(principal, "/cases"),
             grid=grid,
             may_whistle=_may_whistle(principal, case),
             photo_max_bytes=settings.photo_max_bytes,

@@ -11,45 +11,22 @@ is :func:`geo_grid.services.cases.add_photo`'s business.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
 
+from api import schemas
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import CaseRef, PhotoId
 from api.uploads import PhotoDep, UploadForm
 from geo_grid.errors import BadInput
 from geo_grid.services import cases
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], route_class=GuardedRoute)
-
-CaseRef = Annotated[
-    str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
-]
-PhotoId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The photo's id")]
-
-
-class PhotoOut(BaseModel):
-    """A stored photo: what it is, who added it and when, where to fetch it."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str
-    case_id: int
-    phase: str = Field(description="before | after")
-    phase_zh: str
-    content_type: str
-    size_bytes: int
-    width: int
-    height: int
-    sha256: str = Field(description="Of the stored bytes (re-encoded, without EXIF)")
-    uploaded_by: str
-    role: str
-    uploaded_at: Any
-    url: str
 
 
 def _photo(form: UploadForm | None) -> tuple[str | None, bytes]:
@@ -72,7 +49,7 @@ _PHOTO_BODY = request_body(
 
 @router.post(
     "/{ref}/photos",
-    response_model=PhotoOut,
+    response_model=schemas.PhotoOut,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=_PHOTO_BODY,
 )

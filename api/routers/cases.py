@@ -13,14 +13,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, Query, Response, status
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, ClosedPeriodDep, DistrictQuery, PeriodDep, ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
+from api.params import CaseRef, Code
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.periods import check_instant
@@ -46,269 +46,11 @@ cases_router = APIRouter(prefix="/api/v1/cases", tags=["cases"], route_class=Gua
 rules_router = APIRouter(prefix="/api/v1/rules", tags=["cases"], route_class=GuardedRoute)
 indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"], route_class=GuardedRoute)
 
-CaseRef = Annotated[
-    str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$", description="Case id or case number")
-]
-#: A code or name filter: any text but control characters (PostgreSQL cannot hold NUL)
-Code = Annotated[str | None, Query(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
-
-
-# ------------------------------------------------------------------------------------ models
-class CaseIn(BaseModel):
-    """A report: a category and an address and/or a point in any supported CRS."""
-
-    model_config = ConfigDict(extra="forbid")
-    category_code: str = Field(examples=["E0502"])
-    channel: Literal["hotline", "app", "wechat", "patrol", "open311"] = "app"
-    description: str | None = Field(None, max_length=4000)
-    address_text: str | None = Field(None, max_length=500, examples=["平江街道平江路12号门口"])
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
-    crs: str = Field("wgs84", description="wgs84|cgcs2000|gcj02|bd09|EPSG:n")
-    reporter_name: str | None = Field(None, max_length=100)
-    reporter_phone: str | None = Field(None, max_length=32)
-    photos: list[str] = Field(default_factory=list, max_length=20)
-    severity: Literal["low", "normal", "high", "urgent"] | None = None
-
-
-class CaseOut(BaseModel):
-    """A stored case (reporter phone masked) with the actions legal now."""
-
-    model_config = ConfigDict(extra="allow")
-    id: int
-    number: str
-    status: str
-    status_zh: str
-    version: int
-    level: str
-    category_code: str
-    category_name: str | None
-    channel: str
-    grid_code: str | None
-    grids: dict[str, str | None]
-    community_code: str | None
-    street_code: str | None
-    department: str | None
-    assignee_person_id: str | None
-    assignee_name: str | None
-    strategy: str | None
-    routing: dict[str, Any]
-    manual_reason: str | None
-    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
-    lon: float | None
-    lat: float | None
-    received_at: datetime
-    due_at: datetime | None
-    overdue: bool
-    allowed_actions: list[str] = Field(
-        description="What the caller may do to the case now: its status, the caller's role "
-        "(geo_grid/cases/duties.py), area and the four-eyes rule; the case page's buttons"
-    )
-    photo_phases: list[str] = Field(
-        default_factory=list,
-        description="Photo phases (before, after) the caller may add now (POST .../photos)",
-    )
-
-
-class CaseList(BaseModel):
-    data: list[CaseOut]
-    count: int
-
-
-class TransitionIn(BaseModel):
-    """One step of the life cycle. Who acts, and in what role, comes from the credentials (a
-    ``role`` field is refused): :mod:`geo_grid.cases.duties` says which roles may take it."""
-
-    model_config = ConfigDict(extra="forbid")
-    action: str = Field(examples=["accept"])
-    version: int = Field(ge=1, description="The version you read: a stale one answers 409")
-    note: str | None = Field(None, max_length=4000)
-    attachment: str | None = Field(None, max_length=1000)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class WhistleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: str | None = None
-    version: int | None = Field(None, ge=1)
-
-
-class ReportInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    department: str = Field(min_length=1, max_length=100)
-    note: str | None = Field(None, max_length=4000)
-
-
-class ReportInOut(BaseModel):
-    id: int
-    escalation_id: int
-    department: str
-    due_at: datetime
-    reported_at: datetime
-    on_time: bool
-
-
-class PointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: str = "wgs84"
-    version: int | None = Field(None, ge=1)
-
-
-class TickIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    now: datetime | None = Field(None, description="Sweep as of this instant (default: now)")
-
-
-class TickOut(BaseModel):
-    at: str
-    cases: int
-    escalations: int
-    report_ins: int
-
-
-class EventOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: int
-    action: str
-    from_status: str | None
-    to_status: str
-    actor: str
-    role: str | None
-    at: datetime
-    note: str | None
-    attachment: str | None
-    data: dict[str, Any]
-
-
-class EventList(BaseModel):
-    data: list[EventOut]
-    count: int
-
-
-class RosterPersonOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str
-    role: str
-    role_zh: str
-    phone: str | None = Field(None, description="masked")
-
-
-class PreviewGridOut(BaseModel):
-    code: str
-    name: str | None
-    community_code: str | None
-    community: str | None
-    street_code: str | None
-    street: str | None
-    households: int | None
-    roster: list[RosterPersonOut]
-    geometry: dict[str, Any] | None = Field(description="GeoJSON, CGCS2000 lon/lat")
-
-
-class PreviewDuplicateOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: int
-    number: str
-    status: str
-    status_zh: str
-    distance_m: float
-    received_at: datetime
-    received_zh: str = Field(description="received_at as people read it (北京时间)")
-
-
-class PreviewOut(BaseModel):
-    """What filing this address would do: its match, grid and people on duty, nearby duplicates."""
-
-    model_config = ConfigDict(extra="allow")
-    query: str
-    status: str = Field(description="matched | ambiguous | unmatched")
-    status_zh: str
-    level: str | None
-    confidence: float
-    matched_text: str | None
-    reason_zh: str | None
-    lon: float | None
-    lat: float | None
-    alternatives: list[dict[str, Any]]
-    grid: PreviewGridOut | None
-    duplicates: list[PreviewDuplicateOut]
-
-
-class ManualOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: int
-    number: str
-    manual_reason: str | None
-    manual_reason_zh: str | None = Field(None, description="manual_reason in Chinese, for people")
-    address_text: str | None
-    received_at: datetime
-
-
-class ManualList(BaseModel):
-    data: list[ManualOut]
-    count: int
-
-
-class RuleOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    category_code: str
-    layer: str | None
-    department: str | None
-    strategy: str
-    severity: str
-    sla_hours: dict[str, float]
-    report_in_hours: float
-    whistle_departments: list[str]
-    source: str
-
-
-class RuleList(BaseModel):
-    data: list[RuleOut]
-    count: int
-
-
-class RuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    layer: str | None = None
-    department: str | None = None
-    strategy: Literal["territorial_first", "owner_first", "territorial_fallback"] | None = None
-    severity: Literal["low", "normal", "high", "urgent"] | None = None
-    sla_hours: dict[str, float] | None = None
-    report_in_hours: float | None = Field(None, gt=0)
-    whistle_departments: list[str] | None = None
-
-
-class IndicatorOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    level: str
-    district_code: str
-    code: str
-    received: int
-    due: int
-    closed: int
-    overdue: int
-    closure_rate: float | None
-    ontime_rate: float | None
-    rework_rate: float | None
-    extension_rate: float | None
-    response_rate: float | None
-    solve_rate: float | None
-    satisfaction: float | None
-    mean_hours: float | None
-    colour: str | None
-
-
-class IndicatorList(BaseModel):
-    data: list[IndicatorOut]
-    count: int
-
 
 # ------------------------------------------------------------------------------------ cases
-@cases_router.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
+@cases_router.post("", response_model=schemas.CaseOut, status_code=status.HTTP_201_CREATED)
 async def create_case(
-    body: CaseIn,
+    body: schemas.CaseIn,
     response: Response,
     principal: PrincipalDep,
     districts: ReadableDistricts,
@@ -333,7 +75,7 @@ async def create_case(
     return case
 
 
-@cases_router.get("", response_model=CaseList)
+@cases_router.get("", response_model=schemas.CaseList)
 def list_cases(
     bbox: BBoxDep,
     period: PeriodDep,
@@ -368,7 +110,7 @@ def list_cases(
     return {"data": data, "count": count}
 
 
-@cases_router.get("/manual", response_model=ManualList)
+@cases_router.get("/manual", response_model=schemas.ManualList)
 def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> Any:
     """The manual queue of the caller's area: cases the router could not place, with the reason.
 
@@ -380,7 +122,7 @@ def manual_queue(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1
     return {"data": data, "count": len(data)}
 
 
-@cases_router.get("/preview", response_model=PreviewOut)
+@cases_router.get("/preview", response_model=schemas.PreviewOut)
 def intake_preview(
     principal: PrincipalDep,
     address_text: Annotated[str, Query(min_length=1, max_length=500, examples=["尧佳路12号门口"])],
@@ -398,8 +140,8 @@ def intake_preview(
     return found
 
 
-@cases_router.post("/tick", response_model=TickOut)
-def tick(body: TickIn | None = None) -> Any:
+@cases_router.post("/tick", response_model=schemas.TickOut)
+def tick(body: schemas.TickIn | None = None) -> Any:
     """Run the escalation sweep now: overdue cases move up a level, departments report in.
 
     The server also runs it every ``GEO_GRID_CASE_TICK_SECONDS``; ``now`` (with an offset) replays a
@@ -410,7 +152,7 @@ def tick(body: TickIn | None = None) -> Any:
     return cases.tick(check_instant(now, "now") if now is not None else None)
 
 
-@cases_router.get("/{ref}", response_model=CaseOut)
+@cases_router.get("/{ref}", response_model=schemas.CaseOut)
 def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
     """One case by id or number, with its routing trace and the actions legal now.
 
@@ -418,7 +160,7 @@ def get_case(ref: CaseRef, principal: PrincipalDep) -> Any:
     return cases.get_case(ref, viewer=principal)
 
 
-@cases_router.get("/{ref}/events", response_model=EventList)
+@cases_router.get("/{ref}/events", response_model=schemas.EventList)
 def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
     """The history of a case: every step, who took it and when (append-only).
 
@@ -427,8 +169,8 @@ def case_events(ref: CaseRef, principal: PrincipalDep) -> Any:
     return {"data": data, "count": len(data)}
 
 
-@cases_router.post("/{ref}/transitions", response_model=CaseOut)
-def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/transitions", response_model=schemas.CaseOut)
+def transition(ref: CaseRef, body: schemas.TransitionIn, principal: PrincipalDep) -> Any:
     """Move a case through the closed loop (accept, handle, verify, close, rate...).
 
     The caller's account is the actor and its role decides which actions it may take
@@ -441,8 +183,8 @@ def transition(ref: CaseRef, body: TransitionIn, principal: PrincipalDep) -> Any
     )  # fmt: skip
 
 
-@cases_router.post("/{ref}/whistle", response_model=CaseOut)
-def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/whistle", response_model=schemas.CaseOut)
+def whistle(ref: CaseRef, body: schemas.WhistleIn, principal: PrincipalDep) -> Any:
     """吹哨: ask the level above (and its departments) to come in on a case.
 
     The case escalates one level; the departments named by the rules are called to report in. The
@@ -450,8 +192,8 @@ def whistle(ref: CaseRef, body: WhistleIn, principal: PrincipalDep) -> Any:
     return cases.whistle(ref, by=principal, note=body.note, version=body.version)
 
 
-@cases_router.post("/{ref}/report-ins", response_model=ReportInOut)
-def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/report-ins", response_model=schemas.ReportInOut)
+def report_in(ref: CaseRef, body: schemas.ReportInIn, principal: PrincipalDep) -> Any:
     """报到: a department reports in on a case it was whistled to.
 
     Recorded in the case's history."""
@@ -460,8 +202,8 @@ def report_in(ref: CaseRef, body: ReportInIn, principal: PrincipalDep) -> Any:
     )
 
 
-@cases_router.post("/{ref}/route-to-point", response_model=CaseOut)
-def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
+@cases_router.post("/{ref}/route-to-point", response_model=schemas.CaseOut)
+def route_to_point(ref: CaseRef, body: schemas.PointIn, principal: PrincipalDep) -> Any:
     """Place a queued case at a point and route it (the dispatcher's map does this).
 
     The point in any supported CRS; the case is routed from there as a new report would be."""
@@ -471,7 +213,7 @@ def route_to_point(ref: CaseRef, body: PointIn, principal: PrincipalDep) -> Any:
 
 
 # ------------------------------------------------------------------------------------ rules
-@rules_router.get("", response_model=RuleList)
+@rules_router.get("", response_model=schemas.RuleList)
 def list_rules() -> Any:
     """The routing rules of every category: responsible layer, department and strategy.
 
@@ -480,21 +222,16 @@ def list_rules() -> Any:
     return {"data": data, "count": len(data)}
 
 
-@rules_router.get("/{code}", response_model=RuleOut)
+@rules_router.get("/{code}", response_model=schemas.RuleOut)
 def get_rule(code: str) -> Any:
     """The routing rule of one category code.
 
     Unknown codes answer 404."""
-    for rule in cases.effective_rules():
-        if rule["category_code"] == code:
-            return rule
-    from geo_grid.cases.catalogue import category
-
-    category(code)  # raises NotFound naming the code
+    return cases.effective_rule(code)
 
 
-@rules_router.put("/{code}", response_model=RuleOut)
-def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
+@rules_router.put("/{code}", response_model=schemas.RuleOut)
+def put_rule(code: str, body: schemas.RuleIn, principal: PrincipalDep) -> Any:
     """Change the routing rule of a category (layer, department, strategy, hours).
 
     Cases reported afterwards are routed by it; the change is recorded with its author."""
@@ -502,7 +239,7 @@ def put_rule(code: str, body: RuleIn, principal: PrincipalDep) -> Any:
     return cases.update_rule(code, data, actor=principal.label)
 
 
-@rules_router.delete("/{code}", response_model=RuleOut)
+@rules_router.delete("/{code}", response_model=schemas.RuleOut)
 def delete_rule(code: str) -> Any:
     """Forget the changes to a category's rule and route by the catalogue's default again.
 
@@ -511,7 +248,7 @@ def delete_rule(code: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------ indicators
-@indicators_router.get("", response_model=IndicatorList)
+@indicators_router.get("", response_model=schemas.IndicatorList)
 def get_indicators(
     period: ClosedPeriodDep,
     districts: ReadableDistricts,
@@ -525,7 +262,7 @@ def get_indicators(
     # a pandas report over every case of the period: made, validated and written to JSON in a
     # worker process (api/workers.py), not in the server's threads or on its event loop
     return workers.run_json(
-        IndicatorList, _indicator_list, level, period.start, period.end, list(districts)
+        schemas.IndicatorList, _indicator_list, level, period.start, period.end, list(districts)
     )
 
 

@@ -3,145 +3,45 @@ whose work runs in the API's worker processes (:mod:`api.workers`): it is second
 GEOS that would otherwise hold the GIL against every other request.
 
 ``POST /api/v1/checks`` takes either a multipart upload (``file``, optional ``parent``, form
-fields ``crs`` and ``gap_width_m``) or JSON ``{"layer", "generation"}``; the
-``check_request`` dependency turns both into one typed :class:`CheckRequest` so the route body
-parses nothing. Stored checks are read back by ``GET /api/v1/layers/{layer}/checks`` without
+fields ``crs`` and ``gap_width_m``: checked in the request) or JSON ``{"layer", "generation"}``
+(a stored layer: a job, :mod:`api.routers.jobs`, as is ``POST /api/v1/merge``); the
+``check_request`` dependency turns both into one typed :class:`api.schemas.CheckRequest` so the
+route body parses nothing. Stored checks are read back by ``GET /api/v1/layers/{layer}/checks``
+without
 recomputing; the merge's crosswalk is served per unified grid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi import Path as PathParam
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import DistrictQuery, OneDistrict, ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
-from api.uploads import UploadDep, UploadedFile
+from api.params import LayerKey
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
+from api.uploads import UploadDep
 from geo_grid.errors import BadInput, NotFound
-from geo_grid.services import checks, districts
+from geo_grid.services import checks
 
 router = APIRouter(prefix="/api/v1", tags=["checks"], route_class=GuardedRoute)
 
-LayerKey = Annotated[str, PathParam(pattern=r"^[a-z][a-z0-9_]*$", description="Layer key")]
 
-
-class CheckLayerIn(BaseModel):
-    """Check a stored layer (JSON body of ``POST /api/v1/checks``)."""
-
-    layer: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    generation: int | None = Field(None, ge=1, description="Default: the published generation.")
-    gap_width_m: float = Field(20.0, gt=0)
-    refresh: bool = False
-
-
-class DefectOut(BaseModel):
-    kind: str
-    ids: list[str]
-    area_m2: float | None
-    width_m: float | None
-    parent: str | None
-    geometry: dict[str, Any] | None
-
-
-class CheckOut(BaseModel):
-    """A check's summary ``{features, valid, <kind>: count}`` and its defects (GeoJSON)."""
-
-    layer: str | None = None
-    district_code: str | None = None
-    generation: int | None = None
-    generation_status: str | None = None
-    source: str | None = None
-    checked_at: datetime | None = None
-    cached: bool = False
-    params: dict[str, Any]
-    summary: dict[str, Any]
-    defects: list[DefectOut]
-
-
-class MergeIn(BaseModel):
-    layers: list[str] = Field(default_factory=lambda: list(checks.DEPARTMENT_LAYERS), min_length=1)
-    as_draft: bool = False
-    share_threshold: float = Field(0.9, gt=0, le=1)
-    deviation_m: float = Field(10.0, gt=0)
-
-
-class ConformanceOut(BaseModel):
-    kind: str
-    layer: str
-    codes: list[str]
-    value: float
-    detail: str
-
-
-class ProposedOut(BaseModel):
-    grids: int
-    households: int
-    check: dict[str, Any] | None
-
-
-class MergeOut(BaseModel):
-    merge_id: int
-    district_code: str
-    base: str
-    base_generation: int
-    departments: dict[str, int]
-    crosswalk: int
-    conformance: dict[str, int]
-    conformance_rows: list[ConformanceOut]
-    proposed: ProposedOut
-    draft_generation: int | None
-
-
-class CrosswalkRowOut(BaseModel):
-    layer: str
-    dept_generation: int
-    dept_code: str
-    overlap_m2: float
-    share_of_unified: float
-    share_of_dept: float
-
-
-class CrosswalkOut(BaseModel):
-    code: str
-    generation: int
-    merged_at: datetime | None
-    covered: dict[str, float]
-    data: list[CrosswalkRowOut]
-    count: int
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    """What to check: an uploaded file (on disk until the response is sent) or a stored layer.
-
-    Messages name an uploaded file by the name the client sent (:attr:`UploadedFile.filename`),
-    never by the server's temporary copy.
-    """
-
-    layer: CheckLayerIn | None = None
-    file: UploadedFile | None = None
-    parent: UploadedFile | None = None
-    crs: str | None = None
-    gap_width_m: float = 20.0
-
-
-async def check_request(request: Request, form: UploadDep) -> CheckRequest:
+async def check_request(request: Request, form: UploadDep) -> schemas.CheckRequest:
     """Parse ``POST /api/v1/checks`` once, whichever body it came with."""
     if form is not None:
         try:
             gap = float(form.text("gap_width_m") or 20.0)
         except ValueError as exc:
             raise BadInput("gap_width_m: not a number", field="gap_width_m") from exc
-        return CheckRequest(
+        return schemas.CheckRequest(
             file=form.file("file"),
             parent=form.file("parent", required=False),
             crs=form.text("crs"),
@@ -154,14 +54,14 @@ async def check_request(request: Request, form: UploadDep) -> CheckRequest:
             field="body",
         )
     try:
-        body = CheckLayerIn.model_validate(await request.json())
+        body = schemas.CheckLayerIn.model_validate(await request.json())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise BadInput(f"{where}: {first['msg']}", field=where) from exc
     except ValueError as exc:
         raise BadInput("body: not valid JSON", field="body") from exc
-    return CheckRequest(layer=body)
+    return schemas.CheckRequest(layer=body)
 
 
 _CHECK_BODY = request_body(
@@ -171,34 +71,31 @@ _CHECK_BODY = request_body(
         "crs": {"type": "string", "example": "gcj02"},
         "gap_width_m": {"type": "number", "default": 20},
     },
-    json={"schema": CheckLayerIn.model_json_schema()},
+    json={"schema": schemas.CheckLayerIn.model_json_schema()},
 )
 
 
-@router.post("/checks", response_model=CheckOut, openapi_extra=_CHECK_BODY)
+@router.post(
+    "/checks", response_model=schemas.CheckOut, openapi_extra=_CHECK_BODY, responses=ACCEPTED
+)
 def post_check(
-    req: Annotated[CheckRequest, Depends(check_request)], principal: PrincipalDep,
+    req: Annotated[schemas.CheckRequest, Depends(check_request)], principal: PrincipalDep,
     district: DistrictQuery = None,
 ) -> Any:  # fmt: skip
-    """Check a layer's coverage: an uploaded file (nothing stored) or a stored layer.
+    """Check a layer's coverage: an uploaded file (answered at once) or a stored layer (a job).
 
-    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons; a stored layer's check
-    (of ``district``, or the caller's one) is kept and reused for that generation."""
+    Overlaps, gaps, slivers, nesting and invalid geometry with their polygons. An uploaded file is
+    checked in the request (200, nothing stored: uploads are held to the upload limits). A stored
+    layer (of ``district``, or the caller's one) is checked as a job: 202 with the job, whose
+    result is this answer once done; the check is kept and reused for that generation."""
     if req.layer is not None:
-        return workers.run_json(
-            CheckOut,
-            checks.check_layer,
-            req.layer.layer,
-            district=districts.pick(principal, district).code,
-            generation=req.layer.generation,
-            gap_width_m=req.layer.gap_width_m,
-            refresh=req.layer.refresh,
-        )
+        params = req.layer.model_dump()
+        return submit_job("check_layer", {**params, "district": district}, principal)
     file, parent = req.file, req.parent
     assert file is not None  # check_request gives a layer or a file
     try:
         return workers.run_json(
-            CheckOut,
+            schemas.CheckOut,
             _file_check,
             file.path,
             parent=parent.path if parent else None,
@@ -218,7 +115,7 @@ def _file_check(path: Path, *, labels: tuple[str, str | None], **options: Any) -
     return {"source": labels[0], "params": report.params, **report.to_json()}
 
 
-@router.get("/layers/{layer}/checks", response_model=CheckOut)
+@router.get("/layers/{layer}/checks", response_model=schemas.CheckOut)
 def layer_checks(
     layer: LayerKey,
     district: OneDistrict,
@@ -231,30 +128,23 @@ def layer_checks(
 
     Computed and stored once if the generation has none."""
     return workers.run_json(
-        CheckOut, checks.latest_check, layer, district=district.code, generation=generation
+        schemas.CheckOut, checks.latest_check, layer, district=district.code, generation=generation
     )
 
 
-@router.post("/merge", response_model=MergeOut)
-def post_merge(body: MergeIn, district: OneDistrict) -> Any:
-    """多网合一: relate the department layers to the unified layer of ``district`` (the caller's
-    when they have one) and propose one layer.
+@router.post("/merge", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def post_merge(body: schemas.MergeIn, district: OneDistrict, principal: PrincipalDep) -> Any:
+    """多网合一 as a job: relate the department layers to the unified layer of ``district`` (the
+    caller's when they have one) and propose one layer.
 
-    Reports where the department grids do not conform, stores the crosswalk and, with ``as_draft``,
-    stores the proposed unified layer as a draft."""
-    return workers.run_json(
-        MergeOut,
-        checks.merge,
-        body.layers,
-        district=district.code,
-        as_draft=body.as_draft,
-        share_threshold=body.share_threshold,
-        deviation_m=body.deviation_m,
-        author="api",
-    )
+    Answers 202 with the job (``Location: /api/v1/jobs/{id}``) once the layers are found; the
+    job's result (a :class:`~api.schemas.MergeOut`) reports where the department grids do not
+    conform, the crosswalk is stored and, with ``as_draft``, the proposed unified layer as a
+    draft; the caller's account is recorded as its author."""
+    return submit_job("merge", {**body.model_dump(), "district": district.code}, principal)
 
 
-@router.get("/grids/{code}/crosswalk", response_model=CrosswalkOut)
+@router.get("/grids/{code}/crosswalk", response_model=schemas.CrosswalkOut)
 def grid_crosswalk(
     code: str,
     districts: ReadableDistricts,

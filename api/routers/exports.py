@@ -18,7 +18,7 @@ from api import workers
 from api.auth import PrincipalDep
 from api.deps import ClosedPeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
-from api.schemas.exports import XLSX, XLSX_RESPONSE, CaseExportQuery, IndicatorExportQuery
+from api.schemas import XLSX, XLSX_RESPONSE, CaseExportQuery, IndicatorExportQuery
 from geo_grid.services import exports
 from geo_grid.timefmt import format_period
 

@@ -1,130 +1,33 @@
 """Addresses and points to grids: geocode (one or a batch), locate, reverse.
 
 The batch route takes either a JSON list of addresses or a CSV upload (multipart, ``file`` and
-``column``); :func:`batch_input` turns both into one typed :class:`BatchInput` before the route runs.
-Phones in rosters are masked here, as on every other route that shows people.
+``column``); :func:`batch_input` turns both into one typed :class:`api.schemas.BatchInput`
+before the route runs. Phones in rosters are masked here, as on every other route that shows people.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
-from api import workers
+from api import schemas, workers
+from api.auth import PrincipalDep
 from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import Crs, Lat, Lon
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
 from geo_grid.services import geocoding
+from geo_grid.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)
-
-Lon = Annotated[float, Query(ge=-180, le=180, description="Longitude", examples=[120.62])]
-Lat = Annotated[float, Query(ge=-90, le=90, description="Latitude", examples=[31.31])]
-Crs = Annotated[
-    str, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (or EPSG:n)", examples=["gcj02"])
-]
-
-
-class CandidateOut(BaseModel):
-    confidence: float
-    grid_code: str | None
-    lon: float
-    lat: float
-    address_id: int | None
-    text: str | None
-
-
-class GeocodeOut(BaseModel):
-    query: str
-    status: str = Field(description="matched | ambiguous | unmatched")
-    level: str | None = Field(description="门牌 | 楼栋 | 小区 | 道路 | 社区 | 街道")
-    confidence: float
-    lon: float | None
-    lat: float | None
-    address_id: int | None
-    matched_text: str | None
-    grid_code: str | None
-    grids: dict[str, str | None]
-    community_code: str | None
-    street_code: str | None
-    alternatives: list[CandidateOut]
-    reason: str | None = Field(description="Why not matched, or a note (English, for developers)")
-    reason_zh: str | None = Field(description="The reason in Chinese, for people")
-    normalized: str
-
-
-class BatchRow(BaseModel):
-    row: int
-    query: str | None
-    status: str
-    grid_code: str | None
-    grids: dict[str, str | None]
-    match_level: str | None
-    confidence: float
-    lon: float | None
-    lat: float | None
-    address_id: int | None
-    matched_text: str | None
-    reason: str | None
-
-
-class BatchOut(BaseModel):
-    data: list[BatchRow]
-    count: int
-    matched: int
-    ambiguous: int
-    unmatched: int
-
-
-class PersonOut(BaseModel):
-    person_id: str
-    name: str
-    phone: str | None
-    role: str
-
-
-class LocateOut(BaseModel):
-    lon: float = Field(description="CGCS2000 (EPSG:4490)")
-    lat: float = Field(description="CGCS2000 (EPSG:4490)")
-    inside_district: bool
-    grid_code: str | None
-    grids: dict[str, str | None]
-    community_code: str | None
-    community_name: str | None
-    street_code: str | None
-    street_name: str | None
-    district_code: str | None
-    district_name: str | None
-    roster: list[PersonOut]
-    generation: dict[str, int] | None = Field(
-        None, description="published generation id of each district:layer the index holds"
-    )
-
-
-class ReverseOut(BaseModel):
-    lon: float = Field(description="CGCS2000 (EPSG:4490)")
-    lat: float = Field(description="CGCS2000 (EPSG:4490)")
-    address_id: int | None
-    full_text: str | None
-    distance_m: float | None
-    grid_code: str | None
-    grids: dict[str, str | None]
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """The addresses of a batch request, whichever way they came."""
-
-    addresses: list[Any]
-    field: str
-
 
 _BATCH_BODY = request_body(
     {
@@ -134,12 +37,12 @@ _BATCH_BODY = request_body(
     required=("file", "column"),
     json={
         "schema": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
-        "example": ["姑苏区平江街道平江路12号", "苏州平江路12号3栋2单元301室"],
+        "example": ["某区某街道和平路12号", "某市和平路12号3栋2单元301室"],
     },
 )
 
 
-async def batch_input(request: Request, form: UploadDep) -> BatchInput:
+async def batch_input(request: Request, form: UploadDep) -> schemas.BatchInput:
     """Parse a JSON list (or ``{"addresses": [...]}``) or a multipart CSV upload."""
     if form is not None:
         upload, column = form.file("file"), form.text("column")
@@ -152,7 +55,7 @@ async def batch_input(request: Request, form: UploadDep) -> BatchInput:
             label=upload.filename,
             max_rows=geocoding.MAX_BATCH,
         )
-        return BatchInput(frame[column].tolist(), "file")
+        return schemas.BatchInput(frame[column].tolist(), "file")
     try:
         body = await request.json()  # parsed off the event loop when large (api.guard)
     except ValueError as exc:
@@ -161,10 +64,10 @@ async def batch_input(request: Request, form: UploadDep) -> BatchInput:
         body = body.get("addresses")
     if not isinstance(body, list) or not all(isinstance(a, str | None) for a in body):
         raise BadInput("addresses: expected a JSON list of address strings", field="addresses")
-    return BatchInput(body, "addresses")
+    return schemas.BatchInput(body, "addresses")
 
 
-@router.get("/geocode", response_model=GeocodeOut)
+@router.get("/geocode", response_model=schemas.GeocodeOut)
 def geocode(
     q: Annotated[str, Query(min_length=1, max_length=500, description="The address text")],
     districts: ReadableDistricts,
@@ -179,30 +82,41 @@ def geocode(
     return {**body, "reason_zh": reason_zh(body["reason"])}
 
 
-@router.post("/geocode/batch", response_model=BatchOut, openapi_extra=_BATCH_BODY)
+def _asks_async(request: Request) -> bool:
+    """``Prefer: respond-async`` (RFC 7240) among the request's preferences."""
+    prefs = ",".join(request.headers.getlist("prefer")).lower()
+    return "respond-async" in {p.split(";")[0].strip() for p in prefs.split(",")}
+
+
+@router.post(
+    "/geocode/batch", response_model=schemas.BatchOut, openapi_extra=_BATCH_BODY,
+    responses=ACCEPTED,
+)  # fmt: skip
 def geocode_batch(
-    batch: Annotated[BatchInput, Depends(batch_input)], districts: ReadableDistricts
+    request: Request,
+    batch: Annotated[schemas.BatchInput, Depends(batch_input)],
+    districts: ReadableDistricts,
+    principal: PrincipalDep,
 ) -> Any:
     """Geocode many addresses: a JSON list, or a CSV upload with the column named.
 
-    One row per address in order, with counts of matched, ambiguous and unmatched."""
-    # in a worker process (its own geocoders, built on its first batch), answer included: 10,000
-    # addresses are seconds of Python that would hold the GIL against every other request
-    return workers.run_json(BatchOut, _batch, batch.addresses, batch.field, list(districts))
+    One row per address in order, with counts of matched, ambiguous and unmatched. Up to
+    ``GEO_GRID_JOB_SYNC_MAX_ADDRESSES`` addresses (1,000) are answered in the request (200); a
+    larger batch, or one sent with ``Prefer: respond-async``, becomes a job: 202 with the job,
+    whose result is this answer once done."""
+    small = len(batch.addresses) <= get_settings().job_sync_max_addresses
+    if small and not _asks_async(request):
+        # in a worker process (its own geocoders, built on its first batch), answer included:
+        # a batch is Python that would hold the GIL against every other request
+        return workers.run_json(
+            schemas.BatchOut, geocoding.batch_answer, batch.addresses, field=batch.field,
+            districts=list(districts),
+        )  # fmt: skip
+    params = {"addresses": batch.addresses, "field": batch.field, "districts": list(districts)}
+    return submit_job("geocode_batch", params, principal)
 
 
-def _batch(addresses: list[Any], field: str, districts: list[str]) -> BatchOut:
-    rows = geocoding.geocode_batch(addresses, field=field, districts=districts)
-    data = []
-    for i, row in enumerate(rows):
-        layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
-        grids = {k.removeprefix("grid_"): row.pop(k) for k in layers}
-        data.append(BatchRow(row=i, grids=grids, **row))
-    counts = {s: sum(r.status == s for r in data) for s in ("matched", "ambiguous", "unmatched")}
-    return BatchOut(data=data, count=len(data), **counts)
-
-
-@router.get("/locate", response_model=LocateOut)
+@router.get("/locate", response_model=schemas.LocateOut)
 def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84") -> Any:
     """Which grids, community, street and people are responsible at a point.
 
@@ -223,7 +137,7 @@ def locate(lon: Lon, lat: Lat, districts: ReadableDistricts, crs: Crs = "wgs84")
     return body
 
 
-@router.get("/reverse", response_model=ReverseOut)
+@router.get("/reverse", response_model=schemas.ReverseOut)
 def reverse(
     lon: Lon,
     lat: Lat,

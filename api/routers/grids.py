@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
+from api import schemas
 from api.deps import ReadableDistricts
 from api.geojson import geometry
 from api.guard import GuardedRoute
@@ -15,34 +15,7 @@ from geo_grid.services import layers
 router = APIRouter(prefix="/api/v1/grids", tags=["grids"], route_class=GuardedRoute)
 
 
-class RosterOut(BaseModel):
-    person_id: str
-    name: str
-    role: str
-    phone: str | None
-    department: str | None = None
-    linked_households: int | None = None
-
-
-class GridOut(BaseModel):
-    code: str
-    name: str | None
-    layer: str
-    district_code: str
-    generation: int
-    generation_status: str
-    community_code: str | None
-    community: str | None
-    street_code: str | None
-    street: str | None
-    households: int | None
-    area_m2: float
-    duplicates: int
-    roster: list[RosterOut]
-    geometry: dict[str, Any]
-
-
-@router.get("/{code}", response_model=GridOut)
+@router.get("/{code}", response_model=schemas.GridOut)
 def get_grid(
     code: Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]{1,128}$", description="Grid code")],
     districts: ReadableDistricts,

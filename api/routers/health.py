@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
+from api import schemas
 from api.guard import GuardedRoute
 from geo_grid.errors import DatabaseUnavailable
 from geo_grid.services import database, index
@@ -22,21 +22,10 @@ from geo_grid.services.database import error_line
 router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 
-class Health(BaseModel):
-    status: str  # "ok" | "degraded" (the database is unreachable: HTTP 503)
-    database: str  # "reachable" | "unreachable"
-    postgis: str | None
-    schema_revision: str | None
-    grids: dict[str, int]  # per layer, every district's together
-    districts: dict[str, dict[str, int]] = {}  # per district and layer
-    warm: bool  # the locate index and geocoder are built (the first lookups will not wait)
-    error: str | None = None  # why the database is unreachable (first line of the driver error)
-
-
 @router.get(
     "/health",
-    response_model=Health,
-    responses={503: {"model": Health, "description": "the database is unreachable"}},
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health, "description": "the database is unreachable"}},
 )
 def health() -> Any:
     """Is the service up: database, PostGIS, grids per layer, warm caches.
@@ -46,7 +35,7 @@ def health() -> Any:
     try:
         info = database.health()
     except DatabaseUnavailable as exc:
-        body = Health(
+        body = schemas.Health(
             status="degraded",
             database="unreachable",
             postgis=None,
@@ -56,7 +45,7 @@ def health() -> Any:
             error=error_line(exc),
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    return Health(
+    return schemas.Health(
         status=info["status"],
         database=info["database"],
         postgis=info["postgis"],

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from geojson_pydantic import FeatureCollection
-from pydantic import BaseModel
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import BBoxDep, OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
 from api.openapi import request_body
+from api.params import LayerKey
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
 from api.uploads import UploadDep, UploadForm
 from geo_grid.errors import BadInput
@@ -24,36 +25,15 @@ from geo_grid.services import layers
 
 router = APIRouter(prefix="/api/v1/layers", tags=["layers"], route_class=GuardedRoute)
 
-LayerKey = Annotated[
-    str, Path(description="Layer key, e.g. unified, politics_law", pattern=r"^[a-z][a-z0-9_]*$")
-]
 
-
-class LayerOut(BaseModel):
-    key: str
-    name_zh: str
-    department: str | None
-    district_code: str | None
-    generation: int | None
-    published_at: datetime | None
-    grids: int
-    households: int
-    drafts: int
-
-
-class LayerList(BaseModel):
-    data: list[LayerOut]
-    count: int
-
-
-@router.get("", response_model=LayerList)
+@router.get("", response_model=schemas.LayerList)
 def list_layers(districts: ReadableDistricts) -> Any:
     """List the grid layers with their Chinese names and generations, per district.
 
     For each layer of each district (``district``, or every district of the caller's area): the
     published generation, its number of grids and the drafts waiting."""
     rows = layers.list_layers(districts)
-    return LayerList(data=[LayerOut(**r) for r in rows], count=len(rows))
+    return schemas.LayerList(data=[schemas.LayerOut(**r) for r in rows], count=len(rows))
 
 
 @router.get("/{layer}/grids", response_model=FeatureCollection)
@@ -107,15 +87,6 @@ UPLOAD_FIELDS: tuple[str, ...] = (
 )
 
 
-class ImportOut(BaseModel):
-    layer: str
-    district_code: str
-    generation: int
-    generation_id: int
-    status: str
-    grids: int
-
-
 def _options(form: UploadForm) -> dict[str, Any]:
     unknown = sorted(form.names() - {"file", *UPLOAD_FIELDS})
     if unknown:
@@ -159,7 +130,10 @@ _UPLOAD_BODY = request_body(
 
 
 @router.post(
-    "/{layer}/imports", status_code=201, response_model=ImportOut, openapi_extra=_UPLOAD_BODY
+    "/{layer}/imports",
+    status_code=201,
+    response_model=schemas.ImportOut,
+    openapi_extra=_UPLOAD_BODY,
 )
 def import_upload(
     layer: LayerKey, form: UploadDep, principal: PrincipalDep, district: OneDistrict
@@ -193,3 +167,31 @@ def import_upload(
         if exc.field != "path":
             raise
         raise BadInput(exc.message, field="file") from exc
+
+
+# ------------------------------------------------------------------- long work on a layer
+@router.post("/{layer}/fixes", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def fix_layer(
+    layer: LayerKey, body: schemas.FixIn, principal: PrincipalDep, district: OneDistrict
+) -> Any:
+    """Fix a stored generation of the layer in ``district`` into a new draft generation, as a job
+    (``geo-grid fix --layer … --as-draft``).
+
+    Overlaps go to a neighbour, gaps and slivers are filled, grids are clipped to their community;
+    the draft gets its own stored check. 202 with the job once the generation is found; its
+    result names the draft generation and the changes."""
+    params = {**body.model_dump(), "layer": layer, "district": district.code, "as_draft": True}
+    return submit_job("fix_layer", params, principal)
+
+
+@router.post("/{layer}/exports", status_code=202, response_model=schemas.JobOut, responses=ACCEPTED)
+def export_layer(
+    layer: LayerKey, body: schemas.ExportIn, principal: PrincipalDep, district: OneDistrict
+) -> Any:
+    """Write a stored generation of the layer in ``district`` to a file, as a job
+    (``geo-grid export``).
+
+    GeoPackage (EPSG:4490, opens in QGIS), GeoJSON, zipped shapefile or CSV with WKT. 202 with the
+    job; once done, ``GET /api/v1/jobs/{id}/file`` downloads the file."""
+    params = {**body.model_dump(), "layer": layer, "district": district.code}
+    return submit_job("export_layer", params, principal)

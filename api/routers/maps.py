@@ -7,18 +7,21 @@ router (:mod:`api.routers.tiles`) is included here so one registration serves ma
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
 from api import workers
 from api.auth import PrincipalDep
 from api.deps import PageDistrict, PeriodDep, ReadableDistricts
 from api.guard import GuardedRoute
+from api.params import Category, LayerKey
+from api.policy import POLICY, resolve
 from api.routers import tiles
-from geo_grid.access import scope_filter
 from geo_grid.errors import NotFound
+from geo_grid.maps.identify import LINKS, IdentifyLink
 from geo_grid.services import maps, plans
 
 router = APIRouter(tags=["maps"], route_class=GuardedRoute)
@@ -26,35 +29,36 @@ router.include_router(tiles.router)
 
 ASSETS = "/static"
 
-#: A case category code or prefix (E05, E0502)
-Category = Annotated[
-    str | None,
-    Query(max_length=8, pattern="^[A-Z][0-9A-Z]*$", description="Category code or prefix"),
-]
+
+#: The identify panel's links (:data:`geo_grid.maps.identify.LINKS`), each shown to the roles the
+#: role table lets open its page (a planner gets no link to the case list).
+LINK_ROUTES = {
+    "grid": "GET /map/grid/{code}",
+    "cases": "GET /cases",
+    "indicators": "GET /map/indicators",
+}
 
 
-def _html(kind: str, district: str, **params) -> HTMLResponse:
-    """A page from the cache, or built in a worker process (``api/workers.py``)."""
-    return HTMLResponse(
-        maps.page(kind, district=district, asset_base=ASSETS, build_in=workers.run, **params),
-        headers={"Cache-Control": "no-cache"},
+def identify_links() -> tuple[IdentifyLink, ...]:
+    """The identify panel's links with their roles (under the current settings)."""
+    return tuple(
+        replace(link, roles=tuple(sorted(resolve(POLICY[LINK_ROUTES[link.key]])))) for link in LINKS
     )
 
 
-def _area(principal) -> tuple:
-    """The caller's area (:func:`geo_grid.access.scope_filter`) as sorted pairs: hashable, so
-    part of a page's cache key."""
-    return tuple(
-        sorted((k, tuple(v) if isinstance(v, list) else v)
-               for k, v in scope_filter(principal).items())
-    )  # fmt: skip
-
-
-def _focused(kind: str, district: str, principal) -> HTMLResponse:
-    """The district's page, opened on the caller's street, community or grids and naming them
-    (one cached page for every viewer: :func:`geo_grid.services.maps.viewer_focus`)."""
-    focus = maps.viewer_focus(district, _area(principal))
-    return _html(kind, district, focus=focus)
+def _html(kind: str, district: str, **params: Any) -> HTMLResponse:
+    """A page from the cache, or built in a worker process (``api/workers.py``)."""
+    return HTMLResponse(
+        maps.page(
+            kind,
+            district=district,
+            asset_base=ASSETS,
+            build_in=workers.run,
+            links=identify_links(),
+            **params,
+        ),  # fmt: skip
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/map", response_class=HTMLResponse)
@@ -66,13 +70,11 @@ def coverage_map(district: PageDistrict, principal: PrincipalDep) -> HTMLRespons
     their area and names it, a grid worker's on their grids. Department layers are toggles;
     tooltips name the grid leader and workers and count open cases; the search box finds
     streets, communities, roads, 小区, grids and door plates. HTML, works offline."""
-    return _focused("coverage", district.code, principal)
+    return _html("coverage", district.code, viewer=principal)
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
-def checks_map(
-    layer: Annotated[str, Path(pattern="^[a-z][a-z0-9_]*$")], district: PageDistrict
-) -> HTMLResponse:
+def checks_map(layer: LayerKey, district: PageDistrict) -> HTMLResponse:
     """The checks map page: the coverage defects of a layer's published generation.
 
     Overlaps, gaps, slivers, nesting errors and invalid geometry, one toggle and colour per kind,
@@ -90,7 +92,7 @@ def cases_map(
     to a street, a community or their own grids sees only those cases."""
     return _html(
         "cases", district.code, start=period.start, end=period.end, category=category,
-        area=_area(principal),
+        viewer=principal,
     )  # fmt: skip
 
 
@@ -104,9 +106,7 @@ def indicators_map(
     district's thresholds); each grid's tooltip says which rates made it red or yellow against
     which thresholds, and a grid with too few cases shows its community's colour. A street or
     community leader sees and the page names their area."""
-    return _html(
-        "indicators", district.code, start=period.start, end=period.end, area=_area(principal)
-    )
+    return _html("indicators", district.code, start=period.start, end=period.end, viewer=principal)
 
 
 @router.get("/map/services", response_class=HTMLResponse)
@@ -115,7 +115,7 @@ def services_map(district: PageDistrict, principal: PrincipalDep) -> HTMLRespons
 
     Households outside every reach are drawn as their own layer. Opens on the caller's street,
     community or grids."""
-    return _focused("services", district.code, principal)
+    return _html("services", district.code, viewer=principal)
 
 
 @router.get("/map/dispatch", response_class=HTMLResponse)

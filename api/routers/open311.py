@@ -20,10 +20,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
+from api import schemas
 from api.auth import PrincipalDep
-from api.deps import Open311PeriodDep
+from api.deps import Open311FiltersDep, Open311PeriodDep
 from api.errors import STATUS
 from api.guard import GuardedRoute
 from geo_grid.cases import open311
@@ -31,14 +31,11 @@ from geo_grid.cases.catalogue import categories, category
 from geo_grid.errors import BadInput, GeoGridError, NotFound
 from geo_grid.services import cases
 
-
-class Open311Error(BaseModel):
-    code: int
-    description: str
-
-
 _SPEC_ERRORS = {
-    status: {"model": list[Open311Error], "description": f"GeoReport v2 error list ({status})"}
+    status: {
+        "model": list[schemas.Open311Error],
+        "description": f"GeoReport v2 error list ({status})",
+    }
     for status in (400, 401, 403, 404)
 }
 router = APIRouter(
@@ -74,18 +71,6 @@ async def _answer(fmt: str, root: str, make: Callable[[], Any]) -> Response:
         return await run_in_threadpool(lambda: _render(fmt, root, make()))
     except GeoGridError as exc:
         return _error(fmt if fmt in ("json", "xml") else "json", exc)
-
-
-def _text(value: str, field: str) -> str:
-    """A value bound for the store: PostgreSQL text cannot hold NUL, so no control characters."""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise BadInput(f"{field}: control characters are not allowed: {value!r}", field=field)
-    return value
-
-
-def _csv(value: str | None, field: str) -> list[str] | None:
-    items = [_text(v.strip(), field) for v in (value or "").split(",") if v.strip()]
-    return items or None
 
 
 @router.get("/discovery.{fmt}", response_model=None)
@@ -131,21 +116,20 @@ async def post_request(request: Request, fmt: str, principal: PrincipalDep) -> R
 
 @router.get("/requests.{fmt}", response_model=None)
 async def get_requests(
-    request: Request, fmt: str, principal: PrincipalDep, period: Open311PeriodDep
+    fmt: str, principal: PrincipalDep, period: Open311PeriodDep, filters: Open311FiltersDep
 ) -> Response:
     """Open311: service requests of the caller's area by id, category, status or period.
 
     A street leader sees their street, a grid worker their grids; no reporter's name or contact,
     and phone or ID numbers typed into the text are masked. ``fmt`` is ``json`` or ``xml``."""
-    q = request.query_params
 
     def make() -> Any:
         return cases.open311_requests(
-            ids=_csv(q.get("service_request_id"), "service_request_id"),
-            service_codes=_csv(q.get("service_code"), "service_code"),
+            ids=filters.ids,
+            service_codes=filters.service_codes,
             start=period.start,
             end=period.end,
-            status=_csv(q.get("status"), "status"),
+            status=filters.status,
             viewer=principal,
         )
 
@@ -160,5 +144,7 @@ async def get_request(request_id: str, fmt: str, principal: PrincipalDep) -> Res
     naming it, both in the spec's error format."""
     return await _answer(
         fmt, "service_requests",
-        lambda: cases.open311_request(_text(request_id, "service_request_id"), viewer=principal),
+        lambda: cases.open311_request(
+            open311.plain_text(request_id, "service_request_id"), viewer=principal
+        ),
     )  # fmt: skip

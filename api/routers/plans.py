@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-import geopandas as gpd
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import FileResponse, Response
-from geojson_pydantic import FeatureCollection, LineString, MultiLineString, MultiPolygon, Polygon
-from pydantic import BaseModel, Field, SkipValidation
+from geojson_pydantic import FeatureCollection
+from pydantic import BaseModel
 
-from api import workers
+from api import schemas, workers
 from api.auth import PrincipalDep
 from api.deps import OneDistrict, ReadableDistricts
 from api.geojson import feature_collection
 from api.guard import GuardedRoute
+from api.params import DryRun, GridCode, PlanId
+from api.routers.jobs import ACCEPTED
+from api.routers.jobs import submit as submit_job
 from api.serialize import plain_json_bytes
 from geo_grid import scratch
 from geo_grid.access import Principal
@@ -36,141 +37,12 @@ from geo_grid.services import index, plans
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"], route_class=GuardedRoute)
 
-DryRun = Annotated[bool, Query(description="Compute the impact, store nothing.")]
-
-
-class PlanCreate(BaseModel):
-    layer: str = Field("unified", pattern=r"^[a-z][a-z0-9_]*$")
-    note: str | None = Field(None, max_length=2000)
-
-
-class PlanOut(BaseModel):
-    id: int
-    layer: str
-    district_code: str
-    status: str
-    generation: int
-    generation_id: int
-    base_generation: int | None = None
-    base_generation_id: int | None = None
-    author: str | None = None
-    note: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    published_at: datetime | None = None
-    edits: int = 0
-    grids: int | None = None
-
-
-class PlanEditLog(BaseModel):
-    seq: int
-    op: str
-    params: dict[str, Any]
-    impact: dict[str, Any]
-    author: str | None = None
-    created_at: datetime | None = None
-
-
-class PlanDetail(PlanOut):
-    log: list[PlanEditLog]
-
-
-class PlanList(BaseModel):
-    data: list[PlanOut]
-    count: int
-
-
-#: A GeoJSON geometry documented by its type but not validated here: geojson_pydantic takes
-#: seconds per 100,000 vertices, on the event loop. The service parses it with shapely and
-#: refuses more than ``GEO_GRID_GEOMETRY_MAX_VERTICES`` vertices, in a worker thread.
-Line = Annotated[LineString | MultiLineString, SkipValidation]
-Outline = Annotated[Polygon | MultiPolygon, SkipValidation]
-
-
-class SplitIn(BaseModel):
-    grid: str
-    line: Line
-
-
-class MergeIn(BaseModel):
-    grids: list[str] = Field(min_length=2)
-    keep: str | None = None
-
-
-class ReshapeIn(BaseModel):
-    grid: str
-    geometry: Outline
-
-
-class MoveIn(BaseModel):
-    buildings: list[str] = Field(min_length=1)
-    to: str
-
-
-class RecodeIn(BaseModel):
-    grid: str
-    code: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{1,64}$")
-    name: str | None = None
-
-
-class AcceptIn(BaseModel):
-    ids: list[str] | None = Field(None, description="Suggestion ids; omit to accept all.")
-
-
-class EditOut(BaseModel):
-    plan: int
-    seq: int | None
-    dry_run: bool = False
-    op: str
-    params: dict[str, Any]
-    added: list[str]
-    removed: list[str]
-    changed: list[str]
-    renames: dict[str, str]
-    impact: dict[str, Any]
-    warnings: list[str]
-    grids: dict[str, Any] = Field(description="The new and changed grids (FeatureCollection).")
-
-
-class SuggestionsOut(BaseModel):
-    plan: int
-    out_of_band: int
-    under: int
-    over: int
-    suggestions: list[dict[str, Any]]
-
-
-class AcceptOut(BaseModel):
-    plan: int
-    applied: list[dict[str, Any]]
-    out_of_band: int
-
-
-class ValidateOut(BaseModel):
-    plan: int
-    valid: bool
-    grids: int
-    problems: list[str]
-    coverage: dict[str, Any]
-    out_of_band: int
-
-
-class PublishOut(BaseModel):
-    plan: int
-    layer: str
-    district_code: str
-    published_generation: int
-    generation_id: int
-    retired_generation_id: int | None
-    cases_regridded: int
-    grids: int
-
 
 def _edit(
     plan_id: int, op: str, params: dict[str, Any], principal: Principal, dry_run: bool
 ) -> Response:
     """Apply one edit as the caller (author and area), in a worker process, answer included."""
-    return workers.run_json(EditOut, _edit_result, plan_id, op, params, principal, dry_run)
+    return workers.run_json(schemas.EditOut, _edit_result, plan_id, op, params, principal, dry_run)
 
 
 def _edit_result(
@@ -196,8 +68,8 @@ def _geojson(model: BaseModel, name: str) -> dict[str, Any]:
     return {key: value[key] for key in ("type", "coordinates") if key in value}
 
 
-@router.post("", response_model=PlanOut, status_code=201)
-def create_plan(body: PlanCreate, principal: PrincipalDep, district: OneDistrict) -> Any:
+@router.post("", response_model=schemas.PlanOut, status_code=201)
+def create_plan(body: schemas.PlanCreate, principal: PrincipalDep, district: OneDistrict) -> Any:
     """Start a redrawing plan: a draft copy of a layer's published generation in ``district``
     (the caller's when they have one).
 
@@ -207,20 +79,21 @@ def create_plan(body: PlanCreate, principal: PrincipalDep, district: OneDistrict
     )
 
 
-@router.get("", response_model=PlanList)
+@router.get("", response_model=schemas.PlanList)
 def list_plans(
     districts: ReadableDistricts,
     layer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None,
+    status: Annotated[Literal["open", "published", "abandoned"] | None, Query()] = None,
 ) -> Any:
     """List the redrawing plans of the caller's districts (or ``district``), optionally of one
-    layer.
+    layer and in one state.
 
     Each with its state (open, published, abandoned)."""
-    rows = plans.list_plans(layer, districts=districts)
+    rows = plans.list_plans(layer, districts=districts, status=status)
     return {"data": rows, "count": len(rows)}
 
 
-@router.get("/{plan_id}", response_model=PlanDetail)
+@router.get("/{plan_id}", response_model=schemas.PlanDetail)
 def get_plan(plan_id: int, principal: PrincipalDep) -> Any:
     """One plan with its edits, in order.
 
@@ -228,8 +101,10 @@ def get_plan(plan_id: int, principal: PrincipalDep) -> Any:
     return plans.get_plan(plan_id, viewer=principal)
 
 
-@router.post("/{plan_id}/split", response_model=EditOut)
-def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+@router.post("/{plan_id}/split", response_model=schemas.EditOut)
+def split(
+    plan_id: int, body: schemas.SplitIn, principal: PrincipalDep, dry_run: DryRun = False
+) -> Any:
     """Split a grid of the plan along a line.
 
     Checked on the spot (still a clean coverage inside its community) or refused with the reason;
@@ -238,8 +113,10 @@ def split(plan_id: int, body: SplitIn, principal: PrincipalDep, dry_run: DryRun 
     return _edit(plan_id, "split", params, principal, dry_run)
 
 
-@router.post("/{plan_id}/merge", response_model=EditOut)
-def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+@router.post("/{plan_id}/merge", response_model=schemas.EditOut)
+def merge(
+    plan_id: int, body: schemas.PlanMergeIn, principal: PrincipalDep, dry_run: DryRun = False
+) -> Any:
     """Merge grids of the plan into one (``keep`` names the code that stays).
 
     Neighbouring grids of one community only; ``dry_run=true`` stores nothing."""
@@ -249,8 +126,10 @@ def merge(plan_id: int, body: MergeIn, principal: PrincipalDep, dry_run: DryRun 
     return _edit(plan_id, "merge", params, principal, dry_run)
 
 
-@router.post("/{plan_id}/reshape", response_model=EditOut)
-def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+@router.post("/{plan_id}/reshape", response_model=schemas.EditOut)
+def reshape(
+    plan_id: int, body: schemas.ReshapeIn, principal: PrincipalDep, dry_run: DryRun = False
+) -> Any:
     """Give a grid of the plan a new outline; its neighbours give or take the difference.
 
     Checked on the spot; ``dry_run=true`` stores nothing."""
@@ -258,9 +137,9 @@ def reshape(plan_id: int, body: ReshapeIn, principal: PrincipalDep, dry_run: Dry
     return _edit(plan_id, "reshape", params, principal, dry_run)
 
 
-@router.post("/{plan_id}/move-buildings", response_model=EditOut)
+@router.post("/{plan_id}/move-buildings", response_model=schemas.EditOut)
 def move_buildings(
-    plan_id: int, body: MoveIn, principal: PrincipalDep, dry_run: DryRun = False
+    plan_id: int, body: schemas.MoveIn, principal: PrincipalDep, dry_run: DryRun = False
 ) -> Any:
     """Move buildings (and their households and addresses) into a neighbouring grid of the plan.
 
@@ -269,8 +148,10 @@ def move_buildings(
     return _edit(plan_id, "move_buildings", params, principal, dry_run)
 
 
-@router.post("/{plan_id}/recode", response_model=EditOut)
-def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRun = False) -> Any:
+@router.post("/{plan_id}/recode", response_model=schemas.EditOut)
+def recode(
+    plan_id: int, body: schemas.RecodeIn, principal: PrincipalDep, dry_run: DryRun = False
+) -> Any:
     """Give a grid of the plan a new code and/or name.
 
     The roster follows the code; a code already taken is refused; ``dry_run=true`` stores nothing."""
@@ -278,36 +159,102 @@ def recode(plan_id: int, body: RecodeIn, principal: PrincipalDep, dry_run: DryRu
     return _edit(plan_id, "recode", params, principal, dry_run)
 
 
-@router.get("/{plan_id}/suggest", response_model=SuggestionsOut)
+@router.post("/{plan_id}/undo", response_model=schemas.UndoOut)
+def undo(plan_id: int, principal: PrincipalDep) -> Any:
+    """Undo the plan's last edit: its grids go back to what they were before it.
+
+    Appended to the edit log as an ``undo`` naming the edit (nothing is removed from the log);
+    undoing again takes back the edit before. 409 when nothing is left to undo."""
+    return plans.undo(plan_id, author=principal.label, viewer=principal)
+
+
+#: Grid codes, comma-separated (the grids an edit changed).
+Codes = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9A-Za-z_-]{1,64}(,[0-9A-Za-z_-]{1,64}){0,199}$",
+          description="Only these grid codes (comma-separated, up to 200)."),
+]  # fmt: skip
+
+
+@router.get("/{plan_id}/grids", response_model=FeatureCollection)
+def plan_grids(plan_id: int, principal: PrincipalDep, codes: Codes = None) -> Any:
+    """The plan's grids as the planner's workspace draws them (GeoJSON, lon/lat).
+
+    Each with its households against the district's band (``low``, ``high``, ``status``
+    under/in/over), the people on duty once the plan is published (``on_duty``: 0 flags a grid
+    nobody would answer for) and what the plan did to it (``change``: added, changed or null)."""
+    wanted = codes.split(",") if codes else None
+    body = workers.run(_grids_geojson, plan_id, wanted, principal)
+    return Response(body, media_type="application/geo+json")
+
+
+def _grids_geojson(plan_id: int, codes: list[str] | None, viewer: Principal) -> bytes:
+    """The workspace's grids as GeoJSON, written (in a worker process)."""
+    return plain_json_bytes(
+        feature_collection(plans.plan_grids(plan_id, codes=codes, viewer=viewer))
+    )
+
+
+@router.get("/{plan_id}/grids/{code}/buildings", response_model=FeatureCollection)
+def plan_buildings(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """The buildings of one grid of the plan (``code``, ``households``; GeoJSON, lon/lat).
+
+    Those whose inside lies in the grid, as the plan's recounts decide: what
+    ``move-buildings`` may move to a neighbouring grid."""
+    frame = plans.plan_buildings(plan_id, code, viewer=principal)
+    return Response(plain_json_bytes(feature_collection(frame)), media_type="application/geo+json")
+
+
+@router.get("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
+def roster_form(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
+    """Who will be on duty in one grid of the plan: the grid's roster, the people the plan adds,
+    and whom the planner may choose from (the people on duty in the grids of its community).
+
+    No phone numbers."""
+    return plans.roster_form(plan_id, code, viewer=principal)
+
+
+@router.put("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
+def set_roster(
+    plan_id: int, code: GridCode, body: schemas.RosterIn, principal: PrincipalDep
+) -> Any:
+    """Put people on duty in one grid of the plan (a split's new grid has nobody).
+
+    Replaces what the plan had for the grid; the people join the roster when the plan is
+    published, in the publish's transaction. People of the plan's district only."""
+    entries = [e.model_dump() for e in body.entries]
+    return plans.set_roster(plan_id, code, entries, author=principal.label, viewer=principal)
+
+
+@router.get("/{plan_id}/suggest", response_model=schemas.SuggestionsOut)
 def suggest(plan_id: int, principal: PrincipalDep) -> Any:
     """Suggestions to bring the plan's grids into its district's household band (300–500 by
     default).
 
     Splits for grids too big, merges for grids too small; nothing is stored."""
-    return workers.run_json(SuggestionsOut, plans.suggestions, plan_id, viewer=principal)
+    return workers.run_json(schemas.SuggestionsOut, plans.suggestions, plan_id, viewer=principal)
 
 
-@router.post("/{plan_id}/accept-suggestion", response_model=AcceptOut)
-def accept_suggestion(plan_id: int, body: AcceptIn, principal: PrincipalDep) -> Any:
-    """Apply suggestions (by id) to the plan, each as an edit.
+@router.post(
+    "/{plan_id}/accept-suggestion", status_code=202, response_model=schemas.JobOut,
+    responses=ACCEPTED,
+)  # fmt: skip
+def accept_suggestion(plan_id: PlanId, body: schemas.AcceptIn, principal: PrincipalDep) -> Any:
+    """Apply suggestions (by id; all of them without ``ids``) to the plan as a job, each as an
+    edit checked like a hand-made one.
 
-    Each is checked like a hand-made edit."""
-    return workers.run_json(
-        AcceptOut,
-        plans.accept_suggestions,
-        plan_id,
-        body.ids,
-        author=principal.label,
-        viewer=principal,
-    )
+    Answers 202 with the job once the plan is found open and in the caller's area; the job's
+    result is an :class:`~api.schemas.AcceptOut`. A suggestion id no longer current fails the
+    job (409's message in its ``error``)."""
+    return submit_job("accept_suggestions", {"plan_id": plan_id, "ids": body.ids}, principal)
 
 
-@router.post("/{plan_id}/validate", response_model=ValidateOut)
+@router.post("/{plan_id}/validate", response_model=schemas.ValidateOut)
 def validate(plan_id: int, principal: PrincipalDep) -> Any:
     """Check the whole plan: a clean coverage, codes unique, every grid in its community.
 
     What publishing would refuse, without publishing."""
-    return workers.run_json(ValidateOut, plans.validate, plan_id, viewer=principal)
+    return workers.run_json(schemas.ValidateOut, plans.validate, plan_id, viewer=principal)
 
 
 @router.get("/{plan_id}/diff", response_model=FeatureCollection)
@@ -321,16 +268,21 @@ def diff(
 
     ``format=gpkg`` downloads a GeoPackage that opens in QGIS."""
     if format == "gpkg":
-        # under the server's home (geo_grid.scratch), removed once the file has been sent
-        folder = Path(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        # under the server's home (geo_grid.scratch), removed once the file has been sent, or
+        # at once when the diff is refused (no answer is sent, so no background task runs)
+        folder = FilePath(tempfile.mkdtemp(prefix="diff_", dir=scratch.process_dir()))
+        try:
+            path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         background.add_task(shutil.rmtree, folder, ignore_errors=True)
-        path = workers.run(_diff_gpkg, plan_id, folder / f"plan_{plan_id}_diff.gpkg", principal)
         return FileResponse(path, media_type="application/geopackage+sqlite3", filename=path.name)
     body = workers.run(_diff_geojson, plan_id, principal)
     return Response(body, media_type="application/geo+json")
 
 
-def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
+def _diff_gpkg(plan_id: int, path: FilePath, viewer: Principal) -> FilePath:
     """The diff written to ``path`` (in a worker process)."""
     frame, _ = plans.diff_plan(plan_id, viewer=viewer)
     return plans.export_diff(frame, path)
@@ -339,20 +291,12 @@ def _diff_gpkg(plan_id: int, path: Path, viewer: Principal) -> Path:
 def _diff_geojson(plan_id: int, viewer: Principal) -> bytes:
     """The diff as GeoJSON, written (in a worker process)."""
     frame, summary = plans.diff_plan(plan_id, viewer=viewer)
-    before = frame.loc[frame["geometry_before"].notna(), ["code", "change", "geometry_before"]]
-    before = gpd.GeoDataFrame(
-        before[["code", "change"]],
-        geometry=gpd.GeoSeries.from_wkt(before["geometry_before"], crs=4490),
-    )
-    body = feature_collection(
-        frame.drop(columns=["geometry_before"]),
-        summary=summary,
-        before=feature_collection(before),
-    )
+    after, before = plans.diff_layers(frame)
+    body = feature_collection(after, summary=summary, before=feature_collection(before))
     return plain_json_bytes(body)
 
 
-@router.post("/{plan_id}/publish", response_model=PublishOut)
+@router.post("/{plan_id}/publish", response_model=schemas.PublishOut)
 def publish(plan_id: int, principal: PrincipalDep) -> Any:
     """Publish the plan: validate it and make it the layer's published generation.
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
-from api.schemas.search import SearchOut
+from api.schemas import SearchOut
 from geo_grid.services import places
 
 router = APIRouter(prefix="/api/v1", tags=["geocoding"], route_class=GuardedRoute)

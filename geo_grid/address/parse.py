@@ -9,16 +9,16 @@ address library and the admin list) it prefers names it knows, which resolves th
 cannot (a 小区 called 尧林仙居 has no suffix to find it by).
 
 Admin prefixes: cpca 0.5.5 was measured on this district's queries (35,000 strings/s, but it only
-knows province/city/district, and missed the short "南京栖霞" form). Given the national
+knows province/city/district, and missed short forms such as "温州乐清"). Given the national
 :class:`~geo_grid.address.gazetteer.Gazetteer`, every level down to street (and the communities it
 was given) is recognised, full or short, anywhere in China; without it the suffix patterns (省, 市,
 区/县, 街道/镇, 社区/村) and the known names do what they can.
 
 Examples
 --------
->>> p = parse("江苏省南京市栖霞区尧化街道尧新社区尧佳路12号")
+>>> p = parse("湖南省长沙市岳麓区望月湖街道某某社区和平路12号")
 >>> p.district, p.street, p.community, p.road, p.door_no
-('栖霞区', '尧化街道', '尧新社区', '尧佳路', '12')
+('岳麓区', '望月湖街道', '某某社区', '和平路', '12')
 """
 
 from __future__ import annotations

@@ -32,10 +32,12 @@ from geo_grid.errors import BadInput
 __all__ = [
     "SPEC_URL",
     "Open311Request",
+    "comma_list",
     "discovery",
     "errors",
     "iso",
     "parse_request",
+    "plain_text",
     "post_response",
     "service_definition",
     "service_list",
@@ -189,6 +191,29 @@ class Open311Request:
     email: str | None
     media_url: str | None
     attributes: dict[str, str] = field(default_factory=dict)
+
+
+def plain_text(value: str, field: str) -> str:
+    """``value`` if it holds no control character (PostgreSQL text cannot hold NUL); else
+    :class:`BadInput` naming ``field``.
+
+    >>> plain_text("E0101", "service_code")
+    'E0101'
+    """
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise BadInput(f"{field}: control characters are not allowed: {value!r}", field=field)
+    return value
+
+
+def comma_list(value: str | None, field: str) -> list[str] | None:
+    """A GeoReport v2 comma-delimited list (``service_request_id=1,2``): its items, stripped and
+    checked by :func:`plain_text`; None when it names none.
+
+    >>> comma_list(" 638344, 638349,", "service_request_id"), comma_list("", "status")
+    (['638344', '638349'], None)
+    """
+    items = [plain_text(v.strip(), field) for v in (value or "").split(",") if v.strip()]
+    return items or None
 
 
 def _float(form: Mapping[str, Any], key: str) -> float | None:

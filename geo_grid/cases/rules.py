@@ -67,6 +67,7 @@ _WHISTLE: dict[str, tuple[str, ...]] = {
     "emergency": ("消防救援站", "安监站"),
     "ecology": ("生态环境分局", "河长办"),
 }
+#: Who of a grid's people takes a case first, by the duty of their role (:mod:`geo_grid.roster`).
 _ROLE_ORDER: dict[str, int] = {"grid_worker": 0, "grid_leader": 1, "dept_member": 0, "police": 2}
 
 
@@ -215,10 +216,20 @@ def _pick(people: Sequence[Mapping[str, Any]], turn: int) -> Mapping[str, Any] |
     """The person to assign among a grid's roster: best role first, round-robin among equals."""
     if not people:
         return None
-    ranked = sorted(people, key=lambda p: (_ROLE_ORDER.get(p.get("role"), 9), str(p["person_id"])))
-    best = _ROLE_ORDER.get(ranked[0].get("role"), 9)
-    equals = [p for p in ranked if _ROLE_ORDER.get(p.get("role"), 9) == best]
+    ranked = sorted(people, key=lambda p: (_rank(p), str(p["person_id"])))
+    equals = [p for p in ranked if _rank(p) == _rank(ranked[0])]
     return equals[turn % len(equals)]
+
+
+def _rank(person: Mapping[str, Any]) -> int:
+    """A person's place in the queue: by their role's duty (a district's own role, 专职网格员,
+    acts as the duty it was given), the role itself for rosters that carry no duty."""
+    return _ROLE_ORDER.get(person.get("duty") or person.get("role"), 9)
+
+
+def _role_label(person: Mapping[str, Any]) -> str:
+    """The role as a person reads it: the district's own name for it, else the built-in label."""
+    return person.get("role_name") or label(ROSTER_ROLE, person.get("role"))
 
 
 def route(
@@ -231,7 +242,8 @@ def route(
 ) -> RoutingDecision:
     """Decide grid, department and person for one case; see the module docstring for the policy.
 
-    ``roster`` maps ``(layer, grid_code)`` to people (``person_id, name, role``); ``turn`` spreads
+    ``roster`` maps ``(layer, grid_code)`` to people (``person_id, name, role`` and optionally
+    ``duty`` and ``role_name``, :mod:`geo_grid.roster`); ``turn`` spreads
     cases over equally ranked people (e.g. the case sequence number).
     """
     trace: list[str] = []
@@ -272,8 +284,7 @@ def route(
             person = _pick(roster.get((rule.layer, owner_grid), ()), turn)
             if person is not None:
                 trace.append(
-                    f"属主网格 {owner_grid}: 派给 {person['name']} "
-                    f"({label(ROSTER_ROLE, person.get('role'))})"
+                    f"属主网格 {owner_grid}: 派给 {person['name']} ({_role_label(person)})"
                 )
                 return _decision(strategy, unified, rule.layer, owner_grid, rule.department,
                                  person, trace)  # fmt: skip
@@ -290,9 +301,7 @@ def route(
     person = _pick(roster.get((UNIFIED, unified), ()), turn)
     department = rule.department if strategy == "territorial_first" else None
     if person is not None:
-        trace.append(
-            f"属地网格 {unified}: 派给 {person['name']} ({label(ROSTER_ROLE, person.get('role'))})"
-        )
+        trace.append(f"属地网格 {unified}: 派给 {person['name']} ({_role_label(person)})")
         return _decision(
             strategy, unified, rule.layer if strategy == "territorial_first" else UNIFIED,
             owner_grid if strategy == "territorial_first" else unified,

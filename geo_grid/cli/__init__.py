@@ -2,7 +2,7 @@
 
 This module is the table of contents: the app, its command groups (one module each: :mod:`.db`,
 :mod:`.demo`, :mod:`.layers`, :mod:`.checks`, :mod:`.geocode`, :mod:`.maps`, :mod:`.plans`,
-:mod:`.cases`, :mod:`.access`) and :func:`main`, the console-script entry
+:mod:`.cases`, :mod:`.access`, :mod:`.districts`, :mod:`.jobs`) and :func:`main`, the console-script entry
 (``geo-grid = "geo_grid.cli:main"``) that maps domain errors to exit codes.
 
 Exit codes: 0 success, 1 "found something" (e.g. defects), 2 bad input (one line on stderr naming
@@ -17,7 +17,7 @@ from typing import Annotated
 import click
 import typer
 
-from geo_grid.cli import checks, geocode, layers, maps
+from geo_grid.cli import checks, districts, geocode, jobs, layers, maps
 from geo_grid.cli.access import audit_app, keys_app, users_app
 from geo_grid.cli.cases import cases_app
 from geo_grid.cli.db import db_app
@@ -45,6 +45,8 @@ geocode.register(app)
 checks.register(app)
 maps.register(app)
 layers.register(app)
+districts.register(app)
+jobs.register(app)
 
 
 @app.command("serve")

@@ -3,22 +3,24 @@
 Kept apart from :mod:`geo_grid.cli` (which stays a table of contents); :func:`register` adds the
 commands. Exit codes follow the CLI's: 0 clean, 1 defects found (``check``; ``fix`` when the fixed
 layer still has defects), 2 bad input (one line on stderr), 3 no database. A file check never
-touches the database. ``--json`` prints exactly one JSON object on stdout; progress bars (layers
-of 2,000 grids and more) go to stderr.
+touches the database, and a file is the operator's own: the API's upload limits do not apply.
+``--json`` prints exactly one JSON object on stdout; progress bars (rich, from the work's
+progress: :mod:`geo_grid.cli._progress`) go to stderr when it is a terminal. ``check --layer``,
+``fix --layer`` and ``merge`` do the work of the API's jobs of the same kind, here.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from geo_grid.cli._common import DistrictOpt, district_code
+from geo_grid.cli._common import DistrictOpt
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
+from geo_grid.cli._progress import bar, run_kind, stage_progress
 from geo_grid.coverage import DEFECT_KINDS
 from geo_grid.errors import BadInput
 from geo_grid.labels import DEFECT_KIND, label
@@ -42,11 +44,6 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
     app.command("fix")(fix_cmd)
     app.command("merge")(merge_cmd)
-
-
-def _progress() -> bool:
-    """A tqdm bar on stderr when a person is watching it."""
-    return sys.stderr.isatty()
 
 
 def _source(file: Path | None, layer: str | None) -> None:
@@ -117,28 +114,22 @@ def check_cmd(
 
         if generation is not None or refresh:
             raise BadInput("--generation/--refresh apply to --layer only", field="generation")
-        report = check_file(
-            file,
-            parent=parent,
-            crs=crs,
-            parent_crs=parent_crs,
-            gap_width_m=gap_width,
-            progress=_progress(),
-        )
-        body = report.to_json()
+        with bar("覆盖检查") as report:  # the operator's own file: no upload limits
+            checked = check_file(
+                file, parent=parent, crs=crs, parent_crs=parent_crs, gap_width_m=gap_width,
+                progress=stage_progress(report), upload_limits=False,
+            )  # fmt: skip
+        body = checked.to_json()
         title = str(file)
     else:
-        from geo_grid.services.checks import check_layer
-
         if parent is not None or crs is not None or parent_crs is not None:
             raise BadInput(
                 "--parent/--crs apply to files; a stored layer nests in the stored communities",
                 field="parent",
             )
-        body = check_layer(
-            layer, district=district_code(district), generation=generation,
-            gap_width_m=gap_width, refresh=refresh, progress=_progress(),
-        )  # fmt: skip
+        params = {"layer": layer, "district": district, "generation": generation,
+                  "gap_width_m": gap_width, "refresh": refresh}  # fmt: skip
+        body = run_kind("check_layer", params)
         title = f"{layer} generation {body['generation']}"
     if as_json:
         _json(body)
@@ -192,19 +183,18 @@ def fix_cmd(
                 "--as-draft/--generation apply to --layer only (import the fixed file instead)",
                 field="as_draft",
             )
-        result = fix_file(
-            file, out, parent=parent, crs=crs, gap_width_m=gap_width,
-            overlap_rule=overlap_rule, progress=_progress(),
-        )  # fmt: skip
+        with bar("覆盖修复") as report:  # the operator's own file: no upload limits
+            result = fix_file(
+                file, out, parent=parent, crs=crs, gap_width_m=gap_width,
+                overlap_rule=overlap_rule, progress=stage_progress(report), upload_limits=False,
+            )  # fmt: skip
     else:
-        from geo_grid.services.checks import fix_layer
-
         if parent is not None or crs is not None:
             raise BadInput("--parent/--crs apply to files", field="parent")
-        result = fix_layer(
-            layer, district=district_code(district), generation=generation, out=out, as_draft=as_draft, gap_width_m=gap_width,
-            overlap_rule=overlap_rule, author="cli", progress=_progress(),
-        )  # fmt: skip
+        params = {"layer": layer, "district": district, "generation": generation,
+                  "out": None if out is None else str(out), "as_draft": as_draft,
+                  "gap_width_m": gap_width, "overlap_rule": overlap_rule}  # fmt: skip
+        result = run_kind("fix_layer", params)
     if as_json:
         _json(result)
     else:
@@ -247,13 +237,11 @@ def merge_cmd(
 ) -> None:
     """多网合一: relate the department grids to the unified grid (crosswalk, stored and served at
     /api/v1/grids/{code}/crosswalk), report where they do not conform, and propose one grid."""
-    from geo_grid.services.checks import merge
-
     keys = [k.strip() for k in layers.split(",") if k.strip()]
-    result = merge(
-        keys, district=district, out_dir=out, as_draft=as_draft, share_threshold=share_threshold,
-        deviation_m=deviation, author="cli",
-    )  # fmt: skip
+    params = {"layers": keys, "district": district, "out_dir": None if out is None else str(out),
+              "as_draft": as_draft, "share_threshold": share_threshold,
+              "deviation_m": deviation}  # fmt: skip
+    result = run_kind("merge", params)
     if as_json:
         _json(result)
         return

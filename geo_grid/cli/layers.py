@@ -74,7 +74,7 @@ def import_cmd(
     result = layers.import_layer(
         file, layer=layer, district=district, crs=crs, encoding=encoding, code_field=code_field,
         name_field=name_field, households_field=households_field, note=note, author="cli",
-        invalid=invalid,
+        invalid=invalid, upload_limits=False,  # the operator's own file: no upload limits
     )  # fmt: skip
     out.print(
         f"imported {result['grids']} grids into {layer} generation {result['generation']} "

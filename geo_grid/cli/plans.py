@@ -1,4 +1,5 @@
-"""``geo-grid plan ...``: redraw grids from the shell (create, edit, suggest, validate, diff, publish).
+"""``geo-grid plan ...``: redraw grids from the shell (create, edit, undo, the roster of new grids,
+suggest, validate, diff, publish).
 
 Geometries are given as GeoJSON (inline or ``@file.geojson``) in lon/lat EPSG:4490. Every command
 prints JSON with ``--json`` and a short summary otherwise; exit codes follow the CLI's (2 for bad
@@ -18,6 +19,7 @@ import typer
 from geo_grid.cli._common import DistrictOpt, district_code
 from geo_grid.cli._common import out as _out
 from geo_grid.cli._common import print_json as _json
+from geo_grid.cli._progress import run_kind
 from geo_grid.errors import BadInput
 from geo_grid.plans import EDIT_OPS
 
@@ -175,7 +177,8 @@ def suggest_cmd(
     from geo_grid.services import plans
 
     if accept or accept_all:
-        result = plans.accept_suggestions(plan, None if accept_all else list(accept), author="cli")
+        ids = None if accept_all else list(accept)
+        result = run_kind("accept_suggestions", {"plan_id": plan, "ids": ids})
         if as_json:
             _json(result)
         else:
@@ -195,6 +198,56 @@ def suggest_cmd(
         _out.print(f"  {s['id']}: {s['reason']}")
 
 
+@plan_app.command("undo")
+def undo_cmd(plan: PlanId, as_json: AsJson = False) -> None:
+    """Take back the plan's last edit (appended to its log as an undo; exit 2 if none is left)."""
+    from geo_grid.services import plans
+
+    result = plans.undo(plan, author="cli")
+    if as_json:
+        _json(result)
+        return
+    _out.print(
+        f"plan {plan} edit {result['seq']}: undid edit {result['undone']} ({result['op']}); "
+        f"restored {', '.join(result['restored']) or '-'}; removed "
+        f"{', '.join(result['removed']) or '-'}"
+    )
+
+
+@plan_app.command("roster")
+def roster_cmd(
+    plan: PlanId,
+    grid: Annotated[str, typer.Argument(metavar="GRID", help="Grid code of the plan.")],
+    put: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="PERSON:ROLE to put on duty (repeat; replaces the plan's)."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Put nobody on duty by the plan.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Who will be on duty in a grid of the plan; --set or --clear changes whom the plan adds
+    (they join the roster when the plan is published)."""
+    from geo_grid.services import plans
+
+    if put or clear:
+        entries = []
+        for item in put or []:
+            person, sep, role = item.partition(":")
+            if not sep or not person or not role:
+                raise BadInput(f"set: expected PERSON:ROLE, got {item!r}", field="set")
+            entries.append({"person_id": person, "role": role})
+        form = plans.set_roster(plan, grid, entries, author="cli")
+    else:
+        form = plans.roster_form(plan, grid)
+    if as_json:
+        _json(form)
+        return
+    _out.print(f"plan {plan} grid {grid}: {form['on_duty']} on duty once published")
+    for kind in ("stored", "planned"):
+        for p in form[kind]:
+            _out.print(f"  {kind}: {p['person_id']} {p['name']} ({p['role']})")
+
+
 @plan_app.command("validate")
 def validate_cmd(plan: PlanId, as_json: AsJson = False) -> None:
     """Check the whole plan: clean coverage in communities, unique codes. Exit 1 if not clean."""
@@ -211,6 +264,11 @@ def validate_cmd(plan: PlanId, as_json: AsJson = False) -> None:
             f"{result['out_of_band']} out of band"
             + (f"; defects {bad}" if bad else "")
             + (f"; {'; '.join(result['problems'])}" if result["problems"] else "")
+            + (
+                f"; nobody on duty in {', '.join(result['unstaffed'])}"
+                if result["unstaffed"]
+                else ""
+            )
         )
     if not result["valid"]:
         raise typer.Exit(1)
@@ -267,9 +325,10 @@ def import_cmd(
     """Import an edited layer file (e.g. from QGIS) as a new plan on a district's layer."""
     from geo_grid.services import plans
 
-    result = plans.import_plan(
-        file, layer=layer, district=district_code(district), note=note, author="cli"
-    )
+    result = plans.import_plan(  # the operator's own file: no upload limits
+        file, layer=layer, district=district_code(district), note=note, author="cli",
+        upload_limits=False,
+    )  # fmt: skip
     if as_json:
         _json(result)
     else:
@@ -290,5 +349,11 @@ def publish_cmd(plan: PlanId, as_json: AsJson = False) -> None:
     else:
         _out.print(
             f"published plan {plan} as {result['layer']} generation "
-            f"{result['published_generation']}; {result['cases_regridded']} open cases re-gridded"
+            f"{result['published_generation']}; {result['cases_regridded']} open cases re-gridded; "
+            f"{result['roster_added']} people put on duty"
+            + (
+                f"; nobody on duty in {', '.join(result['unstaffed'])}"
+                if result["unstaffed"]
+                else ""
+            )
         )

@@ -57,8 +57,9 @@ def check_coverage(
     sliver_width_m : float, optional
         Overrides ``gap_width_m`` for the sliver/gap split only.
     local_crs : str
-        The metric CRS of every area and width: a district's own Gauss-Krüger zone (e.g.
-        ``"EPSG:4549"``), or ``"auto"`` to measure each defect in the CGCS2000 3-degree zone of
+        The metric CRS of every area and width: a district's own Gauss-Krüger zone (its
+        profile's ``local_crs``, one of EPSG:4534 to EPSG:4554), or ``"auto"`` to measure each
+        defect in the CGCS2000 3-degree zone of
         its own central longitude (:func:`geo_grid.crs.gauss_kruger_zone`), right for a layer of
         any extent. The CRS of each defect is in the report (column ``crs``, ``params``).
     noise_area_m2, noise_width_m : float

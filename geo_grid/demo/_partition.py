@@ -34,6 +34,7 @@ __all__ = [
     "lattice",
     "nearest",
     "split_region",
+    "squared_distances",
     "voronoi_cut_lines",
     "weighted_kmeans",
 ]
@@ -77,7 +78,7 @@ def lattice(region, spacing: float, rng: np.random.Generator) -> NDArray:
     return xy[shapely.contains_xy(region, xy[:, 0], xy[:, 1])]
 
 
-def _d2(x: NDArray, y: NDArray, sx: NDArray, sy: NDArray) -> NDArray:
+def squared_distances(x: NDArray, y: NDArray, sx: NDArray, sy: NDArray) -> NDArray:
     """Squared distances between points (x, y) and seeds (sx, sy), one row per point.
 
     dx² + dy² in place: the same bits as summing the squared differences over the last axis,
@@ -101,7 +102,8 @@ def nearest(xy: NDArray, seeds: NDArray, chunk: int = 8192) -> NDArray:
     sx, sy = seeds[:, 0], seeds[:, 1]
     for start in range(0, len(xy), chunk):
         block = xy[start : start + chunk]
-        out[start : start + chunk] = _d2(block[:, 0], block[:, 1], sx, sy).argmin(axis=1)
+        d2 = squared_distances(block[:, 0], block[:, 1], sx, sy)
+        out[start : start + chunk] = d2.argmin(axis=1)
     return out
 
 

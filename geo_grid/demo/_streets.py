@@ -56,7 +56,7 @@ def _balanced_kmeans(
     c = seeds.copy()
     lab = np.zeros(len(xy), dtype=np.int64)
     for _ in range(iters):
-        d2 = part._d2(xy[:, 0], xy[:, 1], c[:, 0], c[:, 1]) - w
+        d2 = part.squared_distances(xy[:, 0], xy[:, 1], c[:, 0], c[:, 1]) - w
         lab = d2.argmin(axis=1)
         count = np.bincount(lab, minlength=len(c)).astype(float)
         err = (target - count) / target

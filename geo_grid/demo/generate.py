@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
+from geo_grid.address.library import ADDRESS_ID_BLOCK
 from geo_grid.demo._addresses import build_addresses, build_roster
 from geo_grid.demo._buildings import Buildings, build_buildings
 from geo_grid.demo._defects import inject_defects
@@ -65,9 +66,9 @@ __all__ = [
 DEFAULT_SEED = 20261125
 STORAGE_CRS = "EPSG:4490"
 GRID_COLUMNS = ["code", "name", "layer", "community_code", "street_code", "households", "geometry"]
-#: Address ids of a district start at its code × 10⁸ + 1, so districts stored together never
-#: share one (a district holds far fewer than 10⁸ addresses; ids stay below 2⁵³ for JavaScript).
-ADDRESS_ID_BLOCK = 10**8
+#: Address ids of a district start at its code × 10⁸ + 1 (:data:`geo_grid.address.library.
+#: ADDRESS_ID_BLOCK`, the block an imported library of the district takes too), so districts
+#: stored together never share one; ids stay below 2⁵³ for JavaScript.
 
 
 @dataclass

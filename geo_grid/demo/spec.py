@@ -41,16 +41,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo_grid.address.gazetteer import ZONE_UNITS as _ZONE_UNITS
 from geo_grid.address.gazetteer import DistrictNames
+from geo_grid.address.gazetteer import community_kind as _kind
+from geo_grid.address.gazetteer import community_short_name as short_name
 from geo_grid.crs import gauss_kruger_zone
 from geo_grid.districts import check_outline
 from geo_grid.errors import BadInput
 
 __all__ = ["Community", "DistrictSpec", "Street", "district_spec", "short_name"]
 
-#: Street-level units whose 3-digit code is 400-599 are "类似乡级单位" (development zones, farms,
-#: prisons, virtual communities) that overlap the real streets; they hold no territory of their own.
-_ZONE_UNITS = range(400, 600)
 _COMMUNITY_COLUMNS = ("street_code", "street", "community_code", "community")
 
 
@@ -128,30 +128,6 @@ class DistrictSpec:
         for c in self.communities:
             out[c.street_code].append(c)
         return out
-
-
-def short_name(name: str) -> str:
-    """Everyday short form: '尧新社区居委会' → '尧新社区', '孟北村委会' → '孟北村'.
-
-    >>> short_name("馨合园社区居民委员会"), short_name("石埠桥村村委会"), short_name("孟北村委会")
-    ('馨合园社区', '石埠桥村', '孟北村')
-    >>> short_name("东山村村民委员会"), short_name("龙王庙社区居委")
-    ('东山村', '龙王庙社区')
-    """
-    for suffix in ("居民委员会", "居委会", "村民委员会", "居委"):
-        if name.endswith(suffix):
-            short = name[: -len(suffix)]
-            return short if suffix != "村民委员会" or short.endswith("村") else short + "村"
-    if name.endswith("村村委会"):
-        return name[: -len("村委会")]
-    if name.endswith("村委会"):
-        return name[: -len("委会")]
-    return name
-
-
-def _kind(name: str) -> str:
-    """Villages (村委会, 村民委员会) are rural; every 社区/居委会 is urban."""
-    return "rural" if name.endswith(("村委会", "村民委员会")) else "urban"
 
 
 def _check_communities(code: str, communities: pd.DataFrame) -> pd.DataFrame:

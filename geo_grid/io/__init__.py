@@ -63,12 +63,12 @@ Examples
 --------
 >>> import tempfile, geopandas as gpd
 >>> from shapely.geometry import box
->>> grids = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["尧化一网格"]},
-...                          geometry=[box(118.90, 32.10, 118.91, 32.11)], crs=4490)
+>>> grids = gpd.GeoDataFrame({"code": ["123456001001001"], "name": ["一网格"]},
+...                          geometry=[box(114.30, 30.60, 114.31, 30.61)], crs=4490)
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     back = read_layer(write_layer(grids, f"{tmp}/grids.zip"))
 >>> back.loc[0, ["code", "name", "households"]].tolist(), back.geom_type[0], back.crs.to_epsg()
-(['320113001001001', '尧化一网格', None], 'MultiPolygon', 4490)
+(['123456001001001', '一网格', None], 'MultiPolygon', 4490)
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from geo_grid.io.messages import MIB, mib, one_line
 if TYPE_CHECKING:
     from geo_grid.io.source import ReadLimits
 
-__all__ = ["unpack_shapefile"]
+__all__ = ["check_zip", "unpack_shapefile"]
 
 
 #: Archive types refused inside a zip: a layer zip holds one shapefile, never another archive.
@@ -152,3 +152,14 @@ def unpack_shapefile(path: Path, label: str, limits: ReadLimits) -> dict[str, by
     ) as exc:
         raise BadInput(f"{label}: not a readable zip file ({one_line(exc)})", field="path") from exc
     return parts
+
+
+def check_zip(path: Path, label: str, limits: ReadLimits) -> None:
+    """The same checks on any zip container (an XLSX workbook is one) before it is opened:
+    member count and names, declared unpacked size and compression ratio."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_archive(archive, label, limits)
+    except zipfile.BadZipFile as exc:
+        raise BadInput(f"{label}: not a readable zip container ({one_line(exc)})",
+                       field="path") from exc  # fmt: skip

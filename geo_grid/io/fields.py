@@ -2,7 +2,7 @@
 
 Shared by the reader and the writer of :mod:`geo_grid.io`. Files from district offices name these
 fields in pinyin initials (``WGBM`` 网格编码, ``WGMC`` 网格名称), in Chinese, or in English; codes
-arrive as text, integers or dBASE floats (``320113001001.0``) and must all come out as the same
+arrive as text, integers or dBASE floats (``123456001001.0``) and must all come out as the same
 text.
 """
 
@@ -139,8 +139,8 @@ def is_missing(value: object) -> bool:
 def code_text(value: object) -> str | None:
     """A code as text: integers and integral floats lose the ``.0`` dBASE gives them.
 
-    >>> code_text(320113001001.0), code_text(" 0012 "), code_text(7), code_text(None)
-    ('320113001001', '0012', '7', None)
+    >>> code_text(123456001001.0), code_text(" 0012 "), code_text(7), code_text(None)
+    ('123456001001', '0012', '7', None)
     """
     if is_missing(value):
         return None

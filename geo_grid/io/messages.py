@@ -64,8 +64,8 @@ def where(index: int, code: str | None, source: Source) -> str:
 def crs_label(crs: CRS | None) -> str | None:
     """``EPSG:n`` when the CRS has a code, else its name (None for no CRS).
 
-    >>> crs_label(CRS.from_epsg(4549)), crs_label(None)
-    ('EPSG:4549', None)
+    >>> crs_label(CRS.from_epsg(4547)), crs_label(None)
+    ('EPSG:4547', None)
     """
     if crs is None:
         return None

@@ -150,7 +150,7 @@ def check_lonlat(geoms: np.ndarray, src: str | CRS, codes: list[str], source: So
         raise BadInput(
             f"{source.label}: {where(i, codes[i], source)}: coordinates up to ({x:.6g}, {y:.6g}) "
             f"are not longitude/latitude degrees when read as {name}; pass the file's real crs= "
-            "(e.g. 'EPSG:4549' for Nanjing metres)",
+            "(e.g. its CGCS2000 Gauss-Krüger zone, EPSG:4534 to EPSG:4554, for metres)",
             field="crs",
         )
 
@@ -278,7 +278,7 @@ def apply_validity(geoms: np.ndarray, invalid: str, codes: list[str], source: So
 def _check_area_of_use(bounds: np.ndarray, src: str | CRS, codes: list, source: Source) -> None:
     """Projected coordinates must land where their CRS is defined (with a 1° margin).
 
-    Degrees read as metres (``crs='EPSG:4549'`` on a lon/lat file) still give plausible lon/lat
+    Degrees read as metres (a Gauss-Krüger ``crs=`` on a lon/lat file) still give plausible lon/lat
     numbers, only hundreds of kilometres off; the CRS's area of use catches that. (A wrong
     Gauss-Krüger zone lands inside the wrong zone's area, so that mistake stays invisible here.)
     """

@@ -14,8 +14,11 @@ every overlay vertex through :func:`geo_grid.crs.wgs84_to_gcj02`.
 Safe: stored text reaches a page only through :func:`js_literal` (scripts) and :func:`html_text`
 (markup), so a grid named ``</script>`` is shown, never run.
 
-District: each builder takes ``district`` (:class:`MapDistrict`: the metric CRS its simplification
-tolerances are measured in, and the centre a page opens on before fitting what it draws).
+Every builder takes the same page options as keyword arguments (:class:`PageOptions`:
+``asset_base``, ``tiles_url``, ``tiles_attribution``, ``tiles_crs``, ``district``, a
+:class:`MapDistrict`: the metric CRS its simplification tolerances are measured in, and the
+bounds a page opens on, and ``base``, a :class:`BaseMap` in place of the three ``tiles_``
+options: 天地图, an XYZ template, or the district's own roads and names).
 
 The package, by layer (each module's docstring says more):
 
@@ -26,7 +29,8 @@ The package, by layer (each module's docstring says more):
   (:func:`plan_map`);
 - what every page shares: :mod:`~geo_grid.maps.page` (open a page, draw geometries for its
   tiles, close it, write it), :mod:`~geo_grid.maps.basemap` (what it is drawn over: 天地图, an
-  XYZ template, or the district's own roads and names), :mod:`~geo_grid.maps.frames` (check and read the inputs),
+  XYZ template, or the district's own roads and names), :mod:`~geo_grid.maps.frames` (check and
+  read the inputs),
   :mod:`~geo_grid.maps.elements` (the Leaflet layers and controls, the two escapes),
   :mod:`~geo_grid.maps.encode` (simplify and pack coordinates), :mod:`~geo_grid.maps.assets`
   (what a page loads and copies beside it).
@@ -64,7 +68,7 @@ from geo_grid.maps.coverage import (
 )
 from geo_grid.maps.elements import html_text, js_literal
 from geo_grid.maps.grid import grid_map
-from geo_grid.maps.page import MapDistrict, focus_html, map_html, write_map
+from geo_grid.maps.page import MapDistrict, PageOptions, focus_html, map_html, write_map
 from geo_grid.maps.plan import PLAN_STYLES, plan_map
 from geo_grid.maps.services import (
     ServiceCoverage,
@@ -81,6 +85,7 @@ __all__ = [
     "LAYER_STYLES",
     "PLAN_STYLES",
     "MapDistrict",
+    "PageOptions",
     "ServiceCoverage",
     "case_classes",
     "cases_map",

@@ -59,10 +59,10 @@ class Plugins(JSCSSMixin):
         base = asset_base.rstrip("/")
         urls = [vendor_url(asset_base, pkg, file) for pkg, file in vendor]
         urls += [f"{base}/{path}" for path in own]
-        # keyed by URL: the page's header holds one link per key, so two Plugins of a page (a
-        # layer's and the export buttons') must not share one, and one file is linked once
-        self.default_js = [(u, u) for u in urls if u.endswith(".js")]
-        self.default_css = [(u, u) for u in urls if u.endswith(".css")]
+        # named by their URL: two Plugins on one page (a page's own, the identify panel's) never
+        # take each other's place in the header, and one file is linked once
+        self.default_js = [(f"gg_js_{u}", u) for u in urls if u.endswith(".js")]
+        self.default_css = [(f"gg_css_{u}", u) for u in urls if u.endswith(".css")]
 
 
 def copy_assets(target: str | Path) -> Path:

@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -42,7 +42,6 @@ from geo_grid.errors import BadInput
 from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
 from geo_grid.layers import LAYER_NAMES_ZH, UNIFIED
 from geo_grid.maps.assets import Plugins
-from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import (
     DataLayer,
     JsLayer,
@@ -54,7 +53,7 @@ from geo_grid.maps.elements import (
 )
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
-from geo_grid.maps.page import MapDistrict, Page, label_points, open_page
+from geo_grid.maps.page import Page, PageOptions, label_points, open_page
 from geo_grid.timefmt import format_time
 
 __all__ = [
@@ -283,13 +282,8 @@ def cases_map(
     *,
     title: str = "案件分布",
     period: str | None = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
     simplify_m: float = 4.0,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """Cases as clustered dots, a heat map and a per-grid choropleth of case counts.
 
@@ -304,17 +298,14 @@ def cases_map(
         The unified grids (``code``, ``name``) the counts are shaded on; the page opens on them.
     period
         Text stating the period shown ("2026-10-01 至 2026-11-01"), for the summary box.
-    district
-        The district's metric CRS (``simplify_m`` is measured in it) and centre.
+    **options
+        :class:`~geo_grid.maps.page.PageOptions`: assets, base map and the district (its metric
+        CRS, in which ``simplify_m`` is measured, and its bounds).
     """
     grids = check_frame(grids, "grids", ("code",))
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district, base=base,
-        around=grids,
-    )  # fmt: skip
+    page = open_page(title, around=grids, **options)
     points = _case_points(cases, page)
-    page.add(Plugins(asset_base, _CLUSTER_VENDOR))
+    page.add(Plugins(page.asset_base, _CLUSTER_VENDOR))
     choropleth, labels = _choropleth(page, grids, points, simplify_m)
     page.add(choropleth, *_point_layers(points))
     legend = [(text, {"color": "#8d6e63", "fillColor": _CHORO[i]}) for i, text in enumerate(labels)]
@@ -364,13 +355,8 @@ def indicators_map(
     period: str | None = None,
     thresholds: Thresholds | None = None,
     area: str | None = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
     simplify_m: float = 4.0,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """红绿指标: grids coloured red/yellow/green by their worst rate, with the on-time rate.
 
@@ -389,11 +375,7 @@ def indicators_map(
     if missing:
         raise BadInput(f"indicators: missing column(s) {', '.join(missing)}", field="indicators")
     thresholds = thresholds or Thresholds()
-    page = open_page(
-        "红绿指标", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
-        around=grids,
-    )  # fmt: skip
+    page = open_page("红绿指标", around=grids, **options)
     codes = [str(c) for c in grids["code"].tolist()]
     rows = _indicator_rows(indicators, codes)
     colours = [r.get("colour") if r.get("colour") in INDICATOR_COLOURS else None for r in rows]
@@ -434,14 +416,9 @@ def dispatch_map(
     queue_url: str = "/api/v1/cases/manual",
     locate_url: str = "/api/v1/locate",
     route_url: str = "/api/v1/cases/{id}/route-to-point",
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
     simplify_m: float = 4.0,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The dispatcher's map: the queue in a side panel, a click shows who is responsible there.
 
@@ -454,12 +431,8 @@ def dispatch_map(
     store does (built-in names otherwise); ``district`` gives the metric CRS and centre.
     """
     grids = check_frame(grids, "grids", ("code",))
-    page = open_page(
-        "案件派遣", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
-        around=grids,
-    )  # fmt: skip
-    page.add(Plugins(asset_base, (), ("js/geo_grid_dispatch.js",)))
+    page = open_page("案件派遣", around=grids, **options)
+    page.add(Plugins(page.asset_base, (), ("js/geo_grid_dispatch.js",)))
     columns = [
         [str(c) for c in grids["code"].tolist()], column(grids, "name"),
         column(grids, "households"), label_points(page.geoms(grids, frame=False)),

@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -38,11 +38,18 @@ from geo_grid.errors import BadInput
 from geo_grid.labels import DEFECT_KIND, label
 from geo_grid.layers import UNIFIED
 from geo_grid.maps.assets import Plugins
-from geo_grid.maps.basemap import BaseMap
-from geo_grid.maps.elements import DataLayer, JsLayer, Legend, SearchBox, ZoomLabels, js_literal
+from geo_grid.maps.elements import (
+    DataLayer,
+    JsLayer,
+    Legend,
+    MapCall,
+    SearchBox,
+    ZoomLabels,
+    js_literal,
+)
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column, layer_name
-from geo_grid.maps.page import MapDistrict, Page, label_points, open_page
+from geo_grid.maps.page import Page, PageOptions, label_points, open_page
 
 __all__ = [
     "DEFECT_STYLES",
@@ -242,11 +249,6 @@ def coverage_map(
     *,
     roster: pd.DataFrame | None = None,
     open_cases: Any = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
     search_url: str | None = "/api/v1/search",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
@@ -255,7 +257,7 @@ def coverage_map(
     inline_limit: int = INLINE_LIMIT,
     building_tiles: bool = False,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The coverage page: unified grids over street and community outlines, department toggles.
 
@@ -272,14 +274,6 @@ def coverage_map(
     open_cases
         Open case count per grid code: a mapping, a Series indexed by code, or case rows with a
         ``grid_code`` column.
-    asset_base
-        URL prefix of ``geo_grid/static`` (``/static`` under the API; :func:`write_map` rewrites).
-    tiles_url, tiles_attribution, tiles_crs
-        Optional base-map template (none: a plain background) and the CRS its tiles use;
-        ``gcj02`` shifts overlays onto AMap/Tencent tiles.
-    base
-        The page's base (:mod:`geo_grid.maps.basemap`: 天地图, an XYZ template, or the district's
-        own roads and names), in place of the three ``tiles_`` arguments.
     search_url
         The search endpoint (``/api/v1/search``: typed hits of streets, communities, roads,
         小区, grids and door plates) called as ``search_url?q=`` (``&crs=`` added when shifted);
@@ -298,22 +292,21 @@ def coverage_map(
         ``tiles_query`` is appended to each tile URL (``?district=320508``: the page's district).
     layer_names
         Layer key → Chinese name (the store's); built-in names and then keys otherwise.
-    district
-        The district's metric CRS (``simplify_m`` is measured in it) and centre.
+    **options
+        :class:`~geo_grid.maps.page.PageOptions`: assets, base map and the district (its metric
+        CRS, in which ``simplify_m`` is measured, and its bounds).
     """
     streets = check_frame(streets, "streets")
     communities = check_frame(communities, "communities")
     layers = _check_layers(grids_by_layer)
-    page = open_page(
-        "网格覆盖图", asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
-        around=layers[UNIFIED],
-    )  # fmt: skip
+    page = open_page("网格覆盖图", around=layers[UNIFIED], **options)
     people, cases = roster_index(roster), case_counts(open_cases)
     use_tiles = bool(tiles_base) and page.shift is None and page.mercator
     tiles_base = (tiles_base or "").rstrip("/")
     if use_tiles:
-        page.add(Plugins(asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]))
+        page.add(
+            Plugins(page.asset_base, [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")])
+        )
     names = {key: layer_name(key, layer_names) for key in layers}
     inline: dict[str, DataLayer] = {}
     for key, gdf in layers.items():
@@ -340,7 +333,7 @@ def coverage_map(
         )
     page.add(ZoomLabels(inline[UNIFIED], "name", label_zoom))
     if search_url:
-        crs_param = None if page.shift is None else normalize_crs(tiles_crs)
+        crs_param = None if page.shift is None else normalize_crs(page.tiles_crs)
         page.add(SearchBox(inline[UNIFIED], search_url, UNIFIED, crs_param))
     legend = [("街道", _STREET), ("社区", _COMMUNITY)]
     legend += [(names[k], LAYER_STYLES.get(k, _OTHER_LAYER)) for k in layers]
@@ -379,14 +372,10 @@ def checks_map(
     defects: gpd.GeoDataFrame,
     *,
     layer: str | None = None,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
     simplify_m: float = 0.5,
     layer_names: Mapping[str, str] | None = None,
-    district: MapDistrict | None = None,
+    recheck: Mapping[str, Any] | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The defects of one layer drawn over its grids, one toggle and legend entry per kind.
 
@@ -395,16 +384,14 @@ def checks_map(
     edge, nesting errors purple, invalid geometry blue; each has a popup with its kind, area, width,
     ids and parent, and a dot at its centre so metre-wide slivers are visible from afar.
     ``layer_names`` name the layer as the store does and ``district`` gives its metric CRS and
-    centre (see :func:`coverage_map`).
+    centre (see :func:`coverage_map`). ``recheck`` (``{"url", "body"}``) adds a 重新检查 button
+    that posts the body there (the API's check of a stored layer, a job), shows the job's
+    progress and reloads the page once it is done (``js/geo_grid_jobs.js``).
     """
     grids = check_frame(grids, "grids", ("code",))
     defects = check_frame(defects, "defects", ("kind",))
     title = f"{layer_name(layer, layer_names)} 覆盖检查" if layer else "覆盖检查"
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district, base=base,
-        around=grids,
-    )  # fmt: skip
+    page = open_page(title, around=grids, **options)
     rows = zip(column(grids, "code"), column(grids, "name"), strict=True)
     grid_layer = DataLayer(
         encode_layer(page.geoms(grids, simplify_m), ["code", "name"], [list(r) for r in rows]),
@@ -419,4 +406,11 @@ def checks_map(
         page.add(defect_layer)
         legend.append((entry, style))
     heading = f"{title}：{len(defects)} 处问题" if len(defects) else f"{title}：无问题"
-    return page.finish(Legend(heading, legend))
+    last = []
+    if recheck is not None:
+        button = {"label": "重新检查", "title": "重新计算这一图层的覆盖检查", **recheck}
+        last = [
+            Plugins(page.asset_base, (), ("js/geo_grid_jobs.js",)),
+            MapCall("geoGridJobs.button", {"position": "topleft", **button}),
+        ]
+    return page.finish(Legend(heading, legend), last=last)

@@ -19,7 +19,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -28,11 +28,10 @@ import shapely
 
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
-from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, ZoomLabels
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import MapDistrict, Page, open_page
+from geo_grid.maps.page import Page, PageOptions, open_page
 
 __all__ = ["GRID_STYLES", "grid_map"]
 
@@ -123,13 +122,7 @@ def grid_map(
     buildings: gpd.GeoDataFrame,
     addresses: gpd.GeoDataFrame,
     neighbours: gpd.GeoDataFrame | None = None,
-    *,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """One grid with its buildings (households in tooltips) and address points, neighbours grey.
 
@@ -141,11 +134,7 @@ def grid_map(
     buildings = check_frame(buildings, "buildings")
     addresses = check_frame(addresses, "addresses")
     code, name = column(grid, "code")[0] or "", column(grid, "name")[0] or ""
-    page = open_page(
-        f"网格 {code} {name}".strip(), asset_base=asset_base, tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution, tiles_crs=tiles_crs, district=district, base=base,
-        around=grid,
-    )  # fmt: skip
+    page = open_page(f"网格 {code} {name}".strip(), around=grid, **options)
     legend: list[tuple[str, dict]] = []
     if neighbours is not None and len(neighbours):
         layer = _neighbours(page, check_frame(neighbours, "neighbours"))

@@ -4,7 +4,9 @@ Every builder of :mod:`geo_grid.maps` does the same three things around what it 
 written once here:
 
 - :func:`open_page` checks the base-map CRS and opens an empty Leaflet map (:func:`base_map`) whose
-  every asset comes from ``asset_base``: no CDN, no jQuery, the project's icon, a metric scale;
+  every asset comes from ``asset_base``: no CDN, no jQuery, the project's icon, a metric scale.
+  What a page is drawn with besides its data (assets, base map, district) is one set of keyword
+  arguments, :class:`PageOptions`, that every builder passes on unchanged;
 - :meth:`Page.geoms` prepares a layer's geometries to draw: simplified in metres in the district's
   CRS (topology kept), shifted onto GCJ-02 tiles when the base map needs it, and remembered so the
   view opens on them;
@@ -37,6 +39,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import folium
 import geopandas as gpd
@@ -64,6 +67,7 @@ from geo_grid.timefmt import local_zone, zone_name
 __all__ = [
     "MapDistrict",
     "Page",
+    "PageOptions",
     "base_map",
     "display_geoms",
     "display_transform",
@@ -142,9 +146,9 @@ class MapDistrict:
         (its geometries in EPSG:4490), the page opening on what it draws.
 
         >>> from shapely import box
-        >>> grids = gpd.GeoDataFrame(geometry=[box(120.5, 31.2, 120.7, 31.4)], crs=4490)
+        >>> grids = gpd.GeoDataFrame(geometry=[box(114.2, 30.5, 114.4, 30.7)], crs=4490)
         >>> MapDistrict.around(grids)
-        MapDistrict(local_crs='EPSG:4549', centre=(120.6, 31.3), bounds=None, name=None)
+        MapDistrict(local_crs='EPSG:4547', centre=(114.3, 30.6), bounds=None, name=None)
         """
         geoms = (
             np.asarray(frame.to_crs(STORAGE_EPSG).geometry.array, dtype=object)
@@ -299,6 +303,7 @@ class Page:
     shift: Shift | None
     local_crs: str
     asset_base: str
+    tiles_crs: str = "wgs84"
     framed: list[np.ndarray] = field(default_factory=list)
     #: drawn in Web Mercator (the project's vector tiles fit only then)
     mercator: bool = True
@@ -363,36 +368,81 @@ class Page:
         )
 
 
+class PageOptions(TypedDict, total=False):
+    """What a page is drawn with besides its data: every builder of :mod:`geo_grid.maps` takes
+    these as keyword arguments and hands them to :func:`open_page` (defaults in brackets).
+
+    ``asset_base``
+        URL prefix of ``geo_grid/static`` [``/static``, as under the API; :func:`write_map`
+        rewrites it].
+    ``tiles_url``, ``tiles_attribution``, ``tiles_crs``
+        An optional base-map template [none: a plain background], its attribution [""] and the
+        CRS its tiles use [``wgs84``]; ``gcj02`` shifts overlays onto AMap/Tencent tiles.
+    ``district``
+        The district's metric CRS (simplification tolerances are measured in it), centre and
+        bounds (:class:`MapDistrict`) [none: taken from what the page draws].
+    ``base``
+        The page's base (:mod:`geo_grid.maps.basemap`: 天地图, an XYZ template, or the
+        district's own roads and names), in place of the three ``tiles_`` options [none].
+
+    >>> open_page("示例", tiles_crs="gcj02").shift is not None
+    True
+    >>> open_page("示例", tile_url="https://example.org/{z}/{x}/{y}.png")
+    Traceback (most recent call last):
+    ...
+    TypeError: unexpected keyword argument 'tile_url' (see PageOptions)
+    """
+
+    asset_base: str
+    tiles_url: str | None
+    tiles_attribution: str
+    tiles_crs: str
+    district: MapDistrict | None
+    base: BaseMap | None
+
+
+_PAGE_DEFAULTS: PageOptions = {
+    "asset_base": "/static",
+    "tiles_url": None,
+    "tiles_attribution": "",
+    "tiles_crs": "wgs84",
+    "district": None,
+    "base": None,
+}
+
+
 def open_page(
-    title: str,
-    *,
-    asset_base: str,
-    tiles_url: str | None,
-    tiles_attribution: str,
-    tiles_crs: str,
-    district: MapDistrict | None,
-    around: gpd.GeoDataFrame | None = None,
-    base: BaseMap | None = None,
+    title: str, *, around: gpd.GeoDataFrame | None = None, **options: Unpack[PageOptions]
 ) -> Page:
     """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)
-    for ``district``, or without one for the data ``around`` (:meth:`MapDistrict.around`).
+    for ``options``' district, or without one for the data ``around``
+    (:meth:`MapDistrict.around`). An option :class:`PageOptions` does not name is a TypeError,
+    as a misspelt keyword argument is.
 
-    ``base`` (:mod:`geo_grid.maps.basemap`), when given, replaces ``tiles_url``,
+    A ``base`` option (:mod:`geo_grid.maps.basemap`) replaces ``tiles_url``,
     ``tiles_attribution`` and ``tiles_crs``: its tiles, or the district's own roads and names
     drawn under every layer."""
-    shift = display_transform(base.crs if base is not None else tiles_crs)
-    district = district or MapDistrict.around(around)
+    unknown = sorted(set(options) - PageOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r} (see PageOptions)")
+    o: PageOptions = {**_PAGE_DEFAULTS, **options}
+    base = o["base"]
+    tiles_crs = base.crs if base is not None else o["tiles_crs"]
+    shift = display_transform(tiles_crs)
+    district = o["district"] or MapDistrict.around(around)
     m = base_map(
         title=title,
-        asset_base=asset_base,
-        tiles_url=tiles_url,
-        tiles_attribution=tiles_attribution,
+        asset_base=o["asset_base"],
+        tiles_url=o["tiles_url"],
+        tiles_attribution=o["tiles_attribution"],
         centre=district.centre,
         bounds=district.bounds,
         base=base,
     )
-    page = Page(m, shift, district.local_crs, asset_base, mercator=base is None or base.mercator,
-                title=title, place=district.name)  # fmt: skip
+    page = Page(
+        m, shift, district.local_crs, o["asset_base"], tiles_crs,
+        mercator=base is None or base.mercator, title=title, place=district.name,
+    )  # fmt: skip
     if base is not None and not base.tiles and (base.roads is not None or base.places is not None):
         page.add(vector_layer(
             base, lambda gdf, m: page.geoms(gdf, m, coverage=False, frame=False),

@@ -5,6 +5,8 @@ unified grids nearby, and adds Leaflet.draw (``leaflet-draw``, served by the pro
 can draw a split line or a new boundary. ``geo_grid/static/js/geo_grid_plan.js`` sends the drawn
 shape to the plan's API with ``?dry_run=true`` first, draws the impact the server computed (grids
 changed, households moved) and only on 接受 sends it for real; nothing is computed in the page.
+Its 全部采纳建议 button accepts every household-band suggestion as a job, showing the job's
+progress (``js/geo_grid_jobs.js``) until the page reloads.
 
 Examples
 --------
@@ -21,18 +23,17 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
 from branca.element import Element
 
 from geo_grid.maps.assets import Plugins
-from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, MapCall, ZoomLabels, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import MapDistrict, Page, open_page
+from geo_grid.maps.page import Page, PageOptions, open_page
 
 __all__ = ["PLAN_STYLES", "plan_map"]
 
@@ -72,7 +73,7 @@ def _editor(
     plugins = Plugins(
         asset_base,
         (("leaflet-draw", "leaflet.draw.css"), ("leaflet-draw", "leaflet.draw.js")),
-        ("js/geo_grid_draw_zh.js", "js/geo_grid_plan.js"),
+        ("js/geo_grid_draw_zh.js", "js/geo_grid_jobs.js", "js/geo_grid_plan.js"),
     )
     options = {"planId": plan_id, "apiBase": api_base.rstrip("/")}
     return [plugins, MapCall("geoGridPlan.editor", options, layers=layers)]
@@ -88,12 +89,8 @@ def plan_map(
     note: str | None = None,
     api_base: str = "/api/v1/plans",
     editable: bool = True,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
-    district: MapDistrict | None = None,
+    workspace_url: str | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """The plan's grids before (red dashes) and after (blue), neighbours grey, with draw tools.
 
@@ -105,15 +102,12 @@ def plan_map(
     answer, and re-sends without ``dry_run`` when the person accepts. The plan's ``note`` (what
     the planner wrote about it) is shown in a box with the title. The page opens on the grids the
     plan changes (on the context while it changes none); ``district`` gives its centre.
+    ``workspace_url`` (the plan's workspace, ``/plans/{id}``) is linked from the info box.
     """
     before = check_frame(before, "before", ("code",))
     after = check_frame(after, "after", ("code",))
     title = title or f"调整方案 {plan_id}"
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district, base=base,
-        around=after if len(after) else before,
-    )  # fmt: skip
+    page = open_page(title, around=after if len(after) else before, **options)
     around: dict[str, DataLayer] = {}
     legend = [("现状网格", PLAN_STYLES["before"]), ("方案网格", PLAN_STYLES["after"])]
     if context is not None and len(context):
@@ -127,9 +121,12 @@ def plan_map(
     page.add(after_layer, ZoomLabels(after_layer, "name", 0))
     before_name = f"现状网格 ({len(before)})"
     page.add(_layer(page, before, before_name, PLAN_STYLES["before"], tooltip=False))
-    info = f"<b>方案说明</b><br>{html_text(note)}" if note else None
+    parts = [f"<b>方案说明</b><br>{html_text(note)}"] if note else []
+    if workspace_url:
+        parts.append(f'<a href="{html_text(workspace_url)}">到方案工作台编辑、检查和发布</a>')
+    info = "<br>".join(parts) or None
     layers = {"after": after_layer, **around}
     # edits are sent in storage lon/lat: never from shifted tiles
     editor = editable and page.shift is None
-    last = _editor(asset_base, plan_id, api_base, layers) if editor else []
+    last = _editor(page.asset_base, plan_id, api_base, layers) if editor else []
     return page.finish(Legend(title, legend), info, last=last)

@@ -32,7 +32,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import folium
 import geopandas as gpd
@@ -41,11 +41,10 @@ import shapely
 
 from geo_grid.crs import AUTO, STORAGE_EPSG, resolve_local
 from geo_grid.errors import BadInput
-from geo_grid.maps.basemap import BaseMap
 from geo_grid.maps.elements import DataLayer, Legend, html_text
 from geo_grid.maps.encode import encode_layer
 from geo_grid.maps.frames import check_frame, column
-from geo_grid.maps.page import MapDistrict, Page, open_page
+from geo_grid.maps.page import Page, PageOptions, open_page
 
 __all__ = [
     "CIRCUITY",
@@ -273,13 +272,7 @@ def services_map(
     stations: gpd.GeoDataFrame,
     coverage: ServiceCoverage,
     communities: gpd.GeoDataFrame,
-    *,
-    asset_base: str = "/static",
-    tiles_url: str | None = None,
-    tiles_attribution: str = "",
-    tiles_crs: str = "wgs84",
-    base: BaseMap | None = None,
-    district: MapDistrict | None = None,
+    **options: Unpack[PageOptions],
 ) -> folium.Map:
     """Stations, their reach, and the uncovered areas shaded, with the share of households covered.
 
@@ -288,11 +281,7 @@ def services_map(
     stations = check_frame(stations, "stations", ("name",))
     communities = check_frame(communities, "communities", ("name",))
     title = f"{coverage.minutes:g}分钟步行服务圈"
-    page = open_page(
-        title, asset_base=asset_base, tiles_url=tiles_url, tiles_attribution=tiles_attribution,
-        tiles_crs=tiles_crs, district=district, base=base,
-        around=communities,
-    )  # fmt: skip
+    page = open_page(title, around=communities, **options)
     page.add(*_service_layers(page, stations, coverage, communities))
     legend = Legend(
         title,

@@ -11,16 +11,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-
-import jinja2
-from markupsafe import Markup
 
 from geo_grid.cases.catalogue import MAJORS, categories
 from geo_grid.cases.duties import SYSTEM
@@ -31,70 +25,22 @@ from geo_grid.labels import (
     CASE_SEVERITY,
     CASE_STATE,
     PHOTO_PHASE,
-    ROLE,
     ROUTING_STRATEGY,
-    SYSTEM_ACTOR,
     label,
     reason_zh,
 )
 from geo_grid.layers import UNIFIED
-from geo_grid.maps import js_literal
-from geo_grid.timefmt import format_time, zone_name
+from geo_grid.pages.frame import NavLink, Viewer, render
+from geo_grid.pages.frame import actor_name as _actor
+from geo_grid.timefmt import format_time
 
-__all__ = [
-    "NavLink", "Viewer", "case_page", "inbox_page", "intake_page", "nav_links", "timeline",
-]  # fmt: skip
+__all__ = ["case_page", "inbox_page", "intake_page", "timeline"]
 
-TEMPLATES = Path(__file__).parent / "templates"
-ASSET_BASE = "/static"
 #: The unified grids as vector tiles (:mod:`api.routers.tiles`): the small maps' surroundings.
 TILES_URL = f"/tiles/{UNIFIED}/{{z}}/{{x}}/{{y}}.pbf"
 
 #: 吹哨 is not a transition (its own route), but a button among them on the case page.
 WHISTLE = "whistle"
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who the page is for: the name shown in its header and the role's label."""
-
-    name: str
-    role: str
-
-    @property
-    def role_zh(self) -> str:
-        return label(ROLE, self.role)
-
-
-@dataclass(frozen=True)
-class NavLink:
-    """A link of the page header (the routers list the ones the caller's role may open)."""
-
-    href: str
-    label: str
-    current: bool = False
-
-
-@cache
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["js"] = lambda value: Markup(js_literal(value))  # noqa: S704 (escaped JSON)
-    env.filters["bjt"] = lambda value, suffix=True: format_time(value, suffix=suffix)
-    return env
-
-
-def _render(template: str, **context: Any) -> str:
-    context.setdefault("asset_base", ASSET_BASE)
-    context.setdefault("uses_map", False)
-    context.setdefault("data", {})
-    context.setdefault("zone", zone_name())
-    return _env().get_template(template).render(**context)
 
 
 def _category_groups() -> list[dict[str, Any]]:
@@ -111,7 +57,7 @@ def _category_groups() -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------ inbox
 #: The inbox's filters when the person set none.
 _NO_FILTERS: dict[str, Any] = {"statuses": (), "categories": (), "overdue": False, "start": "",
-                               "end": ""}  # fmt: skip
+                               "end": "", "grid": ""}  # fmt: skip
 
 
 def inbox_page(
@@ -124,17 +70,19 @@ def inbox_page(
     """``/cases``: the caller's boxes with counts, the filters, one page of cases.
 
     ``inbox`` is :func:`geo_grid.services.cases.inbox`'s answer; ``filters`` what the person
-    asked (``statuses``, ``categories``, ``overdue``, ``start``/``end`` as ``YYYY-MM-DD``)."""
+    asked (``statuses``, ``categories``, ``overdue``, ``start``/``end`` as ``YYYY-MM-DD``, one
+    ``grid``)."""
     filters = {**_NO_FILTERS, **filters}
     query = _query(filters)
     view = dict(inbox)
+    grid = [("grid", filters["grid"])] if filters["grid"] else []
     view["boxes"] = [
-        {**b, "href": "/cases?" + urlencode({"box": b["key"]})} for b in inbox["boxes"]
+        {**b, "href": "/cases?" + urlencode([("box", b["key"]), *grid])} for b in inbox["boxes"]
     ]
     page = inbox["page"]
     view["prev_href"] = _page_href(inbox["box"], query, page - 1) if page > 1 else None
     view["next_href"] = _page_href(inbox["box"], query, page + 1) if page < inbox["pages"] else None
-    return _render(
+    return render(
         "inbox.html", title="案件列表", page="inbox", user=user, nav=nav, inbox=view,
         filters=filters, statuses=list(CASE_STATE.items()), categories=_category_groups(),
     )  # fmt: skip
@@ -147,6 +95,8 @@ def _query(filters: Mapping[str, Any]) -> list[tuple[str, str]]:
     query += [(k, filters[n]) for k, n in (("from", "start"), ("to", "end")) if filters.get(n)]
     if filters.get("overdue"):
         query.append(("overdue", "true"))
+    if filters.get("grid"):
+        query.append(("grid", filters["grid"]))
     return query
 
 
@@ -164,7 +114,7 @@ def intake_page(*, user: Viewer, nav: Sequence[NavLink], default_channel: str) -
         "caseUrl": "/cases/{id}",
         "tilesUrl": TILES_URL,
     }
-    return _render(
+    return render(
         "new.html", title="受理登记", page="new", user=user, nav=nav, uses_map=True, data=data,
         categories=_category_groups(), channels=list(CASE_CHANNEL.items()),
         default_channel=default_channel,
@@ -198,7 +148,7 @@ def case_page(
         "tilesUrl": TILES_URL,
         "map": _map_data(case, grid),
     }
-    return _render(
+    return render(
         "case.html", title=f"案件 {case['number']}", page="case", user=user, nav=nav,
         uses_map=True, data=data, case=case, grid=grid, actions=actions,
         photo_phases=[(p, label(PHOTO_PHASE, p)) for p in case.get("photo_phases", [])],
@@ -244,23 +194,6 @@ def _facts(case: Mapping[str, Any], grid: Mapping[str, Any] | None) -> list[tupl
         ("回访评价", f"{rating} 分" if rating else ""),
     ]
     return [(k, str(v)) for k, v in rows if v not in (None, "")]
-
-
-def _actor(actor: str | None) -> str:
-    """How a person reads the log's actor: ``user:li.ming`` → ``li.ming``, the service's own
-    (``system:router``) by what it does (自动派遣), a system's API key by its name (接口).
-
-    >>> _actor("user:li.ming"), _actor("system:router"), _actor("key:hotline12345"), _actor(None)
-    ('li.ming', '自动派遣', 'hotline12345（接口）', '系统')
-    """
-    if not actor:
-        return "系统"
-    kind, sep, name = actor.partition(":")
-    if not sep:
-        return label(ACTOR_ROLE, actor) if actor in ACTOR_ROLE else actor
-    if kind == "system":
-        return SYSTEM_ACTOR.get(name, "系统")
-    return name if kind == "user" else f"{name}（接口）"
 
 
 def timeline(case: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -314,8 +247,3 @@ def _report_step(r: Mapping[str, Any]) -> dict[str, Any]:
 
 def _size(n: int) -> str:
     return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{max(1, round(n / 1024))} KB"
-
-
-def nav_links(links: Iterable[tuple[str, str]], current: str) -> list[NavLink]:
-    """Header links from (href, label) pairs, the current page marked."""
-    return [NavLink(href, text, href == current) for href, text in links]

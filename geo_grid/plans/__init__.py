@@ -28,7 +28,8 @@ free codes, names of split-off grids), :mod:`.impact` (which grid each point fal
 recount), :mod:`.checks` (the incremental check), :mod:`.assemble` (the layer after an edit and
 its result), :mod:`.cells` (building cells), the edits :mod:`.splitting` (split, divide),
 :mod:`.merging`, :mod:`.reshaping`, :mod:`.moves` (move buildings) and :mod:`.recoding`,
-:mod:`.edits` (edits by name: :data:`EDIT_OPS`, :func:`apply_edit`), :mod:`.balancing`,
+:mod:`.edits` (edits by name: :data:`EDIT_OPS`, :func:`apply_edit`, and :func:`undo_target`, the
+edit an undo takes back), :mod:`.staffing` (who will be on duty in each grid), :mod:`.balancing`,
 :mod:`.suggestions` and :mod:`.diffs`. Private helpers live in the module that owns them: patch a
 private name there, not on this package.
 
@@ -36,15 +37,15 @@ Examples
 --------
 >>> import geopandas as gpd, shapely
 >>> grids = gpd.GeoDataFrame(
-...     {"code": ["320113001001001"], "community_code": ["320113001001"], "households": [0]},
+...     {"code": ["123456001001001"], "community_code": ["123456001001"], "households": [0]},
 ...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490)
 >>> ctx = PlanContext(communities=gpd.GeoDataFrame(
-...     {"code": ["320113001001"], "kind": ["urban"]},
+...     {"code": ["123456001001"], "kind": ["urban"]},
 ...     geometry=[shapely.box(118.90, 32.10, 118.91, 32.11)], crs=4490))
 >>> line = shapely.LineString([(118.905, 32.09), (118.905, 32.12)])
->>> result = split_grid(grids, "320113001001001", line, ctx=ctx)
+>>> result = split_grid(grids, "123456001001001", line, ctx=ctx)
 >>> sorted(result.layer.code), result.added
-(['320113001001001', '320113001001002'], ['320113001001002'])
+(['123456001001001', '123456001001002'], ['123456001001002'])
 """
 
 from __future__ import annotations
@@ -53,17 +54,26 @@ from geo_grid.plans.balancing import balance
 from geo_grid.plans.codes import next_codes
 from geo_grid.plans.context import Bands, EditResult, PlanContext
 from geo_grid.plans.diffs import diff_layers
-from geo_grid.plans.edits import EDIT_OPS, apply_edit
+from geo_grid.plans.edits import EDIT_OPS, UNDO, apply_edit, undo_target
 from geo_grid.plans.impact import assign_points
 from geo_grid.plans.merging import merge_grids
 from geo_grid.plans.moves import move_buildings
 from geo_grid.plans.recoding import recode_grid
 from geo_grid.plans.reshaping import reshape_grid
 from geo_grid.plans.splitting import divide_grid, split_grid
+from geo_grid.plans.staffing import (
+    OFF_DUTY_ROLES,
+    PLAN_ROSTER_ROLES,
+    on_duty_counts,
+    unstaffed,
+)
 from geo_grid.plans.suggestions import suggest
 
 __all__ = [
     "EDIT_OPS",
+    "OFF_DUTY_ROLES",
+    "PLAN_ROSTER_ROLES",
+    "UNDO",
     "Bands",
     "EditResult",
     "PlanContext",
@@ -74,9 +84,12 @@ __all__ = [
     "merge_grids",
     "move_buildings",
     "next_codes",
+    "on_duty_counts",
     "recode_grid",
     "reshape_grid",
     "split_grid",
     "suggest",
+    "undo_target",
+    "unstaffed",
     "assign_points",
 ]

@@ -33,9 +33,9 @@ def next_codes(
     numbers are used.
 
     >>> import geopandas as gpd
-    >>> layer = gpd.GeoDataFrame({"code": ["320113001001001", "320113001001004"]})
-    >>> next_codes(layer, "320113001001", 2)
-    ['320113001001005', '320113001001006']
+    >>> layer = gpd.GeoDataFrame({"code": ["123456001001001", "123456001001004"]})
+    >>> next_codes(layer, "123456001001", 2)
+    ['123456001001005', '123456001001006']
     """
     used = {str(c) for c in layer["code"]} | {str(c) for c in reserved}
     seqs = sorted(

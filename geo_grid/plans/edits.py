@@ -1,9 +1,9 @@
-"""Edits by name: the operations a plan's edit log stores (JSON parameters, geometry as GeoJSON)
-and the one entry point that replays them."""
+"""Edits by name: the operations a plan's edit log stores (JSON parameters, geometry as GeoJSON),
+the one entry point that replays them, and which edit an undo takes back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -16,7 +16,7 @@ from geo_grid.plans.recoding import recode_grid
 from geo_grid.plans.reshaping import reshape_grid
 from geo_grid.plans.splitting import divide_grid, split_grid
 
-__all__ = ["EDIT_OPS", "apply_edit"]
+__all__ = ["EDIT_OPS", "UNDO", "apply_edit", "undo_target"]
 
 
 #: Edit operations by name, with the parameter names each takes (JSON-ready; geometry as GeoJSON).
@@ -28,6 +28,37 @@ EDIT_OPS: dict[str, tuple[str, ...]] = {
     "move_buildings": ("buildings", "to"),
     "recode": ("grid", "code", "name"),
 }
+
+
+#: The log's operation that takes an edit back (its ``params``: ``{"seq": the edit undone}``).
+UNDO = "undo"
+#: Edits of the log an undo may take back: the edits by name and a whole file imported.
+_UNDOABLE = frozenset({*EDIT_OPS, "import"})
+
+
+def undo_target(log: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The edit an undo takes back now: the last edit of the log not undone yet (undos pop edits
+    off a stack in order), or None when there is none.
+
+    ``log`` is the plan's edit log in order (``seq``, ``op``, ``params``); an undo names the edit
+    it took back, so undoing twice takes back the two last edits.
+
+    >>> log = [{"seq": 1, "op": "split", "params": {}}, {"seq": 2, "op": "merge", "params": {}},
+    ...        {"seq": 3, "op": "undo", "params": {"seq": 2}}]
+    >>> undo_target(log)["seq"]
+    1
+    >>> undo_target(log + [{"seq": 4, "op": "undo", "params": {"seq": 1}}]) is None
+    True
+    """
+    stack: list[Mapping[str, Any]] = []
+    for entry in log:
+        if entry["op"] == UNDO:
+            undone = (entry.get("params") or {}).get("seq")
+            if stack and stack[-1]["seq"] == undone:
+                stack.pop()
+        elif entry["op"] in _UNDOABLE:
+            stack.append(entry)
+    return stack[-1] if stack else None
 
 
 def apply_edit(

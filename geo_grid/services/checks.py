@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.access import Principal
 from geo_grid.coverage import CoverageReport, Progress, check_coverage, fix_coverage
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
@@ -38,9 +40,12 @@ __all__ = [
     "crosswalk_for",
     "fix_file",
     "fix_layer",
+    "gap_width",
     "latest_check",
     "merge",
+    "merge_inputs",
     "read_check_input",
+    "resolve_generation",
     "unified_codes",
 ]
 
@@ -58,12 +63,28 @@ def _progress_for(features: int, progress: Progress) -> Progress:
     return progress if features >= PROGRESS_MIN_FEATURES else None
 
 
-def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
-    """The check parameters that change its answer, and their canonical key."""
+def gap_width(gap_width_m: float) -> float:
+    """``gap_width_m`` when it is a width a check can use (> 0 m), else :class:`BadInput`."""
     if not gap_width_m > 0:
         raise BadInput(f"gap_width_m: must be > 0 m, got {gap_width_m}", field="gap_width_m")
-    params = {"gap_width_m": float(gap_width_m)}
+    return float(gap_width_m)
+
+
+def _params(gap_width_m: float) -> tuple[dict[str, Any], str]:
+    """The check parameters that change its answer, and their canonical key."""
+    params = {"gap_width_m": gap_width(gap_width_m)}
     return params, json.dumps(params, sort_keys=True)
+
+
+def resolve_generation(layer: str, *, district: str, generation: int | None) -> dict[str, Any]:
+    """The stored generation a check, fix or export of ``layer`` would read (the published one
+    by default); :class:`NotFound` naming what is missing. A quick read, for checking a job's
+    arguments when it is submitted."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as session:
+        return repos.grids.resolve_generation(session, layer, generation, district=district)
 
 
 # ---------------------------------------------------------------------------------- files
@@ -74,9 +95,11 @@ def read_check_input(
     parent: Path | str | None = None,
     parent_crs: str | None = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
     """A layer file read for checking (duplicate codes allowed: they are defects) and its parent,
-    both held to the upload limits (:func:`geo_grid.services.layers.read_file`).
+    both held to the upload limits unless ``upload_limits`` is False (the operator's own files
+    on the command line: :func:`geo_grid.services.layers.read_file`).
 
     ``crs`` names the coordinates' real system when the file lies (e.g. GCJ-02 labelled
     EPSG:4326, as web-map extracts are); the parent file takes ``parent_crs``, default ``crs``.
@@ -85,11 +108,16 @@ def read_check_input(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path, crs=crs, unique_codes=False, label=labels[0])
+    grids = read_file(
+        path, crs=crs, unique_codes=False, label=labels[0], upload_limits=upload_limits
+    )
     parents = None
     if parent is not None:
         try:
-            parents = read_file(parent, crs=parent_crs or crs, unique_codes=True, label=labels[1])
+            parents = read_file(
+                parent, crs=parent_crs or crs, unique_codes=True, label=labels[1],
+                upload_limits=upload_limits,
+            )  # fmt: skip
         except BadInput as exc:  # the reader's "path" is the parent argument here
             if exc.field != "path":
                 raise
@@ -107,13 +135,15 @@ def check_file(
     parent_field: str = "community_code",
     progress: Progress = None,
     labels: tuple[str | None, str | None] = (None, None),
+    upload_limits: bool = True,
 ) -> CoverageReport:
     """Check a layer file (no database). Raises :class:`BadInput` for an unreadable file, naming
-    it by ``labels`` (see :func:`read_check_input`)."""
+    it by ``labels``; ``upload_limits`` as :func:`read_check_input`."""
     _params(gap_width_m)
     grids, parents = read_check_input(
-        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels
-    )
+        path, crs=crs, parent=parent, parent_crs=parent_crs, labels=labels,
+        upload_limits=upload_limits,
+    )  # fmt: skip
     return check_coverage(
         grids,
         parents,
@@ -133,13 +163,17 @@ def fix_file(
     gap_width_m: float = 20.0,
     overlap_rule: str = "longest_border",
     progress: Progress = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Fix a layer file into ``out`` (format from its extension); returns counts, the change log
-    and the check of the fixed layer (clean unless the fixer failed)."""
+    and the check of the fixed layer (clean unless the fixer failed). ``upload_limits`` as
+    :func:`read_check_input`."""
     from geo_grid.io import write_layer
 
     _params(gap_width_m)
-    grids, parents = read_check_input(path, crs=crs, parent=parent, parent_crs=parent_crs)
+    grids, parents = read_check_input(
+        path, crs=crs, parent=parent, parent_crs=parent_crs, upload_limits=upload_limits
+    )
     before = check_coverage(grids, parents, gap_width_m=gap_width_m)
     fixed, log = fix_coverage(
         grids,
@@ -394,8 +428,8 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
     sequence) when its communities have official codes; other codes are kept as they are.
 
     >>> import geopandas as gpd
-    >>> unified_codes(gpd.GeoDataFrame({"code": ["320113001001-004", "C1-001"]}))
-    ['320113001001004', 'C1-001']
+    >>> unified_codes(gpd.GeoDataFrame({"code": ["123456001001-004", "C1-001"]}))
+    ['123456001001004', 'C1-001']
     """
     out = []
     for code in proposed["code"].astype(str):
@@ -403,6 +437,32 @@ def unified_codes(proposed: gpd.GeoDataFrame) -> list[str]:
         joined = community + seq
         out.append(joined if len(joined) == 15 and joined.isdigit() else code)
     return out
+
+
+def merge_inputs(
+    layers: Sequence[str],
+    *,
+    district: str | None,
+    base: str = UNIFIED,
+    base_generation: int | None = None,
+    share_threshold: float = 0.9,
+    deviation_m: float = 10.0,
+    viewer: Principal | None = None,
+) -> tuple[list[str], str]:
+    """A merge's arguments checked, and the generations it would read found (a quick read): the
+    department layers without repeats and the district code. Raises what :func:`merge` would
+    before it starts, so a merge submitted as a job is refused at once instead of failing later.
+    ``viewer`` picks the district among theirs (:func:`geo_grid.services.districts.pick`)."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    layers = _merge_layers_checked(layers, base, share_threshold, deviation_m)
+    district = district_profiles.pick(viewer, district).code
+    with session_scope() as session:
+        repos.grids.resolve_generation(session, base, base_generation, district=district)
+        for key in layers:
+            repos.grids.resolve_generation(session, key, None, district=district)
+    return layers, district
 
 
 def merge(
@@ -417,20 +477,64 @@ def merge(
     deviation_m: float = 10.0,
     max_households: int | None = 600,
     author: str | None = None,
+    progress: Progress = None,
 ) -> dict[str, Any]:
     """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
     district, asked after the arguments are checked): crosswalk and conformance stored, the
     proposed layer written to ``out_dir`` (``proposed.gpkg``, ``crosswalk.csv``,
-    ``conformance.csv``) and/or stored as a draft generation of ``unified``.
+    ``conformance.csv``) and/or stored as a draft generation of ``unified``. ``progress`` is told
+    of its five steps (read, the three of :func:`geo_grid.merge.merge_layers`, stored).
 
     Returns ``{merge_id, base, base_generation, departments: {layer: generation}, crosswalk:
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
     files, draft_generation}``.
     """
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.merge import CONFORMANCE_KINDS, merge_layers
+    from geo_grid.coverage.progress import progress_reporter
+    from geo_grid.merge import merge_layers
 
+    layers, district = merge_inputs(
+        layers, district=district, base=base, base_generation=base_generation,
+        share_threshold=share_threshold, deviation_m=deviation_m,
+    )  # fmt: skip
+    local_crs = district_profiles.get(district).local_crs
+    step = progress_reporter(progress, 5, "merge")
+    inputs = _MergeInputs.read(layers, base, base_generation, district)
+    step("read")
+    result = merge_layers(
+        inputs.base_grids,
+        inputs.frames,
+        communities=inputs.communities,
+        share_threshold=share_threshold,
+        deviation_m=deviation_m,
+        max_households=max_households,
+        local_crs=local_crs,
+        progress=(lambda stage, done, total: step(stage)) if progress else None,
+    )
+    products = _MergeProducts.of(result, base)
+    files: dict[str, str] = {}
+    if out_dir is not None:
+        files = _write_merge(Path(out_dir), products.proposed, result.crosswalk, result.conformance)
+    run_id, draft = _store_merge(
+        inputs, result, products, as_draft=as_draft, local_crs=local_crs, author=author
+    )
+    step("stored")
+    return {
+        "merge_id": run_id,
+        "district_code": district,
+        "base": base,
+        "base_generation": int(inputs.base_gen["number"]),
+        "departments": {k: int(g["number"]) for k, g in inputs.gens.items()},
+        **products.summary,
+        "conformance_rows": products.conformance,
+        "files": files,
+        "draft_generation": draft,
+    }
+
+
+def _merge_layers_checked(
+    layers: Sequence[str], base: str, share_threshold: float, deviation_m: float
+) -> list[str]:
+    """The department layers named once each, and the thresholds in range; else BadInput."""
     layers = list(dict.fromkeys(layers))
     if not layers:
         raise BadInput("layers: name at least one department layer", field="layers")
@@ -442,66 +546,112 @@ def merge(
         )
     if not deviation_m > 0:
         raise BadInput(f"deviation_m: must be > 0 m, got {deviation_m}", field="deviation_m")
-    district = district_profiles.pick(None, district).code
-    local_crs = district_profiles.get(district).local_crs
-    with session_scope() as session:
-        base_gen = repos.grids.resolve_generation(session, base, base_generation, district=district)
-        base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
-        gens, frames = {}, {}
-        for key in layers:
-            gens[key] = repos.grids.resolve_generation(session, key, None, district=district)
-            frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
-        communities = _communities(session, district)
-    if len(base_grids) == 0:
-        raise BadInput(f"base: generation {base_gen['number']} of {base!r} is empty", field="base")
-    result = merge_layers(
-        base_grids,
-        frames,
-        communities=communities,
-        share_threshold=share_threshold,
-        deviation_m=deviation_m,
-        max_households=max_households,
-        local_crs=local_crs,
-    )
-    conformance = [
-        {
-            "kind": r.kind,
-            "layer": r.layer,
-            "codes": [str(c) for c in r.codes],
-            "value": float(r.value),
-            "detail": r.detail,
+    return layers
+
+
+@dataclass(frozen=True)
+class _MergeInputs:
+    """The published generations a merge relates, their grids and the district's communities."""
+
+    district: str
+    base: str
+    layers: list[str]
+    base_gen: dict[str, Any]
+    base_grids: gpd.GeoDataFrame
+    gens: dict[str, dict[str, Any]]
+    frames: dict[str, gpd.GeoDataFrame]
+    communities: gpd.GeoDataFrame | None
+
+    @classmethod
+    def read(
+        cls, layers: list[str], base: str, base_generation: int | None, district: str
+    ) -> _MergeInputs:
+        """Read in one unit of work; an empty base generation is BadInput."""
+        from geo_grid.db import repos
+        from geo_grid.db.session import session_scope
+
+        with session_scope() as session:
+            base_gen = repos.grids.resolve_generation(
+                session, base, base_generation, district=district
+            )
+            base_grids = repos.grids.read_grids(session, generation_id=base_gen["id"])
+            gens, frames = {}, {}
+            for key in layers:
+                gens[key] = repos.grids.resolve_generation(session, key, None, district=district)
+                frames[key] = repos.grids.read_grids(session, generation_id=gens[key]["id"])
+            communities = _communities(session, district)
+        if len(base_grids) == 0:
+            raise BadInput(
+                f"base: generation {base_gen['number']} of {base!r} is empty", field="base"
+            )
+        return cls(district, base, layers, base_gen, base_grids, gens, frames, communities)
+
+
+@dataclass(frozen=True)
+class _MergeProducts:
+    """What a merge stores and answers: conformance rows, the proposed layer, the summary."""
+
+    conformance: list[dict[str, Any]]
+    proposed: gpd.GeoDataFrame
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: Any, base: str) -> _MergeProducts:
+        """From :func:`geo_grid.merge.merge_layers`' result; unified grids get unified codes."""
+        from geo_grid.merge import CONFORMANCE_KINDS
+
+        conformance = [
+            {
+                "kind": r.kind,
+                "layer": r.layer,
+                "codes": [str(c) for c in r.codes],
+                "value": float(r.value),
+                "detail": r.detail,
+            }
+            for r in result.conformance.itertuples(index=False)
+        ]
+        counts = result.conformance["kind"].value_counts()
+        proposed = result.proposed.copy()
+        if base == UNIFIED:
+            proposed["code"] = unified_codes(proposed)
+        summary = {
+            "crosswalk": len(result.crosswalk),
+            "conformance": {k: int(counts.get(k, 0)) for k in CONFORMANCE_KINDS},
+            "proposed": {
+                "grids": len(proposed),
+                "households": int(pd.to_numeric(proposed["households"]).sum()),
+                "check": result.check.summary() if result.check is not None else None,
+            },
         }
-        for r in result.conformance.itertuples(index=False)
-    ]
-    counts = result.conformance["kind"].value_counts()
-    by_kind = {k: int(counts.get(k, 0)) for k in CONFORMANCE_KINDS}
-    proposed = result.proposed.copy()
-    if base == UNIFIED:
-        proposed["code"] = unified_codes(proposed)
-    check = result.check.summary() if result.check is not None else None
-    summary = {
-        "crosswalk": len(result.crosswalk),
-        "conformance": by_kind,
-        "proposed": {
-            "grids": len(proposed),
-            "households": int(pd.to_numeric(proposed["households"]).sum()),
-            "check": check,
-        },
-    }
-    files: dict[str, str] = {}
-    if out_dir is not None:
-        files = _write_merge(Path(out_dir), proposed, result.crosswalk, result.conformance)
+        return cls(conformance, proposed, summary)
+
+
+def _store_merge(
+    inputs: _MergeInputs,
+    result: Any,
+    products: _MergeProducts,
+    *,
+    as_draft: bool,
+    local_crs: str,
+    author: str | None,
+) -> tuple[int, int | None]:
+    """The merge run and its crosswalk, and with ``as_draft`` the proposed layer as a draft of
+    ``unified``, in one transaction: (merge run id, draft generation number or None)."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+
+    base_gen = inputs.base_gen
     with session_scope() as session:
         run_id = repos.checks.insert_merge_run(
             session,
             base_generation_id=base_gen["id"],
-            dept_generations={k: int(g["id"]) for k, g in gens.items()},
+            dept_generations={k: int(g["id"]) for k, g in inputs.gens.items()},
             params=result.params,
-            conformance=conformance,
-            summary=summary,
+            conformance=products.conformance,
+            summary=products.summary,
             author=author,
         )
-        for key, gen in gens.items():
+        for key, gen in inputs.gens.items():
             repos.checks.replace_crosswalk(
                 session,
                 base_generation_id=base_gen["id"],
@@ -509,31 +659,22 @@ def merge(
                 merge_run_id=run_id,
                 rows=result.crosswalk[result.crosswalk["layer"] == key],
             )
-        draft = None
-        if as_draft:
-            gid = repos.grids.create_generation(
-                session,
-                layer=UNIFIED,
-                district=district,
-                author=author,
-                note=f"多网合一 proposal from {', '.join(layers)} over {base} g{base_gen['number']}",
-                source=f"merge:{run_id}",
-                parent_id=base_gen["id"] if base == UNIFIED else None,
-            )
-            repos.grids.insert_grids(session, gid, UNIFIED, _writable_grids(proposed, local_crs))
-            repos.checks.set_merge_proposed(session, run_id, gid)
-            draft = int(repos.grids.generation_row(session, gid)["number"])
-    return {
-        "merge_id": run_id,
-        "district_code": district,
-        "base": base,
-        "base_generation": int(base_gen["number"]),
-        "departments": {k: int(g["number"]) for k, g in gens.items()},
-        **summary,
-        "conformance_rows": conformance,
-        "files": files,
-        "draft_generation": draft,
-    }
+        if not as_draft:
+            return run_id, None
+        gid = repos.grids.create_generation(
+            session,
+            layer=UNIFIED,
+            district=inputs.district,
+            author=author,
+            note=f"多网合一 proposal from {', '.join(inputs.layers)} over {inputs.base} "
+            f"g{base_gen['number']}",
+            source=f"merge:{run_id}",
+            parent_id=base_gen["id"] if inputs.base == UNIFIED else None,
+        )
+        grids = _writable_grids(products.proposed, local_crs)
+        repos.grids.insert_grids(session, gid, UNIFIED, grids)
+        repos.checks.set_merge_proposed(session, run_id, gid)
+        return run_id, int(repos.grids.generation_row(session, gid)["number"])
 
 
 def _write_merge(

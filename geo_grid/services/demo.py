@@ -3,7 +3,8 @@
 Any district with real data in ``data/`` (:func:`geo_grid.demo.known_districts`: Nanjing's eleven,
 Suzhou's Gusu) loads next to what is stored: its profile, admin areas, a generation of every layer,
 buildings, addresses and roster in ONE transaction, then its historical cases. ``make demo`` loads
-Qixia 栖霞区. Each district's seed is kept in ``meta`` as ``demo_seed:<code>``.
+:data:`geo_grid.demo.DEFAULT_DISTRICT`. Each district's seed is kept in ``meta`` as
+``demo_seed:<code>``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def _store_district(session, demo, say: Callable[[str], None]) -> None:
     say(f"{code}: stored {len(demo.buildings)} buildings and {len(demo.addresses)} addresses")
     people, roles = repos.district.insert_roster(session, demo.roster, district=code)
     repos.store.set_meta(session, _key(DEMO_META_KEY, code), str(demo.seed))
+    index.touch(session, code)  # other processes' geocoders: the library changed
     say(f"{code}: stored {people} people in {roles} roster roles")
 
 

@@ -28,6 +28,7 @@ from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile, check_district_code, check_outline
 from geo_grid.errors import BadInput, Forbidden, NotFound
+from geo_grid.roster import DEFAULT_ROLES
 from geo_grid.settings import get_settings
 
 __all__ = [
@@ -163,12 +164,14 @@ def register(
     thresholds: Mapping[str, Any] | None = None,
 ) -> DistrictProfile:
     """Store (or replace) a district's profile inside the caller's transaction; its local CRS is
-    the Gauss-Krüger zone of its outline unless ``local_crs`` names another."""
+    the Gauss-Krüger zone of its outline unless ``local_crs`` names another. A new district gets
+    the default roster roles (:data:`geo_grid.roster.DEFAULT_ROLES`)."""
     geom = check_outline(outline)
     profile = DistrictProfile.from_outline(
         names, geom, local_crs=local_crs, time_zone=time_zone, household_band=household_band,
         thresholds=thresholds,
     )  # fmt: skip
     repos.district.upsert_district(session, profile, geom)
+    repos.district.ensure_roles(session, DEFAULT_ROLES, district=profile.code)
     invalidate()
     return profile

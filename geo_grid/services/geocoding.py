@@ -27,6 +27,7 @@ __all__ = [
     "BATCH_COLUMNS",
     "LOCATE_MAX_AGE_S",
     "MAX_BATCH",
+    "batch_answer",
     "batch_rows",
     "geocode",
     "geocode_batch",
@@ -133,6 +134,26 @@ def geocode_batch(
     for text, row in zip(texts, rows, strict=True):
         row["query"] = None if _blank(text) else str(text)
     return rows
+
+
+def batch_answer(
+    texts: Sequence[Any],
+    *,
+    field: str = "addresses",
+    districts: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """A batch geocode as the API answers it (in the request or as a job's result): ``{data,
+    count, matched, ambiguous, unmatched}``, each row numbered (``row``) with its layers' grids
+    under ``grids``. At most :data:`MAX_BATCH` addresses (:class:`BadInput` naming ``field``)."""
+    rows = geocode_batch(texts, field=field, districts=districts, progress=progress)
+    data = []
+    for i, row in enumerate(rows):
+        layers = [k for k in row if k.startswith("grid_") and k != "grid_code"]
+        grids = {k.removeprefix("grid_"): row.pop(k) for k in layers}
+        data.append({"row": i, **row, "grids": grids})
+    counts = {s: sum(r["status"] == s for r in data) for s in ("matched", "ambiguous", "unmatched")}
+    return {"data": data, "count": len(data), **counts}
 
 
 def read_address_csv(

@@ -5,8 +5,9 @@ every district (``repos.grids.published_generations``): every call checks that k
 query and rebuilds when a generation was published (by this process or another one). One locate
 index holds every district (their outlines decide which district a point is in); each district has
 its own geocoder, and :class:`~geo_grid.address.districts.GeocoderSet` answers for all of them.
-Address-library changes do not change the key, so the demo loader and importers call
-:func:`invalidate` after writing addresses.
+Reference data a district replaces without a publish (its address library, its roster, its admin
+areas) is part of the key too: whoever writes it calls :func:`touch` in the same transaction, and
+every process sees the change at its next key check (this one at once after :func:`invalidate`).
 
 The key check runs on an engine kept with the cache (reused while :func:`get_settings` returns the
 same object): resolving the database URL for the local cluster asks ``pg_ctl`` whether the server
@@ -30,7 +31,12 @@ from geo_grid.locate import LocateIndex
 from geo_grid.services.gazetteer import district_context
 from geo_grid.settings import Settings, get_settings
 
-__all__ = ["get_geocoder", "get_locator", "invalidate", "ready", "warm_geocoders"]
+__all__ = ["REFERENCE_KEY", "get_geocoder", "get_locator", "invalidate", "ready", "touch",
+           "warm_geocoders"]  # fmt: skip
+
+#: ``meta`` keys (``reference_data:<district>``) whose values change when a district's reference
+#: data is replaced: part of the index's key.
+REFERENCE_KEY = "reference_data:"
 
 _lock = threading.Lock()
 _build_lock = threading.Lock()
@@ -68,12 +74,36 @@ def _store() -> Engine:
     return engine
 
 
-def _generations(published: dict[tuple[str, str], int]) -> dict[str, int]:
-    """``{"district:layer": generation id}``: what the index is built from (its key)."""
-    return {f"{district}:{layer}": gid for (district, layer), gid in sorted(published.items())}
+def touch(session: Session, district: str) -> None:
+    """Record, in the caller's transaction, that ``district``'s reference data changed (its
+    address library, roster or admin areas): every process's index and geocoders are rebuilt."""
+    import uuid
+
+    repos.store.set_meta(session, f"{REFERENCE_KEY}{district}", uuid.uuid4().hex)
 
 
-def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> LocateIndex:
+def _generations(
+    published: dict[tuple[str, str], int], versions: dict[str, str] | None = None
+) -> dict[str, int | str]:
+    """``{"district:layer": generation id}`` and the reference data's versions
+    (``reference_data:<district>``): what the index is built from (its key)."""
+    out: dict[str, int | str] = {
+        f"{district}:{layer}": gid for (district, layer), gid in sorted(published.items())
+    }
+    out.update(versions or {})
+    return out
+
+
+def _state(session: Session) -> tuple[dict[tuple[str, str], int], dict[str, int | str]]:
+    """The published generations and the key description of the index they make."""
+    published = repos.grids.published_generations(session)
+    versions = repos.store.meta_with_prefix(session, REFERENCE_KEY)
+    return published, _generations(published, versions)
+
+
+def _build_locator(
+    session: Session, published: dict[tuple[str, str], int], described: dict[str, int | str]
+) -> LocateIndex:
     """One index over every district: each layer's published grids of all districts, tagged with
     their district, and the districts' outlines."""
     parts: dict[str, list] = {}
@@ -87,7 +117,7 @@ def _build_locator(session: Session, published: dict[tuple[str, str], int]) -> L
         communities=repos.district.read_admin_areas(session, level="community"),
         streets=repos.district.read_admin_areas(session, level="street"),
         roster=repos.district.read_roster(session),
-        generation=_generations(published),
+        generation=described,
         districts=repos.district.read_district_outlines(session),
     )
 
@@ -105,8 +135,8 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
         return current
     engine = _store()
     with session_scope(engine) as session:
-        published = repos.grids.published_generations(session)
-        key = LocateIndex.key_for(_generations(published))
+        published, described = _state(session)
+        key = LocateIndex.key_for(described)
         checked = time.monotonic()
         current = _locator
         if current is not None and current.key == key:
@@ -115,7 +145,7 @@ def get_locator(max_age_s: float = 0.0) -> LocateIndex:
         with _build_lock:  # one build at a time; the others wait for it and reuse it
             current = _locator
             if current is None or current.key != key:
-                current = _build_locator(session, published)
+                current = _build_locator(session, published, described)
             with _lock:
                 _locator, _checked_at = current, checked
             return current

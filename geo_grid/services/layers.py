@@ -7,6 +7,8 @@ district has its own generations of it.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ __all__ = [
     "list_layers",
     "publish",
     "read_file",
+    "read_limits",
     "roster_for",
 ]
 
@@ -182,26 +185,32 @@ def _district_of_grid(code: str, districts: Sequence[str] | None) -> str:
 def admin_areas(
     level: str | None = None, parent: str | None = None, districts: Sequence[str] | None = None
 ) -> gpd.GeoDataFrame:
-    """Admin areas (of one level, under one parent) of ``districts`` (None: every district)."""
+    """Admin areas (of one level, under one parent) of ``districts`` (None: every district),
+    those known by name and code only (no outline yet: a None geometry) included."""
     if level is not None and level not in ("district", "street", "community"):
         raise BadInput(
             f"level: must be district, street or community, not {level!r}", field="level"
         )
     with session_scope() as session:
         return repos.district.read_admin_areas(
-            session, level=level, parent=parent, districts=districts
+            session, level=level, parent=parent, districts=districts, outlined=False
         )
 
 
-def read_file(path: Path | str, **options: Any) -> gpd.GeoDataFrame:
-    """:func:`geo_grid.io.read_layer` held to the ``upload_*`` and ``geometry_max_vertices``
-    settings, unpacking zips under the process's scratch folder: how every file a user hands in
-    is read (imports, checked files and their parents, plan imports), by the CLI and the API alike.
-    ``options`` are :func:`~geo_grid.io.read_layer`'s."""
-    from geo_grid.io import ReadLimits, read_layer
+def read_limits(upload_limits: bool = True) -> Any:
+    """The :class:`~geo_grid.io.ReadLimits` a file is read under: the ``upload_*`` and
+    ``geometry_max_vertices`` settings for what arrives over HTTP (``upload_limits``), none for
+    the operator's own files on the command line (a 66 MB national layer is theirs to check)."""
+    from geo_grid.io import ReadLimits
 
+    if not upload_limits:
+        most = sys.maxsize
+        return ReadLimits(
+            max_bytes=most, max_features=most, max_vertices=most, max_feature_vertices=most,
+            max_unzipped_bytes=most, max_zip_ratio=math.inf, max_zip_members=most,
+        )  # fmt: skip
     settings = get_settings()
-    limits = ReadLimits(
+    return ReadLimits(
         max_bytes=settings.upload_max_bytes,
         max_features=settings.upload_max_features,
         max_vertices=settings.upload_max_vertices,
@@ -209,6 +218,17 @@ def read_file(path: Path | str, **options: Any) -> gpd.GeoDataFrame:
         max_unzipped_bytes=settings.upload_max_unzipped_bytes,
         max_zip_ratio=settings.upload_max_zip_ratio,
     )
+
+
+def read_file(path: Path | str, *, upload_limits: bool = True, **options: Any) -> gpd.GeoDataFrame:
+    """:func:`geo_grid.io.read_layer` under :func:`read_limits`, unpacking zips under the
+    process's scratch folder: how every file a user hands in is read (imports, checked files and
+    their parents, plan imports). The API's uploads are held to the upload limits (the default);
+    the CLI reads the operator's own files with ``upload_limits=False``. ``options`` are
+    :func:`~geo_grid.io.read_layer`'s."""
+    from geo_grid.io import read_layer
+
+    limits = read_limits(upload_limits)
     return read_layer(path, limits=limits, tmp_dir=scratch.process_dir(), **options)
 
 
@@ -226,13 +246,15 @@ def import_layer(
     note: str | None = None,
     invalid: str = "refuse",
     label: str | None = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Read a file and store it as a new DRAFT generation of ``layer`` in ``district`` (None: the
     store's only district), in one transaction (areas measured in the district's local CRS).
 
     The file is fully read and validated before the transaction starts, so bad input stores nothing.
-    The CLI and the HTTP upload both come here: the file is held to the ``upload_*`` limits of the
-    settings and must lie in China. Invalid polygons are refused (``invalid="refuse"``), repaired
+    The CLI and the HTTP upload both come here: the file must lie in China, and an upload is held
+    to the ``upload_*`` limits of the settings (the CLI's own files, ``upload_limits=False``, are
+    not). Invalid polygons are refused (``invalid="refuse"``), repaired
     (``"make_valid"``) or, for a department layer brought in to have its defects found by the
     coverage checks, kept as drawn (``"keep"``; a unified layer must be valid whatever is asked).
     ``label`` is how messages name the file (an upload's client file name).
@@ -250,6 +272,7 @@ def import_layer(
         invalid=invalid,
         within=CHINA_EXTENT,
         label=label,
+        upload_limits=upload_limits,
     )
     # the file is read and checked first: its errors are named before the store is asked
     profile = district_profiles.pick(None, district)

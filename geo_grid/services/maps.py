@@ -35,6 +35,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo_grid.access import Principal, scope_filter
 from geo_grid.address.places import area_name
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
@@ -53,11 +54,13 @@ __all__ = [
     "build",
     "coverage_page",
     "default_period",
+    "forget_pages",
     "page",
     "published_key",
     "render",
     "tile",
     "viewer_focus",
+    "viewer_area",
 ]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
@@ -84,6 +87,14 @@ def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
         cache.move_to_end(key)
         while len(cache) > size:
             cache.popitem(last=False)
+
+
+def forget_pages() -> None:
+    """Drop every cached page and tile: their keys are one store's generation ids, which another
+    store (a process switched to another database) may give to other generations."""
+    with _lock:
+        _pages.clear()
+        _tiles.clear()
 
 
 def _recall(cache: OrderedDict, key: tuple) -> Any:
@@ -197,9 +208,11 @@ def _checks_page(session, asset_base: str, district: str, layer: str, **_: Any):
     gid = _generation(session, layer, district)
     grids = repos.grids.read_grids(session, generation_id=gid)
     result = check_layer(layer, district=district)
+    recheck = {"url": f"/api/v1/checks?district={district}",
+               "body": {"layer": layer, "refresh": True}}  # fmt: skip
     return checks_map(
         grids, _defect_frame(result["defects"]), layer=layer, layer_names=_layer_names(session),
-        **_map_options(asset_base, districts.get(district)),
+        recheck=recheck, **_map_options(asset_base, districts.get(district)),
     )  # fmt: skip
 
 
@@ -396,6 +409,7 @@ def _plan(
         note=plan.get("note"),
         api_base=f"{api_base}/api/v1/plans",
         editable=plan.get("status") == "open",
+        workspace_url=f"{api_base}/plans/{plan_id}",
         **_map_options(asset_base, districts.get(district), whole=False),
     )
 
@@ -427,12 +441,35 @@ def _data_key(session, kind: str, params: dict[str, Any]) -> tuple:
 
 
 def build(kind: str, *, district: str, asset_base: str = "/static", **params: Any):
-    """The folium map of page ``kind`` of ``district`` built from the store (no cache)."""
+    """The folium map of page ``kind`` of ``district`` built from the store (no cache).
+
+    Every page that calls a server (``api_base`` not None) gets the identify panel
+    (:func:`geo_grid.maps.identify.add_identify`): a click shows the grid there with its links
+    (``links``: :data:`~geo_grid.maps.identify.LINKS` with the roles that may open each; the
+    dispatcher's map, whose clicks place cases, only borrows the links).
+    """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     districts.get(district)
     with session_scope() as session:
-        return _BUILDERS[kind](session, asset_base, district=district, **params)
+        m = _BUILDERS[kind](session, asset_base, district=district, **params)
+        api_base = params.get("api_base", "")
+        if api_base is not None:
+            _identify(session, m, kind, district, asset_base, api_base, params.get("links"))
+    return m
+
+
+def _identify(session, m, kind: str, district: str, asset_base: str, api_base: str, links) -> None:
+    """The identify panel of a page (see :func:`build`)."""
+    from geo_grid.crs import normalize_crs
+    from geo_grid.maps.identify import LINKS, add_identify
+
+    shifted = normalize_crs(get_settings().tiles_crs) not in ("wgs84", "cgcs2000")
+    add_identify(
+        m, asset_base=asset_base, api_base=api_base, layer_names=_layer_names(session),
+        links=LINKS if links is None else links, crs="gcj02" if shifted else None,
+        district=district, clicks=kind != "dispatch", page_info=kind != "coverage",
+    )  # fmt: skip
 
 
 def render(kind: str, asset_base: str, params: dict[str, Any]) -> str:
@@ -452,20 +489,26 @@ def page(
     district: str,
     asset_base: str = "/static",
     build_in: Runner | None = None,
-    focus: dict[str, Any] | None = None,
+    viewer: Principal | None = None,
     **params: Any,
 ) -> str:
     """The HTML of page ``kind`` of ``district``, rebuilt only when what it shows changed.
 
     ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
-    elsewhere (the API: in a worker process, ``api/workers.py``); by default here. ``focus``
-    (:func:`viewer_focus`) opens the page on a viewer's area and names it, without building a
-    page per viewer.
+    elsewhere (the API: in a worker process, ``api/workers.py``); by default here. A ``viewer``
+    confined to an area (a street, a community, their own grids) sees only that area's cases
+    and indicators on those pages (cached per area, named after it), and the district's
+    coverage and service pages opened on their area and naming it (:func:`viewer_focus`: one
+    cached page serves every viewer).
     """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     districts.get(district)
     params = {**params, "district": district}
+    area = viewer_area(viewer) if viewer is not None else ()
+    if kind in _AREA_KINDS:
+        params["area"] = area
+    focus = viewer_focus(district, area) if kind in _FOCUS_KINDS and area else None
     with session_scope() as session:
         key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
     html = _recall(_pages, key)
@@ -480,15 +523,35 @@ def page(
     return html
 
 
+#: Pages drawn of the viewer's area only, and pages of the district opened on it.
+_AREA_KINDS = ("cases", "indicators")
+_FOCUS_KINDS = ("coverage", "services")
+
+
+def viewer_area(viewer: Principal) -> tuple[tuple[str, Any], ...]:
+    """The viewer's area as the cases page filters by it: (key, value) pairs of
+    :func:`geo_grid.access.scope_filter`, hashable (part of the page's cache key).
+
+    >>> viewer_area(Principal("w", "grid_worker", "community", "123456001001", ("g1", "g2")))
+    (('scope_grid_codes', ('g1', 'g2')),)
+    >>> viewer_area(Principal("a", "admin"))
+    ()
+    """
+    return tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in scope_filter(viewer).items()
+    )
+
+
 def _here(fn: Callable[..., str], *args: Any) -> str:
     return fn(*args)
 
 
 def coverage_page(
-    district: str, asset_base: str = "/static", build_in: Runner | None = None
+    district: str, asset_base: str = "/static", build_in: Runner | None = None, **params: Any
 ) -> str:
-    """The coverage map's HTML of ``district`` (cached; see :func:`page`)."""
-    return page("coverage", district=district, asset_base=asset_base, build_in=build_in)
+    """The coverage map's HTML of ``district`` (cached; see :func:`page`: the server warms the
+    page it serves by passing the same ``params``)."""
+    return page("coverage", district=district, asset_base=asset_base, build_in=build_in, **params)
 
 
 def tile(layer: str, z: int, x: int, y: int, *, districts: list[str] | None = None) -> bytes:

@@ -5,6 +5,13 @@ addresses, open cases and roster; runs the pure edit from :mod:`geo_grid.plans`;
 changed grids of the draft and appends the edit to the plan's log, all in one transaction under a
 row lock on the plan (two edits of one plan never interleave).
 
+Every edit also keeps the draft's grids it replaced and left (``plan_edit_grid``), so the last
+edit can be undone: :func:`undo` puts the replaced grids back and appends an ``undo`` edit to the
+log, which is never rewritten. The people a planner puts on duty in the plan's grids
+(:func:`set_roster`: a split's new grid has nobody) are kept with the plan and added to the roster
+by the publish, in its transaction; :func:`plan_grids` gives each grid of the draft its households
+against the band and its people on duty as they will be.
+
 Publishing validates the whole draft, then switches the layer's published generation with
 ``expected_published`` = the generation the plan started from, so when two planners publish at
 once the second gets :class:`~geo_grid.errors.Conflict` (HTTP 409) instead of overwriting the
@@ -25,19 +32,22 @@ import shapely
 from geo_grid import access, plans
 from geo_grid.access import Principal
 from geo_grid.cases.lifecycle import CLOSED_STATES
-from geo_grid.coverage import check_coverage
+from geo_grid.coverage import Progress, check_coverage
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile
-from geo_grid.errors import BadInput, Conflict, Forbidden
+from geo_grid.errors import BadInput, Conflict, Forbidden, NotFound
+from geo_grid.labels import reason_zh
 from geo_grid.measure import area_m2
 from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 
 __all__ = [
     "accept_suggestions",
+    "acceptable",
     "create_plan",
     "diff_generations",
+    "diff_layers",
     "diff_plan",
     "edit",
     "export_diff",
@@ -45,8 +55,13 @@ __all__ = [
     "get_plan",
     "import_plan",
     "list_plans",
+    "plan_buildings",
+    "plan_grids",
     "publish",
+    "roster_form",
+    "set_roster",
     "suggestions",
+    "undo",
     "validate",
 ]
 
@@ -123,11 +138,11 @@ def get_plan(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]
 
 
 def list_plans(
-    layer: str | None = None, *, districts: list[str] | None = None
+    layer: str | None = None, *, districts: list[str] | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """The plans (of one layer) of ``districts`` (None: every district)."""
+    """The plans (of one layer, in one status) of ``districts`` (None: every district)."""
     with session_scope() as session:
-        rows = repos.plans.list_plans(session, layer=layer, districts=districts)
+        rows = repos.plans.list_plans(session, layer=layer, districts=districts, status=status)
         return [_plan_out(p) for p in rows]
 
 
@@ -199,16 +214,28 @@ def _require_open(plan: Mapping[str, Any]) -> None:
         raise Conflict(f"plan: plan {plan['id']} is {plan['status']}, not open", field="plan")
 
 
-def _store(session, plan: Mapping[str, Any], result: plans.EditResult) -> None:
-    """Replace the grids an edit touched in the draft generation."""
-    gone = set(result.removed) | set(result.changed) | set(result.renames)
-    repos.plans.delete_grids(session, plan["generation_id"], sorted(gone))
+def _record(session, plan: Mapping[str, Any], result: plans.EditResult, author: str | None) -> int:
+    """Store one edit in the caller's transaction: its log row, the draft's grids it replaced as
+    they were, the grids that replace them, and those as left (what :func:`undo` needs);
+    returns the edit's sequence number."""
+    gid = plan["generation_id"]
+    seq = repos.plans.append_edit(
+        session, plan["id"], op=result.op, params=result.params, impact=result.impact,
+        author=author,
+    )  # fmt: skip
+    gone = sorted(set(result.removed) | set(result.changed) | set(result.renames))
+    repos.plans.snapshot_grids(session, plan["id"], seq, "before", generation_id=gid, codes=gone)
+    repos.plans.delete_grids(session, gid, gone)
     rows = result.layer.loc[result.layer["code"].isin(result.affected)].copy()
     if len(rows):
         rows["area_m2"] = area_m2(rows, _profile(plan).local_crs)
         if "properties" in rows:
             rows["properties"] = [p if isinstance(p, dict) else {} for p in rows["properties"]]
-        repos.grids.insert_grids(session, plan["generation_id"], plan["layer_key"], rows)
+        repos.grids.insert_grids(session, gid, plan["layer_key"], rows)
+    repos.plans.snapshot_grids(
+        session, plan["id"], seq, "after", generation_id=gid, codes=result.affected
+    )
+    return seq
 
 
 def _ensure_in_scope(viewer: Principal | None, communities: list[str]) -> None:
@@ -233,10 +260,7 @@ def _apply(
     result = plans.apply_edit(grids, op, params, ctx=ctx)
     if dry_run:
         return {"plan": plan["id"], "seq": None, "dry_run": True, **result.to_json()}
-    _store(session, plan, result)
-    seq = repos.plans.append_edit(
-        session, plan["id"], op=op, params=result.params, impact=result.impact, author=author
-    )
+    seq = _record(session, plan, result, author)
     repos.plans.touch_plan(session, plan["id"])
     return {"plan": plan["id"], "seq": seq, **result.to_json()}
 
@@ -290,6 +314,17 @@ def suggestions(
     }
 
 
+def acceptable(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]:
+    """The plan, when ``viewer`` may accept its suggestions now: it exists (else
+    :class:`NotFound`), lies in their area (:class:`Forbidden`) and is open (:class:`Conflict`).
+    A quick read, so that an accept-all submitted as a job is refused at once."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+    _check_district(plan, viewer)
+    _require_open(plan)
+    return _plan_out(plan)
+
+
 def accept_suggestions(
     plan_id: int,
     ids: list[str] | None = None,
@@ -297,13 +332,16 @@ def accept_suggestions(
     author: str | None = None,
     bands: Mapping[str, tuple[int, int]] | None = None,
     viewer: Principal | None = None,
+    progress: Progress = None,
 ) -> dict[str, Any]:
     """Accept suggestions by id (all current ones when ``ids`` is None), in one transaction.
 
     Suggestions are recomputed under the plan's lock, so an id names the same edit the planner
     saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`). A
     ``viewer`` confined to an area accepts only suggestions inside it ("all" means all of those).
+    ``progress`` is told of the suggestions computed, then of each one applied.
     """
+    tell = progress if callable(progress) else None
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=True)
         _check_district(plan, viewer)
@@ -334,17 +372,17 @@ def accept_suggestions(
         comms = sorted(set(grids.loc[grids["code"].isin(touched), "community_code"].astype(str)))
         ctx = _context(session, plan, grids, comms, b) if wanted else weigh
         applied, layer = [], grids
+        if tell:
+            tell("suggest", 1, len(wanted) + 1)
         for sid in wanted:
             e = found[sid]["edit"]
             result = plans.apply_edit(layer, e["op"], e["params"], ctx=ctx)
-            _store(session, plan, result)
-            seq = repos.plans.append_edit(
-                session, plan_id, op=e["op"], params=result.params, impact=result.impact,
-                author=author,
-            )  # fmt: skip
+            seq = _record(session, plan, result, author)
             applied.append({"id": sid, "seq": seq, "added": result.added,
                             "removed": result.removed, "changed": result.changed})  # fmt: skip
             layer = result.layer
+            if tell:
+                tell("accept", len(applied) + 1, len(wanted) + 1)
         repos.plans.touch_plan(session, plan_id)
     status = plans.balance(layer, ctx.communities, b)
     return {
@@ -352,6 +390,196 @@ def accept_suggestions(
         "applied": applied,
         "out_of_band": int(status["status"].isin(["under", "over"]).sum()),
     }
+
+
+# ---------------------------------------------------------------------------------- undo
+def undo(
+    plan_id: int, *, author: str | None = None, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """Take back the plan's last edit not taken back yet, in one transaction under the plan's
+    lock: the grids it left are removed from the draft, the grids it replaced come back as they
+    were, and an ``undo`` edit naming it is appended to the log (no log row is ever removed).
+
+    :class:`Conflict` when there is nothing to undo, or the edit kept no copy of what it replaced
+    (a whole file imported, or an edit made before undo was recorded); a ``viewer`` confined to an
+    area may only undo an edit inside it.
+    """
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id, lock=True)
+        _check_district(plan, viewer)
+        _require_open(plan)
+        target = plans.undo_target(repos.plans.list_edits(session, plan_id))
+        if target is None:
+            raise Conflict(f"plan: plan {plan_id} has no edit left to undo", field="plan")
+        seq = int(target["seq"])
+        kept = repos.plans.edit_snapshot(session, plan_id, seq)
+        if kept.empty:
+            raise Conflict(
+                f"plan: edit {seq} ({target['op']}) kept no copy of the grids it replaced and "
+                "cannot be undone",
+                field="plan",
+            )
+        _ensure_in_scope(viewer, sorted(set(kept["community_code"].dropna().astype(str))))
+        before = kept.loc[kept["side"] == "before", "code"].tolist()
+        after = kept.loc[kept["side"] == "after", "code"].tolist()
+        repos.plans.delete_grids(session, plan["generation_id"], after)
+        repos.plans.restore_snapshot(session, plan_id, seq, generation_id=plan["generation_id"])
+        removed = sorted(set(after) - set(before))
+        impact = {"restored": before, "removed": removed}
+        new_seq = repos.plans.append_edit(
+            session, plan_id, op=plans.UNDO, params={"seq": seq, "op": target["op"]},
+            impact=impact, author=author,
+        )  # fmt: skip
+        repos.plans.touch_plan(session, plan_id)
+    return {"plan": plan_id, "seq": new_seq, "undone": seq, "op": target["op"], **impact}
+
+
+# ---------------------------------------------------------------------------------- workspace
+def _staffing(session, plan: Mapping[str, Any], codes: list[str]) -> Any:
+    """People on duty per code of the draft once the plan is published (a Series)."""
+    roster = repos.district.roster_assignments(
+        session, layer=plan["layer_key"], district=plan["district_code"], codes=codes
+    )
+    planned = repos.plans.read_plan_roster(session, plan["id"], codes)
+    return plans.on_duty_counts(codes, roster, planned)
+
+
+def plan_grids(
+    plan_id: int, *, codes: list[str] | None = None, viewer: Principal | None = None
+) -> gpd.GeoDataFrame:
+    """The draft's grids (all, or ``codes``) as the planner's workspace shows them: code, name,
+    community and street (codes and names), households against their band (``low``, ``high``,
+    ``status`` under/in/over), people on duty once published (``on_duty``) and what the plan did
+    to the grid (``change``: added, changed or None)."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+        _check_district(plan, viewer)
+        grids = repos.grids.read_grids(session, generation_id=plan["generation_id"], codes=codes)
+        here = [plan["district_code"]]
+        admin = repos.district.read_admin_areas(session, level="community", districts=here)
+        streets = repos.district.read_admin_areas(session, level="street", districts=here)
+        on_duty = _staffing(session, plan, grids["code"].astype(str).tolist())
+        changes = repos.plans.changed_codes(
+            session, plan["generation_id"], plan["base_generation_id"]
+        )
+    status = plans.balance(grids, admin, _bands(_profile(plan)))
+    names = dict(zip(admin["code"], admin["name"], strict=True))
+    names.update(zip(streets["code"], streets["name"], strict=True))
+    out = grids[["code", "name", "community_code", "street_code", "households", "geometry"]].copy()
+    out["community"] = out["community_code"].map(names)
+    out["street"] = out["street_code"].map(names)
+    for col in ("low", "high", "status"):
+        out[col] = status[col].to_numpy()
+    out["on_duty"] = on_duty.to_numpy()
+    out["change"] = out["code"].map(changes)
+    return out
+
+
+def plan_buildings(
+    plan_id: int, grid_code: str, *, viewer: Principal | None = None
+) -> gpd.GeoDataFrame:
+    """The buildings of one grid of the draft (``code``, ``households``, footprint): those a
+    point inside lies in the grid, as every recount decides. What the workspace offers to move."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+        _check_district(plan, viewer)
+        grid = _grid_row(session, plan, grid_code)
+        bbox = tuple(float(v) for v in grid["geometry"].bounds)
+        near = repos.plans.read_buildings(session, district=plan["district_code"], bbox=bbox)
+    one = gpd.GeoDataFrame([grid], geometry="geometry", crs=near.crs or 4490)
+    inside = plans.assign_points(shapely.point_on_surface(near.geometry.to_numpy()), one)
+    return near.loc[inside == grid_code, ["code", "households", "geometry"]]
+
+
+def _grid_row(session, plan: Mapping[str, Any], code: str) -> dict[str, Any]:
+    """One grid of the draft (:class:`NotFound` naming the code when the plan has none)."""
+    grids = repos.grids.read_grids(session, generation_id=plan["generation_id"], codes=[code])
+    if grids.empty:
+        raise NotFound(f"grid: no grid {code!r} in plan {plan['id']}", field="grid")
+    return grids.iloc[0].to_dict()
+
+
+def roster_form(plan_id: int, grid_code: str, *, viewer: Principal | None = None) -> dict[str, Any]:
+    """What the roster form of one grid of the plan shows: the people on its stored roster, those
+    the plan adds, and whom the planner may choose from (the people on duty in the grids of the
+    same community: the grid's own first, then those of the grid it was split from)."""
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id)
+        _check_district(plan, viewer)
+        grid = _grid_row(session, plan, grid_code)
+        siblings = repos.grids.read_grids(session, generation_id=plan["generation_id"])
+        siblings = siblings.loc[siblings["community_code"] == grid["community_code"], "code"]
+        here = [plan["district_code"]]
+        roster = repos.district.read_roster(
+            session, layer=plan["layer_key"], codes=[grid_code, *siblings], districts=here
+        )
+        planned = repos.plans.read_plan_roster(session, plan_id, [grid_code])
+    on_duty = roster.loc[~roster["role"].isin(plans.OFF_DUTY_ROLES)]
+    stored = on_duty.loc[on_duty["grid_code"] == grid_code]
+    origin = (grid.get("properties") or {}).get("split_from")
+    rank = {grid_code: 0, origin: 1}
+    ordered = on_duty.assign(rank=on_duty["grid_code"].map(rank).fillna(2)).sort_values(
+        ["rank", "grid_code", "role", "person_id"]
+    )
+    candidates = ordered.drop_duplicates("person_id")
+    return {
+        "plan": plan_id,
+        "grid": grid_code,
+        "name": grid.get("name"),
+        "community_code": grid.get("community_code"),
+        "stored": _records(stored, ["person_id", "name", "role"]),
+        "planned": _records(planned, ["person_id", "name", "role"]),
+        "candidates": _records(candidates, ["person_id", "name", "role", "grid_code"]),
+        "roles": list(plans.PLAN_ROSTER_ROLES),
+        "on_duty": len(set(stored["person_id"]) | set(planned["person_id"])),
+    }
+
+
+def _records(frame, columns: list[str]) -> list[dict[str, Any]]:
+    """Some columns of a frame as plain records (an empty frame: none)."""
+    if frame.empty:
+        return []
+    return frame[columns].astype(object).to_dict("records")
+
+
+def set_roster(
+    plan_id: int,
+    grid_code: str,
+    entries: list[Mapping[str, str]],
+    *,
+    author: str | None = None,
+    viewer: Principal | None = None,
+) -> dict[str, Any]:
+    """Put ``entries`` (``person_id``, ``role``) on duty in one grid of the open plan, replacing
+    what the plan had there; they join the roster when the plan is published. The people must be
+    of the plan's district, the roles on-duty ones, the grid the plan's and in the viewer's area.
+    One transaction; answers with the form as it now is (:func:`roster_form`)."""
+    wanted = [{"person_id": str(e["person_id"]), "role": str(e["role"])} for e in entries]
+    bad = [e["role"] for e in wanted if e["role"] not in plans.PLAN_ROSTER_ROLES]
+    if bad:
+        raise BadInput(
+            f"role: {bad[0]!r} is not a role on duty ({', '.join(plans.PLAN_ROSTER_ROLES)})",
+            field="role",
+        )
+    with session_scope() as session:
+        plan = repos.plans.get_plan(session, plan_id, lock=True)
+        _check_district(plan, viewer)
+        _require_open(plan)
+        grid = _grid_row(session, plan, grid_code)
+        _ensure_in_scope(viewer, [str(grid["community_code"])])
+        ids = sorted({e["person_id"] for e in wanted})
+        known = set(
+            repos.plans.people_in_district(session, ids, plan["district_code"])["person_id"]
+        )
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise NotFound(
+                f"person_id: no person {unknown[0]!r} in district {plan['district_code']}",
+                field="person_id",
+            )
+        repos.plans.replace_plan_roster(session, plan_id, grid_code, wanted, author=author)
+        repos.plans.touch_plan(session, plan_id)
+    return roster_form(plan_id, grid_code, viewer=viewer)
 
 
 # ---------------------------------------------------------------------------------- validate
@@ -372,13 +600,16 @@ def _validate(session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame) -> dict
         local_crs=profile.local_crs,
     )
     status = plans.balance(grids, admin, _bands(profile))
+    on_duty = _staffing(session, plan, grids["code"].astype(str).tolist())
     return {
         "plan": plan["id"],
         "valid": report.valid and not problems,
         "grids": len(grids),
         "problems": problems,
+        "problems_zh": [reason_zh(p) for p in problems],
         "coverage": report.to_json(),
         "out_of_band": int(status["status"].isin(["under", "over"]).sum()),
+        "unstaffed": [str(c) for c in on_duty.index[on_duty.to_numpy() == 0]],
     }
 
 
@@ -434,17 +665,24 @@ def diff_plan(
     return diff, {"plan": plan_id, **summary}
 
 
-def export_diff(diff: gpd.GeoDataFrame, path: Path | str) -> Path:
-    """A GeoPackage QGIS opens: layer ``diff`` (new outlines) and ``before`` (old outlines)."""
-    path = Path(path)
-    if path.exists():
-        path.unlink()
+def diff_layers(diff: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A diff (:func:`diff_plan`) as two layers: every grid with its new outline, and the old
+    outlines (``code``, ``change``) of the grids that had one (its ``geometry_before``, WKT)."""
     after = diff.drop(columns=["geometry_before"])
     before = diff.loc[diff["geometry_before"].notna(), ["code", "change", "geometry_before"]]
     before = gpd.GeoDataFrame(
         before.drop(columns=["geometry_before"]),
         geometry=gpd.GeoSeries.from_wkt(before["geometry_before"], crs=4490),
     )
+    return after, before
+
+
+def export_diff(diff: gpd.GeoDataFrame, path: Path | str) -> Path:
+    """A GeoPackage QGIS opens: layer ``diff`` (new outlines) and ``before`` (old outlines)."""
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    after, before = diff_layers(diff)
     for name, frame in (("diff", after), ("before", before)):
         frame.to_file(path, layer=name, driver="GPKG")
     return path
@@ -468,9 +706,10 @@ def import_plan(
     district: str,
     note: str | None = None,
     author: str | None = None,
+    upload_limits: bool = True,
 ) -> dict[str, Any]:
     """Store an edited layer file (e.g. a GPKG from QGIS) as a new plan on the published layer
-    of ``district``.
+    of ``district`` (``upload_limits``: see :func:`geo_grid.services.layers.read_file`).
 
     Community and street codes missing from the file are taken from the base grid of the same
     code, or from the community the grid lies in. The whole file is one ``import`` edit in the log,
@@ -478,7 +717,7 @@ def import_plan(
     """
     from geo_grid.services.layers import read_file
 
-    grids = read_file(path)
+    grids = read_file(path, upload_limits=upload_limits)
     if layer == "unified":
         bad = grids.loc[~grids["code"].astype(str).str.fullmatch(r"[0-9]{15}"), "code"].tolist()
         if bad:
@@ -557,8 +796,8 @@ def publish(
 ) -> dict[str, Any]:
     """Validate the plan, then make its draft the published generation, all in ONE transaction.
 
-    The old generation is retired (kept for history), open cases record their new grid, and the
-    plan is closed. If the layer was published by someone else since the plan started,
+    The old generation is retired (kept for history), open cases record their new grid, the people
+    the plan put on duty join the roster, and the plan is closed. If the layer was published by someone else since the plan started,
     :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects. A
     ``viewer`` confined to an area may publish only a plan whose changes all lie in it: checked
     under the plan's lock, on the very draft that is published (an edit that lands between a
@@ -590,10 +829,13 @@ def publish(
             plan_id=plan_id,
             previous_id=retired,
         )
+        roster = repos.plans.apply_plan_roster(
+            session, plan_id, generation_id=plan["generation_id"]
+        )
         repos.plans.set_plan_status(session, plan_id, "published")
         repos.plans.append_edit(
-            session, plan_id, op="publish", params={}, impact={"cases_regridded": cases},
-            author=author,
+            session, plan_id, op="publish", params={},
+            impact={"cases_regridded": cases, "roster_added": roster}, author=author,
         )  # fmt: skip
     from geo_grid.services import index
 
@@ -606,5 +848,7 @@ def publish(
         "generation_id": plan["generation_id"],
         "retired_generation_id": retired,
         "cases_regridded": cases,
+        "roster_added": roster,
+        "unstaffed": check["unstaffed"],
         "grids": len(grids),
     }

@@ -29,6 +29,7 @@ from geo_grid.testing.addresses import (
 from geo_grid.testing.coverage_layers import (
     ORIGIN,
     PERTURBATIONS,
+    defect_rows,
     perturb,
     voronoi_cells,
     voronoi_layer,
@@ -39,6 +40,7 @@ __all__ = [
     "PARSED_FIELDS",
     "PERTURBATIONS",
     "REAL_ADDRESSES",
+    "defect_rows",
     "district_gazetteer",
     "field_scores",
     "labelled_addresses",

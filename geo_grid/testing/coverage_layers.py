@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 __all__ = [
     "ORIGIN",
     "PERTURBATIONS",
+    "defect_rows",
     "perturb",
     "voronoi_cells",
     "voronoi_layer",
@@ -108,3 +109,24 @@ def perturb(
         [p for p in shapely.get_parts(new) if p.geom_type == "Polygon"]
     )
     return out
+
+
+def defect_rows(report) -> list[tuple]:
+    """Each defect of a :class:`~geo_grid.coverage.CoverageReport` as comparable values (kind,
+    ids, parent, area to 0.1 m², width to 1 cm), sorted: two checks of one layer compare equal
+    when they found the same defects.
+
+    >>> from geo_grid.coverage import check_coverage
+    >>> layer = voronoi_layer(16, seed=2)
+    >>> defect_rows(check_coverage(layer))
+    []
+    >>> damaged = perturb(layer, "duplicate", 5, 0.0, np.random.default_rng(2))
+    >>> sorted({row[0] for row in defect_rows(check_coverage(damaged))})
+    ['duplicate_geometry', 'overlap']
+    """
+    out = []
+    for r in report.defects.itertuples(index=False):
+        parent = r.parent if isinstance(r.parent, str) else None
+        width = None if np.isnan(r.width_m) else round(float(r.width_m), 2)
+        out.append((r.kind, tuple(r.ids), parent, round(float(r.area_m2), 1), width))
+    return sorted(out)

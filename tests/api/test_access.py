@@ -97,7 +97,7 @@ def _example_path(path: str, case_id: int, grid: str) -> str:
     values = {
         "layer": "unified", "code": grid, "ref": str(case_id), "plan_id": "999999",
         "fmt": "json", "request_id": str(case_id), "username": "nobody", "name": "nobody",
-        "z": "14", "x": "13726", "y": "6560", "photo_id": "0" * 32,
+        "z": "14", "x": "13726", "y": "6560", "photo_id": "0" * 32, "job_id": "999999999",
     }  # fmt: skip
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from ground_truth import TRUTH
+from job_wait import job_result
 from shapely.geometry import shape
 
 from geo_grid.io import write_layer
@@ -50,8 +51,7 @@ def test_upload_of_the_real_districts_in_gcj02_is_clean(client):
 
 def test_check_a_stored_layer_then_read_it_back(client):
     r = client.post("/api/v1/checks", json={"layer": "urban_mgmt", "refresh": True})
-    assert r.status_code == 200, r.text
-    posted = r.json()
+    posted = job_result(client, r)  # a stored layer's check is a job
     assert posted["layer"] == "urban_mgmt" and posted["cached"] is False
     truth = [d for d in TRUTH["defects"] if d["layer"] == "urban_mgmt"]
     assert {(d["kind"], frozenset(d["ids"])) for d in truth} <= _pairs(posted["defects"])
@@ -86,10 +86,10 @@ def test_layer_checks_unknown_layer_is_404(client):
     assert client.get("/api/v1/layers/nope/checks").status_code == 404
 
 
-def test_merge_then_crosswalk(client, demo):
+def test_merge_then_crosswalk(client, demo, accounts):
     r = client.post("/api/v1/merge", json={"layers": ["urban_mgmt", "ecology"]})
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = job_result(client, r)
+    assert _merge_author(body["merge_id"]) == f"user:{accounts['admin'].username}"  # not "api"
     assert set(body["departments"]) == {"urban_mgmt", "ecology"}
     assert body["proposed"]["check"]["valid"] and body["draft_generation"] is None
     assert body["crosswalk"] > 0 and set(body["conformance"]) >= {"splits_unified"}
@@ -109,6 +109,17 @@ def test_merge_then_crosswalk(client, demo):
     bad = client.post("/api/v1/merge", json={"layers": []})
     assert bad.status_code == 422
     assert client.post("/api/v1/merge", json={"layers": ["nope"]}).status_code == 404
+
+
+def _merge_author(merge_id: int) -> str | None:
+    """Who the store says ran a merge."""
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+
+    with session_scope() as s:
+        sql = text("SELECT author FROM merge_run WHERE id = :m")
+        return s.execute(sql, {"m": merge_id}).scalar_one()
 
 
 def test_an_upload_over_the_byte_limit_is_413_not_422(client, demo, tmp_path, monkeypatch):

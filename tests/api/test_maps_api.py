@@ -17,9 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, load_page
+from demo_cases import ensure_demo_cases, queue_unplaced
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", re.I)
@@ -38,26 +38,11 @@ DOC_NAMES = {
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases if there are none), a queued case and an edited plan."""
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import cases, index, plans
+    from geo_grid.services import index, plans
 
     index.invalidate()
-    with session_scope() as session:
-        count, _ = repos.tiles.cases_fingerprint(session)
-    if count < 100:
-        cases.load_demo_cases(demo=demo, n=6000)
-    queued = cases.intake(
-        {
-            "category_code": "E0502",
-            "channel": "hotline",
-            "address_text": "某个说不清的地方",
-            "description": "占道经营（地图派遣测试）",
-        },
-        actor="test",
-        district="320113",  # the demo district's queue (others may be loaded)
-    )
-    assert queued["status"] == "manual", queued
+    ensure_demo_cases(demo)
+    queued = queue_unplaced("某个说不清的地方", "占道经营（地图派遣测试）")
     grid = demo.grids["unified"].iloc[40]
     minx, miny, maxx, maxy = grid.geometry.bounds
     y = (miny + maxy) / 2
@@ -65,14 +50,6 @@ def store(demo_db, demo):
     line = {"type": "LineString", "coordinates": [[minx - 1e-3, y], [maxx + 1e-3, y]]}
     plans.edit(plan["id"], "split", {"grid": grid["code"], "line": line}, author="test")
     return {"queued": queued, "plan": plan["id"], "grid": grid["code"]}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")
@@ -396,6 +373,11 @@ TO_SCREEN = """([lat, lon]) => {
 }"""
 
 
+MAP_JS = 'window[Object.keys(window).find(k => k.startsWith("map_"))]'
+VIEW = f"""() => {{ const m = {MAP_JS}, c = m.getCenter();
+  return [Number(c.lat.toFixed(6)), Number(c.lng.toFixed(6)), m.getZoom()]; }}"""
+
+
 @pytest.mark.browser
 @needs_browser
 def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, store, tmp_path):
@@ -421,6 +403,9 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
         preview = page.inner_text(".gg-plan")
         assert plans.get_plan(plan_id)["edits"] == before["edits"]  # a preview stores nothing
         page.screenshot(path=str(tmp_path / "plan_preview.png"))
+        # the planner has zoomed in on the grid: the page must come back there, not re-fitted
+        page.evaluate(f"() => {{ {MAP_JS}.setView([{ends[0][0]}, {x}], 18, {{animate: false}}); }}")
+        kept = page.evaluate(VIEW)
         page.click(".gg-accept")
         page.wait_for_load_state("load")
         # the page reloads after the accept: until the new one has its control, keep polling
@@ -429,10 +414,13 @@ def test_planner_draws_a_split_previews_it_and_accepts(server, http, cookies, st
             " return c !== null && /方案网格 \\(3\\)/.test(c.innerText); }",
             timeout=20_000,
         )
+        page.wait_for_timeout(300)
+        back = page.evaluate(VIEW)
     assert log.external_requests == [] and log.console_errors == []
     assert f"网格 {store['grid']}" in preview and "新增网格" in preview, preview
     after = plans.get_plan(plan_id)
     assert after["edits"] == before["edits"] + 1
+    assert back == kept  # 接受 reloads the page where the planner was
 
 
 @pytest.mark.browser

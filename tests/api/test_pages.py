@@ -1,8 +1,8 @@
 """What a person reads: the API docs offline, Chinese everywhere, Beijing time, icons and refusals.
 
 Over HTTP: ``/docs`` and ``/redoc`` name no CDN and load our copies; the OpenAPI document declares
-the three login methods and applies them per :mod:`api.policy`; every route has a summary and a
-description; the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
+the three login methods and applies them per :mod:`api.policy` (that every route has a summary
+and a description: ``test_openapi.py``); the favicon is served; 403 and 404 of page routes are Chinese pages for a browser and
 JSON for a script; the geocoder's and the manual queue's reasons come in Chinese too.
 
 In headless Chromium with the network cut off, each as the role that uses it: Swagger UI logs in
@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_server import serve_in_thread
 from auth import login_client, session_cookies
 from browser import browser_available, is_local_url, offline_page
+from demo_cases import ensure_demo_cases, queue_unplaced
 
 from geo_grid import labels
 from geo_grid.assets import static_path
@@ -62,30 +62,11 @@ def _english(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def store(demo_db, demo):
     """The demo with cases (demo cases when there are few) and one case in the manual queue."""
-    from geo_grid.db import repos
-    from geo_grid.db.session import session_scope
-    from geo_grid.services import cases, index
+    from geo_grid.services import index
 
     index.invalidate()
-    with session_scope() as session:
-        count, _ = repos.tiles.cases_fingerprint(session)
-    if count < 100:
-        cases.load_demo_cases(demo=demo, n=6000)
-    queued = cases.intake(
-        {"category_code": "E0502", "channel": "hotline", "address_text": "月球路1号",
-         "description": "占道经营（页面测试）"},
-        actor="test", district="320113",  # the demo district's queue (others may be loaded)
-    )  # fmt: skip
-    assert queued["status"] == "manual", queued
-    return {"queued": queued}
-
-
-@pytest.fixture(scope="module")
-def server(store):
-    from api.main import app
-
-    with serve_in_thread(app) as base:
-        yield base
+    ensure_demo_cases(demo)
+    return {"queued": queue_unplaced("月球路1号", "占道经营（页面测试）")}
 
 
 @pytest.fixture(scope="module")
@@ -136,25 +117,6 @@ def test_openapi_declares_the_login_methods_per_the_policy_table(server):
                 assert op["security"] == every, (method, path)
             seen += 1
     assert seen == len([k for k in POLICY if k.split()[1] in doc["paths"]]) >= 60
-
-
-def test_every_route_has_a_summary_and_a_description(server):
-    """From its docstring, not FastAPI's fallback (the function's name in title case)."""
-    from api.main import app
-    from api.policy import routes
-
-    fallbacks = {endpoint.__name__.replace("_", " ").title() for *_, endpoint in routes(app)}
-    doc = httpx.get(server + "/openapi.json").json()
-    missing = [
-        f"{method.upper()} {path}"
-        for path, item in doc["paths"].items()
-        for method, op in item.items()
-        if not op.get("summary")
-        or op["summary"] in fallbacks
-        or not op.get("description")
-        or op["description"] == op["summary"]
-    ]
-    assert missing == []
 
 
 def test_the_icon_is_served_and_linked_from_every_page(server, accounts):
@@ -459,3 +421,57 @@ def test_refused_and_missing_pages_are_chinese_in_the_browser(server, cookies):
     # the browser notes the two refusals themselves, nothing else
     assert [re.sub(r".*status of (\d+).*", r"\1", e) for e in log.console_errors] == [
         "403", "404"], log.console_errors  # fmt: skip
+
+
+#: Records every line a job's progress box shows, in the tab's sessionStorage (it outlives the
+#: reload that ends the work), so a test reads them all whatever their speed.
+RECORD_JOB_LINES = """(selector) => {
+  sessionStorage.setItem("jobLines", "[]");
+  const keep = () => {
+    const el = document.querySelector(selector);
+    if (!el) return;
+    const lines = JSON.parse(sessionStorage.getItem("jobLines"));
+    if (lines[lines.length - 1] !== el.textContent) lines.push(el.textContent);
+    sessionStorage.setItem("jobLines", JSON.stringify(lines));
+  };
+  new MutationObserver(keep).observe(document.body, {subtree: true, childList: true,
+                                                     characterData: true});
+}"""
+
+
+def _run_from_page(page, button: str, box: str) -> list[str]:
+    """Click ``button``, follow the job's lines in ``box`` until the page reloads; the lines."""
+    page.evaluate(RECORD_JOB_LINES, box)
+    with page.expect_navigation(timeout=300_000):
+        page.click(button)
+    page.wait_for_selector(button, timeout=60_000)
+    return page.evaluate("() => JSON.parse(sessionStorage.getItem('jobLines'))")
+
+
+@pytest.mark.browser
+@needs_browser
+def test_pages_show_the_progress_of_the_jobs_they_start(server, cookies, tmp_path):
+    """The checks map's 重新检查 and the plan page's 全部采纳建议 start jobs; the page shows
+    their progress in Chinese, then reloads with the result."""
+    from geo_grid.services import plans
+
+    plan = plans.create_plan("unified", district="320113", note="全部采纳测试", author="test")
+    with offline_page(cookies=cookies["planner"]) as (page, log):
+        page.goto(server + "/map/checks/emergency")
+        page.wait_for_selector(".gg-job-start", timeout=30_000)
+        assert page.inner_text(".gg-job-start") == "重新检查"
+        checked = _run_from_page(page, ".gg-job-start", ".gg-job-msg")
+        page.goto(f"{server}/map/plan/{plan['id']}")
+        page.wait_for_selector(".gg-accept-all", timeout=30_000)
+        accepted = _run_from_page(page, ".gg-accept-all", ".gg-plan-msg")
+        page.screenshot(path=str(_shot(tmp_path, "plan_after_accept_all.png")))
+    assert any(re.fullmatch(r"覆盖检查：(排队中|执行中) \d+%（.+）", line) for line in checked), (
+        checked
+    )
+    assert checked[-1] == "已完成，正在刷新…", checked
+    assert any(line.startswith("采纳调整建议：执行中") for line in accepted), accepted
+    assert re.fullmatch(r"已采纳 \d+ 条建议，正在刷新…", accepted[-1]), accepted
+    for line in checked + accepted:
+        assert not _english(line) and not CODE_WORDS & set(WORD.findall(line)), line
+    assert plans.get_plan(plan["id"])["edits"] > 0
+    assert log.external_requests == [] and log.console_errors == [], log.console_errors

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pyogrio
 import shapely
+from job_wait import job_result
 from shapely.geometry import mapping, shape
 
 from geo_grid.db import repos
@@ -26,6 +27,17 @@ def _line_across(geom) -> dict:
     c = geom.centroid
     minx, miny, maxx, maxy = geom.bounds
     return mapping(shapely.LineString([(minx - 1e-3, c.y), (maxx + 1e-3, c.y)]))
+
+
+def test_a_refused_geopackage_diff_leaves_no_folder_behind(client):
+    """The GeoPackage is written to a folder of its own, removed once the file is sent; a diff
+    refused before that (no such plan) removes it at once."""
+    from geo_grid import scratch
+
+    before = set(scratch.process_dir().glob("diff_*"))
+    r = client.get("/api/v1/plans/999999/diff", params={"format": "gpkg"})
+    assert r.status_code == 404, r.text
+    assert set(scratch.process_dir().glob("diff_*")) == before
 
 
 def test_create_preview_split_validate_diff(client, tmp_path):
@@ -104,7 +116,7 @@ def test_merge_reshape_and_suggestions(client):
     split = next(s for s in sug["suggestions"] if s["grids"] == ["320113001001001"])
     assert split["kind"] == "split"
     r = client.post(f"/api/v1/plans/{pid}/accept-suggestion", json={"ids": [split["id"]]})
-    assert r.status_code == 200 and r.json()["out_of_band"] == sug["out_of_band"] - 1
+    assert job_result(client, r)["out_of_band"] == sug["out_of_band"] - 1
     assert client.post(f"/api/v1/plans/{pid}/validate").json()["valid"] is True
 
 

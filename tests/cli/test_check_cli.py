@@ -170,3 +170,36 @@ def test_progress_only_on_big_layers(tmp_path):
         write_layer(big, tmp_path / "big.gpkg"), progress=lambda *a: calls.append(a)
     )
     assert report.valid and calls and calls[-1][1] == calls[-1][2]
+
+
+def test_the_operators_own_files_are_not_held_to_the_upload_limits(
+    demo_db, files, capsys, monkeypatch, tmp_path
+):
+    """``geo-grid check``, ``fix`` and ``import`` read the operator's own files whatever their
+    size (a 66 MB national layer was refused "over the 50.0 MiB limit"); the API's reader keeps
+    the limits (``tests/api/test_checks_api.py`` has its 413)."""
+    from geo_grid.db import repos
+    from geo_grid.db.session import session_scope
+    from geo_grid.errors import GeoGridError
+    from geo_grid.services.layers import read_file
+    from geo_grid.settings import get_settings
+
+    path = files["ecology"]
+    settings = get_settings()
+    for name, value in (("upload_max_bytes", path.stat().st_size - 1), ("upload_max_features", 10),
+                        ("upload_max_vertices", 100), ("geometry_max_vertices", 5)):  # fmt: skip
+        monkeypatch.setattr(settings, name, value)
+    with pytest.raises(GeoGridError, match="limit"):
+        read_file(path)  # what an upload goes through
+    code, out, err = run(capsys, "check", path, "--parent", files["communities"], "--json")
+    assert code == 1, err  # defects found, not exit 2 "over the limit"
+    assert one_json(out)["summary"]["features"] == TRUTH["layers"]["ecology"]
+    code, _, err = run(capsys, "fix", path, "--out", tmp_path / "fixed.gpkg")
+    assert code in (0, 1), err
+    key = "t_cli_limits"
+    with session_scope() as s:
+        repos.grids.ensure_layer(s, key, "命令行导入测试")
+    code, out, err = run(capsys, "import", path, "--layer", key, "--invalid", "keep",
+                         "--district", QIXIA)  # fmt: skip
+    assert code == 0, err
+    assert f"imported {TRUTH['layers']['ecology']} grids" in out

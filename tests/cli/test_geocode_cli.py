@@ -15,15 +15,6 @@ LAYERS = [info.key for info in BUILTIN_LAYERS]
 
 
 @pytest.fixture(scope="module")
-def store(demo_db):
-    from geo_grid.services import index
-
-    index.invalidate()
-    yield demo_db
-    index.invalidate()
-
-
-@pytest.fixture(scope="module")
 def row(demo):
     a = demo.addresses
     return a[a["xiaoqu"].notna() & a["room"].notna()].iloc[11]

@@ -100,3 +100,31 @@ def test_every_edit_command_parses_and_reaches_the_service(demo_db, demo, capsys
     )
     assert code == 0, result
     assert result["op"] == "recode" and result["changed"] == [grid]
+
+
+def test_plan_undo_and_roster_from_the_shell(demo_db, demo, capsys):
+    """A split undone (the log keeps both), the new grid's roster set, shown and refused."""
+    code, plan = _run(capsys, "plan", "create", "--json", "--district", QIXIA)
+    pid = str(plan["id"])
+    grid = demo.grids["unified"].iloc[11]
+    minx, miny, maxx, maxy = grid.geometry.bounds
+    cy = grid.geometry.centroid.y
+    line = json.dumps(mapping(LineString([(minx - 0.01, cy), (maxx + 0.01, cy)])))
+    code, split = _run(capsys, "plan", "split", pid, "--grid", grid["code"], "--line", line,
+                       "--json")  # fmt: skip
+    assert code == 0, split
+    new = split["added"][0]
+    code, form = _run(capsys, "plan", "roster", pid, new, "--json")
+    assert code == 0 and form["on_duty"] == 0 and form["candidates"]
+    person = form["candidates"][0]["person_id"]
+    code, form = _run(capsys, "plan", "roster", pid, new, "--set", f"{person}:grid_worker",
+                      "--json")  # fmt: skip
+    assert code == 0 and form["on_duty"] == 1 and form["planned"][0]["person_id"] == person
+    assert main(["plan", "roster", pid, new, "--set", person]) == 2  # no role
+    assert main(["plan", "roster", pid, new, "--set", f"{person}:party_household"]) == 2
+    capsys.readouterr()
+    code, undone = _run(capsys, "plan", "undo", pid, "--json")
+    assert code == 0 and undone["undone"] == split["seq"] and undone["removed"] == [new]
+    assert main(["plan", "undo", pid]) == 2  # nothing left to undo
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no edit left to undo" in err[0]

@@ -31,15 +31,6 @@ def _worker(case, name: str = "网格员甲") -> Principal:
 
 
 @pytest.fixture(scope="module")
-def store(demo_db):
-    from geo_grid.services import index
-
-    index.invalidate()
-    yield demo_db
-    index.invalidate()
-
-
-@pytest.fixture(scope="module")
 def inside(demo):
     """Representative points of a few unified grids, with their codes."""
     grids = demo.grids["unified"].iloc[::97]

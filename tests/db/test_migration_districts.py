@@ -114,3 +114,37 @@ def _downgrade(url: str, revision: str) -> None:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
     engine.dispose()
+
+
+def test_0012_gives_each_district_its_roles_and_takes_them_back(old_store):
+    """Roster roles become a table per district (the defaults seeded), the CHECK a foreign key;
+    admin areas may lack an outline. Downgraded, the CHECK is back and only the five remain."""
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine(old_store)
+    try:
+        migrate.upgrade(engine, "0012")
+        with engine.begin() as c:
+            roles = dict(c.execute(text(
+                "SELECT key, duty FROM roster_role WHERE district_code = '320508'")).all())  # fmt: skip
+            assert len(roles) == 8 and roles["building_leader"] == "none"
+            assert roles["grid_worker"] == "grid_worker"
+            c.execute(text(
+                "INSERT INTO roster (person_id, district_code, role, layer_key, grid_code) "
+                "VALUES ('P1', '320508', 'building_leader', 'unified', '320508017003001')"))  # fmt: skip
+            c.execute(text(
+                "INSERT INTO admin_area (code, name, level, district_code, parent_code) VALUES "
+                "('320508017004', '新社区', 'community', '320508', '320508017')"))  # fmt: skip
+        with pytest.raises(IntegrityError, match="roster_role_fk"), engine.begin() as c:
+            c.execute(text(
+                "INSERT INTO roster (person_id, district_code, role, layer_key, grid_code) "
+                "VALUES ('P1', '320508', 'village_doctor', 'unified', '320508017003001')"))  # fmt: skip
+        _downgrade(old_store, "0011")
+        with engine.connect() as c:
+            assert c.execute(text("SELECT to_regclass('roster_role')")).scalar() is None
+            assert list(c.execute(text("SELECT role FROM roster")).scalars()) == ["grid_worker"]
+            assert (
+                c.execute(text("SELECT count(*) FROM admin_area WHERE geom IS NULL")).scalar() == 0
+            )
+    finally:
+        engine.dispose()

@@ -13,6 +13,7 @@ import shapely
 from geo_grid.coverage import check_coverage
 from geo_grid.coverage.partition import check_coverage_partitioned, check_partition
 from geo_grid.errors import BadInput
+from geo_grid.testing import defect_rows
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench"
 #: Nanjing's districts in three partitions (north of the river, the south, the core).
@@ -43,16 +44,6 @@ def _nanjing() -> gpd.GeoDataFrame:
     return frame[frame["code"] != "320104"].reset_index(drop=True)
 
 
-def _rows(report) -> list[tuple]:
-    """Each defect as comparable values (areas to 0.1 m², widths to 1 cm), sorted."""
-    out = []
-    for r in report.defects.itertuples(index=False):
-        parent = r.parent if isinstance(r.parent, str) else None
-        width = None if np.isnan(r.width_m) else round(float(r.width_m), 2)
-        out.append((r.kind, tuple(r.ids), parent, round(float(r.area_m2), 1), width))
-    return sorted(out)
-
-
 def _same_geometries(a, b) -> bool:
     """The same defect polygons (matched by kind, ids and area), to a square centimetre."""
     key = ["kind", "ids_key", "area_key"]
@@ -79,12 +70,12 @@ def test_partitions_find_the_whole_checks_defects_seam_defects_once():
     parted = check_coverage_partitioned(
         layer, partition_field="group", halo=0.02, map_fn=counting_map
     )
-    assert _rows(parted) == _rows(whole)
+    assert defect_rows(parted) == defect_rows(whole)
     assert _same_geometries(parted, whole)
     group = dict(zip(layer["code"], layer["group"], strict=False))
-    across = [r for r in _rows(parted) if len({group[i] for i in r[1]}) > 1]
+    across = [r for r in defect_rows(parted) if len({group[i] for i in r[1]}) > 1]
     assert len(across) >= 3  # overlaps and gaps between districts of two partitions
-    kinds = {r[0] for r in _rows(parted)}
+    kinds = {r[0] for r in defect_rows(parted)}
     assert {"overlap", "gap", "duplicate_code"} <= kinds
     # 秦淮's hole is wider than the halo: its owner was checked again with a wider one
     assert calls[0] == ["core", "north", "south"] and len(calls) >= 2
@@ -93,7 +84,7 @@ def test_partitions_find_the_whole_checks_defects_seam_defects_once():
 def test_a_halo_too_narrow_for_everything_still_gives_the_same_defects():
     layer = _nanjing()
     parted = check_coverage_partitioned(layer, partition_field="group", halo=1e-4)
-    assert _rows(parted) == _rows(check_coverage(layer))
+    assert defect_rows(parted) == defect_rows(check_coverage(layer))
 
 
 def test_each_partition_keeps_only_what_it_owns():
@@ -102,7 +93,7 @@ def test_each_partition_keeps_only_what_it_owns():
     layer = _nanjing()
     parts = plan_partitions(layer, None, "group", halo=0.02)
     kept = [check_partition(p) for p in parts]
-    seen = [row for r in kept for row in _rows(type("R", (), {"defects": r.defects})())]
+    seen = [row for r in kept for row in defect_rows(type("R", (), {"defects": r.defects})())]
     assert len(seen) == len(set(seen))  # no defect kept by two partitions
     assert all(r.core > 0 and r.halo > 0 for r in kept)  # every partition borrowed a halo
 
@@ -150,9 +141,9 @@ def test_dask_partitions_by_province_match_one_process():
             client, grids, parents, halo=0.05, parent_field="province"
         )
     # the same defects as many times each (a seam defect once, as in one process)
-    assert _rows(parted) == _rows(whole)
+    assert defect_rows(parted) == defect_rows(whole)
     assert _same_geometries(parted, whole)
     provinces = dict(zip(grids["code"], grids["province"], strict=True))
-    across = [r for r in _rows(parted) if len({provinces[i] for i in r[1]}) > 1]
+    across = [r for r in defect_rows(parted) if len({provinces[i] for i in r[1]}) > 1]
     assert any(r[0] == "overlap" for r in across)  # the moved district overlaps Hong Kong's
-    assert any(r[0] == "gap" and r[2] == "440000" for r in _rows(parted))  # by Macau
+    assert any(r[0] == "gap" and r[2] == "440000" for r in defect_rows(parted))  # by Macau

@@ -344,7 +344,14 @@ def test_projected_file_crs_is_converted(tmp_path: Path) -> None:
     )
     with pytest.raises(BadInput) as excinfo:
         read_layer(tmp_path / "metres.shp", crs=4490)
-    _bad(excinfo, "metres.shp", "feature 0", "not longitude/latitude", "EPSG:4549", field="crs")
+    _bad(
+        excinfo,
+        "metres.shp",
+        "feature 0",
+        "not longitude/latitude",
+        "EPSG:4534 to EPSG:4554",
+        field="crs",
+    )
     write_layer(grids, tmp_path / "degrees.gpkg")
     with pytest.raises(BadInput) as excinfo:
         read_layer(tmp_path / "degrees.gpkg", crs="EPSG:4549")  # degrees taken for metres

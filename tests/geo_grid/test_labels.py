@@ -51,13 +51,15 @@ def _table_constraint(model, name: str) -> set[str]:
 @functools.cache
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
-    from geo_grid import access, address
+    from geo_grid import access, address, plans
     from geo_grid.address.places import PLACE_KINDS
     from geo_grid.cases import duties, escalation, lifecycle, rules
     from geo_grid.cases.indicators import RATES
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
     from geo_grid.maps import INDICATOR_COLOURS
+    from geo_grid.roster import DEFAULT_ROLES
+    from geo_grid.services.job_kinds import KINDS
 
     return {
         "DEFECT_KIND": (labels.DEFECT_KIND, set(DEFECT_KINDS)),
@@ -77,6 +79,8 @@ def _enums() -> dict[str, tuple[dict, set]]:
         "ROUTING_STRATEGY": (labels.ROUTING_STRATEGY, _strategies()),
         "PLAN_STATE": (labels.PLAN_STATE, set(models.PLAN_STATUSES)),
         "PLAN_CHANGE": (labels.PLAN_CHANGE, _plan_changes()),
+        "PLAN_OP": (labels.PLAN_OP, set(plans.EDIT_OPS) | {plans.UNDO, "import", "publish"}),
+        "BAND_STATUS": (labels.BAND_STATUS, _band_statuses()),
         "GENERATION_STATE": (
             labels.GENERATION_STATE,
             _table_constraint(models.Generation, "generation_status_values"),
@@ -90,13 +94,37 @@ def _enums() -> dict[str, tuple[dict, set]]:
         ),
         "ROSTER_ROLE": (
             labels.ROSTER_ROLE,
-            _table_constraint(models.RosterEntry, "roster_role_values"),
+            {role.key for role in DEFAULT_ROLES},  # roles are rows since 0012: the seeded ones
         ),
         "SCOPE_LEVEL": (labels.SCOPE_LEVEL, set(access.SCOPE_LEVELS)),
         "INDICATOR_COLOUR": (labels.INDICATOR_COLOUR, set(INDICATOR_COLOURS)),
         "INDICATOR_RATE": (labels.INDICATOR_RATE, set(RATES)),
         "PLACE_KIND": (labels.PLACE_KIND, set(PLACE_KINDS)),
+        "JOB_KIND": (labels.JOB_KIND, set(KINDS)),
+        "JOB_STATUS": (
+            labels.JOB_STATUS,
+            set(models.JOB_STATUSES) | _table_constraint(models.Job, "job_status_values"),
+        ),
+        "JOB_STAGE": (labels.JOB_STAGE, _job_stages()),
     }
+
+
+#: Where long work names the steps it reports (``step("edges")``, ``tell("accept", …)``,
+#: ``label_of("geocode")``): each name is a job's message, so each needs its Chinese.
+_STAGE_SOURCES = ("coverage/check.py", "coverage/fix.py", "merge.py", "services/checks.py",
+                  "services/plans.py", "services/job_kinds.py")  # fmt: skip
+
+
+def _job_stages() -> set[str]:
+    root = Path(labels.__file__).parent
+    found = set()
+    for name in _STAGE_SOURCES:
+        for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("step", "tell", "label_of") and node.args
+                    and isinstance(node.args[0], ast.Constant)):  # fmt: skip
+                found.add(node.args[0].value)
+    return found
 
 
 def _strategies() -> set[str]:
@@ -118,6 +146,19 @@ def _system_actors() -> set[str]:
     found = set()
     for path in (ROOT / "geo_grid").rglob("*.py"):
         found |= set(re.findall(r"[\"']system:(\w+)[\"']", path.read_text(encoding="utf-8")))
+    return found
+
+
+def _band_statuses() -> set[str]:
+    """Every ``status`` :func:`geo_grid.plans.balance` gives, from grids under, in and over."""
+    import geopandas as gpd
+
+    from geo_grid.plans import balance
+
+    grids = gpd.GeoDataFrame({"code": ["a", "b", "c"], "community_code": ["x"] * 3,
+                              "households": [10, 400, 900]})  # fmt: skip
+    found = set(balance(grids, gpd.GeoDataFrame({"code": ["x"], "kind": ["urban"]}))["status"])
+    assert len(found) == 3
     return found
 
 

@@ -426,18 +426,21 @@ def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
     assert json.loads(text) == value
 
 
-def test_every_plugin_of_a_page_is_linked_once_and_none_is_lost():
-    """Two Plugins of one page (the vector tiles' and the export buttons') each keep their files:
-    keyed by position, the second replaced the first's link and the page failed on
-    ``L.vectorGrid`` (before the fix)."""
+def test_two_plugin_sets_on_one_page_are_both_linked_once():
+    """A page's own plugins and the identify panel's (or the export buttons'): neither takes the
+    other's place in the header (they were named by position, so the second's first file
+    replaced the first's), and a file two of them ask for is linked once."""
     import folium
 
     from geo_grid.maps.assets import Plugins
 
     m = folium.Map(tiles=None)
-    m.add_child(Plugins("/static", [("leaflet.vectorgrid", "Leaflet.VectorGrid.bundled.min.js")]))
+    m.add_child(Plugins("/static", [("leaflet-draw", "leaflet.draw.js")], ["js/geo_grid_plan.js"]))
+    m.add_child(Plugins("/static", (), ["js/geo_grid_identify.js", "css/geo_grid_identify.css"]))
     m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
     m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
     html = m.get_root().render()
-    assert html.count("Leaflet.VectorGrid.bundled.min.js") == 1
+    for url in ("vendor/leaflet-draw/leaflet.draw.js", "js/geo_grid_plan.js",
+                "js/geo_grid_identify.js", "css/geo_grid_identify.css"):  # fmt: skip
+        assert f'"/static/{url}"' in html, url
     assert html.count('src="/static/js/geo_grid_export.js"') == 1

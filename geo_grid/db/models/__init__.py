@@ -3,7 +3,7 @@
 :mod:`.store` (the declarative ``Base``, ``SRID`` and the ``meta`` table), :mod:`.grids` (layers,
 generations, grids), :mod:`.district` (district profiles, admin areas, buildings, addresses, people, roster),
 :mod:`.cases` (the closed loop), :mod:`.checks` (stored checks, merges, the crosswalk),
-:mod:`.plans` (redrawing), :mod:`.gazetteer` (every division of China, names and codes) and :mod:`.access` (accounts, keys, the personal-data read log).
+:mod:`.plans` (redrawing), :mod:`.jobs` (long work taken by workers), :mod:`.gazetteer` (every division of China, names and codes) and :mod:`.access` (accounts, keys, the personal-data read log).
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's ``env.py``
 compares against), and ``from geo_grid.db.models import Case`` works for any model. The repositories
@@ -41,15 +41,24 @@ from geo_grid.db.models.district import (
     District,
     Person,
     RosterEntry,
+    RosterRole,
 )
 from geo_grid.db.models.gazetteer import GazetteerEntry
 from geo_grid.db.models.grids import Generation, Grid, Layer
-from geo_grid.db.models.plans import PLAN_STATUSES, Plan, PlanEdit
+from geo_grid.db.models.jobs import JOB_STATUSES, Job
+from geo_grid.db.models.plans import (
+    PLAN_STATUSES,
+    Plan,
+    PlanEdit,
+    PlanEditGrid,
+    PlanRoster,
+)
 from geo_grid.db.models.store import SRID, Base, Meta
 
 __all__ = [
     "CASE_CHANNELS",
     "CASE_STATUSES",
+    "JOB_STATUSES",
     "PHOTO_PHASES",
     "PHOTO_TYPES",
     "PLAN_STATUSES",
@@ -72,6 +81,7 @@ __all__ = [
     "Generation",
     "Grid",
     "IdempotencyKey",
+    "Job",
     "Layer",
     "LoginBudget",
     "LoginFailure",
@@ -81,7 +91,10 @@ __all__ = [
     "PersonalDataRead",
     "Plan",
     "PlanEdit",
+    "PlanEditGrid",
+    "PlanRoster",
     "ReportIn",
     "RosterEntry",
+    "RosterRole",
     "RoutingRuleRow",
 ]

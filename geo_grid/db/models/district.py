@@ -21,10 +21,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from geo_grid.db.models.store import SRID, Base
 
-__all__ = ["Address", "AdminArea", "Building", "District", "Person", "RosterEntry"]
+__all__ = ["Address", "AdminArea", "Building", "District", "Person", "RosterEntry", "RosterRole"]
 
 
 def _district_code() -> Mapped[str]:
@@ -77,7 +79,10 @@ class District(Base):
 
 
 class AdminArea(Base):
-    """District 区, street 街道 and community 社区 with their official division codes."""
+    """District 区, street 街道 and community 社区 with their official division codes.
+
+    ``geom`` is NULL for a street or community known from the gazetteer by name and code only
+    (a district onboarded without community outlines); spatial readers skip those."""
 
     __tablename__ = "admin_area"
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -87,8 +92,8 @@ class AdminArea(Base):
     district_code: Mapped[str] = _district_code()
     parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
     kind: Mapped[str | None] = mapped_column(String(16))
-    area_m2: Mapped[float] = mapped_column(Float)
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    area_m2: Mapped[float | None] = mapped_column(Float)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=True)
     __table_args__ = (
         CheckConstraint("level in ('district', 'street', 'community')", name="admin_area_level"),
         CheckConstraint("ST_IsValid(geom)", name="admin_area_valid_geom"),
@@ -152,8 +157,33 @@ class Person(Base):
     district_code: Mapped[str] = _district_code()
 
 
+class RosterRole(Base):
+    """One role of a district's roster (:class:`geo_grid.roster.RosterRole`): its key, Chinese
+    name and duty (what the system does with its people). Migration ``0012_roster_roles``."""
+
+    __tablename__ = "roster_role"
+    district_code: Mapped[str] = mapped_column(
+        String(6), ForeignKey("district.code", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    duty: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        CheckConstraint("key ~ '^[a-z][a-z0-9_]{0,31}$'", name="roster_role_key_format"),
+        CheckConstraint(
+            "duty in ('grid_worker', 'grid_leader', 'dept_member', 'police', 'party_household', "
+            "'none')",
+            name="roster_role_duty_values",
+        ),
+        UniqueConstraint("district_code", "name_zh", name="roster_role_name_unique"),
+    )
+
+
 class RosterEntry(Base):
-    """A person's role in a grid of a layer (网格长, 网格员, 包保民警, 党员中心户, 报到成员).
+    """A person's role in a grid of a layer: one of its district's roles (网格长, 网格员, 包保民警,
+    党员中心户, 报到成员, 楼栋长 …, a row of ``roster_role``).
 
     Keyed by layer and grid code rather than grid id, so a role survives a redraw that keeps the code.
     """
@@ -169,9 +199,10 @@ class RosterEntry(Base):
     linked_households: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     __table_args__ = (
-        CheckConstraint(
-            "role in ('grid_leader', 'grid_worker', 'police', 'party_household', 'dept_member')",
-            name="roster_role_values",
+        ForeignKeyConstraint(
+            ["district_code", "role"],
+            ["roster_role.district_code", "roster_role.key"],
+            name="roster_role_fk",
         ),
         Index("roster_layer_grid", "layer_key", "grid_code"),
     )

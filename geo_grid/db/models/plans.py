@@ -1,22 +1,28 @@
 """Models of planner redrawing: a plan owns one draft generation and logs every edit made to it.
 
-Mirrors migrations ``0003_plans`` and ``0011_districts``. A plan redraws one layer of one district:
+Mirrors migrations ``0003_plans``, ``0011_districts`` and ``0012_plan_workspace``. A plan redraws one layer of one district:
 a draft copy of that district's published generation, published without touching any other
 district's rows. The draft's grids live in the ordinary ``grid`` table, so a plan
 is published by the same generation switch as any import; ``plan_edit`` is append-only (a trigger
 refuses UPDATE and DELETE) because it is the record of who moved which households where.
+``plan_edit_grid`` keeps the grids each edit replaced and left (an undo puts the former back and
+is itself an edit of the log), append-only too; ``plan_roster`` is the people a planner assigns to
+the plan's grids, added to the roster when the plan is published.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Text,
@@ -27,9 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import Base
+from geo_grid.db.models.store import SRID, Base
 
-__all__ = ["PLAN_STATUSES", "Plan", "PlanEdit"]
+__all__ = ["PLAN_STATUSES", "Plan", "PlanEdit", "PlanEditGrid", "PlanRoster"]
 
 PLAN_STATUSES = ("open", "published", "abandoned")
 
@@ -74,3 +80,49 @@ class PlanEdit(Base):
     author: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     __table_args__ = (UniqueConstraint("plan_id", "seq", name="plan_edit_plan_seq"),)
+
+
+class PlanEditGrid(Base):
+    """A grid an edit replaced (``before``) or left (``after``), as a whole row of the draft."""
+
+    __tablename__ = "plan_edit_grid"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    side: Mapped[str] = mapped_column(String(6))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    street_code: Mapped[str | None] = mapped_column(String(12))
+    households: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float)
+    properties: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["plan_id", "seq"], ["plan_edit.plan_id", "plan_edit.seq"], name="plan_edit_grid_edit"
+        ),
+        CheckConstraint("side in ('before', 'after')", name="plan_edit_grid_side_values"),
+        Index("plan_edit_grid_edit_side", "plan_id", "seq", "side"),
+    )
+
+
+class PlanRoster(Base):
+    """A person the planner puts on duty in a grid of the plan (added to ``roster`` on publish)."""
+
+    __tablename__ = "plan_roster"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
+    grid_code: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("plan_id", "grid_code", "person_id", "role", name="plan_roster_once"),
+        CheckConstraint(
+            "role in ('grid_leader', 'grid_worker', 'police', 'dept_member')",
+            name="plan_roster_role_values",
+        ),
+        Index("plan_roster_plan_grid", "plan_id", "grid_code"),
+    )

@@ -2,7 +2,7 @@
 
 One module per part of the store, as :mod:`geo_grid.db.models`: :mod:`.store` (meta facts),
 :mod:`.grids` (layers, generations, grids), :mod:`.district` (admin areas, roster, address library),
-:mod:`.cases`, :mod:`.checks`, :mod:`.gazetteer`, :mod:`.plans`, :mod:`.access`, and :mod:`.tiles` (vector tiles and
+:mod:`.cases`, :mod:`.checks`, :mod:`.gazetteer`, :mod:`.plans`, :mod:`.jobs` (the job queue), :mod:`.access`, and :mod:`.tiles` (vector tiles and
 the small reads of the map pages). Shared helpers (COPY, quoted identifiers, WKB frames) live in
 the private :mod:`._sql`.
 
@@ -21,6 +21,7 @@ from geo_grid.db.repos import (
     district,
     gazetteer,
     grids,
+    jobs,
     plans,
     store,
     tiles,
@@ -33,6 +34,7 @@ __all__ = [
     "district",
     "gazetteer",
     "grids",
+    "jobs",
     "plans",
     "store",
     "tiles",

@@ -22,10 +22,16 @@ from sqlalchemy.orm import Session
 from geo_grid.address import LIBRARY_COMPONENTS, DistrictNames
 from geo_grid.db.repos._sql import composed, copy_frame, identifiers, read_table_frame
 from geo_grid.districts import DistrictProfile
+from geo_grid.errors import Conflict
+from geo_grid.roster import RosterRole
 
 __all__ = [
     "ADDRESS_FIELDS",
+    "add_role",
     "admin_names",
+    "delete_admin_areas",
+    "ensure_roles",
+    "people_elsewhere",
     "district_exists",
     "districts_fingerprint",
     "insert_addresses",
@@ -37,7 +43,10 @@ __all__ = [
     "read_district_outlines",
     "read_districts",
     "read_place_points",
+    "read_roles",
     "read_roster",
+    "replace_addresses",
+    "replace_roster",
     "upsert_district",
 ]
 
@@ -154,17 +163,32 @@ def read_admin_areas(
     level: str | None = None,
     parent: str | None = None,
     districts: Iterable[str] | None = None,
+    outlined: bool = True,
 ) -> gpd.GeoDataFrame:
-    """Admin areas, optionally of one level, one parent and some districts (None: all)."""
+    """Admin areas, optionally of one level, one parent and some districts (None: all).
+
+    ``outlined`` (the default, what every spatial reader wants) leaves out the streets and
+    communities known by name and code only (no outline yet); False lists them too, with a
+    None geometry."""
     sql = """SELECT code, name, short_name, level, district_code, parent_code, kind, area_m2,
                     ST_AsBinary(geom) AS geom
              FROM admin_area
              WHERE (CAST(:level AS text) IS NULL OR level = :level)
                AND (CAST(:parent AS text) IS NULL OR parent_code = :parent)
                AND (CAST(:codes AS text[]) IS NULL OR district_code = ANY(:codes))
+               AND (NOT :outlined OR geom IS NOT NULL)
              ORDER BY code"""
-    params = {"level": level or None, "parent": parent or None, "codes": _codes(districts)}
+    params = {"level": level or None, "parent": parent or None, "codes": _codes(districts),
+              "outlined": outlined}  # fmt: skip
     return read_table_frame(session, sql, params)
+
+
+def delete_admin_areas(session: Session, *, district: str) -> int:
+    """Delete a district's admin areas (before storing them anew); the count."""
+    result = session.execute(
+        text("DELETE FROM admin_area WHERE district_code = :d"), {"d": district}
+    )
+    return int(result.rowcount or 0)
 
 
 def admin_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -213,8 +237,10 @@ def read_roster(
     districts (phones included: callers decide what to show). Department grid codes are unique
     within their district only: the ``district`` column tells them apart."""
     sql = """SELECT p.id AS person_id, p.name, p.phone, r.role, r.layer_key AS layer, r.grid_code,
-                    r.department, r.linked_households, r.district_code AS district
+                    r.department, r.linked_households, r.district_code AS district,
+                    rr.duty, rr.name_zh AS role_name
              FROM roster r JOIN person p ON p.id = r.person_id
+             JOIN roster_role rr ON rr.district_code = r.district_code AND rr.key = r.role
              WHERE r.active AND (CAST(:layer AS text) IS NULL OR r.layer_key = :layer)
                AND (CAST(:codes AS text[]) IS NULL OR r.grid_code = ANY(:codes))
                AND (CAST(:districts AS text[]) IS NULL OR r.district_code = ANY(:districts))
@@ -225,6 +251,28 @@ def read_roster(
     }  # fmt: skip
     result = session.execute(text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def roster_assignments(
+    session: Session, *, layer: str, district: str, codes: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Who is on the active roster of which grid (``grid_code``, ``person_id``, ``role``) of one
+    layer in one district, optionally some grid codes only: :func:`read_roster` without the
+    people's names and phones, for counting a whole layer's people on duty quickly."""
+    result = session.execute(
+        text(
+            """SELECT grid_code, person_id, role FROM roster
+               WHERE active AND layer_key = :layer AND district_code = :district
+                 AND (CAST(:codes AS text[]) IS NULL OR grid_code = ANY(:codes))
+               ORDER BY grid_code, role, person_id"""
+        ),
+        {"layer": layer, "district": district, "codes": None if codes is None else list(codes)},
+    )
+    rows = result.fetchall()
+    return pd.DataFrame(
+        {"grid_code": [r[0] for r in rows], "person_id": [r[1] for r in rows],
+         "role": [r[2] for r in rows]}
+    )  # fmt: skip
 
 
 def insert_roster(session: Session, roster: pd.DataFrame, *, district: str) -> tuple[int, int]:
@@ -244,6 +292,84 @@ def insert_roster(session: Session, roster: pd.DataFrame, *, district: str) -> t
     return n_people, copy_frame(session, "roster", roles, ROSTER_COLUMNS)
 
 
+def people_elsewhere(session: Session, ids: Iterable[str], *, district: str) -> list[str]:
+    """The ids among ``ids`` that are people of another district (a person id is store-wide)."""
+    rows = session.execute(
+        text("SELECT id FROM person WHERE id = ANY(:ids) AND district_code <> :d ORDER BY id"),
+        {"ids": list(ids), "d": district},
+    )
+    return [r[0] for r in rows]
+
+
+def replace_roster(
+    session: Session, roster: pd.DataFrame, *, district: str, layers: Iterable[str]
+) -> tuple[int, int]:
+    """Replace the roster of ``layers`` in ``district`` by ``roster`` (:data:`geo_grid.roster.
+    ROSTER_COLUMNS`): its rows of those layers are deleted, its people updated or added (people
+    of the district no longer on any roster are kept: accounts may name them); (people, roles)."""
+    session.execute(
+        text("DELETE FROM roster WHERE district_code = :d AND layer_key = ANY(:layers)"),
+        {"d": district, "layers": list(layers)},
+    )
+    people = roster.drop_duplicates("person_id")[["person_id", "name", "phone"]]
+    session.execute(
+        text(
+            """INSERT INTO person (id, name, phone, district_code) VALUES (:id, :name, :phone, :d)
+               ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone"""
+        ),
+        [
+            {"id": r.person_id, "name": r.name, "phone": r.phone, "d": district}
+            for r in people.itertuples(index=False)
+        ],
+    )
+    roles = roster.rename(columns={"layer": "layer_key"}).copy()
+    roles["district_code"] = district
+    roles["linked_households"] = roles["linked_households"].astype("Int64")
+    return len(people), copy_frame(session, "roster", roles, ROSTER_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------- roles
+_ROLE_INSERT = """INSERT INTO roster_role (district_code, key, name_zh, duty, department)
+                  VALUES (:d, :key, :name_zh, :duty, :department)"""
+
+
+def ensure_roles(session: Session, roles: Iterable[RosterRole], *, district: str) -> None:
+    """Give ``district`` the roles it lacks (the defaults when a district is stored)."""
+    params = [{"d": district, **r.to_dict()} for r in roles]
+    session.execute(text(_ROLE_INSERT + " ON CONFLICT DO NOTHING"), params)
+
+
+def add_role(session: Session, role: RosterRole, *, district: str) -> None:
+    """Add one role to ``district``; :class:`Conflict` when its key or name is taken."""
+    taken = session.execute(
+        text(
+            "SELECT key, name_zh FROM roster_role WHERE district_code = :d "
+            "AND (key = :k OR name_zh = :n)"
+        ),
+        {"d": district, "k": role.key, "n": role.name_zh},
+    ).first()
+    if taken is not None:
+        field = "key" if taken[0] == role.key else "name_zh"
+        raise Conflict(
+            f"{field}: district {district} has a role {taken[0]} ({taken[1]}) already",
+            field=field,
+        )
+    session.execute(text(_ROLE_INSERT), {"d": district, **role.to_dict()})
+
+
+def read_roles(session: Session, *, district: str) -> list[RosterRole]:
+    """A district's roster roles, in the order of their duties, then key."""
+    rows = session.execute(
+        text(
+            """SELECT key, name_zh, duty, department FROM roster_role WHERE district_code = :d
+               ORDER BY array_position(ARRAY['grid_worker', 'grid_leader', 'dept_member',
+                        'police', 'party_household', 'none'], duty), created_at, key"""
+        ),
+        {"d": district},
+    ).mappings()
+    return [RosterRole(**r) for r in rows]
+
+
 # ---------------------------------------------------------------------------------- addresses
 ADDRESS_FIELDS = (
     "full_text", "local_text", "street_code", "community_code", *LIBRARY_COMPONENTS,
@@ -260,6 +386,13 @@ def insert_addresses(session: Session, addresses: gpd.GeoDataFrame, *, district:
     frame.insert(0, "id", addresses["address_id"].astype("int64").to_numpy())
     frame["geom"] = addresses.geometry.to_numpy()
     return copy_frame(session, "address", frame, cols)
+
+
+def replace_addresses(session: Session, addresses: gpd.GeoDataFrame, *, district: str) -> int:
+    """Replace the standard address library of ``district`` by ``addresses`` (as
+    :func:`insert_addresses` takes them); the other districts' are not touched."""
+    session.execute(text("DELETE FROM address WHERE district_code = :d"), {"d": district})
+    return insert_addresses(session, addresses, district=district)
 
 
 def read_address_library(session: Session, *, district: str | None = None) -> pd.DataFrame:

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from geo_grid.db.repos._sql import copy_frame
 
-__all__ = ["GAZETTEER_COLUMNS", "count_gazetteer", "read_gazetteer", "replace_gazetteer"]
+__all__ = [
+    "GAZETTEER_COLUMNS",
+    "count_gazetteer",
+    "read_district_divisions",
+    "read_gazetteer",
+    "replace_gazetteer",
+]
 
 GAZETTEER_COLUMNS = ("code", "name", "level", "parent_code")
 
@@ -43,4 +49,23 @@ def read_gazetteer(session: Session, *, communities_of: Sequence[str] = ()) -> p
              WHERE s.parent_code = ANY(:districts) AND s.level = 'street'
              ORDER BY code"""
     result = session.execute(text(sql), {"districts": list(communities_of)})
+    return pd.DataFrame(result.fetchall(), columns=list(GAZETTEER_COLUMNS))
+
+
+def read_district_divisions(
+    session: Session, district: str, *, nationally: bool = False
+) -> pd.DataFrame:
+    """One district's division, its province and city, and every street and community under it
+    (what onboarding the district needs), by code; empty when the district is unknown.
+
+    ``nationally`` adds every province, city and district of China (~3,500 rows): enough to tell
+    an address of another district from one of this district, at a fraction of
+    :func:`read_gazetteer`'s cost."""
+    sql = """SELECT code, name, level, parent_code FROM gazetteer
+             WHERE code = ANY(:above) OR left(code, 6) = :d
+                OR (:nationally AND level IN ('province', 'city', 'district'))
+             ORDER BY code"""
+    above = [district[:2], district[:4], district]
+    params = {"above": above, "d": district, "nationally": nationally}
+    result = session.execute(text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(GAZETTEER_COLUMNS))

@@ -21,19 +21,27 @@ from geo_grid.errors import Conflict, NotFound
 
 __all__ = [
     "append_edit",
+    "apply_plan_roster",
     "cases_table_exists",
+    "changed_codes",
     "copy_grids",
     "delete_grids",
+    "edit_snapshot",
     "get_plan",
     "grid_codes",
     "insert_plan",
     "list_edits",
     "list_plans",
+    "people_in_district",
     "read_addresses",
     "read_buildings",
     "read_open_cases",
+    "read_plan_roster",
     "record_case_regrid",
+    "replace_plan_roster",
+    "restore_snapshot",
     "set_plan_status",
+    "snapshot_grids",
     "touch_plan",
 ]
 
@@ -84,16 +92,22 @@ def get_plan(session: Session, plan_id: int, *, lock: bool = False) -> dict[str,
 
 
 def list_plans(
-    session: Session, *, layer: str | None = None, districts: Iterable[str] | None = None
+    session: Session,
+    *,
+    layer: str | None = None,
+    districts: Iterable[str] | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Plans (of one layer, of some districts; None: all)."""
-    sql = """SELECT p.*, g.number AS generation,
+    """Plans (of one layer, of some districts, in one status; None: all)."""
+    sql = """SELECT p.*, g.number AS generation, b.number AS base_generation,
                     (SELECT count(*) FROM plan_edit e WHERE e.plan_id = p.id) AS edits
              FROM plan p JOIN generation g ON g.id = p.generation_id
+             LEFT JOIN generation b ON b.id = p.base_generation_id
              WHERE (CAST(:k AS text) IS NULL OR p.layer_key = :k)
                AND (CAST(:d AS text[]) IS NULL OR p.district_code = ANY(:d))
+               AND (CAST(:s AS text) IS NULL OR p.status = :s)
              ORDER BY p.id"""
-    params = {"k": layer, "d": None if districts is None else list(districts)}
+    params = {"k": layer, "d": None if districts is None else list(districts), "s": status}
     return [dict(r) for r in session.execute(text(sql), params).mappings()]
 
 
@@ -179,6 +193,155 @@ def grid_codes(session: Session, generation_id: int | None) -> list[str]:
         text("SELECT code FROM grid WHERE generation_id = :g"), {"g": generation_id}
     )
     return [r[0] for r in rows]
+
+
+def changed_codes(session: Session, generation_id: int, base_id: int | None) -> dict[str, str]:
+    """Codes of generation ``generation_id`` that are ``added`` (not in ``base_id``) or
+    ``changed`` (another outline, name or household count there); unchanged codes are left out."""
+    sql = """SELECT g.code, CASE WHEN o.id IS NULL THEN 'added' ELSE 'changed' END AS change
+             FROM grid g LEFT JOIN grid o
+               ON o.generation_id = CAST(:b AS integer) AND o.code = g.code
+             WHERE g.generation_id = :g
+               AND (o.id IS NULL OR NOT ST_OrderingEquals(o.geom, g.geom)
+                    OR o.name IS DISTINCT FROM g.name
+                    OR o.households IS DISTINCT FROM g.households)
+             ORDER BY g.code"""
+    rows = session.execute(text(sql), {"g": generation_id, "b": base_id})
+    return {r.code: r.change for r in rows}
+
+
+# ---------------------------------------------------------------------------------- undo
+#: The columns of a grid an edit's snapshot keeps (those of ``grid`` but its generation's).
+_SNAPSHOT_COLUMNS = "code, name, community_code, street_code, households, area_m2, properties, geom"
+_SNAPSHOT_SOURCE = (
+    "s.code, s.name, s.community_code, s.street_code, s.households, s.area_m2, s.properties, s.geom"
+)
+
+
+def snapshot_grids(
+    session: Session, plan_id: int, seq: int, side: str, *, generation_id: int,
+    codes: Iterable[str],
+) -> int:  # fmt: skip
+    """Keep the draft's grids ``codes`` as edit ``seq`` found them (``side='before'``) or left
+    them (``'after'``), whole rows, server side; returns how many."""
+    result = session.execute(
+        text(
+            f"INSERT INTO plan_edit_grid (plan_id, seq, side, {_SNAPSHOT_COLUMNS}) "  # noqa: S608
+            f"SELECT :p, :s, :side, {_SNAPSHOT_COLUMNS} FROM grid "
+            "WHERE generation_id = :g AND code = ANY(:c) ORDER BY code"
+        ),
+        {"p": plan_id, "s": seq, "side": side, "g": generation_id, "c": sorted(set(codes))},
+    )
+    return int(result.rowcount)
+
+
+def edit_snapshot(session: Session, plan_id: int, seq: int) -> pd.DataFrame:
+    """The grids edit ``seq`` replaced (``side`` ``before``) and left (``after``): ``side``,
+    ``code``, ``community_code``; no rows when the edit kept none (made before undo was
+    recorded, or a whole file imported)."""
+    result = session.execute(
+        text(
+            "SELECT side, code, community_code FROM plan_edit_grid "
+            "WHERE plan_id = :p AND seq = :s ORDER BY side, code"
+        ),
+        {"p": plan_id, "s": seq},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def restore_snapshot(session: Session, plan_id: int, seq: int, *, generation_id: int) -> int:
+    """Put the grids edit ``seq`` replaced back into the draft ``generation_id`` (its district
+    and layer), server side; returns how many."""
+    result = session.execute(
+        text(
+            f"""INSERT INTO grid (generation_id, district_code, layer_key, {_SNAPSHOT_COLUMNS})
+                SELECT n.id, n.district_code, n.layer_key, {_SNAPSHOT_SOURCE}
+                FROM plan_edit_grid s JOIN generation n ON n.id = :g
+                WHERE s.plan_id = :p AND s.seq = :s AND s.side = 'before' ORDER BY s.code"""  # noqa: S608
+        ),
+        {"p": plan_id, "s": seq, "g": generation_id},
+    )
+    return int(result.rowcount)
+
+
+# ---------------------------------------------------------------------------------- roster
+def read_plan_roster(
+    session: Session, plan_id: int, codes: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The people the plan puts on duty (``grid_code``, ``person_id``, ``name``, ``role``),
+    optionally in some grids only."""
+    sql = """SELECT r.grid_code, r.person_id, p.name, r.role, r.author, r.created_at
+             FROM plan_roster r JOIN person p ON p.id = r.person_id
+             WHERE r.plan_id = :p AND (CAST(:c AS text[]) IS NULL OR r.grid_code = ANY(:c))
+             ORDER BY r.grid_code, r.role, r.person_id"""
+    result = session.execute(text(sql), {"p": plan_id, "c": None if codes is None else list(codes)})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def replace_plan_roster(
+    session: Session,
+    plan_id: int,
+    grid_code: str,
+    entries: Sequence[Mapping[str, str]],
+    *,
+    author: str | None = None,
+) -> int:
+    """The plan's people on duty in ``grid_code`` become ``entries`` (``person_id``, ``role``);
+    returns how many. The plan's draft, so replacing is what the planner asks for."""
+    session.execute(
+        text("DELETE FROM plan_roster WHERE plan_id = :p AND grid_code = :g"),
+        {"p": plan_id, "g": grid_code},
+    )
+    for entry in entries:
+        session.execute(
+            text(
+                "INSERT INTO plan_roster (plan_id, grid_code, person_id, role, author) "
+                "VALUES (:p, :g, :person, :role, :a) ON CONFLICT DO NOTHING"
+            ),
+            {
+                "p": plan_id,
+                "g": grid_code,
+                "person": entry["person_id"],
+                "role": entry["role"],
+                "a": author,
+            },  # fmt: skip
+        )
+    return len(entries)
+
+
+def apply_plan_roster(session: Session, plan_id: int, *, generation_id: int) -> int:
+    """Add the plan's people on duty to the roster of the plan's layer, for the grids its draft
+    ``generation_id`` holds (a grid undone or merged away takes nobody), once each; returns how
+    many roster rows were added."""
+    result = session.execute(
+        text(
+            """INSERT INTO roster (person_id, district_code, role, layer_key, grid_code)
+               SELECT DISTINCT r.person_id, p.district_code, r.role, p.layer_key, r.grid_code
+               FROM plan_roster r JOIN plan p ON p.id = r.plan_id
+               WHERE r.plan_id = :p
+                 AND EXISTS (SELECT 1 FROM grid g
+                             WHERE g.generation_id = :g AND g.code = r.grid_code)
+                 AND NOT EXISTS (SELECT 1 FROM roster o
+                                 WHERE o.active AND o.layer_key = p.layer_key
+                                   AND o.district_code = p.district_code
+                                   AND o.grid_code = r.grid_code
+                                   AND o.person_id = r.person_id AND o.role = r.role)"""
+        ),
+        {"p": plan_id, "g": generation_id},
+    )
+    return int(result.rowcount)
+
+
+def people_in_district(session: Session, ids: Iterable[str], district: str) -> pd.DataFrame:
+    """The people of ``district`` among ``ids`` (``person_id``, ``name``)."""
+    result = session.execute(
+        text(
+            "SELECT id AS person_id, name FROM person WHERE district_code = :d AND id = ANY(:i) "
+            "ORDER BY id"
+        ),
+        {"d": district, "i": list(ids)},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 # ---------------------------------------------------------------------------------- context

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from geo_grid.db.repos.grids import counts_by_layer
 from geo_grid.errors import DatabaseUnavailable
 
-__all__ = ["clear_district", "get_meta", "health_facts", "postgis_version", "set_meta"]
+__all__ = [
+    "clear_district",
+    "get_meta",
+    "health_facts",
+    "meta_with_prefix",
+    "postgis_version",
+    "set_meta",
+]
 
 
 def get_meta(session: Session, key: str) -> str | None:
@@ -31,6 +38,14 @@ def set_meta(session: Session, key: str, value: str) -> None:
         ),
         {"k": key, "v": value},
     )
+
+
+def meta_with_prefix(session: Session, prefix: str) -> dict[str, str]:
+    """``{key: value}`` of the ``meta`` rows whose key starts with ``prefix``."""
+    rows = session.execute(
+        text("SELECT key, value FROM meta WHERE starts_with(key, :p) ORDER BY key"), {"p": prefix}
+    )
+    return dict(rows.all())
 
 
 def postgis_version(session: Session) -> str | None:

@@ -33,7 +33,13 @@ from geo_grid.services.cases.reports import indicators, thresholds
 from geo_grid.services.cases.reports import open311_create as open311_create
 from geo_grid.services.cases.reports import open311_request as open311_request
 from geo_grid.services.cases.reports import open311_requests as open311_requests
-from geo_grid.services.cases.rules import RULES_TTL_S, effective_rules, reset_rule, update_rule
+from geo_grid.services.cases.rules import (
+    RULES_TTL_S,
+    effective_rule,
+    effective_rules,
+    reset_rule,
+    update_rule,
+)
 from geo_grid.services.cases.transitions import route_to_point, transition
 from geo_grid.services.cases.views import case_view, get_case, history, list_cases, manual_queue
 
@@ -43,6 +49,7 @@ __all__ = [
     "add_photo",
     "case_view",
     "duty_grid",
+    "effective_rule",
     "effective_rules",
     "get_case",
     "history",

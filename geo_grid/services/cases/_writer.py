@@ -27,12 +27,12 @@ from geo_grid.db import repos
 from geo_grid.db.session import held_session, session_scope
 from geo_grid.errors import Conflict
 from geo_grid.labels import CASE_SEVERITY, label
-from geo_grid.services.cases._common import _event, _Job
-from geo_grid.services.cases.placement import _place_points
-from geo_grid.services.cases.rules import _rules_for
+from geo_grid.services.cases._common import Job, event_row
+from geo_grid.services.cases.placement import place_points
+from geo_grid.services.cases.rules import rules_for
 from geo_grid.timefmt import to_local
 
-__all__ = ["INTAKE_BATCH_MAX", "INTAKE_WRITERS"]
+__all__ = ["INTAKE_BATCH_MAX", "INTAKE_WRITERS", "REPLAY", "store_alone_orm", "submit"]
 
 #: Most reports one intake transaction stores (a batch is whatever arrived during the last commit).
 INTAKE_BATCH_MAX = 256
@@ -44,7 +44,7 @@ INTAKE_BATCH_MAX = 256
 INTAKE_WRITERS = 1
 
 
-_REPLAY: Any = object()  # outcome: the key was used already; the caller answers with that case
+REPLAY: Any = object()  # outcome: the key was used already; the caller answers with that case
 
 
 #: The intake writers of this process: a queue and the threads that drain it. Nothing to
@@ -55,8 +55,8 @@ _writer: dict[str, Any] = {"pid": None, "queue": None, "threads": []}
 _writer_lock = threading.Lock()
 
 
-def _submit(job: _Job) -> Future:
-    """Queue a placed report for the writers: a future of its stored row (or :data:`_REPLAY`),
+def submit(job: Job) -> Future:
+    """Queue a placed report for the writers: a future of its stored row (or :data:`REPLAY`),
     set once its batch committed."""
     with _writer_lock:
         if _writer["pid"] != os.getpid():
@@ -92,7 +92,7 @@ def _write_loop(jobs: queue.SimpleQueue) -> None:
             _write_batch(batch)
 
 
-def _write_batch(batch: list[_Job]) -> None:
+def _write_batch(batch: list[Job]) -> None:
     """Store a batch and answer each waiting request (futures already marked running)."""
     try:
         outcomes = _store_batch(batch)
@@ -107,7 +107,7 @@ def _write_batch(batch: list[_Job]) -> None:
         job.future.set_result(outcome)
 
 
-def _store_batch(batch: list[_Job]) -> list[Any]:
+def _store_batch(batch: list[Job]) -> list[Any]:
     """One transaction for a batch: keys locked and checked, ids, neighbours (one round trip),
     routing and duplicate hints (pure), then every INSERT (one round trip) and the commit."""
     outcomes: list[Any] = [None] * len(batch)
@@ -115,21 +115,21 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     for i, job in enumerate(batch):
         if job.key is not None:
             if (job.client, job.key) in claimed:
-                outcomes[i] = _REPLAY  # the same key twice in one batch: the first one creates
+                outcomes[i] = REPLAY  # the same key twice in one batch: the first one creates
             else:
                 claimed[(job.client, job.key)] = i
-    _place_points(batch)
+    place_points(batch)
     near = [i for i, job in enumerate(batch) if job.placement.lon is not None]
     asks = [_near(batch[i]) for i in near]
     with held_session() as session:
         seen, ids, recent = repos.cases.open_intake_batch(session, list(claimed), len(batch), asks)
         for pair in seen:
-            outcomes[claimed.pop(pair)] = _REPLAY
+            outcomes[claimed.pop(pair)] = REPLAY
         neighbours = dict(zip(near, recent, strict=True))
-        rules = _rules_for(session)
+        rules = rules_for(session)
         rows, events, keys = [], [], []
         for i, case_id in zip(range(len(batch)), ids, strict=True):
-            if outcomes[i] is _REPLAY:
+            if outcomes[i] is REPLAY:
                 continue  # its reserved id stays unused (ids may have gaps, numbers are unique)
             job = batch[i]
             row, evs = _build_case(job, rules, case_id)
@@ -143,7 +143,7 @@ def _store_batch(batch: list[_Job]) -> list[Any]:
     return outcomes
 
 
-def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
+def _build_case(job: Job, rules: Mapping[str, RoutingRule], case_id: int):
     rule = rules[job.cat.code]
     decision = route(job.cat, rule, job.placement, job.roster, turn=case_id)
     row, events = _new_case(case_id, job.payload, job.cat, job.channel, rule, job.placement,
@@ -152,12 +152,12 @@ def _build_case(job: _Job, rules: Mapping[str, RoutingRule], case_id: int):
     return row, events
 
 
-def _near(job: _Job) -> tuple[str, tuple[float, ...], datetime]:
+def _near(job: Job) -> tuple[str, tuple[float, ...], datetime]:
     box, since = search_window(job.placement.lon, job.placement.lat, job.now)
     return job.cat.code, box, since
 
 
-def _flag_duplicates(job: _Job, row: dict[str, Any], recent: list[dict[str, Any]] | None) -> None:
+def _flag_duplicates(job: Job, row: dict[str, Any], recent: list[dict[str, Any]] | None) -> None:
     """Note same-category reports within 50 m and 48 h in the new case's routing (a hint)."""
     if not recent:
         return
@@ -169,15 +169,15 @@ def _flag_duplicates(job: _Job, row: dict[str, Any], recent: list[dict[str, Any]
         ]
 
 
-def _store_alone_orm(job: _Job) -> Any:
+def store_alone_orm(job: Job) -> Any:
     """The baseline: one ORM transaction per report (key looked up, then objects flushed)."""
-    _place_points([job])
+    place_points([job])
     try:
         with session_scope() as session:
             if job.key is not None and repos.cases.find_idempotency(session, job.client, job.key):
-                return _REPLAY
+                return REPLAY
             case_id = repos.cases.next_case_id(session)
-            row, events = _build_case(job, _rules_for(session), case_id)
+            row, events = _build_case(job, rules_for(session), case_id)
             if job.placement.lon is not None:
                 cat, box, since = _near(job)
                 _flag_duplicates(
@@ -187,7 +187,7 @@ def _store_alone_orm(job: _Job) -> Any:
             repos.cases.insert_case_orm(session, row, events, key)
     except Conflict as exc:
         if exc.field == "Idempotency-Key":
-            return _REPLAY  # a concurrent request with this key won
+            return REPLAY  # a concurrent request with this key won
         raise
     return row
 
@@ -196,18 +196,18 @@ def _new_case(case_id, payload, cat, channel, rule, placement, decision, actor, 
     severity = payload.get("severity") or rule.severity
     due = now + timedelta(hours=total_sla_hours(rule))
     status = "received"
-    events = [_event(case_id, "receive", None, "received", actor, role, now,
+    events = [event_row(case_id, "receive", None, "received", actor, role, now,
                      payload.get("description"), None, {"channel": channel})]  # fmt: skip
     if decision.status == "manual":
         status = lifecycle.apply(status, "to_manual")
-        events.append(_event(case_id, "to_manual", "received", status, "system:router", "system",
+        events.append(event_row(case_id, "to_manual", "received", status, "system:router", "system",
                              now, decision.manual_reason, None, {"trace": list(decision.trace)}))  # fmt: skip
     else:
         status = lifecycle.apply(status, "assess")
-        events.append(_event(case_id, "assess", "received", status, "system:router", "system", now,
+        events.append(event_row(case_id, "assess", "received", status, "system:router", "system", now,
                              f"{cat.code} {cat.name_zh}，{label(CASE_SEVERITY, severity)}"))  # fmt: skip
         nxt = lifecycle.apply(status, "dispatch")
-        events.append(_event(case_id, "dispatch", status, nxt, "system:router", "system", now,
+        events.append(event_row(case_id, "dispatch", status, nxt, "system:router", "system", now,
                              decision.trace[-1], None, decision.to_dict()))  # fmt: skip
         status = nxt
     row = {

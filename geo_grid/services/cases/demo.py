@@ -9,7 +9,7 @@ from typing import Any
 from geo_grid.cases import escalation as esc
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.services.cases.rules import _load_rules
+from geo_grid.services.cases.rules import load_rules
 
 __all__ = ["load_demo_cases"]
 
@@ -33,7 +33,7 @@ def load_demo_cases(seed: int = 20261125, *, demo=None, end: datetime | None = N
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     with session_scope() as session:
-        rules = _load_rules(session)
+        rules = load_rules(session)
         counts = repos.cases.case_counts_by_district(session)
         last_id = repos.cases.max_case_id(session)
     others = sum(v for k, v in counts.items() if k != demo.code)

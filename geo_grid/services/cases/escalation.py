@@ -15,9 +15,9 @@ from geo_grid.cases.rules import (
 from geo_grid.db import repos
 from geo_grid.db.session import UNREACHABLE, error_line, session_scope
 from geo_grid.errors import Conflict
-from geo_grid.services.cases._common import _event, _now
-from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view, ensure_in_scope, handler_of
+from geo_grid.services.cases._common import action_time, event_row
+from geo_grid.services.cases.rules import rules_for
+from geo_grid.services.cases.views import case_view, ensure_in_scope, find_case, handler_of
 
 __all__ = ["report_in", "start_ticker", "tick", "whistle"]
 
@@ -52,7 +52,7 @@ def _store_steps(session, case, steps, actor, role, note, now) -> int:
         repos.cases.insert_events(
             session,
             [
-                _event(case["id"], "escalate", case["status"], case["status"], actor, role, now,
+                event_row(case["id"], "escalate", case["status"], case["status"], actor, role, now,
                        note or f"{esc.LEVELS[s.from_level]} → {esc.LEVELS[s.to_level]} ({s.reason})",
                        None, {"from": s.from_level, "to": s.to_level, "reason": s.reason,
                               "report_in": list(s.report_departments)})
@@ -68,13 +68,13 @@ def whistle(
 ) -> dict[str, Any]:  # fmt: skip
     """吹哨: escalate one level now; the named departments must report in within N hours. The
     event names ``by`` (the caller's label and account role), a case of their area only."""
-    now = _now(now)
+    now = action_time(now)
     with session_scope() as session:
-        case = _find(session, ref)
+        case = find_case(session, ref)
         ensure_in_scope(by, case)
         if version is not None and version != case["version"]:
             raise Conflict(f"version: the case is at version {case['version']}", field="version")
-        rule = _rules_for(session)[case["category_code"]]
+        rule = rules_for(session)[case["category_code"]]
         step = esc.whistle(_clock(case, rule), now)
         _store_steps(session, case, [step], by.label, by.role, note or "吹哨", now)
         stored = repos.cases.get_case(session, case_id=case["id"])
@@ -88,15 +88,15 @@ def report_in(
     now: datetime | None = None, viewer: Principal | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """报到: a department says it has arrived; on time when before its due time."""
-    now = _now(now)
+    now = action_time(now)
     with session_scope() as session:
-        case = _find(session, ref)
+        case = find_case(session, ref)
         ensure_in_scope(viewer, case)
         row = repos.cases.record_report_in(session, case["id"], department, now, actor, note)
         repos.cases.insert_events(
             session,
             [
-                _event(
+                event_row(
                     case["id"],
                     "comment",
                     case["status"],
@@ -119,10 +119,10 @@ def tick(now: datetime | None = None, *, limit: int | None = None) -> dict[str, 
     Also safe to run in parallel: rows are claimed with SKIP LOCKED and a case reaches each level
     once (a unique key), so two sweeps never double-escalate.
     """
-    now = _now(now)
+    now = action_time(now)
     moved = steps_total = report_total = 0
     with session_scope() as session:
-        rules = _rules_for(session)
+        rules = rules_for(session)
         for case in repos.cases.due_for_escalation(session, now, limit=limit):
             rule = rules[case["category_code"]]
             steps = esc.sweep_case(_clock(case, rule), now)

@@ -19,7 +19,7 @@ from geo_grid.access import Principal
 from geo_grid.cases import inbox as boxes
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
-from geo_grid.services.cases._common import _now
+from geo_grid.services.cases._common import action_time
 from geo_grid.services.cases.views import list_cases
 
 __all__ = ["inbox"]
@@ -36,20 +36,26 @@ def inbox(
     page: int = 1,
     size: int = boxes.PAGE_SIZE,
     now: datetime | None = None,
+    grid: str | None = None,
 ) -> dict[str, Any]:
     """``viewer``'s inbox: ``boxes`` (key, label, count in the viewer's area), the chosen
     ``box`` (the role's default when None), and page ``page`` of its cases narrowed by the
-    filters (``period``: received from, to), with ``total`` and ``pages``."""
+    filters (``period``: received from, to), with ``total`` and ``pages``. ``grid`` (a unified
+    grid's code: a map's 案件 link) narrows the boxes, their counts and the rows to its cases."""
     key = boxes.check_box(viewer.role, box)
     boxes.check_filters(statuses, categories, page=page)
-    now = _now(now)
+    now = action_time(now)
     area = access.scope_filter(viewer)
+    if grid:
+        area = {**area, "grid_code": grid}
     with session_scope() as session:
         counts = {
             b.key: repos.cases.count_cases(session, {**b.filters(now), **area})
             for b in boxes.boxes_for(viewer.role)
         }
     wanted = _narrowed(boxes.box_filters(key, now), statuses, categories, overdue, period, now)
+    if grid:
+        wanted["grid_code"] = grid
     rows, total = list_cases(
         wanted, limit=size, offset=(page - 1) * size, viewer=viewer, masked=True
     )

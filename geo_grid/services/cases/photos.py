@@ -28,8 +28,8 @@ from geo_grid.cases.photos import CleanPhoto, check_phase, clean_photo
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import NotFound
-from geo_grid.services.cases._common import _now
-from geo_grid.services.cases.views import _find, ensure_in_scope, photo_view
+from geo_grid.services.cases._common import action_time
+from geo_grid.services.cases.views import ensure_in_scope, find_case, photo_view
 from geo_grid.settings import get_settings
 
 __all__ = ["PhotoFile", "add_photo", "photo_file"]
@@ -54,11 +54,11 @@ def add_photo(
     ``GEO_GRID_PHOTO_MAX_BYTES`` (413), a case outside the caller's area or a role that does not
     take photos (403), a status in which that phase is closed (409, listing the open ones).
     """
-    now = _now(now)
+    now = action_time(now)
     phase = check_phase(phase)
     settings = get_settings()
     with session_scope() as session:  # refuse a stranger before decoding their file
-        case = _find(session, ref)
+        case = find_case(session, ref)
         ensure_in_scope(by, case)
         duties.check_photo(by.role, case["status"], phase)
     photo = clean_photo(
@@ -67,7 +67,7 @@ def add_photo(
     written: Path | None = None
     try:
         with session_scope() as session:
-            case = _find(session, ref)  # again, in the transaction that records the photo
+            case = find_case(session, ref)  # again, in the transaction that records the photo
             ensure_in_scope(by, case)
             duties.check_photo(by.role, case["status"], phase)
             photo_id = uuid.uuid4().hex
@@ -121,7 +121,7 @@ def photo_file(ref: int | str, photo_id: str, *, viewer: Principal) -> PhotoFile
     their area, 404 for a photo the case does not have or whose file is gone)."""
     root = get_settings().photos_dir
     with session_scope() as session:
-        case = _find(session, ref)
+        case = find_case(session, ref)
         ensure_in_scope(viewer, case)
         row = repos.cases.get_photo(session, case["id"], photo_id)
     path = (root / row["path"]).resolve()

@@ -14,9 +14,10 @@ from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.layers import UNIFIED
-from geo_grid.services.cases._common import _Job, _lock
+from geo_grid.roster import ON_DUTY
+from geo_grid.services.cases._common import Job, cache_lock
 
-__all__ = ["place"]
+__all__ = ["geocoder_warm", "get_locator", "place", "place_points", "roster_map"]
 
 _roster: dict[str, Any] = {"key": None, "map": None}
 
@@ -35,7 +36,7 @@ def _index():
 LOCATOR_TTL_S = 1.0
 
 
-def _get_locator():
+def get_locator():
     return _index().get_locator(max_age_s=LOCATOR_TTL_S)
 
 
@@ -43,19 +44,19 @@ def _geocoder():
     """The geocoder of the current locate index, asked for again only when that index object
     changed (a publish or ``index.invalidate``): ``index.get_geocoder`` checks the store on every
     call, intake trusts :data:`LOCATOR_TTL_S` like the locate API."""
-    locator = _get_locator()
-    with _lock:
+    locator = get_locator()
+    with cache_lock:
         if _geocoder_cache["locator"] is locator:
             return _geocoder_cache["geocoder"]
     geocoder = _index().get_geocoder()
-    with _lock:
+    with cache_lock:
         _geocoder_cache.update(locator=locator, geocoder=geocoder)
     return geocoder
 
 
-def _geocoder_warm() -> bool:
+def geocoder_warm() -> bool:
     """True when geocoding a report needs no build: index, roster and geocoder are current."""
-    locator = _get_locator()
+    locator = get_locator()
     held = _geocoder_cache["geocoder"]
     return (
         _roster["key"] == locator.key
@@ -65,22 +66,23 @@ def _geocoder_warm() -> bool:
     )
 
 
-def _roster_map(locator, district: str | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def roster_map(locator, district: str | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """``{(layer, grid_code): [person...]}`` of one district's layers (department codes are
     unique within a district only), rebuilt with the locate index."""
-    with _lock:
+    with cache_lock:
         maps = _roster["map"] if _roster["key"] == locator.key else None
     if maps is None:
         with session_scope() as session:
             roster = repos.district.read_roster(session)
         maps = {}
         for rec in roster.itertuples(index=False):
-            if rec.role not in ("grid_worker", "grid_leader", "dept_member"):
+            if rec.duty not in ON_DUTY:  # 党员中心户, 楼栋长 …: listed, never assigned
                 continue
             maps.setdefault(rec.district, {}).setdefault((rec.layer, rec.grid_code), []).append(
-                {"person_id": rec.person_id, "name": rec.name, "role": rec.role}
-            )
-        with _lock:
+                {"person_id": rec.person_id, "name": rec.name, "role": rec.role,
+                 "duty": rec.duty, "role_name": rec.role_name}
+            )  # fmt: skip
+        with cache_lock:
             _roster.update(key=locator.key, map=maps)
     return maps.get(district, {})
 
@@ -101,7 +103,7 @@ def place(
     go with it to the manual queue.
     """
     if lon is not None and lat is not None:
-        located = _get_locator().locate(lon, lat, crs)
+        located = get_locator().locate(lon, lat, crs)
         return _point_placement(
             (lon, lat, crs), located.lon, located.lat, dict(located.grids),
             located.community_code, located.street_code, located.inside_district,
@@ -145,14 +147,14 @@ def _point_placement(
                      district_code=district)  # fmt: skip
 
 
-def _place_points(jobs: list[_Job]) -> None:
+def place_points(jobs: list[Job]) -> None:
     """Place the reports that came with a point: one vectorized lookup per CRS for a whole batch
     (``locate_many``), a fraction of a single lookup's cost per point."""
     todo = [job for job in jobs if job.placement is None]
     if not todo:
         return
-    locator = _get_locator()
-    by_crs: dict[str, list[_Job]] = {}
+    locator = get_locator()
+    by_crs: dict[str, list[Job]] = {}
     for job in todo:
         by_crs.setdefault(normalize_crs(job.point[2]), []).append(job)
     for crs, group in by_crs.items():
@@ -165,7 +167,7 @@ def _place_points(jobs: list[_Job]) -> None:
                 _text(cols["community_code"][n]), _text(cols["street_code"][n]),
                 bool(cols["inside_district"][n]), _text(cols["district_code"][n]),
             )  # fmt: skip
-            job.roster = _roster_map(locator, job.placement.district_code)
+            job.roster = roster_map(locator, job.placement.district_code)
 
 
 def _text(value: Any) -> str | None:

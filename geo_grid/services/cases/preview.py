@@ -24,7 +24,7 @@ from geo_grid.errors import BadInput, NotFound
 from geo_grid.labels import GEOCODE_STATUS, ROSTER_ROLE, label, reason_zh
 from geo_grid.layers import UNIFIED
 from geo_grid.services import geocoding, layers
-from geo_grid.services.cases._common import _now
+from geo_grid.services.cases._common import action_time
 from geo_grid.services.cases.views import list_cases
 from geo_grid.timefmt import format_time
 
@@ -45,7 +45,7 @@ def intake_preview(
     ``category_code`` (when given) in ``viewer``'s area. ``grid.geometry`` is a shapely geometry
     (CGCS2000) for the caller to encode."""
     text, cat_code = _validate(address_text, category_code)
-    now = _now(now)
+    now = action_time(now)
     result = geocoding.geocode(text)
     matched = result.status == "matched" and result.grid_code is not None
     grid = duty_grid(result.grids.get(UNIFIED) or result.grid_code) if matched else None
@@ -95,9 +95,9 @@ def duty_grid(code: str) -> dict[str, Any] | None:
     except NotFound:
         return None
     roster = [
-        {**p, "role_zh": label(ROSTER_ROLE, p.get("role"))}
+        {**p, "role_zh": p.get("role_name") or label(ROSTER_ROLE, p.get("role"))}
         for p in grid["roster"]
-        if p.get("role") != "party_household"  # households, not people on duty
+        if p.get("duty") != "party_household"  # households, not people on duty
     ]
     keep = ("code", "name", "community_code", "community", "street_code", "street", "households")
     return {**{k: grid[k] for k in keep}, "roster": roster, "geometry": grid["geometry"]}

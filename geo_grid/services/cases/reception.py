@@ -20,9 +20,9 @@ from geo_grid.crs import normalize_crs
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
-from geo_grid.services.cases._common import CHANNELS, _Job, _now
-from geo_grid.services.cases._writer import _REPLAY, _store_alone_orm, _submit
-from geo_grid.services.cases.placement import _geocoder_warm, _get_locator, _roster_map, place
+from geo_grid.services.cases._common import CHANNELS, Job, action_time
+from geo_grid.services.cases._writer import REPLAY, store_alone_orm, submit
+from geo_grid.services.cases.placement import geocoder_warm, get_locator, place, roster_map
 from geo_grid.services.cases.views import case_view, handler_of
 
 __all__ = ["intake", "intake_async"]
@@ -90,8 +90,8 @@ def intake(
     """
     job = _prepare(payload, actor, role, client, idempotency_key, now, district)
     for _ in range(3):
-        row = _submit(job).result() if group_commit else _store_alone_orm(job)
-        if row is not _REPLAY:
+        row = submit(job).result() if group_commit else store_alone_orm(job)
+        if row is not REPLAY:
             return _answer(job, row, viewer)
         seen = _replay(client, idempotency_key, job.request_hash, job.now, viewer)
         if seen is not None:
@@ -118,11 +118,11 @@ async def intake_async(
     worker thread while it is (re)built after a start or a publish: the loop never stalls.
     """
     args = (payload, actor, role, client, idempotency_key, now, district)
-    warm = payload.get("lon") is not None or _geocoder_warm()
+    warm = payload.get("lon") is not None or geocoder_warm()
     job = _prepare(*args) if warm else await asyncio.to_thread(_prepare, *args)
     for _ in range(3):
-        row = await asyncio.wrap_future(_submit(job))
-        if row is not _REPLAY:
+        row = await asyncio.wrap_future(submit(job))
+        if row is not REPLAY:
             return _answer(job, row, viewer)
         seen = await asyncio.to_thread(
             _replay, client, idempotency_key, job.request_hash, job.now, viewer
@@ -138,15 +138,15 @@ def _key_in_use() -> Conflict:
     )
 
 
-def _prepare(payload, actor, role, client, idempotency_key, now, district=None) -> _Job:
+def _prepare(payload, actor, role, client, idempotency_key, now, district=None) -> Job:
     """Validate and place a report (no transaction): what the writer needs to store it."""
-    now = _now(now)
+    now = action_time(now)
     cat, channel = _validate_intake(payload)
     request_hash = _request_hash(payload) if idempotency_key else None
-    job = _Job(payload, cat, channel, None, {}, actor, role, client, idempotency_key,
+    job = Job(payload, cat, channel, None, {}, actor, role, client, idempotency_key,
                request_hash, now, district=district or _only_district())  # fmt: skip
     lon, lat = payload.get("lon"), payload.get("lat")
-    if lon is not None:  # placed by the writer, a batch at a time (_place_points)
+    if lon is not None:  # placed by the writer, a batch at a time (place_points)
         crs = payload.get("crs") or "wgs84"
         normalize_crs(crs)  # an unknown CRS is this request's BadInput, not the batch's
         try:
@@ -159,7 +159,7 @@ def _prepare(payload, actor, role, client, idempotency_key, now, district=None) 
         return job
     job.placement = place(address=(payload.get("address_text") or "").strip() or None)
     if job.placement.placed:
-        job.roster = _roster_map(_get_locator(), job.placement.district_code)
+        job.roster = roster_map(get_locator(), job.placement.district_code)
     return job
 
 
@@ -171,7 +171,7 @@ def _only_district() -> str | None:
     return next(iter(served)) if len(served) == 1 else None
 
 
-def _answer(job: _Job, row: dict[str, Any], viewer: Principal | None) -> dict[str, Any]:
+def _answer(job: Job, row: dict[str, Any], viewer: Principal | None) -> dict[str, Any]:
     row.pop("lon", None), row.pop("lat", None)
     point = {"lon": job.placement.lon, "lat": job.placement.lat}
     return {**case_view({**row, **point}, now=job.now, viewer=viewer), "replayed": False}

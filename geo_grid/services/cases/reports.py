@@ -18,7 +18,7 @@ from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.periods import check_period, days_before
 from geo_grid.services import districts as district_profiles
-from geo_grid.services.cases._common import _now
+from geo_grid.services.cases._common import action_time
 from geo_grid.services.cases.reception import intake
 from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
 from geo_grid.settings import get_settings
@@ -157,7 +157,7 @@ def open311_requests(
     if ids:
         filters["numbers"] = ids
     else:
-        now = _now(now)
+        now = action_time(now)
         end = end or now
         start = start or days_before(end, 90, "end_date")
         check_period(start, end, max_days=get_settings().max_period_days,

@@ -20,9 +20,17 @@ from geo_grid.cases.rules import (
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, NotFound
-from geo_grid.services.cases._common import _lock
+from geo_grid.services.cases._common import cache_lock
 
-__all__ = ["RULES_TTL_S", "effective_rules", "reset_rule", "update_rule"]
+__all__ = [
+    "RULES_TTL_S",
+    "effective_rule",
+    "effective_rules",
+    "load_rules",
+    "reset_rule",
+    "rules_for",
+    "update_rule",
+]
 
 RULES_TTL_S = 2.0
 
@@ -30,7 +38,7 @@ RULES_TTL_S = 2.0
 _rules: dict[str, Any] = {"checked": 0.0, "key": None, "rules": None}
 
 
-def _load_rules(session) -> dict[str, RoutingRule]:
+def load_rules(session) -> dict[str, RoutingRule]:
     rules = default_rules()
     for row in repos.cases.read_rules(session):
         base = rules.get(row["category_code"])
@@ -42,32 +50,32 @@ def _load_rules(session) -> dict[str, RoutingRule]:
     return rules
 
 
-def _rules_for(session) -> dict[str, RoutingRule]:
+def rules_for(session) -> dict[str, RoutingRule]:
     clock = time.monotonic()
-    with _lock:
+    with cache_lock:
         fresh = _rules["rules"] is not None and clock - _rules["checked"] < RULES_TTL_S
         if fresh:
             return _rules["rules"]
     key = repos.cases.rules_fingerprint(session)
-    with _lock:
+    with cache_lock:
         if _rules["rules"] is not None and _rules["key"] == key:
             _rules["checked"] = clock
             return _rules["rules"]
-    rules = _load_rules(session)
-    with _lock:
+    rules = load_rules(session)
+    with cache_lock:
         _rules.update(checked=clock, key=key, rules=rules)
     return rules
 
 
 def _forget_rules() -> None:
-    with _lock:
+    with cache_lock:
         _rules.update(checked=0.0, key=None, rules=None)
 
 
 def effective_rules() -> list[dict[str, Any]]:
     """Every category with its effective rule (``source``: default or custom)."""
     with session_scope() as session:
-        rules = _rules_for(session)
+        rules = rules_for(session)
     return [
         {
             **rules[c.code].to_dict(),
@@ -76,6 +84,13 @@ def effective_rules() -> list[dict[str, Any]]:
         }
         for c in categories()
     ]
+
+
+def effective_rule(category_code: str) -> dict[str, Any]:
+    """One category's effective rule, as :func:`effective_rules` gives it; an unknown code is
+    :class:`NotFound` naming it."""
+    cat = category(category_code)
+    return next(r for r in effective_rules() if r["category_code"] == cat.code)
 
 
 def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> dict[str, Any]:
@@ -87,7 +102,7 @@ def update_rule(category_code: str, data: Mapping[str, Any], *, actor: str) -> d
         if data["layer"] not in known:
             raise BadInput(f"layer: unknown layer {data['layer']!r}", field="layer")
     with session_scope() as session:
-        base = _rules_for(session).get(cat.code) or default_rules()[cat.code]
+        base = rules_for(session).get(cat.code) or default_rules()[cat.code]
         rule = rule_from_dict(base, data)
         repos.cases.upsert_rule(session, rule.to_dict(), actor)
     _forget_rules()

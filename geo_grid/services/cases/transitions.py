@@ -16,10 +16,10 @@ from geo_grid.cases.rules import (
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Conflict
-from geo_grid.services.cases._common import _event, _now
-from geo_grid.services.cases.placement import _get_locator, _roster_map, place
-from geo_grid.services.cases.rules import _rules_for
-from geo_grid.services.cases.views import _find, case_view, ensure_in_scope, handler_of
+from geo_grid.services.cases._common import action_time, event_row
+from geo_grid.services.cases.placement import get_locator, place, roster_map
+from geo_grid.services.cases.rules import rules_for
+from geo_grid.services.cases.views import case_view, ensure_in_scope, find_case, handler_of
 
 __all__ = ["route_to_point", "transition"]
 
@@ -90,10 +90,10 @@ def transition(
     :mod:`geo_grid.cases.duties` allows their role (403 naming the rule); an illegal action for the
     case's status raises :class:`Conflict` whose ``extra["allowed"]`` lists the legal ones.
     """
-    now = _now(now)
+    now = action_time(now)
     data = dict(data or {})
     with session_scope() as session:
-        case = _find(session, ref)
+        case = find_case(session, ref)
         ensure_in_scope(by, case)
         duties.check(by.role, action)
         if case["version"] != version:
@@ -111,14 +111,14 @@ def transition(
             duties.check_four_eyes(action, by.label, handler=handler)
         changes = _changes_for(action, case, data, now)
         if action == "reject" and changes.get("duplicate_of") is not None:
-            _find(session, changes["duplicate_of"])
-        rule = _rules_for(session)[case["category_code"]]
+            find_case(session, changes["duplicate_of"])
+        rule = rules_for(session)[case["category_code"]]
         changes["status"] = new_status
         if new_status != case["status"]:
             changes["stage_due_at"] = stage_deadline(rule, lifecycle.STAGE_OF.get(new_status), now)
         changes["updated_at"] = now
         new_version = repos.cases.update_case(session, case["id"], version, changes)
-        event = _event(case["id"], action, case["status"], new_status, by.label, by.role, now,
+        event = event_row(case["id"], action, case["status"], new_status, by.label, by.role, now,
                        note, attachment, data)  # fmt: skip
         repos.cases.insert_events(session, [event])
         stored = repos.cases.get_case(session, case_id=case["id"])
@@ -133,17 +133,17 @@ def route_to_point(
 ) -> dict[str, Any]:  # fmt: skip
     """Dispatch a manual-queue case by pointing at the map: locate the point, route, dispatch
     (a ``dispatch`` by ``by``: the same role rule as the transition)."""
-    now = _now(now)
+    now = action_time(now)
     duties.check(by.role, "dispatch")
     with session_scope() as session:
-        ensure_in_scope(by, _find(session, ref))
+        ensure_in_scope(by, find_case(session, ref))
     placement = place(lon=lon, lat=lat, crs=crs)
     if not placement.placed:
         raise BadInput(f"point: {placement.reason}", field="lon")
-    roster = _roster_map(_get_locator(), placement.district_code)
+    roster = roster_map(get_locator(), placement.district_code)
     with session_scope() as session:
-        case = _find(session, ref)
-        rule = _rules_for(session)[case["category_code"]]
+        case = find_case(session, ref)
+        rule = rules_for(session)[case["category_code"]]
     decision = route(category(case["category_code"]), rule, placement, roster, turn=case["id"])
     data = {
         "department": decision.department,
@@ -155,7 +155,7 @@ def route_to_point(
         "point": {"lon": placement.lon, "lat": placement.lat, "crs": crs},
     }
     with session_scope() as session:
-        case = _find(session, ref)
+        case = find_case(session, ref)
         expected = case["version"] if version is None else version
         if case["version"] != expected:
             raise Conflict(f"version: the case is at version {case['version']}", field="version")
@@ -179,7 +179,7 @@ def route_to_point(
             "lon": placement.lon, "lat": placement.lat,
         }  # fmt: skip
         repos.cases.update_case(session, case["id"], expected, changes)
-        event = _event(case["id"], "dispatch", case["status"], new_status, by.label, by.role,
+        event = event_row(case["id"], "dispatch", case["status"], new_status, by.label, by.role,
                        now, decision.trace[-1], None, data)  # fmt: skip
         repos.cases.insert_events(session, [event])
         stored = repos.cases.get_case(session, case_id=case["id"])

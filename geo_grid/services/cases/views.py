@@ -26,11 +26,12 @@ from geo_grid.db.session import session_scope
 from geo_grid.errors import BadInput, Forbidden, NotFound
 from geo_grid.labels import PHOTO_PHASE, label, reason_zh
 from geo_grid.services.access import record_personal_read
-from geo_grid.services.cases._common import CHANNELS, _now
+from geo_grid.services.cases._common import CHANNELS, action_time
 
 __all__ = [
     "case_view",
     "ensure_in_scope",
+    "find_case",
     "get_case",
     "handler_of",
     "history",
@@ -57,7 +58,7 @@ def case_view(
     labels added) with what ``viewer`` may do to it now (:func:`geo_grid.cases.duties.actions_for`:
     ``allowed_actions``, and ``photo_phases``); ``handler`` is who last handled it (four eyes).
     Without a viewer (the library's own call): every action the status allows."""
-    now = _now(now)
+    now = action_time(now)
     try:
         cat: Category | None = category(row["category_code"])
     except NotFound:
@@ -112,7 +113,7 @@ def _masked_notes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "note": access.mask_text(r.get("note"))} for r in records]
 
 
-def _find(session, ref: int | str) -> dict[str, Any]:
+def find_case(session, ref: int | str) -> dict[str, Any]:
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit() and len(ref) < 12):
         return repos.cases.get_case(session, case_id=int(ref))
     return repos.cases.get_case(session, number=str(ref))
@@ -167,7 +168,7 @@ def get_case(
 ) -> dict[str, Any]:
     """One case by id or number, with its event log, escalations and report-ins."""
     with session_scope() as session:
-        row = _find(session, ref)
+        row = find_case(session, ref)
         ensure_in_scope(viewer, row)
         view = case_view(row, viewer=viewer, handler=handler_of(session, row["id"]))
         view["work_photos"] = [photo_view(p) for p in repos.cases.case_photos(session, row["id"])]
@@ -186,7 +187,7 @@ def get_case(
 def history(ref: int | str, *, viewer: Principal | None = None) -> list[dict[str, Any]]:
     """The append-only event log of one case (notes masked as the case's free text is)."""
     with session_scope() as session:
-        row = _find(session, ref)
+        row = find_case(session, ref)
         ensure_in_scope(viewer, row)
         events = repos.cases.case_events(session, row["id"])
         view = {"events": _masked_notes(events)}
@@ -211,7 +212,7 @@ def list_cases(
     if not 1 <= limit <= 1000:
         raise BadInput("limit: must be between 1 and 1000", field="limit")
     wanted = {**(filters or {}), **(access.scope_filter(viewer) if viewer else {})}
-    now = _now(None)
+    now = action_time(None)
     with session_scope() as session:
         rows, total = repos.cases.list_cases(session, wanted, limit=limit, offset=offset)
         handlers = _handlers(session, viewer, rows)

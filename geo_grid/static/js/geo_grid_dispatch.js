@@ -6,7 +6,8 @@
  * layers {grids: unified grid layer from geoGrid.dataLayer}. The queue answer may be a list or
  * {data: [...]} of cases with id, number, address_text, category_name or category_code,
  * manual_reason_zh (else manual_reason), received_at. Nothing is sent before the
- * dispatcher confirms.
+ * dispatcher confirms. The spot's panel also links the grid's page, cases and indicators
+ * (geoGridIdentify.linksFor, geo_grid/static/js/geo_grid_identify.js).
  */
 (function (global) {
   "use strict";
@@ -128,6 +129,8 @@
       if (data.street_name || data.community_name) {
         html += "<br>" + esc([data.street_name, data.community_name].filter(Boolean).join(" "));
       }
+      var hh = hit && hit.feature.properties.households;
+      if (hh !== null && hh !== undefined) html += "<br>" + esc(hh) + " 户";
       var depts = Object.keys(data.grids || {}).filter(function (k) {
         return k !== "unified" && data.grids[k];
       });
@@ -147,6 +150,9 @@
         html += "<div>先在左侧列表中选择一件案件</div>";
       }
       place.innerHTML = html;
+      // the grid's page, cases and indicators (geo_grid_identify.js lends them to this page)
+      var links = data.grid_code && global.geoGridIdentify && global.geoGridIdentify.linksFor(data.grid_code);
+      if (links) place.appendChild(links);
       var btn = place.querySelector(".gg-confirm");
       if (btn) btn.addEventListener("click", confirm);
     }

@@ -6,8 +6,11 @@
  * as {grid, geometry}; grid is the grid the line's middle or the polygon's centre lies in. The
  * answer (the plan API's EditOut: grids FeatureCollection, impact.moved, added/changed) is drawn
  * in orange with the households, addresses and buildings that would move; 接受 sends the same body
- * without dry_run and reloads the page. Coordinates are storage lon/lat (the page is only editable
- * when the base map needs no shift).
+ * without dry_run and reloads the page where the planner was (the view kept in sessionStorage).
+ * 全部采纳建议 posts {} to {apiBase}/{planId}/accept-suggestion (a job, geoGridJobs.run) and shows
+ * its progress until the page reloads. The planner's workspace (/plans/{id},
+ * geo_grid_workspace.js) edits without reloading. Coordinates are storage lon/lat (the page is
+ * only editable when the base map needs no shift).
  */
 (function (global) {
   "use strict";
@@ -65,6 +68,11 @@
 
   function editor(map, opts, layers) {
     var drawn = new L.FeatureGroup().addTo(map), impact = null, pending = null;
+    var viewKey = "geo-grid-plan-view-" + opts.planId, kept = null;
+    try { kept = JSON.parse(global.sessionStorage.getItem(viewKey) || "null"); global.sessionStorage.removeItem(viewKey); } catch (e) { kept = null; }
+    if (kept) {  // after the page's own opening fit (it runs after this script's call)
+      map.whenReady(function () { global.setTimeout(function () { map.setView([kept[0], kept[1]], kept[2], {animate: false}); }, 0); });
+    }
     var draw = new L.Control.Draw({
       position: "topleft",
       draw: {polyline: {shapeOptions: {color: "#d50000", weight: 3}}, polygon: {allowIntersection: false,
@@ -77,8 +85,10 @@
     var div;
     box.onAdd = function () {
       div = L.DomUtil.create("div", "gg-info gg-plan");
-      div.innerHTML = "<h3>方案调整</h3><div class='gg-plan-msg'>用左侧工具画一条分割线，或画出新的边界</div>";
+      div.innerHTML = "<h3>方案调整</h3><div class='gg-plan-msg'>用左侧工具画一条分割线，或画出新的边界</div>" +
+        "<button type='button' class='gg-accept-all' title='按户数标准采纳全部拆分与合并建议'>全部采纳建议</button>";
       L.DomEvent.disableClickPropagation(div);
+      div.querySelector(".gg-accept-all").addEventListener("click", acceptAll);
       return div;
     };
     box.addTo(map);
@@ -133,6 +143,19 @@
       }).catch(function (err) { pending = null; say("无法预览（" + esc(err.message) + "）"); });
     });
 
+    function acceptAll() {
+      // every suggestion of the household band, as a job: its progress until the page reloads
+      var btn = div.querySelector(".gg-accept-all");
+      btn.disabled = true;
+      say("提交中…");
+      var url = opts.apiBase + "/" + encodeURIComponent(opts.planId) + "/accept-suggestion";
+      global.geoGridJobs.run(url, {}, function (text) { say(esc(text)); }).then(function (job) {
+        var n = (job.result && job.result.applied || []).length;
+        say("已采纳 " + n + " 条建议，正在刷新…");
+        global.location.reload();
+      }).catch(function (err) { say(esc(err.message)); btn.disabled = false; });
+    }
+
     function cancel() {
       drawn.clearLayers();
       if (impact) map.removeLayer(impact);
@@ -145,6 +168,9 @@
       say("提交中…");
       post(pending.url, pending.body).then(function () {
         say("已写入方案，正在刷新…");
+        // the page comes back where the planner was, not re-fitted on the plan's grids
+        var c = map.getCenter();
+        try { global.sessionStorage.setItem(viewKey, JSON.stringify([c.lat, c.lng, map.getZoom()])); } catch (e) { /* private mode */ }
         global.location.reload();
       }).catch(function (err) { say("提交失败（" + esc(err.message) + "）"); });
     }
