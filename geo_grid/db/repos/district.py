@@ -256,23 +256,20 @@ def read_roster(
 def roster_assignments(
     session: Session, *, layer: str, district: str, codes: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    """Who is on the active roster of which grid (``grid_code``, ``person_id``, ``role``) of one
-    layer in one district, optionally some grid codes only: :func:`read_roster` without the
-    people's names and phones, for counting a whole layer's people on duty quickly."""
+    """Who is on the active roster of which grid (``id`` of the row, ``grid_code``,
+    ``person_id``, ``role``) of one layer in one district, optionally some grid codes only:
+    :func:`read_roster` without the people's names and phones, for counting a whole layer's
+    people on duty quickly, and what a plan's publish moves or retires by row."""
     result = session.execute(
         text(
-            """SELECT grid_code, person_id, role FROM roster
+            """SELECT id, grid_code, person_id, role FROM roster
                WHERE active AND layer_key = :layer AND district_code = :district
                  AND (CAST(:codes AS text[]) IS NULL OR grid_code = ANY(:codes))
-               ORDER BY grid_code, role, person_id"""
+               ORDER BY grid_code, role, person_id, id"""
         ),
         {"layer": layer, "district": district, "codes": None if codes is None else list(codes)},
     )
-    rows = result.fetchall()
-    return pd.DataFrame(
-        {"grid_code": [r[0] for r in rows], "person_id": [r[1] for r in rows],
-         "role": [r[2] for r in rows]}
-    )  # fmt: skip
+    return pd.DataFrame(result.fetchall(), columns=["id", "grid_code", "person_id", "role"])
 
 
 def insert_roster(session: Session, roster: pd.DataFrame, *, district: str) -> tuple[int, int]:
