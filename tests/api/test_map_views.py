@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from api_server import serve_in_thread
 from auth import session_cookies
-from browser import browser_available, offline_page
+from browser import browser_available, first_paint, offline_page, record_timing
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 pytestmark = [pytest.mark.browser, needs_browser]
@@ -53,6 +53,14 @@ def _shot(tmp_path: Path, name: str) -> Path:
     return Path(SHOTS) / name if SHOTS else tmp_path / name
 
 
+def _paint(path: str, role: str, viewport: str, page) -> None:
+    """Record the page's first paint and when its map was ready (what the test waited for), in
+    ms after the navigation started (``GEO_GRID_TIMINGS``)."""
+    ready = round(page.evaluate("() => performance.now()"))
+    record_timing(page=path, role=role, viewport=viewport, first_contentful_paint_ms=first_paint(page),
+                  ready_ms=ready)  # fmt: skip
+
+
 def _clean(log) -> None:
     assert log.external_requests == [] and log.console_errors == [] and log.dialogs == [], (
         log.external_requests, log.console_errors, log.dialogs)  # fmt: skip
@@ -80,6 +88,7 @@ def test_the_search_box_finds_communities_roads_and_door_plates(server, cookies,
     with offline_page(cookies=cookies["dispatcher"]) as (page, log):
         page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-search", timeout=60_000)
+        _paint("/map", "dispatcher", "desk", page)
         community = page.evaluate(SEARCH, COMMUNITY)
         road = page.evaluate(SEARCH, ROAD)
         page.wait_for_timeout(400)
@@ -133,6 +142,7 @@ def test_a_street_leaders_indicators_name_the_street_and_say_why(server, cookies
     with offline_page(cookies=cookies["leader"]) as (page, log):
         page.goto(server + "/map/indicators", timeout=180_000)
         page.wait_for_selector(".gg-info h3", timeout=60_000)
+        _paint("/map/indicators", "leader", "desk", page)
         heading = page.inner_text(".gg-info h3")
         grids = page.evaluate(TOOLTIPS)
         legend = page.inner_text(".gg-legend")
@@ -181,6 +191,7 @@ def test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search(
     with offline_page(viewport=(390, 844), cookies=cookies["grid_worker"]) as (page, log):
         page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-focus", timeout=60_000)
+        _paint("/map", "grid_worker", "phone", page)
         page.wait_for_timeout(300)
         rects = page.evaluate(RECTS)
         mine = page.inner_text(".gg-focus")

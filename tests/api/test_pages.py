@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from auth import login_client, session_cookies
-from browser import browser_available, is_local_url, offline_page
+from browser import browser_available, first_paint, is_local_url, offline_page, record_timing
 from demo_cases import ensure_demo_cases, queue_unplaced
 
 from geo_grid import labels
@@ -189,8 +190,11 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
     with offline_page(viewport=(1280, 1200)) as (page, log):
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
+        started = time.monotonic()
         page.goto(server + "/docs")
         page.wait_for_selector(".swagger-ui .btn.authorize", timeout=30_000)
+        ready = round(page.evaluate("() => performance.now()"))
+        paint = first_paint(page)
         page.click(".swagger-ui .btn.authorize")
         oauth = page.locator(".auth-container").filter(has_text="OAuth2")
         oauth.locator("#oauth_username").fill(planner.username)
@@ -207,6 +211,7 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
         status = op.locator(".live-responses-table .response .response-col_status")
         status.wait_for(timeout=20_000)
         shown = status.inner_text().strip()
+        elapsed = time.monotonic() - started
         body = op.locator(".live-responses-table .microlight").first.inner_text()
         op.evaluate("e => e.scrollIntoView({block: 'start'})")  # the route, its lock, the answer
         page.screenshot(path=str(_shot(tmp_path, "api_docs.png")))
@@ -216,6 +221,9 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
         log.external_requests, log.console_errors)  # fmt: skip
     assert all(is_local_url(r) for r in requests), requests
     assert f"{server}/auth/token" in requests
+    record_timing(page="/docs", role="developer", viewport="desk", first_contentful_paint_ms=paint,
+                  ready_ms=ready)  # fmt: skip
+    record_timing(journey="d", seconds=round(elapsed, 2))
 
 
 @pytest.mark.browser
