@@ -24,7 +24,7 @@ locate index reloads by itself (its key is the set of published generations).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -591,7 +591,9 @@ def _records(frame, columns: list[str]) -> list[dict[str, Any]]:
     return frame[columns].astype(object).to_dict("records")
 
 
-def _check_plan_roles(wanted: list[Mapping[str, str]], roles: list[RosterRole], field: str):
+def _check_plan_roles(
+    wanted: Sequence[Mapping[str, str]], roles: list[RosterRole], field: str
+) -> None:
     """:class:`BadInput` naming the first entry whose role is not one of ``roles`` (the
     district's roles a planner may put on duty)."""
     keys = [r.key for r in roles]
@@ -609,7 +611,7 @@ def set_roster(
     grid_code: str,
     entries: list[Mapping[str, str]],
     *,
-    new_people: list[Mapping[str, Any]] = (),
+    new_people: Sequence[Mapping[str, Any]] = (),
     author: str | None = None,
     viewer: Principal | None = None,
 ) -> dict[str, Any]:

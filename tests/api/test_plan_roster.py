@@ -156,7 +156,7 @@ def test_the_planners_choice_is_whom_a_merged_grid_gets_and_an_undo_moves_nobody
     api.post(f"/api/v1/plans/{pid}/merge", json={"grids": [keep, gone], "keep": keep})
     form = api.get(f"/api/v1/plans/{pid}/roster/{keep}").json()
     carried = {(p["person_id"], p["role"]) for p in form["carried"]}
-    on_duty = {(p, r) for p, r in before[gone] if r in ("grid_worker", "grid_leader")}
+    on_duty = {(p, r) for p, r in before[gone] if r in ("grid_worker", "grid_leader", "police")}
     assert carried == on_duty and {c["grid_code"] for c in form["carried"]} == {gone}
     assert form["candidates"][0]["grid_code"] == gone  # the people carried in come first
     person, role = sorted(carried)[0]
