@@ -9,7 +9,8 @@ pages as their users do and walk the issue's journeys, with every request off 12
   Authorize button): ``/map``, ``/map/indicators``, ``/cases/new``, ``/cases``, ``/cases/{id}``,
   ``/plans``, ``/plans/{id}``, ``/docs``, for the role that uses each, on a desk (1280-1366 px) or
   a phone (390 × 844) screen, in a fresh browser (cold) or one that has loaded a page of the site
-  before (warm: the assets cached);
+  before (warm: the assets cached); a map page is built once and cached by the server (the
+  ``server`` column: the first request for it since the server started, or cached);
 - the journeys (a) a dispatcher files a case at ``/cases/new`` from a noisy typed address,
   (b) a grid worker accepts and handles it with photos, another verifies, a dispatcher closes,
   (c) a planner splits an over-full grid, staffs it and publishes, (d) a developer authorizes in

@@ -53,12 +53,13 @@ def _shot(tmp_path: Path, name: str) -> Path:
     return Path(SHOTS) / name if SHOTS else tmp_path / name
 
 
-def _paint(path: str, role: str, viewport: str, page) -> None:
+def _paint(path: str, role: str, viewport: str, page, server: str) -> None:
     """Record the page's first paint and when its map was ready (what the test waited for), in
-    ms after the navigation started (``GEO_GRID_TIMINGS``)."""
+    ms after the navigation started (``GEO_GRID_TIMINGS``); ``server``: whether the server had
+    the page built already (``cached``) or this was the first request for it since it started."""
     ready = round(page.evaluate("() => performance.now()"))
     record_timing(page=path, role=role, viewport=viewport, first_contentful_paint_ms=first_paint(page),
-                  ready_ms=ready)  # fmt: skip
+                  ready_ms=ready, server=server)  # fmt: skip
 
 
 def _clean(log) -> None:
@@ -88,7 +89,7 @@ def test_the_search_box_finds_communities_roads_and_door_plates(server, cookies,
     with offline_page(cookies=cookies["dispatcher"]) as (page, log):
         page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-search", timeout=60_000)
-        _paint("/map", "dispatcher", "desk", page)
+        _paint("/map", "dispatcher", "desk", page, "first request")
         community = page.evaluate(SEARCH, COMMUNITY)
         road = page.evaluate(SEARCH, ROAD)
         page.wait_for_timeout(400)
@@ -112,6 +113,7 @@ def test_the_base_map_writes_the_road_where_it_runs(server, cookies, tmp_path):
     with offline_page(cookies=cookies["dispatcher"]) as (page, log):
         page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-search", timeout=60_000)
+        _paint("/map", "dispatcher", "desk", page, "cached")
         streets = page.evaluate(BASE_LABELS, "street")
         page.evaluate(
             """async (q) => { const r = await fetch("/api/v1/search?q=" + encodeURIComponent(q));
@@ -142,7 +144,7 @@ def test_a_street_leaders_indicators_name_the_street_and_say_why(server, cookies
     with offline_page(cookies=cookies["leader"]) as (page, log):
         page.goto(server + "/map/indicators", timeout=180_000)
         page.wait_for_selector(".gg-info h3", timeout=60_000)
-        _paint("/map/indicators", "leader", "desk", page)
+        _paint("/map/indicators", "leader", "desk", page, "first request")
         heading = page.inner_text(".gg-info h3")
         grids = page.evaluate(TOOLTIPS)
         legend = page.inner_text(".gg-legend")
@@ -191,7 +193,7 @@ def test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search(
     with offline_page(viewport=(390, 844), cookies=cookies["grid_worker"]) as (page, log):
         page.goto(server + "/map", timeout=180_000)
         page.wait_for_selector(".gg-focus", timeout=60_000)
-        _paint("/map", "grid_worker", "phone", page)
+        _paint("/map", "grid_worker", "phone", page, "cached")
         page.wait_for_timeout(300)
         rects = page.evaluate(RECTS)
         mine = page.inner_text(".gg-focus")
