@@ -132,7 +132,8 @@ def roster_after(
     ['p1', 'p2', 'p9']
     """
     moves = dict(moves or {})
-    stored = roster.copy() if roster is not None and len(roster) else _frame(None)
+    # an empty roster keeps its columns (a publish reads the rows' ids from what comes back)
+    stored = _frame(None) if roster is None else roster.copy()
     stored = stored.astype({"grid_code": str, "person_id": str, "role": str})
     stored["from_code"] = stored["grid_code"]
     stored["grid_code"] = stored["from_code"].map(lambda c: moves.get(c, c))

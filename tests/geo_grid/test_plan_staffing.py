@@ -136,6 +136,20 @@ def test_a_move_to_a_code_the_draft_lacks_leaves_the_row():
     assert moved == {} and retired == [] and added.empty
 
 
+def test_a_layer_nobody_is_on_the_roster_of_publishes_its_plans_people():
+    """A department layer (or a copy) with no roster yet: the plan's people are added, nothing
+    moved (an empty roster lost its row ids: KeyError 'id' in the publish before the fix)."""
+    empty = _roster().iloc[:0]
+    planned = pd.DataFrame({"grid_code": ["a"], "person_id": ["p9"], "role": ["grid_worker"]})
+    moved, retired, added = plans.roster_changes(empty, planned, {"b": "a"}, (), {"a"})
+    assert (
+        moved == {}
+        and retired == []
+        and added.to_dict("records")
+        == [{"grid_code": "a", "person_id": "p9", "role": "grid_worker"}]
+    )
+
+
 def test_roles_off_duty_are_judged_by_duty():
     from geo_grid.roster import DEFAULT_ROLES, RosterRole
 
