@@ -27,7 +27,9 @@ Examples
 >>> points = pd.DataFrame({"kind": ["xiaoqu"] * 2, "name": ["金韵雅苑"] * 2, "door_no": [None] * 2,
 ...     "community_code": ["320113001001"] * 2, "street_code": ["320113001"] * 2,
 ...     "lon": [118.905, 118.906], "lat": [32.105, 32.106]})
->>> index = PlaceIndex(streets, communities, grids, points, local_crs="EPSG:4549")
+>>> from geo_grid.crs import local_crs_for  # the Gauss-Krüger zone the places lie in
+>>> index = PlaceIndex(streets, communities, grids, points,
+...     local_crs=local_crs_for(grids.geometry.array))
 >>> [(p.kind, p.name, p.confidence) for p in index.search("尧化社区")]
 [('community', '尧化社区', 1.0)]
 >>> hit = index.search("金韵")[0]
@@ -101,7 +103,9 @@ def road_lines(plates: pd.DataFrame, local_crs: str) -> gpd.GeoDataFrame:
     >>> plates = pd.DataFrame({"name": ["乐城路"] * 4, "door_no": ["1", "2", "41", "42"],
     ...     "lon": [118.9000, 118.9000, 118.9040, 118.9040],
     ...     "lat": [32.1001, 32.0999, 32.1001, 32.0999]})
-    >>> line = road_lines(plates, "EPSG:4549").geometry.iloc[0]
+    >>> from geo_grid.crs import local_crs_for
+    >>> zone = local_crs_for(gpd.points_from_xy(plates["lon"], plates["lat"]))
+    >>> line = road_lines(plates, zone).geometry.iloc[0]
     >>> [(round(x, 4), round(y, 4)) for x, y in line.coords]
     [(118.9, 32.1), (118.904, 32.1)]
     """
