@@ -72,10 +72,12 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
                     maps.coverage_page(code, build_in=workers.run, links=identify_links())
                 except NotFound as exc:  # a district onboarded but not yet published: the others
                     log.info("warm-up: no coverage page for %s yet: %s", code, exc)
-            for code in districts.profiles():  # the search box's places (its first answer)
+            index.warm_geocoders()  # /health reports warm once they are built
+            # then the search box's places (its first answer): after the geocoders, which the
+            # hotline's case intake waits for
+            for code in districts.profiles():
                 with contextlib.suppress(BadInput):  # a district with no unified layer yet
                     places.place_index(code)
-            index.warm_geocoders()  # last: /health reports warm once they are built
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the
             # GIL, so the event loop, for a tenth of a second or more each time)
