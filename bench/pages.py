@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: The tests that measure, as pytest node ids.
 TESTS = (
     "tests/api/test_map_views.py::test_the_search_box_finds_communities_roads_and_door_plates",
+    "tests/api/test_map_views.py::test_the_base_map_writes_the_road_where_it_runs",
     "tests/api/test_map_views.py::test_a_street_leaders_indicators_name_the_street_and_say_why",
     "tests/api/test_map_views.py::"
     "test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search",
@@ -84,19 +85,21 @@ def _cell(value) -> str:
 
 
 def page_table(pages: list[dict]) -> str:
-    """Markdown: page, role, screen, browser, first paint and ready (ms), by page then role."""
+    """Markdown: page, role, screen, browser, server, first paint and ready (ms), by page then
+    role."""
     order = {p: i for i, p in enumerate(PAGE_ORDER)}
     pages = sorted(pages, key=lambda r: (order.get(r["page"], 99), r.get("role", ""),
-                                         r.get("viewport", ""), r.get("browser", "")))  # fmt: skip
+                                         r.get("viewport", ""), r.get("browser", ""),
+                                         r.get("server", "")))  # fmt: skip
     lines = [
-        "| 页面 | 角色 | 屏幕 | 浏览器 | 首次绘制 ms | 就绪 ms |",
-        "|---|---|---|---|---:|---:|",
+        "| 页面 | 角色 | 屏幕 | 浏览器 | 服务器 | 首次绘制 ms | 就绪 ms |",
+        "|---|---|---|---|---|---:|---:|",
     ]
     for r in pages:
         lines.append(
             f"| `{r['page']}` | {r.get('role', '')} | {r.get('viewport', 'desk')} | "
-            f"{r.get('browser', 'cold')} | {_cell(r.get('first_contentful_paint_ms'))} | "
-            f"{_cell(r.get('ready_ms'))} |"
+            f"{r.get('browser', 'cold')} | {r.get('server', '')} | "
+            f"{_cell(r.get('first_contentful_paint_ms'))} | {_cell(r.get('ready_ms'))} |"
         )
     return "\n".join(lines)
 
