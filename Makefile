@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 # two processes, each with its own PostGIS cluster and demo; a file's tests stay in one process
 # (module fixtures are built once). `make test PYTEST_ARGS=` runs in one process.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+PYTEST_ARGS ?= -n 2 --dist loadfile --durations=30
 
 .PHONY: demo test setup system system-test assets db lint bench bench-scale clean
 

@@ -47,7 +47,8 @@ def database_url() -> Iterator[str]:
         url = given
     else:
         root = Path(tempfile.mkdtemp(prefix="geo-grid-test-"))
-        cluster = LocalCluster(root / "pg")
+        # rebuilt for every session, never recovered: no commit waits for the disk
+        cluster = LocalCluster(root / "pg", durable=False)
         url = cluster.start()
     old = {
         k: os.environ.get(k)

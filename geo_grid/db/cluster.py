@@ -62,11 +62,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: A throwaway cluster's durability settings (the test sessions'): nothing is flushed to disk, so a
+#: commit does not wait for the disk. PostgreSQL's docs name exactly these for data that can be
+#: rebuilt ("Non-Durable Settings"); a crash of the machine may then corrupt the cluster, a crash
+#: or stop of the server alone loses nothing that was committed but ``synchronous_commit``'s last
+#: fraction of a second.
+NON_DURABLE = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+
+
 @dataclass
 class LocalCluster:
-    """A private cluster in ``root``; state (the port) lives in files there, not in memory."""
+    """A private cluster in ``root``; state (the port) lives in files there, not in memory.
+
+    ``durable=False`` makes a throwaway cluster (:data:`NON_DURABLE`): only for data that is
+    rebuilt rather than recovered, such as a test session's, never for ``geo-grid db start``.
+    """
 
     root: Path
+    durable: bool = True
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -179,6 +192,8 @@ class LocalCluster:
                 "fsync = on\nshared_buffers = 256MB\nmax_connections = 200\n"
                 "work_mem = 32MB\nmaintenance_work_mem = 256MB\n"
             )
+            if not self.durable:  # later lines of the file win
+                fh.write(NON_DURABLE)
 
     def start(self, *, port: int | None = None, timeout: float = 30.0) -> str:
         """Start the server if needed, create the database, and return its URL."""

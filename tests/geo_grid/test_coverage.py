@@ -504,18 +504,11 @@ def test_nanjing_districts_are_clean():
     assert report.valid, report.defects[["kind", "ids", "area_m2"]]
 
 
-DEMO = ROOT / "geo_grid" / "demo" / "generate.py"
-
-
-@pytest.mark.skipif(not DEMO.exists(), reason="geo_grid/demo/generate.py not written yet")
-def test_demo_ground_truth():
+def test_demo_ground_truth(demo):
     """Every injected defect is found (same kind, same ids, within 5 m of the recorded point),
     every defect we report lies within 5 m of an injected one, and each department layer comes
     out of fix_coverage clean. Our crosses_parent names the
     crossing grid only; the ground truth also names the grid it took the piece from."""
-    from geo_grid.demo.generate import generate_demo
-
-    demo = generate_demo()
     communities = demo.communities
     assert check_coverage(demo.grids["unified"], communities).valid
     for key, frame in demo.grids.items():

@@ -156,13 +156,9 @@ def test_default_communities_from_base_and_bad_input(district):
 
 
 @pytest.mark.slow
-def test_demo_merge_is_clean_and_related():
+def test_demo_merge_is_clean_and_related(demo):
     """The demo's four department layers merged onto its unified layer: every unified grid is
     fully related to each complete department layer, and the proposed layer checks clean."""
-    pytest.importorskip("geo_grid.demo.generate")
-    from geo_grid.demo.generate import generate_demo
-
-    demo = generate_demo()
     depts = {k: v for k, v in demo.grids.items() if k != "unified"}
     result = merge_layers(demo.grids["unified"], depts, communities=demo.communities)
     assert result.check.valid
