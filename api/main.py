@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -27,6 +28,7 @@ from api.routers import (
     checks,
     districts,
     docs,
+    exports,
     geocoding,
     grids,
     health,
@@ -36,17 +38,20 @@ from api.routers import (
     open311,
     plan_pages,
     plans,
+    search,
 )
 from geo_grid import scratch
 from geo_grid.assets import static_path
+from geo_grid.errors import BadInput
 from geo_grid.services import jobs as job_service
 
 log = logging.getLogger("geo_grid.api")
 
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
-    """Build the locate index, the geocoders and each district's coverage page before the first
-    user asks, then each worker process's geocoders (its batch geocodes').
+    """Build the locate index, the geocoders, each district's coverage page and its places (the
+    search box's) before the first user asks, then each worker process's geocoders (its batch
+    geocodes').
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -61,14 +66,19 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     while True:
         try:
             from api.routers.maps import identify_links
-            from geo_grid.services import districts, index, maps
+            from geo_grid.services import districts, index, maps, places
 
             for code in districts.profiles():  # the very page /map serves (its cache key)
                 try:
                     maps.coverage_page(code, build_in=workers.run, links=identify_links())
                 except NotFound as exc:  # a district onboarded but not yet published: the others
                     log.info("warm-up: no coverage page for %s yet: %s", code, exc)
-            index.warm_geocoders()  # last: /health reports warm once they are built
+            index.warm_geocoders()  # /health reports warm once they are built
+            # then the search box's places (its first answer): after the geocoders, which the
+            # hotline's case intake waits for
+            for code in districts.profiles():
+                with contextlib.suppress(BadInput):  # a district with no unified layer yet
+                    places.place_index(code)
             # the geocoders and locate indexes are some 650,000 long-lived objects per district:
             # out of the collector's sight, a full collection no longer walks them (holding the
             # GIL, so the event loop, for a tenth of a second or more each time)
@@ -132,8 +142,9 @@ def create_app() -> FastAPI:
     )
     app.router.route_class = GuardedRoute
     errors.register(app)  # also answers page routes' 403/404 as Chinese pages (api/pages.py)
-    modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, cases,
-               case_photos, case_pages, open311, plans, plan_pages, checks, jobs, docs)  # fmt: skip
+    modules = (health, auth, access, districts, layers, grids, admin, maps, geocoding, search,
+               cases, case_photos, case_pages, open311, plans, plan_pages, checks, jobs, exports,
+               docs)  # fmt: skip
     for module in modules:
         app.include_router(module.router)
     # Leaflet and plugins are fetched at setup (`python -m geo_grid.assets`), never from a CDN

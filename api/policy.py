@@ -92,6 +92,7 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/geocode/batch": STAFF,
     "GET /api/v1/locate": STAFF,
     "GET /api/v1/reverse": STAFF,
+    "GET /api/v1/search": STAFF,
     # --- cases (area limits and reporter masking inside the services)
     "POST /api/v1/cases": CASE_WORKERS,
     "GET /api/v1/cases": CASE_READERS,
@@ -113,6 +114,11 @@ POLICY: dict[str, frozenset[str]] = {
     "PUT /api/v1/rules/{code}": ADMIN,
     "DELETE /api/v1/rules/{code}": ADMIN,
     "GET /api/v1/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
+    # --- spreadsheets: the indicators as their readers, the cases as theirs (area, masked)
+    "GET /api/v1/exports/indicators.xlsx": frozenset(
+        {"admin", "dispatcher", "leader", "planner", "viewer"}
+    ),
+    "GET /api/v1/exports/cases.xlsx": CASE_READERS,
     # --- plans (redrawing grids)
     "GET /api/v1/plans": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}": PLAN_READERS,

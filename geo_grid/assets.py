@@ -25,8 +25,8 @@ fetches or verifies the map assets (into ``DEST``) and the gazetteer.
 Examples
 --------
 >>> sorted(PACKAGES)  # doctest: +NORMALIZE_WHITESPACE
-['leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster', 'leaflet.vectorgrid',
- 'redoc', 'swagger-ui-dist']
+['html-to-image', 'leaflet', 'leaflet-draw', 'leaflet.heat', 'leaflet.markercluster',
+ 'leaflet.vectorgrid', 'redoc', 'swagger-ui-dist']
 >>> asset_path().name
 'vendor'
 """
@@ -133,6 +133,15 @@ PACKAGES: dict[str, NpmPackage] = {
             "1.3.0",
             "sha512-kWmj1pKM+MVdo/7Mg5zsB3YrGZvo/uIuiANV9MvWUFOG+Y2xAJzrteDhoIcCgTjHSSRJ36xdeGdIQVhuWjnCZw==",
             ("Leaflet.VectorGrid.bundled.min.js",),
+        ),
+        # a map's current view as a PNG and its print layout (geoGrid.exporter): the page's DOM
+        # (canvas layers, labels, legend, scale bar) drawn into an image in the browser
+        NpmPackage(
+            "html-to-image",
+            "1.11.13",
+            "sha512-cuOPoI7WApyhBElTTb9oqsawRvZ0rHhaHwghRLlTuffoD1B2aDemlCruLeZrUIIdvG7gs9xeELEPm6PhuASqrg==",
+            ("html-to-image.js",),
+            ("package.json", "LICENSE"),
         ),
         # the API documentation pages /docs and /redoc (api/docs.py)
         NpmPackage(

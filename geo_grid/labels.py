@@ -38,9 +38,11 @@ __all__ = [
     "GEOCODE_LEVEL",
     "GEOCODE_STATUS",
     "INDICATOR_COLOUR",
+    "INDICATOR_RATE",
     "JOB_KIND",
     "JOB_STAGE",
     "JOB_STATUS",
+    "PLACE_KIND",
     "PLAN_CHANGE",
     "PLAN_OP",
     "PHOTO_PHASE",
@@ -268,6 +270,28 @@ INDICATOR_COLOUR: dict[str | None, str] = {
     "yellow": "黄",
     "green": "绿",
     None: "案件过少，不评",
+}
+
+#: 红绿指标 rates (:data:`geo_grid.cases.indicators.RATES`).
+INDICATOR_RATE: dict[str, str] = {
+    "closure_rate": "结案率",
+    "ontime_rate": "按期结案率",
+    "rework_rate": "返工率",
+    "extension_rate": "延期率",
+    "response_rate": "响应率",
+    "solve_rate": "解决率",
+    "satisfaction": "满意率",
+}
+
+#: What the map's search box finds (:data:`geo_grid.address.places.PLACE_KINDS`).
+PLACE_KIND: dict[str, str] = {
+    "address": "门牌地址",
+    "grid": "网格",
+    "street": "街道",
+    "community": "社区",
+    "road": "道路",
+    "xiaoqu": "小区",
+    "village": "村",
 }
 
 

@@ -54,7 +54,9 @@ __all__ = [
     "ROSTER_COLUMNS",
     "RosterRole",
     "check_role_key",
+    "NAME_MAX",
     "duty_of",
+    "new_person",
     "parse_role_map",
     "person_id_for",
     "read_roster",
@@ -216,6 +218,33 @@ def person_id_for(district: str, name: str, phone: str | None) -> str:
     """
     digest = hashlib.sha1(f"{district}|{name}|{phone or ''}".encode()).hexdigest()[:16]
     return f"{district}P{digest}"
+
+
+#: The longest name a person may be given by hand (as a role's Chinese name).
+NAME_MAX = 32
+
+
+def new_person(district: str, name: Any, phone: Any, *, field: str = "") -> dict[str, str]:
+    """A person entered by hand (the planner's roster form): ``person_id`` (:func:`person_id_for`:
+    the same name and phone is the same person), ``name`` and ``phone``, checked as a roster
+    file's cells are. ``field`` prefixes the field an error names (``new_people.0.``).
+
+    >>> new_person("320113", " 王芳 ", "139 1234 5678")["name"]
+    '王芳'
+    >>> new_person("320113", "王芳", "电话", field="new_people.0.")
+    Traceback (most recent call last):
+    ...
+    geo_grid.errors.BadInput: phone: '电话' is not a phone number (digits, +, - and spaces)
+    """
+    text = " ".join(str(name or "").split())
+    if not text or len(text) > NAME_MAX or not text.isprintable():
+        raise BadInput(f"name: a person needs a name of 1-{NAME_MAX} characters",
+                       field=f"{field}name")  # fmt: skip
+    number = str(phone or "").strip()
+    if not _PHONE.fullmatch(number):
+        raise BadInput(f"phone: {number!r} is not a phone number (digits, +, - and spaces)",
+                       field=f"{field}phone")  # fmt: skip
+    return {"person_id": person_id_for(district, text, number), "name": text, "phone": number}
 
 
 def read_roster(

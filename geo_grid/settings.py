@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,9 +33,25 @@ class Settings(BaseSettings):
     #: where fetched data packages (the national gazetteer's CSV files) are kept; unset:
     #: ``$XDG_CACHE_HOME/geo-grid`` or ``~/.cache/geo-grid``, shared by every checkout of the machine
     data_cache: Path | None = None
+    #: the maps' base: a 天地图 preset (``tianditu:vec`` 矢量, ``tianditu:img`` 影像,
+    #: ``tianditu:ter`` 地形, each with its annotation), or an XYZ template
+    #: (``https://tiles.intranet/{z}/{x}/{y}.png``); unset: the district's own roads and names
+    #: drawn from the store (:mod:`geo_grid.maps.basemap`)
     tiles_url: str | None = None
     tiles_attribution: str = ""
+    #: the datum of the tiles: wgs84 / cgcs2000 (overlays drawn as stored) or gcj02 (AMap and
+    #: Tencent tiles: overlays shifted)
     tiles_crs: str = "wgs84"
+    #: 天地图's key (``tk``), which its tiles need
+    tiles_key: str | None = None
+    #: 天地图's tile matrix set: ``webmercator`` (its ``_w`` services) or ``cgcs2000`` (``_c``:
+    #: longitude/latitude, the maps then drawn in that projection)
+    tiles_projection: str = "webmercator"
+    #: where 天地图's tiles come from: its public servers, or the intranet's copy of them
+    #: (``http://10.0.0.8/tianditu``; ``{s}`` picks one of several servers)
+    tiles_host: str = "https://t{s}.tianditu.gov.cn"
+    #: the ``{s}`` servers of an XYZ template
+    tiles_subdomains: str = "abc"
     host: str = "127.0.0.1"
     port: int = 8000
     #: HMAC key signing the API's tokens; unset: a random key kept in ``<home>/auth-secret`` (0600),
@@ -126,6 +143,31 @@ class Settings(BaseSettings):
     #: longest period (``from``…``to``) a case page, indicator or case query may span, in days;
     #: longer ones are refused (422) instead of drawing every case since 1970
     max_period_days: int = 366
+    #: most cases one spreadsheet export holds (``/api/v1/exports/cases.xlsx``); a bigger
+    #: selection is refused (422) rather than cut short
+    export_max_rows: int = 50_000
+
+    @model_validator(mode="after")
+    def _tiles_work(self) -> Settings:
+        """A base map that cannot work is refused when the settings are read (naming the
+        setting), not on the first map a dispatcher opens."""
+        if self.tiles_url:
+            from geo_grid.errors import BadInput
+            from geo_grid.maps.basemap import tile_base
+
+            try:
+                tile_base(**self.tile_options())
+            except BadInput as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+    def tile_options(self) -> dict[str, Any]:
+        """The arguments of :func:`geo_grid.maps.basemap.tile_base` these settings give."""
+        return {
+            "url": self.tiles_url, "key": self.tiles_key, "projection": self.tiles_projection,
+            "host": self.tiles_host, "attribution": self.tiles_attribution,
+            "crs": self.tiles_crs, "subdomains": self.tiles_subdomains,
+        }  # fmt: skip
 
     @field_validator("time_zone")
     @classmethod

@@ -35,9 +35,11 @@ __all__ = [
     "OfflineLog",
     "PageReport",
     "browser_available",
+    "first_paint",
     "is_local_url",
     "load_page",
     "offline_page",
+    "record_timing",
     "serve_directory",
 ]
 
@@ -117,6 +119,28 @@ def is_local_url(url: str) -> bool:
     if parts.scheme in ("file", "data", "blob", "about", "chrome-error"):
         return True
     return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname in _LOCAL_HOSTS
+
+
+_FIRST_PAINT = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
+
+
+def first_paint(page) -> float:
+    """When the page first drew something (ms after its navigation started): its first
+    contentful paint, waited for (headless Chromium may draw only after ``load``)."""
+    page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length")
+    return round(page.evaluate(_FIRST_PAINT))
+
+
+def record_timing(**facts) -> None:
+    """Append ``facts`` (a page's first paint: ``page``, ``role``, ``viewport``,
+    ``first_contentful_paint_ms``; or a journey's ``journey``, ``seconds``) as one JSON line to
+    the file ``GEO_GRID_TIMINGS`` names (nothing without it): what ``bench/pages.py`` tabulates."""
+    import json
+
+    path = os.environ.get("GEO_GRID_TIMINGS")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(facts, ensure_ascii=False) + "\n")
 
 
 @functools.cache

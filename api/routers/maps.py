@@ -62,14 +62,15 @@ def _html(kind: str, district: str, **params: Any) -> HTMLResponse:
 
 
 @router.get("/map", response_class=HTMLResponse)
-def coverage_map(district: PageDistrict) -> HTMLResponse:
+def coverage_map(district: PageDistrict, principal: PrincipalDep) -> HTMLResponse:
     """The coverage map page: unified grids over street and community outlines.
 
     Every map page shows one district and opens on it: ``district``, or the caller's (the first
-    of theirs when their area holds several). Department layers are toggles; tooltips name the
-    grid leader and workers and count open cases; an address box finds the grid of an address.
-    HTML, works offline."""
-    return _html("coverage", district.code)
+    of theirs when their area holds several); a street or community account's page opens on
+    their area and names it, a grid worker's on their grids. Department layers are toggles;
+    tooltips name the grid leader and workers and count open cases; the search box finds
+    streets, communities, roads, 小区, grids and door plates. HTML, works offline."""
+    return _html("coverage", district.code, viewer=principal)
 
 
 @router.get("/map/checks/{layer}", response_class=HTMLResponse)
@@ -90,30 +91,31 @@ def cases_map(
     ``from``/``to`` (Beijing time when no offset is given) and ``category`` filter; a viewer limited
     to a street, a community or their own grids sees only those cases."""
     return _html(
-        "cases",
-        district.code,
-        start=period.start,
-        end=period.end,
-        category=category,
+        "cases", district.code, start=period.start, end=period.end, category=category,
         viewer=principal,
-    )
+    )  # fmt: skip
 
 
 @router.get("/map/indicators", response_class=HTMLResponse)
-def indicators_map(period: PeriodDep, district: PageDistrict) -> HTMLResponse:
+def indicators_map(
+    period: PeriodDep, district: PageDistrict, principal: PrincipalDep
+) -> HTMLResponse:
     """The 红绿指标 map page: grids red, yellow or green by their indicators.
 
     States the on-time closure rate of the period and how many grids are of each colour (by the
-    district's thresholds)."""
-    return _html("indicators", district.code, start=period.start, end=period.end)
+    district's thresholds); each grid's tooltip says which rates made it red or yellow against
+    which thresholds, and a grid with too few cases shows its community's colour. A street or
+    community leader sees and the page names their area."""
+    return _html("indicators", district.code, start=period.start, end=period.end, viewer=principal)
 
 
 @router.get("/map/services", response_class=HTMLResponse)
-def services_map(district: PageDistrict) -> HTMLResponse:
+def services_map(district: PageDistrict, principal: PrincipalDep) -> HTMLResponse:
     """The service map page: stations 驿站, their 10-minute walking reach, households covered.
 
-    Households outside every reach are drawn as their own layer."""
-    return _html("services", district.code)
+    Households outside every reach are drawn as their own layer. Opens on the caller's street,
+    community or grids."""
+    return _html("services", district.code, viewer=principal)
 
 
 @router.get("/map/dispatch", response_class=HTMLResponse)

@@ -215,8 +215,10 @@ def plan_buildings(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any
 
 @router.get("/{plan_id}/roster/{code}", response_model=schemas.RosterFormOut)
 def roster_form(plan_id: int, code: GridCode, principal: PrincipalDep) -> Any:
-    """Who will be on duty in one grid of the plan: the grid's roster, the people the plan adds,
-    and whom the planner may choose from (the people on duty in the grids of its community).
+    """Who will be on duty in one grid of the plan: the grid's roster, the people a merge or
+    recode of the plan carries to it, the people the plan adds, whom the planner may choose from
+    (those carried, then the people on duty in the grids of its community) and the district's
+    roles on duty.
 
     No phone numbers."""
     return plans.roster_form(plan_id, code, viewer=principal)
@@ -229,9 +231,15 @@ def set_roster(
     """Put people on duty in one grid of the plan (a split's new grid has nobody).
 
     Replaces what the plan had for the grid; the people join the roster when the plan is
-    published, in the publish's transaction. People of the plan's district only."""
+    published, in the publish's transaction. People of the plan's district only, in its roles
+    on duty; ``new_people`` (name, phone, role) are added to the district first, in the same
+    transaction. For a grid a merge or recode carries people to, the entries are the planner's
+    choice of whom it gets."""
     entries = [e.model_dump() for e in body.entries]
-    return plans.set_roster(plan_id, code, entries, author=principal.label, viewer=principal)
+    people = [p.model_dump() for p in body.new_people]
+    return plans.set_roster(
+        plan_id, code, entries, new_people=people, author=principal.label, viewer=principal
+    )
 
 
 @router.get("/{plan_id}/suggest", response_model=schemas.SuggestionsOut)

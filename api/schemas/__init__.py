@@ -19,6 +19,7 @@ from api.schemas import (
     cases,
     checks,
     districts,
+    exports,
     geocoding,
     grids,
     health,
@@ -27,12 +28,14 @@ from api.schemas import (
     open311,
     plans,
     plans_workspace,
+    search,
 )
 from api.schemas.access import *  # noqa: F403
 from api.schemas.body import *  # noqa: F403
 from api.schemas.cases import *  # noqa: F403
 from api.schemas.checks import *  # noqa: F403
 from api.schemas.districts import *  # noqa: F403
+from api.schemas.exports import *  # noqa: F403
 from api.schemas.geocoding import *  # noqa: F403
 from api.schemas.grids import *  # noqa: F403
 from api.schemas.health import *  # noqa: F403
@@ -41,9 +44,10 @@ from api.schemas.layers import *  # noqa: F403
 from api.schemas.open311 import *  # noqa: F403
 from api.schemas.plans import *  # noqa: F403
 from api.schemas.plans_workspace import *  # noqa: F403
+from api.schemas.search import *  # noqa: F403
 
 _MODULES = (
-    access, body, cases, checks, districts, geocoding, grids, health, jobs, layers, open311, plans,
-    plans_workspace,
+    access, body, cases, checks, districts, exports, geocoding, grids, health, jobs, layers, open311,
+    plans, plans_workspace, search,
 )  # fmt: skip
 __all__ = sorted(name for module in _MODULES for name in module.__all__)

@@ -180,6 +180,14 @@ class PublishOut(BaseModel):
     retired_generation_id: int | None
     cases_regridded: int
     roster_added: int = Field(description="People the plan put on duty, now on the roster.")
+    roster_moved: int = Field(
+        0, description="Roster rows of merged or recoded grids moved to the code they went to."
+    )
+    roster_retired: int = Field(
+        0,
+        description="Roster rows of merged or recoded grids no longer active: not the planner's "
+        "choice for the grid they went to, or there twice.",
+    )
     unstaffed: list[str] = Field(
         description="Grids of the communities the plan changed, published with nobody on duty."
     )

@@ -119,7 +119,7 @@ def _where(addresses: pd.DataFrame, n: int, rng: np.random.Generator) -> _Spots:
     grids = np.unique(grid_of)
     weight = rng.pareto(1.6, len(grids)) + 0.2
     kinds = rng.choice(list(_BIASES) + ["plain"] * 3, size=len(grids))
-    perf = np.clip(rng.normal(1.0, 0.35, len(grids)), 0.45, 2.2)  # >1: slower than the SLA
+    perf = np.clip(rng.normal(0.65, 0.25, len(grids)), 0.45, 2.2)  # >1: slower than the SLA
     g_index = {g: i for i, g in enumerate(grids)}
     per_addr = weight[np.searchsorted(grids, grid_of)]
     pick = rng.choice(len(addr), size=n, p=per_addr / per_addr.sum())
@@ -339,7 +339,7 @@ def _dispatch(path: _Path, cat, decision, at: datetime) -> datetime | None:
 def _accept(path: _Path, handler: str, t: datetime, perf: float) -> datetime:
     """The handler accepts the case and, some time later, contacts the reporter."""
     rng = path.rng
-    t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.6 * perf)))
+    t_contact = t + timedelta(hours=float(rng.gamma(1.5, 0.25 * perf)))
     t += timedelta(hours=float(rng.uniform(0.2, 3)))
     path.until(t, escalate=False)
     path.step("accept", t, handler, "grid_worker")
@@ -356,7 +356,7 @@ def _work(path: _Path, rule, handler: str, t: datetime, perf: float) -> datetime
     """Handling (now and then suspended), then verification, which sometimes sends it back."""
     rng = path.rng
     work = rule.sla_hours["handle"] * float(rng.lognormal(np.log(0.55 * perf), 0.55))
-    if rng.random() < 0.04 * perf:
+    if rng.random() < 0.02 * perf:
         s_at = t + timedelta(hours=work / 3)
         if s_at <= path.end:
             path.step("suspend", s_at, handler, "grid_worker", "等待条件")
@@ -370,7 +370,7 @@ def _work(path: _Path, rule, handler: str, t: datetime, perf: float) -> datetime
     path.row["handled_at"] = t
     t += timedelta(hours=float(rng.uniform(1, rule.sla_hours["verify"] * perf)))
     path.until(t, escalate=True)
-    if rng.random() < 0.05 * perf:
+    if rng.random() < 0.02 * perf:
         path.step("reopen", t, "核查员", "dispatcher", "核查不通过")
         path.row["reopened"] = 1
         t += timedelta(hours=float(rng.uniform(4, 24)))
@@ -394,7 +394,7 @@ def _close(path: _Path, t: datetime, perf: float):
     if rng.random() < 0.7:
         t += timedelta(hours=float(rng.uniform(1, 48)))
         if t <= path.end:
-            rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.55, 0.25, 0.1, 0.06, 0.04]))
+            rating = int(rng.choice([5, 4, 3, 2, 1], p=[0.78, 0.18, 0.02, 0.01, 0.01]))
             if perf > 1.4 and rating > 2:
                 rating -= 1
             path.step("rate", t, "12345回访", "dispatcher", "市民评价", {"rating": rating})

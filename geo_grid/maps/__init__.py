@@ -15,9 +15,10 @@ Safe: stored text reaches a page only through :func:`js_literal` (scripts) and :
 (markup), so a grid named ``</script>`` is shown, never run.
 
 Every builder takes the same page options as keyword arguments (:class:`PageOptions`:
-``asset_base``, ``tiles_url``, ``tiles_attribution``, ``tiles_crs`` and ``district``, a
+``asset_base``, ``tiles_url``, ``tiles_attribution``, ``tiles_crs``, ``district``, a
 :class:`MapDistrict`: the metric CRS its simplification tolerances are measured in, and the
-bounds a page opens on).
+bounds a page opens on, and ``base``, a :class:`BaseMap` in place of the three ``tiles_``
+options: 天地图, an XYZ template, or the district's own roads and names).
 
 The package, by layer (each module's docstring says more):
 
@@ -27,7 +28,9 @@ The package, by layer (each module's docstring says more):
   (:func:`services_map` and the station reach it draws), :mod:`~geo_grid.maps.plan`
   (:func:`plan_map`);
 - what every page shares: :mod:`~geo_grid.maps.page` (open a page, draw geometries for its
-  tiles, close it, write it), :mod:`~geo_grid.maps.frames` (check and read the inputs),
+  tiles, close it, write it), :mod:`~geo_grid.maps.basemap` (what it is drawn over: 天地图, an
+  XYZ template, or the district's own roads and names), :mod:`~geo_grid.maps.frames` (check and
+  read the inputs),
   :mod:`~geo_grid.maps.elements` (the Leaflet layers and controls, the two escapes),
   :mod:`~geo_grid.maps.encode` (simplify and pack coordinates), :mod:`~geo_grid.maps.assets`
   (what a page loads and copies beside it).
@@ -47,6 +50,7 @@ Examples
 True
 """
 
+from geo_grid.maps.basemap import BaseMap, tile_base, vector_base
 from geo_grid.maps.cases import (
     INDICATOR_COLOURS,
     case_classes,
@@ -64,7 +68,7 @@ from geo_grid.maps.coverage import (
 )
 from geo_grid.maps.elements import html_text, js_literal
 from geo_grid.maps.grid import grid_map
-from geo_grid.maps.page import MapDistrict, PageOptions, map_html, write_map
+from geo_grid.maps.page import MapDistrict, PageOptions, focus_html, map_html, write_map
 from geo_grid.maps.plan import PLAN_STYLES, plan_map
 from geo_grid.maps.services import (
     ServiceCoverage,
@@ -74,6 +78,7 @@ from geo_grid.maps.services import (
 )
 
 __all__ = [
+    "BaseMap",
     "DEFECT_STYLES",
     "INDICATOR_COLOURS",
     "INLINE_LIMIT",
@@ -88,6 +93,7 @@ __all__ = [
     "coverage_map",
     "defect_style",
     "dispatch_map",
+    "focus_html",
     "grid_map",
     "html_text",
     "indicators_map",
@@ -97,5 +103,7 @@ __all__ = [
     "service_coverage",
     "service_stations",
     "services_map",
+    "tile_base",
+    "vector_base",
     "write_map",
 ]

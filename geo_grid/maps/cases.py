@@ -26,7 +26,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Unpack
 
 import folium
@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from geo_grid.access import mask_text
+from geo_grid.cases.indicators import COLOUR_SOURCE, Thresholds, explain
 from geo_grid.crs import STORAGE_EPSG
 from geo_grid.errors import BadInput
 from geo_grid.labels import CASE_STATE, INDICATOR_COLOUR, ROSTER_ROLE, label
@@ -88,14 +89,21 @@ _CASE_POPUP = [
     ["address", "地址"],
     ["received", "受理时间"],
 ]
+#: Fills of grids that borrow their community's colour (too few cases of their own): paler.
+_BORROWED = {k: {**v, "fillOpacity": 0.3, "dashArray": "4 3"} for k, v in
+             INDICATOR_COLOURS.items() if k}  # fmt: skip
 _INDICATOR_OPTIONS = {
     "style": {"weight": 0.7},
-    "styleField": "colour",
-    "styles": {str(k): v for k, v in INDICATOR_COLOURS.items()},
+    "styleField": "style",
+    "styles": {
+        **{str(k): v for k, v in INDICATOR_COLOURS.items()},
+        **{f"{k}~": v for k, v in _BORROWED.items()},
+    },
     "hover": {"weight": 3},
     "title": "name",
     "tooltip": [
         ["light", "指标"],
+        ["why", "原因"],
         ["ontime", "按期结案率"],
         ["closure", "结案率"],
         ["received", "受理"],
@@ -310,35 +318,34 @@ def cases_map(
     return page.finish(Legend("每网格案件数 / 案件状态", legend), info)
 
 
-def _indicator_cells(indicators: pd.DataFrame, codes: list[str]) -> Callable[[str], list[Any]]:
-    """Reads one indicator column in the order of ``codes`` (``None`` for a grid without a row)."""
-    table = indicators.drop_duplicates("code")
-    table.index = pd.Index([str(c) for c in table["code"]])
-
-    def cells(name: str) -> list[Any]:
-        if name not in table.columns:
-            return [None] * len(codes)
-        values = table[name].reindex(codes)
-        return column(pd.DataFrame({name: values.to_numpy()}), name)
-
-    return cells
-
-
 def _pct(values: list[Any]) -> list[str | None]:
-    return [None if v is None else f"{100 * float(v):.0f}%" for v in values]
+    return [None if v is None or pd.isna(v) else f"{100 * float(v):.0f}%" for v in values]
 
 
-def _indicators_info(indicators: pd.DataFrame, counts: dict, period: str | None) -> str:
+def _indicator_rows(indicators: pd.DataFrame, codes: list[str]) -> list[dict[str, Any]]:
+    """The indicator row of each grid of ``codes`` in order (empty for a grid without one)."""
+    table = indicators.drop_duplicates("code")
+    by_code = dict(zip(table["code"].astype(str), table.to_dict("records"), strict=True))
+    return [by_code.get(code, {}) for code in codes]
+
+
+def _indicators_info(indicators: pd.DataFrame, counts: dict, borrowed: int,
+                     period: str | None, area: str | None) -> str:  # fmt: skip
     """The summary box: the on-time closure rate of due cases and the grids of each colour."""
     table = indicators.drop_duplicates("code")
     due = int(pd.to_numeric(table.get("due", pd.Series(dtype=float)), errors="coerce").sum())
     on_time = pd.to_numeric(table.get("closed_on_time", pd.Series(dtype=float)), errors="coerce")
     rate = f"{100 * on_time.sum() / due:.1f}%" if due else "—"
-    info = "<h3>红绿指标</h3>"
+    info = f"<h3>红绿指标{'：' + html_text(area) if area else ''}</h3>"
     if period:
         info += f"{html_text(period)}<br>"
     info += f"按期结案率 <b>{rate}</b>（到期 {due} 件）<br>"
-    return info + f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
+    info += f"红 {counts['red']} · 黄 {counts['yellow']} · 绿 {counts['green']} 个网格"
+    if borrowed:
+        info += (
+            f"<br><small>其中 {borrowed} 个网格案件过少，沿用所在社区或街道的颜色（浅色）</small>"
+        )
+    return info
 
 
 def indicators_map(
@@ -346,30 +353,45 @@ def indicators_map(
     indicators: pd.DataFrame,
     *,
     period: str | None = None,
+    thresholds: Thresholds | None = None,
+    area: str | None = None,
     simplify_m: float = 4.0,
     **options: Unpack[PageOptions],
 ) -> folium.Map:
     """红绿指标: grids coloured red/yellow/green by their worst rate, with the on-time rate.
 
     ``indicators`` are rows of :func:`geo_grid.cases.indicators.indicators` at level ``grid``
-    (``code, received, due, closed, closed_on_time, overdue, closure_rate, ontime_rate, colour``).
-    Grids without a row (no case due) are grey. The summary states the district's on-time closure
-    rate (due cases closed by their deadline ÷ due cases) and how many grids are of each colour.
-    ``district`` gives the metric CRS ``simplify_m`` is measured in, and the centre.
+    (``code, received, due, closed, closed_on_time, overdue, closure_rate, ontime_rate, colour``;
+    with ``reasons``, ``reason_values`` and ``colour_source`` from
+    :func:`~geo_grid.cases.indicators.inherit_colours` the tooltip says which rates made a grid
+    red or yellow against which ``thresholds``, and a grid that borrows its community's colour is
+    drawn paler). Grids without a colour are grey. The summary states the on-time closure rate
+    (due cases closed by their deadline ÷ due cases) and how many grids are of each colour;
+    ``area`` names what the map shows (a street leader's street). ``district`` gives the metric
+    CRS ``simplify_m`` is measured in, and the centre.
     """
     grids = check_frame(grids, "grids", ("code",))
     missing = [c for c in ("code", "colour") if c not in indicators.columns]
     if missing:
         raise BadInput(f"indicators: missing column(s) {', '.join(missing)}", field="indicators")
+    thresholds = thresholds or Thresholds()
     page = open_page("红绿指标", around=grids, **options)
     codes = [str(c) for c in grids["code"].tolist()]
-    cells = _indicator_cells(indicators, codes)
-    colours = [c if c in INDICATOR_COLOURS else None for c in cells("colour")]
-    fields = ["code", "name", "colour", "light", "received", "due", "ontime", "closure", "overdue"]
+    rows = _indicator_rows(indicators, codes)
+    colours = [r.get("colour") if r.get("colour") in INDICATOR_COLOURS else None for r in rows]
+    borrowed = [c is not None and r.get("colour_source") in COLOUR_SOURCE
+                for c, r in zip(colours, rows, strict=True)]  # fmt: skip
+    fields = ["code", "name", "style", "light", "why", "received", "due", "ontime", "closure",
+              "overdue"]  # fmt: skip
     columns = [
-        codes, column(grids, "name"), [str(c) for c in colours],
-        [INDICATOR_COLOUR[c] for c in colours], cells("received"), cells("due"),
-        _pct(cells("ontime_rate")), _pct(cells("closure_rate")), cells("overdue"),
+        codes, column(grids, "name"),
+        [f"{c}~" if b else str(c) for c, b in zip(colours, borrowed, strict=True)],
+        [INDICATOR_COLOUR[c] + (f"（沿用{COLOUR_SOURCE[r['colour_source']]}）" if b else "")
+         for c, b, r in zip(colours, borrowed, rows, strict=True)],
+        [explain(r, thresholds) for r in rows],
+        [r.get("received") for r in rows], [r.get("due") for r in rows],
+        _pct([r.get("ontime_rate") for r in rows]), _pct([r.get("closure_rate") for r in rows]),
+        [r.get("overdue") for r in rows],
     ]  # fmt: skip
     layer = _grid_layer(
         page, grids, fields, columns, _INDICATOR_OPTIONS, "网格红绿指标", simplify_m
@@ -380,7 +402,11 @@ def indicators_map(
         (f"{INDICATOR_COLOUR[k]}（{counts[k]} 个网格）", INDICATOR_COLOURS[k])
         for k in INDICATOR_COLOURS
     ]
-    return page.finish(Legend("红绿指标", legend), _indicators_info(indicators, counts, period))
+    if any(borrowed):
+        legend.append(("浅色虚线：案件过少，沿用社区或街道颜色",
+                       {"color": "#555", "fillColor": "#e0e0e0", "dashArray": "4 3"}))  # fmt: skip
+    info = _indicators_info(indicators, counts, sum(borrowed), period, area)
+    return page.finish(Legend("红绿指标", legend), info)
 
 
 def dispatch_map(

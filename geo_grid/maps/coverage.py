@@ -276,7 +276,7 @@ def coverage_map(
     *,
     roster: pd.DataFrame | None = None,
     open_cases: Any = None,
-    search_url: str | None = "/api/v1/geocode",
+    search_url: str | None = "/api/v1/search",
     simplify_m: float = 4.0,
     label_zoom: int = 15,
     tiles_base: str | None = None,
@@ -302,7 +302,8 @@ def coverage_map(
         Open case count per grid code: a mapping, a Series indexed by code, or case rows with a
         ``grid_code`` column.
     search_url
-        Address search endpoint called as ``search_url?q=`` (``&crs=`` added when shifted);
+        The search endpoint (``/api/v1/search``: typed hits of streets, communities, roads,
+        小区, grids and door plates) called as ``search_url?q=`` (``&crs=`` added when shifted);
         ``None`` leaves the search box out.
     simplify_m
         Coverage simplification tolerance in metres (topology kept).
@@ -327,7 +328,7 @@ def coverage_map(
     layers = _check_layers(grids_by_layer)
     page = open_page("网格覆盖图", around=layers[UNIFIED], **options)
     people, cases = roster_index(roster), case_counts(open_cases)
-    use_tiles = bool(tiles_base) and page.shift is None
+    use_tiles = bool(tiles_base) and page.shift is None and page.mercator
     tiles_base = (tiles_base or "").rstrip("/")
     if use_tiles:
         page.add(

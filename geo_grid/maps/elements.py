@@ -124,7 +124,8 @@ geoGrid.zoomLabels({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
 
 
 class SearchBox(folium.MacroElement):
-    """An address box calling ``url?q=`` and outlining the matched grid of ``layer``."""
+    """A search box calling ``url?q=`` (``/api/v1/search``), listing its hits and showing the
+    chosen one with the grid of ``layer`` that answers for it."""
 
     _template = Template(
         """

@@ -58,9 +58,11 @@ from geo_grid.crs import (
     wgs84_to_gcj02,
 )
 from geo_grid.errors import BadInput
-from geo_grid.maps.assets import OwnAssets, copy_assets
-from geo_grid.maps.elements import Legend, MapCall, html_text
+from geo_grid.maps.assets import OwnAssets, Plugins, copy_assets
+from geo_grid.maps.basemap import BaseMap, vector_layer
+from geo_grid.maps.elements import Legend, MapCall, html_text, js_literal
 from geo_grid.maps.encode import simplify_coverage
+from geo_grid.timefmt import local_zone, zone_name
 
 __all__ = [
     "MapDistrict",
@@ -70,6 +72,7 @@ __all__ = [
     "display_geoms",
     "display_transform",
     "fit",
+    "focus_html",
     "label_points",
     "map_html",
     "open_page",
@@ -108,6 +111,8 @@ class MapDistrict:
     local_crs: str
     centre: tuple[float, float]
     bounds: BBox | None = None
+    #: what the page is of (栖霞区, a leader's street), for the head of its print layout
+    name: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -128,10 +133,12 @@ class MapDistrict:
             raise BadInput(f"district: centre {self.centre!r} is not (lon, lat)", field="district")
 
     @classmethod
-    def of_bounds(cls, local_crs: str, bounds: BBox) -> MapDistrict:
-        """A district whose pages open on ``bounds`` (its outline's), centred in them."""
+    def of_bounds(cls, local_crs: str, bounds: BBox, name: str | None = None) -> MapDistrict:
+        """A district (named ``name``) whose pages open on ``bounds`` (its outline's), centred
+        in them."""
         minx, miny, maxx, maxy = (float(v) for v in bounds)
-        return cls(local_crs, ((minx + maxx) / 2, (miny + maxy) / 2), (minx, miny, maxx, maxy))
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+        return cls(local_crs, centre, (minx, miny, maxx, maxy), name)
 
     @classmethod
     def around(cls, frame: gpd.GeoDataFrame | None) -> MapDistrict:
@@ -141,7 +148,7 @@ class MapDistrict:
         >>> from shapely import box
         >>> grids = gpd.GeoDataFrame(geometry=[box(114.2, 30.5, 114.4, 30.7)], crs=4490)
         >>> MapDistrict.around(grids)
-        MapDistrict(local_crs='EPSG:4547', centre=(114.3, 30.6), bounds=None)
+        MapDistrict(local_crs='EPSG:4547', centre=(114.3, 30.6), bounds=None, name=None)
         """
         geoms = (
             np.asarray(frame.to_crs(STORAGE_EPSG).geometry.array, dtype=object)
@@ -164,6 +171,7 @@ def base_map(
     tiles_attribution: str,
     centre: tuple[float, float],
     bounds: BBox | None = None,
+    base: BaseMap | None = None,
 ) -> folium.Map:
     """An empty Leaflet map whose every asset comes from ``asset_base`` (no CDN, no jQuery).
 
@@ -171,9 +179,11 @@ def base_map(
     shared class list, so we assign new lists instead). Every page gets the project's icon and a
     metric-only scale bar (Leaflet's default also shows miles and feet). ``centre`` is
     ``(lon, lat)``; ``bounds`` (a district's outline), when given, is the view the page opens on
-    and keeps (:func:`fit` leaves it).
+    and keeps (:func:`fit` leaves it). ``base`` (:mod:`geo_grid.maps.basemap`) gives its tile
+    layers and the projection they need; without it ``tiles_url`` is one XYZ template.
     """
     m = folium.Map(
+        crs=base.projection if base is not None else "EPSG3857",
         location=[centre[1], centre[0]],
         zoom_start=12,
         zoom_snap=0.25,
@@ -190,7 +200,14 @@ def base_map(
     m.get_root().header.add_child(
         folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
     )
-    if tiles_url:
+    if base is not None:
+        for spec in base.tiles:
+            folium.TileLayer(
+                tiles=spec.url, attr=spec.attribution, name=spec.name, overlay=False,
+                control=False, max_zoom=19, max_native_zoom=spec.max_native_zoom,
+                subdomains=spec.subdomains, zoom_offset=spec.zoom_offset,
+            ).add_to(m)  # fmt: skip
+    elif tiles_url:
         folium.TileLayer(
             tiles=tiles_url,
             attr=tiles_attribution or "底图",
@@ -200,7 +217,7 @@ def base_map(
             max_zoom=19,
         ).add_to(m)
     m.add_child(OwnAssets(asset_base))
-    m.add_child(MapCall("geoGrid.scale"))
+    m.add_child(MapCall("geoGrid.scale"))  # also makes the map the page's (geoGrid.pageMap)
     m.geo_grid_asset_base = asset_base
     m.geo_grid_bounds = bounds
     if bounds is not None:
@@ -288,6 +305,11 @@ class Page:
     asset_base: str
     tiles_crs: str = "wgs84"
     framed: list[np.ndarray] = field(default_factory=list)
+    #: drawn in Web Mercator (the project's vector tiles fit only then)
+    mercator: bool = True
+    #: the page's title and what it is of: the head of its PNG and print layout
+    title: str = ""
+    place: str | None = None
 
     def geoms(
         self,
@@ -318,15 +340,32 @@ class Page:
     ) -> folium.Map:
         """The page's closing block: legend, info box (``info`` is HTML, its text escaped by the
         caller with :func:`~geo_grid.maps.elements.html_text`), ``last`` elements, the layer
-        control at ``control``, and the view fitted to the framed geometries."""
+        control at ``control`` (folded into its button on a phone-sized screen, where the boxes
+        of the top-right corner move to the bottom-left one: ``geoGrid.compact``), and the view
+        fitted to the framed geometries."""
         if legend is not None:
             self.map.add_child(legend)
         if info:
             self.map.add_child(MapCall("geoGrid.infoBox", info))
         self.add(*last)
+        self.add(*self._exporter())
         folium.LayerControl(collapsed=False, position=control).add_to(self.map)
+        self.map.add_child(MapCall("geoGrid.compact"))  # phones: the control folds, boxes move
         fit(self.map, self.framed)
         return self.map
+
+    def _exporter(self) -> tuple[Element, Element]:
+        """The export buttons (``js/geo_grid_export.js``, which loads html-to-image from the
+        vendor folder beside it when first asked for a PNG): the view as a PNG, and its print
+        layout headed by the title, what it is of and the time in the district's zone."""
+        options = {
+            "title": self.title, "place": self.place, "zone": getattr(local_zone(), "key", "UTC"),
+            "zoneName": zone_name(),
+        }  # fmt: skip
+        return (
+            Plugins(self.asset_base, (), ("js/geo_grid_export.js",)),
+            MapCall("geoGridExport.exporter", options),
+        )
 
 
 class PageOptions(TypedDict, total=False):
@@ -342,6 +381,9 @@ class PageOptions(TypedDict, total=False):
     ``district``
         The district's metric CRS (simplification tolerances are measured in it), centre and
         bounds (:class:`MapDistrict`) [none: taken from what the page draws].
+    ``base``
+        The page's base (:mod:`geo_grid.maps.basemap`: 天地图, an XYZ template, or the
+        district's own roads and names), in place of the three ``tiles_`` options [none].
 
     >>> open_page("示例", tiles_crs="gcj02").shift is not None
     True
@@ -356,6 +398,7 @@ class PageOptions(TypedDict, total=False):
     tiles_attribution: str
     tiles_crs: str
     district: MapDistrict | None
+    base: BaseMap | None
 
 
 _PAGE_DEFAULTS: PageOptions = {
@@ -364,6 +407,7 @@ _PAGE_DEFAULTS: PageOptions = {
     "tiles_attribution": "",
     "tiles_crs": "wgs84",
     "district": None,
+    "base": None,
 }
 
 
@@ -373,12 +417,18 @@ def open_page(
     """Check the base map's CRS, then open an empty page titled ``title`` (:func:`base_map`)
     for ``options``' district, or without one for the data ``around``
     (:meth:`MapDistrict.around`). An option :class:`PageOptions` does not name is a TypeError,
-    as a misspelt keyword argument is."""
+    as a misspelt keyword argument is.
+
+    A ``base`` option (:mod:`geo_grid.maps.basemap`) replaces ``tiles_url``,
+    ``tiles_attribution`` and ``tiles_crs``: its tiles, or the district's own roads and names
+    drawn under every layer."""
     unknown = sorted(set(options) - PageOptions.__optional_keys__)
     if unknown:
         raise TypeError(f"unexpected keyword argument {unknown[0]!r} (see PageOptions)")
     o: PageOptions = {**_PAGE_DEFAULTS, **options}
-    shift = display_transform(o["tiles_crs"])
+    base = o["base"]
+    tiles_crs = base.crs if base is not None else o["tiles_crs"]
+    shift = display_transform(tiles_crs)
     district = o["district"] or MapDistrict.around(around)
     m = base_map(
         title=title,
@@ -387,8 +437,44 @@ def open_page(
         tiles_attribution=o["tiles_attribution"],
         centre=district.centre,
         bounds=district.bounds,
+        base=base,
     )
-    return Page(m, shift, district.local_crs, o["asset_base"], o["tiles_crs"])
+    page = Page(
+        m, shift, district.local_crs, o["asset_base"], tiles_crs,
+        mercator=base is None or base.mercator, title=title, place=district.name,
+    )  # fmt: skip
+    if base is not None and not base.tiles and (base.roads is not None or base.places is not None):
+        page.add(vector_layer(
+            base, lambda gdf, m: page.geoms(gdf, m, coverage=False, frame=False),
+            mercator=page.mercator,
+        ))  # fmt: skip
+    return page
+
+
+def focus_html(
+    html: str,
+    *,
+    bounds: Sequence[float],
+    name: str,
+    codes: Sequence[str] = (),
+    place: str | None = None,
+) -> str:
+    """A page's HTML that opens on ``bounds`` (min lon, min lat, max lon, max lat) and names
+    them (a street leader's street, a grid worker's grid) in a box, the grids ``codes``
+    outlined: what a viewer of part of a district sees of its page; ``place`` (the area's own
+    name) heads its print layout. The one cached page of the district serves every viewer; this
+    adds a last script to it.
+
+    >>> html = focus_html("<html><body></body></html>", bounds=[118.9, 32.1, 119.0, 32.2],
+    ...     name="所辖范围：尧化街道</script>")
+    >>> html.count("</script>"), "\\u003c/script\\u003e" in html, html.endswith("</html>")
+    (1, True, True)
+    """
+    args = js_literal({"bounds": [float(v) for v in bounds], "name": str(name),
+                       "codes": [str(c) for c in codes], "place": place})  # fmt: skip
+    script = f"<script>geoGrid.focus({args});</script>"
+    at = html.rfind("</html>")
+    return html + script if at < 0 else html[:at] + script + html[at:]
 
 
 def map_html(m: folium.Map) -> str:

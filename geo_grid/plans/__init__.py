@@ -54,7 +54,14 @@ from geo_grid.plans.balancing import balance
 from geo_grid.plans.codes import next_codes
 from geo_grid.plans.context import Bands, EditResult, PlanContext
 from geo_grid.plans.diffs import diff_layers
-from geo_grid.plans.edits import EDIT_OPS, UNDO, apply_edit, undo_target, validate_edit
+from geo_grid.plans.edits import (
+    EDIT_OPS,
+    UNDO,
+    apply_edit,
+    live_edits,
+    undo_target,
+    validate_edit,
+)
 from geo_grid.plans.impact import assign_points
 from geo_grid.plans.merging import merge_grids
 from geo_grid.plans.moves import move_buildings
@@ -63,8 +70,13 @@ from geo_grid.plans.reshaping import reshape_grid
 from geo_grid.plans.splitting import divide_grid, split_grid
 from geo_grid.plans.staffing import (
     OFF_DUTY_ROLES,
+    PLAN_DUTIES,
     PLAN_ROSTER_ROLES,
+    code_moves,
+    off_duty_keys,
     on_duty_counts,
+    roster_after,
+    roster_changes,
     unstaffed,
 )
 from geo_grid.plans.suggestions import suggest
@@ -72,6 +84,7 @@ from geo_grid.plans.suggestions import suggest
 __all__ = [
     "EDIT_OPS",
     "OFF_DUTY_ROLES",
+    "PLAN_DUTIES",
     "PLAN_ROSTER_ROLES",
     "UNDO",
     "Bands",
@@ -79,14 +92,19 @@ __all__ = [
     "PlanContext",
     "apply_edit",
     "balance",
+    "code_moves",
     "diff_layers",
     "divide_grid",
     "merge_grids",
     "move_buildings",
+    "live_edits",
     "next_codes",
+    "off_duty_keys",
     "on_duty_counts",
     "recode_grid",
     "reshape_grid",
+    "roster_after",
+    "roster_changes",
     "split_grid",
     "suggest",
     "undo_target",

@@ -17,7 +17,7 @@ from geo_grid.plans.recoding import recode_grid
 from geo_grid.plans.reshaping import reshape_grid
 from geo_grid.plans.splitting import divide_grid, split_grid
 
-__all__ = ["EDIT_OPS", "UNDO", "apply_edit", "undo_target", "validate_edit"]
+__all__ = ["EDIT_OPS", "UNDO", "apply_edit", "live_edits", "undo_target", "validate_edit"]
 
 
 #: Edit operations by name, with the parameter names each takes (JSON-ready; geometry as GeoJSON).
@@ -37,19 +37,15 @@ UNDO = "undo"
 _UNDOABLE = frozenset({*EDIT_OPS, "import"})
 
 
-def undo_target(log: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The edit an undo takes back now: the last edit of the log not undone yet (undos pop edits
-    off a stack in order), or None when there is none.
-
-    ``log`` is the plan's edit log in order (``seq``, ``op``, ``params``); an undo names the edit
-    it took back, so undoing twice takes back the two last edits.
+def live_edits(log: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The edits of ``log`` (the plan's edit log in order: ``seq``, ``op``, ``params``) that
+    stand: not undone (undos pop edits off a stack in order; an undo names the edit it took
+    back), in order.
 
     >>> log = [{"seq": 1, "op": "split", "params": {}}, {"seq": 2, "op": "merge", "params": {}},
     ...        {"seq": 3, "op": "undo", "params": {"seq": 2}}]
-    >>> undo_target(log)["seq"]
-    1
-    >>> undo_target(log + [{"seq": 4, "op": "undo", "params": {"seq": 1}}]) is None
-    True
+    >>> [e["seq"] for e in live_edits(log)]
+    [1]
     """
     stack: list[Mapping[str, Any]] = []
     for entry in log:
@@ -59,6 +55,21 @@ def undo_target(log: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
                 stack.pop()
         elif entry["op"] in _UNDOABLE:
             stack.append(entry)
+    return stack
+
+
+def undo_target(log: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The edit an undo takes back now: the last edit of the log not undone yet
+    (:func:`live_edits`), or None when there is none.
+
+    >>> log = [{"seq": 1, "op": "split", "params": {}}, {"seq": 2, "op": "merge", "params": {}},
+    ...        {"seq": 3, "op": "undo", "params": {"seq": 2}}]
+    >>> undo_target(log)["seq"]
+    1
+    >>> undo_target(log + [{"seq": 4, "op": "undo", "params": {"seq": 1}}]) is None
+    True
+    """
+    stack = live_edits(log)
     return stack[-1] if stack else None
 
 

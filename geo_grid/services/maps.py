@@ -37,6 +37,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo_grid.access import Principal, scope_filter
+from geo_grid.address.places import area_name
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
 from geo_grid.districts import DistrictProfile
@@ -59,6 +60,7 @@ __all__ = [
     "published_key",
     "render",
     "tile",
+    "viewer_focus",
     "viewer_area",
 ]
 
@@ -105,25 +107,29 @@ def _recall(cache: OrderedDict, key: tuple) -> Any:
 
 
 def _map_options(
-    asset_base: str, district: DistrictProfile, *, whole: bool = True
+    asset_base: str,
+    district: DistrictProfile,
+    *,
+    whole: bool = True,
+    bounds: tuple[float, float, float, float] | None = None,
+    place: str | None = None,
 ) -> dict[str, Any]:
-    """Base map, assets and the district a page draws: its metric CRS and, for a district-wide
-    page (``whole``), its bounds to open on (a page of one grid or plan opens on what it draws)."""
+    """Base map (:func:`geo_grid.services.places.base_map`: the configured tiles, or the
+    district's own roads and names), assets and the district a page draws: its metric CRS and,
+    for a district-wide page (``whole``), its bounds to open on (a page of one grid or plan opens
+    on what it draws; a page of a viewer's area on ``bounds``, the area's, named ``place``)."""
     from geo_grid.maps import MapDistrict
+    from geo_grid.services.places import base_map
 
-    s = get_settings()
-    if whole:
-        shown = MapDistrict.of_bounds(district.local_crs, district.bounds)
+    if bounds is not None:
+        shown = MapDistrict.of_bounds(district.local_crs, bounds, place or district.name)
+    elif whole:
+        shown = MapDistrict.of_bounds(district.local_crs, district.bounds, district.name)
     else:
         minx, miny, maxx, maxy = district.bounds
-        shown = MapDistrict(district.local_crs, ((minx + maxx) / 2, (miny + maxy) / 2))
-    return {
-        "asset_base": asset_base,
-        "tiles_url": s.tiles_url,
-        "tiles_attribution": s.tiles_attribution,
-        "tiles_crs": s.tiles_crs,
-        "district": shown,
-    }
+        centre = ((minx + maxx) / 2, (miny + maxy) / 2)
+        shown = MapDistrict(district.local_crs, centre, name=district.name)
+    return {"asset_base": asset_base, "base": base_map(district.code), "district": shown}
 
 
 def _layer_names(session) -> dict[str, str]:
@@ -176,7 +182,7 @@ def _coverage(session, asset_base: str, district: str, api_base: str | None = ""
         grids_by_layer,
         roster=repos.district.read_roster(session, districts=here),  # every layer's people
         open_cases=repos.tiles.open_case_counts(session, here),
-        search_url=None if api_base is None else f"{api_base}/api/v1/geocode",
+        search_url=None if api_base is None else f"{api_base}/api/v1/search",
         tiles_base=None if api_base is None else f"{api_base}/tiles",
         tiles_query=query,
         building_tiles=True,
@@ -227,36 +233,94 @@ def _cases(
     points = repos.tiles.case_points(
         session, start=start, end=end, category=category, area=area, districts=[district]
     )
-    grids = _unified(session, district)
     # the viewer's own grids only: the map opens on their street, community or grids
+    grids = _in_area(_unified(session, district), area)
+    name = _area_name(session, grids, area)
+    title = "案件分布" + (f"：{name}" if name else "") + (f"（{category}）" if category else "")
+    return cases_map(
+        points,
+        grids,
+        title=title,
+        period=format_period(start, end),
+        **_map_options(asset_base, districts.get(district), bounds=_area_bounds(grids, area),
+                       place=name),
+    )  # fmt: skip
+
+
+def _in_area(grids: gpd.GeoDataFrame, area: dict[str, Any]) -> gpd.GeoDataFrame:
+    """The unified grids of a viewer's area (:func:`geo_grid.access.scope_filter`'s keys):
+    their street, community or own grids; all for a district-wide viewer."""
     for key, column in (("scope_street_code", "street_code"),
                         ("scope_community_code", "community_code")):  # fmt: skip
         if key in area:
             grids = grids.loc[grids[column] == area[key]]
     if "scope_grid_codes" in area:
         grids = grids.loc[grids["code"].isin(area["scope_grid_codes"])]
-    title = "案件分布" + (f"（{category}）" if category else "")
-    return cases_map(
-        points,
-        grids,
-        title=title,
-        period=format_period(start, end),
-        **_map_options(asset_base, districts.get(district)),
-    )
+    return grids
 
 
-def _indicators(session, asset_base: str, district: str, start=None, end=None, **_: Any):
-    """红绿指标 as the cases service computes them (the district's thresholds)."""
+def _area_bounds(grids: gpd.GeoDataFrame, area: dict[str, Any]) -> tuple[float, ...] | None:
+    """Where a page of a viewer's area opens: its grids' extent (None: the district's)."""
+    if not area.keys() - {"scope_district_prefix"} or grids.empty:
+        return None
+    return tuple(float(v) for v in grids.total_bounds)
+
+
+def _area_name(session, grids: gpd.GeoDataFrame, area: dict[str, Any]) -> str | None:
+    """How a page names a viewer's area: their street or community, or their grids."""
+    for key in ("scope_street_code", "scope_community_code"):
+        if key in area:
+            name = repos.district.admin_names(session, [area[key]]).get(area[key])
+            return area_name(name or area[key])
+    if "scope_grid_codes" in area:
+        names = [str(n) for n in grids.get("name", grids["code"]).tolist()]
+        return "、".join(names[:3]) + (f" 等 {len(names)} 个网格" if len(names) > 3 else "")
+    return None
+
+
+def viewer_focus(district: str, area: tuple) -> dict[str, Any] | None:
+    """Where a viewer's district-wide page (coverage, services) opens, and what it names: their
+    street, community or grids (``area`` as :func:`geo_grid.access.scope_filter` gives it, in
+    sorted pairs); None for a district-wide viewer. The page itself stays the district's (one
+    cached page serves every grid worker); the focus is added when it is served."""
+    area = dict(area)
+    if not area.keys() - {"scope_district_prefix"}:
+        return None
+    with session_scope() as session:
+        grids = _in_area(_unified(session, district), area)
+        if grids.empty:
+            return None
+        name = _area_name(session, grids, area)
+    mine = "scope_grid_codes" in area
+    return {
+        "bounds": [float(v) for v in grids.total_bounds],
+        "name": ("我的网格：" if mine else "所辖范围：") + (name or ""),
+        "codes": [str(c) for c in grids["code"]] if mine else [],
+        "place": name,
+    }
+
+
+def _indicators(
+    session, asset_base: str, district: str, start=None, end=None, area=(), **_: Any
+):  # fmt: skip
+    """红绿指标 as the cases service computes them (the district's thresholds); every grid
+    coloured, a grid with too few cases by its community. A street or community leader's page
+    shows and names their area (``area``, as :func:`_cases` takes it)."""
     from geo_grid.maps import indicators_map
     from geo_grid.services import cases
 
     start, end = default_period(session, start, end, [district])
-    rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district]))
+    area = dict(area)
+    grids = _in_area(_unified(session, district), area)
+    name = _area_name(session, grids, area)
+    every = dict(zip(grids["code"].astype(str), grids["community_code"], strict=True))
+    rows = pd.DataFrame(cases.indicators("grid", start, end, districts=[district], grids=every))
     if rows.empty:
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
-        _unified(session, district), rows, period=format_period(start, end),
-        **_map_options(asset_base, districts.get(district)),
+        grids, rows, period=format_period(start, end), thresholds=cases.thresholds(district),
+        area=name, **_map_options(asset_base, districts.get(district),
+                                  bounds=_area_bounds(grids, area), place=name),
     )  # fmt: skip
 
 
@@ -435,15 +499,19 @@ def page(
 
     ``build_in(render, kind, asset_base, params)`` builds a page missing from the cache
     elsewhere (the API: in a worker process, ``api/workers.py``); by default here. A ``viewer``
-    confined to an area (a street, a community, their own grids) sees only that area's cases on
-    the cases page, which is cached per area.
+    confined to an area (a street, a community, their own grids) sees only that area's cases
+    and indicators on those pages (cached per area, named after it), and the district's
+    coverage and service pages opened on their area and naming it (:func:`viewer_focus`: one
+    cached page serves every viewer).
     """
     if kind not in _BUILDERS:
         raise BadInput(f"kind: unknown map {kind!r} (one of {', '.join(KINDS)})", field="kind")
     districts.get(district)
     params = {**params, "district": district}
-    if viewer is not None and kind == "cases":
-        params["area"] = viewer_area(viewer)
+    area = viewer_area(viewer) if viewer is not None else ()
+    if kind in _AREA_KINDS:
+        params["area"] = area
+    focus = viewer_focus(district, area) if kind in _FOCUS_KINDS and area else None
     with session_scope() as session:
         key = (kind, asset_base, tuple(sorted(params.items())), _data_key(session, kind, params))
     html = _recall(_pages, key)
@@ -451,7 +519,16 @@ def page(
         # built after the key was read: at worst newer than its key, and rebuilt once more
         html = (build_in or _here)(render, kind, asset_base, params)
         _remember(_pages, key, html, CACHE_SIZE)
+    if focus is not None:
+        from geo_grid.maps import focus_html
+
+        html = focus_html(html, **focus)
     return html
+
+
+#: Pages drawn of the viewer's area only, and pages of the district opened on it.
+_AREA_KINDS = ("cases", "indicators")
+_FOCUS_KINDS = ("coverage", "services")
 
 
 def viewer_area(viewer: Principal) -> tuple[tuple[str, Any], ...]:

@@ -8,9 +8,11 @@ row lock on the plan (two edits of one plan never interleave).
 Every edit also keeps the draft's grids it replaced and left (``plan_edit_grid``), so the last
 edit can be undone: :func:`undo` puts the replaced grids back and appends an ``undo`` edit to the
 log, which is never rewritten. The people a planner puts on duty in the plan's grids
-(:func:`set_roster`: a split's new grid has nobody) are kept with the plan and added to the roster
-by the publish, in its transaction; :func:`plan_grids` gives each grid of the draft its households
-against the band and its people on duty as they will be.
+(:func:`set_roster`: a split's new grid has nobody; a person not on any roster yet may be added
+there) are kept with the plan and added to the roster by the publish, in its transaction, which
+also moves the people of merged and recoded grids to the code they went to (or, for a grid whose
+roster the planner set, gives it the planner's choice); :func:`plan_grids` gives each grid of
+the draft its households against the band and its people on duty as they will be.
 
 Publishing validates the whole draft, then switches the layer's published generation with
 ``expected_published`` = the generation the plan started from, so when two planners publish at
@@ -22,11 +24,13 @@ locate index reloads by itself (its key is the set of published generations).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 
 from geo_grid import access, plans
@@ -39,6 +43,7 @@ from geo_grid.districts import DistrictProfile
 from geo_grid.errors import BadInput, Conflict, Forbidden, NotFound
 from geo_grid.labels import reason_zh
 from geo_grid.measure import area_m2
+from geo_grid.roster import RosterRole, new_person
 from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 
@@ -226,10 +231,12 @@ def _record(session, plan: Mapping[str, Any], result: plans.EditResult, author: 
     they were, the grids that replace them, and those as left (what :func:`undo` needs);
     returns the edit's sequence number."""
     gid = plan["generation_id"]
+    # the renames (a merge's grids to the one kept, a recode's old code to the new) stay in the
+    # log: the publish moves the roster along them (:func:`geo_grid.plans.code_moves`)
+    impact = {**result.impact, "renames": result.renames}
     seq = repos.plans.append_edit(
-        session, plan["id"], op=result.op, params=result.params, impact=result.impact,
-        author=author,
-    )  # fmt: skip
+        session, plan["id"], op=result.op, params=result.params, impact=impact, author=author
+    )
     gone = sorted(set(result.removed) | set(result.changed) | set(result.renames))
     repos.plans.snapshot_grids(session, plan["id"], seq, "before", generation_id=gid, codes=gone)
     repos.plans.delete_grids(session, gid, gone)
@@ -443,13 +450,47 @@ def undo(
 
 
 # ---------------------------------------------------------------------------------- workspace
-def _staffing(session, plan: Mapping[str, Any], codes: list[str]) -> Any:
-    """People on duty per code of the draft once the plan is published (a Series)."""
-    roster = repos.district.roster_assignments(
-        session, layer=plan["layer_key"], district=plan["district_code"], codes=codes
-    )
-    planned = repos.plans.read_plan_roster(session, plan["id"], codes)
-    return plans.on_duty_counts(codes, roster, planned)
+@dataclass(frozen=True)
+class _PlanRoster:
+    """The roster of a plan's layer and district as stored, what the plan adds and moves, and
+    the district's roles: what :func:`geo_grid.plans.roster_after` makes the roster of."""
+
+    stored: pd.DataFrame
+    planned: pd.DataFrame
+    moves: dict[str, str]
+    chosen: frozenset[str]
+    roles: list[RosterRole]
+
+    @classmethod
+    def read(cls, session, plan: Mapping[str, Any]) -> _PlanRoster:
+        return cls(
+            stored=repos.district.roster_assignments(
+                session, layer=plan["layer_key"], district=plan["district_code"]
+            ),
+            planned=repos.plans.read_plan_roster(session, plan["id"]),
+            moves=plans.code_moves(repos.plans.list_edits(session, plan["id"])),
+            chosen=frozenset(repos.plans.chosen_roster_grids(session, plan["id"])),
+            roles=repos.district.read_roles(session, district=plan["district_code"]),
+        )
+
+    def after(self) -> pd.DataFrame:
+        """The roster once the plan is published (:func:`geo_grid.plans.roster_after`)."""
+        return plans.roster_after(self.stored, self.planned, self.moves, self.chosen)
+
+    def on_duty(self, codes: list[str]) -> pd.Series:
+        """People on duty per code of the draft once the plan is published."""
+        off = plans.off_duty_keys(self.roles)
+        return plans.on_duty_counts(codes, self.after(), off_duty=off)
+
+    def plan_roles(self) -> list[RosterRole]:
+        """The district's roles a planner may put people on duty in."""
+        return [r for r in self.roles if r.duty in plans.PLAN_DUTIES]
+
+
+def _staffing(session, plan: Mapping[str, Any], codes: list[str]) -> pd.Series:
+    """People on duty per code of the draft once the plan is published (a Series): its own
+    people, those a merge or recode carries to it, those the plan adds."""
+    return _PlanRoster.read(session, plan).on_duty(codes)
 
 
 def plan_grids(
@@ -509,23 +550,29 @@ def _grid_row(session, plan: Mapping[str, Any], code: str) -> dict[str, Any]:
 
 def roster_form(plan_id: int, grid_code: str, *, viewer: Principal | None = None) -> dict[str, Any]:
     """What the roster form of one grid of the plan shows: the people on its stored roster, those
-    the plan adds, and whom the planner may choose from (the people on duty in the grids of the
-    same community: the grid's own first, then those of the grid it was split from)."""
+    a merge or recode of the plan carries to it (with the code they come from), those the plan
+    adds, whom the planner may choose from (the people carried to it, then those on duty in the
+    grids of the same community: the grid's own first, then those of the grid it was split from)
+    and the roles a person may be put on duty in (the district's)."""
     with session_scope() as session:
         plan = repos.plans.get_plan(session, plan_id)
         _check_district(plan, viewer)
         grid = _grid_row(session, plan, grid_code)
         siblings = repos.grids.read_grids(session, generation_id=plan["generation_id"])
         siblings = siblings.loc[siblings["community_code"] == grid["community_code"], "code"]
-        here = [plan["district_code"]]
+        held = _PlanRoster.read(session, plan)
+        sources = sorted(old for old, new in held.moves.items() if new == grid_code)
         roster = repos.district.read_roster(
-            session, layer=plan["layer_key"], codes=[grid_code, *siblings], districts=here
-        )
+            session, layer=plan["layer_key"], codes=[grid_code, *sources, *siblings],
+            districts=[plan["district_code"]],
+        )  # fmt: skip
         planned = repos.plans.read_plan_roster(session, plan_id, [grid_code])
-    on_duty = roster.loc[~roster["role"].isin(plans.OFF_DUTY_ROLES)]
+    off = plans.off_duty_keys(held.roles)
+    on_duty = roster.loc[~roster["role"].isin(off)]
     stored = on_duty.loc[on_duty["grid_code"] == grid_code]
+    carried = on_duty.loc[on_duty["grid_code"].isin(sources)]
     origin = (grid.get("properties") or {}).get("split_from")
-    rank = {grid_code: 0, origin: 1}
+    rank = {**dict.fromkeys(sources, -1), grid_code: 0, origin: 1}
     ordered = on_duty.assign(rank=on_duty["grid_code"].map(rank).fillna(2)).sort_values(
         ["rank", "grid_code", "role", "person_id"]
     )
@@ -536,10 +583,12 @@ def roster_form(plan_id: int, grid_code: str, *, viewer: Principal | None = None
         "name": grid.get("name"),
         "community_code": grid.get("community_code"),
         "stored": _records(stored, ["person_id", "name", "role"]),
+        "carried": _records(carried, ["person_id", "name", "role", "grid_code"]),
+        "chosen": grid_code in held.chosen,
         "planned": _records(planned, ["person_id", "name", "role"]),
         "candidates": _records(candidates, ["person_id", "name", "role", "grid_code"]),
-        "roles": list(plans.PLAN_ROSTER_ROLES),
-        "on_duty": len(set(stored["person_id"]) | set(planned["person_id"])),
+        "roles": [{"key": r.key, "name": r.name_zh} for r in held.plan_roles()],
+        "on_duty": int(held.on_duty([grid_code]).iloc[0]),
     }
 
 
@@ -550,31 +599,53 @@ def _records(frame, columns: list[str]) -> list[dict[str, Any]]:
     return frame[columns].astype(object).to_dict("records")
 
 
+def _check_plan_roles(
+    wanted: Sequence[Mapping[str, str]], roles: list[RosterRole], field: str
+) -> None:
+    """:class:`BadInput` naming the first entry whose role is not one of ``roles`` (the
+    district's roles a planner may put on duty)."""
+    keys = [r.key for r in roles]
+    for i, entry in enumerate(wanted):
+        if entry["role"] not in keys:
+            raise BadInput(
+                f"role: {entry['role']!r} is not a role on duty in this district "
+                f"({', '.join(keys)})",
+                field=f"{field}.{i}.role",
+            )
+
+
 def set_roster(
     plan_id: int,
     grid_code: str,
     entries: list[Mapping[str, str]],
     *,
+    new_people: Sequence[Mapping[str, Any]] = (),
     author: str | None = None,
     viewer: Principal | None = None,
 ) -> dict[str, Any]:
-    """Put ``entries`` (``person_id``, ``role``) on duty in one grid of the open plan, replacing
-    what the plan had there; they join the roster when the plan is published. The people must be
-    of the plan's district, the roles on-duty ones, the grid the plan's and in the viewer's area.
-    One transaction; answers with the form as it now is (:func:`roster_form`)."""
+    """Put ``entries`` (``person_id``, ``role``) and ``new_people`` (``name``, ``phone``,
+    ``role``: people not on any roster yet, stored as people of the district) on duty in one
+    grid of the open plan, replacing what the plan had there; they join the roster when the plan
+    is published. For a grid a merge or recode carries people to, this is the planner's choice
+    of whom it gets. The people must be of the plan's district, the roles the district's roles
+    on duty, the grid the plan's and in the viewer's area. One transaction (the new people and
+    the plan's roster together, or neither); answers with the form as it now is
+    (:func:`roster_form`)."""
     wanted = [{"person_id": str(e["person_id"]), "role": str(e["role"])} for e in entries]
-    bad = [e["role"] for e in wanted if e["role"] not in plans.PLAN_ROSTER_ROLES]
-    if bad:
-        raise BadInput(
-            f"role: {bad[0]!r} is not a role on duty ({', '.join(plans.PLAN_ROSTER_ROLES)})",
-            field="role",
-        )
     with session_scope() as session:
         plan = repos.plans.get_plan(session, plan_id, lock=True, wait_s=_wait())
         _check_district(plan, viewer)
         _require_open(plan)
         grid = _grid_row(session, plan, grid_code)
         _ensure_in_scope(viewer, [str(grid["community_code"])])
+        roles = _PlanRoster.read(session, plan).plan_roles()
+        _check_plan_roles(wanted, roles, "entries")
+        _check_plan_roles([{"role": str(p.get("role"))} for p in new_people], roles, "new_people")
+        people = [
+            new_person(plan["district_code"], p.get("name"), p.get("phone"),
+                       field=f"new_people.{i}.")
+            for i, p in enumerate(new_people)
+        ]  # fmt: skip
         ids = sorted({e["person_id"] for e in wanted})
         known = set(
             repos.plans.people_in_district(session, ids, plan["district_code"])["person_id"]
@@ -585,6 +656,9 @@ def set_roster(
                 f"person_id: no person {unknown[0]!r} in district {plan['district_code']}",
                 field="person_id",
             )
+        repos.plans.add_people(session, people, district=plan["district_code"])
+        wanted += [{"person_id": p["person_id"], "role": str(n["role"])}
+                   for p, n in zip(people, new_people, strict=True)]  # fmt: skip
         repos.plans.replace_plan_roster(session, plan_id, grid_code, wanted, author=author)
         repos.plans.touch_plan(session, plan_id)
     return roster_form(plan_id, grid_code, viewer=viewer)
@@ -825,13 +899,30 @@ def _ensure_changes_in_scope(session, plan: Mapping[str, Any], viewer: Principal
     _ensure_in_scope(viewer, sorted(set(diff["community_code"].dropna().astype(str))))
 
 
+def _publish_roster(session, plan: Mapping[str, Any]) -> dict[str, int]:
+    """Make the layer's roster what the plan says it will be (in the publish's transaction):
+    the people of merged and recoded grids moved to the code they went to (or, where the planner
+    chose, only those chosen), the plan's people added (:func:`geo_grid.plans.roster_changes`)."""
+    held = _PlanRoster.read(session, plan)
+    codes = repos.grids.grid_codes(session, plan["generation_id"])  # all, not the checked ones
+    moved, retired, added = plans.roster_changes(
+        held.stored, held.planned, held.moves, held.chosen, codes
+    )
+    return repos.plans.publish_roster(
+        session, plan_id=plan["id"], moved=moved, retired=retired,
+        added=added.to_dict("records"),
+    )  # fmt: skip
+
+
 def publish(
     plan_id: int, *, author: str | None = None, viewer: Principal | None = None
 ) -> dict[str, Any]:
     """Validate the plan, then make its draft the published generation, all in ONE transaction.
 
-    The old generation is retired (kept for history), open cases record their new grid, the people
-    the plan put on duty join the roster, and the plan is closed. If the layer was published by someone else since the plan started,
+    The old generation is retired (kept for history), open cases record their new grid, the
+    roster follows the plan (the people of merged and recoded grids go with their code, the
+    people the plan put on duty join), and the plan is closed. If the layer was published by
+    someone else since the plan started,
     :class:`Conflict`; if the plan is not clean, :class:`BadInput` naming the first defects. A
     ``viewer`` confined to an area may publish only a plan whose changes all lie in it: checked
     under the plan's lock, on the very draft that is published (an edit that lands between a
@@ -869,14 +960,15 @@ def publish(
             plan_id=plan_id,
             previous_id=retired,
         )
-        roster = repos.plans.apply_plan_roster(
-            session, plan_id, generation_id=plan["generation_id"]
-        )
+        written = _publish_roster(session, plan)
+        roster = written["added"]
         published = repos.grids.count_grids(session, plan["generation_id"])
         repos.plans.set_plan_status(session, plan_id, "published")
         repos.plans.append_edit(
             session, plan_id, op="publish", params={},
-            impact={"cases_regridded": cases, "roster_added": roster}, author=author,
+            impact={"cases_regridded": cases, "roster_added": roster,
+                    "roster_moved": written["moved"], "roster_retired": written["retired"]},
+            author=author,
         )  # fmt: skip
     from geo_grid.services import index
 
@@ -890,6 +982,8 @@ def publish(
         "retired_generation_id": retired,
         "cases_regridded": cases,
         "roster_added": roster,
+        "roster_moved": written["moved"],
+        "roster_retired": written["retired"],
         "unstaffed": check["unstaffed"],
         "grids": published,
     }

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import json
 import os
 import re
 import time
@@ -35,13 +34,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from auth import DISTRICT, login_client, session_cookies
-from browser import browser_available, offline_page
+from browser import browser_available, first_paint, offline_page, record_timing
 
 from geo_grid import labels
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
-TIMINGS = os.environ.get("GEO_GRID_TIMINGS")
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 BEIJING = ZoneInfo("Asia/Shanghai")
 PHONE = (390, 844)
@@ -147,13 +145,6 @@ def _file(server, account, grid: str, text: str = "页面测试") -> dict:
 
 def _shot(tmp_path: Path, name: str) -> Path:
     return Path(SHOTS) / name if SHOTS else tmp_path / name
-
-
-def _timing(**facts) -> None:
-    """Record a measured figure (the report's first paints and journey times)."""
-    if TIMINGS:
-        with open(TIMINGS, "a", encoding="utf-8") as out:
-            out.write(json.dumps(facts, ensure_ascii=False) + "\n")
 
 
 def _counts(html: str) -> dict[str, int]:
@@ -283,14 +274,6 @@ TILE_INK = """() => {
 
 #: (a function: a page whose CSP forbids eval cannot take a bare expression to wait for)
 TILES_DRAWN = f"() => ({TILE_INK})() > 500"
-FIRST_PAINT = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
-
-
-def _first_paint(page) -> float:
-    """When the page first drew something (ms after navigation started): the first contentful
-    paint, waited for (headless Chromium may draw only after ``load``)."""
-    page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length")
-    return round(page.evaluate(FIRST_PAINT))
 
 
 def _clean(log) -> None:
@@ -314,7 +297,7 @@ def test_journey_a_dispatcher_files_from_a_noisy_address(
     with offline_page(DESK, cookies["dispatcher"], locale="zh-CN") as (page, log):
         started = time.monotonic()
         page.goto(server + "/cases/new")
-        paint = _first_paint(page)
+        paint = first_paint(page)
         page.select_option("#category_code", "E0502")
         page.click("#address_text")
         page.keyboard.type(address["typed"], delay=25)  # as an operator types during the call
@@ -349,8 +332,8 @@ def test_journey_a_dispatcher_files_from_a_noisy_address(
     assert stored == {"grid_code": store["grid"], "status": "dispatched",
                       "address_text": address["typed"], "channel": "hotline"}  # fmt: skip
     assert status == "已派遣" and "13912345678" in facts  # the dispatcher may read the reporter
-    _timing(page="/cases/new", role="dispatcher", first_contentful_paint_ms=paint)
-    _timing(journey="a", seconds=round(elapsed, 2))
+    record_timing(page="/cases/new", role="dispatcher", first_contentful_paint_ms=paint)
+    record_timing(journey="a", seconds=round(elapsed, 2))
 
 
 def _act(page, label: str, note: str | None = None) -> None:
@@ -395,7 +378,7 @@ def test_journey_b_accept_handle_with_photos_verify_close(
     started = time.monotonic()
     with offline_page(PHONE, cookies["grid_worker"], locale="zh-CN") as (page, log):
         page.goto(url)
-        paint = _first_paint(page)
+        paint = first_paint(page)
         page.screenshot(path=str(_shot(tmp_path, "case_grid_worker_phone.png")), full_page=True)
         _act(page, "签收处置", "已到现场")
         _photo(page, "before", before)
@@ -445,10 +428,10 @@ def test_journey_b_accept_handle_with_photos_verify_close(
     photo_lines = [t for a, t in steps if a == "photo"]
     assert "上传处置前照片" in photo_lines[0] and "上传处置后照片" in photo_lines[1]
     assert _rows('SELECT status FROM "case" WHERE id = :i', i=case["id"])[0]["status"] == "closed"
-    _timing(
+    record_timing(
         page="/cases/{id}", role="grid_worker", viewport="phone", first_contentful_paint_ms=paint
     )
-    _timing(journey="b", seconds=round(elapsed, 2))
+    record_timing(journey="b", seconds=round(elapsed, 2))
 
 
 PAGES = [
@@ -481,7 +464,7 @@ def test_every_page_per_role_loads_offline_fits_a_phone_and_reads_chinese(
                      for v in r.values() if v)  # fmt: skip
     typed_words = set(re.findall(r"\b[A-Za-z][A-Za-z_]*[A-Za-z]\b", html.unescape(typed) + typed))
     with offline_page(DESK, locale="zh-CN") as (page, log):
-        for role, path, size, name in PAGES:
+        for i, (role, path, size, name) in enumerate(PAGES):
             page.context.clear_cookies()
             page.context.add_cookies(cookies[role])
             page.set_viewport_size({"width": size[0], "height": size[1]})
@@ -491,7 +474,7 @@ def test_every_page_per_role_loads_offline_fits_a_phone_and_reads_chinese(
             if page.locator("#gg-map:not([hidden])").count():
                 page.wait_for_function(TILES_DRAWN)
                 page.wait_for_timeout(400)
-            paint = _first_paint(page)
+            paint = first_paint(page)
             wide = page.evaluate("() => document.scrollingElement.scrollWidth")
             text = page.inner_text("main")
             page.screenshot(path=str(_shot(tmp_path, name)), full_page=True)
@@ -509,7 +492,7 @@ def test_every_page_per_role_loads_offline_fits_a_phone_and_reads_chinese(
                 *(a.username[2:] for a in accounts.values()),
                 *typed_words,
             }, (path, words)
-            _timing(page=re.sub(r"\{\w+\}", "{id}", path), role=role,
-                    viewport="phone" if size == PHONE else "desk",
-                    first_contentful_paint_ms=paint)  # fmt: skip
+            record_timing(page=re.sub(r"\{\w+\}", "{id}", path), role=role,
+                          viewport="phone" if size == PHONE else "desk",
+                          browser="warm" if i else "cold", first_contentful_paint_ms=paint)  # fmt: skip
     _clean(log)

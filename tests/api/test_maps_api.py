@@ -121,7 +121,7 @@ def test_coverage_page_meets_size_goal_on_the_demo(http, demo):
     assert len(html.encode()) <= 3_000_000, f"{len(html.encode()) / 1e6:.2f} MB"
     grid = demo.grids["unified"].iloc[0]
     assert grid["code"] in html and grid["name"] in html
-    assert "/api/v1/geocode" in html and "/tiles/buildings/{z}/{x}/{y}.pbf" in html
+    assert "/api/v1/search" in html and "/tiles/buildings/{z}/{x}/{y}.pbf" in html
 
 
 def test_coverage_tooltips_carry_roster_names_and_open_cases(http, demo):

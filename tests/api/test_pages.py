@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from auth import login_client, session_cookies
-from browser import browser_available, is_local_url, offline_page
+from browser import browser_available, first_paint, is_local_url, offline_page, record_timing
 from demo_cases import ensure_demo_cases, queue_unplaced
 
 from geo_grid import labels
@@ -181,14 +182,19 @@ def test_reasons_come_in_chinese_next_to_the_english_ones(server, accounts, stor
 @pytest.mark.browser
 @needs_browser
 def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp_path):
-    """The OAuth2 password flow in Authorize, then "Try it out" on GET /api/v1/locate: 200."""
+    """Journey (d) of issue 15: a developer opens ``/docs`` offline, authorizes with a demo
+    account's password (OAuth2 password flow in the Authorize dialog), then "Try it out" on
+    GET /api/v1/locate answers 200 with the grid under the point."""
     planner = accounts["planner"]
     point = demo.grids["unified"].geometry.iloc[10].representative_point()
     with offline_page(viewport=(1280, 1200)) as (page, log):
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
+        started = time.monotonic()
         page.goto(server + "/docs")
         page.wait_for_selector(".swagger-ui .btn.authorize", timeout=30_000)
+        ready = round(page.evaluate("() => performance.now()"))
+        paint = first_paint(page)
         page.click(".swagger-ui .btn.authorize")
         oauth = page.locator(".auth-container").filter(has_text="OAuth2")
         oauth.locator("#oauth_username").fill(planner.username)
@@ -205,6 +211,7 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
         status = op.locator(".live-responses-table .response .response-col_status")
         status.wait_for(timeout=20_000)
         shown = status.inner_text().strip()
+        elapsed = time.monotonic() - started
         body = op.locator(".live-responses-table .microlight").first.inner_text()
         op.evaluate("e => e.scrollIntoView({block: 'start'})")  # the route, its lock, the answer
         page.screenshot(path=str(_shot(tmp_path, "api_docs.png")))
@@ -214,6 +221,9 @@ def test_swagger_ui_logs_in_and_tries_locate_offline(server, accounts, demo, tmp
         log.external_requests, log.console_errors)  # fmt: skip
     assert all(is_local_url(r) for r in requests), requests
     assert f"{server}/auth/token" in requests
+    record_timing(page="/docs", role="developer", viewport="desk", first_contentful_paint_ms=paint,
+                  ready_ms=ready, server="first request")  # fmt: skip
+    record_timing(journey="d", seconds=round(elapsed, 2))
 
 
 @pytest.mark.browser
@@ -325,17 +335,17 @@ def test_every_map_reads_chinese_for_the_role_that_uses_it(server, cookies, stor
                 if path == "/map/dispatch":
                     page.wait_for_selector(f'.gg-panel li[data-id="{store["queued"]["id"]}"]')
                 _controls_read_chinese(page, path)
-                if path == "/map":  # the search box's answer for an address it cannot find
+                if path == "/map":  # the search box's answer for a place it cannot find
                     box = page.locator(".gg-search")
                     box.locator("input").fill(UNKNOWN)
                     box.locator("button").click()
                     msg = box.locator(".gg-search-msg")
                     page.wait_for_function(
-                        "() => /未匹配|不可用/.test(document.querySelector('.gg-search-msg')"
+                        "() => /未找到|不可用/.test(document.querySelector('.gg-search-msg')"
                         ".textContent)"
                     )
                     said = msg.inner_text()
-                    assert said.startswith("未匹配到地址（") and not _english(said), said
+                    assert said.startswith(f"未找到“{UNKNOWN}”：") and not _english(said), said
     assert log.external_requests == [] and log.console_errors == [], log.console_errors
 
 

@@ -21,7 +21,6 @@ time (JSON lines).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import time
@@ -35,13 +34,12 @@ import pytest
 import shapely
 from api_server import serve_in_thread
 from auth import login_client, session_cookies
-from browser import browser_available, offline_page
+from browser import browser_available, first_paint, offline_page, record_timing
 from db_copy import copied_database
 from shapely.geometry import shape
 
 needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
 SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
-TIMINGS = os.environ.get("GEO_GRID_TIMINGS")
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 BEIJING = ZoneInfo("Asia/Shanghai")
 DISTRICT = "320113"
@@ -139,23 +137,10 @@ def _shot(tmp_path: Path, name: str) -> Path:
     return Path(SHOTS) / name if SHOTS else tmp_path / name
 
 
-def _timing(**facts) -> None:
-    if TIMINGS:
-        with open(TIMINGS, "a", encoding="utf-8") as out:
-            out.write(json.dumps(facts, ensure_ascii=False) + "\n")
-
-
 def _clean(log) -> None:
     assert log.external_requests == [], log.external_requests
     assert log.console_errors == [], log.console_errors
     assert log.dialogs == [], log.dialogs
-
-
-def _first_paint(page) -> float:
-    page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length")
-    return round(
-        page.evaluate("() => performance.getEntriesByName('first-contentful-paint')[0].startTime")
-    )
 
 
 # ------------------------------------------------------------------------------------ HTTP
@@ -366,7 +351,7 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
     with offline_page(DESK, cookies["planner"], locale="zh-CN") as (page, log):
         started = time.monotonic()
         page.goto(server + "/plans")
-        list_paint = _first_paint(page)
+        list_paint = first_paint(page)
         page.screenshot(path=str(_shot(tmp_path, "plans.png")), full_page=True)
         if not page.is_visible("#gg-create"):
             page.click(".gg-create summary")
@@ -375,7 +360,7 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
         page.click("#gg-create button[type=submit]")
         page.wait_for_url(re.compile(r"/plans/\d+$"))
         plan_id = int(page.url.rsplit("/", 1)[1])
-        workspace_paint = _first_paint(page)
+        workspace_paint = first_paint(page)
         page.wait_for_function(LOADED, timeout=60_000)
         # the balance panel lists the over-full grids; the fullest first
         page.click("#gg-balance-text button[data-status=over]")
@@ -405,6 +390,15 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
         person = page.eval_on_selector("#gg-roster select[name=person]", "s => s.options[0].text")
         page.select_option("#gg-roster select[name=role]", "grid_worker")
         page.click("#gg-roster .gg-roster-add button")
+        # and a person the roster does not have yet, as its 网格长 (a wrong phone first)
+        page.fill("#gg-roster input[name=new_name]", "赵新来")
+        page.fill("#gg-roster input[name=new_phone]", "电话")
+        page.select_option("#gg-roster select[name=new_role]", "grid_leader")
+        page.click("#gg-roster-add-new")
+        wrong_phone = page.inner_text("#gg-roster .gg-msg")
+        page.fill("#gg-roster input[name=new_phone]", "139 2222 3333")
+        page.click("#gg-roster-add-new")
+        listed = page.inner_text("#gg-roster .gg-duty")
         page.click("#gg-roster-save")
         page.wait_for_function("() => /已保存/.test(document.querySelector('#gg-roster .gg-msg')"
                                ".textContent)", timeout=30_000)  # fmt: skip
@@ -431,7 +425,7 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
         warm = {}  # each page again, the browser warm (its fonts and scripts cached)
         for path in ("/plans", f"/plans/{plan_id}"):
             page.goto(server + path)
-            warm[path] = _first_paint(page)
+            warm[path] = first_paint(page)
         page.wait_for_function(LOADED, timeout=60_000)
         drawn = round(page.evaluate("() => performance.now()"))  # the grids fetched and drawn
     _clean(log)
@@ -442,10 +436,14 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
     assert flagged == [new]
     assert "检查通过" in checked and "每个网格都有在岗人员" in checked
     assert "新增 1、调整 1、撤销 0 个网格" in confirm and "无人在岗" not in confirm
-    assert status == "已发布" and "1 人加入在岗名册" in published
-    name, role = person.split("（")[0], "grid_worker"
-    assert _rows("SELECT p.name, r.role FROM roster r JOIN person p ON p.id = r.person_id "
-                 "WHERE r.grid_code = :g AND r.active", g=new) == [{"name": name, "role": role}]  # fmt: skip
+    assert status == "已发布" and "2 人加入在岗名册" in published
+    assert "电话号码格式不对" in wrong_phone and "赵新来" in listed and "新增人员" in listed
+    name = person.split("（")[0]
+    staffed = _rows("SELECT p.name, p.phone, r.role FROM roster r JOIN person p ON p.id = r.person_id "
+                    "WHERE r.grid_code = :g AND r.active ORDER BY r.role", g=new)  # fmt: skip
+    assert [(r["name"], r["role"]) for r in staffed] == [("赵新来", "grid_leader"),
+                                                         (name, "grid_worker")]  # fmt: skip
+    assert staffed[0]["phone"] == "139 2222 3333"
     assert code in shown and new in shown  # /map draws both halves from the new generation
     entries = plans.get_plan(plan_id)["log"]
     for e in entries:  # every step of the log in Beijing time, to the second
@@ -453,12 +451,16 @@ def test_journey_c_a_planner_splits_an_overfull_grid_staffs_it_and_publishes(
         assert f"{at:%Y-%m-%d %H:%M:%S}" in log_text
     words = set(re.findall(r"[A-Za-z][A-Za-z_]+", main_text)) - {"t", "planner", "Leaflet", "km"}
     assert not words, words  # the page's own words are Chinese
-    _timing(page="/plans", role="planner", first_contentful_paint_ms=list_paint, browser="cold")
-    _timing(page="/plans/{id}", role="planner", first_contentful_paint_ms=workspace_paint)
-    _timing(page="/plans", role="planner", first_contentful_paint_ms=warm["/plans"], browser="warm")
-    _timing(page="/plans/{id}", role="planner", browser="warm",
+    record_timing(
+        page="/plans", role="planner", first_contentful_paint_ms=list_paint, browser="cold"
+    )
+    record_timing(page="/plans/{id}", role="planner", first_contentful_paint_ms=workspace_paint)
+    record_timing(
+        page="/plans", role="planner", first_contentful_paint_ms=warm["/plans"], browser="warm"
+    )
+    record_timing(page="/plans/{id}", role="planner", browser="warm",
             first_contentful_paint_ms=warm[f"/plans/{plan_id}"], grids_drawn_ms=drawn)  # fmt: skip
-    _timing(journey="c", seconds=round(elapsed, 2))
+    record_timing(journey="c", seconds=round(elapsed, 2))
 
 
 @pytest.mark.browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geo_grid.cases.indicators import Thresholds, colour_of, indicators
+from geo_grid.cases.indicators import Thresholds, colour_of, indicators, inherit_colours
 from geo_grid.errors import BadInput
 
 T = pd.Timestamp("2026-05-10 09:00", tz="UTC")
@@ -87,3 +87,83 @@ def test_levels_and_bad_periods():
         indicators(frame, "planet", START, END)
     with pytest.raises(BadInput, match="before"):
         indicators(frame, "grid", END, START)
+
+
+def test_a_rejected_case_counts_as_received_and_in_no_rate():
+    """A duplicate rejected (不予受理) is nobody's work to close: before, it stayed "due and open"
+    for ever and held every grid's 结案率 under 100 %."""
+    frame = pd.concat(
+        [cases(), pd.DataFrame([dict(grid_code="G2", received_at=T, due_at=T + 48 * h,
+                                     status="rejected")])],
+        ignore_index=True,
+    )  # fmt: skip
+    g2 = indicators(frame, "grid", START, END, Thresholds(min_cases=1)).set_index("code").loc["G2"]
+    assert (g2["received"], g2["accepted"], g2["due"], g2["overdue"]) == (3, 2, 2, 0)
+    assert g2["closure_rate"] == 1.0 and g2["response_rate"] == 0.5
+
+
+def test_reasons_name_the_rates_that_gave_the_colour():
+    table = indicators(cases(), "grid", START, END, Thresholds(min_cases=1)).set_index("code")
+    g1, g2 = table.loc["G1"], table.loc["G2"]
+    assert g1["colour"] == "red" and g1["colour_source"] == "own"
+    # G1: 结案率 0.75, 按期 0.5, 返工 1/3, 延期 0.25, 响应 0.25, 满意 0.5 are red; 解决率 1.0 green
+    assert g1["reasons"] == ["closure_rate", "ontime_rate", "rework_rate", "extension_rate",
+                             "response_rate", "satisfaction"]  # fmt: skip
+    assert g2["reasons"] == ["response_rate"]  # 0.5 contacted in time; all else green
+    quiet = indicators(cases(), "grid", START, END).set_index("code").loc["G2"]
+    assert quiet["colour"] is None and quiet["reasons"] == [] and quiet["colour_source"] is None
+
+
+def test_a_grid_too_thin_to_judge_takes_its_community_colour():
+    """G1 and G2 (4 and 2 due) are under min_cases=5 alone; their community C (6 due) is not."""
+    frame = cases().assign(community_code="C")
+    grids = indicators(frame, "grid", START, END)
+    parents = indicators(frame, "community", START, END)
+    assert grids["colour"].isna().all()  # before: every grid grey
+    rows = inherit_colours(grids, parents, {"G1": "C", "G2": "C", "G9": "C", "G8": "D"})
+    rows = rows.set_index("code")
+    community = parents.set_index("code").loc["C"]
+    for code in ("G1", "G2", "G9"):  # G9: no case at all in the period
+        assert rows.loc[code, "colour"] == community["colour"] == "red"
+        assert rows.loc[code, "colour_source"] == "community"
+        assert rows.loc[code, "reasons"] == community["reasons"]
+    assert rows.loc["G9", "due"] == 0 and rows.loc["G1", "due"] == 4  # its own counts kept
+    assert rows.loc["G8", "colour"] is None and rows.loc["G8", "colour_source"] is None
+    # a grid with enough cases keeps its own colour
+    own = inherit_colours(indicators(frame, "grid", START, END, Thresholds(min_cases=1)),
+                          parents, {"G2": "C"})  # fmt: skip
+    assert own.loc[0, "colour_source"] == "own" and own.loc[0, "reasons"] == ["response_rate"]
+
+
+def test_a_grid_of_a_thin_community_takes_its_streets_colour():
+    """Communities C1 and C2 have 4 and 2 due cases, under min_cases=5; their street S has 6.
+    C3 (another street) has 5 on time, so the community table mixes colours and none (which
+    pandas holds as NaN: before, a NaN colour was taken for a colour and the grid stayed grey)."""
+    good = [
+        dict(
+            grid_code="G3",
+            community_code="C3",
+            street_code="S3",
+            received_at=T,
+            due_at=T + 48 * h,
+            closed_at=T + h,
+            responded_at=T + h,
+            status="closed",
+        )
+    ] * 5
+    frame = pd.concat([cases().assign(community_code=["C1"] * 4 + ["C2"] * 3, street_code="S"),
+                       pd.DataFrame(good)], ignore_index=True)  # fmt: skip
+    grids = indicators(frame, "grid", START, END)
+    communities = indicators(frame, "community", START, END).set_index("code")
+    streets = indicators(frame, "street", START, END)
+    assert communities.loc["C3", "colour"] == "green" and pd.isna(communities.loc["C1", "colour"])
+    assert streets.set_index("code").loc["S", "colour"] == "red"
+    rows = inherit_colours(grids, communities.reset_index(), {"G1": "C1", "G2": "C2", "G3": "C3"},
+                           streets, {"C1": "S", "C2": "S", "C3": "S3"}).set_index("code")  # fmt: skip
+    assert rows["colour"].tolist() == ["red", "red", "green"]
+    assert rows["colour_source"].tolist() == ["street", "street", "own"]
+    s = streets.set_index("code").loc["S"]
+    assert rows.loc["G1", "reason_values"] == {r: s[r] for r in s["reasons"]}
+    # without the streets: grey, as before
+    alone = inherit_colours(grids, communities.reset_index(), {"G1": "C1"})
+    assert alone.loc[0, "colour"] is None and alone.loc[0, "colour_source"] is None

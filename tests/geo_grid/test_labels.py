@@ -52,7 +52,9 @@ def _table_constraint(model, name: str) -> set[str]:
 def _enums() -> dict[str, tuple[dict, set]]:
     """Label table → (the table, the values it must label), each from where the enum lives."""
     from geo_grid import access, address, plans
+    from geo_grid.address.places import PLACE_KINDS
     from geo_grid.cases import duties, escalation, lifecycle, rules
+    from geo_grid.cases.indicators import RATES
     from geo_grid.coverage import DEFECT_KINDS
     from geo_grid.db import models
     from geo_grid.maps import INDICATOR_COLOURS
@@ -96,6 +98,8 @@ def _enums() -> dict[str, tuple[dict, set]]:
         ),
         "SCOPE_LEVEL": (labels.SCOPE_LEVEL, set(access.SCOPE_LEVELS)),
         "INDICATOR_COLOUR": (labels.INDICATOR_COLOUR, set(INDICATOR_COLOURS)),
+        "INDICATOR_RATE": (labels.INDICATOR_RATE, set(RATES)),
+        "PLACE_KIND": (labels.PLACE_KIND, set(PLACE_KINDS)),
         "JOB_KIND": (labels.JOB_KIND, set(KINDS)),
         "JOB_STATUS": (
             labels.JOB_STATUS,

@@ -159,7 +159,7 @@ def test_coverage_page_is_offline_named_and_private(coverage_page, district):
         assert _has(html, name)
     assert "王网格0" in html and "李网格0" in html  # leader and worker names in the data
     assert "13900000000" not in html  # phone numbers never reach the page
-    assert "geoGrid.searchControl" in html and "/api/v1/geocode" in html
+    assert "geoGrid.searchControl" in html and "/api/v1/search" in html
 
 
 def test_department_layers_start_hidden(coverage_page):
@@ -472,9 +472,10 @@ def test_js_literal_escapes_what_html_may_not_hold_and_reads_back_verbatim():
     assert json.loads(text) == value
 
 
-def test_two_plugin_sets_on_one_page_are_both_linked():
-    """A page's own plugins and the identify panel's: neither takes the other's place in the
-    header (they were named by position, so the second's first file replaced the first's)."""
+def test_two_plugin_sets_on_one_page_are_both_linked_once():
+    """A page's own plugins and the identify panel's (or the export buttons'): neither takes the
+    other's place in the header (they were named by position, so the second's first file
+    replaced the first's), and a file two of them ask for is linked once."""
     import folium
 
     from geo_grid.maps.assets import Plugins
@@ -482,7 +483,10 @@ def test_two_plugin_sets_on_one_page_are_both_linked():
     m = folium.Map(tiles=None)
     m.add_child(Plugins("/static", [("leaflet-draw", "leaflet.draw.js")], ["js/geo_grid_plan.js"]))
     m.add_child(Plugins("/static", (), ["js/geo_grid_identify.js", "css/geo_grid_identify.css"]))
+    m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
+    m.add_child(Plugins("/static", (), ("js/geo_grid_export.js",)))
     html = m.get_root().render()
     for url in ("vendor/leaflet-draw/leaflet.draw.js", "js/geo_grid_plan.js",
                 "js/geo_grid_identify.js", "css/geo_grid_identify.css"):  # fmt: skip
         assert f'"/static/{url}"' in html, url
+    assert html.count('src="/static/js/geo_grid_export.js"') == 1

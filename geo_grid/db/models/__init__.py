@@ -52,6 +52,7 @@ from geo_grid.db.models.plans import (
     PlanEdit,
     PlanEditGrid,
     PlanRoster,
+    PlanRosterGrid,
 )
 from geo_grid.db.models.store import SRID, Base, Meta
 
@@ -93,6 +94,7 @@ __all__ = [
     "PlanEdit",
     "PlanEditGrid",
     "PlanRoster",
+    "PlanRosterGrid",
     "ReportIn",
     "RosterEntry",
     "RosterRole",

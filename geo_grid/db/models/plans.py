@@ -1,13 +1,15 @@
 """Models of planner redrawing: a plan owns one draft generation and logs every edit made to it.
 
-Mirrors migrations ``0003_plans``, ``0011_districts`` and ``0012_plan_workspace``. A plan redraws one layer of one district:
+Mirrors migrations ``0003_plans``, ``0011_districts``, ``0014_plan_workspace`` and
+``0015_plan_roster_choice``. A plan redraws one layer of one district:
 a draft copy of that district's published generation, published without touching any other
 district's rows. The draft's grids live in the ordinary ``grid`` table, so a plan
 is published by the same generation switch as any import; ``plan_edit`` is append-only (a trigger
 refuses UPDATE and DELETE) because it is the record of who moved which households where.
 ``plan_edit_grid`` keeps the grids each edit replaced and left (an undo puts the former back and
 is itself an edit of the log), append-only too; ``plan_roster`` is the people a planner assigns to
-the plan's grids, added to the roster when the plan is published.
+the plan's grids, added to the roster when the plan is published, ``plan_roster_grid`` the grids
+whose roster the planner chose.
 """
 
 from __future__ import annotations
@@ -108,7 +110,9 @@ class PlanEditGrid(Base):
 
 
 class PlanRoster(Base):
-    """A person the planner puts on duty in a grid of the plan (added to ``roster`` on publish)."""
+    """A person the planner puts on duty in a grid of the plan (added to ``roster`` on publish),
+    in one of the district's roles whose duty is on duty (checked by the service: roles are the
+    district's rows, ``0015_plan_roster_choice``)."""
 
     __tablename__ = "plan_roster"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,9 +124,17 @@ class PlanRoster(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     __table_args__ = (
         UniqueConstraint("plan_id", "grid_code", "person_id", "role", name="plan_roster_once"),
-        CheckConstraint(
-            "role in ('grid_leader', 'grid_worker', 'police', 'dept_member')",
-            name="plan_roster_role_values",
-        ),
         Index("plan_roster_plan_grid", "plan_id", "grid_code"),
     )
+
+
+class PlanRosterGrid(Base):
+    """A grid of the plan whose roster the planner set (the form saved, even empty): a merge's
+    surviving grid or a recoded grid gets the planner's choice rather than every person the edit
+    would carry to it (:func:`geo_grid.plans.roster_after`). Migration ``0015``."""
+
+    __tablename__ = "plan_roster_grid"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    author: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -48,6 +48,7 @@ __all__ = [
     "read_admin_areas",
     "read_district_outlines",
     "read_districts",
+    "read_place_points",
     "read_roles",
     "read_roster",
     "roster_fingerprint",
@@ -276,23 +277,20 @@ def roster_fingerprint(session: Session, district: str) -> tuple[int, int, int]:
 def roster_assignments(
     session: Session, *, layer: str, district: str, codes: Iterable[str] | None = None
 ) -> pd.DataFrame:
-    """Who is on the active roster of which grid (``grid_code``, ``person_id``, ``role``) of one
-    layer in one district, optionally some grid codes only: :func:`read_roster` without the
-    people's names and phones, for counting a whole layer's people on duty quickly."""
+    """Who is on the active roster of which grid (``id`` of the row, ``grid_code``,
+    ``person_id``, ``role``) of one layer in one district, optionally some grid codes only:
+    :func:`read_roster` without the people's names and phones, for counting a whole layer's
+    people on duty quickly, and what a plan's publish moves or retires by row."""
     result = session.execute(
         text(
-            """SELECT grid_code, person_id, role FROM roster
+            """SELECT id, grid_code, person_id, role FROM roster
                WHERE active AND layer_key = :layer AND district_code = :district
                  AND (CAST(:codes AS text[]) IS NULL OR grid_code = ANY(:codes))
-               ORDER BY grid_code, role, person_id"""
+               ORDER BY grid_code, role, person_id, id"""
         ),
         {"layer": layer, "district": district, "codes": None if codes is None else list(codes)},
     )
-    rows = result.fetchall()
-    return pd.DataFrame(
-        {"grid_code": [r[0] for r in rows], "person_id": [r[1] for r in rows],
-         "role": [r[2] for r in rows]}
-    )  # fmt: skip
+    return pd.DataFrame(result.fetchall(), columns=["id", "grid_code", "person_id", "role"])
 
 
 def insert_roster(session: Session, roster: pd.DataFrame, *, district: str) -> tuple[int, int]:
@@ -424,3 +422,27 @@ def read_address_library(session: Session, *, district: str | None = None) -> pd
     ).format(identifiers(ADDRESS_FIELDS))
     result = session.execute(composed(session, sql), {"d": district})
     return result_frame(result)
+
+
+def read_place_points(session: Session, *, district: str) -> pd.DataFrame:
+    """The named points of ``district``'s address library: one row per address that names a
+    road (with its door number), a 小区 or a village (``kind``, ``name``, ``door_no``,
+    ``community_code``, ``street_code``, ``lon``, ``lat`` in EPSG:4490); what the map's search
+    finds and its base map draws roads from."""
+    sql = """SELECT kind, name, door_no, community_code, street_code, lon, lat FROM (
+               SELECT 'road' AS kind, road AS name, door_no, community_code, street_code,
+                      ST_X(geom) AS lon, ST_Y(geom) AS lat, id
+               FROM address WHERE district_code = :d AND road IS NOT NULL
+               UNION ALL
+               SELECT 'xiaoqu', xiaoqu, NULL, community_code, street_code, ST_X(geom),
+                      ST_Y(geom), id
+               FROM address WHERE district_code = :d AND xiaoqu IS NOT NULL
+               UNION ALL
+               SELECT 'village', village, NULL, community_code, street_code, ST_X(geom),
+                      ST_Y(geom), id
+               FROM address WHERE district_code = :d AND village IS NOT NULL
+             ) AS named ORDER BY kind, name, id"""
+    result = session.execute(text(sql), {"d": district})
+    columns = list(result.keys())
+    # plain tuples: a DataFrame of 100,000 Row objects takes pandas seconds longer to build
+    return pd.DataFrame.from_records([tuple(r) for r in result.fetchall()], columns=columns)

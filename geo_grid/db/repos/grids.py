@@ -30,6 +30,7 @@ __all__ = [
     "GRID_COLUMNS",
     "counts_by_layer",
     "count_grids",
+    "grid_codes",
     "create_generation",
     "ensure_layer",
     "generation_row",
@@ -147,6 +148,12 @@ def count_grids(session: Session, generation_id: int) -> int:
     """How many grids a generation has (from the index on generation)."""
     sql = "SELECT count(*) FROM grid WHERE generation_id = :g"
     return int(session.execute(text(sql), {"g": generation_id}).scalar_one())
+
+
+def grid_codes(session: Session, generation_id: int) -> set[str]:
+    """The codes of a generation's grids (from the index on (generation, code))."""
+    sql = "SELECT code FROM grid WHERE generation_id = :g"
+    return {str(r[0]) for r in session.execute(text(sql), {"g": generation_id})}
 
 
 def list_generations(session: Session, layer: str, district: str) -> list[dict[str, Any]]:

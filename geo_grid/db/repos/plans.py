@@ -23,7 +23,8 @@ from geo_grid.errors import Conflict, NotFound
 
 __all__ = [
     "append_edit",
-    "apply_plan_roster",
+    "add_people",
+    "chosen_roster_grids",
     "cases_table_exists",
     "changed_codes",
     "duplicate_codes",
@@ -42,6 +43,7 @@ __all__ = [
     "read_open_cases",
     "read_plan_roster",
     "record_case_regrid",
+    "publish_roster",
     "replace_plan_roster",
     "restore_snapshot",
     "set_plan_status",
@@ -345,11 +347,20 @@ def replace_plan_roster(
     *,
     author: str | None = None,
 ) -> int:
-    """The plan's people on duty in ``grid_code`` become ``entries`` (``person_id``, ``role``);
-    returns how many. The plan's draft, so replacing is what the planner asks for."""
+    """The plan's people on duty in ``grid_code`` become ``entries`` (``person_id``, ``role``),
+    and the grid is one whose roster the planner chose (``plan_roster_grid``); returns how many.
+    The plan's draft, so replacing is what the planner asks for."""
     session.execute(
         text("DELETE FROM plan_roster WHERE plan_id = :p AND grid_code = :g"),
         {"p": plan_id, "g": grid_code},
+    )
+    session.execute(
+        text(
+            "INSERT INTO plan_roster_grid (plan_id, grid_code, author) VALUES (:p, :g, :a) "
+            "ON CONFLICT (plan_id, grid_code) DO UPDATE SET author = excluded.author, "
+            "updated_at = now()"
+        ),
+        {"p": plan_id, "g": grid_code, "a": author},
     )
     for entry in entries:
         session.execute(
@@ -368,27 +379,82 @@ def replace_plan_roster(
     return len(entries)
 
 
-def apply_plan_roster(session: Session, plan_id: int, *, generation_id: int) -> int:
-    """Add the plan's people on duty to the roster of the plan's layer, for the grids its draft
-    ``generation_id`` holds (a grid undone or merged away takes nobody), once each; returns how
-    many roster rows were added."""
+def chosen_roster_grids(session: Session, plan_id: int) -> list[str]:
+    """The grids of the plan whose roster the planner set (:func:`replace_plan_roster`)."""
+    rows = session.execute(
+        text("SELECT grid_code FROM plan_roster_grid WHERE plan_id = :p ORDER BY grid_code"),
+        {"p": plan_id},
+    )
+    return [r[0] for r in rows]
+
+
+def add_people(session: Session, people: Sequence[Mapping[str, Any]], *, district: str) -> int:
+    """Store people of ``district`` (``person_id``, ``name``, ``phone``) met for the first time;
+    one already stored under the same id (the same name and phone:
+    :func:`geo_grid.roster.person_id_for`) is kept as it is. Returns how many were new."""
+    if not people:
+        return 0
+    result = session.execute(
+        text(
+            "INSERT INTO person (id, name, phone, district_code) "
+            "SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:names AS text[]), "
+            "CAST(:phones AS text[]), CAST(:ds AS text[])) ON CONFLICT (id) DO NOTHING"
+        ),
+        {
+            "ids": [p["person_id"] for p in people],
+            "names": [p["name"] for p in people],
+            "phones": [p.get("phone") for p in people],
+            "ds": [district] * len(people),
+        },  # fmt: skip
+    )
+    return int(result.rowcount)
+
+
+def publish_roster(
+    session: Session,
+    *,
+    plan_id: int,
+    moved: Mapping[int, str],
+    retired: Sequence[int],
+    added: Sequence[Mapping[str, str]],
+) -> dict[str, int]:
+    """Write what publishing the plan does to the roster of its layer and district
+    (:func:`geo_grid.plans.roster_changes`): rows ``moved`` (id → new grid code), rows
+    ``retired`` (no longer active; kept), and the planned rows ``added`` (``grid_code``,
+    ``person_id``, ``role``), each once. Counts of each."""
+    if moved:
+        session.execute(
+            text(
+                "UPDATE roster r SET grid_code = m.code FROM unnest(CAST(:ids AS integer[]), "
+                "CAST(:codes AS text[])) AS m(id, code) WHERE r.id = m.id"
+            ),
+            {"ids": list(moved), "codes": list(moved.values())},
+        )
+    if retired:
+        session.execute(
+            text("UPDATE roster SET active = false WHERE id = ANY(:ids)"), {"ids": list(retired)}
+        )
     result = session.execute(
         text(
             """INSERT INTO roster (person_id, district_code, role, layer_key, grid_code)
-               SELECT DISTINCT r.person_id, p.district_code, r.role, p.layer_key, r.grid_code
-               FROM plan_roster r JOIN plan p ON p.id = r.plan_id
-               WHERE r.plan_id = :p
-                 AND EXISTS (SELECT 1 FROM grid g
-                             WHERE g.generation_id = :g AND g.code = r.grid_code)
-                 AND NOT EXISTS (SELECT 1 FROM roster o
+               SELECT DISTINCT a.person_id, p.district_code, a.role, p.layer_key, a.grid_code
+               FROM unnest(CAST(:codes AS text[]), CAST(:people AS text[]),
+                           CAST(:roles AS text[])) AS a(grid_code, person_id, role)
+               JOIN plan p ON p.id = :p
+               WHERE NOT EXISTS (SELECT 1 FROM roster o
                                  WHERE o.active AND o.layer_key = p.layer_key
                                    AND o.district_code = p.district_code
-                                   AND o.grid_code = r.grid_code
-                                   AND o.person_id = r.person_id AND o.role = r.role)"""
+                                   AND o.grid_code = a.grid_code
+                                   AND o.person_id = a.person_id AND o.role = a.role)"""
         ),
-        {"p": plan_id, "g": generation_id},
+        {
+            "p": plan_id,
+            "codes": [a["grid_code"] for a in added],
+            "people": [a["person_id"] for a in added],
+            "roles": [a["role"] for a in added],
+        },  # fmt: skip
     )
-    return int(result.rowcount)
+    return {"moved": len(moved), "retired": len(retired), "added": int(result.rowcount)}
 
 
 def people_in_district(session: Session, ids: Iterable[str], district: str) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from geo_grid.services.cases.photos import add_photo, photo_file
 from geo_grid.services.cases.placement import place
 from geo_grid.services.cases.preview import duty_grid, intake_preview
 from geo_grid.services.cases.reception import intake, intake_async
-from geo_grid.services.cases.reports import indicators
+from geo_grid.services.cases.reports import indicators, thresholds
 from geo_grid.services.cases.reports import open311_create as open311_create
 from geo_grid.services.cases.reports import open311_request as open311_request
 from geo_grid.services.cases.reports import open311_requests as open311_requests
@@ -67,6 +67,7 @@ __all__ = [
     "reset_rule",
     "route_to_point",
     "start_ticker",
+    "thresholds",
     "tick",
     "transition",
     "update_rule",

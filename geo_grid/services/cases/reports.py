@@ -10,7 +10,7 @@ import pandas as pd
 
 from geo_grid.access import Principal
 from geo_grid.cases import lifecycle
-from geo_grid.cases.indicators import Thresholds
+from geo_grid.cases.indicators import Thresholds, inherit_colours
 from geo_grid.cases.indicators import indicators as compute_indicators
 from geo_grid.db import repos
 from geo_grid.db.session import session_scope
@@ -24,7 +24,7 @@ from geo_grid.services.cases.views import case_view, ensure_in_scope, list_cases
 from geo_grid.settings import get_settings
 from geo_grid.timefmt import assume_local
 
-__all__ = ["indicators", "open311_create", "open311_request", "open311_requests"]
+__all__ = ["indicators", "open311_create", "open311_request", "open311_requests", "thresholds"]
 
 
 def _thresholds(profile: DistrictProfile | None) -> Thresholds:
@@ -33,12 +33,30 @@ def _thresholds(profile: DistrictProfile | None) -> Thresholds:
     return Thresholds() if config is None else Thresholds.from_config(config)
 
 
+def thresholds(district: str) -> Thresholds:
+    """The red/yellow/green bounds ``district``'s indicators are coloured by (what a map's
+    tooltip states next to a rate)."""
+    return _thresholds(district_profiles.get(district))
+
+
 def indicators(
-    level: str, start: datetime, end: datetime, *, districts: Sequence[str] | None = None
+    level: str,
+    start: datetime,
+    end: datetime,
+    *,
+    districts: Sequence[str] | None = None,
+    grids: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """红绿指标 per unit of ``level`` (grid, community, street, department) over ``[start, end)``
     in ``districts`` (None: every district), each district's units coloured by its own
     thresholds (``district_code`` on each row).
+
+    Per grid, ``reasons`` names the rates that gave the colour, and a grid with too few cases to
+    judge takes its community's colour, or its street's when the community has too few as well
+    (``colour_source`` ``"community"`` or ``"street"``:
+    :func:`geo_grid.cases.indicators.inherit_colours`). ``grids`` (grid code → community code)
+    lists every grid to report, those without a case included (a map colours them all); None:
+    the grids with cases.
 
     The period is checked first (:func:`geo_grid.periods.check_period`: offsets PostgreSQL
     holds, ``start < end``, at most ``GEO_GRID_MAX_PERIOD_DAYS``), whoever calls; a date without
@@ -50,15 +68,36 @@ def indicators(
     codes = sorted(profiles) if districts is None else list(districts)
     with session_scope() as session:
         frame = repos.cases.indicator_frame(session, start, end, codes)
+        parents = _community_streets(session, codes) if level == "grid" else {}
     rows: list[dict[str, Any]] = []
     for code, part in frame.groupby("district_code", sort=True):
-        table = compute_indicators(
-            part.drop(columns=["district_code"]), level, pd.Timestamp(start), pd.Timestamp(end),
-            _thresholds(profiles.get(code)),
-        )  # fmt: skip
+        part = part.drop(columns=["district_code"])
+        period, limits = (pd.Timestamp(start), pd.Timestamp(end)), _thresholds(profiles.get(code))
+        table = compute_indicators(part, level, *period, limits)
+        if level == "grid":
+            every = _grid_communities(part, table["code"]) if grids is None else grids
+            communities = compute_indicators(part, "community", *period, limits)
+            streets = compute_indicators(part, "street", *period, limits)
+            table = inherit_colours(table, communities, every, streets, parents)
         table.insert(1, "district_code", code)
         rows += table.astype(object).where(table.notna(), None).to_dict("records")
     return rows
+
+
+def _community_streets(session, districts: Sequence[str]) -> dict[str, str]:
+    """Each community of ``districts`` → its street (a community with no case in the period
+    too: its grids may take their street's colour)."""
+    areas = repos.district.read_admin_areas(session, level="community", districts=districts)
+    return {str(c): str(p) for c, p in zip(areas["code"], areas["parent_code"], strict=True) if p}
+
+
+def _grid_communities(cases: pd.DataFrame, codes: pd.Series) -> dict[str, str | None]:
+    """Each grid of ``codes`` → the community its cases lie in (the most frequent; None when
+    none of its cases names one)."""
+    placed = cases.dropna(subset=["grid_code", "community_code"])
+    pairs = placed.groupby("grid_code")["community_code"].agg(lambda s: s.mode().iloc[0])
+    known = {str(g): str(c) for g, c in pairs.items()}
+    return {str(code): known.get(str(code)) for code in codes}
 
 
 def open311_create(

@@ -161,100 +161,109 @@
     return labels;
   }
 
-  function findCoords(data) {
-    if (!data || typeof data !== "object") return null;
-    if (data.geometry && data.geometry.type === "Point") return data.geometry.coordinates;
-    if (typeof data.lon === "number" && typeof data.lat === "number") return [data.lon, data.lat];
-    var keys = ["point", "location", "result", "best", "match"];
-    for (var i = 0; i < keys.length; i++) {
-      var found = findCoords(data[keys[i]]);
-      if (found) return found;
+  function pct(v) { return Math.round(100 * v) + "%"; }
+
+  /* What a search hit says: its kind, name, match level and confidence, where it is, and the
+   * people on duty in the grid that answers for it (or how many grids it covers). */
+  function hitText(hit) {
+    var where = [hit.street_name, hit.community_name].filter(Boolean).join(" ");
+    var lines = ["<b>" + esc(hit.kind_zh) + "：" + esc(hit.name) + "</b>",
+      "匹配级别 " + esc(hit.level) + " · 置信度 " + pct(hit.confidence) +
+      (where ? " · " + esc(where) : "")];
+    if (hit.reason_zh) lines.push(esc(hit.reason_zh));
+    if (hit.grid_code) {
+      lines.push("网格 " + esc(hit.grid_code));
+      var duty = {};
+      (hit.people || []).forEach(function (p) {
+        (duty[p.role_zh] = duty[p.role_zh] || []).push(p.name);
+      });
+      var names = Object.keys(duty).map(function (r) { return r + " " + duty[r].join("、"); });
+      lines.push(names.length ? "在岗：" + esc(names.join("；")) : "该网格暂无在岗人员");
+    } else if (hit.grid_count > 1) {
+      lines.push("涉及 " + hit.grid_count + " 个网格，放大后点选网格查看在岗人员");
     }
-    if (Array.isArray(data.features) && data.features.length) return findCoords(data.features[0]);
-    if (Array.isArray(data.data) && data.data.length) return findCoords(data.data[0]);
-    return null;
+    return lines.join("<br>");
   }
 
-  function findGridCode(data, layerKey) {
-    if (!data || typeof data !== "object") return null;
-    if (typeof data.grid_code === "string") return data.grid_code;
-    var grids = data.grids || data.grid;
-    if (typeof grids === "string") return grids;
-    if (grids && typeof grids === "object") {
-      var g = grids[layerKey] !== undefined ? grids[layerKey] : grids.code;
-      if (typeof g === "string") return g;
-      if (g && typeof g.code === "string") return g.code;
-    }
-    var keys = ["properties", "result", "best", "match"];
-    for (var i = 0; i < keys.length; i++) {
-      var found = findGridCode(data[keys[i]], layerKey);
-      if (found) return found;
-    }
-    if (Array.isArray(data.features) && data.features.length) return findGridCode(data.features[0], layerKey);
-    if (Array.isArray(data.data) && data.data.length) return findGridCode(data.data[0], layerKey);
-    return null;
-  }
-
-  /* An address box: GET url?q=...(&crs=...) and show the point and its grid. The answer may be a
-   * GeoJSON Feature or an object with lon/lat (possibly under point/result/best) and grid_code or
-   * grids[layer] (string or {code}); coordinates must be in the tile CRS (asked for with crs). */
+  /* The search box: GET url?q=&limit=(&crs=) (/api/v1/search: streets, communities, roads, 小区,
+   * villages, grids and door plates, typed hits best first), the hits listed, the first shown on
+   * the map: its outline or line, or a pin, with its grid outlined when one answers for it. */
   function searchControl(map, opts) {
     var control = L.control({position: "topleft"});
-    var marker = null, outline = null;
+    var shown = L.layerGroup().addTo(map);
     control.onAdd = function () {
       var box = L.DomUtil.create("form", "gg-search leaflet-bar");
-      box.innerHTML = '<input type="search" placeholder="' + esc(opts.placeholder || "搜索地址") +
-        '" aria-label="地址"><button type="submit">搜索</button><div class="gg-search-msg"></div>';
+      box.innerHTML = '<input type="search" placeholder="' +
+        esc(opts.placeholder || "搜索地名、网格或门牌") +
+        '" aria-label="搜索"><button type="submit">搜索</button>' +
+        '<div class="gg-search-msg" aria-live="polite"></div><ul class="gg-search-hits"></ul>';
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       var input = box.querySelector("input"), msg = box.querySelector(".gg-search-msg");
+      var list = box.querySelector(".gg-search-hits"), hits = [];
+      function show(i) {
+        var hit = hits[i];
+        shown.clearLayers();
+        [].forEach.call(list.children, function (li, j) { li.classList.toggle("gg-picked", i === j); });
+        if (hit.geometry) {
+          var line = /LineString/.test(hit.geometry.type);
+          if (line) {
+            L.geoJSON(hit.geometry, {style: {color: "#111", weight: 9, opacity: 0.5}, interactive: false}).addTo(shown);
+          }
+          L.geoJSON(hit.geometry, {style: line ? {color: "#ffd600", weight: 5} :
+            {color: "#111", weight: 3, fill: false, dashArray: hit.kind === "grid" ? null : "8 5"},
+            interactive: false}).addTo(shown);
+        }
+        var grid = null;
+        if (hit.grid_code && opts.group && hit.kind !== "grid") {
+          opts.group.geo.eachLayer(function (layer) {
+            if (layer.feature.properties[opts.codeField || "code"] === hit.grid_code) grid = layer;
+          });
+          if (grid) {
+            L.geoJSON(grid.feature, {style: {color: "#111", weight: 3, fill: false}, interactive: false}).addTo(shown);
+          }
+        }
+        var at = L.latLng(hit.lat, hit.lon);
+        L.circleMarker(at, {radius: 7, color: "#111", weight: 2, fillColor: "#ffeb3b", fillOpacity: 1})
+          .bindTooltip(esc(hit.name)).addTo(shown);
+        var b = hit.bbox, bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+        if (grid) bounds.extend(grid.getBounds());
+        if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+          map.setView(at, Math.max(map.getZoom(), 17), {animate: false});
+        } else {
+          map.fitBounds(bounds, {maxZoom: 17, padding: [20, 20], animate: false});
+        }
+        msg.innerHTML = hitText(hit);
+      }
+      list.addEventListener("click", function (ev) {
+        var li = ev.target.closest("li");
+        if (li) show(Number(li.getAttribute("data-i")));
+      });
       box.addEventListener("submit", function (ev) {
         ev.preventDefault();
         var q = input.value.trim();
         if (!q) return;
-        var url = opts.url + (opts.url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(q);
+        var url = opts.url + (opts.url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(q) +
+          "&limit=" + (opts.limit || 8);
         if (opts.crs) url += "&crs=" + encodeURIComponent(opts.crs);
         msg.textContent = "查询中…";
+        list.innerHTML = "";
+        shown.clearLayers();
         fetch(url, {headers: {Accept: "application/json"}}).then(function (r) {
           if (!r.ok) throw new Error("HTTP " + r.status);
           return r.json();
-        }).then(function (data) {
-          var xy = findCoords(data), code = findGridCode(data, opts.layerKey);
-          if (marker) map.removeLayer(marker);
-          if (outline) map.removeLayer(outline);
-          marker = outline = null;
-          if (data && data.status === "unmatched") xy = code = null;
-          if (!xy && !code) {
-            var why = data && (data.reason_zh || data.reason);
-            msg.textContent = "未匹配到地址" + (why ? "（" + why + "）" : "");
+        }).then(function (answer) {
+          hits = answer.data || [];
+          if (!hits.length) {
+            msg.textContent = "未找到“" + q + "”：没有这个名称的街道、社区、道路、小区、网格，" +
+              "地址库中也没有这个门牌";
             return;
           }
-          var label = (data && data.matched_text) || q;
-          // /geocode answers in storage coordinates: on shifted (GCJ-02) tiles only the grid,
-          // which was shifted with the other overlays, is drawn, never an unshifted point
-          var at = xy && !opts.crs ? L.latLng(xy[1], xy[0]) : null;
-          if (at) {
-            marker = L.circleMarker(at, {radius: 7, color: "#111", weight: 2, fillColor: "#ffeb3b",
-              fillOpacity: 1}).bindTooltip(esc(label)).addTo(map);
-          }
-          var hit = null;
-          if (code && opts.group) {
-            opts.group.geo.eachLayer(function (layer) {
-              if (layer.feature.properties[opts.codeField || "code"] === code) hit = layer;
-            });
-          }
-          if (hit) {
-            outline = L.geoJSON(hit.feature, {style: {color: "#111", weight: 4, fill: false}, interactive: false}).addTo(map);
-            map.fitBounds(hit.getBounds(), {maxZoom: 17});
-            var name = hit.feature.properties.name;
-            msg.textContent = label + " → 网格 " + code + (name ? " " + name : "") +
-              (data.status === "ambiguous" ? "（多个候选，请核实）" : "");
-          } else if (at) {
-            map.setView(at, Math.max(map.getZoom(), 16));
-            msg.textContent = code ? label + " → 网格 " + code : "已定位，未落入网格";
-          } else {
-            msg.textContent = "网格 " + code + " 不在本图";
-          }
+          list.innerHTML = hits.map(function (h, i) {
+            return '<li data-i="' + i + '"><span class="gg-kind">' + esc(h.kind_zh) + "</span>" +
+              esc(h.name) + " <small>" + pct(h.confidence) + "</small></li>";
+          }).join("");
+          show(0);
         }).catch(function (err) {
           msg.textContent = "搜索服务不可用（" + err.message + "）";
         });
@@ -278,6 +287,12 @@
           '"></i>' + esc(item[0]) + "</div>";
       });
       div.innerHTML = html;
+      var head = div.querySelector("h4");
+      if (head) {  // a tap on the title folds or unfolds the legend (phones start folded)
+        head.setAttribute("role", "button");
+        L.DomEvent.on(head, "click", function () { div.classList.toggle("gg-folded"); });
+      }
+      L.DomEvent.disableClickPropagation(div);
       return div;
     };
     control.addTo(map);
@@ -354,14 +369,125 @@
     return grid;
   }
 
-  /* The scale bar of every page: metres and kilometres only (Leaflet's default adds miles). */
+  /* The district's own base when there are no tiles: roads (a white line on a grey casing) and
+   * the names of streets, communities, roads, 小区 and villages, each kind shown between the zooms
+   * opts.zooms gives it, road names turned along their road. Drawn in panes under the overlays
+   * (roads) and just over their fills (names), never interactive. Returns a layer group the
+   * layer control can switch off. */
+  function vectorBase(map, roads, places, opts) {
+    var panes = [["ggBase", 250], ["ggBaseLabels", 450]];
+    panes.forEach(function (p) {
+      if (!map.getPane(p[0])) {
+        var pane = map.createPane(p[0]);
+        pane.style.zIndex = p[1];
+        pane.style.pointerEvents = "none";
+      }
+    });
+    var renderer = L.canvas({pane: "ggBase", padding: 0.3});
+    var group = L.layerGroup(), labels = L.layerGroup();
+    var roadFeatures = decode(roads), placeFeatures = decode(places);
+    [opts.casing, opts.road].forEach(function (style) {
+      group.addLayer(L.geoJSON({type: "FeatureCollection", features: roadFeatures}, {
+        pane: "ggBase", renderer: renderer, interactive: false,
+        style: function () { return L.extend({lineCap: "round", lineJoin: "round"}, style); }
+      }));
+    });
+    function label(at, text, kind, angle) {
+      var turn = angle ? ' style="transform: translate(-50%, -50%) rotate(' + angle + 'deg)"' : "";
+      return L.marker(at, {pane: "ggBaseLabels", interactive: false, keyboard: false,
+        icon: L.divIcon({className: "gg-base-label gg-base-" + kind, iconSize: null,
+          html: "<span" + turn + ">" + esc(text) + "</span>"})});
+    }
+    function refresh() {
+      labels.clearLayers();
+      if (!map.hasLayer(group)) return;
+      var z = map.getZoom(), view = map.getBounds().pad(0.1), zooms = opts.zooms;
+      var shown = function (kind) { var r = zooms[kind]; return r && z >= r[0] && z < r[1]; };
+      if (shown("road")) {
+        roadFeatures.forEach(function (f) {
+          var p = f.properties;
+          if (!p._lp || !p.name) return;
+          var at = L.latLng(p._lp[1], p._lp[0]);
+          if (view.contains(at)) labels.addLayer(label(at, p.name, "road", p._a));
+        });
+      }
+      placeFeatures.forEach(function (f) {
+        var p = f.properties, c = f.geometry && f.geometry.coordinates;
+        if (!c || !shown(p.kind)) return;
+        var at = L.latLng(c[1], c[0]);
+        if (view.contains(at)) labels.addLayer(label(at, p.name, p.kind));
+      });
+    }
+    group.on("add", function () { labels.addTo(map); refresh(); });
+    group.on("remove", function () { map.removeLayer(labels); });
+    map.on("zoomend moveend", refresh);
+    group.addTo(map);
+    return group;
+  }
+
+  /* The scale bar of every page: metres and kilometres only (Leaflet's default adds miles).
+   * Every page calls it once: it also makes this map the page's (geoGrid.pageMap). */
   function scale(map) {
+    global.geoGrid.pageMap = map;
     return L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo(map);
   }
 
-  /* A small fixed box of text (page title, summary figures). */
+  /* A viewer of part of the district (a street leader, a grid worker): the page opens on their
+   * area, names it, and outlines their grids (added by the server: geo_grid/maps/page.py
+   * focus_html). Runs after the page's own script, so after its opening view. */
+  function focus(area) {
+    var map = global.geoGrid.pageMap;
+    if (!map) return;
+    global.geoGrid.focusName = area.place || area.name;  // what the print layout is of
+    var b = area.bounds, bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+    map.fitBounds(bounds, {padding: [24, 24], maxZoom: 16, animate: false});
+    var codes = {};
+    (area.codes || []).forEach(function (c) { codes[c] = true; });
+    if (area.codes && area.codes.length) {
+      map.eachLayer(function (layer) {
+        var p = layer.feature && layer.feature.properties;
+        if (p && codes[p.code] && layer.getBounds && !layer._ggFocus) {
+          var o = L.geoJSON(layer.feature, {style: {color: "#d81b60", weight: 4, fill: false},
+            interactive: false});
+          o.eachLayer(function (l) { l._ggFocus = true; });
+          o.addTo(map);
+        }
+      });
+    }
+    var box = infoBox(map, "<b>" + esc(area.name) + "</b>", "topright");
+    box.getContainer().classList.add("gg-focus");
+  }
+
+  /* A phone-sized page: the layer control folds into its button (a tap opens it, a tap on the
+   * map folds it), legends fold to their title, and the text boxes of the top-right corner move
+   * to the bottom-left one, so nothing covers the search box. Every page calls it last. */
+  function compact(map) {
+    var root = map.getContainer();
+    var layers = root.querySelector(".leaflet-control-layers");
+    var link = layers && layers.querySelector(".leaflet-control-layers-toggle");
+    if (link) { link.title = "图层"; link.setAttribute("aria-label", "图层"); }
+    if (!(global.matchMedia && global.matchMedia("(max-width: 640px)").matches)) return;
+    root.classList.add("gg-narrow");
+    if (layers) {
+      var fold = function () { L.DomUtil.removeClass(layers, "leaflet-control-layers-expanded"); };
+      fold();
+      map.on("click", fold);
+    }
+    [].forEach.call(root.querySelectorAll(".gg-legend"), function (el) { el.classList.add("gg-folded"); });
+    var corner = root.querySelector(".leaflet-bottom.leaflet-left");
+    [].forEach.call(root.querySelectorAll(".leaflet-top.leaflet-right .gg-info"), function (el) {
+      corner.insertBefore(el, corner.firstChild);
+    });
+  }
+
+  /* A small fixed box of text (page title, summary figures); on a phone-sized page the top-right
+   * corner's boxes go to the bottom-left one (see compact). */
   function infoBox(map, html, position) {
-    var control = L.control({position: position || "topright"});
+    position = position || "topright";
+    if (position === "topright" && map.getContainer().classList.contains("gg-narrow")) {
+      position = "bottomleft";
+    }
+    var control = L.control({position: position});
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gg-info");
       div.innerHTML = html;
@@ -375,5 +501,6 @@
   global.geoGrid = {decode: decode, dataLayer: dataLayer, zoomLabels: zoomLabels,
     searchControl: searchControl, legend: legend, esc: esc, unpack: unpack,
     fieldTable: fieldTable, markerClusters: markerClusters, heatLayer: heatLayer,
-    vectorTiles: vectorTiles, infoBox: infoBox, scale: scale};
+    vectorTiles: vectorTiles, infoBox: infoBox, scale: scale, vectorBase: vectorBase,
+    focus: focus, compact: compact};
 })(window);

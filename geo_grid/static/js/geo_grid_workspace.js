@@ -78,8 +78,17 @@
     code: "网格编码已被使用或格式不对。",
     role: "所选职务不能安排在岗。",
     person_id: "所选人员不在本区的名册中。",
-    entries: "在岗人员填写有误。"
+    entries: "在岗人员填写有误。",
+    name: "新增人员要填写姓名（最多 32 个字）。",
+    phone: "新增人员的电话号码格式不对（只能有数字、+、- 和空格）。",
+    new_people: "新增人员填写有误。"
   };
+  /* The text of a field the API names: by the field itself, or by its last part
+   * ("new_people.0.phone" is a phone). */
+  function fieldText(field) {
+    if (!field) return undefined;
+    return FIELD_TEXT[field] || FIELD_TEXT[String(field).split(".").pop()];
+  }
   var STATUS_TEXT = {
     401: "登录已失效，请重新登录后再试。",
     403: "您无权修改这个区域的网格。",
@@ -97,9 +106,9 @@
     if (status === 409 && /no edit left to undo/.test(message)) text = "没有可以撤销的编辑了。";
     else if (status === 409 && /cannot be undone/.test(message)) text = "这一步编辑没有保存改前的网格，不能撤销。";
     else if (status === 409 && err.field === "plan") text = "方案已发布或已被他人修改，请刷新页面后再试。";
-    else if (status === 409) text = FIELD_TEXT[err.field] || "与现有网格冲突，请检查后再试。";
+    else if (status === 409) text = fieldText(err.field) || "与现有网格冲突，请检查后再试。";
     else if (status === 400 || status === 422) {
-      text = FIELD_TEXT[err.field] || (/not clean/.test(message) ? "方案检查未通过，不能发布。" : "提交的内容有误，请检查后再试。");
+      text = fieldText(err.field) || (/not clean/.test(message) ? "方案检查未通过，不能发布。" : "提交的内容有误，请检查后再试。");
     } else text = STATUS_TEXT[status] || "操作没有成功（错误 " + status + "），请稍后再试。";
     var e = new Error(text);
     e.status = status;
@@ -358,17 +367,36 @@
     box.scrollIntoView({block: "nearest"});
   }
 
+  /* The people the form will save for the grid: the plan's, or (a grid a merge or recode carries
+   * people to, not chosen yet) those carried, which the planner may then take off. */
+  function rosterDraft(form) {
+    var from = form.chosen || !form.carried.length ? form.planned : form.carried.concat(form.planned);
+    var seen = {};
+    return from.filter(function (p) {
+      var key = p.person_id + "|" + p.role;
+      if (seen[key]) return false;
+      seen[key] = true;
+      return true;
+    }).map(function (p) { return {person_id: p.person_id, name: p.name, role: p.role, from: p.grid_code || null}; });
+  }
+
+  function roleName(form, key) {
+    var hit = form.roles.filter(function (r) { return r.key === key; })[0];
+    return hit ? hit.name : lab("role", key);
+  }
+
   function rosterForm(box, form) {
-    var planned = form.planned.map(function (p) { return {person_id: p.person_id, name: p.name, role: p.role}; });
+    var planned = rosterDraft(form);
     var listNode = el("ul", {className: "gg-duty"});
     var msg = el("p", {className: "gg-msg", role: "status"});
     function draw() {
       var items = form.stored.map(function (p) {
-        return el("li", {}, [el("span", {className: "gg-role", text: lab("role", p.role)}), " " + p.name, el("small", {text: "（现有名册）"})]);
+        return el("li", {}, [el("span", {className: "gg-role", text: roleName(form, p.role)}), " " + p.name, el("small", {text: "（现有名册）"})]);
       });
       planned.forEach(function (p, i) {
-        var li = el("li", {className: "gg-planned"}, [el("span", {className: "gg-role", text: lab("role", p.role)}), " " + p.name,
-          el("small", {text: "（本方案新增）"})]);
+        var note = p.isNew ? "（新增人员，保存后建档）" : p.from ? "（随合并或改码从 " + p.from + " 转入）" : "（本方案新增）";
+        var li = el("li", {className: "gg-planned" + (p.isNew ? " gg-new-person" : "")},
+          [el("span", {className: "gg-role", text: roleName(form, p.role)}), " " + p.name, el("small", {text: note})]);
         if (state.editable) li.appendChild(button("移除", function () { planned.splice(i, 1); draw(); }, "gg-link"));
         items.push(li);
       });
@@ -377,29 +405,54 @@
     }
     draw();
     var children = [el("h2", {text: "在岗人员：" + (form.name || form.grid)}), el("p", {className: "gg-code", text: form.grid}), listNode];
+    if (form.carried.length && !form.chosen) {
+      children.push(el("p", {className: "gg-muted", text: "合并或改码转入的人员发布时随网格转入；移除不需要的人员后保存，即按所选人员发布。"}));
+    }
     if (state.editable) {
+      function roleSelect(name) {
+        var select = el("select", {name: name, "aria-label": "职务"}, form.roles.map(function (r) {
+          return el("option", {value: r.key, text: r.name});
+        }));
+        if (form.roles.some(function (r) { return r.key === "grid_worker"; })) select.value = "grid_worker";
+        return select;
+      }
+      function has(personId, roleKey) {
+        return planned.some(function (p) { return p.person_id === personId && p.role === roleKey; });
+      }
       var who = el("select", {name: "person", "aria-label": "人员"}, form.candidates.map(function (c) {
-        return el("option", {value: c.person_id, text: c.name + "（" + lab("role", c.role) + " · " + c.grid_code + "）"});
+        return el("option", {value: c.person_id, text: c.name + "（" + roleName(form, c.role) + " · " + c.grid_code + "）"});
       }));
-      var role = el("select", {name: "role", "aria-label": "职务"}, form.roles.map(function (r) {
-        return el("option", {value: r, text: lab("role", r)});
-      }));
-      role.value = "grid_worker";
+      var role = roleSelect("role");
       var add = button("添加", function () {
         var c = form.candidates.filter(function (x) { return x.person_id === who.value; })[0];
         if (!c) return;
-        var dup = planned.some(function (p) { return p.person_id === c.person_id && p.role === role.value; });
-        if (!dup) planned.push({person_id: c.person_id, name: c.name, role: role.value});
+        if (!has(c.person_id, role.value)) planned.push({person_id: c.person_id, name: c.name, role: role.value});
         draw();
       }, "gg-btn gg-btn-quiet");
+      var newName = el("input", {name: "new_name", type: "text", maxlength: "32", autocomplete: "off", "aria-label": "姓名"});
+      var newPhone = el("input", {name: "new_phone", type: "tel", maxlength: "32", autocomplete: "off", "aria-label": "电话"});
+      var newRole = roleSelect("new_role");
+      var addNew = button("添加新人员", function () {
+        var name = newName.value.replace(/\s+/g, " ").trim(), phone = newPhone.value.trim();
+        if (!name) { say(msg, FIELD_TEXT.name, "error"); newName.focus(); return; }
+        if (!/^\+?[0-9][0-9\- ]{4,30}$/.test(phone)) { say(msg, FIELD_TEXT.phone, "error"); newPhone.focus(); return; }
+        var dup = planned.some(function (p) { return p.isNew && p.name === name && p.phone === phone && p.role === newRole.value; });
+        if (!dup) planned.push({isNew: true, person_id: null, name: name, phone: phone, role: newRole.value});
+        newName.value = ""; newPhone.value = "";
+        say(msg, "");
+        draw();
+      }, "gg-btn gg-btn-quiet");
+      addNew.id = "gg-roster-add-new";
       var save = button("保存在岗人员", function () {
         save.disabled = true;
         say(msg, "保存中…");
-        api("/roster/" + encodeURIComponent(form.grid), {method: "PUT", body: {entries: planned.map(function (p) {
-          return {person_id: p.person_id, role: p.role};
-        })}}).then(function (now) {
+        var body = {
+          entries: planned.filter(function (p) { return !p.isNew; }).map(function (p) { return {person_id: p.person_id, role: p.role}; }),
+          new_people: planned.filter(function (p) { return p.isNew; }).map(function (p) { return {name: p.name, phone: p.phone, role: p.role}; })
+        };
+        api("/roster/" + encodeURIComponent(form.grid), {method: "PUT", body: body}).then(function (now) {
           form = now;
-          planned = now.planned.map(function (p) { return {person_id: p.person_id, name: p.name, role: p.role}; });
+          planned = rosterDraft(now);
           draw();
           say(msg, "已保存：发布后 " + now.on_duty + " 人在岗。", "ok");
           return refresh([form.grid]);
@@ -410,7 +463,10 @@
       save.id = "gg-roster-save";
       if (!form.candidates.length) children.push(el("p", {className: "gg-muted", text: "本社区的网格没有可选的在岗人员。"}));
       else children.push(el("div", {className: "gg-roster-add"}, [el("label", {}, ["人员", who]), el("label", {}, ["职务", role]), add]));
-      children.push(el("p", {className: "gg-muted", text: "人员从本社区各网格的在岗人员中选择；方案发布时一并写入名册。"}));
+      children.push(el("p", {className: "gg-muted", text: "人员从转入人员和本社区各网格的在岗人员中选择；方案发布时一并写入名册。"}));
+      children.push(el("fieldset", {className: "gg-roster-new"}, [el("legend", {text: "名册中没有的人员"}),
+        el("label", {}, ["姓名", newName]), el("label", {}, ["电话", newPhone]), el("label", {}, ["职务", newRole]), addNew,
+        el("p", {className: "gg-muted", text: "新增人员在保存时建档（电话不在页面上显示）。"})]));
       children.push(el("div", {className: "gg-buttons"}, [save, button("关闭", function () { box.hidden = true; }, "gg-btn gg-btn-quiet")]));
     }
     children.push(msg);
@@ -786,7 +842,8 @@
       badge.textContent = lab("state", "published");
       badge.className = "gg-status gg-ps gg-ps-published";
       fill(checkOut, [el("p", {className: "gg-ok-line", text: "已发布为第 " + res.published_generation + " 版：共 " + res.grids + " 个网格，" +
-        res.cases_regridded + " 件未结案件记下新网格，" + res.roster_added + " 人加入在岗名册。"}),
+        res.cases_regridded + " 件未结案件记下新网格，" + res.roster_added + " 人加入在岗名册" +
+        (res.roster_moved ? "，" + res.roster_moved + " 条名册随合并或改码转到新网格" : "") + "。"}),
         el("p", {}, [el("a", {className: "gg-btn", href: data.mapPage, id: "gg-to-map", text: "到网格地图查看"})])]);
       summarise();
     }).catch(function (err) {

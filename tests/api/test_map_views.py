@@ -1,0 +1,259 @@
+"""The maps as their users see them (issue 15 items 7-11), in headless Chromium, network cut off.
+
+Each test drives a page as the role that uses it, with no request leaving 127.0.0.1 and no
+console error: the dispatcher finds 咏梅社区, 乐城路 and a door plate from the search box (match
+level, confidence, the people on duty; the road drawn, never "not in a grid"); 乐城路 is written
+on the district's own base map at street level; the street leader's 红绿指标 opens on and names
+their street, each red or yellow grid saying why and against which thresholds, few left grey;
+on a phone the grid worker's map opens on their grid with the layer control folded, covering
+nothing; the view is exported as a PNG and printed as a one-page PDF with title, area, time,
+legend, scale and north arrow.
+
+``GEO_GRID_SCREENSHOTS=docs/img`` saves the README's pictures of these pages. The first page of a worker process waits for its base map
+(the district's roads from the address library): the timeouts allow for a busy machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from api_server import serve_in_thread
+from auth import session_cookies
+from browser import browser_available, first_paint, offline_page, record_timing
+
+needs_browser = pytest.mark.skipif(not browser_available(), reason="playwright/chromium missing")
+pytestmark = [pytest.mark.browser, needs_browser]
+SHOTS = os.environ.get("GEO_GRID_SCREENSHOTS")
+COMMUNITY, ROAD = "咏梅社区", "乐城路"
+
+MAP = "window.geoGrid.pageMap"
+
+
+@pytest.fixture(scope="module")
+def server(demo_db):
+    from api.main import app
+    from geo_grid.services import index
+
+    index.invalidate()
+    with serve_in_thread(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def cookies(server, accounts):
+    return {
+        r: session_cookies(server, accounts[r]) for r in ("dispatcher", "leader", "grid_worker")
+    }
+
+
+def _shot(tmp_path: Path, name: str) -> Path:
+    return Path(SHOTS) / name if SHOTS else tmp_path / name
+
+
+def _paint(path: str, role: str, viewport: str, page, server: str) -> None:
+    """Record the page's first paint and when its map was ready (what the test waited for), in
+    ms after the navigation started (``GEO_GRID_TIMINGS``); ``server``: whether the server had
+    the page built already (``cached``) or this was the first request for it since it started."""
+    ready = round(page.evaluate("() => performance.now()"))
+    record_timing(page=path, role=role, viewport=viewport, first_contentful_paint_ms=first_paint(page),
+                  ready_ms=ready, server=server)  # fmt: skip
+
+
+def _clean(log) -> None:
+    assert log.external_requests == [] and log.console_errors == [] and log.dialogs == [], (
+        log.external_requests, log.console_errors, log.dialogs)  # fmt: skip
+
+
+SEARCH = """async (q) => {
+  const box = document.querySelector(".gg-search");
+  box.querySelector("input").value = q;
+  box.querySelector("button").click();
+  const msg = box.querySelector(".gg-search-msg");
+  for (let i = 0; i < 600 && (!msg.textContent || msg.textContent === "查询中…"); i++)
+    await new Promise(r => setTimeout(r, 100));
+  const drawn = [];
+  window.geoGrid.pageMap.eachLayer(l => {
+    if (l instanceof L.Polyline && l.options.color === "#ffd600") drawn.push("road");
+  });
+  return {msg: msg.innerText, hits: [...box.querySelectorAll(".gg-search-hits li")].map(
+    li => li.innerText), drawn};
+}"""
+
+
+def test_the_search_box_finds_communities_roads_and_door_plates(server, cookies, demo, tmp_path):
+    plate = demo.addresses[(demo.addresses["road"] == ROAD) & demo.addresses["door_no"].notna()]
+    door = f"{ROAD}{plate['door_no'].iloc[0]}号"
+    with offline_page(cookies=cookies["dispatcher"]) as (page, log):
+        page.goto(server + "/map", timeout=180_000)
+        page.wait_for_selector(".gg-search", timeout=60_000)
+        _paint("/map", "dispatcher", "desk", page, "first request")
+        community = page.evaluate(SEARCH, COMMUNITY)
+        road = page.evaluate(SEARCH, ROAD)
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(_shot(tmp_path, "search_road.png")))
+        address = page.evaluate(SEARCH, door)
+    assert community["msg"].startswith(f"社区：{COMMUNITY}"), community
+    assert "匹配级别 社区" in community["msg"] and "置信度 100%" in community["msg"]
+    assert "个网格" in community["msg"] and community["hits"][0].startswith(f"社区{COMMUNITY}")
+    assert road["msg"].startswith(f"道路：{ROAD}") and "匹配级别 道路" in road["msg"], road
+    assert "未落入网格" not in road["msg"] and road["drawn"] == ["road"]
+    assert address["msg"].startswith("门牌地址：") and "在岗：网格长" in address["msg"], address
+    assert re.search(r"置信度 \d+%", address["msg"])
+    _clean(log)
+
+
+BASE_LABELS = """(kind) => [...document.querySelectorAll(".gg-base-" + kind + " span")]
+  .map(s => s.textContent)"""
+
+
+def test_the_base_map_writes_the_road_where_it_runs(server, cookies, tmp_path):
+    with offline_page(cookies=cookies["dispatcher"]) as (page, log):
+        page.goto(server + "/map", timeout=180_000)
+        page.wait_for_selector(".gg-search", timeout=60_000)
+        _paint("/map", "dispatcher", "desk", page, "cached")
+        streets = page.evaluate(BASE_LABELS, "street")
+        page.evaluate(
+            """async (q) => { const r = await fetch("/api/v1/search?q=" + encodeURIComponent(q));
+              const hit = (await r.json()).data[0];
+              window.geoGrid.pageMap.setView([hit.lat, hit.lon], 15.5, {animate: false}); }""",
+            ROAD,
+        )  # fmt: skip
+        page.wait_for_timeout(500)
+        roads = page.evaluate(BASE_LABELS, "road")
+        places = page.evaluate(BASE_LABELS, "community")
+        page.screenshot(path=str(_shot(tmp_path, "base_map.png")))
+    assert len(streets) >= 5 and all(s.endswith("街道") for s in streets), streets
+    assert ROAD in roads and len(roads) >= 5 and places, (roads, places)
+    _clean(log)
+
+
+TOOLTIPS = """() => {
+  const out = [];
+  window.geoGrid.pageMap.eachLayer(l => {
+    const p = l.feature && l.feature.properties;
+    if (p && p.light !== undefined) out.push([p.light, p.why || ""]);
+  });
+  return out;
+}"""
+
+
+def test_a_street_leaders_indicators_name_the_street_and_say_why(server, cookies, tmp_path):
+    with offline_page(cookies=cookies["leader"]) as (page, log):
+        page.goto(server + "/map/indicators", timeout=180_000)
+        page.wait_for_selector(".gg-info h3", timeout=60_000)
+        _paint("/map/indicators", "leader", "desk", page, "first request")
+        heading = page.inner_text(".gg-info h3")
+        grids = page.evaluate(TOOLTIPS)
+        legend = page.inner_text(".gg-legend")
+        zoom = page.evaluate(f"{MAP}.getZoom()")
+        worst = next((g for g in grids if g[0].startswith(("红", "黄"))), None)
+        if worst is not None:  # open its tooltip for the picture
+            page.evaluate("""(light) => { let hit; window.geoGrid.pageMap.eachLayer(l => {
+                const p = l.feature && l.feature.properties;
+                if (!hit && p && p.light === light) hit = l; });
+              hit.openTooltip(hit.getBounds().getCenter()); }""", worst[0])  # fmt: skip
+            page.wait_for_timeout(300)
+        page.screenshot(path=str(_shot(tmp_path, "indicators_street.png")))
+    assert heading.startswith("红绿指标：") and heading.endswith("街道"), heading
+    assert zoom >= 13  # opened on the street, not the district
+    grey = sum(light.startswith("案件过少") for light, _ in grids)
+    assert grey < 0.05 * len(grids), (grey, len(grids))
+    for light, why in grids:
+        if light.startswith(("红", "黄")):
+            assert re.search(r"\d+%（绿 [≥≤]\d+%，黄 [≥≤]\d+%）", why), (light, why)
+        if "沿用" in light:
+            assert why.startswith("本网格案件过少"), why
+    assert "沿用社区或街道颜色" in legend or all("沿用" not in g[0] for g in grids)
+    _clean(log)
+
+
+RECTS = """() => {
+  const r = s => { const e = document.querySelector(s); if (!e) return null;
+    const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  return {search: r(".gg-search"), layers: r(".leaflet-control-layers"),
+    expanded: document.querySelector(".leaflet-control-layers")
+      .classList.contains("leaflet-control-layers-expanded"),
+    others: [...document.querySelectorAll(".leaflet-top .leaflet-control, .gg-info, .gg-legend")]
+      .filter(e => !e.classList.contains("gg-search") && !e.closest(".gg-search"))
+      .map(e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })};
+}"""
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search(
+    server, cookies, accounts, tmp_path
+):
+    worker = accounts["grid_worker"]
+    with offline_page(viewport=(390, 844), cookies=cookies["grid_worker"]) as (page, log):
+        page.goto(server + "/map", timeout=180_000)
+        page.wait_for_selector(".gg-focus", timeout=60_000)
+        _paint("/map", "grid_worker", "phone", page, "cached")
+        page.wait_for_timeout(300)
+        rects = page.evaluate(RECTS)
+        mine = page.inner_text(".gg-focus")
+        inside = page.evaluate(
+            """(codes) => { const map = window.geoGrid.pageMap, view = map.getBounds();
+              let n = 0; map.eachLayer(l => { const p = l.feature && l.feature.properties;
+                if (p && codes.includes(p.code) && l.getBounds && view.contains(l.getBounds())) n++; });
+              return [n, map.getZoom()]; }""",
+            list(worker.grids),
+        )  # fmt: skip
+        page.screenshot(path=str(_shot(tmp_path, "grid_worker_phone.png")))
+        page.click(".leaflet-control-layers-toggle")
+        opened = page.evaluate(RECTS)["expanded"]
+    assert not rects["expanded"] and opened  # folded, and a tap opens it
+    assert all(not _overlap(rects["search"], other) for other in rects["others"]), rects
+    assert rects["search"][2] <= 390 and mine.startswith("我的网格：")
+    assert inside[0] >= 1 and inside[1] >= 14, inside
+    _clean(log)
+
+
+SHEET = """() => {
+  const s = document.querySelector(".gg-sheet");
+  return s && {head: s.querySelector(".gg-sheet-head").innerText,
+    foot: s.querySelector(".gg-sheet-foot").innerText,
+    legend: !!s.querySelector(".gg-legend"), scale: s.querySelector(".leaflet-control-scale-line")
+      .innerText, north: !!s.querySelector(".gg-north svg"),
+    hidden: getComputedStyle(s.querySelector(".leaflet-control-zoom")).display};
+}"""
+
+
+def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, tmp_path):
+    import base64
+
+    with offline_page(cookies=cookies["leader"]) as (page, log):
+        page.goto(server + "/map/indicators", timeout=180_000)
+        page.wait_for_selector(".gg-export", timeout=60_000)
+        with page.expect_download(timeout=120_000) as got:
+            page.click(".gg-export .gg-png")
+        png = Path(got.value.path()).read_bytes()
+        name = got.value.suggested_filename
+        page.evaluate("window.print = () => { window.__printed = (window.__printed || 0) + 1; }")
+        page.click(".gg-export .gg-print")
+        page.wait_for_function("window.__printed === 1", timeout=30_000)
+        sheet = page.evaluate(SHEET)
+        page.emulate_media(media="print")
+        page.screenshot(path=str(_shot(tmp_path, "print_layout.png")), full_page=True)
+        pdf = page.pdf(format="A4", landscape=True, print_background=True)
+        size = page.evaluate(
+            """async (url) => { const i = new Image(); i.src = url; await i.decode();
+              return [i.width, i.height]; }""",
+            "data:image/png;base64," + base64.b64encode(png).decode(),
+        )  # fmt: skip
+    if SHOTS:
+        (Path(SHOTS) / "export_indicators.png").write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+    assert name.startswith("红绿指标_") and name.endswith(".png")
+    assert size[0] > 1000 and size[1] > 650, size  # title, map and extent, not a blank strip
+    assert sheet["head"].startswith("红绿指标") and "区域：" in sheet["head"]
+    assert re.search(r"制图时间：\d{4}-\d\d-\d\d \d\d:\d\d \(北京时间\)", sheet["head"]), sheet
+    assert sheet["legend"] and sheet["north"] and re.fullmatch(r"\d+ k?m", sheet["scale"])
+    assert sheet["foot"].startswith("图幅范围：东经") and sheet["hidden"] == "none"
+    assert pdf[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    _clean(log)
