@@ -242,6 +242,25 @@ class Segments:
         """Whether segment ``b[k]`` runs from the end of ``a[k]`` to its start."""
         return self.key[a] == self.back[b]
 
+    def shapes(self, n: int) -> NDArray:
+        """An order-free 64-bit signature of the directed segments of each polygon ``0..n-1``
+        (0 for none): polygons drawing the same segments the same way (a duplicated grid; a
+        hole and the grid filling it) have the same one, others differ but by chance.
+
+        >>> a, b = shapely.box(0, 0, 1, 1), shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])
+        >>> sig = Segments.of([a, b, shapely.box(0, 0, 2, 1)]).shapes(3)
+        >>> bool(sig[0] == sig[1]), bool(sig[0] == sig[2])
+        (True, False)
+        """
+        out = np.zeros(n, dtype=np.uint64)
+        if len(self):
+            start = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+            if (np.diff(self.owner) >= 0).all():  # as :meth:`of` makes them
+                out[self.owner[start]] = np.add.reduceat(_mix(self.key), start)
+            else:
+                np.add.at(out, self.owner, _mix(self.key))
+        return out
+
     def sorted_key(self) -> NDArray:
         """The directed keys, sorted (once)."""
         if "sorted" not in self._cache:
