@@ -54,14 +54,18 @@ WHOLE_LAYER = 0.8
 def invalid_edges(
     geoms: NDArray, seg: Segments, tree: shapely.STRtree, whole_layer: float = WHOLE_LAYER
 ) -> NDArray:
-    """``shapely.coverage_invalid_edges(geoms, gap_width=0)``, each grid's invalid edges (an
-    empty LineString for a valid one), with GEOS run on the suspects and their neighbours only
-    (``seg``: the grids' segments; ``tree``: an STRtree over ``geoms``), or on the whole layer
-    when they are more than the share ``whole_layer`` of it."""
+    """The invalid edges of each grid as ``shapely.coverage_invalid_edges(geoms, gap_width=0)``
+    finds them (the same lines; an empty LineString for a valid grid), with GEOS run on the
+    suspects and their neighbours only (``seg``: the grids' segments; ``tree``: an STRtree over
+    ``geoms``), or on the whole layer when they are more than the share ``whole_layer`` of it.
+
+    A grid whose every segment is matched or drawn the same way by another grid (a duplicate)
+    needs no GEOS either: GEOS marks exactly those drawn twice the same way."""
     n = len(geoms)
     if n == 0:
         return np.empty(0, dtype=object)
-    suspect = np.flatnonzero(suspects(geoms, seg, tree))
+    suspect, twins = _status(geoms, seg, tree)
+    suspect = np.flatnonzero(suspect)
     near = np.unique(np.r_[suspect, tree.query(geoms[suspect])[1]])
     if len(near) > whole_layer * n:
         return shapely.coverage_invalid_edges(geoms, gap_width=0.0)
@@ -69,18 +73,31 @@ def invalid_edges(
     if len(suspect):
         found = shapely.coverage_invalid_edges(geoms[near], gap_width=0.0)
         out[suspect] = found[np.searchsorted(near, suspect)]
+    if len(twins):
+        owner = seg.owner[twins]
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        rank = np.cumsum(np.r_[True, owner[1:] != owner[:-1]]) - 1
+        out[owner[first]] = shapely.multilinestrings(seg.lines(twins), indices=rank)
     return out
 
 
 def suspects(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> NDArray:
-    """Mask of the grids GEOS's edge check may flag (everything not proven clean, see the
+    """Mask of the grids GEOS's edge check may flag and segment keys cannot decide (see the
     module docstring)."""
+    return _status(geoms, seg, tree)[0]
+
+
+def _status(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> tuple[NDArray, NDArray]:
+    """The suspects (mask), and the segments of the grids known to be flagged without GEOS:
+    every segment matched or drawn the same way by another grid (those segments, by owner)."""
     n = len(geoms)
-    suspect = np.zeros(n, dtype=bool)
-    suspect[_odd_rings(seg)] = True
-    open_ = np.flatnonzero(~seg.matched())
+    odd = np.zeros(n, dtype=bool)
+    odd[_odd_rings(seg)] = True
+    matched = seg.matched()
+    open_ = np.flatnonzero(~matched)
     if len(open_) == 0:
-        return suspect
+        return odd, open_
+    suspect = np.zeros(n, dtype=bool)
     bad, contact = _contacts(seg, open_)
     suspect[seg.owner[bad]] = True
     heads = _run_heads(seg, open_, contact)
@@ -88,7 +105,10 @@ def suspects(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> NDArray:
     pi, gj = tree.query(mid, predicate="intersects")
     own = seg.owner[heads[pi]]
     suspect[own[gj != own]] = True
-    return suspect
+    twin = seg.same_side()
+    decided = ~odd  # every segment matched or drawn the same way by another grid
+    decided[seg.owner[~matched & ~twin]] = False
+    return (suspect & ~decided) | odd, np.flatnonzero(twin & decided[seg.owner])
 
 
 def _odd_rings(seg: Segments) -> NDArray:
