@@ -27,7 +27,7 @@ from geo_grid.coverage.borders import bordering
 from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents
-from geo_grid.coverage.polygons import checked_difference, pieces, widths
+from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["find_gaps", "gap_defects", "holes_of"]
@@ -141,7 +141,7 @@ def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
     held, covered = [], []
     for h, group in _groups(hj[order], grid[order]):
         held.append(h)
-        covered.append(shapely.union_all(layer.geoms[group]))
+        covered.append(union_of(layer.geoms[group]))
     rest = holes.copy()
     rest[filled] = None
     if held:
@@ -195,7 +195,11 @@ def _open_parent_parts(parents: ParentLines, reach) -> list:
 
     The grids drawn along a parent's boundary nearly coincide with it, where GEOS's overlay can
     silently return a wrong difference (a whole community, on Nanjing's politics_law layer), so
-    the difference is :func:`geo_grid.coverage.polygons.checked_difference`."""
+    the difference is :func:`geo_grid.coverage.polygons.checked_difference`. A parent reached by
+    one part of ``reach`` is cut by that part as it is, the same object for every parent it
+    reaches (on Nanjing's layers ``reach`` is one polygon of ~14,000 vertices: unioning it anew
+    for each of 445 parents cost 0.26 s, and preparing each copy for the difference check
+    0.16 s)."""
     loose = np.flatnonzero(parents.loose)
     if len(loose) == 0:
         return []
@@ -207,17 +211,9 @@ def _open_parent_parts(parents: ParentLines, reach) -> list:
     parts = shapely.get_parts(reach)
     tree = shapely.STRtree(parts)
     near = [tree.query(parents.geoms[p], predicate="intersects") for p in unlined]
-    covers = np.asarray([_union(parts[n]) for n in near], dtype=object)
+    covers = np.asarray([union_of(parts[n]) for n in near], dtype=object)
     rest = checked_difference(parents.geoms[unlined], covers)
     return [piece for r in rest for piece in pieces(r)]
-
-
-def _union(parts: NDArray):
-    """The union of parts of one valid union: a lone part as it is, the same object for every
-    parent it reaches (on Nanjing's layers ``reach`` is one polygon of ~14,000 vertices:
-    unioning it anew for each of 445 parents cost 0.26 s, and preparing each copy for the
-    difference check 0.16 s)."""
-    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
 
 
 def _merge(gaps: NDArray) -> NDArray:
@@ -294,7 +290,11 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     gs, ps = gi[single], pj[single]
     inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
-    many = ~single  # parents only touched have no area there: never the largest
+    many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
+    shapely.prepare(parents.geoms)  # a parent covering the gap holds it all: no overlay
+    held = shapely.covers(parents.geoms[pj[many]], gaps[gi[many]])
+    owner[gi[many[held]]] = pj[many[held]]
+    many = many[~np.isin(gi[many], gi[many[held]])]
     areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
     best = np.zeros(len(gaps))
     for g, p, a in zip(gi[many], pj[many], areas, strict=True):
