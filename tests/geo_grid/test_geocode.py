@@ -1,5 +1,6 @@
 """The geocoder cascade, its honesty below the threshold, and accuracy floors on noisy queries."""
 
+import copy
 import importlib.util
 from pathlib import Path
 
@@ -115,8 +116,9 @@ def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
         Geocoder(lib.drop(columns=["grid_code"]), streets, communities)
 
 
-def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
-    """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
+def _with_twin():
+    """The sample library plus 燕语庭, a 小区 one character short of 燕语华庭, with the same
+    numbers in another community and grid."""
     lib, streets, communities = sample_library()
     layers, comm_gdf, street_gdf = sample_layers()
     twin = lib[lib["xiaoqu"] == "燕语华庭"].copy()
@@ -126,7 +128,12 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     twin["full_text"] = twin["full_text"].str.replace("尧林仙居社区燕语华庭", "石埠桥村燕语庭")
     twin["community_code"], twin["street_code"] = "320113010020", "320113010"
     twin["grid_code"], twin["lon"] = "320113010020-02", twin["lon"] + 0.02
-    lib = pd.concat([lib, twin], ignore_index=True)
+    return pd.concat([lib, twin], ignore_index=True), streets, communities
+
+
+def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
+    """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
+    lib, streets, communities = _with_twin()
     g = Geocoder(lib, streets, communities, district=sample_district())
     for text in ("燕语庭1栋1单元101室", "南京栖霞燕语庭1栋1单元101室"):
         r = g.geocode(text)
@@ -137,6 +144,22 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     assert r.status == "matched" and r.confidence >= 0.9 and r.grid_code == "320113010020-02"
     # a name with no longer twin is as confident as before
     assert g.geocode("尧林仙居3栋2单元301室").confidence >= 0.9
+
+
+def test_library_texts_are_answered_from_the_verbatim_index_as_the_cascade_answers():
+    """A library text as stored is answered without normalizing it exactly as the cascade
+    answers it (a geocoder without that index), a name with a one-character-longer twin
+    included: in a library whose texts carry no admin prefix, 燕语庭1栋1单元101室 is its own
+    text and still ambiguous with 燕语华庭's."""
+    lib, streets, communities = _with_twin()
+    bare = lib.assign(full_text=lib["local_text"])
+    g = Geocoder(bare, streets, communities, district=sample_district())
+    cascade = copy.copy(g)
+    cascade._verbatim = {}
+    texts = bare["full_text"].tolist()
+    assert len(g._verbatim) > len(texts) / 2
+    assert g.geocode_many(texts) == cascade.geocode_many(texts)
+    assert g.geocode("燕语庭1栋1单元101室").status == "ambiguous"
 
 
 def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
