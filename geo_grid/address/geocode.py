@@ -109,6 +109,9 @@ _FIRST_DIGIT = re.compile(r"\d")
 #: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
 _LOOKAHEAD = 8
 _ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
+#: Up to this many names of a claimed area go to rapidfuzz without the bound of
+#: :meth:`NamePool.reachable` (scoring them costs less than counting the bound over the pool)
+_FEW_NAMES = 200
 
 
 @dataclass(frozen=True)
@@ -785,8 +788,16 @@ class Geocoder:
         sound = _sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
-        # only names that can reach the cutoff: the same answers as over the whole pool
-        pools = self._pool.reachable(head, {k: v[1] if v else None for k, v in near.items()}, 55)
+        # a claimed area's few names go to rapidfuzz as they are; of more, only the names that
+        # can reach the cutoff: the same answers as over the whole pool
+        pools = {
+            k: v[0] if v else self._names[k]
+            for k, v in near.items()
+            if len(v[0] if v else self._names[k]) <= _FEW_NAMES
+        }
+        wide = {k: v[1] if v else None for k, v in near.items() if k not in pools}
+        if wide:
+            pools.update(self._pool.reachable(head, wide, 55))
         for kind in kinds:
             for name, score, _ in process.extract(
                 head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
