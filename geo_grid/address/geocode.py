@@ -866,44 +866,45 @@ class Geocoder:
         return []
 
     # ------------------------------------------------------------------ scoring
-    def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[Candidate]:
-        """One candidate per address for exact-level hits, per grid for area-level hits."""
+    def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[tuple]:
+        """One candidate per address for exact-level hits, per grid for area-level hits, as
+        ``(confidence, grid code, row or None, members or None)``: :meth:`_decide` makes
+        :class:`Candidate` objects only of the few it answers with (a door with hundreds of
+        rooms gave hundreds of them per query)."""
         rows = hit.rows
         if hit.level == "门牌" and len(rows) > 1:
             claimed = [i for i in rows if self._consistent(i, claim) == 1.0]
             rows = claimed or rows
+        grid = self._grid
         if hit.level == "门牌":
             share = 1.0 / len(rows)
+            factor = share if share < 1 else 1
             return [
-                Candidate(
-                    round(hit.base * self._consistent(i, claim) * (share if share < 1 else 1), 4),
-                    self._grid[i],
-                    float(self._lon[i]),
-                    float(self._lat[i]),
-                    int(self._ids[i]),
-                    str(self._full[i]),
-                )
+                (round(hit.base * self._consistent(i, claim) * factor, 4), grid[i], i, None)
                 for i in rows
             ]
         by_grid: dict[str, list[int]] = defaultdict(list)
         for i in rows:
-            by_grid[self._grid[i]].append(i)
+            by_grid[grid[i]].append(i)
         out = []
-        for grid, members in by_grid.items():
+        for code, members in by_grid.items():
             share = len(members) / len(rows)
             conf = hit.base * share * self._consistent(members[0], claim)
-            rep = members[0] if len(members) == 1 else None
-            out.append(
-                Candidate(
-                    round(conf, 4),
-                    grid,
-                    float(np.mean(self._lon[members])),
-                    float(np.mean(self._lat[members])),
-                    int(self._ids[rep]) if rep is not None else None,
-                    str(self._full[rep]) if rep is not None else None,
-                )
-            )
+            out.append((round(conf, 4), code, members[0] if len(members) == 1 else None, members))
         return out
+
+    def _candidate(self, scored: tuple) -> Candidate:
+        """The :class:`Candidate` of one entry of :meth:`_candidates`."""
+        conf, code, i, members = scored
+        if i is not None:
+            lon, lat = self._lon[i], self._lat[i]
+            if members is not None:  # an area lying in this grid with one address
+                lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
+            return Candidate(
+                conf, code, float(lon), float(lat), int(self._ids[i]), str(self._full[i])
+            )
+        lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
+        return Candidate(conf, code, float(lon), float(lat), None, None)
 
     def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
         factor = 1.0
@@ -916,18 +917,19 @@ class Geocoder:
         return factor
 
     def _decide(self, text: str, norm: str, claim: dict, hits: list[_Hit]) -> GeocodeResult:
-        scored: list[tuple[Candidate, _Hit]] = []
+        scored: list[tuple[tuple, _Hit]] = []
         for hit in hits:
             scored += [(c, hit) for c in self._candidates(hit, claim)]
-        scored.sort(key=lambda t: (-t[0].confidence, t[0].grid_code or ""))
-        best, hit = scored[0]
-        conf = best.confidence
+        scored.sort(key=lambda t: (-t[0][0], t[0][1] or ""))
+        first, hit = scored[0]
+        conf = first[0]
         # a competitor in another grid that is nearly as good makes the answer ambiguous
-        rival = next((c for c, _ in scored[1:] if c.grid_code != best.grid_code), None)
-        if rival is not None and rival.confidence >= conf - 0.1:
-            conf = min(conf, max(0.0, conf - (rival.confidence - (conf - 0.1))))
+        rival = next((c for c, _ in scored[1:] if c[1] != first[1]), None)
+        if rival is not None and rival[0] >= conf - 0.1:
+            conf = min(conf, max(0.0, conf - (rival[0] - (conf - 0.1))))
             conf = min(conf, self.threshold - 0.01)
-        alternatives = tuple(c for c, _ in scored[: self.max_alternatives])
+        alternatives = tuple(self._candidate(c) for c, _ in scored[: self.max_alternatives])
+        best = alternatives[0] if alternatives else self._candidate(first)
         status = "matched" if conf >= self.threshold else "ambiguous"
         if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
             status = "unmatched"
