@@ -162,6 +162,36 @@ def test_library_texts_are_answered_from_the_verbatim_index_as_the_cascade_answe
     assert g.geocode("燕语庭1栋1单元101室").status == "ambiguous"
 
 
+def test_admin_prefix_memo_reads_the_digits_after_it_only_as_digits():
+    """Admin prefixes are memoized by the query's text with the digits after the first one
+    written as 0 (尧佳路12号 and 尧佳路37号 share a key): the answers are those of a geocoder
+    matching each query's own text, on library texts with their numbers changed, under every
+    prefix a caller writes, and where the gazetteer looks past the first digit (石埠桥村3组, a
+    short form before a road)."""
+    import numpy as np
+
+    from geo_grid.testing import district_gazetteer
+
+    lib, streets, communities = sample_library()
+    gazetteer = district_gazetteer(sample_district().code)
+    g = Geocoder(lib, streets, communities, district=sample_district(), gazetteer=gazetteer)
+    literal = copy.copy(gazetteer)
+    literal.match_key = lambda text, at: text
+    each = copy.copy(g)
+    each.gazetteer, each._admin_match = literal, literal.match
+    rng = np.random.default_rng(3)
+    prefixes = ("", "栖霞区", "南京栖霞", "江苏省南京市栖霞区", "尧化街道", "仙林", "北京朝阳")
+    texts = []
+    for local in lib["local_text"].tolist():
+        renumbered = "".join(str(rng.integers(10)) if c.isdigit() else c for c in local)
+        texts += [p + t for p in prefixes for t in (local, renumbered)]
+    texts += ["石埠桥村3组15号", "石埠桥村石埠桥村12组3号", "仙林大道12号", "南京仙林大道168号"]
+    texts += ["天津河西2号桥街道3号", "天津河西3号桥街道2号", "河北2号桥街道光华路1号"]
+    assert [g.geocode(t) for t in texts] == [each.geocode(t) for t in texts]
+    info = g._admin_match.cache_info()  # renumbered texts share their keys
+    assert info.hits > 2 * info.misses, info
+
+
 def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
     """The pruned pool makes ``process.extract`` return the same names, scores and order as the
     whole pool (or the nearby names), and prunes most names a query shares too little with."""
