@@ -192,6 +192,9 @@ class _Hit:
     level: str
     base: float
     reason: str = ""
+    #: the index key ``rows`` is the list of, when it is one (memoizes its grids, see
+    #: :meth:`Geocoder._grid_groups`)
+    key: tuple | None = None
 
 
 class Geocoder:
@@ -275,15 +278,17 @@ class Geocoder:
         self._local_xy = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memos of admin prefixes and of nearby names (caches, rebuilt
-        on load)."""
+        """Pickled without the memos of admin prefixes, nearby names and grids of an area
+        (caches, rebuilt on load)."""
         state = self.__dict__.copy()
         state["_admin_match"] = None
         state["_near"] = {}
+        state["_groups"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_groups", {})
         self._admin_match = _memoized_match(self.gazetteer)
 
     # ------------------------------------------------------------------ building
@@ -351,6 +356,7 @@ class Geocoder:
         self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._names_in: dict[tuple[str, str], list[str]] | None = None
         self._near: dict[tuple[str, frozenset], Any] = {}
+        self._groups: dict[tuple, list[tuple[str, list[int]]]] = {}
         for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
             names = sorted({n for n in comp[col] if n}, key=lambda s: (-len(s), s))
             self._names[kind] = names
@@ -683,12 +689,7 @@ class Geocoder:
         return out
 
     def _numbers(self, text: str) -> dict[str, str]:
-        out = {}
-        for key, pattern in _NUMBERS.items():
-            m = pattern.search(text)
-            if m:
-                out[key] = m.group(1).lstrip("0") or "0"
-        return out
+        return _numbers_in(text)
 
     def _components(self, local: str, sim: float, forced: dict | None = None) -> list[_Hit]:
         """Hits for the known names in ``local`` (or the ``forced`` fuzzy names)."""
@@ -727,10 +728,12 @@ class Geocoder:
                 if len(rows) == 1:
                     return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
             if u and ("xq", xq, b, u) in idx:
-                return [_Hit(idx[("xq", xq, b, u)], "楼栋", _BASE["楼栋"], "room not in library")]
-            return [_Hit(idx[("xq", xq, b)], "楼栋", _BASE["楼栋"], "unit/room not in library")]
+                key = ("xq", xq, b, u)
+                return [_Hit(idx[key], "楼栋", _BASE["楼栋"], "room not in library", key)]
+            key = ("xq", xq, b)
+            return [_Hit(idx[key], "楼栋", _BASE["楼栋"], "unit/room not in library", key)]
         reason = "building not in library" if b else "no building given"
-        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason)]
+        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason, ("xq", xq))]
 
     def _village_hits(self, v: str, n: dict[str, str]) -> list[_Hit]:
         idx = self._index
@@ -738,8 +741,9 @@ class Geocoder:
         if g and d and ("v", v, g, d) in idx:
             return [_Hit(idx[("v", v, g, d)], "门牌", _BASE["门牌"])]
         if g and ("v", v, g) in idx:
-            return [_Hit(idx[("v", v, g)], "小区", _BASE["小区"], "door not in library")]
-        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given")]
+            key = ("v", v, g)
+            return [_Hit(idx[key], "小区", _BASE["小区"], "door not in library", key)]
+        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given", ("v", v))]
 
     def _road_hits(self, road: str, n: dict[str, str]) -> list[_Hit]:
         idx = self._index
@@ -761,7 +765,8 @@ class Geocoder:
             return [_Hit(rows, "门牌", _BASE["门牌"])]
         if d and d.isdigit() and self._doors.get(road):
             return [self._segment(road, int(d))]
-        return [_Hit(idx[("road", road)], "道路", _BASE["道路"] - 0.2, "no door number given")]
+        key = ("road", road)
+        return [_Hit(idx[key], "道路", _BASE["道路"] - 0.2, "no door number given", key)]
 
     def _segment(self, road: str, door: int) -> _Hit:
         """A door number missing from the library: the neighbours on the same side of the road."""
@@ -885,15 +890,28 @@ class Geocoder:
                 (round(hit.base * self._consistent(i, claim) * factor, 4), grid[i], i, None)
                 for i in rows
             ]
-        by_grid: dict[str, list[int]] = defaultdict(list)
-        for i in rows:
-            by_grid[grid[i]].append(i)
         out = []
-        for code, members in by_grid.items():
+        for code, members in self._grid_groups(hit):
             share = len(members) / len(rows)
             conf = hit.base * share * self._consistent(members[0], claim)
             out.append((round(conf, 4), code, members[0] if len(members) == 1 else None, members))
         return out
+
+    def _grid_groups(self, hit: _Hit) -> list[tuple[str, list[int]]]:
+        """The rows of an area-level hit by grid (in order of first row), memoized per index
+        key: a road or 小区 of a city holds thousands of addresses, grouped anew per query
+        before."""
+        found = self._groups.get(hit.key) if hit.key is not None else None
+        if found is None:
+            by_grid: dict[str, list[int]] = defaultdict(list)
+            for i in hit.rows:
+                by_grid[self._grid[i]].append(i)
+            found = list(by_grid.items())
+            if hit.key is not None:
+                if len(self._groups) >= 16384:
+                    self._groups.clear()
+                self._groups[hit.key] = found
+        return found
 
     def _candidate(self, scored: tuple) -> Candidate:
         """The :class:`Candidate` of one entry of :meth:`_candidates`."""
@@ -981,6 +999,18 @@ def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] 
     query a new key: ~70-100 µs each on a city's queries).
     Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
     return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbers_in(text: str) -> dict[str, str]:
+    """The door, building, unit, room and group numbers of a text (read-only: memoized, as the
+    fuzzy step tries up to eight names with the same numbers)."""
+    out = {}
+    for key, pattern in _NUMBERS.items():
+        m = pattern.search(text)
+        if m:
+            out[key] = m.group(1).lstrip("0") or "0"
+    return out
 
 
 @functools.lru_cache(maxsize=65536)
