@@ -57,6 +57,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo_grid.address._names import NamePool
+from geo_grid.address._sounds import sound
 from geo_grid.address.gazetteer import (
     AdminLink,
     AdminMatch,
@@ -362,7 +363,7 @@ class Geocoder:
             self._names[kind] = names
             sounds: dict[str, list[str]] = defaultdict(list)
             for n in names:
-                sounds[_sound(n)].append(n)
+                sounds[sound(n)].append(n)
             self._by_sound[kind] = sounds
             self._name_pattern[kind] = (
                 re.compile("|".join(re.escape(n) for n in names)) if names else None
@@ -792,7 +793,7 @@ class Geocoder:
         head = head_match.group(0)
         kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
         admin = set().union(*claim.values()) if claim else set()
-        sound = _sound(head)
+        heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
         # a claimed area's few names go to rapidfuzz as they are; of more, only the names that
@@ -810,9 +811,9 @@ class Geocoder:
                 head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
             ):
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
-            if sound:
+            if heard:
                 members = near[kind][2] if near[kind] else self._pool.position[kind]
-                for name in self._by_sound[kind].get(sound, ()):
+                for name in self._by_sound[kind].get(heard, ()):
                     if name in members:
                         best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
         if not best:
@@ -1011,26 +1012,6 @@ def _numbers_in(text: str) -> dict[str, str]:
         if m:
             out[key] = m.group(1).lstrip("0") or "0"
     return out
-
-
-@functools.lru_cache(maxsize=65536)
-def _sound(text: str) -> str:
-    """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
-    pinyin = _pinyin()
-    if pinyin is None or not text:
-        return ""
-    return " ".join(pinyin(text))
-
-
-@functools.cache
-def _pinyin() -> Callable[[str], list[str]] | None:
-    """pypinyin's ``lazy_pinyin``, imported on first use (its dictionaries take 0.3 s to load, a
-    cost every importer of :mod:`geo_grid.address` would otherwise pay); None when absent."""
-    try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters
-        from pypinyin import lazy_pinyin
-    except ImportError:  # pragma: no cover - optional dependency
-        return None
-    return lazy_pinyin
 
 
 def _only(codes: frozenset[str] | None) -> str | None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo_grid.address import Geocoder
 from geo_grid.errors import BadInput
@@ -190,6 +192,33 @@ def test_admin_prefix_memo_reads_the_digits_after_it_only_as_digits():
     assert [g.geocode(t) for t in texts] == [each.geocode(t) for t in texts]
     info = g._admin_match.cache_info()  # renumbered texts share their keys
     assert info.hits > 2 * info.misses, info
+
+
+#: characters of addresses, polyphones (路 lu/luo, 长, 重, 行, 乐) and characters that form
+#: phrases of pypinyin's table (乐亭 reads lao ting, 长安, 银行, 重庆), a letter, a digit
+_SOUND_ALPHABET = "尧姚佳家路街大道花园苑华水名村巷长安重庆银行乐亭着干燕平石埠桥仙林东西南北A1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_SOUND_ALPHABET, min_size=1, max_size=8))
+def test_a_sound_read_by_characters_is_lazy_pinyins(text):
+    """Names are read character by character unless a phrase of pypinyin's table is in them:
+    the same syllables as ``lazy_pinyin`` of the whole name."""
+    from pypinyin import lazy_pinyin
+
+    from geo_grid.address._sounds import sound
+
+    assert sound(text) == " ".join(lazy_pinyin(text))
+
+
+def test_every_name_sounds_as_lazy_pinyin_reads_it(world):
+    from pypinyin import lazy_pinyin
+
+    from geo_grid.address._sounds import sound
+
+    *_, g = world
+    names = [n for kind in g._names.values() for n in kind]
+    assert names and all(sound(n) == " ".join(lazy_pinyin(n)) for n in names)
 
 
 def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
