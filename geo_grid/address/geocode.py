@@ -160,6 +160,17 @@ _RESULT_DEFAULTS = {
 }
 
 
+def _candidate(*values: Any) -> Candidate:
+    """A :class:`Candidate` (still frozen) made without the dataclass's ``__init__``, as
+    :func:`_result`: up to six per answer."""
+    obj = object.__new__(Candidate)
+    obj.__dict__.update(zip(_CANDIDATE_FIELDS, values, strict=True))
+    return obj
+
+
+_CANDIDATE_FIELDS = tuple(f.name for f in dataclasses.fields(Candidate))
+
+
 def _result(**values: Any) -> GeocodeResult:
     """A :class:`GeocodeResult` (still frozen) made without the dataclass's ``__init__``.
 
@@ -921,11 +932,11 @@ class Geocoder:
             lon, lat = self._lon[i], self._lat[i]
             if members is not None:  # an area lying in this grid with one address
                 lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-            return Candidate(
+            return _candidate(
                 conf, code, float(lon), float(lat), int(self._ids[i]), str(self._full[i])
             )
         lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-        return Candidate(conf, code, float(lon), float(lat), None, None)
+        return _candidate(conf, code, float(lon), float(lat), None, None)
 
     def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
         factor = 1.0
@@ -954,8 +965,8 @@ class Geocoder:
         status = "matched" if conf >= self.threshold else "ambiguous"
         if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
             status = "unmatched"
-        grids = self._grids_for(best)
         i = self._row_of(best.address_id)
+        grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(
             query=text,
             status=status,
@@ -966,7 +977,7 @@ class Geocoder:
             address_id=best.address_id,
             matched_text=best.text,
             grid_code=best.grid_code if status == "matched" else None,
-            grids=grids if status == "matched" else {},
+            grids=grids,
             community_code=self._community[i] if i is not None else _only(claim.get("community")),
             street_code=self._street[i] if i is not None else _only(claim.get("street")),
             alternatives=alternatives if status != "matched" else (),
@@ -981,8 +992,9 @@ class Geocoder:
             self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
         return self._row_by_id.get(int(address_id))
 
-    def _grids_for(self, best: Candidate) -> dict[str, str | None]:
-        i = self._row_of(best.address_id)
+    def _grids_for(self, best: Candidate, i: int | None) -> dict[str, str | None]:
+        """Every layer's grid of a matched answer (row ``i``, or its point): only a match
+        carries them, so an ambiguous area answer locates no point."""
         if self._row_grids is not None and i is not None:
             grids = dict(self._row_grids[i])
         elif self._locate_one is not None:
