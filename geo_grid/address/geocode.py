@@ -59,6 +59,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo_grid.address._names import NamePool
+from geo_grid.address._sounds import sound
 from geo_grid.address.gazetteer import (
     AdminLink,
     AdminMatch,
@@ -111,6 +112,9 @@ _FIRST_DIGIT = re.compile(r"\d")
 #: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
 _LOOKAHEAD = 8
 _ROAD_SUFFIX = ("路", "街", "大道", "巷", "弄")
+#: Up to this many names of a claimed area go to rapidfuzz without the bound of
+#: :meth:`NamePool.reachable` (scoring them costs less than counting the bound over the pool)
+_FEW_NAMES = 200
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,17 @@ _RESULT_DEFAULTS = {
 }
 
 
+def _candidate(*values: Any) -> Candidate:
+    """A :class:`Candidate` (still frozen) made without the dataclass's ``__init__``, as
+    :func:`_result`: up to six per answer."""
+    obj = object.__new__(Candidate)
+    obj.__dict__.update(zip(_CANDIDATE_FIELDS, values, strict=True))
+    return obj
+
+
+_CANDIDATE_FIELDS = tuple(f.name for f in dataclasses.fields(Candidate))
+
+
 def _result(**values: Any) -> GeocodeResult:
     """A :class:`GeocodeResult` (still frozen) made without the dataclass's ``__init__``.
 
@@ -191,6 +206,9 @@ class _Hit:
     level: str
     base: float
     reason: str = ""
+    #: the index key ``rows`` is the list of, when it is one (memoizes its grids, see
+    #: :meth:`Geocoder._grid_groups`)
+    key: tuple | None = None
 
 
 class Geocoder:
@@ -263,19 +281,22 @@ class Geocoder:
         self._attach(locate)
         self._build_keys(lib)
         self._build_lookalikes()
+        self._build_verbatim()
         self._build_admin(streets, communities)
         self._local_xy = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memos of admin prefixes and of nearby names (caches, rebuilt
-        on load)."""
+        """Pickled without the memos of admin prefixes, nearby names and grids of an area
+        (caches, rebuilt on load)."""
         state = self.__dict__.copy()
         state["_admin_match"] = None
         state["_near"] = {}
+        state["_groups"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_groups", {})
         self._admin_match = _memoized_match(self.gazetteer)
 
     def relocated(self, locate: Any) -> Geocoder:
@@ -361,12 +382,13 @@ class Geocoder:
         self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._names_in: dict[tuple[str, str], list[str]] | None = None
         self._near: dict[tuple[str, frozenset], Any] = {}
+        self._groups: dict[tuple, list[tuple[str, list[int]]]] = {}
         for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
             names = sorted({n for n in comp[col] if n}, key=lambda s: (-len(s), s))
             self._names[kind] = names
             sounds: dict[str, list[str]] = defaultdict(list)
             for n in names:
-                sounds[_sound(n)].append(n)
+                sounds[sound(n)].append(n)
             self._by_sound[kind] = sounds
             self._name_pattern[kind] = (
                 re.compile("|".join(re.escape(n) for n in names)) if names else None
@@ -405,6 +427,24 @@ class Geocoder:
             )
             if road in shorter["road"] or xq in shorter["xiaoqu"] or v in shorter["village"]
         )
+
+    def _build_verbatim(self) -> None:
+        """Each library text as stored, with the address :meth:`geocode` answers it with from
+        its hot path: the text normalized is the key of exactly that one address, and no name
+        one character longer competes. :meth:`geocode` then answers such a text from one dict
+        lookup, without normalizing it (normalization was most of an exact geocode: ~15 of
+        ~28 µs); the normalized key the answer carries is the address's own key object. One
+        normalization per address here: ~1.5 CPU s per 100,000 addresses."""
+        key_of: list[str | None] = [None] * len(self._full)
+        for key, rows in self._by_full.items():
+            if len(rows) == 1:
+                key_of[rows[0]] = key
+        self._key_of = key_of
+        self._verbatim: dict[str, int] = {}
+        for text in self._full.tolist():
+            rows = self._by_full.get(normalize(text))
+            if rows is not None and len(rows) == 1 and rows[0] not in self._has_longer:
+                self._verbatim[text] = rows[0]
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
@@ -454,6 +494,9 @@ class Geocoder:
         geocoders asked for one text: it is normalized once)."""
         if not isinstance(text, str):
             raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
+        row = self._verbatim.get(text)
+        if row is not None:  # a library text as stored: the hot path below, proven at build
+            return self._exact_result(text, self._key_of[row], row)
         norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
@@ -551,8 +594,10 @@ class Geocoder:
         if self._admin_match is None or self._inside_for_sure(norm):
             return None
         digit = _FIRST_DIGIT.search(norm)
-        head = norm[: digit.start() + _LOOKAHEAD] if digit else norm
-        return self._admin_match(head)
+        if digit is None:
+            return self._admin_match(norm)
+        head = norm[: digit.start() + _LOOKAHEAD]
+        return self._admin_match(self.gazetteer.match_key(head, digit.start()))
 
     def _inside_for_sure(self, norm: str) -> bool:
         """True when no division outside the district can be named: after the district's own
@@ -673,12 +718,7 @@ class Geocoder:
         return out
 
     def _numbers(self, text: str) -> dict[str, str]:
-        out = {}
-        for key, pattern in _NUMBERS.items():
-            m = pattern.search(text)
-            if m:
-                out[key] = m.group(1).lstrip("0") or "0"
-        return out
+        return _numbers_in(text)
 
     def _components(self, local: str, sim: float, forced: dict | None = None) -> list[_Hit]:
         """Hits for the known names in ``local`` (or the ``forced`` fuzzy names)."""
@@ -717,10 +757,12 @@ class Geocoder:
                 if len(rows) == 1:
                     return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
             if u and ("xq", xq, b, u) in idx:
-                return [_Hit(idx[("xq", xq, b, u)], "楼栋", _BASE["楼栋"], "room not in library")]
-            return [_Hit(idx[("xq", xq, b)], "楼栋", _BASE["楼栋"], "unit/room not in library")]
+                key = ("xq", xq, b, u)
+                return [_Hit(idx[key], "楼栋", _BASE["楼栋"], "room not in library", key)]
+            key = ("xq", xq, b)
+            return [_Hit(idx[key], "楼栋", _BASE["楼栋"], "unit/room not in library", key)]
         reason = "building not in library" if b else "no building given"
-        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason)]
+        return [_Hit(idx[("xq", xq)], "小区", _BASE["小区"], reason, ("xq", xq))]
 
     def _village_hits(self, v: str, n: dict[str, str]) -> list[_Hit]:
         idx = self._index
@@ -728,8 +770,9 @@ class Geocoder:
         if g and d and ("v", v, g, d) in idx:
             return [_Hit(idx[("v", v, g, d)], "门牌", _BASE["门牌"])]
         if g and ("v", v, g) in idx:
-            return [_Hit(idx[("v", v, g)], "小区", _BASE["小区"], "door not in library")]
-        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given")]
+            key = ("v", v, g)
+            return [_Hit(idx[key], "小区", _BASE["小区"], "door not in library", key)]
+        return [_Hit(idx[("v", v)], "社区", _BASE["社区"] + 0.1, "no group given", ("v", v))]
 
     def _road_hits(self, road: str, n: dict[str, str]) -> list[_Hit]:
         idx = self._index
@@ -751,7 +794,8 @@ class Geocoder:
             return [_Hit(rows, "门牌", _BASE["门牌"])]
         if d and d.isdigit() and self._doors.get(road):
             return [self._segment(road, int(d))]
-        return [_Hit(idx[("road", road)], "道路", _BASE["道路"] - 0.2, "no door number given")]
+        key = ("road", road)
+        return [_Hit(idx[key], "道路", _BASE["道路"] - 0.2, "no door number given", key)]
 
     def _segment(self, road: str, door: int) -> _Hit:
         """A door number missing from the library: the neighbours on the same side of the road."""
@@ -777,19 +821,27 @@ class Geocoder:
         head = head_match.group(0)
         kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
         admin = set().union(*claim.values()) if claim else set()
-        sound = _sound(head)
+        heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
-        # only names that can reach the cutoff: the same answers as over the whole pool
-        pools = self._pool.reachable(head, {k: v[1] if v else None for k, v in near.items()}, 55)
+        # a claimed area's few names go to rapidfuzz as they are; of more, only the names that
+        # can reach the cutoff: the same answers as over the whole pool
+        pools = {
+            k: v[0] if v else self._names[k]
+            for k, v in near.items()
+            if len(v[0] if v else self._names[k]) <= _FEW_NAMES
+        }
+        wide = {k: v[1] if v else None for k, v in near.items() if k not in pools}
+        if wide:
+            pools.update(self._pool.reachable(head, wide, 55))
         for kind in kinds:
             for name, score, _ in process.extract(
                 head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
             ):
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
-            if sound:
+            if heard:
                 members = near[kind][2] if near[kind] else self._pool.position[kind]
-                for name in self._by_sound[kind].get(sound, ()):
+                for name in self._by_sound[kind].get(heard, ()):
                     if name in members:
                         best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
         if not best:
@@ -850,44 +902,58 @@ class Geocoder:
         return []
 
     # ------------------------------------------------------------------ scoring
-    def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[Candidate]:
-        """One candidate per address for exact-level hits, per grid for area-level hits."""
+    def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[tuple]:
+        """One candidate per address for exact-level hits, per grid for area-level hits, as
+        ``(confidence, grid code, row or None, members or None)``: :meth:`_decide` makes
+        :class:`Candidate` objects only of the few it answers with (a door with hundreds of
+        rooms gave hundreds of them per query)."""
         rows = hit.rows
         if hit.level == "门牌" and len(rows) > 1:
             claimed = [i for i in rows if self._consistent(i, claim) == 1.0]
             rows = claimed or rows
+        grid = self._grid
         if hit.level == "门牌":
             share = 1.0 / len(rows)
+            factor = share if share < 1 else 1
             return [
-                Candidate(
-                    round(hit.base * self._consistent(i, claim) * (share if share < 1 else 1), 4),
-                    self._grid[i],
-                    float(self._lon[i]),
-                    float(self._lat[i]),
-                    int(self._ids[i]),
-                    str(self._full[i]),
-                )
+                (round(hit.base * self._consistent(i, claim) * factor, 4), grid[i], i, None)
                 for i in rows
             ]
-        by_grid: dict[str, list[int]] = defaultdict(list)
-        for i in rows:
-            by_grid[self._grid[i]].append(i)
         out = []
-        for grid, members in by_grid.items():
+        for code, members in self._grid_groups(hit):
             share = len(members) / len(rows)
             conf = hit.base * share * self._consistent(members[0], claim)
-            rep = members[0] if len(members) == 1 else None
-            out.append(
-                Candidate(
-                    round(conf, 4),
-                    grid,
-                    float(np.mean(self._lon[members])),
-                    float(np.mean(self._lat[members])),
-                    int(self._ids[rep]) if rep is not None else None,
-                    str(self._full[rep]) if rep is not None else None,
-                )
-            )
+            out.append((round(conf, 4), code, members[0] if len(members) == 1 else None, members))
         return out
+
+    def _grid_groups(self, hit: _Hit) -> list[tuple[str, list[int]]]:
+        """The rows of an area-level hit by grid (in order of first row), memoized per index
+        key: a road or 小区 of a city holds thousands of addresses, grouped anew per query
+        before."""
+        found = self._groups.get(hit.key) if hit.key is not None else None
+        if found is None:
+            by_grid: dict[str, list[int]] = defaultdict(list)
+            for i in hit.rows:
+                by_grid[self._grid[i]].append(i)
+            found = list(by_grid.items())
+            if hit.key is not None:
+                if len(self._groups) >= 16384:
+                    self._groups.clear()
+                self._groups[hit.key] = found
+        return found
+
+    def _candidate(self, scored: tuple) -> Candidate:
+        """The :class:`Candidate` of one entry of :meth:`_candidates`."""
+        conf, code, i, members = scored
+        if i is not None:
+            lon, lat = self._lon[i], self._lat[i]
+            if members is not None:  # an area lying in this grid with one address
+                lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
+            return _candidate(
+                conf, code, float(lon), float(lat), int(self._ids[i]), str(self._full[i])
+            )
+        lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
+        return _candidate(conf, code, float(lon), float(lat), None, None)
 
     def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
         factor = 1.0
@@ -900,23 +966,24 @@ class Geocoder:
         return factor
 
     def _decide(self, text: str, norm: str, claim: dict, hits: list[_Hit]) -> GeocodeResult:
-        scored: list[tuple[Candidate, _Hit]] = []
+        scored: list[tuple[tuple, _Hit]] = []
         for hit in hits:
             scored += [(c, hit) for c in self._candidates(hit, claim)]
-        scored.sort(key=lambda t: (-t[0].confidence, t[0].grid_code or ""))
-        best, hit = scored[0]
-        conf = best.confidence
+        scored.sort(key=lambda t: (-t[0][0], t[0][1] or ""))
+        first, hit = scored[0]
+        conf = first[0]
         # a competitor in another grid that is nearly as good makes the answer ambiguous
-        rival = next((c for c, _ in scored[1:] if c.grid_code != best.grid_code), None)
-        if rival is not None and rival.confidence >= conf - 0.1:
-            conf = min(conf, max(0.0, conf - (rival.confidence - (conf - 0.1))))
+        rival = next((c for c, _ in scored[1:] if c[1] != first[1]), None)
+        if rival is not None and rival[0] >= conf - 0.1:
+            conf = min(conf, max(0.0, conf - (rival[0] - (conf - 0.1))))
             conf = min(conf, self.threshold - 0.01)
-        alternatives = tuple(c for c, _ in scored[: self.max_alternatives])
+        alternatives = tuple(self._candidate(c) for c, _ in scored[: self.max_alternatives])
+        best = alternatives[0] if alternatives else self._candidate(first)
         status = "matched" if conf >= self.threshold else "ambiguous"
         if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
             status = "unmatched"
-        grids = self._grids_for(best)
         i = self._row_of(best.address_id)
+        grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(
             query=text,
             status=status,
@@ -927,7 +994,7 @@ class Geocoder:
             address_id=best.address_id,
             matched_text=best.text,
             grid_code=best.grid_code if status == "matched" else None,
-            grids=grids if status == "matched" else {},
+            grids=grids,
             community_code=self._community[i] if i is not None else _only(claim.get("community")),
             street_code=self._street[i] if i is not None else _only(claim.get("street")),
             alternatives=alternatives if status != "matched" else (),
@@ -942,8 +1009,9 @@ class Geocoder:
             self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
         return self._row_by_id.get(int(address_id))
 
-    def _grids_for(self, best: Candidate) -> dict[str, str | None]:
-        i = self._row_of(best.address_id)
+    def _grids_for(self, best: Candidate, i: int | None) -> dict[str, str | None]:
+        """Every layer's grid of a matched answer (row ``i``, or its point): only a match
+        carries them, so an ambiguous area answer locates no point."""
         if self._row_grids is not None and i is not None:
             grids = dict(self._row_grids[i])
         elif self._locate_one is not None:
@@ -956,29 +1024,23 @@ class Geocoder:
 
 def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] | None:
     """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
-    numbers (and a few characters of look-ahead), so a batch pays it once per road or 小区.
+    numbers (and a few characters of look-ahead, whose digits :meth:`Gazetteer.match_key` writes
+    as 0), so a batch pays it once per road or 小区 (the digits' values made nearly every noisy
+    query a new key: ~70-100 µs each on a city's queries).
     Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
     return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
 
 
-@functools.lru_cache(maxsize=65536)
-def _sound(text: str) -> str:
-    """The toneless pinyin of a name (empty without pypinyin), so homophones compare equal."""
-    pinyin = _pinyin()
-    if pinyin is None or not text:
-        return ""
-    return " ".join(pinyin(text))
-
-
-@functools.cache
-def _pinyin() -> Callable[[str], list[str]] | None:
-    """pypinyin's ``lazy_pinyin``, imported on first use (its dictionaries take 0.3 s to load, a
-    cost every importer of :mod:`geo_grid.address` would otherwise pay); None when absent."""
-    try:  # homophones (姚/尧) compare by sound when pypinyin is present; otherwise by characters
-        from pypinyin import lazy_pinyin
-    except ImportError:  # pragma: no cover - optional dependency
-        return None
-    return lazy_pinyin
+@functools.lru_cache(maxsize=4096)
+def _numbers_in(text: str) -> dict[str, str]:
+    """The door, building, unit, room and group numbers of a text (read-only: memoized, as the
+    fuzzy step tries up to eight names with the same numbers)."""
+    out = {}
+    for key, pattern in _NUMBERS.items():
+        m = pattern.search(text)
+        if m:
+            out[key] = m.group(1).lstrip("0") or "0"
+    return out
 
 
 def _only(codes: frozenset[str] | None) -> str | None:

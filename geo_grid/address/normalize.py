@@ -184,8 +184,11 @@ def normalize_name(text: str) -> str:
     >>> normalize_name("石埠桥村三组15号")
     '石埠桥村3组15号'
     """
-    text = unicodedata.normalize("NFKC", text or "")
-    text = _PUNCT.sub("", text)
+    return _name_rules(_PUNCT.sub("", unicodedata.normalize("NFKC", text or "")))
+
+
+def _name_rules(text: str) -> str:
+    """:func:`normalize_name` of a text already in NFKC form and without punctuation."""
     # each rewrite runs only when its trigger character is present: library-clean text (the hot
     # path of batch geocoding) then costs a few membership tests instead of nine regex passes
     if _HAS_NUMERAL.search(text):
@@ -264,5 +267,6 @@ def normalize(text: str, *, keep_tail: bool = False) -> str:
     match = _DESCRIPTION.search(text)
     if match and match.start() > 0:
         text = text[: match.start()]
-    text = normalize_name(text)
+    nfkc = unicodedata.normalize("NFKC", text)  # cutting words may join a combining mark
+    text = _name_rules(text if nfkc == text else _PUNCT.sub("", nfkc))
     return text if keep_tail else _cut_description(text)

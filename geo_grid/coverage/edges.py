@@ -140,6 +140,11 @@ class Segments:
     owner: NDArray  # index of the polygon in the input array
     key: NDArray  # directed key a→b
     back: NDArray  # key of the reverse b→a
+    #: the polygons' rings, the polygon of each, and the polygons with a repeated point (a
+    #: zero-length segment, left out above); only on what :meth:`of` built, not on subsets
+    rings: NDArray | None = field(default=None, repr=False)
+    ring_owner: NDArray | None = field(default=None, repr=False)
+    repeated: NDArray | None = field(default=None, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -155,13 +160,17 @@ class Segments:
         flip = shapely.is_ccw(rings) == first  # shells must run clockwise, holes anti-clockwise
         xy, at = shapely.get_coordinates(rings, return_index=True)
         pk = _point_keys(xy)
-        i = np.flatnonzero((at[:-1] == at[1:]) & (pk[:-1] != pk[1:]))
+        same_ring = at[:-1] == at[1:]
+        i = np.flatnonzero(same_ring & (pk[:-1] != pk[1:]))
         ring = at[i]
         swap = flip[ring]
         ia, ib = np.where(swap, i + 1, i), np.where(swap, i, i + 1)
         pa, pb = pk[ia], pk[ib]
-        owner = part_of[ring_of[ring]]
-        return cls(xy, ia, ib, owner, _segment_keys(pa, pb), _segment_keys(pb, pa))
+        ring_owner = part_of[ring_of]
+        owner = ring_owner[ring]
+        repeated = np.unique(ring_owner[at[:-1][same_ring & (pk[:-1] == pk[1:])]])
+        keys = _segment_keys(pa, pb), _segment_keys(pb, pa)
+        return cls(xy, ia, ib, owner, *keys, rings, ring_owner, repeated)
 
     def subset(self, mask: NDArray) -> Segments:
         return Segments(
@@ -182,6 +191,75 @@ class Segments:
     def free(self) -> NDArray:
         """Segments drawn once, in either direction: the edges of the union (valid coverage)."""
         return occurs_once(self.key ^ self.back)
+
+    def matched(self) -> NDArray:
+        """Segments another polygon draws the other way and no other polygon the same way: the
+        segments GEOS's coverage validator matches, and so never marks invalid, in the polygon
+        that draws them.
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> int(seg.matched().sum()), int(Segments.of([shapely.box(0, 0, 1, 1)] * 2).matched().sum())
+        (2, 0)
+        """
+        n = len(self)
+        out = np.zeros(n, dtype=bool)
+        if n < 2:
+            return out
+        idx, high = _high_order(self.key ^ self.back)
+        start = np.flatnonzero(np.r_[True, high[1:] != high[:-1]])
+        size = np.diff(np.r_[start, n])
+        pair = start[size == 2]
+        a, b = idx[pair], idx[pair + 1]
+        ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
+        out[a[ok]] = out[b[ok]] = True
+        crowd = idx[np.repeat(size > 2, size)]  # drawn three times or more: rare
+        if len(crowd):
+            out[crowd] = self._matched_among(crowd)
+        return out
+
+    def _matched_among(self, group: NDArray) -> NDArray:
+        """:meth:`matched` for segments whose reverses and twins are all in ``group``."""
+        order = group[np.argsort(self.key[group], kind="stable")]
+        keys = self.key[order]
+        lo, hi = (
+            np.searchsorted(keys, self.key[group], "left"),
+            np.searchsorted(keys, self.key[group], "right"),
+        )
+        rlo, rhi = (
+            np.searchsorted(keys, self.back[group], "left"),
+            np.searchsorted(keys, self.back[group], "right"),
+        )
+        count = rhi - rlo
+        mine = np.repeat(np.arange(len(group)), count)
+        at = np.repeat(rlo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
+        a, b = group[mine], order[at]
+        ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
+        found = np.zeros(len(group), dtype=bool)
+        found[mine[ok]] = True
+        return found & (hi - lo == 1)
+
+    def _reversed(self, a: NDArray, b: NDArray) -> NDArray:
+        """Whether segment ``b[k]`` runs from the end of ``a[k]`` to its start."""
+        return self.key[a] == self.back[b]
+
+    def shapes(self, n: int) -> NDArray:
+        """An order-free 64-bit signature of the directed segments of each polygon ``0..n-1``
+        (0 for none): polygons drawing the same segments the same way (a duplicated grid; a
+        hole and the grid filling it) have the same one, others differ but by chance.
+
+        >>> a, b = shapely.box(0, 0, 1, 1), shapely.Polygon([(1, 1), (1, 0), (0, 0), (0, 1)])
+        >>> sig = Segments.of([a, b, shapely.box(0, 0, 2, 1)]).shapes(3)
+        >>> bool(sig[0] == sig[1]), bool(sig[0] == sig[2])
+        (True, False)
+        """
+        out = np.zeros(n, dtype=np.uint64)
+        if len(self):
+            start = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+            if (np.diff(self.owner) >= 0).all():  # as :meth:`of` makes them
+                out[self.owner[start]] = np.add.reduceat(_mix(self.key), start)
+            else:
+                np.add.at(out, self.owner, _mix(self.key))
+        return out
 
     def sorted_key(self) -> NDArray:
         """The directed keys, sorted (once)."""

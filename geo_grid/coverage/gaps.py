@@ -24,10 +24,10 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.borders import bordering
-from geo_grid.coverage.edges import boundary_rings
+from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents
-from geo_grid.coverage.polygons import checked_difference, pieces, widths
+from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["find_gaps", "gap_defects", "holes_of"]
@@ -117,18 +117,33 @@ def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
     One union of each hole's flagged grids, then one vectorized difference of all the holes.
     Measured on 10,000 grids with 10 % perturbed (289 holes holding 1,890 flagged grids), this
     costs 75-90 ms where taking the grids off one by one in rounds cost 95-107 ms; proving a hole
-    filled by an area bound first spared 88 overlays but cost more (25 ms) than they did."""
+    filled by an area bound first spared 88 overlays but cost more (25 ms) than they did.
+
+    Segment signatures (:meth:`~geo_grid.coverage.edges.Segments.shapes`) spare the overlays
+    a duplicated grid causes: a hole that one of its grids draws segment for segment (the
+    duplicated grid's own place) is filled, and a grid drawn twice is unioned once (on that
+    layer 58 holes and 66 twins: the unions of identical polygons were the slowest, 0.4 ms
+    each)."""
     if len(holes) == 0:
         return holes
     flagged = np.flatnonzero(layer.flagged)
     fi, hj = shapely.STRtree(holes).query(layer.geoms[flagged], predicate="intersects")
-    order = np.lexsort((fi, hj))
-    hj, grid = hj[order], flagged[fi[order]]
+    grid = flagged[fi]
+    shape = layer.seg.shapes(len(layer.geoms))[grid]
+    filled = np.zeros(len(holes), dtype=bool)
+    filled[hj[shape == Segments.of(holes).shapes(len(holes))[hj]]] = True
+    order = np.lexsort((grid, shape, hj))
+    hj, grid, shape = hj[order], grid[order], shape[order]
+    twin = np.r_[False, (hj[1:] == hj[:-1]) & (shape[1:] == shape[:-1])]
+    keep = ~twin & ~filled[hj]
+    hj, grid = hj[keep], grid[keep]
+    order = np.lexsort((grid, hj))
     held, covered = [], []
-    for h, group in _groups(hj, grid):
+    for h, group in _groups(hj[order], grid[order]):
         held.append(h)
-        covered.append(shapely.union_all(layer.geoms[group]))
+        covered.append(union_of(layer.geoms[group]))
     rest = holes.copy()
+    rest[filled] = None
     if held:
         rest[held] = shapely.difference(holes[held], np.asarray(covered, dtype=object))
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
@@ -180,7 +195,11 @@ def _open_parent_parts(parents: ParentLines, reach) -> list:
 
     The grids drawn along a parent's boundary nearly coincide with it, where GEOS's overlay can
     silently return a wrong difference (a whole community, on Nanjing's politics_law layer), so
-    the difference is :func:`geo_grid.coverage.polygons.checked_difference`."""
+    the difference is :func:`geo_grid.coverage.polygons.checked_difference`. A parent reached by
+    one part of ``reach`` is cut by that part as it is, the same object for every parent it
+    reaches (on Nanjing's layers ``reach`` is one polygon of ~14,000 vertices: unioning it anew
+    for each of 445 parents cost 0.26 s, and preparing each copy for the difference check
+    0.16 s)."""
     loose = np.flatnonzero(parents.loose)
     if len(loose) == 0:
         return []
@@ -192,17 +211,9 @@ def _open_parent_parts(parents: ParentLines, reach) -> list:
     parts = shapely.get_parts(reach)
     tree = shapely.STRtree(parts)
     near = [tree.query(parents.geoms[p], predicate="intersects") for p in unlined]
-    covers = np.asarray([_union(parts[n]) for n in near], dtype=object)
+    covers = np.asarray([union_of(parts[n]) for n in near], dtype=object)
     rest = checked_difference(parents.geoms[unlined], covers)
     return [piece for r in rest for piece in pieces(r)]
-
-
-def _union(parts: NDArray):
-    """The union of parts of one valid union: a lone part as it is, the same object for every
-    parent it reaches (on Nanjing's layers ``reach`` is one polygon of ~14,000 vertices:
-    unioning it anew for each of 445 parents cost 0.26 s, and preparing each copy for the
-    difference check 0.16 s)."""
-    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
 
 
 def _merge(gaps: NDArray) -> NDArray:
@@ -279,7 +290,11 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     gs, ps = gi[single], pj[single]
     inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
-    many = ~single  # parents only touched have no area there: never the largest
+    many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
+    shapely.prepare(parents.geoms)  # a parent covering the gap holds it all: no overlay
+    held = shapely.covers(parents.geoms[pj[many]], gaps[gi[many]])
+    owner[gi[many[held]]] = pj[many[held]]
+    many = many[~np.isin(gi[many], gi[many[held]])]
     areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))
     best = np.zeros(len(gaps))
     for g, p, a in zip(gi[many], pj[many], areas, strict=True):

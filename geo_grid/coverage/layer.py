@@ -1,7 +1,7 @@
 """The working arrays one check shares between its steps, built once from GEOS's edge pass.
 
-``shapely.coverage_invalid_edges`` is the one pass over the whole layer: it flags every grid
-whose edges do not match its neighbours'. Every later step (overlaps, gaps, nesting) works from
+``shapely.coverage_invalid_edges`` flags every grid whose edges do not match its neighbours'
+(run only where segment keys cannot prove a grid clean: :mod:`geo_grid.coverage.suspects`). Every later step (overlaps, gaps, nesting) works from
 what it flagged and from the grids' boundary segments (:class:`geo_grid.coverage.edges.Segments`),
 not from all pairs or all grids.
 
@@ -22,6 +22,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.suspects import invalid_edges
 from geo_grid.crs import local_crs_for, to_local
 
 __all__ = ["Layer", "Measure", "ParentLines", "edge_layer"]
@@ -39,12 +40,14 @@ class Layer:
 
 
 def edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
-    """GEOS's edge check (the one whole-layer pass) and the arrays the other steps share; also
-    returns the invalid edges of each grid."""
-    edges = shapely.coverage_invalid_edges(geoms, gap_width=0.0) if len(geoms) else geoms
+    """GEOS's edge check and the arrays the other steps share; also returns the invalid edges
+    of each grid. GEOS runs only on the grids segment keys cannot prove clean, and their
+    neighbours (:func:`geo_grid.coverage.suspects.invalid_edges`): the same edges as the
+    whole-layer pass."""
+    seg, tree = Segments.of(geoms), shapely.STRtree(geoms)
+    edges = invalid_edges(geoms, seg, tree)
     flagged = ~shapely.is_empty(edges) if len(geoms) else np.zeros(0, dtype=bool)
-    layer = Layer(geoms, flagged, Segments.of(geoms), shapely.STRtree(geoms))
-    return layer, edges
+    return Layer(geoms, flagged, seg, tree), edges
 
 
 @dataclass

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, parent_index
-from geo_grid.coverage.polygons import pieces, polygonal, widths
+from geo_grid.coverage.polygons import polygonal, polygonal_all, union_of, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["Nesting", "nesting_defects"]
@@ -113,39 +113,60 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
 
 def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     """Parts of a parent its own grids leave to grids of other parents (``movers``: grids not
-    inside their own parent)."""
+    inside their own parent), every parent reached at once: the part of it the movers cover
+    (``zone``), minus its own grids there."""
     if len(movers) == 0:
         return []
     gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
     keep = nest.pidx[movers[gi]] != pj
     pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
-    defects: list[dict] = []
-    for p, group in pairs.groupby("p", sort=True):
-        defects.extend(_parent_left(layer, nest, int(p), group["g"].to_numpy()))
-    return defects
-
-
-def _parent_left(layer: Layer, nest: Nesting, p: int, others: NDArray) -> list[dict]:
-    """parent_not_covered pieces of parent ``p`` reached by the grids ``others``."""
-    zone = shapely.intersection(nest.parents.geoms[p], shapely.union_all(layer.geoms[others]))
-    if zone.is_empty:
+    reached = pairs.groupby("p", sort=True)["g"].agg(lambda g: np.sort(g.to_numpy()))
+    if len(reached) == 0:
         return []
-    own = layer.tree.query(zone, predicate="intersects")
-    own = own[nest.pidx[own] == p]
-    left = shapely.difference(zone, shapely.union_all(layer.geoms[own])) if len(own) else zone
-    parts = pieces(left)
+    p, others = reached.index.to_numpy(), reached.to_numpy()
+    cover = np.asarray([union_of(layer.geoms[o]) for o in others], dtype=object)
+    zone = shapely.intersection(nest.parents.geoms[p], cover)
+    left = _minus_own(layer, nest, p, zone)
+    parts, at = shapely.get_parts(polygonal_all(left), return_index=True)
     if len(parts) == 0:
         return []
     parts_m = nest.measure(parts)
     area, width = shapely.area(parts_m), widths(parts_m)
     keep = nest.measure.keep(area, width)
-    defects = []
-    for c, a, w in zip(parts[keep], area[keep], width[keep], strict=True):
-        touch = shapely.area(nest.measure(shapely.intersection(layer.geoms[others], c)))
-        who = others[touch >= nest.measure.noise_area]
-        code = nest.parents.codes[p]
-        defects.append(defect("parent_not_covered", sorted(nest.codes[who]), a, w, c, code))
-    return defects
+    parts, at, area, width = parts[keep], at[keep], area[keep], width[keep]
+    piece = np.repeat(np.arange(len(parts)), [len(others[k]) for k in at])
+    grid = np.concatenate([others[k] for k in at]) if len(at) else np.zeros(0, dtype=int)
+    touch = shapely.area(nest.measure(shapely.intersection(layer.geoms[grid], parts[piece])))
+    near = touch >= nest.measure.noise_area
+    return [
+        defect(
+            "parent_not_covered",
+            sorted(nest.codes[grid[near & (piece == k)]]),
+            a,
+            w,
+            c,
+            nest.parents.codes[p[at[k]]],
+        )
+        for k, (c, a, w) in enumerate(zip(parts, area, width, strict=True))
+    ]
+
+
+def _minus_own(layer: Layer, nest: Nesting, p: NDArray, zone: NDArray) -> NDArray:
+    """Each ``zone[k]`` (in parent ``p[k]``) minus the grids of that parent meeting it."""
+    zi, own = layer.tree.query(zone, predicate="intersects")
+    mine = nest.pidx[own] == p[zi]
+    zi, own = zi[mine], own[mine]
+    left = zone.copy()
+    if len(zi) == 0:
+        return left
+    order = np.lexsort((own, zi))
+    zi, own = zi[order], own[order]
+    start = np.flatnonzero(np.r_[True, zi[1:] != zi[:-1]])
+    groups = np.split(own, start[1:])
+    held = zi[start]
+    covered = np.asarray([union_of(layer.geoms[g]) for g in groups], dtype=object)
+    left[held] = shapely.difference(zone[held], covered)
+    return left
 
 
 def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:

@@ -30,6 +30,7 @@ __all__ = [
     "polygonal",
     "polygonal_all",
     "resolution",
+    "union_of",
     "widths",
 ]
 
@@ -69,6 +70,12 @@ def as_multipolygon(geom: BaseGeometry | None) -> BaseGeometry | None:
     if geom.geom_type == "MultiPolygon":
         return geom
     return polygonal(geom)
+
+
+def union_of(geoms: NDArray):
+    """The union of valid polygons: a lone one as it is (``union_all`` of one polygon re-nodes
+    it to give back the same area), several by ``union_all``."""
+    return geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
 
 
 def pieces(geom) -> NDArray:

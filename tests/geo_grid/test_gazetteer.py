@@ -165,6 +165,28 @@ def test_a_short_form_that_runs_on_into_a_name_is_not_a_division(gaz):
     assert _links(gaz, "栖霞街道")[0] == ("street", "栖霞街道", ("320113005",))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "南京栖霞尧化街道尧新社区尧佳路12号3栋",
+        "栖霞街道37号",
+        "石埠桥村3组15号",
+        "仙林大道168号",
+        "天津市河东区2号桥街道光华路1号",  # 二号桥街道: a division name holding a digit
+        "河西3号桥街道2号",
+        "河北张北县3号乡1号",  # 三号乡, whose short form is 3号
+        "张北县1号",
+    ],
+)
+def test_a_match_memoized_under_its_key_is_the_match_of_the_text(gaz, text):
+    """:meth:`Gazetteer.match_key` writes the digits past the first as 0 only where that cannot
+    change the match: never where a division name holding a digit is in the text or the key."""
+    at = next(i for i, c in enumerate(text) if c.isdigit())
+    key = gaz.match_key(text, at)
+    assert gaz.match(key) == gaz.match(text)
+    assert (key == text) == text.startswith(("天津市河东区2号", "河西3号", "河北张北县3号"))
+
+
 def test_parse_uses_the_gazetteer_for_every_level(gaz):
     p = parse("浙江省温州市乐清市白石街道中雁村3组15号", gazetteer=gaz)
     assert (p.province, p.city, p.district, p.street) == ("浙江省", "温州市", "乐清市", "白石街道")

@@ -1,10 +1,13 @@
 """The geocoder cascade, its honesty below the threshold, and accuracy floors on noisy queries."""
 
+import copy
 import importlib.util
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sample_places import QIXIA_CORNER, QIXIA_NAMES
 
 from geo_grid.address import Geocoder
@@ -116,8 +119,9 @@ def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
         Geocoder(lib.drop(columns=["grid_code"]), streets, communities)
 
 
-def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
-    """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
+def _with_twin():
+    """The sample library plus 燕语庭, a 小区 one character short of 燕语华庭, with the same
+    numbers in another community and grid."""
     lib, streets, communities = sample_library(QIXIA_CORNER)
     layers, comm_gdf, street_gdf = sample_layers(QIXIA_CORNER)
     twin = lib[lib["xiaoqu"] == "燕语华庭"].copy()
@@ -127,7 +131,12 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     twin["full_text"] = twin["full_text"].str.replace("尧林仙居社区燕语华庭", "石埠桥村燕语庭")
     twin["community_code"], twin["street_code"] = "320113010020", "320113010"
     twin["grid_code"], twin["lon"] = "320113010020-02", twin["lon"] + 0.02
-    lib = pd.concat([lib, twin], ignore_index=True)
+    return pd.concat([lib, twin], ignore_index=True), streets, communities
+
+
+def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
+    """燕语庭 and 燕语华庭 both have 1栋1单元101室: a caller writing 燕语庭 may have dropped 华."""
+    lib, streets, communities = _with_twin()
     g = Geocoder(lib, streets, communities, district=QIXIA_NAMES)
     for text in ("燕语庭1栋1单元101室", "南京栖霞燕语庭1栋1单元101室"):
         r = g.geocode(text)
@@ -138,6 +147,79 @@ def test_a_name_one_character_short_of_another_is_not_a_confident_answer():
     assert r.status == "matched" and r.confidence >= 0.9 and r.grid_code == "320113010020-02"
     # a name with no longer twin is as confident as before
     assert g.geocode("尧林仙居3栋2单元301室").confidence >= 0.9
+
+
+def test_library_texts_are_answered_from_the_verbatim_index_as_the_cascade_answers():
+    """A library text as stored is answered without normalizing it exactly as the cascade
+    answers it (a geocoder without that index), a name with a one-character-longer twin
+    included: in a library whose texts carry no admin prefix, 燕语庭1栋1单元101室 is its own
+    text and still ambiguous with 燕语华庭's."""
+    lib, streets, communities = _with_twin()
+    bare = lib.assign(full_text=lib["local_text"])
+    g = Geocoder(bare, streets, communities, district=QIXIA_NAMES)
+    cascade = copy.copy(g)
+    cascade._verbatim = {}
+    texts = bare["full_text"].tolist()
+    assert len(g._verbatim) > len(texts) / 2
+    assert g.geocode_many(texts) == cascade.geocode_many(texts)
+    assert g.geocode("燕语庭1栋1单元101室").status == "ambiguous"
+
+
+def test_admin_prefix_memo_reads_the_digits_after_it_only_as_digits():
+    """Admin prefixes are memoized by the query's text with the digits after the first one
+    written as 0 (尧佳路12号 and 尧佳路37号 share a key): the answers are those of a geocoder
+    matching each query's own text, on library texts with their numbers changed, under every
+    prefix a caller writes, and where the gazetteer looks past the first digit (石埠桥村3组, a
+    short form before a road)."""
+    import numpy as np
+
+    from geo_grid.testing import district_gazetteer
+
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    gazetteer = district_gazetteer(QIXIA_NAMES.code)
+    g = Geocoder(lib, streets, communities, district=QIXIA_NAMES, gazetteer=gazetteer)
+    literal = copy.copy(gazetteer)
+    literal.match_key = lambda text, at: text
+    each = copy.copy(g)
+    each.gazetteer, each._admin_match = literal, literal.match
+    rng = np.random.default_rng(3)
+    prefixes = ("", "栖霞区", "南京栖霞", "江苏省南京市栖霞区", "尧化街道", "仙林", "北京朝阳")
+    texts = []
+    for local in lib["local_text"].tolist():
+        renumbered = "".join(str(rng.integers(10)) if c.isdigit() else c for c in local)
+        texts += [p + t for p in prefixes for t in (local, renumbered)]
+    texts += ["石埠桥村3组15号", "石埠桥村石埠桥村12组3号", "仙林大道12号", "南京仙林大道168号"]
+    texts += ["天津河西2号桥街道3号", "天津河西3号桥街道2号", "河北2号桥街道光华路1号"]
+    assert [g.geocode(t) for t in texts] == [each.geocode(t) for t in texts]
+    info = g._admin_match.cache_info()  # renumbered texts share their keys
+    assert info.hits > 2 * info.misses, info
+
+
+#: characters of addresses, polyphones (路 lu/luo, 长, 重, 行, 乐) and characters that form
+#: phrases of pypinyin's table (乐亭 reads lao ting, 长安, 银行, 重庆), a letter, a digit
+_SOUND_ALPHABET = "尧姚佳家路街大道花园苑华水名村巷长安重庆银行乐亭着干燕平石埠桥仙林东西南北A1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_SOUND_ALPHABET, min_size=1, max_size=8))
+def test_a_sound_read_by_characters_is_lazy_pinyins(text):
+    """Names are read character by character unless a phrase of pypinyin's table is in them:
+    the same syllables as ``lazy_pinyin`` of the whole name."""
+    from pypinyin import lazy_pinyin
+
+    from geo_grid.address._sounds import sound
+
+    assert sound(text) == " ".join(lazy_pinyin(text))
+
+
+def test_every_name_sounds_as_lazy_pinyin_reads_it(world):
+    from pypinyin import lazy_pinyin
+
+    from geo_grid.address._sounds import sound
+
+    *_, g = world
+    names = [n for kind in g._names.values() for n in kind]
+    assert names and all(sound(n) == " ".join(lazy_pinyin(n)) for n in names)
 
 
 def test_name_pool_gives_rapidfuzz_every_name_that_can_score():

@@ -1,0 +1,185 @@
+"""GEOS's invalid edges of a layer, with GEOS run only where segment keys cannot prove a grid clean.
+
+``shapely.coverage_invalid_edges`` validates every polygon against its neighbours: its cost
+follows the layer (11 s for China's districts), while the damage is a few per cent of it. Its
+rules (GEOS ``CoveragePolygonValidator``): a segment drawn the other way by a neighbour is
+*matched* and valid; an unmatched segment is invalid when it crosses, runs along or touches
+(away from a shared end point) a neighbour's segment, or lies inside a neighbour. So a grid is
+**proven clean**, and GEOS is not asked about it, when:
+
+* every segment is matched (:meth:`~geo_grid.coverage.edges.Segments.matched`: one other grid
+  draws it the other way, none the same way), or is *open* and
+* meets the open segments of other grids only at a shared end point, not along a line, and
+* lies outside every other grid: tested at one point of each run of open segments;
+* and the grid has no repeated point and its rings do not touch each other.
+
+Why one point per run suffices: along an open segment, the number of *other* grids covering a
+point changes only where the segment crosses the boundary of their union. That boundary is made
+of their open segments (a segment matched between two other grids has one of them on each side)
+and of segments they share with this grid, which its own boundary cannot cross and touches only
+where its rings touch each other. So a run of open segments meeting no other open segment away
+from the run's end points is covered by other grids everywhere or nowhere.
+
+Every other grid is a *suspect*; GEOS validates the suspects together with every grid whose
+envelope meets theirs (the neighbours GEOS itself would compare them with), and its answer for
+them is the answer of the whole-layer pass. Equality with the whole-layer pass is tested on
+damaged layers (``tests/geo_grid/test_coverage_suspects.py``).
+
+>>> import numpy as np, shapely
+>>> from geo_grid.coverage.edges import Segments
+>>> row = [shapely.box(x, 0, x + 1, 1) for x in range(6)]     # six clean squares in a row
+>>> grids = np.array([*row, shapely.box(2.5, 0.2, 3.5, 0.8)])  # and one across two of them
+>>> seg, tree = Segments.of(grids), shapely.STRtree(grids)
+>>> suspects(grids, seg, tree).nonzero()[0].tolist()   # the row's outline is open, yet proven
+[6]
+>>> edges = invalid_edges(grids, seg, tree)
+>>> [g.wkt for g in edges[5:]]
+['LINESTRING EMPTY', 'LINESTRING (3.5 0.2, 3.5 0.8, 2.5 0.8, 2.5 0.2, 3.5 0.2)']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from geo_grid.coverage.edges import Segments
+
+__all__ = ["WHOLE_LAYER", "invalid_edges", "suspects"]
+
+#: Above this share of suspects and their neighbours, GEOS runs on the whole layer.
+WHOLE_LAYER = 0.8
+
+
+def invalid_edges(
+    geoms: NDArray, seg: Segments, tree: shapely.STRtree, whole_layer: float = WHOLE_LAYER
+) -> NDArray:
+    """The invalid edges of each grid as ``shapely.coverage_invalid_edges(geoms, gap_width=0)``
+    finds them (the same lines; an empty LineString for a valid grid), with GEOS run on the
+    suspects and their neighbours only (``seg``: the grids' segments; ``tree``: an STRtree over
+    ``geoms``), or on the whole layer when they are more than the share ``whole_layer`` of it.
+
+    A grid whose every segment is matched or drawn the same way by another grid (a duplicate)
+    needs no GEOS either: GEOS marks exactly those drawn twice the same way."""
+    n = len(geoms)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    suspect, twins = _status(geoms, seg, tree)
+    suspect = np.flatnonzero(suspect)
+    near = np.unique(np.r_[suspect, tree.query(geoms[suspect])[1]])
+    if len(near) > whole_layer * n:
+        return shapely.coverage_invalid_edges(geoms, gap_width=0.0)
+    out = np.full(n, shapely.LineString(), dtype=object)
+    if len(suspect):
+        found = shapely.coverage_invalid_edges(geoms[near], gap_width=0.0)
+        out[suspect] = found[np.searchsorted(near, suspect)]
+    if len(twins):
+        owner = seg.owner[twins]
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        rank = np.cumsum(np.r_[True, owner[1:] != owner[:-1]]) - 1
+        out[owner[first]] = shapely.multilinestrings(seg.lines(twins), indices=rank)
+    return out
+
+
+def suspects(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> NDArray:
+    """Mask of the grids GEOS's edge check may flag and segment keys cannot decide (see the
+    module docstring)."""
+    return _status(geoms, seg, tree)[0]
+
+
+def _status(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> tuple[NDArray, NDArray]:
+    """The suspects (mask), and the segments of the grids known to be flagged without GEOS:
+    every segment matched or drawn the same way by another grid (those segments, by owner)."""
+    n = len(geoms)
+    odd = np.zeros(n, dtype=bool)
+    odd[_odd_rings(seg)] = True
+    matched = seg.matched()
+    open_ = np.flatnonzero(~matched)
+    if len(open_) == 0:
+        return odd, open_
+    suspect = np.zeros(n, dtype=bool)
+    bad, contact = _contacts(seg, open_)
+    suspect[seg.owner[bad]] = True
+    heads = _run_heads(seg, open_, contact)
+    mid = shapely.points((seg.xy[seg.ia[heads]] + seg.xy[seg.ib[heads]]) / 2)
+    pi, gj = tree.query(mid, predicate="intersects")
+    own = seg.owner[heads[pi]]
+    suspect[own[gj != own]] = True
+    twin = seg.same_side()
+    decided = ~odd  # every segment matched or drawn the same way by another grid
+    decided[seg.owner[~matched & ~twin]] = False
+    return (suspect & ~decided) | odd, np.flatnonzero(twin & decided[seg.owner])
+
+
+def _odd_rings(seg: Segments) -> NDArray:
+    """Grids with a repeated point (a zero-length segment, which GEOS may match with anything
+    at that point) or with rings touching each other (a hole pinched against the shell, parts
+    meeting at a point), where the module's argument does not hold."""
+    many = np.flatnonzero(np.bincount(seg.ring_owner) > 1)
+    if len(many) == 0:
+        return seg.repeated
+    idx = np.flatnonzero(np.isin(seg.ring_owner, many))
+    a, b = shapely.STRtree(seg.rings[idx]).query(seg.rings[idx])
+    a, b = idx[a], idx[b]
+    keep = (a < b) & (seg.ring_owner[a] == seg.ring_owner[b])
+    a, b = a[keep], b[keep]
+    touch = shapely.intersects(seg.rings[a], seg.rings[b])
+    return np.unique(np.r_[seg.repeated, seg.ring_owner[a[touch]]])
+
+
+def _contacts(seg: Segments, open_: NDArray) -> tuple[NDArray, NDArray]:
+    """Among open segments of different grids whose envelopes meet: those that may meet
+    otherwise than at one shared end point (crossing, along a line, an end on the other's
+    interior), and the xy index of each end point at which two meet.
+
+    Orientations are computed in floating point and trusted only well above their rounding
+    error (a filtered predicate): a pair too close to call is taken as meeting badly, which
+    only makes a grid a suspect, for GEOS to decide."""
+    lines = seg.lines(open_)
+    i, j = shapely.STRtree(lines).query(lines)
+    keep = (i < j) & (seg.owner[open_[i]] != seg.owner[open_[j]])
+    s, t = open_[i[keep]], open_[j[keep]]
+    xy = seg.xy
+    s0, s1, t0, t1 = xy[seg.ia[s]], xy[seg.ib[s]], xy[seg.ia[t]], xy[seg.ib[t]]
+    eq = [(p == q).all(axis=1) for p in (s0, s1) for q in (t0, t1)]  # s0t0, s0t1, s1t0, s1t1
+    shared = np.sum(eq, axis=0)
+    one = shared == 1
+    at_s0 = eq[0] | eq[1]
+    at_t0 = eq[0] | eq[2]
+    vertex = np.where(at_s0, s0.T, s1.T).T
+    d1 = np.where(at_s0, s1.T, s0.T).T - vertex
+    d2 = np.where(at_t0, t1.T, t0.T).T - vertex
+    along = _close(_cross(d1, d2), d1, d2) & ((d1 * d2).sum(axis=1) > 0)
+    o = [_cross(s1 - s0, p - s0) for p in (t0, t1)] + [_cross(t1 - t0, p - t0) for p in (s0, s1)]
+    doubt = np.zeros(len(s), dtype=bool)
+    for k, (p, q) in enumerate(((s0, s1), (s0, s1), (t0, t1), (t0, t1))):
+        doubt |= _close(o[k], q - p, (t0, t1, s0, s1)[k] - p)
+    cross = (np.sign(o[0]) != np.sign(o[1])) & (np.sign(o[2]) != np.sign(o[3]))
+    meets_badly = np.where(shared == 0, doubt | cross, ~one | along)
+    ends = np.where(at_s0, seg.ia[s], seg.ib[s]), np.where(at_t0, seg.ia[t], seg.ib[t])
+    ok = one & ~along
+    return np.r_[s[meets_badly], t[meets_badly]], np.r_[ends[0][ok], ends[1][ok]]
+
+
+def _cross(d1: NDArray, d2: NDArray) -> NDArray:
+    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+
+
+def _close(cross: NDArray, d1: NDArray, d2: NDArray) -> NDArray:
+    """Whether a cross product is too small for its sign to be trusted (a bound far above the
+    rounding error of the differences and products, ~4.4e-16 of ``|d1|·|d2|``)."""
+    return np.abs(cross) <= 1e-12 * np.hypot(*d1.T) * np.hypot(*d2.T)
+
+
+def _run_heads(seg: Segments, open_: NDArray, contact: NDArray) -> NDArray:
+    """The first segment of each run of consecutive open segments of one ring that meets no
+    other grid's open segment at the points between them."""
+    after = np.full(len(seg.xy), -1, dtype=np.int64)  # the open segment starting at a point
+    after[seg.ia[open_]] = open_
+    nxt = after[seg.ib[open_]]
+    stop = np.zeros(len(seg.xy), dtype=bool)
+    stop[contact] = True
+    linked = (nxt >= 0) & ~stop[seg.ib[open_]]
+    has_prev = np.zeros(len(seg), dtype=bool)
+    has_prev[nxt[linked]] = True
+    return open_[~has_prev[open_]]
