@@ -2,13 +2,14 @@
 
 Routes are plain functions run in the server's thread pool, which keeps the event loop free only
 while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
-merge, an indicator report, an import, a layer's GeoJSON, a plan edit or a batch geocode is
+merge, an indicator report, an import, a layer's GeoJSON, a plan edit or a batch geocode job is
 Python and pandas work that holds it: while ``/map/cases`` of all 20,000 demo cases was built
 (7-18 s), ``/health`` waited up to a second at a time. So those requests hand their work to
 :func:`run` (or :func:`run_json`, which also writes the answer there), which executes it in one
 of ``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
-without holding the GIL. A worker builds what it needs the first time (a batch geocode: its own
-geocoder, about 15 s and 220 MB).
+without holding the GIL. A worker builds what it needs the first time (a batch geocode job: its
+own geocoders, ~1.6 KB an address). A batch answered in the request is not sent here: the
+server's own geocoders, warm before ``/health`` says so, answer it (``api/routers/geocoding.py``).
 
 The processes die with the server, at once and however it ends (``kill -9`` included): each asks
 the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
