@@ -850,7 +850,8 @@ def copy_escalations(session: Session, frame: pd.DataFrame, actor: str = "system
 
 def copy_events(session: Session, frame: pd.DataFrame) -> int:
     out = frame.copy()
-    out["data"] = [json.dumps(v or {}, ensure_ascii=False, default=str) for v in out["data"]]
+    out["data"] = [json.dumps(v, ensure_ascii=False, default=str) if v else "{}"
+                   for v in out["data"]]  # fmt: skip
     return copy_frame(session, "case_event", out, EVENT_COLUMNS)
 
 
