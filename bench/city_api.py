@@ -18,7 +18,8 @@ processes and its job workers), then:
 
     python bench/city_api.py [--district CODE] [--limit 2.0] [--skip-routes]
 
-``--url`` measures a server already running (memory is then not read). On a 2-core machine
+``--url`` measures a server already running (with ``--pid``, its memory and CPU too); ``--app-dir DIR``
+serves another checkout (the commit before a change) against the same store. On a 2-core machine
 shared with other engineers every time is printed with the load average.
 """
 
@@ -102,7 +103,7 @@ def print_memory(server: int | None, when: str) -> None:
 
 
 # ------------------------------------------------------------------------------ the server
-def start_server(timeout_s: float) -> tuple[subprocess.Popen, str, float]:
+def start_server(timeout_s: float, app_dir: Path = REPO) -> tuple[subprocess.Popen, str, float]:
     """``uvicorn api.main:app`` as ``geo-grid serve`` runs it; returns once ``/health`` is warm."""
     port = free_port()
     log = Path(REPO / ".geo-grid" / "bench-city-api.log")
@@ -111,7 +112,7 @@ def start_server(timeout_s: float) -> tuple[subprocess.Popen, str, float]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
          str(port), "--log-level", "warning", "--no-access-log"],
-        cwd=REPO, env=server_env(), stdout=subprocess.DEVNULL, stderr=log.open("w"),
+        cwd=app_dir, env=server_env(app_dir), stdout=subprocess.DEVNULL, stderr=log.open("w"),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     while time.perf_counter() - started < timeout_s:
@@ -190,8 +191,17 @@ def _url(path: str, op: dict, values: dict[str, str]) -> str | None:
     return path + ("?" + "&".join(params) if params else "")
 
 
-def sweep(base: str, headers: dict, district: str, limit: float) -> list[str]:
-    """Every GET route, cold then warm; the lines over ``limit`` seconds."""
+def _cpu(server: int | None) -> float:
+    """CPU seconds so far of the server's processes and of PostgreSQL (the local cluster)."""
+    from _common import cpu_seconds, postmaster_pid
+
+    return cpu_seconds(server) + cpu_seconds(postmaster_pid()) if server else float("nan")
+
+
+def sweep(base: str, headers: dict, district: str, limit: float, server: int | None) -> list[str]:
+    """Every GET route, cold then warm, each with the CPU seconds the server and PostgreSQL
+    spent on it (one request at a time: on a machine shared with other work the wall time
+    depends on the neighbours, the CPU time does not); the lines over ``limit`` seconds."""
     doc = httpx.get(f"{base}/openapi.json", headers=headers, timeout=60).json()
     values = _values(base, headers, district)
     rows, slow = [], []
@@ -206,19 +216,25 @@ def sweep(base: str, headers: dict, district: str, limit: float) -> list[str]:
         if url is None:
             rows.append((path, "no value", 0, 0.0, 0.0))
             continue
-        times, status, size = [], 0, 0
+        times, cpus, status, size = [], [], 0, 0
         for _ in range(2):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), _cpu(server)
             r = httpx.get(f"{base}{url}", headers=headers, timeout=900, follow_redirects=False)
             times.append(time.perf_counter() - t)
+            cpus.append(_cpu(server) - c)
             status, size = r.status_code, len(r.content)
-        rows.append((url, str(status), size, *times))
-    print(f"GET routes on district {district} (cold, then warm; load {_load()}):")
-    for url, status, size, cold, warm in sorted(rows, key=lambda r: -r[3]):
+        rows.append((url, str(status), size, *times, *cpus))
+    rows = [(*r, 0.0, 0.0) if len(r) == 5 else r for r in rows]
+    print(f"GET routes on district {district}: wall cold / warm, CPU (server + PostgreSQL) cold "
+          f"/ warm (load {_load()}):")  # fmt: skip
+    for url, status, size, cold, warm, cpu_cold, cpu_warm in sorted(rows, key=lambda r: -r[3]):
         mark = "  > limit" if max(cold, warm) > limit else ""
-        print(f"  {cold:7.2f} s {warm:7.2f} s  {status:>4}  {size:>10,} B  {url}{mark}")
+        mark += " (CPU too)" if mark and max(cpu_cold, cpu_warm) > limit else ""
+        print(f"  {cold:7.2f} s {warm:7.2f} s   CPU {cpu_cold:6.2f} s {cpu_warm:6.2f} s  "
+              f"{status:>4}  {size:>10,} B  {url}{mark}")  # fmt: skip
         if mark:
-            slow.append(f"{url} ({cold:.2f} s cold, {warm:.2f} s warm)")
+            slow.append(f"{url} ({cold:.2f} s cold, {warm:.2f} s warm; CPU {cpu_cold:.2f} s, "
+                        f"{cpu_warm:.2f} s)")  # fmt: skip
     return slow
 
 
@@ -229,8 +245,10 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--url", default=None)
+    ap.add_argument("--pid", type=int, default=None, help="with --url: the server's process")
     ap.add_argument("--skip-routes", action="store_true")
     ap.add_argument("--warm-timeout", type=float, default=1800.0)
+    ap.add_argument("--app-dir", type=Path, default=REPO, help="serve another checkout")
     args = ap.parse_args()
 
     headers = _admin_headers()
@@ -239,15 +257,15 @@ def main() -> int:
     if args.url:
         base = args.url
     else:
-        proc, base, warm_s = start_server(args.warm_timeout)
+        proc, base, warm_s = start_server(args.warm_timeout, args.app_dir)
         print(f"server warm {warm_s:.1f} s after its start (load {_load()})")
-    server = proc.pid if proc else None
+    server = proc.pid if proc else args.pid
     try:
         print_memory(server, "once warm")
         batch_geocode(base, headers, args.batch, args.seed)
         print_memory(server, "after the batches")
         if not args.skip_routes:
-            slow = sweep(base, headers, args.district, args.limit)
+            slow = sweep(base, headers, args.district, args.limit, server)
             print_memory(server, "after every route")
             print(f"routes over {args.limit} s: " + ("; ".join(slow) if slow else "none"))
     finally:
