@@ -454,7 +454,9 @@ def iter_city(
     ``functools.partial`` of one: it is pickled) runs in the worker right after, and its result
     comes back instead of the demo: a loader stores each district from the process that made it,
     so neither the work nor the hundreds of megabytes of a city's frames pass through one process.
-    Workers are spawned, not forked: ``then`` may open its own database connections.
+    Workers are spawned, not forked: ``then`` may open its own database connections. When a
+    district fails, the districts not started yet are not started; its error is raised once the
+    running ones end.
     """
     known = city_districts(city_code)
     if not known:
@@ -468,8 +470,12 @@ def iter_city(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
         futures = [pool.submit(_one, c, seed, then) for c in work]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # a district failed (or the caller stopped): start no other
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def generate_city(

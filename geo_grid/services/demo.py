@@ -191,9 +191,8 @@ def load_demo(
 
     loaded = demo_loaded(code)
     if loaded and not force:
-        if (
-            demo_loaded(code, DEMO_CASES_META_KEY) is None
-        ):  # loaded before cases were stored with it
+        # loaded by a version that stored the cases apart, and stopped before them
+        if demo_loaded(code, DEMO_CASES_META_KEY) is None:
             cases = load_demo_cases(int(loaded), demo=make(int(loaded)), progress=say, n=n_cases)
             with session_scope() as session:
                 repos.store.set_meta(session, _key(DEMO_CASES_META_KEY, code), loaded)
