@@ -50,8 +50,7 @@ log = logging.getLogger("geo_grid.api")
 
 def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
     """Build the locate index, the geocoders, each district's coverage page and its places (the
-    search box's) before the first user asks, then each worker process's geocoders (its batch
-    geocodes').
+    search box's) before the first user asks, then starts each worker process (its imports).
 
     Each takes seconds on the demo; built lazily the first dispatcher would wait for all of them.
     While the database is unreachable (started after the API, or restarting) this thread retries
@@ -84,7 +83,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             # GIL, so the event loop, for a tenth of a second or more each time)
             gc.collect()
             gc.freeze()
-            workers.warm(index.warm_geocoders)  # after: /health says warm for the server's own
+            workers.warm(workers.preload)  # every worker started and its imports done
             return
         except UNREACHABLE as exc:
             if not logged:

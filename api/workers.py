@@ -2,14 +2,14 @@
 
 Routes are plain functions run in the server's thread pool, which keeps the event loop free only
 while their work releases the GIL. Building a map page (Folium, JSON, Jinja), a coverage check, a
-merge, an indicator report, an import, a layer's GeoJSON, a plan edit or a batch geocode is
+merge, an indicator report, an import, a layer's GeoJSON, a plan edit or a batch geocode job is
 Python and pandas work that holds it: while ``/map/cases`` of all 20,000 demo cases was built
 (7-18 s), ``/health`` waited up to a second at a time. So those requests hand their work to
 :func:`run` (or :func:`run_json`, which also writes the answer there), which executes it in one
 of ``GEO_GRID_HEAVY_WORKERS`` processes (0: in the calling thread, as before) and waits for it
-without holding the GIL. What a worker would build the first time it needs it (a batch
-geocode's own geocoder, about 15 s and 220 MB: the first batch after a start took 24-34 s) is
-built in each worker during the server's warm-up (:func:`warm`).
+without holding the GIL. A worker builds what it needs the first time (a batch geocode job: its
+own geocoders, ~1.6 KB an address). A batch answered in the request is not sent here: the
+server's own geocoders, warm before ``/health`` says so, answer it (``api/routers/geocoding.py``).
 
 The processes die with the server, at once and however it ends (``kill -9`` included): each asks
 the kernel for SIGKILL when its parent thread ends, and all are started by one thread of the
@@ -42,7 +42,7 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["run", "run_json", "start", "stop", "warm", "warmed"]
+__all__ = ["preload", "run", "run_json", "start", "stop", "warm", "warmed"]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -184,6 +184,15 @@ def run(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     raise AssertionError("unreachable")
 
 
+def preload() -> None:
+    """What every heavy request imports (geopandas, shapely, Folium, the services), imported in a
+    worker by the warm-up (:func:`warm`): a process spawned and importing on the first request
+    made it wait some seconds more. Nothing is built: a worker's caches are its requests'."""
+    for name in ("geo_grid.services.maps", "geo_grid.services.checks", "geo_grid.services.plans",
+                 "geo_grid.services.layers", "geo_grid.services.exports"):  # fmt: skip
+        importlib.import_module(name)
+
+
 def warm(fn: Callable[[], None]) -> None:
     """``fn()`` in every worker process, at once (the server's warm-up thread calls it).
 
@@ -205,10 +214,11 @@ def warm(fn: Callable[[], None]) -> None:
 
 def warmed() -> bool:
     """Whether a heavy request finds a worker that has run the warm-up (always, without worker
-    processes). ``/health`` says ``warm`` only then: it said so once the server's own geocoders
-    were built, while every worker still built its own, and the first heavy request waited for
-    that (a coverage check of an upload, 62 s in the admin's schemathesis run). Workers started
-    anew (one died) are not warm until the warm-up has run in them."""
+    processes). ``/health`` says ``warm`` only then: said once the server's own caches were
+    built, the first heavy requests still waited for workers starting and importing (or, before
+    batches were answered by the server's geocoders, building geocoders of their own: a coverage
+    check of an upload waited 62 s in the admin's schemathesis run). Workers started anew (one
+    died) are not warm until the warm-up has run in them."""
     if int(get_settings().heavy_workers) <= 0:
         return True
     return _warmed is not None and _warmed is _pool

@@ -107,8 +107,8 @@ class Settings(BaseSettings):
     #: gigabytes of memory (a 48-megapixel phone camera is under the default)
     photo_max_pixels: int = 50_000_000
     #: processes that run the API's heavy requests (map pages, checks, merges, imports, a layer's
-    #: GeoJSON, plan edits, batch geocodes, indicator reports), so that one long request does not
-    #: stall the others (0: in the request's thread)
+    #: GeoJSON, plan edits, batch geocode jobs, indicator reports), so that one long request does
+    #: not stall the others (0: in the request's thread)
     heavy_workers: int = 2
     #: threads of the API process that take jobs (merge, accept-all, checks and fixes of big
     #: layers, batch geocodes, exports) from the queue and run them in the heavy workers above

@@ -7,13 +7,14 @@ before the route runs. Phones in rosters are masked here, as on every other rout
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api import schemas, workers
+from api import schemas
 from api.auth import PrincipalDep
 from api.deps import ReadableDistricts
 from api.guard import GuardedRoute
@@ -21,6 +22,7 @@ from api.openapi import request_body
 from api.params import Crs, Lat, Lon
 from api.routers.jobs import ACCEPTED
 from api.routers.jobs import submit as submit_job
+from api.serialize import json_bytes, json_response
 from api.uploads import UploadDep
 from geo_grid.errors import BadInput
 from geo_grid.labels import reason_zh
@@ -35,6 +37,13 @@ _ADDRESSES = {
     "items": {"anyOf": [{"type": "string"}, {"type": "null"}]},
     "maxItems": geocoding.MAX_BATCH,
 }
+#: A batch answered in the request (at most ``GEO_GRID_JOB_SYNC_MAX_ADDRESSES``) is geocoded by
+#: the server's own geocoders, built during its warm-up, one batch at a time. A worker process
+#: would hold a copy of every district's geocoder for it: ~1.6 KB an address, 2 GB for a city's
+#: 1.2 million, per process; built on its first batch, that batch waited 35-40 s. One batch of
+#: 1,000 is a fraction of a second of Python; one at a time, the GIL is never all theirs.
+_SMALL_BATCH = threading.Lock()
+
 _BATCH_BODY = request_body(
     {
         "file": {"type": "string", "format": "binary"},
@@ -125,12 +134,10 @@ def geocode_batch(
     whose result is this answer once done."""
     small = len(batch.addresses) <= get_settings().job_sync_max_addresses
     if small and not _asks_async(request):
-        # in a worker process (its own geocoders, built on its first batch), answer included:
-        # a batch is Python that would hold the GIL against every other request
-        return workers.run_json(
-            schemas.BatchOut, geocoding.batch_answer, batch.addresses, field=batch.field,
-            districts=list(districts),
-        )  # fmt: skip
+        with _SMALL_BATCH:
+            answer = geocoding.batch_answer(batch.addresses, field=batch.field,
+                                            districts=list(districts))  # fmt: skip
+        return json_response(json_bytes(schemas.BatchOut, answer))
     params = {"addresses": batch.addresses, "field": batch.field, "districts": list(districts)}
     return submit_job("geocode_batch", params, principal)
 

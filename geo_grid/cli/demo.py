@@ -25,9 +25,10 @@ def _say(result: dict[str, Any]) -> None:
     elif result.get("reason") == "cases only":
         out.print(f"demo {where} cases loaded: {result['cases']}")
     else:
+        took = (f" in {result['total_s']} s (generation {result['generate_s']} s, store "
+                f"{result['store_s']} s)" if "total_s" in result else "")  # fmt: skip
         out.print(
-            f"demo {where} loaded in {result['total_s']} s (generation {result['generate_s']} s, "
-            f"store {result['store_s']} s): "
+            f"demo {where} loaded{took}: "
             + ", ".join(f"{k} {v}" for k, v in result["grids"].items())
             + f"; {result['buildings']} buildings, {result['addresses']} addresses, "
             + f"{result['cases']} cases"
@@ -49,6 +50,14 @@ def demo_load(
         int | None,
         typer.Option(help="Unified grids to generate (at least one per community; smaller demos)."),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --city: districts generated and stored at once "
+            "(default: the CPUs this process may use).",
+        ),  # fmt: skip
+    ] = None,
 ) -> None:
     """Generate a demo district and load it next to the stored ones (skipped when loaded)."""
     from geo_grid.services import demo
@@ -59,8 +68,12 @@ def demo_load(
     if city is not None:
         if district is not None or grids is not None:
             raise BadInput("--city: give either --city or --district (and --grids)", field="city")
-        for result in demo.load_city(city, seed, force=force, progress=progress):
+        loaded = demo.load_city(city, seed, force=force, progress=progress, processes=processes)
+        for result in loaded["districts"]:
             _say(result)
+        if loaded["phases"]:
+            out.print(f"city {city} loaded in {loaded['seconds']} s: "
+                      + ", ".join(f"{k} {v} s" for k, v in loaded["phases"].items()))  # fmt: skip
     else:
         _say(demo.load_demo(seed, district=district, force=force, progress=progress,
                             n_grids=grids))  # fmt: skip

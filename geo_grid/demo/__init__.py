@@ -14,6 +14,7 @@ from geo_grid.demo.districts import (
 )
 from geo_grid.demo.generate import (
     DEFAULT_SEED,
+    CityPart,
     DemoDistrict,
     generate_city,
     generate_demo,
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_DISTRICT",
     "DEFAULT_SEED",
     "DEMO_LEADER_STREET",
+    "CityPart",
     "Community",
     "DemoDistrict",
     "DistrictSpec",

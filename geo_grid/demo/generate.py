@@ -25,11 +25,14 @@ Examples
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +58,7 @@ from geo_grid.layers import UNIFIED
 
 __all__ = [
     "DEFAULT_SEED",
+    "CityPart",
     "DemoDistrict",
     "generate_city",
     "generate_demo",
@@ -411,40 +415,75 @@ def _assemble(spec, frame, lay, codes_names, b, addr, dept, roads, roster) -> De
     )
 
 
-def _one(args: tuple[str, int]) -> tuple[str, DemoDistrict]:
-    code, seed = args
-    return code, generate_demo(code, seed)
+@dataclass
+class CityPart:
+    """One generated district of a city (:func:`iter_city`): its demo (None when ``then`` kept
+    it in the worker), what ``then`` returned, and the seconds generating it took there."""
+
+    code: str
+    demo: DemoDistrict | None
+    then: Any = None
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def _one(code: str, seed: int, then: Callable[[DemoDistrict], Any] | None) -> CityPart:
+    """Generate one district in a worker process (and hand it to ``then`` there)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    demo = generate_demo(code, seed)
+    part = CityPart(code, demo, None, time.perf_counter() - started, time.process_time() - cpu)
+    if then is not None:
+        part.then, part.demo = then(demo), None  # the demo stays in the worker
+    return part
 
 
 def iter_city(
-    city_code: str, seed: int = DEFAULT_SEED, *, processes: int | None = None
-) -> Iterator[tuple[str, DemoDistrict]]:
-    """Generate every known district of a city ('3201': Nanjing's eleven), yielding
-    ``(code, demo)`` as each is done, so a loader can store one while the next is generated.
+    city_code: str,
+    seed: int = DEFAULT_SEED,
+    *,
+    processes: int | None = None,
+    codes: Sequence[str] | None = None,
+    then: Callable[[DemoDistrict], Any] | None = None,
+) -> Iterator[CityPart]:
+    """Generate every known district of a city ('3201': Nanjing's eleven), or those of them in
+    ``codes``, yielding a :class:`CityPart` as each is done.
 
     Districts are independent, so they are generated in ``processes`` worker processes (default:
     the CPUs this process may use), the largest first; each gives the same demo as
-    :func:`generate_demo` with the same seed.
+    :func:`generate_demo` with the same seed. ``then(demo)`` (a module-level function, or a
+    ``functools.partial`` of one: it is pickled) runs in the worker right after, and its result
+    comes back instead of the demo: a loader stores each district from the process that made it,
+    so neither the work nor the hundreds of megabytes of a city's frames pass through one process.
+    Workers are spawned, not forked: ``then`` may open its own database connections. When a
+    district fails, the districts not started yet are not started; its error is raised once the
+    running ones end.
     """
-    codes = city_districts(city_code)
-    if not codes:
+    known = city_districts(city_code)
+    if not known:
         raise BadInput(f"city: no district of {city_code!r} in data/", field="city")
-    work = sorted(codes, key=lambda c: -len(load_district(c).communities))
+    wanted = known if codes is None else [c for c in known if c in set(codes)]
+    work = sorted(wanted, key=lambda c: -len(load_district(c).communities))
     n = min(processes or len(os.sched_getaffinity(0)), len(work))
     if n <= 1:
-        yield from (_one((c, seed)) for c in work)
+        yield from (_one(c, seed, then) for c in work)
         return
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        futures = [pool.submit(_one, (c, seed)) for c in work]
-        for future in as_completed(futures):
-            yield future.result()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+        futures = [pool.submit(_one, c, seed, then) for c in work]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # a district failed (or the caller stopped): start no other
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def generate_city(
     city_code: str, seed: int = DEFAULT_SEED, *, processes: int | None = None
 ) -> dict[str, DemoDistrict]:
     """Every known district of a city, district code → demo (see :func:`iter_city`)."""
-    return dict(sorted(iter_city(city_code, seed, processes=processes)))
+    parts = iter_city(city_code, seed, processes=processes)
+    return dict(sorted((p.code, p.demo) for p in parts))
 
 
 def ground_truth_name(demo: DemoDistrict) -> str:

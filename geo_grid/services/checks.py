@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -31,6 +31,9 @@ from geo_grid.coverage import CoverageReport, Progress, check_coverage, fix_cove
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.layers import UNIFIED
 from geo_grid.services import districts as district_profiles
+
+if TYPE_CHECKING:
+    from geo_grid.services.jobs import Record
 
 __all__ = [
     "DEPARTMENT_LAYERS",
@@ -250,13 +253,15 @@ def check_layer(
     gap_width_m: float = 20.0,
     refresh: bool = False,
     progress: Progress = None,
+    record: Record | None = None,
 ) -> dict[str, Any]:
     """Check a stored generation of ``district`` (published by default) against its communities,
     measured in the district's local CRS.
 
     The result is stored once per (generation, ``gap_width_m``) and returned from the store on the
     next call (``cached`` True) unless ``refresh``. Returns ``{layer, generation, generation_id,
-    generation_status, checked_at, cached, params, summary, defects}``.
+    generation_status, checked_at, cached, params, summary, defects}``. A job's ``record`` is
+    given that answer in the transaction that stores the check.
     """
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
@@ -294,7 +299,10 @@ def check_layer(
         if check_id is not None:
             repos.checks.insert_defects(session, check_id, report.defects)
         stored = repos.checks.find_check(session, generation_id=gen["id"], params_key=key)
-    return _check_answer(gen, stored, body, cached=False)
+        answer = _check_answer(gen, stored, body, cached=False)
+        if record is not None:
+            record(session, answer)
+    return answer
 
 
 def latest_check(
@@ -340,11 +348,13 @@ def fix_layer(
     overlap_rule: str = "longest_border",
     author: str | None = None,
     progress: Progress = None,
+    record: Record | None = None,
 ) -> dict[str, Any]:
     """Fix a stored generation into a file (``out``) and/or a new draft generation of the layer.
 
     The draft records the fixed generation as its parent and gets its own stored check (which is
-    clean when the fix worked), so ``GET .../checks?generation=N`` answers at once.
+    clean when the fix worked), so ``GET .../checks?generation=N`` answers at once. A job's
+    ``record`` is given the answer in the transaction that stores the draft.
     """
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
@@ -419,6 +429,8 @@ def fix_layer(
                 repos.checks.insert_defects(session, check_id, after.defects)
             result["generation"] = int(repos.grids.generation_row(session, gid)["number"])
             result["generation_id"] = gid
+            if record is not None:
+                record(session, result)
     return result
 
 
@@ -478,6 +490,7 @@ def merge(
     max_households: int | None = 600,
     author: str | None = None,
     progress: Progress = None,
+    record: Record | None = None,
 ) -> dict[str, Any]:
     """多网合一 over the published department ``layers`` of ``district`` (None: the store's only
     district, asked after the arguments are checked): crosswalk and conformance stored, the
@@ -487,7 +500,8 @@ def merge(
 
     Returns ``{merge_id, base, base_generation, departments: {layer: generation}, crosswalk:
     rows, conformance: {kind: count}, conformance_rows, proposed: {grids, households, check},
-    files, draft_generation}``.
+    files, draft_generation}``; a job's ``record`` is given it in the transaction that stores
+    the run.
     """
     from geo_grid.coverage.progress import progress_reporter
     from geo_grid.merge import merge_layers
@@ -514,21 +528,25 @@ def merge(
     files: dict[str, str] = {}
     if out_dir is not None:
         files = _write_merge(Path(out_dir), products.proposed, result.crosswalk, result.conformance)
-    run_id, draft = _store_merge(
-        inputs, result, products, as_draft=as_draft, local_crs=local_crs, author=author
-    )
-    step("stored")
-    return {
-        "merge_id": run_id,
-        "district_code": district,
-        "base": base,
-        "base_generation": int(inputs.base_gen["number"]),
-        "departments": {k: int(g["number"]) for k, g in inputs.gens.items()},
-        **products.summary,
-        "conformance_rows": products.conformance,
-        "files": files,
-        "draft_generation": draft,
-    }
+
+    def answer(run_id: int, draft: int | None) -> dict[str, Any]:
+        step("stored")
+        return {
+            "merge_id": run_id,
+            "district_code": district,
+            "base": base,
+            "base_generation": int(inputs.base_gen["number"]),
+            "departments": {k: int(g["number"]) for k, g in inputs.gens.items()},
+            **products.summary,
+            "conformance_rows": products.conformance,
+            "files": files,
+            "draft_generation": draft,
+        }
+
+    return _store_merge(
+        inputs, result, products, as_draft=as_draft, local_crs=local_crs, author=author,
+        answer=answer, record=record,
+    )  # fmt: skip
 
 
 def _merge_layers_checked(
@@ -634,9 +652,12 @@ def _store_merge(
     as_draft: bool,
     local_crs: str,
     author: str | None,
-) -> tuple[int, int | None]:
+    answer: Callable[[int, int | None], dict[str, Any]],
+    record: Record | None,
+) -> dict[str, Any]:
     """The merge run and its crosswalk, and with ``as_draft`` the proposed layer as a draft of
-    ``unified``, in one transaction: (merge run id, draft generation number or None)."""
+    ``unified``, in one transaction, ending with ``record`` of the ``answer(merge run id,
+    draft generation number or None)`` it returns."""
     from geo_grid.db import repos
     from geo_grid.db.session import session_scope
 
@@ -659,22 +680,37 @@ def _store_merge(
                 merge_run_id=run_id,
                 rows=result.crosswalk[result.crosswalk["layer"] == key],
             )
-        if not as_draft:
-            return run_id, None
-        gid = repos.grids.create_generation(
-            session,
-            layer=UNIFIED,
-            district=inputs.district,
-            author=author,
-            note=f"多网合一 proposal from {', '.join(inputs.layers)} over {inputs.base} "
-            f"g{base_gen['number']}",
-            source=f"merge:{run_id}",
-            parent_id=base_gen["id"] if inputs.base == UNIFIED else None,
-        )
-        grids = _writable_grids(products.proposed, local_crs)
-        repos.grids.insert_grids(session, gid, UNIFIED, grids)
-        repos.checks.set_merge_proposed(session, run_id, gid)
-        return run_id, int(repos.grids.generation_row(session, gid)["number"])
+        draft = None
+        if as_draft:
+            draft = _store_draft(session, inputs, products, run_id, local_crs, author)
+        out = answer(run_id, draft)
+        if record is not None:
+            record(session, out)
+    return out
+
+
+def _store_draft(
+    session, inputs: _MergeInputs, products: _MergeProducts, run_id: int, local_crs: str,
+    author: str | None,
+) -> int:  # fmt: skip
+    """The merge's proposed layer as a draft generation of ``unified``; its number."""
+    from geo_grid.db import repos
+
+    base_gen = inputs.base_gen
+    gid = repos.grids.create_generation(
+        session,
+        layer=UNIFIED,
+        district=inputs.district,
+        author=author,
+        note=f"多网合一 proposal from {', '.join(inputs.layers)} over {inputs.base} "
+        f"g{base_gen['number']}",
+        source=f"merge:{run_id}",
+        parent_id=base_gen["id"] if inputs.base == UNIFIED else None,
+    )
+    grids = _writable_grids(products.proposed, local_crs)
+    repos.grids.insert_grids(session, gid, UNIFIED, grids)
+    repos.checks.set_merge_proposed(session, run_id, gid)
+    return int(repos.grids.generation_row(session, gid)["number"])
 
 
 def _write_merge(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "error_line",
     "health",
     "migrate_to_head",
+    "rebuild_indexes",
     "restore",
     "start",
     "status",
@@ -43,7 +46,39 @@ def start(settings: Settings | None = None) -> str:
     if not url:
         url = local_cluster(settings).start()
     migrate.upgrade(get_engine(url))
+    rebuild_indexes()  # what a bulk load killed midway set aside (repos.bulk)
     return url
+
+
+def _each_table(fn: Callable[[Any, str], Any], tables: Sequence[str], threads: int) -> float:
+    """``fn(session, table)`` for every table, each in its own transaction, ``threads`` tables
+    at a time (PostgreSQL builds each index on one core); the seconds it all took."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(table: str) -> None:
+        with session_scope() as session:
+            fn(session, table)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        list(pool.map(one, tables))
+    return time.perf_counter() - started
+
+
+def rebuild_indexes(analyze: Sequence[str] = (), *, threads: int = 2) -> dict[str, float]:
+    """Build the indexes a bulk load set aside (:mod:`geo_grid.db.repos.bulk`), each table in its
+    own transaction, then refresh the statistics of ``analyze``; ``{"indexes": s, "analyze": s}``.
+
+    Run by a load when it ends (however it ends) and by :func:`start`, for a load that was killed.
+    """
+    with session_scope() as session:
+        deferred = repos.bulk.deferred_tables(session)
+    first = [t for t in analyze if t in deferred]  # the caller's order: its largest first
+    tables = first + [t for t in deferred if t not in first]
+    out = {"indexes": _each_table(repos.bulk.rebuild, tables, threads)}
+    if analyze:
+        out["analyze"] = _each_table(lambda s, t: repos.bulk.analyze(s, [t]), analyze, threads)
+    return out
 
 
 def stop(settings: Settings | None = None) -> None:

@@ -2,15 +2,24 @@
 
 Any district with real data in ``data/`` (:func:`geo_grid.demo.known_districts`: Nanjing's eleven,
 Suzhou's Gusu) loads next to what is stored: its profile, admin areas, a generation of every layer,
-buildings, addresses and roster in ONE transaction, then its historical cases. ``make demo`` loads
-:data:`geo_grid.demo.DEFAULT_DISTRICT`. Each district's seed is kept in ``meta`` as
-``demo_seed:<code>``.
+buildings, addresses, roster and six months of historical cases in ONE transaction, so a failure
+leaves nothing of it behind. ``make demo`` loads :data:`geo_grid.demo.DEFAULT_DISTRICT`. Each
+district's seed is kept in ``meta`` as ``demo_seed:<code>``.
+
+A city (:func:`load_city`, ``geo-grid demo load --city 3201``: Nanjing's eleven districts, 1.2
+million addresses) is a bulk load: each district is generated *and stored* by one of several
+worker processes, in its own transaction, its cases generated there too; the secondary indexes of
+the tables it fills are set aside first and built once at the end (maintained row by row they
+were most of the load), then the planner's statistics are refreshed. Every phase is timed.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -21,10 +30,11 @@ from geo_grid.districts import check_district_code
 from geo_grid.errors import BadInput
 from geo_grid.layers import BUILTIN_LAYERS
 from geo_grid.measure import area_m2
-from geo_grid.services import districts, index
+from geo_grid.services import database, districts, index
 from geo_grid.settings import get_settings
 
 __all__ = [
+    "BULK_TABLES",
     "DEMO_ACCOUNTS",
     "DEMO_META_KEY",
     "demo_accounts",
@@ -35,6 +45,9 @@ __all__ = [
 
 DEMO_META_KEY = "demo_seed"
 DEMO_CASES_META_KEY = "demo_cases_seed"
+#: The tables a city's demo fills in bulk; their secondary indexes are built after it is loaded.
+BULK_TABLES = ("address", "case_event", "building", "case", "grid", "roster", "person",
+               "admin_area", "escalation")  # fmt: skip
 
 
 def _key(key: str, district: str) -> str:
@@ -51,44 +64,55 @@ def demo_loaded(district: str | None = None, key: str = DEMO_META_KEY) -> str | 
         return repos.store.get_meta(session, _key(key, district))
 
 
-def _load_cases(seed: int, demo, say, n: int) -> dict[str, Any]:
-    """The district's six months of historical cases (about ``n``), in their own transaction,
-    recorded once done."""
-    from geo_grid.services.cases import load_demo_cases
+class _Phases:
+    """Seconds spent per phase of a load (``with phases("addresses"): ...``), summed."""
 
-    result = load_demo_cases(seed, demo=demo, progress=say, n=n)
-    with session_scope() as session:
-        repos.store.set_meta(session, _key(DEMO_CASES_META_KEY, demo.code), str(seed))
-    return result
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 1) for k, v in self.seconds.items()}
 
 
-def _store_district(session, demo, say: Callable[[str], None]) -> None:
+def _store_district(session, demo, say: Callable[[str], None], phases: _Phases) -> None:
     """Write one generated district (profile, areas, layers, buildings, addresses, roster)."""
     code = demo.code
-    profile = districts.register(
-        session, demo.spec.names, demo.district.geometry.iloc[0], local_crs=demo.local_crs
-    )
-    for info in BUILTIN_LAYERS:
-        repos.grids.ensure_layer(session, info.key, info.name_zh, info.department)
-    admin = pd.concat([demo.district, demo.streets, demo.communities], ignore_index=True)
-    admin = admin.set_geometry("geometry")
-    admin["area_m2"] = area_m2(admin, profile.local_crs)
-    repos.district.insert_admin_areas(session, admin, district=code)
-    say(f"{code}: stored {len(admin)} admin areas")
-    for layer, grids in demo.grids.items():
-        grids = grids.copy()
-        grids["area_m2"] = area_m2(grids, profile.local_crs)
-        gid = repos.grids.create_generation(
-            session, layer=layer, district=code, author="demo", note=f"demo seed {demo.seed}",
-            source="geo-grid demo",
-        )  # fmt: skip
-        repos.grids.insert_grids(session, gid, layer, grids)
-        repos.grids.publish_generation(session, gid)
-        say(f"{code}: stored {len(grids)} grids of {layer}")
-    repos.district.insert_buildings(session, demo.buildings, district=code)
-    repos.district.insert_addresses(session, demo.addresses, district=code)
+    with phases("grids"):
+        profile = districts.register(
+            session, demo.spec.names, demo.district.geometry.iloc[0], local_crs=demo.local_crs
+        )
+        for info in BUILTIN_LAYERS:
+            repos.grids.ensure_layer(session, info.key, info.name_zh, info.department)
+        admin = pd.concat([demo.district, demo.streets, demo.communities], ignore_index=True)
+        admin = admin.set_geometry("geometry")
+        admin["area_m2"] = area_m2(admin, profile.local_crs)
+        repos.district.insert_admin_areas(session, admin, district=code)
+        say(f"{code}: stored {len(admin)} admin areas")
+        for layer, grids in demo.grids.items():
+            grids = grids.copy()
+            grids["area_m2"] = area_m2(grids, profile.local_crs)
+            gid = repos.grids.create_generation(
+                session, layer=layer, district=code, author="demo", note=f"demo seed {demo.seed}",
+                source="geo-grid demo",
+            )  # fmt: skip
+            repos.grids.insert_grids(session, gid, layer, grids)
+            repos.grids.publish_generation(session, gid)
+            say(f"{code}: stored {len(grids)} grids of {layer}")
+    with phases("buildings"):
+        repos.district.insert_buildings(session, demo.buildings, district=code)
+    with phases("addresses"):
+        repos.district.insert_addresses(session, demo.addresses, district=code)
     say(f"{code}: stored {len(demo.buildings)} buildings and {len(demo.addresses)} addresses")
-    people, roles = repos.district.insert_roster(session, demo.roster, district=code)
+    with phases("roster"):
+        people, roles = repos.district.insert_roster(session, demo.roster, district=code)
     repos.store.set_meta(session, _key(DEMO_META_KEY, code), str(demo.seed))
     index.touch(session, code)  # other processes' geocoders: the library changed
     say(f"{code}: stored {people} people in {roles} roster roles")
@@ -124,6 +148,52 @@ def demo_spec(code: str):
                          city=names.city, province=names.province)  # fmt: skip
 
 
+def _store(demo, cases, *, clear: bool, reset: bool, say, phases: _Phases) -> None:
+    """The district and its cases (``(cases, events, escalations)`` or None: none stored) in ONE
+    transaction; ``clear`` first removes the district's loaded demo, ``reset`` every stored case."""
+    from geo_grid.services.cases import store_demo_cases
+
+    with session_scope(get_engine()) as session:
+        if reset:
+            repos.cases.reset_cases(session)
+        if clear:
+            repos.store.clear_district(session, demo.code)
+        _store_district(session, demo, say, phases)
+        if cases is not None:
+            with phases("cases"):
+                store_demo_cases(session, *cases)
+            repos.store.set_meta(session, _key(DEMO_CASES_META_KEY, demo.code), str(demo.seed))
+            say(f"{demo.code}: stored {len(cases[0])} demo cases, {len(cases[1])} events, "
+                f"{len(cases[2])} escalations")  # fmt: skip
+        committing = time.perf_counter()
+    phases.seconds["commit"] = time.perf_counter() - committing
+
+
+def _cases_of(demo, plan, n: int, end: datetime | None, phases: _Phases):
+    """The district's planned cases, generated here (None when it keeps its stored ones)."""
+    from geo_grid.demo.cases import generate_cases
+
+    first_id = plan.first_ids.get(demo.code)
+    if first_id is None or n <= 0:
+        return None
+    with phases("generate cases"):
+        return generate_cases(demo, demo.seed, n=n, end=end, rules=plan.rules, first_id=first_id)
+
+
+def _summary(demo, cases, phases: _Phases) -> dict[str, Any]:
+    return {
+        "district": demo.code,
+        "name": demo.spec.name,
+        "loaded": True,
+        "seed": demo.seed,
+        "grids": {k: len(v) for k, v in demo.grids.items()},
+        "addresses": len(demo.addresses),
+        "buildings": len(demo.buildings),
+        "cases": 0 if cases is None else len(cases[0]),
+        "phases": phases.rounded(),
+    }
+
+
 def load_demo(
     seed: int | None = None,
     *,
@@ -134,14 +204,15 @@ def load_demo(
     n_grids: int | None = None,
     n_cases: int = 20_000,
 ) -> dict[str, Any]:
-    """Generate the demo of ``district`` (default Qixia) and store it next to the districts
-    already stored, in ONE transaction; skip it if it is loaded.
+    """Generate the demo of ``district`` (default Qixia) and store it, with its cases, next to
+    the districts already stored, in ONE transaction; skip it if it is loaded.
 
     ``force`` replaces that district's loaded demo (no other district's rows are touched).
     ``demo`` passes an already generated district (tests reuse one); ``n_grids`` asks the
     generator for fewer unified grids (at least one per community), ``n_cases`` for fewer cases.
     """
     from geo_grid.demo import DEFAULT_DISTRICT, DEFAULT_SEED, generate_demo
+    from geo_grid.services.cases import load_demo_cases, plan_demo_cases
 
     code = demo.code if demo is not None else str(district or DEFAULT_DISTRICT)
     seed = seed if seed is not None else DEFAULT_SEED
@@ -153,36 +224,60 @@ def load_demo(
 
     loaded = demo_loaded(code)
     if loaded and not force:
-        if demo_loaded(code, DEMO_CASES_META_KEY) is None:  # an earlier run stopped before them
-            cases = _load_cases(int(loaded), make(int(loaded)), say, n_cases)
+        # loaded by a version that stored the cases apart, and stopped before them
+        if demo_loaded(code, DEMO_CASES_META_KEY) is None:
+            cases = load_demo_cases(int(loaded), demo=make(int(loaded)), progress=say, n=n_cases)
+            with session_scope() as session:
+                repos.store.set_meta(session, _key(DEMO_CASES_META_KEY, code), loaded)
             return {"district": code, "loaded": True, "seed": int(loaded),
                     "cases": cases["cases"], "reason": "cases only"}  # fmt: skip
         return {"district": code, "loaded": False, "seed": int(loaded), "reason": "already loaded"}
 
+    phases = _Phases()
     t0 = time.perf_counter()
-    demo = make(seed)
-    t_gen = time.perf_counter() - t0
-    say(f"{code}: generated the demo district in {t_gen:.1f} s")
-    with session_scope(get_engine()) as session:
-        if loaded:
-            repos.store.clear_district(session, code)
-        _store_district(session, demo, say)
+    with phases("generate"):
+        demo = make(seed)
+    say(f"{code}: generated the demo district in {phases.seconds['generate']:.1f} s")
+    plan = plan_demo_cases([code], n_cases)
+    cases = _cases_of(demo, plan, n_cases, None, phases)
+    _store(demo, cases, clear=bool(loaded), reset=plan.reset, say=say, phases=phases)
     index.invalidate()  # the address library changed under the same published generations
-    t_store = time.perf_counter() - t0 - t_gen
-    cases = _load_cases(demo.seed, demo, say, n_cases)
     return {
-        "district": code,
-        "name": demo.spec.name,
-        "loaded": True,
-        "seed": demo.seed,
-        "generate_s": round(t_gen, 1),
-        "store_s": round(t_store, 1),
+        **_summary(demo, cases, phases),
+        "generate_s": round(phases.seconds["generate"], 1),
+        "store_s": round(time.perf_counter() - t0 - phases.seconds["generate"], 1),
         "total_s": round(time.perf_counter() - t0, 1),
-        "grids": {k: len(v) for k, v in demo.grids.items()},
-        "addresses": len(demo.addresses),
-        "buildings": len(demo.buildings),
-        "cases": cases["cases"],
     }
+
+
+def _load_generated(demo, *, plan, n_cases: int, end: datetime, clear: frozenset[str]) -> dict:
+    """In a city's worker process: the district just generated there, its cases generated and
+    both stored in one transaction; what was stored and the seconds of each phase."""
+    phases = _Phases()
+    cases = _cases_of(demo, plan, n_cases, end, phases)
+    _store(demo, cases, clear=demo.code in clear, reset=False, say=lambda msg: None,
+           phases=phases)  # fmt: skip
+    return _summary(demo, cases, phases)
+
+
+def _prepare_city(reset: bool) -> dict[str, int]:
+    """Before a city's districts are stored at once: the built-in layers exist (else each
+    district's transaction would wait for another's to insert them), the stored cases are
+    replaced if planned so, and the bulk tables' secondary indexes are set aside."""
+    with session_scope() as session:
+        for info in BUILTIN_LAYERS:
+            repos.grids.ensure_layer(session, info.key, info.name_zh, info.department)
+        if reset:
+            repos.cases.reset_cases(session)
+        return repos.bulk.set_aside(session, BULK_TABLES)
+
+
+def _say_district(say, part, done: int, total: int) -> None:
+    r, p = part.then, part.then["phases"]
+    copies = ", ".join(f"{k} {v:.1f}" for k, v in p.items() if k != "generate cases")
+    say(f"[{done}/{total}] {r['district']} {r['name']}: generated in {part.seconds:.1f} s "
+        f"({part.cpu_seconds:.1f} CPU s), cases in {p.get('generate cases', 0):.1f} s; "
+        f"stored ({copies} s)")  # fmt: skip
 
 
 def load_city(
@@ -191,20 +286,56 @@ def load_city(
     *,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Load the demo of every known district of a city (a 4-digit city code), one district
-    per transaction, generating the next while one is stored; loaded ones are skipped."""
+    processes: int | None = None,
+    n_cases: int = 20_000,
+) -> dict[str, Any]:
+    """Load the demo of every known district of a city ('3201': Nanjing's eleven), each district
+    generated and stored, in one transaction with its cases, by one of ``processes`` worker
+    processes (default: the CPUs this process may use); loaded ones are skipped (``force``
+    replaces them). The secondary indexes of :data:`BULK_TABLES` are built once at the end,
+    whatever happened, then ANALYZE.
+
+    Returns ``{"districts": [one load_demo-like summary each], "phases": {name: seconds},
+    "seconds": total}``: per district, generation (wall and CPU, in its worker), case generation
+    and the COPY of each table; for the city, the index builds and ANALYZE.
+    """
     from geo_grid.demo import DEFAULT_SEED, city_districts, iter_city
+    from geo_grid.services.cases import plan_demo_cases
 
     seed = seed if seed is not None else DEFAULT_SEED
-    todo = [c for c in city_districts(city) if force or not demo_loaded(c)]
-    done = [load_demo(seed, district=c, progress=progress) for c in city_districts(city)
-            if c not in todo]  # fmt: skip
-    if todo:
-        for code, demo in iter_city(city, seed):
-            if code in todo:
-                done.append(load_demo(seed, force=force, progress=progress, demo=demo))
-    return sorted(done, key=lambda r: r["district"])
+    say = progress or (lambda msg: None)
+    codes = city_districts(city)
+    loaded = {c for c in codes if demo_loaded(c)}
+    todo = [c for c in codes if force or c not in loaded]
+    done = [load_demo(seed, district=c, progress=progress) for c in codes if c not in todo]
+    if not todo:
+        return {"districts": done, "phases": {}, "seconds": 0.0}
+    started = time.perf_counter()
+    plan = plan_demo_cases(todo, n_cases)
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    aside = _prepare_city(plan.reset)
+    say(f"{city}: {len(todo)} districts to load; indexes set aside: "
+        + ", ".join(f"{t} {n}" for t, n in aside.items()))  # fmt: skip
+    work = functools.partial(_load_generated, plan=plan, n_cases=n_cases, end=end,
+                             clear=frozenset(loaded & set(todo)))  # fmt: skip
+    city_phases: dict[str, float] = {}
+    try:
+        for part in iter_city(city, seed, processes=processes, codes=todo, then=work):
+            part.then["generate_s"] = round(part.seconds, 1)
+            part.then["generate_cpu_s"] = round(part.cpu_seconds, 1)
+            done.append(part.then)
+            _say_district(say, part, len(done), len(codes))
+    finally:
+        city_phases["load"] = time.perf_counter() - started
+        say(f"{city}: building the indexes set aside and refreshing statistics …")
+        city_phases.update(database.rebuild_indexes(BULK_TABLES))
+        index.invalidate()
+        districts.invalidate()
+    return {
+        "districts": sorted(done, key=lambda r: r["district"]),
+        "phases": {k: round(v, 1) for k, v in city_phases.items()},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 #: The demo's accounts: one per role, a grid worker on a real roster person, a leader of the

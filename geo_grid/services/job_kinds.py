@@ -9,7 +9,10 @@ Each kind is two functions over the services that already do the work:
   machine (:func:`geo_grid.services.jobs.run_here`): only then may a kind write to a path named
   in its arguments;
 * ``run(params, ctx)`` does the work in a worker and returns its result; ``ctx``
-  (:class:`~geo_grid.services.jobs.JobContext`) reports progress and names who asked.
+  (:class:`~geo_grid.services.jobs.JobContext`) reports progress and names who asked. A kind
+  whose work stores something hands ``ctx.record`` to the service, which calls it in the
+  transaction that stores the work: the job is finished in that very transaction, so its writes
+  happen once whichever worker dies when (:mod:`geo_grid.services.jobs`).
 
 Kinds: ``merge`` (多网合一), ``accept_suggestions`` (accept-all or some of a plan's
 suggestions), ``check_layer`` and ``fix_layer`` (a stored layer's coverage check, or its fix as a
@@ -137,6 +140,7 @@ def _run_merge(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         params["layers"], district=params["district"], as_draft=params["as_draft"],
         share_threshold=params["share_threshold"], deviation_m=params["deviation_m"],
         out_dir=params.get("out_dir"), author=ctx.author, progress=ctx.stages(0.02),
+        record=ctx.record,
     )  # fmt: skip
 
 
@@ -160,7 +164,7 @@ def _run_accept(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     return plans.accept_suggestions(
         params["plan_id"], params["ids"], author=ctx.author, viewer=ctx.principal,
-        progress=ctx.stages(0.02),
+        progress=ctx.stages(0.02), record=ctx.record,
     )  # fmt: skip
 
 
@@ -180,7 +184,7 @@ def _run_check(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return checks.check_layer(
         params["layer"], district=params["district"], generation=params["generation"],
         gap_width_m=params["gap_width_m"], refresh=params["refresh"],
-        progress=ctx.stages(0.1, 0.95),
+        progress=ctx.stages(0.1, 0.95), record=ctx.record,
     )  # fmt: skip
 
 
@@ -209,7 +213,7 @@ def _run_fix(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         params["layer"], district=params["district"], generation=params["generation"],
         out=params.get("out"), as_draft=params["as_draft"], gap_width_m=params["gap_width_m"],
         overlap_rule=params["overlap_rule"], author=ctx.author,
-        progress=ctx.stages(0.1, 0.95),
+        progress=ctx.stages(0.1, 0.95), record=ctx.record,
     )  # fmt: skip
 
 

@@ -15,8 +15,14 @@ processes) and ``geo-grid worker`` processes. A running job's worker renews its 
 to ``GEO_GRID_JOB_MAX_ATTEMPTS`` attempts, then failed. Every kind's work is one transaction (or
 stores nothing until its end), so an attempt cut short leaves nothing half-written; a worker that
 comes back after its job was taken again cannot overwrite the new attempt (every write names its
-worker). Work done is at least once: a worker killed after the work committed but before the job
-was marked done has its job run again.
+worker).
+
+A kind whose work stores something (a merge run, a draft generation, a stored check, a plan's
+edits) finishes its job *inside the transaction that stores it* (:meth:`JobContext.record`): the
+work and the job's result commit together. A worker killed before that commit leaves nothing and
+its job is taken again; one killed after it leaves a finished job, never run twice; a worker
+thought dead whose job was taken again finds, at that point, that the job is no longer its own
+and its transaction is rolled back. So the work's writes happen once, whoever dies when.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from geo_grid.access import Principal
 from geo_grid.db import repos
@@ -46,6 +53,7 @@ __all__ = [
     "Execute",
     "JobContext",
     "JobTaken",
+    "Record",
     "WorkerPool",
     "claim",
     "get",
@@ -64,6 +72,10 @@ log = logging.getLogger("geo_grid.jobs")
 #: How a worker runs a job's work: ``execute(fn, *args)`` (the API hands it to its worker
 #: processes, ``api.workers.run``; ``geo-grid worker`` calls it in place).
 Execute = Callable[..., Any]
+
+#: ``record(session, result)``: what a service doing a job's work calls last inside the
+#: transaction that stores it, with the answer it will return (:meth:`JobContext.record`).
+Record = Callable[[Session, dict[str, Any]], None]
 
 
 class JobTaken(Exception):
@@ -198,12 +210,15 @@ class JobContext:
         self.author = author or principal.label
         self._on_report = on_report
         self._last = (0.0, "")
+        self._started = time.perf_counter()
+        #: the job was finished inside the work's own transaction (:meth:`record`)
+        self.recorded = False
 
     def report(self, fraction: float, message: str) -> None:
         fraction = min(max(float(fraction), 0.0), 1.0)
         if self._on_report is not None:
             self._on_report(fraction, message)
-        if self.job_id is None or self.worker is None:
+        if self.job_id is None or self.worker is None or self.recorded:
             return
         now = time.monotonic()
         if message == self._last[1] and now - self._last[0] < 0.25:
@@ -214,6 +229,23 @@ class JobContext:
         if not mine:
             raise JobTaken(f"job {self.job_id} was taken by another worker")
 
+    def record(self, session: Session, result: Mapping[str, Any]) -> None:
+        """Finish the job with ``result`` in ``session``'s transaction, the one storing the
+        work, as its last statement: both commit together, or neither.
+
+        :class:`JobTaken` when the job is no longer this worker's (it was thought dead and the
+        job taken again): the caller's transaction is then rolled back, its writes with it. Once
+        recorded, progress is no longer written (the row is the finished job's, and locked until
+        the commit). Without a job (the CLI) it does nothing.
+        """
+        if self.job_id is None or self.worker is None:
+            return
+        done = _done_message(time.perf_counter() - self._started)
+        if not repos.jobs.finish_job(session, self.job_id, self.worker, result=_plain(result),
+                                     message=done):  # fmt: skip
+            raise JobTaken(f"job {self.job_id} was taken by another worker")
+        self.recorded = True
+
     def stages(self, lo: float = 0.0, hi: float = 1.0) -> Callable[[str, int, int], None]:
         from geo_grid.labels import JOB_STAGE, label
 
@@ -223,20 +255,25 @@ class JobContext:
         return step
 
 
+def _done_message(elapsed_s: float) -> str:
+    return f"完成（用时 {elapsed_s:.1f} 秒）"
+
+
 def work(
     job_id: int | None,
     kind: str,
     params: dict[str, Any],
     principal: dict[str, Any],
     worker: str | None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     """Run one job's work (where ``execute`` puts it: a worker process of the API, or in
-    place) and return its result as JSON values."""
+    place); its result as JSON values, and whether the job was already finished with it in the
+    work's own transaction (:meth:`JobContext.record`)."""
     from geo_grid.services.job_kinds import kind_of
 
     ctx = JobContext(job_id, _principal_of(principal), worker=worker)
     ctx.report(0.0, "开始执行")
-    return _plain(kind_of(kind).run(params, ctx))
+    return _plain(kind_of(kind).run(params, ctx)), ctx.recorded
 
 
 def run_here(
@@ -333,7 +370,7 @@ def run_claimed(job: Mapping[str, Any], worker: str, *, execute: Execute | None 
     started = time.perf_counter()
     try:
         with _Heartbeat(job["id"], worker, get_settings().job_heartbeat_seconds) as beat:
-            result = execute(work, *args)
+            result, recorded = execute(work, *args)
     except KeyboardInterrupt:
         with session_scope() as session:
             repos.jobs.release_job(session, job["id"], worker)
@@ -346,11 +383,12 @@ def run_claimed(job: Mapping[str, Any], worker: str, *, execute: Execute | None 
             log.exception("job %s (%s) failed", job["id"], job["kind"])
         _finish(job, worker, error=_error(exc, job["kind"]), message="失败")
         return
+    if recorded:  # finished with the commit of its work
+        return
     if beat.lost:
         log.warning("job %s was taken again while it ran; this answer is dropped", job["id"])
         return
-    elapsed = time.perf_counter() - started
-    _finish(job, worker, result=result, message=f"完成（用时 {elapsed:.1f} 秒）")
+    _finish(job, worker, result=result, message=_done_message(time.perf_counter() - started))
 
 
 def worker_name(n: int = 0) -> str:

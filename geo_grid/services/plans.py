@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -46,6 +46,9 @@ from geo_grid.measure import area_m2
 from geo_grid.roster import RosterRole, new_person
 from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
+
+if TYPE_CHECKING:
+    from geo_grid.services.jobs import Record
 
 __all__ = [
     "accept_suggestions",
@@ -348,8 +351,10 @@ def accept_suggestions(
     bands: Mapping[str, tuple[int, int]] | None = None,
     viewer: Principal | None = None,
     progress: Progress = None,
+    record: Record | None = None,
 ) -> dict[str, Any]:
-    """Accept suggestions by id (all current ones when ``ids`` is None), in one transaction.
+    """Accept suggestions by id (all current ones when ``ids`` is None), in one transaction (a
+    job's ``record`` is given the answer in it).
 
     Suggestions are recomputed under the plan's lock, so an id names the same edit the planner
     saw unless the plan changed meanwhile (then the id is unknown: :class:`Conflict`). A
@@ -399,12 +404,15 @@ def accept_suggestions(
             if tell:
                 tell("accept", len(applied) + 1, len(wanted) + 1)
         repos.plans.touch_plan(session, plan_id)
-    status = plans.balance(layer, ctx.communities, b)
-    return {
-        "plan": plan_id,
-        "applied": applied,
-        "out_of_band": int(status["status"].isin(["under", "over"]).sum()),
-    }
+        status = plans.balance(layer, ctx.communities, b)
+        answer = {
+            "plan": plan_id,
+            "applied": applied,
+            "out_of_band": int(status["status"].isin(["under", "over"]).sum()),
+        }
+        if record is not None:
+            record(session, answer)
+    return answer
 
 
 # ---------------------------------------------------------------------------------- undo

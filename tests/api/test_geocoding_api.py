@@ -66,6 +66,30 @@ def test_batch_json_list_keeps_order(client, rows):
     assert wrapped["data"][0]["address_id"] == first["address_id"]
 
 
+def test_a_batch_answered_at_once_uses_the_servers_warm_geocoders(client, rows, monkeypatch):
+    """The first batch after a start does not wait for a worker process to build geocoders of
+    its own (it waited 35-40 s for them, and each worker held a copy: 2 GB for a city): the
+    server's own, built before ``/health`` says warm, answer it."""
+    import time
+
+    from geo_grid.services import geocoding, index
+
+    deadline = time.monotonic() + 600
+    while not client.get("/health").json()["warm"]:
+        assert time.monotonic() < deadline, "the server never became warm"
+        time.sleep(0.5)
+    real, warm_when_asked = geocoding.batch_answer, []
+
+    def answered_here(*args, **kwargs):
+        warm_when_asked.append(index.ready())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geocoding, "batch_answer", answered_here)
+    body = client.post("/api/v1/geocode/batch", json=[rows[0]["full_text"], "火星路1号"]).json()
+    assert warm_when_asked == [True]  # in this process, on geocoders already built
+    assert body["data"][0]["address_id"] == int(rows[0]["address_id"]) and body["count"] == 2
+
+
 def test_batch_csv_upload(client, rows):
     csv = "id,地址\n1," + rows[0]["full_text"] + "\n2," + rows[1]["local_text"] + "\n"
     files = {"file": ("cases.csv", csv.encode("gb18030"), "text/csv")}

@@ -2,7 +2,7 @@
 
 One module per part of the store, as :mod:`geo_grid.db.models`: :mod:`.store` (meta facts),
 :mod:`.grids` (layers, generations, grids), :mod:`.district` (admin areas, roster, address library),
-:mod:`.cases`, :mod:`.checks`, :mod:`.gazetteer`, :mod:`.plans`, :mod:`.jobs` (the job queue), :mod:`.access`, and :mod:`.tiles` (vector tiles and
+:mod:`.cases`, :mod:`.checks`, :mod:`.gazetteer`, :mod:`.plans`, :mod:`.jobs` (the job queue), :mod:`.bulk` (indexes set aside during bulk loads), :mod:`.access`, and :mod:`.tiles` (vector tiles and
 the small reads of the map pages). Shared helpers (COPY, quoted identifiers, WKB frames) live in
 the private :mod:`._sql`.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from geo_grid.db.repos import (
     access,
+    bulk,
     cases,
     checks,
     district,
@@ -29,6 +30,7 @@ from geo_grid.db.repos import (
 
 __all__ = [
     "access",
+    "bulk",
     "cases",
     "checks",
     "district",

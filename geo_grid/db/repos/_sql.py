@@ -39,6 +39,19 @@ def _ewkb(geoms: Sequence | np.ndarray) -> np.ndarray:
     return shapely.to_wkb(arr, hex=True, include_srid=True)
 
 
+def _utc_text(values: pd.Series) -> pd.Series:
+    """Aware timestamps as ISO text in UTC (NaT: None), in one numpy call: ``to_csv`` formats
+    each one in Python, 7 s for a district's 190,000 case events on a busy machine.
+
+    >>> _utc_text(pd.Series(pd.to_datetime(["2026-06-01 08:00+08:00", None], utc=True))).tolist()
+    ['2026-06-01T00:00:00.000000+00:00', None]
+    """
+    utc = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.char.add(np.datetime_as_string(utc, unit="us"), "+00:00").astype(object)
+    text[np.isnat(utc)] = None
+    return pd.Series(text, index=values.index, dtype=object)
+
+
 def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
     """COPY ``frame[columns]`` into ``table``; a ``geom`` column must hold shapely geometries.
 
@@ -50,7 +63,9 @@ def copy_frame(session: Session, table: str, frame: pd.DataFrame, columns: Seque
     if "geom" in out.columns:
         out["geom"] = _ewkb(out["geom"].to_numpy())
     for col in out.columns:
-        if out[col].dtype == object:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = _utc_text(out[col])
+        elif out[col].dtype == object:
             out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else v)
     buf = io.StringIO()
     out.to_csv(buf, index=False, header=False, na_rep="\\N")

@@ -826,14 +826,32 @@ def copy_cases(session: Session, frame: pd.DataFrame) -> int:
             out[c] = out[c].astype("boolean")
     n = copy_frame(session, "case", out, cols)
     session.execute(
-        text("SELECT setval('case_id_seq', (SELECT coalesce(max(id), 1) FROM \"case\"))")
+        # never lowered: districts loaded at once commit in any order, and a later commit's
+        # max(id) may be below an earlier one's
+        text(
+            "SELECT setval('case_id_seq', greatest((SELECT coalesce(max(id), 1) FROM \"case\"), "
+            "(SELECT last_value FROM case_id_seq)))"
+        )
     )
     return n
 
 
+#: The columns an escalation is copied with (the demo's history: every step by the sweep).
+ESCALATION_COLUMNS = ("case_id", "from_level", "to_level", "reason", "at", "overdue_since",
+                      "level_due_at", "actor", "note")  # fmt: skip
+
+
+def copy_escalations(session: Session, frame: pd.DataFrame, actor: str = "system:tick") -> int:
+    """COPY escalation steps (``case_id, from_level, to_level, reason, at, overdue_since,
+    level_due_at``) taken by ``actor``, with no note."""
+    out = frame.assign(actor=actor, note=None)
+    return copy_frame(session, "escalation", out, ESCALATION_COLUMNS)
+
+
 def copy_events(session: Session, frame: pd.DataFrame) -> int:
     out = frame.copy()
-    out["data"] = [json.dumps(v or {}, ensure_ascii=False, default=str) for v in out["data"]]
+    out["data"] = [json.dumps(v, ensure_ascii=False, default=str) if v else "{}"
+                   for v in out["data"]]  # fmt: skip
     return copy_frame(session, "case_event", out, EVENT_COLUMNS)
 
 

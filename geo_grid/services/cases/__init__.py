@@ -22,7 +22,7 @@ publish rebuilds them).
 from __future__ import annotations
 
 from geo_grid.services.cases._common import CHANNELS
-from geo_grid.services.cases.demo import load_demo_cases
+from geo_grid.services.cases.demo import load_demo_cases, plan_demo_cases, store_demo_cases
 from geo_grid.services.cases.escalation import report_in, start_ticker, tick, whistle
 from geo_grid.services.cases.inbox import inbox
 from geo_grid.services.cases.photos import add_photo, photo_file
@@ -61,12 +61,14 @@ __all__ = [
     "list_cases",
     "load_demo_cases",
     "manual_queue",
+    "plan_demo_cases",
     "photo_file",
     "place",
     "report_in",
     "reset_rule",
     "route_to_point",
     "start_ticker",
+    "store_demo_cases",
     "thresholds",
     "tick",
     "transition",
