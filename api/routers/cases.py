@@ -47,7 +47,18 @@ indicators_router = APIRouter(prefix="/api/v1/indicators", tags=["cases"], route
 
 
 # ------------------------------------------------------------------------------------ cases
-@cases_router.post("", response_model=schemas.CaseOut, status_code=status.HTTP_201_CREATED)
+@cases_router.post(
+    "",
+    response_model=schemas.CaseOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": schemas.CaseOut,
+            "description": "A retry with the same Idempotency-Key: "
+            "the case stored the first time (header Idempotent-Replayed: true)",
+        }
+    },
+)
 async def create_case(
     body: schemas.CaseIn,
     response: Response,

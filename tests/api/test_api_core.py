@@ -396,7 +396,7 @@ def test_the_document_declares_the_values_the_api_takes(client):
                   checks["schema"]["properties"]["generation"]):  # fmt: skip
         number = next((s for s in found.get("anyOf", []) if s["type"] == "integer"), found)
         assert number["minimum"] == 1, number  # once "ge": 1, which no reader knows
-    assert schemas["api__routers__plans__MergeIn"]["properties"]["grids"]["items"]["minLength"] == 1
+    assert schemas["PlanMergeIn"]["properties"]["grids"]["items"]["minLength"] == 1
     batch = doc["paths"]["/api/v1/geocode/batch"]["post"]["requestBody"]["content"]
     assert batch["multipart/form-data"]["schema"]["properties"]["column"]["minLength"] == 1
     for path, operations in doc["paths"].items():
