@@ -9,15 +9,15 @@ heading; rates are numbers formatted as percentages, so they sort and sum.
 Examples
 --------
 >>> import io, openpyxl
->>> data = indicators_workbook([{"code": "320113001001001", "colour": "red", "due": 6,
+>>> data = indicators_workbook([{"code": "990101001001001", "colour": "red", "due": 6,
 ...     "ontime_rate": 0.5, "reasons": ["ontime_rate"], "colour_source": "own"}],
 ...     level="grid", period="2026-11-01 至 2026-11-30 (北京时间)", thresholds=Thresholds(),
-...     names={"320113001001001": "尧化社区第1网格"})
+...     names={"990101001001001": "示例社区第1网格"})
 >>> sheet = openpyxl.load_workbook(io.BytesIO(data))["红绿指标"]
 >>> [c.value for c in sheet[3]][:5]
 ['编码', '名称', '所属社区', '所属街道', '指标']
 >>> [c.value for c in sheet[4]][:5]
-['320113001001001', '尧化社区第1网格', None, None, '红']
+['990101001001001', '示例社区第1网格', None, None, '红']
 """
 
 from __future__ import annotations

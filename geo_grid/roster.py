@@ -229,9 +229,9 @@ def new_person(district: str, name: Any, phone: Any, *, field: str = "") -> dict
     the same name and phone is the same person), ``name`` and ``phone``, checked as a roster
     file's cells are. ``field`` prefixes the field an error names (``new_people.0.``).
 
-    >>> new_person("320113", " 王芳 ", "139 1234 5678")["name"]
+    >>> new_person("990101", " 王芳 ", "139 1234 5678")["name"]
     '王芳'
-    >>> new_person("320113", "王芳", "电话", field="new_people.0.")
+    >>> new_person("990101", "王芳", "电话", field="new_people.0.")
     Traceback (most recent call last):
     ...
     geo_grid.errors.BadInput: phone: '电话' is not a phone number (digits, +, - and spaces)

@@ -23,7 +23,7 @@ def search(
             min_length=1,
             max_length=200,
             description="What to find",
-            examples=["咏梅社区", "乐城路", "320113001001001", "乐城路12号"],
+            examples=["咏梅社区", "乐城路", "990101001001001", "乐城路12号"],
         ),
     ],
     districts: ReadableDistricts,

@@ -16,27 +16,27 @@ Examples
 --------
 >>> import geopandas as gpd, pandas as pd
 >>> from shapely import box
->>> streets = gpd.GeoDataFrame({"code": ["320113001"], "name": ["尧化街道"]},
-...     geometry=[box(118.90, 32.10, 118.92, 32.12)], crs=4490)
->>> communities = gpd.GeoDataFrame({"code": ["320113001001"], "name": ["尧化社区"],
-...     "short_name": ["尧化"], "parent_code": ["320113001"]},
-...     geometry=[box(118.90, 32.10, 118.92, 32.12)], crs=4490)
->>> grids = gpd.GeoDataFrame({"code": ["320113001001001"], "name": ["尧化第1网格"],
-...     "community_code": ["320113001001"], "street_code": ["320113001"]},
-...     geometry=[box(118.90, 32.10, 118.92, 32.12)], crs=4490)
+>>> streets = gpd.GeoDataFrame({"code": ["990101001"], "name": ["示例街道"]},
+...     geometry=[box(100.90, 30.10, 100.92, 30.12)], crs=4490)
+>>> communities = gpd.GeoDataFrame({"code": ["990101001001"], "name": ["示例社区"],
+...     "short_name": ["示例"], "parent_code": ["990101001"]},
+...     geometry=[box(100.90, 30.10, 100.92, 30.12)], crs=4490)
+>>> grids = gpd.GeoDataFrame({"code": ["990101001001001"], "name": ["示例第1网格"],
+...     "community_code": ["990101001001"], "street_code": ["990101001"]},
+...     geometry=[box(100.90, 30.10, 100.92, 30.12)], crs=4490)
 >>> points = pd.DataFrame({"kind": ["xiaoqu"] * 2, "name": ["金韵雅苑"] * 2, "door_no": [None] * 2,
-...     "community_code": ["320113001001"] * 2, "street_code": ["320113001"] * 2,
-...     "lon": [118.905, 118.906], "lat": [32.105, 32.106]})
+...     "community_code": ["990101001001"] * 2, "street_code": ["990101001"] * 2,
+...     "lon": [100.905, 100.906], "lat": [30.105, 30.106]})
 >>> from geo_grid.crs import local_crs_for  # the Gauss-Krüger zone the places lie in
 >>> index = PlaceIndex(streets, communities, grids, points,
 ...     local_crs=local_crs_for(grids.geometry.array))
->>> [(p.kind, p.name, p.confidence) for p in index.search("尧化社区")]
-[('community', '尧化社区', 1.0)]
+>>> [(p.kind, p.name, p.confidence) for p in index.search("示例社区")]
+[('community', '示例社区', 1.0)]
 >>> hit = index.search("金韵")[0]
 >>> hit.kind, hit.grid_code, hit.community_name
-('xiaoqu', '320113001001001', '尧化社区')
->>> index.search("320113001001001")[0].name
-'尧化第1网格'
+('xiaoqu', '990101001001001', '示例社区')
+>>> index.search("990101001001001")[0].name
+'示例第1网格'
 """
 
 from __future__ import annotations
@@ -101,13 +101,13 @@ def road_lines(plates: pd.DataFrame, local_crs: str) -> gpd.GeoDataFrame:
     line. Columns: ``name, plates, geometry``.
 
     >>> plates = pd.DataFrame({"name": ["乐城路"] * 4, "door_no": ["1", "2", "41", "42"],
-    ...     "lon": [118.9000, 118.9000, 118.9040, 118.9040],
-    ...     "lat": [32.1001, 32.0999, 32.1001, 32.0999]})
+    ...     "lon": [100.9000, 100.9000, 100.9040, 100.9040],
+    ...     "lat": [30.1001, 30.0999, 30.1001, 30.0999]})
     >>> from geo_grid.crs import local_crs_for
     >>> zone = local_crs_for(gpd.points_from_xy(plates["lon"], plates["lat"]))
     >>> line = road_lines(plates, zone).geometry.iloc[0]
     >>> [(round(x, 4), round(y, 4)) for x, y in line.coords]
-    [(118.9, 32.1), (118.904, 32.1)]
+    [(100.9, 30.1), (100.904, 30.1)]
     """
     numbered = plates[plates["door_no"].astype(str).str.fullmatch(_DOOR.pattern)]
     if numbered.empty:
@@ -145,8 +145,8 @@ def area_name(name: str) -> str:
     """A street's or community's name as a map writes it: the committee's official name without
     its committee (咏梅社区 for 咏梅社区居委会, 瑞丰园社区 for 瑞丰园社区居民委员会).
 
-    >>> area_name("咏梅社区居委会"), area_name("瑞丰园社区居民委员会"), area_name("尧化街道")
-    ('咏梅社区', '瑞丰园社区', '尧化街道')
+    >>> area_name("咏梅社区居委会"), area_name("瑞丰园社区居民委员会"), area_name("示例街道")
+    ('咏梅社区', '瑞丰园社区', '示例街道')
     """
     for suffix in _COMMITTEE:
         if name.endswith(suffix) and len(name) > len(suffix):
@@ -361,9 +361,9 @@ def named_places(points: pd.DataFrame) -> pd.DataFrame:
 
     >>> pts = pd.DataFrame({"kind": ["xiaoqu"] * 3, "name": ["金韵雅苑"] * 3,
     ...     "community_code": ["C"] * 3, "street_code": ["S"] * 3,
-    ...     "lon": [118.90, 118.91, 118.95], "lat": [32.1, 32.1, 32.1]})
+    ...     "lon": [100.90, 100.91, 100.95], "lat": [30.1, 30.1, 30.1]})
     >>> named_places(pts)[["name", "lon"]].values.tolist()
-    [['金韵雅苑', 118.91]]
+    [['金韵雅苑', 100.91]]
     """
     named = points[points["kind"].isin(("xiaoqu", "village")) & points["name"].notna()]
     frame = pd.DataFrame({

@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_grid.crs import resolve_local
 
-__all__ = ["SCALE", "encode_layer", "pack_ints", "simplify_coverage"]
+__all__ = ["SCALE", "Cursor", "encode_geometry", "encode_layer", "pack_ints", "simplify_coverage"]
 
 #: Coordinates are stored as integers of this many units per degree (6 decimals, ~0.1 m).
 SCALE = 1_000_000
@@ -68,7 +68,7 @@ def simplify_coverage(geoms: gpd.GeoSeries, tolerance_m: float, local_crs: str) 
     return gpd.GeoSeries(out, index=geoms.index, crs=local_crs).to_crs(geoms.crs)
 
 
-class _Cursor:
+class Cursor:
     """The running position the delta encoding steps from (shared by a whole layer)."""
 
     def __init__(self) -> None:
@@ -114,8 +114,8 @@ def _pack(values: np.ndarray) -> tuple[str, np.ndarray]:
     return chars[used].astype(np.uint8).tobytes().decode("ascii"), count
 
 
-def _points(points: np.ndarray, cur: _Cursor) -> list[list]:
-    """``["T", steps]`` of each point, as :func:`_encode` writes them one by one, in one pass:
+def _points(points: np.ndarray, cur: Cursor) -> list[list]:
+    """``["T", steps]`` of each point, as :func:`encode_geometry` writes them one by one, in one pass:
     a map of 20,000 cases took seconds of CPU point by point (schemathesis: over 10 s)."""
     q = np.rint(shapely.get_coordinates(points) * SCALE).astype(np.int64)
     steps = np.diff(q, axis=0, prepend=[[cur.x, cur.y]])
@@ -125,12 +125,14 @@ def _points(points: np.ndarray, cur: _Cursor) -> list[list]:
     return [["T", text[start:end]] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _polygon(poly: shapely.Polygon, cur: _Cursor) -> list[str]:
+def _polygon(poly: shapely.Polygon, cur: Cursor) -> list[str]:
     rings = [poly.exterior, *poly.interiors]
     return [cur.run(np.asarray(r.coords), ring=True) for r in rings]
 
 
-def _encode(geom: BaseGeometry, cur: _Cursor) -> list:
+def encode_geometry(geom: BaseGeometry, cur: Cursor) -> list:
+    """One geometry as the page decodes it (``["P", rings]``, ``["M", …]``, ``["L", …]``,
+    ``["T", steps]``), stepping from ``cur``: what :func:`encode_layer` does for each feature."""
     kind = geom.geom_type
     if kind == "Polygon":
         return ["P", _polygon(geom, cur)]
@@ -145,7 +147,7 @@ def _encode(geom: BaseGeometry, cur: _Cursor) -> list:
     if kind == "MultiPoint":
         return ["U", cur.run(shapely.get_coordinates(geom), ring=False)]
     if kind == "GeometryCollection":
-        return ["G", [_encode(g, cur) for g in geom.geoms if not g.is_empty]]
+        return ["G", [encode_geometry(g, cur) for g in geom.geoms if not g.is_empty]]
     raise ValueError(f"cannot draw geometry type {kind!r}")
 
 
@@ -161,9 +163,9 @@ def encode_layer(
     given = np.asarray(geoms, dtype=object)
     kept = np.flatnonzero(~(shapely.is_missing(given) | shapely.is_empty(given))).tolist()
     drawn = given[kept]
-    cur = _Cursor()
+    cur = Cursor()
     if len(drawn) and (shapely.get_type_id(drawn) == shapely.GeometryType.POINT).all():
         out_g = _points(drawn, cur)
     else:
-        out_g = [_encode(geom, cur) for geom in drawn]
+        out_g = [encode_geometry(geom, cur) for geom in drawn]
     return {"s": SCALE, "f": list(fields), "p": [list(rows[i]) for i in kept], "g": out_g}

@@ -111,7 +111,7 @@ class MapDistrict:
     local_crs: str
     centre: tuple[float, float]
     bounds: BBox | None = None
-    #: what the page is of (栖霞区, a leader's street), for the head of its print layout
+    #: what the page is of (the district, a leader's street), for the head of its print layout
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -465,8 +465,8 @@ def focus_html(
     name) heads its print layout. The one cached page of the district serves every viewer; this
     adds a last script to it.
 
-    >>> html = focus_html("<html><body></body></html>", bounds=[118.9, 32.1, 119.0, 32.2],
-    ...     name="所辖范围：尧化街道</script>")
+    >>> html = focus_html("<html><body></body></html>", bounds=[100.9, 30.1, 101.0, 30.2],
+    ...     name="所辖范围：示例街道</script>")
     >>> html.count("</script>"), "\\u003c/script\\u003e" in html, html.endswith("</html>")
     (1, True, True)
     """

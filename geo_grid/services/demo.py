@@ -6,7 +6,7 @@ buildings, addresses, roster and six months of historical cases in ONE transacti
 leaves nothing of it behind. ``make demo`` loads :data:`geo_grid.demo.DEFAULT_DISTRICT`. Each
 district's seed is kept in ``meta`` as ``demo_seed:<code>``.
 
-A city (:func:`load_city`, ``geo-grid demo load --city 3201``: Nanjing's eleven districts, 1.2
+A city (:func:`load_city`, ``geo-grid demo load --city CODE``: Nanjing's eleven districts, 1.2
 million addresses) is a bulk load: each district is generated *and stored* by one of several
 worker processes, in its own transaction, its cases generated there too; the secondary indexes of
 the tables it fills are set aside first and built once at the end (maintained row by row they
@@ -289,7 +289,7 @@ def load_city(
     processes: int | None = None,
     n_cases: int = 20_000,
 ) -> dict[str, Any]:
-    """Load the demo of every known district of a city ('3201': Nanjing's eleven), each district
+    """Load the demo of every known district of a city (its 4-digit code: Nanjing's eleven of the shipped data), each district
     generated and stored, in one transaction with its cases, by one of ``processes`` worker
     processes (default: the CPUs this process may use); loaded ones are skipped (``force``
     replaces them). The secondary indexes of :data:`BULK_TABLES` are built once at the end,

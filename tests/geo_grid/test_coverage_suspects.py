@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sample_places import QIXIA_FRAME
 
 import geo_grid.coverage.layer as layer_module
 from geo_grid.coverage import check_coverage
@@ -80,7 +81,7 @@ damage = st.lists(
 
 def _damaged_voronoi(seed: int, n: int, hurts) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    frame = voronoi_layer(n, seed)
+    frame = voronoi_layer(n, seed, QIXIA_FRAME)
     extra = []
     for kind, where, amount in hurts:
         cell = int(where * len(frame))

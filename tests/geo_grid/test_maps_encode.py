@@ -8,18 +8,18 @@ import numpy as np
 import shapely
 from shapely import box
 
-from geo_grid.maps.encode import _Cursor, _encode, encode_layer
+from geo_grid.maps.encode import Cursor, encode_geometry, encode_layer
 
 N_CASES = 20_000
 
 
 def _one_by_one(geoms: list, rows: list) -> dict:
     """What ``encode_layer`` wrote geometry by geometry (its definition: one running cursor)."""
-    cur, out_g, out_p = _Cursor(), [], []
+    cur, out_g, out_p = Cursor(), [], []
     for geom, row in zip(geoms, rows, strict=True):
         if geom is None or geom.is_empty:
             continue
-        out_g.append(_encode(geom, cur))
+        out_g.append(encode_geometry(geom, cur))
         out_p.append(list(row))
     return {"s": 1_000_000, "f": ["i"], "p": out_p, "g": out_g}
 
