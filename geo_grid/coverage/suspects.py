@@ -49,6 +49,9 @@ __all__ = ["WHOLE_LAYER", "invalid_edges", "suspects"]
 
 #: Above this share of suspects and their neighbours, GEOS runs on the whole layer.
 WHOLE_LAYER = 0.8
+#: Units in the last place of the layer's largest coordinate within which a point is taken as
+#: on a line (a computed midpoint is within half a unit of its segment).
+_NEAR_ULPS = 64
 
 
 def invalid_edges(
@@ -133,9 +136,14 @@ def _contacts(seg: Segments, open_: NDArray) -> tuple[NDArray, NDArray]:
     interior), and the xy index of each end point at which two meet.
 
     Orientations are computed in floating point and trusted only well above their rounding
-    error (a filtered predicate): a pair too close to call is taken as meeting badly, which
-    only makes a grid a suspect, for GEOS to decide."""
+    error (a filtered predicate), and a point within a few units in the last place of the
+    coordinates from the other segment's line is taken as on it: a vertex put in the middle of
+    a neighbour's edge, ``(a + b) / 2``, lies up to half a unit off that edge, and the test
+    point of a run so close to another grid's boundary cannot say on which side it lies. A pair
+    too close to call is taken as meeting badly, which only makes a grid a suspect, for GEOS
+    to decide."""
     lines = seg.lines(open_)
+    near = _NEAR_ULPS * np.finfo(float).eps * float(np.abs(seg.xy).max(initial=0.0))
     i, j = shapely.STRtree(lines).query(lines)
     keep = (i < j) & (seg.owner[open_[i]] != seg.owner[open_[j]])
     s, t = open_[i[keep]], open_[j[keep]]
@@ -149,11 +157,11 @@ def _contacts(seg: Segments, open_: NDArray) -> tuple[NDArray, NDArray]:
     vertex = np.where(at_s0, s0.T, s1.T).T
     d1 = np.where(at_s0, s1.T, s0.T).T - vertex
     d2 = np.where(at_t0, t1.T, t0.T).T - vertex
-    along = _close(_cross(d1, d2), d1, d2) & ((d1 * d2).sum(axis=1) > 0)
+    along = _close(_cross(d1, d2), d1, d2, near) & ((d1 * d2).sum(axis=1) > 0)
     o = [_cross(s1 - s0, p - s0) for p in (t0, t1)] + [_cross(t1 - t0, p - t0) for p in (s0, s1)]
     doubt = np.zeros(len(s), dtype=bool)
     for k, (p, q) in enumerate(((s0, s1), (s0, s1), (t0, t1), (t0, t1))):
-        doubt |= _close(o[k], q - p, (t0, t1, s0, s1)[k] - p)
+        doubt |= _close(o[k], q - p, (t0, t1, s0, s1)[k] - p, near)
     cross = (np.sign(o[0]) != np.sign(o[1])) & (np.sign(o[2]) != np.sign(o[3]))
     meets_badly = np.where(shared == 0, doubt | cross, ~one | along)
     ends = np.where(at_s0, seg.ia[s], seg.ib[s]), np.where(at_t0, seg.ia[t], seg.ib[t])
@@ -165,10 +173,12 @@ def _cross(d1: NDArray, d2: NDArray) -> NDArray:
     return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
 
 
-def _close(cross: NDArray, d1: NDArray, d2: NDArray) -> NDArray:
+def _close(cross: NDArray, d1: NDArray, d2: NDArray, near: float) -> NDArray:
     """Whether a cross product is too small for its sign to be trusted (a bound far above the
-    rounding error of the differences and products, ~4.4e-16 of ``|d1|·|d2|``)."""
-    return np.abs(cross) <= 1e-12 * np.hypot(*d1.T) * np.hypot(*d2.T)
+    rounding error of the differences and products, ~4.4e-16 of ``|d1|·|d2|``), or says that
+    the end of one vector lies within ``near`` of the other's line."""
+    l1, l2 = np.hypot(*d1.T), np.hypot(*d2.T)
+    return np.abs(cross) <= 1e-12 * l1 * l2 + near * np.maximum(l1, l2)
 
 
 def _run_heads(seg: Segments, open_: NDArray, contact: NDArray) -> NDArray:

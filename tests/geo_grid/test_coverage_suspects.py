@@ -10,7 +10,7 @@ from unittest.mock import patch
 import geopandas as gpd
 import numpy as np
 import shapely
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sample_places import QIXIA_FRAME
 
@@ -85,6 +85,9 @@ def _damaged_voronoi(seed: int, n: int, hurts) -> np.ndarray:
     extra = []
     for kind, where, amount in hurts:
         cell = int(where * len(frame))
+        geom = frame.geometry.iloc[cell]
+        if geom is None or geom.is_empty:  # emptied by an earlier hurt: nothing left to damage
+            continue
         if kind == "split_edge":
             frame.loc[frame.index[cell], "geometry"] = _split_edge(
                 frame.geometry.iloc[cell], int(amount)
@@ -101,6 +104,10 @@ def _damaged_voronoi(seed: int, n: int, hurts) -> np.ndarray:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(9, 64), hurts=damage)
+# a vertex put in the middle of a shared edge lies half a unit in the last place off it: the
+# neighbour's edge and the two halves were taken as meeting only at their ends (found by the
+# merged tree's suite)
+@example(seed=1, n=48, hurts=[("split_edge", 0.8125, 1.0)])
 def test_suspects_give_the_whole_layer_edges_on_damaged_voronoi_layers(seed, n, hurts):
     geoms = _damaged_voronoi(seed, n, hurts)
     assume(bool(shapely.is_valid(geoms).all()))
