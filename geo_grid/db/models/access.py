@@ -59,7 +59,9 @@ class AppUser(Base):
     #: grid workers: the roster person whose grids they see
     person_id: Mapped[str | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="app_user_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="app_user_scope_values"),
@@ -114,7 +116,9 @@ class ApiKey(Base):
     scope_level: Mapped[str] = mapped_column(String(16), server_default=text("'district'"))
     scope_code: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="api_key_role_values"),

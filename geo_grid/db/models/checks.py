@@ -49,7 +49,9 @@ class CoverageCheck(Base):
     valid: Mapped[bool] = mapped_column(Boolean)
     summary: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     elapsed_s: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (
         UniqueConstraint("generation_id", "params_key", name="coverage_check_generation_params"),
     )
@@ -88,7 +90,9 @@ class MergeRun(Base):
         ForeignKey("generation.id", ondelete="SET NULL")
     )
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class CrosswalkRow(Base):

@@ -63,8 +63,12 @@ class District(Base):
     min_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMin(outline)", persisted=True))
     max_lon: Mapped[float] = mapped_column(Float, Computed("ST_XMax(outline)", persisted=True))
     max_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMax(outline)", persisted=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (
         CheckConstraint("code ~ '^[0-9]{6}$'", name="district_code_format"),
         CheckConstraint("local_crs ~ '^EPSG:[0-9]{4,6}$'", name="district_local_crs_format"),

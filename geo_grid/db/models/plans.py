@@ -55,8 +55,12 @@ class Plan(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="open")
     author: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         UniqueConstraint("generation_id", name="plan_generation_unique"),
@@ -80,7 +84,9 @@ class PlanEdit(Base):
     params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     impact: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (UniqueConstraint("plan_id", "seq", name="plan_edit_plan_seq"),)
 
 
@@ -121,7 +127,9 @@ class PlanRoster(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     __table_args__ = (
         UniqueConstraint("plan_id", "grid_code", "person_id", "role", name="plan_roster_once"),
         Index("plan_roster_plan_grid", "plan_id", "grid_code"),
@@ -137,4 +145,6 @@ class PlanRosterGrid(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
     grid_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     author: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
