@@ -8,7 +8,6 @@ way the CLI does (``GEO_GRID_DATABASE_URL``, else the local cluster under ``.geo
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from geo_grid.testing.server import free_port, uvicorn_command  # noqa: E402 (REPO on the path)
+
 __all__ = [
     "REPO",
     "cpu_seconds",
@@ -32,6 +33,7 @@ __all__ = [
     "serve",
     "server_env",
     "stop",
+    "uvicorn_command",
 ]
 
 
@@ -54,13 +56,6 @@ def headers(role: str = "dispatcher") -> dict[str, str]:
 
         token, _ = issue_token(Principal("bench", role))
     return {"Authorization": f"Bearer {token}"}
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_demo() -> str:
@@ -103,21 +98,7 @@ def serve(
         prefix="geo-grid-uvicorn-", suffix=".log", delete=False
     )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        uvicorn_command(port, workers=workers, access_log=False),
         cwd=app_dir,
         env=server_env(app_dir),
         stdout=subprocess.DEVNULL,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,22 +22,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _common import headers  # noqa: E402  (bench/ is the script's folder)
+from _common import free_port, headers, uvicorn_command  # noqa: E402  (bench/ is the script's folder)
 
 from geo_grid.crs import wgs84_to_gcj02  # noqa: E402
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(port: int) -> subprocess.Popen:
     """uvicorn in a subprocess (one worker, no access log), ready when /health answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(port), "--no-access-log"],
+        uvicorn_command(port, access_log=False),
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,

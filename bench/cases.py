@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -39,7 +38,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import cpu_seconds, headers, postmaster_pid  # noqa: E402  (bench/ is the script's folder)
+from _common import (  # noqa: E402  (bench/ is the script's folder)
+    cpu_seconds,
+    free_port,
+    headers,
+    postmaster_pid,
+    uvicorn_command,
+)
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
 
@@ -79,12 +84,6 @@ def baseline_app():
         return case
 
     return app
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _payloads(n: int, tag: str, seed: int) -> list[dict]:
@@ -193,12 +192,10 @@ async def _run(port: int, payloads: list[dict], clients: int) -> tuple[list[int]
 
 
 def _serve(app: list[str], workers: int, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+        uvicorn_command(port, app=app, workers=workers, access_log=False), cwd=ROOT, env=env
+    )
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:

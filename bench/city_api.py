@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, free_port, server_env, stop  # noqa: E402
+from _common import REPO, free_port, server_env, stop, uvicorn_command  # noqa: E402
 
 
 def _admin_headers() -> dict[str, str]:
@@ -110,8 +110,7 @@ def start_server(timeout_s: float, app_dir: Path = REPO) -> tuple[subprocess.Pop
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
+        uvicorn_command(port, access_log=False),
         cwd=app_dir, env=server_env(app_dir), stdout=subprocess.DEVNULL, stderr=log.open("w"),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from geo_grid.testing.server import free_port, uvicorn_command
 
 __all__ = ["ApiServer", "api_headers", "serve_in_thread", "server_env", "start_server"]
 
@@ -54,12 +54,6 @@ def server_env(database_url: str, home: Path, **extra: str) -> dict[str, str]:
     )
     env.update({f"GEO_GRID_{k.upper()}": str(v) for k, v in extra.items()})
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -109,22 +103,11 @@ def start_server(
     """Start uvicorn on a free port and wait until ``/health`` answers (200 or 503): the server
     starts its worker processes first, which takes a minute and more on a busy machine."""
     home.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     log = home / f"uvicorn-{port}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],  # fmt: skip
+            uvicorn_command(port),
             cwd=REPO,
             env=server_env(database_url, home, **settings),
             stdout=out,
@@ -151,7 +134,7 @@ def serve_in_thread(app) -> Iterator[str]:
     real socket but share the session's database and caches); yields its base URL."""
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

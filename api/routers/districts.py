@@ -10,6 +10,7 @@ row and column, and stores nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
@@ -81,6 +82,24 @@ def _file_named(exc: BadInput, upload_field: str) -> BadInput:
     return exc
 
 
+def _import_file(action: Callable[..., Any], form: UploadForm | None, district: str,
+                 allowed: tuple[str, ...]) -> Any:  # fmt: skip
+    """Replace part of ``district`` from the uploaded ``file`` (with the form's ``allowed`` text
+    fields): ``action`` runs in a worker process, a bad file's error names the form's ``file``.
+
+    The import ran in another process, so this one's geocoders and locate index (which carries
+    the roster) are dropped; the next request rebuilds them from the store."""
+    options = _fields(form, allowed, ("file",))
+    upload = form.file("file")  # type: ignore[union-attr]
+    try:
+        result = workers.run(action, upload.path, district=district, label=upload.filename,
+                             **options)  # fmt: skip
+    except BadInput as exc:
+        raise _file_named(exc, "file") from exc
+    index.invalidate()
+    return result
+
+
 _TEXT = {"type": "string"}
 _BINARY = {"type": "string", "format": "binary"}
 _ADD_FORM = ("code", "crs", "encoding", "code_field", "name_field", "local_crs", "replace")
@@ -147,15 +166,7 @@ def import_addresses(district: DistrictPath, form: UploadDep) -> Any:
 
     Administrators only. The file is read whole before anything is stored (one transaction): a
     bad row answers 422 naming its row and column and the old library stays."""
-    options = _fields(form, ("crs", "encoding", "sheet"), ("file",))
-    upload = form.file("file")  # type: ignore[union-attr]
-    try:
-        result = workers.run(onboarding.import_addresses, upload.path, district=district,
-                             label=upload.filename, **options)  # fmt: skip
-    except BadInput as exc:
-        raise _file_named(exc, "file") from exc
-    index.invalidate()  # this process's geocoders: the import ran in a worker
-    return result
+    return _import_file(onboarding.import_addresses, form, district, ("crs", "encoding", "sheet"))
 
 
 @router.post(
@@ -174,15 +185,7 @@ def import_roster(district: DistrictPath, form: UploadDep) -> Any:
 
     Administrators only. Every grid code must be a published grid of its layer; a bad row answers
     422 naming its row and column and the roster stays as it was."""
-    options = _fields(form, ("role_map", "encoding", "sheet"), ("file",))
-    upload = form.file("file")  # type: ignore[union-attr]
-    try:
-        result = workers.run(onboarding.import_roster, upload.path, district=district,
-                             label=upload.filename, **options)  # fmt: skip
-    except BadInput as exc:
-        raise _file_named(exc, "file") from exc
-    index.invalidate()  # this process's locate index carries the roster
-    return result
+    return _import_file(onboarding.import_roster, form, district, ("role_map", "encoding", "sheet"))
 
 
 @router.get("/{code}/roles", response_model=RoleList)

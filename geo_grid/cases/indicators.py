@@ -184,15 +184,33 @@ def indicators(
     ``satisfied`` (bool) feed the other rates; ``status`` (``rejected``) takes rejected cases out of
     every rate.
     """
+    key = _level_column(cases, level, start, end)
+    thresholds = thresholds or Thresholds()
+    f = cases[cases[key].notna()]
+    out = _rates(_unit_counts(_case_flags(f, key, start, end, thresholds)), f)
+    out = _coloured(out, thresholds)
+    out = out.reset_index().rename(columns={"unit": "code"})
+    out.insert(0, "level", level)
+    return out
+
+
+def _level_column(cases: pd.DataFrame, level: str, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """The case column naming the units of ``level``; a bad level, period or frame is refused."""
     if level not in LEVEL_COLUMNS:
         raise BadInput(f"level: must be one of {', '.join(LEVEL_COLUMNS)}", field="level")
     if not start < end:
         raise BadInput("from: must be before to", field="from")
-    thresholds = thresholds or Thresholds()
     key = LEVEL_COLUMNS[level]
     if key not in cases.columns:
         raise BadInput(f"cases: no column {key!r} for level {level}", field="level")
-    f = cases[cases[key].notna()]
+    return key
+
+
+def _case_flags(
+    f: pd.DataFrame, key: str, start: pd.Timestamp, end: pd.Timestamp, thresholds: Thresholds
+) -> pd.DataFrame:
+    """One row per case: its unit, whether it counts as each of :data:`COUNTS` in the period, and
+    its hours from receipt to closure (closed due cases only)."""
     received_at = pd.to_datetime(f["received_at"], utc=True)
     due_at = pd.to_datetime(f["due_at"], utc=True)
     closed_at = pd.to_datetime(_col(f, "closed_at", pd.NaT), utc=True)
@@ -204,15 +222,9 @@ def indicators(
     due = (due_at >= start) & (due_at < end) & ~rejected
     closed = due & closed_at.notna() & (closed_at < end)
     ontime = closed & (closed_at <= due_at)
-    reopened = closed & (_col(f, "reopened", 0).fillna(0).astype(int) > 0)
-    extended = due & _col(f, "extended", False).fillna(False).astype(bool)
     limit = received_at + pd.Timedelta(hours=thresholds.response_hours)
-    responded = accepted & responded_at.notna() & (responded_at <= limit)
     rated_in = rated.notna() & (rated >= start) & (rated < end)
-    resolved = rated_in & (_col(f, "resolved", False).fillna(False).astype(bool))
-    satisfied = rated_in & (_col(f, "satisfied", False).fillna(False).astype(bool))
-    hours = ((closed_at - received_at).dt.total_seconds() / 3600).where(closed)
-    parts = pd.DataFrame(
+    return pd.DataFrame(
         {
             "unit": f[key].astype(str),
             "received": in_period,
@@ -220,19 +232,29 @@ def indicators(
             "due": due,
             "closed": closed,
             "closed_on_time": ontime,
-            "reopened": reopened,
-            "extended": extended,
+            "reopened": closed & (_col(f, "reopened", 0).fillna(0).astype(int) > 0),
+            "extended": due & _col(f, "extended", False).fillna(False).astype(bool),
             "overdue": due & ~ontime,
-            "responded": responded,
+            "responded": accepted & responded_at.notna() & (responded_at <= limit),
             "rated": rated_in,
-            "resolved": resolved,
-            "satisfied": satisfied,
-            "hours": hours,
+            "resolved": rated_in & (_col(f, "resolved", False).fillna(False).astype(bool)),
+            "satisfied": rated_in & (_col(f, "satisfied", False).fillna(False).astype(bool)),
+            "hours": ((closed_at - received_at).dt.total_seconds() / 3600).where(closed),
         }
     )
+
+
+def _unit_counts(parts: pd.DataFrame) -> pd.DataFrame:
+    """The case flags summed per unit (sorted by unit), with the mean hours to closure."""
     g = parts.groupby("unit", sort=True)
     out = g[[c for c in parts.columns if c not in ("unit", "hours")]].sum().astype(int)
     out["mean_hours"] = g["hours"].mean().round(2)
+    return out
+
+
+def _rates(out: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """Each of :data:`RATES` from the counts (None where its denominator is zero, or where the
+    cases carry no column to tell it: no ``responded_at``, no ``rated_at``)."""
     out["closure_rate"] = _ratio(out["closed"], out["due"])
     out["ontime_rate"] = _ratio(out["closed_on_time"], out["due"])
     out["rework_rate"] = _ratio(out["reopened"], out["closed"])
@@ -245,6 +267,12 @@ def indicators(
     if "rated_at" not in f.columns:
         out[["solve_rate", "satisfaction"]] = np.nan
     out[list(RATES)] = out[list(RATES)].astype(object).where(out[list(RATES)].notna(), None)
+    return out
+
+
+def _coloured(out: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Each rate's colour (none over fewer than ``min_cases`` cases), the unit's worst colour,
+    the rates that gave it (``reasons``) and ``colour_source`` ``own`` where it has one."""
     colours = {
         r: [
             colour_of(r, v, thresholds) if n >= thresholds.min_cases else None
@@ -263,8 +291,6 @@ def indicators(
         for worst, row in zip(out["colour"], zip(*colours.values(), strict=True), strict=True)
     ]
     out["colour_source"] = ["own" if c else None for c in out["colour"]]
-    out = out.reset_index().rename(columns={"unit": "code"})
-    out.insert(0, "level", level)
     return out
 
 

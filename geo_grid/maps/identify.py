@@ -22,6 +22,8 @@ Examples
 >>> html = m.get_root().render()
 >>> "/static/js/geo_grid_identify.js" in html and "geoGridIdentify.attach" in html
 True
+>>> html.index("/static/js/geo_grid_map.js") < html.index("/static/js/geo_grid_identify.js")
+True
 >>> "城管网格" in html and "/api/v1/locate" in html and "/cases?grid={code}" in html
 True
 """
@@ -35,7 +37,7 @@ import folium
 
 from geo_grid.labels import ROSTER_ROLE
 from geo_grid.layers import UNIFIED
-from geo_grid.maps.assets import Plugins
+from geo_grid.maps.assets import OwnAssets, Plugins
 from geo_grid.maps.elements import MapCall
 
 __all__ = ["LINKS", "IdentifyLink", "add_identify"]
@@ -103,5 +105,8 @@ def add_identify(
             for k in links
         ],
     }
+    # the panel builds its elements with the shared helpers of geo_grid_map.js: linked first (a
+    # page of geo_grid.maps.page has it already, and one file is linked once)
+    m.add_child(OwnAssets(asset_base))
     m.add_child(Plugins(asset_base, (), (IDENTIFY_JS, IDENTIFY_CSS)))
     m.add_child(MapCall("geoGridIdentify.attach", options))

@@ -14,19 +14,17 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import Base
+from geo_grid.db.models.store import Base, now_default
 
 __all__ = ["ApiKey", "AppUser", "LoginBudget", "LoginFailure", "PersonalDataRead"]
 
@@ -59,7 +57,7 @@ class AppUser(Base):
     #: grid workers: the roster person whose grids they see
     person_id: Mapped[str | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="app_user_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="app_user_scope_values"),
@@ -79,11 +77,11 @@ class LoginFailure(Base):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: failures in a row (starts over after a success or a quiet ``auth_login_reset_minutes``)
     failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None]
     #: no password is checked for this pair before then
-    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None]
     #: the last good login from this address: an owner's usual address
-    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None]
     __table_args__ = (Index("ix_login_failure_last_failure_at", "last_failure_at"),)
 
 
@@ -94,7 +92,7 @@ class LoginBudget(Base):
     __tablename__ = "login_budget"
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("kind in ('address', 'account')", name="login_budget_kind_values"),
@@ -114,8 +112,8 @@ class ApiKey(Base):
     scope_level: Mapped[str] = mapped_column(String(16), server_default=text("'district'"))
     scope_code: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = now_default()
+    last_used_at: Mapped[datetime | None]
     __table_args__ = (
         CheckConstraint(_ROLE_CHECK, name="api_key_role_values"),
         CheckConstraint(_SCOPE_CHECK, name="api_key_scope_values"),
@@ -128,7 +126,7 @@ class PersonalDataRead(Base):
 
     __tablename__ = "personal_data_read"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = now_default()
     principal: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(32))
     case_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -24,13 +23,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import SRID, Base
+from geo_grid.db.models.store import SRID, Base, empty_list, empty_object, now_default
 
 __all__ = [
     "CASE_CHANNELS",
@@ -72,7 +69,7 @@ class Case(Base):
     category_code: Mapped[str] = mapped_column(String(8))
     category_kind: Mapped[str] = mapped_column(String(10))
     description: Mapped[str | None] = mapped_column(Text)
-    photos: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    photos: Mapped[list] = empty_list()
     severity: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
@@ -82,7 +79,7 @@ class Case(Base):
         String(6), ForeignKey("district.code", ondelete="SET NULL")
     )
     grid_code: Mapped[str | None] = mapped_column(String(64), index=True)
-    grids: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    grids: Mapped[dict] = empty_object()
     community_code: Mapped[str | None] = mapped_column(String(12), index=True)
     street_code: Mapped[str | None] = mapped_column(String(12), index=True)
     responsible_layer: Mapped[str | None] = mapped_column(String(32))
@@ -91,17 +88,17 @@ class Case(Base):
     assignee_person_id: Mapped[str | None] = mapped_column(String(32))
     assignee_name: Mapped[str | None] = mapped_column(Text)
     strategy: Mapped[str | None] = mapped_column(String(24))
-    routing: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    routing: Mapped[dict] = empty_object()
     manual_reason: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    stage_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    level_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    stage_due_at: Mapped[datetime | None]
+    level_due_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    rated_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
     reopened: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     extended: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     rating: Mapped[int | None] = mapped_column(SmallInteger)
@@ -109,7 +106,7 @@ class Case(Base):
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     duplicate_of: Mapped[int | None] = mapped_column(BigInteger)
     source_client: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime]
     __table_args__ = (
         CheckConstraint(f"status in ({_IN})", name="case_status_values"),
         CheckConstraint(f"channel in ({_CH})", name="case_channel_values"),
@@ -139,13 +136,11 @@ class CaseEvent(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(Text)
     role: Mapped[str | None] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(Text)
     attachment: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    recorded_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    data: Mapped[dict] = empty_object()
+    recorded_at: Mapped[datetime] = now_default()
 
 
 class CasePhoto(Base):
@@ -168,7 +163,7 @@ class CasePhoto(Base):
     path: Mapped[str] = mapped_column(Text)
     uploaded_by: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(32))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime]
     __table_args__ = (
         CheckConstraint("phase in ('before', 'after')", name="case_photo_phase_values"),
         CheckConstraint(
@@ -188,11 +183,11 @@ class RoutingRuleRow(Base):
     department: Mapped[str | None] = mapped_column(Text)
     strategy: Mapped[str] = mapped_column(String(24))
     severity: Mapped[str] = mapped_column(String(8))
-    sla_hours: Mapped[dict] = mapped_column(JSONB)
+    sla_hours: Mapped[dict]
     report_in_hours: Mapped[float] = mapped_column(Float)
-    whistle_departments: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    whistle_departments: Mapped[list] = empty_list()
     updated_by: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = now_default()
     __table_args__ = (
         CheckConstraint(
             "strategy in ('territorial_first', 'owner_first', 'territorial_fallback')",
@@ -209,7 +204,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = now_default()
 
 
 class EscalationRecord(Base):
@@ -221,9 +216,9 @@ class EscalationRecord(Base):
     from_level: Mapped[str] = mapped_column(String(10))
     to_level: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(String(10))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    overdue_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    level_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime]
+    overdue_since: Mapped[datetime | None]
+    level_due_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
@@ -240,8 +235,8 @@ class ReportIn(Base):
     escalation_id: Mapped[int] = mapped_column(ForeignKey("escalation.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     department: Mapped[str] = mapped_column(Text)
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
     actor: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (

@@ -15,7 +15,6 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -23,13 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import SRID, Base
+from geo_grid.db.models.store import SRID, Base, empty_list, empty_object, now_default
 
 __all__ = ["CoverageCheck", "CoverageDefect", "CrosswalkRow", "MergeRun"]
 
@@ -44,12 +41,12 @@ class CoverageCheck(Base):
     )
     layer_key: Mapped[str] = mapped_column(ForeignKey("layer.key"))
     params_key: Mapped[str] = mapped_column(Text)
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    params: Mapped[dict] = empty_object()
     features: Mapped[int] = mapped_column(Integer)
     valid: Mapped[bool] = mapped_column(Boolean)
-    summary: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    summary: Mapped[dict] = empty_object()
     elapsed_s: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
     __table_args__ = (
         UniqueConstraint("generation_id", "params_key", name="coverage_check_generation_params"),
     )
@@ -80,15 +77,15 @@ class MergeRun(Base):
     base_generation_id: Mapped[int] = mapped_column(
         ForeignKey("generation.id", ondelete="CASCADE"), index=True
     )
-    dept_generations: Mapped[dict] = mapped_column(JSONB)
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    conformance: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
-    summary: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    dept_generations: Mapped[dict]
+    params: Mapped[dict] = empty_object()
+    conformance: Mapped[list] = empty_list()
+    summary: Mapped[dict] = empty_object()
     proposed_generation_id: Mapped[int | None] = mapped_column(
         ForeignKey("generation.id", ondelete="SET NULL")
     )
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
 
 
 class CrosswalkRow(Base):

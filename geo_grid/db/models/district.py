@@ -18,7 +18,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Computed,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -27,13 +26,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import SRID, Base
+from geo_grid.db.models.store import SRID, Base, now_default
 
 __all__ = ["Address", "AdminArea", "Building", "District", "Person", "RosterEntry", "RosterRole"]
 
@@ -57,14 +54,14 @@ class District(Base):
     time_zone: Mapped[str | None] = mapped_column(Text)
     household_band_min: Mapped[int | None] = mapped_column(Integer)
     household_band_max: Mapped[int | None] = mapped_column(Integer)
-    indicator_thresholds: Mapped[dict | None] = mapped_column(JSONB)
+    indicator_thresholds: Mapped[dict | None]
     outline = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     min_lon: Mapped[float] = mapped_column(Float, Computed("ST_XMin(outline)", persisted=True))
     min_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMin(outline)", persisted=True))
     max_lon: Mapped[float] = mapped_column(Float, Computed("ST_XMax(outline)", persisted=True))
     max_lat: Mapped[float] = mapped_column(Float, Computed("ST_YMax(outline)", persisted=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
+    updated_at: Mapped[datetime | None] = now_default()
     __table_args__ = (
         CheckConstraint("code ~ '^[0-9]{6}$'", name="district_code_format"),
         CheckConstraint("local_crs ~ '^EPSG:[0-9]{4,6}$'", name="district_local_crs_format"),
@@ -169,7 +166,7 @@ class RosterRole(Base):
     name_zh: Mapped[str] = mapped_column(Text)
     duty: Mapped[str] = mapped_column(String(16))
     department: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = now_default()
     __table_args__ = (
         CheckConstraint("key ~ '^[a-z][a-z0-9_]{0,31}$'", name="roster_role_key_format"),
         CheckConstraint(

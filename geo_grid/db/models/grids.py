@@ -18,7 +18,6 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -27,13 +26,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import SRID, Base
+from geo_grid.db.models.store import SRID, Base, empty_object, now_default
 
 __all__ = ["Generation", "Grid", "Layer"]
 
@@ -46,7 +43,7 @@ class Layer(Base):
     name_zh: Mapped[str] = mapped_column(Text)
     department: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = now_default()
     __table_args__ = (CheckConstraint("key ~ '^[a-z][a-z0-9_]*$'", name="layer_key_format"),)
 
 
@@ -63,9 +60,9 @@ class Generation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("generation.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = now_default()
+    published_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
     __table_args__ = (
         UniqueConstraint("layer_key", "district_code", "number", name="generation_layer_number"),
         UniqueConstraint("id", "district_code", name="generation_id_district"),
@@ -99,7 +96,7 @@ class Grid(Base):
     street_code: Mapped[str | None] = mapped_column(String(12))
     households: Mapped[int | None] = mapped_column(Integer)
     area_m2: Mapped[float] = mapped_column(Float)
-    properties: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    properties: Mapped[dict] = empty_object()
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     __table_args__ = (
         CheckConstraint("NOT ST_IsEmpty(geom)", name="grid_geom_not_empty"),

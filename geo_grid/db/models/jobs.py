@@ -14,20 +14,17 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     Float,
     Identity,
     Index,
     Integer,
     String,
     Text,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import Base
+from geo_grid.db.models.store import Base, empty_object, now_default
 
 __all__ = ["JOB_STATUSES", "Job"]
 
@@ -40,21 +37,21 @@ class Job(Base):
     __tablename__ = "job"
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    principal: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    params: Mapped[dict] = empty_object()
+    principal: Mapped[dict] = empty_object()
     status: Mapped[str] = mapped_column(String(8), server_default="queued")
     progress: Mapped[float] = mapped_column(Float, server_default="0")
     message: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[dict | None] = mapped_column(JSONB)
-    error: Mapped[dict | None] = mapped_column(JSONB)
+    result: Mapped[dict | None]
+    error: Mapped[dict | None]
     created_by: Mapped[str] = mapped_column(Text)
     district_code: Mapped[str | None] = mapped_column(String(6))
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     worker: Mapped[str | None] = mapped_column(Text)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = now_default()
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
     __table_args__ = (
         CheckConstraint(
             "status in ('queued', 'running', 'done', 'failed')", name="job_status_values"

@@ -20,7 +20,6 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -29,13 +28,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo_grid.db.models.store import SRID, Base
+from geo_grid.db.models.store import SRID, Base, empty_object, now_default
 
 __all__ = ["PLAN_STATUSES", "Plan", "PlanEdit", "PlanEditGrid", "PlanRoster"]
 
@@ -55,9 +51,9 @@ class Plan(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="open")
     author: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = now_default()
+    updated_at: Mapped[datetime | None] = now_default()
+    published_at: Mapped[datetime | None]
     __table_args__ = (
         UniqueConstraint("generation_id", name="plan_generation_unique"),
         CheckConstraint("status in ('open', 'published', 'abandoned')", name="plan_status_values"),
@@ -77,10 +73,10 @@ class PlanEdit(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    impact: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    params: Mapped[dict] = empty_object()
+    impact: Mapped[dict] = empty_object()
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
     __table_args__ = (UniqueConstraint("plan_id", "seq", name="plan_edit_plan_seq"),)
 
 
@@ -98,7 +94,7 @@ class PlanEditGrid(Base):
     street_code: Mapped[str | None] = mapped_column(String(12))
     households: Mapped[int | None] = mapped_column(Integer)
     area_m2: Mapped[float] = mapped_column(Float)
-    properties: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    properties: Mapped[dict] = empty_object()
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
     __table_args__ = (
         ForeignKeyConstraint(
@@ -121,7 +117,7 @@ class PlanRoster(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     author: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime | None] = now_default()
     __table_args__ = (
         UniqueConstraint("plan_id", "grid_code", "person_id", "role", name="plan_roster_once"),
         Index("plan_roster_plan_grid", "plan_id", "grid_code"),
@@ -137,4 +133,4 @@ class PlanRosterGrid(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
     grid_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     author: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime | None] = now_default()

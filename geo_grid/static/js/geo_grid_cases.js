@@ -14,31 +14,9 @@
   var island = doc.getElementById("gg-data");
   var data = island ? JSON.parse(island.textContent || "{}") : {};
 
-  /* ------------------------------------------------------------------ small DOM helpers */
-  /* Append children (nodes, or strings as text; null and undefined skipped). */
-  function append(node, children) {
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined && c !== "") {
-        node.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
-      }
-    });
-    return node;
-  }
-
-  function el(tag, attrs, children) {
-    var node = doc.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    return append(node, children);
-  }
-
-  function fill(node, children) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    return append(node, children);
-  }
+  /* ------------------------------------------------------------------ shared helpers */
+  /* geo_grid_map.js (every page loads it first): elements, status lines, the JSON API. */
+  var gg = global.geoGrid, el = gg.el, fill = gg.fill, say = gg.say;
 
   /* ------------------------------------------------------------------ the JSON API */
   var FIELDS = {
@@ -47,55 +25,30 @@
     note: "办理意见", rating: "回访评价", reason: "理由", duplicate_of: "重复案件",
     department: "部门", assignee_person_id: "承办人", data: "办理信息", action: "操作", version: "版本"
   };
+  /* This page's words for a status (401, 429 and 503: geoGrid.apiError's, as on every page). */
   var STATUS_TEXT = {
-    401: "登录已失效，请重新登录后再试。",
     403: "您无权执行这项操作。",
     404: "没有找到这件案件，可能已被删除。",
     409: "案件已被他人办理或状态已变化，请刷新页面后再试。",
-    413: "文件太大，超过了上传限制。",
-    429: "操作太频繁，请稍后再试。",
-    503: "系统暂时无法访问数据库，请稍后再试。"
+    413: "文件太大，超过了上传限制。"
   };
 
   /* An Error a person can read: what went wrong by status and field, the API's words in detail. */
   function failure(status, body) {
-    var err = (body && body.error) || {};
-    var field = err.field && FIELDS[err.field];
-    var text = STATUS_TEXT[status] ||
-      (status === 422 || status === 400 ? (field ? "“" + field + "”填写有误，请检查后再试。" : "填写有误，请检查后再试。")
-        : "操作没有成功（错误 " + status + "），请稍后再试。");
-    var e = new Error(text);
-    e.status = status;
-    e.detail = err.message || (typeof body === "string" ? body : "");
-    return e;
+    return gg.apiError(status, body, function (s, err) {
+      if (STATUS_TEXT[s]) return STATUS_TEXT[s];
+      if (s !== 422 && s !== 400) return undefined;
+      var field = err.field && FIELDS[err.field];
+      return field ? "“" + field + "”填写有误，请检查后再试。" : "填写有误，请检查后再试。";
+    });
   }
 
   function api(url, init) {
-    init = init || {};
-    var headers = {"Accept": "application/json", "X-Requested-With": "geo-grid"};
-    Object.keys(init.headers || {}).forEach(function (k) { headers[k] = init.headers[k]; });
-    return global.fetch(url, {method: init.method || "GET", body: init.body, headers: headers,
-                              credentials: "same-origin"})
-      .catch(function () { throw failure(0, {error: {message: "network error"}}); })
-      .then(function (r) {
-        return r.json().catch(function () { return null; }).then(function (body) {
-          if (!r.ok) throw failure(r.status, body);
-          return body;
-        });
-      });
+    return gg.requestJSON(url, init, failure);
   }
 
   function jsonBody(value) {
     return {body: JSON.stringify(value), headers: {"Content-Type": "application/json"}};
-  }
-
-  /* A status line: the Chinese text, and the API's own words folded under 技术信息. */
-  function say(node, text, kind, detail) {
-    node.className = "gg-msg" + (kind ? " gg-" + kind : "");
-    fill(node, [doc.createTextNode(text || "")]);
-    if (detail) {
-      node.appendChild(el("details", {}, [el("summary", {text: "技术信息"}), el("code", {text: detail})]));
-    }
   }
 
   /* ------------------------------------------------------------------ the small map */

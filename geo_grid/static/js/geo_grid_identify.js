@@ -13,20 +13,9 @@
  */
 (function (global) {
   "use strict";
-  var doc = global.document;
 
-  function el(tag, attrs, children) {
-    var node = doc.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined && c !== "") node.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
-    });
-    return node;
-  }
+  /* geo_grid_map.js (add_identify links it first): elements, point in polygon. */
+  var gg = global.geoGrid, el = gg.el, pointIn = gg.pointIn;
 
   function getJSON(url) {
     return global.fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin"})
@@ -34,19 +23,6 @@
         if (!r.ok) { var e = new Error("HTTP " + r.status); e.status = r.status; throw e; }
         return r.json();
       });
-  }
-
-  function pointIn(x, y, geom) {
-    function ring(r) {
-      var inside = false;
-      for (var i = 0, j = r.length - 1; i < r.length; j = i++) {
-        var xi = r[i][0], yi = r[i][1], xj = r[j][0], yj = r[j][1];
-        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
-      }
-      return inside;
-    }
-    var polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
-    return polys.some(function (rings) { return ring(rings[0]) && !rings.slice(1).some(ring); });
   }
 
   /* A point inside a (multi)polygon: its box's centre, else one between it and a vertex. */

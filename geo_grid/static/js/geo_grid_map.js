@@ -8,9 +8,16 @@
  * line); rings are stored open and closed again here. Types: P Polygon, M MultiPolygon,
  * L LineString, N MultiLineString, T Point, U MultiPoint, G GeometryCollection.
  * This file only decodes and draws; coordinates arrive already in the tile CRS.
+ *
+ * It also holds what every page script shares (so each has one copy, not its own): building
+ * elements with text put in as text (el, fill), a point-in-polygon test (pointIn), and asking the
+ * JSON API as the logged-in person with errors a person can read (requestJSON, apiError, say).
+ * Every page loads it: the map pages (geo_grid/maps/assets.py: OwnAssets) and the pages of
+ * geo_grid/pages/ (templates/base.html), before their own script.
  */
 (function (global) {
   "use strict";
+  var doc = global.document;
 
   function esc(value) {
     return String(value).replace(/[&<>"']/g, function (c) {
@@ -498,9 +505,99 @@
     return control;
   }
 
+  /* ------------------------------------------------------------------ page helpers */
+  /* Append children: nodes, or strings as text (null, undefined and "" skipped). */
+  function append(node, children) {
+    (children || []).forEach(function (c) {
+      if (c !== null && c !== undefined && c !== "") {
+        node.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
+      }
+    });
+    return node;
+  }
+
+  /* A new element: attrs.text is its text (as text, never HTML), attrs.className its class, any
+   * other key an attribute. */
+  function el(tag, attrs, children) {
+    var node = doc.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "className") node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    return append(node, children);
+  }
+
+  /* Replace a node's children. */
+  function fill(node, children) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return append(node, children);
+  }
+
+  /* Whether (x, y) lies in a GeoJSON Polygon or MultiPolygon (even-odd rule, holes excluded). */
+  function pointIn(x, y, geom) {
+    function ring(r) {
+      var inside = false;
+      for (var i = 0, j = r.length - 1; i < r.length; j = i++) {
+        var xi = r[i][0], yi = r[i][1], xj = r[j][0], yj = r[j][1];
+        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
+      }
+      return inside;
+    }
+    var polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
+    return polys.some(function (rings) { return ring(rings[0]) && !rings.slice(1).some(ring); });
+  }
+
+  /* What every page says of these statuses; a page names its own 403, 404, 409 … */
+  var STATUS_TEXT = {
+    401: "登录已失效，请重新登录后再试。",
+    429: "操作太频繁，请稍后再试。",
+    503: "系统暂时无法访问数据库，请稍后再试。"
+  };
+
+  /* An Error a person can read for an API answer that is not ok (status 0: no answer): the
+   * page's words (``own``: a table by status, or a function of the status and the answer's
+   * error), else what every page says of the status, else a general text; the API's own
+   * (English) words kept as ``detail`` for 技术信息. */
+  function apiError(status, body, own) {
+    var err = (body && body.error) || {};
+    var text = typeof own === "function" ? own(status, err) : (own || {})[status];
+    var e = new Error(text || STATUS_TEXT[status] || "操作没有成功（错误 " + status + "），请稍后再试。");
+    e.status = status;
+    e.detail = err.message || (typeof body === "string" ? body : "");
+    return e;
+  }
+
+  /* Ask the JSON API as the logged-in person (the session cookie; X-Requested-With: geo-grid,
+   * without which the API refuses a write made with it: api/auth.py, no CSRF). ``init``: method,
+   * body (sent as given), headers. The answer's JSON, or ``failure(status, body)`` thrown. */
+  function requestJSON(url, init, failure) {
+    init = init || {};
+    var headers = {"Accept": "application/json", "X-Requested-With": "geo-grid"};
+    Object.keys(init.headers || {}).forEach(function (k) { headers[k] = init.headers[k]; });
+    return global.fetch(url, {method: init.method || "GET", body: init.body, headers: headers,
+                              credentials: "same-origin"})
+      .catch(function () { throw failure(0, {error: {message: "network error"}}); })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (body) {
+          if (!r.ok) throw failure(r.status, body);
+          return body;
+        });
+      });
+  }
+
+  /* A status line: the Chinese text, and the API's own words folded under 技术信息. */
+  function say(node, text, kind, detail) {
+    if (!node) return;
+    node.className = "gg-msg" + (kind ? " gg-" + kind : "");
+    fill(node, [text || ""]);
+    if (detail) node.appendChild(el("details", {}, [el("summary", {text: "技术信息"}), el("code", {text: detail})]));
+  }
+
   global.geoGrid = {decode: decode, dataLayer: dataLayer, zoomLabels: zoomLabels,
     searchControl: searchControl, legend: legend, esc: esc, unpack: unpack,
     fieldTable: fieldTable, markerClusters: markerClusters, heatLayer: heatLayer,
     vectorTiles: vectorTiles, infoBox: infoBox, scale: scale, vectorBase: vectorBase,
-    focus: focus, compact: compact};
+    focus: focus, compact: compact, el: el, fill: fill, pointIn: pointIn, apiError: apiError,
+    requestJSON: requestJSON, say: say};
 })(window);

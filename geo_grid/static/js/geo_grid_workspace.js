@@ -28,30 +28,8 @@
   var BAND_COLOURS = {under: "#64b5f6", "in": "#81c784", over: "#e57373"};
 
   /* ------------------------------------------------------------------ DOM helpers */
-  function el(tag, attrs, children) {
-    var node = doc.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined && c !== "") {
-        node.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
-      }
-    });
-    return node;
-  }
-
-  function fill(node, children) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined && c !== "") {
-        node.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
-      }
-    });
-    return node;
-  }
+  /* geo_grid_map.js (loaded first): elements, status lines, the JSON API, point in polygon. */
+  var gg = global.geoGrid, el = gg.el, fill = gg.fill, say = gg.say, pointIn = gg.pointIn;
 
   function button(text, onClick, className) {
     var b = el("button", {type: "button", className: className || "gg-btn", text: text});
@@ -89,54 +67,33 @@
     if (!field) return undefined;
     return FIELD_TEXT[field] || FIELD_TEXT[String(field).split(".").pop()];
   }
+  /* This page's words for a status (401, 429 and 503: geoGrid.apiError's, as on every page). */
   var STATUS_TEXT = {
-    401: "登录已失效，请重新登录后再试。",
     403: "您无权修改这个区域的网格。",
     404: "没有找到方案或网格，可能已被删除。",
-    413: "提交的内容太大。",
-    429: "操作太频繁，请稍后再试。",
-    503: "系统暂时无法访问数据库，请稍后再试。"
+    413: "提交的内容太大。"
   };
 
   /* An Error a person can read: what went wrong (by status and field), the API's words kept. */
   function failure(status, body) {
-    var err = (body && body.error) || {};
-    var message = err.message || "";
-    var text;
-    if (status === 409 && /no edit left to undo/.test(message)) text = "没有可以撤销的编辑了。";
-    else if (status === 409 && /cannot be undone/.test(message)) text = "这一步编辑没有保存改前的网格，不能撤销。";
-    else if (status === 409 && err.field === "plan") text = "方案已发布或已被他人修改，请刷新页面后再试。";
-    else if (status === 409) text = fieldText(err.field) || "与现有网格冲突，请检查后再试。";
-    else if (status === 400 || status === 422) {
-      text = fieldText(err.field) || (/not clean/.test(message) ? "方案检查未通过，不能发布。" : "提交的内容有误，请检查后再试。");
-    } else text = STATUS_TEXT[status] || "操作没有成功（错误 " + status + "），请稍后再试。";
-    var e = new Error(text);
-    e.status = status;
-    e.detail = message;
-    return e;
+    return gg.apiError(status, body, function (s, err) {
+      var message = err.message || "";
+      if (s === 409 && /no edit left to undo/.test(message)) return "没有可以撤销的编辑了。";
+      if (s === 409 && /cannot be undone/.test(message)) return "这一步编辑没有保存改前的网格，不能撤销。";
+      if (s === 409 && err.field === "plan") return "方案已发布或已被他人修改，请刷新页面后再试。";
+      if (s === 409) return fieldText(err.field) || "与现有网格冲突，请检查后再试。";
+      if (s === 400 || s === 422) {
+        return fieldText(err.field) || (/not clean/.test(message) ? "方案检查未通过，不能发布。" : "提交的内容有误，请检查后再试。");
+      }
+      return STATUS_TEXT[s];
+    });
   }
 
+  /* The plan's API (``path`` under data.api); ``init.body`` is sent as JSON. */
   function api(path, init) {
     init = init || {};
-    var headers = {"Accept": "application/json", "X-Requested-With": "geo-grid"};
-    if (init.body !== undefined) headers["Content-Type"] = "application/json";
-    return global.fetch(data.api + path, {method: init.method || "GET", headers: headers,
-      credentials: "same-origin", body: init.body === undefined ? undefined : JSON.stringify(init.body)})
-      .catch(function () { throw failure(0, {error: {message: "network error"}}); })
-      .then(function (r) {
-        return r.json().catch(function () { return null; }).then(function (body) {
-          if (!r.ok) throw failure(r.status, body);
-          return body;
-        });
-      });
-  }
-
-  /* A status line: the Chinese text, and the API's own words folded under 技术信息. */
-  function say(node, text, kind, detail) {
-    if (!node) return;
-    node.className = "gg-msg" + (kind ? " gg-" + kind : "");
-    fill(node, [text || ""]);
-    if (detail) node.appendChild(el("details", {}, [el("summary", {text: "技术信息"}), el("code", {text: detail})]));
+    var json = init.body === undefined ? {} : {body: JSON.stringify(init.body), headers: {"Content-Type": "application/json"}};
+    return gg.requestJSON(data.api + path, {method: init.method, body: json.body, headers: json.headers}, failure);
   }
 
   function sayError(node, prefix, err) {
@@ -482,19 +439,6 @@
     merge: "依次点击要合并的相邻网格（同一社区），再点“预览合并”。",
     move: "先点击楼栋所在的网格，再点选要移动的楼栋，最后点“选择目标网格”。"
   };
-
-  function pointIn(x, y, geom) {
-    function ring(r) {
-      var inside = false;
-      for (var i = 0, j = r.length - 1; i < r.length; j = i++) {
-        var xi = r[i][0], yi = r[i][1], xj = r[j][0], yj = r[j][1];
-        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
-      }
-      return inside;
-    }
-    var polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
-    return polys.some(function (rings) { return ring(rings[0]) && !rings.slice(1).some(ring); });
-  }
 
   /* The grid most of ``points`` lie in, among those none of ``outside`` lies in (a split line's
    * ends are outside the grid it cuts; without such a grid, any). */
