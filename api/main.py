@@ -44,6 +44,7 @@ from geo_grid import scratch
 from geo_grid.assets import static_path
 from geo_grid.errors import BadInput
 from geo_grid.services import jobs as job_service
+from geo_grid.settings import get_settings
 
 log = logging.getLogger("geo_grid.api")
 
@@ -115,7 +116,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # stay for the life of the process (a test's next TestClient reuses them); they end with it,
     # whatever ends it, without waiting for the work they run
     await run_in_threadpool(workers.start)
-    threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
+    if get_settings().warm_up:
+        threading.Thread(target=_warm, name="geo-grid-warm", daemon=True).start()
     # job workers: threads that take queued jobs and run them in the worker processes above
     job_workers = job_service.start_workers(execute=workers.run)
     try:

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     #: GeoJSON, plan edits, batch geocode jobs, indicator reports), so that one long request does
     #: not stall the others (0: in the request's thread)
     heavy_workers: int = 2
+    #: whether the API builds its caches (locate index, geocoders, coverage pages, places) and
+    #: starts the heavy workers' imports as it starts, before the first user asks; off, each is
+    #: built by the first request that needs it (a server that only takes uploads or publishes,
+    #: or lives for seconds, spends no CPU on them)
+    warm_up: bool = True
     #: threads of the API process that take jobs (merge, accept-all, checks and fixes of big
     #: layers, batch geocodes, exports) from the queue and run them in the heavy workers above
     #: (0: none; then `geo-grid worker` processes must run them)

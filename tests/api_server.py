@@ -97,6 +97,13 @@ class ApiServer:
         self.client.close()
 
 
+#: Settings of a server for a test that needs none of the warm caches (a kill -9 mid-upload or
+#: mid-publish): no case ticker, no warm-up (its CPU, some 15 s of geocoder and page builds per
+#: server, went to every such test; the server answers the same, only its first locate or
+#: geocode builds what it needs).
+COLD = {"case_tick_seconds": "0", "warm_up": "false"}
+
+
 def start_server(
     database_url: str, home: Path, *, timeout: float = 180.0, **settings: str
 ) -> ApiServer:

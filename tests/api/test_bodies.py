@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_server import ApiServer, start_server
+from api_server import COLD, ApiServer, start_server
 
 MiB = 1024 * 1024
 #: No escalation sweep and no worker processes (api/workers.py) for a server whose memory is not
 #: measured: it starts seconds sooner without them.
-QUICK = {"case_tick_seconds": "0", "heavy_workers": "0"}
+QUICK = {**COLD, "heavy_workers": "0"}
 
 
 @pytest.fixture(scope="module")

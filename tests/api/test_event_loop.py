@@ -37,7 +37,7 @@ import geopandas as gpd
 import httpx
 import pytest
 import shapely
-from api_server import ApiServer, start_server
+from api_server import COLD, ApiServer, start_server
 from shapely.geometry import box, mapping
 
 from geo_grid.db import repos
@@ -237,7 +237,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 def test_kill_9_of_the_server_takes_its_worker_processes_along(demo_db, tmp_path) -> None:
-    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
+    server = start_server(demo_db, tmp_path / "home", **COLD)
     try:
         thread = threading.Thread(
             target=lambda: pytest.raises(

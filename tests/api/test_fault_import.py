@@ -20,7 +20,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import httpx
-from api_server import ApiServer, start_server
+from api_server import COLD, ApiServer, start_server
 from shapely.geometry import box
 from sqlalchemy import create_engine, text
 
@@ -97,7 +97,7 @@ def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) 
     published = _published()
     assert _layer_rows(layer) == (0, 0)
 
-    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
+    server = start_server(demo_db, tmp_path / "home", **COLD)
     watcher = create_engine(demo_db, isolation_level="AUTOCOMMIT")
     blocker = create_engine(demo_db).connect()
     try:
@@ -134,7 +134,7 @@ def test_kill_9_during_the_import_transaction_stores_nothing(demo_db, tmp_path) 
     assert _layer_rows(layer) == (0, 0)  # no generation, no grid of that layer
     assert _published() == published  # every layer's published generation and its grids as before
 
-    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
+    server = start_server(demo_db, tmp_path / "home", **COLD)
     try:
         response = _upload(server, layer, path)
         assert response.status_code == 201, response.text

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import psycopg2
-from api_server import ApiServer, start_server
+from api_server import COLD, ApiServer, start_server
 from sqlalchemy import make_url
 
 WAIT_S = 30.0
@@ -85,7 +85,7 @@ def _publish_in_background(server: ApiServer, plan_id: int) -> threading.Thread:
 def test_kill_9_during_publish_leaves_the_layer_as_it_was(demo_db, scratch_layer, tmp_path: Path):
     dsn = _libpq(demo_db)
     layer, published_id = scratch_layer("community_code LIKE '320113004%'")
-    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
+    server = start_server(demo_db, tmp_path / "home", **COLD)
     try:
         created = server.post("/api/v1/plans", json={"layer": layer, "note": "kill -9 test"})
         assert created.status_code == 201, created.text
@@ -135,7 +135,7 @@ def test_kill_9_during_publish_leaves_the_layer_as_it_was(demo_db, scratch_layer
         server.kill()
 
     # a restarted server publishes the same plan: nothing was left locked or half-done
-    server = start_server(demo_db, tmp_path / "home", case_tick_seconds="0")
+    server = start_server(demo_db, tmp_path / "home", **COLD)
     try:
         r = server.post(f"/api/v1/plans/{plan_id}/publish")
         assert r.status_code == 200, r.text

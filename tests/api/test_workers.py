@@ -130,3 +130,30 @@ def test_warm_is_said_only_once_every_worker_has_warmed_up(tmp_path, monkeypatch
         assert workers.warmed() and health._warm()
     finally:
         get_settings.cache_clear()
+
+
+def test_a_server_told_not_to_warm_up_builds_nothing_before_it_is_asked(
+    database_url, monkeypatch
+) -> None:
+    """``GEO_GRID_WARM_UP=false``: the server starts without the warm-up thread (a short-lived
+    server, as the kill -9 tests start, spent some 15 s of CPU on caches it never used); with the
+    default, it starts it."""
+    from fastapi.testclient import TestClient
+
+    import api.main as main
+    from geo_grid.settings import get_settings
+
+    started: list[str] = []
+    monkeypatch.setattr(main, "_warm", lambda: started.append("warm-up"))
+    monkeypatch.setenv("GEO_GRID_HEAVY_WORKERS", "0")
+    monkeypatch.setenv("GEO_GRID_JOB_WORKERS", "0")
+    try:
+        for setting, expected in (("false", []), ("true", ["warm-up"])):
+            monkeypatch.setenv("GEO_GRID_WARM_UP", setting)
+            get_settings.cache_clear()
+            started.clear()
+            with TestClient(main.app):
+                time.sleep(0.2)  # the thread, when started, has run its (recording) target
+            assert started == expected, setting
+    finally:
+        get_settings.cache_clear()
