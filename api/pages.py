@@ -25,6 +25,11 @@ __all__ = ["PAGE_ERRORS", "PAGE_PREFIXES", "error_page", "is_page_path", "wants_
 #: Paths under these prefixes are pages for people (``/cases`` and ``/plans`` are the case and plan
 #: pages; the API lives under ``/api/v1``).
 PAGE_PREFIXES: tuple[str, ...] = ("/map", "/login", "/logout", "/cases", "/plans")
+#: Paths for programs (the API, Open311, tiles, assets, the documents of the API): a browser
+#: asking there for a path that does not exist still gets JSON, as its scripts expect.
+MACHINE_PREFIXES: tuple[str, ...] = (
+    "/api", "/open311", "/tiles", "/static", "/auth", "/health", "/openapi.json", "/docs", "/redoc",
+)  # fmt: skip
 #: Statuses answered with a page on page routes (422: a page's own form or link sent a value it
 #: cannot take, e.g. a date typed as 12/1/2026 in the case list's filter).
 PAGE_ERRORS: frozenset[int] = frozenset({403, 404, 422})
@@ -63,9 +68,14 @@ def is_page_path(path: str) -> bool:
 
 
 def wants_page(request: Request) -> bool:
-    """A browser opening a page route (it accepts ``text/html``), not a script calling it."""
-    accept = request.headers.get("accept", "")
-    return is_page_path(request.url.path) and "text/html" in accept
+    """A browser opening a page route (it accepts ``text/html``), not a script calling it; or a
+    browser opening a path that is no route at all (a mistyped address, ``/nope``) outside the
+    programs' prefixes (:data:`MACHINE_PREFIXES`): a person reads the answer there too."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return False
+    path = request.url.path
+    machine = any(path == p or path.startswith(p + "/") for p in MACHINE_PREFIXES)
+    return is_page_path(path) or not machine
 
 
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:

@@ -10,8 +10,9 @@ header, the headers (never cached, no inline script) and the answer are :mod:`ap
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
@@ -27,8 +28,9 @@ from geo_grid import pages
 from geo_grid.access import Principal
 from geo_grid.cases.escalation import whistle_open
 from geo_grid.layers import UNIFIED
-from geo_grid.periods import Period, check_period, parse_day
+from geo_grid.periods import Period, check_period, days_before, parse_day
 from geo_grid.services import cases
+from geo_grid.services.maps import DEFAULT_DAYS
 
 router = APIRouter(tags=["case pages"], route_class=GuardedRoute)
 
@@ -84,11 +86,29 @@ def inbox_page(
         "start": period.start.date().isoformat() if period.start else "",
         "end": last_day.date().isoformat() if last_day else "", "grid": grid or "",
     }  # fmt: skip
+    sheet = _sheet_href(statuses, categories, overdue, period)
     return html(
         pages.inbox_page(
-            found, user=viewer(principal), nav=nav(principal, "/cases"), filters=filters
+            found,
+            user=viewer(principal),
+            nav=nav(principal, "/cases"),
+            filters=filters,
+            sheet_href=sheet,
         )
     )
+
+
+def _sheet_href(statuses: list[str], categories: list[str], overdue: bool, period: Period) -> str:
+    """The list's 导出表格 link: the spreadsheet export (``/api/v1/exports/cases.xlsx``) of the
+    cases the filters select, received in the list's period. The export takes a closed period,
+    so a list without one exports the last 30 days (as the case maps show them)."""
+    end = period.end or datetime.now(UTC).replace(microsecond=0)
+    start = period.start or days_before(end, DEFAULT_DAYS, "to")
+    query = [("from", start.isoformat()), ("to", end.isoformat())]
+    query += [("status", s) for s in statuses] + [("category", c) for c in categories]
+    if overdue:
+        query.append(("overdue", "true"))
+    return "/api/v1/exports/cases.xlsx?" + urlencode(query)
 
 
 @router.get("/cases/new", response_class=HTMLResponse)

@@ -66,12 +66,13 @@ def inbox_page(
     user: Viewer,
     nav: Sequence[NavLink],
     filters: Mapping[str, Any],
+    sheet_href: str | None = None,
 ) -> str:
     """``/cases``: the caller's boxes with counts, the filters, one page of cases.
 
     ``inbox`` is :func:`geo_grid.services.cases.inbox`'s answer; ``filters`` what the person
     asked (``statuses``, ``categories``, ``overdue``, ``start``/``end`` as ``YYYY-MM-DD``, one
-    ``grid``)."""
+    ``grid``); ``sheet_href`` the spreadsheet export of those cases (a 导出表格 link)."""
     filters = {**_NO_FILTERS, **filters}
     query = _query(filters)
     view = dict(inbox)
@@ -85,6 +86,7 @@ def inbox_page(
     return render(
         "inbox.html", title="案件列表", page="inbox", user=user, nav=nav, inbox=view,
         filters=filters, statuses=list(CASE_STATE.items()), categories=_category_groups(),
+        sheet_href=sheet_href,
     )  # fmt: skip
 
 

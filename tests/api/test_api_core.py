@@ -237,6 +237,19 @@ def test_a_body_that_is_not_json_names_the_body(client):
     assert r.status_code == 422 and r.json()["error"]["field"] == "body"
 
 
+def test_a_browser_opening_an_address_that_is_no_page_reads_chinese(client):
+    """A mistyped address (``/nope``) opened in a browser answered English JSON ("no such
+    path"); it is a person reading it: the Chinese 404 page. A program's prefix keeps JSON."""
+    html = {"accept": "text/html,application/xhtml+xml"}
+    r = client.get("/nope", headers=html)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in r.text and "返回网格地图" in r.text
+    for path in ("/api/v1/nope", "/open311/v2/nope", "/static/nope.js", "/tiles/nope"):
+        r = client.get(path, headers=html)  # JSON in the shape of its API (Open311's: a list)
+        assert r.status_code == 404 and r.headers["content-type"] == "application/json", path
+    assert client.get("/nope").json()["error"]["message"] == "no such path: /nope"  # a script
+
+
 def test_unknown_paths_and_methods_answer_in_the_error_shape(client):
     r = client.get("/api/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["message"] == "no such path: /api/v1/nope"

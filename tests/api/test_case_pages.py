@@ -224,6 +224,32 @@ def test_inbox_filters_narrow_and_paging_keeps_them(server, accounts):
     assert "例如日期请写成 2026-12-01" in american.text and 'lang="zh-CN"' in american.text
 
 
+def test_the_inbox_exports_the_cases_it_lists_as_a_spreadsheet(server, accounts):
+    """Issue 15 item 10: a case list as XLSX from the page, not by calling the API by hand."""
+    import io
+
+    import openpyxl
+
+    params = {"box": "all", "status": "closed", "category": "E0502", "from": "2026-06-01",
+              "to": "2026-12-31"}  # fmt: skip
+    with contextlib.closing(login_client(server, accounts["dispatcher"])) as client:
+        page = client.get("/cases", params=params).text
+        link = re.search(r'<a class="gg-sheet-link" href="([^"]+)" download', page)
+        assert link, "the inbox offers no 导出表格 link"
+        got = client.get(html.unescape(link[1]))
+        unfiltered = client.get("/cases", params={"box": "all"}).text
+    assert got.status_code == 200, got.text[:300]
+    assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(got.content))["案件列表"]
+    head = [c.value for c in sheet[3]]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    total = int(re.search(r'id="gg-total">(\d+)<', page)[1])
+    assert len(rows) == total > 20  # the list's cases, every page of them
+    assert {r[head.index("类别")] for r in rows} == {"占道经营"}, head
+    default = re.search(r'class="gg-sheet-link" href="([^"]+)"', unfiltered)[1]
+    assert "from=" in default and "to=" in default  # no dates typed: the last 30 days
+
+
 def test_refusals_are_chinese_pages_and_strangers_log_in_first(server, accounts, store):
     other = _rows(
         "SELECT id FROM \"case\" WHERE grid_code IS NOT NULL AND grid_code <> ALL(:g) "

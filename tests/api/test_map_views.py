@@ -214,6 +214,31 @@ def test_on_a_phone_a_grid_worker_opens_on_their_grid_and_nothing_covers_search(
     _clean(log)
 
 
+BOXES = """() => [...document.querySelectorAll(".leaflet-control")]
+  .filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0)
+  .map(e => { const b = e.getBoundingClientRect();
+    return [e.className.split(" ")[0], b.left, b.top, b.right, b.bottom]; })"""
+
+
+def test_on_a_phone_no_box_covers_another_on_the_dispatch_and_case_maps(server, cookies, tmp_path):
+    """The dispatch panel left the print button under it; the case map's summary box and its
+    folded legend sat side by side in the bottom corners, wider together than a phone."""
+    covered = {}
+    with offline_page(viewport=(390, 844), cookies=cookies["dispatcher"]) as (page, log):
+        for path, ready in (("/map/dispatch", ".gg-panel li"), ("/map/cases", ".gg-info")):
+            page.goto(server + path, timeout=180_000)
+            page.wait_for_selector(ready, timeout=60_000)
+            page.wait_for_timeout(300)
+            boxes = page.evaluate(BOXES)
+            page.screenshot(path=str(_shot(tmp_path, f"phone{path.replace('/', '_')}.png")))
+            covered[path] = [
+                (a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1 :]
+                if _overlap(a[1:], b[1:])
+            ]  # fmt: skip
+    assert covered == {"/map/dispatch": [], "/map/cases": []}, covered
+    _clean(log)
+
+
 SHEET = """() => {
   const s = document.querySelector(".gg-sheet");
   return s && {head: s.querySelector(".gg-sheet-head").innerText,

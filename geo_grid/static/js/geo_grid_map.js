@@ -466,8 +466,10 @@
   }
 
   /* A phone-sized page: the layer control folds into its button (a tap opens it, a tap on the
-   * map folds it), legends fold to their title, and the text boxes of the top-right corner move
-   * to the bottom-left one, so nothing covers the search box. Every page calls it last. */
+   * map folds it), legends fold to their title, and the text boxes of the top-right corner and
+   * the legends of the bottom-right one move to the bottom-left one, stacked (the legend above
+   * the box), so nothing covers the search box and no box covers another (two boxes side by
+   * side are wider than a phone). Every page calls it last. */
   function compact(map) {
     var root = map.getContainer();
     var layers = root.querySelector(".leaflet-control-layers");
@@ -482,7 +484,8 @@
     }
     [].forEach.call(root.querySelectorAll(".gg-legend"), function (el) { el.classList.add("gg-folded"); });
     var corner = root.querySelector(".leaflet-bottom.leaflet-left");
-    [].forEach.call(root.querySelectorAll(".leaflet-top.leaflet-right .gg-info"), function (el) {
+    [].forEach.call(root.querySelectorAll(".leaflet-top.leaflet-right .gg-info, " +
+        ".leaflet-bottom.leaflet-right .gg-legend"), function (el) {
       corner.insertBefore(el, corner.firstChild);
     });
   }
