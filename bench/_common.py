@@ -150,6 +150,20 @@ def read_library():
     return library, streets, communities
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid``, from /proc (a server's workers, a cluster's backends)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue  # exited meanwhile
+            if parent == pid:
+                out.append(int(entry.name))
+    return out
+
+
 def cpu_seconds(root: int | None) -> float:
     """CPU seconds (user + system) of a process and its descendants, from /proc (0 elsewhere)."""
     if root is None or not Path("/proc").is_dir():

@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, free_port, server_env, stop, uvicorn_command  # noqa: E402
+from _common import REPO, children, free_port, server_env, stop, uvicorn_command  # noqa: E402
 
 
 def _admin_headers() -> dict[str, str]:
@@ -55,19 +55,6 @@ def _load() -> str:
 
 
 # ------------------------------------------------------------------------------ memory
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            if parent == pid:
-                out.append(int(entry.name))
-    return out
-
-
 def _status(pid: int) -> dict[str, int]:
     out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -90,7 +77,7 @@ def memory(server: int) -> list[tuple[str, int, int]]:
         if "resource_tracker" in cmd:
             name = "resource tracker"
         rows.append((f"{name} (pid {pid})", st.get("VmRSS", 0), st.get("VmHWM", 0)))
-        todo += [(child, "worker process") for child in _children(pid)]
+        todo += [(child, "worker process") for child in children(pid)]
     return rows
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO  # noqa: E402
+from _common import REPO, children  # noqa: E402
 
 _CLK = os.sysconf("SC_CLK_TCK")
 
@@ -56,15 +56,7 @@ def _proc_cpu(pid: int, *, reaped: bool = False) -> float:
 def _postgres_cpu(postmaster: int) -> float:
     """The cluster's CPU so far: the postmaster's, its reaped backends', its live children's."""
     total = _proc_cpu(postmaster, reaped=True)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            if parent == postmaster:
-                total += _proc_cpu(int(entry.name))
-    return total
+    return total + sum(_proc_cpu(child) for child in children(postmaster))
 
 
 def _database(name: str) -> tuple[str, str]:
