@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 import pytest
-from api_server import serve_in_thread
 from auth import session_cookies
 from browser import browser_available, first_paint, offline_page, record_timing
 
@@ -33,13 +32,12 @@ MAP = "window.geoGrid.pageMap"
 
 
 @pytest.fixture(scope="module")
-def server(demo_db):
-    from api.main import app
+def store(demo_db):
+    """The demo, its caches built anew for this module (conftest's ``server`` serves it)."""
     from geo_grid.services import index
 
     index.invalidate()
-    with serve_in_thread(app) as base:
-        yield base
+    return demo_db
 
 
 @pytest.fixture(scope="module")
