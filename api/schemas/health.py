@@ -14,5 +14,5 @@ class Health(BaseModel):
     schema_revision: str | None
     grids: dict[str, int]  # per layer, every district's together
     districts: dict[str, dict[str, int]] = {}  # per district and layer
-    warm: bool  # the locate index and geocoders are built, in the server and every worker process
+    warm: bool  # the locate index and geocoders are built, and every worker process has started
     error: str | None = None  # why the database is unreachable (first line of the driver error)
