@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, children, free_port, server_env, stop, uvicorn_command  # noqa: E402
 
 
-def _admin_headers() -> dict[str, str]:
+def admin_headers() -> dict[str, str]:
     from api.auth import issue_token
     from geo_grid.access import Principal
 
@@ -50,7 +50,7 @@ def _admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _load() -> str:
+def load_average() -> str:
     return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
@@ -84,12 +84,23 @@ def memory(server: int) -> list[tuple[str, int, int]]:
 def print_memory(server: int | None, when: str) -> None:
     if server is None:
         return
-    print(f"memory {when} (load {_load()}):")
+    print(f"memory {when} (load {load_average()}):")
     for name, rss, hwm in memory(server):
         print(f"  {name:<32} VmRSS {rss:6,} MiB   VmHWM {hwm:6,} MiB")
 
 
 # ------------------------------------------------------------------------------ the server
+def served(url: str | None, warm_timeout: float, app_dir: Path = REPO):
+    """The server a bench asks: ``url`` as given (None for its process), or one started here
+    (:func:`start_server`) and warm. Prints the machine's cores and load first."""
+    print(f"{os.cpu_count()} cores, load average {load_average()}")
+    if url:
+        return None, url
+    proc, base, warm_s = start_server(warm_timeout, app_dir)
+    print(f"server warm {warm_s:.1f} s after its start (load {load_average()})")
+    return proc, base
+
+
 def start_server(timeout_s: float, app_dir: Path = REPO) -> tuple[subprocess.Popen, str, float]:
     """``uvicorn api.main:app`` as ``geo-grid serve`` runs it; returns once ``/health`` is warm."""
     port = free_port()
@@ -128,7 +139,7 @@ def batch_geocode(base: str, headers: dict, n: int, seed: int) -> None:
         took = time.perf_counter() - t
         matched = sum(1 for a in r.json().get("data", []) if a.get("status") == "matched")
         print(f"geocode batch, {label}: {n} addresses in {took:.2f} s (HTTP {r.status_code}, "
-              f"{matched} matched; load {_load()})")  # fmt: skip
+              f"{matched} matched; load {load_average()})")  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ routes
@@ -212,7 +223,7 @@ def sweep(base: str, headers: dict, district: str, limit: float, server: int | N
         rows.append((url, str(status), size, *times, *cpus))
     rows = [(*r, 0.0, 0.0) if len(r) == 5 else r for r in rows]
     print(f"GET routes on district {district}: wall cold / warm, CPU (server + PostgreSQL) cold "
-          f"/ warm (load {_load()}):")  # fmt: skip
+          f"/ warm (load {load_average()}):")  # fmt: skip
     for url, status, size, cold, warm, cpu_cold, cpu_warm in sorted(rows, key=lambda r: -r[3]):
         mark = "  > limit" if max(cold, warm) > limit else ""
         mark += " (CPU too)" if mark and max(cpu_cold, cpu_warm) > limit else ""
@@ -237,14 +248,8 @@ def main() -> int:
     ap.add_argument("--app-dir", type=Path, default=REPO, help="serve another checkout")
     args = ap.parse_args()
 
-    headers = _admin_headers()
-    proc = None
-    print(f"{os.cpu_count()} cores, load average {_load()}")
-    if args.url:
-        base = args.url
-    else:
-        proc, base, warm_s = start_server(args.warm_timeout, args.app_dir)
-        print(f"server warm {warm_s:.1f} s after its start (load {_load()})")
+    headers = admin_headers()
+    proc, base = served(args.url, args.warm_timeout, args.app_dir)
     server = proc.pid if proc else args.pid
     try:
         print_memory(server, "once warm")

@@ -20,7 +20,6 @@ then reports:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import defaultdict
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import stop  # noqa: E402
-from city_api import _admin_headers, _load, start_server  # noqa: E402
+from city_api import admin_headers, load_average, served  # noqa: E402
 
 
 def _kind(url: str) -> str:
@@ -99,14 +98,8 @@ def main() -> int:
     ap.add_argument("--shots", type=Path, default=Path(".geo-grid") / "bench-map")
     args = ap.parse_args()
 
-    headers = _admin_headers()
-    proc = None
-    print(f"{os.cpu_count()} cores, load average {_load()}")
-    if args.url:
-        base = args.url
-    else:
-        proc, base, warm_s = start_server(1800.0)
-        print(f"server warm {warm_s:.1f} s after its start")
+    headers = admin_headers()
+    proc, base = served(args.url, 1800.0)
     try:
         codes = (args.districts.split(",") if args.districts else
                  [d["code"] for d in httpx.get(f"{base}/api/v1/districts", headers=headers,
@@ -124,7 +117,7 @@ def main() -> int:
                   f"{total / 1e6:.2f} MB in all ({by_kind}); first paint "
                   f"{r['first_paint_ms'] or -1:.0f} ms, FCP {r['fcp_ms'] or -1:.0f} ms, load "
                   f"{r['load_ms'] or -1:.0f} ms; failed {len(r['failed'])}, external "
-                  f"{len(r['external'])}, console errors {len(r['errors'])} (load {_load()})")  # fmt: skip
+                  f"{len(r['external'])}, console errors {len(r['errors'])} (load {load_average()})")  # fmt: skip
             for problem in (r["failed"] + r["external"] + r["errors"])[:5]:
                 print(f"    {problem[:200]}")
         print(f"worst: first paint {worst_paint:.0f} ms (goal < 2000), page {worst_bytes / 1e6:.2f}"
