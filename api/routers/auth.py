@@ -13,6 +13,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from api import schemas
 from api.auth import COOKIE, PrincipalDep, client_address, issue_token
 from api.guard import GuardedRoute
+from api.page_shell import nav
 from api.routers.docs import FAVICON_SVG
 from geo_grid.access import ROLE_ZH
 from geo_grid.errors import TooManyAttempts, Unauthorized
@@ -42,7 +43,8 @@ async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
 @router.get("/auth/me", response_model=schemas.MeOut)
 def me(principal: PrincipalDep) -> Any:
-    """Who the credentials belong to: name, kind, role (and its Chinese label), area.
+    """Who the credentials belong to: name, kind, role (and its Chinese label), area, and the
+    pages the role may open.
 
     Works with any credential (token, API key, session cookie); a quick check that a client logged in
     as the account it meant to."""
@@ -50,6 +52,7 @@ def me(principal: PrincipalDep) -> Any:
         "name": principal.name, "kind": principal.kind, "role": principal.role,
         "role_zh": ROLE_ZH[principal.role],
         "scope": f"{principal.scope_level}:{principal.scope_code}", "grids": list(principal.grids),
+        "pages": [{"href": link.href, "label": link.label} for link in nav(principal, "")],
     }  # fmt: skip
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "KeyOut",
     "MeOut",
     "NewKeyOut",
+    "PageLinkOut",
     "ReadList",
     "ReadOut",
     "TokenOut",
@@ -110,6 +111,11 @@ class TokenOut(BaseModel):
     scope: str
 
 
+class PageLinkOut(BaseModel):
+    href: str
+    label: str
+
+
 class MeOut(BaseModel):
     name: str
     kind: str
@@ -117,3 +123,7 @@ class MeOut(BaseModel):
     role_zh: str
     scope: str
     grids: list[str]
+    pages: list[PageLinkOut] = Field(
+        description="The pages this role may open: the case and plan pages' header menu, the "
+        "map pages' 页面 menu (from the same role table)."
+    )

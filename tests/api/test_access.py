@@ -181,8 +181,11 @@ def test_password_login_gives_a_token_that_names_the_caller(anon, accounts):
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     me = anon.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+    pages = {p["href"]: p["label"] for p in me.pop("pages")}  # what the role may open
     assert me == {"name": acc.username, "kind": "user", "role": "leader", "role_zh": "领导",
                   "scope": "street:320113003", "grids": []}  # fmt: skip
+    assert pages["/map/indicators"] == "红绿指标" and pages["/cases"] == "案件列表"
+    assert "/cases/new" not in pages  # a leader reads cases and plans, files no case
     bad = anon.post("/auth/token", data={"username": acc.username, "password": "nope-nope"})
     assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"
     unknown = anon.post("/auth/token", data={"username": "ghost", "password": "nope-nope"})

@@ -248,3 +248,30 @@ def test_a_district_without_a_published_layer_does_not_stop_the_warm_up(client, 
 
     monkeypatch.setattr(maps, "render", built_again)
     assert client.get("/map").status_code == 200
+
+
+def test_the_map_pages_lead_to_the_pages_the_role_may_open(server, cookies):
+    """Login lands on /map, which had no header: a dispatcher could not reach 受理登记 or 案件列表
+    without typing the address. Every map page now folds the role's pages (those of the case
+    pages' header, from the one role table) under a 页面 button; a click opens one."""
+    import httpx
+
+    from api.page_shell import NAV
+
+    for role in ("dispatcher", "planner"):
+        session = {c["name"]: c["value"] for c in cookies[role]}
+        me = httpx.get(server + "/auth/me", cookies=session).json()
+        assert me["pages"] and {p["href"] for p in me["pages"]} <= {href for href, _ in NAV}
+        with offline_page(cookies=cookies[role], locale="zh-CN") as (page, log):
+            page.goto(server + "/map/cases" if role == "dispatcher" else server + "/map")
+            page.wait_for_selector(".gg-pages button", timeout=60_000)
+            assert not page.is_visible(".gg-pages ul")  # folded
+            page.click(".gg-pages button")
+            shown = page.locator(".gg-pages a").all_inner_texts()
+            assert shown == [p["label"] for p in me["pages"]], (role, shown)
+            if role == "dispatcher":
+                assert {"受理登记", "案件列表"} <= set(shown)
+                page.click(".gg-pages a:text('受理登记')")
+                page.wait_for_url("**/cases/new", timeout=30_000)
+        assert log.external_requests == [] and log.console_errors == [], log.console_errors
+    assert "/cases/new" not in {p["href"] for p in me["pages"]}  # the planner files no case

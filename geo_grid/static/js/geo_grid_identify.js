@@ -10,6 +10,8 @@
  * the feature clicked (its tooltip) and the links the person's role may open (meUrl tells the
  * role). While a drawing tool is in use (Leaflet.draw), clicks are the drawing's. A page opened
  * with #grid=<code> opens on that grid with its panel. Every text from an answer goes in as text.
+ * The pages the person's role may open (meUrl's ``pages``, the case pages' header menu) are a
+ * folded 页面 menu in the top right corner: the map pages, where login lands, have no header.
  */
 (function (global) {
   "use strict";
@@ -47,9 +49,34 @@
   /* The links of grid ``code`` the person may open, from the page's identify options. */
   function linksFor(code) { return shared ? shared(code) : null; }
 
+  /* The 页面 menu: a button that unfolds the links to the pages the role may open. */
+  function pagesMenu(map, pages) {
+    var control = L.control({position: "topright"});
+    control.onAdd = function () {
+      var box = L.DomUtil.create("div", "gg-pages leaflet-bar");
+      var list = el("ul", {hidden: true}, pages.map(function (p) {
+        var here = global.location && global.location.pathname === p.href;
+        return el("li", {}, [el("a", {href: p.href, text: p.label, className: here ? "gg-pages-here" : ""})]);
+      }));
+      var button = el("button", {type: "button", text: "页面", "aria-expanded": "false", title: "打开其他页面"});
+      button.addEventListener("click", function () {
+        list.hidden = !list.hidden;
+        button.setAttribute("aria-expanded", String(!list.hidden));
+      });
+      box.appendChild(button);
+      box.appendChild(list);
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    control.addTo(map);
+  }
+
   function attach(map, opts) {
     var state = {role: null, drawing: false, outline: null, seq: 0};
-    getJSON(opts.meUrl).then(function (me) { state.role = me.role; }).catch(function () { state.role = ""; });
+    getJSON(opts.meUrl).then(function (me) {
+      state.role = me.role;
+      if (me.pages && me.pages.length) pagesMenu(map, me.pages);
+    }).catch(function () { state.role = ""; });
     shared = links;
     if (opts.clicks === false) return {links: links};
     var control = L.control({position: "bottomleft"});
