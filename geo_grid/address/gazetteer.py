@@ -218,9 +218,20 @@ def community_short_name(name: str) -> str:
     return name
 
 
+#: How the names of villages end: 村委会 and 村民委员会, Inner Mongolia's 嘎查 (a herders'
+#: village) and the state farms' (农场, 牧场, 林场) branch living areas.
+RURAL_SUFFIXES = ("村委会", "村民委员会", "嘎查", "嘎查委员会", "牧场", "农场", "林场", "场生活区")
+
+
 def community_kind(name: str) -> str:
-    """Villages (村委会, 村民委员会) are ``rural``; every 社区/居委会 is ``urban``."""
-    return "rural" if name.endswith(("村委会", "村民委员会")) else "urban"
+    """Villages are ``rural`` (:data:`RURAL_SUFFIXES`); every 社区/居委会 is ``urban``.
+
+    >>> community_kind("石埠桥村村委会"), community_kind("宝力根嘎查"), community_kind("新华社区居委会")
+    ('rural', 'rural', 'urban')
+    >>> community_kind("白音锡勒牧场一分场生活区")
+    'rural'
+    """
+    return "rural" if name.endswith(RURAL_SUFFIXES) else "urban"
 
 
 def _old_names(name: str, level: str) -> tuple[str, ...]:

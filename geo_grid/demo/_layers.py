@@ -1,7 +1,9 @@
 """The four department layers, each drawn independently over the whole district (local metres).
 
 - ``urban_mgmt`` 城管: road blocks (the outline cut by the road network, small blocks merged), coded
-  CG + street code + sequence.
+  CG + street code + sequence; in open land (a district whose towns are its only built-up land)
+  the blocks outside the towns are grouped per street into cells of about
+  :data:`OPEN_LAND_CELL_M2`.
 - ``emergency`` 应急: each street split into 3–8 big grids.
 - ``ecology`` 生态环境: a belt along the river (Qixia: the Yangtze) split into shoreline segments,
   big inland cells.
@@ -30,6 +32,8 @@ __all__ = ["build_department_layers"]
 
 _DEPT = {info.key: info.department for info in BUILTIN_LAYERS}
 RIVER_BELT_M = 1800.0
+#: A 城管 grid of open land (steppe, fields between towns): what a team covers by car.
+OPEN_LAND_CELL_M2 = 100e6
 
 
 def _partition_regions(outline, regions: list, seeds: list, extra_lines=()) -> tuple[list, list]:
@@ -162,19 +166,41 @@ def _merge_small(cells: list, min_area: float) -> list:
     ]
 
 
-def _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng) -> dict:
+def _open_land_cells(blocks: list, open_land, street_local, rng) -> tuple[list, list]:
+    """The blocks of the towns, and the blocks of ``open_land`` grouped per street into cells of
+    about :data:`OPEN_LAND_CELL_M2` (k-means of their centres, each group's parts one cell)."""
+    if open_land is None or open_land.is_empty:
+        return blocks, []
+    arr = np.array(blocks, dtype=object)
+    inside = shapely.contains(open_land, shapely.point_on_surface(arr))
+    streets = np.array(_majority(list(arr[inside]), street_local))
+    opened, cells = arr[inside], []
+    for s in sorted(set(streets)):
+        mine = opened[streets == s]
+        k = int(min(len(mine), max(1, round(shapely.area(mine).sum() / OPEN_LAND_CELL_M2))))
+        cxy = shapely.get_coordinates(shapely.centroid(mine))
+        lab = part.nearest(cxy, part.weighted_kmeans(cxy, shapely.area(mine), k, rng))
+        for i in range(k):
+            cells.extend(shapely.get_parts(shapely.coverage_union_all(mine[lab == i])))
+    return list(arr[~inside]), cells
+
+
+def _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng, open_land) -> dict:
     faces, _ = part.faces_of([outline.boundary, *road_geoms], outline)
-    blocks = _merge_small(list(faces), 80_000.0)
+    blocks, open_cells = _open_land_cells(
+        _merge_small(list(faces), 80_000.0), open_land, street_local, rng
+    )
     # very large blocks (fields, river) are split so a 城管 team can still walk them
     big = [b for b in blocks if b.area > 6e6]
-    small = [b for b in blocks if b.area <= 6e6]
+    small = [b for b in blocks if b.area <= 6e6] + open_cells  # open land's cells stay whole
+    blocks = small
     if big:
         seeds = []
         for b in big:
             pts = _samples(xy, b)
             k = max(2, int(b.area // 3e6))
             seeds.append(part.weighted_kmeans(pts, np.ones(len(pts)), min(k, len(pts)), rng))
-        lines = [outline.boundary, *road_geoms]
+        lines = [outline.boundary, *road_geoms, *shapely.boundary(open_cells)]
         for b, s in zip(big, seeds, strict=True):
             lines.extend(part.voronoi_cut_lines(s, b))
         faces, fxy = part.faces_of(lines, outline)
@@ -255,9 +281,11 @@ def build_department_layers(
     """
     outline = terrain.outline
     xy = lay.sample_xy
+    built_up = terrain.built_up
+    open_land = None if built_up is None else shapely.difference(outline, built_up)
     return {
         POLITICS_LAW: _politics_law(outline, comm_local, comm_short, lay, xy, rng),
-        URBAN_MGMT: _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng),
+        URBAN_MGMT: _urban_mgmt(outline, street_local, street_name, road_geoms, xy, rng, open_land),
         EMERGENCY: _emergency(outline, street_local, street_name, xy, rng),
         ECOLOGY: _ecology(outline, terrain, street_local, xy, spec.code, spec.short, rng),
     }

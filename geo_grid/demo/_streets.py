@@ -2,7 +2,10 @@
 
 Each street gets a share of the district's land from its communities: a village (村) covers about
 five times the land of an urban community (社区), so towns with many villages are large and the
-built-up streets small. The shares are met by a capacity-constrained k-means (a power diagram:
+built-up streets small. Where that share gives an urban community more than
+:data:`URBAN_LAND_MAX_M2` (a district of steppe, desert or mountains, as Xilinhot's 14,784 km²
+for 68 communities), no street is built up throughout: each is a town in open land whose size
+follows its 社区 at that bound. The shares are met by a capacity-constrained k-means (a power diagram:
 Lloyd's algorithm with an additive weight per cell, raised while the cell is short of its share),
 which keeps cells compact. The streets with most 社区 take the cells nearest the city centre.
 Each street is then represented by a few anchors (a k-means of its cell, one anchor per ~1/10 of
@@ -32,6 +35,10 @@ __all__ = ["PlacedStreet", "place_streets"]
 
 #: Land of a village relative to an urban community.
 RURAL_LAND = 5.0
+#: The most built-up land an urban community covers (m²); Nanjing's districts give 0.4–4.1 km².
+URBAN_LAND_MAX_M2 = 5e6
+#: A town's density falls to half its peak at this many sigmas (sqrt(2 ln 2)).
+HALF_PEAK = float(np.sqrt(2 * np.log(2)))
 SAMPLES = 40_000
 ANCHORS_PER_STREET = 10
 
@@ -42,9 +49,13 @@ class PlacedStreet:
 
     share: float
     urban_share: float  # share of its communities that are 社区
+    dense: bool  # built up throughout (only 社区, and their land within URBAN_LAND_MAX_M2)
     centre: NDArray
     anchors: NDArray
     town_sigma: float
+    #: a town in open land: the radius of its built-up core (where its density is at least half
+    #: the peak's); None where the district's land is not over the bound
+    core_m: float | None = None
 
 
 def _balanced_kmeans(
@@ -84,6 +95,7 @@ def place_streets(
     urban_share = np.array([n_urban[c] / max(n_urban[c] + n_rural[c], 1) for c in codes])
 
     area = float(outline.area)
+    per_community = area / land.sum()  # m² of an urban community's land (a village: 5×)
     xy = part.lattice(outline, np.sqrt(area / SAMPLES), rng)
     k = len(codes)
     seeds = part.weighted_kmeans(xy, np.ones(len(xy)), k, rng)
@@ -104,11 +116,17 @@ def place_streets(
         centre = pts.mean(axis=0)
         centre = pts[int(((pts - centre) ** 2).sum(axis=1).argmin())]
         urban_land = share[i] * area * n_urban[code] / max(land[i], 1e-9)
+        open_land = per_community > URBAN_LAND_MAX_M2
+        if open_land:  # a town in open land: its 社区 at the bound
+            urban_land = URBAN_LAND_MAX_M2 * n_urban[code]
+        sigma = float(max(500.0, np.sqrt(urban_land / np.pi)))
         out[code] = PlacedStreet(
             share=float(share[i]),
             urban_share=float(urban_share[i]),
+            dense=bool(urban_share[i] >= 1.0 and per_community <= URBAN_LAND_MAX_M2),
             centre=centre,
             anchors=anchors,
-            town_sigma=float(max(500.0, np.sqrt(urban_land / np.pi))),
+            town_sigma=sigma,
+            core_m=HALF_PEAK * sigma if open_land else None,
         )
     return out

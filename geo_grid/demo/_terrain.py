@@ -53,6 +53,9 @@ class Terrain:
     #: predates districts; its seed alone keeps giving the same district)
     plain_seed: bool = False
     street_codes: list[str] = field(default_factory=list)
+    #: where the towns are built up when the district is open land (branch roads and road-block
+    #: 城管 grids only there; the rest of the land in big cells); None: every urban community
+    built_up: shapely.Geometry | None = None
 
 
 def local_outline(spec: DistrictSpec, frame: LocalFrame) -> shapely.Geometry:
@@ -81,8 +84,9 @@ def auto_terrain(spec: DistrictSpec, frame: LocalFrame) -> Terrain:
 
     Streets are placed by :func:`._streets.place_streets` (areas from their mix of 社区 and 村,
     urban streets facing the city centre); a street without villages is dense throughout, a street
-    with villages has a town centre whose size follows its share of 社区. No water or parks are
-    invented. Grid and address counts follow :func:`grid_estimate`; the sample lattice is fine
+    with villages has a town centre whose size follows its share of 社区. In open land (more land
+    per community than :data:`._streets.URBAN_LAND_MAX_M2`) every street is a town and
+    ``built_up`` holds their cores. No water or parks are invented. Grid and address counts follow :func:`grid_estimate`; the sample lattice is fine
     enough for ~30 points per grid.
     """
     from geo_grid.demo._streets import place_streets
@@ -96,7 +100,8 @@ def auto_terrain(spec: DistrictSpec, frame: LocalFrame) -> Terrain:
         else shapely.get_coordinates(shapely.point_on_surface(outline))[0]
     )
     placed = place_streets(outline, spec, core, np.random.default_rng([int(spec.code), 2]))
-    urban_streets = frozenset(s for s, p in placed.items() if p.urban_share >= 1.0)
+    urban_streets = frozenset(s for s, p in placed.items() if p.dense)
+    cores = [shapely.Point(p.centre).buffer(p.core_m) for p in placed.values() if p.core_m]
     town_centres = {
         s: [(float(p.centre[0]), float(p.centre[1]), p.town_sigma)]
         for s, p in placed.items()
@@ -119,6 +124,7 @@ def auto_terrain(spec: DistrictSpec, frame: LocalFrame) -> Terrain:
         lattice_m=float(np.clip(np.sqrt(area / (n_grids * 30.0)), 25.0, 70.0)),
         ecology_inland=int(np.clip(round(area / 1e6 / ECOLOGY_CELL_KM2), 12, 80)),
         street_codes=sorted(placed),
+        built_up=shapely.intersection(shapely.union_all(cores), outline) if cores else None,
     )
 
 

@@ -220,6 +220,8 @@ def generate_demo(
             if comm_kind[c] == "urban"
         ]
     )
+    if terrain.built_up is not None:  # open land: branch roads in the towns only
+        urban_local = shapely.intersection(urban_local, terrain.built_up)
     road_names, road_kinds, road_geoms = build_roads(land_for_roads, urban_local, rng, pool)
     b = build_buildings(
         lay.grid_geoms,
@@ -479,10 +481,15 @@ def iter_city(
 
 
 def generate_city(
-    city_code: str, seed: int = DEFAULT_SEED, *, processes: int | None = None
+    city_code: str,
+    seed: int = DEFAULT_SEED,
+    *,
+    processes: int | None = None,
+    codes: Sequence[str] | None = None,
 ) -> dict[str, DemoDistrict]:
-    """Every known district of a city, district code → demo (see :func:`iter_city`)."""
-    parts = iter_city(city_code, seed, processes=processes)
+    """Every known district of a city (or those in ``codes``), district code → demo (see
+    :func:`iter_city`)."""
+    parts = iter_city(city_code, seed, processes=processes, codes=codes)
     return dict(sorted((p.code, p.demo) for p in parts))
 
 

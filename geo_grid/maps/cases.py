@@ -356,6 +356,7 @@ def indicators_map(
     thresholds: Thresholds | None = None,
     area: str | None = None,
     simplify_m: float = 4.0,
+    sheet: str | None = None,
     **options: Unpack[PageOptions],
 ) -> folium.Map:
     """红绿指标: grids coloured red/yellow/green by their worst rate, with the on-time rate.
@@ -367,7 +368,8 @@ def indicators_map(
     red or yellow against which ``thresholds``, and a grid that borrows its community's colour is
     drawn paler). Grids without a colour are grey. The summary states the on-time closure rate
     (due cases closed by their deadline ÷ due cases) and how many grids are of each colour;
-    ``area`` names what the map shows (a street leader's street). ``district`` gives the metric
+    ``area`` names what the map shows (a street leader's street); ``sheet`` is the URL of the
+    same indicators as a spreadsheet (the page's 导出表格 link). ``district`` gives the metric
     CRS ``simplify_m`` is measured in, and the centre.
     """
     grids = check_frame(grids, "grids", ("code",))
@@ -406,7 +408,7 @@ def indicators_map(
         legend.append(("浅色虚线：案件过少，沿用社区或街道颜色",
                        {"color": "#555", "fillColor": "#e0e0e0", "dashArray": "4 3"}))  # fmt: skip
     info = _indicators_info(indicators, counts, sum(borrowed), period, area)
-    return page.finish(Legend("红绿指标", legend), info)
+    return page.finish(Legend("红绿指标", legend), info, sheet=sheet)
 
 
 def dispatch_map(

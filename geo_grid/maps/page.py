@@ -337,30 +337,33 @@ class Page:
         *,
         last: Sequence[Element] = (),
         control: str = "topright",
+        sheet: str | None = None,
     ) -> folium.Map:
         """The page's closing block: legend, info box (``info`` is HTML, its text escaped by the
         caller with :func:`~geo_grid.maps.elements.html_text`), ``last`` elements, the layer
         control at ``control`` (folded into its button on a phone-sized screen, where the boxes
-        of the top-right corner move to the bottom-left one: ``geoGrid.compact``), and the view
-        fitted to the framed geometries."""
+        of the top-right corner move to the bottom-left one: ``geoGrid.compact``), the export
+        buttons (with a 导出表格 link to ``sheet``, the spreadsheet of what the page shows, when
+        given), and the view fitted to the framed geometries."""
         if legend is not None:
             self.map.add_child(legend)
         if info:
             self.map.add_child(MapCall("geoGrid.infoBox", info))
         self.add(*last)
-        self.add(*self._exporter())
+        self.add(*self._exporter(sheet))
         folium.LayerControl(collapsed=False, position=control).add_to(self.map)
         self.map.add_child(MapCall("geoGrid.compact"))  # phones: the control folds, boxes move
         fit(self.map, self.framed)
         return self.map
 
-    def _exporter(self) -> tuple[Element, Element]:
+    def _exporter(self, sheet: str | None) -> tuple[Element, Element]:
         """The export buttons (``js/geo_grid_export.js``, which loads html-to-image from the
-        vendor folder beside it when first asked for a PNG): the view as a PNG, and its print
-        layout headed by the title, what it is of and the time in the district's zone."""
+        vendor folder beside it when first asked for a PNG): the view as a PNG, its print
+        layout headed by the title, what it is of and the time in the district's zone, and the
+        page's spreadsheet (``sheet``) when it has one."""
         options = {
             "title": self.title, "place": self.place, "zone": getattr(local_zone(), "key", "UTC"),
-            "zoneName": zone_name(),
+            "zoneName": zone_name(), "sheet": sheet,
         }  # fmt: skip
         return (
             Plugins(self.asset_base, (), ("js/geo_grid_export.js",)),

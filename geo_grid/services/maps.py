@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import pandas as pd
@@ -66,6 +67,8 @@ __all__ = [
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
 CACHE_SIZE = 32
+#: Where the 红绿指标 page's spreadsheet is downloaded (``api/routers/exports.py``).
+INDICATORS_SHEET = "/api/v1/exports/indicators.xlsx"
 _TILE_CACHE_SIZE = 4096
 #: Days shown by the case pages when no period is given (ending at the latest case).
 DEFAULT_DAYS = 30
@@ -301,11 +304,13 @@ def viewer_focus(district: str, area: tuple) -> dict[str, Any] | None:
 
 
 def _indicators(
-    session, asset_base: str, district: str, start=None, end=None, area=(), **_: Any
+    session, asset_base: str, district: str, start=None, end=None, area=(),
+    api_base: str | None = "", **_: Any,
 ):  # fmt: skip
     """红绿指标 as the cases service computes them (the district's thresholds); every grid
     coloured, a grid with too few cases by its community. A street or community leader's page
-    shows and names their area (``area``, as :func:`_cases` takes it)."""
+    shows and names their area (``area``, as :func:`_cases` takes it); a page with a server
+    links the same indicators as a spreadsheet."""
     from geo_grid.maps import indicators_map
     from geo_grid.services import cases
 
@@ -319,9 +324,23 @@ def _indicators(
         rows = pd.DataFrame({"code": [], "colour": []})
     return indicators_map(
         grids, rows, period=format_period(start, end), thresholds=cases.thresholds(district),
-        area=name, **_map_options(asset_base, districts.get(district),
+        area=name,
+        sheet=None if api_base is None else api_base + _indicators_sheet(district, start, end),
+        **_map_options(asset_base, districts.get(district),
                                   bounds=_area_bounds(grids, area), place=name),
     )  # fmt: skip
+
+
+def _indicators_sheet(district: str, start: datetime, end: datetime) -> str:
+    """The page's 导出表格 link: the grids' indicators of the page's period and district as a
+    spreadsheet (``GET /api/v1/exports/indicators.xlsx``, readable by the page's roles).
+
+    >>> _indicators_sheet("110101", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+    '/api/v1/exports/indicators.xlsx?level=grid&district=110101&from=2026-06-01T00%3A00%3A00%2B00%3A00&to=2026-07-01T00%3A00%3A00%2B00%3A00'
+    """
+    query = {"level": "grid", "district": district, "from": start.isoformat(),
+             "to": end.isoformat()}  # fmt: skip
+    return INDICATORS_SHEET + "?" + urlencode(query)
 
 
 def _services(session, asset_base: str, district: str, **_: Any):

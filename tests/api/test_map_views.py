@@ -257,6 +257,10 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
             page.click(".gg-export .gg-png")
         png = Path(got.value.path()).read_bytes()
         name = got.value.suggested_filename
+        with page.expect_download(timeout=120_000) as table:
+            page.click(".gg-export .gg-xlsx")
+        xlsx = Path(table.value.path()).read_bytes()
+        info = page.inner_text(".gg-info")
         page.evaluate("window.print = () => { window.__printed = (window.__printed || 0) + 1; }")
         page.click(".gg-export .gg-print")
         page.wait_for_function("window.__printed === 1", timeout=30_000)
@@ -279,4 +283,23 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
     assert sheet["legend"] and sheet["north"] and re.fullmatch(r"\d+ k?m", sheet["scale"])
     assert sheet["foot"].startswith("图幅范围：东经") and sheet["hidden"] == "none"
     assert pdf[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    _assert_sheet_agrees(xlsx, info)
     _clean(log)
+
+
+def _assert_sheet_agrees(xlsx: bytes, info: str) -> None:
+    """The page's 导出表格 link (issue 15 item 10): the leader's 红绿指标 of the page's period, the
+    grids of the street the page shows coloured in the spreadsheet as the page counts them."""
+    import io
+
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx))["红绿指标"]
+    head = [c.value for c in sheet[3]]
+    lines = info.splitlines()
+    street, period = re.search(r"红绿指标：(\S+)", lines[0])[1], lines[1].strip()
+    assert period and period in sheet["A1"].value, (period, sheet["A1"].value)
+    lights = [r[head.index("指标")] for r in sheet.iter_rows(min_row=4, values_only=True)
+              if r[head.index("所属街道")] == street]  # fmt: skip
+    counts = re.search(r"红 (\d+) · 黄 (\d+) · 绿 (\d+) 个网格", info).groups()
+    assert [lights.count(c) for c in ("红", "黄", "绿")] == [int(n) for n in counts], (info, lights)

@@ -23,7 +23,7 @@ from geo_grid.demo import (
     write_ground_truth,
 )
 from geo_grid.demo._frame import LocalFrame
-from geo_grid.demo._terrain import grid_estimate, local_outline
+from geo_grid.demo._terrain import auto_terrain, grid_estimate, local_outline
 from geo_grid.demo.districts import DATA_DIR, city_districts
 from geo_grid.errors import BadInput
 from geo_grid.layers import DEPARTMENT_LAYERS, UNIFIED
@@ -423,6 +423,33 @@ def test_bad_spec_input_names_the_field(change, field, message):
     assert err.value.field == field
 
 
+def test_open_land_has_towns_and_its_urban_mgmt_grids_are_big_cells():
+    """Issue 14: Xilinhot (14,784 km², 99 communities) got 32,808 城管 grids, every street of its
+    steppe "built up throughout" and cut by branch roads into road blocks. A district with more
+    land per community than a built-up one holds (here 6.8 km²; Nanjing's: 0.4–4.1) has towns:
+    branch roads and road blocks in their cores, big 城管 cells in the open land between them;
+    its 嘎查 are villages. Nanjing's districts are left as they were (no built-up bound)."""
+    outline, rows = _xilinhot_like()
+    spec = district_spec("152502", outline, rows, name="锡林浩特市", city="锡林郭勒盟",
+                         province="内蒙古自治区")  # fmt: skip
+    assert [c.kind for c in spec.communities].count("rural") == 3  # the 嘎查
+    frame = LocalFrame(spec.local_crs)
+    terrain = auto_terrain(spec, frame)
+    assert terrain.urban_streets == frozenset() and terrain.built_up is not None
+    assert 0.02 < terrain.built_up.area / terrain.outline.area < 0.5
+    d = generate_demo(spec, seed=3)
+    um = d.grids["urban_mgmt"]
+    local = frame.to_local(um.geometry.values)
+    in_towns = shapely.contains_xy(terrain.built_up, *shapely.get_coordinates(
+        shapely.point_on_surface(local)).T)  # fmt: skip
+    open_cells = shapely.area(local[~in_towns])
+    assert 1 <= len(open_cells) <= 2 * len(spec.streets), open_cells  # a street's few cells
+    assert open_cells.sum() > 0.5 * terrain.outline.area
+    assert shapely.area(local[in_towns]).max() < 6e6  # road blocks, the big ones split
+    assert um["code"].str.fullmatch(r"CG152502\d{6}").all()
+    assert auto_terrain(load_district("320117"), frame).built_up is None  # Lishui: 4.1 km²
+
+
 def test_a_municipal_district_has_no_city_level():
     outline, rows = _xilinhot_like()
     spec = district_spec("152502", outline, rows, name="东城区", city=None, province="北京市")
@@ -447,16 +474,24 @@ def test_nanjing_counts_add_up():
     assert {s.local_crs for s in specs} == {"EPSG:4549"}
 
 
+#: Nanjing's districts the test generates in full beside Qixia: the smallest inner-city one, a
+#: mixed one across the Yangtze and the most rural one (the whole city is ``demo load --city
+#: 3201``, measured by bench/city_api.py; each district's counts are in docs/scaling.md).
+CITY_SAMPLE = ("320102", "320111", "320118")
+
+
 @pytest.mark.slow
-def test_all_eleven_nanjing_districts_generate(demo):
-    """Each of Nanjing's districts generates, nests, carries its prefix and has over-filled grids;
-    the city has ≥ 10,000 unified grids and about 1.2 million addresses; and a seed gives the
-    same district again (Qixia, generated here in a worker process, is the session's)."""
-    city = generate_city("3201")
-    assert sorted(city) == city_districts("3201")
-    for code, d in city.items():
+def test_nanjing_districts_generate_in_worker_processes(demo):
+    """An inner-city, a mixed and a rural district of Nanjing generate, nest, carry their prefix,
+    have over-filled grids and department layers of their size; and a seed gives the same
+    district again in a worker process (Qixia, against the session's)."""
+    city = generate_city("3201", codes=(*CITY_SAMPLE, "320113"), processes=2)
+    assert sorted(city) == sorted((*CITY_SAMPLE, "320113"))
+    for code in CITY_SAMPLE:
+        d = city[code]
         assert d.code == code and len(d.streets) == len(d.spec.streets)
         u = d.grids[UNIFIED]
+        assert len(u) == max(grid_estimate(d.spec), len(d.spec.communities))
         assert (u["code"].str[:12] == u["community_code"]).all()
         assert bool(shapely.coverage_is_valid(u.geometry.values)), code
         comm = d.communities.set_index("code").geometry
@@ -464,8 +499,6 @@ def test_all_eleven_nanjing_districts_generate(demo):
         assert d.addresses["full_text"].str.startswith(d.spec.prefix).all()
         assert len(d.overfilled) >= 3 and len(d.defects) == 27
         _check_departments(d)
-    assert sum(len(d.grids[UNIFIED]) for d in city.values()) >= 10_000
-    assert 1_000_000 <= sum(len(d.addresses) for d in city.values()) <= 1_400_000
     _same_demo(city["320113"], demo)  # the session's generate_demo(), generated again
 
 

@@ -46,7 +46,8 @@
   function fixed(v) { return v.toFixed(4); }
 
   /* The export buttons, and the sheet both exports lay out. opts: title, place (the district or
-   * the viewer's area), zone (IANA), zoneName (北京时间). */
+   * the viewer's area), zone (IANA), zoneName (北京时间), sheet (the URL of the page's spreadsheet,
+   * or null: then no 导出表格 link). */
   function exporter(map, opts) {
     var sheet = null, north = null, saved = null;
 
@@ -132,7 +133,9 @@
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "gg-export leaflet-bar gg-noprint");
       div.innerHTML = '<button type="button" class="gg-png" title="把当前视图存为图片">导出图片</button>' +
-        '<button type="button" class="gg-print" title="打印当前视图，或另存为 PDF 文件">打印</button>';
+        '<button type="button" class="gg-print" title="打印当前视图，或另存为 PDF 文件">打印</button>' +
+        (opts.sheet ? '<a class="gg-xlsx" href="' + esc(opts.sheet) + '" download ' +
+          'title="下载本页数据的 Excel 表格">导出表格</a>' : "");
       L.DomEvent.disableClickPropagation(div);
       var pngButton = div.querySelector(".gg-png");
       pngButton.addEventListener("click", function () { png(pngButton); });
