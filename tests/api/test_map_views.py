@@ -15,6 +15,7 @@ legend, scale and north arrow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -303,3 +304,139 @@ def _assert_sheet_agrees(xlsx: bytes, info: str) -> None:
               if r[head.index("所属街道")] == street]  # fmt: skip
     counts = re.search(r"红 (\d+) · 黄 (\d+) · 绿 (\d+) 个网格", info).groups()
     assert [lights.count(c) for c in ("红", "黄", "绿")] == [int(n) for n in counts], (info, lights)
+
+
+# ------------------------------------------------------------------ the base map, served live
+def _png() -> bytes:
+    """A 256 × 256 light-grey PNG tile (zlib and struct: no image library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\xdd\xdd\xdd" * 256 for _ in range(256))
+    head = struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(rows)) + (
+        chunk(b"IEND", b""))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _tile_server():
+    """An intranet tile server on 127.0.0.1: answers every GET with a tile, records its path."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+    tile = _png()
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile)))
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _tile_box(z: int, x: int, y: int, matrix: str) -> tuple[float, float, float, float]:
+    """A tile's lon/lat box: Web Mercator (XYZ, 天地图 ``w``) or 天地图's ``c`` matrix (level L
+    has 2^L × 2^(L-1) tiles of 360/2^L degrees, from 180°W, 90°N)."""
+    import math
+
+    if matrix == "c":
+        deg = 360 / 2**z
+        return (-180 + x * deg, 90 - (y + 1) * deg, -180 + (x + 1) * deg, 90 - y * deg)
+    n = 2**z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return (x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y))
+
+
+def _requested(seen: list[str]) -> dict[str, list[tuple]]:
+    """Layer (天地图 service or ``xyz``) → the (z, x, y, matrix, key) of each tile asked for."""
+    from urllib.parse import parse_qs, urlsplit
+
+    out: dict[str, list[tuple]] = {}
+    for path in seen:
+        url = urlsplit(path)
+        xyz = re.fullmatch(r"/xyz/(\d+)/(\d+)/(\d+)\.png", url.path)
+        if xyz:
+            out.setdefault("xyz", []).append((*map(int, xyz.groups()), "w", None))
+            continue
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        out.setdefault(url.path, []).append((int(q["TILEMATRIX"]), int(q["TILECOL"]),
+                                             int(q["TILEROW"]), q["TILEMATRIXSET"], q.get("tk")))  # fmt: skip
+    return out
+
+
+BASES = {  # setting → the services its tiles come from, and their tile matrix
+    "tianditu:vec webmercator": ({"/vec_w/wmts", "/cva_w/wmts"}, "w"),
+    "tianditu:img cgcs2000": ({"/img_c/wmts", "/cia_c/wmts"}, "c"),
+    "xyz webmercator": ({"xyz"}, "w"),
+}
+
+
+def test_tianditu_and_xyz_tiles_are_asked_for_the_district_and_drawn(
+    server, cookies, monkeypatch, tmp_path
+):
+    """Issue 15 item 7, live: the coverage page over an intranet's 天地图 copy (vector in Web
+    Mercator, imagery in CGCS2000 with its annotation) and over an XYZ server. The browser asks
+    the intranet's host for tiles that cover the district, with the key, draws them, and sees
+    no error; Leaflet's credit links nowhere."""
+    from geo_grid.services import districts, maps
+    from geo_grid.settings import get_settings
+
+    lon, lat = districts.get("320113").centre
+    with _tile_server() as (host, seen):
+        for setting, (services, matrix) in BASES.items():
+            preset, projection = setting.split()
+            monkeypatch.setenv("GEO_GRID_TILES_URL", f"{host}/xyz/{{z}}/{{x}}/{{y}}.png"
+                               if preset == "xyz" else preset)  # fmt: skip
+            monkeypatch.setenv("GEO_GRID_TILES_KEY", "intranet-key")
+            monkeypatch.setenv("GEO_GRID_TILES_HOST", host)
+            monkeypatch.setenv("GEO_GRID_TILES_PROJECTION", projection)
+            get_settings.cache_clear()
+            try:
+                html = maps.render("coverage", "/static", {"district": "320113"})
+            finally:
+                monkeypatch.undo()
+                get_settings.cache_clear()
+            seen.clear()
+            with offline_page(cookies=cookies["dispatcher"]) as (page, log):
+                page.route(server + "/basemap-test", lambda r, h=html: r.fulfill(
+                    body=h, content_type="text/html; charset=utf-8"))  # fmt: skip
+                page.goto(server + "/basemap-test", timeout=180_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('.leaflet-tile-loaded').length >= 4",
+                    timeout=60_000,
+                )
+                credit = page.inner_html(".leaflet-control-attribution")
+                page.screenshot(path=str(_shot(tmp_path, f"base_{setting.replace(' ', '_')}.png")))
+            asked = _requested(seen)
+            assert set(asked) == services, (setting, sorted(asked))
+            for service, tiles in asked.items():
+                boxes = [_tile_box(z, x, y, m) for z, x, y, m, _ in tiles]
+                assert {m for *_, m, _ in tiles} == {matrix}, (setting, service)
+                assert any(b[0] <= lon <= b[2] and b[1] <= lat <= b[3] for b in boxes), (
+                    setting, service, lon, lat, tiles[:4])  # fmt: skip
+                if service != "xyz":
+                    assert {k for *_, k in tiles} == {"intranet-key"}, (setting, service)
+            assert "leafletjs.com" not in credit and "Leaflet" in credit, credit
+            _clean(log)

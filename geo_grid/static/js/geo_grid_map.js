@@ -436,6 +436,8 @@
    * Every page calls it once: it also makes this map the page's (geoGrid.pageMap). */
   function scale(map) {
     global.geoGrid.pageMap = map;
+    // Leaflet's credit as text: its default links to leafletjs.com, which an intranet cannot open
+    if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
     return L.control.scale({metric: true, imperial: false, maxWidth: 160}).addTo(map);
   }
 
