@@ -139,9 +139,20 @@ TOOLTIPS = """() => {
 }"""
 
 
+def _demo_month() -> str:
+    """The query of the demo's last 30 days of cases (they end at this UTC midnight): the page's
+    own default, the 30 days up to the latest case, follows whatever case another module of the
+    session filed last."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import urlencode
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return urlencode({"from": (end - timedelta(days=30)).isoformat(), "to": end.isoformat()})
+
+
 def test_a_street_leaders_indicators_name_the_street_and_say_why(server, cookies, tmp_path):
     with offline_page(cookies=cookies["leader"]) as (page, log):
-        page.goto(server + "/map/indicators", timeout=180_000)
+        page.goto(server + "/map/indicators?" + _demo_month(), timeout=180_000)
         page.wait_for_selector(".gg-info h3", timeout=60_000)
         _paint("/map/indicators", "leader", "desk", page, "first request")
         heading = page.inner_text(".gg-info h3")
