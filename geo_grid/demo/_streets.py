@@ -4,8 +4,9 @@ Each street gets a share of the district's land from its communities: a village 
 five times the land of an urban community (社区), so towns with many villages are large and the
 built-up streets small. Where that share gives an urban community more than
 :data:`URBAN_LAND_MAX_M2` (a district of steppe, desert or mountains, as Xilinhot's 14,784 km²
-for 68 communities), no street is built up throughout: each is a town in open land whose size
-follows its 社区 at that bound. The shares are met by a capacity-constrained k-means (a power diagram:
+for 99 communities), no street is built up throughout: each is a town in open land whose size
+follows its 社区 at that bound. The shares are met by a capacity-constrained k-means (a power
+diagram:
 Lloyd's algorithm with an additive weight per cell, raised while the cell is short of its share),
 which keeps cells compact. The streets with most 社区 take the cells nearest the city centre.
 Each street is then represented by a few anchors (a k-means of its cell, one anchor per ~1/10 of

@@ -86,7 +86,8 @@ def auto_terrain(spec: DistrictSpec, frame: LocalFrame) -> Terrain:
     urban streets facing the city centre); a street without villages is dense throughout, a street
     with villages has a town centre whose size follows its share of 社区. In open land (more land
     per community than :data:`._streets.URBAN_LAND_MAX_M2`) every street is a town and
-    ``built_up`` holds their cores. No water or parks are invented. Grid and address counts follow :func:`grid_estimate`; the sample lattice is fine
+    ``built_up`` holds their cores. No water or parks are invented. Grid and address counts
+    follow :func:`grid_estimate`; the sample lattice is fine
     enough for ~30 points per grid.
     """
     from geo_grid.demo._streets import place_streets
