@@ -301,24 +301,29 @@ def test_indicators_over_a_private_period(store, inside):
 
 
 def test_load_demo_cases_small(store, demo):
+    """In a copy of the store: the load replaces every case, and later modules of this process
+    (the street leader's 红绿指标 page) read the demo's last 30 days of cases."""
+    from db_copy import copied_database
+
     from geo_grid.db import repos
 
-    with session_scope() as s:  # an empty case log (other districts' too): the load replaces it
-        repos.cases.reset_cases(s)
-    result = cases.load_demo_cases(demo=demo, n=400, end=datetime(2026, 6, 1, tzinfo=UTC))
+    with copied_database(store, "small_cases"):
+        with session_scope() as s:  # an empty case log (other districts' too): the load replaces it
+            repos.cases.reset_cases(s)
+        result = cases.load_demo_cases(demo=demo, n=400, end=datetime(2026, 6, 1, tzinfo=UTC))
+        with session_scope() as s:
+            n = s.execute(text('SELECT count(*) FROM "case"')).scalar()
+            bad = s.execute(
+                text("""SELECT count(*) FROM "case" c WHERE c.status <> (
+                            SELECT to_status FROM case_event e WHERE e.case_id = c.id
+                            AND e.action NOT IN ('contact', 'comment', 'escalate')
+                            ORDER BY at DESC, id DESC LIMIT 1)""")
+            ).scalar()
+        rows = cases.indicators(
+            "street", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
+        )
     assert result["cases"] == 400 and result["events"] > 400 * 5
-    with session_scope() as s:
-        n = s.execute(text('SELECT count(*) FROM "case"')).scalar()
-        bad = s.execute(
-            text("""SELECT count(*) FROM "case" c WHERE c.status <> (
-                        SELECT to_status FROM case_event e WHERE e.case_id = c.id
-                        AND e.action NOT IN ('contact', 'comment', 'escalate')
-                        ORDER BY at DESC, id DESC LIMIT 1)""")
-        ).scalar()
     assert n == 400 and bad == 0
-    rows = cases.indicators(
-        "street", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)
-    )
     assert rows and {r["colour"] for r in rows} <= {"green", "yellow", "red", None}
 
 
