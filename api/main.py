@@ -85,6 +85,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
             gc.collect()
             gc.freeze()
             workers.warm(workers.preload)  # every worker started and its imports done
+            _warm_after(identify_links())
             return
         except UNREACHABLE as exc:
             if not logged:
@@ -95,6 +96,20 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         except Exception as exc:  # noqa: BLE001 (warming is best effort)
             log.warning("warm-up skipped: %s", exc)
             return
+
+
+def _warm_after(links) -> None:
+    """Once the server says it is warm: each district's service-station page (the other page
+    of a whole district that every viewer shares, 3-5 s of CPU on a district of the city), then
+    every district's base map in every worker process (:func:`api.workers.preload_base_maps`).
+    A page a user asks for meanwhile is built for them as before."""
+    from geo_grid.errors import NotFound
+    from geo_grid.services import districts, maps
+
+    for code in districts.profiles():  # the very page /map/services serves (its cache key)
+        with contextlib.suppress(NotFound, BadInput):
+            maps.page("services", district=code, build_in=workers.run, links=links)
+    workers.warm(workers.preload_base_maps)
 
 
 #: How often a thread holding the GIL is asked to let another run (Python's default: 5 ms). Work

@@ -154,11 +154,14 @@ def _values(base: str, headers: dict, district: str) -> dict[str, str]:
     x = int((lon + 180) / 360 * 2**z)
     y = int((1 - np.log(np.tan(np.radians(lat)) + 1 / np.cos(np.radians(lat))) / np.pi) / 2 * 2**z)
     case = get("/api/v1/cases", district=district, limit=1).json()["data"][0]
-    plan = httpx.post(f"{base}/api/v1/plans", json={"layer": "unified", "district": district},
-                      headers=headers, timeout=600).json()  # fmt: skip
-    job = httpx.post(f"{base}/api/v1/layers/unified/exports",
-                     json={"format": "geojson", "district": district}, headers=headers,
-                     timeout=60).json()  # fmt: skip
+    made = httpx.post(f"{base}/api/v1/plans", json={"layer": "unified"},
+                      params={"district": district}, headers=headers, timeout=600)  # fmt: skip
+    assert made.status_code == 201, f"plan refused: {made.status_code} {made.text[:300]}"
+    plan = made.json()
+    answer = httpx.post(f"{base}/api/v1/layers/unified/exports", json={"format": "geojson"},
+                        params={"district": district}, headers=headers, timeout=60)  # fmt: skip
+    assert answer.status_code == 202, f"export refused: {answer.status_code} {answer.text[:300]}"
+    job = answer.json()
     deadline = time.monotonic() + 600
     while get(f"/api/v1/jobs/{job['id']}").json()["status"] not in ("done", "failed"):
         assert time.monotonic() < deadline, "the export job did not end"

@@ -136,7 +136,9 @@ def indicators_workbook(
     book = sheet.parent
     book.remove(book.worksheets[0])  # the default empty sheet
     rates = set(RATES)
-    for row in rows:
+    # the row each unit lands on, counted here: ``sheet.max_row`` scans every cell written so
+    # far (1.3 s of CPU for a district's 1,700 grids)
+    for at, row in enumerate(rows, start=sheet.max_row + 1):
         colour = row.get("colour")
         cells = [row.get("code"), names.get(str(row.get("code"))),
                  names.get(str(row.get("community_code"))), names.get(str(row.get("street_code")))]  # fmt: skip
@@ -153,7 +155,7 @@ def indicators_workbook(
                 cells.append(row.get(key))
         sheet.append(cells)
         if colour in _FILLS:
-            sheet.cell(sheet.max_row, 5).fill = _FILLS[colour]
+            sheet.cell(at, 5).fill = _FILLS[colour]
     for i, (key, _) in enumerate(INDICATOR_COLUMNS, start=5):
         if key in rates:
             for (cell,) in sheet.iter_rows(min_row=4, min_col=i, max_col=i):

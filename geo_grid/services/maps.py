@@ -66,7 +66,9 @@ __all__ = [
 ]
 
 KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "grid", "plan")
-CACHE_SIZE = 32
+#: Pages kept (0.3-1.2 MB each on a district of the city): the warm-up alone builds two per
+#: district (coverage, services), 22 for Nanjing's eleven, and must leave room for the rest.
+CACHE_SIZE = 64
 #: Where the 红绿指标 page's spreadsheet is downloaded (``api/routers/exports.py``).
 INDICATORS_SHEET = "/api/v1/exports/indicators.xlsx"
 _TILE_CACHE_SIZE = 4096

@@ -24,12 +24,14 @@ locate index reloads by itself (its key is the set of published generations).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -181,7 +183,7 @@ def _context(
     )
     return plans.PlanContext(
         communities=admin[["code", "kind", "geometry"]],
-        buildings=repos.plans.read_buildings(session, district=profile.code, bbox=bbox),
+        buildings=_buildings(session, profile.code, bbox),
         addresses=repos.plans.read_addresses(session, district=profile.code, bbox=bbox)
         if points
         else None,
@@ -197,6 +199,36 @@ def _context(
         unified_codes=unified,
         reserved_codes=frozenset(reserved),
     )
+
+
+#: Each district's building footprints as last read, with the reference-data version they were
+#: read at (:func:`geo_grid.services.index.touch`: a store of the district's buildings changes
+#: it in the same transaction). Suggestions weigh every building of the district on each call:
+#: reading Jiangning's 128,000 footprints was 1.3 of the 2.2 s of a ``GET …/suggest``.
+_BUILDINGS: OrderedDict[str, tuple[str | None, gpd.GeoDataFrame]] = OrderedDict()
+_BUILDINGS_KEPT = 2
+
+
+def _buildings(session, district: str, bbox: tuple[float, ...] | None) -> gpd.GeoDataFrame:
+    """The footprints of ``district`` whose bounding box meets ``bbox`` (all when None), in
+    code order, read once per version: what ``repos.plans.read_buildings`` answers, but for
+    footprints within PostGIS's float4 rounding of a bbox edge (``&&`` may take them; a plan's
+    bbox is its communities' widened by 1e-4°, so they lie outside every community)."""
+    from geo_grid.services.index import REFERENCE_KEY
+
+    version = repos.store.get_meta(session, f"{REFERENCE_KEY}{district}")
+    kept = _BUILDINGS.get(district)
+    if kept is None or kept[0] != version:
+        kept = (version, repos.plans.read_buildings(session, district=district))
+        _BUILDINGS[district] = kept
+    _BUILDINGS.move_to_end(district)
+    while len(_BUILDINGS) > _BUILDINGS_KEPT:
+        _BUILDINGS.popitem(last=False)
+    frame = kept[1]
+    if bbox is None or frame.empty:
+        return frame.copy()
+    hits = np.sort(frame.sindex.query(shapely.box(*bbox)))  # bounding boxes meet, as ``&&``
+    return frame.iloc[hits].reset_index(drop=True)
 
 
 def _communities_of(grids: gpd.GeoDataFrame, op: str, params: Mapping[str, Any]) -> list[str]:
