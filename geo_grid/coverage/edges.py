@@ -200,7 +200,16 @@ class Segments:
         >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
         >>> int(seg.matched().sum()), int(Segments.of([shapely.box(0, 0, 1, 1)] * 2).matched().sum())
         (2, 0)
+
+        Computed once per ``Segments`` (the suspects and the check's edges both ask): do not
+        modify the returned mask.
         """
+        if "matched" not in self._cache:
+            self._cache["matched"] = self._matched()
+            self._cache["matched"].flags.writeable = False
+        return self._cache["matched"]
+
+    def _matched(self) -> NDArray:
         n = len(self)
         out = np.zeros(n, dtype=bool)
         if n < 2:

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, parent_index
-from geo_grid.coverage.polygons import polygonal, polygonal_all, union_of, widths
+from geo_grid.coverage.polygons import polygonal_all, union_of, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["Nesting", "nesting_defects"]
@@ -94,8 +94,9 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     out_idx = idx[~inside]
     if len(out_idx) == 0:
         return [], out_idx
-    outside = shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
-    outside = np.asarray([polygonal(g) for g in outside], dtype=object)
+    outside = polygonal_all(
+        shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
+    )
     outside_m = nest.measure(outside)
     oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
     ow = widths(outside_m)

@@ -1,5 +1,6 @@
-"""GEOS's edge pass run on suspects only gives the whole-layer pass's edges, and the check the
-same defects, on damaged layers of every shape the argument of ``geo_grid.coverage.suspects``
+"""GEOS's edge pass run on suspects only gives the whole-layer pass's edges, the suspects' open
+segments hold them, and the check (which runs no GEOS pass) finds the same defects as with the
+whole-layer pass's edges, on damaged layers of every shape the argument of ``geo_grid.coverage.suspects``
 must cover: overlaps, gaps, duplicates, T-junctions, grids touching at a point from outside
 and from inside, holes pinched against the shell, islands filling a hole, multi-part grids."""
 
@@ -16,9 +17,8 @@ from sample_places import QIXIA_FRAME
 
 import geo_grid.coverage.layer as layer_module
 from geo_grid.coverage import check_coverage
-from geo_grid.coverage import suspects as suspects_module
 from geo_grid.coverage.edges import Segments, occurs_once
-from geo_grid.coverage.suspects import invalid_edges, suspects
+from geo_grid.coverage.suspects import invalid_edges, suspect_edges, suspects
 from geo_grid.testing import PERTURBATIONS, defect_rows, perturb, voronoi_layer
 
 LOCAL = "EPSG:4549"
@@ -30,8 +30,9 @@ def _whole(geoms):
 
 
 def assert_same_edges(geoms) -> None:
-    """Every flagged grid is a suspect or a duplicate, and GEOS on the suspects gives the same
-    edges (the same lines: a duplicate's are its segments, not merged into runs)."""
+    """Every flagged grid is a suspect or a duplicate, GEOS on the suspects gives the same
+    edges (the same lines: a duplicate's are its segments, not merged into runs), and the lines
+    :func:`suspect_edges` gives each flagged grid hold its edges."""
     geoms = np.asarray(geoms, dtype=object)
     whole = _whole(geoms)
     flagged = ~shapely.is_empty(whole)
@@ -41,6 +42,9 @@ def assert_same_edges(geoms) -> None:
     assert np.array_equal(~shapely.is_empty(fast), flagged)
     assert shapely.equals(fast[flagged], whole[flagged]).all()
     assert suspect[flagged & ~_all_twice_drawn(geoms)].all()
+    lines = suspect_edges(geoms, seg, tree)  # what the check uses instead of GEOS's edges
+    assert not shapely.is_empty(lines[flagged]).any()
+    assert shapely.covers(lines[flagged], whole[flagged]).all()
 
 
 def _all_twice_drawn(geoms) -> np.ndarray:
@@ -175,14 +179,13 @@ def test_each_case_of_the_argument():
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(16, 49), hurts=damage)
 def test_the_check_finds_the_same_defects_as_with_the_whole_layer_pass(seed, n, hurts):
-    """check_coverage with the suspects' GEOS pass and with the whole-layer pass (the check
-    before this change) reports the same defects."""
+    """check_coverage from segment keys alone (:func:`suspect_edges`) and with the whole-layer
+    GEOS pass's edges (the check before the suspects work) reports the same defects."""
     geoms = _damaged_voronoi(seed, n, hurts)
     assume(bool(shapely.is_valid(geoms).all()))
     frame = gpd.GeoDataFrame(
         {"code": [f"G{i}" for i in range(len(geoms))]}, geometry=geoms, crs=LOCAL
     )
-    with patch.object(suspects_module, "WHOLE_LAYER", np.inf):
-        fast = defect_rows(check_coverage(frame))
-    with patch.object(layer_module, "invalid_edges", lambda g, _s, _t: _whole(g)):
+    fast = defect_rows(check_coverage(frame))
+    with patch.object(layer_module, "suspect_edges", lambda g, _s, _t: _whole(g)):
         assert fast == defect_rows(check_coverage(frame))
