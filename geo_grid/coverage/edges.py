@@ -151,22 +151,19 @@ class Segments:
         return len(self.owner)
 
     @classmethod
-    def of(cls, geoms) -> Segments:
-        """Segments of (multi)polygons, interior on the right; None and empty ones have none."""
+    def of(cls, geoms, *, valid: bool = False) -> Segments:
+        """Segments of (multi)polygons, interior on the right; None and empty ones have none.
+
+        ``valid``: the polygons are valid (their rings do not cross themselves), so a one-ring
+        polygon's orientation can come from its signed area (:func:`_simple_rings`)."""
         arr = np.asarray(geoms, dtype=object)
-        parts, part_of = shapely.get_parts(arr, return_index=True)
-        rings, ring_of = shapely.get_rings(parts, return_index=True)
-        first = np.r_[True, ring_of[1:] != ring_of[:-1]]  # a polygon's first ring is its shell
-        flip = shapely.is_ccw(rings) == first  # shells must run clockwise, holes anti-clockwise
-        xy, at = shapely.get_coordinates(rings, return_index=True)
-        pk = _point_keys(xy)
+        xy, pk, at, flip, rings, ring_owner = _ring_table(arr, valid)
         same_ring = at[:-1] == at[1:]
         i = np.flatnonzero(same_ring & (pk[:-1] != pk[1:]))
         ring = at[i]
         swap = flip[ring]
         ia, ib = np.where(swap, i + 1, i), np.where(swap, i, i + 1)
         pa, pb = pk[ia], pk[ib]
-        ring_owner = part_of[ring_of]
         owner = ring_owner[ring]
         repeated = np.unique(ring_owner[at[:-1][same_ring & (pk[:-1] == pk[1:])]])
         keys = _segment_keys(pa, pb), _segment_keys(pb, pa)
@@ -295,6 +292,80 @@ class Segments:
     def frame(self) -> pd.DataFrame:
         """``key``/``owner`` rows, for joins on small subsets."""
         return pd.DataFrame({"key": self.key, "grid": self.owner})
+
+
+def _ring_table(arr: NDArray, valid: bool) -> tuple[NDArray, ...]:
+    """The rings of polygons ``arr`` in order: their coordinates and point keys, the ring of each
+    coordinate, whether each ring must be reversed (shells run clockwise, holes anti-clockwise),
+    the rings (None where not built) and the polygon of each ring.
+
+    With ``valid`` polygons, one whose coordinates come back to the first only at the end has
+    one ring (a valid ring does not touch itself; a second ring would close on its own first
+    point), and no ring is built for it: copying every grid's part and ring out of a
+    10,000-grid layer cost more than the rest of the segment table."""
+    if valid:
+        xy, of = shapely.get_coordinates(arr, return_index=True)
+        pk = _point_keys(xy)
+        one = _one_ring(pk, of, len(arr))
+    else:
+        one = np.zeros(len(arr), dtype=bool)
+    other = np.flatnonzero(~one)
+    parts, part_of = shapely.get_parts(arr[other], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    first = np.r_[True, ring_of[1:] != ring_of[:-1]]  # a polygon's first ring is its shell
+    if not one.any():
+        xy, at = shapely.get_coordinates(rings, return_index=True)
+        flip = shapely.is_ccw(rings) == first
+        return xy, _point_keys(xy), at, flip, rings, other[part_of[ring_of]]
+    single = np.flatnonzero(one)
+    owner = np.r_[single, other[part_of[ring_of]]]
+    order = np.argsort(owner, kind="stable")  # rings polygon by polygon, as get_coordinates
+    is_one = np.r_[np.ones(len(single), dtype=bool), np.zeros(len(rings), dtype=bool)][order]
+    size = np.r_[np.bincount(of, minlength=len(arr))[single], shapely.get_num_coordinates(rings)]
+    at = np.repeat(np.arange(len(order)), size[order])
+    ccw = np.r_[np.zeros(len(single), dtype=bool), shapely.is_ccw(rings)][order]
+    ccw[is_one] = _simple_rings(xy, at, len(order), np.flatnonzero(is_one))
+    shell = np.r_[np.ones(len(single), dtype=bool), first][order]
+    built = np.full(len(order), None, dtype=object)
+    built[~is_one] = rings[order[~is_one] - len(single)]
+    return xy, pk, at, ccw == shell, built, owner[order]
+
+
+def _one_ring(pk: NDArray, of: NDArray, n: int) -> NDArray:
+    """Polygons (of ``n``; ``pk`` the keys of their coordinates, ``of`` the polygon of each) whose
+    coordinates meet their first point again only at the last."""
+    if len(pk) == 0:
+        return np.zeros(n, dtype=bool)
+    start = np.searchsorted(of, np.arange(n))
+    has = np.bincount(of, minlength=n) > 0
+    first = pk[np.minimum(start, len(pk) - 1)]
+    again = np.bincount(of[1:][(pk[1:] == first[of[1:]]) & (of[1:] == of[:-1])], minlength=n)
+    last = pk[np.maximum(start + np.bincount(of, minlength=n) - 1, 0)]
+    return has & (again == 1) & (last == first)
+
+
+def _simple_rings(xy: NDArray, at: NDArray, n: int, which: NDArray) -> NDArray:
+    """Whether each ring ``which`` (of ``n`` rings: coordinates ``xy``, ring ``at`` of each) runs
+    anti-clockwise, from the sign of its area, for rings that do not cross themselves.
+
+    Why not ``shapely.is_ccw``: it needs each ring as a geometry, and copying every ring of a
+    10,000-grid layer out of its polygon cost ~20 ms, more than the rest of the segment table.
+    The shoelace sum is taken relative to the ring's first point and trusted only well above its
+    rounding error; the few rings too flat for that are asked of GEOS."""
+    start = np.minimum(np.searchsorted(at, np.arange(n)), max(len(at) - 1, 0))
+    x, y = xy[:, 0] - xy[start, 0][at], xy[:, 1] - xy[start, 1][at]
+    cross = np.where(at[:-1] == at[1:], x[:-1] * y[1:] - x[1:] * y[:-1], 0.0)
+    area2 = np.bincount(at[:-1], weights=cross, minlength=n)[which]
+    reach = np.zeros(n)
+    np.maximum.at(reach, at, np.maximum(np.abs(x), np.abs(y)))
+    count = np.bincount(at, minlength=n)[which]
+    doubt = np.abs(area2) <= 16.0 * count * reach[which] ** 2 * np.finfo(float).eps
+    out = area2 > 0
+    if doubt.any():
+        k = np.flatnonzero(np.isin(at, which[doubt]))
+        ring = np.unique(at[k], return_inverse=True)[1]
+        out[doubt] = shapely.is_ccw(shapely.linearrings(xy[k], indices=ring))
+    return out
 
 
 def edge_drawn(a: NDArray, b: NDArray, seg: Segments) -> NDArray:

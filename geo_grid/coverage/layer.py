@@ -47,7 +47,7 @@ def edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
     empty for a grid proven clean). No GEOS pass: a flagged grid is one segment keys cannot
     prove clean, which every grid GEOS flags is (``tests/geo_grid/test_coverage_suspects.py``);
     the check finds the same defects with GEOS's edges (the same test file)."""
-    seg, tree = Segments.of(geoms), shapely.STRtree(geoms)
+    seg, tree = Segments.of(geoms, valid=True), shapely.STRtree(geoms)  # grids are valid here
     edges = suspect_edges(geoms, seg, tree)
     flagged = ~shapely.is_empty(edges) if len(geoms) else np.zeros(0, dtype=bool)
     return Layer(geoms, flagged, seg, tree), edges

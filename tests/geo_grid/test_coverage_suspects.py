@@ -45,6 +45,17 @@ def assert_same_edges(geoms) -> None:
     lines = suspect_edges(geoms, seg, tree)  # what the check uses instead of GEOS's edges
     assert not shapely.is_empty(lines[flagged]).any()
     assert shapely.covers(lines[flagged], whole[flagged]).all()
+    assert_same_table(geoms)
+
+
+def assert_same_table(geoms) -> None:
+    """``Segments.of(valid=True)`` (one-ring polygons oriented by their signed area, no ring
+    copied out) gives the table built from GEOS's rings and ``is_ccw``."""
+    slow, fast = Segments.of(geoms), Segments.of(geoms, valid=True)
+    for name in ("xy", "ia", "ib", "owner", "key", "back", "ring_owner", "repeated"):
+        assert np.array_equal(getattr(slow, name), getattr(fast, name)), name
+    built = ~np.equal(fast.rings, None)
+    assert shapely.equals_exact(slow.rings[built], fast.rings[built], 0).all()
 
 
 def _all_twice_drawn(geoms) -> np.ndarray:
@@ -189,3 +200,32 @@ def test_the_check_finds_the_same_defects_as_with_the_whole_layer_pass(seed, n, 
     fast = defect_rows(check_coverage(frame))
     with patch.object(layer_module, "suspect_edges", lambda g, _s, _t: _whole(g)):
         assert fast == defect_rows(check_coverage(frame))
+
+
+def test_the_segment_table_of_valid_polygons_needs_no_ring_copies():
+    """Rings either way round, a hole, a hole touching the shell at its first point, parts
+    meeting at a point, a one-part MultiPolygon, a repeated point, slivers too flat for the
+    signed area's sign to be trusted in floating point, empty and missing geometries."""
+    box = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
+    shell = [(X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 10), (X0, Y0 + 10)]
+    geoms = [
+        box,
+        shapely.Polygon(shell),  # anti-clockwise
+        shapely.Polygon(shell[::-1]),  # clockwise
+        shapely.Polygon(shell, [[(X0 + 2, Y0 + 2), (X0 + 4, Y0 + 2), (X0 + 4, Y0 + 4)]]),
+        shapely.Polygon(shell, [[(X0, Y0), (X0 + 4, Y0 + 2), (X0 + 2, Y0 + 4)]]),
+        shapely.MultiPolygon([box, shapely.box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)]),
+        shapely.MultiPolygon([box]),
+        shapely.Polygon([(X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 10)]),
+        shapely.Polygon([(X0, Y0), (X0 + 5, Y0 + 1e-9), (X0 + 10, Y0)]),
+        shapely.Polygon([(X0, Y0), (X0 + 5, Y0 - 1e-9), (X0 + 10, Y0)]),
+        shapely.Polygon([(0, 0), (5, 1e-14), (10, 0)]),
+        shapely.Polygon([(0, 0), (5, -1e-14), (10, 0)]),
+        shapely.Polygon(),
+        shapely.MultiPolygon(),
+        None,
+    ]
+    assert all(g is None or g.is_valid for g in geoms)
+    assert_same_table(np.array(geoms, dtype=object))
+    assert_same_table(np.array(geoms[:3], dtype=object))
+    assert_same_table(np.empty(0, dtype=object))
