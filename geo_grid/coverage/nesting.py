@@ -89,8 +89,7 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     """Suspects tested exactly: inside, outside (whole grid) or crossing (the outside part)."""
     if len(idx) == 0:
         return [], idx
-    shapely.prepare(nest.parents.geoms)
-    inside = shapely.covers(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
+    inside = _inside(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
     out_idx = idx[~inside]
     if len(out_idx) == 0:
         return [], out_idx
@@ -112,6 +111,21 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     return defects, out_idx
 
 
+def _inside(parents: NDArray, grids: NDArray) -> NDArray:
+    """``covers(parents, grids)`` element-wise for non-empty grids: the prepared
+    ``contains_properly`` (no point on the parent's boundary) first, then, for the grids
+    touching their parent's boundary or leaving it, the matrix pattern of ``covers`` (no point
+    of the grid in the parent's exterior), which GEOS's RelateNG computes faster than the
+    prepared ``covers`` there. On 10,000 grids with 10 % perturbed in 100 parents, 1,395 of
+    the 2,583 suspects are inside properly (3 ms); the other 1,188 took 9 ms with the pattern
+    and 16 ms with ``covers``, which took 19-23 ms for all."""
+    shapely.prepare(parents)
+    out = shapely.contains_properly(parents, grids)
+    rest = ~out
+    out[rest] = shapely.relate_pattern(parents[rest], grids[rest], "******FF*")
+    return out
+
+
 def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     """Parts of a parent its own grids leave to grids of other parents (``movers``: grids not
     inside their own parent), every parent reached at once: the part of it the movers cover
@@ -120,11 +134,13 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
         return []
     gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
     keep = nest.pidx[movers[gi]] != pj
-    pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
-    reached = pairs.groupby("p", sort=True)["g"].agg(lambda g: np.sort(g.to_numpy()))
+    reached, grid = pj[keep], movers[gi[keep]]
     if len(reached) == 0:
         return []
-    p, others = reached.index.to_numpy(), reached.to_numpy()
+    order = np.lexsort((grid, reached))
+    reached, grid = reached[order], grid[order]
+    start = np.flatnonzero(np.r_[True, reached[1:] != reached[:-1]])
+    p, others = reached[start], np.split(grid, start[1:])  # each parent, the movers reaching it
     cover = np.asarray([union_of(layer.geoms[o]) for o in others], dtype=object)
     zone = shapely.intersection(nest.parents.geoms[p], cover)
     left = _minus_own(layer, nest, p, zone)
