@@ -50,8 +50,8 @@ def _shared_exactly(
 ) -> tuple[NDArray, NDArray]:
     """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
     reverse way: it lies on the other side), and which piece segments are so drawn."""
-    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
-    theirs = layer.seg.of_owners(near)
+    near = np.unique(layer.tree.query(pieces)[1])  # envelopes: a grid drawing a piece's
+    theirs = layer.seg.of_owners(near)  # segment meets its envelope, and keys decide exactly
     order = np.argsort(theirs.key, kind="stable")
     keys = theirs.key[order]
     lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
