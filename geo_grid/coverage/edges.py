@@ -74,14 +74,6 @@ def isin(values: NDArray, pool: NDArray, *, pool_sorted: NDArray | None = None) 
     return out
 
 
-def _member(values: NDArray, small_sorted: NDArray) -> NDArray:
-    """``values`` in a small sorted array (binary search stays in cache)."""
-    if len(small_sorted) == 0:
-        return np.zeros(len(values), dtype=bool)
-    at = np.minimum(np.searchsorted(small_sorted, values), len(small_sorted) - 1)
-    return small_sorted[at] == values
-
-
 def _high_order(keys: NDArray) -> tuple[NDArray, NDArray]:
     """An order of ``keys`` sorted by their high bits, and those high bits in that order.
 
@@ -201,30 +193,38 @@ class Segments:
         Computed once per ``Segments`` (the suspects and the check's edges both ask): do not
         modify the returned mask.
         """
-        if "matched" not in self._cache:
-            self._cache["matched"] = self._matched()
-            self._cache["matched"].flags.writeable = False
-        return self._cache["matched"]
+        return self._pairing()[0]
 
-    def _matched(self) -> NDArray:
+    def _pairing(self) -> tuple[NDArray, NDArray]:
+        """:meth:`matched` and :meth:`same_side`, from one grouping of the segments by their
+        undirected key (a segment and its twins and reverses share it), computed once."""
+        if "pairing" not in self._cache:
+            n = len(self)
+            matched, same = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+            if n >= 2:
+                self._pair_up(matched, same)
+            matched.flags.writeable = same.flags.writeable = False
+            self._cache["pairing"] = matched, same
+        return self._cache["pairing"]
+
+    def _pair_up(self, matched: NDArray, same: NDArray) -> None:
         n = len(self)
-        out = np.zeros(n, dtype=bool)
-        if n < 2:
-            return out
         idx, high = _high_order(self.key ^ self.back)
         start = np.flatnonzero(np.r_[True, high[1:] != high[:-1]])
         size = np.diff(np.r_[start, n])
         pair = start[size == 2]
         a, b = idx[pair], idx[pair + 1]
         ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
-        out[a[ok]] = out[b[ok]] = True
+        matched[a[ok]] = matched[b[ok]] = True
+        twin = self.key[a] == self.key[b]
+        same[a[twin]] = same[b[twin]] = True
         crowd = idx[np.repeat(size > 2, size)]  # drawn three times or more: rare
         if len(crowd):
-            out[crowd] = self._matched_among(crowd)
-        return out
+            matched[crowd], same[crowd] = self._matched_among(crowd)
 
-    def _matched_among(self, group: NDArray) -> NDArray:
-        """:meth:`matched` for segments whose reverses and twins are all in ``group``."""
+    def _matched_among(self, group: NDArray) -> tuple[NDArray, NDArray]:
+        """:meth:`matched` and :meth:`same_side` for segments whose reverses and twins are all
+        in ``group``."""
         order = group[np.argsort(self.key[group], kind="stable")]
         keys = self.key[order]
         lo, hi = (
@@ -242,7 +242,7 @@ class Segments:
         ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
         found = np.zeros(len(group), dtype=bool)
         found[mine[ok]] = True
-        return found & (hi - lo == 1)
+        return found & (hi - lo == 1), hi - lo > 1
 
     def _reversed(self, a: NDArray, b: NDArray) -> NDArray:
         """Whether segment ``b[k]`` runs from the end of ``a[k]`` to its start."""
@@ -274,9 +274,15 @@ class Segments:
         return self._cache["sorted"]
 
     def same_side(self) -> NDArray:
-        """Segments another polygon draws the same way (mask)."""
-        s = self.sorted_key()
-        return _member(self.key, np.unique(s[1:][s[1:] == s[:-1]]))
+        """Segments another polygon draws the same way (mask; computed once per ``Segments``
+        with :meth:`matched`, as the suspects and the overlap candidates both ask: do not
+        modify it).
+
+        >>> box = shapely.box(0, 0, 1, 1)
+        >>> Segments.of([box, box, shapely.box(1, 0, 2, 1)]).same_side().astype(int).tolist()
+        [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
+        """
+        return self._pairing()[1]
 
     def found_in(self, other: Segments) -> NDArray:
         """Segments ``other`` draws the same way (its polygon on the same side)."""

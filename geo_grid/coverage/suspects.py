@@ -141,6 +141,7 @@ def _status(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> tuple[NDArr
     bad, contact = _contacts(seg, open_)
     suspect[seg.owner[bad]] = True
     heads = _run_heads(seg, open_, contact)
+    heads = heads[~suspect[seg.owner[heads]]]  # a suspect already needs no point test
     mid = shapely.points((seg.xy[seg.ia[heads]] + seg.xy[seg.ib[heads]]) / 2)
     pi, gj = tree.query(mid, predicate="intersects")
     own = seg.owner[heads[pi]]

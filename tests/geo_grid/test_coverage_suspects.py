@@ -54,6 +54,8 @@ def assert_same_table(geoms) -> None:
     slow, fast = Segments.of(geoms), Segments.of(geoms, valid=True)
     for name in ("xy", "ia", "ib", "owner", "key", "back", "ring_owner", "repeated"):
         assert np.array_equal(getattr(slow, name), getattr(fast, name)), name
+    keys, counts = np.unique(fast.key, return_counts=True)  # drawn the same way twice or more
+    assert np.array_equal(fast.same_side(), np.isin(fast.key, keys[counts > 1]))
     built = ~np.equal(fast.rings, None)
     assert shapely.equals_exact(slow.rings[built], fast.rings[built], 0).all()
 
