@@ -258,6 +258,8 @@ class Segments:
         >>> bool(sig[0] == sig[1]), bool(sig[0] == sig[2])
         (True, False)
         """
+        if ("shapes", n) in self._cache:
+            return self._cache["shapes", n]
         out = np.zeros(n, dtype=np.uint64)
         if len(self):
             start = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
@@ -265,6 +267,8 @@ class Segments:
                 out[self.owner[start]] = np.add.reduceat(_mix(self.key), start)
             else:
                 np.add.at(out, self.owner, _mix(self.key))
+        out.flags.writeable = False  # computed once (the overlaps and the gaps both ask)
+        self._cache["shapes", n] = out
         return out
 
     def sorted_key(self) -> NDArray:

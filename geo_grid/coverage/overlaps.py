@@ -92,8 +92,7 @@ def overlap_defects(
     pairs = overlap_candidates(layer, edges)
     if len(pairs) == 0:
         return [], pairs
-    g = layer.geoms
-    inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
+    inter = polygonal_all(_intersections(layer, pairs))
     inter_m = measure(inter)
     ia = shapely.area(inter_m)
     iw = widths(inter_m)
@@ -105,6 +104,20 @@ def overlap_defects(
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
     return defects, pairs
+
+
+def _intersections(layer: Layer, pairs: NDArray) -> NDArray:
+    """The intersection of each pair; a grid drawn twice (the same segments the same way:
+    :meth:`~geo_grid.coverage.edges.Segments.shapes`) overlaps its copy by itself, with no
+    overlay (GEOS's intersection of two identical polygons costs ~30 us, twice an ordinary
+    pair's: 165 of the 1,748 pairs of 10,000 grids with 10 % perturbed)."""
+    g = layer.geoms
+    a, b = g[pairs[:, 0]], g[pairs[:, 1]]
+    shape = layer.seg.shapes(len(g))
+    same = shape[pairs[:, 0]] == shape[pairs[:, 1]]
+    out = a.copy()
+    out[~same] = shapely.intersection(a[~same], b[~same])
+    return out
 
 
 def _duplicates(layer, pairs, inter, ia, codes, measure, share) -> list[dict]:

@@ -38,11 +38,14 @@ class Parents:
 
     @classmethod
     def of(cls, codes, geoms) -> Parents:
-        arr = np.asarray(
-            [polygonal(g) if g is not None else shapely.MultiPolygon() for g in geoms],
-            dtype=object,
-        )
-        return cls(np.asarray(codes, dtype=object), arr, shapely.STRtree(arr))
+        arr = np.empty(len(geoms), dtype=object)
+        arr[:] = list(geoms)
+        out = np.empty(len(arr), dtype=object)
+        one = (shapely.get_type_id(arr) == 3) & ~shapely.is_empty(arr)  # a Polygon: no copy
+        out[one] = shapely.multipolygons(arr[one].reshape(-1, 1))  # of each part (~50 us)
+        for k in np.flatnonzero(~one):
+            out[k] = polygonal(arr[k]) if arr[k] is not None else shapely.MultiPolygon()
+        return cls(np.asarray(codes, dtype=object), out, shapely.STRtree(out))
 
     @classmethod
     def read(cls, parent: gpd.GeoDataFrame, crs) -> Parents:
