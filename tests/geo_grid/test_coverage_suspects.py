@@ -207,7 +207,8 @@ def test_the_check_finds_the_same_defects_as_with_the_whole_layer_pass(seed, n, 
 def test_the_segment_table_of_valid_polygons_needs_no_ring_copies():
     """Rings either way round, a hole, a hole touching the shell at its first point, parts
     meeting at a point, a one-part MultiPolygon, a repeated point, slivers too flat for the
-    signed area's sign to be trusted in floating point, empty and missing geometries."""
+    signed area's sign to be trusted in floating point, a polygon too big for the numpy path,
+    empty and missing geometries."""
     box = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
     shell = [(X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 10), (X0, Y0 + 10)]
     geoms = [
@@ -223,6 +224,7 @@ def test_the_segment_table_of_valid_polygons_needs_no_ring_copies():
         shapely.Polygon([(X0, Y0), (X0 + 5, Y0 - 1e-9), (X0 + 10, Y0)]),
         shapely.Polygon([(0, 0), (5, 1e-14), (10, 0)]),
         shapely.Polygon([(0, 0), (5, -1e-14), (10, 0)]),
+        shapely.Point(X0, Y0 - 50).buffer(20),  # 65 coordinates: GEOS's rings
         shapely.Polygon(),
         shapely.MultiPolygon(),
         None,
