@@ -1,7 +1,9 @@
 """Overlap and duplicate-geometry defects, intersecting only the pairs the damage points at.
 
-Candidate pairs come from GEOS's invalid edges and the grids' segments alone
-(:func:`overlap_candidates`), so no flagged grid is intersected with all its neighbours.
+Candidate pairs come from the lines along which flagged grids may be invalid (their open
+segments, which hold GEOS's invalid edges: :func:`geo_grid.coverage.suspects.suspect_edges`) and
+the grids' segments alone (:func:`overlap_candidates`), so no flagged grid is intersected with
+all its neighbours.
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.layer import Measure, edge_layer
@@ -32,9 +34,9 @@ __all__ = ["overlap_candidates", "overlap_defects"]
 def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
 
-    * an invalid edge of one meets the other, and their interiors meet (each invalid edge is
-      looked up in the STRtree; ``touches`` on the pair then drops neighbours that only share
-      boundary);
+    * an edge of one (``edges``: its open segments, or GEOS's invalid edges) meets the other,
+      and their interiors meet (each grid's edges are looked up in the STRtree; ``touches`` on
+      the pair then drops neighbours that only share boundary);
     * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
       whose other edges still match their neighbours, which GEOS then does not flag);
     * a flagged grid holds the other wholly inside, edges apart.

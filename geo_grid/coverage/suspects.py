@@ -20,10 +20,13 @@ and of segments they share with this grid, which its own boundary cannot cross a
 where its rings touch each other. So a run of open segments meeting no other open segment away
 from the run's end points is covered by other grids everywhere or nowhere.
 
-Every other grid is a *suspect*; GEOS validates the suspects together with every grid whose
-envelope meets theirs (the neighbours GEOS itself would compare them with), and its answer for
-them is the answer of the whole-layer pass. Equality with the whole-layer pass is tested on
-damaged layers (``tests/geo_grid/test_coverage_suspects.py``).
+Every other grid is a *suspect*. :func:`invalid_edges` has GEOS validate the suspects together
+with every grid whose envelope meets theirs (the neighbours GEOS itself would compare them
+with), and its answer for them is the answer of the whole-layer pass. The check itself asks no
+GEOS at all (:func:`suspect_edges`): it needs only which grids may be flagged and the lines
+along which they may be invalid, and a suspect's open segments hold its invalid edges (GEOS
+never marks a matched segment). Equality with the whole-layer pass, of the edges and of the
+check's defects, is tested on damaged layers (``tests/geo_grid/test_coverage_suspects.py``).
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.edges import Segments
