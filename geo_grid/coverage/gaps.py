@@ -295,7 +295,7 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     owner = np.full(len(gaps), -1, dtype=int)
     if len(gaps) == 0:
         return owner
-    gi, pj = parents.tree.query(gaps, predicate="intersects")
+    gi, pj = parents.meeting(gaps)
     if len(gi) == 0:
         return owner
     count = np.bincount(gi, minlength=len(gaps))

@@ -117,7 +117,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     (``zone``), minus its own grids there."""
     if len(movers) == 0:
         return []
-    gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
+    gi, pj = nest.parents.meeting(layer.geoms[movers])
     keep = nest.pidx[movers[gi]] != pj
     reached, grid = pj[keep], movers[gi[keep]]
     if len(reached) == 0:
