@@ -15,8 +15,8 @@ Layers (all stored in EPSG:4490 like the service does):
 
 Timed for each layer, in the same process:
 
-* ``check_coverage`` (everything: validity, codes, duplicates, GEOS edge matching, overlap
-  polygons, gap polygons with widths and neighbours, nesting, metric measures, report);
+* ``check_coverage`` (everything: validity, codes, duplicates, edge matching by segment keys,
+  overlap polygons, gap polygons with widths and neighbours, nesting, metric measures, report);
 * bare ``shapely.coverage_invalid_edges`` on the same geometries (edges only, no polygons);
 * unless ``--no-baselines``: a brute-force baseline computing the same two products as the
   check (overlap polygons and gap polygons): every pair tested with ``intersects`` (vectorized

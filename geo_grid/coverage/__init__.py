@@ -6,9 +6,10 @@ lies inside its parent community, which its own grids cover completely. GEOS's C
 only says *which edges* are wrong; :func:`check_coverage` returns the defect polygons with their
 area, width, grid codes and parent, and :func:`fix_coverage` returns a repaired layer plus a log.
 
-How the check stays near bare GEOS: ``shapely.coverage_invalid_edges`` (one GEOS pass,
-:mod:`.layer`) marks every grid whose edges do not match its neighbours, and everything after it
-works on what that pass found, not on all pairs or all grids:
+How the check stays near bare GEOS: ``shapely.coverage_invalid_edges`` marks every grid whose
+edges do not match its neighbours; the check finds the same grids (and perhaps a few more) from
+hashed segment keys without running it (:mod:`.suspects`, :mod:`.layer`), and everything after
+works on those flagged grids and their open segments, not on all pairs or all grids:
 
 * overlaps (:mod:`.overlaps`): only pairs where an invalid edge enters the other grid, where two
   grids draw a segment the same way, or where a flagged grid holds another are intersected;
@@ -39,7 +40,8 @@ fixer and the merge reuse several of them (``faces``, ``parents``, ``polygons``,
 * ``check``, ``fix``: the two public functions, each read as checks → compute → assemble;
 * ``report``: the defect kinds, one row per defect, :class:`CoverageReport`;
 * ``validity``: input checks, per-grid checks and the repair of an invalid grid;
-* ``layer``: GEOS's one whole-layer pass and the arrays every later step shares;
+* ``layer``: the arrays every later step shares (segments, STRtree, flagged grids);
+* ``suspects``: which grids segment keys cannot prove clean, and their open segments;
 * ``edges``: boundary segments as hashed keys (free, shared, same-side) and the walk of rings;
 * ``overlaps``, ``gaps``, ``borders`` (which grids border a gap), ``nesting``: the check's steps;
 * ``parents``: the parent layer and which parent each grid names (check and fix);

@@ -50,8 +50,8 @@ def _shared_exactly(
 ) -> tuple[NDArray, NDArray]:
     """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
     reverse way: it lies on the other side), and which piece segments are so drawn."""
-    near = np.unique(layer.tree.query(pieces, predicate="intersects")[1])
-    theirs = layer.seg.of_owners(near)
+    near = np.unique(layer.tree.query(pieces)[1])  # envelopes: a grid drawing a piece's
+    theirs = layer.seg.of_owners(near)  # segment meets its envelope, and keys decide exactly
     order = np.argsort(theirs.key, kind="stable")
     keys = theirs.key[order]
     lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
@@ -73,16 +73,24 @@ def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, measure) -> NDA
     """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
     and flagged grids near the piece (they may run along a border another grid draws exactly)."""
     reach = tol * _units_per_metre(pieces, measure) * 2
-    si, gi = layer.tree.query(seg.lines(~matched), predicate="dwithin", distance=reach)
-    flagged = np.flatnonzero(layer.flagged)
-    pi, fj = shapely.STRtree(layer.geoms[flagged]).query(
-        pieces, predicate="dwithin", distance=reach
-    )
+    si, gi = _within(seg.lines(~matched), layer, reach)
+    pi, gj = _within(pieces, layer, reach, layer.flagged)
     n = len(layer.geoms)
-    found = np.unique(
-        np.r_[seg.owner[~matched][si].astype(np.int64) * n + gi, pi * n + flagged[fj]]
-    )
+    found = np.unique(np.r_[seg.owner[~matched][si].astype(np.int64) * n + gi, pi * n + gj])
     return np.column_stack([found // n, found % n])
+
+
+def _within(geoms: NDArray, layer: Layer, reach: float, only: NDArray | None = None):
+    """``(geometry, grid)`` pairs within ``reach`` (grids of the mask ``only``, if given): the
+    layer's tree queried with each geometry's envelope grown by ``reach``, then ``dwithin`` on
+    the pairs. The tree's own ``dwithin`` query prepares every geometry and measured 7.6 ms for
+    906 gap segments against 4.4 ms so (the same pairs)."""
+    box = shapely.bounds(geoms) + np.array([-reach, -reach, reach, reach])
+    qi, qj = layer.tree.query(shapely.box(*box.T))
+    if only is not None:
+        qi, qj = qi[only[qj]], qj[only[qj]]
+    near = shapely.dwithin(geoms[qi], layer.geoms[qj], reach)
+    return qi[near], qj[near]
 
 
 def _long_borders(pieces, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from geo_grid.coverage.borders import bordering
 from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
-from geo_grid.coverage.parents import Parents
+from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
@@ -99,10 +99,13 @@ def _minus_islands(holes: NDArray, island_rings: NDArray, home: NDArray) -> NDAr
     """Each hole with the outer rings of the islands it holds as its interior rings."""
     if len(island_rings) == 0:
         return holes
+    held = np.unique(home)
+    shells = shapely.get_exterior_ring(holes[held])
+    rings = np.r_[shells, island_rings]
+    at = np.r_[np.arange(len(held)), np.searchsorted(held, home)]
+    order = np.argsort(at, kind="stable")  # each shell, then its islands in their order
     out = holes.copy()
-    for h in np.unique(home):
-        shell = shapely.get_exterior_ring(holes[h])
-        out[h] = shapely.Polygon(shell, list(island_rings[home == h]))
+    out[held] = shapely.polygons(rings[order], indices=at[order])  # one call, not one per hole
     return out
 
 
@@ -126,9 +129,7 @@ def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
     each)."""
     if len(holes) == 0:
         return holes
-    flagged = np.flatnonzero(layer.flagged)
-    fi, hj = shapely.STRtree(holes).query(layer.geoms[flagged], predicate="intersects")
-    grid = flagged[fi]
+    hj, grid = _flagged_in(layer, holes)
     shape = layer.seg.shapes(len(layer.geoms))[grid]
     filled = np.zeros(len(holes), dtype=bool)
     filled[hj[shape == Segments.of(holes).shapes(len(holes))[hj]]] = True
@@ -148,6 +149,18 @@ def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
         rest[held] = shapely.difference(holes[held], np.asarray(covered, dtype=object))
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
     return parts[~shapely.is_empty(parts)]
+
+
+def _flagged_in(layer: Layer, holes: NDArray) -> tuple[NDArray, NDArray]:
+    """``(hole, grid)`` pairs of the flagged grids meeting each hole: the layer's tree by
+    envelope, then each prepared hole against its flagged grids only (1.9 ms on the 10 % layer,
+    where a tree of the holes queried with every flagged grid took 7 ms: the same pairs)."""
+    hj, grid = layer.tree.query(holes)
+    keep = layer.flagged[grid]
+    hj, grid = hj[keep], grid[keep]
+    shapely.prepare(holes)
+    meet = shapely.intersects(holes[hj], layer.geoms[grid])
+    return hj[meet], grid[meet]
 
 
 def _groups(keys: NDArray, values: NDArray):
@@ -282,7 +295,7 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     owner = np.full(len(gaps), -1, dtype=int)
     if len(gaps) == 0:
         return owner
-    gi, pj = parents.tree.query(gaps, predicate="intersects")
+    gi, pj = parents.meeting(gaps)
     if len(gi) == 0:
         return owner
     count = np.bincount(gi, minlength=len(gaps))
@@ -291,8 +304,7 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
     many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
-    shapely.prepare(parents.geoms)  # a parent covering the gap holds it all: no overlay
-    held = shapely.covers(parents.geoms[pj[many]], gaps[gi[many]])
+    held = covered(parents.geoms[pj[many]], gaps[gi[many]])  # holds it all: no overlay
     owner[gi[many[held]]] = pj[many[held]]
     many = many[~np.isin(gi[many], gi[many[held]])]
     areas = shapely.area(shapely.intersection(gaps[gi[many]], parents.geoms[pj[many]]))

@@ -1,9 +1,10 @@
-"""The working arrays one check shares between its steps, built once from GEOS's edge pass.
+"""The working arrays one check shares between its steps, built once from the grids' segments.
 
-``shapely.coverage_invalid_edges`` flags every grid whose edges do not match its neighbours'
-(run only where segment keys cannot prove a grid clean: :mod:`geo_grid.coverage.suspects`). Every later step (overlaps, gaps, nesting) works from
-what it flagged and from the grids' boundary segments (:class:`geo_grid.coverage.edges.Segments`),
-not from all pairs or all grids.
+``shapely.coverage_invalid_edges`` flags every grid whose edges do not match its neighbours'.
+The check finds the same grids from segment keys alone (:mod:`geo_grid.coverage.suspects`: a
+grid they cannot prove clean is flagged, with its open segments standing for GEOS's edges).
+Every later step (overlaps, gaps, nesting) works from what is flagged and from the grids'
+boundary segments (:class:`geo_grid.coverage.edges.Segments`), not from all pairs or all grids.
 
 >>> import numpy as np, shapely
 >>> grids = np.array([shapely.box(0, 0, 2, 1), shapely.box(1, 0, 3, 1), shapely.box(3, 0, 4, 1)])
@@ -22,7 +23,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments
-from geo_grid.coverage.suspects import invalid_edges
+from geo_grid.coverage.suspects import suspect_edges
 from geo_grid.crs import local_crs_for, to_local
 
 __all__ = ["Layer", "Measure", "ParentLines", "edge_layer"]
@@ -31,7 +32,8 @@ __all__ = ["Layer", "Measure", "ParentLines", "edge_layer"]
 @dataclass
 class Layer:
     """The working arrays of one check: grids (valid polygons, in the layer's CRS), the flagged
-    mask from GEOS, their boundary segments and an STRtree over the grids."""
+    mask (every grid GEOS's edge check flags, and possibly a few it would not), their boundary
+    segments and an STRtree over the grids."""
 
     geoms: NDArray
     flagged: NDArray
@@ -40,12 +42,13 @@ class Layer:
 
 
 def edge_layer(geoms: NDArray) -> tuple[Layer, NDArray]:
-    """GEOS's edge check and the arrays the other steps share; also returns the invalid edges
-    of each grid. GEOS runs only on the grids segment keys cannot prove clean, and their
-    neighbours (:func:`geo_grid.coverage.suspects.invalid_edges`): the same edges as the
-    whole-layer pass."""
-    seg, tree = Segments.of(geoms), shapely.STRtree(geoms)
-    edges = invalid_edges(geoms, seg, tree)
+    """The arrays the other steps share, and the lines along which each grid may be invalid
+    (:func:`geo_grid.coverage.suspects.suspect_edges`: GEOS's invalid edges are among them;
+    empty for a grid proven clean). No GEOS pass: a flagged grid is one segment keys cannot
+    prove clean, which every grid GEOS flags is (``tests/geo_grid/test_coverage_suspects.py``);
+    the check finds the same defects with GEOS's edges (the same test file)."""
+    seg, tree = Segments.of(geoms, valid=True), shapely.STRtree(geoms)  # grids are valid here
+    edges = suspect_edges(geoms, seg, tree)
     flagged = ~shapely.is_empty(edges) if len(geoms) else np.zeros(0, dtype=bool)
     return Layer(geoms, flagged, seg, tree), edges
 

@@ -20,8 +20,8 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
-from geo_grid.coverage.parents import Parents, parent_index
-from geo_grid.coverage.polygons import polygonal, polygonal_all, union_of, widths
+from geo_grid.coverage.parents import Parents, covered, parent_index
+from geo_grid.coverage.polygons import polygonal_all, union_of, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["Nesting", "nesting_defects"]
@@ -89,13 +89,13 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     """Suspects tested exactly: inside, outside (whole grid) or crossing (the outside part)."""
     if len(idx) == 0:
         return [], idx
-    shapely.prepare(nest.parents.geoms)
-    inside = shapely.covers(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
+    inside = covered(nest.parents.geoms[nest.pidx[idx]], layer.geoms[idx])
     out_idx = idx[~inside]
     if len(out_idx) == 0:
         return [], out_idx
-    outside = shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
-    outside = np.asarray([polygonal(g) for g in outside], dtype=object)
+    outside = polygonal_all(
+        shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
+    )
     outside_m = nest.measure(outside)
     oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
     ow = widths(outside_m)
@@ -117,13 +117,15 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     (``zone``), minus its own grids there."""
     if len(movers) == 0:
         return []
-    gi, pj = nest.parents.tree.query(layer.geoms[movers], predicate="intersects")
+    gi, pj = nest.parents.meeting(layer.geoms[movers])
     keep = nest.pidx[movers[gi]] != pj
-    pairs = pd.DataFrame({"p": pj[keep], "g": movers[gi[keep]]})
-    reached = pairs.groupby("p", sort=True)["g"].agg(lambda g: np.sort(g.to_numpy()))
+    reached, grid = pj[keep], movers[gi[keep]]
     if len(reached) == 0:
         return []
-    p, others = reached.index.to_numpy(), reached.to_numpy()
+    order = np.lexsort((grid, reached))
+    reached, grid = reached[order], grid[order]
+    start = np.flatnonzero(np.r_[True, reached[1:] != reached[:-1]])
+    p, others = reached[start], np.split(grid, start[1:])  # each parent, the movers reaching it
     cover = np.asarray([union_of(layer.geoms[o]) for o in others], dtype=object)
     zone = shapely.intersection(nest.parents.geoms[p], cover)
     left = _minus_own(layer, nest, p, zone)

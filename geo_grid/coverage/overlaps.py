@@ -1,7 +1,9 @@
 """Overlap and duplicate-geometry defects, intersecting only the pairs the damage points at.
 
-Candidate pairs come from GEOS's invalid edges and the grids' segments alone
-(:func:`overlap_candidates`), so no flagged grid is intersected with all its neighbours.
+Candidate pairs come from the lines along which flagged grids may be invalid (their open
+segments, which hold GEOS's invalid edges: :func:`geo_grid.coverage.suspects.suspect_edges`) and
+the grids' segments alone (:func:`overlap_candidates`), so no flagged grid is intersected with
+all its neighbours.
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.layer import Measure, edge_layer
@@ -32,9 +34,9 @@ __all__ = ["overlap_candidates", "overlap_defects"]
 def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """Pairs ``(i, j)``, i < j, that may overlap, found from the damage alone:
 
-    * an invalid edge of one meets the other, and their interiors meet (each invalid edge is
-      looked up in the STRtree; ``touches`` on the pair then drops neighbours that only share
-      boundary);
+    * an edge of one (``edges``: its open segments, or GEOS's invalid edges) meets the other,
+      and their interiors meet (each grid's edges are looked up in the STRtree; ``touches`` on
+      the pair then drops neighbours that only share boundary);
     * both draw a segment the same way, i.e. lie on the same side of it (duplicates, and copies
       whose other edges still match their neighbours, which GEOS then does not flag);
     * a flagged grid holds the other wholly inside, edges apart.
@@ -92,8 +94,7 @@ def overlap_defects(
     pairs = overlap_candidates(layer, edges)
     if len(pairs) == 0:
         return [], pairs
-    g = layer.geoms
-    inter = polygonal_all(shapely.intersection(g[pairs[:, 0]], g[pairs[:, 1]]))
+    inter = polygonal_all(_intersections(layer, pairs))
     inter_m = measure(inter)
     ia = shapely.area(inter_m)
     iw = widths(inter_m)
@@ -105,6 +106,20 @@ def overlap_defects(
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
     return defects, pairs
+
+
+def _intersections(layer: Layer, pairs: NDArray) -> NDArray:
+    """The intersection of each pair; a grid drawn twice (the same segments the same way:
+    :meth:`~geo_grid.coverage.edges.Segments.shapes`) overlaps its copy by itself, with no
+    overlay (GEOS's intersection of two identical polygons costs ~30 us, twice an ordinary
+    pair's: 165 of the 1,748 pairs of 10,000 grids with 10 % perturbed)."""
+    g = layer.geoms
+    a, b = g[pairs[:, 0]], g[pairs[:, 1]]
+    shape = layer.seg.shapes(len(g))
+    same = shape[pairs[:, 0]] == shape[pairs[:, 1]]
+    out = a.copy()
+    out[~same] = shapely.intersection(a[~same], b[~same])
+    return out
 
 
 def _duplicates(layer, pairs, inter, ia, codes, measure, share) -> list[dict]:

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.polygons import polygonal
 
-__all__ = ["FREE", "Parents", "parent_index"]
+__all__ = ["FREE", "Parents", "covered", "parent_index"]
 
 #: :func:`parent_index` value of a grid that names no parent (not nesting-checked).
 FREE = -2
@@ -38,11 +38,26 @@ class Parents:
 
     @classmethod
     def of(cls, codes, geoms) -> Parents:
-        arr = np.asarray(
-            [polygonal(g) if g is not None else shapely.MultiPolygon() for g in geoms],
-            dtype=object,
-        )
-        return cls(np.asarray(codes, dtype=object), arr, shapely.STRtree(arr))
+        arr = np.empty(len(geoms), dtype=object)
+        arr[:] = list(geoms)
+        out = np.empty(len(arr), dtype=object)
+        one = (shapely.get_type_id(arr) == 3) & ~shapely.is_empty(arr)  # a Polygon: no copy
+        out[one] = shapely.multipolygons(arr[one].reshape(-1, 1))  # of each part (~50 us)
+        for k in np.flatnonzero(~one):
+            out[k] = polygonal(arr[k]) if arr[k] is not None else shapely.MultiPolygon()
+        return cls(np.asarray(codes, dtype=object), out, shapely.STRtree(out))
+
+    def meeting(self, geoms: NDArray, *, inside: bool = False) -> tuple[NDArray, NDArray]:
+        """``(geometry, parent)`` index pairs of the parents each of ``geoms`` intersects (or,
+        ``inside``, lies within), in the order of ``self.tree.query(geoms, predicate=...)``:
+        envelope pairs from the tree, then the predicate with the parents prepared. The tree's
+        own predicate query prepares every geometry and tests it against whole parents: on the
+        10 % layer's 516 gaps and 100 parents, 3.9 ms against 0.7 ms so (the same pairs)."""
+        gi, pj = self.tree.query(geoms)
+        shapely.prepare(self.geoms)
+        test = shapely.contains if inside else shapely.intersects  # within(g, p) = contains(p, g)
+        hit = test(self.geoms[pj], geoms[gi])
+        return gi[hit], pj[hit]
 
     @classmethod
     def read(cls, parent: gpd.GeoDataFrame, crs) -> Parents:
@@ -64,12 +79,13 @@ def parent_index(
     A stated code that is not among the parents gives -1 (reported ``outside_parent``), or, with
     ``infer_unknown`` (the fixer), the parent the grid overlaps most.
     """
-    lookup = pd.Series(np.arange(len(parents.codes)), index=pd.Index(parents.codes, dtype=object))
-    lookup = lookup[~lookup.index.duplicated(keep="last")]
-    named = pd.Series(stated, dtype=object)
-    free = named.isna().to_numpy()
-    found = named.astype(str).map(lookup).to_numpy(dtype=float)
-    out = np.where(free, FREE, np.where(np.isnan(found), -1, np.nan_to_num(found))).astype(int)
+    codes = pd.Index(parents.codes, dtype=object)
+    last = np.flatnonzero(~codes.duplicated(keep="last"))  # a code given twice: its last parent
+    named = np.asarray(stated, dtype=object)
+    free = pd.isna(named)
+    asked = pd.Index([str(c) for c in named], dtype=object)
+    found = codes[last].get_indexer(asked)  # one hash lookup for all (~1 ms for 10,000 grids)
+    out = np.where(free, FREE, np.where(found < 0, -1, last[found])).astype(int)
     missing = shapely.is_missing(np.asarray(work, dtype=object))
     unknown = np.flatnonzero((out == -1) & ~missing)
     if len(unknown) and infer_unknown:
@@ -89,3 +105,24 @@ def _infer(out: NDArray, unknown: NDArray, work: NDArray, parents: Parents) -> N
             best[g] = (a, p)
     for g, (_, p) in best.items():
         out[unknown[g]] = p
+
+
+def covered(parents: NDArray, geoms: NDArray) -> NDArray:
+    """``covers(parents, geoms)`` element-wise for non-empty geometries (grids, gaps): the
+    prepared ``contains_properly`` (no point on the parent's boundary) first, then, for those
+    touching their parent's boundary or leaving it, the matrix pattern of ``covers`` (no point
+    in the parent's exterior), which GEOS's RelateNG computes faster than the prepared
+    ``covers`` there. On 10,000 grids with 10 % perturbed in 100 parents, 1,395 of the 2,583
+    suspect grids are inside properly (3 ms); the other 1,188 took 9 ms with the pattern and
+    16 ms with ``covers``, which took 19-23 ms for all.
+
+    >>> parent = np.array([shapely.box(0, 0, 4, 4)] * 3)
+    >>> covered(parent, np.array([shapely.box(1, 1, 2, 2), shapely.box(0, 0, 2, 2),
+    ...     shapely.box(3, 3, 5, 5)])).tolist()
+    [True, True, False]
+    """
+    shapely.prepare(parents)
+    out = shapely.contains_properly(parents, geoms)
+    rest = ~out
+    out[rest] = shapely.relate_pattern(parents[rest], geoms[rest], "******FF*")
+    return out

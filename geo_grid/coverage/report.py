@@ -178,7 +178,7 @@ def _locate_parents(frame: pd.DataFrame, geoms, parents: Parents) -> None:
     need = np.flatnonzero(kinds & frame["parent"].isna().to_numpy() & ~shapely.is_missing(geoms))
     if len(need) == 0:
         return
-    gi, pj = parents.tree.query(shapely.point_on_surface(geoms[need]), predicate="within")
+    gi, pj = parents.meeting(shapely.point_on_surface(geoms[need]), inside=True)
     column = frame["parent"].to_numpy(dtype=object).copy()
     column[need[gi]] = parents.codes[pj]
     frame["parent"] = column

@@ -1,5 +1,6 @@
-"""GEOS's edge pass run on suspects only gives the whole-layer pass's edges, and the check the
-same defects, on damaged layers of every shape the argument of ``geo_grid.coverage.suspects``
+"""GEOS's edge pass run on suspects only gives the whole-layer pass's edges, the suspects' open
+segments hold them, and the check (which runs no GEOS pass) finds the same defects as with the
+whole-layer pass's edges, on damaged layers of every shape the argument of ``geo_grid.coverage.suspects``
 must cover: overlaps, gaps, duplicates, T-junctions, grids touching at a point from outside
 and from inside, holes pinched against the shell, islands filling a hole, multi-part grids."""
 
@@ -16,9 +17,8 @@ from sample_places import QIXIA_FRAME
 
 import geo_grid.coverage.layer as layer_module
 from geo_grid.coverage import check_coverage
-from geo_grid.coverage import suspects as suspects_module
 from geo_grid.coverage.edges import Segments, occurs_once
-from geo_grid.coverage.suspects import invalid_edges, suspects
+from geo_grid.coverage.suspects import invalid_edges, suspect_edges, suspects
 from geo_grid.testing import PERTURBATIONS, defect_rows, perturb, voronoi_layer
 
 LOCAL = "EPSG:4549"
@@ -30,8 +30,9 @@ def _whole(geoms):
 
 
 def assert_same_edges(geoms) -> None:
-    """Every flagged grid is a suspect or a duplicate, and GEOS on the suspects gives the same
-    edges (the same lines: a duplicate's are its segments, not merged into runs)."""
+    """Every flagged grid is a suspect or a duplicate, GEOS on the suspects gives the same
+    edges (the same lines: a duplicate's are its segments, not merged into runs), and the lines
+    :func:`suspect_edges` gives each flagged grid hold its edges."""
     geoms = np.asarray(geoms, dtype=object)
     whole = _whole(geoms)
     flagged = ~shapely.is_empty(whole)
@@ -41,6 +42,22 @@ def assert_same_edges(geoms) -> None:
     assert np.array_equal(~shapely.is_empty(fast), flagged)
     assert shapely.equals(fast[flagged], whole[flagged]).all()
     assert suspect[flagged & ~_all_twice_drawn(geoms)].all()
+    lines = suspect_edges(geoms, seg, tree)  # what the check uses instead of GEOS's edges
+    assert not shapely.is_empty(lines[flagged]).any()
+    assert shapely.covers(lines[flagged], whole[flagged]).all()
+    assert_same_table(geoms)
+
+
+def assert_same_table(geoms) -> None:
+    """``Segments.of(valid=True)`` (one-ring polygons oriented by their signed area, no ring
+    copied out) gives the table built from GEOS's rings and ``is_ccw``."""
+    slow, fast = Segments.of(geoms), Segments.of(geoms, valid=True)
+    for name in ("xy", "ia", "ib", "owner", "key", "back", "ring_owner", "repeated"):
+        assert np.array_equal(getattr(slow, name), getattr(fast, name)), name
+    keys, counts = np.unique(fast.key, return_counts=True)  # drawn the same way twice or more
+    assert np.array_equal(fast.same_side(), np.isin(fast.key, keys[counts > 1]))
+    built = ~np.equal(fast.rings, None)
+    assert shapely.equals_exact(slow.rings[built], fast.rings[built], 0).all()
 
 
 def _all_twice_drawn(geoms) -> np.ndarray:
@@ -175,14 +192,44 @@ def test_each_case_of_the_argument():
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(16, 49), hurts=damage)
 def test_the_check_finds_the_same_defects_as_with_the_whole_layer_pass(seed, n, hurts):
-    """check_coverage with the suspects' GEOS pass and with the whole-layer pass (the check
-    before this change) reports the same defects."""
+    """check_coverage from segment keys alone (:func:`suspect_edges`) and with the whole-layer
+    GEOS pass's edges (the check before the suspects work) reports the same defects."""
     geoms = _damaged_voronoi(seed, n, hurts)
     assume(bool(shapely.is_valid(geoms).all()))
     frame = gpd.GeoDataFrame(
         {"code": [f"G{i}" for i in range(len(geoms))]}, geometry=geoms, crs=LOCAL
     )
-    with patch.object(suspects_module, "WHOLE_LAYER", np.inf):
-        fast = defect_rows(check_coverage(frame))
-    with patch.object(layer_module, "invalid_edges", lambda g, _s, _t: _whole(g)):
+    fast = defect_rows(check_coverage(frame))
+    with patch.object(layer_module, "suspect_edges", lambda g, _s, _t: _whole(g)):
         assert fast == defect_rows(check_coverage(frame))
+
+
+def test_the_segment_table_of_valid_polygons_needs_no_ring_copies():
+    """Rings either way round, a hole, a hole touching the shell at its first point, parts
+    meeting at a point, a one-part MultiPolygon, a repeated point, slivers too flat for the
+    signed area's sign to be trusted in floating point, a polygon too big for the numpy path,
+    empty and missing geometries."""
+    box = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
+    shell = [(X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 10), (X0, Y0 + 10)]
+    geoms = [
+        box,
+        shapely.Polygon(shell),  # anti-clockwise
+        shapely.Polygon(shell[::-1]),  # clockwise
+        shapely.Polygon(shell, [[(X0 + 2, Y0 + 2), (X0 + 4, Y0 + 2), (X0 + 4, Y0 + 4)]]),
+        shapely.Polygon(shell, [[(X0, Y0), (X0 + 4, Y0 + 2), (X0 + 2, Y0 + 4)]]),
+        shapely.MultiPolygon([box, shapely.box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)]),
+        shapely.MultiPolygon([box]),
+        shapely.Polygon([(X0, Y0), (X0 + 10, Y0), (X0 + 10, Y0), (X0 + 10, Y0 + 10)]),
+        shapely.Polygon([(X0, Y0), (X0 + 5, Y0 + 1e-9), (X0 + 10, Y0)]),
+        shapely.Polygon([(X0, Y0), (X0 + 5, Y0 - 1e-9), (X0 + 10, Y0)]),
+        shapely.Polygon([(0, 0), (5, 1e-14), (10, 0)]),
+        shapely.Polygon([(0, 0), (5, -1e-14), (10, 0)]),
+        shapely.Point(X0, Y0 - 50).buffer(20),  # 65 coordinates: GEOS's rings
+        shapely.Polygon(),
+        shapely.MultiPolygon(),
+        None,
+    ]
+    assert all(g is None or g.is_valid for g in geoms)
+    assert_same_table(np.array(geoms, dtype=object))
+    assert_same_table(np.array(geoms[:3], dtype=object))
+    assert_same_table(np.empty(0, dtype=object))
