@@ -157,12 +157,57 @@ def test_library_texts_are_answered_from_the_verbatim_index_as_the_cascade_answe
     lib, streets, communities = _with_twin()
     bare = lib.assign(full_text=lib["local_text"])
     g = Geocoder(bare, streets, communities, district=QIXIA_NAMES)
-    cascade = copy.copy(g)
-    cascade._verbatim = {}
+    cascade = _cascade_only(g)
     texts = bare["full_text"].tolist()
     assert len(g._verbatim) > len(texts) / 2
     assert g.geocode_many(texts) == cascade.geocode_many(texts)
     assert g.geocode("燕语庭1栋1单元101室").status == "ambiguous"
+    assert "燕语庭1栋1单元101室" not in g._twins
+
+
+def _cascade_only(geocoder: Geocoder) -> Geocoder:
+    """The geocoder without its indexes of library texts proven at build: every text goes
+    through normalization and the cascade."""
+    cascade = copy.copy(geocoder)
+    cascade._verbatim, cascade._twins = {}, {}
+    return cascade
+
+
+class _OneLayer:
+    """A locate index of one layer: each point's unified grid is ``grid_of(lon)``."""
+
+    layers = ("unified",)
+
+    def __init__(self, grid_of):
+        self.grid_of = grid_of
+
+    def locate_many(self, lon, lat, crs):
+        return pd.DataFrame({"unified": [self.grid_of(x) for x in lon]})
+
+    def grids_at(self, lon, lat):
+        return {"unified": self.grid_of(lon)}
+
+
+def test_a_twin_proven_for_its_grids_is_proven_again_when_they_change():
+    """A library text whose name has a one-character-longer twin (燕语庭, 燕语华庭) is answered
+    from the index of proven texts when the cascade answers it so: here, with both in one grid,
+    the twin is no rival. When a publish puts them in two grids (``relocated``) the twin is
+    one, the text is ambiguous, and the index no longer holds it; an area's rows by grid are
+    those of the new grids too."""
+    lib, streets, communities = _with_twin()
+    bare = lib.assign(full_text=lib["local_text"]).drop(columns=["grid_code"])
+    shorter = set(bare.loc[bare["xiaoqu"] == "燕语庭", "lon"])
+    text = "燕语庭1栋1单元101室"
+    g = Geocoder(bare, streets, communities, locate=_OneLayer(lambda lon: "A"))
+    assert text in g._twins
+    texts = bare["full_text"].tolist() + ["燕语华庭", "燕语庭"]
+    assert g.geocode_many(texts) == _cascade_only(g).geocode_many(texts)
+    assert g.geocode(text).status == "matched" and g.geocode("燕语华庭").grid_code == "A"
+    moved = g.relocated(_OneLayer(lambda lon: "B" if lon in shorter else "C"))
+    assert text not in moved._twins and moved.geocode(text).status == "ambiguous"
+    assert moved.geocode_many(texts) == _cascade_only(moved).geocode_many(texts)
+    assert moved.geocode("燕语华庭").grid_code == "C"
+    assert g.geocode(text).status == "matched" and g.geocode("燕语华庭").grid_code == "A"
 
 
 def test_admin_prefix_memo_reads_the_digits_after_it_only_as_digits():
