@@ -59,6 +59,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo_grid.address._names import NamePool
+from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
 from geo_grid.address.gazetteer import (
     AdminLink,
@@ -382,9 +383,9 @@ class Geocoder:
                         self._index[("v", v, g, door)].append(i)
         self._names: dict[str, list[str]] = {}
         self._by_sound: dict[str, dict[str, list[str]]] = {}
-        self._name_pattern: dict[str, re.Pattern | None] = {}
+        self._name_scan: dict[str, NameScan] = {}
         self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._names_in: dict[tuple[str, str], list[str]] | None = None
+        self._names_in: dict[tuple[str, str], list[int]] | None = None
         self._near: dict[tuple[str, frozenset], Any] = {}
         self._groups: dict[tuple, list[tuple[str, list[int]]]] = {}
         for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
@@ -394,9 +395,7 @@ class Geocoder:
             for n in names:
                 sounds[sound(n)].append(n)
             self._by_sound[kind] = sounds
-            self._name_pattern[kind] = (
-                re.compile("|".join(re.escape(n) for n in names)) if names else None
-            )
+            self._name_scan[kind] = NameScan(names)
             for n, street, community in zip(comp[col], self._street, self._community, strict=True):
                 if n:
                     codes = self._name_admin[(kind, n)]
@@ -763,11 +762,10 @@ class Geocoder:
         found = dict(forced or {})
         if not forced:
             for kind in ("road", "xq", "v"):
-                pattern = self._name_pattern[kind]
-                m = pattern.search(local) if pattern else None
-                if m:
-                    found[kind] = m.group(0)
-                    local = local[: m.start()] + "|" + local[m.end() :]
+                m = self._name_scan[kind].search(local)
+                if m is not None:
+                    start, end, found[kind] = m
+                    local = local[:start] + "|" + local[end:]
         if not found:
             return []
         nums = self._numbers(local)
@@ -907,26 +905,34 @@ class Geocoder:
         key = (kind, frozenset(admin))
         found = self._near.get(key, False)
         if found is False:
-            names = self._names_near_list(kind, admin)
-            found = (names, self._pool.mask(kind, names), set(names)) if names else None
+            at = self._positions_near(kind, admin)
+            if at:
+                pool = self._names[kind]
+                names = [pool[i] for i in at]
+                mask = np.zeros(len(pool), dtype=bool)
+                mask[at] = True
+                found = (names, mask, set(names))
+            else:
+                found = None
             if len(self._near) >= 4096:
                 self._near.clear()
             self._near[key] = found
         return found
 
-    def _names_near_list(self, kind: str, admin: set[str]) -> list[str]:
+    def _positions_near(self, kind: str, admin: set[str]) -> list[int]:
+        """The positions in the kind's pool (longest name first: the pool's order) of the
+        names in any of the areas: sorted integers, not names by a key (a fifth of a fuzzy
+        batch's areas are new to the memo of :meth:`_names_near`)."""
         if self._names_in is None:
-            names_in: dict[tuple[str, str], set[str]] = defaultdict(set)
+            names_in: dict[tuple[str, str], set[int]] = defaultdict(set)
             for (k, name), codes in self._name_admin.items():
+                at = self._pool.position[k][name]
                 for code in codes:
-                    names_in[(k, code)].add(name)
-            self._names_in = {
-                key: sorted(v, key=lambda n: (-len(n), n)) for key, v in names_in.items()
-            }
+                    names_in[(k, code)].add(at)
+            self._names_in = {key: sorted(v) for key, v in names_in.items()}
         if len(admin) == 1:
             return self._names_in.get((kind, next(iter(admin))), [])
-        found = set().union(*(self._names_in.get((kind, c), ()) for c in admin))
-        return sorted(found, key=lambda n: (-len(n), n))
+        return sorted(set().union(*(self._names_in.get((kind, c), ()) for c in admin)))
 
     def _admin_fallback(self, claim: dict[str, frozenset[str]]) -> list[_Hit]:
         if "community" in claim:

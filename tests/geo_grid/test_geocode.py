@@ -296,4 +296,61 @@ def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
             want = process.extract(q, whole, scorer=fuzz.ratio, limit=10, score_cutoff=55)
             assert [(n, s) for n, s, _ in got] == [(n, s) for n, s, _ in want]
             kept, total = kept + len(pruned), total + len(whole)
+        both = pool.reachable(q, {"road": keep, "xq": None}, 55)  # kinds of one call apart
+        assert both == {
+            "road": pool.reachable(q, {"road": keep}, 55)["road"],
+            "xq": pool.reachable(q, {"xq": None}, 55)["xq"],
+        }
     assert kept < 0.5 * total
+
+
+def test_name_pool_answers_threads_and_its_pickle_alike():
+    """Each thread counts in a buffer of its own (the API geocodes in a thread pool): threads
+    asking at once get what one thread gets, and so does the pool after a pickle round trip."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from geo_grid.address._names import NamePool
+
+    rng = np.random.default_rng(5)
+    alphabet = list("尧佳路新林仙大道学衡花园苑华水名村街巷")
+    names = sorted({"".join(rng.choice(alphabet, int(rng.integers(2, 7)))) for _ in range(2000)})
+    pool = NamePool({"road": names})
+    queries = ["".join(rng.choice(alphabet, int(rng.integers(2, 6)))) for _ in range(400)]
+    alone = [pool.reachable(q, {"road": None}, 55) for q in queries]
+    assert sum(len(a["road"]) for a in alone) > len(queries)
+    with ThreadPoolExecutor(4) as threads:
+        for _ in range(3):
+            assert (
+                list(threads.map(lambda q: pool.reachable(q, {"road": None}, 55), queries)) == alone
+            )
+    copy_ = pickle.loads(pickle.dumps(pool))
+    assert [copy_.reachable(q, {"road": None}, 55) for q in queries] == alone
+
+
+def test_name_scan_finds_what_the_alternation_of_the_names_finds():
+    """:class:`NameScan` gives the match of ``re`` over the names longest first: the leftmost
+    name, the longest there, on random texts of the names' characters (names inside names,
+    names at either end, none at all)."""
+    import re
+
+    import numpy as np
+
+    from geo_grid.address._scan import NameScan
+
+    rng = np.random.default_rng(11)
+    alphabet = list("尧佳路新林仙大道花园苑华水名村街12号栋")
+    names = {"".join(rng.choice(alphabet, int(rng.integers(1, 6)))) for _ in range(400)}
+    names = sorted(names, key=lambda s: (-len(s), s))
+    pattern = re.compile("|".join(re.escape(n) for n in names))
+    scan = NameScan(names)
+    found = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet + list("月球"), int(rng.integers(0, 12))))
+        m = pattern.search(text)
+        assert scan.search(text) == ((m.start(), m.end(), m.group(0)) if m else None), text
+        found += m is not None
+    assert 1000 < found < 3000
+    assert NameScan([]).search("尧佳路") is None and not NameScan([""])
