@@ -95,6 +95,12 @@ _STREET_CONFLICT = 0.7
 _SOUND_SIM = 0.92
 #: Names this close to the best fuzzy similarity are all tried (and may make it ambiguous).
 _FUZZY_BAND = 0.05
+#: The least ``fuzz.ratio`` (0-100) a name needs to be tried at all.
+_CUTOFF = 55.0
+#: ... and when a name sounds like the query's (similarity _SOUND_SIM): below the band under it
+#: a name is never tried, so rapidfuzz need not find it (the 1e-6 keeps a name scoring the
+#: band's edge up to float rounding).
+_SOUNDED_CUTOFF = 100 * (_SOUND_SIM - _FUZZY_BAND) - 1e-6
 #: A fuzzy answer is never "confident": the name was not written as the library writes it.
 _FUZZY_CAP = 0.89
 #: A fuzzy name this unlike the query's adds no confidence at all (火星大道 is not 星园大道).
@@ -199,6 +205,14 @@ class ReverseResult:
     distance_m: float | None
     grid_code: str | None
     grids: dict[str, str | None]
+
+
+class _Rows(list):
+    """The rows of an area lying in one grid, and their mean point once an answer needed it:
+    the grouping is memoized per index key (:meth:`Geocoder._grid_groups`), so the point is
+    too (the mean of a road's thousand addresses cost ~10 µs a fuzzy answer)."""
+
+    __slots__ = ("point",)
 
 
 @dataclass
@@ -860,6 +874,10 @@ class Geocoder:
         heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
+        sounded = {kind: self._sounded(kind, heard, near[kind]) for kind in kinds}
+        # a name sounding like the query's puts the band above _SOUNDED_CUTOFF (half of a fuzzy
+        # batch: fewer names reach rapidfuzz, the same are tried)
+        cutoff = _SOUNDED_CUTOFF if any(sounded.values()) else _CUTOFF
         # a claimed area's few names go to rapidfuzz as they are; of more, only the names that
         # can reach the cutoff: the same answers as over the whole pool
         pools = {
@@ -869,17 +887,14 @@ class Geocoder:
         }
         wide = {k: v[1] if v else None for k, v in near.items() if k not in pools}
         if wide:
-            pools.update(self._pool.reachable(head, wide, 55))
+            pools.update(self._pool.reachable(head, wide, cutoff))
         for kind in kinds:
             for name, score, _ in process.extract(
-                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
+                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff
             ):
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
-            if heard:
-                members = near[kind][2] if near[kind] else self._pool.position[kind]
-                for name in self._by_sound[kind].get(heard, ()):
-                    if name in members:
-                        best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
+            for name in sounded[kind]:
+                best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
         if not best:
             return []
         top = max(best.values())
@@ -897,6 +912,14 @@ class Geocoder:
         if any(h.level == "门牌" for h in hits):
             hits = [h for h in hits if h.level == "门牌"]
         return hits
+
+    def _sounded(self, kind: str, heard: str, near: tuple | None) -> list[str]:
+        """The names of ``kind`` (in the claimed areas' ``near``, if any) that sound like
+        ``heard``, the query's name."""
+        if not heard:
+            return []
+        members = near[2] if near else self._pool.position[kind]
+        return [name for name in self._by_sound[kind].get(heard, ()) if name in members]
 
     def _names_near(self, kind: str, admin: set[str]) -> tuple[list[str], np.ndarray, set] | None:
         """The names of ``kind`` in any of the claimed admin areas (longest first), as a mask
@@ -976,7 +999,7 @@ class Geocoder:
         before."""
         found = self._groups.get(hit.key) if hit.key is not None else None
         if found is None:
-            by_grid: dict[str, list[int]] = defaultdict(list)
+            by_grid: dict[str, list[int]] = defaultdict(_Rows)
             for i in hit.rows:
                 by_grid[self._grid[i]].append(i)
             found = list(by_grid.items())
@@ -990,14 +1013,21 @@ class Geocoder:
         """The :class:`Candidate` of one entry of :meth:`_candidates`."""
         conf, code, i, members = scored
         if i is not None:
-            lon, lat = self._lon[i], self._lat[i]
+            lon, lat = float(self._lon[i]), float(self._lat[i])
             if members is not None:  # an area lying in this grid with one address
-                lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-            return _candidate(
-                conf, code, float(lon), float(lat), int(self._ids[i]), str(self._full[i])
-            )
-        lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-        return _candidate(conf, code, float(lon), float(lat), None, None)
+                lon, lat = self._mean_point(members)
+            return _candidate(conf, code, lon, lat, int(self._ids[i]), str(self._full[i]))
+        lon, lat = self._mean_point(members)
+        return _candidate(conf, code, lon, lat, None, None)
+
+    def _mean_point(self, members: list[int]) -> tuple[float, float]:
+        """The mean point of an area's rows in one grid (kept with the rows when memoized)."""
+        point = getattr(members, "point", None)
+        if point is None:
+            point = (float(np.mean(self._lon[members])), float(np.mean(self._lat[members])))
+            if isinstance(members, _Rows):
+                members.point = point
+        return point
 
     def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
         factor = 1.0

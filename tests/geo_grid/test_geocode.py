@@ -108,6 +108,48 @@ def test_noisy_query_accuracy_floors(world):
     assert set(evaluated["kind"]) == set(nq.KINDS)
 
 
+def _with_sound_alikes():
+    """The sample library plus 尧佳花园 and 遥佳花园城, copies of 燕语华庭 in two other grids:
+    a caller writing 遥佳花园 names the first by sound (尧 and 遥 are yao) and the second but
+    for a character (fuzz.ratio 88.9)."""
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    rows = lib[lib["xiaoqu"] == "燕语华庭"]
+    copies = []
+    for k, (name, grid) in enumerate((("尧佳花园", "A"), ("遥佳花园城", "B"))):
+        part = rows.copy()
+        part["address_id"] += 10_000 * (k + 1)
+        part["xiaoqu"] = name
+        for column in ("local_text", "full_text"):
+            part[column] = part[column].str.replace("燕语华庭", name)
+        part["grid_code"] = grid
+        copies.append(part)
+    return pd.concat([lib, *copies], ignore_index=True), streets, communities
+
+
+def test_a_sounded_name_raises_the_cutoff_without_changing_any_answer(monkeypatch):
+    """When a name sounds like the query's, names spelled less alike than the band below it
+    are not looked for (rapidfuzz's cutoff rises to the band's edge): every answer to names
+    with one character replaced by a homophone, dropped, or both, with and without an admin
+    prefix, is the one the plain cutoff gives, a name in the band by its spelling included
+    (遥佳花园: 尧佳花园 by sound, 遥佳花园城 by spelling, in two grids: ambiguous)."""
+    from geo_grid.address import geocode as module
+
+    lib, streets, communities = _with_sound_alikes()
+    g = Geocoder(lib, streets, communities, district=QIXIA_NAMES)
+    spec = importlib.util.spec_from_file_location("noisy_queries", _BENCH)
+    nq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nq)
+    texts = nq.make_queries(lib, streets, communities, 800, 4, ("homophone", "typo"))["query"]
+    texts = texts.tolist()
+    texts += ["尧化街道" + t for t in texts[:200]] + [t.replace("路", "") for t in texts[:200]]
+    texts += ["遥佳花园1栋1单元101室", "南京栖霞遥佳花园2栋", "姚佳花园1栋"]
+    raised = [copy.copy(g).geocode(t) for t in texts]
+    both = raised[-3]
+    assert both.status == "ambiguous" and {a.grid_code for a in both.alternatives} == {"A", "B"}
+    monkeypatch.setattr(module, "_SOUNDED_CUTOFF", module._CUTOFF)
+    assert [copy.copy(g).geocode(t) for t in texts] == raised
+
+
 def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
     lib, streets, communities, locator, g = world
     derived = Geocoder(lib.drop(columns=["grid_code"]), streets, communities, locate=locator)
