@@ -321,7 +321,7 @@ def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
     alphabet = list("尧佳路新林仙大道学衡花园苑华水名村街巷东西南北金陵石埠桥燕子矶")
     names = {"".join(rng.choice(alphabet, int(rng.integers(2, 7)))) for _ in range(3000)}
     names = sorted(names, key=lambda s: (-len(s), s))
-    pool = NamePool({"road": names, "xq": names[:500]})
+    pool = NamePool({"road": names, "xq": names[:500], "v": names[::7]})
     near = names[::3]
     keep = pool.mask("road", near)
     kept = total = 0
@@ -338,11 +338,14 @@ def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
             want = process.extract(q, whole, scorer=fuzz.ratio, limit=10, score_cutoff=55)
             assert [(n, s) for n, s, _ in got] == [(n, s) for n, s, _ in want]
             kept, total = kept + len(pruned), total + len(whole)
-        both = pool.reachable(q, {"road": keep, "xq": None}, 55)  # kinds of one call apart
-        assert both == {
+        alone = {
             "road": pool.reachable(q, {"road": keep}, 55)["road"],
             "xq": pool.reachable(q, {"xq": None}, 55)["xq"],
+            "v": pool.reachable(q, {"v": None}, 55)["v"],
         }
+        for asked in (("road", "xq"), ("xq", "road"), ("v", "road"), ("xq", "v")):  # one call
+            both = pool.reachable(q, {k: keep if k == "road" else None for k in asked}, 55)
+            assert both == {k: alone[k] for k in asked}
     assert kept < 0.5 * total
 
 
