@@ -1051,11 +1051,16 @@ class Geocoder:
         if rival is not None and rival[0] >= conf - 0.1:
             conf = min(conf, max(0.0, conf - (rival[0] - (conf - 0.1))))
             conf = min(conf, self.threshold - 0.01)
-        alternatives = tuple(self._candidate(c) for c, _ in scored[: self.max_alternatives])
-        best = alternatives[0] if alternatives else self._candidate(first)
+        shown = min(len(scored), self.max_alternatives)
         status = "matched" if conf >= self.threshold else "ambiguous"
-        if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
+        if status == "ambiguous" and (shown < 2 or hit.level in ("街道",)):
             status = "unmatched"
+        # a match answers without alternatives: only its best is made (an area's mean point
+        # each, up to four more per fuzzy answer before)
+        alternatives = (
+            () if status == "matched" else tuple(self._candidate(c) for c, _ in scored[:shown])
+        )
+        best = alternatives[0] if alternatives else self._candidate(first)
         i = self._row_of(best.address_id)
         grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(
