@@ -8,7 +8,7 @@ a name starts and the longest name there (what the alternation, longest first, m
 lengths of the names beginning with each character: a few slices and set lookups a position.
 
 >>> scan = NameScan(["尧佳路", "尧佳大路", "佳园"])
->>> scan.search("南京尧佳大路12号佳园")
+>>> scan.search("某市尧佳大路12号佳园")
 (2, 6, '尧佳大路')
 >>> scan.search("月球路1号") is None
 True
