@@ -59,6 +59,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo_grid.address._names import NamePool
+from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
 from geo_grid.address.gazetteer import (
     AdminLink,
@@ -94,6 +95,12 @@ _STREET_CONFLICT = 0.7
 _SOUND_SIM = 0.92
 #: Names this close to the best fuzzy similarity are all tried (and may make it ambiguous).
 _FUZZY_BAND = 0.05
+#: The least ``fuzz.ratio`` (0-100) a name needs to be tried at all.
+_CUTOFF = 55.0
+#: ... and when a name sounds like the query's (similarity _SOUND_SIM): below the band under it
+#: a name is never tried, so rapidfuzz need not find it (the 1e-6 keeps a name scoring the
+#: band's edge up to float rounding).
+_SOUNDED_CUTOFF = 100 * (_SOUND_SIM - _FUZZY_BAND) - 1e-6
 #: A fuzzy answer is never "confident": the name was not written as the library writes it.
 _FUZZY_CAP = 0.89
 #: A fuzzy name this unlike the query's adds no confidence at all (火星大道 is not 星园大道).
@@ -200,6 +207,14 @@ class ReverseResult:
     grids: dict[str, str | None]
 
 
+class _Rows(list):
+    """The rows of an area lying in one grid, and their mean point once an answer needed it:
+    the grouping is memoized per index key (:meth:`Geocoder._grid_groups`), so the point is
+    too (the mean of a road's thousand addresses cost ~10 µs a fuzzy answer)."""
+
+    __slots__ = ("point",)
+
+
 @dataclass
 class _Hit:
     rows: list[int]
@@ -271,7 +286,8 @@ class Geocoder:
         self._prefixes = district.prefixes() if district is not None else ()
         self._admin_match = _memoized_match(gazetteer)
         lib = library.reset_index(drop=True)
-        self._lib = lib
+        # the given grid of each point, not the frame: a city's library frame is ~500 MB
+        self._given_grid = lib["grid_code"].astype(str).to_numpy() if "grid_code" in lib else None
         self._ids = lib["address_id"].to_numpy()
         self._full = lib["full_text"].astype(str).to_numpy()
         self._lon = lib["lon"].to_numpy(float)
@@ -281,8 +297,9 @@ class Geocoder:
         self._attach(locate)
         self._build_keys(lib)
         self._build_lookalikes()
-        self._build_verbatim()
         self._build_admin(streets, communities)
+        self._build_verbatim()
+        self._prove_twins()
         self._local_xy = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -302,21 +319,23 @@ class Geocoder:
     def relocated(self, locate: Any) -> Geocoder:
         """This geocoder over another locate index (a publish changed the grids): the address
         indexes, seconds of CPU to build over a district's library, are shared; only each
-        library point's grids are looked up again, in one vectorized pass."""
+        library point's grids are looked up again, in one vectorized pass, and the library
+        texts with a one-character-longer twin proven again (a twin in another grid is a
+        rival, in the same grid none: ~0.5 CPU s per 100,000 addresses)."""
         other = copy.copy(self)
         other._attach(locate)
+        other._prove_twins()
         return other
 
     # ------------------------------------------------------------------ building
     def _attach(self, locate: Any) -> None:
         """Each library point's grids (one per layer) and the lookup of other points' grids."""
         self._locate_one, self._row_grids = self._setup_locate(locate)
-        grid = (
-            self._lib["grid_code"]
-            if "grid_code" in self._lib.columns
-            else pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
-        )
-        self._grid = grid.astype(str).to_numpy()
+        if self._given_grid is not None:
+            self._grid = self._given_grid
+        else:
+            grid = pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
+            self._grid = grid.astype(str).to_numpy()
 
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
         if locate is None:
@@ -378,9 +397,9 @@ class Geocoder:
                         self._index[("v", v, g, door)].append(i)
         self._names: dict[str, list[str]] = {}
         self._by_sound: dict[str, dict[str, list[str]]] = {}
-        self._name_pattern: dict[str, re.Pattern | None] = {}
+        self._name_scan: dict[str, NameScan] = {}
         self._name_admin: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._names_in: dict[tuple[str, str], list[str]] | None = None
+        self._names_in: dict[tuple[str, str], list[int]] | None = None
         self._near: dict[tuple[str, frozenset], Any] = {}
         self._groups: dict[tuple, list[tuple[str, list[int]]]] = {}
         for kind, col in (("road", "road"), ("xq", "xiaoqu"), ("v", "village")):
@@ -390,9 +409,7 @@ class Geocoder:
             for n in names:
                 sounds[sound(n)].append(n)
             self._by_sound[kind] = sounds
-            self._name_pattern[kind] = (
-                re.compile("|".join(re.escape(n) for n in names)) if names else None
-            )
+            self._name_scan[kind] = NameScan(names)
             for n, street, community in zip(comp[col], self._street, self._community, strict=True):
                 if n:
                     codes = self._name_admin[(kind, n)]
@@ -434,17 +451,36 @@ class Geocoder:
         one character longer competes. :meth:`geocode` then answers such a text from one dict
         lookup, without normalizing it (normalization was most of an exact geocode: ~15 of
         ~28 µs); the normalized key the answer carries is the address's own key object. One
-        normalization per address here: ~1.5 CPU s per 100,000 addresses."""
+        normalization per address here: ~1.5 CPU s per 100,000 addresses. The texts whose
+        address has a one-character-longer twin are kept for :meth:`_prove_twins`."""
         key_of: list[str | None] = [None] * len(self._full)
         for key, rows in self._by_full.items():
             if len(rows) == 1:
                 key_of[rows[0]] = key
         self._key_of = key_of
         self._verbatim: dict[str, int] = {}
+        self._twin_texts: list[tuple[str, int]] = []
         for text in self._full.tolist():
             rows = self._by_full.get(normalize(text))
-            if rows is not None and len(rows) == 1 and rows[0] not in self._has_longer:
-                self._verbatim[text] = rows[0]
+            if rows is not None and len(rows) == 1:
+                if rows[0] in self._has_longer:
+                    self._twin_texts.append((text, rows[0]))
+                else:
+                    self._verbatim[text] = rows[0]
+
+    def _prove_twins(self) -> None:
+        """The library texts left to the cascade because a name one character longer may
+        compete (燕平街 beside 燕平大街: the caller may have dropped 大), each answered by the
+        cascade once: where that answer is the hot path's own (the twin lacks the numbers, or
+        the text's admin prefix rules it out: 68,814 of a city's 68,826), :meth:`geocode`
+        answers the text from this index too (each cost ~300 µs, 5.7 % of a city's texts: half
+        an exact batch's time). Whether a twin is a rival depends on the grids (one in the same
+        grid is none), so :meth:`relocated` proves them again: ~7 CPU s over a city."""
+        self._twins: dict[str, int] = {}
+        for text, i in self._twin_texts:
+            key = self._key_of[i]
+            if self._cascade(text, key) == self._exact_result(text, key, i):
+                self._twins[text] = i
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
@@ -495,6 +531,8 @@ class Geocoder:
         if not isinstance(text, str):
             raise BadInput(f"address: expected text, got {type(text).__name__}", field="q")
         row = self._verbatim.get(text)
+        if row is None:
+            row = self._twins.get(text)
         if row is not None:  # a library text as stored: the hot path below, proven at build
             return self._exact_result(text, self._key_of[row], row)
         norm = normalize(text) if normalized is None else normalized
@@ -503,6 +541,10 @@ class Geocoder:
         full = self._by_full.get(norm)
         if full is not None and len(full) == 1 and full[0] not in self._has_longer:
             return self._exact_result(text, norm, full[0])  # the library's own text: hot path
+        return self._cascade(text, norm)
+
+    def _cascade(self, text: str, norm: str) -> GeocodeResult:
+        """Steps 1-5 of the module docstring over a normalized, non-empty text."""
         admin = self._admin_prefix(norm)
         outside = self._outside(admin)
         if outside is not None:
@@ -525,24 +567,33 @@ class Geocoder:
         return self._decide(text, norm, claim, hits)
 
     def _exact_result(self, text: str, norm: str, i: int) -> GeocodeResult:
+        """The answer of library address ``i`` to a text that is its own (confidence 0.99),
+        its fields filled in one dict (as :func:`_result`, ~1 µs less a result)."""
         grid = self._grid[i]
         grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
         grids[UNIFIED] = grid
-        return _result(
-            query=text,
-            status="matched",
-            level="门牌",
-            confidence=_BASE["exact"],
-            lon=float(self._lon[i]),
-            lat=float(self._lat[i]),
-            address_id=int(self._ids[i]),
-            matched_text=str(self._full[i]),
-            grid_code=grid,
-            grids=grids,
-            community_code=self._community[i],
-            street_code=self._street[i],
-            normalized=norm,
+        obj = object.__new__(GeocodeResult)
+        obj.__dict__.update(
+            {
+                "query": text,
+                "status": "matched",
+                "level": "门牌",
+                "confidence": _BASE["exact"],
+                "lon": self._lon.item(i),
+                "lat": self._lat.item(i),
+                "address_id": int(self._ids[i]),
+                "matched_text": str(self._full[i]),
+                "grid_code": grid,
+                "grids": grids,
+                "community_code": self._community[i],
+                "street_code": self._street[i],
+                "alternatives": (),
+                "reason": None,
+                "normalized": norm,
+                "components": {},
+            }
         )
+        return obj
 
     def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
         """Geocode many addresses; repeated strings are computed once."""
@@ -725,11 +776,10 @@ class Geocoder:
         found = dict(forced or {})
         if not forced:
             for kind in ("road", "xq", "v"):
-                pattern = self._name_pattern[kind]
-                m = pattern.search(local) if pattern else None
-                if m:
-                    found[kind] = m.group(0)
-                    local = local[: m.start()] + "|" + local[m.end() :]
+                m = self._name_scan[kind].search(local)
+                if m is not None:
+                    start, end, found[kind] = m
+                    local = local[:start] + "|" + local[end:]
         if not found:
             return []
         nums = self._numbers(local)
@@ -824,6 +874,10 @@ class Geocoder:
         heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
+        sounded = {kind: self._sounded(kind, heard, near[kind]) for kind in kinds}
+        # a name sounding like the query's puts the band above _SOUNDED_CUTOFF (half of a fuzzy
+        # batch: fewer names reach rapidfuzz, the same are tried)
+        cutoff = _SOUNDED_CUTOFF if any(sounded.values()) else _CUTOFF
         # a claimed area's few names go to rapidfuzz as they are; of more, only the names that
         # can reach the cutoff: the same answers as over the whole pool
         pools = {
@@ -833,17 +887,14 @@ class Geocoder:
         }
         wide = {k: v[1] if v else None for k, v in near.items() if k not in pools}
         if wide:
-            pools.update(self._pool.reachable(head, wide, 55))
+            pools.update(self._pool.reachable(head, wide, cutoff))
         for kind in kinds:
             for name, score, _ in process.extract(
-                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=55
+                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff
             ):
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
-            if heard:
-                members = near[kind][2] if near[kind] else self._pool.position[kind]
-                for name in self._by_sound[kind].get(heard, ()):
-                    if name in members:
-                        best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
+            for name in sounded[kind]:
+                best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
         if not best:
             return []
         top = max(best.values())
@@ -862,6 +913,14 @@ class Geocoder:
             hits = [h for h in hits if h.level == "门牌"]
         return hits
 
+    def _sounded(self, kind: str, heard: str, near: tuple | None) -> list[str]:
+        """The names of ``kind`` (in the claimed areas' ``near``, if any) that sound like
+        ``heard``, the query's name."""
+        if not heard:
+            return []
+        members = near[2] if near else self._pool.position[kind]
+        return [name for name in self._by_sound[kind].get(heard, ()) if name in members]
+
     def _names_near(self, kind: str, admin: set[str]) -> tuple[list[str], np.ndarray, set] | None:
         """The names of ``kind`` in any of the claimed admin areas (longest first), as a mask
         over the kind's pool and as a set; None when the areas hold none. Memoized:
@@ -869,26 +928,34 @@ class Geocoder:
         key = (kind, frozenset(admin))
         found = self._near.get(key, False)
         if found is False:
-            names = self._names_near_list(kind, admin)
-            found = (names, self._pool.mask(kind, names), set(names)) if names else None
+            at = self._positions_near(kind, admin)
+            if at:
+                pool = self._names[kind]
+                names = [pool[i] for i in at]
+                mask = np.zeros(len(pool), dtype=bool)
+                mask[at] = True
+                found = (names, mask, set(names))
+            else:
+                found = None
             if len(self._near) >= 4096:
                 self._near.clear()
             self._near[key] = found
         return found
 
-    def _names_near_list(self, kind: str, admin: set[str]) -> list[str]:
+    def _positions_near(self, kind: str, admin: set[str]) -> list[int]:
+        """The positions in the kind's pool (longest name first: the pool's order) of the
+        names in any of the areas: sorted integers, not names by a key (a fifth of a fuzzy
+        batch's areas are new to the memo of :meth:`_names_near`)."""
         if self._names_in is None:
-            names_in: dict[tuple[str, str], set[str]] = defaultdict(set)
+            names_in: dict[tuple[str, str], set[int]] = defaultdict(set)
             for (k, name), codes in self._name_admin.items():
+                at = self._pool.position[k][name]
                 for code in codes:
-                    names_in[(k, code)].add(name)
-            self._names_in = {
-                key: sorted(v, key=lambda n: (-len(n), n)) for key, v in names_in.items()
-            }
+                    names_in[(k, code)].add(at)
+            self._names_in = {key: sorted(v) for key, v in names_in.items()}
         if len(admin) == 1:
             return self._names_in.get((kind, next(iter(admin))), [])
-        found = set().union(*(self._names_in.get((kind, c), ()) for c in admin))
-        return sorted(found, key=lambda n: (-len(n), n))
+        return sorted(set().union(*(self._names_in.get((kind, c), ()) for c in admin)))
 
     def _admin_fallback(self, claim: dict[str, frozenset[str]]) -> list[_Hit]:
         if "community" in claim:
@@ -932,7 +999,7 @@ class Geocoder:
         before."""
         found = self._groups.get(hit.key) if hit.key is not None else None
         if found is None:
-            by_grid: dict[str, list[int]] = defaultdict(list)
+            by_grid: dict[str, list[int]] = defaultdict(_Rows)
             for i in hit.rows:
                 by_grid[self._grid[i]].append(i)
             found = list(by_grid.items())
@@ -946,14 +1013,21 @@ class Geocoder:
         """The :class:`Candidate` of one entry of :meth:`_candidates`."""
         conf, code, i, members = scored
         if i is not None:
-            lon, lat = self._lon[i], self._lat[i]
+            lon, lat = float(self._lon[i]), float(self._lat[i])
             if members is not None:  # an area lying in this grid with one address
-                lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-            return _candidate(
-                conf, code, float(lon), float(lat), int(self._ids[i]), str(self._full[i])
-            )
-        lon, lat = np.mean(self._lon[members]), np.mean(self._lat[members])
-        return _candidate(conf, code, float(lon), float(lat), None, None)
+                lon, lat = self._mean_point(members)
+            return _candidate(conf, code, lon, lat, int(self._ids[i]), str(self._full[i]))
+        lon, lat = self._mean_point(members)
+        return _candidate(conf, code, lon, lat, None, None)
+
+    def _mean_point(self, members: list[int]) -> tuple[float, float]:
+        """The mean point of an area's rows in one grid (kept with the rows when memoized)."""
+        point = getattr(members, "point", None)
+        if point is None:
+            point = (float(np.mean(self._lon[members])), float(np.mean(self._lat[members])))
+            if isinstance(members, _Rows):
+                members.point = point
+        return point
 
     def _consistent(self, i: int, claim: dict[str, frozenset[str]]) -> float:
         factor = 1.0
@@ -977,11 +1051,16 @@ class Geocoder:
         if rival is not None and rival[0] >= conf - 0.1:
             conf = min(conf, max(0.0, conf - (rival[0] - (conf - 0.1))))
             conf = min(conf, self.threshold - 0.01)
-        alternatives = tuple(self._candidate(c) for c, _ in scored[: self.max_alternatives])
-        best = alternatives[0] if alternatives else self._candidate(first)
+        shown = min(len(scored), self.max_alternatives)
         status = "matched" if conf >= self.threshold else "ambiguous"
-        if status == "ambiguous" and (len(alternatives) < 2 or hit.level in ("街道",)):
+        if status == "ambiguous" and (shown < 2 or hit.level in ("街道",)):
             status = "unmatched"
+        # a match answers without alternatives: only its best is made (an area's mean point
+        # each, up to four more per fuzzy answer before)
+        alternatives = (
+            () if status == "matched" else tuple(self._candidate(c) for c, _ in scored[:shown])
+        )
+        best = alternatives[0] if alternatives else self._candidate(first)
         i = self._row_of(best.address_id)
         grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(

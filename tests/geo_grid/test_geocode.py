@@ -108,6 +108,48 @@ def test_noisy_query_accuracy_floors(world):
     assert set(evaluated["kind"]) == set(nq.KINDS)
 
 
+def _with_sound_alikes():
+    """The sample library plus 尧佳花园 and 遥佳花园城, copies of 燕语华庭 in two other grids:
+    a caller writing 遥佳花园 names the first by sound (尧 and 遥 are yao) and the second but
+    for a character (fuzz.ratio 88.9)."""
+    lib, streets, communities = sample_library(QIXIA_CORNER)
+    rows = lib[lib["xiaoqu"] == "燕语华庭"]
+    copies = []
+    for k, (name, grid) in enumerate((("尧佳花园", "A"), ("遥佳花园城", "B"))):
+        part = rows.copy()
+        part["address_id"] += 10_000 * (k + 1)
+        part["xiaoqu"] = name
+        for column in ("local_text", "full_text"):
+            part[column] = part[column].str.replace("燕语华庭", name)
+        part["grid_code"] = grid
+        copies.append(part)
+    return pd.concat([lib, *copies], ignore_index=True), streets, communities
+
+
+def test_a_sounded_name_raises_the_cutoff_without_changing_any_answer(monkeypatch):
+    """When a name sounds like the query's, names spelled less alike than the band below it
+    are not looked for (rapidfuzz's cutoff rises to the band's edge): every answer to names
+    with one character replaced by a homophone, dropped, or both, with and without an admin
+    prefix, is the one the plain cutoff gives, a name in the band by its spelling included
+    (遥佳花园: 尧佳花园 by sound, 遥佳花园城 by spelling, in two grids: ambiguous)."""
+    from geo_grid.address import geocode as module
+
+    lib, streets, communities = _with_sound_alikes()
+    g = Geocoder(lib, streets, communities, district=QIXIA_NAMES)
+    spec = importlib.util.spec_from_file_location("noisy_queries", _BENCH)
+    nq = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nq)
+    texts = nq.make_queries(lib, streets, communities, 800, 4, ("homophone", "typo"))["query"]
+    texts = texts.tolist()
+    texts += ["尧化街道" + t for t in texts[:200]] + [t.replace("路", "") for t in texts[:200]]
+    texts += ["遥佳花园1栋1单元101室", "南京栖霞遥佳花园2栋", "姚佳花园1栋"]
+    raised = [copy.copy(g).geocode(t) for t in texts]
+    both = raised[-3]
+    assert both.status == "ambiguous" and {a.grid_code for a in both.alternatives} == {"A", "B"}
+    monkeypatch.setattr(module, "_SOUNDED_CUTOFF", module._CUTOFF)
+    assert [copy.copy(g).geocode(t) for t in texts] == raised
+
+
 def test_grid_code_is_derived_from_the_locate_index_when_not_given(world):
     lib, streets, communities, locator, g = world
     derived = Geocoder(lib.drop(columns=["grid_code"]), streets, communities, locate=locator)
@@ -157,12 +199,57 @@ def test_library_texts_are_answered_from_the_verbatim_index_as_the_cascade_answe
     lib, streets, communities = _with_twin()
     bare = lib.assign(full_text=lib["local_text"])
     g = Geocoder(bare, streets, communities, district=QIXIA_NAMES)
-    cascade = copy.copy(g)
-    cascade._verbatim = {}
+    cascade = _cascade_only(g)
     texts = bare["full_text"].tolist()
     assert len(g._verbatim) > len(texts) / 2
     assert g.geocode_many(texts) == cascade.geocode_many(texts)
     assert g.geocode("燕语庭1栋1单元101室").status == "ambiguous"
+    assert "燕语庭1栋1单元101室" not in g._twins
+
+
+def _cascade_only(geocoder: Geocoder) -> Geocoder:
+    """The geocoder without its indexes of library texts proven at build: every text goes
+    through normalization and the cascade."""
+    cascade = copy.copy(geocoder)
+    cascade._verbatim, cascade._twins = {}, {}
+    return cascade
+
+
+class _OneLayer:
+    """A locate index of one layer: each point's unified grid is ``grid_of(lon)``."""
+
+    layers = ("unified",)
+
+    def __init__(self, grid_of):
+        self.grid_of = grid_of
+
+    def locate_many(self, lon, lat, crs):
+        return pd.DataFrame({"unified": [self.grid_of(x) for x in lon]})
+
+    def grids_at(self, lon, lat):
+        return {"unified": self.grid_of(lon)}
+
+
+def test_a_twin_proven_for_its_grids_is_proven_again_when_they_change():
+    """A library text whose name has a one-character-longer twin (燕语庭, 燕语华庭) is answered
+    from the index of proven texts when the cascade answers it so: here, with both in one grid,
+    the twin is no rival. When a publish puts them in two grids (``relocated``) the twin is
+    one, the text is ambiguous, and the index no longer holds it; an area's rows by grid are
+    those of the new grids too."""
+    lib, streets, communities = _with_twin()
+    bare = lib.assign(full_text=lib["local_text"]).drop(columns=["grid_code"])
+    shorter = set(bare.loc[bare["xiaoqu"] == "燕语庭", "lon"])
+    text = "燕语庭1栋1单元101室"
+    g = Geocoder(bare, streets, communities, locate=_OneLayer(lambda lon: "A"))
+    assert text in g._twins
+    texts = bare["full_text"].tolist() + ["燕语华庭", "燕语庭"]
+    assert g.geocode_many(texts) == _cascade_only(g).geocode_many(texts)
+    assert g.geocode(text).status == "matched" and g.geocode("燕语华庭").grid_code == "A"
+    moved = g.relocated(_OneLayer(lambda lon: "B" if lon in shorter else "C"))
+    assert text not in moved._twins and moved.geocode(text).status == "ambiguous"
+    assert moved.geocode_many(texts) == _cascade_only(moved).geocode_many(texts)
+    assert moved.geocode("燕语华庭").grid_code == "C"
+    assert g.geocode(text).status == "matched" and g.geocode("燕语华庭").grid_code == "A"
 
 
 def test_admin_prefix_memo_reads_the_digits_after_it_only_as_digits():
@@ -234,7 +321,7 @@ def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
     alphabet = list("尧佳路新林仙大道学衡花园苑华水名村街巷东西南北金陵石埠桥燕子矶")
     names = {"".join(rng.choice(alphabet, int(rng.integers(2, 7)))) for _ in range(3000)}
     names = sorted(names, key=lambda s: (-len(s), s))
-    pool = NamePool({"road": names, "xq": names[:500]})
+    pool = NamePool({"road": names, "xq": names[:500], "v": names[::7]})
     near = names[::3]
     keep = pool.mask("road", near)
     kept = total = 0
@@ -251,4 +338,64 @@ def test_name_pool_gives_rapidfuzz_every_name_that_can_score():
             want = process.extract(q, whole, scorer=fuzz.ratio, limit=10, score_cutoff=55)
             assert [(n, s) for n, s, _ in got] == [(n, s) for n, s, _ in want]
             kept, total = kept + len(pruned), total + len(whole)
+        alone = {
+            "road": pool.reachable(q, {"road": keep}, 55)["road"],
+            "xq": pool.reachable(q, {"xq": None}, 55)["xq"],
+            "v": pool.reachable(q, {"v": None}, 55)["v"],
+        }
+        for asked in (("road", "xq"), ("xq", "road"), ("v", "road"), ("xq", "v")):  # one call
+            both = pool.reachable(q, {k: keep if k == "road" else None for k in asked}, 55)
+            assert both == {k: alone[k] for k in asked}
     assert kept < 0.5 * total
+
+
+def test_name_pool_answers_threads_and_its_pickle_alike():
+    """Each thread counts in a buffer of its own (the API geocodes in a thread pool): threads
+    asking at once get what one thread gets, and so does the pool after a pickle round trip."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from geo_grid.address._names import NamePool
+
+    rng = np.random.default_rng(5)
+    alphabet = list("尧佳路新林仙大道学衡花园苑华水名村街巷")
+    names = sorted({"".join(rng.choice(alphabet, int(rng.integers(2, 7)))) for _ in range(2000)})
+    pool = NamePool({"road": names})
+    queries = ["".join(rng.choice(alphabet, int(rng.integers(2, 6)))) for _ in range(400)]
+    alone = [pool.reachable(q, {"road": None}, 55) for q in queries]
+    assert sum(len(a["road"]) for a in alone) > len(queries)
+    with ThreadPoolExecutor(4) as threads:
+        for _ in range(3):
+            assert (
+                list(threads.map(lambda q: pool.reachable(q, {"road": None}, 55), queries)) == alone
+            )
+    copy_ = pickle.loads(pickle.dumps(pool))
+    assert [copy_.reachable(q, {"road": None}, 55) for q in queries] == alone
+
+
+def test_name_scan_finds_what_the_alternation_of_the_names_finds():
+    """:class:`NameScan` gives the match of ``re`` over the names longest first: the leftmost
+    name, the longest there, on random texts of the names' characters (names inside names,
+    names at either end, none at all)."""
+    import re
+
+    import numpy as np
+
+    from geo_grid.address._scan import NameScan
+
+    rng = np.random.default_rng(11)
+    alphabet = list("尧佳路新林仙大道花园苑华水名村街12号栋")
+    names = {"".join(rng.choice(alphabet, int(rng.integers(1, 6)))) for _ in range(400)}
+    names = sorted(names, key=lambda s: (-len(s), s))
+    pattern = re.compile("|".join(re.escape(n) for n in names))
+    scan = NameScan(names)
+    found = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet + list("月球"), int(rng.integers(0, 12))))
+        m = pattern.search(text)
+        assert scan.search(text) == ((m.start(), m.end(), m.group(0)) if m else None), text
+        found += m is not None
+    assert 1000 < found < 3000
+    assert NameScan([]).search("尧佳路") is None and not NameScan([""])
