@@ -34,6 +34,7 @@ __all__ = [
     "server_env",
     "stop",
     "uvicorn_command",
+    "wait_idle",
 ]
 
 
@@ -198,3 +199,21 @@ def postmaster_pid() -> int | None:
         return int(pid_file.read_text().split("\n", 1)[0])
     except (OSError, ValueError):
         return None
+
+
+def wait_idle(
+    pid: int, window_s: float = 5.0, busy_s: float = 0.5, timeout_s: float = 900.0
+) -> float:
+    """Until the processes of server ``pid`` use under ``busy_s`` CPU seconds in ``window_s``;
+    the seconds waited. Once warm, the warm-up still builds every district's services page and
+    every heavy worker's base maps (minutes of CPU on a city, at nice 10): a measurement taken
+    meanwhile counts them and competes with them."""
+    started = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - started < timeout_s:
+        time.sleep(window_s)
+        now = cpu_seconds(pid)
+        if now - before < busy_s:
+            return time.monotonic() - started
+        before = now
+    raise SystemExit("the server did not become idle after its warm-up")

@@ -46,6 +46,7 @@ from _common import (  # noqa: E402  (bench/ is the script's folder)
     headers,
     postmaster_pid,
     uvicorn_command,
+    wait_idle,
 )
 
 from geo_grid.crs import wgs84_to_bd09, wgs84_to_gcj02  # noqa: E402
@@ -223,23 +224,6 @@ def _wait_warm(port: int, workers: int, timeout_s: float = 1800.0) -> None:
             time.sleep(1)
 
 
-def _wait_idle(
-    pid: int, window_s: float = 5.0, busy_s: float = 0.5, timeout_s: float = 900.0
-) -> None:
-    """Until the server's processes use under ``busy_s`` CPU seconds in ``window_s``: once warm,
-    the warm-up still builds every district's services page and every heavy worker's base maps
-    (minutes of CPU on a city, at nice 10), and the server's CPU per case would count them."""
-    deadline = time.monotonic() + timeout_s
-    before = cpu_seconds(pid)
-    while time.monotonic() < deadline:
-        time.sleep(window_s)
-        now = cpu_seconds(pid)
-        if now - before < busy_s:
-            return
-        before = now
-    raise SystemExit("the server did not become idle after its warm-up")
-
-
 def _stored(tag: str) -> tuple[int, int, int]:
     """(cases, of which in the manual queue, audit events) carrying this run's tag, counted in SQL."""
     from sqlalchemy import text
@@ -268,7 +252,7 @@ def _measure(name: str, app: list[str], n: int, args, env: dict[str, str]) -> tu
     try:
         t = time.perf_counter()
         _wait_warm(port, args.workers)
-        _wait_idle(server.pid)
+        wait_idle(server.pid)
         warm = _payloads(40 * args.workers, f"{tag}-warmup", args.seed + 1)
         asyncio.run(_run(port, warm, args.workers * 4))
         warm_s = time.perf_counter() - t

@@ -39,7 +39,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, children, free_port, server_env, stop, uvicorn_command  # noqa: E402
+from _common import (  # noqa: E402
+    REPO,
+    children,
+    free_port,
+    server_env,
+    stop,
+    uvicorn_command,
+    wait_idle,
+)
 
 
 def admin_headers() -> dict[str, str]:
@@ -255,6 +263,9 @@ def main() -> int:
     proc, base = served(args.url, args.warm_timeout, args.app_dir)
     server = proc.pid if proc else args.pid
     try:
+        if server:
+            waited = wait_idle(server)
+            print(f"server idle {waited:.1f} s later (the warm-up's pages and base maps built)")
         print_memory(server, "once warm")
         batch_geocode(base, headers, args.batch, args.seed)
         print_memory(server, "after the batches")
