@@ -188,11 +188,16 @@ def cpu_seconds(root: int | None) -> float:
 
 
 def postmaster_pid() -> int | None:
-    """The local cluster's postmaster pid (None for an external database)."""
+    """The local cluster's postmaster pid (None for an external database). A URL naming another
+    database of the local cluster (its socket under ``.geo-grid/pg``, as ``bench/demo_load.py
+    --keep`` prints) is the local cluster too."""
+    from sqlalchemy.engine import make_url
+
     from geo_grid.db.session import local_cluster
     from geo_grid.settings import get_settings
 
-    if get_settings().database_url:
+    url = get_settings().database_url
+    if url and make_url(url).query.get("host") != str(local_cluster().root):
         return None
     pid_file = local_cluster().data_dir / "postmaster.pid"
     try:
