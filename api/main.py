@@ -109,7 +109,7 @@ def _warm_after(links) -> None:
     for code in districts.profiles():  # the very page /map/services serves (its cache key)
         with contextlib.suppress(NotFound, BadInput):
             maps.page("services", district=code, build_in=workers.run, links=links)
-    workers.warm(workers.preload_base_maps)
+    workers.in_every_worker(workers.preload_base_maps)
 
 
 #: How often a thread holding the GIL is asked to let another run (Python's default: 5 ms). Work

@@ -43,7 +43,17 @@ from fastapi.responses import Response
 
 from geo_grid.settings import get_settings
 
-__all__ = ["preload", "preload_base_maps", "run", "run_json", "start", "stop", "warm", "warmed"]
+__all__ = [
+    "in_every_worker",
+    "preload",
+    "preload_base_maps",
+    "run",
+    "run_json",
+    "start",
+    "stop",
+    "warm",
+    "warmed",
+]
 
 log = logging.getLogger("geo_grid.api")
 
@@ -199,8 +209,8 @@ def preload_base_maps() -> None:
     """Every district's base map (its roads and place names, read from its door plates: 2-4 s
     of CPU for a district of 100,000-200,000 addresses), built in a worker by the warm-up once
     the server is warm: a worker drawing its first page of a district built it then, so each
-    district's first page in each worker took that much longer (dispatch of 江宁区: 5.7 s of
-    CPU, 1.6 s after)."""
+    district's first page in each worker took that much longer (the dispatch page of a district
+    of 195,000 addresses: 5.7 s of CPU, 1.6 s after)."""
     from geo_grid.errors import BadInput, NotFound
     from geo_grid.services import districts, places
 
@@ -217,15 +227,24 @@ def warm(fn: Callable[[], None]) -> None:
     then quick (what it builds is cached). Errors are raised, as from :func:`run`.
     """
     global _warmed
+    pool = in_every_worker(fn)
+    if pool is not None:
+        _warmed = pool
+
+
+def in_every_worker(fn: Callable[[], None]) -> ProcessPoolExecutor | None:
+    """``fn()`` in every worker process at once, as :func:`warm` runs it, without saying the
+    workers warm: what the warm-up builds after ``/health`` said so (the pool it ran in; None
+    without worker processes)."""
     settings = get_settings()
     size = int(settings.heavy_workers)
     if size <= 0:
-        return
+        return None
     snapshot = settings.model_dump()
     pool = _executor(size)
     for done in [pool.submit(_call, snapshot, fn, (), {}) for _ in range(size)]:
         done.result()
-    _warmed = pool
+    return pool
 
 
 def warmed() -> bool:

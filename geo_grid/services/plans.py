@@ -24,6 +24,7 @@ locate index reloads by itself (its key is the set of published generations).
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -204,9 +205,10 @@ def _context(
 #: Each district's building footprints as last read, with the reference-data version they were
 #: read at (:func:`geo_grid.services.index.touch`: a store of the district's buildings changes
 #: it in the same transaction). Suggestions weigh every building of the district on each call:
-#: reading Jiangning's 128,000 footprints was 1.3 of the 2.2 s of a ``GET …/suggest``.
+#: reading a district's 128,000 footprints was 1.3 of the 2.2 s of a ``GET …/suggest``.
 _BUILDINGS: OrderedDict[str, tuple[str | None, gpd.GeoDataFrame]] = OrderedDict()
 _BUILDINGS_KEPT = 2
+_BUILDINGS_LOCK = threading.Lock()
 
 
 def _buildings(session, district: str, bbox: tuple[float, ...] | None) -> gpd.GeoDataFrame:
@@ -220,10 +222,11 @@ def _buildings(session, district: str, bbox: tuple[float, ...] | None) -> gpd.Ge
     kept = _BUILDINGS.get(district)
     if kept is None or kept[0] != version:
         kept = (version, repos.plans.read_buildings(session, district=district))
+    with _BUILDINGS_LOCK:  # a server without worker processes weighs plans in several threads
         _BUILDINGS[district] = kept
-    _BUILDINGS.move_to_end(district)
-    while len(_BUILDINGS) > _BUILDINGS_KEPT:
-        _BUILDINGS.popitem(last=False)
+        _BUILDINGS.move_to_end(district)
+        while len(_BUILDINGS) > _BUILDINGS_KEPT:
+            _BUILDINGS.popitem(last=False)
     frame = kept[1]
     if bbox is None or frame.empty:
         return frame.copy()
