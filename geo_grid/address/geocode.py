@@ -567,33 +567,25 @@ class Geocoder:
         return self._decide(text, norm, claim, hits)
 
     def _exact_result(self, text: str, norm: str, i: int) -> GeocodeResult:
-        """The answer of library address ``i`` to a text that is its own (confidence 0.99),
-        its fields filled in one dict (as :func:`_result`, ~1 µs less a result)."""
+        """The answer of library address ``i`` to a text that is its own (confidence 0.99)."""
         grid = self._grid[i]
         grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
         grids[UNIFIED] = grid
-        obj = object.__new__(GeocodeResult)
-        obj.__dict__.update(
-            {
-                "query": text,
-                "status": "matched",
-                "level": "门牌",
-                "confidence": _BASE["exact"],
-                "lon": self._lon.item(i),
-                "lat": self._lat.item(i),
-                "address_id": int(self._ids[i]),
-                "matched_text": str(self._full[i]),
-                "grid_code": grid,
-                "grids": grids,
-                "community_code": self._community[i],
-                "street_code": self._street[i],
-                "alternatives": (),
-                "reason": None,
-                "normalized": norm,
-                "components": {},
-            }
+        return _result(
+            query=text,
+            status="matched",
+            level="门牌",
+            confidence=_BASE["exact"],
+            lon=self._lon.item(i),
+            lat=self._lat.item(i),
+            address_id=int(self._ids[i]),
+            matched_text=str(self._full[i]),
+            grid_code=grid,
+            grids=grids,
+            community_code=self._community[i],
+            street_code=self._street[i],
+            normalized=norm,
         )
-        return obj
 
     def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
         """Geocode many addresses; repeated strings are computed once."""
