@@ -73,6 +73,8 @@ _PRELOAD = (
 )
 _PR_SET_PDEATHSIG = 1
 _NICE = 10
+#: Rounds of calls :func:`in_every_worker` makes before it gives up on a worker never free.
+_WARM_ROUNDS = 20
 
 _pool: ProcessPoolExecutor | None = None
 _size = 0
@@ -223,8 +225,11 @@ def warm(fn: Callable[[], None]) -> None:
     """``fn()`` in every worker process, at once (the server's warm-up thread calls it).
 
     One call per worker, all submitted together: each is long (seconds), so every idle worker
-    takes one; a worker busy with a request meanwhile leaves its call to another, for which it is
-    then quick (what it builds is cached). Errors are raised, as from :func:`run`.
+    takes one. Which worker takes a call is the pool's choice: a worker busy with a request, or
+    not scheduled in time on a loaded machine (CI, two cores), leaves its call to another, for
+    which it is then quick (what it builds is cached). So the calls are made again, as many as
+    workers still missing, until each process has answered one. Errors are raised, as from
+    :func:`run`.
     """
     global _warmed
     pool = in_every_worker(fn)
@@ -242,9 +247,21 @@ def in_every_worker(fn: Callable[[], None]) -> ProcessPoolExecutor | None:
         return None
     snapshot = settings.model_dump()
     pool = _executor(size)
-    for done in [pool.submit(_call, snapshot, fn, (), {}) for _ in range(size)]:
-        done.result()
+    pending = set(pool._processes or {})  # their ids; no public way to name a pool's processes
+    for _ in range(_WARM_ROUNDS):
+        calls = [pool.submit(_call_in, snapshot, fn) for _ in range(max(len(pending), 1))]
+        pending -= {call.result() for call in calls}
+        if not pending:
+            break
+    else:
+        log.warning("%d worker process(es) never took the warm-up's call", len(pending))
     return pool
+
+
+def _call_in(settings: dict[str, Any], fn: Callable[[], None]) -> int:
+    """:func:`_call` of ``fn``, answering which process ran it."""
+    _call(settings, fn, (), {})
+    return os.getpid()
 
 
 def warmed() -> bool:

@@ -94,6 +94,28 @@ def test_warm_runs_in_every_worker_process(tmp_path, monkeypatch) -> None:
     assert len(list(tmp_path.iterdir())) == 2, list(tmp_path.iterdir())
 
 
+def test_warm_reaches_a_worker_busy_when_it_starts(tmp_path, monkeypatch) -> None:
+    """The warm-up's calls were made once, one per worker: a worker busy (or, on CI's loaded two
+    cores, not scheduled in time) left both to the other, and was never warmed (CI of 97abe22)."""
+    import threading
+
+    from api import workers
+    from geo_grid.settings import get_settings
+
+    monkeypatch.setenv("GEO_GRID_HEAVY_WORKERS", "2")
+    get_settings.cache_clear()
+    try:
+        workers.run(time.sleep, 0.1)  # both workers started
+        busy = threading.Thread(target=workers.run, args=(time.sleep, 3.0))
+        busy.start()
+        time.sleep(0.5)  # one worker is asleep in it
+        workers.warm(functools.partial(_note_pid, str(tmp_path)))
+        busy.join()
+    finally:
+        get_settings.cache_clear()
+    assert len(list(tmp_path.iterdir())) == 2, list(tmp_path.iterdir())
+
+
 def _wait_for_file(path: str) -> None:
     """A warm-up that lasts until the test lets it end (``path`` exists)."""
     deadline = time.monotonic() + 120
