@@ -33,6 +33,7 @@ from geo_grid.settings import get_settings
 
 __all__ = [
     "CHECK_SECONDS",
+    "cached",
     "get",
     "household_band",
     "invalidate",
@@ -80,6 +81,14 @@ def profiles() -> dict[str, DistrictProfile]:
             _checking.release()
 
 
+def cached() -> dict[str, DistrictProfile] | None:
+    """:func:`profiles` when it answers without reading the database, else None: the API then
+    reads them on its event loop instead of in a thread."""
+    held = _cache["profiles"]
+    fresh = held is not None and time.monotonic() - _cache["checked"] < CHECK_SECONDS
+    return held if fresh else None
+
+
 def _check(held: dict[str, DistrictProfile] | None) -> dict[str, DistrictProfile]:
     """The profiles, re-read when the table's fingerprint changed since ``held`` was read."""
     with session_scope() as session:
@@ -114,11 +123,15 @@ def list_districts(principal: Principal | None = None) -> list[dict[str, Any]]:
     return [profiles()[c].to_dict() for c in readable(principal)]
 
 
-def readable(principal: Principal | None = None, requested: str | None = None) -> list[str]:
+def readable(
+    principal: Principal | None = None,
+    requested: str | None = None,
+    loaded: Mapping[str, DistrictProfile] | None = None,
+) -> list[str]:
     """The districts a read shows: ``requested`` (checked: stored, inside the caller's area) or,
     without one, every stored district in the caller's area (``principal`` None: the console,
-    every district)."""
-    loaded = profiles()
+    every district). ``loaded``: the profiles, when the caller has them (:func:`cached`)."""
+    loaded = profiles() if loaded is None else loaded
     if requested is not None:
         code = check_district_code(requested)
         if code not in loaded:

@@ -209,6 +209,31 @@ def test_forged_expired_and_unsigned_tokens_are_refused(anon, accounts):
     assert r.status_code == 401 and "Bearer" in r.json()["error"]["message"]
 
 
+def test_a_remembered_token_still_expires_and_needs_its_key(anon, monkeypatch):
+    """A token verified once is remembered (its signature is not checked again): it must still
+    expire on time, and stop working when the signing key changes."""
+    from api import auth
+    from geo_grid.access import Principal
+    from geo_grid.settings import get_settings
+
+    token, lifetime = auth.issue_token(Principal("t.remembered", "admin"))
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert anon.get("/api/v1/layers", headers=bearer).status_code == 200
+    assert anon.get("/api/v1/layers", headers=bearer).status_code == 200  # from memory
+    later = time.time() + lifetime + 1
+    with monkeypatch.context() as m:
+        m.setattr(auth.time, "time", lambda: later)
+        r = anon.get("/api/v1/layers", headers=bearer)
+    assert r.status_code == 401 and "expired" in r.json()["error"]["message"], r.text
+    with monkeypatch.context() as m:
+        m.setenv("GEO_GRID_AUTH_SECRET", "another-key-" + "x" * 40)
+        get_settings.cache_clear()
+        r = anon.get("/api/v1/layers", headers=bearer)
+    get_settings.cache_clear()
+    assert r.status_code == 401 and "not a valid" in r.json()["error"]["message"], r.text
+    assert anon.get("/api/v1/layers", headers=bearer).status_code == 200  # the key is back
+
+
 def test_a_disabled_account_cannot_log_in(anon, accounts):
     admin = accounts["admin"].headers
     r = anon.post("/api/v1/users", headers=admin,
