@@ -469,11 +469,25 @@ class LocateIndex:
         >>> LocateIndex({"unified": g}).locate_many([0.5, 3], [0.5, 3], "cgcs2000")["unified"].tolist()
         ['A', None]
         """
+        data = self.locate_columns(lons, lats, crs)
+        # object dtype keeps None for "no grid" (pandas would otherwise turn it into NaN)
+        return pd.DataFrame(
+            {
+                k: pd.Series(v, dtype=object if v.dtype == object else v.dtype)
+                for k, v in data.items()
+            }
+        )
+
+    def locate_columns(
+        self, lons: ArrayLike, lats: ArrayLike, crs: str = "wgs84"
+    ) -> dict[str, np.ndarray]:
+        """:meth:`locate_many`'s columns as arrays, without the frame: a case writer placing a
+        batch of twenty reports spent more on building the frame than on the lookup."""
         xs, ys = points_to_storage(np.atleast_1d(lons), np.atleast_1d(lats), crs)
         if xs.shape != ys.shape:
             raise BadInput("lons and lats differ in length", field="lats")
         found = self._lookup(xs, ys)
-        data: dict[str, Any] = {"lon": xs, "lat": ys}
+        data: dict[str, np.ndarray] = {"lon": xs, "lat": ys}
         for key, layer in self.layers.items():
             data[key] = _codes(layer.codes, found[key], len(xs))
         data["community_code"] = _codes(
@@ -486,13 +500,7 @@ class LocateIndex:
             self.districts.codes if self.districts else None, found.get("_district"), len(xs)
         )
         data["inside_district"] = self._inside(found)
-        # object dtype keeps None for "no grid" (pandas would otherwise turn it into NaN)
-        return pd.DataFrame(
-            {
-                k: pd.Series(v, dtype=object if v.dtype == object else v.dtype)
-                for k, v in data.items()
-            }
-        )
+        return data
 
     def _inside(self, found: dict[str, np.ndarray]) -> np.ndarray:
         if "_street" in found:

@@ -158,8 +158,10 @@ def place_points(jobs: list[Job]) -> None:
     for job in todo:
         by_crs.setdefault(normalize_crs(job.point[2]), []).append(job)
     for crs, group in by_crs.items():
-        found = locator.locate_many([j.point[0] for j in group], [j.point[1] for j in group], crs)
-        cols = {k: found[k].tolist() for k in found.columns}
+        found = locator.locate_columns(
+            [j.point[0] for j in group], [j.point[1] for j in group], crs
+        )
+        cols = {k: v.tolist() for k, v in found.items()}
         for n, job in enumerate(group):
             grids = {k: _text(cols[k][n]) for k in locator.layers}
             job.placement = _point_placement(
