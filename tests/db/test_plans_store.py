@@ -317,3 +317,20 @@ def test_suggestions_bring_grids_into_band(demo_db, demo):
     assert svc.validate(plan["id"])["valid"]
     with pytest.raises(Conflict, match="not a current suggestion"):
         svc.accept_suggestions(plan["id"], [split[0]["id"]])
+
+
+def test_suggestions_weigh_the_same_buildings_as_the_whole_district(demo_db):
+    """Suggestions read only the footprints of the over-full grids (the only grids they cut
+    along buildings): what they suggest must be what weighing every building of the district
+    gives, the split of a grid whose buildings lie near its edge included."""
+    from geo_grid import plans as lib
+
+    plan = svc.create_plan("unified", district=QIXIA)
+    with session_scope() as session:
+        stored, grids = svc._load(session, plan["id"], lock=False)
+        bands = svc._bands(svc._profile(stored), None)
+        near = svc._suggestion_context(session, stored, grids, bands)
+        whole = svc._context(session, stored, grids, None, bands, points=False)
+    assert 0 < len(near.buildings) < len(whole.buildings) / 10
+    assert lib.suggest(grids, ctx=near) == lib.suggest(grids, ctx=whole)
+    assert svc.suggestions(plan["id"])["suggestions"] == lib.suggest(grids, ctx=whole)
