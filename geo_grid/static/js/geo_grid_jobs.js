@@ -42,7 +42,10 @@
     var pct = Math.round((job.progress || 0) * 100);
     var text = (job.title || "任务") + "：" + (STATUS[job.status] || job.status);
     if (job.status === "running" || job.status === "queued") text += " " + pct + "%";
-    if (job.message && job.status !== "failed") text += "（" + job.message + "）";
+    // a queued job's message is its state again (排队中): said once
+    if (job.message && job.status !== "failed" && job.message !== STATUS[job.status]) {
+      text += "（" + job.message + "）";
+    }
     if (job.status === "failed" && job.error) text += "（" + job.error.message + "）";
     return text;
   }
