@@ -56,7 +56,8 @@ def phoned(client) -> dict:
 def period(client, phoned) -> dict[str, str]:
     """The 30 days up to the latest case (Beijing dates): the phoned case's and the demo's."""
     rows = client.get("/api/v1/cases", params={"limit": 1}).json()["data"]
-    last = datetime.fromisoformat(rows[0]["received_at"]).date() + timedelta(days=1)
+    received = datetime.fromisoformat(rows[0]["received_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    last = received.date() + timedelta(days=1)  # its Beijing date: 00:00-08:00 is the UTC eve
     return {"from": str(last - timedelta(days=30)), "to": str(last)}
 
 
