@@ -308,7 +308,7 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
 
 
 def _assert_sheet_agrees(xlsx: bytes, info: str) -> None:
-    """The page's 导出表格 link (issue 15 item 10): the leader's 红绿指标 of the page's period, the
+    """The page's 导出表格 button (issue 15 item 10): the leader's 红绿指标 of the page's period, the
     grids of the street the page shows coloured in the spreadsheet as the page counts them."""
     import io
 
