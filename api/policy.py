@@ -81,9 +81,9 @@ POLICY: dict[str, frozenset[str]] = {
     "POST /api/v1/layers/{layer}/generations/{generation}/publish": PLANNING,
     "POST /api/v1/layers/{layer}/fixes": PLANNING,
     "POST /api/v1/layers/{layer}/exports": PLANNING,
-    # --- long work as jobs: started by the routes above (merge, stored checks, fixes, exports,
-    # accept-all, big batch geocodes); a job is read by whoever started it and by admins
-    # (geo_grid/services/jobs.py decides: others reach the route and get its 403)
+    # --- long work as jobs: started by the routes above and below (merge, stored checks, fixes,
+    # exports, spreadsheets, accept-all, big batch geocodes); a job is read by whoever started it
+    # and by admins (geo_grid/services/jobs.py decides: others reach the route and get its 403)
     "GET /api/v1/jobs": STAFF,
     "GET /api/v1/jobs/{job_id}": STAFF,
     "GET /api/v1/jobs/{job_id}/file": STAFF,
@@ -114,11 +114,12 @@ POLICY: dict[str, frozenset[str]] = {
     "PUT /api/v1/rules/{code}": ADMIN,
     "DELETE /api/v1/rules/{code}": ADMIN,
     "GET /api/v1/indicators": frozenset({"admin", "dispatcher", "leader", "planner", "viewer"}),
-    # --- spreadsheets: the indicators as their readers, the cases as theirs (area, masked)
-    "GET /api/v1/exports/indicators.xlsx": frozenset(
+    # --- spreadsheets, made by jobs: the indicators as their readers, the cases as theirs (area,
+    # masked); the workbook is the job's file (GET /api/v1/jobs/{job_id}/file)
+    "POST /api/v1/exports/indicators.xlsx": frozenset(
         {"admin", "dispatcher", "leader", "planner", "viewer"}
     ),
-    "GET /api/v1/exports/cases.xlsx": CASE_READERS,
+    "POST /api/v1/exports/cases.xlsx": CASE_READERS,
     # --- plans (redrawing grids)
     "GET /api/v1/plans": PLAN_READERS,
     "GET /api/v1/plans/{plan_id}": PLAN_READERS,

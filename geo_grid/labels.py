@@ -78,6 +78,8 @@ JOB_KIND: dict[str, str] = {
     "fix_layer": "覆盖修复",
     "geocode_batch": "批量地址匹配",
     "export_layer": "图层导出",
+    "export_cases": "案件导出",
+    "export_indicators": "红绿指标导出",
 }
 
 #: A job's state (:data:`geo_grid.db.models.JOB_STATUSES`).
@@ -89,7 +91,7 @@ JOB_STATUS: dict[str, str] = {
 }
 
 #: The steps long work reports as its progress (coverage checks and fixes, the merge, plans,
-#: batch geocoding, exports): what a job's message says while it runs.
+#: batch geocoding, layer and spreadsheet exports): what a job's message says while it runs.
 JOB_STAGE: dict[str, str] = {
     "read": "读取图层",
     "validity": "检查几何有效性",
@@ -111,6 +113,9 @@ JOB_STAGE: dict[str, str] = {
     "accept": "采纳调整建议",
     "geocode": "匹配地址",
     "write": "写出文件",
+    "cases": "读取案件",
+    "indicators": "统计指标",
+    "workbook": "写入表格",
 }
 
 #: Case states (:data:`geo_grid.cases.lifecycle.STATES`), as a case's status reads.

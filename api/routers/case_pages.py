@@ -99,9 +99,10 @@ def inbox_page(
 
 
 def _sheet_href(statuses: list[str], categories: list[str], overdue: bool, period: Period) -> str:
-    """The list's 导出表格 link: the spreadsheet export (``/api/v1/exports/cases.xlsx``) of the
-    cases the filters select, received in the list's period. The export takes a closed period,
-    so a list without one exports the last 30 days (as the case maps show them)."""
+    """The list's 导出表格 button: where the job exporting the cases the filters select, received
+    in the list's period, as a spreadsheet is started (``POST /api/v1/exports/cases.xlsx``). The
+    export takes a closed period, so a list without one exports the last 30 days (as the case
+    maps show them)."""
     end = period.end or datetime.now(UTC).replace(microsecond=0)
     start = period.start or days_before(end, DEFAULT_DAYS, "to")
     query = [("from", start.isoformat()), ("to", end.isoformat())]

@@ -1,8 +1,8 @@
 """Long work as jobs: their state, progress and result, and how a route starts one (202).
 
 Routes that start long work (``POST /api/v1/merge``, ``/plans/{id}/accept-suggestion``,
-``/checks`` of a stored layer, ``/layers/{layer}/fixes``, ``/layers/{layer}/exports``, and
-``/geocode/batch`` over ``GEO_GRID_JOB_SYNC_MAX_ADDRESSES`` addresses or with ``Prefer:
+``/checks`` of a stored layer, ``/layers/{layer}/fixes``, ``/layers/{layer}/exports``,
+``/exports/cases.xlsx`` and ``/exports/indicators.xlsx``, and ``/geocode/batch`` over ``GEO_GRID_JOB_SYNC_MAX_ADDRESSES`` addresses or with ``Prefer:
 respond-async``) check the request, queue a job (:func:`geo_grid.services.jobs.submit`) and
 answer :func:`accepted`: 202, the job, ``Location: /api/v1/jobs/{id}``. Workers (threads of this
 process, ``GEO_GRID_JOB_WORKERS``, and ``geo-grid worker``) run it; the client polls the
@@ -11,8 +11,10 @@ location. A job is read by whoever started it and by administrators (403 for any
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi import Path as PathParam
@@ -20,6 +22,7 @@ from fastapi.responses import FileResponse, Response
 
 from api.auth import PrincipalDep
 from api.guard import GuardedRoute
+from api.schemas.exports import XLSX
 from api.schemas.jobs import JobList, JobOut
 from api.serialize import json_bytes, json_response
 from geo_grid.access import Principal
@@ -32,6 +35,11 @@ __all__ = ["ACCEPTED", "accepted", "router", "submit"]
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], route_class=GuardedRoute)
 
 JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="The job's id")]
+
+#: Media types of the files jobs write, by suffix (others: application/octet-stream).
+_MEDIA = {".xlsx": XLSX}
+#: A file name every client reads as it is (the ASCII fallback of a Chinese name).
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 #: How a route that starts a job documents its 202 answer (``responses=ACCEPTED``).
 ACCEPTED: dict[int | str, dict[str, Any]] = {
@@ -80,15 +88,31 @@ def get_job(job_id: JobId, principal: PrincipalDep) -> Any:
 @router.get(
     "/{job_id}/file",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}, XLSX: {}}, "description": "The file"}
+    },
 )
 def job_file(job_id: JobId, principal: PrincipalDep) -> Any:
-    """The file an export job wrote (GeoPackage, GeoJSON, zipped shapefile or CSV).
+    """The file an export job wrote (GeoPackage, GeoJSON, zipped shapefile or CSV; an XLSX
+    workbook of a spreadsheet export, under its Chinese name with an ASCII fallback).
 
     404 until the job is done, and for jobs that write no file."""
     job = jobs.get(job_id, viewer=principal)
-    name = (job.get("result") or {}).get("file") if job["status"] == "done" else None
+    result = (job.get("result") or {}) if job["status"] == "done" else {}
+    name = result.get("file")
     path = exports_dir() / f"job_{job_id}" / str(name) if name else None
     if path is None or Path(name).name != name or not path.is_file():
         raise NotFound(f"file: job {job_id} has no file (yet)", field="job")
-    return FileResponse(path, media_type="application/octet-stream", filename=name)
+    media = _MEDIA.get(path.suffix.lower(), "application/octet-stream")
+    disposition = _disposition(name, result.get("ascii_file"), f"job_{job_id}{path.suffix}")
+    return FileResponse(path, media_type=media, headers={"Content-Disposition": disposition})
+
+
+def _disposition(name: str, fallback: Any, default: str) -> str:
+    """``attachment`` naming the file: as it is when plain ASCII, else UTF-8 (``filename*``)
+    with an ASCII ``filename`` for old clients (the job's own, or ``default``)."""
+    if _PLAIN_NAME.match(name):
+        return f'attachment; filename="{name}"'
+    plain = next((n for n in (fallback, default) if isinstance(n, str) and _PLAIN_NAME.match(n)),
+                 "download")  # fmt: skip
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"

@@ -1,4 +1,5 @@
-"""Query models and the answer of the spreadsheet exports (``/api/v1/exports/...``)."""
+"""Query models of the spreadsheet exports (``POST /api/v1/exports/...``, jobs) and the media
+type of the workbook their job's file is (``GET /api/v1/jobs/{id}/file``)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["XLSX", "XLSX_RESPONSE", "CaseExportQuery", "IndicatorExportQuery"]
+__all__ = ["XLSX", "CaseExportQuery", "IndicatorExportQuery"]
 
 #: The media type of an XLSX workbook.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: What the OpenAPI document says a 200 of an export is: a workbook, not JSON.
-XLSX_RESPONSE = {
-    200: {
-        "description": "An XLSX workbook (Chinese headings, times in Beijing time)",
-        "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
 
 
 class IndicatorExportQuery(BaseModel):

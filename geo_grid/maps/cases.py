@@ -368,8 +368,8 @@ def indicators_map(
     red or yellow against which ``thresholds``, and a grid that borrows its community's colour is
     drawn paler). Grids without a colour are grey. The summary states the on-time closure rate
     (due cases closed by their deadline ÷ due cases) and how many grids are of each colour;
-    ``area`` names what the map shows (a street leader's street); ``sheet`` is the URL of the
-    same indicators as a spreadsheet (the page's 导出表格 link). ``district`` gives the metric
+    ``area`` names what the map shows (a street leader's street); ``sheet`` is the URL that
+    starts the job making the same indicators as a spreadsheet (the page's 导出表格 button). ``district`` gives the metric
     CRS ``simplify_m`` is measured in, and the centre.
     """
     grids = check_frame(grids, "grids", ("code",))

@@ -343,8 +343,8 @@ class Page:
         caller with :func:`~geo_grid.maps.elements.html_text`), ``last`` elements, the layer
         control at ``control`` (folded into its button on a phone-sized screen, where the boxes
         of the top-right corner move to the bottom-left one: ``geoGrid.compact``), the export
-        buttons (with a 导出表格 link to ``sheet``, the spreadsheet of what the page shows, when
-        given), and the view fitted to the framed geometries."""
+        buttons (with 导出表格, the spreadsheet of what the page shows made by a job started at
+        ``sheet``, when given), and the view fitted to the framed geometries."""
         if legend is not None:
             self.map.add_child(legend)
         if info:
@@ -360,13 +360,15 @@ class Page:
         """The export buttons (``js/geo_grid_export.js``, which loads html-to-image from the
         vendor folder beside it when first asked for a PNG): the view as a PNG, its print
         layout headed by the title, what it is of and the time in the district's zone, and the
-        page's spreadsheet (``sheet``) when it has one."""
+        page's spreadsheet when it has one (``sheet``: the URL that starts its job, followed by
+        ``js/geo_grid_jobs.js``)."""
         options = {
             "title": self.title, "place": self.place, "zone": getattr(local_zone(), "key", "UTC"),
             "zoneName": zone_name(), "sheet": sheet,
         }  # fmt: skip
+        scripts = (("js/geo_grid_jobs.js",) if sheet else ()) + ("js/geo_grid_export.js",)
         return (
-            Plugins(self.asset_base, (), ("js/geo_grid_export.js",)),
+            Plugins(self.asset_base, (), scripts),
             MapCall("geoGridExport.exporter", options),
         )
 

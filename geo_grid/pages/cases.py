@@ -72,7 +72,8 @@ def inbox_page(
 
     ``inbox`` is :func:`geo_grid.services.cases.inbox`'s answer; ``filters`` what the person
     asked (``statuses``, ``categories``, ``overdue``, ``start``/``end`` as ``YYYY-MM-DD``, one
-    ``grid``); ``sheet_href`` the spreadsheet export of those cases (a 导出表格 link)."""
+    ``grid``); ``sheet_href`` where the job exporting those cases as a spreadsheet is started
+    (the 导出表格 button)."""
     filters = {**_NO_FILTERS, **filters}
     query = _query(filters)
     view = dict(inbox)

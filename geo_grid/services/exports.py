@@ -4,12 +4,14 @@ The indicators are those of :func:`geo_grid.services.cases.indicators` (the dist
 thin grids coloured by their community or street); the cases those of
 :func:`geo_grid.services.cases.list_cases` in the caller's area, masked for everyone (a
 spreadsheet travels: no reporter's name or phone leaves unmasked, so no read is logged). Both
-answer ``(bytes, file name)``.
+answer ``(bytes, file name)`` and tell how far they are as ``tell(stage, done, total)`` (stages
+of :data:`geo_grid.labels.JOB_STAGE`): they run as jobs (:mod:`geo_grid.services.export_jobs`),
+50,000 cases are ~20 s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +27,16 @@ from geo_grid.services import districts as district_profiles
 from geo_grid.settings import get_settings
 from geo_grid.timefmt import assume_local, format_date, format_period
 
-__all__ = ["cases_xlsx", "indicators_xlsx"]
+__all__ = ["Tell", "cases_xlsx", "count_cases", "indicators_xlsx"]
 
 _PAGE = 1000
+
+#: ``tell(stage, done, total)``: how far a workbook is (a stage of JOB_STAGE, and a count).
+Tell = Callable[[str, int, int], None]
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No one follows this workbook (a call outside a job)."""
 
 
 def _context(session, level: str, districts: Sequence[str]) -> tuple[dict, dict, dict | None]:
@@ -58,14 +67,21 @@ def _context(session, level: str, districts: Sequence[str]) -> tuple[dict, dict,
 
 
 def indicators_xlsx(
-    level: str, start: datetime, end: datetime, *, districts: Sequence[str]
+    level: str,
+    start: datetime,
+    end: datetime,
+    *,
+    districts: Sequence[str],
+    tell: Tell = _silent,
 ) -> tuple[bytes, str]:
     """红绿指标 of ``level`` over ``[start, end)`` in ``districts`` as a workbook, and its name."""
     if not districts:
         raise BadInput("district: no district to report on", field="district")
+    tell("indicators", 0, 1)
     with session_scope() as session:
         names, above, every = _context(session, level, districts)
     rows = cases.indicators(level, start, end, districts=districts, grids=every)
+    tell("workbook", 0, 1)
     for row in rows:
         community, street = above.get(str(row["code"]), (None, None))
         row["community_code"], row["street_code"] = community, (
@@ -81,23 +97,46 @@ def _thresholds(districts: Sequence[str]) -> Thresholds:
     return cases.thresholds(district_profiles.get(districts[0]).code)
 
 
-def cases_xlsx(filters: Mapping[str, Any], *, viewer: Principal, heading: str) -> tuple[bytes, str]:
-    """The cases ``filters`` select in ``viewer``'s area (newest first) as a workbook, and its
-    name; more than ``GEO_GRID_EXPORT_MAX_ROWS`` are refused, naming the limit."""
+def _within_limit(total: int) -> None:
+    """More than ``GEO_GRID_EXPORT_MAX_ROWS`` cases are refused, naming the limit and ``from``
+    (a shorter period is the usual way under it)."""
     limit = get_settings().export_max_rows
-    rows, total = cases.list_cases(filters, limit=min(_PAGE, limit), viewer=viewer, masked=True)
     if total > limit:
         raise BadInput(
             f"from: {total} cases selected, at most {limit} per export "
             "(GEO_GRID_EXPORT_MAX_ROWS); choose a shorter period or fewer categories",
             field="from",
         )
+
+
+def count_cases(filters: Mapping[str, Any], *, viewer: Principal) -> int:
+    """How many cases ``filters`` select in ``viewer``'s area, refused over the limit: checked
+    when an export is asked for, so that a selection too big is a 422 then, not a failed job."""
+    _, total = cases.list_cases(filters, limit=1, viewer=viewer, masked=True)
+    _within_limit(total)
+    return total
+
+
+def cases_xlsx(
+    filters: Mapping[str, Any],
+    *,
+    viewer: Principal,
+    heading: str,
+    tell: Tell = _silent,
+) -> tuple[bytes, str]:
+    """The cases ``filters`` select in ``viewer``'s area (newest first) as a workbook, and its
+    name; more than ``GEO_GRID_EXPORT_MAX_ROWS`` are refused, naming the limit (checked again:
+    cases may have come in since the export was asked for). Tells each page of cases read."""
+    rows, total = cases.list_cases(filters, limit=_PAGE, viewer=viewer, masked=True)
+    _within_limit(total)
     while len(rows) < total:
+        tell("cases", len(rows), total)
         more, _ = cases.list_cases(filters, limit=_PAGE, offset=len(rows), viewer=viewer,
                                    masked=True)  # fmt: skip
         if not more:
             break
         rows += more
+    tell("workbook", len(rows), len(rows))
     start = filters.get("received_from")
     stamp = format_date(start) if start else "全部"
     return cases_workbook(rows, heading=heading), f"案件列表_{stamp}.xlsx"

@@ -16,8 +16,9 @@ Each kind is two functions over the services that already do the work:
 
 Kinds: ``merge`` (多网合一), ``accept_suggestions`` (accept-all or some of a plan's
 suggestions), ``check_layer`` and ``fix_layer`` (a stored layer's coverage check, or its fix as a
-draft generation), ``geocode_batch`` and ``export_layer`` (a generation written to a file
-under ``<home>/exports/job_<id>/``).
+draft generation), ``geocode_batch``, ``export_layer`` (a generation written to a file
+under ``<home>/exports/job_<id>/``), and ``export_cases`` and ``export_indicators`` (a case list
+or 红绿指标 as an XLSX workbook there: :mod:`geo_grid.services.export_jobs`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from geo_grid.access import Principal
 from geo_grid.errors import BadInput, NotFound
 from geo_grid.labels import JOB_KIND, label
+from geo_grid.services import export_jobs
 from geo_grid.settings import get_settings
 
 if TYPE_CHECKING:
@@ -280,6 +282,25 @@ def _run_export(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {**result, "file": written.name, "bytes": written.stat().st_size}
 
 
+def _prepare_sheet(check: Callable[..., tuple[dict[str, Any], str | None]]) -> Callable:
+    """A spreadsheet export's ``prepare``: :mod:`geo_grid.services.export_jobs`' check."""
+
+    def prepare(params: dict[str, Any], who: Principal, local: bool) -> Prepared:
+        return Prepared(*check(params, who))
+
+    return prepare
+
+
+def _run_sheet(write: Callable[..., dict[str, Any]]) -> Callable:
+    """A spreadsheet export's ``run``: the workbook written to the job's export folder."""
+
+    def run(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+        folder = exports_dir() / f"job_{ctx.job_id}"
+        return write(params, ctx.principal, folder, ctx.report)
+
+    return run
+
+
 def label_of(stage: str) -> str:
     from geo_grid.labels import JOB_STAGE
 
@@ -295,6 +316,16 @@ KINDS: dict[str, JobKind] = {
         JobKind("fix_layer", _prepare_fix, _run_fix),
         JobKind("geocode_batch", _prepare_geocode, _run_geocode),
         JobKind("export_layer", _prepare_export, _run_export),
+        JobKind(
+            "export_cases",
+            _prepare_sheet(export_jobs.check_cases),
+            _run_sheet(export_jobs.write_cases),
+        ),
+        JobKind(
+            "export_indicators",
+            _prepare_sheet(export_jobs.check_indicators),
+            _run_sheet(export_jobs.write_indicators),
+        ),
     )
 }
 

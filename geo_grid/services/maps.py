@@ -69,7 +69,8 @@ KINDS = ("coverage", "checks", "cases", "indicators", "services", "dispatch", "g
 #: Pages kept (0.3-1.2 MB each on a district of the city): the warm-up alone builds two per
 #: district (coverage, services), 22 for Nanjing's eleven, and must leave room for the rest.
 CACHE_SIZE = 64
-#: Where the 红绿指标 page's spreadsheet is downloaded (``api/routers/exports.py``).
+#: Where the 红绿指标 page's spreadsheet is asked for: a job (``POST``, ``api/routers/exports.py``)
+#: whose file the page then downloads.
 INDICATORS_SHEET = "/api/v1/exports/indicators.xlsx"
 _TILE_CACHE_SIZE = 4096
 #: Days shown by the case pages when no period is given (ending at the latest case).
@@ -334,8 +335,9 @@ def _indicators(
 
 
 def _indicators_sheet(district: str, start: datetime, end: datetime) -> str:
-    """The page's 导出表格 link: the grids' indicators of the page's period and district as a
-    spreadsheet (``GET /api/v1/exports/indicators.xlsx``, readable by the page's roles).
+    """The page's 导出表格 button: where the job making the grids' indicators of the page's
+    period and district as a spreadsheet is started (``POST /api/v1/exports/indicators.xlsx``,
+    allowed to the page's roles).
 
     >>> _indicators_sheet("110101", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
     '/api/v1/exports/indicators.xlsx?level=grid&district=110101&from=2026-06-01T00%3A00%3A00%2B00%3A00&to=2026-07-01T00%3A00%3A00%2B00%3A00'

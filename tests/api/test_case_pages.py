@@ -35,6 +35,7 @@ import httpx
 import pytest
 from auth import DISTRICT, login_client, session_cookies
 from browser import browser_available, first_paint, offline_page, record_timing
+from job_wait import wait_for_job
 
 from geo_grid import labels
 
@@ -225,7 +226,8 @@ def test_inbox_filters_narrow_and_paging_keeps_them(server, accounts):
 
 
 def test_the_inbox_exports_the_cases_it_lists_as_a_spreadsheet(server, accounts):
-    """Issue 15 item 10: a case list as XLSX from the page, not by calling the API by hand."""
+    """Issue 15 item 10: a case list as XLSX from the page, not by calling the API by hand; a job
+    since issue 16 (the page's 导出表格 starts it with the list's filters)."""
     import io
 
     import openpyxl
@@ -234,10 +236,13 @@ def test_the_inbox_exports_the_cases_it_lists_as_a_spreadsheet(server, accounts)
               "to": "2026-12-31"}  # fmt: skip
     with contextlib.closing(login_client(server, accounts["dispatcher"])) as client:
         page = client.get("/cases", params=params).text
-        link = re.search(r'<a class="gg-sheet-link" href="([^"]+)" download', page)
-        assert link, "the inbox offers no 导出表格 link"
-        got = client.get(html.unescape(link[1]))
+        button = re.search(r'<button type="button" class="gg-sheet-link" data-url="([^"]+)"', page)
+        assert button, "the inbox offers no 导出表格 button"
+        started = client.post(html.unescape(button[1]), headers={"X-Requested-With": "geo-grid"})
+        job = wait_for_job(client, started)
+        got = client.get(f"/api/v1/jobs/{job['id']}/file")
         unfiltered = client.get("/cases", params={"box": "all"}).text
+    assert job["status"] == "done", job
     assert got.status_code == 200, got.text[:300]
     assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
     sheet = openpyxl.load_workbook(io.BytesIO(got.content))["案件列表"]
@@ -246,7 +251,7 @@ def test_the_inbox_exports_the_cases_it_lists_as_a_spreadsheet(server, accounts)
     total = int(re.search(r'id="gg-total">(\d+)<', page)[1])
     assert len(rows) == total > 20  # the list's cases, every page of them
     assert {r[head.index("类别")] for r in rows} == {"占道经营"}, head
-    default = re.search(r'class="gg-sheet-link" href="([^"]+)"', unfiltered)[1]
+    default = re.search(r'class="gg-sheet-link" data-url="([^"]+)"', unfiltered)[1]
     assert "from=" in default and "to=" in default  # no dates typed: the last 30 days
 
 
@@ -522,3 +527,49 @@ def test_every_page_per_role_loads_offline_fits_a_phone_and_reads_chinese(
                           viewport="phone" if size == PHONE else "desk",
                           browser="warm" if i else "cold", first_contentful_paint_ms=paint)  # fmt: skip
     _clean(log)
+
+
+#: Every line the 导出表格 progress showed, as the page wrote them (a MutationObserver's).
+WATCH_SHEET_LINE = """() => {
+  const line = document.getElementById("gg-sheet-msg");
+  window.__sheetLines = [];
+  new MutationObserver(() => window.__sheetLines.push(line.textContent))
+    .observe(line, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+@needs_browser
+def test_the_inbox_export_button_shows_the_jobs_progress_and_downloads_the_workbook(
+    server, cookies, tmp_path
+):
+    """Issue 16: 导出表格 on the case list starts the export job (a POST with the session cookie),
+    shows its progress in Chinese beside the button, and downloads the workbook when it is done,
+    offline; the workbook holds the list's cases."""
+    import io
+
+    import openpyxl
+
+    query = "/cases?box=all&from=2026-06-01&to=2026-12-31"
+    with offline_page(DESK, cookies["dispatcher"], locale="zh-CN") as (page, log):
+        page.goto(server + query)
+        total = int(page.inner_text("#gg-total"))
+        page.evaluate(WATCH_SHEET_LINE)
+        with page.expect_download(timeout=180_000) as got:
+            page.click("button.gg-sheet-link")
+            page.wait_for_function(
+                "() => /案件导出：执行中 \\d+%（读取案件/.test(document.getElementById('gg-sheet-msg')"
+                ".textContent)", timeout=60_000,
+            )  # fmt: skip
+            page.locator(".gg-summary").screenshot(path=str(_shot(tmp_path, "sheet_running.png")))
+        name = got.value.suggested_filename
+        book = openpyxl.load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))
+        page.wait_for_function("() => !document.querySelector('button.gg-sheet-link').disabled")
+        page.locator(".gg-summary").screenshot(path=str(_shot(tmp_path, "sheet_done.png")))
+        lines = page.evaluate("() => window.__sheetLines")
+        done = page.inner_text("#gg-sheet-msg")
+    rows = list(book["案件列表"].iter_rows(min_row=4, values_only=True))
+    assert len(rows) == total > 0, (len(rows), total)
+    assert name == "案件列表_2026-06-01.xlsx", name  # the Chinese name, as the server gave it
+    assert lines[0] == "提交中…" and any(re.search(r"案件导出：执行中 \d+%", t) for t in lines)
+    assert done == "案件导出：已完成，正在下载…", lines
+    _clean(log)  # geo_grid_jobs.js served by the server: no request left 127.0.0.1

@@ -269,9 +269,15 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
             page.click(".gg-export .gg-png")
         png = Path(got.value.path()).read_bytes()
         name = got.value.suggested_filename
-        with page.expect_download(timeout=120_000) as table:
+        with page.expect_download(timeout=120_000) as table:  # a job, then its file (issue 16)
             page.click(".gg-export .gg-xlsx")
+            page.wait_for_selector(".gg-export .gg-xlsx-msg:not([hidden])")
+            page.screenshot(path=str(_shot(tmp_path, "export_sheet_job.png")),
+                            clip={"x": 0, "y": 0, "width": 520, "height": 160})  # fmt: skip
         xlsx = Path(table.value.path()).read_bytes()
+        sheet_name = table.value.suggested_filename
+        page.wait_for_function("() => !document.querySelector('.gg-export .gg-xlsx').disabled")
+        sheet_line = page.inner_text(".gg-export .gg-xlsx-msg")
         info = page.inner_text(".gg-info")
         page.evaluate("window.print = () => { window.__printed = (window.__printed || 0) + 1; }")
         page.click(".gg-export .gg-print")
@@ -295,12 +301,14 @@ def test_the_view_exports_as_a_png_and_prints_as_one_pdf_page(server, cookies, t
     assert sheet["legend"] and sheet["north"] and re.fullmatch(r"\d+ k?m", sheet["scale"])
     assert sheet["foot"].startswith("图幅范围：东经") and sheet["hidden"] == "none"
     assert pdf[:5] == b"%PDF-" and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    assert sheet_name.startswith("红绿指标_") and sheet_name.endswith(".xlsx"), sheet_name
+    assert sheet_line == "红绿指标导出：已完成，正在下载…", sheet_line
     _assert_sheet_agrees(xlsx, info)
     _clean(log)
 
 
 def _assert_sheet_agrees(xlsx: bytes, info: str) -> None:
-    """The page's 导出表格 link (issue 15 item 10): the leader's 红绿指标 of the page's period, the
+    """The page's 导出表格 button (issue 15 item 10): the leader's 红绿指标 of the page's period, the
     grids of the street the page shows coloured in the spreadsheet as the page counts them."""
     import io
 

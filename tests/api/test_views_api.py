@@ -5,20 +5,25 @@ answers 乐城路 as a road with its line and the grids along it, not as a point
 door plates keep the geocoder's level and reason; grids answer with the people on duty. Map pages
 are drawn over the district's own roads and names without tiles, over 天地图 with them; a street
 leader's pages open on and name their street, a grid worker's on their grid. The XLSX exports
-carry Chinese headings, colours with their reasons, Beijing times, masked reporters, the caller's
-area only, and refuse a selection over the configured limit.
+are jobs (202 at once, the workbook the job's file under its Chinese name) and carry Chinese
+headings, colours with their reasons, Beijing times, masked reporters, the caller's area only;
+a selection over the configured limit is refused when asked for, never queued.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from auth import LEADER_STREET
+from job_wait import wait_for_job
 
 from geo_grid.labels import INDICATOR_COLOUR
 
@@ -51,7 +56,8 @@ def phoned(client) -> dict:
 def period(client, phoned) -> dict[str, str]:
     """The 30 days up to the latest case (Beijing dates): the phoned case's and the demo's."""
     rows = client.get("/api/v1/cases", params={"limit": 1}).json()["data"]
-    last = datetime.fromisoformat(rows[0]["received_at"]).date() + timedelta(days=1)
+    received = datetime.fromisoformat(rows[0]["received_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    last = received.date() + timedelta(days=1)  # its Beijing date: 00:00-08:00 is the UTC eve
     return {"from": str(last - timedelta(days=30)), "to": str(last)}
 
 
@@ -179,15 +185,43 @@ def test_a_grid_workers_maps_open_on_their_grid(client, accounts):
 
 
 # ------------------------------------------------------------------------------------ exports
-def _book(r) -> openpyxl.Workbook:
+def _as(client, headers: dict | None):
+    """``client`` reading as ``headers``' account (a job is read by whoever started it)."""
+    return SimpleNamespace(get=lambda url, **kw: client.get(url, headers=headers, **kw))
+
+
+def _submitted(client, sheet: str, params: dict, headers: dict | None = None):
+    """An export job asked for: 202 with the job and its Location, answered at once."""
+    started = time.perf_counter()
+    r = client.post(f"/api/v1/exports/{sheet}", params=params, headers=headers)
+    took = time.perf_counter() - started
+    assert r.status_code == 202, r.text[:300]
+    assert r.headers["location"] == f"/api/v1/jobs/{r.json()['id']}"
+    assert took < 2.0, f"{took:.2f} s to the 202"  # the work is the job's, not the request's
+    return r
+
+
+def _exported(client, sheet: str, params: dict, headers: dict | None = None):
+    """The file of an export job: submitted, waited for, fetched as its creator."""
+    r = _submitted(client, sheet, params, headers)
+    job = wait_for_job(_as(client, headers), r)
+    assert job["status"] == "done", job
+    assert job["result"]["file"].endswith(".xlsx") and job["progress"] == 1.0
+    return client.get(f"/api/v1/jobs/{job['id']}/file", headers=headers)
+
+
+def _book(r, name: str, fallback: str) -> openpyxl.Workbook:
     assert r.status_code == 200, r.text[:300]
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
-    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    disposition = r.headers["content-disposition"]
+    assert f"filename*=UTF-8''{quote(name)}" in disposition, disposition  # the Chinese name
+    assert f'filename="{fallback}"' in disposition, disposition  # and one for old clients
     return openpyxl.load_workbook(io.BytesIO(r.content))
 
 
 def test_indicators_export_explains_each_colour(client, period):
-    book = _book(client.get("/api/v1/exports/indicators.xlsx", params={"level": "grid", **period}))
+    got = _exported(client, "indicators.xlsx", {"level": "grid", **period})
+    book = _book(got, f"红绿指标_{period['from']}_{period['to']}.xlsx", "indicators-grid.xlsx")
     sheet, limits = book["红绿指标"], book["阈值"]
     head = [c.value for c in sheet[3]]
     assert head[:7] == ["编码", "名称", "所属社区", "所属街道", "指标", "颜色来源", "原因"]
@@ -202,7 +236,8 @@ def test_indicators_export_explains_each_colour(client, period):
 
 
 def test_cases_export_is_the_callers_area_masked_in_beijing_time(client, accounts, period, phoned):
-    book = _book(client.get("/api/v1/exports/cases.xlsx", params=period))
+    named = f"案件列表_{period['from']}.xlsx"
+    book = _book(_exported(client, "cases.xlsx", period), named, "cases.xlsx")
     sheet = book["案件列表"]
     head = [c.value for c in sheet[3]]
     assert head[0] == "编号" and "受理时间（北京时间）" in head
@@ -217,31 +252,51 @@ def test_cases_export_is_the_callers_area_masked_in_beijing_time(client, account
     mine = next(r for r in rows if r[0] == phoned["number"])
     assert mine[head.index("联系电话")] == "139****5678" and mine[head.index("反映人")] == "张**"
     worker = accounts["grid_worker"]
-    mine = _book(client.get("/api/v1/exports/cases.xlsx", params=period, headers=worker.headers))
+    mine = _book(_exported(client, "cases.xlsx", period, worker.headers), named, "cases.xlsx")
     grid_col = head.index("网格")
     codes = {r[grid_col] for r in mine["案件列表"].iter_rows(min_row=4, values_only=True)}
     assert codes <= set(worker.grids)
 
 
+def test_a_case_export_reports_its_progress_page_by_page(client, period):
+    """Issue 16: the job tells how far it is (cases read per page of 1,000, then the workbook)."""
+    seen: list[str] = []
+    r = _submitted(client, "cases.xlsx", period)
+    while (job := client.get(r.headers["location"]).json())["status"] in ("queued", "running"):
+        seen.append(job["message"] or "")
+        time.sleep(0.05)
+    assert job["status"] == "done" and job["message"].startswith("完成"), job
+    assert job["title"] == "案件导出" and job["kind"] == "export_cases"
+    assert job["result"]["bytes"] > 0 and "overdue_at" in job["params"]
+    assert any(m.startswith(("读取案件", "写入表格")) for m in seen), seen
+
+
 def test_an_export_over_the_limit_is_refused_naming_the_period(client, period, monkeypatch):
     from geo_grid.settings import get_settings
 
+    before = client.get("/api/v1/jobs").json()["count"]
     monkeypatch.setenv("GEO_GRID_EXPORT_MAX_ROWS", "10")
     get_settings.cache_clear()
     try:
-        r = client.get("/api/v1/exports/cases.xlsx", params=period)
+        r = client.post("/api/v1/exports/cases.xlsx", params=period)
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
     assert r.status_code == 422 and r.json()["error"]["field"] == "from"
     assert "GEO_GRID_EXPORT_MAX_ROWS" in r.json()["error"]["message"]
+    assert client.get("/api/v1/jobs").json()["count"] == before  # refused, not a queued job
 
 
 def test_exports_keep_to_the_roles_of_what_they_export(client, accounts, period):
     planner, worker = accounts["planner"].headers, accounts["grid_worker"].headers
-    assert client.get("/api/v1/exports/cases.xlsx", params=period,
-                      headers=planner).status_code == 403  # fmt: skip
-    assert client.get("/api/v1/exports/indicators.xlsx", params=period,
-                      headers=worker).status_code == 403  # fmt: skip
-    r = client.get("/api/v1/exports/indicators.xlsx", params={"level": "moon", **period})
+    before = client.get("/api/v1/jobs").json()["count"]
+    assert client.post("/api/v1/exports/cases.xlsx", params=period,
+                       headers=planner).status_code == 403  # fmt: skip
+    assert client.post("/api/v1/exports/indicators.xlsx", params=period,
+                       headers=worker).status_code == 403  # fmt: skip
+    r = client.post("/api/v1/exports/indicators.xlsx", params={"level": "moon", **period})
     assert r.status_code == 422
+    r = client.post("/api/v1/exports/cases.xlsx", params={"from": period["from"]})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "to"  # an open period
+    assert client.get("/api/v1/jobs").json()["count"] == before  # nothing queued
+    assert client.get("/api/v1/exports/cases.xlsx", params=period).status_code in (404, 405)

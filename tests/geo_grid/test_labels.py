@@ -112,7 +112,7 @@ def _enums() -> dict[str, tuple[dict, set]]:
 #: Where long work names the steps it reports (``step("edges")``, ``tell("accept", …)``,
 #: ``label_of("geocode")``): each name is a job's message, so each needs its Chinese.
 _STAGE_SOURCES = ("coverage/check.py", "coverage/fix.py", "merge.py", "services/checks.py",
-                  "services/plans.py", "services/job_kinds.py")  # fmt: skip
+                  "services/plans.py", "services/job_kinds.py", "services/exports.py")  # fmt: skip
 
 
 def _job_stages() -> set[str]:

@@ -323,6 +323,19 @@
     if (mapNode && data.map) smallMap(mapNode).show(data.map);
   }
 
+  /* ------------------------------------------------------------------ /cases: 导出表格 */
+  /* The list's cases as a spreadsheet: a job (geo_grid_jobs.js, loaded before this script on the
+   * list only) with its progress beside the button, then the workbook downloaded. */
+  function sheetExport() {
+    var button = doc.querySelector(".gg-sheet-link[data-url]");
+    if (!button || !global.geoGridJobs) return;
+    global.geoGridJobs.fileButton(button, doc.getElementById("gg-sheet-msg"), button.dataset.url, {
+      403: "您无权导出这些案件。",
+      422: "所选案件太多或条件有误：请缩短受理日期范围或减少类别后再试（单次导出有上限）。"
+    });
+  }
+
   intake();
   casePage();
+  sheetExport();
 })(window);

@@ -45,9 +45,13 @@
 
   function fixed(v) { return v.toFixed(4); }
 
+  /* The page's 导出表格: the spreadsheet made by a job (geo_grid_jobs.js), its progress on a line
+   * under the buttons, then downloaded. */
+  var SHEET_REFUSED = {403: "无权导出这些数据", 422: "导出条件有误，请刷新页面后再试"};
+
   /* The export buttons, and the sheet both exports lay out. opts: title, place (the district or
-   * the viewer's area), zone (IANA), zoneName (北京时间), sheet (the URL of the page's spreadsheet,
-   * or null: then no 导出表格 link). */
+   * the viewer's area), zone (IANA), zoneName (北京时间), sheet (the URL that starts the job of
+   * the page's spreadsheet, POST, or null: then no 导出表格 button). */
   function exporter(map, opts) {
     var sheet = null, north = null, saved = null;
 
@@ -134,9 +138,13 @@
       var div = L.DomUtil.create("div", "gg-export leaflet-bar gg-noprint");
       div.innerHTML = '<button type="button" class="gg-png" title="把当前视图存为图片">导出图片</button>' +
         '<button type="button" class="gg-print" title="打印当前视图，或另存为 PDF 文件">打印</button>' +
-        (opts.sheet ? '<a class="gg-xlsx" href="' + esc(opts.sheet) + '" download ' +
-          'title="下载本页数据的 Excel 表格">导出表格</a>' : "");
+        (opts.sheet ? '<button type="button" class="gg-xlsx" title="生成并下载本页数据的 Excel ' +
+          '表格">导出表格</button><div class="gg-xlsx-msg" role="status" hidden></div>' : "");
       L.DomEvent.disableClickPropagation(div);
+      if (opts.sheet) {
+        global.geoGridJobs.fileButton(div.querySelector(".gg-xlsx"),
+          div.querySelector(".gg-xlsx-msg"), opts.sheet, SHEET_REFUSED);
+      }
       var pngButton = div.querySelector(".gg-png");
       pngButton.addEventListener("click", function () { png(pngButton); });
       div.querySelector(".gg-print").addEventListener("click", print);

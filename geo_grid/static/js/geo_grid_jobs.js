@@ -7,7 +7,10 @@
  * (status done: job.result is the work's answer) and rejects with an Error whose message is
  * Chinese. A route that answered at once (200) resolves with {status: "done", result: body}.
  * geoGridJobs.button(map, {label, url, body, title}) puts a button and its progress line on the
- * map, and reloads the page once the job is done.
+ * map, and reloads the page once the job is done. geoGridJobs.fileButton(button, line, url,
+ * refused) makes a file by a job (the spreadsheet exports: url's query is the job's arguments):
+ * a click posts to url, writes the progress into line, then downloads /api/v1/jobs/{id}/file
+ * (the server names the file); refused maps a status to this button's own Chinese words.
  */
 (function (global) {
   "use strict";
@@ -15,7 +18,7 @@
   var REFUSED = {401: "登录已过期，请重新登录", 403: "无权执行此操作（需要规划员或管理员）",
     404: "未找到要处理的对象", 409: "与当前状态冲突，请刷新后再试", 413: "提交的内容过大"};
 
-  function call(method, url, body) {
+  function call(method, url, body, refused) {
     // X-Requested-With: the API accepts the session cookie on writes only with it (no CSRF)
     var init = {method: method, credentials: "same-origin",
       headers: {Accept: "application/json", "X-Requested-With": "geo-grid"}};
@@ -27,7 +30,8 @@
       return r.json().catch(function () { return null; }).then(function (data) {
         if (!r.ok) {
           var detail = data && data.error && data.error.message;
-          throw new Error(REFUSED[r.status] || ("请求失败（" + (detail || "HTTP " + r.status) + "）"));
+          var words = (refused && refused[r.status]) || REFUSED[r.status];
+          throw new Error(words || ("请求失败（" + (detail || "HTTP " + r.status) + "）"));
         }
         return {status: r.status, location: r.headers.get("Location"), data: data};
       });
@@ -38,7 +42,10 @@
     var pct = Math.round((job.progress || 0) * 100);
     var text = (job.title || "任务") + "：" + (STATUS[job.status] || job.status);
     if (job.status === "running" || job.status === "queued") text += " " + pct + "%";
-    if (job.message && job.status !== "failed") text += "（" + job.message + "）";
+    // a queued job's message is its state again (排队中): said once
+    if (job.message && job.status !== "failed" && job.message !== STATUS[job.status]) {
+      text += "（" + job.message + "）";
+    }
     if (job.status === "failed" && job.error) text += "（" + job.error.message + "）";
     return text;
   }
@@ -58,8 +65,8 @@
     });
   }
 
-  function run(url, body, onProgress) {
-    return call("POST", url, body === undefined ? {} : body).then(function (answer) {
+  function run(url, body, onProgress, refused) {
+    return call("POST", url, body === undefined ? {} : body, refused).then(function (answer) {
       if (answer.status !== 202) return {status: "done", result: answer.data};
       if (onProgress) onProgress(describe(answer.data), answer.data);
       return follow(answer.location || "/api/v1/jobs/" + answer.data.id, onProgress);
@@ -93,5 +100,34 @@
     return box;
   }
 
-  global.geoGridJobs = {run: run, follow: follow, button: button, describe: describe};
+  /* The file a done job wrote, downloaded: a link to it clicked (the answer says attachment
+   * and names the file). Its URL is beside the route that started the job (same API base). */
+  function download(url, job) {
+    var a = global.document.createElement("a");
+    a.href = url.replace(/\/api\/v1\/.*$/, "") + "/api/v1/jobs/" + job.id + "/file";
+    a.download = "";
+    a.hidden = true;
+    global.document.body.appendChild(a);
+    a.click();
+    a.remove();
+  }
+
+  function fileButton(btn, line, url, refused) {
+    btn.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      if (btn.disabled) return;
+      btn.disabled = true;
+      line.hidden = false;
+      line.textContent = "提交中…";
+      run(url, {}, function (text) { line.textContent = text; }, refused).then(function (job) {
+        line.textContent = (job.title || "任务") + "：已完成，正在下载…";
+        download(url, job);
+      }).catch(function (err) {
+        line.textContent = err.message;
+      }).then(function () { btn.disabled = false; });
+    });
+  }
+
+  global.geoGridJobs = {run: run, follow: follow, button: button, describe: describe,
+    fileButton: fileButton};
 })(window);
