@@ -246,6 +246,33 @@ def sweep(base: str, headers: dict, district: str, limit: float, server: int | N
     return slow
 
 
+def jobs(base: str, headers: dict, district: str, limit: float) -> list[str]:
+    """The spreadsheet exports, now jobs: the time of the 202 answer (the route's) and of the
+    job itself, for the district's last 30 days; the answers over ``limit`` seconds."""
+    end = datetime.now(UTC).replace(microsecond=0)
+    period = {"from": (end - timedelta(days=30)).isoformat(), "to": end.isoformat(),
+              "district": district}  # fmt: skip
+    slow = []
+    print(f"jobs on district {district} (load {load_average()}):")
+    for path, extra in (("/api/v1/exports/cases.xlsx", {}),
+                        ("/api/v1/exports/indicators.xlsx", {"level": "grid"})):  # fmt: skip
+        t = time.perf_counter()
+        r = httpx.post(f"{base}{path}", params={**period, **extra}, headers=headers, timeout=600)
+        answered = time.perf_counter() - t
+        assert r.status_code == 202, f"{path}: {r.status_code} {r.text[:300]}"
+        job = r.json()
+        while job["status"] not in ("done", "failed"):
+            time.sleep(0.2)
+            job = httpx.get(f"{base}/api/v1/jobs/{job['id']}", headers=headers, timeout=60).json()
+        took = time.perf_counter() - t
+        result = job.get("result") or {}
+        print(f"  {answered:7.2f} s to answer 202, {took:7.2f} s to {job['status']}  "
+              f"{result.get('bytes', 0):>10,} B  POST {path}")  # fmt: skip
+        if answered > limit:
+            slow.append(f"POST {path} ({answered:.2f} s to answer)")
+    return slow
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--district", default="320115", help="the district the routes are asked of")
@@ -271,6 +298,7 @@ def main() -> int:
         print_memory(server, "after the batches")
         if not args.skip_routes:
             slow = sweep(base, headers, args.district, args.limit, server)
+            slow += jobs(base, headers, args.district, args.limit)
             print_memory(server, "after every route")
             print(f"routes over {args.limit} s: " + ("; ".join(slow) if slow else "none"))
     finally:
