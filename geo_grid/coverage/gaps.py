@@ -276,10 +276,10 @@ def gap_defects(
     gaps_m = measure(gaps)
     ga, gw = shapely.area(gaps_m), widths(gaps_m)
     keep = measure.keep(ga, gw)
-    gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
+    gaps, gaps_m, ga, gw = gaps[keep], gaps_m[keep], ga[keep], gw[keep]
     owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
     tol = max(measure.noise_width, 1e-3)
-    neighbours = bordering(gaps, layer, tol, measure)
+    neighbours = bordering(gaps, layer, tol, measure, gaps_m)
     out = []
     for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
         kind = "sliver_gap" if width < sliver_w else "gap"
