@@ -11,7 +11,7 @@ all its neighbours.
 >>> layer, edges = edge_layer(grids)
 >>> overlap_candidates(layer, edges).tolist()
 [[0, 1]]
->>> found, pairs = overlap_defects(layer, edges, np.array(["A", "B"]),
+>>> found, pairs = overlap_defects(layer, overlap_candidates(layer, edges), np.array(["A", "B"]),
 ...     Measure("EPSG:4547", "EPSG:4547", 0.01, 0.05), 0.999)
 >>> [(d["kind"], d["ids"], d["area_m2"]) for d in found]
 [('overlap', ['A', 'B'], 10.0)]
@@ -118,10 +118,11 @@ def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
 
 
 def overlap_defects(
-    layer: Layer, edges: NDArray, codes: NDArray, measure: Measure, share: float
+    layer: Layer, near: NDArray, codes: NDArray, measure: Measure, share: float
 ) -> tuple[list[dict], NDArray]:
-    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap."""
-    pairs = overlap_candidates(layer, edges)
+    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap, among the
+    pairs ``near`` (:func:`overlap_candidates`; the gaps use them too)."""
+    pairs = near
     if len(pairs) == 0:
         return [], pairs
     inter = polygonal_all(_intersections(layer, pairs))
