@@ -293,6 +293,21 @@ class Segments:
         """Segments ``other`` draws the same way (its polygon on the same side)."""
         return isin(self.key, other.key, pool_sorted=other.sorted_key())
 
+    def index_of(self, a: NDArray, b: NDArray) -> NDArray:
+        """Index of a segment drawn ``a[k]→b[k]`` (-1: none), e.g. which polygon a ring walked
+        from these segments came from.
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> seg.owner[seg.index_of(np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]]))].tolist()
+        [0]
+        """
+        keys = _segment_keys(_point_keys(np.asarray(a, float)), _point_keys(np.asarray(b, float)))
+        if len(self) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        order = np.argsort(self.key, kind="stable")
+        pos = np.minimum(np.searchsorted(self.key[order], keys), len(order) - 1)
+        return np.where(self.key[order[pos]] == keys, order[pos], -1)
+
     def lines(self, mask: NDArray | None = None) -> NDArray:
         """The segments (or those under ``mask``) as two-point LineStrings."""
         ia = self.ia if mask is None else self.ia[mask]

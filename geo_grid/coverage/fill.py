@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer
-from geo_grid.coverage.polygons import resolution, union_of
+from geo_grid.coverage.polygons import union_of
 
 __all__ = ["fill_holes", "innermost", "with_islands"]
 
@@ -84,9 +84,10 @@ def _walked(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray) -> tuple[N
     faces = _faces(seg)
     if faces is None:
         return walked, done
-    polys, probe = faces
-    at = _hole_of(holes, held, probe)
-    if (at < 0).any():
+    polys, first = faces
+    found = seg.index_of(*first)
+    at = seg.owner[found]
+    if (found < 0).any():
         return walked, done
     done[held] = True
     done[at[~shapely.is_valid(polys)]] = False
@@ -120,9 +121,10 @@ def _hole_minus_grids(
     )
 
 
-def _faces(seg: Segments) -> tuple[NDArray, NDArray] | None:
-    """Polygons (with their holes) of the free segments of ``seg``, and a point on the boundary
-    of each (the middle of its shell's first segment); None when they do not close."""
+def _faces(seg: Segments) -> tuple[NDArray, tuple[NDArray, NDArray]] | None:
+    """Polygons (with their holes) of the free segments of ``seg``, and the first segment of
+    each one's shell (its start and end points: a segment of ``seg``, which says whose polygon
+    it is); None when they do not close."""
     walked = boundary_rings(seg, seg.free())
     if walked is None:
         return None
@@ -132,7 +134,9 @@ def _faces(seg: Segments) -> tuple[NDArray, NDArray] | None:
     home = innermost(shapely.polygons(inner), polys, inner)
     if (home < 0).any():
         return None
-    return with_islands(polys, inner, home), _probe(shells)
+    start = shapely.get_coordinates(shapely.get_point(shells, 0))
+    end = shapely.get_coordinates(shapely.get_point(shells, 1))
+    return with_islands(polys, inner, home), (start, end)
 
 
 def _probe(rings: NDArray) -> NDArray:
@@ -140,20 +144,6 @@ def _probe(rings: NDArray) -> NDArray:
     xy = shapely.get_coordinates(shapely.get_point(rings, 0))
     xy2 = shapely.get_coordinates(shapely.get_point(rings, 1))
     return shapely.points((xy + xy2) / 2)
-
-
-def _hole_of(holes: NDArray, held: NDArray, probe: NDArray) -> NDArray:
-    """The hole (of ``held``) each probe point lies in or on (-1: none within
-    :func:`~geo_grid.coverage.polygons.resolution`). The nearest hole, not the one the point
-    intersects: a point halfway along a hole's boundary segment may lie a rounding error outside
-    it."""
-    found, dist = shapely.STRtree(holes[held]).query_nearest(
-        probe, return_distance=True, all_matches=False
-    )
-    out = np.full(len(probe), -1, dtype=np.int64)
-    close = dist <= resolution(holes[held])
-    out[found[0][close]] = held[found[1][close]]
-    return out
 
 
 def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]:
