@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.edges import Segments, multilines
 from geo_grid.coverage.layer import Layer, Measure
 from geo_grid.coverage.polygons import polygonal_all, widths
 from geo_grid.coverage.report import defect
@@ -74,13 +74,12 @@ def _trimmed(edges: NDArray) -> NDArray:
     same = part[1:] == part[:-1]
     a, b = xy[:-1][same], xy[1:][same]
     step = (b - a) * _TRIM
-    lines = shapely.linestrings(np.stack([a + step, b - step], axis=1))
     owner = grid[part[:-1][same]]  # grids in order: get_parts keeps the input's order
     out = np.full(len(edges), shapely.LineString(), dtype=object)
     if len(owner) == 0:
         return out
     fresh = np.r_[True, owner[1:] != owner[:-1]]
-    out[owner[fresh]] = shapely.multilinestrings(lines, indices=np.cumsum(fresh) - 1)
+    out[owner[fresh]] = multilines(a + step, b - step, fresh)
     return out
 
 
