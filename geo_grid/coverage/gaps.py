@@ -7,7 +7,8 @@ covers. The union is never built whole:
    (:mod:`geo_grid.coverage.edges`): faces of those segments are either covered by a clean grid
    or a hole of that union;
 2. a hole holding no flagged grid is a gap as it is; a hole holding flagged grids loses what they
-   cover (a local union of the few grids inside it);
+   cover: the grids overlapping no other are taken off by walking segments again, the others
+   with a local union and difference (:mod:`geo_grid.coverage.fill`);
 3. flagged grids sticking out of the clean union can close pockets of the outside: the holes of
    the clean union's outline joined with just those grids;
 4. with parents, only a parent whose boundary is not lined, segment by segment, by grid edges from
