@@ -5,7 +5,8 @@ A grid borders a piece when more than a point of its boundary runs along the pie
 vertices (all of a hole of the clean grids) are found by segment keys
 (:class:`geo_grid.coverage.edges.Segments`); only grids within ``tol`` of some other border
 segment, and flagged grids (which may run along a border another grid draws exactly), are
-measured with a buffer, each piece buffered once.
+measured: first along the lines they share with the piece between other vertices (numpy,
+:func:`_along`), then, where that does not prove them, with a buffer, each piece buffered once.
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.layer import Measure, edge_layer
@@ -42,7 +43,13 @@ def bordering(
     known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
     pairs = _loose_pairs(pieces, seg, matched, layer, tol, metric)
     pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], known[:, 0] * n + known[:, 1])]
-    long = pairs[_long_borders(metric, layer, pairs, tol, measure)]
+    eps = tol * 1e-3 * _units_per_metre(pieces, metric)
+    along = _along(seg, np.flatnonzero(~matched), metric, layer, pairs, eps)
+    along += _exact_length(exact, pairs, n)
+    sure = along > 4 * tol * (1 + 1e-6)  # a margin for the projection's curvature
+    test = np.flatnonzero(~sure)
+    sure[test] = _long_borders(metric, layer, pairs[test], tol, measure)
+    long = pairs[sure]
     found = np.unique(np.r_[known[:, 0] * n + known[:, 1], long[:, 0] * n + long[:, 1]])
     cuts = np.searchsorted(found // n, np.arange(len(pieces) + 1))
     grids = (found % n).tolist()
@@ -106,6 +113,87 @@ def _within(geoms: NDArray, layer: Layer, reach: float, only: NDArray | None = N
         qi, qj = qi[only[qj]], qj[only[qj]]
     near = shapely.dwithin(geoms[qi], layer.geoms[qj], reach)
     return qi[near], qj[near]
+
+
+#: Above this many (piece segment, grid segment) combinations, :func:`_along` leaves every pair to
+#: the buffer test (a national layer's districts have thousands of segments each).
+_MAX_COMBINATIONS = 2_000_000
+
+
+def _exact_length(exact: NDArray, pairs: NDArray, n: int) -> NDArray:
+    """The metric length of the border each pair's grid draws exactly (rows of ``exact``)."""
+    key = exact[:, 0].astype(np.int64) * n + exact[:, 1].astype(np.int64)
+    want = pairs[:, 0].astype(np.int64) * n + pairs[:, 1]
+    order = np.argsort(key)
+    at = np.minimum(np.searchsorted(key[order], want), max(len(key) - 1, 0))
+    if len(key) == 0:
+        return np.zeros(len(pairs))
+    return np.where(key[order][at] == want, exact[order[at], 2], 0.0)
+
+
+def _along(
+    seg: Segments, loose: NDArray, metric: NDArray, layer: Layer, pairs: NDArray, eps: float
+) -> NDArray:
+    """Metres of each pair's grid boundary lying along the piece segments ``loose`` (those no
+    grid draws exactly; within ``eps`` layer units of a piece segment's line, inside that
+    segment's span; overlapping spans on one grid segment counted once): with the border drawn
+    exactly, a lower bound of the length :func:`_long_borders` measures, as those parts lie
+    within ``tol`` of the piece. Most pairs a gap's neighbours are measured for share
+    a border drawn on the same lines but between different vertices (a difference cuts a grid's
+    edge where the gap ends), which this finds in numpy: on 10,000 grids with 10 % perturbed,
+    the buffer test (~22 us a pair) ran on all 585 pairs, now on the 56 this does not prove
+    (``bordering`` 31 -> 19 ms CPU)."""
+    out = np.zeros(len(pairs))
+    xy_m = shapely.get_coordinates(metric)
+    owners = layer.seg.owner
+    if len(pairs) == 0 or xy_m.shape != seg.xy.shape or (np.diff(owners) < 0).any():
+        return out
+    p_start, p_count = _ranges_of(seg.owner[loose], len(metric))
+    g_start, g_count = _ranges_of(owners, len(layer.geoms))
+    n_p, n_g = p_count[pairs[:, 0]], g_count[pairs[:, 1]]
+    size = n_p * n_g
+    if size.sum() > _MAX_COMBINATIONS:
+        return out
+    k = np.repeat(np.arange(len(pairs)), size)
+    r = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+    s = loose[p_start[pairs[k, 0]] + r // n_g[k]]
+    t = g_start[pairs[k, 1]] + r % n_g[k]
+    q0 = layer.seg.xy[layer.seg.ia[t]]
+    d = layer.seg.xy[layer.seg.ib[t]] - q0
+    a, b = seg.xy[seg.ia[s]] - q0, seg.xy[seg.ib[s]] - q0
+    length = np.hypot(*d.T)
+    ok = length > 0
+    length = np.where(ok, length, 1.0)
+    on = ok & (np.abs(_cross(d, a)) <= eps * length) & (np.abs(_cross(d, b)) <= eps * length)
+    ua, ub = (a * d).sum(axis=1) / length, (b * d).sum(axis=1) / length
+    lo = np.clip(np.minimum(ua, ub), 0.0, length)
+    hi = np.clip(np.maximum(ua, ub), 0.0, length)
+    on &= hi > lo
+    k, s, t, lo, hi, length = k[on], s[on], t[on], lo[on], hi[on], length[on]
+    if len(k) == 0:
+        return out
+    scale = np.hypot(*(xy_m[seg.ib[s]] - xy_m[seg.ia[s]]).T) / np.hypot(
+        *(seg.xy[seg.ib[s]] - seg.xy[seg.ia[s]]).T
+    )
+    order = np.lexsort((lo, t, k))
+    k, t, lo, hi, scale = k[order], t[order], lo[order], hi[order], scale[order]
+    group = np.cumsum(np.r_[True, (k[1:] != k[:-1]) | (t[1:] != t[:-1])]) - 1
+    shift = group * (float(length.max()) * 2 + 1)  # spans of one grid segment, apart from others
+    reach = np.maximum.accumulate(hi + shift)
+    before = np.r_[-np.inf, reach[:-1]]
+    before[np.r_[True, group[1:] != group[:-1]]] = -np.inf
+    gained = np.maximum(hi + shift - np.maximum(lo + shift, before), 0.0)
+    return np.bincount(k, weights=gained * scale, minlength=len(pairs))
+
+
+def _ranges_of(owner: NDArray, n: int) -> tuple[NDArray, NDArray]:
+    """First index and count of each of ``n`` owners' rows in a sorted ``owner`` array."""
+    count = np.bincount(owner, minlength=n)
+    return np.cumsum(count) - count, count
+
+
+def _cross(d1: NDArray, d2: NDArray) -> NDArray:
+    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
 
 
 def _long_borders(metric, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:
