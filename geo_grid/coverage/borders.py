@@ -5,7 +5,8 @@ A grid borders a piece when more than a point of its boundary runs along the pie
 vertices (all of a hole of the clean grids) are found by segment keys
 (:class:`geo_grid.coverage.edges.Segments`); only grids within ``tol`` of some other border
 segment, and flagged grids (which may run along a border another grid draws exactly), are
-measured with a buffer, each piece buffered once.
+measured: first along the lines they share with the piece between other vertices (numpy,
+:func:`_along`), then, where that does not prove them, with a buffer, each piece buffered once.
 
 >>> import numpy as np, shapely
 >>> from geo_grid.coverage.layer import Measure, edge_layer
@@ -28,17 +29,27 @@ from geo_grid.coverage.layer import Layer, Measure
 __all__ = ["bordering"]
 
 
-def bordering(pieces: NDArray, layer: Layer, tol: float, measure: Measure) -> list[list[int]]:
-    """For each piece, the sorted grid indices sharing more than a point of border with it."""
+def bordering(
+    pieces: NDArray, layer: Layer, tol: float, measure: Measure, metric: NDArray | None = None
+) -> list[list[int]]:
+    """For each piece, the sorted grid indices sharing more than a point of border with it
+    (``metric``: the pieces in metres, ``measure(pieces)``, when the caller has them)."""
     if len(pieces) == 0:
         return []
     n = len(layer.geoms)
+    metric = measure(pieces) if metric is None else metric
     seg = Segments.of(pieces)
-    exact, matched = _shared_exactly(pieces, seg, layer, measure)
+    exact, matched = _shared_exactly(pieces, seg, metric, layer, measure)
     known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
-    pairs = _loose_pairs(pieces, seg, matched, layer, tol, measure)
+    pairs = _loose_pairs(pieces, seg, matched, layer, tol, metric)
     pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], known[:, 0] * n + known[:, 1])]
-    long = pairs[_long_borders(pieces, layer, pairs, tol, measure)]
+    eps = tol * 1e-3 * _units_per_metre(pieces, metric)
+    along = _along(seg, np.flatnonzero(~matched), metric, layer, pairs, eps)
+    along += _exact_length(exact, pairs, n)
+    sure = along > 4 * tol * (1 + 1e-6)  # a margin for the projection's curvature
+    test = np.flatnonzero(~sure)
+    sure[test] = _long_borders(metric, layer, pairs[test], tol, measure)
+    long = pairs[sure]
     found = np.unique(np.r_[known[:, 0] * n + known[:, 1], long[:, 0] * n + long[:, 1]])
     cuts = np.searchsorted(found // n, np.arange(len(pieces) + 1))
     grids = (found % n).tolist()
@@ -46,10 +57,12 @@ def bordering(pieces: NDArray, layer: Layer, tol: float, measure: Measure) -> li
 
 
 def _shared_exactly(
-    pieces: NDArray, seg: Segments, layer: Layer, measure
+    pieces: NDArray, seg: Segments, metric: NDArray, layer: Layer, measure
 ) -> tuple[NDArray, NDArray]:
     """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
-    reverse way: it lies on the other side), and which piece segments are so drawn."""
+    reverse way: it lies on the other side), and which piece segments are so drawn. Lengths come
+    from the pieces' own metric coordinates (``metric``, in the order of ``seg.xy``): projecting
+    each segment anew as a line cost ~6 ms of the 10 % layer's 37 ms of neighbours."""
     near = np.unique(layer.tree.query(pieces)[1])  # envelopes: a grid drawing a piece's
     theirs = layer.seg.of_owners(near)  # segment meets its envelope, and keys decide exactly
     order = np.argsort(theirs.key, kind="stable")
@@ -62,17 +75,26 @@ def _shared_exactly(
         return np.empty((0, 3)), matched
     at = np.repeat(lo[matched] - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(len(s))
     grid = theirs.owner[order[at]]
-    length = shapely.length(measure(seg.lines(s)))
+    length = _lengths(seg, s, metric, measure)
     n = len(layer.geoms)
     pair, inverse = np.unique(seg.owner[s].astype(np.int64) * n + grid, return_inverse=True)
     total = np.bincount(inverse, weights=length, minlength=len(pair))
     return np.column_stack([pair // n, pair % n, total]), matched
 
 
-def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, measure) -> NDArray:
+def _lengths(seg: Segments, s: NDArray, metric: NDArray, measure) -> NDArray:
+    """Metric length of segments ``s``: from ``metric``'s coordinates where they are the
+    segments' own, one by one, else each segment projected as a line."""
+    xy = shapely.get_coordinates(metric)
+    if xy.shape != seg.xy.shape:  # not the same coordinates (not expected): project anew
+        return shapely.length(measure(seg.lines(s)))
+    return np.hypot(*(xy[seg.ib[s]] - xy[seg.ia[s]]).T)
+
+
+def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric) -> NDArray:
     """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
     and flagged grids near the piece (they may run along a border another grid draws exactly)."""
-    reach = tol * _units_per_metre(pieces, measure) * 2
+    reach = tol * _units_per_metre(pieces, metric) * 2
     si, gi = _within(seg.lines(~matched), layer, reach)
     pi, gj = _within(pieces, layer, reach, layer.flagged)
     n = len(layer.geoms)
@@ -93,21 +115,103 @@ def _within(geoms: NDArray, layer: Layer, reach: float, only: NDArray | None = N
     return qi[near], qj[near]
 
 
-def _long_borders(pieces, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:
+#: Above this many (piece segment, grid segment) combinations, :func:`_along` leaves every pair to
+#: the buffer test (a national layer's districts have thousands of segments each).
+_MAX_COMBINATIONS = 2_000_000
+
+
+def _exact_length(exact: NDArray, pairs: NDArray, n: int) -> NDArray:
+    """The metric length of the border each pair's grid draws exactly (rows of ``exact``)."""
+    key = exact[:, 0].astype(np.int64) * n + exact[:, 1].astype(np.int64)
+    want = pairs[:, 0].astype(np.int64) * n + pairs[:, 1]
+    order = np.argsort(key)
+    at = np.minimum(np.searchsorted(key[order], want), max(len(key) - 1, 0))
+    if len(key) == 0:
+        return np.zeros(len(pairs))
+    return np.where(key[order][at] == want, exact[order[at], 2], 0.0)
+
+
+def _along(
+    seg: Segments, loose: NDArray, metric: NDArray, layer: Layer, pairs: NDArray, eps: float
+) -> NDArray:
+    """Metres of each pair's grid boundary lying along the piece segments ``loose`` (those no
+    grid draws exactly; within ``eps`` layer units of a piece segment's line, inside that
+    segment's span; overlapping spans on one grid segment counted once): with the border drawn
+    exactly, a lower bound of the length :func:`_long_borders` measures, as those parts lie
+    within ``tol`` of the piece. Most pairs a gap's neighbours are measured for share
+    a border drawn on the same lines but between different vertices (a difference cuts a grid's
+    edge where the gap ends), which this finds in numpy: on 10,000 grids with 10 % perturbed,
+    the buffer test (~22 us a pair) ran on all 585 pairs, now on the 56 this does not prove
+    (``bordering`` 31 -> 19 ms CPU)."""
+    out = np.zeros(len(pairs))
+    xy_m = shapely.get_coordinates(metric)
+    owners = layer.seg.owner
+    if len(pairs) == 0 or xy_m.shape != seg.xy.shape or (np.diff(owners) < 0).any():
+        return out
+    p_start, p_count = _ranges_of(seg.owner[loose], len(metric))
+    g_start, g_count = _ranges_of(owners, len(layer.geoms))
+    n_p, n_g = p_count[pairs[:, 0]], g_count[pairs[:, 1]]
+    size = n_p * n_g
+    if size.sum() > _MAX_COMBINATIONS:
+        return out
+    k = np.repeat(np.arange(len(pairs)), size)
+    r = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+    s = loose[p_start[pairs[k, 0]] + r // n_g[k]]
+    t = g_start[pairs[k, 1]] + r % n_g[k]
+    q0 = layer.seg.xy[layer.seg.ia[t]]
+    d = layer.seg.xy[layer.seg.ib[t]] - q0
+    a, b = seg.xy[seg.ia[s]] - q0, seg.xy[seg.ib[s]] - q0
+    length = np.hypot(*d.T)
+    ok = length > 0
+    length = np.where(ok, length, 1.0)
+    on = ok & (np.abs(_cross(d, a)) <= eps * length) & (np.abs(_cross(d, b)) <= eps * length)
+    ua, ub = (a * d).sum(axis=1) / length, (b * d).sum(axis=1) / length
+    lo = np.clip(np.minimum(ua, ub), 0.0, length)
+    hi = np.clip(np.maximum(ua, ub), 0.0, length)
+    on &= hi > lo
+    k, s, t, lo, hi, length = k[on], s[on], t[on], lo[on], hi[on], length[on]
+    if len(k) == 0:
+        return out
+    scale = np.hypot(*(xy_m[seg.ib[s]] - xy_m[seg.ia[s]]).T) / np.hypot(
+        *(seg.xy[seg.ib[s]] - seg.xy[seg.ia[s]]).T
+    )
+    order = np.lexsort((lo, t, k))
+    k, t, lo, hi, scale = k[order], t[order], lo[order], hi[order], scale[order]
+    group = np.cumsum(np.r_[True, (k[1:] != k[:-1]) | (t[1:] != t[:-1])]) - 1
+    shift = group * (float(length.max()) * 2 + 1)  # spans of one grid segment, apart from others
+    reach = np.maximum.accumulate(hi + shift)
+    before = np.r_[-np.inf, reach[:-1]]
+    before[np.r_[True, group[1:] != group[:-1]]] = -np.inf
+    gained = np.maximum(hi + shift - np.maximum(lo + shift, before), 0.0)
+    return np.bincount(k, weights=gained * scale, minlength=len(pairs))
+
+
+def _ranges_of(owner: NDArray, n: int) -> tuple[NDArray, NDArray]:
+    """First index and count of each of ``n`` owners' rows in a sorted ``owner`` array."""
+    count = np.bincount(owner, minlength=n)
+    return np.cumsum(count) - count, count
+
+
+def _cross(d1: NDArray, d2: NDArray) -> NDArray:
+    return d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+
+
+def _long_borders(metric, layer: Layer, pairs: NDArray, tol: float, measure) -> NDArray:
     """Whether each grid's boundary runs within ``tol`` of its piece for more than ``4·tol``
-    (each piece and grid projected, and each piece buffered, once)."""
+    (``metric``: the pieces in metres; each grid projected, and each piece buffered, once)."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=bool)
     up, pk = np.unique(pairs[:, 0], return_inverse=True)
     ug, gk = np.unique(pairs[:, 1], return_inverse=True)
-    grown = shapely.buffer(measure(pieces[up]), tol, quad_segs=2)
+    grown = shapely.buffer(metric[up], tol, quad_segs=2)
     lines = shapely.boundary(measure(layer.geoms[ug]))
     return shapely.length(shapely.intersection(lines[gk], grown[pk])) > 4 * tol
 
 
-def _units_per_metre(geoms: NDArray, measure) -> float:
-    """How many layer-CRS units make a metre around ``geoms`` (1 for a metric layer)."""
-    sample = geoms[: min(len(geoms), 50)]
-    src, met = shapely.length(sample), shapely.length(measure(sample))
+def _units_per_metre(geoms: NDArray, metric: NDArray) -> float:
+    """How many layer-CRS units make a metre around ``geoms`` (``metric``: them in metres; 1
+    for a metric layer)."""
+    k = min(len(geoms), 50)
+    src, met = shapely.length(geoms[:k]), shapely.length(metric[:k])
     ok = met > 0
     return float(np.max(src[ok] / met[ok])) if ok.any() else 1.0

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from geo_grid.coverage.gaps import find_gaps, gap_defects
 from geo_grid.coverage.layer import Measure, ParentLines, edge_layer
 from geo_grid.coverage.nesting import Nesting, nesting_defects
-from geo_grid.coverage.overlaps import overlap_defects
+from geo_grid.coverage.overlaps import overlap_candidates, overlap_defects
 from geo_grid.coverage.parents import Parents
 from geo_grid.coverage.progress import Progress, progress_reporter
 from geo_grid.coverage.report import CoverageReport, defect, defect_frame
@@ -118,12 +118,13 @@ def _find_defects(grids, parent, parent_field, measure, sliver_w, share, step):
     step("codes")
     layer, edges = edge_layer(pgeoms)
     step("edges")
-    found, pairs = overlap_defects(layer, edges, pcodes, measure, share)
+    near = overlap_candidates(layer, edges)
+    found, pairs = overlap_defects(layer, near, pcodes, measure, share)
     defects += found
     step("overlaps")
     parents = Parents.read(parent, grids.crs) if parent is not None else None
     lines = ParentLines.of(parents.geoms, layer) if parents is not None else None
-    gaps = find_gaps(layer, lines)
+    gaps = find_gaps(layer, lines, near)
     step("gaps")
     defects += gap_defects(gaps, layer, pcodes, parents, measure, sliver_w)
     step("gap widths")

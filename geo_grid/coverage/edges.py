@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "occurs_once"]
+__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "multilines", "occurs_once"]
 
 _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -293,6 +293,21 @@ class Segments:
         """Segments ``other`` draws the same way (its polygon on the same side)."""
         return isin(self.key, other.key, pool_sorted=other.sorted_key())
 
+    def index_of(self, a: NDArray, b: NDArray) -> NDArray:
+        """Index of a segment drawn ``a[k]→b[k]`` (-1: none), e.g. which polygon a ring walked
+        from these segments came from.
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> seg.owner[seg.index_of(np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]]))].tolist()
+        [0]
+        """
+        keys = _segment_keys(_point_keys(np.asarray(a, float)), _point_keys(np.asarray(b, float)))
+        if len(self) == 0:
+            return np.full(len(keys), -1, dtype=np.int64)
+        order = np.argsort(self.key, kind="stable")
+        pos = np.minimum(np.searchsorted(self.key[order], keys), len(order) - 1)
+        return np.where(self.key[order[pos]] == keys, order[pos], -1)
+
     def lines(self, mask: NDArray | None = None) -> NDArray:
         """The segments (or those under ``mask``) as two-point LineStrings."""
         ia = self.ia if mask is None else self.ia[mask]
@@ -397,6 +412,24 @@ def _simple_rings(xy: NDArray, count: NDArray, which: NDArray) -> NDArray:
         ring = np.unique(rank[k], return_inverse=True)[1]
         out[doubt] = shapely.is_ccw(shapely.linearrings(xy[at[k]], indices=ring))
     return out
+
+
+def multilines(a: NDArray, b: NDArray, first: NDArray) -> NDArray:
+    """MultiLineStrings of the segments ``a[k]→b[k]`` (coordinate rows), a new one starting at
+    each ``k`` where ``first[k]`` (``first[0]`` must be True), made from the coordinates in one
+    call: grouping two-point LineStrings made first cost 2.3× as much (6.3 against 2.7 ms for
+    10,000 segments).
+
+    >>> xy = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    >>> [g.wkt for g in multilines(xy[:2], xy[1:], np.array([True, True]))]
+    ['MULTILINESTRING ((0 0, 1 0))', 'MULTILINESTRING ((1 0, 2 0))']
+    """
+    m = len(a)
+    if m == 0:
+        return np.empty(0, dtype=object)
+    coords = np.stack([a, b], axis=1).reshape(-1, 2)
+    offsets = (np.arange(0, 2 * m + 1, 2), np.r_[np.flatnonzero(first), m])
+    return shapely.from_ragged_array(shapely.GeometryType.MULTILINESTRING, coords, offsets)
 
 
 def edge_drawn(a: NDArray, b: NDArray, seg: Segments) -> NDArray:

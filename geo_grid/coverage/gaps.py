@@ -7,7 +7,8 @@ covers. The union is never built whole:
    (:mod:`geo_grid.coverage.edges`): faces of those segments are either covered by a clean grid
    or a hole of that union;
 2. a hole holding no flagged grid is a gap as it is; a hole holding flagged grids loses what they
-   cover (a local union of the few grids inside it);
+   cover: the grids overlapping no other are taken off by walking segments again, the others
+   with a local union and difference (:mod:`geo_grid.coverage.fill`);
 3. flagged grids sticking out of the clean union can close pockets of the outside: the holes of
    the clean union's outline joined with just those grids;
 4. with parents, only a parent whose boundary is not lined, segment by segment, by grid edges from
@@ -25,6 +26,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.borders import bordering
 from geo_grid.coverage.edges import Segments, boundary_rings
+from geo_grid.coverage.fill import fill_holes, innermost, with_islands
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
@@ -70,43 +72,9 @@ def _clean_faces(layer: Layer) -> tuple[NDArray, NDArray]:
         return np.delete(shells, islands), holes_of(union)
     rings, clockwise = walked
     outlines, holes = shapely.polygons(rings[clockwise]), shapely.polygons(rings[~clockwise])
-    home = _innermost(outlines, holes, rings[clockwise])
+    home = innermost(outlines, holes, rings[clockwise])
     islands = home >= 0
-    return outlines[~islands], _minus_islands(holes, rings[clockwise][islands], home[islands])
-
-
-def _innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:
-    """The smallest hole holding each outline (-1: none). Tested at the middle of the outline's
-    first segment, which lies on no other ring (free segments meet only at their ends)."""
-    home = np.full(len(outlines), -1, dtype=int)
-    if len(holes) == 0 or len(outlines) == 0:
-        return home
-    xy = shapely.get_coordinates(shapely.get_point(outline_rings, 0))
-    xy2 = shapely.get_coordinates(shapely.get_point(outline_rings, 1))
-    probe = shapely.points((xy + xy2) / 2)
-    oi, hj = shapely.STRtree(holes).query(probe, predicate="within")
-    if len(oi) == 0:
-        return home
-    area = shapely.area(holes)[hj]
-    order = np.lexsort((area, oi))
-    oi, hj = oi[order], hj[order]
-    first = np.r_[True, oi[1:] != oi[:-1]]
-    home[oi[first]] = hj[first]
-    return home
-
-
-def _minus_islands(holes: NDArray, island_rings: NDArray, home: NDArray) -> NDArray:
-    """Each hole with the outer rings of the islands it holds as its interior rings."""
-    if len(island_rings) == 0:
-        return holes
-    held = np.unique(home)
-    shells = shapely.get_exterior_ring(holes[held])
-    rings = np.r_[shells, island_rings]
-    at = np.r_[np.arange(len(held)), np.searchsorted(held, home)]
-    order = np.argsort(at, kind="stable")  # each shell, then its islands in their order
-    out = holes.copy()
-    out[held] = shapely.polygons(rings[order], indices=at[order])  # one call, not one per hole
-    return out
+    return outlines[~islands], with_islands(holes, rings[clockwise][islands], home[islands])
 
 
 def _outline(outlines: NDArray):
@@ -114,19 +82,15 @@ def _outline(outlines: NDArray):
     return shapely.MultiPolygon(list(outlines)) if len(outlines) else shapely.MultiPolygon()
 
 
-def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
-    """Each hole minus the flagged grids inside it (a hole without any is a gap as it is).
-
-    One union of each hole's flagged grids, then one vectorized difference of all the holes.
-    Measured on 10,000 grids with 10 % perturbed (289 holes holding 1,890 flagged grids), this
-    costs 75-90 ms where taking the grids off one by one in rounds cost 95-107 ms; proving a hole
-    filled by an area bound first spared 88 overlays but cost more (25 ms) than they did.
+def _fill_holes(layer: Layer, holes: NDArray, near: NDArray) -> NDArray:
+    """Each hole minus the flagged grids inside it (a hole without any is a gap as it is):
+    :func:`geo_grid.coverage.fill.fill_holes` (``near``: the pairs of grids that may overlap).
 
     Segment signatures (:meth:`~geo_grid.coverage.edges.Segments.shapes`) spare the overlays
     a duplicated grid causes: a hole that one of its grids draws segment for segment (the
-    duplicated grid's own place) is filled, and a grid drawn twice is unioned once (on that
-    layer 58 holes and 66 twins: the unions of identical polygons were the slowest, 0.4 ms
-    each)."""
+    duplicated grid's own place) is filled, and a grid drawn twice is taken off once (on 10,000
+    grids with 10 % perturbed, 58 holes and 66 twins: the unions of identical polygons were the
+    slowest, 0.4 ms each)."""
     if len(holes) == 0:
         return holes
     hj, grid = _flagged_in(layer, holes)
@@ -137,16 +101,8 @@ def _fill_holes(layer: Layer, holes: NDArray) -> NDArray:
     hj, grid, shape = hj[order], grid[order], shape[order]
     twin = np.r_[False, (hj[1:] == hj[:-1]) & (shape[1:] == shape[:-1])]
     keep = ~twin & ~filled[hj]
-    hj, grid = hj[keep], grid[keep]
-    order = np.lexsort((grid, hj))
-    held, covered = [], []
-    for h, group in _groups(hj[order], grid[order]):
-        held.append(h)
-        covered.append(union_of(layer.geoms[group]))
-    rest = holes.copy()
+    rest = fill_holes(layer, holes, hj[keep], grid[keep], near)
     rest[filled] = None
-    if held:
-        rest[held] = shapely.difference(holes[held], np.asarray(covered, dtype=object))
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
     return parts[~shapely.is_empty(parts)]
 
@@ -181,11 +137,12 @@ def _sticking_out(layer: Layer, outline) -> NDArray:
     return flagged[~shapely.covers(outline, layer.geoms[flagged])]
 
 
-def find_gaps(layer: Layer, parents: ParentLines | None = None) -> NDArray:
-    """Gap polygons (layer CRS), merged where they touch."""
+def find_gaps(layer: Layer, parents: ParentLines | None, near: NDArray) -> NDArray:
+    """Gap polygons (layer CRS), merged where they touch (``near``: the pairs of grids that may
+    overlap, :func:`geo_grid.coverage.overlaps.overlap_candidates`)."""
     outlines, holes = _clean_faces(layer)
     outline = _outline(outlines)
-    gaps = list(_fill_holes(layer, holes))
+    gaps = list(_fill_holes(layer, holes, near))
     out = _sticking_out(layer, outline)
     reach = outline
     if len(out):
@@ -276,10 +233,10 @@ def gap_defects(
     gaps_m = measure(gaps)
     ga, gw = shapely.area(gaps_m), widths(gaps_m)
     keep = measure.keep(ga, gw)
-    gaps, ga, gw = gaps[keep], ga[keep], gw[keep]
+    gaps, gaps_m, ga, gw = gaps[keep], gaps_m[keep], ga[keep], gw[keep]
     owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)
     tol = max(measure.noise_width, 1e-3)
-    neighbours = bordering(gaps, layer, tol, measure)
+    neighbours = bordering(gaps, layer, tol, measure, gaps_m)
     out = []
     for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
         kind = "sliver_gap" if width < sliver_w else "gap"

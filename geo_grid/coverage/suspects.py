@@ -29,7 +29,7 @@ never marks a matched segment). Equality with the whole-layer pass, of the edges
 check's defects, is tested on damaged layers (``tests/geo_grid/test_coverage_suspects.py``).
 
 >>> import numpy as np, shapely
->>> from geo_grid.coverage.edges import Segments
+>>> from geo_grid.coverage.edges import Segments, multilines
 >>> row = [shapely.box(x, 0, x + 1, 1) for x in range(6)]     # six clean squares in a row
 >>> grids = np.array([*row, shapely.box(2.5, 0.2, 3.5, 0.8)])  # and one across two of them
 >>> seg, tree = Segments.of(grids), shapely.STRtree(grids)
@@ -46,7 +46,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.edges import Segments, multilines
 
 __all__ = ["WHOLE_LAYER", "invalid_edges", "suspect_edges", "suspects"]
 
@@ -120,7 +120,7 @@ def suspect_edges(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> NDArr
     idx = idx[np.argsort(seg.owner[idx], kind="stable")]  # already so from Segments.of
     owner = seg.owner[idx]
     fresh = np.r_[True, owner[1:] != owner[:-1]]
-    out[owner[fresh]] = shapely.multilinestrings(seg.lines(idx), indices=np.cumsum(fresh) - 1)
+    out[owner[fresh]] = multilines(seg.xy[seg.ia[idx]], seg.xy[seg.ib[idx]], fresh)
     return out
 
 
