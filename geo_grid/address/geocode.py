@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address._components import ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
@@ -114,6 +115,12 @@ _NUMBERS = {
     "group": re.compile(r"(\d+)组"),
 }
 _HEAD = re.compile(r"^[^\d]+")
+#: The chains of parts the library's rows are indexed by (:class:`ComponentIndex`)
+_CHAINS = {
+    "road": ("road", "door_no"),
+    "xq": ("xiaoqu", "building", "unit", "room"),
+    "v": ("village", "group_no", "door_no"),
+}
 _ABOVE_STREET = ("province", "city", "district")
 _FIRST_DIGIT = re.compile(r"\d")
 #: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
@@ -287,13 +294,14 @@ class Geocoder:
         self._admin_match = _memoized_match(gazetteer)
         lib = library.reset_index(drop=True)
         # the given grid of each point, not the frame: a city's library frame is ~500 MB
-        self._given_grid = lib["grid_code"].astype(str).to_numpy() if "grid_code" in lib else None
+        given = lib["grid_code"].astype(str).tolist() if "grid_code" in lib else None
+        self._given_grid = _interned(given) if given is not None else None
         self._ids = lib["address_id"].to_numpy()
         self._full = lib["full_text"].astype(str).to_numpy()
         self._lon = lib["lon"].to_numpy(float)
         self._lat = lib["lat"].to_numpy(float)
-        self._street = _col(lib, "street_code")
-        self._community = _col(lib, "community_code")
+        self._street = _interned(_col(lib, "street_code"))
+        self._community = _interned(_col(lib, "community_code"))
         self._attach(locate)
         self._build_keys(lib)
         self._build_lookalikes()
@@ -333,9 +341,8 @@ class Geocoder:
         self._locate_one, self._row_grids = self._setup_locate(locate)
         if self._given_grid is not None:
             self._grid = self._given_grid
-        else:
-            grid = pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
-            self._grid = grid.astype(str).to_numpy()
+        else:  # str(): a point in no grid is the text 'None', as the library frame wrote it
+            self._grid = _interned(str(r.get(UNIFIED)) for r in self._row_grids)
 
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
         if locate is None:
@@ -345,8 +352,7 @@ class Geocoder:
             layers = list(locate.layers)
             # zip of column lists: DataFrame.to_dict("records") costs ~20 s on a city's 1.2 M
             columns = [frame[layer].tolist() for layer in layers]
-            rows = [dict(zip(layers, values, strict=True)) for values in zip(*columns, strict=True)]
-            return locate.grids_at, rows
+            return locate.grids_at, _shared_rows(layers, columns)
         if callable(locate):
             return locate, None
         raise BadInput("locate: expected a LocateIndex or a callable", field="locate")
@@ -369,32 +375,11 @@ class Geocoder:
         norm = functools.lru_cache(maxsize=None)(_norm)
         comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
         self._comp = comp
-        self._index: dict[tuple, list[int]] = defaultdict(list)
+        self._index = ComponentIndex(_CHAINS, comp)
         self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i in range(len(lib)):
-            road, door = comp["road"][i], comp["door_no"][i]
-            xq, b, u, r = comp["xiaoqu"][i], comp["building"][i], comp["unit"][i], comp["room"][i]
-            v, g = comp["village"][i], comp["group_no"][i]
-            if road:
-                self._index[("road", road)].append(i)
-                if door:
-                    self._index[("road", road, door)].append(i)
-                    if door.isdigit():
-                        self._doors[road].append((int(door), i))
-            if xq:
-                self._index[("xq", xq)].append(i)
-                if b:
-                    self._index[("xq", xq, b)].append(i)
-                    if u:
-                        self._index[("xq", xq, b, u)].append(i)
-                        if r:
-                            self._index[("xq", xq, b, u, r)].append(i)
-            if v:
-                self._index[("v", v)].append(i)
-                if g:
-                    self._index[("v", v, g)].append(i)
-                    if door:
-                        self._index[("v", v, g, door)].append(i)
+        for i, (road, door) in enumerate(zip(comp["road"], comp["door_no"], strict=True)):
+            if road and door and door.isdigit():
+                self._doors[road].append((int(door), i))
         self._names: dict[str, list[str]] = {}
         self._by_sound: dict[str, dict[str, list[str]]] = {}
         self._name_scan: dict[str, NameScan] = {}
@@ -515,12 +500,14 @@ class Geocoder:
             if name:
                 upper.update((name, *short_names(name, level)))
         self._upper_names = tuple(sorted(upper, key=len, reverse=True))
-        self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
+        rows_by_admin: dict[str, list[int]] = defaultdict(list)
         for i, (street, community) in enumerate(zip(self._street, self._community, strict=True)):
             if street:
-                self._rows_by_admin[street].append(i)
+                rows_by_admin[street].append(i)
             if community:
-                self._rows_by_admin[community].append(i)
+                rows_by_admin[community].append(i)
+        # arrays, not lists of ints: every row is in two of them (~100 bytes a row as lists)
+        self._rows_by_admin = {c: np.asarray(r, np.int64) for c, r in rows_by_admin.items()}
 
     # ------------------------------------------------------------------ public API
     def geocode(self, text: str, *, normalized: str | None = None) -> GeocodeResult:
@@ -951,14 +938,19 @@ class Geocoder:
 
     def _admin_fallback(self, claim: dict[str, frozenset[str]]) -> list[_Hit]:
         if "community" in claim:
-            rows = [i for c in sorted(claim["community"]) for i in self._rows_by_admin.get(c, ())]
+            rows = [i for c in sorted(claim["community"]) for i in self._admin_rows(c)]
             if rows:
                 return [_Hit(rows, "社区", _BASE["社区"], "only the community was recognised")]
         streets = claim.get("street") or claim.get("street_implied") or ()
-        rows = [i for c in sorted(streets) for i in self._rows_by_admin.get(c, ())]
+        rows = [i for c in sorted(streets) for i in self._admin_rows(c)]
         if rows:
             return [_Hit(rows, "街道", _BASE["街道"], "only the street was recognised")]
         return []
+
+    def _admin_rows(self, code: str) -> list[int]:
+        """The rows of a street or community, in library order."""
+        rows = self._rows_by_admin.get(code)
+        return rows.tolist() if rows is not None else []
 
     # ------------------------------------------------------------------ scoring
     def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[tuple]:
@@ -1076,9 +1068,14 @@ class Geocoder:
     def _row_of(self, address_id: int | None) -> int | None:
         if address_id is None:
             return None
-        if not hasattr(self, "_row_by_id"):
-            self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
-        return self._row_by_id.get(int(address_id))
+        if not hasattr(self, "_id_order"):
+            # sorted ids and their rows (the last row of a repeated id, as a dict by id kept):
+            # a dict of a city's 1.2 M ids held ~110 MB of int objects and slots
+            order = np.argsort(self._ids, kind="stable")
+            self._id_order = (np.asarray(self._ids)[order], order.astype(np.int64))
+        ids, rows = self._id_order
+        at = int(np.searchsorted(ids, int(address_id), side="right")) - 1
+        return int(rows[at]) if at >= 0 and ids[at] == int(address_id) else None
 
     def _grids_for(self, best: Candidate, i: int | None) -> dict[str, str | None]:
         """Every layer's grid of a matched answer (row ``i``, or its point): only a match
@@ -1112,6 +1109,27 @@ def _numbers_in(text: str) -> dict[str, str]:
         if m:
             out[key] = m.group(1).lstrip("0") or "0"
     return out
+
+
+def _interned(values: Iterable) -> list:
+    """The values as a list in which equal values are one object: a city's 1.2 M rows name a
+    few thousand grids, streets and communities, each text kept once, not once per row."""
+    pool: dict = {}
+    return [pool.setdefault(v, v) for v in values]
+
+
+def _shared_rows(layers: list[str], columns: list[list]) -> list[dict[str, str | None]]:
+    """Each row's ``{layer: grid}``, one dict per distinct combination of grids shared by its
+    rows (read-only: callers copy it): the points of a grid mostly share every layer's grid,
+    and a dict per point of a city was ~200 MB."""
+    shared: dict[tuple, dict[str, str | None]] = {}
+    rows = []
+    for values in zip(*columns, strict=True):
+        row = shared.get(values)
+        if row is None:
+            row = shared[values] = dict(zip(layers, values, strict=True))
+        rows.append(row)
+    return rows
 
 
 def _only(codes: frozenset[str] | None) -> str | None:

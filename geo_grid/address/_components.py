@@ -1,0 +1,137 @@
+"""The library's rows by their named parts (road and door, 小区 and building, unit, room …), held
+as sorted integer keys instead of a dict of tuples.
+
+The geocoder looks rows up by a kind and a chain of parts: ``("road", 平江路)``, ``("road", 平江路,
+12)``, ``("xq", 某某苑, 3, 2, 301)``, ``("v", 上坝村, 3, 12)``. As a dict of tuples to lists of row
+numbers, a city's 1.2 M addresses held ~330 MB: one tuple, one list and one int object per key
+and row. Here each part's values are numbered (1, 2, … per column; 0 is "none"), a key is the
+mixed-radix number of its parts' numbers, and each kind and depth keeps its distinct keys sorted
+(``int64``) with the rows of each (``int32``, library order): ~20 bytes a row and depth. A
+lookup numbers the query's parts (a value no row has is no key), bisects, and reads the rows.
+
+>>> index = ComponentIndex({"road": ("road", "door_no")},
+...                        {"road": ["尧佳路", "尧佳路", None], "door_no": ["12", "14", "3"]})
+>>> index[("road", "尧佳路")], index[("road", "尧佳路", "14")], ("road", "月球路") in index
+([0, 1], [1], False)
+>>> ("road", "尧佳路", "3") in index   # the row of door 3 names no road
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ComponentIndex"]
+
+#: Keys with at least this many rows keep their row list once read (a road's thousands of rows
+#: cost ~100 µs to turn into a list), up to _MEMO_ROWS rows in all.
+_MEMO_LEAST = 64
+_MEMO_ROWS = 1_000_000
+
+
+class ComponentIndex:
+    """Rows by kind and chain of parts (see the module docstring): ``index[key]`` (a list of row
+    numbers, not to be changed; empty when no row has the key), ``key in index``, ``index.get``.
+
+    ``chains`` maps each kind to the columns of its chain, outermost first; a row holds the key
+    of every depth of its kind's chain down to its first missing part (a 小区 row without a
+    building holds only ``(xq, 小区)``)."""
+
+    def __init__(
+        self, chains: Mapping[str, Sequence[str]], columns: Mapping[str, Sequence[str | None]]
+    ) -> None:
+        self._chains = {kind: tuple(cols) for kind, cols in chains.items()}
+        used = sorted({c for cols in self._chains.values() for c in cols})
+        self._numbers: dict[str, dict[str, int]] = {}
+        codes: dict[str, np.ndarray] = {}
+        for col in used:
+            codes[col], self._numbers[col] = _numbered(columns[col])
+        self._radix = {col: len(self._numbers[col]) + 1 for col in used}
+        self._levels: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for kind, cols in self._chains.items():
+            key = np.zeros(len(codes[cols[0]]), np.int64)
+            held = np.ones(len(key), bool)
+            for depth, col in enumerate(cols, 1):
+                _check_radix(self._radix, cols[:depth])
+                key = key * self._radix[col] + codes[col]
+                held &= codes[col] > 0
+                self._levels[(kind, depth)] = _grouped(key, np.flatnonzero(held))
+        self._memo: dict[tuple, list[int]] = {}
+        self._memo_rows = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the memo of long row lists."""
+        state = self.__dict__.copy()
+        state["_memo"], state["_memo_rows"] = {}, 0
+        return state
+
+    def get(self, key: tuple, default: Any = None) -> list[int] | Any:
+        """The rows holding ``key`` (library order), else ``default``."""
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        cols = self._chains.get(key[0])
+        if cols is None or not 1 < len(key) <= len(cols) + 1:
+            return default
+        code = 0
+        for col, value in zip(cols, key[1:], strict=False):
+            number = self._numbers[col].get(value)
+            if number is None:
+                return default
+            code = code * self._radix[col] + number
+        keys, starts, rows = self._levels[(key[0], len(key) - 1)]
+        at = int(keys.searchsorted(code))
+        if at == len(keys) or keys[at] != code:
+            return default
+        found = rows[starts[at] : starts[at + 1]].tolist()
+        if len(found) >= _MEMO_LEAST:
+            if self._memo_rows + len(found) > _MEMO_ROWS:
+                self._memo.clear()
+                self._memo_rows = 0
+            self._memo[key] = found
+            self._memo_rows += len(found)
+        return found
+
+    def __getitem__(self, key: tuple) -> list[int]:
+        """The rows holding ``key``; an empty list when none does (as the ``defaultdict`` this
+        replaces answered)."""
+        return self.get(key, [])
+
+    def __contains__(self, key: tuple) -> bool:
+        return self.get(key) is not None
+
+
+def _numbered(values: Sequence[str | None]) -> tuple[np.ndarray, dict[str, int]]:
+    """Each value's number (1, 2, … in order of first appearance; 0 for none or empty) and the
+    numbers by value."""
+    numbers: dict[str, int] = {}
+    out = np.zeros(len(values), np.int64)
+    for i, value in enumerate(values):
+        if value:
+            out[i] = numbers.setdefault(value, len(numbers) + 1)
+    return out, numbers
+
+
+def _check_radix(radix: Mapping[str, int], cols: Sequence[str]) -> None:
+    """Refuse a chain whose keys would not fit 63 bits (never for a city: ~45 bits)."""
+    total = 1
+    for col in cols:
+        total *= radix[col]
+    if total >= 2**63:
+        raise ValueError(f"too many distinct values of {'/'.join(cols)} to number as one key")
+
+
+def _grouped(key: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(distinct keys sorted, start of each key's rows, rows)`` of the rows ``held``; each
+    key's rows in library order (a stable sort)."""
+    order = held[np.argsort(key[held], kind="stable")]
+    sorted_keys = key[order]
+    first = (
+        np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(order) else order
+    )
+    starts = np.append(first, len(order)).astype(np.int64)
+    rows = order.astype(np.int32 if len(key) < 2**31 else np.int64)
+    return sorted_keys[first], starts, rows
