@@ -62,6 +62,7 @@ from geo_grid.address._components import ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
+from geo_grid.address._texts import TextColumn, TextIndex, TextRows
 from geo_grid.address.gazetteer import (
     AdminLink,
     AdminMatch,
@@ -297,7 +298,7 @@ class Geocoder:
         given = lib["grid_code"].astype(str).tolist() if "grid_code" in lib else None
         self._given_grid = _interned(given) if given is not None else None
         self._ids = lib["address_id"].to_numpy()
-        self._full = lib["full_text"].astype(str).to_numpy()
+        self._full = TextColumn(lib["full_text"].astype(str).tolist())
         self._lon = lib["lon"].to_numpy(float)
         self._lat = lib["lat"].to_numpy(float)
         self._street = _interned(_col(lib, "street_code"))
@@ -358,20 +359,25 @@ class Geocoder:
         raise BadInput("locate: expected a LocateIndex or a callable", field="locate")
 
     def _build_keys(self, lib: pd.DataFrame) -> None:
-        self._by_local: dict[str, list[int]] = defaultdict(list)
-        self._by_full: dict[str, list[int]] = defaultdict(list)
+        local_keys: list[str] = []
+        full_keys: list[str] = []
         # library text is clean: the full text is an admin prefix (few distinct) + the local text,
         # so each part is normalized once per distinct value (100k addresses build in ~1 s)
         prefix_key = functools.lru_cache(maxsize=None)(normalize_name)
-        for i, (local, full) in enumerate(zip(lib["local_text"], lib["full_text"], strict=True)):
+        for local, full in zip(lib["local_text"], lib["full_text"], strict=True):
             local, full = str(local), str(full)
             local_key = normalize_name(local)
-            self._by_local[local_key].append(i)
+            local_keys.append(local_key)
             if full.endswith(local):
                 full_key = prefix_key(full[: len(full) - len(local)]) + local_key
             else:
                 full_key = normalize_name(full)
-            self._by_full[full_key].append(i)
+            full_keys.append(full_key)
+        # one joined text and offsets per index, not a str, a list and an int per address
+        self._by_local = TextIndex(local_keys)
+        del local_keys
+        self._by_full = TextIndex(full_keys)
+        del full_keys
         norm = functools.lru_cache(maxsize=None)(_norm)
         comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
         self._comp = comp
@@ -433,25 +439,22 @@ class Geocoder:
     def _build_verbatim(self) -> None:
         """Each library text as stored, with the address :meth:`geocode` answers it with from
         its hot path: the text normalized is the key of exactly that one address, and no name
-        one character longer competes. :meth:`geocode` then answers such a text from one dict
-        lookup, without normalizing it (normalization was most of an exact geocode: ~15 of
-        ~28 µs); the normalized key the answer carries is the address's own key object. One
-        normalization per address here: ~1.5 CPU s per 100,000 addresses. The texts whose
-        address has a one-character-longer twin are kept for :meth:`_prove_twins`."""
-        key_of: list[str | None] = [None] * len(self._full)
-        for key, rows in self._by_full.items():
-            if len(rows) == 1:
-                key_of[rows[0]] = key
-        self._key_of = key_of
-        self._verbatim: dict[str, int] = {}
-        self._twin_texts: list[tuple[str, int]] = []
-        for text in self._full.tolist():
+        one character longer competes. :meth:`geocode` then answers such a text from one
+        lookup (:class:`TextRows`: the rows, their texts' hashes and the stored texts, no
+        dict of a million ``str``), without normalizing it (normalization was most of an exact
+        geocode: ~15 of ~28 µs); the normalized key the answer carries is the address's own
+        key. One normalization per address here: ~1.5 CPU s per 100,000 addresses. The
+        texts whose address has a one-character-longer twin are kept for
+        :meth:`_prove_twins`."""
+        verbatim: list[int] = []
+        self._twin_texts: list[int] = []
+        for i, text in enumerate(self._full):
             rows = self._by_full.get(normalize(text))
-            if rows is not None and len(rows) == 1:
-                if rows[0] in self._has_longer:
-                    self._twin_texts.append((text, rows[0]))
-                else:
-                    self._verbatim[text] = rows[0]
+            # a text whose normalized form is another row's key (never in a city's library)
+            # is left to the lookup by that key: the same answer
+            if rows == [i]:
+                (self._twin_texts if i in self._has_longer else verbatim).append(i)
+        self._verbatim = TextRows(self._full, verbatim)
 
     def _prove_twins(self) -> None:
         """The library texts left to the cascade because a name one character longer may
@@ -461,11 +464,12 @@ class Geocoder:
         answers the text from this index too (each cost ~300 µs, 5.7 % of a city's texts: half
         an exact batch's time). Whether a twin is a rival depends on the grids (one in the same
         grid is none), so :meth:`relocated` proves them again: ~7 CPU s over a city."""
-        self._twins: dict[str, int] = {}
-        for text, i in self._twin_texts:
-            key = self._key_of[i]
+        proven = []
+        for i in self._twin_texts:
+            text, key = self._full[i], self._by_full.key_of(i)
             if self._cascade(text, key) == self._exact_result(text, key, i):
-                self._twins[text] = i
+                proven.append(i)
+        self._twins = TextRows(self._full, proven)
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
@@ -521,7 +525,7 @@ class Geocoder:
         if row is None:
             row = self._twins.get(text)
         if row is not None:  # a library text as stored: the hot path below, proven at build
-            return self._exact_result(text, self._key_of[row], row)
+            return self._exact_result(text, self._by_full.key_of(row), row)
         norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
@@ -566,7 +570,7 @@ class Geocoder:
             lon=self._lon.item(i),
             lat=self._lat.item(i),
             address_id=int(self._ids[i]),
-            matched_text=str(self._full[i]),
+            matched_text=self._full[i],
             grid_code=grid,
             grids=grids,
             community_code=self._community[i],

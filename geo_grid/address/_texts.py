@@ -1,0 +1,153 @@
+"""Many short texts held as one string and offsets, and looked up by hash, not as Python objects.
+
+A city's library is 1.2 M full texts and as many normalized full and local keys. As ``str``
+objects in dicts of lists each costs its object header (~80 bytes), a dict slot, a list and an
+int: ~0.5 GB for the keys alone. Here a column of texts is one string (2 bytes a character for
+Chinese text) with an ``int64`` end offset per text, and a lookup is a ``searchsorted`` over the
+sorted hashes of the texts, the text itself compared with the stored one (a hash alone could
+collide). Python's ``hash`` of a ``str`` differs between processes, so the hashes are not
+pickled but computed again on load (~0.3 s per million texts).
+
+>>> keys = TextIndex(["和平路12号", "和平苑3栋", "和平路12号"])
+>>> keys.get("和平路12号"), keys.get("月球路1号"), keys.key_of(1)
+([0, 2], None, '和平苑3栋')
+>>> texts = TextColumn(["甲路1号", "乙路2号"])
+>>> texts[1], TextRows(texts, [1]).get("乙路2号"), TextRows(texts, [1]).get("甲路1号")
+('乙路2号', 1, None)
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TextColumn", "TextIndex", "TextRows"]
+
+
+class TextColumn:
+    """Texts by position, held as one joined string and the offsets where each begins and
+    ends (an ``array`` of ``int64``: reading one offset makes no numpy scalar)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        texts = list(texts)
+        self._text = "".join(texts)
+        bounds = np.cumsum([0, *(len(t) for t in texts)], dtype=np.int64)
+        self._bounds = array("q", bounds.tobytes())
+
+    def __len__(self) -> int:
+        return len(self._bounds) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self._text[self._bounds[i] : self._bounds[i + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        text, bounds = self._text, self._bounds
+        for start, end in zip(bounds, bounds[1:], strict=False):
+            yield text[start:end]
+
+    def hashes(self, positions: np.ndarray) -> np.ndarray:
+        """``hash()`` of the texts at ``positions``, as ``int64``."""
+        text, bounds = self._text, self._bounds
+        return np.fromiter(
+            (hash(text[bounds[i] : bounds[i + 1]]) for i in positions.tolist()),
+            np.int64,
+            len(positions),
+        )
+
+
+class _Hashed:
+    """Positions of a :class:`TextColumn` sorted by their texts' hashes (computed again when
+    unpickled: ``hash`` of a text differs between processes)."""
+
+    _column: TextColumn
+    _positions: np.ndarray
+
+    def _sort(self) -> None:
+        hashes = self._column.hashes(self._positions)
+        order = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[order]
+        self._by_hash = self._positions[order]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_hashes"], state["_by_hash"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sort()
+
+    def _find(self, text: str) -> int:
+        """The position holding ``text``, else -1."""
+        h = hash(text)
+        hashes = self._hashes
+        at = int(hashes.searchsorted(h))
+        column = self._column
+        while at < len(hashes) and hashes[at] == h:
+            position = int(self._by_hash[at])
+            if column[position] == text:
+                return position
+            at += 1
+        return -1
+
+
+class TextIndex(_Hashed):
+    """Rows by a key text (one key per row; several rows may share a key): ``get(key)`` gives
+    the rows (library order) or None, ``key_of(row)`` the row's key."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        ids: dict[str, int] = {}
+        row_key = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), np.int64, len(keys))
+        self._column = TextColumn(ids)
+        del ids
+        self._row_key = row_key.astype(np.int32 if len(keys) < 2**31 else np.int64)
+        order = np.argsort(row_key, kind="stable")
+        self._rows = order.astype(self._row_key.dtype)
+        counts = np.bincount(row_key, minlength=len(self._column))
+        self._starts = np.r_[np.int64(0), np.cumsum(counts, dtype=np.int64)]
+        self._positions = np.arange(len(self._column), dtype=self._row_key.dtype)
+        self._sort()
+
+    def __len__(self) -> int:
+        return len(self._column)
+
+    def get(self, key: str, default: Any = None) -> list[int] | Any:
+        at = self._find(key)
+        if at < 0:
+            return default
+        return self._rows[self._starts[at] : self._starts[at + 1]].tolist()
+
+    def __contains__(self, key: str) -> bool:
+        return self._find(key) >= 0
+
+    def key_of(self, row: int) -> str:
+        """The key of ``row``."""
+        return self._column[self._row_key[row]]
+
+    def unique_rows(self) -> np.ndarray:
+        """The rows that are the only row of their key."""
+        single = np.flatnonzero(np.diff(self._starts) == 1)
+        return np.sort(self._rows[self._starts[single]])
+
+
+class TextRows(_Hashed):
+    """Some rows of a :class:`TextColumn` by their text: ``get(text)`` gives the row, or None
+    (the rows' texts are distinct)."""
+
+    def __init__(self, column: TextColumn, rows: Iterable[int]) -> None:
+        self._column = column
+        self._positions = np.fromiter(rows, np.int64)
+        self._sort()
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def get(self, text: str, default: Any = None) -> int | Any:
+        at = self._find(text)
+        return at if at >= 0 else default
+
+    def __contains__(self, text: str) -> bool:
+        return self._find(text) >= 0
