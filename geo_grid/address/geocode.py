@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from geo_grid.address._components import ComponentIndex
+from geo_grid.address._components import CodedColumn, ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
@@ -379,7 +379,7 @@ class Geocoder:
         self._by_full = TextIndex(full_keys)
         del full_keys
         norm = functools.lru_cache(maxsize=None)(_norm)
-        comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
+        comp = {k: CodedColumn(norm(v) for v in _col(lib, k)) for k in LIBRARY_COMPONENTS}
         self._comp = comp
         self._index = ComponentIndex(_CHAINS, comp)
         self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
