@@ -94,31 +94,43 @@ class ComponentIndex:
                 self._levels[(kind, depth)] = _grouped(key, np.flatnonzero(held))
         self._memo: dict[tuple, list[int]] = {}
         self._memo_rows = 0
+        #: the last key looked up and its rows: the geocoder asks ``key in index`` and then
+        #: ``index[key]`` (one tuple, so a thread never reads one key's rows for another's)
+        self._last: tuple[tuple | None, Any] = (None, None)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the memo of long row lists."""
         state = self.__dict__.copy()
-        state["_memo"], state["_memo_rows"] = {}, 0
+        state["_memo"], state["_memo_rows"], state["_last"] = {}, 0, (None, None)
         return state
 
     def get(self, key: tuple, default: Any = None) -> list[int] | Any:
         """The rows holding ``key`` (library order), else ``default``."""
+        last = self._last
+        if last[0] == key:
+            return default if last[1] is None else last[1]
+        found = self._rows(key)
+        self._last = (key, found)
+        return default if found is None else found
+
+    def _rows(self, key: tuple) -> list[int] | None:
+        """The rows of ``key`` read from the sorted keys (kept when long), else None."""
         found = self._memo.get(key)
         if found is not None:
             return found
         cols = self._chains.get(key[0])
         if cols is None or not 1 < len(key) <= len(cols) + 1:
-            return default
+            return None
         code = 0
         for col, value in zip(cols, key[1:], strict=False):
             number = self._numbers[col].get(value)
             if number is None:
-                return default
+                return None
             code = code * self._radix[col] + number
         keys, starts, rows = self._levels[(key[0], len(key) - 1)]
         at = int(keys.searchsorted(code))
         if at == len(keys) or keys[at] != code:
-            return default
+            return None
         found = rows[starts[at] : starts[at + 1]].tolist()
         if len(found) >= _MEMO_LEAST:
             if self._memo_rows + len(found) > _MEMO_ROWS:
