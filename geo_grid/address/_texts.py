@@ -19,6 +19,7 @@ pickled but computed again on load (~0.3 s per million texts).
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -66,14 +67,27 @@ class _Hashed:
     _positions: np.ndarray
 
     def _sort(self) -> None:
+        """The hashes sorted, their positions, and where each bucket of hashes starts (the
+        top bits of the hash, ~4 hashes a bucket): a lookup bisects a few entries in Python
+        (~0.3 µs) instead of calling numpy's ``searchsorted`` (~1.3 µs on this machine)."""
         hashes = self._column.hashes(self._positions)
         order = np.argsort(hashes, kind="stable")
-        self._hashes = hashes[order]
-        self._by_hash = self._positions[order]
+        hashes = hashes[order]
+        self._hashes = array("q", hashes.tobytes())
+        self._by_hash = array("q", self._positions[order].astype(np.int64).tobytes())
+        bits = max(len(hashes).bit_length() - 2, 1)
+        self._shift = 64 - bits
+        # the unsigned order of signed hashes: flip the sign bit
+        buckets = (hashes.view(np.uint64) ^ np.uint64(1 << 63)) >> np.uint64(self._shift)
+        starts = np.searchsorted(buckets, np.arange(2**bits + 1, dtype=np.uint64))
+        self._buckets = array("q", starts.astype(np.int64).tobytes())
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_hashes"], state["_by_hash"]
+        for name in ("_hashes", "_by_hash", "_shift", "_buckets"):
+            del state[name]
+        if "_last" in state:
+            state["_last"] = (None, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -83,12 +97,12 @@ class _Hashed:
     def _find(self, text: str) -> int:
         """The position holding ``text``, else -1."""
         h = hash(text)
-        hashes = self._hashes
-        at = int(hashes.searchsorted(h))
-        column = self._column
-        while at < len(hashes) and hashes[at] == h:
-            position = int(self._by_hash[at])
-            if column[position] == text:
+        bucket = (h + (1 << 63)) >> self._shift
+        hashes, high = self._hashes, self._buckets[bucket + 1]
+        at = bisect_left(hashes, h, self._buckets[bucket], high)
+        while at < high and hashes[at] == h:
+            position = self._by_hash[at]
+            if self._column[position] == text:
                 return position
             at += 1
         return -1
@@ -109,16 +123,22 @@ class TextIndex(_Hashed):
         counts = np.bincount(row_key, minlength=len(self._column))
         self._starts = np.r_[np.int64(0), np.cumsum(counts, dtype=np.int64)]
         self._positions = np.arange(len(self._column), dtype=self._row_key.dtype)
+        self._last: tuple[str | None, list[int] | None] = (None, None)
         self._sort()
 
     def __len__(self) -> int:
         return len(self._column)
 
     def get(self, key: str, default: Any = None) -> list[int] | Any:
+        """The rows of ``key`` (a list not to be changed), else ``default``. The last key
+        asked is kept with its rows: the geocoder asks for a text's key twice."""
+        last = self._last
+        if last[0] == key:
+            return default if last[1] is None else last[1]
         at = self._find(key)
-        if at < 0:
-            return default
-        return self._rows[self._starts[at] : self._starts[at + 1]].tolist()
+        rows = None if at < 0 else self._rows[self._starts[at] : self._starts[at + 1]].tolist()
+        self._last = (key, rows)  # one tuple: a thread never reads one key's rows for another
+        return default if rows is None else rows
 
     def __contains__(self, key: str) -> bool:
         return self._find(key) >= 0

@@ -298,6 +298,7 @@ class Geocoder:
         given = lib["grid_code"].astype(str).tolist() if "grid_code" in lib else None
         self._given_grid = _interned(given) if given is not None else None
         self._ids = lib["address_id"].to_numpy()
+        self._unique_ids = len(pd.unique(self._ids)) == len(self._ids)
         self._full = TextColumn(lib["full_text"].astype(str).tolist())
         self._lon = lib["lon"].to_numpy(float)
         self._lat = lib["lat"].to_numpy(float)
@@ -786,7 +787,8 @@ class Geocoder:
             return [_Hit(idx[("xq", xq, b, u, r)], "门牌", _BASE["门牌"])]
         if b and ("xq", xq, b) in idx:
             if r and not u:  # unit left out: the room may still pick one address
-                rows = [i for i in idx[("xq", xq, b)] if self._comp["room"][i] == r]
+                rooms, room = self._comp["room"].codes, self._comp["room"].number.get(r, -1)
+                rows = [i for i in idx[("xq", xq, b)] if rooms[i] == room]
                 if len(rows) == 1:
                     return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
             if u and ("xq", xq, b, u) in idx:
@@ -813,16 +815,16 @@ class Geocoder:
         if d and ("road", road, d) in idx:
             rows = idx[("road", road, d)]
             if len(rows) > 1:
-                plain = [i for i in rows if not self._comp["building"][i]]
-                narrowed = [
-                    i
-                    for i in rows
-                    if all(
-                        self._comp[c][i] == n.get(k)
-                        for c, k in (("building", "building"), ("unit", "unit"), ("room", "room"))
-                        if n.get(k)
-                    )
+                # the parts' numbers compared, not their texts (CodedColumn: 0 is none)
+                comp = self._comp
+                buildings = comp["building"].codes
+                plain = [i for i in rows if not buildings[i]]
+                wanted = [
+                    (comp[k].codes, comp[k].number.get(n[k], -1))
+                    for k in ("building", "unit", "room")
+                    if n.get(k)
                 ]
+                narrowed = [i for i in rows if all(codes[i] == code for codes, code in wanted)]
                 rows = narrowed if len(narrowed) == 1 else (plain or rows)
             return [_Hit(rows, "门牌", _BASE["门牌"])]
         if d and d.isdigit() and self._doors.get(road):
@@ -1049,7 +1051,9 @@ class Geocoder:
             () if status == "matched" else tuple(self._candidate(c) for c, _ in scored[:shown])
         )
         best = alternatives[0] if alternatives else self._candidate(first)
-        i = self._row_of(best.address_id)
+        # the best candidate's row: its own when address ids are unique (they are, in a
+        # store), else the row its id names, as before
+        i = first[2] if self._unique_ids else self._row_of(best.address_id)
         grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(
             query=text,
