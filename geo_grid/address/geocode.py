@@ -491,7 +491,18 @@ class Geocoder:
         self._admin_by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for name, kind, code in self._admin_names:
             self._admin_by_name[name].append((kind, code))
-        self._admin_lengths = sorted({len(n) for n in self._admin_by_name}, reverse=True)
+        # the lengths of the names starting with each character, longest first: a query is
+        # sliced only at lengths a name starting with its first character has (a city's 1,255
+        # communities have a dozen lengths, and the strip tried each at every step)
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for name in self._admin_by_name:
+            if name:
+                lengths[name[0]].add(len(name))
+        # an empty name (never in a store) matched at length 0 wherever the strip looked
+        self._admin_empty = (0,) if "" in self._admin_by_name else ()
+        self._admin_lengths = {
+            ch: (*sorted(ls, reverse=True), *self._admin_empty) for ch, ls in lengths.items()
+        }
         # names that can only be inside the district: its own, its streets and communities
         home = set(self._admin_by_name)
         if self.district is not None:
@@ -690,7 +701,7 @@ class Geocoder:
         changed = True
         while changed and text:
             changed = False
-            for length in self._admin_lengths:
+            for length in self._admin_lengths.get(text[0], self._admin_empty):
                 if length >= len(text):
                     continue
                 entries = self._admin_by_name.get(text[:length])
