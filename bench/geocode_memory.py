@@ -10,6 +10,11 @@ it in a **fresh process**, which prints its VmRSS after the imports and after th
 difference is what a process holding only the geocoder pays (the figure of docs/scaling.md,
 2,380 MiB on 7 December before issue 16's memory work, with the locate index and gazetteer it
 reaches).
+
+``--store URL`` measures instead what a server holds: the locate index and every district's
+geocoder built from a store as ``services.index`` builds them (``get_locator``,
+``warm_geocoders``), VmRSS after each. The URL's transactions are made read-only
+(``default_transaction_read_only``): the bench never writes to the store it reads.
 """
 
 from __future__ import annotations
@@ -100,15 +105,47 @@ def load(path: str) -> None:
     del geocoder
 
 
+def from_store(url: str) -> None:
+    """VmRSS of the imports, the locate index and every district's geocoder of a store."""
+    sep = "&" if "?" in url else "?"
+    os.environ["GEO_GRID_DATABASE_URL"] = (
+        f"{url}{sep}options=-c%20default_transaction_read_only%3Don"
+    )
+    from geo_grid.services import index
+
+    print(f"geo_grid from {Path(index.__file__).parents[1]}", flush=True)
+    settle()
+    start = vm()
+    t = time.perf_counter()
+    index.get_locator()
+    settle()
+    located = vm()
+    print(f"  locate index in {time.perf_counter() - t:.0f} s: VmRSS {start:,.0f} -> "
+          f"{located:,.0f} MiB (+{located - start:,.0f})", flush=True)  # fmt: skip
+    t, cpu = time.perf_counter(), time.process_time()
+    index.warm_geocoders()
+    wall, busy = time.perf_counter() - t, time.process_time() - cpu
+    settle()
+    built = vm()
+    n = len(index.get_geocoder().codes)
+    print(f"  {n} districts' geocoders in {wall:.0f} s ({busy:.0f} CPU s): VmRSS {located:,.0f} -> "
+          f"{built:,.0f} MiB (+{built - located:,.0f}); peak VmHWM {vm('VmHWM'):,.0f} MiB; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--city", default="3201")
     parser.add_argument("--snapshot", default="/tmp/geocode_memory.pkl")
     parser.add_argument("--keep", action="store_true", help="keep the snapshot file")
+    parser.add_argument("--store", help="a store's database URL: what a server builds from it")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # the fresh process's part
     args = parser.parse_args()
     if args.load:
         load(args.load)
+        return
+    if args.store:
+        from_store(args.store)
         return
     # geo_grid first: bench/_city.py puts this tree on the path, PYTHONPATH may name another
     geo_grid = importlib.import_module("geo_grid")
