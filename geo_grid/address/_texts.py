@@ -100,9 +100,10 @@ class _Hashed:
         bucket = (h + (1 << 63)) >> self._shift
         hashes, high = self._hashes, self._buckets[bucket + 1]
         at = bisect_left(hashes, h, self._buckets[bucket], high)
+        stored, bounds = self._column._text, self._column._bounds
         while at < high and hashes[at] == h:
             position = self._by_hash[at]
-            if self._column[position] == text:
+            if stored[bounds[position] : bounds[position + 1]] == text:
                 return position
             at += 1
         return -1
@@ -117,12 +118,16 @@ class TextIndex(_Hashed):
         row_key = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), np.int64, len(keys))
         self._column = TextColumn(ids)
         del ids
-        self._row_key = row_key.astype(np.int32 if len(keys) < 2**31 else np.int64)
+        wide = len(keys) >= 2**31
+        # an array, not numpy: key_of reads one item per exact answer
+        self._row_key = array(
+            "q" if wide else "i", row_key.astype(np.int64 if wide else np.int32).tobytes()
+        )
         order = np.argsort(row_key, kind="stable")
-        self._rows = order.astype(self._row_key.dtype)
+        self._rows = order.astype(np.int64 if wide else np.int32)
         counts = np.bincount(row_key, minlength=len(self._column))
         self._starts = np.r_[np.int64(0), np.cumsum(counts, dtype=np.int64)]
-        self._positions = np.arange(len(self._column), dtype=self._row_key.dtype)
+        self._positions = np.arange(len(self._column), dtype=self._rows.dtype)
         self._last: tuple[str | None, list[int] | None] = (None, None)
         self._sort()
 
@@ -167,7 +172,7 @@ class TextRows(_Hashed):
 
     def get(self, text: str, default: Any = None) -> int | Any:
         at = self._find(text)
-        return at if at >= 0 else default
+        return default if at < 0 else at
 
     def __contains__(self, text: str) -> bool:
         return self._find(text) >= 0

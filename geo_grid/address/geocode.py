@@ -49,6 +49,7 @@ import copy
 import dataclasses
 import functools
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field
@@ -449,12 +450,17 @@ class Geocoder:
         :meth:`_prove_twins`."""
         verbatim: list[int] = []
         self._twin_texts: list[int] = []
+        # 1 where the text is its own normalized form, so its key (the answer's ``normalized``)
+        # is the query itself and need not be sliced out of the keys
+        self._own_key = array("b", bytes(len(self._full)))
         for i, text in enumerate(self._full):
-            rows = self._by_full.get(normalize(text))
+            norm = normalize(text)
+            rows = self._by_full.get(norm)
             # a text whose normalized form is another row's key (never in a city's library)
             # is left to the lookup by that key: the same answer
             if rows == [i]:
                 (self._twin_texts if i in self._has_longer else verbatim).append(i)
+                self._own_key[i] = norm == text
         self._verbatim = TextRows(self._full, verbatim)
 
     def _prove_twins(self) -> None:
@@ -537,7 +543,8 @@ class Geocoder:
         if row is None:
             row = self._twins.get(text)
         if row is not None:  # a library text as stored: the hot path below, proven at build
-            return self._exact_result(text, self._by_full.key_of(row), row)
+            key = text if self._own_key[row] else self._by_full.key_of(row)
+            return self._exact_result(text, key, row, stored=text)
         norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
@@ -569,8 +576,11 @@ class Geocoder:
             )
         return self._decide(text, norm, claim, hits)
 
-    def _exact_result(self, text: str, norm: str, i: int) -> GeocodeResult:
-        """The answer of library address ``i`` to a text that is its own (confidence 0.99)."""
+    def _exact_result(
+        self, text: str, norm: str, i: int, stored: str | None = None
+    ) -> GeocodeResult:
+        """The answer of library address ``i`` to a text that is its own (confidence 0.99);
+        ``stored`` is its library text when the caller has it (compared equal already)."""
         grid = self._grid[i]
         grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
         grids[UNIFIED] = grid
@@ -582,7 +592,7 @@ class Geocoder:
             lon=self._lon.item(i),
             lat=self._lat.item(i),
             address_id=int(self._ids[i]),
-            matched_text=self._full[i],
+            matched_text=self._full[i] if stored is None else stored,
             grid_code=grid,
             grids=grids,
             community_code=self._community[i],
