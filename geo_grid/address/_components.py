@@ -151,7 +151,8 @@ class ComponentIndex:
 
 
 def _check_radix(radix: Mapping[str, int], cols: Sequence[str]) -> None:
-    """Refuse a chain whose keys would not fit 63 bits (never for a city: ~45 bits)."""
+    """Refuse a chain whose keys would not fit 63 bits (the product of its columns' counts of
+    distinct values)."""
     total = 1
     for col in cols:
         total *= radix[col]

@@ -3,9 +3,10 @@
 A city's library is 1.2 M full texts and as many normalized full and local keys. As ``str``
 objects in dicts of lists each costs its object header (~80 bytes), a dict slot, a list and an
 int: ~0.5 GB for the keys alone. Here a column of texts is one string (2 bytes a character for
-Chinese text) with an ``int64`` end offset per text, and a lookup is a ``searchsorted`` over the
-sorted hashes of the texts, the text itself compared with the stored one (a hash alone could
-collide). Python's ``hash`` of a ``str`` differs between processes, so the hashes are not
+Chinese text) with ``int64`` offsets, and a lookup bisects the sorted hashes of the texts within
+the bucket of the hash's top bits, the text itself compared with the stored one (a hash alone
+could collide). A text outside the Basic Multilingual Plane makes the joined string 4 bytes a
+character. Python's ``hash`` of a ``str`` differs between processes, so the hashes are not
 pickled but computed again on load (~0.3 s per million texts).
 
 >>> keys = TextIndex(["和平路12号", "和平苑3栋", "和平路12号"])
