@@ -125,10 +125,13 @@ class TextIndex(_Hashed):
             "q" if wide else "i", row_key.astype(np.int64 if wide else np.int32).tobytes()
         )
         order = np.argsort(row_key, kind="stable")
-        self._rows = order.astype(np.int64 if wide else np.int32)
+        # arrays, not numpy: a lookup reads two offsets and slices one run of rows
+        self._rows = array(
+            "q" if wide else "i", order.astype(np.int64 if wide else np.int32).tobytes()
+        )
         counts = np.bincount(row_key, minlength=len(self._column))
-        self._starts = np.r_[np.int64(0), np.cumsum(counts, dtype=np.int64)]
-        self._positions = np.arange(len(self._column), dtype=self._rows.dtype)
+        self._starts = array("q", np.r_[np.int64(0), np.cumsum(counts, dtype=np.int64)].tobytes())
+        self._positions = np.arange(len(self._column), dtype=np.int64 if wide else np.int32)
         self._last: tuple[str | None, list[int] | None] = (None, None)
         self._sort()
 
@@ -155,8 +158,10 @@ class TextIndex(_Hashed):
 
     def unique_rows(self) -> np.ndarray:
         """The rows that are the only row of their key."""
-        single = np.flatnonzero(np.diff(self._starts) == 1)
-        return np.sort(self._rows[self._starts[single]])
+        starts = np.frombuffer(self._starts, np.int64)
+        single = np.flatnonzero(np.diff(starts) == 1)
+        rows = np.frombuffer(self._rows, np.int64 if self._rows.typecode == "q" else np.int32)
+        return np.sort(rows[starts[single]])
 
 
 class TextRows(_Hashed):
