@@ -49,6 +49,7 @@ import copy
 import dataclasses
 import functools
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field
@@ -58,9 +59,11 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address._components import CodedColumn, ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
 from geo_grid.address._sounds import sound
+from geo_grid.address._texts import TextColumn, TextIndex, TextRows
 from geo_grid.address.gazetteer import (
     AdminLink,
     AdminMatch,
@@ -114,6 +117,12 @@ _NUMBERS = {
     "group": re.compile(r"(\d+)组"),
 }
 _HEAD = re.compile(r"^[^\d]+")
+#: The chains of parts the library's rows are indexed by (:class:`ComponentIndex`)
+_CHAINS = {
+    "road": ("road", "door_no"),
+    "xq": ("xiaoqu", "building", "unit", "room"),
+    "v": ("village", "group_no", "door_no"),
+}
 _ABOVE_STREET = ("province", "city", "district")
 _FIRST_DIGIT = re.compile(r"\d")
 #: characters past the first digit the gazetteer may look at (its run-on checks look ahead)
@@ -287,13 +296,15 @@ class Geocoder:
         self._admin_match = _memoized_match(gazetteer)
         lib = library.reset_index(drop=True)
         # the given grid of each point, not the frame: a city's library frame is ~500 MB
-        self._given_grid = lib["grid_code"].astype(str).to_numpy() if "grid_code" in lib else None
+        given = lib["grid_code"].astype(str).tolist() if "grid_code" in lib else None
+        self._given_grid = _interned(given) if given is not None else None
         self._ids = lib["address_id"].to_numpy()
-        self._full = lib["full_text"].astype(str).to_numpy()
+        self._unique_ids = len(pd.unique(self._ids)) == len(self._ids)
+        self._full = TextColumn(lib["full_text"].astype(str).tolist())
         self._lon = lib["lon"].to_numpy(float)
         self._lat = lib["lat"].to_numpy(float)
-        self._street = _col(lib, "street_code")
-        self._community = _col(lib, "community_code")
+        self._street = _interned(_col(lib, "street_code"))
+        self._community = _interned(_col(lib, "community_code"))
         self._attach(locate)
         self._build_keys(lib)
         self._build_lookalikes()
@@ -333,9 +344,8 @@ class Geocoder:
         self._locate_one, self._row_grids = self._setup_locate(locate)
         if self._given_grid is not None:
             self._grid = self._given_grid
-        else:
-            grid = pd.Series([r.get(UNIFIED) for r in self._row_grids], dtype=object)
-            self._grid = grid.astype(str).to_numpy()
+        else:  # str(): a point in no grid is the text 'None', as the library frame wrote it
+            self._grid = _interned(str(r.get(UNIFIED)) for r in self._row_grids)
 
     def _setup_locate(self, locate) -> tuple[Callable | None, list[dict] | None]:
         if locate is None:
@@ -345,56 +355,39 @@ class Geocoder:
             layers = list(locate.layers)
             # zip of column lists: DataFrame.to_dict("records") costs ~20 s on a city's 1.2 M
             columns = [frame[layer].tolist() for layer in layers]
-            rows = [dict(zip(layers, values, strict=True)) for values in zip(*columns, strict=True)]
-            return locate.grids_at, rows
+            return locate.grids_at, _shared_rows(layers, columns)
         if callable(locate):
             return locate, None
         raise BadInput("locate: expected a LocateIndex or a callable", field="locate")
 
     def _build_keys(self, lib: pd.DataFrame) -> None:
-        self._by_local: dict[str, list[int]] = defaultdict(list)
-        self._by_full: dict[str, list[int]] = defaultdict(list)
+        local_keys: list[str] = []
+        full_keys: list[str] = []
         # library text is clean: the full text is an admin prefix (few distinct) + the local text,
         # so each part is normalized once per distinct value (100k addresses build in ~1 s)
         prefix_key = functools.lru_cache(maxsize=None)(normalize_name)
-        for i, (local, full) in enumerate(zip(lib["local_text"], lib["full_text"], strict=True)):
+        for local, full in zip(lib["local_text"], lib["full_text"], strict=True):
             local, full = str(local), str(full)
             local_key = normalize_name(local)
-            self._by_local[local_key].append(i)
+            local_keys.append(local_key)
             if full.endswith(local):
                 full_key = prefix_key(full[: len(full) - len(local)]) + local_key
             else:
                 full_key = normalize_name(full)
-            self._by_full[full_key].append(i)
+            full_keys.append(full_key)
+        # one joined text and offsets per index, not a str, a list and an int per address
+        self._by_local = TextIndex(local_keys)
+        del local_keys
+        self._by_full = TextIndex(full_keys)
+        del full_keys
         norm = functools.lru_cache(maxsize=None)(_norm)
-        comp = {k: [norm(v) for v in _col(lib, k)] for k in LIBRARY_COMPONENTS}
+        comp = {k: CodedColumn(norm(v) for v in _col(lib, k)) for k in LIBRARY_COMPONENTS}
         self._comp = comp
-        self._index: dict[tuple, list[int]] = defaultdict(list)
+        self._index = ComponentIndex(_CHAINS, comp)
         self._doors: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i in range(len(lib)):
-            road, door = comp["road"][i], comp["door_no"][i]
-            xq, b, u, r = comp["xiaoqu"][i], comp["building"][i], comp["unit"][i], comp["room"][i]
-            v, g = comp["village"][i], comp["group_no"][i]
-            if road:
-                self._index[("road", road)].append(i)
-                if door:
-                    self._index[("road", road, door)].append(i)
-                    if door.isdigit():
-                        self._doors[road].append((int(door), i))
-            if xq:
-                self._index[("xq", xq)].append(i)
-                if b:
-                    self._index[("xq", xq, b)].append(i)
-                    if u:
-                        self._index[("xq", xq, b, u)].append(i)
-                        if r:
-                            self._index[("xq", xq, b, u, r)].append(i)
-            if v:
-                self._index[("v", v)].append(i)
-                if g:
-                    self._index[("v", v, g)].append(i)
-                    if door:
-                        self._index[("v", v, g, door)].append(i)
+        for i, (road, door) in enumerate(zip(comp["road"], comp["door_no"], strict=True)):
+            if road and door and door.isdigit():
+                self._doors[road].append((int(door), i))
         self._names: dict[str, list[str]] = {}
         self._by_sound: dict[str, dict[str, list[str]]] = {}
         self._name_scan: dict[str, NameScan] = {}
@@ -448,25 +441,27 @@ class Geocoder:
     def _build_verbatim(self) -> None:
         """Each library text as stored, with the address :meth:`geocode` answers it with from
         its hot path: the text normalized is the key of exactly that one address, and no name
-        one character longer competes. :meth:`geocode` then answers such a text from one dict
-        lookup, without normalizing it (normalization was most of an exact geocode: ~15 of
-        ~28 µs); the normalized key the answer carries is the address's own key object. One
-        normalization per address here: ~1.5 CPU s per 100,000 addresses. The texts whose
-        address has a one-character-longer twin are kept for :meth:`_prove_twins`."""
-        key_of: list[str | None] = [None] * len(self._full)
-        for key, rows in self._by_full.items():
-            if len(rows) == 1:
-                key_of[rows[0]] = key
-        self._key_of = key_of
-        self._verbatim: dict[str, int] = {}
-        self._twin_texts: list[tuple[str, int]] = []
-        for text in self._full.tolist():
-            rows = self._by_full.get(normalize(text))
-            if rows is not None and len(rows) == 1:
-                if rows[0] in self._has_longer:
-                    self._twin_texts.append((text, rows[0]))
-                else:
-                    self._verbatim[text] = rows[0]
+        one character longer competes. :meth:`geocode` then answers such a text from one
+        lookup (:class:`TextRows`: the rows, their texts' hashes and the stored texts, no
+        dict of a million ``str``), without normalizing it (normalization was most of an exact
+        geocode: ~15 of ~28 µs); the normalized key the answer carries is the address's own
+        key. One normalization per address here: ~1.5 CPU s per 100,000 addresses. The
+        texts whose address has a one-character-longer twin are kept for
+        :meth:`_prove_twins`."""
+        verbatim: list[int] = []
+        self._twin_texts: list[int] = []
+        # 1 where the text is its own normalized form, so its key (the answer's ``normalized``)
+        # is the query itself and need not be sliced out of the keys
+        self._own_key = array("b", bytes(len(self._full)))
+        for i, text in enumerate(self._full):
+            norm = normalize(text)
+            rows = self._by_full.get(norm)
+            # a text whose normalized form is another row's key (never in a city's library)
+            # is left to the lookup by that key: the same answer
+            if rows == [i]:
+                (self._twin_texts if i in self._has_longer else verbatim).append(i)
+                self._own_key[i] = norm == text
+        self._verbatim = TextRows(self._full, verbatim)
 
     def _prove_twins(self) -> None:
         """The library texts left to the cascade because a name one character longer may
@@ -476,11 +471,12 @@ class Geocoder:
         answers the text from this index too (each cost ~300 µs, 5.7 % of a city's texts: half
         an exact batch's time). Whether a twin is a rival depends on the grids (one in the same
         grid is none), so :meth:`relocated` proves them again: ~7 CPU s over a city."""
-        self._twins: dict[str, int] = {}
-        for text, i in self._twin_texts:
-            key = self._key_of[i]
+        proven = []
+        for i in self._twin_texts:
+            text, key = self._full[i], self._by_full.key_of(i)
             if self._cascade(text, key) == self._exact_result(text, key, i):
-                self._twins[text] = i
+                proven.append(i)
+        self._twins = TextRows(self._full, proven)
 
     def _build_admin(self, streets: pd.DataFrame, communities: pd.DataFrame) -> None:
         self._admin_names: list[tuple[str, str, str]] = []  # (name, kind, code)
@@ -501,7 +497,18 @@ class Geocoder:
         self._admin_by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for name, kind, code in self._admin_names:
             self._admin_by_name[name].append((kind, code))
-        self._admin_lengths = sorted({len(n) for n in self._admin_by_name}, reverse=True)
+        # the lengths of the names starting with each character, longest first: a query is
+        # sliced only at lengths a name starting with its first character has (a city's 1,255
+        # communities have a dozen lengths, and the strip tried each at every step)
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for name in self._admin_by_name:
+            if name:
+                lengths[name[0]].add(len(name))
+        # an empty name (never in a store) matched at length 0 wherever the strip looked
+        self._admin_empty = (0,) if "" in self._admin_by_name else ()
+        self._admin_lengths = {
+            ch: (*sorted(ls, reverse=True), *self._admin_empty) for ch, ls in lengths.items()
+        }
         # names that can only be inside the district: its own, its streets and communities
         home = set(self._admin_by_name)
         if self.district is not None:
@@ -515,12 +522,14 @@ class Geocoder:
             if name:
                 upper.update((name, *short_names(name, level)))
         self._upper_names = tuple(sorted(upper, key=len, reverse=True))
-        self._rows_by_admin: dict[str, list[int]] = defaultdict(list)
+        rows_by_admin: dict[str, list[int]] = defaultdict(list)
         for i, (street, community) in enumerate(zip(self._street, self._community, strict=True)):
             if street:
-                self._rows_by_admin[street].append(i)
+                rows_by_admin[street].append(i)
             if community:
-                self._rows_by_admin[community].append(i)
+                rows_by_admin[community].append(i)
+        # arrays, not lists of ints: every row is in two of them (~100 bytes a row as lists)
+        self._rows_by_admin = {c: np.asarray(r, np.int64) for c, r in rows_by_admin.items()}
 
     # ------------------------------------------------------------------ public API
     def geocode(self, text: str, *, normalized: str | None = None) -> GeocodeResult:
@@ -534,7 +543,8 @@ class Geocoder:
         if row is None:
             row = self._twins.get(text)
         if row is not None:  # a library text as stored: the hot path below, proven at build
-            return self._exact_result(text, self._key_of[row], row)
+            key = text if self._own_key[row] else self._by_full.key_of(row)
+            return self._exact_result(text, key, row, stored=text)
         norm = normalize(text) if normalized is None else normalized
         if not norm:
             return GeocodeResult(text, "unmatched", reason="no address text", normalized=norm)
@@ -566,8 +576,11 @@ class Geocoder:
             )
         return self._decide(text, norm, claim, hits)
 
-    def _exact_result(self, text: str, norm: str, i: int) -> GeocodeResult:
-        """The answer of library address ``i`` to a text that is its own (confidence 0.99)."""
+    def _exact_result(
+        self, text: str, norm: str, i: int, stored: str | None = None
+    ) -> GeocodeResult:
+        """The answer of library address ``i`` to a text that is its own (confidence 0.99);
+        ``stored`` is its library text when the caller has it (compared equal already)."""
         grid = self._grid[i]
         grids = dict(self._row_grids[i]) if self._row_grids is not None else {}
         grids[UNIFIED] = grid
@@ -579,7 +592,7 @@ class Geocoder:
             lon=self._lon.item(i),
             lat=self._lat.item(i),
             address_id=int(self._ids[i]),
-            matched_text=str(self._full[i]),
+            matched_text=self._full[i] if stored is None else stored,
             grid_code=grid,
             grids=grids,
             community_code=self._community[i],
@@ -698,7 +711,7 @@ class Geocoder:
         changed = True
         while changed and text:
             changed = False
-            for length in self._admin_lengths:
+            for length in self._admin_lengths.get(text[0], self._admin_empty):
                 if length >= len(text):
                     continue
                 entries = self._admin_by_name.get(text[:length])
@@ -795,7 +808,8 @@ class Geocoder:
             return [_Hit(idx[("xq", xq, b, u, r)], "门牌", _BASE["门牌"])]
         if b and ("xq", xq, b) in idx:
             if r and not u:  # unit left out: the room may still pick one address
-                rows = [i for i in idx[("xq", xq, b)] if self._comp["room"][i] == r]
+                rooms, room = self._comp["room"].codes, self._comp["room"].number.get(r, -1)
+                rows = [i for i in idx[("xq", xq, b)] if rooms[i] == room]
                 if len(rows) == 1:
                     return [_Hit(rows, "门牌", _BASE["门牌"] * 0.95)]
             if u and ("xq", xq, b, u) in idx:
@@ -822,16 +836,16 @@ class Geocoder:
         if d and ("road", road, d) in idx:
             rows = idx[("road", road, d)]
             if len(rows) > 1:
-                plain = [i for i in rows if not self._comp["building"][i]]
-                narrowed = [
-                    i
-                    for i in rows
-                    if all(
-                        self._comp[c][i] == n.get(k)
-                        for c, k in (("building", "building"), ("unit", "unit"), ("room", "room"))
-                        if n.get(k)
-                    )
+                # the parts' numbers compared, not their texts (CodedColumn: 0 is none)
+                comp = self._comp
+                buildings = comp["building"].codes
+                plain = [i for i in rows if not buildings[i]]
+                wanted = [
+                    (comp[k].codes, comp[k].number.get(n[k], -1))
+                    for k in ("building", "unit", "room")
+                    if n.get(k)
                 ]
+                narrowed = [i for i in rows if all(codes[i] == code for codes, code in wanted)]
                 rows = narrowed if len(narrowed) == 1 else (plain or rows)
             return [_Hit(rows, "门牌", _BASE["门牌"])]
         if d and d.isdigit() and self._doors.get(road):
@@ -951,14 +965,19 @@ class Geocoder:
 
     def _admin_fallback(self, claim: dict[str, frozenset[str]]) -> list[_Hit]:
         if "community" in claim:
-            rows = [i for c in sorted(claim["community"]) for i in self._rows_by_admin.get(c, ())]
+            rows = [i for c in sorted(claim["community"]) for i in self._admin_rows(c)]
             if rows:
                 return [_Hit(rows, "社区", _BASE["社区"], "only the community was recognised")]
         streets = claim.get("street") or claim.get("street_implied") or ()
-        rows = [i for c in sorted(streets) for i in self._rows_by_admin.get(c, ())]
+        rows = [i for c in sorted(streets) for i in self._admin_rows(c)]
         if rows:
             return [_Hit(rows, "街道", _BASE["街道"], "only the street was recognised")]
         return []
+
+    def _admin_rows(self, code: str) -> list[int]:
+        """The rows of a street or community, in library order."""
+        rows = self._rows_by_admin.get(code)
+        return rows.tolist() if rows is not None else []
 
     # ------------------------------------------------------------------ scoring
     def _candidates(self, hit: _Hit, claim: dict[str, frozenset[str]]) -> list[tuple]:
@@ -1053,7 +1072,9 @@ class Geocoder:
             () if status == "matched" else tuple(self._candidate(c) for c, _ in scored[:shown])
         )
         best = alternatives[0] if alternatives else self._candidate(first)
-        i = self._row_of(best.address_id)
+        # the best candidate's row: its own when address ids are unique (they are, in a
+        # store), else the row its id names, as before
+        i = first[2] if self._unique_ids else self._row_of(best.address_id)
         grids = self._grids_for(best, i) if status == "matched" else {}
         return _result(
             query=text,
@@ -1076,9 +1097,14 @@ class Geocoder:
     def _row_of(self, address_id: int | None) -> int | None:
         if address_id is None:
             return None
-        if not hasattr(self, "_row_by_id"):
-            self._row_by_id = {int(a): i for i, a in enumerate(self._ids)}
-        return self._row_by_id.get(int(address_id))
+        if not hasattr(self, "_id_order"):
+            # sorted ids and their rows (the last row of a repeated id, as a dict by id kept):
+            # a dict of a city's 1.2 M ids held ~110 MB of int objects and slots
+            order = np.argsort(self._ids, kind="stable")
+            self._id_order = (np.asarray(self._ids)[order], order.astype(np.int64))
+        ids, rows = self._id_order
+        at = int(np.searchsorted(ids, int(address_id), side="right")) - 1
+        return int(rows[at]) if at >= 0 and ids[at] == int(address_id) else None
 
     def _grids_for(self, best: Candidate, i: int | None) -> dict[str, str | None]:
         """Every layer's grid of a matched answer (row ``i``, or its point): only a match
@@ -1112,6 +1138,27 @@ def _numbers_in(text: str) -> dict[str, str]:
         if m:
             out[key] = m.group(1).lstrip("0") or "0"
     return out
+
+
+def _interned(values: Iterable) -> list:
+    """The values as a list in which equal values are one object: a city's 1.2 M rows name a
+    few thousand grids, streets and communities, each text kept once, not once per row."""
+    pool: dict = {}
+    return [pool.setdefault(v, v) for v in values]
+
+
+def _shared_rows(layers: list[str], columns: list[list]) -> list[dict[str, str | None]]:
+    """Each row's ``{layer: grid}``, one dict per distinct combination of grids shared by its
+    rows (read-only: callers copy it): the points of a grid mostly share every layer's grid,
+    and a dict per point of a city was ~200 MB."""
+    shared: dict[tuple, dict[str, str | None]] = {}
+    rows = []
+    for values in zip(*columns, strict=True):
+        row = shared.get(values)
+        if row is None:
+            row = shared[values] = dict(zip(layers, values, strict=True))
+        rows.append(row)
+    return rows
 
 
 def _only(codes: frozenset[str] | None) -> str | None:
