@@ -103,6 +103,11 @@ def baseline_app():
     app.include_router(orm)
     app.router.routes.insert(0, app.router.routes.pop())  # matched first, as the real one is
     app.state.policy = policy.bind(app)
+    posts = [e for p, m, e in policy.routes(app) if p == "/api/v1/cases" and "POST" in m]
+    if posts != [
+        create_case_orm
+    ]:  # a FastAPI that keeps routes otherwise: refuse, never mismeasure
+        raise RuntimeError(f"baseline: POST /api/v1/cases goes to {posts}, not the ORM route")
     return app
 
 
