@@ -8,6 +8,7 @@ from __future__ import annotations
 from unittest.mock import patch
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -93,3 +94,18 @@ def test_grids_meeting_at_a_t_junction_in_a_hole_are_unioned():
     geoms = [*_block(missing={(2, 2)}), left, right]
     above, below = geoms.index(_block()[13]), geoms.index(_block()[11])
     assert _fill_covers(geoms) == [sorted([below, above, len(geoms) - 2, len(geoms) - 1])]
+
+
+def test_holes_of_take_off_islands_pinched_against_the_hole_once():
+    """An island touching its hole's ring at a corner is covered, and a hole of an island is
+    one hole, not also part of the hole around the island: the holes partition what is left."""
+    frame = shapely.box(0, 0, 10, 10).difference(shapely.box(1, 1, 9, 9))
+    notch = shapely.box(1, 1, 2, 2)
+    pinched = shapely.box(2, 2, 3, 3)  # touches the notch at (2, 2)
+    ring = shapely.box(4, 4, 8, 8).difference(shapely.box(5, 5, 7, 7))  # an island with a hole
+    union = shapely.union_all([frame, notch, pinched, ring])
+    holes = holes_of(union)
+    assert sorted(shapely.area(holes).tolist()) == [4.0, 46.0]
+    assert shapely.union_all(holes).area == pytest.approx(
+        shapely.box(0, 0, 10, 10).area - union.area
+    )
