@@ -195,9 +195,10 @@ def check_period(
             raise BadInput(f"{start_field}: must be before {end_field}", field=start_field)
         if max_days and end - start > timedelta(days=max_days):
             days = (end - start) / timedelta(days=1)
+            shown = f"{days:.0f}" if days == round(days) else f"{days:.2f}"  # never "366 > 366"
             raise BadInput(
                 f"{start_field}: the period {start:%Y-%m-%d} … {end:%Y-%m-%d} spans "
-                f"{days:.0f} days, more than the {max_days} allowed "
+                f"{shown} days, more than the {max_days} allowed "
                 "(setting GEO_GRID_MAX_PERIOD_DAYS)",
                 field=start_field,
             )
