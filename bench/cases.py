@@ -83,14 +83,7 @@ def baseline_app():
     real._mark_routes_changed()  # FastAPI caches the routes it matches until told
     orm = APIRouter(prefix="/api/v1/cases", tags=["cases"], route_class=GuardedRoute)
 
-    @orm.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
-    def create_case_orm(
-        body: CaseIn,
-        response: Response,
-        principal: PrincipalDep,
-        districts: ReadableDistricts,
-        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=128)] = None,
-    ) -> Any:
+    def create_case_orm(body, response, principal, districts, idempotency_key=None) -> Any:
         case = cases.intake(
             body.model_dump(), actor=principal.label, role=principal.role, client=principal.label,
             idempotency_key=idempotency_key, viewer=principal,
@@ -99,6 +92,16 @@ def baseline_app():
         if case.pop("replayed", False):
             response.status_code = status.HTTP_200_OK
         return case
+
+    # this file's annotations are text (``from __future__``), which FastAPI resolves in the
+    # module's globals, where the names imported here are not: the objects themselves
+    create_case_orm.__annotations__ = {
+        "body": CaseIn, "response": Response, "principal": PrincipalDep,
+        "districts": ReadableDistricts,
+        "idempotency_key": Annotated[str | None, Header(min_length=1, max_length=128)],
+        "return": Any,
+    }  # fmt: skip
+    orm.post("", response_model=CaseOut, status_code=status.HTTP_201_CREATED)(create_case_orm)
 
     app.include_router(orm)
     app.router.routes.insert(0, app.router.routes.pop())  # matched first, as the real one is
