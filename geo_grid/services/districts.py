@@ -69,9 +69,10 @@ def profiles() -> dict[str, DistrictProfile]:
     opened and closed again past the pool's size (profiled on ``POST /cases``: 17 % of the
     server's busy samples).
     """
+    fresh = cached()
+    if fresh is not None:
+        return fresh
     held = _cache["profiles"]
-    if held is not None and time.monotonic() - _cache["checked"] < CHECK_SECONDS:
-        return held
     if held is not None and not _checking.acquire(blocking=False):
         return held  # another thread is checking
     try:

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -164,19 +163,25 @@ def _context(
     bands: plans.Bands,
     *,
     points: bool = True,
-    weigh: np.ndarray | None = None,
+    over_full: bool = False,
 ) -> plans.PlanContext:
     """What an edit in ``communities`` (all when None) is measured against.
 
     ``points=False`` leaves out addresses and cases (suggestions only weigh buildings);
-    ``weigh``: the geometries whose buildings are read (suggestions: the over-full grids, the
-    only ones they cut along buildings), instead of every building in the communities' bbox.
+    ``over_full``: read only the buildings of the grids over their band (suggestions cut only
+    those along buildings; a merge weighs none). Reading every footprint of a district of
+    128,000 buildings was ~1 s of a ``GET …/suggest`` of 2.1 s; its 7 over-full grids hold
+    ~2,000 of them.
     """
     profile = _profile(plan)
     here = [profile.code]
     admin = repos.district.read_admin_areas(session, level="community", districts=here)
     area = admin if communities is None else admin.loc[admin["code"].isin(communities)]
     bbox = repos.plans.frame_bbox(area if len(area) else grids)
+    if over_full:
+        buildings = _over_full_buildings(session, profile.code, grids, admin, bands)
+    else:
+        buildings = repos.plans.read_buildings(session, district=profile.code, bbox=bbox)
     roster = repos.district.read_roster(session, layer=plan["layer_key"], districts=here)
     reserved = repos.plans.grid_codes(session, plan.get("base_generation_id"))
     unified = bool(len(grids)) and all(
@@ -185,11 +190,7 @@ def _context(
     )
     return plans.PlanContext(
         communities=admin[["code", "kind", "geometry"]],
-        buildings=repos.plans.read_buildings(session, district=profile.code, bbox=bbox)
-        if weigh is None
-        else repos.plans.read_buildings_near(
-            session, district=profile.code, boxes=[tuple(b) for b in shapely.bounds(weigh)]
-        ),
+        buildings=buildings,
         addresses=repos.plans.read_addresses(session, district=profile.code, bbox=bbox)
         if points
         else None,
@@ -205,6 +206,16 @@ def _context(
         unified_codes=unified,
         reserved_codes=frozenset(reserved),
     )
+
+
+def _over_full_buildings(
+    session, district: str, grids: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, bands: plans.Bands
+) -> gpd.GeoDataFrame:
+    """The footprints whose bounding box meets a grid over its band, by the spatial index."""
+    status = plans.balance(grids, admin[["code", "kind", "geometry"]], bands)
+    over = grids.loc[grids["code"].isin(status.loc[status["status"] == "over", "code"])]
+    boxes = [tuple(b) for b in over.geometry.bounds.to_numpy()]
+    return repos.plans.read_buildings_near(session, district=district, boxes=boxes)
 
 
 def _communities_of(grids: gpd.GeoDataFrame, op: str, params: Mapping[str, Any]) -> list[str]:
@@ -328,7 +339,9 @@ def suggestions(
     with session_scope() as session:
         plan, grids = _load(session, plan_id, lock=False)
         _check_district(plan, viewer)
-        ctx = _suggestion_context(session, plan, grids, _bands(_profile(plan), bands))
+        ctx = _context(
+            session, plan, grids, None, _bands(_profile(plan), bands), points=False, over_full=True
+        )
     status = plans.balance(grids, ctx.communities, ctx.bands)
     found = plans.suggest(grids, ctx=ctx)
     return {
@@ -338,20 +351,6 @@ def suggestions(
         "over": int((status["status"] == "over").sum()),
         "suggestions": found,
     }
-
-
-def _suggestion_context(
-    session, plan: Mapping[str, Any], grids: gpd.GeoDataFrame, bands: plans.Bands
-) -> plans.PlanContext:
-    """What suggestions weigh: the plan's communities, and the buildings of its over-full grids
-    (a merge needs none). Reading every footprint of a district of 128,000 buildings was ~1 s
-    of a ``GET …/suggest`` of 2.1 s; its 7 over-full grids hold ~2,000 of them."""
-    admin = repos.district.read_admin_areas(
-        session, level="community", districts=[_profile(plan).code]
-    )
-    status = plans.balance(grids, admin[["code", "kind", "geometry"]], bands)
-    over = grids.loc[grids["code"].isin(status.loc[status["status"] == "over", "code"])]
-    return _context(session, plan, grids, None, bands, points=False, weigh=over.geometry.to_numpy())
 
 
 def acceptable(plan_id: int, *, viewer: Principal | None = None) -> dict[str, Any]:
@@ -389,7 +388,7 @@ def accept_suggestions(
         _check_district(plan, viewer)
         _require_open(plan)
         b = _bands(_profile(plan), bands)
-        weigh = _suggestion_context(session, plan, grids, b)
+        weigh = _context(session, plan, grids, None, b, points=False, over_full=True)
         found = {s["id"]: s for s in plans.suggest(grids, ctx=weigh)}
 
         def reach(sid: str) -> list[str]:

@@ -329,7 +329,7 @@ def test_suggestions_weigh_the_same_buildings_as_the_whole_district(demo_db):
     with session_scope() as session:
         stored, grids = svc._load(session, plan["id"], lock=False)
         bands = svc._bands(svc._profile(stored), None)
-        near = svc._suggestion_context(session, stored, grids, bands)
+        near = svc._context(session, stored, grids, None, bands, points=False, over_full=True)
         whole = svc._context(session, stored, grids, None, bands, points=False)
     assert 0 < len(near.buildings) < len(whole.buildings) / 10
     assert lib.suggest(grids, ctx=near) == lib.suggest(grids, ctx=whole)
