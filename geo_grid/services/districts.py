@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import shapely
@@ -42,6 +42,7 @@ __all__ = [
     "pick",
     "profiles",
     "readable",
+    "readable_among",
     "register",
     "thresholds",
 ]
@@ -145,6 +146,17 @@ def readable(
             )
         return [code]
     return [c for c in loaded if principal is None or district_in_scope(principal, c)]
+
+
+def readable_among(principal: Principal | None, asked: Sequence[str] | None) -> list[str]:
+    """``asked`` when the caller reads each of them (:class:`NotFound` naming the first one they
+    do not), else, none asked, every district they read in code order: the districts a job
+    names in its arguments (a batch geocode, a spreadsheet export)."""
+    allowed = readable(principal, None)
+    outside = [d for d in asked or () if d not in allowed]
+    if outside:
+        raise NotFound(f"district: {outside[0]} is not one of your districts", field="district")
+    return list(asked) if asked else sorted(allowed)
 
 
 def pick(principal: Principal | None = None, requested: str | None = None) -> DistrictProfile:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geo_grid.access import Principal
-from geo_grid.errors import BadInput, NotFound
+from geo_grid.errors import BadInput
 from geo_grid.labels import JOB_KIND, label
 from geo_grid.services import export_jobs
 from geo_grid.settings import get_settings
@@ -228,11 +228,7 @@ def _prepare_geocode(params: dict[str, Any], who: Principal, local: bool) -> Pre
     if len(texts) > geocoding.MAX_BATCH:
         raise BadInput(f"{field}: {len(texts)} addresses, at most {geocoding.MAX_BATCH} per "
                        "batch", field=field)  # fmt: skip
-    allowed = set(districts.readable(who, None))
-    asked = params.get("districts") or sorted(allowed)
-    outside = [d for d in asked if d not in allowed]
-    if outside:
-        raise NotFound(f"district: {outside[0]} is not one of your districts", field="district")
+    asked = districts.readable_among(who, params.get("districts"))
     out = {"addresses": texts, "field": field, "districts": list(asked)}
     return Prepared(out, asked[0] if len(asked) == 1 else None)
 
