@@ -88,12 +88,17 @@ def published_key(session, district: str | None = None) -> tuple:
     return tuple(sorted(repos.grids.published_generations(session, chosen).items()))
 
 
-def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> None:
+def _remember(cache: OrderedDict, key: tuple, value: Any, size: int) -> Any:
+    """Keep ``value`` under ``key`` unless a build that raced this one kept its own first; the
+    value kept. Two builds of one page (the warm-up's and a request's) differ in Folium's ids,
+    and the last one stored replaced the one already served: the next request got another page
+    (test_every_page_is_html_offline_and_cached, 7 December)."""
     with _lock:
-        cache[key] = value
+        kept = cache.setdefault(key, value)
         cache.move_to_end(key)
         while len(cache) > size:
             cache.popitem(last=False)
+    return kept
 
 
 def forget_pages() -> None:
@@ -541,7 +546,7 @@ def page(
     if html is None:
         # built after the key was read: at worst newer than its key, and rebuilt once more
         html = (build_in or _here)(render, kind, asset_base, params)
-        _remember(_pages, key, html, CACHE_SIZE)
+        html = _remember(_pages, key, html, CACHE_SIZE)
     if focus is not None:
         from geo_grid.maps import focus_html
 
