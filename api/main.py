@@ -67,6 +67,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
         try:
             from api.routers.maps import identify_links
             from geo_grid.services import districts, index, maps, places
+            from geo_grid.services.cases import placement
 
             for code in districts.profiles():  # the very page /map serves (its cache key)
                 try:
@@ -74,6 +75,7 @@ def _warm(retry_s: float = 1.0, max_retry_s: float = 30.0) -> None:
                 except NotFound as exc:  # a district onboarded but not yet published: the others
                     log.info("warm-up: no coverage page for %s yet: %s", code, exc)
             index.warm_geocoders()  # /health reports warm once they are built
+            placement.warm_roster()  # whom intake routes to: else the first reports wait for it
             # then the search box's places (its first answer): after the geocoders, which the
             # hotline's case intake waits for
             for code in districts.profiles():

@@ -206,6 +206,30 @@ def postmaster_pid() -> int | None:
         return None
 
 
+def store_cpu_seconds() -> float:
+    """CPU seconds of the local cluster's processes serving this store: every process of the
+    cluster (its WAL writer, checkpointer, autovacuum …) except the backends of *other*
+    databases. The whole cluster's figure counted the other engineers' benches on a shared
+    machine (a pg_trgm baseline beside the intake bench read 1.2 ms more per case); 0 for an
+    external database. A backend of another database that ended meanwhile still counts."""
+    from sqlalchemy import text
+
+    from geo_grid.db.session import session_scope
+
+    pm = postmaster_pid()
+    if pm is None:
+        return 0.0
+    with session_scope() as s:
+        others = {
+            int(pid)
+            for (pid,) in s.execute(
+                text("""SELECT pid FROM pg_stat_activity
+                        WHERE datname IS NOT NULL AND datname <> current_database()""")
+            )
+        }
+    return cpu_seconds(pm) - sum(cpu_seconds(pid) for pid in others)
+
+
 def wait_idle(
     pid: int, window_s: float = 5.0, busy_s: float = 0.5, timeout_s: float = 900.0
 ) -> float:

@@ -368,3 +368,42 @@ def test_a_case_number_starts_with_the_day_it_was_received_in_beijing(store, ins
     case = cases.intake(_report(x, y), now=late, group_commit=False)
     assert case["number"].startswith("20250310"), case["number"]
     assert case["number"].endswith(f"{case['id']:08d}")
+
+
+def test_the_first_reports_after_a_publish_read_the_roster_once(store, inside, monkeypatch):
+    """Whom a report is routed to comes from the roster, read again after each start or publish.
+    The first reports all found it missing and each read the whole roster (on the city, 11 reads
+    of 70,000 rows held the first batches for 8 s): now one reads it and the others wait."""
+    from geo_grid.db import repos
+    from geo_grid.services.cases import placement
+
+    reads: list[int] = []
+    real = repos.district.read_roster
+
+    def counted(session, **kw):
+        reads.append(1)
+        threading.Event().wait(0.2)  # a read long enough for every caller to arrive meanwhile
+        return real(session, **kw)
+
+    monkeypatch.setattr(repos.district, "read_roster", counted)
+    monkeypatch.setitem(placement._roster, "key", None)  # as after a publish
+    locator = placement.get_locator()
+    code = inside[0][0]
+    district = code[:6]
+    barrier = threading.Barrier(8)
+    found: list[dict] = []
+
+    def ask() -> None:
+        barrier.wait()
+        found.append(placement.roster_map(locator, district))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reads) == 1
+    assert len(found) == 8 and all(f is found[0] for f in found)
+    assert any(people for (layer, _), people in found[0].items())  # the on-duty roster itself
+    placement.warm_roster()  # current already: the warm-up reads nothing more
+    assert len(reads) == 1
