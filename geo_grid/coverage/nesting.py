@@ -142,7 +142,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     p, others = reached[start], np.split(grid, start[1:])  # each parent, the movers reaching it
     cover = np.asarray([union_of(layer.geoms[o]) for o in others], dtype=object)
     zone = shapely.intersection(nest.parents.geoms[p], cover)
-    left = _minus_own(layer, nest, p, zone)
+    left = _minus_own(layer, nest, p, zone, others)
     parts, at = shapely.get_parts(polygonal_all(left), return_index=True)
     if len(parts) == 0:
         return []
@@ -167,22 +167,45 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     ]
 
 
-def _minus_own(layer: Layer, nest: Nesting, p: NDArray, zone: NDArray) -> NDArray:
-    """Each ``zone[k]`` (in parent ``p[k]``) minus the grids of that parent meeting it."""
-    zi, own = layer.tree.query(zone, predicate="intersects")
+def _minus_own(layer: Layer, nest: Nesting, p: NDArray, zone: NDArray, others: list) -> NDArray:
+    """Each ``zone[k]`` (in parent ``p[k]``, covered by the movers ``others[k]``) minus the
+    grids of that parent overlapping those movers.
+
+    Why only those: a grid of the parent covering part of a zone overlaps a mover there, so it
+    is an overlap candidate of that mover (``nest.near``); the parent's grids that only touch a
+    zone take nothing off it. On 10,000 grids with 10 % perturbed in 100 parents, the 66 zones
+    lose the union of ~1-2 grids each, where an STRtree query found every grid touching them."""
+    zi, own = _partners_of(nest, others)
     mine = nest.pidx[own] == p[zi]
     zi, own = zi[mine], own[mine]
     left = zone.copy()
     if len(zi) == 0:
         return left
-    order = np.lexsort((own, zi))
-    zi, own = zi[order], own[order]
+    found = np.unique(zi.astype(np.int64) * len(layer.geoms) + own)
+    zi, own = found // len(layer.geoms), found % len(layer.geoms)
     start = np.flatnonzero(np.r_[True, zi[1:] != zi[:-1]])
     groups = np.split(own, start[1:])
     held = zi[start]
     covered = np.asarray([union_of(layer.geoms[g]) for g in groups], dtype=object)
     left[held] = shapely.difference(zone[held], covered)
     return left
+
+
+def _partners_of(nest: Nesting, groups: list) -> tuple[NDArray, NDArray]:
+    """``(k, grid)`` pairs: each grid an overlap candidate of some grid of ``groups[k]``."""
+    near = nest.near
+    empty = np.zeros(0, dtype=int)
+    if len(near) == 0 or len(groups) == 0:
+        return empty, empty
+    one, other = np.r_[near[:, 0], near[:, 1]], np.r_[near[:, 1], near[:, 0]]
+    order = np.argsort(one, kind="stable")
+    one, other = one[order], other[order]
+    asked = np.concatenate(groups)
+    k = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    lo, hi = np.searchsorted(one, asked, "left"), np.searchsorted(one, asked, "right")
+    count = hi - lo
+    at = np.repeat(lo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
+    return np.repeat(k, count), other[at]
 
 
 def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
