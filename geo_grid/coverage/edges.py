@@ -289,6 +289,23 @@ class Segments:
         """
         return self._pairing()[1]
 
+    def matched_pairs(self, mask: NDArray) -> tuple[NDArray, NDArray]:
+        """``(a, b)`` index pairs of :meth:`matched` segments under ``mask`` and their reverses
+        (under ``mask`` too): the edges two polygons share.
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> a, b = seg.matched_pairs(np.ones(len(seg), dtype=bool))
+        >>> seg.owner[a].tolist(), seg.owner[b].tolist()
+        ([0], [1])
+        """
+        idx = np.flatnonzero(self.matched() & mask)
+        if len(idx) < 2:
+            return idx[:0], idx[:0]
+        order, _ = _high_order(self.key[idx] ^ self.back[idx])
+        idx = idx[order]
+        pair = np.flatnonzero(self.key[idx[1:]] == self.back[idx[:-1]])
+        return idx[pair], idx[pair + 1]
+
     def found_in(self, other: Segments) -> NDArray:
         """Segments ``other`` draws the same way (its polygon on the same side)."""
         return isin(self.key, other.key, pool_sorted=other.sorted_key())

@@ -32,7 +32,7 @@ from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
-__all__ = ["find_gaps", "gap_defects", "holes_of"]
+__all__ = ["components", "find_gaps", "gap_defects", "holes_of"]
 
 
 def holes_of(union) -> NDArray:
@@ -208,7 +208,7 @@ def _merge(gaps: NDArray) -> NDArray:
     linked = a != b
     if not linked.any():
         return gaps
-    label = _components(len(gaps), a[linked], b[linked])
+    label = components(len(gaps), a[linked], b[linked])
     out = []
     order = np.argsort(label, kind="stable")
     for _, group in _groups(label[order], order):
@@ -219,9 +219,10 @@ def _merge(gaps: NDArray) -> NDArray:
     return np.asarray(out, dtype=object)
 
 
-def _components(n: int, a: NDArray, b: NDArray) -> NDArray:
+def components(n: int, a: NDArray, b: NDArray) -> NDArray:
     """Connected-component label of each of ``n`` nodes linked by edges ``a[k]-b[k]`` (min-label
-    propagation with pointer jumping: a handful of vectorized rounds for gap clusters)."""
+    propagation with pointer jumping: a handful of vectorized rounds for gap clusters, and for the
+    grids of a parent joined by their shared edges in :mod:`geo_grid.coverage.nesting`)."""
     label = np.arange(n)
     while True:
         before = label.copy()

@@ -20,6 +20,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import isin
+from geo_grid.coverage.gaps import components
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered, parent_index
 from geo_grid.coverage.polygons import polygonal_all, union_of, widths
@@ -83,9 +84,28 @@ def _where(layer: Layer, nest: Nesting, idx: NDArray) -> NDArray:
     return out
 
 
+def _where_sure(layer: Layer, nest: Nesting, sure: NDArray) -> NDArray:
+    """:func:`_where` of grids that are no suspects, one interior point per group of them
+    joined by the edges they share where no parent segment runs.
+
+    Why a group shares its parent: a parent's boundary crossing such an edge between its ends
+    would cross a grid drawing that boundary segment (so one of the two grids overlaps it, a
+    suspect) or a segment no grid draws (which both grids meet, suspects too); so the two
+    grids' interiors along the edge lie in the same parents. On 10,000 grids with 10 %
+    perturbed in 100 parents: 619 points for 9,636 grids (the points were most of the 8 ms)."""
+    mask = np.zeros(len(layer.geoms), dtype=bool)
+    mask[sure] = True
+    seg, pseg = layer.seg, nest.parent_lines.seg
+    a, b = seg.matched_pairs(mask[seg.owner])
+    inner = ~isin(seg.key[a] ^ seg.back[a], pseg.key ^ pseg.back)  # no parent segment there
+    label = components(len(layer.geoms), seg.owner[a[inner]], seg.owner[b[inner]])
+    first, group = np.unique(label[sure], return_inverse=True)
+    return _where(layer, nest, first)[group.ravel()]
+
+
 def _misplaced(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
     """Certified grids (wholly in one parent or in none) lying outside their stated parent."""
-    found = _where(layer, nest, idx)
+    found = _where_sure(layer, nest, idx)
     wrong = idx[found != nest.pidx[idx]]
     areas = shapely.area(nest.measure(layer.geoms[wrong])) if len(wrong) else []
     defects = [
