@@ -273,7 +273,11 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     count = np.bincount(gi, minlength=len(gaps))
     single = count[gi] == 1
     gs, ps = gi[single], pj[single]
-    inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
+    # inside properly (prepared by meeting(), most gaps) first, the unprepared pattern for the
+    # rest: on the 10 % layer with 100 parents, this function 6.7 -> 5.5 ms CPU
+    inner = shapely.contains_properly(parents.geoms[ps], gaps[gs])
+    rest = ~inner
+    inner[rest] = shapely.relate_pattern(gaps[gs[rest]], parents.geoms[ps[rest]], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
     many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
     held = covered(parents.geoms[pj[many]], gaps[gi[many]])  # holds it all: no overlay
