@@ -6,8 +6,9 @@ a point of a parent boundary segment. A grid drawing that segment (either way) h
 on one side of it there, so a grid crossing it overlaps that grid. Every other grid lies wholly
 in one parent or in none, and one interior point says which. Only the *suspects* - overlap
 candidates of a grid drawing a parent segment, grids meeting a parent segment no grid draws,
-multipart grids - are tested with ``covers`` and cut with ``difference``; and only parents that
-grids of other parents reach are searched for parts their own grids leave to others.
+flagged or paired multipart grids - are tested with ``covers`` and cut with ``difference``; and
+only parents that grids of other parents reach are searched for parts their own grids leave to
+others.
 """
 
 from __future__ import annotations
