@@ -16,8 +16,9 @@ works on those flagged grids and their open segments, not on all pairs or all gr
 * gaps (:mod:`.gaps`): the clean grids' union comes from their free segments (:mod:`.edges`,
   hashed keys, no overlay); a hole of it is a gap as it is, or loses the few flagged grids inside
   it; the grids bordering each gap are found by the same keys (:mod:`.borders`);
-* nesting (:mod:`.nesting`): a parent whose boundary the grids draw segment for segment proves its
-  clean grids inside or outside by one interior point each; only suspects are overlaid.
+* nesting (:mod:`.nesting`): a grid crosses a parent's boundary only where it overlaps a grid
+  drawing that boundary or meets a boundary segment no grid draws; every other grid lies in one
+  parent, found by one interior point per group of such grids; only the suspects are overlaid.
 
 Nothing is ever compared all-against-all. Areas and widths are measured in ``local_crs``: the
 district's Gauss-Krüger zone, or by default (``"auto"``) the zone of each defect's own central

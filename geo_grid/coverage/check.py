@@ -119,7 +119,7 @@ def _find_defects(grids, parent, parent_field, measure, sliver_w, share, step):
     layer, edges = edge_layer(pgeoms)
     step("edges")
     near = overlap_candidates(layer, edges)
-    found, pairs = overlap_defects(layer, near, pcodes, measure, share)
+    found, _ = overlap_defects(layer, near, pcodes, measure, share)
     defects += found
     step("overlaps")
     parents = Parents.read(parent, grids.crs) if parent is not None else None
@@ -130,7 +130,7 @@ def _find_defects(grids, parent, parent_field, measure, sliver_w, share, step):
     step("gap widths")
     if parents is not None:
         stated = _stated(grids, parent_field, present)
-        nest = Nesting.of(layer, pcodes, stated, parents, lines, pairs, measure)
+        nest = Nesting.of(layer, pcodes, stated, parents, lines, near, measure)
         defects += nesting_defects(layer, nest)
     step("parents")
     return defects, parents

@@ -209,6 +209,8 @@ class Segments:
         return self._cache["pairing"]
 
     def _pair_up(self, matched: NDArray, same: NDArray) -> None:
+        """Fill :meth:`matched` and :meth:`same_side`; keep the pairs of two segments drawn
+        each way by two polygons (:meth:`matched_pairs`)."""
         n = len(self)
         idx, high = _high_order(self.key ^ self.back)
         start = np.flatnonzero(np.r_[True, high[1:] != high[:-1]])
@@ -217,6 +219,7 @@ class Segments:
         a, b = idx[pair], idx[pair + 1]
         ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
         matched[a[ok]] = matched[b[ok]] = True
+        self._cache["pairs"] = a[ok], b[ok]
         twin = self.key[a] == self.key[b]
         same[a[twin]] = same[b[twin]] = True
         crowd = idx[np.repeat(size > 2, size)]  # drawn three times or more: rare
@@ -288,6 +291,22 @@ class Segments:
         [1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
         """
         return self._pairing()[1]
+
+    def matched_pairs(self, mask: NDArray) -> tuple[NDArray, NDArray]:
+        """``(a, b)`` index pairs of segments under ``mask`` drawn each way by two polygons and
+        by no other (the edges two polygons share), from the grouping :meth:`matched` made.
+        A segment drawn three times or more, or sharing its key's high bits with another, is
+        left out (rare; callers only lose an edge).
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> a, b = seg.matched_pairs(np.ones(len(seg), dtype=bool))
+        >>> sorted([int(seg.owner[a][0]), int(seg.owner[b][0])])
+        [0, 1]
+        """
+        self._pairing()
+        a, b = self._cache.get("pairs", (np.zeros(0, dtype=np.intp),) * 2)
+        keep = mask[a] & mask[b]
+        return a[keep], b[keep]
 
     def found_in(self, other: Segments) -> NDArray:
         """Segments ``other`` draws the same way (its polygon on the same side)."""

@@ -32,7 +32,7 @@ from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
 from geo_grid.coverage.report import defect
 
-__all__ = ["find_gaps", "gap_defects", "holes_of"]
+__all__ = ["components", "find_gaps", "gap_defects", "holes_of"]
 
 
 def holes_of(union) -> NDArray:
@@ -208,7 +208,7 @@ def _merge(gaps: NDArray) -> NDArray:
     linked = a != b
     if not linked.any():
         return gaps
-    label = _components(len(gaps), a[linked], b[linked])
+    label = components(len(gaps), a[linked], b[linked])
     out = []
     order = np.argsort(label, kind="stable")
     for _, group in _groups(label[order], order):
@@ -219,9 +219,10 @@ def _merge(gaps: NDArray) -> NDArray:
     return np.asarray(out, dtype=object)
 
 
-def _components(n: int, a: NDArray, b: NDArray) -> NDArray:
+def components(n: int, a: NDArray, b: NDArray) -> NDArray:
     """Connected-component label of each of ``n`` nodes linked by edges ``a[k]-b[k]`` (min-label
-    propagation with pointer jumping: a handful of vectorized rounds for gap clusters)."""
+    propagation with pointer jumping: a handful of vectorized rounds for gap clusters, and for the
+    grids of a parent joined by their shared edges in :mod:`geo_grid.coverage.nesting`)."""
     label = np.arange(n)
     while True:
         before = label.copy()
@@ -272,7 +273,11 @@ def _gap_parents(gaps: NDArray, parents: Parents) -> NDArray:
     count = np.bincount(gi, minlength=len(gaps))
     single = count[gi] == 1
     gs, ps = gi[single], pj[single]
-    inner = shapely.relate_pattern(gaps[gs], parents.geoms[ps], "T********")
+    # inside properly (prepared by meeting(), most gaps) first, the unprepared pattern for the
+    # rest: on the 10 % layer with 100 parents, this function 6.7 -> 5.5 ms CPU
+    inner = shapely.contains_properly(parents.geoms[ps], gaps[gs])
+    rest = ~inner
+    inner[rest] = shapely.relate_pattern(gaps[gs[rest]], parents.geoms[ps[rest]], "T********")
     owner[gs[inner]] = ps[inner]  # a parent the gap only touches does not hold it
     many = np.flatnonzero(~single)  # parents only touched have no area there: never the largest
     held = covered(parents.geoms[pj[many]], gaps[gi[many]])  # holds it all: no overlay

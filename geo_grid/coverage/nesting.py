@@ -1,13 +1,14 @@
 """Parent nesting (outside_parent, crosses_parent, parent_not_covered) without overlaying every
 grid with its parent.
 
-Why most grids need no overlay: a grid with no invalid edge that overlaps nobody cannot cross a
-parent boundary segment that some grid draws as an edge (its interior would overlap that grid).
-So when a parent's boundary is drawn, segment by segment, by grid edges, every such grid lies
-wholly in one parent, and one interior point says which. Only the *suspects* - flagged grids,
-grids overlapping one, grids touching a parent segment no grid draws - are tested with ``covers``
-and cut with ``difference``; and only parents that grids of other parents reach are searched for
-parts their own grids leave to others.
+Why most grids need no overlay: a grid crosses a parent's boundary only where its interior holds
+a point of a parent boundary segment. A grid drawing that segment (either way) has its interior
+on one side of it there, so a grid crossing it overlaps that grid. Every other grid lies wholly
+in one parent or in none, and one interior point says which. Only the *suspects* - overlap
+candidates of a grid drawing a parent segment, grids meeting a parent segment no grid draws,
+flagged or paired multipart grids - are tested with ``covers`` and cut with ``difference``; and
+only parents that grids of other parents reach are searched for parts their own grids leave to
+others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from geo_grid.coverage.edges import isin
+from geo_grid.coverage.gaps import components
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered, parent_index
 from geo_grid.coverage.polygons import polygonal_all, union_of, widths
@@ -36,42 +39,106 @@ class Nesting:
     pidx: NDArray  # parent index per grid (-1 unknown code, FREE no parent)
     parents: Parents
     parent_lines: ParentLines
-    partners: NDArray  # grid indices in an overlap pair
+    near: NDArray  # pairs of grids that may overlap (every pair that does is among them)
     measure: Measure
 
     @classmethod
-    def of(cls, layer: Layer, codes, stated, parents, lines, pairs, measure) -> Nesting:
-        """The nesting of grids that state the parent codes ``stated`` (None: no parent)."""
+    def of(cls, layer: Layer, codes, stated, parents, lines, near, measure) -> Nesting:
+        """The nesting of grids that state the parent codes ``stated`` (None: no parent);
+        ``near``: the overlap candidates (:func:`geo_grid.coverage.overlaps.overlap_candidates`)."""
         pidx = parent_index(layer.geoms, stated, parents)
-        partners = np.unique(pairs).astype(int)
-        return cls(codes, stated, pidx, parents, lines, partners, measure)
+        return cls(codes, stated, pidx, parents, lines, np.asarray(near, dtype=int), measure)
 
 
 def _suspects(layer: Layer, nest: Nesting) -> NDArray:
-    """Mask of grids with a parent that need the exact test."""
-    suspect = layer.flagged.copy()
-    suspect[nest.partners] = True
-    loose = nest.parent_lines.loose
-    if loose.any():
-        near = layer.tree.query(nest.parent_lines.seg.lines(loose), predicate="intersects")[1]
-        suspect[near] = True
+    """Mask of grids with a parent that need the exact test (see the module's docstring): the
+    overlap candidates of grids drawing a parent segment, and the grids meeting a parent
+    segment no grid draws either way; multipart grids that are flagged or overlap candidates
+    too, as before (each part lies in one parent, but not all parts in the same: one interior
+    point speaks for one part).
+
+    Flagged grids and their partners are no suspects as such: on 10,000 grids with 10 %
+    perturbed in 100 parents, 374 suspects where those and the grids meeting a parent segment
+    no grid draws the same way were 2,583 (the parent of each of the others is found by one
+    interior point)."""
+    multi = shapely.get_num_geometries(layer.geoms) > 1
+    suspect = multi & layer.flagged
+    pseg, gseg = nest.parent_lines.seg, layer.seg
+    if len(nest.near):
+        a, b, paired = nest.near[:, 0], nest.near[:, 1], np.unique(nest.near)
+        suspect[paired[multi[paired]]] = True
+        sub = gseg.of_owners(paired)
+        drawing = np.zeros(len(layer.geoms), dtype=bool)
+        drawing[sub.owner[isin(sub.key, np.concatenate([pseg.key, pseg.back]))]] = True
+        suspect[a[drawing[b]]] = True
+        suspect[b[drawing[a]]] = True
+    loose = np.flatnonzero(nest.parent_lines.loose)
+    undrawn = loose[~isin(pseg.back[loose], gseg.key, pool_sorted=gseg.sorted_key())]
+    if len(undrawn):
+        suspect[layer.tree.query(pseg.lines(undrawn), predicate="intersects")[1]] = True
     return suspect & (nest.pidx >= 0)
 
 
-def _where(layer: Layer, nest: Nesting, idx: NDArray) -> NDArray:
-    """The parent holding an interior point of each grid (-1: none)."""
-    out = np.full(len(idx), -1, dtype=int)
-    if len(idx) == 0:
+#: Sure grids of at most this many coordinates are grouped by their shared edges before one
+#: interior point per group is taken (:func:`_where_sure`), when they are most of the sure
+#: grids; a larger grid gets a point of its own. Pairing the edges is a pass over the whole
+#: layer's: on 10,000 Voronoi grids 3 ms against 6 for every grid's point, on China's 2,875
+#: districts (4.2 million coordinates) 20 ms for the 2 small ones.
+_GROUPED = 64
+
+
+def _holder(nest: Nesting, geoms: NDArray) -> NDArray:
+    """The parent holding an interior point of each geometry (-1: none)."""
+    out = np.full(len(geoms), -1, dtype=int)
+    if len(geoms) == 0:
         return out
-    points = shapely.point_on_surface(layer.geoms[idx])
+    points = shapely.point_on_surface(geoms)
     pj, gi = shapely.STRtree(points).query(nest.parents.geoms, predicate="contains")
     out[gi] = pj
     return out
 
 
-def _misplaced(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], NDArray]:
-    """Certified grids (wholly in one parent or in none) lying outside their stated parent."""
-    found = _where(layer, nest, idx)
+def _where_sure(layer: Layer, nest: Nesting, sure: NDArray) -> NDArray:
+    """The parent of each grid of ``sure`` (no suspects: wholly in one parent or in none).
+
+    Small one-part grids sharing an edge where no parent segment runs share their parent: a
+    parent's boundary crossing the edge between its ends would cross a grid drawing that
+    boundary segment (so one of the two grids overlaps it, a suspect) or a segment no grid
+    draws (which both grids meet, suspects too). So one interior point per group of them says
+    where they lie (on 10,000 grids with 10 % perturbed in 100 parents: 619 points for 9,636
+    grids, where the points were most of 8 ms); every other grid gets a point of its own."""
+    geoms = layer.geoms[sure]
+    small = (shapely.get_num_coordinates(geoms) <= _GROUPED) & (
+        shapely.get_num_geometries(geoms) == 1
+    )
+    if 2 * small.sum() < len(sure):
+        return _holder(nest, geoms)
+    found = np.empty(len(sure), dtype=int)
+    found[small] = _grouped(layer, nest, sure[small])
+    found[~small] = _holder(nest, geoms[~small])
+    return found
+
+
+def _grouped(layer: Layer, nest: Nesting, sure: NDArray) -> NDArray:
+    """:func:`_holder` of the one-part grids ``sure``, one point per group of them joined by
+    edges along which no parent segment runs."""
+    if len(sure) == 0:
+        return np.zeros(0, dtype=int)
+    mask = np.zeros(len(layer.geoms), dtype=bool)
+    mask[sure] = True
+    seg, pseg = layer.seg, nest.parent_lines.seg
+    a, b = seg.matched_pairs(mask[seg.owner])
+    inner = ~isin(seg.key[a] ^ seg.back[a], pseg.key ^ pseg.back)  # no parent segment there
+    label = components(len(layer.geoms), seg.owner[a[inner]], seg.owner[b[inner]])
+    first, group = np.unique(label[sure], return_inverse=True)
+    return _holder(nest, layer.geoms[first])[group.ravel()]
+
+
+def _misplaced(
+    layer: Layer, nest: Nesting, idx: NDArray, found: NDArray
+) -> tuple[list[dict], NDArray]:
+    """Certified grids (wholly in one parent or in none; ``found``: which) lying outside their
+    stated parent."""
     wrong = idx[found != nest.pidx[idx]]
     areas = shapely.area(nest.measure(layer.geoms[wrong])) if len(wrong) else []
     defects = [
@@ -128,7 +195,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     p, others = reached[start], np.split(grid, start[1:])  # each parent, the movers reaching it
     cover = np.asarray([union_of(layer.geoms[o]) for o in others], dtype=object)
     zone = shapely.intersection(nest.parents.geoms[p], cover)
-    left = _minus_own(layer, nest, p, zone)
+    left = _minus_own(layer, nest, p, zone, others)
     parts, at = shapely.get_parts(polygonal_all(left), return_index=True)
     if len(parts) == 0:
         return []
@@ -153,22 +220,45 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     ]
 
 
-def _minus_own(layer: Layer, nest: Nesting, p: NDArray, zone: NDArray) -> NDArray:
-    """Each ``zone[k]`` (in parent ``p[k]``) minus the grids of that parent meeting it."""
-    zi, own = layer.tree.query(zone, predicate="intersects")
+def _minus_own(layer: Layer, nest: Nesting, p: NDArray, zone: NDArray, others: list) -> NDArray:
+    """Each ``zone[k]`` (in parent ``p[k]``, covered by the movers ``others[k]``) minus the
+    grids of that parent overlapping those movers.
+
+    Why only those: a grid of the parent covering part of a zone overlaps a mover there, so it
+    is an overlap candidate of that mover (``nest.near``); the parent's grids that only touch a
+    zone take nothing off it. On 10,000 grids with 10 % perturbed in 100 parents, the 66 zones
+    lose the union of ~1-2 grids each, where an STRtree query found every grid touching them."""
+    zi, own = _partners_of(nest, others)
     mine = nest.pidx[own] == p[zi]
     zi, own = zi[mine], own[mine]
     left = zone.copy()
     if len(zi) == 0:
         return left
-    order = np.lexsort((own, zi))
-    zi, own = zi[order], own[order]
+    found = np.unique(zi.astype(np.int64) * len(layer.geoms) + own)
+    zi, own = found // len(layer.geoms), found % len(layer.geoms)
     start = np.flatnonzero(np.r_[True, zi[1:] != zi[:-1]])
     groups = np.split(own, start[1:])
     held = zi[start]
     covered = np.asarray([union_of(layer.geoms[g]) for g in groups], dtype=object)
     left[held] = shapely.difference(zone[held], covered)
     return left
+
+
+def _partners_of(nest: Nesting, groups: list) -> tuple[NDArray, NDArray]:
+    """``(k, grid)`` pairs: each grid an overlap candidate of some grid of ``groups[k]``."""
+    near = nest.near
+    empty = np.zeros(0, dtype=int)
+    if len(near) == 0 or len(groups) == 0:
+        return empty, empty
+    one, other = np.r_[near[:, 0], near[:, 1]], np.r_[near[:, 1], near[:, 0]]
+    order = np.argsort(one, kind="stable")
+    one, other = one[order], other[order]
+    asked = np.concatenate(groups)
+    k = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    lo, hi = np.searchsorted(one, asked, "left"), np.searchsorted(one, asked, "right")
+    count = hi - lo
+    at = np.repeat(lo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
+    return np.repeat(k, count), other[at]
 
 
 def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
@@ -182,7 +272,7 @@ def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
         )
     suspect = _suspects(layer, nest)
     sure = np.flatnonzero((nest.pidx >= 0) & ~suspect)
-    placed, wrong = _misplaced(layer, nest, sure)
+    placed, wrong = _misplaced(layer, nest, sure, _where_sure(layer, nest, sure))
     crossed, out_idx = _crossing(layer, nest, np.flatnonzero(suspect))
     movers = np.unique(np.concatenate([wrong, out_idx])).astype(int)
     return defects + placed + crossed + _not_covered(layer, nest, movers)

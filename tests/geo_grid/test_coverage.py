@@ -783,3 +783,59 @@ def test_damage_bounded_work(overlay_count):
     area_defects = report.defects.kind.isin(["overlap", "gap", "sliver_gap"]).sum()
     assert area_defects > 50
     assert overlay_count["intersection"] <= 1.5 * area_defects, (overlay_count, area_defects)
+
+
+_NESTING_KINDS = ["outside_parent", "crosses_parent", "parent_not_covered"]
+
+
+def _nesting_rows(report) -> list[tuple]:
+    found = report.defects[report.defects.kind.isin(_NESTING_KINDS)]
+    return sorted(
+        (r.kind, tuple(r.ids), r.parent, round(r.area_m2, 1), round(r.width_m, 2))
+        for r in found.itertuples()
+    )
+
+
+def _brute_not_covered(grids: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> dict[str, float]:
+    """Per parent, the area other parents' grids cover and its own grids do not (pieces above
+    the default noise floor), by overlaying every grid."""
+    out = {}
+    geoms, stated = grids.geometry.values, grids.community_code.to_numpy()
+    for code, parent in zip(parents.code, parents.geometry.values, strict=True):
+        zone = shapely.intersection(parent, shapely.union_all(geoms[stated != code]))
+        left = shapely.difference(zone, shapely.union_all(geoms[stated == code]))
+        parts = shapely.get_parts(left)
+        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+        area, length = shapely.area(parts), shapely.length(parts)
+        width = (length - np.sqrt(np.maximum(length**2 - 16 * area, 0))) / 4
+        area = area[(area >= 0.01) & (width >= 0.05)].sum()
+        if area:
+            out[code] = area
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hurts=st.integers(1, 12))
+def test_nesting_of_damaged_layers_as_if_every_grid_were_tested(seed, hurts):
+    """Only nesting's suspects are tested with ``covers`` and cut (a grid crosses a parent's
+    boundary only where it overlaps a grid drawing it or meets a boundary segment no grid
+    draws): the nesting defects are those of testing every grid, and the parts parents leave
+    to others are those of overlaying every grid with every parent."""
+    from geo_grid.coverage import nesting
+
+    grids, parents = _nested_layer(100, 4, seed)
+    rng = np.random.default_rng(seed)
+    for _ in range(hurts):
+        kind = PERTURBATIONS[int(rng.integers(len(PERTURBATIONS)))]
+        grids = perturb(grids, kind, int(rng.integers(len(grids))), rng.uniform(1, 30), rng)
+    assume(bool(shapely.is_valid(grids.geometry.values).all()))
+    report = check_coverage(grids, parents)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nesting, "_suspects", lambda layer, nest: nest.pidx >= 0)
+        every = check_coverage(grids, parents)
+    assert _nesting_rows(report) == _nesting_rows(every)
+    left = rows(report, "parent_not_covered").groupby("parent").area_m2.sum().to_dict()
+    brute = _brute_not_covered(grids, parents)
+    assert left.keys() == brute.keys()
+    for code, area in brute.items():
+        assert left[code] == pytest.approx(area, rel=1e-6, abs=0.05)
