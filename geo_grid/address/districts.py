@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
+from geo_grid.address._admin_memo import AdminMemo
 from geo_grid.address.gazetteer import AdminMatch, Gazetteer
 from geo_grid.address.geocode import Geocoder, GeocodeResult, ReverseResult
 from geo_grid.address.normalize import normalize
@@ -70,7 +71,9 @@ class GeocoderSet:
         self._lock = threading.Lock()
         self.gazetteer = gazetteer
         self._locate = locate
-        self._match = lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+        # a text's admin prefix, kept by text and by the part read (a query's door numbers and
+        # misspelled road are past it)
+        self._match = AdminMemo(gazetteer) if gazetteer is not None else None
 
     @property
     def codes(self) -> list[str]:

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address._admin_memo import AdminMemo
 from geo_grid.address._components import CodedColumn, ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
@@ -1123,9 +1124,10 @@ def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] 
     """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
     numbers (and a few characters of look-ahead, whose digits :meth:`Gazetteer.match_key` writes
     as 0), so a batch pays it once per road or 小区 (the digits' values made nearly every noisy
-    query a new key: ~70-100 µs each on a city's queries).
-    Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
-    return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+    query a new key: ~70-100 µs each on a city's queries); and a match is kept under the part of
+    the text it read (:class:`AdminMemo`), so a misspelled road after a known prefix does not
+    pay it again. Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
+    return AdminMemo(gazetteer) if gazetteer is not None else None
 
 
 @functools.lru_cache(maxsize=4096)
