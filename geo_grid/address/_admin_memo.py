@@ -1,4 +1,4 @@
-"""The gazetteer's admin prefix of many addresses, each match kept under the part of the text it read.
+"""The gazetteer's admin prefix of many addresses, kept under the part of the text it read.
 
 A geocoder asks :meth:`Gazetteer.match` for the admin prefix of every query that names a division
 (江苏省南京市栖霞区…). Kept by whole text, a match is found again only for the very same text,

@@ -51,8 +51,13 @@ class NamePool:
         self._thresholds: dict[tuple[float, int], np.ndarray] = {}
         self._plans: dict[tuple[float, int], tuple[int | None, dict[int, float]]] = {}
         self._name_lengths = np.unique(self._lengths)
+        self._dtype = _count_type(self._lengths)
         self._postings = {  # name ids, how often the character is in each, the most of that
-            ch: (np.asarray(ids[ch], np.int64), np.asarray(counts[ch], np.float64), max(counts[ch]))
+            ch: (
+                np.asarray(ids[ch], np.int32),
+                np.asarray(counts[ch], self._dtype),
+                max(counts[ch]),
+            )
             for ch in ids
         }
         self._local = threading.local()
@@ -66,9 +71,14 @@ class NamePool:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._local = threading.local()
-        self.__dict__.setdefault("_plans", {})  # a pool pickled before they were kept
-        if "_name_lengths" not in self.__dict__:
+        if "_dtype" not in self.__dict__:  # a pool pickled before counts were integers
+            self._plans, self._thresholds = {}, {}
             self._name_lengths = np.unique(self._lengths)
+            self._dtype = _count_type(self._lengths)
+            self._postings = {
+                ch: (ids.astype(np.int32), counts.astype(self._dtype), most)
+                for ch, (ids, counts, most) in self._postings.items()
+            }
 
     def _counts(self) -> np.ndarray:
         """This thread's buffer of shared-character counts, one per name, all zero between
@@ -76,7 +86,7 @@ class NamePool:
         faulted in anew each time), most of a ``bincount``."""
         counts = getattr(self._local, "counts", None)
         if counts is None:
-            counts = self._local.counts = np.zeros(len(self._all))
+            counts = self._local.counts = np.zeros(len(self._all), self._dtype)
         return counts
 
     def mask(self, kind: str, subset: list[str]) -> np.ndarray:
@@ -167,9 +177,11 @@ class NamePool:
     def _count_all(self, chars: list[tuple[str, int]], cutoff: float, length: int) -> list[int]:
         """The names that share enough characters, counted over the whole pool: the postings
         of the query's characters are added up in one ``np.add.at`` into this thread's buffer
-        (zeroed again where they touched it; sums of small integers are exact in any order, as
-        ``bincount``'s were). On a loaded machine every numpy call costs microseconds and a
-        fresh zeroed array of a city's names tens of them, so both are kept few."""
+        (zeroed whole after the call: 25 KB of ``uint16`` for a city, where zeroing 100 KB of
+        float64 where the postings touched it cost more; sums of integers are exact in any
+        order, as ``bincount``'s were). On a loaded machine every numpy call costs
+        microseconds and a fresh zeroed array of a city's names tens of them, so both are kept
+        few (``nonzero`` as a method: ``np.flatnonzero`` is three Python calls)."""
         ids, weights = [], []
         for ch, k in chars:
             posting = self._postings.get(ch)
@@ -182,9 +194,9 @@ class NamePool:
         shared = self._counts()
         np.add.at(shared, ids, weights)
         try:
-            return np.flatnonzero(shared >= self._needed(cutoff, length)).tolist()
+            return (shared >= self._needed(cutoff, length)).nonzero()[0].tolist()
         finally:
-            shared[ids] = 0.0
+            shared.fill(0)
 
     def _by_kind(
         self, found: list[int], among: dict[str, np.ndarray | None]
@@ -205,10 +217,21 @@ class NamePool:
     def _needed(self, cutoff: float, length: int) -> np.ndarray:
         """The shared characters each name needs to reach ``cutoff`` with a query of
         ``length``: 200·shared ≥ cutoff·(len₁ + len₂), the 1e-6 keeping a bound equal to the
-        cutoff up to float rounding (memoized per cutoff and length)."""
+        cutoff up to float rounding; a count is an integer, so it reaches the bound when it
+        reaches the bound rounded up (memoized per cutoff and length, in the counts' type:
+        a bound past its largest value is one no name reaches, being shorter)."""
         key = (cutoff, length)
         found = self._thresholds.get(key)
         if found is None:
-            found = (cutoff - 1e-6) / 200.0 * (length + self._lengths)
+            bound = np.ceil((cutoff - 1e-6) / 200.0 * (length + self._lengths))
+            top = 2**16 - 1 if self._dtype == np.uint16 else 2**53  # exact as floats
+            found = np.minimum(bound, top).astype(self._dtype)
             self._thresholds[key] = found
         return found
+
+
+def _count_type(lengths: np.ndarray) -> type:
+    """The integer type of shared-character counts: ``uint16`` (a name shares at most its
+    length, and a buffer of a city's names is then 25 KB where float64 was 100 KB, zeroed
+    whole after each call), ``int64`` for a name of 65,535 characters or more."""
+    return np.uint16 if len(lengths) == 0 or lengths.max() < 2**16 - 1 else np.int64
