@@ -412,10 +412,15 @@ class Gazetteer:
         for head, lengths in heads.items():  # a two-character name may start any longer head
             if len(head) == 3 and head[:2] in self._by_name:
                 lengths.add(2)
-        self._lengths_at = {head: sorted(n, reverse=True) for head, n in heads.items()}
+        # tuples, not lists: tuples of strings and ints leave the garbage collector's view,
+        # where a city's gazetteer kept ~120,000 lists in it (a full collection, one every few
+        # batches of 4,000 fuzzy queries, 44 -> 33 ms in a process holding only the gazetteer)
+        self._lengths_at = {head: tuple(sorted(n, reverse=True)) for head, n in heads.items()}
         # entries as (code, depth, level, kind): what matching reads, without index lookups
         self._entries = {
-            name: [(codes[i], _DEPTH[self._levels[i]], self._levels[i], kind) for i, kind in found]
+            name: tuple(
+                (codes[i], _DEPTH[self._levels[i]], self._levels[i], kind) for i, kind in found
+            )
             for name, found in self._by_name.items()
         }
         del self._by_name  # built from; the entries hold the same
