@@ -97,10 +97,11 @@ class NamePool:
         return out
 
     def reachable(
-        self, query: str, among: dict[str, np.ndarray | None], cutoff: float
+        self, query: str, among: dict[str, np.ndarray | bytes | None], cutoff: float
     ) -> dict[str, list[str]]:
         """For each kind of ``among``, its names (all with None, else those its boolean mask
-        keeps) whose ``fuzz.ratio`` with ``query`` can reach ``cutoff``, in pool order.
+        keeps: a numpy bool array or ``bytes`` of 0 and 1) whose ``fuzz.ratio`` with ``query``
+        can reach ``cutoff``, in pool order.
 
         A name that passes shares at least ``least`` characters with the query (the fewest any
         name length allows), so it holds one of any set of the query's characters that make up
@@ -199,7 +200,7 @@ class NamePool:
             shared.fill(0)
 
     def _by_kind(
-        self, found: list[int], among: dict[str, np.ndarray | None]
+        self, found: list[int], among: dict[str, np.ndarray | bytes | None]
     ) -> dict[str, list[str]]:
         """The passing pool positions cut into kinds by bisecting (each kind's names are one
         run of the pool), kept where the kind's mask says."""

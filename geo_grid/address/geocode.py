@@ -877,7 +877,7 @@ class Geocoder:
             return []
         head = head_match.group(0)
         kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
-        admin = set().union(*claim.values()) if claim else set()
+        admin = frozenset().union(*claim.values()) if claim else frozenset()
         heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
@@ -928,11 +928,12 @@ class Geocoder:
         members = near[2] if near else self._pool.position[kind]
         return [name for name in self._by_sound[kind].get(heard, ()) if name in members]
 
-    def _names_near(self, kind: str, admin: set[str]) -> tuple[list[str], np.ndarray, set] | None:
+    def _names_near(self, kind: str, admin: frozenset[str]) -> tuple[list[str], bytes, set] | None:
         """The names of ``kind`` in any of the claimed admin areas (longest first), as a mask
-        over the kind's pool and as a set; None when the areas hold none. Memoized:
+        over the kind's pool (``bytes`` of 0 and 1: reading one is a plain index, where a numpy
+        bool was a scalar made per name) and as a set; None when the areas hold none. Memoized:
         a batch names the same few streets and communities again and again."""
-        key = (kind, frozenset(admin))
+        key = (kind, admin)
         found = self._near.get(key, False)
         if found is False:
             at = self._positions_near(kind, admin)
@@ -941,7 +942,7 @@ class Geocoder:
                 names = [pool[i] for i in at]
                 mask = np.zeros(len(pool), dtype=bool)
                 mask[at] = True
-                found = (names, mask, set(names))
+                found = (names, mask.tobytes(), set(names))
             else:
                 found = None
             if len(self._near) >= 4096:
@@ -949,7 +950,7 @@ class Geocoder:
             self._near[key] = found
         return found
 
-    def _positions_near(self, kind: str, admin: set[str]) -> list[int]:
+    def _positions_near(self, kind: str, admin: frozenset[str]) -> list[int]:
         """The positions in the kind's pool (longest name first: the pool's order) of the
         names in any of the areas: sorted integers, not names by a key (a fifth of a fuzzy
         batch's areas are new to the memo of :meth:`_names_near`)."""

@@ -405,6 +405,7 @@ def test_name_pool_counts_the_rarest_characters_names_as_the_whole_pool(monkeypa
             m.setattr(_names, "_FEW_SEEDS", -1)  # every query counted over the whole pool
             whole = pool.reachable(q, asked, cutoff)
         assert fast == whole, (q, cutoff)
+        assert pool.reachable(q, {"road": keep.tobytes(), "xq": None}, cutoff) == fast  # bytes
         least, _ = pool._plan(cutoff, len(q))
         chars = list(Counter(q).items())
         few += least is not None and pool._seeds(chars, len(q) - least + 1) is not None
