@@ -896,9 +896,13 @@ class Geocoder:
         if wide:
             pools.update(self._pool.reachable(head, wide, cutoff))
         for kind in kinds:
-            for name, score, _ in process.extract(
-                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff
-            ):
+            # most pools the bound leaves are empty (a homophone's cutoff reaches few names)
+            found = (
+                process.extract(head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff)
+                if pools[kind]
+                else ()
+            )
+            for name, score, _ in found:
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
             for name in sounded[kind]:
                 best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
@@ -1026,7 +1030,7 @@ class Geocoder:
         """The :class:`Candidate` of one entry of :meth:`_candidates`."""
         conf, code, i, members = scored
         if i is not None:
-            lon, lat = float(self._lon[i]), float(self._lat[i])
+            lon, lat = self._lon.item(i), self._lat.item(i)  # float64 arrays: Python floats
             if members is not None:  # an area lying in this grid with one address
                 lon, lat = self._mean_point(members)
             return _candidate(conf, code, lon, lat, int(self._ids[i]), str(self._full[i]))
