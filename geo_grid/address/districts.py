@@ -161,12 +161,18 @@ class GeocoderSet:
             return self.geocoder(candidates[0]).geocode_many(texts)
         if not candidates:
             return [self.geocode(t, ()) for t in texts]
-        routes = [self._agreeing(normalize(t), candidates) for t in texts]
+        # each text normalized once, to route it and for every district asked (each
+        # district's geocoder normalized it again before: the batch cost more than one call
+        # each, which hands the text down normalized)
+        norms = [normalize(t) for t in texts]
+        routes = [self._agreeing(n, candidates) for n in norms]
         answers: dict[str, dict[int, GeocodeResult]] = {}
         for code in candidates:
             rows = [i for i, r in enumerate(routes) if code in r]
             if rows:
-                found = self.geocoder(code).geocode_many([texts[i] for i in rows])
+                found = self.geocoder(code).geocode_many(
+                    [texts[i] for i in rows], normalized=[norms[i] for i in rows]
+                )
                 answers[code] = dict(zip(rows, found, strict=True))
         return [_best([answers[c][i] for c in r]) for i, r in enumerate(routes)]
 

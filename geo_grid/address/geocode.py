@@ -601,15 +601,21 @@ class Geocoder:
             normalized=norm,
         )
 
-    def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
-        """Geocode many addresses; repeated strings are computed once."""
+    def geocode_many(
+        self, texts: Iterable[str], normalized: Iterable[str] | None = None
+    ) -> list[GeocodeResult]:
+        """Geocode many addresses; repeated strings are computed once. ``normalized`` gives
+        each text's ``normalize(text)`` when the caller has them (as :meth:`geocode`'s: a set
+        of districts' geocoders normalized each text to route it)."""
         memo: dict[str, GeocodeResult] = {}
         out = []
+        norms = iter(normalized) if normalized is not None else None
         for text in texts:
+            norm = next(norms) if norms is not None else None
             key = text if isinstance(text, str) else ""
             res = memo.get(key)
             if res is None:
-                res = self.geocode(key)
+                res = self.geocode(key, normalized=norm)
                 memo[key] = res
             out.append(res)
         return out

@@ -297,6 +297,12 @@ def test_several_districts_normalize_a_text_once(gaz, monkeypatch):
     assert alone.geocode(typed).address_id == lib["address_id"].iloc[5] and len(calls) == 1
     calls.clear()  # the library's own text: its verbatim index answers without normalizing
     assert alone.geocode(text).address_id == lib["address_id"].iloc[5] and not calls
+    # a batch through both: each text normalized once too, and answered as one call each
+    texts = [f" {t}" for t in lib["full_text"].iloc[:40]] + ["南京栖霞尧佳路12号", "", "月球路1号"]
+    calls.clear()
+    many = both.geocode_many(texts)
+    assert len(calls) == len(texts)
+    assert many == [both.geocode(t) for t in texts]
 
 
 def test_a_match_kept_under_the_part_read_is_the_match_of_every_text_it_answers(gaz):
