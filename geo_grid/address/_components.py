@@ -98,12 +98,29 @@ class ComponentIndex:
         #: the last key looked up and its rows: the geocoder asks ``key in index`` and then
         #: ``index[key]`` (one tuple, so a thread never reads one key's rows for another's)
         self._last: tuple[tuple | None, Any] = (None, None)
+        self._plan_steps()
+
+    def _plan_steps(self) -> None:
+        """Per kind, each part's numbers and radix in chain order, and the levels by depth:
+        what a lookup reads, one dict lookup per kind instead of three per part."""
+        self._steps = {
+            kind: (
+                tuple((self._numbers[c], self._radix[c]) for c in cols),
+                (None, *(self._levels[(kind, d)] for d in range(1, len(cols) + 1))),
+            )
+            for kind, cols in self._chains.items()
+        }
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the memo of long row lists."""
+        """Pickled without the memo of long row lists and the steps (rebuilt on load)."""
         state = self.__dict__.copy()
         state["_memo"], state["_memo_rows"], state["_last"] = {}, 0, (None, None)
+        state.pop("_steps", None)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._plan_steps()
 
     def get(self, key: tuple, default: Any = None) -> list[int] | Any:
         """The rows holding ``key`` (library order), else ``default``."""
@@ -119,16 +136,17 @@ class ComponentIndex:
         found = self._memo.get(key)
         if found is not None:
             return found
-        cols = self._chains.get(key[0])
-        if cols is None or not 1 < len(key) <= len(cols) + 1:
+        steps = self._steps.get(key[0])
+        if steps is None or not 1 < len(key) <= len(steps[0]) + 1:
             return None
+        parts, levels = steps
         code = 0
-        for col, value in zip(cols, key[1:], strict=False):
-            number = self._numbers[col].get(value)
+        for (numbers, radix), value in zip(parts, key[1:], strict=False):
+            number = numbers.get(value)
             if number is None:
                 return None
-            code = code * self._radix[col] + number
-        level = self._levels[(key[0], len(key) - 1)]
+            code = code * radix + number
+        level = levels[len(key) - 1]
         at = level.find(code)
         if at < 0:
             return None
@@ -178,7 +196,11 @@ class _Level:
         mixed = mixed[order]
         first = np.flatnonzero(np.r_[True, mixed[1:] != mixed[:-1]]) if len(order) else order
         self.starts = array("q", np.append(first, len(order)).astype(np.int64).tobytes())
-        self.rows = held[order].astype(np.int32 if len(key) < 2**31 else np.int64)
+        # an array, not numpy: a lookup slices one run of rows into a list (~0.3 µs less)
+        wide = len(key) >= 2**31
+        self.rows = array(
+            "q" if wide else "i", held[order].astype(np.int64 if wide else np.int32).tobytes()
+        )
         distinct = mixed[first]
         bits = max(len(distinct).bit_length() - 2, 1)
         self.shift = 64 - bits

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
+from geo_grid.address._admin_memo import AdminMemo
 from geo_grid.address.gazetteer import AdminMatch, Gazetteer
 from geo_grid.address.geocode import Geocoder, GeocodeResult, ReverseResult
 from geo_grid.address.normalize import normalize
@@ -70,7 +71,9 @@ class GeocoderSet:
         self._lock = threading.Lock()
         self.gazetteer = gazetteer
         self._locate = locate
-        self._match = lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+        # a text's admin prefix, kept by text and by the part read (a query's door numbers and
+        # misspelled road are past it)
+        self._match = AdminMemo(gazetteer) if gazetteer is not None else None
 
     @property
     def codes(self) -> list[str]:
@@ -158,12 +161,18 @@ class GeocoderSet:
             return self.geocoder(candidates[0]).geocode_many(texts)
         if not candidates:
             return [self.geocode(t, ()) for t in texts]
-        routes = [self._agreeing(normalize(t), candidates) for t in texts]
+        # each text normalized once, to route it and for every district asked (each
+        # district's geocoder normalized it again before: the batch cost more than one call
+        # each, which hands the text down normalized)
+        norms = [normalize(t) for t in texts]
+        routes = [self._agreeing(n, candidates) for n in norms]
         answers: dict[str, dict[int, GeocodeResult]] = {}
         for code in candidates:
             rows = [i for i, r in enumerate(routes) if code in r]
             if rows:
-                found = self.geocoder(code).geocode_many([texts[i] for i in rows])
+                found = self.geocoder(code).geocode_many(
+                    [texts[i] for i in rows], normalized=[norms[i] for i in rows]
+                )
                 answers[code] = dict(zip(rows, found, strict=True))
         return [_best([answers[c][i] for c in r]) for i, r in enumerate(routes)]
 

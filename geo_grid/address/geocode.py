@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from geo_grid.address._admin_memo import AdminMemo
 from geo_grid.address._components import CodedColumn, ComponentIndex
 from geo_grid.address._names import NamePool
 from geo_grid.address._scan import NameScan
@@ -600,15 +601,21 @@ class Geocoder:
             normalized=norm,
         )
 
-    def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
-        """Geocode many addresses; repeated strings are computed once."""
+    def geocode_many(
+        self, texts: Iterable[str], normalized: Iterable[str] | None = None
+    ) -> list[GeocodeResult]:
+        """Geocode many addresses; repeated strings are computed once. ``normalized`` gives
+        each text's ``normalize(text)`` when the caller has them (as :meth:`geocode`'s: a set
+        of districts' geocoders normalized each text to route it)."""
         memo: dict[str, GeocodeResult] = {}
         out = []
+        norms = iter(normalized) if normalized is not None else None
         for text in texts:
+            norm = next(norms) if norms is not None else None
             key = text if isinstance(text, str) else ""
             res = memo.get(key)
             if res is None:
-                res = self.geocode(key)
+                res = self.geocode(key, normalized=norm)
                 memo[key] = res
             out.append(res)
         return out
@@ -876,7 +883,7 @@ class Geocoder:
             return []
         head = head_match.group(0)
         kinds = ("road",) if head.endswith(_ROAD_SUFFIX) else ("xq", "v", "road")
-        admin = set().union(*claim.values()) if claim else set()
+        admin = frozenset().union(*claim.values()) if claim else frozenset()
         heard = sound(head)
         best: dict[tuple[str, str], float] = {}
         near = {kind: self._names_near(kind, admin) if admin else None for kind in kinds}
@@ -895,9 +902,13 @@ class Geocoder:
         if wide:
             pools.update(self._pool.reachable(head, wide, cutoff))
         for kind in kinds:
-            for name, score, _ in process.extract(
-                head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff
-            ):
+            # most pools the bound leaves are empty (a homophone's cutoff reaches few names)
+            found = (
+                process.extract(head, pools[kind], scorer=fuzz.ratio, limit=10, score_cutoff=cutoff)
+                if pools[kind]
+                else ()
+            )
+            for name, score, _ in found:
                 best[(kind, name)] = max(best.get((kind, name), 0.0), score / 100.0)
             for name in sounded[kind]:
                 best[(kind, name)] = max(best.get((kind, name), 0.0), _SOUND_SIM)
@@ -927,11 +938,12 @@ class Geocoder:
         members = near[2] if near else self._pool.position[kind]
         return [name for name in self._by_sound[kind].get(heard, ()) if name in members]
 
-    def _names_near(self, kind: str, admin: set[str]) -> tuple[list[str], np.ndarray, set] | None:
+    def _names_near(self, kind: str, admin: frozenset[str]) -> tuple[list[str], bytes, set] | None:
         """The names of ``kind`` in any of the claimed admin areas (longest first), as a mask
-        over the kind's pool and as a set; None when the areas hold none. Memoized:
+        over the kind's pool (``bytes`` of 0 and 1: reading one is a plain index, where a numpy
+        bool was a scalar made per name) and as a set; None when the areas hold none. Memoized:
         a batch names the same few streets and communities again and again."""
-        key = (kind, frozenset(admin))
+        key = (kind, admin)
         found = self._near.get(key, False)
         if found is False:
             at = self._positions_near(kind, admin)
@@ -940,7 +952,7 @@ class Geocoder:
                 names = [pool[i] for i in at]
                 mask = np.zeros(len(pool), dtype=bool)
                 mask[at] = True
-                found = (names, mask, set(names))
+                found = (names, mask.tobytes(), set(names))
             else:
                 found = None
             if len(self._near) >= 4096:
@@ -948,7 +960,7 @@ class Geocoder:
             self._near[key] = found
         return found
 
-    def _positions_near(self, kind: str, admin: set[str]) -> list[int]:
+    def _positions_near(self, kind: str, admin: frozenset[str]) -> list[int]:
         """The positions in the kind's pool (longest name first: the pool's order) of the
         names in any of the areas: sorted integers, not names by a key (a fifth of a fuzzy
         batch's areas are new to the memo of :meth:`_names_near`)."""
@@ -1024,7 +1036,7 @@ class Geocoder:
         """The :class:`Candidate` of one entry of :meth:`_candidates`."""
         conf, code, i, members = scored
         if i is not None:
-            lon, lat = float(self._lon[i]), float(self._lat[i])
+            lon, lat = self._lon.item(i), self._lat.item(i)  # float64 arrays: Python floats
             if members is not None:  # an area lying in this grid with one address
                 lon, lat = self._mean_point(members)
             return _candidate(conf, code, lon, lat, int(self._ids[i]), str(self._full[i]))
@@ -1123,9 +1135,10 @@ def _memoized_match(gazetteer: Gazetteer | None) -> Callable[[str], AdminMatch] 
     """``gazetteer.match`` memoized: the admin prefix of a query depends on its text up to the
     numbers (and a few characters of look-ahead, whose digits :meth:`Gazetteer.match_key` writes
     as 0), so a batch pays it once per road or 小区 (the digits' values made nearly every noisy
-    query a new key: ~70-100 µs each on a city's queries).
-    Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
-    return functools.lru_cache(maxsize=65536)(gazetteer.match) if gazetteer is not None else None
+    query a new key: ~70-100 µs each on a city's queries); and a match is kept under the part of
+    the text it read (:class:`AdminMemo`), so a misspelled road after a known prefix does not
+    pay it again. Invalidated with the geocoder (a new gazetteer builds a new geocoder)."""
+    return AdminMemo(gazetteer) if gazetteer is not None else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -297,3 +297,36 @@ def test_several_districts_normalize_a_text_once(gaz, monkeypatch):
     assert alone.geocode(typed).address_id == lib["address_id"].iloc[5] and len(calls) == 1
     calls.clear()  # the library's own text: its verbatim index answers without normalizing
     assert alone.geocode(text).address_id == lib["address_id"].iloc[5] and not calls
+    # a batch through both: each text normalized once too, and answered as one call each
+    texts = [f" {t}" for t in lib["full_text"].iloc[:40]] + ["南京栖霞尧佳路12号", "", "月球路1号"]
+    calls.clear()
+    many = both.geocode_many(texts)
+    assert len(calls) == len(texts)
+    assert many == [both.geocode(t) for t in texts]
+
+
+def test_a_match_kept_under_the_part_read_is_the_match_of_every_text_it_answers(gaz):
+    """:class:`AdminMemo` answers a text from a match of another that starts alike only where
+    each read past that start comes out the same: prefixes in full and short (a short form
+    followed by a road, by a longer name, by a digit), then tails that a match reads (road
+    suffixes, development zones, a village and its group, names holding digits) or does not."""
+    import random
+
+    from geo_grid.address._admin_memo import AdminMemo
+
+    heads = ["", "江苏省", "江苏", "南京市", "南京", "栖霞区", "栖霞", "尧化街道", "尧化", "朝阳",
+             "北京", "北京市朝阳区", "建外街道", "广宁", "浙江温州乐清", "乐清市白石街道", "天津市河东区",
+             "河北张北县", "二号桥街道", "石埠桥村", "仙林", "新安", "湖南湘乡市湖南省湘乡市"]  # fmt: skip
+    tails = ["", "大道", "路", "街", "街道", "伯街", "四路", "西路", "中路", "东开发区", "工业区", "园区",
+             "3组", "12号", "0号", "社区", "市", "区", "村", "香局华府", "湘菊华府", "尧佳路", "学衡路",
+             "1", "号楼", "大街", "巷", "道路"]  # fmt: skip
+    rng = random.Random(16)
+    texts = []
+    for _ in range(6000):
+        parts = [rng.choice(heads) for _ in range(rng.randint(1, 3))]
+        parts += [rng.choice(tails) for _ in range(rng.randint(0, 3))]
+        texts.append("".join(parts))
+    memo = AdminMemo(gaz)
+    for text in texts:
+        assert memo(text) == gaz.match(text), text
+    assert memo.kept_by_prefix > 1000

@@ -375,6 +375,44 @@ def test_name_pool_answers_threads_and_its_pickle_alike():
     assert [copy_.reachable(q, {"road": None}, 55) for q in queries] == alone
 
 
+def test_name_pool_counts_the_rarest_characters_names_as_the_whole_pool(monkeypatch):
+    """The names found from the postings of the query's rarest characters (counted one by
+    one) are the names the count over the whole pool finds, at every cutoff the geocoder asks
+    (55, a homophone's 87) and between; a query whose characters no name holds finds none."""
+    from collections import Counter
+
+    import numpy as np
+
+    from geo_grid.address import _names
+    from geo_grid.address._names import NamePool
+
+    rng = np.random.default_rng(9)
+    common, rare = list("路街园苑村大华"), [chr(0x4E00 + i) for i in range(300)]
+    names = {
+        "".join(rng.choice(rare, int(rng.integers(1, 5)))) + str(rng.choice(common))
+        for _ in range(3000)
+    }
+    names = sorted(names, key=lambda s: (-len(s), s))
+    pool = NamePool({"road": names[:2000], "xq": names[2000:]})
+    keep = pool.mask("road", names[:2000:3])
+    asked = {"road": keep, "xq": None}
+    few = 0
+    for _ in range(600):
+        q = "".join(rng.choice(rare + common + ["月"], int(rng.integers(1, 7))))
+        cutoff = float(rng.choice([55.0, 70.0, 86.999999]))
+        fast = pool.reachable(q, asked, cutoff)
+        with monkeypatch.context() as m:
+            m.setattr(_names, "_FEW_SEEDS", -1)  # every query counted over the whole pool
+            whole = pool.reachable(q, asked, cutoff)
+        assert fast == whole, (q, cutoff)
+        assert pool.reachable(q, {"road": keep.tobytes(), "xq": None}, cutoff) == fast  # bytes
+        least, _ = pool._plan(cutoff, len(q))
+        chars = list(Counter(q).items())
+        few += least is not None and pool._seeds(chars, len(q) - least + 1) is not None
+    assert few > 100
+    assert pool.reachable("月球", asked, 55.0) == {"road": [], "xq": []}
+
+
 def test_name_scan_finds_what_the_alternation_of_the_names_finds():
     """:class:`NameScan` gives the match of ``re`` over the names longest first: the leftmost
     name, the longest there, on random texts of the names' characters (names inside names,
