@@ -407,3 +407,29 @@ def test_the_first_reports_after_a_publish_read_the_roster_once(store, inside, m
     assert any(people for (layer, _), people in found[0].items())  # the on-duty roster itself
     placement.warm_roster()  # current already: the warm-up reads nothing more
     assert len(reads) == 1
+
+
+def test_a_report_whose_held_connection_died_is_stored_on_a_new_one(store, inside, monkeypatch):
+    """The intake writer pings its held connection only after a second without a commit (the
+    ping's three round trips were a quarter of a batch's time under load). A connection that dies
+    within that second fails the batch on its first statement: the lone report is stored on a
+    new connection, and the caller never sees the outage."""
+    from geo_grid.db import repos
+
+    real = repos.cases.open_intake_batch
+    killed: list[int] = []
+
+    def dies_once(session, *args, **kwargs):
+        if not killed:  # the backend ends under the writer's feet, as in a PostgreSQL restart
+            killed.append(session.execute(text("SELECT pg_backend_pid()")).scalar())
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return real(session, *args, **kwargs)
+
+    _, x, y = inside[2]
+    cases.intake(_report(x, y))  # the writer's connection has just committed: no ping next
+    monkeypatch.setattr(repos.cases, "open_intake_batch", dies_once)
+    case = cases.intake(_report(x, y, description="连接断开后重试"))
+    assert killed and case["status"] == "dispatched"
+    with session_scope() as s:
+        stored = s.execute(text('SELECT description FROM "case" WHERE id = :i'), {"i": case["id"]})
+        assert stored.scalar() == "连接断开后重试"

@@ -2,7 +2,7 @@
 whatever arrived during the last commit), and the one-ORM-transaction-per-report baseline.
 
 The writer threads and their queue live here and only here; each thread writes through its own
-held connection (:func:`geo_grid.db.session.held_session`, pinged before each batch).
+held connection (:func:`geo_grid.db.session.held_session`, pinged after a second without a commit).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from geo_grid.cases.rules import (
 )
 from geo_grid.db import repos
 from geo_grid.db.session import held_session, session_scope
-from geo_grid.errors import Conflict
+from geo_grid.errors import Conflict, DatabaseUnavailable
 from geo_grid.labels import CASE_SEVERITY, label
 from geo_grid.services.cases._common import Job, event_row
 from geo_grid.services.cases.placement import place_points
@@ -92,12 +92,19 @@ def _write_loop(jobs: queue.SimpleQueue) -> None:
             _write_batch(batch)
 
 
-def _write_batch(batch: list[Job]) -> None:
-    """Store a batch and answer each waiting request (futures already marked running)."""
+def _write_batch(batch: list[Job], retry: bool = True) -> None:
+    """Store a batch and answer each waiting request (futures already marked running).
+
+    A batch that fails is stored again report by report, so that one bad report fails alone; a
+    report that fails alone because the database went away is tried once more, on the new
+    connection :func:`held_session` then opens (a held connection is not pinged while busy)."""
     try:
         outcomes = _store_batch(batch)
     except Exception as exc:  # noqa: BLE001 (handed to the waiting requests)
         if len(batch) == 1:
+            if retry and isinstance(exc, DatabaseUnavailable):
+                _write_batch(batch, retry=False)  # on a new connection: the held one died
+                return
             batch[0].future.set_exception(exc)
             return
         for job in batch:  # one bad report must not fail the others: store each alone
