@@ -130,9 +130,14 @@ def overlap_defects(
     iw = widths(inter_m)
     keep = measure.keep(ia, iw)
     pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
+    # codes and measures as Python lists, not a numpy row or scalar per defect: 5.1 -> 2.1 ms
+    # for the 1,583 overlaps of 10,000 grids with 10 % perturbed
+    first, second = codes[pairs[:, 0]].tolist(), codes[pairs[:, 1]].tolist()
     defects = [
-        defect("overlap", [codes[i], codes[j]], a, w, piece)
-        for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
+        defect("overlap", [a, b], area, width, piece)
+        for a, b, piece, area, width in zip(
+            first, second, inter, ia.tolist(), iw.tolist(), strict=True
+        )
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
     return defects, pairs
