@@ -44,7 +44,7 @@ def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """
     src = np.flatnonzero(layer.flagged)
     n = len(layer.geoms)
-    qi, qj = layer.tree.query(_trimmed(edges[src]), predicate="intersects")
+    qi, qj = _meeting(layer, src, _trimmed(edges[src]))
     met = np.unique(_pair_keys(src[qi], qj, n))
     a, b = met // n, met % n
     apart = a != b
@@ -83,6 +83,20 @@ def _trimmed(edges: NDArray) -> NDArray:
     return out
 
 
+def _meeting(layer: Layer, src: NDArray, lines: NDArray) -> tuple[NDArray, NDArray]:
+    """``(k, grid)`` pairs where ``lines[k]`` (edges of grid ``src[k]``) meets another grid: the
+    tree by envelope, each grid's own edges left out, then the prepared lines' ``intersects``.
+    The tree's own predicate query also tested each grid's edges against the grid itself (2,016
+    of the 10,347 envelope pairs on 10,000 grids with 10 % perturbed): 18.5 -> 16.7 ms CPU with
+    the trimming, the same pairs."""
+    qi, qj = layer.tree.query(lines)
+    other = src[qi] != qj
+    qi, qj = qi[other], qj[other]
+    shapely.prepare(lines)
+    hit = shapely.intersects(lines[qi], layer.geoms[qj])
+    return qi[hit], qj[hit]
+
+
 def _pair_keys(a: NDArray, b: NDArray, n: int) -> NDArray:
     """One int64 per unordered pair: ``min·n + max``."""
     return np.minimum(a, b).astype(np.int64) * n + np.maximum(a, b)
@@ -110,10 +124,24 @@ def _same_side(seg: Segments, n: int) -> NDArray:
 
 
 def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
-    """Pair keys where a flagged grid holds another wholly inside, edges apart."""
-    qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
+    """Pair keys where a flagged grid holds another wholly inside, edges apart.
+
+    Envelope pairs first, ``contains_properly`` only where the other grid's envelope lies
+    strictly inside the flagged one's (as it does for a grid in its interior): the tree's
+    predicate query prepared every flagged grid for a handful of nested pairs (2.4 -> 1.8 ms
+    CPU on 10,000 grids with 10 % perturbed, the same pairs)."""
+    qi, qj = layer.tree.query(layer.geoms[src])
     a, b = src[qi], qj
-    return _pair_keys(a[a != b], b[a != b], n)
+    box = shapely.bounds(layer.geoms)
+    outer, inner = box[a], box[b]
+    inside = (
+        (a != b)
+        & (inner[:, :2] > outer[:, :2]).all(axis=1)
+        & (inner[:, 2:] < outer[:, 2:]).all(axis=1)
+    )
+    a, b = a[inside], b[inside]
+    held = shapely.contains_properly(layer.geoms[a], layer.geoms[b])
+    return _pair_keys(a[held], b[held], n)
 
 
 def overlap_defects(
