@@ -69,18 +69,30 @@ def _trimmed(edges: NDArray) -> NDArray:
     so without its ends, unless it enters within ~1e-7 m of its end (an overlap below every
     noise floor). On 10,000 grids with 10 % perturbed: 5,406 contacts -> 3,488, the same 1,745
     pairs kept, query and ``touches`` 39 -> 29 ms for 4 ms of trimming."""
-    parts, grid = shapely.get_parts(edges, return_index=True)
-    xy, part = shapely.get_coordinates(parts, return_index=True)
-    same = part[1:] == part[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
+    a, b, owner = _segments_of(edges)
     step = (b - a) * _TRIM
-    owner = grid[part[:-1][same]]  # grids in order: get_parts keeps the input's order
     out = np.full(len(edges), shapely.LineString(), dtype=object)
     if len(owner) == 0:
         return out
     fresh = np.r_[True, owner[1:] != owner[:-1]]
     out[owner[fresh]] = multilines(a + step, b - step, fresh)
     return out
+
+
+def _segments_of(lines: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """Start, end and line index of every segment of ``lines``, line by line, in order.
+
+    The open segments are two-point parts (:func:`geo_grid.coverage.edges.multilines`): their
+    coordinates pair up as they come, with no copy of each part (2.0 against 3.8 ms for the
+    trimming on 10,000 grids with 10 % perturbed); lines of longer parts (GEOS's edges) are
+    taken apart."""
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    if (shapely.get_num_coordinates(lines) == 2 * shapely.get_num_geometries(lines)).all():
+        return xy[0::2], xy[1::2], line[0::2]
+    parts, line = shapely.get_parts(lines, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    same = part[1:] == part[:-1]
+    return xy[:-1][same], xy[1:][same], line[part[:-1][same]]  # get_parts keeps the order
 
 
 def _meeting(layer: Layer, src: NDArray, lines: NDArray) -> tuple[NDArray, NDArray]:
