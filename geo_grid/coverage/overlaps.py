@@ -44,7 +44,7 @@ def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """
     src = np.flatnonzero(layer.flagged)
     n = len(layer.geoms)
-    qi, qj = layer.tree.query(_trimmed(edges[src]), predicate="intersects")
+    qi, qj = _meeting(layer, src, _trimmed(edges[src]))
     met = np.unique(_pair_keys(src[qi], qj, n))
     a, b = met // n, met % n
     apart = a != b
@@ -69,18 +69,44 @@ def _trimmed(edges: NDArray) -> NDArray:
     so without its ends, unless it enters within ~1e-7 m of its end (an overlap below every
     noise floor). On 10,000 grids with 10 % perturbed: 5,406 contacts -> 3,488, the same 1,745
     pairs kept, query and ``touches`` 39 -> 29 ms for 4 ms of trimming."""
-    parts, grid = shapely.get_parts(edges, return_index=True)
-    xy, part = shapely.get_coordinates(parts, return_index=True)
-    same = part[1:] == part[:-1]
-    a, b = xy[:-1][same], xy[1:][same]
+    a, b, owner = _segments_of(edges)
     step = (b - a) * _TRIM
-    owner = grid[part[:-1][same]]  # grids in order: get_parts keeps the input's order
     out = np.full(len(edges), shapely.LineString(), dtype=object)
     if len(owner) == 0:
         return out
     fresh = np.r_[True, owner[1:] != owner[:-1]]
     out[owner[fresh]] = multilines(a + step, b - step, fresh)
     return out
+
+
+def _segments_of(lines: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """Start, end and line index of every segment of ``lines``, line by line, in order.
+
+    The open segments are two-point parts (:func:`geo_grid.coverage.edges.multilines`): their
+    coordinates pair up as they come, with no copy of each part (2.0 against 3.8 ms for the
+    trimming on 10,000 grids with 10 % perturbed); lines of longer parts (GEOS's edges) are
+    taken apart."""
+    xy, line = shapely.get_coordinates(lines, return_index=True)
+    if (shapely.get_num_coordinates(lines) == 2 * shapely.get_num_geometries(lines)).all():
+        return xy[0::2], xy[1::2], line[0::2]
+    parts, line = shapely.get_parts(lines, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    same = part[1:] == part[:-1]
+    return xy[:-1][same], xy[1:][same], line[part[:-1][same]]  # get_parts keeps the order
+
+
+def _meeting(layer: Layer, src: NDArray, lines: NDArray) -> tuple[NDArray, NDArray]:
+    """``(k, grid)`` pairs where ``lines[k]`` (edges of grid ``src[k]``) meets another grid: the
+    tree by envelope, each grid's own edges left out, then the prepared lines' ``intersects``.
+    The tree's own predicate query also tested each grid's edges against the grid itself (2,016
+    of the 10,347 envelope pairs on 10,000 grids with 10 % perturbed): 18.5 -> 16.7 ms CPU with
+    the trimming, the same pairs."""
+    qi, qj = layer.tree.query(lines)
+    other = src[qi] != qj
+    qi, qj = qi[other], qj[other]
+    shapely.prepare(lines)
+    hit = shapely.intersects(lines[qi], layer.geoms[qj])
+    return qi[hit], qj[hit]
 
 
 def _pair_keys(a: NDArray, b: NDArray, n: int) -> NDArray:
@@ -110,10 +136,24 @@ def _same_side(seg: Segments, n: int) -> NDArray:
 
 
 def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
-    """Pair keys where a flagged grid holds another wholly inside, edges apart."""
-    qi, qj = layer.tree.query(layer.geoms[src], predicate="contains_properly")
+    """Pair keys where a flagged grid holds another wholly inside, edges apart.
+
+    Envelope pairs first, ``contains_properly`` only where the other grid's envelope lies
+    strictly inside the flagged one's (as it does for a grid in its interior): the tree's
+    predicate query prepared every flagged grid for a handful of nested pairs (2.4 -> 1.8 ms
+    CPU on 10,000 grids with 10 % perturbed, the same pairs)."""
+    qi, qj = layer.tree.query(layer.geoms[src])
     a, b = src[qi], qj
-    return _pair_keys(a[a != b], b[a != b], n)
+    box = shapely.bounds(layer.geoms)
+    outer, inner = box[a], box[b]
+    inside = (
+        (a != b)
+        & (inner[:, :2] > outer[:, :2]).all(axis=1)
+        & (inner[:, 2:] < outer[:, 2:]).all(axis=1)
+    )
+    a, b = a[inside], b[inside]
+    held = shapely.contains_properly(layer.geoms[a], layer.geoms[b])
+    return _pair_keys(a[held], b[held], n)
 
 
 def overlap_defects(
@@ -130,9 +170,14 @@ def overlap_defects(
     iw = widths(inter_m)
     keep = measure.keep(ia, iw)
     pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
+    # codes and measures as Python lists, not a numpy row or scalar per defect: 5.1 -> 2.1 ms
+    # for the 1,583 overlaps of 10,000 grids with 10 % perturbed
+    first, second = codes[pairs[:, 0]].tolist(), codes[pairs[:, 1]].tolist()
     defects = [
-        defect("overlap", [codes[i], codes[j]], a, w, piece)
-        for (i, j), piece, a, w in zip(pairs, inter, ia, iw, strict=True)
+        defect("overlap", [a, b], area, width, piece)
+        for a, b, piece, area, width in zip(
+            first, second, inter, ia.tolist(), iw.tolist(), strict=True
+        )
     ]
     defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
     return defects, pairs

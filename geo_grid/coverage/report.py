@@ -134,23 +134,42 @@ def defect_frame(defects: list[dict], src_crs, parents: Parents | None, names) -
             {c: pd.Series(dtype=object) for c in (*DEFECT_COLUMNS[:-1], "crs")},
             geometry=gpd.GeoSeries([], crs=STORAGE_EPSG),
         ).astype({"area_m2": "float64", "width_m": "float64"})[[*DEFECT_COLUMNS, "crs"]]
-    columns = {c: [d[c] for d in defects] for c in DEFECT_COLUMNS}
-    geoms = np.empty(len(defects), dtype=object)
-    geoms[:] = columns.pop("geometry")
-    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in columns.items()})
-    frame = frame.astype({"area_m2": "float64", "width_m": "float64"})
+    frame, geoms = _columns(defects)
     if parents is not None:
         _locate_parents(frame, geoms, parents)
     measured = frame["kind"].isin(_MEASURED).to_numpy() & ~shapely.is_missing(geoms)
     crs = np.full(len(frame), None, dtype=object)
     crs[measured] = names(geoms[measured])
     order = _report_order(frame)
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame["crs"] = pd.Series(crs[order], dtype=object)
-    geoms = geoms[order]
-    geometry = gpd.GeoSeries(geoms, crs=src_crs).to_crs(STORAGE_EPSG)
-    out = gpd.GeoDataFrame(frame, geometry=geometry.values)
-    return out[[*DEFECT_COLUMNS, "crs"]]
+    # one frame in report order, column by column: sorting a frame with iloc, adding the crs
+    # column and reordering the columns cost ~2 ms more of pandas (2,424 defects of 10,000
+    # grids with 10 % perturbed: the report 7.5 -> 5.6 ms CPU)
+    data = {c: pd.Series(frame[c].array.take(order), dtype=frame[c].dtype) for c in frame}
+    data["geometry"] = gpd.GeoSeries(geoms[order], crs=src_crs).to_crs(STORAGE_EPSG).values
+    data["crs"] = pd.Series(crs[order], dtype=object)
+    return gpd.GeoDataFrame(data, geometry="geometry")
+
+
+def _columns(defects: list[dict]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The defects' columns but the geometry, as a frame (objects kept objects: pandas would
+    read strings as its string dtype and None as NaN), and their geometries."""
+    frame = pd.DataFrame(
+        {
+            "kind": _objects([d["kind"] for d in defects]),
+            "ids": _objects([d["ids"] for d in defects]),
+            "area_m2": np.asarray([d["area_m2"] for d in defects], dtype=np.float64),
+            "width_m": np.asarray([d["width_m"] for d in defects], dtype=np.float64),
+            "parent": _objects([d["parent"] for d in defects]),
+        }
+    )
+    return frame, _objects([d["geometry"] for d in defects]).to_numpy()
+
+
+def _objects(values: list) -> pd.Series:
+    """``values`` as they are in an object column (a list stays one cell)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return pd.Series(out, dtype=object)
 
 
 def _report_order(frame: pd.DataFrame) -> np.ndarray:

@@ -145,14 +145,27 @@ def _status(geoms: NDArray, seg: Segments, tree: shapely.STRtree) -> tuple[NDArr
     suspect[seg.owner[bad]] = True
     heads = _run_heads(seg, open_, contact)
     heads = heads[~suspect[seg.owner[heads]]]  # a suspect already needs no point test
-    mid = shapely.points((seg.xy[seg.ia[heads]] + seg.xy[seg.ib[heads]]) / 2)
-    pi, gj = tree.query(mid, predicate="intersects")
-    own = seg.owner[heads[pi]]
-    suspect[own[gj != own]] = True
+    suspect[_inside_others(seg, heads, geoms, tree)] = True
     twin = seg.same_side()
     decided = ~odd  # every segment matched or drawn the same way by another grid
     decided[seg.owner[~matched & ~twin]] = False
     return (suspect & ~decided) | odd, np.flatnonzero(twin & decided[seg.owner])
+
+
+def _inside_others(seg: Segments, heads: NDArray, geoms: NDArray, tree: shapely.STRtree) -> NDArray:
+    """Owners of the segments ``heads`` whose middle lies in or on another grid.
+
+    The tree by envelope, each point's own grid left out (it always meets its envelope: 6,257
+    of the 13,701 envelope pairs on 10,000 grids with 10 % perturbed), then the prepared
+    points' ``intersects``: 7.7 -> 6.9 ms CPU against the tree's predicate query, which tested
+    every point against its own grid too."""
+    mid = shapely.points((seg.xy[seg.ia[heads]] + seg.xy[seg.ib[heads]]) / 2)
+    pi, gj = tree.query(mid)
+    own = seg.owner[heads[pi]]
+    other = gj != own
+    pi, gj, own = pi[other], gj[other], own[other]
+    shapely.prepare(mid)
+    return own[shapely.intersects(mid[pi], geoms[gj])]
 
 
 def _odd_rings(seg: Segments) -> NDArray:
@@ -182,7 +195,11 @@ def _contacts(seg: Segments, open_: NDArray) -> tuple[NDArray, NDArray]:
     a neighbour's edge, ``(a + b) / 2``, lies up to half a unit off that edge, and the test
     point of a run so close to another grid's boundary cannot say on which side it lies. A pair
     too close to call is taken as meeting badly, which only makes a grid a suspect, for GEOS
-    to decide."""
+    to decide.
+
+    Each test runs only on the pairs it decides (sharing no end point: crossing; one: running
+    along; two: a segment drawn twice, bad as it is): on 10,000 grids with 10 % perturbed,
+    12,982 pairs of which 5,342 share no end point and 6,591 one."""
     lines = seg.lines(open_)
     near = _NEAR_ULPS * np.finfo(float).eps * float(np.abs(seg.xy).max(initial=0.0))
     i, j = shapely.STRtree(lines).query(lines)
@@ -192,22 +209,31 @@ def _contacts(seg: Segments, open_: NDArray) -> tuple[NDArray, NDArray]:
     s0, s1, t0, t1 = xy[seg.ia[s]], xy[seg.ib[s]], xy[seg.ia[t]], xy[seg.ib[t]]
     eq = [(p == q).all(axis=1) for p in (s0, s1) for q in (t0, t1)]  # s0t0, s0t1, s1t0, s1t1
     shared = np.sum(eq, axis=0)
-    one = shared == 1
-    at_s0 = eq[0] | eq[1]
-    at_t0 = eq[0] | eq[2]
-    vertex = np.where(at_s0, s0.T, s1.T).T
-    d1 = np.where(at_s0, s1.T, s0.T).T - vertex
-    d2 = np.where(at_t0, t1.T, t0.T).T - vertex
+    meets_badly = shared >= 2
+    apart = np.flatnonzero(shared == 0)
+    meets_badly[apart] = _cross_or_doubt(s0[apart], s1[apart], t0[apart], t1[apart], near)
+    one = np.flatnonzero(shared == 1)
+    at_s0, at_t0 = (eq[0] | eq[1])[one], (eq[0] | eq[2])[one]
+    vertex = np.where(at_s0[:, None], s0[one], s1[one])
+    d1 = np.where(at_s0[:, None], s1[one], s0[one]) - vertex
+    d2 = np.where(at_t0[:, None], t1[one], t0[one]) - vertex
     along = _close(_cross(d1, d2), d1, d2, near) & ((d1 * d2).sum(axis=1) > 0)
+    meets_badly[one] = along
+    ok = one[~along]
+    ends_s = np.where(at_s0[~along], seg.ia[s[ok]], seg.ib[s[ok]])
+    ends_t = np.where(at_t0[~along], seg.ia[t[ok]], seg.ib[t[ok]])
+    return np.r_[s[meets_badly], t[meets_badly]], np.r_[ends_s, ends_t]
+
+
+def _cross_or_doubt(s0: NDArray, s1: NDArray, t0: NDArray, t1: NDArray, near: float) -> NDArray:
+    """Whether segments ``s0-s1`` and ``t0-t1`` sharing no end point cross, or may touch: an
+    orientation of one's end to the other's line too small to trust."""
     o = [_cross(s1 - s0, p - s0) for p in (t0, t1)] + [_cross(t1 - t0, p - t0) for p in (s0, s1)]
-    doubt = np.zeros(len(s), dtype=bool)
+    doubt = np.zeros(len(s0), dtype=bool)
     for k, (p, q) in enumerate(((s0, s1), (s0, s1), (t0, t1), (t0, t1))):
         doubt |= _close(o[k], q - p, (t0, t1, s0, s1)[k] - p, near)
     cross = (np.sign(o[0]) != np.sign(o[1])) & (np.sign(o[2]) != np.sign(o[3]))
-    meets_badly = np.where(shared == 0, doubt | cross, ~one | along)
-    ends = np.where(at_s0, seg.ia[s], seg.ib[s]), np.where(at_t0, seg.ia[t], seg.ib[t])
-    ok = one & ~along
-    return np.r_[s[meets_badly], t[meets_badly]], np.r_[ends[0][ok], ends[1][ok]]
+    return doubt | cross
 
 
 def _cross(d1: NDArray, d2: NDArray) -> NDArray:
