@@ -166,7 +166,8 @@ def children(pid: int) -> list[int]:
 
 
 def cpu_seconds(root: int | None) -> float:
-    """CPU seconds (user + system) of a process and its descendants, from /proc (0 elsewhere)."""
+    """CPU seconds (user + system) of a process and its descendants, living or ended (reaped
+    children count in their parent), from /proc (0 elsewhere)."""
     if root is None or not Path("/proc").is_dir():
         return 0.0
     tick = os.sysconf("SC_CLK_TCK")
@@ -178,7 +179,9 @@ def cpu_seconds(root: int | None) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # exited meanwhile
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        # its own time and that of its children already reaped: a backend that ended during the
+        # measurement (the baseline's connections past the pool) stays counted, in its parent
+        stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
