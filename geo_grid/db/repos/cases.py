@@ -181,15 +181,6 @@ def _values(cur, template: str, rows: Iterable[Sequence[Any]]) -> psql.SQL:
     return psql.SQL(rendered.decode(_PY_ENCODINGS[cur.connection.encoding]))
 
 
-#: The cases in a lon/lat box, found by the GiST index alone. A 50 m box holds a handful of
-#: cases; left to itself the planner ANDs the box with ``case_category_received`` too, a bitmap
-#: of every case of the category in 48 hours (11,000 on the city bench: 2.0 against 0.09 ms a
-#: box, most of PostgreSQL's CPU per report). ``OFFSET 0`` keeps the category and time out of
-#: the scan: they filter the few rows it returns.
-_IN_BOX = """SELECT c.id, c.number, c.category_code, c.geom, c.received_at, c.status
-             FROM "case" c WHERE c.geom && ST_MakeEnvelope({box}, 4490) OFFSET 0"""
-
-
 def open_intake_batch(
     session: Session,
     keys: Sequence[tuple[str, str]],
@@ -243,9 +234,12 @@ def open_intake_batch(
              FROM unnest(%(q0)s::int[], %(q1)s::text[], %(q2)s::timestamptz[], %(q3)s::float8[],
                          %(q4)s::float8[], %(q5)s::float8[], %(q6)s::float8[])
                   AS q(i, cat, since, minx, miny, maxx, maxy)
-             CROSS JOIN LATERAL ("""
-        + _IN_BOX.format(box="q.minx, q.miny, q.maxx, q.maxy")
-        + """) c WHERE c.category_code = q.cat AND c.received_at >= q.since)""",
+             CROSS JOIN LATERAL (
+                 SELECT c.id, c.number, c.category_code, c.geom, c.received_at, c.status
+                 FROM "case" c
+                 WHERE c.geom && ST_MakeEnvelope(q.minx, q.miny, q.maxx, q.maxy, 4490)
+                 OFFSET 0) c  -- the box by the GiST index alone (recent_cases_near says why)
+             WHERE c.category_code = q.cat AND c.received_at >= q.since)""",
         params,
     )
     used, ids, found = cur.fetchone()
@@ -492,14 +486,20 @@ def recent_cases_near(
 ) -> list[dict[str, Any]]:
     """Same-category cases in a lon/lat box since a time (the duplicate pre-filter).
 
-    Plain rows, not a DataFrame: almost always empty, and called on every intake."""
+    Plain rows, not a DataFrame: almost always empty, and called on every intake. The box is
+    scanned by the GiST index alone (``OFFSET 0`` keeps the category and time out of the scan;
+    they filter its handful of rows), here and in :func:`open_intake_batch`: left to itself the
+    planner ANDed the box with ``case_category_received``, a bitmap of every case of the
+    category in 48 hours (11,000 on the city bench: 2.0 against 0.09 ms a box, most of
+    PostgreSQL's CPU per report)."""
     result = session.execute(
         text(
             """SELECT id AS case_id, number, category_code, ST_X(geom) AS lon, ST_Y(geom) AS lat,
                       received_at, status
-               FROM ("""
-            + _IN_BOX.format(box=":minx, :miny, :maxx, :maxy")
-            + """) c
+               FROM (SELECT c.id, c.number, c.category_code, c.geom, c.received_at, c.status
+                     FROM "case" c
+                     WHERE c.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4490)
+                     OFFSET 0) c
                WHERE category_code = :cat AND received_at >= :since AND id <> :exclude"""
         ),
         {
