@@ -85,6 +85,11 @@ def test_geocode_many_equals_geocode(world):
     *_, g = world
     texts = ["尧佳路3号", "尧佳路3号", "燕语华庭2栋1单元201室", "月球路1号"]
     assert g.geocode_many(texts) == [g.geocode(t) for t in texts]
+    # geocoded in sorted order (neighbours share memos), answered in the order given
+    mixed = ["月球路1号", "尧佳路3号", "", "燕语华庭2栋1单元201室", "尧佳路3号", "月球路1号"]
+    answers = g.geocode_many(mixed)
+    assert [a.query for a in answers] == mixed
+    assert answers == [g.geocode(t) for t in mixed]
 
 
 def test_reverse(world):
