@@ -234,8 +234,8 @@ def _alive(conn) -> bool:
 
 
 #: A held connection that committed within this many seconds is used without a ping. The ping
-#: is three round trips (BEGIN, SELECT 1, ROLLBACK); under load the intake writer paid 5-8 ms of
-#: its 22 ms per batch for them on the city, and a connection that just committed is alive. One
+#: is three round trips (BEGIN, SELECT 1, ROLLBACK); under load the intake writer paid 3-8 ms of
+#: its 20-24 ms per batch for them on the city; a connection that just committed is alive. One
 #: that died since fails its unit of work, whose caller retries it on a new connection.
 HELD_PING_AFTER_S = 1.0
 
