@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.edges import Segments, spans
 from geo_grid.coverage.layer import Layer, Measure
 
 __all__ = ["bordering"]
@@ -69,11 +69,10 @@ def _shared_exactly(
     keys = theirs.key[order]
     lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
     matched = hi > lo
-    count = (hi - lo)[matched]
-    s = np.repeat(np.flatnonzero(matched), count)
+    k, at = spans(lo[matched], hi[matched])
+    s = np.flatnonzero(matched)[k]
     if len(s) == 0:
         return np.empty((0, 3)), matched
-    at = np.repeat(lo[matched] - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(len(s))
     grid = theirs.owner[order[at]]
     length = _lengths(seg, s, metric, measure)
     n = len(layer.geoms)

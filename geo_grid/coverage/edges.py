@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "multilines", "occurs_once"]
+__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "multilines", "occurs_once", "spans"]
 
 _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -57,6 +57,21 @@ def _rotl(z: NDArray) -> NDArray:
 def _segment_keys(pa: NDArray, pb: NDArray) -> NDArray:
     """Key of the directed segment a→b from its end points' keys (the rotation orders them)."""
     return _rotl(pa) ^ pb
+
+
+def spans(lo: NDArray, hi: NDArray) -> tuple[NDArray, NDArray]:
+    """``(k, at)``: every position ``lo[k] <= at < hi[k]``, with its ``k``, runs in order. What
+    a lookup of many keys in a sorted array by ``searchsorted`` (left, right) finds, flattened
+    without a Python loop.
+
+    >>> k, at = spans(np.array([2, 5, 0]), np.array([4, 5, 1]))
+    >>> k.tolist(), at.tolist()
+    ([0, 0, 2], [2, 3, 0])
+    """
+    count = hi - lo
+    k = np.repeat(np.arange(len(lo)), count)
+    at = np.repeat(lo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
+    return k, at
 
 
 def isin(values: NDArray, pool: NDArray, *, pool_sorted: NDArray | None = None) -> NDArray:
@@ -239,9 +254,7 @@ class Segments:
             np.searchsorted(keys, self.back[group], "left"),
             np.searchsorted(keys, self.back[group], "right"),
         )
-        count = rhi - rlo
-        mine = np.repeat(np.arange(len(group)), count)
-        at = np.repeat(rlo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
+        mine, at = spans(rlo, rhi)
         a, b = group[mine], order[at]
         ok = self._reversed(a, b) & (self.owner[a] != self.owner[b])
         found = np.zeros(len(group), dtype=bool)

@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import isin
+from geo_grid.coverage.edges import isin, spans
 from geo_grid.coverage.gaps import components
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered, parent_index
@@ -256,9 +256,8 @@ def _partners_of(nest: Nesting, groups: list) -> tuple[NDArray, NDArray]:
     asked = np.concatenate(groups)
     k = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
     lo, hi = np.searchsorted(one, asked, "left"), np.searchsorted(one, asked, "right")
-    count = hi - lo
-    at = np.repeat(lo - np.cumsum(np.r_[0, count[:-1]]), count) + np.arange(count.sum())
-    return np.repeat(k, count), other[at]
+    row, at = spans(lo, hi)
+    return k[row], other[at]
 
 
 def nesting_defects(layer: Layer, nest: Nesting) -> list[dict]:
