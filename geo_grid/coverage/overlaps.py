@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments, multilines
 from geo_grid.coverage.layer import Layer, Measure
-from geo_grid.coverage.polygons import polygonal_all, widths
+from geo_grid.coverage.polygons import meeting_others, polygonal_all, widths
 from geo_grid.coverage.report import defect
 
 __all__ = ["overlap_candidates", "overlap_defects"]
@@ -44,7 +44,7 @@ def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     """
     src = np.flatnonzero(layer.flagged)
     n = len(layer.geoms)
-    qi, qj = _meeting(layer, src, _trimmed(edges[src]))
+    qi, qj = meeting_others(layer.tree, layer.geoms, _trimmed(edges[src]), src)
     met = np.unique(_pair_keys(src[qi], qj, n))
     a, b = met // n, met % n
     apart = a != b
@@ -93,20 +93,6 @@ def _segments_of(lines: NDArray) -> tuple[NDArray, NDArray, NDArray]:
     xy, part = shapely.get_coordinates(parts, return_index=True)
     same = part[1:] == part[:-1]
     return xy[:-1][same], xy[1:][same], line[part[:-1][same]]  # get_parts keeps the order
-
-
-def _meeting(layer: Layer, src: NDArray, lines: NDArray) -> tuple[NDArray, NDArray]:
-    """``(k, grid)`` pairs where ``lines[k]`` (edges of grid ``src[k]``) meets another grid: the
-    tree by envelope, each grid's own edges left out, then the prepared lines' ``intersects``.
-    The tree's own predicate query also tested each grid's edges against the grid itself (2,016
-    of the 10,347 envelope pairs on 10,000 grids with 10 % perturbed): 18.5 -> 16.7 ms CPU with
-    the trimming, the same pairs."""
-    qi, qj = layer.tree.query(lines)
-    other = src[qi] != qj
-    qi, qj = qi[other], qj[other]
-    shapely.prepare(lines)
-    hit = shapely.intersects(lines[qi], layer.geoms[qj])
-    return qi[hit], qj[hit]
 
 
 def _pair_keys(a: NDArray, b: NDArray, n: int) -> NDArray:

