@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments, multilines
 from geo_grid.coverage.layer import Layer, Measure
-from geo_grid.coverage.polygons import meeting_others, polygonal_all, widths
+from geo_grid.coverage.polygons import meeting_others, polygonal_all
 from geo_grid.coverage.report import defect
 
 __all__ = ["overlap_candidates", "overlap_defects"]
@@ -49,10 +49,26 @@ def overlap_candidates(layer: Layer, edges: NDArray) -> NDArray:
     a, b = met // n, met % n
     apart = a != b
     a, b = a[apart], b[apart]
-    inner = ~shapely.touches(layer.geoms[a], layer.geoms[b])
+    inner = _interiors_meet(layer, a, b)
     found = np.r_[a[inner] * n + b[inner], _same_side(layer.seg, n), _nested(layer, src, n)]
     found = np.unique(found)
     return np.column_stack([found // n, found % n]).astype(int).reshape(-1, 2)
+
+
+def _interiors_meet(layer: Layer, a: NDArray, b: NDArray) -> NDArray:
+    """Whether grids ``a[k]`` and ``b[k]`` share interior points (not only boundary: GEOS's
+    ``touches``), asked once per pair of distinct shapes.
+
+    Why: a duplicated grid meets every neighbour of its copy along the same open segments, and
+    meets it as the copy does (the same point set, so the same answer). On 10,000 grids with
+    10 % perturbed, 3,488 pairs ask 2,556 ``touches``. Two copies of one shape share their
+    interior (``touches`` of a polygon with itself is false)."""
+    n = len(layer.geoms)
+    signature = layer.seg.shapes(n)
+    _, first, shape = np.unique(signature, return_index=True, return_inverse=True)
+    rep = np.where(signature == 0, np.arange(n), first[shape])  # the first grid of each shape
+    keys, back = np.unique(_pair_keys(rep[a], rep[b], n), return_inverse=True)
+    return ~shapely.touches(layer.geoms[keys // n], layer.geoms[keys % n])[back]
 
 
 #: The share of each edge segment's length left out at either end when looking up the grids it
@@ -153,7 +169,7 @@ def overlap_defects(
     inter = polygonal_all(_intersections(layer, pairs))
     inter_m = measure(inter)
     ia = shapely.area(inter_m)
-    iw = widths(inter_m)
+    iw = measure.widths(inter_m)
     keep = measure.keep(ia, iw)
     pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
     # codes and measures as Python lists, not a numpy row or scalar per defect: 5.1 -> 2.1 ms
