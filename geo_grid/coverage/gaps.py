@@ -29,7 +29,7 @@ from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.fill import fill_holes, innermost, with_islands
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered
-from geo_grid.coverage.polygons import checked_difference, pieces, union_of, widths
+from geo_grid.coverage.polygons import checked_difference, pieces, union_of
 from geo_grid.coverage.report import defect
 
 __all__ = ["components", "find_gaps", "gap_defects", "holes_of"]
@@ -246,7 +246,7 @@ def gap_defects(
     if len(gaps) == 0:
         return []
     gaps_m = measure(gaps)
-    ga, gw = shapely.area(gaps_m), widths(gaps_m)
+    ga, gw = shapely.area(gaps_m), measure.widths(gaps_m)
     keep = measure.keep(ga, gw)
     gaps, gaps_m, ga, gw = gaps[keep], gaps_m[keep], ga[keep], gw[keep]
     owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)

@@ -23,6 +23,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments
+from geo_grid.coverage.polygons import widths
 from geo_grid.coverage.suspects import suspect_edges
 from geo_grid.crs import local_crs_for, to_local
 
@@ -68,6 +69,11 @@ class ParentLines:
         return cls(geoms, seg, ~seg.found_in(layer.seg))
 
 
+#: The share of a thin piece's area its core (the piece without what is narrower than the
+#: noise floor) must hold for the core's width to be the piece's (:meth:`Measure.widths`).
+_CORE_SHARE = 0.9
+
+
 @dataclass(frozen=True)
 class Measure:
     """How defects are measured: in metres (:func:`geo_grid.crs.to_local`, each piece in its
@@ -89,6 +95,44 @@ class Measure:
     def names(self, geoms) -> NDArray:
         """The metric CRS each geometry is measured in."""
         return local_crs_for(geoms, self.crs, self.local_crs, each=True)
+
+    def widths(self, geoms_m: NDArray) -> NDArray:
+        """Widths of pieces in metres (:func:`geo_grid.coverage.polygons.widths`), with a second
+        opinion where that estimate alone would call a piece of real area noise.
+
+        Why: the estimate reads a piece's perimeter, so a hair-thin spike an overlay leaves on
+        a piece (a collapsed run along a line two layers draw nearly alike) halves it. On a
+        damaged test layer a 2.9 m² piece 0.68 m wide came back from GEOS with a 138 m spike
+        and read 0.02 m, below the 5 cm floor; another noding of the same overlay had none.
+        Pieces above the area floor and below the width floor are read again without what is
+        narrower than the floor (a morphological opening: in by half the floor, out again,
+        mitred), and where that core holds nearly all their area (:data:`_CORE_SHARE`: what
+        was taken off was a hair, length without area) they keep the wider reading. A strip
+        that tapers to a little over the floor at one end stays the strip it is (the demo's
+        politics_law layer: 34 m² along 1.5 km, 2.3 cm on average, is noise). Few pieces are that thin (7 of ~2,500 on 10,000 grids
+        with 10 % perturbed), so the two buffers cost little; GEOS's maximum inscribed circle
+        was tried and cost ~1 ms a piece at its default tolerance, ~12 at 1 cm.
+
+        >>> m = Measure("EPSG:4547", "EPSG:4547", 0.01, 0.05)
+        >>> core = shapely.box(0, 0, 3.5, 0.7)
+        >>> spiked = shapely.Polygon([(0, 0), (3.5, 0), (3.5, 0.7), (0, 0.7), (0, 0.35),
+        ...                           (-138, 0.35), (0, 0.3499999)])
+        >>> [round(float(w), 2) for w in m.widths(np.array([core, spiked]))]
+        [0.7, 0.7]
+        """
+        geoms_m = np.asarray(geoms_m, dtype=object)
+        out = widths(geoms_m)
+        doubt = np.flatnonzero(
+            (out < self.noise_width) & (np.nan_to_num(shapely.area(geoms_m)) >= self.noise_area)
+        )
+        if len(doubt) == 0:
+            return out
+        half = self.noise_width / 2
+        inner = shapely.buffer(geoms_m[doubt], -half, join_style="mitre")
+        core = shapely.buffer(inner, half, join_style="mitre")  # a rectangle comes back whole
+        hair = shapely.area(core) >= _CORE_SHARE * shapely.area(geoms_m[doubt])
+        out[doubt[hair]] = np.maximum(out[doubt[hair]], widths(core[hair]))
+        return out
 
     def keep(self, areas: NDArray, widths: NDArray) -> NDArray:
         """Pieces above the noise floor in both area and width."""

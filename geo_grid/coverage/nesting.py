@@ -24,7 +24,7 @@ from geo_grid.coverage.edges import isin, spans
 from geo_grid.coverage.gaps import components
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered, parent_index
-from geo_grid.coverage.polygons import polygonal_all, union_of, widths
+from geo_grid.coverage.polygons import polygonal_all, union_of
 from geo_grid.coverage.report import defect
 
 __all__ = ["Nesting", "nesting_defects"]
@@ -165,7 +165,7 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     )
     outside_m = nest.measure(outside)
     oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
-    ow = widths(outside_m)
+    ow = nest.measure.widths(outside_m)
     defects = []
     for i, g, a, whole, w in zip(out_idx, outside, oa, ga, ow, strict=True):
         geom = layer.geoms[i]
@@ -200,7 +200,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     if len(parts) == 0:
         return []
     parts_m = nest.measure(parts)
-    area, width = shapely.area(parts_m), widths(parts_m)
+    area, width = shapely.area(parts_m), nest.measure.widths(parts_m)
     keep = nest.measure.keep(area, width)
     parts, at, area, width = parts[keep], at[keep], area[keep], width[keep]
     piece = np.repeat(np.arange(len(parts)), [len(others[k]) for k in at])

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sample_places import QIXIA_FRAME
 
@@ -796,6 +796,12 @@ def _nesting_rows(report) -> list[tuple]:
     )
 
 
+def _rect_width(geoms) -> np.ndarray:
+    """The short side of the rectangle with the same area and perimeter."""
+    area, length = shapely.area(geoms), shapely.length(geoms)
+    return (length - np.sqrt(np.maximum(length**2 - 16 * area, 0))) / 4
+
+
 def _brute_not_covered(grids: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> dict[str, float]:
     """Per parent, the area other parents' grids cover and its own grids do not (pieces above
     the default noise floor), by overlaying every grid."""
@@ -806,8 +812,17 @@ def _brute_not_covered(grids: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> di
         left = shapely.difference(zone, shapely.union_all(geoms[stated == code]))
         parts = shapely.get_parts(left)
         parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
-        area, length = shapely.area(parts), shapely.length(parts)
-        width = (length - np.sqrt(np.maximum(length**2 - 16 * area, 0))) / 4
+        area = shapely.area(parts)
+        # a hair an overlay leaves on a piece (length without area) does not make it noise:
+        # the piece without what is narrower than 5 cm (in by 2.5 cm, out again), if that
+        # holds 90 % of its area, gives the width
+        core = shapely.buffer(
+            shapely.buffer(parts, -0.025, join_style="mitre"), 0.025, join_style="mitre"
+        )
+        hair = shapely.area(core) >= 0.9 * area
+        width = np.where(
+            hair, np.maximum(_rect_width(parts), _rect_width(core)), _rect_width(parts)
+        )
         area = area[(area >= 0.01) & (width >= 0.05)].sum()
         if area:
             out[code] = area
@@ -816,6 +831,7 @@ def _brute_not_covered(grids: gpd.GeoDataFrame, parents: gpd.GeoDataFrame) -> di
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), hurts=st.integers(1, 12))
+@example(seed=33, hurts=4)  # an overlay left a 138 m hair on a 2.9 m² piece (Measure.widths)
 def test_nesting_of_damaged_layers_as_if_every_grid_were_tested(seed, hurts):
     """Only nesting's suspects are tested with ``covers`` and cut (a grid crosses a parent's
     boundary only where it overlaps a grid drawing it or meets a boundary segment no grid
