@@ -495,32 +495,60 @@ def boundary_rings(seg: Segments, free: NDArray) -> tuple[NDArray, NDArray] | No
     if succ is None:
         return None
     ring, position = _cycles(succ)
-    segment = np.lexsort((position, ring))
+    segment = _grouped(ring, position)
     loop = _simple_loops(ring[segment], _point_keys(sub.xy[sub.ia[segment]]))
-    order = np.argsort(loop, kind="stable")
+    order = _grouped(loop, np.arange(n))
     rings = shapely.linearrings(sub.xy[sub.ia[segment[order]]], indices=loop[order])
     return rings, ~shapely.is_ccw(rings)
 
 
+def _grouped(label: NDArray, rank: NDArray) -> NDArray:
+    """The order of elements by ``label``, then ``rank`` (both in ``0..n-1``, no pair twice):
+    what ``np.lexsort((rank, label))`` gives (and a stable argsort of ``label`` when ``rank``
+    is the position), as one quicksort of the distinct keys ``label·n + rank``: 0.15 against
+    0.6 ms for the 7,900 free segments of the 10 % layer's clean grids."""
+    return np.argsort(label.astype(np.int64) * len(label) + rank)
+
+
 def _successors(seg: Segments) -> NDArray | None:
     """The segment that follows each one: the one leaving its end point, or where several
-    leave, the first anti-clockwise from the way back (the sharpest right turn)."""
+    leave, the first anti-clockwise from the way back (the sharpest right turn; of two as
+    sharp, the one of lower angle, then of lower index).
+
+    The end points are looked up in the sorted start points in the order of their keys' high
+    bits (:func:`_lookups`), and only the few points where several segments leave sort them by
+    angle: a ``lexsort`` by start and angle and a lookup in the ends' own order cost 3.2 of
+    this function's 4 ms on the 10 % layer's clean grids."""
     a, b = seg.xy[seg.ia], seg.xy[seg.ib]
     start, end = _point_keys(a), _point_keys(b)
-    angle = np.arctan2(b[:, 1] - a[:, 1], b[:, 0] - a[:, 0])
-    order = np.lexsort((angle, start))
-    starts = start[order]
-    lo, hi = np.searchsorted(starts, end, "left"), np.searchsorted(starts, end, "right")
+    order = np.argsort(start)
+    lo, hi = _lookups(start[order], end)
     if (hi - lo < 1).any():
         return None
     succ = order[lo]
-    for e in np.flatnonzero(hi - lo > 1):  # points where the boundary touches itself
-        out = order[lo[e] : hi[e]]
-        turn = np.mod(angle[out] - (angle[e] + np.pi), 2 * np.pi)
-        succ[e] = out[np.argmin(turn)]
+    several = np.flatnonzero(hi - lo > 1)  # points where the boundary touches itself
+    if len(several):
+        angle = np.arctan2(b[:, 1] - a[:, 1], b[:, 0] - a[:, 0])
+        for e in several:
+            out = order[lo[e] : hi[e]]
+            out = out[np.lexsort((out, angle[out]))]
+            turn = np.mod(angle[out] - (angle[e] + np.pi), 2 * np.pi)
+            succ[e] = out[np.argmin(turn)]
     if np.bincount(succ, minlength=len(succ)).max() != 1:
         return None
     return succ
+
+
+def _lookups(pool_sorted: NDArray, keys: NDArray) -> tuple[NDArray, NDArray]:
+    """``searchsorted`` left and right of each of ``keys`` in ``pool_sorted``, the keys asked in
+    the order of their high bits (:func:`_high_order`): binary searches for keys in random order
+    jump around the pool (1.9 against 0.4 ms for 7,900 keys)."""
+    order, _ = _high_order(keys)
+    asked = keys[order]
+    lo, hi = np.empty(len(keys), dtype=np.intp), np.empty(len(keys), dtype=np.intp)
+    lo[order] = np.searchsorted(pool_sorted, asked, "left")
+    hi[order] = np.searchsorted(pool_sorted, asked, "right")
+    return lo, hi
 
 
 def _cycles(succ: NDArray) -> tuple[NDArray, NDArray]:
@@ -546,11 +574,15 @@ def _cycles(succ: NDArray) -> tuple[NDArray, NDArray]:
 
 def _simple_loops(ring: NDArray, keys: NDArray) -> NDArray:
     """Ring number of each segment (in ring order) after rings through a point twice are split
-    there into simple rings."""
+    there into simple rings.
+
+    A ring through a point twice draws its point key twice: such rings are among those whose
+    ``(ring, point key)`` signature is not unique (:func:`occurs_once`, exact; a signature
+    shared by chance only sends a simple ring to :func:`_split_at_repeats`, which leaves it
+    whole). A ``lexsort`` by ring and point took 1.3 ms on the 10 % layer's clean grids."""
     loop = ring.copy()
-    order = np.lexsort((keys, ring))
-    same = (ring[order][1:] == ring[order][:-1]) & (keys[order][1:] == keys[order][:-1])
-    touching = np.unique(ring[order][1:][same])
+    twice = ~occurs_once(keys ^ (ring.astype(np.uint64) * _GOLDEN))
+    touching = np.unique(ring[twice])
     if len(touching) == 0:
         return _dense(loop)
     fresh = int(ring.max()) + 1
