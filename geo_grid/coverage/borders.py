@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments, spans
+from geo_grid.coverage.edges import Segments, lookup, spans
 from geo_grid.coverage.layer import Layer, Measure
 
 __all__ = ["bordering"]
@@ -62,12 +62,13 @@ def _shared_exactly(
     """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
     reverse way: it lies on the other side), and which piece segments are so drawn. Lengths come
     from the pieces' own metric coordinates (``metric``, in the order of ``seg.xy``): projecting
-    each segment anew as a line cost ~6 ms of the 10 % layer's 37 ms of neighbours."""
+    each segment anew as a line cost ~6 ms of the 10 % layer's 37 ms of neighbours. The grids'
+    keys are sorted by quicksort and looked up in order (:func:`~geo_grid.coverage.edges.lookup`):
+    a stable argsort and lookups in random order cost 2.4 of this function's 4.6 ms there."""
     near = np.unique(layer.tree.query(pieces)[1])  # envelopes: a grid drawing a piece's
     theirs = layer.seg.of_owners(near)  # segment meets its envelope, and keys decide exactly
-    order = np.argsort(theirs.key, kind="stable")
-    keys = theirs.key[order]
-    lo, hi = np.searchsorted(keys, seg.back, "left"), np.searchsorted(keys, seg.back, "right")
+    order = np.argsort(theirs.key)  # twins are different grids, rows of different pairs
+    lo, hi = lookup(theirs.key[order], seg.back)
     matched = hi > lo
     k, at = spans(lo[matched], hi[matched])
     s = np.flatnonzero(matched)[k]

@@ -30,7 +30,16 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["Segments", "boundary_rings", "edge_drawn", "isin", "multilines", "occurs_once", "spans"]
+__all__ = [
+    "Segments",
+    "boundary_rings",
+    "edge_drawn",
+    "isin",
+    "lookup",
+    "multilines",
+    "occurs_once",
+    "spans",
+]
 
 _C1, _C2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -87,6 +96,23 @@ def isin(values: NDArray, pool: NDArray, *, pool_sorted: NDArray | None = None) 
     out = np.empty(len(values), dtype=bool)
     out[order] = pool_sorted[at] == asked
     return out
+
+
+def lookup(pool_sorted: NDArray, keys: NDArray) -> tuple[NDArray, NDArray]:
+    """``searchsorted`` left and right of each of ``keys`` in ``pool_sorted`` (64-bit keys),
+    the keys asked in the order of their high bits (:func:`_high_order`): binary searches for
+    keys in random order jump around the pool (two lookups of 7,900 keys: 1.9 against 0.4 ms).
+
+    >>> lo, hi = lookup(np.array([3, 5, 5, 9], dtype=np.uint64), np.array([5, 4], dtype=np.uint64))
+    >>> lo.tolist(), hi.tolist()
+    ([1, 1], [3, 1])
+    """
+    order, _ = _high_order(keys)
+    asked = keys[order]
+    lo, hi = np.empty(len(keys), dtype=np.intp), np.empty(len(keys), dtype=np.intp)
+    lo[order] = np.searchsorted(pool_sorted, asked, "left")
+    hi[order] = np.searchsorted(pool_sorted, asked, "right")
+    return lo, hi
 
 
 def _high_order(keys: NDArray) -> tuple[NDArray, NDArray]:
@@ -516,13 +542,13 @@ def _successors(seg: Segments) -> NDArray | None:
     sharp, the one of lower angle, then of lower index).
 
     The end points are looked up in the sorted start points in the order of their keys' high
-    bits (:func:`_lookups`), and only the few points where several segments leave sort them by
+    bits (:func:`lookup`), and only the few points where several segments leave sort them by
     angle: a ``lexsort`` by start and angle and a lookup in the ends' own order cost 3.2 of
     this function's 4 ms on the 10 % layer's clean grids."""
     a, b = seg.xy[seg.ia], seg.xy[seg.ib]
     start, end = _point_keys(a), _point_keys(b)
     order = np.argsort(start)
-    lo, hi = _lookups(start[order], end)
+    lo, hi = lookup(start[order], end)
     if (hi - lo < 1).any():
         return None
     succ = order[lo]
@@ -537,18 +563,6 @@ def _successors(seg: Segments) -> NDArray | None:
     if np.bincount(succ, minlength=len(succ)).max() != 1:
         return None
     return succ
-
-
-def _lookups(pool_sorted: NDArray, keys: NDArray) -> tuple[NDArray, NDArray]:
-    """``searchsorted`` left and right of each of ``keys`` in ``pool_sorted``, the keys asked in
-    the order of their high bits (:func:`_high_order`): binary searches for keys in random order
-    jump around the pool (1.9 against 0.4 ms for 7,900 keys)."""
-    order, _ = _high_order(keys)
-    asked = keys[order]
-    lo, hi = np.empty(len(keys), dtype=np.intp), np.empty(len(keys), dtype=np.intp)
-    lo[order] = np.searchsorted(pool_sorted, asked, "left")
-    hi[order] = np.searchsorted(pool_sorted, asked, "right")
-    return lo, hi
 
 
 def _cycles(succ: NDArray) -> tuple[NDArray, NDArray]:
