@@ -353,18 +353,31 @@ class Segments:
 
     def index_of(self, a: NDArray, b: NDArray) -> NDArray:
         """Index of a segment drawn ``a[k]→b[k]`` (-1: none), e.g. which polygon a ring walked
-        from these segments came from.
+        from these segments came from; the first such segment where several are.
+
+        The few asked keys are sorted and every segment's key looked up in them, the segments
+        taken in the order of their keys' high bits (:func:`_high_order`), which keeps the
+        binary searches in step: a stable argsort of the segments' keys and a lookup cost 1.1
+        ms for the 10 % layer's walked holes (14,000 segments, 400 asked).
 
         >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
         >>> seg.owner[seg.index_of(np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]]))].tolist()
         [0]
         """
         keys = _segment_keys(_point_keys(np.asarray(a, float)), _point_keys(np.asarray(b, float)))
-        if len(self) == 0:
+        n = len(self)
+        if n == 0 or len(keys) == 0:
             return np.full(len(keys), -1, dtype=np.int64)
-        order = np.argsort(self.key, kind="stable")
-        pos = np.minimum(np.searchsorted(self.key[order], keys), len(order) - 1)
-        return np.where(self.key[order[pos]] == keys, order[pos], -1)
+        asked = np.sort(keys)
+        idx, _ = _high_order(self.key)
+        mine = self.key[idx]
+        pos = np.minimum(np.searchsorted(asked, mine), len(asked) - 1)
+        hit = asked[pos] == mine
+        found = np.full(len(asked), n, dtype=np.int64)  # leftmost position of a key: its first
+        np.minimum.at(found, pos[hit], idx[hit])
+        out = found[np.searchsorted(asked, keys)]
+        out[out == n] = -1
+        return out
 
     def lines(self, mask: NDArray | None = None) -> NDArray:
         """The segments (or those under ``mask``) as two-point LineStrings."""
