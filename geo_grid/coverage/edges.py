@@ -143,6 +143,17 @@ def occurs_once(keys: NDArray) -> NDArray:
     if n < 2:
         return np.ones(n, dtype=bool)
     idx, high = _high_order(keys)
+    out = np.empty(n, dtype=bool)
+    out[idx] = _once_in_order(keys, idx, high)
+    return out
+
+
+def _once_in_order(keys: NDArray, idx: NDArray, high: NDArray) -> NDArray:
+    """Whether each of ``keys[idx]`` occurs once among them, ``high`` sorted and equal for
+    equal keys (:func:`_high_order`'s order, or a subsequence of it)."""
+    n = len(idx)
+    if n < 2:
+        return np.ones(n, dtype=bool)
     full = keys[idx]
     new = np.empty(n, dtype=bool)
     new[0] = True
@@ -158,9 +169,7 @@ def occurs_once(keys: NDArray) -> NDArray:
     if len(crowd):
         _, inverse, counts = np.unique(full[crowd], return_inverse=True, return_counts=True)
         once[crowd] = counts[inverse] == 1
-    out = np.empty(n, dtype=bool)
-    out[idx] = once
-    return out
+    return once
 
 
 @dataclass
@@ -223,6 +232,29 @@ class Segments:
         """Segments drawn once, in either direction: the edges of the union (valid coverage)."""
         return occurs_once(self.key ^ self.back)
 
+    def free_among(self, mask: NDArray) -> NDArray:
+        """:meth:`free` of the segments under ``mask`` among themselves (False elsewhere), from
+        the grouping of all segments by undirected key that :meth:`matched` made: the clean
+        grids' free segments of the 10 % layer, 2.3 ms by a subset and its own grouping.
+
+        >>> seg = Segments.of([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+        >>> int(seg.free_among(seg.owner == 0).sum()), int(seg.free_among(seg.owner >= 0).sum())
+        (4, 6)
+        """
+        idx, high = self._grouping()
+        keep = mask[idx]
+        idx = idx[keep]
+        out = np.zeros(len(self), dtype=bool)
+        out[idx] = _once_in_order(self.key ^ self.back, idx, high[keep])
+        return out
+
+    def _grouping(self) -> tuple[NDArray, NDArray]:
+        """The segments in the order of their undirected keys' high bits (:func:`_high_order`),
+        and those high bits, computed once."""
+        if "grouping" not in self._cache:
+            self._cache["grouping"] = _high_order(self.key ^ self.back)
+        return self._cache["grouping"]
+
     def matched(self) -> NDArray:
         """Segments another polygon draws the other way and no other polygon the same way: the
         segments GEOS's coverage validator matches, and so never marks invalid, in the polygon
@@ -253,7 +285,7 @@ class Segments:
         """Fill :meth:`matched` and :meth:`same_side`; keep the pairs of two segments drawn
         each way by two polygons (:meth:`matched_pairs`)."""
         n = len(self)
-        idx, high = _high_order(self.key ^ self.back)
+        idx, high = self._grouping()
         start = np.flatnonzero(np.r_[True, high[1:] != high[:-1]])
         size = np.diff(np.r_[start, n])
         pair = start[size == 2]

@@ -76,8 +76,7 @@ def _clean_faces(layer: Layer) -> tuple[NDArray, NDArray]:
     loop against its neighbour) is no ring of either kind, as GEOS builds the union, so it is
     no gap either."""
     clean = ~layer.flagged
-    seg = layer.seg.subset(clean[layer.seg.owner])
-    walked = boundary_rings(seg, seg.free())
+    walked = boundary_rings(layer.seg, layer.seg.free_among(clean[layer.seg.owner]))
     if walked is None:  # not a valid coverage after all: let GEOS build the union
         union = shapely.union_all(layer.geoms[clean])
         shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(union)))
