@@ -33,15 +33,24 @@ from geo_grid.coverage.polygons import union_of
 __all__ = ["fill_holes", "innermost", "with_islands"]
 
 
-def fill_holes(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray, near: NDArray) -> NDArray:
+def fill_holes(
+    layer: Layer,
+    holes: NDArray,
+    hj: NDArray,
+    grid: NDArray,
+    near: NDArray,
+    hseg: Segments | None = None,
+) -> NDArray:
     """Each hole ``holes[h]`` minus its grids (``grid[k]`` lies in hole ``hj[k]``; holes with
     none given are left as they are); ``near``: pairs of grids that may overlap (every pair
-    whose interiors meet is among them: :func:`geo_grid.coverage.overlaps.overlap_candidates`)."""
+    whose interiors meet is among them: :func:`geo_grid.coverage.overlaps.overlap_candidates`);
+    ``hseg``: ``Segments.of(holes)``, when the caller has made it."""
     out = np.asarray(holes, dtype=object).copy()
     if len(hj) == 0:
         return out
     lone = _lone(layer, hj, grid, near)
-    walked, done = _walked(layer, holes, hj[lone], grid[lone])
+    hseg = Segments.of(holes) if hseg is None else hseg
+    walked, done = _walked(layer, hseg, len(holes), hj[lone], grid[lone])
     out[done] = walked[done]
     left = ~lone | ~done[hj]  # grids overlapping others, and every grid of a hole not walked
     cover_h, cover = _covers(layer, hj[left], grid[left])
@@ -71,16 +80,19 @@ def _lone(layer: Layer, hj: NDArray, grid: NDArray, near: NDArray) -> NDArray:
     return ~out[grid]
 
 
-def _walked(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]:
-    """Each hole minus the grids given for it, walked from segments (a MultiPolygon per hole),
-    and which holes were walked: those with grids given and only valid polygons as the result
-    (none at all, if a grid is found in two holes or a face in none)."""
-    walked = np.full(len(holes), None, dtype=object)
-    done = np.zeros(len(holes), dtype=bool)
+def _walked(
+    layer: Layer, hseg: Segments, holes: int, hj: NDArray, grid: NDArray
+) -> tuple[NDArray, NDArray]:
+    """Each of the ``holes`` (``hseg``: their segments) minus the grids given for it, walked
+    from segments (a MultiPolygon per hole), and which holes were walked: those with grids
+    given and only valid polygons as the result (none at all, if a grid is found in two holes
+    or a face in none)."""
+    walked = np.full(holes, None, dtype=object)
+    done = np.zeros(holes, dtype=bool)
     held = np.unique(hj)
     if len(held) == 0:
         return walked, done
-    seg = _hole_minus_grids(layer.seg, Segments.of(holes[held]), held, hj, grid)
+    seg = _hole_minus_grids(layer.seg, hseg.of_owners(held), hj, grid)
     faces = _faces(seg)
     if faces is None:
         return walked, done
@@ -102,9 +114,7 @@ def _walked(layer: Layer, holes: NDArray, hj: NDArray, grid: NDArray) -> tuple[N
     return walked, done
 
 
-def _hole_minus_grids(
-    seg: Segments, hseg: Segments, held: NDArray, hj: NDArray, grid: NDArray
-) -> Segments:
+def _hole_minus_grids(seg: Segments, hseg: Segments, hj: NDArray, grid: NDArray) -> Segments:
     """The holes' segments (owner: the hole) with the grids' segments reversed (owner: their
     hole): a segment a hole and one of its grids both draw then runs both ways."""
     gseg = seg.of_owners(np.unique(grid))
@@ -115,7 +125,7 @@ def _hole_minus_grids(
         np.r_[hseg.xy, seg.xy],
         np.r_[hseg.ia, gseg.ib + shift],
         np.r_[hseg.ib, gseg.ia + shift],
-        np.r_[held[hseg.owner], hole_of[gseg.owner]],
+        np.r_[hseg.owner, hole_of[gseg.owner]],
         np.r_[hseg.key, gseg.back],
         np.r_[hseg.back, gseg.key],
     )

@@ -108,13 +108,14 @@ def _fill_holes(layer: Layer, holes: NDArray, near: NDArray) -> NDArray:
         return holes
     hj, grid = _flagged_in(layer, holes)
     shape = layer.seg.shapes(len(layer.geoms))[grid]
+    hseg = Segments.of(holes)  # the signatures here, the walk in fill_holes
     filled = np.zeros(len(holes), dtype=bool)
-    filled[hj[shape == Segments.of(holes).shapes(len(holes))[hj]]] = True
+    filled[hj[shape == hseg.shapes(len(holes))[hj]]] = True
     order = np.lexsort((grid, shape, hj))
     hj, grid, shape = hj[order], grid[order], shape[order]
     twin = np.r_[False, (hj[1:] == hj[:-1]) & (shape[1:] == shape[:-1])]
     keep = ~twin & ~filled[hj]
-    rest = fill_holes(layer, holes, hj[keep], grid[keep], near)
+    rest = fill_holes(layer, holes, hj[keep], grid[keep], near, hseg)
     rest[filled] = None
     parts = shapely.get_parts(rest[~shapely.is_missing(rest)])
     return parts[~shapely.is_empty(parts)]
