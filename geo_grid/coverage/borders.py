@@ -41,8 +41,7 @@ def bordering(
     seg = Segments.of(pieces)
     exact, matched = _shared_exactly(pieces, seg, metric, layer, measure)
     known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
-    pairs = _loose_pairs(pieces, seg, matched, layer, tol, metric)
-    pairs = pairs[~np.isin(pairs[:, 0] * n + pairs[:, 1], known[:, 0] * n + known[:, 1])]
+    pairs = _loose_pairs(pieces, seg, matched, layer, tol, metric, known[:, 0] * n + known[:, 1])
     eps = tol * 1e-3 * _units_per_metre(pieces, metric)
     along = _along(seg, np.flatnonzero(~matched), metric, layer, pairs, eps)
     along += _exact_length(exact, pairs, n)
@@ -91,26 +90,40 @@ def _lengths(seg: Segments, s: NDArray, metric: NDArray, measure) -> NDArray:
     return np.hypot(*(xy[seg.ib[s]] - xy[seg.ia[s]]).T)
 
 
-def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric) -> NDArray:
+def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric, known) -> NDArray:
     """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
-    and flagged grids near the piece (they may run along a border another grid draws exactly)."""
+    and flagged grids near the piece (they may run along a border another grid draws exactly);
+    not the pairs ``known`` (keys ``piece·n + grid``) to border already, which are left out
+    before the distance test (on the 10 % layer, 1,522 of 3,168 segment and 427 of 1,121
+    piece candidates: :func:`bordering` 19.5 -> 17.3 ms CPU)."""
     reach = tol * _units_per_metre(pieces, metric) * 2
-    si, gi = _within(seg.lines(~matched), layer, reach)
-    pi, gj = _within(pieces, layer, reach, layer.flagged)
+    loose = np.flatnonzero(~matched)
     n = len(layer.geoms)
-    found = np.unique(np.r_[seg.owner[~matched][si].astype(np.int64) * n + gi, pi * n + gj])
+    si, gi = _within(seg.lines(loose), layer, reach, seg.owner[loose], known)
+    pi, gj = _within(pieces, layer, reach, np.arange(len(pieces)), known, layer.flagged)
+    found = np.unique(np.r_[seg.owner[loose][si].astype(np.int64) * n + gi, pi * n + gj])
     return np.column_stack([found // n, found % n])
 
 
-def _within(geoms: NDArray, layer: Layer, reach: float, only: NDArray | None = None):
-    """``(geometry, grid)`` pairs within ``reach`` (grids of the mask ``only``, if given): the
-    layer's tree queried with each geometry's envelope grown by ``reach``, then ``dwithin`` on
-    the pairs. The tree's own ``dwithin`` query prepares every geometry and measured 7.6 ms for
-    906 gap segments against 4.4 ms so (the same pairs)."""
+def _within(
+    geoms: NDArray,
+    layer: Layer,
+    reach: float,
+    piece: NDArray,
+    known: NDArray,
+    only: NDArray | None = None,
+):
+    """``(geometry, grid)`` pairs within ``reach`` (grids of the mask ``only``, if given; not
+    those whose ``piece[geometry]·n + grid`` is among the keys ``known``): the layer's
+    tree queried with each geometry's envelope grown by ``reach``, then ``dwithin`` on the
+    pairs. The tree's own ``dwithin`` query prepares every geometry and measured 7.6 ms for 906
+    gap segments against 4.4 ms so (the same pairs)."""
     box = shapely.bounds(geoms) + np.array([-reach, -reach, reach, reach])
     qi, qj = layer.tree.query(shapely.box(*box.T))
     if only is not None:
         qi, qj = qi[only[qj]], qj[only[qj]]
+    new = ~np.isin(piece[qi].astype(np.int64) * len(layer.geoms) + qj, known)
+    qi, qj = qi[new], qj[new]
     near = shapely.dwithin(geoms[qi], layer.geoms[qj], reach)
     return qi[near], qj[near]
 
