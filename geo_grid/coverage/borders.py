@@ -98,7 +98,7 @@ def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric, known) 
     piece candidates: :func:`bordering` 19.5 -> 17.3 ms CPU)."""
     reach = tol * _units_per_metre(pieces, metric) * 2
     loose = np.flatnonzero(~matched)
-    n = len(layer.geoms)
+    n, known = len(layer.geoms), np.sort(known)
     si, gi = _within(seg.lines(loose), layer, reach, seg.owner[loose], known)
     pi, gj = _within(pieces, layer, reach, np.arange(len(pieces)), known, layer.flagged)
     found = np.unique(np.r_[seg.owner[loose][si].astype(np.int64) * n + gi, pi * n + gj])
@@ -114,15 +114,19 @@ def _within(
     only: NDArray | None = None,
 ):
     """``(geometry, grid)`` pairs within ``reach`` (grids of the mask ``only``, if given; not
-    those whose ``piece[geometry]·n + grid`` is among the keys ``known``): the layer's
+    those whose ``piece[geometry]·n + grid`` is among the sorted keys ``known``): the layer's
     tree queried with each geometry's envelope grown by ``reach``, then ``dwithin`` on the
     pairs. The tree's own ``dwithin`` query prepares every geometry and measured 7.6 ms for 906
-    gap segments against 4.4 ms so (the same pairs)."""
+    gap segments against 4.4 ms so (the same pairs). The keys of the pairs come in the order
+    of ``piece`` (non-decreasing), so ``known`` is searched in step, not by ``np.isin``'s sort
+    of both (1.3 ms on the 10 % layer)."""
     box = shapely.bounds(geoms) + np.array([-reach, -reach, reach, reach])
     qi, qj = layer.tree.query(shapely.box(*box.T))
     if only is not None:
         qi, qj = qi[only[qj]], qj[only[qj]]
-    new = ~np.isin(piece[qi].astype(np.int64) * len(layer.geoms) + qj, known)
+    key = piece[qi].astype(np.int64) * len(layer.geoms) + qj
+    at = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
+    new = known[at] != key if len(known) else np.ones(len(key), dtype=bool)
     qi, qj = qi[new], qj[new]
     near = shapely.dwithin(geoms[qi], layer.geoms[qj], reach)
     return qi[near], qj[near]
