@@ -25,14 +25,14 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_grid.coverage.borders import bordering
-from geo_grid.coverage.edges import Segments, boundary_rings
+from geo_grid.coverage.edges import Segments, boundary_rings, components
 from geo_grid.coverage.fill import fill_holes, innermost, with_islands
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered
 from geo_grid.coverage.polygons import checked_difference, pieces, union_of
 from geo_grid.coverage.report import defect
 
-__all__ = ["components", "find_gaps", "gap_defects", "holes_of"]
+__all__ = ["find_gaps", "gap_defects", "holes_of"]
 
 
 def holes_of(union) -> NDArray:
@@ -223,21 +223,6 @@ def _merge(gaps: NDArray) -> NDArray:
     for k, m in zip(groups, merged, strict=True):
         out[at[k] : at[k] + len(m)] = m
     return out
-
-
-def components(n: int, a: NDArray, b: NDArray) -> NDArray:
-    """Connected-component label of each of ``n`` nodes linked by edges ``a[k]-b[k]`` (min-label
-    propagation with pointer jumping: a handful of vectorized rounds for gap clusters, and for the
-    grids of a parent joined by their shared edges in :mod:`geo_grid.coverage.nesting`)."""
-    label = np.arange(n)
-    while True:
-        before = label.copy()
-        low = np.minimum(label[a], label[b])
-        np.minimum.at(label, a, low)
-        np.minimum.at(label, b, low)
-        label = label[label]
-        if np.array_equal(label, before):
-            return label
 
 
 def gap_defects(

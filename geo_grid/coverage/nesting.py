@@ -20,8 +20,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import isin, spans
-from geo_grid.coverage.gaps import components
+from geo_grid.coverage.edges import components, isin, spans
 from geo_grid.coverage.layer import Layer, Measure, ParentLines
 from geo_grid.coverage.parents import Parents, covered, parent_index
 from geo_grid.coverage.polygons import polygonal_all, union_of
