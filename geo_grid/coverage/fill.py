@@ -26,9 +26,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments, boundary_rings
+from geo_grid.coverage.edges import Segments, boundary_rings, components, spans
 from geo_grid.coverage.layer import Layer
-from geo_grid.coverage.polygons import union_of
 
 __all__ = ["fill_holes", "innermost", "with_islands"]
 
@@ -157,15 +156,49 @@ def _probe(rings: NDArray) -> NDArray:
 
 
 def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]:
-    """The holes with grids left to take off, and the union of those grids for each."""
+    """The holes with grids left to take off, and what those grids cover in each: a lone grid
+    as it is, else the union of each group of them that meet, the groups of a hole as the
+    parts of one MultiPolygon (apart, so a valid one, and the difference is the same).
+
+    Most holes with several such grids hold them apart: on the 10 % layer, 107 holes hold 2-20
+    of them, in 1-14 groups. Unioning each hole's grids whole took :func:`fill_holes` from
+    22.0 to 24.7 ms CPU there, for the same differences (``equals_identical``, hole by hole)."""
     order = np.lexsort((grid, hj))
     hj, grid = hj[order], grid[order]
     if len(hj) == 0:
         return hj, np.empty(0, dtype=object)
     cuts = np.flatnonzero(np.r_[True, hj[1:] != hj[:-1], True])
-    held = hj[cuts[:-1]]
-    cover = [union_of(layer.geoms[grid[a:b]]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-    return held, np.asarray(cover, dtype=object)
+    geoms = layer.geoms[grid]
+    label = _meeting(geoms, cuts)
+    heads = np.flatnonzero(label == np.arange(len(label)))  # a group's first grid, in order
+    size = np.bincount(label, minlength=len(label))[heads]
+    cover = geoms[heads].copy()
+    for k in np.flatnonzero(size > 1):
+        cover[k] = shapely.union_all(geoms[label == heads[k]])
+    hole = np.searchsorted(cuts, heads, "right") - 1  # the hole of each group
+    out = cover[np.r_[True, hole[1:] != hole[:-1]]]  # the first group of each hole
+    several = np.flatnonzero(np.bincount(hole, minlength=len(cuts) - 1) > 1)
+    if len(several):
+        parts, at = shapely.get_parts(cover, return_index=True)
+        mine = np.isin(hole[at], several)
+        where = np.searchsorted(several, hole[at][mine])
+        out[several] = shapely.multipolygons(parts[mine], indices=where)
+    return hj[cuts[:-1]], out
+
+
+def _meeting(geoms: NDArray, cuts: NDArray) -> NDArray:
+    """Component labels of ``geoms`` (runs ``cuts[i]:cuts[i+1]`` of one hole each), two
+    geometries of one run joined where they intersect: the pairs of each run, by envelope,
+    then ``intersects``, in one call for all runs."""
+    n = len(geoms)
+    end = np.repeat(cuts[1:], np.diff(cuts))
+    a, b = spans(np.arange(n) + 1, end)  # every later row of the same run
+    box = shapely.bounds(geoms)
+    meet = (box[a, 0] <= box[b, 2]) & (box[b, 0] <= box[a, 2])
+    meet &= (box[a, 1] <= box[b, 3]) & (box[b, 1] <= box[a, 3])
+    a, b = a[meet], b[meet]
+    hit = shapely.intersects(geoms[a], geoms[b])
+    return components(n, a[hit], b[hit])
 
 
 def innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:
