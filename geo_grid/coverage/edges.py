@@ -579,18 +579,20 @@ def boundary_rings(seg: Segments, free: NDArray) -> tuple[NDArray, NDArray] | No
     >>> sorted(zip(cw.tolist(), shapely.area(shapely.polygons(rings)).tolist()))
     [(False, 1.0), (True, 16.0)]
     """
-    sub = seg.subset(free)
-    n = len(sub)
+    at = np.flatnonzero(free)  # end points only: a subset of every array cost 0.7 ms of 4
+    n = len(at)
     if n == 0:
         return np.empty(0, dtype=object), np.zeros(0, dtype=bool)
-    succ = _successors(sub)
+    a, b = seg.xy[seg.ia[at]], seg.xy[seg.ib[at]]
+    start = _point_keys(a)
+    succ = _successors(a, b, start)
     if succ is None:
         return None
     ring, position = _cycles(succ)
     segment = _grouped(ring, position)
-    loop = _simple_loops(ring[segment], _point_keys(sub.xy[sub.ia[segment]]))
+    loop = _simple_loops(ring[segment], start[segment])
     order = _grouped(loop, np.arange(n))
-    rings = shapely.linearrings(sub.xy[sub.ia[segment[order]]], indices=loop[order])
+    rings = shapely.linearrings(a[segment[order]], indices=loop[order])
     return rings, ~shapely.is_ccw(rings)
 
 
@@ -602,17 +604,17 @@ def _grouped(label: NDArray, rank: NDArray) -> NDArray:
     return np.argsort(label.astype(np.int64) * len(label) + rank)
 
 
-def _successors(seg: Segments) -> NDArray | None:
-    """The segment that follows each one: the one leaving its end point, or where several
-    leave, the first anti-clockwise from the way back (the sharpest right turn; of two as
-    sharp, the one of lower angle, then of lower index).
+def _successors(a: NDArray, b: NDArray, start: NDArray) -> NDArray | None:
+    """The segment that follows each segment ``a[k]→b[k]`` (coordinate rows; ``start``: the
+    point keys of ``a``): the one leaving its end point, or where several leave, the first
+    anti-clockwise from the way back (the sharpest right turn; of two as sharp, the one of
+    lower angle, then of lower index).
 
     The end points are looked up in the sorted start points in the order of their keys' high
     bits (:func:`lookup`), and only the few points where several segments leave sort them by
     angle: a ``lexsort`` by start and angle and a lookup in the ends' own order cost 3.2 of
     this function's 4 ms on the 10 % layer's clean grids."""
-    a, b = seg.xy[seg.ia], seg.xy[seg.ib]
-    start, end = _point_keys(a), _point_keys(b)
+    end = _point_keys(b)
     order = np.argsort(start)
     lo, hi = lookup(start[order], end)
     if (hi - lo < 1).any():
