@@ -39,10 +39,12 @@ def bordering(
     n = len(layer.geoms)
     metric = measure(pieces) if metric is None else metric
     seg = Segments.of(pieces)
-    exact, matched = _shared_exactly(pieces, seg, metric, layer, measure)
+    per_metre = _units_per_metre(pieces, metric)
+    near = _candidates(shapely.bounds(pieces), layer, tol * per_metre * 2)
+    exact, matched = _shared_exactly(seg, metric, layer, measure, np.unique(near[1]))
     known = exact[exact[:, 2] > 4 * tol, :2].astype(np.int64)
-    pairs = _loose_pairs(pieces, seg, matched, layer, tol, metric, known[:, 0] * n + known[:, 1])
-    eps = tol * 1e-3 * _units_per_metre(pieces, metric)
+    pairs = _loose_pairs(pieces, seg, matched, layer, tol * per_metre * 2, near, known)
+    eps = tol * 1e-3 * per_metre
     along = _along(seg, np.flatnonzero(~matched), metric, layer, pairs, eps)
     along += _exact_length(exact, pairs, n)
     sure = along > 4 * tol * (1 + 1e-6)  # a margin for the projection's curvature
@@ -56,16 +58,17 @@ def bordering(
 
 
 def _shared_exactly(
-    pieces: NDArray, seg: Segments, metric: NDArray, layer: Layer, measure
+    seg: Segments, metric: NDArray, layer: Layer, measure, near: NDArray
 ) -> tuple[NDArray, NDArray]:
     """Rows ``(piece, grid, metric length)`` of the borders a grid draws segment for segment (the
     reverse way: it lies on the other side), and which piece segments are so drawn. Lengths come
     from the pieces' own metric coordinates (``metric``, in the order of ``seg.xy``): projecting
     each segment anew as a line cost ~6 ms of the 10 % layer's 37 ms of neighbours. The grids'
     keys are sorted by quicksort and looked up in order (:func:`~geo_grid.coverage.edges.lookup`):
-    a stable argsort and lookups in random order cost 2.4 of this function's 4.6 ms there."""
-    near = np.unique(layer.tree.query(pieces)[1])  # envelopes: a grid drawing a piece's
-    theirs = layer.seg.of_owners(near)  # segment meets its envelope, and keys decide exactly
+    a stable argsort and lookups in random order cost 2.4 of this function's 4.6 ms there.
+    ``near``: grids whose envelopes meet the pieces' (a grid drawing a piece's segment does;
+    the keys decide exactly), as :func:`_candidates` found them for :func:`_loose_pairs`."""
+    theirs = layer.seg.of_owners(near)
     order = np.argsort(theirs.key)  # twins are different grids, rows of different pairs
     lo, hi = lookup(theirs.key[order], seg.back)
     matched = hi > lo
@@ -90,19 +93,24 @@ def _lengths(seg: Segments, s: NDArray, metric: NDArray, measure) -> NDArray:
     return np.hypot(*(xy[seg.ib[s]] - xy[seg.ia[s]]).T)
 
 
-def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric, known) -> NDArray:
-    """``(piece, grid)`` pairs to measure: grids near a piece segment no grid draws exactly,
-    and flagged grids near the piece (they may run along a border another grid draws exactly);
-    not the pairs ``known`` (keys ``piece·n + grid``) to border already.
+def _loose_pairs(pieces, seg, matched, layer: Layer, reach: float, near, known) -> NDArray:
+    """``(piece, grid)`` pairs to measure, of the candidates ``near`` (:func:`_candidates`):
+    grids within ``reach`` of a piece segment no grid draws exactly, and flagged grids within
+    ``reach`` of the piece (they may run along a border another grid draws exactly); not the
+    pairs ``known`` (rows ``piece, grid``) to border already.
 
-    One tree query, with each piece's envelope grown by the reach, gives the candidates; a
-    loose segment's grids are those of its piece whose envelopes meet its own grown envelope
-    (numpy), then ``dwithin``; a flagged grid is tested against the whole piece only if no
-    segment of it is near. On the 10 % layer, a second tree query with every loose segment's
-    box and every flagged candidate tested against its piece took :func:`bordering` from 14.1
-    to 15.9 ms CPU (the same pairs)."""
-    reach = tol * _units_per_metre(pieces, metric) * 2
-    pi, gj = _candidates(shapely.bounds(pieces), layer, reach, np.sort(known))
+    A loose segment's grids are its piece's candidates whose envelopes meet the segment's
+    grown envelope (numpy), then ``dwithin``; a flagged grid is tested against the whole piece
+    only if no segment of it is near. On the 10 % layer, a tree query with every loose
+    segment's box and every flagged candidate tested against its piece took :func:`bordering`
+    from 14.1 to 15.9 ms CPU (the same pairs)."""
+    n = len(layer.geoms)
+    pi, gj = near
+    known = np.sort(known[:, 0] * n + known[:, 1])
+    key = pi.astype(np.int64) * n + gj  # sorted: the candidates' order
+    at = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
+    new = known[at] != key if len(known) else np.ones(len(key), dtype=bool)
+    pi, gj = pi[new], gj[new]
     loose = np.flatnonzero(~matched)
     start, count = _ranges_of(seg.owner[loose], len(pieces))
     k, at = spans(start[pi], start[pi] + count[pi])  # each candidate, each loose segment of it
@@ -113,8 +121,8 @@ def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric, known) 
     meet = (box[:, 0] <= grid_box[:, 2]) & (grid_box[:, 0] <= box[:, 2])
     meet &= (box[:, 1] <= grid_box[:, 3]) & (grid_box[:, 1] <= box[:, 3])
     k, s, g = k[meet], s[meet], g[meet]
-    near = shapely.dwithin(seg.lines(s), layer.geoms[g], reach)
-    by_segment = np.unique(k[near])  # candidates near one of their loose segments
+    close = shapely.dwithin(seg.lines(s), layer.geoms[g], reach)
+    by_segment = np.unique(k[close])  # candidates near one of their loose segments
     rest = np.flatnonzero(layer.flagged[gj])
     rest = rest[~np.isin(rest, by_segment)]
     rest = rest[shapely.dwithin(pieces[pi[rest]], layer.geoms[gj[rest]], reach)]
@@ -122,19 +130,15 @@ def _loose_pairs(pieces, seg, matched, layer: Layer, tol: float, metric, known) 
     return np.column_stack([pi[found], gj[found]])
 
 
-def _candidates(bounds: NDArray, layer: Layer, reach: float, known: NDArray):
+def _candidates(bounds: NDArray, layer: Layer, reach: float) -> tuple[NDArray, NDArray]:
     """``(piece, grid)`` pairs whose envelopes meet, the pieces' (``bounds``) grown by
-    ``reach``, sorted by ``piece·n + grid``, less those among the sorted keys ``known`` (the
-    tree's pairs come in piece order, so ``known`` is searched in step: ``np.isin``'s sort of
-    both cost 1.3 ms on the 10 % layer)."""
+    ``reach``, sorted by ``piece·n + grid``: one tree query for both the exact borders and the
+    loose pairs (the known pairs are then searched in step: ``np.isin``'s sort of both cost
+    1.3 ms on the 10 % layer)."""
     box = bounds + np.array([-reach, -reach, reach, reach])
     qi, qj = layer.tree.query(shapely.box(*box.T))
-    key = qi.astype(np.int64) * len(layer.geoms) + qj
-    order = np.argsort(key)
-    qi, qj, key = qi[order], qj[order], key[order]
-    at = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
-    new = known[at] != key if len(known) else np.ones(len(key), dtype=bool)
-    return qi[new], qj[new]
+    order = np.argsort(qi.astype(np.int64) * len(layer.geoms) + qj)
+    return qi[order], qj[order]
 
 
 #: Above this many (piece segment, grid segment) combinations, :func:`_along` leaves every pair to
