@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments, boundary_rings, components, spans
+from geo_grid.coverage.edges import Segments, boundary_rings, components
 from geo_grid.coverage.layer import Layer
 
 __all__ = ["fill_holes", "innermost", "with_islands"]
@@ -188,17 +188,15 @@ def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]
 
 def _meeting(geoms: NDArray, cuts: NDArray) -> NDArray:
     """Component labels of ``geoms`` (runs ``cuts[i]:cuts[i+1]`` of one hole each), two
-    geometries of one run joined where they intersect: the pairs of each run, by envelope,
-    then ``intersects``, in one call for all runs."""
-    n = len(geoms)
-    end = np.repeat(cuts[1:], np.diff(cuts))
-    a, b = spans(np.arange(n) + 1, end)  # every later row of the same run
-    box = shapely.bounds(geoms)
-    meet = (box[a, 0] <= box[b, 2]) & (box[b, 0] <= box[a, 2])
-    meet &= (box[a, 1] <= box[b, 3]) & (box[b, 1] <= box[a, 3])
-    a, b = a[meet], b[meet]
+    geometries of one run joined where they intersect: envelope pairs of one run from one tree
+    query, then ``intersects``, in one call for all runs (a tree, not every pair of a run: a
+    hole of a badly drawn layer may hold thousands of them)."""
+    run = np.repeat(np.arange(len(cuts) - 1), np.diff(cuts))
+    a, b = shapely.STRtree(geoms).query(geoms)
+    same = (a < b) & (run[a] == run[b])
+    a, b = a[same], b[same]
     hit = shapely.intersects(geoms[a], geoms[b])
-    return components(n, a[hit], b[hit])
+    return components(len(geoms), a[hit], b[hit])
 
 
 def innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:
