@@ -62,13 +62,21 @@ def _interiors_meet(layer: Layer, a: NDArray, b: NDArray) -> NDArray:
     Why: a duplicated grid meets every neighbour of its copy along the same open segments, and
     meets it as the copy does (the same point set, so the same answer). On 10,000 grids with
     10 % perturbed, 3,488 pairs ask 2,556 ``touches``. Two copies of one shape share their
-    interior (``touches`` of a polygon with itself is false)."""
-    n = len(layer.geoms)
-    signature = layer.seg.shapes(n)
-    _, first, shape = np.unique(signature, return_index=True, return_inverse=True)
-    rep = np.where(signature == 0, np.arange(n), first[shape])  # the first grid of each shape
-    keys, back = np.unique(_pair_keys(rep[a], rep[b], n), return_inverse=True)
-    return ~shapely.touches(layer.geoms[keys // n], layer.geoms[keys % n])[back]
+    interior (``touches`` of a polygon with itself is false). Pairs are told apart by their
+    grids' signatures (:meth:`~geo_grid.coverage.edges.Segments.shapes`), sorted: a first grid
+    of each shape took a pass over every grid's signature (0.9 against 0.4 ms on 10,000
+    grids)."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    shape = layer.seg.shapes(len(layer.geoms))
+    lo, hi = np.minimum(shape[a], shape[b]), np.maximum(shape[a], shape[b])
+    order = np.lexsort((hi, lo))
+    lo, hi = lo[order], hi[order]
+    fresh = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
+    asked = order[fresh]  # one pair of each pair of shapes
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.cumsum(fresh) - 1
+    return ~shapely.touches(layer.geoms[a[asked]], layer.geoms[b[asked]])[back]
 
 
 #: The share of each edge segment's length left out at either end when looking up the grids it
@@ -166,10 +174,7 @@ def overlap_defects(
     pairs = near
     if len(pairs) == 0:
         return [], pairs
-    inter = polygonal_all(_intersections(layer, pairs))
-    inter_m = measure(inter)
-    ia = shapely.area(inter_m)
-    iw = measure.widths(inter_m)
+    inter, _, ia, iw = measure.read(polygonal_all(_intersections(layer, pairs)))
     keep = measure.keep(ia, iw)
     pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
     # codes and measures as Python lists, not a numpy row or scalar per defect: 5.1 -> 2.1 ms
