@@ -39,6 +39,7 @@ __all__ = [
     "STORAGE_EPSG",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
+    "from_local",
     "gauss_kruger_zone",
     "resolve_local",
     "gcj02_to_bd09",
@@ -380,6 +381,26 @@ def to_local(data, local_crs: str = AUTO, *, crs=None, each: bool = False):
         idx = np.flatnonzero(targets == name)
         out[idx] = _project(arr[idx], source, _crs(name))
     return out[0] if scalar else out
+
+
+def from_local(geoms, names, crs=None) -> NDArray:
+    """Geometries in metres back in ``crs`` (default EPSG:4490), each from the metric CRS
+    ``names[k]`` it was measured in (:func:`local_crs_for`): for the few pieces a check reshapes
+    in metres (:meth:`geo_grid.coverage.layer.Measure.read`).
+
+    >>> import shapely
+    >>> box = shapely.box(114.3, 30.6, 114.301, 30.601)
+    >>> back = from_local(to_local([box], each=True), ["EPSG:4547"])[0]
+    >>> round(back.hausdorff_distance(box), 9)
+    0.0
+    """
+    arr = np.atleast_1d(np.asarray(geoms, dtype=object)).copy()
+    names = np.asarray(names, dtype=object)
+    target = _source_crs(crs)
+    for name in {n for n in names if n is not None}:
+        idx = np.flatnonzero(names == name)
+        arr[idx] = _project(arr[idx], _crs(name), target)
+    return arr
 
 
 def _project(geoms: NDArray, source: CRS, target: CRS) -> NDArray:

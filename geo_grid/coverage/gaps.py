@@ -236,8 +236,7 @@ def gap_defects(
     """``gap`` / ``sliver_gap`` defects: measured, noise dropped, neighbours and parent named."""
     if len(gaps) == 0:
         return []
-    gaps_m = measure(gaps)
-    ga, gw = shapely.area(gaps_m), measure.widths(gaps_m)
+    gaps, gaps_m, ga, gw = measure.read(gaps)
     keep = measure.keep(ga, gw)
     gaps, gaps_m, ga, gw = gaps[keep], gaps_m[keep], ga[keep], gw[keep]
     owner = _gap_parents(gaps, parents) if parents else np.full(len(gaps), -1, dtype=int)

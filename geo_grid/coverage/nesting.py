@@ -162,9 +162,8 @@ def _crossing(layer: Layer, nest: Nesting, idx: NDArray) -> tuple[list[dict], ND
     outside = polygonal_all(
         shapely.difference(layer.geoms[out_idx], nest.parents.geoms[nest.pidx[out_idx]])
     )
-    outside_m = nest.measure(outside)
-    oa, ga = shapely.area(outside_m), shapely.area(nest.measure(layer.geoms[out_idx]))
-    ow = nest.measure.widths(outside_m)
+    outside, _, oa, ow = nest.measure.read(outside)
+    ga = shapely.area(nest.measure(layer.geoms[out_idx]))
     defects = []
     for i, g, a, whole, w in zip(out_idx, outside, oa, ga, ow, strict=True):
         geom = layer.geoms[i]
@@ -198,8 +197,7 @@ def _not_covered(layer: Layer, nest: Nesting, movers: NDArray) -> list[dict]:
     parts, at = shapely.get_parts(polygonal_all(left), return_index=True)
     if len(parts) == 0:
         return []
-    parts_m = nest.measure(parts)
-    area, width = shapely.area(parts_m), nest.measure.widths(parts_m)
+    parts, _, area, width = nest.measure.read(parts)
     keep = nest.measure.keep(area, width)
     parts, at, area, width = parts[keep], at[keep], area[keep], width[keep]
     piece = np.repeat(np.arange(len(parts)), [len(others[k]) for k in at])
