@@ -70,7 +70,7 @@ class ParentLines:
 
 
 #: The share of a thin piece's area its core (the piece without what is narrower than the
-#: noise floor) must hold for the core's width to be the piece's (:meth:`Measure.widths`).
+#: noise floor) must hold for the core to stand for the piece (:meth:`Measure.read`).
 _CORE_SHARE = 0.9
 
 
