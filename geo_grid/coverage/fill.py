@@ -26,8 +26,9 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geo_grid.coverage.edges import Segments, boundary_rings, components
+from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer
+from geo_grid.coverage.polygons import meeting_groups
 
 __all__ = ["fill_holes", "innermost", "with_islands"]
 
@@ -169,7 +170,7 @@ def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]
         return hj, np.empty(0, dtype=object)
     cuts = np.flatnonzero(np.r_[True, hj[1:] != hj[:-1], True])
     geoms = layer.geoms[grid]
-    label = _meeting(geoms, cuts)
+    label = meeting_groups(geoms, np.repeat(np.arange(len(cuts) - 1), np.diff(cuts)))
     heads = np.flatnonzero(label == np.arange(len(label)))  # a group's first grid, in order
     size = np.bincount(label, minlength=len(label))[heads]
     cover = geoms[heads].copy()
@@ -184,19 +185,6 @@ def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]
         where = np.searchsorted(several, hole[at][mine])
         out[several] = shapely.multipolygons(parts[mine], indices=where)
     return hj[cuts[:-1]], out
-
-
-def _meeting(geoms: NDArray, cuts: NDArray) -> NDArray:
-    """Component labels of ``geoms`` (runs ``cuts[i]:cuts[i+1]`` of one hole each), two
-    geometries of one run joined where they intersect: envelope pairs of one run from one tree
-    query, then ``intersects``, in one call for all runs (a tree, not every pair of a run: a
-    hole of a badly drawn layer may hold thousands of them)."""
-    run = np.repeat(np.arange(len(cuts) - 1), np.diff(cuts))
-    a, b = shapely.STRtree(geoms).query(geoms)
-    same = (a < b) & (run[a] == run[b])
-    a, b = a[same], b[same]
-    hit = shapely.intersects(geoms[a], geoms[b])
-    return components(len(geoms), a[hit], b[hit])
 
 
 def innermost(outlines: NDArray, holes: NDArray, outline_rings: NDArray) -> NDArray:

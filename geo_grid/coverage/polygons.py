@@ -23,9 +23,12 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
+from geo_grid.coverage.edges import components
+
 __all__ = [
     "as_multipolygon",
     "checked_difference",
+    "meeting_groups",
     "meeting_others",
     "pieces",
     "polygonal",
@@ -108,6 +111,25 @@ def meeting_others(
     shapely.prepare(shapes)
     hit = shapely.intersects(shapes[k], geoms[grid])
     return k[hit], grid[hit]
+
+
+def meeting_groups(geoms: NDArray, runs: NDArray | None = None) -> NDArray:
+    """Component label of each geometry (its group's first member), two joined where they
+    intersect (touching counts), only within one value of ``runs`` when given: envelope pairs
+    from one STRtree query, each pair once, then the prepared geometries' ``intersects`` (the
+    tree's predicate query prepares each geometry anew). The gap pieces to merge and the grids
+    of a hole to union together are grouped so.
+
+    >>> boxes = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(5, 5, 6, 6)])
+    >>> meeting_groups(boxes).tolist(), meeting_groups(boxes, np.array([0, 1, 1])).tolist()
+    ([0, 0, 2], [0, 1, 2])
+    """
+    a, b = shapely.STRtree(geoms).query(geoms)
+    keep = a < b if runs is None else (a < b) & (runs[a] == runs[b])
+    a, b = a[keep], b[keep]
+    shapely.prepare(geoms)
+    hit = shapely.intersects(geoms[a], geoms[b])
+    return components(len(geoms), a[hit], b[hit])
 
 
 def widths(geoms: Sequence | NDArray) -> NDArray:
