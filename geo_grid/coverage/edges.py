@@ -251,7 +251,7 @@ class Segments:
 
     def free(self) -> NDArray:
         """Segments drawn once, in either direction: the edges of the union (valid coverage)."""
-        return occurs_once(self.key ^ self.back)
+        return self.free_among(np.ones(len(self), dtype=bool))
 
     def free_among(self, mask: NDArray) -> NDArray:
         """:meth:`free` of the segments under ``mask`` among themselves (False elsewhere), from
