@@ -120,8 +120,7 @@ def _find_defects(grids, parent, parent_field, measure, sliver_w, share, step):
     layer, edges = edge_layer(pgeoms)
     step("edges")
     near = overlap_candidates(layer, edges)
-    found, _ = overlap_defects(layer, near, pcodes, measure, share)
-    defects += found
+    defects += overlap_defects(layer, near, pcodes, measure, share)
     step("overlaps")
     parents = Parents.read(parent, grids.crs) if parent is not None else None
     lines = ParentLines.of(parents.geoms, layer) if parents is not None else None

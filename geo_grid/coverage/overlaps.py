@@ -11,7 +11,7 @@ all its neighbours.
 >>> layer, edges = edge_layer(grids)
 >>> overlap_candidates(layer, edges).tolist()
 [[0, 1]]
->>> found, pairs = overlap_defects(layer, overlap_candidates(layer, edges), np.array(["A", "B"]),
+>>> found = overlap_defects(layer, overlap_candidates(layer, edges), np.array(["A", "B"]),
 ...     Measure("EPSG:4547", "EPSG:4547", 0.01, 0.05), 0.999)
 >>> [(d["kind"], d["ids"], d["area_m2"]) for d in found]
 [('overlap', ['A', 'B'], 10.0)]
@@ -168,12 +168,12 @@ def _nested(layer: Layer, src: NDArray, n: int) -> NDArray:
 
 def overlap_defects(
     layer: Layer, near: NDArray, codes: NDArray, measure: Measure, share: float
-) -> tuple[list[dict], NDArray]:
-    """``overlap`` and ``duplicate_geometry`` defects, and the pairs that overlap, among the
-    pairs ``near`` (:func:`overlap_candidates`; the gaps use them too)."""
+) -> list[dict]:
+    """``overlap`` and ``duplicate_geometry`` defects among the pairs ``near``
+    (:func:`overlap_candidates`; the gaps and the nesting use them too)."""
     pairs = near
     if len(pairs) == 0:
-        return [], pairs
+        return []
     inter, _, ia, iw = measure.read(polygonal_all(_intersections(layer, pairs)))
     keep = measure.keep(ia, iw)
     pairs, inter, ia, iw = pairs[keep], inter[keep], ia[keep], iw[keep]
@@ -186,8 +186,7 @@ def overlap_defects(
             first, second, inter, ia.tolist(), iw.tolist(), strict=True
         )
     ]
-    defects += _duplicates(layer, pairs, inter, ia, codes, measure, share)
-    return defects, pairs
+    return defects + _duplicates(layer, pairs, inter, ia, codes, measure, share)
 
 
 def _intersections(layer: Layer, pairs: NDArray) -> NDArray:
