@@ -295,12 +295,19 @@ def _projected(local_crs: str) -> CRS:
     return crs
 
 
-@lru_cache(maxsize=64)
 def _transformer(source: CRS, target: CRS) -> Transformer | None:
-    """A cached transformer between two CRSes (None when they are the same)."""
-    if source.equals(target):
+    """A cached transformer between two CRSes (None when they are the same), cached by the
+    CRSes' own text (``srs``): a pyproj CRS hashes its whole WKT, ~10 us a lookup, and a check
+    projects its pieces a dozen times."""
+    return _transformer_between(source.srs, target.srs)
+
+
+@lru_cache(maxsize=64)
+def _transformer_between(source: str, target: str) -> Transformer | None:
+    src, dst = _crs(source), _crs(target)
+    if src.equals(dst):
         return None
-    return Transformer.from_crs(source, target, always_xy=True)
+    return Transformer.from_crs(src, dst, always_xy=True)
 
 
 def _source_crs(crs) -> CRS:
@@ -407,7 +414,7 @@ def _project(geoms: NDArray, source: CRS, target: CRS) -> NDArray:
     t = _transformer(source, target)
     if t is None:
         return geoms
-    return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(geoms, t.transform, interleaved=False)  # x and y, no column copy
 
 
 def resolve_local(frame, local_crs: str = AUTO) -> str:

@@ -213,8 +213,7 @@ def _duplicates(layer, pairs, inter, ia, codes, measure, share) -> list[dict]:
     near = np.flatnonzero(rough >= share - 0.01)
     if len(near) == 0:
         return []
-    a_m = shapely.area(measure(g[pairs[near, 0]]))
-    b_m = shapely.area(measure(g[pairs[near, 1]]))
+    a_m, b_m = shapely.area(measure(g[pairs[near].T.ravel()])).reshape(2, -1)  # one projection
     dup = ia[near] >= share * np.maximum(a_m, b_m)
     return [
         defect("duplicate_geometry", [codes[i], codes[j]], area, np.nan, g[j])

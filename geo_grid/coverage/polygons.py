@@ -94,9 +94,15 @@ def meeting_others(
 ) -> tuple[NDArray, NDArray]:
     """``(k, grid)`` pairs where ``shapes[k]`` (drawn from grid ``owners[k]``) intersects a grid
     other than its own: the tree by envelope, each shape's own grid left out (it always meets
-    its envelope), then the prepared shapes' ``intersects``. The tree's predicate query tested
-    each shape against its own grid too: edges 18.5 -> 16.7 ms and points 7.7 -> 6.9 ms CPU on
-    10,000 grids with 10 % perturbed, the same pairs.
+    its envelope), then ``intersects`` with the grids prepared. The tree's predicate query
+    tested each shape against its own grid too: edges 18.5 -> 16.7 ms and points 7.7 -> 6.9 ms
+    CPU on 10,000 grids with 10 % perturbed, the same pairs.
+
+    Why the grids are prepared, not the shapes: a grid is met by several shapes, and the grids
+    stay prepared for every later predicate of the check with a grid first (``touches`` of the
+    overlap candidates, ``contains_properly`` of nested grids): preparing the layer costs ~1 ms,
+    and the edges' ``intersects`` went 14.6 -> 10.1 ms; the whole check 1,422 -> 1,369 M
+    instructions (callgrind, with the other changes of that commit), defects byte-identical.
 
     >>> grids = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
     >>> k, g = meeting_others(shapely.STRtree(grids), grids,
@@ -108,8 +114,8 @@ def meeting_others(
     k, grid = tree.query(shapes)
     other = owners[k] != grid
     k, grid = k[other], grid[other]
-    shapely.prepare(shapes)
-    hit = shapely.intersects(shapes[k], geoms[grid])
+    shapely.prepare(geoms)
+    hit = shapely.intersects(geoms[grid], shapes[k])
     return k[hit], grid[hit]
 
 
