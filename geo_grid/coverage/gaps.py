@@ -152,7 +152,7 @@ def find_gaps(layer: Layer, parents: ParentLines | None, near: NDArray) -> NDArr
     out = _sticking_out(layer, outline)
     reach = outline
     if len(out):
-        reach = shapely.union_all(np.concatenate([[outline], layer.geoms[out]]))
+        reach = shapely.union(outline, shapely.disjoint_subset_union_all(layer.geoms[out]))
         gaps.extend(holes_of(reach))
     if parents is not None:
         gaps.extend(_open_parent_parts(parents, reach))
