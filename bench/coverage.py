@@ -35,6 +35,7 @@ Run: ``.venv/bin/python bench/coverage.py [--all] [--grids 10000] [--damage-shar
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -167,13 +168,28 @@ def best(fn, repeat: int) -> float:
 def best_both(fn, repeat: int) -> tuple[float, float]:
     """Fastest wall time and fastest CPU time of ``repeat`` runs. The CPU time of this process
     is what a shared machine's other jobs disturb least."""
-    wall, cpu = [], []
+    return side_by_side([fn], repeat)[0]
+
+
+def side_by_side(fns: list, repeat: int) -> list[tuple[float, float]]:
+    """:func:`best_both` of each of ``fns``, run in turn ``repeat`` times (a, b, a, b, ...), each
+    run after a full garbage collection.
+
+    Why in turn: the check and bare GEOS one after the other, seven runs each, saw the machine
+    change speed between them (single runs of the ratio moved 1.9-2.3× on one commit); run in
+    turn, both meet the same machine. Why collect first: a run that meets a full collection of
+    what earlier runs left (~37 ms in this process, one run in three) times that garbage, not
+    its own work (its own collections still count)."""
+    wall = [[] for _ in fns]
+    cpu = [[] for _ in fns]
     for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return min(wall), min(cpu)
+        for k, fn in enumerate(fns):
+            gc.collect()
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            wall[k].append(time.perf_counter() - t)
+            cpu[k].append(time.process_time() - c)
+    return [(min(w), min(c)) for w, c in zip(wall, cpu, strict=True)]
 
 
 def pairwise(geoms: np.ndarray) -> float:
@@ -233,8 +249,11 @@ def measure(case: Case, args) -> dict:
 
     geoms = np.asarray(case.grids.geometry.array, dtype=object)
     report = run()
-    check, check_cpu = best_both(run, repeat)
-    geos, geos_cpu = best_both(lambda: shapely.coverage_invalid_edges(geoms), repeat)
+
+    def bare():
+        return shapely.coverage_invalid_edges(geoms)
+
+    (check, check_cpu), (geos, geos_cpu) = side_by_side([run, bare], repeat)
     out = {"case": case.name, "report": report, "check": check, "geos": geos}
     out.update(check_cpu=check_cpu, geos_cpu=geos_cpu)
     if not args.no_baselines:
