@@ -67,6 +67,7 @@ from geo_grid.coverage import (
     repair_polygon,
     validate_layer,
 )
+from geo_grid.coverage.edges import components
 from geo_grid.coverage.progress import Progress, progress_reporter
 from geo_grid.crs import AUTO, STORAGE_EPSG, local_crs_for, to_local
 from geo_grid.errors import BadInput
@@ -677,23 +678,17 @@ def _cut_lines(geom, parts: int) -> tuple[list, bool, list[float]]:
 
 
 def _components(faces: NDArray, owner: NDArray) -> NDArray:
-    """Label faces by connected component among faces with the same key in ``owner``."""
+    """Label faces by connected component among faces with the same key in ``owner`` (faces
+    sharing a border; a negative key joins nothing), numbered in the order of each component's
+    first face.
+
+    >>> faces = shapely.box(np.arange(4), 0, np.arange(4) + 1, 1)  # four squares in a row
+    >>> _components(faces, np.array([7, 7, 5, 7])).tolist()
+    [0, 0, 1, 2]
+    """
     n = len(faces)
-    parent = np.arange(n)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    adj = face_adjacency(faces, np.arange(n))
-    for f, nbs in adj.items():
-        for g, _ in nbs:
-            if owner[f] == owner[g] and owner[f] >= 0:
-                ra, rb = find(f), find(g)
-                if ra != rb:
-                    parent[rb] = ra
-    roots = np.array([find(i) for i in range(n)])
-    _, labels = np.unique(roots, return_inverse=True)
-    return labels
+    pairs = [(f, g) for f, nbs in face_adjacency(faces, np.arange(n)).items() for g, _ in nbs]
+    a, b = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
+    same = (owner[a] == owner[b]) & (owner[a] >= 0)
+    _, labels = np.unique(components(n, a[same], b[same]), return_inverse=True)
+    return labels.ravel()
