@@ -152,6 +152,8 @@ def find_gaps(layer: Layer, parents: ParentLines | None, near: NDArray) -> NDArr
     out = _sticking_out(layer, outline)
     reach = outline
     if len(out):
+        # the grids by disjoint subsets, then the outline: 7.2 -> 5.2 ms for the 10 % layer's 122
+        # grids against one union of all (the same area; the defects byte-identical)
         reach = shapely.union(outline, shapely.disjoint_subset_union_all(layer.geoms[out]))
         gaps.extend(holes_of(reach))
     if parents is not None:
