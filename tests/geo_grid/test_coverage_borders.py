@@ -53,3 +53,36 @@ def test_a_short_shared_stretch_is_left_to_the_buffer_test():
     named, tested = _named([short, long_], gap)
     assert named == [1]
     assert tested == [[0, 0]]
+
+
+def test_the_tree_finds_the_same_rows_as_the_product():
+    """A gap's loose segments meet its candidate grids by a product filtered in numpy, or, past
+    ``_MAX_COMBINATIONS`` (a national layer's sea), by the layer's tree: the same rows, in the
+    same order, for the gaps of a damaged layer (removed and shrunk grids leave gaps with loose
+    edges), and the same report."""
+    from geo_grid.coverage import check_coverage
+    from geo_grid.testing import PERTURBATIONS, MetricFrame, perturb, voronoi_layer
+
+    rng = np.random.default_rng(5)
+    layer = voronoi_layer(300, 5, MetricFrame("EPSG:4549", (380_000.0, 3_550_000.0)))
+    for _ in range(40):
+        kind = PERTURBATIONS[int(rng.integers(len(PERTURBATIONS)))]
+        layer = perturb(layer, kind, int(rng.integers(len(layer))), rng.uniform(1, 20), rng)
+    asked = []
+    real = borders_module._segments_near
+
+    def spy(*args):
+        asked.append(args)
+        return real(*args)
+
+    with patch.object(borders_module, "_segments_near", spy):
+        by_product = check_coverage(layer).defects
+    with patch.object(borders_module, "_MAX_COMBINATIONS", 0):
+        by_tree = check_coverage(layer).defects
+        rows = [real(*args) for args in asked]
+    expected = [real(*args) for args in asked]
+    assert sum(len(k) for k, _ in expected) > 50
+    for (k1, s1), (k2, s2) in zip(expected, rows, strict=True):
+        assert np.array_equal(k1, k2) and np.array_equal(s1, s2)
+    columns = ["kind", "ids", "area_m2", "width_m"]
+    assert by_product[columns].equals(by_tree[columns])
