@@ -162,18 +162,14 @@ def china(provinces: tuple[str, ...] | None = None) -> Case | None:
 
 # ------------------------------------------------------------------------------------ timing
 def best(fn, repeat: int) -> float:
-    return best_both(fn, repeat)[0]
-
-
-def best_both(fn, repeat: int) -> tuple[float, float]:
-    """Fastest wall time and fastest CPU time of ``repeat`` runs. The CPU time of this process
-    is what a shared machine's other jobs disturb least."""
-    return side_by_side([fn], repeat)[0]
+    """Fastest wall time of ``repeat`` runs (:func:`side_by_side` of one function)."""
+    return side_by_side([fn], repeat)[0][0]
 
 
 def side_by_side(fns: list, repeat: int) -> list[tuple[float, float]]:
-    """:func:`best_both` of each of ``fns``, run in turn ``repeat`` times (a, b, a, b, ...), each
-    run after a full garbage collection.
+    """Fastest wall time and fastest CPU time of each of ``fns``, run in turn ``repeat`` times
+    (a, b, a, b, ...), each run after a full garbage collection. The CPU time of this process is
+    what a shared machine's other jobs disturb least.
 
     Why in turn: the check and bare GEOS one after the other, seven runs each, saw the machine
     change speed between them (single runs of the ratio moved 1.9-2.3× on one commit); run in
