@@ -78,6 +78,15 @@ def check_coverage(
         A duplicated geometry is reported both as ``duplicate_geometry`` and as the ``overlap`` it
         is, so overlap areas stay the true overlapped area. Unmatched vertices along a shared edge
         (T-junctions) that leave no overlap or gap wider than the noise are not defects.
+
+    Notes
+    -----
+    The grids' and the parents' geometry objects are left prepared (``shapely.prepare``, in
+    place: the check's predicates ask each grid several times, and copying the layer to
+    prepare the copies would cost more than preparing saves). GEOS's prepared geometries are
+    not safe to share between threads (libgeos/geos#825): do not run shapely predicates on the
+    same geometry objects in another thread while a check runs. The services read each layer
+    afresh per request or job, so they never share them.
     """
     step = progress_reporter(progress, 7, "check coverage")
     measure = _checked(grids, parent, local_crs, noise_area_m2, noise_width_m)
