@@ -108,8 +108,7 @@ def _loose_pairs(pieces, seg, matched, layer: Layer, reach: float, near, known) 
     pi, gj = near
     known = np.sort(known[:, 0] * n + known[:, 1])
     key = pi.astype(np.int64) * n + gj  # sorted: the candidates' order
-    at = np.minimum(np.searchsorted(known, key), max(len(known) - 1, 0))
-    new = known[at] != key if len(known) else np.ones(len(key), dtype=bool)
+    new = ~_found(known, key)[1]
     pi, gj = pi[new], gj[new]
     k, s = _segments_near(seg, np.flatnonzero(~matched), layer, reach, pi, gj, len(pieces))
     g = gj[k]
@@ -141,8 +140,7 @@ def _segments_near(
         at, g = layer.tree.query(shapely.box(*box.T))
         n = len(layer.geoms)
         key, want = pi.astype(np.int64) * n + gj, seg.owner[loose[at]].astype(np.int64) * n + g
-        k = np.minimum(np.searchsorted(key, want), max(len(key) - 1, 0))
-        hit = key[k] == want if len(key) else np.zeros(len(want), dtype=bool)
+        k, hit = _found(key, want)
         order = np.lexsort((at[hit], k[hit]))  # as the product gives them
         return k[hit][order], loose[at[hit][order]]
     k, at = spans(start[pi], start[pi] + count[pi])  # each candidate, each loose segment of it
@@ -174,11 +172,20 @@ def _exact_length(exact: NDArray, pairs: NDArray, n: int) -> NDArray:
     """The metric length of the border each pair's grid draws exactly (rows of ``exact``)."""
     key = exact[:, 0].astype(np.int64) * n + exact[:, 1].astype(np.int64)
     want = pairs[:, 0].astype(np.int64) * n + pairs[:, 1]
-    order = np.argsort(key)
-    at = np.minimum(np.searchsorted(key[order], want), max(len(key) - 1, 0))
     if len(key) == 0:
         return np.zeros(len(pairs))
-    return np.where(key[order][at] == want, exact[order[at], 2], 0.0)
+    order = np.argsort(key)
+    at, hit = _found(key[order], want)
+    return np.where(hit, exact[order[at], 2], 0.0)
+
+
+def _found(sorted_keys: NDArray, want: NDArray) -> tuple[NDArray, NDArray]:
+    """The position of each of ``want`` in ``sorted_keys`` (the last one's where it is beyond
+    them) and whether it is there."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(want), dtype=np.intp), np.zeros(len(want), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, want), len(sorted_keys) - 1)
+    return at, sorted_keys[at] == want
 
 
 def _along(
