@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from geo_grid.coverage.edges import Segments, boundary_rings
 from geo_grid.coverage.layer import Layer
-from geo_grid.coverage.polygons import meeting_groups
+from geo_grid.coverage.polygons import meeting_unions
 
 __all__ = ["fill_holes", "innermost", "with_islands"]
 
@@ -170,12 +170,7 @@ def _covers(layer: Layer, hj: NDArray, grid: NDArray) -> tuple[NDArray, NDArray]
         return hj, np.empty(0, dtype=object)
     cuts = np.flatnonzero(np.r_[True, hj[1:] != hj[:-1], True])
     geoms = layer.geoms[grid]
-    label = meeting_groups(geoms, np.repeat(np.arange(len(cuts) - 1), np.diff(cuts)))
-    heads = np.flatnonzero(label == np.arange(len(label)))  # a group's first grid, in order
-    size = np.bincount(label, minlength=len(label))[heads]
-    cover = geoms[heads].copy()
-    for k in np.flatnonzero(size > 1):
-        cover[k] = shapely.union_all(geoms[label == heads[k]])
+    heads, _, cover = meeting_unions(geoms, np.repeat(np.arange(len(cuts) - 1), np.diff(cuts)))
     hole = np.searchsorted(cuts, heads, "right") - 1  # the hole of each group
     out = cover[np.r_[True, hole[1:] != hole[:-1]]]  # the first group of each hole
     several = np.flatnonzero(np.bincount(hole, minlength=len(cuts) - 1) > 1)

@@ -29,6 +29,7 @@ __all__ = [
     "as_multipolygon",
     "checked_difference",
     "meeting_groups",
+    "meeting_unions",
     "meeting_others",
     "pieces",
     "polygonal",
@@ -136,6 +137,27 @@ def meeting_groups(geoms: NDArray, runs: NDArray | None = None) -> NDArray:
     shapely.prepare(geoms)
     hit = shapely.intersects(geoms[a], geoms[b])
     return components(len(geoms), a[hit], b[hit])
+
+
+def meeting_unions(geoms: NDArray, runs: NDArray | None = None) -> tuple[NDArray, NDArray, NDArray]:
+    """The groups of :func:`meeting_groups` unioned: each group's first member (in order), its
+    size and its union (a lone member as it is). The members of a group are taken from one
+    stable sort of the labels, not a pass over all geometries per group.
+
+    >>> boxes = np.array([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6), shapely.box(1, 0, 2, 1)])
+    >>> heads, size, unions = meeting_unions(boxes)
+    >>> heads.tolist(), size.tolist(), [u.area for u in unions]
+    ([0, 1], [2, 1], [2.0, 1.0])
+    """
+    label = meeting_groups(geoms, runs)
+    order = np.argsort(label, kind="stable")  # each group's members in their order
+    heads = np.flatnonzero(label == np.arange(len(label)))
+    start = np.searchsorted(label[order], heads)
+    size = np.diff(np.r_[start, len(label)])
+    unions = geoms[heads].copy()
+    for k in np.flatnonzero(size > 1):
+        unions[k] = shapely.union_all(geoms[order[start[k] : start[k] + size[k]]])
+    return heads, size, unions
 
 
 def widths(geoms: Sequence | NDArray) -> NDArray:
